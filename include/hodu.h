@@ -1,0 +1,61 @@
+/*
+ * hodu.h - the Hodu compiler as a library.
+ *
+ *     hodu_build_options o;
+ *     hodu_build_options_init(&o);
+ *     o.input_path = "model.onnx";
+ *     o.output_path = "model.so";
+ *     if (hodu_build(&o) != 0) ...   // diagnostics went to o.message (stderr by default)
+ *
+ * The pipeline: front end (ONNX loader; HoduScript later) -> SSA graph IR ->
+ * input binding, op resolution, shape inference with constant folding,
+ * dead-code elimination, memory planning -> C code generation -> system cc.
+ *
+ * Promises: a failed build reports at least one error line naming the cause
+ * and leaves no output file behind; the library never exits the process.
+ */
+#ifndef HODU_H
+#define HODU_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hodu_build_options {
+    const char *input_path;  /* model.onnx */
+    const char *output_path; /* shared library to write; NULL: build nothing */
+    const char *emit_c_dir;  /* keep generated sources here; NULL: temp dir */
+    const char *cc;          /* C compiler command; NULL: $CC, else "cc" */
+    const char *cflags;      /* extra compiler flags (space separated) */
+    int opt_level;           /* -O level for the generated code (default 2) */
+    /* "name=1x3x224x224": binds the dims of an input */
+    const char *const *input_shapes;
+    size_t n_input_shapes;
+    /* "name=file.npy": makes an input a build-time constant */
+    const char *const *const_inputs;
+    size_t n_const_inputs;
+    FILE *dump_ir; /* when set, the IR after the passes is printed here */
+    int verbose;   /* print the compiler command line */
+    /* Receives each diagnostic line ("hodu: error: ..."); NULL: stderr. */
+    void (*message)(void *user, const char *line);
+    void *user;
+} hodu_build_options;
+
+void hodu_build_options_init(hodu_build_options *o);
+
+/* Returns 0 on success, 1 after reporting errors. */
+int hodu_build(const hodu_build_options *o);
+
+/* Prints a model's inputs, outputs, op histogram, parameter count and a
+ * FLOP estimate (when shapes are static or bound).  Returns 0 or 1. */
+int hodu_inspect_model(const hodu_build_options *o, FILE *out);
+
+const char *hodu_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HODU_H */

@@ -1,0 +1,97 @@
+/*
+ * hodu_abi.h - the binary interface between a compiled Hodu model and its host.
+ *
+ * Every shared library that `hodu --build` produces exports exactly one
+ * symbol, `hodu_model_get_desc`, returning a constant descriptor.  The
+ * descriptor names each input and output (name, dtype, rank, dims), says how
+ * many bytes of scratch memory (the workspace) one instance needs, and carries
+ * the entry point.  libhodu_rt checks `abi_version` and `desc_size` before it
+ * touches anything else, so an old runtime refuses a newer model cleanly.
+ *
+ * The generated code keeps no global mutable state: everything a run writes
+ * lives in the caller's workspace or output buffers, so many instances of one
+ * model may run at once in different threads, and a host without malloc can
+ * hand in a static arena.
+ *
+ * This header is included by generated code; it depends on <stdint.h> only.
+ */
+#ifndef HODU_ABI_H
+#define HODU_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever hodu_model_desc or the run contract changes. */
+#define HODU_ABI_VERSION 1u
+
+/* Workspace and every tensor offset inside it are aligned to this. */
+#define HODU_ABI_ALIGN 64u
+
+/* Maximum tensor rank the compiler accepts and the ABI describes. */
+#define HODU_MAX_RANK 8
+
+/* Element types.  The numbers are ONNX's TensorProto.DataType values, so the
+ * loader and the .npy reader map onto them without tables. */
+typedef enum hodu_dtype {
+    HODU_DTYPE_UNDEFINED = 0,
+    HODU_DTYPE_F32 = 1,
+    HODU_DTYPE_U8 = 2,
+    HODU_DTYPE_I8 = 3,
+    HODU_DTYPE_U16 = 4,
+    HODU_DTYPE_I16 = 5,
+    HODU_DTYPE_I32 = 6,
+    HODU_DTYPE_I64 = 7,
+    HODU_DTYPE_STRING = 8, /* recognised, never compiled */
+    HODU_DTYPE_BOOL = 9,
+    HODU_DTYPE_F16 = 10,
+    HODU_DTYPE_F64 = 11,
+    HODU_DTYPE_U32 = 12,
+    HODU_DTYPE_U64 = 13,
+    HODU_DTYPE_BF16 = 16,
+    HODU_DTYPE_COUNT_ = 17
+} hodu_dtype;
+
+/* One input or output of a compiled model.  Shapes are fully static. */
+typedef struct hodu_tensor_desc {
+    const char *name;
+    int32_t dtype; /* hodu_dtype */
+    int32_t rank;
+    const int64_t *dims; /* rank entries; NULL when rank == 0 */
+} hodu_tensor_desc;
+
+/*
+ * run: executes the model once.
+ *   workspace  - workspace_bytes of memory aligned to HODU_ABI_ALIGN, owned by
+ *                the caller, not shared with a concurrent run;
+ *   inputs     - n_inputs pointers, in descriptor order, to dense row-major
+ *                tensors of the described dtype and shape;
+ *   outputs    - n_outputs pointers to caller memory of the described size.
+ * Returns 0.  The generated code does no I/O and no allocation; shape and
+ * dtype checks are the host's job (libhodu_rt does them).
+ */
+typedef int (*hodu_run_fn)(void *workspace, const void *const *inputs, void *const *outputs);
+
+typedef struct hodu_model_desc {
+    uint32_t abi_version; /* HODU_ABI_VERSION of the compiler that built it */
+    uint32_t desc_size;   /* sizeof(hodu_model_desc) at build time */
+    const char *model_name;
+    const char *producer; /* "hodu <version>" */
+    uint32_t n_inputs;
+    uint32_t n_outputs;
+    const hodu_tensor_desc *inputs;
+    const hodu_tensor_desc *outputs;
+    uint64_t workspace_bytes;
+    hodu_run_fn run;
+} hodu_model_desc;
+
+/* The one exported symbol of a compiled model. */
+#define HODU_MODEL_ENTRY "hodu_model_get_desc"
+typedef const hodu_model_desc *(*hodu_model_get_desc_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HODU_ABI_H */

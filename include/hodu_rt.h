@@ -1,0 +1,136 @@
+/*
+ * hodu_rt.h - libhodu_rt, the runtime for models compiled by Hodu.
+ *
+ * A compiled model is a shared library (see hodu_abi.h).  The runtime opens
+ * it, checks its ABI version, lists its inputs and outputs, creates instances
+ * (each owning its own workspace) and runs them with shape and dtype checks.
+ *
+ *     hodu_error err;
+ *     hodu_model *m;
+ *     if (hodu_model_open("model.so", &m, &err) != HODU_OK) {
+ *         fprintf(stderr, "%s\n", err.message);
+ *         return 1;
+ *     }
+ *     hodu_instance *inst;
+ *     hodu_instance_create(m, &inst, &err);
+ *     hodu_tensor in = ..., out = ...;      // caller-owned buffers
+ *     hodu_instance_run(inst, &in, 1, &out, 1, &err);
+ *     hodu_instance_destroy(inst);
+ *     hodu_model_close(m);
+ *
+ * Promises:
+ * - Every function that can fail returns a hodu_status and, when `err` is not
+ *   NULL, fills it with the same code and a one-line message naming the cause.
+ * - Wrong input count, dtype, shape or buffer size is an error, never
+ *   undefined behaviour; the model's code is not entered.
+ * - Passing NULL to a destroy/close/free function is a harmless no-op.
+ * - The runtime keeps no global mutable state and never aborts the process.
+ * - Instances of one model may run concurrently in different threads; one
+ *   instance must not be run by two threads at once.
+ */
+#ifndef HODU_RT_H
+#define HODU_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hodu_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hodu_status {
+    HODU_OK = 0,
+    HODU_ERR_INVALID_ARG, /* NULL where a value is needed, bad index, ... */
+    HODU_ERR_IO,          /* a file could not be opened, read or written */
+    HODU_ERR_FORMAT,      /* a file is not what it claims (npy, model) */
+    HODU_ERR_ABI,         /* model built for another ABI version */
+    HODU_ERR_COUNT,       /* wrong number of inputs or outputs */
+    HODU_ERR_DTYPE,       /* tensor dtype differs from the model's */
+    HODU_ERR_SHAPE,       /* tensor shape differs from the model's */
+    HODU_ERR_NOMEM,       /* an allocation failed */
+    HODU_ERR_UNSUPPORTED  /* valid, but not something this runtime handles */
+} hodu_status;
+
+typedef struct hodu_error {
+    hodu_status code;
+    char message[512];
+} hodu_error;
+
+/* A dense row-major tensor.  `data` holds `nbytes` bytes.  The runtime never
+ * frees a tensor it did not allocate. */
+typedef struct hodu_tensor {
+    hodu_dtype dtype;
+    int32_t rank;
+    int64_t dims[HODU_MAX_RANK];
+    void *data;
+    size_t nbytes;
+} hodu_tensor;
+
+typedef struct hodu_model hodu_model;
+typedef struct hodu_instance hodu_instance;
+
+/* Name of a status code, e.g. "shape mismatch". Never NULL. */
+const char *hodu_status_string(hodu_status status);
+
+/* Name of a dtype as written in ONNX and numpy docs ("float32", "int64").
+ * Returns "undefined" for values outside the enum. */
+const char *hodu_dtype_name(hodu_dtype dtype);
+
+/* Size of one element in bytes; 0 for undefined and string. */
+size_t hodu_dtype_size(hodu_dtype dtype);
+
+/* Number of elements of `rank` dims (1 for rank 0). */
+int64_t hodu_shape_numel(int32_t rank, const int64_t *dims);
+
+/* --- models ------------------------------------------------------------ */
+
+hodu_status hodu_model_open(const char *path, hodu_model **out, hodu_error *err);
+void hodu_model_close(hodu_model *model);
+
+/* Descriptor of the compiled model (names, dtypes, shapes, workspace size). */
+const hodu_model_desc *hodu_model_desc_of(const hodu_model *model);
+
+size_t hodu_model_num_inputs(const hodu_model *model);
+size_t hodu_model_num_outputs(const hodu_model *model);
+const hodu_tensor_desc *hodu_model_input(const hodu_model *model, size_t index);
+const hodu_tensor_desc *hodu_model_output(const hodu_model *model, size_t index);
+/* Index of the input called `name`, or -1. */
+long hodu_model_find_input(const hodu_model *model, const char *name);
+
+/* --- instances --------------------------------------------------------- */
+
+/* Allocates the workspace with malloc. */
+hodu_status hodu_instance_create(const hodu_model *model, hodu_instance **out, hodu_error *err);
+
+/* Uses caller memory of at least desc->workspace_bytes aligned to
+ * HODU_ABI_ALIGN as the workspace; no heap allocation for the workspace. */
+hodu_status hodu_instance_create_in(const hodu_model *model, void *workspace, size_t workspace_bytes,
+                                    hodu_instance **out, hodu_error *err);
+void hodu_instance_destroy(hodu_instance *inst);
+
+/* Runs the model.  inputs[i] and outputs[i] follow descriptor order; each
+ * must match the descriptor's dtype and shape and carry enough bytes. */
+hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor *inputs, size_t n_inputs,
+                              hodu_tensor *outputs, size_t n_outputs, hodu_error *err);
+
+/* --- tensors and .npy files -------------------------------------------- */
+
+/* Allocates a zeroed tensor of the given dtype and shape. */
+hodu_status hodu_tensor_alloc(hodu_tensor *t, hodu_dtype dtype, int32_t rank, const int64_t *dims,
+                              hodu_error *err);
+/* Frees data allocated by hodu_tensor_alloc or hodu_npy_read; NULL-safe. */
+void hodu_tensor_free(hodu_tensor *t);
+
+/* Reads a .npy file (format 1.0-3.0, little-endian or byte-order-free,
+ * C order).  Sizes are checked against the file length before allocating. */
+hodu_status hodu_npy_read(const char *path, hodu_tensor *out, hodu_error *err);
+/* Writes a .npy file (format 1.0).  Writes to a temporary file and renames,
+ * so a failure leaves no partial file behind. */
+hodu_status hodu_npy_write(const char *path, const hodu_tensor *t, hodu_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HODU_RT_H */

@@ -1,0 +1,418 @@
+/*
+ * cli/main.c - the `hodu` command.
+ *
+ *   hodu --build MODEL -o OUT.so [options]   compile a model
+ *   hodu --run OUT.so --input NAME=FILE.npy  run a compiled model
+ *   hodu --inspect MODEL|OUT.so              describe a model
+ *   hodu --dump-ir MODEL                     print the IR after the passes
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hodu.h"
+#include "hodu_rt.h"
+#include "util/util.h"
+
+static const char usage[] =
+    "usage: hodu --build MODEL.onnx -o OUT.so [options]\n"
+    "       hodu --run OUT.so --input NAME=FILE.npy ... [--output-dir DIR]\n"
+    "       hodu --inspect MODEL.onnx|OUT.so [--input-shape NAME=DIMS ...]\n"
+    "       hodu --dump-ir MODEL.onnx [--input-shape NAME=DIMS ...]\n"
+    "\n"
+    "build options:\n"
+    "  -o, --output FILE          shared library to write\n"
+    "  --input-shape NAME=DIMS    bind an input's dims, e.g. x=1x3x224x224 (repeatable)\n"
+    "  --const-input NAME=FILE    bake an input's value (a .npy file) into the build (repeatable)\n"
+    "  --emit-c DIR               keep the generated C sources in DIR\n"
+    "  --cc CC                    C compiler command (default: $CC, else cc)\n"
+    "  --cflags FLAGS             extra flags for the C compiler, e.g. \"-march=native\"\n"
+    "  -O LEVEL                   optimisation level of the generated code (default 2)\n"
+    "  --dump-ir                  also print the IR after the passes\n"
+    "  -v, --verbose              print the C compiler command\n"
+    "run options:\n"
+    "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input)\n"
+    "  --output-dir DIR           write each output as DIR/<name>.npy\n"
+    "other:\n"
+    "  -h, --help                 this text\n"
+    "  --version                  print the version\n";
+
+enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP };
+
+typedef struct args {
+    enum mode mode;
+    const char *file;
+    const char *output;
+    const char *emit_c;
+    const char *cc;
+    const char *cflags;
+    const char *output_dir;
+    int opt_level;
+    bool dump_ir, verbose;
+    const char **shapes, **consts, **inputs;
+    size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs;
+} args;
+
+static const char *const known_flags[] = {"--build", "--run", "--inspect", "--dump-ir", "--output", "--input-shape",
+                                          "--const-input", "--emit-c", "--cc", "--cflags", "--input", "--output-dir",
+                                          "--verbose", "--help", "--version"};
+
+static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("hodu: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static int unknown_flag(const char *flag)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < HD_ARRAY_LEN(known_flags); i++) {
+        size_t dist = hd_edit_distance(flag, known_flags[i]);
+        if (dist < best_d) {
+            best_d = dist;
+            best = known_flags[i];
+        }
+    }
+    if (best && best_d <= 3)
+        return fail("unknown option '%s'; did you mean '%s'? (see hodu --help)", flag, best);
+    return fail("unknown option '%s' (see hodu --help)", flag);
+}
+
+static int set_mode(args *a, enum mode m, const char *file)
+{
+    if (a->mode != MODE_NONE && !(a->mode == MODE_BUILD && m == MODE_DUMP))
+        return fail("choose one of --build, --run, --inspect, --dump-ir");
+    if (a->mode == MODE_BUILD && m == MODE_DUMP) {
+        a->dump_ir = true;
+        return 0;
+    }
+    a->mode = m;
+    a->file = file;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, args *a)
+{
+    a->opt_level = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        /* Flags that take a value. */
+        const char *value = (i + 1 < argc) ? argv[i + 1] : NULL;
+#define NEED_VALUE()                                                                                                   \
+    do {                                                                                                               \
+        if (!value)                                                                                                    \
+            return fail("option '%s' needs a value", f);                                                              \
+        i++;                                                                                                           \
+    } while (0)
+        if (strcmp(f, "-h") == 0 || strcmp(f, "--help") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        } else if (strcmp(f, "--version") == 0) {
+            printf("hodu %s (ABI %u)\n", hodu_version(), HODU_ABI_VERSION);
+            exit(0);
+        } else if (strcmp(f, "--build") == 0 || strcmp(f, "--run") == 0 || strcmp(f, "--inspect") == 0) {
+            NEED_VALUE();
+            enum mode m = f[2] == 'b' ? MODE_BUILD : f[2] == 'r' ? MODE_RUN : MODE_INSPECT;
+            if (set_mode(a, m, value))
+                return 1;
+        } else if (strcmp(f, "--dump-ir") == 0) {
+            if (a->mode == MODE_BUILD) {
+                a->dump_ir = true;
+            } else {
+                NEED_VALUE();
+                if (set_mode(a, MODE_DUMP, value))
+                    return 1;
+            }
+        } else if (strcmp(f, "-o") == 0 || strcmp(f, "--output") == 0) {
+            NEED_VALUE();
+            a->output = value;
+        } else if (strcmp(f, "--input-shape") == 0) {
+            NEED_VALUE();
+            HD_PUSH(a->shapes, a->n_shapes, a->cap_shapes, value);
+        } else if (strcmp(f, "--const-input") == 0) {
+            NEED_VALUE();
+            HD_PUSH(a->consts, a->n_consts, a->cap_consts, value);
+        } else if (strcmp(f, "--input") == 0) {
+            NEED_VALUE();
+            HD_PUSH(a->inputs, a->n_inputs, a->cap_inputs, value);
+        } else if (strcmp(f, "--emit-c") == 0) {
+            NEED_VALUE();
+            a->emit_c = value;
+        } else if (strcmp(f, "--cc") == 0) {
+            NEED_VALUE();
+            a->cc = value;
+        } else if (strcmp(f, "--cflags") == 0) {
+            NEED_VALUE();
+            a->cflags = value;
+        } else if (strcmp(f, "--output-dir") == 0) {
+            NEED_VALUE();
+            a->output_dir = value;
+        } else if (strncmp(f, "-O", 2) == 0) {
+            const char *lvl = f[2] ? f + 2 : value;
+            if (!f[2])
+                NEED_VALUE();
+            if (!lvl || strlen(lvl) != 1 || lvl[0] < '0' || lvl[0] > '3')
+                return fail("-O takes a level from 0 to 3");
+            a->opt_level = lvl[0] - '0';
+        } else if (strcmp(f, "-v") == 0 || strcmp(f, "--verbose") == 0) {
+            a->verbose = true;
+        } else if (f[0] == '-') {
+            return unknown_flag(f);
+        } else {
+            return fail("unexpected argument '%s' (see hodu --help)", f);
+        }
+#undef NEED_VALUE
+    }
+    if (a->mode == MODE_NONE) {
+        fputs(usage, stderr);
+        return 1;
+    }
+    if (a->mode == MODE_BUILD && !a->output && !a->emit_c && !a->dump_ir)
+        return fail("--build needs -o OUT.so (or --emit-c DIR)");
+    if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir))
+        return fail("--input and --output-dir go with --run");
+    if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts))
+        return fail("--input-shape and --const-input go with --build");
+    return 0;
+}
+
+/* --- run ------------------------------------------------------------------ */
+
+static void sanitize_name(const char *name, hd_buf *b)
+{
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+        hd_buf_putc(b, keep ? c : '_');
+    }
+    if (b->len == 0 || strcmp(b->data, ".") == 0 || strcmp(b->data, "..") == 0)
+        hd_buf_puts(b, "_");
+}
+
+static double element_as_double(const hodu_tensor *t, int64_t i)
+{
+    const void *p = t->data;
+    switch (t->dtype) {
+    case HODU_DTYPE_F32: return ((const float *)p)[i];
+    case HODU_DTYPE_F64: return ((const double *)p)[i];
+    case HODU_DTYPE_I8: return ((const int8_t *)p)[i];
+    case HODU_DTYPE_U8:
+    case HODU_DTYPE_BOOL: return ((const uint8_t *)p)[i];
+    case HODU_DTYPE_I16: return ((const int16_t *)p)[i];
+    case HODU_DTYPE_U16: return ((const uint16_t *)p)[i];
+    case HODU_DTYPE_I32: return ((const int32_t *)p)[i];
+    case HODU_DTYPE_U32: return ((const uint32_t *)p)[i];
+    case HODU_DTYPE_I64: return (double)((const int64_t *)p)[i];
+    case HODU_DTYPE_U64: return (double)((const uint64_t *)p)[i];
+    default: return NAN;
+    }
+}
+
+static void print_summary(const char *name, const hodu_tensor *t)
+{
+    printf("%s: %s[", name, hodu_dtype_name(t->dtype));
+    for (int i = 0; i < t->rank; i++)
+        printf("%s%" PRId64, i ? "," : "", t->dims[i]);
+    printf("]");
+    int64_t n = hodu_shape_numel(t->rank, t->dims);
+    bool numeric = t->dtype != HODU_DTYPE_F16 && t->dtype != HODU_DTYPE_BF16;
+    if (n > 0 && numeric) {
+        double lo = INFINITY, hi = -INFINITY, sum = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double v = element_as_double(t, i);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+            sum += v;
+        }
+        printf(" min %.6g max %.6g mean %.6g", lo, hi, sum / (double)n);
+        if (n <= 16) {
+            printf(" = [");
+            for (int64_t i = 0; i < n; i++)
+                printf("%s%.6g", i ? " " : "", element_as_double(t, i));
+            printf("]");
+        }
+    }
+    printf("\n");
+}
+
+static int run_model(const args *a)
+{
+    hodu_error err;
+    hodu_model *m = NULL;
+    if (hodu_model_open(a->file, &m, &err) != HODU_OK)
+        return fail("%s", err.message);
+    size_t ni = hodu_model_num_inputs(m), no = hodu_model_num_outputs(m);
+    hodu_tensor *ins = hd_xcalloc(ni + 1, sizeof(hodu_tensor));
+    hodu_tensor *outs = hd_xcalloc(no + 1, sizeof(hodu_tensor));
+    bool *given = hd_xcalloc(ni + 1, sizeof(bool));
+    hodu_instance *inst = NULL;
+    int rc = 1;
+    for (size_t k = 0; k < a->n_inputs; k++) {
+        const char *arg = a->inputs[k];
+        const char *eq = strchr(arg, '=');
+        char *name = eq ? hd_xstrndup(arg, (size_t)(eq - arg)) : NULL;
+        const char *path = eq ? eq + 1 : arg;
+        long idx = -1;
+        if (name)
+            idx = hodu_model_find_input(m, name);
+        else if (ni == 1)
+            idx = 0;
+        if (idx < 0) {
+            hd_buf names;
+            hd_buf_init(&names);
+            for (size_t i = 0; i < ni; i++)
+                hd_buf_printf(&names, "%s'%s'", i ? ", " : "", hodu_model_input(m, i)->name);
+            fail("%s: --input '%s': the model has no input %s%s%s (inputs: %s)", a->file, arg, name ? "'" : "",
+                 name ? name : "without a name", name ? "'" : "", ni ? names.data : "none");
+            hd_buf_free(&names);
+            free(name);
+            goto done;
+        }
+        free(name);
+        if (given[idx]) {
+            fail("%s: input '%s' is given twice", a->file, hodu_model_input(m, (size_t)idx)->name);
+            goto done;
+        }
+        if (hodu_npy_read(path, &ins[idx], &err) != HODU_OK) {
+            fail("%s", err.message);
+            goto done;
+        }
+        given[idx] = true;
+    }
+    for (size_t i = 0; i < ni; i++)
+        if (!given[i]) {
+            fail("%s: missing --input %s=FILE.npy", a->file, hodu_model_input(m, i)->name);
+            goto done;
+        }
+    for (size_t i = 0; i < no; i++) {
+        const hodu_tensor_desc *o = hodu_model_output(m, i);
+        if (hodu_tensor_alloc(&outs[i], (hodu_dtype)o->dtype, o->rank, o->dims, &err) != HODU_OK) {
+            fail("%s", err.message);
+            goto done;
+        }
+    }
+    if (hodu_instance_create(m, &inst, &err) != HODU_OK ||
+        hodu_instance_run(inst, ins, ni, outs, no, &err) != HODU_OK) {
+        fail("%s: %s", a->file, err.message);
+        goto done;
+    }
+    if (a->output_dir && mkdir(a->output_dir, 0777) != 0 && errno != EEXIST) {
+        fail("cannot create '%s': %s", a->output_dir, strerror(errno));
+        goto done;
+    }
+    for (size_t i = 0; i < no; i++) {
+        const char *name = hodu_model_output(m, i)->name;
+        print_summary(name, &outs[i]);
+        if (!a->output_dir)
+            continue;
+        hd_buf path;
+        hd_buf_init(&path);
+        hd_buf_printf(&path, "%s/", a->output_dir);
+        sanitize_name(name, &path);
+        hd_buf_puts(&path, ".npy");
+        hodu_status st = hodu_npy_write(path.data, &outs[i], &err);
+        hd_buf_free(&path);
+        if (st != HODU_OK) {
+            fail("%s", err.message);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    hodu_instance_destroy(inst);
+    for (size_t i = 0; i < ni; i++)
+        hodu_tensor_free(&ins[i]);
+    for (size_t i = 0; i < no; i++)
+        hodu_tensor_free(&outs[i]);
+    free(ins);
+    free(outs);
+    free(given);
+    hodu_model_close(m);
+    return rc;
+}
+
+/* --- inspect a compiled library ------------------------------------------- */
+
+static void print_desc(const hodu_tensor_desc *t)
+{
+    printf("  %-24s %s[", t->name, hodu_dtype_name((hodu_dtype)t->dtype));
+    for (int i = 0; i < t->rank; i++)
+        printf("%s%" PRId64, i ? "," : "", t->dims[i]);
+    printf("]\n");
+}
+
+static int inspect_library(const char *path)
+{
+    hodu_error err;
+    hodu_model *m = NULL;
+    if (hodu_model_open(path, &m, &err) != HODU_OK)
+        return fail("%s", err.message);
+    const hodu_model_desc *d = hodu_model_desc_of(m);
+    printf("compiled model %s\n  name: %s\n  built by: %s (ABI %u)\n  workspace: %" PRIu64 " bytes\ninputs:\n", path,
+           d->model_name, d->producer, d->abi_version, d->workspace_bytes);
+    for (size_t i = 0; i < hodu_model_num_inputs(m); i++)
+        print_desc(hodu_model_input(m, i));
+    printf("outputs:\n");
+    for (size_t i = 0; i < hodu_model_num_outputs(m); i++)
+        print_desc(hodu_model_output(m, i));
+    hodu_model_close(m);
+    return 0;
+}
+
+static bool is_shared_library(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    unsigned char magic[4] = {0};
+    size_t n = fread(magic, 1, 4, f);
+    fclose(f);
+    return n == 4 && ((magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F') ||
+                      (magic[0] == 0xcf && magic[1] == 0xfa) || (magic[0] == 'M' && magic[1] == 'Z'));
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    memset(&a, 0, sizeof(a));
+    int rc = parse_args(argc, argv, &a);
+    if (rc == 0) {
+        hodu_build_options o;
+        hodu_build_options_init(&o);
+        o.input_path = a.file;
+        o.output_path = a.mode == MODE_BUILD ? a.output : NULL;
+        o.emit_c_dir = a.mode == MODE_BUILD ? a.emit_c : NULL;
+        o.cc = a.cc;
+        o.cflags = a.cflags;
+        o.opt_level = a.opt_level;
+        o.input_shapes = a.shapes;
+        o.n_input_shapes = a.n_shapes;
+        o.const_inputs = a.consts;
+        o.n_const_inputs = a.n_consts;
+        o.dump_ir = (a.dump_ir || a.mode == MODE_DUMP) ? stdout : NULL;
+        o.verbose = a.verbose;
+        switch (a.mode) {
+        case MODE_BUILD:
+        case MODE_DUMP: rc = hodu_build(&o); break;
+        case MODE_RUN: rc = run_model(&a); break;
+        case MODE_INSPECT: rc = is_shared_library(a.file) ? inspect_library(a.file) : hodu_inspect_model(&o, stdout); break;
+        default: rc = 1;
+        }
+    }
+    free(a.shapes);
+    free(a.consts);
+    free(a.inputs);
+    return rc;
+}

@@ -1,0 +1,281 @@
+/*
+ * driver/driver.c - the pipeline, as a plain list of calls (hodu_build), and
+ * model inspection.  Front ends are chosen by file extension.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/codegen.h"
+#include "hodu.h"
+#include "hodu_rt.h"
+#include "loader/loader.h"
+#include "ops/ops.h"
+#include "passes/passes.h"
+
+#ifndef HODU_VERSION
+#define HODU_VERSION "dev"
+#endif
+
+const char *hodu_version(void) { return HODU_VERSION; }
+
+void hodu_build_options_init(hodu_build_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->opt_level = 2;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+static ir_graph *load_front_end(const char *path, hd_diag *d)
+{
+    if (ends_with(path, ".hodu")) {
+        hd_error(d, "HoduScript programs are not supported by this build yet (front end pending)");
+        return NULL;
+    }
+    return hodu_load_onnx(path, NULL, d);
+}
+
+/* "name=1x3x224x224" -> binding.  The name is everything before the last '='. */
+static bool parse_shape_arg(const char *arg, pass_shape_binding *b, char **name, hd_diag *d)
+{
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg) {
+        hd_error(d, "--input-shape '%s': expected NAME=DIMS, e.g. x=1x3x224x224", arg);
+        return false;
+    }
+    *name = hd_xstrndup(arg, (size_t)(eq - arg));
+    b->input = *name;
+    b->rank = 0;
+    const char *p = eq + 1;
+    if (*p == '\0' || strcmp(p, "scalar") == 0)
+        return true;
+    while (*p) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 0 || b->rank >= HODU_MAX_RANK || (*end && *end != 'x' && *end != ',')) {
+            hd_error(d, "--input-shape '%s': dims must be non-negative integers separated by 'x' (at most %d)", arg,
+                     HODU_MAX_RANK);
+            return false;
+        }
+        b->dims[b->rank++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return true;
+}
+
+static bool parse_const_arg(const char *arg, pass_value_binding *b, hodu_tensor *t, char **name, hd_diag *d)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) {
+        hd_error(d, "--const-input '%s': expected NAME=FILE.npy", arg);
+        return false;
+    }
+    *name = hd_xstrndup(arg, (size_t)(eq - arg));
+    hodu_error err;
+    if (hodu_npy_read(eq + 1, t, &err) != HODU_OK) {
+        hd_error(d, "--const-input %s: %s", *name, err.message);
+        return false;
+    }
+    b->input = *name;
+    b->dtype = t->dtype;
+    b->rank = t->rank;
+    memcpy(b->dims, t->dims, sizeof(b->dims));
+    b->data = t->data;
+    b->nbytes = t->nbytes;
+    return true;
+}
+
+static void flush_diag(const hodu_build_options *o, hd_diag *d)
+{
+    if (!o->message) {
+        hd_diag_print(d, stderr);
+        return;
+    }
+    static const char *const names[] = {"note", "warning", "error"};
+    for (size_t i = 0; i < d->len; i++) {
+        char *line = d->file ? hd_xasprintf("hodu: %s: %s: %s", names[d->msgs[i].severity], d->file, d->msgs[i].text)
+                             : hd_xasprintf("hodu: %s: %s", names[d->msgs[i].severity], d->msgs[i].text);
+        o->message(o->user, line);
+        free(line);
+    }
+}
+
+/* Front end plus the graph passes; returns the graph ready for codegen. */
+static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool need_static)
+{
+    ir_graph *g = load_front_end(o->input_path, d);
+    if (!g)
+        return NULL;
+    size_t ns = o->n_input_shapes, nc = o->n_const_inputs;
+    pass_shape_binding *shapes = hd_xcalloc(ns ? ns : 1, sizeof(*shapes));
+    pass_value_binding *values = hd_xcalloc(nc ? nc : 1, sizeof(*values));
+    hodu_tensor *tensors = hd_xcalloc(nc ? nc : 1, sizeof(*tensors));
+    char **names = hd_xcalloc(ns + nc + 1, sizeof(char *));
+    bool ok = true;
+    for (size_t i = 0; i < ns; i++)
+        ok = parse_shape_arg(o->input_shapes[i], &shapes[i], &names[i], d) && ok;
+    for (size_t i = 0; i < nc; i++)
+        ok = parse_const_arg(o->const_inputs[i], &values[i], &tensors[i], &names[ns + i], d) && ok;
+    ok = ok && ir_verify(g, false, d);
+    if (ok && need_static)
+        ok = pass_bind_inputs(g, shapes, ns, values, nc, d);
+    ok = ok && pass_resolve_ops(g, d);
+    if (ok && need_static) {
+        ok = pass_infer_fold(g, d);
+        if (ok)
+            pass_dce(g);
+        ok = ok && ir_verify(g, true, d);
+    }
+    for (size_t i = 0; i < nc; i++)
+        hodu_tensor_free(&tensors[i]);
+    for (size_t i = 0; i < ns + nc; i++)
+        free(names[i]);
+    free(names);
+    free(tensors);
+    free(values);
+    free(shapes);
+    if (!ok) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+int hodu_build(const hodu_build_options *o)
+{
+    hd_diag d;
+    hd_diag_init(&d, o->input_path);
+    ir_graph *g = front_and_passes(o, &d, true);
+    bool ok = g != NULL;
+    if (ok && o->dump_ir) {
+        hd_buf b;
+        hd_buf_init(&b);
+        ir_dump(g, &b);
+        fputs(b.data ? b.data : "", o->dump_ir);
+        hd_buf_free(&b);
+    }
+    if (ok && (o->output_path || o->emit_c_dir)) {
+        mem_plan plan;
+        codegen_output gen;
+        ok = pass_plan_memory(g, &plan, &d);
+        if (ok) {
+            ok = codegen_emit(g, &plan, &gen, &d);
+            if (ok) {
+                codegen_cc_options cc = {o->cc, o->cflags, o->opt_level, o->emit_c_dir, o->output_path,
+                                         o->verbose != 0};
+                ok = codegen_compile(&gen, &cc, &d);
+                codegen_output_free(&gen);
+            }
+            mem_plan_free(&plan);
+        }
+    }
+    ir_graph_free(g);
+    flush_diag(o, &d);
+    hd_diag_free(&d);
+    return ok ? 0 : 1;
+}
+
+/* --- inspection ---------------------------------------------------------- */
+
+static void print_value(FILE *out, const ir_value *v)
+{
+    fprintf(out, "  %-24s %s[", v->name, ir_dtype_name(v->dtype));
+    for (int i = 0; i < v->rank; i++) {
+        if (v->dims[i].size >= 0)
+            fprintf(out, "%s%" PRId64, i ? "," : "", v->dims[i].size);
+        else
+            fprintf(out, "%s%s", i ? "," : "", v->dims[i].sym ? v->dims[i].sym : "?");
+    }
+    fputs("]\n", out);
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+    const size_t *x = a, *y = b; /* {count, op} pairs, by count desc then op */
+    if (x[0] != y[0])
+        return x[0] < y[0] ? 1 : -1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+int hodu_inspect_model(const hodu_build_options *o, FILE *out)
+{
+    hd_diag d;
+    hd_diag_init(&d, o->input_path);
+    /* First the model as written (symbolic dims intact). */
+    ir_graph *g = load_front_end(o->input_path, &d);
+    if (!g) {
+        flush_diag(o, &d);
+        hd_diag_free(&d);
+        return 1;
+    }
+    fprintf(out, "model %s (opset %" PRId64 ")\ninputs:\n", o->input_path, g->opset);
+    for (size_t i = 0; i < g->n_inputs; i++)
+        print_value(out, &g->values[g->inputs[i]]);
+    fputs("outputs:\n", out);
+    for (size_t i = 0; i < g->n_outputs; i++)
+        print_value(out, &g->values[g->outputs[i]]);
+
+    /* Op histogram over op types as written. */
+    size_t n_types = 0;
+    const char **types = hd_xcalloc(g->n_nodes + 1, sizeof(char *));
+    size_t *pairs = hd_xcalloc(2 * (g->n_nodes + 1), sizeof(size_t));
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        size_t k = 0;
+        while (k < n_types && strcmp(types[k], g->nodes[i].op_type) != 0)
+            k++;
+        if (k == n_types) {
+            types[n_types] = g->nodes[i].op_type;
+            pairs[2 * n_types + 1] = n_types;
+            n_types++;
+        }
+        pairs[2 * k]++;
+    }
+    qsort(pairs, n_types, 2 * sizeof(size_t), cmp_count);
+    fprintf(out, "ops (%zu nodes):\n", g->n_nodes);
+    for (size_t i = 0; i < n_types; i++) {
+        const char *t = types[pairs[2 * i + 1]];
+        fprintf(out, "  %-24s %zu%s\n", t, pairs[2 * i], op_find("", t) < 0 ? "  (unsupported)" : "");
+    }
+    free(pairs);
+    free(types);
+
+    int64_t params = 0;
+    for (size_t i = 0; i < g->n_values; i++)
+        if (g->values[i].kind == IR_VALUE_CONST && g->values[i].producer < 0 && ir_value_numel(&g->values[i]) > 0 &&
+            ir_value_uses(g, (int)i) > 0)
+            params += ir_value_numel(&g->values[i]);
+    fprintf(out, "parameters: %" PRId64 "\n", params);
+    ir_graph_free(g);
+
+    /* Then the FLOP estimate, which needs every shape. */
+    hd_diag quiet;
+    hd_diag_init(&quiet, o->input_path);
+    ir_graph *s = front_and_passes(o, &quiet, true);
+    if (s) {
+        int64_t flops = 0;
+        for (size_t i = 0; i < s->n_nodes; i++) {
+            if (s->nodes[i].dead)
+                continue;
+            const op_def *def = op_get(s->nodes[i].op);
+            if (def->flops) {
+                flops += def->flops(s, (int)i);
+            } else {
+                for (size_t j = 0; j < s->nodes[i].n_outputs; j++)
+                    if (s->nodes[i].outputs[j] >= 0)
+                        flops += ir_value_numel(&s->values[s->nodes[i].outputs[j]]);
+            }
+        }
+        fprintf(out, "flops: %" PRId64 " (%.3f GFLOP per run)\n", flops, (double)flops / 1e9);
+        ir_graph_free(s);
+    } else {
+        fprintf(out, "flops: unknown (%s)\n", quiet.len ? quiet.msgs[0].text : "shapes not static");
+    }
+    hd_diag_free(&quiet);
+    hd_diag_free(&d);
+    return 0;
+}

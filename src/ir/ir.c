@@ -1,0 +1,655 @@
+#include "ir.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+ir_graph *ir_graph_new(const char *name, const char *source)
+{
+    ir_graph *g = hd_xcalloc(1, sizeof(*g));
+    g->name = hd_xstrdup(name ? name : "model");
+    g->source = hd_xstrdup(source ? source : "<memory>");
+    return g;
+}
+
+static void attr_free(ir_attr *a)
+{
+    free(a->name);
+    free(a->s);
+    free(a->ints);
+    free(a->floats);
+    for (size_t i = 0; a->strings && i < a->n; i++)
+        free(a->strings[i]);
+    free(a->strings);
+}
+
+void ir_graph_free(ir_graph *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->n_values; i++)
+        free(g->values[i].name);
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        ir_node *n = &g->nodes[i];
+        free(n->op_type);
+        free(n->domain);
+        free(n->name);
+        free(n->inputs);
+        free(n->outputs);
+        for (size_t j = 0; j < n->n_attrs; j++)
+            attr_free(&n->attrs[j]);
+        free(n->attrs);
+    }
+    for (size_t i = 0; i < g->n_owned; i++)
+        free(g->owned[i]);
+    for (size_t i = 0; i < g->n_symbols; i++)
+        free(g->symbols[i]);
+    free(g->owned);
+    free(g->symbols);
+    free(g->values);
+    free(g->nodes);
+    free(g->inputs);
+    free(g->outputs);
+    free(g->name);
+    free(g->source);
+    free(g);
+}
+
+void *ir_graph_keep(ir_graph *g, void *p)
+{
+    HD_PUSH(g->owned, g->n_owned, g->cap_owned, p);
+    return p;
+}
+
+const char *ir_graph_symbol(ir_graph *g, const char *sym)
+{
+    for (size_t i = 0; i < g->n_symbols; i++)
+        if (strcmp(g->symbols[i], sym) == 0)
+            return g->symbols[i];
+    char *copy = hd_xstrdup(sym);
+    HD_PUSH(g->symbols, g->n_symbols, g->cap_symbols, copy);
+    return copy;
+}
+
+int ir_value_new(ir_graph *g, const char *name)
+{
+    ir_value v;
+    memset(&v, 0, sizeof(v));
+    v.name = name ? hd_xstrdup(name) : hd_xasprintf("%%%zu", g->n_values);
+    v.dtype = HODU_DTYPE_UNDEFINED;
+    v.rank = -1;
+    v.producer = -1;
+    HD_PUSH(g->values, g->n_values, g->cap_values, v);
+    return (int)g->n_values - 1;
+}
+
+int ir_const_new(ir_graph *g, const char *name, hodu_dtype dtype, int rank, const int64_t *dims,
+                 const void *data, size_t nbytes)
+{
+    int id = ir_value_new(g, name);
+    ir_value *v = ir_val(g, id);
+    v->dtype = dtype;
+    ir_value_set_shape(v, rank, dims);
+    ir_value_set_const(g, id, data, nbytes);
+    return id;
+}
+
+void ir_value_set_const(ir_graph *g, int id, const void *data, size_t nbytes)
+{
+    ir_value *v = ir_val(g, id);
+    v->kind = IR_VALUE_CONST;
+    v->data = data;
+    v->nbytes = nbytes;
+    v->producer = -1;
+}
+
+int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char *name,
+                const int *inputs, size_t n_inputs, const int *outputs, size_t n_outputs)
+{
+    ir_node n;
+    memset(&n, 0, sizeof(n));
+    n.op_type = hd_xstrdup(op_type);
+    n.domain = hd_xstrdup(domain ? domain : "");
+    n.name = (name && *name) ? hd_xstrdup(name) : hd_xasprintf("%s_%zu", op_type, g->n_nodes);
+    n.op = -1;
+    n.inputs = hd_xmalloc((n_inputs ? n_inputs : 1) * sizeof(int));
+    n.outputs = hd_xmalloc((n_outputs ? n_outputs : 1) * sizeof(int));
+    if (n_inputs)
+        memcpy(n.inputs, inputs, n_inputs * sizeof(int));
+    if (n_outputs)
+        memcpy(n.outputs, outputs, n_outputs * sizeof(int));
+    n.n_inputs = n_inputs;
+    n.n_outputs = n_outputs;
+    HD_PUSH(g->nodes, g->n_nodes, g->cap_nodes, n);
+    int id = (int)g->n_nodes - 1;
+    for (size_t i = 0; i < n_outputs; i++)
+        if (outputs[i] >= 0)
+            g->values[outputs[i]].producer = id;
+    return id;
+}
+
+ir_attr *ir_node_add_attr(ir_graph *g, int node, const char *name, ir_attr_kind kind)
+{
+    ir_node *n = ir_nd(g, node);
+    ir_attr a;
+    memset(&a, 0, sizeof(a));
+    a.name = hd_xstrdup(name);
+    a.kind = kind;
+    a.tensor = -1;
+    HD_PUSH(n->attrs, n->n_attrs, n->cap_attrs, a);
+    return &n->attrs[n->n_attrs - 1];
+}
+
+/* --- dtypes ------------------------------------------------------------- */
+
+const char *ir_dtype_name(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_F32: return "f32";
+    case HODU_DTYPE_U8: return "u8";
+    case HODU_DTYPE_I8: return "i8";
+    case HODU_DTYPE_U16: return "u16";
+    case HODU_DTYPE_I16: return "i16";
+    case HODU_DTYPE_I32: return "i32";
+    case HODU_DTYPE_I64: return "i64";
+    case HODU_DTYPE_STRING: return "string";
+    case HODU_DTYPE_BOOL: return "bool";
+    case HODU_DTYPE_F16: return "f16";
+    case HODU_DTYPE_F64: return "f64";
+    case HODU_DTYPE_U32: return "u32";
+    case HODU_DTYPE_U64: return "u64";
+    case HODU_DTYPE_BF16: return "bf16";
+    default: return "?";
+    }
+}
+
+size_t ir_dtype_size(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_U8:
+    case HODU_DTYPE_I8:
+    case HODU_DTYPE_BOOL: return 1;
+    case HODU_DTYPE_U16:
+    case HODU_DTYPE_I16:
+    case HODU_DTYPE_F16:
+    case HODU_DTYPE_BF16: return 2;
+    case HODU_DTYPE_F32:
+    case HODU_DTYPE_I32:
+    case HODU_DTYPE_U32: return 4;
+    case HODU_DTYPE_I64:
+    case HODU_DTYPE_U64:
+    case HODU_DTYPE_F64: return 8;
+    default: return 0;
+    }
+}
+
+bool ir_dtype_is_float(hodu_dtype t)
+{
+    return t == HODU_DTYPE_F32 || t == HODU_DTYPE_F64 || t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16;
+}
+
+bool ir_dtype_is_signed(hodu_dtype t)
+{
+    return t == HODU_DTYPE_I8 || t == HODU_DTYPE_I16 || t == HODU_DTYPE_I32 || t == HODU_DTYPE_I64;
+}
+
+bool ir_dtype_is_int(hodu_dtype t)
+{
+    return ir_dtype_is_signed(t) || t == HODU_DTYPE_U8 || t == HODU_DTYPE_U16 || t == HODU_DTYPE_U32 ||
+           t == HODU_DTYPE_U64;
+}
+
+/* --- values ------------------------------------------------------------- */
+
+bool ir_value_is_static(const ir_value *v)
+{
+    if (v->rank < 0)
+        return false;
+    for (int i = 0; i < v->rank; i++)
+        if (v->dims[i].size < 0)
+            return false;
+    return true;
+}
+
+int64_t ir_value_numel(const ir_value *v)
+{
+    if (!ir_value_is_static(v))
+        return -1;
+    int64_t n = 1;
+    for (int i = 0; i < v->rank; i++)
+        n *= v->dims[i].size;
+    return n;
+}
+
+size_t ir_value_nbytes(const ir_value *v)
+{
+    int64_t n = ir_value_numel(v);
+    return n < 0 ? 0 : (size_t)n * ir_dtype_size(v->dtype);
+}
+
+void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims)
+{
+    v->rank = rank;
+    for (int i = 0; i < rank && i < HODU_MAX_RANK; i++) {
+        v->dims[i].size = dims[i];
+        v->dims[i].sym = NULL;
+    }
+}
+
+/* --- attributes --------------------------------------------------------- */
+
+const ir_attr *ir_attr_find(const ir_node *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0)
+            return &n->attrs[i];
+    return NULL;
+}
+
+int64_t ir_attr_int(const ir_node *n, const char *name, int64_t fallback)
+{
+    const ir_attr *a = ir_attr_find(n, name);
+    return (a && a->kind == IR_ATTR_INT) ? a->i : fallback;
+}
+
+double ir_attr_float(const ir_node *n, const char *name, double fallback)
+{
+    const ir_attr *a = ir_attr_find(n, name);
+    return (a && a->kind == IR_ATTR_FLOAT) ? a->f : fallback;
+}
+
+const char *ir_attr_string(const ir_node *n, const char *name, const char *fallback)
+{
+    const ir_attr *a = ir_attr_find(n, name);
+    return (a && a->kind == IR_ATTR_STRING) ? a->s : fallback;
+}
+
+const int64_t *ir_attr_ints(const ir_node *n, const char *name, size_t *count)
+{
+    const ir_attr *a = ir_attr_find(n, name);
+    if (!a || a->kind != IR_ATTR_INTS) {
+        *count = 0;
+        return NULL;
+    }
+    *count = a->n;
+    return a->ints ? a->ints : (const int64_t *)"";
+}
+
+/* --- constants ---------------------------------------------------------- */
+
+static double load_f64(hodu_dtype t, const void *p, size_t i);
+
+static bool load_i64(hodu_dtype t, const void *p, size_t i, int64_t *out)
+{
+    switch (t) {
+    case HODU_DTYPE_I8: *out = ((const int8_t *)p)[i]; return true;
+    case HODU_DTYPE_U8:
+    case HODU_DTYPE_BOOL: *out = ((const uint8_t *)p)[i]; return true;
+    case HODU_DTYPE_I16: *out = ((const int16_t *)p)[i]; return true;
+    case HODU_DTYPE_U16: *out = ((const uint16_t *)p)[i]; return true;
+    case HODU_DTYPE_I32: *out = ((const int32_t *)p)[i]; return true;
+    case HODU_DTYPE_U32: *out = ((const uint32_t *)p)[i]; return true;
+    case HODU_DTYPE_I64: memcpy(out, (const char *)p + 8 * i, 8); return true;
+    case HODU_DTYPE_U64: memcpy(out, (const char *)p + 8 * i, 8); return true;
+    default: return false;
+    }
+}
+
+long ir_const_as_i64(const ir_graph *g, int id, int64_t *out, size_t max)
+{
+    if (id < 0)
+        return -1;
+    const ir_value *v = ir_val(g, id);
+    if (v->kind != IR_VALUE_CONST)
+        return -1;
+    int64_t n = ir_value_numel(v);
+    if (n < 0 || (size_t)n > max || v->nbytes < (size_t)n * ir_dtype_size(v->dtype))
+        return -1;
+    for (int64_t i = 0; i < n; i++)
+        if (!load_i64(v->dtype, v->data, (size_t)i, &out[i]))
+            return -1;
+    return (long)n;
+}
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else {
+            exp = 127 - 15 + 1;
+            while (!(man & 0x400)) {
+                man <<= 1;
+                exp--;
+            }
+            bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static double load_f64(hodu_dtype t, const void *p, size_t i)
+{
+    int64_t iv;
+    switch (t) {
+    case HODU_DTYPE_F32: return ((const float *)p)[i];
+    case HODU_DTYPE_F64: return ((const double *)p)[i];
+    case HODU_DTYPE_F16: return half_to_float(((const uint16_t *)p)[i]);
+    case HODU_DTYPE_BF16: {
+        uint32_t bits = (uint32_t)((const uint16_t *)p)[i] << 16;
+        float f;
+        memcpy(&f, &bits, 4);
+        return f;
+    }
+    case HODU_DTYPE_U64: {
+        uint64_t u;
+        memcpy(&u, (const char *)p + 8 * i, 8);
+        return (double)u;
+    }
+    default: return load_i64(t, p, i, &iv) ? (double)iv : NAN;
+    }
+}
+
+long ir_const_as_f64(const ir_graph *g, int id, double *out, size_t max)
+{
+    if (id < 0)
+        return -1;
+    const ir_value *v = ir_val(g, id);
+    if (v->kind != IR_VALUE_CONST || ir_dtype_size(v->dtype) == 0)
+        return -1;
+    int64_t n = ir_value_numel(v);
+    if (n < 0 || (size_t)n > max || v->nbytes < (size_t)n * ir_dtype_size(v->dtype))
+        return -1;
+    for (int64_t i = 0; i < n; i++)
+        out[i] = load_f64(v->dtype, v->data, (size_t)i);
+    return (long)n;
+}
+
+/* --- messages ----------------------------------------------------------- */
+
+char *ir_node_label(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    return hd_xasprintf("node '%s' (%s)", n->name, n->op_type);
+}
+
+void ir_node_error(hd_diag *d, const ir_graph *g, int node, const char *fmt, ...)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    hd_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    char *label = ir_node_label(g, node);
+    hd_error(d, "%s: %s", label, b.data ? b.data : "");
+    free(label);
+    hd_buf_free(&b);
+}
+
+size_t ir_value_uses(const ir_graph *g, int v)
+{
+    size_t uses = g->values[v].is_output ? 1 : 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (size_t j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] == v)
+                uses++;
+    }
+    return uses;
+}
+
+/* --- schedule ----------------------------------------------------------- */
+
+int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
+{
+    /* Kahn's algorithm over value -> consumer edges, in model order so the
+     * schedule is stable. */
+    size_t nn = g->n_nodes;
+    int *pending = hd_xcalloc(nn ? nn : 1, sizeof(int));
+    int *order = hd_xmalloc((nn ? nn : 1) * sizeof(int));
+    bool ok = true;
+    size_t live = 0;
+    for (size_t i = 0; i < nn; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        live++;
+        for (size_t j = 0; j < n->n_inputs; j++) {
+            int v = n->inputs[j];
+            if (v < 0)
+                continue;
+            const ir_value *val = &g->values[v];
+            if (val->kind != IR_VALUE_NODE)
+                continue;
+            if (val->producer < 0) {
+                ir_node_error(d, g, (int)i, "input '%s' is never defined (not a graph input, initializer or node output)",
+                              val->name);
+                ok = false;
+            } else {
+                pending[i]++;
+            }
+        }
+    }
+    size_t head = 0, tail = 0;
+    if (ok) {
+        for (size_t i = 0; i < nn; i++)
+            if (!g->nodes[i].dead && pending[i] == 0)
+                order[tail++] = (int)i;
+        while (head < tail) {
+            const ir_node *n = &g->nodes[order[head++]];
+            for (size_t o = 0; o < n->n_outputs; o++) {
+                int v = n->outputs[o];
+                if (v < 0)
+                    continue;
+                for (size_t c = 0; c < nn; c++) {
+                    const ir_node *m = &g->nodes[c];
+                    if (m->dead)
+                        continue;
+                    for (size_t j = 0; j < m->n_inputs; j++)
+                        if (m->inputs[j] == v && --pending[c] == 0)
+                            order[tail++] = (int)c;
+                }
+            }
+        }
+        if (tail != live) {
+            for (size_t i = 0; i < nn; i++)
+                if (!g->nodes[i].dead && pending[i] > 0) {
+                    ir_node_error(d, g, (int)i, "the graph has a cycle through this node");
+                    break;
+                }
+            ok = false;
+        }
+    }
+    free(pending);
+    if (!ok) {
+        free(order);
+        return NULL;
+    }
+    *count = tail;
+    return order;
+}
+
+/* --- verifier ----------------------------------------------------------- */
+
+bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
+{
+    size_t errors = d->n_errors;
+    int *def = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(int));
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (size_t j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] < -1 || n->inputs[j] >= (int)g->n_values)
+                ir_node_error(d, g, (int)i, "input %zu has an invalid value index", j);
+        for (size_t j = 0; j < n->n_outputs; j++) {
+            int v = n->outputs[j];
+            if (v < -1 || v >= (int)g->n_values) {
+                ir_node_error(d, g, (int)i, "output %zu has an invalid value index", j);
+                continue;
+            }
+            if (v < 0)
+                continue;
+            if (def[v]++)
+                ir_node_error(d, g, (int)i, "value '%s' is defined more than once", g->values[v].name);
+            if (g->values[v].kind != IR_VALUE_NODE)
+                ir_node_error(d, g, (int)i, "output '%s' is also a graph input or constant", g->values[v].name);
+            else if (g->values[v].producer != (int)i)
+                ir_node_error(d, g, (int)i, "output '%s' names the wrong producer", g->values[v].name);
+            if (shapes_required && !ir_value_is_static(&g->values[v]))
+                ir_node_error(d, g, (int)i, "output '%s' has no static shape", g->values[v].name);
+        }
+    }
+    for (size_t i = 0; i < g->n_values; i++) {
+        const ir_value *v = &g->values[i];
+        if (v->kind == IR_VALUE_CONST && ir_value_is_static(v) && v->nbytes != ir_value_nbytes(v))
+            hd_error(d, "constant '%s' holds %zu bytes but its shape needs %zu", v->name, v->nbytes,
+                     ir_value_nbytes(v));
+        if (v->rank > HODU_MAX_RANK)
+            hd_error(d, "value '%s' has rank %d (at most %d supported)", v->name, v->rank, HODU_MAX_RANK);
+    }
+    free(def);
+    size_t n_sched = 0;
+    int *sched = ir_schedule(g, &n_sched, d);
+    free(sched);
+    return d->n_errors == errors;
+}
+
+/* --- dump --------------------------------------------------------------- */
+
+static void dump_type(const ir_value *v, hd_buf *out)
+{
+    hd_buf_printf(out, "%s[", ir_dtype_name(v->dtype));
+    if (v->rank < 0)
+        hd_buf_puts(out, "?");
+    for (int i = 0; i < v->rank; i++) {
+        if (i)
+            hd_buf_putc(out, ',');
+        if (v->dims[i].sym)
+            hd_buf_puts(out, v->dims[i].sym);
+        else if (v->dims[i].size < 0)
+            hd_buf_putc(out, '?');
+        else
+            hd_buf_printf(out, "%" PRId64, v->dims[i].size);
+    }
+    hd_buf_putc(out, ']');
+}
+
+static void dump_attr(const ir_graph *g, const ir_attr *a, hd_buf *out)
+{
+    hd_buf_printf(out, "%s=", a->name);
+    switch (a->kind) {
+    case IR_ATTR_INT: hd_buf_printf(out, "%" PRId64, a->i); break;
+    case IR_ATTR_FLOAT: hd_buf_printf(out, "%.9g", a->f); break;
+    case IR_ATTR_STRING: hd_buf_printf(out, "\"%s\"", a->s ? a->s : ""); break;
+    case IR_ATTR_INTS:
+    case IR_ATTR_FLOATS:
+    case IR_ATTR_STRINGS:
+        hd_buf_putc(out, '[');
+        for (size_t i = 0; i < a->n; i++) {
+            if (i)
+                hd_buf_putc(out, ',');
+            if (a->kind == IR_ATTR_INTS)
+                hd_buf_printf(out, "%" PRId64, a->ints[i]);
+            else if (a->kind == IR_ATTR_FLOATS)
+                hd_buf_printf(out, "%.9g", a->floats[i]);
+            else
+                hd_buf_printf(out, "\"%s\"", a->strings[i]);
+        }
+        hd_buf_putc(out, ']');
+        break;
+    case IR_ATTR_TENSOR:
+        if (a->tensor >= 0) {
+            hd_buf_printf(out, "@%s:", g->values[a->tensor].name);
+            dump_type(&g->values[a->tensor], out);
+        }
+        break;
+    case IR_ATTR_GRAPH: hd_buf_puts(out, "<graph>"); break;
+    case IR_ATTR_OTHER: hd_buf_puts(out, "<?>"); break;
+    }
+}
+
+void ir_dump(const ir_graph *g, hd_buf *out)
+{
+    hd_buf_printf(out, "graph %s (opset %" PRId64 ")\n", g->name, g->opset);
+    for (size_t i = 0; i < g->n_inputs; i++) {
+        const ir_value *v = &g->values[g->inputs[i]];
+        hd_buf_printf(out, "  input  %%%s : ", v->name);
+        dump_type(v, out);
+        hd_buf_putc(out, '\n');
+    }
+    for (size_t i = 0; i < g->n_values; i++) {
+        const ir_value *v = &g->values[i];
+        if (v->kind != IR_VALUE_CONST || ir_value_uses(g, (int)i) == 0)
+            continue;
+        hd_buf_printf(out, "  const  %%%s : ", v->name);
+        dump_type(v, out);
+        hd_buf_printf(out, " (%zu bytes)\n", v->nbytes);
+    }
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    size_t count = 0;
+    int *order = ir_schedule(g, &count, &quiet);
+    hd_diag_free(&quiet);
+    for (size_t k = 0; k < g->n_nodes; k++) {
+        /* In schedule order when the graph is well formed, else model order. */
+        int idx = order ? (k < count ? order[k] : -1) : (int)k;
+        if (idx < 0)
+            break;
+        const ir_node *n = &g->nodes[idx];
+        if (n->dead)
+            continue;
+        hd_buf_puts(out, "  ");
+        for (size_t j = 0; j < n->n_outputs; j++) {
+            if (j)
+                hd_buf_puts(out, ", ");
+            if (n->outputs[j] < 0) {
+                hd_buf_puts(out, "_");
+                continue;
+            }
+            const ir_value *v = &g->values[n->outputs[j]];
+            hd_buf_printf(out, "%%%s : ", v->name);
+            dump_type(v, out);
+        }
+        hd_buf_printf(out, " = %s%s%s", n->domain[0] ? n->domain : "", n->domain[0] ? "." : "", n->op_type);
+        hd_buf_putc(out, '(');
+        for (size_t j = 0; j < n->n_inputs; j++) {
+            if (j)
+                hd_buf_puts(out, ", ");
+            if (n->inputs[j] < 0)
+                hd_buf_puts(out, "_");
+            else
+                hd_buf_printf(out, "%%%s", g->values[n->inputs[j]].name);
+        }
+        hd_buf_putc(out, ')');
+        if (n->n_attrs) {
+            hd_buf_puts(out, " {");
+            for (size_t j = 0; j < n->n_attrs; j++) {
+                if (j)
+                    hd_buf_puts(out, ", ");
+                dump_attr(g, &n->attrs[j], out);
+            }
+            hd_buf_putc(out, '}');
+        }
+        hd_buf_printf(out, "  # %s\n", n->name);
+    }
+    free(order);
+    for (size_t i = 0; i < g->n_outputs; i++) {
+        const ir_value *v = &g->values[g->outputs[i]];
+        hd_buf_printf(out, "  output %%%s : ", v->name);
+        dump_type(v, out);
+        hd_buf_putc(out, '\n');
+    }
+}

@@ -1,0 +1,190 @@
+/*
+ * ir.h - Hodu's SSA graph IR.
+ *
+ * A graph is a list of values and a list of nodes.  Every value is defined
+ * once: by a graph input, by a constant (weights, folded results), or by
+ * exactly one output slot of one node.  Values and nodes are addressed by
+ * index (int), never by pointer, so passes may append to the graph freely.
+ *
+ * Each value has a dtype and a shape.  A dim is either a known size or a
+ * symbol (a name such as "batch" taken from the model); symbols are bound to
+ * sizes before code generation (`--input-shape`).  Rank -1 means "not yet
+ * inferred".
+ *
+ * Constants are referenced, not copied: a constant value points at bytes
+ * owned by the graph (ir_graph_keep) or at memory the graph adopted from the
+ * loader (for ONNX, the file buffer holding raw_data).
+ */
+#ifndef HODU_IR_H
+#define HODU_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hodu_abi.h"
+#include "util/util.h"
+
+typedef struct ir_dim {
+    int64_t size;    /* >= 0 when known; -1 when symbolic or unknown */
+    const char *sym; /* symbol name (interned in the graph) or NULL */
+} ir_dim;
+
+typedef enum ir_value_kind {
+    IR_VALUE_NODE = 0, /* produced by a node */
+    IR_VALUE_INPUT,    /* a graph input supplied at run time */
+    IR_VALUE_CONST     /* known at build time: data/nbytes are set */
+} ir_value_kind;
+
+typedef struct ir_value {
+    char *name;
+    hodu_dtype dtype;
+    int rank; /* -1: unknown */
+    ir_dim dims[HODU_MAX_RANK];
+    ir_value_kind kind;
+    bool is_output; /* listed in the graph outputs */
+    int producer;   /* node index, or -1 */
+    /* IR_VALUE_CONST only */
+    const void *data;
+    size_t nbytes;
+} ir_value;
+
+typedef enum ir_attr_kind {
+    IR_ATTR_INT,
+    IR_ATTR_FLOAT,
+    IR_ATTR_STRING,
+    IR_ATTR_INTS,
+    IR_ATTR_FLOATS,
+    IR_ATTR_STRINGS,
+    IR_ATTR_TENSOR, /* `tensor` holds a const value index */
+    IR_ATTR_GRAPH,  /* a subgraph: recorded so errors can name it, never compiled */
+    IR_ATTR_OTHER   /* sparse tensors, type protos, ... */
+} ir_attr_kind;
+
+typedef struct ir_attr {
+    char *name;
+    ir_attr_kind kind;
+    int64_t i;
+    double f;
+    char *s;
+    size_t n; /* element count of ints/floats/strings */
+    int64_t *ints;
+    double *floats;
+    char **strings;
+    int tensor;
+} ir_attr;
+
+typedef struct ir_node {
+    char *op_type; /* as written in the model, e.g. "Conv" */
+    char *domain;  /* "" for the default ONNX domain */
+    char *name;    /* from the model, or synthesised ("Conv_3") */
+    int op;        /* index into the op table (ops.h), -1 if unknown */
+    int *inputs;   /* value indices; -1 marks an omitted optional input */
+    size_t n_inputs;
+    int *outputs; /* value indices; -1 marks an omitted optional output */
+    size_t n_outputs;
+    ir_attr *attrs;
+    size_t n_attrs, cap_attrs;
+    bool dead; /* removed by a pass; skipped everywhere */
+} ir_node;
+
+typedef struct ir_graph {
+    char *name;
+    char *source;         /* file the graph came from, for messages */
+    int64_t opset;        /* opset of the default ONNX domain */
+    ir_value *values;
+    size_t n_values, cap_values;
+    ir_node *nodes;
+    size_t n_nodes, cap_nodes;
+    int *inputs; /* run-time inputs, in model order */
+    size_t n_inputs, cap_inputs;
+    int *outputs;
+    size_t n_outputs, cap_outputs;
+    /* memory the graph frees on destruction */
+    void **owned;
+    size_t n_owned, cap_owned;
+    char **symbols; /* interned dim symbols */
+    size_t n_symbols, cap_symbols;
+} ir_graph;
+
+/* --- building ------------------------------------------------------------ */
+
+ir_graph *ir_graph_new(const char *name, const char *source);
+void ir_graph_free(ir_graph *g);
+
+/* The graph takes ownership of `p` (freed with free()). Returns p. */
+void *ir_graph_keep(ir_graph *g, void *p);
+/* Interns a dim symbol and returns the graph's copy. */
+const char *ir_graph_symbol(ir_graph *g, const char *sym);
+
+/* A fresh value with unknown dtype and shape.  `name` may be NULL. */
+int ir_value_new(ir_graph *g, const char *name);
+/* A constant.  `data` must stay valid for the graph's life (see
+ * ir_graph_keep); nbytes must equal numel * dtype size. */
+int ir_const_new(ir_graph *g, const char *name, hodu_dtype dtype, int rank, const int64_t *dims,
+                 const void *data, size_t nbytes);
+/* Turns an existing value into a constant (used by folding). */
+void ir_value_set_const(ir_graph *g, int v, const void *data, size_t nbytes);
+
+int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char *name,
+                const int *inputs, size_t n_inputs, const int *outputs, size_t n_outputs);
+/* Appends an attribute and returns it for the caller to fill in. */
+ir_attr *ir_node_add_attr(ir_graph *g, int node, const char *name, ir_attr_kind kind);
+
+/* --- queries ------------------------------------------------------------- */
+
+static inline ir_value *ir_val(const ir_graph *g, int v) { return &g->values[v]; }
+static inline ir_node *ir_nd(const ir_graph *g, int n) { return &g->nodes[n]; }
+
+const char *ir_dtype_name(hodu_dtype t);
+size_t ir_dtype_size(hodu_dtype t);
+bool ir_dtype_is_float(hodu_dtype t);  /* f16, bf16, f32, f64 */
+bool ir_dtype_is_signed(hodu_dtype t); /* signed ints */
+bool ir_dtype_is_int(hodu_dtype t);    /* any integer type, not bool */
+
+/* True when every dim is known. */
+bool ir_value_is_static(const ir_value *v);
+/* Element count; -1 if any dim is unknown. */
+int64_t ir_value_numel(const ir_value *v);
+/* Byte size; 0 if the shape is not static. */
+size_t ir_value_nbytes(const ir_value *v);
+void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims);
+
+const ir_attr *ir_attr_find(const ir_node *n, const char *name);
+int64_t ir_attr_int(const ir_node *n, const char *name, int64_t fallback);
+double ir_attr_float(const ir_node *n, const char *name, double fallback);
+const char *ir_attr_string(const ir_node *n, const char *name, const char *fallback);
+/* Returns the ints (and their count) or NULL when absent. */
+const int64_t *ir_attr_ints(const ir_node *n, const char *name, size_t *count);
+
+/* Reads an integer constant (int8..int64, uint8..uint64, bool) into int64s.
+ * Returns the element count, or -1 if `v` is not a constant integer tensor or
+ * has more than `max` elements. */
+long ir_const_as_i64(const ir_graph *g, int v, int64_t *out, size_t max);
+/* Reads a numeric constant as doubles; same contract. */
+long ir_const_as_f64(const ir_graph *g, int v, double *out, size_t max);
+
+/* "node 'conv1' (Conv)" for messages. Returns a static-free string owned by
+ * the caller. */
+char *ir_node_label(const ir_graph *g, int node);
+/* Reports an error prefixed with the node label. */
+void ir_node_error(hd_diag *d, const ir_graph *g, int node, const char *fmt, ...) HD_PRINTF(4, 5);
+
+/* Number of live nodes that read value v (plus 1 if it is a graph output). */
+size_t ir_value_uses(const ir_graph *g, int v);
+
+/* --- analysis ------------------------------------------------------------ */
+
+/* Topological order of the live nodes.  Reports a cycle (naming a node on
+ * it) or a value read before any definition; returns NULL on error.  The
+ * caller frees the array; *count receives its length. */
+int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d);
+
+/* Structural checks: SSA (one definition per value), index ranges, every
+ * read value defined, shapes known after inference when `shapes_required`. */
+bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d);
+
+/* Stable text form of the graph, for --dump-ir and golden tests. */
+void ir_dump(const ir_graph *g, hd_buf *out);
+
+#endif /* HODU_IR_H */

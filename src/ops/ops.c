@@ -1,0 +1,345 @@
+/*
+ * ops.c - the op table assembled from the op families, plus the helpers the
+ * families share for inference, folding and emission.
+ */
+#include "ops.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_impl.h"
+
+/* Each family file (elementwise.c, reduce.c, nn.c, shape.c) exports its
+ * entries; the table is their concatenation, in this order. */
+static const struct {
+    const op_def *ops;
+    const size_t *count;
+} families[] = {
+    {hd_ops_elementwise, &hd_ops_elementwise_count},
+    {hd_ops_reduce, &hd_ops_reduce_count},
+    {hd_ops_nn, &hd_ops_nn_count},
+    {hd_ops_shape, &hd_ops_shape_count},
+};
+
+int op_count(void)
+{
+    size_t n = 0;
+    for (size_t f = 0; f < HD_ARRAY_LEN(families); f++)
+        n += *families[f].count;
+    return (int)n;
+}
+
+const op_def *op_get(int op)
+{
+    if (op < 0)
+        return NULL;
+    size_t i = (size_t)op;
+    for (size_t f = 0; f < HD_ARRAY_LEN(families); f++) {
+        if (i < *families[f].count)
+            return &families[f].ops[i];
+        i -= *families[f].count;
+    }
+    return NULL;
+}
+
+static bool same_domain(const char *a, const char *b)
+{
+    if (!a || strcmp(a, "ai.onnx") == 0)
+        a = "";
+    if (!b || strcmp(b, "ai.onnx") == 0)
+        b = "";
+    return strcmp(a, b) == 0;
+}
+
+int op_find(const char *domain, const char *name)
+{
+    int n = op_count();
+    for (int i = 0; i < n; i++) {
+        const op_def *def = op_get(i);
+        if (strcmp(def->name, name) == 0 && same_domain(def->domain, domain))
+            return i;
+    }
+    return -1;
+}
+
+static const char *attr_kind_name(ir_attr_kind k)
+{
+    static const char *const names[] = {"int", "float", "string", "ints", "floats", "strings", "tensor", "graph", "other"};
+    return (unsigned)k < HD_ARRAY_LEN(names) ? names[k] : "?";
+}
+
+bool op_check_node(const ir_graph *g, int node, hd_diag *d)
+{
+    const ir_node *n = ir_nd(g, node);
+    const op_def *def = op_get(n->op);
+    if (!def) {
+        ir_node_error(d, g, node, "unsupported op %s (opset %" PRId64 ")", n->op_type, g->opset);
+        return false;
+    }
+    bool ok = true;
+    /* Trailing omitted inputs do not count towards arity. */
+    size_t n_in = n->n_inputs, n_out = n->n_outputs;
+    while (n_in > 0 && n->inputs[n_in - 1] < 0)
+        n_in--;
+    if ((int)n_in < def->min_inputs || (def->max_inputs >= 0 && (int)n_in > def->max_inputs)) {
+        ir_node_error(d, g, node, "has %zu inputs; %s takes %d to %d", n_in, def->name, def->min_inputs,
+                      def->max_inputs);
+        ok = false;
+    }
+    if ((int)n_out < def->min_outputs || (def->max_outputs >= 0 && (int)n_out > def->max_outputs)) {
+        ir_node_error(d, g, node, "has %zu outputs; %s produces %d to %d", n_out, def->name, def->min_outputs,
+                      def->max_outputs);
+        ok = false;
+    }
+    for (size_t i = 0; i < n->n_attrs; i++) {
+        const ir_attr *a = &n->attrs[i];
+        const op_attr_spec *spec = NULL;
+        for (const op_attr_spec *s = def->attrs; s && s->name; s++)
+            if (strcmp(s->name, a->name) == 0)
+                spec = s;
+        if (!spec) {
+            ir_node_error(d, g, node, "unsupported attribute '%s'", a->name);
+            ok = false;
+        } else if (spec->kind != a->kind) {
+            ir_node_error(d, g, node, "attribute '%s' must be of type %s, got %s", a->name, attr_kind_name(spec->kind),
+                          attr_kind_name(a->kind));
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* --- infer/fold helpers ------------------------------------------------ */
+
+int op_in_id(const op_ctx *c, size_t i)
+{
+    const ir_node *n = op_node(c);
+    return i < n->n_inputs ? n->inputs[i] : -1;
+}
+
+ir_value *op_in(const op_ctx *c, size_t i)
+{
+    int v = op_in_id(c, i);
+    return v < 0 ? NULL : ir_val(c->g, v);
+}
+
+ir_value *op_out(const op_ctx *c, size_t i)
+{
+    const ir_node *n = op_node(c);
+    if (i >= n->n_outputs || n->outputs[i] < 0)
+        return NULL;
+    return ir_val(c->g, n->outputs[i]);
+}
+
+bool op_fail(op_ctx *c, const char *fmt, ...)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    hd_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    ir_node_error(c->d, c->g, c->node, "%s", b.data ? b.data : "");
+    hd_buf_free(&b);
+    return false;
+}
+
+void op_set_out(op_ctx *c, size_t i, hodu_dtype dtype, int rank, const int64_t *dims)
+{
+    ir_value *v = op_out(c, i);
+    if (!v)
+        return;
+    v->dtype = dtype;
+    ir_value_set_shape(v, rank, dims);
+}
+
+void op_set_out_like(op_ctx *c, size_t i, const ir_value *from)
+{
+    ir_value *v = op_out(c, i);
+    if (!v)
+        return;
+    v->dtype = from->dtype;
+    v->rank = from->rank;
+    memcpy(v->dims, from->dims, sizeof(v->dims));
+}
+
+ir_value *op_need_static(op_ctx *c, size_t i)
+{
+    ir_value *v = op_in(c, i);
+    if (!v) {
+        op_fail(c, "input %zu is required", i);
+        return NULL;
+    }
+    if (!ir_value_is_static(v)) {
+        op_fail(c, "input '%s' has no static shape (bind its dims with --input-shape)", v->name);
+        return NULL;
+    }
+    return v;
+}
+
+long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char *what)
+{
+    int id = op_in_id(c, i);
+    if (id < 0) {
+        op_fail(c, "input %zu (%s) is required", i, what);
+        return -1;
+    }
+    const ir_value *v = ir_val(c->g, id);
+    if (v->kind == IR_VALUE_INPUT) {
+        op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)", v->name,
+                v->name);
+        return -1;
+    }
+    if (v->kind != IR_VALUE_CONST) {
+        op_fail(c, "%s ('%s') must be a build-time constant; it is computed at run time", what, v->name);
+        return -1;
+    }
+    long n = ir_const_as_i64(c->g, id, out, max);
+    if (n < 0)
+        op_fail(c, "%s ('%s') must be an integer tensor of at most %zu elements", what, v->name, max);
+    return n;
+}
+
+bool op_axis(op_ctx *c, int64_t axis, int rank, int *out)
+{
+    if (axis < -(int64_t)rank || axis >= (int64_t)(rank > 0 ? rank : 1)) {
+        if (!(rank == 0 && (axis == 0 || axis == -1)))
+            return op_fail(c, "axis %" PRId64 " is out of range for rank %d", axis, rank);
+    }
+    *out = (int)(axis < 0 ? axis + rank : axis);
+    return true;
+}
+
+bool op_broadcast(op_ctx *c, const ir_value *a, const ir_value *b, int *rank, int64_t *dims)
+{
+    int r = a->rank > b->rank ? a->rank : b->rank;
+    for (int i = 0; i < r; i++) {
+        int ia = i - (r - a->rank), ib = i - (r - b->rank);
+        int64_t da = ia >= 0 ? a->dims[ia].size : 1;
+        int64_t db = ib >= 0 ? b->dims[ib].size : 1;
+        if (da == db || db == 1)
+            dims[i] = da;
+        else if (da == 1)
+            dims[i] = db;
+        else
+            return op_fail(c, "shapes of '%s' and '%s' do not broadcast (dim %d: %" PRId64 " vs %" PRId64 ")",
+                           a->name, b->name, i, da, db);
+    }
+    *rank = r;
+    return true;
+}
+
+void *op_fold_alloc(op_ctx *c, size_t i)
+{
+    const ir_node *n = op_node(c);
+    int id = n->outputs[i];
+    ir_value *v = ir_val(c->g, id);
+    size_t nbytes = ir_value_nbytes(v);
+    void *data = ir_graph_keep(c->g, hd_xcalloc(1, nbytes ? nbytes : 1));
+    ir_value_set_const(c->g, id, data, nbytes);
+    return data;
+}
+
+/* --- emitter helpers --------------------------------------------------- */
+
+const ir_value *em_in(const op_emit *e, size_t i)
+{
+    const ir_node *n = em_node(e);
+    return (i < n->n_inputs && n->inputs[i] >= 0) ? ir_val(e->g, n->inputs[i]) : NULL;
+}
+
+const ir_value *em_out(const op_emit *e, size_t i)
+{
+    const ir_node *n = em_node(e);
+    return (i < n->n_outputs && n->outputs[i] >= 0) ? ir_val(e->g, n->outputs[i]) : NULL;
+}
+
+void em_line(op_emit *e, const char *fmt, ...)
+{
+    for (int i = 0; i < e->indent; i++)
+        hd_buf_puts(e->body, "    ");
+    va_list ap;
+    va_start(ap, fmt);
+    hd_buf_vprintf(e->body, fmt, ap);
+    va_end(ap);
+    hd_buf_putc(e->body, '\n');
+}
+
+void em_for(op_emit *e, const char *var, int64_t n)
+{
+    em_line(e, "for (int64_t %s = 0; %s < %" PRId64 "; %s++) {", var, var, n, var);
+    e->indent++;
+}
+
+void em_close(op_emit *e)
+{
+    e->indent--;
+    em_line(e, "}");
+}
+
+const char *em_ctype(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_F32: return "float";
+    case HODU_DTYPE_F64: return "double";
+    case HODU_DTYPE_I8: return "int8_t";
+    case HODU_DTYPE_U8: return "uint8_t";
+    case HODU_DTYPE_BOOL: return "uint8_t";
+    case HODU_DTYPE_I16: return "int16_t";
+    case HODU_DTYPE_U16: return "uint16_t";
+    case HODU_DTYPE_I32: return "int32_t";
+    case HODU_DTYPE_U32: return "uint32_t";
+    case HODU_DTYPE_I64: return "int64_t";
+    case HODU_DTYPE_U64: return "uint64_t";
+    case HODU_DTYPE_F16:
+    case HODU_DTYPE_BF16: return "uint16_t";
+    default: return "void";
+    }
+}
+
+const char *em_compute_ctype(hodu_dtype t)
+{
+    return (t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16) ? "float" : em_ctype(t);
+}
+
+char *em_load(hodu_dtype t, const char *expr)
+{
+    if (t == HODU_DTYPE_F16)
+        return hd_xasprintf("hd_f16_to_f32(%s)", expr);
+    if (t == HODU_DTYPE_BF16)
+        return hd_xasprintf("hd_bf16_to_f32(%s)", expr);
+    return hd_xasprintf("%s", expr);
+}
+
+char *em_store(hodu_dtype t, const char *expr)
+{
+    if (t == HODU_DTYPE_F16)
+        return hd_xasprintf("hd_f32_to_f16(%s)", expr);
+    if (t == HODU_DTYPE_BF16)
+        return hd_xasprintf("hd_f32_to_bf16(%s)", expr);
+    if (t == HODU_DTYPE_BOOL)
+        return hd_xasprintf("(uint8_t)((%s) != 0)", expr);
+    return hd_xasprintf("(%s)(%s)", em_ctype(t), expr);
+}
+
+void em_broadcast_strides(const ir_value *in, int out_rank, const int64_t *out_dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int i = out_rank - 1; i >= 0; i--) {
+        int k = i - (out_rank - in->rank);
+        if (k < 0) {
+            strides[i] = 0;
+            continue;
+        }
+        int64_t d = in->dims[k].size;
+        strides[i] = (d == 1 && out_dims[i] != 1) ? 0 : s;
+        s *= d;
+    }
+}
+
+void em_dims(const ir_value *v, int64_t *dims)
+{
+    for (int i = 0; i < v->rank; i++)
+        dims[i] = v->dims[i].size;
+}

@@ -1,0 +1,138 @@
+/*
+ * ops.h - the op table: the single source of truth for every operator.
+ *
+ * One entry per op holds all of its facts: ONNX name, arity, the attributes
+ * it accepts and their kinds, the first opset whose semantics it implements,
+ * shape inference, host-side constant folding, and the C emitter.  Adding an
+ * op means one entry in op_table.def and the functions beside it in the op's
+ * family file (ops/elementwise.c, ops/nn.c, ...); no pass switches on op kind.
+ *
+ * Emitters write the body of one C function per node.  The function receives
+ * typed pointers named in0, in1, ... (only for inputs that are present; an
+ * omitted optional input has no parameter) and out0, out1, ...  Every shape is
+ * a compile-time constant: emitters print sizes as literals and never loop
+ * over run-time shapes.  Float16 and bfloat16 are stored as uint16_t and
+ * computed in float through HD_F16_LOAD/HD_F16_STORE style macros from the
+ * kernel layer (codegen/kernels/hodu_kernels.h).
+ */
+#ifndef HODU_OPS_H
+#define HODU_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+#include "util/util.h"
+
+/* Attribute schema entry: the kinds an attribute may legally have. */
+typedef struct op_attr_spec {
+    const char *name;
+    ir_attr_kind kind;
+} op_attr_spec;
+
+/* Context for shape inference and folding of one node. */
+typedef struct op_ctx {
+    ir_graph *g;
+    int node;
+    hd_diag *d;
+} op_ctx;
+
+/* Context for emitting one node's function body. */
+typedef struct op_emit {
+    const ir_graph *g;
+    int node;
+    hd_buf *body;  /* function body being written */
+    hd_buf *decls; /* file-scope helper code (static functions, tables) */
+    int indent;    /* current indentation level, in 4-space steps */
+    int tmp;       /* counter for unique local names */
+    hd_diag *d;
+} op_emit;
+
+typedef bool (*op_infer_fn)(op_ctx *c);
+typedef bool (*op_fold_fn)(op_ctx *c);
+typedef bool (*op_emit_fn)(op_emit *e);
+/* Floating-point operations one run of the node performs (multiply-adds
+ * count as 2); used by --inspect. */
+typedef int64_t (*op_flops_fn)(const ir_graph *g, int node);
+/* Bytes of scratch memory the node's kernel needs while it runs (im2col
+ * columns, GEMM packing).  The memory planner gives it a block of the arena,
+ * passed to the function as `unsigned char *restrict scratch` (64-byte
+ * aligned); generated code never allocates. */
+typedef uint64_t (*op_scratch_fn)(const ir_graph *g, int node);
+
+typedef struct op_def {
+    const char *name;   /* ONNX op_type */
+    const char *domain; /* "" for ai.onnx */
+    int min_inputs, max_inputs; /* max -1: variadic */
+    int min_outputs, max_outputs;
+    const op_attr_spec *attrs; /* terminated by {NULL}; NULL = no attributes */
+    op_infer_fn infer;         /* required */
+    op_fold_fn fold;           /* optional: all inputs const -> outputs const */
+    op_emit_fn emit;           /* required */
+    op_flops_fn flops;         /* optional: default is one per output element */
+    op_scratch_fn scratch;     /* optional: default no scratch */
+} op_def;
+
+/* The table.  Index 0.. op_count()-1. */
+const op_def *op_get(int op);
+int op_count(void);
+/* Looks an op up by domain and name; -1 if unknown.  ONNX's "ai.onnx" domain
+ * is the same as "". */
+int op_find(const char *domain, const char *name);
+
+/* Checks a node against its op's arity and attribute schema (unknown
+ * attributes and wrong kinds are errors that name the attribute). */
+bool op_check_node(const ir_graph *g, int node, hd_diag *d);
+
+/* --- helpers for infer/fold ------------------------------------------- */
+
+static inline const ir_node *op_node(const op_ctx *c) { return ir_nd(c->g, c->node); }
+/* The i-th input value, or NULL when absent/omitted. */
+ir_value *op_in(const op_ctx *c, size_t i);
+int op_in_id(const op_ctx *c, size_t i);
+/* The i-th output value, or NULL when absent/omitted. */
+ir_value *op_out(const op_ctx *c, size_t i);
+/* Reports an error on this node; always returns false. */
+bool op_fail(op_ctx *c, const char *fmt, ...) HD_PRINTF(2, 3);
+/* Sets output i's dtype and shape (no-op for an omitted output). */
+void op_set_out(op_ctx *c, size_t i, hodu_dtype dtype, int rank, const int64_t *dims);
+/* Copies dtype and shape (symbols included) from value `from`. */
+void op_set_out_like(op_ctx *c, size_t i, const ir_value *from);
+/* Fails unless input i is present, of static shape.  Returns it. */
+ir_value *op_need_static(op_ctx *c, size_t i);
+/* Reads input i as int64s; fails (naming the input) unless it is a build-time
+ * constant.  Returns the count, or -1. */
+long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char *what);
+/* Normalises a possibly negative axis against rank; fails when out of range. */
+bool op_axis(op_ctx *c, int64_t axis, int rank, int *out);
+/* Numpy-style multidirectional broadcast of shapes a and b into out. */
+bool op_broadcast(op_ctx *c, const ir_value *a, const ir_value *b, int *rank, int64_t *dims);
+/* Allocates (graph-owned) storage for output i and makes it constant. */
+void *op_fold_alloc(op_ctx *c, size_t i);
+
+/* --- helpers for emitters --------------------------------------------- */
+
+static inline const ir_node *em_node(const op_emit *e) { return ir_nd(e->g, e->node); }
+const ir_value *em_in(const op_emit *e, size_t i);
+const ir_value *em_out(const op_emit *e, size_t i);
+/* Appends one indented line to the body. */
+void em_line(op_emit *e, const char *fmt, ...) HD_PRINTF(2, 3);
+/* Opens "for (int64_t <var> = 0; <var> < <n>; <var>++) {" and indents. */
+void em_for(op_emit *e, const char *var, int64_t n);
+void em_close(op_emit *e); /* "}" and dedent */
+/* C storage type for a dtype ("float", "int64_t", "uint16_t" for f16/bf16,
+ * "uint8_t" for bool). */
+const char *em_ctype(hodu_dtype t);
+/* C type arithmetic is done in ("float" for f16/bf16, else em_ctype). */
+const char *em_compute_ctype(hodu_dtype t);
+/* Expression converting a stored element `expr` of type t to the compute
+ * type, and the reverse.  Returns a graph-independent string the caller frees. */
+char *em_load(hodu_dtype t, const char *expr);
+char *em_store(hodu_dtype t, const char *expr);
+/* Row-major strides for a value, with 0 where a dim of size 1 is broadcast
+ * into an output of rank out_rank (dims right-aligned, numpy style). */
+void em_broadcast_strides(const ir_value *in, int out_rank, const int64_t *out_dims, int64_t *strides);
+/* Static dims of a value as int64s. */
+void em_dims(const ir_value *v, int64_t *dims);
+
+#endif /* HODU_OPS_H */

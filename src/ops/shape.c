@@ -1,0 +1,1514 @@
+/*
+ * ops/shape.c - ops that describe or move data without arithmetic:
+ * Identity, Constant, Shape, Reshape, ...
+ *
+ * Many of these appear in shape computations (Shape -> Gather -> Concat ->
+ * Reshape) that exporters leave in models; their fold functions let the
+ * passes turn such chains into constants, so shapes stay build-time facts.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops_impl.h"
+
+/* Emits a copy of input 0 into output 0 (same bytes, new shape). */
+static bool emit_copy(op_emit *e)
+{
+    size_t nbytes = ir_value_nbytes(em_out(e, 0));
+    if (nbytes)
+        em_line(e, "if ((const void *)out0 != (const void *)in0) memcpy(out0, in0, %zu);", nbytes);
+    return true;
+}
+
+static bool fold_copy(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    void *dst = op_fold_alloc(c, 0);
+    memcpy(dst, in->data, in->nbytes);
+    return true;
+}
+
+/* --- Identity ------------------------------------------------------------ */
+
+static bool infer_identity(op_ctx *c)
+{
+    op_set_out_like(c, 0, op_in(c, 0));
+    return true;
+}
+
+/* --- Constant ------------------------------------------------------------ */
+/* Exactly one of value / value_float / value_floats / value_int / value_ints
+ * gives the tensor (string forms are unsupported). */
+
+static const op_attr_spec constant_attrs[] = {
+    {"value", IR_ATTR_TENSOR},     {"value_float", IR_ATTR_FLOAT}, {"value_floats", IR_ATTR_FLOATS},
+    {"value_int", IR_ATTR_INT},    {"value_ints", IR_ATTR_INTS},   {"value_string", IR_ATTR_STRING},
+    {"value_strings", IR_ATTR_STRINGS}, {"sparse_value", IR_ATTR_OTHER}, {NULL, 0}};
+
+static bool infer_constant(op_ctx *c)
+{
+    const ir_node *n = op_node(c);
+    if (n->n_attrs != 1)
+        return op_fail(c, "needs exactly one value attribute, has %zu", n->n_attrs);
+    const ir_attr *a = &n->attrs[0];
+    int64_t len = (int64_t)a->n;
+    if (strcmp(a->name, "value") == 0) {
+        op_set_out_like(c, 0, ir_val(c->g, a->tensor));
+    } else if (strcmp(a->name, "value_float") == 0) {
+        op_set_out(c, 0, HODU_DTYPE_F32, 0, NULL);
+    } else if (strcmp(a->name, "value_int") == 0) {
+        op_set_out(c, 0, HODU_DTYPE_I64, 0, NULL);
+    } else if (strcmp(a->name, "value_floats") == 0) {
+        op_set_out(c, 0, HODU_DTYPE_F32, 1, &len);
+    } else if (strcmp(a->name, "value_ints") == 0) {
+        op_set_out(c, 0, HODU_DTYPE_I64, 1, &len);
+    } else {
+        return op_fail(c, "attribute '%s' is not supported (string and sparse constants)", a->name);
+    }
+    return true;
+}
+
+static bool fold_constant(op_ctx *c)
+{
+    const ir_attr *a = &op_node(c)->attrs[0];
+    void *dst = op_fold_alloc(c, 0);
+    if (strcmp(a->name, "value") == 0) {
+        const ir_value *t = ir_val(c->g, a->tensor);
+        memcpy(dst, t->data, t->nbytes);
+    } else if (strcmp(a->name, "value_float") == 0) {
+        *(float *)dst = (float)a->f;
+    } else if (strcmp(a->name, "value_int") == 0) {
+        memcpy(dst, &a->i, 8);
+    } else if (strcmp(a->name, "value_floats") == 0) {
+        for (size_t i = 0; i < a->n; i++)
+            ((float *)dst)[i] = (float)a->floats[i];
+    } else {
+        memcpy(dst, a->ints, a->n * 8);
+    }
+    return true;
+}
+
+static bool emit_unreachable(op_emit *e)
+{
+    /* Folding always removes these nodes before code generation. */
+    ir_node_error(e->d, e->g, e->node, "internal error: node was not folded");
+    return false;
+}
+
+/* --- Shape ---------------------------------------------------------------- */
+
+static const op_attr_spec shape_attrs[] = {{"start", IR_ATTR_INT}, {"end", IR_ATTR_INT}, {NULL, 0}};
+
+static void shape_range(const op_ctx *c, int rank, int *lo, int *hi)
+{
+    int64_t s = ir_attr_int(op_node(c), "start", 0), e = ir_attr_int(op_node(c), "end", rank);
+    if (s < 0)
+        s += rank;
+    if (e < 0)
+        e += rank;
+    s = s < 0 ? 0 : (s > rank ? rank : s);
+    e = e < 0 ? 0 : (e > rank ? rank : e);
+    *lo = (int)s;
+    *hi = (int)(e > s ? e : s);
+}
+
+static bool infer_shape(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    int lo, hi;
+    shape_range(c, in->rank, &lo, &hi);
+    int64_t len = hi - lo;
+    op_set_out(c, 0, HODU_DTYPE_I64, 1, &len);
+    /* The shape of a static tensor is a build-time fact: make it constant
+     * right away, even though the input itself is computed at run time. */
+    if (ir_value_is_static(in)) {
+        int64_t *dst = op_fold_alloc(c, 0);
+        for (int i = lo; i < hi; i++)
+            dst[i - lo] = in->dims[i].size;
+    }
+    return true;
+}
+
+/* --- Reshape -------------------------------------------------------------- */
+
+static const op_attr_spec reshape_attrs[] = {{"allowzero", IR_ATTR_INT}, {NULL, 0}};
+
+static bool infer_reshape(op_ctx *c)
+{
+    const ir_value *in = op_need_static(c, 0);
+    if (!in)
+        return false;
+    int64_t shape[HODU_MAX_RANK];
+    long rank = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
+    if (rank < 0)
+        return false;
+    bool allowzero = ir_attr_int(op_node(c), "allowzero", 0) != 0;
+    int64_t numel = ir_value_numel(in), known = 1;
+    int infer_at = -1;
+    for (long i = 0; i < rank; i++) {
+        if (shape[i] == 0 && !allowzero) {
+            if (i >= in->rank)
+                return op_fail(c, "shape entry %ld is 0 (copy) but the input has rank %d", i, in->rank);
+            shape[i] = in->dims[i].size;
+        }
+        if (shape[i] == -1) {
+            if (infer_at >= 0)
+                return op_fail(c, "shape has more than one -1");
+            infer_at = (int)i;
+            continue;
+        }
+        if (shape[i] < 0)
+            return op_fail(c, "shape entry %ld is %" PRId64, i, shape[i]);
+        known *= shape[i];
+    }
+    if (infer_at >= 0) {
+        if (known == 0 || numel % known != 0)
+            return op_fail(c, "cannot infer the -1 dim: %" PRId64 " elements into blocks of %" PRId64, numel, known);
+        shape[infer_at] = numel / known;
+        known *= shape[infer_at];
+    }
+    if (known != numel)
+        return op_fail(c, "cannot reshape %" PRId64 " elements into %" PRId64, numel, known);
+    op_set_out(c, 0, in->dtype, (int)rank, shape);
+    return true;
+}
+
+/* --- strided copies --------------------------------------------------------
+ * Most data movement is "for every index i of a box of `dims`, copy element
+ * src[src_base + i.src] to dst[dst_base + i.dst]".  One plan describes it;
+ * plan_emit writes it as C and plan_run performs it on the host for folding,
+ * so generated code and folded constants cannot disagree. */
+
+typedef struct copy_plan {
+    int rank;
+    int64_t dims[HODU_MAX_RANK];
+    int64_t src[HODU_MAX_RANK];
+    int64_t dst[HODU_MAX_RANK];
+    int64_t src_base, dst_base;
+} copy_plan;
+
+static void contiguous_strides(int rank, const int64_t *dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int i = rank - 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= dims[i];
+    }
+}
+
+static void value_strides(const ir_value *v, int64_t *strides)
+{
+    int64_t dims[HODU_MAX_RANK];
+    em_dims(v, dims);
+    contiguous_strides(v->rank, dims, strides);
+}
+
+static int64_t plan_numel(const copy_plan *p)
+{
+    int64_t n = 1;
+    for (int i = 0; i < p->rank; i++)
+        n *= p->dims[i];
+    return n;
+}
+
+/* Drops unit dims and merges neighbours that are contiguous in both. */
+static void plan_coalesce(copy_plan *p)
+{
+    int w = 0;
+    for (int i = 0; i < p->rank; i++) {
+        if (p->dims[i] == 1)
+            continue;
+        if (w > 0 && p->src[w - 1] == p->src[i] * p->dims[i] && p->dst[w - 1] == p->dst[i] * p->dims[i]) {
+            p->dims[w - 1] *= p->dims[i];
+            p->src[w - 1] = p->src[i];
+            p->dst[w - 1] = p->dst[i];
+            continue;
+        }
+        p->dims[w] = p->dims[i];
+        p->src[w] = p->src[i];
+        p->dst[w] = p->dst[i];
+        w++;
+    }
+    p->rank = w;
+}
+
+static void offset_expr(hd_buf *b, int64_t base, const int64_t *strides, int rank)
+{
+    hd_buf_printf(b, "%" PRId64, base);
+    for (int i = 0; i < rank; i++)
+        if (strides[i])
+            hd_buf_printf(b, " + i%d * %" PRId64, i, strides[i]);
+}
+
+static void plan_emit(op_emit *e, copy_plan p, const char *src, const char *dst, size_t elem)
+{
+    if (plan_numel(&p) == 0)
+        return;
+    plan_coalesce(&p);
+    bool rows = p.rank > 0 && p.src[p.rank - 1] == 1 && p.dst[p.rank - 1] == 1;
+    int loops = rows ? p.rank - 1 : p.rank;
+    em_line(e, "{");
+    e->indent++;
+    for (int i = 0; i < loops; i++) {
+        char var[16];
+        snprintf(var, sizeof(var), "i%d", i);
+        em_for(e, var, p.dims[i]);
+    }
+    hd_buf so, dso;
+    hd_buf_init(&so);
+    hd_buf_init(&dso);
+    offset_expr(&so, p.src_base, p.src, loops);
+    offset_expr(&dso, p.dst_base, p.dst, loops);
+    if (rows)
+        em_line(e, "memcpy(%s + (%s), %s + (%s), %zu);", dst, dso.data, src, so.data, (size_t)p.dims[p.rank - 1] * elem);
+    else
+        em_line(e, "%s[%s] = %s[%s];", dst, dso.data, src, so.data);
+    hd_buf_free(&so);
+    hd_buf_free(&dso);
+    for (int i = 0; i < loops; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+}
+
+static void plan_run(const copy_plan *p, void *dst, const void *src, size_t elem)
+{
+    int64_t n = plan_numel(p);
+    int64_t idx[HODU_MAX_RANK] = {0};
+    for (int64_t k = 0; k < n; k++) {
+        int64_t so = p->src_base, dso = p->dst_base;
+        for (int i = 0; i < p->rank; i++) {
+            so += idx[i] * p->src[i];
+            dso += idx[i] * p->dst[i];
+        }
+        memcpy((char *)dst + dso * (int64_t)elem, (const char *)src + so * (int64_t)elem, elem);
+        for (int i = p->rank - 1; i >= 0; i--) {
+            if (++idx[i] < p->dims[i])
+                break;
+            idx[i] = 0;
+        }
+    }
+}
+
+/* A plan that reads input `in` through `src` strides into a dense output. */
+static void plan_dense_out(copy_plan *p, const ir_value *out)
+{
+    p->rank = out->rank;
+    em_dims(out, p->dims);
+    contiguous_strides(p->rank, p->dims, p->dst);
+    p->dst_base = 0;
+}
+
+/* --- Transpose ------------------------------------------------------------ */
+
+static const op_attr_spec transpose_attrs[] = {{"perm", IR_ATTR_INTS}, {NULL, 0}};
+
+static bool transpose_perm(op_ctx *c, const ir_value *in, int *perm)
+{
+    size_t n = 0;
+    const int64_t *p = ir_attr_ints(op_node(c), "perm", &n);
+    if (!p) {
+        for (int i = 0; i < in->rank; i++)
+            perm[i] = in->rank - 1 - i;
+        return true;
+    }
+    if ((int)n != in->rank)
+        return op_fail(c, "perm has %zu entries for rank %d", n, in->rank);
+    bool seen[HODU_MAX_RANK] = {false};
+    for (size_t i = 0; i < n; i++) {
+        int a;
+        if (!op_axis(c, p[i], in->rank, &a))
+            return false;
+        if (seen[a])
+            return op_fail(c, "perm repeats axis %d", a);
+        seen[a] = true;
+        perm[i] = a;
+    }
+    return true;
+}
+
+static void transpose_plan(const ir_value *in, const ir_value *out, const int *perm, copy_plan *p)
+{
+    int64_t st[HODU_MAX_RANK];
+    value_strides(in, st);
+    plan_dense_out(p, out);
+    for (int i = 0; i < out->rank; i++)
+        p->src[i] = st[perm[i]];
+    p->src_base = 0;
+}
+
+static bool infer_transpose(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    int perm[HODU_MAX_RANK];
+    if (!transpose_perm(c, in, perm))
+        return false;
+    int64_t dims[HODU_MAX_RANK];
+    for (int i = 0; i < in->rank; i++)
+        dims[i] = in->dims[perm[i]].size;
+    op_set_out(c, 0, in->dtype, in->rank, dims);
+    return true;
+}
+
+static bool fold_transpose(op_ctx *c)
+{
+    int perm[HODU_MAX_RANK];
+    transpose_perm(c, op_in(c, 0), perm);
+    copy_plan p;
+    transpose_plan(op_in(c, 0), op_out(c, 0), perm, &p);
+    void *dst = op_fold_alloc(c, 0);
+    plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
+    return true;
+}
+
+static bool emit_transpose(op_emit *e)
+{
+    op_ctx c = {(ir_graph *)e->g, e->node, e->d};
+    int perm[HODU_MAX_RANK];
+    if (!transpose_perm(&c, em_in(e, 0), perm))
+        return false;
+    copy_plan p;
+    transpose_plan(em_in(e, 0), em_out(e, 0), perm, &p);
+    plan_emit(e, p, "in0", "out0", ir_dtype_size(em_in(e, 0)->dtype));
+    return true;
+}
+
+/* --- Slice ----------------------------------------------------------------
+ * starts/ends/axes/steps are attributes before opset 10, inputs from 10.
+ * Starts and ends are clamped per the spec; negative steps walk backwards. */
+
+static const op_attr_spec slice_attrs[] = {
+    {"starts", IR_ATTR_INTS}, {"ends", IR_ATTR_INTS}, {"axes", IR_ATTR_INTS}, {NULL, 0}};
+
+static bool slice_plan(op_ctx *c, copy_plan *p, int64_t *out_dims)
+{
+    const ir_value *in = op_in(c, 0);
+    int64_t starts[HODU_MAX_RANK], ends[HODU_MAX_RANK], axes[HODU_MAX_RANK], steps[HODU_MAX_RANK];
+    long n, na = -1, ns = -1;
+    if (op_node(c)->n_inputs == 1) {
+        size_t cs = 0, ce = 0, ca = 0;
+        const int64_t *s = ir_attr_ints(op_node(c), "starts", &cs), *en = ir_attr_ints(op_node(c), "ends", &ce),
+                      *ax = ir_attr_ints(op_node(c), "axes", &ca);
+        if (!s || !en || cs != ce || cs > HODU_MAX_RANK || (ax && ca != cs))
+            return op_fail(c, "starts and ends must be given with the same length");
+        n = (long)cs;
+        memcpy(starts, s, cs * 8);
+        memcpy(ends, en, ce * 8);
+        if (ax) {
+            memcpy(axes, ax, ca * 8);
+            na = (long)ca;
+        }
+    } else {
+        n = op_need_const_i64(c, 1, starts, HODU_MAX_RANK, "starts");
+        if (n < 0 || op_need_const_i64(c, 2, ends, HODU_MAX_RANK, "ends") != n)
+            return n < 0 ? false : op_fail(c, "starts and ends differ in length");
+        if (op_in(c, 3) && (na = op_need_const_i64(c, 3, axes, HODU_MAX_RANK, "axes")) != n)
+            return na < 0 ? false : op_fail(c, "axes and starts differ in length");
+        if (op_in(c, 4) && (ns = op_need_const_i64(c, 4, steps, HODU_MAX_RANK, "steps")) != n)
+            return ns < 0 ? false : op_fail(c, "steps and starts differ in length");
+    }
+    int64_t st[HODU_MAX_RANK];
+    value_strides(in, st);
+    int64_t lo[HODU_MAX_RANK], step[HODU_MAX_RANK];
+    for (int i = 0; i < in->rank; i++) {
+        lo[i] = 0;
+        step[i] = 1;
+        out_dims[i] = in->dims[i].size;
+    }
+    bool seen[HODU_MAX_RANK] = {false};
+    for (long k = 0; k < n; k++) {
+        int a;
+        if (!op_axis(c, na >= 0 ? axes[k] : k, in->rank, &a))
+            return false;
+        if (seen[a])
+            return op_fail(c, "axis %d is sliced twice", a);
+        seen[a] = true;
+        int64_t d = in->dims[a].size, s = starts[k], e = ends[k], sp = ns >= 0 ? steps[k] : 1;
+        if (sp == 0)
+            return op_fail(c, "step for axis %d is 0", a);
+        if (s < 0)
+            s = s < -d ? 0 : s + d;
+        if (e < 0)
+            e = e < -d ? -1 : e + d;
+        int64_t count;
+        if (sp > 0) {
+            s = s > d ? d : s;
+            e = e > d ? d : (e < 0 ? 0 : e);
+            count = e > s ? (e - s + sp - 1) / sp : 0;
+        } else {
+            s = s > d - 1 ? d - 1 : s;
+            e = e > d - 1 ? d - 1 : e;
+            count = s > e ? (s - e + (-sp) - 1) / (-sp) : 0;
+        }
+        lo[a] = count > 0 ? s : 0;
+        step[a] = sp;
+        out_dims[a] = count;
+    }
+    p->rank = in->rank;
+    p->src_base = 0;
+    for (int i = 0; i < in->rank; i++) {
+        p->dims[i] = out_dims[i];
+        p->src[i] = st[i] * step[i];
+        p->src_base += lo[i] * st[i];
+    }
+    contiguous_strides(p->rank, p->dims, p->dst);
+    p->dst_base = 0;
+    return true;
+}
+
+static bool infer_slice(op_ctx *c)
+{
+    copy_plan p;
+    int64_t dims[HODU_MAX_RANK];
+    if (!slice_plan(c, &p, dims))
+        return false;
+    op_set_out(c, 0, op_in(c, 0)->dtype, op_in(c, 0)->rank, dims);
+    return true;
+}
+
+static bool fold_slice(op_ctx *c)
+{
+    copy_plan p;
+    int64_t dims[HODU_MAX_RANK];
+    slice_plan(c, &p, dims);
+    void *dst = op_fold_alloc(c, 0);
+    plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
+    return true;
+}
+
+static bool emit_slice(op_emit *e)
+{
+    op_ctx c = {(ir_graph *)e->g, e->node, e->d};
+    copy_plan p;
+    int64_t dims[HODU_MAX_RANK];
+    if (!slice_plan(&c, &p, dims))
+        return false;
+    plan_emit(e, p, "in0", "out0", ir_dtype_size(em_in(e, 0)->dtype));
+    return true;
+}
+
+/* --- Expand ---------------------------------------------------------------- */
+
+static bool infer_expand(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    int64_t shape[HODU_MAX_RANK];
+    long n = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
+    if (n < 0)
+        return false;
+    ir_value tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.name = (char *)"shape";
+    ir_value_set_shape(&tmp, (int)n, shape);
+    int rank;
+    int64_t dims[HODU_MAX_RANK];
+    if (!op_broadcast(c, in, &tmp, &rank, dims))
+        return false;
+    op_set_out(c, 0, in->dtype, rank, dims);
+    return true;
+}
+
+static void broadcast_plan(const ir_value *in, const ir_value *out, copy_plan *p)
+{
+    plan_dense_out(p, out);
+    em_broadcast_strides(in, out->rank, p->dims, p->src);
+    p->src_base = 0;
+}
+
+static bool fold_expand(op_ctx *c)
+{
+    copy_plan p;
+    broadcast_plan(op_in(c, 0), op_out(c, 0), &p);
+    void *dst = op_fold_alloc(c, 0);
+    plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
+    return true;
+}
+
+static bool emit_expand(op_emit *e)
+{
+    copy_plan p;
+    broadcast_plan(em_in(e, 0), em_out(e, 0), &p);
+    plan_emit(e, p, "in0", "out0", ir_dtype_size(em_in(e, 0)->dtype));
+    return true;
+}
+
+/* --- Squeeze / Unsqueeze -----------------------------------------------------
+ * axes: attribute before opset 13, optional (Squeeze) / required (Unsqueeze)
+ * input from 13.  Both only change the shape. */
+
+static const op_attr_spec axes_attrs[] = {{"axes", IR_ATTR_INTS}, {NULL, 0}};
+
+static long read_axes(op_ctx *c, int64_t *axes)
+{
+    if (op_node(c)->n_inputs > 1 && op_in(c, 1))
+        return op_need_const_i64(c, 1, axes, HODU_MAX_RANK, "axes");
+    size_t n = 0;
+    const int64_t *a = ir_attr_ints(op_node(c), "axes", &n);
+    if (!a)
+        return 0;
+    if (n > HODU_MAX_RANK) {
+        op_fail(c, "too many axes");
+        return -1;
+    }
+    memcpy(axes, a, n * 8);
+    return (long)n;
+}
+
+static bool infer_squeeze(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    int64_t axes[HODU_MAX_RANK];
+    long n = read_axes(c, axes);
+    if (n < 0)
+        return false;
+    bool drop[HODU_MAX_RANK] = {false};
+    for (long k = 0; k < n; k++) {
+        int a;
+        if (!op_axis(c, axes[k], in->rank, &a))
+            return false;
+        if (in->dims[a].size != 1)
+            return op_fail(c, "cannot squeeze axis %d of size %" PRId64, a, in->dims[a].size);
+        drop[a] = true;
+    }
+    int64_t dims[HODU_MAX_RANK];
+    int r = 0;
+    for (int i = 0; i < in->rank; i++)
+        if (!(n == 0 ? in->dims[i].size == 1 : drop[i]))
+            dims[r++] = in->dims[i].size;
+    op_set_out(c, 0, in->dtype, r, dims);
+    return true;
+}
+
+static bool infer_unsqueeze(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    int64_t axes[HODU_MAX_RANK];
+    long n = read_axes(c, axes);
+    if (n < 0)
+        return false;
+    int rank = in->rank + (int)n;
+    if (n == 0 || rank > HODU_MAX_RANK)
+        return op_fail(c, "needs 1 to %d axes for an input of rank %d", HODU_MAX_RANK - in->rank, in->rank);
+    bool add[HODU_MAX_RANK] = {false};
+    for (long k = 0; k < n; k++) {
+        int a;
+        if (!op_axis(c, axes[k], rank, &a))
+            return false;
+        if (add[a])
+            return op_fail(c, "axis %d is given twice", a);
+        add[a] = true;
+    }
+    int64_t dims[HODU_MAX_RANK];
+    for (int i = 0, j = 0; i < rank; i++)
+        dims[i] = add[i] ? 1 : in->dims[j++].size;
+    op_set_out(c, 0, in->dtype, rank, dims);
+    return true;
+}
+
+/* --- Concat ------------------------------------------------------------------- */
+
+static const op_attr_spec concat_attrs[] = {{"axis", IR_ATTR_INT}, {NULL, 0}};
+
+static bool infer_concat(op_ctx *c)
+{
+    const ir_value *first = op_in(c, 0);
+    int axis;
+    if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), first->rank, &axis))
+        return false;
+    int64_t dims[HODU_MAX_RANK];
+    em_dims(first, dims);
+    dims[axis] = 0;
+    for (size_t k = 0; k < op_node(c)->n_inputs; k++) {
+        const ir_value *v = op_in(c, k);
+        if (!v)
+            continue;
+        if (v->rank != first->rank || v->dtype != first->dtype)
+            return op_fail(c, "input '%s' differs in rank or dtype from '%s'", v->name, first->name);
+        for (int i = 0; i < v->rank; i++)
+            if (i != axis && v->dims[i].size != first->dims[i].size)
+                return op_fail(c, "input '%s' dim %d is %" PRId64 ", expected %" PRId64, v->name, i,
+                               v->dims[i].size, first->dims[i].size);
+        dims[axis] += v->dims[axis].size;
+    }
+    op_set_out(c, 0, first->dtype, first->rank, dims);
+    return true;
+}
+
+/* Plan for copying input k into its slab of the output. */
+static void concat_plan(const ir_node *n, const ir_graph *g, size_t k, int axis, copy_plan *p)
+{
+    const ir_value *out = ir_val(g, n->outputs[0]);
+    int64_t od[HODU_MAX_RANK], ost[HODU_MAX_RANK];
+    em_dims(out, od);
+    contiguous_strides(out->rank, od, ost);
+    int64_t at = 0;
+    for (size_t j = 0; j < k; j++)
+        if (n->inputs[j] >= 0)
+            at += ir_val(g, n->inputs[j])->dims[axis].size;
+    const ir_value *in = ir_val(g, n->inputs[k]);
+    p->rank = in->rank;
+    em_dims(in, p->dims);
+    contiguous_strides(in->rank, p->dims, p->src);
+    memcpy(p->dst, ost, sizeof(ost));
+    p->src_base = 0;
+    p->dst_base = at * ost[axis];
+}
+
+static bool fold_concat(op_ctx *c)
+{
+    const ir_node *n = op_node(c);
+    int axis;
+    op_axis(c, ir_attr_int(n, "axis", 0), op_in(c, 0)->rank, &axis);
+    void *dst = op_fold_alloc(c, 0);
+    for (size_t k = 0; k < n->n_inputs; k++) {
+        if (n->inputs[k] < 0)
+            continue;
+        copy_plan p;
+        concat_plan(n, c->g, k, axis, &p);
+        plan_run(&p, dst, op_in(c, k)->data, ir_dtype_size(op_in(c, k)->dtype));
+    }
+    return true;
+}
+
+static bool emit_concat(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    int axis = (int)ir_attr_int(n, "axis", 0);
+    if (axis < 0)
+        axis += em_out(e, 0)->rank;
+    for (size_t k = 0; k < n->n_inputs; k++) {
+        if (n->inputs[k] < 0)
+            continue;
+        copy_plan p;
+        concat_plan(n, e->g, k, axis, &p);
+        char src[32];
+        snprintf(src, sizeof(src), "in%zu", k);
+        plan_emit(e, p, src, "out0", ir_dtype_size(em_out(e, 0)->dtype));
+    }
+    return true;
+}
+
+/* --- Split -------------------------------------------------------------------
+ * Sizes from the `split` attribute (< 13) or input (>= 13); else equal parts,
+ * the last one smaller when num_outputs (>= 18) does not divide the dim. */
+
+static const op_attr_spec split_attrs[] = {
+    {"axis", IR_ATTR_INT}, {"split", IR_ATTR_INTS}, {"num_outputs", IR_ATTR_INT}, {NULL, 0}};
+
+static bool split_sizes(op_ctx *c, int *axis_out, int64_t *sizes, size_t n_out)
+{
+    const ir_value *in = op_in(c, 0);
+    int axis;
+    if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), in->rank, &axis))
+        return false;
+    *axis_out = axis;
+    int64_t d = in->dims[axis].size;
+    int64_t buf[64];
+    long n = -1;
+    if (op_in(c, 1)) {
+        n = op_need_const_i64(c, 1, buf, 64, "split");
+        if (n < 0)
+            return false;
+    } else {
+        size_t cnt = 0;
+        const int64_t *s = ir_attr_ints(op_node(c), "split", &cnt);
+        if (s) {
+            if (cnt > 64)
+                return op_fail(c, "too many split entries");
+            memcpy(buf, s, cnt * 8);
+            n = (long)cnt;
+        }
+    }
+    if (n >= 0) {
+        if ((size_t)n != n_out)
+            return op_fail(c, "split has %ld entries for %zu outputs", n, n_out);
+        int64_t sum = 0;
+        for (long i = 0; i < n; i++) {
+            if (buf[i] < 0)
+                return op_fail(c, "split entry %ld is negative", i);
+            sizes[i] = buf[i];
+            sum += buf[i];
+        }
+        if (sum != d)
+            return op_fail(c, "split sizes add up to %" PRId64 ", the axis has %" PRId64, sum, d);
+        return true;
+    }
+    int64_t part = (d + (int64_t)n_out - 1) / (int64_t)n_out;
+    if (!ir_attr_find(op_node(c), "num_outputs") && d % (int64_t)n_out != 0)
+        return op_fail(c, "axis of size %" PRId64 " does not split evenly into %zu outputs", d, n_out);
+    int64_t left = d;
+    for (size_t i = 0; i < n_out; i++) {
+        sizes[i] = left < part ? left : part;
+        left -= sizes[i];
+    }
+    return true;
+}
+
+static bool infer_split(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    size_t n_out = op_node(c)->n_outputs;
+    if (n_out > 64)
+        return op_fail(c, "too many outputs");
+    int axis;
+    int64_t sizes[64];
+    if (!split_sizes(c, &axis, sizes, n_out))
+        return false;
+    for (size_t i = 0; i < n_out; i++) {
+        int64_t dims[HODU_MAX_RANK];
+        em_dims(in, dims);
+        dims[axis] = sizes[i];
+        op_set_out(c, i, in->dtype, in->rank, dims);
+    }
+    return true;
+}
+
+static void split_plan(const ir_value *in, int axis, int64_t start, int64_t size, copy_plan *p)
+{
+    int64_t st[HODU_MAX_RANK];
+    value_strides(in, st);
+    p->rank = in->rank;
+    em_dims(in, p->dims);
+    p->dims[axis] = size;
+    memcpy(p->src, st, sizeof(st));
+    p->src_base = start * st[axis];
+    contiguous_strides(p->rank, p->dims, p->dst);
+    p->dst_base = 0;
+}
+
+static bool fold_split(op_ctx *c)
+{
+    const ir_node *n = op_node(c);
+    int axis;
+    int64_t sizes[64], at = 0;
+    split_sizes(c, &axis, sizes, n->n_outputs);
+    for (size_t i = 0; i < n->n_outputs; i++) {
+        if (n->outputs[i] >= 0) {
+            copy_plan p;
+            split_plan(op_in(c, 0), axis, at, sizes[i], &p);
+            plan_run(&p, op_fold_alloc(c, i), op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
+        }
+        at += sizes[i];
+    }
+    return true;
+}
+
+static bool emit_split(op_emit *e)
+{
+    op_ctx c = {(ir_graph *)e->g, e->node, e->d};
+    const ir_node *n = em_node(e);
+    int axis;
+    int64_t sizes[64], at = 0;
+    if (!split_sizes(&c, &axis, sizes, n->n_outputs))
+        return false;
+    for (size_t i = 0; i < n->n_outputs; i++) {
+        if (n->outputs[i] >= 0) {
+            copy_plan p;
+            split_plan(em_in(e, 0), axis, at, sizes[i], &p);
+            char dst[32];
+            snprintf(dst, sizeof(dst), "out%zu", i);
+            plan_emit(e, p, "in0", dst, ir_dtype_size(em_in(e, 0)->dtype));
+        }
+        at += sizes[i];
+    }
+    return true;
+}
+
+/* --- Gather ----------------------------------------------------------------
+ * out = data[:axis] x indices x data[axis+1:].  Negative indices count from
+ * the end; out-of-range indices are clamped so a bad run-time index can never
+ * read outside the tensor. */
+
+static const op_attr_spec gather_attrs[] = {{"axis", IR_ATTR_INT}, {NULL, 0}};
+
+static bool infer_gather(op_ctx *c)
+{
+    const ir_value *data = op_in(c, 0), *idx = op_in(c, 1);
+    if (!ir_dtype_is_int(idx->dtype))
+        return op_fail(c, "indices must be int32 or int64, got %s", ir_dtype_name(idx->dtype));
+    int axis;
+    if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), data->rank, &axis))
+        return false;
+    if (data->rank == 0 || data->rank - 1 + idx->rank > HODU_MAX_RANK)
+        return op_fail(c, "result rank out of range");
+    int64_t dims[HODU_MAX_RANK];
+    int r = 0;
+    for (int i = 0; i < axis; i++)
+        dims[r++] = data->dims[i].size;
+    for (int i = 0; i < idx->rank; i++)
+        dims[r++] = idx->dims[i].size;
+    for (int i = axis + 1; i < data->rank; i++)
+        dims[r++] = data->dims[i].size;
+    op_set_out(c, 0, data->dtype, r, dims);
+    return true;
+}
+
+static void gather_geometry(const ir_value *data, const ir_value *idx, int axis, int64_t *outer, int64_t *n_idx,
+                            int64_t *d, int64_t *inner)
+{
+    *outer = 1;
+    *inner = 1;
+    for (int i = 0; i < axis; i++)
+        *outer *= data->dims[i].size;
+    for (int i = axis + 1; i < data->rank; i++)
+        *inner *= data->dims[i].size;
+    *d = data->dims[axis].size;
+    *n_idx = ir_value_numel(idx);
+}
+
+static bool fold_gather(op_ctx *c)
+{
+    const ir_value *data = op_in(c, 0);
+    int axis;
+    op_axis(c, ir_attr_int(op_node(c), "axis", 0), data->rank, &axis);
+    int64_t outer, n_idx, d, inner;
+    gather_geometry(data, op_in(c, 1), axis, &outer, &n_idx, &d, &inner);
+    if (n_idx > 1 << 20)
+        return true; /* too big to fold: stays a run-time gather */
+    int64_t *ix = hd_xmalloc((size_t)(n_idx ? n_idx : 1) * 8);
+    ir_const_as_i64(c->g, op_in_id(c, 1), ix, (size_t)n_idx);
+    size_t es = ir_dtype_size(data->dtype);
+    char *dst = op_fold_alloc(c, 0);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < n_idx; j++) {
+            int64_t k = ix[j] < 0 ? ix[j] + d : ix[j];
+            k = k < 0 ? 0 : (k >= d ? d - 1 : k);
+            memcpy(dst + ((o * n_idx + j) * inner) * (int64_t)es,
+                   (const char *)data->data + ((o * d + k) * inner) * (int64_t)es, (size_t)inner * es);
+        }
+    free(ix);
+    return true;
+}
+
+static bool emit_gather(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0);
+    int axis = (int)ir_attr_int(em_node(e), "axis", 0);
+    if (axis < 0)
+        axis += data->rank;
+    int64_t outer, n_idx, d, inner;
+    gather_geometry(data, em_in(e, 1), axis, &outer, &n_idx, &d, &inner);
+    if (outer * n_idx * inner == 0 || d == 0)
+        return true;
+    size_t es = ir_dtype_size(data->dtype);
+    em_for(e, "o", outer);
+    em_for(e, "j", n_idx);
+    em_line(e, "int64_t k = (int64_t)in1[j];");
+    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
+    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
+    if (inner == 1)
+        em_line(e, "out0[o * %" PRId64 " + j] = in0[o * %" PRId64 " + k];", n_idx, d);
+    else
+        em_line(e, "memcpy(out0 + (o * %" PRId64 " + j) * %" PRId64 ", in0 + (o * %" PRId64 " + k) * %" PRId64
+                   ", %zu);",
+                n_idx, inner, d, inner, (size_t)inner * es);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+/* --- GatherElements ------------------------------------------------------------ */
+
+static bool infer_gather_elements(op_ctx *c)
+{
+    const ir_value *data = op_in(c, 0), *idx = op_in(c, 1);
+    int axis;
+    if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), data->rank, &axis))
+        return false;
+    if (idx->rank != data->rank)
+        return op_fail(c, "indices rank %d differs from data rank %d", idx->rank, data->rank);
+    int64_t dims[HODU_MAX_RANK];
+    em_dims(idx, dims);
+    op_set_out(c, 0, data->dtype, idx->rank, dims);
+    return true;
+}
+
+static bool emit_gather_elements(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
+    int axis = (int)ir_attr_int(em_node(e), "axis", 0);
+    if (axis < 0)
+        axis += data->rank;
+    if (ir_value_numel(idx) == 0)
+        return true;
+    int64_t dst[HODU_MAX_RANK], ist[HODU_MAX_RANK], idims[HODU_MAX_RANK];
+    value_strides(data, dst);
+    em_dims(idx, idims);
+    contiguous_strides(idx->rank, idims, ist);
+    int64_t d = data->dims[axis].size;
+    em_line(e, "{");
+    e->indent++;
+    for (int i = 0; i < idx->rank; i++) {
+        char var[16];
+        snprintf(var, sizeof(var), "i%d", i);
+        em_for(e, var, idims[i]);
+    }
+    hd_buf io, so;
+    hd_buf_init(&io);
+    hd_buf_init(&so);
+    offset_expr(&io, 0, ist, idx->rank);
+    int64_t sst[HODU_MAX_RANK];
+    memcpy(sst, dst, sizeof(sst));
+    sst[axis] = 0;
+    offset_expr(&so, 0, sst, idx->rank);
+    em_line(e, "int64_t k = (int64_t)in1[%s];", io.data);
+    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
+    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
+    em_line(e, "out0[%s] = in0[%s + k * %" PRId64 "];", io.data, so.data, dst[axis]);
+    hd_buf_free(&io);
+    hd_buf_free(&so);
+    for (int i = 0; i < idx->rank; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
+/* --- Tile --------------------------------------------------------------------- */
+
+static bool infer_tile(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    int64_t reps[HODU_MAX_RANK];
+    long n = op_need_const_i64(c, 1, reps, HODU_MAX_RANK, "repeats");
+    if (n < 0)
+        return false;
+    if (n != in->rank)
+        return op_fail(c, "repeats has %ld entries for rank %d", n, in->rank);
+    int64_t dims[HODU_MAX_RANK];
+    for (int i = 0; i < in->rank; i++) {
+        if (reps[i] < 0)
+            return op_fail(c, "repeats entry %d is negative", i);
+        dims[i] = in->dims[i].size * reps[i];
+    }
+    op_set_out(c, 0, in->dtype, in->rank, dims);
+    return true;
+}
+
+static bool emit_tile(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    if (ir_value_numel(out) == 0)
+        return true;
+    int64_t st[HODU_MAX_RANK];
+    value_strides(in, st);
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "int64_t o = 0;");
+    for (int i = 0; i < out->rank; i++) {
+        char var[16];
+        snprintf(var, sizeof(var), "i%d", i);
+        em_for(e, var, out->dims[i].size);
+    }
+    hd_buf so;
+    hd_buf_init(&so);
+    hd_buf_puts(&so, "0");
+    for (int i = 0; i < out->rank; i++)
+        hd_buf_printf(&so, " + (i%d %% %" PRId64 ") * %" PRId64, i, in->dims[i].size, st[i]);
+    em_line(e, "out0[o++] = in0[%s];", so.data);
+    hd_buf_free(&so);
+    for (int i = 0; i < out->rank; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
+/* --- Pad ----------------------------------------------------------------------
+ * pads: attribute before opset 11, then an input; constant_value input from
+ * 11; axes input from 18.  Negative pads crop.  Modes: constant, reflect,
+ * edge, wrap. */
+
+static const op_attr_spec pad_attrs[] = {{"mode", IR_ATTR_STRING}, {"pads", IR_ATTR_INTS}, {"value", IR_ATTR_FLOAT},
+                                         {NULL, 0}};
+
+static bool pad_amounts(op_ctx *c, int64_t *begin, int64_t *end)
+{
+    const ir_value *in = op_in(c, 0);
+    int r = in->rank;
+    int64_t pads[2 * HODU_MAX_RANK], axes[HODU_MAX_RANK];
+    long n;
+    if (op_node(c)->n_inputs >= 2 && op_in(c, 1)) {
+        n = op_need_const_i64(c, 1, pads, 2 * HODU_MAX_RANK, "pads");
+    } else {
+        size_t cnt = 0;
+        const int64_t *p = ir_attr_ints(op_node(c), "pads", &cnt);
+        if (!p || cnt > 2 * HODU_MAX_RANK)
+            return op_fail(c, "pads are required");
+        memcpy(pads, p, cnt * 8);
+        n = (long)cnt;
+    }
+    if (n < 0)
+        return false;
+    long na = r;
+    for (int i = 0; i < r; i++)
+        axes[i] = i;
+    if (op_node(c)->n_inputs >= 4 && op_in(c, 3)) {
+        na = op_need_const_i64(c, 3, axes, HODU_MAX_RANK, "axes");
+        if (na < 0)
+            return false;
+    }
+    if (n != 2 * na)
+        return op_fail(c, "pads has %ld entries, expected %ld", n, 2 * na);
+    for (int i = 0; i < r; i++)
+        begin[i] = end[i] = 0;
+    for (long k = 0; k < na; k++) {
+        int a;
+        if (!op_axis(c, axes[k], r, &a))
+            return false;
+        begin[a] = pads[k];
+        end[a] = pads[k + na];
+    }
+    return true;
+}
+
+static bool infer_pad(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    const char *mode = ir_attr_string(op_node(c), "mode", "constant");
+    if (strcmp(mode, "constant") && strcmp(mode, "reflect") && strcmp(mode, "edge") && strcmp(mode, "wrap"))
+        return op_fail(c, "mode '%s' is not supported", mode);
+    int64_t b[HODU_MAX_RANK], e[HODU_MAX_RANK], dims[HODU_MAX_RANK];
+    if (!pad_amounts(c, b, e))
+        return false;
+    for (int i = 0; i < in->rank; i++) {
+        dims[i] = in->dims[i].size + b[i] + e[i];
+        if (dims[i] < 0)
+            return op_fail(c, "pads make dim %d negative", i);
+        if (strcmp(mode, "constant") != 0 && in->dims[i].size == 0 && dims[i] > 0)
+            return op_fail(c, "mode '%s' cannot pad an empty dim", mode);
+    }
+    op_set_out(c, 0, in->dtype, in->rank, dims);
+    return true;
+}
+
+static bool emit_pad(op_emit *e)
+{
+    op_ctx c = {(ir_graph *)e->g, e->node, e->d};
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    const char *mode = ir_attr_string(em_node(e), "mode", "constant");
+    int64_t b[HODU_MAX_RANK], en[HODU_MAX_RANK], st[HODU_MAX_RANK];
+    if (!pad_amounts(&c, b, en))
+        return false;
+    if (ir_value_numel(out) == 0)
+        return true;
+    value_strides(in, st);
+    const char *ct = em_ctype(out->dtype);
+    em_line(e, "{");
+    e->indent++;
+    if (em_in(e, 2))
+        em_line(e, "const %s fill = in2[0];", ct);
+    else if (out->dtype == HODU_DTYPE_F16 || out->dtype == HODU_DTYPE_BF16)
+        em_line(e, "const %s fill = %s;", ct,
+                out->dtype == HODU_DTYPE_F16 ? "hd_f32_to_f16((float)" : "hd_f32_to_bf16((float)");
+    else
+        em_line(e, "const %s fill = (%s)%.17g;", ct, ct, ir_attr_float(em_node(e), "value", 0.0));
+    em_line(e, "(void)fill;");
+    em_line(e, "int64_t o = 0;");
+    for (int i = 0; i < out->rank; i++) {
+        char var[16];
+        snprintf(var, sizeof(var), "i%d", i);
+        em_for(e, var, out->dims[i].size);
+        int64_t d = in->dims[i].size;
+        em_line(e, "int64_t c%d = i%d - %" PRId64 ";", i, i, b[i]);
+        if (strcmp(mode, "constant") == 0) {
+            em_line(e, "if (c%d < 0 || c%d >= %" PRId64 ") {", i, i, d);
+            /* Fill the whole sub-box under this index. */
+            int64_t sub = 1;
+            for (int k = i + 1; k < out->rank; k++)
+                sub *= out->dims[k].size;
+            em_line(e, "    for (int64_t f = 0; f < %" PRId64 "; f++) out0[o++] = fill;", sub);
+            em_line(e, "    continue;");
+            em_line(e, "}");
+        } else if (strcmp(mode, "edge") == 0) {
+            em_line(e, "c%d = c%d < 0 ? 0 : (c%d >= %" PRId64 " ? %" PRId64 " : c%d);", i, i, i, d, d - 1, i);
+        } else if (strcmp(mode, "wrap") == 0) {
+            em_line(e, "c%d = ((c%d %% %" PRId64 ") + %" PRId64 ") %% %" PRId64 ";", i, i, d, d, d);
+        } else { /* reflect, repeated so any pad width lands inside */
+            if (d == 1)
+                em_line(e, "c%d = 0;", i);
+            else
+                em_line(e, "while (c%d < 0 || c%d >= %" PRId64 ") c%d = c%d < 0 ? -c%d : %" PRId64 " - c%d;", i, i,
+                        d, i, i, i, 2 * (d - 1), i);
+        }
+    }
+    hd_buf so;
+    hd_buf_init(&so);
+    hd_buf_puts(&so, "0");
+    for (int i = 0; i < out->rank; i++)
+        hd_buf_printf(&so, " + c%d * %" PRId64, i, st[i]);
+    em_line(e, "out0[o++] = in0[%s];", so.data);
+    hd_buf_free(&so);
+    for (int i = 0; i < out->rank; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
+/* --- ConstantOfShape --------------------------------------------------------- */
+
+static const op_attr_spec cos_attrs[] = {{"value", IR_ATTR_TENSOR}, {NULL, 0}};
+
+static const ir_value *cos_value(const op_ctx *c)
+{
+    const ir_attr *a = ir_attr_find(op_node(c), "value");
+    return a && a->tensor >= 0 ? ir_val(c->g, a->tensor) : NULL;
+}
+
+static bool infer_constant_of_shape(op_ctx *c)
+{
+    int64_t dims[HODU_MAX_RANK];
+    long n = op_need_const_i64(c, 0, dims, HODU_MAX_RANK, "shape");
+    if (n < 0)
+        return false;
+    for (long i = 0; i < n; i++)
+        if (dims[i] < 0)
+            return op_fail(c, "shape entry %ld is negative", i);
+    const ir_value *v = cos_value(c);
+    if (v && ir_value_numel(v) != 1)
+        return op_fail(c, "value must hold exactly one element");
+    op_set_out(c, 0, v ? v->dtype : HODU_DTYPE_F32, (int)n, dims);
+    return true;
+}
+
+static bool fold_constant_of_shape(op_ctx *c)
+{
+    const ir_value *out = op_out(c, 0);
+    if (ir_value_numel(out) > 65536)
+        return true; /* large fills are cheaper to run than to ship */
+    const ir_value *v = cos_value(c);
+    size_t es = ir_dtype_size(out->dtype);
+    char *dst = op_fold_alloc(c, 0);
+    for (int64_t i = 0; v && i < ir_value_numel(out); i++)
+        memcpy(dst + i * (int64_t)es, v->data, es);
+    return true;
+}
+
+static bool emit_constant_of_shape(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    const ir_attr *a = ir_attr_find(em_node(e), "value");
+    int64_t n = ir_value_numel(out);
+    if (n == 0)
+        return true;
+    if (!a || a->tensor < 0) {
+        em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
+        return true;
+    }
+    const ir_value *v = ir_val(e->g, a->tensor);
+    /* Copy the element's bytes through a union so any dtype works. */
+    hd_buf bytes;
+    hd_buf_init(&bytes);
+    for (size_t i = 0; i < ir_dtype_size(v->dtype); i++)
+        hd_buf_printf(&bytes, "%s0x%02x", i ? ", " : "", ((const unsigned char *)v->data)[i]);
+    em_line(e, "static const unsigned char bits[] = {%s};", bytes.data);
+    hd_buf_free(&bytes);
+    em_line(e, "%s x;", em_ctype(out->dtype));
+    em_line(e, "memcpy(&x, bits, sizeof x);");
+    em_for(e, "i", n);
+    em_line(e, "out0[i] = x;");
+    em_close(e);
+    return true;
+}
+
+/* --- Size --------------------------------------------------------------------- */
+
+static bool infer_size(op_ctx *c)
+{
+    op_set_out(c, 0, HODU_DTYPE_I64, 0, NULL);
+    int64_t *dst = op_fold_alloc(c, 0);
+    *dst = ir_value_numel(op_in(c, 0));
+    return true;
+}
+
+/* --- Range ---------------------------------------------------------------------
+ * The element count depends on the values, so all three must be constants. */
+
+static bool range_args(op_ctx *c, double *start, double *delta, int64_t *count)
+{
+    double v[3];
+    for (size_t i = 0; i < 3; i++) {
+        const ir_value *in = op_in(c, i);
+        if (in->kind == IR_VALUE_INPUT)
+            return op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
+                           in->name, in->name);
+        if (ir_const_as_f64(c->g, op_in_id(c, i), &v[i], 1) != 1)
+            return op_fail(c, "start, limit and delta must be build-time constant scalars");
+    }
+    if (v[2] == 0)
+        return op_fail(c, "delta is 0");
+    double n = ceil((v[1] - v[0]) / v[2]);
+    *count = n > 0 ? (int64_t)n : 0;
+    *start = v[0];
+    *delta = v[2];
+    return true;
+}
+
+static bool infer_range(op_ctx *c)
+{
+    double start, delta;
+    int64_t count;
+    if (!range_args(c, &start, &delta, &count))
+        return false;
+    op_set_out(c, 0, op_in(c, 0)->dtype, 1, &count);
+    return true;
+}
+
+static bool fold_range(op_ctx *c)
+{
+    const ir_value *out = op_out(c, 0);
+    int64_t n = ir_value_numel(out);
+    char *dst = op_fold_alloc(c, 0);
+    /* Integers step exactly; floats accumulate in the output type, as the
+     * ONNX reference does. */
+    int64_t is = 0, id = 0;
+    ir_const_as_i64(c->g, op_in_id(c, 0), &is, 1);
+    ir_const_as_i64(c->g, op_in_id(c, 2), &id, 1);
+    double fs = 0, fd = 0;
+    ir_const_as_f64(c->g, op_in_id(c, 0), &fs, 1);
+    ir_const_as_f64(c->g, op_in_id(c, 2), &fd, 1);
+    for (int64_t i = 0; i < n; i++) {
+        switch (out->dtype) {
+        case HODU_DTYPE_F32: ((float *)dst)[i] = (float)fs + (float)i * (float)fd; break;
+        case HODU_DTYPE_F64: ((double *)dst)[i] = fs + (double)i * fd; break;
+        case HODU_DTYPE_I16: ((int16_t *)dst)[i] = (int16_t)(is + i * id); break;
+        case HODU_DTYPE_I32: ((int32_t *)dst)[i] = (int32_t)(is + i * id); break;
+        case HODU_DTYPE_I64: ((int64_t *)dst)[i] = is + i * id; break;
+        default: return op_fail(c, "dtype %s is not supported", ir_dtype_name(out->dtype));
+        }
+    }
+    return true;
+}
+
+/* --- Trilu ----------------------------------------------------------------------- */
+
+static const op_attr_spec trilu_attrs[] = {{"upper", IR_ATTR_INT}, {NULL, 0}};
+
+static bool infer_trilu(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    if (in->rank < 2)
+        return op_fail(c, "input must have rank >= 2");
+    int64_t k = 0;
+    if (op_in(c, 1) && op_need_const_i64(c, 1, &k, 1, "k") < 0)
+        return false;
+    op_set_out_like(c, 0, in);
+    return true;
+}
+
+static bool emit_trilu(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0);
+    int64_t k = 0;
+    if (em_in(e, 1))
+        ir_const_as_i64(e->g, em_node(e)->inputs[1], &k, 1);
+    bool upper = ir_attr_int(em_node(e), "upper", 1) != 0;
+    int64_t rows = in->dims[in->rank - 2].size, cols = in->dims[in->rank - 1].size;
+    int64_t plane = rows * cols;
+    int64_t batch = plane > 0 ? ir_value_numel(in) / plane : 0;
+    if (ir_value_numel(in) == 0)
+        return true;
+    em_for(e, "b", batch);
+    em_for(e, "i", rows);
+    em_for(e, "j", cols);
+    em_line(e, "int64_t at = (b * %" PRId64 " + i) * %" PRId64 " + j;", rows, cols);
+    em_line(e, "out0[at] = (j - i %s %" PRId64 ") ? in0[at] : 0;", upper ? ">=" : "<=", k);
+    em_close(e);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+/* --- EyeLike ------------------------------------------------------------------------ */
+
+static const op_attr_spec eyelike_attrs[] = {{"dtype", IR_ATTR_INT}, {"k", IR_ATTR_INT}, {NULL, 0}};
+
+static bool infer_eyelike(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    if (in->rank != 2)
+        return op_fail(c, "input must be 2-D");
+    hodu_dtype t = (hodu_dtype)ir_attr_int(op_node(c), "dtype", in->dtype);
+    if (ir_dtype_size(t) == 0)
+        return op_fail(c, "dtype %d is not supported", (int)t);
+    int64_t dims[2] = {in->dims[0].size, in->dims[1].size};
+    op_set_out(c, 0, t, 2, dims);
+    return true;
+}
+
+static bool emit_eyelike(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    int64_t k = ir_attr_int(em_node(e), "k", 0);
+    int64_t r = out->dims[0].size, cl = out->dims[1].size;
+    if (r * cl == 0)
+        return true;
+    char *one = em_store(out->dtype, "1");
+    em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
+    em_for(e, "i", r);
+    em_line(e, "int64_t j = i + %" PRId64 ";", k);
+    em_line(e, "if (j >= 0 && j < %" PRId64 ") out0[i * %" PRId64 " + j] = %s;", cl, cl, one);
+    em_close(e);
+    free(one);
+    return true;
+}
+
+/* --- OneHot ------------------------------------------------------------------------- */
+
+static const op_attr_spec onehot_attrs[] = {{"axis", IR_ATTR_INT}, {NULL, 0}};
+
+static bool infer_onehot(op_ctx *c)
+{
+    const ir_value *idx = op_in(c, 0), *vals = op_in(c, 2);
+    double depth_f;
+    if (op_in(c, 1)->kind == IR_VALUE_INPUT)
+        return op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
+                       op_in(c, 1)->name, op_in(c, 1)->name);
+    if (ir_const_as_f64(c->g, op_in_id(c, 1), &depth_f, 1) != 1 || depth_f < 1)
+        return op_fail(c, "depth must be a positive build-time constant");
+    if (ir_value_numel(vals) != 2)
+        return op_fail(c, "values must hold [off, on]");
+    int rank = idx->rank + 1, axis;
+    if (rank > HODU_MAX_RANK || !op_axis(c, ir_attr_int(op_node(c), "axis", -1), rank, &axis))
+        return op_fail(c, "axis out of range");
+    int64_t dims[HODU_MAX_RANK];
+    for (int i = 0, j = 0; i < rank; i++)
+        dims[i] = i == axis ? (int64_t)depth_f : idx->dims[j++].size;
+    op_set_out(c, 0, vals->dtype, rank, dims);
+    return true;
+}
+
+static bool emit_onehot(op_emit *e)
+{
+    const ir_value *idx = em_in(e, 0), *out = em_out(e, 0);
+    int rank = out->rank;
+    int axis = (int)ir_attr_int(em_node(e), "axis", -1);
+    if (axis < 0)
+        axis += rank;
+    int64_t depth = out->dims[axis].size, outer = 1, inner = 1;
+    for (int i = 0; i < axis; i++)
+        outer *= out->dims[i].size;
+    for (int i = axis + 1; i < rank; i++)
+        inner *= out->dims[i].size;
+    if (ir_value_numel(out) == 0)
+        return true;
+    (void)idx;
+    em_for(e, "i", ir_value_numel(out));
+    em_line(e, "out0[i] = in2[0];");
+    em_close(e);
+    em_for(e, "o", outer);
+    em_for(e, "n", inner);
+    em_line(e, "double raw = (double)in0[o * %" PRId64 " + n];", inner);
+    em_line(e, "int64_t k = (int64_t)raw;");
+    em_line(e, "if (k < 0) k += %" PRId64 ";", depth);
+    em_line(e, "if (k >= 0 && k < %" PRId64 ") out0[(o * %" PRId64 " + k) * %" PRId64 " + n] = in2[1];", depth, depth,
+            inner);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+/* --- DepthToSpace / SpaceToDepth --------------------------------------------------
+ * Both are a reshape to 6-D, a transpose and a reshape back: one strided copy. */
+
+static const op_attr_spec d2s_attrs[] = {{"blocksize", IR_ATTR_INT}, {"mode", IR_ATTR_STRING}, {NULL, 0}};
+
+static bool is_d2s(const ir_node *n) { return strcmp(n->op_type, "DepthToSpace") == 0; }
+
+static bool infer_d2s(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    int64_t b = ir_attr_int(op_node(c), "blocksize", 0);
+    const char *mode = ir_attr_string(op_node(c), "mode", "DCR");
+    if (in->rank != 4 || b <= 0)
+        return op_fail(c, "needs a 4-D input and a positive blocksize");
+    if (strcmp(mode, "DCR") && strcmp(mode, "CRD"))
+        return op_fail(c, "mode '%s' is not supported", mode);
+    int64_t n = in->dims[0].size, ch = in->dims[1].size, h = in->dims[2].size, w = in->dims[3].size;
+    int64_t dims[4];
+    if (is_d2s(op_node(c))) {
+        if (ch % (b * b))
+            return op_fail(c, "channels %" PRId64 " are not divisible by blocksize^2", ch);
+        int64_t d[4] = {n, ch / (b * b), h * b, w * b};
+        memcpy(dims, d, sizeof(d));
+    } else {
+        if (h % b || w % b)
+            return op_fail(c, "height and width must be divisible by blocksize");
+        int64_t d[4] = {n, ch * b * b, h / b, w / b};
+        memcpy(dims, d, sizeof(d));
+    }
+    op_set_out(c, 0, in->dtype, 4, dims);
+    return true;
+}
+
+static void d2s_plan(const ir_node *node, const ir_value *in, copy_plan *p)
+{
+    int64_t b = ir_attr_int(node, "blocksize", 1);
+    int64_t n = in->dims[0].size, ch = in->dims[1].size, h = in->dims[2].size, w = in->dims[3].size;
+    int64_t six[6], perm[6];
+    if (is_d2s(node)) {
+        bool dcr = strcmp(ir_attr_string(node, "mode", "DCR"), "DCR") == 0;
+        int64_t a[6] = {n, b, b, ch / (b * b), h, w}, pa[6] = {0, 3, 4, 1, 5, 2};
+        int64_t cr[6] = {n, ch / (b * b), b, b, h, w}, pc[6] = {0, 1, 4, 2, 5, 3};
+        memcpy(six, dcr ? a : cr, sizeof(six));
+        memcpy(perm, dcr ? pa : pc, sizeof(perm));
+    } else {
+        int64_t a[6] = {n, ch, h / b, b, w / b, b}, pa[6] = {0, 3, 5, 1, 2, 4};
+        memcpy(six, a, sizeof(six));
+        memcpy(perm, pa, sizeof(perm));
+    }
+    int64_t st[6];
+    contiguous_strides(6, six, st);
+    p->rank = 6;
+    for (int i = 0; i < 6; i++) {
+        p->dims[i] = six[perm[i]];
+        p->src[i] = st[perm[i]];
+    }
+    contiguous_strides(6, p->dims, p->dst);
+    p->src_base = p->dst_base = 0;
+}
+
+static bool emit_d2s(op_emit *e)
+{
+    copy_plan p;
+    d2s_plan(em_node(e), em_in(e, 0), &p);
+    plan_emit(e, p, "in0", "out0", ir_dtype_size(em_in(e, 0)->dtype));
+    return true;
+}
+
+#define COPY_OP(nm, lo, hi, at, inf, fo, em)                                                                           \
+    {.name = nm, .min_inputs = lo, .max_inputs = hi, .min_outputs = 1, .max_outputs = 1, .attrs = at, .infer = inf,  \
+     .fold = fo, .emit = em}
+
+const op_def hd_ops_shape[] = {
+    COPY_OP("Identity", 1, 1, NULL, infer_identity, fold_copy, emit_copy),
+    COPY_OP("Constant", 0, 0, constant_attrs, infer_constant, fold_constant, emit_unreachable),
+    COPY_OP("Shape", 1, 1, shape_attrs, infer_shape, NULL, emit_unreachable),
+    COPY_OP("Size", 1, 1, NULL, infer_size, NULL, emit_unreachable),
+    COPY_OP("Reshape", 2, 2, reshape_attrs, infer_reshape, fold_copy, emit_copy),
+    COPY_OP("Squeeze", 1, 2, axes_attrs, infer_squeeze, fold_copy, emit_copy),
+    COPY_OP("Unsqueeze", 1, 2, axes_attrs, infer_unsqueeze, fold_copy, emit_copy),
+    COPY_OP("Transpose", 1, 1, transpose_attrs, infer_transpose, fold_transpose, emit_transpose),
+    COPY_OP("Slice", 1, 5, slice_attrs, infer_slice, fold_slice, emit_slice),
+    COPY_OP("Expand", 2, 2, NULL, infer_expand, fold_expand, emit_expand),
+    COPY_OP("Concat", 1, -1, concat_attrs, infer_concat, fold_concat, emit_concat),
+    {.name = "Split", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1, .max_outputs = 64, .attrs = split_attrs,
+     .infer = infer_split, .fold = fold_split, .emit = emit_split},
+    COPY_OP("Gather", 2, 2, gather_attrs, infer_gather, fold_gather, emit_gather),
+    COPY_OP("GatherElements", 2, 2, gather_attrs, infer_gather_elements, NULL, emit_gather_elements),
+    COPY_OP("Tile", 2, 2, NULL, infer_tile, NULL, emit_tile),
+    COPY_OP("Pad", 1, 4, pad_attrs, infer_pad, NULL, emit_pad),
+    COPY_OP("ConstantOfShape", 1, 1, cos_attrs, infer_constant_of_shape, fold_constant_of_shape,
+            emit_constant_of_shape),
+    COPY_OP("Range", 3, 3, NULL, infer_range, fold_range, emit_unreachable),
+    COPY_OP("Trilu", 1, 2, trilu_attrs, infer_trilu, NULL, emit_trilu),
+    COPY_OP("EyeLike", 1, 1, eyelike_attrs, infer_eyelike, NULL, emit_eyelike),
+    COPY_OP("OneHot", 3, 3, onehot_attrs, infer_onehot, NULL, emit_onehot),
+    COPY_OP("DepthToSpace", 1, 1, d2s_attrs, infer_d2s, NULL, emit_d2s),
+    COPY_OP("SpaceToDepth", 1, 1, d2s_attrs, infer_d2s, NULL, emit_d2s),
+};
+const size_t hd_ops_shape_count = HD_OPS_COUNT(hd_ops_shape);

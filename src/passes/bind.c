@@ -1,0 +1,128 @@
+/*
+ * passes/bind.c - binds run-time inputs to build-time facts: dims given with
+ * --input-shape, whole values given with --const-input.  Afterwards every
+ * graph input must have a static shape; each one that does not is reported
+ * with all of its unbound dims.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes.h"
+
+static int find_input(const ir_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_inputs; i++)
+        if (strcmp(g->values[g->inputs[i]].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void report_unknown_input(const ir_graph *g, const char *flag, const char *name, hd_diag *d)
+{
+    hd_buf names;
+    hd_buf_init(&names);
+    for (size_t i = 0; i < g->n_inputs; i++)
+        hd_buf_printf(&names, "%s'%s'", i ? ", " : "", g->values[g->inputs[i]].name);
+    hd_error(d, "%s: the model has no input '%s' (inputs: %s)", flag, name, g->n_inputs ? names.data : "none");
+    hd_buf_free(&names);
+}
+
+/* Checks a binding against what the model declares; binds symbols. */
+static bool bind_dims(ir_graph *g, ir_value *v, const char *flag, int rank, const int64_t *dims, hd_diag *d)
+{
+    if (v->rank >= 0 && v->rank != rank) {
+        hd_error(d, "%s: input '%s' has rank %d in the model, the binding gives %d dims", flag, v->name, v->rank,
+                 rank);
+        return false;
+    }
+    for (int i = 0; v->rank >= 0 && i < rank; i++) {
+        if (v->dims[i].size >= 0 && v->dims[i].size != dims[i]) {
+            hd_error(d, "%s: input '%s' dim %d is %" PRId64 " in the model, the binding says %" PRId64, flag,
+                     v->name, i, v->dims[i].size, dims[i]);
+            return false;
+        }
+    }
+    /* A symbol bound here is bound everywhere it appears in other inputs. */
+    for (int i = 0; v->rank >= 0 && i < rank; i++) {
+        const char *sym = v->dims[i].sym;
+        if (!sym)
+            continue;
+        for (size_t k = 0; k < g->n_inputs; k++) {
+            ir_value *o = &g->values[g->inputs[k]];
+            for (int j = 0; j < o->rank; j++)
+                if (o->dims[j].sym == sym && o->dims[j].size < 0)
+                    o->dims[j].size = dims[i];
+        }
+    }
+    ir_value_set_shape(v, rank, dims);
+    return true;
+}
+
+bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes,
+                      const pass_value_binding *values, size_t n_values, hd_diag *d)
+{
+    size_t errors = d->n_errors;
+    for (size_t i = 0; i < n_shapes; i++) {
+        int k = find_input(g, shapes[i].input);
+        if (k < 0) {
+            report_unknown_input(g, "--input-shape", shapes[i].input, d);
+            continue;
+        }
+        bind_dims(g, &g->values[g->inputs[k]], "--input-shape", shapes[i].rank, shapes[i].dims, d);
+    }
+    for (size_t i = 0; i < n_values; i++) {
+        const pass_value_binding *b = &values[i];
+        int k = find_input(g, b->input);
+        if (k < 0) {
+            report_unknown_input(g, "--const-input", b->input, d);
+            continue;
+        }
+        int id = g->inputs[k];
+        ir_value *v = &g->values[id];
+        if (v->dtype != HODU_DTYPE_UNDEFINED && v->dtype != b->dtype) {
+            hd_error(d, "--const-input: input '%s' is %s in the model, the file holds %s", v->name,
+                     ir_dtype_name(v->dtype), ir_dtype_name(b->dtype));
+            continue;
+        }
+        if (!bind_dims(g, v, "--const-input", b->rank, b->dims, d))
+            continue;
+        v->dtype = b->dtype;
+        if (ir_value_nbytes(v) != b->nbytes) {
+            hd_error(d, "--const-input: value for '%s' holds %zu bytes, its shape needs %zu", v->name, b->nbytes,
+                     ir_value_nbytes(v));
+            continue;
+        }
+        void *copy = ir_graph_keep(g, hd_xmalloc(b->nbytes ? b->nbytes : 1));
+        if (b->nbytes)
+            memcpy(copy, b->data, b->nbytes);
+        ir_value_set_const(g, id, copy, b->nbytes);
+        memmove(&g->inputs[k], &g->inputs[k + 1], (g->n_inputs - (size_t)k - 1) * sizeof(int));
+        g->n_inputs--;
+    }
+    for (size_t i = 0; i < g->n_inputs; i++) {
+        const ir_value *v = &g->values[g->inputs[i]];
+        if (v->dtype == HODU_DTYPE_UNDEFINED || ir_dtype_size(v->dtype) == 0) {
+            hd_error(d, "input '%s' has element type %s, which cannot be compiled", v->name, ir_dtype_name(v->dtype));
+            continue;
+        }
+        if (v->rank < 0) {
+            hd_error(d, "input '%s' has no declared shape: pass --input-shape %s=DIMS", v->name, v->name);
+            continue;
+        }
+        if (ir_value_is_static(v))
+            continue;
+        hd_buf dims;
+        hd_buf_init(&dims);
+        for (int j = 0; j < v->rank; j++) {
+            if (v->dims[j].size >= 0)
+                continue;
+            hd_buf_printf(&dims, "%sdim %d", dims.len ? ", " : "", j);
+            if (v->dims[j].sym)
+                hd_buf_printf(&dims, " ('%s')", v->dims[j].sym);
+        }
+        hd_error(d, "input '%s' has unbound %s: pass --input-shape %s=DxDx...", v->name, dims.data, v->name);
+        hd_buf_free(&dims);
+    }
+    return d->n_errors == errors;
+}

@@ -1,0 +1,76 @@
+/*
+ * passes.h - graph passes between the front ends and code generation.
+ *
+ * The pipeline (see src/cli and hodu_build in src/codegen/build.c) calls
+ * them in this order; each returns false after reporting errors:
+ *
+ *   pass_bind_inputs   --input-shape / --const-input bindings; every dim
+ *                      left unbound is an error naming it
+ *   pass_resolve_ops   every node has an op table entry and a legal arity and
+ *                      attribute set ("unsupported op X (opset N)")
+ *   pass_infer_fold    shape inference in schedule order; nodes whose inputs
+ *                      are all constant are evaluated on the host
+ *   pass_dce           drops nodes whose results nobody reads
+ *   pass_plan_memory   static arena offsets from liveness over the schedule
+ */
+#ifndef HODU_PASSES_H
+#define HODU_PASSES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+
+typedef struct pass_shape_binding {
+    const char *input; /* graph input name */
+    int rank;
+    int64_t dims[HODU_MAX_RANK];
+} pass_shape_binding;
+
+typedef struct pass_value_binding {
+    const char *input; /* graph input name */
+    hodu_dtype dtype;
+    int rank;
+    int64_t dims[HODU_MAX_RANK];
+    const void *data; /* copied into the graph */
+    size_t nbytes;
+} pass_value_binding;
+
+bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes,
+                      const pass_value_binding *values, size_t n_values, hd_diag *d);
+bool pass_resolve_ops(ir_graph *g, hd_diag *d);
+bool pass_infer_fold(ir_graph *g, hd_diag *d);
+void pass_dce(ir_graph *g);
+
+/* Where each value lives at run time. */
+typedef enum mem_place {
+    MEM_NONE = 0,  /* not materialised (dead, or omitted) */
+    MEM_INPUT,     /* caller's input buffer `index` */
+    MEM_OUTPUT,    /* caller's output buffer `index` */
+    MEM_WEIGHTS,   /* the weight blob at `offset` */
+    MEM_ARENA      /* the workspace at `offset` */
+} mem_place;
+
+typedef struct mem_slot {
+    mem_place place;
+    size_t index;
+    uint64_t offset;
+} mem_slot;
+
+typedef struct mem_plan {
+    mem_slot *slots; /* one per graph value */
+    uint64_t arena_bytes;
+    uint64_t weights_bytes;
+    int *schedule; /* live nodes in execution order */
+    size_t n_schedule;
+    uint64_t *scratch_offset; /* per schedule step: arena offset of the node's scratch */
+    uint64_t *scratch_bytes;  /* per schedule step: 0 when the op needs none */
+} mem_plan;
+
+/* Plans every value's home.  Intermediates share the arena by liveness
+ * (first definition to last use in the schedule), greedily placed at the
+ * lowest offset that does not overlap a live block. */
+bool pass_plan_memory(const ir_graph *g, mem_plan *plan, hd_diag *d);
+void mem_plan_free(mem_plan *plan);
+
+#endif /* HODU_PASSES_H */
