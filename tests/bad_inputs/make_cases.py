@@ -1,0 +1,72 @@
+"""Writes the malformed models that run.sh feeds to `hodu`.
+
+Each case is built with the onnx helpers (valid protobuf, invalid model) or
+by mangling bytes (invalid protobuf).  Usage: make_cases.py OUT_DIR
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+
+
+def save(model, name):
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(model.SerializeToString())
+
+
+def model(nodes, inputs, outputs, inits=(), opset=17):
+    graph = helper.make_graph(nodes, "bad", inputs, outputs, list(inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+f32 = TensorProto.FLOAT
+x = helper.make_tensor_value_info("x", f32, [2, 3])
+y = helper.make_tensor_value_info("y", f32, [2, 3])
+
+# A good model, also the base for the byte-level cases and run-time checks.
+good = model([helper.make_node("Transpose", ["x"], ["y"], perm=[0, 1])], [x], [y])
+save(good, "good.onnx")
+raw = good.SerializeToString()
+with open(os.path.join(out, "truncated.onnx"), "wb") as f:
+    f.write(raw[: len(raw) // 2])
+with open(os.path.join(out, "random.onnx"), "wb") as f:
+    f.write(np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+
+# Two nodes feeding each other.
+save(model([helper.make_node("Add", ["x", "b"], ["a"]), helper.make_node("Relu", ["a"], ["b"]),
+            helper.make_node("Identity", ["a"], ["y"])], [x], [y]), "cycle.onnx")
+
+# A node reads 'w', which nothing defines.
+save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [y]), "missing_initializer.onnx")
+
+# External data that points outside the model's folder.
+w = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
+w.ClearField("raw_data")
+w.data_location = TensorProto.EXTERNAL
+for k, v in (("location", "../escape.bin"), ("offset", "0"), ("length", "24")):
+    e = w.external_data.add()
+    e.key, e.value = k, v
+save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [y], [w]), "external_escape.onnx")
+
+# Transpose's perm must be ints; here it is a string.
+save(model([helper.make_node("Transpose", ["x"], ["y"], perm="1,0")], [x], [y]), "attribute_type.onnx")
+
+# raw_data shorter than the tensor's shape needs.
+short = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
+short.raw_data = short.raw_data[:10]
+save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [y], [short]), "short_raw_data.onnx")
+
+# Run-time inputs: right, wrong shape, wrong dtype.
+np.save(os.path.join(out, "x_good.npy"), np.ones((2, 3), np.float32))
+np.save(os.path.join(out, "x_shape.npy"), np.ones((3, 2), np.float32))
+np.save(os.path.join(out, "x_dtype.npy"), np.ones((2, 3), np.float64))
+
+# Symbolic dims that nobody binds: the error must name each of them.
+xs = helper.make_tensor_value_info("x", f32, ["batch", 3, "width"])
+ys = helper.make_tensor_value_info("y", f32, None)
+save(model([helper.make_node("Identity", ["x"], ["y"])], [xs], [ys]), "unbound_dims.onnx")

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Feeds malformed models and inputs to the real `hodu` command.  For each
+# case: non-zero exit, exactly one "hodu: error:" line on stderr that names
+# the cause, no crash (sanitizer builds abort on any report), and no output
+# file or temporary left behind.
+# usage: run.sh HODU PYTHON
+set -u
+hodu=$1
+python=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if ! "$python" "$(dirname "$0")/make_cases.py" "$work/cases" 2>"$work/gen.err"; then
+    echo "bad_inputs: cannot generate the cases with $python (needs numpy and onnx: run tools/setup.sh)"
+    cat "$work/gen.err"
+    exit 1
+fi
+c=$work/cases
+pass=0
+fail=0
+
+# expect_error NAME PATTERN COMMAND...: the command must fail with one error
+# line matching PATTERN and leave $work/out empty.
+expect_error() {
+    local name=$1 pattern=$2
+    shift 2
+    rm -rf "$work/out"
+    mkdir -p "$work/out"
+    "$@" >"$work/stdout" 2>"$work/stderr"
+    local rc=$?
+    local lines
+    lines=$(grep -c . "$work/stderr")
+    local left
+    left=$(ls -A "$work/out")
+    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$lines" -eq 1 ] &&
+        grep -q "^hodu: error: .*$pattern" "$work/stderr" && [ -z "$left" ]; then
+        pass=$((pass + 1))
+        echo "ok   $name: $(cat "$work/stderr")"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: exit $rc, $lines stderr lines, left behind: '${left}'"
+        sed 's/^/    /' "$work/stderr"
+    fi
+}
+
+build() { "$hodu" --build "$c/$1" -o "$work/out/model.so"; }
+
+expect_error truncated "not a valid ONNX model" build truncated.onnx
+expect_error random_bytes "not a valid ONNX model" build random.onnx
+expect_error cycle "cycle" build cycle.onnx
+expect_error missing_initializer "input 'w' is not defined" build missing_initializer.onnx
+expect_error external_escape "escape.bin" build external_escape.onnx
+expect_error attribute_type "attribute 'perm' must be of type ints" build attribute_type.onnx
+expect_error short_raw_data "raw_data holds 10 bytes" build short_raw_data.onnx
+expect_error unbound_dims "input 'x' has unbound dim 0 ('batch'), dim 2 ('width')" build unbound_dims.onnx
+expect_error missing_file "cannot open" build does_not_exist.onnx
+expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
+
+# Run-time input checks need a good library first.
+if "$hodu" --build "$c/good.onnx" -o "$work/good.so" 2>"$work/stderr"; then
+    run() { "$hodu" --run "$work/good.so" --input "x=$c/$1" --output-dir "$work/out/res"; }
+    expect_error wrong_shape "shape \[3,2\] but the model expects \[2,3\]" run x_shape.npy
+    expect_error wrong_dtype "dtype float64 but the model expects float32" run x_dtype.npy
+    if run x_good.npy >/dev/null 2>&1 && [ -f "$work/out/res/y.npy" ]; then
+        pass=$((pass + 1))
+        echo "ok   good_run"
+    else
+        fail=$((fail + 1))
+        echo "FAIL good_run: the valid model did not run"
+    fi
+else
+    fail=$((fail + 1))
+    echo "FAIL build good.onnx:"
+    cat "$work/stderr"
+fi
+echo "bad_inputs: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
