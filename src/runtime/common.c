@@ -1,0 +1,232 @@
+/*
+ * common.c - status and dtype names, shape arithmetic, error filling and
+ * tensor allocation for libhodu_rt.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_impl.h"
+
+/* --- errors ------------------------------------------------------------ */
+
+hodu_status hodurt_fail(hodu_error *err, hodu_status code, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        err->code = code;
+        va_start(ap, fmt);
+        int n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            err->message[0] = '\0';
+    }
+    return code;
+}
+
+hodu_status hodurt_ok(hodu_error *err)
+{
+    if (err != NULL) {
+        err->code = HODU_OK;
+        err->message[0] = '\0';
+    }
+    return HODU_OK;
+}
+
+HODU_RT_API const char *hodu_status_string(hodu_status status)
+{
+    switch (status) {
+    case HODU_OK: return "ok";
+    case HODU_ERR_INVALID_ARG: return "invalid argument";
+    case HODU_ERR_IO: return "I/O error";
+    case HODU_ERR_FORMAT: return "bad file format";
+    case HODU_ERR_ABI: return "ABI version mismatch";
+    case HODU_ERR_COUNT: return "wrong number of tensors";
+    case HODU_ERR_DTYPE: return "dtype mismatch";
+    case HODU_ERR_SHAPE: return "shape mismatch";
+    case HODU_ERR_NOMEM: return "out of memory";
+    case HODU_ERR_UNSUPPORTED: return "unsupported";
+    }
+    return "unknown status";
+}
+
+/* --- dtypes -------------------------------------------------------------- */
+
+HODU_RT_API const char *hodu_dtype_name(hodu_dtype dtype)
+{
+    switch (dtype) {
+    case HODU_DTYPE_F32: return "float32";
+    case HODU_DTYPE_U8: return "uint8";
+    case HODU_DTYPE_I8: return "int8";
+    case HODU_DTYPE_U16: return "uint16";
+    case HODU_DTYPE_I16: return "int16";
+    case HODU_DTYPE_I32: return "int32";
+    case HODU_DTYPE_I64: return "int64";
+    case HODU_DTYPE_STRING: return "string";
+    case HODU_DTYPE_BOOL: return "bool";
+    case HODU_DTYPE_F16: return "float16";
+    case HODU_DTYPE_F64: return "float64";
+    case HODU_DTYPE_U32: return "uint32";
+    case HODU_DTYPE_U64: return "uint64";
+    case HODU_DTYPE_BF16: return "bfloat16";
+    case HODU_DTYPE_UNDEFINED:
+    case HODU_DTYPE_COUNT_: break;
+    }
+    return "undefined";
+}
+
+HODU_RT_API size_t hodu_dtype_size(hodu_dtype dtype)
+{
+    switch (dtype) {
+    case HODU_DTYPE_U8:
+    case HODU_DTYPE_I8:
+    case HODU_DTYPE_BOOL: return 1;
+    case HODU_DTYPE_U16:
+    case HODU_DTYPE_I16:
+    case HODU_DTYPE_F16:
+    case HODU_DTYPE_BF16: return 2;
+    case HODU_DTYPE_F32:
+    case HODU_DTYPE_I32:
+    case HODU_DTYPE_U32: return 4;
+    case HODU_DTYPE_F64:
+    case HODU_DTYPE_I64:
+    case HODU_DTYPE_U64: return 8;
+    case HODU_DTYPE_UNDEFINED:
+    case HODU_DTYPE_STRING:
+    case HODU_DTYPE_COUNT_: break;
+    }
+    return 0;
+}
+
+/* --- shapes -------------------------------------------------------------- */
+
+bool hodurt_numel(int32_t rank, const int64_t *dims, int64_t *numel)
+{
+    if (rank < 0 || rank > HODU_MAX_RANK || (rank > 0 && dims == NULL))
+        return false;
+    int64_t n = 1;
+    bool zero = false;
+    for (int32_t i = 0; i < rank; i++) {
+        if (dims[i] < 0)
+            return false;
+        if (dims[i] == 0)
+            zero = true;
+    }
+    if (zero) {
+        *numel = 0;
+        return true;
+    }
+    for (int32_t i = 0; i < rank; i++) {
+        if (n > INT64_MAX / dims[i])
+            return false;
+        n *= dims[i];
+    }
+    *numel = n;
+    return true;
+}
+
+bool hodurt_nbytes(hodu_dtype dtype, int32_t rank, const int64_t *dims, size_t *nbytes)
+{
+    size_t item = hodu_dtype_size(dtype);
+    int64_t numel;
+    if (item == 0 || !hodurt_numel(rank, dims, &numel))
+        return false;
+    if ((uint64_t)numel > (uint64_t)SIZE_MAX / item)
+        return false;
+    *nbytes = (size_t)numel * item;
+    return true;
+}
+
+HODU_RT_API int64_t hodu_shape_numel(int32_t rank, const int64_t *dims)
+{
+    int64_t n;
+    return hodurt_numel(rank, dims, &n) ? n : -1;
+}
+
+void hodurt_format_shape(char *buf, size_t size, int32_t rank, const int64_t *dims)
+{
+    if (size == 0)
+        return;
+    if (rank < 0 || rank > HODU_MAX_RANK || (rank > 0 && dims == NULL)) {
+        snprintf(buf, size, "<invalid rank %ld>", (long)rank);
+        return;
+    }
+    if (rank == 0) {
+        snprintf(buf, size, "[]");
+        return;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int32_t i = 0; i < rank; i++) {
+        int n = snprintf(buf + used, size - used, "%c%lld", i == 0 ? '[' : ',', (long long)dims[i]);
+        if (n < 0 || (size_t)n >= size - used)
+            return; /* truncated: buf is still NUL-terminated */
+        used += (size_t)n;
+    }
+    snprintf(buf + used, size - used, "]");
+}
+
+/* --- tensors ------------------------------------------------------------- */
+
+void *hodurt_alloc_aligned(size_t nbytes)
+{
+    /* aligned_alloc wants a size that is a multiple of the alignment. */
+    size_t rounded = nbytes == 0 ? HODU_ABI_ALIGN : nbytes;
+    if (rounded > SIZE_MAX - (HODU_ABI_ALIGN - 1))
+        return NULL;
+    rounded = (rounded + HODU_ABI_ALIGN - 1) / HODU_ABI_ALIGN * HODU_ABI_ALIGN;
+    void *p = aligned_alloc(HODU_ABI_ALIGN, rounded);
+    if (p != NULL)
+        memset(p, 0, rounded);
+    return p;
+}
+
+HODU_RT_API hodu_status hodu_tensor_alloc(hodu_tensor *t, hodu_dtype dtype, int32_t rank, const int64_t *dims,
+                                          hodu_error *err)
+{
+    if (t == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_tensor_alloc: tensor is NULL");
+    memset(t, 0, sizeof *t);
+    if (hodu_dtype_size(dtype) == 0)
+        return hodurt_fail(err, HODU_ERR_UNSUPPORTED, "hodu_tensor_alloc: dtype %s (%d) has no fixed element size",
+                           hodu_dtype_name(dtype), (int)dtype);
+    if (rank < 0 || rank > HODU_MAX_RANK)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_tensor_alloc: rank %ld is outside 0..%d", (long)rank,
+                           HODU_MAX_RANK);
+    if (rank > 0 && dims == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_tensor_alloc: dims is NULL for rank %ld", (long)rank);
+    for (int32_t i = 0; i < rank; i++)
+        if (dims[i] < 0)
+            return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_tensor_alloc: dim %ld is negative (%lld)", (long)i,
+                               (long long)dims[i]);
+    char shape[HODURT_SHAPE_STR_MAX];
+    size_t nbytes;
+    if (!hodurt_nbytes(dtype, rank, dims, &nbytes)) {
+        hodurt_format_shape(shape, sizeof shape, rank, dims);
+        return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_tensor_alloc: %s%s does not fit in memory",
+                           hodu_dtype_name(dtype), shape);
+    }
+    void *data = hodurt_alloc_aligned(nbytes);
+    if (data == NULL) {
+        hodurt_format_shape(shape, sizeof shape, rank, dims);
+        return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_tensor_alloc: out of memory for %s%s (%zu bytes)",
+                           hodu_dtype_name(dtype), shape, nbytes);
+    }
+    t->dtype = dtype;
+    t->rank = rank;
+    for (int32_t i = 0; i < rank; i++)
+        t->dims[i] = dims[i];
+    t->data = data;
+    t->nbytes = nbytes;
+    return hodurt_ok(err);
+}
+
+HODU_RT_API void hodu_tensor_free(hodu_tensor *t)
+{
+    if (t == NULL)
+        return;
+    free(t->data);
+    t->data = NULL;
+    t->nbytes = 0;
+}

@@ -1,0 +1,389 @@
+/*
+ * model.c - opening compiled models, checking their descriptors, creating
+ * instances and running them with dtype, shape and size checks.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rt_impl.h"
+
+/* A descriptor with more tensors than this is taken as garbage. */
+#define HODURT_MAX_TENSORS 65536u
+
+/* Runs with at most this many inputs (outputs) keep their pointer arrays on
+ * the stack. */
+#define HODURT_STACK_TENSORS 16
+
+struct hodu_model {
+    void *handle;
+    const hodu_model_desc *desc;
+    /* Byte size of each input, then each output, in descriptor order. */
+    size_t *tensor_bytes;
+};
+
+struct hodu_instance {
+    const hodu_model *model;
+    void *workspace;
+    bool owns_workspace;
+};
+
+/* --- opening ------------------------------------------------------------- */
+
+/* Checks one input or output descriptor and stores its byte size. */
+static hodu_status check_tensor_desc(const char *path, const char *kind, uint32_t index, const hodu_tensor_desc *td,
+                                     size_t *nbytes, hodu_error *err)
+{
+    if (td->name == NULL) {
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s %u has no name", path, kind, index);
+    }
+    if (td->rank < 0 || td->rank > HODU_MAX_RANK) {
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s '%s' has rank %ld, outside 0..%d", path, kind,
+                           td->name, (long)td->rank, HODU_MAX_RANK);
+    }
+    if (td->rank > 0 && td->dims == NULL) {
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s '%s' has rank %ld but no dims", path, kind, td->name,
+                           (long)td->rank);
+    }
+    for (int32_t d = 0; d < td->rank; d++) {
+        if (td->dims[d] < 0) {
+            return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s '%s' has negative dim %lld", path, kind, td->name,
+                               (long long)td->dims[d]);
+        }
+    }
+    if (td->dtype <= HODU_DTYPE_UNDEFINED || td->dtype >= HODU_DTYPE_COUNT_ ||
+        hodu_dtype_size((hodu_dtype)td->dtype) == 0) {
+        return hodurt_fail(err, HODU_ERR_FORMAT,
+                           "model '%s': %s '%s' has dtype %ld (%s), which a compiled model cannot use", path, kind,
+                           td->name, (long)td->dtype, hodu_dtype_name((hodu_dtype)td->dtype));
+    }
+    if (!hodurt_nbytes((hodu_dtype)td->dtype, td->rank, td->dims, nbytes)) {
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s '%s' is too large to address", path, kind, td->name);
+    }
+    return HODU_OK;
+}
+
+/* Checks the descriptor a model returned and records the tensor sizes in m. */
+static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hodu_model *m, hodu_error *err)
+{
+    if (desc == NULL)
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s returned NULL", path, HODU_MODEL_ENTRY);
+    if (desc->abi_version != HODU_ABI_VERSION)
+        return hodurt_fail(err, HODU_ERR_ABI,
+                           "model '%s' was built for Hodu ABI version %lu, but this runtime implements version %lu",
+                           path, (unsigned long)desc->abi_version, (unsigned long)HODU_ABI_VERSION);
+    if (desc->desc_size < sizeof(hodu_model_desc))
+        return hodurt_fail(err, HODU_ERR_ABI, "model '%s': descriptor is %lu bytes, this runtime needs at least %zu",
+                           path, (unsigned long)desc->desc_size, sizeof(hodu_model_desc));
+    if (desc->model_name == NULL || desc->producer == NULL)
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': descriptor lacks its %s", path,
+                           desc->model_name == NULL ? "model_name" : "producer");
+    if (desc->n_inputs > HODURT_MAX_TENSORS || desc->n_outputs > HODURT_MAX_TENSORS)
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': descriptor claims %lu inputs and %lu outputs", path,
+                           (unsigned long)desc->n_inputs, (unsigned long)desc->n_outputs);
+    if ((desc->n_inputs > 0 && desc->inputs == NULL) || (desc->n_outputs > 0 && desc->outputs == NULL))
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': descriptor has NULL %s", path,
+                           desc->n_inputs > 0 && desc->inputs == NULL ? "inputs" : "outputs");
+    if (desc->run == NULL)
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': descriptor has no run function", path);
+    if (desc->workspace_bytes > (uint64_t)(SIZE_MAX - (HODU_ABI_ALIGN - 1)))
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': workspace of %llu bytes cannot be addressed", path,
+                           (unsigned long long)desc->workspace_bytes);
+
+    size_t total = (size_t)desc->n_inputs + desc->n_outputs;
+    m->tensor_bytes = malloc((total > 0 ? total : 1) * sizeof *m->tensor_bytes);
+    if (m->tensor_bytes == NULL)
+        return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': out of memory", path);
+    for (uint32_t i = 0; i < desc->n_inputs; i++) {
+        hodu_status st = check_tensor_desc(path, "input", i, &desc->inputs[i], &m->tensor_bytes[i], err);
+        if (st != HODU_OK)
+            return st;
+    }
+    for (uint32_t i = 0; i < desc->n_outputs; i++) {
+        hodu_status st =
+            check_tensor_desc(path, "output", i, &desc->outputs[i], &m->tensor_bytes[desc->n_inputs + i], err);
+        if (st != HODU_OK)
+            return st;
+    }
+    return HODU_OK;
+}
+
+HODU_RT_API hodu_status hodu_model_open(const char *path, hodu_model **out, hodu_error *err)
+{
+    if (out == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_model_open: out is NULL");
+    *out = NULL;
+    if (path == NULL || path[0] == '\0')
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_model_open: path is %s", path == NULL ? "NULL" : "empty");
+
+    /* Say plainly when the file is missing, rather than through dlerror. */
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return hodurt_fail(err, HODU_ERR_IO, "cannot open model '%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return hodurt_fail(err, HODU_ERR_IO, "cannot open model '%s': not a regular file", path);
+
+    /* dlopen searches the library path for a name without a slash; a model
+     * path means a file, so anchor such a name to the current directory. */
+    char *load_path = NULL;
+    if (strchr(path, '/') == NULL) {
+        size_t len = strlen(path);
+        load_path = malloc(len + 3);
+        if (load_path == NULL)
+            return hodurt_fail(err, HODU_ERR_NOMEM, "cannot open model '%s': out of memory", path);
+        memcpy(load_path, "./", 2);
+        memcpy(load_path + 2, path, len + 1);
+    }
+
+    void *handle = dlopen(load_path != NULL ? load_path : path, RTLD_NOW | RTLD_LOCAL);
+    free(load_path);
+    if (handle == NULL) {
+        const char *why = dlerror();
+        return hodurt_fail(err, HODU_ERR_FORMAT, "cannot load model '%s': %s", path,
+                           why != NULL ? why : "dlopen failed");
+    }
+
+    dlerror(); /* clear any stale message before dlsym */
+    void *sym = dlsym(handle, HODU_MODEL_ENTRY);
+    if (sym == NULL) {
+        const char *why = dlerror();
+        hodu_status st_code = hodurt_fail(err, HODU_ERR_FORMAT, "'%s' is not a Hodu model: no symbol %s (%s)", path,
+                                          HODU_MODEL_ENTRY, why != NULL ? why : "symbol is NULL");
+        dlclose(handle);
+        return st_code;
+    }
+    hodu_model_get_desc_fn get_desc;
+    memcpy(&get_desc, &sym, sizeof get_desc); /* object to function pointer, as POSIX allows */
+
+    hodu_model *m = calloc(1, sizeof *m);
+    if (m == NULL) {
+        dlclose(handle);
+        return hodurt_fail(err, HODU_ERR_NOMEM, "cannot open model '%s': out of memory", path);
+    }
+    m->handle = handle;
+    m->desc = get_desc();
+    hodu_status status = check_desc(path, m->desc, m, err);
+    if (status != HODU_OK) {
+        hodu_model_close(m);
+        return status;
+    }
+    *out = m;
+    return hodurt_ok(err);
+}
+
+HODU_RT_API void hodu_model_close(hodu_model *model)
+{
+    if (model == NULL)
+        return;
+    free(model->tensor_bytes);
+    if (model->handle != NULL)
+        dlclose(model->handle);
+    free(model);
+}
+
+/* --- queries ------------------------------------------------------------- */
+
+HODU_RT_API const hodu_model_desc *hodu_model_desc_of(const hodu_model *model)
+{
+    return model != NULL ? model->desc : NULL;
+}
+
+HODU_RT_API size_t hodu_model_num_inputs(const hodu_model *model)
+{
+    return model != NULL ? model->desc->n_inputs : 0;
+}
+
+HODU_RT_API size_t hodu_model_num_outputs(const hodu_model *model)
+{
+    return model != NULL ? model->desc->n_outputs : 0;
+}
+
+HODU_RT_API const hodu_tensor_desc *hodu_model_input(const hodu_model *model, size_t index)
+{
+    if (model == NULL || index >= model->desc->n_inputs)
+        return NULL;
+    return &model->desc->inputs[index];
+}
+
+HODU_RT_API const hodu_tensor_desc *hodu_model_output(const hodu_model *model, size_t index)
+{
+    if (model == NULL || index >= model->desc->n_outputs)
+        return NULL;
+    return &model->desc->outputs[index];
+}
+
+HODU_RT_API long hodu_model_find_input(const hodu_model *model, const char *name)
+{
+    if (model == NULL || name == NULL)
+        return -1;
+    for (uint32_t i = 0; i < model->desc->n_inputs; i++)
+        if (strcmp(model->desc->inputs[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* --- instances ----------------------------------------------------------- */
+
+HODU_RT_API hodu_status hodu_instance_create(const hodu_model *model, hodu_instance **out, hodu_error *err)
+{
+    if (out == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create: out is NULL");
+    *out = NULL;
+    if (model == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create: model is NULL");
+    hodu_instance *inst = calloc(1, sizeof *inst);
+    if (inst == NULL)
+        return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_create: out of memory");
+    inst->model = model;
+    uint64_t need = model->desc->workspace_bytes;
+    if (need > 0) {
+        /* check_desc made sure that need rounds up without overflow. */
+        inst->workspace = hodurt_alloc_aligned((size_t)need);
+        if (inst->workspace == NULL) {
+            free(inst);
+            return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': cannot allocate a workspace of %llu bytes",
+                               model->desc->model_name, (unsigned long long)need);
+        }
+        inst->owns_workspace = true;
+    }
+    *out = inst;
+    return hodurt_ok(err);
+}
+
+HODU_RT_API hodu_status hodu_instance_create_in(const hodu_model *model, void *workspace, size_t workspace_bytes,
+                                                hodu_instance **out, hodu_error *err)
+{
+    if (out == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create_in: out is NULL");
+    *out = NULL;
+    if (model == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create_in: model is NULL");
+    uint64_t need = model->desc->workspace_bytes;
+    if (workspace == NULL && need > 0)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace is NULL but %llu bytes are needed",
+                           model->desc->model_name, (unsigned long long)need);
+    if ((uintptr_t)workspace % HODU_ABI_ALIGN != 0)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace %p is not aligned to %u bytes",
+                           model->desc->model_name, workspace, HODU_ABI_ALIGN);
+    if ((uint64_t)workspace_bytes < need)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace has %zu bytes but %llu are needed",
+                           model->desc->model_name, workspace_bytes, (unsigned long long)need);
+    hodu_instance *inst = calloc(1, sizeof *inst);
+    if (inst == NULL)
+        return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_create_in: out of memory");
+    inst->model = model;
+    inst->workspace = need > 0 ? workspace : NULL;
+    inst->owns_workspace = false;
+    *out = inst;
+    return hodurt_ok(err);
+}
+
+HODU_RT_API void hodu_instance_destroy(hodu_instance *inst)
+{
+    if (inst == NULL)
+        return;
+    if (inst->owns_workspace)
+        free(inst->workspace);
+    free(inst);
+}
+
+/* --- running ------------------------------------------------------------- */
+
+/* Checks a caller tensor against its descriptor entry. */
+static hodu_status check_tensor(const char *kind, const hodu_tensor_desc *td, size_t need, const hodu_tensor *t,
+                                hodu_error *err)
+{
+    if ((int)t->dtype != (int)td->dtype)
+        return hodurt_fail(err, HODU_ERR_DTYPE, "%s '%s': dtype %s but the model expects %s", kind, td->name,
+                           hodu_dtype_name(t->dtype), hodu_dtype_name((hodu_dtype)td->dtype));
+    bool same = t->rank == td->rank;
+    for (int32_t d = 0; same && d < td->rank; d++)
+        same = t->dims[d] == td->dims[d];
+    if (!same) {
+        char got[HODURT_SHAPE_STR_MAX], want[HODURT_SHAPE_STR_MAX];
+        hodurt_format_shape(got, sizeof got, t->rank, t->dims);
+        hodurt_format_shape(want, sizeof want, td->rank, td->dims);
+        return hodurt_fail(err, HODU_ERR_SHAPE, "%s '%s': shape %s but the model expects %s", kind, td->name, got,
+                           want);
+    }
+    if (t->nbytes < need) {
+        char want[HODURT_SHAPE_STR_MAX];
+        hodurt_format_shape(want, sizeof want, td->rank, td->dims);
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "%s '%s': buffer holds %zu bytes but %s%s needs %zu", kind,
+                           td->name, t->nbytes, hodu_dtype_name(t->dtype), want, need);
+    }
+    if (need > 0 && t->data == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "%s '%s': data is NULL", kind, td->name);
+    size_t item = hodu_dtype_size(t->dtype);
+    if (need > 0 && (uintptr_t)t->data % item != 0)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "%s '%s': data %p is not aligned to its %zu-byte elements", kind,
+                           td->name, t->data, item);
+    return HODU_OK;
+}
+
+HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor *inputs, size_t n_inputs,
+                                          hodu_tensor *outputs, size_t n_outputs, hodu_error *err)
+{
+    if (inst == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_run: instance is NULL");
+    const hodu_model *m = inst->model;
+    const hodu_model_desc *desc = m->desc;
+    if (n_inputs != desc->n_inputs)
+        return hodurt_fail(err, HODU_ERR_COUNT, "model '%s' takes %lu input%s but %zu %s given", desc->model_name,
+                           (unsigned long)desc->n_inputs, desc->n_inputs == 1 ? "" : "s", n_inputs,
+                           n_inputs == 1 ? "was" : "were");
+    if (n_outputs != desc->n_outputs)
+        return hodurt_fail(err, HODU_ERR_COUNT, "model '%s' produces %lu output%s but %zu %s given", desc->model_name,
+                           (unsigned long)desc->n_outputs, desc->n_outputs == 1 ? "" : "s", n_outputs,
+                           n_outputs == 1 ? "was" : "were");
+    if (n_inputs > 0 && inputs == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_run: inputs is NULL");
+    if (n_outputs > 0 && outputs == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_run: outputs is NULL");
+
+    for (size_t i = 0; i < n_inputs; i++) {
+        hodu_status st = check_tensor("input", &desc->inputs[i], m->tensor_bytes[i], &inputs[i], err);
+        if (st != HODU_OK)
+            return st;
+    }
+    for (size_t i = 0; i < n_outputs; i++) {
+        hodu_status st = check_tensor("output", &desc->outputs[i], m->tensor_bytes[n_inputs + i], &outputs[i], err);
+        if (st != HODU_OK)
+            return st;
+    }
+
+    const void *in_stack[HODURT_STACK_TENSORS] = {NULL};
+    void *out_stack[HODURT_STACK_TENSORS] = {NULL};
+    const void **in_ptrs = in_stack;
+    void **out_ptrs = out_stack;
+    if (n_inputs > HODURT_STACK_TENSORS) {
+        in_ptrs = malloc(n_inputs * sizeof *in_ptrs);
+        if (in_ptrs == NULL)
+            return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
+    }
+    if (n_outputs > HODURT_STACK_TENSORS) {
+        out_ptrs = malloc(n_outputs * sizeof *out_ptrs);
+        if (out_ptrs == NULL) {
+            if (in_ptrs != in_stack)
+                free(in_ptrs);
+            return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
+        }
+    }
+    for (size_t i = 0; i < n_inputs; i++)
+        in_ptrs[i] = inputs[i].data;
+    for (size_t i = 0; i < n_outputs; i++)
+        out_ptrs[i] = outputs[i].data;
+
+    int rc = desc->run(inst->workspace, in_ptrs, out_ptrs);
+
+    if (in_ptrs != in_stack)
+        free(in_ptrs);
+    if (out_ptrs != out_stack)
+        free(out_ptrs);
+    if (rc != 0)
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run returned %d; the Hodu ABI requires 0",
+                           desc->model_name, rc);
+    return hodurt_ok(err);
+}

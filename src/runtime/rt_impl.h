@@ -1,0 +1,55 @@
+/*
+ * rt_impl.h - private helpers shared by the libhodu_rt sources.
+ *
+ * The runtime is compiled with hidden visibility; HODU_RT_API marks the
+ * functions of include/hodu_rt.h that the shared library exports.  Nothing
+ * here is part of the public interface; the hodurt_ prefix keeps these
+ * internal names clear of applications that link the static library.
+ */
+#ifndef HODU_RT_IMPL_H
+#define HODU_RT_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hodu_rt.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define HODU_RT_API __attribute__((visibility("default")))
+#define HODU_RT_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define HODU_RT_API
+#define HODU_RT_PRINTF(fmt_index, first_arg)
+#endif
+
+/* Longest "[d0,d1,...]" that hodurt_format_shape writes, NUL included:
+ * HODU_MAX_RANK dims of up to 20 characters, commas and brackets. */
+#define HODURT_SHAPE_STR_MAX (HODU_MAX_RANK * 21 + 3)
+
+/* Fills *err (when not NULL) with `code` and the formatted message and
+ * returns `code`. */
+hodu_status hodurt_fail(hodu_error *err, hodu_status code, const char *fmt, ...) HODU_RT_PRINTF(3, 4);
+
+/* Marks *err (when not NULL) as a success and returns HODU_OK. */
+hodu_status hodurt_ok(hodu_error *err);
+
+/* Writes "[2,3]" (or "[]" for rank 0) into buf.  A rank outside
+ * 0..HODU_MAX_RANK or NULL dims is written as "<invalid rank N>". */
+void hodurt_format_shape(char *buf, size_t size, int32_t rank, const int64_t *dims);
+
+/* Element count of a shape: false when the rank is outside 0..HODU_MAX_RANK,
+ * dims is NULL for a non-zero rank, a dim is negative or the product does not
+ * fit in int64_t. */
+bool hodurt_numel(int32_t rank, const int64_t *dims, int64_t *numel);
+
+/* Byte size of a dense tensor: false as for hodurt_numel, for a dtype without a
+ * fixed element size (undefined, string, values outside the enum) and when
+ * the size does not fit in size_t. */
+bool hodurt_nbytes(hodu_dtype dtype, int32_t rank, const int64_t *dims, size_t *nbytes);
+
+/* Allocates `nbytes` zeroed bytes aligned to HODU_ABI_ALIGN (never NULL on
+ * success, even for 0 bytes).  Returns NULL when out of memory. */
+void *hodurt_alloc_aligned(size_t nbytes);
+
+#endif /* HODU_RT_IMPL_H */

@@ -1,0 +1,855 @@
+/*
+ * test_runtime.c - libhodu_rt against hand-written "compiled" models.
+ *
+ * The group setup writes small model sources that implement hodu_abi.h by
+ * hand, compiles them with `cc -shared -fPIC` into a temporary directory, and
+ * the tests open them through the runtime.  One source, built with different
+ * -DVARIANT values, gives the good model and the broken ones (wrong ABI
+ * version, short descriptor, bad tensor descriptors, ...).
+ *
+ * The good model, "affine": inputs x: float32[2,3] and scale: float32[],
+ * outputs y = x * scale: float32[2,3] and sum = sum(y): float64[].  It needs a
+ * 256-byte workspace: it stages y there, and stamps the workspace's first
+ * and last bytes, so a test can see which memory it used.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hodu_rt.h"
+
+#ifndef HODU_SOURCE_DIR
+#error "HODU_SOURCE_DIR must name the repository root"
+#endif
+
+static char tmp_dir[256];
+static bool have_models;
+
+/* --- model sources ------------------------------------------------------- */
+
+enum {
+    V_GOOD = 0,
+    V_ABI = 1,          /* abi_version is HODU_ABI_VERSION + 1 */
+    V_DESC_SIZE = 2,    /* desc_size smaller than the runtime's struct */
+    V_NULL_DESC = 3,    /* entry returns NULL */
+    V_RANK9 = 4,        /* input of rank 9 */
+    V_NEG_DIM = 5,      /* input with a negative dim */
+    V_STRING = 6,       /* input of dtype string */
+    V_NULL_RUN = 7,     /* no run function */
+    V_NULL_NAME = 8,    /* input without a name */
+    V_NO_WORKSPACE = 9, /* workspace_bytes == 0 */
+    V_COUNT_
+};
+
+static const char *const variant_names[V_COUNT_] = {
+    "good", "abi", "desc_size", "null_desc", "rank9", "neg_dim", "string", "null_run", "null_name", "no_ws",
+};
+
+static const char model_source[] =
+    "#include <stdint.h>\n"
+    "#include \"hodu_abi.h\"\n"
+    "static const int64_t x_dims[2] = {2, 3};\n"
+    "static const int64_t rank9_dims[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};\n"
+    "static const int64_t neg_dims[2] = {2, -3};\n"
+    "static int run_affine(void *workspace, const void *const *inputs, void *const *outputs)\n"
+    "{\n"
+    "    const float *x = inputs[0];\n"
+    "    float scale = *(const float *)inputs[1];\n"
+    "    float *y = outputs[0];\n"
+    "#if VARIANT == 9\n"
+    "    float stage[6];\n"
+    "    (void)workspace;\n"
+    "#else\n"
+    "    if ((uintptr_t)workspace % HODU_ABI_ALIGN != 0)\n"
+    "        return 7;\n"
+    "    unsigned char *ws = workspace;\n"
+    "    float *stage = (float *)(ws + 64);\n"
+    "    ws[0] = 0xA5;\n"
+    "    ws[255] = 0x5A;\n"
+    "#endif\n"
+    "    double total = 0;\n"
+    "    for (int i = 0; i < 6; i++)\n"
+    "        stage[i] = x[i] * scale;\n"
+    "    for (int i = 0; i < 6; i++) {\n"
+    "        y[i] = stage[i];\n"
+    "        total += stage[i];\n"
+    "    }\n"
+    "    *(double *)outputs[1] = total;\n"
+    "    return 0;\n"
+    "}\n"
+    "static const hodu_tensor_desc inputs[2] = {\n"
+    "    {\"x\", HODU_DTYPE_F32, VARIANT == 4 ? 9 : 2,\n"
+    "     VARIANT == 4 ? rank9_dims : VARIANT == 5 ? neg_dims : x_dims},\n"
+    "    {VARIANT == 8 ? (const char *)0 : \"scale\", VARIANT == 6 ? HODU_DTYPE_STRING : HODU_DTYPE_F32, 0,\n"
+    "     (const int64_t *)0},\n"
+    "};\n"
+    "static const hodu_tensor_desc outputs[2] = {\n"
+    "    {\"y\", HODU_DTYPE_F32, 2, x_dims},\n"
+    "    {\"sum\", HODU_DTYPE_F64, 0, (const int64_t *)0},\n"
+    "};\n"
+    "static const hodu_model_desc desc = {\n"
+    "    VARIANT == 1 ? HODU_ABI_VERSION + 1 : HODU_ABI_VERSION,\n"
+    "    VARIANT == 2 ? 16 : (uint32_t)sizeof(hodu_model_desc),\n"
+    "    \"affine\", \"hodu test\", 2, 2, inputs, outputs,\n"
+    "    VARIANT == 9 ? 0 : 256,\n"
+    "    VARIANT == 7 ? (hodu_run_fn)0 : run_affine,\n"
+    "};\n"
+    "const hodu_model_desc *hodu_model_get_desc(void)\n"
+    "{\n"
+    "    return VARIANT == 3 ? (const hodu_model_desc *)0 : &desc;\n"
+    "}\n";
+
+/* A shared library that is not a model: no hodu_model_get_desc. */
+static const char not_a_model_source[] = "int not_a_model(void) { return 42; }\n";
+
+/* Model "wide": 20 inputs in0..in19 (float32[1]) and 17 outputs out0..out16
+ * (float32[1]), out[j] = sum(in) + j: more tensors than the runtime keeps
+ * on its stack. */
+#define WIDE_IN 20
+#define WIDE_OUT 17
+
+/* --- helpers -------------------------------------------------------------- */
+
+static void model_path(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s.so", tmp_dir, name);
+}
+
+static void expect_message(const hodu_error *err, const char *needle)
+{
+    if (strstr(err->message, needle) == NULL) {
+        print_error("error message \"%s\" does not contain \"%s\"\n", err->message, needle);
+        fail();
+    }
+}
+
+static bool write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return false;
+    bool ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
+static bool compile_model(const char *src, const char *out, int variant)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -std=c11 -I'%s/include' -DVARIANT=%d -o '%s' '%s'", HODU_SOURCE_DIR,
+             variant, out, src);
+    return system(cmd) == 0;
+}
+
+static bool write_wide_source(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return false;
+    fprintf(f, "#include <stdint.h>\n#include \"hodu_abi.h\"\n");
+    fprintf(f, "static const int64_t one[1] = {1};\n");
+    fprintf(f, "static int run_wide(void *ws, const void *const *in, void *const *out)\n{\n");
+    fprintf(f, "    (void)ws;\n    float s = 0;\n");
+    fprintf(f, "    for (int i = 0; i < %d; i++)\n        s += *(const float *)in[i];\n", WIDE_IN);
+    fprintf(f, "    for (int j = 0; j < %d; j++)\n        *(float *)out[j] = s + (float)j;\n", WIDE_OUT);
+    fprintf(f, "    return 0;\n}\n");
+    fprintf(f, "static const hodu_tensor_desc ins[%d] = {\n", WIDE_IN);
+    for (int i = 0; i < WIDE_IN; i++)
+        fprintf(f, "    {\"in%d\", HODU_DTYPE_F32, 1, one},\n", i);
+    fprintf(f, "};\nstatic const hodu_tensor_desc outs[%d] = {\n", WIDE_OUT);
+    for (int j = 0; j < WIDE_OUT; j++)
+        fprintf(f, "    {\"out%d\", HODU_DTYPE_F32, 1, one},\n", j);
+    fprintf(f, "};\nstatic const hodu_model_desc desc = {HODU_ABI_VERSION, sizeof(hodu_model_desc), \"wide\",\n");
+    fprintf(f, "    \"hodu test\", %d, %d, ins, outs, 0, run_wide};\n", WIDE_IN, WIDE_OUT);
+    fprintf(f, "const hodu_model_desc *hodu_model_get_desc(void) { return &desc; }\n");
+    return fclose(f) == 0;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int group_setup(void **state)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp_dir, sizeof tmp_dir, "%s/hodu_rt_XXXXXX", base != NULL && base[0] != '\0' ? base : "/tmp");
+    if (mkdtemp(tmp_dir) == NULL)
+        return -1;
+    char src[512], out[512];
+    have_models = false;
+    snprintf(src, sizeof src, "%s/affine.c", tmp_dir);
+    if (!write_text(src, model_source))
+        return -1;
+    for (int v = 0; v < V_COUNT_; v++) {
+        model_path(out, sizeof out, variant_names[v]);
+        if (!compile_model(src, out, v)) {
+            fprintf(stderr, "cannot compile the test models with cc; model tests are skipped\n");
+            return 0;
+        }
+    }
+    snprintf(src, sizeof src, "%s/not_a_model.c", tmp_dir);
+    model_path(out, sizeof out, "not_a_model");
+    if (!write_text(src, not_a_model_source) || !compile_model(src, out, 0))
+        return -1;
+    snprintf(src, sizeof src, "%s/wide.c", tmp_dir);
+    model_path(out, sizeof out, "wide");
+    if (!write_wide_source(src) || !compile_model(src, out, 0))
+        return -1;
+    snprintf(out, sizeof out, "%s/text.so", tmp_dir);
+    if (!write_text(out, "this is not an ELF file\n"))
+        return -1;
+    have_models = true;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    remove_tree(tmp_dir);
+    return 0;
+}
+
+static hodu_model *open_variant(int variant)
+{
+    char path[512];
+    model_path(path, sizeof path, variant_names[variant]);
+    hodu_model *m = NULL;
+    hodu_error err;
+    hodu_status st = hodu_model_open(path, &m, &err);
+    if (st != HODU_OK)
+        print_error("cannot open %s: %s\n", path, err.message);
+    assert_int_equal(st, HODU_OK);
+    assert_int_equal(err.code, HODU_OK);
+    assert_non_null(m);
+    return m;
+}
+
+/* Opens a broken variant, expects `want`, and returns the error. */
+static hodu_error open_expect(const char *path, hodu_status want)
+{
+    hodu_model *m = (hodu_model *)(uintptr_t)1; /* must be reset to NULL */
+    hodu_error err;
+    hodu_status st = hodu_model_open(path, &m, &err);
+    if (st != want)
+        print_error("opening %s gave %s (%s)\n", path, hodu_status_string(st), err.message);
+    assert_int_equal(st, want);
+    assert_int_equal(err.code, want);
+    assert_null(m);
+    expect_message(&err, path);
+    return err;
+}
+
+/* Caller-owned tensors for the affine model, filled with known values. */
+typedef struct affine_io {
+    float x[6];
+    float scale;
+    float y[6];
+    double sum;
+    hodu_tensor in[2];
+    hodu_tensor out[2];
+} affine_io;
+
+static void affine_io_init(affine_io *io)
+{
+    memset(io, 0, sizeof *io);
+    for (int i = 0; i < 6; i++) {
+        io->x[i] = (float)(i + 1);
+        io->y[i] = -1.0f;
+    }
+    io->scale = 2.0f;
+    io->sum = -1.0;
+    io->in[0] = (hodu_tensor){HODU_DTYPE_F32, 2, {2, 3}, io->x, sizeof io->x};
+    io->in[1] = (hodu_tensor){HODU_DTYPE_F32, 0, {0}, &io->scale, sizeof io->scale};
+    io->out[0] = (hodu_tensor){HODU_DTYPE_F32, 2, {2, 3}, io->y, sizeof io->y};
+    io->out[1] = (hodu_tensor){HODU_DTYPE_F64, 0, {0}, &io->sum, sizeof io->sum};
+}
+
+static void affine_io_check(const affine_io *io)
+{
+    for (int i = 0; i < 6; i++)
+        assert_true(io->y[i] == 2.0f * (float)(i + 1));
+    assert_true(io->sum == 42.0);
+}
+
+/* The model's code was not entered: the outputs keep their sentinels. */
+static void affine_io_untouched(const affine_io *io)
+{
+    for (int i = 0; i < 6; i++)
+        assert_true(io->y[i] == -1.0f);
+    assert_true(io->sum == -1.0);
+}
+
+#define REQUIRE_MODELS()                                                                                               \
+    do {                                                                                                               \
+        if (!have_models)                                                                                              \
+            skip();                                                                                                    \
+    } while (0)
+
+/* --- opening and listing ---------------------------------------------------- */
+
+/* Property: a good model opens, and its inputs and outputs are listed with
+ * the names, dtypes, ranks and dims of its descriptor; find_input finds by
+ * name and gives -1 otherwise; out-of-range indexes give NULL. */
+static void test_open_and_list(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    const hodu_model_desc *d = hodu_model_desc_of(m);
+    assert_non_null(d);
+    assert_string_equal(d->model_name, "affine");
+    assert_string_equal(d->producer, "hodu test");
+    assert_int_equal(d->workspace_bytes, 256);
+    assert_int_equal(hodu_model_num_inputs(m), 2);
+    assert_int_equal(hodu_model_num_outputs(m), 2);
+
+    const hodu_tensor_desc *x = hodu_model_input(m, 0);
+    assert_non_null(x);
+    assert_string_equal(x->name, "x");
+    assert_int_equal(x->dtype, HODU_DTYPE_F32);
+    assert_int_equal(x->rank, 2);
+    assert_int_equal(x->dims[0], 2);
+    assert_int_equal(x->dims[1], 3);
+    const hodu_tensor_desc *scale = hodu_model_input(m, 1);
+    assert_string_equal(scale->name, "scale");
+    assert_int_equal(scale->rank, 0);
+    assert_null(hodu_model_input(m, 2));
+
+    assert_string_equal(hodu_model_output(m, 0)->name, "y");
+    const hodu_tensor_desc *sum = hodu_model_output(m, 1);
+    assert_string_equal(sum->name, "sum");
+    assert_int_equal(sum->dtype, HODU_DTYPE_F64);
+    assert_null(hodu_model_output(m, 2));
+    assert_null(hodu_model_output(m, (size_t)-1));
+
+    assert_int_equal(hodu_model_find_input(m, "x"), 0);
+    assert_int_equal(hodu_model_find_input(m, "scale"), 1);
+    assert_int_equal(hodu_model_find_input(m, "y"), -1);
+    assert_int_equal(hodu_model_find_input(m, ""), -1);
+    assert_int_equal(hodu_model_find_input(m, NULL), -1);
+    hodu_model_close(m);
+}
+
+/* Property: a model path without a slash names a file in the current
+ * directory (not a search through the library path). */
+static void test_open_relative_name(void **state)
+{
+    REQUIRE_MODELS();
+    char cwd[1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(tmp_dir), 0);
+    hodu_model *m = NULL;
+    hodu_error err;
+    hodu_status st = hodu_model_open("good.so", &m, &err);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(st, HODU_OK);
+    assert_int_equal(hodu_model_num_inputs(m), 2);
+    hodu_model_close(m);
+}
+
+/* Property: a model built for another ABI version is HODU_ERR_ABI and the
+ * message gives both versions; a descriptor smaller than this runtime's is
+ * HODU_ERR_ABI too. */
+static void test_abi_mismatch(void **state)
+{
+    REQUIRE_MODELS();
+    char path[512], want[64];
+    model_path(path, sizeof path, variant_names[V_ABI]);
+    hodu_error err = open_expect(path, HODU_ERR_ABI);
+    snprintf(want, sizeof want, "version %u", HODU_ABI_VERSION + 1);
+    expect_message(&err, want);
+    snprintf(want, sizeof want, "version %u", HODU_ABI_VERSION);
+    expect_message(&err, want);
+
+    model_path(path, sizeof path, variant_names[V_DESC_SIZE]);
+    err = open_expect(path, HODU_ERR_ABI);
+    expect_message(&err, "16 bytes");
+}
+
+/* Property: malformed descriptors are HODU_ERR_FORMAT naming the cause:
+ * NULL descriptor, rank 9, negative dim, string dtype, no run function,
+ * unnamed input. */
+static void test_bad_descriptors(void **state)
+{
+    REQUIRE_MODELS();
+    static const struct {
+        int variant;
+        const char *needle;
+    } cases[] = {
+        {V_NULL_DESC, "returned NULL"}, {V_RANK9, "rank 9"},    {V_NEG_DIM, "negative dim -3"},
+        {V_STRING, "string"},           {V_NULL_RUN, "no run"}, {V_NULL_NAME, "input 1 has no name"},
+    };
+    char path[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        model_path(path, sizeof path, variant_names[cases[i].variant]);
+        hodu_error err = open_expect(path, HODU_ERR_FORMAT);
+        expect_message(&err, cases[i].needle);
+    }
+}
+
+/* Property: a shared library without hodu_model_get_desc is HODU_ERR_FORMAT
+ * naming the symbol; a file that is not a shared library is HODU_ERR_FORMAT
+ * with the loader's reason; a missing path or a directory is HODU_ERR_IO;
+ * NULL arguments are HODU_ERR_INVALID_ARG. */
+static void test_open_failures(void **state)
+{
+    REQUIRE_MODELS();
+    char path[512];
+    model_path(path, sizeof path, "not_a_model");
+    hodu_error err = open_expect(path, HODU_ERR_FORMAT);
+    expect_message(&err, HODU_MODEL_ENTRY);
+
+    model_path(path, sizeof path, "text");
+    open_expect(path, HODU_ERR_FORMAT);
+
+    model_path(path, sizeof path, "no_such_model");
+    err = open_expect(path, HODU_ERR_IO);
+    expect_message(&err, "No such file");
+
+    open_expect(tmp_dir, HODU_ERR_IO);
+
+    hodu_model *m = NULL;
+    assert_int_equal(hodu_model_open(NULL, &m, &err), HODU_ERR_INVALID_ARG);
+    assert_null(m);
+    assert_int_equal(hodu_model_open("", &m, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_model_open(path, NULL, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_model_open(path, &m, NULL), HODU_ERR_IO); /* err may be NULL */
+}
+
+/* --- running ---------------------------------------------------------------- */
+
+/* Property: create, run and destroy give y = x * scale and sum(y); a second
+ * run on the same instance gives the same results; the instance's own
+ * workspace is aligned (the model checks and would return 7). */
+static void test_create_run_destroy(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    hodu_instance *inst = NULL;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    assert_non_null(inst);
+    for (int round = 0; round < 2; round++) {
+        affine_io io;
+        affine_io_init(&io);
+        hodu_status st = hodu_instance_run(inst, io.in, 2, io.out, 2, &err);
+        if (st != HODU_OK)
+            print_error("run: %s\n", err.message);
+        assert_int_equal(st, HODU_OK);
+        assert_int_equal(err.code, HODU_OK);
+        assert_string_equal(err.message, "");
+        affine_io_check(&io);
+    }
+    /* err may be NULL on success too. */
+    affine_io io;
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, NULL), HODU_OK);
+    affine_io_check(&io);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
+/* Property: a wrong number of inputs or outputs is HODU_ERR_COUNT with a
+ * message giving both counts, and the model is not entered. */
+static void test_wrong_count(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    hodu_instance *inst;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    affine_io io;
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(inst, io.in, 1, io.out, 2, &err), HODU_ERR_COUNT);
+    assert_int_equal(err.code, HODU_ERR_COUNT);
+    expect_message(&err, "takes 2 inputs but 1 was given");
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 3, &err), HODU_ERR_COUNT);
+    expect_message(&err, "produces 2 outputs but 3 were given");
+    assert_int_equal(hodu_instance_run(inst, NULL, 0, io.out, 2, &err), HODU_ERR_COUNT);
+    assert_int_equal(hodu_instance_run(inst, NULL, 2, io.out, 2, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, NULL, 2, &err), HODU_ERR_INVALID_ARG);
+    affine_io_untouched(&io);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
+/* Property: an input or output of the wrong dtype is HODU_ERR_DTYPE with
+ * the message "input 'x': dtype float64 but the model expects float32", and
+ * the model is not entered. */
+static void test_wrong_dtype(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    hodu_instance *inst;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    affine_io io;
+    affine_io_init(&io);
+    double x64[6] = {0};
+    io.in[0].dtype = HODU_DTYPE_F64;
+    io.in[0].data = x64;
+    io.in[0].nbytes = sizeof x64;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_DTYPE);
+    assert_string_equal(err.message, "input 'x': dtype float64 but the model expects float32");
+
+    affine_io_init(&io);
+    io.out[1].dtype = HODU_DTYPE_F32;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_DTYPE);
+    assert_string_equal(err.message, "output 'sum': dtype float32 but the model expects float64");
+
+    affine_io_init(&io);
+    io.in[1].dtype = (hodu_dtype)77;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_DTYPE);
+    expect_message(&err, "dtype undefined");
+    affine_io_untouched(&io);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
+/* Property: a wrong shape (other dims, other rank, rank out of range) is
+ * HODU_ERR_SHAPE with both shapes in the message, and the model is not
+ * entered. */
+static void test_wrong_shape(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    hodu_instance *inst;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    affine_io io;
+
+    affine_io_init(&io);
+    io.in[0].dims[1] = 2; /* [2,2]: fewer bytes than the buffer holds */
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_SHAPE);
+    assert_int_equal(err.code, HODU_ERR_SHAPE);
+    assert_string_equal(err.message, "input 'x': shape [2,2] but the model expects [2,3]");
+
+    affine_io_init(&io);
+    io.in[0].rank = 1;
+    io.in[0].dims[0] = 6;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_SHAPE);
+    assert_string_equal(err.message, "input 'x': shape [6] but the model expects [2,3]");
+
+    affine_io_init(&io);
+    io.in[1].rank = 1;
+    io.in[1].dims[0] = 1;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_SHAPE);
+    assert_string_equal(err.message, "input 'scale': shape [1] but the model expects []");
+
+    affine_io_init(&io);
+    io.out[0].rank = HODU_MAX_RANK + 1;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_SHAPE);
+    expect_message(&err, "output 'y'");
+
+    affine_io_init(&io);
+    io.out[0].rank = -1;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_SHAPE);
+    affine_io_untouched(&io);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
+/* Property: a buffer smaller than the shape needs, NULL data, or data not
+ * aligned to its element size is HODU_ERR_INVALID_ARG naming the tensor,
+ * and the model is not entered. */
+static void test_bad_buffers(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    hodu_instance *inst;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    affine_io io;
+
+    affine_io_init(&io);
+    io.in[0].nbytes = 20;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_INVALID_ARG);
+    assert_string_equal(err.message, "input 'x': buffer holds 20 bytes but float32[2,3] needs 24");
+
+    affine_io_init(&io);
+    io.out[1].nbytes = 4;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "output 'sum'");
+
+    affine_io_init(&io);
+    io.in[1].data = NULL;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "input 'scale': data is NULL");
+
+    affine_io_init(&io);
+    _Alignas(8) unsigned char raw[32];
+    io.in[0].data = raw + 1;
+    io.in[0].nbytes = sizeof raw - 1;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "not aligned");
+    affine_io_untouched(&io);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
+/* Property: a caller-provided workspace is used (the model stamps it), must
+ * be aligned to HODU_ABI_ALIGN and large enough (HODU_ERR_INVALID_ARG
+ * otherwise, with no instance made); NULL is refused when bytes are needed. */
+static void test_caller_workspace(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    _Alignas(64) static unsigned char arena[512];
+    memset(arena, 0, sizeof arena);
+    hodu_instance *inst = (hodu_instance *)(uintptr_t)1;
+    hodu_error err;
+
+    assert_int_equal(hodu_instance_create_in(m, arena + 8, 256, &inst, &err), HODU_ERR_INVALID_ARG);
+    assert_null(inst);
+    expect_message(&err, "aligned");
+    assert_int_equal(hodu_instance_create_in(m, arena, 255, &inst, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "256");
+    assert_int_equal(hodu_instance_create_in(m, NULL, 256, &inst, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_instance_create_in(NULL, arena, 256, &inst, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_instance_create_in(m, arena, 256, NULL, &err), HODU_ERR_INVALID_ARG);
+
+    assert_int_equal(hodu_instance_create_in(m, arena + 64, 256, &inst, &err), HODU_OK);
+    affine_io io;
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+    affine_io_check(&io);
+    assert_int_equal(arena[64], 0xA5);
+    assert_int_equal(arena[64 + 255], 0x5A);
+    assert_int_equal(arena[0], 0);
+    assert_int_equal(arena[64 + 256], 0);
+    hodu_instance_destroy(inst); /* must not free the caller's arena */
+    hodu_model_close(m);
+}
+
+/* Property: a model with no workspace runs from create and from create_in
+ * with a NULL workspace. */
+static void test_zero_workspace(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_NO_WORKSPACE);
+    assert_int_equal(hodu_model_desc_of(m)->workspace_bytes, 0);
+    hodu_instance *a, *b;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(m, &a, &err), HODU_OK);
+    assert_int_equal(hodu_instance_create_in(m, NULL, 0, &b, &err), HODU_OK);
+    affine_io io;
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(a, io.in, 2, io.out, 2, &err), HODU_OK);
+    affine_io_check(&io);
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(b, io.in, 2, io.out, 2, &err), HODU_OK);
+    affine_io_check(&io);
+    hodu_instance_destroy(a);
+    hodu_instance_destroy(b);
+    hodu_model_close(m);
+}
+
+/* Property: a model with more inputs and outputs than the runtime keeps on
+ * its stack (20 in, 17 out) runs and passes every tensor in order. */
+static void test_many_tensors(void **state)
+{
+    REQUIRE_MODELS();
+    char path[512];
+    model_path(path, sizeof path, "wide");
+    hodu_model *m;
+    hodu_error err;
+    assert_int_equal(hodu_model_open(path, &m, &err), HODU_OK);
+    assert_int_equal(hodu_model_find_input(m, "in19"), 19);
+    float in_vals[WIDE_IN], out_vals[WIDE_OUT];
+    hodu_tensor ins[WIDE_IN], outs[WIDE_OUT];
+    float expect = 0;
+    for (int i = 0; i < WIDE_IN; i++) {
+        in_vals[i] = (float)(i * i);
+        expect += in_vals[i];
+        ins[i] = (hodu_tensor){HODU_DTYPE_F32, 1, {1}, &in_vals[i], sizeof(float)};
+    }
+    for (int j = 0; j < WIDE_OUT; j++)
+        outs[j] = (hodu_tensor){HODU_DTYPE_F32, 1, {1}, &out_vals[j], sizeof(float)};
+    hodu_instance *inst;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    assert_int_equal(hodu_instance_run(inst, ins, WIDE_IN, outs, WIDE_OUT, &err), HODU_OK);
+    for (int j = 0; j < WIDE_OUT; j++)
+        assert_true(out_vals[j] == expect + (float)j);
+    ins[18].dims[0] = 2;
+    assert_int_equal(hodu_instance_run(inst, ins, WIDE_IN, outs, WIDE_OUT, &err), HODU_ERR_SHAPE);
+    expect_message(&err, "input 'in18'");
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
+/* Property: one model file opened twice gives two independent handles:
+ * closing one leaves the other's instances working. */
+static void test_open_twice(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *a = open_variant(V_GOOD);
+    hodu_model *b = open_variant(V_GOOD);
+    hodu_instance *inst;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(b, &inst, &err), HODU_OK);
+    hodu_model_close(a);
+    affine_io io;
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+    affine_io_check(&io);
+    hodu_instance_destroy(inst);
+    hodu_model_close(b);
+}
+
+typedef struct thread_job {
+    hodu_instance *inst;
+    int failures;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *job = arg;
+    for (int k = 0; k < 200; k++) {
+        affine_io io;
+        affine_io_init(&io);
+        io.scale = (float)k;
+        hodu_error err;
+        if (hodu_instance_run(job->inst, io.in, 2, io.out, 2, &err) != HODU_OK)
+            job->failures++;
+        for (int i = 0; i < 6; i++)
+            if (io.y[i] != (float)(i + 1) * (float)k)
+                job->failures++;
+    }
+    return NULL;
+}
+
+/* Property: instances of one model run at the same time in different
+ * threads without disturbing each other's results. */
+static void test_concurrent_instances(void **state)
+{
+    REQUIRE_MODELS();
+    enum { N = 4 };
+    hodu_model *m = open_variant(V_GOOD);
+    thread_job jobs[N];
+    pthread_t threads[N];
+    hodu_error err;
+    for (int t = 0; t < N; t++) {
+        jobs[t].failures = 0;
+        assert_int_equal(hodu_instance_create(m, &jobs[t].inst, &err), HODU_OK);
+    }
+    for (int t = 0; t < N; t++)
+        assert_int_equal(pthread_create(&threads[t], NULL, thread_main, &jobs[t]), 0);
+    for (int t = 0; t < N; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        assert_int_equal(jobs[t].failures, 0);
+        hodu_instance_destroy(jobs[t].inst);
+    }
+    hodu_model_close(m);
+}
+
+/* --- no models needed ----------------------------------------------------- */
+
+/* Property: destroy, close and free accept NULL; the queries accept a NULL
+ * model; run and create refuse NULL with HODU_ERR_INVALID_ARG. */
+static void test_null_safety(void **state)
+{
+    hodu_instance_destroy(NULL);
+    hodu_model_close(NULL);
+    hodu_tensor_free(NULL);
+    assert_null(hodu_model_desc_of(NULL));
+    assert_int_equal(hodu_model_num_inputs(NULL), 0);
+    assert_int_equal(hodu_model_num_outputs(NULL), 0);
+    assert_null(hodu_model_input(NULL, 0));
+    assert_null(hodu_model_output(NULL, 0));
+    assert_int_equal(hodu_model_find_input(NULL, "x"), -1);
+    hodu_error err;
+    hodu_instance *inst = (hodu_instance *)(uintptr_t)1;
+    assert_int_equal(hodu_instance_create(NULL, &inst, &err), HODU_ERR_INVALID_ARG);
+    assert_null(inst);
+    assert_int_equal(hodu_instance_create(NULL, NULL, NULL), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_instance_run(NULL, NULL, 0, NULL, 0, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(err.code, HODU_ERR_INVALID_ARG);
+    assert_true(err.message[0] != '\0');
+}
+
+/* Property: every status has a distinct readable name, unknown ones too;
+ * dtype names are numpy's and sizes match; out-of-enum dtypes are
+ * "undefined" with size 0. */
+static void test_names_and_sizes(void **state)
+{
+    for (int a = HODU_OK; a <= HODU_ERR_UNSUPPORTED; a++) {
+        assert_non_null(hodu_status_string((hodu_status)a));
+        for (int b = a + 1; b <= HODU_ERR_UNSUPPORTED; b++)
+            assert_string_not_equal(hodu_status_string((hodu_status)a), hodu_status_string((hodu_status)b));
+    }
+    assert_string_equal(hodu_status_string(HODU_ERR_SHAPE), "shape mismatch");
+    assert_non_null(hodu_status_string((hodu_status)1234));
+
+    static const struct {
+        hodu_dtype dt;
+        const char *name;
+        size_t size;
+    } table[] = {
+        {HODU_DTYPE_F32, "float32", 4},   {HODU_DTYPE_U8, "uint8", 1},      {HODU_DTYPE_I8, "int8", 1},
+        {HODU_DTYPE_U16, "uint16", 2},    {HODU_DTYPE_I16, "int16", 2},     {HODU_DTYPE_I32, "int32", 4},
+        {HODU_DTYPE_I64, "int64", 8},     {HODU_DTYPE_STRING, "string", 0}, {HODU_DTYPE_BOOL, "bool", 1},
+        {HODU_DTYPE_F16, "float16", 2},   {HODU_DTYPE_F64, "float64", 8},   {HODU_DTYPE_U32, "uint32", 4},
+        {HODU_DTYPE_U64, "uint64", 8},    {HODU_DTYPE_BF16, "bfloat16", 2}, {HODU_DTYPE_UNDEFINED, "undefined", 0},
+        {(hodu_dtype)14, "undefined", 0}, {(hodu_dtype)-3, "undefined", 0}, {HODU_DTYPE_COUNT_, "undefined", 0},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        assert_string_equal(hodu_dtype_name(table[i].dt), table[i].name);
+        assert_int_equal(hodu_dtype_size(table[i].dt), table[i].size);
+    }
+}
+
+/* Property: hodu_shape_numel multiplies dims, is 1 for rank 0, 0 with a zero
+ * dim (even beside a huge one), and -1 for a bad rank, NULL dims, a negative
+ * dim or a product that overflows int64. */
+static void test_shape_numel(void **state)
+{
+    static const int64_t d3[3] = {2, 3, 4};
+    static const int64_t zero_huge[2] = {0, INT64_MAX};
+    static const int64_t huge[2] = {INT64_MAX, 2};
+    static const int64_t neg[2] = {3, -1};
+    assert_int_equal(hodu_shape_numel(0, NULL), 1);
+    assert_int_equal(hodu_shape_numel(3, d3), 24);
+    assert_int_equal(hodu_shape_numel(2, zero_huge), 0);
+    assert_int_equal(hodu_shape_numel(2, huge), -1);
+    assert_int_equal(hodu_shape_numel(2, neg), -1);
+    assert_int_equal(hodu_shape_numel(2, NULL), -1);
+    assert_int_equal(hodu_shape_numel(-1, d3), -1);
+    assert_int_equal(hodu_shape_numel(HODU_MAX_RANK + 1, d3), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_and_list),        cmocka_unit_test(test_open_relative_name),
+        cmocka_unit_test(test_abi_mismatch),         cmocka_unit_test(test_bad_descriptors),
+        cmocka_unit_test(test_open_failures),        cmocka_unit_test(test_create_run_destroy),
+        cmocka_unit_test(test_wrong_count),          cmocka_unit_test(test_wrong_dtype),
+        cmocka_unit_test(test_wrong_shape),          cmocka_unit_test(test_bad_buffers),
+        cmocka_unit_test(test_caller_workspace),     cmocka_unit_test(test_zero_workspace),
+        cmocka_unit_test(test_many_tensors),         cmocka_unit_test(test_open_twice),
+        cmocka_unit_test(test_concurrent_instances), cmocka_unit_test(test_null_safety),
+        cmocka_unit_test(test_names_and_sizes),      cmocka_unit_test(test_shape_numel),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
