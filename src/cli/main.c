@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "hodu.h"
 #include "hodu_rt.h"
@@ -37,6 +38,7 @@ static const char usage[] =
     "run options:\n"
     "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input)\n"
     "  --output-dir DIR           write each output as DIR/<name>.npy\n"
+    "  --repeat N                 run N more times and print the median and best time\n"
     "other:\n"
     "  -h, --help                 this text\n"
     "  --version                  print the version\n";
@@ -52,13 +54,14 @@ typedef struct args {
     const char *cflags;
     const char *output_dir;
     int opt_level;
+    long repeat;
     bool dump_ir, verbose;
     const char **shapes, **consts, **inputs;
     size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs;
 } args;
 
 static const char *const known_flags[] = {"--build", "--run", "--inspect", "--dump-ir", "--output", "--input-shape",
-                                          "--const-input", "--emit-c", "--cc", "--cflags", "--input", "--output-dir",
+                                          "--const-input", "--emit-c", "--cc", "--cflags", "--input", "--output-dir", "--repeat",
                                           "--verbose", "--help", "--version"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
@@ -158,6 +161,12 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--output-dir") == 0) {
             NEED_VALUE();
             a->output_dir = value;
+        } else if (strcmp(f, "--repeat") == 0) {
+            NEED_VALUE();
+            char *end;
+            a->repeat = strtol(value, &end, 10);
+            if (*end || a->repeat < 1 || a->repeat > 1000000)
+                return fail("--repeat takes a count from 1 to 1000000");
         } else if (strncmp(f, "-O", 2) == 0) {
             const char *lvl = f[2] ? f + 2 : value;
             if (!f[2])
@@ -180,8 +189,8 @@ static int parse_args(int argc, char **argv, args *a)
     }
     if (a->mode == MODE_BUILD && !a->output && !a->emit_c && !a->dump_ir)
         return fail("--build needs -o OUT.so (or --emit-c DIR)");
-    if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir))
-        return fail("--input and --output-dir go with --run");
+    if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat))
+        return fail("--input, --output-dir and --repeat go with --run");
     if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts))
         return fail("--input-shape and --const-input go with --build");
     return 0;
@@ -247,6 +256,38 @@ static void print_summary(const char *name, const hodu_tensor *t)
     printf("\n");
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Times `repeat` further runs of a warmed-up instance. */
+static bool time_runs(hodu_instance *inst, const hodu_tensor *ins, size_t ni, hodu_tensor *outs, size_t no,
+                      long repeat, hodu_error *err)
+{
+    double *ms = hd_xmalloc((size_t)repeat * sizeof(double));
+    for (long r = 0; r < repeat; r++) {
+        double t0 = now_ms();
+        if (hodu_instance_run(inst, ins, ni, outs, no, err) != HODU_OK) {
+            free(ms);
+            return false;
+        }
+        ms[r] = now_ms() - t0;
+    }
+    qsort(ms, (size_t)repeat, sizeof(double), cmp_double);
+    printf("time: median %.4f ms, best %.4f ms over %ld runs\n", ms[repeat / 2], ms[0], repeat);
+    free(ms);
+    return true;
+}
+
 static int run_model(const args *a)
 {
     hodu_error err;
@@ -305,6 +346,10 @@ static int run_model(const args *a)
     }
     if (hodu_instance_create(m, &inst, &err) != HODU_OK ||
         hodu_instance_run(inst, ins, ni, outs, no, &err) != HODU_OK) {
+        fail("%s: %s", a->file, err.message);
+        goto done;
+    }
+    if (a->repeat && !time_runs(inst, ins, ni, outs, no, a->repeat, &err)) {
         fail("%s: %s", a->file, err.message);
         goto done;
     }

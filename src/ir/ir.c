@@ -217,8 +217,12 @@ int64_t ir_value_numel(const ir_value *v)
     if (!ir_value_is_static(v))
         return -1;
     int64_t n = 1;
-    for (int i = 0; i < v->rank; i++)
+    for (int i = 0; i < v->rank; i++) {
+        /* Past 2^55 elements nothing can be allocated: report unknown. */
+        if (v->dims[i].size && n > (INT64_C(1) << 55) / v->dims[i].size)
+            return -1;
         n *= v->dims[i].size;
+    }
     return n;
 }
 
@@ -230,7 +234,8 @@ size_t ir_value_nbytes(const ir_value *v)
 
 void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims)
 {
-    v->rank = rank;
+    /* Callers check ranks against HODU_MAX_RANK; never index past dims[]. */
+    v->rank = rank > HODU_MAX_RANK ? HODU_MAX_RANK : rank;
     for (int i = 0; i < rank && i < HODU_MAX_RANK; i++) {
         v->dims[i].size = dims[i];
         v->dims[i].sym = NULL;

@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,9 +186,13 @@ void hd_diag_print(const hd_diag *d, void *stream)
 
 uint8_t *hd_read_file(const char *path, size_t *size_out, size_t max_bytes, hd_diag *d)
 {
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK so a FIFO cannot hang us before the regular-file check. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         hd_error(d, "cannot open '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     struct stat st;

@@ -1,0 +1,1124 @@
+/*
+ * onnx_loader.c - ModelProto (protobuf-c) -> ir_graph.
+ *
+ * The steps, in order:
+ *   1. read the file (bounded), check that its messages do not nest deeper
+ *      than MAX_NESTING (protobuf-c's unpacker recurses once per level, so a
+ *      small hostile file could otherwise exhaust the stack), and unpack it;
+ *   2. find the default-domain opset;
+ *   3. graph inputs that are not initializers become run-time inputs;
+ *   4. initializers become constants;
+ *   5. every node output gets a value (so nodes may be listed in any order);
+ *   6. nodes are created with their inputs resolved, then their attributes;
+ *   7. graph outputs are marked.
+ * Any failure reports one error and unwinds: the protobuf message, the name
+ * map and the half-built graph are all freed.
+ */
+#include "loader/loader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "onnx.pb-c.h"
+#include "ops/ops.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "onnx_loader.c adopts raw_data (little-endian) as is: add byte swapping for big-endian hosts"
+#endif
+
+/* Deepest message nesting accepted (the C++ protobuf library's default
+ * recursion limit is 100 as well). */
+#define MAX_NESTING 100
+
+/* ------------------------------------------------------------------------ */
+/* Name -> value id map (open addressing, linear probing).  Keys are borrowed:
+ * they point at strings that outlive the map (value names in the graph, or
+ * strings inside the protobuf message). */
+
+typedef struct name_map {
+    const char **keys;
+    int *vals;
+    size_t cap; /* a power of two, or 0 */
+    size_t len;
+} name_map;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int map_get(const name_map *m, const char *key)
+{
+    if (m->cap == 0)
+        return -1;
+    size_t mask = m->cap - 1;
+    for (size_t i = (size_t)name_hash(key) & mask;; i = (i + 1) & mask) {
+        if (!m->keys[i])
+            return -1;
+        if (strcmp(m->keys[i], key) == 0)
+            return m->vals[i];
+    }
+}
+
+static void map_insert_slot(name_map *m, const char *key, int val)
+{
+    size_t mask = m->cap - 1;
+    size_t i = (size_t)name_hash(key) & mask;
+    while (m->keys[i] && strcmp(m->keys[i], key) != 0)
+        i = (i + 1) & mask;
+    if (!m->keys[i])
+        m->len++;
+    m->keys[i] = key;
+    m->vals[i] = val;
+}
+
+/* Sets key -> val, replacing an earlier entry for the same key. */
+static void map_put(name_map *m, const char *key, int val)
+{
+    if (2 * (m->len + 1) > m->cap) {
+        name_map bigger = {0};
+        bigger.cap = m->cap ? 2 * m->cap : 64;
+        bigger.keys = hd_xcalloc(bigger.cap, sizeof(*bigger.keys));
+        bigger.vals = hd_xcalloc(bigger.cap, sizeof(*bigger.vals));
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i])
+                map_insert_slot(&bigger, m->keys[i], m->vals[i]);
+        free(m->keys);
+        free(m->vals);
+        *m = bigger;
+    }
+    map_insert_slot(m, key, val);
+}
+
+static void map_free(name_map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Wire-format pre-scan: walks the encoded bytes guided by the generated
+ * descriptors and measures how deeply messages nest.  It does not allocate
+ * and its own recursion stops at MAX_NESTING. */
+
+typedef enum scan_result { SCAN_OK, SCAN_MALFORMED, SCAN_TOO_DEEP } scan_result;
+
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return false;
+        uint8_t byte = *(*p)++;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static scan_result scan_message(const uint8_t *p, const uint8_t *end,
+                                const ProtobufCMessageDescriptor *desc, int depth)
+{
+    if (depth > MAX_NESTING)
+        return SCAN_TOO_DEEP;
+    while (p < end) {
+        uint64_t tag, skip;
+        if (!read_varint(&p, end, &tag))
+            return SCAN_MALFORMED;
+        uint64_t field = tag >> 3;
+        if (field == 0 || field > UINT32_MAX)
+            return SCAN_MALFORMED;
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (!read_varint(&p, end, &skip))
+                return SCAN_MALFORMED;
+            break;
+        case 1: /* 64-bit */
+            if (end - p < 8)
+                return SCAN_MALFORMED;
+            p += 8;
+            break;
+        case 5: /* 32-bit */
+            if (end - p < 4)
+                return SCAN_MALFORMED;
+            p += 4;
+            break;
+        case 2: { /* length-delimited: bytes, string, packed, or a message */
+            if (!read_varint(&p, end, &skip) || skip > (uint64_t)(end - p))
+                return SCAN_MALFORMED;
+            const ProtobufCFieldDescriptor *f =
+                desc ? protobuf_c_message_descriptor_get_field(desc, (unsigned)field) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                scan_result r = scan_message(p, p + skip, f->descriptor, depth + 1);
+                if (r != SCAN_OK)
+                    return r;
+            }
+            p += skip;
+            break;
+        }
+        default: /* groups (3, 4) are not used by ONNX; 6 and 7 do not exist */
+            return SCAN_MALFORMED;
+        }
+    }
+    return SCAN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+
+typedef struct loader {
+    ir_graph *g;
+    hd_diag *d;
+    char *model_dir; /* folder external data is resolved against */
+    name_map values; /* value name -> value id, for the main graph */
+} loader;
+
+static const char *str_or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* ONNX's name for an element type number, for messages. */
+static const char *onnx_type_name(int32_t t)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&onnx__tensor_proto__data_type__descriptor, t);
+    return v ? v->name : "unknown";
+}
+
+/* The element types Hodu represents (the numbering is ONNX's). */
+static bool dtype_supported(int32_t t)
+{
+    return (t >= HODU_DTYPE_F32 && t <= HODU_DTYPE_U64) || t == HODU_DTYPE_BF16;
+}
+
+/* "[4,4]" for messages. */
+static char *shape_text(const int64_t *dims, size_t n)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_putc(&b, '[');
+    for (size_t i = 0; i < n; i++)
+        hd_buf_printf(&b, "%s%" PRId64, i ? "," : "", dims[i]);
+    hd_buf_putc(&b, ']');
+    return hd_buf_take(&b);
+}
+
+/* The name a node has in the IR (the model's, or "<OpType>_<index>"). */
+static char *node_name(const Onnx__NodeProto *n, size_t index)
+{
+    if (n->name && *n->name)
+        return hd_xstrdup(n->name);
+    return hd_xasprintf("%s_%zu", str_or_empty(n->op_type), index);
+}
+
+static void node_err(loader *L, const Onnx__NodeProto *n, size_t index, const char *fmt, ...)
+    HD_PRINTF(4, 5);
+static void node_err(loader *L, const Onnx__NodeProto *n, size_t index, const char *fmt, ...)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    hd_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    char *name = node_name(n, index);
+    hd_error(L->d, "node '%s' (%s): %s", name, str_or_empty(n->op_type), b.data ? b.data : "");
+    free(name);
+    hd_buf_free(&b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tensors */
+
+/* Zero-element constants point here so that data is never NULL. */
+static const uint64_t empty_tensor_data[1];
+
+typedef enum typed_field {
+    FIELD_FLOAT,
+    FIELD_INT32,
+    FIELD_INT64,
+    FIELD_DOUBLE,
+    FIELD_UINT64,
+    FIELD_STRING,
+    FIELD_COUNT_
+} typed_field;
+
+static const char *const typed_field_names[FIELD_COUNT_] = {
+    "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"};
+
+static size_t typed_field_count(const Onnx__TensorProto *t, typed_field f)
+{
+    switch (f) {
+    case FIELD_FLOAT: return t->n_float_data;
+    case FIELD_INT32: return t->n_int32_data;
+    case FIELD_INT64: return t->n_int64_data;
+    case FIELD_DOUBLE: return t->n_double_data;
+    case FIELD_UINT64: return t->n_uint64_data;
+    case FIELD_STRING: return t->n_string_data;
+    default: return 0;
+    }
+}
+
+/* The typed field ONNX stores elements of type `t` in. */
+static typed_field field_for_dtype(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_F32: return FIELD_FLOAT;
+    case HODU_DTYPE_I64: return FIELD_INT64;
+    case HODU_DTYPE_F64: return FIELD_DOUBLE;
+    case HODU_DTYPE_U32:
+    case HODU_DTYPE_U64: return FIELD_UINT64;
+    default: return FIELD_INT32; /* i32, i16, i8, u16, u8, bool, f16, bf16 */
+    }
+}
+
+/* Converts the typed field into a new buffer of `numel` elements of `t`. */
+static void *convert_typed(const Onnx__TensorProto *t, hodu_dtype dt, size_t numel, size_t nbytes)
+{
+    uint8_t *out = hd_xmalloc(nbytes);
+    switch (dt) {
+    case HODU_DTYPE_F32: memcpy(out, t->float_data, nbytes); break;
+    case HODU_DTYPE_F64: memcpy(out, t->double_data, nbytes); break;
+    case HODU_DTYPE_I64: memcpy(out, t->int64_data, nbytes); break;
+    case HODU_DTYPE_U64: memcpy(out, t->uint64_data, nbytes); break;
+    case HODU_DTYPE_I32: memcpy(out, t->int32_data, nbytes); break;
+    case HODU_DTYPE_U32:
+        for (size_t i = 0; i < numel; i++) {
+            uint32_t v = (uint32_t)t->uint64_data[i];
+            memcpy(out + 4 * i, &v, 4);
+        }
+        break;
+    case HODU_DTYPE_I16:
+    case HODU_DTYPE_U16:
+    case HODU_DTYPE_F16:
+    case HODU_DTYPE_BF16: /* the 16-bit patterns sit in the low half */
+        for (size_t i = 0; i < numel; i++) {
+            uint16_t v = (uint16_t)(uint32_t)t->int32_data[i];
+            memcpy(out + 2 * i, &v, 2);
+        }
+        break;
+    case HODU_DTYPE_BOOL:
+        for (size_t i = 0; i < numel; i++)
+            out[i] = t->int32_data[i] != 0;
+        break;
+    default: /* i8, u8 */
+        for (size_t i = 0; i < numel; i++)
+            out[i] = (uint8_t)(uint32_t)t->int32_data[i];
+        break;
+    }
+    return out;
+}
+
+/* Parses a non-negative decimal number written in an external_data entry. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s)
+        return false;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned digit = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return false;
+        v = v * 10 + digit;
+    }
+    *out = v;
+    return true;
+}
+
+/* True when some '/'- or '\'-separated component of `loc` is "..". */
+static bool has_dotdot_component(const char *loc)
+{
+    const char *p = loc;
+    while (*p) {
+        const char *e = p;
+        while (*e && *e != '/' && *e != '\\')
+            e++;
+        if (e - p == 2 && p[0] == '.' && p[1] == '.')
+            return true;
+        p = *e ? e + 1 : e;
+    }
+    return false;
+}
+
+/* Opens `loc` (relative) under `dir` one component at a time, refusing to
+ * follow a symbolic link anywhere along the way.  Returns an fd or -1 with
+ * errno set. */
+static int open_beneath(const char *dir, const char *loc)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -1;
+    char *copy = hd_xstrdup(loc);
+    char *p = copy;
+    int fd = -1;
+    for (;;) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        if (*p == '\0' || strcmp(p, ".") == 0) {
+            if (!slash) {
+                errno = EISDIR;
+                break;
+            }
+            p = slash + 1;
+            continue;
+        }
+        if (slash) {
+            int next = openat(dfd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (next < 0)
+                break;
+            close(dfd);
+            dfd = next;
+            p = slash + 1;
+        } else {
+            /* O_NONBLOCK: opening a FIFO must not hang the compiler. */
+            fd = openat(dfd, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+            break;
+        }
+    }
+    int saved = errno;
+    close(dfd);
+    free(copy);
+    errno = saved;
+    return fd;
+}
+
+/* Reads the external bytes of tensor `name`; `nbytes` is what its shape
+ * needs.  Returns a new buffer or NULL after reporting. */
+static void *read_external(loader *L, const Onnx__TensorProto *t, const char *name, size_t nbytes,
+                           const char *shape, hodu_dtype dt)
+{
+    const char *loc = NULL, *off_s = NULL, *len_s = NULL;
+    for (size_t i = 0; i < t->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = t->external_data[i];
+        if (!e->key)
+            continue;
+        if (strcmp(e->key, "location") == 0)
+            loc = e->value;
+        else if (strcmp(e->key, "offset") == 0)
+            off_s = e->value;
+        else if (strcmp(e->key, "length") == 0)
+            len_s = e->value;
+    }
+    if (!loc || !*loc) {
+        hd_error(L->d, "tensor '%s': external data has no location", name);
+        return NULL;
+    }
+    if (loc[0] == '/' || loc[0] == '\\') {
+        hd_error(L->d, "tensor '%s': external data location '%s' is an absolute path", name, loc);
+        return NULL;
+    }
+    if (has_dotdot_component(loc)) {
+        hd_error(L->d, "tensor '%s': external data location '%s' leaves the model's folder ('..')",
+                 name, loc);
+        return NULL;
+    }
+    uint64_t offset = 0, length = 0;
+    if (off_s && !parse_u64(off_s, &offset)) {
+        hd_error(L->d, "tensor '%s': external data offset '%s' is not a non-negative integer", name,
+                 off_s);
+        return NULL;
+    }
+    if (len_s && !parse_u64(len_s, &length)) {
+        hd_error(L->d, "tensor '%s': external data length '%s' is not a non-negative integer", name,
+                 len_s);
+        return NULL;
+    }
+
+    char *full = hd_xasprintf("%s/%s", L->model_dir, loc);
+    struct stat st;
+    if (lstat(full, &st) != 0) {
+        hd_error(L->d, "tensor '%s': cannot open external data file '%s': %s", name, loc,
+                 strerror(errno));
+        free(full);
+        return NULL;
+    }
+    free(full);
+    if (S_ISLNK(st.st_mode)) {
+        hd_error(L->d, "tensor '%s': external data file '%s' is a symbolic link", name, loc);
+        return NULL;
+    }
+    int fd = open_beneath(L->model_dir, loc);
+    if (fd < 0) {
+        if (errno == ELOOP || errno == ENOTDIR)
+            hd_error(L->d,
+                     "tensor '%s': external data location '%s' passes through a symbolic link",
+                     name, loc);
+        else
+            hd_error(L->d, "tensor '%s': cannot open external data file '%s': %s", name, loc,
+                     strerror(errno));
+        return NULL;
+    }
+    void *data = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        hd_error(L->d, "tensor '%s': external data file '%s' is not a regular file", name, loc);
+        goto done;
+    }
+    uint64_t fsize = (uint64_t)st.st_size;
+    if (offset > fsize) {
+        hd_error(L->d,
+                 "tensor '%s': external data offset %" PRIu64 " is past the end of '%s' (%" PRIu64
+                 " bytes)",
+                 name, offset, loc, fsize);
+        goto done;
+    }
+    if (!len_s)
+        length = fsize - offset;
+    if (length > fsize - offset) {
+        hd_error(L->d,
+                 "tensor '%s': external data range (offset %" PRIu64 ", length %" PRIu64
+                 ") runs past the end of '%s' (%" PRIu64 " bytes)",
+                 name, offset, length, loc, fsize);
+        goto done;
+    }
+    if (length != (uint64_t)nbytes) {
+        hd_error(L->d,
+                 "tensor '%s': external data holds %" PRIu64
+                 " bytes but its shape %s of %s needs %zu",
+                 name, length, shape, ir_dtype_name(dt), nbytes);
+        goto done;
+    }
+    /* Only now, with the size checked against the file, allocate. */
+    uint8_t *buf = hd_xmalloc(nbytes ? nbytes : 1);
+    size_t got = 0;
+    while (got < nbytes) {
+        ssize_t r = pread(fd, buf + got, nbytes - got, (off_t)(offset + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            hd_error(L->d, "tensor '%s': cannot read external data file '%s': %s", name, loc,
+                     r < 0 ? strerror(errno) : "file ended early");
+            free(buf);
+            goto done;
+        }
+        got += (size_t)r;
+    }
+    data = buf;
+done:
+    close(fd);
+    return data;
+}
+
+/* Turns TensorProto `t` into a constant named `name`.  raw_data is adopted
+ * (the message's pointer is cleared).  Returns the value id, or -1 after
+ * reporting. */
+static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
+{
+    int32_t type = t->has_data_type ? t->data_type : 0;
+    if (type == HODU_DTYPE_STRING) {
+        hd_error(L->d, "tensor '%s': string tensors are not supported", name);
+        return -1;
+    }
+    if (type == 0) {
+        hd_error(L->d, "tensor '%s' has no data type", name);
+        return -1;
+    }
+    if (!dtype_supported(type)) {
+        hd_error(L->d, "tensor '%s': element type %s (%d) is not supported", name,
+                 onnx_type_name(type), (int)type);
+        return -1;
+    }
+    hodu_dtype dt = (hodu_dtype)type;
+    if (t->segment) {
+        hd_error(L->d, "tensor '%s': segmented tensors are not supported", name);
+        return -1;
+    }
+    if (t->n_dims > HODU_MAX_RANK) {
+        hd_error(L->d, "tensor '%s' has rank %zu; at most %d is supported", name, t->n_dims,
+                 HODU_MAX_RANK);
+        return -1;
+    }
+    uint64_t numel = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0) {
+            hd_error(L->d, "tensor '%s': dimension %zu is negative (%" PRId64 ")", name, i,
+                     t->dims[i]);
+            return -1;
+        }
+        if (__builtin_mul_overflow(numel, (uint64_t)t->dims[i], &numel) ||
+            numel > (uint64_t)INT64_MAX) {
+            char *sh = shape_text(t->dims, t->n_dims);
+            hd_error(L->d, "tensor '%s': element count of shape %s overflows", name, sh);
+            free(sh);
+            return -1;
+        }
+    }
+    uint64_t nbytes64;
+    if (__builtin_mul_overflow(numel, (uint64_t)ir_dtype_size(dt), &nbytes64) ||
+        nbytes64 > (uint64_t)SIZE_MAX) {
+        char *sh = shape_text(t->dims, t->n_dims);
+        hd_error(L->d, "tensor '%s': byte size of shape %s overflows", name, sh);
+        free(sh);
+        return -1;
+    }
+    size_t nbytes = (size_t)nbytes64;
+
+    /* Exactly one place may hold the data. */
+    typed_field want = field_for_dtype(dt);
+    const char *typed_present = NULL;
+    for (int f = 0; f < FIELD_COUNT_; f++) {
+        if (typed_field_count(t, (typed_field)f) == 0)
+            continue;
+        if ((typed_field)f != want) {
+            hd_error(L->d, "tensor '%s': %s data cannot be stored in %s", name, ir_dtype_name(dt),
+                     typed_field_names[f]);
+            return -1;
+        }
+        typed_present = typed_field_names[f];
+    }
+    bool external =
+        t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    bool raw = t->has_raw_data;
+    if ((int)external + (int)raw + (int)(typed_present != NULL) > 1) {
+        hd_error(L->d, "tensor '%s' stores its data in more than one place (%s and %s)", name,
+                 external ? "external data" : "raw_data",
+                 typed_present ? typed_present : "raw_data");
+        return -1;
+    }
+
+    char *sh = shape_text(t->dims, t->n_dims);
+    const void *data = NULL;
+    if (external) {
+        void *buf = read_external(L, t, name, nbytes, sh, dt);
+        if (!buf) {
+            free(sh);
+            return -1;
+        }
+        data = ir_graph_keep(L->g, buf);
+    } else if (raw) {
+        if (t->raw_data.len != nbytes) {
+            hd_error(L->d, "tensor '%s': raw_data holds %zu bytes but its shape %s of %s needs %zu",
+                     name, t->raw_data.len, sh, ir_dtype_name(dt), nbytes);
+            free(sh);
+            return -1;
+        }
+        if (nbytes) {
+            /* Zero copy: protobuf-c's default allocator malloc'd this buffer;
+             * the graph frees it with free(). */
+            void *buf = t->raw_data.data;
+            t->raw_data.data = NULL;
+            t->raw_data.len = 0;
+            t->has_raw_data = 0;
+            data = ir_graph_keep(L->g, buf);
+        }
+    } else {
+        size_t have = typed_field_count(t, want);
+        if (have == 0 && numel > 0) {
+            hd_error(L->d, "tensor '%s' has no data but its shape %s of %s needs %zu bytes", name,
+                     sh, ir_dtype_name(dt), nbytes);
+            free(sh);
+            return -1;
+        }
+        if (have != (size_t)numel) {
+            hd_error(L->d, "tensor '%s': %s holds %zu values but its shape %s of %s needs %" PRIu64,
+                     name, typed_field_names[want], have, sh, ir_dtype_name(dt), numel);
+            free(sh);
+            return -1;
+        }
+        if (nbytes)
+            data = ir_graph_keep(L->g, convert_typed(t, dt, (size_t)numel, nbytes));
+    }
+    free(sh);
+    if (!data)
+        data = empty_tensor_data;
+    return ir_const_new(L->g, name, dt, (int)t->n_dims, t->dims, data, nbytes);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Graph inputs and outputs */
+
+static const char *type_case_name(Onnx__TypeProto__ValueCase c)
+{
+    switch (c) {
+    case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE: return "a sequence";
+    case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: return "a map";
+    case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE: return "an optional";
+    case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE: return "a sparse tensor";
+    default: return "of an unknown kind";
+    }
+}
+
+/* Copies the declared type of `vi` onto value `v`.  `what` is "graph input"
+ * or "graph output".  Inputs must declare a tensor element type; for outputs
+ * the type is only a hint and may be missing. */
+static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, const char *what,
+                            bool required)
+{
+    const char *name = vi->name;
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case == ONNX__TYPE_PROTO__VALUE__NOT_SET) {
+        if (required) {
+            hd_error(L->d, "%s '%s' has no type", what, name);
+            return false;
+        }
+        return true;
+    }
+    if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+        hd_error(L->d, "%s '%s' is %s, not a tensor; only tensors are supported", what, name,
+                 type_case_name(tp->value_case));
+        return false;
+    }
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    int32_t et = tt->has_elem_type ? tt->elem_type : 0;
+    if (et == 0) {
+        if (required) {
+            hd_error(L->d, "%s '%s' has no element type", what, name);
+            return false;
+        }
+    } else if (!dtype_supported(et)) {
+        hd_error(L->d, "%s '%s': element type %s (%d) is not supported", what, name,
+                 onnx_type_name(et), (int)et);
+        return false;
+    }
+    const Onnx__TensorShapeProto *shape = tt->shape;
+    if (shape && shape->n_dim > HODU_MAX_RANK) {
+        hd_error(L->d, "%s '%s' has rank %zu; at most %d is supported", what, name, shape->n_dim,
+                 HODU_MAX_RANK);
+        return false;
+    }
+    ir_value *val = ir_val(L->g, v);
+    if (et != 0)
+        val->dtype = (hodu_dtype)et;
+    if (!shape) {
+        val->rank = -1; /* rank unknown */
+        return true;
+    }
+    val->rank = (int)shape->n_dim;
+    for (size_t i = 0; i < shape->n_dim; i++) {
+        const Onnx__TensorShapeProto__Dimension *dim = shape->dim[i];
+        ir_dim *out = &val->dims[i];
+        out->size = -1;
+        out->sym = NULL;
+        if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            /* A negative dim_value (some old exporters wrote -1) is unknown. */
+            if (dim->dim_value >= 0)
+                out->size = dim->dim_value;
+        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                   dim->dim_param && *dim->dim_param) {
+            out->sym = ir_graph_symbol(L->g, dim->dim_param);
+        }
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attributes */
+
+static ir_attr_kind attr_kind(const Onnx__AttributeProto *a)
+{
+    switch (a->has_type ? a->type : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED) {
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: return IR_ATTR_INT;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: return IR_ATTR_FLOAT;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING: return IR_ATTR_STRING;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS: return IR_ATTR_INTS;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: return IR_ATTR_FLOATS;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS: return IR_ATTR_STRINGS;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: return IR_ATTR_TENSOR;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH:
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS: return IR_ATTR_GRAPH;
+    case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED: break;
+    default: return IR_ATTR_OTHER;
+    }
+    /* Old models leave the type unset: go by the field that is present. */
+    if (a->has_i)
+        return IR_ATTR_INT;
+    if (a->has_f)
+        return IR_ATTR_FLOAT;
+    if (a->has_s)
+        return IR_ATTR_STRING;
+    if (a->t)
+        return IR_ATTR_TENSOR;
+    if (a->g || a->n_graphs)
+        return IR_ATTR_GRAPH;
+    if (a->n_ints)
+        return IR_ATTR_INTS;
+    if (a->n_floats)
+        return IR_ATTR_FLOATS;
+    if (a->n_strings)
+        return IR_ATTR_STRINGS;
+    return IR_ATTR_OTHER;
+}
+
+static char *bytes_to_str(const ProtobufCBinaryData *b)
+{
+    return b->len ? hd_xstrndup((const char *)b->data, b->len) : hd_xstrdup("");
+}
+
+static bool load_attr(loader *L, int node, const Onnx__NodeProto *np, size_t index,
+                      Onnx__AttributeProto *a)
+{
+    if (ir_attr_find(ir_nd(L->g, node), a->name)) {
+        node_err(L, np, index, "attribute '%s' is given twice", a->name);
+        return false;
+    }
+    ir_attr_kind kind = attr_kind(a);
+    bool is_graphs = a->has_type ? a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS
+                                 : (!a->g && a->n_graphs);
+    int tensor = -1;
+    if (kind == IR_ATTR_TENSOR) {
+        if (!a->t) {
+            node_err(L, np, index, "attribute '%s' is a tensor attribute without a tensor",
+                     a->name);
+            return false;
+        }
+        char *cname = hd_xasprintf("%s.%s", ir_nd(L->g, node)->name, a->name);
+        tensor = load_tensor(L, a->t, cname);
+        free(cname);
+        if (tensor < 0)
+            return false;
+    }
+    /* Fill the attribute right away: adding another one may move it. */
+    ir_attr *at = ir_node_add_attr(L->g, node, a->name, kind);
+    switch (kind) {
+    case IR_ATTR_INT: at->i = a->i; break;
+    case IR_ATTR_FLOAT: at->f = a->f; break;
+    case IR_ATTR_STRING: at->s = bytes_to_str(&a->s); break;
+    case IR_ATTR_INTS:
+        at->n = a->n_ints;
+        if (a->n_ints) {
+            at->ints = hd_xmalloc(a->n_ints * sizeof(int64_t));
+            memcpy(at->ints, a->ints, a->n_ints * sizeof(int64_t));
+        }
+        break;
+    case IR_ATTR_FLOATS:
+        at->n = a->n_floats;
+        if (a->n_floats) {
+            at->floats = hd_xmalloc(a->n_floats * sizeof(double));
+            for (size_t i = 0; i < a->n_floats; i++)
+                at->floats[i] = a->floats[i];
+        }
+        break;
+    case IR_ATTR_STRINGS:
+        at->n = a->n_strings;
+        if (a->n_strings) {
+            at->strings = hd_xmalloc(a->n_strings * sizeof(char *));
+            for (size_t i = 0; i < a->n_strings; i++)
+                at->strings[i] = bytes_to_str(&a->strings[i]);
+        }
+        break;
+    case IR_ATTR_TENSOR: at->tensor = tensor; break;
+    case IR_ATTR_GRAPH:
+        if (is_graphs) {
+            at->n = a->n_graphs;
+            if (a->n_graphs) {
+                at->strings = hd_xmalloc(a->n_graphs * sizeof(char *));
+                for (size_t i = 0; i < a->n_graphs; i++)
+                    at->strings[i] = hd_xstrdup(str_or_empty(a->graphs[i]->name));
+            }
+        } else {
+            at->s = hd_xstrdup(a->g ? str_or_empty(a->g->name) : "");
+        }
+        break;
+    case IR_ATTR_OTHER: break;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The graph */
+
+static bool load_opset(loader *L, const Onnx__ModelProto *m)
+{
+    bool found = false;
+    int64_t version = 0;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        const char *dom = str_or_empty(o->domain);
+        if (strcmp(dom, "") != 0 && strcmp(dom, "ai.onnx") != 0)
+            continue;
+        int64_t v = o->has_version ? o->version : 0;
+        if (found && v != version) {
+            hd_error(L->d,
+                     "the model imports the default ONNX domain twice (opsets %" PRId64
+                     " and %" PRId64 ")",
+                     version, v);
+            return false;
+        }
+        found = true;
+        version = v;
+    }
+    if (!found) {
+        hd_buf others;
+        hd_buf_init(&others);
+        for (size_t i = 0; i < m->n_opset_import; i++)
+            hd_buf_printf(&others, "%s'%s'", i ? ", " : "",
+                          str_or_empty(m->opset_import[i]->domain));
+        if (others.len)
+            hd_error(L->d, "the model imports no opset for the default ONNX domain (only %s)",
+                     others.data);
+        else
+            hd_error(L->d, "the model imports no opset for the default ONNX domain");
+        hd_buf_free(&others);
+        return false;
+    }
+    if (version < HODU_ONNX_MIN_OPSET) {
+        hd_error(L->d, "opset %" PRId64 " is too old: opsets %d to %d are supported", version,
+                 HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
+        return false;
+    }
+    if (version > HODU_ONNX_MAX_OPSET) {
+        hd_error(L->d, "opset %" PRId64 " is newer than supported: opsets %d to %d are supported",
+                 version, HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
+        return false;
+    }
+    L->g->opset = version;
+    return true;
+}
+
+/* Who defined value v, for "defined twice" messages. */
+static char *value_origin(loader *L, int v, const Onnx__GraphProto *gp)
+{
+    const ir_value *val = ir_val(L->g, v);
+    if (val->kind == IR_VALUE_INPUT)
+        return hd_xstrdup("a graph input");
+    if (val->kind == IR_VALUE_CONST)
+        return hd_xstrdup("an initializer");
+    int n = val->producer;
+    if (n >= 0 && (size_t)n < gp->n_node) {
+        char *name = node_name(gp->node[n], (size_t)n);
+        char *s = hd_xasprintf("node '%s' (%s)", name, str_or_empty(gp->node[n]->op_type));
+        free(name);
+        return s;
+    }
+    return hd_xstrdup("another definition");
+}
+
+static bool load_graph(loader *L, Onnx__GraphProto *gp)
+{
+    ir_graph *g = L->g;
+
+    /* Initializer names, so that inputs which are initializers (old IR
+     * versions list every weight as an input) can be recognised. */
+    name_map inits = {0};
+    bool ok = false;
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const char *name = gp->initializer[i]->name;
+        if (!name || !*name) {
+            hd_error(L->d, "initializer #%zu has no name", i);
+            goto out;
+        }
+        if (map_get(&inits, name) >= 0) {
+            hd_error(L->d, "initializer '%s' is defined twice", name);
+            goto out;
+        }
+        map_put(&inits, name, (int)i);
+    }
+    if (gp->n_sparse_initializer) {
+        const Onnx__SparseTensorProto *s = gp->sparse_initializer[0];
+        const char *name = (s->values && s->values->name) ? s->values->name : "";
+        hd_error(L->d, "sparse initializer '%s': sparse initializers are not supported", name);
+        goto out;
+    }
+
+    /* Run-time inputs. */
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        if (!vi->name || !*vi->name) {
+            hd_error(L->d, "graph input #%zu has no name", i);
+            goto out;
+        }
+        if (map_get(&inits, vi->name) >= 0)
+            continue; /* a constant, created below */
+        if (map_get(&L->values, vi->name) >= 0) {
+            hd_error(L->d, "graph input '%s' is listed twice", vi->name);
+            goto out;
+        }
+        int v = ir_value_new(g, vi->name);
+        ir_val(g, v)->kind = IR_VALUE_INPUT;
+        map_put(&L->values, ir_val(g, v)->name, v);
+        HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, v);
+        if (!load_value_type(L, v, vi, "graph input", true))
+            goto out;
+    }
+
+    /* Weights. */
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        Onnx__TensorProto *t = gp->initializer[i];
+        int v = load_tensor(L, t, t->name);
+        if (v < 0)
+            goto out;
+        map_put(&L->values, ir_val(g, v)->name, v);
+    }
+
+    /* Node outputs first, so that inputs may refer to nodes listed later. */
+    for (size_t n = 0; n < gp->n_node; n++) {
+        const Onnx__NodeProto *np = gp->node[n];
+        if (!np->op_type || !*np->op_type) {
+            hd_error(L->d, "node #%zu%s%s%s has no op_type", n, np->name && *np->name ? " '" : "",
+                     np->name && *np->name ? np->name : "", np->name && *np->name ? "'" : "");
+            goto out;
+        }
+        for (size_t k = 0; k < np->n_output; k++) {
+            const char *oname = np->output[k];
+            if (!oname || !*oname)
+                continue;
+            int prev = map_get(&L->values, oname);
+            if (prev >= 0) {
+                char *origin = value_origin(L, prev, gp);
+                node_err(L, np, n, "output '%s' is already defined by %s", oname, origin);
+                free(origin);
+                goto out;
+            }
+            int v = ir_value_new(g, oname);
+            ir_val(g, v)->producer = (int)n; /* ir_node_new sets the same */
+            map_put(&L->values, ir_val(g, v)->name, v);
+        }
+    }
+
+    /* Nodes. */
+    for (size_t n = 0; n < gp->n_node; n++) {
+        const Onnx__NodeProto *np = gp->node[n];
+        int *ins = hd_xmalloc((np->n_input ? np->n_input : 1) * sizeof(int));
+        int *outs = hd_xmalloc((np->n_output ? np->n_output : 1) * sizeof(int));
+        bool node_ok = true;
+        for (size_t k = 0; k < np->n_input; k++) {
+            const char *iname = np->input[k];
+            ins[k] = -1;
+            if (!iname || !*iname)
+                continue;
+            ins[k] = map_get(&L->values, iname);
+            if (ins[k] < 0) {
+                node_err(L, np, n, "input '%s' is not defined (missing initializer?)", iname);
+                node_ok = false;
+                break;
+            }
+        }
+        for (size_t k = 0; node_ok && k < np->n_output; k++) {
+            const char *oname = np->output[k];
+            outs[k] = (oname && *oname) ? map_get(&L->values, oname) : -1;
+        }
+        int id = -1;
+        if (node_ok) {
+            const char *dom = str_or_empty(np->domain);
+            if (strcmp(dom, "ai.onnx") == 0)
+                dom = "";
+            char *name = node_name(np, n);
+            id = ir_node_new(g, np->op_type, dom, name, ins, np->n_input, outs, np->n_output);
+            free(name);
+            ir_nd(g, id)->op = op_find(dom, np->op_type);
+        }
+        free(ins);
+        free(outs);
+        if (!node_ok)
+            goto out;
+        for (size_t k = 0; k < np->n_attribute; k++) {
+            Onnx__AttributeProto *a = np->attribute[k];
+            if (!a->name || !*a->name) {
+                node_err(L, np, n, "attribute #%zu has no name", k);
+                goto out;
+            }
+            if (!load_attr(L, id, np, n, a))
+                goto out;
+        }
+    }
+
+    /* Outputs. */
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const Onnx__ValueInfoProto *vi = gp->output[i];
+        if (!vi->name || !*vi->name) {
+            hd_error(L->d, "graph output #%zu has no name", i);
+            goto out;
+        }
+        int v = map_get(&L->values, vi->name);
+        if (v < 0) {
+            hd_error(L->d,
+                     "graph output '%s' is not defined by any node, graph input or initializer",
+                     vi->name);
+            goto out;
+        }
+        if (ir_val(g, v)->is_output) {
+            hd_error(L->d, "graph output '%s' is listed twice", vi->name);
+            goto out;
+        }
+        ir_val(g, v)->is_output = true;
+        HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, v);
+        if (ir_val(g, v)->kind == IR_VALUE_NODE) {
+            if (!load_value_type(L, v, vi, "graph output", false))
+                goto out;
+        } else if (vi->type && vi->type->value_case != ONNX__TYPE_PROTO__VALUE__NOT_SET &&
+                   vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+            hd_error(L->d, "graph output '%s' is %s, not a tensor; only tensors are supported",
+                     vi->name, type_case_name(vi->type->value_case));
+            goto out;
+        }
+    }
+    ok = true;
+out:
+    map_free(&inits);
+    return ok;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return hd_xstrdup(".");
+    if (slash == path)
+        return hd_xstrdup("/");
+    return hd_xstrndup(path, (size_t)(slash - path));
+}
+
+ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_diag *d)
+{
+    uint64_t default_limit = UINT64_C(4) << 30;
+    size_t limit = (opts && opts->max_file_bytes) ? opts->max_file_bytes
+                   : default_limit > SIZE_MAX     ? SIZE_MAX
+                                                  : (size_t)default_limit;
+    size_t size = 0;
+    uint8_t *bytes = hd_read_file(path, &size, limit, d);
+    if (!bytes)
+        return NULL;
+
+    scan_result sr = scan_message(bytes, bytes + size, &onnx__model_proto__descriptor, 0);
+    if (sr == SCAN_TOO_DEEP) {
+        hd_error(d, "not a valid ONNX model (messages nested more than %d levels deep)",
+                 MAX_NESTING);
+        free(bytes);
+        return NULL;
+    }
+    Onnx__ModelProto *m = sr == SCAN_OK ? onnx__model_proto__unpack(NULL, size, bytes) : NULL;
+    free(bytes);
+    if (!m) {
+        hd_error(d, "not a valid ONNX model (protobuf parse failed)");
+        return NULL;
+    }
+
+    loader L;
+    memset(&L, 0, sizeof(L));
+    L.d = d;
+    bool ok = false;
+    if (!m->graph) {
+        hd_error(d, "the model has no graph");
+        goto out;
+    }
+    L.g = ir_graph_new(m->graph->name && *m->graph->name ? m->graph->name : "model", path);
+    L.model_dir = dir_of(path);
+    ok = load_opset(&L, m) && load_graph(&L, m->graph);
+out:
+    map_free(&L.values);
+    free(L.model_dir);
+    /* Adopted raw_data pointers were cleared, so this frees only the rest. */
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (!ok) {
+        ir_graph_free(L.g);
+        return NULL;
+    }
+    return L.g;
+}
