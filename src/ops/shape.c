@@ -1480,6 +1480,208 @@ static bool emit_d2s(op_emit *e)
     return true;
 }
 
+/* --- ScatterElements / Scatter ---------------------------------------------------
+ * out = data, then out[index with indices[i] on `axis`] (op)= updates[i].
+ * Scatter (opset 9-10) is the old name without `reduction`.  Indices are
+ * clamped like Gather's so a bad run-time index cannot write out of bounds. */
+
+static const op_attr_spec scatter_attrs[] = {{"axis", IR_ATTR_INT}, {"reduction", IR_ATTR_STRING}, {NULL, 0}};
+
+/* C statement template for combining `dst` with `src` under a reduction. */
+static const char *reduction_stmt(op_ctx *c, const char *red)
+{
+    if (strcmp(red, "none") == 0)
+        return "%s = %s;";
+    if (strcmp(red, "add") == 0)
+        return "%s += %s;";
+    if (strcmp(red, "mul") == 0)
+        return "%s *= %s;";
+    if (strcmp(red, "max") == 0)
+        return "{ if (%2$s > %1$s) %1$s = %2$s; }";
+    if (strcmp(red, "min") == 0)
+        return "{ if (%2$s < %1$s) %1$s = %2$s; }";
+    if (c)
+        op_fail(c, "reduction '%s' is not supported", red);
+    return NULL;
+}
+
+static bool infer_scatter_elements(op_ctx *c)
+{
+    const ir_value *data = op_in(c, 0), *idx = op_in(c, 1), *upd = op_in(c, 2);
+    int axis;
+    if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), data->rank, &axis))
+        return false;
+    if (idx->rank != data->rank || upd->rank != idx->rank)
+        return op_fail(c, "data, indices and updates must have the same rank");
+    for (int i = 0; i < idx->rank; i++)
+        if (idx->dims[i].size != upd->dims[i].size)
+            return op_fail(c, "indices and updates differ in shape");
+    if (data->dtype == HODU_DTYPE_F16 || data->dtype == HODU_DTYPE_BF16)
+        return op_fail(c, "16-bit float data is not supported");
+    if (!reduction_stmt(c, ir_attr_string(op_node(c), "reduction", "none")))
+        return false;
+    op_set_out_like(c, 0, data);
+    return true;
+}
+
+static void emit_combine(op_emit *e, const char *dst, const char *src)
+{
+    const char *tmpl = reduction_stmt(NULL, ir_attr_string(em_node(e), "reduction", "none"));
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_printf(&b, tmpl, dst, src);
+    em_line(e, "%s", b.data);
+    hd_buf_free(&b);
+}
+
+static bool emit_scatter_elements(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
+    int axis = (int)ir_attr_int(em_node(e), "axis", 0);
+    if (axis < 0)
+        axis += data->rank;
+    if (ir_value_nbytes(data))
+        em_line(e, "memcpy(out0, in0, %zu);", ir_value_nbytes(data));
+    if (ir_value_numel(idx) == 0)
+        return true;
+    int64_t dst[HODU_MAX_RANK], ist[HODU_MAX_RANK], idims[HODU_MAX_RANK];
+    value_strides(data, dst);
+    em_dims(idx, idims);
+    contiguous_strides(idx->rank, idims, ist);
+    int64_t d = data->dims[axis].size;
+    em_line(e, "{");
+    e->indent++;
+    for (int i = 0; i < idx->rank; i++) {
+        char var[16];
+        snprintf(var, sizeof(var), "i%d", i);
+        em_for(e, var, idims[i]);
+    }
+    hd_buf io, so;
+    hd_buf_init(&io);
+    hd_buf_init(&so);
+    offset_expr(&io, 0, ist, idx->rank);
+    dst[axis] = 0;
+    offset_expr(&so, 0, dst, idx->rank);
+    em_line(e, "int64_t k = (int64_t)in1[%s];", io.data);
+    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
+    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
+    value_strides(data, dst);
+    char *target = hd_xasprintf("out0[%s + k * %" PRId64 "]", so.data, dst[axis]);
+    char *source = hd_xasprintf("in2[%s]", io.data);
+    emit_combine(e, target, source);
+    free(target);
+    free(source);
+    hd_buf_free(&io);
+    hd_buf_free(&so);
+    for (int i = 0; i < idx->rank; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
+/* --- ScatterND / GatherND ----------------------------------------------------------
+ * indices[..., k] address the first k dims of data; each addresses a slab of
+ * the remaining dims.  GatherND's batch_dims leading dims are shared. */
+
+static const op_attr_spec scatternd_attrs[] = {{"reduction", IR_ATTR_STRING}, {NULL, 0}};
+static const op_attr_spec gathernd_attrs[] = {{"batch_dims", IR_ATTR_INT}, {NULL, 0}};
+
+static bool infer_scatter_nd(op_ctx *c)
+{
+    const ir_value *data = op_in(c, 0), *idx = op_in(c, 1), *upd = op_in(c, 2);
+    if (idx->rank < 1)
+        return op_fail(c, "indices must have rank >= 1");
+    int64_t k = idx->dims[idx->rank - 1].size;
+    if (k < 1 || k > data->rank)
+        return op_fail(c, "indices' last dim %" PRId64 " must be 1..%d", k, data->rank);
+    if (upd->rank != idx->rank - 1 + data->rank - (int)k)
+        return op_fail(c, "updates have the wrong rank");
+    if (data->dtype == HODU_DTYPE_F16 || data->dtype == HODU_DTYPE_BF16)
+        return op_fail(c, "16-bit float data is not supported");
+    if (!reduction_stmt(c, ir_attr_string(op_node(c), "reduction", "none")))
+        return false;
+    op_set_out_like(c, 0, data);
+    return true;
+}
+
+/* Emits: for each of n_idx index tuples (k ints each), compute the data
+ * offset `at` of the addressed slab; the caller's body uses `j` and `at`. */
+static void emit_nd_offset(op_emit *e, const ir_value *data, int64_t k, int64_t n_idx, const char *idx_expr)
+{
+    int64_t st[HODU_MAX_RANK];
+    value_strides(data, st);
+    em_for(e, "j", n_idx);
+    em_line(e, "int64_t at = 0;");
+    for (int64_t q = 0; q < k; q++) {
+        int64_t d = data->dims[q].size;
+        em_line(e, "{ int64_t v = (int64_t)%s[j * %" PRId64 " + %" PRId64 "]; if (v < 0) v += %" PRId64
+                   "; if (v < 0) v = 0; else if (v >= %" PRId64 ") v = %" PRId64 "; at += v * %" PRId64 "; }",
+                idx_expr, k, q, d, d, d - 1, st[q]);
+    }
+}
+
+static bool emit_scatter_nd(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
+    int64_t k = idx->dims[idx->rank - 1].size;
+    int64_t n_idx = ir_value_numel(idx) / k, slab = 1;
+    for (int i = (int)k; i < data->rank; i++)
+        slab *= data->dims[i].size;
+    if (ir_value_nbytes(data))
+        em_line(e, "memcpy(out0, in0, %zu);", ir_value_nbytes(data));
+    if (n_idx == 0 || slab == 0)
+        return true;
+    emit_nd_offset(e, data, k, n_idx, "in1");
+    em_for(e, "s", slab);
+    char *target = hd_xasprintf("out0[at + s]");
+    char *source = hd_xasprintf("in2[j * %" PRId64 " + s]", slab);
+    emit_combine(e, target, source);
+    free(target);
+    free(source);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+static bool infer_gather_nd(op_ctx *c)
+{
+    const ir_value *data = op_in(c, 0), *idx = op_in(c, 1);
+    if (ir_attr_int(op_node(c), "batch_dims", 0) != 0)
+        return op_fail(c, "batch_dims other than 0 is not supported");
+    if (idx->rank < 1)
+        return op_fail(c, "indices must have rank >= 1");
+    int64_t k = idx->dims[idx->rank - 1].size;
+    if (k < 1 || k > data->rank)
+        return op_fail(c, "indices' last dim %" PRId64 " must be 1..%d", k, data->rank);
+    int rank = idx->rank - 1 + data->rank - (int)k;
+    if (rank > HODU_MAX_RANK)
+        return op_fail(c, "result rank %d is too large", rank);
+    int64_t dims[HODU_MAX_RANK];
+    int r = 0;
+    for (int i = 0; i < idx->rank - 1; i++)
+        dims[r++] = idx->dims[i].size;
+    for (int i = (int)k; i < data->rank; i++)
+        dims[r++] = data->dims[i].size;
+    op_set_out(c, 0, data->dtype, rank, dims);
+    return true;
+}
+
+static bool emit_gather_nd(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
+    int64_t k = idx->dims[idx->rank - 1].size;
+    int64_t n_idx = ir_value_numel(idx) / k, slab = 1;
+    for (int i = (int)k; i < data->rank; i++)
+        slab *= data->dims[i].size;
+    if (n_idx == 0 || slab == 0)
+        return true;
+    emit_nd_offset(e, data, k, n_idx, "in1");
+    em_line(e, "memcpy(out0 + j * %" PRId64 ", in0 + at, %zu);", slab, (size_t)slab * ir_dtype_size(data->dtype));
+    em_close(e);
+    return true;
+}
+
 #define COPY_OP(nm, lo, hi, at, inf, fo, em)                                                                           \
     {.name = nm, .min_inputs = lo, .max_inputs = hi, .min_outputs = 1, .max_outputs = 1, .attrs = at, .infer = inf,  \
      .fold = fo, .emit = em}
@@ -1510,5 +1712,9 @@ const op_def hd_ops_shape[] = {
     COPY_OP("OneHot", 3, 3, onehot_attrs, infer_onehot, NULL, emit_onehot),
     COPY_OP("DepthToSpace", 1, 1, d2s_attrs, infer_d2s, NULL, emit_d2s),
     COPY_OP("SpaceToDepth", 1, 1, d2s_attrs, infer_d2s, NULL, emit_d2s),
+    COPY_OP("ScatterElements", 3, 3, scatter_attrs, infer_scatter_elements, NULL, emit_scatter_elements),
+    COPY_OP("Scatter", 3, 3, scatter_attrs, infer_scatter_elements, NULL, emit_scatter_elements),
+    COPY_OP("ScatterND", 3, 3, scatternd_attrs, infer_scatter_nd, NULL, emit_scatter_nd),
+    COPY_OP("GatherND", 2, 2, gathernd_attrs, infer_gather_nd, NULL, emit_gather_nd),
 };
 const size_t hd_ops_shape_count = HD_OPS_COUNT(hd_ops_shape);
