@@ -30,7 +30,11 @@ typedef struct hodu_build_options {
     const char *emit_c_dir;  /* keep generated sources here; NULL: temp dir */
     const char *cc;          /* C compiler command; NULL: $CC, else "cc" */
     const char *cflags;      /* extra compiler flags (space separated) */
-    int opt_level;           /* -O level for the generated code (default 2) */
+    int opt_level;           /* -O level for the generated code (default 3) */
+    /* -march for the generated code: "native" (default: the build machine's
+     * CPU), "generic" (no -march: portable to any CPU of the architecture),
+     * or any value the C compiler accepts (e.g. "x86-64-v3"). */
+    const char *march;
     /* "name=1x3x224x224": binds the dims of an input */
     const char *const *input_shapes;
     size_t n_input_shapes;

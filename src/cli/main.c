@@ -32,7 +32,8 @@ static const char usage[] =
     "  --emit-c DIR               keep the generated C sources in DIR\n"
     "  --cc CC                    C compiler command (default: $CC, else cc)\n"
     "  --cflags FLAGS             extra flags for the C compiler, e.g. \"-march=native\"\n"
-    "  -O LEVEL                   optimisation level of the generated code (default 2)\n"
+    "  -O LEVEL                   optimisation level of the generated code (default 3)\n"
+    "  --march CPU                CPU the generated code targets: native (default), generic, or a -march value\n"
     "  --dump-ir                  also print the IR after the passes\n"
     "  -v, --verbose              print the C compiler command\n"
     "run options:\n"
@@ -53,6 +54,7 @@ typedef struct args {
     const char *cc;
     const char *cflags;
     const char *output_dir;
+    const char *march;
     int opt_level;
     long repeat;
     bool dump_ir, verbose;
@@ -61,7 +63,7 @@ typedef struct args {
 } args;
 
 static const char *const known_flags[] = {"--build", "--run", "--inspect", "--dump-ir", "--output", "--input-shape",
-                                          "--const-input", "--emit-c", "--cc", "--cflags", "--input", "--output-dir", "--repeat",
+                                          "--const-input", "--emit-c", "--cc", "--cflags", "--march", "--input", "--output-dir", "--repeat",
                                           "--verbose", "--help", "--version"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
@@ -107,7 +109,7 @@ static int set_mode(args *a, enum mode m, const char *file)
 
 static int parse_args(int argc, char **argv, args *a)
 {
-    a->opt_level = 2;
+    a->opt_level = 3;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         /* Flags that take a value. */
@@ -155,6 +157,9 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--cc") == 0) {
             NEED_VALUE();
             a->cc = value;
+        } else if (strcmp(f, "--march") == 0) {
+            NEED_VALUE();
+            a->march = value;
         } else if (strcmp(f, "--cflags") == 0) {
             NEED_VALUE();
             a->cflags = value;
@@ -442,6 +447,8 @@ int main(int argc, char **argv)
         o.cc = a.cc;
         o.cflags = a.cflags;
         o.opt_level = a.opt_level;
+        if (a.march)
+            o.march = a.march;
         o.input_shapes = a.shapes;
         o.n_input_shapes = a.n_shapes;
         o.const_inputs = a.consts;

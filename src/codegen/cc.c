@@ -150,6 +150,8 @@ bool codegen_compile(const codegen_output *gen, const codegen_cc_options *opts, 
         HD_PUSH(argv, argc, cap, olevel);
         for (size_t i = 0; i < HD_ARRAY_LEN(fixed); i++)
             HD_PUSH(argv, argc, cap, hd_xstrdup(fixed[i]));
+        if (opts->march && *opts->march && strcmp(opts->march, "generic") != 0)
+            HD_PUSH(argv, argc, cap, hd_xasprintf("-march=%s", opts->march));
         split_words(opts->cflags, &argv, &argc, &cap);
         char *inc = hd_xasprintf("-I%s", dir);
         HD_PUSH(argv, argc, cap, inc);

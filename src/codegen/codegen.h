@@ -34,6 +34,7 @@ typedef struct codegen_cc_options {
     const char *cc;       /* compiler command; NULL: $CC, else "cc" */
     const char *cflags;   /* extra flags, space separated; may be NULL */
     int opt_level;        /* -O level */
+    const char *march;    /* -march value; NULL or "generic": none */
     const char *src_dir;  /* keep sources here (--emit-c); NULL: temp dir */
     const char *output;   /* the shared library to produce; NULL: none */
     bool verbose;         /* print the compiler command */

@@ -22,7 +22,8 @@ const char *hodu_version(void) { return HODU_VERSION; }
 void hodu_build_options_init(hodu_build_options *o)
 {
     memset(o, 0, sizeof(*o));
-    o->opt_level = 2;
+    o->opt_level = 3;
+    o->march = "native";
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -166,8 +167,8 @@ int hodu_build(const hodu_build_options *o)
         if (ok) {
             ok = codegen_emit(g, &plan, &gen, &d);
             if (ok) {
-                codegen_cc_options cc = {o->cc, o->cflags, o->opt_level, o->emit_c_dir, o->output_path,
-                                         o->verbose != 0};
+                codegen_cc_options cc = {o->cc,          o->cflags,      o->opt_level,     o->march,
+                                         o->emit_c_dir, o->output_path, o->verbose != 0};
                 ok = codegen_compile(&gen, &cc, &d);
                 codegen_output_free(&gen);
             }
