@@ -128,8 +128,10 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
     ok = ok && pass_resolve_ops(g, d);
     if (ok && need_static) {
         ok = pass_infer_fold(g, d);
-        if (ok)
+        if (ok) {
             pass_dce(g);
+            pass_fuse_elementwise(g);
+        }
         ok = ok && ir_verify(g, true, d);
     }
     for (size_t i = 0; i < nc; i++)

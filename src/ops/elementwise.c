@@ -990,6 +990,141 @@ static bool ew_emit(op_emit *e)
     return ok;
 }
 
+
+/* ======================================================================== */
+/* Fusion                                                                    */
+/* ======================================================================== */
+
+/* A node joins a fused loop when it is a plain unary/binary/clip row on f32
+ * or f64 whose operands and result share that dtype (so keeping values in
+ * registers changes no rounding) and it has no vector-math fast path (a fused
+ * scalar loop would be slower than hd_vf_* over the whole array). */
+static bool ew_fusable(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    const ew_row *r = ew_find(n->op_type);
+    if (!r || (r->kind != EWK_UNARY && r->kind != EWK_BINARY && r->kind != EWK_CLIP) || (r->flags & EWF_RAW))
+        return false;
+    if (ew_vec_template(n) || ir_attr_find(n, "broadcast") || n->n_outputs != 1 || n->outputs[0] < 0)
+        return false;
+    hodu_dtype t = ir_val(g, n->outputs[0])->dtype;
+    if (t != HODU_DTYPE_F32 && t != HODU_DTYPE_F64)
+        return false;
+    for (size_t i = 0; i < n->n_inputs; i++)
+        if (n->inputs[i] >= 0 && ir_val(g, n->inputs[i])->dtype != t)
+            return false;
+    return true;
+}
+
+/* hodu.FusedElementwise: inputs are the chain's external operands, the one
+ * output is the last member's; attribute `nodes` lists the member nodes (kept
+ * in the graph, dead) in evaluation order.  Every member's result has the
+ * output's shape; external operands broadcast into it. */
+static const op_attr_spec fused_attrs[] = {{"nodes", IR_ATTR_INTS}, {NULL, 0}};
+
+static bool ew_fused_infer(op_ctx *c)
+{
+    /* The fusion pass builds this node after inference; nothing to do. */
+    return op_out(c, 0) && ir_value_is_static(op_out(c, 0)) ? true : op_fail(c, "internal error: no shape");
+}
+
+static bool ew_fused_emit(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *out = em_out(e, 0);
+    size_t n_members = 0;
+    const int64_t *members = ir_attr_ints(n, "nodes", &n_members);
+    int64_t numel = ir_value_numel(out);
+    for (size_t k = 0; k < n->n_inputs; k++)
+        em_line(e, "(void)in%zu;", k);
+    if (numel <= 0 || n_members == 0)
+        return true;
+
+    /* Loop plan over the externals, as for a single node. */
+    ew_args x;
+    memset(&x, 0, sizeof(x));
+    x.n = (int)n->n_inputs;
+    x.out_rank = out->rank;
+    for (int k = 0; k < x.n; k++) {
+        x.idx[k] = k;
+        x.v[k] = ir_val(e->g, n->inputs[k]);
+        x.off[k] = out->rank - x.v[k]->rank;
+    }
+    int64_t out_dims[HODU_MAX_RANK], ost[HODU_MAX_RANK], acc = 1;
+    em_dims(out, out_dims);
+    ew_loops L;
+    ew_plan_loops(&x, out_dims, &L);
+    for (int j = L.rank - 1; j >= 0; j--) {
+        ost[j] = acc;
+        acc *= L.dims[j];
+    }
+    for (int j = 0; j < L.rank; j++) {
+        char var[16];
+        snprintf(var, sizeof var, "i%d", j);
+        em_for(e, var, L.dims[j]);
+    }
+    for (int k = 0; k < x.n; k++) {
+        char *idx = ew_index(&L, L.st[k]);
+        em_line(e, "const %s x%d = in%d[%s];", em_ctype(x.v[k]->dtype), k, k, idx);
+        free(idx);
+    }
+    bool ok = true;
+    int last = -1;
+    for (size_t m = 0; m < n_members && ok; m++) {
+        int mid = (int)members[m];
+        const ir_node *mn = ir_nd(e->g, mid);
+        op_emit me = *e;
+        me.node = mid;
+        ew_args a;
+        char *why = NULL, *tpl = NULL;
+        ok = ew_emit_setup(&me, &a) && (tpl = ew_template(e->g, mid, &a, &why)) != NULL;
+        if (!ok) {
+            ir_node_error(e->d, e->g, mid, "%s", why ? why : "internal error: cannot fuse");
+            free(why);
+            break;
+        }
+        const char *T = em_compute_ctype(a.op_dtype);
+        double va = 0, vb = 0;
+        int nattr = ew_attr_consts(mn, a.row, &va, &vb);
+        char *sa = nattr >= 1 ? ew_lit(va, T) : NULL, *sb = nattr >= 2 ? ew_lit(vb, T) : NULL;
+        ew_subst s = {.T = T, .U = ew_utype(a.op_dtype), .f = strcmp(T, "float") == 0 ? "f" : "", .a = sa,
+                      .b = sb, .nbits = (int)(8 * ir_dtype_size(a.op_dtype))};
+        char names[10][24];
+        for (int k = 0; k < a.n && a.idx[k] < 10; k++) {
+            int v = mn->inputs[a.idx[k]];
+            int prod = ir_val(e->g, v)->producer;
+            bool member = false;
+            for (size_t q = 0; q < m; q++)
+                member = member || (int)members[q] == prod;
+            if (member) {
+                snprintf(names[a.idx[k]], sizeof names[0], "t%d", prod);
+            } else {
+                int ext = 0;
+                while (ext < x.n && n->inputs[ext] != v)
+                    ext++;
+                snprintf(names[a.idx[k]], sizeof names[0], "x%d", ext);
+            }
+            s.ops[a.idx[k]] = names[a.idx[k]];
+        }
+        char *expr = ew_expand(tpl, &s);
+        ew_helpers_for(e, expr);
+        em_line(e, "const %s t%d = %s;", T, mid, expr);
+        last = mid;
+        free(expr);
+        free(tpl);
+        free(sa);
+        free(sb);
+    }
+    if (ok) {
+        char *oidx = ew_index(&L, ost);
+        em_line(e, "out0[%s] = t%d;", oidx, last);
+        free(oidx);
+    }
+    for (int j = 0; j < L.rank; j++)
+        em_close(e);
+    return ok;
+}
+
 /* ======================================================================== */
 /* Host evaluation (folding)                                                 */
 /* ======================================================================== */
@@ -1378,15 +1513,17 @@ static const op_attr_spec dropout_attrs[] = {
 
 #define EW_UN(NAME, ATTRS, FOLD)                                                                              \
     {.name = NAME, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attrs = ATTRS,     \
-     .infer = ew_infer, .fold = FOLD, .emit = ew_emit}
+     .infer = ew_infer, .fold = FOLD, .emit = ew_emit, .fusable = ew_fusable}
 #define EW_BIN(NAME, ATTRS, FOLD)                                                                             \
     {.name = NAME, .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1, .attrs = ATTRS,     \
-     .infer = ew_infer, .fold = FOLD, .emit = ew_emit}
+     .infer = ew_infer, .fold = FOLD, .emit = ew_emit, .fusable = ew_fusable}
 #define EW_VAR(NAME, FOLD)                                                                                    \
     {.name = NAME, .min_inputs = 1, .max_inputs = -1, .min_outputs = 1, .max_outputs = 1, .attrs = no_attrs, \
      .infer = ew_infer, .fold = FOLD, .emit = ew_emit}
 
 const op_def hd_ops_elementwise[] = {
+    {.name = "FusedElementwise", .domain = "hodu", .min_inputs = 1, .max_inputs = -1, .min_outputs = 1,
+     .max_outputs = 1, .attrs = fused_attrs, .infer = ew_fused_infer, .emit = ew_fused_emit},
     /* unary math */
     EW_UN("Abs", no_attrs, ew_fold),
     EW_UN("Neg", no_attrs, ew_fold),
@@ -1433,7 +1570,7 @@ const op_def hd_ops_elementwise[] = {
     EW_UN("Shrink", shrink_attrs, NULL),
     EW_BIN("PRelu", no_attrs, NULL),
     {.name = "Clip", .min_inputs = 1, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1, .attrs = clip_attrs,
-     .infer = ew_infer, .emit = ew_emit},
+     .infer = ew_infer, .emit = ew_emit, .fusable = ew_fusable},
     /* binary */
     EW_BIN("Add", legacy_bcast_attrs, ew_fold),
     EW_BIN("Sub", legacy_bcast_attrs, ew_fold),

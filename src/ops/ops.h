@@ -59,6 +59,10 @@ typedef int64_t (*op_flops_fn)(const ir_graph *g, int node);
  * passed to the function as `unsigned char *restrict scratch` (64-byte
  * aligned); generated code never allocates. */
 typedef uint64_t (*op_scratch_fn)(const ir_graph *g, int node);
+/* True when the node can be evaluated element by element inside another
+ * node's loop (pass_fuse_elementwise chains such nodes into one
+ * hodu.FusedElementwise node). */
+typedef bool (*op_fusable_fn)(const ir_graph *g, int node);
 
 typedef struct op_def {
     const char *name;   /* ONNX op_type */
@@ -71,6 +75,7 @@ typedef struct op_def {
     op_emit_fn emit;           /* required */
     op_flops_fn flops;         /* optional: default is one per output element */
     op_scratch_fn scratch;     /* optional: default no scratch */
+    op_fusable_fn fusable;     /* optional: default not fusable */
 } op_def;
 
 /* The table.  Index 0.. op_count()-1. */

@@ -11,6 +11,8 @@
  *   pass_infer_fold    shape inference in schedule order; nodes whose inputs
  *                      are all constant are evaluated on the host
  *   pass_dce           drops nodes whose results nobody reads
+ *   pass_fuse_elementwise
+ *                      chains of elementwise nodes become one loop
  *   pass_plan_memory   static arena offsets from liveness over the schedule
  */
 #ifndef HODU_PASSES_H
@@ -41,6 +43,12 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
 bool pass_resolve_ops(ir_graph *g, hd_diag *d);
 bool pass_infer_fold(ir_graph *g, hd_diag *d);
 void pass_dce(ir_graph *g);
+
+/* Groups fusable nodes (op_def.fusable) joined by single-use edges whose
+ * results all have the same shape, and replaces each group of two or more by
+ * one hodu.FusedElementwise node; intermediates of a group are never
+ * materialised.  Returns the number of nodes folded into groups. */
+size_t pass_fuse_elementwise(ir_graph *g);
 
 /* Where each value lives at run time. */
 typedef enum mem_place {

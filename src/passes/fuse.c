@@ -1,0 +1,149 @@
+/*
+ * passes/fuse.c - elementwise fusion.
+ *
+ * Two fusable nodes join when the first one's only reader is the second and
+ * both results have the same shape and dtype.  Every member of a group except
+ * its root therefore has exactly one reader inside the group, so a group is a
+ * tree whose root is the only member read from outside; it becomes one node
+ * at the root's place in the schedule, reading the group's external operands.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+#include "passes.h"
+
+static int find_root(int *parent, int x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+static bool same_type(const ir_value *a, const ir_value *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i].size != b->dims[i].size)
+            return false;
+    return true;
+}
+
+static bool fusable(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    const op_def *def = op_get(n->op);
+    return !n->dead && def && def->fusable && def->fusable(g, node);
+}
+
+size_t pass_fuse_elementwise(ir_graph *g)
+{
+    int fused_op = op_find("hodu", "FusedElementwise");
+    if (fused_op < 0)
+        return 0;
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    size_t count = 0;
+    int *order = ir_schedule(g, &count, &quiet);
+    hd_diag_free(&quiet);
+    if (!order)
+        return 0;
+    size_t nn = g->n_nodes;
+    int *parent = hd_xmalloc(nn * sizeof(int));
+    int *size = hd_xcalloc(nn, sizeof(int));
+    for (size_t i = 0; i < nn; i++) {
+        parent[i] = (int)i;
+        size[i] = 1;
+    }
+    /* Readers per value among live nodes (graph outputs count as readers). */
+    int *readers = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(int));
+    int *reader = hd_xmalloc((g->n_values ? g->n_values : 1) * sizeof(int));
+    for (size_t v = 0; v < g->n_values; v++)
+        readers[v] = g->values[v].is_output ? 1 : 0;
+    for (size_t k = 0; k < count; k++) {
+        const ir_node *n = &g->nodes[order[k]];
+        for (size_t j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0) {
+                readers[n->inputs[j]]++;
+                reader[n->inputs[j]] = order[k];
+            }
+    }
+    for (size_t k = 0; k < count; k++) {
+        int id = order[k];
+        if (!fusable(g, id))
+            continue;
+        int v = g->nodes[id].outputs[0];
+        if (readers[v] != 1 || g->values[v].is_output)
+            continue;
+        int c = reader[v];
+        /* One reader, but it may read the value through two operands. */
+        const ir_node *cn = &g->nodes[c];
+        int uses = 0;
+        for (size_t j = 0; j < cn->n_inputs; j++)
+            uses += cn->inputs[j] == v;
+        if (uses != 1 || !fusable(g, c) || !same_type(&g->values[v], &g->values[cn->outputs[0]]))
+            continue;
+        int a = find_root(parent, id), b = find_root(parent, c);
+        if (a != b) {
+            parent[a] = b;
+            size[b] += size[a];
+        }
+    }
+    size_t fused = 0;
+    /* Each group's root: the member whose result leaves the group. */
+    for (size_t k = 0; k < count; k++) {
+        int root = order[k];
+        if (find_root(parent, root) != root || size[root] < 2)
+            continue;
+        int *members = hd_xmalloc((size_t)size[root] * sizeof(int));
+        int64_t *ids = hd_xmalloc((size_t)size[root] * sizeof(int64_t));
+        size_t nm = 0;
+        for (size_t q = 0; q < count; q++)
+            if (find_root(parent, order[q]) == root)
+                members[nm++] = order[q];
+        /* The group's last member in schedule order is the one read outside. */
+        int last = members[nm - 1];
+        int *ext = hd_xmalloc(64 * sizeof(int));
+        size_t n_ext = 0, cap_ext = 64;
+        for (size_t q = 0; q < nm; q++) {
+            const ir_node *mn = &g->nodes[members[q]];
+            ids[q] = members[q];
+            for (size_t j = 0; j < mn->n_inputs; j++) {
+                int v = mn->inputs[j];
+                if (v < 0)
+                    continue;
+                int prod = g->values[v].producer;
+                bool inside = false;
+                for (size_t r = 0; r < nm; r++)
+                    inside = inside || (members[r] == prod && g->values[v].kind == IR_VALUE_NODE);
+                bool seen = false;
+                for (size_t r = 0; r < n_ext; r++)
+                    seen = seen || ext[r] == v;
+                if (!inside && !seen)
+                    HD_PUSH(ext, n_ext, cap_ext, v);
+            }
+        }
+        int out = g->nodes[last].outputs[0];
+        char *name = hd_xasprintf("%s+%zu", g->nodes[last].name, nm - 1);
+        for (size_t q = 0; q < nm; q++)
+            g->nodes[members[q]].dead = true;
+        int fn = ir_node_new(g, "FusedElementwise", "hodu", name, ext, n_ext, &out, 1);
+        g->nodes[fn].op = fused_op;
+        ir_attr *attr = ir_node_add_attr(g, fn, "nodes", IR_ATTR_INTS);
+        attr->ints = ids;
+        attr->n = nm;
+        fused += nm;
+        free(name);
+        free(ext);
+        free(members);
+    }
+    free(readers);
+    free(reader);
+    free(size);
+    free(parent);
+    free(order);
+    return fused;
+}
