@@ -106,6 +106,18 @@ static void flush_diag(const hodu_build_options *o, hd_diag *d)
     }
 }
 
+static bool debug_verify(const ir_graph *g, bool shapes, hd_diag *d)
+{
+#ifdef NDEBUG
+    (void)g;
+    (void)shapes;
+    (void)d;
+    return true;
+#else
+    return ir_verify(g, shapes, d);
+#endif
+}
+
 /* Front end plus the graph passes; returns the graph ready for codegen. */
 static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool need_static)
 {
@@ -122,17 +134,22 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
         ok = parse_shape_arg(o->input_shapes[i], &shapes[i], &names[i], d) && ok;
     for (size_t i = 0; i < nc; i++)
         ok = parse_const_arg(o->const_inputs[i], &values[i], &tensors[i], &names[ns + i], d) && ok;
+    /* The pipeline.  Debug builds verify the IR after every pass; release
+     * builds after loading and once the graph is final. */
     ok = ok && ir_verify(g, false, d);
     if (ok && need_static)
-        ok = pass_bind_inputs(g, shapes, ns, values, nc, d);
-    ok = ok && pass_resolve_ops(g, d);
+        ok = pass_bind_inputs(g, shapes, ns, values, nc, d) && debug_verify(g, false, d);
+    ok = ok && pass_resolve_ops(g, d) && debug_verify(g, false, d);
     if (ok && need_static) {
-        ok = pass_infer_fold(g, d);
+        ok = pass_infer_fold(g, d) && debug_verify(g, true, d);
         if (ok) {
             pass_dce(g);
-            pass_fuse_elementwise(g);
+            ok = debug_verify(g, true, d);
         }
-        ok = ok && ir_verify(g, true, d);
+        if (ok) {
+            pass_fuse_elementwise(g);
+            ok = ir_verify(g, true, d);
+        }
     }
     for (size_t i = 0; i < nc; i++)
         hodu_tensor_free(&tensors[i]);
