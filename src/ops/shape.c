@@ -402,13 +402,18 @@ static bool slice_plan(op_ctx *c, copy_plan *p, int64_t *out_dims)
             na = (long)ca;
         }
     } else {
+        /* Read all four before failing, so every missing build-time value
+         * is reported at once. */
         n = op_need_const_i64(c, 1, starts, HODU_MAX_RANK, "starts");
-        if (n < 0 || op_need_const_i64(c, 2, ends, HODU_MAX_RANK, "ends") != n)
-            return n < 0 ? false : op_fail(c, "starts and ends differ in length");
-        if (op_in(c, 3) && (na = op_need_const_i64(c, 3, axes, HODU_MAX_RANK, "axes")) != n)
-            return na < 0 ? false : op_fail(c, "axes and starts differ in length");
-        if (op_in(c, 4) && (ns = op_need_const_i64(c, 4, steps, HODU_MAX_RANK, "steps")) != n)
-            return ns < 0 ? false : op_fail(c, "steps and starts differ in length");
+        long ne = op_need_const_i64(c, 2, ends, HODU_MAX_RANK, "ends");
+        if (op_in(c, 3))
+            na = op_need_const_i64(c, 3, axes, HODU_MAX_RANK, "axes");
+        if (op_in(c, 4))
+            ns = op_need_const_i64(c, 4, steps, HODU_MAX_RANK, "steps");
+        if (n < 0 || ne < 0 || (op_in(c, 3) && na < 0) || (op_in(c, 4) && ns < 0))
+            return false;
+        if (ne != n || (op_in(c, 3) && na != n) || (op_in(c, 4) && ns != n))
+            return op_fail(c, "starts, ends, axes and steps differ in length");
     }
     int64_t st[HODU_MAX_RANK];
     value_strides(in, st);
@@ -1031,6 +1036,11 @@ static bool pad_amounts(op_ctx *c, int64_t *begin, int64_t *end)
     int r = in->rank;
     int64_t pads[2 * HODU_MAX_RANK], axes[HODU_MAX_RANK];
     long n;
+    long na = r;
+    for (int i = 0; i < r; i++)
+        axes[i] = i;
+    if (op_node(c)->n_inputs >= 4 && op_in(c, 3))
+        na = op_need_const_i64(c, 3, axes, HODU_MAX_RANK, "axes");
     if (op_node(c)->n_inputs >= 2 && op_in(c, 1)) {
         n = op_need_const_i64(c, 1, pads, 2 * HODU_MAX_RANK, "pads");
     } else {
@@ -1041,16 +1051,8 @@ static bool pad_amounts(op_ctx *c, int64_t *begin, int64_t *end)
         memcpy(pads, p, cnt * 8);
         n = (long)cnt;
     }
-    if (n < 0)
+    if (n < 0 || na < 0)
         return false;
-    long na = r;
-    for (int i = 0; i < r; i++)
-        axes[i] = i;
-    if (op_node(c)->n_inputs >= 4 && op_in(c, 3)) {
-        na = op_need_const_i64(c, 3, axes, HODU_MAX_RANK, "axes");
-        if (na < 0)
-            return false;
-    }
     if (n != 2 * na)
         return op_fail(c, "pads has %ld entries, expected %ld", n, 2 * na);
     for (int i = 0; i < r; i++)
@@ -1231,14 +1233,18 @@ static bool infer_size(op_ctx *c)
 static bool range_args(op_ctx *c, double *start, double *delta, int64_t *count)
 {
     double v[3];
+    bool ok = true;
     for (size_t i = 0; i < 3; i++) {
         const ir_value *in = op_in(c, i);
         if (in->kind == IR_VALUE_INPUT)
-            return op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
-                           in->name, in->name);
-        if (ir_const_as_f64(c->g, op_in_id(c, i), &v[i], 1) != 1)
-            return op_fail(c, "start, limit and delta must be build-time constant scalars");
+            ok = op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
+                         in->name, in->name);
+        else if (ir_const_as_f64(c->g, op_in_id(c, i), &v[i], 1) != 1)
+            ok = op_fail(c, "%s ('%s') must be a build-time constant scalar", i == 0 ? "start" : i == 1 ? "limit" : "delta",
+                         in->name);
     }
+    if (!ok)
+        return false;
     if (v[2] == 0)
         return op_fail(c, "delta is 0");
     double n = ceil((v[1] - v[0]) / v[2]);
