@@ -1,0 +1,653 @@
+#!/usr/bin/env python3
+"""Run the ONNX backend node tests through the real `hodu` command.
+
+The `onnx` wheel ships about 1,800 single-operator test cases under
+onnx/backend/test/data/node/<test>/: a model.onnx and one or more
+test_data_set_N/ folders holding input_K.pb and output_K.pb (TensorProto
+files; input K belongs to the graph's K-th input, output K to its K-th
+output).  For each case this script
+
+  1. converts the inputs to .npy,
+  2. compiles the model:  hodu --build model.onnx -o model.so -O 2
+     If the build fails and every error line is a "needs the value of graph
+     input 'X' at build time" line, it builds again with those inputs bound
+     to the data set's own values (--const-input X=input_K.npy), and again
+     while the errors name only further inputs.  Hodu bakes shapes into the
+     generated code, so an input that defines a shape has to be known when
+     compiling; the JSON records which inputs were bound, and they are not
+     passed again at run time.
+  3. runs it:  hodu --run model.so --input NAME=FILE.npy ... --output-dir DIR
+  4. compares every output with the expected one: same dtype, same shape,
+     NaN and infinity at the same places, then |got - want| <= atol + rtol*|want|
+     with the tolerance of the ONNX backend runner (rtol=1e-3, atol=1e-7
+     unless the case's data.json says otherwise).
+
+A case is skipped only when its model uses an operator domain other than the
+default one ("" or "ai.onnx"), in any graph or function, or when a graph input
+or output holds strings.  Everything else that does not match is a failure,
+with a one-line reason.
+
+The last line printed is always
+    conformance: N passed, M failed, K skipped
+and the exit status is 0 when the pass count reaches the required minimum
+(--min-pass, --min-pass-ratio of ALL selected cases, skipped ones included),
+no test listed in an --expect-pass file failed, and, with --fail-on-crash,
+hodu never died from a signal or a sanitizer report.  tools/test.sh runs it
+with --min-pass-ratio 0.60.
+
+    .venv/bin/python tests/conformance/run_node_tests.py -k test_conv -v
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+DEFAULT_RTOL = 1e-3
+DEFAULT_ATOL = 1e-7
+DEFAULT_DOMAINS = ("", "ai.onnx")
+NEEDS_VALUE_RE = re.compile(r"needs the value of graph input '([^']*)' at build time")
+UNSUPPORTED_RE = re.compile(r"unsupported op (\S+)")
+# what AddressSanitizer, LeakSanitizer and UBSan print (a -DHODU_SANITIZE build)
+SANITIZER_RE = re.compile(r"ERROR: (?:Address|Leak)Sanitizer.*|runtime error: .*|SUMMARY: \w+Sanitizer.*")
+
+
+# --------------------------------------------------------------------------
+# Reading a test case
+# --------------------------------------------------------------------------
+
+def default_data_dir() -> str:
+    return os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "node")
+
+
+def all_graphs(graph: onnx.GraphProto):
+    """The graph and every subgraph nested in its nodes' attributes."""
+    yield graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                yield from all_graphs(attr.g)
+            for sub in attr.graphs:
+                yield from all_graphs(sub)
+
+
+def model_nodes(model: onnx.ModelProto):
+    for g in all_graphs(model.graph):
+        yield from g.node
+    for fn in model.functions:
+        yield from fn.node
+
+
+def op_name(node: onnx.NodeProto) -> str:
+    if node.domain in DEFAULT_DOMAINS:
+        return node.op_type
+    return f"{node.domain}:{node.op_type}"
+
+
+def type_has_strings(tp: onnx.TypeProto) -> bool:
+    kind = tp.WhichOneof("value")
+    if kind == "tensor_type":
+        return tp.tensor_type.elem_type == onnx.TensorProto.STRING
+    if kind == "sparse_tensor_type":
+        return tp.sparse_tensor_type.elem_type == onnx.TensorProto.STRING
+    if kind == "sequence_type":
+        return type_has_strings(tp.sequence_type.elem_type)
+    if kind == "optional_type":
+        return type_has_strings(tp.optional_type.elem_type)
+    if kind == "map_type":
+        return (tp.map_type.key_type == onnx.TensorProto.STRING
+                or type_has_strings(tp.map_type.value_type))
+    return False
+
+
+def skip_reason(model: onnx.ModelProto) -> str | None:
+    domains = sorted({n.domain for n in model_nodes(model)} - set(DEFAULT_DOMAINS))
+    domains += sorted({f.domain for f in model.functions} - set(DEFAULT_DOMAINS) - set(domains))
+    if domains:
+        return "non-default domain " + ", ".join(domains)
+    for g in all_graphs(model.graph):
+        for v in list(g.input) + list(g.output):
+            if type_has_strings(v.type):
+                return f"string tensor '{v.name}'"
+    return None
+
+
+def load_value(path: str, tp: onnx.TypeProto):
+    """Reads input_K.pb / output_K.pb as the graph declares it.  Tensors come
+    back as numpy arrays; sequences and optionals as lists / None (these have
+    no .npy form, so such a case fails with a harness reason)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    kind = tp.WhichOneof("value")
+    if kind == "sequence_type":
+        seq = onnx.SequenceProto()
+        seq.ParseFromString(data)
+        return numpy_helper.to_list(seq)
+    if kind == "optional_type":
+        opt = onnx.OptionalProto()
+        opt.ParseFromString(data)
+        return numpy_helper.to_optional(opt)
+    t = onnx.TensorProto()
+    t.ParseFromString(data)
+    return numpy_helper.to_array(t)
+
+
+def read_tolerance(case_dir: str) -> tuple[float, float]:
+    rtol, atol = DEFAULT_RTOL, DEFAULT_ATOL
+    meta = os.path.join(case_dir, "data.json")
+    if os.path.exists(meta):
+        with open(meta) as f:
+            data = json.load(f)
+        rtol = float(data.get("rtol", rtol))
+        atol = float(data.get("atol", atol))
+    return rtol, atol
+
+
+def sanitize(name: str) -> str:
+    """The file name `hodu --run` gives an output: anything but letters,
+    digits, '.', '_' and '-' becomes '_'."""
+    return "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in name)
+
+
+# --------------------------------------------------------------------------
+# Running hodu
+# --------------------------------------------------------------------------
+
+class Timeout(Exception):
+    pass
+
+
+@dataclass
+class Proc:
+    rc: int
+    out: str
+
+
+def run_cmd(cmd: list[str], deadline: float, cwd: str) -> Proc:
+    """Runs cmd in its own process group so that a timeout also ends the C
+    compiler hodu started."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise Timeout()
+    p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=remaining)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.communicate()
+        raise Timeout() from None
+    return Proc(p.returncode, out.decode("utf-8", "replace"))
+
+
+def error_lines(out: str) -> list[str]:
+    return [ln.strip() for ln in out.splitlines() if ln.startswith("hodu: error:")]
+
+
+def describe_failure(step: str, proc: Proc, strip: list[str]) -> tuple[str, str]:
+    """(kind, reason) for a failed hodu command."""
+    if proc.rc < 0:
+        try:
+            sig = signal.Signals(-proc.rc).name
+        except ValueError:
+            sig = f"signal {-proc.rc}"
+        return "crash", f"hodu {step} killed by {sig}"
+    san = SANITIZER_RE.search(proc.out)
+    if san:
+        msg = san.group(0).strip()
+        for s in strip:
+            msg = msg.replace(s, "")
+        return "sanitizer", f"hodu {step}: {msg}"[:300]
+    lines = error_lines(proc.out)
+    if lines:
+        msg = lines[0][len("hodu: error:"):].strip()
+    else:
+        other = [ln.strip() for ln in proc.out.splitlines() if ln.strip()]
+        msg = other[0] if other else "(no message)"
+        msg = f"exit {proc.rc} without an error line: {msg}"
+    for s in strip:
+        msg = msg.replace(s, "")
+    msg = msg[:300]
+    if UNSUPPORTED_RE.search(msg):
+        kind = "unsupported-op"
+    else:
+        kind = "build-error" if step == "--build" else "run-error"
+    return kind, msg
+
+
+# --------------------------------------------------------------------------
+# Comparing outputs
+# --------------------------------------------------------------------------
+
+def fmt_index(shape, flat: int) -> str:
+    if not shape:
+        return "()"
+    return str(tuple(int(i) for i in np.unravel_index(flat, shape)))
+
+
+def compare(name: str, got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str | None:
+    """None if got matches want, otherwise a one-line reason.  Like the ONNX
+    backend runner (numpy's assert_allclose), every dtype but strings is
+    compared as |got - want| <= atol + rtol*|want| in float64 (complex128 for
+    complex); NaN and infinity must sit at the same places."""
+    if got.dtype != want.dtype:
+        return f"output {name}: dtype {got.dtype}, expected {want.dtype}"
+    if got.shape != want.shape:
+        return f"output {name}: shape {got.shape}, expected {want.shape}"
+    if got.size == 0:
+        return None
+    wide = np.complex128 if want.dtype.kind == "c" else np.float64
+    g, w = got.astype(wide).ravel(), want.astype(wide).ravel()
+    gn, wn = np.isnan(g), np.isnan(w)
+    if not np.array_equal(gn, wn):
+        i = int(np.argmax(gn != wn))
+        return (f"output {name}: NaN mismatch at index {fmt_index(want.shape, i)} "
+                f"(got {g[i]:.7g}, expected {w[i]:.7g})")
+    gi, wi = np.isinf(g), np.isinf(w)
+    bad_inf = (gi | wi) & ~(gi & wi & (g == w))
+    if bad_inf.any():
+        i = int(np.argmax(bad_inf))
+        return (f"output {name}: infinity mismatch at index {fmt_index(want.shape, i)} "
+                f"(got {g[i]:.7g}, expected {w[i]:.7g})")
+    finite = ~(gn | gi)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(finite, np.abs(g - w), 0.0)
+        excess = np.where(finite, diff - (atol + rtol * np.abs(w)), -np.inf)
+    bad = excess > 0
+    if not bad.any():
+        return None
+    i = int(np.argmax(excess))
+    return (f"output {name}: max abs err {float(diff.max()):.3g} "
+            f"at index {fmt_index(want.shape, i)} (got {g[i]:.7g}, expected {w[i]:.7g}; "
+            f"{int(bad.sum())} of {want.size} elements beyond rtol={rtol:g} atol={atol:g})")
+
+
+def load_output(path: str, want: np.ndarray) -> np.ndarray:
+    got = np.load(path, allow_pickle=False)
+    # ml_dtypes types (bfloat16, float8, int4, ...) have no .npy type code:
+    # numpy itself writes them as raw void ('|V2'); read them as the type the
+    # graph declares when the byte width agrees.
+    if got.dtype.kind == "V" and want.dtype.kind == "V" and got.dtype.itemsize == want.dtype.itemsize \
+            and got.dtype != want.dtype:
+        got = got.view(want.dtype)
+    return got
+
+
+# --------------------------------------------------------------------------
+# One test case
+# --------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    name: str
+    status: str                 # "pass", "fail", "skip"
+    reason: str = ""
+    kind: str = ""              # failure kind, see describe_failure / run_case
+    ops: list[str] = field(default_factory=list)
+    bound_inputs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "status": self.status, "reason": self.reason,
+                "kind": self.kind, "ops": self.ops, "bound_inputs": self.bound_inputs,
+                "seconds": round(self.seconds, 2)}
+
+
+@dataclass
+class Config:
+    hodu: str
+    opt_level: str
+    timeout: float
+    work: str
+    stop_at: float | None = None    # monotonic time after which no test starts
+
+
+def shape_arg(vi: onnx.ValueInfoProto, arr: np.ndarray) -> str | None:
+    """--input-shape for an input whose declared shape is not fully static."""
+    tt = vi.type.tensor_type
+    static = tt.HasField("shape") and all(d.HasField("dim_value") for d in tt.shape.dim)
+    if static or arr.ndim == 0:
+        return None
+    return f"{vi.name}=" + "x".join(str(d) for d in arr.shape)
+
+
+class CaseFailure(Exception):
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind, self.reason = kind, reason
+
+
+def read_inputs(graph: onnx.GraphProto, ds_dir: str, work: str, tag: str):
+    """Converts a data set's input_K.pb files to .npy.  Returns the tensors
+    as [(name, npy path)], the --input-shape arguments the build needs, and
+    the first input that cannot be passed as .npy (or None)."""
+    feeds, shape_args, unfeedable = [], [], None
+    k = 0
+    while os.path.exists(os.path.join(ds_dir, f"input_{k}.pb")):
+        if k >= len(graph.input):
+            raise CaseFailure("harness", f"input_{k}.pb has no graph input")
+        vi = graph.input[k]
+        val = load_value(os.path.join(ds_dir, f"input_{k}.pb"), vi.type)
+        if isinstance(val, np.ndarray):
+            path = os.path.join(work, f"{tag}_input_{k}.npy")
+            np.save(path, val, allow_pickle=False)
+            feeds.append((vi.name, path))
+            sa = shape_arg(vi, val)
+            if sa:
+                shape_args += ["--input-shape", sa]
+        elif unfeedable is None:
+            what = "an optional" if vi.type.HasField("optional_type") else "a sequence"
+            unfeedable = f"input {vi.name} is {what}, which has no .npy form"
+        k += 1
+    return feeds, shape_args, unfeedable
+
+
+def run_case(case_dir: str, cfg: Config) -> Result:
+    name = os.path.basename(case_dir)
+    model_path = os.path.join(case_dir, "model.onnx")
+    model = onnx.load(model_path)
+    res = Result(name, "fail", ops=sorted({op_name(n) for n in model_nodes(model)}))
+    why = skip_reason(model)
+    if why:
+        res.status, res.reason, res.kind = "skip", why, "skip"
+        return res
+    try:
+        check_case(case_dir, model, cfg, res)
+    except CaseFailure as f:
+        res.kind, res.reason = f.kind, f.reason
+        return res
+    except Timeout:
+        res.kind, res.reason = "timeout", f"timeout (more than {cfg.timeout:g} s)"
+        return res
+    res.status = "pass"
+    return res
+
+
+def check_case(case_dir: str, model: onnx.ModelProto, cfg: Config, res: Result) -> None:
+    """Builds and runs one case; raises CaseFailure or Timeout."""
+    model_path = os.path.join(case_dir, "model.onnx")
+    rtol, atol = read_tolerance(case_dir)
+    graph = model.graph
+    work = os.path.join(cfg.work, res.name)
+    os.makedirs(work, exist_ok=True)
+    deadline = time.monotonic() + cfg.timeout
+    strip = [case_dir + os.sep, work + os.sep]
+    sets = sorted(d for d in os.listdir(case_dir) if d.startswith("test_data_set_"))
+    if not sets:
+        raise CaseFailure("harness", "no test_data_set_* folder")
+
+    def build(extra: list[str], so: str) -> Proc:
+        cmd = [cfg.hodu, "--build", model_path, "-o", so, "-O", cfg.opt_level] + extra
+        return run_cmd(cmd, deadline, work)
+
+    unbound: dict[tuple, str] = {}   # --input-shape arguments -> library built without bound inputs
+    for ds in sets:
+        ds_dir = os.path.join(case_dir, ds)
+        feeds, shape_args, unfeedable = read_inputs(graph, ds_dir, work, ds)
+        npy = dict(feeds)
+        bound: set[str] = set()     # inputs baked into this data set's build
+        so = unbound.get(tuple(shape_args))
+        if so is None:
+            so = os.path.join(work, f"{ds}.so")
+            proc = build(shape_args, so)
+            if proc.rc == 0:
+                unbound[tuple(shape_args)] = so
+            # Rebuild with inputs bound while every error line asks for the
+            # value of an input not bound yet.  (Hodu should name them all at
+            # once; asking again covers a compiler that names one per build.)
+            while proc.rc != 0:
+                lines = error_lines(proc.out)
+                needed = [m.group(1) for m in map(NEEDS_VALUE_RE.search, lines) if m]
+                if proc.rc < 0 or not lines or len(needed) != len(lines) or set(needed) <= bound:
+                    raise CaseFailure(*describe_failure("--build", proc, strip))
+                for n in needed:
+                    if n not in npy:
+                        raise CaseFailure("build-error", f"needs the value of graph input '{n}', "
+                                          "which the data set does not give as a tensor")
+                bound |= set(needed)
+                const_args = []
+                for n in sorted(bound):
+                    const_args += ["--const-input", f"{n}={npy[n]}"]
+                so = os.path.join(work, f"{ds}_bound.so")
+                proc = build(shape_args + const_args, so)
+            res.bound_inputs = sorted(set(res.bound_inputs) | bound)
+        if unfeedable:
+            raise CaseFailure("harness", unfeedable)
+
+        out_dir = os.path.join(work, f"{ds}_out")
+        os.makedirs(out_dir, exist_ok=True)
+        cmd = [cfg.hodu, "--run", so, "--output-dir", out_dir]
+        for n, p in feeds:
+            if n not in bound:   # bound inputs are baked into the library
+                cmd += ["--input", f"{n}={p}"]
+        proc = run_cmd(cmd, deadline, work)
+        if proc.rc != 0:
+            raise CaseFailure(*describe_failure("--run", proc, strip))
+        check_outputs(graph, ds_dir, out_dir, rtol, atol)
+
+
+def check_outputs(graph: onnx.GraphProto, ds_dir: str, out_dir: str, rtol: float, atol: float) -> None:
+    k = 0
+    while os.path.exists(os.path.join(ds_dir, f"output_{k}.pb")):
+        if k >= len(graph.output):
+            raise CaseFailure("harness", f"output_{k}.pb has no graph output")
+        vo = graph.output[k]
+        want = load_value(os.path.join(ds_dir, f"output_{k}.pb"), vo.type)
+        if not isinstance(want, np.ndarray):
+            raise CaseFailure("harness", f"output {vo.name} is not a tensor, which has no .npy form")
+        path = os.path.join(out_dir, sanitize(vo.name) + ".npy")
+        if not os.path.exists(path):
+            raise CaseFailure("missing-output", f"output {vo.name}: hodu --run wrote no {os.path.basename(path)}")
+        try:
+            got = load_output(path, want)
+        except Exception as e:  # a malformed .npy from hodu
+            raise CaseFailure("bad-npy", f"output {vo.name}: unreadable .npy ({e})"[:300]) from None
+        msg = compare(vo.name, got, want, rtol, atol)
+        if msg:
+            kind = ("wrong-dtype" if ": dtype " in msg else
+                    "wrong-shape" if ": shape " in msg else "wrong-values")
+            raise CaseFailure(kind, msg)
+        k += 1
+
+
+def run_case_guarded(case_dir: str, cfg: Config) -> Result:
+    t0 = time.monotonic()
+    if cfg.stop_at is not None and t0 > cfg.stop_at:
+        return Result(os.path.basename(case_dir), "fail", kind="not-run",
+                      reason="not run: the suite's --budget was spent")
+    try:
+        r = run_case(case_dir, cfg)
+    except Exception as e:  # a bug here or an unreadable test file
+        r = Result(os.path.basename(case_dir), "fail", kind="harness",
+                   reason=f"harness error: {type(e).__name__}: {e}"[:300])
+    r.seconds = time.monotonic() - t0
+    return r
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
+def read_name_list(path: str) -> set[str]:
+    with open(path) as f:
+        return {ln.split("#", 1)[0].strip() for ln in f} - {""}
+
+
+def reason_group(r: Result) -> str:
+    if r.kind == "unsupported-op":
+        m = UNSUPPORTED_RE.search(r.reason)
+        return f"unsupported op {m.group(1)}" if m else r.kind
+    return r.kind
+
+
+def main(argv: list[str]) -> int:
+    here = os.path.dirname(os.path.abspath(__file__))
+    repo = os.path.dirname(os.path.dirname(here))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hodu", default=os.path.join(repo, "build", "hodu"),
+                    help="the hodu command (default: build/hodu)")
+    ap.add_argument("-k", dest="filters", action="append", default=[], metavar="SUBSTRING",
+                    help="run only tests whose name contains SUBSTRING (repeatable: any)")
+    ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                    help="tests run at once (default: number of CPUs)")
+    # hodu's own default level: the code users get.  -O 1 saves no measurable
+    # time here (the generated code of one op is small; process start-up and
+    # the C compiler's fixed cost dominate).
+    ap.add_argument("-O", dest="opt_level", default="2", help="optimization level passed to hodu (default 2)")
+    ap.add_argument("--timeout", type=float, default=120.0,
+                    help="seconds per test, builds and runs together (default 120)")
+    ap.add_argument("--json", metavar="OUT.json", help="write per-test results here")
+    ap.add_argument("--data-dir", default=None, help="node test folder (default: the onnx package's)")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder and print where it is")
+    ap.add_argument("--min-pass", type=int, default=0, help="fail unless at least this many tests pass")
+    ap.add_argument("--min-pass-ratio", type=float, default=0.0,
+                    help="fail unless this fraction of ALL selected tests (skipped included) pass")
+    ap.add_argument("--expect-pass", metavar="FILE",
+                    help="tests listed here (one per line) must pass: any that does not is a regression "
+                         "and makes the exit status 1")
+    ap.add_argument("--update-expect-pass", metavar="FILE",
+                    help="write the passing tests to FILE (entries outside a -k selection are kept)")
+    ap.add_argument("--sample", type=int, default=1, metavar="N",
+                    help="run only every N-th test (after -k), e.g. for a slow sanitizer build")
+    ap.add_argument("--fail-on-crash", action="store_true",
+                    help="exit 1 if hodu was killed by a signal or a sanitizer reported an error")
+    ap.add_argument("--budget", type=float, metavar="SECONDS",
+                    help="start no test after this many seconds; the rest fail as 'not run'")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print a line for every test")
+    args = ap.parse_args(argv)
+
+    hodu = shutil.which(args.hodu) if os.sep not in args.hodu else os.path.abspath(args.hodu)
+    if not hodu or not os.access(hodu, os.X_OK):
+        print(f"run_node_tests: no hodu executable at {args.hodu}", file=sys.stderr)
+        return 2
+    data_dir = os.path.abspath(args.data_dir or default_data_dir())
+    names = sorted(n for n in os.listdir(data_dir)
+                   if os.path.isfile(os.path.join(data_dir, n, "model.onnx")))
+    if args.filters:
+        names = [n for n in names if any(f in n for f in args.filters)]
+    names = names[::max(1, args.sample)]
+    if not names:
+        print("run_node_tests: no test matches", file=sys.stderr)
+
+    work = tempfile.mkdtemp(prefix="hodu-conformance-")
+    expected = read_name_list(args.expect_pass) if args.expect_pass else set()
+    t0 = time.monotonic()
+    cfg = Config(hodu=hodu, opt_level=args.opt_level, timeout=args.timeout, work=work,
+                 stop_at=t0 + args.budget if args.budget else None)
+    results: list[Result] = []
+    step = max(50, len(names) // 20)   # progress lines on stderr, about 20 per run
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futs = [pool.submit(run_case_guarded, os.path.join(data_dir, n), cfg) for n in names]
+            for fut in concurrent.futures.as_completed(futs):
+                r = fut.result()
+                results.append(r)
+                done = len(results)
+                if args.verbose:
+                    line = f"{r.status.upper():4} {r.name}"
+                    if r.reason:
+                        line += f": {r.reason}"
+                    print(line, flush=True)
+                elif done % step == 0 or done == len(names):
+                    print(f"  [{done}/{len(names)}] {time.monotonic() - t0:.0f} s",
+                          file=sys.stderr, flush=True)
+                if not args.keep:
+                    shutil.rmtree(os.path.join(work, r.name), ignore_errors=True)
+    finally:
+        if args.keep:
+            print(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    results.sort(key=lambda r: r.name)
+    passed = sum(r.status == "pass" for r in results)
+    failed = sum(r.status == "fail" for r in results)
+    skipped = sum(r.status == "skip" for r in results)
+    elapsed = time.monotonic() - t0
+    need = max(args.min_pass, math.ceil(args.min_pass_ratio * len(results) - 1e-9))
+
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        doc = {
+            "suite": "onnx backend node tests",
+            "onnx_version": onnx.__version__,
+            "hodu": hodu,
+            "opt_level": args.opt_level,
+            "filters": args.filters,
+            "sample": args.sample,
+            "total": len(results), "passed": passed, "failed": failed, "skipped": skipped,
+            "min_pass": need,
+            "seconds": round(elapsed, 1),
+            "tests": [r.as_json() for r in results],
+        }
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+
+    groups: dict[str, int] = {}
+    for r in results:
+        if r.status == "fail":
+            g = reason_group(r)
+            groups[g] = groups.get(g, 0) + 1
+    if groups:
+        print("most common failure reasons:")
+        for g, c in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))[:15]:
+            print(f"  {c:5d}  {g}")
+    slow = sorted(results, key=lambda r: -r.seconds)[:3]
+    if slow:
+        print(f"took {elapsed:.0f} s; slowest: " + ", ".join(f"{r.name} {r.seconds:.1f} s" for r in slow))
+    ok = passed >= need
+    if need:
+        print(f"required {need} passes of {len(results)} tests: {'met' if ok else 'NOT met'}")
+    if args.expect_pass:
+        regressions = [r for r in results if r.name in expected and r.status != "pass"]
+        for r in regressions:
+            print(f"REGRESSION {r.name}: {r.reason}")
+        new = sum(r.status == "pass" and r.name not in expected for r in results)
+        if new:
+            print(f"{new} passing tests are not yet in {args.expect_pass} "
+                  f"(add them with --update-expect-pass {args.expect_pass})")
+        if regressions:
+            print(f"{len(regressions)} tests listed in {args.expect_pass} no longer pass")
+            ok = False
+    if args.fail_on_crash:
+        crashed = [r for r in results if r.kind in ("crash", "sanitizer")]
+        for r in crashed:
+            print(f"CRASH {r.name}: {r.reason}")
+        if crashed:
+            ok = False
+    if args.update_expect_pass:
+        selected = {r.name for r in results}
+        keep = set()
+        if os.path.exists(args.update_expect_pass):
+            keep = read_name_list(args.update_expect_pass) - selected
+        names_out = sorted(keep | {r.name for r in results if r.status == "pass"})
+        with open(args.update_expect_pass, "w") as f:
+            f.write("# ONNX node tests that must keep passing (tests/conformance/run_node_tests.py\n"
+                    "# --expect-pass); regenerate with --update-expect-pass.\n")
+            f.writelines(n + "\n" for n in names_out)
+    print(f"conformance: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

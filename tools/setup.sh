@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Prepares this checkout for building and testing Hodu, and builds it.
+#
+#   tools/setup.sh [--models] [--no-build] [--build-dir DIR] [-DVAR=VALUE ...]
+#
+#   1. Debian packages: installs the missing ones when run as root
+#      (apt-get update once, then apt-get install); otherwise names them and
+#      exits 1.
+#   2. Python: creates .venv and installs tools/requirements-test.txt into it
+#      (onnx, onnxruntime, numpy); with --models also
+#      tools/requirements-models.txt (torch, ... for tools/export_models.py).
+#   3. Build: configures DIR (default build/) as RelWithDebInfo with
+#      -DHODU_PYTHON=.venv/bin/python plus any -D arguments given, and builds
+#      it.  --no-build stops after step 2.
+#
+# Every step is skipped when already done, so running it again is cheap.
+# It prints nothing on success unless it had to install something; on
+# failure it says which step failed and shows the end of that step's output.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+models=0
+build=1
+build_dir=build
+cmake_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --models) models=1 ;;
+        --no-build) build=0 ;;
+        --build-dir) build_dir=${2:?--build-dir needs a folder}; shift ;;
+        --build-dir=*) build_dir=${1#--build-dir=} ;;
+        -D*) cmake_args+=("$1") ;;
+        -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+log=$(mktemp "${TMPDIR:-/tmp}/hodu-setup.XXXXXX")
+trap 'rm -f "$log"' EXIT
+
+# step DESCRIPTION COMMAND...: runs COMMAND with its output going to the log;
+# on failure shows the end of that output and stops.
+step() {
+    local what=$1; shift
+    : >"$log"
+    if ! "$@" >"$log" 2>&1; then
+        echo "setup.sh: $what failed: $*" >&2
+        echo "---- last lines of its output ----" >&2
+        tail -n 40 "$log" >&2
+        exit 1
+    fi
+}
+
+# --- 1. Debian packages -------------------------------------------------------
+# make and libc6-dev are listed because --no-install-recommends would leave
+# them out; hodu itself calls the C compiler on the code it generates.
+packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev
+          libcmocka-dev flex bison)
+missing=()
+for p in "${packages[@]}"; do
+    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
+        missing+=("$p")
+    fi
+done
+if ! command -v python3 >/dev/null 2>&1; then
+    missing+=(python3 python3-venv)
+elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    missing+=(python3-venv)   # Debian's python3 splits venv/ensurepip out
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup.sh: missing Debian packages: ${missing[*]}" >&2
+        echo "install them with:  sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "setup.sh: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    step "apt-get update" apt-get update -q
+    step "apt-get install" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- 2. Python virtual environment --------------------------------------------
+venv=$repo/.venv
+py=$venv/bin/python
+if ! "$py" -c '' >/dev/null 2>&1; then
+    # missing, or its interpreter moved away: start over
+    [ -e "$venv" ] && rm -rf "$venv"
+    echo "setup.sh: creating .venv"
+    step "creating the virtual environment" python3 -m venv "$venv"
+fi
+
+# pip_install NAME FILE: installs FILE once; a stamp holding the file's hash
+# makes later runs skip pip until the file changes.
+pip_install() {
+    local name=$1 file=$2 sum
+    local stamp=$venv/.hodu-$name.sha256
+    if [ ! -f "$file" ]; then
+        echo "setup.sh: $file is missing" >&2
+        exit 1
+    fi
+    sum=$(sha256sum "$file" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+        return 0
+    fi
+    echo "setup.sh: pip install -r ${file#"$repo"/}"
+    step "pip install -r $file" "$py" -m pip install --disable-pip-version-check -q -r "$file"
+    echo "$sum" >"$stamp"
+}
+pip_install test "$repo/tools/requirements-test.txt"
+if [ "$models" = 1 ]; then
+    pip_install models "$repo/tools/requirements-models.txt"
+fi
+
+# --- 3. Build -------------------------------------------------------------------
+case "$build_dir" in /*) ;; *) build_dir=$repo/$build_dir ;; esac
+if [ "$build" = 1 ]; then
+    step "cmake configure ($build_dir)" cmake -S "$repo" -B "$build_dir" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHODU_PYTHON="$py" "${cmake_args[@]}"
+    step "cmake build ($build_dir)" cmake --build "$build_dir" -j "$(nproc)"
+fi
