@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/kernels/hodu_kernels.h"
 #include "nn_impl.h"
 
 /* --- helpers shared by the family --------------------------------------- */
@@ -104,20 +105,11 @@ bool nn_window_attrs(op_ctx *c, nn_window *w, bool pool)
 
 uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K)
 {
-    /* hd_sgemm_scratch_floats (kernel layer) for the widest target the
-     * generated code may be built for: micro-tile height MR <= 16 (M rounds up
-     * to a multiple of MR, at most MC <= 160), NR <= 32, KC = 256, NC <= 1024 + NR, plus 16
-     * floats of alignment slack.  The compiler cannot know the target's
-     * vector width, so it plans for the largest. */
+    /* The kernel layer's worst case over every target the generated code may
+     * be built for: the compiler cannot know the target's vector width. */
     if (M <= 0 || N <= 0 || K <= 0)
         return 0;
-    uint64_t mc = (uint64_t)M + 15, kc = (uint64_t)(K < 256 ? K : 256);
-    uint64_t nc = (uint64_t)N + 31;
-    if (mc > 160)
-        mc = 160;
-    if (nc > 1056)
-        nc = 1056;
-    return nn_align64((mc * kc + kc * nc + 16) * sizeof(float));
+    return nn_align64((uint64_t)hd_sgemm_scratch_floats_max(M, N, K) * sizeof(float));
 }
 
 void nn_offset_expr(hd_buf *b, int n, const char *const *vars, const int64_t *strides, int64_t base)

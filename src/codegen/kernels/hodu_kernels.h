@@ -17,7 +17,8 @@
  *     __SSE2__, __ARM_NEON, ... 16 bytes (4 floats)
  *     anything else             scalar fallback (also for non-GNU compilers)
  * Define HD_NO_VECTOR to force the scalar fallback, or HD_VECTOR_BYTES
- * (16/32/64) to force a width (e.g. 32 on AVX-512 parts that downclock).
+ * (16/32/64, one the target supports) to force a width (e.g. 32 on AVX-512
+ * parts that downclock on 512-bit code).
  * HD_VF is the number of float lanes (1 in the scalar fallback); hd_vf is
  * the float vector type (plain float in the fallback).
  *
@@ -38,23 +39,30 @@
  *      C is M x N:     C[i*ldc + j]
  *    - Any M, N, K >= 0 (values < 0 are treated as 0).  Nothing is read or
  *      written outside the M x N window of C (with stride ldc) and the
- *      op(A)/op(B) windows; the pointers may be NULL when M, N or K is 0
- *      makes them untouched.
+ *      op(A)/op(B) windows.  A and B may be NULL when M, N or K is 0 (they
+ *      are not read then); C may be NULL when M or N is 0.
  *    - beta == 0: C is written without being read (NaN/garbage is fine).
  *      alpha == 0 or K == 0: A and B are not read and C = beta * C.
  *    - C must not overlap A or B (they are `restrict`).  A and B may alias
  *      each other.  Leading dimensions must be >= the row length used.
  *    - hd_sgemm_ws takes caller storage: `scratch` holds at least
  *      hd_sgemm_scratch_floats(M, N, K) floats, any alignment, contents
- *      ignored and clobbered; it may be NULL when that count is 0.
+ *      ignored and clobbered; it may be NULL when that count is 0.  That
+ *      count depends on the target's vector width; a code generator that
+ *      plans memory before the target is known uses
+ *      hd_sgemm_scratch_floats_max(M, N, K), the same count maximised over
+ *      every target this header supports (default knobs), which is
+ *        (min(M + 15, 160) + min(N + 31, 1056)) * min(K, 256) + 16
+ *      for M, N, K > 0 and 0 otherwise.
  *      hd_sgemm needs no storage: it uses a fixed on-stack buffer
  *      (HD_SGEMM_STACK_BYTES, below 512 KiB) and otherwise gives the same
  *      results as hd_sgemm_ws up to summation order.
  *    - Single-threaded.  To parallelise, split C into disjoint row or
  *      column blocks and call hd_sgemm_ws once per block with its own
  *      scratch.
- *    - Results differ from a naive loop only by summation order (blocks of
- *      HD_SGEMM_KC along K, FMA contraction where the target has it).
+ *    - Results differ from a naive loop only by rounding order (blocks of
+ *      HD_SGEMM_KC along K, FMA contraction where the target has it, alpha
+ *      applied per K block, or folded into A on the M <= 4 path).
  *    hd_dgemm is the same contract in double, with plain loops and no
  *    scratch (correctness reference, not tuned).
  *
@@ -72,21 +80,34 @@
  *      void  hd_vexp_f32(const float *x, float *y, int64_t n);   arrays
  *      float hd_expf(float x);                                    scalar
  *      hd_vf hd_vf_exp(hd_vf x);                                  one vector
- *    (and likewise log / tanh / erf / sigmoid).  Array forms allow y == x
- *    (in place); otherwise x and y must not overlap.  Polynomial/range
- *    reduction algorithms, branch-free, correct over the whole float range
- *    including +-0, +-Inf, NaN, saturation and subnormal inputs/outputs.
- *    Measured over all 2^32 inputs against the correctly rounded result
- *    (gcc/clang, SSE2, AVX2+FMA and AVX-512 builds, round-to-nearest
- *    mode): max error exp 1 ulp, log 1 ulp, tanh 2 ulp, erf 2 ulp,
- *    sigmoid 2 ulp.  Assumes the default FP environment (round to nearest,
- *    no flush-to-zero); do not compile with -ffast-math (it breaks NaN/Inf
- *    handling here and everywhere else).
+ *    (and likewise log / tanh / erf / sigmoid).  The one-vector forms are
+ *    for fused loops in generated code, with hd_vf_load / hd_vf_store
+ *    (unaligned) and hd_vf_splat, stepping HD_VF floats at a time.
+ *    Array forms allow y == x
+ *    (in place); otherwise x and y must not overlap.  Range reduction plus
+ *    minimax polynomials, branch-free, correct over the whole float range
+ *    including +-0, +-Inf, NaN (propagated), saturation and subnormal
+ *    inputs and outputs.  Measured over all 2^32 inputs against the
+ *    correctly rounded result (gcc SSE2 / AVX2+FMA / AVX-512 builds and
+ *    clang -march=native): max error exp 1 ulp, log 1 ulp, tanh 1 ulp,
+ *    erf 1 ulp, sigmoid 2 ulp; against glibc's float functions at most
+ *    2 ulp.  Assumes the default FP environment (round to nearest, no
+ *    flush-to-zero); do not compile with -ffast-math (it breaks NaN/Inf
+ *    handling here and everywhere else).  Contraction (-ffp-contract=fast,
+ *    the gnu11 default) is fine; scalar and array forms may then differ by
+ *    1 ulp.
+ *
+ * GEMM design: Goto-style blocking (NC columns of B x KC rows packed once
+ * per block, MC x KC of A packed into L2-sized slivers), a register-blocked
+ * micro-kernel of HD_SGEMM_MR x (2 vectors) accumulators (8x32 on
+ * AVX-512, 6x16 on AVX2, 4x8 on SSE2, 8x8 on NEON), edge tiles through a
+ * local buffer, equal-sized blocks along each dimension, and unpacked
+ * paths for M <= 4 or N <= 4 (GEMV-like products: B or A streamed once).
  *
  * Knobs (define before including): HD_SGEMM_KC, HD_SGEMM_MC, HD_SGEMM_NC,
  * HD_SGEMM_STACK_NC set the cache blocking; HD_SGEMM_MR (a literal among
- * 1..16) the micro-tile height.  The micro-tile is HD_SGEMM_MR x
- * HD_SGEMM_NR with HD_SGEMM_NR = 2 * HD_VF.
+ * 1..16) the micro-tile height; HD_SGEMM_ABCAST=1 packs A pre-broadcast
+ * (see there).  hd_sgemm_scratch_floats_max holds for the defaults only.
  */
 #ifndef HODU_KERNELS_H
 #define HODU_KERNELS_H
@@ -135,36 +156,56 @@ typedef uint32_t hd_vu;
 #define HD__VSPLAT(s) ((float)(s))
 #endif
 
-/* Micro-tile height.  Registers: MR*2 accumulators + 2 B + 1 A vector. */
+/* Micro-tile height.  Registers: MR*2 accumulators + 2 B + 1 A vector.
+ * AVX-512: 8 (not 12/14) because channel counts are multiples of 8/16,
+ * so no rows are wasted on padding; measured equal or faster. */
 #ifndef HD_SGEMM_MR
 #if HD_VECTOR_BYTES == 64
-#define HD_SGEMM_MR 12
+#define HD_SGEMM_MR 8
 #elif HD_VECTOR_BYTES == 32
 #define HD_SGEMM_MR 6
 #elif HD_VECTOR_BYTES == 16 && (defined(__aarch64__) || defined(__ARM_NEON))
 #define HD_SGEMM_MR 8
-#elif HD_VECTOR_BYTES == 16
-#define HD_SGEMM_MR 6
+#elif HD_VECTOR_BYTES == 16 /* SSE: 2-operand code needs a temporary */
+#define HD_SGEMM_MR 4
 #else
 #define HD_SGEMM_MR 4
 #endif
 #endif
 #define HD_SGEMM_NR (2 * HD_VF)
+/* Opt-in (HD_SGEMM_ABCAST=1): pack A with every element already repeated
+ * HD_VF times, so the micro-kernel loads instead of broadcasting.  Pays
+ * off where broadcasts are shuffles (plain SSE2: about +20% measured,
+ * best with HD_SGEMM_MR=6), but the A panel grows HD_VF-fold, so the
+ * scratch exceeds hd_sgemm_scratch_floats_max: only for callers that size
+ * scratch with hd_sgemm_scratch_floats on the target itself. */
+#ifndef HD_SGEMM_ABCAST
+#define HD_SGEMM_ABCAST 0
+#endif
+#if HD_SGEMM_ABCAST
+#define HD__AS HD_VF /* floats per packed element of A */
+#else
+#define HD__AS 1
+#endif
 #ifndef HD_SGEMM_KC
 #define HD_SGEMM_KC 256
 #endif
-#ifndef HD_SGEMM_MC
-#define HD_SGEMM_MC (HD_SGEMM_MR * ((144 + HD_SGEMM_MR - 1) / HD_SGEMM_MR))
+#ifndef HD_SGEMM_MC /* the packed A block (MC x KC) should sit in L2 */
+#if HD_SGEMM_ABCAST
+#define HD_SGEMM_MC 48
+#else
+#define HD_SGEMM_MC 144
+#endif
 #endif
 #ifndef HD_SGEMM_NC
 #define HD_SGEMM_NC 1024
 #endif
-#ifndef HD_SGEMM_STACK_NC
+#ifndef HD_SGEMM_STACK_NC /* keeps hd_sgemm's stack buffer near 400 KiB */
+#if HD_SGEMM_ABCAST
+#define HD_SGEMM_STACK_NC 192
+#else
 #define HD_SGEMM_STACK_NC 256
 #endif
-/* rows with M at most this go through the unpacked small-M path */
-#ifndef HD_SGEMM_SMALL_M
-#define HD_SGEMM_SMALL_M 4
 #endif
 
 /* Rounding NC/MC to the micro-tile keeps packed panels whole. */
@@ -174,7 +215,7 @@ typedef uint32_t hd_vu;
   ((HD_SGEMM_STACK_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
 #define HD__ALIGN_FLOATS 16 /* 64-byte alignment slack */
 #define HD__SGEMM_STACK_FLOATS \
-  (HD__SGEMM_MCB * HD_SGEMM_KC + HD_SGEMM_KC * HD__SGEMM_SNCB + HD__ALIGN_FLOATS)
+  (HD__SGEMM_MCB * HD_SGEMM_KC * HD__AS + HD_SGEMM_KC * HD__SGEMM_SNCB + HD__ALIGN_FLOATS)
 #define HD_SGEMM_STACK_BYTES (HD__SGEMM_STACK_FLOATS * 4)
 
 /* FMA contraction for the GEMM inner loops only.  gcc in ISO mode
@@ -392,28 +433,64 @@ static inline void hd__scale_c(int64_t M, int64_t N, float *C, int64_t ldc, floa
   }
 }
 
+/* dst[k*w + r] = src[r*ld + k] for r < rows, 0 for rows <= r < w: a
+ * transposing copy of `rows` strided rows into a w-wide packed sliver.
+ * Full slivers move 4 values of k per row visit with contiguous stores. */
+static inline void hd__pack_gather(const float *src, int64_t ld, int64_t rows, int64_t w,
+                                   int64_t kc, float *restrict dst) {
+  int64_t k = 0;
+  if (rows == w) {
+    for (; k + 4 <= kc; k += 4) {
+      float *d = dst + k * w;
+      for (int64_t r = 0; r < w; ++r) {
+        const float *s = src + r * ld + k;
+        d[r] = s[0];
+        d[w + r] = s[1];
+        d[2 * w + r] = s[2];
+        d[3 * w + r] = s[3];
+      }
+    }
+  }
+  for (; k < kc; ++k) {
+    float *d = dst + k * w;
+    for (int64_t r = 0; r < rows; ++r) d[r] = src[r * ld + k];
+    for (int64_t r = rows; r < w; ++r) d[r] = 0.0f;
+  }
+}
+
+/* dst[k*w + r] = src[k*ld + r] for r < rows, zero-padded to w. */
+static inline void hd__pack_copy(const float *src, int64_t ld, int64_t rows, int64_t w,
+                                 int64_t kc, float *restrict dst) {
+  for (int64_t k = 0; k < kc; ++k) {
+    float *d = dst + k * w;
+    memcpy(d, src + k * ld, (size_t)rows * sizeof(float));
+    for (int64_t r = rows; r < w; ++r) d[r] = 0.0f;
+  }
+}
+
 /* Pack an mc x kc block of op(A) into MR-row slivers: sliver s holds
- * op(A)[s*MR + r][k] at pa[s*MR*kc + k*MR + r], rows past mc are zero.
- * `a` points at op(A)[0][0] of the block. */
+ * op(A)[s*MR + r][k] at pa[s*MR*kc + k*MR + r] (times HD__AS copies when
+ * pre-broadcast), rows past mc are zero.  `a` points at op(A)[0][0] of
+ * the block. */
 static inline void hd__sgemm_pack_a(int64_t mc, int64_t kc, const float *a, int64_t lda,
                                     int trans_a, float *restrict pa) {
   for (int64_t i0 = 0; i0 < mc; i0 += HD_SGEMM_MR) {
     int64_t rows = hd__min64(HD_SGEMM_MR, mc - i0);
-    if (!trans_a) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const float *src = a + (i0 + r) * lda;
-        for (int64_t k = 0; k < kc; ++k) pa[k * HD_SGEMM_MR + r] = src[k];
-      }
-      for (int64_t r = rows; r < HD_SGEMM_MR; ++r)
-        for (int64_t k = 0; k < kc; ++k) pa[k * HD_SGEMM_MR + r] = 0.0f;
-    } else {
-      for (int64_t k = 0; k < kc; ++k) {
-        float *dst = pa + k * HD_SGEMM_MR;
-        memcpy(dst, a + k * lda + i0, (size_t)rows * sizeof(float));
-        for (int64_t r = rows; r < HD_SGEMM_MR; ++r) dst[r] = 0.0f;
+#if HD_SGEMM_ABCAST
+    for (int64_t k = 0; k < kc; ++k) {
+      float *dst = pa + k * (HD_SGEMM_MR * HD__AS);
+      for (int64_t r = 0; r < HD_SGEMM_MR; ++r) {
+        float v = r >= rows ? 0.0f : trans_a ? a[k * lda + i0 + r] : a[(i0 + r) * lda + k];
+        for (int l = 0; l < HD__AS; ++l) dst[r * HD__AS + l] = v;
       }
     }
-    pa += HD_SGEMM_MR * kc;
+#else
+    if (!trans_a)
+      hd__pack_gather(a + i0 * lda, lda, rows, HD_SGEMM_MR, kc, pa);
+    else
+      hd__pack_copy(a + i0, lda, rows, HD_SGEMM_MR, kc, pa);
+#endif
+    pa += HD_SGEMM_MR * HD__AS * kc;
   }
 }
 
@@ -423,20 +500,10 @@ static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int6
                                     int trans_b, float *restrict pb) {
   for (int64_t j0 = 0; j0 < nc; j0 += HD_SGEMM_NR) {
     int64_t cols = hd__min64(HD_SGEMM_NR, nc - j0);
-    if (!trans_b) {
-      for (int64_t k = 0; k < kc; ++k) {
-        float *dst = pb + k * HD_SGEMM_NR;
-        memcpy(dst, b + k * ldb + j0, (size_t)cols * sizeof(float));
-        for (int64_t j = cols; j < HD_SGEMM_NR; ++j) dst[j] = 0.0f;
-      }
-    } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        const float *src = b + (j0 + j) * ldb;
-        for (int64_t k = 0; k < kc; ++k) pb[k * HD_SGEMM_NR + j] = src[k];
-      }
-      for (int64_t j = cols; j < HD_SGEMM_NR; ++j)
-        for (int64_t k = 0; k < kc; ++k) pb[k * HD_SGEMM_NR + j] = 0.0f;
-    }
+    if (!trans_b)
+      hd__pack_copy(b + j0, ldb, cols, HD_SGEMM_NR, kc, pb);
+    else
+      hd__pack_gather(b + j0 * ldb, ldb, cols, HD_SGEMM_NR, kc, pb);
     pb += HD_SGEMM_NR * kc;
   }
 }
@@ -445,12 +512,22 @@ static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int6
  *   use_beta ? C = alpha*acc + beta*C : C = alpha*acc
  * on the top-left mr x nr corner of the tile at c. */
 #define HD__UK_DECL(r) hd_vf hd__c##r##a = hd__vz, hd__c##r##b = hd__vz;
+#if HD_SGEMM_ABCAST
+#define HD__UK_FMA(r)                                          \
+  {                                                            \
+    hd_vf hd__av;                                              \
+    memcpy(&hd__av, pa + (r) * HD__AS, sizeof hd__av);         \
+    hd__c##r##a += hd__av * hd__b0;                            \
+    hd__c##r##b += hd__av * hd__b1;                            \
+  }
+#else
 #define HD__UK_FMA(r)                     \
   {                                       \
     hd_vf hd__av = HD__VSPLAT(pa[r]);     \
     hd__c##r##a += hd__av * hd__b0;       \
     hd__c##r##b += hd__av * hd__b1;       \
   }
+#endif
 #define HD__UK_PREF(r) HD__PREFETCH(c + (r) * ldc);
 #define HD__UK_STORE(r)                                                  \
   {                                                                      \
@@ -486,7 +563,7 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
     memcpy(&hd__b0, pb, sizeof hd__b0);
     memcpy(&hd__b1, pb + HD_VF, sizeof hd__b1);
     HD__ROWS(HD_SGEMM_MR)(HD__UK_FMA)
-    pa += HD_SGEMM_MR;
+    pa += HD_SGEMM_MR * HD__AS;
     pb += HD_SGEMM_NR;
   }
   if (mr == HD_SGEMM_MR && nr == HD_SGEMM_NR) {
@@ -507,48 +584,54 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
   }
 }
 
-/* Small-M path (M <= 4, op(A) row-major): no packing, each element of B is
- * read once.  Non-transposed B: strips of 4 vectors along N, all rows at
- * once, accumulators in registers over the whole K. */
-#define HD__NN_DECL(r)                                                       \
-  hd_vf hd__s##r##0 = hd__vz, hd__s##r##1 = hd__vz, hd__s##r##2 = hd__vz,    \
-        hd__s##r##3 = hd__vz;
-#define HD__NN_FMA(r)                                \
-  {                                                  \
-    hd_vf hd__av = HD__VSPLAT(A[(r) * lda + k]);     \
-    hd__s##r##0 += hd__av * hd__b0;                  \
-    hd__s##r##1 += hd__av * hd__b1;                  \
-    hd__s##r##2 += hd__av * hd__b2;                  \
-    hd__s##r##3 += hd__av * hd__b3;                  \
+/* Small-M path (M <= 4, op(A) row-major: A[r*lda + k]), no packing.
+ * Non-transposed B is streamed once, row after row, in chunks of HD__NN_JB
+ * columns (one page of B per row visit), while the matching chunk of C
+ * (at most 16 KiB) stays in L1; four rows of B are folded into each
+ * load/store of C. */
+#define HD__NN_JB 1024
+#define HD__NN_INIT(r)                                                    \
+  {                                                                       \
+    float *hd__cr = C + (r) * ldc + j0;                                   \
+    if (beta == 0.0f) {                                                   \
+      memset(hd__cr, 0, (size_t)jn * sizeof(float));                     \
+    } else if (beta != 1.0f) {                                            \
+      for (int64_t j = 0; j < jn; ++j) hd__cr[j] *= beta;                 \
+    }                                                                     \
   }
-#define HD__NN_OUT1(cp, acc)                             \
-  {                                                      \
-    hd_vf hd__o = (acc) * hd__va;                        \
-    if (beta != 0.0f) {                                  \
-      hd_vf hd__l;                                       \
-      memcpy(&hd__l, (cp), sizeof hd__l);                \
-      hd__o += hd__vb * hd__l;                           \
-    }                                                    \
-    memcpy((cp), &hd__o, sizeof hd__o);                  \
+#define HD__NN_A4(r)                                                      \
+  const float hd__s##r##0 = alpha * A[(r) * lda + k];                     \
+  const float hd__s##r##1 = alpha * A[(r) * lda + k + 1];                 \
+  const float hd__s##r##2 = alpha * A[(r) * lda + k + 2];                 \
+  const float hd__s##r##3 = alpha * A[(r) * lda + k + 3];                 \
+  const hd_vf hd__v##r##0 = HD__VSPLAT(hd__s##r##0);                      \
+  const hd_vf hd__v##r##1 = HD__VSPLAT(hd__s##r##1);                      \
+  const hd_vf hd__v##r##2 = HD__VSPLAT(hd__s##r##2);                      \
+  const hd_vf hd__v##r##3 = HD__VSPLAT(hd__s##r##3);
+#define HD__NN_UPD4(r)                                                    \
+  {                                                                       \
+    float *hd__cp = C + (r) * ldc + j;                                    \
+    hd_vf hd__c;                                                          \
+    memcpy(&hd__c, hd__cp, sizeof hd__c);                                 \
+    hd__c += (hd__v##r##0 * hd__b0 + hd__v##r##1 * hd__b1) +              \
+             (hd__v##r##2 * hd__b2 + hd__v##r##3 * hd__b3);               \
+    memcpy(hd__cp, &hd__c, sizeof hd__c);                                 \
   }
-#define HD__NN_STORE(r)                                     \
-  {                                                         \
-    float *hd__cr = C + (r) * ldc + j;                      \
-    HD__NN_OUT1(hd__cr, hd__s##r##0)                        \
-    HD__NN_OUT1(hd__cr + HD_VF, hd__s##r##1)                \
-    HD__NN_OUT1(hd__cr + 2 * HD_VF, hd__s##r##2)            \
-    HD__NN_OUT1(hd__cr + 3 * HD_VF, hd__s##r##3)            \
+#define HD__NN_UPD4S(r)                                                   \
+  C[(r) * ldc + j] += (hd__s##r##0 * hd__p0[j] + hd__s##r##1 * hd__p1[j]) + \
+                      (hd__s##r##2 * hd__p2[j] + hd__s##r##3 * hd__p3[j]);
+#define HD__NN_A1(r)                                                      \
+  const float hd__s##r##0 = alpha * A[(r) * lda + k];                     \
+  const hd_vf hd__v##r##0 = HD__VSPLAT(hd__s##r##0);
+#define HD__NN_UPD1(r)                                                    \
+  {                                                                       \
+    float *hd__cp = C + (r) * ldc + j;                                    \
+    hd_vf hd__c;                                                          \
+    memcpy(&hd__c, hd__cp, sizeof hd__c);                                 \
+    hd__c += hd__v##r##0 * hd__b0;                                        \
+    memcpy(hd__cp, &hd__c, sizeof hd__c);                                 \
   }
-#define HD__NN_DECL1(r) hd_vf hd__s##r##0 = hd__vz;
-#define HD__NN_FMA1(r) hd__s##r##0 += HD__VSPLAT(A[(r) * lda + k]) * hd__b0;
-#define HD__NN_STORE1(r) HD__NN_OUT1(C + (r) * ldc + j, hd__s##r##0)
-#define HD__NN_TAIL(r)                                                   \
-  {                                                                      \
-    float hd__acc = 0.0f;                                                \
-    for (int64_t k = 0; k < K; ++k) hd__acc += A[(r) * lda + k] * B[k * ldb + j]; \
-    float *hd__cp = C + (r) * ldc + j;                                   \
-    *hd__cp = beta != 0.0f ? alpha * hd__acc + beta * *hd__cp : alpha * hd__acc; \
-  }
+#define HD__NN_UPD1S(r) C[(r) * ldc + j] += hd__s##r##0 * hd__p0[j];
 
 #define HD__DEFINE_SMALL_NN(m)                                                  \
   HD__CONTRACT_FN                                                               \
@@ -558,33 +641,40 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
                                             float *restrict C, int64_t ldc,      \
                                             float alpha, float beta) {          \
     HD__CONTRACT_BODY                                                           \
-    const hd_vf hd__vz = {0};                                                   \
-    const hd_vf hd__va = HD__VSPLAT(alpha), hd__vb = HD__VSPLAT(beta);          \
-    int64_t j = 0;                                                              \
-    for (; j + 4 * HD_VF <= N; j += 4 * HD_VF) {                                \
-      HD__R##m(HD__NN_DECL)                                                     \
-      for (int64_t k = 0; k < K; ++k) {                                         \
-        const float *hd__bp = B + k * ldb + j;                                  \
-        hd_vf hd__b0, hd__b1, hd__b2, hd__b3;                                   \
-        memcpy(&hd__b0, hd__bp, sizeof hd__b0);                                 \
-        memcpy(&hd__b1, hd__bp + HD_VF, sizeof hd__b1);                         \
-        memcpy(&hd__b2, hd__bp + 2 * HD_VF, sizeof hd__b2);                     \
-        memcpy(&hd__b3, hd__bp + 3 * HD_VF, sizeof hd__b3);                     \
-        HD__R##m(HD__NN_FMA)                                                    \
+    for (int64_t j0 = 0; j0 < N; j0 += HD__NN_JB) {                             \
+      const int64_t jn = hd__min64(HD__NN_JB, N - j0), jend = j0 + jn;          \
+      HD__R##m(HD__NN_INIT)                                                     \
+      int64_t k = 0;                                                            \
+      for (; k + 4 <= K; k += 4) {                                              \
+        HD__R##m(HD__NN_A4)                                                     \
+        const float *hd__p0 = B + k * ldb, *hd__p1 = hd__p0 + ldb;              \
+        const float *hd__p2 = hd__p1 + ldb, *hd__p3 = hd__p2 + ldb;             \
+        int64_t j = j0;                                                         \
+        for (; j + HD_VF <= jend; j += HD_VF) {                                 \
+          hd_vf hd__b0, hd__b1, hd__b2, hd__b3;                                 \
+          memcpy(&hd__b0, hd__p0 + j, sizeof hd__b0);                           \
+          memcpy(&hd__b1, hd__p1 + j, sizeof hd__b1);                           \
+          memcpy(&hd__b2, hd__p2 + j, sizeof hd__b2);                           \
+          memcpy(&hd__b3, hd__p3 + j, sizeof hd__b3);                           \
+          HD__R##m(HD__NN_UPD4)                                                 \
+        }                                                                       \
+        for (; j < jend; ++j) {                                                 \
+          HD__R##m(HD__NN_UPD4S)                                                \
+        }                                                                       \
       }                                                                         \
-      HD__R##m(HD__NN_STORE)                                                    \
-    }                                                                           \
-    for (; j + HD_VF <= N; j += HD_VF) {                                        \
-      HD__R##m(HD__NN_DECL1)                                                    \
-      for (int64_t k = 0; k < K; ++k) {                                         \
-        hd_vf hd__b0;                                                           \
-        memcpy(&hd__b0, B + k * ldb + j, sizeof hd__b0);                        \
-        HD__R##m(HD__NN_FMA1)                                                   \
+      for (; k < K; ++k) {                                                      \
+        HD__R##m(HD__NN_A1)                                                     \
+        const float *hd__p0 = B + k * ldb;                                      \
+        int64_t j = j0;                                                         \
+        for (; j + HD_VF <= jend; j += HD_VF) {                                 \
+          hd_vf hd__b0;                                                         \
+          memcpy(&hd__b0, hd__p0 + j, sizeof hd__b0);                           \
+          HD__R##m(HD__NN_UPD1)                                                 \
+        }                                                                       \
+        for (; j < jend; ++j) {                                                 \
+          HD__R##m(HD__NN_UPD1S)                                                \
+        }                                                                       \
       }                                                                         \
-      HD__R##m(HD__NN_STORE1)                                                   \
-    }                                                                           \
-    for (; j < N; ++j) {                                                        \
-      HD__R##m(HD__NN_TAIL)                                                     \
     }                                                                           \
   }
 HD__DEFINE_SMALL_NN(1)
@@ -593,7 +683,9 @@ HD__DEFINE_SMALL_NN(3)
 HD__DEFINE_SMALL_NN(4)
 
 /* Small-M path, transposed B (B is N x K): C[i][j] = dot(A row i, B row j),
- * 4 rows of B at a time, vectorised along K, one horizontal sum per dot. */
+ * 4 rows of B at a time, vectorised along K, one horizontal sum per dot.
+ * C is addressed as C[i*crs + j*ccs] so that the same code serves the
+ * small-N case with the roles of A and B swapped (C^T = B A^T). */
 static inline float hd__hsum(hd_vf v) {
 #if HD_VECTOR_BYTES > 0
   float s = 0.0f;
@@ -619,7 +711,7 @@ static inline float hd__hsum(hd_vf v) {
     float hd__d = hd__hsum(hd__s##r##q);                                   \
     for (int64_t kk = k; kk < K; ++kk)                                     \
       hd__d += A[(r) * lda + kk] * B[(j + (q)) * ldb + kk];                \
-    float *hd__cp = C + (r) * ldc + j + (q);                               \
+    float *hd__cp = C + (r) * crs + (j + (q)) * ccs;                       \
     *hd__cp = beta != 0.0f ? alpha * hd__d + beta * *hd__cp : alpha * hd__d; \
   }
 #define HD__NT_FIN(r) HD__NT_FIN1(r, 0) HD__NT_FIN1(r, 1) HD__NT_FIN1(r, 2) HD__NT_FIN1(r, 3)
@@ -637,7 +729,7 @@ static inline float hd__hsum(hd_vf v) {
   static inline void hd__sgemm_small_nt_##m(int64_t N, int64_t K,               \
                                             const float *restrict A, int64_t lda, \
                                             const float *restrict B, int64_t ldb, \
-                                            float *restrict C, int64_t ldc,      \
+                                            float *restrict C, int64_t crs, int64_t ccs,      \
                                             float alpha, float beta) {          \
     HD__CONTRACT_BODY                                                           \
     const hd_vf hd__vz = {0};                                                   \
@@ -674,17 +766,27 @@ HD__DEFINE_SMALL_NT(2)
 HD__DEFINE_SMALL_NT(3)
 HD__DEFINE_SMALL_NT(4)
 
+/* Target-independent upper bound of hd_sgemm_scratch_floats (default
+ * knobs: MR <= 16, NR <= 32, MC <= 160, NC <= 1024, KC <= 256): what a
+ * compiler planning memory before knowing the target reserves. */
+static inline size_t hd_sgemm_scratch_floats_max(int64_t M, int64_t N, int64_t K) {
+  if (M <= 0 || N <= 0 || K <= 0) return 0;
+  int64_t m = M + 15 < 160 ? M + 15 : 160, n = N + 31 < 1056 ? N + 31 : 1056;
+  return (size_t)((m + n) * (K < 256 ? K : 256) + 16);
+}
+
 /* Scratch (in floats) that hd_sgemm_ws needs for these sizes. */
 static inline size_t hd_sgemm_scratch_floats(int64_t M, int64_t N, int64_t K) {
   if (M <= 0 || N <= 0 || K <= 0) return 0;
   int64_t mc = hd__min64(hd__round_up64(M, HD_SGEMM_MR), HD__SGEMM_MCB);
   int64_t kc = hd__min64(K, HD_SGEMM_KC);
   int64_t nc = hd__min64(hd__round_up64(N, HD_SGEMM_NR), HD__SGEMM_NCB);
-  return (size_t)(mc * kc + kc * nc + HD__ALIGN_FLOATS);
+  return (size_t)(mc * kc * HD__AS + kc * nc + HD__ALIGN_FLOATS);
 }
 
 /* The blocked driver; nc_max is the NC blocking (a multiple of NR) and
- * scratch holds mc*kc + kc*nc floats past its 64-byte aligned start. */
+ * scratch holds mc*kc*HD__AS + kc*nc floats past its 64-byte aligned
+ * start (hd_sgemm_scratch_floats). */
 static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const float *A,
                                      int64_t lda, int trans_a, const float *B,
                                      int64_t ldb, int trans_b, float *C, int64_t ldc,
@@ -692,20 +794,26 @@ static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const floa
                                      int64_t nc_max) {
   uintptr_t addr = (uintptr_t)scratch;
   size_t skip = (size_t)((64u - (addr & 63u)) & 63u) / sizeof(float);
-  int64_t mc_cap = hd__min64(hd__round_up64(M, HD_SGEMM_MR), HD__SGEMM_MCB);
-  int64_t kc_cap = hd__min64(K, HD_SGEMM_KC);
+  /* Equal-sized blocks (never above the caps) avoid a thin last block:
+   * K = 576 runs as 3 x 192 rather than 256 + 256 + 64. */
+  int64_t kb = hd__min64(K, (K + (K + HD_SGEMM_KC - 1) / HD_SGEMM_KC - 1) /
+                                ((K + HD_SGEMM_KC - 1) / HD_SGEMM_KC));
+  int64_t nmb = (M + HD__SGEMM_MCB - 1) / HD__SGEMM_MCB;
+  int64_t mb = hd__round_up64((M + nmb - 1) / nmb, HD_SGEMM_MR);
+  int64_t nnb = (N + nc_max - 1) / nc_max;
+  int64_t nb = hd__round_up64((N + nnb - 1) / nnb, HD_SGEMM_NR);
   float *pa = scratch + skip;
-  float *pb = pa + mc_cap * kc_cap;
-  for (int64_t jc = 0; jc < N; jc += nc_max) {
-    int64_t nc = hd__min64(nc_max, N - jc);
-    for (int64_t pc = 0; pc < K; pc += HD_SGEMM_KC) {
-      int64_t kc = hd__min64(HD_SGEMM_KC, K - pc);
+  float *pb = pa + mb * kb * HD__AS;
+  for (int64_t jc = 0; jc < N; jc += nb) {
+    int64_t nc = hd__min64(nb, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kb) {
+      int64_t kc = hd__min64(kb, K - pc);
       int use_beta = pc > 0 || beta != 0.0f;
       float beta_eff = pc > 0 ? 1.0f : beta;
       hd__sgemm_pack_b(kc, nc, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb,
                        trans_b, pb);
-      for (int64_t ic = 0; ic < M; ic += HD__SGEMM_MCB) {
-        int64_t mc = hd__min64(HD__SGEMM_MCB, M - ic);
+      for (int64_t ic = 0; ic < M; ic += mb) {
+        int64_t mc = hd__min64(mb, M - ic);
         hd__sgemm_pack_a(mc, kc, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda,
                          trans_a, pa);
         for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR) {
@@ -713,7 +821,7 @@ static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const floa
           const float *pbs = pb + jr * kc;
           for (int64_t ir = 0; ir < mc; ir += HD_SGEMM_MR) {
             int64_t mr = hd__min64(HD_SGEMM_MR, mc - ir);
-            hd__sgemm_ukernel(kc, pa + ir * kc, pbs, C + (ic + ir) * ldc + jc + jr, ldc,
+            hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, C + (ic + ir) * ldc + jc + jr, ldc,
                               mr, nr, alpha, beta_eff, use_beta);
           }
         }
@@ -722,7 +830,8 @@ static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const floa
   }
 }
 
-/* Shared front end: trivial cases and the small-M path; returns 1 when done. */
+/* Shared front end: trivial cases and the unpacked paths for M <= 4 or
+ * N <= 4; returns 1 when the product is done. */
 static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *A,
                                   int64_t lda, int trans_a, const float *B, int64_t ldb,
                                   int trans_b, float *C, int64_t ldc, float alpha,
@@ -732,7 +841,17 @@ static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *
     hd__scale_c(M, N, C, ldc, beta);
     return 1;
   }
-  if (M <= HD_SGEMM_SMALL_M && (!trans_a || M == 1)) {
+  if (N <= 4 && M > N && !trans_a && (trans_b || (N == 1 && ldb == 1))) {
+    /* few columns: C^T = op(B)^T op(A)^T with contiguous rows on both sides */
+    switch (N) {
+      case 1: hd__sgemm_small_nt_1(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+      case 2: hd__sgemm_small_nt_2(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+      case 3: hd__sgemm_small_nt_3(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+      default: hd__sgemm_small_nt_4(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+    }
+    return 1;
+  }
+  if (M <= 4 && (!trans_a || M == 1)) {
     /* M == 1 with trans_a reads op(A) row 0 = A[k*lda]: only contiguous
      * when lda == 1, otherwise use the packed path */
     if (trans_a && lda != 1) return 0;
@@ -745,10 +864,10 @@ static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *
       }
     } else {
       switch (M) {
-        case 1: hd__sgemm_small_nt_1(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
-        case 2: hd__sgemm_small_nt_2(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
-        case 3: hd__sgemm_small_nt_3(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
-        default: hd__sgemm_small_nt_4(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
+        case 1: hd__sgemm_small_nt_1(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
+        case 2: hd__sgemm_small_nt_2(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
+        case 3: hd__sgemm_small_nt_3(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
+        default: hd__sgemm_small_nt_4(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
       }
     }
     return 1;
