@@ -931,6 +931,47 @@ static bool infer_gather_elements(op_ctx *c)
     return true;
 }
 
+/* Opens the loop nest over `idx` shared by GatherElements and
+ * ScatterElements and emits `k`, the index along `axis` clamped into range.
+ * *io receives the offset expression into indices (and updates, output),
+ * *so the data offset with the axis term left out; returns the axis stride.
+ * Close with elements_loops_close. */
+static int64_t elements_loops_open(op_emit *e, const ir_value *data, const ir_value *idx, int axis, hd_buf *io,
+                                   hd_buf *so)
+{
+    int64_t dst[HODU_MAX_RANK], ist[HODU_MAX_RANK], idims[HODU_MAX_RANK];
+    value_strides(data, dst);
+    em_dims(idx, idims);
+    contiguous_strides(idx->rank, idims, ist);
+    int64_t d = data->dims[axis].size, astride = dst[axis];
+    em_line(e, "{");
+    e->indent++;
+    for (int i = 0; i < idx->rank; i++) {
+        char var[16];
+        snprintf(var, sizeof(var), "i%d", i);
+        em_for(e, var, idims[i]);
+    }
+    hd_buf_init(io);
+    hd_buf_init(so);
+    offset_expr(io, 0, ist, idx->rank);
+    dst[axis] = 0;
+    offset_expr(so, 0, dst, idx->rank);
+    em_line(e, "int64_t k = (int64_t)in1[%s];", io->data);
+    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
+    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
+    return astride;
+}
+
+static void elements_loops_close(op_emit *e, int rank, hd_buf *io, hd_buf *so)
+{
+    hd_buf_free(io);
+    hd_buf_free(so);
+    for (int i = 0; i < rank; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+}
+
 static bool emit_gather_elements(op_emit *e)
 {
     const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
@@ -939,36 +980,10 @@ static bool emit_gather_elements(op_emit *e)
         axis += data->rank;
     if (ir_value_numel(idx) == 0)
         return true;
-    int64_t dst[HODU_MAX_RANK], ist[HODU_MAX_RANK], idims[HODU_MAX_RANK];
-    value_strides(data, dst);
-    em_dims(idx, idims);
-    contiguous_strides(idx->rank, idims, ist);
-    int64_t d = data->dims[axis].size;
-    em_line(e, "{");
-    e->indent++;
-    for (int i = 0; i < idx->rank; i++) {
-        char var[16];
-        snprintf(var, sizeof(var), "i%d", i);
-        em_for(e, var, idims[i]);
-    }
     hd_buf io, so;
-    hd_buf_init(&io);
-    hd_buf_init(&so);
-    offset_expr(&io, 0, ist, idx->rank);
-    int64_t sst[HODU_MAX_RANK];
-    memcpy(sst, dst, sizeof(sst));
-    sst[axis] = 0;
-    offset_expr(&so, 0, sst, idx->rank);
-    em_line(e, "int64_t k = (int64_t)in1[%s];", io.data);
-    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
-    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
-    em_line(e, "out0[%s] = in0[%s + k * %" PRId64 "];", io.data, so.data, dst[axis]);
-    hd_buf_free(&io);
-    hd_buf_free(&so);
-    for (int i = 0; i < idx->rank; i++)
-        em_close(e);
-    e->indent--;
-    em_line(e, "}");
+    int64_t astride = elements_loops_open(e, data, idx, axis, &io, &so);
+    em_line(e, "out0[%s] = in0[%s + k * %" PRId64 "];", io.data, so.data, astride);
+    elements_loops_close(e, idx->rank, &io, &so);
     return true;
 }
 
@@ -1550,39 +1565,14 @@ static bool emit_scatter_elements(op_emit *e)
         em_line(e, "memcpy(out0, in0, %zu);", ir_value_nbytes(data));
     if (ir_value_numel(idx) == 0)
         return true;
-    int64_t dst[HODU_MAX_RANK], ist[HODU_MAX_RANK], idims[HODU_MAX_RANK];
-    value_strides(data, dst);
-    em_dims(idx, idims);
-    contiguous_strides(idx->rank, idims, ist);
-    int64_t d = data->dims[axis].size;
-    em_line(e, "{");
-    e->indent++;
-    for (int i = 0; i < idx->rank; i++) {
-        char var[16];
-        snprintf(var, sizeof(var), "i%d", i);
-        em_for(e, var, idims[i]);
-    }
     hd_buf io, so;
-    hd_buf_init(&io);
-    hd_buf_init(&so);
-    offset_expr(&io, 0, ist, idx->rank);
-    dst[axis] = 0;
-    offset_expr(&so, 0, dst, idx->rank);
-    em_line(e, "int64_t k = (int64_t)in1[%s];", io.data);
-    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
-    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
-    value_strides(data, dst);
-    char *target = hd_xasprintf("out0[%s + k * %" PRId64 "]", so.data, dst[axis]);
+    int64_t astride = elements_loops_open(e, data, idx, axis, &io, &so);
+    char *target = hd_xasprintf("out0[%s + k * %" PRId64 "]", so.data, astride);
     char *source = hd_xasprintf("in2[%s]", io.data);
     emit_combine(e, target, source);
     free(target);
     free(source);
-    hd_buf_free(&io);
-    hd_buf_free(&so);
-    for (int i = 0; i < idx->rank; i++)
-        em_close(e);
-    e->indent--;
-    em_line(e, "}");
+    elements_loops_close(e, idx->rank, &io, &so);
     return true;
 }
 
