@@ -20,6 +20,7 @@ static const struct {
     {hd_ops_reduce, &hd_ops_reduce_count},
     {hd_ops_nn, &hd_ops_nn_count},
     {hd_ops_shape, &hd_ops_shape_count},
+    {hd_ops_attention, &hd_ops_attention_count},
 };
 
 int op_count(void)

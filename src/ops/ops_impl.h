@@ -15,6 +15,8 @@ extern const op_def hd_ops_nn[];
 extern const size_t hd_ops_nn_count;
 extern const op_def hd_ops_shape[];
 extern const size_t hd_ops_shape_count;
+extern const op_def hd_ops_attention[];
+extern const size_t hd_ops_attention_count;
 
 #define HD_OPS_COUNT(arr) (sizeof(arr) / sizeof((arr)[0]))
 
