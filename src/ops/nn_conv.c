@@ -688,35 +688,19 @@ static void emit_depthwise(op_emit *e, const conv_geom *g, bool bias)
     em_close(e);
 }
 
-/* Direct convolution for any float dtype: one dot product per output. */
-static void emit_conv_direct(op_emit *e, const conv_geom *g, hodu_dtype t, bool bias)
+/* The inner part both direct emitters share: with the window loops open
+ * (input coordinates in IV, kernel in KV, output in OV), accumulate x * w
+ * with w indexed from `w_base`, then close the loops and store acc. */
+static void emit_direct_mac_store(op_emit *e, const conv_geom *g, hodu_dtype t, const char *acc_t, const char *w_base)
 {
     const nn_window *w = &g->w;
     int nd = w->nd;
-    const char *acc_t = t == HODU_DTYPE_F64 ? "double" : "float";
-    em_for(e, "n", g->N);
-    em_for(e, "m", g->M);
-    em_line(e, "const int64_t grp = m / %" PRId64 ";", g->Mg);
-    em_line(e, "(void)grp;");
-    for (int i = 0; i < nd; i++)
-        em_for(e, OV[i], w->out[i]);
-    char *lb = em_load(t, "in2[m]");
-    em_line(e, "%s acc = %s;", acc_t, bias ? lb : "0");
-    free(lb);
-    em_for(e, "c", g->Cg);
-    for (int i = 0; i < nd; i++) {
-        em_for(e, KV[i], w->k[i]);
-        em_line(e, "const int64_t %s = %s * %" PRId64 " + %s * %" PRId64 " - %" PRId64 ";", IV[i], OV[i], w->s[i],
-                KV[i], w->d[i], w->pb[i]);
-        if (dim_needs_check(w, i))
-            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
-    }
     hd_buf xi, wi, oi;
     hd_buf_init(&xi);
     hd_buf_init(&wi);
     hd_buf_init(&oi);
     hd_buf_printf(&xi, "(n * %" PRId64 " + grp * %" PRId64 " + c) * %" PRId64, g->C, g->Cg, g->IP);
-    hd_buf_printf(&wi, "(m * %" PRId64 " + c) * %" PRId64, g->Cg, g->KP);
+    hd_buf_puts(&wi, w_base);
     hd_buf_printf(&oi, "(n * %" PRId64 " + m) * %" PRId64, g->M, g->OP);
     int64_t si = 1, sk = 1, so = 1;
     for (int i = nd - 1; i >= 0; i--) {
@@ -745,6 +729,34 @@ static void emit_conv_direct(op_emit *e, const conv_geom *g, hodu_dtype t, bool 
     hd_buf_free(&xi);
     hd_buf_free(&wi);
     hd_buf_free(&oi);
+}
+
+/* Direct convolution for any float dtype: one dot product per output. */
+static void emit_conv_direct(op_emit *e, const conv_geom *g, hodu_dtype t, bool bias)
+{
+    const nn_window *w = &g->w;
+    int nd = w->nd;
+    const char *acc_t = t == HODU_DTYPE_F64 ? "double" : "float";
+    em_for(e, "n", g->N);
+    em_for(e, "m", g->M);
+    em_line(e, "const int64_t grp = m / %" PRId64 ";", g->Mg);
+    em_line(e, "(void)grp;");
+    for (int i = 0; i < nd; i++)
+        em_for(e, OV[i], w->out[i]);
+    char *lb = em_load(t, "in2[m]");
+    em_line(e, "%s acc = %s;", acc_t, bias ? lb : "0");
+    free(lb);
+    em_for(e, "c", g->Cg);
+    for (int i = 0; i < nd; i++) {
+        em_for(e, KV[i], w->k[i]);
+        em_line(e, "const int64_t %s = %s * %" PRId64 " + %s * %" PRId64 " - %" PRId64 ";", IV[i], OV[i], w->s[i],
+                KV[i], w->d[i], w->pb[i]);
+        if (dim_needs_check(w, i))
+            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
+    }
+    char *w_base = hd_xasprintf("(m * %" PRId64 " + c) * %" PRId64, g->Cg, g->KP);
+    emit_direct_mac_store(e, g, t, acc_t, w_base);
+    free(w_base);
 }
 
 static int64_t conv_chunk_cols(const conv_geom *g)
@@ -1025,40 +1037,9 @@ static void emit_convt_direct(op_emit *e, const conv_geom *g, hodu_dtype t, bool
         em_line(e, "const int64_t %s = t%d / %" PRId64 ";", IV[i], i, w->s[i]);
         em_line(e, "if (%s >= %" PRId64 ") continue;", IV[i], w->in[i]);
     }
-    hd_buf xi, wi, oi;
-    hd_buf_init(&xi);
-    hd_buf_init(&wi);
-    hd_buf_init(&oi);
-    hd_buf_printf(&xi, "(n * %" PRId64 " + grp * %" PRId64 " + c) * %" PRId64, g->C, g->Cg, g->IP);
-    hd_buf_printf(&wi, "((grp * %" PRId64 " + c) * %" PRId64 " + mg) * %" PRId64, g->Cg, g->Mg, g->KP);
-    hd_buf_printf(&oi, "(n * %" PRId64 " + m) * %" PRId64, g->M, g->OP);
-    int64_t si = 1, sk = 1, so = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        hd_buf_printf(&xi, " + %s * %" PRId64, IV[i], si);
-        hd_buf_printf(&wi, " + %s * %" PRId64, KV[i], sk);
-        hd_buf_printf(&oi, " + %s * %" PRId64, OV[i], so);
-        si *= w->in[i];
-        sk *= w->k[i];
-        so *= w->out[i];
-    }
-    char *lx = em_load(t, "in0[xi]"), *lw = em_load(t, "in1[wi]");
-    em_line(e, "const int64_t xi = %s, wi = %s;", xi.data, wi.data);
-    em_line(e, "acc += (%s)%s * (%s)%s;", acc_t, lx, acc_t, lw);
-    free(lx);
-    free(lw);
-    for (int i = 0; i < nd; i++)
-        em_close(e);
-    em_close(e);
-    char *st = em_store(t, "acc");
-    em_line(e, "out0[%s] = %s;", oi.data, st);
-    free(st);
-    for (int i = 0; i < nd; i++)
-        em_close(e);
-    em_close(e);
-    em_close(e);
-    hd_buf_free(&xi);
-    hd_buf_free(&wi);
-    hd_buf_free(&oi);
+    char *w_base = hd_xasprintf("((grp * %" PRId64 " + c) * %" PRId64 " + mg) * %" PRId64, g->Cg, g->Mg, g->KP);
+    emit_direct_mac_store(e, g, t, acc_t, w_base);
+    free(w_base);
 }
 
 static uint64_t convt_col_bytes(const conv_geom *g)
