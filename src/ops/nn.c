@@ -112,6 +112,25 @@ uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K)
     return nn_align64((uint64_t)hd_sgemm_scratch_floats_max(M, N, K) * sizeof(float));
 }
 
+void nn_emit_phase_split(op_emit *e, int64_t IH, int64_t IW, int64_t SW)
+{
+    int64_t PWd = (IW + SW - 1) / SW;
+    em_line(e, "float *xs = (float *)scratch;");
+    em_for(e, "r", IH);
+    em_for(e, "j", PWd);
+    for (int64_t ph = 0; ph < SW; ph++) {
+        if ((PWd - 1) * SW + ph < IW)
+            em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = x[r * %" PRId64 " + j * %" PRId64 " + %" PRId64 "];",
+                    SW * PWd, ph * PWd, IW, SW, ph);
+        else
+            em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = j < %" PRId64 " ? x[r * %" PRId64 " + j * %" PRId64
+                       " + %" PRId64 "] : 0.0f;",
+                    SW * PWd, ph * PWd, PWd - 1, IW, SW, ph);
+    }
+    em_close(e);
+    em_close(e);
+}
+
 void nn_offset_expr(hd_buf *b, int n, const char *const *vars, const int64_t *strides, int64_t base)
 {
     bool any = false;
@@ -235,11 +254,9 @@ static bool mm_shapes(op_ctx *c, const ir_value *a, const ir_value *b, mm_shape 
     return true;
 }
 
-static bool infer_matmul(op_ctx *c)
+/* MatMul and Gemm: both operands of one type the products support. */
+static bool mm_check_dtypes(op_ctx *c, const ir_value *a, const ir_value *b)
 {
-    const ir_value *a = op_need_static(c, 0), *b = op_need_static(c, 1);
-    if (!a || !b)
-        return false;
     if (a->dtype != b->dtype)
         return op_fail(c, "inputs have different types (%s and %s)", ir_dtype_name(a->dtype), ir_dtype_name(b->dtype));
     switch (a->dtype) {
@@ -253,6 +270,16 @@ static bool infer_matmul(op_ctx *c)
     case HODU_DTYPE_U64: break;
     default: return op_fail(c, "type %s is not supported", ir_dtype_name(a->dtype));
     }
+    return true;
+}
+
+static bool infer_matmul(op_ctx *c)
+{
+    const ir_value *a = op_need_static(c, 0), *b = op_need_static(c, 1);
+    if (!a || !b)
+        return false;
+    if (!mm_check_dtypes(c, a, b))
+        return false;
     mm_shape s;
     int r;
     int64_t dims[HODU_MAX_RANK];
@@ -615,19 +642,8 @@ static bool infer_gemm(op_ctx *c)
         return false;
     if (a->rank != 2 || b->rank != 2)
         return op_fail(c, "A and B must be 2-D (got rank %d and %d)", a->rank, b->rank);
-    if (a->dtype != b->dtype)
-        return op_fail(c, "inputs have different types (%s and %s)", ir_dtype_name(a->dtype), ir_dtype_name(b->dtype));
-    switch (a->dtype) {
-    case HODU_DTYPE_F16:
-    case HODU_DTYPE_BF16:
-    case HODU_DTYPE_F32:
-    case HODU_DTYPE_F64:
-    case HODU_DTYPE_I32:
-    case HODU_DTYPE_I64:
-    case HODU_DTYPE_U32:
-    case HODU_DTYPE_U64: break;
-    default: return op_fail(c, "type %s is not supported", ir_dtype_name(a->dtype));
-    }
+    if (!mm_check_dtypes(c, a, b))
+        return false;
     const ir_node *n = op_node(c);
     bool ta = ir_attr_int(n, "transA", 0) != 0, tb = ir_attr_int(n, "transB", 0) != 0;
     int64_t M = a->dims[ta ? 1 : 0].size, K = a->dims[ta ? 0 : 1].size;

@@ -571,21 +571,7 @@ static void emit_depthwise(op_emit *e, const conv_geom *g, bool bias)
             em_line(e, "const hd_vf vw%" PRId64 " = hd_vf_splat(w%" PRId64 ");", t, t);
         if (SW > 1) {
             /* this channel's rows split into SW phases */
-            int64_t PWd = (IW + SW - 1) / SW;
-            em_line(e, "float *xs = (float *)scratch;");
-            em_for(e, "r", IH);
-            em_for(e, "j", PWd);
-            for (int64_t ph = 0; ph < SW; ph++) {
-                if ((PWd - 1) * SW + ph < IW)
-                    em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = x[r * %" PRId64 " + j * %" PRId64 " + %" PRId64 "];",
-                            SW * PWd, ph * PWd, IW, SW, ph);
-                else
-                    em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = j < %" PRId64 " ? x[r * %" PRId64 " + j * %" PRId64
-                               " + %" PRId64 "] : 0.0f;",
-                            SW * PWd, ph * PWd, PWd - 1, IW, SW, ph);
-            }
-            em_close(e);
-            em_close(e);
+            nn_emit_phase_split(e, IH, IW, SW);
         }
     }
     em_for(e, "oh", OH);

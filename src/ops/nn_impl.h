@@ -37,6 +37,11 @@ uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K);
 static inline uint64_t nn_align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
 /* Emits `int64_t name = <product of the loop vars times strides>` style sums:
  * writes "v0*s0 + v1*s1 ..." for the given vars into buf. */
+/* Emits the copy of one IH x IW plane `x` into `xs` (the scratch) with each
+ * row split into SW stride phases (phase ph holds columns ph, ph+SW, ...,
+ * zero-padded to ceil(IW/SW)), so strided taps read contiguous runs. */
+void nn_emit_phase_split(op_emit *e, int64_t IH, int64_t IW, int64_t SW);
+
 void nn_offset_expr(hd_buf *b, int n, const char *const *vars, const int64_t *strides, int64_t base);
 
 /* nn_conv.c */

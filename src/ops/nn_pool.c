@@ -158,20 +158,7 @@ static void emit_maxpool2d_fast(op_emit *e, const nn_window *w, int64_t NC)
     em_line(e, "const float *x = in0 + nc * %" PRId64 ";", IH * IW);
     em_line(e, "float *y = out0 + nc * %" PRId64 ";", OH * OW);
     if (SW > 1) {
-        em_line(e, "float *xs = (float *)scratch;");
-        em_for(e, "r", IH);
-        em_for(e, "j", PWd);
-        for (int64_t ph = 0; ph < SW; ph++) {
-            if ((PWd - 1) * SW + ph < IW)
-                em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = x[r * %" PRId64 " + j * %" PRId64 " + %" PRId64 "];",
-                        SW * PWd, ph * PWd, IW, SW, ph);
-            else
-                em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = j < %" PRId64 " ? x[r * %" PRId64 " + j * %" PRId64
-                           " + %" PRId64 "] : 0.0f;",
-                        SW * PWd, ph * PWd, PWd - 1, IW, SW, ph);
-        }
-        em_close(e);
-        em_close(e);
+        nn_emit_phase_split(e, IH, IW, SW);
     }
     /* per tap: the valid output columns [lo, hi) and where the tap reads */
     int64_t lo[64], hi[64], at[64], LO = 0, HI = OW;
