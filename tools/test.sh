@@ -11,6 +11,10 @@
 #                leak and undefined-behaviour sanitizers), then the node
 #                tests through build-asan/hodu, failing on any crash or
 #                sanitizer report (wrong results are the next stage's business)
+#   fuzz         tests/fuzz/run.sh: the libFuzzer targets (compile path,
+#                .npy reader) built with clang, ASan and UBSan in
+#                build-fuzz/, each run for HODU_FUZZ_SECONDS; any finding
+#                fails the stage
 #   conformance  the ONNX backend node tests through build/hodu
 #                (tests/conformance/run_node_tests.py): at least 60% of them
 #                must pass, and every test listed in
@@ -31,6 +35,7 @@
 #                             starts no more tests (default 2400)
 #   HODU_ASAN_SAMPLE          the asan stage runs every N-th node test
 #                             through the sanitized hodu (default 1: all)
+#   HODU_FUZZ_SECONDS         seconds each fuzz target runs (default 120)
 #   HODU_TEST_MODELS          models for the models stage
 #                             (default "mobilenet_v2 resnet18 bert")
 set -uo pipefail
@@ -38,7 +43,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
 
-all_stages=(setup unit asan conformance models)
+all_stages=(setup unit asan fuzz conformance models)
 skip=()
 only=()
 while [ $# -gt 0 ]; do
@@ -90,6 +95,10 @@ stage_asan() {
         --sample "$asan_sample" --fail-on-crash --timeout 300 --budget "$budget" || rc=1
     unset ASAN_OPTIONS UBSAN_OPTIONS
     return $rc
+}
+
+stage_fuzz() {
+    tests/fuzz/run.sh --seconds "${HODU_FUZZ_SECONDS:-120}"
 }
 
 stage_conformance() {

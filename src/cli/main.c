@@ -6,14 +6,17 @@
  *   hodu --inspect MODEL|OUT.so              describe a model
  *   hodu --dump-ir MODEL                     print the IR after the passes
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hodu.h"
 #include "hodu_rt.h"
@@ -69,12 +72,19 @@ static const char *const known_flags[] = {"--build", "--run", "--inspect", "--du
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
 {
+    /* Messages quote names from models and files: escaped, so they stay on
+     * one line and cannot drive the terminal. */
     va_list ap;
     va_start(ap, fmt);
-    fputs("hodu: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    hd_buf raw, line;
+    hd_buf_init(&raw);
+    hd_buf_init(&line);
+    hd_buf_vprintf(&raw, fmt, ap);
     va_end(ap);
+    hd_buf_put_escaped(&line, raw.data ? raw.data : "");
+    fprintf(stderr, "hodu: error: %s\n", line.data ? line.data : "");
+    hd_buf_free(&raw);
+    hd_buf_free(&line);
     return 1;
 }
 
@@ -203,16 +213,44 @@ static int parse_args(int argc, char **argv, args *a)
 
 /* --- run ------------------------------------------------------------------ */
 
-static void sanitize_name(const char *name, hd_buf *b)
+/* The file name --output-dir uses for an output: [A-Za-z0-9._-] only (so no
+ * '/' and never "." or ".."), at most 200 characters, plus ".npy". */
+static char *output_file_name(const char *name)
 {
-    for (const char *p = name; *p; p++) {
+    hd_buf b;
+    hd_buf_init(&b);
+    for (const char *p = name; *p && b.len < 200; p++) {
         char c = *p;
         bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                     c == '_' || c == '-';
-        hd_buf_putc(b, keep ? c : '_');
+        hd_buf_putc(&b, keep ? c : '_');
     }
-    if (b->len == 0 || strcmp(b->data, ".") == 0 || strcmp(b->data, "..") == 0)
-        hd_buf_puts(b, "_");
+    if (b.len == 0 || strcmp(b.data, ".") == 0 || strcmp(b.data, "..") == 0)
+        hd_buf_puts(&b, "_");
+    hd_buf_puts(&b, ".npy");
+    return hd_buf_take(&b);
+}
+
+/* Case-insensitive file systems are the default on macOS and Windows. */
+static bool same_file_name(const char *a, const char *b)
+{
+#if defined(__APPLE__) || defined(_WIN32)
+    for (; *a && tolower((unsigned char)*a) == tolower((unsigned char)*b); a++, b++)
+        ;
+    return tolower((unsigned char)*a) == tolower((unsigned char)*b);
+#else
+    return strcmp(a, b) == 0;
+#endif
+}
+
+/* Model text for the terminal: control bytes become \xNN, so a hostile name
+ * cannot send escape sequences. */
+static char *printable(const char *s)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_put_escaped(&b, s ? s : "");
+    return hd_buf_take(&b);
 }
 
 static double element_as_double(const hodu_tensor *t, int64_t i)
@@ -304,6 +342,7 @@ static int run_model(const args *a)
     hodu_tensor *outs = hd_xcalloc(no + 1, sizeof(hodu_tensor));
     bool *given = hd_xcalloc(ni + 1, sizeof(bool));
     hodu_instance *inst = NULL;
+    char **files = NULL;
     int rc = 1;
     for (size_t k = 0; k < a->n_inputs; k++) {
         const char *arg = a->inputs[k];
@@ -358,22 +397,35 @@ static int run_model(const args *a)
         fail("%s: %s", a->file, err.message);
         goto done;
     }
-    if (a->output_dir && mkdir(a->output_dir, 0777) != 0 && errno != EEXIST) {
-        fail("cannot create '%s': %s", a->output_dir, strerror(errno));
-        goto done;
+    if (a->output_dir) {
+        /* Every file name first: two outputs must never share one file. */
+        files = hd_xcalloc(no + 1, sizeof(char *));
+        for (size_t i = 0; i < no; i++) {
+            files[i] = output_file_name(hodu_model_output(m, i)->name);
+            for (size_t j = 0; j < i; j++)
+                if (same_file_name(files[i], files[j])) {
+                    char *x = printable(hodu_model_output(m, j)->name), *y = printable(hodu_model_output(m, i)->name);
+                    fail("%s: outputs '%s' and '%s' would both be written to '%s/%s'; rename one in the model",
+                         a->file, x, y, a->output_dir, files[i]);
+                    free(x);
+                    free(y);
+                    goto done;
+                }
+        }
+        if (mkdir(a->output_dir, 0777) != 0 && errno != EEXIST) {
+            fail("cannot create '%s': %s", a->output_dir, strerror(errno));
+            goto done;
+        }
     }
     for (size_t i = 0; i < no; i++) {
-        const char *name = hodu_model_output(m, i)->name;
+        char *name = printable(hodu_model_output(m, i)->name);
         print_summary(name, &outs[i]);
+        free(name);
         if (!a->output_dir)
             continue;
-        hd_buf path;
-        hd_buf_init(&path);
-        hd_buf_printf(&path, "%s/", a->output_dir);
-        sanitize_name(name, &path);
-        hd_buf_puts(&path, ".npy");
-        hodu_status st = hodu_npy_write(path.data, &outs[i], &err);
-        hd_buf_free(&path);
+        char *path = hd_xasprintf("%s/%s", a->output_dir, files[i]);
+        hodu_status st = hodu_npy_write(path, &outs[i], &err);
+        free(path);
         if (st != HODU_OK) {
             fail("%s", err.message);
             goto done;
@@ -381,6 +433,9 @@ static int run_model(const args *a)
     }
     rc = 0;
 done:
+    for (size_t i = 0; files && i < no; i++)
+        free(files[i]);
+    free(files);
     hodu_instance_destroy(inst);
     for (size_t i = 0; i < ni; i++)
         hodu_tensor_free(&ins[i]);
@@ -397,7 +452,9 @@ done:
 
 static void print_desc(const hodu_tensor_desc *t)
 {
-    printf("  %-24s %s[", t->name, hodu_dtype_name((hodu_dtype)t->dtype));
+    char *name = printable(t->name);
+    printf("  %-24s %s[", name, hodu_dtype_name((hodu_dtype)t->dtype));
+    free(name);
     for (int i = 0; i < t->rank; i++)
         printf("%s%" PRId64, i ? "," : "", t->dims[i]);
     printf("]\n");
@@ -410,8 +467,11 @@ static int inspect_library(const char *path)
     if (hodu_model_open(path, &m, &err) != HODU_OK)
         return fail("%s", err.message);
     const hodu_model_desc *d = hodu_model_desc_of(m);
+    char *name = printable(d->model_name), *producer = printable(d->producer);
     printf("compiled model %s\n  name: %s\n  built by: %s (ABI %u)\n  workspace: %" PRIu64 " bytes\ninputs:\n", path,
-           d->model_name, d->producer, d->abi_version, d->workspace_bytes);
+           name, producer, d->abi_version, d->workspace_bytes);
+    free(name);
+    free(producer);
     for (size_t i = 0; i < hodu_model_num_inputs(m); i++)
         print_desc(hodu_model_input(m, i));
     printf("outputs:\n");
@@ -433,8 +493,31 @@ static bool is_shared_library(const char *path)
                       (magic[0] == 0xcf && magic[1] == 0xfa) || (magic[0] == 'M' && magic[1] == 'Z'));
 }
 
+/* A build stopped by a signal stops its compiler and removes its temporary
+ * files (see hd_cleanup_on_signal: async-signal-safe work only). */
+static void on_fatal_signal(int sig)
+{
+    hd_cleanup_on_signal();
+    _exit(128 + sig);
+}
+
+static void install_signal_handlers(void)
+{
+    for (const int *s = hd_cleanup_signals; *s; s++) {
+        struct sigaction old, sa;
+        /* A signal the caller ignores (nohup) stays ignored. */
+        if (sigaction(*s, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigfillset(&sa.sa_mask);
+        sigaction(*s, &sa, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
+    install_signal_handlers();
     args a;
     memset(&a, 0, sizeof(a));
     int rc = parse_args(argc, argv, &a);

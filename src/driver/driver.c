@@ -12,6 +12,7 @@
 #include "loader/loader.h"
 #include "ops/ops.h"
 #include "passes/passes.h"
+#include "util/hash.h"
 
 #ifndef HODU_VERSION
 #define HODU_VERSION "dev"
@@ -97,10 +98,10 @@ static void flush_diag(const hodu_build_options *o, hd_diag *d)
         hd_diag_print(d, stderr);
         return;
     }
-    static const char *const names[] = {"note", "warning", "error"};
+    /* The same escaped line hd_diag_print writes: a host may show it on a
+     * terminal too. */
     for (size_t i = 0; i < d->len; i++) {
-        char *line = d->file ? hd_xasprintf("hodu: %s: %s: %s", names[d->msgs[i].severity], d->file, d->msgs[i].text)
-                             : hd_xasprintf("hodu: %s: %s", names[d->msgs[i].severity], d->msgs[i].text);
+        char *line = hd_diag_line(d, i);
         o->message(o->user, line);
         free(line);
     }
@@ -202,14 +203,26 @@ int hodu_build(const hodu_build_options *o)
 
 /* --- inspection ---------------------------------------------------------- */
 
+/* Names from the model go to a terminal: escape them like diagnostics. */
+static void put_name(FILE *out, const char *width_fmt, const char *name)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_put_escaped(&b, name);
+    fprintf(out, width_fmt, b.data ? b.data : "");
+    hd_buf_free(&b);
+}
+
 static void print_value(FILE *out, const ir_value *v)
 {
-    fprintf(out, "  %-24s %s[", v->name, ir_dtype_name(v->dtype));
+    put_name(out, "  %-24s", v->name);
+    fprintf(out, " %s[", ir_dtype_name(v->dtype));
     for (int i = 0; i < v->rank; i++) {
+        fputs(i ? "," : "", out);
         if (v->dims[i].size >= 0)
-            fprintf(out, "%s%" PRId64, i ? "," : "", v->dims[i].size);
+            fprintf(out, "%" PRId64, v->dims[i].size);
         else
-            fprintf(out, "%s%s", i ? "," : "", v->dims[i].sym ? v->dims[i].sym : "?");
+            put_name(out, "%s", v->dims[i].sym ? v->dims[i].sym : "?");
     }
     fputs("]\n", out);
 }
@@ -233,7 +246,8 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
         hd_diag_free(&d);
         return 1;
     }
-    fprintf(out, "model %s (opset %" PRId64 ")\ninputs:\n", o->input_path, g->opset);
+    put_name(out, "model %s", o->input_path);
+    fprintf(out, " (opset %" PRId64 ")\ninputs:\n", g->opset);
     for (size_t i = 0; i < g->n_inputs; i++)
         print_value(out, &g->values[g->inputs[i]]);
     fputs("outputs:\n", out);
@@ -244,31 +258,36 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     size_t n_types = 0;
     const char **types = hd_xcalloc(g->n_nodes + 1, sizeof(char *));
     size_t *pairs = hd_xcalloc(2 * (g->n_nodes + 1), sizeof(size_t));
+    hd_strmap type_index = {0}; /* a file may use as many op types as nodes */
     for (size_t i = 0; i < g->n_nodes; i++) {
-        size_t k = 0;
-        while (k < n_types && strcmp(types[k], g->nodes[i].op_type) != 0)
-            k++;
-        if (k == n_types) {
+        int k = hd_strmap_get(&type_index, g->nodes[i].op_type);
+        if (k < 0) {
+            k = (int)n_types;
             types[n_types] = g->nodes[i].op_type;
             pairs[2 * n_types + 1] = n_types;
+            hd_strmap_put(&type_index, g->nodes[i].op_type, k);
             n_types++;
         }
-        pairs[2 * k]++;
+        pairs[2 * (size_t)k]++;
     }
+    hd_strmap_free(&type_index);
     qsort(pairs, n_types, 2 * sizeof(size_t), cmp_count);
     fprintf(out, "ops (%zu nodes):\n", g->n_nodes);
     for (size_t i = 0; i < n_types; i++) {
         const char *t = types[pairs[2 * i + 1]];
-        fprintf(out, "  %-24s %zu%s\n", t, pairs[2 * i], op_find("", t) < 0 ? "  (unsupported)" : "");
+        put_name(out, "  %-24s", t);
+        fprintf(out, " %zu%s\n", pairs[2 * i], op_find("", t) < 0 ? "  (unsupported)" : "");
     }
     free(pairs);
     free(types);
 
     int64_t params = 0;
+    size_t *uses = ir_use_counts(g);
     for (size_t i = 0; i < g->n_values; i++)
         if (g->values[i].kind == IR_VALUE_CONST && g->values[i].producer < 0 && ir_value_numel(&g->values[i]) > 0 &&
-            ir_value_uses(g, (int)i) > 0)
+            uses[i] > 0)
             params += ir_value_numel(&g->values[i]);
+    free(uses);
     fprintf(out, "parameters: %" PRId64 "\n", params);
     ir_graph_free(g);
 
@@ -277,20 +296,25 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     hd_diag_init(&quiet, o->input_path);
     ir_graph *s = front_and_passes(o, &quiet, true);
     if (s) {
-        int64_t flops = 0;
+        /* Saturating: per-node estimates saturate too, and a sum of them
+         * must not wrap into a small number. */
+        uint64_t flops = 0;
         for (size_t i = 0; i < s->n_nodes; i++) {
             if (s->nodes[i].dead)
                 continue;
             const op_def *def = op_get(s->nodes[i].op);
             if (def->flops) {
-                flops += def->flops(s, (int)i);
+                int64_t f = def->flops(s, (int)i);
+                flops = op_sat_add_u64(flops, f > 0 ? (uint64_t)f : 0);
             } else {
                 for (size_t j = 0; j < s->nodes[i].n_outputs; j++)
-                    if (s->nodes[i].outputs[j] >= 0)
-                        flops += ir_value_numel(&s->values[s->nodes[i].outputs[j]]);
+                    if (s->nodes[i].outputs[j] >= 0) {
+                        int64_t f = ir_value_numel(&s->values[s->nodes[i].outputs[j]]);
+                        flops = op_sat_add_u64(flops, f > 0 ? (uint64_t)f : 0);
+                    }
             }
         }
-        fprintf(out, "flops: %" PRId64 " (%.3f GFLOP per run)\n", flops, (double)flops / 1e9);
+        fprintf(out, "flops: %" PRIu64 " (%.3f GFLOP per run)\n", flops, (double)flops / 1e9);
         ir_graph_free(s);
     } else {
         fprintf(out, "flops: unknown (%s)\n", quiet.len ? quiet.msgs[0].text : "shapes not static");

@@ -91,6 +91,9 @@ int ir_const_new(ir_graph *g, const char *name, hodu_dtype dtype, int rank, cons
     ir_value *v = ir_val(g, id);
     v->dtype = dtype;
     ir_value_set_shape(v, rank, dims);
+    /* No size check here (no diag to report to): ir_verify compares nbytes
+     * with ir_value_nbytes, which is SIZE_MAX for a shape past the limits,
+     * so an oversized or mislabelled constant cannot pass. */
     ir_value_set_const(g, id, data, nbytes);
     return id;
 }
@@ -212,24 +215,82 @@ bool ir_value_is_static(const ir_value *v)
     return true;
 }
 
+static bool value_size(const ir_value *v, uint64_t *numel, uint64_t *nbytes)
+{
+    if (!ir_value_is_static(v) || v->rank > HODU_MAX_RANK)
+        return false;
+    int64_t dims[HODU_MAX_RANK];
+    for (int i = 0; i < v->rank; i++)
+        dims[i] = v->dims[i].size;
+    /* Unknown dtypes count as one byte so the element limit still applies. */
+    size_t es = ir_dtype_size(v->dtype);
+    return hd_shape_size(v->rank, dims, es ? es : 1, HODU_MAX_TENSOR_ELEMS, HODU_MAX_TENSOR_BYTES, numel, nbytes);
+}
+
+bool ir_value_size_ok(const ir_value *v) { return value_size(v, NULL, NULL); }
+
 int64_t ir_value_numel(const ir_value *v)
 {
-    if (!ir_value_is_static(v))
-        return -1;
-    int64_t n = 1;
-    for (int i = 0; i < v->rank; i++) {
-        /* Past 2^55 elements nothing can be allocated: report unknown. */
-        if (v->dims[i].size && n > (INT64_C(1) << 55) / v->dims[i].size)
-            return -1;
-        n *= v->dims[i].size;
-    }
-    return n;
+    uint64_t n;
+    return value_size(v, &n, NULL) ? (int64_t)n : -1;
 }
 
 size_t ir_value_nbytes(const ir_value *v)
 {
-    int64_t n = ir_value_numel(v);
-    return n < 0 ? 0 : (size_t)n * ir_dtype_size(v->dtype);
+    uint64_t n, bytes;
+    if (!ir_value_is_static(v))
+        return 0;
+    if (!value_size(v, &n, &bytes))
+        return SIZE_MAX;
+    return ir_dtype_size(v->dtype) ? (size_t)bytes : 0;
+}
+
+/* "2^60 (1152921504606846976)" for powers of two, else the number alone. */
+static void put_count(hd_buf *b, uint64_t n)
+{
+    if (n && !(n & (n - 1)))
+        hd_buf_printf(b, "2^%d (%" PRIu64 ")", __builtin_ctzll(n), n);
+    else
+        hd_buf_printf(b, "%" PRIu64, n);
+}
+
+char *ir_value_size_text(const ir_value *v)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    uint64_t span = 1;
+    bool wrapped = false, empty = false, negative = false;
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++) {
+        int64_t d = v->dims[i].size;
+        if (d < 0)
+            negative = true;
+        else if (d == 0)
+            empty = true;
+        else if (!wrapped && !hd_mul_u64(span, (uint64_t)d, &span))
+            wrapped = true;
+    }
+    size_t es = ir_dtype_size(v->dtype);
+    uint64_t bytes;
+    if (negative)
+        hd_buf_puts(&b, "would have a negative dim");
+    else if (wrapped)
+        hd_buf_puts(&b, empty ? "would have non-zero dims whose product is past 2^64"
+                              : "would hold more than 2^64 elements");
+    else if (empty) {
+        hd_buf_puts(&b, "would have non-zero dims whose product is ");
+        put_count(&b, span);
+    } else if (span <= HODU_MAX_TENSOR_ELEMS && es && hd_mul_u64(span, es, &bytes)) {
+        hd_buf_puts(&b, "would take ");
+        put_count(&b, bytes);
+        hd_buf_puts(&b, " bytes");
+    } else {
+        hd_buf_puts(&b, "would hold ");
+        put_count(&b, span);
+        hd_buf_puts(&b, " elements");
+    }
+    hd_buf_printf(&b, "; at most 2^%d elements and 2^%d bytes are supported", __builtin_ctzll(HODU_MAX_TENSOR_ELEMS),
+                  __builtin_ctzll(HODU_MAX_TENSOR_BYTES));
+    return hd_buf_take(&b);
 }
 
 void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims)
@@ -415,12 +476,103 @@ size_t ir_value_uses(const ir_graph *g, int v)
     return uses;
 }
 
+size_t *ir_use_counts(const ir_graph *g)
+{
+    size_t *uses = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(size_t));
+    for (size_t v = 0; v < g->n_values; v++)
+        uses[v] = g->values[v].is_output ? 1 : 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (size_t j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0 && (size_t)n->inputs[j] < g->n_values)
+                uses[n->inputs[j]]++;
+    }
+    return uses;
+}
+
+void ir_readers_build(const ir_graph *g, ir_readers *r)
+{
+    size_t nv = g->n_values;
+    r->n_values = nv;
+    r->start = hd_xcalloc(nv + 1, sizeof(size_t));
+    /* Count, prefix-sum, then fill: nodes go in index order, so each value's
+     * readers come out sorted by node index. */
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (size_t j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0 && (size_t)n->inputs[j] < nv)
+                r->start[n->inputs[j] + 1]++;
+    }
+    for (size_t v = 0; v < nv; v++)
+        r->start[v + 1] += r->start[v];
+    r->node = hd_xmalloc((r->start[nv] ? r->start[nv] : 1) * sizeof(int));
+    size_t *fill = hd_xmalloc((nv ? nv : 1) * sizeof(size_t));
+    if (nv)
+        memcpy(fill, r->start, nv * sizeof(size_t));
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (size_t j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0 && (size_t)n->inputs[j] < nv)
+                r->node[fill[n->inputs[j]]++] = (int)i;
+    }
+    free(fill);
+}
+
+void ir_readers_free(ir_readers *r)
+{
+    free(r->start);
+    free(r->node);
+    memset(r, 0, sizeof(*r));
+}
+
 /* --- schedule ----------------------------------------------------------- */
+
+/* Called when Kahn's algorithm stalls: from a node still waiting, step to an
+ * unscheduled producer of one of its inputs until a node repeats.  The
+ * repeated node lies on a cycle (every waiting node has a waiting producer),
+ * which makes a better message than whichever node came first. */
+static int node_on_cycle(const ir_graph *g, const int *pending)
+{
+    size_t nn = g->n_nodes;
+    int start = -1;
+    for (size_t i = 0; i < nn && start < 0; i++)
+        if (!g->nodes[i].dead && pending[i] > 0)
+            start = (int)i;
+    if (start < 0)
+        return -1;
+    unsigned char *seen = hd_xcalloc(nn, 1);
+    int cur = start;
+    while (!seen[cur]) {
+        seen[cur] = 1;
+        const ir_node *n = &g->nodes[cur];
+        int next = -1;
+        for (size_t j = 0; j < n->n_inputs && next < 0; j++) {
+            int v = n->inputs[j];
+            if (v < 0 || (size_t)v >= g->n_values || g->values[v].kind != IR_VALUE_NODE)
+                continue;
+            int p = g->values[v].producer;
+            if (p >= 0 && (size_t)p < nn && !g->nodes[p].dead && pending[p] > 0)
+                next = p;
+        }
+        if (next < 0)
+            break; /* cannot happen for a stalled node; keep what we have */
+        cur = next;
+    }
+    free(seen);
+    return cur;
+}
 
 int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
 {
-    /* Kahn's algorithm over value -> consumer edges, in model order so the
-     * schedule is stable. */
+    /* Kahn's algorithm over value -> reader edges (an adjacency built once,
+     * so the whole sort is linear), in model order so the schedule is
+     * stable. */
     size_t nn = g->n_nodes;
     int *pending = hd_xcalloc(nn ? nn : 1, sizeof(int));
     int *order = hd_xmalloc((nn ? nn : 1) * sizeof(int));
@@ -433,12 +585,12 @@ int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
         live++;
         for (size_t j = 0; j < n->n_inputs; j++) {
             int v = n->inputs[j];
-            if (v < 0)
-                continue;
+            if (v < 0 || (size_t)v >= g->n_values)
+                continue; /* ir_verify reports bad indices */
             const ir_value *val = &g->values[v];
             if (val->kind != IR_VALUE_NODE)
                 continue;
-            if (val->producer < 0) {
+            if (val->producer < 0 || (size_t)val->producer >= nn || g->nodes[val->producer].dead) {
                 ir_node_error(d, g, (int)i, "input '%s' is never defined (not a graph input, initializer or node output)",
                               val->name);
                 ok = false;
@@ -449,6 +601,8 @@ int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
     }
     size_t head = 0, tail = 0;
     if (ok) {
+        ir_readers r;
+        ir_readers_build(g, &r);
         for (size_t i = 0; i < nn; i++)
             if (!g->nodes[i].dead && pending[i] == 0)
                 order[tail++] = (int)i;
@@ -456,24 +610,22 @@ int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
             const ir_node *n = &g->nodes[order[head++]];
             for (size_t o = 0; o < n->n_outputs; o++) {
                 int v = n->outputs[o];
-                if (v < 0)
+                if (v < 0 || (size_t)v >= g->n_values)
                     continue;
-                for (size_t c = 0; c < nn; c++) {
-                    const ir_node *m = &g->nodes[c];
-                    if (m->dead)
-                        continue;
-                    for (size_t j = 0; j < m->n_inputs; j++)
-                        if (m->inputs[j] == v && --pending[c] == 0)
-                            order[tail++] = (int)c;
+                for (size_t k = r.start[v]; k < r.start[v + 1]; k++) {
+                    int c = r.node[k];
+                    if (--pending[c] == 0)
+                        order[tail++] = c;
                 }
             }
         }
+        ir_readers_free(&r);
         if (tail != live) {
-            for (size_t i = 0; i < nn; i++)
-                if (!g->nodes[i].dead && pending[i] > 0) {
-                    ir_node_error(d, g, (int)i, "the graph has a cycle through this node");
-                    break;
-                }
+            int at = node_on_cycle(g, pending);
+            if (at >= 0)
+                ir_node_error(d, g, at, "the graph has a cycle through this node");
+            else
+                hd_error(d, "the graph has a cycle");
             ok = false;
         }
     }
@@ -492,17 +644,21 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
 {
     size_t errors = d->n_errors;
     int *def = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(int));
+    bool bad_index = false;
     for (size_t i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         if (n->dead)
             continue;
         for (size_t j = 0; j < n->n_inputs; j++)
-            if (n->inputs[j] < -1 || n->inputs[j] >= (int)g->n_values)
+            if (n->inputs[j] < -1 || n->inputs[j] >= (int)g->n_values) {
                 ir_node_error(d, g, (int)i, "input %zu has an invalid value index", j);
+                bad_index = true;
+            }
         for (size_t j = 0; j < n->n_outputs; j++) {
             int v = n->outputs[j];
             if (v < -1 || v >= (int)g->n_values) {
                 ir_node_error(d, g, (int)i, "output %zu has an invalid value index", j);
+                bad_index = true;
                 continue;
             }
             if (v < 0)
@@ -526,9 +682,12 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
             hd_error(d, "value '%s' has rank %d (at most %d supported)", v->name, v->rank, HODU_MAX_RANK);
     }
     free(def);
-    size_t n_sched = 0;
-    int *sched = ir_schedule(g, &n_sched, d);
-    free(sched);
+    /* The scheduler reads through node input indices: not when one is bad. */
+    if (!bad_index) {
+        size_t n_sched = 0;
+        int *sched = ir_schedule(g, &n_sched, d);
+        free(sched);
+    }
     return d->n_errors == errors;
 }
 
@@ -595,14 +754,16 @@ void ir_dump(const ir_graph *g, hd_buf *out)
         dump_type(v, out);
         hd_buf_putc(out, '\n');
     }
+    size_t *uses = ir_use_counts(g);
     for (size_t i = 0; i < g->n_values; i++) {
         const ir_value *v = &g->values[i];
-        if (v->kind != IR_VALUE_CONST || ir_value_uses(g, (int)i) == 0)
+        if (v->kind != IR_VALUE_CONST || uses[i] == 0)
             continue;
         hd_buf_printf(out, "  const  %%%s : ", v->name);
         dump_type(v, out);
         hd_buf_printf(out, " (%zu bytes)\n", v->nbytes);
     }
+    free(uses);
     hd_diag quiet;
     hd_diag_init(&quiet, NULL);
     size_t count = 0;

@@ -25,6 +25,18 @@
 #include "hodu_abi.h"
 #include "util/util.h"
 
+/* Size limits for every tensor the compiler accepts (inputs, constants,
+ * inferred outputs) and for the planned arena.  Anything larger is refused
+ * with an error naming the value, so no size computation downstream (folding
+ * buffers, memory offsets, strides and loop bounds in generated code) can
+ * wrap.  1 TiB is far beyond any model Hodu targets yet leaves 2^23 of
+ * headroom under INT64_MAX for products such as offset + size.  Because the
+ * smallest element is one byte, the element limit equals the byte limit;
+ * hd_shape_size also bounds the product of a shape's non-zero dims, so
+ * strides of an empty tensor fit as well. */
+#define HODU_MAX_TENSOR_BYTES (UINT64_C(1) << 40)
+#define HODU_MAX_TENSOR_ELEMS (UINT64_C(1) << 40)
+
 typedef struct ir_dim {
     int64_t size;    /* >= 0 when known; -1 when symbolic or unknown */
     const char *sym; /* symbol name (interned in the graph) or NULL */
@@ -144,10 +156,18 @@ bool ir_dtype_is_int(hodu_dtype t);    /* any integer type, not bool */
 
 /* True when every dim is known. */
 bool ir_value_is_static(const ir_value *v);
-/* Element count; -1 if any dim is unknown. */
+/* Element count; -1 if any dim is unknown or the shape is past
+ * HODU_MAX_TENSOR_ELEMS / HODU_MAX_TENSOR_BYTES (see ir_value_size_ok). */
 int64_t ir_value_numel(const ir_value *v);
-/* Byte size; 0 if the shape is not static. */
+/* Byte size; 0 if the shape is not static, SIZE_MAX if it is static but past
+ * the limits (never a plausible size, so it can't match a buffer's length and
+ * a planner must refuse it). */
 size_t ir_value_nbytes(const ir_value *v);
+/* True when the shape is static and within the limits above. */
+bool ir_value_size_ok(const ir_value *v);
+/* Formats "holds 2^60 elements (1152921504606846976)" style text for the
+ * error about a value past the limits; the caller frees it. */
+char *ir_value_size_text(const ir_value *v);
 void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims);
 
 const ir_attr *ir_attr_find(const ir_node *n, const char *name);
@@ -172,6 +192,21 @@ void ir_node_error(hd_diag *d, const ir_graph *g, int node, const char *fmt, ...
 
 /* Number of live nodes that read value v (plus 1 if it is a graph output). */
 size_t ir_value_uses(const ir_graph *g, int v);
+/* The same count for every value at once, in one pass over the nodes (use
+ * this, not ir_value_uses, inside a loop).  The caller frees the array. */
+size_t *ir_use_counts(const ir_graph *g);
+
+/* Value -> reading nodes, for the live nodes, as one compressed array: the
+ * readers of v are node[start[v] .. start[v+1]), in node index order, a node
+ * listed once per operand slot that reads v.  Built in O(nodes + edges); it
+ * is a snapshot, stale once nodes are added or killed. */
+typedef struct ir_readers {
+    size_t *start; /* n_values + 1 entries */
+    int *node;
+    size_t n_values;
+} ir_readers;
+void ir_readers_build(const ir_graph *g, ir_readers *r);
+void ir_readers_free(ir_readers *r);
 
 /* --- analysis ------------------------------------------------------------ */
 

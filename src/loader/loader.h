@@ -18,7 +18,9 @@
  *   - one node per NodeProto, in file order, with op = op_find(domain,
  *     op_type) (-1 when the op is unknown: later stages report that), domain
  *     "" for the default ONNX domain, and names kept or synthesised as
- *     "<OpType>_<index>";
+ *     "<OpType>_<index>".  A node in the compiler's own domain "hodu" is
+ *     refused: those ops (FusedElementwise) are made by passes and their
+ *     attributes hold node indices that only a pass can vouch for;
  *   - graph outputs marked is_output and listed in g->outputs; their declared
  *     dtype and shape are kept as hints on node-produced values.
  *
@@ -38,6 +40,7 @@
 #define HODU_LOADER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ir/ir.h"
 #include "util/util.h"
@@ -46,8 +49,38 @@
 #define HODU_ONNX_MIN_OPSET 7
 #define HODU_ONNX_MAX_OPSET 27
 
+/* Limits on what a model file may ask for.  Each is checked before the
+ * loader builds anything for it and refused with an error naming the limit, so a
+ * hostile file gets a clear message instead of an out-of-memory abort or a
+ * build that never ends.  The values leave wide margins over real models: a
+ * large LLM graph has 10^4..10^5 nodes and a few thousand initializers, and
+ * ONNX ops take at most a few dozen attributes.
+ *
+ * HODU_MAX_NODES bounds build time more than memory: the loader and passes
+ * are linear (a 10^6-node chain goes through them in about 5 s), but the C
+ * compiler is not fast on that much code (gcc -O3 on a 200,000-node chain of
+ * Relu takes about 15 s, on 10^6 nodes about 140 s). */
+#define HODU_MAX_MODEL_BYTES (UINT64_C(4) << 30)     /* the .onnx file itself */
+#define HODU_MAX_EXTERNAL_BYTES (UINT64_C(16) << 30) /* all external data together */
+#define HODU_MAX_NODES 500000                        /* nodes in the main graph */
+#define HODU_MAX_VALUES (1 << 21)                    /* inputs + initializers + node outputs */
+#define HODU_MAX_INITIALIZERS (1 << 20)
+#define HODU_MAX_GRAPH_IO 65536       /* graph inputs, and graph outputs, each */
+#define HODU_MAX_NODE_IO 65536        /* inputs, and outputs, of one node each */
+#define HODU_MAX_EDGES (1 << 24)      /* node inputs summed over the graph */
+#define HODU_MAX_NODE_ATTRS 64        /* attributes of one node */
+#define HODU_MAX_ATTR_ELEMS (1 << 24) /* elements of one ints/floats/strings attribute */
+#define HODU_MAX_STRING_BYTES 65536   /* one string attribute (or element of strings) */
+#define HODU_MAX_NAME_BYTES 4096      /* a node, value, domain or op type name */
+#define HODU_MAX_SYMBOLS 4096         /* distinct dim_param names */
+/* Rank: HODU_MAX_RANK (hodu_abi.h) for every tensor and declared shape. */
+
+/* The domain of the compiler's own ops (src/ops: FusedElementwise, made by
+ * the fusion pass).  Nodes in it, or in "hodu.*", are refused on load. */
+#define HODU_INTERNAL_DOMAIN "hodu"
+
 typedef struct hodu_load_options {
-    size_t max_file_bytes; /* largest .onnx file read; 0 = default (4 GiB) */
+    size_t max_file_bytes; /* largest .onnx file read; 0 = HODU_MAX_MODEL_BYTES */
 } hodu_load_options;
 
 /* Loads the ONNX model at `path`.  `opts` may be NULL.  Returns the graph

@@ -27,6 +27,7 @@
 
 #include "onnx.pb-c.h"
 #include "ops/ops.h"
+#include "util/hash.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "onnx_loader.c adopts raw_data (little-endian) as is: add byte swapping for big-endian hosts"
@@ -35,78 +36,6 @@
 /* Deepest message nesting accepted (the C++ protobuf library's default
  * recursion limit is 100 as well). */
 #define MAX_NESTING 100
-
-/* ------------------------------------------------------------------------ */
-/* Name -> value id map (open addressing, linear probing).  Keys are borrowed:
- * they point at strings that outlive the map (value names in the graph, or
- * strings inside the protobuf message). */
-
-typedef struct name_map {
-    const char **keys;
-    int *vals;
-    size_t cap; /* a power of two, or 0 */
-    size_t len;
-} name_map;
-
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static int map_get(const name_map *m, const char *key)
-{
-    if (m->cap == 0)
-        return -1;
-    size_t mask = m->cap - 1;
-    for (size_t i = (size_t)name_hash(key) & mask;; i = (i + 1) & mask) {
-        if (!m->keys[i])
-            return -1;
-        if (strcmp(m->keys[i], key) == 0)
-            return m->vals[i];
-    }
-}
-
-static void map_insert_slot(name_map *m, const char *key, int val)
-{
-    size_t mask = m->cap - 1;
-    size_t i = (size_t)name_hash(key) & mask;
-    while (m->keys[i] && strcmp(m->keys[i], key) != 0)
-        i = (i + 1) & mask;
-    if (!m->keys[i])
-        m->len++;
-    m->keys[i] = key;
-    m->vals[i] = val;
-}
-
-/* Sets key -> val, replacing an earlier entry for the same key. */
-static void map_put(name_map *m, const char *key, int val)
-{
-    if (2 * (m->len + 1) > m->cap) {
-        name_map bigger = {0};
-        bigger.cap = m->cap ? 2 * m->cap : 64;
-        bigger.keys = hd_xcalloc(bigger.cap, sizeof(*bigger.keys));
-        bigger.vals = hd_xcalloc(bigger.cap, sizeof(*bigger.vals));
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->keys[i])
-                map_insert_slot(&bigger, m->keys[i], m->vals[i]);
-        free(m->keys);
-        free(m->vals);
-        *m = bigger;
-    }
-    map_insert_slot(m, key, val);
-}
-
-static void map_free(name_map *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof(*m));
-}
 
 /* ------------------------------------------------------------------------ */
 /* Wire-format pre-scan: walks the encoded bytes guided by the generated
@@ -184,7 +113,9 @@ typedef struct loader {
     ir_graph *g;
     hd_diag *d;
     char *model_dir; /* folder external data is resolved against */
-    name_map values; /* value name -> value id, for the main graph */
+    hd_strmap values; /* value name -> value id, for the main graph */
+    hd_strmap symbols;      /* dim_param names seen (keys live in the message) */
+    uint64_t external_bytes; /* external data read so far */
 } loader;
 
 static const char *str_or_empty(const char *s)
@@ -421,6 +352,14 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
         hd_error(L->d, "tensor '%s': external data has no location", name);
         return NULL;
     }
+    /* The cap comes first: the shape alone says how much would be read. */
+    if ((uint64_t)nbytes > HODU_MAX_EXTERNAL_BYTES - L->external_bytes) {
+        hd_error(L->d,
+                 "tensor '%s': its %zu bytes of external data would pass the limit of %" PRIu64
+                 " bytes of external data per model",
+                 name, nbytes, (uint64_t)HODU_MAX_EXTERNAL_BYTES);
+        return NULL;
+    }
     if (loc[0] == '/' || loc[0] == '\\') {
         hd_error(L->d, "tensor '%s': external data location '%s' is an absolute path", name, loc);
         return NULL;
@@ -496,7 +435,14 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
         goto done;
     }
     /* Only now, with the size checked against the file, allocate. */
-    uint8_t *buf = hd_xmalloc(nbytes ? nbytes : 1);
+    /* Plain malloc: a large tensor the host cannot hold is the model's
+     * problem to report, not an abort. */
+    uint8_t *buf = malloc(nbytes ? nbytes : 1);
+    if (!buf) {
+        hd_error(L->d, "tensor '%s': cannot allocate %zu bytes for its external data", name,
+                 nbytes);
+        goto done;
+    }
     size_t got = 0;
     while (got < nbytes) {
         ssize_t r = pread(fd, buf + got, nbytes - got, (off_t)(offset + got));
@@ -511,6 +457,7 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
         got += (size_t)r;
     }
     data = buf;
+    L->external_bytes += nbytes;
 done:
     close(fd);
     return data;
@@ -712,6 +659,16 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
                 out->size = dim->dim_value;
         } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                    dim->dim_param && *dim->dim_param) {
+            /* Interning is a linear search, so the number of distinct
+             * symbols is capped. */
+            if (hd_strmap_get(&L->symbols, dim->dim_param) < 0) {
+                if (L->symbols.len >= HODU_MAX_SYMBOLS) {
+                    hd_error(L->d, "%s '%s': the model uses more than %d distinct dim names", what,
+                             name, HODU_MAX_SYMBOLS);
+                    return false;
+                }
+                hd_strmap_put(&L->symbols, dim->dim_param, 0);
+            }
             out->sym = ir_graph_symbol(L->g, dim->dim_param);
         }
     }
@@ -882,6 +839,152 @@ static bool load_opset(loader *L, const Onnx__ModelProto *m)
     return true;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Limits (loader.h), checked in one pass over the message before any IR is
+ * built, so that building stays linear and bounded. */
+
+static bool name_too_long(const char *s)
+{
+    if (!s)
+        return false;
+    for (size_t i = 0; i <= HODU_MAX_NAME_BYTES; i++)
+        if (!s[i])
+            return false;
+    return true;
+}
+
+static bool domain_is_internal(const char *dom)
+{
+    return strcmp(dom, HODU_INTERNAL_DOMAIN) == 0 ||
+           strncmp(dom, HODU_INTERNAL_DOMAIN ".", strlen(HODU_INTERNAL_DOMAIN ".")) == 0;
+}
+
+static bool check_attr_limits(loader *L, const Onnx__NodeProto *np, size_t index,
+                              const Onnx__AttributeProto *a, size_t k)
+{
+    if (name_too_long(a->name)) {
+        hd_error(L->d, "node #%zu: the name of attribute #%zu is longer than %d bytes", index, k,
+                 HODU_MAX_NAME_BYTES);
+        return false;
+    }
+    const char *an = str_or_empty(a->name);
+    size_t elems = a->n_ints > a->n_floats ? a->n_ints : a->n_floats;
+    if (a->n_strings > elems)
+        elems = a->n_strings;
+    if (a->n_graphs > elems)
+        elems = a->n_graphs;
+    if (a->n_tensors > elems)
+        elems = a->n_tensors;
+    if (elems > HODU_MAX_ATTR_ELEMS) {
+        node_err(L, np, index, "attribute '%s' has %zu elements; at most %d are supported", an,
+                 elems, HODU_MAX_ATTR_ELEMS);
+        return false;
+    }
+    if (a->has_s && a->s.len > HODU_MAX_STRING_BYTES) {
+        node_err(L, np, index, "attribute '%s' is a string of %zu bytes; at most %d are supported",
+                 an, a->s.len, HODU_MAX_STRING_BYTES);
+        return false;
+    }
+    for (size_t i = 0; i < a->n_strings; i++)
+        if (a->strings[i].len > HODU_MAX_STRING_BYTES) {
+            node_err(L, np, index,
+                     "attribute '%s': string #%zu is %zu bytes long; at most %d are supported", an,
+                     i, a->strings[i].len, HODU_MAX_STRING_BYTES);
+            return false;
+        }
+    return true;
+}
+
+static bool check_limits(loader *L, const Onnx__GraphProto *gp)
+{
+    if (gp->n_node > HODU_MAX_NODES) {
+        hd_error(L->d, "the graph has %zu nodes; at most %d are supported", gp->n_node,
+                 HODU_MAX_NODES);
+        return false;
+    }
+    if (gp->n_input > HODU_MAX_GRAPH_IO || gp->n_output > HODU_MAX_GRAPH_IO) {
+        hd_error(L->d, "the graph has %zu inputs and %zu outputs; at most %d of each are supported",
+                 gp->n_input, gp->n_output, HODU_MAX_GRAPH_IO);
+        return false;
+    }
+    if (gp->n_initializer > HODU_MAX_INITIALIZERS) {
+        hd_error(L->d, "the graph has %zu initializers; at most %d are supported",
+                 gp->n_initializer, HODU_MAX_INITIALIZERS);
+        return false;
+    }
+    for (size_t i = 0; i < gp->n_input; i++)
+        if (name_too_long(gp->input[i]->name)) {
+            hd_error(L->d, "the name of graph input #%zu is longer than %d bytes", i,
+                     HODU_MAX_NAME_BYTES);
+            return false;
+        }
+    for (size_t i = 0; i < gp->n_output; i++)
+        if (name_too_long(gp->output[i]->name)) {
+            hd_error(L->d, "the name of graph output #%zu is longer than %d bytes", i,
+                     HODU_MAX_NAME_BYTES);
+            return false;
+        }
+    for (size_t i = 0; i < gp->n_initializer; i++)
+        if (name_too_long(gp->initializer[i]->name)) {
+            hd_error(L->d, "the name of initializer #%zu is longer than %d bytes", i,
+                     HODU_MAX_NAME_BYTES);
+            return false;
+        }
+    /* Every value the graph will hold: inputs, initializers, node outputs and
+     * tensor attributes.  The sums cannot wrap: each term is bounded above. */
+    size_t values = gp->n_input + gp->n_initializer, edges = 0;
+    for (size_t n = 0; n < gp->n_node; n++) {
+        const Onnx__NodeProto *np = gp->node[n];
+        bool long_name = name_too_long(np->name) || name_too_long(np->op_type) ||
+                         name_too_long(np->domain);
+        for (size_t k = 0; k < np->n_input && !long_name; k++)
+            long_name = name_too_long(np->input[k]);
+        for (size_t k = 0; k < np->n_output && !long_name; k++)
+            long_name = name_too_long(np->output[k]);
+        if (long_name) {
+            /* node_err would echo the long name: number the node instead. */
+            hd_error(L->d, "node #%zu: a name, op type, domain or operand name is longer than %d bytes",
+                     n, HODU_MAX_NAME_BYTES);
+            return false;
+        }
+        const char *dom = str_or_empty(np->domain);
+        if (domain_is_internal(dom)) {
+            node_err(L, np, n,
+                     "domain '%s' is internal to the compiler: its ops are made by compiler passes "
+                     "and cannot come from a model file",
+                     dom);
+            return false;
+        }
+        if (np->n_input > HODU_MAX_NODE_IO || np->n_output > HODU_MAX_NODE_IO) {
+            node_err(L, np, n, "has %zu inputs and %zu outputs; at most %d of each are supported",
+                     np->n_input, np->n_output, HODU_MAX_NODE_IO);
+            return false;
+        }
+        if (np->n_attribute > HODU_MAX_NODE_ATTRS) {
+            node_err(L, np, n, "has %zu attributes; at most %d are supported", np->n_attribute,
+                     HODU_MAX_NODE_ATTRS);
+            return false;
+        }
+        for (size_t k = 0; k < np->n_attribute; k++) {
+            if (!check_attr_limits(L, np, n, np->attribute[k], k))
+                return false;
+            if (np->attribute[k]->t)
+                values++;
+        }
+        values += np->n_output;
+        edges += np->n_input;
+        if (values > HODU_MAX_VALUES) {
+            hd_error(L->d, "the graph defines more than %d values", HODU_MAX_VALUES);
+            return false;
+        }
+        if (edges > HODU_MAX_EDGES) {
+            hd_error(L->d, "the graph's nodes read more than %d operands in all", HODU_MAX_EDGES);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Who defined value v, for "defined twice" messages. */
 static char *value_origin(loader *L, int v, const Onnx__GraphProto *gp)
 {
@@ -903,10 +1006,12 @@ static char *value_origin(loader *L, int v, const Onnx__GraphProto *gp)
 static bool load_graph(loader *L, Onnx__GraphProto *gp)
 {
     ir_graph *g = L->g;
+    if (!check_limits(L, gp))
+        return false;
 
     /* Initializer names, so that inputs which are initializers (old IR
      * versions list every weight as an input) can be recognised. */
-    name_map inits = {0};
+    hd_strmap inits = {0};
     bool ok = false;
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const char *name = gp->initializer[i]->name;
@@ -914,11 +1019,11 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             hd_error(L->d, "initializer #%zu has no name", i);
             goto out;
         }
-        if (map_get(&inits, name) >= 0) {
+        if (hd_strmap_get(&inits, name) >= 0) {
             hd_error(L->d, "initializer '%s' is defined twice", name);
             goto out;
         }
-        map_put(&inits, name, (int)i);
+        hd_strmap_put(&inits, name, (int)i);
     }
     if (gp->n_sparse_initializer) {
         const Onnx__SparseTensorProto *s = gp->sparse_initializer[0];
@@ -934,15 +1039,15 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             hd_error(L->d, "graph input #%zu has no name", i);
             goto out;
         }
-        if (map_get(&inits, vi->name) >= 0)
+        if (hd_strmap_get(&inits, vi->name) >= 0)
             continue; /* a constant, created below */
-        if (map_get(&L->values, vi->name) >= 0) {
+        if (hd_strmap_get(&L->values, vi->name) >= 0) {
             hd_error(L->d, "graph input '%s' is listed twice", vi->name);
             goto out;
         }
         int v = ir_value_new(g, vi->name);
         ir_val(g, v)->kind = IR_VALUE_INPUT;
-        map_put(&L->values, ir_val(g, v)->name, v);
+        hd_strmap_put(&L->values, ir_val(g, v)->name, v);
         HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, v);
         if (!load_value_type(L, v, vi, "graph input", true))
             goto out;
@@ -954,7 +1059,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         int v = load_tensor(L, t, t->name);
         if (v < 0)
             goto out;
-        map_put(&L->values, ir_val(g, v)->name, v);
+        hd_strmap_put(&L->values, ir_val(g, v)->name, v);
     }
 
     /* Node outputs first, so that inputs may refer to nodes listed later. */
@@ -969,7 +1074,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             const char *oname = np->output[k];
             if (!oname || !*oname)
                 continue;
-            int prev = map_get(&L->values, oname);
+            int prev = hd_strmap_get(&L->values, oname);
             if (prev >= 0) {
                 char *origin = value_origin(L, prev, gp);
                 node_err(L, np, n, "output '%s' is already defined by %s", oname, origin);
@@ -978,7 +1083,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             }
             int v = ir_value_new(g, oname);
             ir_val(g, v)->producer = (int)n; /* ir_node_new sets the same */
-            map_put(&L->values, ir_val(g, v)->name, v);
+            hd_strmap_put(&L->values, ir_val(g, v)->name, v);
         }
     }
 
@@ -993,7 +1098,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             ins[k] = -1;
             if (!iname || !*iname)
                 continue;
-            ins[k] = map_get(&L->values, iname);
+            ins[k] = hd_strmap_get(&L->values, iname);
             if (ins[k] < 0) {
                 node_err(L, np, n, "input '%s' is not defined (missing initializer?)", iname);
                 node_ok = false;
@@ -1002,7 +1107,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         }
         for (size_t k = 0; node_ok && k < np->n_output; k++) {
             const char *oname = np->output[k];
-            outs[k] = (oname && *oname) ? map_get(&L->values, oname) : -1;
+            outs[k] = (oname && *oname) ? hd_strmap_get(&L->values, oname) : -1;
         }
         int id = -1;
         if (node_ok) {
@@ -1036,7 +1141,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             hd_error(L->d, "graph output #%zu has no name", i);
             goto out;
         }
-        int v = map_get(&L->values, vi->name);
+        int v = hd_strmap_get(&L->values, vi->name);
         if (v < 0) {
             hd_error(L->d,
                      "graph output '%s' is not defined by any node, graph input or initializer",
@@ -1061,7 +1166,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
     }
     ok = true;
 out:
-    map_free(&inits);
+    hd_strmap_free(&inits);
     return ok;
 }
 
@@ -1077,7 +1182,7 @@ static char *dir_of(const char *path)
 
 ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_diag *d)
 {
-    uint64_t default_limit = UINT64_C(4) << 30;
+    uint64_t default_limit = HODU_MAX_MODEL_BYTES;
     size_t limit = (opts && opts->max_file_bytes) ? opts->max_file_bytes
                    : default_limit > SIZE_MAX     ? SIZE_MAX
                                                   : (size_t)default_limit;
@@ -1112,7 +1217,8 @@ ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_dia
     L.model_dir = dir_of(path);
     ok = load_opset(&L, m) && load_graph(&L, m->graph);
 out:
-    map_free(&L.values);
+    hd_strmap_free(&L.values);
+    hd_strmap_free(&L.symbols);
     free(L.model_dir);
     /* Adopted raw_data pointers were cleared, so this frees only the rest. */
     onnx__model_proto__free_unpacked(m, NULL);

@@ -302,7 +302,7 @@ static int64_t flops_attention(const ir_graph *g, int node)
     at_geom a;
     if (!at_resolve(NULL, g, ir_nd(g, node), &a))
         return 0;
-    return 2 * a.B * a.Hq * a.Sq * a.St * (a.Dk + a.Dv);
+    return op_sat_mul(op_sat_mul(op_sat_mul(2 * a.B, a.Hq), op_sat_mul(a.Sq, a.St)), a.Dk + a.Dv);
 }
 
 /* Writes the concatenation past ++ new into dst (4-D [B, Hkv, St, D]).

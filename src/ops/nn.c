@@ -421,7 +421,7 @@ static int64_t flops_matmul(const ir_graph *g, int node)
 {
     mm_shape s;
     mm_get(g, node, &s);
-    return 2 * s.batch * s.M * s.N * s.K;
+    return op_sat_mul(op_sat_mul(2 * s.batch, s.M), op_sat_mul(s.N, s.K));
 }
 
 static uint64_t scratch_matmul(const ir_graph *g, int node)
@@ -622,7 +622,7 @@ static int64_t flops_qlinear_matmul(const ir_graph *g, int node)
     int r;
     int64_t dims[HODU_MAX_RANK];
     mm_shapes(&c, ir_val(g, n->inputs[0]), ir_val(g, n->inputs[3]), &s, &r, dims);
-    return 2 * s.batch * s.M * s.N * s.K;
+    return op_sat_mul(op_sat_mul(2 * s.batch, s.M), op_sat_mul(s.N, s.K));
 }
 
 /* --- Gemm ----------------------------------------------------------------------
@@ -692,8 +692,8 @@ static bool emit_gemm(op_emit *e)
     }
     char al[64], be[64];
     if (t == HODU_DTYPE_F64) {
-        snprintf(al, sizeof(al), "%.17g", alpha);
-        snprintf(be, sizeof(be), "%.17g", beta);
+        snprintf(al, sizeof(al), "%s", em_f64(alpha).s);
+        snprintf(be, sizeof(be), "%s", em_f64(beta).s);
     } else {
         float_lit(al, sizeof(al), alpha);
         float_lit(be, sizeof(be), beta);
@@ -749,8 +749,8 @@ static bool emit_gemm(op_emit *e)
     } else if (alpha == 1.0 && (!use_c || beta == 1.0)) {
         res = use_c ? hd_xasprintf("acc + (%s)in2[ic]", acc_t) : hd_xstrdup("acc");
     } else {
-        res = use_c ? hd_xasprintf("%.17g * (double)(%s)acc + %.17g * (double)in2[ic]", alpha, ct, beta)
-                    : hd_xasprintf("%.17g * (double)(%s)acc", alpha, ct);
+        res = use_c ? hd_xasprintf("%s * (double)(%s)acc + %s * (double)in2[ic]", em_f64(alpha).s, ct, em_f64(beta).s)
+                    : hd_xasprintf("%s * (double)(%s)acc", em_f64(alpha).s, ct);
     }
     char *st = em_store(t, res);
     em_line(e, "out0[m * %" PRId64 " + n] = %s;", N, st);
@@ -769,7 +769,7 @@ static int64_t flops_gemm(const ir_graph *g, int node)
     const ir_node *n = ir_nd(g, node);
     const ir_value *a = ir_val(g, n->inputs[0]), *out = ir_val(g, n->outputs[0]);
     bool ta = ir_attr_int(n, "transA", 0) != 0;
-    return 2 * out->dims[0].size * out->dims[1].size * a->dims[ta ? 0 : 1].size;
+    return op_sat_mul(op_sat_mul(2 * out->dims[0].size, out->dims[1].size), a->dims[ta ? 0 : 1].size);
 }
 
 static uint64_t scratch_gemm(const ir_graph *g, int node)
@@ -780,7 +780,7 @@ static uint64_t scratch_gemm(const ir_graph *g, int node)
         return 0;
     bool ta = ir_attr_int(n, "transA", 0) != 0;
     int64_t M = out->dims[0].size, N = out->dims[1].size, K = a->dims[ta ? 0 : 1].size;
-    if (M * N * K == 0)
+    if (M == 0 || N == 0 || K == 0)
         return 0;
     return nn_sgemm_scratch_bytes(M, N, K);
 }

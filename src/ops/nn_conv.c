@@ -37,11 +37,13 @@ typedef struct conv_geom {
     int64_t IP, OP, KP; /* products of the input, output and kernel spatial dims */
 } conv_geom;
 
+/* Saturates: an output product past int64 is refused after inference by
+ * the size limit check, so the saturated value is never used for code. */
 static int64_t prod(const int64_t *v, int n)
 {
     int64_t p = 1;
     for (int i = 0; i < n; i++)
-        p *= v[i];
+        p = op_sat_mul(p, v[i]);
     return p;
 }
 
@@ -377,7 +379,7 @@ static uint64_t conv_xs_bytes(const conv_geom *g)
     if (SL == 1 || w->in[L] == 0)
         return 0;
     int64_t PW = (w->in[L] + SL - 1) / SL;
-    return nn_align64((uint64_t)(g->Cg * (g->IP / w->in[L]) * SL * PW) * sizeof(float));
+    return nn_align64(op_bytes4(g->Cg, g->IP / w->in[L], SL, PW, sizeof(float)));
 }
 
 /* xs[c][row][ph][j] = x[c][row][j*SL + ph] (0 past the row's end): each
@@ -754,7 +756,7 @@ static uint64_t conv_col_bytes(const conv_geom *g)
 {
     if (conv_pointwise(g))
         return 0;
-    return nn_align64((uint64_t)(g->Cg * g->KP * conv_chunk_cols(g)) * sizeof(float));
+    return nn_align64(op_bytes4(g->Cg, g->KP, conv_chunk_cols(g), 1, sizeof(float)));
 }
 
 bool nn_emit_conv(op_emit *e)
@@ -848,7 +850,7 @@ int64_t nn_flops_conv(const ir_graph *gr, int node)
 {
     conv_geom g;
     conv_get(gr, node, &g);
-    return 2 * g.N * g.M * g.OP * g.Cg * g.KP;
+    return op_sat_mul(op_sat_mul(op_sat_mul(2 * g.N, g.M), op_sat_mul(g.OP, g.Cg)), g.KP);
 }
 
 uint64_t nn_scratch_conv(const ir_graph *gr, int node)
@@ -861,12 +863,12 @@ uint64_t nn_scratch_conv(const ir_graph *gr, int node)
     if (conv_depthwise2d(&g)) {
         /* one channel split into stride phases (strided fast rows) */
         int64_t SW = g.w.s[1];
-        return SW > 1 ? nn_align64((uint64_t)(g.w.in[0] * SW * ((g.w.in[1] + SW - 1) / SW)) * sizeof(float)) : 0;
+        return SW > 1 ? nn_align64(op_bytes4(g.w.in[0], SW, (g.w.in[1] + SW - 1) / SW, 1, sizeof(float))) : 0;
     }
     if (g.Cg * g.KP == 0)
         return 0;
-    return conv_col_bytes(&g) + (conv_pointwise(&g) ? 0 : conv_xs_bytes(&g)) + nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_chunk_cols(&g),
-                                                       g.Cg * g.KP);
+    uint64_t ws = nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_chunk_cols(&g), op_sat_mul(g.Cg, g.KP));
+    return op_sat_add_u64(op_sat_add_u64(conv_col_bytes(&g), conv_pointwise(&g) ? 0 : conv_xs_bytes(&g)), ws);
 }
 
 /* --- ConvTranspose --------------------------------------------------------- */
@@ -903,10 +905,17 @@ static bool convt_geom_get(op_ctx *c, conv_geom *g)
         if (w->s[i] > ((int64_t)1 << 31) || w->d[i] > ((int64_t)1 << 31) || w->k[i] > ((int64_t)1 << 31) ||
             opad[i] > ((int64_t)1 << 31) || pads[i] > ((int64_t)1 << 31) || pads[i + nd] > ((int64_t)1 << 31))
             return op_fail(c, "window attributes are too large");
-        int64_t ek = (w->k[i] - 1) * w->d[i] + 1;
-        int64_t full = w->s[i] * (w->in[i] - 1) + opad[i] + ek;
+        /* Window attributes are below 2^31 but the input dim may be up to the
+         * tensor limit, so the stride products are checked. */
+        int64_t ek = (w->k[i] - 1) * w->d[i] + 1, full, target = 0;
+        if (!op_ck_mul(c, w->s[i], w->in[i] - 1, &full, "the output size") ||
+            !op_ck_add(c, full, opad[i] + ek, &full, "the output size"))
+            return false;
+        if (!os && same && !has_pads && !op_ck_mul(c, w->in[i], w->s[i], &target, "the output size"))
+            return false;
         if (os || (same && !has_pads)) {
-            int64_t target = os ? os[i] : w->in[i] * w->s[i];
+            if (os)
+                target = os[i];
             if (target < 0)
                 return op_fail(c, "attribute 'output_shape' has a negative value");
             int64_t total = full - target;
@@ -1030,7 +1039,7 @@ static void emit_convt_direct(op_emit *e, const conv_geom *g, hodu_dtype t, bool
 
 static uint64_t convt_col_bytes(const conv_geom *g)
 {
-    return nn_align64((uint64_t)(g->Mg * g->KP * g->IP) * sizeof(float));
+    return nn_align64(op_bytes4(g->Mg, g->KP, g->IP, 1, sizeof(float)));
 }
 
 bool nn_emit_conv_transpose(op_emit *e)
@@ -1077,7 +1086,7 @@ int64_t nn_flops_conv_transpose(const ir_graph *gr, int node)
 {
     conv_geom g;
     convt_get(gr, node, &g);
-    return 2 * g.N * g.C * g.IP * g.Mg * g.KP;
+    return op_sat_mul(op_sat_mul(op_sat_mul(2 * g.N, g.C), op_sat_mul(g.IP, g.Mg)), g.KP);
 }
 
 uint64_t nn_scratch_conv_transpose(const ir_graph *gr, int node)

@@ -34,7 +34,7 @@ op_ctx nn_ctx_of(op_emit *e);
  * product. */
 uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K);
 /* Rounds a byte count up to the 64-byte alignment scratch blocks keep. */
-static inline uint64_t nn_align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
+static inline uint64_t nn_align64(uint64_t x) { return x > UINT64_MAX - 63 ? UINT64_MAX : (x + 63) & ~(uint64_t)63; }
 /* Emits `int64_t name = <product of the loop vars times strides>` style sums:
  * writes "v0*s0 + v1*s1 ..." for the given vars into buf. */
 /* Emits the copy of one IH x IW plane `x` into `xs` (the scratch) with each

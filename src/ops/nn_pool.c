@@ -146,7 +146,7 @@ static bool maxpool2d_fast_ok(const ir_graph *g, int node, const nn_window *w)
 static uint64_t maxpool2d_scratch(const nn_window *w)
 {
     int64_t SW = w->s[1];
-    return SW > 1 ? nn_align64((uint64_t)(w->in[0] * SW * ((w->in[1] + SW - 1) / SW)) * sizeof(float)) : 0;
+    return SW > 1 ? nn_align64(op_bytes4(w->in[0], SW, (w->in[1] + SW - 1) / SW, 1, sizeof(float))) : 0;
 }
 
 static void emit_maxpool2d_fast(op_emit *e, const nn_window *w, int64_t NC)

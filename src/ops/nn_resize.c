@@ -262,6 +262,10 @@ static bool rs_get(op_ctx *c, rs_plan *p)
             double s = scales[i];
             if (!(s > 0) || !isfinite(s))
                 return op_fail(c, "scale %g for axis %d must be positive", s, axes[i]);
+            /* Tap counts and source coordinates divide by the scale; below
+             * 2^-24 they would leave int64 (no real model shrinks that far). */
+            if (s < 0x1p-24)
+                return op_fail(c, "scale %g for axis %d is too small (at least 2^-24)", s, axes[i]);
             double o = floor(s * (double)p->in[axes[i]]);
             if (o > (double)((int64_t)1 << 40))
                 return op_fail(c, "scale %g makes axis %d too large", s, axes[i]);
@@ -274,7 +278,10 @@ static bool rs_get(op_ctx *c, rs_plan *p)
                 return op_fail(c, "sizes value %" PRId64 " for axis %d is out of range", sizes[i], axes[i]);
             int a = axes[i];
             p->out[a] = sizes[i];
-            p->scale[a] = p->in[a] ? (double)sizes[i] / (double)p->in[a] : 1.0;
+            p->scale[a] = p->in[a] && sizes[i] ? (double)sizes[i] / (double)p->in[a] : 1.0;
+            if (p->scale[a] < 0x1p-24)
+                return op_fail(c, "sizes value %" PRId64 " for axis %d shrinks it too far (scale at least 2^-24)",
+                               sizes[i], a);
         }
         const char *pol = ir_attr_string(n, "keep_aspect_ratio_policy", "stretch");
         if (strcmp(pol, "stretch") != 0) {
@@ -290,7 +297,10 @@ static bool rs_get(op_ctx *c, rs_plan *p)
             for (int i = 0; i < na; i++) {
                 int a = axes[i];
                 p->scale[a] = s;
-                p->out[a] = (int64_t)(s * (double)p->in[a] + 0.5);
+                double o = s * (double)p->in[a] + 0.5;
+                if (!(o <= (double)((int64_t)1 << 40)))
+                    return op_fail(c, "keep_aspect_ratio_policy makes axis %d too large", a);
+                p->out[a] = (int64_t)o;
             }
         }
     }
@@ -514,7 +524,7 @@ bool nn_emit_resize(op_emit *e)
         if (keep > 1) {
             hd_buf_printf(e->decls, "static const %s rs%d_w%d[%" PRId64 "] = {", acc_t, e->node, a, on * keep);
             for (int64_t k = 0; k < on * keep; k++)
-                hd_buf_printf(e->decls, "%s%.17g", k ? (k % 8 ? ", " : ",\n    ") : "", w[k]);
+                hd_buf_printf(e->decls, "%s%s", k ? (k % 8 ? ", " : ",\n    ") : "", em_f64(w[k]).s);
             hd_buf_puts(e->decls, "};\n");
         }
         if (ext_ax[a]) {
@@ -551,7 +561,7 @@ bool nn_emit_resize(op_emit *e)
             if (ext_ax[a])
                 hd_buf_printf(&cond, "%srs%d_e%d[%s]", cond.len ? " || " : "", e->node, a, OV[a]);
         char lit[64];
-        snprintf(lit, sizeof(lit), "(%s)%.17g", acc_t, p.extrap);
+        snprintf(lit, sizeof(lit), "(%s)%s", acc_t, em_f64(p.extrap).s);
         char *sv = em_store(t, lit);
         em_line(e, "if (%s) { *y = %s; continue; }", cond.data, sv);
         free(sv);

@@ -5,6 +5,8 @@
 #include "ops.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,6 +258,20 @@ bool op_broadcast(op_ctx *c, const ir_value *a, const ir_value *b, int *rank, in
     return true;
 }
 
+bool op_ck_mul(op_ctx *c, int64_t a, int64_t b, int64_t *out, const char *what)
+{
+    if (hd_mul_i64(a, b, out))
+        return true;
+    return op_fail(c, "%s is too large (%" PRId64 " * %" PRId64 " overflows 64 bits)", what, a, b);
+}
+
+bool op_ck_add(op_ctx *c, int64_t a, int64_t b, int64_t *out, const char *what)
+{
+    if (hd_add_i64(a, b, out))
+        return true;
+    return op_fail(c, "%s is too large (%" PRId64 " + %" PRId64 " overflows 64 bits)", what, a, b);
+}
+
 void *op_fold_alloc(op_ctx *c, size_t i)
 {
     const ir_node *n = op_node(c);
@@ -368,4 +384,16 @@ void em_dims(const ir_value *v, int64_t *dims)
 {
     for (int i = 0; i < v->rank; i++)
         dims[i] = v->dims[i].size;
+}
+
+em_num em_f64(double v)
+{
+    em_num r;
+    if (isnan(v))
+        snprintf(r.s, sizeof(r.s), "NAN");
+    else if (isinf(v))
+        snprintf(r.s, sizeof(r.s), v > 0 ? "INFINITY" : "(-INFINITY)");
+    else
+        snprintf(r.s, sizeof(r.s), "%.17g", v);
+    return r;
 }

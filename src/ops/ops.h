@@ -112,6 +112,36 @@ long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char
 bool op_axis(op_ctx *c, int64_t axis, int rank, int *out);
 /* Numpy-style multidirectional broadcast of shapes a and b into out. */
 bool op_broadcast(op_ctx *c, const ir_value *a, const ir_value *b, int *rank, int64_t *dims);
+/* Checked int64 arithmetic for sizes computed from model numbers (dims,
+ * pads, repeats, strides).  On overflow each reports "<what> is too large"
+ * on this node and returns false.  Results that fit but exceed the tensor
+ * limits are refused by pass_infer_fold once the output shape is set. */
+bool op_ck_mul(op_ctx *c, int64_t a, int64_t b, int64_t *out, const char *what);
+bool op_ck_add(op_ctx *c, int64_t a, int64_t b, int64_t *out, const char *what);
+/* Saturating forms for estimates and scratch sizes, which have no diag to
+ * report to: INT64_MAX / UINT64_MAX stand for "too large", and the memory
+ * planner refuses a scratch of UINT64_MAX.  Operands must be >= 0. */
+static inline int64_t op_sat_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return hd_mul_i64(a, b, &r) ? r : INT64_MAX;
+}
+static inline uint64_t op_sat_add_u64(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return hd_add_u64(a, b, &r) ? r : UINT64_MAX;
+}
+/* Bytes of a * b * c * d elements of `elem` bytes; UINT64_MAX if negative
+ * or past 64 bits. */
+static inline uint64_t op_bytes4(int64_t a, int64_t b, int64_t c, int64_t d, uint64_t elem)
+{
+    uint64_t r = elem;
+    const int64_t f[4] = {a, b, c, d};
+    for (int i = 0; i < 4; i++)
+        if (f[i] < 0 || !hd_mul_u64(r, (uint64_t)f[i], &r))
+            return UINT64_MAX;
+    return r;
+}
 /* Allocates (graph-owned) storage for output i and makes it constant. */
 void *op_fold_alloc(op_ctx *c, size_t i);
 
@@ -139,5 +169,12 @@ char *em_store(hodu_dtype t, const char *expr);
 void em_broadcast_strides(const ir_value *in, int out_rank, const int64_t *out_dims, int64_t *strides);
 /* Static dims of a value as int64s. */
 void em_dims(const ir_value *v, int64_t *dims);
+/* A double as C source text: "%.17g" for finite values, NAN, INFINITY or
+ * (-INFINITY) otherwise, so a non-finite attribute still gives valid C.
+ * Use the member directly in a call: em_f64(eps).s. */
+typedef struct em_num {
+    char s[40];
+} em_num;
+em_num em_f64(double v);
 
 #endif /* HODU_OPS_H */

@@ -1516,12 +1516,12 @@ static bool emit_norm_lastdims(op_emit *e, bool layer)
         char *sq = hd_xasprintf("(%s - mean) * (%s - mean)", xj, xj);
         emit_rowsum(e, vec, ct, "q", D, sq, "sumsqd", cargs);
         free(sq);
-        em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%.17g);", ct, ct, m, ct, D, ct, eps);
+        em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%s);", ct, ct, m, ct, D, ct, em_f64(eps).s);
     } else {
         char *sq = hd_xasprintf("%s * %s", xj, xj);
         emit_rowsum(e, vec, ct, "q", D, sq, "sumsq", args);
         free(sq);
-        em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%.17g);", ct, ct, m, ct, D, ct, eps);
+        em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%s);", ct, ct, m, ct, D, ct, em_f64(eps).s);
     }
     free(args);
     free(cargs);
@@ -1661,7 +1661,7 @@ static bool emit_batchnorm(op_emit *e)
         em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
         em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
         em_for(e, "j", S);
-        char *v = hd_xasprintf("(%s - %s) * (%s / sqrt%s(%s + (%s)%.17g)) + %s", xs, p[3], p[1], m, p[4], ct, eps,
+        char *v = hd_xasprintf("(%s - %s) * (%s / sqrt%s(%s + (%s)%s)) + %s", xs, p[3], p[1], m, p[4], ct, em_f64(eps).s,
                                p[2]);
         st(e, t, "y", "j", v);
         free(v);
@@ -1670,7 +1670,7 @@ static bool emit_batchnorm(op_emit *e)
         em_close(e);
     } else if (!bn_training(e->g, n)) {
         em_for(e, "c", C);
-        em_line(e, "%s a = %s / sqrt%s(%s + (%s)%.17g);", ct, p[1], m, p[4], ct, eps);
+        em_line(e, "%s a = %s / sqrt%s(%s + (%s)%s);", ct, p[1], m, p[4], ct, em_f64(eps).s);
         em_line(e, "%s mu = %s, bb = %s;", ct, p[3], p[2]);
         em_for(e, "b", N);
         em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
@@ -1704,7 +1704,7 @@ static bool emit_batchnorm(op_emit *e)
         em_line(e, "q += qb;");
         em_close(e);
         em_line(e, "%s var = q / (%s)%" PRId64 ";", ct, ct, N * S);
-        em_line(e, "%s a = %s / sqrt%s(var + (%s)%.17g), bb = %s;", ct, p[1], m, ct, eps, p[2]);
+        em_line(e, "%s a = %s / sqrt%s(var + (%s)%s), bb = %s;", ct, p[1], m, ct, em_f64(eps).s, p[2]);
         em_for(e, "b", N);
         em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
         em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
@@ -1715,12 +1715,12 @@ static bool emit_batchnorm(op_emit *e)
         em_close(e);
         em_close(e);
         if (rm) {
-            char *r = hd_xasprintf("%s * (%s)%.17g + mu * (%s)%.17g", p[3], ct, mom, ct, 1.0 - mom);
+            char *r = hd_xasprintf("%s * (%s)%s + mu * (%s)%s", p[3], ct, em_f64(mom).s, ct, em_f64(1.0 - mom).s);
             st(e, rm->dtype, "out1", "c", r);
             free(r);
         }
         if (rv) {
-            char *r = hd_xasprintf("%s * (%s)%.17g + var * (%s)%.17g", p[4], ct, mom, ct, 1.0 - mom);
+            char *r = hd_xasprintf("%s * (%s)%s + var * (%s)%s", p[4], ct, em_f64(mom).s, ct, em_f64(1.0 - mom).s);
             st(e, rv->dtype, "out2", "c", r);
             free(r);
         }
@@ -1812,7 +1812,7 @@ static bool emit_groupish(op_emit *e)
     emit_rowsum(e, vec, ct, "q", D, sq, "sumsqd", args);
     free(args);
     free(sq);
-    em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%.17g);", ct, ct, m, ct, D, ct, eps);
+    em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%s);", ct, ct, m, ct, D, ct, em_f64(eps).s);
     em_for(e, "cc", CG);
     em_line(e, "%s a = inv * %s, bb = %s;", ct, sv, bv);
     char *ji = hd_xasprintf("cc * %" PRId64 " + s_", S);

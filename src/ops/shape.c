@@ -162,7 +162,8 @@ static bool infer_reshape(op_ctx *c)
         }
         if (shape[i] < 0)
             return op_fail(c, "shape entry %ld is %" PRId64, i, shape[i]);
-        known *= shape[i];
+        if (!op_ck_mul(c, known, shape[i], &known, "the product of the shape entries"))
+            return false;
     }
     if (infer_at >= 0) {
         if (known == 0 || numel % known != 0)
@@ -438,18 +439,21 @@ static bool slice_plan(op_ctx *c, copy_plan *p, int64_t *out_dims)
             s = s < -d ? 0 : s + d;
         if (e < 0)
             e = e < -d ? -1 : e + d;
+        /* After clamping, s and e lie in [-1, d]; the step may be any int64,
+         * so the counts are written to never add to or negate it. */
         int64_t count;
         if (sp > 0) {
             s = s > d ? d : s;
             e = e > d ? d : (e < 0 ? 0 : e);
-            count = e > s ? (e - s + sp - 1) / sp : 0;
+            count = e > s ? (e - s - 1) / sp + 1 : 0;
         } else {
             s = s > d - 1 ? d - 1 : s;
             e = e > d - 1 ? d - 1 : e;
-            count = s > e ? (s - e + (-sp) - 1) / (-sp) : 0;
+            count = s > e ? (sp == INT64_MIN ? 1 : (s - e - 1) / -sp + 1) : 0;
         }
         lo[a] = count > 0 ? s : 0;
-        step[a] = sp;
+        /* With one element the step is never taken; 1 keeps st * step small. */
+        step[a] = count > 1 ? sp : 1;
         out_dims[a] = count;
     }
     p->rank = in->rank;
@@ -504,6 +508,9 @@ static bool infer_expand(op_ctx *c)
     long n = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
     if (n < 0)
         return false;
+    for (long i = 0; i < n; i++)
+        if (shape[i] < 0)
+            return op_fail(c, "shape entry %ld is %" PRId64, i, shape[i]);
     ir_value tmp;
     memset(&tmp, 0, sizeof(tmp));
     tmp.name = (char *)"shape";
@@ -636,7 +643,8 @@ static bool infer_concat(op_ctx *c)
             if (i != axis && v->dims[i].size != first->dims[i].size)
                 return op_fail(c, "input '%s' dim %d is %" PRId64 ", expected %" PRId64, v->name, i,
                                v->dims[i].size, first->dims[i].size);
-        dims[axis] += v->dims[axis].size;
+        if (!op_ck_add(c, dims[axis], v->dims[axis].size, &dims[axis], "the concatenated axis"))
+            return false;
     }
     op_set_out(c, 0, first->dtype, first->rank, dims);
     return true;
@@ -735,7 +743,8 @@ static bool split_sizes(op_ctx *c, int *axis_out, int64_t *sizes, size_t n_out)
             if (buf[i] < 0)
                 return op_fail(c, "split entry %ld is negative", i);
             sizes[i] = buf[i];
-            sum += buf[i];
+            if (!op_ck_add(c, sum, buf[i], &sum, "the sum of the split sizes"))
+                return false;
         }
         if (sum != d)
             return op_fail(c, "split sizes add up to %" PRId64 ", the axis has %" PRId64, sum, d);
@@ -1002,7 +1011,8 @@ static bool infer_tile(op_ctx *c)
     for (int i = 0; i < in->rank; i++) {
         if (reps[i] < 0)
             return op_fail(c, "repeats entry %d is negative", i);
-        dims[i] = in->dims[i].size * reps[i];
+        if (!op_ck_mul(c, in->dims[i].size, reps[i], &dims[i], "the tiled dim"))
+            return false;
     }
     op_set_out(c, 0, in->dtype, in->rank, dims);
     return true;
@@ -1078,6 +1088,11 @@ static bool pad_amounts(op_ctx *c, int64_t *begin, int64_t *end)
             return false;
         begin[a] = pads[k];
         end[a] = pads[k + na];
+        /* Emitted index arithmetic subtracts pads: keep them in tensor range. */
+        int64_t lim = (int64_t)HODU_MAX_TENSOR_ELEMS;
+        if (begin[a] < -lim || begin[a] > lim || end[a] < -lim || end[a] > lim)
+            return op_fail(c, "pads for axis %d (%" PRId64 ", %" PRId64 ") are past the 2^%d size limit", a, begin[a],
+                           end[a], __builtin_ctzll(HODU_MAX_TENSOR_ELEMS));
     }
     return true;
 }
@@ -1092,7 +1107,9 @@ static bool infer_pad(op_ctx *c)
     if (!pad_amounts(c, b, e))
         return false;
     for (int i = 0; i < in->rank; i++) {
-        dims[i] = in->dims[i].size + b[i] + e[i];
+        if (!op_ck_add(c, in->dims[i].size, b[i], &dims[i], "the padded dim") ||
+            !op_ck_add(c, dims[i], e[i], &dims[i], "the padded dim"))
+            return false;
         if (dims[i] < 0)
             return op_fail(c, "pads make dim %d negative", i);
         if (strcmp(mode, "constant") != 0 && in->dims[i].size == 0 && dims[i] > 0)
@@ -1122,7 +1139,7 @@ static bool emit_pad(op_emit *e)
         em_line(e, "const %s fill = %s;", ct,
                 out->dtype == HODU_DTYPE_F16 ? "hd_f32_to_f16((float)" : "hd_f32_to_bf16((float)");
     else
-        em_line(e, "const %s fill = (%s)%.17g;", ct, ct, ir_attr_float(em_node(e), "value", 0.0));
+        em_line(e, "const %s fill = (%s)%s;", ct, ct, em_f64(ir_attr_float(em_node(e), "value", 0.0)).s);
     em_line(e, "(void)fill;");
     em_line(e, "int64_t o = 0;");
     for (int i = 0; i < out->rank; i++) {
@@ -1263,6 +1280,11 @@ static bool range_args(op_ctx *c, double *start, double *delta, int64_t *count)
     if (v[2] == 0)
         return op_fail(c, "delta is 0");
     double n = ceil((v[1] - v[0]) / v[2]);
+    /* Convert only a count that fits: NaN, infinities and huge spans would be
+     * undefined as int64. */
+    if (!(n <= (double)HODU_MAX_TENSOR_ELEMS))
+        return op_fail(c, "would produce %.17g elements; at most 2^%d are supported", n,
+                       __builtin_ctzll(HODU_MAX_TENSOR_ELEMS));
     *count = n > 0 ? (int64_t)n : 0;
     *start = v[0];
     *delta = v[2];
@@ -1296,9 +1318,11 @@ static bool fold_range(op_ctx *c)
         switch (out->dtype) {
         case HODU_DTYPE_F32: ((float *)dst)[i] = (float)fs + (float)i * (float)fd; break;
         case HODU_DTYPE_F64: ((double *)dst)[i] = fs + (double)i * fd; break;
-        case HODU_DTYPE_I16: ((int16_t *)dst)[i] = (int16_t)(is + i * id); break;
-        case HODU_DTYPE_I32: ((int32_t *)dst)[i] = (int32_t)(is + i * id); break;
-        case HODU_DTYPE_I64: ((int64_t *)dst)[i] = is + i * id; break;
+        /* start + i * delta lies between start and limit, but i * delta
+         * alone may not fit: compute modulo 2^64, which gives the exact value. */
+        case HODU_DTYPE_I16: ((int16_t *)dst)[i] = (int16_t)(int64_t)((uint64_t)is + (uint64_t)i * (uint64_t)id); break;
+        case HODU_DTYPE_I32: ((int32_t *)dst)[i] = (int32_t)(int64_t)((uint64_t)is + (uint64_t)i * (uint64_t)id); break;
+        case HODU_DTYPE_I64: ((int64_t *)dst)[i] = (int64_t)((uint64_t)is + (uint64_t)i * (uint64_t)id); break;
         default: return op_fail(c, "dtype %s is not supported", ir_dtype_name(out->dtype));
         }
     }
@@ -1389,8 +1413,11 @@ static bool infer_onehot(op_ctx *c)
     if (op_in(c, 1)->kind == IR_VALUE_INPUT)
         return op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
                        op_in(c, 1)->name, op_in(c, 1)->name);
-    if (ir_const_as_f64(c->g, op_in_id(c, 1), &depth_f, 1) != 1 || depth_f < 1)
+    if (ir_const_as_f64(c->g, op_in_id(c, 1), &depth_f, 1) != 1 || !(depth_f >= 1))
         return op_fail(c, "depth must be a positive build-time constant");
+    if (!(depth_f <= (double)HODU_MAX_TENSOR_ELEMS))
+        return op_fail(c, "depth %.17g is too large; at most 2^%d is supported", depth_f,
+                       __builtin_ctzll(HODU_MAX_TENSOR_ELEMS));
     if (ir_value_numel(vals) != 2)
         return op_fail(c, "values must hold [off, on]");
     int rank = idx->rank + 1, axis;
@@ -1450,16 +1477,23 @@ static bool infer_d2s(op_ctx *c)
     if (strcmp(mode, "DCR") && strcmp(mode, "CRD"))
         return op_fail(c, "mode '%s' is not supported", mode);
     int64_t n = in->dims[0].size, ch = in->dims[1].size, h = in->dims[2].size, w = in->dims[3].size;
-    int64_t dims[4];
+    int64_t dims[4], bb = 0, hb = 0, wb = 0, cbb = 0;
+    if (!op_ck_mul(c, b, b, &bb, "blocksize^2"))
+        return false;
+    if (is_d2s(op_node(c)) && (!op_ck_mul(c, h, b, &hb, "the output height") ||
+                               !op_ck_mul(c, w, b, &wb, "the output width")))
+        return false;
+    if (!is_d2s(op_node(c)) && !op_ck_mul(c, ch, bb, &cbb, "the output channels"))
+        return false;
     if (is_d2s(op_node(c))) {
-        if (ch % (b * b))
+        if (ch % bb)
             return op_fail(c, "channels %" PRId64 " are not divisible by blocksize^2", ch);
-        int64_t d[4] = {n, ch / (b * b), h * b, w * b};
+        int64_t d[4] = {n, ch / bb, hb, wb};
         memcpy(dims, d, sizeof(d));
     } else {
         if (h % b || w % b)
             return op_fail(c, "height and width must be divisible by blocksize");
-        int64_t d[4] = {n, ch * b * b, h / b, w / b};
+        int64_t d[4] = {n, cbb, h / b, w / b};
         memcpy(dims, d, sizeof(d));
     }
     op_set_out(c, 0, in->dtype, 4, dims);

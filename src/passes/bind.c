@@ -36,6 +36,12 @@ static bool bind_dims(ir_graph *g, ir_value *v, const char *flag, int rank, cons
                  rank);
         return false;
     }
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 0) {
+            hd_error(d, "%s: input '%s' dim %d is %" PRId64 "; dims must be >= 0", flag, v->name, i, dims[i]);
+            return false;
+        }
+    }
     for (int i = 0; v->rank >= 0 && i < rank; i++) {
         if (v->dims[i].size >= 0 && v->dims[i].size != dims[i]) {
             hd_error(d, "%s: input '%s' dim %d is %" PRId64 " in the model, the binding says %" PRId64, flag,
@@ -88,6 +94,12 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
         if (!bind_dims(g, v, "--const-input", b->rank, b->dims, d))
             continue;
         v->dtype = b->dtype;
+        if (!ir_value_size_ok(v)) {
+            char *why = ir_value_size_text(v);
+            hd_error(d, "--const-input: input '%s' %s", v->name, why);
+            free(why);
+            continue;
+        }
         if (ir_value_nbytes(v) != b->nbytes) {
             hd_error(d, "--const-input: value for '%s' holds %zu bytes, its shape needs %zu", v->name, b->nbytes,
                      ir_value_nbytes(v));
@@ -110,8 +122,16 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
             hd_error(d, "input '%s' has no declared shape: pass --input-shape %s=DIMS", v->name, v->name);
             continue;
         }
-        if (ir_value_is_static(v))
+        if (ir_value_is_static(v)) {
+            /* The root check for run-time inputs: every later size derives
+             * from shapes that passed it. */
+            if (!ir_value_size_ok(v)) {
+                char *why = ir_value_size_text(v);
+                hd_error(d, "input '%s' %s", v->name, why);
+                free(why);
+            }
             continue;
+        }
         hd_buf dims;
         hd_buf_init(&dims);
         for (int j = 0; j < v->rank; j++) {

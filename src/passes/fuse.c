@@ -13,6 +13,12 @@
 #include "ops/ops.h"
 #include "passes.h"
 
+/* Largest group: one fused node becomes one loop body with a statement per
+ * member, and C compilers slow down badly on very long bodies (a 5,000-member
+ * chain took gcc -O3 about 12 s).  Past this size a chain splits into several
+ * fused nodes, which costs one stored intermediate per split. */
+#define FUSE_MAX_MEMBERS 64
+
 static int find_root(int *parent, int x)
 {
     while (parent[x] != x) {
@@ -87,49 +93,64 @@ size_t pass_fuse_elementwise(ir_graph *g)
         if (uses != 1 || !fusable(g, c) || !same_type(&g->values[v], &g->values[cn->outputs[0]]))
             continue;
         int a = find_root(parent, id), b = find_root(parent, c);
-        if (a != b) {
+        if (a != b && size[a] + size[b] <= FUSE_MAX_MEMBERS) {
             parent[a] = b;
             size[b] += size[a];
         }
     }
     size_t fused = 0;
-    /* Each group's root: the member whose result leaves the group. */
+    /* Members of every group, bucketed by root in one pass over the schedule
+     * (so each bucket is in schedule order): bucket[root] .. + size[root]. */
+    int *bucket = hd_xmalloc(nn * sizeof(int));
+    int *members = hd_xmalloc((count ? count : 1) * sizeof(int));
+    size_t total = 0;
+    for (size_t k = 0; k < count; k++) {
+        int id = order[k];
+        if (find_root(parent, id) == id && size[id] >= 2) {
+            bucket[id] = (int)total;
+            total += (size_t)size[id];
+        }
+    }
+    int *filled = hd_xcalloc(nn, sizeof(int));
+    for (size_t k = 0; k < count; k++) {
+        int root = find_root(parent, order[k]);
+        if (size[root] >= 2)
+            members[bucket[root] + filled[root]++] = order[k];
+    }
+    /* seen[v] == root + 1: v is already an external operand of root's group. */
+    int *seen = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(int));
     for (size_t k = 0; k < count; k++) {
         int root = order[k];
         if (find_root(parent, root) != root || size[root] < 2)
             continue;
-        int *members = hd_xmalloc((size_t)size[root] * sizeof(int));
-        int64_t *ids = hd_xmalloc((size_t)size[root] * sizeof(int64_t));
-        size_t nm = 0;
-        for (size_t q = 0; q < count; q++)
-            if (find_root(parent, order[q]) == root)
-                members[nm++] = order[q];
+        const int *mem = members + bucket[root];
+        size_t nm = (size_t)size[root];
+        int64_t *ids = hd_xmalloc(nm * sizeof(int64_t));
         /* The group's last member in schedule order is the one read outside. */
-        int last = members[nm - 1];
+        int last = mem[nm - 1];
         int *ext = hd_xmalloc(64 * sizeof(int));
         size_t n_ext = 0, cap_ext = 64;
         for (size_t q = 0; q < nm; q++) {
-            const ir_node *mn = &g->nodes[members[q]];
-            ids[q] = members[q];
+            const ir_node *mn = &g->nodes[mem[q]];
+            ids[q] = mem[q];
             for (size_t j = 0; j < mn->n_inputs; j++) {
                 int v = mn->inputs[j];
                 if (v < 0)
                     continue;
+                /* Producers past nn are fused nodes made by this pass. */
                 int prod = g->values[v].producer;
-                bool inside = false;
-                for (size_t r = 0; r < nm; r++)
-                    inside = inside || (members[r] == prod && g->values[v].kind == IR_VALUE_NODE);
-                bool seen = false;
-                for (size_t r = 0; r < n_ext; r++)
-                    seen = seen || ext[r] == v;
-                if (!inside && !seen)
+                bool inside = g->values[v].kind == IR_VALUE_NODE && prod >= 0 && (size_t)prod < nn &&
+                              find_root(parent, prod) == root;
+                if (!inside && seen[v] != root + 1) {
+                    seen[v] = root + 1;
                     HD_PUSH(ext, n_ext, cap_ext, v);
+                }
             }
         }
         int out = g->nodes[last].outputs[0];
         char *name = hd_xasprintf("%s+%zu", g->nodes[last].name, nm - 1);
         for (size_t q = 0; q < nm; q++)
-            g->nodes[members[q]].dead = true;
+            g->nodes[mem[q]].dead = true;
         int fn = ir_node_new(g, "FusedElementwise", "hodu", name, ext, n_ext, &out, 1);
         g->nodes[fn].op = fused_op;
         ir_attr *attr = ir_node_add_attr(g, fn, "nodes", IR_ATTR_INTS);
@@ -138,8 +159,11 @@ size_t pass_fuse_elementwise(ir_graph *g)
         fused += nm;
         free(name);
         free(ext);
-        free(members);
     }
+    free(seen);
+    free(filled);
+    free(members);
+    free(bucket);
     free(readers);
     free(reader);
     free(size);

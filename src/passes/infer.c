@@ -70,6 +70,18 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
                 ok = false;
             }
         }
+        /* Graph inputs are checked by pass_bind_inputs; constants (from the
+         * loader or --const-input) are checked here, before any op does
+         * arithmetic on their dims. */
+        for (size_t j = 0; j < n->n_inputs && ok; j++) {
+            const ir_value *v = n->inputs[j] >= 0 ? &g->values[n->inputs[j]] : NULL;
+            if (v && ir_value_is_static(v) && !ir_value_size_ok(v)) {
+                char *why = ir_value_size_text(v);
+                ir_node_error(d, g, id, "input '%s' %s", v->name, why);
+                free(why);
+                ok = false;
+            }
+        }
         if (!ok)
             break;
         op_ctx c = {g, id, d};
@@ -77,7 +89,7 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
             ok = false;
             break;
         }
-        size_t out_bytes = 0;
+        uint64_t out_bytes = 0;
         for (size_t j = 0; j < n->n_outputs; j++) {
             if (n->outputs[j] < 0)
                 continue;
@@ -86,8 +98,19 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
                 ir_node_error(d, g, id, "internal error: shape inference left output '%s' without a static shape",
                               v->name);
                 ok = false;
+                break;
             }
-            out_bytes += ir_value_nbytes(v);
+            /* The one place every inferred shape passes through: nothing past
+             * the limits reaches folding, planning or emission. */
+            if (!ir_value_size_ok(v)) {
+                char *why = ir_value_size_text(v);
+                ir_node_error(d, g, id, "output '%s' %s", v->name, why);
+                free(why);
+                ok = false;
+                break;
+            }
+            if (!hd_add_u64(out_bytes, ir_value_nbytes(v), &out_bytes))
+                out_bytes = UINT64_MAX;
         }
         if (!ok)
             break;
@@ -106,39 +129,35 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
 
 void pass_dce(ir_graph *g)
 {
+    /* Worklist from the graph outputs back through producers: each value
+     * and each node is visited once, whatever order the file lists them in. */
     bool *live = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(bool));
+    bool *needed = hd_xcalloc(g->n_nodes ? g->n_nodes : 1, sizeof(bool));
+    int *work = hd_xmalloc((g->n_values ? g->n_values : 1) * sizeof(int));
+    size_t top = 0;
     for (size_t i = 0; i < g->n_outputs; i++)
-        live[g->outputs[i]] = true;
-    /* Walk nodes backwards repeatedly until nothing changes; graphs are
-     * stored roughly in order, so this settles in a pass or two. */
-    bool changed = true;
-    while (changed) {
-        changed = false;
-        for (size_t k = g->n_nodes; k-- > 0;) {
-            ir_node *n = &g->nodes[k];
-            if (n->dead)
-                continue;
-            bool needed = false;
-            for (size_t j = 0; j < n->n_outputs; j++)
-                if (n->outputs[j] >= 0 && live[n->outputs[j]])
-                    needed = true;
-            if (!needed)
-                continue;
-            for (size_t j = 0; j < n->n_inputs; j++)
-                if (n->inputs[j] >= 0 && !live[n->inputs[j]]) {
-                    live[n->inputs[j]] = true;
-                    changed = true;
-                }
+        if (!live[g->outputs[i]]) {
+            live[g->outputs[i]] = true;
+            work[top++] = g->outputs[i];
+        }
+    while (top > 0) {
+        int p = g->values[work[--top]].producer;
+        if (p < 0 || g->nodes[p].dead || needed[p])
+            continue;
+        needed[p] = true;
+        const ir_node *n = &g->nodes[p];
+        for (size_t j = 0; j < n->n_inputs; j++) {
+            int v = n->inputs[j];
+            if (v >= 0 && !live[v]) {
+                live[v] = true;
+                work[top++] = v;
+            }
         }
     }
-    for (size_t k = 0; k < g->n_nodes; k++) {
-        ir_node *n = &g->nodes[k];
-        bool needed = false;
-        for (size_t j = 0; j < n->n_outputs; j++)
-            if (n->outputs[j] >= 0 && live[n->outputs[j]])
-                needed = true;
-        if (!needed)
-            n->dead = true;
-    }
+    for (size_t k = 0; k < g->n_nodes; k++)
+        if (!needed[k])
+            g->nodes[k].dead = true;
+    free(work);
+    free(needed);
     free(live);
 }

@@ -7,13 +7,29 @@
  * and it is placed first-fit at the lowest offset that no overlapping live
  * range occupies.  Offsets are multiples of HODU_ABI_ALIGN.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops/ops.h"
 #include "passes.h"
 
-static uint64_t align_up(uint64_t x) { return (x + HODU_ABI_ALIGN - 1) & ~(uint64_t)(HODU_ABI_ALIGN - 1); }
+/* Every size here comes from shapes already held under HODU_MAX_TENSOR_BYTES,
+ * but their sums are not: each add is checked, and the arena and the weight
+ * blob are each refused past HODU_MAX_TENSOR_BYTES. */
+static bool align_up(uint64_t x, uint64_t *out)
+{
+    if (!hd_add_u64(x, HODU_ABI_ALIGN - 1, out))
+        return false;
+    *out &= ~(uint64_t)(HODU_ABI_ALIGN - 1);
+    return true;
+}
+
+/* *total = align_up(at + size), failing past the limit. */
+static bool end_of(uint64_t at, uint64_t size, uint64_t *total)
+{
+    return hd_add_u64(at, size, total) && align_up(*total, total) && *total <= HODU_MAX_TENSOR_BYTES;
+}
 
 typedef struct block {
     uint64_t offset, size;
@@ -26,6 +42,41 @@ static int by_offset(const void *a, const void *b)
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+/* Lowest offset where `size` bytes overlap no live block (first fit).  Every
+ * block end was checked when placed, so the sums here cannot wrap. */
+static uint64_t first_fit(block *live, size_t n_live, uint64_t size)
+{
+    qsort(live, n_live, sizeof(block), by_offset);
+    uint64_t at = 0;
+    for (size_t i = 0; i < n_live; i++) {
+        if (live[i].offset >= at + size)
+            break;
+        if (live[i].offset + live[i].size > at)
+            at = live[i].offset + live[i].size;
+    }
+    return at;
+}
+
+static bool place_weight(const ir_graph *g, mem_plan *plan, int v, hd_diag *d)
+{
+    uint64_t end;
+    if (g->values[v].nbytes > HODU_MAX_TENSOR_BYTES || !end_of(plan->weights_bytes, g->values[v].nbytes, &end)) {
+        hd_error(d, "constant '%s': the weights would exceed %" PRIu64 " bytes", g->values[v].name,
+                 (uint64_t)HODU_MAX_TENSOR_BYTES);
+        return false;
+    }
+    plan->slots[v] = (mem_slot){MEM_WEIGHTS, 0, plan->weights_bytes};
+    plan->weights_bytes = end;
+    return true;
+}
+
+static bool arena_fail(const ir_graph *g, int node, const char *what, hd_diag *d)
+{
+    ir_node_error(d, g, node, "%s would take the workspace past %" PRIu64 " bytes (2^%d)", what,
+                  (uint64_t)HODU_MAX_TENSOR_BYTES, __builtin_ctzll(HODU_MAX_TENSOR_BYTES));
+    return false;
+}
+
 bool pass_plan_memory(const ir_graph *g, mem_plan *plan, hd_diag *d)
 {
     memset(plan, 0, sizeof(*plan));
@@ -36,6 +87,7 @@ bool pass_plan_memory(const ir_graph *g, mem_plan *plan, hd_diag *d)
     plan->slots = hd_xcalloc(nv, sizeof(mem_slot));
     size_t *def_step = hd_xcalloc(nv, sizeof(size_t));
     size_t *last_use = hd_xcalloc(nv, sizeof(size_t));
+    bool ok = true;
 
     for (size_t i = 0; i < g->n_inputs; i++)
         plan->slots[g->inputs[i]] = (mem_slot){MEM_INPUT, i, 0};
@@ -58,73 +110,79 @@ bool pass_plan_memory(const ir_graph *g, mem_plan *plan, hd_diag *d)
             if (v < 0)
                 continue;
             last_use[v] = s;
-            if (g->values[v].kind == IR_VALUE_CONST && plan->slots[v].place == MEM_NONE) {
-                plan->slots[v] = (mem_slot){MEM_WEIGHTS, 0, plan->weights_bytes};
-                plan->weights_bytes = align_up(plan->weights_bytes + g->values[v].nbytes);
-            }
+            if (g->values[v].kind == IR_VALUE_CONST && plan->slots[v].place == MEM_NONE && ok)
+                ok = place_weight(g, plan, v, d);
         }
     }
     /* Constants that are graph outputs are copied out of the blob. */
     for (size_t i = 0; i < g->n_outputs; i++) {
         int v = g->outputs[i];
-        if (g->values[v].kind == IR_VALUE_CONST && plan->slots[v].place == MEM_NONE) {
-            plan->slots[v] = (mem_slot){MEM_WEIGHTS, 0, plan->weights_bytes};
-            plan->weights_bytes = align_up(plan->weights_bytes + g->values[v].nbytes);
-        }
+        if (g->values[v].kind == IR_VALUE_CONST && plan->slots[v].place == MEM_NONE && ok)
+            ok = place_weight(g, plan, v, d);
     }
 
     plan->scratch_offset = hd_xcalloc(plan->n_schedule + 1, sizeof(uint64_t));
     plan->scratch_bytes = hd_xcalloc(plan->n_schedule + 1, sizeof(uint64_t));
     block *live = hd_xmalloc(nv * sizeof(block));
     size_t n_live = 0;
-    for (size_t s = 0; s < plan->n_schedule; s++) {
+    for (size_t s = 0; s < plan->n_schedule && ok; s++) {
         /* Retire blocks whose last reader ran before this step. */
         size_t w = 0;
         for (size_t i = 0; i < n_live; i++)
             if (live[i].last_use >= s)
                 live[w++] = live[i];
         n_live = w;
-        const ir_node *n = &g->nodes[plan->schedule[s]];
-        for (size_t j = 0; j < n->n_outputs; j++) {
+        int node = plan->schedule[s];
+        const ir_node *n = &g->nodes[node];
+        for (size_t j = 0; j < n->n_outputs && ok; j++) {
             int v = n->outputs[j];
             if (v < 0 || plan->slots[v].place != MEM_NONE)
                 continue;
-            uint64_t size = align_up(ir_value_nbytes(&g->values[v]));
-            qsort(live, n_live, sizeof(block), by_offset);
-            uint64_t at = 0;
-            for (size_t i = 0; i < n_live; i++) {
-                if (live[i].offset >= at + size)
-                    break;
-                if (live[i].offset + live[i].size > at)
-                    at = live[i].offset + live[i].size;
+            /* SIZE_MAX (a shape past the limits) fails the first check. */
+            size_t nbytes = ir_value_nbytes(&g->values[v]);
+            uint64_t size, end;
+            if (nbytes > HODU_MAX_TENSOR_BYTES || !align_up(nbytes, &size)) {
+                ok = arena_fail(g, node, "an output", d);
+                break;
+            }
+            uint64_t at = first_fit(live, n_live, size);
+            if (!end_of(at, size, &end)) {
+                ok = arena_fail(g, node, "an output", d);
+                break;
             }
             plan->slots[v] = (mem_slot){MEM_ARENA, 0, at};
             live[n_live++] = (block){at, size, last_use[v]};
-            if (at + size > plan->arena_bytes)
-                plan->arena_bytes = at + size;
+            if (end > plan->arena_bytes)
+                plan->arena_bytes = end;
         }
-        /* Scratch lives for this step only, placed like a value. */
+        if (!ok)
+            break;
+        /* Scratch lives for this step only, placed like a value.  An op
+         * reports a scratch size it cannot compute as UINT64_MAX. */
         const op_def *def = op_get(n->op);
-        uint64_t scratch = def && def->scratch ? align_up(def->scratch(g, plan->schedule[s])) : 0;
+        uint64_t scratch = def && def->scratch ? def->scratch(g, node) : 0;
+        if (scratch > HODU_MAX_TENSOR_BYTES || !align_up(scratch, &scratch)) {
+            ok = arena_fail(g, node, "its scratch memory", d);
+            break;
+        }
         plan->scratch_bytes[s] = scratch;
         if (scratch) {
-            qsort(live, n_live, sizeof(block), by_offset);
-            uint64_t at = 0;
-            for (size_t i = 0; i < n_live; i++) {
-                if (live[i].offset >= at + scratch)
-                    break;
-                if (live[i].offset + live[i].size > at)
-                    at = live[i].offset + live[i].size;
+            uint64_t at = first_fit(live, n_live, scratch), end;
+            if (!end_of(at, scratch, &end)) {
+                ok = arena_fail(g, node, "its scratch memory", d);
+                break;
             }
             plan->scratch_offset[s] = at;
-            if (at + scratch > plan->arena_bytes)
-                plan->arena_bytes = at + scratch;
+            if (end > plan->arena_bytes)
+                plan->arena_bytes = end;
         }
     }
     free(live);
     free(def_step);
     free(last_use);
-    return true;
+    if (!ok)
+        mem_plan_free(plan);
+    return ok;
 }
 
 void mem_plan_free(mem_plan *plan)

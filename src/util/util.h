@@ -55,6 +55,26 @@ void hd_buf_vprintf(hd_buf *b, const char *fmt, va_list ap);
 /* Takes the string out; the buffer is left empty. */
 char *hd_buf_take(hd_buf *b);
 
+/* --- checked arithmetic --------------------------------------------------
+ * Every size computed from model-controlled numbers goes through these.  Each
+ * returns true and stores the result when it is exact, and returns false
+ * (leaving *out unspecified) when it would overflow. */
+
+bool hd_add_u64(uint64_t a, uint64_t b, uint64_t *out);
+bool hd_mul_u64(uint64_t a, uint64_t b, uint64_t *out);
+bool hd_add_i64(int64_t a, int64_t b, int64_t *out);
+bool hd_sub_i64(int64_t a, int64_t b, int64_t *out);
+bool hd_mul_i64(int64_t a, int64_t b, int64_t *out);
+
+/* Element count and byte size of a shape of `rank` dims, each of `elem_size`
+ * bytes.  Fails when a dim is negative, when the element count exceeds
+ * `max_elems` or the byte size exceeds `max_bytes`.  A zero dim makes the
+ * count 0, but the product of the other dims must still fit under
+ * `max_elems`, so row-major strides of any accepted shape fit in int64.
+ * `numel`/`nbytes` may be NULL. */
+bool hd_shape_size(int rank, const int64_t *dims, uint64_t elem_size, uint64_t max_elems, uint64_t max_bytes,
+                   uint64_t *numel, uint64_t *nbytes);
+
 /* --- diagnostics --------------------------------------------------------- */
 
 typedef enum hd_severity { HD_NOTE, HD_WARNING, HD_ERROR } hd_severity;
@@ -78,6 +98,13 @@ void hd_warning(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);
 void hd_note(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);
 /* Prints every message, one per line, as "hodu: error: <file>: <text>". */
 void hd_diag_print(const hd_diag *d, void *stream /* FILE* */);
+/* Message i as hd_diag_print writes it, without the newline; caller frees. */
+char *hd_diag_line(const hd_diag *d, size_t i);
+/* Appends `text` with every byte a terminal could act on written as \xNN:
+ * control characters, DEL, bytes that are not well-formed UTF-8, and the
+ * C1 / bidirectional / line-separator code points.  Other UTF-8 is kept.
+ * Message text goes through this (hd_error etc.), so it is always one line. */
+void hd_buf_put_escaped(hd_buf *b, const char *text);
 static inline bool hd_failed(const hd_diag *d) { return d->n_errors > 0; }
 
 /* --- files --------------------------------------------------------------- */
@@ -85,8 +112,36 @@ static inline bool hd_failed(const hd_diag *d) { return d->n_errors > 0; }
 /* Reads a whole regular file; `max_bytes` bounds what it will allocate.
  * Returns NULL and reports to `d` on failure. */
 uint8_t *hd_read_file(const char *path, size_t *size_out, size_t max_bytes, hd_diag *d);
-/* Writes `n` bytes to `path` through a temporary file and rename(2). */
+/* Writes `n` bytes to `path` through a randomly named temporary file beside
+ * it (created with O_EXCL|O_NOFOLLOW) and rename(2).  Refuses a `path` that is
+ * a symbolic link or exists as anything but a regular file. */
 bool hd_write_file_atomic(const char *path, const void *data, size_t n, hd_diag *d);
+/* Moves the regular file `src` to `dst` (rename, or a streamed copy through a
+ * temporary file when they are on different file systems); same refusals. */
+bool hd_move_file(const char *src, const char *dst, hd_diag *d);
+/* `path` made absolute against the current directory (not resolved). */
+char *hd_absolute_path(const char *path, hd_diag *d);
+/* A fresh private folder (mode 0700) "$TMPDIR/<prefix>XXXXXX", absolute,
+ * registered for removal on a fatal signal.  NULL and a message on failure. */
+char *hd_make_temp_dir(const char *prefix, hd_diag *d);
+
+/* --- cleanup when a fatal signal ends the process ------------------------
+ *
+ * Code that creates temporary files registers them here; the CLI's SIGINT /
+ * SIGTERM handler calls hd_cleanup_on_signal, which only uses kill, waitpid,
+ * unlink, rmdir and nanosleep on paths stored beforehand.  Files are removed
+ * before folders, so a registered folder goes once its registered files do. */
+void hd_cleanup_add_file(const char *path);
+void hd_cleanup_add_dir(const char *path);
+void hd_cleanup_forget(const char *path);
+/* The child process to stop (and reap) on a signal; 0: none. */
+void hd_cleanup_set_child(long pid);
+/* Blocks the fatal signals while a file is created and registered. */
+void hd_cleanup_hold(void);
+void hd_cleanup_release(void);
+/* The signals the CLI catches, terminated by 0. */
+extern const int hd_cleanup_signals[];
+void hd_cleanup_on_signal(void);
 
 /* Levenshtein distance, for "did you mean" suggestions. */
 size_t hd_edit_distance(const char *a, const char *b);

@@ -1,0 +1,69 @@
+"""Writes the seed corpora for the fuzz targets (tests/fuzz/run.sh).
+
+    make_corpus.py OUT_DIR
+
+OUT_DIR/compile/ gets the model.onnx of every ONNX backend node test that
+ships in the installed onnx wheel (small, valid models of every op), the
+digits example, and a few hand-made hostile models (names that try to leave
+a comment or a string literal, hodu's internal domain, huge shapes).
+OUT_DIR/npy/ gets .npy files of every dtype hodu reads, in both byte orders
+and both memory orders.  Nothing here is committed: the seeds come from the
+pinned packages each time.
+"""
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+out = sys.argv[1]
+repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+compile_dir = os.path.join(out, "compile")
+npy_dir = os.path.join(out, "npy")
+os.makedirs(compile_dir, exist_ok=True)
+os.makedirs(npy_dir, exist_ok=True)
+
+node_root = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "node")
+count = 0
+for case in sorted(os.listdir(node_root)):
+    src = os.path.join(node_root, case, "model.onnx")
+    if os.path.isfile(src):
+        shutil.copyfile(src, os.path.join(compile_dir, case + ".onnx"))
+        count += 1
+shutil.copyfile(os.path.join(repo, "examples", "digits", "digits.onnx"), os.path.join(compile_dir, "digits.onnx"))
+
+f32 = TensorProto.FLOAT
+
+
+def save(nodes, name, inputs=None, outputs=None, inits=(), domains=(("", 17),), graph_name="g"):
+    x = helper.make_tensor_value_info("x", f32, [2, 3])
+    y = helper.make_tensor_value_info("y", f32, None)
+    graph = helper.make_graph(nodes, graph_name, inputs or [x], outputs or [y], list(inits))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in domains])
+    with open(os.path.join(compile_dir, name + ".onnx"), "wb") as f:
+        f.write(model.SerializeToString())
+
+
+evil = 'e*/ __attribute__((constructor)) static void evil(void) { } /*"\\\n#include "/etc/passwd"'
+save([helper.make_node("Relu", ["x"], ["t"], name=evil), helper.make_node("Neg", ["t"], ["y"])], "evil_node")
+save([helper.make_node("Relu", ["x"], [evil])], "evil_value",
+     outputs=[helper.make_tensor_value_info(evil, f32, None)])
+save([helper.make_node("Relu", ["x"], ["y"])], "evil_graph", graph_name=evil)
+save([helper.make_node("FusedElementwise", ["x"], ["y"], domain="hodu", nodes=[7, 9])], "internal_domain",
+     domains=(("", 17), ("hodu", 1)))
+shape = helper.make_tensor("s", TensorProto.INT64, [3], [1 << 20, 1 << 20, 1 << 20])
+save([helper.make_node("Expand", ["x", "s"], ["y"])], "huge_expand", inits=[shape])
+xs = helper.make_tensor_value_info("x", f32, ["batch", 3])
+save([helper.make_node("Softmax", ["x"], ["y"])], "symbolic", inputs=[xs])
+
+for dt in (np.float32, np.float64, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64, np.uint64, np.bool_):
+    a = (np.arange(24) % 5).astype(dt).reshape(2, 3, 4)
+    name = np.dtype(dt).name
+    np.save(os.path.join(npy_dir, name + ".npy"), a)
+    np.save(os.path.join(npy_dir, name + "_fortran.npy"), np.asfortranarray(a))
+    np.save(os.path.join(npy_dir, name + "_swapped.npy"), a.astype(np.dtype(dt).newbyteorder(">")))
+np.save(os.path.join(npy_dir, "scalar.npy"), np.float32(3.5))
+np.save(os.path.join(npy_dir, "empty.npy"), np.zeros((0, 4), np.float32))
+print(f"make_corpus: {count + 7} models, {len(os.listdir(npy_dir))} .npy files in {out}")

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Shapes past the tensor size limit (or past int64) must be refused with one
+# error naming the node and the size: non-zero exit below 128, exactly one
+# "hodu: error:" line, no output left behind (sanitizer builds abort on any
+# overflow report, which fails the exit-status check).
+# usage: sizes.sh HODU PYTHON
+set -u
+hodu=$1
+python=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if ! "$python" "$(dirname "$0")/sizes.py" "$work/cases" 2>"$work/gen.err"; then
+    echo "security_sizes: cannot generate the cases with $python (needs numpy and onnx)"
+    cat "$work/gen.err"
+    exit 1
+fi
+c=$work/cases
+pass=0
+fail=0
+
+# expect_error NAME PATTERN COMMAND...
+expect_error() {
+    local name=$1 pattern=$2
+    shift 2
+    rm -rf "$work/out"
+    mkdir -p "$work/out"
+    "$@" >"$work/stdout" 2>"$work/stderr"
+    local rc=$?
+    local lines left
+    lines=$(grep -c . "$work/stderr")
+    left=$(ls -A "$work/out")
+    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$lines" -eq 1 ] &&
+        grep -q "^hodu: error: .*$pattern" "$work/stderr" && [ -z "$left" ]; then
+        pass=$((pass + 1))
+        echo "ok   $name: $(cat "$work/stderr")"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: exit $rc, $lines stderr lines, left behind: '${left}'"
+        sed 's/^/    /' "$work/stderr"
+    fi
+}
+
+# expect_ok NAME COMMAND...: a valid (if extreme) model must still build.
+expect_ok() {
+    local name=$1
+    shift
+    rm -rf "$work/out"
+    mkdir -p "$work/out"
+    if "$@" >"$work/stdout" 2>"$work/stderr"; then
+        pass=$((pass + 1))
+        echo "ok   $name"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $name: exit $?"
+        sed 's/^/    /' "$work/stderr"
+    fi
+}
+
+build() { "$hodu" --build "$c/$1" -o "$work/out/model.so" "${@:2}"; }
+limit="at most 2^40 elements and 2^40 bytes are supported"
+
+expect_error expand_const "node 'expand0' (Expand): output 'y' would hold 2^60 (1152921504606846976) elements; $limit" build expand_const.onnx
+expect_error expand_input "node 'expand0' (Expand): output 'y' would hold 2^60 (1152921504606846976) elements; $limit" build expand_input.onnx
+expect_error reshape "node 'reshape0' (Reshape): the product of the shape entries is too large" build reshape.onnx
+expect_error tile "node 'tile0' (Tile): output 'y' would hold 9000000000000000000 elements" build tile.onnx
+expect_error tile_max "node 'tile0' (Tile): the tiled dim is too large" build tile_max.onnx
+expect_error constant_of_shape "node 'cos0' (ConstantOfShape): output 'y' would hold more than 2^64 elements" build cos.onnx
+expect_error constant_of_shape_max "node 'cos0' (ConstantOfShape): output 'y' would hold 9223372036854775807 elements" build cos_max.onnx
+expect_error constant_of_shape_zero "node 'cos0' (ConstantOfShape): output 'y' would have non-zero dims whose product is past 2^64" build cos_zero.onnx
+expect_error range_int "node 'range0' (Range): would produce 9e+18 elements" build range.onnx
+expect_error range_float "node 'range0' (Range): would produce .* elements; at most 2^40" build range_f.onnx
+expect_error conv_pads "node 'conv0' (Conv): window attributes are too large" build conv_pads.onnx
+expect_error conv_big "node 'conv0' (Conv): output 'y' would hold more than 2^64 elements; $limit" build conv_big.onnx
+expect_error pad "node 'pad0' (Pad): pads for axis 1 .* are past the 2^40 size limit" build pad.onnx
+expect_error concat "node 'cat0' (Concat): output 'y' would hold 1099511627778 elements; $limit" build concat.onnx
+expect_error onehot "node 'onehot0' (OneHot): depth 1.*is too large" build onehot.onnx
+expect_error input_shape "input 'x' would hold 64000000000000000000000000000 elements\|input 'x' would hold more than 2^64 elements" \
+    build input.onnx --input-shape x=4000000000x4000000000x4000000000
+expect_error input_shape_bytes "input 'x' would take 2^42 (4398046511104) bytes; $limit" \
+    build input.onnx --input-shape x=1024x1024x1048576
+expect_ok slice_extreme_steps build slice_steps.onnx
+
+echo "security_sizes: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
