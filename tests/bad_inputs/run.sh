@@ -7,40 +7,9 @@
 set -u
 hodu=$1
 python=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-if ! "$python" "$(dirname "$0")/make_cases.py" "$work/cases" 2>"$work/gen.err"; then
-    echo "bad_inputs: cannot generate the cases with $python (needs numpy and onnx: run tools/setup.sh)"
-    cat "$work/gen.err"
-    exit 1
-fi
-c=$work/cases
-pass=0
-fail=0
-
-# expect_error NAME PATTERN COMMAND...: the command must fail with one error
-# line matching PATTERN and leave $work/out empty.
-expect_error() {
-    local name=$1 pattern=$2
-    shift 2
-    rm -rf "$work/out"
-    mkdir -p "$work/out"
-    "$@" >"$work/stdout" 2>"$work/stderr"
-    local rc=$?
-    local lines
-    lines=$(grep -c . "$work/stderr")
-    local left
-    left=$(ls -A "$work/out")
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$lines" -eq 1 ] &&
-        grep -q "^hodu: error: .*$pattern" "$work/stderr" && [ -z "$left" ]; then
-        pass=$((pass + 1))
-        echo "ok   $name: $(cat "$work/stderr")"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name: exit $rc, $lines stderr lines, left behind: '${left}'"
-        sed 's/^/    /' "$work/stderr"
-    fi
-}
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init bad_inputs "$(dirname "$0")/make_cases.py"
 
 build() { "$hodu" --build "$c/$1" -o "$work/out/model.so"; }
 
@@ -61,16 +30,11 @@ if "$hodu" --build "$c/good.onnx" -o "$work/good.so" 2>"$work/stderr"; then
     expect_error wrong_shape "shape \[3,2\] but the model expects \[2,3\]" run x_shape.npy
     expect_error wrong_dtype "dtype float64 but the model expects float32" run x_dtype.npy
     if run x_good.npy >/dev/null 2>&1 && [ -f "$work/out/res/y.npy" ]; then
-        pass=$((pass + 1))
-        echo "ok   good_run"
+        ok good_run
     else
-        fail=$((fail + 1))
-        echo "FAIL good_run: the valid model did not run"
+        bad "good_run: the valid model did not run"
     fi
 else
-    fail=$((fail + 1))
-    echo "FAIL build good.onnx:"
-    cat "$work/stderr"
+    bad "build good.onnx"
 fi
-echo "bad_inputs: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+suite_end

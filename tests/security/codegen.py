@@ -1,7 +1,9 @@
 """Hostile models for codegen.sh, and the checker for emitted C.
 
-  codegen.py make OUT_DIR MARKER_FILE   writes the models
-  codegen.py check DIR...               scans emitted sources: the word
+  codegen.py OUT_DIR                    writes the models (the injected
+                                        constructor would create
+                                        OUT_DIR/EVIL_RAN)
+  codegen.py --check DIR...             scans emitted sources: the word
                                         EVILMARK (only in hostile names) may
                                         appear inside string literals only,
                                         and the only preprocessor lines are
@@ -178,7 +180,8 @@ def check(dirs):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "make":
-        make(sys.argv[2], sys.argv[3])
-    else:
+    # codegen.py OUT: writes the cases (the injected constructor would create
+    # OUT/EVIL_RAN); codegen.py --check DIR...: scans emitted sources.
+    if sys.argv[1] == "--check":
         sys.exit(check(sys.argv[2:]))
+    make(sys.argv[1], os.path.join(sys.argv[1], "EVIL_RAN"))

@@ -10,23 +10,10 @@ set -u
 hodu=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 python=$2
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-c=$work/cases
-marker=$work/EVIL_RAN
-if ! "$python" "$here/codegen.py" make "$c" "$marker" 2>"$work/gen.err"; then
-    echo "security_codegen: cannot generate the cases with $python (needs numpy and onnx)"
-    cat "$work/gen.err"
-    exit 1
-fi
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL $1"
-    [ -s "$work/stderr" ] && sed 's/^/    /' "$work/stderr"
-}
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
+suite_init security_codegen "$here/codegen.py"
+marker=$c/EVIL_RAN
 # check NAME COMMAND...: the command (a test expression or a program) must succeed.
 check() {
     local name=$1
@@ -45,7 +32,7 @@ inject_case() {
         bad "$label: build failed"
         return
     fi
-    if "$python" "$here/codegen.py" check "$out/src" >"$work/scan" 2>&1; then
+    if "$python" "$here/codegen.py" --check "$out/src" >"$work/scan" 2>&1; then
         ok "$label: model text only inside string literals"
     else
         bad "$label: emitted sources carry model text: $(tr '\n' ';' <"$work/scan")"
@@ -203,5 +190,4 @@ else
     bad "non-finite attributes"
 fi
 
-echo "security_codegen: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+suite_end

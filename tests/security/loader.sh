@@ -12,48 +12,9 @@
 set -u
 hodu=$1
 python=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-if ! "$python" "$(dirname "$0")/loader.py" "$work/cases" 2>"$work/gen.err"; then
-    echo "security_loader: cannot generate the cases with $python (needs numpy and onnx)"
-    cat "$work/gen.err"
-    exit 1
-fi
-c=$work/cases
-pass=0
-fail=0
-
-ok() {
-    pass=$((pass + 1))
-    echo "ok   $1"
-}
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL $1"
-    [ -f "$work/stderr" ] && sed 's/^/    /' "$work/stderr" | cat -v | head -5
-}
-
-# expect_error NAME PATTERN COMMAND...: the command fails with exactly one
-# error line matching PATTERN, holding no ESC or other control byte, and
-# leaves $work/out empty.
-expect_error() {
-    local name=$1 pattern=$2
-    shift 2
-    rm -rf "$work/out"
-    mkdir -p "$work/out"
-    "$@" >"$work/stdout" 2>"$work/stderr"
-    local rc=$?
-    local lines left
-    lines=$(wc -l <"$work/stderr")
-    left=$(ls -A "$work/out")
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$rc" -ne 124 ] && [ "$lines" -eq 1 ] &&
-        grep -q "^hodu: error: .*$pattern" "$work/stderr" &&
-        ! LC_ALL=C grep -q '[[:cntrl:]]' "$work/stderr" && [ -z "$left" ]; then
-        ok "$name: $(cat "$work/stderr")"
-    else
-        bad "$name: exit $rc, $lines stderr lines, left behind: '${left}'"
-    fi
-}
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init security_loader "$(dirname "$0")/loader.py"
 
 build() { timeout "${2:-20}" "$hodu" --build "$1" -o "$work/out/model.so"; }
 
@@ -116,5 +77,4 @@ else
     bad "chain_200k_reversed"
 fi
 
-echo "security_loader: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+suite_end

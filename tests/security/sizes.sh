@@ -7,54 +7,9 @@
 set -u
 hodu=$1
 python=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-if ! "$python" "$(dirname "$0")/sizes.py" "$work/cases" 2>"$work/gen.err"; then
-    echo "security_sizes: cannot generate the cases with $python (needs numpy and onnx)"
-    cat "$work/gen.err"
-    exit 1
-fi
-c=$work/cases
-pass=0
-fail=0
-
-# expect_error NAME PATTERN COMMAND...
-expect_error() {
-    local name=$1 pattern=$2
-    shift 2
-    rm -rf "$work/out"
-    mkdir -p "$work/out"
-    "$@" >"$work/stdout" 2>"$work/stderr"
-    local rc=$?
-    local lines left
-    lines=$(grep -c . "$work/stderr")
-    left=$(ls -A "$work/out")
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$lines" -eq 1 ] &&
-        grep -q "^hodu: error: .*$pattern" "$work/stderr" && [ -z "$left" ]; then
-        pass=$((pass + 1))
-        echo "ok   $name: $(cat "$work/stderr")"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name: exit $rc, $lines stderr lines, left behind: '${left}'"
-        sed 's/^/    /' "$work/stderr"
-    fi
-}
-
-# expect_ok NAME COMMAND...: a valid (if extreme) model must still build.
-expect_ok() {
-    local name=$1
-    shift
-    rm -rf "$work/out"
-    mkdir -p "$work/out"
-    if "$@" >"$work/stdout" 2>"$work/stderr"; then
-        pass=$((pass + 1))
-        echo "ok   $name"
-    else
-        fail=$((fail + 1))
-        echo "FAIL $name: exit $?"
-        sed 's/^/    /' "$work/stderr"
-    fi
-}
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+suite_init security_sizes "$(dirname "$0")/sizes.py"
 
 build() { "$hodu" --build "$c/$1" -o "$work/out/model.so" "${@:2}"; }
 limit="at most 2^40 elements and 2^40 bytes are supported"
@@ -80,5 +35,4 @@ expect_error input_shape_bytes "input 'x' would take 2^42 (4398046511104) bytes;
     build input.onnx --input-shape x=1024x1024x1048576
 expect_ok slice_extreme_steps build slice_steps.onnx
 
-echo "security_sizes: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+suite_end
