@@ -276,7 +276,7 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     for (size_t i = 0; i < n_types; i++) {
         const char *t = types[pairs[2 * i + 1]];
         put_name(out, "  %-24s", t);
-        fprintf(out, " %zu%s\n", pairs[2 * i], op_find("", t) < 0 ? "  (unsupported)" : "");
+        fprintf(out, " %zu%s\n", pairs[2 * i], op_find("", t, g->opset) < 0 ? "  (unsupported)" : "");
     }
     free(pairs);
     free(types);
@@ -316,8 +316,16 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
         }
         fprintf(out, "flops: %" PRIu64 " (%.3f GFLOP per run)\n", flops, (double)flops / 1e9);
         ir_graph_free(s);
+    } else if (quiet.len) {
+        /* The first error as printed (it names the node and where it is),
+         * less the "hodu: error: " every line starts with. */
+        char *line = hd_diag_line(&quiet, 0);
+        const char *lead = "hodu: error: ";
+        const char *why = strncmp(line, lead, strlen(lead)) == 0 ? line + strlen(lead) : line;
+        fprintf(out, "flops: unknown (%s)\n", why);
+        free(line);
     } else {
-        fprintf(out, "flops: unknown (%s)\n", quiet.len ? quiet.msgs[0].text : "shapes not static");
+        fputs("flops: unknown (shapes not static)\n", out);
     }
     hd_diag_free(&quiet);
     hd_diag_free(&d);

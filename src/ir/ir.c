@@ -45,8 +45,11 @@ void ir_graph_free(ir_graph *g)
         free(g->owned[i]);
     for (size_t i = 0; i < g->n_symbols; i++)
         free(g->symbols[i]);
+    for (size_t i = 0; i < g->n_files; i++)
+        free(g->files[i]);
     free(g->owned);
     free(g->symbols);
+    free(g->files);
     free(g->values);
     free(g->nodes);
     free(g->inputs);
@@ -70,6 +73,22 @@ const char *ir_graph_symbol(ir_graph *g, const char *sym)
     char *copy = hd_xstrdup(sym);
     HD_PUSH(g->symbols, g->n_symbols, g->cap_symbols, copy);
     return copy;
+}
+
+const char *ir_graph_file(ir_graph *g, const char *path)
+{
+    /* A graph comes from a handful of files: a linear search is enough. */
+    for (size_t i = 0; i < g->n_files; i++)
+        if (strcmp(g->files[i], path) == 0)
+            return g->files[i];
+    char *copy = hd_xstrdup(path);
+    HD_PUSH(g->files, g->n_files, g->cap_files, copy);
+    return copy;
+}
+
+const char *ir_graph_string(ir_graph *g, const char *s)
+{
+    return ir_graph_keep(g, hd_xstrdup(s));
 }
 
 int ir_value_new(ir_graph *g, const char *name)
@@ -124,12 +143,26 @@ int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char
         memcpy(n.outputs, outputs, n_outputs * sizeof(int));
     n.n_inputs = n_inputs;
     n.n_outputs = n_outputs;
+    /* Before the outputs point here: a pass's node takes the location of
+     * the value it now defines (the replaced node's). */
+    for (size_t i = 0; i < n_outputs && n.loc.kind == IR_LOC_NONE; i++)
+        if (outputs[i] >= 0)
+            n.loc = g->values[outputs[i]].loc;
     HD_PUSH(g->nodes, g->n_nodes, g->cap_nodes, n);
     int id = (int)g->n_nodes - 1;
     for (size_t i = 0; i < n_outputs; i++)
         if (outputs[i] >= 0)
             g->values[outputs[i]].producer = id;
     return id;
+}
+
+void ir_node_set_loc(ir_graph *g, int node, ir_loc loc)
+{
+    ir_node *n = ir_nd(g, node);
+    n->loc = loc;
+    for (size_t i = 0; i < n->n_outputs; i++)
+        if (n->outputs[i] >= 0 && (size_t)n->outputs[i] < g->n_values)
+            g->values[n->outputs[i]].loc = loc;
 }
 
 ir_attr *ir_node_add_attr(ir_graph *g, int node, const char *name, ir_attr_kind kind)
@@ -207,7 +240,8 @@ bool ir_dtype_is_int(hodu_dtype t)
 
 bool ir_value_is_static(const ir_value *v)
 {
-    if (v->rank < 0)
+    /* A rank past dims[] is never static (ir_verify reports it). */
+    if (v->rank < 0 || v->rank > HODU_MAX_RANK)
         return false;
     for (int i = 0; i < v->rank; i++)
         if (v->dims[i].size < 0)
@@ -442,24 +476,80 @@ long ir_const_as_f64(const ir_graph *g, int id, double *out, size_t max)
 
 /* --- messages ----------------------------------------------------------- */
 
+char *ir_loc_format(const ir_loc *loc)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    if (loc->file)
+        hd_buf_puts(&b, loc->file);
+    const char *sep = loc->file ? ":" : "";
+    switch (loc->kind) {
+    case IR_LOC_ONNX_NODE: hd_buf_printf(&b, "%snode[%" PRId64 "]", sep, loc->index); break;
+    case IR_LOC_ONNX_INPUT: hd_buf_printf(&b, "%sinput[%" PRId64 "]", sep, loc->index); break;
+    case IR_LOC_ONNX_INITIALIZER: hd_buf_printf(&b, "%sinitializer[%" PRId64 "]", sep, loc->index); break;
+    case IR_LOC_ONNX_OUTPUT: hd_buf_printf(&b, "%soutput[%" PRId64 "]", sep, loc->index); break;
+    case IR_LOC_TEXT:
+        /* The start, as C compilers print it; the span is for carets. */
+        if (loc->line > 0) {
+            hd_buf_printf(&b, "%s%d", sep, loc->line);
+            if (loc->col > 0)
+                hd_buf_printf(&b, ":%d", loc->col);
+        }
+        break;
+    case IR_LOC_NONE: break;
+    }
+    if (!b.len) {
+        hd_buf_free(&b);
+        return NULL;
+    }
+    return hd_buf_take(&b);
+}
+
+/* The message position for `loc`: a location without a file is in the
+ * file being compiled. */
+static char *diag_where(const hd_diag *d, const ir_loc *loc)
+{
+    ir_loc l = *loc;
+    if (!l.file && l.kind != IR_LOC_NONE)
+        l.file = d->file;
+    return ir_loc_format(&l);
+}
+
 char *ir_node_label(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
     return hd_xasprintf("node '%s' (%s)", n->name, n->op_type);
 }
 
-void ir_node_error(hd_diag *d, const ir_graph *g, int node, const char *fmt, ...)
+void ir_node_verror(hd_diag *d, const ir_graph *g, int node, const char *fmt, va_list ap)
 {
     hd_buf b;
     hd_buf_init(&b);
-    va_list ap;
-    va_start(ap, fmt);
     hd_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
     char *label = ir_node_label(g, node);
-    hd_error(d, "%s: %s", label, b.data ? b.data : "");
+    char *where = diag_where(d, &ir_nd(g, node)->loc);
+    hd_error_at(d, where, "%s: %s", label, b.data ? b.data : "");
+    free(where);
     free(label);
     hd_buf_free(&b);
+}
+
+void ir_node_error(hd_diag *d, const ir_graph *g, int node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ir_node_verror(d, g, node, fmt, ap);
+    va_end(ap);
+}
+
+void ir_value_error(hd_diag *d, const ir_graph *g, int value, const char *fmt, ...)
+{
+    char *where = diag_where(d, &ir_val(g, value)->loc);
+    va_list ap;
+    va_start(ap, fmt);
+    hd_verror_at(d, where, fmt, ap);
+    va_end(ap);
+    free(where);
 }
 
 size_t ir_value_uses(const ir_graph *g, int v)
@@ -675,11 +765,52 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
     }
     for (size_t i = 0; i < g->n_values; i++) {
         const ir_value *v = &g->values[i];
-        if (v->kind == IR_VALUE_CONST && ir_value_is_static(v) && v->nbytes != ir_value_nbytes(v))
-            hd_error(d, "constant '%s' holds %zu bytes but its shape needs %zu", v->name, v->nbytes,
-                     ir_value_nbytes(v));
-        if (v->rank > HODU_MAX_RANK)
-            hd_error(d, "value '%s' has rank %d (at most %d supported)", v->name, v->rank, HODU_MAX_RANK);
+        if (v->rank > HODU_MAX_RANK) {
+            ir_value_error(d, g, (int)i, "value '%s' has rank %d (at most %d supported)", v->name, v->rank,
+                           HODU_MAX_RANK);
+            continue;
+        }
+        if (v->kind != IR_VALUE_CONST)
+            continue;
+        if (!ir_value_is_static(v)) {
+            ir_value_error(d, g, (int)i, "constant '%s' has no static shape", v->name);
+        } else if (!ir_value_size_ok(v)) {
+            char *size = ir_value_size_text(v);
+            ir_value_error(d, g, (int)i, "constant '%s' %s", v->name, size);
+            free(size);
+        } else if (v->nbytes != ir_value_nbytes(v)) {
+            ir_value_error(d, g, (int)i, "constant '%s' holds %zu bytes but its shape needs %zu", v->name,
+                           v->nbytes, ir_value_nbytes(v));
+        } else if (v->nbytes && !v->data) {
+            ir_value_error(d, g, (int)i, "constant '%s' has no data", v->name);
+        }
+    }
+    /* The graph's own lists: indices in range, inputs are input values and
+     * every output has a live definition (else a caller buffer is never
+     * written). */
+    for (size_t i = 0; i < g->n_inputs; i++) {
+        int v = g->inputs[i];
+        if (v < 0 || (size_t)v >= g->n_values) {
+            hd_error(d, "graph input %zu has an invalid value index", i);
+            bad_index = true;
+        } else if (g->values[v].kind != IR_VALUE_INPUT) {
+            ir_value_error(d, g, v, "graph input '%s' is not an input value", g->values[v].name);
+        }
+    }
+    for (size_t i = 0; i < g->n_outputs; i++) {
+        int v = g->outputs[i];
+        if (v < 0 || (size_t)v >= g->n_values) {
+            hd_error(d, "graph output %zu has an invalid value index", i);
+            bad_index = true;
+            continue;
+        }
+        const ir_value *val = &g->values[v];
+        if (!val->is_output)
+            ir_value_error(d, g, v, "graph output '%s' is not marked as an output", val->name);
+        if (val->kind == IR_VALUE_NODE &&
+            (val->producer < 0 || (size_t)val->producer >= g->n_nodes || g->nodes[val->producer].dead ||
+             !def[v]))
+            ir_value_error(d, g, v, "graph output '%s' is not defined by any live node", val->name);
     }
     free(def);
     /* The scheduler reads through node input indices: not when one is bad. */
@@ -698,10 +829,11 @@ static void dump_type(const ir_value *v, hd_buf *out)
     hd_buf_printf(out, "%s[", ir_dtype_name(v->dtype));
     if (v->rank < 0)
         hd_buf_puts(out, "?");
-    for (int i = 0; i < v->rank; i++) {
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++) {
         if (i)
             hd_buf_putc(out, ',');
-        if (v->dims[i].sym)
+        /* A bound symbol shows its size: that is what later passes see. */
+        if (v->dims[i].sym && v->dims[i].size < 0)
             hd_buf_puts(out, v->dims[i].sym);
         else if (v->dims[i].size < 0)
             hd_buf_putc(out, '?');

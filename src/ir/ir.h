@@ -14,6 +14,21 @@
  * Constants are referenced, not copied: a constant value points at bytes
  * owned by the graph (ir_graph_keep) or at memory the graph adopted from the
  * loader (for ONNX, the file buffer holding raw_data).
+ *
+ * Every node and value carries an ir_loc: where in the source it came from.
+ * Front ends set it (ONNX: file, list and index, node name as written; text
+ * front ends: file and line:col span); a value defined by a node shares the
+ * node's; nodes that passes make take the location of what they replace (a
+ * fused node: its last member, whose result it defines; a folded value keeps
+ * its node's).  Diagnostics about a node or value go through ir_node_error /
+ * ir_value_error, which print the location in place of the file name:
+ *
+ *   hodu: error: model.onnx:node[12]: node 'conv1' (Conv): <text>
+ *   hodu: error: model.onnx:input[0]: input 'x' has unbound dim 0 ...
+ *   hodu: error: m.hodu:3:5: node 'y' (MatMul): <text>
+ *
+ * The --dump-ir text (ir_dump) prints no locations, so it stays the same
+ * whatever a front end records; node lines end in "# <node name>".
  */
 #ifndef HODU_IR_H
 #define HODU_IR_H
@@ -42,6 +57,25 @@ typedef struct ir_dim {
     const char *sym; /* symbol name (interned in the graph) or NULL */
 } ir_dim;
 
+/* Where a node or value came from.  Strings belong to the graph. */
+typedef enum ir_loc_kind {
+    IR_LOC_NONE = 0,         /* made by the compiler, nothing to point at */
+    IR_LOC_ONNX_NODE,        /* graph.node[index] */
+    IR_LOC_ONNX_INPUT,       /* graph.input[index] */
+    IR_LOC_ONNX_INITIALIZER, /* graph.initializer[index] */
+    IR_LOC_ONNX_OUTPUT,      /* graph.output[index]: only for messages about it */
+    IR_LOC_TEXT              /* a text front end (HoduScript): a line:col span */
+} ir_loc_kind;
+
+typedef struct ir_loc {
+    ir_loc_kind kind;
+    const char *file; /* interned by ir_graph_file; NULL: unknown */
+    const char *name; /* ONNX node: its name as written ("" if unnamed), or NULL */
+    int64_t index;    /* ONNX: position in its list of the file's graph */
+    /* IR_LOC_TEXT: 1-based; the span ends at end_line:end_col (inclusive) */
+    int line, col, end_line, end_col;
+} ir_loc;
+
 typedef enum ir_value_kind {
     IR_VALUE_NODE = 0, /* produced by a node */
     IR_VALUE_INPUT,    /* a graph input supplied at run time */
@@ -59,6 +93,7 @@ typedef struct ir_value {
     /* IR_VALUE_CONST only */
     const void *data;
     size_t nbytes;
+    ir_loc loc; /* the definition: input, initializer, or the node */
 } ir_value;
 
 typedef enum ir_attr_kind {
@@ -98,6 +133,7 @@ typedef struct ir_node {
     ir_attr *attrs;
     size_t n_attrs, cap_attrs;
     bool dead; /* removed by a pass; skipped everywhere */
+    ir_loc loc;
 } ir_node;
 
 typedef struct ir_graph {
@@ -117,6 +153,8 @@ typedef struct ir_graph {
     size_t n_owned, cap_owned;
     char **symbols; /* interned dim symbols */
     size_t n_symbols, cap_symbols;
+    char **files; /* interned source file names (ir_loc.file) */
+    size_t n_files, cap_files;
 } ir_graph;
 
 /* --- building ------------------------------------------------------------ */
@@ -129,7 +167,13 @@ void *ir_graph_keep(ir_graph *g, void *p);
 /* Interns a dim symbol and returns the graph's copy. */
 const char *ir_graph_symbol(ir_graph *g, const char *sym);
 
-/* A fresh value with unknown dtype and shape.  `name` may be NULL. */
+/* Interns a source file name for ir_loc.file and returns the graph's copy. */
+const char *ir_graph_file(ir_graph *g, const char *path);
+/* A copy of `s` that the graph owns (for ir_loc.name). */
+const char *ir_graph_string(ir_graph *g, const char *s);
+
+/* A fresh value with unknown dtype and shape and no location.  `name` may
+ * be NULL. */
 int ir_value_new(ir_graph *g, const char *name);
 /* A constant.  `data` must stay valid for the graph's life (see
  * ir_graph_keep); nbytes must equal numel * dtype size. */
@@ -138,8 +182,13 @@ int ir_const_new(ir_graph *g, const char *name, hodu_dtype dtype, int rank, cons
 /* Turns an existing value into a constant (used by folding). */
 void ir_value_set_const(ir_graph *g, int v, const void *data, size_t nbytes);
 
+/* A node.  Its location is the one of its first output that has one (a
+ * node a pass makes usually takes over defining a value from the nodes it
+ * replaces); set another with ir_node_set_loc. */
 int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char *name,
                 const int *inputs, size_t n_inputs, const int *outputs, size_t n_outputs);
+/* Sets the node's location, and its outputs' (they are defined there). */
+void ir_node_set_loc(ir_graph *g, int node, ir_loc loc);
 /* Appends an attribute and returns it for the caller to fill in. */
 ir_attr *ir_node_add_attr(ir_graph *g, int node, const char *name, ir_attr_kind kind);
 
@@ -184,11 +233,29 @@ long ir_const_as_i64(const ir_graph *g, int v, int64_t *out, size_t max);
 /* Reads a numeric constant as doubles; same contract. */
 long ir_const_as_f64(const ir_graph *g, int v, double *out, size_t max);
 
-/* "node 'conv1' (Conv)" for messages. Returns a static-free string owned by
- * the caller. */
+/* --- messages ------------------------------------------------------------ */
+
+/* The position `loc` names, as a message prefix: "m.hodu:3:5" (text; the
+ * start of the span, as C compilers print it), "model.onnx:node[12]",
+ * "model.onnx:input[0]", "model.onnx:initializer[3]", "model.onnx:output[1]"
+ * (ONNX: the list and index in the file's graph), the file alone when that
+ * is all it knows, or NULL when it knows nothing (the message then carries
+ * the diag's file).  Like file:line:col, the position goes before the text,
+ * so "node 'conv1' (Conv): ..." reads the same for every front end.  The
+ * caller frees it. */
+char *ir_loc_format(const ir_loc *loc);
+
+/* "node 'conv1' (Conv)" for messages: the node's name and op as written.
+ * The caller frees it. */
 char *ir_node_label(const ir_graph *g, int node);
-/* Reports an error prefixed with the node label. */
+/* Reports an error about a node: at the node's location, the text prefixed
+ * with its label ("model.onnx:node[12]: node 'conv1' (Conv): ..."). */
 void ir_node_error(hd_diag *d, const ir_graph *g, int node, const char *fmt, ...) HD_PRINTF(4, 5);
+void ir_node_verror(hd_diag *d, const ir_graph *g, int node, const char *fmt, va_list ap);
+/* Reports an error about a value at the value's location (its input or
+ * initializer, or its defining node); the text names the value itself
+ * ("input 'x' has ..."), as the caller words it. */
+void ir_value_error(hd_diag *d, const ir_graph *g, int value, const char *fmt, ...) HD_PRINTF(4, 5);
 
 /* Number of live nodes that read value v (plus 1 if it is a graph output). */
 size_t ir_value_uses(const ir_graph *g, int v);

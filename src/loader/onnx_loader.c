@@ -116,6 +116,8 @@ typedef struct loader {
     hd_strmap values; /* value name -> value id, for the main graph */
     hd_strmap symbols;      /* dim_param names seen (keys live in the message) */
     uint64_t external_bytes; /* external data read so far */
+    const char *file;        /* the model's path, interned in the graph */
+    ir_loc at;               /* what is being loaded: errors are placed there */
 } loader;
 
 static const char *str_or_empty(const char *s)
@@ -157,6 +159,28 @@ static char *node_name(const Onnx__NodeProto *n, size_t index)
     return hd_xasprintf("%s_%zu", str_or_empty(n->op_type), index);
 }
 
+/* The location of entry `index` of one of the graph's lists. */
+static ir_loc onnx_loc(const loader *L, ir_loc_kind kind, size_t index)
+{
+    ir_loc loc = {.kind = kind, .file = L->file, .index = (int64_t)index};
+    return loc;
+}
+
+static void loader_err(loader *L, const char *fmt, ...) HD_PRINTF(2, 3);
+static void loader_err(loader *L, const char *fmt, ...)
+{
+    /* Before the graph exists (opset, limits) there is nothing to point at
+     * but the file, which the diag prints anyway. */
+    char *where = L->at.kind != IR_LOC_NONE ? ir_loc_format(&L->at) : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    hd_verror_at(L->d, where, fmt, ap);
+    va_end(ap);
+    free(where);
+}
+
+/* An error about node proto `n` before (or while) its IR node is built; the
+ * same form as ir_node_error. */
 static void node_err(loader *L, const Onnx__NodeProto *n, size_t index, const char *fmt, ...)
     HD_PRINTF(4, 5);
 static void node_err(loader *L, const Onnx__NodeProto *n, size_t index, const char *fmt, ...)
@@ -168,7 +192,10 @@ static void node_err(loader *L, const Onnx__NodeProto *n, size_t index, const ch
     hd_buf_vprintf(&b, fmt, ap);
     va_end(ap);
     char *name = node_name(n, index);
-    hd_error(L->d, "node '%s' (%s): %s", name, str_or_empty(n->op_type), b.data ? b.data : "");
+    ir_loc loc = onnx_loc(L, IR_LOC_ONNX_NODE, index);
+    char *where = ir_loc_format(&loc);
+    hd_error_at(L->d, where, "node '%s' (%s): %s", name, str_or_empty(n->op_type), b.data ? b.data : "");
+    free(where);
     free(name);
     hd_buf_free(&b);
 }
@@ -349,89 +376,89 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
             len_s = e->value;
     }
     if (!loc || !*loc) {
-        hd_error(L->d, "tensor '%s': external data has no location", name);
+        loader_err(L, "tensor '%s': external data has no location", name);
         return NULL;
     }
     /* The cap comes first: the shape alone says how much would be read. */
     if ((uint64_t)nbytes > HODU_MAX_EXTERNAL_BYTES - L->external_bytes) {
-        hd_error(L->d,
-                 "tensor '%s': its %zu bytes of external data would pass the limit of %" PRIu64
-                 " bytes of external data per model",
-                 name, nbytes, (uint64_t)HODU_MAX_EXTERNAL_BYTES);
+        loader_err(L,
+                   "tensor '%s': its %zu bytes of external data would pass the limit of %" PRIu64
+                   " bytes of external data per model",
+                   name, nbytes, (uint64_t)HODU_MAX_EXTERNAL_BYTES);
         return NULL;
     }
     if (loc[0] == '/' || loc[0] == '\\') {
-        hd_error(L->d, "tensor '%s': external data location '%s' is an absolute path", name, loc);
+        loader_err(L, "tensor '%s': external data location '%s' is an absolute path", name, loc);
         return NULL;
     }
     if (has_dotdot_component(loc)) {
-        hd_error(L->d, "tensor '%s': external data location '%s' leaves the model's folder ('..')",
-                 name, loc);
+        loader_err(L, "tensor '%s': external data location '%s' leaves the model's folder ('..')",
+                   name, loc);
         return NULL;
     }
     uint64_t offset = 0, length = 0;
     if (off_s && !parse_u64(off_s, &offset)) {
-        hd_error(L->d, "tensor '%s': external data offset '%s' is not a non-negative integer", name,
-                 off_s);
+        loader_err(L, "tensor '%s': external data offset '%s' is not a non-negative integer", name,
+                   off_s);
         return NULL;
     }
     if (len_s && !parse_u64(len_s, &length)) {
-        hd_error(L->d, "tensor '%s': external data length '%s' is not a non-negative integer", name,
-                 len_s);
+        loader_err(L, "tensor '%s': external data length '%s' is not a non-negative integer", name,
+                   len_s);
         return NULL;
     }
 
     char *full = hd_xasprintf("%s/%s", L->model_dir, loc);
     struct stat st;
     if (lstat(full, &st) != 0) {
-        hd_error(L->d, "tensor '%s': cannot open external data file '%s': %s", name, loc,
-                 strerror(errno));
+        loader_err(L, "tensor '%s': cannot open external data file '%s': %s", name, loc,
+                   strerror(errno));
         free(full);
         return NULL;
     }
     free(full);
     if (S_ISLNK(st.st_mode)) {
-        hd_error(L->d, "tensor '%s': external data file '%s' is a symbolic link", name, loc);
+        loader_err(L, "tensor '%s': external data file '%s' is a symbolic link", name, loc);
         return NULL;
     }
     int fd = open_beneath(L->model_dir, loc);
     if (fd < 0) {
         if (errno == ELOOP || errno == ENOTDIR)
-            hd_error(L->d,
-                     "tensor '%s': external data location '%s' passes through a symbolic link",
-                     name, loc);
+            loader_err(L,
+                       "tensor '%s': external data location '%s' passes through a symbolic link",
+                       name, loc);
         else
-            hd_error(L->d, "tensor '%s': cannot open external data file '%s': %s", name, loc,
-                     strerror(errno));
+            loader_err(L, "tensor '%s': cannot open external data file '%s': %s", name, loc,
+                       strerror(errno));
         return NULL;
     }
     void *data = NULL;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        hd_error(L->d, "tensor '%s': external data file '%s' is not a regular file", name, loc);
+        loader_err(L, "tensor '%s': external data file '%s' is not a regular file", name, loc);
         goto done;
     }
     uint64_t fsize = (uint64_t)st.st_size;
     if (offset > fsize) {
-        hd_error(L->d,
-                 "tensor '%s': external data offset %" PRIu64 " is past the end of '%s' (%" PRIu64
-                 " bytes)",
-                 name, offset, loc, fsize);
+        loader_err(L,
+                   "tensor '%s': external data offset %" PRIu64 " is past the end of '%s' (%" PRIu64
+                   " bytes)",
+                   name, offset, loc, fsize);
         goto done;
     }
     if (!len_s)
         length = fsize - offset;
     if (length > fsize - offset) {
-        hd_error(L->d,
-                 "tensor '%s': external data range (offset %" PRIu64 ", length %" PRIu64
-                 ") runs past the end of '%s' (%" PRIu64 " bytes)",
-                 name, offset, length, loc, fsize);
+        loader_err(L,
+                   "tensor '%s': external data range (offset %" PRIu64 ", length %" PRIu64
+                   ") runs past the end of '%s' (%" PRIu64 " bytes)",
+                   name, offset, length, loc, fsize);
         goto done;
     }
     if (length != (uint64_t)nbytes) {
-        hd_error(L->d,
-                 "tensor '%s': external data holds %" PRIu64
-                 " bytes but its shape %s of %s needs %zu",
-                 name, length, shape, ir_dtype_name(dt), nbytes);
+        loader_err(L,
+                   "tensor '%s': external data holds %" PRIu64
+                   " bytes but its shape %s of %s needs %zu",
+                   name, length, shape, ir_dtype_name(dt), nbytes);
         goto done;
     }
     /* Only now, with the size checked against the file, allocate. */
@@ -439,8 +466,8 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
      * problem to report, not an abort. */
     uint8_t *buf = malloc(nbytes ? nbytes : 1);
     if (!buf) {
-        hd_error(L->d, "tensor '%s': cannot allocate %zu bytes for its external data", name,
-                 nbytes);
+        loader_err(L, "tensor '%s': cannot allocate %zu bytes for its external data", name,
+                   nbytes);
         goto done;
     }
     size_t got = 0;
@@ -449,8 +476,8 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            hd_error(L->d, "tensor '%s': cannot read external data file '%s': %s", name, loc,
-                     r < 0 ? strerror(errno) : "file ended early");
+            loader_err(L, "tensor '%s': cannot read external data file '%s': %s", name, loc,
+                       r < 0 ? strerror(errno) : "file ended early");
             free(buf);
             goto done;
         }
@@ -470,39 +497,39 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
 {
     int32_t type = t->has_data_type ? t->data_type : 0;
     if (type == HODU_DTYPE_STRING) {
-        hd_error(L->d, "tensor '%s': string tensors are not supported", name);
+        loader_err(L, "tensor '%s': string tensors are not supported", name);
         return -1;
     }
     if (type == 0) {
-        hd_error(L->d, "tensor '%s' has no data type", name);
+        loader_err(L, "tensor '%s' has no data type", name);
         return -1;
     }
     if (!dtype_supported(type)) {
-        hd_error(L->d, "tensor '%s': element type %s (%d) is not supported", name,
-                 onnx_type_name(type), (int)type);
+        loader_err(L, "tensor '%s': element type %s (%d) is not supported", name,
+                   onnx_type_name(type), (int)type);
         return -1;
     }
     hodu_dtype dt = (hodu_dtype)type;
     if (t->segment) {
-        hd_error(L->d, "tensor '%s': segmented tensors are not supported", name);
+        loader_err(L, "tensor '%s': segmented tensors are not supported", name);
         return -1;
     }
     if (t->n_dims > HODU_MAX_RANK) {
-        hd_error(L->d, "tensor '%s' has rank %zu; at most %d is supported", name, t->n_dims,
-                 HODU_MAX_RANK);
+        loader_err(L, "tensor '%s' has rank %zu; at most %d is supported", name, t->n_dims,
+                   HODU_MAX_RANK);
         return -1;
     }
     uint64_t numel = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
         if (t->dims[i] < 0) {
-            hd_error(L->d, "tensor '%s': dimension %zu is negative (%" PRId64 ")", name, i,
-                     t->dims[i]);
+            loader_err(L, "tensor '%s': dimension %zu is negative (%" PRId64 ")", name, i,
+                       t->dims[i]);
             return -1;
         }
         if (__builtin_mul_overflow(numel, (uint64_t)t->dims[i], &numel) ||
             numel > (uint64_t)INT64_MAX) {
             char *sh = shape_text(t->dims, t->n_dims);
-            hd_error(L->d, "tensor '%s': element count of shape %s overflows", name, sh);
+            loader_err(L, "tensor '%s': element count of shape %s overflows", name, sh);
             free(sh);
             return -1;
         }
@@ -511,7 +538,7 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
     if (__builtin_mul_overflow(numel, (uint64_t)ir_dtype_size(dt), &nbytes64) ||
         nbytes64 > (uint64_t)SIZE_MAX) {
         char *sh = shape_text(t->dims, t->n_dims);
-        hd_error(L->d, "tensor '%s': byte size of shape %s overflows", name, sh);
+        loader_err(L, "tensor '%s': byte size of shape %s overflows", name, sh);
         free(sh);
         return -1;
     }
@@ -524,8 +551,8 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         if (typed_field_count(t, (typed_field)f) == 0)
             continue;
         if ((typed_field)f != want) {
-            hd_error(L->d, "tensor '%s': %s data cannot be stored in %s", name, ir_dtype_name(dt),
-                     typed_field_names[f]);
+            loader_err(L, "tensor '%s': %s data cannot be stored in %s", name, ir_dtype_name(dt),
+                       typed_field_names[f]);
             return -1;
         }
         typed_present = typed_field_names[f];
@@ -534,9 +561,9 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     bool raw = t->has_raw_data;
     if ((int)external + (int)raw + (int)(typed_present != NULL) > 1) {
-        hd_error(L->d, "tensor '%s' stores its data in more than one place (%s and %s)", name,
-                 external ? "external data" : "raw_data",
-                 typed_present ? typed_present : "raw_data");
+        loader_err(L, "tensor '%s' stores its data in more than one place (%s and %s)", name,
+                   external ? "external data" : "raw_data",
+                   typed_present ? typed_present : "raw_data");
         return -1;
     }
 
@@ -551,8 +578,8 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         data = ir_graph_keep(L->g, buf);
     } else if (raw) {
         if (t->raw_data.len != nbytes) {
-            hd_error(L->d, "tensor '%s': raw_data holds %zu bytes but its shape %s of %s needs %zu",
-                     name, t->raw_data.len, sh, ir_dtype_name(dt), nbytes);
+            loader_err(L, "tensor '%s': raw_data holds %zu bytes but its shape %s of %s needs %zu",
+                       name, t->raw_data.len, sh, ir_dtype_name(dt), nbytes);
             free(sh);
             return -1;
         }
@@ -568,14 +595,14 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
     } else {
         size_t have = typed_field_count(t, want);
         if (have == 0 && numel > 0) {
-            hd_error(L->d, "tensor '%s' has no data but its shape %s of %s needs %zu bytes", name,
-                     sh, ir_dtype_name(dt), nbytes);
+            loader_err(L, "tensor '%s' has no data but its shape %s of %s needs %zu bytes", name,
+                       sh, ir_dtype_name(dt), nbytes);
             free(sh);
             return -1;
         }
         if (have != (size_t)numel) {
-            hd_error(L->d, "tensor '%s': %s holds %zu values but its shape %s of %s needs %" PRIu64,
-                     name, typed_field_names[want], have, sh, ir_dtype_name(dt), numel);
+            loader_err(L, "tensor '%s': %s holds %zu values but its shape %s of %s needs %" PRIu64,
+                       name, typed_field_names[want], have, sh, ir_dtype_name(dt), numel);
             free(sh);
             return -1;
         }
@@ -585,7 +612,10 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
     free(sh);
     if (!data)
         data = empty_tensor_data;
-    return ir_const_new(L->g, name, dt, (int)t->n_dims, t->dims, data, nbytes);
+    int v = ir_const_new(L->g, name, dt, (int)t->n_dims, t->dims, data, nbytes);
+    /* An initializer, or a node's tensor attribute: whatever is loading. */
+    ir_val(L->g, v)->loc = L->at;
+    return v;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -612,32 +642,32 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
     const Onnx__TypeProto *tp = vi->type;
     if (!tp || tp->value_case == ONNX__TYPE_PROTO__VALUE__NOT_SET) {
         if (required) {
-            hd_error(L->d, "%s '%s' has no type", what, name);
+            loader_err(L, "%s '%s' has no type", what, name);
             return false;
         }
         return true;
     }
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
-        hd_error(L->d, "%s '%s' is %s, not a tensor; only tensors are supported", what, name,
-                 type_case_name(tp->value_case));
+        loader_err(L, "%s '%s' is %s, not a tensor; only tensors are supported", what, name,
+                   type_case_name(tp->value_case));
         return false;
     }
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     int32_t et = tt->has_elem_type ? tt->elem_type : 0;
     if (et == 0) {
         if (required) {
-            hd_error(L->d, "%s '%s' has no element type", what, name);
+            loader_err(L, "%s '%s' has no element type", what, name);
             return false;
         }
     } else if (!dtype_supported(et)) {
-        hd_error(L->d, "%s '%s': element type %s (%d) is not supported", what, name,
-                 onnx_type_name(et), (int)et);
+        loader_err(L, "%s '%s': element type %s (%d) is not supported", what, name,
+                   onnx_type_name(et), (int)et);
         return false;
     }
     const Onnx__TensorShapeProto *shape = tt->shape;
     if (shape && shape->n_dim > HODU_MAX_RANK) {
-        hd_error(L->d, "%s '%s' has rank %zu; at most %d is supported", what, name, shape->n_dim,
-                 HODU_MAX_RANK);
+        loader_err(L, "%s '%s' has rank %zu; at most %d is supported", what, name, shape->n_dim,
+                   HODU_MAX_RANK);
         return false;
     }
     ir_value *val = ir_val(L->g, v);
@@ -663,8 +693,8 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
              * symbols is capped. */
             if (hd_strmap_get(&L->symbols, dim->dim_param) < 0) {
                 if (L->symbols.len >= HODU_MAX_SYMBOLS) {
-                    hd_error(L->d, "%s '%s': the model uses more than %d distinct dim names", what,
-                             name, HODU_MAX_SYMBOLS);
+                    loader_err(L, "%s '%s': the model uses more than %d distinct dim names", what,
+                               name, HODU_MAX_SYMBOLS);
                     return false;
                 }
                 hd_strmap_put(&L->symbols, dim->dim_param, 0);
@@ -802,10 +832,10 @@ static bool load_opset(loader *L, const Onnx__ModelProto *m)
             continue;
         int64_t v = o->has_version ? o->version : 0;
         if (found && v != version) {
-            hd_error(L->d,
-                     "the model imports the default ONNX domain twice (opsets %" PRId64
-                     " and %" PRId64 ")",
-                     version, v);
+            loader_err(L,
+                       "the model imports the default ONNX domain twice (opsets %" PRId64
+                       " and %" PRId64 ")",
+                       version, v);
             return false;
         }
         found = true;
@@ -818,21 +848,21 @@ static bool load_opset(loader *L, const Onnx__ModelProto *m)
             hd_buf_printf(&others, "%s'%s'", i ? ", " : "",
                           str_or_empty(m->opset_import[i]->domain));
         if (others.len)
-            hd_error(L->d, "the model imports no opset for the default ONNX domain (only %s)",
-                     others.data);
+            loader_err(L, "the model imports no opset for the default ONNX domain (only %s)",
+                       others.data);
         else
-            hd_error(L->d, "the model imports no opset for the default ONNX domain");
+            loader_err(L, "the model imports no opset for the default ONNX domain");
         hd_buf_free(&others);
         return false;
     }
     if (version < HODU_ONNX_MIN_OPSET) {
-        hd_error(L->d, "opset %" PRId64 " is too old: opsets %d to %d are supported", version,
-                 HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
+        loader_err(L, "opset %" PRId64 " is too old: opsets %d to %d are supported", version,
+                   HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
         return false;
     }
     if (version > HODU_ONNX_MAX_OPSET) {
-        hd_error(L->d, "opset %" PRId64 " is newer than supported: opsets %d to %d are supported",
-                 version, HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
+        loader_err(L, "opset %" PRId64 " is newer than supported: opsets %d to %d are supported",
+                   version, HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
         return false;
     }
     L->g->opset = version;
@@ -863,8 +893,9 @@ static bool check_attr_limits(loader *L, const Onnx__NodeProto *np, size_t index
                               const Onnx__AttributeProto *a, size_t k)
 {
     if (name_too_long(a->name)) {
-        hd_error(L->d, "node #%zu: the name of attribute #%zu is longer than %d bytes", index, k,
-                 HODU_MAX_NAME_BYTES);
+        L->at = onnx_loc(L, IR_LOC_ONNX_NODE, index);
+        loader_err(L, "node #%zu: the name of attribute #%zu is longer than %d bytes", index, k,
+                   HODU_MAX_NAME_BYTES);
         return false;
     }
     const char *an = str_or_empty(a->name);
@@ -898,36 +929,39 @@ static bool check_attr_limits(loader *L, const Onnx__NodeProto *np, size_t index
 static bool check_limits(loader *L, const Onnx__GraphProto *gp)
 {
     if (gp->n_node > HODU_MAX_NODES) {
-        hd_error(L->d, "the graph has %zu nodes; at most %d are supported", gp->n_node,
-                 HODU_MAX_NODES);
+        loader_err(L, "the graph has %zu nodes; at most %d are supported", gp->n_node,
+                   HODU_MAX_NODES);
         return false;
     }
     if (gp->n_input > HODU_MAX_GRAPH_IO || gp->n_output > HODU_MAX_GRAPH_IO) {
-        hd_error(L->d, "the graph has %zu inputs and %zu outputs; at most %d of each are supported",
-                 gp->n_input, gp->n_output, HODU_MAX_GRAPH_IO);
+        loader_err(L, "the graph has %zu inputs and %zu outputs; at most %d of each are supported",
+                   gp->n_input, gp->n_output, HODU_MAX_GRAPH_IO);
         return false;
     }
     if (gp->n_initializer > HODU_MAX_INITIALIZERS) {
-        hd_error(L->d, "the graph has %zu initializers; at most %d are supported",
-                 gp->n_initializer, HODU_MAX_INITIALIZERS);
+        loader_err(L, "the graph has %zu initializers; at most %d are supported",
+                   gp->n_initializer, HODU_MAX_INITIALIZERS);
         return false;
     }
     for (size_t i = 0; i < gp->n_input; i++)
         if (name_too_long(gp->input[i]->name)) {
-            hd_error(L->d, "the name of graph input #%zu is longer than %d bytes", i,
-                     HODU_MAX_NAME_BYTES);
+            L->at = onnx_loc(L, IR_LOC_ONNX_INPUT, i);
+            loader_err(L, "the name of graph input #%zu is longer than %d bytes", i,
+                       HODU_MAX_NAME_BYTES);
             return false;
         }
     for (size_t i = 0; i < gp->n_output; i++)
         if (name_too_long(gp->output[i]->name)) {
-            hd_error(L->d, "the name of graph output #%zu is longer than %d bytes", i,
-                     HODU_MAX_NAME_BYTES);
+            L->at = onnx_loc(L, IR_LOC_ONNX_OUTPUT, i);
+            loader_err(L, "the name of graph output #%zu is longer than %d bytes", i,
+                       HODU_MAX_NAME_BYTES);
             return false;
         }
     for (size_t i = 0; i < gp->n_initializer; i++)
         if (name_too_long(gp->initializer[i]->name)) {
-            hd_error(L->d, "the name of initializer #%zu is longer than %d bytes", i,
-                     HODU_MAX_NAME_BYTES);
+            L->at = onnx_loc(L, IR_LOC_ONNX_INITIALIZER, i);
+            loader_err(L, "the name of initializer #%zu is longer than %d bytes", i,
+                       HODU_MAX_NAME_BYTES);
             return false;
         }
     /* Every value the graph will hold: inputs, initializers, node outputs and
@@ -943,8 +977,9 @@ static bool check_limits(loader *L, const Onnx__GraphProto *gp)
             long_name = name_too_long(np->output[k]);
         if (long_name) {
             /* node_err would echo the long name: number the node instead. */
-            hd_error(L->d, "node #%zu: a name, op type, domain or operand name is longer than %d bytes",
-                     n, HODU_MAX_NAME_BYTES);
+            L->at = onnx_loc(L, IR_LOC_ONNX_NODE, n);
+            loader_err(L, "node #%zu: a name, op type, domain or operand name is longer than %d bytes",
+                       n, HODU_MAX_NAME_BYTES);
             return false;
         }
         const char *dom = str_or_empty(np->domain);
@@ -974,11 +1009,11 @@ static bool check_limits(loader *L, const Onnx__GraphProto *gp)
         values += np->n_output;
         edges += np->n_input;
         if (values > HODU_MAX_VALUES) {
-            hd_error(L->d, "the graph defines more than %d values", HODU_MAX_VALUES);
+            loader_err(L, "the graph defines more than %d values", HODU_MAX_VALUES);
             return false;
         }
         if (edges > HODU_MAX_EDGES) {
-            hd_error(L->d, "the graph's nodes read more than %d operands in all", HODU_MAX_EDGES);
+            loader_err(L, "the graph's nodes read more than %d operands in all", HODU_MAX_EDGES);
             return false;
         }
     }
@@ -1015,38 +1050,42 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
     bool ok = false;
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const char *name = gp->initializer[i]->name;
+        L->at = onnx_loc(L, IR_LOC_ONNX_INITIALIZER, i);
         if (!name || !*name) {
-            hd_error(L->d, "initializer #%zu has no name", i);
+            loader_err(L, "initializer #%zu has no name", i);
             goto out;
         }
         if (hd_strmap_get(&inits, name) >= 0) {
-            hd_error(L->d, "initializer '%s' is defined twice", name);
+            loader_err(L, "initializer '%s' is defined twice", name);
             goto out;
         }
         hd_strmap_put(&inits, name, (int)i);
     }
+    memset(&L->at, 0, sizeof(L->at)); /* sparse ones have no place here */
     if (gp->n_sparse_initializer) {
         const Onnx__SparseTensorProto *s = gp->sparse_initializer[0];
         const char *name = (s->values && s->values->name) ? s->values->name : "";
-        hd_error(L->d, "sparse initializer '%s': sparse initializers are not supported", name);
+        loader_err(L, "sparse initializer '%s': sparse initializers are not supported", name);
         goto out;
     }
 
     /* Run-time inputs. */
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
+        L->at = onnx_loc(L, IR_LOC_ONNX_INPUT, i);
         if (!vi->name || !*vi->name) {
-            hd_error(L->d, "graph input #%zu has no name", i);
+            loader_err(L, "graph input #%zu has no name", i);
             goto out;
         }
         if (hd_strmap_get(&inits, vi->name) >= 0)
             continue; /* a constant, created below */
         if (hd_strmap_get(&L->values, vi->name) >= 0) {
-            hd_error(L->d, "graph input '%s' is listed twice", vi->name);
+            loader_err(L, "graph input '%s' is listed twice", vi->name);
             goto out;
         }
         int v = ir_value_new(g, vi->name);
         ir_val(g, v)->kind = IR_VALUE_INPUT;
+        ir_val(g, v)->loc = L->at;
         hd_strmap_put(&L->values, ir_val(g, v)->name, v);
         HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, v);
         if (!load_value_type(L, v, vi, "graph input", true))
@@ -1056,6 +1095,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
     /* Weights. */
     for (size_t i = 0; i < gp->n_initializer; i++) {
         Onnx__TensorProto *t = gp->initializer[i];
+        L->at = onnx_loc(L, IR_LOC_ONNX_INITIALIZER, i);
         int v = load_tensor(L, t, t->name);
         if (v < 0)
             goto out;
@@ -1065,9 +1105,10 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
     /* Node outputs first, so that inputs may refer to nodes listed later. */
     for (size_t n = 0; n < gp->n_node; n++) {
         const Onnx__NodeProto *np = gp->node[n];
+        L->at = onnx_loc(L, IR_LOC_ONNX_NODE, n);
         if (!np->op_type || !*np->op_type) {
-            hd_error(L->d, "node #%zu%s%s%s has no op_type", n, np->name && *np->name ? " '" : "",
-                     np->name && *np->name ? np->name : "", np->name && *np->name ? "'" : "");
+            loader_err(L, "node #%zu%s%s%s has no op_type", n, np->name && *np->name ? " '" : "",
+                       np->name && *np->name ? np->name : "", np->name && *np->name ? "'" : "");
             goto out;
         }
         for (size_t k = 0; k < np->n_output; k++) {
@@ -1090,6 +1131,10 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
     /* Nodes. */
     for (size_t n = 0; n < gp->n_node; n++) {
         const Onnx__NodeProto *np = gp->node[n];
+        /* The name as written ("" when unnamed; the IR name is then made
+         * up, the index still points at the node). */
+        L->at = onnx_loc(L, IR_LOC_ONNX_NODE, n);
+        L->at.name = np->name && *np->name ? ir_graph_string(g, np->name) : "";
         int *ins = hd_xmalloc((np->n_input ? np->n_input : 1) * sizeof(int));
         int *outs = hd_xmalloc((np->n_output ? np->n_output : 1) * sizeof(int));
         bool node_ok = true;
@@ -1116,8 +1161,9 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
                 dom = "";
             char *name = node_name(np, n);
             id = ir_node_new(g, np->op_type, dom, name, ins, np->n_input, outs, np->n_output);
+            ir_node_set_loc(g, id, L->at);
             free(name);
-            ir_nd(g, id)->op = op_find(dom, np->op_type);
+            ir_nd(g, id)->op = op_find(dom, np->op_type, g->opset);
         }
         free(ins);
         free(outs);
@@ -1137,19 +1183,20 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
     /* Outputs. */
     for (size_t i = 0; i < gp->n_output; i++) {
         const Onnx__ValueInfoProto *vi = gp->output[i];
+        L->at = onnx_loc(L, IR_LOC_ONNX_OUTPUT, i);
         if (!vi->name || !*vi->name) {
-            hd_error(L->d, "graph output #%zu has no name", i);
+            loader_err(L, "graph output #%zu has no name", i);
             goto out;
         }
         int v = hd_strmap_get(&L->values, vi->name);
         if (v < 0) {
-            hd_error(L->d,
-                     "graph output '%s' is not defined by any node, graph input or initializer",
-                     vi->name);
+            loader_err(L,
+                       "graph output '%s' is not defined by any node, graph input or initializer",
+                       vi->name);
             goto out;
         }
         if (ir_val(g, v)->is_output) {
-            hd_error(L->d, "graph output '%s' is listed twice", vi->name);
+            loader_err(L, "graph output '%s' is listed twice", vi->name);
             goto out;
         }
         ir_val(g, v)->is_output = true;
@@ -1159,13 +1206,14 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
                 goto out;
         } else if (vi->type && vi->type->value_case != ONNX__TYPE_PROTO__VALUE__NOT_SET &&
                    vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-            hd_error(L->d, "graph output '%s' is %s, not a tensor; only tensors are supported",
-                     vi->name, type_case_name(vi->type->value_case));
+            loader_err(L, "graph output '%s' is %s, not a tensor; only tensors are supported",
+                       vi->name, type_case_name(vi->type->value_case));
             goto out;
         }
     }
     ok = true;
 out:
+    memset(&L->at, 0, sizeof(L->at));
     hd_strmap_free(&inits);
     return ok;
 }
@@ -1215,6 +1263,7 @@ ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_dia
     }
     L.g = ir_graph_new(m->graph->name && *m->graph->name ? m->graph->name : "model", path);
     L.model_dir = dir_of(path);
+    L.file = ir_graph_file(L.g, path);
     ok = load_opset(&L, m) && load_graph(&L, m->graph);
 out:
     hd_strmap_free(&L.values);

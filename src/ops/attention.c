@@ -662,9 +662,6 @@ static bool emit_rotary(op_emit *e)
 
 /* ======================================================================== */
 
-const op_def hd_ops_attention[] = {
-    {"Attention", "", 3, 7, 1, 4, attention_attrs, infer_attention, NULL, emit_attention, flops_attention,
-     scratch_attention, NULL},
-    {"RotaryEmbedding", "", 3, 4, 1, 1, rotary_attrs, infer_rotary, NULL, emit_rotary, NULL, NULL, NULL},
-};
-const size_t hd_ops_attention_count = HD_OPS_COUNT(hd_ops_attention);
+OP_DEF(ATTENTION, .attrs = attention_attrs, .infer = infer_attention, .emit = emit_attention,
+       .flops = flops_attention, .scratch = scratch_attention);
+OP_DEF(ROTARY_EMBEDDING, .attrs = rotary_attrs, .infer = infer_rotary, .emit = emit_rotary);

@@ -141,7 +141,7 @@ typedef enum ew_hop {
 } ew_hop;
 
 typedef struct ew_row {
-    const char *name;
+    op_id op;
     ew_kind kind;
     unsigned flags;
     ew_hop hop;
@@ -160,133 +160,133 @@ typedef struct ew_row {
 static const ew_row ew_rows[] = {
     /* --- unary math ---------------------------------------------------- */
     /* Abs: unsigned is the identity; INT_MIN stays INT_MIN (wraps). */
-    {"Abs", EWK_UNARY, 0, H_ABS, "fabs$f($0)", "($0 < 0 ? ($T)(0 - ($U)$0) : $0)", "$0", NULL},
-    {"Neg", EWK_UNARY, 0, H_NEG, "(-$0)", "($T)(0 - ($U)$0)", NULL, NULL},
-    {"Sqrt", EWK_UNARY, 0, H_SQRT, "sqrt$f($0)", NULL, NULL, NULL},
-    {"Exp", EWK_UNARY, 0, H_NONE, "exp$f($0)", NULL, NULL, NULL},
-    {"Log", EWK_UNARY, 0, H_NONE, "log$f($0)", NULL, NULL, NULL},
-    {"Reciprocal", EWK_UNARY, 0, H_RECIP, "(($T)1 / $0)", NULL, NULL, NULL},
-    {"Floor", EWK_UNARY, 0, H_FLOOR, "floor$f($0)", NULL, NULL, NULL},
-    {"Ceil", EWK_UNARY, 0, H_CEIL, "ceil$f($0)", NULL, NULL, NULL},
+    {OP_ABS, EWK_UNARY, 0, H_ABS, "fabs$f($0)", "($0 < 0 ? ($T)(0 - ($U)$0) : $0)", "$0", NULL},
+    {OP_NEG, EWK_UNARY, 0, H_NEG, "(-$0)", "($T)(0 - ($U)$0)", NULL, NULL},
+    {OP_SQRT, EWK_UNARY, 0, H_SQRT, "sqrt$f($0)", NULL, NULL, NULL},
+    {OP_EXP, EWK_UNARY, 0, H_NONE, "exp$f($0)", NULL, NULL, NULL},
+    {OP_LOG, EWK_UNARY, 0, H_NONE, "log$f($0)", NULL, NULL, NULL},
+    {OP_RECIPROCAL, EWK_UNARY, 0, H_RECIP, "(($T)1 / $0)", NULL, NULL, NULL},
+    {OP_FLOOR, EWK_UNARY, 0, H_FLOOR, "floor$f($0)", NULL, NULL, NULL},
+    {OP_CEIL, EWK_UNARY, 0, H_CEIL, "ceil$f($0)", NULL, NULL, NULL},
     /* Round: halves to even; rint uses the default round-to-nearest-even. */
-    {"Round", EWK_UNARY, 0, H_NONE, "rint$f($0)", NULL, NULL, NULL},
+    {OP_ROUND, EWK_UNARY, 0, H_NONE, "rint$f($0)", NULL, NULL, NULL},
     /* Sign: NaN stays NaN, zero stays zero. */
-    {"Sign", EWK_UNARY, 0, H_SIGN, "($0 > 0 ? ($T)1 : ($0 < 0 ? ($T)-1 : $0))", "($T)(($0 > 0) - ($0 < 0))",
+    {OP_SIGN, EWK_UNARY, 0, H_SIGN, "($0 > 0 ? ($T)1 : ($0 < 0 ? ($T)-1 : $0))", "($T)(($0 > 0) - ($0 < 0))",
      "($T)($0 > 0)", NULL},
-    {"Sin", EWK_UNARY, 0, H_NONE, "sin$f($0)", NULL, NULL, NULL},
-    {"Cos", EWK_UNARY, 0, H_NONE, "cos$f($0)", NULL, NULL, NULL},
-    {"Tan", EWK_UNARY, 0, H_NONE, "tan$f($0)", NULL, NULL, NULL},
-    {"Asin", EWK_UNARY, 0, H_NONE, "asin$f($0)", NULL, NULL, NULL},
-    {"Acos", EWK_UNARY, 0, H_NONE, "acos$f($0)", NULL, NULL, NULL},
-    {"Atan", EWK_UNARY, 0, H_NONE, "atan$f($0)", NULL, NULL, NULL},
-    {"Sinh", EWK_UNARY, 0, H_NONE, "sinh$f($0)", NULL, NULL, NULL},
-    {"Cosh", EWK_UNARY, 0, H_NONE, "cosh$f($0)", NULL, NULL, NULL},
-    {"Asinh", EWK_UNARY, 0, H_NONE, "asinh$f($0)", NULL, NULL, NULL},
-    {"Acosh", EWK_UNARY, 0, H_NONE, "acosh$f($0)", NULL, NULL, NULL},
-    {"Atanh", EWK_UNARY, 0, H_NONE, "atanh$f($0)", NULL, NULL, NULL},
-    {"Erf", EWK_UNARY, 0, H_NONE, "erf$f($0)", NULL, NULL, NULL},
-    {"Not", EWK_UNARY, 0, H_NOT, NULL, NULL, NULL, "(!$0)"},
-    {"IsNaN", EWK_UNARY, EWF_BOOL_OUT, H_NONE, "($0 != $0)", NULL, NULL, NULL},
+    {OP_SIN, EWK_UNARY, 0, H_NONE, "sin$f($0)", NULL, NULL, NULL},
+    {OP_COS, EWK_UNARY, 0, H_NONE, "cos$f($0)", NULL, NULL, NULL},
+    {OP_TAN, EWK_UNARY, 0, H_NONE, "tan$f($0)", NULL, NULL, NULL},
+    {OP_ASIN, EWK_UNARY, 0, H_NONE, "asin$f($0)", NULL, NULL, NULL},
+    {OP_ACOS, EWK_UNARY, 0, H_NONE, "acos$f($0)", NULL, NULL, NULL},
+    {OP_ATAN, EWK_UNARY, 0, H_NONE, "atan$f($0)", NULL, NULL, NULL},
+    {OP_SINH, EWK_UNARY, 0, H_NONE, "sinh$f($0)", NULL, NULL, NULL},
+    {OP_COSH, EWK_UNARY, 0, H_NONE, "cosh$f($0)", NULL, NULL, NULL},
+    {OP_ASINH, EWK_UNARY, 0, H_NONE, "asinh$f($0)", NULL, NULL, NULL},
+    {OP_ACOSH, EWK_UNARY, 0, H_NONE, "acosh$f($0)", NULL, NULL, NULL},
+    {OP_ATANH, EWK_UNARY, 0, H_NONE, "atanh$f($0)", NULL, NULL, NULL},
+    {OP_ERF, EWK_UNARY, 0, H_NONE, "erf$f($0)", NULL, NULL, NULL},
+    {OP_NOT, EWK_UNARY, 0, H_NOT, NULL, NULL, NULL, "(!$0)"},
+    {OP_IS_NAN, EWK_UNARY, EWF_BOOL_OUT, H_NONE, "($0 != $0)", NULL, NULL, NULL},
     /* IsInf: template chosen from detect_negative/detect_positive. */
-    {"IsInf", EWK_UNARY, EWF_BOOL_OUT, H_NONE, "", NULL, NULL, NULL},
-    {"BitwiseNot", EWK_UNARY, 0, H_NONE, NULL, "($T)~$0", "($T)~$0", NULL},
+    {OP_IS_INF, EWK_UNARY, EWF_BOOL_OUT, H_NONE, "", NULL, NULL, NULL},
+    {OP_BITWISE_NOT, EWK_UNARY, 0, H_NONE, NULL, "($T)~$0", "($T)~$0", NULL},
 
     /* --- activations --------------------------------------------------- */
     /* Relu: NaN propagates (max(x, 0) in numpy); ints since opset 14. */
-    {"Relu", EWK_UNARY, 0, H_RELU, "($0 < 0 ? ($T)0 : $0)", "($0 < 0 ? ($T)0 : $0)", "$0", NULL},
-    {"Sigmoid", EWK_UNARY, 0, H_NONE, "(($T)1 / (($T)1 + exp$f(-$0)))", NULL, NULL, NULL},
-    {"Tanh", EWK_UNARY, 0, H_NONE, "tanh$f($0)", NULL, NULL, NULL},
+    {OP_RELU, EWK_UNARY, 0, H_RELU, "($0 < 0 ? ($T)0 : $0)", "($0 < 0 ? ($T)0 : $0)", "$0", NULL},
+    {OP_SIGMOID, EWK_UNARY, 0, H_NONE, "(($T)1 / (($T)1 + exp$f(-$0)))", NULL, NULL, NULL},
+    {OP_TANH, EWK_UNARY, 0, H_NONE, "tanh$f($0)", NULL, NULL, NULL},
     /* LeakyRelu(alpha=0.01) */
-    {"LeakyRelu", EWK_UNARY, 0, H_NONE, "($0 < 0 ? $a * $0 : $0)", NULL, NULL, NULL},
+    {OP_LEAKY_RELU, EWK_UNARY, 0, H_NONE, "($0 < 0 ? $a * $0 : $0)", NULL, NULL, NULL},
     /* Elu(alpha=1): alpha*(exp(x)-1) for x < 0 */
-    {"Elu", EWK_UNARY, 0, H_NONE, "($0 < 0 ? $a * (exp$f($0) - ($T)1) : $0)", NULL, NULL, NULL},
+    {OP_ELU, EWK_UNARY, 0, H_NONE, "($0 < 0 ? $a * (exp$f($0) - ($T)1) : $0)", NULL, NULL, NULL},
     /* Selu(alpha=1.6732..., gamma=1.0507...): $a alpha, $b gamma */
-    {"Selu", EWK_UNARY, 0, H_NONE, "($0 > 0 ? $b * $0 : $b * ($a * exp$f($0) - $a))", NULL, NULL, NULL},
+    {OP_SELU, EWK_UNARY, 0, H_NONE, "($0 > 0 ? $b * $0 : $b * ($a * exp$f($0) - $a))", NULL, NULL, NULL},
     /* Celu(alpha=1): max(0,x) + min(0, alpha*(exp(x/alpha)-1)) */
-    {"Celu", EWK_UNARY, 0, H_NONE, "(($0 > 0 ? $0 : ($T)0) + ($0 < 0 ? $a * (exp$f($0 / $a) - ($T)1) : ($T)0))",
+    {OP_CELU, EWK_UNARY, 0, H_NONE, "(($0 > 0 ? $0 : ($T)0) + ($0 < 0 ? $a * (exp$f($0 / $a) - ($T)1) : ($T)0))",
      NULL, NULL, NULL},
     /* HardSigmoid(alpha=0.2, beta=0.5): clip(alpha*x+beta, 0, 1) */
-    {"HardSigmoid", EWK_UNARY, 0, H_NONE,
+    {OP_HARD_SIGMOID, EWK_UNARY, 0, H_NONE,
      "(($a * $0 + $b) < 0 ? ($T)0 : (($a * $0 + $b) > 1 ? ($T)1 : ($a * $0 + $b)))", NULL, NULL, NULL},
     /* HardSwish: x * hardsigmoid(x) with alpha=1/6, beta=0.5 */
-    {"HardSwish", EWK_UNARY, 0, H_NONE,
+    {OP_HARD_SWISH, EWK_UNARY, 0, H_NONE,
      "($0 * (($0 * (($T)1 / ($T)6) + ($T)0.5) < 0 ? ($T)0 : "
      "(($0 * (($T)1 / ($T)6) + ($T)0.5) > 1 ? ($T)1 : ($0 * (($T)1 / ($T)6) + ($T)0.5))))",
      NULL, NULL, NULL},
     /* Swish(alpha=1), opset 24: x * sigmoid(alpha * x) */
-    {"Swish", EWK_UNARY, 0, H_NONE, "($0 / (($T)1 + exp$f(-($a * $0))))", NULL, NULL, NULL},
+    {OP_SWISH, EWK_UNARY, 0, H_NONE, "($0 / (($T)1 + exp$f(-($a * $0))))", NULL, NULL, NULL},
     /* Softplus: log(1+exp(x)), written so large |x| neither overflows nor cancels. */
-    {"Softplus", EWK_UNARY, 0, H_NONE, T_SOFTPLUS, NULL, NULL, NULL},
-    {"Softsign", EWK_UNARY, 0, H_NONE, "($0 / (($T)1 + fabs$f($0)))", NULL, NULL, NULL},
+    {OP_SOFTPLUS, EWK_UNARY, 0, H_NONE, T_SOFTPLUS, NULL, NULL, NULL},
+    {OP_SOFTSIGN, EWK_UNARY, 0, H_NONE, "($0 / (($T)1 + fabs$f($0)))", NULL, NULL, NULL},
     /* Mish: x * tanh(softplus(x)) */
-    {"Mish", EWK_UNARY, 0, H_NONE, "($0 * tanh$f(" T_SOFTPLUS "))", NULL, NULL, NULL},
+    {OP_MISH, EWK_UNARY, 0, H_NONE, "($0 * tanh$f(" T_SOFTPLUS "))", NULL, NULL, NULL},
     /* Gelu: template chosen from approximate ("none" or "tanh"). */
-    {"Gelu", EWK_UNARY, 0, H_NONE, "", NULL, NULL, NULL},
+    {OP_GELU, EWK_UNARY, 0, H_NONE, "", NULL, NULL, NULL},
     /* ThresholdedRelu(alpha=1): x if x > alpha else 0 */
-    {"ThresholdedRelu", EWK_UNARY, 0, H_NONE, "($0 > $a ? $0 : ($T)0)", NULL, NULL, NULL},
+    {OP_THRESHOLDED_RELU, EWK_UNARY, 0, H_NONE, "($0 > $a ? $0 : ($T)0)", NULL, NULL, NULL},
     /* Shrink(bias=0, lambd=0.5): $a bias, $b lambd.  Integers compute in
      * double (the attributes are floats) and the result truncates back. */
-    {"Shrink", EWK_UNARY, 0, H_NONE, "($0 < -$b ? $0 + $a : ($0 > $b ? $0 - $a : ($T)0))",
+    {OP_SHRINK, EWK_UNARY, 0, H_NONE, "($0 < -$b ? $0 + $a : ($0 > $b ? $0 - $a : ($T)0))",
      "((double)$0 < -$b ? (double)$0 + $a : ((double)$0 > $b ? (double)$0 - $a : 0.0))",
      "((double)$0 < -$b ? (double)$0 + $a : ((double)$0 > $b ? (double)$0 - $a : 0.0))", NULL},
     /* PRelu: slope broadcasts to X's shape (unidirectional); ints since 16. */
-    {"PRelu", EWK_PRELU, 0, H_NONE, "($0 < 0 ? $1 * $0 : $0)", "($0 < 0 ? " T_IMUL " : $0)", "$0", NULL},
+    {OP_PRELU, EWK_PRELU, 0, H_NONE, "($0 < 0 ? $1 * $0 : $0)", "($0 < 0 ? " T_IMUL " : $0)", "$0", NULL},
     /* Clip: min/max attributes before opset 11, optional scalar inputs from
      * 11 (ints from 12).  max(x, min) first, then min(., max), as numpy's
      * clip does when min > max; NaN propagates. */
-    {"Clip", EWK_CLIP, 0, H_NONE, "", "", "", NULL},
+    {OP_CLIP, EWK_CLIP, 0, H_NONE, "", "", "", NULL},
 
     /* --- binary ---------------------------------------------------------- */
-    {"Add", EWK_BINARY, 0, H_ADD, "($0 + $1)", T_IADD, T_IADD, NULL},
-    {"Sub", EWK_BINARY, 0, H_SUB, "($0 - $1)", T_ISUB, T_ISUB, NULL},
-    {"Mul", EWK_BINARY, 0, H_MUL, "($0 * $1)", T_IMUL, T_IMUL, NULL},
+    {OP_ADD, EWK_BINARY, 0, H_ADD, "($0 + $1)", T_IADD, T_IADD, NULL},
+    {OP_SUB, EWK_BINARY, 0, H_SUB, "($0 - $1)", T_ISUB, T_ISUB, NULL},
+    {OP_MUL, EWK_BINARY, 0, H_MUL, "($0 * $1)", T_IMUL, T_IMUL, NULL},
     /* Div: integers truncate toward zero; x/0 gives 0 and MIN/-1 wraps
      * instead of trapping. */
-    {"Div", EWK_BINARY, 0, H_DIV, "($0 / $1)",
+    {OP_DIV, EWK_BINARY, 0, H_DIV, "($0 / $1)",
      "($1 == 0 ? ($T)0 : ($1 == -1 ? ($T)(0 - ($U)$0) : ($T)($0 / $1)))", "($1 == 0 ? ($T)0 : ($T)($0 / $1))",
      NULL},
     /* Pow: base and exponent types may differ; the result has the base's
      * type.  Template chosen from the operand classes. */
-    {"Pow", EWK_BINARY, EWF_MIXED, H_NONE, "", "", "", NULL},
+    {OP_POW, EWK_BINARY, EWF_MIXED, H_NONE, "", "", "", NULL},
     /* Mod: fmod=0 takes the divisor's sign (Python %), fmod=1 the
      * dividend's (C fmod).  Floats with fmod=0 (invalid per the spec)
      * follow numpy's mod, as the reference does.  Integer x % 0 gives 0. */
-    {"Mod", EWK_BINARY, 0, H_MOD, "", "", "", NULL},
+    {OP_MOD, EWK_BINARY, 0, H_MOD, "", "", "", NULL},
     /* BitShift(direction): unsigned only; shifts past the width give 0. */
-    {"BitShift", EWK_BINARY, 0, H_NONE, NULL, NULL, "", NULL},
-    {"BitwiseAnd", EWK_BINARY, 0, H_NONE, NULL, "($T)($0 & $1)", "($T)($0 & $1)", NULL},
-    {"BitwiseOr", EWK_BINARY, 0, H_NONE, NULL, "($T)($0 | $1)", "($T)($0 | $1)", NULL},
-    {"BitwiseXor", EWK_BINARY, 0, H_NONE, NULL, "($T)($0 ^ $1)", "($T)($0 ^ $1)", NULL},
-    {"And", EWK_BINARY, 0, H_AND, NULL, NULL, NULL, "($0 && $1)"},
-    {"Or", EWK_BINARY, 0, H_OR, NULL, NULL, NULL, "($0 || $1)"},
-    {"Xor", EWK_BINARY, 0, H_XOR, NULL, NULL, NULL, "(($0 != 0) != ($1 != 0))"},
-    {"Equal", EWK_BINARY, EWF_BOOL_OUT, H_EQ, "($0 == $1)", "($0 == $1)", "($0 == $1)", "(($0 != 0) == ($1 != 0))"},
-    {"Less", EWK_BINARY, EWF_BOOL_OUT, H_LT, "($0 < $1)", "($0 < $1)", "($0 < $1)", NULL},
-    {"LessOrEqual", EWK_BINARY, EWF_BOOL_OUT, H_LE, "($0 <= $1)", "($0 <= $1)", "($0 <= $1)", NULL},
-    {"Greater", EWK_BINARY, EWF_BOOL_OUT, H_GT, "($0 > $1)", "($0 > $1)", "($0 > $1)", NULL},
-    {"GreaterOrEqual", EWK_BINARY, EWF_BOOL_OUT, H_GE, "($0 >= $1)", "($0 >= $1)", "($0 >= $1)", NULL},
+    {OP_BIT_SHIFT, EWK_BINARY, 0, H_NONE, NULL, NULL, "", NULL},
+    {OP_BITWISE_AND, EWK_BINARY, 0, H_NONE, NULL, "($T)($0 & $1)", "($T)($0 & $1)", NULL},
+    {OP_BITWISE_OR, EWK_BINARY, 0, H_NONE, NULL, "($T)($0 | $1)", "($T)($0 | $1)", NULL},
+    {OP_BITWISE_XOR, EWK_BINARY, 0, H_NONE, NULL, "($T)($0 ^ $1)", "($T)($0 ^ $1)", NULL},
+    {OP_AND, EWK_BINARY, 0, H_AND, NULL, NULL, NULL, "($0 && $1)"},
+    {OP_OR, EWK_BINARY, 0, H_OR, NULL, NULL, NULL, "($0 || $1)"},
+    {OP_XOR, EWK_BINARY, 0, H_XOR, NULL, NULL, NULL, "(($0 != 0) != ($1 != 0))"},
+    {OP_EQUAL, EWK_BINARY, EWF_BOOL_OUT, H_EQ, "($0 == $1)", "($0 == $1)", "($0 == $1)", "(($0 != 0) == ($1 != 0))"},
+    {OP_LESS, EWK_BINARY, EWF_BOOL_OUT, H_LT, "($0 < $1)", "($0 < $1)", "($0 < $1)", NULL},
+    {OP_LESS_OR_EQUAL, EWK_BINARY, EWF_BOOL_OUT, H_LE, "($0 <= $1)", "($0 <= $1)", "($0 <= $1)", NULL},
+    {OP_GREATER, EWK_BINARY, EWF_BOOL_OUT, H_GT, "($0 > $1)", "($0 > $1)", "($0 > $1)", NULL},
+    {OP_GREATER_OR_EQUAL, EWK_BINARY, EWF_BOOL_OUT, H_GE, "($0 >= $1)", "($0 >= $1)", "($0 >= $1)", NULL},
 
     /* --- variadic (all broadcast together) ------------------------------ */
-    {"Max", EWK_VARIADIC, 0, H_MAX, T_FMAX, "($0 > $1 ? $0 : $1)", "($0 > $1 ? $0 : $1)", NULL},
-    {"Min", EWK_VARIADIC, 0, H_MIN, T_FMIN, "($0 < $1 ? $0 : $1)", "($0 < $1 ? $0 : $1)", NULL},
-    {"Sum", EWK_VARIADIC, 0, H_ADD, "($0 + $1)", T_IADD, T_IADD, NULL},
+    {OP_MAX, EWK_VARIADIC, 0, H_MAX, T_FMAX, "($0 > $1 ? $0 : $1)", "($0 > $1 ? $0 : $1)", NULL},
+    {OP_MIN, EWK_VARIADIC, 0, H_MIN, T_FMIN, "($0 < $1 ? $0 : $1)", "($0 < $1 ? $0 : $1)", NULL},
+    {OP_SUM, EWK_VARIADIC, 0, H_ADD, "($0 + $1)", T_IADD, T_IADD, NULL},
     /* Mean: sum, then one division by the operand count. */
-    {"Mean", EWK_VARIADIC, 0, H_NONE, "($0 + $1)", NULL, NULL, NULL},
+    {OP_MEAN, EWK_VARIADIC, 0, H_NONE, "($0 + $1)", NULL, NULL, NULL},
 
     /* --- selection and conversion ------------------------------------------ */
     /* Where(cond, x, y): three-way broadcast; x and y move as stored bits. */
-    {"Where", EWK_WHERE, EWF_RAW, H_WHERE, "($0 ? $1 : $2)", "($0 ? $1 : $2)", "($0 ? $1 : $2)", "($0 ? $1 : $2)"},
+    {OP_WHERE, EWK_WHERE, EWF_RAW, H_WHERE, "($0 ? $1 : $2)", "($0 ? $1 : $2)", "($0 ? $1 : $2)", "($0 ? $1 : $2)"},
     /* Cast(to) / CastLike: float -> int truncates, x -> bool is x != 0,
      * f16/bf16 round to nearest even through float.  Strings and float8 /
      * 4-bit types are not supported. */
-    {"Cast", EWK_CAST, EWF_MIXED, H_CAST, "$0", "$0", "$0", "$0"},
-    {"CastLike", EWK_CAST, EWF_MIXED, H_CAST, "$0", "$0", "$0", "$0"},
+    {OP_CAST, EWK_CAST, EWF_MIXED, H_CAST, "$0", "$0", "$0", "$0"},
+    {OP_CAST_LIKE, EWK_CAST, EWF_MIXED, H_CAST, "$0", "$0", "$0", "$0"},
 };
 
-static const ew_row *ew_find(const char *name)
+static const ew_row *ew_find(int op)
 {
     for (size_t i = 0; i < HD_ARRAY_LEN(ew_rows); i++)
-        if (strcmp(ew_rows[i].name, name) == 0)
+        if ((int)ew_rows[i].op == op)
             return &ew_rows[i];
     return NULL;
 }
@@ -297,22 +297,23 @@ static const ew_row *ew_find(const char *name)
  * the same code on a splatted vector so every element gets the same
  * formula. */
 static const struct {
-    const char *name, *tv;
+    op_id op;
+    const char *tv;
 } ew_vec_rows[] = {
-    {"Exp", "hd_vf_exp($0)"},
-    {"Log", "hd_vf_log($0)"},
-    {"Tanh", "hd_vf_tanh($0)"},
-    {"Erf", "hd_vf_erf($0)"},
-    {"Sigmoid", "hd_vf_sigmoid($0)"},
-    {"Swish", "($0 * hd_vf_sigmoid($a * $0))"},
-    {"Softplus", "hd_ew_vsoftplus($0)"},
-    {"Mish", "($0 * hd_vf_tanh(hd_ew_vsoftplus($0)))"},
-    {"Elu", "hd_vf_sel(hd_vf_lt($0, hd_vf_splat(0.0f)), $a * (hd_vf_exp($0) - 1.0f), $0)"},
+    {OP_EXP, "hd_vf_exp($0)"},
+    {OP_LOG, "hd_vf_log($0)"},
+    {OP_TANH, "hd_vf_tanh($0)"},
+    {OP_ERF, "hd_vf_erf($0)"},
+    {OP_SIGMOID, "hd_vf_sigmoid($0)"},
+    {OP_SWISH, "($0 * hd_vf_sigmoid($a * $0))"},
+    {OP_SOFTPLUS, "hd_ew_vsoftplus($0)"},
+    {OP_MISH, "($0 * hd_vf_tanh(hd_ew_vsoftplus($0)))"},
+    {OP_ELU, "hd_vf_sel(hd_vf_lt($0, hd_vf_splat(0.0f)), $a * (hd_vf_exp($0) - 1.0f), $0)"},
 };
 
 static const char *ew_vec_template(const ir_node *n)
 {
-    if (strcmp(n->op_type, "Gelu") == 0) {
+    if (n->op == OP_GELU) {
         const char *approx = ir_attr_string(n, "approximate", "none");
         if (strcmp(approx, "tanh") == 0)
             /* 0.5*x*(1+tanh(z)) == x*sigmoid(2z), without the cancellation
@@ -321,7 +322,7 @@ static const char *ew_vec_template(const ir_node *n)
         return "(0.5f * $0 * (1.0f + hd_vf_erf($0 * 0.707106781f)))";
     }
     for (size_t i = 0; i < HD_ARRAY_LEN(ew_vec_rows); i++)
-        if (strcmp(ew_vec_rows[i].name, n->op_type) == 0)
+        if ((int)ew_vec_rows[i].op == n->op)
             return ew_vec_rows[i].tv;
     return NULL;
 }
@@ -346,7 +347,7 @@ static bool ew_gather(const ir_graph *g, int node, ew_args *a, op_ctx *c)
 {
     const ir_node *n = ir_nd(g, node);
     memset(a, 0, sizeof(*a));
-    a->row = ew_find(n->op_type);
+    a->row = ew_find(n->op);
     if (!a->row)
         return c ? op_fail(c, "internal error: no elementwise row") : false;
     for (size_t i = 0; i < n->n_inputs; i++) {
@@ -435,8 +436,8 @@ static char *ew_template(const ir_graph *g, int node, const ew_args *a, char **w
         *why = hd_xasprintf("does not support element type %s", ir_dtype_name(a->op_dtype));
         return NULL;
     }
-    const char *name = r->name;
-    if (strcmp(name, "IsInf") == 0) {
+    switch (r->op) {
+    case OP_IS_INF: {
         bool neg = ir_attr_int(n, "detect_negative", 1) != 0, pos = ir_attr_int(n, "detect_positive", 1) != 0;
         if (neg && pos)
             return hd_xstrdup("(fabs$f($0) == ($T)INFINITY)");
@@ -446,7 +447,7 @@ static char *ew_template(const ir_graph *g, int node, const ew_args *a, char **w
             return hd_xstrdup("($0 == -($T)INFINITY)");
         return hd_xstrdup("0");
     }
-    if (strcmp(name, "Gelu") == 0) {
+    case OP_GELU: {
         const char *approx = ir_attr_string(n, "approximate", "none");
         if (strcmp(approx, "none") == 0)
             return hd_xstrdup("(($T)0.5 * $0 * (($T)1 + erf$f($0 * ($T)0.70710678118654752440)))");
@@ -456,7 +457,7 @@ static char *ew_template(const ir_graph *g, int node, const ew_args *a, char **w
         *why = hd_xasprintf("attribute 'approximate' value '%s' is not supported (none, tanh)", approx);
         return NULL;
     }
-    if (strcmp(name, "Pow") == 0) {
+    case OP_POW: {
         ew_class ec = ew_class_of(a->v[1]->dtype);
         if (ec == EWC_NONE || ec == EWC_BOOL) {
             *why = hd_xasprintf("exponent type %s is not supported", ir_dtype_name(a->v[1]->dtype));
@@ -468,7 +469,7 @@ static char *ew_template(const ir_graph *g, int node, const ew_args *a, char **w
             return hd_xstrdup("($T)pow((double)$0, (double)$1)");
         return hd_xstrdup("($T)hd_ew_ipow((int64_t)$0, (int64_t)$1)");
     }
-    if (strcmp(name, "Mod") == 0) {
+    case OP_MOD: {
         int64_t fm = ir_attr_int(n, "fmod", 0);
         if (fm != 0 && fm != 1) {
             *why = hd_xasprintf("attribute 'fmod' value %" PRId64 " is not supported (0 or 1)", fm);
@@ -481,7 +482,7 @@ static char *ew_template(const ir_graph *g, int node, const ew_args *a, char **w
         return hd_xstrdup(fm ? "(($1 == 0 || $1 == -1) ? ($T)0 : ($T)($0 % $1))"
                              : "($T)hd_ew_pymod_i((int64_t)$0, (int64_t)$1)");
     }
-    if (strcmp(name, "BitShift") == 0) {
+    case OP_BIT_SHIFT: {
         const char *dir = ir_attr_string(n, "direction", "");
         if (strcmp(dir, "LEFT") == 0)
             return hd_xstrdup("($1 >= $N ? ($T)0 : ($T)(($U)$0 << $1))");
@@ -490,7 +491,7 @@ static char *ew_template(const ir_graph *g, int node, const ew_args *a, char **w
         *why = hd_xasprintf("attribute 'direction' value '%s' is not supported (LEFT, RIGHT)", dir);
         return NULL;
     }
-    if (strcmp(name, "Clip") == 0) {
+    case OP_CLIP: {
         const char *lo = NULL, *hi = NULL;
         char *lo_lit = NULL, *hi_lit = NULL;
         for (int k = 1; k < a->n; k++) {
@@ -512,7 +513,8 @@ static char *ew_template(const ir_graph *g, int node, const ew_args *a, char **w
         free(hi_lit);
         return res;
     }
-    return hd_xstrdup(t);
+    default: return hd_xstrdup(t);
+    }
 }
 
 typedef struct ew_subst {
@@ -557,32 +559,26 @@ static char *ew_expand(const char *tpl, const ew_subst *s)
 /* The attribute constants ($a, $b) of a row, as doubles. */
 static int ew_attr_consts(const ir_node *n, const ew_row *r, double *va, double *vb)
 {
-    const char *name = r->name;
-    if (strcmp(name, "LeakyRelu") == 0) {
-        *va = ir_attr_float(n, "alpha", 0.01);
-        return 1;
-    }
-    if (strcmp(name, "Elu") == 0 || strcmp(name, "Celu") == 0 || strcmp(name, "ThresholdedRelu") == 0 ||
-        strcmp(name, "Swish") == 0) {
-        *va = ir_attr_float(n, "alpha", 1.0);
-        return 1;
-    }
-    if (strcmp(name, "Selu") == 0) {
+    switch (r->op) {
+    case OP_LEAKY_RELU: *va = ir_attr_float(n, "alpha", 0.01); return 1;
+    case OP_ELU:
+    case OP_CELU:
+    case OP_THRESHOLDED_RELU:
+    case OP_SWISH: *va = ir_attr_float(n, "alpha", 1.0); return 1;
+    case OP_SELU:
         *va = ir_attr_float(n, "alpha", 1.67326319217681884765625);
         *vb = ir_attr_float(n, "gamma", 1.05070102214813232421875);
         return 2;
-    }
-    if (strcmp(name, "HardSigmoid") == 0) {
+    case OP_HARD_SIGMOID:
         *va = ir_attr_float(n, "alpha", 0.2);
         *vb = ir_attr_float(n, "beta", 0.5);
         return 2;
-    }
-    if (strcmp(name, "Shrink") == 0) {
+    case OP_SHRINK:
         *va = ir_attr_float(n, "bias", 0.0);
         *vb = ir_attr_float(n, "lambd", 0.5);
         return 2;
+    default: return 0;
     }
-    return 0;
 }
 
 /* ======================================================================== */
@@ -646,7 +642,7 @@ static bool ew_infer(op_ctx *c)
 
     /* Output dtype. */
     if (r->kind == EWK_CAST) {
-        if (strcmp(r->name, "CastLike") == 0) {
+        if (r->op == OP_CAST_LIKE) {
             if (a.n != 2)
                 return op_fail(c, "needs 2 inputs, has %d", a.n);
             a.out_dtype = a.v[1]->dtype;
@@ -920,7 +916,7 @@ static bool ew_emit_args(op_emit *e, ew_args *a, const char *tpl)
             em_line(e, "acc = %s;", step);
             free(step);
         }
-        if (strcmp(r->name, "Mean") == 0)
+        if (r->op == OP_MEAN)
             expr = hd_xasprintf("acc / (%s)%d", T, a->n);
         else
             expr = hd_xstrdup("acc");
@@ -1002,7 +998,7 @@ static bool ew_emit(op_emit *e)
 static bool ew_fusable(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
-    const ew_row *r = ew_find(n->op_type);
+    const ew_row *r = ew_find(n->op);
     if (!r || (r->kind != EWK_UNARY && r->kind != EWK_BINARY && r->kind != EWK_CLIP) || (r->flags & EWF_RAW))
         return false;
     if (ew_vec_template(n) || ir_attr_find(n, "broadcast") || n->n_outputs != 1 || n->outputs[0] < 0)
@@ -1511,98 +1507,84 @@ static const op_attr_spec dropout_attrs[] = {
     {"ratio", IR_ATTR_FLOAT}, {"seed", IR_ATTR_INT}, {"is_test", IR_ATTR_INT}, {"consumed_inputs", IR_ATTR_INTS},
     {NULL, 0}};
 
-#define EW_UN(NAME, ATTRS, FOLD)                                                                              \
-    {.name = NAME, .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attrs = ATTRS,     \
-     .infer = ew_infer, .fold = FOLD, .emit = ew_emit, .fusable = ew_fusable}
-#define EW_BIN(NAME, ATTRS, FOLD)                                                                             \
-    {.name = NAME, .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1, .attrs = ATTRS,     \
-     .infer = ew_infer, .fold = FOLD, .emit = ew_emit, .fusable = ew_fusable}
-#define EW_VAR(NAME, FOLD)                                                                                    \
-    {.name = NAME, .min_inputs = 1, .max_inputs = -1, .min_outputs = 1, .max_outputs = 1, .attrs = no_attrs, \
-     .infer = ew_infer, .fold = FOLD, .emit = ew_emit}
+/* The arity is in op_list.def; these give the shared semantics. */
+#define EW(ID, ATTRS, FOLD) \
+    OP_DEF(ID, .attrs = ATTRS, .infer = ew_infer, .fold = FOLD, .emit = ew_emit, .fusable = ew_fusable)
+#define EW_VAR(ID, FOLD) OP_DEF(ID, .attrs = no_attrs, .infer = ew_infer, .fold = FOLD, .emit = ew_emit)
 
-const op_def hd_ops_elementwise[] = {
-    {.name = "FusedElementwise", .domain = "hodu", .min_inputs = 1, .max_inputs = -1, .min_outputs = 1,
-     .max_outputs = 1, .attrs = fused_attrs, .infer = ew_fused_infer, .emit = ew_fused_emit},
-    /* unary math */
-    EW_UN("Abs", no_attrs, ew_fold),
-    EW_UN("Neg", no_attrs, ew_fold),
-    EW_UN("Sqrt", no_attrs, ew_fold),
-    EW_UN("Exp", no_attrs, NULL),
-    EW_UN("Log", no_attrs, NULL),
-    EW_UN("Reciprocal", no_attrs, ew_fold),
-    EW_UN("Floor", no_attrs, ew_fold),
-    EW_UN("Ceil", no_attrs, ew_fold),
-    EW_UN("Round", NULL, NULL),
-    EW_UN("Sign", NULL, ew_fold),
-    EW_UN("Sin", NULL, NULL),
-    EW_UN("Cos", NULL, NULL),
-    EW_UN("Tan", NULL, NULL),
-    EW_UN("Asin", NULL, NULL),
-    EW_UN("Acos", NULL, NULL),
-    EW_UN("Atan", NULL, NULL),
-    EW_UN("Sinh", NULL, NULL),
-    EW_UN("Cosh", NULL, NULL),
-    EW_UN("Asinh", NULL, NULL),
-    EW_UN("Acosh", NULL, NULL),
-    EW_UN("Atanh", NULL, NULL),
-    EW_UN("Erf", NULL, NULL),
-    EW_UN("Not", NULL, ew_fold),
-    EW_UN("IsNaN", NULL, NULL),
-    EW_UN("IsInf", isinf_attrs, NULL),
-    EW_UN("BitwiseNot", NULL, NULL),
-    /* activations */
-    EW_UN("Relu", no_attrs, ew_fold),
-    EW_UN("Sigmoid", no_attrs, NULL),
-    EW_UN("Tanh", no_attrs, NULL),
-    EW_UN("LeakyRelu", alpha_attrs, NULL),
-    EW_UN("Elu", alpha_attrs, NULL),
-    EW_UN("Selu", selu_attrs, NULL),
-    EW_UN("Celu", alpha_attrs, NULL),
-    EW_UN("HardSigmoid", alpha_beta_attrs, NULL),
-    EW_UN("HardSwish", NULL, NULL),
-    EW_UN("Swish", alpha_attrs, NULL),
-    EW_UN("Softplus", NULL, NULL),
-    EW_UN("Softsign", NULL, NULL),
-    EW_UN("Mish", NULL, NULL),
-    EW_UN("Gelu", gelu_attrs, NULL),
-    EW_UN("ThresholdedRelu", alpha_attrs, NULL),
-    EW_UN("Shrink", shrink_attrs, NULL),
-    EW_BIN("PRelu", no_attrs, NULL),
-    {.name = "Clip", .min_inputs = 1, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1, .attrs = clip_attrs,
-     .infer = ew_infer, .emit = ew_emit, .fusable = ew_fusable},
-    /* binary */
-    EW_BIN("Add", legacy_bcast_attrs, ew_fold),
-    EW_BIN("Sub", legacy_bcast_attrs, ew_fold),
-    EW_BIN("Mul", legacy_bcast_attrs, ew_fold),
-    EW_BIN("Div", legacy_bcast_attrs, ew_fold),
-    EW_BIN("Pow", legacy_bcast_attrs, NULL),
-    EW_BIN("Mod", mod_attrs, ew_fold),
-    EW_BIN("BitShift", bitshift_attrs, NULL),
-    EW_BIN("BitwiseAnd", NULL, NULL),
-    EW_BIN("BitwiseOr", NULL, NULL),
-    EW_BIN("BitwiseXor", NULL, NULL),
-    EW_BIN("And", legacy_bcast_attrs, ew_fold),
-    EW_BIN("Or", legacy_bcast_attrs, ew_fold),
-    EW_BIN("Xor", legacy_bcast_attrs, ew_fold),
-    EW_BIN("Equal", legacy_bcast_attrs, ew_fold),
-    EW_BIN("Less", legacy_bcast_attrs, ew_fold),
-    EW_BIN("LessOrEqual", NULL, ew_fold),
-    EW_BIN("Greater", legacy_bcast_attrs, ew_fold),
-    EW_BIN("GreaterOrEqual", NULL, ew_fold),
-    /* variadic */
-    EW_VAR("Max", ew_fold),
-    EW_VAR("Min", ew_fold),
-    EW_VAR("Sum", ew_fold),
-    EW_VAR("Mean", NULL),
-    /* selection, conversion */
-    {.name = "Where", .min_inputs = 3, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1, .infer = ew_infer,
-     .fold = ew_fold, .emit = ew_emit},
-    {.name = "Cast", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attrs = cast_attrs,
-     .infer = ew_infer, .fold = ew_fold, .emit = ew_emit},
-    {.name = "CastLike", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
-     .attrs = castlike_attrs, .infer = ew_infer, .fold = ew_fold, .emit = ew_emit},
-    {.name = "Dropout", .min_inputs = 1, .max_inputs = 3, .min_outputs = 1, .max_outputs = 2,
-     .attrs = dropout_attrs, .infer = dropout_infer, .fold = dropout_fold, .emit = dropout_emit},
-};
-const size_t hd_ops_elementwise_count = HD_OPS_COUNT(hd_ops_elementwise);
+OP_DEF(FUSED_ELEMENTWISE, .attrs = fused_attrs, .infer = ew_fused_infer, .emit = ew_fused_emit);
+/* unary math */
+EW(ABS, no_attrs, ew_fold);
+EW(NEG, no_attrs, ew_fold);
+EW(SQRT, no_attrs, ew_fold);
+EW(EXP, no_attrs, NULL);
+EW(LOG, no_attrs, NULL);
+EW(RECIPROCAL, no_attrs, ew_fold);
+EW(FLOOR, no_attrs, ew_fold);
+EW(CEIL, no_attrs, ew_fold);
+EW(ROUND, NULL, NULL);
+EW(SIGN, NULL, ew_fold);
+EW(SIN, NULL, NULL);
+EW(COS, NULL, NULL);
+EW(TAN, NULL, NULL);
+EW(ASIN, NULL, NULL);
+EW(ACOS, NULL, NULL);
+EW(ATAN, NULL, NULL);
+EW(SINH, NULL, NULL);
+EW(COSH, NULL, NULL);
+EW(ASINH, NULL, NULL);
+EW(ACOSH, NULL, NULL);
+EW(ATANH, NULL, NULL);
+EW(ERF, NULL, NULL);
+EW(NOT, NULL, ew_fold);
+EW(IS_NAN, NULL, NULL);
+EW(IS_INF, isinf_attrs, NULL);
+EW(BITWISE_NOT, NULL, NULL);
+/* activations */
+EW(RELU, no_attrs, ew_fold);
+EW(SIGMOID, no_attrs, NULL);
+EW(TANH, no_attrs, NULL);
+EW(LEAKY_RELU, alpha_attrs, NULL);
+EW(ELU, alpha_attrs, NULL);
+EW(SELU, selu_attrs, NULL);
+EW(CELU, alpha_attrs, NULL);
+EW(HARD_SIGMOID, alpha_beta_attrs, NULL);
+EW(HARD_SWISH, NULL, NULL);
+EW(SWISH, alpha_attrs, NULL);
+EW(SOFTPLUS, NULL, NULL);
+EW(SOFTSIGN, NULL, NULL);
+EW(MISH, NULL, NULL);
+EW(GELU, gelu_attrs, NULL);
+EW(THRESHOLDED_RELU, alpha_attrs, NULL);
+EW(SHRINK, shrink_attrs, NULL);
+EW(PRELU, no_attrs, NULL);
+OP_DEF(CLIP, .attrs = clip_attrs, .infer = ew_infer, .emit = ew_emit, .fusable = ew_fusable);
+/* binary */
+EW(ADD, legacy_bcast_attrs, ew_fold);
+EW(SUB, legacy_bcast_attrs, ew_fold);
+EW(MUL, legacy_bcast_attrs, ew_fold);
+EW(DIV, legacy_bcast_attrs, ew_fold);
+EW(POW, legacy_bcast_attrs, NULL);
+EW(MOD, mod_attrs, ew_fold);
+EW(BIT_SHIFT, bitshift_attrs, NULL);
+EW(BITWISE_AND, NULL, NULL);
+EW(BITWISE_OR, NULL, NULL);
+EW(BITWISE_XOR, NULL, NULL);
+EW(AND, legacy_bcast_attrs, ew_fold);
+EW(OR, legacy_bcast_attrs, ew_fold);
+EW(XOR, legacy_bcast_attrs, ew_fold);
+EW(EQUAL, legacy_bcast_attrs, ew_fold);
+EW(LESS, legacy_bcast_attrs, ew_fold);
+EW(LESS_OR_EQUAL, NULL, ew_fold);
+EW(GREATER, legacy_bcast_attrs, ew_fold);
+EW(GREATER_OR_EQUAL, NULL, ew_fold);
+/* variadic */
+EW_VAR(MAX, ew_fold);
+EW_VAR(MIN, ew_fold);
+EW_VAR(SUM, ew_fold);
+EW_VAR(MEAN, NULL);
+/* selection, conversion */
+OP_DEF(WHERE, .infer = ew_infer, .fold = ew_fold, .emit = ew_emit);
+OP_DEF(CAST, .attrs = cast_attrs, .infer = ew_infer, .fold = ew_fold, .emit = ew_emit);
+OP_DEF(CAST_LIKE, .attrs = castlike_attrs, .infer = ew_infer, .fold = ew_fold, .emit = ew_emit);
+OP_DEF(DROPOUT, .attrs = dropout_attrs, .infer = dropout_infer, .fold = dropout_fold, .emit = dropout_emit);

@@ -825,82 +825,10 @@ static bool emit_flatten(op_emit *e)
     return true;
 }
 
-/* --- the family's table ------------------------------------------------------------ */
+/* --- the family's ops ------------------------------------------------------------- */
 
-static const op_attr_spec conv_attrs[] = {{"auto_pad", IR_ATTR_STRING}, {"dilations", IR_ATTR_INTS},
-                                          {"group", IR_ATTR_INT},       {"kernel_shape", IR_ATTR_INTS},
-                                          {"pads", IR_ATTR_INTS},       {"strides", IR_ATTR_INTS},
-                                          {NULL, 0}};
-static const op_attr_spec conv_transpose_attrs[] = {
-    {"auto_pad", IR_ATTR_STRING}, {"dilations", IR_ATTR_INTS},      {"group", IR_ATTR_INT},
-    {"kernel_shape", IR_ATTR_INTS}, {"output_padding", IR_ATTR_INTS}, {"output_shape", IR_ATTR_INTS},
-    {"pads", IR_ATTR_INTS},       {"strides", IR_ATTR_INTS},        {NULL, 0}};
-static const op_attr_spec maxpool_attrs[] = {
-    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"dilations", IR_ATTR_INTS},
-    {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS},   {"storage_order", IR_ATTR_INT},
-    {"strides", IR_ATTR_INTS},    {NULL, 0}};
-static const op_attr_spec avgpool_attrs[] = {
-    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"count_include_pad", IR_ATTR_INT},
-    {"dilations", IR_ATTR_INTS},  {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS},
-    {"strides", IR_ATTR_INTS},    {NULL, 0}};
-static const op_attr_spec lppool_attrs[] = {
-    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"dilations", IR_ATTR_INTS},
-    {"kernel_shape", IR_ATTR_INTS}, {"p", IR_ATTR_INT},       {"pads", IR_ATTR_INTS},
-    {"strides", IR_ATTR_INTS},    {NULL, 0}};
-static const op_attr_spec resize_attrs[] = {
-    {"antialias", IR_ATTR_INT},
-    {"axes", IR_ATTR_INTS},
-    {"coordinate_transformation_mode", IR_ATTR_STRING},
-    {"cubic_coeff_a", IR_ATTR_FLOAT},
-    {"exclude_outside", IR_ATTR_INT},
-    {"extrapolation_value", IR_ATTR_FLOAT},
-    {"keep_aspect_ratio_policy", IR_ATTR_STRING},
-    {"mode", IR_ATTR_STRING},
-    {"nearest_mode", IR_ATTR_STRING},
-    {NULL, 0}};
-
-static const op_attr_spec upsample_attrs[] = {{"mode", IR_ATTR_STRING}, {"scales", IR_ATTR_FLOATS}, {NULL, 0}};
-
-const op_def hd_ops_nn[] = {
-    {.name = "MatMul", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
-     .infer = infer_matmul, .emit = emit_matmul, .flops = flops_matmul, .scratch = scratch_matmul},
-    {.name = "MatMulInteger", .min_inputs = 2, .max_inputs = 4, .min_outputs = 1, .max_outputs = 1,
-     .infer = infer_matmul_integer, .emit = emit_matmul_integer, .flops = flops_matmul},
-    {.name = "QLinearMatMul", .min_inputs = 8, .max_inputs = 8, .min_outputs = 1, .max_outputs = 1,
-     .infer = infer_qlinear_matmul, .emit = emit_qlinear_matmul, .flops = flops_qlinear_matmul},
-    {.name = "Gemm", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1, .attrs = gemm_attrs,
-     .infer = infer_gemm, .emit = emit_gemm, .flops = flops_gemm, .scratch = scratch_gemm},
-    {.name = "Flatten", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = flatten_attrs, .infer = infer_flatten, .fold = fold_flatten, .emit = emit_flatten},
-    {.name = "Conv", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1, .attrs = conv_attrs,
-     .infer = nn_infer_conv, .emit = nn_emit_conv, .flops = nn_flops_conv, .scratch = nn_scratch_conv},
-    {.name = "ConvInteger", .min_inputs = 2, .max_inputs = 4, .min_outputs = 1, .max_outputs = 1, .attrs = conv_attrs,
-     .infer = nn_infer_conv, .emit = nn_emit_conv, .flops = nn_flops_conv},
-    {.name = "QLinearConv", .min_inputs = 8, .max_inputs = 9, .min_outputs = 1, .max_outputs = 1, .attrs = conv_attrs,
-     .infer = nn_infer_conv, .emit = nn_emit_conv, .flops = nn_flops_conv},
-    {.name = "ConvTranspose", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
-     .attrs = conv_transpose_attrs, .infer = nn_infer_conv_transpose, .emit = nn_emit_conv_transpose,
-     .flops = nn_flops_conv_transpose, .scratch = nn_scratch_conv_transpose},
-    {.name = "MaxPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 2,
-     .attrs = maxpool_attrs, .infer = nn_infer_pool, .emit = nn_emit_pool, .scratch = nn_scratch_pool},
-    {.name = "MaxUnpool", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
-     .attrs = (const op_attr_spec[]){{"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS}, {"strides", IR_ATTR_INTS},
-                                     {NULL, 0}},
-     .infer = nn_infer_max_unpool, .emit = nn_emit_max_unpool},
-    {.name = "AveragePool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = avgpool_attrs, .infer = nn_infer_pool, .emit = nn_emit_pool},
-    {.name = "LpPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = lppool_attrs, .infer = nn_infer_pool, .emit = nn_emit_pool},
-    {.name = "GlobalAveragePool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .infer = nn_infer_global_pool, .emit = nn_emit_global_pool},
-    {.name = "GlobalMaxPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .infer = nn_infer_global_pool, .emit = nn_emit_global_pool},
-    {.name = "GlobalLpPool", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = (const op_attr_spec[]){{"p", IR_ATTR_INT}, {NULL, 0}}, .infer = nn_infer_global_pool,
-     .emit = nn_emit_global_pool},
-    {.name = "Resize", .min_inputs = 1, .max_inputs = 4, .min_outputs = 1, .max_outputs = 1, .attrs = resize_attrs,
-     .infer = nn_infer_resize, .emit = nn_emit_resize},
-    {.name = "Upsample", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
-     .attrs = upsample_attrs, .infer = nn_infer_resize, .emit = nn_emit_resize},
-};
-const size_t hd_ops_nn_count = HD_OPS_COUNT(hd_ops_nn);
+OP_DEF(MATMUL, .infer = infer_matmul, .emit = emit_matmul, .flops = flops_matmul, .scratch = scratch_matmul);
+OP_DEF(MATMUL_INTEGER, .infer = infer_matmul_integer, .emit = emit_matmul_integer, .flops = flops_matmul);
+OP_DEF(QLINEAR_MATMUL, .infer = infer_qlinear_matmul, .emit = emit_qlinear_matmul, .flops = flops_qlinear_matmul);
+OP_DEF(GEMM, .attrs = gemm_attrs, .infer = infer_gemm, .emit = emit_gemm, .flops = flops_gemm, .scratch = scratch_gemm);
+OP_DEF(FLATTEN, .attrs = flatten_attrs, .infer = infer_flatten, .fold = fold_flatten, .emit = emit_flatten);

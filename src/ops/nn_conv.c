@@ -61,9 +61,9 @@ typedef struct conv_io {
 
 static conv_io conv_io_of(const ir_node *n)
 {
-    if (strcmp(n->op_type, "QLinearConv") == 0)
+    if (n->op == OP_QLINEAR_CONV)
         return (conv_io){0, 3, 8, true};
-    if (strcmp(n->op_type, "ConvInteger") == 0)
+    if (n->op == OP_CONV_INTEGER)
         return (conv_io){0, 1, -1, true};
     return (conv_io){0, 1, 2, false};
 }
@@ -183,12 +183,12 @@ bool nn_infer_conv(op_ctx *c)
         return false;
     const ir_node *n = op_node(c);
     hodu_dtype xt = op_in(c, 0)->dtype, out_t = xt;
-    if (strcmp(n->op_type, "ConvInteger") == 0) {
+    if (n->op == OP_CONV_INTEGER) {
         out_t = HODU_DTYPE_I32;
         if (!q_param(c, 2, g.M, false, false, xt, "x_zero_point") ||
             !q_param(c, 3, g.M, true, false, op_in(c, 1)->dtype, "w_zero_point"))
             return false;
-    } else if (strcmp(n->op_type, "QLinearConv") == 0) {
+    } else if (n->op == OP_QLINEAR_CONV) {
         for (size_t i = 0; i < 8; i++)
             if (i != 2 && i != 5 && i != 7 && !op_in(c, i))
                 return op_fail(c, "input %zu is required", i);
@@ -770,7 +770,7 @@ bool nn_emit_conv(op_emit *e)
     if (ir_value_numel(out) == 0)
         return true;
     if (conv_io_of(em_node(e)).quant) {
-        emit_conv_quant(e, &g, strcmp(em_node(e)->op_type, "QLinearConv") == 0);
+        emit_conv_quant(e, &g, em_node(e)->op == OP_QLINEAR_CONV);
         return true;
     }
     if (t != HODU_DTYPE_F32) {
@@ -1100,3 +1100,21 @@ uint64_t nn_scratch_conv_transpose(const ir_graph *gr, int node)
         return 0;
     return convt_col_bytes(&g) + nn_sgemm_scratch_bytes(g.Mg * g.KP, g.IP, g.Cg);
 }
+
+/* --- the ops ------------------------------------------------------------- */
+
+static const op_attr_spec conv_attrs[] = {{"auto_pad", IR_ATTR_STRING}, {"dilations", IR_ATTR_INTS},
+                                          {"group", IR_ATTR_INT},       {"kernel_shape", IR_ATTR_INTS},
+                                          {"pads", IR_ATTR_INTS},       {"strides", IR_ATTR_INTS},
+                                          {NULL, 0}};
+static const op_attr_spec conv_transpose_attrs[] = {
+    {"auto_pad", IR_ATTR_STRING}, {"dilations", IR_ATTR_INTS},      {"group", IR_ATTR_INT},
+    {"kernel_shape", IR_ATTR_INTS}, {"output_padding", IR_ATTR_INTS}, {"output_shape", IR_ATTR_INTS},
+    {"pads", IR_ATTR_INTS},       {"strides", IR_ATTR_INTS},        {NULL, 0}};
+
+OP_DEF(CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .emit = nn_emit_conv, .flops = nn_flops_conv,
+       .scratch = nn_scratch_conv);
+OP_DEF(CONV_INTEGER, .attrs = conv_attrs, .infer = nn_infer_conv, .emit = nn_emit_conv, .flops = nn_flops_conv);
+OP_DEF(QLINEAR_CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .emit = nn_emit_conv, .flops = nn_flops_conv);
+OP_DEF(CONV_TRANSPOSE, .attrs = conv_transpose_attrs, .infer = nn_infer_conv_transpose,
+       .emit = nn_emit_conv_transpose, .flops = nn_flops_conv_transpose, .scratch = nn_scratch_conv_transpose);

@@ -1,6 +1,6 @@
 /*
  * nn_impl.h - private to the nn op family (nn.c, nn_conv.c, nn_pool.c,
- * nn_resize.c): the functions the hd_ops_nn table in nn.c points at, and the
+ * nn_resize.c): the functions the family's OP_DEFs point at, and the
  * geometry helpers convolution and pooling share.
  */
 #ifndef HODU_NN_IMPL_H

@@ -27,13 +27,15 @@ static const char *const IV[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"}
 
 enum { POOL_MAX, POOL_AVG, POOL_LP };
 
-static int pool_kind(const char *name)
+static int pool_kind(int op)
 {
-    if (strcmp(name, "MaxPool") == 0 || strcmp(name, "GlobalMaxPool") == 0)
-        return POOL_MAX;
-    if (strcmp(name, "AveragePool") == 0 || strcmp(name, "GlobalAveragePool") == 0)
-        return POOL_AVG;
-    return POOL_LP;
+    switch (op) {
+    case OP_MAX_POOL:
+    case OP_GLOBAL_MAX_POOL: return POOL_MAX;
+    case OP_AVERAGE_POOL:
+    case OP_GLOBAL_AVERAGE_POOL: return POOL_AVG;
+    default: return POOL_LP;
+    }
 }
 
 static bool pool_type_ok(op_ctx *c, int kind, hodu_dtype t)
@@ -58,7 +60,7 @@ static bool pool_geom(op_ctx *c, nn_window *w)
     const ir_value *x = op_need_static(c, 0);
     if (!x)
         return false;
-    int kind = pool_kind(op_node(c)->op_type);
+    int kind = pool_kind(op_node(c)->op);
     if (!pool_type_ok(c, kind, x->dtype))
         return false;
     if (x->rank < 3)
@@ -140,7 +142,7 @@ static bool maxpool2d_fast_ok(const ir_graph *g, int node, const nn_window *w)
     const ir_node *n = ir_nd(g, node);
     const ir_value *x = ir_val(g, n->inputs[0]);
     bool idx = n->n_outputs > 1 && n->outputs[1] >= 0;
-    return pool_kind(n->op_type) == POOL_MAX && x->dtype == HODU_DTYPE_F32 && w->nd == 2 && !idx && w->k[1] <= 64;
+    return pool_kind(n->op) == POOL_MAX && x->dtype == HODU_DTYPE_F32 && w->nd == 2 && !idx && w->k[1] <= 64;
 }
 
 static uint64_t maxpool2d_scratch(const nn_window *w)
@@ -260,7 +262,7 @@ bool nn_emit_pool(op_emit *e)
     pool_geom(&c, &w);
     const ir_node *n = em_node(e);
     const ir_value *x = em_in(e, 0), *out = em_out(e, 0), *idx = em_out(e, 1);
-    int kind = pool_kind(n->op_type);
+    int kind = pool_kind(n->op);
     hodu_dtype t = x->dtype;
     int nd = w.nd;
     if (ir_value_numel(out) == 0)
@@ -394,7 +396,7 @@ bool nn_infer_global_pool(op_ctx *c)
     const ir_value *x = op_need_static(c, 0);
     if (!x)
         return false;
-    int kind = pool_kind(op_node(c)->op_type);
+    int kind = pool_kind(op_node(c)->op);
     if (!pool_type_ok(c, kind, x->dtype))
         return false;
     if (x->rank < 2)
@@ -412,7 +414,7 @@ bool nn_emit_global_pool(op_emit *e)
 {
     const ir_node *n = em_node(e);
     const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
-    int kind = pool_kind(n->op_type);
+    int kind = pool_kind(n->op);
     hodu_dtype t = x->dtype;
     int64_t NC = x->dims[0].size * x->dims[1].size, IP = 1;
     for (int i = 2; i < x->rank; i++)
@@ -569,3 +571,29 @@ bool nn_emit_max_unpool(op_emit *e)
     em_close(e);
     return true;
 }
+
+/* --- the ops ------------------------------------------------------------- */
+
+static const op_attr_spec maxpool_attrs[] = {
+    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"dilations", IR_ATTR_INTS},
+    {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS},   {"storage_order", IR_ATTR_INT},
+    {"strides", IR_ATTR_INTS},    {NULL, 0}};
+static const op_attr_spec avgpool_attrs[] = {
+    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"count_include_pad", IR_ATTR_INT},
+    {"dilations", IR_ATTR_INTS},  {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS},
+    {"strides", IR_ATTR_INTS},    {NULL, 0}};
+static const op_attr_spec lppool_attrs[] = {
+    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"dilations", IR_ATTR_INTS},
+    {"kernel_shape", IR_ATTR_INTS}, {"p", IR_ATTR_INT},       {"pads", IR_ATTR_INTS},
+    {"strides", IR_ATTR_INTS},    {NULL, 0}};
+static const op_attr_spec unpool_attrs[] = {
+    {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS}, {"strides", IR_ATTR_INTS}, {NULL, 0}};
+static const op_attr_spec global_lp_attrs[] = {{"p", IR_ATTR_INT}, {NULL, 0}};
+
+OP_DEF(MAX_POOL, .attrs = maxpool_attrs, .infer = nn_infer_pool, .emit = nn_emit_pool, .scratch = nn_scratch_pool);
+OP_DEF(MAX_UNPOOL, .attrs = unpool_attrs, .infer = nn_infer_max_unpool, .emit = nn_emit_max_unpool);
+OP_DEF(AVERAGE_POOL, .attrs = avgpool_attrs, .infer = nn_infer_pool, .emit = nn_emit_pool);
+OP_DEF(LP_POOL, .attrs = lppool_attrs, .infer = nn_infer_pool, .emit = nn_emit_pool);
+OP_DEF(GLOBAL_AVERAGE_POOL, .infer = nn_infer_global_pool, .emit = nn_emit_global_pool);
+OP_DEF(GLOBAL_MAX_POOL, .infer = nn_infer_global_pool, .emit = nn_emit_global_pool);
+OP_DEF(GLOBAL_LP_POOL, .attrs = global_lp_attrs, .infer = nn_infer_global_pool, .emit = nn_emit_global_pool);

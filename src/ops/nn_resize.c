@@ -54,11 +54,11 @@ static bool rs_names(op_ctx *c, rs_plan *p)
         p->mode = RS_NEAREST;
     else if (strcmp(mode, "linear") == 0 || strcmp(mode, "bilinear") == 0)
         p->mode = RS_LINEAR;
-    else if (strcmp(mode, "cubic") == 0 && strcmp(n->op_type, "Resize") == 0)
+    else if (strcmp(mode, "cubic") == 0 && n->op == OP_RESIZE)
         p->mode = RS_CUBIC;
     else
         return op_fail(c, "attribute 'mode' value '%s' is not supported", mode);
-    bool legacy = strcmp(n->op_type, "Upsample") == 0 || c->g->opset < 11;
+    bool legacy = n->op == OP_UPSAMPLE || c->g->opset < 11;
     if (legacy) {
         p->ctm = CT_ASYMMETRIC;
         p->nearest = NM_SIMPLE;
@@ -181,8 +181,8 @@ static bool rs_get(op_ctx *c, rs_plan *p)
     int64_t sizes[HODU_MAX_RANK];
     double roi[2 * HODU_MAX_RANK];
     bool have_scales = false, have_sizes = false, ok = true;
-    const char *op = n->op_type;
-    if (strcmp(op, "Upsample") == 0 && c->g->opset < 9) {
+    bool upsample = n->op == OP_UPSAMPLE;
+    if (upsample && c->g->opset < 9) {
         size_t ns = 0;
         const ir_attr *a = ir_attr_find(n, "scales");
         if (!a || a->kind != IR_ATTR_FLOATS)
@@ -193,7 +193,7 @@ static bool rs_get(op_ctx *c, rs_plan *p)
         for (int i = 0; i < r; i++)
             scales[i] = (float)a->floats[i];
         have_scales = true;
-    } else if (strcmp(op, "Upsample") == 0 || c->g->opset < 11) {
+    } else if (upsample || c->g->opset < 11) {
         if (!op_in(c, 1))
             return op_fail(c, "input 1 (scales) is required");
         long k = rs_const_f64(c, 1, scales, HODU_MAX_RANK, "scales");
@@ -629,3 +629,22 @@ bool nn_emit_resize(op_emit *e)
     hd_buf_free(&oidx);
     return true;
 }
+
+/* --- the ops ------------------------------------------------------------- */
+
+static const op_attr_spec resize_attrs[] = {
+    {"antialias", IR_ATTR_INT},
+    {"axes", IR_ATTR_INTS},
+    {"coordinate_transformation_mode", IR_ATTR_STRING},
+    {"cubic_coeff_a", IR_ATTR_FLOAT},
+    {"exclude_outside", IR_ATTR_INT},
+    {"extrapolation_value", IR_ATTR_FLOAT},
+    {"keep_aspect_ratio_policy", IR_ATTR_STRING},
+    {"mode", IR_ATTR_STRING},
+    {"nearest_mode", IR_ATTR_STRING},
+    {NULL, 0}};
+
+static const op_attr_spec upsample_attrs[] = {{"mode", IR_ATTR_STRING}, {"scales", IR_ATTR_FLOATS}, {NULL, 0}};
+
+OP_DEF(RESIZE, .attrs = resize_attrs, .infer = nn_infer_resize, .emit = nn_emit_resize);
+OP_DEF(UPSAMPLE, .attrs = upsample_attrs, .infer = nn_infer_resize, .emit = nn_emit_resize);

@@ -1,6 +1,7 @@
 /*
- * ops.c - the op table assembled from the op families, plus the helpers the
- * families share for inference, folding and emission.
+ * ops.c - the op table (op_list.def's identities, the family files' OP_DEFs)
+ * and lookup by name, plus the helpers the families share for inference,
+ * folding and emission.
  */
 #include "ops.h"
 
@@ -12,56 +13,81 @@
 
 #include "ops_impl.h"
 
-/* Each family file (elementwise.c, reduce.c, nn.c, shape.c) exports its
- * entries; the table is their concatenation, in this order. */
-static const struct {
-    const op_def *ops;
-    const size_t *count;
-} families[] = {
-    {hd_ops_elementwise, &hd_ops_elementwise_count},
-    {hd_ops_reduce, &hd_ops_reduce_count},
-    {hd_ops_nn, &hd_ops_nn_count},
-    {hd_ops_shape, &hd_ops_shape_count},
-    {hd_ops_attention, &hd_ops_attention_count},
+const char hd_op_names[OP_COUNT][HD_OP_NAME_LEN] = {
+#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY) [OP_##ID] = NAME,
+#include "op_list.def"
+#undef HD_OP
 };
 
-int op_count(void)
-{
-    size_t n = 0;
-    for (size_t f = 0; f < HD_ARRAY_LEN(families); f++)
-        n += *families[f].count;
-    return (int)n;
-}
+const char hd_op_domains[OP_COUNT][HD_OP_DOMAIN_LEN] = {
+#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY) [OP_##ID] = DOMAIN,
+#include "op_list.def"
+#undef HD_OP
+};
+
+/* Every entry of the list points at its family file's OP_DEF, so an op
+ * without one fails to link. */
+static const op_def *const op_table[OP_COUNT] = {
+#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY) [OP_##ID] = &hd_op_def_##ID,
+#include "op_list.def"
+#undef HD_OP
+};
+
+int op_count(void) { return OP_COUNT; }
 
 const op_def *op_get(int op)
 {
-    if (op < 0)
-        return NULL;
-    size_t i = (size_t)op;
-    for (size_t f = 0; f < HD_ARRAY_LEN(families); f++) {
-        if (i < *families[f].count)
-            return &families[f].ops[i];
-        i -= *families[f].count;
+    return op >= 0 && op < OP_COUNT ? op_table[op] : NULL;
+}
+
+static const char *plain_domain(const char *d)
+{
+    return (!d || strcmp(d, "ai.onnx") == 0) ? "" : d;
+}
+
+/* Op ids sorted by (name, domain), for binary search: a model may have a
+ * million nodes, each looked up once.  Built on first use (the compiler is
+ * single-threaded). */
+static int by_name[OP_COUNT];
+
+static int cmp_entry(const op_def *x, const char *name, const char *domain)
+{
+    int c = strcmp(x->name, name);
+    return c ? c : strcmp(x->domain, domain);
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+    const op_def *y = op_table[*(const int *)b];
+    return cmp_entry(op_table[*(const int *)a], y->name, y->domain);
+}
+
+int op_find(const char *domain, const char *name, int64_t opset)
+{
+    static bool sorted;
+    if (!sorted) {
+        for (int i = 0; i < OP_COUNT; i++)
+            by_name[i] = i;
+        qsort(by_name, OP_COUNT, sizeof(int), cmp_ids);
+        sorted = true;
     }
-    return NULL;
-}
-
-static bool same_domain(const char *a, const char *b)
-{
-    if (!a || strcmp(a, "ai.onnx") == 0)
-        a = "";
-    if (!b || strcmp(b, "ai.onnx") == 0)
-        b = "";
-    return strcmp(a, b) == 0;
-}
-
-int op_find(const char *domain, const char *name)
-{
-    int n = op_count();
-    for (int i = 0; i < n; i++) {
-        const op_def *def = op_get(i);
-        if (strcmp(def->name, name) == 0 && same_domain(def->domain, domain))
-            return i;
+    if (!name)
+        return -1;
+    domain = plain_domain(domain);
+    /* First entry >= (name, domain), then its run of equal keys: one per
+     * opset range of the same op. */
+    size_t lo = 0, hi = OP_COUNT;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_entry(op_table[by_name[mid]], name, domain) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < OP_COUNT && cmp_entry(op_table[by_name[lo]], name, domain) == 0; lo++) {
+        const op_def *def = op_table[by_name[lo]];
+        if (opset <= 0 || def->domain[0] || (opset >= def->since && opset <= def->until))
+            return def->id;
     }
     return -1;
 }
@@ -95,6 +121,18 @@ bool op_check_node(const ir_graph *g, int node, hd_diag *d)
                       def->max_outputs);
         ok = false;
     }
+    /* ONNX lists required operands first: an empty name among them (which
+     * the loader turns into "omitted") would leave the op without one. */
+    for (int i = 0; ok && i < def->min_inputs && (size_t)i < n->n_inputs; i++)
+        if (n->inputs[i] < 0) {
+            ir_node_error(d, g, node, "input %d of %s is required but its name is empty", i, def->name);
+            ok = false;
+        }
+    for (int i = 0; ok && i < def->min_outputs && (size_t)i < n->n_outputs; i++)
+        if (n->outputs[i] < 0) {
+            ir_node_error(d, g, node, "output %d of %s is required but its name is empty", i, def->name);
+            ok = false;
+        }
     for (size_t i = 0; i < n->n_attrs; i++) {
         const ir_attr *a = &n->attrs[i];
         const op_attr_spec *spec = NULL;

@@ -1,11 +1,12 @@
 /*
- * ops.h - the op table: the single source of truth for every operator.
+ * ops.h - the op table: what the compiler knows about every operator.
  *
- * One entry per op holds all of its facts: ONNX name, arity, the attributes
- * it accepts and their kinds, the first opset whose semantics it implements,
- * shape inference, host-side constant folding, and the C emitter.  Adding an
- * op means one entry in op_table.def and the functions beside it in the op's
- * family file (ops/elementwise.c, ops/nn.c, ...); no pass switches on op kind.
+ * An op's identity (op_id, ONNX name and domain, opset range, arity, family)
+ * is one line of op_list.def; its semantics (attribute schema, shape
+ * inference, host-side constant folding, C emitter, FLOPs, scratch) are an
+ * OP_DEF beside its functions in the family file (ops/elementwise.c,
+ * ops/nn_conv.c, ...).  op_get(op_id) gives both as one op_def.  Passes and
+ * backends tell ops apart by op_id (n->op == OP_CONV), never by name.
  *
  * Emitters write the body of one C function per node.  The function receives
  * typed pointers named in0, in1, ... (only for inputs that are present; an
@@ -23,6 +24,32 @@
 
 #include "ir/ir.h"
 #include "util/util.h"
+
+/* The newest default-domain opset op_list.def has been checked against: an
+ * entry whose UNTIL is this has no later ONNX version that we know of.  Keep
+ * it equal to the loader's HODU_ONNX_MAX_OPSET (a unit test checks). */
+#define HD_OPSET_NEWEST 27
+
+/* Every op, from op_list.def: OP_CONV, OP_ARG_MAX, ... */
+typedef enum op_id {
+#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY) OP_##ID,
+#include "op_list.def"
+#undef HD_OP
+    OP_COUNT
+} op_id;
+
+/* The variant tag of an op: its kernel group, i.e. the family file that
+ * holds its OP_DEF. */
+typedef enum op_family {
+    OP_FAMILY_ELEMENTWISE, /* elementwise.c */
+    OP_FAMILY_REDUCE,      /* reduce.c: reductions, scans, softmax, norms, losses */
+    OP_FAMILY_NN,          /* nn.c: MatMul, Gemm, Flatten */
+    OP_FAMILY_NN_CONV,     /* nn_conv.c */
+    OP_FAMILY_NN_POOL,     /* nn_pool.c */
+    OP_FAMILY_NN_RESIZE,   /* nn_resize.c */
+    OP_FAMILY_SHAPE,       /* shape.c */
+    OP_FAMILY_ATTENTION    /* attention.c */
+} op_family;
 
 /* Attribute schema entry: the kinds an attribute may legally have. */
 typedef struct op_attr_spec {
@@ -65,10 +92,15 @@ typedef uint64_t (*op_scratch_fn)(const ir_graph *g, int node);
 typedef bool (*op_fusable_fn)(const ir_graph *g, int node);
 
 typedef struct op_def {
+    /* Identity, from op_list.def (OP_DEF fills these in). */
+    op_id id;
     const char *name;   /* ONNX op_type */
     const char *domain; /* "" for ai.onnx */
+    int since, until;   /* opset range the entry implements */
     int min_inputs, max_inputs; /* max -1: variadic */
     int min_outputs, max_outputs;
+    op_family family;
+    /* Semantics, from the family file. */
     const op_attr_spec *attrs; /* terminated by {NULL}; NULL = no attributes */
     op_infer_fn infer;         /* required */
     op_fold_fn fold;           /* optional: all inputs const -> outputs const */
@@ -78,12 +110,15 @@ typedef struct op_def {
     op_fusable_fn fusable;     /* optional: default not fusable */
 } op_def;
 
-/* The table.  Index 0.. op_count()-1. */
+/* The op_def of an op_id; NULL for anything else (-1: unresolved). */
 const op_def *op_get(int op);
+/* OP_COUNT, for loops over every op. */
 int op_count(void);
-/* Looks an op up by domain and name; -1 if unknown.  ONNX's "ai.onnx" domain
- * is the same as "". */
-int op_find(const char *domain, const char *name);
+/* The op_id of the entry named `name` in `domain` ("ai.onnx" and NULL mean
+ * "") that implements `opset`, the model's default-domain opset; -1 when
+ * there is none.  The range is checked for default-domain ops only, and not
+ * at all when opset <= 0. */
+int op_find(const char *domain, const char *name, int64_t opset);
 
 /* Checks a node against its op's arity and attribute schema (unknown
  * attributes and wrong kinds are errors that name the attribute). */

@@ -1,23 +1,59 @@
 /*
- * ops_impl.h - private to src/ops: the family lists that ops.c stitches into
- * the op table.  Each family file defines `hd_ops_<family>[]` and its count.
+ * ops_impl.h - private to src/ops: how a family file defines an op.
+ *
+ * A family file writes, for each of its ops,
+ *
+ *     OP_DEF(CONV, .attrs = conv_attrs, .infer = ..., .emit = ...);
+ *
+ * OP_DEF fills in the identity columns of the op's op_list.def line (name,
+ * domain, opset range, arity, family) and the family file gives only the
+ * semantics.  Setting an identity field there again is an error
+ * (-Woverride-init); leaving an op of the list without an OP_DEF is a link
+ * error (ops.c points the table at every hd_op_def_<ID>).
  */
 #ifndef HODU_OPS_IMPL_H
 #define HODU_OPS_IMPL_H
 
 #include "ops.h"
 
-extern const op_def hd_ops_elementwise[];
-extern const size_t hd_ops_elementwise_count;
-extern const op_def hd_ops_reduce[];
-extern const size_t hd_ops_reduce_count;
-extern const op_def hd_ops_nn[];
-extern const size_t hd_ops_nn_count;
-extern const op_def hd_ops_shape[];
-extern const size_t hd_ops_shape_count;
-extern const op_def hd_ops_attention[];
-extern const size_t hd_ops_attention_count;
+/* Longest op name / domain, NUL included (a longer one does not compile). */
+#define HD_OP_NAME_LEN 32
+#define HD_OP_DOMAIN_LEN 16
 
-#define HD_OPS_COUNT(arr) (sizeof(arr) / sizeof((arr)[0]))
+/* The names and domains, indexed by op_id; defined in ops.c.  An element is
+ * an address constant, so static initializers may point at it. */
+extern const char hd_op_names[OP_COUNT][HD_OP_NAME_LEN];
+extern const char hd_op_domains[OP_COUNT][HD_OP_DOMAIN_LEN];
+
+/* The numeric columns as enum constants (HDI_<ID>_SINCE, ...), which static
+ * initializers may use. */
+enum {
+#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY)                          \
+    HDI_##ID##_SINCE = (SINCE), HDI_##ID##_UNTIL = (UNTIL), HDI_##ID##_MIN_IN = (MIN_IN),                        \
+    HDI_##ID##_MAX_IN = (MAX_IN), HDI_##ID##_MIN_OUT = (MIN_OUT), HDI_##ID##_MAX_OUT = (MAX_OUT),                 \
+    HDI_##ID##_FAMILY = OP_FAMILY_##FAMILY,
+#include "op_list.def"
+#undef HD_OP
+};
+
+#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY)                          \
+    extern const op_def hd_op_def_##ID;
+#include "op_list.def"
+#undef HD_OP
+
+/* Defines op ID's op_def: its identity from the list, then the semantic
+ * fields given as designated initializers. */
+#define OP_DEF(ID, ...)                                                                                          \
+    const op_def hd_op_def_##ID = {.id = OP_##ID,                                                                \
+                                   .name = hd_op_names[OP_##ID],                                                 \
+                                   .domain = hd_op_domains[OP_##ID],                                             \
+                                   .since = HDI_##ID##_SINCE,                                                    \
+                                   .until = HDI_##ID##_UNTIL,                                                    \
+                                   .min_inputs = HDI_##ID##_MIN_IN,                                              \
+                                   .max_inputs = HDI_##ID##_MAX_IN,                                              \
+                                   .min_outputs = HDI_##ID##_MIN_OUT,                                            \
+                                   .max_outputs = HDI_##ID##_MAX_OUT,                                            \
+                                   .family = (op_family)HDI_##ID##_FAMILY,                                       \
+                                   __VA_ARGS__}
 
 #endif /* HODU_OPS_IMPL_H */

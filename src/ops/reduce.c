@@ -335,22 +335,20 @@ static void emit_rowsum(op_emit *e, bool vec, const char *ct, const char *var, i
 
 typedef enum rkind { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_LOGSUM, R_LOGSUMEXP, R_SUMSQ } rkind;
 
-static const struct {
-    const char *name;
-    rkind kind;
-} rnames[] = {
-    {"ReduceSum", R_SUM},       {"ReduceMean", R_MEAN},           {"ReduceMax", R_MAX},
-    {"ReduceMin", R_MIN},       {"ReduceProd", R_PROD},           {"ReduceL1", R_L1},
-    {"ReduceL2", R_L2},         {"ReduceLogSum", R_LOGSUM},       {"ReduceLogSumExp", R_LOGSUMEXP},
-    {"ReduceSumSquare", R_SUMSQ},
-};
-
 static rkind rkind_of(const ir_node *n)
 {
-    for (size_t i = 0; i < HD_ARRAY_LEN(rnames); i++)
-        if (strcmp(rnames[i].name, n->op_type) == 0)
-            return rnames[i].kind;
-    return R_SUM;
+    switch (n->op) {
+    case OP_REDUCE_MEAN: return R_MEAN;
+    case OP_REDUCE_MAX: return R_MAX;
+    case OP_REDUCE_MIN: return R_MIN;
+    case OP_REDUCE_PROD: return R_PROD;
+    case OP_REDUCE_L1: return R_L1;
+    case OP_REDUCE_L2: return R_L2;
+    case OP_REDUCE_LOG_SUM: return R_LOGSUM;
+    case OP_REDUCE_LOG_SUM_EXP: return R_LOGSUMEXP;
+    case OP_REDUCE_SUM_SQUARE: return R_SUMSQ;
+    default: return R_SUM;
+    }
 }
 
 static const op_attr_spec reduce_attrs[] = {
@@ -868,7 +866,7 @@ static bool emit_arg(op_emit *e)
     const ir_node *n = em_node(e);
     const ir_value *in = em_in(e, 0);
     hodu_dtype t = in->dtype;
-    bool is_max = strcmp(n->op_type, "ArgMax") == 0;
+    bool is_max = n->op == OP_ARG_MAX;
     bool last = ir_attr_int(n, "select_last_index", 0) != 0;
     int64_t ax = ir_attr_int(n, "axis", 0);
     int axis = (int)(ax < 0 ? ax + in->rank : ax);
@@ -950,7 +948,7 @@ static bool emit_cum(op_emit *e)
     const ir_node *n = em_node(e);
     const ir_value *in = em_in(e, 0);
     hodu_dtype t = in->dtype;
-    bool prod = strcmp(n->op_type, "CumProd") == 0;
+    bool prod = n->op == OP_CUM_PROD;
     bool excl = ir_attr_int(n, "exclusive", 0) != 0;
     bool rev = ir_attr_int(n, "reverse", 0) != 0;
     int64_t a[2];
@@ -1146,11 +1144,7 @@ typedef enum smkind { SM_SOFTMAX, SM_LOG, SM_HARD } smkind;
 
 static smkind smkind_of(const ir_node *n)
 {
-    if (strcmp(n->op_type, "LogSoftmax") == 0)
-        return SM_LOG;
-    if (strcmp(n->op_type, "Hardmax") == 0)
-        return SM_HARD;
-    return SM_SOFTMAX;
+    return n->op == OP_LOG_SOFTMAX ? SM_LOG : n->op == OP_HARDMAX ? SM_HARD : SM_SOFTMAX;
 }
 
 static bool infer_softmax(op_ctx *c)
@@ -1746,7 +1740,7 @@ static const op_attr_spec groupnorm_attrs[] = {
 static bool infer_groupish(op_ctx *c)
 {
     const ir_node *n = op_node(c);
-    bool group = strcmp(n->op_type, "GroupNormalization") == 0;
+    bool group = n->op == OP_GROUP_NORMALIZATION;
     const ir_value *x = op_need_static(c, 0);
     if (!x || !check_size(c, x))
         return false;
@@ -1780,7 +1774,7 @@ static bool infer_groupish(op_ctx *c)
 static bool emit_groupish(op_emit *e)
 {
     const ir_node *n = em_node(e);
-    bool group = strcmp(n->op_type, "GroupNormalization") == 0;
+    bool group = n->op == OP_GROUP_NORMALIZATION;
     const ir_value *x = em_in(e, 0);
     hodu_dtype t = x->dtype;
     int64_t d[HODU_MAX_RANK];
@@ -1997,7 +1991,7 @@ static const op_attr_spec loss_attrs[] = {{"reduction", IR_ATTR_STRING}, {"ignor
 static bool infer_loss(op_ctx *c)
 {
     const ir_node *n = op_node(c);
-    bool sce = strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0;
+    bool sce = n->op == OP_SOFTMAX_CROSS_ENTROPY_LOSS;
     const ir_value *x = op_need_static(c, 0), *tg = op_need_static(c, 1);
     if (!x || !tg || !check_size(c, x))
         return false;
@@ -2038,7 +2032,7 @@ static bool infer_loss(op_ctx *c)
 static bool emit_loss(op_emit *e)
 {
     const ir_node *n = em_node(e);
-    bool sce = strcmp(n->op_type, "SoftmaxCrossEntropyLoss") == 0;
+    bool sce = n->op == OP_SOFTMAX_CROSS_ENTROPY_LOSS;
     const ir_value *x = em_in(e, 0), *w = em_in(e, 2), *lp = sce ? em_out(e, 1) : NULL;
     hodu_dtype t = x->dtype;
     int64_t d[HODU_MAX_RANK];
@@ -2121,54 +2115,37 @@ static bool emit_loss(op_emit *e)
 /* The table                                                                 */
 /* ======================================================================== */
 
-#define REDUCE_OP(nm)                                                                                          \
-    {.name = nm, .min_inputs = 1, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1, .attrs = reduce_attrs,   \
-     .infer = infer_reduce, .fold = fold_reduce, .emit = emit_reduce, .scratch = scratch_reduce}
+#define REDUCE_OP(ID)                                                                                          \
+    OP_DEF(ID, .attrs = reduce_attrs, .infer = infer_reduce, .fold = fold_reduce, .emit = emit_reduce,          \
+           .scratch = scratch_reduce)
 
-const op_def hd_ops_reduce[] = {
-    REDUCE_OP("ReduceSum"),
-    REDUCE_OP("ReduceMean"),
-    REDUCE_OP("ReduceMax"),
-    REDUCE_OP("ReduceMin"),
-    REDUCE_OP("ReduceProd"),
-    REDUCE_OP("ReduceL1"),
-    REDUCE_OP("ReduceL2"),
-    REDUCE_OP("ReduceLogSum"),
-    REDUCE_OP("ReduceLogSumExp"),
-    REDUCE_OP("ReduceSumSquare"),
-    {.name = "ArgMax", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attrs = arg_attrs,
-     .infer = infer_arg, .emit = emit_arg},
-    {.name = "ArgMin", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1, .attrs = arg_attrs,
-     .infer = infer_arg, .emit = emit_arg},
-    {.name = "CumSum", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1, .attrs = cum_attrs,
-     .infer = infer_cum, .emit = emit_cum},
-    {.name = "CumProd", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1, .attrs = cum_attrs,
-     .infer = infer_cum, .emit = emit_cum},
-    {.name = "TopK", .min_inputs = 1, .max_inputs = 2, .min_outputs = 2, .max_outputs = 2, .attrs = topk_attrs,
-     .infer = infer_topk, .emit = emit_topk},
-    {.name = "Softmax", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = softmax_attrs, .infer = infer_softmax, .emit = emit_softmax, .scratch = scratch_softmax},
-    {.name = "LogSoftmax", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = softmax_attrs, .infer = infer_softmax, .emit = emit_softmax, .scratch = scratch_softmax},
-    {.name = "Hardmax", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = softmax_attrs, .infer = infer_softmax, .emit = emit_softmax, .scratch = scratch_softmax},
-    {.name = "LayerNormalization", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 3,
-     .attrs = layernorm_attrs, .infer = infer_layernorm, .emit = emit_layernorm, .scratch = scratch_norm_lastdims},
-    {.name = "RMSNormalization", .min_inputs = 2, .max_inputs = 2, .min_outputs = 1, .max_outputs = 1,
-     .attrs = layernorm_attrs, .infer = infer_rmsnorm, .emit = emit_rmsnorm, .scratch = scratch_norm_lastdims},
-    {.name = "BatchNormalization", .min_inputs = 5, .max_inputs = 5, .min_outputs = 1, .max_outputs = 5,
-     .attrs = batchnorm_attrs, .infer = infer_batchnorm, .emit = emit_batchnorm},
-    {.name = "InstanceNormalization", .min_inputs = 3, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
-     .attrs = instnorm_attrs, .infer = infer_groupish, .emit = emit_groupish},
-    {.name = "GroupNormalization", .min_inputs = 3, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
-     .attrs = groupnorm_attrs, .infer = infer_groupish, .emit = emit_groupish},
-    {.name = "LpNormalization", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = lpnorm_attrs, .infer = infer_lpnorm, .emit = emit_lpnorm},
-    {.name = "MeanVarianceNormalization", .min_inputs = 1, .max_inputs = 1, .min_outputs = 1, .max_outputs = 1,
-     .attrs = mvn_attrs, .infer = infer_mvn, .emit = emit_mvn},
-    {.name = "NegativeLogLikelihoodLoss", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 1,
-     .attrs = loss_attrs, .infer = infer_loss, .emit = emit_loss},
-    {.name = "SoftmaxCrossEntropyLoss", .min_inputs = 2, .max_inputs = 3, .min_outputs = 1, .max_outputs = 2,
-     .attrs = loss_attrs, .infer = infer_loss, .emit = emit_loss},
-};
-const size_t hd_ops_reduce_count = HD_OPS_COUNT(hd_ops_reduce);
+REDUCE_OP(REDUCE_SUM);
+REDUCE_OP(REDUCE_MEAN);
+REDUCE_OP(REDUCE_MAX);
+REDUCE_OP(REDUCE_MIN);
+REDUCE_OP(REDUCE_PROD);
+REDUCE_OP(REDUCE_L1);
+REDUCE_OP(REDUCE_L2);
+REDUCE_OP(REDUCE_LOG_SUM);
+REDUCE_OP(REDUCE_LOG_SUM_EXP);
+REDUCE_OP(REDUCE_SUM_SQUARE);
+OP_DEF(ARG_MAX, .attrs = arg_attrs, .infer = infer_arg, .emit = emit_arg);
+OP_DEF(ARG_MIN, .attrs = arg_attrs, .infer = infer_arg, .emit = emit_arg);
+OP_DEF(CUM_SUM, .attrs = cum_attrs, .infer = infer_cum, .emit = emit_cum);
+OP_DEF(CUM_PROD, .attrs = cum_attrs, .infer = infer_cum, .emit = emit_cum);
+OP_DEF(TOP_K, .attrs = topk_attrs, .infer = infer_topk, .emit = emit_topk);
+OP_DEF(SOFTMAX, .attrs = softmax_attrs, .infer = infer_softmax, .emit = emit_softmax, .scratch = scratch_softmax);
+OP_DEF(LOG_SOFTMAX, .attrs = softmax_attrs, .infer = infer_softmax, .emit = emit_softmax,
+       .scratch = scratch_softmax);
+OP_DEF(HARDMAX, .attrs = softmax_attrs, .infer = infer_softmax, .emit = emit_softmax, .scratch = scratch_softmax);
+OP_DEF(LAYER_NORMALIZATION, .attrs = layernorm_attrs, .infer = infer_layernorm, .emit = emit_layernorm,
+       .scratch = scratch_norm_lastdims);
+OP_DEF(RMS_NORMALIZATION, .attrs = layernorm_attrs, .infer = infer_rmsnorm, .emit = emit_rmsnorm,
+       .scratch = scratch_norm_lastdims);
+OP_DEF(BATCH_NORMALIZATION, .attrs = batchnorm_attrs, .infer = infer_batchnorm, .emit = emit_batchnorm);
+OP_DEF(INSTANCE_NORMALIZATION, .attrs = instnorm_attrs, .infer = infer_groupish, .emit = emit_groupish);
+OP_DEF(GROUP_NORMALIZATION, .attrs = groupnorm_attrs, .infer = infer_groupish, .emit = emit_groupish);
+OP_DEF(LP_NORMALIZATION, .attrs = lpnorm_attrs, .infer = infer_lpnorm, .emit = emit_lpnorm);
+OP_DEF(MEAN_VARIANCE_NORMALIZATION, .attrs = mvn_attrs, .infer = infer_mvn, .emit = emit_mvn);
+OP_DEF(NEGATIVE_LOG_LIKELIHOOD_LOSS, .attrs = loss_attrs, .infer = infer_loss, .emit = emit_loss);
+OP_DEF(SOFTMAX_CROSS_ENTROPY_LOSS, .attrs = loss_attrs, .infer = infer_loss, .emit = emit_loss);

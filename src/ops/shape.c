@@ -1465,7 +1465,7 @@ static bool emit_onehot(op_emit *e)
 
 static const op_attr_spec d2s_attrs[] = {{"blocksize", IR_ATTR_INT}, {"mode", IR_ATTR_STRING}, {NULL, 0}};
 
-static bool is_d2s(const ir_node *n) { return strcmp(n->op_type, "DepthToSpace") == 0; }
+static bool is_d2s(const ir_node *n) { return n->op == OP_DEPTH_TO_SPACE; }
 
 static bool infer_d2s(op_ctx *c)
 {
@@ -1712,39 +1712,31 @@ static bool emit_gather_nd(op_emit *e)
     return true;
 }
 
-#define COPY_OP(nm, lo, hi, at, inf, fo, em)                                                                           \
-    {.name = nm, .min_inputs = lo, .max_inputs = hi, .min_outputs = 1, .max_outputs = 1, .attrs = at, .infer = inf,  \
-     .fold = fo, .emit = em}
-
-const op_def hd_ops_shape[] = {
-    COPY_OP("Identity", 1, 1, NULL, infer_identity, fold_copy, emit_copy),
-    COPY_OP("Constant", 0, 0, constant_attrs, infer_constant, fold_constant, emit_unreachable),
-    COPY_OP("Shape", 1, 1, shape_attrs, infer_shape, NULL, emit_unreachable),
-    COPY_OP("Size", 1, 1, NULL, infer_size, NULL, emit_unreachable),
-    COPY_OP("Reshape", 2, 2, reshape_attrs, infer_reshape, fold_copy, emit_copy),
-    COPY_OP("Squeeze", 1, 2, axes_attrs, infer_squeeze, fold_copy, emit_copy),
-    COPY_OP("Unsqueeze", 1, 2, axes_attrs, infer_unsqueeze, fold_copy, emit_copy),
-    COPY_OP("Transpose", 1, 1, transpose_attrs, infer_transpose, fold_transpose, emit_transpose),
-    COPY_OP("Slice", 1, 5, slice_attrs, infer_slice, fold_slice, emit_slice),
-    COPY_OP("Expand", 2, 2, NULL, infer_expand, fold_expand, emit_expand),
-    COPY_OP("Concat", 1, -1, concat_attrs, infer_concat, fold_concat, emit_concat),
-    {.name = "Split", .min_inputs = 1, .max_inputs = 2, .min_outputs = 1, .max_outputs = 64, .attrs = split_attrs,
-     .infer = infer_split, .fold = fold_split, .emit = emit_split},
-    COPY_OP("Gather", 2, 2, gather_attrs, infer_gather, fold_gather, emit_gather),
-    COPY_OP("GatherElements", 2, 2, gather_attrs, infer_gather_elements, NULL, emit_gather_elements),
-    COPY_OP("Tile", 2, 2, NULL, infer_tile, NULL, emit_tile),
-    COPY_OP("Pad", 1, 4, pad_attrs, infer_pad, NULL, emit_pad),
-    COPY_OP("ConstantOfShape", 1, 1, cos_attrs, infer_constant_of_shape, fold_constant_of_shape,
-            emit_constant_of_shape),
-    COPY_OP("Range", 3, 3, NULL, infer_range, fold_range, emit_unreachable),
-    COPY_OP("Trilu", 1, 2, trilu_attrs, infer_trilu, NULL, emit_trilu),
-    COPY_OP("EyeLike", 1, 1, eyelike_attrs, infer_eyelike, NULL, emit_eyelike),
-    COPY_OP("OneHot", 3, 3, onehot_attrs, infer_onehot, NULL, emit_onehot),
-    COPY_OP("DepthToSpace", 1, 1, d2s_attrs, infer_d2s, NULL, emit_d2s),
-    COPY_OP("SpaceToDepth", 1, 1, d2s_attrs, infer_d2s, NULL, emit_d2s),
-    COPY_OP("ScatterElements", 3, 3, scatter_attrs, infer_scatter_elements, NULL, emit_scatter_elements),
-    COPY_OP("Scatter", 3, 3, scatter_attrs, infer_scatter_elements, NULL, emit_scatter_elements),
-    COPY_OP("ScatterND", 3, 3, scatternd_attrs, infer_scatter_nd, NULL, emit_scatter_nd),
-    COPY_OP("GatherND", 2, 2, gathernd_attrs, infer_gather_nd, NULL, emit_gather_nd),
-};
-const size_t hd_ops_shape_count = HD_OPS_COUNT(hd_ops_shape);
+OP_DEF(IDENTITY, .infer = infer_identity, .fold = fold_copy, .emit = emit_copy);
+OP_DEF(CONSTANT, .attrs = constant_attrs, .infer = infer_constant, .fold = fold_constant, .emit = emit_unreachable);
+OP_DEF(SHAPE, .attrs = shape_attrs, .infer = infer_shape, .emit = emit_unreachable);
+OP_DEF(SIZE, .infer = infer_size, .emit = emit_unreachable);
+OP_DEF(RESHAPE, .attrs = reshape_attrs, .infer = infer_reshape, .fold = fold_copy, .emit = emit_copy);
+OP_DEF(SQUEEZE, .attrs = axes_attrs, .infer = infer_squeeze, .fold = fold_copy, .emit = emit_copy);
+OP_DEF(UNSQUEEZE, .attrs = axes_attrs, .infer = infer_unsqueeze, .fold = fold_copy, .emit = emit_copy);
+OP_DEF(TRANSPOSE, .attrs = transpose_attrs, .infer = infer_transpose, .fold = fold_transpose, .emit = emit_transpose);
+OP_DEF(SLICE, .attrs = slice_attrs, .infer = infer_slice, .fold = fold_slice, .emit = emit_slice);
+OP_DEF(EXPAND, .infer = infer_expand, .fold = fold_expand, .emit = emit_expand);
+OP_DEF(CONCAT, .attrs = concat_attrs, .infer = infer_concat, .fold = fold_concat, .emit = emit_concat);
+OP_DEF(SPLIT, .attrs = split_attrs, .infer = infer_split, .fold = fold_split, .emit = emit_split);
+OP_DEF(GATHER, .attrs = gather_attrs, .infer = infer_gather, .fold = fold_gather, .emit = emit_gather);
+OP_DEF(GATHER_ELEMENTS, .attrs = gather_attrs, .infer = infer_gather_elements, .emit = emit_gather_elements);
+OP_DEF(TILE, .infer = infer_tile, .emit = emit_tile);
+OP_DEF(PAD, .attrs = pad_attrs, .infer = infer_pad, .emit = emit_pad);
+OP_DEF(CONSTANT_OF_SHAPE, .attrs = cos_attrs, .infer = infer_constant_of_shape, .fold = fold_constant_of_shape,
+       .emit = emit_constant_of_shape);
+OP_DEF(RANGE, .infer = infer_range, .fold = fold_range, .emit = emit_unreachable);
+OP_DEF(TRILU, .attrs = trilu_attrs, .infer = infer_trilu, .emit = emit_trilu);
+OP_DEF(EYE_LIKE, .attrs = eyelike_attrs, .infer = infer_eyelike, .emit = emit_eyelike);
+OP_DEF(ONE_HOT, .attrs = onehot_attrs, .infer = infer_onehot, .emit = emit_onehot);
+OP_DEF(DEPTH_TO_SPACE, .attrs = d2s_attrs, .infer = infer_d2s, .emit = emit_d2s);
+OP_DEF(SPACE_TO_DEPTH, .attrs = d2s_attrs, .infer = infer_d2s, .emit = emit_d2s);
+OP_DEF(SCATTER_ELEMENTS, .attrs = scatter_attrs, .infer = infer_scatter_elements, .emit = emit_scatter_elements);
+OP_DEF(SCATTER, .attrs = scatter_attrs, .infer = infer_scatter_elements, .emit = emit_scatter_elements);
+OP_DEF(SCATTER_ND, .attrs = scatternd_attrs, .infer = infer_scatter_nd, .emit = emit_scatter_nd);
+OP_DEF(GATHER_ND, .attrs = gathernd_attrs, .infer = infer_gather_nd, .emit = emit_gather_nd);

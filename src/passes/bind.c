@@ -2,7 +2,8 @@
  * passes/bind.c - binds run-time inputs to build-time facts: dims given with
  * --input-shape, whole values given with --const-input.  Afterwards every
  * graph input must have a static shape; each one that does not is reported
- * with all of its unbound dims.
+ * with all of its unbound dims.  Errors about an input are placed at its
+ * declaration (ir_value_error: "model.onnx:input[0]: input 'x' ...").
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,23 +30,25 @@ static void report_unknown_input(const ir_graph *g, const char *flag, const char
 }
 
 /* Checks a binding against what the model declares; binds symbols. */
-static bool bind_dims(ir_graph *g, ir_value *v, const char *flag, int rank, const int64_t *dims, hd_diag *d)
+static bool bind_dims(ir_graph *g, int id, const char *flag, int rank, const int64_t *dims, hd_diag *d)
 {
+    ir_value *v = &g->values[id];
     if (v->rank >= 0 && v->rank != rank) {
-        hd_error(d, "%s: input '%s' has rank %d in the model, the binding gives %d dims", flag, v->name, v->rank,
-                 rank);
+        ir_value_error(d, g, id, "%s: input '%s' has rank %d in the model, the binding gives %d dims", flag, v->name,
+                       v->rank, rank);
         return false;
     }
     for (int i = 0; i < rank; i++) {
         if (dims[i] < 0) {
-            hd_error(d, "%s: input '%s' dim %d is %" PRId64 "; dims must be >= 0", flag, v->name, i, dims[i]);
+            ir_value_error(d, g, id, "%s: input '%s' dim %d is %" PRId64 "; dims must be >= 0", flag, v->name, i,
+                           dims[i]);
             return false;
         }
     }
     for (int i = 0; v->rank >= 0 && i < rank; i++) {
         if (v->dims[i].size >= 0 && v->dims[i].size != dims[i]) {
-            hd_error(d, "%s: input '%s' dim %d is %" PRId64 " in the model, the binding says %" PRId64, flag,
-                     v->name, i, v->dims[i].size, dims[i]);
+            ir_value_error(d, g, id, "%s: input '%s' dim %d is %" PRId64 " in the model, the binding says %" PRId64,
+                           flag, v->name, i, v->dims[i].size, dims[i]);
             return false;
         }
     }
@@ -75,7 +78,7 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
             report_unknown_input(g, "--input-shape", shapes[i].input, d);
             continue;
         }
-        bind_dims(g, &g->values[g->inputs[k]], "--input-shape", shapes[i].rank, shapes[i].dims, d);
+        bind_dims(g, g->inputs[k], "--input-shape", shapes[i].rank, shapes[i].dims, d);
     }
     for (size_t i = 0; i < n_values; i++) {
         const pass_value_binding *b = &values[i];
@@ -87,22 +90,22 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
         int id = g->inputs[k];
         ir_value *v = &g->values[id];
         if (v->dtype != HODU_DTYPE_UNDEFINED && v->dtype != b->dtype) {
-            hd_error(d, "--const-input: input '%s' is %s in the model, the file holds %s", v->name,
-                     ir_dtype_name(v->dtype), ir_dtype_name(b->dtype));
+            ir_value_error(d, g, id, "--const-input: input '%s' is %s in the model, the file holds %s", v->name,
+                           ir_dtype_name(v->dtype), ir_dtype_name(b->dtype));
             continue;
         }
-        if (!bind_dims(g, v, "--const-input", b->rank, b->dims, d))
+        if (!bind_dims(g, id, "--const-input", b->rank, b->dims, d))
             continue;
         v->dtype = b->dtype;
         if (!ir_value_size_ok(v)) {
             char *why = ir_value_size_text(v);
-            hd_error(d, "--const-input: input '%s' %s", v->name, why);
+            ir_value_error(d, g, id, "--const-input: input '%s' %s", v->name, why);
             free(why);
             continue;
         }
         if (ir_value_nbytes(v) != b->nbytes) {
-            hd_error(d, "--const-input: value for '%s' holds %zu bytes, its shape needs %zu", v->name, b->nbytes,
-                     ir_value_nbytes(v));
+            ir_value_error(d, g, id, "--const-input: value for '%s' holds %zu bytes, its shape needs %zu", v->name,
+                           b->nbytes, ir_value_nbytes(v));
             continue;
         }
         void *copy = ir_graph_keep(g, hd_xmalloc(b->nbytes ? b->nbytes : 1));
@@ -113,13 +116,15 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
         g->n_inputs--;
     }
     for (size_t i = 0; i < g->n_inputs; i++) {
-        const ir_value *v = &g->values[g->inputs[i]];
+        int id = g->inputs[i];
+        const ir_value *v = &g->values[id];
         if (v->dtype == HODU_DTYPE_UNDEFINED || ir_dtype_size(v->dtype) == 0) {
-            hd_error(d, "input '%s' has element type %s, which cannot be compiled", v->name, ir_dtype_name(v->dtype));
+            ir_value_error(d, g, id, "input '%s' has element type %s, which cannot be compiled", v->name,
+                           ir_dtype_name(v->dtype));
             continue;
         }
         if (v->rank < 0) {
-            hd_error(d, "input '%s' has no declared shape: pass --input-shape %s=DIMS", v->name, v->name);
+            ir_value_error(d, g, id, "input '%s' has no declared shape: pass --input-shape %s=DIMS", v->name, v->name);
             continue;
         }
         if (ir_value_is_static(v)) {
@@ -127,7 +132,7 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
              * from shapes that passed it. */
             if (!ir_value_size_ok(v)) {
                 char *why = ir_value_size_text(v);
-                hd_error(d, "input '%s' %s", v->name, why);
+                ir_value_error(d, g, id, "input '%s' %s", v->name, why);
                 free(why);
             }
             continue;
@@ -141,7 +146,8 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
             if (v->dims[j].sym)
                 hd_buf_printf(&dims, " ('%s')", v->dims[j].sym);
         }
-        hd_error(d, "input '%s' has unbound %s: pass --input-shape %s=DxDx...", v->name, dims.data, v->name);
+        ir_value_error(d, g, id, "input '%s' has unbound %s: pass --input-shape %s=DxDx...", v->name, dims.data,
+                       v->name);
         hd_buf_free(&dims);
     }
     return d->n_errors == errors;

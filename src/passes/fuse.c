@@ -47,7 +47,7 @@ static bool fusable(const ir_graph *g, int node)
 
 size_t pass_fuse_elementwise(ir_graph *g)
 {
-    int fused_op = op_find("hodu", "FusedElementwise");
+    int fused_op = OP_FUSED_ELEMENTWISE;
     if (fused_op < 0)
         return 0;
     hd_diag quiet;
@@ -148,11 +148,15 @@ size_t pass_fuse_elementwise(ir_graph *g)
             }
         }
         int out = g->nodes[last].outputs[0];
+        /* Errors about the fused node point at the member whose result it
+         * defines (copied now: ir_node_new may move the node array). */
+        ir_loc loc = g->nodes[last].loc;
         char *name = hd_xasprintf("%s+%zu", g->nodes[last].name, nm - 1);
         for (size_t q = 0; q < nm; q++)
             g->nodes[mem[q]].dead = true;
         int fn = ir_node_new(g, "FusedElementwise", "hodu", name, ext, n_ext, &out, 1);
         g->nodes[fn].op = fused_op;
+        ir_node_set_loc(g, fn, loc);
         ir_attr *attr = ir_node_add_attr(g, fn, "nodes", IR_ATTR_INTS);
         attr->ints = ids;
         attr->n = nm;

@@ -21,7 +21,7 @@ bool pass_resolve_ops(ir_graph *g, hd_diag *d)
         if (n->dead)
             continue;
         if (n->op < 0)
-            n->op = op_find(n->domain, n->op_type);
+            n->op = op_find(n->domain, n->op_type, g->opset);
         if (n->op < 0) {
             const char *dom = (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) ? n->domain : NULL;
             if (dom)

@@ -61,8 +61,8 @@ static bool place_weight(const ir_graph *g, mem_plan *plan, int v, hd_diag *d)
 {
     uint64_t end;
     if (g->values[v].nbytes > HODU_MAX_TENSOR_BYTES || !end_of(plan->weights_bytes, g->values[v].nbytes, &end)) {
-        hd_error(d, "constant '%s': the weights would exceed %" PRIu64 " bytes", g->values[v].name,
-                 (uint64_t)HODU_MAX_TENSOR_BYTES);
+        ir_value_error(d, g, v, "constant '%s': the weights would exceed %" PRIu64 " bytes", g->values[v].name,
+                       (uint64_t)HODU_MAX_TENSOR_BYTES);
         return false;
     }
     plan->slots[v] = (mem_slot){MEM_WEIGHTS, 0, plan->weights_bytes};

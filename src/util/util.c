@@ -140,8 +140,10 @@ void hd_diag_init(hd_diag *d, const char *file)
 
 void hd_diag_free(hd_diag *d)
 {
-    for (size_t i = 0; i < d->len; i++)
+    for (size_t i = 0; i < d->len; i++) {
         free(d->msgs[i].text);
+        free(d->msgs[i].where);
+    }
     free(d->msgs);
     memset(d, 0, sizeof(*d));
 }
@@ -202,7 +204,7 @@ void hd_buf_put_escaped(hd_buf *b, const char *text)
     }
 }
 
-static void diag_add(hd_diag *d, hd_severity sev, const char *fmt, va_list ap)
+static void diag_add(hd_diag *d, hd_severity sev, const char *where, const char *fmt, va_list ap)
 {
     hd_buf raw, b;
     hd_buf_init(&raw);
@@ -212,7 +214,7 @@ static void diag_add(hd_diag *d, hd_severity sev, const char *fmt, va_list ap)
      * a model may hold newlines or escape sequences. */
     hd_buf_put_escaped(&b, raw.data ? raw.data : "");
     hd_buf_free(&raw);
-    hd_message m = {sev, hd_buf_take(&b)};
+    hd_message m = {sev, hd_buf_take(&b), where && *where ? hd_xstrdup(where) : NULL};
     HD_PUSH(d->msgs, d->len, d->cap, m);
     if (sev == HD_ERROR)
         d->n_errors++;
@@ -223,12 +225,25 @@ static void diag_add(hd_diag *d, hd_severity sev, const char *fmt, va_list ap)
     {                                                                              \
         va_list ap;                                                                \
         va_start(ap, fmt);                                                         \
-        diag_add(d, sev, fmt, ap);                                                 \
+        diag_add(d, sev, NULL, fmt, ap);                                           \
         va_end(ap);                                                                \
     }
 DIAG_FN(hd_error, HD_ERROR)
 DIAG_FN(hd_warning, HD_WARNING)
 DIAG_FN(hd_note, HD_NOTE)
+
+void hd_verror_at(hd_diag *d, const char *where, const char *fmt, va_list ap)
+{
+    diag_add(d, HD_ERROR, where, fmt, ap);
+}
+
+void hd_error_at(hd_diag *d, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_add(d, HD_ERROR, where, fmt, ap);
+    va_end(ap);
+}
 
 char *hd_diag_line(const hd_diag *d, size_t i)
 {
@@ -236,10 +251,12 @@ char *hd_diag_line(const hd_diag *d, size_t i)
     hd_buf b;
     hd_buf_init(&b);
     hd_buf_printf(&b, "hodu: %s: ", names[d->msgs[i].severity]);
-    /* The file name comes from the command line, the text from diag_add
-     * (already escaped; escaping again changes nothing). */
-    if (d->file) {
-        hd_buf_put_escaped(&b, d->file);
+    /* The position holds a file name from the command line or the model,
+     * the text comes from diag_add (already escaped; escaping again changes
+     * nothing).  A position replaces the file, never repeats it. */
+    const char *where = d->msgs[i].where ? d->msgs[i].where : d->file;
+    if (where) {
+        hd_buf_put_escaped(&b, where);
         hd_buf_puts(&b, ": ");
     }
     hd_buf_put_escaped(&b, d->msgs[i].text);

@@ -81,7 +81,9 @@ typedef enum hd_severity { HD_NOTE, HD_WARNING, HD_ERROR } hd_severity;
 
 typedef struct hd_message {
     hd_severity severity;
-    char *text; /* already carries "file: node 'x' (Op): ..." context */
+    char *text;  /* already carries "node 'x' (Op): ..." context */
+    char *where; /* source position printed instead of the diag's file
+                  * ("m.hodu:3:5", "model.onnx:node[12]"); NULL: the file */
 } hd_message;
 
 typedef struct hd_diag {
@@ -96,7 +98,12 @@ void hd_diag_free(hd_diag *d);
 void hd_error(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);
 void hd_warning(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);
 void hd_note(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);
-/* Prints every message, one per line, as "hodu: error: <file>: <text>". */
+/* An error placed at `where` (a whole position, file included, as
+ * ir_loc_format writes it); NULL `where` is hd_error. */
+void hd_error_at(hd_diag *d, const char *where, const char *fmt, ...) HD_PRINTF(3, 4);
+void hd_verror_at(hd_diag *d, const char *where, const char *fmt, va_list ap);
+/* Prints every message, one per line, as "hodu: error: <where>: <text>",
+ * <where> being the message's position or else the diag's file. */
 void hd_diag_print(const hd_diag *d, void *stream /* FILE* */);
 /* Message i as hd_diag_print writes it, without the newline; caller frees. */
 char *hd_diag_line(const hd_diag *d, size_t i);

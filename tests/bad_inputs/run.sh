@@ -2,7 +2,8 @@
 # Feeds malformed models and inputs to the real `hodu` command.  For each
 # case: non-zero exit, exactly one "hodu: error:" line on stderr that names
 # the cause, no crash (sanitizer builds abort on any report), and no output
-# file or temporary left behind.
+# file or temporary left behind.  Errors about a node, input or initializer
+# are placed at it: "<file>:node[i]: node 'n' (Op): ...", "<file>:input[i]: ...".
 # usage: run.sh HODU PYTHON
 set -u
 hodu=$1
@@ -15,12 +16,12 @@ build() { "$hodu" --build "$c/$1" -o "$work/out/model.so"; }
 
 expect_error truncated "not a valid ONNX model" build truncated.onnx
 expect_error random_bytes "not a valid ONNX model" build random.onnx
-expect_error cycle "cycle" build cycle.onnx
-expect_error missing_initializer "input 'w' is not defined" build missing_initializer.onnx
+expect_error cycle "cycle\.onnx:node\[[0-9]*\]: node .* the graph has a cycle" build cycle.onnx
+expect_error missing_initializer "missing_initializer\.onnx:node\[0\]: node 'Add_0' (Add): input 'w' is not defined" build missing_initializer.onnx
 expect_error external_escape "escape.bin" build external_escape.onnx
-expect_error attribute_type "attribute 'perm' must be of type ints" build attribute_type.onnx
-expect_error short_raw_data "raw_data holds 10 bytes" build short_raw_data.onnx
-expect_error unbound_dims "input 'x' has unbound dim 0 ('batch'), dim 2 ('width')" build unbound_dims.onnx
+expect_error attribute_type "attribute_type\.onnx:node\[0\]: node 'Transpose_0' (Transpose): attribute 'perm' must be of type ints" build attribute_type.onnx
+expect_error short_raw_data "short_raw_data\.onnx:initializer\[0\]: tensor 'w': raw_data holds 10 bytes" build short_raw_data.onnx
+expect_error unbound_dims "unbound_dims\.onnx:input\[0\]: input 'x' has unbound dim 0 ('batch'), dim 2 ('width')" build unbound_dims.onnx
 expect_error missing_file "cannot open" build does_not_exist.onnx
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 

@@ -7,6 +7,8 @@
 #                 default, the long campaign in docs/security.md used 3600)
 #   --jobs J      parallel fuzzing processes per target (default 1)
 #   --target T    fuzz_compile or fuzz_npy (default: both)
+#   --keep-going  go on after a finding (libFuzzer's fork mode), so a long
+#                 campaign collects every finding instead of the first
 #
 # Seeds come from tests/fuzz/make_corpus.py (the ONNX node-test models of the
 # pinned onnx wheel plus hand-made hostile models); the growing corpus lives
@@ -22,11 +24,13 @@ cd "$repo"
 seconds=120
 jobs=1
 targets=()
+keep_going=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds=${2:?}; shift ;;
         --jobs) jobs=${2:?}; shift ;;
         --target) targets+=("${2:?}"); shift ;;
+        --keep-going) keep_going=1 ;;
         -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
         *) echo "fuzz/run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -63,10 +67,14 @@ for t in "${targets[@]}"; do
     echo "-- $t: ${seconds} s, $jobs job(s)"
     args=(-max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -max_len=1048576
           -artifact_prefix="$out/findings/$t/" -print_final_stats=1)
-    if [ "$jobs" -gt 1 ]; then
-        args+=(-fork="$jobs" -ignore_crashes=0)
+    if [ "$keep_going" = 1 ]; then
+        args+=(-fork="$jobs" -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
+    elif [ "$jobs" -gt 1 ]; then
+        args+=(-fork="$jobs")
     fi
-    if ! "$out/$t" "${args[@]}" "$out/corpus/$t" "$seeds" >"$out/$t.log" 2>&1; then
+    before=$(ls "$out/findings/$t" | wc -l)
+    if ! "$out/$t" "${args[@]}" "$out/corpus/$t" "$seeds" >"$out/$t.log" 2>&1 ||
+        [ "$(ls "$out/findings/$t" | wc -l)" -ne "$before" ]; then
         rc=1
         echo "fuzz/run.sh: $t found a problem; the end of its log:"
         tail -n 60 "$out/$t.log"

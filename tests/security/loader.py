@@ -102,6 +102,11 @@ save(model([helper.make_node("Relu", ["x"], ["y"], **{"a%d" % i: i for i in rang
      "many_attrs.onnx")
 save(model([helper.make_node("Relu", ["x"], ["y"], mode="s" * 70000)]), "long_string.onnx")
 save(model([helper.make_node("Relu", ["x"], ["y"], name="n" * 5000)]), "long_name.onnx")
+# A required operand with an empty name (found by fuzz_compile: Range read a
+# missing input): refused before any op looks at its operands.
+save(model([helper.make_node("Range", ["x", "", "x"], ["y"], name="r")]), "empty_required.onnx")
+save(model([helper.make_node("Relu", ["x"], [""], name="e"), helper.make_node("Neg", ["x"], ["y"])]),
+     "empty_output.onnx")
 
 # Names that would move the cursor, colour the terminal or start a new line
 # (ESC, CSI as a C1 control, newline, bidi override).

@@ -36,6 +36,10 @@ expect_error long_string "attribute 'mode' is a string of 70000 bytes; at most 6
     build "$c/long_string.onnx"
 expect_error long_name "node #0: a name, op type, domain or operand name is longer than 4096 bytes" \
     build "$c/long_name.onnx"
+expect_error empty_required "node 'r' (Range): input 1 of Range is required but its name is empty" \
+    build "$c/empty_required.onnx"
+expect_error empty_output "node 'e' (Relu): output 0 of Relu is required but its name is empty" \
+    build "$c/empty_output.onnx"
 # The names carry ESC, CSI, a newline and a bidi override: each must come out
 # as \xNN text on the one error line.
 expect_error escape_name "node '\\\\x1b\[31mred\\\\x1b\[0m\\\\x0ahodu: error: forged line \\\\xc2\\\\x9b2J \\\\xe2\\\\x80\\\\xae'" \

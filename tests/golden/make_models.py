@@ -1,0 +1,133 @@
+"""Writes the small ONNX models of the golden --dump-ir tests.
+
+    make_models.py OUTDIR
+
+Each model exercises one pass (the mix, all of them).  OUTDIR/cases.txt
+lists one case a line: the model's base name, then the arguments
+dump_passes gets after the model path (--input-shape bindings).
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+F32 = TensorProto.FLOAT
+
+
+def const(name, array):
+    return numpy_helper.from_array(np.asarray(array), name=name)
+
+
+def save(outdir, name, nodes, inputs, outputs, inits=()):
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=list(inits))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="hodu-golden")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(outdir, name + ".onnx"))
+
+
+def bind_symbolic(outdir):
+    # Two inputs share the symbol 'batch'; binding x binds b too.
+    x = helper.make_tensor_value_info("x", F32, ["batch", "seq", 4])
+    b = helper.make_tensor_value_info("b", F32, ["batch", 1, 4])
+    y = helper.make_tensor_value_info("y", F32, ["batch", "seq", 4])
+    nodes = [
+        helper.make_node("Add", ["x", "b"], ["s"], name="add"),
+        helper.make_node("Softmax", ["s"], ["y"], name="softmax", axis=-1),
+    ]
+    save(outdir, "bind_symbolic", nodes, [x, b], [y])
+    return "--input-shape x=2x3x4"
+
+
+def fold_shape_chain(outdir):
+    # Shape -> Gather -> Concat -> Reshape: all of it folds at build time,
+    # leaving Reshape with a constant shape.
+    x = helper.make_tensor_value_info("x", F32, [2, 3, 4])
+    y = helper.make_tensor_value_info("y", F32, [2, 12])
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shp"], name="shape"),
+        helper.make_node("Gather", ["shp", "idx0"], ["n"], name="gather", axis=0),
+        helper.make_node("Concat", ["n", "minus1"], ["target"], name="concat", axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["r"], name="reshape"),
+        helper.make_node("Relu", ["r"], ["y"], name="relu"),
+    ]
+    inits = [const("idx0", np.array([0], np.int64)), const("minus1", np.array([-1], np.int64))]
+    save(outdir, "fold_shape_chain", nodes, [x], [y], inits)
+    return ""
+
+
+def dce_branch(outdir):
+    # 'exp' and 'mul' feed nothing that reaches an output; neither does 'unused_w'.
+    x = helper.make_tensor_value_info("x", F32, [4])
+    y = helper.make_tensor_value_info("y", F32, [4])
+    nodes = [
+        helper.make_node("Exp", ["x"], ["e"], name="exp"),
+        helper.make_node("Mul", ["e", "unused_w"], ["dead"], name="mul"),
+        helper.make_node("Relu", ["x"], ["y"], name="relu"),
+    ]
+    inits = [const("unused_w", np.arange(4, dtype=np.float32))]
+    save(outdir, "dce_branch", nodes, [x], [y], inits)
+    return ""
+
+
+def fuse_chain(outdir):
+    # Add -> Relu -> Mul, single-use edges, one shape: one fused node.  Sigmoid
+    # has a vector-math fast path, so it is left out of the group.
+    x = helper.make_tensor_value_info("x", F32, [2, 8])
+    z = helper.make_tensor_value_info("z", F32, [2, 8])
+    y = helper.make_tensor_value_info("y", F32, [2, 8])
+    nodes = [
+        helper.make_node("Add", ["x", "bias"], ["a"], name="add"),
+        helper.make_node("Relu", ["a"], ["r"], name="relu"),
+        helper.make_node("Mul", ["r", "z"], ["m"], name="mul"),
+        helper.make_node("Sigmoid", ["m"], ["y"], name="sigmoid"),
+    ]
+    inits = [const("bias", np.linspace(-1, 1, 8, dtype=np.float32))]
+    save(outdir, "fuse_chain", nodes, [x, z], [y], inits)
+    return ""
+
+
+def mix(outdir):
+    # Symbolic batch, MatMul + bias + Relu + scale (fused after the MatMul),
+    # a shape chain feeding Reshape, and a dead branch.
+    x = helper.make_tensor_value_info("x", F32, ["N", 16])
+    y = helper.make_tensor_value_info("y", F32, ["N", 2, 4])
+    nodes = [
+        helper.make_node("MatMul", ["x", "W"], ["h"], name="matmul"),
+        helper.make_node("Add", ["h", "B"], ["hb"], name="bias"),
+        helper.make_node("Relu", ["hb"], ["hr"], name="relu"),
+        helper.make_node("Mul", ["hr", "half"], ["hs"], name="scale"),
+        helper.make_node("Shape", ["x"], ["xs"], name="shape"),
+        helper.make_node("Gather", ["xs", "idx0"], ["n"], name="gather", axis=0),
+        helper.make_node("Concat", ["n", "tail"], ["target"], name="concat", axis=0),
+        helper.make_node("Reshape", ["hs", "target"], ["y"], name="reshape"),
+        helper.make_node("Exp", ["hr"], ["side"], name="dead_exp"),
+        helper.make_node("ReduceSum", ["side"], ["side_sum"], name="dead_sum", keepdims=0),
+    ]
+    rng = np.random.default_rng(7)
+    inits = [
+        const("W", rng.standard_normal((16, 8)).astype(np.float32)),
+        const("B", np.zeros(8, np.float32)),
+        const("half", np.array(0.5, np.float32)),
+        const("idx0", np.array([0], np.int64)),
+        const("tail", np.array([2, 4], np.int64)),
+    ]
+    save(outdir, "mix", nodes, [x], [y], inits)
+    return "--input-shape x=3x16"
+
+
+def main():
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    cases = [(f.__name__, f(outdir)) for f in (bind_symbolic, fold_shape_chain, dce_branch, fuse_chain, mix)]
+    with open(os.path.join(outdir, "cases.txt"), "w") as fh:
+        for name, args in cases:
+            fh.write(f"{name} {args}".rstrip() + "\n")
+
+
+if __name__ == "__main__":
+    main()
