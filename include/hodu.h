@@ -28,6 +28,7 @@ typedef struct hodu_build_options {
     const char *input_path;  /* model.onnx */
     const char *output_path; /* shared library to write; NULL: build nothing */
     const char *emit_c_dir;  /* keep generated sources here; NULL: temp dir */
+    const char *backend;     /* code generator: "native" (default when NULL) */
     const char *cc;          /* C compiler command; NULL: $CC, else "cc" */
     const char *cflags;      /* extra compiler flags (space separated) */
     int opt_level;           /* -O level for the generated code (default 3) */

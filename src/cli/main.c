@@ -32,6 +32,7 @@ static const char usage[] =
     "  -o, --output FILE          shared library to write\n"
     "  --input-shape NAME=DIMS    bind an input's dims, e.g. x=1x3x224x224 (repeatable)\n"
     "  --const-input NAME=FILE    bake an input's value (a .npy file) into the build (repeatable)\n"
+    "  --backend NAME             code generator (default native; an unknown name lists them)\n"
     "  --emit-c DIR               keep the generated C sources in DIR\n"
     "  --cc CC                    C compiler command (default: $CC, else cc)\n"
     "  --cflags FLAGS             extra flags for the C compiler, e.g. \"-march=native\"\n"
@@ -58,6 +59,7 @@ typedef struct args {
     const char *cflags;
     const char *output_dir;
     const char *march;
+    const char *backend;
     int opt_level;
     long repeat;
     bool dump_ir, verbose;
@@ -66,7 +68,7 @@ typedef struct args {
 } args;
 
 static const char *const known_flags[] = {"--build", "--run", "--inspect", "--dump-ir", "--output", "--input-shape",
-                                          "--const-input", "--emit-c", "--cc", "--cflags", "--march", "--input", "--output-dir", "--repeat",
+                                          "--const-input", "--backend", "--emit-c", "--cc", "--cflags", "--march", "--input", "--output-dir", "--repeat",
                                           "--verbose", "--help", "--version"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
@@ -170,6 +172,9 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--march") == 0) {
             NEED_VALUE();
             a->march = value;
+        } else if (strcmp(f, "--backend") == 0) {
+            NEED_VALUE();
+            a->backend = value;
         } else if (strcmp(f, "--cflags") == 0) {
             NEED_VALUE();
             a->cflags = value;
@@ -538,6 +543,7 @@ int main(int argc, char **argv)
         o.n_const_inputs = a.n_consts;
         o.dump_ir = (a.dump_ir || a.mode == MODE_DUMP) ? stdout : NULL;
         o.verbose = a.verbose;
+        o.backend = a.backend;
         switch (a.mode) {
         case MODE_BUILD:
         case MODE_DUMP: rc = hodu_build(&o); break;

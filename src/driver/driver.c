@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/codegen.h"
+#include "backend/backend.h"
 #include "hodu.h"
 #include "hodu_rt.h"
 #include "loader/loader.h"
@@ -167,6 +167,24 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
     return g;
 }
 
+/* The backend --backend names (default native); an unknown name is an
+ * error listing the ones this build has. */
+static const backend *pick_backend(const char *name, hd_diag *d)
+{
+    if (!name || !*name)
+        name = "native";
+    const backend *b = backend_find(name);
+    if (!b) {
+        hd_buf list;
+        hd_buf_init(&list);
+        for (size_t i = 0; backend_at(i); i++)
+            hd_buf_printf(&list, "%s%s", i ? ", " : "", backend_at(i)->name);
+        hd_error(d, "unknown backend '%s' (available: %s)", name, list.data ? list.data : "none");
+        hd_buf_free(&list);
+    }
+    return b;
+}
+
 int hodu_build(const hodu_build_options *o)
 {
     hd_diag d;
@@ -181,16 +199,17 @@ int hodu_build(const hodu_build_options *o)
         hd_buf_free(&b);
     }
     if (ok && (o->output_path || o->emit_c_dir)) {
+        const backend *b = pick_backend(o->backend, &d);
         mem_plan plan;
-        codegen_output gen;
-        ok = pass_plan_memory(g, &plan, &d);
+        ok = b && backend_check_graph(b, g, &d) && pass_plan_memory(g, b->scratch, &plan, &d);
         if (ok) {
-            ok = codegen_emit(g, &plan, &gen, &d);
+            backend_artifact *art = b->emit(g, &plan, &d);
+            ok = art != NULL;
             if (ok) {
-                codegen_cc_options cc = {o->cc,          o->cflags,      o->opt_level,     o->march,
-                                         o->emit_c_dir, o->output_path, o->verbose != 0};
-                ok = codegen_compile(&gen, &cc, &d);
-                codegen_output_free(&gen);
+                backend_target t = {o->cc,          o->cflags,      o->opt_level,     o->march,
+                                    o->emit_c_dir, o->output_path, o->verbose != 0};
+                ok = b->build(art, &t, &d);
+                b->free_artifact(art);
             }
             mem_plan_free(&plan);
         }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/kernels/hodu_kernels.h"
+#include "kernels/hodu_kernels.h"
 #include "ops_impl.h"
 
 static bool at_is_float(hodu_dtype t)

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/kernels/hodu_kernels.h"
+#include "kernels/hodu_kernels.h"
 #include "nn_impl.h"
 
 /* --- helpers shared by the family --------------------------------------- */

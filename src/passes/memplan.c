@@ -77,7 +77,7 @@ static bool arena_fail(const ir_graph *g, int node, const char *what, hd_diag *d
     return false;
 }
 
-bool pass_plan_memory(const ir_graph *g, mem_plan *plan, hd_diag *d)
+bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch_of, mem_plan *plan, hd_diag *d)
 {
     memset(plan, 0, sizeof(*plan));
     plan->schedule = ir_schedule(g, &plan->n_schedule, d);
@@ -159,8 +159,7 @@ bool pass_plan_memory(const ir_graph *g, mem_plan *plan, hd_diag *d)
             break;
         /* Scratch lives for this step only, placed like a value.  An op
          * reports a scratch size it cannot compute as UINT64_MAX. */
-        const op_def *def = op_get(n->op);
-        uint64_t scratch = def && def->scratch ? def->scratch(g, node) : 0;
+        uint64_t scratch = scratch_of ? scratch_of(g, node) : 0;
         if (scratch > HODU_MAX_TENSOR_BYTES || !align_up(scratch, &scratch)) {
             ok = arena_fail(g, node, "its scratch memory", d);
             break;

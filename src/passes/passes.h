@@ -1,7 +1,7 @@
 /*
  * passes.h - graph passes between the front ends and code generation.
  *
- * The pipeline (see src/cli and hodu_build in src/codegen/build.c) calls
+ * The pipeline (hodu_build in src/driver/driver.c) calls
  * them in this order; each returns false after reporting errors:
  *
  *   pass_bind_inputs   --input-shape / --const-input bindings; every dim
@@ -78,7 +78,9 @@ typedef struct mem_plan {
 /* Plans every value's home.  Intermediates share the arena by liveness
  * (first definition to last use in the schedule), greedily placed at the
  * lowest offset that does not overlap a live block. */
-bool pass_plan_memory(const ir_graph *g, mem_plan *plan, hd_diag *d);
+/* Scratch a node needs while it runs: the backend's answer (backend.h). */
+typedef uint64_t (*pass_scratch_fn)(const ir_graph *g, int node);
+bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch, mem_plan *plan, hd_diag *d);
 void mem_plan_free(mem_plan *plan);
 
 #endif /* HODU_PASSES_H */

@@ -1,4 +1,4 @@
-/* Unit tests for src/codegen/kernels/hodu_kernels.h, the kernel layer that
+/* Unit tests for src/kernels/hodu_kernels.h, the kernel layer that
  * generated models include.  The same file is also rebuilt by
  * test_isa_variants with other target flags (scalar fallback, AVX2,
  * -march=native, clang) and run again, so every vector width is checked
@@ -19,7 +19,7 @@
 #include <unistd.h>
 #endif
 
-#include "codegen/kernels/hodu_kernels.h"
+#include "kernels/hodu_kernels.h"
 
 /* ---------------------------------------------------------------------- */
 /* helpers                                                                 */

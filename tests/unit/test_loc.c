@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
 #include "ir/ir.h"
 #include "loader/loader.h"
 #include "onnx.pb-c.h"
@@ -519,7 +520,7 @@ static void test_memplan_workspace_limit(void **state)
     hd_diag_init(&d, "net.onnx");
     assert_true(pass_resolve_ops(g, &d));
     mem_plan plan;
-    assert_false(pass_plan_memory(g, &plan, &d));
+    assert_false(pass_plan_memory(g, backend_find("native")->scratch, &plan, &d));
     assert_true(has_line(&d, "hodu: error: net.onnx:node[2]: node 'sum' (Add): an output would take the workspace past",
                          NULL));
     hd_diag_free(&d);
@@ -547,7 +548,7 @@ static void test_memplan_weight_limit(void **state)
     hd_diag_init(&d, "net.onnx");
     assert_true(pass_resolve_ops(g, &d));
     mem_plan plan;
-    assert_false(pass_plan_memory(g, &plan, &d));
+    assert_false(pass_plan_memory(g, backend_find("native")->scratch, &plan, &d));
     assert_true(has_line(&d, "hodu: error: net.onnx:initializer[7]: constant 'w': the weights would exceed", NULL));
     hd_diag_free(&d);
     ir_graph_free(g);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "ir/ir.h"
 #include "ops/ops.h"
 #include "passes/passes.h"
@@ -393,7 +394,7 @@ static void test_random_graphs(void **state)
             pass_fuse_elementwise(g);
         ok = ok && ir_verify(g, true, &d);
         mem_plan plan;
-        ok = ok && pass_plan_memory(g, &plan, &d);
+        ok = ok && pass_plan_memory(g, backend_find("native")->scratch, &plan, &d);
         if (!ok) {
             hd_diag_print(&d, stderr);
             fail_seed(seed, g, "building or planning failed");
@@ -435,7 +436,7 @@ static bool plan_fails_with(ir_graph *g, const char *needle)
     g->opset = 17;
     assert_true(pass_resolve_ops(g, &d)); /* op table entries, for scratch */
     mem_plan plan;
-    bool ok = pass_plan_memory(g, &plan, &d);
+    bool ok = pass_plan_memory(g, backend_find("native")->scratch, &plan, &d);
     bool found = false;
     for (size_t i = 0; i < d.len; i++) {
         char *line = hd_diag_line(&d, i);
@@ -467,7 +468,7 @@ static void test_chain_reuses(void **state)
     g->opset = 17;
     assert_true(pass_resolve_ops(g, &d));
     mem_plan plan;
-    assert_true(pass_plan_memory(g, &plan, &d));
+    assert_true(pass_plan_memory(g, backend_find("native")->scratch, &plan, &d));
     assert_int_equal(plan.arena_bytes, 2 * 448);
     assert_int_equal(plan.slots[v].place, MEM_OUTPUT);
     mem_plan_free(&plan);

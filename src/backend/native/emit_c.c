@@ -1,5 +1,5 @@
 /*
- * codegen/emit_c.c - writes model.c from a planned graph.
+ * native/emit_c.c - writes model.c from a planned graph.
  *
  * Layout of the generated file:
  *   includes, the weight blob declaration, emitters' file-scope helpers,
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen.h"
+#include "native.h"
 #include "ops/ops.h"
 
 #ifndef HODU_VERSION
@@ -94,7 +94,8 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
     hd_buf body;
     hd_buf_init(&body);
     op_emit e = {g, node, &body, decls, 1, 0, d};
-    if (!def->emit(&e)) {
+    const native_lowering *low = native_lowering_of(n->op);
+    if (!low || !low->emit(&e)) {
         hd_buf_free(&body);
         return false;
     }
@@ -183,7 +184,7 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
     hd_buf_puts(b, "};\n");
 }
 
-bool codegen_emit(const ir_graph *g, const mem_plan *plan, codegen_output *out, hd_diag *d)
+bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out, hd_diag *d)
 {
     memset(out, 0, sizeof(*out));
     hd_buf_init(&out->source);
@@ -252,11 +253,11 @@ bool codegen_emit(const ir_graph *g, const mem_plan *plan, codegen_output *out, 
     hd_buf_free(&decls);
     hd_buf_free(&calls);
     if (!ok)
-        codegen_output_free(out);
+        native_artifact_clear(out);
     return ok;
 }
 
-void codegen_output_free(codegen_output *out)
+void native_artifact_clear(backend_artifact *out)
 {
     hd_buf_free(&out->source);
     free(out->weights);

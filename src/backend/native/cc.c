@@ -1,5 +1,5 @@
 /*
- * codegen/cc.c - writes the generated sources and runs the system compiler.
+ * native/cc.c - writes the generated sources and runs the system compiler.
  *
  * The build happens in a private folder (mkdtemp, mode 0700): the sources
  * are written there and the compiler runs with that folder as its working
@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "codegen.h"
+#include "native.h"
 
 extern char **environ;
 
@@ -151,7 +151,7 @@ static bool run_compiler(const char *dir, char **argv, bool verbose, hd_diag *d)
 
 static const char *const source_names[] = {"model.c", "hodu_kernels.h", "hodu_abi.h", "weights.bin", "weights.S"};
 
-static bool write_sources(const char *dir, const codegen_output *gen, bool track, hd_diag *d)
+static bool write_sources(const char *dir, const backend_artifact *gen, bool track, hd_diag *d)
 {
     const void *data[] = {gen->source.data ? gen->source.data : "", hodu_embed_hodu_kernels, hodu_embed_hodu_abi,
                           gen->weights, weights_asm};
@@ -183,7 +183,7 @@ static void remove_private(const char *dir, const char *lib)
     hd_cleanup_forget(dir);
 }
 
-static bool build_library(const codegen_output *gen, const codegen_cc_options *opts, hd_diag *d)
+static bool build_library(const backend_artifact *gen, const backend_target *opts, hd_diag *d)
 {
     /* The output path must not depend on the compiler's working directory. */
     char *out_abs = hd_absolute_path(opts->output, d);
@@ -250,7 +250,7 @@ static bool build_library(const codegen_output *gen, const codegen_cc_options *o
     return ok;
 }
 
-bool codegen_compile(const codegen_output *gen, const codegen_cc_options *opts, hd_diag *d)
+bool native_compile(const backend_artifact *gen, const backend_target *opts, hd_diag *d)
 {
     if (opts->src_dir) {
         if (mkdir(opts->src_dir, 0777) != 0 && errno != EEXIST) {

@@ -1,0 +1,67 @@
+/*
+ * emit.h - writing C for one node: the context a native lowering gets and
+ * the helpers every lowering uses (src/backend/native/emit.c).
+ *
+ * A lowering writes the body of one C function per node.  The function
+ * receives typed pointers named in0, in1, ... (only for inputs that are
+ * present; an omitted optional input has no parameter) and out0, out1, ...,
+ * plus `unsigned char *restrict scratch` when the lowering asked for scratch.
+ * Every static shape is a compile-time constant: lowerings print sizes as
+ * literals.  Float16 and bfloat16 are stored as uint16_t and computed in
+ * float through the kernel layer's conversions (kernels/hodu_kernels.h).
+ */
+#ifndef HODU_NATIVE_EMIT_H
+#define HODU_NATIVE_EMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+#include "util/util.h"
+
+/* Context for emitting one node's function body. */
+typedef struct op_emit {
+    const ir_graph *g;
+    int node;
+    hd_buf *body;  /* function body being written */
+    hd_buf *decls; /* file-scope helper code (static functions, tables) */
+    int indent;    /* current indentation level, in 4-space steps */
+    int tmp;       /* counter for unique local names */
+    hd_diag *d;
+} op_emit;
+
+typedef bool (*op_emit_fn)(op_emit *e);
+
+/* --- helpers for emitters --------------------------------------------- */
+
+static inline const ir_node *em_node(const op_emit *e) { return ir_nd(e->g, e->node); }
+const ir_value *em_in(const op_emit *e, size_t i);
+const ir_value *em_out(const op_emit *e, size_t i);
+/* Appends one indented line to the body. */
+void em_line(op_emit *e, const char *fmt, ...) HD_PRINTF(2, 3);
+/* Opens "for (int64_t <var> = 0; <var> < <n>; <var>++) {" and indents. */
+void em_for(op_emit *e, const char *var, int64_t n);
+void em_close(op_emit *e); /* "}" and dedent */
+/* C storage type for a dtype ("float", "int64_t", "uint16_t" for f16/bf16,
+ * "uint8_t" for bool). */
+const char *em_ctype(hodu_dtype t);
+/* C type arithmetic is done in ("float" for f16/bf16, else em_ctype). */
+const char *em_compute_ctype(hodu_dtype t);
+/* Expression converting a stored element `expr` of type t to the compute
+ * type, and the reverse.  Returns a graph-independent string the caller frees. */
+char *em_load(hodu_dtype t, const char *expr);
+char *em_store(hodu_dtype t, const char *expr);
+/* Row-major strides for a value, with 0 where a dim of size 1 is broadcast
+ * into an output of rank out_rank (dims right-aligned, numpy style). */
+void em_broadcast_strides(const ir_value *in, int out_rank, const int64_t *out_dims, int64_t *strides);
+/* Static dims of a value as int64s. */
+void em_dims(const ir_value *v, int64_t *dims);
+/* A double as C source text: "%.17g" for finite values, NAN, INFINITY or
+ * (-INFINITY) otherwise, so a non-finite attribute still gives valid C.
+ * Use the member directly in a call: em_f64(eps).s. */
+typedef struct em_num {
+    char s[40];
+} em_num;
+em_num em_f64(double v);
+
+#endif /* HODU_NATIVE_EMIT_H */

@@ -1,0 +1,53 @@
+/*
+ * native.h - private to the native backend: C source generation and the
+ * system C compiler.
+ *
+ * native_emit turns a planned graph into one C translation unit (model.c)
+ * plus the weight blob.  Every node becomes a static function written by
+ * its op's lowering (native_lowering_of); the run function calls them in
+ * schedule order with pointers into the caller's buffers, the arena and the
+ * blob.  The blob is linked in through an assembler `.incbin`, never as C
+ * array literals.
+ *
+ * native_compile writes the sources (model.c, weights.bin, weights.S, and
+ * the kernel layer and ABI headers the hodu binary carries) into a private
+ * folder and runs the system compiler there, producing the shared library
+ * through a file that is moved into place only on success.
+ */
+#ifndef HODU_NATIVE_H
+#define HODU_NATIVE_H
+
+#include <stdbool.h>
+
+#include "backend/backend.h"
+#include "emit.h"
+
+/* The artifact: what native_emit produced. */
+struct backend_artifact {
+    hd_buf source;    /* model.c */
+    uint8_t *weights; /* weight blob, plan->weights_bytes long */
+    uint64_t weights_bytes;
+};
+
+bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out, hd_diag *d);
+void native_artifact_clear(backend_artifact *out);
+bool native_compile(const backend_artifact *gen, const backend_target *t, hd_diag *d);
+
+/* How the native backend lowers one op.  `emit` writes the node's function
+ * body; `scratch` (optional) is the scratch it needs. */
+typedef struct native_lowering {
+    op_emit_fn emit;
+    uint64_t (*scratch)(const ir_graph *g, int node);
+} native_lowering;
+
+/* The lowering of an op_id, or NULL when the backend has none. */
+const native_lowering *native_lowering_of(int op);
+
+/* Each family of lowerings (emit_<family>.c) fills in its ops' entries of
+ * the table, which has OP_COUNT entries. */
+typedef void native_register_fn(native_lowering *table);
+native_register_fn native_register_elementwise, native_register_reduce, native_register_nn,
+    native_register_nn_conv, native_register_nn_pool, native_register_nn_resize, native_register_shape,
+    native_register_attention;
+
+#endif /* HODU_NATIVE_H */
