@@ -337,6 +337,27 @@ void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims)
     }
 }
 
+void ir_value_dims(const ir_value *v, int64_t *dims)
+{
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
+        dims[i] = v->dims[i].size;
+}
+
+void ir_broadcast_strides(const ir_value *in, int out_rank, const int64_t *out_dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int i = out_rank - 1; i >= 0; i--) {
+        int k = i - (out_rank - in->rank);
+        if (k < 0) {
+            strides[i] = 0;
+            continue;
+        }
+        int64_t d = in->dims[k].size;
+        strides[i] = (d == 1 && out_dims[i] != 1) ? 0 : s;
+        s *= d;
+    }
+}
+
 /* --- attributes --------------------------------------------------------- */
 
 const ir_attr *ir_attr_find(const ir_node *n, const char *name)

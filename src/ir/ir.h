@@ -218,6 +218,11 @@ bool ir_value_size_ok(const ir_value *v);
  * error about a value past the limits; the caller frees it. */
 char *ir_value_size_text(const ir_value *v);
 void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims);
+/* The static dims of v as int64s (v->rank of them). */
+void ir_value_dims(const ir_value *v, int64_t *dims);
+/* Row-major strides of `in`, right-aligned to out_dims (numpy style), with 0
+ * where a dim of size 1 is broadcast into a larger one. */
+void ir_broadcast_strides(const ir_value *in, int out_rank, const int64_t *out_dims, int64_t *strides);
 
 const ir_attr *ir_attr_find(const ir_node *n, const char *name);
 int64_t ir_attr_int(const ir_node *n, const char *name, int64_t fallback);

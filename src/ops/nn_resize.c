@@ -1,6 +1,6 @@
 /*
- * ops/nn_resize.c - Resize and Upsample (part of the nn family; the table
- * entries are in nn.c).
+ * ops/nn_resize.c - Resize and Upsample semantics (part of the nn family):
+ * inference and the plan and tap tables resize.h exports to backends.
  *
  * Resize(X, roi, scales, sizes) -> Y.  Opset 10 takes (X, scales) and maps
  * coordinates like Upsample (asymmetric; nearest rounds down when
@@ -16,76 +16,64 @@
  * input indices (edge-clamped) with weights, and an output element is the
  * sum over the product of its axes' taps.  The compiler computes every
  * axis's taps on the host, in double, following the ONNX definition
- * (nearest: 1 tap, linear: 2, cubic: 4, antialias: widened by 1/scale) and
- * writes them as static tables; the generated loop only gathers and
- * multiplies.  Integer outputs round half to even and saturate.
+ * (nearest: 1 tap, linear: 2, cubic: 4, antialias: widened by 1/scale);
+ * backends turn them into tables and only gather and multiply.  Integer
+ * outputs round half to even and saturate.
  *
  * Upsample (opsets 7-9, deprecated): scales as an attribute (7) or an
  * input (9), modes nearest / linear, the same mapping as Resize-10.
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn_impl.h"
+#include "resize.h"
 
-enum { RS_NEAREST, RS_LINEAR, RS_CUBIC };
-enum { CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC, CT_TF_CROP, CT_HALF_PIXEL_SYM };
-enum { NM_PREFER_FLOOR, NM_PREFER_CEIL, NM_FLOOR, NM_CEIL, NM_SIMPLE };
 
-typedef struct rs_plan {
-    int rank;
-    int64_t in[HODU_MAX_RANK], out[HODU_MAX_RANK];
-    double scale[HODU_MAX_RANK];
-    double roi_lo[HODU_MAX_RANK], roi_hi[HODU_MAX_RANK];
-    bool resized[HODU_MAX_RANK];
-    int mode, ctm, nearest;
-    double cubic_a, extrap;
-    bool exclude, antialias;
-} rs_plan;
-
-static bool rs_names(op_ctx *c, rs_plan *p)
+static bool rs_names(op_ctx *c, resize_plan *p)
 {
     const ir_node *n = op_node(c);
     const char *mode = ir_attr_string(n, "mode", "nearest");
     if (strcmp(mode, "nearest") == 0)
-        p->mode = RS_NEAREST;
+        p->mode = RESIZE_NEAREST;
     else if (strcmp(mode, "linear") == 0 || strcmp(mode, "bilinear") == 0)
-        p->mode = RS_LINEAR;
+        p->mode = RESIZE_LINEAR;
     else if (strcmp(mode, "cubic") == 0 && n->op == OP_RESIZE)
-        p->mode = RS_CUBIC;
+        p->mode = RESIZE_CUBIC;
     else
         return op_fail(c, "attribute 'mode' value '%s' is not supported", mode);
     bool legacy = n->op == OP_UPSAMPLE || c->g->opset < 11;
     if (legacy) {
-        p->ctm = CT_ASYMMETRIC;
-        p->nearest = NM_SIMPLE;
+        p->coord = RESIZE_ASYMMETRIC;
+        p->nearest = RESIZE_SIMPLE;
     } else {
         const char *ct = ir_attr_string(n, "coordinate_transformation_mode", "half_pixel");
         static const char *const cts[] = {"half_pixel",         "pytorch_half_pixel", "align_corners",
                                           "asymmetric",         "tf_crop_and_resize", "half_pixel_symmetric"};
-        p->ctm = -1;
+        int ci = -1;
         for (int i = 0; i < 6; i++)
             if (strcmp(ct, cts[i]) == 0)
-                p->ctm = i;
-        if (p->ctm < 0)
+                ci = i;
+        if (ci < 0)
             return op_fail(c, "attribute 'coordinate_transformation_mode' value '%s' is not supported", ct);
+        p->coord = (resize_coord)ci; /* cts is in enum order */
         const char *nm = ir_attr_string(n, "nearest_mode", "round_prefer_floor");
         static const char *const nms[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
-        p->nearest = -1;
+        int ni = -1;
         for (int i = 0; i < 4; i++)
             if (strcmp(nm, nms[i]) == 0)
-                p->nearest = i;
-        if (p->nearest < 0)
+                ni = i;
+        if (ni < 0)
             return op_fail(c, "attribute 'nearest_mode' value '%s' is not supported", nm);
+        p->nearest = (resize_nearest)ni; /* nms is in enum order */
     }
     p->cubic_a = ir_attr_float(n, "cubic_coeff_a", -0.75);
     p->extrap = ir_attr_float(n, "extrapolation_value", 0.0);
     p->exclude = ir_attr_int(n, "exclude_outside", 0) != 0;
     p->antialias = ir_attr_int(n, "antialias", 0) != 0;
-    if (p->antialias && p->mode == RS_NEAREST)
+    if (p->antialias && p->mode == RESIZE_NEAREST)
         return op_fail(c, "attribute 'antialias' is not supported with mode 'nearest'");
     return true;
 }
@@ -133,14 +121,14 @@ static bool rs_dtype_ok(hodu_dtype t, int mode)
     case HODU_DTYPE_U32:
     case HODU_DTYPE_I64:
     case HODU_DTYPE_U64: return true;
-    case HODU_DTYPE_BOOL: return mode == RS_NEAREST;
+    case HODU_DTYPE_BOOL: return mode == RESIZE_NEAREST;
     default: return false;
     }
 }
 
-static int rs_ntaps(const rs_plan *p, int axis);
+static int rs_ntaps(const resize_plan *p, int axis);
 
-static bool rs_get(op_ctx *c, rs_plan *p)
+static bool rs_get(op_ctx *c, resize_plan *p)
 {
     const ir_value *x = op_need_static(c, 0);
     if (!x)
@@ -206,7 +194,7 @@ static bool rs_get(op_ctx *c, rs_plan *p)
         have_scales = true;
     } else {
         /* Report every non-constant input at once. */
-        if (p->ctm == CT_TF_CROP && rs_has(c, 1)) {
+        if (p->coord == RESIZE_TF_CROP_AND_RESIZE && rs_has(c, 1)) {
             long k = rs_const_f64(c, 1, roi, 2 * HODU_MAX_RANK, "roi");
             if (k < 0)
                 ok = false;
@@ -217,7 +205,7 @@ static bool rs_get(op_ctx *c, rs_plan *p)
                     p->roi_lo[axes[i]] = roi[i];
                     p->roi_hi[axes[i]] = roi[na + i];
                 }
-        } else if (p->ctm == CT_TF_CROP) {
+        } else if (p->coord == RESIZE_TF_CROP_AND_RESIZE) {
             return op_fail(c, "coordinate_transformation_mode 'tf_crop_and_resize' needs the roi input");
         }
         if (rs_has(c, 2)) {
@@ -308,7 +296,7 @@ static bool rs_get(op_ctx *c, rs_plan *p)
         if (!on_axis[i])
             continue;
         bool ident = fabs(p->scale[i] - 1.0) <= 1e-9 && p->out[i] == p->in[i] &&
-                     (p->ctm != CT_TF_CROP || (fabs(p->roi_lo[i]) <= 1e-9 && fabs(p->roi_hi[i] - 1.0) <= 1e-9));
+                     (p->coord != RESIZE_TF_CROP_AND_RESIZE || (fabs(p->roi_lo[i]) <= 1e-9 && fabs(p->roi_hi[i] - 1.0) <= 1e-9));
         p->resized[i] = !ident;
         if (p->resized[i] && p->in[i] == 0 && p->out[i] > 0)
             return op_fail(c, "cannot resize an empty axis %d to %" PRId64, i, p->out[i]);
@@ -325,7 +313,7 @@ static bool rs_get(op_ctx *c, rs_plan *p)
 
 bool nn_infer_resize(op_ctx *c)
 {
-    rs_plan p;
+    resize_plan p;
     if (!rs_get(c, &p))
         return false;
     op_set_out(c, 0, op_in(c, 0)->dtype, p.rank, p.out);
@@ -346,14 +334,14 @@ static double cubic_w(double x, double A)
 }
 
 /* Number of taps per output index along a resized axis. */
-static int rs_ntaps(const rs_plan *p, int axis)
+static int rs_ntaps(const resize_plan *p, int axis)
 {
-    if (p->mode == RS_NEAREST)
+    if (p->mode == RESIZE_NEAREST)
         return 2;
     if (!p->antialias)
-        return p->mode == RS_LINEAR ? 2 : 4;
+        return p->mode == RESIZE_LINEAR ? 2 : 4;
     double s = p->scale[axis] < 1.0 ? p->scale[axis] : 1.0;
-    if (p->mode == RS_LINEAR) {
+    if (p->mode == RESIZE_LINEAR) {
         int64_t start = (int64_t)floor(-1.0 / s) + 1;
         return (int)(2 - 2 * start);
     }
@@ -362,19 +350,19 @@ static int rs_ntaps(const rs_plan *p, int axis)
 }
 
 /* Coefficients for one output index (ratio in (0, 1]). */
-static void rs_coeffs(const rs_plan *p, int axis, double ratio, int n, double *w)
+static void rs_coeffs(const resize_plan *p, int axis, double ratio, int n, double *w)
 {
     double scale = p->scale[axis];
-    if (p->mode == RS_NEAREST) {
+    if (p->mode == RESIZE_NEAREST) {
         bool second;
         if (ratio == floor(ratio))
             second = true;
         else
             switch (p->nearest) {
-            case NM_PREFER_FLOOR: second = ratio > 0.5; break;
-            case NM_PREFER_CEIL: second = ratio >= 0.5; break;
-            case NM_FLOOR: second = false; break;
-            case NM_CEIL: second = true; break;
+            case RESIZE_ROUND_PREFER_FLOOR: second = ratio > 0.5; break;
+            case RESIZE_ROUND_PREFER_CEIL: second = ratio >= 0.5; break;
+            case RESIZE_FLOOR: second = false; break;
+            case RESIZE_CEIL: second = true; break;
             default: second = scale < 1.0; break; /* simple: ceil down, floor up */
             }
         w[0] = second ? 0.0 : 1.0;
@@ -382,7 +370,7 @@ static void rs_coeffs(const rs_plan *p, int axis, double ratio, int n, double *w
         return;
     }
     if (!p->antialias) {
-        if (p->mode == RS_LINEAR) {
+        if (p->mode == RESIZE_LINEAR) {
             w[0] = 1.0 - ratio;
             w[1] = ratio;
         } else {
@@ -395,11 +383,11 @@ static void rs_coeffs(const rs_plan *p, int axis, double ratio, int n, double *w
         return;
     }
     double s = scale < 1.0 ? scale : 1.0, sum = 0;
-    int64_t start = p->mode == RS_LINEAR ? (int64_t)floor(-1.0 / s) + 1 : (int64_t)floor(-2.0 / s) + 1;
+    int64_t start = p->mode == RESIZE_LINEAR ? (int64_t)floor(-1.0 / s) + 1 : (int64_t)floor(-2.0 / s) + 1;
     for (int i = 0; i < n; i++) {
         double arg = ((double)(start + i) - ratio) * s;
         double v;
-        if (p->mode == RS_LINEAR) {
+        if (p->mode == RESIZE_LINEAR) {
             v = 1 - fabs(arg);
             v = v < 0 ? 0 : (v > 1 ? 1 : v);
         } else {
@@ -414,7 +402,7 @@ static void rs_coeffs(const rs_plan *p, int axis, double ratio, int n, double *w
 
 /* Taps of axis `a`: idx/w hold out*n entries, ext out flags (tf_crop).
  * Returns true when some output index extrapolates. */
-static bool rs_axis_taps(const rs_plan *p, int a, int n, int64_t *idx, double *w, unsigned char *ext)
+static bool rs_axis_taps(const resize_plan *p, int a, int n, int64_t *idx, double *w, unsigned char *ext)
 {
     int64_t in = p->in[a], outn = p->out[a];
     double scale = p->scale[a], ow = scale * (double)in;
@@ -422,10 +410,10 @@ static bool rs_axis_taps(const rs_plan *p, int a, int n, int64_t *idx, double *w
     for (int64_t y = 0; y < outn; y++) {
         double x, yd = (double)y;
         ext[y] = 0;
-        switch (p->ctm) {
-        case CT_ALIGN_CORNERS: x = ow == 1 ? 0.0 : yd * (double)(in - 1) / (ow - 1); break;
-        case CT_ASYMMETRIC: x = yd / scale; break;
-        case CT_TF_CROP: {
+        switch (p->coord) {
+        case RESIZE_ALIGN_CORNERS: x = ow == 1 ? 0.0 : yd * (double)(in - 1) / (ow - 1); break;
+        case RESIZE_ASYMMETRIC: x = yd / scale; break;
+        case RESIZE_TF_CROP_AND_RESIZE: {
             double lo = p->roi_lo[a], hi = p->roi_hi[a];
             x = ow == 1 ? (hi - lo) * (double)(in - 1) / 2 : yd * (hi - lo) * (double)(in - 1) / (ow - 1);
             x += lo * (double)(in - 1);
@@ -435,8 +423,8 @@ static bool rs_axis_taps(const rs_plan *p, int a, int n, int64_t *idx, double *w
             }
             break;
         }
-        case CT_PYTORCH_HALF_PIXEL: x = ow == 1 ? -0.5 : (yd + 0.5) / scale - 0.5; break;
-        case CT_HALF_PIXEL_SYM: {
+        case RESIZE_PYTORCH_HALF_PIXEL: x = ow == 1 ? -0.5 : (yd + 0.5) / scale - 0.5; break;
+        case RESIZE_HALF_PIXEL_SYMMETRIC: {
             double adj = (double)outn / ow, center = (double)in / 2, offset = center * (1 - adj);
             x = offset + (yd + 0.5) / scale - 0.5;
             break;
@@ -472,162 +460,40 @@ static bool rs_axis_taps(const rs_plan *p, int a, int n, int64_t *idx, double *w
     return any_ext;
 }
 
-bool nn_emit_resize(op_emit *e)
+bool resize_plan_get(const ir_graph *g, int node, resize_plan *p)
 {
-    op_ctx c = nn_ctx_of(e);
-    rs_plan p;
-    rs_get(&c, &p);
-    const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
-    hodu_dtype t = x->dtype;
-    int r = p.rank;
-    if (ir_value_numel(out) == 0)
-        return true;
-    const char *ct = em_ctype(t);
-    bool dbl = t == HODU_DTYPE_F64;
-    bool is_int = !ir_dtype_is_float(t) && t != HODU_DTYPE_BOOL;
-    const char *acc_t = (dbl || is_int) ? "double" : "float";
-    int64_t istride[HODU_MAX_RANK], ostride[HODU_MAX_RANK];
-    int64_t s1 = 1, s2 = 1;
-    for (int i = r - 1; i >= 0; i--) {
-        istride[i] = s1;
-        ostride[i] = s2;
-        s1 *= p.in[i];
-        s2 *= p.out[i];
-    }
-    int ntap[HODU_MAX_RANK];
-    bool any_ext = false;
-    bool ext_ax[HODU_MAX_RANK] = {false};
-    for (int a = 0; a < r; a++) {
-        if (!p.resized[a])
-            continue;
-        int n = rs_ntaps(&p, a);
-        int64_t on = p.out[a];
-        int64_t *idx = hd_xmalloc((size_t)(on * n) * sizeof(int64_t) + 1);
-        double *w = hd_xmalloc((size_t)(on * n) * sizeof(double) + 1);
-        unsigned char *ext = hd_xmalloc((size_t)on + 1);
-        ext_ax[a] = rs_axis_taps(&p, a, n, idx, w, ext);
-        any_ext |= ext_ax[a];
-        int keep = n;
-        if (p.mode == RS_NEAREST) {
-            /* one tap: the neighbour with weight 1 */
-            for (int64_t y = 0; y < on; y++) {
-                int64_t pick = w[y * n] != 0 ? idx[y * n] : idx[y * n + 1];
-                idx[y] = pick;
-            }
-            keep = 1;
+    op_ctx c = {(ir_graph *)g, node, NULL};
+    return rs_get(&c, p);
+}
+
+void resize_axis_taps(const resize_plan *p, int axis, resize_taps *t)
+{
+    int n = rs_ntaps(p, axis);
+    int64_t on = p->out[axis];
+    t->count = on;
+    t->idx = hd_xmalloc((size_t)(on * n) * sizeof(int64_t) + 1);
+    t->w = hd_xmalloc((size_t)(on * n) * sizeof(double) + 1);
+    t->ext = hd_xmalloc((size_t)on + 1);
+    t->any_ext = rs_axis_taps(p, axis, n, t->idx, t->w, t->ext);
+    t->n = n;
+    if (p->mode == RESIZE_NEAREST) {
+        /* one tap: the neighbour with weight 1 (in place: y <= y*n) */
+        for (int64_t y = 0; y < on; y++) {
+            t->idx[y] = t->w[y * n] != 0 ? t->idx[y * n] : t->idx[y * n + 1];
+            t->w[y] = 1.0;
         }
-        ntap[a] = keep;
-        hd_buf_printf(e->decls, "static const int64_t rs%d_o%d[%" PRId64 "] = {", e->node, a, on * keep);
-        for (int64_t k = 0; k < on * keep; k++)
-            hd_buf_printf(e->decls, "%s%" PRId64, k ? (k % 16 ? ", " : ",\n    ") : "", idx[k] * istride[a]);
-        hd_buf_puts(e->decls, "};\n");
-        if (keep > 1) {
-            hd_buf_printf(e->decls, "static const %s rs%d_w%d[%" PRId64 "] = {", acc_t, e->node, a, on * keep);
-            for (int64_t k = 0; k < on * keep; k++)
-                hd_buf_printf(e->decls, "%s%s", k ? (k % 8 ? ", " : ",\n    ") : "", em_f64(w[k]).s);
-            hd_buf_puts(e->decls, "};\n");
-        }
-        if (ext_ax[a]) {
-            hd_buf_printf(e->decls, "static const unsigned char rs%d_e%d[%" PRId64 "] = {", e->node, a, on);
-            for (int64_t k = 0; k < on; k++)
-                hd_buf_printf(e->decls, "%s%d", k ? (k % 32 ? ", " : ",\n    ") : "", ext[k]);
-            hd_buf_puts(e->decls, "};\n");
-        }
-        free(idx);
-        free(w);
-        free(ext);
+        t->n = 1;
     }
-    static const char *const OV[] = {"o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7"};
-    static const char *const TV[] = {"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"};
-    /* Output loops; per resized dim the table offset base, per plain dim
-     * the input offset. */
-    hd_buf base, oidx;
-    hd_buf_init(&base);
-    hd_buf_init(&oidx);
-    hd_buf_puts(&base, "0");
-    hd_buf_puts(&oidx, "0");
-    for (int a = 0; a < r; a++) {
-        em_for(e, OV[a], p.out[a]);
-        if (!p.resized[a])
-            hd_buf_printf(&base, " + %s * %" PRId64, OV[a], istride[a]);
-        hd_buf_printf(&oidx, " + %s * %" PRId64, OV[a], ostride[a]);
-    }
-    em_line(e, "%s *y = out0 + (%s);", ct, oidx.data);
-    em_line(e, "const %s *xb = in0 + (%s);", ct, base.data);
-    if (any_ext) {
-        hd_buf cond;
-        hd_buf_init(&cond);
-        for (int a = 0; a < r; a++)
-            if (ext_ax[a])
-                hd_buf_printf(&cond, "%srs%d_e%d[%s]", cond.len ? " || " : "", e->node, a, OV[a]);
-        char lit[64];
-        snprintf(lit, sizeof(lit), "(%s)%s", acc_t, em_f64(p.extrap).s);
-        char *sv = em_store(t, lit);
-        em_line(e, "if (%s) { *y = %s; continue; }", cond.data, sv);
-        free(sv);
-        hd_buf_free(&cond);
-    }
-    if (p.mode == RS_NEAREST) {
-        hd_buf off;
-        hd_buf_init(&off);
-        hd_buf_puts(&off, "0");
-        for (int a = 0; a < r; a++)
-            if (p.resized[a])
-                hd_buf_printf(&off, " + rs%d_o%d[%s]", e->node, a, OV[a]);
-        em_line(e, "*y = xb[%s];", off.data);
-        hd_buf_free(&off);
-    } else {
-        em_line(e, "%s acc = 0;", acc_t);
-        int opened = 0;
-        hd_buf off, wt;
-        hd_buf_init(&off);
-        hd_buf_init(&wt);
-        hd_buf_puts(&off, "0");
-        hd_buf_puts(&wt, "1");
-        for (int a = 0; a < r; a++) {
-            if (!p.resized[a])
-                continue;
-            em_for(e, TV[a], ntap[a]);
-            opened++;
-            em_line(e, "const int64_t j%d = %s * %d + %s;", a, OV[a], ntap[a], TV[a]);
-            hd_buf_printf(&off, " + rs%d_o%d[j%d]", e->node, a, a);
-            hd_buf_printf(&wt, " * rs%d_w%d[j%d]", e->node, a, a);
-        }
-        char *lx = em_load(t, "xb[q]");
-        em_line(e, "const int64_t q = %s;", off.data);
-        em_line(e, "acc += (%s) * (%s)%s;", wt.data, acc_t, lx);
-        free(lx);
-        for (int i = 0; i < opened; i++)
-            em_close(e);
-        if (is_int) {
-            /* round half to even, then saturate */
-            const char *lo = "0", *hi = "0";
-            switch (t) {
-            case HODU_DTYPE_I8: lo = "-128.0"; hi = "127.0"; break;
-            case HODU_DTYPE_U8: lo = "0.0"; hi = "255.0"; break;
-            case HODU_DTYPE_I16: lo = "-32768.0"; hi = "32767.0"; break;
-            case HODU_DTYPE_U16: lo = "0.0"; hi = "65535.0"; break;
-            case HODU_DTYPE_I32: lo = "-2147483648.0"; hi = "2147483647.0"; break;
-            case HODU_DTYPE_U32: lo = "0.0"; hi = "4294967295.0"; break;
-            case HODU_DTYPE_I64: lo = "-9223372036854775808.0"; hi = "9223372036854774784.0"; break;
-            default: lo = "0.0"; hi = "18446744073709549568.0"; break;
-            }
-            em_line(e, "double v = rint((double)acc);");
-            em_line(e, "v = v < %s ? %s : (v > %s ? %s : v);", lo, lo, hi, hi);
-            em_line(e, "*y = (%s)v;", ct);
-        } else {
-            char *sv = em_store(t, "acc");
-            em_line(e, "*y = %s;", sv);
-            free(sv);
-        }
-        hd_buf_free(&off);
-        hd_buf_free(&wt);
-    }
-    for (int a = 0; a < r; a++)
-        em_close(e);
-    hd_buf_free(&base);
-    hd_buf_free(&oidx);
-    return true;
+}
+
+void resize_taps_free(resize_taps *t)
+{
+    free(t->idx);
+    free(t->w);
+    free(t->ext);
+    t->idx = NULL;
+    t->w = NULL;
+    t->ext = NULL;
 }
 
 /* --- the ops ------------------------------------------------------------- */
@@ -646,5 +512,5 @@ static const op_attr_spec resize_attrs[] = {
 
 static const op_attr_spec upsample_attrs[] = {{"mode", IR_ATTR_STRING}, {"scales", IR_ATTR_FLOATS}, {NULL, 0}};
 
-OP_DEF(RESIZE, .attrs = resize_attrs, .infer = nn_infer_resize, .emit = nn_emit_resize);
-OP_DEF(UPSAMPLE, .attrs = upsample_attrs, .infer = nn_infer_resize, .emit = nn_emit_resize);
+OP_DEF(RESIZE, .attrs = resize_attrs, .infer = nn_infer_resize);
+OP_DEF(UPSAMPLE, .attrs = upsample_attrs, .infer = nn_infer_resize);

@@ -1,20 +1,19 @@
 /*
- * ops.h - the op table: what the compiler knows about every operator.
+ * ops.h - op semantics: what the compiler knows about every operator,
+ * independent of any backend.
  *
  * An op's identity (op_id, ONNX name and domain, opset range, arity, family)
  * is one line of op_list.def; its semantics (attribute schema, shape
- * inference, host-side constant folding, C emitter, FLOPs, scratch) are an
- * OP_DEF beside its functions in the family file (ops/elementwise.c,
- * ops/nn_conv.c, ...).  op_get(op_id) gives both as one op_def.  Passes and
- * backends tell ops apart by op_id (n->op == OP_CONV), never by name.
+ * inference, host-side constant folding, FLOPs, fusability, the gradient
+ * slot) are an OP_DEF beside its functions in the family file
+ * (ops/elementwise.c, ops/nn_conv.c, ...).  op_get(op_id) gives both as one
+ * op_def.  Passes and backends tell ops apart by op_id (n->op == OP_CONV),
+ * never by name.
  *
- * Emitters write the body of one C function per node.  The function receives
- * typed pointers named in0, in1, ... (only for inputs that are present; an
- * omitted optional input has no parameter) and out0, out1, ...  Every shape is
- * a compile-time constant: emitters print sizes as literals and never loop
- * over run-time shapes.  Float16 and bfloat16 are stored as uint16_t and
- * computed in float through HD_F16_LOAD/HD_F16_STORE style macros from the
- * kernel layer (kernels/hodu_kernels.h).
+ * What a backend needs to lower an op beyond its shapes (geometry, views,
+ * plans) comes from the family headers (ops/nn.h, ops/reduce.h, ...), whose
+ * getters folding uses too.  Nothing here writes code: lowering is each
+ * backend's (src/backend/<name>/).
  */
 #ifndef HODU_OPS_H
 #define HODU_OPS_H
@@ -24,9 +23,6 @@
 
 #include "ir/ir.h"
 #include "util/util.h"
-/* Transitional: op_defs still carry their native lowering (.emit) until every
- * family's emitters live in src/backend/native. */
-#include "backend/native/emit.h"
 
 /* The newest default-domain opset op_list.def has been checked against: an
  * entry whose UNTIL is this has no later ONNX version that we know of.  Keep
@@ -73,15 +69,16 @@ typedef bool (*op_fold_fn)(op_ctx *c);
 /* Floating-point operations one run of the node performs (multiply-adds
  * count as 2); used by --inspect. */
 typedef int64_t (*op_flops_fn)(const ir_graph *g, int node);
-/* Bytes of scratch memory the node's kernel needs while it runs (im2col
- * columns, GEMM packing).  The memory planner gives it a block of the arena,
- * passed to the function as `unsigned char *restrict scratch` (64-byte
- * aligned); generated code never allocates. */
-typedef uint64_t (*op_scratch_fn)(const ir_graph *g, int node);
 /* True when the node can be evaluated element by element inside another
  * node's loop (pass_fuse_elementwise chains such nodes into one
  * hodu.FusedElementwise node). */
 typedef bool (*op_fusable_fn)(const ir_graph *g, int node);
+/* Reverse-mode rule: given the gradients of a node's outputs, adds the
+ * nodes that compute its inputs' gradients.  The autodiff pass (training)
+ * defines the context; NULL means the op is not differentiable, and asking
+ * for a gradient through it is an error naming it. */
+typedef struct op_grad_ctx op_grad_ctx;
+typedef bool (*op_grad_fn)(op_grad_ctx *c);
 
 typedef struct op_def {
     /* Identity, from op_list.def (OP_DEF fills these in). */
@@ -96,10 +93,9 @@ typedef struct op_def {
     const op_attr_spec *attrs; /* terminated by {NULL}; NULL = no attributes */
     op_infer_fn infer;         /* required */
     op_fold_fn fold;           /* optional: all inputs const -> outputs const */
-    op_emit_fn emit;           /* required */
     op_flops_fn flops;         /* optional: default is one per output element */
-    op_scratch_fn scratch;     /* optional: default no scratch */
     op_fusable_fn fusable;     /* optional: default not fusable */
+    op_grad_fn grad;           /* optional: NULL = not differentiable */
 } op_def;
 
 /* The op_def of an op_id; NULL for anything else (-1: unresolved). */

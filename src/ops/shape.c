@@ -8,19 +8,18 @@
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops_impl.h"
+#include "shape.h"
 
-/* Emits a copy of input 0 into output 0 (same bytes, new shape). */
-static bool emit_copy(op_emit *e)
+/* Reading a node's geometry outside inference (backends) reports on the
+ * caller's diag, as inference would have. */
+static op_ctx node_ctx(const ir_graph *g, int node, hd_diag *d)
 {
-    size_t nbytes = ir_value_nbytes(em_out(e, 0));
-    if (nbytes)
-        em_line(e, "if ((const void *)out0 != (const void *)in0) memcpy(out0, in0, %zu);", nbytes);
-    return true;
+    op_ctx c = {(ir_graph *)g, node, d};
+    return c;
 }
 
 static bool fold_copy(op_ctx *c)
@@ -89,13 +88,6 @@ static bool fold_constant(op_ctx *c)
         memcpy(dst, a->ints, a->n * 8);
     }
     return true;
-}
-
-static bool emit_unreachable(op_emit *e)
-{
-    /* Folding always removes these nodes before code generation. */
-    ir_node_error(e->d, e->g, e->node, "internal error: node was not folded");
-    return false;
 }
 
 /* --- Shape ---------------------------------------------------------------- */
@@ -178,18 +170,10 @@ static bool infer_reshape(op_ctx *c)
 }
 
 /* --- strided copies --------------------------------------------------------
- * Most data movement is "for every index i of a box of `dims`, copy element
- * src[src_base + i.src] to dst[dst_base + i.dst]".  One plan describes it;
- * plan_emit writes it as C and plan_run performs it on the host for folding,
- * so generated code and folded constants cannot disagree. */
+ * Most data movement is one shape_copy_plan (shape.h): folding runs it here
+ * and backends lower the same plan, so the two cannot disagree. */
 
-typedef struct copy_plan {
-    int rank;
-    int64_t dims[HODU_MAX_RANK];
-    int64_t src[HODU_MAX_RANK];
-    int64_t dst[HODU_MAX_RANK];
-    int64_t src_base, dst_base;
-} copy_plan;
+typedef shape_copy_plan copy_plan;
 
 static void contiguous_strides(int rank, const int64_t *dims, int64_t *strides)
 {
@@ -203,11 +187,11 @@ static void contiguous_strides(int rank, const int64_t *dims, int64_t *strides)
 static void value_strides(const ir_value *v, int64_t *strides)
 {
     int64_t dims[HODU_MAX_RANK];
-    em_dims(v, dims);
+    ir_value_dims(v, dims);
     contiguous_strides(v->rank, dims, strides);
 }
 
-static int64_t plan_numel(const copy_plan *p)
+int64_t shape_copy_plan_numel(const copy_plan *p)
 {
     int64_t n = 1;
     for (int i = 0; i < p->rank; i++)
@@ -215,8 +199,7 @@ static int64_t plan_numel(const copy_plan *p)
     return n;
 }
 
-/* Drops unit dims and merges neighbours that are contiguous in both. */
-static void plan_coalesce(copy_plan *p)
+void shape_copy_plan_coalesce(copy_plan *p)
 {
     int w = 0;
     for (int i = 0; i < p->rank; i++) {
@@ -236,48 +219,9 @@ static void plan_coalesce(copy_plan *p)
     p->rank = w;
 }
 
-static void offset_expr(hd_buf *b, int64_t base, const int64_t *strides, int rank)
+void shape_copy_plan_run(const copy_plan *p, void *dst, const void *src, size_t elem)
 {
-    hd_buf_printf(b, "%" PRId64, base);
-    for (int i = 0; i < rank; i++)
-        if (strides[i])
-            hd_buf_printf(b, " + i%d * %" PRId64, i, strides[i]);
-}
-
-static void plan_emit(op_emit *e, copy_plan p, const char *src, const char *dst, size_t elem)
-{
-    if (plan_numel(&p) == 0)
-        return;
-    plan_coalesce(&p);
-    bool rows = p.rank > 0 && p.src[p.rank - 1] == 1 && p.dst[p.rank - 1] == 1;
-    int loops = rows ? p.rank - 1 : p.rank;
-    em_line(e, "{");
-    e->indent++;
-    for (int i = 0; i < loops; i++) {
-        char var[16];
-        snprintf(var, sizeof(var), "i%d", i);
-        em_for(e, var, p.dims[i]);
-    }
-    hd_buf so, dso;
-    hd_buf_init(&so);
-    hd_buf_init(&dso);
-    offset_expr(&so, p.src_base, p.src, loops);
-    offset_expr(&dso, p.dst_base, p.dst, loops);
-    if (rows)
-        em_line(e, "memcpy(%s + (%s), %s + (%s), %zu);", dst, dso.data, src, so.data, (size_t)p.dims[p.rank - 1] * elem);
-    else
-        em_line(e, "%s[%s] = %s[%s];", dst, dso.data, src, so.data);
-    hd_buf_free(&so);
-    hd_buf_free(&dso);
-    for (int i = 0; i < loops; i++)
-        em_close(e);
-    e->indent--;
-    em_line(e, "}");
-}
-
-static void plan_run(const copy_plan *p, void *dst, const void *src, size_t elem)
-{
-    int64_t n = plan_numel(p);
+    int64_t n = shape_copy_plan_numel(p);
     int64_t idx[HODU_MAX_RANK] = {0};
     for (int64_t k = 0; k < n; k++) {
         int64_t so = p->src_base, dso = p->dst_base;
@@ -298,7 +242,7 @@ static void plan_run(const copy_plan *p, void *dst, const void *src, size_t elem
 static void plan_dense_out(copy_plan *p, const ir_value *out)
 {
     p->rank = out->rank;
-    em_dims(out, p->dims);
+    ir_value_dims(out, p->dims);
     contiguous_strides(p->rank, p->dims, p->dst);
     p->dst_base = 0;
 }
@@ -331,14 +275,25 @@ static bool transpose_perm(op_ctx *c, const ir_value *in, int *perm)
     return true;
 }
 
-static void transpose_plan(const ir_value *in, const ir_value *out, const int *perm, copy_plan *p)
+static bool transpose_plan(op_ctx *c, copy_plan *p)
 {
+    const ir_value *in = op_in(c, 0), *out = op_out(c, 0);
+    int perm[HODU_MAX_RANK];
+    if (!transpose_perm(c, in, perm))
+        return false;
     int64_t st[HODU_MAX_RANK];
     value_strides(in, st);
     plan_dense_out(p, out);
     for (int i = 0; i < out->rank; i++)
         p->src[i] = st[perm[i]];
     p->src_base = 0;
+    return true;
+}
+
+bool shape_transpose_plan(const ir_graph *g, int node, hd_diag *d, copy_plan *p)
+{
+    op_ctx c = node_ctx(g, node, d);
+    return transpose_plan(&c, p);
 }
 
 static bool infer_transpose(op_ctx *c)
@@ -356,24 +311,10 @@ static bool infer_transpose(op_ctx *c)
 
 static bool fold_transpose(op_ctx *c)
 {
-    int perm[HODU_MAX_RANK];
-    transpose_perm(c, op_in(c, 0), perm);
     copy_plan p;
-    transpose_plan(op_in(c, 0), op_out(c, 0), perm, &p);
+    transpose_plan(c, &p);
     void *dst = op_fold_alloc(c, 0);
-    plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
-    return true;
-}
-
-static bool emit_transpose(op_emit *e)
-{
-    op_ctx c = {(ir_graph *)e->g, e->node, e->d};
-    int perm[HODU_MAX_RANK];
-    if (!transpose_perm(&c, em_in(e, 0), perm))
-        return false;
-    copy_plan p;
-    transpose_plan(em_in(e, 0), em_out(e, 0), perm, &p);
-    plan_emit(e, p, "in0", "out0", ir_dtype_size(em_in(e, 0)->dtype));
+    shape_copy_plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
     return true;
 }
 
@@ -484,19 +425,15 @@ static bool fold_slice(op_ctx *c)
     int64_t dims[HODU_MAX_RANK];
     slice_plan(c, &p, dims);
     void *dst = op_fold_alloc(c, 0);
-    plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
+    shape_copy_plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
     return true;
 }
 
-static bool emit_slice(op_emit *e)
+bool shape_slice_plan(const ir_graph *g, int node, hd_diag *d, copy_plan *p)
 {
-    op_ctx c = {(ir_graph *)e->g, e->node, e->d};
-    copy_plan p;
+    op_ctx c = node_ctx(g, node, d);
     int64_t dims[HODU_MAX_RANK];
-    if (!slice_plan(&c, &p, dims))
-        return false;
-    plan_emit(e, p, "in0", "out0", ir_dtype_size(em_in(e, 0)->dtype));
-    return true;
+    return slice_plan(&c, p, dims);
 }
 
 /* --- Expand ---------------------------------------------------------------- */
@@ -526,8 +463,14 @@ static bool infer_expand(op_ctx *c)
 static void broadcast_plan(const ir_value *in, const ir_value *out, copy_plan *p)
 {
     plan_dense_out(p, out);
-    em_broadcast_strides(in, out->rank, p->dims, p->src);
+    ir_broadcast_strides(in, out->rank, p->dims, p->src);
     p->src_base = 0;
+}
+
+void shape_expand_plan(const ir_graph *g, int node, copy_plan *p)
+{
+    const ir_node *n = ir_nd(g, node);
+    broadcast_plan(ir_val(g, n->inputs[0]), ir_val(g, n->outputs[0]), p);
 }
 
 static bool fold_expand(op_ctx *c)
@@ -535,15 +478,7 @@ static bool fold_expand(op_ctx *c)
     copy_plan p;
     broadcast_plan(op_in(c, 0), op_out(c, 0), &p);
     void *dst = op_fold_alloc(c, 0);
-    plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
-    return true;
-}
-
-static bool emit_expand(op_emit *e)
-{
-    copy_plan p;
-    broadcast_plan(em_in(e, 0), em_out(e, 0), &p);
-    plan_emit(e, p, "in0", "out0", ir_dtype_size(em_in(e, 0)->dtype));
+    shape_copy_plan_run(&p, dst, op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
     return true;
 }
 
@@ -631,7 +566,7 @@ static bool infer_concat(op_ctx *c)
     if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), first->rank, &axis))
         return false;
     int64_t dims[HODU_MAX_RANK];
-    em_dims(first, dims);
+    ir_value_dims(first, dims);
     dims[axis] = 0;
     for (size_t k = 0; k < op_node(c)->n_inputs; k++) {
         const ir_value *v = op_in(c, k);
@@ -655,7 +590,7 @@ static void concat_plan(const ir_node *n, const ir_graph *g, size_t k, int axis,
 {
     const ir_value *out = ir_val(g, n->outputs[0]);
     int64_t od[HODU_MAX_RANK], ost[HODU_MAX_RANK];
-    em_dims(out, od);
+    ir_value_dims(out, od);
     contiguous_strides(out->rank, od, ost);
     int64_t at = 0;
     for (size_t j = 0; j < k; j++)
@@ -663,7 +598,7 @@ static void concat_plan(const ir_node *n, const ir_graph *g, size_t k, int axis,
             at += ir_val(g, n->inputs[j])->dims[axis].size;
     const ir_value *in = ir_val(g, n->inputs[k]);
     p->rank = in->rank;
-    em_dims(in, p->dims);
+    ir_value_dims(in, p->dims);
     contiguous_strides(in->rank, p->dims, p->src);
     memcpy(p->dst, ost, sizeof(ost));
     p->src_base = 0;
@@ -681,27 +616,18 @@ static bool fold_concat(op_ctx *c)
             continue;
         copy_plan p;
         concat_plan(n, c->g, k, axis, &p);
-        plan_run(&p, dst, op_in(c, k)->data, ir_dtype_size(op_in(c, k)->dtype));
+        shape_copy_plan_run(&p, dst, op_in(c, k)->data, ir_dtype_size(op_in(c, k)->dtype));
     }
     return true;
 }
 
-static bool emit_concat(op_emit *e)
+void shape_concat_plan(const ir_graph *g, int node, size_t k, copy_plan *p)
 {
-    const ir_node *n = em_node(e);
+    const ir_node *n = ir_nd(g, node);
     int axis = (int)ir_attr_int(n, "axis", 0);
     if (axis < 0)
-        axis += em_out(e, 0)->rank;
-    for (size_t k = 0; k < n->n_inputs; k++) {
-        if (n->inputs[k] < 0)
-            continue;
-        copy_plan p;
-        concat_plan(n, e->g, k, axis, &p);
-        char src[32];
-        snprintf(src, sizeof(src), "in%zu", k);
-        plan_emit(e, p, src, "out0", ir_dtype_size(em_out(e, 0)->dtype));
-    }
-    return true;
+        axis += ir_val(g, n->outputs[0])->rank;
+    concat_plan(n, g, k, axis, p);
 }
 
 /* --- Split -------------------------------------------------------------------
@@ -773,7 +699,7 @@ static bool infer_split(op_ctx *c)
         return false;
     for (size_t i = 0; i < n_out; i++) {
         int64_t dims[HODU_MAX_RANK];
-        em_dims(in, dims);
+        ir_value_dims(in, dims);
         dims[axis] = sizes[i];
         op_set_out(c, i, in->dtype, in->rank, dims);
     }
@@ -785,7 +711,7 @@ static void split_plan(const ir_value *in, int axis, int64_t start, int64_t size
     int64_t st[HODU_MAX_RANK];
     value_strides(in, st);
     p->rank = in->rank;
-    em_dims(in, p->dims);
+    ir_value_dims(in, p->dims);
     p->dims[axis] = size;
     memcpy(p->src, st, sizeof(st));
     p->src_base = start * st[axis];
@@ -803,31 +729,24 @@ static bool fold_split(op_ctx *c)
         if (n->outputs[i] >= 0) {
             copy_plan p;
             split_plan(op_in(c, 0), axis, at, sizes[i], &p);
-            plan_run(&p, op_fold_alloc(c, i), op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
+            shape_copy_plan_run(&p, op_fold_alloc(c, i), op_in(c, 0)->data, ir_dtype_size(op_in(c, 0)->dtype));
         }
         at += sizes[i];
     }
     return true;
 }
 
-static bool emit_split(op_emit *e)
+bool shape_split_plan(const ir_graph *g, int node, hd_diag *d, size_t out, copy_plan *p)
 {
-    op_ctx c = {(ir_graph *)e->g, e->node, e->d};
-    const ir_node *n = em_node(e);
+    op_ctx c = node_ctx(g, node, d);
+    const ir_node *n = op_node(&c);
     int axis;
     int64_t sizes[64], at = 0;
     if (!split_sizes(&c, &axis, sizes, n->n_outputs))
         return false;
-    for (size_t i = 0; i < n->n_outputs; i++) {
-        if (n->outputs[i] >= 0) {
-            copy_plan p;
-            split_plan(em_in(e, 0), axis, at, sizes[i], &p);
-            char dst[32];
-            snprintf(dst, sizeof(dst), "out%zu", i);
-            plan_emit(e, p, "in0", dst, ir_dtype_size(em_in(e, 0)->dtype));
-        }
+    for (size_t i = 0; i < out; i++)
         at += sizes[i];
-    }
+    split_plan(op_in(&c, 0), axis, at, sizes[out], p);
     return true;
 }
 
@@ -860,17 +779,27 @@ static bool infer_gather(op_ctx *c)
     return true;
 }
 
-static void gather_geometry(const ir_value *data, const ir_value *idx, int axis, int64_t *outer, int64_t *n_idx,
-                            int64_t *d, int64_t *inner)
+static void gather_view(const ir_value *data, const ir_value *idx, int axis, shape_gather_view *v)
 {
-    *outer = 1;
-    *inner = 1;
+    v->axis = axis;
+    v->outer = 1;
+    v->inner = 1;
     for (int i = 0; i < axis; i++)
-        *outer *= data->dims[i].size;
+        v->outer *= data->dims[i].size;
     for (int i = axis + 1; i < data->rank; i++)
-        *inner *= data->dims[i].size;
-    *d = data->dims[axis].size;
-    *n_idx = ir_value_numel(idx);
+        v->inner *= data->dims[i].size;
+    v->d = data->dims[axis].size;
+    v->n_idx = ir_value_numel(idx);
+}
+
+void shape_gather_view_of(const ir_graph *g, int node, shape_gather_view *v)
+{
+    const ir_node *n = ir_nd(g, node);
+    const ir_value *data = ir_val(g, n->inputs[0]);
+    int axis = (int)ir_attr_int(n, "axis", 0);
+    if (axis < 0)
+        axis += data->rank;
+    gather_view(data, ir_val(g, n->inputs[1]), axis, v);
 }
 
 static bool fold_gather(op_ctx *c)
@@ -878,8 +807,9 @@ static bool fold_gather(op_ctx *c)
     const ir_value *data = op_in(c, 0);
     int axis;
     op_axis(c, ir_attr_int(op_node(c), "axis", 0), data->rank, &axis);
-    int64_t outer, n_idx, d, inner;
-    gather_geometry(data, op_in(c, 1), axis, &outer, &n_idx, &d, &inner);
+    shape_gather_view v;
+    gather_view(data, op_in(c, 1), axis, &v);
+    int64_t outer = v.outer, n_idx = v.n_idx, d = v.d, inner = v.inner;
     if (n_idx > 1 << 20)
         return true; /* too big to fold: stays a run-time gather */
     int64_t *ix = hd_xmalloc((size_t)(n_idx ? n_idx : 1) * 8);
@@ -897,33 +827,6 @@ static bool fold_gather(op_ctx *c)
     return true;
 }
 
-static bool emit_gather(op_emit *e)
-{
-    const ir_value *data = em_in(e, 0);
-    int axis = (int)ir_attr_int(em_node(e), "axis", 0);
-    if (axis < 0)
-        axis += data->rank;
-    int64_t outer, n_idx, d, inner;
-    gather_geometry(data, em_in(e, 1), axis, &outer, &n_idx, &d, &inner);
-    if (outer * n_idx * inner == 0 || d == 0)
-        return true;
-    size_t es = ir_dtype_size(data->dtype);
-    em_for(e, "o", outer);
-    em_for(e, "j", n_idx);
-    em_line(e, "int64_t k = (int64_t)in1[j];");
-    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
-    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
-    if (inner == 1)
-        em_line(e, "out0[o * %" PRId64 " + j] = in0[o * %" PRId64 " + k];", n_idx, d);
-    else
-        em_line(e, "memcpy(out0 + (o * %" PRId64 " + j) * %" PRId64 ", in0 + (o * %" PRId64 " + k) * %" PRId64
-                   ", %zu);",
-                n_idx, inner, d, inner, (size_t)inner * es);
-    em_close(e);
-    em_close(e);
-    return true;
-}
-
 /* --- GatherElements ------------------------------------------------------------ */
 
 static bool infer_gather_elements(op_ctx *c)
@@ -935,65 +838,31 @@ static bool infer_gather_elements(op_ctx *c)
     if (idx->rank != data->rank)
         return op_fail(c, "indices rank %d differs from data rank %d", idx->rank, data->rank);
     int64_t dims[HODU_MAX_RANK];
-    em_dims(idx, dims);
+    ir_value_dims(idx, dims);
     op_set_out(c, 0, data->dtype, idx->rank, dims);
     return true;
 }
 
-/* Opens the loop nest over `idx` shared by GatherElements and
- * ScatterElements and emits `k`, the index along `axis` clamped into range.
- * *io receives the offset expression into indices (and updates, output),
- * *so the data offset with the axis term left out; returns the axis stride.
- * Close with elements_loops_close. */
-static int64_t elements_loops_open(op_emit *e, const ir_value *data, const ir_value *idx, int axis, hd_buf *io,
-                                   hd_buf *so)
+static void elements_view(const ir_value *data, const ir_value *idx, int axis, shape_elements_view *v)
 {
-    int64_t dst[HODU_MAX_RANK], ist[HODU_MAX_RANK], idims[HODU_MAX_RANK];
-    value_strides(data, dst);
-    em_dims(idx, idims);
-    contiguous_strides(idx->rank, idims, ist);
-    int64_t d = data->dims[axis].size, astride = dst[axis];
-    em_line(e, "{");
-    e->indent++;
-    for (int i = 0; i < idx->rank; i++) {
-        char var[16];
-        snprintf(var, sizeof(var), "i%d", i);
-        em_for(e, var, idims[i]);
-    }
-    hd_buf_init(io);
-    hd_buf_init(so);
-    offset_expr(io, 0, ist, idx->rank);
-    dst[axis] = 0;
-    offset_expr(so, 0, dst, idx->rank);
-    em_line(e, "int64_t k = (int64_t)in1[%s];", io->data);
-    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
-    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
-    return astride;
+    v->rank = idx->rank;
+    v->axis = axis;
+    value_strides(data, v->data_strides);
+    ir_value_dims(idx, v->idx_dims);
+    contiguous_strides(idx->rank, v->idx_dims, v->idx_strides);
+    v->d = data->dims[axis].size;
+    v->axis_stride = v->data_strides[axis];
+    v->data_strides[axis] = 0;
 }
 
-static void elements_loops_close(op_emit *e, int rank, hd_buf *io, hd_buf *so)
+void shape_elements_view_of(const ir_graph *g, int node, shape_elements_view *v)
 {
-    hd_buf_free(io);
-    hd_buf_free(so);
-    for (int i = 0; i < rank; i++)
-        em_close(e);
-    e->indent--;
-    em_line(e, "}");
-}
-
-static bool emit_gather_elements(op_emit *e)
-{
-    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
-    int axis = (int)ir_attr_int(em_node(e), "axis", 0);
+    const ir_node *n = ir_nd(g, node);
+    const ir_value *data = ir_val(g, n->inputs[0]);
+    int axis = (int)ir_attr_int(n, "axis", 0);
     if (axis < 0)
         axis += data->rank;
-    if (ir_value_numel(idx) == 0)
-        return true;
-    hd_buf io, so;
-    int64_t astride = elements_loops_open(e, data, idx, axis, &io, &so);
-    em_line(e, "out0[%s] = in0[%s + k * %" PRId64 "];", io.data, so.data, astride);
-    elements_loops_close(e, idx->rank, &io, &so);
-    return true;
+    elements_view(data, ir_val(g, n->inputs[1]), axis, v);
 }
 
 /* --- Tile --------------------------------------------------------------------- */
@@ -1018,33 +887,14 @@ static bool infer_tile(op_ctx *c)
     return true;
 }
 
-static bool emit_tile(op_emit *e)
+void shape_tile_view_of(const ir_graph *g, int node, shape_tile_view *v)
 {
-    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
-    if (ir_value_numel(out) == 0)
-        return true;
-    int64_t st[HODU_MAX_RANK];
-    value_strides(in, st);
-    em_line(e, "{");
-    e->indent++;
-    em_line(e, "int64_t o = 0;");
-    for (int i = 0; i < out->rank; i++) {
-        char var[16];
-        snprintf(var, sizeof(var), "i%d", i);
-        em_for(e, var, out->dims[i].size);
-    }
-    hd_buf so;
-    hd_buf_init(&so);
-    hd_buf_puts(&so, "0");
-    for (int i = 0; i < out->rank; i++)
-        hd_buf_printf(&so, " + (i%d %% %" PRId64 ") * %" PRId64, i, in->dims[i].size, st[i]);
-    em_line(e, "out0[o++] = in0[%s];", so.data);
-    hd_buf_free(&so);
-    for (int i = 0; i < out->rank; i++)
-        em_close(e);
-    e->indent--;
-    em_line(e, "}");
-    return true;
+    const ir_node *n = ir_nd(g, node);
+    const ir_value *in = ir_val(g, n->inputs[0]), *out = ir_val(g, n->outputs[0]);
+    v->rank = out->rank;
+    ir_value_dims(out, v->out_dims);
+    ir_value_dims(in, v->in_dims);
+    value_strides(in, v->in_strides);
 }
 
 /* --- Pad ----------------------------------------------------------------------
@@ -1097,11 +947,27 @@ static bool pad_amounts(op_ctx *c, int64_t *begin, int64_t *end)
     return true;
 }
 
+static bool pad_mode(const char *s, shape_pad_mode *m)
+{
+    static const struct {
+        const char *name;
+        shape_pad_mode mode;
+    } modes[] = {{"constant", SHAPE_PAD_CONSTANT}, {"reflect", SHAPE_PAD_REFLECT}, {"edge", SHAPE_PAD_EDGE},
+                 {"wrap", SHAPE_PAD_WRAP}};
+    for (size_t i = 0; i < HD_ARRAY_LEN(modes); i++)
+        if (strcmp(s, modes[i].name) == 0) {
+            *m = modes[i].mode;
+            return true;
+        }
+    return false;
+}
+
 static bool infer_pad(op_ctx *c)
 {
     const ir_value *in = op_in(c, 0);
     const char *mode = ir_attr_string(op_node(c), "mode", "constant");
-    if (strcmp(mode, "constant") && strcmp(mode, "reflect") && strcmp(mode, "edge") && strcmp(mode, "wrap"))
+    shape_pad_mode m;
+    if (!pad_mode(mode, &m))
         return op_fail(c, "mode '%s' is not supported", mode);
     int64_t b[HODU_MAX_RANK], e[HODU_MAX_RANK], dims[HODU_MAX_RANK];
     if (!pad_amounts(c, b, e))
@@ -1119,67 +985,27 @@ static bool infer_pad(op_ctx *c)
     return true;
 }
 
-static bool emit_pad(op_emit *e)
+bool shape_pad_plan_of(const ir_graph *g, int node, hd_diag *d, shape_pad_plan *p)
 {
-    op_ctx c = {(ir_graph *)e->g, e->node, e->d};
-    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
-    const char *mode = ir_attr_string(em_node(e), "mode", "constant");
-    int64_t b[HODU_MAX_RANK], en[HODU_MAX_RANK], st[HODU_MAX_RANK];
-    if (!pad_amounts(&c, b, en))
+    op_ctx c = node_ctx(g, node, d);
+    const ir_node *n = op_node(&c);
+    const ir_value *in = op_in(&c, 0), *out = op_out(&c, 0);
+    memset(p, 0, sizeof *p);
+    if (!pad_mode(ir_attr_string(n, "mode", "constant"), &p->mode))
+        return op_fail(&c, "mode '%s' is not supported", ir_attr_string(n, "mode", "constant"));
+    if (!pad_amounts(&c, p->begin, p->end))
         return false;
-    if (ir_value_numel(out) == 0)
-        return true;
-    value_strides(in, st);
-    const char *ct = em_ctype(out->dtype);
-    em_line(e, "{");
-    e->indent++;
-    if (em_in(e, 2))
-        em_line(e, "const %s fill = in2[0];", ct);
-    else if (out->dtype == HODU_DTYPE_F16 || out->dtype == HODU_DTYPE_BF16)
-        em_line(e, "const %s fill = %s;", ct,
-                out->dtype == HODU_DTYPE_F16 ? "hd_f32_to_f16((float)" : "hd_f32_to_bf16((float)");
-    else
-        em_line(e, "const %s fill = (%s)%s;", ct, ct, em_f64(ir_attr_float(em_node(e), "value", 0.0)).s);
-    em_line(e, "(void)fill;");
-    em_line(e, "int64_t o = 0;");
-    for (int i = 0; i < out->rank; i++) {
-        char var[16];
-        snprintf(var, sizeof(var), "i%d", i);
-        em_for(e, var, out->dims[i].size);
-        int64_t d = in->dims[i].size;
-        em_line(e, "int64_t c%d = i%d - %" PRId64 ";", i, i, b[i]);
-        if (strcmp(mode, "constant") == 0) {
-            em_line(e, "if (c%d < 0 || c%d >= %" PRId64 ") {", i, i, d);
-            /* Fill the whole sub-box under this index. */
-            int64_t sub = 1;
-            for (int k = i + 1; k < out->rank; k++)
-                sub *= out->dims[k].size;
-            em_line(e, "    for (int64_t f = 0; f < %" PRId64 "; f++) out0[o++] = fill;", sub);
-            em_line(e, "    continue;");
-            em_line(e, "}");
-        } else if (strcmp(mode, "edge") == 0) {
-            em_line(e, "c%d = c%d < 0 ? 0 : (c%d >= %" PRId64 " ? %" PRId64 " : c%d);", i, i, i, d, d - 1, i);
-        } else if (strcmp(mode, "wrap") == 0) {
-            em_line(e, "c%d = ((c%d %% %" PRId64 ") + %" PRId64 ") %% %" PRId64 ";", i, i, d, d, d);
-        } else { /* reflect, repeated so any pad width lands inside */
-            if (d == 1)
-                em_line(e, "c%d = 0;", i);
-            else
-                em_line(e, "while (c%d < 0 || c%d >= %" PRId64 ") c%d = c%d < 0 ? -c%d : %" PRId64 " - c%d;", i, i,
-                        d, i, i, i, 2 * (d - 1), i);
-        }
+    p->rank = out->rank;
+    ir_value_dims(in, p->in_dims);
+    ir_value_dims(out, p->out_dims);
+    value_strides(in, p->in_strides);
+    int64_t sub = 1;
+    for (int i = out->rank - 1; i >= 0; i--) {
+        p->fill_block[i] = sub;
+        sub *= out->dims[i].size;
     }
-    hd_buf so;
-    hd_buf_init(&so);
-    hd_buf_puts(&so, "0");
-    for (int i = 0; i < out->rank; i++)
-        hd_buf_printf(&so, " + c%d * %" PRId64, i, st[i]);
-    em_line(e, "out0[o++] = in0[%s];", so.data);
-    hd_buf_free(&so);
-    for (int i = 0; i < out->rank; i++)
-        em_close(e);
-    e->indent--;
-    em_line(e, "}");
+    p->value_input = op_in(&c, 2) != NULL;
+    p->value = ir_attr_float(n, "value", 0.0);
     return true;
 }
 
@@ -1189,8 +1015,13 @@ static const op_attr_spec cos_attrs[] = {{"value", IR_ATTR_TENSOR}, {NULL, 0}};
 
 static const ir_value *cos_value(const op_ctx *c)
 {
-    const ir_attr *a = ir_attr_find(op_node(c), "value");
-    return a && a->tensor >= 0 ? ir_val(c->g, a->tensor) : NULL;
+    return shape_constant_of_shape_value(c->g, c->node);
+}
+
+const ir_value *shape_constant_of_shape_value(const ir_graph *g, int node)
+{
+    const ir_attr *a = ir_attr_find(ir_nd(g, node), "value");
+    return a && a->tensor >= 0 ? ir_val(g, a->tensor) : NULL;
 }
 
 static bool infer_constant_of_shape(op_ctx *c)
@@ -1219,33 +1050,6 @@ static bool fold_constant_of_shape(op_ctx *c)
     char *dst = op_fold_alloc(c, 0);
     for (int64_t i = 0; v && i < ir_value_numel(out); i++)
         memcpy(dst + i * (int64_t)es, v->data, es);
-    return true;
-}
-
-static bool emit_constant_of_shape(op_emit *e)
-{
-    const ir_value *out = em_out(e, 0);
-    const ir_attr *a = ir_attr_find(em_node(e), "value");
-    int64_t n = ir_value_numel(out);
-    if (n == 0)
-        return true;
-    if (!a || a->tensor < 0) {
-        em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
-        return true;
-    }
-    const ir_value *v = ir_val(e->g, a->tensor);
-    /* Copy the element's bytes through a union so any dtype works. */
-    hd_buf bytes;
-    hd_buf_init(&bytes);
-    for (size_t i = 0; i < ir_dtype_size(v->dtype); i++)
-        hd_buf_printf(&bytes, "%s0x%02x", i ? ", " : "", ((const unsigned char *)v->data)[i]);
-    em_line(e, "static const unsigned char bits[] = {%s};", bytes.data);
-    hd_buf_free(&bytes);
-    em_line(e, "%s x;", em_ctype(out->dtype));
-    em_line(e, "memcpy(&x, bits, sizeof x);");
-    em_for(e, "i", n);
-    em_line(e, "out0[i] = x;");
-    em_close(e);
     return true;
 }
 
@@ -1345,27 +1149,18 @@ static bool infer_trilu(op_ctx *c)
     return true;
 }
 
-static bool emit_trilu(op_emit *e)
+void shape_trilu_view_of(const ir_graph *g, int node, shape_trilu_view *v)
 {
-    const ir_value *in = em_in(e, 0);
-    int64_t k = 0;
-    if (em_in(e, 1))
-        ir_const_as_i64(e->g, em_node(e)->inputs[1], &k, 1);
-    bool upper = ir_attr_int(em_node(e), "upper", 1) != 0;
-    int64_t rows = in->dims[in->rank - 2].size, cols = in->dims[in->rank - 1].size;
-    int64_t plane = rows * cols;
-    int64_t batch = plane > 0 ? ir_value_numel(in) / plane : 0;
-    if (ir_value_numel(in) == 0)
-        return true;
-    em_for(e, "b", batch);
-    em_for(e, "i", rows);
-    em_for(e, "j", cols);
-    em_line(e, "int64_t at = (b * %" PRId64 " + i) * %" PRId64 " + j;", rows, cols);
-    em_line(e, "out0[at] = (j - i %s %" PRId64 ") ? in0[at] : 0;", upper ? ">=" : "<=", k);
-    em_close(e);
-    em_close(e);
-    em_close(e);
-    return true;
+    const ir_node *n = ir_nd(g, node);
+    const ir_value *in = ir_val(g, n->inputs[0]);
+    v->k = 0;
+    if (n->n_inputs > 1 && n->inputs[1] >= 0)
+        ir_const_as_i64(g, n->inputs[1], &v->k, 1);
+    v->upper = ir_attr_int(n, "upper", 1) != 0;
+    v->rows = in->dims[in->rank - 2].size;
+    v->cols = in->dims[in->rank - 1].size;
+    int64_t plane = v->rows * v->cols;
+    v->batch = plane > 0 ? ir_value_numel(in) / plane : 0;
 }
 
 /* --- EyeLike ------------------------------------------------------------------------ */
@@ -1385,21 +1180,13 @@ static bool infer_eyelike(op_ctx *c)
     return true;
 }
 
-static bool emit_eyelike(op_emit *e)
+void shape_eyelike_view_of(const ir_graph *g, int node, shape_eyelike_view *v)
 {
-    const ir_value *out = em_out(e, 0);
-    int64_t k = ir_attr_int(em_node(e), "k", 0);
-    int64_t r = out->dims[0].size, cl = out->dims[1].size;
-    if (r * cl == 0)
-        return true;
-    char *one = em_store(out->dtype, "1");
-    em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
-    em_for(e, "i", r);
-    em_line(e, "int64_t j = i + %" PRId64 ";", k);
-    em_line(e, "if (j >= 0 && j < %" PRId64 ") out0[i * %" PRId64 " + j] = %s;", cl, cl, one);
-    em_close(e);
-    free(one);
-    return true;
+    const ir_node *n = ir_nd(g, node);
+    const ir_value *out = ir_val(g, n->outputs[0]);
+    v->k = ir_attr_int(n, "k", 0);
+    v->rows = out->dims[0].size;
+    v->cols = out->dims[1].size;
 }
 
 /* --- OneHot ------------------------------------------------------------------------- */
@@ -1430,34 +1217,21 @@ static bool infer_onehot(op_ctx *c)
     return true;
 }
 
-static bool emit_onehot(op_emit *e)
+void shape_onehot_view_of(const ir_graph *g, int node, shape_onehot_view *v)
 {
-    const ir_value *idx = em_in(e, 0), *out = em_out(e, 0);
+    const ir_node *n = ir_nd(g, node);
+    const ir_value *out = ir_val(g, n->outputs[0]);
     int rank = out->rank;
-    int axis = (int)ir_attr_int(em_node(e), "axis", -1);
+    int axis = (int)ir_attr_int(n, "axis", -1);
     if (axis < 0)
         axis += rank;
-    int64_t depth = out->dims[axis].size, outer = 1, inner = 1;
+    v->depth = out->dims[axis].size;
+    v->outer = 1;
+    v->inner = 1;
     for (int i = 0; i < axis; i++)
-        outer *= out->dims[i].size;
+        v->outer *= out->dims[i].size;
     for (int i = axis + 1; i < rank; i++)
-        inner *= out->dims[i].size;
-    if (ir_value_numel(out) == 0)
-        return true;
-    (void)idx;
-    em_for(e, "i", ir_value_numel(out));
-    em_line(e, "out0[i] = in2[0];");
-    em_close(e);
-    em_for(e, "o", outer);
-    em_for(e, "n", inner);
-    em_line(e, "double raw = (double)in0[o * %" PRId64 " + n];", inner);
-    em_line(e, "int64_t k = (int64_t)raw;");
-    em_line(e, "if (k < 0) k += %" PRId64 ";", depth);
-    em_line(e, "if (k >= 0 && k < %" PRId64 ") out0[(o * %" PRId64 " + k) * %" PRId64 " + n] = in2[1];", depth, depth,
-            inner);
-    em_close(e);
-    em_close(e);
-    return true;
+        v->inner *= out->dims[i].size;
 }
 
 /* --- DepthToSpace / SpaceToDepth --------------------------------------------------
@@ -1500,8 +1274,10 @@ static bool infer_d2s(op_ctx *c)
     return true;
 }
 
-static void d2s_plan(const ir_node *node, const ir_value *in, copy_plan *p)
+void shape_d2s_plan(const ir_graph *g, int node_id, copy_plan *p)
 {
+    const ir_node *node = ir_nd(g, node_id);
+    const ir_value *in = ir_val(g, node->inputs[0]);
     int64_t b = ir_attr_int(node, "blocksize", 1);
     int64_t n = in->dims[0].size, ch = in->dims[1].size, h = in->dims[2].size, w = in->dims[3].size;
     int64_t six[6], perm[6];
@@ -1527,14 +1303,6 @@ static void d2s_plan(const ir_node *node, const ir_value *in, copy_plan *p)
     p->src_base = p->dst_base = 0;
 }
 
-static bool emit_d2s(op_emit *e)
-{
-    copy_plan p;
-    d2s_plan(em_node(e), em_in(e, 0), &p);
-    plan_emit(e, p, "in0", "out0", ir_dtype_size(em_in(e, 0)->dtype));
-    return true;
-}
-
 /* --- ScatterElements / Scatter ---------------------------------------------------
  * out = data, then out[index with indices[i] on `axis`] (op)= updates[i].
  * Scatter (opset 9-10) is the old name without `reduction`.  Indices are
@@ -1542,22 +1310,31 @@ static bool emit_d2s(op_emit *e)
 
 static const op_attr_spec scatter_attrs[] = {{"axis", IR_ATTR_INT}, {"reduction", IR_ATTR_STRING}, {NULL, 0}};
 
-/* C statement template for combining `dst` with `src` under a reduction. */
-static const char *reduction_stmt(op_ctx *c, const char *red)
+bool shape_reduction_of(const ir_node *n, shape_reduction *r)
 {
-    if (strcmp(red, "none") == 0)
-        return "%s = %s;";
-    if (strcmp(red, "add") == 0)
-        return "%s += %s;";
-    if (strcmp(red, "mul") == 0)
-        return "%s *= %s;";
-    if (strcmp(red, "max") == 0)
-        return "{ if (%2$s > %1$s) %1$s = %2$s; }";
-    if (strcmp(red, "min") == 0)
-        return "{ if (%2$s < %1$s) %1$s = %2$s; }";
-    if (c)
-        op_fail(c, "reduction '%s' is not supported", red);
-    return NULL;
+    static const struct {
+        const char *name;
+        shape_reduction red;
+    } reds[] = {{"none", SHAPE_REDUCTION_NONE},
+                {"add", SHAPE_REDUCTION_ADD},
+                {"mul", SHAPE_REDUCTION_MUL},
+                {"max", SHAPE_REDUCTION_MAX},
+                {"min", SHAPE_REDUCTION_MIN}};
+    const char *s = ir_attr_string(n, "reduction", "none");
+    for (size_t i = 0; i < HD_ARRAY_LEN(reds); i++)
+        if (strcmp(s, reds[i].name) == 0) {
+            *r = reds[i].red;
+            return true;
+        }
+    return false;
+}
+
+static bool check_reduction(op_ctx *c)
+{
+    shape_reduction r;
+    if (!shape_reduction_of(op_node(c), &r))
+        return op_fail(c, "reduction '%s' is not supported", ir_attr_string(op_node(c), "reduction", "none"));
+    return true;
 }
 
 static bool infer_scatter_elements(op_ctx *c)
@@ -1573,40 +1350,9 @@ static bool infer_scatter_elements(op_ctx *c)
             return op_fail(c, "indices and updates differ in shape");
     if (data->dtype == HODU_DTYPE_F16 || data->dtype == HODU_DTYPE_BF16)
         return op_fail(c, "16-bit float data is not supported");
-    if (!reduction_stmt(c, ir_attr_string(op_node(c), "reduction", "none")))
+    if (!check_reduction(c))
         return false;
     op_set_out_like(c, 0, data);
-    return true;
-}
-
-static void emit_combine(op_emit *e, const char *dst, const char *src)
-{
-    const char *tmpl = reduction_stmt(NULL, ir_attr_string(em_node(e), "reduction", "none"));
-    hd_buf b;
-    hd_buf_init(&b);
-    hd_buf_printf(&b, tmpl, dst, src);
-    em_line(e, "%s", b.data);
-    hd_buf_free(&b);
-}
-
-static bool emit_scatter_elements(op_emit *e)
-{
-    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
-    int axis = (int)ir_attr_int(em_node(e), "axis", 0);
-    if (axis < 0)
-        axis += data->rank;
-    if (ir_value_nbytes(data))
-        em_line(e, "memcpy(out0, in0, %zu);", ir_value_nbytes(data));
-    if (ir_value_numel(idx) == 0)
-        return true;
-    hd_buf io, so;
-    int64_t astride = elements_loops_open(e, data, idx, axis, &io, &so);
-    char *target = hd_xasprintf("out0[%s + k * %" PRId64 "]", so.data, astride);
-    char *source = hd_xasprintf("in2[%s]", io.data);
-    emit_combine(e, target, source);
-    free(target);
-    free(source);
-    elements_loops_close(e, idx->rank, &io, &so);
     return true;
 }
 
@@ -1629,49 +1375,23 @@ static bool infer_scatter_nd(op_ctx *c)
         return op_fail(c, "updates have the wrong rank");
     if (data->dtype == HODU_DTYPE_F16 || data->dtype == HODU_DTYPE_BF16)
         return op_fail(c, "16-bit float data is not supported");
-    if (!reduction_stmt(c, ir_attr_string(op_node(c), "reduction", "none")))
+    if (!check_reduction(c))
         return false;
     op_set_out_like(c, 0, data);
     return true;
 }
 
-/* Emits: for each of n_idx index tuples (k ints each), compute the data
- * offset `at` of the addressed slab; the caller's body uses `j` and `at`. */
-static void emit_nd_offset(op_emit *e, const ir_value *data, int64_t k, int64_t n_idx, const char *idx_expr)
+void shape_nd_view_of(const ir_graph *g, int node, shape_nd_view *v)
 {
-    int64_t st[HODU_MAX_RANK];
-    value_strides(data, st);
-    em_for(e, "j", n_idx);
-    em_line(e, "int64_t at = 0;");
-    for (int64_t q = 0; q < k; q++) {
-        int64_t d = data->dims[q].size;
-        em_line(e, "{ int64_t v = (int64_t)%s[j * %" PRId64 " + %" PRId64 "]; if (v < 0) v += %" PRId64
-                   "; if (v < 0) v = 0; else if (v >= %" PRId64 ") v = %" PRId64 "; at += v * %" PRId64 "; }",
-                idx_expr, k, q, d, d, d - 1, st[q]);
-    }
-}
-
-static bool emit_scatter_nd(op_emit *e)
-{
-    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
-    int64_t k = idx->dims[idx->rank - 1].size;
-    int64_t n_idx = ir_value_numel(idx) / k, slab = 1;
-    for (int i = (int)k; i < data->rank; i++)
-        slab *= data->dims[i].size;
-    if (ir_value_nbytes(data))
-        em_line(e, "memcpy(out0, in0, %zu);", ir_value_nbytes(data));
-    if (n_idx == 0 || slab == 0)
-        return true;
-    emit_nd_offset(e, data, k, n_idx, "in1");
-    em_for(e, "s", slab);
-    char *target = hd_xasprintf("out0[at + s]");
-    char *source = hd_xasprintf("in2[j * %" PRId64 " + s]", slab);
-    emit_combine(e, target, source);
-    free(target);
-    free(source);
-    em_close(e);
-    em_close(e);
-    return true;
+    const ir_node *n = ir_nd(g, node);
+    const ir_value *data = ir_val(g, n->inputs[0]), *idx = ir_val(g, n->inputs[1]);
+    v->k = idx->dims[idx->rank - 1].size;
+    v->n_idx = ir_value_numel(idx) / v->k;
+    v->slab = 1;
+    for (int i = (int)v->k; i < data->rank; i++)
+        v->slab *= data->dims[i].size;
+    ir_value_dims(data, v->dims);
+    value_strides(data, v->strides);
 }
 
 static bool infer_gather_nd(op_ctx *c)
@@ -1697,46 +1417,30 @@ static bool infer_gather_nd(op_ctx *c)
     return true;
 }
 
-static bool emit_gather_nd(op_emit *e)
-{
-    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
-    int64_t k = idx->dims[idx->rank - 1].size;
-    int64_t n_idx = ir_value_numel(idx) / k, slab = 1;
-    for (int i = (int)k; i < data->rank; i++)
-        slab *= data->dims[i].size;
-    if (n_idx == 0 || slab == 0)
-        return true;
-    emit_nd_offset(e, data, k, n_idx, "in1");
-    em_line(e, "memcpy(out0 + j * %" PRId64 ", in0 + at, %zu);", slab, (size_t)slab * ir_dtype_size(data->dtype));
-    em_close(e);
-    return true;
-}
-
-OP_DEF(IDENTITY, .infer = infer_identity, .fold = fold_copy, .emit = emit_copy);
-OP_DEF(CONSTANT, .attrs = constant_attrs, .infer = infer_constant, .fold = fold_constant, .emit = emit_unreachable);
-OP_DEF(SHAPE, .attrs = shape_attrs, .infer = infer_shape, .emit = emit_unreachable);
-OP_DEF(SIZE, .infer = infer_size, .emit = emit_unreachable);
-OP_DEF(RESHAPE, .attrs = reshape_attrs, .infer = infer_reshape, .fold = fold_copy, .emit = emit_copy);
-OP_DEF(SQUEEZE, .attrs = axes_attrs, .infer = infer_squeeze, .fold = fold_copy, .emit = emit_copy);
-OP_DEF(UNSQUEEZE, .attrs = axes_attrs, .infer = infer_unsqueeze, .fold = fold_copy, .emit = emit_copy);
-OP_DEF(TRANSPOSE, .attrs = transpose_attrs, .infer = infer_transpose, .fold = fold_transpose, .emit = emit_transpose);
-OP_DEF(SLICE, .attrs = slice_attrs, .infer = infer_slice, .fold = fold_slice, .emit = emit_slice);
-OP_DEF(EXPAND, .infer = infer_expand, .fold = fold_expand, .emit = emit_expand);
-OP_DEF(CONCAT, .attrs = concat_attrs, .infer = infer_concat, .fold = fold_concat, .emit = emit_concat);
-OP_DEF(SPLIT, .attrs = split_attrs, .infer = infer_split, .fold = fold_split, .emit = emit_split);
-OP_DEF(GATHER, .attrs = gather_attrs, .infer = infer_gather, .fold = fold_gather, .emit = emit_gather);
-OP_DEF(GATHER_ELEMENTS, .attrs = gather_attrs, .infer = infer_gather_elements, .emit = emit_gather_elements);
-OP_DEF(TILE, .infer = infer_tile, .emit = emit_tile);
-OP_DEF(PAD, .attrs = pad_attrs, .infer = infer_pad, .emit = emit_pad);
-OP_DEF(CONSTANT_OF_SHAPE, .attrs = cos_attrs, .infer = infer_constant_of_shape, .fold = fold_constant_of_shape,
-       .emit = emit_constant_of_shape);
-OP_DEF(RANGE, .infer = infer_range, .fold = fold_range, .emit = emit_unreachable);
-OP_DEF(TRILU, .attrs = trilu_attrs, .infer = infer_trilu, .emit = emit_trilu);
-OP_DEF(EYE_LIKE, .attrs = eyelike_attrs, .infer = infer_eyelike, .emit = emit_eyelike);
-OP_DEF(ONE_HOT, .attrs = onehot_attrs, .infer = infer_onehot, .emit = emit_onehot);
-OP_DEF(DEPTH_TO_SPACE, .attrs = d2s_attrs, .infer = infer_d2s, .emit = emit_d2s);
-OP_DEF(SPACE_TO_DEPTH, .attrs = d2s_attrs, .infer = infer_d2s, .emit = emit_d2s);
-OP_DEF(SCATTER_ELEMENTS, .attrs = scatter_attrs, .infer = infer_scatter_elements, .emit = emit_scatter_elements);
-OP_DEF(SCATTER, .attrs = scatter_attrs, .infer = infer_scatter_elements, .emit = emit_scatter_elements);
-OP_DEF(SCATTER_ND, .attrs = scatternd_attrs, .infer = infer_scatter_nd, .emit = emit_scatter_nd);
-OP_DEF(GATHER_ND, .attrs = gathernd_attrs, .infer = infer_gather_nd, .emit = emit_gather_nd);
+OP_DEF(IDENTITY, .infer = infer_identity, .fold = fold_copy);
+OP_DEF(CONSTANT, .attrs = constant_attrs, .infer = infer_constant, .fold = fold_constant);
+OP_DEF(SHAPE, .attrs = shape_attrs, .infer = infer_shape);
+OP_DEF(SIZE, .infer = infer_size);
+OP_DEF(RESHAPE, .attrs = reshape_attrs, .infer = infer_reshape, .fold = fold_copy);
+OP_DEF(SQUEEZE, .attrs = axes_attrs, .infer = infer_squeeze, .fold = fold_copy);
+OP_DEF(UNSQUEEZE, .attrs = axes_attrs, .infer = infer_unsqueeze, .fold = fold_copy);
+OP_DEF(TRANSPOSE, .attrs = transpose_attrs, .infer = infer_transpose, .fold = fold_transpose);
+OP_DEF(SLICE, .attrs = slice_attrs, .infer = infer_slice, .fold = fold_slice);
+OP_DEF(EXPAND, .infer = infer_expand, .fold = fold_expand);
+OP_DEF(CONCAT, .attrs = concat_attrs, .infer = infer_concat, .fold = fold_concat);
+OP_DEF(SPLIT, .attrs = split_attrs, .infer = infer_split, .fold = fold_split);
+OP_DEF(GATHER, .attrs = gather_attrs, .infer = infer_gather, .fold = fold_gather);
+OP_DEF(GATHER_ELEMENTS, .attrs = gather_attrs, .infer = infer_gather_elements);
+OP_DEF(TILE, .infer = infer_tile);
+OP_DEF(PAD, .attrs = pad_attrs, .infer = infer_pad);
+OP_DEF(CONSTANT_OF_SHAPE, .attrs = cos_attrs, .infer = infer_constant_of_shape, .fold = fold_constant_of_shape);
+OP_DEF(RANGE, .infer = infer_range, .fold = fold_range);
+OP_DEF(TRILU, .attrs = trilu_attrs, .infer = infer_trilu);
+OP_DEF(EYE_LIKE, .attrs = eyelike_attrs, .infer = infer_eyelike);
+OP_DEF(ONE_HOT, .attrs = onehot_attrs, .infer = infer_onehot);
+OP_DEF(DEPTH_TO_SPACE, .attrs = d2s_attrs, .infer = infer_d2s);
+OP_DEF(SPACE_TO_DEPTH, .attrs = d2s_attrs, .infer = infer_d2s);
+OP_DEF(SCATTER_ELEMENTS, .attrs = scatter_attrs, .infer = infer_scatter_elements);
+OP_DEF(SCATTER, .attrs = scatter_attrs, .infer = infer_scatter_elements);
+OP_DEF(SCATTER_ND, .attrs = scatternd_attrs, .infer = infer_scatter_nd);
+OP_DEF(GATHER_ND, .attrs = gathernd_attrs, .infer = infer_gather_nd);

@@ -92,27 +92,6 @@ char *em_store(hodu_dtype t, const char *expr)
     return hd_xasprintf("(%s)(%s)", em_ctype(t), expr);
 }
 
-void em_broadcast_strides(const ir_value *in, int out_rank, const int64_t *out_dims, int64_t *strides)
-{
-    int64_t s = 1;
-    for (int i = out_rank - 1; i >= 0; i--) {
-        int k = i - (out_rank - in->rank);
-        if (k < 0) {
-            strides[i] = 0;
-            continue;
-        }
-        int64_t d = in->dims[k].size;
-        strides[i] = (d == 1 && out_dims[i] != 1) ? 0 : s;
-        s *= d;
-    }
-}
-
-void em_dims(const ir_value *v, int64_t *dims)
-{
-    for (int i = 0; i < v->rank; i++)
-        dims[i] = v->dims[i].size;
-}
-
 em_num em_f64(double v)
 {
     em_num r;

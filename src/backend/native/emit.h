@@ -51,11 +51,6 @@ const char *em_compute_ctype(hodu_dtype t);
  * type, and the reverse.  Returns a graph-independent string the caller frees. */
 char *em_load(hodu_dtype t, const char *expr);
 char *em_store(hodu_dtype t, const char *expr);
-/* Row-major strides for a value, with 0 where a dim of size 1 is broadcast
- * into an output of rank out_rank (dims right-aligned, numpy style). */
-void em_broadcast_strides(const ir_value *in, int out_rank, const int64_t *out_dims, int64_t *strides);
-/* Static dims of a value as int64s. */
-void em_dims(const ir_value *v, int64_t *dims);
 /* A double as C source text: "%.17g" for finite values, NAN, INFINITY or
  * (-INFINITY) otherwise, so a non-finite attribute still gives valid C.
  * Use the member directly in a call: em_f64(eps).s. */

@@ -1,11 +1,350 @@
 /*
- * emit_attention.c - native lowerings of the attention family (src/ops/attention.c holds
- * their semantics).
+ * emit_attention.c - native lowerings of the attention family: Attention and
+ * RotaryEmbedding (src/ops/attention.c holds their semantics,
+ * src/ops/attention.h the geometry read here).
+ *
+ * Everything is computed in float: f16/bf16 operands are widened on load and
+ * narrowed on store.  Float32 products go through the kernel layer's
+ * hd_sgemm_ws with a scratch block from the memory plan.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kernels/hodu_kernels.h"
 #include "native.h"
+#include "ops/attention.h"
 #include "ops/ops.h"
+
+typedef attention_geom at_geom;
+
+static uint64_t at_align16(uint64_t floats) { return (floats + 15) / 16 * 16; }
+
+/* The kernel layer's worst case over every target the generated code may be
+ * built for. */
+static uint64_t at_gemm_floats(int64_t M, int64_t N, int64_t K)
+{
+    if (M <= 0 || N <= 0 || K <= 0)
+        return 0;
+    return (uint64_t)hd_sgemm_scratch_floats_max(M, N, K);
+}
+
+static bool at_out_present(const ir_node *n, size_t i) { return i < n->n_outputs && n->outputs[i] >= 0; }
+
+/* How K (or V) is read: directly from the input (f32, no past), from the
+ * present output (f32 with past), or from float scratch. */
+typedef enum at_src { AT_SRC_INPUT, AT_SRC_PRESENT, AT_SRC_SCRATCH } at_src;
+
+static at_src at_src_of(const at_geom *a, const ir_node *n, size_t out)
+{
+    if (a->t == HODU_DTYPE_F32 && !a->has_past)
+        return AT_SRC_INPUT;
+    if (a->t == HODU_DTYPE_F32 && at_out_present(n, out))
+        return AT_SRC_PRESENT;
+    return AT_SRC_SCRATCH;
+}
+
+/* Scratch layout, in floats: kf, vf (when copied), qf, sc, yb, gemm. */
+typedef struct at_scr {
+    uint64_t kf, vf, qf, sc, yb, gs, total;
+} at_scr;
+
+static void at_scratch_layout(const at_geom *a, const ir_node *n, at_scr *s)
+{
+    uint64_t off = 0;
+    s->kf = off;
+    if (at_src_of(a, n, 1) == AT_SRC_SCRATCH)
+        off += at_align16((uint64_t)(a->B * a->Hkv * a->St * a->Dk));
+    s->vf = off;
+    if (at_src_of(a, n, 2) == AT_SRC_SCRATCH)
+        off += at_align16((uint64_t)(a->B * a->Hkv * a->St * a->Dv));
+    s->qf = off;
+    if (a->t != HODU_DTYPE_F32)
+        off += at_align16((uint64_t)(a->Sq * a->Dk));
+    s->sc = off;
+    off += at_align16((uint64_t)(a->Sq * a->St));
+    s->yb = off;
+    if (a->t != HODU_DTYPE_F32)
+        off += at_align16((uint64_t)(a->Sq * a->Dv));
+    s->gs = off;
+    uint64_t g1 = at_gemm_floats(a->Sq, a->St, a->Dk), g2 = at_gemm_floats(a->Sq, a->Dv, a->St);
+    off += g1 > g2 ? g1 : g2;
+    s->total = off;
+}
+
+static uint64_t scratch_attention(const ir_graph *g, int node)
+{
+    at_geom a;
+    const ir_node *n = ir_nd(g, node);
+    if (!attention_geom_of(g, node, &a))
+        return 0;
+    at_scr s;
+    at_scratch_layout(&a, n, &s);
+    return s.total * sizeof(float) + 64;
+}
+
+/* Writes the concatenation past ++ new into dst (4-D [B, Hkv, St, D]).
+ * new_idx is the input index of K or V, past_idx of past_key/value; dst is
+ * "kf"-style float scratch (to_float) or an output of type t. */
+static void at_emit_concat(op_emit *e, const at_geom *a, int new_idx, int past_idx, const int64_t *ns, int64_t D,
+                           const char *dst, bool dst_is_float)
+{
+    hodu_dtype t = a->t;
+    char src_new[64], src_past[64];
+    snprintf(src_new, sizeof src_new, "in%d[b * %" PRId64 " + h * %" PRId64 " + s * %" PRId64 " + d]", new_idx,
+             ns[0], ns[1], ns[2]);
+    snprintf(src_past, sizeof src_past, "in%d[((b * %" PRId64 " + h) * %" PRId64 " + s) * %" PRId64 " + d]",
+             past_idx, a->Hkv, a->Sp, D);
+    bool same = dst_is_float ? t == HODU_DTYPE_F32 : true;
+    char *ln = same ? hd_xasprintf("%s", src_new) : em_load(t, src_new);
+    char *lp = same ? hd_xasprintf("%s", src_past) : em_load(t, src_past);
+    em_for(e, "b", a->B);
+    em_for(e, "h", a->Hkv);
+    if (a->has_past) {
+        em_for(e, "s", a->Sp);
+        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) %s[((b * %" PRId64 " + h) * %" PRId64 " + s) * %" PRId64
+                   " + d] = %s;",
+                D, dst, a->Hkv, a->St, D, lp);
+        em_close(e);
+    }
+    em_for(e, "s", a->Skv);
+    em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) %s[((b * %" PRId64 " + h) * %" PRId64 " + %" PRId64
+               " + s) * %" PRId64 " + d] = %s;",
+            D, dst, a->Hkv, a->St, a->Sp, D, ln);
+    em_close(e);
+    em_close(e);
+    em_close(e);
+    free(ln);
+    free(lp);
+}
+
+/* Prepares K or V (which = 1 or 2): fills the present output and the source
+ * the products read; sets *ptr to the expression of head (b, hk)'s rows and
+ * *ld to their stride. */
+static void at_emit_kv(op_emit *e, const at_geom *a, const at_scr *s, int which, char *ptr, size_t ptrn,
+                       int64_t *ld)
+{
+    const ir_node *n = em_node(e);
+    int64_t D = which == 1 ? a->Dk : a->Dv;
+    const int64_t *ns = which == 1 ? a->ks : a->vs;
+    int past_idx = which == 1 ? 4 : 5;
+    bool present = at_out_present(n, (size_t)which);
+    at_src src = at_src_of(a, n, (size_t)which);
+    char outname[16];
+    snprintf(outname, sizeof outname, "out%d", which);
+    if (src == AT_SRC_INPUT) {
+        if (present)
+            at_emit_concat(e, a, which, past_idx, ns, D, outname, false);
+        snprintf(ptr, ptrn, "in%d + b * %" PRId64 " + hk * %" PRId64, which, ns[0], ns[1]);
+        *ld = ns[2];
+        return;
+    }
+    if (src == AT_SRC_PRESENT) {
+        at_emit_concat(e, a, which, past_idx, ns, D, outname, false);
+        snprintf(ptr, ptrn, "out%d + (b * %" PRId64 " + hk) * %" PRId64, which, a->Hkv, a->St * D);
+        *ld = D;
+        return;
+    }
+    char fname[32];
+    snprintf(fname, sizeof fname, "%s", which == 1 ? "kf" : "vf");
+    em_line(e, "float *%s = fs + %" PRIu64 ";", fname, which == 1 ? s->kf : s->vf);
+    at_emit_concat(e, a, which, past_idx, ns, D, fname, true);
+    if (present) {
+        char *st = em_store(a->t, which == 1 ? "kf[x]" : "vf[x]");
+        em_line(e, "for (int64_t x = 0; x < %" PRId64 "; x++) out%d[x] = %s;", a->B * a->Hkv * a->St * D, which, st);
+        free(st);
+    }
+    snprintf(ptr, ptrn, "%s + (b * %" PRId64 " + hk) * %" PRId64, fname, a->Hkv, a->St * D);
+    *ld = D;
+}
+
+static void at_emit_qk_store(op_emit *e, const at_geom *a)
+{
+    char *st = em_store(a->t, "r[j]");
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) out3[((b * %" PRId64 " + h) * %" PRId64 " + i) * %" PRId64
+               " + j] = %s;",
+            a->St, a->Hq, a->Sq, a->St, st);
+    free(st);
+}
+
+static bool emit_attention(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    at_geom a;
+    if (!attention_geom_of(e->g, e->node, &a))
+        return false;
+    at_scr s;
+    at_scratch_layout(&a, n, &s);
+    hodu_dtype t = a.t;
+    bool f32 = t == HODU_DTYPE_F32;
+    bool want_qk = at_out_present(n, 3);
+    em_line(e, "float *fs = (float *)(void *)scratch;");
+    char kptr[160], vptr[160];
+    int64_t kld, vld;
+    at_emit_kv(e, &a, &s, 1, kptr, sizeof kptr, &kld);
+    at_emit_kv(e, &a, &s, 2, vptr, sizeof vptr, &vld);
+    if (a.B * a.Hq * a.Sq == 0)
+        return true;
+    em_line(e, "float *sc = fs + %" PRIu64 ", *gs = fs + %" PRIu64 ";", s.sc, s.gs);
+    if (!f32)
+        em_line(e, "float *qf = fs + %" PRIu64 ", *yb = fs + %" PRIu64 ";", s.qf, s.yb);
+    em_for(e, "b", a.B);
+    if (a.has_nonpad)
+        em_line(e, "int64_t npk = in6[b];");
+    em_for(e, "h", a.Hq);
+    em_line(e, "int64_t hk = h / %" PRId64 ";", a.Hq / a.Hkv);
+    em_line(e, "(void)hk;");
+    em_line(e, "const float *kh = %s, *vh = %s;", kptr, vptr);
+    /* Q rows of this head */
+    const char *qp;
+    int64_t qld;
+    if (f32) {
+        em_line(e, "const float *qh = in0 + b * %" PRId64 " + h * %" PRId64 ";", a.qs[0], a.qs[1]);
+        qp = "qh";
+        qld = a.qs[2];
+    } else {
+        char src[96];
+        snprintf(src, sizeof src, "in0[b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64 " + d]", a.qs[0], a.qs[1],
+                 a.qs[2]);
+        char *l = em_load(t, src);
+        em_for(e, "i", a.Sq);
+        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) qf[i * %" PRId64 " + d] = %s;", a.Dk, a.Dk, l);
+        em_close(e);
+        free(l);
+        qp = "qf";
+        qld = a.Dk;
+    }
+    em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, kh, %" PRId64
+               ", 1, sc, %" PRId64 ", %.9ef, 0.0f, gs);",
+            a.Sq, a.St, a.Dk, qp, qld, kld, a.St, (double)a.scale);
+    em_for(e, "i", a.Sq);
+    em_line(e, "float *r = sc + i * %" PRId64 ";", a.St);
+    if (a.softcap > 0)
+        em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] = %.9ef * tanhf(r[j] / %.9ef);", a.St,
+                (double)a.softcap, (double)a.softcap);
+    if (want_qk && a.mode <= 1)
+        at_emit_qk_store(e, &a);
+    if (a.has_mask) {
+        em_line(e, "{");
+        e->indent++;
+        const char *mct = em_ctype(a.mt);
+        em_line(e, "const %s *m = in3 + b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64 ";", mct, a.ms[0],
+                a.ms[1], a.ms[2]);
+        char mj[64];
+        snprintf(mj, sizeof mj, "m[j * %" PRId64 "]", a.ms[3]);
+        if (a.mt == HODU_DTYPE_BOOL) {
+            em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] += %s ? 0.0f : -INFINITY;", a.Lm, mj);
+        } else {
+            char *l = em_load(a.mt, mj);
+            em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] += %s;", a.Lm, l);
+            free(l);
+        }
+        if (a.Lm < a.St)
+            em_line(e, "for (int64_t j = %" PRId64 "; j < %" PRId64 "; j++) r[j] += -INFINITY;", a.Lm, a.St);
+        e->indent--;
+        em_line(e, "}");
+    }
+    if (a.causal)
+        em_line(e, "for (int64_t j = i + %" PRId64 " + 1; j < %" PRId64 "; j++) r[j] += -INFINITY;", a.Sp, a.St);
+    if (a.has_nonpad)
+        em_line(e, "for (int64_t j = npk < 0 ? 0 : npk; j < %" PRId64 "; j++) r[j] += -INFINITY;", a.St);
+    if (want_qk && a.mode == 2)
+        at_emit_qk_store(e, &a);
+    /* softmax along the row (NaN and fully masked rows propagate NaN) */
+    em_line(e, "float mx = -INFINITY;");
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) mx = r[j] > mx ? r[j] : mx;", a.St);
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] -= mx;", a.St);
+    em_line(e, "hd_vexp_f32(r, r, %" PRId64 ");", a.St);
+    em_line(e, "float sum = 0.0f;");
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) sum += r[j];", a.St);
+    em_line(e, "float inv = 1.0f / sum;");
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] *= inv;", a.St);
+    if (want_qk && a.mode == 3)
+        at_emit_qk_store(e, &a);
+    em_close(e); /* i */
+    if (f32) {
+        em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", sc, %" PRId64 ", 0, vh, %" PRId64
+                   ", 0, out0 + b * %" PRId64 " + h * %" PRId64 ", %" PRId64 ", 1.0f, 0.0f, gs);",
+                a.Sq, a.Dv, a.St, a.St, vld, a.ys[0], a.ys[1], a.ys[2]);
+    } else {
+        em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", sc, %" PRId64 ", 0, vh, %" PRId64
+                   ", 0, yb, %" PRId64 ", 1.0f, 0.0f, gs);",
+                a.Sq, a.Dv, a.St, a.St, vld, a.Dv);
+        char yv[64];
+        snprintf(yv, sizeof yv, "yb[i * %" PRId64 " + d]", a.Dv);
+        char *sv = em_store(t, yv);
+        em_for(e, "i", a.Sq);
+        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) out0[b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64
+                   " + d] = %s;",
+                a.Dv, a.ys[0], a.ys[1], a.ys[2], sv);
+        em_close(e);
+        free(sv);
+    }
+    em_close(e); /* h */
+    em_close(e); /* b */
+    return true;
+}
+
+/* --- RotaryEmbedding --------------------------------------------------- */
+
+static bool emit_rotary(op_emit *e)
+{
+    rotary_geom r;
+    if (!rotary_geom_of(e->g, e->node, &r))
+        return false;
+    hodu_dtype t = em_in(e, 0)->dtype;
+    const char *ct = em_ctype(t);
+    int64_t half = r.R / 2;
+    if (r.B * r.H * r.S * r.D == 0)
+        return true;
+    char *lc = em_load(t, "cp[k]"), *ls = em_load(t, "sp[k]");
+    const char *i1 = r.inter ? "2 * k" : "k";
+    char i2[48];
+    if (r.inter)
+        snprintf(i2, sizeof i2, "2 * k + 1");
+    else
+        snprintf(i2, sizeof i2, "k + %" PRId64, half);
+    char a1[64], a2[64];
+    snprintf(a1, sizeof a1, "x[%s]", i1);
+    snprintf(a2, sizeof a2, "x[%s]", i2);
+    char *l1 = em_load(t, a1), *l2 = em_load(t, a2);
+    char *s1 = em_store(t, "c_ * x1 - s_ * x2"), *s2 = em_store(t, "s_ * x1 + c_ * x2");
+    em_for(e, "b", r.B);
+    em_for(e, "s", r.S);
+    if (r.pos) {
+        em_line(e, "int64_t p = in3[b * %" PRId64 " + s];", r.S);
+        em_line(e, "p = p < 0 ? 0 : p > %" PRId64 " ? %" PRId64 " : p;", r.P - 1, r.P - 1);
+        em_line(e, "const %s *cp = in1 + p * %" PRId64 ", *sp = in2 + p * %" PRId64 ";", ct, half, half);
+    } else {
+        em_line(e, "const %s *cp = in1 + (b * %" PRId64 " + s) * %" PRId64 ", *sp = in2 + (b * %" PRId64
+                   " + s) * %" PRId64 ";",
+                ct, r.S, half, r.S, half);
+    }
+    em_for(e, "h", r.H);
+    em_line(e, "const %s *x = in0 + b * %" PRId64 " + h * %" PRId64 " + s * %" PRId64 ";", ct, r.xs[0], r.xs[1],
+            r.xs[2]);
+    em_line(e, "%s *y = out0 + b * %" PRId64 " + h * %" PRId64 " + s * %" PRId64 ";", ct, r.xs[0], r.xs[1], r.xs[2]);
+    em_for(e, "k", half);
+    em_line(e, "float c_ = %s, s_ = %s, x1 = %s, x2 = %s;", lc, ls, l1, l2);
+    em_line(e, "y[%s] = %s;", i1, s1);
+    em_line(e, "y[%s] = %s;", i2, s2);
+    em_close(e);
+    if (r.R < r.D)
+        em_line(e, "for (int64_t d = %" PRId64 "; d < %" PRId64 "; d++) y[d] = x[d];", r.R, r.D);
+    em_close(e);
+    em_close(e);
+    em_close(e);
+    free(lc);
+    free(ls);
+    free(l1);
+    free(l2);
+    free(s1);
+    free(s2);
+    return true;
+}
 
 void native_register_attention(native_lowering *table)
 {
-    (void)table; /* filled in as the family's emitters move here */
+    table[OP_ATTENTION] = (native_lowering){.emit = emit_attention, .scratch = scratch_attention};
+    table[OP_ROTARY_EMBEDDING] = (native_lowering){.emit = emit_rotary};
 }

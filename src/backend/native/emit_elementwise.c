@@ -1,11 +1,676 @@
 /*
- * emit_elementwise.c - native lowerings of the elementwise family (src/ops/elementwise.c holds
- * their semantics).
+ * emit_elementwise.c - native lowerings of the elementwise family
+ * (src/ops/elementwise.c holds their semantics, elementwise.h the plans).
+ *
+ * Every row op is written by one emitter from its ew_plan: it loads each
+ * operand into a local of its compute type, evaluates the op's C formula
+ * and stores the result, inside the plan's loop nest with literal strides.
+ * A formula is an expression template per operand class (float, signed,
+ * unsigned, bool; NULL = class not accepted, "" = chosen by the plan's form).
+ * Template placeholders:
+ *   $0..$9  operand locals (by ONNX input index)
+ *   $T      compute C type of the operation ("float" for f16/bf16)
+ *   $U      unsigned type of at least 32 bits matching $T's width (wrapping
+ *           integer arithmetic without undefined behaviour or promotions)
+ *   $f      libm suffix: "f" when $T is float, "" for double
+ *   $N      bit width of the stored integer type
+ *   $a $b   the plan's attribute constants, printed as literals of $T
+ *
+ * The host evaluator that folds these ops (ops/elementwise.c) follows the
+ * same formulas; a change here needs the matching change there.
  */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "native.h"
-#include "ops/ops.h"
+#include "ops/elementwise.h"
+
+/* ======================================================================== */
+/* Formulas                                                                  */
+/* ======================================================================== */
+
+/* An op's templates, indexed by ew_class. */
+typedef struct ew_formula {
+    op_id op;
+    const char *t[4];
+} ew_formula;
+
+/* Integer add/sub/mul wrap modulo 2^N like numpy, through unsigned types. */
+#define T_IADD "($T)(($U)$0 + ($U)$1)"
+#define T_ISUB "($T)(($U)$0 - ($U)$1)"
+#define T_IMUL "($T)(($U)$0 * ($U)$1)"
+/* Max/Min: NaN in either operand propagates (numpy maximum/minimum). */
+#define T_FMAX "(($0 > $1 || $0 != $0) ? $0 : $1)"
+#define T_FMIN "(($0 < $1 || $0 != $0) ? $0 : $1)"
+#define T_SOFTPLUS "($0 > 0 ? $0 + log1p$f(exp$f(-$0)) : log1p$f(exp$f($0)))"
+
+static const ew_formula ew_formulas[] = {
+    /* --- unary math ---------------------------------------------------- */
+    /* Abs: unsigned is the identity; INT_MIN stays INT_MIN (wraps). */
+    {OP_ABS, {"fabs$f($0)", "($0 < 0 ? ($T)(0 - ($U)$0) : $0)", "$0", NULL}},
+    {OP_NEG, {"(-$0)", "($T)(0 - ($U)$0)", NULL, NULL}},
+    {OP_SQRT, {"sqrt$f($0)", NULL, NULL, NULL}},
+    {OP_EXP, {"exp$f($0)", NULL, NULL, NULL}},
+    {OP_LOG, {"log$f($0)", NULL, NULL, NULL}},
+    {OP_RECIPROCAL, {"(($T)1 / $0)", NULL, NULL, NULL}},
+    {OP_FLOOR, {"floor$f($0)", NULL, NULL, NULL}},
+    {OP_CEIL, {"ceil$f($0)", NULL, NULL, NULL}},
+    /* Round: halves to even; rint uses the default round-to-nearest-even. */
+    {OP_ROUND, {"rint$f($0)", NULL, NULL, NULL}},
+    /* Sign: NaN stays NaN, zero stays zero. */
+    {OP_SIGN, {"($0 > 0 ? ($T)1 : ($0 < 0 ? ($T)-1 : $0))", "($T)(($0 > 0) - ($0 < 0))",
+     "($T)($0 > 0)", NULL}},
+    {OP_SIN, {"sin$f($0)", NULL, NULL, NULL}},
+    {OP_COS, {"cos$f($0)", NULL, NULL, NULL}},
+    {OP_TAN, {"tan$f($0)", NULL, NULL, NULL}},
+    {OP_ASIN, {"asin$f($0)", NULL, NULL, NULL}},
+    {OP_ACOS, {"acos$f($0)", NULL, NULL, NULL}},
+    {OP_ATAN, {"atan$f($0)", NULL, NULL, NULL}},
+    {OP_SINH, {"sinh$f($0)", NULL, NULL, NULL}},
+    {OP_COSH, {"cosh$f($0)", NULL, NULL, NULL}},
+    {OP_ASINH, {"asinh$f($0)", NULL, NULL, NULL}},
+    {OP_ACOSH, {"acosh$f($0)", NULL, NULL, NULL}},
+    {OP_ATANH, {"atanh$f($0)", NULL, NULL, NULL}},
+    {OP_ERF, {"erf$f($0)", NULL, NULL, NULL}},
+    {OP_NOT, {NULL, NULL, NULL, "(!$0)"}},
+    {OP_IS_NAN, {"($0 != $0)", NULL, NULL, NULL}},
+    /* IsInf: formula chosen by the plan's form (detect_negative/positive). */
+    {OP_IS_INF, {"", NULL, NULL, NULL}},
+    {OP_BITWISE_NOT, {NULL, "($T)~$0", "($T)~$0", NULL}},
+
+    /* --- activations --------------------------------------------------- */
+    /* Relu: NaN propagates (max(x, 0) in numpy); ints since opset 14. */
+    {OP_RELU, {"($0 < 0 ? ($T)0 : $0)", "($0 < 0 ? ($T)0 : $0)", "$0", NULL}},
+    {OP_SIGMOID, {"(($T)1 / (($T)1 + exp$f(-$0)))", NULL, NULL, NULL}},
+    {OP_TANH, {"tanh$f($0)", NULL, NULL, NULL}},
+    /* LeakyRelu(alpha=0.01) */
+    {OP_LEAKY_RELU, {"($0 < 0 ? $a * $0 : $0)", NULL, NULL, NULL}},
+    /* Elu(alpha=1): alpha*(exp(x)-1) for x < 0 */
+    {OP_ELU, {"($0 < 0 ? $a * (exp$f($0) - ($T)1) : $0)", NULL, NULL, NULL}},
+    /* Selu(alpha=1.6732..., gamma=1.0507...): $a alpha, $b gamma */
+    {OP_SELU, {"($0 > 0 ? $b * $0 : $b * ($a * exp$f($0) - $a))", NULL, NULL, NULL}},
+    /* Celu(alpha=1): max(0,x) + min(0, alpha*(exp(x/alpha)-1)) */
+    {OP_CELU, {"(($0 > 0 ? $0 : ($T)0) + ($0 < 0 ? $a * (exp$f($0 / $a) - ($T)1) : ($T)0))",
+     NULL, NULL, NULL}},
+    /* HardSigmoid(alpha=0.2, beta=0.5): clip(alpha*x+beta, 0, 1) */
+    {OP_HARD_SIGMOID, {
+     "(($a * $0 + $b) < 0 ? ($T)0 : (($a * $0 + $b) > 1 ? ($T)1 : ($a * $0 + $b)))", NULL, NULL, NULL}},
+    /* HardSwish: x * hardsigmoid(x) with alpha=1/6, beta=0.5 */
+    {OP_HARD_SWISH, {
+     "($0 * (($0 * (($T)1 / ($T)6) + ($T)0.5) < 0 ? ($T)0 : "
+     "(($0 * (($T)1 / ($T)6) + ($T)0.5) > 1 ? ($T)1 : ($0 * (($T)1 / ($T)6) + ($T)0.5))))",
+     NULL, NULL, NULL}},
+    /* Swish(alpha=1), opset 24: x * sigmoid(alpha * x) */
+    {OP_SWISH, {"($0 / (($T)1 + exp$f(-($a * $0))))", NULL, NULL, NULL}},
+    /* Softplus: log(1+exp(x)), written so large |x| neither overflows nor cancels. */
+    {OP_SOFTPLUS, {T_SOFTPLUS, NULL, NULL, NULL}},
+    {OP_SOFTSIGN, {"($0 / (($T)1 + fabs$f($0)))", NULL, NULL, NULL}},
+    /* Mish: x * tanh(softplus(x)) */
+    {OP_MISH, {"($0 * tanh$f(" T_SOFTPLUS "))", NULL, NULL, NULL}},
+    /* Gelu: formula chosen by the plan's form (approximate). */
+    {OP_GELU, {"", NULL, NULL, NULL}},
+    /* ThresholdedRelu(alpha=1): x if x > alpha else 0 */
+    {OP_THRESHOLDED_RELU, {"($0 > $a ? $0 : ($T)0)", NULL, NULL, NULL}},
+    /* Shrink(bias=0, lambd=0.5): $a bias, $b lambd.  Integers compute in
+     * double (the attributes are floats) and the result truncates back. */
+    {OP_SHRINK, {"($0 < -$b ? $0 + $a : ($0 > $b ? $0 - $a : ($T)0))",
+     "((double)$0 < -$b ? (double)$0 + $a : ((double)$0 > $b ? (double)$0 - $a : 0.0))",
+     "((double)$0 < -$b ? (double)$0 + $a : ((double)$0 > $b ? (double)$0 - $a : 0.0))", NULL}},
+    /* PRelu: slope broadcasts to X's shape (unidirectional); ints since 16. */
+    {OP_PRELU, {"($0 < 0 ? $1 * $0 : $0)", "($0 < 0 ? " T_IMUL " : $0)", "$0", NULL}},
+    /* Clip: min/max attributes before opset 11, optional scalar inputs from
+     * 11 (ints from 12).  max(x, min) first, then min(., max), as numpy's
+     * clip does when min > max; NaN propagates. */
+    {OP_CLIP, {"", "", "", NULL}},
+
+    /* --- binary ---------------------------------------------------------- */
+    {OP_ADD, {"($0 + $1)", T_IADD, T_IADD, NULL}},
+    {OP_SUB, {"($0 - $1)", T_ISUB, T_ISUB, NULL}},
+    {OP_MUL, {"($0 * $1)", T_IMUL, T_IMUL, NULL}},
+    /* Div: integers truncate toward zero; x/0 gives 0 and MIN/-1 wraps
+     * instead of trapping. */
+    {OP_DIV, {"($0 / $1)",
+     "($1 == 0 ? ($T)0 : ($1 == -1 ? ($T)(0 - ($U)$0) : ($T)($0 / $1)))", "($1 == 0 ? ($T)0 : ($T)($0 / $1))",
+     NULL}},
+    /* Pow: base and exponent types may differ; the result has the base's
+     * type.  Formula chosen by the plan's form (operand classes). */
+    {OP_POW, {"", "", "", NULL}},
+    /* Mod: fmod=0 takes the divisor's sign (Python %), fmod=1 the
+     * dividend's (C fmod).  Floats with fmod=0 (invalid per the spec)
+     * follow numpy's mod, as the reference does.  Integer x % 0 gives 0. */
+    {OP_MOD, {"", "", "", NULL}},
+    /* BitShift(direction): unsigned only; shifts past the width give 0. */
+    {OP_BIT_SHIFT, {NULL, NULL, "", NULL}},
+    {OP_BITWISE_AND, {NULL, "($T)($0 & $1)", "($T)($0 & $1)", NULL}},
+    {OP_BITWISE_OR, {NULL, "($T)($0 | $1)", "($T)($0 | $1)", NULL}},
+    {OP_BITWISE_XOR, {NULL, "($T)($0 ^ $1)", "($T)($0 ^ $1)", NULL}},
+    {OP_AND, {NULL, NULL, NULL, "($0 && $1)"}},
+    {OP_OR, {NULL, NULL, NULL, "($0 || $1)"}},
+    {OP_XOR, {NULL, NULL, NULL, "(($0 != 0) != ($1 != 0))"}},
+    {OP_EQUAL, {"($0 == $1)", "($0 == $1)", "($0 == $1)", "(($0 != 0) == ($1 != 0))"}},
+    {OP_LESS, {"($0 < $1)", "($0 < $1)", "($0 < $1)", NULL}},
+    {OP_LESS_OR_EQUAL, {"($0 <= $1)", "($0 <= $1)", "($0 <= $1)", NULL}},
+    {OP_GREATER, {"($0 > $1)", "($0 > $1)", "($0 > $1)", NULL}},
+    {OP_GREATER_OR_EQUAL, {"($0 >= $1)", "($0 >= $1)", "($0 >= $1)", NULL}},
+
+    /* --- variadic (all broadcast together) ------------------------------ */
+    {OP_MAX, {T_FMAX, "($0 > $1 ? $0 : $1)", "($0 > $1 ? $0 : $1)", NULL}},
+    {OP_MIN, {T_FMIN, "($0 < $1 ? $0 : $1)", "($0 < $1 ? $0 : $1)", NULL}},
+    {OP_SUM, {"($0 + $1)", T_IADD, T_IADD, NULL}},
+    /* Mean: sum, then one division by the operand count. */
+    {OP_MEAN, {"($0 + $1)", NULL, NULL, NULL}},
+
+    /* --- selection and conversion ------------------------------------------ */
+    /* Where(cond, x, y): three-way broadcast; x and y move as stored bits. */
+    {OP_WHERE, {"($0 ? $1 : $2)", "($0 ? $1 : $2)", "($0 ? $1 : $2)", "($0 ? $1 : $2)"}},
+    /* Cast(to) / CastLike: float -> int truncates, x -> bool is x != 0,
+     * f16/bf16 round to nearest even through float.  Strings and float8 /
+     * 4-bit types are not supported. */
+    {OP_CAST, {"$0", "$0", "$0", "$0"}},
+    {OP_CAST_LIKE, {"$0", "$0", "$0", "$0"}},
+};
+
+
+static const ew_formula *ew_formula_of(int op)
+{
+    for (size_t i = 0; i < HD_ARRAY_LEN(ew_formulas); i++)
+        if ((int)ew_formulas[i].op == op)
+            return &ew_formulas[i];
+    return NULL;
+}
+
+/* f32 forms of the transcendental activations (rows flagged EWF_VECMATH)
+ * over the kernel layer's vector math (hd_vf_*: branch-free, <= 2 ulp),
+ * used when the operand is a contiguous f32 array: $0 is an hd_vf, scalars
+ * broadcast.  The tail runs the same code on a splatted vector so every
+ * element gets the same formula. */
+static const struct {
+    op_id op;
+    const char *tv;
+} ew_vec_rows[] = {
+    {OP_EXP, "hd_vf_exp($0)"},
+    {OP_LOG, "hd_vf_log($0)"},
+    {OP_TANH, "hd_vf_tanh($0)"},
+    {OP_ERF, "hd_vf_erf($0)"},
+    {OP_SIGMOID, "hd_vf_sigmoid($0)"},
+    {OP_SWISH, "($0 * hd_vf_sigmoid($a * $0))"},
+    {OP_SOFTPLUS, "hd_ew_vsoftplus($0)"},
+    {OP_MISH, "($0 * hd_vf_tanh(hd_ew_vsoftplus($0)))"},
+    {OP_ELU, "hd_vf_sel(hd_vf_lt($0, hd_vf_splat(0.0f)), $a * (hd_vf_exp($0) - 1.0f), $0)"},
+};
+
+static const char *ew_vec_template(const ew_plan *a)
+{
+    if (!(a->row->flags & EWF_VECMATH))
+        return NULL;
+    if (a->form == EW_FORM_GELU_TANH)
+        /* 0.5*x*(1+tanh(z)) == x*sigmoid(2z), without the cancellation
+         * of 1+tanh(z) for negative x */
+        return "($0 * hd_vf_sigmoid(1.59576912f * ($0 + 0.044715f * $0 * $0 * $0)))";
+    if (a->form == EW_FORM_GELU_ERF)
+        return "(0.5f * $0 * (1.0f + hd_vf_erf($0 * 0.707106781f)))";
+    for (size_t i = 0; i < HD_ARRAY_LEN(ew_vec_rows); i++)
+        if (ew_vec_rows[i].op == a->row->op)
+            return ew_vec_rows[i].tv;
+    return NULL;
+}
+
+/* Unsigned C type used for wrapping arithmetic on an integer type. */
+static const char *ew_utype(hodu_dtype t)
+{
+    return ir_dtype_size(t) == 8 ? "uint64_t" : "uint32_t";
+}
+
+/* A C literal of compute type `ct` ("float" or "double") for v. */
+static char *ew_lit(double v, const char *ct)
+{
+    bool is_float = strcmp(ct, "float") == 0;
+    if (isnan(v))
+        return hd_xasprintf("((%s)NAN)", ct);
+    if (isinf(v))
+        return hd_xasprintf("(%s(%s)INFINITY)", v < 0 ? "-" : "", ct);
+    char num[64];
+    snprintf(num, sizeof num, is_float ? "%.9g" : "%.17g", is_float ? (double)(float)v : v);
+    bool has_point = strpbrk(num, ".e") != NULL;
+    return hd_xasprintf("((%s)%s%s%s)", ct, num, has_point ? "" : ".0", is_float ? "f" : "");
+}
+
+typedef struct ew_subst {
+    const char *ops[10]; /* operand expressions by ONNX input index */
+    const char *T, *U, *f, *a, *b;
+    int nbits;
+} ew_subst;
+
+static char *ew_expand(const char *tpl, const ew_subst *s)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    for (const char *p = tpl; *p; p++) {
+        if (*p != '$' || !p[1]) {
+            hd_buf_putc(&b, *p);
+            continue;
+        }
+        char k = *++p;
+        if (k >= '0' && k <= '9')
+            hd_buf_puts(&b, s->ops[k - '0'] ? s->ops[k - '0'] : "0");
+        else if (k == 'T')
+            hd_buf_puts(&b, s->T);
+        else if (k == 'U')
+            hd_buf_puts(&b, s->U);
+        else if (k == 'f')
+            hd_buf_puts(&b, s->f);
+        else if (k == 'a')
+            hd_buf_puts(&b, s->a ? s->a : "0");
+        else if (k == 'b')
+            hd_buf_puts(&b, s->b ? s->b : "0");
+        else if (k == 'N')
+            hd_buf_printf(&b, "%d", s->nbits);
+        else {
+            hd_buf_putc(&b, '$');
+            hd_buf_putc(&b, k);
+        }
+    }
+    char *r = hd_buf_take(&b);
+    return r ? r : hd_xstrdup("");
+}
+
+/* The template for a planned node (caller frees); NULL when this backend
+ * has no formula for the plan's operand class. */
+static char *ew_template(const ew_plan *a)
+{
+    const ew_formula *fr = ew_formula_of(a->row->op);
+    ew_class cls = ew_class_of(a->op_dtype);
+    const char *t = fr && cls != EWC_NONE ? fr->t[cls] : NULL;
+    if (!t)
+        return NULL;
+    bool fm = a->form == EW_FORM_MOD_C;
+    switch (a->form) {
+    case EW_FORM_ROW: return hd_xstrdup(t);
+    case EW_FORM_ISINF_ANY: return hd_xstrdup("(fabs$f($0) == ($T)INFINITY)");
+    case EW_FORM_ISINF_POS: return hd_xstrdup("($0 == ($T)INFINITY)");
+    case EW_FORM_ISINF_NEG: return hd_xstrdup("($0 == -($T)INFINITY)");
+    case EW_FORM_ISINF_NONE: return hd_xstrdup("0");
+    case EW_FORM_GELU_ERF: return hd_xstrdup("(($T)0.5 * $0 * (($T)1 + erf$f($0 * ($T)0.70710678118654752440)))");
+    case EW_FORM_GELU_TANH:
+        return hd_xstrdup("(($T)0.5 * $0 * (($T)1 + tanh$f(($T)0.79788456080286535588 * "
+                          "($0 + ($T)0.044715 * $0 * $0 * $0))))");
+    case EW_FORM_POW_FLOAT: return hd_xstrdup("pow$f($0, ($T)$1)");
+    case EW_FORM_POW_INT_FLOAT: return hd_xstrdup("($T)pow((double)$0, (double)$1)");
+    case EW_FORM_POW_INT: return hd_xstrdup("($T)hd_ew_ipow((int64_t)$0, (int64_t)$1)");
+    case EW_FORM_MOD_C:
+    case EW_FORM_MOD_PY:
+        if (cls == EWC_FLOAT)
+            return hd_xstrdup(fm ? "fmod$f($0, $1)" : "hd_ew_pymod$f($0, $1)");
+        if (cls == EWC_UNSIGNED)
+            return hd_xstrdup("($1 == 0 ? ($T)0 : ($T)($0 % $1))");
+        return hd_xstrdup(fm ? "(($1 == 0 || $1 == -1) ? ($T)0 : ($T)($0 % $1))"
+                             : "($T)hd_ew_pymod_i((int64_t)$0, (int64_t)$1)");
+    case EW_FORM_SHIFT_LEFT: return hd_xstrdup("($1 >= $N ? ($T)0 : ($T)(($U)$0 << $1))");
+    case EW_FORM_SHIFT_RIGHT: return hd_xstrdup("($1 >= $N ? ($T)0 : ($T)($0 >> $1))");
+    case EW_FORM_CLIP: {
+        /* Attribute bounds print as literals of the compute type (double
+         * for integers, whose comparison then happens in double). */
+        const char *ct = cls == EWC_FLOAT ? em_compute_ctype(a->op_dtype) : "double";
+        char *lo = a->lo == EW_BOUND_INPUT ? hd_xstrdup("$1") : a->lo == EW_BOUND_ATTR ? ew_lit(a->lo_value, ct) : NULL;
+        char *hi = a->hi == EW_BOUND_INPUT ? hd_xstrdup("$2") : a->hi == EW_BOUND_ATTR ? ew_lit(a->hi_value, ct) : NULL;
+        char *x = lo ? hd_xasprintf("($0 < %s ? %s : $0)", lo, lo) : hd_xstrdup("$0");
+        char *res = hi ? hd_xasprintf("(%s > %s ? %s : %s)", x, hi, hi, x) : hd_xstrdup(x);
+        free(x);
+        free(lo);
+        free(hi);
+        return res;
+    }
+    }
+    return NULL;
+}
+
+/* File-scope helpers some templates call; each is written once per file. */
+static void ew_need_helper(op_emit *e, const char *name, const char *code)
+{
+    if (e->decls->data && strstr(e->decls->data, name))
+        return;
+    hd_buf_puts(e->decls, code);
+}
+
+static void ew_helpers_for(op_emit *e, const char *expr)
+{
+    if (strstr(expr, "hd_ew_ipow("))
+        ew_need_helper(e, "hd_ew_ipow(",
+                       "/* integer power with wrap-around; negative exponents give 0 unless |base| is 1 */\n"
+                       "static inline int64_t hd_ew_ipow(int64_t b, int64_t e)\n{\n"
+                       "    if (e < 0)\n        return b == 1 ? 1 : (b == -1 ? ((e & 1) ? -1 : 1) : 0);\n"
+                       "    uint64_t r = 1, x = (uint64_t)b;\n"
+                       "    while (e) {\n        if (e & 1)\n            r *= x;\n        x *= x;\n"
+                       "        e >>= 1;\n    }\n    return (int64_t)r;\n}\n");
+    if (strstr(expr, "hd_ew_pymod_i("))
+        ew_need_helper(e, "hd_ew_pymod_i(",
+                       "/* integer modulo with the sign of the divisor; x % 0 gives 0 */\n"
+                       "static inline int64_t hd_ew_pymod_i(int64_t a, int64_t b)\n{\n"
+                       "    if (b == 0 || b == -1)\n        return 0;\n    int64_t r = a % b;\n"
+                       "    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n");
+    if (strstr(expr, "hd_ew_vsoftplus("))
+        ew_need_helper(e, "hd_ew_vsoftplus(",
+                       "/* softplus(x) = max(x, 0) + log1p(exp(-|x|)), with log1p(e) = log(u) * e / (u - 1),\n"
+                       " * u = 1 + e, which is exact where u rounds to 1 */\n"
+                       "static inline hd_vf hd_ew_vsoftplus(hd_vf x)\n{\n"
+                       "    const hd_vf zero = hd_vf_splat(0.0f), one = hd_vf_splat(1.0f);\n"
+                       "    hd_vf e = hd_vf_exp(-hd_vf_abs(x));\n"
+                       "    hd_vf u = one + e;\n"
+                       "    hd_vu tiny = hd_vf_eq(u, one);\n"
+                       "    hd_vf d = hd_vf_sel(tiny, one, u - one);\n"
+                       "    hd_vf l = hd_vf_sel(tiny, e, hd_vf_log(u) * (e / d));\n"
+                       "    return hd_vf_sel(hd_vf_lt(x, zero), zero, x) + l;\n}\n");
+    if (strstr(expr, "hd_ew_pymodf("))
+        ew_need_helper(e, "hd_ew_pymodf(",
+                       "static inline float hd_ew_pymodf(float a, float b)\n{\n"
+                       "    float r = fmodf(a, b);\n"
+                       "    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n");
+    if (strstr(expr, "hd_ew_pymod("))
+        ew_need_helper(e, "hd_ew_pymod(",
+                       "static inline double hd_ew_pymod(double a, double b)\n{\n"
+                       "    double r = fmod(a, b);\n"
+                       "    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n");
+}
+
+/* Index expression into an operand with the given strides over the loops. */
+static char *ew_index(const ew_loops *L, const int64_t *st)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    for (int j = 0; j < L->rank; j++) {
+        if (st[j] == 0)
+            continue;
+        if (b.len)
+            hd_buf_puts(&b, " + ");
+        if (st[j] == 1)
+            hd_buf_printf(&b, "i%d", j);
+        else
+            hd_buf_printf(&b, "i%d * %" PRId64, j, st[j]);
+    }
+    if (!b.len)
+        hd_buf_puts(&b, "0");
+    return hd_buf_take(&b);
+}
+
+/* ======================================================================== */
+/* Emission                                                                  */
+/* ======================================================================== */
+
+/* The substitutions every formula of plan `a` shares; *sa and *sb receive
+ * the attribute literals (caller frees). */
+static ew_subst ew_subst_for(const ew_plan *a, const char *lit_ct, char **sa, char **sb)
+{
+    const char *T = em_compute_ctype(a->op_dtype);
+    *sa = a->n_consts >= 1 ? ew_lit(a->consts[0], lit_ct) : NULL;
+    *sb = a->n_consts >= 2 ? ew_lit(a->consts[1], lit_ct) : NULL;
+    ew_subst s = {.T = T,
+                  .U = ew_utype(a->op_dtype),
+                  .f = strcmp(T, "float") == 0 ? "f" : "",
+                  .a = *sa,
+                  .b = *sb,
+                  .nbits = (int)(8 * ir_dtype_size(a->op_dtype))};
+    return s;
+}
+
+/* Writes the loop nest of plan `a` computing `tpl` into out0. */
+static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
+{
+    const ew_row *r = a->row;
+    const ir_value *out = em_out(e, 0);
+    int64_t numel = ir_value_numel(out);
+    for (int k = 0; k < a->n; k++)
+        em_line(e, "(void)in%d;", a->idx[k]);
+    if (numel <= 0)
+        return true;
+
+    bool raw = (r->flags & EWF_RAW) != 0;
+    const char *T = em_compute_ctype(a->op_dtype);
+    /* Integer classes take float attributes as double literals. */
+    const char *lit_ct = ew_class_of(a->op_dtype) == EWC_FLOAT ? T : "double";
+    char *sa, *sb;
+    ew_subst s = ew_subst_for(a, lit_ct, &sa, &sb);
+    char names[EW_MAX_OPERANDS][16];
+    const ew_loops *L = &a->loops;
+
+    const char *tv = ew_vec_template(a);
+    if (tv && r->kind == EWK_UNARY && a->op_dtype == HODU_DTYPE_F32 && a->out_dtype == HODU_DTYPE_F32 &&
+        L->rank <= 1) {
+        s.ops[0] = "x0";
+        char *ve = ew_expand(tv, &s);
+        ew_helpers_for(e, ve);
+        em_line(e, "int64_t i = 0;");
+        em_line(e, "for (; i + HD_VF <= %" PRId64 "; i += HD_VF) {", numel);
+        e->indent++;
+        em_line(e, "const hd_vf x0 = hd_vf_load(in0 + i);");
+        em_line(e, "hd_vf_store(out0 + i, %s);", ve);
+        em_close(e);
+        em_line(e, "for (; i < %" PRId64 "; i++) {", numel);
+        e->indent++;
+        em_line(e, "const hd_vf x0 = hd_vf_splat(in0[i]);");
+        em_line(e, "out0[i] = hd_vf_lane0(%s);", ve);
+        em_close(e);
+        free(ve);
+        free(sa);
+        free(sb);
+        return true;
+    }
+    for (int j = 0; j < L->rank; j++) {
+        char var[16];
+        snprintf(var, sizeof var, "i%d", j);
+        em_for(e, var, L->dims[j]);
+    }
+    /* Output index: the output is contiguous over the merged dims. */
+    int64_t ost[HODU_MAX_RANK];
+    int64_t sacc = 1;
+    for (int j = L->rank - 1; j >= 0; j--) {
+        ost[j] = sacc;
+        sacc *= L->dims[j];
+    }
+    char *oidx = ew_index(L, ost);
+
+    for (int k = 0; k < a->n; k++) {
+        hodu_dtype dt = a->v[k]->dtype;
+        char *idx = ew_index(L, L->st[k]);
+        char *ref = hd_xasprintf("in%d[%s]", a->idx[k], idx);
+        char *ld = raw ? hd_xstrdup(ref) : em_load(dt, ref);
+        snprintf(names[k], sizeof names[k], "x%d", a->idx[k]);
+        em_line(e, "const %s %s = %s;", raw ? em_ctype(dt) : em_compute_ctype(dt), names[k], ld);
+        free(idx);
+        free(ref);
+        free(ld);
+    }
+
+    char *expr;
+    if (r->kind == EWK_VARIADIC) {
+        em_line(e, "%s acc = %s;", T, names[0]);
+        for (int k = 1; k < a->n; k++) {
+            s.ops[0] = "acc";
+            s.ops[1] = names[k];
+            char *step = ew_expand(tpl, &s);
+            em_line(e, "acc = %s;", step);
+            free(step);
+        }
+        if (r->op == OP_MEAN)
+            expr = hd_xasprintf("acc / (%s)%d", T, a->n);
+        else
+            expr = hd_xstrdup("acc");
+    } else {
+        for (int k = 0; k < a->n; k++)
+            if (a->idx[k] < 10)
+                s.ops[a->idx[k]] = names[k];
+        expr = ew_expand(tpl, &s);
+    }
+    ew_helpers_for(e, expr);
+    if (raw) {
+        em_line(e, "out0[%s] = %s;", oidx, expr);
+    } else {
+        char *st = em_store(a->out_dtype, expr);
+        em_line(e, "out0[%s] = %s;", oidx, st);
+        free(st);
+    }
+    free(expr);
+    free(oidx);
+    for (int j = 0; j < L->rank; j++)
+        em_close(e);
+    free(sa);
+    free(sb);
+    return true;
+}
+
+/* The plan and template of row node `node`; reports on `node` and returns
+ * NULL on failure. */
+static char *ew_plan_template(op_emit *e, int node, ew_plan *a, const char *fallback)
+{
+    char *why = NULL;
+    if (!ew_plan_of(e->g, node, a, &why)) {
+        ir_node_error(e->d, e->g, node, "%s", why ? why : fallback);
+        free(why);
+        return NULL;
+    }
+    char *tpl = ew_template(a);
+    if (!tpl)
+        ir_node_error(e->d, e->g, node, "internal error: no C formula for element type %s",
+                      ir_dtype_name(a->op_dtype));
+    return tpl;
+}
+
+static bool ew_emit(op_emit *e)
+{
+    ew_plan a;
+    char *tpl = ew_plan_template(e, e->node, &a, "internal error: inconsistent elementwise node");
+    if (!tpl)
+        return false;
+    if (a.row->kind == EWK_CAST && a.op_dtype == a.out_dtype) {
+        free(tpl);
+        size_t nbytes = ir_value_nbytes(em_out(e, 0));
+        if (nbytes)
+            em_line(e, "if ((const void *)out0 != (const void *)in0) memcpy(out0, in0, %zu);", nbytes);
+        return true;
+    }
+    bool ok = ew_emit_args(e, &a, tpl);
+    free(tpl);
+    return ok;
+}
+
+/* hodu.FusedElementwise: one loop nest over the output; each member's
+ * formula becomes a local t<node> computed from externals (x<k>) and earlier
+ * members, so intermediates are never stored. */
+static bool ew_fused_emit(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *out = em_out(e, 0);
+    ew_fused_plan fp;
+    bool planned = ew_fused_plan_of(e->g, e->node, &fp);
+    int64_t numel = ir_value_numel(out);
+    for (size_t k = 0; k < n->n_inputs; k++)
+        em_line(e, "(void)in%zu;", k);
+    if (numel <= 0 || fp.n_members == 0)
+        return true;
+    if (!planned) {
+        ir_node_error(e->d, e->g, e->node, "internal error: malformed fused node (more than %d inputs?)",
+                      EW_MAX_OPERANDS);
+        return false;
+    }
+
+    const ew_loops *L = &fp.loops;
+    int64_t ost[HODU_MAX_RANK], acc = 1;
+    for (int j = L->rank - 1; j >= 0; j--) {
+        ost[j] = acc;
+        acc *= L->dims[j];
+    }
+    for (int j = 0; j < L->rank; j++) {
+        char var[16];
+        snprintf(var, sizeof var, "i%d", j);
+        em_for(e, var, L->dims[j]);
+    }
+    for (int k = 0; k < fp.n_ext; k++) {
+        char *idx = ew_index(L, L->st[k]);
+        em_line(e, "const %s x%d = in%d[%s];", em_ctype(ir_val(e->g, n->inputs[k])->dtype), k, k, idx);
+        free(idx);
+    }
+    bool ok = true;
+    int last = -1;
+    for (size_t m = 0; m < fp.n_members && ok; m++) {
+        int mid = (int)fp.members[m];
+        ew_plan a;
+        char *tpl = ew_plan_template(e, mid, &a, "internal error: cannot fuse");
+        if (!tpl) {
+            ok = false;
+            break;
+        }
+        /* Members are f32 or f64 only, so literals take the compute type. */
+        const char *T = em_compute_ctype(a.op_dtype);
+        char *sa, *sb;
+        ew_subst s = ew_subst_for(&a, T, &sa, &sb);
+        char names[10][24];
+        for (int k = 0; k < a.n && a.idx[k] < 10; k++) {
+            bool from_member;
+            int src = ew_fused_source(e->g, e->node, &fp, m, (size_t)a.idx[k], &from_member);
+            snprintf(names[a.idx[k]], sizeof names[0], from_member ? "t%d" : "x%d", src);
+            s.ops[a.idx[k]] = names[a.idx[k]];
+        }
+        char *expr = ew_expand(tpl, &s);
+        ew_helpers_for(e, expr);
+        em_line(e, "const %s t%d = %s;", T, mid, expr);
+        last = mid;
+        free(expr);
+        free(tpl);
+        free(sa);
+        free(sb);
+    }
+    if (ok) {
+        char *oidx = ew_index(L, ost);
+        em_line(e, "out0[%s] = t%d;", oidx, last);
+        free(oidx);
+    }
+    for (int j = 0; j < L->rank; j++)
+        em_close(e);
+    return ok;
+}
+
+/* Dropout (inference form): a copy, and an all-true mask. */
+static bool dropout_emit(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    size_t nbytes = ir_value_nbytes(out);
+    if (nbytes)
+        em_line(e, "if ((const void *)out0 != (const void *)in0) memcpy(out0, in0, %zu);", nbytes);
+    const ir_value *mask = em_out(e, 1);
+    if (mask) {
+        size_t mb = ir_value_nbytes(mask);
+        if (mb)
+            em_line(e, "memset(out1, 1, %zu);", mb);
+    }
+    return true;
+}
+
+
+/* ======================================================================== */
+/* Registration                                                              */
+/* ======================================================================== */
+
+/* True when the formulas cover exactly the classes the op accepts; an op
+ * whose table disagrees is left unlowered (the build then names it) rather
+ * than failing inside emission. */
+static bool ew_formula_agrees(const ew_formula *f)
+{
+    const ew_row *r = ew_row_of(f->op);
+    if (!r)
+        return false;
+    for (int c = EWC_FLOAT; c <= EWC_BOOL; c++)
+        if ((f->t[c] != NULL) != ((r->classes & EW_CLS(c)) != 0))
+            return false;
+    return true;
+}
 
 void native_register_elementwise(native_lowering *table)
 {
-    (void)table; /* filled in as the family's emitters move here */
+    for (size_t i = 0; i < HD_ARRAY_LEN(ew_formulas); i++)
+        if (ew_formula_agrees(&ew_formulas[i]))
+            table[ew_formulas[i].op] = (native_lowering){.emit = ew_emit};
+    table[OP_FUSED_ELEMENTWISE] = (native_lowering){.emit = ew_fused_emit};
+    table[OP_DROPOUT] = (native_lowering){.emit = dropout_emit};
 }

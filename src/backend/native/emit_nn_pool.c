@@ -1,11 +1,403 @@
 /*
- * emit_nn_pool.c - native lowerings of the nn_pool family (src/ops/nn_pool.c holds
- * their semantics).
+ * emit_nn_pool.c - native lowerings of the pooling ops (src/ops/nn_pool.c
+ * holds their semantics; src/ops/pool.h the plans read here).
+ *
+ * Windowed pools become one loop nest per N*C plane with the window's
+ * bounds as literals; float32 2-D MaxPool without Indices takes a vectorised
+ * path (emit_maxpool2d_fast).  Global pools reduce each plane in one loop.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit_nn.h"
 #include "native.h"
 #include "ops/ops.h"
+#include "ops/pool.h"
+
+/* Inference accepted the node, so its plan is computable; if not, that is
+ * a compiler bug, reported rather than lowered from an unspecified plan. */
+static bool no_plan(op_emit *e, const char *what)
+{
+    hd_error(e->d, "internal error: no %s plan for node %d (%s)", what, e->node, em_node(e)->op_type);
+    return false;
+}
+
+static const char *const KV[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"};
+static const char *const OV[] = {"o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7"};
+static const char *const IV[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
+
+/* The type a window accumulates in. */
+static const char *acc_ctype(hodu_dtype t)
+{
+    return t == HODU_DTYPE_F64 ? "double" : (t == HODU_DTYPE_I8 || t == HODU_DTYPE_U8) ? "int32_t" : "float";
+}
+
+/* The lowest value of a dtype in the compute type (the max's start). */
+static const char *lowest(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_I8: return "-128";
+    case HODU_DTYPE_U8: return "0";
+    default: return "-INFINITY";
+    }
+}
+
+static void emit_lp_term(op_emit *e, int64_t p, const char *acc_t, const char *v)
+{
+    if (p == 1)
+        em_line(e, "acc += %s < 0 ? -%s : %s;", v, v, v);
+    else if (p == 2)
+        em_line(e, "acc += %s * %s;", v, v);
+    else
+        em_line(e, "acc += %s(%s < 0 ? -%s : %s, (%s)%" PRId64 ");", strcmp(acc_t, "double") ? "powf" : "pow", v, v, v,
+                acc_t, p);
+}
+
+static void emit_lp_final(op_emit *e, int64_t p, const char *acc_t)
+{
+    bool dbl = strcmp(acc_t, "double") == 0;
+    if (p == 1)
+        em_line(e, "const %s r = acc;", acc_t);
+    else if (p == 2)
+        em_line(e, "const %s r = %s(acc);", acc_t, dbl ? "sqrt" : "sqrtf");
+    else
+        em_line(e, "const %s r = %s(acc, (%s)1 / (%s)%" PRId64 ");", acc_t, dbl ? "pow" : "powf", acc_t, acc_t, p);
+}
+
+/* MaxPool over 2-D float32 without Indices: per output row, every valid
+ * kernel row folds into the row tap by tap, each tap over a literal column
+ * range, in whole vectors.  Strided rows read a copy of the channel split
+ * into stride phases (scratch), so every tap reads contiguously. */
+static bool maxpool2d_fast_ok(const pool_plan *p)
+{
+    return p->kind == POOL_MAX && p->dtype == HODU_DTYPE_F32 && p->w.nd == 2 && !p->indices && p->w.k[1] <= 64;
+}
+
+static uint64_t maxpool2d_scratch(const pool_plan *p)
+{
+    const nn_window *w = &p->w;
+    int64_t SW = w->s[1];
+    return SW > 1 ? nn_align64(op_bytes4(w->in[0], SW, (w->in[1] + SW - 1) / SW, 1, sizeof(float))) : 0;
+}
+
+static void emit_maxpool2d_fast(op_emit *e, const pool_plan *p)
+{
+    const nn_window *w = &p->w;
+    int64_t IH = w->in[0], IW = w->in[1], OH = w->out[0], OW = w->out[1];
+    int64_t KH = w->k[0], KW = w->k[1], SH = w->s[0], SW = w->s[1], DH = w->d[0];
+    int64_t PH = w->pb[0], PWd = (IW + SW - 1) / SW;
+    em_for(e, "nc", p->nc);
+    em_line(e, "const float *x = in0 + nc * %" PRId64 ";", IH * IW);
+    em_line(e, "float *y = out0 + nc * %" PRId64 ";", OH * OW);
+    if (SW > 1) {
+        nn_emit_phase_split(e, IH, IW, SW);
+    }
+    /* per tap: the valid output columns [lo, hi) and where the tap reads */
+    int64_t lo[64], hi[64], at[64], LO = 0, HI = OW;
+    for (int64_t kw = 0; kw < KW; kw++) {
+        int64_t off;
+        pool_tap_range(p, 1, kw, &lo[kw], &hi[kw], &off);
+        at[kw] = off;
+        if (SW > 1) {
+            /* the phase-split copy: column off + SW*ow is in phase ph */
+            int64_t ph = ((off % SW) + SW) % SW;
+            at[kw] = ph * PWd + (off - ph) / SW;
+        }
+        LO = lo[kw] > LO ? lo[kw] : LO;
+        HI = hi[kw] < HI ? hi[kw] : HI;
+    }
+    em_for(e, "oh", OH);
+    em_line(e, "float *orow = y + oh * %" PRId64 ";", OW);
+    em_line(e, "const float *rows[%" PRId64 "];", KH);
+    em_line(e, "int nrows = 0;");
+    em_for(e, "kh", KH);
+    em_line(e, "const int64_t ih = oh * %" PRId64 " - %" PRId64 " + kh * %" PRId64 ";", SH, PH, DH);
+    em_line(e, "if ((uint64_t)ih < %" PRId64 "u) rows[nrows++] = %s + ih * %" PRId64 ";", IH, SW > 1 ? "xs" : "x",
+            SW > 1 ? SW * PWd : IW);
+    em_close(e);
+    if (LO < HI) {
+        /* interior: every tap valid; whole vectors, the last overlapping */
+        em_line(e, "if (%" PRId64 " >= HD_VF) {", HI - LO);
+        e->indent++;
+        em_line(e, "for (int64_t ow = %" PRId64 ";; ow += HD_VF) {", LO);
+        e->indent++;
+        em_line(e, "if (ow + HD_VF > %" PRId64 ") ow = %" PRId64 " - HD_VF;", HI, HI);
+        em_line(e, "hd_vf acc = hd_vf_splat(-INFINITY);");
+        em_line(e, "for (int r = 0; r < nrows; r++) {");
+        e->indent++;
+        em_line(e, "const float *xr = rows[r] + ow;");
+        for (int64_t kw = 0; kw < KW; kw++) {
+            em_line(e, "{ hd_vf v = hd_vf_load(xr + %" PRId64 "); acc = hd_vf_sel(hd_vf_lt(acc, v), v, acc); }", at[kw]);
+        }
+        em_close(e);
+        em_line(e, "hd_vf_store(orow + ow, acc);");
+        em_line(e, "if (ow + HD_VF >= %" PRId64 ") break;", HI);
+        em_close(e);
+        e->indent--;
+        em_line(e, "} else {");
+        e->indent++;
+        em_line(e, "for (int64_t ow = %" PRId64 "; ow < %" PRId64 "; ow++) {", LO, HI);
+        e->indent++;
+        em_line(e, "float acc = -INFINITY;");
+        em_line(e, "for (int r = 0; r < nrows; r++) {");
+        e->indent++;
+        em_line(e, "const float *xr = rows[r] + ow;");
+        for (int64_t kw = 0; kw < KW; kw++)
+            em_line(e, "acc = xr[%" PRId64 "] > acc ? xr[%" PRId64 "] : acc;", at[kw], at[kw]);
+        em_close(e);
+        em_line(e, "orow[ow] = acc;");
+        em_close(e);
+        em_close(e);
+    }
+    /* borders: per-tap column checks */
+    for (int part = 0; part < 2; part++) {
+        int64_t a0 = part == 0 ? 0 : (LO < HI ? HI : LO), b0 = part == 0 ? (LO < HI ? LO : OW) : OW;
+        if (a0 >= b0)
+            continue;
+        em_line(e, "for (int64_t ow = %" PRId64 "; ow < %" PRId64 "; ow++) {", a0, b0);
+        e->indent++;
+        em_line(e, "float acc = -INFINITY;");
+        em_line(e, "for (int r = 0; r < nrows; r++) {");
+        e->indent++;
+        em_line(e, "const float *xr = rows[r] + ow;");
+        for (int64_t kw = 0; kw < KW; kw++)
+            em_line(e, "if (ow >= %" PRId64 " && ow < %" PRId64 " && xr[%" PRId64 "] > acc) acc = xr[%" PRId64 "];", lo[kw],
+                    hi[kw], at[kw], at[kw]);
+        em_close(e);
+        em_line(e, "orow[ow] = acc;");
+        em_close(e);
+    }
+    em_close(e);
+    em_close(e);
+}
+
+static uint64_t scratch_pool(const ir_graph *g, int node)
+{
+    pool_plan p;
+    if (!pool_plan_get(g, node, &p) || ir_value_numel(ir_val(g, ir_nd(g, node)->outputs[0])) == 0)
+        return 0;
+    return maxpool2d_fast_ok(&p) ? maxpool2d_scratch(&p) : 0;
+}
+
+static bool emit_pool(op_emit *e)
+{
+    pool_plan pl;
+    if (!pool_plan_get(e->g, e->node, &pl))
+        return no_plan(e, "pooling");
+    const nn_window w = pl.w;
+    const ir_value *out = em_out(e, 0);
+    hodu_dtype t = pl.dtype;
+    int nd = w.nd;
+    if (ir_value_numel(out) == 0)
+        return true;
+    const char *acc_t = acc_ctype(t);
+    int64_t IP = pl.in_plane, OP = pl.out_plane;
+    if (maxpool2d_fast_ok(&pl)) {
+        emit_maxpool2d_fast(e, &pl);
+        return true;
+    }
+    em_for(e, "nc", pl.nc);
+    em_line(e, "const %s *x = in0 + nc * %" PRId64 ";", em_ctype(t), IP);
+    em_line(e, "%s *y = out0 + nc * %" PRId64 ";", em_ctype(t), OP);
+    for (int i = 0; i < nd; i++)
+        em_for(e, OV[i], w.out[i]);
+    if (pl.kind == POOL_MAX) {
+        em_line(e, "%s acc = %s;", acc_t, lowest(t));
+        if (pl.indices)
+            em_line(e, "int64_t arg = -1;");
+    } else {
+        em_line(e, "%s acc = 0;", acc_t);
+        em_line(e, "int64_t cnt = 0;");
+        if (pl.include_pad)
+            em_line(e, "int64_t pcnt = 0;");
+    }
+    /* Kernel loops.  Positions outside the padded input (ceil_mode) are
+     * skipped outright; padded positions count only for include_pad. */
+    for (int i = 0; i < nd; i++) {
+        em_for(e, KV[i], w.k[i]);
+        em_line(e, "const int64_t %s = %s * %" PRId64 " - %" PRId64 " + %s * %" PRId64 ";", IV[i], OV[i], w.s[i],
+                w.pb[i], KV[i], w.d[i]);
+        if (pl.include_pad) {
+            em_line(e, "if (%s < %" PRId64 " || %s >= %" PRId64 ") continue;", IV[i], -w.pb[i], IV[i],
+                    w.in[i] + w.pe[i]);
+            char prev[32] = "";
+            if (i)
+                snprintf(prev, sizeof(prev), "in%d && ", i - 1);
+            em_line(e, "const int in%d = %s(uint64_t)%s < %" PRId64 "u;", i, prev, IV[i], w.in[i]);
+        } else {
+            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w.in[i]);
+        }
+    }
+    hd_buf xi;
+    hd_buf_init(&xi);
+    hd_buf_puts(&xi, "0");
+    int64_t st = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        hd_buf_printf(&xi, " + %s * %" PRId64, IV[i], st);
+        st *= w.in[i];
+    }
+    char *lx = em_load(t, "x[xi]");
+    if (pl.include_pad) {
+        em_line(e, "pcnt++;");
+        em_line(e, "if (!in%d) continue;", nd - 1);
+    }
+    em_line(e, "const int64_t xi = %s;", xi.data);
+    em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
+    free(lx);
+    if (pl.kind == POOL_MAX) {
+        if (pl.indices)
+            em_line(e, "if (v > acc || arg < 0) { if (v == v) { acc = v; arg = xi; } }");
+        else
+            em_line(e, "if (v > acc) acc = v;");
+    } else if (pl.kind == POOL_AVG) {
+        em_line(e, "acc += v;");
+        em_line(e, "cnt++;");
+    } else {
+        emit_lp_term(e, pl.p, acc_t, "v");
+    }
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    hd_buf yi;
+    hd_buf_init(&yi);
+    hd_buf_puts(&yi, "0");
+    st = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        hd_buf_printf(&yi, " + %s * %" PRId64, OV[i], st);
+        st *= w.out[i];
+    }
+    char *res;
+    if (pl.kind == POOL_MAX) {
+        res = hd_xstrdup("acc");
+    } else if (pl.kind == POOL_AVG) {
+        res = hd_xasprintf("acc / (%s)%s", acc_t, pl.include_pad ? "pcnt" : "cnt");
+    } else {
+        emit_lp_final(e, pl.p, acc_t);
+        res = hd_xstrdup("r");
+    }
+    char *sv = em_store(t, res);
+    em_line(e, "y[%s] = %s;", yi.data, sv);
+    free(sv);
+    free(res);
+    if (pl.indices) {
+        /* arg is row-major within the image; convert for storage_order 1 */
+        if (pl.col_major && nd > 1) {
+            em_line(e, "int64_t rem = arg, cm = 0;");
+            int64_t cs[NN_MAX_SPATIAL];
+            int64_t s2 = 1;
+            for (int i = 0; i < nd; i++) {
+                cs[i] = s2;
+                s2 *= w.in[i];
+            }
+            for (int i = nd - 1; i >= 0; i--) {
+                em_line(e, "cm += (rem %% %" PRId64 ") * %" PRId64 ";", w.in[i], cs[i]);
+                em_line(e, "rem /= %" PRId64 ";", w.in[i]);
+            }
+            em_line(e, "arg = cm;");
+        }
+        em_line(e, "out1[nc * %" PRId64 " + %s] = nc * %" PRId64 " + arg;", OP, yi.data, IP);
+    }
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    em_close(e);
+    hd_buf_free(&xi);
+    hd_buf_free(&yi);
+    return true;
+}
+
+static bool emit_global_pool(op_emit *e)
+{
+    pool_global_plan g;
+    if (!pool_global_plan_get(e->g, e->node, &g))
+        return no_plan(e, "global pooling");
+    hodu_dtype t = g.dtype;
+    int64_t IP = g.plane;
+    if (ir_value_numel(em_out(e, 0)) == 0)
+        return true;
+    const char *acc_t = acc_ctype(t);
+    char *lx = em_load(t, "x[i]");
+    em_for(e, "nc", g.nc);
+    em_line(e, "const %s *x = in0 + nc * %" PRId64 ";", em_ctype(t), IP);
+    char *res;
+    if (g.kind == POOL_MAX) {
+        em_line(e, "%s acc = %s;", acc_t, lowest(t));
+        em_for(e, "i", IP);
+        em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
+        em_line(e, "if (v > acc) acc = v;");
+        em_close(e);
+        res = hd_xstrdup("acc");
+    } else if (g.kind == POOL_AVG && t == HODU_DTYPE_F32 && IP >= 16) {
+        /* eight partial sums so the loop vectorises */
+        em_line(e, "float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};");
+        em_line(e, "int64_t i = 0;");
+        em_line(e, "for (; i + 8 <= %" PRId64 "; i += 8)", IP);
+        em_line(e, "    for (int j = 0; j < 8; j++) part[j] += x[i + j];");
+        em_line(e, "float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));");
+        em_line(e, "for (; i < %" PRId64 "; i++) acc += x[i];", IP);
+        res = hd_xasprintf("acc / (float)%" PRId64, IP);
+    } else if (g.kind == POOL_AVG) {
+        em_line(e, "%s acc = 0;", acc_t);
+        em_for(e, "i", IP);
+        em_line(e, "acc += (%s)%s;", acc_t, lx);
+        em_close(e);
+        res = hd_xasprintf("acc / (%s)%" PRId64, acc_t, IP);
+    } else {
+        em_line(e, "%s acc = 0;", acc_t);
+        em_for(e, "i", IP);
+        em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
+        emit_lp_term(e, g.p, acc_t, "v");
+        em_close(e);
+        emit_lp_final(e, g.p, acc_t);
+        res = hd_xstrdup("r");
+    }
+    char *sv = em_store(t, res);
+    em_line(e, "out0[nc] = %s;", sv);
+    em_close(e);
+    free(sv);
+    free(res);
+    free(lx);
+    return true;
+}
+
+static bool emit_max_unpool(op_emit *e)
+{
+    pool_unpool_plan u;
+    if (!pool_unpool_plan_get(e->g, e->node, &u))
+        return no_plan(e, "MaxUnpool");
+    size_t nbytes = ir_value_nbytes(em_out(e, 0));
+    if (nbytes == 0)
+        return true;
+    em_line(e, "memset(out0, 0, %zu);", nbytes);
+    em_for(e, "i", u.count);
+    em_line(e, "const int64_t j = in1[i];");
+    if (u.same) {
+        em_line(e, "if (j >= 0 && j < %" PRId64 ") out0[j] = in0[i];", u.out_total);
+    } else {
+        /* re-base j, a flat index into index_dims, onto out_dims */
+        em_line(e, "if (j < 0 || j >= %" PRId64 ") continue;", u.index_total);
+        em_line(e, "int64_t rem = j, o = 0, ok = 1;");
+        int64_t ost = 1;
+        for (int i = u.rank - 1; i >= 0; i--) {
+            em_line(e, "{ const int64_t q = rem %% %" PRId64 "; rem /= %" PRId64 "; if (q >= %" PRId64 ") ok = 0; o += q * %" PRId64
+                       "; }",
+                    u.index_dims[i], u.index_dims[i], u.out_dims[i], ost);
+            ost *= u.out_dims[i];
+        }
+        em_line(e, "if (ok) out0[o] = in0[i];");
+    }
+    em_close(e);
+    return true;
+}
 
 void native_register_nn_pool(native_lowering *table)
 {
-    (void)table; /* filled in as the family's emitters move here */
+    /* Only MaxPool has a scratch-using path (the phase-split fast one). */
+    table[OP_MAX_POOL] = (native_lowering){.emit = emit_pool, .scratch = scratch_pool};
+    table[OP_AVERAGE_POOL] = (native_lowering){.emit = emit_pool};
+    table[OP_LP_POOL] = (native_lowering){.emit = emit_pool};
+    table[OP_GLOBAL_AVERAGE_POOL] = (native_lowering){.emit = emit_global_pool};
+    table[OP_GLOBAL_MAX_POOL] = (native_lowering){.emit = emit_global_pool};
+    table[OP_GLOBAL_LP_POOL] = (native_lowering){.emit = emit_global_pool};
+    table[OP_MAX_UNPOOL] = (native_lowering){.emit = emit_max_unpool};
 }

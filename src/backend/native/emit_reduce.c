@@ -1,11 +1,1259 @@
 /*
- * emit_reduce.c - native lowerings of the reduce family (src/ops/reduce.c holds
- * their semantics).
+ * emit_reduce.c - native lowerings of the reduce family (src/ops/reduce.c
+ * holds their semantics, src/ops/reduce.h the plans read here).
+ *
+ * Reductions walk the plan's canonical view of their input (size-1 dims
+ * dropped, neighbouring kept / reduced dims merged), so a reduction over any
+ * axes becomes a few nested loops with literal strides.  When the innermost
+ * dims are kept, the kernel walks the reduced dims outside and accumulates
+ * whole contiguous rows, so the inner loop is unit-stride either way.
+ *
+ * Arithmetic: f32/f16/bf16 accumulate in float, f64 in double, integers in
+ * 64 bits (signed sums and products wrap).  Softmax-like ops subtract the
+ * maximum first.  Row statistics over contiguous float rows (sum, sum of
+ * squares, max, ...) go through small helpers written with the kernel
+ * layer's vector type (hd_rd_*, emitted once per model.c), and exp through
+ * hd_vexp_f32: the compiler's own vectorisation of such reductions depends
+ * too much on -O and -march.  f16/bf16 rows are widened into float scratch.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "native.h"
 #include "ops/ops.h"
+#include "ops/reduce.h"
+
+/* ======================================================================== */
+/* Shared helpers                                                            */
+/* ======================================================================== */
+
+/* The type an accumulation of elements of type t is carried out in. */
+static const char *acc_ctype(hodu_dtype t)
+{
+    if (t == HODU_DTYPE_F64)
+        return "double";
+    if (ir_dtype_is_float(t))
+        return "float";
+    if (ir_dtype_is_signed(t) || t == HODU_DTYPE_BOOL)
+        return "int64_t";
+    return "uint64_t";
+}
+
+/* True when the float math functions for t take the "f" suffix. */
+static bool is_single(hodu_dtype t)
+{
+    return t == HODU_DTYPE_F32 || t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16;
+}
+
+/* Suffix for <math.h> functions in t's compute type ("expf" vs "exp"). */
+static const char *mf(hodu_dtype t) { return is_single(t) ? "f" : ""; }
+
+/* Floating compute type for float math on t (integers go through double). */
+static const char *fct(hodu_dtype t) { return is_single(t) ? "float" : "double"; }
+
+/* Smallest / largest value of an integer type, as a C literal. */
+static const char *int_min_lit(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_I8: return "INT8_MIN";
+    case HODU_DTYPE_I16: return "INT16_MIN";
+    case HODU_DTYPE_I32: return "INT32_MIN";
+    case HODU_DTYPE_I64: return "INT64_MIN";
+    default: return "0";
+    }
+}
+
+static const char *int_max_lit(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_I8: return "INT8_MAX";
+    case HODU_DTYPE_I16: return "INT16_MAX";
+    case HODU_DTYPE_I32: return "INT32_MAX";
+    case HODU_DTYPE_I64: return "INT64_MAX";
+    case HODU_DTYPE_U8: return "UINT8_MAX";
+    case HODU_DTYPE_U16: return "UINT16_MAX";
+    case HODU_DTYPE_U32: return "UINT32_MAX";
+    case HODU_DTYPE_U64: return "UINT64_MAX";
+    case HODU_DTYPE_BOOL: return "1";
+    default: return "0";
+    }
+}
+
+/* Loads element `idx` (a C expression) of pointer `ptr` into t's compute
+ * type.  Returns a string the caller frees. */
+static char *ld(hodu_dtype t, const char *ptr, const char *idx)
+{
+    char *raw = hd_xasprintf("%s[%s]", ptr, idx);
+    char *r = em_load(t, raw);
+    free(raw);
+    return r;
+}
+
+/* "ptr[idx] = <expr converted to t>;" */
+static void st(op_emit *e, hodu_dtype t, const char *ptr, const char *idx, const char *expr)
+{
+    char *s = em_store(t, expr);
+    em_line(e, "%s[%s] = %s;", ptr, idx, s);
+    free(s);
+}
+
+/* Loop k of a plan's nest runs var <pfx>k. */
+static void nest_open(op_emit *e, const char *pfx, const reduce_loops *l)
+{
+    for (int k = 0; k < l->n; k++) {
+        char v[24];
+        snprintf(v, sizeof(v), "%s%d", pfx, k);
+        em_for(e, v, l->size[k]);
+    }
+}
+
+static void nest_close(op_emit *e, const reduce_loops *l)
+{
+    for (int k = 0; k < l->n; k++)
+        em_close(e);
+}
+
+/* Offset expression "a0 * 12 + a1" of a nest (input strides, or output
+ * strides when `out`); "0" for an empty nest. */
+static char *nest_off(const char *pfx, const reduce_loops *l, bool out)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    for (int k = 0; k < l->n; k++) {
+        int64_t s = out ? l->ostride[k] : l->stride[k];
+        if (b.len)
+            hd_buf_puts(&b, " + ");
+        if (s == 1)
+            hd_buf_printf(&b, "%s%d", pfx, k);
+        else
+            hd_buf_printf(&b, "%s%d * %" PRId64, pfx, k, s);
+    }
+    if (!b.len)
+        hd_buf_puts(&b, "0");
+    return hd_buf_take(&b);
+}
+
+/* Row statistics over contiguous float arrays, written with the kernel
+ * layer's vector type (hd_vf, HD_VF lanes: SSE, AVX, AVX-512, NEON or plain
+ * float), so that the same code vectorises under any -O level and -march.
+ * Emitted once per model.c (guarded); four accumulators per pass.  The sums
+ * take (x, n, c); only hd_rd_sumsqd reads c (the centre).  max/min
+ * propagate NaN. */
+static const char rd_helpers[] =
+    "#ifndef HD_RD_HELPERS\n"
+    "#define HD_RD_HELPERS\n"
+    "static inline float hd_rd_hsum(hd_vf v) {\n"
+    "    float b[HD_VF], s = 0;\n"
+    "    memcpy(b, &v, sizeof b);\n"
+    "    for (int k = 0; k < HD_VF; k++) s += b[k];\n"
+    "    return s;\n"
+    "}\n"
+    "#define HD_RD_SUMLOOP(name, TERM, STERM)                                               \\\n"
+    "    static inline float name(const float *x, int64_t n, float c) {                      \\\n"
+    "        hd_vf a0 = hd_vf_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, v;                       \\\n"
+    "        int64_t i = 0;                                                                    \\\n"
+    "        for (; i + 4 * HD_VF <= n; i += 4 * HD_VF) {                                      \\\n"
+    "            v = hd_vf_load(x + i); a0 += TERM;                                            \\\n"
+    "            v = hd_vf_load(x + i + HD_VF); a1 += TERM;                                    \\\n"
+    "            v = hd_vf_load(x + i + 2 * HD_VF); a2 += TERM;                                \\\n"
+    "            v = hd_vf_load(x + i + 3 * HD_VF); a3 += TERM;                                \\\n"
+    "        }                                                                                 \\\n"
+    "        for (; i + HD_VF <= n; i += HD_VF) { v = hd_vf_load(x + i); a0 += TERM; }          \\\n"
+    "        float s = hd_rd_hsum((a0 + a1) + (a2 + a3)), e;                                    \\\n"
+    "        for (; i < n; i++) { e = x[i]; s += STERM; }                                      \\\n"
+    "        return s;                                                                         \\\n"
+    "    }\n"
+    "HD_RD_SUMLOOP(hd_rd_sum, v, e)\n"
+    "HD_RD_SUMLOOP(hd_rd_sumsq, v * v, e * e)\n"
+    "HD_RD_SUMLOOP(hd_rd_sumabs, hd_vf_abs(v), fabsf(e))\n"
+    "HD_RD_SUMLOOP(hd_rd_sumsqd, (v - hd_vf_splat(c)) * (v - hd_vf_splat(c)), (e - c) * (e - c))\n"
+    "/* max (gt != 0) or min over x[0..n), n >= 1; NaN wins */\n"
+    "static inline float hd_rd_ext(const float *x, int64_t n, int gt) {\n"
+    "    float s = x[0];\n"
+    "    int64_t nv = n - n % HD_VF;\n"
+    "    if (nv > 0) {\n"
+    "        hd_vf a = hd_vf_load(x);\n"
+    "        for (int64_t i = HD_VF; i < nv; i += HD_VF) {\n"
+    "            hd_vf v = hd_vf_load(x + i);\n"
+    "            hd_vu m = (gt ? hd_vf_lt(a, v) : hd_vf_lt(v, a)) | hd_vf_isnan(v);\n"
+    "            a = hd_vf_sel(m, v, a);\n"
+    "        }\n"
+    "        float b[HD_VF];\n"
+    "        memcpy(b, &a, sizeof b);\n"
+    "        s = b[0];\n"
+    "        for (int k = 1; k < HD_VF; k++)\n"
+    "            if ((gt ? b[k] > s : b[k] < s) || b[k] != b[k]) s = b[k];\n"
+    "    }\n"
+    "    for (int64_t i = nv; i < n; i++)\n"
+    "        if ((gt ? x[i] > s : x[i] < s) || x[i] != x[i]) s = x[i];\n"
+    "    return s;\n"
+    "}\n"
+    "#endif\n";
+
+static void need_rd(op_emit *e) { hd_buf_puts(e->decls, rd_helpers); }
+
+/* `<ct> var = <sum over j of expr>`, through hd_rd_<fn>(args) when `vec`
+ * (the row is a contiguous float array). */
+static void emit_sum(op_emit *e, const char *at, const char *var, int64_t n, const char *expr);
+
+static void emit_rowsum(op_emit *e, bool vec, const char *ct, const char *var, int64_t n, const char *expr,
+                        const char *fn, const char *args)
+{
+    if (vec) {
+        need_rd(e);
+        em_line(e, "float %s = hd_rd_%s(%s);", var, fn, args);
+    } else {
+        emit_sum(e, ct, var, n, expr);
+    }
+}
+
+/* ======================================================================== */
+/* Reduce*                                                                   */
+/* ======================================================================== */
+
+/* Per-element map, combine step, identity and final step of a reduction,
+ * as C text over the accumulator type. */
+static char *r_map(reduce_kind k, hodu_dtype t, const char *v)
+{
+    switch (k) {
+    case RED_L1:
+        if (ir_dtype_is_float(t))
+            return hd_xasprintf("fabs%s(%s)", mf(t), v);
+        if (ir_dtype_is_signed(t))
+            return hd_xasprintf("(%s < 0 ? -%s : %s)", v, v, v);
+        return hd_xstrdup(v);
+    case RED_L2:
+    case RED_SUM_SQUARE: return hd_xasprintf("%s * %s", v, v);
+    default: return hd_xstrdup(v);
+    }
+}
+
+static char *r_combine(reduce_kind k, hodu_dtype t, const char *a, const char *m)
+{
+    switch (k) {
+    case RED_PROD: return hd_xasprintf("%s * %s", a, m);
+    case RED_MAX:
+        if (ir_dtype_is_float(t))
+            return hd_xasprintf("(%s > %s || %s != %s) ? %s : %s", m, a, m, m, m, a);
+        return hd_xasprintf("%s > %s ? %s : %s", m, a, m, a);
+    case RED_MIN:
+        if (ir_dtype_is_float(t))
+            return hd_xasprintf("(%s < %s || %s != %s) ? %s : %s", m, a, m, m, m, a);
+        return hd_xasprintf("%s < %s ? %s : %s", m, a, m, a);
+    default: return hd_xasprintf("%s + %s", a, m);
+    }
+}
+
+static const char *r_identity(reduce_kind k, hodu_dtype t)
+{
+    switch (k) {
+    case RED_PROD: return "1";
+    case RED_MAX: return ir_dtype_is_float(t) ? "-INFINITY" : int_min_lit(t);
+    case RED_MIN: return ir_dtype_is_float(t) ? "INFINITY" : int_max_lit(t);
+    default: return "0";
+    }
+}
+
+/* Final value from the accumulator `a`; count is the number of elements
+ * reduced (used by the mean). */
+static char *r_final(reduce_kind k, hodu_dtype t, const char *a, int64_t count)
+{
+    switch (k) {
+    case RED_MEAN:
+        if (ir_dtype_is_float(t))
+            return hd_xasprintf("%s / (%s)%" PRId64, a, acc_ctype(t), count);
+        if (count == 0)
+            return hd_xstrdup("0");
+        return hd_xasprintf("%s / (%s)%" PRId64, a, acc_ctype(t), count);
+    case RED_L2: return hd_xasprintf("sqrt%s((%s)%s)", mf(t), fct(t), a);
+    case RED_LOG_SUM: return hd_xasprintf("log%s((%s)%s)", mf(t), fct(t), a);
+    default: return hd_xstrdup(a);
+    }
+}
+
+/* Accumulator type of a reduction.  Signed integer sums and products run in
+ * uint64_t, so overflow wraps (as two's complement) instead of being
+ * undefined; the low bits are the same. */
+static const char *r_acc_ctype(reduce_kind k, hodu_dtype t)
+{
+    if (ir_dtype_is_signed(t) && (k == RED_SUM || k == RED_PROD || k == RED_SUM_SQUARE))
+        return "uint64_t";
+    return acc_ctype(t);
+}
+
+static bool reduce_acc_is_out(reduce_kind k, hodu_dtype t)
+{
+    return strcmp(r_acc_ctype(k, t), em_ctype(t)) == 0;
+}
+
+/* Scratch: an accumulator row when the innermost dims are kept and the
+ * output's storage type differs from the accumulator type. */
+static uint64_t scratch_reduce(const ir_graph *g, int node)
+{
+    reduce_plan p;
+    if (!reduce_plan_of(g, node, &p) || p.identity)
+        return 0;
+    const ir_value *in = ir_val(g, ir_nd(g, node)->inputs[0]);
+    if (p.view.inner <= 1 || p.view.out_numel == 0 || p.view.red_numel == 0 || reduce_acc_is_out(p.kind, in->dtype))
+        return 0;
+    return (uint64_t)p.view.inner * 8;
+}
+
+static bool emit_reduce(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *in = em_in(e, 0);
+    const ir_value *out = em_out(e, 0);
+    hodu_dtype t = in->dtype;
+    reduce_plan plan;
+    if (!reduce_plan_of(e->g, e->node, &plan))
+        return false;
+    reduce_kind k = plan.kind;
+    const reduce_view p = plan.view;
+    size_t nbytes = ir_value_nbytes(out);
+    if (n->n_inputs > 1 && n->inputs[1] >= 0)
+        em_line(e, "(void)in1; /* axes: a build-time constant */");
+    if (plan.identity) {
+        if (nbytes)
+            em_line(e, "memcpy(out0, in0, %zu);", nbytes);
+        return true;
+    }
+    if (p.out_numel == 0)
+        return true;
+    const char *at = r_acc_ctype(k, t);
+    if (k == RED_LOG_SUM_EXP)
+        at = fct(t);
+    if (p.red_numel == 0) {
+        /* Empty reduction: every output is the identity, finalised. */
+        char *v;
+        if (k == RED_LOG_SUM_EXP)
+            v = hd_xstrdup("-INFINITY");
+        else if (k == RED_MEAN && ir_dtype_is_float(t))
+            v = hd_xstrdup("NAN");
+        else
+            v = r_final(k, t, r_identity(k, t), 1);
+        em_for(e, "i", p.out_numel);
+        st(e, out->dtype, "out0", "i", v);
+        em_close(e);
+        free(v);
+        return true;
+    }
+    char *xo = nest_off("o", &p.outer, false);
+    char *yo = nest_off("o", &p.outer, true);
+    char *ro = nest_off("r", &p.red, false);
+    nest_open(e, "o", &p.outer);
+    em_line(e, "const %s *x = in0 + %s;", em_ctype(t), xo);
+    em_line(e, "%s *y = out0 + %s;", em_ctype(out->dtype), yo);
+    if (k == RED_LOG_SUM_EXP) {
+        /* max first, then log(sum(exp(x - max))) + max */
+        char *v = ld(t, "x", ro);
+        em_line(e, "%s m = -INFINITY;", at);
+        nest_open(e, "r", &p.red);
+        em_line(e, "%s v = %s;", at, v);
+        em_line(e, "m = (v > m || v != v) ? v : m;");
+        nest_close(e, &p.red);
+        em_line(e, "%s s = 0;", at);
+        nest_open(e, "r", &p.red);
+        em_line(e, "s += exp%s((%s)%s - m);", mf(t), at, v);
+        nest_close(e, &p.red);
+        st(e, out->dtype, "y", "0", is_single(t) ? "isinf(m) ? m : m + logf(s)" : "isinf(m) ? m : m + log(s)");
+        free(v);
+    } else if (p.inner == 1) {
+        bool contig = p.red.n == 1 && p.red.stride[0] == 1;
+        bool lanes = contig && p.red.size[0] >= 32 && ir_dtype_is_float(t);
+        const char *helper = NULL;
+        if (contig && t == HODU_DTYPE_F32) {
+            switch (k) {
+            case RED_SUM:
+            case RED_MEAN:
+            case RED_LOG_SUM: helper = "hd_rd_sum(x, %" PRId64 ", 0)"; break;
+            case RED_L2:
+            case RED_SUM_SQUARE: helper = "hd_rd_sumsq(x, %" PRId64 ", 0)"; break;
+            case RED_L1: helper = "hd_rd_sumabs(x, %" PRId64 ", 0)"; break;
+            case RED_MAX: helper = "hd_rd_ext(x, %" PRId64 ", 1)"; break;
+            case RED_MIN: helper = "hd_rd_ext(x, %" PRId64 ", 0)"; break;
+            default: break;
+            }
+        }
+        char *fin = r_final(k, t, "a", p.red_numel);
+        if (helper) {
+            need_rd(e);
+            char *call = hd_xasprintf(helper, p.red.size[0]);
+            em_line(e, "float a = %s;", call);
+            free(call);
+        } else if (lanes) {
+            /* Eight independent partial results so the compiler can keep
+             * them in one vector register. */
+            int64_t R = p.red.size[0];
+            char *v = ld(t, "x", "r + j");
+            char *m = r_map(k, t, "v");
+            char *cmb = r_combine(k, t, "l[j]", m);
+            char *cmb2 = r_combine(k, t, "a", "l[j]");
+            em_line(e, "%s l[8];", at);
+            em_line(e, "for (int j = 0; j < 8; j++) l[j] = %s;", r_identity(k, t));
+            em_line(e, "for (int64_t r = 0; r < %" PRId64 "; r += 8) {", R / 8 * 8);
+            em_line(e, "    for (int j = 0; j < 8; j++) { %s v = %s; l[j] = %s; }", at, v, cmb);
+            em_line(e, "}");
+            em_line(e, "%s a = %s;", at, r_identity(k, t));
+            em_line(e, "for (int j = 0; j < 8; j++) a = %s;", cmb2);
+            if (R % 8) {
+                char *v2 = ld(t, "x", "r");
+                char *cmb3 = r_combine(k, t, "a", m);
+                em_line(e, "for (int64_t r = %" PRId64 "; r < %" PRId64 "; r++) { %s v = %s; a = %s; }", R / 8 * 8,
+                        R, at, v2, cmb3);
+                free(v2);
+                free(cmb3);
+            }
+            free(v);
+            free(m);
+            free(cmb);
+            free(cmb2);
+        } else {
+            char *v = ld(t, "x", ro);
+            char *m = r_map(k, t, "v");
+            char *cmb = r_combine(k, t, "a", m);
+            em_line(e, "%s a = %s;", at, r_identity(k, t));
+            nest_open(e, "r", &p.red);
+            em_line(e, "%s v = %s;", at, v);
+            em_line(e, "a = %s;", cmb);
+            nest_close(e, &p.red);
+            free(v);
+            free(m);
+            free(cmb);
+        }
+        st(e, out->dtype, "y", "0", fin);
+        free(fin);
+    } else {
+        bool direct = reduce_acc_is_out(k, t);
+        if (direct)
+            em_line(e, "%s *a = y;", at);
+        else
+            em_line(e, "%s *a = (%s *)(void *)scratch;", at, at);
+        em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) a[i] = %s;", p.inner, r_identity(k, t));
+        nest_open(e, "r", &p.red);
+        em_line(e, "const %s *xr = x + %s;", em_ctype(t), ro);
+        char *v = ld(t, "xr", "i");
+        char *m = r_map(k, t, "v");
+        char *cmb = r_combine(k, t, "a[i]", m);
+        em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) { %s v = %s; a[i] = %s; }", p.inner, at, v, cmb);
+        nest_close(e, &p.red);
+        char *fin = r_final(k, t, "a[i]", p.red_numel);
+        if (!(direct && strcmp(fin, "a[i]") == 0)) {
+            char *s = em_store(out->dtype, fin);
+            em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) y[i] = %s;", p.inner, s);
+            free(s);
+        }
+        free(fin);
+        free(v);
+        free(m);
+        free(cmb);
+    }
+    nest_close(e, &p.outer);
+    free(xo);
+    free(yo);
+    free(ro);
+    return true;
+}
+
+/* ======================================================================== */
+/* ArgMax, ArgMin, CumSum, CumProd, TopK                                     */
+/* ======================================================================== */
+
+static bool emit_arg(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0);
+    hodu_dtype t = in->dtype;
+    reduce_arg_plan p;
+    if (!reduce_arg_plan_of(e->g, e->node, &p))
+        return false;
+    bool is_max = p.is_max, last = p.select_last;
+    int64_t O = p.v.outer, A = p.v.len, I = p.v.inner;
+    if (O * A * I == 0)
+        return true;
+    const char *cmp = is_max ? ">" : "<";
+    char *cond;
+    if (ir_dtype_is_float(t))
+        cond = last ? hd_xasprintf("v %s= b || v != v", cmp) : hd_xasprintf("v %s b || (v != v && b == b)", cmp);
+    else
+        cond = hd_xasprintf("v %s%s b", cmp, last ? "=" : "");
+    const char *ct = em_compute_ctype(t);
+    em_for(e, "o", O);
+    em_for(e, "i", I);
+    em_line(e, "const %s *x = in0 + o * %" PRId64 " + i;", em_ctype(t), A * I);
+    char *v0 = ld(t, "x", "0");
+    char *v = ld(t, "x", "a");
+    em_line(e, "%s b = %s;", ct, v0);
+    em_line(e, "int64_t best = 0;");
+    em_line(e, "for (int64_t a = 1; a < %" PRId64 "; a++) {", A);
+    if (I != 1) {
+        free(v);
+        char *idx = hd_xasprintf("a * %" PRId64, I);
+        v = ld(t, "x", idx);
+        free(idx);
+    }
+    em_line(e, "    %s v = %s;", ct, v);
+    em_line(e, "    if (%s) { b = v; best = a; }", cond);
+    em_line(e, "}");
+    em_line(e, "out0[o * %" PRId64 " + i] = best;", I);
+    em_close(e);
+    em_close(e);
+    free(v0);
+    free(v);
+    free(cond);
+    return true;
+}
+
+static bool emit_cum(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0);
+    hodu_dtype t = in->dtype;
+    reduce_cum_plan p;
+    if (!reduce_cum_plan_of(e->g, e->node, &p))
+        return false;
+    bool prod = p.prod, excl = p.exclusive, rev = p.reverse;
+    int64_t O = p.v.outer, A = p.v.len, I = p.v.inner;
+    em_line(e, "(void)in1; /* axis: a build-time constant */");
+    if (O * A * I == 0)
+        return true;
+    /* Integers: add/multiply in the unsigned 64-bit type (wraps, no UB). */
+    bool integer = !ir_dtype_is_float(t);
+    const char *ct = integer ? "uint64_t" : em_compute_ctype(t);
+    const char *op = prod ? "*" : "+";
+    em_for(e, "o", O);
+    em_line(e, "const %s *x = in0 + o * %" PRId64 ";", em_ctype(t), A * I);
+    em_line(e, "%s *y = out0 + o * %" PRId64 ";", em_ctype(t), A * I);
+    em_for(e, "i", I);
+    em_line(e, "%s s = %s;", ct, prod ? "1" : "0");
+    em_for(e, "k", A);
+    if (rev)
+        em_line(e, "int64_t p = (%" PRId64 " - k) * %" PRId64 " + i;", A - 1, I);
+    else
+        em_line(e, "int64_t p = k * %" PRId64 " + i;", I);
+    char *v = ld(t, "x", "p");
+    char *sv = integer ? hd_xasprintf("(%s)(%s)s", em_ctype(t), ir_dtype_is_signed(t) ? "int64_t" : "uint64_t")
+                       : hd_xstrdup("s");
+    if (excl) {
+        st(e, t, "y", "p", sv);
+        em_line(e, "s = s %s (%s)%s;", op, ct, v);
+    } else {
+        em_line(e, "s = s %s (%s)%s;", op, ct, v);
+        st(e, t, "y", "p", sv);
+    }
+    free(v);
+    free(sv);
+    em_close(e);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+static bool emit_topk(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *in = em_in(e, 0);
+    hodu_dtype t = in->dtype;
+    reduce_topk_plan p;
+    if (!reduce_topk_plan_of(e->g, e->node, &p))
+        return false;
+    int64_t K = p.k, O = p.v.outer, A = p.v.len, I = p.v.inner;
+    if (n->n_inputs > 1 && n->inputs[1] >= 0)
+        em_line(e, "(void)in1; /* K: a build-time constant */");
+    if (O * K * I == 0)
+        return true;
+    const char *cmp = p.largest ? ">" : "<";
+    const char *ct = em_compute_ctype(t);
+    em_for(e, "o", O);
+    em_for(e, "i", I);
+    em_line(e, "const %s *x = in0 + o * %" PRId64 " + i;", em_ctype(t), A * I);
+    em_line(e, "%s *vo = out0 + o * %" PRId64 " + i;", em_ctype(t), K * I);
+    em_line(e, "int64_t *io = out1 + o * %" PRId64 " + i;", K * I);
+    em_line(e, "int64_t n = 0;");
+    em_for(e, "a", A);
+    char *idx = hd_xasprintf("a * %" PRId64, I);
+    char *v = ld(t, "x", idx);
+    free(idx);
+    em_line(e, "%s v = %s;", ct, v);
+    free(v);
+    char *worst = hd_xasprintf("(%" PRId64 ") * %" PRId64, K - 1, I);
+    char *w = ld(t, "vo", worst);
+    em_line(e, "if (n == %" PRId64 " && !(v %s %s)) continue;", K, cmp, w);
+    free(w);
+    free(worst);
+    em_line(e, "int64_t p = n < %" PRId64 " ? n++ : %" PRId64 ";", K, K - 1);
+    char *pidx = hd_xasprintf("(p - 1) * %" PRId64, I);
+    char *pv = ld(t, "vo", pidx);
+    em_line(e, "while (p > 0 && v %s %s) {", cmp, pv);
+    em_line(e, "    vo[p * %" PRId64 "] = vo[%s];", I, pidx);
+    em_line(e, "    io[p * %" PRId64 "] = io[%s];", I, pidx);
+    em_line(e, "    p--;");
+    em_line(e, "}");
+    free(pv);
+    free(pidx);
+    char *sidx = hd_xasprintf("p * %" PRId64, I);
+    st(e, t, "vo", sidx, "v");
+    em_line(e, "io[%s] = a;", sidx);
+    free(sidx);
+    em_close(e);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+/* Emits `<at> <var> = sum over j in [0, n) of <expr>` (expr reads the loop
+ * index j).  Long sums run in eight independent lanes, which the compiler
+ * vectorises and which also round better than one running sum. */
+static void emit_sum(op_emit *e, const char *at, const char *var, int64_t n, const char *expr)
+{
+    if (n >= 32) {
+        int64_t n8 = n / 8 * 8;
+        em_line(e, "%s %s = 0;", at, var);
+        em_line(e, "{");
+        e->indent++;
+        em_line(e, "%s l_[8] = {0, 0, 0, 0, 0, 0, 0, 0};", at);
+        em_line(e, "for (int64_t j0 = 0; j0 < %" PRId64 "; j0 += 8) {", n8);
+        em_line(e, "    for (int64_t u_ = 0; u_ < 8; u_++) { int64_t j = j0 + u_; l_[u_] += %s; }", expr);
+        em_line(e, "}");
+        em_line(e, "%s = ((l_[0] + l_[1]) + (l_[2] + l_[3])) + ((l_[4] + l_[5]) + (l_[6] + l_[7]));", var);
+        if (n8 < n)
+            em_line(e, "for (int64_t j = %" PRId64 "; j < %" PRId64 "; j++) %s += %s;", n8, n, var, expr);
+        e->indent--;
+        em_line(e, "}");
+    } else {
+        em_line(e, "%s %s = 0;", at, var);
+        em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) %s += %s;", n, var, expr);
+    }
+}
+
+/* ======================================================================== */
+/* Softmax, LogSoftmax, Hardmax                                              */
+/* ======================================================================== */
+
+/* Emits `<at> <var> = max over j in [0, n) of <expr>` (NaN is skipped; the
+ * callers' later arithmetic propagates it). */
+static void emit_max(op_emit *e, const char *at, const char *var, int64_t n, const char *expr)
+{
+    if (n >= 32) {
+        int64_t n8 = n / 8 * 8;
+        em_line(e, "%s %s = -INFINITY;", at, var);
+        em_line(e, "{");
+        e->indent++;
+        em_line(e, "%s l_[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, "
+                   "-INFINITY};",
+                at);
+        em_line(e, "for (int64_t j0 = 0; j0 < %" PRId64 "; j0 += 8) {", n8);
+        em_line(e, "    for (int64_t u_ = 0; u_ < 8; u_++) { int64_t j = j0 + u_; %s v_ = %s; l_[u_] = v_ > l_[u_] ? "
+                   "v_ : l_[u_]; }",
+                at, expr);
+        em_line(e, "}");
+        em_line(e, "for (int u_ = 0; u_ < 8; u_++) %s = l_[u_] > %s ? l_[u_] : %s;", var, var, var);
+        if (n8 < n)
+            em_line(e, "for (int64_t j = %" PRId64 "; j < %" PRId64 "; j++) { %s v_ = %s; %s = v_ > %s ? v_ : %s; }",
+                    n8, n, at, expr, var, var, var);
+        e->indent--;
+        em_line(e, "}");
+    } else {
+        em_line(e, "%s %s = -INFINITY;", at, var);
+        em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) { %s v_ = %s; %s = v_ > %s ? v_ : %s; }", n, at, expr,
+                var, var, var);
+    }
+}
+
+/* In-place exp over a float array: the kernel layer's vector exp. */
+static void need_vexp(op_emit *e)
+{
+    hd_buf_puts(e->decls, "#ifndef HD_RD_VEXP\n"
+                          "#define HD_RD_VEXP(y, n) hd_vexp_f32((y), (y), (n))\n"
+                          "#endif\n");
+}
+
+/* f32 along a non-innermost axis: per-column max and sum in scratch. */
+static bool softmax_cols(hodu_dtype t, const reduce_softmax_plan *p)
+{
+    return t == HODU_DTYPE_F32 && p->kind != RED_HARDMAX && p->inner > 1 && p->outer * p->len * p->inner > 0;
+}
+
+static bool is_half(hodu_dtype t) { return t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16; }
+
+/* f16/bf16 rows along the innermost axis: widened into float scratch. */
+static bool softmax_half_rows(hodu_dtype t, const reduce_softmax_plan *p)
+{
+    return is_half(t) && p->kind != RED_HARDMAX && p->inner == 1 && p->outer * p->len > 0;
+}
+
+static uint64_t scratch_softmax(const ir_graph *g, int node)
+{
+    reduce_softmax_plan p;
+    if (!reduce_softmax_plan_of(g, node, &p))
+        return 0;
+    hodu_dtype t = ir_val(g, ir_nd(g, node)->inputs[0])->dtype;
+    if (softmax_cols(t, &p))
+        return (uint64_t)p.inner * 2 * sizeof(float);
+    if (softmax_half_rows(t, &p))
+        return (uint64_t)p.len * 2 * sizeof(float);
+    return 0;
+}
+
+static bool emit_softmax(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0);
+    hodu_dtype t = in->dtype;
+    reduce_softmax_plan p;
+    if (!reduce_softmax_plan_of(e->g, e->node, &p))
+        return false;
+    reduce_softmax_kind k = p.kind;
+    int64_t O = p.outer, A = p.len, I = p.inner;
+    if (O * A * I == 0)
+        return true;
+    const char *ct = fct(t);
+    const char *m = mf(t);
+    if (softmax_cols(t, &p)) {
+        /* [O][A][I] with I > 1: every step is a contiguous pass over a row
+         * of I columns; exp runs over the whole contiguous block. */
+        need_vexp(e);
+        em_line(e, "float *mx = (float *)(void *)scratch, *sm = mx + %" PRId64 ";", I);
+        em_for(e, "o", O);
+        em_line(e, "const float *x = in0 + o * %" PRId64 ";", A * I);
+        em_line(e, "float *y = out0 + o * %" PRId64 ";", A * I);
+        em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) { mx[i] = -INFINITY; sm[i] = 0; }", I);
+        em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
+        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) { float v = x[a * %" PRId64 " + i]; "
+                   "mx[i] = v > mx[i] ? v : mx[i]; }",
+                I, I);
+        em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
+        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = x[a * %" PRId64
+                   " + i] - mx[i];",
+                I, I, I);
+        em_line(e, "HD_RD_VEXP(y, %" PRId64 ");", A * I);
+        em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
+        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] += y[a * %" PRId64 " + i];", I, I);
+        if (k == RED_LOG_SOFTMAX) {
+            em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] = logf(sm[i]);", I);
+            em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
+            em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = (x[a * %" PRId64
+                       " + i] - mx[i]) - sm[i];",
+                    I, I, I);
+        } else {
+            em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] = 1.0f / sm[i];", I);
+            em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
+            em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] *= sm[i];", I, I);
+        }
+        em_close(e);
+        return true;
+    }
+    if (softmax_half_rows(t, &p)) {
+        /* widen the row to float, run the f32 algorithm, narrow back */
+        const char *h = t == HODU_DTYPE_F16 ? "f16" : "bf16";
+        need_vexp(e);
+        em_line(e, "float *w = (float *)(void *)scratch, *ew = w + %" PRId64 ";", A);
+        em_for(e, "o", O);
+        em_line(e, "hd_%s_to_f32_array(in0 + o * %" PRId64 ", w, %" PRId64 ");", h, A, A);
+        need_rd(e);
+        em_line(e, "float mx = hd_rd_ext(w, %" PRId64 ", 1);", A);
+        em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) { w[j] -= mx; ew[j] = w[j]; }", A);
+        em_line(e, "HD_RD_VEXP(ew, %" PRId64 ");", A);
+        em_line(e, "float s = hd_rd_sum(ew, %" PRId64 ", 0);", A);
+        if (k == RED_LOG_SOFTMAX) {
+            em_line(e, "float ls = logf(s);");
+            em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) w[j] -= ls;", A);
+        } else {
+            em_line(e, "float r = 1.0f / s;");
+            em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) w[j] = ew[j] * r;", A);
+        }
+        em_line(e, "hd_f32_to_%s_array(w, out0 + o * %" PRId64 ", %" PRId64 ");", h, A, A);
+        em_close(e);
+        return true;
+    }
+    char *ix = I == 1 ? hd_xstrdup("j") : hd_xasprintf("j * %" PRId64, I);
+    char *xj = ld(t, "x", ix);
+    em_for(e, "o", O);
+    if (I > 1)
+        em_for(e, "i", I);
+    em_line(e, "const %s *x = in0 + o * %" PRId64 "%s;", em_ctype(t), A * I, I > 1 ? " + i" : "");
+    em_line(e, "%s *y = out0 + o * %" PRId64 "%s;", em_ctype(t), A * I, I > 1 ? " + i" : "");
+    if (k == RED_HARDMAX) {
+        char *x0 = ld(t, "x", "0");
+        em_line(e, "%s b = %s;", ct, x0);
+        free(x0);
+        em_line(e, "int64_t best = 0;");
+        em_line(e, "for (int64_t j = 1; j < %" PRId64 "; j++) {", A);
+        em_line(e, "    %s v = %s;", ct, xj);
+        em_line(e, "    if (v > b || (v != v && b == b)) { b = v; best = j; }");
+        em_line(e, "}");
+        em_for(e, "j", A);
+        st(e, t, "y", ix, "j == best ? 1 : 0");
+        em_close(e);
+    } else if (t == HODU_DTYPE_F32) {
+        /* contiguous row: y = x - max, vector exp in place, then scale (or
+         * recompute x - max - log(sum) for LogSoftmax) */
+        need_vexp(e);
+        need_rd(e);
+        em_line(e, "float mx = hd_rd_ext(x, %" PRId64 ", 1);", A);
+        em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) y[j] = x[j] - mx;", A);
+        em_line(e, "HD_RD_VEXP(y, %" PRId64 ");", A);
+        em_line(e, "float s = hd_rd_sum(y, %" PRId64 ", 0);", A);
+        if (k == RED_LOG_SOFTMAX) {
+            em_line(e, "float ls = logf(s);");
+            em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) y[j] = (x[j] - mx) - ls;", A);
+        } else {
+            em_line(e, "float r = 1.0f / s;");
+            em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) y[j] *= r;", A);
+        }
+    } else {
+        emit_max(e, ct, "mx", A, xj);
+        char *ex = hd_xasprintf("exp%s(%s - mx)", m, xj);
+        emit_sum(e, ct, "s", A, ex);
+        char *v = k == RED_LOG_SOFTMAX ? hd_xasprintf("(%s - mx) - log%s(s)", xj, m) : hd_xasprintf("%s * r", ex);
+        if (k != RED_LOG_SOFTMAX)
+            em_line(e, "%s r = 1 / s;", ct);
+        em_for(e, "j", A);
+        st(e, t, "y", ix, v);
+        em_close(e);
+        free(v);
+        free(ex);
+    }
+    if (I > 1)
+        em_close(e);
+    em_close(e);
+    free(ix);
+    free(xj);
+    return true;
+}
+
+/* ======================================================================== */
+/* Normalizations                                                            */
+/* ======================================================================== */
+
+/* LayerNormalization and RMSNormalization. */
+static bool emit_norm_lastdims(op_emit *e)
+{
+    const ir_value *x = em_in(e, 0);
+    hodu_dtype t = x->dtype;
+    reduce_norm_plan np;
+    if (!reduce_norm_plan_of(e->g, e->node, &np))
+        return false;
+    bool layer = np.layer;
+    int64_t O = np.rows, D = np.len;
+    if (O * D == 0)
+        return true;
+    double eps = np.epsilon;
+    const char *ct = fct(t), *m = mf(t);
+    const ir_value *sc = em_in(e, 1), *bi = layer ? em_in(e, 2) : NULL;
+    const ir_value *mo = layer ? em_out(e, 1) : NULL, *io = layer ? em_out(e, 2) : NULL;
+    bool half = is_half(t);
+    char *xj = half ? hd_xstrdup("x[j]") : ld(t, "x", "j");
+    em_for(e, "o", O);
+    if (half) {
+        em_line(e, "float *x = (float *)(void *)scratch;");
+        em_line(e, "hd_%s_to_f32_array(in0 + o * %" PRId64 ", x, %" PRId64 ");", t == HODU_DTYPE_F16 ? "f16" : "bf16",
+                D, D);
+    } else {
+        em_line(e, "const %s *x = in0 + o * %" PRId64 ";", em_ctype(t), D);
+    }
+    em_line(e, "%s *y = out0 + o * %" PRId64 ";", em_ctype(t), D);
+    bool vec = half || t == HODU_DTYPE_F32;
+    char *args = hd_xasprintf("x, %" PRId64 ", 0", D), *cargs = hd_xasprintf("x, %" PRId64 ", mean", D);
+    if (layer) {
+        emit_rowsum(e, vec, ct, "s", D, xj, "sum", args);
+        em_line(e, "%s mean = s / (%s)%" PRId64 ";", ct, ct, D);
+        char *sq = hd_xasprintf("(%s - mean) * (%s - mean)", xj, xj);
+        emit_rowsum(e, vec, ct, "q", D, sq, "sumsqd", cargs);
+        free(sq);
+        em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%s);", ct, ct, m, ct, D, ct, em_f64(eps).s);
+    } else {
+        char *sq = hd_xasprintf("%s * %s", xj, xj);
+        emit_rowsum(e, vec, ct, "q", D, sq, "sumsq", args);
+        free(sq);
+        em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%s);", ct, ct, m, ct, D, ct, em_f64(eps).s);
+    }
+    free(args);
+    free(cargs);
+    hd_buf b;
+    hd_buf_init(&b);
+    if (layer)
+        hd_buf_printf(&b, "(%s - mean) * inv", xj);
+    else
+        hd_buf_printf(&b, "%s * inv", xj);
+    if (sc) {
+        char *s = ld(sc->dtype, "in1", np.scale_one ? "0" : "j");
+        hd_buf_printf(&b, " * %s", s);
+        free(s);
+    }
+    if (bi) {
+        char *s = ld(bi->dtype, "in2", np.bias_one ? "0" : "j");
+        hd_buf_printf(&b, " + %s", s);
+        free(s);
+    }
+    em_for(e, "j", D);
+    st(e, t, "y", "j", b.data);
+    em_close(e);
+    if (mo)
+        st(e, mo->dtype, "out1", "o", "mean");
+    if (io)
+        st(e, io->dtype, "out2", "o", "inv");
+    em_close(e);
+    hd_buf_free(&b);
+    free(xj);
+    return true;
+}
+
+/* f16/bf16 rows are widened into float scratch, one row at a time. */
+static uint64_t scratch_norm_lastdims(const ir_graph *g, int node)
+{
+    const ir_value *x = ir_val(g, ir_nd(g, node)->inputs[0]);
+    reduce_norm_plan np;
+    if (!is_half(x->dtype) || !reduce_norm_plan_of(g, node, &np))
+        return 0;
+    return (uint64_t)np.len * sizeof(float);
+}
+
+static bool emit_batchnorm(op_emit *e)
+{
+    const ir_value *x = em_in(e, 0);
+    hodu_dtype t = x->dtype;
+    reduce_batchnorm_plan bp;
+    if (!reduce_batchnorm_plan_of(e->g, e->node, &bp))
+        return false;
+    int64_t N = bp.n, C = bp.c, S = bp.spatial;
+    if (N * C * S == 0)
+        return true;
+    double eps = bp.epsilon;
+    double mom = bp.momentum;
+    const char *ct = fct(t), *m = mf(t);
+    char *xs = ld(t, "x", "j");
+    bool per_elem = bp.per_elem;
+    char *p[5];
+    for (int i = 1; i < 5; i++) {
+        char nm[8], ix[48];
+        snprintf(nm, sizeof nm, "in%d", i);
+        snprintf(ix, sizeof ix, "c * %" PRId64 " + j", S);
+        p[i] = ld(em_in(e, (size_t)i)->dtype, nm, per_elem ? ix : "c");
+    }
+    if (per_elem) {
+        /* parameters per (channel, position) */
+        em_for(e, "b", N);
+        em_for(e, "c", C);
+        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        em_for(e, "j", S);
+        char *v = hd_xasprintf("(%s - %s) * (%s / sqrt%s(%s + (%s)%s)) + %s", xs, p[3], p[1], m, p[4], ct, em_f64(eps).s,
+                               p[2]);
+        st(e, t, "y", "j", v);
+        free(v);
+        em_close(e);
+        em_close(e);
+        em_close(e);
+    } else if (!bp.training) {
+        em_for(e, "c", C);
+        em_line(e, "%s a = %s / sqrt%s(%s + (%s)%s);", ct, p[1], m, p[4], ct, em_f64(eps).s);
+        em_line(e, "%s mu = %s, bb = %s;", ct, p[3], p[2]);
+        em_for(e, "b", N);
+        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        em_for(e, "j", S);
+        char *v = hd_xasprintf("(%s - mu) * a + bb", xs);
+        st(e, t, "y", "j", v);
+        free(v);
+        em_close(e);
+        em_close(e);
+        em_close(e);
+    } else {
+        const ir_value *rm = em_out(e, 1), *rv = em_out(e, 2);
+        em_for(e, "c", C);
+        em_line(e, "%s s = 0, q = 0;", ct);
+        em_for(e, "b", N);
+        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        char *args = hd_xasprintf("x, %" PRId64 ", 0", S);
+        emit_rowsum(e, t == HODU_DTYPE_F32, ct, "sb", S, xs, "sum", args);
+        free(args);
+        em_line(e, "s += sb;");
+        em_close(e);
+        em_line(e, "%s mu = s / (%s)%" PRId64 ";", ct, ct, N * S);
+        em_for(e, "b", N);
+        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        char *sq = hd_xasprintf("(%s - mu) * (%s - mu)", xs, xs);
+        args = hd_xasprintf("x, %" PRId64 ", mu", S);
+        emit_rowsum(e, t == HODU_DTYPE_F32, ct, "qb", S, sq, "sumsqd", args);
+        free(args);
+        free(sq);
+        em_line(e, "q += qb;");
+        em_close(e);
+        em_line(e, "%s var = q / (%s)%" PRId64 ";", ct, ct, N * S);
+        em_line(e, "%s a = %s / sqrt%s(var + (%s)%s), bb = %s;", ct, p[1], m, ct, em_f64(eps).s, p[2]);
+        em_for(e, "b", N);
+        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        em_for(e, "j", S);
+        char *v = hd_xasprintf("(%s - mu) * a + bb", xs);
+        st(e, t, "y", "j", v);
+        free(v);
+        em_close(e);
+        em_close(e);
+        if (rm) {
+            char *r = hd_xasprintf("%s * (%s)%s + mu * (%s)%s", p[3], ct, em_f64(mom).s, ct, em_f64(1.0 - mom).s);
+            st(e, rm->dtype, "out1", "c", r);
+            free(r);
+        }
+        if (rv) {
+            char *r = hd_xasprintf("%s * (%s)%s + var * (%s)%s", p[4], ct, em_f64(mom).s, ct, em_f64(1.0 - mom).s);
+            st(e, rv->dtype, "out2", "c", r);
+            free(r);
+        }
+        em_close(e);
+    }
+    for (int i = 1; i < 5; i++)
+        free(p[i]);
+    free(xs);
+    return true;
+}
+
+static bool emit_groupish(op_emit *e)
+{
+    const ir_value *x = em_in(e, 0);
+    hodu_dtype t = x->dtype;
+    reduce_groupnorm_plan gp;
+    if (!reduce_groupnorm_plan_of(e->g, e->node, &gp))
+        return false;
+    int64_t N = gp.n, C = gp.c, S = gp.spatial;
+    int64_t G = gp.groups;
+    int64_t CG = gp.group_c, D = gp.len;
+    if (N * C * S == 0)
+        return true;
+    double eps = gp.epsilon;
+    const char *ct = fct(t), *m = mf(t);
+    char *xj = ld(t, "x", "j");
+    bool pc_s = gp.scale_per_channel, pc_b = gp.bias_per_channel;
+    char ci[64];
+    snprintf(ci, sizeof ci, "g * %" PRId64 " + cc", CG);
+    char *sv = ld(em_in(e, 1)->dtype, "in1", pc_s ? ci : "g");
+    char *bv = ld(em_in(e, 2)->dtype, "in2", pc_b ? ci : "g");
+    em_for(e, "b", N);
+    em_for(e, "g", G);
+    em_line(e, "const %s *x = in0 + (b * %" PRId64 " + g) * %" PRId64 ";", em_ctype(t), G, D);
+    em_line(e, "%s *y = out0 + (b * %" PRId64 " + g) * %" PRId64 ";", em_ctype(t), G, D);
+    bool vec = t == HODU_DTYPE_F32;
+    char *args = hd_xasprintf("x, %" PRId64 ", 0", D);
+    emit_rowsum(e, vec, ct, "s", D, xj, "sum", args);
+    free(args);
+    em_line(e, "%s mean = s / (%s)%" PRId64 ";", ct, ct, D);
+    char *sq = hd_xasprintf("(%s - mean) * (%s - mean)", xj, xj);
+    args = hd_xasprintf("x, %" PRId64 ", mean", D);
+    emit_rowsum(e, vec, ct, "q", D, sq, "sumsqd", args);
+    free(args);
+    free(sq);
+    em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%s);", ct, ct, m, ct, D, ct, em_f64(eps).s);
+    em_for(e, "cc", CG);
+    em_line(e, "%s a = inv * %s, bb = %s;", ct, sv, bv);
+    char *ji = hd_xasprintf("cc * %" PRId64 " + s_", S);
+    char *xv = ld(t, "x", ji);
+    char *v = hd_xasprintf("(%s - mean) * a + bb", xv);
+    em_line(e, "for (int64_t s_ = 0; s_ < %" PRId64 "; s_++) {", S);
+    e->indent++;
+    st(e, t, "y", ji, v);
+    e->indent--;
+    em_line(e, "}");
+    em_close(e);
+    em_close(e);
+    em_close(e);
+    free(ji);
+    free(xv);
+    free(v);
+    free(sv);
+    free(bv);
+    free(xj);
+    return true;
+}
+
+static bool emit_lpnorm(op_emit *e)
+{
+    const ir_value *x = em_in(e, 0);
+    hodu_dtype t = x->dtype;
+    reduce_lpnorm_plan lp;
+    if (!reduce_lpnorm_plan_of(e->g, e->node, &lp))
+        return false;
+    bool l1 = lp.l1;
+    int64_t O = lp.v.outer, A = lp.v.len, I = lp.v.inner;
+    if (O * A * I == 0)
+        return true;
+    const char *ct = fct(t), *m = mf(t);
+    char *ix = I == 1 ? hd_xstrdup("j") : hd_xasprintf("j * %" PRId64, I);
+    char *xj = ld(t, "x", ix);
+    em_for(e, "o", O);
+    if (I > 1)
+        em_for(e, "i", I);
+    em_line(e, "const %s *x = in0 + o * %" PRId64 "%s;", em_ctype(t), A * I, I > 1 ? " + i" : "");
+    em_line(e, "%s *y = out0 + o * %" PRId64 "%s;", em_ctype(t), A * I, I > 1 ? " + i" : "");
+    char *term = l1 ? hd_xasprintf("fabs%s(%s)", m, xj) : hd_xasprintf("%s * %s", xj, xj);
+    char *args = hd_xasprintf("x, %" PRId64 ", 0", A);
+    emit_rowsum(e, t == HODU_DTYPE_F32 && I == 1, ct, "s", A, term, l1 ? "sumabs" : "sumsq", args);
+    free(args);
+    free(term);
+    if (!l1)
+        em_line(e, "s = sqrt%s(s);", m);
+    char *v = hd_xasprintf("s == 0 ? 0 : %s / s", xj);
+    em_for(e, "j", A);
+    st(e, t, "y", ix, v);
+    em_close(e);
+    free(v);
+    if (I > 1)
+        em_close(e);
+    em_close(e);
+    free(ix);
+    free(xj);
+    return true;
+}
+
+static bool emit_mvn(op_emit *e)
+{
+    const ir_value *x = em_in(e, 0);
+    hodu_dtype t = x->dtype;
+    reduce_mvn_plan mp;
+    if (!reduce_mvn_plan_of(e->g, e->node, &mp))
+        return false;
+    const reduce_view p = mp.view;
+    if (p.out_numel * p.red_numel == 0)
+        return true;
+    const char *ct = fct(t), *m = mf(t);
+    char *xo = nest_off("o", &p.outer, false);
+    char *ro = nest_off("r", &p.red, false);
+    char *v = ld(t, "x", ro);
+    nest_open(e, "o", &p.outer);
+    em_line(e, "const %s *x = in0 + %s;", em_ctype(t), xo);
+    em_line(e, "%s *y = out0 + %s;", em_ctype(t), xo);
+    em_line(e, "%s s = 0;", ct);
+    nest_open(e, "r", &p.red);
+    em_line(e, "s += %s;", v);
+    nest_close(e, &p.red);
+    em_line(e, "%s mean = s / (%s)%" PRId64 ";", ct, ct, p.red_numel);
+    em_line(e, "%s q = 0;", ct);
+    nest_open(e, "r", &p.red);
+    em_line(e, "%s dv = %s - mean;", ct, v);
+    em_line(e, "q += dv * dv;");
+    nest_close(e, &p.red);
+    em_line(e, "%s r = (%s)1 / (sqrt%s(q / (%s)%" PRId64 ") + (%s)1e-9);", ct, ct, m, ct, p.red_numel, ct);
+    nest_open(e, "r", &p.red);
+    char *w = hd_xasprintf("(%s - mean) * r", v);
+    st(e, t, "y", ro, w);
+    free(w);
+    nest_close(e, &p.red);
+    nest_close(e, &p.outer);
+    free(xo);
+    free(ro);
+    free(v);
+    return true;
+}
+
+/* ======================================================================== */
+/* Losses                                                                    */
+/* ======================================================================== */
+
+static bool emit_loss(op_emit *e)
+{
+    reduce_loss_plan lsp;
+    if (!reduce_loss_plan_of(e->g, e->node, &lsp))
+        return false;
+    bool sce = lsp.softmax;
+    const ir_value *x = em_in(e, 0), *w = em_in(e, 2), *lp = sce ? em_out(e, 1) : NULL;
+    hodu_dtype t = x->dtype;
+    int64_t N = lsp.n, C = lsp.classes, D = lsp.spatial;
+    bool none = lsp.reduction == RED_LOSS_NONE, mean = lsp.reduction == RED_LOSS_MEAN;
+    const char *ct = fct(t), *m = mf(t);
+    if (!none) {
+        em_line(e, "double tot = 0, wsum = 0;");
+    }
+    if (N * D > 0 && C > 0) {
+        em_for(e, "b", N);
+        em_for(e, "j", D);
+        em_line(e, "const %s *x = in0 + b * %" PRId64 " + j;", em_ctype(t), C * D);
+        char cidx[48];
+        if (D == 1)
+            snprintf(cidx, sizeof cidx, "c");
+        else
+            snprintf(cidx, sizeof cidx, "c * %" PRId64, D);
+        char *xc = ld(t, "x", cidx);
+        if (sce) {
+            em_line(e, "%s mx = -INFINITY;", ct);
+            em_line(e, "for (int64_t c = 0; c < %" PRId64 "; c++) { %s v = %s; mx = v > mx ? v : mx; }", C, ct, xc);
+            em_line(e, "%s s = 0;", ct);
+            em_line(e, "for (int64_t c = 0; c < %" PRId64 "; c++) s += exp%s(%s - mx);", C, m, xc);
+            em_line(e, "%s lse = mx + log%s(s);", ct, m);
+            if (lp) {
+                em_line(e, "%s *lp = out1 + b * %" PRId64 " + j;", em_ctype(t), C * D);
+                char *v = hd_xasprintf("(%s - mx) - log%s(s)", xc, m);
+                em_for(e, "c", C);
+                st(e, t, "lp", cidx, v);
+                em_close(e);
+                free(v);
+            }
+        }
+        em_line(e, "int64_t c = (int64_t)in1[b * %" PRId64 " + j];", D);
+        hd_buf skip;
+        hd_buf_init(&skip);
+        if (lsp.has_ignore)
+            hd_buf_printf(&skip, "c == (int64_t)%" PRId64 " || ", lsp.ignore_index);
+        hd_buf_printf(&skip, "c < 0 || c >= %" PRId64, C);
+        if (none) {
+            char *z = em_store(t, "0");
+            em_line(e, "if (%s) { out0[b * %" PRId64 " + j] = %s; continue; }", skip.data, D, z);
+            free(z);
+        } else {
+            em_line(e, "if (%s) continue;", skip.data);
+        }
+        hd_buf_free(&skip);
+        char *wv = w ? ld(w->dtype, "in2", "c") : hd_xstrdup("1");
+        em_line(e, "%s wt = %s;", ct, wv);
+        free(wv);
+        if (sce)
+            em_line(e, "%s l = -((%s - mx) - log%s(s)) * wt;", ct, xc, m);
+        else
+            em_line(e, "%s l = -(%s) * wt;", ct, xc);
+        free(xc);
+        if (none) {
+            char *s = em_store(t, "l");
+            em_line(e, "out0[b * %" PRId64 " + j] = %s;", D, s);
+            free(s);
+        } else {
+            em_line(e, "tot += (double)l;");
+            em_line(e, "wsum += (double)wt;");
+        }
+        em_close(e);
+        em_close(e);
+    }
+    if (!none) {
+        char *v = hd_xasprintf("(%s)(%s)", ct, mean ? "tot / wsum" : "tot");
+        st(e, t, "out0", "0", v);
+        free(v);
+    }
+    return true;
+}
+
+/* ======================================================================== */
+/* Registration                                                              */
+/* ======================================================================== */
 
 void native_register_reduce(native_lowering *table)
 {
-    (void)table; /* filled in as the family's emitters move here */
+    static const int reductions[] = {OP_REDUCE_SUM, OP_REDUCE_MEAN, OP_REDUCE_MAX,     OP_REDUCE_MIN,
+                                     OP_REDUCE_PROD, OP_REDUCE_L1,  OP_REDUCE_L2,      OP_REDUCE_LOG_SUM,
+                                     OP_REDUCE_LOG_SUM_EXP, OP_REDUCE_SUM_SQUARE};
+    for (size_t i = 0; i < HD_ARRAY_LEN(reductions); i++)
+        table[reductions[i]] = (native_lowering){.emit = emit_reduce, .scratch = scratch_reduce};
+    table[OP_ARG_MAX] = (native_lowering){.emit = emit_arg};
+    table[OP_ARG_MIN] = (native_lowering){.emit = emit_arg};
+    table[OP_CUM_SUM] = (native_lowering){.emit = emit_cum};
+    table[OP_CUM_PROD] = (native_lowering){.emit = emit_cum};
+    table[OP_TOP_K] = (native_lowering){.emit = emit_topk};
+    table[OP_SOFTMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax};
+    table[OP_LOG_SOFTMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax};
+    table[OP_HARDMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax};
+    table[OP_LAYER_NORMALIZATION] = (native_lowering){.emit = emit_norm_lastdims, .scratch = scratch_norm_lastdims};
+    table[OP_RMS_NORMALIZATION] = (native_lowering){.emit = emit_norm_lastdims, .scratch = scratch_norm_lastdims};
+    table[OP_BATCH_NORMALIZATION] = (native_lowering){.emit = emit_batchnorm};
+    table[OP_INSTANCE_NORMALIZATION] = (native_lowering){.emit = emit_groupish};
+    table[OP_GROUP_NORMALIZATION] = (native_lowering){.emit = emit_groupish};
+    table[OP_LP_NORMALIZATION] = (native_lowering){.emit = emit_lpnorm};
+    table[OP_MEAN_VARIANCE_NORMALIZATION] = (native_lowering){.emit = emit_mvn};
+    table[OP_NEGATIVE_LOG_LIKELIHOOD_LOSS] = (native_lowering){.emit = emit_loss};
+    table[OP_SOFTMAX_CROSS_ENTROPY_LOSS] = (native_lowering){.emit = emit_loss};
 }

@@ -1,11 +1,507 @@
 /*
  * emit_shape.c - native lowerings of the shape family (src/ops/shape.c holds
- * their semantics).
+ * their semantics, src/ops/shape.h the plans read here).
+ *
+ * Most of these ops are one strided copy; the rest index through run-time
+ * indices, which are clamped so a bad index can never reach outside a
+ * tensor.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "native.h"
 #include "ops/ops.h"
+#include "ops/shape.h"
+
+/* Identity, Reshape, Squeeze, Unsqueeze: the same bytes under a new shape
+ * (the memory planner may give output and input one buffer). */
+static bool emit_copy(op_emit *e)
+{
+    size_t nbytes = ir_value_nbytes(em_out(e, 0));
+    if (nbytes)
+        em_line(e, "if ((const void *)out0 != (const void *)in0) memcpy(out0, in0, %zu);", nbytes);
+    return true;
+}
+
+/* Constant, Shape, Size and Range always fold before code generation. */
+static bool emit_unreachable(op_emit *e)
+{
+    ir_node_error(e->d, e->g, e->node, "internal error: node was not folded");
+    return false;
+}
+
+/* --- strided copies -------------------------------------------------------- */
+
+static void offset_expr(hd_buf *b, int64_t base, const int64_t *strides, int rank)
+{
+    hd_buf_printf(b, "%" PRId64, base);
+    for (int i = 0; i < rank; i++)
+        if (strides[i])
+            hd_buf_printf(b, " + i%d * %" PRId64, i, strides[i]);
+}
+
+/* Opens one loop per dim, named i0, i1, ... */
+static void open_loops(op_emit *e, int rank, const int64_t *dims)
+{
+    for (int i = 0; i < rank; i++) {
+        char var[16];
+        snprintf(var, sizeof(var), "i%d", i);
+        em_for(e, var, dims[i]);
+    }
+}
+
+/* Writes the copy as a loop nest; when the innermost dim is contiguous on
+ * both sides it becomes one memcpy per row. */
+static void plan_emit(op_emit *e, shape_copy_plan p, const char *src, const char *dst, size_t elem)
+{
+    if (shape_copy_plan_numel(&p) == 0)
+        return;
+    shape_copy_plan_coalesce(&p);
+    bool rows = p.rank > 0 && p.src[p.rank - 1] == 1 && p.dst[p.rank - 1] == 1;
+    int loops = rows ? p.rank - 1 : p.rank;
+    em_line(e, "{");
+    e->indent++;
+    open_loops(e, loops, p.dims);
+    hd_buf so, dso;
+    hd_buf_init(&so);
+    hd_buf_init(&dso);
+    offset_expr(&so, p.src_base, p.src, loops);
+    offset_expr(&dso, p.dst_base, p.dst, loops);
+    if (rows)
+        em_line(e, "memcpy(%s + (%s), %s + (%s), %zu);", dst, dso.data, src, so.data, (size_t)p.dims[p.rank - 1] * elem);
+    else
+        em_line(e, "%s[%s] = %s[%s];", dst, dso.data, src, so.data);
+    hd_buf_free(&so);
+    hd_buf_free(&dso);
+    for (int i = 0; i < loops; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+}
+
+static size_t in0_elem(const op_emit *e) { return ir_dtype_size(em_in(e, 0)->dtype); }
+
+static bool emit_transpose(op_emit *e)
+{
+    shape_copy_plan p;
+    if (!shape_transpose_plan(e->g, e->node, e->d, &p))
+        return false;
+    plan_emit(e, p, "in0", "out0", in0_elem(e));
+    return true;
+}
+
+static bool emit_slice(op_emit *e)
+{
+    shape_copy_plan p;
+    if (!shape_slice_plan(e->g, e->node, e->d, &p))
+        return false;
+    plan_emit(e, p, "in0", "out0", in0_elem(e));
+    return true;
+}
+
+static bool emit_expand(op_emit *e)
+{
+    shape_copy_plan p;
+    shape_expand_plan(e->g, e->node, &p);
+    plan_emit(e, p, "in0", "out0", in0_elem(e));
+    return true;
+}
+
+static bool emit_concat(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    for (size_t k = 0; k < n->n_inputs; k++) {
+        if (n->inputs[k] < 0)
+            continue;
+        shape_copy_plan p;
+        shape_concat_plan(e->g, e->node, k, &p);
+        char src[32];
+        snprintf(src, sizeof(src), "in%zu", k);
+        plan_emit(e, p, src, "out0", ir_dtype_size(em_out(e, 0)->dtype));
+    }
+    return true;
+}
+
+static bool emit_split(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    for (size_t i = 0; i < n->n_outputs; i++) {
+        if (n->outputs[i] < 0)
+            continue;
+        shape_copy_plan p;
+        if (!shape_split_plan(e->g, e->node, e->d, i, &p))
+            return false;
+        char dst[32];
+        snprintf(dst, sizeof(dst), "out%zu", i);
+        plan_emit(e, p, "in0", dst, in0_elem(e));
+    }
+    return true;
+}
+
+static bool emit_d2s(op_emit *e)
+{
+    shape_copy_plan p;
+    shape_d2s_plan(e->g, e->node, &p);
+    plan_emit(e, p, "in0", "out0", in0_elem(e));
+    return true;
+}
+
+/* --- indexed reads and writes ------------------------------------------------ */
+
+/* `k = <expr>` read from indices, then clamped into [0, d). */
+static void emit_clamped_index(op_emit *e, const char *expr, int64_t d)
+{
+    em_line(e, "int64_t k = (int64_t)%s;", expr);
+    em_line(e, "if (k < 0) k += %" PRId64 ";", d);
+    em_line(e, "if (k < 0) k = 0; else if (k >= %" PRId64 ") k = %" PRId64 ";", d, d - 1);
+}
+
+static bool emit_gather(op_emit *e)
+{
+    shape_gather_view v;
+    shape_gather_view_of(e->g, e->node, &v);
+    if (v.outer * v.n_idx * v.inner == 0 || v.d == 0)
+        return true;
+    size_t es = in0_elem(e);
+    em_for(e, "o", v.outer);
+    em_for(e, "j", v.n_idx);
+    emit_clamped_index(e, "in1[j]", v.d);
+    if (v.inner == 1)
+        em_line(e, "out0[o * %" PRId64 " + j] = in0[o * %" PRId64 " + k];", v.n_idx, v.d);
+    else
+        em_line(e, "memcpy(out0 + (o * %" PRId64 " + j) * %" PRId64 ", in0 + (o * %" PRId64 " + k) * %" PRId64
+                   ", %zu);",
+                v.n_idx, v.inner, v.d, v.inner, (size_t)v.inner * es);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+/* Opens the loop nest over indices shared by GatherElements and
+ * ScatterElements and emits `k`, the clamped index along the axis.  *io
+ * receives the offset expression into indices (and updates, output), *so
+ * the data offset without the axis term.  Close with elements_loops_close. */
+static void elements_loops_open(op_emit *e, const shape_elements_view *v, hd_buf *io, hd_buf *so)
+{
+    em_line(e, "{");
+    e->indent++;
+    open_loops(e, v->rank, v->idx_dims);
+    hd_buf_init(io);
+    hd_buf_init(so);
+    offset_expr(io, 0, v->idx_strides, v->rank);
+    offset_expr(so, 0, v->data_strides, v->rank);
+    char *at = hd_xasprintf("in1[%s]", io->data);
+    emit_clamped_index(e, at, v->d);
+    free(at);
+}
+
+static void elements_loops_close(op_emit *e, int rank, hd_buf *io, hd_buf *so)
+{
+    hd_buf_free(io);
+    hd_buf_free(so);
+    for (int i = 0; i < rank; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+}
+
+static bool emit_gather_elements(op_emit *e)
+{
+    if (ir_value_numel(em_in(e, 1)) == 0)
+        return true;
+    shape_elements_view v;
+    shape_elements_view_of(e->g, e->node, &v);
+    hd_buf io, so;
+    elements_loops_open(e, &v, &io, &so);
+    em_line(e, "out0[%s] = in0[%s + k * %" PRId64 "];", io.data, so.data, v.axis_stride);
+    elements_loops_close(e, v.rank, &io, &so);
+    return true;
+}
+
+/* The statement combining `dst` with `src` under the node's reduction
+ * (printf template: %1$s is dst, %2$s src). */
+static void emit_combine(op_emit *e, const char *dst, const char *src)
+{
+    static const char *const stmts[] = {
+        [SHAPE_REDUCTION_NONE] = "%s = %s;",
+        [SHAPE_REDUCTION_ADD] = "%s += %s;",
+        [SHAPE_REDUCTION_MUL] = "%s *= %s;",
+        [SHAPE_REDUCTION_MAX] = "{ if (%2$s > %1$s) %1$s = %2$s; }",
+        [SHAPE_REDUCTION_MIN] = "{ if (%2$s < %1$s) %1$s = %2$s; }",
+    };
+    shape_reduction r = SHAPE_REDUCTION_NONE;
+    shape_reduction_of(em_node(e), &r);
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_printf(&b, stmts[r], dst, src);
+    em_line(e, "%s", b.data);
+    hd_buf_free(&b);
+}
+
+static bool emit_scatter_elements(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0);
+    if (ir_value_nbytes(data))
+        em_line(e, "memcpy(out0, in0, %zu);", ir_value_nbytes(data));
+    if (ir_value_numel(em_in(e, 1)) == 0)
+        return true;
+    shape_elements_view v;
+    shape_elements_view_of(e->g, e->node, &v);
+    hd_buf io, so;
+    elements_loops_open(e, &v, &io, &so);
+    char *target = hd_xasprintf("out0[%s + k * %" PRId64 "]", so.data, v.axis_stride);
+    char *source = hd_xasprintf("in2[%s]", io.data);
+    emit_combine(e, target, source);
+    free(target);
+    free(source);
+    elements_loops_close(e, v.rank, &io, &so);
+    return true;
+}
+
+/* Opens the loop `j` over the index tuples of in1 and computes `at`, the
+ * data offset of tuple j's slab; the caller closes the loop. */
+static void emit_nd_offset(op_emit *e, const shape_nd_view *v)
+{
+    em_for(e, "j", v->n_idx);
+    em_line(e, "int64_t at = 0;");
+    for (int64_t q = 0; q < v->k; q++) {
+        int64_t d = v->dims[q];
+        em_line(e, "{ int64_t v = (int64_t)in1[j * %" PRId64 " + %" PRId64 "]; if (v < 0) v += %" PRId64
+                   "; if (v < 0) v = 0; else if (v >= %" PRId64 ") v = %" PRId64 "; at += v * %" PRId64 "; }",
+                v->k, q, d, d, d - 1, v->strides[q]);
+    }
+}
+
+static bool emit_scatter_nd(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0);
+    shape_nd_view v;
+    shape_nd_view_of(e->g, e->node, &v);
+    if (ir_value_nbytes(data))
+        em_line(e, "memcpy(out0, in0, %zu);", ir_value_nbytes(data));
+    if (v.n_idx == 0 || v.slab == 0)
+        return true;
+    emit_nd_offset(e, &v);
+    em_for(e, "s", v.slab);
+    char *source = hd_xasprintf("in2[j * %" PRId64 " + s]", v.slab);
+    emit_combine(e, "out0[at + s]", source);
+    free(source);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+static bool emit_gather_nd(op_emit *e)
+{
+    shape_nd_view v;
+    shape_nd_view_of(e->g, e->node, &v);
+    if (v.n_idx == 0 || v.slab == 0)
+        return true;
+    emit_nd_offset(e, &v);
+    em_line(e, "memcpy(out0 + j * %" PRId64 ", in0 + at, %zu);", v.slab, (size_t)v.slab * in0_elem(e));
+    em_close(e);
+    return true;
+}
+
+/* --- Tile, Pad ------------------------------------------------------------------ */
+
+static bool emit_tile(op_emit *e)
+{
+    if (ir_value_numel(em_out(e, 0)) == 0)
+        return true;
+    shape_tile_view v;
+    shape_tile_view_of(e->g, e->node, &v);
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "int64_t o = 0;");
+    open_loops(e, v.rank, v.out_dims);
+    hd_buf so;
+    hd_buf_init(&so);
+    hd_buf_puts(&so, "0");
+    for (int i = 0; i < v.rank; i++)
+        hd_buf_printf(&so, " + (i%d %% %" PRId64 ") * %" PRId64, i, v.in_dims[i], v.in_strides[i]);
+    em_line(e, "out0[o++] = in0[%s];", so.data);
+    hd_buf_free(&so);
+    for (int i = 0; i < v.rank; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
+static bool emit_pad(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    shape_pad_plan p;
+    if (!shape_pad_plan_of(e->g, e->node, e->d, &p))
+        return false;
+    if (ir_value_numel(out) == 0)
+        return true;
+    const char *ct = em_ctype(out->dtype);
+    em_line(e, "{");
+    e->indent++;
+    if (p.value_input)
+        em_line(e, "const %s fill = in2[0];", ct);
+    else if (out->dtype == HODU_DTYPE_F16 || out->dtype == HODU_DTYPE_BF16)
+        em_line(e, "const %s fill = %s((float)%s);", ct,
+                out->dtype == HODU_DTYPE_F16 ? "hd_f32_to_f16" : "hd_f32_to_bf16", em_f64(p.value).s);
+    else
+        em_line(e, "const %s fill = (%s)%s;", ct, ct, em_f64(p.value).s);
+    em_line(e, "(void)fill;");
+    em_line(e, "int64_t o = 0;");
+    for (int i = 0; i < p.rank; i++) {
+        char var[16];
+        snprintf(var, sizeof(var), "i%d", i);
+        em_for(e, var, p.out_dims[i]);
+        int64_t d = p.in_dims[i];
+        em_line(e, "int64_t c%d = i%d - %" PRId64 ";", i, i, p.begin[i]);
+        switch (p.mode) {
+        case SHAPE_PAD_CONSTANT:
+            em_line(e, "if (c%d < 0 || c%d >= %" PRId64 ") {", i, i, d);
+            /* Fill the whole sub-box under this index. */
+            em_line(e, "    for (int64_t f = 0; f < %" PRId64 "; f++) out0[o++] = fill;", p.fill_block[i]);
+            em_line(e, "    continue;");
+            em_line(e, "}");
+            break;
+        case SHAPE_PAD_EDGE:
+            em_line(e, "c%d = c%d < 0 ? 0 : (c%d >= %" PRId64 " ? %" PRId64 " : c%d);", i, i, i, d, d - 1, i);
+            break;
+        case SHAPE_PAD_WRAP:
+            em_line(e, "c%d = ((c%d %% %" PRId64 ") + %" PRId64 ") %% %" PRId64 ";", i, i, d, d, d);
+            break;
+        case SHAPE_PAD_REFLECT: /* repeated so any pad width lands inside */
+            if (d == 1)
+                em_line(e, "c%d = 0;", i);
+            else
+                em_line(e, "while (c%d < 0 || c%d >= %" PRId64 ") c%d = c%d < 0 ? -c%d : %" PRId64 " - c%d;", i, i,
+                        d, i, i, i, 2 * (d - 1), i);
+            break;
+        }
+    }
+    hd_buf so;
+    hd_buf_init(&so);
+    hd_buf_puts(&so, "0");
+    for (int i = 0; i < p.rank; i++)
+        hd_buf_printf(&so, " + c%d * %" PRId64, i, p.in_strides[i]);
+    em_line(e, "out0[o++] = in0[%s];", so.data);
+    hd_buf_free(&so);
+    for (int i = 0; i < p.rank; i++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
+/* --- generators ------------------------------------------------------------------ */
+
+static bool emit_constant_of_shape(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    int64_t n = ir_value_numel(out);
+    if (n == 0)
+        return true;
+    const ir_value *v = shape_constant_of_shape_value(e->g, e->node);
+    if (!v) {
+        em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
+        return true;
+    }
+    /* Copy the element's bytes through memcpy so any dtype works. */
+    hd_buf bytes;
+    hd_buf_init(&bytes);
+    for (size_t i = 0; i < ir_dtype_size(v->dtype); i++)
+        hd_buf_printf(&bytes, "%s0x%02x", i ? ", " : "", ((const unsigned char *)v->data)[i]);
+    em_line(e, "static const unsigned char bits[] = {%s};", bytes.data);
+    hd_buf_free(&bytes);
+    em_line(e, "%s x;", em_ctype(out->dtype));
+    em_line(e, "memcpy(&x, bits, sizeof x);");
+    em_for(e, "i", n);
+    em_line(e, "out0[i] = x;");
+    em_close(e);
+    return true;
+}
+
+static bool emit_trilu(op_emit *e)
+{
+    if (ir_value_numel(em_in(e, 0)) == 0)
+        return true;
+    shape_trilu_view v;
+    shape_trilu_view_of(e->g, e->node, &v);
+    em_for(e, "b", v.batch);
+    em_for(e, "i", v.rows);
+    em_for(e, "j", v.cols);
+    em_line(e, "int64_t at = (b * %" PRId64 " + i) * %" PRId64 " + j;", v.rows, v.cols);
+    em_line(e, "out0[at] = (j - i %s %" PRId64 ") ? in0[at] : 0;", v.upper ? ">=" : "<=", v.k);
+    em_close(e);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
+static bool emit_eyelike(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    shape_eyelike_view v;
+    shape_eyelike_view_of(e->g, e->node, &v);
+    if (v.rows * v.cols == 0)
+        return true;
+    char *one = em_store(out->dtype, "1");
+    em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
+    em_for(e, "i", v.rows);
+    em_line(e, "int64_t j = i + %" PRId64 ";", v.k);
+    em_line(e, "if (j >= 0 && j < %" PRId64 ") out0[i * %" PRId64 " + j] = %s;", v.cols, v.cols, one);
+    em_close(e);
+    free(one);
+    return true;
+}
+
+static bool emit_onehot(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    if (ir_value_numel(out) == 0)
+        return true;
+    shape_onehot_view v;
+    shape_onehot_view_of(e->g, e->node, &v);
+    em_for(e, "i", ir_value_numel(out));
+    em_line(e, "out0[i] = in2[0];");
+    em_close(e);
+    em_for(e, "o", v.outer);
+    em_for(e, "n", v.inner);
+    em_line(e, "double raw = (double)in0[o * %" PRId64 " + n];", v.inner);
+    em_line(e, "int64_t k = (int64_t)raw;");
+    em_line(e, "if (k < 0) k += %" PRId64 ";", v.depth);
+    em_line(e, "if (k >= 0 && k < %" PRId64 ") out0[(o * %" PRId64 " + k) * %" PRId64 " + n] = in2[1];", v.depth,
+            v.depth, v.inner);
+    em_close(e);
+    em_close(e);
+    return true;
+}
 
 void native_register_shape(native_lowering *table)
 {
-    (void)table; /* filled in as the family's emitters move here */
+    static const int copies[] = {OP_IDENTITY, OP_RESHAPE, OP_SQUEEZE, OP_UNSQUEEZE};
+    static const int folded[] = {OP_CONSTANT, OP_SHAPE, OP_SIZE, OP_RANGE};
+    for (size_t i = 0; i < HD_ARRAY_LEN(copies); i++)
+        table[copies[i]] = (native_lowering){.emit = emit_copy};
+    for (size_t i = 0; i < HD_ARRAY_LEN(folded); i++)
+        table[folded[i]] = (native_lowering){.emit = emit_unreachable};
+    table[OP_TRANSPOSE] = (native_lowering){.emit = emit_transpose};
+    table[OP_SLICE] = (native_lowering){.emit = emit_slice};
+    table[OP_EXPAND] = (native_lowering){.emit = emit_expand};
+    table[OP_CONCAT] = (native_lowering){.emit = emit_concat};
+    table[OP_SPLIT] = (native_lowering){.emit = emit_split};
+    table[OP_GATHER] = (native_lowering){.emit = emit_gather};
+    table[OP_GATHER_ELEMENTS] = (native_lowering){.emit = emit_gather_elements};
+    table[OP_TILE] = (native_lowering){.emit = emit_tile};
+    table[OP_PAD] = (native_lowering){.emit = emit_pad};
+    table[OP_CONSTANT_OF_SHAPE] = (native_lowering){.emit = emit_constant_of_shape};
+    table[OP_TRILU] = (native_lowering){.emit = emit_trilu};
+    table[OP_EYE_LIKE] = (native_lowering){.emit = emit_eyelike};
+    table[OP_ONE_HOT] = (native_lowering){.emit = emit_onehot};
+    table[OP_DEPTH_TO_SPACE] = (native_lowering){.emit = emit_d2s};
+    table[OP_SPACE_TO_DEPTH] = (native_lowering){.emit = emit_d2s};
+    table[OP_SCATTER_ELEMENTS] = (native_lowering){.emit = emit_scatter_elements};
+    table[OP_SCATTER] = (native_lowering){.emit = emit_scatter_elements};
+    table[OP_SCATTER_ND] = (native_lowering){.emit = emit_scatter_nd};
+    table[OP_GATHER_ND] = (native_lowering){.emit = emit_gather_nd};
 }

@@ -26,15 +26,6 @@ const native_lowering *native_lowering_of(int op)
     if (!table_ready) {
         for (size_t i = 0; i < HD_ARRAY_LEN(families); i++)
             families[i](table);
-        /* Transitional: ops whose family has not moved here yet still carry
-         * their lowering in the op table. */
-        for (int k = 0; k < OP_COUNT; k++) {
-            const op_def *def = op_get(k);
-            if (!table[k].emit && def->emit) {
-                table[k].emit = def->emit;
-                table[k].scratch = def->scratch;
-            }
-        }
         table_ready = true;
     }
     return table[op].emit ? &table[op] : NULL;

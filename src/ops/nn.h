@@ -1,0 +1,89 @@
+/*
+ * nn.h - the nn op family's public semantic face (MatMul, Gemm, the
+ * quantized products, Flatten, and the convolutions; pooling and Resize
+ * have their own headers).
+ *
+ * Backends lower these ops from the plans below.  Each plan is computed on
+ * the semantic side, from the node's static shapes and attributes, by the
+ * same code shape inference runs, so a backend never re-derives geometry
+ * and what it lowers always agrees with the inferred output shape.  The
+ * getters expect a node that inference accepted; on any other node they
+ * return false and leave the plan unspecified.
+ */
+#ifndef HODU_OPS_NN_H
+#define HODU_OPS_NN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+
+/* Most spatial dims a conv/pool handles (the tensor rank minus N and C). */
+#define NN_MAX_SPATIAL (HODU_MAX_RANK - 2)
+
+/* Geometry of a sliding window over `nd` spatial dims: input, output,
+ * kernel, stride and dilation sizes, and the padding before (pb) and after
+ * (pe) each dim, auto_pad already resolved.  Input position of output o and
+ * tap k along dim i: o * s[i] + k * d[i] - pb[i]. */
+typedef struct nn_window {
+    int nd;
+    int64_t in[NN_MAX_SPATIAL], out[NN_MAX_SPATIAL], k[NN_MAX_SPATIAL];
+    int64_t s[NN_MAX_SPATIAL], d[NN_MAX_SPATIAL], pb[NN_MAX_SPATIAL], pe[NN_MAX_SPATIAL];
+} nn_window;
+
+/* True when some (output, tap) pair of spatial dim i reads outside
+ * [0, in), i.e. a lowering needs a bounds check (padding) along it. */
+static inline bool nn_window_leaves_input(const nn_window *w, int i)
+{
+    return w->pb[i] > 0 || (w->out[i] - 1) * w->s[i] + (w->k[i] - 1) * w->d[i] - w->pb[i] > w->in[i] - 1;
+}
+
+/* --- MatMul, MatMulInteger, QLinearMatMul -------------------------------
+ * numpy matmul semantics: a 1-D A is [1, K], a 1-D B is [K, 1]; leading
+ * (batch) dims broadcast.  Each batch entry is a dense row-major [M, K] x
+ * [K, N] -> [M, N] product.  A and B are inputs 0 and 1 (QLinearMatMul:
+ * 0 and 3). */
+typedef struct nn_matmul_plan {
+    int64_t M, N, K;
+    int br;                       /* output batch rank */
+    int64_t bdims[HODU_MAX_RANK]; /* output batch dims */
+    /* Element strides of A's and B's matrices along each batch dim; 0 where
+     * that operand is broadcast. */
+    int64_t sa[HODU_MAX_RANK], sb[HODU_MAX_RANK];
+    int64_t batch;         /* product of bdims */
+    bool a_batched;        /* A varies along some batch dim of size > 1 */
+    bool b_batched;        /* likewise B */
+} nn_matmul_plan;
+
+bool nn_matmul_plan_of(const ir_graph *g, int node, nn_matmul_plan *p);
+
+/* --- Gemm ---------------------------------------------------------------
+ * out[M, N] = alpha * A' B' + beta * C, A' = trans_a ? A^T : A (A stored
+ * [M, K] or [K, M]), likewise B.  use_c is false when C is absent or beta
+ * is 0 (then C is not read at all); C's element (m, n) is at
+ * m * c_stride_m + n * c_stride_n (0 strides broadcast). */
+typedef struct nn_gemm_plan {
+    int64_t M, N, K;
+    bool trans_a, trans_b;
+    double alpha, beta;
+    bool use_c;
+    int64_t c_stride_m, c_stride_n;
+} nn_gemm_plan;
+
+bool nn_gemm_plan_of(const ir_graph *g, int node, nn_gemm_plan *p);
+
+/* --- Conv, ConvInteger, QLinearConv, ConvTranspose ----------------------
+ * X [N, C, in...].  Conv family: W [M, C/G, k...] -> Y [N, M, out...].
+ * ConvTranspose: W [C, M/G, k...] -> Y [N, M, out...]; its window maps
+ * input positions to output positions (output o = i * s + k * d - pb),
+ * with pads derived from output_shape / auto_pad already. */
+typedef struct nn_conv_geom {
+    nn_window w;
+    int64_t N, C, M, G;   /* batch, input and output channels, groups */
+    int64_t Cg, Mg;       /* channels per group: C / G, M / G */
+    int64_t IP, OP, KP;   /* products of the input, output and kernel spatial dims */
+} nn_conv_geom;
+
+bool nn_conv_geom_of(const ir_graph *g, int node, nn_conv_geom *geom);
+
+#endif /* HODU_OPS_NN_H */
