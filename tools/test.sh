@@ -15,7 +15,8 @@
 #                .npy reader) built with clang, ASan and UBSan in
 #                build-fuzz/, each run for HODU_FUZZ_SECONDS; any finding
 #                fails the stage
-#   conformance  the ONNX backend node tests through build/hodu
+#   conformance  the ONNX backend node tests through build/hodu, the
+#                generated C compiled with -Wall -Wextra -Werror
 #                (tests/conformance/run_node_tests.py): at least 60% of them
 #                must pass, and every test listed in
 #                tests/conformance/expected_pass.txt; writes
@@ -106,7 +107,8 @@ stage_conformance() {
     rm -f build/conformance.json build/onnx-coverage.md
     # tests that passed when the list was last written must still pass
     [ -f "$expect_file" ] && expect=(--expect-pass "$expect_file")
-    "$py" tests/conformance/run_node_tests.py --hodu build/hodu -j "$jobs" \
+    # -Werror: generated code must compile without a warning under -Wall -Wextra
+    "$py" tests/conformance/run_node_tests.py --hodu build/hodu -j "$jobs" --cflags "-Wall -Wextra -Werror" \
         --json build/conformance.json --min-pass-ratio "$min_ratio" --budget "$budget" \
         "${expect[@]}" || rc=$?
     # a readable page of the same results (docs/onnx-coverage.md is the

@@ -40,6 +40,7 @@ void ir_graph_free(ir_graph *g)
         for (size_t j = 0; j < n->n_attrs; j++)
             attr_free(&n->attrs[j]);
         free(n->attrs);
+        ir_graph_free(n->body);
     }
     for (size_t i = 0; i < g->n_owned; i++)
         free(g->owned[i]);
@@ -175,6 +176,84 @@ ir_attr *ir_node_add_attr(ir_graph *g, int node, const char *name, ir_attr_kind 
     a.tensor = -1;
     HD_PUSH(n->attrs, n->n_attrs, n->cap_attrs, a);
     return &n->attrs[n->n_attrs - 1];
+}
+
+/* --- node bodies -------------------------------------------------------- */
+
+/* Copies the dtype and shape of `src` (of another graph) onto body value v. */
+static void copy_type(ir_graph *body, int v, const ir_value *src)
+{
+    ir_value *dst = ir_val(body, v);
+    dst->dtype = src->dtype;
+    dst->rank = src->rank;
+    for (int i = 0; i < src->rank && i < HODU_MAX_RANK; i++) {
+        dst->dims[i].size = src->dims[i].size;
+        dst->dims[i].sym = src->dims[i].sym ? ir_graph_symbol(body, src->dims[i].sym) : NULL;
+    }
+}
+
+ir_graph *ir_node_new_body(ir_graph *g, int node)
+{
+    ir_node *n = ir_nd(g, node);
+    ir_graph *body = ir_graph_new(n->name, g->source);
+    body->opset = g->opset;
+    for (size_t k = 0; k < n->n_inputs; k++) {
+        char *name = hd_xasprintf("#%zu", k);
+        int v = ir_value_new(body, name);
+        free(name);
+        ir_val(body, v)->kind = IR_VALUE_INPUT;
+        if (n->inputs[k] >= 0)
+            copy_type(body, v, ir_val(g, n->inputs[k]));
+        HD_PUSH(body->inputs, body->n_inputs, body->cap_inputs, v);
+    }
+    ir_graph_free(n->body);
+    n->body = body;
+    return body;
+}
+
+int ir_body_add_member(ir_graph *body, const ir_graph *from, int src, const int *operands, size_t n_operands)
+{
+    const ir_node *s = ir_nd(from, src);
+    char *name = hd_xasprintf("@%zu", body->n_nodes);
+    int out = ir_value_new(body, name);
+    free(name);
+    if (s->n_outputs > 0 && s->outputs[0] >= 0)
+        copy_type(body, out, ir_val(from, s->outputs[0]));
+    int m = ir_node_new(body, s->op_type, s->domain, s->name, operands, n_operands, &out, 1);
+    ir_node *mn = ir_nd(body, m);
+    mn->op = s->op;
+    ir_node_set_loc(body, m, s->loc); /* strings interned in `from`, which owns the body */
+    for (size_t j = 0; j < s->n_attrs; j++) {
+        const ir_attr *a = &s->attrs[j];
+        ir_attr *c = ir_node_add_attr(body, m, a->name, a->kind);
+        c->i = a->i;
+        c->f = a->f;
+        c->s = a->s ? hd_xstrdup(a->s) : NULL;
+        c->n = a->n;
+        if (a->ints) {
+            c->ints = hd_xmalloc((a->n ? a->n : 1) * sizeof(int64_t));
+            memcpy(c->ints, a->ints, a->n * sizeof(int64_t));
+        }
+        if (a->floats) {
+            c->floats = hd_xmalloc((a->n ? a->n : 1) * sizeof(double));
+            memcpy(c->floats, a->floats, a->n * sizeof(double));
+        }
+        if (a->strings) {
+            c->strings = hd_xcalloc(a->n ? a->n : 1, sizeof(char *));
+            for (size_t i = 0; i < a->n; i++)
+                c->strings[i] = hd_xstrdup(a->strings[i] ? a->strings[i] : "");
+        }
+        /* A tensor attribute names a value of `from`: not carried over (the
+         * verifier refuses such a member). */
+        c->tensor = -1;
+    }
+    return out;
+}
+
+void ir_body_set_result(ir_graph *body, int value)
+{
+    ir_val(body, value)->is_output = true;
+    HD_PUSH(body->outputs, body->n_outputs, body->cap_outputs, value);
 }
 
 /* --- dtypes ------------------------------------------------------------- */
@@ -751,6 +830,122 @@ int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
 
 /* --- verifier ----------------------------------------------------------- */
 
+static bool same_type(const ir_value *a, const ir_value *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank && i < HODU_MAX_RANK; i++)
+        if (a->dims[i].size != b->dims[i].size)
+            return false;
+    return true;
+}
+
+/* The body of live node `node` (see "Node bodies" in ir.h).  Messages name
+ * the outer node, and the member by position and op. */
+static void verify_body(const ir_graph *g, int node, hd_diag *d)
+{
+    const ir_node *n = ir_nd(g, node);
+    const ir_graph *b = n->body;
+    /* Bad indices of the node itself are reported by the caller. */
+    for (size_t k = 0; k < n->n_inputs; k++)
+        if (n->inputs[k] < -1 || n->inputs[k] >= (int)g->n_values)
+            return;
+    if (n->n_outputs != 1 || n->outputs[0] < 0 || n->outputs[0] >= (int)g->n_values) {
+        ir_node_error(d, g, node, "a node with a body must have exactly one output");
+        return;
+    }
+    if (b->n_nodes == 0) {
+        ir_node_error(d, g, node, "body has no members");
+        return;
+    }
+    if (b->n_inputs != n->n_inputs) {
+        ir_node_error(d, g, node, "body has %zu inputs but the node has %zu", b->n_inputs, n->n_inputs);
+        return;
+    }
+    /* position[v]: k + 1 for body input k, -(m + 1) for member m's result. */
+    int *position = hd_xcalloc(b->n_values ? b->n_values : 1, sizeof(int));
+    bool ok = true;
+    for (size_t k = 0; k < b->n_inputs; k++) {
+        int v = b->inputs[k];
+        if (v < 0 || (size_t)v >= b->n_values || b->values[v].kind != IR_VALUE_INPUT || position[v]) {
+            ir_node_error(d, g, node, "body input %zu is not a distinct input value", k);
+            ok = false;
+            continue;
+        }
+        position[v] = (int)k + 1;
+        if (n->inputs[k] < 0)
+            ir_node_error(d, g, node, "input %zu is omitted but the body reads it", k);
+        else if (!same_type(&b->values[v], ir_val(g, n->inputs[k])))
+            ir_node_error(d, g, node, "body input %zu does not have the type of input '%s'", k,
+                          ir_val(g, n->inputs[k])->name);
+    }
+    for (size_t v = 0; v < b->n_values; v++)
+        if (b->values[v].kind == IR_VALUE_CONST)
+            ir_node_error(d, g, node, "body holds constant '%s' (constants are node inputs)", b->values[v].name);
+    const ir_value *out = ir_val(g, n->outputs[0]);
+    int result = -1;
+    for (size_t m = 0; m < b->n_nodes && ok; m++) {
+        const ir_node *mn = &b->nodes[m];
+        const char *op = mn->op_type ? mn->op_type : "?";
+        if (mn->dead || mn->body || mn->op < 0) {
+            ir_node_error(d, g, node, "member %zu (%s) is %s", m, op,
+                          mn->dead ? "dead" : mn->body ? "itself a node with a body" : "an unresolved op");
+            ok = false;
+            break;
+        }
+        for (size_t j = 0; j < mn->n_attrs; j++)
+            if (mn->attrs[j].kind == IR_ATTR_TENSOR || mn->attrs[j].kind == IR_ATTR_GRAPH ||
+                mn->attrs[j].kind == IR_ATTR_OTHER)
+                ir_node_error(d, g, node, "member %zu (%s) has attribute '%s' of a kind a body cannot hold", m,
+                              op, mn->attrs[j].name);
+        for (size_t j = 0; j < mn->n_inputs; j++) {
+            int v = mn->inputs[j];
+            if (v == -1)
+                continue;
+            /* Only body inputs and results of earlier members (checked
+             * below as each member is passed). */
+            if (v < -1 || (size_t)v >= b->n_values || position[v] == 0) {
+                ir_node_error(d, g, node, "member %zu (%s) operand %zu refers to neither a node input nor an "
+                              "earlier member", m, op, j);
+                ok = false;
+            }
+        }
+        if (mn->n_outputs != 1 || mn->outputs[0] < 0 || (size_t)mn->outputs[0] >= b->n_values) {
+            ir_node_error(d, g, node, "member %zu (%s) must have exactly one result", m, op);
+            ok = false;
+            break;
+        }
+        int r = mn->outputs[0];
+        const ir_value *rv = &b->values[r];
+        if (rv->kind != IR_VALUE_NODE || rv->producer != (int)m || position[r]) {
+            ir_node_error(d, g, node, "member %zu (%s) result is defined elsewhere too", m, op);
+            ok = false;
+            break;
+        }
+        position[r] = -(int)m - 1;
+        /* Every member computes over the node's whole output. */
+        if (!same_type(rv, out))
+            ir_node_error(d, g, node, "member %zu (%s) result does not have the type of output '%s'", m, op,
+                          out->name);
+        result = r;
+    }
+    if (ok) {
+        /* Each member but the last feeds a later one. */
+        size_t *reads = hd_xcalloc(b->n_values ? b->n_values : 1, sizeof(size_t));
+        for (size_t m = 0; m < b->n_nodes; m++)
+            for (size_t j = 0; j < b->nodes[m].n_inputs; j++)
+                if (b->nodes[m].inputs[j] >= 0)
+                    reads[b->nodes[m].inputs[j]]++;
+        for (size_t m = 0; m + 1 < b->n_nodes; m++)
+            if (!reads[b->nodes[m].outputs[0]])
+                ir_node_error(d, g, node, "member %zu (%s) result is never read", m, b->nodes[m].op_type);
+        free(reads);
+        if (b->n_outputs != 1 || b->outputs[0] != result)
+            ir_node_error(d, g, node, "body result is not the last member's");
+    }
+    free(position);
+}
+
 bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
 {
     size_t errors = d->n_errors;
@@ -783,6 +978,8 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
             if (shapes_required && !ir_value_is_static(&g->values[v]))
                 ir_node_error(d, g, (int)i, "output '%s' has no static shape", g->values[v].name);
         }
+        if (n->body)
+            verify_body(g, (int)i, d);
     }
     for (size_t i = 0; i < g->n_values; i++) {
         const ir_value *v = &g->values[i];
@@ -898,6 +1095,49 @@ static void dump_attr(const ir_graph *g, const ir_attr *a, hd_buf *out)
     }
 }
 
+/* A body's members inline: "{Add(#0, #1) -> Relu(@0) {alpha=...} -> ...}",
+ * #k for body input k, @m for member m's result (ir.h, "Node bodies"). */
+static void dump_body(const ir_graph *b, hd_buf *out)
+{
+    hd_buf_puts(out, " {");
+    for (size_t m = 0; m < b->n_nodes; m++) {
+        const ir_node *mn = &b->nodes[m];
+        if (m)
+            hd_buf_puts(out, " -> ");
+        hd_buf_printf(out, "%s%s%s(", mn->domain[0] ? mn->domain : "", mn->domain[0] ? "." : "", mn->op_type);
+        for (size_t j = 0; j < mn->n_inputs; j++) {
+            int v = mn->inputs[j];
+            if (j)
+                hd_buf_puts(out, ", ");
+            if (v < 0 || (size_t)v >= b->n_values) {
+                hd_buf_puts(out, v == -1 ? "_" : "?");
+                continue;
+            }
+            const ir_value *val = &b->values[v];
+            size_t k = 0;
+            while (k < b->n_inputs && b->inputs[k] != v)
+                k++;
+            if (k < b->n_inputs)
+                hd_buf_printf(out, "#%zu", k);
+            else if (val->kind == IR_VALUE_NODE && val->producer >= 0)
+                hd_buf_printf(out, "@%d", val->producer);
+            else
+                hd_buf_printf(out, "?%s", val->name);
+        }
+        hd_buf_putc(out, ')');
+        if (mn->n_attrs) {
+            hd_buf_puts(out, " {");
+            for (size_t j = 0; j < mn->n_attrs; j++) {
+                if (j)
+                    hd_buf_puts(out, ", ");
+                dump_attr(b, &mn->attrs[j], out);
+            }
+            hd_buf_putc(out, '}');
+        }
+    }
+    hd_buf_putc(out, '}');
+}
+
 void ir_dump(const ir_graph *g, hd_buf *out)
 {
     hd_buf_printf(out, "graph %s (opset %" PRId64 ")\n", g->name, g->opset);
@@ -962,6 +1202,8 @@ void ir_dump(const ir_graph *g, hd_buf *out)
             }
             hd_buf_putc(out, '}');
         }
+        if (n->body)
+            dump_body(n->body, out);
         hd_buf_printf(out, "  # %s\n", n->name);
     }
     free(order);

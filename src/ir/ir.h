@@ -134,6 +134,10 @@ typedef struct ir_node {
     size_t n_attrs, cap_attrs;
     bool dead; /* removed by a pass; skipped everywhere */
     ir_loc loc;
+    /* A node that stands for several operations (hodu.FusedElementwise)
+     * owns them as a private body; NULL for every other node.  See
+     * "Node bodies" below. */
+    struct ir_graph *body;
 } ir_node;
 
 typedef struct ir_graph {
@@ -156,6 +160,39 @@ typedef struct ir_graph {
     char **files; /* interned source file names (ir_loc.file) */
     size_t n_files, cap_files;
 } ir_graph;
+
+/* --- node bodies ---------------------------------------------------------
+ *
+ * A node with a body computes its result by running the body's nodes (its
+ * members) in order.  The body is an ir_graph the node owns (freed with it)
+ * and is self-contained: it never names a node or value of the outer graph.
+ *
+ *   - body input k (body->inputs[k]) stands for the node's input k and has
+ *     the same dtype and shape (IR_VALUE_INPUT; no data, no constants);
+ *   - member m is body node m; it has one output, and each of its operands
+ *     is a body input or the result of a member before it (or -1, omitted);
+ *   - body->outputs holds one value: the last member's result, which is the
+ *     node's (single) output and has its dtype and shape.
+ *
+ * Members keep the op, op_type, domain, attributes (copied) and location of
+ * the nodes they came from, so ops code plans them as it plans any node,
+ * with the body as the graph.  ir_verify checks all of the above; ir_dump
+ * prints the members inline, #k for body input k and @m for member m's
+ * result:
+ *
+ *   %m : f32[2,8] = hodu.FusedElementwise(%x, %b, %z) {Add(#0, #1) -> Relu(@0) -> Mul(@1, #2)}
+ */
+
+/* A new body for `node`: one input per node input, typed like it.  Returns
+ * the body (owned by the node) to be filled with ir_body_add_member. */
+ir_graph *ir_node_new_body(ir_graph *g, int node);
+/* Appends member `src` of graph `from` to the body: same op, op_type,
+ * domain, attributes and location; operands[j] is a body value index (or
+ * -1).  Its result is a new body value typed like src's output 0.  Returns
+ * the member's result value. */
+int ir_body_add_member(ir_graph *body, const ir_graph *from, int src, const int *operands, size_t n_operands);
+/* Marks `value` as the body's result (the last member's). */
+void ir_body_set_result(ir_graph *body, int value);
 
 /* --- building ------------------------------------------------------------ */
 

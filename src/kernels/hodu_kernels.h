@@ -71,6 +71,8 @@
  *      hd_im2col_f32(x[C][H][W] -> col[C*kh*kw][OH*OW]), padding -> 0
  *      hd_col2im_f32(col -> x), the adjoint: x is overwritten with the sum
  *      of all column entries that map to each pixel (padding is dropped).
+ *      hd_col2im_acc_f32 takes the column grid OH x OW explicitly (no end
+ *      pads) and adds into x instead of overwriting it (ConvTranspose).
  *    Row index of col is (c*kh + i)*kw + j, column index oh*OW + ow; the
  *    input pixel is (oh*stride_h - pad_top + i*dil_h,
  *    ow*stride_w - pad_left + j*dil_w).  x and col must not overlap.
@@ -96,6 +98,13 @@
  *    handling here and everywhere else).  Contraction (-ffp-contract=fast,
  *    the gnu11 default) is fine; scalar and array forms may then differ by
  *    1 ulp.
+ *
+ * 5. Helpers generated code calls (section 5 below): hd_ew_ipow,
+ *    hd_ew_pymod_i, hd_ew_pymodf, hd_ew_pymod (Pow/Mod semantics),
+ *    hd_ew_vsoftplus (one vector), and the row statistics hd_rd_sum,
+ *    hd_rd_sumsq, hd_rd_sumabs, hd_rd_sumsqd, hd_rd_ext over contiguous
+ *    float rows (vector accumulators; results differ from a sequential loop
+ *    only by summation order).
  *
  * GEMM design: Goto-style blocking (NC columns of B x KC rows packed once
  * per block, MC x KC of A packed into L2-sized slivers), a register-blocked
@@ -643,6 +652,7 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
     HD__CONTRACT_BODY                                                           \
     for (int64_t j0 = 0; j0 < N; j0 += HD__NN_JB) {                             \
       const int64_t jn = hd__min64(HD__NN_JB, N - j0), jend = j0 + jn;          \
+      const int64_t jvend = j0 + jn / HD_VF * HD_VF;                            \
       HD__R##m(HD__NN_INIT)                                                     \
       int64_t k = 0;                                                            \
       for (; k + 4 <= K; k += 4) {                                              \
@@ -650,7 +660,7 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
         const float *hd__p0 = B + k * ldb, *hd__p1 = hd__p0 + ldb;              \
         const float *hd__p2 = hd__p1 + ldb, *hd__p3 = hd__p2 + ldb;             \
         int64_t j = j0;                                                         \
-        for (; j + HD_VF <= jend; j += HD_VF) {                                 \
+        for (; j < jvend; j += HD_VF) {                                         \
           hd_vf hd__b0, hd__b1, hd__b2, hd__b3;                                 \
           memcpy(&hd__b0, hd__p0 + j, sizeof hd__b0);                           \
           memcpy(&hd__b1, hd__p1 + j, sizeof hd__b1);                           \
@@ -658,7 +668,7 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
           memcpy(&hd__b3, hd__p3 + j, sizeof hd__b3);                           \
           HD__R##m(HD__NN_UPD4)                                                 \
         }                                                                       \
-        for (; j < jend; ++j) {                                                 \
+        for (j = jvend; j < jend; ++j) {                                        \
           HD__R##m(HD__NN_UPD4S)                                                \
         }                                                                       \
       }                                                                         \
@@ -666,12 +676,12 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
         HD__R##m(HD__NN_A1)                                                     \
         const float *hd__p0 = B + k * ldb;                                      \
         int64_t j = j0;                                                         \
-        for (; j + HD_VF <= jend; j += HD_VF) {                                 \
+        for (; j < jvend; j += HD_VF) {                                         \
           hd_vf hd__b0;                                                         \
           memcpy(&hd__b0, hd__p0 + j, sizeof hd__b0);                           \
           HD__R##m(HD__NN_UPD1)                                                 \
         }                                                                       \
-        for (; j < jend; ++j) {                                                 \
+        for (j = jvend; j < jend; ++j) {                                        \
           HD__R##m(HD__NN_UPD1S)                                                \
         }                                                                       \
       }                                                                         \
@@ -733,8 +743,9 @@ static inline float hd__hsum(hd_vf v) {
                                             float alpha, float beta) {          \
     HD__CONTRACT_BODY                                                           \
     const hd_vf hd__vz = {0};                                                   \
+    const int64_t hd__n4 = N > 0 ? N / 4 * 4 : 0;                              \
     int64_t j = 0;                                                              \
-    for (; j + 4 <= N; j += 4) {                                                \
+    for (; j < hd__n4; j += 4) {                                                \
       HD__R##m(HD__NT_DECL)                                                     \
       const float *hd__q0 = B + j * ldb, *hd__q1 = hd__q0 + ldb;                \
       const float *hd__q2 = hd__q1 + ldb, *hd__q3 = hd__q2 + ldb;               \
@@ -749,7 +760,7 @@ static inline float hd__hsum(hd_vf v) {
       }                                                                         \
       HD__R##m(HD__NT_FIN)                                                      \
     }                                                                           \
-    for (; j < N; ++j) {                                                        \
+    for (j = hd__n4; j < N; ++j) {                                              \
       HD__R##m(HD__NT_DECL1)                                                    \
       const float *hd__q0 = B + j * ldb;                                        \
       int64_t k = 0;                                                            \
@@ -987,14 +998,14 @@ static inline void hd_im2col_f32(const float *x, int64_t C, int64_t H, int64_t W
   }
 }
 
-static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t W,
-                                 int64_t kh, int64_t kw, int64_t stride_h,
-                                 int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                                 int64_t pad_bottom, int64_t pad_right, int64_t dil_h,
-                                 int64_t dil_w, float *x) {
-  int64_t OH = hd_conv_out_size(H, kh, stride_h, pad_top, pad_bottom, dil_h);
-  int64_t OW = hd_conv_out_size(W, kw, stride_w, pad_left, pad_right, dil_w);
-  if (C > 0 && H > 0 && W > 0) memset(x, 0, (size_t)(C * H * W) * sizeof(float));
+/* col2im over an explicit OH x OW column grid, adding into x (x is not
+ * cleared first): ConvTranspose scatters onto an output that already holds
+ * its bias, and its input grid is given rather than derived from pads. */
+static inline void hd_col2im_acc_f32(const float *col, int64_t C, int64_t H, int64_t W,
+                                     int64_t OH, int64_t OW, int64_t kh, int64_t kw,
+                                     int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                                     int64_t pad_left, int64_t dil_h, int64_t dil_w,
+                                     float *x) {
   if (OH <= 0 || OW <= 0) return;
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t ki = 0; ki < kh; ++ki) {
@@ -1011,6 +1022,18 @@ static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t
       }
     }
   }
+}
+
+static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t W,
+                                 int64_t kh, int64_t kw, int64_t stride_h,
+                                 int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                 int64_t pad_bottom, int64_t pad_right, int64_t dil_h,
+                                 int64_t dil_w, float *x) {
+  int64_t OH = hd_conv_out_size(H, kh, stride_h, pad_top, pad_bottom, dil_h);
+  int64_t OW = hd_conv_out_size(W, kw, stride_w, pad_left, pad_right, dil_w);
+  if (C > 0 && H > 0 && W > 0) memset(x, 0, (size_t)(C * H * W) * sizeof(float));
+  hd_col2im_acc_f32(col, C, H, W, OH, OW, kh, kw, stride_h, stride_w, pad_top, pad_left,
+                    dil_h, dil_w, x);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1151,5 +1174,106 @@ HD__DEFINE_VMATH(log)
 HD__DEFINE_VMATH(tanh)
 HD__DEFINE_VMATH(erf)
 HD__DEFINE_VMATH(sigmoid)
+
+/* ------------------------------------------------------------------------ */
+/* 5. Scalar and row helpers for generated code                              */
+/* ------------------------------------------------------------------------ */
+
+/* b^e with wrap-around (unsigned arithmetic); e < 0 gives 0 unless |b| is
+ * 1 (integer Pow). */
+static inline int64_t hd_ew_ipow(int64_t b, int64_t e) {
+  if (e < 0) return b == 1 ? 1 : (b == -1 ? ((e & 1) ? -1 : 1) : 0);
+  uint64_t r = 1, x = (uint64_t)b;
+  while (e) {
+    if (e & 1) r *= x;
+    x *= x;
+    e >>= 1;
+  }
+  return (int64_t)r;
+}
+
+/* Integer modulo with the sign of the divisor (Mod, fmod = 0); b == 0 and
+ * b == -1 give 0 (no trap). */
+static inline int64_t hd_ew_pymod_i(int64_t a, int64_t b) {
+  if (b == 0 || b == -1) return 0;
+  int64_t r = a % b;
+  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+
+/* Float modulo with the sign of the divisor. */
+static inline float hd_ew_pymodf(float a, float b) {
+  float r = fmodf(a, b);
+  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+static inline double hd_ew_pymod(double a, double b) {
+  double r = fmod(a, b);
+  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+
+/* softplus(x) = max(x, 0) + log1p(exp(-|x|)), with log1p(e) computed as
+ * log(u) * e / (u - 1), u = 1 + e, which is exact where u rounds to 1. */
+static inline hd_vf hd_ew_vsoftplus(hd_vf x) {
+  const hd_vf zero = hd_vf_splat(0.0f), one = hd_vf_splat(1.0f);
+  hd_vf e = hd_vf_exp(-hd_vf_abs(x));
+  hd_vf u = one + e;
+  hd_vu tiny = hd_vf_eq(u, one);
+  hd_vf d = hd_vf_sel(tiny, one, u - one);
+  hd_vf l = hd_vf_sel(tiny, e, hd_vf_log(u) * (e / d));
+  return hd_vf_sel(hd_vf_lt(x, zero), zero, x) + l;
+}
+
+/* Row statistics over a contiguous float array x[0..n): four vector
+ * accumulators, then the scalar tail.  The sums take (x, n, c); only
+ * hd_rd_sumsqd (sum of squared differences from the centre c) reads c.
+ * hd_rd_ext is max (gt != 0) or min, n >= 1, and NaN wins. */
+static inline float hd_rd_hsum(hd_vf v) {
+  float b[HD_VF], s = 0;
+  memcpy(b, &v, sizeof b);
+  for (int k = 0; k < HD_VF; k++) s += b[k];
+  return s;
+}
+
+#define HD__RD_SUMLOOP(name, TERM, STERM)                                       \
+  static inline float name(const float *x, int64_t n, float c) {               \
+    hd_vf a0 = hd_vf_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, v;                 \
+    int64_t i = 0;                                                              \
+    (void)c;                                                                    \
+    for (; i + 4 * HD_VF <= n; i += 4 * HD_VF) {                                \
+      v = hd_vf_load(x + i); a0 += TERM;                                        \
+      v = hd_vf_load(x + i + HD_VF); a1 += TERM;                                \
+      v = hd_vf_load(x + i + 2 * HD_VF); a2 += TERM;                            \
+      v = hd_vf_load(x + i + 3 * HD_VF); a3 += TERM;                            \
+    }                                                                           \
+    for (; i + HD_VF <= n; i += HD_VF) { v = hd_vf_load(x + i); a0 += TERM; }   \
+    float s = hd_rd_hsum((a0 + a1) + (a2 + a3)), e;                             \
+    for (; i < n; i++) { e = x[i]; s += STERM; }                                \
+    return s;                                                                   \
+  }
+HD__RD_SUMLOOP(hd_rd_sum, v, e)
+HD__RD_SUMLOOP(hd_rd_sumsq, v * v, e * e)
+HD__RD_SUMLOOP(hd_rd_sumabs, hd_vf_abs(v), fabsf(e))
+HD__RD_SUMLOOP(hd_rd_sumsqd, (v - hd_vf_splat(c)) * (v - hd_vf_splat(c)), (e - c) * (e - c))
+#undef HD__RD_SUMLOOP
+
+static inline float hd_rd_ext(const float *x, int64_t n, int gt) {
+  float s = x[0];
+  int64_t nv = n - n % HD_VF;
+  if (nv > 0) {
+    hd_vf a = hd_vf_load(x);
+    for (int64_t i = HD_VF; i < nv; i += HD_VF) {
+      hd_vf v = hd_vf_load(x + i);
+      hd_vu m = (gt ? hd_vf_lt(a, v) : hd_vf_lt(v, a)) | hd_vf_isnan(v);
+      a = hd_vf_sel(m, v, a);
+    }
+    float b[HD_VF];
+    memcpy(b, &a, sizeof b);
+    s = b[0];
+    for (int k = 1; k < HD_VF; k++)
+      if ((gt ? b[k] > s : b[k] < s) || b[k] != b[k]) s = b[k];
+  }
+  for (int64_t i = nv; i < n; i++)
+    if ((gt ? x[i] > s : x[i] < s) || x[i] != x[i]) s = x[i];
+  return s;
+}
 
 #endif /* HODU_KERNELS_H */

@@ -507,9 +507,19 @@ bool ew_fused_plan_of(const ir_graph *g, int node, ew_fused_plan *p)
 {
     const ir_node *n = ir_nd(g, node);
     memset(p, 0, sizeof(*p));
-    p->members = ir_attr_ints(n, "nodes", &p->n_members);
-    if (n->n_inputs > EW_MAX_OPERANDS || n->n_outputs < 1 || n->outputs[0] < 0)
+    const ir_graph *b = n->body;
+    if (!b || n->n_inputs > EW_MAX_OPERANDS || n->n_outputs < 1 || n->outputs[0] < 0 ||
+        b->n_inputs != n->n_inputs)
         return false;
+    p->body = b;
+    p->n_members = b->n_nodes;
+    /* ir_verify checks the body's shape; what a member may be is the ops'
+     * business, so it is checked here. */
+    for (size_t m = 0; m < b->n_nodes; m++) {
+        const op_def *def = op_get(b->nodes[m].op);
+        if (!def || !def->fusable || !def->fusable(b, (int)m))
+            return false;
+    }
     const ir_value *out = ir_val(g, n->outputs[0]);
     /* The externals broadcast into the output, numpy style. */
     ew_plan x;
@@ -530,21 +540,22 @@ bool ew_fused_plan_of(const ir_graph *g, int node, ew_fused_plan *p)
     return true;
 }
 
-int ew_fused_source(const ir_graph *g, int node, const ew_fused_plan *p, size_t m, size_t input, bool *from_member)
+int ew_fused_source(const ew_fused_plan *p, size_t m, size_t input, bool *from_member)
 {
-    const ir_node *n = ir_nd(g, node);
-    int v = ir_nd(g, (int)p->members[m])->inputs[input];
-    int prod = ir_val(g, v)->producer;
-    for (size_t q = 0; q < m; q++)
-        if ((int)p->members[q] == prod) {
-            *from_member = true;
-            return prod;
-        }
+    const ir_graph *b = p->body;
+    int v = ir_nd(b, (int)m)->inputs[input];
     *from_member = false;
-    int ext = 0;
-    while (ext < p->n_ext && n->inputs[ext] != v)
-        ext++;
-    return ext;
+    if (v < 0 || (size_t)v >= b->n_values)
+        return -1;
+    const ir_value *val = ir_val(b, v);
+    if (val->kind == IR_VALUE_NODE) {
+        *from_member = val->producer >= 0 && (size_t)val->producer < m;
+        return *from_member ? val->producer : -1;
+    }
+    for (size_t k = 0; k < b->n_inputs; k++)
+        if (b->inputs[k] == v)
+            return (int)k;
+    return -1;
 }
 
 /* ======================================================================== */
@@ -707,14 +718,18 @@ static bool ew_fusable(const ir_graph *g, int node)
     return true;
 }
 
-/* hodu.FusedElementwise: attribute `nodes` lists the member nodes in
- * evaluation order (ew_fused_plan_of). */
-static const op_attr_spec fused_attrs[] = {{"nodes", IR_ATTR_INTS}, {NULL, 0}};
+/* hodu.FusedElementwise: no attributes; the members are the node's body
+ * (ew_fused_plan_of). */
+static const op_attr_spec fused_attrs[] = {{NULL, 0}};
 
 static bool ew_fused_infer(op_ctx *c)
 {
-    /* The fusion pass builds this node after inference; nothing to do. */
-    return op_out(c, 0) && ir_value_is_static(op_out(c, 0)) ? true : op_fail(c, "internal error: no shape");
+    /* The fusion pass builds this node after inference, with its type set;
+     * nothing to infer, but the body must be one ops can plan. */
+    if (!op_out(c, 0) || !ir_value_is_static(op_out(c, 0)))
+        return op_fail(c, "internal error: no shape");
+    ew_fused_plan p;
+    return ew_fused_plan_of(c->g, c->node, &p) ? true : op_fail(c, "internal error: malformed fused body");
 }
 
 /* ======================================================================== */

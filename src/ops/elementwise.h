@@ -130,20 +130,24 @@ bool ew_plan_of(const ir_graph *g, int node, ew_plan *p, char **why);
 
 /* A hodu.FusedElementwise node: inputs are the group's external operands,
  * the one output is the last member's; every member's result has the
- * output's shape and external operands broadcast into it. */
+ * output's shape and external operands broadcast into it.  The members are
+ * the nodes of the node's body (ir.h, "Node bodies"): plan member m with
+ * ew_plan_of(p->body, m, ...). */
 typedef struct ew_fused_plan {
-    size_t n_members;
-    const int64_t *members; /* member node ids (kept in the graph, dead), in evaluation order */
+    const ir_graph *body;   /* the fused node's body: member m is body node m */
+    size_t n_members;       /* in evaluation order */
     int n_ext;              /* external operands: the fused node's inputs */
     ew_loops loops;         /* over the output; st[k] is external k's */
 } ew_fused_plan;
 
-/* Plans fused node `node`; false when it is malformed. */
+/* Plans fused node `node`; false when it is malformed (no body, too many
+ * inputs, or a member that is not fusable). */
 bool ew_fused_plan_of(const ir_graph *g, int node, ew_fused_plan *p);
 
-/* Where input `input` of member m comes from: returns the producing member's
- * node id with *from_member true when an earlier member computes it, else
- * the index of the fused node's external operand holding it. */
-int ew_fused_source(const ir_graph *g, int node, const ew_fused_plan *p, size_t m, size_t input, bool *from_member);
+/* Where input `input` of member m comes from: with *from_member true, the
+ * position of the earlier member computing it; else the index of the fused
+ * node's external operand holding it.  -1 when it is neither (a body
+ * ir_verify refuses). */
+int ew_fused_source(const ew_fused_plan *p, size_t m, size_t input, bool *from_member);
 
 #endif /* HODU_OPS_ELEMENTWISE_H */

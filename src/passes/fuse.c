@@ -6,6 +6,9 @@
  * its root therefore has exactly one reader inside the group, so a group is a
  * tree whose root is the only member read from outside; it becomes one node
  * at the root's place in the schedule, reading the group's external operands.
+ * The members move into the fused node's body (ir.h, "Node bodies"): copies
+ * of the nodes, in schedule order, that read the node's inputs by position
+ * and earlier members' results, so nothing refers to the dead originals.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,9 @@
  * chain took gcc -O3 about 12 s).  Past this size a chain splits into several
  * fused nodes, which costs one stored intermediate per split. */
 #define FUSE_MAX_MEMBERS 64
+
+/* Most operands of a member: fusable ops are unary, binary or Clip. */
+#define FUSE_MAX_OPERANDS 8
 
 static int find_root(int *parent, int x)
 {
@@ -42,7 +48,16 @@ static bool fusable(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
     const op_def *def = op_get(n->op);
-    return !n->dead && def && def->fusable && def->fusable(g, node);
+    if (n->dead || n->body || !def || !def->fusable || n->n_inputs > FUSE_MAX_OPERANDS)
+        return false;
+    /* A member's attributes are copied into the fused node's body, which
+     * cannot refer to the graph's values (tensor attributes) or hold
+     * subgraphs. */
+    for (size_t j = 0; j < n->n_attrs; j++)
+        if (n->attrs[j].kind == IR_ATTR_TENSOR || n->attrs[j].kind == IR_ATTR_GRAPH ||
+            n->attrs[j].kind == IR_ATTR_OTHER)
+            return false;
+    return def->fusable(g, node);
 }
 
 size_t pass_fuse_elementwise(ir_graph *g)
@@ -117,22 +132,24 @@ size_t pass_fuse_elementwise(ir_graph *g)
         if (size[root] >= 2)
             members[bucket[root] + filled[root]++] = order[k];
     }
-    /* seen[v] == root + 1: v is already an external operand of root's group. */
+    /* seen[v] == root + 1: v is already an external operand of root's group.
+     * inbody[v]: v's value in the body being built (an external operand's
+     * body input, or a member's result). */
     int *seen = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(int));
+    int *inbody = hd_xmalloc((g->n_values ? g->n_values : 1) * sizeof(int));
+    int *operands = hd_xmalloc(FUSE_MAX_OPERANDS * sizeof(int));
     for (size_t k = 0; k < count; k++) {
         int root = order[k];
         if (find_root(parent, root) != root || size[root] < 2)
             continue;
         const int *mem = members + bucket[root];
         size_t nm = (size_t)size[root];
-        int64_t *ids = hd_xmalloc(nm * sizeof(int64_t));
         /* The group's last member in schedule order is the one read outside. */
         int last = mem[nm - 1];
         int *ext = hd_xmalloc(64 * sizeof(int));
         size_t n_ext = 0, cap_ext = 64;
         for (size_t q = 0; q < nm; q++) {
             const ir_node *mn = &g->nodes[mem[q]];
-            ids[q] = mem[q];
             for (size_t j = 0; j < mn->n_inputs; j++) {
                 int v = mn->inputs[j];
                 if (v < 0)
@@ -157,13 +174,26 @@ size_t pass_fuse_elementwise(ir_graph *g)
         int fn = ir_node_new(g, "FusedElementwise", "hodu", name, ext, n_ext, &out, 1);
         g->nodes[fn].op = fused_op;
         ir_node_set_loc(g, fn, loc);
-        ir_attr *attr = ir_node_add_attr(g, fn, "nodes", IR_ATTR_INTS);
-        attr->ints = ids;
-        attr->n = nm;
+        /* The members move into the node's body, in schedule order, each
+         * reading body inputs (the external operands) or earlier members. */
+        ir_graph *body = ir_node_new_body(g, fn);
+        for (size_t e = 0; e < n_ext; e++)
+            inbody[ext[e]] = body->inputs[e];
+        int result = -1;
+        for (size_t q = 0; q < nm; q++) {
+            const ir_node *mn = &g->nodes[mem[q]];
+            for (size_t j = 0; j < mn->n_inputs; j++)
+                operands[j] = mn->inputs[j] < 0 ? -1 : inbody[mn->inputs[j]];
+            result = ir_body_add_member(body, g, mem[q], operands, mn->n_inputs);
+            inbody[mn->outputs[0]] = result;
+        }
+        ir_body_set_result(body, result);
         fused += nm;
         free(name);
         free(ext);
     }
+    free(operands);
+    free(inbody);
     free(seen);
     free(filled);
     free(members);

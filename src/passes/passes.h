@@ -47,7 +47,9 @@ void pass_dce(ir_graph *g);
 /* Groups fusable nodes (op_def.fusable) joined by single-use edges whose
  * results all have the same shape, and replaces each group of two or more by
  * one hodu.FusedElementwise node; intermediates of a group are never
- * materialised.  Returns the number of nodes folded into groups. */
+ * materialised.  The node owns copies of the group's members as its body
+ * (ir.h, "Node bodies"); the originals are left dead and nothing refers to
+ * them.  Returns the number of nodes folded into groups. */
 size_t pass_fuse_elementwise(ir_graph *g);
 
 /* Where each value lives at run time. */

@@ -316,6 +316,7 @@ class Config:
     hodu: str
     opt_level: str
     timeout: float
+    cflags: str
     work: str
     stop_at: float | None = None    # monotonic time after which no test starts
 
@@ -396,6 +397,8 @@ def check_case(case_dir: str, model: onnx.ModelProto, cfg: Config, res: Result) 
 
     def build(extra: list[str], so: str) -> Proc:
         cmd = [cfg.hodu, "--build", model_path, "-o", so, "-O", cfg.opt_level] + extra
+        if cfg.cflags:
+            cmd += ["--cflags", cfg.cflags]
         return run_cmd(cmd, deadline, work)
 
     unbound: dict[tuple, str] = {}   # --input-shape arguments -> library built without bound inputs
@@ -513,6 +516,8 @@ def main(argv: list[str]) -> int:
     # time here (the generated code of one op is small; process start-up and
     # the C compiler's fixed cost dominate).
     ap.add_argument("-O", dest="opt_level", default="2", help="optimization level passed to hodu (default 2)")
+    ap.add_argument("--cflags", default="",
+                    help='extra C compiler flags for every build, e.g. "-Wall -Wextra -Werror" (CI uses that)')
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="seconds per test, builds and runs together (default 120)")
     ap.add_argument("--json", metavar="OUT.json", help="write per-test results here")
@@ -551,7 +556,7 @@ def main(argv: list[str]) -> int:
     work = tempfile.mkdtemp(prefix="hodu-conformance-")
     expected = read_name_list(args.expect_pass) if args.expect_pass else set()
     t0 = time.monotonic()
-    cfg = Config(hodu=hodu, opt_level=args.opt_level, timeout=args.timeout, work=work,
+    cfg = Config(hodu=hodu, opt_level=args.opt_level, timeout=args.timeout, cflags=args.cflags, work=work,
                  stop_at=t0 + args.budget if args.budget else None)
     results: list[Result] = []
     step = max(50, len(names) // 20)   # progress lines on stderr, about 20 per run

@@ -231,7 +231,12 @@ static char *code_outside_literals(const char *src, size_t n, const char *file, 
             for (size_t k = start; k < i; k++)
                 if (!comment_char_ok((unsigned char)src[k]))
                     finding("comment holds a character only model text would bring", file, src + start, i - start);
+            /* Keep the comment's text but blank its delimiters: the
+             * compiler's own "*\/" must not match a model string. */
             memcpy(code + o, src + start, i - start);
+            code[o] = code[o + 1] = ' ';
+            if (block && i - start >= 4)
+                code[o + (i - start) - 2] = code[o + (i - start) - 1] = ' ';
             o += i - start;
         } else {
             code[o++] = src[i++];

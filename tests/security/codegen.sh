@@ -136,7 +136,9 @@ for sig in TERM INT; do
     TMPDIR="$st/tmp" "$hodu" --build "$c/weights.onnx" -o "$st/out/m.so" --cc "$work/slowcc.sh" \
         >"$work/stdout" 2>"$work/stderr" &
     pid=$!
-    for _ in $(seq 100); do
+    # Up to 60 s for the build to reach the compiler (sanitizer builds and
+    # a busy machine are slow); the signal must land while it runs.
+    for _ in $(seq 600); do
         [ -s "$work/cc.pid" ] && break
         sleep 0.1
     done

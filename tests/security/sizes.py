@@ -97,3 +97,18 @@ save("onehot.onnx", [helper.make_node("OneHot", ["i", "d", "v"], ["y"], name="on
 
 # A plain input model for --input-shape bindings past the limit.
 save("input.onnx", [helper.make_node("Relu", ["x"], ["y"], name="relu0")], [vi("x", f32, ["a", "b", "c"])], [y])
+
+# Strides far wider than the input (found by fuzz_compile: the stride-phase
+# copy was unrolled once per phase, 500 MB of C for one Conv).  Each must
+# build quickly and agree with onnxruntime (checked by sizes.sh).
+rng = np.random.default_rng(5)
+xw = vi("x", f32, [1, 2, 7, 9])
+wdw = numpy_helper.from_array(rng.standard_normal((2, 1, 3, 3)).astype(np.float32), "w")
+wfull = numpy_helper.from_array(rng.standard_normal((3, 2, 3, 3)).astype(np.float32), "w")
+for name, node, inits in (
+        ("wide_dw", helper.make_node("Conv", ["x", "w"], ["y"], group=2, strides=[61, 6291455], pads=[1, 5, 1, 1]),
+         [wdw]),
+        ("wide_conv", helper.make_node("Conv", ["x", "w"], ["y"], strides=[2, 40], pads=[1, 1, 1, 1]), [wfull]),
+        ("wide_pool", helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[1, 33]), [])):
+    save(name + ".onnx", [node], [xw], [y], inits)
+np.save(os.path.join(out, "x_wide.npy"), rng.standard_normal((1, 2, 7, 9)).astype(np.float32))

@@ -35,4 +35,26 @@ expect_error input_shape_bytes "input 'x' would take 2^42 (4398046511104) bytes;
     build input.onnx --input-shape x=1024x1024x1048576
 expect_ok slice_extreme_steps build slice_steps.onnx
 
+# expect_matches_ort NAME MODEL: builds within a minute (the timeout guards a
+# blow-up of generated code, not speed) and agrees with onnxruntime.
+expect_matches_ort() {
+    local name=$1
+    rm -rf "$work/res"
+    if timeout 60 "$hodu" --build "$c/$2" -o "$work/wide.so" >"$work/stdout" 2>"$work/stderr" &&
+        "$hodu" --run "$work/wide.so" --input "x=$c/x_wide.npy" --output-dir "$work/res" >"$work/stdout" 2>"$work/stderr" &&
+        "$python" -c 'import sys, numpy as np, onnxruntime as ort
+s = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+want = s.run(None, {"x": np.load(sys.argv[2])})[0]
+got = np.load(sys.argv[3])
+sys.exit(0 if got.shape == want.shape and np.allclose(got, want, rtol=1e-5, atol=1e-5) else 1)' \
+            "$c/$2" "$c/x_wide.npy" "$work/res/y.npy" 2>>"$work/stderr"; then
+        ok "$name"
+    else
+        bad "$name"
+    fi
+}
+expect_matches_ort wide_stride_grouped wide_dw.onnx
+expect_matches_ort wide_stride_conv wide_conv.onnx
+expect_matches_ort wide_stride_maxpool wide_pool.onnx
+
 suite_end

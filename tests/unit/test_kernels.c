@@ -688,6 +688,130 @@ static void test_vector_math_specials(void **state) {
 /* the same suite under other target flags                                 */
 /* ---------------------------------------------------------------------- */
 
+/* hd_col2im_acc_f32 against a plain scatter loop: explicit column grids
+ * (smaller and larger than the padded image gives), asymmetric strides and
+ * dilations, and x pre-filled (the kernel adds to it).  The per-pixel order
+ * of additions is the loop's, so the results are bit-identical. */
+static void test_col2im_acc(void **state) {
+  (void)state;
+  const int64_t C = 2, H = 6, W = 5;
+  int checked = 0;
+  for (int64_t OH = 1; OH <= 4; ++OH)
+    for (int64_t OW = 1; OW <= 4; ++OW)
+      for (int64_t kh = 1; kh <= 3; ++kh)
+        for (int64_t kw = 1; kw <= 3; ++kw)
+          for (int64_t s = 1; s <= 3; ++s)
+            for (int64_t d = 1; d <= 2; ++d)
+              for (int64_t pad = 0; pad <= 2; ++pad) {
+                int64_t sh = s, sw = 4 - s, dh = d, dw = 3 - d, pt = pad, pl = 2 - pad;
+                size_t n = (size_t)(C * kh * kw * OH * OW);
+                float col[2 * 3 * 3 * 4 * 4], got[2 * 6 * 5 + 4], want[2 * 6 * 5];
+                for (size_t i = 0; i < n; ++i) col[i] = rng_unit();
+                for (int64_t i = 0; i < C * H * W; ++i) got[i] = want[i] = rng_unit();
+                for (int i = 0; i < 4; ++i) got[C * H * W + i] = GUARD_VAL;
+                for (int64_t c = 0; c < C; ++c)
+                  for (int64_t i = 0; i < kh; ++i)
+                    for (int64_t j = 0; j < kw; ++j)
+                      for (int64_t oh = 0; oh < OH; ++oh)
+                        for (int64_t ow = 0; ow < OW; ++ow) {
+                          int64_t ih = oh * sh - pt + i * dh, iw = ow * sw - pl + j * dw;
+                          if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                          want[(c * H + ih) * W + iw] += col[(((c * kh + i) * kw + j) * OH + oh) * OW + ow];
+                        }
+                hd_col2im_acc_f32(col, C, H, W, OH, OW, kh, kw, sh, sw, pt, pl, dh, dw, got);
+                for (int64_t i = 0; i < C * H * W; ++i) assert_true(bits_of(got[i]) == bits_of(want[i]));
+                for (int i = 0; i < 4; ++i) assert_true(got[C * H * W + i] == GUARD_VAL);
+                ++checked;
+              }
+  assert_true(checked > 1000);
+}
+
+/* ---------------------------------------------------------------------- */
+/* helpers for generated code (section 5)                                  */
+/* ---------------------------------------------------------------------- */
+
+/* integer power by repeated multiplication in uint64 (wraps like the kernel) */
+static int64_t ref_ipow(int64_t b, int64_t e) {
+  if (e < 0) return b == 1 ? 1 : (b == -1 ? ((e % 2) ? -1 : 1) : 0);
+  uint64_t r = 1;
+  for (int64_t i = 0; i < e; ++i) r *= (uint64_t)b;
+  return (int64_t)r;
+}
+
+/* floor-style modulo: a - b * floor(a / b), in exact integer steps */
+static int64_t ref_pymod_i(int64_t a, int64_t b) {
+  if (b == 0 || b == -1) return 0;
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+  return a - q * b;
+}
+
+static void test_ew_helpers(void **state) {
+  (void)state;
+  for (int64_t b = -5; b <= 5; ++b)
+    for (int64_t e = -3; e <= 70; ++e) assert_true(hd_ew_ipow(b, e) == ref_ipow(b, e));
+  assert_true(hd_ew_ipow(3, 41) == ref_ipow(3, 41)); /* wraps */
+  for (int64_t a = -20; a <= 20; ++a)
+    for (int64_t b = -7; b <= 7; ++b) assert_true(hd_ew_pymod_i(a, b) == ref_pymod_i(a, b));
+  assert_true(hd_ew_pymod_i(INT64_MIN, -1) == 0);
+  for (int i = 0; i < 2000; ++i) {
+    float a = rng_unit() * 50.0f, b = rng_unit() * 7.0f;
+    if (b == 0.0f) continue;
+    /* the result has b's sign (or is 0), |r| < |b|, and a - r is a multiple of b */
+    float r = hd_ew_pymodf(a, b);
+    assert_true(r == 0.0f || ((r < 0) == (b < 0)));
+    assert_true(fabsf(r) <= fabsf(b));
+    double q = ((double)a - r) / b;
+    assert_true(fabs(q - nearbyint(q)) < 1e-4);
+    double rd = hd_ew_pymod((double)a, (double)b);
+    double want = (double)a - (double)b * floor((double)a / (double)b);
+    assert_true(fabs(rd - want) < 1e-9 || fabs(fabs(rd - want) - fabs((double)b)) < 1e-9);
+  }
+  assert_true(hd_ew_pymodf(-1.0f, 3.0f) == 2.0f && hd_ew_pymodf(1.0f, -3.0f) == -2.0f);
+  assert_true(hd_ew_pymod(-1.0, 3.0) == 2.0 && hd_ew_pymod(5.5, 2.0) == 1.5);
+  /* softplus against log1p(exp(-|x|)) + max(x, 0) in double */
+  float xs[] = {-100.0f, -30.0f, -17.0f, -1.0f, -1e-6f, 0.0f, 1e-30f, 1e-6f, 0.5f, 3.0f, 20.0f, 88.0f, 100.0f};
+  for (size_t i = 0; i < sizeof xs / sizeof xs[0]; ++i) {
+    float got = hd_vf_lane0(hd_ew_vsoftplus(hd_vf_splat(xs[i])));
+    double x = xs[i], want = (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
+    assert_true(fabs(got - want) <= 4e-7 * fabs(want) + 1e-45);
+  }
+  assert_true(isnan(hd_vf_lane0(hd_ew_vsoftplus(hd_vf_splat(NAN)))));
+}
+
+/* hd_rd_* against plain double loops, for every length around the vector
+ * and unroll boundaries; max/min propagate NaN wherever it sits. */
+static void test_rd_helpers(void **state) {
+  (void)state;
+  float x[200];
+  for (int64_t n = 1; n <= 200; ++n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = rng_unit() * 4.0f;
+    float c = rng_unit();
+    double s = 0, sq = 0, sa = 0, sd = 0;
+    float mx = x[0], mn = x[0];
+    for (int64_t i = 0; i < n; ++i) {
+      s += x[i];
+      sq += (double)x[i] * x[i];
+      sa += fabs(x[i]);
+      sd += ((double)x[i] - c) * ((double)x[i] - c);
+      if (x[i] > mx) mx = x[i];
+      if (x[i] < mn) mn = x[i];
+    }
+    double tol = 1e-5 * (double)n * 16;
+    assert_true(fabs(hd_rd_sum(x, n, 0) - s) <= tol);
+    assert_true(fabs(hd_rd_sumsq(x, n, 0) - sq) <= tol);
+    assert_true(fabs(hd_rd_sumabs(x, n, 0) - sa) <= tol);
+    assert_true(fabs(hd_rd_sumsqd(x, n, c) - sd) <= tol);
+    assert_true(hd_rd_ext(x, n, 1) == mx);
+    assert_true(hd_rd_ext(x, n, 0) == mn);
+    int64_t at = (int64_t)(rng_next() % (uint64_t)n);
+    float keep = x[at];
+    x[at] = NAN;
+    assert_true(isnan(hd_rd_ext(x, n, 1)) && isnan(hd_rd_ext(x, n, 0)));
+    x[at] = keep;
+  }
+}
+
 #ifndef HD_KERNELS_CHILD
 /* Rebuilds this file with each other vector width / compiler the machine
  * can run (warnings are errors) and runs the whole suite there: the scalar
@@ -758,9 +882,12 @@ int main(void) {
       cmocka_unit_test(test_sgemm_random_shapes),
       cmocka_unit_test(test_dgemm),
       cmocka_unit_test(test_im2col_col2im),
+      cmocka_unit_test(test_col2im_acc),
       cmocka_unit_test(test_vector_math_accuracy),
       cmocka_unit_test(test_vector_math_tails),
       cmocka_unit_test(test_vector_math_specials),
+      cmocka_unit_test(test_ew_helpers),
+      cmocka_unit_test(test_rd_helpers),
 #ifndef HD_KERNELS_CHILD
       cmocka_unit_test(test_isa_variants),
 #endif

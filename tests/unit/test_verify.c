@@ -9,7 +9,10 @@
  *   output y
  *
  * breaks exactly one invariant, and expects ir_verify to fail with a message
- * that names the problem (and the value or node involved).
+ * that names the problem (and the value or node involved).  The fused cases
+ * run the real fusion pass on it (add and relu become one
+ * hodu.FusedElementwise node whose body is Add(#0, #1) -> Relu(@0)) and then
+ * break the body.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +25,7 @@
 #include <string.h>
 
 #include "ir/ir.h"
+#include "passes/passes.h"
 #include "util/util.h"
 
 typedef struct fixture {
@@ -273,6 +277,174 @@ static void test_dead_node_ignored(void **state)
     ir_graph_free(f.g);
 }
 
+/* --- fused nodes: the body (ir.h, "Node bodies") ---------------------------- */
+
+/* The fixture with add and relu fused; returns the fused node. */
+static int build_fused(fixture *f)
+{
+    build(f);
+    hd_diag d;
+    hd_diag_init(&d, NULL);
+    assert_true(pass_resolve_ops(f->g, &d));
+    hd_diag_free(&d);
+    assert_int_equal(pass_fuse_elementwise(f->g), 2);
+    int fused = -1;
+    for (size_t i = 0; i < f->g->n_nodes; i++)
+        if (!f->g->nodes[i].dead && f->g->nodes[i].body)
+            fused = (int)i;
+    assert_true(fused >= 0);
+    return fused;
+}
+
+static void test_fused_valid(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    assert_true(passes(f.g, true));
+    const ir_graph *b = ir_nd(f.g, fn)->body;
+    assert_int_equal(b->n_nodes, 2);
+    assert_int_equal(b->n_inputs, 2);
+    assert_string_equal(b->nodes[0].op_type, "Add");
+    assert_string_equal(b->nodes[1].op_type, "Relu");
+    assert_true(f.g->nodes[f.add].dead && f.g->nodes[f.relu].dead);
+    hd_buf out;
+    hd_buf_init(&out);
+    ir_dump(f.g, &out);
+    assert_non_null(strstr(out.data, "= hodu.FusedElementwise(%x, %w) {Add(#0, #1) -> Relu(@0)}  # relu+1"));
+    hd_buf_free(&out);
+    ir_graph_free(f.g);
+}
+
+/* A later pass that points the fused node back at a removed member. */
+static void test_fused_reads_dead_member(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    f.g->nodes[fn].inputs[0] = f.a; /* same type as x, but 'add' is dead */
+    assert_true(fails_with(f.g, true, "input 'a' is never defined", "'relu+1'"));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_forward_reference(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    ir_graph *b = f.g->nodes[fn].body;
+    b->nodes[0].inputs[1] = b->nodes[1].outputs[0]; /* Add reads Relu's result */
+    assert_true(fails_with(f.g, true, "member 0 (Add) operand 1 refers to neither", "'relu+1'"));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_operand_out_of_range(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    f.g->nodes[fn].body->nodes[1].inputs[0] = 99;
+    assert_true(fails_with(f.g, true, "member 1 (Relu) operand 0 refers to neither", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_self_reference(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    ir_graph *b = f.g->nodes[fn].body;
+    b->nodes[1].inputs[0] = b->nodes[1].outputs[0];
+    assert_true(fails_with(f.g, true, "member 1 (Relu) operand 0 refers to neither", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_result_type(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    ir_graph *b = f.g->nodes[fn].body;
+    ir_val(b, b->nodes[1].outputs[0])->dims[1].size = 4;
+    assert_true(fails_with(f.g, true, "member 1 (Relu) result does not have the type of output 'y'", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_input_type(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    ir_graph *b = f.g->nodes[fn].body;
+    ir_val(b, b->inputs[1])->dtype = HODU_DTYPE_F64;
+    assert_true(fails_with(f.g, true, "body input 1 does not have the type of input 'w'", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_input_count(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    f.g->nodes[fn].n_inputs = 1;
+    assert_true(fails_with(f.g, true, "body has 2 inputs but the node has 1", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_result_not_last(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    ir_graph *b = f.g->nodes[fn].body;
+    b->outputs[0] = b->nodes[0].outputs[0];
+    assert_true(fails_with(f.g, true, "body result is not the last member's", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_unused_member(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    ir_graph *b = f.g->nodes[fn].body;
+    b->nodes[1].inputs[0] = b->inputs[0]; /* Relu(#0): Add's result is never read */
+    assert_true(fails_with(f.g, true, "member 0 (Add) result is never read", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_unresolved_member(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    f.g->nodes[fn].body->nodes[0].op = -1;
+    assert_true(fails_with(f.g, true, "member 0 (Add) is an unresolved op", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_tensor_attribute(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    ir_graph *b = f.g->nodes[fn].body;
+    ir_node_add_attr(b, 1, "value", IR_ATTR_TENSOR)->tensor = f.w; /* an outer value */
+    assert_true(fails_with(f.g, true, "member 1 (Relu) has attribute 'value' of a kind a body cannot hold", NULL));
+    ir_graph_free(f.g);
+}
+
+static void test_fused_empty_body(void **state)
+{
+    (void)state;
+    fixture f;
+    int fn = build_fused(&f);
+    f.g->nodes[fn].body->n_nodes = 0; /* the members stay allocated: freed by count below */
+    assert_true(fails_with(f.g, true, "body has no members", NULL));
+    f.g->nodes[fn].body->n_nodes = 2;
+    ir_graph_free(f.g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +463,19 @@ int main(void)
         cmocka_unit_test(test_rank_too_large),
         cmocka_unit_test(test_no_static_shape),
         cmocka_unit_test(test_dead_node_ignored),
+        cmocka_unit_test(test_fused_valid),
+        cmocka_unit_test(test_fused_reads_dead_member),
+        cmocka_unit_test(test_fused_forward_reference),
+        cmocka_unit_test(test_fused_operand_out_of_range),
+        cmocka_unit_test(test_fused_self_reference),
+        cmocka_unit_test(test_fused_result_type),
+        cmocka_unit_test(test_fused_input_type),
+        cmocka_unit_test(test_fused_input_count),
+        cmocka_unit_test(test_fused_result_not_last),
+        cmocka_unit_test(test_fused_unused_member),
+        cmocka_unit_test(test_fused_unresolved_member),
+        cmocka_unit_test(test_fused_tensor_attribute),
+        cmocka_unit_test(test_fused_empty_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

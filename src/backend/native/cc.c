@@ -221,7 +221,7 @@ static bool build_library(const backend_artifact *gen, const backend_target *opt
     }
     if (ok) {
         static const char *const fixed[] = {"-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden",
-                                            "-fno-math-errno", "-w"};
+                                            "-fno-math-errno"};
         HD_PUSH(argv, argc, cap, hd_xasprintf("-O%d", opts->opt_level));
         for (size_t i = 0; i < HD_ARRAY_LEN(fixed); i++)
             HD_PUSH(argv, argc, cap, hd_xstrdup(fixed[i]));

@@ -3,6 +3,7 @@
  */
 #include "emit.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -37,14 +38,60 @@ void em_line(op_emit *e, const char *fmt, ...)
 
 void em_for(op_emit *e, const char *var, int64_t n)
 {
+    int level = e->indent;
+    if (n == 1 && level >= 0 && level < 64) {
+        e->single |= UINT64_C(1) << level;
+        e->single_at[level] = e->body->len + (size_t)level * 4;
+        em_line(e, "{");
+        e->indent++;
+        em_line(e, "const int64_t %s = 0;", var);
+        return;
+    }
+    if (level >= 0 && level < 64)
+        e->single &= ~(UINT64_C(1) << level);
     em_line(e, "for (int64_t %s = 0; %s < %" PRId64 "; %s++) {", var, var, n, var);
     e->indent++;
+}
+
+/* Whether C text holds the keyword `word` as a whole token. */
+static bool has_word(const char *s, size_t n, const char *word)
+{
+    size_t w = strlen(word);
+    for (size_t i = 0; i + w <= n; i++) {
+        if (memcmp(s + i, word, w) != 0)
+            continue;
+        bool before = i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_');
+        bool after = i + w < n && (isalnum((unsigned char)s[i + w]) || s[i + w] == '_');
+        if (!before && !after)
+            return true;
+    }
+    return false;
 }
 
 void em_close(op_emit *e)
 {
     e->indent--;
-    em_line(e, "}");
+    int level = e->indent;
+    if (level < 0 || level >= 64 || !(e->single & (UINT64_C(1) << level))) {
+        em_line(e, "}");
+        return;
+    }
+    e->single &= ~(UINT64_C(1) << level);
+    hd_buf *b = e->body;
+    size_t at = e->single_at[level];
+    if (at >= b->len || b->data[at] != '{') { /* not ours: a plain close */
+        em_line(e, "}");
+        return;
+    }
+    /* A break or continue inside must still leave a one-pass loop. */
+    if (!has_word(b->data + at, b->len - at, "break") && !has_word(b->data + at, b->len - at, "continue")) {
+        em_line(e, "}");
+        return;
+    }
+    hd_buf_write(b, "   ", 3);
+    memmove(b->data + at + 3, b->data + at, b->len - 3 - at);
+    memcpy(b->data + at, "do ", 3);
+    em_line(e, "} while (0);");
 }
 
 const char *em_ctype(hodu_dtype t)

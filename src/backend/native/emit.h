@@ -28,6 +28,11 @@ typedef struct op_emit {
     int indent;    /* current indentation level, in 4-space steps */
     int tmp;       /* counter for unique local names */
     hd_diag *d;
+    /* em_for's bookkeeping (zero-initialised): bit k of `single` says the
+     * block opened at indent level k is a one-iteration "loop" written as a
+     * plain block, opened at body offset single_at[k]. */
+    uint64_t single;
+    size_t single_at[64];
 } op_emit;
 
 typedef bool (*op_emit_fn)(op_emit *e);
@@ -39,7 +44,10 @@ const ir_value *em_in(const op_emit *e, size_t i);
 const ir_value *em_out(const op_emit *e, size_t i);
 /* Appends one indented line to the body. */
 void em_line(op_emit *e, const char *fmt, ...) HD_PRINTF(2, 3);
-/* Opens "for (int64_t <var> = 0; <var> < <n>; <var>++) {" and indents. */
+/* Opens "for (int64_t <var> = 0; <var> < <n>; <var>++) {" and indents.  A
+ * loop of one iteration is written as a block, "{ const int64_t <var> = 0;",
+ * which em_close turns into "do { ... } while (0);" when the body holds a
+ * break or continue, so those keep their meaning.  Close it with em_close. */
 void em_for(op_emit *e, const char *var, int64_t n);
 void em_close(op_emit *e); /* "}" and dedent */
 /* C storage type for a dtype ("float", "int64_t", "uint16_t" for f16/bf16,

@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,20 +54,144 @@ static void put_comment_text(hd_buf *b, const char *s)
     }
 }
 
-/* The C expression for where value v lives, cast to its element pointer. */
-static char *value_ptr(const ir_graph *g, const mem_plan *plan, int v, bool writable)
+/* The C expression for where value v lives, cast to its element pointer:
+ * read-only for inputs and weights, writable for the arena and outputs. */
+static char *value_ptr(const ir_graph *g, const mem_plan *plan, int v)
 {
     const ir_value *val = &g->values[v];
     const mem_slot *s = &plan->slots[v];
     const char *ct = em_ctype(val->dtype);
-    const char *cq = writable ? "" : "const ";
     switch (s->place) {
-    case MEM_INPUT: return hd_xasprintf("(%s%s *)in[%zu]", cq, ct, s->index);
+    case MEM_INPUT: return hd_xasprintf("(const %s *)in[%zu]", ct, s->index);
     case MEM_OUTPUT: return hd_xasprintf("(%s *)out[%zu]", ct, s->index);
     case MEM_WEIGHTS: return hd_xasprintf("(const %s *)(hodu_weights + %" PRIu64 ")", ct, s->offset);
     case MEM_ARENA: return hd_xasprintf("(%s *)(arena + %" PRIu64 ")", ct, s->offset);
     default: return hd_xstrdup("NULL /* unplanned */");
     }
+}
+
+/* --- names of values in hodu_run ---------------------------------------
+ *
+ * Each value the run function touches gets one local pointer named after the
+ * model's value: "v_" and the name with every byte outside [A-Za-z0-9_]
+ * turned into '_', runs of '_' folded into one, at most NAME_MAX_LEN
+ * characters.  Only identifier characters survive, so model text cannot leave
+ * the identifier, and the "v_" prefix keeps it clear of C keywords, the
+ * standard headers' macros and hodu_run's own names.  Such a name never holds
+ * "__"; a name already taken gets "__<value index>" (the base shortened to
+ * fit), which therefore cannot meet another name. */
+#define NAME_MAX_LEN 40
+
+typedef struct run_names {
+    char **of;    /* per value: its identifier, or NULL while unused */
+    char **set;   /* open-addressing table of the names handed out */
+    size_t mask;  /* table size - 1 (a power of two) */
+    hd_buf decls; /* the declarations, in first-use order */
+} run_names;
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The slot holding `s`, or the empty slot where it would go. */
+static char **name_slot(run_names *r, const char *s)
+{
+    size_t i = name_hash(s) & r->mask;
+    while (r->set[i] && strcmp(r->set[i], s) != 0)
+        i = (i + 1) & r->mask;
+    return &r->set[i];
+}
+
+static void run_names_init(run_names *r, size_t n_values)
+{
+    size_t cap = 16;
+    while (cap < 2 * n_values + 2)
+        cap *= 2;
+    r->of = hd_xcalloc(n_values ? n_values : 1, sizeof(char *));
+    r->set = hd_xcalloc(cap, sizeof(char *));
+    r->mask = cap - 1;
+    hd_buf_init(&r->decls);
+}
+
+static void run_names_free(run_names *r, size_t n_values)
+{
+    for (size_t v = 0; v < n_values; v++)
+        free(r->of[v]);
+    free(r->of);
+    free(r->set); /* entries are owned by r->of */
+    hd_buf_free(&r->decls);
+}
+
+/* The identifier for value v, declaring it on first use. */
+static const char *value_name(run_names *r, const ir_graph *g, const mem_plan *plan, int v)
+{
+    if (r->of[v])
+        return r->of[v];
+    char name[NAME_MAX_LEN + 1] = "v_";
+    size_t len = 2;
+    const char *src = g->values[v].name ? g->values[v].name : "";
+    for (const unsigned char *p = (const unsigned char *)src; *p && len < NAME_MAX_LEN; p++) {
+        char c = (*p < 128 && isalnum(*p)) ? (char)*p : '_';
+        if (c == '_' && name[len - 1] == '_')
+            continue;
+        name[len++] = c;
+    }
+    if (len == 2) {
+        memcpy(name + 2, "anon", 4);
+        len = 6;
+    }
+    name[len] = '\0';
+    char **slot = name_slot(r, name);
+    if (*slot) {
+        char suffix[32];
+        int k = snprintf(suffix, sizeof(suffix), "__%d", v);
+        size_t keep = NAME_MAX_LEN - (size_t)k < len ? NAME_MAX_LEN - (size_t)k : len;
+        memcpy(name + keep, suffix, (size_t)k + 1);
+        slot = name_slot(r, name);
+    }
+    r->of[v] = hd_xstrdup(name);
+    *slot = r->of[v];
+
+    char *p = value_ptr(g, plan, v);
+    const ir_value *val = &g->values[v];
+    bool ro = plan->slots[v].place == MEM_INPUT || plan->slots[v].place == MEM_WEIGHTS;
+    hd_buf_printf(&r->decls, "    %s%s *%s = %s;\n", ro ? "const " : "", em_ctype(val->dtype), r->of[v], p);
+    free(p);
+    return r->of[v];
+}
+
+/* The ABI's enumerator for a dtype, so descriptors read by name. */
+static const char *dtype_enum(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_F32: return "HODU_DTYPE_F32";
+    case HODU_DTYPE_U8: return "HODU_DTYPE_U8";
+    case HODU_DTYPE_I8: return "HODU_DTYPE_I8";
+    case HODU_DTYPE_U16: return "HODU_DTYPE_U16";
+    case HODU_DTYPE_I16: return "HODU_DTYPE_I16";
+    case HODU_DTYPE_I32: return "HODU_DTYPE_I32";
+    case HODU_DTYPE_I64: return "HODU_DTYPE_I64";
+    case HODU_DTYPE_BOOL: return "HODU_DTYPE_BOOL";
+    case HODU_DTYPE_F16: return "HODU_DTYPE_F16";
+    case HODU_DTYPE_F64: return "HODU_DTYPE_F64";
+    case HODU_DTYPE_U32: return "HODU_DTYPE_U32";
+    case HODU_DTYPE_U64: return "HODU_DTYPE_U64";
+    case HODU_DTYPE_BF16: return "HODU_DTYPE_BF16";
+    default: return NULL;
+    }
+}
+
+static void put_dtype(hd_buf *b, hodu_dtype t)
+{
+    const char *e = dtype_enum(t);
+    if (e)
+        hd_buf_puts(b, e);
+    else
+        hd_buf_printf(b, "%d", (int)t);
 }
 
 /* "nK_Op": the node index and the op table's name, never the file's text. */
@@ -85,17 +210,71 @@ static void describe_value(const ir_value *v, hd_buf *b)
     hd_buf_putc(b, ']');
 }
 
+/* True when `name` occurs in `text` as a whole identifier. */
+static bool ident_in(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; (p = strstr(p, name)) != NULL; p += n) {
+        bool start = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        bool end = !(isalnum((unsigned char)p[n]) || p[n] == '_');
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+/* Operands a lowering never reads (a shape input baked into the code, a
+ * zero-size tensor, scratch a path did not need) get `(void)name;` at the
+ * top of the body, so generated code builds clean under -Wall -Wextra. */
+static void void_unused_params(const ir_node *n, bool has_scratch, hd_buf *body)
+{
+    const char *text = body->data ? body->data : "";
+    hd_buf pre;
+    hd_buf_init(&pre);
+    for (int dir = 0; dir < 2; dir++) {
+        size_t cnt = dir ? n->n_outputs : n->n_inputs;
+        for (size_t k = 0; k < cnt; k++) {
+            if ((dir ? n->outputs[k] : n->inputs[k]) < 0)
+                continue;
+            char name[32];
+            snprintf(name, sizeof name, "%s%zu", dir ? "out" : "in", k);
+            if (!ident_in(text, name))
+                hd_buf_printf(&pre, "    (void)%s;\n", name);
+        }
+    }
+    if (has_scratch && !ident_in(text, "scratch"))
+        hd_buf_puts(&pre, "    (void)scratch;\n");
+    if (pre.len) {
+        hd_buf_write(&pre, text, body->len);
+        hd_buf_free(body);
+        *body = pre;
+    } else {
+        hd_buf_free(&pre);
+    }
+}
+
 static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls,
-                      hd_buf *calls, hd_diag *d)
+                      hd_buf *calls, run_names *names, hd_diag *d)
 {
     int node = plan->schedule[step];
     const ir_node *n = &g->nodes[node];
     const op_def *def = op_get(n->op);
     hd_buf body;
     hd_buf_init(&body);
-    op_emit e = {g, node, &body, decls, 1, 0, d};
+    op_emit e = {g, node, &body, decls, 1, 0, d, 0, {0}};
+    size_t decls_before = decls->len;
     const native_lowering *low = native_lowering_of(n->op);
     if (!low || !low->emit(&e)) {
+        hd_buf_free(&body);
+        return false;
+    }
+    void_unused_params(n, plan->scratch_bytes[step] != 0, &body);
+    /* Lowerings unroll only over small, bounded counts; this catches one
+     * that a hostile attribute drives past that before the C compiler has
+     * to swallow it. */
+    if (body.len > NATIVE_MAX_NODE_SOURCE || decls->len - decls_before > NATIVE_MAX_NODE_SOURCE) {
+        ir_node_error(d, g, node, "the generated C for this node would pass %d MiB; an attribute is out of range",
+                      NATIVE_MAX_NODE_SOURCE >> 20);
         hd_buf_free(&body);
         return false;
     }
@@ -128,9 +307,7 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
         if (v < 0)
             continue;
         hd_buf_printf(fns, "%sconst %s *restrict in%zu", first ? "" : ", ", em_ctype(g->values[v].dtype), j);
-        char *p = value_ptr(g, plan, v, false);
-        hd_buf_printf(calls, "%s%s", first ? "" : ", ", p);
-        free(p);
+        hd_buf_printf(calls, "%s%s", first ? "" : ", ", value_name(names, g, plan, v));
         first = false;
     }
     for (size_t j = 0; j < n->n_outputs; j++) {
@@ -138,9 +315,7 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
         if (v < 0)
             continue;
         hd_buf_printf(fns, "%s%s *restrict out%zu", first ? "" : ", ", em_ctype(g->values[v].dtype), j);
-        char *p = value_ptr(g, plan, v, true);
-        hd_buf_printf(calls, "%s%s", first ? "" : ", ", p);
-        free(p);
+        hd_buf_printf(calls, "%s%s", first ? "" : ", ", value_name(names, g, plan, v));
         first = false;
     }
     if (plan->scratch_bytes[step]) {
@@ -174,10 +349,12 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
         const ir_value *v = &g->values[ids[i]];
         hd_buf_puts(b, "    {");
         put_c_string(b, v->name);
+        hd_buf_puts(b, ", ");
+        put_dtype(b, v->dtype);
         if (v->rank == 0)
-            hd_buf_printf(b, ", %d, 0, NULL},\n", (int)v->dtype);
+            hd_buf_puts(b, ", 0, NULL},\n");
         else
-            hd_buf_printf(b, ", %d, %d, %s%zu_dims},\n", (int)v->dtype, v->rank, what, i);
+            hd_buf_printf(b, ", %d, %s%zu_dims},\n", v->rank, what, i);
     }
     if (n == 0)
         hd_buf_puts(b, "    {NULL, 0, 0, NULL}\n");
@@ -192,10 +369,12 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_init(&fns);
     hd_buf_init(&decls);
     hd_buf_init(&calls);
+    run_names names;
+    run_names_init(&names, g->n_values);
     bool ok = true;
     for (size_t s = 0; s < plan->n_schedule && ok; s++) {
         hd_buf_puts(&calls, "    ");
-        ok = emit_node(g, plan, s, &fns, &decls, &calls, d);
+        ok = emit_node(g, plan, s, &fns, &decls, &calls, &names, d);
     }
     /* Outputs no node wrote directly: constants, inputs, repeated listings. */
     for (size_t i = 0; i < g->n_outputs && ok; i++) {
@@ -206,9 +385,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         size_t nbytes = ir_value_nbytes(&g->values[v]);
         if (nbytes == 0)
             continue;
-        char *src = value_ptr(g, plan, v, false);
-        hd_buf_printf(&calls, "    memcpy(out[%zu], %s, %zu);\n", i, src, nbytes);
-        free(src);
+        hd_buf_printf(&calls, "    memcpy(out[%zu], %s, %zu);\n", i, value_name(&names, g, plan, v), nbytes);
     }
 
     hd_buf *b = &out->source;
@@ -229,6 +406,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_puts(b, "\nstatic int hodu_run(void *workspace, const void *const *in, void *const *out)\n{\n"
                    "    unsigned char *arena = (unsigned char *)workspace;\n"
                    "    (void)arena;\n    (void)in;\n    (void)out;\n    (void)hodu_weights;\n");
+    hd_buf_write(b, names.decls.data ? names.decls.data : "", names.decls.len);
     hd_buf_write(b, calls.data ? calls.data : "", calls.len);
     hd_buf_puts(b, "    return 0;\n}\n\n");
     emit_desc_tensors(g, g->inputs, g->n_inputs, "inputs", b);
@@ -252,6 +430,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_free(&fns);
     hd_buf_free(&decls);
     hd_buf_free(&calls);
+    run_names_free(&names, g->n_values);
     if (!ok)
         native_artifact_clear(out);
     return ok;

@@ -327,54 +327,6 @@ static char *ew_template(const ew_plan *a)
     return NULL;
 }
 
-/* File-scope helpers some templates call; each is written once per file. */
-static void ew_need_helper(op_emit *e, const char *name, const char *code)
-{
-    if (e->decls->data && strstr(e->decls->data, name))
-        return;
-    hd_buf_puts(e->decls, code);
-}
-
-static void ew_helpers_for(op_emit *e, const char *expr)
-{
-    if (strstr(expr, "hd_ew_ipow("))
-        ew_need_helper(e, "hd_ew_ipow(",
-                       "/* integer power with wrap-around; negative exponents give 0 unless |base| is 1 */\n"
-                       "static inline int64_t hd_ew_ipow(int64_t b, int64_t e)\n{\n"
-                       "    if (e < 0)\n        return b == 1 ? 1 : (b == -1 ? ((e & 1) ? -1 : 1) : 0);\n"
-                       "    uint64_t r = 1, x = (uint64_t)b;\n"
-                       "    while (e) {\n        if (e & 1)\n            r *= x;\n        x *= x;\n"
-                       "        e >>= 1;\n    }\n    return (int64_t)r;\n}\n");
-    if (strstr(expr, "hd_ew_pymod_i("))
-        ew_need_helper(e, "hd_ew_pymod_i(",
-                       "/* integer modulo with the sign of the divisor; x % 0 gives 0 */\n"
-                       "static inline int64_t hd_ew_pymod_i(int64_t a, int64_t b)\n{\n"
-                       "    if (b == 0 || b == -1)\n        return 0;\n    int64_t r = a % b;\n"
-                       "    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n");
-    if (strstr(expr, "hd_ew_vsoftplus("))
-        ew_need_helper(e, "hd_ew_vsoftplus(",
-                       "/* softplus(x) = max(x, 0) + log1p(exp(-|x|)), with log1p(e) = log(u) * e / (u - 1),\n"
-                       " * u = 1 + e, which is exact where u rounds to 1 */\n"
-                       "static inline hd_vf hd_ew_vsoftplus(hd_vf x)\n{\n"
-                       "    const hd_vf zero = hd_vf_splat(0.0f), one = hd_vf_splat(1.0f);\n"
-                       "    hd_vf e = hd_vf_exp(-hd_vf_abs(x));\n"
-                       "    hd_vf u = one + e;\n"
-                       "    hd_vu tiny = hd_vf_eq(u, one);\n"
-                       "    hd_vf d = hd_vf_sel(tiny, one, u - one);\n"
-                       "    hd_vf l = hd_vf_sel(tiny, e, hd_vf_log(u) * (e / d));\n"
-                       "    return hd_vf_sel(hd_vf_lt(x, zero), zero, x) + l;\n}\n");
-    if (strstr(expr, "hd_ew_pymodf("))
-        ew_need_helper(e, "hd_ew_pymodf(",
-                       "static inline float hd_ew_pymodf(float a, float b)\n{\n"
-                       "    float r = fmodf(a, b);\n"
-                       "    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n");
-    if (strstr(expr, "hd_ew_pymod("))
-        ew_need_helper(e, "hd_ew_pymod(",
-                       "static inline double hd_ew_pymod(double a, double b)\n{\n"
-                       "    double r = fmod(a, b);\n"
-                       "    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n");
-}
-
 /* Index expression into an operand with the given strides over the loops. */
 static char *ew_index(const ew_loops *L, const int64_t *st)
 {
@@ -440,14 +392,15 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
         L->rank <= 1) {
         s.ops[0] = "x0";
         char *ve = ew_expand(tv, &s);
-        ew_helpers_for(e, ve);
-        em_line(e, "int64_t i = 0;");
-        em_line(e, "for (; i + HD_VF <= %" PRId64 "; i += HD_VF) {", numel);
+        /* constant loop bounds: the tail's trip count folds (a tail that
+         * starts where the vector loop stopped trips gcc's
+         * -Waggressive-loop-optimizations once inlined) */
+        em_line(e, "for (int64_t i = 0; i < %" PRId64 " / HD_VF * HD_VF; i += HD_VF) {", numel);
         e->indent++;
         em_line(e, "const hd_vf x0 = hd_vf_load(in0 + i);");
         em_line(e, "hd_vf_store(out0 + i, %s);", ve);
         em_close(e);
-        em_line(e, "for (; i < %" PRId64 "; i++) {", numel);
+        em_line(e, "for (int64_t i = %" PRId64 " / HD_VF * HD_VF; i < %" PRId64 "; i++) {", numel, numel);
         e->indent++;
         em_line(e, "const hd_vf x0 = hd_vf_splat(in0[i]);");
         em_line(e, "out0[i] = hd_vf_lane0(%s);", ve);
@@ -503,7 +456,6 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
                 s.ops[a->idx[k]] = names[k];
         expr = ew_expand(tpl, &s);
     }
-    ew_helpers_for(e, expr);
     if (raw) {
         em_line(e, "out0[%s] = %s;", oidx, expr);
     } else {
@@ -537,8 +489,23 @@ static char *ew_plan_template(op_emit *e, int node, ew_plan *a, const char *fall
     return tpl;
 }
 
+/* `(void)` for the parameters an elementwise body never reads: CastLike's
+ * second input (only its type matters) and, for an empty output, all. */
+static void ew_void_unused(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    bool empty = ir_value_numel(em_out(e, 0)) == 0;
+    for (size_t k = 0; k < n->n_inputs; k++)
+        if (n->inputs[k] >= 0 && (empty || (n->op == OP_CAST_LIKE && k == 1)))
+            em_line(e, "(void)in%zu;", k);
+    for (size_t k = 0; k < n->n_outputs; k++)
+        if (n->outputs[k] >= 0 && empty)
+            em_line(e, "(void)out%zu;", k);
+}
+
 static bool ew_emit(op_emit *e)
 {
+    ew_void_unused(e);
     ew_plan a;
     char *tpl = ew_plan_template(e, e->node, &a, "internal error: inconsistent elementwise node");
     if (!tpl)
@@ -555,9 +522,10 @@ static bool ew_emit(op_emit *e)
     return ok;
 }
 
-/* hodu.FusedElementwise: one loop nest over the output; each member's
- * formula becomes a local t<node> computed from externals (x<k>) and earlier
- * members, so intermediates are never stored. */
+/* hodu.FusedElementwise: one loop nest over the output; member m's formula
+ * becomes a local t<m> computed from externals (x<k>) and earlier members,
+ * so intermediates are never stored.  Members are planned in the node's
+ * body (ew_fused_plan). */
 static bool ew_fused_emit(op_emit *e)
 {
     const ir_node *n = em_node(e);
@@ -567,11 +535,12 @@ static bool ew_fused_emit(op_emit *e)
     int64_t numel = ir_value_numel(out);
     for (size_t k = 0; k < n->n_inputs; k++)
         em_line(e, "(void)in%zu;", k);
-    if (numel <= 0 || fp.n_members == 0)
+    if (numel <= 0)
         return true;
-    if (!planned) {
-        ir_node_error(e->d, e->g, e->node, "internal error: malformed fused node (more than %d inputs?)",
-                      EW_MAX_OPERANDS);
+    if (!planned || fp.n_members == 0) {
+        ir_node_error(e->d, e->g, e->node,
+                      "internal error: malformed fused node (no body, a member that is not fusable, or more "
+                      "than %d inputs)", EW_MAX_OPERANDS);
         return false;
     }
 
@@ -594,9 +563,17 @@ static bool ew_fused_emit(op_emit *e)
     bool ok = true;
     int last = -1;
     for (size_t m = 0; m < fp.n_members && ok; m++) {
-        int mid = (int)fp.members[m];
+        int mid = (int)m;
         ew_plan a;
-        char *tpl = ew_plan_template(e, mid, &a, "internal error: cannot fuse");
+        char *why = NULL;
+        char *tpl = NULL;
+        if (!ew_plan_of(fp.body, mid, &a, &why))
+            ir_node_error(e->d, e->g, e->node, "member %d (%s): %s", mid, fp.body->nodes[m].op_type,
+                          why ? why : "internal error: cannot fuse");
+        else if (!(tpl = ew_template(&a)))
+            ir_node_error(e->d, e->g, e->node, "member %d (%s): internal error: no C formula for element type %s",
+                          mid, fp.body->nodes[m].op_type, ir_dtype_name(a.op_dtype));
+        free(why);
         if (!tpl) {
             ok = false;
             break;
@@ -608,15 +585,22 @@ static bool ew_fused_emit(op_emit *e)
         char names[10][24];
         for (int k = 0; k < a.n && a.idx[k] < 10; k++) {
             bool from_member;
-            int src = ew_fused_source(e->g, e->node, &fp, m, (size_t)a.idx[k], &from_member);
+            int src = ew_fused_source(&fp, m, (size_t)a.idx[k], &from_member);
+            if (src < 0) {
+                ir_node_error(e->d, e->g, e->node, "internal error: member %d operand %d has no source", mid,
+                              a.idx[k]);
+                ok = false;
+                break;
+            }
             snprintf(names[a.idx[k]], sizeof names[0], from_member ? "t%d" : "x%d", src);
             s.ops[a.idx[k]] = names[a.idx[k]];
         }
-        char *expr = ew_expand(tpl, &s);
-        ew_helpers_for(e, expr);
-        em_line(e, "const %s t%d = %s;", T, mid, expr);
-        last = mid;
-        free(expr);
+        if (ok) {
+            char *expr = ew_expand(tpl, &s);
+            em_line(e, "const %s t%d = %s;", T, mid, expr);
+            last = mid;
+            free(expr);
+        }
         free(tpl);
         free(sa);
         free(sb);
@@ -634,15 +618,22 @@ static bool ew_fused_emit(op_emit *e)
 /* Dropout (inference form): a copy, and an all-true mask. */
 static bool dropout_emit(op_emit *e)
 {
+    for (size_t k = 1; k < 3; k++)
+        if (em_in(e, k))
+            em_line(e, "(void)in%zu;", k);
     const ir_value *out = em_out(e, 0);
     size_t nbytes = ir_value_nbytes(out);
     if (nbytes)
         em_line(e, "if ((const void *)out0 != (const void *)in0) memcpy(out0, in0, %zu);", nbytes);
+    else
+        em_line(e, "(void)in0, (void)out0;");
     const ir_value *mask = em_out(e, 1);
     if (mask) {
         size_t mb = ir_value_nbytes(mask);
         if (mb)
             em_line(e, "memset(out1, 1, %zu);", mb);
+        else
+            em_line(e, "(void)out1;");
     }
     return true;
 }

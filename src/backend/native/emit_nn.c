@@ -35,6 +35,19 @@ void nn_emit_phase_split(op_emit *e, int64_t IH, int64_t IW, int64_t SW)
     int64_t PWd = (IW + SW - 1) / SW;
     em_line(e, "float *xs = (float *)scratch;");
     em_for(e, "r", IH);
+    if (SW > NN_PHASE_UNROLL_MAX) {
+        /* A stride this wide comes from a hostile or odd model: a loop over
+         * the phases, not one line each, keeps the C small. */
+        em_for(e, "ph", SW);
+        em_for(e, "j", PWd);
+        em_line(e, "xs[r * %" PRId64 " + ph * %" PRId64 " + j] = j * %" PRId64 " + ph < %" PRId64 " ? x[r * %" PRId64
+                   " + j * %" PRId64 " + ph] : 0.0f;",
+                SW * PWd, PWd, SW, IW, IW, SW);
+        em_close(e);
+        em_close(e);
+        em_close(e);
+        return;
+    }
     em_for(e, "j", PWd);
     for (int64_t ph = 0; ph < SW; ph++) {
         if ((PWd - 1) * SW + ph < IW)

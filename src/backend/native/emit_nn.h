@@ -20,6 +20,11 @@ static inline uint64_t nn_align64(uint64_t x) { return x > UINT64_MAX - 63 ? UIN
  * product, for any target the generated code may be built for. */
 uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K);
 
+/* Stride phases up to this are split with one unrolled line per phase; a
+ * wider stride (only odd or hostile models have one) gets a loop, so the C
+ * stays small. */
+#define NN_PHASE_UNROLL_MAX 16
+
 /* Emits the copy of one IH x IW float plane `x` into `xs` (the scratch)
  * with each row split into SW stride phases (phase ph holds columns ph,
  * ph+SW, ..., zero-padded to ceil(IW/SW)), so strided taps read contiguous

@@ -12,8 +12,9 @@
  * little arithmetic per element for a GEMM.  Other dtypes use a direct
  * loop.  The bias add is an epilogue in the same function.
  *
- * Float32 ConvTranspose lowers to a GEMM (W_g^T X_g) and a col2im scatter;
- * other dtypes use a direct gather loop.
+ * Float32 ConvTranspose lowers to a GEMM (W_g^T X_g) and a col2im scatter
+ * (the kernel layer's hd_col2im_acc_f32 up to 2-D); other dtypes use a
+ * direct gather loop.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -204,6 +205,16 @@ static void emit_deinterleave(op_emit *e, const nn_conv_geom *g)
     em_for(e, "r", g->Cg * (g->IP / IL));
     em_line(e, "const float *xr = x + r * %" PRId64 ";", IL);
     em_line(e, "float *xd = xs + r * %" PRId64 ";", SL * PW);
+    if (SL > NN_PHASE_UNROLL_MAX) {
+        em_for(e, "ph", SL);
+        em_for(e, "j", PW);
+        em_line(e, "xd[ph * %" PRId64 " + j] = j * %" PRId64 " + ph < %" PRId64 " ? xr[j * %" PRId64 " + ph] : 0.0f;",
+                PW, SL, IL, SL);
+        em_close(e);
+        em_close(e);
+        em_close(e);
+        return;
+    }
     em_for(e, "j", PW);
     for (int64_t ph = 0; ph < SL; ph++) {
         if ((PW - 1) * SL + ph < IL)
@@ -644,12 +655,14 @@ static bool emit_conv(op_emit *e)
         em_for(e, "m", g.Mg);
         em_line(e, "const float bv = in2[grp * %" PRId64 " + m];", g.Mg);
         em_line(e, "float *yr = y + m * %" PRId64 " + p0;", g.OP);
-        em_line(e, "int64_t p = 0;");
-        em_line(e, "for (; p + HD_VF <= nt; p += HD_VF) hd_vf_store(yr + p, hd_vf_load(yr + p) + hd_vf_splat(bv));");
-        em_line(e, "for (; p < nt; p++) yr[p] += bv;");
+        /* the tail starts at a computed bound, not where the vector loop
+         * stopped (that form trips -Waggressive-loop-optimizations) */
+        em_line(e, "const int64_t pv = nt / HD_VF * HD_VF;");
+        em_line(e, "for (int64_t p = 0; p < pv; p += HD_VF) hd_vf_store(yr + p, hd_vf_load(yr + p) + hd_vf_splat(bv));");
+        em_line(e, "for (int64_t p = pv; p < nt; p++) yr[p] += bv;");
         em_close(e);
     } else {
-        em_line(e, "(void)p0;");
+        em_line(e, "(void)p0, (void)nt;");
     }
     if (!pw)
         em_close(e);
@@ -678,11 +691,23 @@ static uint64_t scratch_conv(const ir_graph *gr, int node)
 
 /* --- ConvTranspose --------------------------------------------------------- */
 
-/* col2im: adds col [Mg*KP, IP] of one group into y [Mg, OP]. */
+/* col2im: adds col [Mg*KP, IP] of one group into y [Mg, OP].  One and two
+ * spatial dims call the kernel layer's hd_col2im_acc_f32 (the ConvTranspose
+ * input grid is its column grid, the output its image; 1-D is a 1 x W
+ * image); three or more are written out as loops in the same order. */
 static void emit_col2im(op_emit *e, const nn_conv_geom *g)
 {
     const nn_window *w = &g->w;
     int nd = w->nd, L = nd - 1;
+    if (nd <= 2) {
+        int r = nd - 1; /* index of the row dim, -1 for 1-D */
+        em_line(e,
+                "hd_col2im_acc_f32(col, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+                ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", y);",
+                g->Mg, r ? w->out[0] : 1, w->out[L], r ? w->in[0] : 1, w->in[L], r ? w->k[0] : 1, w->k[L],
+                r ? w->s[0] : 1, w->s[L], r ? w->pb[0] : 0, w->pb[L], r ? w->d[0] : 1, w->d[L]);
+        return;
+    }
     em_for(e, "m", g->Mg);
     for (int i = 0; i < nd; i++)
         em_for(e, KV[i], w->k[i]);

@@ -209,7 +209,8 @@ static bool emit_pool(op_emit *e)
             em_line(e, "int64_t arg = -1;");
     } else {
         em_line(e, "%s acc = 0;", acc_t);
-        em_line(e, "int64_t cnt = 0;");
+        if (pl.kind == POOL_AVG && !pl.include_pad)
+            em_line(e, "int64_t cnt = 0;");
         if (pl.include_pad)
             em_line(e, "int64_t pcnt = 0;");
     }
@@ -253,7 +254,8 @@ static bool emit_pool(op_emit *e)
             em_line(e, "if (v > acc) acc = v;");
     } else if (pl.kind == POOL_AVG) {
         em_line(e, "acc += v;");
-        em_line(e, "cnt++;");
+        if (!pl.include_pad)
+            em_line(e, "cnt++;");
     } else {
         emit_lp_term(e, pl.p, acc_t, "v");
     }

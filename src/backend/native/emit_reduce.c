@@ -11,8 +11,8 @@
  * Arithmetic: f32/f16/bf16 accumulate in float, f64 in double, integers in
  * 64 bits (signed sums and products wrap).  Softmax-like ops subtract the
  * maximum first.  Row statistics over contiguous float rows (sum, sum of
- * squares, max, ...) go through small helpers written with the kernel
- * layer's vector type (hd_rd_*, emitted once per model.c), and exp through
+ * squares, max, ...) go through the kernel layer's row helpers (hd_rd_*,
+ * hodu_kernels.h section 5), and exp through
  * hd_vexp_f32: the compiler's own vectorisation of such reductions depends
  * too much on -O and -march.  f16/bf16 rows are widened into float scratch.
  */
@@ -135,64 +135,7 @@ static char *nest_off(const char *pfx, const reduce_loops *l, bool out)
     return hd_buf_take(&b);
 }
 
-/* Row statistics over contiguous float arrays, written with the kernel
- * layer's vector type (hd_vf, HD_VF lanes: SSE, AVX, AVX-512, NEON or plain
- * float), so that the same code vectorises under any -O level and -march.
- * Emitted once per model.c (guarded); four accumulators per pass.  The sums
- * take (x, n, c); only hd_rd_sumsqd reads c (the centre).  max/min
- * propagate NaN. */
-static const char rd_helpers[] =
-    "#ifndef HD_RD_HELPERS\n"
-    "#define HD_RD_HELPERS\n"
-    "static inline float hd_rd_hsum(hd_vf v) {\n"
-    "    float b[HD_VF], s = 0;\n"
-    "    memcpy(b, &v, sizeof b);\n"
-    "    for (int k = 0; k < HD_VF; k++) s += b[k];\n"
-    "    return s;\n"
-    "}\n"
-    "#define HD_RD_SUMLOOP(name, TERM, STERM)                                               \\\n"
-    "    static inline float name(const float *x, int64_t n, float c) {                      \\\n"
-    "        hd_vf a0 = hd_vf_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, v;                       \\\n"
-    "        int64_t i = 0;                                                                    \\\n"
-    "        for (; i + 4 * HD_VF <= n; i += 4 * HD_VF) {                                      \\\n"
-    "            v = hd_vf_load(x + i); a0 += TERM;                                            \\\n"
-    "            v = hd_vf_load(x + i + HD_VF); a1 += TERM;                                    \\\n"
-    "            v = hd_vf_load(x + i + 2 * HD_VF); a2 += TERM;                                \\\n"
-    "            v = hd_vf_load(x + i + 3 * HD_VF); a3 += TERM;                                \\\n"
-    "        }                                                                                 \\\n"
-    "        for (; i + HD_VF <= n; i += HD_VF) { v = hd_vf_load(x + i); a0 += TERM; }          \\\n"
-    "        float s = hd_rd_hsum((a0 + a1) + (a2 + a3)), e;                                    \\\n"
-    "        for (; i < n; i++) { e = x[i]; s += STERM; }                                      \\\n"
-    "        return s;                                                                         \\\n"
-    "    }\n"
-    "HD_RD_SUMLOOP(hd_rd_sum, v, e)\n"
-    "HD_RD_SUMLOOP(hd_rd_sumsq, v * v, e * e)\n"
-    "HD_RD_SUMLOOP(hd_rd_sumabs, hd_vf_abs(v), fabsf(e))\n"
-    "HD_RD_SUMLOOP(hd_rd_sumsqd, (v - hd_vf_splat(c)) * (v - hd_vf_splat(c)), (e - c) * (e - c))\n"
-    "/* max (gt != 0) or min over x[0..n), n >= 1; NaN wins */\n"
-    "static inline float hd_rd_ext(const float *x, int64_t n, int gt) {\n"
-    "    float s = x[0];\n"
-    "    int64_t nv = n - n % HD_VF;\n"
-    "    if (nv > 0) {\n"
-    "        hd_vf a = hd_vf_load(x);\n"
-    "        for (int64_t i = HD_VF; i < nv; i += HD_VF) {\n"
-    "            hd_vf v = hd_vf_load(x + i);\n"
-    "            hd_vu m = (gt ? hd_vf_lt(a, v) : hd_vf_lt(v, a)) | hd_vf_isnan(v);\n"
-    "            a = hd_vf_sel(m, v, a);\n"
-    "        }\n"
-    "        float b[HD_VF];\n"
-    "        memcpy(b, &a, sizeof b);\n"
-    "        s = b[0];\n"
-    "        for (int k = 1; k < HD_VF; k++)\n"
-    "            if ((gt ? b[k] > s : b[k] < s) || b[k] != b[k]) s = b[k];\n"
-    "    }\n"
-    "    for (int64_t i = nv; i < n; i++)\n"
-    "        if ((gt ? x[i] > s : x[i] < s) || x[i] != x[i]) s = x[i];\n"
-    "    return s;\n"
-    "}\n"
-    "#endif\n";
 
-static void need_rd(op_emit *e) { hd_buf_puts(e->decls, rd_helpers); }
 
 /* `<ct> var = <sum over j of expr>`, through hd_rd_<fn>(args) when `vec`
  * (the row is a contiguous float array). */
@@ -202,7 +145,6 @@ static void emit_rowsum(op_emit *e, bool vec, const char *ct, const char *var, i
                         const char *fn, const char *args)
 {
     if (vec) {
-        need_rd(e);
         em_line(e, "float %s = hd_rd_%s(%s);", var, fn, args);
     } else {
         emit_sum(e, ct, var, n, expr);
@@ -379,7 +321,6 @@ static bool emit_reduce(op_emit *e)
         }
         char *fin = r_final(k, t, "a", p.red_numel);
         if (helper) {
-            need_rd(e);
             char *call = hd_xasprintf(helper, p.red.size[0]);
             em_line(e, "float a = %s;", call);
             free(call);
@@ -660,14 +601,6 @@ static void emit_max(op_emit *e, const char *at, const char *var, int64_t n, con
     }
 }
 
-/* In-place exp over a float array: the kernel layer's vector exp. */
-static void need_vexp(op_emit *e)
-{
-    hd_buf_puts(e->decls, "#ifndef HD_RD_VEXP\n"
-                          "#define HD_RD_VEXP(y, n) hd_vexp_f32((y), (y), (n))\n"
-                          "#endif\n");
-}
-
 /* f32 along a non-innermost axis: per-column max and sum in scratch. */
 static bool softmax_cols(hodu_dtype t, const reduce_softmax_plan *p)
 {
@@ -711,7 +644,6 @@ static bool emit_softmax(op_emit *e)
     if (softmax_cols(t, &p)) {
         /* [O][A][I] with I > 1: every step is a contiguous pass over a row
          * of I columns; exp runs over the whole contiguous block. */
-        need_vexp(e);
         em_line(e, "float *mx = (float *)(void *)scratch, *sm = mx + %" PRId64 ";", I);
         em_for(e, "o", O);
         em_line(e, "const float *x = in0 + o * %" PRId64 ";", A * I);
@@ -725,7 +657,7 @@ static bool emit_softmax(op_emit *e)
         em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = x[a * %" PRId64
                    " + i] - mx[i];",
                 I, I, I);
-        em_line(e, "HD_RD_VEXP(y, %" PRId64 ");", A * I);
+        em_line(e, "hd_vexp_f32(y, y, %" PRId64 ");", A * I);
         em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
         em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] += y[a * %" PRId64 " + i];", I, I);
         if (k == RED_LOG_SOFTMAX) {
@@ -745,14 +677,12 @@ static bool emit_softmax(op_emit *e)
     if (softmax_half_rows(t, &p)) {
         /* widen the row to float, run the f32 algorithm, narrow back */
         const char *h = t == HODU_DTYPE_F16 ? "f16" : "bf16";
-        need_vexp(e);
         em_line(e, "float *w = (float *)(void *)scratch, *ew = w + %" PRId64 ";", A);
         em_for(e, "o", O);
         em_line(e, "hd_%s_to_f32_array(in0 + o * %" PRId64 ", w, %" PRId64 ");", h, A, A);
-        need_rd(e);
         em_line(e, "float mx = hd_rd_ext(w, %" PRId64 ", 1);", A);
         em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) { w[j] -= mx; ew[j] = w[j]; }", A);
-        em_line(e, "HD_RD_VEXP(ew, %" PRId64 ");", A);
+        em_line(e, "hd_vexp_f32(ew, ew, %" PRId64 ");", A);
         em_line(e, "float s = hd_rd_sum(ew, %" PRId64 ", 0);", A);
         if (k == RED_LOG_SOFTMAX) {
             em_line(e, "float ls = logf(s);");
@@ -787,11 +717,9 @@ static bool emit_softmax(op_emit *e)
     } else if (t == HODU_DTYPE_F32) {
         /* contiguous row: y = x - max, vector exp in place, then scale (or
          * recompute x - max - log(sum) for LogSoftmax) */
-        need_vexp(e);
-        need_rd(e);
         em_line(e, "float mx = hd_rd_ext(x, %" PRId64 ", 1);", A);
         em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) y[j] = x[j] - mx;", A);
-        em_line(e, "HD_RD_VEXP(y, %" PRId64 ");", A);
+        em_line(e, "hd_vexp_f32(y, y, %" PRId64 ");", A);
         em_line(e, "float s = hd_rd_sum(y, %" PRId64 ", 0);", A);
         if (k == RED_LOG_SOFTMAX) {
             em_line(e, "float ls = logf(s);");
@@ -1177,7 +1105,6 @@ static bool emit_loss(op_emit *e)
             em_line(e, "for (int64_t c = 0; c < %" PRId64 "; c++) { %s v = %s; mx = v > mx ? v : mx; }", C, ct, xc);
             em_line(e, "%s s = 0;", ct);
             em_line(e, "for (int64_t c = 0; c < %" PRId64 "; c++) s += exp%s(%s - mx);", C, m, xc);
-            em_line(e, "%s lse = mx + log%s(s);", ct, m);
             if (lp) {
                 em_line(e, "%s *lp = out1 + b * %" PRId64 " + j;", em_ctype(t), C * D);
                 char *v = hd_xasprintf("(%s - mx) - log%s(s)", xc, m);

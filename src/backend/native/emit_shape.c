@@ -6,9 +6,11 @@
  * indices, which are clamped so a bad index can never reach outside a
  * tensor.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "native.h"
 #include "ops/ops.h"

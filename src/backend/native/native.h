@@ -22,6 +22,11 @@
 #include "backend/backend.h"
 #include "emit.h"
 
+/* The most C one node's lowering may write (its function body, and the
+ * file-scope tables it adds): far above any real model's, far below what
+ * would stall the C compiler. */
+#define NATIVE_MAX_NODE_SOURCE (16 << 20)
+
 /* The artifact: what native_emit produced. */
 struct backend_artifact {
     hd_buf source;    /* model.c */
