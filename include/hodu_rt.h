@@ -112,14 +112,13 @@ void hodu_instance_destroy(hodu_instance *inst);
 
 /* Runs the model.  inputs[i] and outputs[i] follow descriptor order; each
  * must match the descriptor's dtype and shape and carry enough bytes. */
-hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor *inputs, size_t n_inputs,
-                              hodu_tensor *outputs, size_t n_outputs, hodu_error *err);
+hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor *inputs, size_t n_inputs, hodu_tensor *outputs,
+                              size_t n_outputs, hodu_error *err);
 
 /* --- tensors and .npy files -------------------------------------------- */
 
 /* Allocates a zeroed tensor of the given dtype and shape. */
-hodu_status hodu_tensor_alloc(hodu_tensor *t, hodu_dtype dtype, int32_t rank, const int64_t *dims,
-                              hodu_error *err);
+hodu_status hodu_tensor_alloc(hodu_tensor *t, hodu_dtype dtype, int32_t rank, const int64_t *dims, hodu_error *err);
 /* Frees data allocated by hodu_tensor_alloc or hodu_npy_read; NULL-safe. */
 void hodu_tensor_free(hodu_tensor *t);
 

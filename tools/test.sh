@@ -6,6 +6,7 @@
 # Stages, in order:
 #   setup        tools/setup.sh --models: Debian packages, .venv (test and
 #                model requirements), build/ (RelWithDebInfo)
+#   format       tools/format.sh --check: the C sources match .clang-format
 #   unit         ctest in build/: cmocka unit tests and the bad-input tests
 #   asan         the same tests in build-asan/ (-DHODU_SANITIZE=ON: address,
 #                leak and undefined-behaviour sanitizers), then the node
@@ -44,7 +45,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
 
-all_stages=(setup unit asan fuzz conformance models)
+all_stages=(setup format unit asan fuzz conformance models)
 skip=()
 only=()
 while [ $# -gt 0 ]; do
@@ -79,6 +80,10 @@ wanted() {
 # --- the stages -------------------------------------------------------------------
 stage_setup() {
     tools/setup.sh --models
+}
+
+stage_format() {
+    tools/format.sh --check
 }
 
 stage_unit() {

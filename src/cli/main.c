@@ -67,9 +67,10 @@ typedef struct args {
     size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs;
 } args;
 
-static const char *const known_flags[] = {"--build", "--run", "--inspect", "--dump-ir", "--output", "--input-shape",
-                                          "--const-input", "--backend", "--emit-c", "--cc", "--cflags", "--march", "--input", "--output-dir", "--repeat",
-                                          "--verbose", "--help", "--version"};
+static const char *const known_flags[] = {"--build",       "--run",         "--inspect", "--dump-ir",    "--output",
+                                          "--input-shape", "--const-input", "--backend", "--emit-c",     "--cc",
+                                          "--cflags",      "--march",       "--input",   "--output-dir", "--repeat",
+                                          "--verbose",     "--help",        "--version"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -129,7 +130,7 @@ static int parse_args(int argc, char **argv, args *a)
 #define NEED_VALUE()                                                                                                   \
     do {                                                                                                               \
         if (!value)                                                                                                    \
-            return fail("option '%s' needs a value", f);                                                              \
+            return fail("option '%s' needs a value", f);                                                               \
         i++;                                                                                                           \
     } while (0)
         if (strcmp(f, "-h") == 0 || strcmp(f, "--help") == 0) {
@@ -318,8 +319,8 @@ static int cmp_double(const void *x, const void *y)
 }
 
 /* Times `repeat` further runs of a warmed-up instance. */
-static bool time_runs(hodu_instance *inst, const hodu_tensor *ins, size_t ni, hodu_tensor *outs, size_t no,
-                      long repeat, hodu_error *err)
+static bool time_runs(hodu_instance *inst, const hodu_tensor *ins, size_t ni, hodu_tensor *outs, size_t no, long repeat,
+                      hodu_error *err)
 {
     double *ms = hd_xmalloc((size_t)repeat * sizeof(double));
     for (long r = 0; r < repeat; r++) {
@@ -410,8 +411,8 @@ static int run_model(const args *a)
             for (size_t j = 0; j < i; j++)
                 if (same_file_name(files[i], files[j])) {
                     char *x = printable(hodu_model_output(m, j)->name), *y = printable(hodu_model_output(m, i)->name);
-                    fail("%s: outputs '%s' and '%s' would both be written to '%s/%s'; rename one in the model",
-                         a->file, x, y, a->output_dir, files[i]);
+                    fail("%s: outputs '%s' and '%s' would both be written to '%s/%s'; rename one in the model", a->file,
+                         x, y, a->output_dir, files[i]);
                     free(x);
                     free(y);
                     goto done;
@@ -548,7 +549,9 @@ int main(int argc, char **argv)
         case MODE_BUILD:
         case MODE_DUMP: rc = hodu_build(&o); break;
         case MODE_RUN: rc = run_model(&a); break;
-        case MODE_INSPECT: rc = is_shared_library(a.file) ? inspect_library(a.file) : hodu_inspect_model(&o, stdout); break;
+        case MODE_INSPECT:
+            rc = is_shared_library(a.file) ? inspect_library(a.file) : hodu_inspect_model(&o, stdout);
+            break;
         default: rc = 1;
         }
     }

@@ -206,7 +206,7 @@ int hodu_build(const hodu_build_options *o)
             backend_artifact *art = b->emit(g, &plan, &d);
             ok = art != NULL;
             if (ok) {
-                backend_target t = {o->cc,          o->cflags,      o->opt_level,     o->march,
+                backend_target t = {o->cc,         o->cflags,      o->opt_level,   o->march,
                                     o->emit_c_dir, o->output_path, o->verbose != 0};
                 ok = b->build(art, &t, &d);
                 b->free_artifact(art);

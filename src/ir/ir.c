@@ -87,10 +87,7 @@ const char *ir_graph_file(ir_graph *g, const char *path)
     return copy;
 }
 
-const char *ir_graph_string(ir_graph *g, const char *s)
-{
-    return ir_graph_keep(g, hd_xstrdup(s));
-}
+const char *ir_graph_string(ir_graph *g, const char *s) { return ir_graph_keep(g, hd_xstrdup(s)); }
 
 int ir_value_new(ir_graph *g, const char *name)
 {
@@ -104,8 +101,8 @@ int ir_value_new(ir_graph *g, const char *name)
     return (int)g->n_values - 1;
 }
 
-int ir_const_new(ir_graph *g, const char *name, hodu_dtype dtype, int rank, const int64_t *dims,
-                 const void *data, size_t nbytes)
+int ir_const_new(ir_graph *g, const char *name, hodu_dtype dtype, int rank, const int64_t *dims, const void *data,
+                 size_t nbytes)
 {
     int id = ir_value_new(g, name);
     ir_value *v = ir_val(g, id);
@@ -127,8 +124,8 @@ void ir_value_set_const(ir_graph *g, int id, const void *data, size_t nbytes)
     v->producer = -1;
 }
 
-int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char *name,
-                const int *inputs, size_t n_inputs, const int *outputs, size_t n_outputs)
+int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char *name, const int *inputs,
+                size_t n_inputs, const int *outputs, size_t n_outputs)
 {
     ir_node n;
     memset(&n, 0, sizeof(n));
@@ -781,8 +778,8 @@ int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
             if (val->kind != IR_VALUE_NODE)
                 continue;
             if (val->producer < 0 || (size_t)val->producer >= nn || g->nodes[val->producer].dead) {
-                ir_node_error(d, g, (int)i, "input '%s' is never defined (not a graph input, initializer or node output)",
-                              val->name);
+                ir_node_error(d, g, (int)i,
+                              "input '%s' is never defined (not a graph input, initializer or node output)", val->name);
                 ok = false;
             } else {
                 pending[i]++;
@@ -889,15 +886,17 @@ static void verify_body(const ir_graph *g, int node, hd_diag *d)
         const char *op = mn->op_type ? mn->op_type : "?";
         if (mn->dead || mn->body || mn->op < 0) {
             ir_node_error(d, g, node, "member %zu (%s) is %s", m, op,
-                          mn->dead ? "dead" : mn->body ? "itself a node with a body" : "an unresolved op");
+                          mn->dead   ? "dead"
+                          : mn->body ? "itself a node with a body"
+                                     : "an unresolved op");
             ok = false;
             break;
         }
         for (size_t j = 0; j < mn->n_attrs; j++)
             if (mn->attrs[j].kind == IR_ATTR_TENSOR || mn->attrs[j].kind == IR_ATTR_GRAPH ||
                 mn->attrs[j].kind == IR_ATTR_OTHER)
-                ir_node_error(d, g, node, "member %zu (%s) has attribute '%s' of a kind a body cannot hold", m,
-                              op, mn->attrs[j].name);
+                ir_node_error(d, g, node, "member %zu (%s) has attribute '%s' of a kind a body cannot hold", m, op,
+                              mn->attrs[j].name);
         for (size_t j = 0; j < mn->n_inputs; j++) {
             int v = mn->inputs[j];
             if (v == -1)
@@ -905,8 +904,10 @@ static void verify_body(const ir_graph *g, int node, hd_diag *d)
             /* Only body inputs and results of earlier members (checked
              * below as each member is passed). */
             if (v < -1 || (size_t)v >= b->n_values || position[v] == 0) {
-                ir_node_error(d, g, node, "member %zu (%s) operand %zu refers to neither a node input nor an "
-                              "earlier member", m, op, j);
+                ir_node_error(d, g, node,
+                              "member %zu (%s) operand %zu refers to neither a node input nor an "
+                              "earlier member",
+                              m, op, j);
                 ok = false;
             }
         }
@@ -925,8 +926,7 @@ static void verify_body(const ir_graph *g, int node, hd_diag *d)
         position[r] = -(int)m - 1;
         /* Every member computes over the node's whole output. */
         if (!same_type(rv, out))
-            ir_node_error(d, g, node, "member %zu (%s) result does not have the type of output '%s'", m, op,
-                          out->name);
+            ir_node_error(d, g, node, "member %zu (%s) result does not have the type of output '%s'", m, op, out->name);
         result = r;
     }
     if (ok) {
@@ -997,8 +997,8 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
             ir_value_error(d, g, (int)i, "constant '%s' %s", v->name, size);
             free(size);
         } else if (v->nbytes != ir_value_nbytes(v)) {
-            ir_value_error(d, g, (int)i, "constant '%s' holds %zu bytes but its shape needs %zu", v->name,
-                           v->nbytes, ir_value_nbytes(v));
+            ir_value_error(d, g, (int)i, "constant '%s' holds %zu bytes but its shape needs %zu", v->name, v->nbytes,
+                           ir_value_nbytes(v));
         } else if (v->nbytes && !v->data) {
             ir_value_error(d, g, (int)i, "constant '%s' has no data", v->name);
         }
@@ -1026,8 +1026,7 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
         if (!val->is_output)
             ir_value_error(d, g, v, "graph output '%s' is not marked as an output", val->name);
         if (val->kind == IR_VALUE_NODE &&
-            (val->producer < 0 || (size_t)val->producer >= g->n_nodes || g->nodes[val->producer].dead ||
-             !def[v]))
+            (val->producer < 0 || (size_t)val->producer >= g->n_nodes || g->nodes[val->producer].dead || !def[v]))
             ir_value_error(d, g, v, "graph output '%s' is not defined by any live node", val->name);
     }
     free(def);

@@ -142,8 +142,8 @@ typedef struct ir_node {
 
 typedef struct ir_graph {
     char *name;
-    char *source;         /* file the graph came from, for messages */
-    int64_t opset;        /* opset of the default ONNX domain */
+    char *source;  /* file the graph came from, for messages */
+    int64_t opset; /* opset of the default ONNX domain */
     ir_value *values;
     size_t n_values, cap_values;
     ir_node *nodes;
@@ -214,16 +214,16 @@ const char *ir_graph_string(ir_graph *g, const char *s);
 int ir_value_new(ir_graph *g, const char *name);
 /* A constant.  `data` must stay valid for the graph's life (see
  * ir_graph_keep); nbytes must equal numel * dtype size. */
-int ir_const_new(ir_graph *g, const char *name, hodu_dtype dtype, int rank, const int64_t *dims,
-                 const void *data, size_t nbytes);
+int ir_const_new(ir_graph *g, const char *name, hodu_dtype dtype, int rank, const int64_t *dims, const void *data,
+                 size_t nbytes);
 /* Turns an existing value into a constant (used by folding). */
 void ir_value_set_const(ir_graph *g, int v, const void *data, size_t nbytes);
 
 /* A node.  Its location is the one of its first output that has one (a
  * node a pass makes usually takes over defining a value from the nodes it
  * replaces); set another with ir_node_set_loc. */
-int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char *name,
-                const int *inputs, size_t n_inputs, const int *outputs, size_t n_outputs);
+int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char *name, const int *inputs,
+                size_t n_inputs, const int *outputs, size_t n_outputs);
 /* Sets the node's location, and its outputs' (they are defined there). */
 void ir_node_set_loc(ir_graph *g, int node, ir_loc loc);
 /* Appends an attribute and returns it for the caller to fill in. */

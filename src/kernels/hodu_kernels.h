@@ -143,8 +143,8 @@
 #define HD_VECTOR_BYTES 64
 #elif defined(__AVX__)
 #define HD_VECTOR_BYTES 32
-#elif defined(__SSE2__) || defined(__ARM_NEON) || defined(__ARM_NEON__) || \
-    defined(__VSX__) || defined(__ALTIVEC__) || defined(__wasm_simd128__)
+#elif defined(__SSE2__) || defined(__ARM_NEON) || defined(__ARM_NEON__) || defined(__VSX__) || defined(__ALTIVEC__) || \
+    defined(__wasm_simd128__)
 #define HD_VECTOR_BYTES 16
 #else
 #define HD_VECTOR_BYTES 0
@@ -159,7 +159,7 @@ typedef unsigned int hd_vu __attribute__((vector_size(HD_VECTOR_BYTES)));
  * into +0) */
 #define HD__VSPLAT(s) ((((hd_vf){0}) + 1.0f) * (s))
 #else
-#define HD_VF 1
+#define HD_VF         1
 typedef float hd_vf;
 typedef uint32_t hd_vu;
 #define HD__VSPLAT(s) ((float)(s))
@@ -218,14 +218,12 @@ typedef uint32_t hd_vu;
 #endif
 
 /* Rounding NC/MC to the micro-tile keeps packed panels whole. */
-#define HD__SGEMM_MCB ((HD_SGEMM_MC + HD_SGEMM_MR - 1) / HD_SGEMM_MR * HD_SGEMM_MR)
-#define HD__SGEMM_NCB ((HD_SGEMM_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
-#define HD__SGEMM_SNCB \
-  ((HD_SGEMM_STACK_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
-#define HD__ALIGN_FLOATS 16 /* 64-byte alignment slack */
-#define HD__SGEMM_STACK_FLOATS \
-  (HD__SGEMM_MCB * HD_SGEMM_KC * HD__AS + HD_SGEMM_KC * HD__SGEMM_SNCB + HD__ALIGN_FLOATS)
-#define HD_SGEMM_STACK_BYTES (HD__SGEMM_STACK_FLOATS * 4)
+#define HD__SGEMM_MCB          ((HD_SGEMM_MC + HD_SGEMM_MR - 1) / HD_SGEMM_MR * HD_SGEMM_MR)
+#define HD__SGEMM_NCB          ((HD_SGEMM_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
+#define HD__SGEMM_SNCB         ((HD_SGEMM_STACK_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
+#define HD__ALIGN_FLOATS       16 /* 64-byte alignment slack */
+#define HD__SGEMM_STACK_FLOATS (HD__SGEMM_MCB * HD_SGEMM_KC * HD__AS + HD_SGEMM_KC * HD__SGEMM_SNCB + HD__ALIGN_FLOATS)
+#define HD_SGEMM_STACK_BYTES   (HD__SGEMM_STACK_FLOATS * 4)
 
 /* FMA contraction for the GEMM inner loops only.  gcc in ISO mode
  * (-std=c11) defaults to -ffp-contract=off, which would leave a mul+add
@@ -249,66 +247,71 @@ typedef uint32_t hd_vu;
 
 /* Row lists for the register-blocked code: HD__ROWS(n)(X) = X(0) .. X(n-1) */
 #define HD__CAT_(a, b) a##b
-#define HD__CAT(a, b) HD__CAT_(a, b)
-#define HD__R1(X) X(0)
-#define HD__R2(X) HD__R1(X) X(1)
-#define HD__R3(X) HD__R2(X) X(2)
-#define HD__R4(X) HD__R3(X) X(3)
-#define HD__R5(X) HD__R4(X) X(4)
-#define HD__R6(X) HD__R5(X) X(5)
-#define HD__R7(X) HD__R6(X) X(6)
-#define HD__R8(X) HD__R7(X) X(7)
-#define HD__R9(X) HD__R8(X) X(8)
-#define HD__R10(X) HD__R9(X) X(9)
-#define HD__R11(X) HD__R10(X) X(10)
-#define HD__R12(X) HD__R11(X) X(11)
-#define HD__R13(X) HD__R12(X) X(12)
-#define HD__R14(X) HD__R13(X) X(13)
-#define HD__R15(X) HD__R14(X) X(14)
-#define HD__R16(X) HD__R15(X) X(15)
-#define HD__ROWS(n) HD__CAT(HD__R, n)
+#define HD__CAT(a, b)  HD__CAT_(a, b)
+#define HD__R1(X)      X(0)
+#define HD__R2(X)      HD__R1(X) X(1)
+#define HD__R3(X)      HD__R2(X) X(2)
+#define HD__R4(X)      HD__R3(X) X(3)
+#define HD__R5(X)      HD__R4(X) X(4)
+#define HD__R6(X)      HD__R5(X) X(5)
+#define HD__R7(X)      HD__R6(X) X(6)
+#define HD__R8(X)      HD__R7(X) X(7)
+#define HD__R9(X)      HD__R8(X) X(8)
+#define HD__R10(X)     HD__R9(X) X(9)
+#define HD__R11(X)     HD__R10(X) X(10)
+#define HD__R12(X)     HD__R11(X) X(11)
+#define HD__R13(X)     HD__R12(X) X(12)
+#define HD__R14(X)     HD__R13(X) X(13)
+#define HD__R15(X)     HD__R14(X) X(14)
+#define HD__R16(X)     HD__R15(X) X(15)
+#define HD__ROWS(n)    HD__CAT(HD__R, n)
 
 /* ------------------------------------------------------------------------ */
 /* Vector helpers (also usable by generated code for fused loops)           */
 /* ------------------------------------------------------------------------ */
 
-static inline hd_vf hd_vf_load(const float *p) {
-  hd_vf v;
-  memcpy(&v, p, sizeof v);
-  return v;
+static inline hd_vf hd_vf_load(const float *p)
+{
+    hd_vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 static inline void hd_vf_store(float *p, hd_vf v) { memcpy(p, &v, sizeof v); }
 static inline hd_vf hd_vf_splat(float s) { return HD__VSPLAT(s); }
-static inline hd_vu hd_vu_splat(uint32_t s) {
+static inline hd_vu hd_vu_splat(uint32_t s)
+{
 #if HD_VECTOR_BYTES > 0
-  return ((hd_vu){0}) + s;
+    return ((hd_vu){0}) + s;
 #else
-  return s;
+    return s;
 #endif
 }
-static inline float hd_vf_lane0(hd_vf v) {
+static inline float hd_vf_lane0(hd_vf v)
+{
 #if HD_VECTOR_BYTES > 0
-  return v[0];
+    return v[0];
 #else
-  return v;
+    return v;
 #endif
 }
-static inline hd_vu hd_vf_bits(hd_vf v) {
+static inline hd_vu hd_vf_bits(hd_vf v)
+{
 #if HD_VECTOR_BYTES > 0
-  return (hd_vu)v;
+    return (hd_vu)v;
 #else
-  hd_vu u;
-  memcpy(&u, &v, sizeof u);
-  return u;
+    hd_vu u;
+    memcpy(&u, &v, sizeof u);
+    return u;
 #endif
 }
-static inline hd_vf hd_vf_from_bits(hd_vu u) {
+static inline hd_vf hd_vf_from_bits(hd_vu u)
+{
 #if HD_VECTOR_BYTES > 0
-  return (hd_vf)u;
+    return (hd_vf)u;
 #else
-  hd_vf v;
-  memcpy(&v, &u, sizeof v);
-  return v;
+    hd_vf v;
+    memcpy(&v, &u, sizeof v);
+    return v;
 #endif
 }
 /* comparisons give all-ones / all-zero lane masks */
@@ -324,103 +327,116 @@ static inline hd_vu hd_vf_eq(hd_vf a, hd_vf b) { return a == b ? 0xFFFFFFFFu : 0
 static inline hd_vu hd_vf_isnan(hd_vf a) { return a != a ? 0xFFFFFFFFu : 0u; }
 #endif
 /* lane-wise m ? a : b */
-static inline hd_vf hd_vf_sel(hd_vu m, hd_vf a, hd_vf b) {
-  return hd_vf_from_bits((m & hd_vf_bits(a)) | (~m & hd_vf_bits(b)));
+static inline hd_vf hd_vf_sel(hd_vu m, hd_vf a, hd_vf b)
+{
+    return hd_vf_from_bits((m & hd_vf_bits(a)) | (~m & hd_vf_bits(b)));
 }
-static inline hd_vf hd_vf_abs(hd_vf x) {
-  return hd_vf_from_bits(hd_vf_bits(x) & hd_vu_splat(0x7FFFFFFFu));
-}
+static inline hd_vf hd_vf_abs(hd_vf x) { return hd_vf_from_bits(hd_vf_bits(x) & hd_vu_splat(0x7FFFFFFFu)); }
 /* |mag| with the sign of sgn */
-static inline hd_vf hd_vf_copysign(hd_vf mag, hd_vf sgn) {
-  return hd_vf_from_bits((hd_vf_bits(mag) & hd_vu_splat(0x7FFFFFFFu)) |
-                         (hd_vf_bits(sgn) & hd_vu_splat(0x80000000u)));
+static inline hd_vf hd_vf_copysign(hd_vf mag, hd_vf sgn)
+{
+    return hd_vf_from_bits((hd_vf_bits(mag) & hd_vu_splat(0x7FFFFFFFu)) | (hd_vf_bits(sgn) & hd_vu_splat(0x80000000u)));
 }
 /* min(x, hi) that keeps NaN */
-static inline hd_vf hd__vf_clamp_hi(hd_vf x, float hi) {
-  hd_vf h = hd_vf_splat(hi);
-  return hd_vf_sel(hd_vf_lt(h, x), h, x);
+static inline hd_vf hd__vf_clamp_hi(hd_vf x, float hi)
+{
+    hd_vf h = hd_vf_splat(hi);
+    return hd_vf_sel(hd_vf_lt(h, x), h, x);
 }
 
 /* ------------------------------------------------------------------------ */
 /* 1. f16 / bf16 conversions                                                 */
 /* ------------------------------------------------------------------------ */
 
-static inline uint32_t hd__f32_bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return u;
+static inline uint32_t hd__f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
 }
-static inline float hd__f32_from_bits(uint32_t u) {
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-static inline float hd_f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1Fu;
-  uint32_t man = h & 0x3FFu;
-  if (exp == 0x1Fu) /* Inf / NaN: keep the payload */
-    return hd__f32_from_bits(sign | 0x7F800000u | (man << 13));
-  if (exp == 0) { /* zero / subnormal: man * 2^-24, exact in float */
-    float mag = (float)man * 0x1p-24f;
-    return hd__f32_from_bits(sign | hd__f32_bits(mag));
-  }
-  return hd__f32_from_bits(sign | ((exp + 112u) << 23) | (man << 13));
+static inline float hd__f32_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
 }
 
-static inline uint16_t hd_f32_to_f16(float f) {
-  uint32_t x = hd__f32_bits(f);
-  uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-  uint32_t ax = x & 0x7FFFFFFFu;
-  if (ax >= 0x7F800000u) { /* Inf or NaN */
-    if (ax == 0x7F800000u) return (uint16_t)(sign | 0x7C00u);
-    return (uint16_t)(sign | 0x7E00u | ((ax >> 13) & 0x3FFu));
-  }
-  if (ax >= 0x477FF000u) /* >= 65520 rounds (ties-to-even) to Inf */
-    return (uint16_t)(sign | 0x7C00u);
-  if (ax >= 0x38800000u) { /* normal half: drop 13 bits, round to even */
-    uint32_t odd = (ax >> 13) & 1u;
-    uint32_t r = (ax - 0x38000000u + 0xFFFu + odd) >> 13; /* carry may bump exp */
-    return (uint16_t)(sign | r);
-  }
-  if (ax < 0x33000000u) /* <= 2^-25: rounds to zero (tie at 2^-25 -> even 0) */
-    return sign;
-  { /* subnormal half: value / 2^-24 rounded to an integer */
-    uint32_t e = ax >> 23;                      /* 102 .. 112 */
-    uint32_t sig = (ax & 0x7FFFFFu) | 0x800000u; /* 24-bit significand */
-    uint32_t shift = 126u - e;                  /* 14 .. 24 */
-    uint32_t q = sig >> shift;
-    uint32_t rem = sig & ((1u << shift) - 1u);
-    uint32_t half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (q & 1u))) q++; /* may reach 0x400: ok */
-    return (uint16_t)(sign | q);
-  }
+static inline float hd_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1Fu;
+    uint32_t man = h & 0x3FFu;
+    if (exp == 0x1Fu) /* Inf / NaN: keep the payload */
+        return hd__f32_from_bits(sign | 0x7F800000u | (man << 13));
+    if (exp == 0) { /* zero / subnormal: man * 2^-24, exact in float */
+        float mag = (float)man * 0x1p-24f;
+        return hd__f32_from_bits(sign | hd__f32_bits(mag));
+    }
+    return hd__f32_from_bits(sign | ((exp + 112u) << 23) | (man << 13));
 }
 
-static inline float hd_bf16_to_f32(uint16_t h) {
-  return hd__f32_from_bits((uint32_t)h << 16);
+static inline uint16_t hd_f32_to_f16(float f)
+{
+    uint32_t x = hd__f32_bits(f);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    uint32_t ax = x & 0x7FFFFFFFu;
+    if (ax >= 0x7F800000u) { /* Inf or NaN */
+        if (ax == 0x7F800000u)
+            return (uint16_t)(sign | 0x7C00u);
+        return (uint16_t)(sign | 0x7E00u | ((ax >> 13) & 0x3FFu));
+    }
+    if (ax >= 0x477FF000u) /* >= 65520 rounds (ties-to-even) to Inf */
+        return (uint16_t)(sign | 0x7C00u);
+    if (ax >= 0x38800000u) { /* normal half: drop 13 bits, round to even */
+        uint32_t odd = (ax >> 13) & 1u;
+        uint32_t r = (ax - 0x38000000u + 0xFFFu + odd) >> 13; /* carry may bump exp */
+        return (uint16_t)(sign | r);
+    }
+    if (ax < 0x33000000u) /* <= 2^-25: rounds to zero (tie at 2^-25 -> even 0) */
+        return sign;
+    {                                                /* subnormal half: value / 2^-24 rounded to an integer */
+        uint32_t e = ax >> 23;                       /* 102 .. 112 */
+        uint32_t sig = (ax & 0x7FFFFFu) | 0x800000u; /* 24-bit significand */
+        uint32_t shift = 126u - e;                   /* 14 .. 24 */
+        uint32_t q = sig >> shift;
+        uint32_t rem = sig & ((1u << shift) - 1u);
+        uint32_t half = 1u << (shift - 1u);
+        if (rem > half || (rem == half && (q & 1u)))
+            q++; /* may reach 0x400: ok */
+        return (uint16_t)(sign | q);
+    }
 }
 
-static inline uint16_t hd_f32_to_bf16(float f) {
-  uint32_t x = hd__f32_bits(f);
-  if ((x & 0x7FFFFFFFu) > 0x7F800000u) /* NaN: truncate and force quiet */
-    return (uint16_t)((x >> 16) | 0x40u);
-  x += 0x7FFFu + ((x >> 16) & 1u); /* round to nearest even; overflow -> Inf */
-  return (uint16_t)(x >> 16);
+static inline float hd_bf16_to_f32(uint16_t h) { return hd__f32_from_bits((uint32_t)h << 16); }
+
+static inline uint16_t hd_f32_to_bf16(float f)
+{
+    uint32_t x = hd__f32_bits(f);
+    if ((x & 0x7FFFFFFFu) > 0x7F800000u) /* NaN: truncate and force quiet */
+        return (uint16_t)((x >> 16) | 0x40u);
+    x += 0x7FFFu + ((x >> 16) & 1u); /* round to nearest even; overflow -> Inf */
+    return (uint16_t)(x >> 16);
 }
 
-static inline void hd_f16_to_f32_array(const uint16_t *src, float *dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = hd_f16_to_f32(src[i]);
+static inline void hd_f16_to_f32_array(const uint16_t *src, float *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i)
+        dst[i] = hd_f16_to_f32(src[i]);
 }
-static inline void hd_f32_to_f16_array(const float *src, uint16_t *dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = hd_f32_to_f16(src[i]);
+static inline void hd_f32_to_f16_array(const float *src, uint16_t *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i)
+        dst[i] = hd_f32_to_f16(src[i]);
 }
-static inline void hd_bf16_to_f32_array(const uint16_t *src, float *dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = hd_bf16_to_f32(src[i]);
+static inline void hd_bf16_to_f32_array(const uint16_t *src, float *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i)
+        dst[i] = hd_bf16_to_f32(src[i]);
 }
-static inline void hd_f32_to_bf16_array(const float *src, uint16_t *dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = hd_f32_to_bf16(src[i]);
+static inline void hd_f32_to_bf16_array(const float *src, uint16_t *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i)
+        dst[i] = hd_f32_to_bf16(src[i]);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -431,90 +447,99 @@ static inline int64_t hd__min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t hd__round_up64(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
 /* C = beta * C over an M x N window (beta == 0 stores zeros, never reads) */
-static inline void hd__scale_c(int64_t M, int64_t N, float *C, int64_t ldc, float beta) {
-  for (int64_t i = 0; i < M; ++i) {
-    float *c = C + i * ldc;
-    if (beta == 0.0f) {
-      memset(c, 0, (size_t)N * sizeof(float));
-    } else if (beta != 1.0f) {
-      for (int64_t j = 0; j < N; ++j) c[j] *= beta;
+static inline void hd__scale_c(int64_t M, int64_t N, float *C, int64_t ldc, float beta)
+{
+    for (int64_t i = 0; i < M; ++i) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) {
+            memset(c, 0, (size_t)N * sizeof(float));
+        } else if (beta != 1.0f) {
+            for (int64_t j = 0; j < N; ++j)
+                c[j] *= beta;
+        }
     }
-  }
 }
 
 /* dst[k*w + r] = src[r*ld + k] for r < rows, 0 for rows <= r < w: a
  * transposing copy of `rows` strided rows into a w-wide packed sliver.
  * Full slivers move 4 values of k per row visit with contiguous stores. */
-static inline void hd__pack_gather(const float *src, int64_t ld, int64_t rows, int64_t w,
-                                   int64_t kc, float *restrict dst) {
-  int64_t k = 0;
-  if (rows == w) {
-    for (; k + 4 <= kc; k += 4) {
-      float *d = dst + k * w;
-      for (int64_t r = 0; r < w; ++r) {
-        const float *s = src + r * ld + k;
-        d[r] = s[0];
-        d[w + r] = s[1];
-        d[2 * w + r] = s[2];
-        d[3 * w + r] = s[3];
-      }
+static inline void hd__pack_gather(const float *src, int64_t ld, int64_t rows, int64_t w, int64_t kc,
+                                   float *restrict dst)
+{
+    int64_t k = 0;
+    if (rows == w) {
+        for (; k + 4 <= kc; k += 4) {
+            float *d = dst + k * w;
+            for (int64_t r = 0; r < w; ++r) {
+                const float *s = src + r * ld + k;
+                d[r] = s[0];
+                d[w + r] = s[1];
+                d[2 * w + r] = s[2];
+                d[3 * w + r] = s[3];
+            }
+        }
     }
-  }
-  for (; k < kc; ++k) {
-    float *d = dst + k * w;
-    for (int64_t r = 0; r < rows; ++r) d[r] = src[r * ld + k];
-    for (int64_t r = rows; r < w; ++r) d[r] = 0.0f;
-  }
+    for (; k < kc; ++k) {
+        float *d = dst + k * w;
+        for (int64_t r = 0; r < rows; ++r)
+            d[r] = src[r * ld + k];
+        for (int64_t r = rows; r < w; ++r)
+            d[r] = 0.0f;
+    }
 }
 
 /* dst[k*w + r] = src[k*ld + r] for r < rows, zero-padded to w. */
-static inline void hd__pack_copy(const float *src, int64_t ld, int64_t rows, int64_t w,
-                                 int64_t kc, float *restrict dst) {
-  for (int64_t k = 0; k < kc; ++k) {
-    float *d = dst + k * w;
-    memcpy(d, src + k * ld, (size_t)rows * sizeof(float));
-    for (int64_t r = rows; r < w; ++r) d[r] = 0.0f;
-  }
+static inline void hd__pack_copy(const float *src, int64_t ld, int64_t rows, int64_t w, int64_t kc, float *restrict dst)
+{
+    for (int64_t k = 0; k < kc; ++k) {
+        float *d = dst + k * w;
+        memcpy(d, src + k * ld, (size_t)rows * sizeof(float));
+        for (int64_t r = rows; r < w; ++r)
+            d[r] = 0.0f;
+    }
 }
 
 /* Pack an mc x kc block of op(A) into MR-row slivers: sliver s holds
  * op(A)[s*MR + r][k] at pa[s*MR*kc + k*MR + r] (times HD__AS copies when
  * pre-broadcast), rows past mc are zero.  `a` points at op(A)[0][0] of
  * the block. */
-static inline void hd__sgemm_pack_a(int64_t mc, int64_t kc, const float *a, int64_t lda,
-                                    int trans_a, float *restrict pa) {
-  for (int64_t i0 = 0; i0 < mc; i0 += HD_SGEMM_MR) {
-    int64_t rows = hd__min64(HD_SGEMM_MR, mc - i0);
+static inline void hd__sgemm_pack_a(int64_t mc, int64_t kc, const float *a, int64_t lda, int trans_a,
+                                    float *restrict pa)
+{
+    for (int64_t i0 = 0; i0 < mc; i0 += HD_SGEMM_MR) {
+        int64_t rows = hd__min64(HD_SGEMM_MR, mc - i0);
 #if HD_SGEMM_ABCAST
-    for (int64_t k = 0; k < kc; ++k) {
-      float *dst = pa + k * (HD_SGEMM_MR * HD__AS);
-      for (int64_t r = 0; r < HD_SGEMM_MR; ++r) {
-        float v = r >= rows ? 0.0f : trans_a ? a[k * lda + i0 + r] : a[(i0 + r) * lda + k];
-        for (int l = 0; l < HD__AS; ++l) dst[r * HD__AS + l] = v;
-      }
-    }
+        for (int64_t k = 0; k < kc; ++k) {
+            float *dst = pa + k * (HD_SGEMM_MR * HD__AS);
+            for (int64_t r = 0; r < HD_SGEMM_MR; ++r) {
+                float v = r >= rows ? 0.0f : trans_a ? a[k * lda + i0 + r] : a[(i0 + r) * lda + k];
+                for (int l = 0; l < HD__AS; ++l)
+                    dst[r * HD__AS + l] = v;
+            }
+        }
 #else
-    if (!trans_a)
-      hd__pack_gather(a + i0 * lda, lda, rows, HD_SGEMM_MR, kc, pa);
-    else
-      hd__pack_copy(a + i0, lda, rows, HD_SGEMM_MR, kc, pa);
+        if (!trans_a)
+            hd__pack_gather(a + i0 * lda, lda, rows, HD_SGEMM_MR, kc, pa);
+        else
+            hd__pack_copy(a + i0, lda, rows, HD_SGEMM_MR, kc, pa);
 #endif
-    pa += HD_SGEMM_MR * HD__AS * kc;
-  }
+        pa += HD_SGEMM_MR * HD__AS * kc;
+    }
 }
 
 /* Pack a kc x nc block of op(B) into NR-column slivers: sliver s holds
  * op(B)[k][s*NR + j] at pb[s*NR*kc + k*NR + j], columns past nc are zero. */
-static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb,
-                                    int trans_b, float *restrict pb) {
-  for (int64_t j0 = 0; j0 < nc; j0 += HD_SGEMM_NR) {
-    int64_t cols = hd__min64(HD_SGEMM_NR, nc - j0);
-    if (!trans_b)
-      hd__pack_copy(b + j0, ldb, cols, HD_SGEMM_NR, kc, pb);
-    else
-      hd__pack_gather(b + j0 * ldb, ldb, cols, HD_SGEMM_NR, kc, pb);
-    pb += HD_SGEMM_NR * kc;
-  }
+static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b,
+                                    float *restrict pb)
+{
+    for (int64_t j0 = 0; j0 < nc; j0 += HD_SGEMM_NR) {
+        int64_t cols = hd__min64(HD_SGEMM_NR, nc - j0);
+        if (!trans_b)
+            hd__pack_copy(b + j0, ldb, cols, HD_SGEMM_NR, kc, pb);
+        else
+            hd__pack_gather(b + j0 * ldb, ldb, cols, HD_SGEMM_NR, kc, pb);
+        pb += HD_SGEMM_NR * kc;
+    }
 }
 
 /* Micro-kernel: acc = pa-sliver (MR x kc) * pb-sliver (kc x NR), then
@@ -522,75 +547,72 @@ static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int6
  * on the top-left mr x nr corner of the tile at c. */
 #define HD__UK_DECL(r) hd_vf hd__c##r##a = hd__vz, hd__c##r##b = hd__vz;
 #if HD_SGEMM_ABCAST
-#define HD__UK_FMA(r)                                          \
-  {                                                            \
-    hd_vf hd__av;                                              \
-    memcpy(&hd__av, pa + (r) * HD__AS, sizeof hd__av);         \
-    hd__c##r##a += hd__av * hd__b0;                            \
-    hd__c##r##b += hd__av * hd__b1;                            \
-  }
+#define HD__UK_FMA(r)                                                                                                  \
+    {                                                                                                                  \
+        hd_vf hd__av;                                                                                                  \
+        memcpy(&hd__av, pa + (r)*HD__AS, sizeof hd__av);                                                               \
+        hd__c##r##a += hd__av * hd__b0;                                                                                \
+        hd__c##r##b += hd__av * hd__b1;                                                                                \
+    }
 #else
-#define HD__UK_FMA(r)                     \
-  {                                       \
-    hd_vf hd__av = HD__VSPLAT(pa[r]);     \
-    hd__c##r##a += hd__av * hd__b0;       \
-    hd__c##r##b += hd__av * hd__b1;       \
-  }
+#define HD__UK_FMA(r)                                                                                                  \
+    {                                                                                                                  \
+        hd_vf hd__av = HD__VSPLAT(pa[r]);                                                                              \
+        hd__c##r##a += hd__av * hd__b0;                                                                                \
+        hd__c##r##b += hd__av * hd__b1;                                                                                \
+    }
 #endif
-#define HD__UK_PREF(r) HD__PREFETCH(c + (r) * ldc);
-#define HD__UK_STORE(r)                                                  \
-  {                                                                      \
-    float *hd__cr = c + (r) * ldc;                                       \
-    hd_vf hd__o0 = hd__c##r##a * hd__va, hd__o1 = hd__c##r##b * hd__va;  \
-    if (use_beta) {                                                      \
-      hd_vf hd__l0, hd__l1;                                              \
-      memcpy(&hd__l0, hd__cr, sizeof hd__l0);                            \
-      memcpy(&hd__l1, hd__cr + HD_VF, sizeof hd__l1);                    \
-      hd__o0 += hd__vb * hd__l0;                                         \
-      hd__o1 += hd__vb * hd__l1;                                         \
-    }                                                                    \
-    memcpy(hd__cr, &hd__o0, sizeof hd__o0);                              \
-    memcpy(hd__cr + HD_VF, &hd__o1, sizeof hd__o1);                      \
-  }
-#define HD__UK_SPILL(r)                                                        \
-  memcpy(hd__t + (r) * HD_SGEMM_NR, &hd__c##r##a, sizeof hd__c##r##a);         \
-  memcpy(hd__t + (r) * HD_SGEMM_NR + HD_VF, &hd__c##r##b, sizeof hd__c##r##b);
+#define HD__UK_PREF(r) HD__PREFETCH(c + (r)*ldc);
+#define HD__UK_STORE(r)                                                                                                \
+    {                                                                                                                  \
+        float *hd__cr = c + (r)*ldc;                                                                                   \
+        hd_vf hd__o0 = hd__c##r##a * hd__va, hd__o1 = hd__c##r##b * hd__va;                                            \
+        if (use_beta) {                                                                                                \
+            hd_vf hd__l0, hd__l1;                                                                                      \
+            memcpy(&hd__l0, hd__cr, sizeof hd__l0);                                                                    \
+            memcpy(&hd__l1, hd__cr + HD_VF, sizeof hd__l1);                                                            \
+            hd__o0 += hd__vb * hd__l0;                                                                                 \
+            hd__o1 += hd__vb * hd__l1;                                                                                 \
+        }                                                                                                              \
+        memcpy(hd__cr, &hd__o0, sizeof hd__o0);                                                                        \
+        memcpy(hd__cr + HD_VF, &hd__o1, sizeof hd__o1);                                                                \
+    }
+#define HD__UK_SPILL(r)                                                                                                \
+    memcpy(hd__t + (r)*HD_SGEMM_NR, &hd__c##r##a, sizeof hd__c##r##a);                                                 \
+    memcpy(hd__t + (r)*HD_SGEMM_NR + HD_VF, &hd__c##r##b, sizeof hd__c##r##b);
 
 HD__CONTRACT_FN
-static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
-                                     const float *restrict pb, float *restrict c,
-                                     int64_t ldc, int64_t mr, int64_t nr, float alpha,
-                                     float beta, int use_beta) {
-  HD__CONTRACT_BODY
-  const hd_vf hd__vz = {0};
-  HD__ROWS(HD_SGEMM_MR)(HD__UK_DECL)
-  if (mr == HD_SGEMM_MR) {
-    HD__ROWS(HD_SGEMM_MR)(HD__UK_PREF)
-  }
-  for (int64_t k = 0; k < kc; ++k) {
-    hd_vf hd__b0, hd__b1;
-    memcpy(&hd__b0, pb, sizeof hd__b0);
-    memcpy(&hd__b1, pb + HD_VF, sizeof hd__b1);
-    HD__ROWS(HD_SGEMM_MR)(HD__UK_FMA)
-    pa += HD_SGEMM_MR * HD__AS;
-    pb += HD_SGEMM_NR;
-  }
-  if (mr == HD_SGEMM_MR && nr == HD_SGEMM_NR) {
-    const hd_vf hd__va = HD__VSPLAT(alpha), hd__vb = HD__VSPLAT(beta);
-    HD__ROWS(HD_SGEMM_MR)(HD__UK_STORE)
-  } else {
-    float hd__t[HD_SGEMM_MR * HD_SGEMM_NR];
-    HD__ROWS(HD_SGEMM_MR)(HD__UK_SPILL)
-    for (int64_t i = 0; i < mr; ++i) {
-      float *cr = c + i * ldc;
-      const float *tr = hd__t + i * HD_SGEMM_NR;
-      if (use_beta) {
-        for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * tr[j] + beta * cr[j];
-      } else {
-        for (int64_t j = 0; j < nr; ++j) cr[j] = alpha * tr[j];
-      }
+static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa, const float *restrict pb, float *restrict c,
+                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta, int use_beta)
+{
+    HD__CONTRACT_BODY
+    const hd_vf hd__vz = {0};
+    HD__ROWS(HD_SGEMM_MR)(HD__UK_DECL) if (mr == HD_SGEMM_MR) { HD__ROWS(HD_SGEMM_MR)(HD__UK_PREF) }
+    for (int64_t k = 0; k < kc; ++k) {
+        hd_vf hd__b0, hd__b1;
+        memcpy(&hd__b0, pb, sizeof hd__b0);
+        memcpy(&hd__b1, pb + HD_VF, sizeof hd__b1);
+        HD__ROWS(HD_SGEMM_MR)(HD__UK_FMA) pa += HD_SGEMM_MR * HD__AS;
+        pb += HD_SGEMM_NR;
     }
-  }
+    if (mr == HD_SGEMM_MR && nr == HD_SGEMM_NR) {
+        const hd_vf hd__va = HD__VSPLAT(alpha), hd__vb = HD__VSPLAT(beta);
+        HD__ROWS(HD_SGEMM_MR)(HD__UK_STORE)
+    } else {
+        float hd__t[HD_SGEMM_MR * HD_SGEMM_NR];
+        HD__ROWS(HD_SGEMM_MR)(HD__UK_SPILL) for (int64_t i = 0; i < mr; ++i)
+        {
+            float *cr = c + i * ldc;
+            const float *tr = hd__t + i * HD_SGEMM_NR;
+            if (use_beta) {
+                for (int64_t j = 0; j < nr; ++j)
+                    cr[j] = alpha * tr[j] + beta * cr[j];
+            } else {
+                for (int64_t j = 0; j < nr; ++j)
+                    cr[j] = alpha * tr[j];
+            }
+        }
+    }
 }
 
 /* Small-M path (M <= 4, op(A) row-major: A[r*lda + k]), no packing.
@@ -599,94 +621,90 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa,
  * (at most 16 KiB) stays in L1; four rows of B are folded into each
  * load/store of C. */
 #define HD__NN_JB 1024
-#define HD__NN_INIT(r)                                                    \
-  {                                                                       \
-    float *hd__cr = C + (r) * ldc + j0;                                   \
-    if (beta == 0.0f) {                                                   \
-      memset(hd__cr, 0, (size_t)jn * sizeof(float));                     \
-    } else if (beta != 1.0f) {                                            \
-      for (int64_t j = 0; j < jn; ++j) hd__cr[j] *= beta;                 \
-    }                                                                     \
-  }
-#define HD__NN_A4(r)                                                      \
-  const float hd__s##r##0 = alpha * A[(r) * lda + k];                     \
-  const float hd__s##r##1 = alpha * A[(r) * lda + k + 1];                 \
-  const float hd__s##r##2 = alpha * A[(r) * lda + k + 2];                 \
-  const float hd__s##r##3 = alpha * A[(r) * lda + k + 3];                 \
-  const hd_vf hd__v##r##0 = HD__VSPLAT(hd__s##r##0);                      \
-  const hd_vf hd__v##r##1 = HD__VSPLAT(hd__s##r##1);                      \
-  const hd_vf hd__v##r##2 = HD__VSPLAT(hd__s##r##2);                      \
-  const hd_vf hd__v##r##3 = HD__VSPLAT(hd__s##r##3);
-#define HD__NN_UPD4(r)                                                    \
-  {                                                                       \
-    float *hd__cp = C + (r) * ldc + j;                                    \
-    hd_vf hd__c;                                                          \
-    memcpy(&hd__c, hd__cp, sizeof hd__c);                                 \
-    hd__c += (hd__v##r##0 * hd__b0 + hd__v##r##1 * hd__b1) +              \
-             (hd__v##r##2 * hd__b2 + hd__v##r##3 * hd__b3);               \
-    memcpy(hd__cp, &hd__c, sizeof hd__c);                                 \
-  }
-#define HD__NN_UPD4S(r)                                                   \
-  C[(r) * ldc + j] += (hd__s##r##0 * hd__p0[j] + hd__s##r##1 * hd__p1[j]) + \
-                      (hd__s##r##2 * hd__p2[j] + hd__s##r##3 * hd__p3[j]);
-#define HD__NN_A1(r)                                                      \
-  const float hd__s##r##0 = alpha * A[(r) * lda + k];                     \
-  const hd_vf hd__v##r##0 = HD__VSPLAT(hd__s##r##0);
-#define HD__NN_UPD1(r)                                                    \
-  {                                                                       \
-    float *hd__cp = C + (r) * ldc + j;                                    \
-    hd_vf hd__c;                                                          \
-    memcpy(&hd__c, hd__cp, sizeof hd__c);                                 \
-    hd__c += hd__v##r##0 * hd__b0;                                        \
-    memcpy(hd__cp, &hd__c, sizeof hd__c);                                 \
-  }
-#define HD__NN_UPD1S(r) C[(r) * ldc + j] += hd__s##r##0 * hd__p0[j];
+#define HD__NN_INIT(r)                                                                                                 \
+    {                                                                                                                  \
+        float *hd__cr = C + (r)*ldc + j0;                                                                              \
+        if (beta == 0.0f) {                                                                                            \
+            memset(hd__cr, 0, (size_t)jn * sizeof(float));                                                             \
+        } else if (beta != 1.0f) {                                                                                     \
+            for (int64_t j = 0; j < jn; ++j)                                                                           \
+                hd__cr[j] *= beta;                                                                                     \
+        }                                                                                                              \
+    }
+#define HD__NN_A4(r)                                                                                                   \
+    const float hd__s##r##0 = alpha * A[(r)*lda + k];                                                                  \
+    const float hd__s##r##1 = alpha * A[(r)*lda + k + 1];                                                              \
+    const float hd__s##r##2 = alpha * A[(r)*lda + k + 2];                                                              \
+    const float hd__s##r##3 = alpha * A[(r)*lda + k + 3];                                                              \
+    const hd_vf hd__v##r##0 = HD__VSPLAT(hd__s##r##0);                                                                 \
+    const hd_vf hd__v##r##1 = HD__VSPLAT(hd__s##r##1);                                                                 \
+    const hd_vf hd__v##r##2 = HD__VSPLAT(hd__s##r##2);                                                                 \
+    const hd_vf hd__v##r##3 = HD__VSPLAT(hd__s##r##3);
+#define HD__NN_UPD4(r)                                                                                                 \
+    {                                                                                                                  \
+        float *hd__cp = C + (r)*ldc + j;                                                                               \
+        hd_vf hd__c;                                                                                                   \
+        memcpy(&hd__c, hd__cp, sizeof hd__c);                                                                          \
+        hd__c += (hd__v##r##0 * hd__b0 + hd__v##r##1 * hd__b1) + (hd__v##r##2 * hd__b2 + hd__v##r##3 * hd__b3);        \
+        memcpy(hd__cp, &hd__c, sizeof hd__c);                                                                          \
+    }
+#define HD__NN_UPD4S(r)                                                                                                \
+    C[(r)*ldc + j] +=                                                                                                  \
+        (hd__s##r##0 * hd__p0[j] + hd__s##r##1 * hd__p1[j]) + (hd__s##r##2 * hd__p2[j] + hd__s##r##3 * hd__p3[j]);
+#define HD__NN_A1(r)                                                                                                   \
+    const float hd__s##r##0 = alpha * A[(r)*lda + k];                                                                  \
+    const hd_vf hd__v##r##0 = HD__VSPLAT(hd__s##r##0);
+#define HD__NN_UPD1(r)                                                                                                 \
+    {                                                                                                                  \
+        float *hd__cp = C + (r)*ldc + j;                                                                               \
+        hd_vf hd__c;                                                                                                   \
+        memcpy(&hd__c, hd__cp, sizeof hd__c);                                                                          \
+        hd__c += hd__v##r##0 * hd__b0;                                                                                 \
+        memcpy(hd__cp, &hd__c, sizeof hd__c);                                                                          \
+    }
+#define HD__NN_UPD1S(r) C[(r)*ldc + j] += hd__s##r##0 * hd__p0[j];
 
-#define HD__DEFINE_SMALL_NN(m)                                                  \
-  HD__CONTRACT_FN                                                               \
-  static inline void hd__sgemm_small_nn_##m(int64_t N, int64_t K,               \
-                                            const float *restrict A, int64_t lda, \
-                                            const float *restrict B, int64_t ldb, \
-                                            float *restrict C, int64_t ldc,      \
-                                            float alpha, float beta) {          \
-    HD__CONTRACT_BODY                                                           \
-    for (int64_t j0 = 0; j0 < N; j0 += HD__NN_JB) {                             \
-      const int64_t jn = hd__min64(HD__NN_JB, N - j0), jend = j0 + jn;          \
-      const int64_t jvend = j0 + jn / HD_VF * HD_VF;                            \
-      HD__R##m(HD__NN_INIT)                                                     \
-      int64_t k = 0;                                                            \
-      for (; k + 4 <= K; k += 4) {                                              \
-        HD__R##m(HD__NN_A4)                                                     \
-        const float *hd__p0 = B + k * ldb, *hd__p1 = hd__p0 + ldb;              \
-        const float *hd__p2 = hd__p1 + ldb, *hd__p3 = hd__p2 + ldb;             \
-        int64_t j = j0;                                                         \
-        for (; j < jvend; j += HD_VF) {                                         \
-          hd_vf hd__b0, hd__b1, hd__b2, hd__b3;                                 \
-          memcpy(&hd__b0, hd__p0 + j, sizeof hd__b0);                           \
-          memcpy(&hd__b1, hd__p1 + j, sizeof hd__b1);                           \
-          memcpy(&hd__b2, hd__p2 + j, sizeof hd__b2);                           \
-          memcpy(&hd__b3, hd__p3 + j, sizeof hd__b3);                           \
-          HD__R##m(HD__NN_UPD4)                                                 \
-        }                                                                       \
-        for (j = jvend; j < jend; ++j) {                                        \
-          HD__R##m(HD__NN_UPD4S)                                                \
-        }                                                                       \
-      }                                                                         \
-      for (; k < K; ++k) {                                                      \
-        HD__R##m(HD__NN_A1)                                                     \
-        const float *hd__p0 = B + k * ldb;                                      \
-        int64_t j = j0;                                                         \
-        for (; j < jvend; j += HD_VF) {                                         \
-          hd_vf hd__b0;                                                         \
-          memcpy(&hd__b0, hd__p0 + j, sizeof hd__b0);                           \
-          HD__R##m(HD__NN_UPD1)                                                 \
-        }                                                                       \
-        for (j = jvend; j < jend; ++j) {                                        \
-          HD__R##m(HD__NN_UPD1S)                                                \
-        }                                                                       \
-      }                                                                         \
-    }                                                                           \
-  }
+#define HD__DEFINE_SMALL_NN(m)                                                                                         \
+    HD__CONTRACT_FN                                                                                                    \
+    static inline void hd__sgemm_small_nn_##m(int64_t N, int64_t K, const float *restrict A, int64_t lda,              \
+                                              const float *restrict B, int64_t ldb, float *restrict C, int64_t ldc,    \
+                                              float alpha, float beta)                                                 \
+    {                                                                                                                  \
+        HD__CONTRACT_BODY                                                                                              \
+        for (int64_t j0 = 0; j0 < N; j0 += HD__NN_JB) {                                                                \
+            const int64_t jn = hd__min64(HD__NN_JB, N - j0), jend = j0 + jn;                                           \
+            const int64_t jvend = j0 + jn / HD_VF * HD_VF;                                                             \
+            HD__R##m(HD__NN_INIT) int64_t k = 0;                                                                       \
+            for (; k + 4 <= K; k += 4) {                                                                               \
+                HD__R##m(HD__NN_A4) const float *hd__p0 = B + k * ldb, *hd__p1 = hd__p0 + ldb;                         \
+                const float *hd__p2 = hd__p1 + ldb, *hd__p3 = hd__p2 + ldb;                                            \
+                int64_t j = j0;                                                                                        \
+                for (; j < jvend; j += HD_VF) {                                                                        \
+                    hd_vf hd__b0, hd__b1, hd__b2, hd__b3;                                                              \
+                    memcpy(&hd__b0, hd__p0 + j, sizeof hd__b0);                                                        \
+                    memcpy(&hd__b1, hd__p1 + j, sizeof hd__b1);                                                        \
+                    memcpy(&hd__b2, hd__p2 + j, sizeof hd__b2);                                                        \
+                    memcpy(&hd__b3, hd__p3 + j, sizeof hd__b3);                                                        \
+                    HD__R##m(HD__NN_UPD4)                                                                              \
+                }                                                                                                      \
+                for (j = jvend; j < jend; ++j) {                                                                       \
+                    HD__R##m(HD__NN_UPD4S)                                                                             \
+                }                                                                                                      \
+            }                                                                                                          \
+            for (; k < K; ++k) {                                                                                       \
+                HD__R##m(HD__NN_A1) const float *hd__p0 = B + k * ldb;                                                 \
+                int64_t j = j0;                                                                                        \
+                for (; j < jvend; j += HD_VF) {                                                                        \
+                    hd_vf hd__b0;                                                                                      \
+                    memcpy(&hd__b0, hd__p0 + j, sizeof hd__b0);                                                        \
+                    HD__R##m(HD__NN_UPD1)                                                                              \
+                }                                                                                                      \
+                for (j = jvend; j < jend; ++j) {                                                                       \
+                    HD__R##m(HD__NN_UPD1S)                                                                             \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
 HD__DEFINE_SMALL_NN(1)
 HD__DEFINE_SMALL_NN(2)
 HD__DEFINE_SMALL_NN(3)
@@ -696,82 +714,80 @@ HD__DEFINE_SMALL_NN(4)
  * 4 rows of B at a time, vectorised along K, one horizontal sum per dot.
  * C is addressed as C[i*crs + j*ccs] so that the same code serves the
  * small-N case with the roles of A and B swapped (C^T = B A^T). */
-static inline float hd__hsum(hd_vf v) {
+static inline float hd__hsum(hd_vf v)
+{
 #if HD_VECTOR_BYTES > 0
-  float s = 0.0f;
-  for (int l = 0; l < HD_VF; ++l) s += v[l];
-  return s;
+    float s = 0.0f;
+    for (int l = 0; l < HD_VF; ++l)
+        s += v[l];
+    return s;
 #else
-  return v;
+    return v;
 #endif
 }
-#define HD__NT_DECL(r) \
-  hd_vf hd__s##r##0 = hd__vz, hd__s##r##1 = hd__vz, hd__s##r##2 = hd__vz, hd__s##r##3 = hd__vz;
-#define HD__NT_FMA(r)                                    \
-  {                                                      \
-    hd_vf hd__av;                                        \
-    memcpy(&hd__av, A + (r) * lda + k, sizeof hd__av);   \
-    hd__s##r##0 += hd__av * hd__b0;                      \
-    hd__s##r##1 += hd__av * hd__b1;                      \
-    hd__s##r##2 += hd__av * hd__b2;                      \
-    hd__s##r##3 += hd__av * hd__b3;                      \
-  }
-#define HD__NT_FIN1(r, q)                                                  \
-  {                                                                        \
-    float hd__d = hd__hsum(hd__s##r##q);                                   \
-    for (int64_t kk = k; kk < K; ++kk)                                     \
-      hd__d += A[(r) * lda + kk] * B[(j + (q)) * ldb + kk];                \
-    float *hd__cp = C + (r) * crs + (j + (q)) * ccs;                       \
-    *hd__cp = beta != 0.0f ? alpha * hd__d + beta * *hd__cp : alpha * hd__d; \
-  }
-#define HD__NT_FIN(r) HD__NT_FIN1(r, 0) HD__NT_FIN1(r, 1) HD__NT_FIN1(r, 2) HD__NT_FIN1(r, 3)
+#define HD__NT_DECL(r) hd_vf hd__s##r##0 = hd__vz, hd__s##r##1 = hd__vz, hd__s##r##2 = hd__vz, hd__s##r##3 = hd__vz;
+#define HD__NT_FMA(r)                                                                                                  \
+    {                                                                                                                  \
+        hd_vf hd__av;                                                                                                  \
+        memcpy(&hd__av, A + (r)*lda + k, sizeof hd__av);                                                               \
+        hd__s##r##0 += hd__av * hd__b0;                                                                                \
+        hd__s##r##1 += hd__av * hd__b1;                                                                                \
+        hd__s##r##2 += hd__av * hd__b2;                                                                                \
+        hd__s##r##3 += hd__av * hd__b3;                                                                                \
+    }
+#define HD__NT_FIN1(r, q)                                                                                              \
+    {                                                                                                                  \
+        float hd__d = hd__hsum(hd__s##r##q);                                                                           \
+        for (int64_t kk = k; kk < K; ++kk)                                                                             \
+            hd__d += A[(r)*lda + kk] * B[(j + (q)) * ldb + kk];                                                        \
+        float *hd__cp = C + (r)*crs + (j + (q)) * ccs;                                                                 \
+        *hd__cp = beta != 0.0f ? alpha * hd__d + beta * *hd__cp : alpha * hd__d;                                       \
+    }
+#define HD__NT_FIN(r)   HD__NT_FIN1(r, 0) HD__NT_FIN1(r, 1) HD__NT_FIN1(r, 2) HD__NT_FIN1(r, 3)
 #define HD__NT_DECL1(r) hd_vf hd__s##r##0 = hd__vz;
-#define HD__NT_FMA1(r)                                   \
-  {                                                      \
-    hd_vf hd__av;                                        \
-    memcpy(&hd__av, A + (r) * lda + k, sizeof hd__av);   \
-    hd__s##r##0 += hd__av * hd__b0;                      \
-  }
+#define HD__NT_FMA1(r)                                                                                                 \
+    {                                                                                                                  \
+        hd_vf hd__av;                                                                                                  \
+        memcpy(&hd__av, A + (r)*lda + k, sizeof hd__av);                                                               \
+        hd__s##r##0 += hd__av * hd__b0;                                                                                \
+    }
 #define HD__NT_FINONE(r) HD__NT_FIN1(r, 0)
 
-#define HD__DEFINE_SMALL_NT(m)                                                  \
-  HD__CONTRACT_FN                                                               \
-  static inline void hd__sgemm_small_nt_##m(int64_t N, int64_t K,               \
-                                            const float *restrict A, int64_t lda, \
-                                            const float *restrict B, int64_t ldb, \
-                                            float *restrict C, int64_t crs, int64_t ccs,      \
-                                            float alpha, float beta) {          \
-    HD__CONTRACT_BODY                                                           \
-    const hd_vf hd__vz = {0};                                                   \
-    const int64_t hd__n4 = N > 0 ? N / 4 * 4 : 0;                              \
-    int64_t j = 0;                                                              \
-    for (; j < hd__n4; j += 4) {                                                \
-      HD__R##m(HD__NT_DECL)                                                     \
-      const float *hd__q0 = B + j * ldb, *hd__q1 = hd__q0 + ldb;                \
-      const float *hd__q2 = hd__q1 + ldb, *hd__q3 = hd__q2 + ldb;               \
-      int64_t k = 0;                                                            \
-      for (; k + HD_VF <= K; k += HD_VF) {                                      \
-        hd_vf hd__b0, hd__b1, hd__b2, hd__b3;                                   \
-        memcpy(&hd__b0, hd__q0 + k, sizeof hd__b0);                             \
-        memcpy(&hd__b1, hd__q1 + k, sizeof hd__b1);                             \
-        memcpy(&hd__b2, hd__q2 + k, sizeof hd__b2);                             \
-        memcpy(&hd__b3, hd__q3 + k, sizeof hd__b3);                             \
-        HD__R##m(HD__NT_FMA)                                                    \
-      }                                                                         \
-      HD__R##m(HD__NT_FIN)                                                      \
-    }                                                                           \
-    for (j = hd__n4; j < N; ++j) {                                              \
-      HD__R##m(HD__NT_DECL1)                                                    \
-      const float *hd__q0 = B + j * ldb;                                        \
-      int64_t k = 0;                                                            \
-      for (; k + HD_VF <= K; k += HD_VF) {                                      \
-        hd_vf hd__b0;                                                           \
-        memcpy(&hd__b0, hd__q0 + k, sizeof hd__b0);                             \
-        HD__R##m(HD__NT_FMA1)                                                   \
-      }                                                                         \
-      HD__R##m(HD__NT_FINONE)                                                   \
-    }                                                                           \
-  }
+#define HD__DEFINE_SMALL_NT(m)                                                                                         \
+    HD__CONTRACT_FN                                                                                                    \
+    static inline void hd__sgemm_small_nt_##m(int64_t N, int64_t K, const float *restrict A, int64_t lda,              \
+                                              const float *restrict B, int64_t ldb, float *restrict C, int64_t crs,    \
+                                              int64_t ccs, float alpha, float beta)                                    \
+    {                                                                                                                  \
+        HD__CONTRACT_BODY                                                                                              \
+        const hd_vf hd__vz = {0};                                                                                      \
+        const int64_t hd__n4 = N > 0 ? N / 4 * 4 : 0;                                                                  \
+        int64_t j = 0;                                                                                                 \
+        for (; j < hd__n4; j += 4) {                                                                                   \
+            HD__R##m(HD__NT_DECL) const float *hd__q0 = B + j * ldb, *hd__q1 = hd__q0 + ldb;                           \
+            const float *hd__q2 = hd__q1 + ldb, *hd__q3 = hd__q2 + ldb;                                                \
+            int64_t k = 0;                                                                                             \
+            for (; k + HD_VF <= K; k += HD_VF) {                                                                       \
+                hd_vf hd__b0, hd__b1, hd__b2, hd__b3;                                                                  \
+                memcpy(&hd__b0, hd__q0 + k, sizeof hd__b0);                                                            \
+                memcpy(&hd__b1, hd__q1 + k, sizeof hd__b1);                                                            \
+                memcpy(&hd__b2, hd__q2 + k, sizeof hd__b2);                                                            \
+                memcpy(&hd__b3, hd__q3 + k, sizeof hd__b3);                                                            \
+                HD__R##m(HD__NT_FMA)                                                                                   \
+            }                                                                                                          \
+            HD__R##m(HD__NT_FIN)                                                                                       \
+        }                                                                                                              \
+        for (j = hd__n4; j < N; ++j) {                                                                                 \
+            HD__R##m(HD__NT_DECL1) const float *hd__q0 = B + j * ldb;                                                  \
+            int64_t k = 0;                                                                                             \
+            for (; k + HD_VF <= K; k += HD_VF) {                                                                       \
+                hd_vf hd__b0;                                                                                          \
+                memcpy(&hd__b0, hd__q0 + k, sizeof hd__b0);                                                            \
+                HD__R##m(HD__NT_FMA1)                                                                                  \
+            }                                                                                                          \
+            HD__R##m(HD__NT_FINONE)                                                                                    \
+        }                                                                                                              \
+    }
 HD__DEFINE_SMALL_NT(1)
 HD__DEFINE_SMALL_NT(2)
 HD__DEFINE_SMALL_NT(3)
@@ -780,260 +796,270 @@ HD__DEFINE_SMALL_NT(4)
 /* Target-independent upper bound of hd_sgemm_scratch_floats (default
  * knobs: MR <= 16, NR <= 32, MC <= 160, NC <= 1024, KC <= 256): what a
  * compiler planning memory before knowing the target reserves. */
-static inline size_t hd_sgemm_scratch_floats_max(int64_t M, int64_t N, int64_t K) {
-  if (M <= 0 || N <= 0 || K <= 0) return 0;
-  int64_t m = M + 15 < 160 ? M + 15 : 160, n = N + 31 < 1056 ? N + 31 : 1056;
-  return (size_t)((m + n) * (K < 256 ? K : 256) + 16);
+static inline size_t hd_sgemm_scratch_floats_max(int64_t M, int64_t N, int64_t K)
+{
+    if (M <= 0 || N <= 0 || K <= 0)
+        return 0;
+    int64_t m = M + 15 < 160 ? M + 15 : 160, n = N + 31 < 1056 ? N + 31 : 1056;
+    return (size_t)((m + n) * (K < 256 ? K : 256) + 16);
 }
 
 /* Scratch (in floats) that hd_sgemm_ws needs for these sizes. */
-static inline size_t hd_sgemm_scratch_floats(int64_t M, int64_t N, int64_t K) {
-  if (M <= 0 || N <= 0 || K <= 0) return 0;
-  int64_t mc = hd__min64(hd__round_up64(M, HD_SGEMM_MR), HD__SGEMM_MCB);
-  int64_t kc = hd__min64(K, HD_SGEMM_KC);
-  int64_t nc = hd__min64(hd__round_up64(N, HD_SGEMM_NR), HD__SGEMM_NCB);
-  return (size_t)(mc * kc * HD__AS + kc * nc + HD__ALIGN_FLOATS);
+static inline size_t hd_sgemm_scratch_floats(int64_t M, int64_t N, int64_t K)
+{
+    if (M <= 0 || N <= 0 || K <= 0)
+        return 0;
+    int64_t mc = hd__min64(hd__round_up64(M, HD_SGEMM_MR), HD__SGEMM_MCB);
+    int64_t kc = hd__min64(K, HD_SGEMM_KC);
+    int64_t nc = hd__min64(hd__round_up64(N, HD_SGEMM_NR), HD__SGEMM_NCB);
+    return (size_t)(mc * kc * HD__AS + kc * nc + HD__ALIGN_FLOATS);
 }
 
 /* The blocked driver; nc_max is the NC blocking (a multiple of NR) and
  * scratch holds mc*kc*HD__AS + kc*nc floats past its 64-byte aligned
  * start (hd_sgemm_scratch_floats). */
-static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const float *A,
-                                     int64_t lda, int trans_a, const float *B,
-                                     int64_t ldb, int trans_b, float *C, int64_t ldc,
-                                     float alpha, float beta, float *scratch,
-                                     int64_t nc_max) {
-  uintptr_t addr = (uintptr_t)scratch;
-  size_t skip = (size_t)((64u - (addr & 63u)) & 63u) / sizeof(float);
-  /* Equal-sized blocks (never above the caps) avoid a thin last block:
+static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
+                                     const float *B, int64_t ldb, int trans_b, float *C, int64_t ldc, float alpha,
+                                     float beta, float *scratch, int64_t nc_max)
+{
+    uintptr_t addr = (uintptr_t)scratch;
+    size_t skip = (size_t)((64u - (addr & 63u)) & 63u) / sizeof(float);
+    /* Equal-sized blocks (never above the caps) avoid a thin last block:
    * K = 576 runs as 3 x 192 rather than 256 + 256 + 64. */
-  int64_t kb = hd__min64(K, (K + (K + HD_SGEMM_KC - 1) / HD_SGEMM_KC - 1) /
-                                ((K + HD_SGEMM_KC - 1) / HD_SGEMM_KC));
-  int64_t nmb = (M + HD__SGEMM_MCB - 1) / HD__SGEMM_MCB;
-  int64_t mb = hd__round_up64((M + nmb - 1) / nmb, HD_SGEMM_MR);
-  int64_t nnb = (N + nc_max - 1) / nc_max;
-  int64_t nb = hd__round_up64((N + nnb - 1) / nnb, HD_SGEMM_NR);
-  float *pa = scratch + skip;
-  float *pb = pa + mb * kb * HD__AS;
-  for (int64_t jc = 0; jc < N; jc += nb) {
-    int64_t nc = hd__min64(nb, N - jc);
-    for (int64_t pc = 0; pc < K; pc += kb) {
-      int64_t kc = hd__min64(kb, K - pc);
-      int use_beta = pc > 0 || beta != 0.0f;
-      float beta_eff = pc > 0 ? 1.0f : beta;
-      hd__sgemm_pack_b(kc, nc, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb,
-                       trans_b, pb);
-      for (int64_t ic = 0; ic < M; ic += mb) {
-        int64_t mc = hd__min64(mb, M - ic);
-        hd__sgemm_pack_a(mc, kc, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda,
-                         trans_a, pa);
-        for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR) {
-          int64_t nr = hd__min64(HD_SGEMM_NR, nc - jr);
-          const float *pbs = pb + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += HD_SGEMM_MR) {
-            int64_t mr = hd__min64(HD_SGEMM_MR, mc - ir);
-            hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, C + (ic + ir) * ldc + jc + jr, ldc,
-                              mr, nr, alpha, beta_eff, use_beta);
-          }
+    int64_t kb = hd__min64(K, (K + (K + HD_SGEMM_KC - 1) / HD_SGEMM_KC - 1) / ((K + HD_SGEMM_KC - 1) / HD_SGEMM_KC));
+    int64_t nmb = (M + HD__SGEMM_MCB - 1) / HD__SGEMM_MCB;
+    int64_t mb = hd__round_up64((M + nmb - 1) / nmb, HD_SGEMM_MR);
+    int64_t nnb = (N + nc_max - 1) / nc_max;
+    int64_t nb = hd__round_up64((N + nnb - 1) / nnb, HD_SGEMM_NR);
+    float *pa = scratch + skip;
+    float *pb = pa + mb * kb * HD__AS;
+    for (int64_t jc = 0; jc < N; jc += nb) {
+        int64_t nc = hd__min64(nb, N - jc);
+        for (int64_t pc = 0; pc < K; pc += kb) {
+            int64_t kc = hd__min64(kb, K - pc);
+            int use_beta = pc > 0 || beta != 0.0f;
+            float beta_eff = pc > 0 ? 1.0f : beta;
+            hd__sgemm_pack_b(kc, nc, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, trans_b, pb);
+            for (int64_t ic = 0; ic < M; ic += mb) {
+                int64_t mc = hd__min64(mb, M - ic);
+                hd__sgemm_pack_a(mc, kc, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, trans_a, pa);
+                for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR) {
+                    int64_t nr = hd__min64(HD_SGEMM_NR, nc - jr);
+                    const float *pbs = pb + jr * kc;
+                    for (int64_t ir = 0; ir < mc; ir += HD_SGEMM_MR) {
+                        int64_t mr = hd__min64(HD_SGEMM_MR, mc - ir);
+                        hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr,
+                                          alpha, beta_eff, use_beta);
+                    }
+                }
+            }
         }
-      }
     }
-  }
 }
 
 /* Shared front end: trivial cases and the unpacked paths for M <= 4 or
  * N <= 4; returns 1 when the product is done. */
-static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *A,
-                                  int64_t lda, int trans_a, const float *B, int64_t ldb,
-                                  int trans_b, float *C, int64_t ldc, float alpha,
-                                  float beta) {
-  if (M <= 0 || N <= 0) return 1;
-  if (K <= 0 || alpha == 0.0f) {
-    hd__scale_c(M, N, C, ldc, beta);
-    return 1;
-  }
-  if (N <= 4 && M > N && !trans_a && (trans_b || (N == 1 && ldb == 1))) {
-    /* few columns: C^T = op(B)^T op(A)^T with contiguous rows on both sides */
-    switch (N) {
-      case 1: hd__sgemm_small_nt_1(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
-      case 2: hd__sgemm_small_nt_2(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
-      case 3: hd__sgemm_small_nt_3(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
-      default: hd__sgemm_small_nt_4(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
+                                  const float *B, int64_t ldb, int trans_b, float *C, int64_t ldc, float alpha,
+                                  float beta)
+{
+    if (M <= 0 || N <= 0)
+        return 1;
+    if (K <= 0 || alpha == 0.0f) {
+        hd__scale_c(M, N, C, ldc, beta);
+        return 1;
     }
-    return 1;
-  }
-  if (M <= 4 && (!trans_a || M == 1)) {
-    /* M == 1 with trans_a reads op(A) row 0 = A[k*lda]: only contiguous
+    if (N <= 4 && M > N && !trans_a && (trans_b || (N == 1 && ldb == 1))) {
+        /* few columns: C^T = op(B)^T op(A)^T with contiguous rows on both sides */
+        switch (N) {
+        case 1: hd__sgemm_small_nt_1(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+        case 2: hd__sgemm_small_nt_2(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+        case 3: hd__sgemm_small_nt_3(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+        default: hd__sgemm_small_nt_4(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+        }
+        return 1;
+    }
+    if (M <= 4 && (!trans_a || M == 1)) {
+        /* M == 1 with trans_a reads op(A) row 0 = A[k*lda]: only contiguous
      * when lda == 1, otherwise use the packed path */
-    if (trans_a && lda != 1) return 0;
-    if (!trans_b) {
-      switch (M) {
-        case 1: hd__sgemm_small_nn_1(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
-        case 2: hd__sgemm_small_nn_2(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
-        case 3: hd__sgemm_small_nn_3(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
-        default: hd__sgemm_small_nn_4(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
-      }
-    } else {
-      switch (M) {
-        case 1: hd__sgemm_small_nt_1(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
-        case 2: hd__sgemm_small_nt_2(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
-        case 3: hd__sgemm_small_nt_3(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
-        default: hd__sgemm_small_nt_4(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
-      }
+        if (trans_a && lda != 1)
+            return 0;
+        if (!trans_b) {
+            switch (M) {
+            case 1: hd__sgemm_small_nn_1(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
+            case 2: hd__sgemm_small_nn_2(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
+            case 3: hd__sgemm_small_nn_3(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
+            default: hd__sgemm_small_nn_4(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
+            }
+        } else {
+            switch (M) {
+            case 1: hd__sgemm_small_nt_1(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
+            case 2: hd__sgemm_small_nt_2(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
+            case 3: hd__sgemm_small_nt_3(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
+            default: hd__sgemm_small_nt_4(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
+            }
+        }
+        return 1;
     }
-    return 1;
-  }
-  return 0;
+    return 0;
 }
 
-static inline void hd_sgemm_ws(int64_t M, int64_t N, int64_t K, const float *A,
-                               int64_t lda, int trans_a, const float *B, int64_t ldb,
-                               int trans_b, float *C, int64_t ldc, float alpha,
-                               float beta, float *scratch) {
-  if (hd__sgemm_front(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta))
-    return;
-  hd__sgemm_blocked(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta,
-                    scratch, HD__SGEMM_NCB);
+static inline void hd_sgemm_ws(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
+                               const float *B, int64_t ldb, int trans_b, float *C, int64_t ldc, float alpha, float beta,
+                               float *scratch)
+{
+    if (hd__sgemm_front(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta))
+        return;
+    hd__sgemm_blocked(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta, scratch, HD__SGEMM_NCB);
 }
 
-static inline void hd_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                            int trans_a, const float *B, int64_t ldb, int trans_b,
-                            float *C, int64_t ldc, float alpha, float beta) {
-  if (hd__sgemm_front(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta))
-    return;
-  float buf[HD__SGEMM_STACK_FLOATS];
-  hd__sgemm_blocked(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta, buf,
-                    HD__SGEMM_SNCB);
+static inline void hd_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a, const float *B,
+                            int64_t ldb, int trans_b, float *C, int64_t ldc, float alpha, float beta)
+{
+    if (hd__sgemm_front(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta))
+        return;
+    float buf[HD__SGEMM_STACK_FLOATS];
+    hd__sgemm_blocked(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta, buf, HD__SGEMM_SNCB);
 }
 
 /* Double GEMM, same contract as hd_sgemm, plain loops. */
-static inline void hd_dgemm(int64_t M, int64_t N, int64_t K, const double *A,
-                            int64_t lda, int trans_a, const double *B, int64_t ldb,
-                            int trans_b, double *C, int64_t ldc, double alpha,
-                            double beta) {
-  if (M <= 0 || N <= 0) return;
-  for (int64_t i = 0; i < M; ++i) {
-    double *c = C + i * ldc;
-    if (beta == 0.0) {
-      for (int64_t j = 0; j < N; ++j) c[j] = 0.0;
-    } else if (beta != 1.0) {
-      for (int64_t j = 0; j < N; ++j) c[j] *= beta;
+static inline void hd_dgemm(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda, int trans_a, const double *B,
+                            int64_t ldb, int trans_b, double *C, int64_t ldc, double alpha, double beta)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    for (int64_t i = 0; i < M; ++i) {
+        double *c = C + i * ldc;
+        if (beta == 0.0) {
+            for (int64_t j = 0; j < N; ++j)
+                c[j] = 0.0;
+        } else if (beta != 1.0) {
+            for (int64_t j = 0; j < N; ++j)
+                c[j] *= beta;
+        }
     }
-  }
-  if (K <= 0 || alpha == 0.0) return;
-  for (int64_t i = 0; i < M; ++i) {
-    double *c = C + i * ldc;
-    if (!trans_b) { /* rows of B are contiguous: axpy form */
-      for (int64_t k = 0; k < K; ++k) {
-        double a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
-        const double *b = B + k * ldb;
-        for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
-      }
-    } else { /* B is N x K: dot form */
-      for (int64_t j = 0; j < N; ++j) {
-        const double *b = B + j * ldb;
-        double s = 0.0;
-        for (int64_t k = 0; k < K; ++k)
-          s += (trans_a ? A[k * lda + i] : A[i * lda + k]) * b[k];
-        c[j] += alpha * s;
-      }
+    if (K <= 0 || alpha == 0.0)
+        return;
+    for (int64_t i = 0; i < M; ++i) {
+        double *c = C + i * ldc;
+        if (!trans_b) { /* rows of B are contiguous: axpy form */
+            for (int64_t k = 0; k < K; ++k) {
+                double a = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
+                const double *b = B + k * ldb;
+                for (int64_t j = 0; j < N; ++j)
+                    c[j] += a * b[j];
+            }
+        } else { /* B is N x K: dot form */
+            for (int64_t j = 0; j < N; ++j) {
+                const double *b = B + j * ldb;
+                double s = 0.0;
+                for (int64_t k = 0; k < K; ++k)
+                    s += (trans_a ? A[k * lda + i] : A[i * lda + k]) * b[k];
+                c[j] += alpha * s;
+            }
+        }
     }
-  }
 }
 
 /* ------------------------------------------------------------------------ */
 /* 3. im2col / col2im                                                        */
 /* ------------------------------------------------------------------------ */
 
-static inline int64_t hd_conv_out_size(int64_t in, int64_t k, int64_t stride,
-                                       int64_t pad_begin, int64_t pad_end,
-                                       int64_t dilation) {
-  int64_t span = in + pad_begin + pad_end - dilation * (k - 1) - 1;
-  return span < 0 ? 0 : span / stride + 1;
+static inline int64_t hd_conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad_begin, int64_t pad_end,
+                                       int64_t dilation)
+{
+    int64_t span = in + pad_begin + pad_end - dilation * (k - 1) - 1;
+    return span < 0 ? 0 : span / stride + 1;
 }
 
 /* Range [lo, hi) of output positions o with 0 <= base + o*stride < in,
  * clipped to [0, out). */
-static inline void hd__valid_range(int64_t base, int64_t stride, int64_t in, int64_t out,
-                                   int64_t *lo, int64_t *hi) {
-  int64_t l = base >= 0 ? 0 : (-base + stride - 1) / stride;
-  int64_t h = base > in - 1 ? 0 : (in - 1 - base) / stride + 1;
-  if (h > out) h = out;
-  if (l > h) l = h;
-  *lo = l;
-  *hi = h;
+static inline void hd__valid_range(int64_t base, int64_t stride, int64_t in, int64_t out, int64_t *lo, int64_t *hi)
+{
+    int64_t l = base >= 0 ? 0 : (-base + stride - 1) / stride;
+    int64_t h = base > in - 1 ? 0 : (in - 1 - base) / stride + 1;
+    if (h > out)
+        h = out;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
 }
 
-static inline void hd_im2col_f32(const float *x, int64_t C, int64_t H, int64_t W,
-                                 int64_t kh, int64_t kw, int64_t stride_h,
-                                 int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                                 int64_t pad_bottom, int64_t pad_right, int64_t dil_h,
-                                 int64_t dil_w, float *col) {
-  int64_t OH = hd_conv_out_size(H, kh, stride_h, pad_top, pad_bottom, dil_h);
-  int64_t OW = hd_conv_out_size(W, kw, stride_w, pad_left, pad_right, dil_w);
-  if (OH <= 0 || OW <= 0) return;
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t ki = 0; ki < kh; ++ki) {
-      for (int64_t kj = 0; kj < kw; ++kj) {
-        float *dst = col + ((c * kh + ki) * kw + kj) * OH * OW;
-        int64_t wbase = kj * dil_w - pad_left, wlo, whi;
-        hd__valid_range(wbase, stride_w, W, OW, &wlo, &whi);
-        for (int64_t oh = 0; oh < OH; ++oh, dst += OW) {
-          int64_t ih = oh * stride_h - pad_top + ki * dil_h;
-          if (ih < 0 || ih >= H || whi == wlo) {
-            memset(dst, 0, (size_t)OW * sizeof(float));
-            continue;
-          }
-          const float *src = x + (c * H + ih) * W + wbase;
-          for (int64_t ow = 0; ow < wlo; ++ow) dst[ow] = 0.0f;
-          if (stride_w == 1) {
-            memcpy(dst + wlo, src + wlo, (size_t)(whi - wlo) * sizeof(float));
-          } else {
-            for (int64_t ow = wlo; ow < whi; ++ow) dst[ow] = src[ow * stride_w];
-          }
-          for (int64_t ow = whi; ow < OW; ++ow) dst[ow] = 0.0f;
+static inline void hd_im2col_f32(const float *x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
+                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                 int64_t pad_bottom, int64_t pad_right, int64_t dil_h, int64_t dil_w, float *col)
+{
+    int64_t OH = hd_conv_out_size(H, kh, stride_h, pad_top, pad_bottom, dil_h);
+    int64_t OW = hd_conv_out_size(W, kw, stride_w, pad_left, pad_right, dil_w);
+    if (OH <= 0 || OW <= 0)
+        return;
+    for (int64_t c = 0; c < C; ++c) {
+        for (int64_t ki = 0; ki < kh; ++ki) {
+            for (int64_t kj = 0; kj < kw; ++kj) {
+                float *dst = col + ((c * kh + ki) * kw + kj) * OH * OW;
+                int64_t wbase = kj * dil_w - pad_left, wlo, whi;
+                hd__valid_range(wbase, stride_w, W, OW, &wlo, &whi);
+                for (int64_t oh = 0; oh < OH; ++oh, dst += OW) {
+                    int64_t ih = oh * stride_h - pad_top + ki * dil_h;
+                    if (ih < 0 || ih >= H || whi == wlo) {
+                        memset(dst, 0, (size_t)OW * sizeof(float));
+                        continue;
+                    }
+                    const float *src = x + (c * H + ih) * W + wbase;
+                    for (int64_t ow = 0; ow < wlo; ++ow)
+                        dst[ow] = 0.0f;
+                    if (stride_w == 1) {
+                        memcpy(dst + wlo, src + wlo, (size_t)(whi - wlo) * sizeof(float));
+                    } else {
+                        for (int64_t ow = wlo; ow < whi; ++ow)
+                            dst[ow] = src[ow * stride_w];
+                    }
+                    for (int64_t ow = whi; ow < OW; ++ow)
+                        dst[ow] = 0.0f;
+                }
+            }
         }
-      }
     }
-  }
 }
 
 /* col2im over an explicit OH x OW column grid, adding into x (x is not
  * cleared first): ConvTranspose scatters onto an output that already holds
  * its bias, and its input grid is given rather than derived from pads. */
-static inline void hd_col2im_acc_f32(const float *col, int64_t C, int64_t H, int64_t W,
-                                     int64_t OH, int64_t OW, int64_t kh, int64_t kw,
-                                     int64_t stride_h, int64_t stride_w, int64_t pad_top,
-                                     int64_t pad_left, int64_t dil_h, int64_t dil_w,
-                                     float *x) {
-  if (OH <= 0 || OW <= 0) return;
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t ki = 0; ki < kh; ++ki) {
-      for (int64_t kj = 0; kj < kw; ++kj) {
-        const float *src = col + ((c * kh + ki) * kw + kj) * OH * OW;
-        int64_t wbase = kj * dil_w - pad_left, wlo, whi;
-        hd__valid_range(wbase, stride_w, W, OW, &wlo, &whi);
-        for (int64_t oh = 0; oh < OH; ++oh, src += OW) {
-          int64_t ih = oh * stride_h - pad_top + ki * dil_h;
-          if (ih < 0 || ih >= H) continue;
-          float *dst = x + (c * H + ih) * W + wbase;
-          for (int64_t ow = wlo; ow < whi; ++ow) dst[ow * stride_w] += src[ow];
+static inline void hd_col2im_acc_f32(const float *col, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                     int64_t kh, int64_t kw, int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                                     int64_t pad_left, int64_t dil_h, int64_t dil_w, float *x)
+{
+    if (OH <= 0 || OW <= 0)
+        return;
+    for (int64_t c = 0; c < C; ++c) {
+        for (int64_t ki = 0; ki < kh; ++ki) {
+            for (int64_t kj = 0; kj < kw; ++kj) {
+                const float *src = col + ((c * kh + ki) * kw + kj) * OH * OW;
+                int64_t wbase = kj * dil_w - pad_left, wlo, whi;
+                hd__valid_range(wbase, stride_w, W, OW, &wlo, &whi);
+                for (int64_t oh = 0; oh < OH; ++oh, src += OW) {
+                    int64_t ih = oh * stride_h - pad_top + ki * dil_h;
+                    if (ih < 0 || ih >= H)
+                        continue;
+                    float *dst = x + (c * H + ih) * W + wbase;
+                    for (int64_t ow = wlo; ow < whi; ++ow)
+                        dst[ow * stride_w] += src[ow];
+                }
+            }
         }
-      }
     }
-  }
 }
 
-static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t W,
-                                 int64_t kh, int64_t kw, int64_t stride_h,
-                                 int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                                 int64_t pad_bottom, int64_t pad_right, int64_t dil_h,
-                                 int64_t dil_w, float *x) {
-  int64_t OH = hd_conv_out_size(H, kh, stride_h, pad_top, pad_bottom, dil_h);
-  int64_t OW = hd_conv_out_size(W, kw, stride_w, pad_left, pad_right, dil_w);
-  if (C > 0 && H > 0 && W > 0) memset(x, 0, (size_t)(C * H * W) * sizeof(float));
-  hd_col2im_acc_f32(col, C, H, W, OH, OW, kh, kw, stride_h, stride_w, pad_top, pad_left,
-                    dil_h, dil_w, x);
+static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
+                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                 int64_t pad_bottom, int64_t pad_right, int64_t dil_h, int64_t dil_w, float *x)
+{
+    int64_t OH = hd_conv_out_size(H, kh, stride_h, pad_top, pad_bottom, dil_h);
+    int64_t OW = hd_conv_out_size(W, kw, stride_w, pad_left, pad_right, dil_w);
+    if (C > 0 && H > 0 && W > 0)
+        memset(x, 0, (size_t)(C * H * W) * sizeof(float));
+    hd_col2im_acc_f32(col, C, H, W, OH, OW, kh, kw, stride_h, stride_w, pad_top, pad_left, dil_h, dil_w, x);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1043,132 +1069,138 @@ static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t
 /* exp: n = round(x/ln2), r = x - n*ln2 (two-part ln2, |r| <= 0.347),
  * e^r = 1 + r + r^2*q(r) with a degree-4 minimax q, then 2^n applied as
  * two exact factors so that overflow and subnormal results round once. */
-static inline hd_vf hd_vf_exp(hd_vf x) {
-  const hd_vf magic = hd_vf_splat(0x1.8p23f); /* 1.5*2^23: rounds to integer */
-  hd_vu nan = hd_vf_isnan(x);
-  hd_vf xc = hd__vf_clamp_hi(x, 89.0f);
-  xc = hd_vf_sel(hd_vf_lt(xc, hd_vf_splat(-104.0f)), hd_vf_splat(-104.0f), xc);
-  xc = hd_vf_sel(nan, hd_vf_splat(0.0f), xc);
-  hd_vf t = xc * hd_vf_splat(0x1.715476p+0f) + magic;
-  hd_vf n = hd_vf_from_bits(hd_vf_bits(t)) - magic;
-  hd_vf r = xc - n * hd_vf_splat(0x1.62e4p-1f); /* exact: 16-bit ln2 head */
-  r = r - n * hd_vf_splat(0x1.7f7d1cp-20f);
-  hd_vf q = hd_vf_splat(0x1.6a1a6ep-10f);
-  q = q * r + hd_vf_splat(0x1.123fc8p-7f);
-  q = q * r + hd_vf_splat(0x1.555916p-5f);
-  q = q * r + hd_vf_splat(0x1.55548ap-3f);
-  q = q * r + hd_vf_splat(0x1.fffffcp-2f);
-  hd_vf p = hd_vf_splat(1.0f) + (r + (r * r) * q);
-  /* n + 256 in [105, 384]; split into two biased exponents */
-  hd_vu nb = hd_vf_bits(t) - hd_vu_splat(0x4B400000u - 256u);
-  hd_vu e1 = nb >> 1, e2 = nb - e1;
-  hd_vf s1 = hd_vf_from_bits((e1 - hd_vu_splat(1u)) << 23);
-  hd_vf s2 = hd_vf_from_bits((e2 - hd_vu_splat(1u)) << 23);
-  hd_vf res = (p * s1) * s2;
-  return hd_vf_sel(nan, x + x, res);
+static inline hd_vf hd_vf_exp(hd_vf x)
+{
+    const hd_vf magic = hd_vf_splat(0x1.8p23f); /* 1.5*2^23: rounds to integer */
+    hd_vu nan = hd_vf_isnan(x);
+    hd_vf xc = hd__vf_clamp_hi(x, 89.0f);
+    xc = hd_vf_sel(hd_vf_lt(xc, hd_vf_splat(-104.0f)), hd_vf_splat(-104.0f), xc);
+    xc = hd_vf_sel(nan, hd_vf_splat(0.0f), xc);
+    hd_vf t = xc * hd_vf_splat(0x1.715476p+0f) + magic;
+    hd_vf n = hd_vf_from_bits(hd_vf_bits(t)) - magic;
+    hd_vf r = xc - n * hd_vf_splat(0x1.62e4p-1f); /* exact: 16-bit ln2 head */
+    r = r - n * hd_vf_splat(0x1.7f7d1cp-20f);
+    hd_vf q = hd_vf_splat(0x1.6a1a6ep-10f);
+    q = q * r + hd_vf_splat(0x1.123fc8p-7f);
+    q = q * r + hd_vf_splat(0x1.555916p-5f);
+    q = q * r + hd_vf_splat(0x1.55548ap-3f);
+    q = q * r + hd_vf_splat(0x1.fffffcp-2f);
+    hd_vf p = hd_vf_splat(1.0f) + (r + (r * r) * q);
+    /* n + 256 in [105, 384]; split into two biased exponents */
+    hd_vu nb = hd_vf_bits(t) - hd_vu_splat(0x4B400000u - 256u);
+    hd_vu e1 = nb >> 1, e2 = nb - e1;
+    hd_vf s1 = hd_vf_from_bits((e1 - hd_vu_splat(1u)) << 23);
+    hd_vf s2 = hd_vf_from_bits((e2 - hd_vu_splat(1u)) << 23);
+    hd_vf res = (p * s1) * s2;
+    return hd_vf_sel(nan, x + x, res);
 }
 
 /* log: x = 2^k * m with m in [sqrt(1/2), sqrt(2)), f = m - 1, s = f/(2+f),
  * log(1+f) = f - (f^2/2 - s*(f^2/2 + R(s^2))), R from the atanh series. */
-static inline hd_vf hd_vf_log(hd_vf x) {
-  const hd_vf one = hd_vf_splat(1.0f);
-  hd_vu tiny = hd_vf_lt(x, hd_vf_splat(0x1p-126f));
-  hd_vf xs = hd_vf_sel(tiny, x * hd_vf_splat(0x1p23f), x); /* subnormals exact */
-  hd_vu ix = hd_vf_bits(xs) + hd_vu_splat(0x3F800000u - 0x3F3504F3u);
-  hd_vu ku = ix >> 23; /* biased exponent of x / sqrt(1/2) */
-  hd_vf k = hd_vf_from_bits(ku + hd_vu_splat(0x4B400000u)) - hd_vf_splat(0x1.8p23f + 127.0f);
-  k = k - hd_vf_sel(tiny, hd_vf_splat(23.0f), hd_vf_splat(0.0f));
-  hd_vf m = hd_vf_from_bits((ix & hd_vu_splat(0x007FFFFFu)) + hd_vu_splat(0x3F3504F3u));
-  hd_vf f = m - one;
-  hd_vf s = f / (hd_vf_splat(2.0f) + f);
-  hd_vf z = s * s;
-  hd_vf R = hd_vf_splat(2.0f / 9.0f);
-  R = R * z + hd_vf_splat(2.0f / 7.0f);
-  R = R * z + hd_vf_splat(2.0f / 5.0f);
-  R = R * z + hd_vf_splat(2.0f / 3.0f);
-  R = R * z;
-  hd_vf hfsq = hd_vf_splat(0.5f) * f * f;
-  hd_vf res = k * hd_vf_splat(0x1.62e4p-1f) -
-              ((hfsq - (s * (hfsq + R) + k * hd_vf_splat(0x1.7f7d1cp-20f))) - f);
-  const hd_vf inf = hd_vf_splat(INFINITY);
-  res = hd_vf_sel(hd_vf_eq(x, inf), inf, res);
-  res = hd_vf_sel(hd_vf_lt(x, hd_vf_splat(0.0f)), hd_vf_splat(NAN), res);
-  res = hd_vf_sel(hd_vf_eq(x, hd_vf_splat(0.0f)), -inf, res);
-  return hd_vf_sel(hd_vf_isnan(x), x + x, res);
+static inline hd_vf hd_vf_log(hd_vf x)
+{
+    const hd_vf one = hd_vf_splat(1.0f);
+    hd_vu tiny = hd_vf_lt(x, hd_vf_splat(0x1p-126f));
+    hd_vf xs = hd_vf_sel(tiny, x * hd_vf_splat(0x1p23f), x); /* subnormals exact */
+    hd_vu ix = hd_vf_bits(xs) + hd_vu_splat(0x3F800000u - 0x3F3504F3u);
+    hd_vu ku = ix >> 23; /* biased exponent of x / sqrt(1/2) */
+    hd_vf k = hd_vf_from_bits(ku + hd_vu_splat(0x4B400000u)) - hd_vf_splat(0x1.8p23f + 127.0f);
+    k = k - hd_vf_sel(tiny, hd_vf_splat(23.0f), hd_vf_splat(0.0f));
+    hd_vf m = hd_vf_from_bits((ix & hd_vu_splat(0x007FFFFFu)) + hd_vu_splat(0x3F3504F3u));
+    hd_vf f = m - one;
+    hd_vf s = f / (hd_vf_splat(2.0f) + f);
+    hd_vf z = s * s;
+    hd_vf R = hd_vf_splat(2.0f / 9.0f);
+    R = R * z + hd_vf_splat(2.0f / 7.0f);
+    R = R * z + hd_vf_splat(2.0f / 5.0f);
+    R = R * z + hd_vf_splat(2.0f / 3.0f);
+    R = R * z;
+    hd_vf hfsq = hd_vf_splat(0.5f) * f * f;
+    hd_vf res = k * hd_vf_splat(0x1.62e4p-1f) - ((hfsq - (s * (hfsq + R) + k * hd_vf_splat(0x1.7f7d1cp-20f))) - f);
+    const hd_vf inf = hd_vf_splat(INFINITY);
+    res = hd_vf_sel(hd_vf_eq(x, inf), inf, res);
+    res = hd_vf_sel(hd_vf_lt(x, hd_vf_splat(0.0f)), hd_vf_splat(NAN), res);
+    res = hd_vf_sel(hd_vf_eq(x, hd_vf_splat(0.0f)), -inf, res);
+    return hd_vf_sel(hd_vf_isnan(x), x + x, res);
 }
 
 /* sigmoid: E = e^-|x|; 1/(1+E) for x >= 0, E/(1+E) for x < 0 (no
  * overflow, subnormal tails kept). */
-static inline hd_vf hd_vf_sigmoid(hd_vf x) {
-  const hd_vf one = hd_vf_splat(1.0f);
-  hd_vf e = hd_vf_exp(-hd_vf_abs(x));
-  hd_vf num = hd_vf_sel(hd_vf_ge(x, hd_vf_splat(0.0f)), one, e);
-  return num / (one + e);
+static inline hd_vf hd_vf_sigmoid(hd_vf x)
+{
+    const hd_vf one = hd_vf_splat(1.0f);
+    hd_vf e = hd_vf_exp(-hd_vf_abs(x));
+    hd_vf num = hd_vf_sel(hd_vf_ge(x, hd_vf_splat(0.0f)), one, e);
+    return num / (one + e);
 }
 
 /* tanh: |x| < 0.5625: x + x^3*q(x^2) (minimax); else
  * sign(x) * (1 - 2/(e^(2|x|) + 1)) with |x| clamped to 10. */
-static inline hd_vf hd_vf_tanh(hd_vf x) {
-  hd_vf ax = hd_vf_abs(x);
-  hd_vf z = x * x;
-  hd_vf q = hd_vf_splat(0x1.333f5ap-9f);
-  q = q * z + hd_vf_splat(-0x1.12483cp-7f);
-  q = q * z + hd_vf_splat(0x1.64ab0ep-6f);
-  q = q * z + hd_vf_splat(-0x1.ba05ap-5f);
-  q = q * z + hd_vf_splat(0x1.1110ccp-3f);
-  q = q * z + hd_vf_splat(-0x1.555554p-2f);
-  hd_vf small = ax + (ax * z) * q;
-  hd_vf a = hd__vf_clamp_hi(ax, 10.0f);
-  hd_vf e = hd_vf_exp(a + a);
-  hd_vf big = hd_vf_splat(1.0f) - hd_vf_splat(2.0f) / (e + hd_vf_splat(1.0f));
-  /* computed on |x| and signed at the end, so tanh(-0) = -0 */
-  return hd_vf_copysign(hd_vf_sel(hd_vf_lt(ax, hd_vf_splat(0.5625f)), small, big), x);
+static inline hd_vf hd_vf_tanh(hd_vf x)
+{
+    hd_vf ax = hd_vf_abs(x);
+    hd_vf z = x * x;
+    hd_vf q = hd_vf_splat(0x1.333f5ap-9f);
+    q = q * z + hd_vf_splat(-0x1.12483cp-7f);
+    q = q * z + hd_vf_splat(0x1.64ab0ep-6f);
+    q = q * z + hd_vf_splat(-0x1.ba05ap-5f);
+    q = q * z + hd_vf_splat(0x1.1110ccp-3f);
+    q = q * z + hd_vf_splat(-0x1.555554p-2f);
+    hd_vf small = ax + (ax * z) * q;
+    hd_vf a = hd__vf_clamp_hi(ax, 10.0f);
+    hd_vf e = hd_vf_exp(a + a);
+    hd_vf big = hd_vf_splat(1.0f) - hd_vf_splat(2.0f) / (e + hd_vf_splat(1.0f));
+    /* computed on |x| and signed at the end, so tanh(-0) = -0 */
+    return hd_vf_copysign(hd_vf_sel(hd_vf_lt(ax, hd_vf_splat(0.5625f)), small, big), x);
 }
 
 /* erf: |x| < 0.875: x + x*q(x^2) (minimax); else
  * sign(x) * (1 - exp(g(|x|) - x^2)) where g(t) ~ log(erfc(t)) + t^2 is a
  * degree-8 minimax polynomial in t - 2.4375 over [0.875, 4]; |x| is
  * clamped to 4 (erf rounds to 1 from 3.92 on). */
-static inline hd_vf hd_vf_erf(hd_vf x) {
-  hd_vf ax = hd_vf_abs(x);
-  hd_vf z = x * x;
-  hd_vf q = hd_vf_splat(0x1.6ab024p-14f);
-  q = q * z + hd_vf_splat(-0x1.ae2eb2p-11f);
-  q = q * z + hd_vf_splat(0x1.5532bp-8f);
-  q = q * z + hd_vf_splat(-0x1.b818ecp-6f);
-  q = q * z + hd_vf_splat(0x1.ce2e7cp-4f);
-  q = q * z + hd_vf_splat(-0x1.812744p-2f);
-  q = q * z + hd_vf_splat(0x1.06eba8p-3f);
-  hd_vf small = x + x * q;
-  hd_vf a = hd__vf_clamp_hi(ax, 4.0f);
-  hd_vf t = a - hd_vf_splat(2.4375f);
-  hd_vf g = hd_vf_splat(-0x1.23968p-20f);
-  g = g * t + hd_vf_splat(-0x1.d0a48ep-16f);
-  g = g * t + hd_vf_splat(0x1.ed426cp-15f);
-  g = g * t + hd_vf_splat(-0x1.e9acb2p-12f);
-  g = g * t + hd_vf_splat(0x1.2de1e2p-9f);
-  g = g * t + hd_vf_splat(-0x1.75d748p-7f);
-  g = g * t + hd_vf_splat(0x1.dcc05ap-5f);
-  g = g * t + hd_vf_splat(-0x1.70757cp-2f);
-  g = g * t + hd_vf_splat(-0x1.88d854p+0f);
-  hd_vf big = hd_vf_splat(1.0f) - hd_vf_exp(g - a * a);
-  big = hd_vf_copysign(big, x);
-  return hd_vf_sel(hd_vf_lt(ax, hd_vf_splat(0.875f)), small, big);
+static inline hd_vf hd_vf_erf(hd_vf x)
+{
+    hd_vf ax = hd_vf_abs(x);
+    hd_vf z = x * x;
+    hd_vf q = hd_vf_splat(0x1.6ab024p-14f);
+    q = q * z + hd_vf_splat(-0x1.ae2eb2p-11f);
+    q = q * z + hd_vf_splat(0x1.5532bp-8f);
+    q = q * z + hd_vf_splat(-0x1.b818ecp-6f);
+    q = q * z + hd_vf_splat(0x1.ce2e7cp-4f);
+    q = q * z + hd_vf_splat(-0x1.812744p-2f);
+    q = q * z + hd_vf_splat(0x1.06eba8p-3f);
+    hd_vf small = x + x * q;
+    hd_vf a = hd__vf_clamp_hi(ax, 4.0f);
+    hd_vf t = a - hd_vf_splat(2.4375f);
+    hd_vf g = hd_vf_splat(-0x1.23968p-20f);
+    g = g * t + hd_vf_splat(-0x1.d0a48ep-16f);
+    g = g * t + hd_vf_splat(0x1.ed426cp-15f);
+    g = g * t + hd_vf_splat(-0x1.e9acb2p-12f);
+    g = g * t + hd_vf_splat(0x1.2de1e2p-9f);
+    g = g * t + hd_vf_splat(-0x1.75d748p-7f);
+    g = g * t + hd_vf_splat(0x1.dcc05ap-5f);
+    g = g * t + hd_vf_splat(-0x1.70757cp-2f);
+    g = g * t + hd_vf_splat(-0x1.88d854p+0f);
+    hd_vf big = hd_vf_splat(1.0f) - hd_vf_exp(g - a * a);
+    big = hd_vf_copysign(big, x);
+    return hd_vf_sel(hd_vf_lt(ax, hd_vf_splat(0.875f)), small, big);
 }
 
 /* Array and scalar forms.  The tail goes through a zero-padded vector. */
-#define HD__DEFINE_VMATH(name)                                                \
-  static inline void hd_v##name##_f32(const float *x, float *y, int64_t n) {  \
-    int64_t i = 0;                                                            \
-    for (; i + HD_VF <= n; i += HD_VF) hd_vf_store(y + i, hd_vf_##name(hd_vf_load(x + i))); \
-    if (i < n) {                                                              \
-      float hd__buf[HD_VF] = {0};                                             \
-      memcpy(hd__buf, x + i, (size_t)(n - i) * sizeof(float));                \
-      hd_vf_store(hd__buf, hd_vf_##name(hd_vf_load(hd__buf)));                \
-      memcpy(y + i, hd__buf, (size_t)(n - i) * sizeof(float));                \
-    }                                                                         \
-  }                                                                           \
-  static inline float hd_##name##f(float x) { return hd_vf_lane0(hd_vf_##name(hd_vf_splat(x))); }
+#define HD__DEFINE_VMATH(name)                                                                                         \
+    static inline void hd_v##name##_f32(const float *x, float *y, int64_t n)                                           \
+    {                                                                                                                  \
+        int64_t i = 0;                                                                                                 \
+        for (; i + HD_VF <= n; i += HD_VF)                                                                             \
+            hd_vf_store(y + i, hd_vf_##name(hd_vf_load(x + i)));                                                       \
+        if (i < n) {                                                                                                   \
+            float hd__buf[HD_VF] = {0};                                                                                \
+            memcpy(hd__buf, x + i, (size_t)(n - i) * sizeof(float));                                                   \
+            hd_vf_store(hd__buf, hd_vf_##name(hd_vf_load(hd__buf)));                                                   \
+            memcpy(y + i, hd__buf, (size_t)(n - i) * sizeof(float));                                                   \
+        }                                                                                                              \
+    }                                                                                                                  \
+    static inline float hd_##name##f(float x) { return hd_vf_lane0(hd_vf_##name(hd_vf_splat(x))); }
 HD__DEFINE_VMATH(exp)
 HD__DEFINE_VMATH(log)
 HD__DEFINE_VMATH(tanh)
@@ -1181,99 +1213,123 @@ HD__DEFINE_VMATH(sigmoid)
 
 /* b^e with wrap-around (unsigned arithmetic); e < 0 gives 0 unless |b| is
  * 1 (integer Pow). */
-static inline int64_t hd_ew_ipow(int64_t b, int64_t e) {
-  if (e < 0) return b == 1 ? 1 : (b == -1 ? ((e & 1) ? -1 : 1) : 0);
-  uint64_t r = 1, x = (uint64_t)b;
-  while (e) {
-    if (e & 1) r *= x;
-    x *= x;
-    e >>= 1;
-  }
-  return (int64_t)r;
+static inline int64_t hd_ew_ipow(int64_t b, int64_t e)
+{
+    if (e < 0)
+        return b == 1 ? 1 : (b == -1 ? ((e & 1) ? -1 : 1) : 0);
+    uint64_t r = 1, x = (uint64_t)b;
+    while (e) {
+        if (e & 1)
+            r *= x;
+        x *= x;
+        e >>= 1;
+    }
+    return (int64_t)r;
 }
 
 /* Integer modulo with the sign of the divisor (Mod, fmod = 0); b == 0 and
  * b == -1 give 0 (no trap). */
-static inline int64_t hd_ew_pymod_i(int64_t a, int64_t b) {
-  if (b == 0 || b == -1) return 0;
-  int64_t r = a % b;
-  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+static inline int64_t hd_ew_pymod_i(int64_t a, int64_t b)
+{
+    if (b == 0 || b == -1)
+        return 0;
+    int64_t r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
 
 /* Float modulo with the sign of the divisor. */
-static inline float hd_ew_pymodf(float a, float b) {
-  float r = fmodf(a, b);
-  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+static inline float hd_ew_pymodf(float a, float b)
+{
+    float r = fmodf(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
-static inline double hd_ew_pymod(double a, double b) {
-  double r = fmod(a, b);
-  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+static inline double hd_ew_pymod(double a, double b)
+{
+    double r = fmod(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
 
 /* softplus(x) = max(x, 0) + log1p(exp(-|x|)), with log1p(e) computed as
  * log(u) * e / (u - 1), u = 1 + e, which is exact where u rounds to 1. */
-static inline hd_vf hd_ew_vsoftplus(hd_vf x) {
-  const hd_vf zero = hd_vf_splat(0.0f), one = hd_vf_splat(1.0f);
-  hd_vf e = hd_vf_exp(-hd_vf_abs(x));
-  hd_vf u = one + e;
-  hd_vu tiny = hd_vf_eq(u, one);
-  hd_vf d = hd_vf_sel(tiny, one, u - one);
-  hd_vf l = hd_vf_sel(tiny, e, hd_vf_log(u) * (e / d));
-  return hd_vf_sel(hd_vf_lt(x, zero), zero, x) + l;
+static inline hd_vf hd_ew_vsoftplus(hd_vf x)
+{
+    const hd_vf zero = hd_vf_splat(0.0f), one = hd_vf_splat(1.0f);
+    hd_vf e = hd_vf_exp(-hd_vf_abs(x));
+    hd_vf u = one + e;
+    hd_vu tiny = hd_vf_eq(u, one);
+    hd_vf d = hd_vf_sel(tiny, one, u - one);
+    hd_vf l = hd_vf_sel(tiny, e, hd_vf_log(u) * (e / d));
+    return hd_vf_sel(hd_vf_lt(x, zero), zero, x) + l;
 }
 
 /* Row statistics over a contiguous float array x[0..n): four vector
  * accumulators, then the scalar tail.  The sums take (x, n, c); only
  * hd_rd_sumsqd (sum of squared differences from the centre c) reads c.
  * hd_rd_ext is max (gt != 0) or min, n >= 1, and NaN wins. */
-static inline float hd_rd_hsum(hd_vf v) {
-  float b[HD_VF], s = 0;
-  memcpy(b, &v, sizeof b);
-  for (int k = 0; k < HD_VF; k++) s += b[k];
-  return s;
+static inline float hd_rd_hsum(hd_vf v)
+{
+    float b[HD_VF], s = 0;
+    memcpy(b, &v, sizeof b);
+    for (int k = 0; k < HD_VF; k++)
+        s += b[k];
+    return s;
 }
 
-#define HD__RD_SUMLOOP(name, TERM, STERM)                                       \
-  static inline float name(const float *x, int64_t n, float c) {               \
-    hd_vf a0 = hd_vf_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, v;                 \
-    int64_t i = 0;                                                              \
-    (void)c;                                                                    \
-    for (; i + 4 * HD_VF <= n; i += 4 * HD_VF) {                                \
-      v = hd_vf_load(x + i); a0 += TERM;                                        \
-      v = hd_vf_load(x + i + HD_VF); a1 += TERM;                                \
-      v = hd_vf_load(x + i + 2 * HD_VF); a2 += TERM;                            \
-      v = hd_vf_load(x + i + 3 * HD_VF); a3 += TERM;                            \
-    }                                                                           \
-    for (; i + HD_VF <= n; i += HD_VF) { v = hd_vf_load(x + i); a0 += TERM; }   \
-    float s = hd_rd_hsum((a0 + a1) + (a2 + a3)), e;                             \
-    for (; i < n; i++) { e = x[i]; s += STERM; }                                \
-    return s;                                                                   \
-  }
+#define HD__RD_SUMLOOP(name, TERM, STERM)                                                                              \
+    static inline float name(const float *x, int64_t n, float c)                                                       \
+    {                                                                                                                  \
+        hd_vf a0 = hd_vf_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, v;                                                    \
+        int64_t i = 0;                                                                                                 \
+        (void)c;                                                                                                       \
+        for (; i + 4 * HD_VF <= n; i += 4 * HD_VF) {                                                                   \
+            v = hd_vf_load(x + i);                                                                                     \
+            a0 += TERM;                                                                                                \
+            v = hd_vf_load(x + i + HD_VF);                                                                             \
+            a1 += TERM;                                                                                                \
+            v = hd_vf_load(x + i + 2 * HD_VF);                                                                         \
+            a2 += TERM;                                                                                                \
+            v = hd_vf_load(x + i + 3 * HD_VF);                                                                         \
+            a3 += TERM;                                                                                                \
+        }                                                                                                              \
+        for (; i + HD_VF <= n; i += HD_VF) {                                                                           \
+            v = hd_vf_load(x + i);                                                                                     \
+            a0 += TERM;                                                                                                \
+        }                                                                                                              \
+        float s = hd_rd_hsum((a0 + a1) + (a2 + a3)), e;                                                                \
+        for (; i < n; i++) {                                                                                           \
+            e = x[i];                                                                                                  \
+            s += STERM;                                                                                                \
+        }                                                                                                              \
+        return s;                                                                                                      \
+    }
 HD__RD_SUMLOOP(hd_rd_sum, v, e)
-HD__RD_SUMLOOP(hd_rd_sumsq, v * v, e * e)
+HD__RD_SUMLOOP(hd_rd_sumsq, v *v, e *e)
 HD__RD_SUMLOOP(hd_rd_sumabs, hd_vf_abs(v), fabsf(e))
 HD__RD_SUMLOOP(hd_rd_sumsqd, (v - hd_vf_splat(c)) * (v - hd_vf_splat(c)), (e - c) * (e - c))
 #undef HD__RD_SUMLOOP
 
-static inline float hd_rd_ext(const float *x, int64_t n, int gt) {
-  float s = x[0];
-  int64_t nv = n - n % HD_VF;
-  if (nv > 0) {
-    hd_vf a = hd_vf_load(x);
-    for (int64_t i = HD_VF; i < nv; i += HD_VF) {
-      hd_vf v = hd_vf_load(x + i);
-      hd_vu m = (gt ? hd_vf_lt(a, v) : hd_vf_lt(v, a)) | hd_vf_isnan(v);
-      a = hd_vf_sel(m, v, a);
+static inline float hd_rd_ext(const float *x, int64_t n, int gt)
+{
+    float s = x[0];
+    int64_t nv = n - n % HD_VF;
+    if (nv > 0) {
+        hd_vf a = hd_vf_load(x);
+        for (int64_t i = HD_VF; i < nv; i += HD_VF) {
+            hd_vf v = hd_vf_load(x + i);
+            hd_vu m = (gt ? hd_vf_lt(a, v) : hd_vf_lt(v, a)) | hd_vf_isnan(v);
+            a = hd_vf_sel(m, v, a);
+        }
+        float b[HD_VF];
+        memcpy(b, &a, sizeof b);
+        s = b[0];
+        for (int k = 1; k < HD_VF; k++)
+            if ((gt ? b[k] > s : b[k] < s) || b[k] != b[k])
+                s = b[k];
     }
-    float b[HD_VF];
-    memcpy(b, &a, sizeof b);
-    s = b[0];
-    for (int k = 1; k < HD_VF; k++)
-      if ((gt ? b[k] > s : b[k] < s) || b[k] != b[k]) s = b[k];
-  }
-  for (int64_t i = nv; i < n; i++)
-    if ((gt ? x[i] > s : x[i] < s) || x[i] != x[i]) s = x[i];
-  return s;
+    for (int64_t i = nv; i < n; i++)
+        if ((gt ? x[i] > s : x[i] < s) || x[i] != x[i])
+            s = x[i];
+    return s;
 }
 
 #endif /* HODU_KERNELS_H */

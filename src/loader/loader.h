@@ -60,19 +60,19 @@
  * are linear (a 10^6-node chain goes through them in about 5 s), but the C
  * compiler is not fast on that much code (gcc -O3 on a 200,000-node chain of
  * Relu takes about 15 s, on 10^6 nodes about 140 s). */
-#define HODU_MAX_MODEL_BYTES (UINT64_C(4) << 30)     /* the .onnx file itself */
+#define HODU_MAX_MODEL_BYTES    (UINT64_C(4) << 30)  /* the .onnx file itself */
 #define HODU_MAX_EXTERNAL_BYTES (UINT64_C(16) << 30) /* all external data together */
-#define HODU_MAX_NODES 500000                        /* nodes in the main graph */
-#define HODU_MAX_VALUES (1 << 21)                    /* inputs + initializers + node outputs */
-#define HODU_MAX_INITIALIZERS (1 << 20)
-#define HODU_MAX_GRAPH_IO 65536       /* graph inputs, and graph outputs, each */
-#define HODU_MAX_NODE_IO 65536        /* inputs, and outputs, of one node each */
-#define HODU_MAX_EDGES (1 << 24)      /* node inputs summed over the graph */
-#define HODU_MAX_NODE_ATTRS 64        /* attributes of one node */
-#define HODU_MAX_ATTR_ELEMS (1 << 24) /* elements of one ints/floats/strings attribute */
-#define HODU_MAX_STRING_BYTES 65536   /* one string attribute (or element of strings) */
-#define HODU_MAX_NAME_BYTES 4096      /* a node, value, domain or op type name */
-#define HODU_MAX_SYMBOLS 4096         /* distinct dim_param names */
+#define HODU_MAX_NODES          500000               /* nodes in the main graph */
+#define HODU_MAX_VALUES         (1 << 21)            /* inputs + initializers + node outputs */
+#define HODU_MAX_INITIALIZERS   (1 << 20)
+#define HODU_MAX_GRAPH_IO       65536     /* graph inputs, and graph outputs, each */
+#define HODU_MAX_NODE_IO        65536     /* inputs, and outputs, of one node each */
+#define HODU_MAX_EDGES          (1 << 24) /* node inputs summed over the graph */
+#define HODU_MAX_NODE_ATTRS     64        /* attributes of one node */
+#define HODU_MAX_ATTR_ELEMS     (1 << 24) /* elements of one ints/floats/strings attribute */
+#define HODU_MAX_STRING_BYTES   65536     /* one string attribute (or element of strings) */
+#define HODU_MAX_NAME_BYTES     4096      /* a node, value, domain or op type name */
+#define HODU_MAX_SYMBOLS        4096      /* distinct dim_param names */
 /* Rank: HODU_MAX_RANK (hodu_abi.h) for every tensor and declared shape. */
 
 /* The domain of the compiler's own ops (src/ops: FusedElementwise, made by

@@ -60,8 +60,7 @@ static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
     return false;
 }
 
-static scan_result scan_message(const uint8_t *p, const uint8_t *end,
-                                const ProtobufCMessageDescriptor *desc, int depth)
+static scan_result scan_message(const uint8_t *p, const uint8_t *end, const ProtobufCMessageDescriptor *desc, int depth)
 {
     if (depth > MAX_NESTING)
         return SCAN_TOO_DEEP;
@@ -100,8 +99,7 @@ static scan_result scan_message(const uint8_t *p, const uint8_t *end,
             p += skip;
             break;
         }
-        default: /* groups (3, 4) are not used by ONNX; 6 and 7 do not exist */
-            return SCAN_MALFORMED;
+        default: /* groups (3, 4) are not used by ONNX; 6 and 7 do not exist */ return SCAN_MALFORMED;
         }
     }
     return SCAN_OK;
@@ -112,32 +110,25 @@ static scan_result scan_message(const uint8_t *p, const uint8_t *end,
 typedef struct loader {
     ir_graph *g;
     hd_diag *d;
-    char *model_dir; /* folder external data is resolved against */
-    hd_strmap values; /* value name -> value id, for the main graph */
-    hd_strmap symbols;      /* dim_param names seen (keys live in the message) */
+    char *model_dir;         /* folder external data is resolved against */
+    hd_strmap values;        /* value name -> value id, for the main graph */
+    hd_strmap symbols;       /* dim_param names seen (keys live in the message) */
     uint64_t external_bytes; /* external data read so far */
     const char *file;        /* the model's path, interned in the graph */
     ir_loc at;               /* what is being loaded: errors are placed there */
 } loader;
 
-static const char *str_or_empty(const char *s)
-{
-    return s ? s : "";
-}
+static const char *str_or_empty(const char *s) { return s ? s : ""; }
 
 /* ONNX's name for an element type number, for messages. */
 static const char *onnx_type_name(int32_t t)
 {
-    const ProtobufCEnumValue *v =
-        protobuf_c_enum_descriptor_get_value(&onnx__tensor_proto__data_type__descriptor, t);
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&onnx__tensor_proto__data_type__descriptor, t);
     return v ? v->name : "unknown";
 }
 
 /* The element types Hodu represents (the numbering is ONNX's). */
-static bool dtype_supported(int32_t t)
-{
-    return (t >= HODU_DTYPE_F32 && t <= HODU_DTYPE_U64) || t == HODU_DTYPE_BF16;
-}
+static bool dtype_supported(int32_t t) { return (t >= HODU_DTYPE_F32 && t <= HODU_DTYPE_U64) || t == HODU_DTYPE_BF16; }
 
 /* "[4,4]" for messages. */
 static char *shape_text(const int64_t *dims, size_t n)
@@ -181,8 +172,7 @@ static void loader_err(loader *L, const char *fmt, ...)
 
 /* An error about node proto `n` before (or while) its IR node is built; the
  * same form as ir_node_error. */
-static void node_err(loader *L, const Onnx__NodeProto *n, size_t index, const char *fmt, ...)
-    HD_PRINTF(4, 5);
+static void node_err(loader *L, const Onnx__NodeProto *n, size_t index, const char *fmt, ...) HD_PRINTF(4, 5);
 static void node_err(loader *L, const Onnx__NodeProto *n, size_t index, const char *fmt, ...)
 {
     hd_buf b;
@@ -216,8 +206,8 @@ typedef enum typed_field {
     FIELD_COUNT_
 } typed_field;
 
-static const char *const typed_field_names[FIELD_COUNT_] = {
-    "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"};
+static const char *const typed_field_names[FIELD_COUNT_] = {"float_data",  "int32_data",  "int64_data",
+                                                            "double_data", "uint64_data", "string_data"};
 
 static size_t typed_field_count(const Onnx__TensorProto *t, typed_field f)
 {
@@ -360,8 +350,8 @@ static int open_beneath(const char *dir, const char *loc)
 
 /* Reads the external bytes of tensor `name`; `nbytes` is what its shape
  * needs.  Returns a new buffer or NULL after reporting. */
-static void *read_external(loader *L, const Onnx__TensorProto *t, const char *name, size_t nbytes,
-                           const char *shape, hodu_dtype dt)
+static void *read_external(loader *L, const Onnx__TensorProto *t, const char *name, size_t nbytes, const char *shape,
+                           hodu_dtype dt)
 {
     const char *loc = NULL, *off_s = NULL, *len_s = NULL;
     for (size_t i = 0; i < t->n_external_data; i++) {
@@ -392,27 +382,23 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
         return NULL;
     }
     if (has_dotdot_component(loc)) {
-        loader_err(L, "tensor '%s': external data location '%s' leaves the model's folder ('..')",
-                   name, loc);
+        loader_err(L, "tensor '%s': external data location '%s' leaves the model's folder ('..')", name, loc);
         return NULL;
     }
     uint64_t offset = 0, length = 0;
     if (off_s && !parse_u64(off_s, &offset)) {
-        loader_err(L, "tensor '%s': external data offset '%s' is not a non-negative integer", name,
-                   off_s);
+        loader_err(L, "tensor '%s': external data offset '%s' is not a non-negative integer", name, off_s);
         return NULL;
     }
     if (len_s && !parse_u64(len_s, &length)) {
-        loader_err(L, "tensor '%s': external data length '%s' is not a non-negative integer", name,
-                   len_s);
+        loader_err(L, "tensor '%s': external data length '%s' is not a non-negative integer", name, len_s);
         return NULL;
     }
 
     char *full = hd_xasprintf("%s/%s", L->model_dir, loc);
     struct stat st;
     if (lstat(full, &st) != 0) {
-        loader_err(L, "tensor '%s': cannot open external data file '%s': %s", name, loc,
-                   strerror(errno));
+        loader_err(L, "tensor '%s': cannot open external data file '%s': %s", name, loc, strerror(errno));
         free(full);
         return NULL;
     }
@@ -424,12 +410,9 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
     int fd = open_beneath(L->model_dir, loc);
     if (fd < 0) {
         if (errno == ELOOP || errno == ENOTDIR)
-            loader_err(L,
-                       "tensor '%s': external data location '%s' passes through a symbolic link",
-                       name, loc);
+            loader_err(L, "tensor '%s': external data location '%s' passes through a symbolic link", name, loc);
         else
-            loader_err(L, "tensor '%s': cannot open external data file '%s': %s", name, loc,
-                       strerror(errno));
+            loader_err(L, "tensor '%s': cannot open external data file '%s': %s", name, loc, strerror(errno));
         return NULL;
     }
     void *data = NULL;
@@ -439,10 +422,8 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
     }
     uint64_t fsize = (uint64_t)st.st_size;
     if (offset > fsize) {
-        loader_err(L,
-                   "tensor '%s': external data offset %" PRIu64 " is past the end of '%s' (%" PRIu64
-                   " bytes)",
-                   name, offset, loc, fsize);
+        loader_err(L, "tensor '%s': external data offset %" PRIu64 " is past the end of '%s' (%" PRIu64 " bytes)", name,
+                   offset, loc, fsize);
         goto done;
     }
     if (!len_s)
@@ -455,10 +436,8 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
         goto done;
     }
     if (length != (uint64_t)nbytes) {
-        loader_err(L,
-                   "tensor '%s': external data holds %" PRIu64
-                   " bytes but its shape %s of %s needs %zu",
-                   name, length, shape, ir_dtype_name(dt), nbytes);
+        loader_err(L, "tensor '%s': external data holds %" PRIu64 " bytes but its shape %s of %s needs %zu", name,
+                   length, shape, ir_dtype_name(dt), nbytes);
         goto done;
     }
     /* Only now, with the size checked against the file, allocate. */
@@ -466,8 +445,7 @@ static void *read_external(loader *L, const Onnx__TensorProto *t, const char *na
      * problem to report, not an abort. */
     uint8_t *buf = malloc(nbytes ? nbytes : 1);
     if (!buf) {
-        loader_err(L, "tensor '%s': cannot allocate %zu bytes for its external data", name,
-                   nbytes);
+        loader_err(L, "tensor '%s': cannot allocate %zu bytes for its external data", name, nbytes);
         goto done;
     }
     size_t got = 0;
@@ -505,8 +483,7 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         return -1;
     }
     if (!dtype_supported(type)) {
-        loader_err(L, "tensor '%s': element type %s (%d) is not supported", name,
-                   onnx_type_name(type), (int)type);
+        loader_err(L, "tensor '%s': element type %s (%d) is not supported", name, onnx_type_name(type), (int)type);
         return -1;
     }
     hodu_dtype dt = (hodu_dtype)type;
@@ -515,19 +492,16 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         return -1;
     }
     if (t->n_dims > HODU_MAX_RANK) {
-        loader_err(L, "tensor '%s' has rank %zu; at most %d is supported", name, t->n_dims,
-                   HODU_MAX_RANK);
+        loader_err(L, "tensor '%s' has rank %zu; at most %d is supported", name, t->n_dims, HODU_MAX_RANK);
         return -1;
     }
     uint64_t numel = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
         if (t->dims[i] < 0) {
-            loader_err(L, "tensor '%s': dimension %zu is negative (%" PRId64 ")", name, i,
-                       t->dims[i]);
+            loader_err(L, "tensor '%s': dimension %zu is negative (%" PRId64 ")", name, i, t->dims[i]);
             return -1;
         }
-        if (__builtin_mul_overflow(numel, (uint64_t)t->dims[i], &numel) ||
-            numel > (uint64_t)INT64_MAX) {
+        if (__builtin_mul_overflow(numel, (uint64_t)t->dims[i], &numel) || numel > (uint64_t)INT64_MAX) {
             char *sh = shape_text(t->dims, t->n_dims);
             loader_err(L, "tensor '%s': element count of shape %s overflows", name, sh);
             free(sh);
@@ -535,8 +509,7 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         }
     }
     uint64_t nbytes64;
-    if (__builtin_mul_overflow(numel, (uint64_t)ir_dtype_size(dt), &nbytes64) ||
-        nbytes64 > (uint64_t)SIZE_MAX) {
+    if (__builtin_mul_overflow(numel, (uint64_t)ir_dtype_size(dt), &nbytes64) || nbytes64 > (uint64_t)SIZE_MAX) {
         char *sh = shape_text(t->dims, t->n_dims);
         loader_err(L, "tensor '%s': byte size of shape %s overflows", name, sh);
         free(sh);
@@ -551,19 +524,16 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         if (typed_field_count(t, (typed_field)f) == 0)
             continue;
         if ((typed_field)f != want) {
-            loader_err(L, "tensor '%s': %s data cannot be stored in %s", name, ir_dtype_name(dt),
-                       typed_field_names[f]);
+            loader_err(L, "tensor '%s': %s data cannot be stored in %s", name, ir_dtype_name(dt), typed_field_names[f]);
             return -1;
         }
         typed_present = typed_field_names[f];
     }
-    bool external =
-        t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     bool raw = t->has_raw_data;
     if ((int)external + (int)raw + (int)(typed_present != NULL) > 1) {
         loader_err(L, "tensor '%s' stores its data in more than one place (%s and %s)", name,
-                   external ? "external data" : "raw_data",
-                   typed_present ? typed_present : "raw_data");
+                   external ? "external data" : "raw_data", typed_present ? typed_present : "raw_data");
         return -1;
     }
 
@@ -578,8 +548,8 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         data = ir_graph_keep(L->g, buf);
     } else if (raw) {
         if (t->raw_data.len != nbytes) {
-            loader_err(L, "tensor '%s': raw_data holds %zu bytes but its shape %s of %s needs %zu",
-                       name, t->raw_data.len, sh, ir_dtype_name(dt), nbytes);
+            loader_err(L, "tensor '%s': raw_data holds %zu bytes but its shape %s of %s needs %zu", name,
+                       t->raw_data.len, sh, ir_dtype_name(dt), nbytes);
             free(sh);
             return -1;
         }
@@ -595,14 +565,14 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
     } else {
         size_t have = typed_field_count(t, want);
         if (have == 0 && numel > 0) {
-            loader_err(L, "tensor '%s' has no data but its shape %s of %s needs %zu bytes", name,
-                       sh, ir_dtype_name(dt), nbytes);
+            loader_err(L, "tensor '%s' has no data but its shape %s of %s needs %zu bytes", name, sh, ir_dtype_name(dt),
+                       nbytes);
             free(sh);
             return -1;
         }
         if (have != (size_t)numel) {
-            loader_err(L, "tensor '%s': %s holds %zu values but its shape %s of %s needs %" PRIu64,
-                       name, typed_field_names[want], have, sh, ir_dtype_name(dt), numel);
+            loader_err(L, "tensor '%s': %s holds %zu values but its shape %s of %s needs %" PRIu64, name,
+                       typed_field_names[want], have, sh, ir_dtype_name(dt), numel);
             free(sh);
             return -1;
         }
@@ -635,8 +605,7 @@ static const char *type_case_name(Onnx__TypeProto__ValueCase c)
 /* Copies the declared type of `vi` onto value `v`.  `what` is "graph input"
  * or "graph output".  Inputs must declare a tensor element type; for outputs
  * the type is only a hint and may be missing. */
-static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, const char *what,
-                            bool required)
+static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, const char *what, bool required)
 {
     const char *name = vi->name;
     const Onnx__TypeProto *tp = vi->type;
@@ -660,14 +629,12 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
             return false;
         }
     } else if (!dtype_supported(et)) {
-        loader_err(L, "%s '%s': element type %s (%d) is not supported", what, name,
-                   onnx_type_name(et), (int)et);
+        loader_err(L, "%s '%s': element type %s (%d) is not supported", what, name, onnx_type_name(et), (int)et);
         return false;
     }
     const Onnx__TensorShapeProto *shape = tt->shape;
     if (shape && shape->n_dim > HODU_MAX_RANK) {
-        loader_err(L, "%s '%s' has rank %zu; at most %d is supported", what, name, shape->n_dim,
-                   HODU_MAX_RANK);
+        loader_err(L, "%s '%s' has rank %zu; at most %d is supported", what, name, shape->n_dim, HODU_MAX_RANK);
         return false;
     }
     ir_value *val = ir_val(L->g, v);
@@ -687,14 +654,14 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
             /* A negative dim_value (some old exporters wrote -1) is unknown. */
             if (dim->dim_value >= 0)
                 out->size = dim->dim_value;
-        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
-                   dim->dim_param && *dim->dim_param) {
+        } else if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param &&
+                   *dim->dim_param) {
             /* Interning is a linear search, so the number of distinct
              * symbols is capped. */
             if (hd_strmap_get(&L->symbols, dim->dim_param) < 0) {
                 if (L->symbols.len >= HODU_MAX_SYMBOLS) {
-                    loader_err(L, "%s '%s': the model uses more than %d distinct dim names", what,
-                               name, HODU_MAX_SYMBOLS);
+                    loader_err(L, "%s '%s': the model uses more than %d distinct dim names", what, name,
+                               HODU_MAX_SYMBOLS);
                     return false;
                 }
                 hd_strmap_put(&L->symbols, dim->dim_param, 0);
@@ -748,21 +715,18 @@ static char *bytes_to_str(const ProtobufCBinaryData *b)
     return b->len ? hd_xstrndup((const char *)b->data, b->len) : hd_xstrdup("");
 }
 
-static bool load_attr(loader *L, int node, const Onnx__NodeProto *np, size_t index,
-                      Onnx__AttributeProto *a)
+static bool load_attr(loader *L, int node, const Onnx__NodeProto *np, size_t index, Onnx__AttributeProto *a)
 {
     if (ir_attr_find(ir_nd(L->g, node), a->name)) {
         node_err(L, np, index, "attribute '%s' is given twice", a->name);
         return false;
     }
     ir_attr_kind kind = attr_kind(a);
-    bool is_graphs = a->has_type ? a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS
-                                 : (!a->g && a->n_graphs);
+    bool is_graphs = a->has_type ? a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS : (!a->g && a->n_graphs);
     int tensor = -1;
     if (kind == IR_ATTR_TENSOR) {
         if (!a->t) {
-            node_err(L, np, index, "attribute '%s' is a tensor attribute without a tensor",
-                     a->name);
+            node_err(L, np, index, "attribute '%s' is a tensor attribute without a tensor", a->name);
             return false;
         }
         char *cname = hd_xasprintf("%s.%s", ir_nd(L->g, node)->name, a->name);
@@ -832,9 +796,7 @@ static bool load_opset(loader *L, const Onnx__ModelProto *m)
             continue;
         int64_t v = o->has_version ? o->version : 0;
         if (found && v != version) {
-            loader_err(L,
-                       "the model imports the default ONNX domain twice (opsets %" PRId64
-                       " and %" PRId64 ")",
+            loader_err(L, "the model imports the default ONNX domain twice (opsets %" PRId64 " and %" PRId64 ")",
                        version, v);
             return false;
         }
@@ -845,24 +807,22 @@ static bool load_opset(loader *L, const Onnx__ModelProto *m)
         hd_buf others;
         hd_buf_init(&others);
         for (size_t i = 0; i < m->n_opset_import; i++)
-            hd_buf_printf(&others, "%s'%s'", i ? ", " : "",
-                          str_or_empty(m->opset_import[i]->domain));
+            hd_buf_printf(&others, "%s'%s'", i ? ", " : "", str_or_empty(m->opset_import[i]->domain));
         if (others.len)
-            loader_err(L, "the model imports no opset for the default ONNX domain (only %s)",
-                       others.data);
+            loader_err(L, "the model imports no opset for the default ONNX domain (only %s)", others.data);
         else
             loader_err(L, "the model imports no opset for the default ONNX domain");
         hd_buf_free(&others);
         return false;
     }
     if (version < HODU_ONNX_MIN_OPSET) {
-        loader_err(L, "opset %" PRId64 " is too old: opsets %d to %d are supported", version,
-                   HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
+        loader_err(L, "opset %" PRId64 " is too old: opsets %d to %d are supported", version, HODU_ONNX_MIN_OPSET,
+                   HODU_ONNX_MAX_OPSET);
         return false;
     }
     if (version > HODU_ONNX_MAX_OPSET) {
-        loader_err(L, "opset %" PRId64 " is newer than supported: opsets %d to %d are supported",
-                   version, HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
+        loader_err(L, "opset %" PRId64 " is newer than supported: opsets %d to %d are supported", version,
+                   HODU_ONNX_MIN_OPSET, HODU_ONNX_MAX_OPSET);
         return false;
     }
     L->g->opset = version;
@@ -889,13 +849,12 @@ static bool domain_is_internal(const char *dom)
            strncmp(dom, HODU_INTERNAL_DOMAIN ".", strlen(HODU_INTERNAL_DOMAIN ".")) == 0;
 }
 
-static bool check_attr_limits(loader *L, const Onnx__NodeProto *np, size_t index,
-                              const Onnx__AttributeProto *a, size_t k)
+static bool check_attr_limits(loader *L, const Onnx__NodeProto *np, size_t index, const Onnx__AttributeProto *a,
+                              size_t k)
 {
     if (name_too_long(a->name)) {
         L->at = onnx_loc(L, IR_LOC_ONNX_NODE, index);
-        loader_err(L, "node #%zu: the name of attribute #%zu is longer than %d bytes", index, k,
-                   HODU_MAX_NAME_BYTES);
+        loader_err(L, "node #%zu: the name of attribute #%zu is longer than %d bytes", index, k, HODU_MAX_NAME_BYTES);
         return false;
     }
     const char *an = str_or_empty(a->name);
@@ -907,20 +866,19 @@ static bool check_attr_limits(loader *L, const Onnx__NodeProto *np, size_t index
     if (a->n_tensors > elems)
         elems = a->n_tensors;
     if (elems > HODU_MAX_ATTR_ELEMS) {
-        node_err(L, np, index, "attribute '%s' has %zu elements; at most %d are supported", an,
-                 elems, HODU_MAX_ATTR_ELEMS);
+        node_err(L, np, index, "attribute '%s' has %zu elements; at most %d are supported", an, elems,
+                 HODU_MAX_ATTR_ELEMS);
         return false;
     }
     if (a->has_s && a->s.len > HODU_MAX_STRING_BYTES) {
-        node_err(L, np, index, "attribute '%s' is a string of %zu bytes; at most %d are supported",
-                 an, a->s.len, HODU_MAX_STRING_BYTES);
+        node_err(L, np, index, "attribute '%s' is a string of %zu bytes; at most %d are supported", an, a->s.len,
+                 HODU_MAX_STRING_BYTES);
         return false;
     }
     for (size_t i = 0; i < a->n_strings; i++)
         if (a->strings[i].len > HODU_MAX_STRING_BYTES) {
-            node_err(L, np, index,
-                     "attribute '%s': string #%zu is %zu bytes long; at most %d are supported", an,
-                     i, a->strings[i].len, HODU_MAX_STRING_BYTES);
+            node_err(L, np, index, "attribute '%s': string #%zu is %zu bytes long; at most %d are supported", an, i,
+                     a->strings[i].len, HODU_MAX_STRING_BYTES);
             return false;
         }
     return true;
@@ -929,39 +887,35 @@ static bool check_attr_limits(loader *L, const Onnx__NodeProto *np, size_t index
 static bool check_limits(loader *L, const Onnx__GraphProto *gp)
 {
     if (gp->n_node > HODU_MAX_NODES) {
-        loader_err(L, "the graph has %zu nodes; at most %d are supported", gp->n_node,
-                   HODU_MAX_NODES);
+        loader_err(L, "the graph has %zu nodes; at most %d are supported", gp->n_node, HODU_MAX_NODES);
         return false;
     }
     if (gp->n_input > HODU_MAX_GRAPH_IO || gp->n_output > HODU_MAX_GRAPH_IO) {
-        loader_err(L, "the graph has %zu inputs and %zu outputs; at most %d of each are supported",
-                   gp->n_input, gp->n_output, HODU_MAX_GRAPH_IO);
+        loader_err(L, "the graph has %zu inputs and %zu outputs; at most %d of each are supported", gp->n_input,
+                   gp->n_output, HODU_MAX_GRAPH_IO);
         return false;
     }
     if (gp->n_initializer > HODU_MAX_INITIALIZERS) {
-        loader_err(L, "the graph has %zu initializers; at most %d are supported",
-                   gp->n_initializer, HODU_MAX_INITIALIZERS);
+        loader_err(L, "the graph has %zu initializers; at most %d are supported", gp->n_initializer,
+                   HODU_MAX_INITIALIZERS);
         return false;
     }
     for (size_t i = 0; i < gp->n_input; i++)
         if (name_too_long(gp->input[i]->name)) {
             L->at = onnx_loc(L, IR_LOC_ONNX_INPUT, i);
-            loader_err(L, "the name of graph input #%zu is longer than %d bytes", i,
-                       HODU_MAX_NAME_BYTES);
+            loader_err(L, "the name of graph input #%zu is longer than %d bytes", i, HODU_MAX_NAME_BYTES);
             return false;
         }
     for (size_t i = 0; i < gp->n_output; i++)
         if (name_too_long(gp->output[i]->name)) {
             L->at = onnx_loc(L, IR_LOC_ONNX_OUTPUT, i);
-            loader_err(L, "the name of graph output #%zu is longer than %d bytes", i,
-                       HODU_MAX_NAME_BYTES);
+            loader_err(L, "the name of graph output #%zu is longer than %d bytes", i, HODU_MAX_NAME_BYTES);
             return false;
         }
     for (size_t i = 0; i < gp->n_initializer; i++)
         if (name_too_long(gp->initializer[i]->name)) {
             L->at = onnx_loc(L, IR_LOC_ONNX_INITIALIZER, i);
-            loader_err(L, "the name of initializer #%zu is longer than %d bytes", i,
-                       HODU_MAX_NAME_BYTES);
+            loader_err(L, "the name of initializer #%zu is longer than %d bytes", i, HODU_MAX_NAME_BYTES);
             return false;
         }
     /* Every value the graph will hold: inputs, initializers, node outputs and
@@ -969,8 +923,7 @@ static bool check_limits(loader *L, const Onnx__GraphProto *gp)
     size_t values = gp->n_input + gp->n_initializer, edges = 0;
     for (size_t n = 0; n < gp->n_node; n++) {
         const Onnx__NodeProto *np = gp->node[n];
-        bool long_name = name_too_long(np->name) || name_too_long(np->op_type) ||
-                         name_too_long(np->domain);
+        bool long_name = name_too_long(np->name) || name_too_long(np->op_type) || name_too_long(np->domain);
         for (size_t k = 0; k < np->n_input && !long_name; k++)
             long_name = name_too_long(np->input[k]);
         for (size_t k = 0; k < np->n_output && !long_name; k++)
@@ -978,8 +931,8 @@ static bool check_limits(loader *L, const Onnx__GraphProto *gp)
         if (long_name) {
             /* node_err would echo the long name: number the node instead. */
             L->at = onnx_loc(L, IR_LOC_ONNX_NODE, n);
-            loader_err(L, "node #%zu: a name, op type, domain or operand name is longer than %d bytes",
-                       n, HODU_MAX_NAME_BYTES);
+            loader_err(L, "node #%zu: a name, op type, domain or operand name is longer than %d bytes", n,
+                       HODU_MAX_NAME_BYTES);
             return false;
         }
         const char *dom = str_or_empty(np->domain);
@@ -991,13 +944,12 @@ static bool check_limits(loader *L, const Onnx__GraphProto *gp)
             return false;
         }
         if (np->n_input > HODU_MAX_NODE_IO || np->n_output > HODU_MAX_NODE_IO) {
-            node_err(L, np, n, "has %zu inputs and %zu outputs; at most %d of each are supported",
-                     np->n_input, np->n_output, HODU_MAX_NODE_IO);
+            node_err(L, np, n, "has %zu inputs and %zu outputs; at most %d of each are supported", np->n_input,
+                     np->n_output, HODU_MAX_NODE_IO);
             return false;
         }
         if (np->n_attribute > HODU_MAX_NODE_ATTRS) {
-            node_err(L, np, n, "has %zu attributes; at most %d are supported", np->n_attribute,
-                     HODU_MAX_NODE_ATTRS);
+            node_err(L, np, n, "has %zu attributes; at most %d are supported", np->n_attribute, HODU_MAX_NODE_ATTRS);
             return false;
         }
         for (size_t k = 0; k < np->n_attribute; k++) {
@@ -1190,9 +1142,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         }
         int v = hd_strmap_get(&L->values, vi->name);
         if (v < 0) {
-            loader_err(L,
-                       "graph output '%s' is not defined by any node, graph input or initializer",
-                       vi->name);
+            loader_err(L, "graph output '%s' is not defined by any node, graph input or initializer", vi->name);
             goto out;
         }
         if (ir_val(g, v)->is_output) {
@@ -1206,8 +1156,8 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
                 goto out;
         } else if (vi->type && vi->type->value_case != ONNX__TYPE_PROTO__VALUE__NOT_SET &&
                    vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-            loader_err(L, "graph output '%s' is %s, not a tensor; only tensors are supported",
-                       vi->name, type_case_name(vi->type->value_case));
+            loader_err(L, "graph output '%s' is %s, not a tensor; only tensors are supported", vi->name,
+                       type_case_name(vi->type->value_case));
             goto out;
         }
     }
@@ -1241,8 +1191,7 @@ ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_dia
 
     scan_result sr = scan_message(bytes, bytes + size, &onnx__model_proto__descriptor, 0);
     if (sr == SCAN_TOO_DEEP) {
-        hd_error(d, "not a valid ONNX model (messages nested more than %d levels deep)",
-                 MAX_NESTING);
+        hd_error(d, "not a valid ONNX model (messages nested more than %d levels deep)", MAX_NESTING);
         free(bytes);
         return NULL;
     }

@@ -12,10 +12,7 @@
 #include "attention.h"
 #include "ops_impl.h"
 
-static bool at_is_float(hodu_dtype t)
-{
-    return t == HODU_DTYPE_F32 || t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16;
-}
+static bool at_is_float(hodu_dtype t) { return t == HODU_DTYPE_F32 || t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16; }
 
 /* ======================================================================== */
 /* Attention                                                                 */
@@ -37,8 +34,9 @@ static bool at_is_float(hodu_dtype t)
  * accepted; the softmax always runs in float. */
 
 static const op_attr_spec attention_attrs[] = {
-    {"is_causal", IR_ATTR_INT},       {"kv_num_heads", IR_ATTR_INT},        {"q_num_heads", IR_ATTR_INT},
-    {"qk_matmul_output_mode", IR_ATTR_INT}, {"scale", IR_ATTR_FLOAT},     {"softcap", IR_ATTR_FLOAT},
+    {"is_causal", IR_ATTR_INT},         {"kv_num_heads", IR_ATTR_INT},
+    {"q_num_heads", IR_ATTR_INT},       {"qk_matmul_output_mode", IR_ATTR_INT},
+    {"scale", IR_ATTR_FLOAT},           {"softcap", IR_ATTR_FLOAT},
     {"softmax_precision", IR_ATTR_INT}, {NULL, 0}};
 
 typedef attention_geom at_geom;
@@ -164,8 +162,8 @@ static bool at_resolve(op_ctx *c, const ir_graph *g, const ir_node *n, at_geom *
         for (int i = 0; i < m->rank - 1; i++) {
             int64_t d = m->dims[i].size, want = od[4 - m->rank + i];
             if (d != 1 && d != want)
-                return AT_FAIL("attn_mask shape does not broadcast to [%" PRId64 ", %" PRId64 ", %" PRId64
-                               ", %" PRId64 "]",
+                return AT_FAIL("attn_mask shape does not broadcast to [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+                               "]",
                                a->B, a->Hq, a->Sq, a->St);
         }
         ir_broadcast_strides(m, 4, od, a->ms);
@@ -322,10 +320,7 @@ static bool infer_rotary(op_ctx *c)
     return true;
 }
 
-bool rotary_geom_of(const ir_graph *g, int node, rotary_geom *r)
-{
-    return rot_resolve(NULL, g, ir_nd(g, node), r);
-}
+bool rotary_geom_of(const ir_graph *g, int node, rotary_geom *r) { return rot_resolve(NULL, g, ir_nd(g, node), r); }
 
 /* ======================================================================== */
 

@@ -20,18 +20,18 @@
  * nonpad_kv_seqlen?; outputs Y, present_key?, present_value?,
  * qk_matmul_output?  (semantics in attention.c). */
 typedef struct attention_geom {
-    int rank;                        /* of Q, K, V: 3 or 4 */
-    hodu_dtype t;                    /* of Q, K, V, past and outputs */
-    int64_t B, Hq, Hkv;              /* batch, query heads, kv heads */
-    int64_t Sq, Skv, Sp, St;         /* query, new kv, past and total (Sp + Skv) lengths */
-    int64_t Dk, Dv;                  /* head sizes of Q/K and of V */
+    int rank;                           /* of Q, K, V: 3 or 4 */
+    hodu_dtype t;                       /* of Q, K, V, past and outputs */
+    int64_t B, Hq, Hkv;                 /* batch, query heads, kv heads */
+    int64_t Sq, Skv, Sp, St;            /* query, new kv, past and total (Sp + Skv) lengths */
+    int64_t Dk, Dv;                     /* head sizes of Q/K and of V */
     int64_t qs[3], ks[3], vs[3], ys[3]; /* (batch, head, seq) strides of Q, K, V, Y */
     bool has_mask, has_past, has_nonpad;
-    int64_t ms[4];  /* mask strides for [B, Hq, Sq, kv], 0 where broadcast */
-    int64_t Lm;     /* mask length along kv (<= St: the rest is -inf) */
-    hodu_dtype mt;  /* mask dtype: bool or t */
+    int64_t ms[4]; /* mask strides for [B, Hq, Sq, kv], 0 where broadcast */
+    int64_t Lm;    /* mask length along kv (<= St: the rest is -inf) */
+    hodu_dtype mt; /* mask dtype: bool or t */
     bool causal;
-    int mode;       /* qk_matmul_output_mode, 0..3 */
+    int mode;             /* qk_matmul_output_mode, 0..3 */
     float scale, softcap; /* softcap 0: none */
 } attention_geom;
 

@@ -65,9 +65,19 @@ static bool ew_computes_in_float(hodu_dtype t)
 static bool ew_supported_dtype(int t)
 {
     switch (t) {
-    case HODU_DTYPE_F32: case HODU_DTYPE_U8: case HODU_DTYPE_I8: case HODU_DTYPE_U16: case HODU_DTYPE_I16:
-    case HODU_DTYPE_I32: case HODU_DTYPE_I64: case HODU_DTYPE_BOOL: case HODU_DTYPE_F16: case HODU_DTYPE_F64:
-    case HODU_DTYPE_U32: case HODU_DTYPE_U64: case HODU_DTYPE_BF16: return true;
+    case HODU_DTYPE_F32:
+    case HODU_DTYPE_U8:
+    case HODU_DTYPE_I8:
+    case HODU_DTYPE_U16:
+    case HODU_DTYPE_I16:
+    case HODU_DTYPE_I32:
+    case HODU_DTYPE_I64:
+    case HODU_DTYPE_BOOL:
+    case HODU_DTYPE_F16:
+    case HODU_DTYPE_F64:
+    case HODU_DTYPE_U32:
+    case HODU_DTYPE_U64:
+    case HODU_DTYPE_BF16: return true;
     default: return false;
     }
 }
@@ -99,19 +109,44 @@ static const char *ew_onnx_type_name(int64_t t)
 
 /* Host evaluator op codes (0: no folding). */
 typedef enum ew_hop {
-    H_NONE = 0, H_ADD, H_SUB, H_MUL, H_DIV, H_MOD, H_NEG, H_ABS, H_SQRT, H_FLOOR, H_CEIL, H_RELU, H_RECIP,
-    H_SIGN, H_EQ, H_LT, H_LE, H_GT, H_GE, H_NOT, H_AND, H_OR, H_XOR, H_MAX, H_MIN, H_WHERE, H_CAST
+    H_NONE = 0,
+    H_ADD,
+    H_SUB,
+    H_MUL,
+    H_DIV,
+    H_MOD,
+    H_NEG,
+    H_ABS,
+    H_SQRT,
+    H_FLOOR,
+    H_CEIL,
+    H_RELU,
+    H_RECIP,
+    H_SIGN,
+    H_EQ,
+    H_LT,
+    H_LE,
+    H_GT,
+    H_GE,
+    H_NOT,
+    H_AND,
+    H_OR,
+    H_XOR,
+    H_MAX,
+    H_MIN,
+    H_WHERE,
+    H_CAST
 } ew_hop;
 
-#define C_F EW_CLS(EWC_FLOAT)
-#define C_S EW_CLS(EWC_SIGNED)
-#define C_U EW_CLS(EWC_UNSIGNED)
-#define C_B EW_CLS(EWC_BOOL)
-#define C_FS (C_F | C_S)
-#define C_SU (C_S | C_U)
+#define C_F   EW_CLS(EWC_FLOAT)
+#define C_S   EW_CLS(EWC_SIGNED)
+#define C_U   EW_CLS(EWC_UNSIGNED)
+#define C_B   EW_CLS(EWC_BOOL)
+#define C_FS  (C_F | C_S)
+#define C_SU  (C_S | C_U)
 #define C_FSU (C_F | C_S | C_U)
 #define C_ALL (C_F | C_S | C_U | C_B)
-#define VEC EWF_VECMATH
+#define VEC   EWF_VECMATH
 
 /* The semantics each formula follows are noted at its row; the formulas
  * themselves are the backends' (see src/backend/native/emit_elementwise.c). */
@@ -444,11 +479,17 @@ static void ew_attr_consts(const ir_node *n, ew_plan *a)
 {
     double *c = a->consts;
     switch (a->row->op) {
-    case OP_LEAKY_RELU: c[0] = ir_attr_float(n, "alpha", 0.01); a->n_consts = 1; break;
+    case OP_LEAKY_RELU:
+        c[0] = ir_attr_float(n, "alpha", 0.01);
+        a->n_consts = 1;
+        break;
     case OP_ELU:
     case OP_CELU:
     case OP_THRESHOLDED_RELU:
-    case OP_SWISH: c[0] = ir_attr_float(n, "alpha", 1.0); a->n_consts = 1; break;
+    case OP_SWISH:
+        c[0] = ir_attr_float(n, "alpha", 1.0);
+        a->n_consts = 1;
+        break;
     case OP_SELU:
         c[0] = ir_attr_float(n, "alpha", 1.67326319217681884765625);
         c[1] = ir_attr_float(n, "gamma", 1.05070102214813232421875);
@@ -508,8 +549,7 @@ bool ew_fused_plan_of(const ir_graph *g, int node, ew_fused_plan *p)
     const ir_node *n = ir_nd(g, node);
     memset(p, 0, sizeof(*p));
     const ir_graph *b = n->body;
-    if (!b || n->n_inputs > EW_MAX_OPERANDS || n->n_outputs < 1 || n->outputs[0] < 0 ||
-        b->n_inputs != n->n_inputs)
+    if (!b || n->n_inputs > EW_MAX_OPERANDS || n->n_outputs < 1 || n->outputs[0] < 0 || b->n_inputs != n->n_inputs)
         return false;
     p->body = b;
     p->n_members = b->n_nodes;
@@ -612,8 +652,8 @@ static bool ew_infer(op_ctx *c)
         if (!(r->flags & EWF_MIXED)) {
             for (int k = 1; k < a.n; k++)
                 if (a.v[k]->dtype != a.op_dtype)
-                    return op_fail(c, "inputs must have the same element type (%s vs %s)",
-                                   ir_dtype_name(a.op_dtype), ir_dtype_name(a.v[k]->dtype));
+                    return op_fail(c, "inputs must have the same element type (%s vs %s)", ir_dtype_name(a.op_dtype),
+                                   ir_dtype_name(a.v[k]->dtype));
         }
     }
 
@@ -817,18 +857,58 @@ static ew_hv ew_h_load(hodu_dtype t, const void *base, int64_t idx)
     ew_hv v = {0, 0, 0};
     const unsigned char *p = (const unsigned char *)base + (size_t)idx * ir_dtype_size(t);
     switch (t) {
-    case HODU_DTYPE_F32: { float x; memcpy(&x, p, 4); v.f = x; break; }
+    case HODU_DTYPE_F32: {
+        float x;
+        memcpy(&x, p, 4);
+        v.f = x;
+        break;
+    }
     case HODU_DTYPE_F64: memcpy(&v.f, p, 8); break;
-    case HODU_DTYPE_F16: { uint16_t x; memcpy(&x, p, 2); v.f = ew_h_f16_to_f32(x); break; }
-    case HODU_DTYPE_BF16: { uint16_t x; memcpy(&x, p, 2); v.f = ew_h_bf16_to_f32(x); break; }
-    case HODU_DTYPE_I8: { int8_t x; memcpy(&x, p, 1); v.i = x; break; }
-    case HODU_DTYPE_I16: { int16_t x; memcpy(&x, p, 2); v.i = x; break; }
-    case HODU_DTYPE_I32: { int32_t x; memcpy(&x, p, 4); v.i = x; break; }
+    case HODU_DTYPE_F16: {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        v.f = ew_h_f16_to_f32(x);
+        break;
+    }
+    case HODU_DTYPE_BF16: {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        v.f = ew_h_bf16_to_f32(x);
+        break;
+    }
+    case HODU_DTYPE_I8: {
+        int8_t x;
+        memcpy(&x, p, 1);
+        v.i = x;
+        break;
+    }
+    case HODU_DTYPE_I16: {
+        int16_t x;
+        memcpy(&x, p, 2);
+        v.i = x;
+        break;
+    }
+    case HODU_DTYPE_I32: {
+        int32_t x;
+        memcpy(&x, p, 4);
+        v.i = x;
+        break;
+    }
     case HODU_DTYPE_I64: memcpy(&v.i, p, 8); break;
     case HODU_DTYPE_BOOL: v.i = p[0] != 0; break;
     case HODU_DTYPE_U8: v.u = p[0]; break;
-    case HODU_DTYPE_U16: { uint16_t x; memcpy(&x, p, 2); v.u = x; break; }
-    case HODU_DTYPE_U32: { uint32_t x; memcpy(&x, p, 4); v.u = x; break; }
+    case HODU_DTYPE_U16: {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        v.u = x;
+        break;
+    }
+    case HODU_DTYPE_U32: {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        v.u = x;
+        break;
+    }
     case HODU_DTYPE_U64: memcpy(&v.u, p, 8); break;
     default: break;
     }
@@ -843,18 +923,66 @@ static void ew_h_store(hodu_dtype t, void *base, int64_t idx, ew_hv v, ew_class 
     unsigned char *p = (unsigned char *)base + (size_t)idx * ir_dtype_size(t);
 #define EW_CONV(CT) (cls == EWC_FLOAT ? (CT)v.f : (cls == EWC_UNSIGNED ? (CT)v.u : (CT)v.i))
     switch (t) {
-    case HODU_DTYPE_F32: { float x = EW_CONV(float); memcpy(p, &x, 4); break; }
-    case HODU_DTYPE_F64: { double x = EW_CONV(double); memcpy(p, &x, 8); break; }
-    case HODU_DTYPE_F16: { uint16_t x = ew_h_f32_to_f16(EW_CONV(float)); memcpy(p, &x, 2); break; }
-    case HODU_DTYPE_BF16: { uint16_t x = ew_h_f32_to_bf16(EW_CONV(float)); memcpy(p, &x, 2); break; }
-    case HODU_DTYPE_I8: { int8_t x = EW_CONV(int8_t); memcpy(p, &x, 1); break; }
-    case HODU_DTYPE_I16: { int16_t x = EW_CONV(int16_t); memcpy(p, &x, 2); break; }
-    case HODU_DTYPE_I32: { int32_t x = EW_CONV(int32_t); memcpy(p, &x, 4); break; }
-    case HODU_DTYPE_I64: { int64_t x = EW_CONV(int64_t); memcpy(p, &x, 8); break; }
-    case HODU_DTYPE_U8: { uint8_t x = EW_CONV(uint8_t); memcpy(p, &x, 1); break; }
-    case HODU_DTYPE_U16: { uint16_t x = EW_CONV(uint16_t); memcpy(p, &x, 2); break; }
-    case HODU_DTYPE_U32: { uint32_t x = EW_CONV(uint32_t); memcpy(p, &x, 4); break; }
-    case HODU_DTYPE_U64: { uint64_t x = EW_CONV(uint64_t); memcpy(p, &x, 8); break; }
+    case HODU_DTYPE_F32: {
+        float x = EW_CONV(float);
+        memcpy(p, &x, 4);
+        break;
+    }
+    case HODU_DTYPE_F64: {
+        double x = EW_CONV(double);
+        memcpy(p, &x, 8);
+        break;
+    }
+    case HODU_DTYPE_F16: {
+        uint16_t x = ew_h_f32_to_f16(EW_CONV(float));
+        memcpy(p, &x, 2);
+        break;
+    }
+    case HODU_DTYPE_BF16: {
+        uint16_t x = ew_h_f32_to_bf16(EW_CONV(float));
+        memcpy(p, &x, 2);
+        break;
+    }
+    case HODU_DTYPE_I8: {
+        int8_t x = EW_CONV(int8_t);
+        memcpy(p, &x, 1);
+        break;
+    }
+    case HODU_DTYPE_I16: {
+        int16_t x = EW_CONV(int16_t);
+        memcpy(p, &x, 2);
+        break;
+    }
+    case HODU_DTYPE_I32: {
+        int32_t x = EW_CONV(int32_t);
+        memcpy(p, &x, 4);
+        break;
+    }
+    case HODU_DTYPE_I64: {
+        int64_t x = EW_CONV(int64_t);
+        memcpy(p, &x, 8);
+        break;
+    }
+    case HODU_DTYPE_U8: {
+        uint8_t x = EW_CONV(uint8_t);
+        memcpy(p, &x, 1);
+        break;
+    }
+    case HODU_DTYPE_U16: {
+        uint16_t x = EW_CONV(uint16_t);
+        memcpy(p, &x, 2);
+        break;
+    }
+    case HODU_DTYPE_U32: {
+        uint32_t x = EW_CONV(uint32_t);
+        memcpy(p, &x, 4);
+        break;
+    }
+    case HODU_DTYPE_U64: {
+        uint64_t x = EW_CONV(uint64_t);
+        memcpy(p, &x, 8);
+        break;
+    }
     case HODU_DTYPE_BOOL:
         p[0] = (uint8_t)(cls == EWC_FLOAT ? v.f != 0 : (cls == EWC_UNSIGNED ? v.u != 0 : v.i != 0));
         break;
@@ -889,9 +1017,21 @@ static ew_hv ew_h_op(ew_hop op, ew_class cls, bool f32, bool fmod_c, const ew_hv
     uint64_t ua = x[0].u, ub = x[1].u;
     bool cmp = false;
     switch (op) {
-    case H_ADD: r.f = a + b; r.i = (int64_t)((uint64_t)ia + (uint64_t)ib); r.u = ua + ub; break;
-    case H_SUB: r.f = a - b; r.i = (int64_t)((uint64_t)ia - (uint64_t)ib); r.u = ua - ub; break;
-    case H_MUL: r.f = a * b; r.i = (int64_t)((uint64_t)ia * (uint64_t)ib); r.u = ua * ub; break;
+    case H_ADD:
+        r.f = a + b;
+        r.i = (int64_t)((uint64_t)ia + (uint64_t)ib);
+        r.u = ua + ub;
+        break;
+    case H_SUB:
+        r.f = a - b;
+        r.i = (int64_t)((uint64_t)ia - (uint64_t)ib);
+        r.u = ua - ub;
+        break;
+    case H_MUL:
+        r.f = a * b;
+        r.i = (int64_t)((uint64_t)ia * (uint64_t)ib);
+        r.u = ua * ub;
+        break;
     case H_DIV:
         r.f = a / b;
         r.i = ib == 0 ? 0 : (ib == -1 ? (int64_t)(0 - (uint64_t)ia) : ia / ib);
@@ -907,29 +1047,63 @@ static ew_hv ew_h_op(ew_hop op, ew_class cls, bool f32, bool fmod_c, const ew_hv
         }
         r.u = ub == 0 ? 0 : ua % ub;
         break;
-    case H_NEG: r.f = -a; r.i = (int64_t)(0 - (uint64_t)ia); break;
-    case H_ABS: r.f = fabs(a); r.i = ia < 0 ? (int64_t)(0 - (uint64_t)ia) : ia; r.u = ua; break;
+    case H_NEG:
+        r.f = -a;
+        r.i = (int64_t)(0 - (uint64_t)ia);
+        break;
+    case H_ABS:
+        r.f = fabs(a);
+        r.i = ia < 0 ? (int64_t)(0 - (uint64_t)ia) : ia;
+        r.u = ua;
+        break;
     case H_SQRT: r.f = sqrt(a); break;
     case H_FLOOR: r.f = floor(a); break;
     case H_CEIL: r.f = ceil(a); break;
-    case H_RELU: r.f = a < 0 ? 0 : a; r.i = ia < 0 ? 0 : ia; r.u = ua; break;
+    case H_RELU:
+        r.f = a < 0 ? 0 : a;
+        r.i = ia < 0 ? 0 : ia;
+        r.u = ua;
+        break;
     case H_RECIP: r.f = 1.0 / a; break;
-    case H_SIGN: r.f = a > 0 ? 1 : (a < 0 ? -1 : a); r.i = (ia > 0) - (ia < 0); r.u = ua > 0; break;
+    case H_SIGN:
+        r.f = a > 0 ? 1 : (a < 0 ? -1 : a);
+        r.i = (ia > 0) - (ia < 0);
+        r.u = ua > 0;
+        break;
     case H_MAX:
-        r.f = (a > b || a != a) ? a : b; r.i = ia > ib ? ia : ib; r.u = ua > ub ? ua : ub;
+        r.f = (a > b || a != a) ? a : b;
+        r.i = ia > ib ? ia : ib;
+        r.u = ua > ub ? ua : ub;
         break;
     case H_MIN:
-        r.f = (a < b || a != a) ? a : b; r.i = ia < ib ? ia : ib; r.u = ua < ub ? ua : ub;
+        r.f = (a < b || a != a) ? a : b;
+        r.i = ia < ib ? ia : ib;
+        r.u = ua < ub ? ua : ub;
         break;
     case H_NOT: r.i = !ia; break;
     case H_AND: r.i = ia && ib; break;
     case H_OR: r.i = ia || ib; break;
     case H_XOR: r.i = (ia != 0) != (ib != 0); break;
-    case H_EQ: cmp = true; r.i = cls == EWC_FLOAT ? a == b : (cls == EWC_UNSIGNED ? ua == ub : ia == ib); break;
-    case H_LT: cmp = true; r.i = cls == EWC_FLOAT ? a < b : (cls == EWC_UNSIGNED ? ua < ub : ia < ib); break;
-    case H_LE: cmp = true; r.i = cls == EWC_FLOAT ? a <= b : (cls == EWC_UNSIGNED ? ua <= ub : ia <= ib); break;
-    case H_GT: cmp = true; r.i = cls == EWC_FLOAT ? a > b : (cls == EWC_UNSIGNED ? ua > ub : ia > ib); break;
-    case H_GE: cmp = true; r.i = cls == EWC_FLOAT ? a >= b : (cls == EWC_UNSIGNED ? ua >= ub : ia >= ib); break;
+    case H_EQ:
+        cmp = true;
+        r.i = cls == EWC_FLOAT ? a == b : (cls == EWC_UNSIGNED ? ua == ub : ia == ib);
+        break;
+    case H_LT:
+        cmp = true;
+        r.i = cls == EWC_FLOAT ? a < b : (cls == EWC_UNSIGNED ? ua < ub : ia < ib);
+        break;
+    case H_LE:
+        cmp = true;
+        r.i = cls == EWC_FLOAT ? a <= b : (cls == EWC_UNSIGNED ? ua <= ub : ia <= ib);
+        break;
+    case H_GT:
+        cmp = true;
+        r.i = cls == EWC_FLOAT ? a > b : (cls == EWC_UNSIGNED ? ua > ub : ia > ib);
+        break;
+    case H_GE:
+        cmp = true;
+        r.i = cls == EWC_FLOAT ? a >= b : (cls == EWC_UNSIGNED ? ua >= ub : ia >= ib);
+        break;
     default: r = x[0]; break;
     }
     if (cmp) {
@@ -983,8 +1157,8 @@ static bool ew_fold(op_ctx *c)
         if (r->hop == H_WHERE) {
             ew_hv cv = ew_h_load(HODU_DTYPE_BOOL, a.v[0]->data, off[0]);
             int k = cv.i ? 1 : 2;
-            memcpy((unsigned char *)dst + (size_t)o * esz,
-                   (const unsigned char *)a.v[k]->data + (size_t)off[k] * esz, esz);
+            memcpy((unsigned char *)dst + (size_t)o * esz, (const unsigned char *)a.v[k]->data + (size_t)off[k] * esz,
+                   esz);
             continue;
         }
         ew_hv x[2];
@@ -1095,13 +1269,15 @@ static const op_attr_spec bitshift_attrs[] = {{"direction", IR_ATTR_STRING}, {NU
 static const op_attr_spec cast_attrs[] = {
     {"to", IR_ATTR_INT}, {"saturate", IR_ATTR_INT}, {"round_mode", IR_ATTR_STRING}, {NULL, 0}};
 static const op_attr_spec castlike_attrs[] = {{"saturate", IR_ATTR_INT}, {"round_mode", IR_ATTR_STRING}, {NULL, 0}};
-static const op_attr_spec dropout_attrs[] = {
-    {"ratio", IR_ATTR_FLOAT}, {"seed", IR_ATTR_INT}, {"is_test", IR_ATTR_INT}, {"consumed_inputs", IR_ATTR_INTS},
-    {NULL, 0}};
+static const op_attr_spec dropout_attrs[] = {{"ratio", IR_ATTR_FLOAT},
+                                             {"seed", IR_ATTR_INT},
+                                             {"is_test", IR_ATTR_INT},
+                                             {"consumed_inputs", IR_ATTR_INTS},
+                                             {NULL, 0}};
 
 /* The arity is in op_list.def; these give the shared semantics. */
 #define EW(ID, ATTRS, FOLD) OP_DEF(ID, .attrs = ATTRS, .infer = ew_infer, .fold = FOLD, .fusable = ew_fusable)
-#define EW_VAR(ID, FOLD) OP_DEF(ID, .attrs = no_attrs, .infer = ew_infer, .fold = FOLD)
+#define EW_VAR(ID, FOLD)    OP_DEF(ID, .attrs = no_attrs, .infer = ew_infer, .fold = FOLD)
 
 OP_DEF(FUSED_ELEMENTWISE, .attrs = fused_attrs, .infer = ew_fused_infer);
 /* unary math */

@@ -116,11 +116,11 @@ typedef struct ew_plan {
     hodu_dtype op_dtype;  /* dtype the formula computes on (Where: x's) */
     hodu_dtype out_dtype; /* dtype of output 0 */
     ew_form form;
-    int n_consts;      /* attribute constants used by the formula ... */
-    double consts[2];  /* ... (LeakyRelu alpha; Selu alpha, gamma; ...) */
-    ew_bound lo, hi;   /* Clip bounds */
+    int n_consts;              /* attribute constants used by the formula ... */
+    double consts[2];          /* ... (LeakyRelu alpha; Selu alpha, gamma; ...) */
+    ew_bound lo, hi;           /* Clip bounds */
     double lo_value, hi_value; /* for EW_BOUND_ATTR */
-    ew_loops loops;    /* over output 0 */
+    ew_loops loops;            /* over output 0 */
 } ew_plan;
 
 /* Plans row node `node` (after inference).  On failure returns false with
@@ -134,10 +134,10 @@ bool ew_plan_of(const ir_graph *g, int node, ew_plan *p, char **why);
  * the nodes of the node's body (ir.h, "Node bodies"): plan member m with
  * ew_plan_of(p->body, m, ...). */
 typedef struct ew_fused_plan {
-    const ir_graph *body;   /* the fused node's body: member m is body node m */
-    size_t n_members;       /* in evaluation order */
-    int n_ext;              /* external operands: the fused node's inputs */
-    ew_loops loops;         /* over the output; st[k] is external k's */
+    const ir_graph *body; /* the fused node's body: member m is body node m */
+    size_t n_members;     /* in evaluation order */
+    int n_ext;            /* external operands: the fused node's inputs */
+    ew_loops loops;       /* over the output; st[k] is external k's */
 } ew_fused_plan;
 
 /* Plans fused node `node`; false when it is malformed (no body, too many

@@ -76,8 +76,9 @@ bool nn_window_attrs(op_ctx *c, nn_window *w, bool pool)
             w->pe[i] = mode == 1 ? 0 : pads[i + nd];
             int64_t span = in + w->pb[i] + w->pe[i] - ek;
             if (span < 0)
-                return op_fail(c, "the window (%" PRId64 " with dilation) is larger than the padded input (%" PRId64
-                                  ") in spatial dim %d",
+                return op_fail(c,
+                               "the window (%" PRId64 " with dilation) is larger than the padded input (%" PRId64
+                               ") in spatial dim %d",
                                ek, in + w->pb[i] + w->pe[i], i);
             out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
             /* With ceil_mode the last window must start inside the input
@@ -119,8 +120,8 @@ static bool mm_shapes(op_ctx *c, const ir_value *a, const ir_value *b, nn_matmul
     s->K = ad[ar - 1];
     s->N = bd[brk - 1];
     if (bd[brk - 2] != s->K)
-        return op_fail(c, "inner dims differ: '%s' has %" PRId64 " columns, '%s' has %" PRId64 " rows", a->name,
-                       s->K, b->name, bd[brk - 2]);
+        return op_fail(c, "inner dims differ: '%s' has %" PRId64 " columns, '%s' has %" PRId64 " rows", a->name, s->K,
+                       b->name, bd[brk - 2]);
     int abr = ar - 2, bbr = brk - 2;
     s->br = abr > bbr ? abr : bbr;
     int64_t sa = s->M * s->K, sb = s->K * s->N;
@@ -263,15 +264,17 @@ static bool infer_qlinear_matmul(op_ctx *c)
     for (size_t i = 0; i < 8; i++)
         if (!op_in(c, i) || !ir_value_is_static(op_in(c, i)))
             return op_need_static(c, i) != NULL;
-    if ((a->dtype != HODU_DTYPE_I8 && a->dtype != HODU_DTYPE_U8) || (b->dtype != HODU_DTYPE_I8 && b->dtype != HODU_DTYPE_U8))
-        return op_fail(c, "a and b must be int8 or uint8 (got %s and %s)", ir_dtype_name(a->dtype), ir_dtype_name(b->dtype));
+    if ((a->dtype != HODU_DTYPE_I8 && a->dtype != HODU_DTYPE_U8) ||
+        (b->dtype != HODU_DTYPE_I8 && b->dtype != HODU_DTYPE_U8))
+        return op_fail(c, "a and b must be int8 or uint8 (got %s and %s)", ir_dtype_name(a->dtype),
+                       ir_dtype_name(b->dtype));
     nn_matmul_plan s;
     int r;
     int64_t dims[HODU_MAX_RANK];
     if (!mm_shapes(c, a, b, &s, &r, dims))
         return false;
-    static const char *const names[] = {"", "a_scale", "a_zero_point", "", "b_scale", "b_zero_point", "y_scale",
-                                        "y_zero_point"};
+    static const char *const names[] = {"",        "a_scale",      "a_zero_point", "",
+                                        "b_scale", "b_zero_point", "y_scale",      "y_zero_point"};
     for (size_t i = 1; i < 8; i++) {
         if (i == 3)
             continue;
@@ -285,7 +288,8 @@ static bool infer_qlinear_matmul(op_ctx *c)
         int64_t n = ir_value_numel(v);
         bool per_col = (i == 4 || i == 5) && n == s.N;
         if (n != 1 && !per_col)
-            return op_fail(c, "%s must be a scalar%s", names[i], (i == 4 || i == 5) ? " or have one value per column" : "");
+            return op_fail(c, "%s must be a scalar%s", names[i],
+                           (i == 4 || i == 5) ? " or have one value per column" : "");
     }
     const ir_value *yz = op_in(c, 7);
     if (yz->dtype != HODU_DTYPE_I8 && yz->dtype != HODU_DTYPE_U8)
@@ -300,9 +304,8 @@ static bool infer_qlinear_matmul(op_ctx *c)
  * T: f16, bf16, f32, f64, i32, i64, u32, u64.  "broadcast" is the opset < 7
  * attribute, accepted and ignored (broadcasting is always on). */
 
-static const op_attr_spec gemm_attrs[] = {{"alpha", IR_ATTR_FLOAT},  {"beta", IR_ATTR_FLOAT},
-                                          {"transA", IR_ATTR_INT},   {"transB", IR_ATTR_INT},
-                                          {"broadcast", IR_ATTR_INT}, {NULL, 0}};
+static const op_attr_spec gemm_attrs[] = {{"alpha", IR_ATTR_FLOAT}, {"beta", IR_ATTR_FLOAT},    {"transA", IR_ATTR_INT},
+                                          {"transB", IR_ATTR_INT},  {"broadcast", IR_ATTR_INT}, {NULL, 0}};
 
 static bool infer_gemm(op_ctx *c)
 {

@@ -50,9 +50,9 @@ typedef struct nn_matmul_plan {
     /* Element strides of A's and B's matrices along each batch dim; 0 where
      * that operand is broadcast. */
     int64_t sa[HODU_MAX_RANK], sb[HODU_MAX_RANK];
-    int64_t batch;         /* product of bdims */
-    bool a_batched;        /* A varies along some batch dim of size > 1 */
-    bool b_batched;        /* likewise B */
+    int64_t batch;  /* product of bdims */
+    bool a_batched; /* A varies along some batch dim of size > 1 */
+    bool b_batched; /* likewise B */
 } nn_matmul_plan;
 
 bool nn_matmul_plan_of(const ir_graph *g, int node, nn_matmul_plan *p);
@@ -79,9 +79,9 @@ bool nn_gemm_plan_of(const ir_graph *g, int node, nn_gemm_plan *p);
  * with pads derived from output_shape / auto_pad already. */
 typedef struct nn_conv_geom {
     nn_window w;
-    int64_t N, C, M, G;   /* batch, input and output channels, groups */
-    int64_t Cg, Mg;       /* channels per group: C / G, M / G */
-    int64_t IP, OP, KP;   /* products of the input, output and kernel spatial dims */
+    int64_t N, C, M, G; /* batch, input and output channels, groups */
+    int64_t Cg, Mg;     /* channels per group: C / G, M / G */
+    int64_t IP, OP, KP; /* products of the input, output and kernel spatial dims */
 } nn_conv_geom;
 
 bool nn_conv_geom_of(const ir_graph *g, int node, nn_conv_geom *geom);

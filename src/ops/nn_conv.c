@@ -296,14 +296,17 @@ int64_t nn_flops_conv_transpose(const ir_graph *gr, int node)
 
 /* --- the ops ------------------------------------------------------------- */
 
-static const op_attr_spec conv_attrs[] = {{"auto_pad", IR_ATTR_STRING}, {"dilations", IR_ATTR_INTS},
-                                          {"group", IR_ATTR_INT},       {"kernel_shape", IR_ATTR_INTS},
-                                          {"pads", IR_ATTR_INTS},       {"strides", IR_ATTR_INTS},
+static const op_attr_spec conv_attrs[] = {{"auto_pad", IR_ATTR_STRING},
+                                          {"dilations", IR_ATTR_INTS},
+                                          {"group", IR_ATTR_INT},
+                                          {"kernel_shape", IR_ATTR_INTS},
+                                          {"pads", IR_ATTR_INTS},
+                                          {"strides", IR_ATTR_INTS},
                                           {NULL, 0}};
 static const op_attr_spec conv_transpose_attrs[] = {
-    {"auto_pad", IR_ATTR_STRING}, {"dilations", IR_ATTR_INTS},      {"group", IR_ATTR_INT},
+    {"auto_pad", IR_ATTR_STRING},   {"dilations", IR_ATTR_INTS},      {"group", IR_ATTR_INT},
     {"kernel_shape", IR_ATTR_INTS}, {"output_padding", IR_ATTR_INTS}, {"output_shape", IR_ATTR_INTS},
-    {"pads", IR_ATTR_INTS},       {"strides", IR_ATTR_INTS},        {NULL, 0}};
+    {"pads", IR_ATTR_INTS},         {"strides", IR_ATTR_INTS},        {NULL, 0}};
 
 OP_DEF(CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv);
 OP_DEF(CONV_INTEGER, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv);

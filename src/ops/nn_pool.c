@@ -263,18 +263,18 @@ bool pool_unpool_plan_get(const ir_graph *g, int node, pool_unpool_plan *p)
 
 /* --- the ops ------------------------------------------------------------- */
 
-static const op_attr_spec maxpool_attrs[] = {
-    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"dilations", IR_ATTR_INTS},
-    {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS},   {"storage_order", IR_ATTR_INT},
-    {"strides", IR_ATTR_INTS},    {NULL, 0}};
-static const op_attr_spec avgpool_attrs[] = {
-    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"count_include_pad", IR_ATTR_INT},
-    {"dilations", IR_ATTR_INTS},  {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS},
-    {"strides", IR_ATTR_INTS},    {NULL, 0}};
-static const op_attr_spec lppool_attrs[] = {
-    {"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT}, {"dilations", IR_ATTR_INTS},
-    {"kernel_shape", IR_ATTR_INTS}, {"p", IR_ATTR_INT},       {"pads", IR_ATTR_INTS},
-    {"strides", IR_ATTR_INTS},    {NULL, 0}};
+static const op_attr_spec maxpool_attrs[] = {{"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT},
+                                             {"dilations", IR_ATTR_INTS},  {"kernel_shape", IR_ATTR_INTS},
+                                             {"pads", IR_ATTR_INTS},       {"storage_order", IR_ATTR_INT},
+                                             {"strides", IR_ATTR_INTS},    {NULL, 0}};
+static const op_attr_spec avgpool_attrs[] = {{"auto_pad", IR_ATTR_STRING},       {"ceil_mode", IR_ATTR_INT},
+                                             {"count_include_pad", IR_ATTR_INT}, {"dilations", IR_ATTR_INTS},
+                                             {"kernel_shape", IR_ATTR_INTS},     {"pads", IR_ATTR_INTS},
+                                             {"strides", IR_ATTR_INTS},          {NULL, 0}};
+static const op_attr_spec lppool_attrs[] = {{"auto_pad", IR_ATTR_STRING}, {"ceil_mode", IR_ATTR_INT},
+                                            {"dilations", IR_ATTR_INTS},  {"kernel_shape", IR_ATTR_INTS},
+                                            {"p", IR_ATTR_INT},           {"pads", IR_ATTR_INTS},
+                                            {"strides", IR_ATTR_INTS},    {NULL, 0}};
 static const op_attr_spec unpool_attrs[] = {
     {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS}, {"strides", IR_ATTR_INTS}, {NULL, 0}};
 static const op_attr_spec global_lp_attrs[] = {{"p", IR_ATTR_INT}, {NULL, 0}};

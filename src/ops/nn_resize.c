@@ -31,7 +31,6 @@
 #include "nn_impl.h"
 #include "resize.h"
 
-
 static bool rs_names(op_ctx *c, resize_plan *p)
 {
     const ir_node *n = op_node(c);
@@ -50,8 +49,8 @@ static bool rs_names(op_ctx *c, resize_plan *p)
         p->nearest = RESIZE_SIMPLE;
     } else {
         const char *ct = ir_attr_string(n, "coordinate_transformation_mode", "half_pixel");
-        static const char *const cts[] = {"half_pixel",         "pytorch_half_pixel", "align_corners",
-                                          "asymmetric",         "tf_crop_and_resize", "half_pixel_symmetric"};
+        static const char *const cts[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
+                                          "asymmetric", "tf_crop_and_resize", "half_pixel_symmetric"};
         int ci = -1;
         for (int i = 0; i < 6; i++)
             if (strcmp(ct, cts[i]) == 0)
@@ -295,8 +294,9 @@ static bool rs_get(op_ctx *c, resize_plan *p)
     for (int i = 0; i < r; i++) {
         if (!on_axis[i])
             continue;
-        bool ident = fabs(p->scale[i] - 1.0) <= 1e-9 && p->out[i] == p->in[i] &&
-                     (p->coord != RESIZE_TF_CROP_AND_RESIZE || (fabs(p->roi_lo[i]) <= 1e-9 && fabs(p->roi_hi[i] - 1.0) <= 1e-9));
+        bool ident =
+            fabs(p->scale[i] - 1.0) <= 1e-9 && p->out[i] == p->in[i] &&
+            (p->coord != RESIZE_TF_CROP_AND_RESIZE || (fabs(p->roi_lo[i]) <= 1e-9 && fabs(p->roi_hi[i] - 1.0) <= 1e-9));
         p->resized[i] = !ident;
         if (p->resized[i] && p->in[i] == 0 && p->out[i] > 0)
             return op_fail(c, "cannot resize an empty axis %d to %" PRId64, i, p->out[i]);
@@ -498,17 +498,16 @@ void resize_taps_free(resize_taps *t)
 
 /* --- the ops ------------------------------------------------------------- */
 
-static const op_attr_spec resize_attrs[] = {
-    {"antialias", IR_ATTR_INT},
-    {"axes", IR_ATTR_INTS},
-    {"coordinate_transformation_mode", IR_ATTR_STRING},
-    {"cubic_coeff_a", IR_ATTR_FLOAT},
-    {"exclude_outside", IR_ATTR_INT},
-    {"extrapolation_value", IR_ATTR_FLOAT},
-    {"keep_aspect_ratio_policy", IR_ATTR_STRING},
-    {"mode", IR_ATTR_STRING},
-    {"nearest_mode", IR_ATTR_STRING},
-    {NULL, 0}};
+static const op_attr_spec resize_attrs[] = {{"antialias", IR_ATTR_INT},
+                                            {"axes", IR_ATTR_INTS},
+                                            {"coordinate_transformation_mode", IR_ATTR_STRING},
+                                            {"cubic_coeff_a", IR_ATTR_FLOAT},
+                                            {"exclude_outside", IR_ATTR_INT},
+                                            {"extrapolation_value", IR_ATTR_FLOAT},
+                                            {"keep_aspect_ratio_policy", IR_ATTR_STRING},
+                                            {"mode", IR_ATTR_STRING},
+                                            {"nearest_mode", IR_ATTR_STRING},
+                                            {NULL, 0}};
 
 static const op_attr_spec upsample_attrs[] = {{"mode", IR_ATTR_STRING}, {"scales", IR_ATTR_FLOATS}, {NULL, 0}};
 

@@ -35,15 +35,9 @@ static const op_def *const op_table[OP_COUNT] = {
 
 int op_count(void) { return OP_COUNT; }
 
-const op_def *op_get(int op)
-{
-    return op >= 0 && op < OP_COUNT ? op_table[op] : NULL;
-}
+const op_def *op_get(int op) { return op >= 0 && op < OP_COUNT ? op_table[op] : NULL; }
 
-static const char *plain_domain(const char *d)
-{
-    return (!d || strcmp(d, "ai.onnx") == 0) ? "" : d;
-}
+static const char *plain_domain(const char *d) { return (!d || strcmp(d, "ai.onnx") == 0) ? "" : d; }
 
 /* Op ids sorted by (name, domain), for binary search: a model may have a
  * million nodes, each looked up once.  Built on first use (the compiler is
@@ -94,7 +88,8 @@ int op_find(const char *domain, const char *name, int64_t opset)
 
 static const char *attr_kind_name(ir_attr_kind k)
 {
-    static const char *const names[] = {"int", "float", "string", "ints", "floats", "strings", "tensor", "graph", "other"};
+    static const char *const names[] = {"int",     "float",  "string", "ints", "floats",
+                                        "strings", "tensor", "graph",  "other"};
     return (unsigned)k < HD_ARRAY_LEN(names) ? names[k] : "?";
 }
 
@@ -289,8 +284,8 @@ bool op_broadcast(op_ctx *c, const ir_value *a, const ir_value *b, int *rank, in
         else if (da == 1)
             dims[i] = db;
         else
-            return op_fail(c, "shapes of '%s' and '%s' do not broadcast (dim %d: %" PRId64 " vs %" PRId64 ")",
-                           a->name, b->name, i, da, db);
+            return op_fail(c, "shapes of '%s' and '%s' do not broadcast (dim %d: %" PRId64 " vs %" PRId64 ")", a->name,
+                           b->name, i, da, db);
     }
     *rank = r;
     return true;

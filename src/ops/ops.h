@@ -63,7 +63,6 @@ typedef struct op_ctx {
     hd_diag *d;
 } op_ctx;
 
-
 typedef bool (*op_infer_fn)(op_ctx *c);
 typedef bool (*op_fold_fn)(op_ctx *c);
 /* Floating-point operations one run of the node performs (multiply-adds
@@ -83,9 +82,9 @@ typedef bool (*op_grad_fn)(op_grad_ctx *c);
 typedef struct op_def {
     /* Identity, from op_list.def (OP_DEF fills these in). */
     op_id id;
-    const char *name;   /* ONNX op_type */
-    const char *domain; /* "" for ai.onnx */
-    int since, until;   /* opset range the entry implements */
+    const char *name;           /* ONNX op_type */
+    const char *domain;         /* "" for ai.onnx */
+    int since, until;           /* opset range the entry implements */
     int min_inputs, max_inputs; /* max -1: variadic */
     int min_outputs, max_outputs;
     op_family family;

@@ -17,7 +17,7 @@
 #include "ops.h"
 
 /* Longest op name / domain, NUL included (a longer one does not compile). */
-#define HD_OP_NAME_LEN 32
+#define HD_OP_NAME_LEN   32
 #define HD_OP_DOMAIN_LEN 16
 
 /* The names and domains, indexed by op_id; defined in ops.c.  An element is
@@ -28,32 +28,32 @@ extern const char hd_op_domains[OP_COUNT][HD_OP_DOMAIN_LEN];
 /* The numeric columns as enum constants (HDI_<ID>_SINCE, ...), which static
  * initializers may use. */
 enum {
-#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY)                          \
-    HDI_##ID##_SINCE = (SINCE), HDI_##ID##_UNTIL = (UNTIL), HDI_##ID##_MIN_IN = (MIN_IN),                        \
-    HDI_##ID##_MAX_IN = (MAX_IN), HDI_##ID##_MIN_OUT = (MIN_OUT), HDI_##ID##_MAX_OUT = (MAX_OUT),                 \
+#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY)                                \
+    HDI_##ID##_SINCE = (SINCE), HDI_##ID##_UNTIL = (UNTIL), HDI_##ID##_MIN_IN = (MIN_IN),                              \
+    HDI_##ID##_MAX_IN = (MAX_IN), HDI_##ID##_MIN_OUT = (MIN_OUT), HDI_##ID##_MAX_OUT = (MAX_OUT),                      \
     HDI_##ID##_FAMILY = OP_FAMILY_##FAMILY,
 #include "op_list.def"
 #undef HD_OP
 };
 
-#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY)                          \
+#define HD_OP(ID, NAME, DOMAIN, SINCE, UNTIL, MIN_IN, MAX_IN, MIN_OUT, MAX_OUT, FAMILY)                                \
     extern const op_def hd_op_def_##ID;
 #include "op_list.def"
 #undef HD_OP
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */
-#define OP_DEF(ID, ...)                                                                                          \
-    const op_def hd_op_def_##ID = {.id = OP_##ID,                                                                \
-                                   .name = hd_op_names[OP_##ID],                                                 \
-                                   .domain = hd_op_domains[OP_##ID],                                             \
-                                   .since = HDI_##ID##_SINCE,                                                    \
-                                   .until = HDI_##ID##_UNTIL,                                                    \
-                                   .min_inputs = HDI_##ID##_MIN_IN,                                              \
-                                   .max_inputs = HDI_##ID##_MAX_IN,                                              \
-                                   .min_outputs = HDI_##ID##_MIN_OUT,                                            \
-                                   .max_outputs = HDI_##ID##_MAX_OUT,                                            \
-                                   .family = (op_family)HDI_##ID##_FAMILY,                                       \
+#define OP_DEF(ID, ...)                                                                                                \
+    const op_def hd_op_def_##ID = {.id = OP_##ID,                                                                      \
+                                   .name = hd_op_names[OP_##ID],                                                       \
+                                   .domain = hd_op_domains[OP_##ID],                                                   \
+                                   .since = HDI_##ID##_SINCE,                                                          \
+                                   .until = HDI_##ID##_UNTIL,                                                          \
+                                   .min_inputs = HDI_##ID##_MIN_IN,                                                    \
+                                   .max_inputs = HDI_##ID##_MAX_IN,                                                    \
+                                   .min_outputs = HDI_##ID##_MIN_OUT,                                                  \
+                                   .max_outputs = HDI_##ID##_MAX_OUT,                                                  \
+                                   .family = (op_family)HDI_##ID##_FAMILY,                                             \
                                    __VA_ARGS__}
 
 #endif /* HODU_OPS_IMPL_H */

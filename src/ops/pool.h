@@ -38,10 +38,10 @@ typedef struct pool_plan {
     nn_window w;
     int64_t nc;                  /* N * C: the planes pooled independently */
     int64_t in_plane, out_plane; /* elements of one input / output plane */
-    bool indices;     /* MaxPool's Indices output is wanted */
-    bool col_major;   /* storage_order 1: Indices count the spatial part column-major */
-    bool include_pad; /* AveragePool count_include_pad: padded positions count in the divisor */
-    int64_t p;        /* LpPool's p (2 when absent) */
+    bool indices;                /* MaxPool's Indices output is wanted */
+    bool col_major;              /* storage_order 1: Indices count the spatial part column-major */
+    bool include_pad;            /* AveragePool count_include_pad: padded positions count in the divisor */
+    int64_t p;                   /* LpPool's p (2 when absent) */
 } pool_plan;
 
 bool pool_plan_get(const ir_graph *g, int node, pool_plan *p);

@@ -264,8 +264,8 @@ static bool fold_reduce(op_ctx *c)
     const ir_value *out = op_out(c, 0);
     reduce_kind k = rkind_of(op_node(c));
     int64_t numel = ir_value_numel(in);
-    if (numel < 0 || numel > 4096 || !(ir_dtype_is_int(in->dtype) || in->dtype == HODU_DTYPE_F32 ||
-                                      in->dtype == HODU_DTYPE_F64))
+    if (numel < 0 || numel > 4096 ||
+        !(ir_dtype_is_int(in->dtype) || in->dtype == HODU_DTYPE_F32 || in->dtype == HODU_DTYPE_F64))
         return true; /* leave it to run time */
     if (k == RED_LOG_SUM_EXP || k == RED_LOG_SUM || k == RED_L2)
         return true;
@@ -331,9 +331,7 @@ static bool fold_reduce(op_ctx *c)
                 ia[o] = ix;
             break;
         case RED_L1: fa[o] += fabs(fx), ia[o] = (int64_t)((uint64_t)ia[o] + (uint64_t)(ix < 0 ? -ix : ix)); break;
-        case RED_SUM_SQUARE:
-            fa[o] += fx * fx, ia[o] = (int64_t)((uint64_t)ia[o] + (uint64_t)ix * (uint64_t)ix);
-            break;
+        case RED_SUM_SQUARE: fa[o] += fx * fx, ia[o] = (int64_t)((uint64_t)ia[o] + (uint64_t)ix * (uint64_t)ix); break;
         default: fa[o] += fx, ia[o] = (int64_t)((uint64_t)ia[o] + (uint64_t)ix); break;
         }
     }
@@ -510,8 +508,7 @@ static bool infer_topk(op_ctx *c)
     if (!topk_k(c, &k))
         return false;
     if (k < 0 || k > in->dims[axis].size)
-        return op_fail(c, "K = %" PRId64 " is out of range for axis %d of size %" PRId64, k, axis,
-                       in->dims[axis].size);
+        return op_fail(c, "K = %" PRId64 " is out of range for axis %d of size %" PRId64, k, axis, in->dims[axis].size);
     if (!op_out(c, 0) || !op_out(c, 1))
         return op_fail(c, "needs both outputs (values and indices)");
     int64_t dims[HODU_MAX_RANK];
@@ -548,8 +545,8 @@ static bool infer_softmax(op_ctx *c)
     if (!in || !check_size(c, in))
         return false;
     if (!ir_dtype_is_float(in->dtype))
-        return op_fail(c, "input '%s' has type %s; %s takes floating-point tensors", in->name,
-                       ir_dtype_name(in->dtype), op_node(c)->op_type);
+        return op_fail(c, "input '%s' has type %s; %s takes floating-point tensors", in->name, ir_dtype_name(in->dtype),
+                       op_node(c)->op_type);
     int axis;
     int64_t def = c->g->opset >= 13 ? -1 : 1;
     if (in->rank == 0) {
@@ -618,8 +615,8 @@ static bool param_fits(op_ctx *c, const ir_value *p, const ir_value *x, int axis
     for (int i = 0; ok && i < p->rank - pa; i++)
         ok = p->dims[pa + i].size == x->dims[xa + i].size;
     if (!ok) {
-        return op_fail(c, "%s '%s' must have the shape of the normalized dims of '%s' (or one element)", what,
-                       p->name, x->name);
+        return op_fail(c, "%s '%s' must have the shape of the normalized dims of '%s' (or one element)", what, p->name,
+                       x->name);
     }
     return true;
 }
@@ -710,10 +707,13 @@ bool reduce_norm_plan_of(const ir_graph *g, int node, reduce_norm_plan *p)
  * shape [C, D1...]; is_test and consumed_inputs are accepted and ignored.
  * Old-opset training outputs (saved mean/var) are not supported. */
 
-static const op_attr_spec batchnorm_attrs[] = {
-    {"epsilon", IR_ATTR_FLOAT}, {"momentum", IR_ATTR_FLOAT}, {"training_mode", IR_ATTR_INT},
-    {"spatial", IR_ATTR_INT},   {"is_test", IR_ATTR_INT},    {"consumed_inputs", IR_ATTR_INTS},
-    {NULL, 0}};
+static const op_attr_spec batchnorm_attrs[] = {{"epsilon", IR_ATTR_FLOAT},
+                                               {"momentum", IR_ATTR_FLOAT},
+                                               {"training_mode", IR_ATTR_INT},
+                                               {"spatial", IR_ATTR_INT},
+                                               {"is_test", IR_ATTR_INT},
+                                               {"consumed_inputs", IR_ATTR_INTS},
+                                               {NULL, 0}};
 
 static bool bn_training(const ir_graph *g, const ir_node *n)
 {
@@ -750,8 +750,9 @@ static bool infer_batchnorm(op_ctx *c)
         if (n->outputs[i] < 0 || (train && i <= 2))
             continue;
         if (c->g->opset < 14)
-            return op_fail(c, "output %zu (training statistics, opset %" PRId64 ") is not supported; only inference "
-                              "and the training_mode of opset 14+ are",
+            return op_fail(c,
+                           "output %zu (training statistics, opset %" PRId64 ") is not supported; only inference "
+                           "and the training_mode of opset 14+ are",
                            i, c->g->opset);
         return op_fail(c, "output %zu (running statistics) needs training_mode=1", i);
     }
@@ -999,9 +1000,7 @@ bool reduce_loss_plan_of(const ir_graph *g, int node, reduce_loss_plan *p)
     p->spatial = prod_dims(d, 2, x->rank);
     /* inference refused anything but these three */
     const char *red = ir_attr_string(n, "reduction", "mean");
-    p->reduction = strcmp(red, "none") == 0   ? RED_LOSS_NONE
-                   : strcmp(red, "mean") == 0 ? RED_LOSS_MEAN
-                                              : RED_LOSS_SUM;
+    p->reduction = strcmp(red, "none") == 0 ? RED_LOSS_NONE : strcmp(red, "mean") == 0 ? RED_LOSS_MEAN : RED_LOSS_SUM;
     const ir_attr *ig = ir_attr_find(n, "ignore_index");
     p->has_ignore = ig != NULL;
     p->ignore_index = ig ? ig->i : 0;

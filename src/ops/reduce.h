@@ -51,7 +51,7 @@ void reduce_view_build(const int64_t *dims, int rank, const bool *mask, bool wan
 
 /* The [outer][len][inner] view of a tensor around one axis. */
 typedef struct reduce_axis_view {
-    int axis;     /* normalised (>= 0) */
+    int axis;      /* normalised (>= 0) */
     int64_t outer; /* product of the dims before the axis */
     int64_t len;   /* the axis' size */
     int64_t inner; /* product of the dims after it */

@@ -49,9 +49,9 @@ typedef enum resize_nearest {
 typedef struct resize_plan {
     int rank;
     int64_t in[HODU_MAX_RANK], out[HODU_MAX_RANK];
-    double scale[HODU_MAX_RANK];                       /* out / in as the op defines it */
+    double scale[HODU_MAX_RANK];                         /* out / in as the op defines it */
     double roi_lo[HODU_MAX_RANK], roi_hi[HODU_MAX_RANK]; /* tf_crop_and_resize only; else 0 and 1 */
-    bool resized[HODU_MAX_RANK];                       /* false: Y's index is X's along this dim */
+    bool resized[HODU_MAX_RANK];                         /* false: Y's index is X's along this dim */
     resize_mode mode;
     resize_coord coord;
     resize_nearest nearest;

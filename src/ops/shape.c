@@ -43,8 +43,8 @@ static bool infer_identity(op_ctx *c)
  * gives the tensor (string forms are unsupported). */
 
 static const op_attr_spec constant_attrs[] = {
-    {"value", IR_ATTR_TENSOR},     {"value_float", IR_ATTR_FLOAT}, {"value_floats", IR_ATTR_FLOATS},
-    {"value_int", IR_ATTR_INT},    {"value_ints", IR_ATTR_INTS},   {"value_string", IR_ATTR_STRING},
+    {"value", IR_ATTR_TENSOR},          {"value_float", IR_ATTR_FLOAT},  {"value_floats", IR_ATTR_FLOATS},
+    {"value_int", IR_ATTR_INT},         {"value_ints", IR_ATTR_INTS},    {"value_string", IR_ATTR_STRING},
     {"value_strings", IR_ATTR_STRINGS}, {"sparse_value", IR_ATTR_OTHER}, {NULL, 0}};
 
 static bool infer_constant(op_ctx *c)
@@ -576,8 +576,8 @@ static bool infer_concat(op_ctx *c)
             return op_fail(c, "input '%s' differs in rank or dtype from '%s'", v->name, first->name);
         for (int i = 0; i < v->rank; i++)
             if (i != axis && v->dims[i].size != first->dims[i].size)
-                return op_fail(c, "input '%s' dim %d is %" PRId64 ", expected %" PRId64, v->name, i,
-                               v->dims[i].size, first->dims[i].size);
+                return op_fail(c, "input '%s' dim %d is %" PRId64 ", expected %" PRId64, v->name, i, v->dims[i].size,
+                               first->dims[i].size);
         if (!op_ck_add(c, dims[axis], v->dims[axis].size, &dims[axis], "the concatenated axis"))
             return false;
     }
@@ -902,8 +902,8 @@ void shape_tile_view_of(const ir_graph *g, int node, shape_tile_view *v)
  * 11; axes input from 18.  Negative pads crop.  Modes: constant, reflect,
  * edge, wrap. */
 
-static const op_attr_spec pad_attrs[] = {{"mode", IR_ATTR_STRING}, {"pads", IR_ATTR_INTS}, {"value", IR_ATTR_FLOAT},
-                                         {NULL, 0}};
+static const op_attr_spec pad_attrs[] = {
+    {"mode", IR_ATTR_STRING}, {"pads", IR_ATTR_INTS}, {"value", IR_ATTR_FLOAT}, {NULL, 0}};
 
 static bool pad_amounts(op_ctx *c, int64_t *begin, int64_t *end)
 {
@@ -952,7 +952,9 @@ static bool pad_mode(const char *s, shape_pad_mode *m)
     static const struct {
         const char *name;
         shape_pad_mode mode;
-    } modes[] = {{"constant", SHAPE_PAD_CONSTANT}, {"reflect", SHAPE_PAD_REFLECT}, {"edge", SHAPE_PAD_EDGE},
+    } modes[] = {{"constant", SHAPE_PAD_CONSTANT},
+                 {"reflect", SHAPE_PAD_REFLECT},
+                 {"edge", SHAPE_PAD_EDGE},
                  {"wrap", SHAPE_PAD_WRAP}};
     for (size_t i = 0; i < HD_ARRAY_LEN(modes); i++)
         if (strcmp(s, modes[i].name) == 0) {
@@ -1013,10 +1015,7 @@ bool shape_pad_plan_of(const ir_graph *g, int node, hd_diag *d, shape_pad_plan *
 
 static const op_attr_spec cos_attrs[] = {{"value", IR_ATTR_TENSOR}, {NULL, 0}};
 
-static const ir_value *cos_value(const op_ctx *c)
-{
-    return shape_constant_of_shape_value(c->g, c->node);
-}
+static const ir_value *cos_value(const op_ctx *c) { return shape_constant_of_shape_value(c->g, c->node); }
 
 const ir_value *shape_constant_of_shape_value(const ir_graph *g, int node)
 {
@@ -1076,7 +1075,10 @@ static bool range_args(op_ctx *c, double *start, double *delta, int64_t *count)
             ok = op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
                          in->name, in->name);
         else if (ir_const_as_f64(c->g, op_in_id(c, i), &v[i], 1) != 1)
-            ok = op_fail(c, "%s ('%s') must be a build-time constant scalar", i == 0 ? "start" : i == 1 ? "limit" : "delta",
+            ok = op_fail(c, "%s ('%s') must be a build-time constant scalar",
+                         i == 0   ? "start"
+                         : i == 1 ? "limit"
+                                  : "delta",
                          in->name);
     }
     if (!ok)
@@ -1254,8 +1256,8 @@ static bool infer_d2s(op_ctx *c)
     int64_t dims[4], bb = 0, hb = 0, wb = 0, cbb = 0;
     if (!op_ck_mul(c, b, b, &bb, "blocksize^2"))
         return false;
-    if (is_d2s(op_node(c)) && (!op_ck_mul(c, h, b, &hb, "the output height") ||
-                               !op_ck_mul(c, w, b, &wb, "the output width")))
+    if (is_d2s(op_node(c)) &&
+        (!op_ck_mul(c, h, b, &hb, "the output height") || !op_ck_mul(c, w, b, &wb, "the output width")))
         return false;
     if (!is_d2s(op_node(c)) && !op_ck_mul(c, ch, bb, &cbb, "the output channels"))
         return false;

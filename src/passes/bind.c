@@ -68,8 +68,8 @@ static bool bind_dims(ir_graph *g, int id, const char *flag, int rank, const int
     return true;
 }
 
-bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes,
-                      const pass_value_binding *values, size_t n_values, hd_diag *d)
+bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes, const pass_value_binding *values,
+                      size_t n_values, hd_diag *d)
 {
     size_t errors = d->n_errors;
     for (size_t i = 0; i < n_shapes; i++) {

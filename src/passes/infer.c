@@ -25,8 +25,8 @@ bool pass_resolve_ops(ir_graph *g, hd_diag *d)
         if (n->op < 0) {
             const char *dom = (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) ? n->domain : NULL;
             if (dom)
-                ir_node_error(d, g, (int)i, "unsupported op %s.%s (domain '%s', opset %" PRId64 ")", dom,
-                              n->op_type, dom, g->opset);
+                ir_node_error(d, g, (int)i, "unsupported op %s.%s (domain '%s', opset %" PRId64 ")", dom, n->op_type,
+                              dom, g->opset);
             else
                 ir_node_error(d, g, (int)i, "unsupported op %s (opset %" PRId64 ")", n->op_type, g->opset);
             continue;

@@ -38,8 +38,8 @@ typedef struct pass_value_binding {
     size_t nbytes;
 } pass_value_binding;
 
-bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes,
-                      const pass_value_binding *values, size_t n_values, hd_diag *d);
+bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes, const pass_value_binding *values,
+                      size_t n_values, hd_diag *d);
 bool pass_resolve_ops(ir_graph *g, hd_diag *d);
 bool pass_infer_fold(ir_graph *g, hd_diag *d);
 void pass_dce(ir_graph *g);
@@ -54,11 +54,11 @@ size_t pass_fuse_elementwise(ir_graph *g);
 
 /* Where each value lives at run time. */
 typedef enum mem_place {
-    MEM_NONE = 0,  /* not materialised (dead, or omitted) */
-    MEM_INPUT,     /* caller's input buffer `index` */
-    MEM_OUTPUT,    /* caller's output buffer `index` */
-    MEM_WEIGHTS,   /* the weight blob at `offset` */
-    MEM_ARENA      /* the workspace at `offset` */
+    MEM_NONE = 0, /* not materialised (dead, or omitted) */
+    MEM_INPUT,    /* caller's input buffer `index` */
+    MEM_OUTPUT,   /* caller's output buffer `index` */
+    MEM_WEIGHTS,  /* the weight blob at `offset` */
+    MEM_ARENA     /* the workspace at `offset` */
 } mem_place;
 
 typedef struct mem_slot {

@@ -190,10 +190,7 @@ HODU_RT_API const hodu_model_desc *hodu_model_desc_of(const hodu_model *model)
     return model != NULL ? model->desc : NULL;
 }
 
-HODU_RT_API size_t hodu_model_num_inputs(const hodu_model *model)
-{
-    return model != NULL ? model->desc->n_inputs : 0;
-}
+HODU_RT_API size_t hodu_model_num_inputs(const hodu_model *model) { return model != NULL ? model->desc->n_inputs : 0; }
 
 HODU_RT_API size_t hodu_model_num_outputs(const hodu_model *model)
 {

@@ -22,7 +22,7 @@
 
 #include "rt_impl.h"
 
-#define NPY_MAGIC "\x93NUMPY"
+#define NPY_MAGIC     "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
 /* A header this long is not something numpy writes; refuse it rather than
  * allocate for it. */

@@ -16,7 +16,7 @@
 #include "hodu_rt.h"
 
 #if defined(__GNUC__) || defined(__clang__)
-#define HODU_RT_API __attribute__((visibility("default")))
+#define HODU_RT_API                          __attribute__((visibility("default")))
 #define HODU_RT_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 #else
 #define HODU_RT_API

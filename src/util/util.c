@@ -86,10 +86,7 @@ void hd_buf_free(hd_buf *b)
     hd_buf_init(b);
 }
 
-static void buf_reserve(hd_buf *b, size_t extra)
-{
-    hd_grow((void **)&b->data, &b->cap, b->len + extra + 1, 1);
-}
+static void buf_reserve(hd_buf *b, size_t extra) { hd_grow((void **)&b->data, &b->cap, b->len + extra + 1, 1); }
 
 void hd_buf_write(hd_buf *b, const void *data, size_t n)
 {
@@ -181,8 +178,8 @@ static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
  * overrides and isolates, and the Unicode line and paragraph separators. */
 static bool steers_terminal(uint32_t cp)
 {
-    return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
-           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+    return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
 }
 
 void hd_buf_put_escaped(hd_buf *b, const char *text)
@@ -220,22 +217,19 @@ static void diag_add(hd_diag *d, hd_severity sev, const char *where, const char 
         d->n_errors++;
 }
 
-#define DIAG_FN(name, sev)                                                         \
-    void name(hd_diag *d, const char *fmt, ...)                                    \
-    {                                                                              \
-        va_list ap;                                                                \
-        va_start(ap, fmt);                                                         \
-        diag_add(d, sev, NULL, fmt, ap);                                           \
-        va_end(ap);                                                                \
+#define DIAG_FN(name, sev)                                                                                             \
+    void name(hd_diag *d, const char *fmt, ...)                                                                        \
+    {                                                                                                                  \
+        va_list ap;                                                                                                    \
+        va_start(ap, fmt);                                                                                             \
+        diag_add(d, sev, NULL, fmt, ap);                                                                               \
+        va_end(ap);                                                                                                    \
     }
 DIAG_FN(hd_error, HD_ERROR)
 DIAG_FN(hd_warning, HD_WARNING)
 DIAG_FN(hd_note, HD_NOTE)
 
-void hd_verror_at(hd_diag *d, const char *where, const char *fmt, va_list ap)
-{
-    diag_add(d, HD_ERROR, where, fmt, ap);
-}
+void hd_verror_at(hd_diag *d, const char *where, const char *fmt, va_list ap) { diag_add(d, HD_ERROR, where, fmt, ap); }
 
 void hd_error_at(hd_diag *d, const char *where, const char *fmt, ...)
 {

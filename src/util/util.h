@@ -32,10 +32,10 @@ char *hd_xasprintf(const char *fmt, ...) HD_PRINTF(1, 2);
 
 /* Grow `*arr` (element size `elem`) so that index `need - 1` is valid. */
 void hd_grow(void **arr, size_t *cap, size_t need, size_t elem);
-#define HD_PUSH(arr, len, cap, value)                                              \
-    do {                                                                           \
-        hd_grow((void **)&(arr), &(cap), (size_t)(len) + 1, sizeof(*(arr)));        \
-        (arr)[(len)++] = (value);                                                  \
+#define HD_PUSH(arr, len, cap, value)                                                                                  \
+    do {                                                                                                               \
+        hd_grow((void **)&(arr), &(cap), (size_t)(len) + 1, sizeof(*(arr)));                                           \
+        (arr)[(len)++] = (value);                                                                                      \
     } while (0)
 
 /* A growable, always NUL-terminated string. */

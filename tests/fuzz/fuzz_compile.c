@@ -190,10 +190,7 @@ static bool contains(const char *hay, size_t nh, const char *needle, size_t nn)
 
 /* Comments are the compiler's own prose: printable ASCII, and never a quote
  * or a backslash, which only model text would bring. */
-static bool comment_char_ok(unsigned char c)
-{
-    return (c >= 32 && c < 127 && c != '"' && c != '\\') || c == '\n';
-}
+static bool comment_char_ok(unsigned char c) { return (c >= 32 && c < 127 && c != '"' && c != '\\') || c == '\n'; }
 
 static void finding(const char *what, const char *file, const char *detail, size_t n)
 {
@@ -283,9 +280,17 @@ static void check_file(const char *dir, const char *name, const str_list *string
     /* Nothing a model says can add a preprocessor line: only the emitter's
      * own macros and includes may appear (literals are blanked, so an
      * include is checked against its blanked form). */
-    static const char *const allowed[] = {"#define ", "#undef ", "#if", "#else", "#endif", "#pragma ",
-                                          "#include <math.h>\n", "#include <stddef.h>\n",
-                                          "#include <stdint.h>\n", "#include <string.h>\n", "#include  \n"};
+    static const char *const allowed[] = {"#define ",
+                                          "#undef ",
+                                          "#if",
+                                          "#else",
+                                          "#endif",
+                                          "#pragma ",
+                                          "#include <math.h>\n",
+                                          "#include <stddef.h>\n",
+                                          "#include <stdint.h>\n",
+                                          "#include <string.h>\n",
+                                          "#include  \n"};
     for (size_t i = 0; i < nc; i++) {
         if (code[i] != '#' || (i > 0 && code[i - 1] != '\n'))
             continue;

@@ -61,7 +61,7 @@ static void test_shape_size(void **state)
     int64_t at_limit[2] = {INT64_C(1) << 20, INT64_C(1) << 20};
     assert_true(hd_shape_size(2, at_limit, 1, lim, lim, &n, &b));
     assert_false(hd_shape_size(2, at_limit, 2, lim, lim, &n, &b)); /* bytes over */
-    int64_t wraps[2] = {INT64_C(1) << 32, INT64_C(1) << 32};     /* 2^64 == 0 mod 2^64 */
+    int64_t wraps[2] = {INT64_C(1) << 32, INT64_C(1) << 32};       /* 2^64 == 0 mod 2^64 */
     assert_false(hd_shape_size(2, wraps, 1, UINT64_MAX, UINT64_MAX, &n, &b));
     int64_t huge[3] = {3000000000, 3000000000, 3000000000};
     assert_false(hd_shape_size(3, huge, 1, lim, lim, NULL, NULL));

@@ -70,10 +70,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static char *tmp_path(const char *name)
-{
-    return hd_xasprintf("%s/%s", g_dir, name);
-}
+static char *tmp_path(const char *name) { return hd_xasprintf("%s/%s", g_dir, name); }
 
 static void write_bytes(const char *path, const void *data, size_t n)
 {
@@ -229,8 +226,7 @@ static Onnx__ValueInfoProto *mb_output(mb *b, const char *name, int32_t elem, co
     return vi;
 }
 
-static Onnx__NodeProto *mb_node(mb *b, const char *op, const char *name, const char *ins,
-                                const char *outs)
+static Onnx__NodeProto *mb_node(mb *b, const char *op, const char *name, const char *ins, const char *outs)
 {
     Onnx__NodeProto *n = mb_alloc(b, sizeof(*n));
     Onnx__NodeProto n0 = ONNX__NODE_PROTO__INIT;
@@ -284,14 +280,10 @@ static Onnx__TensorProto *mb_raw(mb *b, Onnx__TensorProto *t, const void *data, 
     return t;
 }
 
-static void mb_init_add(mb *b, Onnx__TensorProto *t)
-{
-    b->inits[b->graph.n_initializer++] = t;
-}
+static void mb_init_add(mb *b, Onnx__TensorProto *t) { b->inits[b->graph.n_initializer++] = t; }
 
 /* Marks `t` as stored in an external file. */
-static void mb_external(mb *b, Onnx__TensorProto *t, const char *location, const char *offset,
-                        const char *length)
+static void mb_external(mb *b, Onnx__TensorProto *t, const char *location, const char *offset, const char *length)
 {
     const char *keys[3] = {"location", "offset", "length"};
     const char *vals[3] = {location, offset, length};
@@ -427,8 +419,7 @@ static void test_add_graph(void **state)
     assert_int_equal(g->opset, 13);
     assert_string_equal(g->name, "test_graph");
     assert_int_equal(g->n_inputs, 2);
-    int x = find_value(g, "X"), bv = find_value(g, "B"), y = find_value(g, "Y"),
-        z = find_value(g, "Z");
+    int x = find_value(g, "X"), bv = find_value(g, "B"), y = find_value(g, "Y"), z = find_value(g, "Z");
     assert_int_equal(g->inputs[0], x);
     assert_int_equal(g->inputs[1], y);
 
@@ -821,12 +812,10 @@ static void test_external_errors(void **state)
     struct {
         const char *loc, *off, *len, *want;
     } cases[] = {
-        {"w4.bin", "100", "16",
-         "tensor 'W': external data offset 100 is past the end of 'w4.bin' (16 bytes)"},
+        {"w4.bin", "100", "16", "tensor 'W': external data offset 100 is past the end of 'w4.bin' (16 bytes)"},
         {"w4.bin", "8", "16", "runs past the end of 'w4.bin'"},
         {"w4.bin", "0", "1152921504606846976", "runs past the end of 'w4.bin'"},
-        {"w4.bin", "4", "12",
-         "tensor 'W': external data holds 12 bytes but its shape [4] of f32 needs 16"},
+        {"w4.bin", "4", "12", "tensor 'W': external data holds 12 bytes but its shape [4] of f32 needs 16"},
         {"/etc/passwd", NULL, NULL, "is an absolute path"},
         {outside_bin, NULL, NULL, "is an absolute path"},
         {"../x.bin", NULL, NULL, "leaves the model's folder"},
@@ -1251,8 +1240,7 @@ static void test_opset_checks(void **state)
     b.model.n_opset_import = 1;
     b.opset.domain = "com.microsoft";
     b.opset.version = 1;
-    mb_load_fails(&b,
-                  "the model imports no opset for the default ONNX domain (only 'com.microsoft')");
+    mb_load_fails(&b, "the model imports no opset for the default ONNX domain (only 'com.microsoft')");
     b.model.n_opset_import = 0;
     mb_load_fails(&b, "the model imports no opset for the default ONNX domain");
     b.opset.domain = "";

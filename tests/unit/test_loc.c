@@ -147,10 +147,7 @@ static void m_input(model *b, const char *name, int rank, const char *const *dim
     b->inputs[b->g.n_input++] = m_value(b, name, rank, dims);
 }
 
-static void m_output(model *b, const char *name)
-{
-    b->outputs[b->g.n_output++] = m_value(b, name, -1, NULL);
-}
+static void m_output(model *b, const char *name) { b->outputs[b->g.n_output++] = m_value(b, name, -1, NULL); }
 
 /* A node reading ins[0..n_in) and writing one output.  name may be "". */
 static Onnx__NodeProto *m_node(model *b, const char *op, const char *name, const char *in0, const char *in1,
@@ -240,10 +237,7 @@ static bool has_line(const hd_diag *d, ...)
 }
 
 /* The path with ":node[i]" etc. appended, as messages place it. */
-static char *at(const char *path, const char *where)
-{
-    return hd_xasprintf("hodu: error: %s:%s: ", path, where);
-}
+static char *at(const char *path, const char *where) { return hd_xasprintf("hodu: error: %s:%s: ", path, where); }
 
 /* The front of the pipeline as the driver runs it, stopping at the first
  * failing step.  Returns the graph (or NULL if loading failed). */
@@ -485,8 +479,8 @@ static void test_verify_double_definition(void **state)
     hd_diag d;
     hd_diag_init(&d, "net.onnx");
     assert_false(ir_verify(g, false, &d));
-    assert_true(has_line(&d, "hodu: error: net.onnx:node[1]: node 'second' (Neg): value 'y' is defined more than once",
-                         NULL));
+    assert_true(
+        has_line(&d, "hodu: error: net.onnx:node[1]: node 'second' (Neg): value 'y' is defined more than once", NULL));
     /* One file name per line, never two. */
     for (size_t i = 0; i < d.len; i++) {
         char *line = hd_diag_line(&d, i);
@@ -521,8 +515,8 @@ static void test_memplan_workspace_limit(void **state)
     assert_true(pass_resolve_ops(g, &d));
     mem_plan plan;
     assert_false(pass_plan_memory(g, backend_find("native")->scratch, &plan, &d));
-    assert_true(has_line(&d, "hodu: error: net.onnx:node[2]: node 'sum' (Add): an output would take the workspace past",
-                         NULL));
+    assert_true(
+        has_line(&d, "hodu: error: net.onnx:node[2]: node 'sum' (Add): an output would take the workspace past", NULL));
     hd_diag_free(&d);
     ir_graph_free(g);
 }
@@ -618,10 +612,9 @@ static void test_format(void **state)
     ir_node_set_loc(g, mm, none);
     ir_node_error(&d, g, mm, "nowhere");
     assert_int_equal(d.len, 4);
-    const char *want[] = {"hodu: error: m.hodu:3:5: node 'y' (MatMul): inner dims differ",
-                          "hodu: error: m.hodu:3:5: value 'y' is wrong",
-                          "hodu: error: m.hodu:7:5: node 'y' (MatMul): later",
-                          "hodu: error: m.hodu: node 'y' (MatMul): nowhere"};
+    const char *want[] = {
+        "hodu: error: m.hodu:3:5: node 'y' (MatMul): inner dims differ", "hodu: error: m.hodu:3:5: value 'y' is wrong",
+        "hodu: error: m.hodu:7:5: node 'y' (MatMul): later", "hodu: error: m.hodu: node 'y' (MatMul): nowhere"};
     for (size_t i = 0; i < d.len; i++) {
         char *line = hd_diag_line(&d, i);
         assert_string_equal(line, want[i]);

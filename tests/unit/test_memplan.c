@@ -32,7 +32,7 @@
 #include "util/util.h"
 
 #define N_SEEDS 600
-#define ALIGN ((uint64_t)HODU_ABI_ALIGN)
+#define ALIGN   ((uint64_t)HODU_ABI_ALIGN)
 
 /* xorshift64*: fixed seeds give the same graphs on every machine. */
 static uint64_t rng_state;
@@ -530,10 +530,8 @@ static void test_weights_too_big(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_graphs),
-        cmocka_unit_test(test_chain_reuses),
-        cmocka_unit_test(test_oversize_value),
-        cmocka_unit_test(test_arena_sum_too_big),
+        cmocka_unit_test(test_random_graphs),   cmocka_unit_test(test_chain_reuses),
+        cmocka_unit_test(test_oversize_value),  cmocka_unit_test(test_arena_sum_too_big),
         cmocka_unit_test(test_weights_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

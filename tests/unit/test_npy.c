@@ -25,10 +25,7 @@ static char tmp_dir[256];
 
 /* --- helpers ---------------------------------------------------------------- */
 
-static void path_in_tmp(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s/%s", tmp_dir, name);
-}
+static void path_in_tmp(char *buf, size_t size, const char *name) { snprintf(buf, size, "%s/%s", tmp_dir, name); }
 
 static void expect_message(const hodu_error *err, const char *needle)
 {

@@ -116,15 +116,12 @@ static const char not_a_model_source[] = "int not_a_model(void) { return 42; }\n
 /* Model "wide": 20 inputs in0..in19 (float32[1]) and 17 outputs out0..out16
  * (float32[1]), out[j] = sum(in) + j: more tensors than the runtime keeps
  * on its stack. */
-#define WIDE_IN 20
+#define WIDE_IN  20
 #define WIDE_OUT 17
 
 /* --- helpers -------------------------------------------------------------- */
 
-static void model_path(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s/%s.so", tmp_dir, name);
-}
+static void model_path(char *buf, size_t size, const char *name) { snprintf(buf, size, "%s/%s.so", tmp_dir, name); }
 
 static void expect_message(const hodu_error *err, const char *needle)
 {

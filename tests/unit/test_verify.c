@@ -30,8 +30,8 @@
 
 typedef struct fixture {
     ir_graph *g;
-    int x, w, a, y;   /* values */
-    int add, relu;    /* nodes */
+    int x, w, a, y; /* values */
+    int add, relu;  /* nodes */
 } fixture;
 
 static const float w_data[6] = {1, 2, 3, 4, 5, 6};
@@ -77,8 +77,8 @@ static bool fails_with(const ir_graph *g, bool shapes, const char *needle, const
         free(line);
     }
     if (ok || !found) {
-        print_error("ir_verify %s; wanted '%s'%s%s, got:\n", ok ? "passed" : "failed", needle,
-                    needle2 ? " with " : "", needle2 ? needle2 : "");
+        print_error("ir_verify %s; wanted '%s'%s%s, got:\n", ok ? "passed" : "failed", needle, needle2 ? " with " : "",
+                    needle2 ? needle2 : "");
         hd_diag_print(&d, stderr);
     }
     bool counted = d.n_errors > 0; /* reported as errors, not notes */

@@ -91,10 +91,10 @@ static void at_emit_concat(op_emit *e, const at_geom *a, int new_idx, int past_i
 {
     hodu_dtype t = a->t;
     char src_new[64], src_past[64];
-    snprintf(src_new, sizeof src_new, "in%d[b * %" PRId64 " + h * %" PRId64 " + s * %" PRId64 " + d]", new_idx,
-             ns[0], ns[1], ns[2]);
-    snprintf(src_past, sizeof src_past, "in%d[((b * %" PRId64 " + h) * %" PRId64 " + s) * %" PRId64 " + d]",
-             past_idx, a->Hkv, a->Sp, D);
+    snprintf(src_new, sizeof src_new, "in%d[b * %" PRId64 " + h * %" PRId64 " + s * %" PRId64 " + d]", new_idx, ns[0],
+             ns[1], ns[2]);
+    snprintf(src_past, sizeof src_past, "in%d[((b * %" PRId64 " + h) * %" PRId64 " + s) * %" PRId64 " + d]", past_idx,
+             a->Hkv, a->Sp, D);
     bool same = dst_is_float ? t == HODU_DTYPE_F32 : true;
     char *ln = same ? hd_xasprintf("%s", src_new) : em_load(t, src_new);
     char *lp = same ? hd_xasprintf("%s", src_past) : em_load(t, src_past);
@@ -102,14 +102,16 @@ static void at_emit_concat(op_emit *e, const at_geom *a, int new_idx, int past_i
     em_for(e, "h", a->Hkv);
     if (a->has_past) {
         em_for(e, "s", a->Sp);
-        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) %s[((b * %" PRId64 " + h) * %" PRId64 " + s) * %" PRId64
-                   " + d] = %s;",
+        em_line(e,
+                "for (int64_t d = 0; d < %" PRId64 "; d++) %s[((b * %" PRId64 " + h) * %" PRId64 " + s) * %" PRId64
+                " + d] = %s;",
                 D, dst, a->Hkv, a->St, D, lp);
         em_close(e);
     }
     em_for(e, "s", a->Skv);
-    em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) %s[((b * %" PRId64 " + h) * %" PRId64 " + %" PRId64
-               " + s) * %" PRId64 " + d] = %s;",
+    em_line(e,
+            "for (int64_t d = 0; d < %" PRId64 "; d++) %s[((b * %" PRId64 " + h) * %" PRId64 " + %" PRId64
+            " + s) * %" PRId64 " + d] = %s;",
             D, dst, a->Hkv, a->St, a->Sp, D, ln);
     em_close(e);
     em_close(e);
@@ -121,8 +123,7 @@ static void at_emit_concat(op_emit *e, const at_geom *a, int new_idx, int past_i
 /* Prepares K or V (which = 1 or 2): fills the present output and the source
  * the products read; sets *ptr to the expression of head (b, hk)'s rows and
  * *ld to their stride. */
-static void at_emit_kv(op_emit *e, const at_geom *a, const at_scr *s, int which, char *ptr, size_t ptrn,
-                       int64_t *ld)
+static void at_emit_kv(op_emit *e, const at_geom *a, const at_scr *s, int which, char *ptr, size_t ptrn, int64_t *ld)
 {
     const ir_node *n = em_node(e);
     int64_t D = which == 1 ? a->Dk : a->Dv;
@@ -161,8 +162,9 @@ static void at_emit_kv(op_emit *e, const at_geom *a, const at_scr *s, int which,
 static void at_emit_qk_store(op_emit *e, const at_geom *a)
 {
     char *st = em_store(a->t, "r[j]");
-    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) out3[((b * %" PRId64 " + h) * %" PRId64 " + i) * %" PRId64
-               " + j] = %s;",
+    em_line(e,
+            "for (int64_t j = 0; j < %" PRId64 "; j++) out3[((b * %" PRId64 " + h) * %" PRId64 " + i) * %" PRId64
+            " + j] = %s;",
             a->St, a->Hq, a->Sq, a->St, st);
     free(st);
 }
@@ -214,8 +216,9 @@ static bool emit_attention(op_emit *e)
         qp = "qf";
         qld = a.Dk;
     }
-    em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, kh, %" PRId64
-               ", 1, sc, %" PRId64 ", %.9ef, 0.0f, gs);",
+    em_line(e,
+            "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, kh, %" PRId64 ", 1, sc, %" PRId64
+            ", %.9ef, 0.0f, gs);",
             a.Sq, a.St, a.Dk, qp, qld, kld, a.St, (double)a.scale);
     em_for(e, "i", a.Sq);
     em_line(e, "float *r = sc + i * %" PRId64 ";", a.St);
@@ -228,8 +231,8 @@ static bool emit_attention(op_emit *e)
         em_line(e, "{");
         e->indent++;
         const char *mct = em_ctype(a.mt);
-        em_line(e, "const %s *m = in3 + b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64 ";", mct, a.ms[0],
-                a.ms[1], a.ms[2]);
+        em_line(e, "const %s *m = in3 + b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64 ";", mct, a.ms[0], a.ms[1],
+                a.ms[2]);
         char mj[64];
         snprintf(mj, sizeof mj, "m[j * %" PRId64 "]", a.ms[3]);
         if (a.mt == HODU_DTYPE_BOOL) {
@@ -263,19 +266,22 @@ static bool emit_attention(op_emit *e)
         at_emit_qk_store(e, &a);
     em_close(e); /* i */
     if (f32) {
-        em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", sc, %" PRId64 ", 0, vh, %" PRId64
-                   ", 0, out0 + b * %" PRId64 " + h * %" PRId64 ", %" PRId64 ", 1.0f, 0.0f, gs);",
+        em_line(e,
+                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", sc, %" PRId64 ", 0, vh, %" PRId64
+                ", 0, out0 + b * %" PRId64 " + h * %" PRId64 ", %" PRId64 ", 1.0f, 0.0f, gs);",
                 a.Sq, a.Dv, a.St, a.St, vld, a.ys[0], a.ys[1], a.ys[2]);
     } else {
-        em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", sc, %" PRId64 ", 0, vh, %" PRId64
-                   ", 0, yb, %" PRId64 ", 1.0f, 0.0f, gs);",
+        em_line(e,
+                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", sc, %" PRId64 ", 0, vh, %" PRId64
+                ", 0, yb, %" PRId64 ", 1.0f, 0.0f, gs);",
                 a.Sq, a.Dv, a.St, a.St, vld, a.Dv);
         char yv[64];
         snprintf(yv, sizeof yv, "yb[i * %" PRId64 " + d]", a.Dv);
         char *sv = em_store(t, yv);
         em_for(e, "i", a.Sq);
-        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) out0[b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64
-                   " + d] = %s;",
+        em_line(e,
+                "for (int64_t d = 0; d < %" PRId64 "; d++) out0[b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64
+                " + d] = %s;",
                 a.Dv, a.ys[0], a.ys[1], a.ys[2], sv);
         em_close(e);
         free(sv);
@@ -316,8 +322,9 @@ static bool emit_rotary(op_emit *e)
         em_line(e, "p = p < 0 ? 0 : p > %" PRId64 " ? %" PRId64 " : p;", r.P - 1, r.P - 1);
         em_line(e, "const %s *cp = in1 + p * %" PRId64 ", *sp = in2 + p * %" PRId64 ";", ct, half, half);
     } else {
-        em_line(e, "const %s *cp = in1 + (b * %" PRId64 " + s) * %" PRId64 ", *sp = in2 + (b * %" PRId64
-                   " + s) * %" PRId64 ";",
+        em_line(e,
+                "const %s *cp = in1 + (b * %" PRId64 " + s) * %" PRId64 ", *sp = in2 + (b * %" PRId64 " + s) * %" PRId64
+                ";",
                 ct, r.S, half, r.S, half);
     }
     em_for(e, "h", r.H);

@@ -253,8 +253,8 @@ static void void_unused_params(const ir_node *n, bool has_scratch, hd_buf *body)
     }
 }
 
-static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls,
-                      hd_buf *calls, run_names *names, hd_diag *d)
+static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls, hd_buf *calls,
+                      run_names *names, hd_diag *d)
 {
     int node = plan->schedule[step];
     const ir_node *n = &g->nodes[node];
@@ -398,7 +398,8 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
                    "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n"
                    "#include \"hodu_abi.h\"\n#include \"hodu_kernels.h\"\n\n");
     if (plan->weights_bytes)
-        hd_buf_puts(b, "extern const unsigned char hodu_weights[] __attribute__((visibility(\"hidden\"), aligned(64)));\n");
+        hd_buf_puts(
+            b, "extern const unsigned char hodu_weights[] __attribute__((visibility(\"hidden\"), aligned(64)));\n");
     else
         hd_buf_puts(b, "static const unsigned char hodu_weights[64] __attribute__((aligned(64)));\n");
     hd_buf_write(b, decls.data ? decls.data : "", decls.len);
@@ -414,8 +415,9 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_puts(b, "\nstatic const hodu_model_desc model_desc = {\n    HODU_ABI_VERSION,\n"
                    "    (uint32_t)sizeof(hodu_model_desc),\n    ");
     put_c_string(b, g->name);
-    hd_buf_printf(b, ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
-                     "    %" PRIu64 "u,\n    hodu_run,\n};\n\n",
+    hd_buf_printf(b,
+                  ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
+                  "    %" PRIu64 "u,\n    hodu_run,\n};\n\n",
                   g->n_inputs, g->n_outputs, plan->arena_bytes);
     hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");

@@ -43,8 +43,8 @@ typedef struct ew_formula {
 #define T_ISUB "($T)(($U)$0 - ($U)$1)"
 #define T_IMUL "($T)(($U)$0 * ($U)$1)"
 /* Max/Min: NaN in either operand propagates (numpy maximum/minimum). */
-#define T_FMAX "(($0 > $1 || $0 != $0) ? $0 : $1)"
-#define T_FMIN "(($0 < $1 || $0 != $0) ? $0 : $1)"
+#define T_FMAX     "(($0 > $1 || $0 != $0) ? $0 : $1)"
+#define T_FMIN     "(($0 < $1 || $0 != $0) ? $0 : $1)"
 #define T_SOFTPLUS "($0 > 0 ? $0 + log1p$f(exp$f(-$0)) : log1p$f(exp$f($0)))"
 
 static const ew_formula ew_formulas[] = {
@@ -61,8 +61,7 @@ static const ew_formula ew_formulas[] = {
     /* Round: halves to even; rint uses the default round-to-nearest-even. */
     {OP_ROUND, {"rint$f($0)", NULL, NULL, NULL}},
     /* Sign: NaN stays NaN, zero stays zero. */
-    {OP_SIGN, {"($0 > 0 ? ($T)1 : ($0 < 0 ? ($T)-1 : $0))", "($T)(($0 > 0) - ($0 < 0))",
-     "($T)($0 > 0)", NULL}},
+    {OP_SIGN, {"($0 > 0 ? ($T)1 : ($0 < 0 ? ($T)-1 : $0))", "($T)(($0 > 0) - ($0 < 0))", "($T)($0 > 0)", NULL}},
     {OP_SIN, {"sin$f($0)", NULL, NULL, NULL}},
     {OP_COS, {"cos$f($0)", NULL, NULL, NULL}},
     {OP_TAN, {"tan$f($0)", NULL, NULL, NULL}},
@@ -93,16 +92,15 @@ static const ew_formula ew_formulas[] = {
     /* Selu(alpha=1.6732..., gamma=1.0507...): $a alpha, $b gamma */
     {OP_SELU, {"($0 > 0 ? $b * $0 : $b * ($a * exp$f($0) - $a))", NULL, NULL, NULL}},
     /* Celu(alpha=1): max(0,x) + min(0, alpha*(exp(x/alpha)-1)) */
-    {OP_CELU, {"(($0 > 0 ? $0 : ($T)0) + ($0 < 0 ? $a * (exp$f($0 / $a) - ($T)1) : ($T)0))",
-     NULL, NULL, NULL}},
+    {OP_CELU, {"(($0 > 0 ? $0 : ($T)0) + ($0 < 0 ? $a * (exp$f($0 / $a) - ($T)1) : ($T)0))", NULL, NULL, NULL}},
     /* HardSigmoid(alpha=0.2, beta=0.5): clip(alpha*x+beta, 0, 1) */
-    {OP_HARD_SIGMOID, {
-     "(($a * $0 + $b) < 0 ? ($T)0 : (($a * $0 + $b) > 1 ? ($T)1 : ($a * $0 + $b)))", NULL, NULL, NULL}},
+    {OP_HARD_SIGMOID,
+     {"(($a * $0 + $b) < 0 ? ($T)0 : (($a * $0 + $b) > 1 ? ($T)1 : ($a * $0 + $b)))", NULL, NULL, NULL}},
     /* HardSwish: x * hardsigmoid(x) with alpha=1/6, beta=0.5 */
-    {OP_HARD_SWISH, {
-     "($0 * (($0 * (($T)1 / ($T)6) + ($T)0.5) < 0 ? ($T)0 : "
-     "(($0 * (($T)1 / ($T)6) + ($T)0.5) > 1 ? ($T)1 : ($0 * (($T)1 / ($T)6) + ($T)0.5))))",
-     NULL, NULL, NULL}},
+    {OP_HARD_SWISH,
+     {"($0 * (($0 * (($T)1 / ($T)6) + ($T)0.5) < 0 ? ($T)0 : "
+      "(($0 * (($T)1 / ($T)6) + ($T)0.5) > 1 ? ($T)1 : ($0 * (($T)1 / ($T)6) + ($T)0.5))))",
+      NULL, NULL, NULL}},
     /* Swish(alpha=1), opset 24: x * sigmoid(alpha * x) */
     {OP_SWISH, {"($0 / (($T)1 + exp$f(-($a * $0))))", NULL, NULL, NULL}},
     /* Softplus: log(1+exp(x)), written so large |x| neither overflows nor cancels. */
@@ -116,9 +114,10 @@ static const ew_formula ew_formulas[] = {
     {OP_THRESHOLDED_RELU, {"($0 > $a ? $0 : ($T)0)", NULL, NULL, NULL}},
     /* Shrink(bias=0, lambd=0.5): $a bias, $b lambd.  Integers compute in
      * double (the attributes are floats) and the result truncates back. */
-    {OP_SHRINK, {"($0 < -$b ? $0 + $a : ($0 > $b ? $0 - $a : ($T)0))",
-     "((double)$0 < -$b ? (double)$0 + $a : ((double)$0 > $b ? (double)$0 - $a : 0.0))",
-     "((double)$0 < -$b ? (double)$0 + $a : ((double)$0 > $b ? (double)$0 - $a : 0.0))", NULL}},
+    {OP_SHRINK,
+     {"($0 < -$b ? $0 + $a : ($0 > $b ? $0 - $a : ($T)0))",
+      "((double)$0 < -$b ? (double)$0 + $a : ((double)$0 > $b ? (double)$0 - $a : 0.0))",
+      "((double)$0 < -$b ? (double)$0 + $a : ((double)$0 > $b ? (double)$0 - $a : 0.0))", NULL}},
     /* PRelu: slope broadcasts to X's shape (unidirectional); ints since 16. */
     {OP_PRELU, {"($0 < 0 ? $1 * $0 : $0)", "($0 < 0 ? " T_IMUL " : $0)", "$0", NULL}},
     /* Clip: min/max attributes before opset 11, optional scalar inputs from
@@ -132,9 +131,9 @@ static const ew_formula ew_formulas[] = {
     {OP_MUL, {"($0 * $1)", T_IMUL, T_IMUL, NULL}},
     /* Div: integers truncate toward zero; x/0 gives 0 and MIN/-1 wraps
      * instead of trapping. */
-    {OP_DIV, {"($0 / $1)",
-     "($1 == 0 ? ($T)0 : ($1 == -1 ? ($T)(0 - ($U)$0) : ($T)($0 / $1)))", "($1 == 0 ? ($T)0 : ($T)($0 / $1))",
-     NULL}},
+    {OP_DIV,
+     {"($0 / $1)", "($1 == 0 ? ($T)0 : ($1 == -1 ? ($T)(0 - ($U)$0) : ($T)($0 / $1)))",
+      "($1 == 0 ? ($T)0 : ($T)($0 / $1))", NULL}},
     /* Pow: base and exponent types may differ; the result has the base's
      * type.  Formula chosen by the plan's form (operand classes). */
     {OP_POW, {"", "", "", NULL}},
@@ -172,7 +171,6 @@ static const ew_formula ew_formulas[] = {
     {OP_CAST, {"$0", "$0", "$0", "$0"}},
     {OP_CAST_LIKE, {"$0", "$0", "$0", "$0"}},
 };
-
 
 static const ew_formula *ew_formula_of(int op)
 {
@@ -219,10 +217,7 @@ static const char *ew_vec_template(const ew_plan *a)
 }
 
 /* Unsigned C type used for wrapping arithmetic on an integer type. */
-static const char *ew_utype(hodu_dtype t)
-{
-    return ir_dtype_size(t) == 8 ? "uint64_t" : "uint32_t";
-}
+static const char *ew_utype(hodu_dtype t) { return ir_dtype_size(t) == 8 ? "uint64_t" : "uint32_t"; }
 
 /* A C literal of compute type `ct` ("float" or "double") for v. */
 static char *ew_lit(double v, const char *ct)
@@ -388,8 +383,7 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
     const ew_loops *L = &a->loops;
 
     const char *tv = ew_vec_template(a);
-    if (tv && r->kind == EWK_UNARY && a->op_dtype == HODU_DTYPE_F32 && a->out_dtype == HODU_DTYPE_F32 &&
-        L->rank <= 1) {
+    if (tv && r->kind == EWK_UNARY && a->op_dtype == HODU_DTYPE_F32 && a->out_dtype == HODU_DTYPE_F32 && L->rank <= 1) {
         s.ops[0] = "x0";
         char *ve = ew_expand(tv, &s);
         /* constant loop bounds: the tail's trip count folds (a tail that
@@ -484,8 +478,7 @@ static char *ew_plan_template(op_emit *e, int node, ew_plan *a, const char *fall
     }
     char *tpl = ew_template(a);
     if (!tpl)
-        ir_node_error(e->d, e->g, node, "internal error: no C formula for element type %s",
-                      ir_dtype_name(a->op_dtype));
+        ir_node_error(e->d, e->g, node, "internal error: no C formula for element type %s", ir_dtype_name(a->op_dtype));
     return tpl;
 }
 
@@ -540,7 +533,8 @@ static bool ew_fused_emit(op_emit *e)
     if (!planned || fp.n_members == 0) {
         ir_node_error(e->d, e->g, e->node,
                       "internal error: malformed fused node (no body, a member that is not fusable, or more "
-                      "than %d inputs)", EW_MAX_OPERANDS);
+                      "than %d inputs)",
+                      EW_MAX_OPERANDS);
         return false;
     }
 
@@ -571,8 +565,8 @@ static bool ew_fused_emit(op_emit *e)
             ir_node_error(e->d, e->g, e->node, "member %d (%s): %s", mid, fp.body->nodes[m].op_type,
                           why ? why : "internal error: cannot fuse");
         else if (!(tpl = ew_template(&a)))
-            ir_node_error(e->d, e->g, e->node, "member %d (%s): internal error: no C formula for element type %s",
-                          mid, fp.body->nodes[m].op_type, ir_dtype_name(a.op_dtype));
+            ir_node_error(e->d, e->g, e->node, "member %d (%s): internal error: no C formula for element type %s", mid,
+                          fp.body->nodes[m].op_type, ir_dtype_name(a.op_dtype));
         free(why);
         if (!tpl) {
             ok = false;
@@ -587,8 +581,7 @@ static bool ew_fused_emit(op_emit *e)
             bool from_member;
             int src = ew_fused_source(&fp, m, (size_t)a.idx[k], &from_member);
             if (src < 0) {
-                ir_node_error(e->d, e->g, e->node, "internal error: member %d operand %d has no source", mid,
-                              a.idx[k]);
+                ir_node_error(e->d, e->g, e->node, "internal error: member %d operand %d has no source", mid, a.idx[k]);
                 ok = false;
                 break;
             }
@@ -637,7 +630,6 @@ static bool dropout_emit(op_emit *e)
     }
     return true;
 }
-
 
 /* ======================================================================== */
 /* Registration                                                              */

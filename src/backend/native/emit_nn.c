@@ -40,8 +40,9 @@ void nn_emit_phase_split(op_emit *e, int64_t IH, int64_t IW, int64_t SW)
          * the phases, not one line each, keeps the C small. */
         em_for(e, "ph", SW);
         em_for(e, "j", PWd);
-        em_line(e, "xs[r * %" PRId64 " + ph * %" PRId64 " + j] = j * %" PRId64 " + ph < %" PRId64 " ? x[r * %" PRId64
-                   " + j * %" PRId64 " + ph] : 0.0f;",
+        em_line(e,
+                "xs[r * %" PRId64 " + ph * %" PRId64 " + j] = j * %" PRId64 " + ph < %" PRId64 " ? x[r * %" PRId64
+                " + j * %" PRId64 " + ph] : 0.0f;",
                 SW * PWd, PWd, SW, IW, IW, SW);
         em_close(e);
         em_close(e);
@@ -54,8 +55,9 @@ void nn_emit_phase_split(op_emit *e, int64_t IH, int64_t IW, int64_t SW)
             em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = x[r * %" PRId64 " + j * %" PRId64 " + %" PRId64 "];",
                     SW * PWd, ph * PWd, IW, SW, ph);
         else
-            em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = j < %" PRId64 " ? x[r * %" PRId64 " + j * %" PRId64
-                       " + %" PRId64 "] : 0.0f;",
+            em_line(e,
+                    "xs[r * %" PRId64 " + %" PRId64 " + j] = j < %" PRId64 " ? x[r * %" PRId64 " + j * %" PRId64
+                    " + %" PRId64 "] : 0.0f;",
                     SW * PWd, ph * PWd, PWd - 1, IW, SW, ph);
     }
     em_close(e);
@@ -168,8 +170,9 @@ static bool emit_matmul(op_emit *e)
             /* B is one matrix: the batch folds into M (A's batch is
              * contiguous, and out has the same batch layout). */
             if (s.a_batched || s.batch == 1) {
-                em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0, %" PRId64
-                           ", 0, in1, %" PRId64 ", 0, out0, %" PRId64 ", 1.0f, 0.0f, (float *)scratch);",
+                em_line(e,
+                        "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0, %" PRId64 ", 0, in1, %" PRId64
+                        ", 0, out0, %" PRId64 ", 1.0f, 0.0f, (float *)scratch);",
                         s.M * s.batch, s.N, s.K, s.K, s.N, s.N);
                 return true;
             }
@@ -179,8 +182,9 @@ static bool emit_matmul(op_emit *e)
         hd_buf_init(&ob);
         hd_buf_init(&oc);
         int opened = mm_open_batch(e, &s, &oa, &ob, &oc);
-        em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0 + %s, %" PRId64 ", 0, in1 + %s, %" PRId64
-                   ", 0, out0 + %s, %" PRId64 ", 1.0f, 0.0f, (float *)scratch);",
+        em_line(e,
+                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0 + %s, %" PRId64 ", 0, in1 + %s, %" PRId64
+                ", 0, out0 + %s, %" PRId64 ", 1.0f, 0.0f, (float *)scratch);",
                 s.M, s.N, s.K, oa.data, s.K, ob.data, s.N, oc.data, s.N);
         for (int i = 0; i < opened; i++)
             em_close(e);
@@ -330,8 +334,8 @@ static bool emit_qlinear_matmul(op_emit *e)
     else
         em_line(e, "const float mult = (%s * %s) / %s;", las, lbs, lys);
     em_line(e, "double v = rint((double)acc * (double)mult + (double)in7[0]);");
-    em_line(e, "v = v < %s ? %s : (v > %s ? %s : v);", s8 ? "-128.0" : "0.0", s8 ? "-128.0" : "0.0", s8 ? "127.0" : "255.0",
-            s8 ? "127.0" : "255.0");
+    em_line(e, "v = v < %s ? %s : (v > %s ? %s : v);", s8 ? "-128.0" : "0.0", s8 ? "-128.0" : "0.0",
+            s8 ? "127.0" : "255.0", s8 ? "127.0" : "255.0");
     em_line(e, "o[m * %" PRId64 " + n] = (%s)v;", s.N, em_ctype(out->dtype));
     em_close(e);
     em_close(e);
@@ -382,8 +386,9 @@ static bool emit_gemm(op_emit *e)
                 em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
             return true;
         }
-        em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0, %" PRId64 ", %d, in1, %" PRId64
-                   ", %d, out0, %" PRId64 ", %s, %s, (float *)scratch);",
+        em_line(e,
+                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0, %" PRId64 ", %d, in1, %" PRId64
+                ", %d, out0, %" PRId64 ", %s, %s, (float *)scratch);",
                 M, N, K, ta ? M : K, ta ? 1 : 0, tb ? K : N, tb ? 1 : 0, N, al, use_c ? "1.0f" : "0.0f");
         return true;
     }

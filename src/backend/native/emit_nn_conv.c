@@ -58,8 +58,8 @@ static void emit_conv_quant(op_emit *e, const nn_conv_geom *g, bool qlinear)
         char *lw = em_load(ws->dtype, ir_value_numel(ws) == 1 ? "in4[0]" : "in4[m]");
         char *ly = em_load(ys->dtype, "in6[0]");
         if (xs->dtype == HODU_DTYPE_F16)
-            em_line(e, "const float mult = hd_f16_to_f32(hd_f32_to_f16(hd_f16_to_f32(hd_f32_to_f16(%s * %s)) / %s));", lx,
-                    lw, ly);
+            em_line(e, "const float mult = hd_f16_to_f32(hd_f32_to_f16(hd_f16_to_f32(hd_f32_to_f16(%s * %s)) / %s));",
+                    lx, lw, ly);
         else
             em_line(e, "const float mult = (%s * %s) / %s;", lx, lw, ly);
         free(lx);
@@ -124,10 +124,7 @@ static bool conv_pointwise(const nn_conv_geom *g)
     return true;
 }
 
-static bool conv_depthwise2d(const nn_conv_geom *g)
-{
-    return g->w.nd == 2 && g->G == g->C && g->M == g->C && g->G > 1;
-}
+static bool conv_depthwise2d(const nn_conv_geom *g) { return g->w.nd == 2 && g->G == g->C && g->M == g->C && g->G > 1; }
 
 /* Writes the lowest and one-past-highest o in [0, out) for which
  * 0 <= o*s + off < in, as C expressions of the run-time `off` (named by
@@ -136,8 +133,8 @@ static void emit_valid_range(op_emit *e, const char *offv, int64_t s, int64_t in
                              const char *hi)
 {
     em_line(e, "int64_t %s = %s >= 0 ? 0 : (-%s + %" PRId64 ") / %" PRId64 ";", lo, offv, offv, s - 1, s);
-    em_line(e, "int64_t %s = %s >= %" PRId64 " ? 0 : (%" PRId64 " - %s + %" PRId64 ") / %" PRId64 ";", hi, offv, in,
-            in, offv, s - 1, s);
+    em_line(e, "int64_t %s = %s >= %" PRId64 " ? 0 : (%" PRId64 " - %s + %" PRId64 ") / %" PRId64 ";", hi, offv, in, in,
+            offv, s - 1, s);
     em_line(e, "if (%s > %" PRId64 ") %s = %" PRId64 ";", lo, out, lo, out);
     em_line(e, "if (%s > %" PRId64 ") %s = %" PRId64 ";", hi, out, hi, out);
     em_line(e, "if (%s < %s) %s = %s;", hi, lo, hi, lo);
@@ -271,8 +268,9 @@ static void emit_im2col(op_emit *e, const nn_conv_geom *g)
     em_line(e, "const int64_t off = %s * %" PRId64 " - %" PRId64 ";", KV[L], w->d[L], w->pb[L]);
     emit_valid_range(e, "off", SL, w->in[L], OL, "lo", "hi");
     if (SL > 1)
-        em_line(e, "const int64_t ph = ((off %% %" PRId64 ") + %" PRId64 ") %% %" PRId64 ", base = (off - ph) / %" PRId64
-                   ";",
+        em_line(e,
+                "const int64_t ph = ((off %% %" PRId64 ") + %" PRId64 ") %% %" PRId64 ", base = (off - ph) / %" PRId64
+                ";",
                 SL, SL, SL, SL);
     hd_buf cond, src, dst;
     hd_buf_init(&cond);
@@ -417,8 +415,8 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
                 em_line(e, "if (ow >= %" PRId64 " && ow < %" PRId64 ") {", lo[kw], hi[kw]);
                 e->indent++;
                 for (int64_t kh = 0; kh < KH; kh++)
-                    em_line(e, "acc += w%" PRId64 " * xr[%" PRId64 " + ow * %" PRId64 " + %" PRId64 "];",
-                            kh * KW + kw, kh * DH * IW, SW, off[kw]);
+                    em_line(e, "acc += w%" PRId64 " * xr[%" PRId64 " + ow * %" PRId64 " + %" PRId64 "];", kh * KW + kw,
+                            kh * DH * IW, SW, off[kw]);
                 em_close(e);
             }
             em_line(e, "orow[ow] = acc;");
@@ -481,8 +479,9 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
             em_line(e, "{");
             e->indent++;
             em_line(e, "const float wv = wc[kh * %" PRId64 " + %" PRId64 "];", KW, kw);
-            em_line(e, "for (int64_t ow = %" PRId64 "; ow < %" PRId64 "; ow++) orow[ow] += wv * xr[ow * %" PRId64
-                       " + %" PRId64 "];",
+            em_line(e,
+                    "for (int64_t ow = %" PRId64 "; ow < %" PRId64 "; ow++) orow[ow] += wv * xr[ow * %" PRId64
+                    " + %" PRId64 "];",
                     lo[kw], hi[kw], SW, off[kw]);
             em_close(e);
         }
@@ -629,8 +628,9 @@ static bool emit_conv(op_emit *e)
     em_line(e, "float *y = out0 + (n * %" PRId64 " + grp * %" PRId64 ") * %" PRId64 ";", g.M, g.Mg, g.OP);
     em_line(e, "const float *wg = in1 + grp * %" PRId64 ";", g.Mg * Kd);
     if (pw) {
-        em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", wg, %" PRId64 ", 0, x, %" PRId64
-                   ", 0, y, %" PRId64 ", 1.0f, 0.0f, ws);",
+        em_line(e,
+                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", wg, %" PRId64 ", 0, x, %" PRId64 ", 0, y, %" PRId64
+                ", 1.0f, 0.0f, ws);",
                 g.Mg, g.OP, Kd, Kd, g.OP, g.OP);
         em_line(e, "const int64_t p0 = 0, nt = %" PRId64 ";", g.OP);
     } else {
@@ -646,8 +646,9 @@ static bool emit_conv(op_emit *e)
         if (g.w.nd < 2)
             em_line(e, "(void)nr;");
         emit_im2col(e, &g);
-        em_line(e, "hd_sgemm_ws(%" PRId64 ", nt, %" PRId64 ", wg, %" PRId64 ", 0, col, nt, 0, y + p0, %" PRId64
-                   ", 1.0f, 0.0f, ws);",
+        em_line(e,
+                "hd_sgemm_ws(%" PRId64 ", nt, %" PRId64 ", wg, %" PRId64 ", 0, col, nt, 0, y + p0, %" PRId64
+                ", 1.0f, 0.0f, ws);",
                 g.Mg, Kd, Kd, g.OP);
     }
     if (bias) {
@@ -658,7 +659,8 @@ static bool emit_conv(op_emit *e)
         /* the tail starts at a computed bound, not where the vector loop
          * stopped (that form trips -Waggressive-loop-optimizations) */
         em_line(e, "const int64_t pv = nt / HD_VF * HD_VF;");
-        em_line(e, "for (int64_t p = 0; p < pv; p += HD_VF) hd_vf_store(yr + p, hd_vf_load(yr + p) + hd_vf_splat(bv));");
+        em_line(e,
+                "for (int64_t p = 0; p < pv; p += HD_VF) hd_vf_store(yr + p, hd_vf_load(yr + p) + hd_vf_splat(bv));");
         em_line(e, "for (int64_t p = pv; p < nt; p++) yr[p] += bv;");
         em_close(e);
     } else {
@@ -810,8 +812,9 @@ static bool emit_conv_transpose(op_emit *e)
     em_line(e, "const float *x = in0 + (n * %" PRId64 " + grp * %" PRId64 ") * %" PRId64 ";", g.C, g.Cg, g.IP);
     em_line(e, "float *y = out0 + (n * %" PRId64 " + grp * %" PRId64 ") * %" PRId64 ";", g.M, g.Mg, g.OP);
     /* col = W_g^T [Mg*KP, Cg] x X_g [Cg, IP] */
-    em_line(e, "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in1 + grp * %" PRId64 ", %" PRId64
-               ", 1, x, %" PRId64 ", 0, col, %" PRId64 ", 1.0f, 0.0f, ws);",
+    em_line(e,
+            "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in1 + grp * %" PRId64 ", %" PRId64 ", 1, x, %" PRId64
+            ", 0, col, %" PRId64 ", 1.0f, 0.0f, ws);",
             R, g.IP, g.Cg, g.Cg * R, R, g.IP, g.IP);
     em_for(e, "m", g.Mg);
     if (bias)

@@ -129,7 +129,8 @@ static void emit_maxpool2d_fast(op_emit *e, const pool_plan *p)
         e->indent++;
         em_line(e, "const float *xr = rows[r] + ow;");
         for (int64_t kw = 0; kw < KW; kw++) {
-            em_line(e, "{ hd_vf v = hd_vf_load(xr + %" PRId64 "); acc = hd_vf_sel(hd_vf_lt(acc, v), v, acc); }", at[kw]);
+            em_line(e, "{ hd_vf v = hd_vf_load(xr + %" PRId64 "); acc = hd_vf_sel(hd_vf_lt(acc, v), v, acc); }",
+                    at[kw]);
         }
         em_close(e);
         em_line(e, "hd_vf_store(orow + ow, acc);");
@@ -163,8 +164,8 @@ static void emit_maxpool2d_fast(op_emit *e, const pool_plan *p)
         e->indent++;
         em_line(e, "const float *xr = rows[r] + ow;");
         for (int64_t kw = 0; kw < KW; kw++)
-            em_line(e, "if (ow >= %" PRId64 " && ow < %" PRId64 " && xr[%" PRId64 "] > acc) acc = xr[%" PRId64 "];", lo[kw],
-                    hi[kw], at[kw], at[kw]);
+            em_line(e, "if (ow >= %" PRId64 " && ow < %" PRId64 " && xr[%" PRId64 "] > acc) acc = xr[%" PRId64 "];",
+                    lo[kw], hi[kw], at[kw], at[kw]);
         em_close(e);
         em_line(e, "orow[ow] = acc;");
         em_close(e);
@@ -335,7 +336,9 @@ static bool emit_global_pool(op_emit *e)
         em_line(e, "int64_t i = 0;");
         em_line(e, "for (; i + 8 <= %" PRId64 "; i += 8)", IP);
         em_line(e, "    for (int j = 0; j < 8; j++) part[j] += x[i + j];");
-        em_line(e, "float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));");
+        em_line(
+            e,
+            "float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));");
         em_line(e, "for (; i < %" PRId64 "; i++) acc += x[i];", IP);
         res = hd_xasprintf("acc / (float)%" PRId64, IP);
     } else if (g.kind == POOL_AVG) {
@@ -381,8 +384,9 @@ static bool emit_max_unpool(op_emit *e)
         em_line(e, "int64_t rem = j, o = 0, ok = 1;");
         int64_t ost = 1;
         for (int i = u.rank - 1; i >= 0; i--) {
-            em_line(e, "{ const int64_t q = rem %% %" PRId64 "; rem /= %" PRId64 "; if (q >= %" PRId64 ") ok = 0; o += q * %" PRId64
-                       "; }",
+            em_line(e,
+                    "{ const int64_t q = rem %% %" PRId64 "; rem /= %" PRId64 "; if (q >= %" PRId64
+                    ") ok = 0; o += q * %" PRId64 "; }",
                     u.index_dims[i], u.index_dims[i], u.out_dims[i], ost);
             ost *= u.out_dims[i];
         }

@@ -145,14 +145,38 @@ static bool emit_resize(op_emit *e)
             /* round half to even, then saturate */
             const char *lo = "0", *hi = "0";
             switch (t) {
-            case HODU_DTYPE_I8: lo = "-128.0"; hi = "127.0"; break;
-            case HODU_DTYPE_U8: lo = "0.0"; hi = "255.0"; break;
-            case HODU_DTYPE_I16: lo = "-32768.0"; hi = "32767.0"; break;
-            case HODU_DTYPE_U16: lo = "0.0"; hi = "65535.0"; break;
-            case HODU_DTYPE_I32: lo = "-2147483648.0"; hi = "2147483647.0"; break;
-            case HODU_DTYPE_U32: lo = "0.0"; hi = "4294967295.0"; break;
-            case HODU_DTYPE_I64: lo = "-9223372036854775808.0"; hi = "9223372036854774784.0"; break;
-            default: lo = "0.0"; hi = "18446744073709549568.0"; break;
+            case HODU_DTYPE_I8:
+                lo = "-128.0";
+                hi = "127.0";
+                break;
+            case HODU_DTYPE_U8:
+                lo = "0.0";
+                hi = "255.0";
+                break;
+            case HODU_DTYPE_I16:
+                lo = "-32768.0";
+                hi = "32767.0";
+                break;
+            case HODU_DTYPE_U16:
+                lo = "0.0";
+                hi = "65535.0";
+                break;
+            case HODU_DTYPE_I32:
+                lo = "-2147483648.0";
+                hi = "2147483647.0";
+                break;
+            case HODU_DTYPE_U32:
+                lo = "0.0";
+                hi = "4294967295.0";
+                break;
+            case HODU_DTYPE_I64:
+                lo = "-9223372036854775808.0";
+                hi = "9223372036854774784.0";
+                break;
+            default:
+                lo = "0.0";
+                hi = "18446744073709549568.0";
+                break;
             }
             em_line(e, "double v = rint((double)acc);");
             em_line(e, "v = v < %s ? %s : (v > %s ? %s : v);", lo, lo, hi, hi);

@@ -42,10 +42,7 @@ static const char *acc_ctype(hodu_dtype t)
 }
 
 /* True when the float math functions for t take the "f" suffix. */
-static bool is_single(hodu_dtype t)
-{
-    return t == HODU_DTYPE_F32 || t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16;
-}
+static bool is_single(hodu_dtype t) { return t == HODU_DTYPE_F32 || t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16; }
 
 /* Suffix for <math.h> functions in t's compute type ("expf" vs "exp"). */
 static const char *mf(hodu_dtype t) { return is_single(t) ? "f" : ""; }
@@ -135,8 +132,6 @@ static char *nest_off(const char *pfx, const reduce_loops *l, bool out)
     return hd_buf_take(&b);
 }
 
-
-
 /* `<ct> var = <sum over j of expr>`, through hd_rd_<fn>(args) when `vec`
  * (the row is a contiguous float array). */
 static void emit_sum(op_emit *e, const char *at, const char *var, int64_t n, const char *expr);
@@ -225,10 +220,7 @@ static const char *r_acc_ctype(reduce_kind k, hodu_dtype t)
     return acc_ctype(t);
 }
 
-static bool reduce_acc_is_out(reduce_kind k, hodu_dtype t)
-{
-    return strcmp(r_acc_ctype(k, t), em_ctype(t)) == 0;
-}
+static bool reduce_acc_is_out(reduce_kind k, hodu_dtype t) { return strcmp(r_acc_ctype(k, t), em_ctype(t)) == 0; }
 
 /* Scratch: an accumulator row when the innermost dims are kept and the
  * output's storage type differs from the accumulator type. */
@@ -342,8 +334,8 @@ static bool emit_reduce(op_emit *e)
             if (R % 8) {
                 char *v2 = ld(t, "x", "r");
                 char *cmb3 = r_combine(k, t, "a", m);
-                em_line(e, "for (int64_t r = %" PRId64 "; r < %" PRId64 "; r++) { %s v = %s; a = %s; }", R / 8 * 8,
-                        R, at, v2, cmb3);
+                em_line(e, "for (int64_t r = %" PRId64 "; r < %" PRId64 "; r++) { %s v = %s; a = %s; }", R / 8 * 8, R,
+                        at, v2, cmb3);
                 free(v2);
                 free(cmb3);
             }
@@ -580,12 +572,14 @@ static void emit_max(op_emit *e, const char *at, const char *var, int64_t n, con
         em_line(e, "%s %s = -INFINITY;", at, var);
         em_line(e, "{");
         e->indent++;
-        em_line(e, "%s l_[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, "
-                   "-INFINITY};",
+        em_line(e,
+                "%s l_[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, "
+                "-INFINITY};",
                 at);
         em_line(e, "for (int64_t j0 = 0; j0 < %" PRId64 "; j0 += 8) {", n8);
-        em_line(e, "    for (int64_t u_ = 0; u_ < 8; u_++) { int64_t j = j0 + u_; %s v_ = %s; l_[u_] = v_ > l_[u_] ? "
-                   "v_ : l_[u_]; }",
+        em_line(e,
+                "    for (int64_t u_ = 0; u_ < 8; u_++) { int64_t j = j0 + u_; %s v_ = %s; l_[u_] = v_ > l_[u_] ? "
+                "v_ : l_[u_]; }",
                 at, expr);
         em_line(e, "}");
         em_line(e, "for (int u_ = 0; u_ < 8; u_++) %s = l_[u_] > %s ? l_[u_] : %s;", var, var, var);
@@ -650,21 +644,23 @@ static bool emit_softmax(op_emit *e)
         em_line(e, "float *y = out0 + o * %" PRId64 ";", A * I);
         em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) { mx[i] = -INFINITY; sm[i] = 0; }", I);
         em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
-        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) { float v = x[a * %" PRId64 " + i]; "
-                   "mx[i] = v > mx[i] ? v : mx[i]; }",
+        em_line(e,
+                "    for (int64_t i = 0; i < %" PRId64 "; i++) { float v = x[a * %" PRId64 " + i]; "
+                "mx[i] = v > mx[i] ? v : mx[i]; }",
                 I, I);
         em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
-        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = x[a * %" PRId64
-                   " + i] - mx[i];",
-                I, I, I);
+        em_line(
+            e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = x[a * %" PRId64 " + i] - mx[i];",
+            I, I, I);
         em_line(e, "hd_vexp_f32(y, y, %" PRId64 ");", A * I);
         em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
         em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] += y[a * %" PRId64 " + i];", I, I);
         if (k == RED_LOG_SOFTMAX) {
             em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] = logf(sm[i]);", I);
             em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
-            em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = (x[a * %" PRId64
-                       " + i] - mx[i]) - sm[i];",
+            em_line(e,
+                    "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = (x[a * %" PRId64
+                    " + i] - mx[i]) - sm[i];",
                     I, I, I);
         } else {
             em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] = 1.0f / sm[i];", I);
@@ -865,8 +861,8 @@ static bool emit_batchnorm(op_emit *e)
         em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
         em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
         em_for(e, "j", S);
-        char *v = hd_xasprintf("(%s - %s) * (%s / sqrt%s(%s + (%s)%s)) + %s", xs, p[3], p[1], m, p[4], ct, em_f64(eps).s,
-                               p[2]);
+        char *v = hd_xasprintf("(%s - %s) * (%s / sqrt%s(%s + (%s)%s)) + %s", xs, p[3], p[1], m, p[4], ct,
+                               em_f64(eps).s, p[2]);
         st(e, t, "y", "j", v);
         free(v);
         em_close(e);
@@ -1161,8 +1157,8 @@ static bool emit_loss(op_emit *e)
 
 void native_register_reduce(native_lowering *table)
 {
-    static const int reductions[] = {OP_REDUCE_SUM, OP_REDUCE_MEAN, OP_REDUCE_MAX,     OP_REDUCE_MIN,
-                                     OP_REDUCE_PROD, OP_REDUCE_L1,  OP_REDUCE_L2,      OP_REDUCE_LOG_SUM,
+    static const int reductions[] = {OP_REDUCE_SUM,         OP_REDUCE_MEAN,      OP_REDUCE_MAX, OP_REDUCE_MIN,
+                                     OP_REDUCE_PROD,        OP_REDUCE_L1,        OP_REDUCE_L2,  OP_REDUCE_LOG_SUM,
                                      OP_REDUCE_LOG_SUM_EXP, OP_REDUCE_SUM_SQUARE};
     for (size_t i = 0; i < HD_ARRAY_LEN(reductions); i++)
         table[reductions[i]] = (native_lowering){.emit = emit_reduce, .scratch = scratch_reduce};

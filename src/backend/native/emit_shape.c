@@ -71,7 +71,8 @@ static void plan_emit(op_emit *e, shape_copy_plan p, const char *src, const char
     offset_expr(&so, p.src_base, p.src, loops);
     offset_expr(&dso, p.dst_base, p.dst, loops);
     if (rows)
-        em_line(e, "memcpy(%s + (%s), %s + (%s), %zu);", dst, dso.data, src, so.data, (size_t)p.dims[p.rank - 1] * elem);
+        em_line(e, "memcpy(%s + (%s), %s + (%s), %zu);", dst, dso.data, src, so.data,
+                (size_t)p.dims[p.rank - 1] * elem);
     else
         em_line(e, "%s[%s] = %s[%s];", dst, dso.data, src, so.data);
     hd_buf_free(&so);
@@ -172,8 +173,8 @@ static bool emit_gather(op_emit *e)
     if (v.inner == 1)
         em_line(e, "out0[o * %" PRId64 " + j] = in0[o * %" PRId64 " + k];", v.n_idx, v.d);
     else
-        em_line(e, "memcpy(out0 + (o * %" PRId64 " + j) * %" PRId64 ", in0 + (o * %" PRId64 " + k) * %" PRId64
-                   ", %zu);",
+        em_line(e,
+                "memcpy(out0 + (o * %" PRId64 " + j) * %" PRId64 ", in0 + (o * %" PRId64 " + k) * %" PRId64 ", %zu);",
                 v.n_idx, v.inner, v.d, v.inner, (size_t)v.inner * es);
     em_close(e);
     em_close(e);
@@ -269,8 +270,9 @@ static void emit_nd_offset(op_emit *e, const shape_nd_view *v)
     em_line(e, "int64_t at = 0;");
     for (int64_t q = 0; q < v->k; q++) {
         int64_t d = v->dims[q];
-        em_line(e, "{ int64_t v = (int64_t)in1[j * %" PRId64 " + %" PRId64 "]; if (v < 0) v += %" PRId64
-                   "; if (v < 0) v = 0; else if (v >= %" PRId64 ") v = %" PRId64 "; at += v * %" PRId64 "; }",
+        em_line(e,
+                "{ int64_t v = (int64_t)in1[j * %" PRId64 " + %" PRId64 "]; if (v < 0) v += %" PRId64
+                "; if (v < 0) v = 0; else if (v >= %" PRId64 ") v = %" PRId64 "; at += v * %" PRId64 "; }",
                 v->k, q, d, d, d - 1, v->strides[q]);
     }
 }
@@ -376,8 +378,8 @@ static bool emit_pad(op_emit *e)
             if (d == 1)
                 em_line(e, "c%d = 0;", i);
             else
-                em_line(e, "while (c%d < 0 || c%d >= %" PRId64 ") c%d = c%d < 0 ? -c%d : %" PRId64 " - c%d;", i, i,
-                        d, i, i, i, 2 * (d - 1), i);
+                em_line(e, "while (c%d < 0 || c%d >= %" PRId64 ") c%d = c%d < 0 ? -c%d : %" PRId64 " - c%d;", i, i, d,
+                        i, i, i, 2 * (d - 1), i);
             break;
         }
     }

@@ -51,8 +51,7 @@ const native_lowering *native_lowering_of(int op);
 /* Each family of lowerings (emit_<family>.c) fills in its ops' entries of
  * the table, which has OP_COUNT entries. */
 typedef void native_register_fn(native_lowering *table);
-native_register_fn native_register_elementwise, native_register_reduce, native_register_nn,
-    native_register_nn_conv, native_register_nn_pool, native_register_nn_resize, native_register_shape,
-    native_register_attention;
+native_register_fn native_register_elementwise, native_register_reduce, native_register_nn, native_register_nn_conv,
+    native_register_nn_pool, native_register_nn_resize, native_register_shape, native_register_attention;
 
 #endif /* HODU_NATIVE_H */
