@@ -190,6 +190,26 @@ static bool contains(const char *hay, size_t nh, const char *needle, size_t nn)
 
 /* Comments are the compiler's own prose: printable ASCII, and never a quote
  * or a backslash, which only model text would bring. */
+static bool ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* `word` as a whole token: buffer names made from model text (v_...) may
+ * contain it as a part, which is harmless. */
+static bool has_word(const char *hay, size_t nh, const char *word)
+{
+    size_t nw = strlen(word);
+    for (size_t i = 0; i + nw <= nh; i++) {
+        size_t k = 0;
+        while (k < nw && hay[i + k] == word[k])
+            k++;
+        if (k == nw && (i == 0 || !ident_char(hay[i - 1])) && (i + nw == nh || !ident_char(hay[i + nw])))
+            return true;
+    }
+    return false;
+}
+
 static bool comment_char_ok(unsigned char c) { return (c >= 32 && c < 127 && c != '"' && c != '\\') || c == '\n'; }
 
 static void finding(const char *what, const char *file, const char *detail, size_t n)
@@ -300,7 +320,7 @@ static void check_file(const char *dir, const char *name, const str_list *string
         if (!ok)
             finding("unexpected preprocessor line", name, code + i, 60);
     }
-    if (contains(code, nc, "constructor", 11) || contains(code, nc, "destructor", 10))
+    if (has_word(code, nc, "constructor") || has_word(code, nc, "destructor"))
         finding("a constructor or destructor attribute", name, "", 0);
     free(code);
     free(src);
