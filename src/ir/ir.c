@@ -66,26 +66,24 @@ void *ir_graph_keep(ir_graph *g, void *p)
     return p;
 }
 
-const char *ir_graph_symbol(ir_graph *g, const char *sym)
+/* The graph's copy of `s` in a list of interned strings (dim symbols, file
+ * names): a graph holds few of either, so a linear search is enough. */
+static const char *intern(char ***list, size_t *n, size_t *cap, const char *s)
 {
-    for (size_t i = 0; i < g->n_symbols; i++)
-        if (strcmp(g->symbols[i], sym) == 0)
-            return g->symbols[i];
-    char *copy = hd_xstrdup(sym);
-    HD_PUSH(g->symbols, g->n_symbols, g->cap_symbols, copy);
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*list)[i], s) == 0)
+            return (*list)[i];
+    char *copy = hd_xstrdup(s);
+    HD_PUSH(*list, *n, *cap, copy);
     return copy;
 }
 
-const char *ir_graph_file(ir_graph *g, const char *path)
+const char *ir_graph_symbol(ir_graph *g, const char *sym)
 {
-    /* A graph comes from a handful of files: a linear search is enough. */
-    for (size_t i = 0; i < g->n_files; i++)
-        if (strcmp(g->files[i], path) == 0)
-            return g->files[i];
-    char *copy = hd_xstrdup(path);
-    HD_PUSH(g->files, g->n_files, g->cap_files, copy);
-    return copy;
+    return intern(&g->symbols, &g->n_symbols, &g->cap_symbols, sym);
 }
+
+const char *ir_graph_file(ir_graph *g, const char *path) { return intern(&g->files, &g->n_files, &g->cap_files, path); }
 
 const char *ir_graph_string(ir_graph *g, const char *s) { return ir_graph_keep(g, hd_xstrdup(s)); }
 
