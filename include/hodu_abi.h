@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever hodu_model_desc or the run contract changes. */
-#define HODU_ABI_VERSION 1u
+#define HODU_ABI_VERSION 2u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
 #define HODU_ABI_ALIGN 64u
@@ -63,16 +63,38 @@ typedef struct hodu_tensor_desc {
 } hodu_tensor_desc;
 
 /*
+ * Threads.  The library never creates threads: the host lends it a
+ * parallel-for through hodu_exec, and the generated code splits a node's
+ * work into tasks.  `parallel_for(pool, n, fn, ctx)` must call fn(ctx, t, w)
+ * exactly once for every task t in [0, n), where w is the index of the
+ * worker running it (w < n_workers, and no two tasks run at once with the
+ * same w), and return only after every call has returned.  The model keeps
+ * per-worker scratch indexed by w.  It never calls parallel_for from inside
+ * a task.  A host without threads passes NULL (or n_workers == 1) and the
+ * model runs its tasks itself, in order, as worker 0.
+ */
+typedef void (*hodu_task_fn)(void *ctx, uint32_t task, uint32_t worker);
+
+typedef struct hodu_exec {
+    uint32_t n_workers; /* >= 1 */
+    void *pool;         /* the host's handle, passed back to parallel_for */
+    void (*parallel_for)(void *pool, uint32_t n_tasks, hodu_task_fn fn, void *ctx);
+} hodu_exec;
+
+/*
  * run: executes the model once.
- *   workspace  - workspace_bytes of memory aligned to HODU_ABI_ALIGN, owned by
- *                the caller, not shared with a concurrent run;
+ *   workspace  - workspace_bytes + W * worker_bytes of memory aligned to
+ *                HODU_ABI_ALIGN, where W is exec's n_workers (1 without
+ *                exec), owned by the caller, not shared with a concurrent run;
  *   inputs     - n_inputs pointers, in descriptor order, to dense row-major
  *                tensors of the described dtype and shape;
- *   outputs    - n_outputs pointers to caller memory of the described size.
+ *   outputs    - n_outputs pointers to caller memory of the described size;
+ *   exec       - the host's parallel-for, or NULL to run on the caller's
+ *                thread only.
  * Returns 0.  The generated code does no I/O and no allocation; shape and
  * dtype checks are the host's job (libhodu_rt does them).
  */
-typedef int (*hodu_run_fn)(void *workspace, const void *const *inputs, void *const *outputs);
+typedef int (*hodu_run_fn)(void *workspace, const void *const *inputs, void *const *outputs, const hodu_exec *exec);
 
 typedef struct hodu_model_desc {
     uint32_t abi_version; /* HODU_ABI_VERSION of the compiler that built it */
@@ -83,7 +105,8 @@ typedef struct hodu_model_desc {
     uint32_t n_outputs;
     const hodu_tensor_desc *inputs;
     const hodu_tensor_desc *outputs;
-    uint64_t workspace_bytes;
+    uint64_t workspace_bytes; /* shared by all workers of one run */
+    uint64_t worker_bytes;    /* per worker, after the shared part; a multiple of HODU_ABI_ALIGN */
     hodu_run_fn run;
 } hodu_model_desc;
 

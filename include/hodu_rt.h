@@ -26,7 +26,9 @@
  * - Passing NULL to a destroy/close/free function is a harmless no-op.
  * - The runtime keeps no global mutable state and never aborts the process.
  * - Instances of one model may run concurrently in different threads; one
- *   instance must not be run by two threads at once.
+ *   instance must not be run by two threads at once.  An instance may run
+ *   on several threads of its own (hodu_instance_options.n_threads); the
+ *   results do not depend on the thread count.
  */
 #ifndef HODU_RT_H
 #define HODU_RT_H
@@ -101,14 +103,46 @@ long hodu_model_find_input(const hodu_model *model, const char *name);
 
 /* --- instances --------------------------------------------------------- */
 
-/* Allocates the workspace with malloc. */
+/* How an instance is made; zero-initialise and set what you need. */
+typedef struct hodu_instance_options {
+    /* Threads the instance runs on, the caller's included.  0 means the
+     * HODU_NUM_THREADS environment variable when it is set, else 1.  With
+     * more than 1 the instance owns a pool of n_threads - 1 threads that
+     * live as long as it does; one instance is still run by one caller at
+     * a time. */
+    uint32_t n_threads;
+    /* A parallel-for of the host's own (see hodu_abi.h); when set, the
+     * instance creates no threads and uses exec->n_workers workers. */
+    const hodu_exec *exec;
+    /* Caller memory for the workspace, aligned to HODU_ABI_ALIGN, of at
+     * least hodu_model_workspace_bytes(model, workers) bytes; NULL to
+     * allocate it with malloc. */
+    void *workspace;
+    size_t workspace_bytes;
+} hodu_instance_options;
+
+/* Workspace bytes one instance needs to run with n_workers workers (the
+ * shared part plus each worker's scratch); 0 when the model is NULL or the
+ * size cannot be addressed. */
+size_t hodu_model_workspace_bytes(const hodu_model *model, uint32_t n_workers);
+
+/* Creates an instance as `options` say (NULL: all defaults). */
+hodu_status hodu_instance_create_with(const hodu_model *model, const hodu_instance_options *options,
+                                      hodu_instance **out, hodu_error *err);
+
+/* hodu_instance_create_with(model, NULL, ...): malloc'ed workspace, thread
+ * count from HODU_NUM_THREADS (1 when unset). */
 hodu_status hodu_instance_create(const hodu_model *model, hodu_instance **out, hodu_error *err);
 
-/* Uses caller memory of at least desc->workspace_bytes aligned to
- * HODU_ABI_ALIGN as the workspace; no heap allocation for the workspace. */
+/* One thread, caller memory of at least hodu_model_workspace_bytes(model, 1)
+ * bytes aligned to HODU_ABI_ALIGN as the workspace: no heap allocation
+ * besides the small instance record. */
 hodu_status hodu_instance_create_in(const hodu_model *model, void *workspace, size_t workspace_bytes,
                                     hodu_instance **out, hodu_error *err);
 void hodu_instance_destroy(hodu_instance *inst);
+
+/* Threads (workers) the instance runs on. */
+uint32_t hodu_instance_num_threads(const hodu_instance *inst);
 
 /* Runs the model.  inputs[i] and outputs[i] follow descriptor order; each
  * must match the descriptor's dtype and shape and carry enough bytes. */

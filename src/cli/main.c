@@ -44,6 +44,7 @@ static const char usage[] =
     "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input)\n"
     "  --output-dir DIR           write each output as DIR/<name>.npy\n"
     "  --repeat N                 run N more times and print the median and best time\n"
+    "  --threads N                threads to run on (default: $HODU_NUM_THREADS, else 1)\n"
     "other:\n"
     "  -h, --help                 this text\n"
     "  --version                  print the version\n";
@@ -62,6 +63,7 @@ typedef struct args {
     const char *backend;
     int opt_level;
     long repeat;
+    long threads; /* 0: libhodu_rt's default */
     bool dump_ir, verbose;
     const char **shapes, **consts, **inputs;
     size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs;
@@ -70,7 +72,7 @@ typedef struct args {
 static const char *const known_flags[] = {"--build",       "--run",         "--inspect", "--dump-ir",    "--output",
                                           "--input-shape", "--const-input", "--backend", "--emit-c",     "--cc",
                                           "--cflags",      "--march",       "--input",   "--output-dir", "--repeat",
-                                          "--verbose",     "--help",        "--version"};
+                                          "--threads",     "--verbose",     "--help",    "--version"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -188,6 +190,12 @@ static int parse_args(int argc, char **argv, args *a)
             a->repeat = strtol(value, &end, 10);
             if (*end || a->repeat < 1 || a->repeat > 1000000)
                 return fail("--repeat takes a count from 1 to 1000000");
+        } else if (strcmp(f, "--threads") == 0) {
+            NEED_VALUE();
+            char *end;
+            a->threads = strtol(value, &end, 10);
+            if (*end || value[0] == '\0' || a->threads < 1 || a->threads > 1024)
+                return fail("--threads takes a count from 1 to 1024");
         } else if (strncmp(f, "-O", 2) == 0) {
             const char *lvl = f[2] ? f + 2 : value;
             if (!f[2])
@@ -210,8 +218,8 @@ static int parse_args(int argc, char **argv, args *a)
     }
     if (a->mode == MODE_BUILD && !a->output && !a->emit_c && !a->dump_ir)
         return fail("--build needs -o OUT.so (or --emit-c DIR)");
-    if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat))
-        return fail("--input, --output-dir and --repeat go with --run");
+    if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads))
+        return fail("--input, --output-dir, --repeat and --threads go with --run");
     if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts))
         return fail("--input-shape and --const-input go with --build");
     return 0;
@@ -394,7 +402,8 @@ static int run_model(const args *a)
             goto done;
         }
     }
-    if (hodu_instance_create(m, &inst, &err) != HODU_OK ||
+    hodu_instance_options opts = {.n_threads = (uint32_t)a->threads};
+    if (hodu_instance_create_with(m, &opts, &inst, &err) != HODU_OK ||
         hodu_instance_run(inst, ins, ni, outs, no, &err) != HODU_OK) {
         fail("%s: %s", a->file, err.message);
         goto done;
@@ -474,8 +483,9 @@ static int inspect_library(const char *path)
         return fail("%s", err.message);
     const hodu_model_desc *d = hodu_model_desc_of(m);
     char *name = printable(d->model_name), *producer = printable(d->producer);
-    printf("compiled model %s\n  name: %s\n  built by: %s (ABI %u)\n  workspace: %" PRIu64 " bytes\ninputs:\n", path,
-           name, producer, d->abi_version, d->workspace_bytes);
+    printf("compiled model %s\n  name: %s\n  built by: %s (ABI %u)\n  workspace: %" PRIu64 " bytes + %" PRIu64
+           " per thread\ninputs:\n",
+           path, name, producer, d->abi_version, d->workspace_bytes, d->worker_bytes);
     free(name);
     free(producer);
     for (size_t i = 0; i < hodu_model_num_inputs(m); i++)

@@ -28,6 +28,8 @@ struct hodu_instance {
     const hodu_model *model;
     void *workspace;
     bool owns_workspace;
+    hodurt_pool *pool; /* NULL with one thread or a host's exec */
+    hodu_exec exec;    /* what the model's run receives */
 };
 
 /* --- opening ------------------------------------------------------------- */
@@ -91,6 +93,12 @@ static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hod
     if (desc->workspace_bytes > (uint64_t)(SIZE_MAX - (HODU_ABI_ALIGN - 1)))
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': workspace of %llu bytes cannot be addressed", path,
                            (unsigned long long)desc->workspace_bytes);
+    if (desc->workspace_bytes % HODU_ABI_ALIGN != 0 || desc->worker_bytes % HODU_ABI_ALIGN != 0)
+        return hodurt_fail(err, HODU_ERR_FORMAT,
+                           "model '%s': workspace sizes %llu + %llu per worker are not "
+                           "multiples of %u",
+                           path, (unsigned long long)desc->workspace_bytes, (unsigned long long)desc->worker_bytes,
+                           HODU_ABI_ALIGN);
 
     size_t total = (size_t)desc->n_inputs + desc->n_outputs;
     m->tensor_bytes = malloc((total > 0 ? total : 1) * sizeof *m->tensor_bytes);
@@ -223,30 +231,126 @@ HODU_RT_API long hodu_model_find_input(const hodu_model *model, const char *name
 
 /* --- instances ----------------------------------------------------------- */
 
-HODU_RT_API hodu_status hodu_instance_create(const hodu_model *model, hodu_instance **out, hodu_error *err)
+/* Workspace bytes for n workers, or false when that cannot be addressed. */
+static bool workspace_need(const hodu_model_desc *desc, uint32_t n_workers, uint64_t *need)
+{
+    uint64_t per = desc->worker_bytes;
+    if (per != 0 && n_workers > (SIZE_MAX - HODU_ABI_ALIGN - desc->workspace_bytes) / per)
+        return false;
+    *need = desc->workspace_bytes + (uint64_t)n_workers * per;
+    return true;
+}
+
+HODU_RT_API size_t hodu_model_workspace_bytes(const hodu_model *model, uint32_t n_workers)
+{
+    uint64_t need;
+    if (model == NULL || !workspace_need(model->desc, n_workers ? n_workers : 1, &need))
+        return 0;
+    return (size_t)need;
+}
+
+/* The thread count an instance asks for: options, then HODU_NUM_THREADS. */
+static hodu_status thread_count(const hodu_instance_options *o, uint32_t *n, hodu_error *err)
+{
+    *n = o != NULL ? o->n_threads : 0;
+    if (*n == 0) {
+        const char *env = getenv("HODU_NUM_THREADS");
+        *n = 1;
+        if (env != NULL && env[0] != '\0') {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(env, &end, 10);
+            if (errno != 0 || *end != '\0' || env[0] == '-' || v < 1 || v > HODURT_MAX_THREADS)
+                return hodurt_fail(err, HODU_ERR_INVALID_ARG,
+                                   "HODU_NUM_THREADS='%.40s' is not a thread count "
+                                   "from 1 to %u",
+                                   env, HODURT_MAX_THREADS);
+            *n = (uint32_t)v;
+        }
+    }
+    if (*n > HODURT_MAX_THREADS)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "%lu threads asked for; at most %u", (unsigned long)*n,
+                           HODURT_MAX_THREADS);
+    return HODU_OK;
+}
+
+HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const hodu_instance_options *options,
+                                                  hodu_instance **out, hodu_error *err)
 {
     if (out == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create: out is NULL");
     *out = NULL;
     if (model == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create: model is NULL");
+    const hodu_model_desc *desc = model->desc;
+    const hodu_exec *host = options != NULL ? options->exec : NULL;
+    uint32_t workers;
+    if (host != NULL) {
+        if (host->n_workers < 1 || host->n_workers > HODURT_MAX_THREADS || host->parallel_for == NULL)
+            return hodurt_fail(err, HODU_ERR_INVALID_ARG,
+                               "hodu_instance_create: exec needs a parallel_for and "
+                               "1 to %u workers (has %lu)",
+                               HODURT_MAX_THREADS, (unsigned long)host->n_workers);
+        workers = host->n_workers;
+    } else {
+        hodu_status st = thread_count(options, &workers, err);
+        if (st != HODU_OK)
+            return st;
+    }
+    uint64_t need;
+    if (!workspace_need(desc, workers, &need))
+        return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': the workspace for %lu workers cannot be addressed",
+                           desc->model_name, (unsigned long)workers);
+    void *caller_ws = options != NULL ? options->workspace : NULL;
+    if (caller_ws != NULL) {
+        if ((uintptr_t)caller_ws % HODU_ABI_ALIGN != 0)
+            return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace %p is not aligned to %u bytes",
+                               desc->model_name, caller_ws, HODU_ABI_ALIGN);
+        if ((uint64_t)options->workspace_bytes < need)
+            return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace has %zu bytes but %llu are needed",
+                               desc->model_name, options->workspace_bytes, (unsigned long long)need);
+    } else if (options != NULL && options->workspace_bytes != 0) {
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace is NULL but %zu bytes are given",
+                           desc->model_name, options->workspace_bytes);
+    }
+
     hodu_instance *inst = calloc(1, sizeof *inst);
     if (inst == NULL)
         return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_create: out of memory");
     inst->model = model;
-    uint64_t need = model->desc->workspace_bytes;
-    if (need > 0) {
-        /* check_desc made sure that need rounds up without overflow. */
+    if (caller_ws != NULL) {
+        inst->workspace = caller_ws;
+    } else if (need > 0) {
         inst->workspace = hodurt_alloc_aligned((size_t)need);
         if (inst->workspace == NULL) {
             free(inst);
             return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': cannot allocate a workspace of %llu bytes",
-                               model->desc->model_name, (unsigned long long)need);
+                               desc->model_name, (unsigned long long)need);
         }
         inst->owns_workspace = true;
     }
+    if (host != NULL) {
+        inst->exec = *host;
+    } else {
+        inst->exec.n_workers = 1;
+        if (workers > 1) {
+            hodu_status st = hodurt_pool_create(workers, &inst->pool, err);
+            if (st != HODU_OK) {
+                hodu_instance_destroy(inst);
+                return st;
+            }
+            inst->exec.n_workers = workers;
+            inst->exec.pool = inst->pool;
+            inst->exec.parallel_for = hodurt_pool_parallel_for;
+        }
+    }
     *out = inst;
     return hodurt_ok(err);
+}
+
+HODU_RT_API hodu_status hodu_instance_create(const hodu_model *model, hodu_instance **out, hodu_error *err)
+{
+    return hodu_instance_create_with(model, NULL, out, err);
 }
 
 HODU_RT_API hodu_status hodu_instance_create_in(const hodu_model *model, void *workspace, size_t workspace_bytes,
@@ -257,33 +361,31 @@ HODU_RT_API hodu_status hodu_instance_create_in(const hodu_model *model, void *w
     *out = NULL;
     if (model == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create_in: model is NULL");
-    uint64_t need = model->desc->workspace_bytes;
+    uint64_t need;
+    if (!workspace_need(model->desc, 1, &need))
+        return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': the workspace cannot be addressed",
+                           model->desc->model_name);
     if (workspace == NULL && need > 0)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace is NULL but %llu bytes are needed",
                            model->desc->model_name, (unsigned long long)need);
-    if ((uintptr_t)workspace % HODU_ABI_ALIGN != 0)
-        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace %p is not aligned to %u bytes",
-                           model->desc->model_name, workspace, HODU_ABI_ALIGN);
-    if ((uint64_t)workspace_bytes < need)
-        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace has %zu bytes but %llu are needed",
-                           model->desc->model_name, workspace_bytes, (unsigned long long)need);
-    hodu_instance *inst = calloc(1, sizeof *inst);
-    if (inst == NULL)
-        return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_create_in: out of memory");
-    inst->model = model;
-    inst->workspace = need > 0 ? workspace : NULL;
-    inst->owns_workspace = false;
-    *out = inst;
-    return hodurt_ok(err);
+    hodu_instance_options o = {
+        .n_threads = 1, .workspace = workspace, .workspace_bytes = workspace != NULL ? workspace_bytes : 0};
+    return hodu_instance_create_with(model, &o, out, err);
 }
 
 HODU_RT_API void hodu_instance_destroy(hodu_instance *inst)
 {
     if (inst == NULL)
         return;
+    hodurt_pool_destroy(inst->pool);
     if (inst->owns_workspace)
         free(inst->workspace);
     free(inst);
+}
+
+HODU_RT_API uint32_t hodu_instance_num_threads(const hodu_instance *inst)
+{
+    return inst != NULL ? inst->exec.n_workers : 0;
 }
 
 /* --- running ------------------------------------------------------------- */
@@ -373,7 +475,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     for (size_t i = 0; i < n_outputs; i++)
         out_ptrs[i] = outputs[i].data;
 
-    int rc = desc->run(inst->workspace, in_ptrs, out_ptrs);
+    int rc = desc->run(inst->workspace, in_ptrs, out_ptrs, &inst->exec);
 
     if (in_ptrs != in_stack)
         free(in_ptrs);

@@ -52,4 +52,19 @@ bool hodurt_nbytes(hodu_dtype dtype, int32_t rank, const int64_t *dims, size_t *
  * success, even for 0 bytes).  Returns NULL when out of memory. */
 void *hodurt_alloc_aligned(size_t nbytes);
 
+/* --- the thread pool (pool.c) -------------------------------------------- */
+
+/* Most threads one instance may use; more is taken as a mistake. */
+#define HODURT_MAX_THREADS 1024u
+
+typedef struct hodurt_pool hodurt_pool;
+
+/* Starts n_workers - 1 threads; the thread calling parallel_for is the
+ * remaining worker (index 0). */
+hodu_status hodurt_pool_create(uint32_t n_workers, hodurt_pool **out, hodu_error *err);
+/* Stops and joins the threads; NULL-safe.  No parallel_for may be running. */
+void hodurt_pool_destroy(hodurt_pool *pool);
+/* hodu_exec's parallel_for over a hodurt_pool.  One caller at a time. */
+void hodurt_pool_parallel_for(void *pool, uint32_t n_tasks, hodu_task_fn fn, void *ctx);
+
 #endif /* HODU_RT_IMPL_H */

@@ -62,10 +62,24 @@ static const char model_source[] =
     "static const int64_t x_dims[2] = {2, 3};\n"
     "static const int64_t rank9_dims[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};\n"
     "static const int64_t neg_dims[2] = {2, -3};\n"
-    "static int run_affine(void *workspace, const void *const *inputs, void *const *outputs)\n"
+    "/* One task per element of y; each counts itself in its worker's region. */\n"
+    "struct job {\n"
+    "    const float *x;\n"
+    "    float scale;\n"
+    "    float *stage;\n"
+    "    unsigned char *workers;\n"
+    "};\n"
+    "static void scale_task(void *ctx, uint32_t t, uint32_t w)\n"
     "{\n"
-    "    const float *x = inputs[0];\n"
-    "    float scale = *(const float *)inputs[1];\n"
+    "    struct job *j = ctx;\n"
+    "    j->stage[t] = j->x[t] * j->scale;\n"
+    "    if (j->workers)\n"
+    "        j->workers[w * 64]++;\n"
+    "}\n"
+    "static int run_affine(void *workspace, const void *const *inputs, void *const *outputs,\n"
+    "                      const hodu_exec *exec)\n"
+    "{\n"
+    "    struct job j = {inputs[0], *(const float *)inputs[1], 0, 0};\n"
     "    float *y = outputs[0];\n"
     "#if VARIANT == 9\n"
     "    float stage[6];\n"
@@ -77,10 +91,18 @@ static const char model_source[] =
     "    float *stage = (float *)(ws + 64);\n"
     "    ws[0] = 0xA5;\n"
     "    ws[255] = 0x5A;\n"
+    "    j.workers = ws + 256;\n"
+    "    uint32_t n_workers = exec && exec->parallel_for ? exec->n_workers : 1;\n"
+    "    for (uint32_t w = 0; w < n_workers; w++)\n"
+    "        j.workers[w * 64] = 0;\n"
     "#endif\n"
+    "    j.stage = stage;\n"
+    "    if (exec && exec->parallel_for && exec->n_workers > 1)\n"
+    "        exec->parallel_for(exec->pool, 6, scale_task, &j);\n"
+    "    else\n"
+    "        for (uint32_t t = 0; t < 6; t++)\n"
+    "            scale_task(&j, t, 0);\n"
     "    double total = 0;\n"
-    "    for (int i = 0; i < 6; i++)\n"
-    "        stage[i] = x[i] * scale;\n"
     "    for (int i = 0; i < 6; i++) {\n"
     "        y[i] = stage[i];\n"
     "        total += stage[i];\n"
@@ -103,6 +125,7 @@ static const char model_source[] =
     "    VARIANT == 2 ? 16 : (uint32_t)sizeof(hodu_model_desc),\n"
     "    \"affine\", \"hodu test\", 2, 2, inputs, outputs,\n"
     "    VARIANT == 9 ? 0 : 256,\n"
+    "    VARIANT == 9 ? 0 : 64,\n"
     "    VARIANT == 7 ? (hodu_run_fn)0 : run_affine,\n"
     "};\n"
     "const hodu_model_desc *hodu_model_get_desc(void)\n"
@@ -116,6 +139,9 @@ static const char not_a_model_source[] = "int not_a_model(void) { return 42; }\n
 /* Model "wide": 20 inputs in0..in19 (float32[1]) and 17 outputs out0..out16
  * (float32[1]), out[j] = sum(in) + j: more tensors than the runtime keeps
  * on its stack. */
+/* libhodu_rt's thread limit (HODURT_MAX_THREADS in src/runtime/rt_impl.h). */
+#define HODURT_TEST_MAX_THREADS 1024
+
 #define WIDE_IN  20
 #define WIDE_OUT 17
 
@@ -155,8 +181,9 @@ static bool write_wide_source(const char *path)
         return false;
     fprintf(f, "#include <stdint.h>\n#include \"hodu_abi.h\"\n");
     fprintf(f, "static const int64_t one[1] = {1};\n");
-    fprintf(f, "static int run_wide(void *ws, const void *const *in, void *const *out)\n{\n");
-    fprintf(f, "    (void)ws;\n    float s = 0;\n");
+    fprintf(f, "static int run_wide(void *ws, const void *const *in, void *const *out,\n"
+               "                    const hodu_exec *exec)\n{\n");
+    fprintf(f, "    (void)ws;\n    (void)exec;\n    float s = 0;\n");
     fprintf(f, "    for (int i = 0; i < %d; i++)\n        s += *(const float *)in[i];\n", WIDE_IN);
     fprintf(f, "    for (int j = 0; j < %d; j++)\n        *(float *)out[j] = s + (float)j;\n", WIDE_OUT);
     fprintf(f, "    return 0;\n}\n");
@@ -167,7 +194,7 @@ static bool write_wide_source(const char *path)
     for (int j = 0; j < WIDE_OUT; j++)
         fprintf(f, "    {\"out%d\", HODU_DTYPE_F32, 1, one},\n", j);
     fprintf(f, "};\nstatic const hodu_model_desc desc = {HODU_ABI_VERSION, sizeof(hodu_model_desc), \"wide\",\n");
-    fprintf(f, "    \"hodu test\", %d, %d, ins, outs, 0, run_wide};\n", WIDE_IN, WIDE_OUT);
+    fprintf(f, "    \"hodu test\", %d, %d, ins, outs, 0, 0, run_wide};\n", WIDE_IN, WIDE_OUT);
     fprintf(f, "const hodu_model_desc *hodu_model_get_desc(void) { return &desc; }\n");
     return fclose(f) == 0;
 }
@@ -203,8 +230,8 @@ static int group_setup(void **state)
     for (int v = 0; v < V_COUNT_; v++) {
         model_path(out, sizeof out, variant_names[v]);
         if (!compile_model(src, out, v)) {
-            fprintf(stderr, "cannot compile the test models with cc; model tests are skipped\n");
-            return 0;
+            fprintf(stderr, "cannot compile the test models with cc\n");
+            return -1;
         }
     }
     snprintf(src, sizeof src, "%s/not_a_model.c", tmp_dir);
@@ -606,8 +633,9 @@ static void test_bad_buffers(void **state)
 }
 
 /* Property: a caller-provided workspace is used (the model stamps it), must
- * be aligned to HODU_ABI_ALIGN and large enough (HODU_ERR_INVALID_ARG
- * otherwise, with no instance made); NULL is refused when bytes are needed. */
+ * be aligned to HODU_ABI_ALIGN and large enough for the shared part and one
+ * worker's region (HODU_ERR_INVALID_ARG otherwise, with no instance made);
+ * NULL is refused when bytes are needed. */
 static void test_caller_workspace(void **state)
 {
     REQUIRE_MODELS();
@@ -617,25 +645,148 @@ static void test_caller_workspace(void **state)
     hodu_instance *inst = (hodu_instance *)(uintptr_t)1;
     hodu_error err;
 
-    assert_int_equal(hodu_instance_create_in(m, arena + 8, 256, &inst, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_model_workspace_bytes(m, 1), 320);
+    assert_int_equal(hodu_instance_create_in(m, arena + 8, 320, &inst, &err), HODU_ERR_INVALID_ARG);
     assert_null(inst);
     expect_message(&err, "aligned");
-    assert_int_equal(hodu_instance_create_in(m, arena, 255, &inst, &err), HODU_ERR_INVALID_ARG);
-    expect_message(&err, "256");
-    assert_int_equal(hodu_instance_create_in(m, NULL, 256, &inst, &err), HODU_ERR_INVALID_ARG);
-    assert_int_equal(hodu_instance_create_in(NULL, arena, 256, &inst, &err), HODU_ERR_INVALID_ARG);
-    assert_int_equal(hodu_instance_create_in(m, arena, 256, NULL, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_instance_create_in(m, arena, 319, &inst, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "320");
+    assert_int_equal(hodu_instance_create_in(m, NULL, 320, &inst, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_instance_create_in(NULL, arena, 320, &inst, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(hodu_instance_create_in(m, arena, 320, NULL, &err), HODU_ERR_INVALID_ARG);
 
-    assert_int_equal(hodu_instance_create_in(m, arena + 64, 256, &inst, &err), HODU_OK);
+    assert_int_equal(hodu_instance_create_in(m, arena + 64, 320, &inst, &err), HODU_OK);
+    assert_int_equal(hodu_instance_num_threads(inst), 1);
     affine_io io;
     affine_io_init(&io);
     assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
     affine_io_check(&io);
     assert_int_equal(arena[64], 0xA5);
     assert_int_equal(arena[64 + 255], 0x5A);
+    assert_int_equal(arena[64 + 256], 6); /* worker 0 ran all six tasks */
     assert_int_equal(arena[0], 0);
-    assert_int_equal(arena[64 + 256], 0);
+    assert_int_equal(arena[64 + 320], 0);
     hodu_instance_destroy(inst); /* must not free the caller's arena */
+    hodu_model_close(m);
+}
+
+/* Sum of the per-task counts the affine model leaves in each worker's
+ * region of a workspace, checking no worker past n_workers ran. */
+static int worker_task_total(const unsigned char *ws, uint32_t n_workers, uint32_t region_workers)
+{
+    int total = 0;
+    for (uint32_t w = 0; w < region_workers; w++) {
+        if (w >= n_workers)
+            assert_int_equal(ws[256 + w * 64], 0);
+        total += ws[256 + w * 64];
+    }
+    return total;
+}
+
+/* Property: with n_threads = 3 the instance owns a pool, the model's tasks
+ * all run exactly once on workers below 3, each into its own region of a
+ * workspace sized by hodu_model_workspace_bytes, and repeated runs give the
+ * serial results. */
+static void test_thread_pool(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    assert_int_equal(hodu_model_workspace_bytes(m, 3), 448);
+    assert_int_equal(hodu_model_workspace_bytes(NULL, 3), 0);
+    _Alignas(64) static unsigned char arena[1024];
+    memset(arena, 0, sizeof arena);
+    hodu_error err;
+    hodu_instance *inst;
+    hodu_instance_options o = {.n_threads = 3, .workspace = arena, .workspace_bytes = 447};
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "448");
+    o.workspace_bytes = 448;
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_OK);
+    assert_int_equal(hodu_instance_num_threads(inst), 3);
+    for (int k = 0; k < 100; k++) {
+        affine_io io;
+        affine_io_init(&io);
+        assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+        affine_io_check(&io);
+        assert_int_equal(worker_task_total(arena, 3, 4), 6);
+    }
+    hodu_instance_destroy(inst);
+
+    o = (hodu_instance_options){.n_threads = HODURT_TEST_MAX_THREADS + 1};
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "at most");
+    hodu_model_close(m);
+}
+
+/* A host's parallel-for: runs the tasks backwards, alternating workers. */
+static int host_calls;
+static void host_parallel_for(void *pool, uint32_t n_tasks, hodu_task_fn fn, void *ctx)
+{
+    assert_ptr_equal(pool, &host_calls);
+    host_calls++;
+    for (uint32_t t = n_tasks; t-- > 0;)
+        fn(ctx, t, t % 2);
+}
+
+/* Property: a host's own exec is used as given (no threads created), with
+ * its worker count sizing the workspace; an exec without parallel_for or
+ * with 0 workers is refused. */
+static void test_host_exec(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    _Alignas(64) static unsigned char arena[512];
+    memset(arena, 0, sizeof arena);
+    hodu_exec ex = {2, &host_calls, host_parallel_for};
+    hodu_instance_options o = {.exec = &ex, .workspace = arena, .workspace_bytes = 384};
+    hodu_error err;
+    hodu_instance *inst;
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_OK);
+    assert_int_equal(hodu_instance_num_threads(inst), 2);
+    host_calls = 0;
+    affine_io io;
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+    affine_io_check(&io);
+    assert_int_equal(host_calls, 1);
+    assert_int_equal(arena[256], 3);
+    assert_int_equal(arena[320], 3);
+    hodu_instance_destroy(inst);
+
+    ex.n_workers = 0;
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
+    ex = (hodu_exec){2, NULL, NULL};
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "parallel_for");
+    hodu_model_close(m);
+}
+
+/* Property: HODU_NUM_THREADS sets the thread count of a default instance;
+ * a value that is not a count from 1 to the limit is an error naming it. */
+static void test_num_threads_env(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_GOOD);
+    hodu_error err;
+    hodu_instance *inst;
+    setenv("HODU_NUM_THREADS", "2", 1);
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    assert_int_equal(hodu_instance_num_threads(inst), 2);
+    affine_io io;
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+    affine_io_check(&io);
+    hodu_instance_destroy(inst);
+    const char *bad[] = {"abc", "0", "-2", "2x", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("HODU_NUM_THREADS", bad[i], 1);
+        assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_ERR_INVALID_ARG);
+        expect_message(&err, "HODU_NUM_THREADS");
+    }
+    unsetenv("HODU_NUM_THREADS");
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    assert_int_equal(hodu_instance_num_threads(inst), 1);
+    hodu_instance_destroy(inst);
     hodu_model_close(m);
 }
 
@@ -737,7 +888,8 @@ static void *thread_main(void *arg)
 }
 
 /* Property: instances of one model run at the same time in different
- * threads without disturbing each other's results. */
+ * threads without disturbing each other's results, also when each has a
+ * pool of its own (odd instances run on 2 threads). */
 static void test_concurrent_instances(void **state)
 {
     REQUIRE_MODELS();
@@ -748,7 +900,8 @@ static void test_concurrent_instances(void **state)
     hodu_error err;
     for (int t = 0; t < N; t++) {
         jobs[t].failures = 0;
-        assert_int_equal(hodu_instance_create(m, &jobs[t].inst, &err), HODU_OK);
+        hodu_instance_options o = {.n_threads = 1 + (uint32_t)(t % 2)};
+        assert_int_equal(hodu_instance_create_with(m, &o, &jobs[t].inst, &err), HODU_OK);
     }
     for (int t = 0; t < N; t++)
         assert_int_equal(pthread_create(&threads[t], NULL, thread_main, &jobs[t]), 0);
@@ -838,15 +991,17 @@ static void test_shape_numel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_and_list),        cmocka_unit_test(test_open_relative_name),
-        cmocka_unit_test(test_abi_mismatch),         cmocka_unit_test(test_bad_descriptors),
-        cmocka_unit_test(test_open_failures),        cmocka_unit_test(test_create_run_destroy),
-        cmocka_unit_test(test_wrong_count),          cmocka_unit_test(test_wrong_dtype),
-        cmocka_unit_test(test_wrong_shape),          cmocka_unit_test(test_bad_buffers),
-        cmocka_unit_test(test_caller_workspace),     cmocka_unit_test(test_zero_workspace),
-        cmocka_unit_test(test_many_tensors),         cmocka_unit_test(test_open_twice),
-        cmocka_unit_test(test_concurrent_instances), cmocka_unit_test(test_null_safety),
-        cmocka_unit_test(test_names_and_sizes),      cmocka_unit_test(test_shape_numel),
+        cmocka_unit_test(test_open_and_list),    cmocka_unit_test(test_open_relative_name),
+        cmocka_unit_test(test_abi_mismatch),     cmocka_unit_test(test_bad_descriptors),
+        cmocka_unit_test(test_open_failures),    cmocka_unit_test(test_create_run_destroy),
+        cmocka_unit_test(test_wrong_count),      cmocka_unit_test(test_wrong_dtype),
+        cmocka_unit_test(test_wrong_shape),      cmocka_unit_test(test_bad_buffers),
+        cmocka_unit_test(test_caller_workspace), cmocka_unit_test(test_thread_pool),
+        cmocka_unit_test(test_host_exec),        cmocka_unit_test(test_num_threads_env),
+        cmocka_unit_test(test_zero_workspace),   cmocka_unit_test(test_many_tensors),
+        cmocka_unit_test(test_open_twice),       cmocka_unit_test(test_concurrent_instances),
+        cmocka_unit_test(test_null_safety),      cmocka_unit_test(test_names_and_sizes),
+        cmocka_unit_test(test_shape_numel),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -404,9 +404,10 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         hd_buf_puts(b, "static const unsigned char hodu_weights[64] __attribute__((aligned(64)));\n");
     hd_buf_write(b, decls.data ? decls.data : "", decls.len);
     hd_buf_write(b, fns.data ? fns.data : "", fns.len);
-    hd_buf_puts(b, "\nstatic int hodu_run(void *workspace, const void *const *in, void *const *out)\n{\n"
-                   "    unsigned char *arena = (unsigned char *)workspace;\n"
-                   "    (void)arena;\n    (void)in;\n    (void)out;\n    (void)hodu_weights;\n");
+    hd_buf_puts(
+        b, "\nstatic int hodu_run(void *workspace, const void *const *in, void *const *out, const hodu_exec *exec)\n{\n"
+           "    unsigned char *arena = (unsigned char *)workspace;\n"
+           "    (void)arena;\n    (void)in;\n    (void)out;\n    (void)exec;\n    (void)hodu_weights;\n");
     hd_buf_write(b, names.decls.data ? names.decls.data : "", names.decls.len);
     hd_buf_write(b, calls.data ? calls.data : "", calls.len);
     hd_buf_puts(b, "    return 0;\n}\n\n");
@@ -417,7 +418,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     put_c_string(b, g->name);
     hd_buf_printf(b,
                   ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
-                  "    %" PRIu64 "u,\n    hodu_run,\n};\n\n",
+                  "    %" PRIu64 "u,\n    0u,\n    hodu_run,\n};\n\n",
                   g->n_inputs, g->n_outputs, plan->arena_bytes);
     hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");

@@ -1,0 +1,194 @@
+/*
+ * pool.c - the thread pool an instance lends to its model (hodu_exec).
+ *
+ * One pool per instance: n - 1 worker threads plus the thread that calls
+ * hodu_instance_run, which takes part as worker 0.  A model calls
+ * parallel_for once per parallel node, often hundreds of times per run, so a
+ * job hand-off must cost microseconds: workers spin for a short while on the
+ * job counter before they sleep on a condition variable, and tasks are
+ * claimed one at a time from an atomic counter, which also balances uneven
+ * tasks.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "rt_impl.h"
+
+/* Polls of the job counter before a waiting thread sleeps.  Long enough to
+ * bridge the gap between two nodes of one run, short enough that an idle
+ * instance stops burning a core within a millisecond or so. */
+#define POOL_SPIN 20000
+
+struct hodurt_pool {
+    uint32_t n_workers; /* including the caller */
+    uint32_t n_started; /* worker threads actually running */
+    pthread_t *threads;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* a new job or stop */
+    pthread_cond_t idle; /* the last helper finished a job */
+
+    /* The current job; written by the caller before `job` is bumped. */
+    hodu_task_fn fn;
+    void *ctx;
+    uint32_t n_tasks;
+    atomic_uint next_task;
+    atomic_uint busy; /* helpers still working on the current job */
+    atomic_ulong job; /* bumped once per job */
+    atomic_bool stop;
+};
+
+struct worker_arg {
+    hodurt_pool *pool;
+    uint32_t index;
+};
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Claims and runs tasks of the current job until none are left. */
+static void run_tasks(hodurt_pool *p, uint32_t worker)
+{
+    for (;;) {
+        uint32_t t = atomic_fetch_add_explicit(&p->next_task, 1, memory_order_relaxed);
+        if (t >= p->n_tasks)
+            return;
+        p->fn(p->ctx, t, worker);
+    }
+}
+
+/* Waits until the job counter differs from `seen` (or stop); returns it. */
+static unsigned long wait_for_job(hodurt_pool *p, unsigned long seen)
+{
+    for (int i = 0; i < POOL_SPIN; i++) {
+        unsigned long j = atomic_load_explicit(&p->job, memory_order_acquire);
+        if (j != seen || atomic_load_explicit(&p->stop, memory_order_acquire))
+            return j;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&p->lock);
+    unsigned long j;
+    while ((j = atomic_load_explicit(&p->job, memory_order_acquire)) == seen &&
+           !atomic_load_explicit(&p->stop, memory_order_acquire))
+        pthread_cond_wait(&p->wake, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    return j;
+}
+
+static void *worker_main(void *arg_)
+{
+    struct worker_arg *arg = arg_;
+    hodurt_pool *p = arg->pool;
+    uint32_t index = arg->index;
+    free(arg);
+    unsigned long seen = 0;
+    for (;;) {
+        seen = wait_for_job(p, seen);
+        if (atomic_load_explicit(&p->stop, memory_order_acquire))
+            return NULL;
+        run_tasks(p, index);
+        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->idle);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+}
+
+void hodurt_pool_parallel_for(void *pool, uint32_t n_tasks, hodu_task_fn fn, void *ctx)
+{
+    hodurt_pool *p = pool;
+    if (p->n_started == 0 || n_tasks <= 1) {
+        for (uint32_t t = 0; t < n_tasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n_tasks = n_tasks;
+    atomic_store_explicit(&p->next_task, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->busy, p->n_started, memory_order_relaxed);
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add_explicit(&p->job, 1, memory_order_release);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+
+    run_tasks(p, 0);
+
+    /* Every helper must be done with this job before its fields change. */
+    for (int i = 0; i < POOL_SPIN; i++) {
+        if (atomic_load_explicit(&p->busy, memory_order_acquire) == 0)
+            return;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&p->lock);
+    while (atomic_load_explicit(&p->busy, memory_order_acquire) != 0)
+        pthread_cond_wait(&p->idle, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+hodu_status hodurt_pool_create(uint32_t n_workers, hodurt_pool **out, hodu_error *err)
+{
+    *out = NULL;
+    hodurt_pool *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return hodurt_fail(err, HODU_ERR_NOMEM, "thread pool: out of memory");
+    p->n_workers = n_workers;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    atomic_init(&p->next_task, 0);
+    atomic_init(&p->busy, 0);
+    atomic_init(&p->job, 0);
+    atomic_init(&p->stop, false);
+    if (n_workers > 1) {
+        p->threads = calloc(n_workers - 1, sizeof *p->threads);
+        if (p->threads == NULL) {
+            hodurt_pool_destroy(p);
+            return hodurt_fail(err, HODU_ERR_NOMEM, "thread pool: out of memory");
+        }
+    }
+    for (uint32_t i = 1; i < n_workers; i++) {
+        struct worker_arg *arg = malloc(sizeof *arg);
+        int rc = arg == NULL ? -1 : 0;
+        if (arg != NULL) {
+            arg->pool = p;
+            arg->index = i;
+            rc = pthread_create(&p->threads[i - 1], NULL, worker_main, arg);
+            if (rc != 0)
+                free(arg);
+        }
+        if (rc != 0) {
+            hodurt_pool_destroy(p);
+            return hodurt_fail(err, HODU_ERR_NOMEM, "thread pool: cannot start thread %u of %u", i + 1, n_workers);
+        }
+        p->n_started++;
+    }
+    *out = p;
+    return HODU_OK;
+}
+
+void hodurt_pool_destroy(hodurt_pool *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    atomic_store_explicit(&p->stop, true, memory_order_release);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (uint32_t i = 0; i < p->n_started; i++)
+        pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->idle);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->lock);
+    free(p->threads);
+    free(p);
+}
