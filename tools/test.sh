@@ -12,6 +12,9 @@
 #                leak and undefined-behaviour sanitizers), then the node
 #                tests through build-asan/hodu, failing on any crash or
 #                sanitizer report (wrong results are the next stage's business)
+#   tsan         the runtime and threads tests in build-tsan/
+#                (-DHODU_TSAN=ON: ThreadSanitizer, the test models compiled
+#                with it too): a pool, concurrent instances, identical bytes
 #   fuzz         tests/fuzz/run.sh: the libFuzzer targets (compile path,
 #                .npy reader) built with clang, ASan and UBSan in
 #                build-fuzz/, each run for HODU_FUZZ_SECONDS; any finding
@@ -45,7 +48,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
 
-all_stages=(setup format unit asan fuzz conformance models)
+all_stages=(setup format unit asan tsan fuzz conformance models)
 skip=()
 only=()
 while [ $# -gt 0 ]; do
@@ -101,6 +104,11 @@ stage_asan() {
         --sample "$asan_sample" --fail-on-crash --timeout 300 --budget "$budget" || rc=1
     unset ASAN_OPTIONS UBSAN_OPTIONS
     return $rc
+}
+
+stage_tsan() {
+    tools/setup.sh --build-dir build-tsan -DHODU_TSAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo || return 1
+    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(test_runtime|threads)$'
 }
 
 stage_fuzz() {
