@@ -211,7 +211,8 @@ bool nn_matmul_plan_of(const ir_graph *g, int node, nn_matmul_plan *p)
 static int64_t flops_matmul(const ir_graph *g, int node)
 {
     nn_matmul_plan s;
-    nn_matmul_plan_of(g, node, &s);
+    if (!nn_matmul_plan_of(g, node, &s))
+        return 0;
     return op_sat_mul(op_sat_mul(2 * s.batch, s.M), op_sat_mul(s.N, s.K));
 }
 
@@ -373,7 +374,8 @@ bool nn_gemm_plan_of(const ir_graph *g, int node, nn_gemm_plan *p)
 static int64_t flops_gemm(const ir_graph *g, int node)
 {
     nn_gemm_plan p;
-    nn_gemm_plan_of(g, node, &p);
+    if (!nn_gemm_plan_of(g, node, &p))
+        return 0;
     return op_sat_mul(op_sat_mul(2 * p.M, p.N), p.K);
 }
 

@@ -1,0 +1,280 @@
+/*
+ * bench/peak.c - the machine's single-precision FMA peak and the kernel
+ * layer's SGEMM speed, measured on the spot.  bench/run compiles it with
+ * the system cc:
+ *
+ *     cc -O2 -march=native -I src/kernels bench/peak.c -o peak -lm
+ *
+ * and reads the one JSON object it prints on stdout:
+ *   isa               the vector ISA the FMA loop used
+ *   fma_gflops_1t     best single-thread GFLOP/s of a register-only FMA loop
+ *   other_isas        narrower ISAs measured too, for reference
+ *   sgemm[]           {m, k, n, threads, entry, gflops, fraction_of_peak}
+ *
+ * usage: peak [--threads T] [--seconds S]
+ *   --threads T  also time SGEMM at T threads where a threaded entry exists
+ *                (none yet: only the 1-thread rows are written)
+ *   --seconds S  rough time per measurement (default 0.25)
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hodu_kernels.h"
+
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__FMA__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+#include <arm_neon.h>
+#endif
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A volatile source keeps the compiler from knowing the loop constants, so
+ * it cannot fold or vectorise the chains away. */
+static volatile float g_mul = 0.999999f, g_add = 1e-6f;
+static volatile float g_sink;
+
+/* ACC independent accumulators: FMA latency (4-5 cycles) times the number
+ * of FMA ports (2) is at most 10 chains in flight; 12 covers it with room
+ * and still fits the 16 architectural vector registers of AVX2. */
+#define ACC 12
+
+/* Each FMA_LOOP runs `iters` rounds of ACC FMAs, acc = acc * m + c, and
+ * returns the number of floating-point operations done (2 per lane).  The
+ * accumulators are named variables, not an array: at -O2 an array loop is
+ * not always unrolled, and accumulators kept in memory would measure
+ * store-to-load latency instead of the FMA units. */
+#define FMA_LOOP(NAME, VT, SET1, FMA, LANES, REDUCE)                                                                   \
+    static double NAME(long iters)                                                                                     \
+    {                                                                                                                  \
+        VT m = SET1(g_mul), c = SET1(g_add);                                                                           \
+        VT a0 = SET1(0.f), a1 = SET1(1.f), a2 = SET1(2.f), a3 = SET1(3.f), a4 = SET1(4.f), a5 = SET1(5.f);             \
+        VT a6 = SET1(6.f), a7 = SET1(7.f), a8 = SET1(8.f), a9 = SET1(9.f), a10 = SET1(10.f), a11 = SET1(11.f);         \
+        for (long it = 0; it < iters; it++) {                                                                          \
+            a0 = FMA(a0, m, c), a1 = FMA(a1, m, c), a2 = FMA(a2, m, c), a3 = FMA(a3, m, c);                            \
+            a4 = FMA(a4, m, c), a5 = FMA(a5, m, c), a6 = FMA(a6, m, c), a7 = FMA(a7, m, c);                            \
+            a8 = FMA(a8, m, c), a9 = FMA(a9, m, c), a10 = FMA(a10, m, c), a11 = FMA(a11, m, c);                        \
+        }                                                                                                              \
+        VT s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11));                          \
+        g_sink = REDUCE(s);                                                                                            \
+        return 2.0 * LANES * ACC * (double)iters;                                                                      \
+    }
+
+typedef double (*fma_fn)(long iters);
+
+#if defined(__AVX512F__)
+static float red512(__m512 v) { return _mm512_reduce_add_ps(v); }
+FMA_LOOP(fma_avx512, __m512, _mm512_set1_ps, _mm512_fmadd_ps, 16, red512)
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+static float red256(__m256 v)
+{
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+FMA_LOOP(fma_avx2, __m256, _mm256_set1_ps, _mm256_fmadd_ps, 8, red256)
+#endif
+#if defined(__SSE2__)
+static float red128(__m128 v)
+{
+    float t[4];
+    _mm_storeu_ps(t, v);
+    return t[0] + t[1] + t[2] + t[3];
+}
+#if defined(__FMA__)
+FMA_LOOP(fma_sse_fma, __m128, _mm_set1_ps, _mm_fmadd_ps, 4, red128)
+#else
+/* No FMA unit: a multiply and an add, still 2 flops per lane. */
+static inline __m128 mul_add128(__m128 a, __m128 b, __m128 c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+FMA_LOOP(fma_sse, __m128, _mm_set1_ps, mul_add128, 4, red128)
+#endif
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+static inline float32x4_t fma_neon_op(float32x4_t a, float32x4_t b, float32x4_t c) { return vfmaq_f32(c, a, b); }
+static float red_neon(float32x4_t v)
+{
+    return vgetq_lane_f32(v, 0) + vgetq_lane_f32(v, 1) + vgetq_lane_f32(v, 2) + vgetq_lane_f32(v, 3);
+}
+FMA_LOOP(fma_neon, float32x4_t, vdupq_n_f32, fma_neon_op, 4, red_neon)
+#endif
+static inline float fma_scalar_op(float a, float b, float c) { return a * b + c; }
+static float red_scalar(float v) { return v; }
+FMA_LOOP(fma_scalar, float, (float), fma_scalar_op, 1, red_scalar)
+
+/* Widest first: the first row is the peak. */
+static const struct {
+    const char *isa;
+    fma_fn fn;
+} fma_kernels[] = {
+#if defined(__AVX512F__)
+    {"avx512f", fma_avx512},
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+    {"avx2+fma", fma_avx2},
+#endif
+#if defined(__SSE2__) && defined(__FMA__)
+    {"sse+fma", fma_sse_fma},
+#elif defined(__SSE2__)
+    {"sse2", fma_sse},
+#endif
+#if defined(__ARM_NEON) || defined(__ARM_NEON__)
+    {"neon", fma_neon},
+#endif
+    {"scalar", fma_scalar},
+};
+
+/* Best GFLOP/s over a few timed rounds, after sizing one round to take
+ * about `seconds / 5` (the best round is the one least disturbed by other
+ * work on the machine). */
+static double measure_fma(fma_fn fn, double seconds)
+{
+    long iters = 1 << 16;
+    for (;;) {
+        double t0 = now_s();
+        fn(iters);
+        double dt = now_s() - t0;
+        if (dt > 0.01 || iters > (1L << 40)) {
+            iters = (long)((double)iters * (seconds / 5.0) / (dt > 1e-9 ? dt : 1e-9)) + 1;
+            break;
+        }
+        iters *= 4;
+    }
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now_s();
+        double flops = fn(iters);
+        double g = flops / (now_s() - t0) / 1e9;
+        best = g > best ? g : best;
+    }
+    return best;
+}
+
+/* --- SGEMM ------------------------------------------------------------- */
+
+typedef struct {
+    int64_t m, k, n;
+} gemm_shape;
+
+/* One SGEMM entry of the kernel layer at a thread count.  Only
+ * hd_sgemm_ws (1 thread) exists today; a threaded entry becomes a second
+ * case here and in gemm_entry_name, with no change to the callers. */
+static const char *gemm_entry_name(int threads) { return threads == 1 ? "hd_sgemm_ws" : NULL; }
+
+static void gemm_call(int threads, const gemm_shape *s, const float *A, const float *B, float *C, float *scratch)
+{
+    (void)threads;
+    hd_sgemm_ws(s->m, s->n, s->k, A, s->k, 0, B, s->n, 0, C, s->n, 1.0f, 0.0f, scratch);
+}
+
+static float *random_floats(size_t n, uint32_t seed)
+{
+    float *p = malloc(n * sizeof(float));
+    if (!p) {
+        fprintf(stderr, "peak: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        p[i] = (float)(seed >> 8) / (float)(1u << 24) - 0.5f;
+    }
+    return p;
+}
+
+/* Median GFLOP/s of timed calls after two warm-up calls; the number of
+ * calls makes the measurement last about `seconds`. */
+static double measure_gemm(int threads, const gemm_shape *s, double seconds)
+{
+    float *A = random_floats((size_t)(s->m * s->k), 1), *B = random_floats((size_t)(s->k * s->n), 2);
+    float *C = random_floats((size_t)(s->m * s->n), 3);
+    size_t ns = hd_sgemm_scratch_floats(s->m, s->n, s->k);
+    float *scratch = ns ? random_floats(ns, 4) : NULL;
+    double flops = 2.0 * (double)s->m * (double)s->k * (double)s->n;
+
+    gemm_call(threads, s, A, B, C, scratch);
+    double t0 = now_s();
+    gemm_call(threads, s, A, B, C, scratch);
+    double one = now_s() - t0;
+    int reps = (int)(seconds / (one > 1e-6 ? one : 1e-6));
+    reps = reps < 5 ? 5 : reps > 201 ? 201 : reps;
+
+    double *g = malloc((size_t)reps * sizeof(double));
+    for (int r = 0; r < reps; r++) {
+        t0 = now_s();
+        gemm_call(threads, s, A, B, C, scratch);
+        g[r] = flops / (now_s() - t0) / 1e9;
+    }
+    /* Insertion sort: a few hundred values at most. */
+    for (int i = 1; i < reps; i++)
+        for (int j = i; j > 0 && g[j - 1] > g[j]; j--) {
+            double t = g[j];
+            g[j] = g[j - 1];
+            g[j - 1] = t;
+        }
+    double med = g[reps / 2];
+    g_sink = C[0];
+    free(g);
+    free(A);
+    free(B);
+    free(C);
+    free(scratch);
+    return med;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 1;
+    double seconds = 0.25;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+            seconds = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: peak [--threads T] [--seconds S]\n");
+            return 2;
+        }
+    }
+    if (threads < 1 || seconds <= 0) {
+        fprintf(stderr, "peak: --threads and --seconds must be positive\n");
+        return 2;
+    }
+
+    size_t nk = sizeof fma_kernels / sizeof fma_kernels[0];
+    double peak = measure_fma(fma_kernels[0].fn, seconds);
+    printf("{\"isa\": \"%s\", \"fma_gflops_1t\": %.3f, \"accumulators\": %d, \"other_isas\": {", fma_kernels[0].isa,
+           peak, ACC);
+    for (size_t i = 1; i < nk; i++)
+        printf("%s\"%s\": %.3f", i > 1 ? ", " : "", fma_kernels[i].isa, measure_fma(fma_kernels[i].fn, seconds / 2));
+    printf("}, \"hd_vector_bytes\": %d, \"sgemm\": [", HD_VECTOR_BYTES);
+
+    static const gemm_shape shapes[] = {{1024, 1024, 1024}, {128, 768, 768}, {128, 768, 3072}};
+    int counts[2] = {1, threads};
+    int first = 1;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int c = 0; c < (threads > 1 ? 2 : 1); c++) {
+            const char *entry = gemm_entry_name(counts[c]);
+            if (!entry)
+                continue; /* no threaded entry in the kernel layer yet */
+            double g = measure_gemm(counts[c], &shapes[s], seconds);
+            double p = peak * counts[c];
+            printf("%s{\"m\": %lld, \"k\": %lld, \"n\": %lld, \"threads\": %d, \"entry\": \"%s\", "
+                   "\"gflops\": %.3f, \"fraction_of_peak\": %.4f}",
+                   first ? "" : ", ", (long long)shapes[s].m, (long long)shapes[s].k, (long long)shapes[s].n, counts[c],
+                   entry, g, p > 0 ? g / p : 0.0);
+            first = 0;
+            fflush(stdout);
+        }
+    printf("]}\n");
+    return 0;
+}
