@@ -80,6 +80,7 @@ for t in "${targets[@]}"; do
         tail -n 60 "$out/$t.log"
         echo "replay with: $out/$t $out/findings/$t/<file>"
     fi
-    grep -E '^(#[0-9]+.*(DONE|pulse)|stat::)' "$out/$t.log" | tail -n 8 || true
+    # the last status lines (fork mode prints "#N: cov: ..." and "INFO: exiting")
+    grep -E '^(#[0-9]+.*(DONE|pulse|cov:)|stat::|INFO: exiting)' "$out/$t.log" | tail -n 4 || true
 done
 exit $rc
