@@ -43,9 +43,10 @@ typedef struct backend {
     /* True when the backend can lower the node; otherwise *reason receives a
      * malloc'd sentence saying why (the caller frees it). */
     bool (*supports)(const ir_graph *g, int node, char **reason);
-    /* Bytes of scratch the node's lowering needs while it runs; 0: none,
-     * UINT64_MAX: more than can be given (the planner refuses it). */
-    uint64_t (*scratch)(const ir_graph *g, int node);
+    /* Scratch the node's lowering needs while it runs, shared and per
+     * worker (passes.h); 0: none, UINT64_MAX: more than can be given (the
+     * planner refuses it). */
+    scratch_need (*scratch)(const ir_graph *g, int node);
     /* Lowers the planned graph; NULL after reporting errors. */
     backend_artifact *(*emit)(const ir_graph *g, const mem_plan *plan, hd_diag *d);
     /* Writes the sources and/or builds the output the target names. */

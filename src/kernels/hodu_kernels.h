@@ -66,7 +66,7 @@
  *    hd_dgemm is the same contract in double, with plain loops and no
  *    scratch (correctness reference, not tuned).
  *
- * 3. Convolution lowering (2-D, one image):
+ * 3. Convolution lowering (one image):
  *      hd_conv_out_size(in, k, stride, pad_begin, pad_end, dilation)
  *      hd_im2col_f32(x[C][H][W] -> col[C*kh*kw][OH*OW]), padding -> 0
  *      hd_col2im_f32(col -> x), the adjoint: x is overwritten with the sum
@@ -77,6 +77,28 @@
  *    input pixel is (oh*stride_h - pad_top + i*dil_h,
  *    ow*stride_w - pad_left + j*dil_w).  x and col must not overlap.
  *    Strides and dilations must be >= 1.
+ *    N-D forms take the geometry as an hd_window (1 <= nd <= HD_WIN_MAX_ND;
+ *    image dims in[] >= 1, column grid out[] >= 0, kernel k[] >= 1,
+ *    strides s[] >= 1, dilations d[] >= 1, begin pads pad[] (any sign);
+ *    the image index along dim i is o*s[i] - pad[i] + t*d[i] for grid
+ *    index o and tap t; grid points outside the image read 0 / add
+ *    nothing).  The col row of channel c and taps t0..t(nd-1) is
+ *    ((c*k[0] + t0)*k[1] + t1)..., as in the 2-D forms.
+ *      hd_phase_split_f32(x[rows][W], rows, W, S, xs[rows][S][PW]):
+ *        xs[r][ph][j] = x[r][j*S + ph], 0 where j*S + ph >= W;
+ *        PW = ceil(W/S).  A strided tap then reads a contiguous run.
+ *      hd_im2col_nd_f32(x, C, win, r0, nr, col): the columns of grid
+ *        indices o0 in [r0, r0 + nr) along dim 0 (all of the others) into
+ *        col[C*prod(k)][nt], nt = nr*prod(out[1..]), column index
+ *        ((o0 - r0)*out[1] + o1)*out[2] + ...; padding -> 0.  nd == 1
+ *        takes the whole grid (r0 = 0, nr = 1).  Chunks of rows keep a
+ *        column block in cache between im2col and the GEMM.  When
+ *        s[nd-1] > 1, x must be the hd_phase_split_f32 copy of the image
+ *        (rows = C*prod(in[0..nd-2]), W = in[nd-1], S = s[nd-1]).
+ *      hd_col2im_acc_nd_f32(col, C, win, x): x[C][in...] += every entry
+ *        of col[C*prod(k)][prod(out)] that lands inside the image, in the
+ *        order channel, taps, grid position (so results are reproducible).
+ *    x, xs and col must not overlap.
  *
  * 4. Vector math (exp, log, tanh, erf, sigmoid) in three forms:
  *      void  hd_vexp_f32(const float *x, float *y, int64_t n);   arrays
@@ -105,6 +127,27 @@
  *    hd_rd_sumsq, hd_rd_sumabs, hd_rd_sumsqd, hd_rd_ext over contiguous
  *    float rows (vector accumulators; results differ from a sequential loop
  *    only by summation order).
+ *
+ * 6. Threads (hodu_abi.h's hodu_exec; this header then needs hodu_abi.h
+ *    included before it, which generated code does):
+ *      hd_parallel_for(exec, n, fn, ctx): fn(ctx, t, worker) for every
+ *        t < n, through the host's parallel-for, or in order as worker 0
+ *        when exec is NULL, has no parallel_for or one worker.
+ *      hd_task_count(exec, max): how many tasks to split work into,
+ *        min(max, workers) (1 without threads).
+ *      hd_task_begin(t, nt, n, grain): start of task t's block when n
+ *        iterations are split into nt blocks of whole grain-iteration
+ *        units (the last block also takes the ragged end); t == nt gives n.
+ *      hd_sgemm_par(exec, workers, worker_bytes, batch, sa, sb, sc, M, N,
+ *        K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta): `batch`
+ *        products as hd_sgemm_ws, the b-th on A + b*sa, B + b*sb and
+ *        C + b*sc (a stride of 0 shares an operand), split into tasks over
+ *        the batch and over blocks of whole columns of C (of rows when C
+ *        is too narrow).  Worker w uses workers + w*worker_bytes as its
+ *        scratch, which must hold hd_sgemm_scratch_floats(M, N, K) floats.
+ *        The results are bit-identical to one hd_sgemm_ws call per product
+ *        whatever the worker count: blocks start on micro-tile boundaries
+ *        and never make a product take another path.
  *
  * GEMM design: Goto-style blocking (NC columns of B x KC rows packed once
  * per block, MC x KC of A packed into L2-sized slivers), a register-blocked
@@ -240,9 +283,18 @@ typedef uint32_t hd_vu;
 #endif
 
 #if HD__GNU
-#define HD__PREFETCH(p) __builtin_prefetch((const void *)(p), 1, 3)
+#define HD__ALWAYS_INLINE __attribute__((always_inline))
+#define HD__UNROLL8       _Pragma("GCC unroll 8")
+#define HD__PREFETCH(p)   __builtin_prefetch((const void *)(p), 1, 3)
+/* Hides a loop index from the optimiser, so a short copy loop written in
+ * vectors stays one (gcc and clang otherwise turn it into a memcpy call or
+ * `rep movs`, slow for rows of tens of floats). */
+#define HD__OPAQUE(i) __asm__("" : "+r"(i))
 #else
+#define HD__ALWAYS_INLINE
+#define HD__UNROLL8
 #define HD__PREFETCH(p) ((void)(p))
+#define HD__OPAQUE(i)   ((void)0)
 #endif
 
 /* Row lists for the register-blocked code: HD__ROWS(n)(X) = X(0) .. X(n-1) */
@@ -664,6 +716,9 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa, const
     }
 #define HD__NN_UPD1S(r) C[(r)*ldc + j] += hd__s##r##0 * hd__p0[j];
 
+/* The loop bounds are computed up front: a tail loop that starts where the
+ * main loop stopped trips gcc's -Waggressive-loop-optimizations once K is
+ * a propagated constant. */
 #define HD__DEFINE_SMALL_NN(m)                                                                                         \
     HD__CONTRACT_FN                                                                                                    \
     static inline void hd__sgemm_small_nn_##m(int64_t N, int64_t K, const float *restrict A, int64_t lda,              \
@@ -671,11 +726,12 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa, const
                                               float alpha, float beta)                                                 \
     {                                                                                                                  \
         HD__CONTRACT_BODY                                                                                              \
+        const int64_t hd__k4 = K > 0 ? K / 4 * 4 : 0;                                                                  \
         for (int64_t j0 = 0; j0 < N; j0 += HD__NN_JB) {                                                                \
             const int64_t jn = hd__min64(HD__NN_JB, N - j0), jend = j0 + jn;                                           \
             const int64_t jvend = j0 + jn / HD_VF * HD_VF;                                                             \
             HD__R##m(HD__NN_INIT) int64_t k = 0;                                                                       \
-            for (; k + 4 <= K; k += 4) {                                                                               \
+            for (; k < hd__k4; k += 4) {                                                                               \
                 HD__R##m(HD__NN_A4) const float *hd__p0 = B + k * ldb, *hd__p1 = hd__p0 + ldb;                         \
                 const float *hd__p2 = hd__p1 + ldb, *hd__p3 = hd__p2 + ldb;                                            \
                 int64_t j = j0;                                                                                        \
@@ -691,7 +747,7 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa, const
                     HD__R##m(HD__NN_UPD4S)                                                                             \
                 }                                                                                                      \
             }                                                                                                          \
-            for (; k < K; ++k) {                                                                                       \
+            for (k = hd__k4; k < K; ++k) {                                                                             \
                 HD__R##m(HD__NN_A1) const float *hd__p0 = B + k * ldb;                                                 \
                 int64_t j = j0;                                                                                        \
                 for (; j < jvend; j += HD_VF) {                                                                        \
@@ -738,7 +794,7 @@ static inline float hd__hsum(hd_vf v)
 #define HD__NT_FIN1(r, q)                                                                                              \
     {                                                                                                                  \
         float hd__d = hd__hsum(hd__s##r##q);                                                                           \
-        for (int64_t kk = k; kk < K; ++kk)                                                                             \
+        for (int64_t kk = hd__kv; kk < K; ++kk)                                                                        \
             hd__d += A[(r)*lda + kk] * B[(j + (q)) * ldb + kk];                                                        \
         float *hd__cp = C + (r)*crs + (j + (q)) * ccs;                                                                 \
         *hd__cp = beta != 0.0f ? alpha * hd__d + beta * *hd__cp : alpha * hd__d;                                       \
@@ -762,12 +818,13 @@ static inline float hd__hsum(hd_vf v)
         HD__CONTRACT_BODY                                                                                              \
         const hd_vf hd__vz = {0};                                                                                      \
         const int64_t hd__n4 = N > 0 ? N / 4 * 4 : 0;                                                                  \
+        const int64_t hd__kv = K > 0 ? K / HD_VF * HD_VF : 0; /* bound up front, as in the NN path */                  \
         int64_t j = 0;                                                                                                 \
         for (; j < hd__n4; j += 4) {                                                                                   \
             HD__R##m(HD__NT_DECL) const float *hd__q0 = B + j * ldb, *hd__q1 = hd__q0 + ldb;                           \
             const float *hd__q2 = hd__q1 + ldb, *hd__q3 = hd__q2 + ldb;                                                \
             int64_t k = 0;                                                                                             \
-            for (; k + HD_VF <= K; k += HD_VF) {                                                                       \
+            for (; k < hd__kv; k += HD_VF) {                                                                           \
                 hd_vf hd__b0, hd__b1, hd__b2, hd__b3;                                                                  \
                 memcpy(&hd__b0, hd__q0 + k, sizeof hd__b0);                                                            \
                 memcpy(&hd__b1, hd__q1 + k, sizeof hd__b1);                                                            \
@@ -780,7 +837,7 @@ static inline float hd__hsum(hd_vf v)
         for (j = hd__n4; j < N; ++j) {                                                                                 \
             HD__R##m(HD__NT_DECL1) const float *hd__q0 = B + j * ldb;                                                  \
             int64_t k = 0;                                                                                             \
-            for (; k + HD_VF <= K; k += HD_VF) {                                                                       \
+            for (; k < hd__kv; k += HD_VF) {                                                                           \
                 hd_vf hd__b0;                                                                                          \
                 memcpy(&hd__b0, hd__q0 + k, sizeof hd__b0);                                                            \
                 HD__R##m(HD__NT_FMA1)                                                                                  \
@@ -986,6 +1043,326 @@ static inline void hd__valid_range(int64_t base, int64_t stride, int64_t in, int
     *hi = h;
 }
 
+/* N-D window geometry (see the contract at the top). */
+#define HD_WIN_MAX_ND 8
+typedef struct hd_window {
+    int nd;
+    int64_t in[HD_WIN_MAX_ND], out[HD_WIN_MAX_ND], k[HD_WIN_MAX_ND];
+    int64_t s[HD_WIN_MAX_ND], d[HD_WIN_MAX_ND], pad[HD_WIN_MAX_ND];
+} hd_window;
+
+/* Inlined into each call, like hd_im2col_nd_f32: with S and W constants
+ * the strided gathers vectorise. */
+HD__ALWAYS_INLINE
+static inline void hd_phase_split_f32(const float *x, int64_t rows, int64_t W, int64_t S, float *xs)
+{
+    if (W <= 0 || S <= 0)
+        return;
+    int64_t PW = (W + S - 1) / S;
+    for (int64_t r = 0; r < rows; ++r, x += W) {
+        for (int64_t ph = 0; ph < S; ++ph, xs += PW) {
+            int64_t nj = ph < W ? (W - ph + S - 1) / S : 0; /* columns of this phase */
+            for (int64_t j = 0; j < nj; ++j)
+                xs[j] = x[j * S + ph];
+            for (int64_t j = nj; j < PW; ++j)
+                xs[j] = 0.0f;
+        }
+    }
+}
+
+/* Moves of W floats (a constant 4 or 8) as one vector of that width where
+ * the compiler has vector extensions: a single load and store, never a
+ * call. */
+#if HD__GNU
+#define HD__MOVE(dst, src, W)                                                                                          \
+    do {                                                                                                               \
+        typedef float hd__mv __attribute__((vector_size((W) * sizeof(float))));                                        \
+        hd__mv hd__t;                                                                                                  \
+        memcpy(&hd__t, (src), sizeof hd__t);                                                                           \
+        memcpy((dst), &hd__t, sizeof hd__t);                                                                           \
+    } while (0)
+/* Whether the compiler knows x at this point (after inlining and
+ * unrolling), so a loop over it can be unrolled instead of hidden. */
+#define HD__KNOWN(x) __builtin_constant_p(x)
+#else
+#define HD__MOVE(dst, src, W) memcpy((dst), (src), (W) * sizeof(float))
+#define HD__KNOWN(x)          0
+#endif
+
+/* dst[0, lo) = 0 for a short head (lo <= 4): guarded scalar stores, which
+ * fold to exactly lo stores when lo is known. */
+#define HD__ZERO_HEAD4(dst, lo)                                                                                        \
+    do {                                                                                                               \
+        if ((lo) > 0)                                                                                                  \
+            (dst)[0] = 0.0f;                                                                                           \
+        if ((lo) > 1)                                                                                                  \
+            (dst)[1] = 0.0f;                                                                                           \
+        if ((lo) > 2)                                                                                                  \
+            (dst)[2] = 0.0f;                                                                                           \
+        if ((lo) > 3)                                                                                                  \
+            (dst)[3] = 0.0f;                                                                                           \
+    } while (0)
+
+/* Row r of nr rows (r = 0 .. nr-1): dst[r*n + q] = src[r*sstep + q - lo]
+ * for q in [lo, hi), 0 for the rest of [0, n); 0 <= lo < hi <= n.
+ * Rows are short (tens of floats) and lo, hi and n are usually constants
+ * once the caller is inlined and its taps unrolled, so every test here
+ * folds and a row becomes a few vector moves, as hand-written code would.
+ * The copy is whole vectors, the last one overlapping; short zero heads
+ * and tails are scalar stores after the copy, longer ones vector stores
+ * before it (the copy rewrites any overlap).  A loop whose count is not
+ * known has an opaque index, so it never becomes a memset/memcpy call or
+ * `rep movs`, which cost more than the work on such rows. */
+static inline void hd__rows_window(float *dst, int64_t n, int64_t nr, const float *src, int64_t sstep, int64_t lo,
+                                   int64_t hi)
+{
+    const int64_t m = hi - lo, tl = n - hi;
+    const hd_vf z = hd_vf_splat(0.0f);
+    for (int64_t r = 0; r < nr; ++r, dst += n, src += sstep) {
+        float *d = dst + lo;
+        if (lo > 4 || tl > 4) { /* long zero runs, before the copy */
+            if (n >= HD_VF) {
+                for (int64_t q = 0; lo > 4 && q < lo; q += HD_VF)
+                    hd_vf_store(dst + hd__min64(q, n - HD_VF), z);
+                for (int64_t q = hi; tl > 4 && q < n; q += HD_VF)
+                    hd_vf_store(dst + hd__min64(q, n - HD_VF), z);
+            } else {
+                for (int64_t q = 0; q < n; ++q) {
+                    HD__OPAQUE(q);
+                    dst[q] = 0.0f;
+                }
+            }
+        }
+        if (m >= HD_VF) {
+            int64_t q = 0;
+            if (HD__KNOWN(m)) {
+                for (; q + HD_VF <= m; q += HD_VF)
+                    hd_vf_store(d + q, hd_vf_load(src + q));
+            } else {
+                for (; q + HD_VF <= m; q += HD_VF) {
+                    HD__OPAQUE(q);
+                    hd_vf_store(d + q, hd_vf_load(src + q));
+                }
+            }
+            if (q < m)
+                hd_vf_store(d + m - HD_VF, hd_vf_load(src + m - HD_VF));
+        } else if (HD_VF > 8 && m >= 8) { /* rows narrower than a vector */
+            HD__MOVE(d, src, 8);
+            HD__MOVE(d + m - 8, src + m - 8, 8);
+        } else if (HD_VF > 4 && m >= 4) {
+            HD__MOVE(d, src, 4);
+            HD__MOVE(d + m - 4, src + m - 4, 4);
+        } else {
+            for (int64_t q = 0; q < m; ++q) {
+                HD__OPAQUE(q);
+                d[q] = src[q];
+            }
+        }
+        if (lo <= 4)
+            HD__ZERO_HEAD4(dst, lo);
+        if (tl <= 4)
+            HD__ZERO_HEAD4(dst + hi, tl);
+    }
+}
+#undef HD__MOVE
+#undef HD__KNOWN
+#undef HD__ZERO_HEAD4
+
+/* dst[0, n) = 0 in vector stores (the last one overlapping): the runs
+ * im2col clears are a few rows, too short to pay for a memset call. */
+static inline void hd__zero_run(float *dst, int64_t n)
+{
+    const hd_vf z = hd_vf_splat(0.0f);
+    if (n < HD_VF) {
+        for (int64_t q = 0; q < n; ++q) {
+            HD__OPAQUE(q);
+            dst[q] = 0.0f;
+        }
+        return;
+    }
+    for (int64_t q = 0; q + HD_VF < n; q += HD_VF) {
+        HD__OPAQUE(q);
+        hd_vf_store(dst + q, z);
+    }
+    hd_vf_store(dst + n - HD_VF, z);
+}
+
+/* Advances the odometer idx[0..n) over dims lim[0..n) (last fastest). */
+static inline void hd__odometer(int64_t *idx, const int64_t *lim, int n)
+{
+    for (int i = n - 1; i >= 0; --i) {
+        if (++idx[i] < lim[i])
+            return;
+        idx[i] = 0;
+    }
+}
+
+/* The geometry both N-D routines walk.  Grid rows (all grid dims but the
+ * last) form blocks: the rows of the innermost such dim under one index of
+ * the dims outside it.  g[i] is the grid extent of dim i (for dim 0 the
+ * chunk's nr rows from r0), istr[i] the image floats between rows one
+ * apart along dim i (row width rw). */
+typedef struct hd__nd_walk {
+    int nd, L, M; /* dims, grid row dims (nd - 1), innermost of them (L - 1) */
+    int64_t KP, nt, nblk, irows;
+    int64_t g[HD_WIN_MAX_ND], istr[HD_WIN_MAX_ND];
+} hd__nd_walk;
+
+/* Fills *k for window w, a chunk of nr grid indices along dim 0 (nd >= 2)
+ * and image row width rw; 0 when there is nothing to do. */
+static inline int hd__nd_walk_init(hd__nd_walk *k, const hd_window *w, int64_t nr, int64_t rw)
+{
+    int nd = w->nd, L = nd - 1;
+    if (nd < 1 || nd > HD_WIN_MAX_ND || nr <= 0)
+        return 0;
+    k->nd = nd;
+    k->L = L;
+    k->M = L - 1;
+    k->KP = 1;
+    for (int i = 0; i < nd; ++i)
+        k->KP *= w->k[i];
+    int64_t rows = 1, st = rw;
+    for (int i = L - 1; i >= 0; --i) {
+        k->g[i] = i == 0 ? nr : w->out[i];
+        k->istr[i] = st;
+        st *= w->in[i];
+        rows *= k->g[i];
+    }
+    k->irows = st / (rw > 0 ? rw : 1);
+    k->nt = rows * w->out[L];
+    k->nblk = L > 0 ? rows / (k->g[L - 1] > 0 ? k->g[L - 1] : 1) : 1;
+    return k->nt > 0 && k->KP > 0;
+}
+
+/* Per tap t: for each grid row dim i, the image coordinate org[i] of the
+ * chunk's first grid index and the range [vlo[i], vhi[i]) of grid indices
+ * that land inside the image. */
+static inline void hd__nd_tap_rows(const hd__nd_walk *k, const hd_window *w, const int64_t *t, int64_t r0, int64_t *org,
+                                   int64_t *vlo, int64_t *vhi)
+{
+    for (int i = 0; i < k->L; ++i) {
+        org[i] = (i == 0 ? r0 : 0) * w->s[i] - w->pad[i] + t[i] * w->d[i];
+        hd__valid_range(org[i], w->s[i], w->in[i], k->g[i], &vlo[i], &vhi[i]);
+    }
+}
+
+/* Image offset (in floats, before the row's column offset) of block p's
+ * rows, or -1 when some outer index of p lies in the padding. */
+static inline int64_t hd__nd_block_at(const hd__nd_walk *k, const hd_window *w, const int64_t *p, const int64_t *org,
+                                      const int64_t *vlo, const int64_t *vhi)
+{
+    int64_t at = 0;
+    for (int i = 0; i < k->M; ++i) {
+        if (p[i] < vlo[i] || p[i] >= vhi[i])
+            return -1;
+        at += (org[i] + p[i] * w->s[i]) * k->istr[i];
+    }
+    return at;
+}
+
+/* Inlined into each call: the generated code passes a constant window, so
+ * the compiler specialises the loops (the last dim's taps unroll, their
+ * column ranges become constants), as it would hand-written code. */
+HD__ALWAYS_INLINE
+static inline void hd_im2col_nd_f32(const float *x, int64_t C, const hd_window *w, int64_t r0, int64_t nr, float *col)
+{
+    hd__nd_walk k;
+    const int L = w->nd - 1;
+    const int64_t IL = w->in[L], OL = w->out[L], SL = w->s[L], KL = w->k[L];
+    const int64_t PW = SL > 0 ? (IL + SL - 1) / SL : 0, rw = SL > 1 ? SL * PW : IL; /* row width in x */
+    if (!hd__nd_walk_init(&k, w, nr, rw))
+        return;
+    const int M = k.M;
+    const int64_t blk = M >= 0 ? k.g[M] * OL : OL; /* floats of one block */
+    const int64_t step = M >= 0 ? w->s[M] * k.istr[M] : 0;
+    for (int64_t c = 0; c < C; ++c) {
+        const float *xc = x + c * k.irows * rw;
+        float *crow = col + c * k.KP * k.nt;
+        /* taps of the row dims (t), then of the last dim (tl) */
+        int64_t t[HD_WIN_MAX_ND] = {0};
+        for (int64_t kk = 0; kk < k.KP / KL; ++kk, hd__odometer(t, w->k, L)) {
+            int64_t org[HD_WIN_MAX_ND], vlo[HD_WIN_MAX_ND], vhi[HD_WIN_MAX_ND];
+            hd__nd_tap_rows(&k, w, t, r0, org, vlo, vhi);
+            HD__UNROLL8
+            for (int64_t tl = 0; tl < KL; ++tl, crow += k.nt) {
+                int64_t off = tl * w->d[L] - w->pad[L], lo, hi, at = off;
+                hd__valid_range(off, SL, IL, OL, &lo, &hi);
+                if (lo >= hi) { /* the tap reads only padding */
+                    hd__zero_run(crow, k.nt);
+                    continue;
+                }
+                if (SL > 1) { /* column off + q*SL sits in phase ph at off/SL + q */
+                    int64_t ph = ((off % SL) + SL) % SL;
+                    at = ph * PW + (off - ph) / SL;
+                }
+                if (M < 0) {
+                    hd__rows_window(crow, OL, 1, xc + at + lo, 0, lo, hi);
+                    continue;
+                }
+                int64_t p[HD_WIN_MAX_ND] = {0};
+                float *dst = crow;
+                for (int64_t b = 0; b < k.nblk; ++b, dst += blk, hd__odometer(p, k.g, M)) {
+                    int64_t base = hd__nd_block_at(&k, w, p, org, vlo, vhi);
+                    if (base < 0 || vlo[M] >= vhi[M]) {
+                        hd__zero_run(dst, blk);
+                        continue;
+                    }
+                    /* rows above and below the image are zero, the rest copy */
+                    if (vlo[M] > 0)
+                        hd__zero_run(dst, vlo[M] * OL);
+                    if (vhi[M] < k.g[M])
+                        hd__zero_run(dst + vhi[M] * OL, (k.g[M] - vhi[M]) * OL);
+                    const float *src = xc + base + (org[M] + vlo[M] * w->s[M]) * k.istr[M] + at + lo;
+                    hd__rows_window(dst + vlo[M] * OL, OL, vhi[M] - vlo[M], src, step, lo, hi);
+                }
+            }
+        }
+    }
+}
+
+static inline void hd_col2im_acc_nd_f32(const float *col, int64_t C, const hd_window *w, float *x)
+{
+    hd__nd_walk k;
+    int64_t L = w->nd - 1, IL = w->in[L], OL = w->out[L], SL = w->s[L];
+    if (!hd__nd_walk_init(&k, w, L > 0 ? w->out[0] : 1, IL))
+        return;
+    const int M = k.M;
+    const int64_t blk = M >= 0 ? k.g[M] * OL : OL;
+    for (int64_t c = 0; c < C; ++c) {
+        float *xc = x + c * k.irows * IL;
+        int64_t t[HD_WIN_MAX_ND] = {0};
+        for (int64_t kk = 0; kk < k.KP; ++kk, hd__odometer(t, w->k, k.nd)) {
+            const float *crow = col + (c * k.KP + kk) * k.nt;
+            int64_t off = t[L] * w->d[L] - w->pad[L], lo, hi;
+            hd__valid_range(off, SL, IL, OL, &lo, &hi);
+            if (lo >= hi)
+                continue;
+            /* grid column q lands on image column off + q*SL */
+            if (M < 0) {
+                float *dst = xc + off + lo * SL;
+                for (int64_t q = 0; q < hi - lo; ++q)
+                    dst[q * SL] += crow[lo + q];
+                continue;
+            }
+            int64_t org[HD_WIN_MAX_ND], vlo[HD_WIN_MAX_ND], vhi[HD_WIN_MAX_ND], p[HD_WIN_MAX_ND] = {0};
+            hd__nd_tap_rows(&k, w, t, 0, org, vlo, vhi);
+            const int64_t step = w->s[M] * k.istr[M];
+            const float *src = crow;
+            for (int64_t b = 0; b < k.nblk; ++b, src += blk, hd__odometer(p, k.g, M)) {
+                int64_t base = hd__nd_block_at(&k, w, p, org, vlo, vhi);
+                if (base < 0 || vlo[M] >= vhi[M])
+                    continue;
+                float *dst = xc + base + (org[M] + vlo[M] * w->s[M]) * k.istr[M] + off + lo * SL;
+                for (int64_t o = vlo[M]; o < vhi[M]; ++o, dst += step) {
+                    const float *sr = src + o * OL + lo;
+                    for (int64_t q = 0; q < hi - lo; ++q)
+                        dst[q * SL] += sr[q];
+                }
+            }
+        }
+    }
+}
+
 static inline void hd_im2col_f32(const float *x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                  int64_t pad_bottom, int64_t pad_right, int64_t dil_h, int64_t dil_w, float *col)
@@ -1030,25 +1407,14 @@ static inline void hd_col2im_acc_f32(const float *col, int64_t C, int64_t H, int
                                      int64_t kh, int64_t kw, int64_t stride_h, int64_t stride_w, int64_t pad_top,
                                      int64_t pad_left, int64_t dil_h, int64_t dil_w, float *x)
 {
-    if (OH <= 0 || OW <= 0)
-        return;
-    for (int64_t c = 0; c < C; ++c) {
-        for (int64_t ki = 0; ki < kh; ++ki) {
-            for (int64_t kj = 0; kj < kw; ++kj) {
-                const float *src = col + ((c * kh + ki) * kw + kj) * OH * OW;
-                int64_t wbase = kj * dil_w - pad_left, wlo, whi;
-                hd__valid_range(wbase, stride_w, W, OW, &wlo, &whi);
-                for (int64_t oh = 0; oh < OH; ++oh, src += OW) {
-                    int64_t ih = oh * stride_h - pad_top + ki * dil_h;
-                    if (ih < 0 || ih >= H)
-                        continue;
-                    float *dst = x + (c * H + ih) * W + wbase;
-                    for (int64_t ow = wlo; ow < whi; ++ow)
-                        dst[ow * stride_w] += src[ow];
-                }
-            }
-        }
-    }
+    const hd_window w = {.nd = 2,
+                         .in = {H, W},
+                         .out = {OH, OW},
+                         .k = {kh, kw},
+                         .s = {stride_h, stride_w},
+                         .d = {dil_h, dil_w},
+                         .pad = {pad_top, pad_left}};
+    hd_col2im_acc_nd_f32(col, C, &w, x);
 }
 
 static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
@@ -1331,5 +1697,105 @@ static inline float hd_rd_ext(const float *x, int64_t n, int gt)
             s = x[i];
     return s;
 }
+
+/* ======================================================================
+ * 6. Threads
+ * ====================================================================== */
+#ifdef HODU_ABI_H
+
+static inline void hd_parallel_for(const hodu_exec *exec, uint32_t n, hodu_task_fn fn, void *ctx)
+{
+    if (exec != NULL && exec->parallel_for != NULL && exec->n_workers > 1 && n > 1) {
+        exec->parallel_for(exec->pool, n, fn, ctx);
+        return;
+    }
+    for (uint32_t t = 0; t < n; t++)
+        fn(ctx, t, 0);
+}
+
+static inline uint32_t hd_task_count(const hodu_exec *exec, uint32_t max)
+{
+    uint32_t w = exec != NULL && exec->parallel_for != NULL && exec->n_workers > 1 ? exec->n_workers : 1;
+    return w < max ? w : (max ? max : 1);
+}
+
+static inline int64_t hd_task_begin(uint32_t t, uint32_t nt, int64_t n, int64_t grain)
+{
+    if (t >= nt)
+        return n;
+    return (int64_t)t * (n / grain) / (int64_t)nt * grain;
+}
+
+typedef struct hd__sgemm_job {
+    int64_t M, N, K, lda, ldb, ldc, sa, sb, sc;
+    const float *A, *B;
+    float *C;
+    int trans_a, trans_b;
+    float alpha, beta;
+    unsigned char *workers;
+    size_t worker_bytes;
+    int64_t splits;  /* blocks per product */
+    int64_t tile;    /* block granule: NR columns, or MR rows */
+    int64_t n_tiles; /* whole granules in the split dimension */
+    int by_rows;
+} hd__sgemm_job;
+
+static inline void hd__sgemm_task(void *ctx, uint32_t task, uint32_t worker)
+{
+    const hd__sgemm_job *j = (const hd__sgemm_job *)ctx;
+    int64_t b = (int64_t)task / j->splits, s = (int64_t)task % j->splits;
+    /* Blocks of whole granules; the last one also takes the ragged end. */
+    int64_t t0 = s * j->n_tiles / j->splits, t1 = (s + 1) * j->n_tiles / j->splits;
+    int64_t lo = t0 * j->tile, hi = s + 1 == j->splits ? (j->by_rows ? j->M : j->N) : t1 * j->tile;
+    const float *A = j->A + b * j->sa, *B = j->B + b * j->sb;
+    float *C = j->C + b * j->sc;
+    float *scratch = (float *)(void *)(j->workers + (size_t)worker * j->worker_bytes);
+    if (j->by_rows)
+        hd_sgemm_ws(hi - lo, j->N, j->K, j->trans_a ? A + lo : A + lo * j->lda, j->lda, j->trans_a, B, j->ldb,
+                    j->trans_b, C + lo * j->ldc, j->ldc, j->alpha, j->beta, scratch);
+    else
+        hd_sgemm_ws(j->M, hi - lo, j->K, A, j->lda, j->trans_a, j->trans_b ? B + lo * j->ldb : B + lo, j->ldb,
+                    j->trans_b, C + lo, j->ldc, j->alpha, j->beta, scratch);
+}
+
+static inline void hd_sgemm_par(const hodu_exec *exec, unsigned char *workers, size_t worker_bytes, int64_t batch,
+                                int64_t sa, int64_t sb, int64_t sc, int64_t M, int64_t N, int64_t K, const float *A,
+                                int64_t lda, int trans_a, const float *B, int64_t ldb, int trans_b, float *C,
+                                int64_t ldc, float alpha, float beta)
+{
+    hd__sgemm_job j = {M, N,       K,       lda,   ldb,  ldc,     sa,           sb, sc,          A, B,
+                       C, trans_a, trans_b, alpha, beta, workers, worker_bytes, 1,  HD_SGEMM_NR, 0, 0};
+    uint32_t workers_n = exec != NULL && exec->parallel_for != NULL ? exec->n_workers : 1;
+    if (batch <= 0 || M <= 0 || N <= 0)
+        return;
+    /* Enough blocks to keep every worker busy, none thinner than a tile.
+     * Paths must not change: the small-N/small-M front-end paths depend on
+     * the block's shape, so a product on one is never split. */
+    int64_t want = batch >= (int64_t)workers_n ? 1 : ((int64_t)workers_n + batch - 1) / batch;
+    int small = (N <= 4 && M > N) || (M <= 4);
+    if (want > 1 && !small) {
+        if (N / HD_SGEMM_NR >= 2) {
+            j.n_tiles = N / HD_SGEMM_NR;
+        } else if (M / HD_SGEMM_MR >= 2 && HD_SGEMM_MR > 4) {
+            j.by_rows = 1;
+            j.tile = HD_SGEMM_MR;
+            j.n_tiles = M / HD_SGEMM_MR;
+        }
+        j.splits = hd__min64(want, j.n_tiles);
+        if (j.splits < 1)
+            j.splits = 1;
+    }
+    int64_t tasks = batch * j.splits;
+    if (tasks > (int64_t)UINT32_MAX) {
+        /* only for absurd batches: run the products one by one */
+        for (int64_t b = 0; b < batch; b++)
+            hd_sgemm_ws(M, N, K, A + b * sa, lda, trans_a, B + b * sb, ldb, trans_b, C + b * sc, ldc, alpha, beta,
+                        (float *)(void *)workers);
+        return;
+    }
+    hd_parallel_for(exec, (uint32_t)tasks, hd__sgemm_task, &j);
+}
+
+#endif /* HODU_ABI_H */
 
 #endif /* HODU_KERNELS_H */

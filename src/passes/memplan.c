@@ -123,6 +123,7 @@ bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch_of, mem_plan *p
 
     plan->scratch_offset = hd_xcalloc(plan->n_schedule + 1, sizeof(uint64_t));
     plan->scratch_bytes = hd_xcalloc(plan->n_schedule + 1, sizeof(uint64_t));
+    plan->worker_scratch = hd_xcalloc(plan->n_schedule + 1, sizeof(uint64_t));
     block *live = hd_xmalloc(nv * sizeof(block));
     size_t n_live = 0;
     for (size_t s = 0; s < plan->n_schedule && ok; s++) {
@@ -159,11 +160,19 @@ bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch_of, mem_plan *p
             break;
         /* Scratch lives for this step only, placed like a value.  An op
          * reports a scratch size it cannot compute as UINT64_MAX. */
-        uint64_t scratch = scratch_of ? scratch_of(g, node) : 0;
+        scratch_need need = scratch_of ? scratch_of(g, node) : (scratch_need){0, 0};
+        uint64_t scratch = need.shared, per_worker = need.per_worker;
         if (scratch > HODU_MAX_TENSOR_BYTES || !align_up(scratch, &scratch)) {
             ok = arena_fail(g, node, "its scratch memory", d);
             break;
         }
+        if (per_worker > HODU_MAX_TENSOR_BYTES || !align_up(per_worker, &per_worker)) {
+            ok = arena_fail(g, node, "its per-thread scratch memory", d);
+            break;
+        }
+        plan->worker_scratch[s] = per_worker;
+        if (per_worker > plan->worker_bytes)
+            plan->worker_bytes = per_worker;
         plan->scratch_bytes[s] = scratch;
         if (scratch) {
             uint64_t at = first_fit(live, n_live, scratch), end;
@@ -190,5 +199,6 @@ void mem_plan_free(mem_plan *plan)
     free(plan->schedule);
     free(plan->scratch_offset);
     free(plan->scratch_bytes);
+    free(plan->worker_scratch);
     memset(plan, 0, sizeof(*plan));
 }

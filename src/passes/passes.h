@@ -75,13 +75,26 @@ typedef struct mem_plan {
     size_t n_schedule;
     uint64_t *scratch_offset; /* per schedule step: arena offset of the node's scratch */
     uint64_t *scratch_bytes;  /* per schedule step: 0 when the op needs none */
+    /* Each worker of a run owns worker_bytes after the arena (the largest
+     * per-worker scratch of any node); worker_scratch[step] is what that
+     * step's node uses of it, 0 for none. */
+    uint64_t worker_bytes;
+    uint64_t *worker_scratch;
 } mem_plan;
 
 /* Plans every value's home.  Intermediates share the arena by liveness
  * (first definition to last use in the schedule), greedily placed at the
  * lowest offset that does not overlap a live block. */
-/* Scratch a node needs while it runs: the backend's answer (backend.h). */
-typedef uint64_t (*pass_scratch_fn)(const ir_graph *g, int node);
+/* Scratch a node needs while it runs: the backend's answer (backend.h).
+ * `shared` is one block for the node, placed in the arena like a value
+ * that lives for that step; `per_worker` is needed once per worker of the
+ * run (the tasks of a parallel node each use their worker's).  UINT64_MAX
+ * in either: more than can be given (the planner refuses it). */
+typedef struct scratch_need {
+    uint64_t shared;
+    uint64_t per_worker;
+} scratch_need;
+typedef scratch_need (*pass_scratch_fn)(const ir_graph *g, int node);
 bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch, mem_plan *plan, hd_diag *d);
 void mem_plan_free(mem_plan *plan);
 

@@ -612,6 +612,195 @@ static void test_im2col_col2im(void **state)
     assert_int_equal(hd_conv_out_size(224, 7, 2, 3, 3, 1), 112);
 }
 
+/* hd_phase_split_f32 against its definition, for strides below, at and
+ * above the row width; nothing past rows * S * PW is written. */
+static void test_phase_split(void **state)
+{
+    (void)state;
+    float x[3 * 13], xs[3 * 16 * 13 + 4];
+    for (int i = 0; i < 3 * 13; ++i)
+        x[i] = rng_unit();
+    for (int64_t rows = 1; rows <= 3; ++rows)
+        for (int64_t W = 1; W <= 13; ++W)
+            for (int64_t S = 1; S <= 16; ++S) {
+                int64_t PW = (W + S - 1) / S, n = rows * S * PW;
+                for (int64_t i = 0; i < n + 4; ++i)
+                    xs[i] = GUARD_VAL;
+                hd_phase_split_f32(x, rows, W, S, xs);
+                for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t ph = 0; ph < S; ++ph)
+                        for (int64_t j = 0; j < PW; ++j) {
+                            float want = j * S + ph < W ? x[r * W + j * S + ph] : 0.0f;
+                            assert_true(xs[(r * S + ph) * PW + j] == want);
+                        }
+                for (int64_t i = n; i < n + 4; ++i)
+                    assert_true(xs[i] == GUARD_VAL);
+            }
+}
+
+/* A random N-D window: image dims 1..6, kernels 1..3, strides 1..3,
+ * dilations 1..2, begin pads -1..2 (a negative pad crops); the grid either
+ * follows from an end pad of 0..2 (as a convolution's) or is any 1..5 (the
+ * kernels clip).  With `wide` the last dim is 1..70 wide with pads up to
+ * 19 and grids up to 60, so rows span several vectors of every width and
+ * zero runs longer than a vector. */
+static void random_window(hd_window *w, int nd, int wide)
+{
+    w->nd = nd;
+    for (int i = 0; i < nd; ++i) {
+        int big = wide && i == nd - 1;
+        w->in[i] = 1 + (int64_t)(rng_next() % (big ? 70 : 6));
+        w->k[i] = 1 + (int64_t)(rng_next() % 3);
+        w->s[i] = 1 + (int64_t)(rng_next() % 3);
+        w->d[i] = 1 + (int64_t)(rng_next() % 2);
+        w->pad[i] = (int64_t)(rng_next() % (big ? 21 : 4)) - 1;
+        int64_t pe = (int64_t)(rng_next() % (big ? 20 : 3));
+        w->out[i] = rng_next() % 2 ? hd_conv_out_size(w->in[i], w->k[i], w->s[i], w->pad[i], pe, w->d[i])
+                                   : 1 + (int64_t)(rng_next() % (big ? 60 : 5));
+    }
+}
+
+static int64_t prod_dims(const int64_t *v, int from, int to)
+{
+    int64_t p = 1;
+    for (int i = from; i < to; ++i)
+        p *= v[i];
+    return p;
+}
+
+/* The image offset (within one channel) that grid index o and taps t read,
+ * or -1 in the padding. */
+static int64_t window_pixel(const hd_window *w, const int64_t *o, const int64_t *t)
+{
+    int64_t at = 0;
+    for (int i = 0; i < w->nd; ++i) {
+        int64_t ii = o[i] * w->s[i] - w->pad[i] + t[i] * w->d[i];
+        if (ii < 0 || ii >= w->in[i])
+            return -1;
+        at = at * w->in[i] + ii;
+    }
+    return at;
+}
+
+/* Splits linear index p into digits over dims lim[0..n) (last fastest). */
+static void unflatten(int64_t p, const int64_t *lim, int n, int64_t *digits)
+{
+    for (int i = n - 1; i >= 0; --i) {
+        digits[i] = p % lim[i];
+        p /= lim[i];
+    }
+}
+
+/* hd_im2col_nd_f32 against a per-element definition for 1 to 4 spatial
+ * dims and random chunks of grid rows; strided last dims read the
+ * phase-split copy.  Nothing past the chunk's column block is written. */
+static void test_im2col_nd(void **state)
+{
+    (void)state;
+    int checked = 0;
+    for (int it = 0; it < 3000; ++it) {
+        hd_window w;
+        int nd = 1 + it % 4, L = nd - 1;
+        random_window(&w, nd, it % 3 == 0 && nd <= 3);
+        int64_t C = 1 + (int64_t)(rng_next() % 2), IP = prod_dims(w.in, 0, nd), KP = prod_dims(w.k, 0, nd);
+        if (prod_dims(w.out, 0, nd) == 0)
+            continue;
+        int64_t r0 = 0, nr = 1;
+        if (nd > 1) {
+            r0 = (int64_t)(rng_next() % (uint64_t)w.out[0]);
+            nr = 1 + (int64_t)(rng_next() % (uint64_t)(w.out[0] - r0));
+        }
+        int64_t nt = (nd > 1 ? nr * prod_dims(w.out, 1, nd) : w.out[0]);
+        int64_t SL = w.s[L], PW = (w.in[L] + SL - 1) / SL;
+        float *x = malloc((size_t)(C * IP) * sizeof(float));
+        float *xs = malloc((size_t)(C * IP / w.in[L] * SL * PW) * sizeof(float));
+        float *col = malloc((size_t)(C * KP * nt + 16) * sizeof(float));
+        assert_non_null(x);
+        assert_non_null(xs);
+        assert_non_null(col);
+        for (int64_t i = 0; i < C * IP; ++i)
+            x[i] = rng_unit();
+        for (int64_t i = 0; i < C * KP * nt + 16; ++i)
+            col[i] = GUARD_VAL;
+        const float *src = x;
+        if (SL > 1) {
+            hd_phase_split_f32(x, C * IP / w.in[L], w.in[L], SL, xs);
+            src = xs;
+        }
+        hd_im2col_nd_f32(src, C, &w, r0, nr, col);
+        int64_t grid[HD_WIN_MAX_ND];
+        memcpy(grid, w.out, sizeof grid);
+        if (nd > 1)
+            grid[0] = nr;
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t kk = 0; kk < KP; ++kk)
+                for (int64_t p = 0; p < nt; ++p) {
+                    int64_t t[HD_WIN_MAX_ND], o[HD_WIN_MAX_ND];
+                    unflatten(kk, w.k, nd, t);
+                    unflatten(p, grid, nd, o);
+                    if (nd > 1)
+                        o[0] += r0;
+                    int64_t at = window_pixel(&w, o, t);
+                    float want = at < 0 ? 0.0f : x[c * IP + at];
+                    assert_true(col[(c * KP + kk) * nt + p] == want);
+                }
+        for (int64_t i = C * KP * nt; i < C * KP * nt + 16; ++i)
+            assert_true(col[i] == GUARD_VAL);
+        free(x);
+        free(xs);
+        free(col);
+        ++checked;
+    }
+    assert_true(checked > 2000);
+}
+
+/* hd_col2im_acc_nd_f32 against a plain scatter loop in the same order
+ * (so bit-identical), onto a pre-filled image, for 1 to 4 spatial dims. */
+static void test_col2im_acc_nd(void **state)
+{
+    (void)state;
+    int checked = 0;
+    for (int it = 0; it < 2000; ++it) {
+        hd_window w;
+        int nd = 1 + it % 4;
+        random_window(&w, nd, it % 3 == 0 && nd <= 3);
+        int64_t C = 1 + (int64_t)(rng_next() % 2), IP = prod_dims(w.in, 0, nd), KP = prod_dims(w.k, 0, nd);
+        int64_t OP = prod_dims(w.out, 0, nd);
+        float *col = malloc((size_t)(C * KP * OP + 1) * sizeof(float));
+        float *got = malloc((size_t)(C * IP + 4) * sizeof(float));
+        float *want = malloc((size_t)(C * IP) * sizeof(float));
+        assert_non_null(col);
+        assert_non_null(got);
+        assert_non_null(want);
+        for (int64_t i = 0; i < C * KP * OP; ++i)
+            col[i] = rng_unit();
+        for (int64_t i = 0; i < C * IP; ++i)
+            got[i] = want[i] = rng_unit();
+        for (int i = 0; i < 4; ++i)
+            got[C * IP + i] = GUARD_VAL;
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t kk = 0; kk < KP; ++kk)
+                for (int64_t p = 0; p < OP; ++p) {
+                    int64_t t[HD_WIN_MAX_ND], o[HD_WIN_MAX_ND];
+                    unflatten(kk, w.k, nd, t);
+                    unflatten(p, w.out, nd, o);
+                    int64_t at = window_pixel(&w, o, t);
+                    if (at >= 0)
+                        want[c * IP + at] += col[(c * KP + kk) * OP + p];
+                }
+        hd_col2im_acc_nd_f32(col, C, &w, got);
+        for (int64_t i = 0; i < C * IP; ++i)
+            assert_true(bits_of(got[i]) == bits_of(want[i]));
+        for (int i = 0; i < 4; ++i)
+            assert_true(got[C * IP + i] == GUARD_VAL);
+        free(col);
+        free(got);
+        free(want);
+        ++checked;
+    }
+    assert_true(checked == 2000);
+}
+
 /* ---------------------------------------------------------------------- */
 /* vector math                                                             */
 /* ---------------------------------------------------------------------- */
@@ -1056,6 +1245,9 @@ int main(void)
         cmocka_unit_test(test_dgemm),
         cmocka_unit_test(test_im2col_col2im),
         cmocka_unit_test(test_col2im_acc),
+        cmocka_unit_test(test_phase_split),
+        cmocka_unit_test(test_im2col_nd),
+        cmocka_unit_test(test_col2im_acc_nd),
         cmocka_unit_test(test_vector_math_accuracy),
         cmocka_unit_test(test_vector_math_tails),
         cmocka_unit_test(test_vector_math_specials),

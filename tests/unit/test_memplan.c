@@ -312,9 +312,12 @@ static void check_plan(unsigned seed, const ir_graph *g, const mem_plan *p, tota
         }
     }
     for (size_t s = 0; s < ns; s++) {
-        uint64_t need = backend_find("native")->scratch(g, p->schedule[s]);
-        if (p->scratch_bytes[s] < need)
+        scratch_need need = backend_find("native")->scratch(g, p->schedule[s]);
+        if (p->scratch_bytes[s] < need.shared)
             fail_seed(seed, g, "a step got less scratch than the backend asks for");
+        if (p->worker_scratch[s] < need.per_worker || p->worker_bytes < p->worker_scratch[s] ||
+            p->worker_bytes % ALIGN != 0)
+            fail_seed(seed, g, "a step got less per-worker scratch than the backend asks for");
         if (p->scratch_bytes[s]) {
             spans[n_spans++] = (span){s, s, p->scratch_offset[s], p->scratch_bytes[s], -1};
             t->scratch++;

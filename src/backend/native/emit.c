@@ -53,6 +53,34 @@ void em_for(op_emit *e, const char *var, int64_t n)
     e->indent++;
 }
 
+/* Work (about elements touched) below which splitting a node into tasks
+ * costs more than it gains: a hand-off to the pool costs a few
+ * microseconds. */
+#define EM_PAR_MIN_WORK (32 * 1024)
+/* Most tasks one node is split into. */
+#define EM_PAR_MAX_TASKS 64
+
+void em_par_for(op_emit *e, const char *var, int64_t n, int64_t grain, int64_t work)
+{
+    if (grain < 1)
+        grain = 1;
+    int64_t units = n / grain, total = n > 0 && work > INT64_MAX / n ? INT64_MAX : n * work;
+    int64_t tasks = units < total / EM_PAR_MIN_WORK ? units : total / EM_PAR_MIN_WORK;
+    if (tasks > EM_PAR_MAX_TASKS)
+        tasks = EM_PAR_MAX_TASKS;
+    if (e->indent != 1 || e->par_max_tasks || tasks < 2) {
+        em_for(e, var, n);
+        return;
+    }
+    e->par_n = n;
+    e->par_grain = grain;
+    e->par_max_tasks = (uint32_t)tasks;
+    e->parallel = true;
+    e->single &= ~(UINT64_C(1) << e->indent);
+    em_line(e, "for (int64_t %s = par_lo; %s < par_hi; %s++) {", var, var, var);
+    e->indent++;
+}
+
 /* Whether C text holds the keyword `word` as a whole token. */
 static bool has_word(const char *s, size_t n, const char *word)
 {
@@ -149,4 +177,96 @@ em_num em_f64(double v)
     else
         snprintf(r.s, sizeof(r.s), "%.17g", v);
     return r;
+}
+
+/* --- index expressions ---------------------------------------------------- */
+
+static void expr_put(em_expr *x, size_t *len, const char *fmt, ...) HD_PRINTF(3, 4);
+static void expr_put(em_expr *x, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(x->s + *len, sizeof(x->s) - *len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(x->s) - *len) {
+        fprintf(stderr, "hodu: internal error: index expression longer than %zu bytes\n", sizeof(x->s));
+        abort();
+    }
+    *len += (size_t)n;
+}
+
+/* |v| as unsigned, INT64_MIN included */
+static uint64_t mag(int64_t v) { return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; }
+
+static bool index_has_minus(int64_t c, size_t n, const em_term *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].stride < 0)
+            return true;
+    return c < 0;
+}
+
+static void index_put(em_expr *x, size_t *len, int64_t c, size_t n, const em_term *t)
+{
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        int64_t s = t[i].stride;
+        if (s == 0)
+            continue;
+        const char *sign = s < 0 ? (any ? " - " : "-") : (any ? " + " : "");
+        if (mag(s) == 1)
+            expr_put(x, len, "%s%s", sign, t[i].var);
+        else
+            expr_put(x, len, "%s%s * %" PRIu64, sign, t[i].var, mag(s));
+        any = true;
+    }
+    if (!any)
+        expr_put(x, len, "%" PRId64, c);
+    else if (c)
+        expr_put(x, len, " %c %" PRIu64, c < 0 ? '-' : '+', mag(c));
+}
+
+em_expr em_index(int64_t c, size_t n, const em_term *t)
+{
+    em_expr x;
+    size_t len = 0;
+    x.s[0] = '\0';
+    index_put(&x, &len, c, n, t);
+    return x;
+}
+
+em_expr em_offset(const char *base, int64_t c, size_t n, const em_term *t)
+{
+    em_expr x;
+    size_t len = 0;
+    x.s[0] = '\0';
+    expr_put(&x, &len, "%s", base);
+    bool terms = false;
+    for (size_t i = 0; i < n && !terms; i++)
+        terms = t[i].stride != 0;
+    if (!terms) { /* a constant offset: "base + 3", "base - 3" */
+        if (c)
+            expr_put(&x, &len, " %c %" PRIu64, c < 0 ? '-' : '+', mag(c));
+        return x;
+    }
+    bool paren = index_has_minus(c, n, t);
+    expr_put(&x, &len, paren ? " + (" : " + ");
+    index_put(&x, &len, c, n, t);
+    if (paren)
+        expr_put(&x, &len, ")");
+    return x;
+}
+
+em_expr em_at(const char *base, const char *idx)
+{
+    em_expr x;
+    size_t len = 0;
+    x.s[0] = '\0';
+    if (strcmp(idx, "0") == 0)
+        expr_put(&x, &len, "%s", base);
+    else if (idx[0] == '-' || strstr(idx, " - "))
+        expr_put(&x, &len, "%s + (%s)", base, idx);
+    else
+        expr_put(&x, &len, "%s + %s", base, idx);
+    return x;
 }

@@ -33,6 +33,17 @@ typedef struct op_emit {
      * plain block, opened at body offset single_at[k]. */
     uint64_t single;
     size_t single_at[64];
+    /* Threads.  A lowering that splits its work sets `parallel`; its
+     * function then also receives `const hodu_exec *exec` and `unsigned
+     * char *restrict workers`, the first worker's scratch region, each
+     * further worker's `worker_bytes` later (a kernel-layer parallel entry
+     * takes all three).  A lowering with per-worker scratch gets them too. */
+    bool parallel;
+    uint64_t worker_bytes;
+    /* em_par_for's request: the outer loop's par_n iterations run as up to
+     * par_max_tasks tasks of whole par_grain blocks (0: not split). */
+    int64_t par_n, par_grain;
+    uint32_t par_max_tasks;
 } op_emit;
 
 typedef bool (*op_emit_fn)(op_emit *e);
@@ -50,6 +61,15 @@ void em_line(op_emit *e, const char *fmt, ...) HD_PRINTF(2, 3);
  * break or continue, so those keep their meaning.  Close it with em_close. */
 void em_for(op_emit *e, const char *var, int64_t n);
 void em_close(op_emit *e); /* "}" and dedent */
+/* Like em_for for a node's outermost loop whose iterations are independent
+ * (each writes its own part of the outputs, none reads what another
+ * writes, and the body uses no shared `scratch`; per-worker scratch is at
+ * `wscratch`).  When the loop carries enough work (`work` is a cost per
+ * iteration, about one per element touched) it becomes
+ * "for (var = par_lo; var < par_hi; var++)" and the node runs as tasks,
+ * each a block of whole `grain`-iteration units (grain keeps vector loops
+ * aligned, so results do not depend on the split); otherwise it is em_for. */
+void em_par_for(op_emit *e, const char *var, int64_t n, int64_t grain, int64_t work);
 /* C storage type for a dtype ("float", "int64_t", "uint16_t" for f16/bf16,
  * "uint8_t" for bool). */
 const char *em_ctype(hodu_dtype t);
@@ -66,5 +86,34 @@ typedef struct em_num {
     char s[40];
 } em_num;
 em_num em_f64(double v);
+
+/* --- index expressions ------------------------------------------------
+ * Generated code addresses elements with sums of loop variables times
+ * literal strides.  em_index writes such a sum the way a person would: a
+ * zero stride drops its term, stride 1 is the bare variable, negative
+ * strides and constants are subtracted, the constant comes last, and an
+ * empty sum is "0".  So {"o", 12}, {"k", 0}, {"i", 1} with constant -3 is
+ * "o * 12 + i - 3".  A term's `var` is any C expression that binds tighter
+ * than `*` (a name, a call, or something in parentheses).  Terms come
+ * from short names the emitters choose, so the text always fits; a longer
+ * one is a bug in the compiler and aborts. */
+typedef struct em_term {
+    const char *var;
+    int64_t stride;
+} em_term;
+typedef struct em_expr {
+    char s[1024];
+} em_expr;
+em_expr em_index(int64_t c, size_t n, const em_term *t);
+/* "base + <index>", or "base" alone when the index is 0.  With a negative
+ * term the index is parenthesised, so a pointer base never steps outside
+ * its object on the way. */
+em_expr em_offset(const char *base, int64_t c, size_t n, const em_term *t);
+/* "base + idx" for an index already written by em_index, or "base" alone
+ * when idx is "0" (parenthesised like em_offset when idx subtracts). */
+em_expr em_at(const char *base, const char *idx);
+/* The two arguments (count, array) for a literal list of terms:
+ *     em_index(0, EM_TERMS({"n", C * HW}, {"c", HW})).s */
+#define EM_TERMS(...) (sizeof((const em_term[]){__VA_ARGS__}) / sizeof(em_term)), ((const em_term[]){__VA_ARGS__})
 
 #endif /* HODU_NATIVE_EMIT_H */

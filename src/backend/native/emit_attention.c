@@ -90,11 +90,12 @@ static void at_emit_concat(op_emit *e, const at_geom *a, int new_idx, int past_i
                            const char *dst, bool dst_is_float)
 {
     hodu_dtype t = a->t;
-    char src_new[64], src_past[64];
-    snprintf(src_new, sizeof src_new, "in%d[b * %" PRId64 " + h * %" PRId64 " + s * %" PRId64 " + d]", new_idx, ns[0],
-             ns[1], ns[2]);
-    snprintf(src_past, sizeof src_past, "in%d[((b * %" PRId64 " + h) * %" PRId64 " + s) * %" PRId64 " + d]", past_idx,
-             a->Hkv, a->Sp, D);
+    char *src_new =
+        hd_xasprintf("in%d[%s]", new_idx, em_index(0, EM_TERMS({"b", ns[0]}, {"h", ns[1]}, {"s", ns[2]}, {"d", 1})).s);
+    char *src_past = hd_xasprintf(
+        "in%d[%s]", past_idx, em_index(0, EM_TERMS({"b", a->Hkv * a->Sp * D}, {"h", a->Sp * D}, {"s", D}, {"d", 1})).s);
+    /* dst rows: the past ones first, then the new ones from row Sp on */
+    const em_term dt[] = {{"b", a->Hkv * a->St * D}, {"h", a->St * D}, {"s", D}, {"d", 1}};
     bool same = dst_is_float ? t == HODU_DTYPE_F32 : true;
     char *ln = same ? hd_xasprintf("%s", src_new) : em_load(t, src_new);
     char *lp = same ? hd_xasprintf("%s", src_past) : em_load(t, src_past);
@@ -102,28 +103,24 @@ static void at_emit_concat(op_emit *e, const at_geom *a, int new_idx, int past_i
     em_for(e, "h", a->Hkv);
     if (a->has_past) {
         em_for(e, "s", a->Sp);
-        em_line(e,
-                "for (int64_t d = 0; d < %" PRId64 "; d++) %s[((b * %" PRId64 " + h) * %" PRId64 " + s) * %" PRId64
-                " + d] = %s;",
-                D, dst, a->Hkv, a->St, D, lp);
+        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) %s[%s] = %s;", D, dst, em_index(0, 4, dt).s, lp);
         em_close(e);
     }
     em_for(e, "s", a->Skv);
-    em_line(e,
-            "for (int64_t d = 0; d < %" PRId64 "; d++) %s[((b * %" PRId64 " + h) * %" PRId64 " + %" PRId64
-            " + s) * %" PRId64 " + d] = %s;",
-            D, dst, a->Hkv, a->St, a->Sp, D, ln);
+    em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) %s[%s] = %s;", D, dst, em_index(a->Sp * D, 4, dt).s, ln);
     em_close(e);
     em_close(e);
     em_close(e);
     free(ln);
     free(lp);
+    free(src_new);
+    free(src_past);
 }
 
 /* Prepares K or V (which = 1 or 2): fills the present output and the source
  * the products read; sets *ptr to the expression of head (b, hk)'s rows and
  * *ld to their stride. */
-static void at_emit_kv(op_emit *e, const at_geom *a, const at_scr *s, int which, char *ptr, size_t ptrn, int64_t *ld)
+static void at_emit_kv(op_emit *e, const at_geom *a, const at_scr *s, int which, em_expr *ptr, int64_t *ld)
 {
     const ir_node *n = em_node(e);
     int64_t D = which == 1 ? a->Dk : a->Dv;
@@ -136,36 +133,36 @@ static void at_emit_kv(op_emit *e, const at_geom *a, const at_scr *s, int which,
     if (src == AT_SRC_INPUT) {
         if (present)
             at_emit_concat(e, a, which, past_idx, ns, D, outname, false);
-        snprintf(ptr, ptrn, "in%d + b * %" PRId64 " + hk * %" PRId64, which, ns[0], ns[1]);
+        char inname[16];
+        snprintf(inname, sizeof inname, "in%d", which);
+        *ptr = em_offset(inname, 0, EM_TERMS({"b", ns[0]}, {"hk", ns[1]}));
         *ld = ns[2];
         return;
     }
     if (src == AT_SRC_PRESENT) {
         at_emit_concat(e, a, which, past_idx, ns, D, outname, false);
-        snprintf(ptr, ptrn, "out%d + (b * %" PRId64 " + hk) * %" PRId64, which, a->Hkv, a->St * D);
+        *ptr = em_offset(outname, 0, EM_TERMS({"b", a->Hkv * a->St * D}, {"hk", a->St * D}));
         *ld = D;
         return;
     }
     char fname[32];
     snprintf(fname, sizeof fname, "%s", which == 1 ? "kf" : "vf");
-    em_line(e, "float *%s = fs + %" PRIu64 ";", fname, which == 1 ? s->kf : s->vf);
+    em_line(e, "float *%s = %s;", fname, em_offset("fs", (int64_t)(which == 1 ? s->kf : s->vf), 0, NULL).s);
     at_emit_concat(e, a, which, past_idx, ns, D, fname, true);
     if (present) {
         char *st = em_store(a->t, which == 1 ? "kf[x]" : "vf[x]");
         em_line(e, "for (int64_t x = 0; x < %" PRId64 "; x++) out%d[x] = %s;", a->B * a->Hkv * a->St * D, which, st);
         free(st);
     }
-    snprintf(ptr, ptrn, "%s + (b * %" PRId64 " + hk) * %" PRId64, fname, a->Hkv, a->St * D);
+    *ptr = em_offset(fname, 0, EM_TERMS({"b", a->Hkv * a->St * D}, {"hk", a->St * D}));
     *ld = D;
 }
 
 static void at_emit_qk_store(op_emit *e, const at_geom *a)
 {
     char *st = em_store(a->t, "r[j]");
-    em_line(e,
-            "for (int64_t j = 0; j < %" PRId64 "; j++) out3[((b * %" PRId64 " + h) * %" PRId64 " + i) * %" PRId64
-            " + j] = %s;",
-            a->St, a->Hq, a->Sq, a->St, st);
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) out3[%s] = %s;", a->St,
+            em_index(0, EM_TERMS({"b", a->Hq * a->Sq * a->St}, {"h", a->Sq * a->St}, {"i", a->St}, {"j", 1})).s, st);
     free(st);
 }
 
@@ -181,38 +178,41 @@ static bool emit_attention(op_emit *e)
     bool f32 = t == HODU_DTYPE_F32;
     bool want_qk = at_out_present(n, 3);
     em_line(e, "float *fs = (float *)(void *)scratch;");
-    char kptr[160], vptr[160];
+    em_expr kptr, vptr;
     int64_t kld, vld;
-    at_emit_kv(e, &a, &s, 1, kptr, sizeof kptr, &kld);
-    at_emit_kv(e, &a, &s, 2, vptr, sizeof vptr, &vld);
+    at_emit_kv(e, &a, &s, 1, &kptr, &kld);
+    at_emit_kv(e, &a, &s, 2, &vptr, &vld);
     if (a.B * a.Hq * a.Sq == 0)
         return true;
-    em_line(e, "float *sc = fs + %" PRIu64 ", *gs = fs + %" PRIu64 ";", s.sc, s.gs);
+    em_line(e, "float *sc = %s, *gs = %s;", em_offset("fs", (int64_t)s.sc, 0, NULL).s,
+            em_offset("fs", (int64_t)s.gs, 0, NULL).s);
     if (!f32)
-        em_line(e, "float *qf = fs + %" PRIu64 ", *yb = fs + %" PRIu64 ";", s.qf, s.yb);
+        em_line(e, "float *qf = %s, *yb = %s;", em_offset("fs", (int64_t)s.qf, 0, NULL).s,
+                em_offset("fs", (int64_t)s.yb, 0, NULL).s);
     em_for(e, "b", a.B);
     if (a.has_nonpad)
         em_line(e, "int64_t npk = in6[b];");
     em_for(e, "h", a.Hq);
     em_line(e, "int64_t hk = h / %" PRId64 ";", a.Hq / a.Hkv);
     em_line(e, "(void)hk;");
-    em_line(e, "const float *kh = %s, *vh = %s;", kptr, vptr);
+    em_line(e, "const float *kh = %s, *vh = %s;", kptr.s, vptr.s);
     /* Q rows of this head */
     const char *qp;
     int64_t qld;
     if (f32) {
-        em_line(e, "const float *qh = in0 + b * %" PRId64 " + h * %" PRId64 ";", a.qs[0], a.qs[1]);
+        em_line(e, "const float *qh = %s;", em_offset("in0", 0, EM_TERMS({"b", a.qs[0]}, {"h", a.qs[1]})).s);
         qp = "qh";
         qld = a.qs[2];
     } else {
-        char src[96];
-        snprintf(src, sizeof src, "in0[b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64 " + d]", a.qs[0], a.qs[1],
-                 a.qs[2]);
+        char *src =
+            hd_xasprintf("in0[%s]", em_index(0, EM_TERMS({"b", a.qs[0]}, {"h", a.qs[1]}, {"i", a.qs[2]}, {"d", 1})).s);
         char *l = em_load(t, src);
         em_for(e, "i", a.Sq);
-        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) qf[i * %" PRId64 " + d] = %s;", a.Dk, a.Dk, l);
+        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) qf[%s] = %s;", a.Dk,
+                em_index(0, EM_TERMS({"i", a.Dk}, {"d", 1})).s, l);
         em_close(e);
         free(l);
+        free(src);
         qp = "qf";
         qld = a.Dk;
     }
@@ -221,7 +221,7 @@ static bool emit_attention(op_emit *e)
             ", %.9ef, 0.0f, gs);",
             a.Sq, a.St, a.Dk, qp, qld, kld, a.St, (double)a.scale);
     em_for(e, "i", a.Sq);
-    em_line(e, "float *r = sc + i * %" PRId64 ";", a.St);
+    em_line(e, "float *r = %s;", em_offset("sc", 0, EM_TERMS({"i", a.St})).s);
     if (a.softcap > 0)
         em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] = %.9ef * tanhf(r[j] / %.9ef);", a.St,
                 (double)a.softcap, (double)a.softcap);
@@ -231,10 +231,9 @@ static bool emit_attention(op_emit *e)
         em_line(e, "{");
         e->indent++;
         const char *mct = em_ctype(a.mt);
-        em_line(e, "const %s *m = in3 + b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64 ";", mct, a.ms[0], a.ms[1],
-                a.ms[2]);
-        char mj[64];
-        snprintf(mj, sizeof mj, "m[j * %" PRId64 "]", a.ms[3]);
+        em_line(e, "const %s *m = %s;", mct,
+                em_offset("in3", 0, EM_TERMS({"b", a.ms[0]}, {"h", a.ms[1]}, {"i", a.ms[2]})).s);
+        char *mj = hd_xasprintf("m[%s]", em_index(0, EM_TERMS({"j", a.ms[3]})).s);
         if (a.mt == HODU_DTYPE_BOOL) {
             em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] += %s ? 0.0f : -INFINITY;", a.Lm, mj);
         } else {
@@ -242,13 +241,15 @@ static bool emit_attention(op_emit *e)
             em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] += %s;", a.Lm, l);
             free(l);
         }
+        free(mj);
         if (a.Lm < a.St)
             em_line(e, "for (int64_t j = %" PRId64 "; j < %" PRId64 "; j++) r[j] += -INFINITY;", a.Lm, a.St);
         e->indent--;
         em_line(e, "}");
     }
     if (a.causal)
-        em_line(e, "for (int64_t j = i + %" PRId64 " + 1; j < %" PRId64 "; j++) r[j] += -INFINITY;", a.Sp, a.St);
+        em_line(e, "for (int64_t j = %s; j < %" PRId64 "; j++) r[j] += -INFINITY;",
+                em_index(a.Sp + 1, EM_TERMS({"i", 1})).s, a.St);
     if (a.has_nonpad)
         em_line(e, "for (int64_t j = npk < 0 ? 0 : npk; j < %" PRId64 "; j++) r[j] += -INFINITY;", a.St);
     if (want_qk && a.mode == 2)
@@ -268,21 +269,19 @@ static bool emit_attention(op_emit *e)
     if (f32) {
         em_line(e,
                 "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", sc, %" PRId64 ", 0, vh, %" PRId64
-                ", 0, out0 + b * %" PRId64 " + h * %" PRId64 ", %" PRId64 ", 1.0f, 0.0f, gs);",
-                a.Sq, a.Dv, a.St, a.St, vld, a.ys[0], a.ys[1], a.ys[2]);
+                ", 0, %s, %" PRId64 ", 1.0f, 0.0f, gs);",
+                a.Sq, a.Dv, a.St, a.St, vld, em_offset("out0", 0, EM_TERMS({"b", a.ys[0]}, {"h", a.ys[1]})).s, a.ys[2]);
     } else {
         em_line(e,
                 "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", sc, %" PRId64 ", 0, vh, %" PRId64
                 ", 0, yb, %" PRId64 ", 1.0f, 0.0f, gs);",
                 a.Sq, a.Dv, a.St, a.St, vld, a.Dv);
-        char yv[64];
-        snprintf(yv, sizeof yv, "yb[i * %" PRId64 " + d]", a.Dv);
+        char *yv = hd_xasprintf("yb[%s]", em_index(0, EM_TERMS({"i", a.Dv}, {"d", 1})).s);
         char *sv = em_store(t, yv);
+        free(yv);
         em_for(e, "i", a.Sq);
-        em_line(e,
-                "for (int64_t d = 0; d < %" PRId64 "; d++) out0[b * %" PRId64 " + h * %" PRId64 " + i * %" PRId64
-                " + d] = %s;",
-                a.Dv, a.ys[0], a.ys[1], a.ys[2], sv);
+        em_line(e, "for (int64_t d = 0; d < %" PRId64 "; d++) out0[%s] = %s;", a.Dv,
+                em_index(0, EM_TERMS({"b", a.ys[0]}, {"h", a.ys[1]}, {"i", a.ys[2]}, {"d", 1})).s, sv);
         em_close(e);
         free(sv);
     }
@@ -305,32 +304,29 @@ static bool emit_rotary(op_emit *e)
         return true;
     char *lc = em_load(t, "cp[k]"), *ls = em_load(t, "sp[k]");
     const char *i1 = r.inter ? "2 * k" : "k";
-    char i2[48];
-    if (r.inter)
-        snprintf(i2, sizeof i2, "2 * k + 1");
-    else
-        snprintf(i2, sizeof i2, "k + %" PRId64, half);
-    char a1[64], a2[64];
+    /* the pair's second element: right after the first, or half a row on */
+    const em_expr i2x = em_index(half, EM_TERMS({"k", 1}));
+    const char *i2 = r.inter ? "2 * k + 1" : i2x.s;
+    char a1[64], *a2 = hd_xasprintf("x[%s]", i2);
     snprintf(a1, sizeof a1, "x[%s]", i1);
-    snprintf(a2, sizeof a2, "x[%s]", i2);
     char *l1 = em_load(t, a1), *l2 = em_load(t, a2);
+    free(a2);
     char *s1 = em_store(t, "c_ * x1 - s_ * x2"), *s2 = em_store(t, "s_ * x1 + c_ * x2");
     em_for(e, "b", r.B);
     em_for(e, "s", r.S);
     if (r.pos) {
-        em_line(e, "int64_t p = in3[b * %" PRId64 " + s];", r.S);
+        em_line(e, "int64_t p = in3[%s];", em_index(0, EM_TERMS({"b", r.S}, {"s", 1})).s);
         em_line(e, "p = p < 0 ? 0 : p > %" PRId64 " ? %" PRId64 " : p;", r.P - 1, r.P - 1);
-        em_line(e, "const %s *cp = in1 + p * %" PRId64 ", *sp = in2 + p * %" PRId64 ";", ct, half, half);
+        em_line(e, "const %s *cp = %s, *sp = %s;", ct, em_offset("in1", 0, EM_TERMS({"p", half})).s,
+                em_offset("in2", 0, EM_TERMS({"p", half})).s);
     } else {
-        em_line(e,
-                "const %s *cp = in1 + (b * %" PRId64 " + s) * %" PRId64 ", *sp = in2 + (b * %" PRId64 " + s) * %" PRId64
-                ";",
-                ct, r.S, half, r.S, half);
+        em_line(e, "const %s *cp = %s, *sp = %s;", ct, em_offset("in1", 0, EM_TERMS({"b", r.S * half}, {"s", half})).s,
+                em_offset("in2", 0, EM_TERMS({"b", r.S * half}, {"s", half})).s);
     }
     em_for(e, "h", r.H);
-    em_line(e, "const %s *x = in0 + b * %" PRId64 " + h * %" PRId64 " + s * %" PRId64 ";", ct, r.xs[0], r.xs[1],
-            r.xs[2]);
-    em_line(e, "%s *y = out0 + b * %" PRId64 " + h * %" PRId64 " + s * %" PRId64 ";", ct, r.xs[0], r.xs[1], r.xs[2]);
+    const em_term xt[] = {{"b", r.xs[0]}, {"h", r.xs[1]}, {"s", r.xs[2]}};
+    em_line(e, "const %s *x = %s;", ct, em_offset("in0", 0, 3, xt).s);
+    em_line(e, "%s *y = %s;", ct, em_offset("out0", 0, 3, xt).s);
     em_for(e, "k", half);
     em_line(e, "float c_ = %s, s_ = %s, x1 = %s, x2 = %s;", lc, ls, l1, l2);
     em_line(e, "y[%s] = %s;", i1, s1);

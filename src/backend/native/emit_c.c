@@ -64,8 +64,11 @@ static char *value_ptr(const ir_graph *g, const mem_plan *plan, int v)
     switch (s->place) {
     case MEM_INPUT: return hd_xasprintf("(const %s *)in[%zu]", ct, s->index);
     case MEM_OUTPUT: return hd_xasprintf("(%s *)out[%zu]", ct, s->index);
-    case MEM_WEIGHTS: return hd_xasprintf("(const %s *)(hodu_weights + %" PRIu64 ")", ct, s->offset);
-    case MEM_ARENA: return hd_xasprintf("(%s *)(arena + %" PRIu64 ")", ct, s->offset);
+    case MEM_WEIGHTS:
+        return s->offset ? hd_xasprintf("(const %s *)(hodu_weights + %" PRIu64 ")", ct, s->offset)
+                         : hd_xasprintf("(const %s *)hodu_weights", ct);
+    case MEM_ARENA:
+        return s->offset ? hd_xasprintf("(%s *)(arena + %" PRIu64 ")", ct, s->offset) : hd_xasprintf("(%s *)arena", ct);
     default: return hd_xstrdup("NULL /* unplanned */");
     }
 }
@@ -226,7 +229,7 @@ static bool ident_in(const char *text, const char *name)
 /* Operands a lowering never reads (a shape input baked into the code, a
  * zero-size tensor, scratch a path did not need) get `(void)name;` at the
  * top of the body, so generated code builds clean under -Wall -Wextra. */
-static void void_unused_params(const ir_node *n, bool has_scratch, hd_buf *body)
+static void void_unused_params(const ir_node *n, bool has_scratch, bool has_exec, hd_buf *body)
 {
     const char *text = body->data ? body->data : "";
     hd_buf pre;
@@ -244,6 +247,10 @@ static void void_unused_params(const ir_node *n, bool has_scratch, hd_buf *body)
     }
     if (has_scratch && !ident_in(text, "scratch"))
         hd_buf_puts(&pre, "    (void)scratch;\n");
+    if (has_exec && !ident_in(text, "exec"))
+        hd_buf_puts(&pre, "    (void)exec;\n");
+    if (has_exec && !ident_in(text, "workers"))
+        hd_buf_puts(&pre, "    (void)workers;\n");
     if (pre.len) {
         hd_buf_write(&pre, text, body->len);
         hd_buf_free(body);
@@ -251,6 +258,118 @@ static void void_unused_params(const ir_node *n, bool has_scratch, hd_buf *body)
     } else {
         hd_buf_free(&pre);
     }
+}
+
+/* --- node functions ---------------------------------------------------- */
+
+/* A node function's parameters (Concat may have thousands). */
+typedef struct node_params {
+    size_t n, cap;
+    char **type, **name, **arg;
+} node_params;
+
+static void param_add(node_params *ps, char *type, char *name, char *arg)
+{
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? 2 * ps->cap : 8;
+        ps->type = hd_xrealloc(ps->type, ps->cap * sizeof(char *));
+        ps->name = hd_xrealloc(ps->name, ps->cap * sizeof(char *));
+        ps->arg = hd_xrealloc(ps->arg, ps->cap * sizeof(char *));
+    }
+    ps->type[ps->n] = type;
+    ps->name[ps->n] = name;
+    ps->arg[ps->n] = arg;
+    ps->n++;
+}
+
+static void params_free(node_params *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        free(ps->type[i]);
+        free(ps->name[i]);
+        free(ps->arg[i]);
+    }
+    free(ps->type);
+    free(ps->name);
+    free(ps->arg);
+}
+
+/* `restrict` only on data pointers: the hodu_exec is shared. */
+static void put_param(hd_buf *b, const char *type, const char *name)
+{
+    bool data = strcmp(name, "exec") != 0;
+    hd_buf_printf(b, "%s%s%s", type, data ? "restrict " : "", name);
+}
+
+/* "static void nK_Op(params)\n" */
+static void put_signature(const ir_graph *g, int node, const node_params *ps, hd_buf *fns)
+{
+    hd_buf_puts(fns, "static void ");
+    node_fn_name(g, node, fns);
+    hd_buf_putc(fns, '(');
+    for (size_t i = 0; i < ps->n; i++) {
+        if (i)
+            hd_buf_puts(fns, ", ");
+        put_param(fns, ps->type[i], ps->name[i]);
+    }
+    hd_buf_puts(fns, ps->n ? ")\n" : "void)\n");
+}
+
+/* static void nK_Op(params) { body } */
+static void write_plain_form(const ir_graph *g, int node, const node_params *ps, const hd_buf *body, hd_buf *fns)
+{
+    put_signature(g, node, ps, fns);
+    hd_buf_puts(fns, "{\n");
+    hd_buf_write(fns, body->data ? body->data : "", body->len);
+    hd_buf_puts(fns, "}\n");
+}
+
+/* A lowering that asked for em_par_for gets its body run as tasks: the
+ * parameters travel in a struct, each task takes its block [par_lo,
+ * par_hi) of the outer loop, and the node function hands the tasks to the
+ * host's parallel-for (serially without one). */
+static void write_task_form(const ir_graph *g, int node, const op_emit *e, const mem_plan *plan, size_t step,
+                            const node_params *ps, const hd_buf *body, hd_buf *fns)
+{
+    hd_buf_puts(fns, "struct ");
+    node_fn_name(g, node, fns);
+    hd_buf_puts(fns, "_args {\n");
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->name[i], "exec") != 0)
+            hd_buf_printf(fns, "    %s%s;\n", ps->type[i], ps->name[i]);
+    hd_buf_puts(fns, "    uint32_t n_tasks;\n};\n\nstatic void ");
+    node_fn_name(g, node, fns);
+    hd_buf_puts(fns, "_task(void *ctx, uint32_t task, uint32_t worker)\n{\n    const struct ");
+    node_fn_name(g, node, fns);
+    hd_buf_puts(fns, "_args *args = ctx;\n");
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->name[i], "exec") != 0) {
+            hd_buf_puts(fns, "    ");
+            put_param(fns, ps->type[i], ps->name[i]);
+            hd_buf_printf(fns, " = args->%s;\n", ps->name[i]);
+        }
+    if (plan->worker_scratch[step])
+        hd_buf_printf(fns, "    unsigned char *restrict wscratch = workers + (size_t)worker * %" PRIu64 "u;\n",
+                      plan->worker_bytes);
+    else
+        hd_buf_puts(fns, "    (void)worker;\n");
+    hd_buf_printf(fns,
+                  "    const int64_t par_lo = hd_task_begin(task, args->n_tasks, %" PRId64 ", %" PRId64 ");\n"
+                  "    const int64_t par_hi = hd_task_begin(task + 1, args->n_tasks, %" PRId64 ", %" PRId64 ");\n",
+                  e->par_n, e->par_grain, e->par_n, e->par_grain);
+    hd_buf_write(fns, body->data ? body->data : "", body->len);
+    hd_buf_puts(fns, "}\n\n");
+    put_signature(g, node, ps, fns);
+    hd_buf_puts(fns, "{\n    const struct ");
+    node_fn_name(g, node, fns);
+    hd_buf_puts(fns, "_args args = {");
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->name[i], "exec") != 0)
+            hd_buf_printf(fns, "%s, ", ps->name[i]);
+    hd_buf_printf(fns, "hd_task_count(exec, %" PRIu32 "u)};\n    hd_parallel_for(exec, args.n_tasks, ",
+                  e->par_max_tasks);
+    node_fn_name(g, node, fns);
+    hd_buf_puts(fns, "_task, (void *)&args);\n}\n");
 }
 
 static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls, hd_buf *calls,
@@ -261,14 +380,16 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
     const op_def *def = op_get(n->op);
     hd_buf body;
     hd_buf_init(&body);
-    op_emit e = {g, node, &body, decls, 1, 0, d, 0, {0}};
+    op_emit e = {
+        .g = g, .node = node, .body = &body, .decls = decls, .indent = 1, .d = d, .worker_bytes = plan->worker_bytes};
     size_t decls_before = decls->len;
     const native_lowering *low = native_lowering_of(n->op);
     if (!low || !low->emit(&e)) {
         hd_buf_free(&body);
         return false;
     }
-    void_unused_params(n, plan->scratch_bytes[step] != 0, &body);
+    bool has_exec = e.parallel || plan->worker_scratch[step] != 0;
+    void_unused_params(n, plan->scratch_bytes[step] != 0, has_exec, &body);
     /* Lowerings unroll only over small, bounded counts; this catches one
      * that a hostile attribute drives past that before the C compiler has
      * to swallow it. */
@@ -296,39 +417,39 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
             hd_buf_putc(fns, ' ');
             describe_value(&g->values[n->outputs[j]], fns);
         }
-    hd_buf_puts(fns, " */\nstatic void ");
-    node_fn_name(g, node, fns);
-    hd_buf_putc(fns, '(');
+    hd_buf_puts(fns, " */\n");
+
+    /* The parameters: type (without restrict), name, and the argument the
+     * run function passes. */
+    node_params ps = {0};
+    for (size_t j = 0; j < n->n_inputs; j++)
+        if (n->inputs[j] >= 0)
+            param_add(&ps, hd_xasprintf("const %s *", em_ctype(g->values[n->inputs[j]].dtype)),
+                      hd_xasprintf("in%zu", j), hd_xstrdup(value_name(names, g, plan, n->inputs[j])));
+    for (size_t j = 0; j < n->n_outputs; j++)
+        if (n->outputs[j] >= 0)
+            param_add(&ps, hd_xasprintf("%s *", em_ctype(g->values[n->outputs[j]].dtype)), hd_xasprintf("out%zu", j),
+                      hd_xstrdup(value_name(names, g, plan, n->outputs[j])));
+    if (plan->scratch_bytes[step])
+        param_add(&ps, hd_xstrdup("unsigned char *"), hd_xstrdup("scratch"),
+                  plan->scratch_offset[step] ? hd_xasprintf("arena + %" PRIu64, plan->scratch_offset[step])
+                                             : hd_xstrdup("arena"));
+    if (has_exec) {
+        param_add(&ps, hd_xstrdup("const hodu_exec *"), hd_xstrdup("exec"), hd_xstrdup("exec"));
+        param_add(&ps, hd_xstrdup("unsigned char *"), hd_xstrdup("workers"),
+                  plan->arena_bytes ? hd_xasprintf("arena + %" PRIu64, plan->arena_bytes) : hd_xstrdup("arena"));
+    }
+
+    if (e.par_max_tasks >= 2)
+        write_task_form(g, node, &e, plan, step, &ps, &body, fns);
+    else
+        write_plain_form(g, node, &ps, &body, fns);
     node_fn_name(g, node, calls);
-    hd_buf_puts(calls, "(");
-    bool first = true;
-    for (size_t j = 0; j < n->n_inputs; j++) {
-        int v = n->inputs[j];
-        if (v < 0)
-            continue;
-        hd_buf_printf(fns, "%sconst %s *restrict in%zu", first ? "" : ", ", em_ctype(g->values[v].dtype), j);
-        hd_buf_printf(calls, "%s%s", first ? "" : ", ", value_name(names, g, plan, v));
-        first = false;
-    }
-    for (size_t j = 0; j < n->n_outputs; j++) {
-        int v = n->outputs[j];
-        if (v < 0)
-            continue;
-        hd_buf_printf(fns, "%s%s *restrict out%zu", first ? "" : ", ", em_ctype(g->values[v].dtype), j);
-        hd_buf_printf(calls, "%s%s", first ? "" : ", ", value_name(names, g, plan, v));
-        first = false;
-    }
-    if (plan->scratch_bytes[step]) {
-        hd_buf_printf(fns, "%sunsigned char *restrict scratch", first ? "" : ", ");
-        hd_buf_printf(calls, "%sarena + %" PRIu64, first ? "" : ", ", plan->scratch_offset[step]);
-        first = false;
-    }
-    if (first)
-        hd_buf_puts(fns, "void");
-    hd_buf_puts(fns, ")\n{\n");
-    hd_buf_write(fns, body.data ? body.data : "", body.len);
-    hd_buf_puts(fns, "}\n");
+    hd_buf_putc(calls, '(');
+    for (size_t i = 0; i < ps.n; i++)
+        hd_buf_printf(calls, "%s%s", i ? ", " : "", ps.arg[i]);
     hd_buf_puts(calls, ");\n");
+    params_free(&ps);
     hd_buf_free(&body);
     return true;
 }
@@ -418,8 +539,8 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     put_c_string(b, g->name);
     hd_buf_printf(b,
                   ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
-                  "    %" PRIu64 "u,\n    0u,\n    hodu_run,\n};\n\n",
-                  g->n_inputs, g->n_outputs, plan->arena_bytes);
+                  "    %" PRIu64 "u,\n    %" PRIu64 "u,\n    hodu_run,\n};\n\n",
+                  g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes);
     hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");
 

@@ -325,21 +325,11 @@ static char *ew_template(const ew_plan *a)
 /* Index expression into an operand with the given strides over the loops. */
 static char *ew_index(const ew_loops *L, const int64_t *st)
 {
-    hd_buf b;
-    hd_buf_init(&b);
-    for (int j = 0; j < L->rank; j++) {
-        if (st[j] == 0)
-            continue;
-        if (b.len)
-            hd_buf_puts(&b, " + ");
-        if (st[j] == 1)
-            hd_buf_printf(&b, "i%d", j);
-        else
-            hd_buf_printf(&b, "i%d * %" PRId64, j, st[j]);
-    }
-    if (!b.len)
-        hd_buf_puts(&b, "0");
-    return hd_buf_take(&b);
+    static const char *const IV[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
+    em_term t[HODU_MAX_RANK];
+    for (int j = 0; j < L->rank; j++)
+        t[j] = (em_term){IV[j], st[j]};
+    return hd_xstrdup(em_index(0, (size_t)L->rank, t).s);
 }
 
 /* ======================================================================== */

@@ -30,57 +30,18 @@ uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K)
     return nn_align64((uint64_t)hd_sgemm_scratch_floats_max(M, N, K) * sizeof(float));
 }
 
-void nn_emit_phase_split(op_emit *e, int64_t IH, int64_t IW, int64_t SW)
+void nn_emit_tap(op_emit *e, const nn_window *w, int i, const char *iv, const char *ov, const char *kv)
 {
-    int64_t PWd = (IW + SW - 1) / SW;
-    em_line(e, "float *xs = (float *)scratch;");
-    em_for(e, "r", IH);
-    if (SW > NN_PHASE_UNROLL_MAX) {
-        /* A stride this wide comes from a hostile or odd model: a loop over
-         * the phases, not one line each, keeps the C small. */
-        em_for(e, "ph", SW);
-        em_for(e, "j", PWd);
-        em_line(e,
-                "xs[r * %" PRId64 " + ph * %" PRId64 " + j] = j * %" PRId64 " + ph < %" PRId64 " ? x[r * %" PRId64
-                " + j * %" PRId64 " + ph] : 0.0f;",
-                SW * PWd, PWd, SW, IW, IW, SW);
-        em_close(e);
-        em_close(e);
-        em_close(e);
-        return;
-    }
-    em_for(e, "j", PWd);
-    for (int64_t ph = 0; ph < SW; ph++) {
-        if ((PWd - 1) * SW + ph < IW)
-            em_line(e, "xs[r * %" PRId64 " + %" PRId64 " + j] = x[r * %" PRId64 " + j * %" PRId64 " + %" PRId64 "];",
-                    SW * PWd, ph * PWd, IW, SW, ph);
-        else
-            em_line(e,
-                    "xs[r * %" PRId64 " + %" PRId64 " + j] = j < %" PRId64 " ? x[r * %" PRId64 " + j * %" PRId64
-                    " + %" PRId64 "] : 0.0f;",
-                    SW * PWd, ph * PWd, PWd - 1, IW, SW, ph);
-    }
-    em_close(e);
-    em_close(e);
+    em_line(e, "const int64_t %s = %s;", iv, em_index(-w->pb[i], EM_TERMS({ov, w->s[i]}, {kv, w->d[i]})).s);
 }
 
-/* Writes "v0 * s0 + v1 * s1 ..." (terms with a zero stride left out) plus
- * `base`, or "0" when nothing is left. */
-static void offset_expr(hd_buf *b, int n, const char *const *vars, const int64_t *strides, int64_t base)
+size_t nn_dense_terms(em_term *t, int nd, const char *const *vars, const int64_t *dims, int64_t scale)
 {
-    bool any = false;
-    if (base) {
-        hd_buf_printf(b, "%" PRId64, base);
-        any = true;
+    for (int i = nd - 1; i >= 0; i--) {
+        t[i] = (em_term){vars[i], scale};
+        scale *= dims[i];
     }
-    for (int i = 0; i < n; i++) {
-        if (strides[i] == 0)
-            continue;
-        hd_buf_printf(b, "%s%s * %" PRId64, any ? " + " : "", vars[i], strides[i]);
-        any = true;
-    }
-    if (!any)
-        hd_buf_puts(b, "0");
+    return (size_t)nd;
 }
 
 /* A C float literal that reads back as exactly `v`. */
@@ -120,36 +81,40 @@ static const char *wrap_ctype(hodu_dtype t)
  * numpy matmul over the plan of nn_matmul_plan_of.  Float32 goes to
  * hd_sgemm_ws, folding the batch into M when B has no batch of its own. */
 
-/* Opens loops over the output batch dims and writes the three offset
- * expressions (A, B, out); returns how many loops were opened. */
-static int mm_open_batch(op_emit *e, const nn_matmul_plan *s, hd_buf *oa, hd_buf *ob, hd_buf *oc)
+/* "<r> * <rs> + <c>", the row-major index of element (r, c). */
+static em_expr ix2(const char *r, int64_t rs, const char *c) { return em_index(0, EM_TERMS({r, rs}, {c, 1})); }
+
+/* Pointers to the current batch entry of A, B and out ("in0 + b0 * 12",
+ * or "in0" alone). */
+typedef struct mm_ptrs {
+    em_expr a, b, o;
+} mm_ptrs;
+
+/* Opens loops over the output batch dims (none for dims of size 1) and
+ * fills p from the base names of A, B and out; returns how many loops were
+ * opened. */
+static int mm_open_batch(op_emit *e, const nn_matmul_plan *s, const char *a, const char *b, mm_ptrs *p)
 {
-    const char *vars[HODU_MAX_RANK];
     static const char *const names[] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
-    int64_t sc[HODU_MAX_RANK];
+    em_term ta[HODU_MAX_RANK], tb[HODU_MAX_RANK], tc[HODU_MAX_RANK];
     int64_t st = s->M * s->N;
+    int opened = 0;
     for (int i = s->br - 1; i >= 0; i--) {
-        sc[i] = s->bdims[i] == 1 ? 0 : st;
+        bool one = s->bdims[i] == 1;
+        ta[i] = (em_term){names[i], one ? 0 : s->sa[i]};
+        tb[i] = (em_term){names[i], one ? 0 : s->sb[i]};
+        tc[i] = (em_term){names[i], one ? 0 : st};
         st *= s->bdims[i];
     }
-    int opened = 0;
     for (int i = 0; i < s->br; i++) {
-        vars[i] = names[i];
         if (s->bdims[i] != 1) {
             em_for(e, names[i], s->bdims[i]);
             opened++;
         }
     }
-    int64_t sa[HODU_MAX_RANK], sb[HODU_MAX_RANK];
-    for (int i = 0; i < s->br; i++) {
-        sa[i] = s->bdims[i] == 1 ? 0 : s->sa[i];
-        sb[i] = s->bdims[i] == 1 ? 0 : s->sb[i];
-        if (s->bdims[i] == 1)
-            sc[i] = 0;
-    }
-    offset_expr(oa, s->br, vars, sa, 0);
-    offset_expr(ob, s->br, vars, sb, 0);
-    offset_expr(oc, s->br, vars, sc, 0);
+    p->a = em_offset(a, 0, (size_t)s->br, ta);
+    p->b = em_offset(b, 0, (size_t)s->br, tb);
+    p->o = em_offset("out0", 0, (size_t)s->br, tc);
     return opened;
 }
 
@@ -177,31 +142,22 @@ static bool emit_matmul(op_emit *e)
                 return true;
             }
         }
-        hd_buf oa, ob, oc;
-        hd_buf_init(&oa);
-        hd_buf_init(&ob);
-        hd_buf_init(&oc);
-        int opened = mm_open_batch(e, &s, &oa, &ob, &oc);
+        mm_ptrs p;
+        int opened = mm_open_batch(e, &s, "in0", "in1", &p);
         em_line(e,
-                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0 + %s, %" PRId64 ", 0, in1 + %s, %" PRId64
-                ", 0, out0 + %s, %" PRId64 ", 1.0f, 0.0f, (float *)scratch);",
-                s.M, s.N, s.K, oa.data, s.K, ob.data, s.N, oc.data, s.N);
+                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, %s, %" PRId64
+                ", 0, %s, %" PRId64 ", 1.0f, 0.0f, (float *)scratch);",
+                s.M, s.N, s.K, p.a.s, s.K, p.b.s, s.N, p.o.s, s.N);
         for (int i = 0; i < opened; i++)
             em_close(e);
-        hd_buf_free(&oa);
-        hd_buf_free(&ob);
-        hd_buf_free(&oc);
         return true;
     }
-    hd_buf oa, ob, oc;
-    hd_buf_init(&oa);
-    hd_buf_init(&ob);
-    hd_buf_init(&oc);
-    int opened = mm_open_batch(e, &s, &oa, &ob, &oc);
+    mm_ptrs p;
+    int opened = mm_open_batch(e, &s, "in0", "in1", &p);
     const char *ct = em_ctype(t);
-    em_line(e, "const %s *a = in0 + %s;", ct, oa.data);
-    em_line(e, "const %s *b = in1 + %s;", ct, ob.data);
-    em_line(e, "%s *o = out0 + %s;", ct, oc.data);
+    em_line(e, "const %s *a = %s;", ct, p.a.s);
+    em_line(e, "const %s *b = %s;", ct, p.b.s);
+    em_line(e, "%s *o = %s;", ct, p.o.s);
     if (t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16) {
         const char *cv = t == HODU_DTYPE_F16 ? "hd_f16_to_f32" : "hd_bf16_to_f32";
         const char *cs = t == HODU_DTYPE_F16 ? "hd_f32_to_f16" : "hd_f32_to_bf16";
@@ -209,22 +165,22 @@ static bool emit_matmul(op_emit *e)
         em_for(e, "n", s.N);
         em_line(e, "float acc = 0.0f;");
         em_for(e, "k", s.K);
-        em_line(e, "acc += %s(a[m * %" PRId64 " + k]) * %s(b[k * %" PRId64 " + n]);", cv, s.K, cv, s.N);
+        em_line(e, "acc += %s(a[%s]) * %s(b[%s]);", cv, ix2("m", s.K, "k").s, cv, ix2("k", s.N, "n").s);
         em_close(e);
-        em_line(e, "o[m * %" PRId64 " + n] = %s(acc);", s.N, cs);
+        em_line(e, "o[%s] = %s(acc);", ix2("m", s.N, "n").s, cs);
         em_close(e);
         em_close(e);
     } else {
         /* i-k-j order: the inner loop runs along rows of B and out. */
         const char *wt = wrap_ctype(t);
         em_for(e, "m", s.M);
-        em_line(e, "%s *orow = o + m * %" PRId64 ";", ct, s.N);
+        em_line(e, "%s *orow = %s;", ct, em_offset("o", 0, EM_TERMS({"m", s.N})).s);
         em_for(e, "n", s.N);
         em_line(e, "orow[n] = 0;");
         em_close(e);
         em_for(e, "k", s.K);
-        em_line(e, "const %s av = a[m * %" PRId64 " + k];", ct, s.K);
-        em_line(e, "const %s *brow = b + k * %" PRId64 ";", ct, s.N);
+        em_line(e, "const %s av = a[%s];", ct, ix2("m", s.K, "k").s);
+        em_line(e, "const %s *brow = %s;", ct, em_offset("b", 0, EM_TERMS({"k", s.N})).s);
         em_for(e, "n", s.N);
         if (wt)
             em_line(e, "orow[n] = (%s)((%s)orow[n] + (%s)av * (%s)brow[n]);", ct, wt, wt, wt);
@@ -236,9 +192,6 @@ static bool emit_matmul(op_emit *e)
     }
     for (int i = 0; i < opened; i++)
         em_close(e);
-    hd_buf_free(&oa);
-    hd_buf_free(&ob);
-    hd_buf_free(&oc);
     return true;
 }
 
@@ -264,36 +217,30 @@ static bool emit_matmul_integer(op_emit *e)
     nn_matmul_plan_of(e->g, e->node, &s);
     if (ir_value_numel(out) == 0)
         return true;
-    hd_buf oa, ob, oc;
-    hd_buf_init(&oa);
-    hd_buf_init(&ob);
-    hd_buf_init(&oc);
-    int opened = mm_open_batch(e, &s, &oa, &ob, &oc);
-    em_line(e, "const %s *a = in0 + %s;", em_ctype(a->dtype), oa.data);
-    em_line(e, "const %s *b = in1 + %s;", em_ctype(b->dtype), ob.data);
-    em_line(e, "int32_t *o = out0 + %s;", oc.data);
+    mm_ptrs p;
+    int opened = mm_open_batch(e, &s, "in0", "in1", &p);
+    em_line(e, "const %s *a = %s;", em_ctype(a->dtype), p.a.s);
+    em_line(e, "const %s *b = %s;", em_ctype(b->dtype), p.b.s);
+    em_line(e, "int32_t *o = %s;", p.o.s);
     em_for(e, "m", s.M);
     if (za)
         em_line(e, "const int32_t za = (int32_t)in2[%s];", ir_value_numel(za) == 1 ? "0" : "m");
     else
         em_line(e, "const int32_t za = 0;");
     em_for(e, "n", s.N);
-    em_line(e, "o[m * %" PRId64 " + n] = 0;", s.N);
+    em_line(e, "o[%s] = 0;", ix2("m", s.N, "n").s);
     em_close(e);
     em_for(e, "k", s.K);
-    em_line(e, "const int32_t av = (int32_t)a[m * %" PRId64 " + k] - za;", s.K);
+    em_line(e, "const int32_t av = (int32_t)a[%s] - za;", ix2("m", s.K, "k").s);
     em_for(e, "n", s.N);
     if (zb)
         em_line(e, "const int32_t zb = (int32_t)in3[%s];", ir_value_numel(zb) == 1 ? "0" : "n");
-    em_line(e, "o[m * %" PRId64 " + n] += av * ((int32_t)b[k * %" PRId64 " + n]%s);", s.N, s.N, zb ? " - zb" : "");
+    em_line(e, "o[%s] += av * ((int32_t)b[%s]%s);", ix2("m", s.N, "n").s, ix2("k", s.N, "n").s, zb ? " - zb" : "");
     em_close(e);
     em_close(e);
     em_close(e);
     for (int i = 0; i < opened; i++)
         em_close(e);
-    hd_buf_free(&oa);
-    hd_buf_free(&ob);
-    hd_buf_free(&oc);
     return true;
 }
 
@@ -312,21 +259,18 @@ static bool emit_qlinear_matmul(op_emit *e)
     char *lbs = em_load(em_in(e, 4)->dtype, bcol ? "in4[n]" : "in4[0]");
     char *lys = em_load(em_in(e, 6)->dtype, "in6[0]");
     bool s8 = out->dtype == HODU_DTYPE_I8;
-    hd_buf oa, ob, oc;
-    hd_buf_init(&oa);
-    hd_buf_init(&ob);
-    hd_buf_init(&oc);
-    int opened = mm_open_batch(e, &s, &oa, &ob, &oc);
-    em_line(e, "const %s *a = in0 + %s;", em_ctype(a->dtype), oa.data);
-    em_line(e, "const %s *b = in3 + %s;", em_ctype(b->dtype), ob.data);
-    em_line(e, "%s *o = out0 + %s;", em_ctype(out->dtype), oc.data);
+    mm_ptrs p;
+    int opened = mm_open_batch(e, &s, "in0", "in3", &p);
+    em_line(e, "const %s *a = %s;", em_ctype(a->dtype), p.a.s);
+    em_line(e, "const %s *b = %s;", em_ctype(b->dtype), p.b.s);
+    em_line(e, "%s *o = %s;", em_ctype(out->dtype), p.o.s);
     em_line(e, "const int32_t za = (int32_t)in2[0];");
     em_for(e, "m", s.M);
     em_for(e, "n", s.N);
     em_line(e, "const int32_t zb = (int32_t)in5[%s];", zcol ? "n" : "0");
     em_line(e, "int32_t acc = 0;");
     em_for(e, "k", s.K);
-    em_line(e, "acc += ((int32_t)a[m * %" PRId64 " + k] - za) * ((int32_t)b[k * %" PRId64 " + n] - zb);", s.K, s.N);
+    em_line(e, "acc += ((int32_t)a[%s] - za) * ((int32_t)b[%s] - zb);", ix2("m", s.K, "k").s, ix2("k", s.N, "n").s);
     em_close(e);
     if (f16)
         em_line(e, "const float mult = hd_f16_to_f32(hd_f32_to_f16(hd_f16_to_f32(hd_f32_to_f16(%s * %s)) / %s));", las,
@@ -336,14 +280,11 @@ static bool emit_qlinear_matmul(op_emit *e)
     em_line(e, "double v = rint((double)acc * (double)mult + (double)in7[0]);");
     em_line(e, "v = v < %s ? %s : (v > %s ? %s : v);", s8 ? "-128.0" : "0.0", s8 ? "-128.0" : "0.0",
             s8 ? "127.0" : "255.0", s8 ? "127.0" : "255.0");
-    em_line(e, "o[m * %" PRId64 " + n] = (%s)v;", s.N, em_ctype(out->dtype));
+    em_line(e, "o[%s] = (%s)v;", ix2("m", s.N, "n").s, em_ctype(out->dtype));
     em_close(e);
     em_close(e);
     for (int i = 0; i < opened; i++)
         em_close(e);
-    hd_buf_free(&oa);
-    hd_buf_free(&ob);
-    hd_buf_free(&oc);
     free(las);
     free(lbs);
     free(lys);
@@ -377,7 +318,8 @@ static bool emit_gemm(op_emit *e)
         if (use_c) {
             em_for(e, "m", M);
             em_for(e, "n", N);
-            em_line(e, "out0[m * %" PRId64 " + n] = %s * in2[m * %" PRId64 " + n * %" PRId64 "];", N, be, cs0, cs1);
+            em_line(e, "out0[%s] = %s * in2[%s];", ix2("m", N, "n").s, be,
+                    em_index(0, EM_TERMS({"m", cs0}, {"n", cs1})).s);
             em_close(e);
             em_close(e);
         }
@@ -395,26 +337,19 @@ static bool emit_gemm(op_emit *e)
     /* Other types: a dot product per output element. */
     bool is_f = is_float_type(t);
     const char *acc_t = t == HODU_DTYPE_F64 ? "double" : (is_f ? "float" : wrap_ctype(t));
-    char ia[96], ib[96];
-    if (ta)
-        snprintf(ia, sizeof(ia), "k * %" PRId64 " + m", M);
-    else
-        snprintf(ia, sizeof(ia), "m * %" PRId64 " + k", K);
-    if (tb)
-        snprintf(ib, sizeof(ib), "n * %" PRId64 " + k", K);
-    else
-        snprintf(ib, sizeof(ib), "k * %" PRId64 " + n", N);
+    em_expr ia = ta ? ix2("k", M, "m") : ix2("m", K, "k");
+    em_expr ib = tb ? ix2("n", K, "k") : ix2("k", N, "n");
     char *ld_a = em_load(t, "in0[ia]"), *ld_b = em_load(t, "in1[ib]");
     char *ld_c = em_load(t, "in2[ic]");
     em_for(e, "m", M);
     em_for(e, "n", N);
     em_line(e, "%s acc = 0;", acc_t);
     em_for(e, "k", K);
-    em_line(e, "const int64_t ia = %s, ib = %s;", ia, ib);
+    em_line(e, "const int64_t ia = %s, ib = %s;", ia.s, ib.s);
     em_line(e, "acc += (%s)%s * (%s)%s;", acc_t, ld_a, acc_t, ld_b);
     em_close(e);
     if (use_c)
-        em_line(e, "const int64_t ic = m * %" PRId64 " + n * %" PRId64 ";", cs0, cs1);
+        em_line(e, "const int64_t ic = %s;", em_index(0, EM_TERMS({"m", cs0}, {"n", cs1})).s);
     char *res;
     if (is_f) {
         if (use_c)
@@ -428,7 +363,7 @@ static bool emit_gemm(op_emit *e)
                     : hd_xasprintf("%s * (double)(%s)acc", em_f64(alpha).s, ct);
     }
     char *st = em_store(t, res);
-    em_line(e, "out0[m * %" PRId64 " + n] = %s;", N, st);
+    em_line(e, "out0[%s] = %s;", ix2("m", N, "n").s, st);
     em_close(e);
     em_close(e);
     free(res);

@@ -20,15 +20,12 @@ static inline uint64_t nn_align64(uint64_t x) { return x > UINT64_MAX - 63 ? UIN
  * product, for any target the generated code may be built for. */
 uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K);
 
-/* Stride phases up to this are split with one unrolled line per phase; a
- * wider stride (only odd or hostile models have one) gets a loop, so the C
- * stays small. */
-#define NN_PHASE_UNROLL_MAX 16
+/* "const int64_t <iv> = <ov> * s + <kv> * d - pb;": the input coordinate
+ * along spatial dim i that output position <ov> reads at kernel tap <kv>. */
+void nn_emit_tap(op_emit *e, const nn_window *w, int i, const char *iv, const char *ov, const char *kv);
 
-/* Emits the copy of one IH x IW float plane `x` into `xs` (the scratch)
- * with each row split into SW stride phases (phase ph holds columns ph,
- * ph+SW, ..., zero-padded to ceil(IW/SW)), so strided taps read contiguous
- * runs. */
-void nn_emit_phase_split(op_emit *e, int64_t IH, int64_t IW, int64_t SW);
+/* Fills t[0..nd) with the row-major terms of an index over dims[0..nd)
+ * (vars[0] outermost), each stride multiplied by `scale`; returns nd. */
+size_t nn_dense_terms(em_term *t, int nd, const char *const *vars, const int64_t *dims, int64_t scale);
 
 #endif /* HODU_NATIVE_EMIT_NN_H */

@@ -12,23 +12,68 @@
  * little arithmetic per element for a GEMM.  Other dtypes use a direct
  * loop.  The bias add is an epilogue in the same function.
  *
- * Float32 ConvTranspose lowers to a GEMM (W_g^T X_g) and a col2im scatter
- * (the kernel layer's hd_col2im_acc_f32 up to 2-D); other dtypes use a
- * direct gather loop.
+ * The im2col runs in chunks of output rows through the kernel layer's
+ * hd_im2col_nd_f32; with a stride along the last dim the image is first
+ * split into stride phases (hd_phase_split_f32) so every tap copies a
+ * contiguous run.
+ *
+ * Float32 ConvTranspose lowers to a GEMM (W_g^T X_g) and the kernel layer's
+ * col2im scatter (hd_col2im_acc_nd_f32); other dtypes use a direct gather
+ * loop.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emit_nn.h"
+#include "kernels/hodu_kernels.h"
 #include "native.h"
 #include "ops/ops.h"
+
+_Static_assert(NN_MAX_SPATIAL <= HD_WIN_MAX_ND, "the kernel layer's window holds every spatial rank");
 
 static const char *const KV[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"};
 static const char *const OV[] = {"o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7"};
 static const char *const IV[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
 
 /* --- Conv ---------------------------------------------------------------- */
+
+/* Opens the kernel loops of a direct convolution inside its channel loop:
+ * per spatial dim the tap kI, the input coordinate iI, and a skip when the
+ * window can leave the input along that dim. */
+static void emit_conv_taps(op_emit *e, const nn_window *w)
+{
+    for (int i = 0; i < w->nd; i++) {
+        em_for(e, KV[i], w->k[i]);
+        nn_emit_tap(e, w, i, IV[i], OV[i], KV[i]);
+        if (nn_window_leaves_input(w, i))
+            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
+    }
+}
+
+/* Element indices of x, w and y in a direct convolution's innermost loop:
+ * x[n][grp*Cg + c][i...], w at wbase[0..nwb) + k..., y[n][m][o...]. */
+typedef struct conv_index {
+    em_expr x, w, y;
+} conv_index;
+
+static conv_index conv_direct_index(const nn_conv_geom *g, const em_term *wbase, size_t nwb)
+{
+    const nn_window *w = &g->w;
+    em_term t[4 + NN_MAX_SPATIAL];
+    conv_index r;
+    t[0] = (em_term){"n", g->C * g->IP};
+    t[1] = (em_term){"grp", g->G > 1 ? g->Cg * g->IP : 0}; /* grp is 0 with one group */
+    t[2] = (em_term){"c", g->IP};
+    r.x = em_index(0, 3 + nn_dense_terms(t + 3, w->nd, IV, w->in, 1), t);
+    memcpy(t, wbase, nwb * sizeof *t);
+    r.w = em_index(0, nwb + nn_dense_terms(t + nwb, w->nd, KV, w->k, 1), t);
+    t[0] = (em_term){"n", g->M * g->OP};
+    t[1] = (em_term){"m", g->OP};
+    r.y = em_index(0, 2 + nn_dense_terms(t + 2, w->nd, OV, w->out, 1), t);
+    return r;
+}
 
 /* Direct integer convolution (ConvInteger, QLinearConv): int32 sums of
  * (x - x_zero_point) * (w - w_zero_point); padding contributes nothing.
@@ -43,7 +88,8 @@ static void emit_conv_quant(op_emit *e, const nn_conv_geom *g, bool qlinear)
     const ir_value *xzv = em_in(e, (size_t)xz), *wzv = em_in(e, (size_t)wz);
     em_for(e, "n", g->N);
     em_for(e, "m", g->M);
-    em_line(e, "const int64_t grp = m / %" PRId64 ";", g->Mg);
+    if (g->G > 1)
+        em_line(e, "const int64_t grp = m / %" PRId64 ";", g->Mg);
     if (xzv)
         em_line(e, "const int32_t xz = (int32_t)in%d[0];", xz);
     else
@@ -70,30 +116,10 @@ static void emit_conv_quant(op_emit *e, const nn_conv_geom *g, bool qlinear)
         em_for(e, OV[i], w->out[i]);
     em_line(e, "int32_t acc = %s;", qlinear && em_in(e, 8) ? "in8[m]" : "0");
     em_for(e, "c", g->Cg);
-    for (int i = 0; i < nd; i++) {
-        em_for(e, KV[i], w->k[i]);
-        em_line(e, "const int64_t %s = %s * %" PRId64 " + %s * %" PRId64 " - %" PRId64 ";", IV[i], OV[i], w->s[i],
-                KV[i], w->d[i], w->pb[i]);
-        if (nn_window_leaves_input(w, i))
-            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
-    }
-    hd_buf xi, wi, oi;
-    hd_buf_init(&xi);
-    hd_buf_init(&wi);
-    hd_buf_init(&oi);
-    hd_buf_printf(&xi, "(n * %" PRId64 " + grp * %" PRId64 " + c) * %" PRId64, g->C, g->Cg, g->IP);
-    hd_buf_printf(&wi, "(m * %" PRId64 " + c) * %" PRId64, g->Cg, g->KP);
-    hd_buf_printf(&oi, "(n * %" PRId64 " + m) * %" PRId64, g->M, g->OP);
-    int64_t si = 1, sk = 1, so = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        hd_buf_printf(&xi, " + %s * %" PRId64, IV[i], si);
-        hd_buf_printf(&wi, " + %s * %" PRId64, KV[i], sk);
-        hd_buf_printf(&oi, " + %s * %" PRId64, OV[i], so);
-        si *= w->in[i];
-        sk *= w->k[i];
-        so *= w->out[i];
-    }
-    em_line(e, "acc += ((int32_t)in0[%s] - xz) * ((int32_t)in%d[%s] - wz);", xi.data, wi_, wi.data);
+    emit_conv_taps(e, w);
+    const em_term wb[] = {{"m", g->Cg * g->KP}, {"c", g->KP}};
+    conv_index ix = conv_direct_index(g, wb, 2);
+    em_line(e, "acc += ((int32_t)in0[%s] - xz) * ((int32_t)in%d[%s] - wz);", ix.x.s, wi_, ix.w.s);
     for (int i = 0; i < nd; i++)
         em_close(e);
     em_close(e);
@@ -102,17 +128,14 @@ static void emit_conv_quant(op_emit *e, const nn_conv_geom *g, bool qlinear)
         em_line(e, "double r = (double)acc * (double)mult + (double)%s;", em_in(e, 7) ? "in7[0]" : "0");
         em_line(e, "r = r < %s ? %s : (r > %s ? %s : r);", s8 ? "-128.0" : "0.0", s8 ? "-128.0" : "0.0",
                 s8 ? "127.0" : "255.0", s8 ? "127.0" : "255.0");
-        em_line(e, "out0[%s] = (%s)rint(r);", oi.data, em_ctype(out->dtype));
+        em_line(e, "out0[%s] = (%s)rint(r);", ix.y.s, em_ctype(out->dtype));
     } else {
-        em_line(e, "out0[%s] = acc;", oi.data);
+        em_line(e, "out0[%s] = acc;", ix.y.s);
     }
     for (int i = 0; i < nd; i++)
         em_close(e);
     em_close(e);
     em_close(e);
-    hd_buf_free(&xi);
-    hd_buf_free(&wi);
-    hd_buf_free(&oi);
 }
 
 /* 1x1 kernel, stride 1, no padding: the image is its own column matrix. */
@@ -132,9 +155,14 @@ static bool conv_depthwise2d(const nn_conv_geom *g) { return g->w.nd == 2 && g->
 static void emit_valid_range(op_emit *e, const char *offv, int64_t s, int64_t in, int64_t out, const char *lo,
                              const char *hi)
 {
-    em_line(e, "int64_t %s = %s >= 0 ? 0 : (-%s + %" PRId64 ") / %" PRId64 ";", lo, offv, offv, s - 1, s);
-    em_line(e, "int64_t %s = %s >= %" PRId64 " ? 0 : (%" PRId64 " - %s + %" PRId64 ") / %" PRId64 ";", hi, offv, in, in,
-            offv, s - 1, s);
+    if (s == 1) {
+        em_line(e, "int64_t %s = %s >= 0 ? 0 : -%s;", lo, offv, offv);
+        em_line(e, "int64_t %s = %s >= %" PRId64 " ? 0 : %" PRId64 " - %s;", hi, offv, in, in, offv);
+    } else {
+        em_line(e, "int64_t %s = %s >= 0 ? 0 : (-%s + %" PRId64 ") / %" PRId64 ";", lo, offv, offv, s - 1, s);
+        em_line(e, "int64_t %s = %s >= %" PRId64 " ? 0 : (%" PRId64 " - %s + %" PRId64 ") / %" PRId64 ";", hi, offv, in,
+                in, offv, s - 1, s);
+    }
     em_line(e, "if (%s > %" PRId64 ") %s = %" PRId64 ";", lo, out, lo, out);
     em_line(e, "if (%s > %" PRId64 ") %s = %" PRId64 ";", hi, out, hi, out);
     em_line(e, "if (%s < %s) %s = %s;", hi, lo, hi, lo);
@@ -163,22 +191,6 @@ static int64_t conv_chunk_rows(const nn_conv_geom *g)
     return r < 1 ? 1 : (r > o0 ? o0 : r);
 }
 
-/* dst[0 .. n) = src[0 .. n) for a run-time n, in whole vectors (the last one
- * overlapping) when there are enough elements. */
-static void emit_vec_copy(op_emit *e, const char *dst, const char *src, const char *lo, const char *hi)
-{
-    em_line(e, "if (%s - %s >= HD_VF) {", hi, lo);
-    e->indent++;
-    em_line(e, "int64_t q = %s;", lo);
-    em_line(e, "for (; q + HD_VF <= %s; q += HD_VF) hd_vf_store(%s + q, hd_vf_load(%s + q));", hi, dst, src);
-    em_line(e, "if (q < %s) { q = %s - HD_VF; hd_vf_store(%s + q, hd_vf_load(%s + q)); }", hi, hi, dst, src);
-    e->indent--;
-    em_line(e, "} else {");
-    e->indent++;
-    em_line(e, "for (int64_t q = %s; q < %s; q++) %s[q] = %s[q];", lo, hi, dst, src);
-    em_close(e);
-}
-
 /* Bytes of the phase-split input copy a strided im2col reads (0 when the
  * last spatial stride is 1). */
 static uint64_t conv_xs_bytes(const nn_conv_geom *g)
@@ -192,153 +204,25 @@ static uint64_t conv_xs_bytes(const nn_conv_geom *g)
     return nn_align64(op_bytes4(g->Cg, g->IP / w->in[L], SL, PW, sizeof(float)));
 }
 
-/* xs[c][row][ph][j] = x[c][row][j*SL + ph] (0 past the row's end): each
- * phase of a strided row becomes contiguous. */
-static void emit_deinterleave(op_emit *e, const nn_conv_geom *g)
+/* Writes `static const hd_window <name>` for the kernel layer: the image is
+ * the convolution's input and the column grid its output, or the other
+ * way round for ConvTranspose (`transposed`), whose col2im scatters its
+ * input grid onto its output. */
+static void emit_window(op_emit *e, const char *name, const nn_window *w, bool transposed)
 {
-    const nn_window *w = &g->w;
-    int L = w->nd - 1;
-    int64_t SL = w->s[L], IL = w->in[L], PW = (IL + SL - 1) / SL;
-    em_for(e, "r", g->Cg * (g->IP / IL));
-    em_line(e, "const float *xr = x + r * %" PRId64 ";", IL);
-    em_line(e, "float *xd = xs + r * %" PRId64 ";", SL * PW);
-    if (SL > NN_PHASE_UNROLL_MAX) {
-        em_for(e, "ph", SL);
-        em_for(e, "j", PW);
-        em_line(e, "xd[ph * %" PRId64 " + j] = j * %" PRId64 " + ph < %" PRId64 " ? xr[j * %" PRId64 " + ph] : 0.0f;",
-                PW, SL, IL, SL);
-        em_close(e);
-        em_close(e);
-        em_close(e);
-        return;
+    const int64_t *dims[6] = {transposed ? w->out : w->in, transposed ? w->in : w->out, w->k, w->s, w->d, w->pb};
+    static const char *const field[6] = {"in", "out", "k", "s", "d", "pad"};
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_printf(&b, "static const hd_window %s = {.nd = %d", name, w->nd);
+    for (int f = 0; f < 6; f++) {
+        hd_buf_printf(&b, ", .%s = {", field[f]);
+        for (int i = 0; i < w->nd; i++)
+            hd_buf_printf(&b, "%s%" PRId64, i ? ", " : "", dims[f][i]);
+        hd_buf_puts(&b, "}");
     }
-    em_for(e, "j", PW);
-    for (int64_t ph = 0; ph < SL; ph++) {
-        if ((PW - 1) * SL + ph < IL)
-            em_line(e, "xd[%" PRId64 " + j] = xr[j * %" PRId64 " + %" PRId64 "];", ph * PW, SL, ph);
-        else
-            em_line(e, "xd[%" PRId64 " + j] = j < %" PRId64 " ? xr[j * %" PRId64 " + %" PRId64 "] : 0.0f;", ph * PW,
-                    PW - 1, SL, ph);
-    }
-    em_close(e);
-    em_close(e);
-}
-
-/* im2col of one group's channels, output rows [r0, r0 + nr) of the first
- * spatial dim: `x` (C/group channels of one image) into `col` [Cg * KP, nt]
- * (nt = nr * inner). */
-static void emit_im2col(op_emit *e, const nn_conv_geom *g)
-{
-    const nn_window *w = &g->w;
-    int nd = w->nd, L = nd - 1;
-    int64_t OL = w->out[L], SL = w->s[L];
-    /* the most zero columns at either end of a row, over all kernel taps */
-    int64_t head = w->pb[L] > 0 ? (w->pb[L] + SL - 1) / SL : 0;
-    int64_t last_off = (w->k[L] - 1) * w->d[L] - w->pb[L];
-    int64_t hi_min = last_off >= w->in[L] ? 0 : (w->in[L] - last_off + SL - 1) / SL;
-    if (head > OL)
-        head = OL;
-    if (hi_min > OL)
-        hi_min = OL;
-    int64_t tail = OL - hi_min;
-    em_for(e, "c", g->Cg);
-    for (int i = 0; i < nd; i++)
-        em_for(e, KV[i], w->k[i]);
-    /* row index = ((c*K0 + k0)*K1 + k1)... */
-    hd_buf row;
-    hd_buf_init(&row);
-    hd_buf_puts(&row, "c");
-    for (int i = 0; i < nd; i++) {
-        char *t = hd_xasprintf("(%s) * %" PRId64 " + %s", row.data, w->k[i], KV[i]);
-        hd_buf_free(&row);
-        hd_buf_init(&row);
-        hd_buf_puts(&row, t);
-        free(t);
-    }
-    em_line(e, "float *crow = col + (%s) * nt;", row.data);
-    hd_buf_free(&row);
-    /* With a stride along the last dim the rows come from `xs`, the input
-     * split into SL phases per row (see emit_deinterleave), so that every
-     * tap reads a contiguous run. */
-    int64_t PW = (w->in[L] + SL - 1) / SL, RW = SL > 1 ? SL * PW : w->in[L];
-    if (SL > 1)
-        em_line(e, "const float *xc = xs + c * %" PRId64 ";", RW * (g->IP / w->in[L]));
-    else
-        em_line(e, "const float *xc = x + c * %" PRId64 ";", g->IP);
-    em_line(e, "const int64_t off = %s * %" PRId64 " - %" PRId64 ";", KV[L], w->d[L], w->pb[L]);
-    emit_valid_range(e, "off", SL, w->in[L], OL, "lo", "hi");
-    if (SL > 1)
-        em_line(e,
-                "const int64_t ph = ((off %% %" PRId64 ") + %" PRId64 ") %% %" PRId64 ", base = (off - ph) / %" PRId64
-                ";",
-                SL, SL, SL, SL);
-    hd_buf cond, src, dst;
-    hd_buf_init(&cond);
-    hd_buf_init(&src);
-    hd_buf_init(&dst);
-    hd_buf_puts(&src, "0");
-    hd_buf_puts(&dst, "0");
-    int64_t ostride = OL, istride = RW;
-    for (int i = 0; i < L; i++) {
-        if (i == 0)
-            em_line(e, "for (int64_t o0 = r0; o0 < r0 + nr; o0++) {");
-        else
-            em_line(e, "for (int64_t %s = 0; %s < %" PRId64 "; %s++) {", OV[i], OV[i], w->out[i], OV[i]);
-        e->indent++;
-    }
-    for (int i = L - 1; i >= 0; i--) {
-        if (i == 0)
-            hd_buf_printf(&dst, " + (o0 - r0) * %" PRId64, ostride);
-        else
-            hd_buf_printf(&dst, " + %s * %" PRId64, OV[i], ostride);
-        hd_buf_printf(&src, " + %s * %" PRId64, IV[i], istride);
-        ostride *= w->out[i];
-        istride *= w->in[i];
-    }
-    for (int i = 0; i < L; i++) {
-        em_line(e, "const int64_t %s = %s * %" PRId64 " + %s * %" PRId64 " - %" PRId64 ";", IV[i], OV[i], w->s[i],
-                KV[i], w->d[i], w->pb[i]);
-        if (nn_window_leaves_input(w, i))
-            hd_buf_printf(&cond, "%s(uint64_t)%s >= %" PRId64 "u", cond.len ? " || " : "", IV[i], w->in[i]);
-    }
-    em_line(e, "float *dst = crow + %s;", dst.data);
-    if (cond.len) {
-        em_line(e, "if (%s) {", cond.data);
-        e->indent++;
-        em_for(e, "q", OL);
-        em_line(e, "dst[q] = 0.0f;");
-        em_close(e);
-        em_line(e, "continue;");
-        em_close(e);
-    }
-    em_line(e, "const float *src = xc + %s;", src.data);
-    /* zero heads and tails are short: unrolled guarded stores, so the
-     * compiler does not turn them into memset calls */
-    if (head > 0 && head <= 4) {
-        for (int64_t q = 0; q < head; q++)
-            em_line(e, "if (lo > %" PRId64 ") dst[%" PRId64 "] = 0.0f;", q, q);
-    } else if (head > 0) {
-        em_line(e, "for (int64_t q = 0; q < lo; q++) dst[q] = 0.0f;");
-    }
-    if (SL == 1)
-        em_line(e, "const float *srco = src + off;");
-    else
-        em_line(e, "const float *srco = src + ph * %" PRId64 " + base;", PW);
-    emit_vec_copy(e, "dst", "srco", "lo", "hi");
-    if (tail > 0 && tail <= 4) {
-        for (int64_t q = OL - tail; q < OL; q++)
-            em_line(e, "if (hi <= %" PRId64 ") dst[%" PRId64 "] = 0.0f;", q, q);
-    } else if (tail > 0) {
-        em_line(e, "for (int64_t q = hi; q < %" PRId64 "; q++) dst[q] = 0.0f;", OL);
-    }
-    for (int i = 0; i < L; i++)
-        em_close(e);
-    for (int i = 0; i < nd; i++)
-        em_close(e);
-    em_close(e);
-    hd_buf_free(&cond);
-    hd_buf_free(&src);
-    hd_buf_free(&dst);
+    em_line(e, "%s};", b.data);
+    hd_buf_free(&b);
 }
 
 /* Depthwise 2-D float32: one filter per channel.  Output rows whose whole
@@ -382,9 +266,9 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
 
     em_for(e, "nc", g->N * g->C);
     em_line(e, "const int64_t c = nc %% %" PRId64 ";", g->C);
-    em_line(e, "const float *x = in0 + nc * %" PRId64 ";", g->IP);
-    em_line(e, "const float *wc = in1 + c * %" PRId64 ";", KH * KW);
-    em_line(e, "float *o = out0 + nc * %" PRId64 ";", g->OP);
+    em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"nc", g->IP})).s);
+    em_line(e, "const float *wc = %s;", em_offset("in1", 0, EM_TERMS({"c", KH * KW})).s);
+    em_line(e, "float *o = %s;", em_offset("out0", 0, EM_TERMS({"nc", g->OP})).s);
     em_line(e, "const float bv = %s;", bias ? "in2[c]" : "0.0f");
     if (fast_rows) {
         for (int64_t t = 0; t < KH * KW; t++)
@@ -394,15 +278,16 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
             em_line(e, "const hd_vf vw%" PRId64 " = hd_vf_splat(w%" PRId64 ");", t, t);
         if (SW > 1) {
             /* this channel's rows split into SW phases */
-            nn_emit_phase_split(e, IH, IW, SW);
+            em_line(e, "float *xs = (float *)scratch;");
+            em_line(e, "hd_phase_split_f32(x, %" PRId64 ", %" PRId64 ", %" PRId64 ", xs);", IH, IW, SW);
         }
     }
     em_for(e, "oh", OH);
-    em_line(e, "float *orow = o + oh * %" PRId64 ";", OW);
+    em_line(e, "float *orow = %s;", em_offset("o", 0, EM_TERMS({"oh", OW})).s);
     if (fast_rows) {
         em_line(e, "if (oh >= %" PRId64 " && oh < %" PRId64 ") {", RLO, RHI);
         e->indent++;
-        em_line(e, "const float *xr = x + (oh * %" PRId64 " - %" PRId64 ") * %" PRId64 ";", SH, PH, IW);
+        em_line(e, "const float *xr = %s;", em_offset("x", -PH * IW, EM_TERMS({"oh", SH * IW})).s);
         /* borders: per-element checks */
         for (int part = 0; part < 2; part++) {
             int64_t a = part == 0 ? 0 : HI, b = part == 0 ? LO : OW;
@@ -415,8 +300,8 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
                 em_line(e, "if (ow >= %" PRId64 " && ow < %" PRId64 ") {", lo[kw], hi[kw]);
                 e->indent++;
                 for (int64_t kh = 0; kh < KH; kh++)
-                    em_line(e, "acc += w%" PRId64 " * xr[%" PRId64 " + ow * %" PRId64 " + %" PRId64 "];", kh * KW + kw,
-                            kh * DH * IW, SW, off[kw]);
+                    em_line(e, "acc += w%" PRId64 " * xr[%s];", kh * KW + kw,
+                            em_index(kh * DH * IW + off[kw], EM_TERMS({"ow", SW})).s);
                 em_close(e);
             }
             em_line(e, "orow[ow] = acc;");
@@ -427,7 +312,7 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
          * into SW phases) when strided */
         int64_t PWd = (IW + SW - 1) / SW;
         if (SW > 1)
-            em_line(e, "const float *xq = xs + (oh * %" PRId64 " - %" PRId64 ") * %" PRId64 ";", SH, PH, SW * PWd);
+            em_line(e, "const float *xq = %s;", em_offset("xs", -PH * SW * PWd, EM_TERMS({"oh", SH * SW * PWd})).s);
         else
             em_line(e, "const float *xq = xr;");
         em_line(e, "if (%" PRId64 " >= HD_VF) {", HI - LO);
@@ -445,7 +330,8 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
                 } else {
                     at = kh * DH * IW + o;
                 }
-                em_line(e, "acc += vw%" PRId64 " * hd_vf_load(xq + %" PRId64 " + ow);", kh * KW + kw, at);
+                em_line(e, "acc += vw%" PRId64 " * hd_vf_load(%s);", kh * KW + kw,
+                        em_offset("xq", at, EM_TERMS({"ow", 1})).s);
             }
         em_line(e, "hd_vf_store(orow + ow, acc);");
         em_line(e, "if (ow + HD_VF >= %" PRId64 ") break;", HI);
@@ -458,8 +344,8 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
         em_line(e, "float acc = bv;");
         for (int64_t kh = 0; kh < KH; kh++)
             for (int64_t kw = 0; kw < KW; kw++)
-                em_line(e, "acc += w%" PRId64 " * xr[%" PRId64 " + ow * %" PRId64 "];", kh * KW + kw,
-                        kh * DH * IW + off[kw], SW);
+                em_line(e, "acc += w%" PRId64 " * xr[%s];", kh * KW + kw,
+                        em_index(kh * DH * IW + off[kw], EM_TERMS({"ow", SW})).s);
         em_line(e, "orow[ow] = acc;");
         em_close(e);
         em_close(e);
@@ -469,28 +355,27 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
     /* general rows: accumulate tap by tap */
     em_line(e, "for (int64_t ow = 0; ow < %" PRId64 "; ow++) orow[ow] = bv;", OW);
     em_for(e, "kh", KH);
-    em_line(e, "const int64_t ih = oh * %" PRId64 " - %" PRId64 " + kh * %" PRId64 ";", SH, PH, DH);
+    nn_emit_tap(e, w, 0, "ih", "oh", "kh");
     em_line(e, "if ((uint64_t)ih >= %" PRId64 "u) continue;", IH);
-    em_line(e, "const float *xr = x + ih * %" PRId64 ";", IW);
+    em_line(e, "const float *xr = %s;", em_offset("x", 0, EM_TERMS({"ih", IW})).s);
     if (small) {
         for (int64_t kw = 0; kw < KW; kw++) {
             if (lo[kw] >= hi[kw])
                 continue;
             em_line(e, "{");
             e->indent++;
-            em_line(e, "const float wv = wc[kh * %" PRId64 " + %" PRId64 "];", KW, kw);
-            em_line(e,
-                    "for (int64_t ow = %" PRId64 "; ow < %" PRId64 "; ow++) orow[ow] += wv * xr[ow * %" PRId64
-                    " + %" PRId64 "];",
-                    lo[kw], hi[kw], SW, off[kw]);
+            em_line(e, "const float wv = wc[%s];", em_index(kw, EM_TERMS({"kh", KW})).s);
+            em_line(e, "for (int64_t ow = %" PRId64 "; ow < %" PRId64 "; ow++) orow[ow] += wv * xr[%s];", lo[kw],
+                    hi[kw], em_index(off[kw], EM_TERMS({"ow", SW})).s);
             em_close(e);
         }
     } else {
         em_for(e, "kw", KW);
-        em_line(e, "const float wv = wc[kh * %" PRId64 " + kw];", KW);
-        em_line(e, "const int64_t off = kw * %" PRId64 " - %" PRId64 ";", DW, PW);
+        em_line(e, "const float wv = wc[%s];", em_index(0, EM_TERMS({"kh", KW}, {"kw", 1})).s);
+        em_line(e, "const int64_t off = %s;", em_index(-PW, EM_TERMS({"kw", DW})).s);
         emit_valid_range(e, "off", SW, IW, OW, "lo", "hi");
-        em_line(e, "for (int64_t ow = lo; ow < hi; ow++) orow[ow] += wv * xr[ow * %" PRId64 " + off];", SW);
+        em_line(e, "for (int64_t ow = lo; ow < hi; ow++) orow[ow] += wv * xr[%s];",
+                em_index(0, EM_TERMS({"ow", SW}, {"off", 1})).s);
         em_close(e);
     }
     em_close(e);
@@ -500,30 +385,15 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
 
 /* The inner part both direct emitters share: with the window loops open
  * (input coordinates in IV, kernel in KV, output in OV), accumulate x * w
- * with w indexed from `w_base`, then close the loops and store acc. */
+ * with w indexed from the terms `wbase`, then close the loops and store
+ * acc. */
 static void emit_direct_mac_store(op_emit *e, const nn_conv_geom *g, hodu_dtype t, const char *acc_t,
-                                  const char *w_base)
+                                  const em_term *wbase, size_t nwb)
 {
-    const nn_window *w = &g->w;
-    int nd = w->nd;
-    hd_buf xi, wi, oi;
-    hd_buf_init(&xi);
-    hd_buf_init(&wi);
-    hd_buf_init(&oi);
-    hd_buf_printf(&xi, "(n * %" PRId64 " + grp * %" PRId64 " + c) * %" PRId64, g->C, g->Cg, g->IP);
-    hd_buf_puts(&wi, w_base);
-    hd_buf_printf(&oi, "(n * %" PRId64 " + m) * %" PRId64, g->M, g->OP);
-    int64_t si = 1, sk = 1, so = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        hd_buf_printf(&xi, " + %s * %" PRId64, IV[i], si);
-        hd_buf_printf(&wi, " + %s * %" PRId64, KV[i], sk);
-        hd_buf_printf(&oi, " + %s * %" PRId64, OV[i], so);
-        si *= w->in[i];
-        sk *= w->k[i];
-        so *= w->out[i];
-    }
+    int nd = g->w.nd;
+    conv_index ix = conv_direct_index(g, wbase, nwb);
     char *lx = em_load(t, "in0[xi]"), *lw = em_load(t, "in1[wi]");
-    em_line(e, "const int64_t xi = %s, wi = %s;", xi.data, wi.data);
+    em_line(e, "const int64_t xi = %s, wi = %s;", ix.x.s, ix.w.s);
     em_line(e, "acc += (%s)%s * (%s)%s;", acc_t, lx, acc_t, lw);
     free(lx);
     free(lw);
@@ -531,15 +401,12 @@ static void emit_direct_mac_store(op_emit *e, const nn_conv_geom *g, hodu_dtype 
         em_close(e);
     em_close(e);
     char *st = em_store(t, "acc");
-    em_line(e, "out0[%s] = %s;", oi.data, st);
+    em_line(e, "out0[%s] = %s;", ix.y.s, st);
     free(st);
     for (int i = 0; i < nd; i++)
         em_close(e);
     em_close(e);
     em_close(e);
-    hd_buf_free(&xi);
-    hd_buf_free(&wi);
-    hd_buf_free(&oi);
 }
 
 /* Direct convolution for any float dtype: one dot product per output. */
@@ -550,24 +417,17 @@ static void emit_conv_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype t, bo
     const char *acc_t = t == HODU_DTYPE_F64 ? "double" : "float";
     em_for(e, "n", g->N);
     em_for(e, "m", g->M);
-    em_line(e, "const int64_t grp = m / %" PRId64 ";", g->Mg);
-    em_line(e, "(void)grp;");
+    if (g->G > 1)
+        em_line(e, "const int64_t grp = m / %" PRId64 ";", g->Mg);
     for (int i = 0; i < nd; i++)
         em_for(e, OV[i], w->out[i]);
     char *lb = em_load(t, "in2[m]");
     em_line(e, "%s acc = %s;", acc_t, bias ? lb : "0");
     free(lb);
     em_for(e, "c", g->Cg);
-    for (int i = 0; i < nd; i++) {
-        em_for(e, KV[i], w->k[i]);
-        em_line(e, "const int64_t %s = %s * %" PRId64 " + %s * %" PRId64 " - %" PRId64 ";", IV[i], OV[i], w->s[i],
-                KV[i], w->d[i], w->pb[i]);
-        if (nn_window_leaves_input(w, i))
-            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
-    }
-    char *w_base = hd_xasprintf("(m * %" PRId64 " + c) * %" PRId64, g->Cg, g->KP);
-    emit_direct_mac_store(e, g, t, acc_t, w_base);
-    free(w_base);
+    emit_conv_taps(e, w);
+    const em_term wb[] = {{"m", g->Cg * g->KP}, {"c", g->KP}};
+    emit_direct_mac_store(e, g, t, acc_t, wb, 2);
 }
 
 static int64_t conv_chunk_cols(const nn_conv_geom *g)
@@ -608,7 +468,8 @@ static bool emit_conv(op_emit *e)
         em_for(e, "n", g.N);
         em_for(e, "m", g.M);
         em_for(e, "p", g.OP);
-        em_line(e, "out0[(n * %" PRId64 " + m) * %" PRId64 " + p] = %s;", g.M, g.OP, bias ? "in2[m]" : "0.0f");
+        em_line(e, "out0[%s] = %s;", em_index(0, EM_TERMS({"n", g.M * g.OP}, {"m", g.OP}, {"p", 1})).s,
+                bias ? "in2[m]" : "0.0f");
         em_close(e);
         em_close(e);
         em_close(e);
@@ -617,58 +478,82 @@ static bool emit_conv(op_emit *e)
     bool pw = conv_pointwise(&g);
     uint64_t colb = conv_col_bytes(&g), xsb = pw ? 0 : conv_xs_bytes(&g);
     int64_t Kd = g.Cg * g.KP;
-    if (!pw)
+    int64_t gs = g.G > 1; /* one group: no grp loop, its terms drop out */
+    if (!pw) {
+        emit_window(e, "win", &g.w, false);
         em_line(e, "float *col = (float *)scratch;");
+    }
     if (xsb)
         em_line(e, "float *xs = (float *)(scratch + %" PRIu64 ");", colb);
-    em_line(e, "float *ws = (float *)(scratch + %" PRIu64 ");", colb + xsb);
+    if (colb + xsb)
+        em_line(e, "float *ws = (float *)(scratch + %" PRIu64 ");", colb + xsb);
+    else
+        em_line(e, "float *ws = (float *)scratch;");
     em_for(e, "n", g.N);
-    em_for(e, "grp", g.G);
-    em_line(e, "const float *x = in0 + (n * %" PRId64 " + grp * %" PRId64 ") * %" PRId64 ";", g.C, g.Cg, g.IP);
-    em_line(e, "float *y = out0 + (n * %" PRId64 " + grp * %" PRId64 ") * %" PRId64 ";", g.M, g.Mg, g.OP);
-    em_line(e, "const float *wg = in1 + grp * %" PRId64 ";", g.Mg * Kd);
+    if (gs)
+        em_for(e, "grp", g.G);
+    em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"n", g.C * g.IP}, {"grp", gs * g.Cg * g.IP})).s);
+    em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"n", g.M * g.OP}, {"grp", gs * g.Mg * g.OP})).s);
+    em_line(e, "const float *wg = %s;", em_offset("in1", 0, EM_TERMS({"grp", gs * g.Mg * Kd})).s);
+    /* chunks of output rows along the first spatial dim: im2col into L2,
+     * GEMM, bias (1-D convolutions and pointwise ones take one chunk) */
+    int64_t R = conv_chunk_rows(&g), inner = g.w.nd >= 2 ? conv_inner(&g) : g.OP;
+    int64_t O0 = g.w.nd >= 2 ? g.w.out[0] : 1;
+    bool chunked = !pw && R < O0;
     if (pw) {
         em_line(e,
                 "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", wg, %" PRId64 ", 0, x, %" PRId64 ", 0, y, %" PRId64
                 ", 1.0f, 0.0f, ws);",
                 g.Mg, g.OP, Kd, Kd, g.OP, g.OP);
-        em_line(e, "const int64_t p0 = 0, nt = %" PRId64 ";", g.OP);
     } else {
-        if (xsb)
-            emit_deinterleave(e, &g);
-        /* chunks of output rows: im2col into L2, GEMM, bias */
-        int64_t R = conv_chunk_rows(&g), inner = g.w.nd >= 2 ? conv_inner(&g) : g.OP;
-        int64_t O0 = g.w.nd >= 2 ? g.w.out[0] : 1;
-        em_line(e, "for (int64_t r0 = 0; r0 < %" PRId64 "; r0 += %" PRId64 ") {", O0, R);
-        e->indent++;
-        em_line(e, "const int64_t nr = %" PRId64 " - r0 < %" PRId64 " ? %" PRId64 " - r0 : %" PRId64 ";", O0, R, O0, R);
-        em_line(e, "const int64_t nt = nr * %" PRId64 ", p0 = r0 * %" PRId64 ";", inner, inner);
-        if (g.w.nd < 2)
-            em_line(e, "(void)nr;");
-        emit_im2col(e, &g);
-        em_line(e,
-                "hd_sgemm_ws(%" PRId64 ", nt, %" PRId64 ", wg, %" PRId64 ", 0, col, nt, 0, y + p0, %" PRId64
-                ", 1.0f, 0.0f, ws);",
-                g.Mg, Kd, Kd, g.OP);
+        const char *src = "x";
+        if (xsb) {
+            int L = g.w.nd - 1;
+            em_line(e, "hd_phase_split_f32(x, %" PRId64 ", %" PRId64 ", %" PRId64 ", xs);", g.Cg * (g.IP / g.w.in[L]),
+                    g.w.in[L], g.w.s[L]);
+            src = "xs";
+        }
+        if (chunked) {
+            em_line(e, "for (int64_t r0 = 0; r0 < %" PRId64 "; r0 += %" PRId64 ") {", O0, R);
+            e->indent++;
+            em_line(e, "const int64_t nr = %" PRId64 " - r0 < %" PRId64 " ? %" PRId64 " - r0 : %" PRId64 ";", O0, R, O0,
+                    R);
+            em_line(e, "const int64_t nt = %s, p0 = %s;", em_index(0, EM_TERMS({"nr", inner})).s,
+                    em_index(0, EM_TERMS({"r0", inner})).s);
+            em_line(e, "hd_im2col_nd_f32(%s, %" PRId64 ", &win, r0, nr, col);", src, g.Cg);
+            em_line(e,
+                    "hd_sgemm_ws(%" PRId64 ", nt, %" PRId64 ", wg, %" PRId64 ", 0, col, nt, 0, y + p0, %" PRId64
+                    ", 1.0f, 0.0f, ws);",
+                    g.Mg, Kd, Kd, g.OP);
+        } else {
+            em_line(e, "hd_im2col_nd_f32(%s, %" PRId64 ", &win, 0, %" PRId64 ", col);", src, g.Cg, O0);
+            em_line(e,
+                    "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", wg, %" PRId64 ", 0, col, %" PRId64
+                    ", 0, y, %" PRId64 ", 1.0f, 0.0f, ws);",
+                    g.Mg, g.OP, Kd, Kd, g.OP, g.OP);
+        }
     }
     if (bias) {
-        /* epilogue: bias per output channel, on the block just written */
+        /* epilogue: bias per output channel, on the block just written
+         * (nt columns from p0 on) */
+        char ntl[24];
+        snprintf(ntl, sizeof ntl, "%" PRId64, g.OP);
+        const char *nt = chunked ? "nt" : ntl;
         em_for(e, "m", g.Mg);
-        em_line(e, "const float bv = in2[grp * %" PRId64 " + m];", g.Mg);
-        em_line(e, "float *yr = y + m * %" PRId64 " + p0;", g.OP);
+        em_line(e, "const float bv = in2[%s];", em_index(0, EM_TERMS({"grp", gs * g.Mg}, {"m", 1})).s);
+        em_line(e, "float *yr = %s;", em_offset("y", 0, EM_TERMS({"m", g.OP}, {"p0", chunked})).s);
         /* the tail starts at a computed bound, not where the vector loop
          * stopped (that form trips -Waggressive-loop-optimizations) */
-        em_line(e, "const int64_t pv = nt / HD_VF * HD_VF;");
+        em_line(e, "const int64_t pv = %s / HD_VF * HD_VF;", nt);
         em_line(e,
                 "for (int64_t p = 0; p < pv; p += HD_VF) hd_vf_store(yr + p, hd_vf_load(yr + p) + hd_vf_splat(bv));");
-        em_line(e, "for (int64_t p = pv; p < nt; p++) yr[p] += bv;");
+        em_line(e, "for (int64_t p = pv; p < %s; p++) yr[p] += bv;", nt);
         em_close(e);
-    } else {
-        em_line(e, "(void)p0, (void)nt;");
     }
-    if (!pw)
+    if (chunked)
         em_close(e);
-    em_close(e);
+    if (gs)
+        em_close(e);
     em_close(e);
     return true;
 }
@@ -693,72 +578,6 @@ static uint64_t scratch_conv(const ir_graph *gr, int node)
 
 /* --- ConvTranspose --------------------------------------------------------- */
 
-/* col2im: adds col [Mg*KP, IP] of one group into y [Mg, OP].  One and two
- * spatial dims call the kernel layer's hd_col2im_acc_f32 (the ConvTranspose
- * input grid is its column grid, the output its image; 1-D is a 1 x W
- * image); three or more are written out as loops in the same order. */
-static void emit_col2im(op_emit *e, const nn_conv_geom *g)
-{
-    const nn_window *w = &g->w;
-    int nd = w->nd, L = nd - 1;
-    if (nd <= 2) {
-        int r = nd - 1; /* index of the row dim, -1 for 1-D */
-        em_line(e,
-                "hd_col2im_acc_f32(col, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-                ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", y);",
-                g->Mg, r ? w->out[0] : 1, w->out[L], r ? w->in[0] : 1, w->in[L], r ? w->k[0] : 1, w->k[L],
-                r ? w->s[0] : 1, w->s[L], r ? w->pb[0] : 0, w->pb[L], r ? w->d[0] : 1, w->d[L]);
-        return;
-    }
-    em_for(e, "m", g->Mg);
-    for (int i = 0; i < nd; i++)
-        em_for(e, KV[i], w->k[i]);
-    hd_buf row;
-    hd_buf_init(&row);
-    hd_buf_puts(&row, "m");
-    for (int i = 0; i < nd; i++) {
-        char *t = hd_xasprintf("(%s) * %" PRId64 " + %s", row.data, w->k[i], KV[i]);
-        hd_buf_free(&row);
-        hd_buf_init(&row);
-        hd_buf_puts(&row, t);
-        free(t);
-    }
-    em_line(e, "const float *crow = col + (%s) * %" PRId64 ";", row.data, g->IP);
-    hd_buf_free(&row);
-    em_line(e, "float *ym = y + m * %" PRId64 ";", g->OP);
-    em_line(e, "const int64_t off = %s * %" PRId64 " - %" PRId64 ";", KV[L], w->d[L], w->pb[L]);
-    /* valid i: 0 <= i*s + off < out, i in [0, in) */
-    emit_valid_range(e, "off", w->s[L], w->out[L], w->in[L], "lo", "hi");
-    for (int i = 0; i < L; i++) {
-        em_for(e, IV[i], w->in[i]);
-        em_line(e, "const int64_t %s = %s * %" PRId64 " + %s * %" PRId64 " - %" PRId64 ";", OV[i], IV[i], w->s[i],
-                KV[i], w->d[i], w->pb[i]);
-        em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", OV[i], w->out[i]);
-    }
-    hd_buf src, dst;
-    hd_buf_init(&src);
-    hd_buf_init(&dst);
-    hd_buf_puts(&src, "0");
-    hd_buf_puts(&dst, "0");
-    int64_t ss = w->in[L], ds = w->out[L];
-    for (int i = L - 1; i >= 0; i--) {
-        hd_buf_printf(&src, " + %s * %" PRId64, IV[i], ss);
-        hd_buf_printf(&dst, " + %s * %" PRId64, OV[i], ds);
-        ss *= w->in[i];
-        ds *= w->out[i];
-    }
-    em_line(e, "const float *src = crow + %s;", src.data);
-    em_line(e, "float *dst = ym + %s;", dst.data);
-    em_line(e, "for (int64_t q = lo; q < hi; q++) dst[q * %" PRId64 " + off] += src[q];", w->s[L]);
-    for (int i = 0; i < L; i++)
-        em_close(e);
-    for (int i = 0; i < nd; i++)
-        em_close(e);
-    em_close(e);
-    hd_buf_free(&src);
-    hd_buf_free(&dst);
-}
-
 /* Direct ConvTranspose for any float dtype, as a gather per output. */
 static void emit_convt_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype t, bool bias)
 {
@@ -767,7 +586,8 @@ static void emit_convt_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype t, b
     const char *acc_t = t == HODU_DTYPE_F64 ? "double" : "float";
     em_for(e, "n", g->N);
     em_for(e, "m", g->M);
-    em_line(e, "const int64_t grp = m / %" PRId64 ", mg = m %% %" PRId64 ";", g->Mg, g->Mg);
+    if (g->G > 1)
+        em_line(e, "const int64_t grp = m / %" PRId64 ", mg = m %% %" PRId64 ";", g->Mg, g->Mg);
     for (int i = 0; i < nd; i++)
         em_for(e, OV[i], w->out[i]);
     char *lb = em_load(t, "in2[m]");
@@ -775,15 +595,26 @@ static void emit_convt_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype t, b
     free(lb);
     em_for(e, "c", g->Cg);
     for (int i = 0; i < nd; i++) {
+        /* output o reads input (o + pb - k*d) / s where that divides */
         em_for(e, KV[i], w->k[i]);
-        em_line(e, "const int64_t t%d = %s + %" PRId64 " - %s * %" PRId64 ";", i, OV[i], w->pb[i], KV[i], w->d[i]);
-        em_line(e, "if (t%d < 0 || t%d %% %" PRId64 " != 0) continue;", i, i, w->s[i]);
-        em_line(e, "const int64_t %s = t%d / %" PRId64 ";", IV[i], i, w->s[i]);
-        em_line(e, "if (%s >= %" PRId64 ") continue;", IV[i], w->in[i]);
+        em_expr num = em_index(w->pb[i], EM_TERMS({OV[i], 1}, {KV[i], -w->d[i]}));
+        if (w->s[i] == 1) {
+            em_line(e, "const int64_t %s = %s;", IV[i], num.s);
+        } else {
+            em_line(e, "const int64_t t%d = %s;", i, num.s);
+            em_line(e, "if (t%d < 0 || t%d %% %" PRId64 " != 0) continue;", i, i, w->s[i]);
+            em_line(e, "const int64_t %s = t%d / %" PRId64 ";", IV[i], i, w->s[i]);
+        }
+        em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
     }
-    char *w_base = hd_xasprintf("((grp * %" PRId64 " + c) * %" PRId64 " + mg) * %" PRId64, g->Cg, g->Mg, g->KP);
-    emit_direct_mac_store(e, g, t, acc_t, w_base);
-    free(w_base);
+    /* W is [C, M/group, k...] */
+    if (g->G > 1) {
+        const em_term wb[] = {{"grp", g->Cg * g->Mg * g->KP}, {"c", g->Mg * g->KP}, {"mg", g->KP}};
+        emit_direct_mac_store(e, g, t, acc_t, wb, 3);
+    } else {
+        const em_term wb[] = {{"c", g->Mg * g->KP}, {"m", g->KP}};
+        emit_direct_mac_store(e, g, t, acc_t, wb, 2);
+    }
 }
 
 static uint64_t convt_col_bytes(const nn_conv_geom *g)
@@ -805,28 +636,33 @@ static bool emit_conv_transpose(op_emit *e)
         return true;
     }
     int64_t R = g.Mg * g.KP;
+    int64_t gs = g.G > 1; /* one group: no grp loop, its terms drop out */
+    emit_window(e, "win", &g.w, true);
     em_line(e, "float *col = (float *)scratch;");
     em_line(e, "float *ws = (float *)(scratch + %" PRIu64 ");", convt_col_bytes(&g));
     em_for(e, "n", g.N);
-    em_for(e, "grp", g.G);
-    em_line(e, "const float *x = in0 + (n * %" PRId64 " + grp * %" PRId64 ") * %" PRId64 ";", g.C, g.Cg, g.IP);
-    em_line(e, "float *y = out0 + (n * %" PRId64 " + grp * %" PRId64 ") * %" PRId64 ";", g.M, g.Mg, g.OP);
+    if (gs)
+        em_for(e, "grp", g.G);
+    em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"n", g.C * g.IP}, {"grp", gs * g.Cg * g.IP})).s);
+    em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"n", g.M * g.OP}, {"grp", gs * g.Mg * g.OP})).s);
     /* col = W_g^T [Mg*KP, Cg] x X_g [Cg, IP] */
     em_line(e,
-            "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in1 + grp * %" PRId64 ", %" PRId64 ", 1, x, %" PRId64
-            ", 0, col, %" PRId64 ", 1.0f, 0.0f, ws);",
-            R, g.IP, g.Cg, g.Cg * R, R, g.IP, g.IP);
+            "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 1, x, %" PRId64 ", 0, col, %" PRId64
+            ", 1.0f, 0.0f, ws);",
+            R, g.IP, g.Cg, em_offset("in1", 0, EM_TERMS({"grp", gs * g.Cg * R})).s, R, g.IP, g.IP);
     em_for(e, "m", g.Mg);
     if (bias)
-        em_line(e, "const float bv = in2[grp * %" PRId64 " + m];", g.Mg);
+        em_line(e, "const float bv = in2[%s];", em_index(0, EM_TERMS({"grp", gs * g.Mg}, {"m", 1})).s);
     else
         em_line(e, "const float bv = 0.0f;");
     em_for(e, "p", g.OP);
-    em_line(e, "y[m * %" PRId64 " + p] = bv;", g.OP);
+    em_line(e, "y[%s] = bv;", em_index(0, EM_TERMS({"m", g.OP}, {"p", 1})).s);
     em_close(e);
     em_close(e);
-    emit_col2im(e, &g);
-    em_close(e);
+    /* the input grid is col2im's column grid, the output its image */
+    em_line(e, "hd_col2im_acc_nd_f32(col, %" PRId64 ", &win, y);", g.Mg);
+    if (gs)
+        em_close(e);
     em_close(e);
     return true;
 }

@@ -86,13 +86,13 @@ static void emit_maxpool2d_fast(op_emit *e, const pool_plan *p)
 {
     const nn_window *w = &p->w;
     int64_t IH = w->in[0], IW = w->in[1], OH = w->out[0], OW = w->out[1];
-    int64_t KH = w->k[0], KW = w->k[1], SH = w->s[0], SW = w->s[1], DH = w->d[0];
-    int64_t PH = w->pb[0], PWd = (IW + SW - 1) / SW;
+    int64_t KH = w->k[0], KW = w->k[1], SW = w->s[1], PWd = (IW + SW - 1) / SW;
     em_for(e, "nc", p->nc);
-    em_line(e, "const float *x = in0 + nc * %" PRId64 ";", IH * IW);
-    em_line(e, "float *y = out0 + nc * %" PRId64 ";", OH * OW);
+    em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"nc", IH * IW})).s);
+    em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"nc", OH * OW})).s);
     if (SW > 1) {
-        nn_emit_phase_split(e, IH, IW, SW);
+        em_line(e, "float *xs = (float *)scratch;");
+        em_line(e, "hd_phase_split_f32(x, %" PRId64 ", %" PRId64 ", %" PRId64 ", xs);", IH, IW, SW);
     }
     /* per tap: the valid output columns [lo, hi) and where the tap reads */
     int64_t lo[64], hi[64], at[64], LO = 0, HI = OW;
@@ -109,13 +109,13 @@ static void emit_maxpool2d_fast(op_emit *e, const pool_plan *p)
         HI = hi[kw] < HI ? hi[kw] : HI;
     }
     em_for(e, "oh", OH);
-    em_line(e, "float *orow = y + oh * %" PRId64 ";", OW);
+    em_line(e, "float *orow = %s;", em_offset("y", 0, EM_TERMS({"oh", OW})).s);
     em_line(e, "const float *rows[%" PRId64 "];", KH);
     em_line(e, "int nrows = 0;");
     em_for(e, "kh", KH);
-    em_line(e, "const int64_t ih = oh * %" PRId64 " - %" PRId64 " + kh * %" PRId64 ";", SH, PH, DH);
-    em_line(e, "if ((uint64_t)ih < %" PRId64 "u) rows[nrows++] = %s + ih * %" PRId64 ";", IH, SW > 1 ? "xs" : "x",
-            SW > 1 ? SW * PWd : IW);
+    nn_emit_tap(e, w, 0, "ih", "oh", "kh");
+    em_line(e, "if ((uint64_t)ih < %" PRId64 "u) rows[nrows++] = %s;", IH,
+            em_offset(SW > 1 ? "xs" : "x", 0, EM_TERMS({"ih", SW > 1 ? SW * PWd : IW})).s);
     em_close(e);
     if (LO < HI) {
         /* interior: every tap valid; whole vectors, the last overlapping */
@@ -129,8 +129,8 @@ static void emit_maxpool2d_fast(op_emit *e, const pool_plan *p)
         e->indent++;
         em_line(e, "const float *xr = rows[r] + ow;");
         for (int64_t kw = 0; kw < KW; kw++) {
-            em_line(e, "{ hd_vf v = hd_vf_load(xr + %" PRId64 "); acc = hd_vf_sel(hd_vf_lt(acc, v), v, acc); }",
-                    at[kw]);
+            em_line(e, "{ hd_vf v = hd_vf_load(%s); acc = hd_vf_sel(hd_vf_lt(acc, v), v, acc); }",
+                    em_offset("xr", at[kw], 0, NULL).s);
         }
         em_close(e);
         em_line(e, "hd_vf_store(orow + ow, acc);");
@@ -200,8 +200,8 @@ static bool emit_pool(op_emit *e)
         return true;
     }
     em_for(e, "nc", pl.nc);
-    em_line(e, "const %s *x = in0 + nc * %" PRId64 ";", em_ctype(t), IP);
-    em_line(e, "%s *y = out0 + nc * %" PRId64 ";", em_ctype(t), OP);
+    em_line(e, "const %s *x = %s;", em_ctype(t), em_offset("in0", 0, EM_TERMS({"nc", IP})).s);
+    em_line(e, "%s *y = %s;", em_ctype(t), em_offset("out0", 0, EM_TERMS({"nc", OP})).s);
     for (int i = 0; i < nd; i++)
         em_for(e, OV[i], w.out[i]);
     if (pl.kind == POOL_MAX) {
@@ -219,8 +219,7 @@ static bool emit_pool(op_emit *e)
      * skipped outright; padded positions count only for include_pad. */
     for (int i = 0; i < nd; i++) {
         em_for(e, KV[i], w.k[i]);
-        em_line(e, "const int64_t %s = %s * %" PRId64 " - %" PRId64 " + %s * %" PRId64 ";", IV[i], OV[i], w.s[i],
-                w.pb[i], KV[i], w.d[i]);
+        nn_emit_tap(e, &w, i, IV[i], OV[i], KV[i]);
         if (pl.include_pad) {
             em_line(e, "if (%s < %" PRId64 " || %s >= %" PRId64 ") continue;", IV[i], -w.pb[i], IV[i],
                     w.in[i] + w.pe[i]);
@@ -232,20 +231,14 @@ static bool emit_pool(op_emit *e)
             em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w.in[i]);
         }
     }
-    hd_buf xi;
-    hd_buf_init(&xi);
-    hd_buf_puts(&xi, "0");
-    int64_t st = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        hd_buf_printf(&xi, " + %s * %" PRId64, IV[i], st);
-        st *= w.in[i];
-    }
+    em_term terms[1 + NN_MAX_SPATIAL];
+    em_expr xi = em_index(0, nn_dense_terms(terms, nd, IV, w.in, 1), terms);
     char *lx = em_load(t, "x[xi]");
     if (pl.include_pad) {
         em_line(e, "pcnt++;");
         em_line(e, "if (!in%d) continue;", nd - 1);
     }
-    em_line(e, "const int64_t xi = %s;", xi.data);
+    em_line(e, "const int64_t xi = %s;", xi.s);
     em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
     free(lx);
     if (pl.kind == POOL_MAX) {
@@ -262,14 +255,7 @@ static bool emit_pool(op_emit *e)
     }
     for (int i = 0; i < nd; i++)
         em_close(e);
-    hd_buf yi;
-    hd_buf_init(&yi);
-    hd_buf_puts(&yi, "0");
-    st = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-        hd_buf_printf(&yi, " + %s * %" PRId64, OV[i], st);
-        st *= w.out[i];
-    }
+    em_expr yi = em_index(0, nn_dense_terms(terms, nd, OV, w.out, 1), terms);
     char *res;
     if (pl.kind == POOL_MAX) {
         res = hd_xstrdup("acc");
@@ -280,7 +266,7 @@ static bool emit_pool(op_emit *e)
         res = hd_xstrdup("r");
     }
     char *sv = em_store(t, res);
-    em_line(e, "y[%s] = %s;", yi.data, sv);
+    em_line(e, "y[%s] = %s;", yi.s, sv);
     free(sv);
     free(res);
     if (pl.indices) {
@@ -294,18 +280,21 @@ static bool emit_pool(op_emit *e)
                 s2 *= w.in[i];
             }
             for (int i = nd - 1; i >= 0; i--) {
-                em_line(e, "cm += (rem %% %" PRId64 ") * %" PRId64 ";", w.in[i], cs[i]);
+                if (cs[i] == 1)
+                    em_line(e, "cm += rem %% %" PRId64 ";", w.in[i]);
+                else
+                    em_line(e, "cm += (rem %% %" PRId64 ") * %" PRId64 ";", w.in[i], cs[i]);
                 em_line(e, "rem /= %" PRId64 ";", w.in[i]);
             }
             em_line(e, "arg = cm;");
         }
-        em_line(e, "out1[nc * %" PRId64 " + %s] = nc * %" PRId64 " + arg;", OP, yi.data, IP);
+        terms[0] = (em_term){"nc", OP};
+        em_expr oi = em_index(0, 1 + nn_dense_terms(terms + 1, nd, OV, w.out, 1), terms);
+        em_line(e, "out1[%s] = %s;", oi.s, em_index(0, EM_TERMS({"nc", IP}, {"arg", 1})).s);
     }
     for (int i = 0; i < nd; i++)
         em_close(e);
     em_close(e);
-    hd_buf_free(&xi);
-    hd_buf_free(&yi);
     return true;
 }
 
@@ -321,7 +310,7 @@ static bool emit_global_pool(op_emit *e)
     const char *acc_t = acc_ctype(t);
     char *lx = em_load(t, "x[i]");
     em_for(e, "nc", g.nc);
-    em_line(e, "const %s *x = in0 + nc * %" PRId64 ";", em_ctype(t), IP);
+    em_line(e, "const %s *x = %s;", em_ctype(t), em_offset("in0", 0, EM_TERMS({"nc", IP})).s);
     char *res;
     if (g.kind == POOL_MAX) {
         em_line(e, "%s acc = %s;", acc_t, lowest(t));
@@ -386,8 +375,8 @@ static bool emit_max_unpool(op_emit *e)
         for (int i = u.rank - 1; i >= 0; i--) {
             em_line(e,
                     "{ const int64_t q = rem %% %" PRId64 "; rem /= %" PRId64 "; if (q >= %" PRId64
-                    ") ok = 0; o += q * %" PRId64 "; }",
-                    u.index_dims[i], u.index_dims[i], u.out_dims[i], ost);
+                    ") ok = 0; o += %s; }",
+                    u.index_dims[i], u.index_dims[i], u.out_dims[i], em_index(0, EM_TERMS({"q", ost})).s);
             ost *= u.out_dims[i];
         }
         em_line(e, "if (ok) out0[o] = in0[i];");

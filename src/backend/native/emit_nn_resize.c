@@ -83,19 +83,14 @@ static bool emit_resize(op_emit *e)
     static const char *const TV[] = {"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"};
     /* Output loops; per resized dim the table offset base, per plain dim
      * the input offset. */
-    hd_buf base, oidx;
-    hd_buf_init(&base);
-    hd_buf_init(&oidx);
-    hd_buf_puts(&base, "0");
-    hd_buf_puts(&oidx, "0");
+    em_term tb[HODU_MAX_RANK], to[HODU_MAX_RANK];
     for (int a = 0; a < r; a++) {
         em_for(e, OV[a], p.out[a]);
-        if (!p.resized[a])
-            hd_buf_printf(&base, " + %s * %" PRId64, OV[a], istride[a]);
-        hd_buf_printf(&oidx, " + %s * %" PRId64, OV[a], ostride[a]);
+        tb[a] = (em_term){OV[a], p.resized[a] ? 0 : istride[a]};
+        to[a] = (em_term){OV[a], ostride[a]};
     }
-    em_line(e, "%s *y = out0 + (%s);", ct, oidx.data);
-    em_line(e, "const %s *xb = in0 + (%s);", ct, base.data);
+    em_line(e, "%s *y = %s;", ct, em_offset("out0", 0, (size_t)r, to).s);
+    em_line(e, "const %s *xb = %s;", ct, em_offset("in0", 0, (size_t)r, tb).s);
     if (any_ext) {
         hd_buf cond;
         hd_buf_init(&cond);
@@ -112,11 +107,10 @@ static bool emit_resize(op_emit *e)
     if (p.mode == RESIZE_NEAREST) {
         hd_buf off;
         hd_buf_init(&off);
-        hd_buf_puts(&off, "0");
         for (int a = 0; a < r; a++)
             if (p.resized[a])
-                hd_buf_printf(&off, " + rs%d_o%d[%s]", e->node, a, OV[a]);
-        em_line(e, "*y = xb[%s];", off.data);
+                hd_buf_printf(&off, "%srs%d_o%d[%s]", off.len ? " + " : "", e->node, a, OV[a]);
+        em_line(e, "*y = xb[%s];", off.len ? off.data : "0");
         hd_buf_free(&off);
     } else {
         em_line(e, "%s acc = 0;", acc_t);
@@ -124,20 +118,18 @@ static bool emit_resize(op_emit *e)
         hd_buf off, wt;
         hd_buf_init(&off);
         hd_buf_init(&wt);
-        hd_buf_puts(&off, "0");
-        hd_buf_puts(&wt, "1");
         for (int a = 0; a < r; a++) {
             if (!p.resized[a])
                 continue;
             em_for(e, TV[a], ntap[a]);
             opened++;
-            em_line(e, "const int64_t j%d = %s * %d + %s;", a, OV[a], ntap[a], TV[a]);
-            hd_buf_printf(&off, " + rs%d_o%d[j%d]", e->node, a, a);
-            hd_buf_printf(&wt, " * rs%d_w%d[j%d]", e->node, a, a);
+            em_line(e, "const int64_t j%d = %s;", a, em_index(0, EM_TERMS({OV[a], ntap[a]}, {TV[a], 1})).s);
+            hd_buf_printf(&off, "%srs%d_o%d[j%d]", off.len ? " + " : "", e->node, a, a);
+            hd_buf_printf(&wt, "%srs%d_w%d[j%d]", wt.len ? " * " : "", e->node, a, a);
         }
         char *lx = em_load(t, "xb[q]");
-        em_line(e, "const int64_t q = %s;", off.data);
-        em_line(e, "acc += (%s) * (%s)%s;", wt.data, acc_t, lx);
+        em_line(e, "const int64_t q = %s;", off.len ? off.data : "0");
+        em_line(e, "acc += (%s) * (%s)%s;", wt.len ? wt.data : "1", acc_t, lx);
         free(lx);
         for (int i = 0; i < opened; i++)
             em_close(e);
@@ -191,8 +183,6 @@ static bool emit_resize(op_emit *e)
     }
     for (int a = 0; a < r; a++)
         em_close(e);
-    hd_buf_free(&base);
-    hd_buf_free(&oidx);
     return true;
 }
 

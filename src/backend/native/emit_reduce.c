@@ -112,24 +112,28 @@ static void nest_close(op_emit *e, const reduce_loops *l)
         em_close(e);
 }
 
-/* Offset expression "a0 * 12 + a1" of a nest (input strides, or output
- * strides when `out`); "0" for an empty nest. */
+/* Offset expression "o0 * 12 + o1" of a nest (input strides, or output
+ * strides when `out`); "0" for an empty nest.  The names are
+ * nest_open's. */
 static char *nest_off(const char *pfx, const reduce_loops *l, bool out)
 {
-    hd_buf b;
-    hd_buf_init(&b);
-    for (int k = 0; k < l->n; k++) {
-        int64_t s = out ? l->ostride[k] : l->stride[k];
-        if (b.len)
-            hd_buf_puts(&b, " + ");
-        if (s == 1)
-            hd_buf_printf(&b, "%s%d", pfx, k);
-        else
-            hd_buf_printf(&b, "%s%d * %" PRId64, pfx, k, s);
+    char names[HODU_MAX_RANK][24];
+    em_term t[HODU_MAX_RANK];
+    int n = l->n < HODU_MAX_RANK ? l->n : HODU_MAX_RANK;
+    for (int k = 0; k < n; k++) {
+        snprintf(names[k], sizeof names[k], "%s%d", pfx, k);
+        t[k] = (em_term){names[k], out ? l->ostride[k] : l->stride[k]};
     }
-    if (!b.len)
-        hd_buf_puts(&b, "0");
-    return hd_buf_take(&b);
+    return hd_xstrdup(em_index(0, (size_t)n, t).s);
+}
+
+/* "const T *x = in0 + <xo>;" and, unless yo is NULL, "U *y = out0 +
+ * <yo>;": the row pointers most lowerings here start from. */
+static void row_ptrs(op_emit *e, hodu_dtype xt, const char *xo, hodu_dtype yt, const char *yo)
+{
+    em_line(e, "const %s *x = %s;", em_ctype(xt), em_at("in0", xo).s);
+    if (yo)
+        em_line(e, "%s *y = %s;", em_ctype(yt), em_at("out0", yo).s);
 }
 
 /* `<ct> var = <sum over j of expr>`, through hd_rd_<fn>(args) when `vec`
@@ -278,8 +282,7 @@ static bool emit_reduce(op_emit *e)
     char *yo = nest_off("o", &p.outer, true);
     char *ro = nest_off("r", &p.red, false);
     nest_open(e, "o", &p.outer);
-    em_line(e, "const %s *x = in0 + %s;", em_ctype(t), xo);
-    em_line(e, "%s *y = out0 + %s;", em_ctype(out->dtype), yo);
+    row_ptrs(e, t, xo, out->dtype, yo);
     if (k == RED_LOG_SUM_EXP) {
         /* max first, then log(sum(exp(x - max))) + max */
         char *v = ld(t, "x", ro);
@@ -366,7 +369,7 @@ static bool emit_reduce(op_emit *e)
             em_line(e, "%s *a = (%s *)(void *)scratch;", at, at);
         em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) a[i] = %s;", p.inner, r_identity(k, t));
         nest_open(e, "r", &p.red);
-        em_line(e, "const %s *xr = x + %s;", em_ctype(t), ro);
+        em_line(e, "const %s *xr = %s;", em_ctype(t), em_at("x", ro).s);
         char *v = ld(t, "xr", "i");
         char *m = r_map(k, t, "v");
         char *cmb = r_combine(k, t, "a[i]", m);
@@ -414,22 +417,17 @@ static bool emit_arg(op_emit *e)
     const char *ct = em_compute_ctype(t);
     em_for(e, "o", O);
     em_for(e, "i", I);
-    em_line(e, "const %s *x = in0 + o * %" PRId64 " + i;", em_ctype(t), A * I);
+    em_expr ox = em_index(0, EM_TERMS({"o", A * I}, {"i", 1}));
+    row_ptrs(e, t, ox.s, t, NULL);
     char *v0 = ld(t, "x", "0");
-    char *v = ld(t, "x", "a");
+    char *v = ld(t, "x", em_index(0, EM_TERMS({"a", I})).s);
     em_line(e, "%s b = %s;", ct, v0);
     em_line(e, "int64_t best = 0;");
     em_line(e, "for (int64_t a = 1; a < %" PRId64 "; a++) {", A);
-    if (I != 1) {
-        free(v);
-        char *idx = hd_xasprintf("a * %" PRId64, I);
-        v = ld(t, "x", idx);
-        free(idx);
-    }
     em_line(e, "    %s v = %s;", ct, v);
     em_line(e, "    if (%s) { b = v; best = a; }", cond);
     em_line(e, "}");
-    em_line(e, "out0[o * %" PRId64 " + i] = best;", I);
+    em_line(e, "out0[%s] = best;", em_index(0, EM_TERMS({"o", I}, {"i", 1})).s);
     em_close(e);
     em_close(e);
     free(v0);
@@ -455,15 +453,14 @@ static bool emit_cum(op_emit *e)
     const char *ct = integer ? "uint64_t" : em_compute_ctype(t);
     const char *op = prod ? "*" : "+";
     em_for(e, "o", O);
-    em_line(e, "const %s *x = in0 + o * %" PRId64 ";", em_ctype(t), A * I);
-    em_line(e, "%s *y = out0 + o * %" PRId64 ";", em_ctype(t), A * I);
+    em_expr ox = em_index(0, EM_TERMS({"o", A * I}));
+    row_ptrs(e, t, ox.s, t, ox.s);
     em_for(e, "i", I);
     em_line(e, "%s s = %s;", ct, prod ? "1" : "0");
     em_for(e, "k", A);
-    if (rev)
-        em_line(e, "int64_t p = (%" PRId64 " - k) * %" PRId64 " + i;", A - 1, I);
-    else
-        em_line(e, "int64_t p = k * %" PRId64 " + i;", I);
+    char rk[40];
+    snprintf(rk, sizeof rk, "(%" PRId64 " - k)", A - 1);
+    em_line(e, "int64_t p = %s;", em_index(0, EM_TERMS({rev ? rk : "k", I}, {"i", 1})).s);
     char *v = ld(t, "x", "p");
     char *sv = integer ? hd_xasprintf("(%s)(%s)s", em_ctype(t), ir_dtype_is_signed(t) ? "int64_t" : "uint64_t")
                        : hd_xstrdup("s");
@@ -499,35 +496,29 @@ static bool emit_topk(op_emit *e)
     const char *ct = em_compute_ctype(t);
     em_for(e, "o", O);
     em_for(e, "i", I);
-    em_line(e, "const %s *x = in0 + o * %" PRId64 " + i;", em_ctype(t), A * I);
-    em_line(e, "%s *vo = out0 + o * %" PRId64 " + i;", em_ctype(t), K * I);
-    em_line(e, "int64_t *io = out1 + o * %" PRId64 " + i;", K * I);
+    row_ptrs(e, t, em_index(0, EM_TERMS({"o", A * I}, {"i", 1})).s, t, NULL);
+    em_expr oo = em_index(0, EM_TERMS({"o", K * I}, {"i", 1}));
+    em_line(e, "%s *vo = %s;", em_ctype(t), em_at("out0", oo.s).s);
+    em_line(e, "int64_t *io = %s;", em_at("out1", oo.s).s);
     em_line(e, "int64_t n = 0;");
     em_for(e, "a", A);
-    char *idx = hd_xasprintf("a * %" PRId64, I);
-    char *v = ld(t, "x", idx);
-    free(idx);
+    char *v = ld(t, "x", em_index(0, EM_TERMS({"a", I})).s);
     em_line(e, "%s v = %s;", ct, v);
     free(v);
-    char *worst = hd_xasprintf("(%" PRId64 ") * %" PRId64, K - 1, I);
-    char *w = ld(t, "vo", worst);
+    char *w = ld(t, "vo", em_index((K - 1) * I, 0, NULL).s);
     em_line(e, "if (n == %" PRId64 " && !(v %s %s)) continue;", K, cmp, w);
     free(w);
-    free(worst);
     em_line(e, "int64_t p = n < %" PRId64 " ? n++ : %" PRId64 ";", K, K - 1);
-    char *pidx = hd_xasprintf("(p - 1) * %" PRId64, I);
-    char *pv = ld(t, "vo", pidx);
+    em_expr pidx = em_index(0, EM_TERMS({"(p - 1)", I})), sidx = em_index(0, EM_TERMS({"p", I}));
+    char *pv = ld(t, "vo", pidx.s);
     em_line(e, "while (p > 0 && v %s %s) {", cmp, pv);
-    em_line(e, "    vo[p * %" PRId64 "] = vo[%s];", I, pidx);
-    em_line(e, "    io[p * %" PRId64 "] = io[%s];", I, pidx);
+    em_line(e, "    vo[%s] = vo[%s];", sidx.s, pidx.s);
+    em_line(e, "    io[%s] = io[%s];", sidx.s, pidx.s);
     em_line(e, "    p--;");
     em_line(e, "}");
     free(pv);
-    free(pidx);
-    char *sidx = hd_xasprintf("p * %" PRId64, I);
-    st(e, t, "vo", sidx, "v");
-    em_line(e, "io[%s] = a;", sidx);
-    free(sidx);
+    st(e, t, "vo", sidx.s, "v");
+    em_line(e, "io[%s] = a;", sidx.s);
     em_close(e);
     em_close(e);
     em_close(e);
@@ -595,6 +586,18 @@ static void emit_max(op_emit *e, const char *at, const char *var, int64_t n, con
     }
 }
 
+/* Opens the loops over the rows of an [O][A][I] view along A (o, and i
+ * when I > 1) and points x and y at the row's first element; element j of
+ * the row is at j * I. */
+static void emit_axis_rows(op_emit *e, hodu_dtype t, int64_t O, int64_t A, int64_t I)
+{
+    em_for(e, "o", O);
+    if (I > 1)
+        em_for(e, "i", I);
+    em_expr r = em_index(0, EM_TERMS({"o", A * I}, {"i", I > 1}));
+    row_ptrs(e, t, r.s, t, r.s);
+}
+
 /* f32 along a non-innermost axis: per-column max and sum in scratch. */
 static bool softmax_cols(hodu_dtype t, const reduce_softmax_plan *p)
 {
@@ -640,32 +643,26 @@ static bool emit_softmax(op_emit *e)
          * of I columns; exp runs over the whole contiguous block. */
         em_line(e, "float *mx = (float *)(void *)scratch, *sm = mx + %" PRId64 ";", I);
         em_for(e, "o", O);
-        em_line(e, "const float *x = in0 + o * %" PRId64 ";", A * I);
-        em_line(e, "float *y = out0 + o * %" PRId64 ";", A * I);
+        em_expr ox = em_index(0, EM_TERMS({"o", A * I}));
+        row_ptrs(e, t, ox.s, t, ox.s);
+        const em_expr ai = em_index(0, EM_TERMS({"a", I}, {"i", 1}));
         em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) { mx[i] = -INFINITY; sm[i] = 0; }", I);
         em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
-        em_line(e,
-                "    for (int64_t i = 0; i < %" PRId64 "; i++) { float v = x[a * %" PRId64 " + i]; "
-                "mx[i] = v > mx[i] ? v : mx[i]; }",
-                I, I);
+        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) { float v = x[%s]; mx[i] = v > mx[i] ? v : mx[i]; }",
+                I, ai.s);
         em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
-        em_line(
-            e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = x[a * %" PRId64 " + i] - mx[i];",
-            I, I, I);
+        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[%s] = x[%s] - mx[i];", I, ai.s, ai.s);
         em_line(e, "hd_vexp_f32(y, y, %" PRId64 ");", A * I);
         em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
-        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] += y[a * %" PRId64 " + i];", I, I);
+        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] += y[%s];", I, ai.s);
         if (k == RED_LOG_SOFTMAX) {
             em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] = logf(sm[i]);", I);
             em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
-            em_line(e,
-                    "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] = (x[a * %" PRId64
-                    " + i] - mx[i]) - sm[i];",
-                    I, I, I);
+            em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[%s] = (x[%s] - mx[i]) - sm[i];", I, ai.s, ai.s);
         } else {
             em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) sm[i] = 1.0f / sm[i];", I);
             em_line(e, "for (int64_t a = 0; a < %" PRId64 "; a++)", A);
-            em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[a * %" PRId64 " + i] *= sm[i];", I, I);
+            em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) y[%s] *= sm[i];", I, ai.s);
         }
         em_close(e);
         return true;
@@ -675,7 +672,7 @@ static bool emit_softmax(op_emit *e)
         const char *h = t == HODU_DTYPE_F16 ? "f16" : "bf16";
         em_line(e, "float *w = (float *)(void *)scratch, *ew = w + %" PRId64 ";", A);
         em_for(e, "o", O);
-        em_line(e, "hd_%s_to_f32_array(in0 + o * %" PRId64 ", w, %" PRId64 ");", h, A, A);
+        em_line(e, "hd_%s_to_f32_array(%s, w, %" PRId64 ");", h, em_offset("in0", 0, EM_TERMS({"o", A})).s, A);
         em_line(e, "float mx = hd_rd_ext(w, %" PRId64 ", 1);", A);
         em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) { w[j] -= mx; ew[j] = w[j]; }", A);
         em_line(e, "hd_vexp_f32(ew, ew, %" PRId64 ");", A);
@@ -687,17 +684,13 @@ static bool emit_softmax(op_emit *e)
             em_line(e, "float r = 1.0f / s;");
             em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) w[j] = ew[j] * r;", A);
         }
-        em_line(e, "hd_f32_to_%s_array(w, out0 + o * %" PRId64 ", %" PRId64 ");", h, A, A);
+        em_line(e, "hd_f32_to_%s_array(w, %s, %" PRId64 ");", h, em_offset("out0", 0, EM_TERMS({"o", A})).s, A);
         em_close(e);
         return true;
     }
-    char *ix = I == 1 ? hd_xstrdup("j") : hd_xasprintf("j * %" PRId64, I);
+    char *ix = hd_xstrdup(em_index(0, EM_TERMS({"j", I})).s);
     char *xj = ld(t, "x", ix);
-    em_for(e, "o", O);
-    if (I > 1)
-        em_for(e, "i", I);
-    em_line(e, "const %s *x = in0 + o * %" PRId64 "%s;", em_ctype(t), A * I, I > 1 ? " + i" : "");
-    em_line(e, "%s *y = out0 + o * %" PRId64 "%s;", em_ctype(t), A * I, I > 1 ? " + i" : "");
+    emit_axis_rows(e, t, O, A, I);
     if (k == RED_HARDMAX) {
         char *x0 = ld(t, "x", "0");
         em_line(e, "%s b = %s;", ct, x0);
@@ -770,12 +763,13 @@ static bool emit_norm_lastdims(op_emit *e)
     em_for(e, "o", O);
     if (half) {
         em_line(e, "float *x = (float *)(void *)scratch;");
-        em_line(e, "hd_%s_to_f32_array(in0 + o * %" PRId64 ", x, %" PRId64 ");", t == HODU_DTYPE_F16 ? "f16" : "bf16",
-                D, D);
+        em_line(e, "hd_%s_to_f32_array(%s, x, %" PRId64 ");", t == HODU_DTYPE_F16 ? "f16" : "bf16",
+                em_offset("in0", 0, EM_TERMS({"o", D})).s, D);
+        em_line(e, "%s *y = %s;", em_ctype(t), em_offset("out0", 0, EM_TERMS({"o", D})).s);
     } else {
-        em_line(e, "const %s *x = in0 + o * %" PRId64 ";", em_ctype(t), D);
+        em_expr r = em_index(0, EM_TERMS({"o", D}));
+        row_ptrs(e, t, r.s, t, r.s);
     }
-    em_line(e, "%s *y = out0 + o * %" PRId64 ";", em_ctype(t), D);
     bool vec = half || t == HODU_DTYPE_F32;
     char *args = hd_xasprintf("x, %" PRId64 ", 0", D), *cargs = hd_xasprintf("x, %" PRId64 ", mean", D);
     if (layer) {
@@ -847,19 +841,19 @@ static bool emit_batchnorm(op_emit *e)
     const char *ct = fct(t), *m = mf(t);
     char *xs = ld(t, "x", "j");
     bool per_elem = bp.per_elem;
+    const em_expr bc = em_index(0, EM_TERMS({"b", C * S}, {"c", S})); /* row (b, c) */
+    const em_expr cj = em_index(0, EM_TERMS({"c", S}, {"j", 1}));
     char *p[5];
     for (int i = 1; i < 5; i++) {
-        char nm[8], ix[48];
+        char nm[8];
         snprintf(nm, sizeof nm, "in%d", i);
-        snprintf(ix, sizeof ix, "c * %" PRId64 " + j", S);
-        p[i] = ld(em_in(e, (size_t)i)->dtype, nm, per_elem ? ix : "c");
+        p[i] = ld(em_in(e, (size_t)i)->dtype, nm, per_elem ? cj.s : "c");
     }
     if (per_elem) {
         /* parameters per (channel, position) */
         em_for(e, "b", N);
         em_for(e, "c", C);
-        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
-        em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        row_ptrs(e, t, bc.s, t, bc.s);
         em_for(e, "j", S);
         char *v = hd_xasprintf("(%s - %s) * (%s / sqrt%s(%s + (%s)%s)) + %s", xs, p[3], p[1], m, p[4], ct,
                                em_f64(eps).s, p[2]);
@@ -873,8 +867,7 @@ static bool emit_batchnorm(op_emit *e)
         em_line(e, "%s a = %s / sqrt%s(%s + (%s)%s);", ct, p[1], m, p[4], ct, em_f64(eps).s);
         em_line(e, "%s mu = %s, bb = %s;", ct, p[3], p[2]);
         em_for(e, "b", N);
-        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
-        em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        row_ptrs(e, t, bc.s, t, bc.s);
         em_for(e, "j", S);
         char *v = hd_xasprintf("(%s - mu) * a + bb", xs);
         st(e, t, "y", "j", v);
@@ -887,7 +880,7 @@ static bool emit_batchnorm(op_emit *e)
         em_for(e, "c", C);
         em_line(e, "%s s = 0, q = 0;", ct);
         em_for(e, "b", N);
-        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        row_ptrs(e, t, bc.s, t, NULL);
         char *args = hd_xasprintf("x, %" PRId64 ", 0", S);
         emit_rowsum(e, t == HODU_DTYPE_F32, ct, "sb", S, xs, "sum", args);
         free(args);
@@ -895,7 +888,7 @@ static bool emit_batchnorm(op_emit *e)
         em_close(e);
         em_line(e, "%s mu = s / (%s)%" PRId64 ";", ct, ct, N * S);
         em_for(e, "b", N);
-        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        row_ptrs(e, t, bc.s, t, NULL);
         char *sq = hd_xasprintf("(%s - mu) * (%s - mu)", xs, xs);
         args = hd_xasprintf("x, %" PRId64 ", mu", S);
         emit_rowsum(e, t == HODU_DTYPE_F32, ct, "qb", S, sq, "sumsqd", args);
@@ -906,8 +899,7 @@ static bool emit_batchnorm(op_emit *e)
         em_line(e, "%s var = q / (%s)%" PRId64 ";", ct, ct, N * S);
         em_line(e, "%s a = %s / sqrt%s(var + (%s)%s), bb = %s;", ct, p[1], m, ct, em_f64(eps).s, p[2]);
         em_for(e, "b", N);
-        em_line(e, "const %s *x = in0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
-        em_line(e, "%s *y = out0 + (b * %" PRId64 " + c) * %" PRId64 ";", em_ctype(t), C, S);
+        row_ptrs(e, t, bc.s, t, bc.s);
         em_for(e, "j", S);
         char *v = hd_xasprintf("(%s - mu) * a + bb", xs);
         st(e, t, "y", "j", v);
@@ -948,14 +940,13 @@ static bool emit_groupish(op_emit *e)
     const char *ct = fct(t), *m = mf(t);
     char *xj = ld(t, "x", "j");
     bool pc_s = gp.scale_per_channel, pc_b = gp.bias_per_channel;
-    char ci[64];
-    snprintf(ci, sizeof ci, "g * %" PRId64 " + cc", CG);
-    char *sv = ld(em_in(e, 1)->dtype, "in1", pc_s ? ci : "g");
-    char *bv = ld(em_in(e, 2)->dtype, "in2", pc_b ? ci : "g");
+    const em_expr ci = em_index(0, EM_TERMS({"g", CG}, {"cc", 1}));
+    char *sv = ld(em_in(e, 1)->dtype, "in1", pc_s ? ci.s : "g");
+    char *bv = ld(em_in(e, 2)->dtype, "in2", pc_b ? ci.s : "g");
     em_for(e, "b", N);
     em_for(e, "g", G);
-    em_line(e, "const %s *x = in0 + (b * %" PRId64 " + g) * %" PRId64 ";", em_ctype(t), G, D);
-    em_line(e, "%s *y = out0 + (b * %" PRId64 " + g) * %" PRId64 ";", em_ctype(t), G, D);
+    em_expr bg = em_index(0, EM_TERMS({"b", G * D}, {"g", D}));
+    row_ptrs(e, t, bg.s, t, bg.s);
     bool vec = t == HODU_DTYPE_F32;
     char *args = hd_xasprintf("x, %" PRId64 ", 0", D);
     emit_rowsum(e, vec, ct, "s", D, xj, "sum", args);
@@ -969,7 +960,7 @@ static bool emit_groupish(op_emit *e)
     em_line(e, "%s inv = (%s)1 / sqrt%s(q / (%s)%" PRId64 " + (%s)%s);", ct, ct, m, ct, D, ct, em_f64(eps).s);
     em_for(e, "cc", CG);
     em_line(e, "%s a = inv * %s, bb = %s;", ct, sv, bv);
-    char *ji = hd_xasprintf("cc * %" PRId64 " + s_", S);
+    char *ji = hd_xstrdup(em_index(0, EM_TERMS({"cc", S}, {"s_", 1})).s);
     char *xv = ld(t, "x", ji);
     char *v = hd_xasprintf("(%s - mean) * a + bb", xv);
     em_line(e, "for (int64_t s_ = 0; s_ < %" PRId64 "; s_++) {", S);
@@ -1001,13 +992,9 @@ static bool emit_lpnorm(op_emit *e)
     if (O * A * I == 0)
         return true;
     const char *ct = fct(t), *m = mf(t);
-    char *ix = I == 1 ? hd_xstrdup("j") : hd_xasprintf("j * %" PRId64, I);
+    char *ix = hd_xstrdup(em_index(0, EM_TERMS({"j", I})).s);
     char *xj = ld(t, "x", ix);
-    em_for(e, "o", O);
-    if (I > 1)
-        em_for(e, "i", I);
-    em_line(e, "const %s *x = in0 + o * %" PRId64 "%s;", em_ctype(t), A * I, I > 1 ? " + i" : "");
-    em_line(e, "%s *y = out0 + o * %" PRId64 "%s;", em_ctype(t), A * I, I > 1 ? " + i" : "");
+    emit_axis_rows(e, t, O, A, I);
     char *term = l1 ? hd_xasprintf("fabs%s(%s)", m, xj) : hd_xasprintf("%s * %s", xj, xj);
     char *args = hd_xasprintf("x, %" PRId64 ", 0", A);
     emit_rowsum(e, t == HODU_DTYPE_F32 && I == 1, ct, "s", A, term, l1 ? "sumabs" : "sumsq", args);
@@ -1043,8 +1030,7 @@ static bool emit_mvn(op_emit *e)
     char *ro = nest_off("r", &p.red, false);
     char *v = ld(t, "x", ro);
     nest_open(e, "o", &p.outer);
-    em_line(e, "const %s *x = in0 + %s;", em_ctype(t), xo);
-    em_line(e, "%s *y = out0 + %s;", em_ctype(t), xo);
+    row_ptrs(e, t, xo, t, xo);
     em_line(e, "%s s = 0;", ct);
     nest_open(e, "r", &p.red);
     em_line(e, "s += %s;", v);
@@ -1089,12 +1075,10 @@ static bool emit_loss(op_emit *e)
     if (N * D > 0 && C > 0) {
         em_for(e, "b", N);
         em_for(e, "j", D);
-        em_line(e, "const %s *x = in0 + b * %" PRId64 " + j;", em_ctype(t), C * D);
-        char cidx[48];
-        if (D == 1)
-            snprintf(cidx, sizeof cidx, "c");
-        else
-            snprintf(cidx, sizeof cidx, "c * %" PRId64, D);
+        em_expr bj = em_index(0, EM_TERMS({"b", C * D}, {"j", 1}));
+        row_ptrs(e, t, bj.s, t, NULL);
+        const em_expr cd = em_index(0, EM_TERMS({"c", D}));
+        const char *cidx = cd.s;
         char *xc = ld(t, "x", cidx);
         if (sce) {
             em_line(e, "%s mx = -INFINITY;", ct);
@@ -1102,7 +1086,7 @@ static bool emit_loss(op_emit *e)
             em_line(e, "%s s = 0;", ct);
             em_line(e, "for (int64_t c = 0; c < %" PRId64 "; c++) s += exp%s(%s - mx);", C, m, xc);
             if (lp) {
-                em_line(e, "%s *lp = out1 + b * %" PRId64 " + j;", em_ctype(t), C * D);
+                em_line(e, "%s *lp = %s;", em_ctype(t), em_at("out1", bj.s).s);
                 char *v = hd_xasprintf("(%s - mx) - log%s(s)", xc, m);
                 em_for(e, "c", C);
                 st(e, t, "lp", cidx, v);
@@ -1110,7 +1094,8 @@ static bool emit_loss(op_emit *e)
                 free(v);
             }
         }
-        em_line(e, "int64_t c = (int64_t)in1[b * %" PRId64 " + j];", D);
+        em_expr yj = em_index(0, EM_TERMS({"b", D}, {"j", 1}));
+        em_line(e, "int64_t c = (int64_t)in1[%s];", yj.s);
         hd_buf skip;
         hd_buf_init(&skip);
         if (lsp.has_ignore)
@@ -1118,7 +1103,7 @@ static bool emit_loss(op_emit *e)
         hd_buf_printf(&skip, "c < 0 || c >= %" PRId64, C);
         if (none) {
             char *z = em_store(t, "0");
-            em_line(e, "if (%s) { out0[b * %" PRId64 " + j] = %s; continue; }", skip.data, D, z);
+            em_line(e, "if (%s) { out0[%s] = %s; continue; }", skip.data, yj.s, z);
             free(z);
         } else {
             em_line(e, "if (%s) continue;", skip.data);
@@ -1134,7 +1119,7 @@ static bool emit_loss(op_emit *e)
         free(xc);
         if (none) {
             char *s = em_store(t, "l");
-            em_line(e, "out0[b * %" PRId64 " + j] = %s;", D, s);
+            em_line(e, "out0[%s] = %s;", yj.s, s);
             free(s);
         } else {
             em_line(e, "tot += (double)l;");

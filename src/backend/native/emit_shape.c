@@ -35,22 +35,25 @@ static bool emit_unreachable(op_emit *e)
 
 /* --- strided copies -------------------------------------------------------- */
 
-static void offset_expr(hd_buf *b, int64_t base, const int64_t *strides, int rank)
+static const char *const LOOPV[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
+
+/* Loop variables i0.. times `strides` (plus `extra` * extra_stride when
+ * extra is set), fed to em_index or em_offset through t. */
+static size_t loop_terms(em_term *t, const int64_t *strides, int rank, const char *extra, int64_t extra_stride)
 {
-    hd_buf_printf(b, "%" PRId64, base);
+    size_t n = 0;
     for (int i = 0; i < rank; i++)
-        if (strides[i])
-            hd_buf_printf(b, " + i%d * %" PRId64, i, strides[i]);
+        t[n++] = (em_term){LOOPV[i], strides[i]};
+    if (extra)
+        t[n++] = (em_term){extra, extra_stride};
+    return n;
 }
 
 /* Opens one loop per dim, named i0, i1, ... */
 static void open_loops(op_emit *e, int rank, const int64_t *dims)
 {
-    for (int i = 0; i < rank; i++) {
-        char var[16];
-        snprintf(var, sizeof(var), "i%d", i);
-        em_for(e, var, dims[i]);
-    }
+    for (int i = 0; i < rank; i++)
+        em_for(e, LOOPV[i], dims[i]);
 }
 
 /* Writes the copy as a loop nest; when the innermost dim is contiguous on
@@ -65,18 +68,13 @@ static void plan_emit(op_emit *e, shape_copy_plan p, const char *src, const char
     em_line(e, "{");
     e->indent++;
     open_loops(e, loops, p.dims);
-    hd_buf so, dso;
-    hd_buf_init(&so);
-    hd_buf_init(&dso);
-    offset_expr(&so, p.src_base, p.src, loops);
-    offset_expr(&dso, p.dst_base, p.dst, loops);
+    em_term ts[HODU_MAX_RANK], td[HODU_MAX_RANK];
+    size_t ns = loop_terms(ts, p.src, loops, NULL, 0), nd = loop_terms(td, p.dst, loops, NULL, 0);
     if (rows)
-        em_line(e, "memcpy(%s + (%s), %s + (%s), %zu);", dst, dso.data, src, so.data,
+        em_line(e, "memcpy(%s, %s, %zu);", em_offset(dst, p.dst_base, nd, td).s, em_offset(src, p.src_base, ns, ts).s,
                 (size_t)p.dims[p.rank - 1] * elem);
     else
-        em_line(e, "%s[%s] = %s[%s];", dst, dso.data, src, so.data);
-    hd_buf_free(&so);
-    hd_buf_free(&dso);
+        em_line(e, "%s[%s] = %s[%s];", dst, em_index(p.dst_base, nd, td).s, src, em_index(p.src_base, ns, ts).s);
     for (int i = 0; i < loops; i++)
         em_close(e);
     e->indent--;
@@ -170,12 +168,12 @@ static bool emit_gather(op_emit *e)
     em_for(e, "o", v.outer);
     em_for(e, "j", v.n_idx);
     emit_clamped_index(e, "in1[j]", v.d);
+    const em_term td[] = {{"o", v.n_idx * v.inner}, {"j", v.inner}}, ts[] = {{"o", v.d * v.inner}, {"k", v.inner}};
     if (v.inner == 1)
-        em_line(e, "out0[o * %" PRId64 " + j] = in0[o * %" PRId64 " + k];", v.n_idx, v.d);
+        em_line(e, "out0[%s] = in0[%s];", em_index(0, 2, td).s, em_index(0, 2, ts).s);
     else
-        em_line(e,
-                "memcpy(out0 + (o * %" PRId64 " + j) * %" PRId64 ", in0 + (o * %" PRId64 " + k) * %" PRId64 ", %zu);",
-                v.n_idx, v.inner, v.d, v.inner, (size_t)v.inner * es);
+        em_line(e, "memcpy(%s, %s, %zu);", em_offset("out0", 0, 2, td).s, em_offset("in0", 0, 2, ts).s,
+                (size_t)v.inner * es);
     em_close(e);
     em_close(e);
     return true;
@@ -183,26 +181,23 @@ static bool emit_gather(op_emit *e)
 
 /* Opens the loop nest over indices shared by GatherElements and
  * ScatterElements and emits `k`, the clamped index along the axis.  *io
- * receives the offset expression into indices (and updates, output), *so
- * the data offset without the axis term.  Close with elements_loops_close. */
-static void elements_loops_open(op_emit *e, const shape_elements_view *v, hd_buf *io, hd_buf *so)
+ * receives the index into indices (and updates, output), *so the data
+ * index with `k` along the axis.  Close with elements_loops_close. */
+static void elements_loops_open(op_emit *e, const shape_elements_view *v, em_expr *io, em_expr *so)
 {
     em_line(e, "{");
     e->indent++;
     open_loops(e, v->rank, v->idx_dims);
-    hd_buf_init(io);
-    hd_buf_init(so);
-    offset_expr(io, 0, v->idx_strides, v->rank);
-    offset_expr(so, 0, v->data_strides, v->rank);
-    char *at = hd_xasprintf("in1[%s]", io->data);
+    em_term t[HODU_MAX_RANK + 1];
+    *io = em_index(0, loop_terms(t, v->idx_strides, v->rank, NULL, 0), t);
+    *so = em_index(0, loop_terms(t, v->data_strides, v->rank, "k", v->axis_stride), t);
+    char *at = hd_xasprintf("in1[%s]", io->s);
     emit_clamped_index(e, at, v->d);
     free(at);
 }
 
-static void elements_loops_close(op_emit *e, int rank, hd_buf *io, hd_buf *so)
+static void elements_loops_close(op_emit *e, int rank)
 {
-    hd_buf_free(io);
-    hd_buf_free(so);
     for (int i = 0; i < rank; i++)
         em_close(e);
     e->indent--;
@@ -215,10 +210,10 @@ static bool emit_gather_elements(op_emit *e)
         return true;
     shape_elements_view v;
     shape_elements_view_of(e->g, e->node, &v);
-    hd_buf io, so;
+    em_expr io, so;
     elements_loops_open(e, &v, &io, &so);
-    em_line(e, "out0[%s] = in0[%s + k * %" PRId64 "];", io.data, so.data, v.axis_stride);
-    elements_loops_close(e, v.rank, &io, &so);
+    em_line(e, "out0[%s] = in0[%s];", io.s, so.s);
+    elements_loops_close(e, v.rank);
     return true;
 }
 
@@ -251,14 +246,14 @@ static bool emit_scatter_elements(op_emit *e)
         return true;
     shape_elements_view v;
     shape_elements_view_of(e->g, e->node, &v);
-    hd_buf io, so;
+    em_expr io, so;
     elements_loops_open(e, &v, &io, &so);
-    char *target = hd_xasprintf("out0[%s + k * %" PRId64 "]", so.data, v.axis_stride);
-    char *source = hd_xasprintf("in2[%s]", io.data);
+    char *target = hd_xasprintf("out0[%s]", so.s);
+    char *source = hd_xasprintf("in2[%s]", io.s);
     emit_combine(e, target, source);
     free(target);
     free(source);
-    elements_loops_close(e, v.rank, &io, &so);
+    elements_loops_close(e, v.rank);
     return true;
 }
 
@@ -271,9 +266,9 @@ static void emit_nd_offset(op_emit *e, const shape_nd_view *v)
     for (int64_t q = 0; q < v->k; q++) {
         int64_t d = v->dims[q];
         em_line(e,
-                "{ int64_t v = (int64_t)in1[j * %" PRId64 " + %" PRId64 "]; if (v < 0) v += %" PRId64
-                "; if (v < 0) v = 0; else if (v >= %" PRId64 ") v = %" PRId64 "; at += v * %" PRId64 "; }",
-                v->k, q, d, d, d - 1, v->strides[q]);
+                "{ int64_t v = (int64_t)in1[%s]; if (v < 0) v += %" PRId64 "; if (v < 0) v = 0; else if (v >= %" PRId64
+                ") v = %" PRId64 "; at += %s; }",
+                em_index(q, EM_TERMS({"j", v->k})).s, d, d, d - 1, em_index(0, EM_TERMS({"v", v->strides[q]})).s);
     }
 }
 
@@ -288,7 +283,7 @@ static bool emit_scatter_nd(op_emit *e)
         return true;
     emit_nd_offset(e, &v);
     em_for(e, "s", v.slab);
-    char *source = hd_xasprintf("in2[j * %" PRId64 " + s]", v.slab);
+    char *source = hd_xasprintf("in2[%s]", em_index(0, EM_TERMS({"j", v.slab}, {"s", 1})).s);
     emit_combine(e, "out0[at + s]", source);
     free(source);
     em_close(e);
@@ -303,7 +298,8 @@ static bool emit_gather_nd(op_emit *e)
     if (v.n_idx == 0 || v.slab == 0)
         return true;
     emit_nd_offset(e, &v);
-    em_line(e, "memcpy(out0 + j * %" PRId64 ", in0 + at, %zu);", v.slab, (size_t)v.slab * in0_elem(e));
+    em_line(e, "memcpy(%s, in0 + at, %zu);", em_offset("out0", 0, EM_TERMS({"j", v.slab})).s,
+            (size_t)v.slab * in0_elem(e));
     em_close(e);
     return true;
 }
@@ -320,13 +316,18 @@ static bool emit_tile(op_emit *e)
     e->indent++;
     em_line(e, "int64_t o = 0;");
     open_loops(e, v.rank, v.out_dims);
-    hd_buf so;
-    hd_buf_init(&so);
-    hd_buf_puts(&so, "0");
-    for (int i = 0; i < v.rank; i++)
-        hd_buf_printf(&so, " + (i%d %% %" PRId64 ") * %" PRId64, i, v.in_dims[i], v.in_strides[i]);
-    em_line(e, "out0[o++] = in0[%s];", so.data);
-    hd_buf_free(&so);
+    /* source coordinate i % in_dim, written as plain i where the dim is
+     * not repeated, dropped where the input dim is 1 */
+    char mods[HODU_MAX_RANK][48];
+    em_term t[HODU_MAX_RANK];
+    for (int i = 0; i < v.rank; i++) {
+        if (v.out_dims[i] <= v.in_dims[i])
+            snprintf(mods[i], sizeof mods[i], "%s", LOOPV[i]);
+        else
+            snprintf(mods[i], sizeof mods[i], "(%s %% %" PRId64 ")", LOOPV[i], v.in_dims[i]);
+        t[i] = (em_term){mods[i], v.in_dims[i] == 1 ? 0 : v.in_strides[i]};
+    }
+    em_line(e, "out0[o++] = in0[%s];", em_index(0, (size_t)v.rank, t).s);
     for (int i = 0; i < v.rank; i++)
         em_close(e);
     e->indent--;
@@ -359,7 +360,7 @@ static bool emit_pad(op_emit *e)
         snprintf(var, sizeof(var), "i%d", i);
         em_for(e, var, p.out_dims[i]);
         int64_t d = p.in_dims[i];
-        em_line(e, "int64_t c%d = i%d - %" PRId64 ";", i, i, p.begin[i]);
+        em_line(e, "int64_t c%d = %s;", i, em_index(-p.begin[i], EM_TERMS({var, 1})).s);
         switch (p.mode) {
         case SHAPE_PAD_CONSTANT:
             em_line(e, "if (c%d < 0 || c%d >= %" PRId64 ") {", i, i, d);
@@ -383,13 +384,11 @@ static bool emit_pad(op_emit *e)
             break;
         }
     }
-    hd_buf so;
-    hd_buf_init(&so);
-    hd_buf_puts(&so, "0");
+    static const char *const CV[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"};
+    em_term t[HODU_MAX_RANK];
     for (int i = 0; i < p.rank; i++)
-        hd_buf_printf(&so, " + c%d * %" PRId64, i, p.in_strides[i]);
-    em_line(e, "out0[o++] = in0[%s];", so.data);
-    hd_buf_free(&so);
+        t[i] = (em_term){CV[i], p.in_strides[i]};
+    em_line(e, "out0[o++] = in0[%s];", em_index(0, (size_t)p.rank, t).s);
     for (int i = 0; i < p.rank; i++)
         em_close(e);
     e->indent--;
@@ -434,7 +433,7 @@ static bool emit_trilu(op_emit *e)
     em_for(e, "b", v.batch);
     em_for(e, "i", v.rows);
     em_for(e, "j", v.cols);
-    em_line(e, "int64_t at = (b * %" PRId64 " + i) * %" PRId64 " + j;", v.rows, v.cols);
+    em_line(e, "int64_t at = %s;", em_index(0, EM_TERMS({"b", v.rows * v.cols}, {"i", v.cols}, {"j", 1})).s);
     em_line(e, "out0[at] = (j - i %s %" PRId64 ") ? in0[at] : 0;", v.upper ? ">=" : "<=", v.k);
     em_close(e);
     em_close(e);
@@ -452,8 +451,9 @@ static bool emit_eyelike(op_emit *e)
     char *one = em_store(out->dtype, "1");
     em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
     em_for(e, "i", v.rows);
-    em_line(e, "int64_t j = i + %" PRId64 ";", v.k);
-    em_line(e, "if (j >= 0 && j < %" PRId64 ") out0[i * %" PRId64 " + j] = %s;", v.cols, v.cols, one);
+    em_line(e, "int64_t j = %s;", em_index(v.k, EM_TERMS({"i", 1})).s);
+    em_line(e, "if (j >= 0 && j < %" PRId64 ") out0[%s] = %s;", v.cols,
+            em_index(0, EM_TERMS({"i", v.cols}, {"j", 1})).s, one);
     em_close(e);
     free(one);
     return true;
@@ -471,11 +471,11 @@ static bool emit_onehot(op_emit *e)
     em_close(e);
     em_for(e, "o", v.outer);
     em_for(e, "n", v.inner);
-    em_line(e, "double raw = (double)in0[o * %" PRId64 " + n];", v.inner);
+    em_line(e, "double raw = (double)in0[%s];", em_index(0, EM_TERMS({"o", v.inner}, {"n", 1})).s);
     em_line(e, "int64_t k = (int64_t)raw;");
     em_line(e, "if (k < 0) k += %" PRId64 ";", v.depth);
-    em_line(e, "if (k >= 0 && k < %" PRId64 ") out0[(o * %" PRId64 " + k) * %" PRId64 " + n] = in2[1];", v.depth,
-            v.depth, v.inner);
+    em_line(e, "if (k >= 0 && k < %" PRId64 ") out0[%s] = in2[1];", v.depth,
+            em_index(0, EM_TERMS({"o", v.depth * v.inner}, {"k", v.inner}, {"n", 1})).s);
     em_close(e);
     em_close(e);
     return true;

@@ -39,10 +39,15 @@ static bool native_supports(const ir_graph *g, int node, char **reason)
     return false;
 }
 
-static uint64_t native_scratch(const ir_graph *g, int node)
+static scratch_need native_scratch(const ir_graph *g, int node)
 {
     const native_lowering *low = native_lowering_of(g->nodes[node].op);
-    return low && low->scratch ? low->scratch(g, node) : 0;
+    scratch_need need = {0, 0};
+    if (low && low->scratch)
+        need.shared = low->scratch(g, node);
+    if (low && low->worker_scratch)
+        need.per_worker = low->worker_scratch(g, node);
+    return need;
 }
 
 static backend_artifact *emit_graph(const ir_graph *g, const mem_plan *plan, hd_diag *d)

@@ -39,10 +39,12 @@ void native_artifact_clear(backend_artifact *out);
 bool native_compile(const backend_artifact *gen, const backend_target *t, hd_diag *d);
 
 /* How the native backend lowers one op.  `emit` writes the node's function
- * body; `scratch` (optional) is the scratch it needs. */
+ * body; `scratch` (optional) is the scratch it needs, `worker_scratch`
+ * (optional) what each worker running one of its tasks needs. */
 typedef struct native_lowering {
     op_emit_fn emit;
     uint64_t (*scratch)(const ir_graph *g, int node);
+    uint64_t (*worker_scratch)(const ir_graph *g, int node);
 } native_lowering;
 
 /* The lowering of an op_id, or NULL when the backend has none. */
