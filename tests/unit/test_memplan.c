@@ -224,7 +224,7 @@ typedef struct span {
 } span;
 
 typedef struct totals {
-    size_t graphs, nodes, fused, blocks, empty, scratch, pairs_checked, shared_bytes;
+    size_t graphs, nodes, fused, blocks, empty, scratch, worker_scratch, pairs_checked, shared_bytes;
 } totals;
 
 static void fail_seed(unsigned seed, const ir_graph *g, const char *what)
@@ -318,6 +318,7 @@ static void check_plan(unsigned seed, const ir_graph *g, const mem_plan *p, tota
         if (p->worker_scratch[s] < need.per_worker || p->worker_bytes < p->worker_scratch[s] ||
             p->worker_bytes % ALIGN != 0)
             fail_seed(seed, g, "a step got less per-worker scratch than the backend asks for");
+        t->worker_scratch += p->worker_scratch[s] != 0;
         if (p->scratch_bytes[s]) {
             spans[n_spans++] = (span){s, s, p->scratch_offset[s], p->scratch_bytes[s], -1};
             t->scratch++;
@@ -407,11 +408,12 @@ static void test_random_graphs(void **state)
         ir_graph_free(g);
     }
     print_message("memplan: %zu graphs, %zu scheduled nodes (%zu fused), %zu arena blocks (%zu scratch, "
-                  "%zu empty), %zu live pairs checked, %zu pairs reusing bytes\n",
-                  t.graphs, t.nodes, t.fused, t.blocks, t.scratch, t.empty, t.pairs_checked, t.shared_bytes);
+                  "%zu empty), %zu steps with per-worker scratch, %zu live pairs checked, %zu pairs reusing bytes\n",
+                  t.graphs, t.nodes, t.fused, t.blocks, t.scratch, t.empty, t.worker_scratch, t.pairs_checked,
+                  t.shared_bytes);
     /* Guard the generator itself: the properties must have been exercised. */
     assert_int_equal(t.graphs, N_SEEDS);
-    assert_true(t.scratch > 50);
+    assert_true(t.scratch + t.worker_scratch > 50);
     assert_true(t.fused > 20);
     assert_true(t.empty > 10);
     assert_true(t.pairs_checked > 1000);

@@ -229,7 +229,7 @@ static bool ident_in(const char *text, const char *name)
 /* Operands a lowering never reads (a shape input baked into the code, a
  * zero-size tensor, scratch a path did not need) get `(void)name;` at the
  * top of the body, so generated code builds clean under -Wall -Wextra. */
-static void void_unused_params(const ir_node *n, bool has_scratch, bool has_exec, hd_buf *body)
+static void void_unused_params(const ir_node *n, bool has_scratch, bool has_exec, bool task_form, hd_buf *body)
 {
     const char *text = body->data ? body->data : "";
     hd_buf pre;
@@ -247,7 +247,7 @@ static void void_unused_params(const ir_node *n, bool has_scratch, bool has_exec
     }
     if (has_scratch && !ident_in(text, "scratch"))
         hd_buf_puts(&pre, "    (void)scratch;\n");
-    if (has_exec && !ident_in(text, "exec"))
+    if (has_exec && !task_form && !ident_in(text, "exec"))
         hd_buf_puts(&pre, "    (void)exec;\n");
     if (has_exec && !ident_in(text, "workers"))
         hd_buf_puts(&pre, "    (void)workers;\n");
@@ -315,11 +315,14 @@ static void put_signature(const ir_graph *g, int node, const node_params *ps, hd
     hd_buf_puts(fns, ps->n ? ")\n" : "void)\n");
 }
 
-/* static void nK_Op(params) { body } */
+/* static void nK_Op(params) { body }; a body that did not split into
+ * tasks but uses per-worker scratch runs as worker 0. */
 static void write_plain_form(const ir_graph *g, int node, const node_params *ps, const hd_buf *body, hd_buf *fns)
 {
     put_signature(g, node, ps, fns);
     hd_buf_puts(fns, "{\n");
+    if (ident_in(body->data ? body->data : "", "wscratch"))
+        hd_buf_puts(fns, "    unsigned char *restrict wscratch = workers;\n");
     hd_buf_write(fns, body->data ? body->data : "", body->len);
     hd_buf_puts(fns, "}\n");
 }
@@ -389,7 +392,7 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
         return false;
     }
     bool has_exec = e.parallel || plan->worker_scratch[step] != 0;
-    void_unused_params(n, plan->scratch_bytes[step] != 0, has_exec, &body);
+    void_unused_params(n, plan->scratch_bytes[step] != 0, has_exec, e.par_max_tasks >= 2, &body);
     /* Lowerings unroll only over small, bounded counts; this catches one
      * that a hostile attribute drives past that before the C compiler has
      * to swallow it. */

@@ -352,6 +352,26 @@ static ew_subst ew_subst_for(const ew_plan *a, const char *lit_ct, char **sa, ch
     return s;
 }
 
+/* Opens the loop nest over the merged dims; the outermost one splits into
+ * tasks when the node is big enough (elements are independent).  `cost`
+ * is work per element; a flat loop splits on 64-element units, so vector
+ * loops see the same alignment whatever the split. */
+static void ew_open_loops(op_emit *e, const ew_loops *L, int64_t cost)
+{
+    for (int j = 0; j < L->rank; j++) {
+        char var[16];
+        snprintf(var, sizeof var, "i%d", j);
+        if (j == 0) {
+            int64_t inner = 1;
+            for (int k = 1; k < L->rank; k++)
+                inner *= L->dims[k];
+            em_par_for(e, var, L->dims[0], L->rank == 1 ? 64 : 1, inner * cost);
+        } else {
+            em_for(e, var, L->dims[j]);
+        }
+    }
+}
+
 /* Writes the loop nest of plan `a` computing `tpl` into out0. */
 static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
 {
@@ -394,11 +414,7 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
         free(sb);
         return true;
     }
-    for (int j = 0; j < L->rank; j++) {
-        char var[16];
-        snprintf(var, sizeof var, "i%d", j);
-        em_for(e, var, L->dims[j]);
-    }
+    ew_open_loops(e, L, a->n + 1);
     /* Output index: the output is contiguous over the merged dims. */
     int64_t ost[HODU_MAX_RANK];
     int64_t sacc = 1;
@@ -534,11 +550,7 @@ static bool ew_fused_emit(op_emit *e)
         ost[j] = acc;
         acc *= L->dims[j];
     }
-    for (int j = 0; j < L->rank; j++) {
-        char var[16];
-        snprintf(var, sizeof var, "i%d", j);
-        em_for(e, var, L->dims[j]);
-    }
+    ew_open_loops(e, L, (int64_t)fp.n_members + fp.n_ext);
     for (int k = 0; k < fp.n_ext; k++) {
         char *idx = ew_index(L, L->st[k]);
         em_line(e, "const %s x%d = in%d[%s];", em_ctype(ir_val(e->g, n->inputs[k])->dtype), k, k, idx);

@@ -30,6 +30,46 @@ uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K)
     return nn_align64((uint64_t)hd_sgemm_scratch_floats_max(M, N, K) * sizeof(float));
 }
 
+void nn_emit_sgemm(op_emit *e, const nn_sgemm_call *c)
+{
+    e->parallel = true;
+    em_line(e,
+            "hd_sgemm_par(exec, workers, %" PRIu64 "u, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d, %s, %" PRId64 ", %d, %s, %" PRId64 ", %s, %s);",
+            e->worker_bytes, c->batch, c->sa, c->sb, c->sc, c->M, c->N, c->K, c->A, c->lda, c->ta, c->B, c->ldb, c->tb,
+            c->C, c->ldc, c->alpha, c->beta);
+}
+
+/* One stride per operand for the whole output batch, when the batch dims
+ * (those above 1) walk the operand's matrices in order or not at all: then
+ * the batch is one hd_sgemm_par call. */
+static bool mm_uniform_batch(const nn_matmul_plan *s, int64_t *sa, int64_t *sb)
+{
+    for (int op = 0; op < 2; op++) {
+        const int64_t *st = op ? s->sb : s->sa;
+        int64_t unit = op ? s->K * s->N : s->M * s->K, expect = -1, stride = 0;
+        bool any = false, all_zero = true;
+        for (int i = s->br - 1; i >= 0; i--) {
+            if (s->bdims[i] == 1)
+                continue;
+            if (!any) {
+                stride = st[i];
+                all_zero = st[i] == 0;
+                if (!all_zero && st[i] != unit)
+                    return false;
+                expect = st[i] * s->bdims[i];
+                any = true;
+                continue;
+            }
+            if (all_zero ? st[i] != 0 : st[i] != expect)
+                return false;
+            expect = st[i] * s->bdims[i];
+        }
+        *(op ? sb : sa) = stride;
+    }
+    return true;
+}
+
 void nn_emit_tap(op_emit *e, const nn_window *w, int i, const char *iv, const char *ov, const char *kv)
 {
     em_line(e, "const int64_t %s = %s;", iv, em_index(-w->pb[i], EM_TERMS({ov, w->s[i]}, {kv, w->d[i]})).s);
@@ -131,23 +171,40 @@ static bool emit_matmul(op_emit *e)
         return true;
     }
     if (t == HODU_DTYPE_F32) {
-        if (!s.b_batched) {
+        nn_sgemm_call c = {.batch = 1,
+                           .M = s.M,
+                           .N = s.N,
+                           .K = s.K,
+                           .lda = s.K,
+                           .ldb = s.N,
+                           .ldc = s.N,
+                           .A = "in0",
+                           .B = "in1",
+                           .C = "out0",
+                           .alpha = "1.0f",
+                           .beta = "0.0f"};
+        int64_t sa, sb;
+        if (!s.b_batched && (s.a_batched || s.batch == 1)) {
             /* B is one matrix: the batch folds into M (A's batch is
              * contiguous, and out has the same batch layout). */
-            if (s.a_batched || s.batch == 1) {
-                em_line(e,
-                        "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0, %" PRId64 ", 0, in1, %" PRId64
-                        ", 0, out0, %" PRId64 ", 1.0f, 0.0f, (float *)scratch);",
-                        s.M * s.batch, s.N, s.K, s.K, s.N, s.N);
-                return true;
-            }
+            c.M = s.M * s.batch;
+            nn_emit_sgemm(e, &c);
+            return true;
+        }
+        if (mm_uniform_batch(&s, &sa, &sb)) {
+            c.batch = s.batch;
+            c.sa = sa;
+            c.sb = sb;
+            c.sc = s.M * s.N;
+            nn_emit_sgemm(e, &c);
+            return true;
         }
         mm_ptrs p;
         int opened = mm_open_batch(e, &s, "in0", "in1", &p);
-        em_line(e,
-                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, %s, %" PRId64
-                ", 0, %s, %" PRId64 ", 1.0f, 0.0f, (float *)scratch);",
-                s.M, s.N, s.K, p.a.s, s.K, p.b.s, s.N, p.o.s, s.N);
+        c.A = p.a.s;
+        c.B = p.b.s;
+        c.C = p.o.s;
+        nn_emit_sgemm(e, &c);
         for (int i = 0; i < opened; i++)
             em_close(e);
         return true;
@@ -328,10 +385,21 @@ static bool emit_gemm(op_emit *e)
                 em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
             return true;
         }
-        em_line(e,
-                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0, %" PRId64 ", %d, in1, %" PRId64
-                ", %d, out0, %" PRId64 ", %s, %s, (float *)scratch);",
-                M, N, K, ta ? M : K, ta ? 1 : 0, tb ? K : N, tb ? 1 : 0, N, al, use_c ? "1.0f" : "0.0f");
+        nn_sgemm_call c = {.batch = 1,
+                           .M = M,
+                           .N = N,
+                           .K = K,
+                           .A = "in0",
+                           .lda = ta ? M : K,
+                           .ta = ta,
+                           .B = "in1",
+                           .ldb = tb ? K : N,
+                           .tb = tb,
+                           .C = "out0",
+                           .ldc = N,
+                           .alpha = al,
+                           .beta = use_c ? "1.0f" : "0.0f"};
+        nn_emit_sgemm(e, &c);
         return true;
     }
     /* Other types: a dot product per output element. */
@@ -397,9 +465,9 @@ static bool emit_flatten(op_emit *e)
 
 void native_register_nn(native_lowering *table)
 {
-    table[OP_MATMUL] = (native_lowering){.emit = emit_matmul, .scratch = scratch_matmul};
+    table[OP_MATMUL] = (native_lowering){.emit = emit_matmul, .worker_scratch = scratch_matmul};
     table[OP_MATMUL_INTEGER] = (native_lowering){.emit = emit_matmul_integer};
     table[OP_QLINEAR_MATMUL] = (native_lowering){.emit = emit_qlinear_matmul};
-    table[OP_GEMM] = (native_lowering){.emit = emit_gemm, .scratch = scratch_gemm};
+    table[OP_GEMM] = (native_lowering){.emit = emit_gemm, .worker_scratch = scratch_gemm};
     table[OP_FLATTEN] = (native_lowering){.emit = emit_flatten};
 }

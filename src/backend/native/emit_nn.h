@@ -20,6 +20,18 @@ static inline uint64_t nn_align64(uint64_t x) { return x > UINT64_MAX - 63 ? UIN
  * product, for any target the generated code may be built for. */
 uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K);
 
+/* A float GEMM through the kernel layer's threaded entry: prints
+ * hd_sgemm_par(exec, workers, <worker bytes>, batch, sa, sb, sc, M, N, K,
+ * A, lda, ta, B, ldb, tb, C, ldc, alpha, beta) with the operand
+ * expressions as given, and marks the node parallel.  The lowering's
+ * worker_scratch must cover nn_sgemm_scratch_bytes(M, N, K). */
+typedef struct nn_sgemm_call {
+    int64_t batch, sa, sb, sc, M, N, K, lda, ldb, ldc;
+    const char *A, *B, *C, *alpha, *beta;
+    int ta, tb;
+} nn_sgemm_call;
+void nn_emit_sgemm(op_emit *e, const nn_sgemm_call *c);
+
 /* "const int64_t <iv> = <ov> * s + <kv> * d - pb;": the input coordinate
  * along spatial dim i that output position <ov> reads at kernel tap <kv>. */
 void nn_emit_tap(op_emit *e, const nn_window *w, int i, const char *iv, const char *ov, const char *kv);

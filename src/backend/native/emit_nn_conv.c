@@ -264,7 +264,8 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
     }
     bool fast_rows = small && LO < HI && RLO < RHI && KH * KW <= 64;
 
-    em_for(e, "nc", g->N * g->C);
+    /* channels are independent: tasks over image x channel planes */
+    em_par_for(e, "nc", g->N * g->C, 1, g->OP * KH * KW);
     em_line(e, "const int64_t c = nc %% %" PRId64 ";", g->C);
     em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"nc", g->IP})).s);
     em_line(e, "const float *wc = %s;", em_offset("in1", 0, EM_TERMS({"c", KH * KW})).s);
@@ -278,7 +279,7 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
             em_line(e, "const hd_vf vw%" PRId64 " = hd_vf_splat(w%" PRId64 ");", t, t);
         if (SW > 1) {
             /* this channel's rows split into SW phases */
-            em_line(e, "float *xs = (float *)scratch;");
+            em_line(e, "float *xs = (float *)wscratch;");
             em_line(e, "hd_phase_split_f32(x, %" PRId64 ", %" PRId64 ", %" PRId64 ", xs);", IH, IW, SW);
         }
     }
@@ -485,10 +486,7 @@ static bool emit_conv(op_emit *e)
     }
     if (xsb)
         em_line(e, "float *xs = (float *)(scratch + %" PRIu64 ");", colb);
-    if (colb + xsb)
-        em_line(e, "float *ws = (float *)(scratch + %" PRIu64 ");", colb + xsb);
-    else
-        em_line(e, "float *ws = (float *)scratch;");
+    (void)colb;
     em_for(e, "n", g.N);
     if (gs)
         em_for(e, "grp", g.G);
@@ -501,10 +499,18 @@ static bool emit_conv(op_emit *e)
     int64_t O0 = g.w.nd >= 2 ? g.w.out[0] : 1;
     bool chunked = !pw && R < O0;
     if (pw) {
-        em_line(e,
-                "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", wg, %" PRId64 ", 0, x, %" PRId64 ", 0, y, %" PRId64
-                ", 1.0f, 0.0f, ws);",
-                g.Mg, g.OP, Kd, Kd, g.OP, g.OP);
+        nn_emit_sgemm(e, &(nn_sgemm_call){.batch = 1,
+                                          .M = g.Mg,
+                                          .N = g.OP,
+                                          .K = Kd,
+                                          .A = "wg",
+                                          .lda = Kd,
+                                          .B = "x",
+                                          .ldb = g.OP,
+                                          .C = "y",
+                                          .ldc = g.OP,
+                                          .alpha = "1.0f",
+                                          .beta = "0.0f"});
     } else {
         const char *src = "x";
         if (xsb) {
@@ -521,16 +527,26 @@ static bool emit_conv(op_emit *e)
             em_line(e, "const int64_t nt = %s, p0 = %s;", em_index(0, EM_TERMS({"nr", inner})).s,
                     em_index(0, EM_TERMS({"r0", inner})).s);
             em_line(e, "hd_im2col_nd_f32(%s, %" PRId64 ", &win, r0, nr, col);", src, g.Cg);
+            /* nt is a run-time count here; the kernel splits it into tasks */
+            e->parallel = true;
             em_line(e,
-                    "hd_sgemm_ws(%" PRId64 ", nt, %" PRId64 ", wg, %" PRId64 ", 0, col, nt, 0, y + p0, %" PRId64
-                    ", 1.0f, 0.0f, ws);",
-                    g.Mg, Kd, Kd, g.OP);
+                    "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, %" PRId64 ", nt, %" PRId64 ", wg, %" PRId64
+                    ", 0, col, nt, 0, y + p0, %" PRId64 ", 1.0f, 0.0f);",
+                    e->worker_bytes, g.Mg, Kd, Kd, g.OP);
         } else {
             em_line(e, "hd_im2col_nd_f32(%s, %" PRId64 ", &win, 0, %" PRId64 ", col);", src, g.Cg, O0);
-            em_line(e,
-                    "hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", wg, %" PRId64 ", 0, col, %" PRId64
-                    ", 0, y, %" PRId64 ", 1.0f, 0.0f, ws);",
-                    g.Mg, g.OP, Kd, Kd, g.OP, g.OP);
+            nn_emit_sgemm(e, &(nn_sgemm_call){.batch = 1,
+                                              .M = g.Mg,
+                                              .N = g.OP,
+                                              .K = Kd,
+                                              .A = "wg",
+                                              .lda = Kd,
+                                              .B = "col",
+                                              .ldb = g.OP,
+                                              .C = "y",
+                                              .ldc = g.OP,
+                                              .alpha = "1.0f",
+                                              .beta = "0.0f"});
         }
     }
     if (bias) {
@@ -565,6 +581,20 @@ static uint64_t scratch_conv(const ir_graph *gr, int node)
         return 0;
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
+    if (conv_depthwise2d(&g) || g.Cg * g.KP == 0)
+        return 0;
+    return op_sat_add_u64(conv_col_bytes(&g), conv_pointwise(&g) ? 0 : conv_xs_bytes(&g));
+}
+
+/* Each worker's scratch: GEMM packing buffers, or the depthwise path's
+ * phase-split channel. */
+static uint64_t worker_scratch_conv(const ir_graph *gr, int node)
+{
+    const ir_value *out = ir_val(gr, ir_nd(gr, node)->outputs[0]);
+    if (out->dtype != HODU_DTYPE_F32 || ir_value_numel(out) == 0)
+        return 0;
+    nn_conv_geom g;
+    nn_conv_geom_of(gr, node, &g);
     if (conv_depthwise2d(&g)) {
         /* one channel split into stride phases (strided fast rows) */
         int64_t SW = g.w.s[1];
@@ -572,8 +602,7 @@ static uint64_t scratch_conv(const ir_graph *gr, int node)
     }
     if (g.Cg * g.KP == 0)
         return 0;
-    uint64_t ws = nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_chunk_cols(&g), op_sat_mul(g.Cg, g.KP));
-    return op_sat_add_u64(op_sat_add_u64(conv_col_bytes(&g), conv_pointwise(&g) ? 0 : conv_xs_bytes(&g)), ws);
+    return nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_chunk_cols(&g), op_sat_mul(g.Cg, g.KP));
 }
 
 /* --- ConvTranspose --------------------------------------------------------- */
@@ -681,7 +710,8 @@ static uint64_t scratch_conv_transpose(const ir_graph *gr, int node)
 
 void native_register_nn_conv(native_lowering *table)
 {
-    table[OP_CONV] = (native_lowering){.emit = emit_conv, .scratch = scratch_conv};
+    table[OP_CONV] =
+        (native_lowering){.emit = emit_conv, .scratch = scratch_conv, .worker_scratch = worker_scratch_conv};
     table[OP_CONV_INTEGER] = (native_lowering){.emit = emit_conv};
     table[OP_QLINEAR_CONV] = (native_lowering){.emit = emit_conv};
     table[OP_CONV_TRANSPOSE] = (native_lowering){.emit = emit_conv_transpose, .scratch = scratch_conv_transpose};

@@ -591,7 +591,8 @@ static void emit_max(op_emit *e, const char *at, const char *var, int64_t n, con
  * the row is at j * I. */
 static void emit_axis_rows(op_emit *e, hodu_dtype t, int64_t O, int64_t A, int64_t I)
 {
-    em_for(e, "o", O);
+    /* rows are independent and use no scratch: tasks over o */
+    em_par_for(e, "o", O, 1, 4 * A * I);
     if (I > 1)
         em_for(e, "i", I);
     em_expr r = em_index(0, EM_TERMS({"o", A * I}, {"i", I > 1}));
@@ -760,7 +761,10 @@ static bool emit_norm_lastdims(op_emit *e)
     const ir_value *mo = layer ? em_out(e, 1) : NULL, *io = layer ? em_out(e, 2) : NULL;
     bool half = is_half(t);
     char *xj = half ? hd_xstrdup("x[j]") : ld(t, "x", "j");
-    em_for(e, "o", O);
+    if (half)
+        em_for(e, "o", O); /* one float row in the shared scratch */
+    else
+        em_par_for(e, "o", O, 1, 4 * D);
     if (half) {
         em_line(e, "float *x = (float *)(void *)scratch;");
         em_line(e, "hd_%s_to_f32_array(%s, x, %" PRId64 ");", t == HODU_DTYPE_F16 ? "f16" : "bf16",
