@@ -5,21 +5,31 @@
  * hodu_instance_run, which takes part as worker 0.  A model calls
  * parallel_for once per parallel node, often hundreds of times per run, so a
  * job hand-off must cost microseconds: workers spin for a short while on the
- * job counter before they sleep on a condition variable, and tasks are
- * claimed one at a time from an atomic counter, which also balances uneven
- * tasks.
+ * job counter before they sleep on a condition variable.
+ *
+ * Tasks are claimed from one atomic word holding the job's generation, its
+ * task count and the next task, so a worker that wakes late (a busy
+ * machine, more threads than cores) finds the job finished or replaced and
+ * claims nothing; the caller waits only for tasks that were claimed, never
+ * for a worker to show up.  Claiming one task at a time also balances
+ * uneven tasks.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "rt_impl.h"
 
-/* Polls of the job counter before a waiting thread sleeps.  Long enough to
- * bridge the gap between two nodes of one run, short enough that an idle
- * instance stops burning a core within a millisecond or so. */
+/* Polls of a counter before a waiting thread sleeps.  Long enough to bridge
+ * the gap between two nodes of one run, short enough that an idle instance
+ * stops burning a core within a millisecond or so. */
 #define POOL_SPIN 20000
+
+/* The claim word: generation (24 bits) | task count (20) | next task (20). */
+#define CLAIM_BITS     20
+#define CLAIM_MASK     ((UINT64_C(1) << CLAIM_BITS) - 1)
+#define GEN_MASK       ((UINT64_C(1) << 24) - 1)
+#define POOL_MAX_TASKS CLAIM_MASK
 
 struct hodurt_pool {
     uint32_t n_workers; /* including the caller */
@@ -28,15 +38,14 @@ struct hodurt_pool {
 
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a new job or stop */
-    pthread_cond_t idle; /* the last helper finished a job */
+    pthread_cond_t idle; /* the last task of a job finished */
 
-    /* The current job; written by the caller before `job` is bumped. */
+    /* The current job; written by the caller before `claim` is published. */
     hodu_task_fn fn;
     void *ctx;
-    uint32_t n_tasks;
-    atomic_uint next_task;
-    atomic_uint busy; /* helpers still working on the current job */
-    atomic_ulong job; /* bumped once per job */
+    atomic_ullong claim;
+    atomic_uint done; /* tasks of the current job finished */
+    atomic_ulong job; /* bumped once per job; its low 24 bits are the generation */
     atomic_bool stop;
 };
 
@@ -54,14 +63,25 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Claims and runs tasks of the current job until none are left. */
-static void run_tasks(hodurt_pool *p, uint32_t worker)
+/* Claims and runs tasks of job `gen` until it has none left (or another
+ * job replaced it). */
+static void run_tasks(hodurt_pool *p, uint64_t gen, uint32_t worker)
 {
     for (;;) {
-        uint32_t t = atomic_fetch_add_explicit(&p->next_task, 1, memory_order_relaxed);
-        if (t >= p->n_tasks)
+        uint64_t v = atomic_load_explicit(&p->claim, memory_order_acquire);
+        uint64_t next = v & CLAIM_MASK, n = (v >> CLAIM_BITS) & CLAIM_MASK;
+        if ((v >> (2 * CLAIM_BITS)) != gen || next >= n)
             return;
-        p->fn(p->ctx, t, worker);
+        if (!atomic_compare_exchange_weak_explicit(&p->claim, &v, v + 1, memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        /* A claimed task keeps its job current: the caller waits for it
+         * before it writes fn and ctx again. */
+        p->fn(p->ctx, (uint32_t)next, worker);
+        if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) + 1 == n) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->idle);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
 }
 
@@ -94,43 +114,39 @@ static void *worker_main(void *arg_)
         seen = wait_for_job(p, seen);
         if (atomic_load_explicit(&p->stop, memory_order_acquire))
             return NULL;
-        run_tasks(p, index);
-        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->lock);
-            pthread_cond_signal(&p->idle);
-            pthread_mutex_unlock(&p->lock);
-        }
+        run_tasks(p, seen & GEN_MASK, index);
     }
 }
 
 void hodurt_pool_parallel_for(void *pool, uint32_t n_tasks, hodu_task_fn fn, void *ctx)
 {
     hodurt_pool *p = pool;
-    if (p->n_started == 0 || n_tasks <= 1) {
+    if (p->n_started == 0 || n_tasks <= 1 || n_tasks > POOL_MAX_TASKS) {
         for (uint32_t t = 0; t < n_tasks; t++)
             fn(ctx, t, 0);
         return;
     }
+    unsigned long job = atomic_load_explicit(&p->job, memory_order_relaxed) + 1;
+    uint64_t gen = job & GEN_MASK;
     p->fn = fn;
     p->ctx = ctx;
-    p->n_tasks = n_tasks;
-    atomic_store_explicit(&p->next_task, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->busy, p->n_started, memory_order_relaxed);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->claim, gen << (2 * CLAIM_BITS) | (uint64_t)n_tasks << CLAIM_BITS, memory_order_release);
     pthread_mutex_lock(&p->lock);
-    atomic_fetch_add_explicit(&p->job, 1, memory_order_release);
+    atomic_store_explicit(&p->job, job, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
 
-    run_tasks(p, 0);
+    run_tasks(p, gen, 0);
 
-    /* Every helper must be done with this job before its fields change. */
+    /* Every claimed task must be finished before fn and ctx change. */
     for (int i = 0; i < POOL_SPIN; i++) {
-        if (atomic_load_explicit(&p->busy, memory_order_acquire) == 0)
+        if (atomic_load_explicit(&p->done, memory_order_acquire) == n_tasks)
             return;
         cpu_relax();
     }
     pthread_mutex_lock(&p->lock);
-    while (atomic_load_explicit(&p->busy, memory_order_acquire) != 0)
+    while (atomic_load_explicit(&p->done, memory_order_acquire) != n_tasks)
         pthread_cond_wait(&p->idle, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
@@ -145,8 +161,8 @@ hodu_status hodurt_pool_create(uint32_t n_workers, hodurt_pool **out, hodu_error
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->idle, NULL);
-    atomic_init(&p->next_task, 0);
-    atomic_init(&p->busy, 0);
+    atomic_init(&p->claim, 0);
+    atomic_init(&p->done, 0);
     atomic_init(&p->job, 0);
     atomic_init(&p->stop, false);
     if (n_workers > 1) {

@@ -498,19 +498,21 @@ static bool emit_conv(op_emit *e)
     int64_t R = conv_chunk_rows(&g), inner = g.w.nd >= 2 ? conv_inner(&g) : g.OP;
     int64_t O0 = g.w.nd >= 2 ? g.w.out[0] : 1;
     bool chunked = !pw && R < O0;
+    /* y[Mg, OP] = W_g[Mg, Kd] x B[Kd, OP], B the image itself (pointwise) or its columns */
+    nn_sgemm_call gemm = {.batch = 1,
+                          .M = g.Mg,
+                          .N = g.OP,
+                          .K = Kd,
+                          .A = "wg",
+                          .lda = Kd,
+                          .B = pw ? "x" : "col",
+                          .ldb = g.OP,
+                          .C = "y",
+                          .ldc = g.OP,
+                          .alpha = "1.0f",
+                          .beta = "0.0f"};
     if (pw) {
-        nn_emit_sgemm(e, &(nn_sgemm_call){.batch = 1,
-                                          .M = g.Mg,
-                                          .N = g.OP,
-                                          .K = Kd,
-                                          .A = "wg",
-                                          .lda = Kd,
-                                          .B = "x",
-                                          .ldb = g.OP,
-                                          .C = "y",
-                                          .ldc = g.OP,
-                                          .alpha = "1.0f",
-                                          .beta = "0.0f"});
+        nn_emit_sgemm(e, &gemm);
     } else {
         const char *src = "x";
         if (xsb) {
@@ -535,18 +537,7 @@ static bool emit_conv(op_emit *e)
                     e->worker_bytes, g.Mg, Kd, Kd, g.OP);
         } else {
             em_line(e, "hd_im2col_nd_f32(%s, %" PRId64 ", &win, 0, %" PRId64 ", col);", src, g.Cg, O0);
-            nn_emit_sgemm(e, &(nn_sgemm_call){.batch = 1,
-                                              .M = g.Mg,
-                                              .N = g.OP,
-                                              .K = Kd,
-                                              .A = "wg",
-                                              .lda = Kd,
-                                              .B = "col",
-                                              .ldb = g.OP,
-                                              .C = "y",
-                                              .ldc = g.OP,
-                                              .alpha = "1.0f",
-                                              .beta = "0.0f"});
+            nn_emit_sgemm(e, &gemm);
         }
     }
     if (bias) {
