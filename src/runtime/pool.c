@@ -68,7 +68,7 @@ static void cpu_relax(void)
 static void run_tasks(hodurt_pool *p, uint64_t gen, uint32_t worker)
 {
     for (;;) {
-        uint64_t v = atomic_load_explicit(&p->claim, memory_order_acquire);
+        unsigned long long v = atomic_load_explicit(&p->claim, memory_order_acquire);
         uint64_t next = v & CLAIM_MASK, n = (v >> CLAIM_BITS) & CLAIM_MASK;
         if ((v >> (2 * CLAIM_BITS)) != gen || next >= n)
             return;
