@@ -9,7 +9,11 @@
  *   isa               the vector ISA the FMA loop used
  *   fma_gflops_1t     best single-thread GFLOP/s of a register-only FMA loop
  *   other_isas        narrower ISAs measured too, for reference
- *   sgemm[]           {m, k, n, threads, entry, gflops, fraction_of_peak}
+ *   sgemm[]           {m, k, n, threads, entry, gflops, fraction_of_peak,
+ *                      gflops_best, gflops_packed_b}: gflops is the median
+ *                      call, gflops_best the fastest (a noisy machine's
+ *                      quiet moments), gflops_packed_b the median of
+ *                      hd_sgemm_ws_pb with B packed once beforehand
  *
  * usage: peak [--threads T] [--seconds S]
  *   --threads T  also time SGEMM at T threads where a threaded entry exists
@@ -171,10 +175,15 @@ typedef struct {
  * case here and in gemm_entry_name, with no change to the callers. */
 static const char *gemm_entry_name(int threads) { return threads == 1 ? "hd_sgemm_ws" : NULL; }
 
-static void gemm_call(int threads, const gemm_shape *s, const float *A, const float *B, float *C, float *scratch)
+/* packed_b != NULL: the product with B packed beforehand (hd_sgemm_ws_pb) */
+static void gemm_call(int threads, const gemm_shape *s, const float *A, const float *B, const float *packed_b, float *C,
+                      float *scratch)
 {
     (void)threads;
-    hd_sgemm_ws(s->m, s->n, s->k, A, s->k, 0, B, s->n, 0, C, s->n, 1.0f, 0.0f, scratch);
+    if (packed_b)
+        hd_sgemm_ws_pb(s->m, s->n, s->k, A, s->k, 0, packed_b, C, s->n, 1.0f, 0.0f, scratch);
+    else
+        hd_sgemm_ws(s->m, s->n, s->k, A, s->k, 0, B, s->n, 0, C, s->n, 1.0f, 0.0f, scratch);
 }
 
 static float *random_floats(size_t n, uint32_t seed)
@@ -191,43 +200,62 @@ static float *random_floats(size_t n, uint32_t seed)
     return p;
 }
 
-/* Median GFLOP/s of timed calls after two warm-up calls; the number of
- * calls makes the measurement last about `seconds`. */
-static double measure_gemm(int threads, const gemm_shape *s, double seconds)
+static int cmp_double(const void *a, const void *b)
 {
-    float *A = random_floats((size_t)(s->m * s->k), 1), *B = random_floats((size_t)(s->k * s->n), 2);
-    float *C = random_floats((size_t)(s->m * s->n), 3);
-    size_t ns = hd_sgemm_scratch_floats(s->m, s->n, s->k);
-    float *scratch = ns ? random_floats(ns, 4) : NULL;
-    double flops = 2.0 * (double)s->m * (double)s->k * (double)s->n;
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
 
-    gemm_call(threads, s, A, B, C, scratch);
+/* Median GFLOP/s of timed calls after two warm-up calls (the number of
+ * calls makes the measurement last about `seconds`), and the fastest
+ * call in *best. */
+static double time_gemm(int threads, const gemm_shape *s, const float *A, const float *B, const float *packed_b,
+                        float *C, float *scratch, double seconds, double *best)
+{
+    double flops = 2.0 * (double)s->m * (double)s->k * (double)s->n;
+    gemm_call(threads, s, A, B, packed_b, C, scratch);
     double t0 = now_s();
-    gemm_call(threads, s, A, B, C, scratch);
+    gemm_call(threads, s, A, B, packed_b, C, scratch);
     double one = now_s() - t0;
     int reps = (int)(seconds / (one > 1e-6 ? one : 1e-6));
     reps = reps < 5 ? 5 : reps > 201 ? 201 : reps;
 
     double *g = malloc((size_t)reps * sizeof(double));
+    if (!g) {
+        fprintf(stderr, "peak: out of memory\n");
+        exit(1);
+    }
     for (int r = 0; r < reps; r++) {
         t0 = now_s();
-        gemm_call(threads, s, A, B, C, scratch);
+        gemm_call(threads, s, A, B, packed_b, C, scratch);
         g[r] = flops / (now_s() - t0) / 1e9;
     }
-    /* Insertion sort: a few hundred values at most. */
-    for (int i = 1; i < reps; i++)
-        for (int j = i; j > 0 && g[j - 1] > g[j]; j--) {
-            double t = g[j];
-            g[j] = g[j - 1];
-            g[j - 1] = t;
-        }
+    qsort(g, (size_t)reps, sizeof(double), cmp_double);
     double med = g[reps / 2];
+    *best = g[reps - 1];
     g_sink = C[0];
     free(g);
+    return med;
+}
+
+/* The SGEMM figures of one shape: median and best of hd_sgemm_ws, and the
+ * median with B pre-packed. */
+static double measure_gemm(int threads, const gemm_shape *s, double seconds, double *best, double *packed)
+{
+    float *A = random_floats((size_t)(s->m * s->k), 1), *B = random_floats((size_t)(s->k * s->n), 2);
+    float *C = random_floats((size_t)(s->m * s->n), 3);
+    size_t ns = hd_sgemm_scratch_floats(s->m, s->n, s->k);
+    float *scratch = ns ? random_floats(ns, 4) : NULL;
+    float *pb = random_floats(hd_sgemm_packed_b_floats(s->k, s->n), 5);
+    hd_sgemm_pack_b(s->k, s->n, B, s->n, 0, pb);
+
+    double med = time_gemm(threads, s, A, B, NULL, C, scratch, seconds, best), pbest;
+    *packed = time_gemm(threads, s, A, B, pb, C, scratch, seconds / 2, &pbest);
     free(A);
     free(B);
     free(C);
     free(scratch);
+    free(pb);
     return med;
 }
 
@@ -266,12 +294,13 @@ int main(int argc, char **argv)
             const char *entry = gemm_entry_name(counts[c]);
             if (!entry)
                 continue; /* no threaded entry in the kernel layer yet */
-            double g = measure_gemm(counts[c], &shapes[s], seconds);
+            double best, packed;
+            double g = measure_gemm(counts[c], &shapes[s], seconds, &best, &packed);
             double p = peak * counts[c];
             printf("%s{\"m\": %lld, \"k\": %lld, \"n\": %lld, \"threads\": %d, \"entry\": \"%s\", "
-                   "\"gflops\": %.3f, \"fraction_of_peak\": %.4f}",
+                   "\"gflops\": %.3f, \"fraction_of_peak\": %.4f, \"gflops_best\": %.3f, \"gflops_packed_b\": %.3f}",
                    first ? "" : ", ", (long long)shapes[s].m, (long long)shapes[s].k, (long long)shapes[s].n, counts[c],
-                   entry, g, p > 0 ? g / p : 0.0);
+                   entry, g, p > 0 ? g / p : 0.0, best, packed);
             first = 0;
             fflush(stdout);
         }

@@ -56,13 +56,30 @@
  *      for M, N, K > 0 and 0 otherwise.
  *      hd_sgemm needs no storage: it uses a fixed on-stack buffer
  *      (HD_SGEMM_STACK_BYTES, below 512 KiB) and otherwise gives the same
- *      results as hd_sgemm_ws up to summation order.
+ *      results as hd_sgemm_ws, bit for bit.
  *    - Single-threaded.  To parallelise, split C into disjoint row or
  *      column blocks and call hd_sgemm_ws once per block with its own
- *      scratch.
+ *      scratch.  Partition invariance: column blocks that start at
+ *      multiples of HD_SGEMM_NR and are each wider than 4 columns, or row
+ *      blocks that start at multiples of HD_SGEMM_MR and each have more
+ *      than 4 rows, give results bit-identical to one call on the whole
+ *      product (hd_sgemm_par relies on it).
  *    - Results differ from a naive loop only by rounding order (blocks of
  *      HD_SGEMM_KC along K, FMA contraction where the target has it, alpha
  *      applied per K block, or folded into A on the M <= 4 path).
+ *    - Pre-packed B, for an operand multiplied many times (weights):
+ *        hd_sgemm_packed_b_floats(K, N): the packed size, in floats;
+ *        hd_sgemm_pack_b(K, N, B, ldb, trans_b, packed): packs op(B);
+ *        hd_sgemm_ws_pb(M, N, K, A, lda, trans_a, packed, C, ldc, alpha,
+ *          beta, scratch): hd_sgemm_ws with that op(B); same contract,
+ *          hd_sgemm_scratch_floats(M, N, K) floats of scratch are enough.
+ *      The layout is the micro-kernel's and depends on the target
+ *      (HD_SGEMM_NR): op(B)[k][j] at packed[(j/NR)*NR*K + k*NR + j%NR],
+ *      columns past N zero.  Columns c0.. (c0 a multiple of NR) are the
+ *      product with packed + c0*K; column blocks computed that way, of any
+ *      width, are bit-identical to the whole, and hd_sgemm_ws_pb is
+ *      bit-identical to hd_sgemm_ws wherever that one packs (always when
+ *      M > 4 and N > 4), equal up to rounding elsewhere.
  *    hd_dgemm is the same contract in double, with plain loops and no
  *    scratch (correctness reference, not tuned).
  *
@@ -149,16 +166,28 @@
  *        whatever the worker count: blocks start on micro-tile boundaries
  *        and never make a product take another path.
  *
- * GEMM design: Goto-style blocking (NC columns of B x KC rows packed once
- * per block, MC x KC of A packed into L2-sized slivers), a register-blocked
- * micro-kernel of HD_SGEMM_MR x (2 vectors) accumulators (8x32 on
- * AVX-512, 6x16 on AVX2, 4x8 on SSE2, 8x8 on NEON), edge tiles through a
- * local buffer, equal-sized blocks along each dimension, and unpacked
- * paths for M <= 4 or N <= 4 (GEMV-like products: B or A streamed once).
+ * GEMM design: Goto-style blocking.  Loops: NC columns of B (packed once
+ * per KC x NC block, into L2), KC rows of K, MC rows of A (packed into
+ * MR-row slivers, L2), NR-column slivers of B (one stays in L1), MR-row
+ * slivers of A (streamed from L2, prefetched ahead).  The micro-kernel
+ * keeps an MR x NR tile, NR = 2 vectors, in registers: per k one
+ * broadcast per row, two B loads and 2*MR FMAs, nothing else (8x32 on
+ * AVX-512: 16 of 32 zmm accumulators, so B in L1 has slack; 6x16 on AVX2:
+ * 15 of 16 ymm; 4x8 on SSE2; 8x8 on NEON); KC = 256 keeps a B sliver
+ * (32 KiB on AVX-512) plus the A stream inside a 48 KiB L1.  The last row
+ * tile of a block runs the 4- (or 8-) row kernel when it is no taller.
+ * Edge tiles go through a local tile with the same arithmetic, and blocks
+ * are equal-sized along each dimension.  Packing is a bandwidth question:
+ * plain B is copied along its rows a few rows at a time (a sliver at a
+ * time hops a page per row), transposed operands go through 4x4 register
+ * transposes; a product of one row tile (M <= MR) reads plain B in place,
+ * as it uses each sliver once.  Unpacked paths serve M <= 4 or N <= 4
+ * (GEMV-like products: B or A streamed once).
  *
  * Knobs (define before including): HD_SGEMM_KC, HD_SGEMM_MC, HD_SGEMM_NC,
  * HD_SGEMM_STACK_NC set the cache blocking; HD_SGEMM_MR (a literal among
- * 1..16) the micro-tile height; HD_SGEMM_ABCAST=1 packs A pre-broadcast
+ * 1..16) the micro-tile height; HD_SGEMM_PFA how far ahead (in floats)
+ * the micro-kernel prefetches A; HD_SGEMM_ABCAST=1 packs A pre-broadcast
  * (see there).  hd_sgemm_scratch_floats_max holds for the defaults only.
  */
 #ifndef HODU_KERNELS_H
@@ -210,7 +239,7 @@ typedef uint32_t hd_vu;
 
 /* Micro-tile height.  Registers: MR*2 accumulators + 2 B + 1 A vector.
  * AVX-512: 8 (not 12/14) because channel counts are multiples of 8/16,
- * so no rows are wasted on padding; measured equal or faster. */
+ * so no rows are wasted on padding; 12 and 14 measured no faster. */
 #ifndef HD_SGEMM_MR
 #if HD_VECTOR_BYTES == 64
 #define HD_SGEMM_MR 8
@@ -242,9 +271,14 @@ typedef uint32_t hd_vu;
 #ifndef HD_SGEMM_KC
 #define HD_SGEMM_KC 256
 #endif
-#ifndef HD_SGEMM_MC /* the packed A block (MC x KC) should sit in L2 */
-#if HD_SGEMM_ABCAST
+/* MC: the packed A block (MC x KC) sits in L2.  On AVX2/AVX-512 a short
+ * block measured 5-10% faster than an L2-filling one: a sweep over the
+ * B slivers then touches few rows of C (and their pages) at a time. */
+#ifndef HD_SGEMM_MC
+#if HD_SGEMM_ABCAST || HD_VECTOR_BYTES == 64
 #define HD_SGEMM_MC 48
+#elif HD_VECTOR_BYTES == 32
+#define HD_SGEMM_MC 72
 #else
 #define HD_SGEMM_MC 144
 #endif
@@ -252,12 +286,16 @@ typedef uint32_t hd_vu;
 #ifndef HD_SGEMM_NC
 #define HD_SGEMM_NC 1024
 #endif
-#ifndef HD_SGEMM_STACK_NC /* keeps hd_sgemm's stack buffer near 400 KiB */
+#ifndef HD_SGEMM_STACK_NC /* keeps hd_sgemm's stack buffer at most about 400 KiB */
 #if HD_SGEMM_ABCAST
 #define HD_SGEMM_STACK_NC 192
 #else
 #define HD_SGEMM_STACK_NC 256
 #endif
+#endif
+
+#ifndef HD_SGEMM_PFA /* how far ahead (floats) the micro-kernel prefetches A */
+#define HD_SGEMM_PFA (16 * HD_SGEMM_MR * HD__AS)
 #endif
 
 /* Rounding NC/MC to the micro-tile keeps packed panels whole. */
@@ -295,6 +333,22 @@ typedef uint32_t hd_vu;
 #define HD__UNROLL8
 #define HD__PREFETCH(p) ((void)(p))
 #define HD__OPAQUE(i)   ((void)0)
+#endif
+
+/* SGEMM only: a read prefetch, and an attribute for its functions.  clang
+ * legalises 512-bit vector types as pairs of 256-bit halves on targets
+ * that prefer 256-bit vectors (-march=native on Intel AVX-512 parts),
+ * which doubles the micro-kernel's register needs; min_vector_width keeps
+ * whole zmm registers. */
+#if HD__GNU
+#define HD__SG_PREFR(p) __builtin_prefetch((const void *)(p), 0, 3)
+#else
+#define HD__SG_PREFR(p) ((void)(p))
+#endif
+#if defined(__clang__) && HD_VECTOR_BYTES == 64
+#define HD__SG_FN __attribute__((min_vector_width(512)))
+#else
+#define HD__SG_FN
 #endif
 
 /* Row lists for the register-blocked code: HD__ROWS(n)(X) = X(0) .. X(n-1) */
@@ -512,26 +566,63 @@ static inline void hd__scale_c(int64_t M, int64_t N, float *C, int64_t ldc, floa
     }
 }
 
-/* dst[k*w + r] = src[r*ld + k] for r < rows, 0 for rows <= r < w: a
- * transposing copy of `rows` strided rows into a w-wide packed sliver.
- * Full slivers move 4 values of k per row visit with contiguous stores. */
-static inline void hd__pack_gather(const float *src, int64_t ld, int64_t rows, int64_t w, int64_t kc,
-                                   float *restrict dst)
+/* Packing.  Both packed operands are slivers of w lanes (w = MR for A,
+ * NR for B): dst[k*w + r] for k < kc, lanes past the real rows/columns
+ * zero.  The source is either "copy" shaped, lanes contiguous
+ * (src[k*ld + r]: B, or A transposed), or "gather" shaped, k contiguous
+ * (src[r*ld + k]: A, or B transposed), which is a transpose. */
+#if HD_VECTOR_BYTES > 0
+typedef float hd__v4f __attribute__((vector_size(16)));
+#if defined(__clang__) || __GNUC__ >= 12
+#define HD__SHUF4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+typedef int hd__v4i __attribute__((vector_size(16)));
+#define HD__SHUF4(a, b, i, j, k, l) __builtin_shuffle(a, b, (hd__v4i){i, j, k, l})
+#endif
+/* 4x4 transpose: src[i*ld + j] -> dst[j*w + i] */
+static inline void hd__tr4x4(const float *src, int64_t ld, float *restrict dst, int64_t w)
 {
-    int64_t k = 0;
-    if (rows == w) {
-        for (; k + 4 <= kc; k += 4) {
-            float *d = dst + k * w;
-            for (int64_t r = 0; r < w; ++r) {
-                const float *s = src + r * ld + k;
-                d[r] = s[0];
-                d[w + r] = s[1];
-                d[2 * w + r] = s[2];
-                d[3 * w + r] = s[3];
-            }
+    hd__v4f r0, r1, r2, r3;
+    memcpy(&r0, src, 16);
+    memcpy(&r1, src + ld, 16);
+    memcpy(&r2, src + 2 * ld, 16);
+    memcpy(&r3, src + 3 * ld, 16);
+    hd__v4f t0 = HD__SHUF4(r0, r1, 0, 4, 1, 5), t1 = HD__SHUF4(r0, r1, 2, 6, 3, 7);
+    hd__v4f t2 = HD__SHUF4(r2, r3, 0, 4, 1, 5), t3 = HD__SHUF4(r2, r3, 2, 6, 3, 7);
+    hd__v4f o0 = HD__SHUF4(t0, t2, 0, 1, 4, 5), o1 = HD__SHUF4(t0, t2, 2, 3, 6, 7);
+    hd__v4f o2 = HD__SHUF4(t1, t3, 0, 1, 4, 5), o3 = HD__SHUF4(t1, t3, 2, 3, 6, 7);
+    memcpy(dst, &o0, 16);
+    memcpy(dst + w, &o1, 16);
+    memcpy(dst + 2 * w, &o2, 16);
+    memcpy(dst + 3 * w, &o3, 16);
+}
+#endif
+
+/* Gather: dst[k*w + r] = src[r*ld + k] for r < rows, 0 for rows <= r < w.
+ * Inlined with w constant; 4x4 transposes where there are vectors. */
+static inline HD__ALWAYS_INLINE void hd__pack_gather(const float *src, int64_t ld, int64_t rows, int64_t w, int64_t kc,
+                                                     float *restrict dst)
+{
+    int64_t k4 = 0;
+#if HD_VECTOR_BYTES > 0
+    int64_t r4 = rows / 4 * 4;
+    k4 = kc / 4 * 4; /* bounds fixed up front: see the note before HD__DEFINE_SMALL_NN */
+    for (int64_t k = 0; k < k4; k += 4) {
+        float *d = dst + k * w;
+        for (int64_t r = 0; r < r4; r += 4)
+            hd__tr4x4(src + r * ld + k, ld, d + r, w);
+        for (int64_t r = r4; r < rows; ++r) {
+            const float *s = src + r * ld + k;
+            d[r] = s[0];
+            d[w + r] = s[1];
+            d[2 * w + r] = s[2];
+            d[3 * w + r] = s[3];
         }
+        for (int64_t r = rows; r < w; ++r)
+            d[r] = d[w + r] = d[2 * w + r] = d[3 * w + r] = 0.0f;
     }
-    for (; k < kc; ++k) {
+#endif
+    for (int64_t k = k4; k < kc; ++k) {
         float *d = dst + k * w;
         for (int64_t r = 0; r < rows; ++r)
             d[r] = src[r * ld + k];
@@ -540,12 +631,21 @@ static inline void hd__pack_gather(const float *src, int64_t ld, int64_t rows, i
     }
 }
 
-/* dst[k*w + r] = src[k*ld + r] for r < rows, zero-padded to w. */
-static inline void hd__pack_copy(const float *src, int64_t ld, int64_t rows, int64_t w, int64_t kc, float *restrict dst)
+/* Copy: dst[k*w + r] = src[k*ld + r] for r < rows, zero-padded to w.  A
+ * full sliver row is a memcpy of constant size (inline moves, not a call
+ * or `rep movs`). */
+static inline HD__ALWAYS_INLINE void hd__pack_copy(const float *src, int64_t ld, int64_t rows, int64_t w, int64_t kc,
+                                                   float *restrict dst)
 {
+    if (rows == w) {
+        for (int64_t k = 0; k < kc; ++k)
+            memcpy(dst + k * w, src + k * ld, (size_t)w * sizeof(float));
+        return;
+    }
     for (int64_t k = 0; k < kc; ++k) {
         float *d = dst + k * w;
-        memcpy(d, src + k * ld, (size_t)rows * sizeof(float));
+        for (int64_t r = 0; r < rows; ++r)
+            d[r] = src[k * ld + r];
         for (int64_t r = rows; r < w; ++r)
             d[r] = 0.0f;
     }
@@ -555,8 +655,8 @@ static inline void hd__pack_copy(const float *src, int64_t ld, int64_t rows, int
  * op(A)[s*MR + r][k] at pa[s*MR*kc + k*MR + r] (times HD__AS copies when
  * pre-broadcast), rows past mc are zero.  `a` points at op(A)[0][0] of
  * the block. */
-static inline void hd__sgemm_pack_a(int64_t mc, int64_t kc, const float *a, int64_t lda, int trans_a,
-                                    float *restrict pa)
+HD__SG_FN static inline void hd__sgemm_pack_a(int64_t mc, int64_t kc, const float *a, int64_t lda, int trans_a,
+                                              float *restrict pa)
 {
     for (int64_t i0 = 0; i0 < mc; i0 += HD_SGEMM_MR) {
         int64_t rows = hd__min64(HD_SGEMM_MR, mc - i0);
@@ -580,23 +680,40 @@ static inline void hd__sgemm_pack_a(int64_t mc, int64_t kc, const float *a, int6
 }
 
 /* Pack a kc x nc block of op(B) into NR-column slivers: sliver s holds
- * op(B)[k][s*NR + j] at pb[s*NR*kc + k*NR + j], columns past nc are zero. */
-static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b,
-                                    float *restrict pb)
+ * op(B)[k][s*NR + j] at pb[s*NR*kc + k*NR + j], columns past nc are zero.
+ * Plain B is copied HD__PB_ROWS rows at a time across all slivers, so it
+ * is read along its rows: a sliver at a time would touch a new page every
+ * NR floats and defeat the hardware prefetcher. */
+#define HD__PB_ROWS 4
+HD__SG_FN static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b,
+                                              float *restrict pb)
 {
-    for (int64_t j0 = 0; j0 < nc; j0 += HD_SGEMM_NR) {
-        int64_t cols = hd__min64(HD_SGEMM_NR, nc - j0);
-        if (!trans_b)
-            hd__pack_copy(b + j0, ldb, cols, HD_SGEMM_NR, kc, pb);
-        else
-            hd__pack_gather(b + j0 * ldb, ldb, cols, HD_SGEMM_NR, kc, pb);
-        pb += HD_SGEMM_NR * kc;
+    if (!trans_b) {
+        int64_t nfull = nc / HD_SGEMM_NR * HD_SGEMM_NR;
+        for (int64_t k0 = 0; k0 < kc; k0 += HD__PB_ROWS) {
+            int64_t kn = hd__min64(HD__PB_ROWS, kc - k0);
+            for (int64_t j0 = 0; j0 < nfull; j0 += HD_SGEMM_NR)
+                hd__pack_copy(b + k0 * ldb + j0, ldb, HD_SGEMM_NR, HD_SGEMM_NR, kn, pb + j0 * kc + k0 * HD_SGEMM_NR);
+        }
+        if (nfull < nc)
+            hd__pack_copy(b + nfull, ldb, nc - nfull, HD_SGEMM_NR, kc, pb + nfull * kc);
+        return;
     }
+    for (int64_t j0 = 0; j0 < nc; j0 += HD_SGEMM_NR)
+        hd__pack_gather(b + j0 * ldb, ldb, hd__min64(HD_SGEMM_NR, nc - j0), HD_SGEMM_NR, kc, pb + j0 * kc);
 }
 
-/* Micro-kernel: acc = pa-sliver (MR x kc) * pb-sliver (kc x NR), then
+/* Micro-kernel hd__sgemm_uk_H: acc = the first H rows of an A sliver
+ * (MR x kc, MR floats per k) times a B sliver (kc x NR, ldbk floats per
+ * k: NR when packed, ldb when read in place), then on the top-left
+ * mr x nr corner (mr <= H) of the C tile at c:
  *   use_beta ? C = alpha*acc + beta*C : C = alpha*acc
- * on the top-left mr x nr corner of the tile at c. */
+ * The loop body is one broadcast per row, two B loads and 2*H FMAs into
+ * register accumulators (H = MR fills the register file).  The B sliver
+ * stays in L1 while the A slivers of the block stream past from L2, a
+ * little ahead of use (HD_SGEMM_PFA).  Partial tiles go through a local
+ * tile with the very same vector arithmetic, so an element of C comes out
+ * bit-identical whichever tile it falls in. */
 #define HD__UK_DECL(r) hd_vf hd__c##r##a = hd__vz, hd__c##r##b = hd__vz;
 #if HD_SGEMM_ABCAST
 #define HD__UK_FMA(r)                                                                                                  \
@@ -614,10 +731,21 @@ static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int6
         hd__c##r##b += hd__av * hd__b1;                                                                                \
     }
 #endif
-#define HD__UK_PREF(r) HD__PREFETCH(c + (r)*ldc);
-#define HD__UK_STORE(r)                                                                                                \
+#define HD__UK_STEP(h)                                                                                                 \
     {                                                                                                                  \
-        float *hd__cr = c + (r)*ldc;                                                                                   \
+        hd_vf hd__b0, hd__b1;                                                                                          \
+        memcpy(&hd__b0, pb, sizeof hd__b0);                                                                            \
+        memcpy(&hd__b1, pb + HD_VF, sizeof hd__b1);                                                                    \
+        HD__R##h(HD__UK_FMA) pa += HD_SGEMM_MR * HD__AS;                                                               \
+        pb += ldbk;                                                                                                    \
+    }
+/* both ends of a tile row: it spans two or three lines */
+#define HD__UK_PREF(r)                                                                                                 \
+    HD__PREFETCH(c + (r)*ldc);                                                                                         \
+    HD__PREFETCH(c + (r)*ldc + HD_SGEMM_NR - 1);
+#define HD__UK_OUT(r)                                                                                                  \
+    {                                                                                                                  \
+        float *hd__cr = hd__o + (r)*hd__ldo;                                                                           \
         hd_vf hd__o0 = hd__c##r##a * hd__va, hd__o1 = hd__c##r##b * hd__va;                                            \
         if (use_beta) {                                                                                                \
             hd_vf hd__l0, hd__l1;                                                                                      \
@@ -629,42 +757,65 @@ static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const float *b, int6
         memcpy(hd__cr, &hd__o0, sizeof hd__o0);                                                                        \
         memcpy(hd__cr + HD_VF, &hd__o1, sizeof hd__o1);                                                                \
     }
-#define HD__UK_SPILL(r)                                                                                                \
-    memcpy(hd__t + (r)*HD_SGEMM_NR, &hd__c##r##a, sizeof hd__c##r##a);                                                 \
-    memcpy(hd__t + (r)*HD_SGEMM_NR + HD_VF, &hd__c##r##b, sizeof hd__c##r##b);
+#define HD__DEFINE_UKERNEL(h)                                                                                          \
+    HD__CONTRACT_FN HD__SG_FN static inline void hd__sgemm_uk_##h(                                                     \
+        int64_t kc, const float *restrict pa, const float *restrict pb, int64_t ldbk, float *restrict c, int64_t ldc,  \
+        int64_t mr, int64_t nr, float alpha, float beta, int use_beta)                                                 \
+    {                                                                                                                  \
+        HD__CONTRACT_BODY                                                                                              \
+        const hd_vf hd__vz = {0};                                                                                      \
+        HD__R##h(HD__UK_DECL) if (mr == (h)) { HD__R##h(HD__UK_PREF) }                                                 \
+        const int64_t hd__k2 = kc / 2 * 2;                                                                             \
+        for (int64_t k = 0; k < hd__k2; k += 2) {                                                                      \
+            HD__SG_PREFR(pa + HD_SGEMM_PFA);                                                                           \
+            HD__UK_STEP(h)                                                                                             \
+            HD__UK_STEP(h)                                                                                             \
+        }                                                                                                              \
+        if (hd__k2 < kc)                                                                                               \
+            HD__UK_STEP(h)                                                                                             \
+        const hd_vf hd__va = HD__VSPLAT(alpha), hd__vb = HD__VSPLAT(beta);                                             \
+        if (mr == (h) && nr == HD_SGEMM_NR) {                                                                          \
+            float *hd__o = c;                                                                                          \
+            const int64_t hd__ldo = ldc;                                                                               \
+            HD__R##h(HD__UK_OUT)                                                                                       \
+        } else {                                                                                                       \
+            float hd__o[(h)*HD_SGEMM_NR] = {0};                                                                        \
+            const int64_t hd__ldo = HD_SGEMM_NR;                                                                       \
+            if (use_beta)                                                                                              \
+                for (int64_t i = 0; i < mr; ++i)                                                                       \
+                    memcpy(hd__o + i * HD_SGEMM_NR, c + i * ldc, (size_t)nr * sizeof(float));                          \
+            HD__R##h(HD__UK_OUT) for (int64_t i = 0; i < mr; ++i)                                                      \
+                memcpy(c + i * ldc, hd__o + i * HD_SGEMM_NR, (size_t)nr * sizeof(float));                              \
+        }                                                                                                              \
+    }
+#define HD__DEFINE_UKERNEL_X(h) HD__DEFINE_UKERNEL(h)
+HD__DEFINE_UKERNEL_X(HD_SGEMM_MR)
+#if HD_SGEMM_MR > 4
+HD__DEFINE_UKERNEL(4)
+#endif
+#if HD_SGEMM_MR > 8
+HD__DEFINE_UKERNEL(8)
+#endif
 
-HD__CONTRACT_FN
-static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa, const float *restrict pb, float *restrict c,
-                                     int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta, int use_beta)
+/* The micro-kernel for an mr-row tile: the lowest one that covers it (the
+ * last row tile of a block is often a half one). */
+static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa, const float *restrict pb, int64_t ldbk,
+                                     float *restrict c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta,
+                                     int use_beta)
 {
-    HD__CONTRACT_BODY
-    const hd_vf hd__vz = {0};
-    HD__ROWS(HD_SGEMM_MR)(HD__UK_DECL) if (mr == HD_SGEMM_MR) { HD__ROWS(HD_SGEMM_MR)(HD__UK_PREF) }
-    for (int64_t k = 0; k < kc; ++k) {
-        hd_vf hd__b0, hd__b1;
-        memcpy(&hd__b0, pb, sizeof hd__b0);
-        memcpy(&hd__b1, pb + HD_VF, sizeof hd__b1);
-        HD__ROWS(HD_SGEMM_MR)(HD__UK_FMA) pa += HD_SGEMM_MR * HD__AS;
-        pb += HD_SGEMM_NR;
+#if HD_SGEMM_MR > 4
+    if (mr <= 4) {
+        hd__sgemm_uk_4(kc, pa, pb, ldbk, c, ldc, mr, nr, alpha, beta, use_beta);
+        return;
     }
-    if (mr == HD_SGEMM_MR && nr == HD_SGEMM_NR) {
-        const hd_vf hd__va = HD__VSPLAT(alpha), hd__vb = HD__VSPLAT(beta);
-        HD__ROWS(HD_SGEMM_MR)(HD__UK_STORE)
-    } else {
-        float hd__t[HD_SGEMM_MR * HD_SGEMM_NR];
-        HD__ROWS(HD_SGEMM_MR)(HD__UK_SPILL) for (int64_t i = 0; i < mr; ++i)
-        {
-            float *cr = c + i * ldc;
-            const float *tr = hd__t + i * HD_SGEMM_NR;
-            if (use_beta) {
-                for (int64_t j = 0; j < nr; ++j)
-                    cr[j] = alpha * tr[j] + beta * cr[j];
-            } else {
-                for (int64_t j = 0; j < nr; ++j)
-                    cr[j] = alpha * tr[j];
-            }
-        }
+#endif
+#if HD_SGEMM_MR > 8
+    if (mr <= 8) {
+        hd__sgemm_uk_8(kc, pa, pb, ldbk, c, ldc, mr, nr, alpha, beta, use_beta);
+        return;
     }
+#endif
+    HD__CAT(hd__sgemm_uk_, HD_SGEMM_MR)(kc, pa, pb, ldbk, c, ldc, mr, nr, alpha, beta, use_beta);
 }
 
 /* Small-M path (M <= 4, op(A) row-major: A[r*lda + k]), no packing.
@@ -720,10 +871,9 @@ static inline void hd__sgemm_ukernel(int64_t kc, const float *restrict pa, const
  * main loop stopped trips gcc's -Waggressive-loop-optimizations once K is
  * a propagated constant. */
 #define HD__DEFINE_SMALL_NN(m)                                                                                         \
-    HD__CONTRACT_FN                                                                                                    \
-    static inline void hd__sgemm_small_nn_##m(int64_t N, int64_t K, const float *restrict A, int64_t lda,              \
-                                              const float *restrict B, int64_t ldb, float *restrict C, int64_t ldc,    \
-                                              float alpha, float beta)                                                 \
+    HD__CONTRACT_FN HD__SG_FN static inline void hd__sgemm_small_nn_##m(                                               \
+        int64_t N, int64_t K, const float *restrict A, int64_t lda, const float *restrict B, int64_t ldb,              \
+        float *restrict C, int64_t ldc, float alpha, float beta)                                                       \
     {                                                                                                                  \
         HD__CONTRACT_BODY                                                                                              \
         const int64_t hd__k4 = K > 0 ? K / 4 * 4 : 0;                                                                  \
@@ -770,7 +920,7 @@ HD__DEFINE_SMALL_NN(4)
  * 4 rows of B at a time, vectorised along K, one horizontal sum per dot.
  * C is addressed as C[i*crs + j*ccs] so that the same code serves the
  * small-N case with the roles of A and B swapped (C^T = B A^T). */
-static inline float hd__hsum(hd_vf v)
+HD__SG_FN static inline float hd__hsum(hd_vf v)
 {
 #if HD_VECTOR_BYTES > 0
     float s = 0.0f;
@@ -810,10 +960,9 @@ static inline float hd__hsum(hd_vf v)
 #define HD__NT_FINONE(r) HD__NT_FIN1(r, 0)
 
 #define HD__DEFINE_SMALL_NT(m)                                                                                         \
-    HD__CONTRACT_FN                                                                                                    \
-    static inline void hd__sgemm_small_nt_##m(int64_t N, int64_t K, const float *restrict A, int64_t lda,              \
-                                              const float *restrict B, int64_t ldb, float *restrict C, int64_t crs,    \
-                                              int64_t ccs, float alpha, float beta)                                    \
+    HD__CONTRACT_FN HD__SG_FN static inline void hd__sgemm_small_nt_##m(                                               \
+        int64_t N, int64_t K, const float *restrict A, int64_t lda, const float *restrict B, int64_t ldb,              \
+        float *restrict C, int64_t crs, int64_t ccs, float alpha, float beta)                                          \
     {                                                                                                                  \
         HD__CONTRACT_BODY                                                                                              \
         const hd_vf hd__vz = {0};                                                                                      \
@@ -872,41 +1021,64 @@ static inline size_t hd_sgemm_scratch_floats(int64_t M, int64_t N, int64_t K)
     return (size_t)(mc * kc * HD__AS + kc * nc + HD__ALIGN_FLOATS);
 }
 
-/* The blocked driver; nc_max is the NC blocking (a multiple of NR) and
- * scratch holds mc*kc*HD__AS + kc*nc floats past its 64-byte aligned
- * start (hd_sgemm_scratch_floats). */
-static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
-                                     const float *B, int64_t ldb, int trans_b, float *C, int64_t ldc, float alpha,
-                                     float beta, float *scratch, int64_t nc_max)
+/* Block sizes of the blocked drivers, and the floats to skip to align the
+ * scratch to 64 bytes.  Equal-sized blocks (never above the caps) avoid a
+ * thin last block: K = 576 runs as 3 x 192 rather than 256 + 256 + 64. */
+static inline void hd__sgemm_blocks(int64_t M, int64_t N, int64_t K, int64_t nc_max, const float *scratch, size_t *skip,
+                                    int64_t *kb, int64_t *mb, int64_t *nb)
 {
     uintptr_t addr = (uintptr_t)scratch;
-    size_t skip = (size_t)((64u - (addr & 63u)) & 63u) / sizeof(float);
-    /* Equal-sized blocks (never above the caps) avoid a thin last block:
-   * K = 576 runs as 3 x 192 rather than 256 + 256 + 64. */
-    int64_t kb = hd__min64(K, (K + (K + HD_SGEMM_KC - 1) / HD_SGEMM_KC - 1) / ((K + HD_SGEMM_KC - 1) / HD_SGEMM_KC));
+    *skip = (size_t)((64u - (addr & 63u)) & 63u) / sizeof(float);
+    int64_t nkb = (K + HD_SGEMM_KC - 1) / HD_SGEMM_KC;
+    *kb = hd__min64(K, (K + nkb - 1) / nkb);
     int64_t nmb = (M + HD__SGEMM_MCB - 1) / HD__SGEMM_MCB;
-    int64_t mb = hd__round_up64((M + nmb - 1) / nmb, HD_SGEMM_MR);
+    *mb = hd__round_up64((M + nmb - 1) / nmb, HD_SGEMM_MR);
     int64_t nnb = (N + nc_max - 1) / nc_max;
-    int64_t nb = hd__round_up64((N + nnb - 1) / nnb, HD_SGEMM_NR);
+    *nb = hd__round_up64((N + nnb - 1) / nnb, HD_SGEMM_NR);
+}
+
+/* The blocked driver; nc_max is the NC blocking (a multiple of NR) and
+ * scratch holds mc*kc*HD__AS + kc*nc floats past its 64-byte aligned
+ * start (hd_sgemm_scratch_floats).  The K blocking depends on K alone and
+ * every tile starts at a multiple of MR/NR from the product's corner, so
+ * blocks of a product computed apart come out bit-identical. */
+HD__SG_FN static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                                               int trans_a, const float *B, int64_t ldb, int trans_b, float *C,
+                                               int64_t ldc, float alpha, float beta, float *scratch, int64_t nc_max)
+{
+    size_t skip;
+    int64_t kb, mb, nb;
+    hd__sgemm_blocks(M, N, K, nc_max, scratch, &skip, &kb, &mb, &nb);
     float *pa = scratch + skip;
     float *pb = pa + mb * kb * HD__AS;
+    /* One row tile uses each B sliver once: packing would only add a pass
+     * over B, so plain B is read in place (all but a ragged last sliver). */
+    int direct = !trans_b && M <= HD_SGEMM_MR;
     for (int64_t jc = 0; jc < N; jc += nb) {
         int64_t nc = hd__min64(nb, N - jc);
         for (int64_t pc = 0; pc < K; pc += kb) {
             int64_t kc = hd__min64(kb, K - pc);
             int use_beta = pc > 0 || beta != 0.0f;
             float beta_eff = pc > 0 ? 1.0f : beta;
-            hd__sgemm_pack_b(kc, nc, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, trans_b, pb);
+            if (!direct)
+                hd__sgemm_pack_b(kc, nc, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, trans_b, pb);
             for (int64_t ic = 0; ic < M; ic += mb) {
                 int64_t mc = hd__min64(mb, M - ic);
                 hd__sgemm_pack_a(mc, kc, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, trans_a, pa);
                 for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR) {
                     int64_t nr = hd__min64(HD_SGEMM_NR, nc - jr);
                     const float *pbs = pb + jr * kc;
+                    int64_t ldbk = HD_SGEMM_NR;
+                    if (direct && nr == HD_SGEMM_NR) {
+                        pbs = B + pc * ldb + jc + jr;
+                        ldbk = ldb;
+                    } else if (direct) {
+                        hd__pack_copy(B + pc * ldb + jc + jr, ldb, nr, HD_SGEMM_NR, kc, pb + jr * kc);
+                    }
                     for (int64_t ir = 0; ir < mc; ir += HD_SGEMM_MR) {
                         int64_t mr = hd__min64(HD_SGEMM_MR, mc - ir);
-                        hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr,
-                                          alpha, beta_eff, use_beta);
+                        hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, ldbk, C + (ic + ir) * ldc + jc + jr, ldc, mr,
+                                          nr, alpha, beta_eff, use_beta);
                     }
                 }
             }
@@ -977,6 +1149,89 @@ static inline void hd_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int
         return;
     float buf[HD__SGEMM_STACK_FLOATS];
     hd__sgemm_blocked(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta, buf, HD__SGEMM_SNCB);
+}
+
+/* Pre-packed B: op(B) (K x N) packed once, in the micro-kernel's layout,
+ * then multiplied many times.  The layout depends on the target
+ * (HD_SGEMM_NR): NR-column slivers over the whole of K, op(B)[k][j] at
+ * packed[(j/NR)*NR*K + k*NR + j%NR], columns past N zero. */
+static inline size_t hd_sgemm_packed_b_floats(int64_t K, int64_t N)
+{
+    if (K <= 0 || N <= 0)
+        return 0;
+    return (size_t)(hd__round_up64(N, HD_SGEMM_NR) * K);
+}
+
+static inline void hd_sgemm_pack_b(int64_t K, int64_t N, const float *B, int64_t ldb, int trans_b, float *packed)
+{
+    if (K <= 0 || N <= 0)
+        return;
+    hd__sgemm_pack_b(K, N, B, ldb, trans_b, packed);
+}
+
+/* The driver for pre-packed B: hd__sgemm_blocked without packing B.  The
+ * sliver runs of one K block lie K*NR floats apart, so a block of them
+ * kept in L2 for several MC blocks would alias to a few sets (K = 1024:
+ * all on the same ones); with more than one MC block the runs are first
+ * copied next to each other into the scratch (long contiguous reads). */
+HD__SG_FN static inline void hd__sgemm_blocked_pb(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                                                  int trans_a, const float *packed_b, float *C, int64_t ldc,
+                                                  float alpha, float beta, float *scratch)
+{
+    size_t skip;
+    int64_t kb, mb, nb;
+    hd__sgemm_blocks(M, N, K, HD__SGEMM_NCB, scratch, &skip, &kb, &mb, &nb);
+    float *pa = scratch + skip;
+    float *pb = pa + mb * kb * HD__AS;
+    for (int64_t jc = 0; jc < N; jc += nb) {
+        int64_t nc = hd__min64(nb, N - jc);
+        for (int64_t pc = 0; pc < K; pc += kb) {
+            int64_t kc = hd__min64(kb, K - pc);
+            int use_beta = pc > 0 || beta != 0.0f;
+            float beta_eff = pc > 0 ? 1.0f : beta;
+            int copy = mb < M; /* more than one MC block reads each run */
+            if (copy)
+                for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR)
+                    memcpy(pb + jr * kc, packed_b + (jc + jr) * K + pc * HD_SGEMM_NR,
+                           (size_t)(kc * HD_SGEMM_NR) * sizeof(float));
+            for (int64_t ic = 0; ic < M; ic += mb) {
+                int64_t mc = hd__min64(mb, M - ic);
+                hd__sgemm_pack_a(mc, kc, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, trans_a, pa);
+                for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR) {
+                    int64_t nr = hd__min64(HD_SGEMM_NR, nc - jr);
+                    const float *pbs = copy ? pb + jr * kc : packed_b + (jc + jr) * K + pc * HD_SGEMM_NR;
+                    for (int64_t ir = 0; ir < mc; ir += HD_SGEMM_MR) {
+                        int64_t mr = hd__min64(HD_SGEMM_MR, mc - ir);
+                        hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, HD_SGEMM_NR, C + (ic + ir) * ldc + jc + jr,
+                                          ldc, mr, nr, alpha, beta_eff, use_beta);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* C = alpha * op(A) * op(B) + beta * C with op(B) from hd_sgemm_pack_b.
+ * Contract as hd_sgemm_ws (scratch: hd_sgemm_scratch_floats(M, N, K)
+ * floats are enough), and bit-identical to it wherever hd_sgemm_ws takes
+ * its packed path (always when M > 4 and N > 4); the products hd_sgemm_ws
+ * runs unpacked (M <= 4 or N <= 4) agree up to rounding.  Columns c0..
+ * of the product, c0 a multiple of HD_SGEMM_NR, are the product with
+ * packed + c0*K: column blocks computed apart, of any width, are
+ * bit-identical to the whole.  Where the packing of B is a real cost
+ * (transposed B, few rows of A, B in cache) this is the faster entry; for
+ * a large plain B read from memory the two run at about the same speed,
+ * reading B being the cost either way. */
+static inline void hd_sgemm_ws_pb(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
+                                  const float *packed_b, float *C, int64_t ldc, float alpha, float beta, float *scratch)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        hd__scale_c(M, N, C, ldc, beta);
+        return;
+    }
+    hd__sgemm_blocked_pb(M, N, K, A, lda, trans_a, packed_b, C, ldc, alpha, beta, scratch);
 }
 
 /* Double GEMM, same contract as hd_sgemm, plain loops. */

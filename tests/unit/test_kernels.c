@@ -19,6 +19,8 @@
 #include <unistd.h>
 #endif
 
+/* the ABI header first: it enables the kernel layer's section 6 (threads) */
+#include "../../include/hodu_abi.h"
 #include "kernels/hodu_kernels.h"
 
 /* ---------------------------------------------------------------------- */
@@ -462,8 +464,9 @@ static void test_sgemm_small_m_and_n(void **state)
 static void test_sgemm_beta0_ignores_nan(void **state)
 {
     (void)state;
-    int64_t shapes[][3] = {
-        {1, 9, 5}, {3, 40, 7}, {4, 4, 300}, {9, 33, 3}, {HD_SGEMM_MR + 2, 2 * HD_SGEMM_NR + 1, HD_SGEMM_KC + 9}};
+    int64_t shapes[][3] = {{1, 9, 5},   {3, 40, 7},
+                           {4, 4, 300}, {5, 2 * HD_SGEMM_NR + 3, HD_SGEMM_KC + 5},
+                           {9, 33, 3},  {HD_SGEMM_MR + 2, 2 * HD_SGEMM_NR + 1, HD_SGEMM_KC + 9}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
         for (int t = 0; t < 4; ++t)
             check_sgemm(shapes[s][0], shapes[s][1], shapes[s][2], t & 1, t >> 1, 1.5f, 0.0f, 1, 1);
@@ -495,6 +498,316 @@ static void test_sgemm_random_shapes(void **state)
         check_sgemm(M, N, K, (int)(rng_next() & 1), (int)(rng_next() & 1), rng_unit() * 2, beta,
                     (int64_t)(rng_next() % 4), beta == 0.0f && it % 2 == 0);
     }
+}
+
+/* ---------------------------------------------------------------------- */
+/* GEMM partitions and the threaded entry                                  */
+/* ---------------------------------------------------------------------- */
+
+/* One product's operands, with padded leading dimensions, random data. */
+typedef struct gemm_case {
+    int64_t M, N, K, lda, ldb, ldc;
+    int ta, tb;
+    float alpha, beta;
+    float *A, *B, *C0;
+} gemm_case;
+
+static float *random_block(size_t n)
+{
+    float *p = malloc((n + 1) * sizeof(float));
+    assert_non_null(p);
+    for (size_t i = 0; i < n + 1; ++i)
+        p[i] = rng_unit();
+    return p;
+}
+
+static void gemm_case_init(gemm_case *g, int64_t M, int64_t N, int64_t K, int ta, int tb, float alpha, float beta)
+{
+    g->M = M, g->N = N, g->K = K, g->ta = ta, g->tb = tb, g->alpha = alpha, g->beta = beta;
+    g->lda = (ta ? M : K) + 1, g->ldb = (tb ? K : N) + 2, g->ldc = N + 3;
+    g->A = random_block((size_t)((ta ? K : M) * g->lda));
+    g->B = random_block((size_t)((tb ? N : K) * g->ldb));
+    g->C0 = random_block((size_t)(M * g->ldc));
+}
+
+static void gemm_case_free(gemm_case *g)
+{
+    free(g->A);
+    free(g->B);
+    free(g->C0);
+}
+
+/* hd_sgemm_ws on the rows [r0, r1) and columns [c0, c1) of the product,
+ * with scratch of exactly the advertised size (filled with garbage). */
+static void gemm_case_block(const gemm_case *g, float *C, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
+{
+    int64_t m = r1 - r0, n = c1 - c0;
+    size_t sf = hd_sgemm_scratch_floats(m, n, g->K);
+    float *scratch = sf ? malloc(sf * sizeof(float)) : NULL;
+    assert_true(sf == 0 || scratch != NULL);
+    for (size_t i = 0; i < sf; ++i)
+        scratch[i] = NAN;
+    const float *A = g->ta ? g->A + r0 : g->A + r0 * g->lda;
+    const float *B = g->tb ? g->B + c0 * g->ldb : g->B + c0;
+    hd_sgemm_ws(m, n, g->K, A, g->lda, g->ta, B, g->ldb, g->tb, C + r0 * g->ldc + c0, g->ldc, g->alpha, g->beta,
+                scratch);
+    free(scratch);
+}
+
+/* Cut [0, n) into blocks that start at multiples of `tile` and hold more
+ * than 4 lines each, of pseudo-random widths; returns the block count. */
+static int random_cuts(int64_t n, int64_t tile, int64_t *cuts)
+{
+    int64_t units = 4 / tile + 1; /* fewest tiles in a block of more than 4 lines */
+    int nb = 0;
+    cuts[nb++] = 0;
+    for (int64_t lo = 0;;) {
+        int64_t hi = lo + tile * (units + (int64_t)(rng_next() % 3));
+        if (n - hi <= 4) {
+            cuts[nb] = n;
+            return nb;
+        }
+        cuts[nb++] = lo = hi;
+    }
+}
+
+/* Partition invariance, which hd_sgemm_par relies on: C computed through
+ * several hd_sgemm_ws calls on column blocks starting at multiples of NR
+ * (or row blocks at multiples of MR), each more than 4 wide, is
+ * bit-identical to one call on the whole product; so is hd_sgemm. */
+static void check_sgemm_split(int64_t M, int64_t N, int64_t K, int ta, int tb, float alpha, float beta)
+{
+    gemm_case g;
+    gemm_case_init(&g, M, N, K, ta, tb, alpha, beta);
+    size_t csz = (size_t)(M * g.ldc);
+    float *whole = malloc(csz * sizeof(float)), *part = malloc(csz * sizeof(float));
+    assert_non_null(whole);
+    assert_non_null(part);
+    memcpy(whole, g.C0, csz * sizeof(float));
+    gemm_case_block(&g, whole, 0, M, 0, N);
+    /* the on-stack entry too, with its narrower NC blocks */
+    memcpy(part, g.C0, csz * sizeof(float));
+    hd_sgemm(M, N, K, g.A, g.lda, ta, g.B, g.ldb, tb, part, g.ldc, alpha, beta);
+    assert_memory_equal(whole, part, csz * sizeof(float));
+    int64_t cuts[4096];
+    for (int by_rows = 0; by_rows < 2; ++by_rows) {
+        int64_t n = by_rows ? M : N;
+        if (n <= 4)
+            continue;
+        for (int rep = 0; rep < 2; ++rep) {
+            int nb = random_cuts(n, by_rows ? HD_SGEMM_MR : HD_SGEMM_NR, cuts);
+            memcpy(part, g.C0, csz * sizeof(float));
+            for (int b = 0; b < nb; ++b) {
+                if (by_rows)
+                    gemm_case_block(&g, part, cuts[b], cuts[b + 1], 0, N);
+                else
+                    gemm_case_block(&g, part, 0, M, cuts[b], cuts[b + 1]);
+            }
+            if (memcmp(whole, part, csz * sizeof(float)) != 0) {
+                print_error("sgemm split M=%lld N=%lld K=%lld ta=%d tb=%d beta=%g by_rows=%d blocks=%d differs\n",
+                            (long long)M, (long long)N, (long long)K, ta, tb, beta, by_rows, nb);
+                fail();
+            }
+        }
+    }
+    free(whole);
+    free(part);
+    gemm_case_free(&g);
+}
+
+static void test_sgemm_partition_invariance(void **state)
+{
+    (void)state;
+    int64_t shapes[][3] = {
+        {5, 5, 1},
+        {6, 3 * HD_SGEMM_NR + 5, 40}, /* one row tile: B read in place */
+        {3, 100, 50},                 /* M <= 4: unpacked, split by columns */
+        {1, 2 * HD_SGEMM_NR + 5, 20},
+        {70, 3, 40}, /* N <= 4: unpacked, split by rows */
+        {9, 2 * HD_SGEMM_NR + 1, 3},
+        {37, 100, 50},
+        {2 * HD_SGEMM_MR + 3, 3 * HD_SGEMM_NR + 7, HD_SGEMM_KC + 9}, /* two K blocks */
+        {HD__SGEMM_MCB + HD_SGEMM_MR + 3, 70, 20},                   /* two M blocks */
+        {20, HD__SGEMM_NCB + 2 * HD_SGEMM_NR + 3, 17},               /* two N blocks */
+        {64, 96, 2 * HD_SGEMM_KC + 1},
+    };
+    float ab[][2] = {{1.0f, 0.0f}, {0.75f, -0.5f}, {-1.5f, 1.0f}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (int t = 0; t < 4; ++t)
+            check_sgemm_split(shapes[s][0], shapes[s][1], shapes[s][2], t & 1, t >> 1, ab[(s + t) % 3][0],
+                              ab[(s + t) % 3][1]);
+}
+
+/* Pre-packed B: hd_sgemm_pack_b writes exactly hd_sgemm_packed_b_floats
+ * floats; hd_sgemm_ws_pb matches hd_sgemm_ws bit for bit where that one
+ * packs (M > 4 and N > 4) and to rounding elsewhere, and column blocks at
+ * multiples of NR (any width) computed apart match the whole. */
+static void check_sgemm_pb(int64_t M, int64_t N, int64_t K, int ta, int tb, float alpha, float beta)
+{
+    gemm_case g;
+    gemm_case_init(&g, M, N, K, ta, tb, alpha, beta);
+    size_t np = hd_sgemm_packed_b_floats(K, N), csz = (size_t)(M * g.ldc);
+    float *packed = malloc((np + GUARD_PAD) * sizeof(float));
+    float *ref = malloc(csz * sizeof(float)), *whole = malloc(csz * sizeof(float)), *part = malloc(csz * sizeof(float));
+    assert_non_null(packed);
+    assert_non_null(ref);
+    assert_non_null(whole);
+    assert_non_null(part);
+    for (size_t i = 0; i < np + GUARD_PAD; ++i)
+        packed[i] = GUARD_VAL;
+    hd_sgemm_pack_b(K, N, g.B, g.ldb, tb, packed);
+    for (size_t i = np; i < np + GUARD_PAD; ++i)
+        assert_true(packed[i] == GUARD_VAL);
+    size_t sf = hd_sgemm_scratch_floats(M, N, K);
+    float *scratch = malloc((sf + 1) * sizeof(float));
+    assert_non_null(scratch);
+    memcpy(ref, g.C0, csz * sizeof(float));
+    hd_sgemm_ws(M, N, K, g.A, g.lda, ta, g.B, g.ldb, tb, ref, g.ldc, alpha, beta, scratch);
+    memcpy(whole, g.C0, csz * sizeof(float));
+    hd_sgemm_ws_pb(M, N, K, g.A, g.lda, ta, packed, whole, g.ldc, alpha, beta, scratch + 1);
+    if (M > 4 && N > 4) {
+        if (memcmp(ref, whole, csz * sizeof(float)) != 0) {
+            print_error("sgemm_ws_pb M=%lld N=%lld K=%lld ta=%d tb=%d differs from hd_sgemm_ws\n", (long long)M,
+                        (long long)N, (long long)K, ta, tb);
+            fail();
+        }
+    } else {
+        for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+                double a = ref[i * g.ldc + j], b = whole[i * g.ldc + j];
+                assert_true(fabs(a - b) <= 1e-6 * (double)(K + 4) * (fabs(a) + 1.0));
+            }
+        for (int64_t i = 0; i < M; ++i) /* the ldc gap is left alone */
+            assert_memory_equal(whole + i * g.ldc + N, g.C0 + i * g.ldc + N, (size_t)(g.ldc - N) * sizeof(float));
+    }
+    /* column blocks of random multiples of NR */
+    memcpy(part, g.C0, csz * sizeof(float));
+    for (int64_t c0 = 0; c0 < N;) {
+        int64_t c1 = hd__min64(N, c0 + HD_SGEMM_NR * (1 + (int64_t)(rng_next() % 3)));
+        hd_sgemm_ws_pb(M, c1 - c0, K, g.A, g.lda, ta, packed + c0 * K, part + c0, g.ldc, alpha, beta, scratch);
+        c0 = c1;
+    }
+    if (memcmp(part, whole, csz * sizeof(float)) != 0) {
+        print_error("sgemm_ws_pb M=%lld N=%lld K=%lld ta=%d tb=%d: column blocks differ\n", (long long)M, (long long)N,
+                    (long long)K, ta, tb);
+        fail();
+    }
+    free(scratch);
+    free(packed);
+    free(ref);
+    free(whole);
+    free(part);
+    gemm_case_free(&g);
+}
+
+static void test_sgemm_prepacked_b(void **state)
+{
+    (void)state;
+    int64_t shapes[][3] = {
+        {1, 1, 1},
+        {1, 70, 33},
+        {3, 2 * HD_SGEMM_NR + 3, HD_SGEMM_KC + 5}, /* M <= 4 */
+        {40, 3, 20},                               /* N <= 4 */
+        {HD_SGEMM_MR + 1, HD_SGEMM_NR - 1, 7},
+        {37, 100, 50},
+        {2 * HD_SGEMM_MR + 3, 3 * HD_SGEMM_NR + 7, 2 * HD_SGEMM_KC + 9},
+        {HD__SGEMM_MCB + HD_SGEMM_MR + 3, 70, 20},
+        {20, HD__SGEMM_NCB + 2 * HD_SGEMM_NR + 3, 17},
+    };
+    float ab[][2] = {{1.0f, 0.0f}, {0.75f, -0.5f}, {-1.5f, 1.0f}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (int t = 0; t < 4; ++t)
+            check_sgemm_pb(shapes[s][0], shapes[s][1], shapes[s][2], t & 1, t >> 1, ab[(s + t) % 3][0],
+                           ab[(s + t) % 3][1]);
+    /* nothing to pack, nothing read */
+    assert_int_equal(hd_sgemm_packed_b_floats(0, 5), 0);
+    assert_int_equal(hd_sgemm_packed_b_floats(5, 0), 0);
+    hd_sgemm_pack_b(0, 5, NULL, 5, 0, NULL);
+    float c = 2.0f;
+    hd_sgemm_ws_pb(1, 1, 0, NULL, 1, 0, NULL, &c, 1, 1.0f, 3.0f, NULL);
+    assert_true(c == 6.0f);
+}
+
+/* A host whose parallel-for runs the tasks backwards, as workers t % 3. */
+static void reverse_parallel_for(void *pool, uint32_t n, hodu_task_fn fn, void *ctx)
+{
+    *(uint32_t *)pool += n;
+    for (uint32_t t = n; t-- > 0;)
+        fn(ctx, t, t % 3);
+}
+
+/* hd_sgemm_par gives, byte for byte, what one hd_sgemm_ws call per product
+ * gives, whichever way its tasks are split, ordered and assigned; returns
+ * the number of tasks of the 3-worker run. */
+static uint32_t check_sgemm_par(int64_t batch, int64_t M, int64_t N, int64_t K, int ta, int tb, int share_a,
+                                int share_b, float beta)
+{
+    int64_t lda = (ta ? M : K) + 1, ldb = (tb ? K : N) + 1, ldc = N + 2;
+    int64_t asz = (ta ? K : M) * lda, bsz = (tb ? N : K) * ldb, csz = M * ldc + 5;
+    int64_t sa = share_a ? 0 : asz + 3, sb = share_b ? 0 : bsz + 1, sc = csz;
+    float *A = random_block((size_t)(asz + (batch - 1) * sa)), *B = random_block((size_t)(bsz + (batch - 1) * sb));
+    float *C0 = random_block((size_t)(batch * sc));
+    float *want = malloc((size_t)(batch * sc) * sizeof(float)), *got = malloc((size_t)(batch * sc) * sizeof(float));
+    assert_non_null(want);
+    assert_non_null(got);
+    size_t worker_bytes = hd_sgemm_scratch_floats(M, N, K) * sizeof(float) + 64;
+    unsigned char *workers = malloc(3 * worker_bytes + 1);
+    assert_non_null(workers);
+    memset(workers, 0xA5, 3 * worker_bytes + 1);
+    memcpy(want, C0, (size_t)(batch * sc) * sizeof(float));
+    for (int64_t b = 0; b < batch; ++b)
+        hd_sgemm_ws(M, N, K, A + b * sa, lda, ta, B + b * sb, ldb, tb, want + b * sc, ldc, 1.25f, beta,
+                    (float *)(void *)workers);
+    uint32_t ntasks = 0, ntasks3 = 0;
+    hodu_exec three = {3, &ntasks, reverse_parallel_for}, one = {1, &ntasks, reverse_parallel_for};
+    const hodu_exec *execs[] = {&three, &one, NULL};
+    for (int e = 0; e < 3; ++e) {
+        if (e == 1)
+            ntasks3 = ntasks;
+        memcpy(got, C0, (size_t)(batch * sc) * sizeof(float));
+        hd_sgemm_par(execs[e], workers, worker_bytes, batch, sa, sb, sc, M, N, K, A, lda, ta, B, ldb, tb, got, ldc,
+                     1.25f, beta);
+        if (memcmp(want, got, (size_t)(batch * sc) * sizeof(float)) != 0) {
+            print_error("hd_sgemm_par batch=%lld M=%lld N=%lld K=%lld ta=%d tb=%d sa=%lld sb=%lld exec=%d differs\n",
+                        (long long)batch, (long long)M, (long long)N, (long long)K, ta, tb, (long long)sa,
+                        (long long)sb, e);
+            fail();
+        }
+    }
+    free(A);
+    free(B);
+    free(C0);
+    free(want);
+    free(got);
+    free(workers);
+    return ntasks3;
+}
+
+static void test_sgemm_par(void **state)
+{
+    (void)state;
+    int64_t shapes[][4] = {
+        /* batch, M, N, K */
+        {1, 50, 3 * HD_SGEMM_NR + 5, 40},              /* column blocks */
+        {1, 3 * HD_SGEMM_MR + 7, HD_SGEMM_NR + 3, 33}, /* N < 2*NR: row blocks */
+        {1, 4 * HD_SGEMM_MR, 2 * HD_SGEMM_NR, HD_SGEMM_KC + 3},
+        {2, 30, 2 * HD_SGEMM_NR + 1, 9}, /* two products, blocks of each */
+        {3, 20, 45, 17},                 /* one task per product */
+        {3, 3, 70, 25},                  /* M <= 4 */
+        {1, 2, 70, 25},
+        {3, 40, 3, 25}, /* N <= 4 */
+        {1, 40, 2, 25},
+        {1, 1, 1, 1},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (int t = 0; t < 4; ++t) {
+            uint32_t n = check_sgemm_par(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], t & 1, t >> 1,
+                                         (int)(s % 2), (int)((s / 2 + t) % 2), t == 1 ? 0.0f : 0.5f);
+            if (s == 0) /* three column blocks */
+                assert_int_equal(n, 3);
+            if (s == 3) /* two blocks of each of the two products */
+                assert_int_equal(n, 4);
+        }
 }
 
 /* dgemm matches a long-double reference for all transpose combos and
@@ -1242,6 +1555,9 @@ int main(void)
         cmocka_unit_test(test_sgemm_beta0_ignores_nan),
         cmocka_unit_test(test_sgemm_alpha0),
         cmocka_unit_test(test_sgemm_random_shapes),
+        cmocka_unit_test(test_sgemm_partition_invariance),
+        cmocka_unit_test(test_sgemm_prepacked_b),
+        cmocka_unit_test(test_sgemm_par),
         cmocka_unit_test(test_dgemm),
         cmocka_unit_test(test_im2col_col2im),
         cmocka_unit_test(test_col2im_acc),
