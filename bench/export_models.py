@@ -16,14 +16,11 @@ import importlib.util
 import os
 import sys
 import time
-import warnings
 
 import numpy as np
-import onnx
 import torch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OPSET = 17
 SEED = 0
 SEQ = 128
 
@@ -161,17 +158,9 @@ def export_one(name, out_dir, seed=SEED):
     # Same seed for every model: mlp_b1 and mlp_b64 get the same weights.
     np.random.seed(seed)
     torch.manual_seed(seed)
-    model, args, in_names, out_names = MODELS[name]()
-    model.eval()
     path = os.path.join(out_dir, f"{name}.onnx")
-    tmp = path + ".tmp"
     t0 = time.time()
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer and legacy-exporter notices
-        torch.onnx.export(model, args, tmp, input_names=in_names, output_names=out_names,
-                          opset_version=OPSET, do_constant_folding=True, dynamo=False)
-    onnx.checker.check_model(tmp, full_check=True)  # by path: works past 2 GB
-    os.replace(tmp, path)  # never a half-written file under the final name
+    tools.export_torch(*MODELS[name](), path)
     print(f"exported {name}: {os.path.getsize(path) / 2**20:.1f} MiB in {time.time() - t0:.1f} s", flush=True)
     return path
 

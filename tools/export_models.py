@@ -141,20 +141,25 @@ def describe_io(values):
     return ", ".join(out)
 
 
-def export_one(name, out_dir, seed):
-    _seed(seed)
-    model, args, in_names, out_names = MODELS[name]()
+def export_torch(model, args, in_names, out_names, path):
+    """Exports an eval-mode module to `path` (opset OPSET, static shapes),
+    checked with onnx.checker; nothing is left under `path` on failure."""
     model.eval()
-    path = os.path.join(out_dir, f"{name}.onnx")
     tmp = path + ".tmp"
-    t0 = time.time()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # legacy-exporter and tracer notices
         torch.onnx.export(model, args, tmp, input_names=in_names, output_names=out_names,
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)
-    proto = onnx.load(tmp)
-    onnx.checker.check_model(proto, full_check=True)
+    onnx.checker.check_model(tmp, full_check=True)  # by path: works past 2 GB
     os.replace(tmp, path)  # no half-written file under the final name
+
+
+def export_one(name, out_dir, seed):
+    _seed(seed)
+    path = os.path.join(out_dir, f"{name}.onnx")
+    t0 = time.time()
+    export_torch(*MODELS[name](), path)
+    proto = onnx.load(path)
     hist = op_histogram(proto)
     size = os.path.getsize(path)
     print(f"{name}: {path}  {size / 1e6:.1f} MB  ({time.time() - t0:.1f} s)")
