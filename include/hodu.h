@@ -9,7 +9,8 @@
  *
  * The pipeline: front end (ONNX loader; HoduScript later) -> SSA graph IR ->
  * input binding, op resolution, shape inference with constant folding,
- * dead-code elimination, memory planning -> C code generation -> system cc.
+ * dead-code elimination, graph optimizations (graph_opt), memory planning ->
+ * C code generation -> system cc.
  *
  * Promises: a failed build reports at least one error line naming the cause
  * and leaves no output file behind; the library never exits the process.
@@ -17,6 +18,7 @@
 #ifndef HODU_H
 #define HODU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -32,6 +34,10 @@ typedef struct hodu_build_options {
     const char *cc;          /* C compiler command; NULL: $CC, else "cc" */
     const char *cflags;      /* extra compiler flags (space separated) */
     int opt_level;           /* -O level for the generated code (default 3) */
+    /* Graph optimizations (elementwise fusion, ...): on by default; `hodu
+     * -O0` turns them off.  Apart from opt_level, so that a build can have
+     * either without the other. */
+    bool graph_opt;
     /* -march for the generated code: "native" (default: the build machine's
      * CPU), "generic" (no -march: portable to any CPU of the architecture),
      * or any value the C compiler accepts (e.g. "x86-64-v3"). */

@@ -32,6 +32,9 @@ typedef struct backend_target {
     const char *src_dir; /* keep the generated sources here; NULL: don't */
     const char *output;  /* the artifact to produce; NULL: none */
     bool verbose;        /* print the tool commands */
+    /* Graph optimizations on (hodu_build_options.graph_opt; off at -O0):
+     * the backend's own optimizations key off this too. */
+    bool graph_opt;
 } backend_target;
 
 /* What emit produced (sources, blobs); owned by the backend. */

@@ -36,7 +36,8 @@ static const char usage[] =
     "  --emit-c DIR               keep the generated C sources in DIR\n"
     "  --cc CC                    C compiler command (default: $CC, else cc)\n"
     "  --cflags FLAGS             extra flags for the C compiler, e.g. \"-march=native\"\n"
-    "  -O LEVEL                   optimisation level of the generated code (default 3)\n"
+    "  -O LEVEL                   optimisation level 0-3 (default 3); 0 also turns the graph optimizations\n"
+    "                             off. The C compiler gets -OLEVEL unless --cflags has a later -O\n"
     "  --march CPU                CPU the generated code targets: native (default), generic, or a -march value\n"
     "  --dump-ir                  also print the IR after the passes\n"
     "  -v, --verbose              print the C compiler command\n"
@@ -546,6 +547,7 @@ int main(int argc, char **argv)
         o.cc = a.cc;
         o.cflags = a.cflags;
         o.opt_level = a.opt_level;
+        o.graph_opt = a.opt_level > 0;
         if (a.march)
             o.march = a.march;
         o.input_shapes = a.shapes;

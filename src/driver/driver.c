@@ -24,6 +24,7 @@ void hodu_build_options_init(hodu_build_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->opt_level = 3;
+    o->graph_opt = true;
     o->march = "native";
 }
 
@@ -147,10 +148,12 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
             pass_dce(g);
             ok = debug_verify(g, true, d);
         }
-        if (ok) {
+        /* The graph optimizations: passes a correct build can do without.
+         * This is the one switch for all of them (`-O0` turns it off); the
+         * backend sees it as backend_target.graph_opt. */
+        if (ok && o->graph_opt)
             pass_fuse_elementwise(g);
-            ok = ir_verify(g, true, d);
-        }
+        ok = ok && ir_verify(g, true, d);
     }
     for (size_t i = 0; i < nc; i++)
         hodu_tensor_free(&tensors[i]);
@@ -206,8 +209,14 @@ int hodu_build(const hodu_build_options *o)
             backend_artifact *art = b->emit(g, &plan, &d);
             ok = art != NULL;
             if (ok) {
-                backend_target t = {o->cc,         o->cflags,      o->opt_level,   o->march,
-                                    o->emit_c_dir, o->output_path, o->verbose != 0};
+                backend_target t = {.cc = o->cc,
+                                    .cflags = o->cflags,
+                                    .opt_level = o->opt_level,
+                                    .march = o->march,
+                                    .src_dir = o->emit_c_dir,
+                                    .output = o->output_path,
+                                    .verbose = o->verbose != 0,
+                                    .graph_opt = o->graph_opt};
                 ok = b->build(art, &t, &d);
                 b->free_artifact(art);
             }
