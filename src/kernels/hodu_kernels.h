@@ -165,6 +165,12 @@
  *        The results are bit-identical to one hd_sgemm_ws call per product
  *        whatever the worker count: blocks start on micro-tile boundaries
  *        and never make a product take another path.
+ *      hd_sgemm_run_par(exec, workers, worker_bytes, op): the same for a
+ *        product given as an hd_sgemm_op (section 2: pre-packed B, tile
+ *        epilogue); with packed B, blocks are whole panels.
+ *      hd_im2col_nd_par(exec, x, C, win, r0, nr, col) and
+ *        hd_phase_split_par(exec, x, rows, W, S, xs): section 3's routines
+ *        split over blocks of channels (rows); same results.
  *
  * GEMM design: Goto-style blocking.  Loops: NC columns of B (packed once
  * per KC x NC block, into L2), KC rows of K, MC rows of A (packed into
@@ -1037,15 +1043,61 @@ static inline void hd__sgemm_blocks(int64_t M, int64_t N, int64_t K, int64_t nc_
     *nb = hd__round_up64((N + nnb - 1) / nnb, HD_SGEMM_NR);
 }
 
-/* The blocked driver; nc_max is the NC blocking (a multiple of NR) and
- * scratch holds mc*kc*HD__AS + kc*nc floats past its 64-byte aligned
- * start (hd_sgemm_scratch_floats).  The K blocking depends on K alone and
- * every tile starts at a multiple of MR/NR from the product's corner, so
- * blocks of a product computed apart come out bit-identical. */
-HD__SG_FN static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                                               int trans_a, const float *B, int64_t ldb, int trans_b, float *C,
-                                               int64_t ldc, float alpha, float beta, float *scratch, int64_t nc_max)
+/* Pre-packed B: op(B) (K x N) packed once (weights), then multiplied many
+ * times.  The layout does not depend on the target, so a code generator
+ * can pack at build time for any ISA: panels of HD_SGEMM_PACK_NB columns,
+ * op(B)[k][j] at packed[(j/PNB)*PNB*K + k*PNB + j%PNB], columns past N
+ * zero.  Every HD_SGEMM_NR divides PNB, so a micro-kernel sliver is a
+ * column range of one panel read with a row stride of PNB floats. */
+#define HD_SGEMM_PACK_NB 32
+_Static_assert(HD_SGEMM_PACK_NB % HD_SGEMM_NR == 0, "HD_SGEMM_NR must divide HD_SGEMM_PACK_NB");
+
+/* A product, for the entries below that take one as a struct
+ * (hd_sgemm_run, hd_sgemm_run_par): C = alpha*op(A)*op(B) + beta*C as in
+ * hd_sgemm_ws, with op(B) from `packed_b` (hd_sgemm_pack_b's layout) when
+ * that is not NULL (B, ldb and trans_b are then unused).  `batch` products
+ * (0 means 1) lie sa, sb and sc floats apart in A, op(B) (plain or packed)
+ * and C.  `epilogue`, when set, runs on every finished tile of C, once,
+ * after the last K block wrote it: epilogue(ctx, c, ldc, i0, j0, mr, nr)
+ * with c at C[i0][j0] of the product, rows i0..i0+mr-1 and columns
+ * j0..j0+nr-1 (rows of product b count from b*M).  It may rewrite the
+ * tile, or read it and write elsewhere; tiles of one product arrive in
+ * no particular order, from several workers under hd_sgemm_run_par. */
+typedef void (*hd_tile_fn)(void *ctx, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t mr, int64_t nr);
+typedef struct hd_sgemm_op {
+    int64_t M, N, K;
+    const float *A;
+    int64_t lda;
+    int trans_a;
+    const float *B;
+    int64_t ldb;
+    int trans_b;
+    const float *packed_b;
+    float *C;
+    int64_t ldc;
+    float alpha, beta;
+    int64_t batch, sa, sb, sc;
+    hd_tile_fn epilogue;
+    void *epilogue_ctx;
+} hd_sgemm_op;
+
+/* The blocked driver on rows [i_lo, i_hi) and columns [j_lo, j_hi) of
+ * product b; nc_max is the NC blocking (a multiple of NR) and scratch
+ * holds mc*kc*HD__AS + kc*nc floats past its 64-byte aligned start
+ * (hd_sgemm_scratch_floats of the block).  The K blocking depends on K
+ * alone and every tile starts at a multiple of MR/NR from the block's
+ * corner, so blocks computed apart that start on tile boundaries come out
+ * bit-identical to the whole. */
+HD__SG_FN static inline void hd__sgemm_blocked(const hd_sgemm_op *op, int64_t b, int64_t i_lo, int64_t i_hi,
+                                               int64_t j_lo, int64_t j_hi, float *scratch, int64_t nc_max)
 {
+    const int64_t M = i_hi - i_lo, N = j_hi - j_lo, K = op->K, lda = op->lda, ldb = op->ldb, ldc = op->ldc;
+    const int trans_a = op->trans_a, trans_b = op->trans_b;
+    const float *A = op->A + b * op->sa + (trans_a ? i_lo : i_lo * lda);
+    const float *B = op->packed_b ? NULL : op->B + b * op->sb + (trans_b ? j_lo * ldb : j_lo);
+    const float *PB = op->packed_b ? op->packed_b + b * op->sb : NULL;
+    float *C = op->C + b * op->sc + i_lo * ldc + j_lo;
+    const int64_t ei = b * op->M + i_lo; /* the epilogue's row of the block's first row */
     size_t skip;
     int64_t kb, mb, nb;
     hd__sgemm_blocks(M, N, K, nc_max, scratch, &skip, &kb, &mb, &nb);
@@ -1053,23 +1105,27 @@ HD__SG_FN static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, 
     float *pb = pa + mb * kb * HD__AS;
     /* One row tile uses each B sliver once: packing would only add a pass
      * over B, so plain B is read in place (all but a ragged last sliver). */
-    int direct = !trans_b && M <= HD_SGEMM_MR;
+    int direct = !PB && !trans_b && M <= HD_SGEMM_MR;
     for (int64_t jc = 0; jc < N; jc += nb) {
         int64_t nc = hd__min64(nb, N - jc);
         for (int64_t pc = 0; pc < K; pc += kb) {
             int64_t kc = hd__min64(kb, K - pc);
-            int use_beta = pc > 0 || beta != 0.0f;
-            float beta_eff = pc > 0 ? 1.0f : beta;
-            if (!direct)
+            int use_beta = pc > 0 || op->beta != 0.0f, last = pc + kc == K;
+            float beta_eff = pc > 0 ? 1.0f : op->beta;
+            if (!direct && !PB)
                 hd__sgemm_pack_b(kc, nc, trans_b ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, trans_b, pb);
             for (int64_t ic = 0; ic < M; ic += mb) {
                 int64_t mc = hd__min64(mb, M - ic);
                 hd__sgemm_pack_a(mc, kc, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, trans_a, pa);
                 for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR) {
-                    int64_t nr = hd__min64(HD_SGEMM_NR, nc - jr);
+                    int64_t nr = hd__min64(HD_SGEMM_NR, nc - jr), j = j_lo + jc + jr;
                     const float *pbs = pb + jr * kc;
                     int64_t ldbk = HD_SGEMM_NR;
-                    if (direct && nr == HD_SGEMM_NR) {
+                    if (PB) {
+                        pbs = PB + (j / HD_SGEMM_PACK_NB) * HD_SGEMM_PACK_NB * K + pc * HD_SGEMM_PACK_NB +
+                              j % HD_SGEMM_PACK_NB;
+                        ldbk = HD_SGEMM_PACK_NB;
+                    } else if (direct && nr == HD_SGEMM_NR) {
                         pbs = B + pc * ldb + jc + jr;
                         ldbk = ldb;
                     } else if (direct) {
@@ -1077,8 +1133,11 @@ HD__SG_FN static inline void hd__sgemm_blocked(int64_t M, int64_t N, int64_t K, 
                     }
                     for (int64_t ir = 0; ir < mc; ir += HD_SGEMM_MR) {
                         int64_t mr = hd__min64(HD_SGEMM_MR, mc - ir);
-                        hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, ldbk, C + (ic + ir) * ldc + jc + jr, ldc, mr,
-                                          nr, alpha, beta_eff, use_beta);
+                        float *ct = C + (ic + ir) * ldc + jc + jr;
+                        hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, ldbk, ct, ldc, mr, nr, op->alpha, beta_eff,
+                                          use_beta);
+                        if (last && op->epilogue)
+                            op->epilogue(op->epilogue_ctx, ct, ldc, ei + ic + ir, j, mr, nr);
                     }
                 }
             }
@@ -1133,81 +1192,76 @@ static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *
     return 0;
 }
 
+/* Rows [i_lo, i_hi) x columns [j_lo, j_hi) of product b: the unpacked
+ * paths where they apply (plain B only), else the blocked driver; then
+ * the epilogue of what the unpacked path or the K == 0 case wrote. */
+static inline void hd__sgemm_part(const hd_sgemm_op *op, int64_t b, int64_t i_lo, int64_t i_hi, int64_t j_lo,
+                                  int64_t j_hi, float *scratch, int64_t nc_max)
+{
+    int64_t M = i_hi - i_lo, N = j_hi - j_lo;
+    if (M <= 0 || N <= 0)
+        return;
+    float *C = op->C + b * op->sc + i_lo * op->ldc + j_lo;
+    int done;
+    if (op->K <= 0 || op->alpha == 0.0f) {
+        hd__scale_c(M, N, C, op->ldc, op->beta);
+        done = 1;
+    } else if (op->packed_b) {
+        done = 0;
+    } else {
+        const float *A = op->A + b * op->sa + (op->trans_a ? i_lo : i_lo * op->lda);
+        const float *B = op->B + b * op->sb + (op->trans_b ? j_lo * op->ldb : j_lo);
+        done = hd__sgemm_front(M, N, op->K, A, op->lda, op->trans_a, B, op->ldb, op->trans_b, C, op->ldc, op->alpha,
+                               op->beta);
+    }
+    if (!done)
+        hd__sgemm_blocked(op, b, i_lo, i_hi, j_lo, j_hi, scratch, nc_max);
+    else if (op->epilogue)
+        op->epilogue(op->epilogue_ctx, C, op->ldc, b * op->M + i_lo, j_lo, M, N);
+}
+
+/* Every product of `op`, one after the other, on one thread. */
+static inline void hd_sgemm_run(const hd_sgemm_op *op, float *scratch)
+{
+    int64_t batch = op->batch > 0 ? op->batch : 1;
+    for (int64_t b = 0; b < batch; b++)
+        hd__sgemm_part(op, b, 0, op->M, 0, op->N, scratch, HD__SGEMM_NCB);
+}
+
 static inline void hd_sgemm_ws(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
                                const float *B, int64_t ldb, int trans_b, float *C, int64_t ldc, float alpha, float beta,
                                float *scratch)
 {
-    if (hd__sgemm_front(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta))
-        return;
-    hd__sgemm_blocked(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta, scratch, HD__SGEMM_NCB);
+    hd_sgemm_op op = {M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, C, ldc, alpha, beta, 1, 0, 0, 0, NULL, NULL};
+    hd__sgemm_part(&op, 0, 0, M, 0, N, scratch, HD__SGEMM_NCB);
 }
 
 static inline void hd_sgemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a, const float *B,
                             int64_t ldb, int trans_b, float *C, int64_t ldc, float alpha, float beta)
 {
-    if (hd__sgemm_front(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta))
-        return;
     float buf[HD__SGEMM_STACK_FLOATS];
-    hd__sgemm_blocked(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, alpha, beta, buf, HD__SGEMM_SNCB);
+    hd_sgemm_op op = {M, N, K, A, lda, trans_a, B, ldb, trans_b, NULL, C, ldc, alpha, beta, 1, 0, 0, 0, NULL, NULL};
+    hd__sgemm_part(&op, 0, 0, M, 0, N, buf, HD__SGEMM_SNCB);
 }
 
-/* Pre-packed B: op(B) (K x N) packed once, in the micro-kernel's layout,
- * then multiplied many times.  The layout depends on the target
- * (HD_SGEMM_NR): NR-column slivers over the whole of K, op(B)[k][j] at
- * packed[(j/NR)*NR*K + k*NR + j%NR], columns past N zero. */
 static inline size_t hd_sgemm_packed_b_floats(int64_t K, int64_t N)
 {
     if (K <= 0 || N <= 0)
         return 0;
-    return (size_t)(hd__round_up64(N, HD_SGEMM_NR) * K);
+    return (size_t)(hd__round_up64(N, HD_SGEMM_PACK_NB) * K);
 }
 
+/* Packs op(B) a panel at a time: the plain rows are copied along (long
+ * runs), transposed B through the micro-kernel packer's gathers. */
 static inline void hd_sgemm_pack_b(int64_t K, int64_t N, const float *B, int64_t ldb, int trans_b, float *packed)
 {
-    if (K <= 0 || N <= 0)
-        return;
-    hd__sgemm_pack_b(K, N, B, ldb, trans_b, packed);
-}
-
-/* The driver for pre-packed B: hd__sgemm_blocked without packing B.  The
- * sliver runs of one K block lie K*NR floats apart, so a block of them
- * kept in L2 for several MC blocks would alias to a few sets (K = 1024:
- * all on the same ones); with more than one MC block the runs are first
- * copied next to each other into the scratch (long contiguous reads). */
-HD__SG_FN static inline void hd__sgemm_blocked_pb(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
-                                                  int trans_a, const float *packed_b, float *C, int64_t ldc,
-                                                  float alpha, float beta, float *scratch)
-{
-    size_t skip;
-    int64_t kb, mb, nb;
-    hd__sgemm_blocks(M, N, K, HD__SGEMM_NCB, scratch, &skip, &kb, &mb, &nb);
-    float *pa = scratch + skip;
-    float *pb = pa + mb * kb * HD__AS;
-    for (int64_t jc = 0; jc < N; jc += nb) {
-        int64_t nc = hd__min64(nb, N - jc);
-        for (int64_t pc = 0; pc < K; pc += kb) {
-            int64_t kc = hd__min64(kb, K - pc);
-            int use_beta = pc > 0 || beta != 0.0f;
-            float beta_eff = pc > 0 ? 1.0f : beta;
-            int copy = mb < M; /* more than one MC block reads each run */
-            if (copy)
-                for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR)
-                    memcpy(pb + jr * kc, packed_b + (jc + jr) * K + pc * HD_SGEMM_NR,
-                           (size_t)(kc * HD_SGEMM_NR) * sizeof(float));
-            for (int64_t ic = 0; ic < M; ic += mb) {
-                int64_t mc = hd__min64(mb, M - ic);
-                hd__sgemm_pack_a(mc, kc, trans_a ? A + pc * lda + ic : A + ic * lda + pc, lda, trans_a, pa);
-                for (int64_t jr = 0; jr < nc; jr += HD_SGEMM_NR) {
-                    int64_t nr = hd__min64(HD_SGEMM_NR, nc - jr);
-                    const float *pbs = copy ? pb + jr * kc : packed_b + (jc + jr) * K + pc * HD_SGEMM_NR;
-                    for (int64_t ir = 0; ir < mc; ir += HD_SGEMM_MR) {
-                        int64_t mr = hd__min64(HD_SGEMM_MR, mc - ir);
-                        hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, HD_SGEMM_NR, C + (ic + ir) * ldc + jc + jr,
-                                          ldc, mr, nr, alpha, beta_eff, use_beta);
-                    }
-                }
-            }
-        }
+    for (int64_t j0 = 0; K > 0 && j0 < N; j0 += HD_SGEMM_PACK_NB) {
+        int64_t w = hd__min64(HD_SGEMM_PACK_NB, N - j0);
+        float *dst = packed + j0 * K;
+        if (!trans_b)
+            hd__pack_copy(B + j0, ldb, w, HD_SGEMM_PACK_NB, K, dst);
+        else
+            hd__pack_gather(B + j0 * ldb, ldb, w, HD_SGEMM_PACK_NB, K, dst);
     }
 }
 
@@ -1216,22 +1270,14 @@ HD__SG_FN static inline void hd__sgemm_blocked_pb(int64_t M, int64_t N, int64_t 
  * floats are enough), and bit-identical to it wherever hd_sgemm_ws takes
  * its packed path (always when M > 4 and N > 4); the products hd_sgemm_ws
  * runs unpacked (M <= 4 or N <= 4) agree up to rounding.  Columns c0..
- * of the product, c0 a multiple of HD_SGEMM_NR, are the product with
- * packed + c0*K: column blocks computed apart, of any width, are
- * bit-identical to the whole.  Where the packing of B is a real cost
- * (transposed B, few rows of A, B in cache) this is the faster entry; for
- * a large plain B read from memory the two run at about the same speed,
- * reading B being the cost either way. */
+ * of the product, c0 a multiple of HD_SGEMM_PACK_NB, are the product with
+ * packed + c0*K: column blocks computed apart are bit-identical to the
+ * whole. */
 static inline void hd_sgemm_ws_pb(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
                                   const float *packed_b, float *C, int64_t ldc, float alpha, float beta, float *scratch)
 {
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0 || alpha == 0.0f) {
-        hd__scale_c(M, N, C, ldc, beta);
-        return;
-    }
-    hd__sgemm_blocked_pb(M, N, K, A, lda, trans_a, packed_b, C, ldc, alpha, beta, scratch);
+    hd_sgemm_op op = {M, N, K, A, lda, trans_a, NULL, 0, 0, packed_b, C, ldc, alpha, beta, 1, 0, 0, 0, NULL, NULL};
+    hd__sgemm_part(&op, 0, 0, M, 0, N, scratch, HD__SGEMM_NCB);
 }
 
 /* Double GEMM, same contract as hd_sgemm, plain loops. */
@@ -1982,15 +2028,11 @@ static inline int64_t hd_task_begin(uint32_t t, uint32_t nt, int64_t n, int64_t 
 }
 
 typedef struct hd__sgemm_job {
-    int64_t M, N, K, lda, ldb, ldc, sa, sb, sc;
-    const float *A, *B;
-    float *C;
-    int trans_a, trans_b;
-    float alpha, beta;
+    const hd_sgemm_op *op;
     unsigned char *workers;
     size_t worker_bytes;
     int64_t splits;  /* blocks per product */
-    int64_t tile;    /* block granule: NR columns, or MR rows */
+    int64_t tile;    /* block granule: whole tiles (or panels) of columns, or of rows */
     int64_t n_tiles; /* whole granules in the split dimension */
     int by_rows;
 } hd__sgemm_job;
@@ -1998,43 +2040,43 @@ typedef struct hd__sgemm_job {
 static inline void hd__sgemm_task(void *ctx, uint32_t task, uint32_t worker)
 {
     const hd__sgemm_job *j = (const hd__sgemm_job *)ctx;
+    const hd_sgemm_op *op = j->op;
     int64_t b = (int64_t)task / j->splits, s = (int64_t)task % j->splits;
     /* Blocks of whole granules; the last one also takes the ragged end. */
     int64_t t0 = s * j->n_tiles / j->splits, t1 = (s + 1) * j->n_tiles / j->splits;
-    int64_t lo = t0 * j->tile, hi = s + 1 == j->splits ? (j->by_rows ? j->M : j->N) : t1 * j->tile;
-    const float *A = j->A + b * j->sa, *B = j->B + b * j->sb;
-    float *C = j->C + b * j->sc;
+    int64_t lo = t0 * j->tile, hi = s + 1 == j->splits ? (j->by_rows ? op->M : op->N) : t1 * j->tile;
     float *scratch = (float *)(void *)(j->workers + (size_t)worker * j->worker_bytes);
     if (j->by_rows)
-        hd_sgemm_ws(hi - lo, j->N, j->K, j->trans_a ? A + lo : A + lo * j->lda, j->lda, j->trans_a, B, j->ldb,
-                    j->trans_b, C + lo * j->ldc, j->ldc, j->alpha, j->beta, scratch);
+        hd__sgemm_part(op, b, lo, hi, 0, op->N, scratch, HD__SGEMM_NCB);
     else
-        hd_sgemm_ws(j->M, hi - lo, j->K, A, j->lda, j->trans_a, j->trans_b ? B + lo * j->ldb : B + lo, j->ldb,
-                    j->trans_b, C + lo, j->ldc, j->alpha, j->beta, scratch);
+        hd__sgemm_part(op, b, 0, op->M, lo, hi, scratch, HD__SGEMM_NCB);
 }
 
-static inline void hd_sgemm_par(const hodu_exec *exec, unsigned char *workers, size_t worker_bytes, int64_t batch,
-                                int64_t sa, int64_t sb, int64_t sc, int64_t M, int64_t N, int64_t K, const float *A,
-                                int64_t lda, int trans_a, const float *B, int64_t ldb, int trans_b, float *C,
-                                int64_t ldc, float alpha, float beta)
+static inline void hd_sgemm_run_par(const hodu_exec *exec, unsigned char *workers, size_t worker_bytes,
+                                    const hd_sgemm_op *op)
 {
-    hd__sgemm_job j = {M, N,       K,       lda,   ldb,  ldc,     sa,           sb, sc,          A, B,
-                       C, trans_a, trans_b, alpha, beta, workers, worker_bytes, 1,  HD_SGEMM_NR, 0, 0};
+    int64_t batch = op->batch > 0 ? op->batch : 1;
+    hd__sgemm_job j = {op, workers, worker_bytes, 1, HD_SGEMM_NR, 0, 0};
     uint32_t workers_n = exec != NULL && exec->parallel_for != NULL ? exec->n_workers : 1;
-    if (batch <= 0 || M <= 0 || N <= 0)
+    if (op->M <= 0 || op->N <= 0)
         return;
     /* Enough blocks to keep every worker busy, none thinner than a tile.
      * Paths must not change: the small-N/small-M front-end paths depend on
-     * the block's shape, so a product on one is never split. */
+     * the block's shape, so a product on one is never split.  Packed B
+     * splits on whole panels. */
     int64_t want = batch >= (int64_t)workers_n ? 1 : ((int64_t)workers_n + batch - 1) / batch;
-    int small = (N <= 4 && M > N) || (M <= 4);
+    int small = !op->packed_b && ((op->N <= 4 && op->M > op->N) || (op->M <= 4));
+    /* granules wider than 4, so no block takes an unpacked path */
+    int64_t col_tile = op->packed_b ? HD_SGEMM_PACK_NB : (4 / HD_SGEMM_NR + 1) * HD_SGEMM_NR;
+    int64_t row_tile = (4 / HD_SGEMM_MR + 1) * HD_SGEMM_MR;
+    j.tile = col_tile;
     if (want > 1 && !small) {
-        if (N / HD_SGEMM_NR >= 2) {
-            j.n_tiles = N / HD_SGEMM_NR;
-        } else if (M / HD_SGEMM_MR >= 2 && HD_SGEMM_MR > 4) {
+        if (op->N / col_tile >= 2) {
+            j.n_tiles = op->N / col_tile;
+        } else if (op->M / row_tile >= 2) {
             j.by_rows = 1;
-            j.tile = HD_SGEMM_MR;
-            j.n_tiles = M / HD_SGEMM_MR;
+            j.tile = row_tile;
+            j.n_tiles = op->M / row_tile;
         }
         j.splits = hd__min64(want, j.n_tiles);
         if (j.splits < 1)
@@ -2043,12 +2085,78 @@ static inline void hd_sgemm_par(const hodu_exec *exec, unsigned char *workers, s
     int64_t tasks = batch * j.splits;
     if (tasks > (int64_t)UINT32_MAX) {
         /* only for absurd batches: run the products one by one */
-        for (int64_t b = 0; b < batch; b++)
-            hd_sgemm_ws(M, N, K, A + b * sa, lda, trans_a, B + b * sb, ldb, trans_b, C + b * sc, ldc, alpha, beta,
-                        (float *)(void *)workers);
+        hd_sgemm_run(op, (float *)(void *)workers);
         return;
     }
     hd_parallel_for(exec, (uint32_t)tasks, hd__sgemm_task, &j);
+}
+
+/* im2col and the stride-phase split on the pool: blocks of whole channels
+ * (rows), each task the serial routine on its block, so the result is the
+ * serial one whatever the split. */
+#define HD__PAR_MIN_FLOATS 32768 /* below this, one task */
+
+typedef struct hd__im2col_job {
+    const float *x;
+    const hd_window *w;
+    float *col;
+    int64_t C, r0, nr, xstride, cstride, W, S;
+    uint32_t n;
+} hd__im2col_job;
+
+static inline void hd__im2col_task(void *ctx, uint32_t t, uint32_t worker)
+{
+    const hd__im2col_job *j = (const hd__im2col_job *)ctx;
+    int64_t c0 = (int64_t)t * j->C / j->n, c1 = ((int64_t)t + 1) * j->C / j->n;
+    (void)worker;
+    if (j->w)
+        hd_im2col_nd_f32(j->x + c0 * j->xstride, c1 - c0, j->w, j->r0, j->nr, j->col + c0 * j->cstride);
+    else
+        hd_phase_split_f32(j->x + c0 * j->xstride, c1 - c0, j->W, j->S, j->col + c0 * j->cstride);
+}
+
+static inline uint32_t hd__par_blocks(const hodu_exec *exec, int64_t units, int64_t floats)
+{
+    if (units <= 1 || floats < HD__PAR_MIN_FLOATS)
+        return 1;
+    return hd_task_count(exec, units > 64 ? 64 : (uint32_t)units);
+}
+
+static inline void hd_im2col_nd_par(const hodu_exec *exec, const float *x, int64_t C, const hd_window *w, int64_t r0,
+                                    int64_t nr, float *col)
+{
+    hd__nd_walk k;
+    const int L = w->nd - 1;
+    const int64_t SL = w->s[L], PW = SL > 0 ? (w->in[L] + SL - 1) / SL : 0;
+    const int64_t rw = SL > 1 ? SL * PW : w->in[L];
+    if (C <= 0 || !hd__nd_walk_init(&k, w, nr, rw))
+        return;
+    hd__im2col_job j = {x, w, col, C, r0, nr, k.irows * rw, k.KP * k.nt, 0, 0, 1};
+    j.n = hd__par_blocks(exec, C, C * k.KP * k.nt);
+    hd_parallel_for(exec, j.n, hd__im2col_task, &j);
+}
+
+static inline void hd_phase_split_par(const hodu_exec *exec, const float *x, int64_t rows, int64_t W, int64_t S,
+                                      float *xs)
+{
+    if (rows <= 0 || W <= 0 || S <= 0)
+        return;
+    int64_t PW = (W + S - 1) / S;
+    hd__im2col_job j = {x, NULL, xs, rows, 0, 0, W, S * PW, W, S, 1};
+    j.n = hd__par_blocks(exec, rows, rows * W);
+    hd_parallel_for(exec, j.n, hd__im2col_task, &j);
+}
+
+static inline void hd_sgemm_par(const hodu_exec *exec, unsigned char *workers, size_t worker_bytes, int64_t batch,
+                                int64_t sa, int64_t sb, int64_t sc, int64_t M, int64_t N, int64_t K, const float *A,
+                                int64_t lda, int trans_a, const float *B, int64_t ldb, int trans_b, float *C,
+                                int64_t ldc, float alpha, float beta)
+{
+    if (batch <= 0)
+        return;
+    hd_sgemm_op op = {M, N,   K,     A,    lda,   trans_a, B,  ldb, trans_b, NULL,
+                      C, ldc, alpha, beta, batch, sa,      sb, sc,  NULL,    NULL};
+    hd_sgemm_run_par(exec, workers, worker_bytes, &op);
 }
 
 #endif /* HODU_ABI_H */

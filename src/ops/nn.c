@@ -411,6 +411,114 @@ static bool fold_flatten(op_ctx *c)
     return true;
 }
 
+/* --- hodu.FusedEpilogue ------------------------------------------------------------ */
+
+bool nn_epilogue_producer(const ir_graph *g, int node, int *channel_axis)
+{
+    const ir_node *n = ir_nd(g, node);
+    if (n->n_outputs != 1 || n->outputs[0] < 0 || n->body)
+        return false;
+    const ir_value *out = ir_val(g, n->outputs[0]);
+    if (out->dtype != HODU_DTYPE_F32 || out->rank < 1 || !ir_value_is_static(out))
+        return false;
+    for (size_t k = 0; k < n->n_inputs; k++)
+        if (n->inputs[k] < 0 || ir_val(g, n->inputs[k])->dtype != HODU_DTYPE_F32)
+            return false;
+    switch (n->op) {
+    case OP_CONV: *channel_axis = 1; return out->rank >= 3;
+    case OP_GEMM:
+    case OP_MATMUL: *channel_axis = out->rank - 1; return true;
+    default: return false;
+    }
+}
+
+bool nn_epilogue_class_of(const ir_value *v, const ir_value *out, int axis, nn_epi_class *cls)
+{
+    if (v->dtype != HODU_DTYPE_F32 || v->rank > out->rank || !ir_value_is_static(v))
+        return false;
+    if (ir_value_numel(v) == 1) {
+        *cls = NN_EPI_SCALAR;
+        return true;
+    }
+    bool full = v->rank == out->rank, channel = true;
+    int off = out->rank - v->rank;
+    for (int i = 0; i < v->rank; i++) {
+        int64_t d = v->dims[i].size, o = out->dims[i + off].size;
+        full = full && d == o;
+        channel = channel && (i + off == axis ? d == o : d == 1);
+    }
+    if (full || channel)
+        *cls = full ? NN_EPI_FULL : NN_EPI_CHANNEL;
+    return full || channel;
+}
+
+bool nn_epilogue_plan_of(const ir_graph *g, int node, nn_epilogue_plan *p)
+{
+    const ir_node *n = ir_nd(g, node);
+    memset(p, 0, sizeof(*p));
+    const ir_graph *b = n->body;
+    if (!b || b->n_nodes < 2 || n->n_outputs != 1 || n->outputs[0] < 0 || n->n_inputs > NN_EPI_MAX_INPUTS ||
+        b->n_inputs != n->n_inputs)
+        return false;
+    const ir_node *pn = &b->nodes[0];
+    if (!nn_epilogue_producer(b, 0, &p->channel_axis))
+        return false;
+    /* the producer reads node inputs 0.. in order */
+    for (size_t k = 0; k < pn->n_inputs; k++)
+        if (k >= b->n_inputs || pn->inputs[k] != b->inputs[k])
+            return false;
+    const ir_value *out = ir_val(g, n->outputs[0]);
+    const ir_value *pout = ir_val(b, pn->outputs[0]);
+    if (pout->rank != out->rank || out->dtype != HODU_DTYPE_F32)
+        return false;
+    for (int i = 0; i < out->rank; i++)
+        if (pout->dims[i].size != out->dims[i].size)
+            return false;
+    for (size_t m = 1; m < b->n_nodes; m++) {
+        const op_def *def = op_get(b->nodes[m].op);
+        if (!def || !def->fusable || !def->fusable(b, (int)m) || ir_val(b, b->nodes[m].outputs[0])->dtype != out->dtype)
+            return false;
+    }
+    p->body = b;
+    p->producer_op = pn->op;
+    p->n_producer_inputs = pn->n_inputs;
+    p->n_inputs = n->n_inputs;
+    /* every node input a member reads (the producer's too, when read again) */
+    for (size_t m = 1; m < b->n_nodes; m++) {
+        const ir_node *mn = &b->nodes[m];
+        for (size_t j = 0; j < mn->n_inputs; j++) {
+            int v = mn->inputs[j];
+            if (v < 0 || ir_val(b, v)->kind != IR_VALUE_INPUT)
+                continue;
+            size_t k = 0;
+            while (k < b->n_inputs && b->inputs[k] != v)
+                k++;
+            if (k == b->n_inputs || n->inputs[k] < 0 ||
+                !nn_epilogue_class_of(ir_val(g, n->inputs[k]), out, p->channel_axis, &p->cls[k]))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool infer_fused_epilogue(op_ctx *c)
+{
+    /* Built by the fusion pass after inference, with its type set; the
+     * body must be one a backend can lower. */
+    if (!op_out(c, 0) || !ir_value_is_static(op_out(c, 0)))
+        return op_fail(c, "internal error: no shape");
+    nn_epilogue_plan p;
+    return nn_epilogue_plan_of(c->g, c->node, &p) ? true : op_fail(c, "internal error: malformed epilogue body");
+}
+
+static int64_t flops_fused_epilogue(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    const op_def *pd = n->body && n->body->n_nodes ? op_get(n->body->nodes[0].op) : NULL;
+    int64_t f = pd && pd->flops ? pd->flops(n->body, 0) : 0;
+    return f + (int64_t)(n->body ? n->body->n_nodes - 1 : 0) * ir_value_numel(ir_val(g, n->outputs[0]));
+}
+
 /* --- the family's ops ------------------------------------------------------------- */
 
 OP_DEF(MATMUL, .infer = infer_matmul, .flops = flops_matmul);
@@ -418,3 +526,4 @@ OP_DEF(MATMUL_INTEGER, .infer = infer_matmul_integer, .flops = flops_matmul);
 OP_DEF(QLINEAR_MATMUL, .infer = infer_qlinear_matmul, .flops = flops_matmul);
 OP_DEF(GEMM, .attrs = gemm_attrs, .infer = infer_gemm, .flops = flops_gemm);
 OP_DEF(FLATTEN, .attrs = flatten_attrs, .infer = infer_flatten, .fold = fold_flatten);
+OP_DEF(FUSED_EPILOGUE, .infer = infer_fused_epilogue, .flops = flops_fused_epilogue);

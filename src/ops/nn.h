@@ -86,4 +86,37 @@ typedef struct nn_conv_geom {
 
 bool nn_conv_geom_of(const ir_graph *g, int node, nn_conv_geom *geom);
 
+/* --- hodu.FusedEpilogue ---------------------------------------------------
+ * A contraction whose result goes through elementwise ops before it is
+ * stored (pass_fuse_elementwise builds it): the node's body (ir.h, "Node
+ * bodies") has the producer as member 0 (Conv, Gemm or MatMul, float32)
+ * reading node inputs 0 .. n_producer_inputs-1 in order, then fusable
+ * elementwise members, all of the output's shape.  Each other operand the
+ * members read broadcasts into the output in one of three ways, so a
+ * backend can apply the members to any block of the producer's result: */
+typedef enum nn_epi_class {
+    NN_EPI_FULL,    /* the output's shape */
+    NN_EPI_CHANNEL, /* one value per channel: 1 everywhere but the channel axis */
+    NN_EPI_SCALAR   /* one element */
+} nn_epi_class;
+
+#define NN_EPI_MAX_INPUTS 16
+
+typedef struct nn_epilogue_plan {
+    const ir_graph *body;
+    int producer_op;
+    size_t n_producer_inputs;
+    int channel_axis; /* of the output: Conv 1, Gemm and MatMul the last */
+    size_t n_inputs;
+    nn_epi_class cls[NN_EPI_MAX_INPUTS]; /* per node input the members read */
+} nn_epilogue_plan;
+
+/* True when `node` can lead an epilogue; *channel_axis receives its
+ * output's channel axis. */
+bool nn_epilogue_producer(const ir_graph *g, int node, int *channel_axis);
+/* How `v` broadcasts into `out` (channels along `axis`); false when it fits
+ * none of the classes. */
+bool nn_epilogue_class_of(const ir_value *v, const ir_value *out, int axis, nn_epi_class *cls);
+bool nn_epilogue_plan_of(const ir_graph *g, int node, nn_epilogue_plan *p);
+
 #endif /* HODU_OPS_NN_H */

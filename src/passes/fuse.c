@@ -9,10 +9,18 @@
  * The members move into the fused node's body (ir.h, "Node bodies"): copies
  * of the nodes, in schedule order, that read the node's inputs by position
  * and earlier members' results, so nothing refers to the dead originals.
+ *
+ * A contraction (nn_epilogue_producer: a float32 Conv, Gemm or MatMul)
+ * whose only reader is a group's member joins that group as its first
+ * member, and the group becomes a hodu.FusedEpilogue: the contraction's
+ * result then goes through the elementwise members before it is stored.
+ * It joins only when every other operand of the group broadcasts into the
+ * result in a way nn_epilogue_class_of accepts.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/nn.h"
 #include "ops/ops.h"
 #include "passes.h"
 
@@ -58,6 +66,44 @@ static bool fusable(const ir_graph *g, int node)
             n->attrs[j].kind == IR_ATTR_OTHER)
             return false;
     return def->fusable(g, node);
+}
+
+/* Whether value v is a result of a member of root's group (producers past
+ * nn are fused nodes this pass made). */
+static bool in_group(const ir_graph *g, int *parent, int v, int root, size_t nn)
+{
+    int p = g->values[v].producer;
+    return g->values[v].kind == IR_VALUE_NODE && p >= 0 && (size_t)p < nn && find_root(parent, p) == root;
+}
+
+/* Whether contraction `prod` may lead the group (members mem[0..nm), prod
+ * among them): every operand the other members read from outside the
+ * group broadcasts into the result as an epilogue allows, and the fused
+ * node stays within NN_EPI_MAX_INPUTS inputs. */
+static bool group_takes_producer(const ir_graph *g, const int *mem, size_t nm, int prod, int *parent, int root,
+                                 size_t nn)
+{
+    int axis;
+    if (!nn_epilogue_producer(g, prod, &axis))
+        return false;
+    const ir_value *out = &g->values[g->nodes[prod].outputs[0]];
+    size_t n_in = g->nodes[prod].n_inputs;
+    for (size_t q = 0; q < nm; q++) {
+        if (mem[q] == prod)
+            continue;
+        const ir_node *mn = &g->nodes[mem[q]];
+        for (size_t j = 0; j < mn->n_inputs; j++) {
+            int v = mn->inputs[j];
+            if (v < 0)
+                continue;
+            if (in_group(g, parent, v, root, nn))
+                continue;
+            nn_epi_class cls;
+            if (!nn_epilogue_class_of(&g->values[v], out, axis, &cls) || ++n_in > NN_EPI_MAX_INPUTS)
+                return false;
+        }
+    }
+    return true;
 }
 
 size_t pass_fuse_elementwise(ir_graph *g)
@@ -113,6 +159,39 @@ size_t pass_fuse_elementwise(ir_graph *g)
             size[b] += size[a];
         }
     }
+    /* Contractions read only by a group member join that group (one per
+     * group), tentatively: the group's operands are checked when it is
+     * built.  producer[root] is the contraction, or -1. */
+    int *producer = hd_xmalloc(nn * sizeof(int));
+    for (size_t i = 0; i < nn; i++)
+        producer[i] = -1;
+    for (size_t k = 0; k < count; k++) {
+        int id = order[k], axis;
+        const ir_node *pn = &g->nodes[id];
+        if (pn->dead || !nn_epilogue_producer(g, id, &axis) || pn->n_inputs > NN_EPI_MAX_INPUTS)
+            continue;
+        int v = pn->outputs[0];
+        if (readers[v] != 1 || g->values[v].is_output)
+            continue;
+        int c = reader[v];
+        const ir_node *cn = &g->nodes[c];
+        int uses = 0;
+        for (size_t j = 0; j < cn->n_inputs; j++)
+            uses += cn->inputs[j] == v;
+        int r = find_root(parent, c);
+        if (uses != 1 || !fusable(g, c) || !same_type(&g->values[v], &g->values[cn->outputs[0]]) || producer[r] >= 0 ||
+            size[r] + 1 > FUSE_MAX_MEMBERS)
+            continue;
+        /* none of its operands may come from the group it joins */
+        bool from_group = false;
+        for (size_t j = 0; j < pn->n_inputs; j++)
+            from_group = from_group || in_group(g, parent, pn->inputs[j], r, nn);
+        if (from_group)
+            continue;
+        producer[r] = id;
+        parent[id] = r;
+        size[r]++;
+    }
     size_t fused = 0;
     /* Members of every group, bucketed by root in one pass over the schedule
      * (so each bucket is in schedule order): bucket[root] .. + size[root]. */
@@ -142,23 +221,42 @@ size_t pass_fuse_elementwise(ir_graph *g)
         int root = order[k];
         if (find_root(parent, root) != root || size[root] < 2)
             continue;
-        const int *mem = members + bucket[root];
+        int *mem = members + bucket[root];
         size_t nm = (size_t)size[root];
+        int prod = producer[root];
+        if (prod >= 0 && !group_takes_producer(g, mem, nm, prod, parent, root, nn)) {
+            /* an operand the epilogue cannot broadcast: the contraction stays */
+            size_t w = 0;
+            for (size_t q = 0; q < nm; q++)
+                if (mem[q] != prod)
+                    mem[w++] = mem[q];
+            nm = w;
+            parent[prod] = prod;
+            prod = -1;
+            if (nm < 2)
+                continue;
+        }
         /* The group's last member in schedule order is the one read outside. */
         int last = mem[nm - 1];
         int *ext = hd_xmalloc(64 * sizeof(int));
         size_t n_ext = 0, cap_ext = 64;
+        /* A contraction's operands come first, in its order (even repeated),
+         * so its lowering reads them where it always does. */
+        if (prod >= 0)
+            for (size_t j = 0; j < g->nodes[prod].n_inputs; j++) {
+                int v = g->nodes[prod].inputs[j];
+                seen[v] = root + 1;
+                HD_PUSH(ext, n_ext, cap_ext, v);
+            }
         for (size_t q = 0; q < nm; q++) {
+            if (mem[q] == prod)
+                continue;
             const ir_node *mn = &g->nodes[mem[q]];
             for (size_t j = 0; j < mn->n_inputs; j++) {
                 int v = mn->inputs[j];
                 if (v < 0)
                     continue;
-                /* Producers past nn are fused nodes made by this pass. */
-                int prod = g->values[v].producer;
-                bool inside = g->values[v].kind == IR_VALUE_NODE && prod >= 0 && (size_t)prod < nn &&
-                              find_root(parent, prod) == root;
-                if (!inside && seen[v] != root + 1) {
+                if (!in_group(g, parent, v, root, nn) && seen[v] != root + 1) {
                     seen[v] = root + 1;
                     HD_PUSH(ext, n_ext, cap_ext, v);
                 }
@@ -171,16 +269,26 @@ size_t pass_fuse_elementwise(ir_graph *g)
         char *name = hd_xasprintf("%s+%zu", g->nodes[last].name, nm - 1);
         for (size_t q = 0; q < nm; q++)
             g->nodes[mem[q]].dead = true;
-        int fn = ir_node_new(g, "FusedElementwise", "hodu", name, ext, n_ext, &out, 1);
-        g->nodes[fn].op = fused_op;
+        int fn = ir_node_new(g, prod >= 0 ? "FusedEpilogue" : "FusedElementwise", "hodu", name, ext, n_ext, &out, 1);
+        g->nodes[fn].op = prod >= 0 ? OP_FUSED_EPILOGUE : fused_op;
         ir_node_set_loc(g, fn, loc);
-        /* The members move into the node's body, in schedule order, each
-         * reading body inputs (the external operands) or earlier members. */
+        /* The members move into the node's body, the contraction first, then
+         * in schedule order, each reading body inputs (the external
+         * operands) or earlier members. */
         ir_graph *body = ir_node_new_body(g, fn);
-        for (size_t e = 0; e < n_ext; e++)
-            inbody[ext[e]] = body->inputs[e];
+        for (size_t e = n_ext; e-- > 0;)
+            inbody[ext[e]] = body->inputs[e]; /* a repeated operand: its first position */
         int result = -1;
+        if (prod >= 0) {
+            const ir_node *pn = &g->nodes[prod];
+            for (size_t j = 0; j < pn->n_inputs; j++)
+                operands[j] = body->inputs[j];
+            result = ir_body_add_member(body, g, prod, operands, pn->n_inputs);
+            inbody[pn->outputs[0]] = result;
+        }
         for (size_t q = 0; q < nm; q++) {
+            if (mem[q] == prod)
+                continue;
             const ir_node *mn = &g->nodes[mem[q]];
             for (size_t j = 0; j < mn->n_inputs; j++)
                 operands[j] = mn->inputs[j] < 0 ? -1 : inbody[mn->inputs[j]];
@@ -192,6 +300,7 @@ size_t pass_fuse_elementwise(ir_graph *g)
         free(name);
         free(ext);
     }
+    free(producer);
     free(operands);
     free(inbody);
     free(seen);

@@ -120,10 +120,38 @@ def mix(outdir):
     return "--input-shape x=3x16"
 
 
+def conv_epilogue(outdir):
+    # Conv -> Add(residual) -> Relu becomes one hodu.FusedEpilogue whose
+    # body starts with the Conv (x, its input, is read again as the
+    # residual); the second Conv's Mul by a [1,1,4,4] map (neither the whole
+    # shape, one value per channel, nor one value) cannot be an epilogue, so
+    # that Conv stays apart.
+    x = helper.make_tensor_value_info("x", F32, [1, 3, 4, 4])
+    y = helper.make_tensor_value_info("y", F32, [1, 3, 4, 4])
+    z = helper.make_tensor_value_info("z", F32, [1, 3, 4, 4])
+    nodes = [
+        helper.make_node("Conv", ["x", "W", "B"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c", "x"], ["a"], name="residual"),
+        helper.make_node("Relu", ["a"], ["y"], name="relu"),
+        helper.make_node("Conv", ["x", "W"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["c2", "map"], ["m"], name="by_map"),
+        helper.make_node("Sigmoid", ["m"], ["z"], name="gate"),
+    ]
+    rng = np.random.default_rng(3)
+    inits = [
+        const("W", rng.standard_normal((3, 3, 3, 3)).astype(np.float32)),
+        const("B", rng.standard_normal(3).astype(np.float32)),
+        const("map", rng.standard_normal((1, 1, 4, 4)).astype(np.float32)),
+    ]
+    save(outdir, "conv_epilogue", nodes, [x], [y, z], inits)
+    return ""
+
+
 def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
-    cases = [(f.__name__, f(outdir)) for f in (bind_symbolic, fold_shape_chain, dce_branch, fuse_chain, mix)]
+    cases = [(f.__name__, f(outdir)) for f in (bind_symbolic, fold_shape_chain, dce_branch, fuse_chain, mix,
+                                                conv_epilogue)]
     with open(os.path.join(outdir, "cases.txt"), "w") as fh:
         for name, args in cases:
             fh.write(f"{name} {args}".rstrip() + "\n")

@@ -641,7 +641,8 @@ static void test_sgemm_partition_invariance(void **state)
 /* Pre-packed B: hd_sgemm_pack_b writes exactly hd_sgemm_packed_b_floats
  * floats; hd_sgemm_ws_pb matches hd_sgemm_ws bit for bit where that one
  * packs (M > 4 and N > 4) and to rounding elsewhere, and column blocks at
- * multiples of NR (any width) computed apart match the whole. */
+ * multiples of HD_SGEMM_PACK_NB (any width) computed apart match the
+ * whole. */
 static void check_sgemm_pb(int64_t M, int64_t N, int64_t K, int ta, int tb, float alpha, float beta)
 {
     gemm_case g;
@@ -680,10 +681,10 @@ static void check_sgemm_pb(int64_t M, int64_t N, int64_t K, int ta, int tb, floa
         for (int64_t i = 0; i < M; ++i) /* the ldc gap is left alone */
             assert_memory_equal(whole + i * g.ldc + N, g.C0 + i * g.ldc + N, (size_t)(g.ldc - N) * sizeof(float));
     }
-    /* column blocks of random multiples of NR */
+    /* column blocks of random multiples of the panel width */
     memcpy(part, g.C0, csz * sizeof(float));
     for (int64_t c0 = 0; c0 < N;) {
-        int64_t c1 = hd__min64(N, c0 + HD_SGEMM_NR * (1 + (int64_t)(rng_next() % 3)));
+        int64_t c1 = hd__min64(N, c0 + HD_SGEMM_PACK_NB * (1 + (int64_t)(rng_next() % 3)));
         hd_sgemm_ws_pb(M, c1 - c0, K, g.A, g.lda, ta, packed + c0 * K, part + c0, g.ldc, alpha, beta, scratch);
         c0 = c1;
     }
@@ -808,6 +809,144 @@ static void test_sgemm_par(void **state)
             if (s == 3) /* two blocks of each of the two products */
                 assert_int_equal(n, 4);
         }
+}
+
+/* The tile epilogue: a tile visitor that counts visits per element of C
+ * and rewrites each element as 2c + 1 (product b's rows from b*M). */
+typedef struct epi_probe {
+    int64_t M, N, ldc, sc;
+    float *C;       /* the op's C, to locate the tile */
+    int *visits;    /* batch*M x N */
+    int bad_coords; /* tiles whose (i0, j0) do not match where c points */
+} epi_probe;
+
+static void epi_probe_tile(void *ctx, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t mr, int64_t nr)
+{
+    epi_probe *p = ctx;
+    int64_t b = i0 / p->M, i = i0 % p->M;
+    if (ldc != p->ldc || c != p->C + b * p->sc + i * p->ldc + j0 || i + mr > p->M || j0 + nr > p->N)
+        p->bad_coords++;
+    for (int64_t r = 0; r < mr; ++r)
+        for (int64_t q = 0; q < nr; ++q) {
+            c[r * ldc + q] = 2.0f * c[r * ldc + q] + 1.0f;
+            p->visits[(i0 + r) * p->N + j0 + q]++;
+        }
+}
+
+/* hd_sgemm_run_par with an epilogue, plain or pre-packed B: every element
+ * is visited exactly once, and the result is the product without the
+ * epilogue (bit-identical) passed through it. */
+static void check_sgemm_epilogue(int64_t batch, int64_t M, int64_t N, int64_t K, int ta, int tb, int packed)
+{
+    gemm_case g;
+    gemm_case_init(&g, M, N, K, ta, tb, 1.25f, 0.5f);
+    int64_t sc = M * g.ldc, np = (int64_t)hd_sgemm_packed_b_floats(K, N);
+    float *C0 = random_block((size_t)(batch * sc)), *want = malloc((size_t)(batch * sc) * sizeof(float));
+    float *got = malloc((size_t)(batch * sc) * sizeof(float)), *pk = malloc((size_t)(np + 1) * sizeof(float));
+    int *visits = calloc((size_t)(batch * M * N + 1), sizeof(int));
+    size_t worker_bytes = hd_sgemm_scratch_floats(M, N, K) * sizeof(float) + 64;
+    unsigned char *workers = malloc(3 * worker_bytes);
+    assert_true(want && got && pk && visits && workers);
+    hd_sgemm_pack_b(K, N, g.B, g.ldb, tb, pk);
+    memcpy(want, C0, (size_t)(batch * sc) * sizeof(float));
+    for (int64_t b = 0; b < batch; ++b) {
+        float *cb = want + b * sc;
+        if (packed)
+            hd_sgemm_ws_pb(M, N, K, g.A, g.lda, ta, pk, cb, g.ldc, 1.25f, 0.5f, (float *)(void *)workers);
+        else
+            hd_sgemm_ws(M, N, K, g.A, g.lda, ta, g.B, g.ldb, tb, cb, g.ldc, 1.25f, 0.5f, (float *)(void *)workers);
+        for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j)
+                cb[i * g.ldc + j] = 2.0f * cb[i * g.ldc + j] + 1.0f;
+    }
+    memcpy(got, C0, (size_t)(batch * sc) * sizeof(float));
+    epi_probe probe = {M, N, g.ldc, sc, got, visits, 0};
+    hd_sgemm_op op = {M,     N,     K,    g.A,   g.lda, ta, g.B, g.ldb,          tb,    packed ? pk : NULL, got,
+                      g.ldc, 1.25f, 0.5f, batch, 0,     0,  sc,  epi_probe_tile, &probe};
+    uint32_t ntasks = 0;
+    hodu_exec three = {3, &ntasks, reverse_parallel_for};
+    hd_sgemm_run_par(&three, workers, worker_bytes, &op);
+    assert_int_equal(probe.bad_coords, 0);
+    for (int64_t i = 0; i < batch * M * N; ++i)
+        if (visits[i] != 1) {
+            print_error("epilogue M=%lld N=%lld K=%lld packed=%d: element %lld visited %d times\n", (long long)M,
+                        (long long)N, (long long)K, packed, (long long)i, visits[i]);
+            fail();
+        }
+    if (memcmp(want, got, (size_t)(batch * sc) * sizeof(float)) != 0) {
+        print_error("epilogue M=%lld N=%lld K=%lld ta=%d tb=%d packed=%d differs\n", (long long)M, (long long)N,
+                    (long long)K, ta, tb, packed);
+        fail();
+    }
+    free(C0);
+    free(want);
+    free(got);
+    free(pk);
+    free(visits);
+    free(workers);
+    gemm_case_free(&g);
+}
+
+static void test_sgemm_epilogue(void **state)
+{
+    (void)state;
+    int64_t shapes[][4] = {
+        /* batch, M, N, K */
+        {1, 50, 3 * HD_SGEMM_PACK_NB + 5, 40},
+        {1, 3 * HD_SGEMM_MR + 7, HD_SGEMM_NR + 3, HD_SGEMM_KC + 3}, /* row blocks, two K blocks */
+        {2, 30, 2 * HD_SGEMM_PACK_NB + 1, 9},
+        {1, 3, 70, 25}, /* M <= 4 */
+        {1, 40, 3, 25}, /* N <= 4 */
+        {1, 49, 512, 300},
+        {1, 7, 5, 0}, /* K == 0: C = beta*C, then the epilogue */
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (int t = 0; t < 8; ++t)
+            check_sgemm_epilogue(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], t & 1, (t >> 1) & 1, t >> 2);
+}
+
+/* hd_im2col_nd_par and hd_phase_split_par give the serial routines'
+ * bytes, split over channel (row) blocks run backwards on 3 workers. */
+static void test_im2col_par(void **state)
+{
+    (void)state;
+    const hd_window wins[] = {
+        {.nd = 2, .in = {20, 21}, .out = {10, 11}, .k = {3, 3}, .s = {2, 2}, .d = {1, 1}, .pad = {1, 1}},
+        {.nd = 2, .in = {14, 14}, .out = {14, 14}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pad = {1, 1}},
+        {.nd = 1, .in = {50}, .out = {24}, .k = {5}, .s = {2}, .d = {1}, .pad = {0}},
+    };
+    for (size_t i = 0; i < sizeof wins / sizeof wins[0]; ++i) {
+        const hd_window *w = &wins[i];
+        int64_t C = 37, IP = 1, KP = 1, OP = 1;
+        for (int d = 0; d < w->nd; ++d) {
+            IP *= w->in[d];
+            KP *= w->k[d];
+            OP *= w->out[d];
+        }
+        int L = w->nd - 1;
+        int64_t S = w->s[L], PW = (w->in[L] + S - 1) / S, rows = C * IP / w->in[L];
+        float *x = random_block((size_t)(C * IP));
+        float *xs_a = calloc((size_t)(rows * S * PW), sizeof(float)), *xs_b = calloc((size_t)(rows * S * PW), 4);
+        float *col_a = calloc((size_t)(C * KP * OP), sizeof(float)), *col_b = calloc((size_t)(C * KP * OP), 4);
+        assert_true(xs_a && xs_b && col_a && col_b);
+        uint32_t ntasks = 0;
+        hodu_exec three = {3, &ntasks, reverse_parallel_for};
+        hd_phase_split_f32(x, rows, w->in[L], S, xs_a);
+        hd_phase_split_par(&three, x, rows, w->in[L], S, xs_b);
+        assert_memory_equal(xs_a, xs_b, (size_t)(rows * S * PW) * sizeof(float));
+        const float *src = S > 1 ? xs_a : x;
+        int64_t nr = w->nd > 1 ? w->out[0] : 1;
+        hd_im2col_nd_f32(src, C, w, 0, nr, col_a);
+        hd_im2col_nd_par(&three, src, C, w, 0, nr, col_b);
+        assert_memory_equal(col_a, col_b, (size_t)(C * KP * OP) * sizeof(float));
+        if (C * KP * OP >= 32768)
+            assert_true(ntasks >= 2); /* big enough to split, and it did */
+        free(x);
+        free(xs_a);
+        free(xs_b);
+        free(col_a);
+        free(col_b);
+    }
 }
 
 /* dgemm matches a long-double reference for all transpose combos and
@@ -1556,6 +1695,8 @@ int main(void)
         cmocka_unit_test(test_sgemm_alpha0),
         cmocka_unit_test(test_sgemm_random_shapes),
         cmocka_unit_test(test_sgemm_partition_invariance),
+        cmocka_unit_test(test_sgemm_epilogue),
+        cmocka_unit_test(test_im2col_par),
         cmocka_unit_test(test_sgemm_prepacked_b),
         cmocka_unit_test(test_sgemm_par),
         cmocka_unit_test(test_dgemm),

@@ -270,3 +270,13 @@ em_expr em_at(const char *base, const char *idx)
         expr_put(&x, &len, "%s + %s", base, idx);
     return x;
 }
+
+const ir_value *em_const_in(const op_emit *e, size_t k)
+{
+    const ir_graph *g = e->epi ? e->epi->g : e->g;
+    const ir_node *n = ir_nd(g, e->epi ? e->epi->node : e->node);
+    if (k >= n->n_inputs || n->inputs[k] < 0)
+        return NULL;
+    const ir_value *v = ir_val(g, n->inputs[k]);
+    return v->kind == IR_VALUE_CONST && v->data ? v : NULL;
+}

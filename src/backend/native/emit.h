@@ -19,6 +19,14 @@
 #include "ir/ir.h"
 #include "util/util.h"
 
+/* The hodu.FusedEpilogue node a contraction's lowering is running for
+ * (emit_nn.h): the graph holding it, its index, and its plan. */
+typedef struct em_epilogue {
+    const ir_graph *g;
+    int node;
+    const struct nn_epilogue_plan *plan;
+} em_epilogue;
+
 /* Context for emitting one node's function body. */
 typedef struct op_emit {
     const ir_graph *g;
@@ -44,6 +52,11 @@ typedef struct op_emit {
      * par_max_tasks tasks of whole par_grain blocks (0: not split). */
     int64_t par_n, par_grain;
     uint32_t par_max_tasks;
+    /* Set while a contraction's lowering runs for a hodu.FusedEpilogue node
+     * (emit_nn.h): g and node are then the node's body and its member 0. */
+    const em_epilogue *epi;
+    /* Derived constants (em_blob), appended to the weight blob. */
+    struct em_blobs *blobs;
 } op_emit;
 
 typedef bool (*op_emit_fn)(op_emit *e);
@@ -115,5 +128,17 @@ em_expr em_at(const char *base, const char *idx);
 /* The two arguments (count, array) for a literal list of terms:
  *     em_index(0, EM_TERMS({"n", C * HW}, {"c", HW})).s */
 #define EM_TERMS(...) (sizeof((const em_term[]){__VA_ARGS__}) / sizeof(em_term)), ((const em_term[]){__VA_ARGS__})
+
+/* --- derived constants --------------------------------------------------
+ * A lowering may lay a constant operand out anew at build time (weights
+ * pre-packed for the kernel that reads them).  em_const_in gives the
+ * constant behind input k (through an epilogue's body to the graph), or
+ * NULL when the input is not a constant; em_blob appends bytes to the
+ * weight blob, 64-byte aligned, and returns their address as a C
+ * expression of type `const float *`.  A lowering that reads a constant
+ * input only that way says so in native_lowering.packs, and the blob then
+ * leaves the original out. */
+const ir_value *em_const_in(const op_emit *e, size_t k);
+em_expr em_blob(op_emit *e, const void *data, size_t nbytes);
 
 #endif /* HODU_NATIVE_EMIT_H */

@@ -376,15 +376,21 @@ static void write_task_form(const ir_graph *g, int node, const op_emit *e, const
 }
 
 static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls, hd_buf *calls,
-                      run_names *names, hd_diag *d)
+                      run_names *names, struct em_blobs *blobs, hd_diag *d)
 {
     int node = plan->schedule[step];
     const ir_node *n = &g->nodes[node];
     const op_def *def = op_get(n->op);
     hd_buf body;
     hd_buf_init(&body);
-    op_emit e = {
-        .g = g, .node = node, .body = &body, .decls = decls, .indent = 1, .d = d, .worker_bytes = plan->worker_bytes};
+    op_emit e = {.g = g,
+                 .node = node,
+                 .body = &body,
+                 .decls = decls,
+                 .indent = 1,
+                 .d = d,
+                 .worker_bytes = plan->worker_bytes,
+                 .blobs = blobs};
     size_t decls_before = decls->len;
     const native_lowering *low = native_lowering_of(n->op);
     if (!low || !low->emit(&e)) {
@@ -485,6 +491,79 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
     hd_buf_puts(b, "};\n");
 }
 
+/* --- the weight blob ------------------------------------------------------
+ * The planned constants a lowering reads as they are, then the derived
+ * constants lowerings add (em_blob), each 64-byte aligned. */
+struct em_blobs {
+    hd_buf data;
+    uint64_t base; /* blob offset of data[0] */
+};
+
+em_expr em_blob(op_emit *e, const void *data, size_t nbytes)
+{
+    struct em_blobs *b = e->blobs;
+    while (b->data.len % 64)
+        hd_buf_putc(&b->data, 0);
+    uint64_t off = b->base + b->data.len;
+    hd_buf_write(&b->data, data, nbytes);
+    em_expr r;
+    snprintf(r.s, sizeof r.s, "(const float *)(hodu_weights + %" PRIu64 ")", off);
+    return r;
+}
+
+typedef struct weight_at {
+    uint64_t offset;
+    int value;
+} weight_at;
+
+static int cmp_weight_at(const void *a, const void *b)
+{
+    uint64_t x = ((const weight_at *)a)->offset, y = ((const weight_at *)b)->offset;
+    return x < y ? -1 : x > y;
+}
+
+/* The plan with the constants nobody reads as they are (every reader packs
+ * them: native_lowering.packs) left out of the blob and the rest closed
+ * up; *slots receives the new slot array (the caller frees it). */
+static mem_plan plan_kept_weights(const ir_graph *g, const mem_plan *plan, mem_slot **slots)
+{
+    size_t nv = g->n_values ? g->n_values : 1;
+    bool *raw = hd_xcalloc(nv, sizeof(bool));
+    for (size_t s = 0; s < plan->n_schedule; s++) {
+        int node = plan->schedule[s];
+        const ir_node *n = &g->nodes[node];
+        const native_lowering *low = native_lowering_of(n->op);
+        for (size_t k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] >= 0 && !(low && low->packs && low->packs(g, node, k)))
+                raw[n->inputs[k]] = true;
+    }
+    for (size_t i = 0; i < g->n_outputs; i++)
+        raw[g->outputs[i]] = true;
+    *slots = hd_xmalloc(nv * sizeof(mem_slot));
+    memcpy(*slots, plan->slots, g->n_values * sizeof(mem_slot));
+    weight_at *order = hd_xmalloc(nv * sizeof(weight_at));
+    size_t n = 0;
+    for (size_t v = 0; v < g->n_values; v++)
+        if (plan->slots[v].place == MEM_WEIGHTS) {
+            if (raw[v])
+                order[n++] = (weight_at){plan->slots[v].offset, (int)v};
+            else
+                (*slots)[v] = (mem_slot){MEM_NONE, 0, 0};
+        }
+    qsort(order, n, sizeof(weight_at), cmp_weight_at);
+    uint64_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        (*slots)[order[i].value].offset = at;
+        at += (g->values[order[i].value].nbytes + 63) & ~(uint64_t)63;
+    }
+    mem_plan kept = *plan;
+    kept.slots = *slots;
+    kept.weights_bytes = at;
+    free(order);
+    free(raw);
+    return kept;
+}
+
 bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out, hd_diag *d)
 {
     memset(out, 0, sizeof(*out));
@@ -495,11 +574,17 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_init(&calls);
     run_names names;
     run_names_init(&names, g->n_values);
+    mem_slot *kept_slots;
+    mem_plan kept = plan_kept_weights(g, plan, &kept_slots);
+    plan = &kept;
+    struct em_blobs blobs = {.base = plan->weights_bytes};
+    hd_buf_init(&blobs.data);
     bool ok = true;
     for (size_t s = 0; s < plan->n_schedule && ok; s++) {
         hd_buf_puts(&calls, "    ");
-        ok = emit_node(g, plan, s, &fns, &decls, &calls, &names, d);
+        ok = emit_node(g, plan, s, &fns, &decls, &calls, &names, &blobs, d);
     }
+    uint64_t weights_bytes = plan->weights_bytes + blobs.data.len;
     /* Outputs no node wrote directly: constants, inputs, repeated listings. */
     for (size_t i = 0; i < g->n_outputs && ok; i++) {
         int v = g->outputs[i];
@@ -521,7 +606,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_puts(b, ". Do not edit. */\n"
                    "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n"
                    "#include \"hodu_abi.h\"\n#include \"hodu_kernels.h\"\n\n");
-    if (plan->weights_bytes)
+    if (weights_bytes)
         hd_buf_puts(
             b, "extern const unsigned char hodu_weights[] __attribute__((visibility(\"hidden\"), aligned(64)));\n");
     else
@@ -547,12 +632,17 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");
 
-    /* The blob: every planned constant at its offset, zero padding between. */
-    out->weights_bytes = plan->weights_bytes;
-    out->weights = hd_xcalloc(plan->weights_bytes ? plan->weights_bytes : 1, 1);
+    /* The blob: every kept constant at its offset, zero padding between,
+     * then the derived ones. */
+    out->weights_bytes = weights_bytes;
+    out->weights = hd_xcalloc(weights_bytes ? weights_bytes : 1, 1);
     for (size_t v = 0; v < g->n_values; v++)
         if (plan->slots[v].place == MEM_WEIGHTS && g->values[v].nbytes)
             memcpy(out->weights + plan->slots[v].offset, g->values[v].data, g->values[v].nbytes);
+    if (blobs.data.len)
+        memcpy(out->weights + blobs.base, blobs.data.data, blobs.data.len);
+    hd_buf_free(&blobs.data);
+    free(kept_slots);
 
     hd_buf_free(&fns);
     hd_buf_free(&decls);

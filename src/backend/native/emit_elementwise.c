@@ -521,44 +521,19 @@ static bool ew_emit(op_emit *e)
     return ok;
 }
 
-/* hodu.FusedElementwise: one loop nest over the output; member m's formula
- * becomes a local t<m> computed from externals (x<k>) and earlier members,
- * so intermediates are never stored.  Members are planned in the node's
- * body (ew_fused_plan). */
-static bool ew_fused_emit(op_emit *e)
+/* Writes `const T t<m> = <formula>;` for members first.. of `body`, whose
+ * operands are t<j> for an earlier member j and x<k> for body input k (the
+ * caller declares those, and t<first-1> when first > 0).  Returns the last
+ * member's index, or -1 after reporting on the node. */
+int ew_emit_members(op_emit *e, const ir_graph *body, size_t first)
 {
-    const ir_node *n = em_node(e);
-    const ir_value *out = em_out(e, 0);
     ew_fused_plan fp;
-    bool planned = ew_fused_plan_of(e->g, e->node, &fp);
-    int64_t numel = ir_value_numel(out);
-    for (size_t k = 0; k < n->n_inputs; k++)
-        em_line(e, "(void)in%zu;", k);
-    if (numel <= 0)
-        return true;
-    if (!planned || fp.n_members == 0) {
-        ir_node_error(e->d, e->g, e->node,
-                      "internal error: malformed fused node (no body, a member that is not fusable, or more "
-                      "than %d inputs)",
-                      EW_MAX_OPERANDS);
-        return false;
-    }
-
-    const ew_loops *L = &fp.loops;
-    int64_t ost[HODU_MAX_RANK], acc = 1;
-    for (int j = L->rank - 1; j >= 0; j--) {
-        ost[j] = acc;
-        acc *= L->dims[j];
-    }
-    ew_open_loops(e, L, (int64_t)fp.n_members + fp.n_ext);
-    for (int k = 0; k < fp.n_ext; k++) {
-        char *idx = ew_index(L, L->st[k]);
-        em_line(e, "const %s x%d = in%d[%s];", em_ctype(ir_val(e->g, n->inputs[k])->dtype), k, k, idx);
-        free(idx);
-    }
+    memset(&fp, 0, sizeof fp);
+    fp.body = body;
+    fp.n_members = body->n_nodes;
     bool ok = true;
     int last = -1;
-    for (size_t m = 0; m < fp.n_members && ok; m++) {
+    for (size_t m = first; m < fp.n_members && ok; m++) {
         int mid = (int)m;
         ew_plan a;
         char *why = NULL;
@@ -600,6 +575,46 @@ static bool ew_fused_emit(op_emit *e)
         free(sa);
         free(sb);
     }
+    return ok ? last : -1;
+}
+
+/* hodu.FusedElementwise: one loop nest over the output; member m's formula
+ * becomes a local t<m> computed from externals (x<k>) and earlier members,
+ * so intermediates are never stored.  Members are planned in the node's
+ * body (ew_fused_plan). */
+static bool ew_fused_emit(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *out = em_out(e, 0);
+    ew_fused_plan fp;
+    bool planned = ew_fused_plan_of(e->g, e->node, &fp);
+    int64_t numel = ir_value_numel(out);
+    for (size_t k = 0; k < n->n_inputs; k++)
+        em_line(e, "(void)in%zu;", k);
+    if (numel <= 0)
+        return true;
+    if (!planned || fp.n_members == 0) {
+        ir_node_error(e->d, e->g, e->node,
+                      "internal error: malformed fused node (no body, a member that is not fusable, or more "
+                      "than %d inputs)",
+                      EW_MAX_OPERANDS);
+        return false;
+    }
+
+    const ew_loops *L = &fp.loops;
+    int64_t ost[HODU_MAX_RANK], acc = 1;
+    for (int j = L->rank - 1; j >= 0; j--) {
+        ost[j] = acc;
+        acc *= L->dims[j];
+    }
+    ew_open_loops(e, L, (int64_t)fp.n_members + fp.n_ext);
+    for (int k = 0; k < fp.n_ext; k++) {
+        char *idx = ew_index(L, L->st[k]);
+        em_line(e, "const %s x%d = in%d[%s];", em_ctype(ir_val(e->g, n->inputs[k])->dtype), k, k, idx);
+        free(idx);
+    }
+    int last = ew_emit_members(e, fp.body, 0);
+    bool ok = last >= 0;
     if (ok) {
         char *oidx = ew_index(L, ost);
         em_line(e, "out0[%s] = t%d;", oidx, last);

@@ -33,11 +33,195 @@ uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K)
 void nn_emit_sgemm(op_emit *e, const nn_sgemm_call *c)
 {
     e->parallel = true;
+    if (!c->packed_b && !c->tile_fn) {
+        em_line(e,
+                "hd_sgemm_par(exec, workers, %" PRIu64 "u, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+                ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d, %s, %" PRId64 ", %d, %s, %" PRId64 ", %s, %s);",
+                e->worker_bytes, c->batch, c->sa, c->sb, c->sc, c->M, c->N, c->K, c->A, c->lda, c->ta, c->B, c->ldb,
+                c->tb, c->C, c->ldc, c->alpha, c->beta);
+        return;
+    }
+    em_line(e, "{");
+    e->indent++;
     em_line(e,
-            "hd_sgemm_par(exec, workers, %" PRIu64 "u, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-            ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d, %s, %" PRId64 ", %d, %s, %" PRId64 ", %s, %s);",
-            e->worker_bytes, c->batch, c->sa, c->sb, c->sc, c->M, c->N, c->K, c->A, c->lda, c->ta, c->B, c->ldb, c->tb,
-            c->C, c->ldc, c->alpha, c->beta);
+            "const hd_sgemm_op op = {%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d, %s, %" PRId64
+            ", %d, %s, %s, %" PRId64 ", %s, %s, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s};",
+            c->M, c->N, c->K, c->A, c->lda, c->ta, c->packed_b ? "NULL" : c->B, c->packed_b ? 0 : c->ldb,
+            c->packed_b ? 0 : c->tb, c->packed_b ? c->packed_b : "NULL", c->C, c->ldc, c->alpha, c->beta, c->batch,
+            c->sa, c->sb, c->sc, c->tile_fn ? c->tile_fn : "NULL", c->tile_fn ? c->tile_ctx : "NULL");
+    em_line(e, "hd_sgemm_run_par(exec, workers, %" PRIu64 "u, &op);", e->worker_bytes);
+    em_close(e);
+}
+
+/* --- tile functions (epilogues) -------------------------------------------- */
+
+/* The node inputs a tile function reads, in context order, with their
+ * broadcast class: the bias first, then what the members read. */
+typedef struct tile_inputs {
+    int n;
+    int k[NN_EPI_MAX_INPUTS + 1];
+    nn_epi_class cls[NN_EPI_MAX_INPUTS + 1];
+} tile_inputs;
+
+static tile_inputs tile_inputs_of(const op_emit *e, const nn_tile_map *map)
+{
+    tile_inputs t = {0};
+    if (map->bias >= 0) {
+        t.k[t.n] = map->bias;
+        t.cls[t.n++] = NN_EPI_CHANNEL;
+    }
+    if (e->epi) {
+        const nn_epilogue_plan *p = e->epi->plan;
+        const ir_graph *b = p->body;
+        bool read[NN_EPI_MAX_INPUTS] = {false};
+        for (size_t m = 1; m < b->n_nodes; m++)
+            for (size_t j = 0; j < b->nodes[m].n_inputs; j++)
+                for (size_t k = 0; k < b->n_inputs; k++)
+                    read[k] = read[k] || b->nodes[m].inputs[j] == b->inputs[k];
+        for (size_t k = 0; k < p->n_inputs; k++)
+            if (read[k] && (int)k != map->bias) {
+                t.k[t.n] = (int)k;
+                t.cls[t.n++] = p->cls[k];
+            }
+    }
+    return t;
+}
+
+bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
+{
+    if (!e->epi && map->bias < 0 && !map->moves)
+        return false;
+    snprintf(fn, 32, "n%d_tile", e->epi ? e->epi->node : e->node);
+    tile_inputs t = tile_inputs_of(e, map);
+    /* the function goes to the file scope: write it through a swapped body */
+    hd_buf text, *saved = e->body;
+    hd_buf_init(&text);
+    int indent = e->indent;
+    e->body = &text;
+    e->indent = 0;
+    em_line(e, "struct %s_ctx {", fn);
+    em_line(e, "    float *y;");
+    for (int q = 0; q < t.n; q++)
+        em_line(e, "    const float *x%d;", t.k[q]);
+    em_line(e, "};");
+    hd_buf_puts(e->body, "\n");
+    em_line(e, "static void %s(void *ctx, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t mr, int64_t nr)", fn);
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "const struct %s_ctx *cx = ctx;", fn);
+    /* the inner loop runs along the output's contiguous direction */
+    bool rows_inner = map->out_rs == 1 && map->out_cs != 1;
+    em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", rows_inner ? "j" : "i", rows_inner ? "j" : "i",
+            rows_inner ? "nr" : "mr", rows_inner ? "j" : "i");
+    e->indent++;
+    em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", rows_inner ? "i" : "j", rows_inner ? "i" : "j",
+            rows_inner ? "mr" : "nr", rows_inner ? "i" : "j");
+    e->indent++;
+    em_line(e, "const int64_t r = i0 + i, q = j0 + j;");
+    em_expr at = em_index(0, EM_TERMS({"r", map->out_rs}, {"q", map->out_cs}));
+    const char *ch = map->rows_are_channels ? "r" : "q";
+    for (int q = 0; q < t.n; q++) {
+        const char *idx = t.cls[q] == NN_EPI_FULL ? at.s : t.cls[q] == NN_EPI_CHANNEL ? ch : "0";
+        em_line(e, "const float x%d = cx->x%d[%s];", t.k[q], t.k[q], idx);
+    }
+    if (map->bias >= 0)
+        em_line(e, "const float t0 = c[i * ldc + j] + x%d;", map->bias);
+    else
+        em_line(e, "const float t0 = c[i * ldc + j];");
+    int last = 0;
+    if (e->epi)
+        last = ew_emit_members(e, e->epi->plan->body, 1);
+    bool ok = last >= 0;
+    if (ok)
+        em_line(e, "cx->y[%s] = t%d;", at.s, last);
+    em_close(e);
+    em_close(e);
+    em_close(e);
+    hd_buf_puts(e->body, "\n");
+    e->body = saved;
+    e->indent = indent;
+    if (ok)
+        hd_buf_write(e->decls, text.data ? text.data : "", text.len);
+    hd_buf_free(&text);
+    return ok;
+}
+
+void nn_tile_ctx(op_emit *e, const char *fn, const nn_tile_map *map, const char *var, const char *base, const char *ch)
+{
+    tile_inputs t = tile_inputs_of(e, map);
+    hd_buf b;
+    hd_buf_init(&b);
+    em_expr yb = em_at("out0", base);
+    hd_buf_printf(&b, "struct %s_ctx %s = {%s", fn, var, yb.s);
+    for (int q = 0; q < t.n; q++) {
+        char name[16];
+        snprintf(name, sizeof name, "in%d", t.k[q]);
+        em_expr at = em_at(name, t.cls[q] == NN_EPI_FULL ? base : t.cls[q] == NN_EPI_CHANNEL ? ch : "0");
+        hd_buf_printf(&b, ", %s", at.s);
+    }
+    em_line(e, "%s};", b.data);
+    hd_buf_free(&b);
+}
+
+/* --- hodu.FusedEpilogue ---------------------------------------------------- */
+
+/* The lowering of the contraction leading epilogue node `node` (plan in
+ * *p), or NULL. */
+static const native_lowering *epilogue_producer(const ir_graph *g, int node, nn_epilogue_plan *p)
+{
+    return nn_epilogue_plan_of(g, node, p) ? native_lowering_of(p->producer_op) : NULL;
+}
+
+/* The contraction's own lowering, run on the node's body with the epilogue
+ * set (emit_nn.h). */
+static bool emit_fused_epilogue(op_emit *e)
+{
+    nn_epilogue_plan plan;
+    em_epilogue epi = {e->g, e->node, &plan};
+    const native_lowering *l = epilogue_producer(e->g, e->node, &plan);
+    if (!l || !l->emit) {
+        ir_node_error(e->d, e->g, e->node, "internal error: malformed epilogue node");
+        return false;
+    }
+    op_emit sub = *e;
+    sub.g = plan.body;
+    sub.node = 0;
+    sub.epi = &epi;
+    bool ok = l->emit(&sub);
+    sub.g = e->g;
+    sub.node = e->node;
+    sub.epi = NULL;
+    *e = sub;
+    return ok;
+}
+
+static uint64_t scratch_fused_epilogue(const ir_graph *g, int node)
+{
+    nn_epilogue_plan p;
+    const native_lowering *l = epilogue_producer(g, node, &p);
+    return l && l->scratch ? l->scratch(p.body, 0) : 0;
+}
+
+static uint64_t worker_scratch_fused_epilogue(const ir_graph *g, int node)
+{
+    nn_epilogue_plan p;
+    const native_lowering *l = epilogue_producer(g, node, &p);
+    return l && l->worker_scratch ? l->worker_scratch(p.body, 0) : 0;
+}
+
+static bool packs_fused_epilogue(const ir_graph *g, int node, size_t input)
+{
+    nn_epilogue_plan p;
+    const native_lowering *l = epilogue_producer(g, node, &p);
+    if (!l || !l->packs || input >= p.n_producer_inputs)
+        return false;
+    /* the members must not read it as it is */
+    const ir_graph *b = p.body;
+    for (size_t m = 1; m < b->n_nodes; m++)
+        for (size_t j = 0; j < b->nodes[m].n_inputs; j++)
+            if (b->nodes[m].inputs[j] == b->inputs[input])
+                return false;
+    return l->packs(b, 0, input);
 }
 
 /* One stride per operand for the whole output batch, when the batch dims
@@ -158,6 +342,35 @@ static int mm_open_batch(op_emit *e, const nn_matmul_plan *s, const char *a, con
     return opened;
 }
 
+/* Whether a float MatMul reads a constant B pre-packed: B is one matrix
+ * (the batch folds into M) and the product is big enough for the packed
+ * path (small ones take the kernel layer's unpacked paths). */
+static bool mm_packs_b(const nn_matmul_plan *s)
+{
+    return !s->b_batched && (s->a_batched || s->batch == 1) && s->M * s->batch >= 8 && s->N >= 16;
+}
+
+static bool packs_matmul(const ir_graph *g, int node, size_t input)
+{
+    if (input != 1 || ir_val(g, ir_nd(g, node)->outputs[0])->dtype != HODU_DTYPE_F32)
+        return false;
+    nn_matmul_plan s;
+    return nn_matmul_plan_of(g, node, &s) && s.K > 0 && mm_packs_b(&s);
+}
+
+char *nn_packed_b(op_emit *e, size_t input, int64_t K, int64_t N, bool trans_b)
+{
+    const ir_value *w = em_const_in(e, input);
+    if (!w || w->dtype != HODU_DTYPE_F32 || w->nbytes != (size_t)(K * N) * sizeof(float))
+        return NULL;
+    size_t n = hd_sgemm_packed_b_floats(K, N);
+    float *packed = hd_xcalloc(n ? n : 1, sizeof(float));
+    hd_sgemm_pack_b(K, N, (const float *)w->data, trans_b ? K : N, trans_b, packed);
+    char *at = hd_xstrdup(em_blob(e, packed, n * sizeof(float)).s);
+    free(packed);
+    return at;
+}
+
 static bool emit_matmul(op_emit *e)
 {
     const ir_value *a = em_in(e, 0), *out = em_out(e, 0);
@@ -166,8 +379,16 @@ static bool emit_matmul(op_emit *e)
     if (ir_value_numel(out) == 0)
         return true;
     hodu_dtype t = a->dtype;
+    /* an epilogue: on each tile of the product, or over the whole output */
+    nn_tile_map map = {s.N, 1, false, -1, false};
+    char fn[32];
+    bool tiles = nn_tile_fn(e, &map, fn);
+    if (tiles)
+        nn_tile_ctx(e, fn, &map, "ec", "0", "0");
     if (s.K == 0) {
         em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
+        if (tiles)
+            em_line(e, "%s(&ec, out0, %" PRId64 ", 0, 0, %" PRId64 ", %" PRId64 ");", fn, s.N, s.M * s.batch, s.N);
         return true;
     }
     if (t == HODU_DTYPE_F32) {
@@ -182,13 +403,18 @@ static bool emit_matmul(op_emit *e)
                            .B = "in1",
                            .C = "out0",
                            .alpha = "1.0f",
-                           .beta = "0.0f"};
+                           .beta = "0.0f",
+                           .tile_fn = tiles ? fn : NULL,
+                           .tile_ctx = "&ec"};
         int64_t sa, sb;
         if (!s.b_batched && (s.a_batched || s.batch == 1)) {
             /* B is one matrix: the batch folds into M (A's batch is
              * contiguous, and out has the same batch layout). */
             c.M = s.M * s.batch;
+            char *packed = mm_packs_b(&s) ? nn_packed_b(e, 1, s.K, s.N, false) : NULL;
+            c.packed_b = packed;
             nn_emit_sgemm(e, &c);
+            free(packed);
             return true;
         }
         if (mm_uniform_batch(&s, &sa, &sb)) {
@@ -204,9 +430,12 @@ static bool emit_matmul(op_emit *e)
         c.A = p.a.s;
         c.B = p.b.s;
         c.C = p.o.s;
+        c.tile_fn = NULL;
         nn_emit_sgemm(e, &c);
         for (int i = 0; i < opened; i++)
             em_close(e);
+        if (tiles)
+            em_line(e, "%s(&ec, out0, %" PRId64 ", 0, 0, %" PRId64 ", %" PRId64 ");", fn, s.N, s.M * s.batch, s.N);
         return true;
     }
     mm_ptrs p;
@@ -350,6 +579,16 @@ static bool emit_qlinear_matmul(op_emit *e)
 
 /* --- Gemm ------------------------------------------------------------ */
 
+static bool gemm_packs_b(const nn_gemm_plan *p) { return p->M >= 8 && p->N >= 16 && p->K > 0; }
+
+static bool packs_gemm(const ir_graph *g, int node, size_t input)
+{
+    if (input != 1 || ir_val(g, ir_nd(g, node)->outputs[0])->dtype != HODU_DTYPE_F32)
+        return false;
+    nn_gemm_plan p;
+    return nn_gemm_plan_of(g, node, &p) && gemm_packs_b(&p);
+}
+
 static bool emit_gemm(op_emit *e)
 {
     const ir_value *out = em_out(e, 0);
@@ -380,11 +619,19 @@ static bool emit_gemm(op_emit *e)
             em_close(e);
             em_close(e);
         }
+        nn_tile_map map = {N, 1, false, -1, false};
+        char fn[32];
+        bool tiles = nn_tile_fn(e, &map, fn);
+        if (tiles)
+            nn_tile_ctx(e, fn, &map, "ec", "0", "0");
         if (K == 0) {
             if (!use_c)
                 em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
+            if (tiles)
+                em_line(e, "%s(&ec, out0, %" PRId64 ", 0, 0, %" PRId64 ", %" PRId64 ");", fn, N, M, N);
             return true;
         }
+        char *packed = gemm_packs_b(&p) ? nn_packed_b(e, 1, K, N, tb) : NULL;
         nn_sgemm_call c = {.batch = 1,
                            .M = M,
                            .N = N,
@@ -398,8 +645,12 @@ static bool emit_gemm(op_emit *e)
                            .C = "out0",
                            .ldc = N,
                            .alpha = al,
-                           .beta = use_c ? "1.0f" : "0.0f"};
+                           .beta = use_c ? "1.0f" : "0.0f",
+                           .packed_b = packed,
+                           .tile_fn = tiles ? fn : NULL,
+                           .tile_ctx = "&ec"};
         nn_emit_sgemm(e, &c);
+        free(packed);
         return true;
     }
     /* Other types: a dot product per output element. */
@@ -465,9 +716,13 @@ static bool emit_flatten(op_emit *e)
 
 void native_register_nn(native_lowering *table)
 {
-    table[OP_MATMUL] = (native_lowering){.emit = emit_matmul, .worker_scratch = scratch_matmul};
+    table[OP_MATMUL] = (native_lowering){.emit = emit_matmul, .worker_scratch = scratch_matmul, .packs = packs_matmul};
     table[OP_MATMUL_INTEGER] = (native_lowering){.emit = emit_matmul_integer};
     table[OP_QLINEAR_MATMUL] = (native_lowering){.emit = emit_qlinear_matmul};
-    table[OP_GEMM] = (native_lowering){.emit = emit_gemm, .worker_scratch = scratch_gemm};
+    table[OP_GEMM] = (native_lowering){.emit = emit_gemm, .worker_scratch = scratch_gemm, .packs = packs_gemm};
     table[OP_FLATTEN] = (native_lowering){.emit = emit_flatten};
+    table[OP_FUSED_EPILOGUE] = (native_lowering){.emit = emit_fused_epilogue,
+                                                 .scratch = scratch_fused_epilogue,
+                                                 .worker_scratch = worker_scratch_fused_epilogue,
+                                                 .packs = packs_fused_epilogue};
 }

@@ -7,6 +7,7 @@
 #ifndef HODU_NATIVE_EMIT_NN_H
 #define HODU_NATIVE_EMIT_NN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "emit.h"
@@ -29,8 +30,46 @@ typedef struct nn_sgemm_call {
     int64_t batch, sa, sb, sc, M, N, K, lda, ldb, ldc;
     const char *A, *B, *C, *alpha, *beta;
     int ta, tb;
+    /* Optional: op(B) pre-packed (hd_sgemm_pack_b's layout; B, ldb and tb
+     * are then unused), and a tile function with its context (nn_tile_fn,
+     * nn_tile_ctx); with either the call is an hd_sgemm_op run through
+     * hd_sgemm_run_par. */
+    const char *packed_b, *tile_fn, *tile_ctx;
 } nn_sgemm_call;
 void nn_emit_sgemm(op_emit *e, const nn_sgemm_call *c);
+
+/* Constant input `input` (op(B), K x N, stored N x K when trans_b) packed
+ * into the blob for the kernel layer (hd_sgemm_pack_b's layout); returns
+ * its address expression (the caller frees it), or NULL when the input is
+ * not such a constant. */
+char *nn_packed_b(op_emit *e, size_t input, int64_t K, int64_t N, bool trans_b);
+
+/* --- epilogues ------------------------------------------------------------
+ * A hodu.FusedEpilogue node is lowered by its contraction's lowering, run
+ * on the node's body (op_emit.g, .node: the body and member 0) with
+ * op_emit.epi set; the lowering hands each finished block of its result to
+ * a tile function that applies the elementwise members (and its own
+ * per-channel bias) and stores the output.  Parameters in<k> are the node's
+ * inputs, so the contraction's own operands keep their names (em_epilogue
+ * in emit.h). */
+/* How a product's C relates to the output, for a tile function: C(i, j)
+ * is output element i*out_rs + j*out_cs past the call's base, and its
+ * channel is i (rows_are_channels) or j. */
+typedef struct nn_tile_map {
+    int64_t out_rs, out_cs;
+    bool rows_are_channels;
+    int bias;   /* an input added per channel before the members, or -1 */
+    bool moves; /* C is a temporary: the tile must be stored to the output */
+} nn_tile_map;
+
+/* When there is anything to do (an epilogue, a bias, a move): writes
+ * `static void <fn>(void *ctx, float *c, int64_t ldc, int64_t i0,
+ * int64_t j0, int64_t mr, int64_t nr)` (an hd_tile_fn) and its context
+ * `struct <fn>_ctx` to the file scope, puts "<fn>" in fn and returns true. */
+bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32]);
+/* Declares `struct <fn>_ctx <var>` for a call whose C(0, 0) is output
+ * element `base` and whose channel 0 is channel `ch` (C expressions). */
+void nn_tile_ctx(op_emit *e, const char *fn, const nn_tile_map *map, const char *var, const char *base, const char *ch);
 
 /* "const int64_t <iv> = <ov> * s + <kv> * d - pb;": the input coordinate
  * along spatial dim i that output position <ov> reads at kernel tap <kv>. */

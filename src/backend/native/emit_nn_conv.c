@@ -381,6 +381,14 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
     }
     em_close(e);
     em_close(e);
+    /* the plane is done (and in cache): its epilogue, channel c of image n */
+    nn_tile_map map = {g->OP, 1, true, -1, false};
+    char fn[32];
+    if (nn_tile_fn(e, &map, fn)) {
+        em_expr base = em_index(0, EM_TERMS({"(nc - c)", g->OP}));
+        nn_tile_ctx(e, fn, &map, "ec", base.s, "0");
+        em_line(e, "%s(&ec, o, %" PRId64 ", c, 0, 1, %" PRId64 ");", fn, g->OP, g->OP);
+    }
     em_close(e);
 }
 
@@ -436,11 +444,78 @@ static int64_t conv_chunk_cols(const nn_conv_geom *g)
     return g->w.nd >= 2 ? conv_chunk_rows(g) * conv_inner(g) : g->OP;
 }
 
+static bool conv_transposed(const nn_conv_geom *g);
+
 static uint64_t conv_col_bytes(const nn_conv_geom *g)
 {
     if (conv_pointwise(g))
         return 0;
-    return nn_align64(op_bytes4(g->Cg, g->KP, conv_chunk_cols(g), 1, sizeof(float)));
+    return nn_align64(op_bytes4(g->Cg, g->KP, conv_transposed(g) ? g->OP : conv_chunk_cols(g), 1, sizeof(float)));
+}
+
+/* The transposed form, C^T[OP, Mg] = col^T W_g^T, for small output grids
+ * (a CNN's last stages): with N = OP the product would waste most of each
+ * micro-tile's width and pack W again for a handful of columns, while W_g^T
+ * as B is packed once, at build time, and the tile function stores C^T
+ * transposed into y.  The whole column matrix is built at once. */
+#define CONV_T_MAX_OP  256
+#define CONV_T_MAX_COL ((int64_t)1 << 20)
+
+static bool conv_transposed(const nn_conv_geom *g)
+{
+    int64_t kd = g->Cg * g->KP;
+    return !conv_depthwise2d(g) && kd > 0 && g->OP >= 8 && g->OP <= CONV_T_MAX_OP && g->Mg >= 16 &&
+           (conv_pointwise(g) || kd * g->OP <= CONV_T_MAX_COL);
+}
+
+/* Bytes of the transposed form's C^T block. */
+static uint64_t conv_ct_bytes(const nn_conv_geom *g)
+{
+    return conv_transposed(g) ? nn_align64(op_bytes4(g->OP, g->Mg, 1, 1, sizeof(float))) : 0;
+}
+
+static bool packs_conv(const ir_graph *gr, int node, size_t input)
+{
+    const ir_value *out = ir_val(gr, ir_nd(gr, node)->outputs[0]);
+    if (input != 1 || ir_nd(gr, node)->op != OP_CONV || out->dtype != HODU_DTYPE_F32 || ir_value_numel(out) == 0)
+        return false;
+    nn_conv_geom g;
+    nn_conv_geom_of(gr, node, &g);
+    return conv_transposed(&g);
+}
+
+/* W_g^T of every group packed for the kernel layer (hd_sgemm_pack_b's
+ * layout, group after group); NULL when W is not a constant. */
+static char *conv_packed_weights(op_emit *e, const nn_conv_geom *g, int64_t *group_floats)
+{
+    const ir_value *w = em_const_in(e, 1);
+    int64_t kd = g->Cg * g->KP;
+    *group_floats = (int64_t)hd_sgemm_packed_b_floats(kd, g->Mg);
+    if (!w || w->nbytes != (size_t)(g->M * kd) * sizeof(float))
+        return NULL;
+    size_t n = (size_t)(*group_floats * g->G);
+    float *packed = hd_xcalloc(n ? n : 1, sizeof(float));
+    for (int64_t grp = 0; grp < g->G; grp++)
+        hd_sgemm_pack_b(kd, g->Mg, (const float *)w->data + grp * g->Mg * kd, kd, 1, packed + grp * *group_floats);
+    char *at = hd_xstrdup(em_blob(e, packed, n * sizeof(float)).s);
+    free(packed);
+    return at;
+}
+
+/* Applies the tile function to each output plane of a convolution that
+ * wrote y directly (no GEMM hands it tiles): per image, rows are channels. */
+static void conv_whole_epilogue(op_emit *e, const nn_conv_geom *g)
+{
+    nn_tile_map map = {g->OP, 1, true, -1, false};
+    char fn[32];
+    if (!nn_tile_fn(e, &map, fn))
+        return;
+    em_for(e, "n", g->N);
+    em_expr base = em_index(0, EM_TERMS({"n", g->M * g->OP}));
+    nn_tile_ctx(e, fn, &map, "ec", base.s, "0");
+    em_line(e, "%s(&ec, %s, %" PRId64 ", 0, 0, %" PRId64 ", %" PRId64 ");", fn, em_at("out0", base.s).s, g->OP, g->M,
+            g->OP);
+    em_close(e);
 }
 
 static bool emit_conv(op_emit *e)
@@ -474,91 +549,107 @@ static bool emit_conv(op_emit *e)
         em_close(e);
         em_close(e);
         em_close(e);
+        conv_whole_epilogue(e, &g);
         return true;
     }
-    bool pw = conv_pointwise(&g);
+    bool pw = conv_pointwise(&g), tr = conv_transposed(&g);
     uint64_t colb = conv_col_bytes(&g), xsb = pw ? 0 : conv_xs_bytes(&g);
     int64_t Kd = g.Cg * g.KP;
     int64_t gs = g.G > 1; /* one group: no grp loop, its terms drop out */
+    int64_t pgf = 0;
+    char *packed = tr ? conv_packed_weights(e, &g, &pgf) : NULL;
+    /* Normal form: C = y (rows are channels); transposed: C = ct, rows are
+     * output positions, stored transposed by the tile function. */
+    nn_tile_map map = {tr ? 1 : g.OP, tr ? g.OP : 1, !tr, bias ? 2 : -1, tr};
+    char fn[32];
+    bool tiles = nn_tile_fn(e, &map, fn);
     if (!pw) {
         emit_window(e, "win", &g.w, false);
         em_line(e, "float *col = (float *)scratch;");
     }
     if (xsb)
         em_line(e, "float *xs = (float *)(scratch + %" PRIu64 ");", colb);
+    if (tr)
+        em_line(e, "float *ct = (float *)(scratch + %" PRIu64 ");", colb + xsb);
     (void)colb;
     em_for(e, "n", g.N);
     if (gs)
         em_for(e, "grp", g.G);
     em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"n", g.C * g.IP}, {"grp", gs * g.Cg * g.IP})).s);
-    em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"n", g.M * g.OP}, {"grp", gs * g.Mg * g.OP})).s);
-    em_line(e, "const float *wg = %s;", em_offset("in1", 0, EM_TERMS({"grp", gs * g.Mg * Kd})).s);
+    if (!tr)
+        em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"n", g.M * g.OP}, {"grp", gs * g.Mg * g.OP})).s);
+    if (!packed)
+        em_line(e, "const float *wg = %s;", em_offset("in1", 0, EM_TERMS({"grp", gs * g.Mg * Kd})).s);
     /* chunks of output rows along the first spatial dim: im2col into L2,
-     * GEMM, bias (1-D convolutions and pointwise ones take one chunk) */
+     * GEMM (1-D convolutions, pointwise ones and the transposed form take
+     * one chunk) */
     int64_t R = conv_chunk_rows(&g), inner = g.w.nd >= 2 ? conv_inner(&g) : g.OP;
     int64_t O0 = g.w.nd >= 2 ? g.w.out[0] : 1;
-    bool chunked = !pw && R < O0;
-    /* y[Mg, OP] = W_g[Mg, Kd] x B[Kd, OP], B the image itself (pointwise) or its columns */
+    bool chunked = !pw && !tr && R < O0;
+    const char *src = "x";
+    /* the data movement runs on the pool too (blocks of channels) */
+    e->parallel = true;
+    if (xsb) {
+        int L = g.w.nd - 1;
+        em_line(e, "hd_phase_split_par(exec, x, %" PRId64 ", %" PRId64 ", %" PRId64 ", xs);", g.Cg * (g.IP / g.w.in[L]),
+                g.w.in[L], g.w.s[L]);
+        src = "xs";
+    }
+    if (chunked) {
+        em_line(e, "for (int64_t r0 = 0; r0 < %" PRId64 "; r0 += %" PRId64 ") {", O0, R);
+        e->indent++;
+        em_line(e, "const int64_t nr = %" PRId64 " - r0 < %" PRId64 " ? %" PRId64 " - r0 : %" PRId64 ";", O0, R, O0, R);
+        em_line(e, "const int64_t nt = %s, p0 = %s;", em_index(0, EM_TERMS({"nr", inner})).s,
+                em_index(0, EM_TERMS({"r0", inner})).s);
+        em_line(e, "hd_im2col_nd_par(exec, %s, %" PRId64 ", &win, r0, nr, col);", src, g.Cg);
+    } else if (!pw) {
+        em_line(e, "hd_im2col_nd_par(exec, %s, %" PRId64 ", &win, 0, %" PRId64 ", col);", src, g.Cg, O0);
+    }
+    em_expr gpk = em_offset(packed ? packed : "", 0, EM_TERMS({"grp", gs * pgf}));
+    if (tiles) {
+        em_expr base = em_index(0, EM_TERMS({"n", g.M * g.OP}, {"grp", gs * g.Mg * g.OP}, {"p0", chunked}));
+        em_expr ch = em_index(0, EM_TERMS({"grp", gs * g.Mg}));
+        nn_tile_ctx(e, fn, &map, "ec", base.s, ch.s);
+    }
+    /* normal: y[Mg, nt] = W_g[Mg, Kd] x B[Kd, nt], B the image itself
+     * (pointwise) or its columns; transposed: ct[OP, Mg] = B^T W_g^T */
     nn_sgemm_call gemm = {.batch = 1,
-                          .M = g.Mg,
-                          .N = g.OP,
+                          .M = tr ? g.OP : g.Mg,
+                          .N = tr ? g.Mg : g.OP,
                           .K = Kd,
-                          .A = "wg",
-                          .lda = Kd,
-                          .B = pw ? "x" : "col",
-                          .ldb = g.OP,
-                          .C = "y",
-                          .ldc = g.OP,
+                          .A = tr ? (pw ? "x" : "col") : "wg",
+                          .lda = tr ? g.OP : Kd,
+                          .ta = tr,
+                          .B = tr   ? "wg"
+                               : pw ? "x"
+                                    : "col",
+                          .ldb = tr ? Kd : g.OP,
+                          .tb = tr,
+                          .C = tr        ? "ct"
+                               : chunked ? "y + p0"
+                                         : "y",
+                          .ldc = tr ? g.Mg : g.OP,
                           .alpha = "1.0f",
-                          .beta = "0.0f"};
-    if (pw) {
-        nn_emit_sgemm(e, &gemm);
-    } else {
-        const char *src = "x";
-        if (xsb) {
-            int L = g.w.nd - 1;
-            em_line(e, "hd_phase_split_f32(x, %" PRId64 ", %" PRId64 ", %" PRId64 ", xs);", g.Cg * (g.IP / g.w.in[L]),
-                    g.w.in[L], g.w.s[L]);
-            src = "xs";
-        }
-        if (chunked) {
-            em_line(e, "for (int64_t r0 = 0; r0 < %" PRId64 "; r0 += %" PRId64 ") {", O0, R);
-            e->indent++;
-            em_line(e, "const int64_t nr = %" PRId64 " - r0 < %" PRId64 " ? %" PRId64 " - r0 : %" PRId64 ";", O0, R, O0,
-                    R);
-            em_line(e, "const int64_t nt = %s, p0 = %s;", em_index(0, EM_TERMS({"nr", inner})).s,
-                    em_index(0, EM_TERMS({"r0", inner})).s);
-            em_line(e, "hd_im2col_nd_f32(%s, %" PRId64 ", &win, r0, nr, col);", src, g.Cg);
-            /* nt is a run-time count here; the kernel splits it into tasks */
-            e->parallel = true;
-            em_line(e,
-                    "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, %" PRId64 ", nt, %" PRId64 ", wg, %" PRId64
-                    ", 0, col, nt, 0, y + p0, %" PRId64 ", 1.0f, 0.0f);",
-                    e->worker_bytes, g.Mg, Kd, Kd, g.OP);
-        } else {
-            em_line(e, "hd_im2col_nd_f32(%s, %" PRId64 ", &win, 0, %" PRId64 ", col);", src, g.Cg, O0);
-            nn_emit_sgemm(e, &gemm);
-        }
-    }
-    if (bias) {
-        /* epilogue: bias per output channel, on the block just written
-         * (nt columns from p0 on) */
-        char ntl[24];
-        snprintf(ntl, sizeof ntl, "%" PRId64, g.OP);
-        const char *nt = chunked ? "nt" : ntl;
-        em_for(e, "m", g.Mg);
-        em_line(e, "const float bv = in2[%s];", em_index(0, EM_TERMS({"grp", gs * g.Mg}, {"m", 1})).s);
-        em_line(e, "float *yr = %s;", em_offset("y", 0, EM_TERMS({"m", g.OP}, {"p0", chunked})).s);
-        /* the tail starts at a computed bound, not where the vector loop
-         * stopped (that form trips -Waggressive-loop-optimizations) */
-        em_line(e, "const int64_t pv = %s / HD_VF * HD_VF;", nt);
+                          .beta = "0.0f",
+                          .packed_b = packed ? gpk.s : NULL,
+                          .tile_fn = tiles ? fn : NULL,
+                          .tile_ctx = "&ec"};
+    if (chunked) {
+        /* nt is a run-time count here */
+        e->parallel = true;
+        em_line(e, "{");
+        e->indent++;
         em_line(e,
-                "for (int64_t p = 0; p < pv; p += HD_VF) hd_vf_store(yr + p, hd_vf_load(yr + p) + hd_vf_splat(bv));");
-        em_line(e, "for (int64_t p = pv; p < %s; p++) yr[p] += bv;", nt);
+                "const hd_sgemm_op op = {%" PRId64 ", nt, %" PRId64 ", wg, %" PRId64
+                ", 0, col, nt, 0, NULL, y + p0, %" PRId64 ", 1.0f, 0.0f, 1, 0, 0, 0, %s, %s};",
+                g.Mg, Kd, Kd, g.OP, tiles ? fn : "NULL", tiles ? "&ec" : "NULL");
+        em_line(e, "hd_sgemm_run_par(exec, workers, %" PRIu64 "u, &op);", e->worker_bytes);
         em_close(e);
+        em_close(e);
+    } else {
+        nn_emit_sgemm(e, &gemm);
     }
-    if (chunked)
-        em_close(e);
+    free(packed);
     if (gs)
         em_close(e);
     em_close(e);
@@ -574,7 +665,8 @@ static uint64_t scratch_conv(const ir_graph *gr, int node)
     nn_conv_geom_of(gr, node, &g);
     if (conv_depthwise2d(&g) || g.Cg * g.KP == 0)
         return 0;
-    return op_sat_add_u64(conv_col_bytes(&g), conv_pointwise(&g) ? 0 : conv_xs_bytes(&g));
+    return op_sat_add_u64(op_sat_add_u64(conv_col_bytes(&g), conv_pointwise(&g) ? 0 : conv_xs_bytes(&g)),
+                          conv_ct_bytes(&g));
 }
 
 /* Each worker's scratch: GEMM packing buffers, or the depthwise path's
@@ -593,6 +685,8 @@ static uint64_t worker_scratch_conv(const ir_graph *gr, int node)
     }
     if (g.Cg * g.KP == 0)
         return 0;
+    if (conv_transposed(&g))
+        return nn_sgemm_scratch_bytes(g.OP, g.Mg, op_sat_mul(g.Cg, g.KP));
     return nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_chunk_cols(&g), op_sat_mul(g.Cg, g.KP));
 }
 
@@ -701,8 +795,8 @@ static uint64_t scratch_conv_transpose(const ir_graph *gr, int node)
 
 void native_register_nn_conv(native_lowering *table)
 {
-    table[OP_CONV] =
-        (native_lowering){.emit = emit_conv, .scratch = scratch_conv, .worker_scratch = worker_scratch_conv};
+    table[OP_CONV] = (native_lowering){
+        .emit = emit_conv, .scratch = scratch_conv, .worker_scratch = worker_scratch_conv, .packs = packs_conv};
     table[OP_CONV_INTEGER] = (native_lowering){.emit = emit_conv};
     table[OP_QLINEAR_CONV] = (native_lowering){.emit = emit_conv};
     table[OP_CONV_TRANSPOSE] = (native_lowering){.emit = emit_conv_transpose, .scratch = scratch_conv_transpose};

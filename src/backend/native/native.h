@@ -45,10 +45,19 @@ typedef struct native_lowering {
     op_emit_fn emit;
     uint64_t (*scratch)(const ir_graph *g, int node);
     uint64_t (*worker_scratch)(const ir_graph *g, int node);
+    /* Optional: true when, should input `input` be a constant, the lowering
+     * reads it only through em_blob (so the blob needs no copy of it). */
+    bool (*packs)(const ir_graph *g, int node, size_t input);
 } native_lowering;
 
 /* The lowering of an op_id, or NULL when the backend has none. */
 const native_lowering *native_lowering_of(int op);
+
+/* Writes `const T t<m> = <formula>;` for the fusable members first.. of a
+ * node body; operands read t<j> (an earlier member) and x<k> (body input
+ * k), which the caller declares.  Returns the last member's index, or -1
+ * after reporting (emit_elementwise.c). */
+int ew_emit_members(op_emit *e, const ir_graph *body, size_t first);
 
 /* Each family of lowerings (emit_<family>.c) fills in its ops' entries of
  * the table, which has OP_COUNT entries. */
