@@ -109,31 +109,67 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
     em_line(e, "{");
     e->indent++;
     em_line(e, "const struct %s_ctx *cx = ctx;", fn);
-    /* the inner loop runs along the output's contiguous direction */
-    bool rows_inner = map->out_rs == 1 && map->out_cs != 1;
-    em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", rows_inner ? "j" : "i", rows_inner ? "j" : "i",
-            rows_inner ? "nr" : "mr", rows_inner ? "j" : "i");
-    e->indent++;
-    em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", rows_inner ? "i" : "j", rows_inner ? "i" : "j",
-            rows_inner ? "mr" : "nr", rows_inner ? "i" : "j");
-    e->indent++;
-    em_line(e, "const int64_t r = i0 + i, q = j0 + j;");
-    em_expr at = em_index(0, EM_TERMS({"r", map->out_rs}, {"q", map->out_cs}));
-    const char *ch = map->rows_are_channels ? "r" : "q";
-    for (int q = 0; q < t.n; q++) {
-        const char *idx = t.cls[q] == NN_EPI_FULL ? at.s : t.cls[q] == NN_EPI_CHANNEL ? ch : "0";
-        em_line(e, "const float x%d = cx->x%d[%s];", t.k[q], t.k[q], idx);
-    }
-    if (map->bias >= 0)
-        em_line(e, "const float t0 = c[i * ldc + j] + x%d;", map->bias);
-    else
-        em_line(e, "const float t0 = c[i * ldc + j];");
     int last = 0;
-    if (e->epi)
-        last = ew_emit_members(e, e->epi->plan->body, 1);
+    if (!map->moves && map->out_cs == 1) {
+        /* in place, rows contiguous: operands that do not change along a
+         * row are read once per row, the rest through row pointers */
+        em_line(e, "(void)cx;");
+        em_line(e, "(void)i0;");
+        em_line(e, "(void)j0;");
+        em_line(e, "for (int64_t i = 0; i < mr; i++) {");
+        e->indent++;
+        em_line(e, "float *restrict cr = c + i * ldc;");
+        for (int q = 0; q < t.n; q++) {
+            int k = t.k[q];
+            if (t.cls[q] == NN_EPI_FULL)
+                em_line(e, "const float *restrict p%d = cx->x%d + %s;", k, k,
+                        em_index(0, EM_TERMS({"(i0 + i)", map->out_rs}, {"j0", 1})).s);
+            else if (t.cls[q] == NN_EPI_CHANNEL && !map->rows_are_channels)
+                em_line(e, "const float *restrict p%d = cx->x%d + j0;", k, k);
+            else
+                em_line(e, "const float x%d = cx->x%d[%s];", k, k, t.cls[q] == NN_EPI_CHANNEL ? "i0 + i" : "0");
+        }
+        em_line(e, "for (int64_t j = 0; j < nr; j++) {");
+        e->indent++;
+        for (int q = 0; q < t.n; q++)
+            if (t.cls[q] == NN_EPI_FULL || (t.cls[q] == NN_EPI_CHANNEL && !map->rows_are_channels))
+                em_line(e, "const float x%d = p%d[j];", t.k[q], t.k[q]);
+        if (map->bias >= 0)
+            em_line(e, "const float t0 = cr[j] + x%d;", map->bias);
+        else
+            em_line(e, "const float t0 = cr[j];");
+        if (e->epi)
+            last = ew_emit_members(e, e->epi->plan->body, 1);
+        if (last >= 0)
+            em_line(e, "cr[j] = t%d;", last);
+    } else {
+        /* the general form: C(i, j) read, output element stored at its
+         * place; the inner loop runs along the output's contiguous
+         * direction */
+        bool rows_inner = map->out_rs == 1 && map->out_cs != 1;
+        em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", rows_inner ? "j" : "i", rows_inner ? "j" : "i",
+                rows_inner ? "nr" : "mr", rows_inner ? "j" : "i");
+        e->indent++;
+        em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", rows_inner ? "i" : "j", rows_inner ? "i" : "j",
+                rows_inner ? "mr" : "nr", rows_inner ? "i" : "j");
+        e->indent++;
+        em_line(e, "const int64_t r = i0 + i, q = j0 + j;");
+        em_expr at = em_index(0, EM_TERMS({"r", map->out_rs}, {"q", map->out_cs}));
+        const char *ch = map->rows_are_channels ? "r" : "q";
+        for (int q = 0; q < t.n; q++) {
+            const char *idx = t.cls[q] == NN_EPI_FULL ? at.s : t.cls[q] == NN_EPI_CHANNEL ? ch : "0";
+            em_line(e, "const float x%d = cx->x%d[%s];", t.k[q], t.k[q], idx);
+        }
+        if (map->bias >= 0)
+            em_line(e, "const float t0 = c[i * ldc + j] + x%d;", map->bias);
+        else
+            em_line(e, "const float t0 = c[i * ldc + j];");
+        if (e->epi)
+            last = ew_emit_members(e, e->epi->plan->body, 1);
+        if (last >= 0)
+            em_line(e, "cx->y[%s] = t%d;", at.s, last);
+    }
     bool ok = last >= 0;
-    if (ok)
-        em_line(e, "cx->y[%s] = t%d;", at.s, last);
     em_close(e);
     em_close(e);
     em_close(e);
