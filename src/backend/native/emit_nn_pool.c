@@ -69,7 +69,7 @@ static void emit_lp_final(op_emit *e, int64_t p, const char *acc_t)
 /* MaxPool over 2-D float32 without Indices: per output row, every valid
  * kernel row folds into the row tap by tap, each tap over a literal column
  * range, in whole vectors.  Strided rows read a copy of the channel split
- * into stride phases (scratch), so every tap reads contiguously. */
+ * into stride phases (the worker's scratch), so every tap reads contiguously. */
 static bool maxpool2d_fast_ok(const pool_plan *p)
 {
     return p->kind == POOL_MAX && p->dtype == HODU_DTYPE_F32 && p->w.nd == 2 && !p->indices && p->w.k[1] <= 64;
@@ -87,11 +87,11 @@ static void emit_maxpool2d_fast(op_emit *e, const pool_plan *p)
     const nn_window *w = &p->w;
     int64_t IH = w->in[0], IW = w->in[1], OH = w->out[0], OW = w->out[1];
     int64_t KH = w->k[0], KW = w->k[1], SW = w->s[1], PWd = (IW + SW - 1) / SW;
-    em_for(e, "nc", p->nc);
+    em_par_for(e, "nc", p->nc, 1, OH * OW * KH * KW);
     em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"nc", IH * IW})).s);
     em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"nc", OH * OW})).s);
     if (SW > 1) {
-        em_line(e, "float *xs = (float *)scratch;");
+        em_line(e, "float *xs = (float *)wscratch;");
         em_line(e, "hd_phase_split_f32(x, %" PRId64 ", %" PRId64 ", %" PRId64 ", xs);", IH, IW, SW);
     }
     /* per tap: the valid output columns [lo, hi) and where the tap reads */
@@ -199,7 +199,10 @@ static bool emit_pool(op_emit *e)
         emit_maxpool2d_fast(e, &pl);
         return true;
     }
-    em_for(e, "nc", pl.nc);
+    int64_t KP = 1;
+    for (int i = 0; i < nd; i++)
+        KP *= w.k[i];
+    em_par_for(e, "nc", pl.nc, 1, OP * KP);
     em_line(e, "const %s *x = %s;", em_ctype(t), em_offset("in0", 0, EM_TERMS({"nc", IP})).s);
     em_line(e, "%s *y = %s;", em_ctype(t), em_offset("out0", 0, EM_TERMS({"nc", OP})).s);
     for (int i = 0; i < nd; i++)
@@ -309,7 +312,7 @@ static bool emit_global_pool(op_emit *e)
         return true;
     const char *acc_t = acc_ctype(t);
     char *lx = em_load(t, "x[i]");
-    em_for(e, "nc", g.nc);
+    em_par_for(e, "nc", g.nc, 1, IP);
     em_line(e, "const %s *x = %s;", em_ctype(t), em_offset("in0", 0, EM_TERMS({"nc", IP})).s);
     char *res;
     if (g.kind == POOL_MAX) {
@@ -387,8 +390,9 @@ static bool emit_max_unpool(op_emit *e)
 
 void native_register_nn_pool(native_lowering *table)
 {
-    /* Only MaxPool has a scratch-using path (the phase-split fast one). */
-    table[OP_MAX_POOL] = (native_lowering){.emit = emit_pool, .scratch = scratch_pool};
+    /* Only MaxPool has a scratch-using path (the phase-split fast one: a
+     * channel per worker). */
+    table[OP_MAX_POOL] = (native_lowering){.emit = emit_pool, .worker_scratch = scratch_pool};
     table[OP_AVERAGE_POOL] = (native_lowering){.emit = emit_pool};
     table[OP_LP_POOL] = (native_lowering){.emit = emit_pool};
     table[OP_GLOBAL_AVERAGE_POOL] = (native_lowering){.emit = emit_global_pool};
