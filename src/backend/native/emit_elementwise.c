@@ -472,6 +472,23 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
     return true;
 }
 
+/* Pow by a constant 2 or 3 (GELU's tanh form cubes): products, not a
+ * powf call per element.  `k` is the node input holding the exponent, or
+ * -1.  x*x is what powf gives; x*x*x is within an ulp of it, with the same
+ * signs, zeros, infinities and NaNs. */
+static char *ew_pow_by_const(const op_emit *e, const ew_plan *a, int k, char *tpl)
+{
+    const ir_value *c = k >= 0 ? em_const_in(e, (size_t)k) : NULL;
+    if (a->form != EW_FORM_POW_FLOAT || !c || ir_value_numel(c) != 1 ||
+        (c->dtype != HODU_DTYPE_F32 && c->dtype != HODU_DTYPE_F64))
+        return tpl;
+    double x = c->dtype == HODU_DTYPE_F32 ? (double)*(const float *)c->data : *(const double *)c->data;
+    if (x != 2.0 && x != 3.0)
+        return tpl;
+    free(tpl);
+    return hd_xstrdup(x == 2.0 ? "((void)$1, $0 * $0)" : "((void)$1, $0 * $0 * $0)"); /* $1 stays read */
+}
+
 /* The plan and template of row node `node`; reports on `node` and returns
  * NULL on failure. */
 static char *ew_plan_template(op_emit *e, int node, ew_plan *a, const char *fallback)
@@ -509,6 +526,7 @@ static bool ew_emit(op_emit *e)
     char *tpl = ew_plan_template(e, e->node, &a, "internal error: inconsistent elementwise node");
     if (!tpl)
         return false;
+    tpl = ew_pow_by_const(e, &a, 1, tpl);
     if (a.row->kind == EWK_CAST && a.op_dtype == a.out_dtype) {
         free(tpl);
         size_t nbytes = ir_value_nbytes(em_out(e, 0));
@@ -548,6 +566,11 @@ int ew_emit_members(op_emit *e, const ir_graph *body, size_t first)
         if (!tpl) {
             ok = false;
             break;
+        }
+        if (a.n >= 2 && a.idx[1] == 1) {
+            bool from_member;
+            int src = ew_fused_source(&fp, m, 1, &from_member);
+            tpl = ew_pow_by_const(e, &a, from_member ? -1 : src, tpl);
         }
         /* Members are f32 or f64 only, so literals take the compute type. */
         const char *T = em_compute_ctype(a.op_dtype);
