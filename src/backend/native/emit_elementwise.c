@@ -472,6 +472,60 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
     return true;
 }
 
+/* A float32 member's formula over hd_vf vectors (operands and the result
+ * are vectors; $a/$b literals stay scalars, which the vector arithmetic
+ * broadcasts), or NULL when it has none.  Each keeps the scalar formula's
+ * comparisons, so NaNs come out the same. */
+#define VZ "hd_vf_splat(0.0f)"
+#define VHSIG(y)                                                                                                       \
+    "hd_vf_sel(hd_vf_lt(" y ", " VZ "), " VZ ", hd_vf_sel(hd_vf_lt(hd_vf_splat(1.0f), " y "), hd_vf_splat(1.0f), " y   \
+    "))"
+static char *ew_vec_member_template(const ew_plan *a, const char *scalar_tpl)
+{
+    if (a->op_dtype != HODU_DTYPE_F32 || a->out_dtype != HODU_DTYPE_F32)
+        return NULL;
+    const char *tv = ew_vec_template(a);
+    if (tv)
+        return hd_xstrdup(tv);
+    switch (a->row->op) {
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL:
+    case OP_DIV:
+    case OP_NEG: return hd_xstrdup(scalar_tpl);                                    /* operators act lane by lane */
+    case OP_POW: return strstr(scalar_tpl, "pow") ? NULL : hd_xstrdup(scalar_tpl); /* the product forms */
+    case OP_RELU: return hd_xstrdup("hd_vf_sel(hd_vf_lt($0, " VZ "), " VZ ", $0)");
+    case OP_LEAKY_RELU: return hd_xstrdup("hd_vf_sel(hd_vf_lt($0, " VZ "), $a * $0, $0)");
+    case OP_HARD_SIGMOID: return hd_xstrdup(VHSIG("($a * $0 + $b)"));
+    case OP_HARD_SWISH: return hd_xstrdup("($0 * " VHSIG("($0 * (1.0f / 6.0f) + 0.5f)") ")");
+    case OP_CLIP: {
+        if (a->form != EW_FORM_CLIP)
+            return NULL;
+        char *lo = a->lo == EW_BOUND_INPUT  ? hd_xstrdup("$1")
+                   : a->lo == EW_BOUND_ATTR ? hd_xasprintf("hd_vf_splat(%.9gf)", a->lo_value)
+                                            : NULL;
+        char *hi = a->hi == EW_BOUND_INPUT  ? hd_xstrdup("$2")
+                   : a->hi == EW_BOUND_ATTR ? hd_xasprintf("hd_vf_splat(%.9gf)", a->hi_value)
+                                            : NULL;
+        if ((lo && !isfinite(a->lo_value) && a->lo == EW_BOUND_ATTR) ||
+            (hi && !isfinite(a->hi_value) && a->hi == EW_BOUND_ATTR)) {
+            free(lo);
+            free(hi);
+            return NULL; /* a literal that %g cannot spell */
+        }
+        char *x = lo ? hd_xasprintf("hd_vf_sel(hd_vf_lt($0, %s), %s, $0)", lo, lo) : hd_xstrdup("$0");
+        char *r = hi ? hd_xasprintf("hd_vf_sel(hd_vf_lt(%s, %s), %s, %s)", hi, x, hi, x) : hd_xstrdup(x);
+        free(x);
+        free(lo);
+        free(hi);
+        return r;
+    }
+    default: return NULL;
+    }
+}
+#undef VHSIG
+#undef VZ
+
 /* Pow by a constant 2 or 3 (GELU's tanh form cubes): products, not a
  * powf call per element.  `k` is the node input holding the exponent, or
  * -1.  x*x is what powf gives; x*x*x is within an ulp of it, with the same
@@ -543,7 +597,7 @@ static bool ew_emit(op_emit *e)
  * operands are t<j> for an earlier member j and x<k> for body input k (the
  * caller declares those, and t<first-1> when first > 0).  Returns the last
  * member's index, or -1 after reporting on the node. */
-int ew_emit_members(op_emit *e, const ir_graph *body, size_t first)
+int ew_emit_members(op_emit *e, const ir_graph *body, size_t first, bool vec)
 {
     ew_fused_plan fp;
     memset(&fp, 0, sizeof fp);
@@ -572,6 +626,15 @@ int ew_emit_members(op_emit *e, const ir_graph *body, size_t first)
             int src = ew_fused_source(&fp, m, 1, &from_member);
             tpl = ew_pow_by_const(e, &a, from_member ? -1 : src, tpl);
         }
+        if (vec) {
+            char *tv = ew_vec_member_template(&a, tpl);
+            free(tpl);
+            if (!tv) {
+                ok = false; /* no vector form: the caller falls back, nothing reported */
+                break;
+            }
+            tpl = tv;
+        }
         /* Members are f32 or f64 only, so literals take the compute type. */
         const char *T = em_compute_ctype(a.op_dtype);
         char *sa, *sb;
@@ -590,7 +653,7 @@ int ew_emit_members(op_emit *e, const ir_graph *body, size_t first)
         }
         if (ok) {
             char *expr = ew_expand(tpl, &s);
-            em_line(e, "const %s t%d = %s;", T, mid, expr);
+            em_line(e, "const %s t%d = %s;", vec ? "hd_vf" : T, mid, expr);
             last = mid;
             free(expr);
         }
@@ -636,7 +699,7 @@ static bool ew_fused_emit(op_emit *e)
         em_line(e, "const %s x%d = in%d[%s];", em_ctype(ir_val(e->g, n->inputs[k])->dtype), k, k, idx);
         free(idx);
     }
-    int last = ew_emit_members(e, fp.body, 0);
+    int last = ew_emit_members(e, fp.body, 0, false);
     bool ok = last >= 0;
     if (ok) {
         char *oidx = ew_index(L, ost);

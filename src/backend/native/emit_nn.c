@@ -112,34 +112,61 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
     int last = 0;
     if (!map->moves && map->out_cs == 1) {
         /* in place, rows contiguous: operands that do not change along a
-         * row are read once per row, the rest through row pointers */
+         * row are read once per row (s<k>), the rest through row pointers
+         * (p<k>); whole vectors first where every member has a vector
+         * formula, then element by element */
         em_line(e, "(void)cx;");
         em_line(e, "(void)i0;");
         em_line(e, "(void)j0;");
         em_line(e, "for (int64_t i = 0; i < mr; i++) {");
         e->indent++;
         em_line(e, "float *restrict cr = c + i * ldc;");
+        bool per_elem[NN_EPI_MAX_INPUTS + 1];
         for (int q = 0; q < t.n; q++) {
             int k = t.k[q];
+            per_elem[q] = t.cls[q] == NN_EPI_FULL || (t.cls[q] == NN_EPI_CHANNEL && !map->rows_are_channels);
             if (t.cls[q] == NN_EPI_FULL)
                 em_line(e, "const float *restrict p%d = cx->x%d + %s;", k, k,
                         em_index(0, EM_TERMS({"(i0 + i)", map->out_rs}, {"j0", 1})).s);
-            else if (t.cls[q] == NN_EPI_CHANNEL && !map->rows_are_channels)
+            else if (per_elem[q])
                 em_line(e, "const float *restrict p%d = cx->x%d + j0;", k, k);
             else
-                em_line(e, "const float x%d = cx->x%d[%s];", k, k, t.cls[q] == NN_EPI_CHANNEL ? "i0 + i" : "0");
+                em_line(e, "const float s%d = cx->x%d[%s];", k, k, t.cls[q] == NN_EPI_CHANNEL ? "i0 + i" : "0");
         }
-        em_line(e, "for (int64_t j = 0; j < nr; j++) {");
+        /* the vector loop, kept only if every member has a vector form; the
+         * tail starts at a computed bound, not where the vector loop
+         * stopped (that form trips gcc's -Waggressive-loop-optimizations
+         * once the function is inlined with a constant nr) */
+        hd_buf vbody, *outer = e->body;
+        hd_buf_init(&vbody);
+        e->body = &vbody;
+        em_line(e, "const int64_t jv = nr / HD_VF * HD_VF;");
+        em_line(e, "for (int64_t j = 0; j < jv; j += HD_VF) {");
         e->indent++;
         for (int q = 0; q < t.n; q++)
-            if (t.cls[q] == NN_EPI_FULL || (t.cls[q] == NN_EPI_CHANNEL && !map->rows_are_channels))
-                em_line(e, "const float x%d = p%d[j];", t.k[q], t.k[q]);
+            em_line(e, "const hd_vf x%d = %s%d%s;", t.k[q], per_elem[q] ? "hd_vf_load(p" : "hd_vf_splat(s", t.k[q],
+                    per_elem[q] ? " + j)" : ")");
+        if (map->bias >= 0)
+            em_line(e, "const hd_vf t0 = hd_vf_load(cr + j) + x%d;", map->bias);
+        else
+            em_line(e, "const hd_vf t0 = hd_vf_load(cr + j);");
+        int vlast = e->epi ? ew_emit_members(e, e->epi->plan->body, 1, true) : 0;
+        em_line(e, "hd_vf_store(cr + j, t%d);", vlast);
+        em_close(e);
+        e->body = outer;
+        if (vlast >= 0)
+            hd_buf_write(e->body, vbody.data ? vbody.data : "", vbody.len);
+        hd_buf_free(&vbody);
+        em_line(e, "for (int64_t j = %s; j < nr; j++) {", vlast >= 0 ? "jv" : "0");
+        e->indent++;
+        for (int q = 0; q < t.n; q++)
+            em_line(e, "const float x%d = %s%d%s;", t.k[q], per_elem[q] ? "p" : "s", t.k[q], per_elem[q] ? "[j]" : "");
         if (map->bias >= 0)
             em_line(e, "const float t0 = cr[j] + x%d;", map->bias);
         else
             em_line(e, "const float t0 = cr[j];");
         if (e->epi)
-            last = ew_emit_members(e, e->epi->plan->body, 1);
+            last = ew_emit_members(e, e->epi->plan->body, 1, false);
         if (last >= 0)
             em_line(e, "cr[j] = t%d;", last);
     } else {
@@ -165,7 +192,7 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
         else
             em_line(e, "const float t0 = c[i * ldc + j];");
         if (e->epi)
-            last = ew_emit_members(e, e->epi->plan->body, 1);
+            last = ew_emit_members(e, e->epi->plan->body, 1, false);
         if (last >= 0)
             em_line(e, "cx->y[%s] = t%d;", at.s, last);
     }

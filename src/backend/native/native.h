@@ -56,8 +56,11 @@ const native_lowering *native_lowering_of(int op);
 /* Writes `const T t<m> = <formula>;` for the fusable members first.. of a
  * node body; operands read t<j> (an earlier member) and x<k> (body input
  * k), which the caller declares.  Returns the last member's index, or -1
- * after reporting (emit_elementwise.c). */
-int ew_emit_members(op_emit *e, const ir_graph *body, size_t first);
+ * after reporting (emit_elementwise.c).  With `vec`, T is hd_vf and every
+ * operand a vector; -1 then also means a member has no vector formula
+ * (float32 arithmetic, Relu, Clip, the vector-math activations, ...), and
+ * nothing is reported: the caller discards what was written. */
+int ew_emit_members(op_emit *e, const ir_graph *body, size_t first, bool vec);
 
 /* Each family of lowerings (emit_<family>.c) fills in its ops' entries of
  * the table, which has OP_COUNT entries. */
