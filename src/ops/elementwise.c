@@ -758,6 +758,18 @@ static bool ew_fusable(const ir_graph *g, int node)
     return true;
 }
 
+bool ew_epilogue_fusable(const ir_graph *g, int node)
+{
+    if (ew_fusable(g, node))
+        return true;
+    const ir_node *n = ir_nd(g, node);
+    const ew_row *r = ew_row_of(n->op);
+    if (!r || r->kind != EWK_UNARY || !(r->flags & EWF_VECMATH) || (r->flags & EWF_RAW) || n->n_outputs != 1 ||
+        n->outputs[0] < 0 || n->n_inputs != 1 || n->inputs[0] < 0)
+        return false;
+    return ir_val(g, n->outputs[0])->dtype == HODU_DTYPE_F32 && ir_val(g, n->inputs[0])->dtype == HODU_DTYPE_F32;
+}
+
 /* hodu.FusedElementwise: no attributes; the members are the node's body
  * (ew_fused_plan_of). */
 static const op_attr_spec fused_attrs[] = {{NULL, 0}};

@@ -144,6 +144,12 @@ typedef struct ew_fused_plan {
  * inputs, or a member that is not fusable). */
 bool ew_fused_plan_of(const ir_graph *g, int node, ew_fused_plan *p);
 
+/* Whether the node may be a member of an epilogue (hodu.FusedEpilogue,
+ * nn.h): what fuses into a loop, and also the float32 activations with a
+ * vector-math kernel (Sigmoid, Tanh, Erf, Exp, ...), which a plain fused
+ * loop would run element by element but an epilogue runs on vectors. */
+bool ew_epilogue_fusable(const ir_graph *g, int node);
+
 /* Where input `input` of member m comes from: with *from_member true, the
  * position of the earlier member computing it; else the index of the fused
  * node's external operand holding it.  -1 when it is neither (a body

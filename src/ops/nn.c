@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "elementwise.h"
 #include "nn_impl.h"
 
 /* --- helpers shared by the family --------------------------------------- */
@@ -474,11 +475,9 @@ bool nn_epilogue_plan_of(const ir_graph *g, int node, nn_epilogue_plan *p)
     for (int i = 0; i < out->rank; i++)
         if (pout->dims[i].size != out->dims[i].size)
             return false;
-    for (size_t m = 1; m < b->n_nodes; m++) {
-        const op_def *def = op_get(b->nodes[m].op);
-        if (!def || !def->fusable || !def->fusable(b, (int)m) || ir_val(b, b->nodes[m].outputs[0])->dtype != out->dtype)
+    for (size_t m = 1; m < b->n_nodes; m++)
+        if (!ew_epilogue_fusable(b, (int)m) || ir_val(b, b->nodes[m].outputs[0])->dtype != out->dtype)
             return false;
-    }
     p->body = b;
     p->producer_op = pn->op;
     p->n_producer_inputs = pn->n_inputs;

@@ -90,8 +90,9 @@ bool nn_conv_geom_of(const ir_graph *g, int node, nn_conv_geom *geom);
  * A contraction whose result goes through elementwise ops before it is
  * stored (pass_fuse_elementwise builds it): the node's body (ir.h, "Node
  * bodies") has the producer as member 0 (Conv, Gemm or MatMul, float32)
- * reading node inputs 0 .. n_producer_inputs-1 in order, then fusable
- * elementwise members, all of the output's shape.  Each other operand the
+ * reading node inputs 0 .. n_producer_inputs-1 in order, then elementwise
+ * members (ew_epilogue_fusable: what fuses into a loop, and the float32
+ * vector-math activations), all of the output's shape.  Each other operand the
  * members read broadcasts into the output in one of three ways, so a
  * backend can apply the members to any block of the producer's result: */
 typedef enum nn_epi_class {

@@ -10,16 +10,22 @@
  * of the nodes, in schedule order, that read the node's inputs by position
  * and earlier members' results, so nothing refers to the dead originals.
  *
- * A contraction (nn_epilogue_producer: a float32 Conv, Gemm or MatMul)
- * whose only reader is a group's member joins that group as its first
- * member, and the group becomes a hodu.FusedEpilogue: the contraction's
- * result then goes through the elementwise members before it is stored.
- * It joins only when every other operand of the group broadcasts into the
- * result in a way nn_epilogue_class_of accepts.
+ * Epilogues come first.  From each contraction (nn_epilogue_producer: a
+ * float32 Conv, Gemm or MatMul) a region grows forward in schedule order
+ * over the nodes that read its values and may be epilogue members
+ * (ew_epilogue_fusable, the result's shape, other operands broadcasting as
+ * nn_epilogue_class_of accepts), so x * sigmoid(x) and GELU's diamonds
+ * join too.  The region is cut back from its end until only its last
+ * member's result is read outside it; then it becomes a
+ * hodu.FusedEpilogue, the contraction its first member.  Nothing outside
+ * reads a value inside, so no operand can depend on the region, and the
+ * node sits at its last member's place.  Elementwise groups then form
+ * among the nodes left.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/elementwise.h"
 #include "ops/nn.h"
 #include "ops/ops.h"
 #include "passes.h"
@@ -76,34 +82,115 @@ static bool in_group(const ir_graph *g, int *parent, int v, int root, size_t nn)
     return g->values[v].kind == IR_VALUE_NODE && p >= 0 && (size_t)p < nn && find_root(parent, p) == root;
 }
 
-/* Whether contraction `prod` may lead the group (members mem[0..nm), prod
- * among them): every operand the other members read from outside the
- * group broadcasts into the result as an epilogue allows, and the fused
- * node stays within NN_EPI_MAX_INPUTS inputs. */
-static bool group_takes_producer(const ir_graph *g, const int *mem, size_t nm, int prod, int *parent, int root,
-                                 size_t nn)
+/* How far past a contraction, in schedule steps, its epilogue may reach. */
+#define EPILOGUE_WINDOW 256
+
+/* Readers of every value among the scheduled nodes, one entry per operand
+ * (compressed rows: value v's are list[start[v] .. start[v + 1])). */
+typedef struct reader_lists {
+    int *start, *list;
+} reader_lists;
+
+static reader_lists reader_lists_of(const ir_graph *g, const int *order, size_t count)
 {
-    int axis;
-    if (!nn_epilogue_producer(g, prod, &axis))
+    reader_lists r;
+    size_t nv = g->n_values;
+    r.start = hd_xcalloc(nv + 1, sizeof(int));
+    for (size_t k = 0; k < count; k++) {
+        const ir_node *n = &g->nodes[order[k]];
+        for (size_t j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0)
+                r.start[n->inputs[j] + 1]++;
+    }
+    for (size_t v = 0; v < nv; v++)
+        r.start[v + 1] += r.start[v];
+    r.list = hd_xmalloc((r.start[nv] ? (size_t)r.start[nv] : 1) * sizeof(int));
+    int *fill = hd_xcalloc(nv ? nv : 1, sizeof(int));
+    for (size_t k = 0; k < count; k++) {
+        const ir_node *n = &g->nodes[order[k]];
+        for (size_t j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0) {
+                int v = n->inputs[j];
+                r.list[r.start[v] + fill[v]++] = order[k];
+            }
+    }
+    free(fill);
+    return r;
+}
+
+static bool epilogue_member(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    if (n->dead || n->body || n->n_inputs > FUSE_MAX_OPERANDS)
         return false;
-    const ir_value *out = &g->values[g->nodes[prod].outputs[0]];
-    size_t n_in = g->nodes[prod].n_inputs;
-    for (size_t q = 0; q < nm; q++) {
-        if (mem[q] == prod)
-            continue;
-        const ir_node *mn = &g->nodes[mem[q]];
-        for (size_t j = 0; j < mn->n_inputs; j++) {
-            int v = mn->inputs[j];
-            if (v < 0)
-                continue;
-            if (in_group(g, parent, v, root, nn))
-                continue;
-            nn_epi_class cls;
-            if (!nn_epilogue_class_of(&g->values[v], out, axis, &cls) || ++n_in > NN_EPI_MAX_INPUTS)
-                return false;
-        }
+    for (size_t j = 0; j < n->n_attrs; j++)
+        if (n->attrs[j].kind == IR_ATTR_TENSOR || n->attrs[j].kind == IR_ATTR_GRAPH ||
+            n->attrs[j].kind == IR_ATTR_OTHER)
+            return false;
+    return ew_epilogue_fusable(g, node);
+}
+
+/* Whether the first m entries of mem (marked region[x] == stamp) leave
+ * exactly one value to be read outside: the last member's. */
+static bool region_closed(const ir_graph *g, const reader_lists *rl, const int *mem, size_t m, const int *region,
+                          int stamp)
+{
+    for (size_t i = 0; i < m; i++) {
+        int v = g->nodes[mem[i]].outputs[0];
+        bool outside = g->values[v].is_output;
+        for (int q = rl->start[v]; q < rl->start[v + 1] && !outside; q++)
+            outside = region[rl->list[q]] != stamp;
+        if (outside != (i + 1 == m))
+            return false;
     }
     return true;
+}
+
+/* Grows contraction prod's epilogue (see the top of the file) into mem
+ * (prod first, then schedule order); returns its size, or 0 for none. */
+static size_t grow_epilogue(const ir_graph *g, const int *order, size_t count, const int *pos, const reader_lists *rl,
+                            const bool *taken, int *region, int stamp, int prod, int *mem)
+{
+    int axis;
+    if (!nn_epilogue_producer(g, prod, &axis) || g->nodes[prod].n_inputs > NN_EPI_MAX_INPUTS)
+        return 0;
+    const ir_value *out = &g->values[g->nodes[prod].outputs[0]];
+    size_t m = 0, n_in = g->nodes[prod].n_inputs;
+    mem[m++] = prod;
+    region[prod] = stamp;
+    size_t end = (size_t)pos[prod] + 1 + EPILOGUE_WINDOW;
+    for (size_t k = (size_t)pos[prod] + 1; k < count && k < end && m < FUSE_MAX_MEMBERS; k++) {
+        int id = order[k];
+        const ir_node *n = &g->nodes[id];
+        bool reads = false, fits = !taken[id] && epilogue_member(g, id) && same_type(&g->values[n->outputs[0]], out);
+        size_t ext = 0;
+        for (size_t j = 0; j < n->n_inputs; j++) {
+            int v = n->inputs[j];
+            if (v < 0)
+                continue;
+            int p = g->values[v].producer;
+            if (g->values[v].kind == IR_VALUE_NODE && p >= 0 && region[p] == stamp) {
+                reads = true;
+                continue;
+            }
+            nn_epi_class cls;
+            ext++;
+            fits = fits && nn_epilogue_class_of(&g->values[v], out, axis, &cls);
+        }
+        if (!reads || !fits || n_in + ext > NN_EPI_MAX_INPUTS)
+            continue; /* a reader that cannot join leaves its value read outside */
+        n_in += ext;
+        mem[m++] = id;
+        region[id] = stamp;
+    }
+    /* cut back to a closed region */
+    while (m >= 2 && !region_closed(g, rl, mem, m, region, stamp))
+        region[mem[--m]] = 0;
+    if (m < 2) {
+        region[prod] = 0;
+        return 0;
+    }
+    return m;
 }
 
 size_t pass_fuse_elementwise(ir_graph *g)
@@ -138,9 +225,40 @@ size_t pass_fuse_elementwise(ir_graph *g)
                 reader[n->inputs[j]] = order[k];
             }
     }
+    /* Epilogues first: each region becomes a group, rooted at its last
+     * member, led by its contraction (producer[root]). */
+    int *producer = hd_xmalloc(nn * sizeof(int));
+    int *pos = hd_xmalloc(nn * sizeof(int));
+    int *region = hd_xcalloc(nn, sizeof(int));
+    bool *taken = hd_xcalloc(nn, sizeof(bool));
+    int mem_buf[FUSE_MAX_MEMBERS];
+    for (size_t i = 0; i < nn; i++) {
+        producer[i] = -1;
+        pos[i] = -1;
+    }
+    for (size_t k = 0; k < count; k++)
+        pos[order[k]] = (int)k;
+    reader_lists rl = reader_lists_of(g, order, count);
     for (size_t k = 0; k < count; k++) {
         int id = order[k];
-        if (!fusable(g, id))
+        if (taken[id])
+            continue;
+        size_t m = grow_epilogue(g, order, count, pos, &rl, taken, region, (int)k + 1, id, mem_buf);
+        if (m == 0)
+            continue;
+        int root = mem_buf[m - 1];
+        for (size_t i = 0; i < m; i++) {
+            taken[mem_buf[i]] = true;
+            parent[mem_buf[i]] = root;
+        }
+        size[root] = (int)m;
+        producer[root] = id;
+    }
+    free(rl.start);
+    free(rl.list);
+    for (size_t k = 0; k < count; k++) {
+        int id = order[k];
+        if (taken[id] || !fusable(g, id))
             continue;
         int v = g->nodes[id].outputs[0];
         if (readers[v] != 1 || g->values[v].is_output)
@@ -151,46 +269,13 @@ size_t pass_fuse_elementwise(ir_graph *g)
         int uses = 0;
         for (size_t j = 0; j < cn->n_inputs; j++)
             uses += cn->inputs[j] == v;
-        if (uses != 1 || !fusable(g, c) || !same_type(&g->values[v], &g->values[cn->outputs[0]]))
+        if (uses != 1 || taken[c] || !fusable(g, c) || !same_type(&g->values[v], &g->values[cn->outputs[0]]))
             continue;
         int a = find_root(parent, id), b = find_root(parent, c);
         if (a != b && size[a] + size[b] <= FUSE_MAX_MEMBERS) {
             parent[a] = b;
             size[b] += size[a];
         }
-    }
-    /* Contractions read only by a group member join that group (one per
-     * group), tentatively: the group's operands are checked when it is
-     * built.  producer[root] is the contraction, or -1. */
-    int *producer = hd_xmalloc(nn * sizeof(int));
-    for (size_t i = 0; i < nn; i++)
-        producer[i] = -1;
-    for (size_t k = 0; k < count; k++) {
-        int id = order[k], axis;
-        const ir_node *pn = &g->nodes[id];
-        if (pn->dead || !nn_epilogue_producer(g, id, &axis) || pn->n_inputs > NN_EPI_MAX_INPUTS)
-            continue;
-        int v = pn->outputs[0];
-        if (readers[v] != 1 || g->values[v].is_output)
-            continue;
-        int c = reader[v];
-        const ir_node *cn = &g->nodes[c];
-        int uses = 0;
-        for (size_t j = 0; j < cn->n_inputs; j++)
-            uses += cn->inputs[j] == v;
-        int r = find_root(parent, c);
-        if (uses != 1 || !fusable(g, c) || !same_type(&g->values[v], &g->values[cn->outputs[0]]) || producer[r] >= 0 ||
-            size[r] + 1 > FUSE_MAX_MEMBERS)
-            continue;
-        /* none of its operands may come from the group it joins */
-        bool from_group = false;
-        for (size_t j = 0; j < pn->n_inputs; j++)
-            from_group = from_group || in_group(g, parent, pn->inputs[j], r, nn);
-        if (from_group)
-            continue;
-        producer[r] = id;
-        parent[id] = r;
-        size[r]++;
     }
     size_t fused = 0;
     /* Members of every group, bucketed by root in one pass over the schedule
@@ -224,18 +309,6 @@ size_t pass_fuse_elementwise(ir_graph *g)
         int *mem = members + bucket[root];
         size_t nm = (size_t)size[root];
         int prod = producer[root];
-        if (prod >= 0 && !group_takes_producer(g, mem, nm, prod, parent, root, nn)) {
-            /* an operand the epilogue cannot broadcast: the contraction stays */
-            size_t w = 0;
-            for (size_t q = 0; q < nm; q++)
-                if (mem[q] != prod)
-                    mem[w++] = mem[q];
-            nm = w;
-            parent[prod] = prod;
-            prod = -1;
-            if (nm < 2)
-                continue;
-        }
         /* The group's last member in schedule order is the one read outside. */
         int last = mem[nm - 1];
         int *ext = hd_xmalloc(64 * sizeof(int));
@@ -301,6 +374,9 @@ size_t pass_fuse_elementwise(ir_graph *g)
         free(ext);
     }
     free(producer);
+    free(pos);
+    free(region);
+    free(taken);
     free(operands);
     free(inbody);
     free(seen);

@@ -125,10 +125,15 @@ def conv_epilogue(outdir):
     # body starts with the Conv (x, its input, is read again as the
     # residual); the second Conv's Mul by a [1,1,4,4] map (neither the whole
     # shape, one value per channel, nor one value) cannot be an epilogue, so
-    # that Conv stays apart.
+    # that Conv stays apart.  The third Conv's SiLU, c3 * Sigmoid(c3), is a
+    # diamond, and Sigmoid an epilogue member: all three fuse.  The fourth
+    # Conv's result is also a graph output, so nothing fuses after it.
     x = helper.make_tensor_value_info("x", F32, [1, 3, 4, 4])
     y = helper.make_tensor_value_info("y", F32, [1, 3, 4, 4])
     z = helper.make_tensor_value_info("z", F32, [1, 3, 4, 4])
+    s = helper.make_tensor_value_info("s", F32, [1, 3, 4, 4])
+    c4 = helper.make_tensor_value_info("c4", F32, [1, 3, 4, 4])
+    r4 = helper.make_tensor_value_info("r4", F32, [1, 3, 4, 4])
     nodes = [
         helper.make_node("Conv", ["x", "W", "B"], ["c"], name="conv", pads=[1, 1, 1, 1]),
         helper.make_node("Add", ["c", "x"], ["a"], name="residual"),
@@ -136,6 +141,11 @@ def conv_epilogue(outdir):
         helper.make_node("Conv", ["x", "W"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
         helper.make_node("Mul", ["c2", "map"], ["m"], name="by_map"),
         helper.make_node("Sigmoid", ["m"], ["z"], name="gate"),
+        helper.make_node("Conv", ["x", "W", "B"], ["c3"], name="conv3", pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["c3"], ["g3"], name="sigmoid3"),
+        helper.make_node("Mul", ["c3", "g3"], ["s"], name="silu"),
+        helper.make_node("Conv", ["x", "W"], ["c4"], name="conv4", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c4"], ["r4"], name="relu4"),
     ]
     rng = np.random.default_rng(3)
     inits = [
@@ -143,7 +153,7 @@ def conv_epilogue(outdir):
         const("B", rng.standard_normal(3).astype(np.float32)),
         const("map", rng.standard_normal((1, 1, 4, 4)).astype(np.float32)),
     ]
-    save(outdir, "conv_epilogue", nodes, [x], [y, z], inits)
+    save(outdir, "conv_epilogue", nodes, [x], [y, z, s, c4, r4], inits)
     return ""
 
 
