@@ -109,92 +109,97 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
     em_line(e, "{");
     e->indent++;
     em_line(e, "const struct %s_ctx *cx = ctx;", fn);
-    int last = 0;
-    if (!map->moves && map->out_cs == 1) {
-        /* in place, rows contiguous: operands that do not change along a
-         * row are read once per row (s<k>), the rest through row pointers
-         * (p<k>); whole vectors first where every member has a vector
-         * formula, then element by element */
-        em_line(e, "(void)cx;");
-        em_line(e, "(void)i0;");
-        em_line(e, "(void)j0;");
-        em_line(e, "for (int64_t i = 0; i < mr; i++) {");
-        e->indent++;
-        em_line(e, "float *restrict cr = c + i * ldc;");
-        bool per_elem[NN_EPI_MAX_INPUTS + 1];
-        for (int q = 0; q < t.n; q++) {
-            int k = t.k[q];
-            per_elem[q] = t.cls[q] == NN_EPI_FULL || (t.cls[q] == NN_EPI_CHANNEL && !map->rows_are_channels);
-            if (t.cls[q] == NN_EPI_FULL)
-                em_line(e, "const float *restrict p%d = cx->x%d + %s;", k, k,
-                        em_index(0, EM_TERMS({"(i0 + i)", map->out_rs}, {"j0", 1})).s);
-            else if (per_elem[q])
-                em_line(e, "const float *restrict p%d = cx->x%d + j0;", k, k);
-            else
-                em_line(e, "const float s%d = cx->x%d[%s];", k, k, t.cls[q] == NN_EPI_CHANNEL ? "i0 + i" : "0");
+    /* Rows of C one at a time, along a row whole vectors first where every
+     * member has a vector formula, then element by element.  Per operand:
+     * s<k> a value for the whole row (one per call or per channel row),
+     * p<k> a row pointer, read contiguously (stride 1 along j) or gathered
+     * (stride out_cs: the residual of a transposed-form conv).  The result
+     * goes back into C (in place) or is scattered to the output (moves). */
+    em_line(e, "(void)cx;");
+    em_line(e, "(void)i0;");
+    em_line(e, "(void)j0;");
+    em_line(e, "for (int64_t i = 0; i < mr; i++) {");
+    e->indent++;
+    em_line(e, "float *restrict cr = c + i * ldc;");
+    enum { ROW_VALUE, ROW_SPAN, ROW_STRIDED } kind[NN_EPI_MAX_INPUTS + 1];
+    for (int q = 0; q < t.n; q++) {
+        int k = t.k[q];
+        if (t.cls[q] == NN_EPI_SCALAR || (t.cls[q] == NN_EPI_CHANNEL && map->rows_are_channels)) {
+            kind[q] = ROW_VALUE;
+            em_line(e, "const float s%d = cx->x%d[%s];", k, k, t.cls[q] == NN_EPI_CHANNEL ? "i0 + i" : "0");
+        } else if (t.cls[q] == NN_EPI_CHANNEL) {
+            kind[q] = ROW_SPAN;
+            em_line(e, "const float *restrict p%d = cx->x%d + j0;", k, k);
+        } else {
+            kind[q] = map->out_cs == 1 ? ROW_SPAN : ROW_STRIDED;
+            em_line(e, "const float *restrict p%d = cx->x%d + %s;", k, k,
+                    em_index(0, EM_TERMS({"(i0 + i)", map->out_rs}, {"j0", map->out_cs})).s);
         }
-        /* the vector loop, kept only if every member has a vector form; the
-         * tail starts at a computed bound, not where the vector loop
-         * stopped (that form trips gcc's -Waggressive-loop-optimizations
-         * once the function is inlined with a constant nr) */
-        hd_buf vbody, *outer = e->body;
-        hd_buf_init(&vbody);
-        e->body = &vbody;
-        em_line(e, "const int64_t jv = nr / HD_VF * HD_VF;");
-        em_line(e, "for (int64_t j = 0; j < jv; j += HD_VF) {");
-        e->indent++;
-        for (int q = 0; q < t.n; q++)
-            em_line(e, "const hd_vf x%d = %s%d%s;", t.k[q], per_elem[q] ? "hd_vf_load(p" : "hd_vf_splat(s", t.k[q],
-                    per_elem[q] ? " + j)" : ")");
-        if (map->bias >= 0)
-            em_line(e, "const hd_vf t0 = hd_vf_load(cr + j) + x%d;", map->bias);
-        else
-            em_line(e, "const hd_vf t0 = hd_vf_load(cr + j);");
-        int vlast = e->epi ? ew_emit_members(e, e->epi->plan->body, 1, true) : 0;
-        em_line(e, "hd_vf_store(cr + j, t%d);", vlast);
-        em_close(e);
-        e->body = outer;
-        if (vlast >= 0)
-            hd_buf_write(e->body, vbody.data ? vbody.data : "", vbody.len);
-        hd_buf_free(&vbody);
-        em_line(e, "for (int64_t j = %s; j < nr; j++) {", vlast >= 0 ? "jv" : "0");
-        e->indent++;
-        for (int q = 0; q < t.n; q++)
-            em_line(e, "const float x%d = %s%d%s;", t.k[q], per_elem[q] ? "p" : "s", t.k[q], per_elem[q] ? "[j]" : "");
-        if (map->bias >= 0)
-            em_line(e, "const float t0 = cr[j] + x%d;", map->bias);
-        else
-            em_line(e, "const float t0 = cr[j];");
-        if (e->epi)
-            last = ew_emit_members(e, e->epi->plan->body, 1, false);
-        if (last >= 0)
-            em_line(e, "cr[j] = t%d;", last);
+    }
+    bool scatter = map->moves || map->out_cs != 1;
+    if (scatter)
+        em_line(e, "float *restrict yr = cx->y + %s;",
+                em_index(0, EM_TERMS({"(i0 + i)", map->out_rs}, {"j0", map->out_cs})).s);
+    /* the vector loop, kept only if every member has a vector form; the
+     * tail starts at a computed bound, not where the vector loop stopped
+     * (that form trips gcc's -Waggressive-loop-optimizations once the
+     * function is inlined with a constant nr) */
+    hd_buf vbody, *outer = e->body;
+    hd_buf_init(&vbody);
+    e->body = &vbody;
+    em_line(e, "const int64_t jv = nr / HD_VF * HD_VF;");
+    em_line(e, "for (int64_t j = 0; j < jv; j += HD_VF) {");
+    e->indent++;
+    for (int q = 0; q < t.n; q++) {
+        int k = t.k[q];
+        if (kind[q] == ROW_VALUE)
+            em_line(e, "const hd_vf x%d = hd_vf_splat(s%d);", k, k);
+        else if (kind[q] == ROW_SPAN)
+            em_line(e, "const hd_vf x%d = hd_vf_load(p%d + j);", k, k);
+        else {
+            em_line(e, "float g%d[HD_VF];", k);
+            em_line(e, "for (int l = 0; l < HD_VF; l++) g%d[l] = p%d[(j + l) * %" PRId64 "];", k, k, map->out_cs);
+            em_line(e, "const hd_vf x%d = hd_vf_load(g%d);", k, k);
+        }
+    }
+    if (map->bias >= 0)
+        em_line(e, "const hd_vf t0 = hd_vf_load(cr + j) + x%d;", map->bias);
+    else
+        em_line(e, "const hd_vf t0 = hd_vf_load(cr + j);");
+    int vlast = e->epi ? ew_emit_members(e, e->epi->plan->body, 1, true) : 0;
+    if (scatter) {
+        em_line(e, "float o[HD_VF];");
+        em_line(e, "hd_vf_store(o, t%d);", vlast);
+        em_line(e, "for (int l = 0; l < HD_VF; l++) yr[(j + l) * %" PRId64 "] = o[l];", map->out_cs);
     } else {
-        /* the general form: C(i, j) read, output element stored at its
-         * place; the inner loop runs along the output's contiguous
-         * direction */
-        bool rows_inner = map->out_rs == 1 && map->out_cs != 1;
-        em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", rows_inner ? "j" : "i", rows_inner ? "j" : "i",
-                rows_inner ? "nr" : "mr", rows_inner ? "j" : "i");
-        e->indent++;
-        em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", rows_inner ? "i" : "j", rows_inner ? "i" : "j",
-                rows_inner ? "mr" : "nr", rows_inner ? "i" : "j");
-        e->indent++;
-        em_line(e, "const int64_t r = i0 + i, q = j0 + j;");
-        em_expr at = em_index(0, EM_TERMS({"r", map->out_rs}, {"q", map->out_cs}));
-        const char *ch = map->rows_are_channels ? "r" : "q";
-        for (int q = 0; q < t.n; q++) {
-            const char *idx = t.cls[q] == NN_EPI_FULL ? at.s : t.cls[q] == NN_EPI_CHANNEL ? ch : "0";
-            em_line(e, "const float x%d = cx->x%d[%s];", t.k[q], t.k[q], idx);
-        }
-        if (map->bias >= 0)
-            em_line(e, "const float t0 = c[i * ldc + j] + x%d;", map->bias);
+        em_line(e, "hd_vf_store(cr + j, t%d);", vlast);
+    }
+    em_close(e);
+    e->body = outer;
+    if (vlast >= 0)
+        hd_buf_write(e->body, vbody.data ? vbody.data : "", vbody.len);
+    hd_buf_free(&vbody);
+    em_line(e, "for (int64_t j = %s; j < nr; j++) {", vlast >= 0 ? "jv" : "0");
+    e->indent++;
+    for (int q = 0; q < t.n; q++) {
+        int k = t.k[q];
+        if (kind[q] == ROW_VALUE)
+            em_line(e, "const float x%d = s%d;", k, k);
+        else if (kind[q] == ROW_SPAN)
+            em_line(e, "const float x%d = p%d[j];", k, k);
         else
-            em_line(e, "const float t0 = c[i * ldc + j];");
-        if (e->epi)
-            last = ew_emit_members(e, e->epi->plan->body, 1, false);
-        if (last >= 0)
-            em_line(e, "cx->y[%s] = t%d;", at.s, last);
+            em_line(e, "const float x%d = p%d[j * %" PRId64 "];", k, k, map->out_cs);
+    }
+    if (map->bias >= 0)
+        em_line(e, "const float t0 = cr[j] + x%d;", map->bias);
+    else
+        em_line(e, "const float t0 = cr[j];");
+    int last = e->epi ? ew_emit_members(e, e->epi->plan->body, 1, false) : 0;
+    if (last >= 0) {
+        if (scatter)
+            em_line(e, "yr[j * %" PRId64 "] = t%d;", map->out_cs, last);
+        else
+            em_line(e, "cr[j] = t%d;", last);
     }
     bool ok = last >= 0;
     em_close(e);
