@@ -225,6 +225,19 @@ static void emit_window(op_emit *e, const char *name, const nn_window *w, bool t
     hd_buf_free(&b);
 }
 
+/* A depthwise plane is done (and in cache): its epilogue, channel c of
+ * image n, rows being channels. */
+static void depthwise_plane_epilogue(op_emit *e, const nn_conv_geom *g)
+{
+    nn_tile_map map = {g->OP, 1, true, -1, false};
+    char fn[32];
+    if (nn_tile_fn(e, &map, fn)) {
+        em_expr base = em_index(0, EM_TERMS({"(nc - c)", g->OP}));
+        nn_tile_ctx(e, fn, &map, "ec", base.s, "0");
+        em_line(e, "%s(&ec, o, %" PRId64 ", c, 0, 1, %" PRId64 ");", fn, g->OP, g->OP);
+    }
+}
+
 /* Depthwise 2-D float32: one filter per channel.  Output rows whose whole
  * kernel lies inside the input (vertically) are written in one pass with
  * the kh*kw taps summed inline over the horizontal interior; the rest
@@ -381,14 +394,68 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
     }
     em_close(e);
     em_close(e);
-    /* the plane is done (and in cache): its epilogue, channel c of image n */
-    nn_tile_map map = {g->OP, 1, true, -1, false};
-    char fn[32];
-    if (nn_tile_fn(e, &map, fn)) {
-        em_expr base = em_index(0, EM_TERMS({"(nc - c)", g->OP}));
-        nn_tile_ctx(e, fn, &map, "ec", base.s, "0");
-        em_line(e, "%s(&ec, o, %" PRId64 ", c, 0, 1, %" PRId64 ");", fn, g->OP, g->OP);
-    }
+    depthwise_plane_epilogue(e, g);
+    em_close(e);
+}
+
+/* Depthwise with stride 1 on narrow planes (fewer than 32 output columns,
+ * too few for the row-vector form): the channel is copied into a
+ * zero-bordered plane of width Wp, where output (oh, ow) sits at the flat
+ * index oh*Wp + ow and reads tap (kh, kw) at a fixed offset from it; one
+ * vector loop then runs over the flat index (the Wp - OW border columns
+ * computed and dropped), and the rows are copied out. */
+typedef struct dw_flat {
+    int64_t Hp, Wp, xpn, yfn; /* padded rows and width, floats of the two buffers */
+} dw_flat;
+
+static bool depthwise_flat(const nn_conv_geom *g, dw_flat *f)
+{
+    const nn_window *w = &g->w;
+    if (w->s[0] != 1 || w->s[1] != 1 || w->out[1] >= 32 || w->k[0] * w->k[1] > 64)
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (w->pb[i] < 0 || w->pe[i] < 0 || w->pb[i] > 64 || w->pe[i] > 64)
+            return false;
+    f->Hp = w->in[0] + w->pb[0] + w->pe[0];
+    f->Wp = w->in[1] + w->pb[1] + w->pe[1];
+    if (f->Hp - (w->k[0] - 1) * w->d[0] != w->out[0] || f->Wp - (w->k[1] - 1) * w->d[1] != w->out[1])
+        return false;
+    /* slack past each buffer: the last vector runs past the flat length */
+    int64_t slack = (w->k[1] - 1) * w->d[1] + 16;
+    f->xpn = f->Hp * f->Wp + slack;
+    f->yfn = w->out[0] * f->Wp + 16;
+    return true;
+}
+
+static void emit_depthwise_flat(op_emit *e, const nn_conv_geom *g, const dw_flat *f, bool bias)
+{
+    const nn_window *w = &g->w;
+    int64_t IH = w->in[0], IW = w->in[1], OH = w->out[0], OW = w->out[1], KH = w->k[0], KW = w->k[1];
+    em_par_for(e, "nc", g->N * g->C, 1, g->OP * KH * KW);
+    em_line(e, "const int64_t c = nc %% %" PRId64 ";", g->C);
+    em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"nc", g->IP})).s);
+    em_line(e, "const float *wc = %s;", em_offset("in1", 0, EM_TERMS({"c", KH * KW})).s);
+    em_line(e, "float *o = %s;", em_offset("out0", 0, EM_TERMS({"nc", g->OP})).s);
+    em_line(e, "float *xp = (float *)wscratch, *yf = xp + %" PRId64 ";", f->xpn);
+    em_line(e, "memset(xp, 0, %" PRId64 " * sizeof(float));", f->xpn);
+    em_line(e, "for (int64_t ih = 0; ih < %" PRId64 "; ih++) memcpy(%s, %s, %" PRId64 " * sizeof(float));", IH,
+            em_offset("xp", w->pb[0] * f->Wp + w->pb[1], EM_TERMS({"ih", f->Wp})).s,
+            em_offset("x", 0, EM_TERMS({"ih", IW})).s, IW);
+    em_line(e, "const hd_vf vb = hd_vf_splat(%s);", bias ? "in2[c]" : "0.0f");
+    for (int64_t t = 0; t < KH * KW; t++)
+        em_line(e, "const hd_vf vw%" PRId64 " = hd_vf_splat(wc[%" PRId64 "]);", t, t);
+    em_line(e, "for (int64_t p = 0; p < %" PRId64 "; p += HD_VF) {", OH * f->Wp);
+    e->indent++;
+    em_line(e, "hd_vf acc = vb;");
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++)
+            em_line(e, "acc += vw%" PRId64 " * hd_vf_load(%s);", kh * KW + kw,
+                    em_offset("xp", kh * w->d[0] * f->Wp + kw * w->d[1], EM_TERMS({"p", 1})).s);
+    em_line(e, "hd_vf_store(yf + p, acc);");
+    em_close(e);
+    em_line(e, "for (int64_t oh = 0; oh < %" PRId64 "; oh++) memcpy(%s, %s, %" PRId64 " * sizeof(float));", OH,
+            em_offset("o", 0, EM_TERMS({"oh", OW})).s, em_offset("yf", 0, EM_TERMS({"oh", f->Wp})).s, OW);
+    depthwise_plane_epilogue(e, g);
     em_close(e);
 }
 
@@ -536,7 +603,11 @@ static bool emit_conv(op_emit *e)
         return true;
     }
     if (conv_depthwise2d(&g)) {
-        emit_depthwise(e, &g, bias);
+        dw_flat f;
+        if (depthwise_flat(&g, &f))
+            emit_depthwise_flat(e, &g, &f, bias);
+        else
+            emit_depthwise(e, &g, bias);
         return true;
     }
     if (g.Cg * g.KP == 0) {
@@ -679,6 +750,9 @@ static uint64_t worker_scratch_conv(const ir_graph *gr, int node)
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
     if (conv_depthwise2d(&g)) {
+        dw_flat f;
+        if (depthwise_flat(&g, &f)) /* the bordered plane and the flat output */
+            return nn_align64(op_bytes4(f.xpn + f.yfn, 1, 1, 1, sizeof(float)));
         /* one channel split into stride phases (strided fast rows) */
         int64_t SW = g.w.s[1];
         return SW > 1 ? nn_align64(op_bytes4(g.w.in[0], SW, (g.w.in[1] + SW - 1) / SW, 1, sizeof(float))) : 0;
