@@ -426,6 +426,14 @@ static bool packs_matmul(const ir_graph *g, int node, size_t input)
     return nn_matmul_plan_of(g, node, &s) && s.K > 0 && mm_packs_b(&s);
 }
 
+/* A constant the blob left out for its packed copy could not be packed
+ * (its size disagrees with the plan: a compiler bug, never the model's). */
+static bool nn_unpacked_const(op_emit *e)
+{
+    ir_node_error(e->d, e->g, e->node, "internal error: constant weights of an unexpected size");
+    return false;
+}
+
 char *nn_packed_b(op_emit *e, size_t input, int64_t K, int64_t N, bool trans_b)
 {
     const ir_value *w = em_const_in(e, input);
@@ -480,6 +488,8 @@ static bool emit_matmul(op_emit *e)
              * contiguous, and out has the same batch layout). */
             c.M = s.M * s.batch;
             char *packed = mm_packs_b(&s) ? nn_packed_b(e, 1, s.K, s.N, false) : NULL;
+            if (!packed && mm_packs_b(&s) && em_const_in(e, 1)) /* the blob left it out */
+                return nn_unpacked_const(e);
             c.packed_b = packed;
             nn_emit_sgemm(e, &c);
             free(packed);
@@ -700,6 +710,8 @@ static bool emit_gemm(op_emit *e)
             return true;
         }
         char *packed = gemm_packs_b(&p) ? nn_packed_b(e, 1, K, N, tb) : NULL;
+        if (!packed && gemm_packs_b(&p) && em_const_in(e, 1)) /* the blob left it out */
+            return nn_unpacked_const(e);
         nn_sgemm_call c = {.batch = 1,
                            .M = M,
                            .N = N,

@@ -629,6 +629,10 @@ static bool emit_conv(op_emit *e)
     int64_t gs = g.G > 1; /* one group: no grp loop, its terms drop out */
     int64_t pgf = 0;
     char *packed = tr ? conv_packed_weights(e, &g, &pgf) : NULL;
+    if (tr && !packed && em_const_in(e, 1)) { /* the blob left it out for the packed copy */
+        ir_node_error(e->d, e->g, e->node, "internal error: constant weights of an unexpected size");
+        return false;
+    }
     /* Normal form: C = y (rows are channels); transposed: C = ct, rows are
      * output positions, stored transposed by the tile function. */
     nn_tile_map map = {tr ? 1 : g.OP, tr ? g.OP : 1, !tr, bias ? 2 : -1, tr};
