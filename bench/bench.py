@@ -10,6 +10,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,8 +29,8 @@ MODELS = ["mlp_b1", "mlp_b64", "lenet5", "resnet18", "resnet50", "mobilenet_v2",
           "mobilenet_v3_large", "efficientnet_b0", "bert_base", "gpt2_prefill"]
 
 HELP = """\
-usage: bench/run [--threads T] [--models a,b] [--repeat N] [--json FILE] [--hodu PATH]
-                 [--work DIR] [--warmup W] [--tol X] [--seed S]
+usage: bench/run [--threads T] [--models a,b] [--repeat N] [--rounds R] [--json FILE]
+                 [--hodu PATH] [--work DIR] [--warmup W] [--tol X] [--seed S]
 
 Speed, memory and accuracy of hodu-compiled models against onnxruntime.
 
@@ -43,14 +44,23 @@ each in a process of its own:
                median of N)
   onnxruntime  intra_op_num_threads=T, inter_op_num_threads=1, ORT_ENABLE_ALL
                (W warm-up runs, then the median of N)
+Both sides time the same thing: one inference from inputs already in memory
+into output buffers allocated once (hodu_instance_run in C; onnxruntime's
+run_with_iobinding, so its figure carries no numpy conversion or output
+allocation, only the Python call itself, a few microseconds).  With
+--rounds R the two alternate R times and each side's figure is the median of
+its R medians.
 Peak RSS is each process's ru_maxrss.  onnxruntime's process is Python, so a
 baseline process that only imports numpy and onnxruntime is measured too and
 the table shows onnxruntime's peak both raw and above that baseline.
 Outputs are compared: max |hodu - ort| / max |ort| over all outputs; above
 --tol the row is flagged with '!' (it stays in the geomean; failures do not).
 
-The machine's FMA peak and the kernel layer's SGEMM (hd_sgemm_ws, 1 thread)
-are measured each run by bench/peak.c, compiled with `cc -O2 -march=native`.
+The machine's FMA peak and the kernel layer's SGEMM are measured each run by
+bench/peak.c, compiled with `cc -O2 -march=native`: the 1-thread peak and
+hd_sgemm_ws on 1 thread; with T > 1 also the peak of T threads running the
+FMA loop at once (the sum of their GFLOP/s) and hd_sgemm_par on T threads
+of the runtime's pool (src/runtime/pool.c), against that T-thread peak.
 %peak is model FLOPs (`hodu --inspect`) / hodu time / (T x 1-thread peak).
 
 options:
@@ -59,6 +69,8 @@ options:
   --models a,b   comma-separated subset of the set (default all)
   --repeat N     timed runs per measurement (default 50; use >= 50 for figures
                  you keep)
+  --rounds R     measurements per side, alternating hodu and onnxruntime
+                 (default 1; 3 or more on a shared or noisy machine)
   --json FILE    results file (default WORK/bench-<T>t.json)
   --hodu PATH    the hodu binary (default build/hodu)
   --work DIR     cache and scratch folder (default build/bench; keep it under
@@ -209,7 +221,11 @@ def compile_helpers(work):
     cc = os.environ.get("CC", "cc")
     helpers = os.path.join(work, "helpers")
     os.makedirs(helpers, exist_ok=True)
-    for name, flags in (("peak", ["-O2", "-march=native", "-I", os.path.join(REPO, "src", "kernels")]),
+    # peak.c runs SGEMM at T threads on the runtime's own thread pool (pool.c).
+    runtime = os.path.join(REPO, "src", "runtime")
+    for name, flags in (("peak", ["-O2", "-march=native", "-pthread", "-I", os.path.join(REPO, "include"),
+                                  "-I", os.path.join(REPO, "src", "kernels"), "-I", runtime,
+                                  os.path.join(runtime, "pool.c"), os.path.join(runtime, "common.c")]),
                         ("rss_exec", ["-O2"])):
         b = capture([cc] + flags + [os.path.join(BENCH, name + ".c"), "-o", os.path.join(helpers, name), "-lm"])
         if b.returncode != 0:
@@ -378,30 +394,43 @@ def bench_model(name, a, ctx):
     res["flops"] = hodu_flops(a.hodu, onnx_path)
 
     env = dict(os.environ, HODU_NUM_THREADS=str(a.threads))
-    cmd = [a.hodu, "--run", lib, "--repeat", str(a.repeat), "--threads", str(a.threads),
-           "--output-dir", os.path.join(mdir, "hodu")]
+    hodu_cmd = [a.hodu, "--run", lib, "--repeat", str(a.repeat), "--threads", str(a.threads),
+                "--output-dir", os.path.join(mdir, "hodu")]
+    ort_cmd = [sys.executable, os.path.join(BENCH, "ort_worker.py"), "--model", onnx_path,
+               "--threads", str(a.threads), "--repeat", str(a.repeat), "--warmup", str(a.warmup),
+               "--out-dir", os.path.join(mdir, "ort")]
     for f in feeds:
-        cmd += ["--input", f]
-    rc, out, err, rss, _ = run_measured(cmd, env=env)
-    if rc != 0 and "--threads" in err and ("unknown option" in err or "unexpected" in err):
-        raise Stop(f"{a.hodu} rejected --threads: {first_line(err)}")
-    m = re.search(r"time: median ([0-9.]+) ms, best ([0-9.]+) ms", out)
-    if rc != 0 or not m:
-        return dict(res, status="run failed", error=first_line(err) or f"exit status {rc}")
-    res.update(hodu_ms=float(m.group(1)), hodu_best_ms=float(m.group(2)), hodu_rss_mib=mib(rss))
+        hodu_cmd += ["--input", f]
+        ort_cmd += ["--input", f]
+    # Rounds alternate hodu and onnxruntime, so that a busy spell of the
+    # machine does not fall on one side only; each side's figure is the
+    # median of its rounds' medians.
+    hodu_r, ort_r = [], []
+    for _ in range(a.rounds):
+        rc, out, err, rss, _ = run_measured(hodu_cmd, env=env)
+        if rc != 0 and "--threads" in err and ("unknown option" in err or "unexpected" in err):
+            raise Stop(f"{a.hodu} rejected --threads: {first_line(err)}")
+        m = re.search(r"time: median ([0-9.]+) ms, best ([0-9.]+) ms", out)
+        if rc != 0 or not m:
+            return dict(res, status="run failed", error=first_line(err) or f"exit status {rc}")
+        hodu_r.append((float(m.group(1)), float(m.group(2)), rss))
 
-    cmd = [sys.executable, os.path.join(BENCH, "ort_worker.py"), "--model", onnx_path,
-           "--threads", str(a.threads), "--repeat", str(a.repeat), "--warmup", str(a.warmup),
-           "--out-dir", os.path.join(mdir, "ort")]
-    for f in feeds:
-        cmd += ["--input", f]
-    rc, out, err, rss, _ = run_measured(cmd, env=dict(os.environ, OMP_NUM_THREADS=str(a.threads)))
-    if rc != 0:
-        return dict(res, status="onnxruntime failed", error=first_line(err.splitlines()[-1] if err.strip() else "")
-                    or f"exit status {rc}")
-    o = json.loads(out.strip().splitlines()[-1])
-    res.update(ort_ms=o["median_ms"], ort_best_ms=o["best_ms"], ort_session_s=o["session_s"],
-               ort_rss_mib=mib(rss), ort_rss_above_baseline_mib=mib(rss - ctx["baseline_kib"]))
+        rc, out, err, rss, _ = run_measured(ort_cmd, env=dict(os.environ, OMP_NUM_THREADS=str(a.threads)))
+        if rc != 0:
+            return dict(res, status="onnxruntime failed",
+                        error=first_line(err.splitlines()[-1] if err.strip() else "") or f"exit status {rc}")
+        ort_r.append((json.loads(out.strip().splitlines()[-1]), rss))
+    rss_h = max((r[2] for r in hodu_r if r[2] is not None), default=None)
+    res.update(hodu_ms=statistics.median(r[0] for r in hodu_r), hodu_best_ms=min(r[1] for r in hodu_r),
+               hodu_rss_mib=mib(rss_h))
+    o = ort_r[-1][0]
+    rss_o = max((r[1] for r in ort_r if r[1] is not None), default=None)
+    res.update(ort_ms=statistics.median(r[0]["median_ms"] for r in ort_r),
+               ort_best_ms=min(r[0]["best_ms"] for r in ort_r), ort_session_s=o["session_s"],
+               ort_timing=o.get("timing"), ort_rss_mib=mib(rss_o),
+               ort_rss_above_baseline_mib=None if rss_o is None else mib(rss_o - ctx["baseline_kib"]))
+    if a.rounds > 1:
+        res.update(hodu_ms_rounds=[r[0] for r in hodu_r], ort_ms_rounds=[r[0]["median_ms"] for r in ort_r])
     res["speedup"] = res["ort_ms"] / res["hodu_ms"]
 
     try:
@@ -466,6 +495,7 @@ def parse_args(argv):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--json")
     ap.add_argument("--hodu", default=os.path.join(REPO, "build", "hodu"))
     ap.add_argument("--work", default=os.path.join(REPO, "build", "bench"))
@@ -480,8 +510,8 @@ def parse_args(argv):
     unknown = [m for m in a.models if m not in MODELS]
     if unknown:
         ap.error(f"unknown model(s) {', '.join(unknown)}; the set is {', '.join(MODELS)}")
-    if a.threads < 1 or a.repeat < 1 or a.warmup < 0:
-        ap.error("--threads and --repeat must be at least 1, --warmup at least 0")
+    if a.threads < 1 or a.repeat < 1 or a.rounds < 1 or a.warmup < 0:
+        ap.error("--threads, --repeat and --rounds must be at least 1, --warmup at least 0")
     a.hodu = os.path.abspath(a.hodu)
     a.work = os.path.abspath(a.work)
     a.json = os.path.abspath(a.json or os.path.join(a.work, f"bench-{a.threads}t.json"))
@@ -501,12 +531,22 @@ def main(argv):
             log(f"note: --repeat {a.repeat} is below 50: a quick look, not figures to keep")
         helpers, cc_version = compile_helpers(a.work)
         peak = measure_peak(helpers, a.threads)
-        sg = ", ".join(f"{s['m']}x{s['k']}x{s['n']} {s['gflops']:.1f} ({s['fraction_of_peak']:.2f})"
-                       for s in peak["sgemm"])
-        log(f"FMA peak ({peak['isa']}, 1 thread): {peak['fma_gflops_1t']:.1f} GFLOP/s; "
-            f"hd_sgemm_ws 1 thread, MxKxN GFLOP/s (of peak): {sg}")
-        if a.threads > 1 and not any(s["threads"] > 1 for s in peak["sgemm"]):
-            log(f"  (no threaded SGEMM entry in the kernel layer yet: SGEMM at {a.threads} threads not measured)")
+        for t in sorted({s["threads"] for s in peak["sgemm"]}):
+            rows = [s for s in peak["sgemm"] if s["threads"] == t]
+            sg = ", ".join(f"{s['m']}x{s['k']}x{s['n']} {s['gflops']:.1f} ({s['fraction_of_peak']:.2f})"
+                           for s in rows)
+            if t == 1:
+                log(f"FMA peak ({peak['isa']}, 1 thread): {peak['fma_gflops_1t']:.1f} GFLOP/s; "
+                    f"{rows[0]['entry']} 1 thread, MxKxN GFLOP/s (of peak): {sg}")
+            else:
+                each = "/".join(f"{g:.0f}" for g in peak.get("fma_gflops_per_thread", []))
+                log(f"FMA peak ({peak['isa']}, {t} threads at once): {peak['fma_gflops_threads']:.1f} GFLOP/s "
+                    f"(per thread {each}); {rows[0]['entry']} {t} threads, MxKxN GFLOP/s (of the {t}-thread "
+                    f"peak): {sg}")
+                scale = peak["fma_gflops_threads"] / peak["fma_gflops_1t"] if peak["fma_gflops_1t"] > 0 else 0
+                if scale < 0.8 * t:
+                    log(f"  note: {t} threads at once reach only {scale:.2f} times the 1-thread peak (fewer free "
+                        f"cores than threads: other work on the machine, or SMT siblings)")
 
         model_dir = os.path.join(a.work, "models")
         ctx = {"model_dir": model_dir, "peak": peak, "export_errors": export_models(a.models, model_dir)}
@@ -552,7 +592,7 @@ def main(argv):
 
     report = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "argv": argv, "threads": a.threads, "repeat": a.repeat, "ort_warmup": a.warmup,
+        "argv": argv, "threads": a.threads, "repeat": a.repeat, "rounds": a.rounds, "ort_warmup": a.warmup,
         "tol": a.tol, "seed": a.seed, "wall_s": wall,
         "machine": dict(machine, isa_used=peak["isa"]),
         "versions": {"hodu": hodu_version, "hodu_path": a.hodu, "cc": cc_version,

@@ -1,33 +1,51 @@
 /*
  * bench/peak.c - the machine's single-precision FMA peak and the kernel
  * layer's SGEMM speed, measured on the spot.  bench/run compiles it with
- * the system cc:
+ * the system cc, together with the runtime's thread pool (the one
+ * libhodu_rt lends a model through hodu_exec):
  *
- *     cc -O2 -march=native -I src/kernels bench/peak.c -o peak -lm
+ *     cc -O2 -march=native -pthread -I include -I src/kernels -I src/runtime \
+ *        bench/peak.c src/runtime/pool.c src/runtime/common.c -o peak -lm
  *
  * and reads the one JSON object it prints on stdout:
  *   isa               the vector ISA the FMA loop used
  *   fma_gflops_1t     best single-thread GFLOP/s of a register-only FMA loop
- *   other_isas        narrower ISAs measured too, for reference
+ *   fma_threads       T (--threads)
+ *   fma_gflops_threads  the same loop on T threads at once: per round, the
+ *                     sum of the T threads' GFLOP/s; the best round (equal
+ *                     to fma_gflops_1t when T is 1)
+ *   fma_gflops_per_thread  each thread's share of that best round
+ *                     (both peaks are measured before and after the SGEMM
+ *                     rows, and the higher figure kept: other work on the
+ *                     machine can only lower a peak)
+ *   other_isas        narrower ISAs measured too, for reference (1 thread)
  *   sgemm[]           {m, k, n, threads, entry, gflops, fraction_of_peak,
- *                      gflops_best, gflops_packed_b}: gflops is the median
- *                      call, gflops_best the fastest (a noisy machine's
- *                      quiet moments), gflops_packed_b the median of
- *                      hd_sgemm_ws_pb with B packed once beforehand
+ *                      peak_gflops, gflops_best, gflops_packed_b}: gflops
+ *                      is the median call, gflops_best the fastest (a noisy
+ *                      machine's quiet moments), gflops_packed_b the median
+ *                      of hd_sgemm_ws_pb with B packed once beforehand
+ *                      (1-thread rows only; null at T threads).
+ *                      fraction_of_peak = gflops / peak_gflops, the
+ *                      1-thread peak for the hd_sgemm_ws rows and the
+ *                      T-thread peak for the hd_sgemm_par rows
  *
  * usage: peak [--threads T] [--seconds S]
- *   --threads T  also time SGEMM at T threads where a threaded entry exists
- *                (none yet: only the 1-thread rows are written)
+ *   --threads T  also measure the FMA peak on T threads at once and time
+ *                SGEMM at T threads through hd_sgemm_par, on the runtime's
+ *                pool (src/runtime/pool.c)
  *   --seconds S  rough time per measurement (default 0.25)
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "hodu_abi.h" /* before hodu_kernels.h: its section 6 (hd_sgemm_par) needs hodu_exec */
 #include "hodu_kernels.h"
+#include "rt_impl.h" /* the runtime's pool: hodurt_pool_create, hodurt_pool_parallel_for */
 
 #if defined(__AVX512F__) || defined(__AVX2__) || defined(__FMA__) || defined(__SSE2__)
 #include <immintrin.h>
@@ -164,23 +182,104 @@ static double measure_fma(fma_fn fn, double seconds)
     return best;
 }
 
+/* The FMA peak of T threads at once: every thread runs the same loop, the
+ * rounds start together (a barrier), and a round's figure is the sum of the
+ * threads' own GFLOP/s.  The best of 5 rounds; its per-thread shares go to
+ * per_thread[]. */
+typedef struct {
+    fma_fn fn;
+    long iters;
+    pthread_barrier_t *start;
+    double gflops[5];
+} fma_thread_arg;
+
+static void *fma_thread(void *arg_)
+{
+    fma_thread_arg *a = arg_;
+    for (int r = 0; r < 5; r++) {
+        pthread_barrier_wait(a->start);
+        double t0 = now_s();
+        double flops = a->fn(a->iters);
+        a->gflops[r] = flops / (now_s() - t0) / 1e9;
+    }
+    return NULL;
+}
+
+static double measure_fma_threads(fma_fn fn, int threads, double seconds, double *per_thread)
+{
+    /* One thread alone sizes the rounds, as in measure_fma. */
+    long iters = 1 << 16;
+    for (;;) {
+        double t0 = now_s();
+        fn(iters);
+        double dt = now_s() - t0;
+        if (dt > 0.01 || iters > (1L << 40)) {
+            iters = (long)((double)iters * (seconds / 5.0) / (dt > 1e-9 ? dt : 1e-9)) + 1;
+            break;
+        }
+        iters *= 4;
+    }
+    pthread_barrier_t start;
+    fma_thread_arg *args = calloc((size_t)threads, sizeof *args);
+    pthread_t *tids = calloc((size_t)threads, sizeof *tids);
+    if (!args || !tids || pthread_barrier_init(&start, NULL, (unsigned)threads) != 0) {
+        fprintf(stderr, "peak: cannot set up %d threads\n", threads);
+        exit(1);
+    }
+    for (int t = 0; t < threads; t++) {
+        args[t] = (fma_thread_arg){.fn = fn, .iters = iters, .start = &start};
+        if (t > 0 && pthread_create(&tids[t], NULL, fma_thread, &args[t]) != 0) {
+            fprintf(stderr, "peak: cannot start thread %d of %d\n", t + 1, threads);
+            exit(1);
+        }
+    }
+    fma_thread(&args[0]); /* this thread is the first of the T */
+    for (int t = 1; t < threads; t++)
+        pthread_join(tids[t], NULL);
+    pthread_barrier_destroy(&start);
+    double best = 0;
+    int best_r = 0;
+    for (int r = 0; r < 5; r++) {
+        double sum = 0;
+        for (int t = 0; t < threads; t++)
+            sum += args[t].gflops[r];
+        if (sum > best)
+            best = sum, best_r = r;
+    }
+    for (int t = 0; t < threads; t++)
+        per_thread[t] = args[t].gflops[best_r];
+    free(args);
+    free(tids);
+    return best;
+}
+
 /* --- SGEMM ------------------------------------------------------------- */
 
 typedef struct {
     int64_t m, k, n;
 } gemm_shape;
 
-/* One SGEMM entry of the kernel layer at a thread count.  Only
- * hd_sgemm_ws (1 thread) exists today; a threaded entry becomes a second
- * case here and in gemm_entry_name, with no change to the callers. */
-static const char *gemm_entry_name(int threads) { return threads == 1 ? "hd_sgemm_ws" : NULL; }
+/* The SGEMM entry of the kernel layer at a thread count: hd_sgemm_ws on
+ * one thread, hd_sgemm_par on the runtime's pool otherwise. */
+static const char *gemm_entry_name(int threads) { return threads == 1 ? "hd_sgemm_ws" : "hd_sgemm_par"; }
 
-/* packed_b != NULL: the product with B packed beforehand (hd_sgemm_ws_pb) */
-static void gemm_call(int threads, const gemm_shape *s, const float *A, const float *B, const float *packed_b, float *C,
-                      float *scratch)
+/* What a threaded product runs on: the pool, and one scratch per worker
+ * (hd_sgemm_par's `workers`, worker_bytes apart). */
+typedef struct {
+    hodu_exec exec;
+    unsigned char *workers;
+    size_t worker_bytes;
+} gemm_threads;
+
+/* packed_b != NULL: the product with B packed beforehand (hd_sgemm_ws_pb,
+ * one thread only) */
+static void gemm_call(const gemm_threads *th, const gemm_shape *s, const float *A, const float *B,
+                      const float *packed_b, float *C, float *scratch)
 {
-    (void)threads;
-    if (packed_b)
+    if (th)
+        hd_sgemm_par(&th->exec, th->workers, th->worker_bytes, 1, 0, 0, 0, s->m, s->n, s->k, A, s->k, 0, B, s->n, 0, C,
+                     s->n, 1.0f, 0.0f);
+    else if (packed_b)
         hd_sgemm_ws_pb(s->m, s->n, s->k, A, s->k, 0, packed_b, C, s->n, 1.0f, 0.0f, scratch);
     else
         hd_sgemm_ws(s->m, s->n, s->k, A, s->k, 0, B, s->n, 0, C, s->n, 1.0f, 0.0f, scratch);
@@ -209,13 +308,13 @@ static int cmp_double(const void *a, const void *b)
 /* Median GFLOP/s of timed calls after two warm-up calls (the number of
  * calls makes the measurement last about `seconds`), and the fastest
  * call in *best. */
-static double time_gemm(int threads, const gemm_shape *s, const float *A, const float *B, const float *packed_b,
-                        float *C, float *scratch, double seconds, double *best)
+static double time_gemm(const gemm_threads *th, const gemm_shape *s, const float *A, const float *B,
+                        const float *packed_b, float *C, float *scratch, double seconds, double *best)
 {
     double flops = 2.0 * (double)s->m * (double)s->k * (double)s->n;
-    gemm_call(threads, s, A, B, packed_b, C, scratch);
+    gemm_call(th, s, A, B, packed_b, C, scratch);
     double t0 = now_s();
-    gemm_call(threads, s, A, B, packed_b, C, scratch);
+    gemm_call(th, s, A, B, packed_b, C, scratch);
     double one = now_s() - t0;
     int reps = (int)(seconds / (one > 1e-6 ? one : 1e-6));
     reps = reps < 5 ? 5 : reps > 201 ? 201 : reps;
@@ -227,7 +326,7 @@ static double time_gemm(int threads, const gemm_shape *s, const float *A, const 
     }
     for (int r = 0; r < reps; r++) {
         t0 = now_s();
-        gemm_call(threads, s, A, B, packed_b, C, scratch);
+        gemm_call(th, s, A, B, packed_b, C, scratch);
         g[r] = flops / (now_s() - t0) / 1e9;
     }
     qsort(g, (size_t)reps, sizeof(double), cmp_double);
@@ -238,24 +337,39 @@ static double time_gemm(int threads, const gemm_shape *s, const float *A, const 
     return med;
 }
 
-/* The SGEMM figures of one shape: median and best of hd_sgemm_ws, and the
- * median with B pre-packed. */
-static double measure_gemm(int threads, const gemm_shape *s, double seconds, double *best, double *packed)
+/* The SGEMM figures of one shape: median and best of hd_sgemm_ws (th
+ * NULL) or hd_sgemm_par on th, and for one thread the median with B
+ * pre-packed (*packed; -1 when not measured). */
+static double measure_gemm(const gemm_threads *th, const gemm_shape *s, double seconds, double *best, double *packed)
 {
     float *A = random_floats((size_t)(s->m * s->k), 1), *B = random_floats((size_t)(s->k * s->n), 2);
     float *C = random_floats((size_t)(s->m * s->n), 3);
     size_t ns = hd_sgemm_scratch_floats(s->m, s->n, s->k);
-    float *scratch = ns ? random_floats(ns, 4) : NULL;
-    float *pb = random_floats(hd_sgemm_packed_b_floats(s->k, s->n), 5);
-    hd_sgemm_pack_b(s->k, s->n, B, s->n, 0, pb);
-
-    double med = time_gemm(threads, s, A, B, NULL, C, scratch, seconds, best), pbest;
-    *packed = time_gemm(threads, s, A, B, pb, C, scratch, seconds / 2, &pbest);
+    double med, pbest;
+    *packed = -1;
+    if (th) {
+        /* worker_bytes: a whole number of 64-byte lines holding the scratch */
+        gemm_threads t = *th;
+        t.worker_bytes = (ns * sizeof(float) + 63) / 64 * 64;
+        t.workers = hodurt_alloc_aligned(t.worker_bytes * t.exec.n_workers);
+        if (!t.workers) {
+            fprintf(stderr, "peak: out of memory\n");
+            exit(1);
+        }
+        med = time_gemm(&t, s, A, B, NULL, C, NULL, seconds, best);
+        free(t.workers);
+    } else {
+        float *scratch = ns ? random_floats(ns, 4) : NULL;
+        float *pb = random_floats(hd_sgemm_packed_b_floats(s->k, s->n), 5);
+        hd_sgemm_pack_b(s->k, s->n, B, s->n, 0, pb);
+        med = time_gemm(NULL, s, A, B, NULL, C, scratch, seconds, best);
+        *packed = time_gemm(NULL, s, A, B, pb, C, scratch, seconds / 2, &pbest);
+        free(scratch);
+        free(pb);
+    }
     free(A);
     free(B);
     free(C);
-    free(scratch);
-    free(pb);
     return med;
 }
 
@@ -273,37 +387,87 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (threads < 1 || seconds <= 0) {
-        fprintf(stderr, "peak: --threads and --seconds must be positive\n");
+    if (threads < 1 || threads > (int)HODURT_MAX_THREADS || seconds <= 0) {
+        fprintf(stderr, "peak: --threads takes 1 to %u, --seconds a positive number\n", HODURT_MAX_THREADS);
         return 2;
     }
 
-    size_t nk = sizeof fma_kernels / sizeof fma_kernels[0];
+    /* The peaks are measured before and again after the SGEMM rows and the
+     * higher figure kept: other work on the machine can only lower one. */
+    double *per_thread = calloc((size_t)threads, sizeof *per_thread);
+    double *per_thread2 = calloc((size_t)threads, sizeof *per_thread2);
+    if (!per_thread || !per_thread2) {
+        fprintf(stderr, "peak: out of memory\n");
+        return 1;
+    }
     double peak = measure_fma(fma_kernels[0].fn, seconds);
-    printf("{\"isa\": \"%s\", \"fma_gflops_1t\": %.3f, \"accumulators\": %d, \"other_isas\": {", fma_kernels[0].isa,
-           peak, ACC);
+    double peak_t = threads > 1 ? measure_fma_threads(fma_kernels[0].fn, threads, seconds, per_thread) : 0;
+
+    /* The runtime's pool at T threads, as an instance of libhodu_rt gets it. */
+    hodurt_pool *pool = NULL;
+    gemm_threads th = {{1, NULL, NULL}, NULL, 0};
+    if (threads > 1) {
+        hodu_error err;
+        if (hodurt_pool_create((uint32_t)threads, &pool, &err) != HODU_OK) {
+            fprintf(stderr, "peak: %s\n", err.message);
+            return 1;
+        }
+        th.exec = (hodu_exec){(uint32_t)threads, pool, hodurt_pool_parallel_for};
+    }
+
+    static const gemm_shape shapes[] = {{1024, 1024, 1024}, {128, 768, 768}, {128, 768, 3072}};
+    enum { n_shapes = sizeof shapes / sizeof shapes[0] };
+    struct {
+        int threads;
+        double gflops, best, packed;
+    } rows[2 * n_shapes];
+    int n_rows = 0;
+    for (int s = 0; s < n_shapes; s++)
+        for (int c = 0; c < (threads > 1 ? 2 : 1); c++) {
+            rows[n_rows].threads = c ? threads : 1;
+            rows[n_rows].gflops =
+                measure_gemm(c ? &th : NULL, &shapes[s], seconds, &rows[n_rows].best, &rows[n_rows].packed);
+            n_rows++;
+        }
+    hodurt_pool_destroy(pool);
+
+    double again = measure_fma(fma_kernels[0].fn, seconds);
+    peak = again > peak ? again : peak;
+    if (threads > 1) {
+        again = measure_fma_threads(fma_kernels[0].fn, threads, seconds, per_thread2);
+        if (again > peak_t) {
+            peak_t = again;
+            memcpy(per_thread, per_thread2, (size_t)threads * sizeof *per_thread);
+        }
+    } else {
+        peak_t = per_thread[0] = peak;
+    }
+
+    printf("{\"isa\": \"%s\", \"fma_gflops_1t\": %.3f, \"fma_threads\": %d, \"fma_gflops_threads\": %.3f, "
+           "\"fma_gflops_per_thread\": [",
+           fma_kernels[0].isa, peak, threads, peak_t);
+    for (int t = 0; t < threads; t++)
+        printf("%s%.3f", t ? ", " : "", per_thread[t]);
+    printf("], \"accumulators\": %d, \"other_isas\": {", ACC);
+    free(per_thread);
+    free(per_thread2);
+    size_t nk = sizeof fma_kernels / sizeof fma_kernels[0];
     for (size_t i = 1; i < nk; i++)
         printf("%s\"%s\": %.3f", i > 1 ? ", " : "", fma_kernels[i].isa, measure_fma(fma_kernels[i].fn, seconds / 2));
     printf("}, \"hd_vector_bytes\": %d, \"sgemm\": [", HD_VECTOR_BYTES);
-
-    static const gemm_shape shapes[] = {{1024, 1024, 1024}, {128, 768, 768}, {128, 768, 3072}};
-    int counts[2] = {1, threads};
-    int first = 1;
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-        for (int c = 0; c < (threads > 1 ? 2 : 1); c++) {
-            const char *entry = gemm_entry_name(counts[c]);
-            if (!entry)
-                continue; /* no threaded entry in the kernel layer yet */
-            double best, packed;
-            double g = measure_gemm(counts[c], &shapes[s], seconds, &best, &packed);
-            double p = peak * counts[c];
-            printf("%s{\"m\": %lld, \"k\": %lld, \"n\": %lld, \"threads\": %d, \"entry\": \"%s\", "
-                   "\"gflops\": %.3f, \"fraction_of_peak\": %.4f, \"gflops_best\": %.3f, \"gflops_packed_b\": %.3f}",
-                   first ? "" : ", ", (long long)shapes[s].m, (long long)shapes[s].k, (long long)shapes[s].n, counts[c],
-                   entry, g, p > 0 ? g / p : 0.0, best, packed);
-            first = 0;
-            fflush(stdout);
-        }
+    for (int r = 0; r < n_rows; r++) {
+        const gemm_shape *sh = &shapes[r / (threads > 1 ? 2 : 1)];
+        double p = rows[r].threads > 1 ? peak_t : peak;
+        char packed_s[32] = "null";
+        if (rows[r].packed >= 0)
+            snprintf(packed_s, sizeof packed_s, "%.3f", rows[r].packed);
+        printf("%s{\"m\": %lld, \"k\": %lld, \"n\": %lld, \"threads\": %d, \"entry\": \"%s\", "
+               "\"gflops\": %.3f, \"fraction_of_peak\": %.4f, \"peak_gflops\": %.3f, \"gflops_best\": %.3f, "
+               "\"gflops_packed_b\": %s}",
+               r ? ", " : "", (long long)sh->m, (long long)sh->k, (long long)sh->n, rows[r].threads,
+               gemm_entry_name(rows[r].threads), rows[r].gflops, p > 0 ? rows[r].gflops / p : 0.0, p, rows[r].best,
+               packed_s);
+    }
     printf("]}\n");
     return 0;
 }
