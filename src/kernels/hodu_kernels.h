@@ -191,7 +191,8 @@
  * (GEMV-like products: B or A streamed once).
  *
  * Knobs (define before including): HD_SGEMM_KC, HD_SGEMM_MC, HD_SGEMM_NC,
- * HD_SGEMM_STACK_NC set the cache blocking; HD_SGEMM_MR (a literal among
+ * HD_SGEMM_STACK_NC set the cache blocking; HD_SGEMM_PAR_MACS the least
+ * work (multiply-adds) a block of a threaded product carries; HD_SGEMM_MR (a literal among
  * 1..16) the micro-tile height; HD_SGEMM_PFA how far ahead (in floats)
  * the micro-kernel prefetches A; HD_SGEMM_ABCAST=1 packs A pre-broadcast
  * (see there).  hd_sgemm_scratch_floats_max holds for the defaults only.
@@ -2027,6 +2028,10 @@ static inline int64_t hd_task_begin(uint32_t t, uint32_t nt, int64_t n, int64_t 
     return (int64_t)t * (n / grain) / (int64_t)nt * grain;
 }
 
+#ifndef HD_SGEMM_PAR_MACS /* multiply-adds a block of a parallel product must carry */
+#define HD_SGEMM_PAR_MACS (1 << 20)
+#endif
+
 typedef struct hd__sgemm_job {
     const hd_sgemm_op *op;
     unsigned char *workers;
@@ -2060,17 +2065,32 @@ static inline void hd_sgemm_run_par(const hodu_exec *exec, unsigned char *worker
     uint32_t workers_n = exec != NULL && exec->parallel_for != NULL ? exec->n_workers : 1;
     if (op->M <= 0 || op->N <= 0)
         return;
+    /* Below about a million multiply-adds a block, moving the data between
+     * cores costs more than the split saves (measured): small products
+     * get fewer blocks, and a tiny batch runs here on the caller. */
+    double macs = (double)op->M * (double)op->N * (double)(op->K > 0 ? op->K : 1);
+    if (macs * (double)batch < (double)HD_SGEMM_PAR_MACS) {
+        hd_sgemm_run(op, (float *)(void *)workers);
+        return;
+    }
     /* Enough blocks to keep every worker busy, none thinner than a tile.
-     * Paths must not change: the small-N/small-M front-end paths depend on
-     * the block's shape, so a product on one is never split.  Packed B
-     * splits on whole panels. */
+     * Paths must not change: a block takes the path the whole product
+     * takes.  The small-N front-end path is never split; the small-M one
+     * (a GEMV-like product, one output column at a time) splits on wide
+     * column blocks; packed B splits on whole panels. */
     int64_t want = batch >= (int64_t)workers_n ? 1 : ((int64_t)workers_n + batch - 1) / batch;
-    int small = !op->packed_b && ((op->N <= 4 && op->M > op->N) || (op->M <= 4));
-    /* granules wider than 4, so no block takes an unpacked path */
-    int64_t col_tile = op->packed_b ? HD_SGEMM_PACK_NB : (4 / HD_SGEMM_NR + 1) * HD_SGEMM_NR;
+    if ((double)want > macs / (double)HD_SGEMM_PAR_MACS)
+        want = (int64_t)(macs / (double)HD_SGEMM_PAR_MACS) + 1;
+    int small_n = !op->packed_b && op->N <= 4 && op->M > op->N;
+    int small_m = !op->packed_b && !small_n && op->M <= 4;
+    /* granules wider than 4, so no block takes the small-N path; whole NR
+     * tiles, and for the small-M path whole column chunks of its loops */
+    int64_t col_tile = op->packed_b ? HD_SGEMM_PACK_NB
+                       : small_m    ? (op->trans_b ? 2 * HD_SGEMM_PACK_NB : HD__NN_JB)
+                                    : (4 / HD_SGEMM_NR + 1) * HD_SGEMM_NR;
     int64_t row_tile = (4 / HD_SGEMM_MR + 1) * HD_SGEMM_MR;
     j.tile = col_tile;
-    if (want > 1 && !small) {
+    if (want > 1 && !small_n && !(small_m && op->N / col_tile < 2)) {
         if (op->N / col_tile >= 2) {
             j.n_tiles = op->N / col_tile;
         } else if (op->M / row_tile >= 2) {

@@ -21,6 +21,9 @@
 
 /* the ABI header first: it enables the kernel layer's section 6 (threads) */
 #include "../../include/hodu_abi.h"
+/* Threaded products split however small they are, so the partition tests
+ * see blocks (the default floor keeps small products on one thread). */
+#define HD_SGEMM_PAR_MACS 1
 #include "kernels/hodu_kernels.h"
 
 /* ---------------------------------------------------------------------- */
@@ -799,6 +802,8 @@ static void test_sgemm_par(void **state)
         {3, 40, 3, 25}, /* N <= 4 */
         {1, 40, 2, 25},
         {1, 1, 1, 1},
+        {1, 2, 300, 40}, /* M <= 4, wide: column blocks of the unpacked path */
+        {1, 3, 2100, 8},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
         for (int t = 0; t < 4; ++t) {

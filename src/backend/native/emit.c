@@ -56,7 +56,7 @@ void em_for(op_emit *e, const char *var, int64_t n)
 /* Work (about elements touched) below which splitting a node into tasks
  * costs more than it gains: a hand-off to the pool costs a few
  * microseconds. */
-#define EM_PAR_MIN_WORK (32 * 1024)
+#define EM_PAR_MIN_WORK (64 * 1024)
 /* Most tasks one node is split into. */
 #define EM_PAR_MAX_TASKS 64
 

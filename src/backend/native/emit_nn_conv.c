@@ -524,14 +524,15 @@ static uint64_t conv_col_bytes(const nn_conv_geom *g)
  * (a CNN's last stages): with N = OP the product would waste most of each
  * micro-tile's width and pack W again for a handful of columns, while W_g^T
  * as B is packed once, at build time, and the tile function stores C^T
- * transposed into y.  The whole column matrix is built at once. */
+ * transposed into y.  At least a panel of output channels, or most of the
+ * micro-tile would be padding.  The whole column matrix is built at once. */
 #define CONV_T_MAX_OP  256
 #define CONV_T_MAX_COL ((int64_t)1 << 20)
 
 static bool conv_transposed(const nn_conv_geom *g)
 {
     int64_t kd = g->Cg * g->KP;
-    return !conv_depthwise2d(g) && kd > 0 && g->OP >= 8 && g->OP <= CONV_T_MAX_OP && g->Mg >= 16 &&
+    return !conv_depthwise2d(g) && kd > 0 && g->OP >= 8 && g->OP <= CONV_T_MAX_OP && g->Mg >= HD_SGEMM_PACK_NB &&
            (conv_pointwise(g) || kd * g->OP <= CONV_T_MAX_COL);
 }
 
