@@ -182,8 +182,8 @@
  * 15 of 16 ymm; 4x8 on SSE2; 8x8 on NEON); KC = 256 keeps a B sliver
  * (32 KiB on AVX-512) plus the A stream inside a 48 KiB L1.  The last row
  * tile of a block runs the 4- (or 8-) row kernel when it is no taller.
- * Edge tiles go through a local tile with the same arithmetic, and blocks
- * are equal-sized along each dimension.  Packing is a bandwidth question:
+ * Tiles narrower than NR go through a local tile with the same arithmetic,
+ * and blocks are equal-sized along each dimension.  Packing is a bandwidth question:
  * plain B is copied along its rows a few rows at a time (a sliver at a
  * time hops a page per row), transposed operands go through 4x4 register
  * transposes; a product of one row tile (M <= MR) reads plain B in place,
@@ -718,9 +718,10 @@ HD__SG_FN static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const floa
  * The loop body is one broadcast per row, two B loads and 2*H FMAs into
  * register accumulators (H = MR fills the register file).  The B sliver
  * stays in L1 while the A slivers of the block stream past from L2, a
- * little ahead of use (HD_SGEMM_PFA).  Partial tiles go through a local
- * tile with the very same vector arithmetic, so an element of C comes out
- * bit-identical whichever tile it falls in. */
+ * little ahead of use (HD_SGEMM_PFA).  A tile of fewer rows stores just
+ * its rows; one narrower than NR goes through a local tile with the very
+ * same vector arithmetic, so an element of C comes out bit-identical
+ * whichever tile it falls in. */
 #define HD__UK_DECL(r) hd_vf hd__c##r##a = hd__vz, hd__c##r##b = hd__vz;
 #if HD_SGEMM_ABCAST
 #define HD__UK_FMA(r)                                                                                                  \
@@ -764,6 +765,9 @@ HD__SG_FN static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const floa
         memcpy(hd__cr, &hd__o0, sizeof hd__o0);                                                                        \
         memcpy(hd__cr + HD_VF, &hd__o1, sizeof hd__o1);                                                                \
     }
+#define HD__UK_OUT_MR(r)                                                                                               \
+    if ((r) < mr)                                                                                                      \
+    HD__UK_OUT(r)
 #define HD__DEFINE_UKERNEL(h)                                                                                          \
     HD__CONTRACT_FN HD__SG_FN static inline void hd__sgemm_uk_##h(                                                     \
         int64_t kc, const float *restrict pa, const float *restrict pb, int64_t ldbk, float *restrict c, int64_t ldc,  \
@@ -781,10 +785,14 @@ HD__SG_FN static inline void hd__sgemm_pack_b(int64_t kc, int64_t nc, const floa
         if (hd__k2 < kc)                                                                                               \
             HD__UK_STEP(h)                                                                                             \
         const hd_vf hd__va = HD__VSPLAT(alpha), hd__vb = HD__VSPLAT(beta);                                             \
-        if (mr == (h) && nr == HD_SGEMM_NR) {                                                                          \
+        if (nr == HD_SGEMM_NR) { /* whole rows: straight to C, the first mr of them */                                 \
             float *hd__o = c;                                                                                          \
             const int64_t hd__ldo = ldc;                                                                               \
-            HD__R##h(HD__UK_OUT)                                                                                       \
+            if (mr == (h)) {                                                                                           \
+                HD__R##h(HD__UK_OUT)                                                                                   \
+            } else {                                                                                                   \
+                HD__R##h(HD__UK_OUT_MR)                                                                                \
+            }                                                                                                          \
         } else {                                                                                                       \
             float hd__o[(h)*HD_SGEMM_NR] = {0};                                                                        \
             const int64_t hd__ldo = HD_SGEMM_NR;                                                                       \
