@@ -2073,11 +2073,16 @@ static inline void hd_sgemm_run_par(const hodu_exec *exec, unsigned char *worker
     uint32_t workers_n = exec != NULL && exec->parallel_for != NULL ? exec->n_workers : 1;
     if (op->M <= 0 || op->N <= 0)
         return;
+    int small_n = !op->packed_b && op->N <= 4 && op->M > op->N;
+    int small_m = !op->packed_b && !small_n && op->M <= 4;
     /* Below about a million multiply-adds a block, moving the data between
      * cores costs more than the split saves (measured): small products
-     * get fewer blocks, and a tiny batch runs here on the caller. */
-    double macs = (double)op->M * (double)op->N * (double)(op->K > 0 ? op->K : 1);
-    if (macs * (double)batch < (double)HD_SGEMM_PAR_MACS) {
+     * get fewer blocks, and a tiny batch runs here on the caller.  A
+     * GEMV-like product streams B and does little with each element, so
+     * its multiply-adds count 16-fold (MLP batch 1: two cores' caches hold
+     * the weights where one does not). */
+    double work = (double)op->M * (double)op->N * (double)(op->K > 0 ? op->K : 1) * (small_m ? 16.0 : 1.0);
+    if (work * (double)batch < (double)HD_SGEMM_PAR_MACS) {
         hd_sgemm_run(op, (float *)(void *)workers);
         return;
     }
@@ -2087,10 +2092,8 @@ static inline void hd_sgemm_run_par(const hodu_exec *exec, unsigned char *worker
      * (a GEMV-like product, one output column at a time) splits on wide
      * column blocks; packed B splits on whole panels. */
     int64_t want = batch >= (int64_t)workers_n ? 1 : ((int64_t)workers_n + batch - 1) / batch;
-    if ((double)want > macs / (double)HD_SGEMM_PAR_MACS)
-        want = (int64_t)(macs / (double)HD_SGEMM_PAR_MACS) + 1;
-    int small_n = !op->packed_b && op->N <= 4 && op->M > op->N;
-    int small_m = !op->packed_b && !small_n && op->M <= 4;
+    if ((double)want > work / (double)HD_SGEMM_PAR_MACS)
+        want = (int64_t)(work / (double)HD_SGEMM_PAR_MACS) + 1;
     /* granules wider than 4, so no block takes the small-N path; whole NR
      * tiles, and for the small-M path whole column chunks of its loops */
     int64_t col_tile = op->packed_b ? HD_SGEMM_PACK_NB

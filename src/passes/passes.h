@@ -12,7 +12,9 @@
  *                      are all constant are evaluated on the host
  *   pass_dce           drops nodes whose results nobody reads
  *   pass_fuse_elementwise
- *                      chains of elementwise nodes become one loop
+ *                      contractions take the elementwise nodes after them
+ *                      as epilogues; chains of elementwise nodes become one
+ *                      loop
  *   pass_plan_memory   static arena offsets from liveness over the schedule
  */
 #ifndef HODU_PASSES_H
@@ -44,12 +46,14 @@ bool pass_resolve_ops(ir_graph *g, hd_diag *d);
 bool pass_infer_fold(ir_graph *g, hd_diag *d);
 void pass_dce(ir_graph *g);
 
-/* Groups fusable nodes (op_def.fusable) joined by single-use edges whose
+/* First makes each float32 Conv, Gemm or MatMul and the elementwise nodes
+ * that finish its result one hodu.FusedEpilogue node (fuse.c, nn.h), then
+ * groups fusable nodes (op_def.fusable) joined by single-use edges whose
  * results all have the same shape, and replaces each group of two or more by
  * one hodu.FusedElementwise node; intermediates of a group are never
- * materialised.  The node owns copies of the group's members as its body
+ * materialised.  A fused node owns copies of its members as its body
  * (ir.h, "Node bodies"); the originals are left dead and nothing refers to
- * them.  Returns the number of nodes folded into groups. */
+ * them.  Returns the number of nodes folded into fused nodes. */
 size_t pass_fuse_elementwise(ir_graph *g);
 
 /* Where each value lives at run time. */
