@@ -7,7 +7,9 @@
 #   setup        tools/setup.sh --models: Debian packages, .venv (test and
 #                model requirements), build/ (RelWithDebInfo)
 #   format       tools/format.sh --check: the C sources match .clang-format
-#   unit         ctest in build/: cmocka unit tests and the bad-input tests
+#   unit         ctest in build/: cmocka unit tests, the bad-input and
+#                security tests, the golden IR dumps, the threads test and
+#                the differential test (-O0 against optimized builds)
 #   asan         the same tests in build-asan/ (-DHODU_SANITIZE=ON: address,
 #                leak and undefined-behaviour sanitizers), then the node
 #                tests through build-asan/hodu, failing on any crash or
