@@ -73,13 +73,19 @@
  *        hd_sgemm_ws_pb(M, N, K, A, lda, trans_a, packed, C, ldc, alpha,
  *          beta, scratch): hd_sgemm_ws with that op(B); same contract,
  *          hd_sgemm_scratch_floats(M, N, K) floats of scratch are enough.
- *      The layout is the micro-kernel's and depends on the target
- *      (HD_SGEMM_NR): op(B)[k][j] at packed[(j/NR)*NR*K + k*NR + j%NR],
- *      columns past N zero.  Columns c0.. (c0 a multiple of NR) are the
- *      product with packed + c0*K; column blocks computed that way, of any
- *      width, are bit-identical to the whole, and hd_sgemm_ws_pb is
- *      bit-identical to hd_sgemm_ws wherever that one packs (always when
- *      M > 4 and N > 4), equal up to rounding elsewhere.
+ *      The layout is the same on every target, so a code generator can
+ *      pack at build time: panels of PNB = HD_SGEMM_PACK_NB (32) columns,
+ *      op(B)[k][j] at packed[(j/PNB)*PNB*K + k*PNB + j%PNB], columns past
+ *      N zero (every micro-kernel's NR divides PNB and reads a panel in
+ *      place).  Columns c0.. (c0 a multiple of PNB) are the product with
+ *      packed + c0*K; column blocks computed that way, of any width, are
+ *      bit-identical to the whole, and hd_sgemm_ws_pb is bit-identical to
+ *      hd_sgemm_ws wherever that one packs (always when M > 4 and N > 4),
+ *      equal up to rounding elsewhere.
+ *    - A product as a struct, hd_sgemm_op (below): plain or pre-packed B,
+ *      `batch` products at strides, and a tile epilogue, a function called
+ *      on each finished tile of C (bias, activation, a store elsewhere);
+ *      hd_sgemm_run(op, scratch) runs it on one thread.
  *    hd_dgemm is the same contract in double, with plain loops and no
  *    scratch (correctness reference, not tuned).
  *
