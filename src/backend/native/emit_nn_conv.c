@@ -681,7 +681,9 @@ static bool emit_conv(op_emit *e)
     } else if (!pw) {
         em_line(e, "hd_im2col_nd_par(exec, %s, %" PRId64 ", &win, 0, %" PRId64 ", col);", src, g.Cg, O0);
     }
-    em_expr gpk = em_offset(packed ? packed : "", 0, EM_TERMS({"grp", gs * pgf}));
+    em_expr gpk = {""}; /* this group's packed weights */
+    if (packed)
+        gpk = em_offset(packed, 0, EM_TERMS({"grp", gs * pgf}));
     if (tiles) {
         em_expr base = em_index(0, EM_TERMS({"n", g.M * g.OP}, {"grp", gs * g.Mg * g.OP}, {"p0", chunked}));
         em_expr ch = em_index(0, EM_TERMS({"grp", gs * g.Mg}));
@@ -712,7 +714,6 @@ static bool emit_conv(op_emit *e)
                           .tile_ctx = "&ec"};
     if (chunked) {
         /* nt is a run-time count here */
-        e->parallel = true;
         em_line(e, "{");
         e->indent++;
         em_line(e,
