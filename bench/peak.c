@@ -156,22 +156,25 @@ static const struct {
     {"scalar", fma_scalar},
 };
 
-/* Best GFLOP/s over a few timed rounds, after sizing one round to take
- * about `seconds / 5` (the best round is the one least disturbed by other
- * work on the machine). */
-static double measure_fma(fma_fn fn, double seconds)
+/* Iterations for one timed round of about `seconds / 5`. */
+static long fma_round_iters(fma_fn fn, double seconds)
 {
     long iters = 1 << 16;
     for (;;) {
         double t0 = now_s();
         fn(iters);
         double dt = now_s() - t0;
-        if (dt > 0.01 || iters > (1L << 40)) {
-            iters = (long)((double)iters * (seconds / 5.0) / (dt > 1e-9 ? dt : 1e-9)) + 1;
-            break;
-        }
+        if (dt > 0.01 || iters > (1L << 40))
+            return (long)((double)iters * (seconds / 5.0) / (dt > 1e-9 ? dt : 1e-9)) + 1;
         iters *= 4;
     }
+}
+
+/* Best GFLOP/s over a few timed rounds (the best round is the one least
+ * disturbed by other work on the machine). */
+static double measure_fma(fma_fn fn, double seconds)
+{
+    long iters = fma_round_iters(fn, seconds);
     double best = 0;
     for (int r = 0; r < 5; r++) {
         double t0 = now_s();
@@ -207,18 +210,7 @@ static void *fma_thread(void *arg_)
 
 static double measure_fma_threads(fma_fn fn, int threads, double seconds, double *per_thread)
 {
-    /* One thread alone sizes the rounds, as in measure_fma. */
-    long iters = 1 << 16;
-    for (;;) {
-        double t0 = now_s();
-        fn(iters);
-        double dt = now_s() - t0;
-        if (dt > 0.01 || iters > (1L << 40)) {
-            iters = (long)((double)iters * (seconds / 5.0) / (dt > 1e-9 ? dt : 1e-9)) + 1;
-            break;
-        }
-        iters *= 4;
-    }
+    long iters = fma_round_iters(fn, seconds); /* one thread alone sizes the rounds */
     pthread_barrier_t start;
     fma_thread_arg *args = calloc((size_t)threads, sizeof *args);
     pthread_t *tids = calloc((size_t)threads, sizeof *tids);

@@ -233,6 +233,26 @@ static char *ew_lit(double v, const char *ct)
     return hd_xasprintf("((%s)%s%s%s)", ct, num, has_point ? "" : ".0", is_float ? "f" : "");
 }
 
+/* Clip's bounds as formula text: "$1" / "$2" for the inputs, a literal of
+ * type ct for the attributes (splatted to a vector with `vec`), NULL for
+ * none (the caller frees both). */
+static void ew_clip_bounds(const ew_plan *a, const char *ct, bool vec, char **lo, char **hi)
+{
+    const ew_bound kind[2] = {a->lo, a->hi};
+    const double value[2] = {a->lo_value, a->hi_value};
+    char **out[2] = {lo, hi};
+    for (int i = 0; i < 2; i++) {
+        *out[i] = NULL;
+        if (kind[i] == EW_BOUND_INPUT) {
+            *out[i] = hd_xstrdup(i ? "$2" : "$1");
+        } else if (kind[i] == EW_BOUND_ATTR) {
+            char *lit = ew_lit(value[i], ct);
+            *out[i] = vec ? hd_xasprintf("hd_vf_splat(%s)", lit) : hd_xstrdup(lit);
+            free(lit);
+        }
+    }
+}
+
 typedef struct ew_subst {
     const char *ops[10]; /* operand expressions by ONNX input index */
     const char *T, *U, *f, *a, *b;
@@ -309,8 +329,8 @@ static char *ew_template(const ew_plan *a)
         /* Attribute bounds print as literals of the compute type (double
          * for integers, whose comparison then happens in double). */
         const char *ct = cls == EWC_FLOAT ? em_compute_ctype(a->op_dtype) : "double";
-        char *lo = a->lo == EW_BOUND_INPUT ? hd_xstrdup("$1") : a->lo == EW_BOUND_ATTR ? ew_lit(a->lo_value, ct) : NULL;
-        char *hi = a->hi == EW_BOUND_INPUT ? hd_xstrdup("$2") : a->hi == EW_BOUND_ATTR ? ew_lit(a->hi_value, ct) : NULL;
+        char *lo, *hi;
+        ew_clip_bounds(a, ct, false, &lo, &hi);
         char *x = lo ? hd_xasprintf("($0 < %s ? %s : $0)", lo, lo) : hd_xstrdup("$0");
         char *res = hi ? hd_xasprintf("(%s > %s ? %s : %s)", x, hi, hi, x) : hd_xstrdup(x);
         free(x);
@@ -501,18 +521,8 @@ static char *ew_vec_member_template(const ew_plan *a, const char *scalar_tpl)
     case OP_CLIP: {
         if (a->form != EW_FORM_CLIP)
             return NULL;
-        char *lo = a->lo == EW_BOUND_INPUT  ? hd_xstrdup("$1")
-                   : a->lo == EW_BOUND_ATTR ? hd_xasprintf("hd_vf_splat(%.9gf)", a->lo_value)
-                                            : NULL;
-        char *hi = a->hi == EW_BOUND_INPUT  ? hd_xstrdup("$2")
-                   : a->hi == EW_BOUND_ATTR ? hd_xasprintf("hd_vf_splat(%.9gf)", a->hi_value)
-                                            : NULL;
-        if ((lo && !isfinite(a->lo_value) && a->lo == EW_BOUND_ATTR) ||
-            (hi && !isfinite(a->hi_value) && a->hi == EW_BOUND_ATTR)) {
-            free(lo);
-            free(hi);
-            return NULL; /* a literal that %g cannot spell */
-        }
+        char *lo, *hi;
+        ew_clip_bounds(a, "float", true, &lo, &hi);
         char *x = lo ? hd_xasprintf("hd_vf_sel(hd_vf_lt($0, %s), %s, $0)", lo, lo) : hd_xstrdup("$0");
         char *r = hi ? hd_xasprintf("hd_vf_sel(hd_vf_lt(%s, %s), %s, %s)", hi, x, hi, x) : hd_xstrdup(x);
         free(x);
