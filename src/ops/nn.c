@@ -475,9 +475,14 @@ bool nn_epilogue_plan_of(const ir_graph *g, int node, nn_epilogue_plan *p)
     for (int i = 0; i < out->rank; i++)
         if (pout->dims[i].size != out->dims[i].size)
             return false;
-    for (size_t m = 1; m < b->n_nodes; m++)
-        if (!ew_epilogue_fusable(b, (int)m) || ir_val(b, b->nodes[m].outputs[0])->dtype != out->dtype)
+    for (size_t m = 1; m < b->n_nodes; m++) {
+        const ir_value *mv = ir_val(b, b->nodes[m].outputs[0]);
+        if (!ew_epilogue_fusable(b, (int)m) || mv->dtype != out->dtype || mv->rank != out->rank)
             return false;
+        for (int i = 0; i < out->rank; i++)
+            if (mv->dims[i].size != out->dims[i].size)
+                return false;
+    }
     p->body = b;
     p->producer_op = pn->op;
     p->n_producer_inputs = pn->n_inputs;
