@@ -61,6 +61,8 @@ bench/peak.c, compiled with `cc -O2 -march=native`: the 1-thread peak and
 hd_sgemm_ws on 1 thread; with T > 1 also the peak of T threads running the
 FMA loop at once (the sum of their GFLOP/s) and hd_sgemm_par on T threads
 of the runtime's pool (src/runtime/pool.c), against that T-thread peak.
+Each SGEMM row also gives, in brackets, the product with B packed
+beforehand, as compiled models read their weights.
 %peak is model FLOPs (`hodu --inspect`) / hodu time / (T x 1-thread peak).
 
 options:
@@ -533,7 +535,10 @@ def main(argv):
         peak = measure_peak(helpers, a.threads)
         for t in sorted({s["threads"] for s in peak["sgemm"]}):
             rows = [s for s in peak["sgemm"] if s["threads"] == t]
+            # with B packed beforehand, as a model's weights are, in brackets
             sg = ", ".join(f"{s['m']}x{s['k']}x{s['n']} {s['gflops']:.1f} ({s['fraction_of_peak']:.2f})"
+                           + (f" [packed B {s['gflops_packed_b']:.1f} ({s['gflops_packed_b'] / s['peak_gflops']:.2f})]"
+                              if s.get("gflops_packed_b") and s.get("peak_gflops") else "")
                            for s in rows)
             if t == 1:
                 log(f"FMA peak ({peak['isa']}, 1 thread): {peak['fma_gflops_1t']:.1f} GFLOP/s; "

@@ -23,8 +23,8 @@
  *                      peak_gflops, gflops_best, gflops_packed_b}: gflops
  *                      is the median call, gflops_best the fastest (a noisy
  *                      machine's quiet moments), gflops_packed_b the median
- *                      of hd_sgemm_ws_pb with B packed once beforehand
- *                      (1-thread rows only; null at T threads).
+ *                      with B packed once beforehand, as a model's weights
+ *                      are (hd_sgemm_ws_pb; hd_sgemm_run_par at T threads).
  *                      fraction_of_peak = gflops / peak_gflops, the
  *                      1-thread peak for the hd_sgemm_ws rows and the
  *                      T-thread peak for the hd_sgemm_par rows
@@ -263,12 +263,16 @@ typedef struct {
     size_t worker_bytes;
 } gemm_threads;
 
-/* packed_b != NULL: the product with B packed beforehand (hd_sgemm_ws_pb,
- * one thread only) */
+/* packed_b != NULL: the product with B packed beforehand (hd_sgemm_ws_pb
+ * on one thread, hd_sgemm_run_par on th: how a model's weights are read) */
 static void gemm_call(const gemm_threads *th, const gemm_shape *s, const float *A, const float *B,
                       const float *packed_b, float *C, float *scratch)
 {
-    if (th)
+    if (th && packed_b) {
+        hd_sgemm_op op = {s->m, s->n, s->k, A,    s->k, 0, NULL, 0, 0,    packed_b,
+                          C,    s->n, 1.0f, 0.0f, 1,    0, 0,    0, NULL, NULL};
+        hd_sgemm_run_par(&th->exec, th->workers, th->worker_bytes, &op);
+    } else if (th)
         hd_sgemm_par(&th->exec, th->workers, th->worker_bytes, 1, 0, 0, 0, s->m, s->n, s->k, A, s->k, 0, B, s->n, 0, C,
                      s->n, 1.0f, 0.0f);
     else if (packed_b)
@@ -330,15 +334,16 @@ static double time_gemm(const gemm_threads *th, const gemm_shape *s, const float
 }
 
 /* The SGEMM figures of one shape: median and best of hd_sgemm_ws (th
- * NULL) or hd_sgemm_par on th, and for one thread the median with B
- * pre-packed (*packed; -1 when not measured). */
+ * NULL) or hd_sgemm_par on th, and the median with B pre-packed
+ * (*packed). */
 static double measure_gemm(const gemm_threads *th, const gemm_shape *s, double seconds, double *best, double *packed)
 {
     float *A = random_floats((size_t)(s->m * s->k), 1), *B = random_floats((size_t)(s->k * s->n), 2);
     float *C = random_floats((size_t)(s->m * s->n), 3);
     size_t ns = hd_sgemm_scratch_floats(s->m, s->n, s->k);
     double med, pbest;
-    *packed = -1;
+    float *pb = random_floats(hd_sgemm_packed_b_floats(s->k, s->n), 5);
+    hd_sgemm_pack_b(s->k, s->n, B, s->n, 0, pb);
     if (th) {
         /* worker_bytes: a whole number of 64-byte lines holding the scratch */
         gemm_threads t = *th;
@@ -349,16 +354,15 @@ static double measure_gemm(const gemm_threads *th, const gemm_shape *s, double s
             exit(1);
         }
         med = time_gemm(&t, s, A, B, NULL, C, NULL, seconds, best);
+        *packed = time_gemm(&t, s, A, B, pb, C, NULL, seconds / 2, &pbest);
         free(t.workers);
     } else {
         float *scratch = ns ? random_floats(ns, 4) : NULL;
-        float *pb = random_floats(hd_sgemm_packed_b_floats(s->k, s->n), 5);
-        hd_sgemm_pack_b(s->k, s->n, B, s->n, 0, pb);
         med = time_gemm(NULL, s, A, B, NULL, C, scratch, seconds, best);
         *packed = time_gemm(NULL, s, A, B, pb, C, scratch, seconds / 2, &pbest);
         free(scratch);
-        free(pb);
     }
+    free(pb);
     free(A);
     free(B);
     free(C);
