@@ -298,18 +298,22 @@ def export_models(names, model_dir):
     return errors
 
 
-def graph_io(path):
-    """(inputs, outputs) of an ONNX file as [(name, numpy dtype, dims)]."""
+def graph_io(path, strict=False):
+    """(inputs, outputs) of an ONNX file as [(name, numpy dtype, dims)]; a
+    symbolic dim is 1, or with strict (inputs only) a ValueError naming the
+    input."""
     import onnx
     m = onnx.load(path, load_external_data=False)
     inits = {i.name for i in m.graph.initializer}
 
-    def desc(v):
+    def desc(v, check=False):
         t = v.type.tensor_type
+        if check and any(not d.HasField("dim_value") for d in t.shape.dim):
+            raise ValueError(f"input {v.name!r} has a symbolic dim; the test needs static shapes")
         dims = [d.dim_value if d.HasField("dim_value") else 1 for d in t.shape.dim]
         return v.name, np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)), dims
 
-    ins = [desc(v) for v in m.graph.input if v.name not in inits]
+    ins = [desc(v, strict) for v in m.graph.input if v.name not in inits]
     return ins, [desc(v) for v in m.graph.output]
 
 

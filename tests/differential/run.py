@@ -78,7 +78,7 @@ def die(msg):
 
 try:
     import numpy as np
-    import onnx
+    import onnx  # noqa: F401 (checked up front: the generators and the graph reader need it)
 except ImportError as exc:
     die(f"{exc}; run tools/setup.sh (the test needs numpy and onnx: .venv/bin/python)")
 
@@ -87,38 +87,13 @@ TINY = float(np.finfo(np.float32).tiny)
 
 @functools.lru_cache(maxsize=None)
 def load_bench():
-    """bench/bench.py as a module (loaded once): its model list, export cache and input maker."""
+    """bench/bench.py as a module (loaded once): its model list, export cache,
+    graph reader, input maker and output file names."""
     path = os.path.join(REPO, "bench", "bench.py")
     spec = importlib.util.spec_from_file_location("hodu_bench", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def graph_io(path):
-    """(inputs, outputs) of an ONNX file as [(name, numpy dtype, dims)]; symbolic dims are an error."""
-    m = onnx.load(path, load_external_data=False)
-    inits = {i.name for i in m.graph.initializer}
-
-    def desc(v):
-        t = v.type.tensor_type
-        dims = []
-        for d in t.shape.dim:
-            if not d.HasField("dim_value"):
-                raise ValueError(f"input {v.name!r} has a symbolic dim; the test needs static shapes")
-            dims.append(d.dim_value)
-        return v.name, np.dtype(onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)), dims
-
-    ins = [desc(v) for v in m.graph.input if v.name not in inits]
-    return ins, [v.name for v in m.graph.output]
-
-
-def output_file(name):
-    # The file name `hodu --run --output-dir` gives an output.
-    s = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:200]
-    if s in ("", ".", ".."):
-        s += "_"
-    return s + ".npy"
 
 
 def compare(opt, ref):
@@ -166,7 +141,7 @@ def check_model(name, path, a, work):
     d = os.path.join(work, name)
     os.makedirs(d, exist_ok=True)
     try:
-        inputs, outputs = graph_io(path)
+        inputs, outputs = load_bench().graph_io(path, strict=True)
     except Exception as exc:  # an unreadable model is a failure, not a skip
         return False, f"cannot read {path}: {exc}"
     try:  # the bench's seeded inputs: one stream per model
@@ -192,8 +167,8 @@ def check_model(name, path, a, work):
         return False, f"the -O0 build still has {fused['ref']} hodu.* nodes: the graph optimizations are not off"
 
     worst, notes = 0.0, []
-    for out in outputs:
-        files = [os.path.join(results[v], output_file(out)) for v in ("opt", "ref")]
+    for out, _, _ in outputs:
+        files = [os.path.join(results[v], load_bench().output_file(out)) for v in ("opt", "ref")]
         missing = [f for f in files if not os.path.isfile(f)]
         if missing:
             return False, f"output {out!r}: no {missing[0]}"

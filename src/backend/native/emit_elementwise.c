@@ -233,24 +233,36 @@ static char *ew_lit(double v, const char *ct)
     return hd_xasprintf("((%s)%s%s%s)", ct, num, has_point ? "" : ".0", is_float ? "f" : "");
 }
 
-/* Clip's bounds as formula text: "$1" / "$2" for the inputs, a literal of
- * type ct for the attributes (splatted to a vector with `vec`), NULL for
- * none (the caller frees both). */
-static void ew_clip_bounds(const ew_plan *a, const char *ct, bool vec, char **lo, char **hi)
+/* Clip's formula: max(x, lo) first, then min(., hi), each a comparison
+ * that keeps NaN (numpy's clip).  Bounds are "$1" / "$2" for the inputs
+ * and literals of type ct for the attributes; `vec` writes it over hd_vf
+ * vectors (the literals splatted). */
+static char *ew_clip_formula(const ew_plan *a, const char *ct, bool vec)
 {
     const ew_bound kind[2] = {a->lo, a->hi};
     const double value[2] = {a->lo_value, a->hi_value};
-    char **out[2] = {lo, hi};
+    char *bound[2] = {NULL, NULL};
     for (int i = 0; i < 2; i++) {
-        *out[i] = NULL;
         if (kind[i] == EW_BOUND_INPUT) {
-            *out[i] = hd_xstrdup(i ? "$2" : "$1");
+            bound[i] = hd_xstrdup(i ? "$2" : "$1");
         } else if (kind[i] == EW_BOUND_ATTR) {
             char *lit = ew_lit(value[i], ct);
-            *out[i] = vec ? hd_xasprintf("hd_vf_splat(%s)", lit) : hd_xstrdup(lit);
+            bound[i] = vec ? hd_xasprintf("hd_vf_splat(%s)", lit) : hd_xstrdup(lit);
             free(lit);
         }
     }
+    char *lo = bound[0], *hi = bound[1], *x, *r;
+    if (vec) {
+        x = lo ? hd_xasprintf("hd_vf_sel(hd_vf_lt($0, %s), %s, $0)", lo, lo) : hd_xstrdup("$0");
+        r = hi ? hd_xasprintf("hd_vf_sel(hd_vf_lt(%s, %s), %s, %s)", hi, x, hi, x) : hd_xstrdup(x);
+    } else {
+        x = lo ? hd_xasprintf("($0 < %s ? %s : $0)", lo, lo) : hd_xstrdup("$0");
+        r = hi ? hd_xasprintf("(%s > %s ? %s : %s)", x, hi, hi, x) : hd_xstrdup(x);
+    }
+    free(x);
+    free(lo);
+    free(hi);
+    return r;
 }
 
 typedef struct ew_subst {
@@ -325,19 +337,10 @@ static char *ew_template(const ew_plan *a)
                              : "($T)hd_ew_pymod_i((int64_t)$0, (int64_t)$1)");
     case EW_FORM_SHIFT_LEFT: return hd_xstrdup("($1 >= $N ? ($T)0 : ($T)(($U)$0 << $1))");
     case EW_FORM_SHIFT_RIGHT: return hd_xstrdup("($1 >= $N ? ($T)0 : ($T)($0 >> $1))");
-    case EW_FORM_CLIP: {
+    case EW_FORM_CLIP:
         /* Attribute bounds print as literals of the compute type (double
          * for integers, whose comparison then happens in double). */
-        const char *ct = cls == EWC_FLOAT ? em_compute_ctype(a->op_dtype) : "double";
-        char *lo, *hi;
-        ew_clip_bounds(a, ct, false, &lo, &hi);
-        char *x = lo ? hd_xasprintf("($0 < %s ? %s : $0)", lo, lo) : hd_xstrdup("$0");
-        char *res = hi ? hd_xasprintf("(%s > %s ? %s : %s)", x, hi, hi, x) : hd_xstrdup(x);
-        free(x);
-        free(lo);
-        free(hi);
-        return res;
-    }
+        return ew_clip_formula(a, cls == EWC_FLOAT ? em_compute_ctype(a->op_dtype) : "double", false);
     }
     return NULL;
 }
@@ -518,18 +521,7 @@ static char *ew_vec_member_template(const ew_plan *a, const char *scalar_tpl)
     case OP_LEAKY_RELU: return hd_xstrdup("hd_vf_sel(hd_vf_lt($0, " VZ "), $a * $0, $0)");
     case OP_HARD_SIGMOID: return hd_xstrdup(VHSIG("($a * $0 + $b)"));
     case OP_HARD_SWISH: return hd_xstrdup("($0 * " VHSIG("($0 * (1.0f / 6.0f) + 0.5f)") ")");
-    case OP_CLIP: {
-        if (a->form != EW_FORM_CLIP)
-            return NULL;
-        char *lo, *hi;
-        ew_clip_bounds(a, "float", true, &lo, &hi);
-        char *x = lo ? hd_xasprintf("hd_vf_sel(hd_vf_lt($0, %s), %s, $0)", lo, lo) : hd_xstrdup("$0");
-        char *r = hi ? hd_xasprintf("hd_vf_sel(hd_vf_lt(%s, %s), %s, %s)", hi, x, hi, x) : hd_xstrdup(x);
-        free(x);
-        free(lo);
-        free(hi);
-        return r;
-    }
+    case OP_CLIP: return a->form == EW_FORM_CLIP ? ew_clip_formula(a, "float", true) : NULL;
     default: return NULL;
     }
 }
