@@ -42,6 +42,10 @@ typedef struct hodu_build_options {
      * CPU), "generic" (no -march: portable to any CPU of the architecture),
      * or any value the C compiler accepts (e.g. "x86-64-v3"). */
     const char *march;
+    /* Subnormal floats: flushed to zero while the model runs (default:
+     * false), or kept (true: IEEE gradual underflow, slower where they
+     * occur).  See hodu_kernels.h, "Floating-point environment". */
+    bool keep_denormals;
     /* "name=1x3x224x224": binds the dims of an input */
     const char *const *input_shapes;
     size_t n_input_shapes;

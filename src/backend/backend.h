@@ -35,6 +35,7 @@ typedef struct backend_target {
     /* Graph optimizations on (hodu_build_options.graph_opt; off at -O0):
      * the backend's own optimizations key off this too. */
     bool graph_opt;
+    bool keep_denormals; /* hodu_build_options.keep_denormals */
 } backend_target;
 
 /* What emit produced (sources, blobs); owned by the backend. */

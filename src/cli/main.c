@@ -39,6 +39,7 @@ static const char usage[] =
     "  -O LEVEL                   optimisation level 0-3 (default 3); 0 also turns the graph optimizations\n"
     "                             off. The C compiler gets -OLEVEL unless --cflags has a later -O\n"
     "  --march CPU                CPU the generated code targets: native (default), generic, or a -march value\n"
+    "  --keep-denormals           keep subnormal floats while the model runs (default: flushed to zero, faster)\n"
     "  --dump-ir                  also print the IR after the passes\n"
     "  -v, --verbose              print the C compiler command\n"
     "run options:\n"
@@ -65,15 +66,15 @@ typedef struct args {
     int opt_level;
     long repeat;
     long threads; /* 0: libhodu_rt's default */
-    bool dump_ir, verbose;
+    bool dump_ir, verbose, keep_denormals;
     const char **shapes, **consts, **inputs;
     size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs;
 } args;
 
-static const char *const known_flags[] = {"--build",       "--run",         "--inspect", "--dump-ir",    "--output",
-                                          "--input-shape", "--const-input", "--backend", "--emit-c",     "--cc",
-                                          "--cflags",      "--march",       "--input",   "--output-dir", "--repeat",
-                                          "--threads",     "--verbose",     "--help",    "--version"};
+static const char *const known_flags[] = {
+    "--build",   "--run",     "--inspect", "--dump-ir", "--output",  "--input-shape",   "--const-input",
+    "--backend", "--emit-c",  "--cc",      "--cflags",  "--march",   "--input",         "--output-dir",
+    "--repeat",  "--threads", "--verbose", "--help",    "--version", "--keep-denormals"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -206,6 +207,8 @@ static int parse_args(int argc, char **argv, args *a)
             a->opt_level = lvl[0] - '0';
         } else if (strcmp(f, "-v") == 0 || strcmp(f, "--verbose") == 0) {
             a->verbose = true;
+        } else if (strcmp(f, "--keep-denormals") == 0) {
+            a->keep_denormals = true;
         } else if (f[0] == '-') {
             return unknown_flag(f);
         } else {
@@ -548,6 +551,7 @@ int main(int argc, char **argv)
         o.cflags = a.cflags;
         o.opt_level = a.opt_level;
         o.graph_opt = a.opt_level > 0;
+        o.keep_denormals = a.keep_denormals;
         if (a.march)
             o.march = a.march;
         o.input_shapes = a.shapes;

@@ -216,7 +216,8 @@ int hodu_build(const hodu_build_options *o)
                                     .src_dir = o->emit_c_dir,
                                     .output = o->output_path,
                                     .verbose = o->verbose != 0,
-                                    .graph_opt = o->graph_opt};
+                                    .graph_opt = o->graph_opt,
+                                    .keep_denormals = o->keep_denormals};
                 ok = b->build(art, &t, &d);
                 b->free_artifact(art);
             }

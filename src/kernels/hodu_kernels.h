@@ -138,8 +138,9 @@
  *    correctly rounded result (gcc SSE2 / AVX2+FMA / AVX-512 builds and
  *    clang -march=native): max error exp 1 ulp, log 1 ulp, tanh 1 ulp,
  *    erf 1 ulp, sigmoid 2 ulp; against glibc's float functions at most
- *    2 ulp.  Assumes the default FP environment (round to nearest, no
- *    flush-to-zero); do not compile with -ffast-math (it breaks NaN/Inf
+ *    2 ulp, in the default FP environment (round to nearest) and in
+ *    section 6's (flushed subnormals: where a result would be subnormal it
+ *    is zero instead); do not compile with -ffast-math (it breaks NaN/Inf
  *    handling here and everywhere else).  Contraction (-ffp-contract=fast,
  *    the gnu11 default) is fine; scalar and array forms may then differ by
  *    1 ulp.
@@ -151,11 +152,18 @@
  *    float rows (vector accumulators; results differ from a sequential loop
  *    only by summation order).
  *
- * 6. Threads (hodu_abi.h's hodu_exec; this header then needs hodu_abi.h
+ * 6. Floating-point environment: hd_fpenv_enter() switches subnormal
+ *    flushing on (FTZ+DAZ on x86, FZ on AArch64; nothing where
+ *    HD_FLUSH_DENORMALS is 0 or the target has no such mode) and returns
+ *    the caller's environment, which hd_fpenv_leave(saved) restores.  A
+ *    model's run function brackets its work with the two.
+ *
+ * 7. Threads (hodu_abi.h's hodu_exec; this header then needs hodu_abi.h
  *    included before it, which generated code does):
  *      hd_parallel_for(exec, n, fn, ctx): fn(ctx, t, worker) for every
  *        t < n, through the host's parallel-for, or in order as worker 0
- *        when exec is NULL, has no parallel_for or one worker.
+ *        when exec is NULL, has no parallel_for or one worker.  Tasks on
+ *        the host's threads run inside hd_fpenv_enter/leave.
  *      hd_task_count(exec, max): how many tasks to split work into,
  *        min(max, workers) (1 without threads).
  *      hd_task_begin(t, nt, n, grain): start of task t's block when n
@@ -2015,14 +2023,72 @@ static inline float hd_rd_ext(const float *x, int64_t n, int gt)
 }
 
 /* ======================================================================
- * 6. Threads
+ * 6. Floating-point environment
+ * ====================================================================== */
+/* Subnormal floats are 10-100x slower on most CPUs (microcode assists)
+ * and carry no precision a network needs, so by default a model runs with
+ * them flushed: results that would be subnormal are zero (FTZ) and
+ * subnormal operands read as zero (DAZ).  HD_FLUSH_DENORMALS=0 (`hodu
+ * --build --keep-denormals`) keeps IEEE gradual underflow.  The caller's
+ * environment is saved on entry and restored on exit. */
+#ifndef HD_FLUSH_DENORMALS
+#define HD_FLUSH_DENORMALS 1
+#endif
+
+typedef uint64_t hd_fpenv;
+
+static inline hd_fpenv hd_fpenv_enter(void)
+{
+#if HD_FLUSH_DENORMALS && HD__GNU && (defined(__x86_64__) || (defined(__i386__) && defined(__SSE__)))
+    unsigned int csr = __builtin_ia32_stmxcsr();
+    __builtin_ia32_ldmxcsr(csr | 0x8040u); /* FTZ (bit 15) and DAZ (bit 6) */
+    return csr;
+#elif HD_FLUSH_DENORMALS && HD__GNU && defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(fpcr | (UINT64_C(1) << 24))); /* FZ: both directions */
+    return fpcr;
+#else
+    return 0; /* no flush on this target: the default environment */
+#endif
+}
+
+static inline void hd_fpenv_leave(hd_fpenv saved)
+{
+#if HD_FLUSH_DENORMALS && HD__GNU && (defined(__x86_64__) || (defined(__i386__) && defined(__SSE__)))
+    __builtin_ia32_ldmxcsr((unsigned int)saved);
+#elif HD_FLUSH_DENORMALS && HD__GNU && defined(__aarch64__)
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(saved));
+#else
+    (void)saved;
+#endif
+}
+
+/* ======================================================================
+ * 7. Threads
  * ====================================================================== */
 #ifdef HODU_ABI_H
+
+/* The host's threads run our tasks in whatever FP environment they have:
+ * each task enters ours and gives theirs back. */
+struct hd__fp_task {
+    hodu_task_fn fn;
+    void *ctx;
+};
+
+static inline void hd__fp_task_run(void *p, uint32_t t, uint32_t worker)
+{
+    const struct hd__fp_task *ft = (const struct hd__fp_task *)p;
+    hd_fpenv saved = hd_fpenv_enter();
+    ft->fn(ft->ctx, t, worker);
+    hd_fpenv_leave(saved);
+}
 
 static inline void hd_parallel_for(const hodu_exec *exec, uint32_t n, hodu_task_fn fn, void *ctx)
 {
     if (exec != NULL && exec->parallel_for != NULL && exec->n_workers > 1 && n > 1) {
-        exec->parallel_for(exec->pool, n, fn, ctx);
+        struct hd__fp_task ft = {fn, ctx};
+        exec->parallel_for(exec->pool, n, HD_FLUSH_DENORMALS ? hd__fp_task_run : fn, HD_FLUSH_DENORMALS ? &ft : ctx);
         return;
     }
     for (uint32_t t = 0; t < n; t++)

@@ -740,6 +740,51 @@ static void reverse_parallel_for(void *pool, uint32_t n, hodu_task_fn fn, void *
         fn(ctx, t, t % 3);
 }
 
+/* x*y for floats the compiler cannot see, so it cannot fold the product. */
+static float runtime_mul(float x, float y)
+{
+    volatile float a = x, b = y;
+    return a * b;
+}
+
+/* Records in ctx[t] whether a subnormal product came out as zero. */
+static void flush_probe_task(void *ctx, uint32_t t, uint32_t worker)
+{
+    (void)worker;
+    ((int *)ctx)[t] = runtime_mul(1e-20f, 1e-20f) == 0.0f;
+}
+
+/* Property: inside hd_fpenv_enter a subnormal result is zero (and a
+ * subnormal operand reads as zero) where the target can flush; leave gives
+ * the caller's environment back; tasks handed to a host's parallel-for run
+ * flushed and leave the host thread as they found it. */
+static void test_fpenv(void **state)
+{
+    (void)state;
+    const float sub = 1e-40f; /* subnormal */
+    assert_true(runtime_mul(1e-20f, 1e-20f) != 0.0f);
+    hd_fpenv saved = hd_fpenv_enter();
+#if defined(__x86_64__) || defined(__aarch64__)
+    assert_true(runtime_mul(1e-20f, 1e-20f) == 0.0f);
+    assert_true(runtime_mul(sub, 1.0f) == 0.0f);
+    const int flushes = 1;
+#else
+    const int flushes = 0;
+#endif
+    hd_fpenv_leave(saved);
+    assert_true(runtime_mul(1e-20f, 1e-20f) != 0.0f);
+    assert_true(runtime_mul(sub, 1.0f) == sub);
+
+    int seen[6] = {0};
+    uint32_t ntasks = 0;
+    hodu_exec three = {3, &ntasks, reverse_parallel_for};
+    hd_parallel_for(&three, 6, flush_probe_task, seen);
+    assert_int_equal(ntasks, 6);
+    for (int t = 0; t < 6; t++)
+        assert_int_equal(seen[t], flushes);
+    assert_true(runtime_mul(1e-20f, 1e-20f) != 0.0f);
+}
+
 /* hd_sgemm_par gives, byte for byte, what one hd_sgemm_ws call per product
  * gives, whichever way its tasks are split, ordered and assigned; returns
  * the number of tasks of the 3-worker run. */
@@ -1704,6 +1749,7 @@ int main(void)
         cmocka_unit_test(test_im2col_par),
         cmocka_unit_test(test_sgemm_prepacked_b),
         cmocka_unit_test(test_sgemm_par),
+        cmocka_unit_test(test_fpenv),
         cmocka_unit_test(test_dgemm),
         cmocka_unit_test(test_im2col_col2im),
         cmocka_unit_test(test_col2im_acc),

@@ -225,6 +225,8 @@ static bool build_library(const backend_artifact *gen, const backend_target *opt
             HD_PUSH(argv, argc, cap, hd_xstrdup(fixed[i]));
         if (opts->march && *opts->march && strcmp(opts->march, "generic") != 0)
             HD_PUSH(argv, argc, cap, hd_xasprintf("-march=%s", opts->march));
+        if (opts->keep_denormals)
+            HD_PUSH(argv, argc, cap, hd_xstrdup("-DHD_FLUSH_DENORMALS=0"));
         split_words(opts->cflags, &argv, &argc, &cap);
         /* Plain names: they resolve in the private folder, the child's cwd. */
         HD_PUSH(argv, argc, cap, hd_xstrdup("model.c"));

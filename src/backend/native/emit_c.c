@@ -618,8 +618,9 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
            "    unsigned char *arena = (unsigned char *)workspace;\n"
            "    (void)arena;\n    (void)in;\n    (void)out;\n    (void)exec;\n    (void)hodu_weights;\n");
     hd_buf_write(b, names.decls.data ? names.decls.data : "", names.decls.len);
+    hd_buf_puts(b, "    const hd_fpenv fpenv = hd_fpenv_enter();\n");
     hd_buf_write(b, calls.data ? calls.data : "", calls.len);
-    hd_buf_puts(b, "    return 0;\n}\n\n");
+    hd_buf_puts(b, "    hd_fpenv_leave(fpenv);\n    return 0;\n}\n\n");
     emit_desc_tensors(g, g->inputs, g->n_inputs, "inputs", b);
     emit_desc_tensors(g, g->outputs, g->n_outputs, "outputs", b);
     hd_buf_puts(b, "\nstatic const hodu_model_desc model_desc = {\n    HODU_ABI_VERSION,\n"
