@@ -34,7 +34,10 @@ extern "C" {
 #define HODU_MAX_RANK 8
 
 /* Element types.  The numbers are ONNX's TensorProto.DataType values, so the
- * loader and the .npy reader map onto them without tables. */
+ * loader and the .npy reader map onto them without tables.
+ * The 8-bit floats and the 4- and 2-bit types take one byte per element,
+ * the code in the low bits and the rest zero (as numpy's ml_dtypes lays
+ * them out); a reader ignores the bits above the code. */
 typedef enum hodu_dtype {
     HODU_DTYPE_UNDEFINED = 0,
     HODU_DTYPE_F32 = 1,
@@ -51,7 +54,17 @@ typedef enum hodu_dtype {
     HODU_DTYPE_U32 = 12,
     HODU_DTYPE_U64 = 13,
     HODU_DTYPE_BF16 = 16,
-    HODU_DTYPE_COUNT_ = 17
+    HODU_DTYPE_F8E4M3FN = 17,   /* 8-bit float, 4 exponent bits, no infinity */
+    HODU_DTYPE_F8E4M3FNUZ = 18, /* the same, no negative zero, NaN 0x80 */
+    HODU_DTYPE_F8E5M2 = 19,     /* 8-bit float, 5 exponent bits, IEEE-like */
+    HODU_DTYPE_F8E5M2FNUZ = 20, /* no infinity, no negative zero, NaN 0x80 */
+    HODU_DTYPE_U4 = 21,
+    HODU_DTYPE_I4 = 22,
+    HODU_DTYPE_F4E2M1 = 23, /* 4-bit float: 0, 0.5, 1, 1.5, 2, 3, 4, 6 and negatives */
+    HODU_DTYPE_F8E8M0 = 24, /* 8-bit power of two 2^(e-127); 0xFF is NaN */
+    HODU_DTYPE_U2 = 25,
+    HODU_DTYPE_I2 = 26,
+    HODU_DTYPE_COUNT_ = 27
 } hodu_dtype;
 
 /* One input or output of a compiled model.  Shapes are fully static. */

@@ -159,6 +159,13 @@ void hodu_tensor_free(hodu_tensor *t);
 /* Reads a .npy file (format 1.0-3.0, little-endian or byte-order-free,
  * C order).  Sizes are checked against the file length before allocating. */
 hodu_status hodu_npy_read(const char *path, hodu_tensor *out, hodu_error *err);
+/* The same, for a tensor expected to be of type `expect`: numpy has no
+ * bfloat16, 8-bit float or 4- and 2-bit types and writes those (through
+ * ml_dtypes) as raw bytes ('V2', 'V1'), which this reads as `expect` when
+ * the width agrees.  The file's own type, when it has one, still wins:
+ * the caller checks it against `expect`.  hodu_npy_write writes those
+ * types the same way. */
+hodu_status hodu_npy_read_as(const char *path, hodu_dtype expect, hodu_tensor *out, hodu_error *err);
 /* Writes a .npy file (format 1.0).  Writes to a temporary file and renames,
  * so a failure leaves no partial file behind. */
 hodu_status hodu_npy_write(const char *path, const hodu_tensor *t, hodu_error *err);

@@ -297,7 +297,8 @@ static void print_summary(const char *name, const hodu_tensor *t)
         printf("%s%" PRId64, i ? "," : "", t->dims[i]);
     printf("]");
     int64_t n = hodu_shape_numel(t->rank, t->dims);
-    bool numeric = t->dtype != HODU_DTYPE_F16 && t->dtype != HODU_DTYPE_BF16;
+    bool numeric = t->dtype != HODU_DTYPE_F16 && t->dtype != HODU_DTYPE_BF16 && hodu_dtype_size(t->dtype) > 0 &&
+                   t->dtype < HODU_DTYPE_F8E4M3FN;
     if (n > 0 && numeric) {
         double lo = INFINITY, hi = -INFINITY, sum = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -388,7 +389,7 @@ static int run_model(const args *a)
             fail("%s: input '%s' is given twice", a->file, hodu_model_input(m, (size_t)idx)->name);
             goto done;
         }
-        if (hodu_npy_read(path, &ins[idx], &err) != HODU_OK) {
+        if (hodu_npy_read_as(path, (hodu_dtype)hodu_model_input(m, (size_t)idx)->dtype, &ins[idx], &err) != HODU_OK) {
             fail("%s", err.message);
             goto done;
         }

@@ -270,6 +270,16 @@ const char *ir_dtype_name(hodu_dtype t)
     case HODU_DTYPE_U32: return "u32";
     case HODU_DTYPE_U64: return "u64";
     case HODU_DTYPE_BF16: return "bf16";
+    case HODU_DTYPE_F8E4M3FN: return "f8e4m3fn";
+    case HODU_DTYPE_F8E4M3FNUZ: return "f8e4m3fnuz";
+    case HODU_DTYPE_F8E5M2: return "f8e5m2";
+    case HODU_DTYPE_F8E5M2FNUZ: return "f8e5m2fnuz";
+    case HODU_DTYPE_U4: return "u4";
+    case HODU_DTYPE_I4: return "i4";
+    case HODU_DTYPE_F4E2M1: return "f4e2m1";
+    case HODU_DTYPE_F8E8M0: return "f8e8m0";
+    case HODU_DTYPE_U2: return "u2";
+    case HODU_DTYPE_I2: return "i2";
     default: return "?";
     }
 }
@@ -290,13 +300,27 @@ size_t ir_dtype_size(hodu_dtype t)
     case HODU_DTYPE_I64:
     case HODU_DTYPE_U64:
     case HODU_DTYPE_F64: return 8;
-    default: return 0;
+    default: return ir_dtype_is_narrow(t) ? 1 : 0; /* one element per byte (hodu_abi.h) */
     }
 }
 
 bool ir_dtype_is_float(hodu_dtype t)
 {
     return t == HODU_DTYPE_F32 || t == HODU_DTYPE_F64 || t == HODU_DTYPE_F16 || t == HODU_DTYPE_BF16;
+}
+
+bool ir_dtype_is_narrow(hodu_dtype t) { return t >= HODU_DTYPE_F8E4M3FN && t <= HODU_DTYPE_I2; }
+
+int ir_dtype_narrow_bits(hodu_dtype t)
+{
+    switch (t) {
+    case HODU_DTYPE_U4:
+    case HODU_DTYPE_I4:
+    case HODU_DTYPE_F4E2M1: return 4;
+    case HODU_DTYPE_U2:
+    case HODU_DTYPE_I2: return 2;
+    default: return ir_dtype_is_narrow(t) ? 8 : 0;
+    }
 }
 
 bool ir_dtype_is_signed(hodu_dtype t)

@@ -239,6 +239,13 @@ size_t ir_dtype_size(hodu_dtype t);
 bool ir_dtype_is_float(hodu_dtype t);  /* f16, bf16, f32, f64 */
 bool ir_dtype_is_signed(hodu_dtype t); /* signed ints */
 bool ir_dtype_is_int(hodu_dtype t);    /* any integer type, not bool */
+/* The storage-only types: 8-bit floats, 4- and 2-bit ints and floats, one
+ * element per byte.  Only conversions (Cast, CastLike) compute on them;
+ * ops that move bytes carry them like any 1-byte type; is_float and is_int
+ * are false for them, so arithmetic ops refuse them. */
+bool ir_dtype_is_narrow(hodu_dtype t);
+/* Bits of a narrow type's code (8, 4 or 2); 0 for other types. */
+int ir_dtype_narrow_bits(hodu_dtype t);
 
 /* True when every dim is known. */
 bool ir_value_is_static(const ir_value *v);

@@ -32,6 +32,12 @@
  *    to Inf, overflow rounds to Inf, subnormals are produced and consumed
  *    exactly, NaN stays NaN (quieted, sign and top payload bits kept).
  *    The *_array variants convert n elements; src and dst must not overlap.
+ *    Narrow types, one element per byte (`type` is the ONNX type number):
+ *      float   hd_nf_to_f32(type, code);  uint8_t hd_nf_from_f32(type, f, saturate);
+ *      float   hd_e8m0_to_f32(code);      uint8_t hd_e8m0_from_f32(f, saturate, mode);
+ *      int64_t hd_ni_to_i64(type, code);  uint8_t hd_ni_from_i64(type, v);
+ *                                         uint8_t hd_ni_from_f64(type, v);
+ *    with ONNX Cast's rounding and saturation (see there).
  *
  * 2. SGEMM, row-major:  C = alpha * op(A) * op(B) + beta * C
  *      op(A) is M x K: A[i*lda + k], or A[k*lda + i] when trans_a != 0
@@ -564,6 +570,138 @@ static inline void hd_f32_to_bf16_array(const float *src, uint16_t *dst, int64_t
 {
     for (int64_t i = 0; i < n; ++i)
         dst[i] = hd_f32_to_bf16(src[i]);
+}
+
+/* Narrow types: one element per byte, the code in the low bits (higher
+ * bits are ignored on reading and zero on writing).  `type` is the ONNX
+ * type number (hodu_dtype): 17 f8e4m3fn, 18 f8e4m3fnuz, 19 f8e5m2,
+ * 20 f8e5m2fnuz, 23 f4e2m1 (the narrow floats, hd_nf_*), 24 f8e8m0
+ * (hd_e8m0_*), 21 u4, 22 i4, 25 u2, 26 i2 (the narrow ints, hd_ni_*).
+ * Pure integer code, like the half conversions. */
+enum { HD__NF_FN, HD__NF_FNUZ, HD__NF_IEEE, HD__NF_PLAIN }; /* what the top codes mean */
+typedef struct hd__nf_fmt {
+    uint32_t mbits, bias, sign; /* mantissa bits, exponent bias, sign bit */
+    int kind;
+} hd__nf_fmt;
+
+static inline hd__nf_fmt hd__nf_format(int type)
+{
+    switch (type) {
+    case 17: return (hd__nf_fmt){3, 7, 0x80u, HD__NF_FN};    /* max 448, NaN S.1111.111 */
+    case 18: return (hd__nf_fmt){3, 8, 0x80u, HD__NF_FNUZ};  /* max 240, NaN 0x80 */
+    case 19: return (hd__nf_fmt){2, 15, 0x80u, HD__NF_IEEE}; /* max 57344, Inf, NaN */
+    case 20: return (hd__nf_fmt){2, 16, 0x80u, HD__NF_FNUZ}; /* max 57344, NaN 0x80 */
+    default: return (hd__nf_fmt){1, 1, 0x8u, HD__NF_PLAIN};  /* 23: max 6, no NaN or Inf */
+    }
+}
+
+static inline float hd_nf_to_f32(int type, uint8_t code)
+{
+    hd__nf_fmt f = hd__nf_format(type);
+    uint32_t c = code & (2u * f.sign - 1u);
+    uint32_t mag = c & (f.sign - 1u), sign = (c & f.sign) ? 0x80000000u : 0u;
+    uint32_t e = mag >> f.mbits, man = mag & ((1u << f.mbits) - 1u);
+    if ((f.kind == HD__NF_FNUZ && c == f.sign) || (f.kind == HD__NF_FN && mag == f.sign - 1u) ||
+        (f.kind == HD__NF_IEEE && e == 31u && man != 0))
+        return hd__f32_from_bits(sign | 0x7FC00000u);
+    if (f.kind == HD__NF_IEEE && e == 31u)
+        return hd__f32_from_bits(sign | 0x7F800000u);
+    if (e == 0) { /* subnormal: man * 2^(1 - bias - mbits), a normal float */
+        float mag_f = (float)man * hd__f32_from_bits((127u + 1u - f.bias - f.mbits) << 23);
+        return hd__f32_from_bits(sign | hd__f32_bits(mag_f));
+    }
+    return hd__f32_from_bits(sign | ((e - f.bias + 127u) << 23) | (man << (23u - f.mbits)));
+}
+
+/* Round to nearest even.  Past the largest finite value (and for
+ * infinity): the largest value when `saturate` or the format has no
+ * special codes (f4e2m1), otherwise infinity (f8e5m2) or NaN.  NaN gives
+ * NaN; f4e2m1 has none, and gives -0 for NaN and +0 for -NaN, as the ONNX
+ * reference (ml_dtypes) does. */
+static inline uint8_t hd_nf_from_f32(int type, float value, int saturate)
+{
+    hd__nf_fmt f = hd__nf_format(type);
+    uint32_t x = hd__f32_bits(value), ax = x & 0x7FFFFFFFu;
+    uint32_t sign = (x >> 31) ? f.sign : 0u;
+    uint32_t max = f.kind == HD__NF_FN ? f.sign - 2u : f.kind == HD__NF_IEEE ? 0x7Bu : f.sign - 1u;
+    uint32_t over = f.kind == HD__NF_FN ? sign | (f.sign - 1u) : f.kind == HD__NF_FNUZ ? f.sign : sign | 0x7Cu;
+    if (saturate || f.kind == HD__NF_PLAIN)
+        over = sign | max;
+    if (ax > 0x7F800000u) { /* NaN */
+        uint32_t nan = f.kind == HD__NF_FN     ? sign | (f.sign - 1u)
+                       : f.kind == HD__NF_IEEE ? sign | 0x7Eu
+                       : f.kind == HD__NF_FNUZ ? f.sign
+                                               : f.sign ^ sign;
+        return (uint8_t)nan;
+    }
+    if (ax == 0x7F800000u)
+        return (uint8_t)over;
+    uint32_t code = 0;
+    if (ax >= 0x00800000u) { /* float32 subnormals are far below half the smallest code */
+        int32_t e = (int32_t)(ax >> 23) - 127, emin = 1 - (int32_t)f.bias;
+        uint32_t sig = (ax & 0x7FFFFFu) | 0x800000u;
+        uint32_t shift = 23u - f.mbits + (e < emin ? (uint32_t)(emin - e) : 0u);
+        if (shift < 25u) {
+            uint32_t q = sig >> shift, rem = sig & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+            q += rem > half || (rem == half && (q & 1u));
+            /* normal: biased exponent above the 1.m significand, whose carry
+             * rolls into the exponent; subnormal: q itself (q = 2^mbits is
+             * the smallest normal) */
+            code = e < emin ? q : ((uint32_t)(e + (int32_t)f.bias) << f.mbits) + q - (1u << f.mbits);
+        }
+    }
+    if (code > max)
+        return (uint8_t)over;
+    if (code == 0 && f.kind == HD__NF_FNUZ)
+        return 0; /* no negative zero */
+    return (uint8_t)(sign | code);
+}
+
+static inline float hd_e8m0_to_f32(uint8_t code)
+{
+    if (code == 0xFFu)
+        return hd__f32_from_bits(0x7FC00000u);
+    return hd__f32_from_bits(code ? (uint32_t)code << 23 : 0x00400000u); /* 2^(code - 127) */
+}
+
+/* The power of two at value's exponent (the sign is ignored), rounded by
+ * `mode`: 0 up (away from zero), 1 down, 2 nearest (ties up); with
+ * `saturate` rounding stops at the largest power, 2^127, otherwise it
+ * gives NaN.  NaN and infinity give NaN. */
+static inline uint8_t hd_e8m0_from_f32(float value, int saturate, int mode)
+{
+    uint32_t x = hd__f32_bits(value), e = (x >> 23) & 0xFFu, up = 0;
+    if (e == 0xFFu)
+        return 0xFFu;
+    if (mode == 0)
+        up = (x & 0x7FFFFFu) != 0;
+    else if (mode == 2)
+        up = ((x >> 22) & 1u) && (((x >> 21) & 1u) || (x & 0x1FFFFFu) || e > 0);
+    if (saturate && e == 0xFEu)
+        up = 0;
+    return (uint8_t)(e + up);
+}
+
+static inline uint32_t hd__ni_mask(int type) { return type == 21 || type == 22 ? 0xFu : 0x3u; }
+
+static inline int64_t hd_ni_to_i64(int type, uint8_t code)
+{
+    uint32_t mask = hd__ni_mask(type), v = code & mask;
+    int is_signed = type == 22 || type == 26;
+    return is_signed && v > (mask >> 1) ? (int64_t)v - (int64_t)mask - 1 : (int64_t)v;
+}
+
+/* Integers keep their low bits (two's complement), as numbers narrowing
+ * between integer types do. */
+static inline uint8_t hd_ni_from_i64(int type, int64_t v) { return (uint8_t)((uint64_t)v & hd__ni_mask(type)); }
+
+/* Floats truncate toward zero, then keep the low bits; NaN, infinities
+ * and values past int64 give 0. */
+static inline uint8_t hd_ni_from_f64(int type, double v)
+{
+    if (!(v > -0x1p63 && v < 0x1p63))
+        return 0;
+    return hd_ni_from_i64(type, (int64_t)v);
 }
 
 /* ------------------------------------------------------------------------ */

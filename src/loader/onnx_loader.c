@@ -128,7 +128,10 @@ static const char *onnx_type_name(int32_t t)
 }
 
 /* The element types Hodu represents (the numbering is ONNX's). */
-static bool dtype_supported(int32_t t) { return (t >= HODU_DTYPE_F32 && t <= HODU_DTYPE_U64) || t == HODU_DTYPE_BF16; }
+static bool dtype_supported(int32_t t)
+{
+    return (t >= HODU_DTYPE_F32 && t <= HODU_DTYPE_U64) || (t >= HODU_DTYPE_BF16 && t < HODU_DTYPE_COUNT_);
+}
 
 /* "[4,4]" for messages. */
 static char *shape_text(const int64_t *dims, size_t n)
@@ -264,11 +267,25 @@ static void *convert_typed(const Onnx__TensorProto *t, hodu_dtype dt, size_t num
         for (size_t i = 0; i < numel; i++)
             out[i] = t->int32_data[i] != 0;
         break;
-    default: /* i8, u8 */
+    default: /* i8, u8, the narrow types (a byte each, or a packed byte) */
         for (size_t i = 0; i < numel; i++)
             out[i] = (uint8_t)(uint32_t)t->int32_data[i];
         break;
     }
+    return out;
+}
+
+/* ONNX packs 4- and 2-bit elements into bytes, lowest bits first; Hodu
+ * keeps one per byte (hodu_abi.h).  Takes `packed` (freed) and returns the
+ * numel-byte form. */
+static void *unpack_narrow(void *packed, int bits, size_t numel)
+{
+    const uint8_t *src = packed;
+    uint8_t *out = hd_xmalloc(numel ? numel : 1);
+    size_t per = (size_t)(8 / bits);
+    for (size_t i = 0; i < numel; i++)
+        out[i] = (uint8_t)((src[i / per] >> ((i % per) * (size_t)bits)) & ((1u << bits) - 1u));
+    free(packed);
     return out;
 }
 
@@ -516,6 +533,12 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
         return -1;
     }
     size_t nbytes = (size_t)nbytes64;
+    /* What the file holds: 4- and 2-bit elements packed, several a byte. */
+    int bits = ir_dtype_narrow_bits(dt);
+    bool packed = bits == 4 || bits == 2;
+    size_t stored = nbytes;
+    if (packed)
+        stored = nbytes / (size_t)(8 / bits) + (nbytes % (size_t)(8 / bits) != 0);
 
     /* Exactly one place may hold the data. */
     typed_field want = field_for_dtype(dt);
@@ -540,16 +563,16 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
     char *sh = shape_text(t->dims, t->n_dims);
     const void *data = NULL;
     if (external) {
-        void *buf = read_external(L, t, name, nbytes, sh, dt);
+        void *buf = read_external(L, t, name, stored, sh, dt);
         if (!buf) {
             free(sh);
             return -1;
         }
-        data = ir_graph_keep(L->g, buf);
+        data = ir_graph_keep(L->g, packed ? unpack_narrow(buf, bits, nbytes) : buf);
     } else if (raw) {
-        if (t->raw_data.len != nbytes) {
+        if (t->raw_data.len != stored) {
             loader_err(L, "tensor '%s': raw_data holds %zu bytes but its shape %s of %s needs %zu", name,
-                       t->raw_data.len, sh, ir_dtype_name(dt), nbytes);
+                       t->raw_data.len, sh, ir_dtype_name(dt), stored);
             free(sh);
             return -1;
         }
@@ -560,7 +583,7 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
             t->raw_data.data = NULL;
             t->raw_data.len = 0;
             t->has_raw_data = 0;
-            data = ir_graph_keep(L->g, buf);
+            data = ir_graph_keep(L->g, packed ? unpack_narrow(buf, bits, nbytes) : buf);
         }
     } else {
         size_t have = typed_field_count(t, want);
@@ -570,14 +593,18 @@ static int load_tensor(loader *L, Onnx__TensorProto *t, const char *name)
             free(sh);
             return -1;
         }
-        if (have != (size_t)numel) {
+        /* packed types: one packed byte per int32 */
+        uint64_t need = packed ? (uint64_t)stored : numel;
+        if (have != need) {
             loader_err(L, "tensor '%s': %s holds %zu values but its shape %s of %s needs %" PRIu64, name,
-                       typed_field_names[want], have, sh, ir_dtype_name(dt), numel);
+                       typed_field_names[want], have, sh, ir_dtype_name(dt), need);
             free(sh);
             return -1;
         }
-        if (nbytes)
-            data = ir_graph_keep(L->g, convert_typed(t, dt, (size_t)numel, nbytes));
+        if (nbytes) {
+            void *buf = convert_typed(t, dt, (size_t)need, stored);
+            data = ir_graph_keep(L->g, packed ? unpack_narrow(buf, bits, nbytes) : buf);
+        }
     }
     free(sh);
     if (!data)

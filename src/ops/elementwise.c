@@ -513,6 +513,15 @@ static void ew_attr_consts(const ir_node *n, ew_plan *a)
 /* Plans                                                                     */
 /* ======================================================================== */
 
+bool ew_is_narrow_cast(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    if ((n->op != OP_CAST && n->op != OP_CAST_LIKE) || n->n_inputs < 1 || n->inputs[0] < 0 || n->n_outputs < 1 ||
+        n->outputs[0] < 0)
+        return false;
+    return ir_dtype_is_narrow(ir_val(g, n->inputs[0])->dtype) || ir_dtype_is_narrow(ir_val(g, n->outputs[0])->dtype);
+}
+
 bool ew_plan_of(const ir_graph *g, int node, ew_plan *p, char **why)
 {
     *why = NULL;
@@ -612,7 +621,8 @@ static bool ew_infer(op_ctx *c)
     for (int k = 0; k < a.n; k++) {
         if (!op_need_static(c, (size_t)a.idx[k]))
             return false;
-        if (!ew_supported_dtype(a.v[k]->dtype))
+        bool narrow_ok = r->kind == EWK_CAST && ir_dtype_is_narrow(a.v[k]->dtype);
+        if (!ew_supported_dtype(a.v[k]->dtype) && !narrow_ok)
             return op_fail(c, "input '%s' has unsupported element type %s", a.v[k]->name,
                            ew_onnx_type_name(a.v[k]->dtype));
     }
@@ -667,7 +677,8 @@ static bool ew_infer(op_ctx *c)
             const ir_attr *to = ir_attr_find(n, "to");
             if (!to)
                 return op_fail(c, "attribute 'to' is required");
-            if (!ew_supported_dtype((int)to->i))
+            if (!ew_supported_dtype((int)to->i) &&
+                !(to->i > 0 && to->i < HODU_DTYPE_COUNT_ && ir_dtype_is_narrow((hodu_dtype)to->i)))
                 return op_fail(c, "attribute 'to' value %" PRId64 " (%s) is not supported", to->i,
                                ew_onnx_type_name(to->i));
             a.out_dtype = (hodu_dtype)to->i;
@@ -676,6 +687,19 @@ static bool ew_infer(op_ctx *c)
         a.out_dtype = HODU_DTYPE_BOOL;
     } else {
         a.out_dtype = a.op_dtype;
+    }
+
+    if (r->kind == EWK_CAST && (ir_dtype_is_narrow(a.op_dtype) || ir_dtype_is_narrow(a.out_dtype))) {
+        int64_t sat = ir_attr_int(n, "saturate", 1);
+        const char *mode = ir_attr_string(n, "round_mode", "up");
+        if (sat != 0 && sat != 1)
+            return op_fail(c, "attribute 'saturate' value %" PRId64 " is not supported (0 or 1)", sat);
+        if (strcmp(mode, "up") != 0 && strcmp(mode, "down") != 0 && strcmp(mode, "nearest") != 0)
+            return op_fail(c, "attribute 'round_mode' value '%s' is not supported (up, down, nearest)", mode);
+        int64_t dims[HODU_MAX_RANK];
+        ir_value_dims(a.v[0], dims);
+        op_set_out(c, 0, a.out_dtype, a.v[0]->rank, dims);
+        return true;
     }
 
     /* The operand types and attributes must select a formula. */
@@ -1135,8 +1159,8 @@ static bool ew_fold(op_ctx *c)
     const ew_row *r = ew_row_of(op_node(c)->op);
     if (!r)
         return op_fail(c, "internal error: no elementwise row");
-    if (r->hop == H_NONE)
-        return true;
+    if (r->hop == H_NONE || ew_is_narrow_cast(c->g, c->node))
+        return true; /* narrow casts: left to run time */
     ew_plan a;
     char *why = NULL;
     if (!ew_plan_of(c->g, c->node, &a, &why)) {

@@ -127,6 +127,10 @@ typedef struct ew_plan {
  * *why set to a malloc'd reason when the node's types or attributes are
  * refused, or NULL when it is not a consistent elementwise node. */
 bool ew_plan_of(const ir_graph *g, int node, ew_plan *p, char **why);
+/* True for a Cast / CastLike from or to a narrow type (ir_dtype_is_narrow):
+ * those have no plan; the backend converts element by element, with the
+ * node's saturate and round_mode attributes (checked by inference). */
+bool ew_is_narrow_cast(const ir_graph *g, int node);
 
 /* A hodu.FusedElementwise node: inputs are the group's external operands,
  * the one output is the last member's; every member's result has the

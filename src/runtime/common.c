@@ -70,6 +70,16 @@ HODU_RT_API const char *hodu_dtype_name(hodu_dtype dtype)
     case HODU_DTYPE_U32: return "uint32";
     case HODU_DTYPE_U64: return "uint64";
     case HODU_DTYPE_BF16: return "bfloat16";
+    case HODU_DTYPE_F8E4M3FN: return "float8e4m3fn";
+    case HODU_DTYPE_F8E4M3FNUZ: return "float8e4m3fnuz";
+    case HODU_DTYPE_F8E5M2: return "float8e5m2";
+    case HODU_DTYPE_F8E5M2FNUZ: return "float8e5m2fnuz";
+    case HODU_DTYPE_U4: return "uint4";
+    case HODU_DTYPE_I4: return "int4";
+    case HODU_DTYPE_F4E2M1: return "float4e2m1";
+    case HODU_DTYPE_F8E8M0: return "float8e8m0";
+    case HODU_DTYPE_U2: return "uint2";
+    case HODU_DTYPE_I2: return "int2";
     case HODU_DTYPE_UNDEFINED:
     case HODU_DTYPE_COUNT_: break;
     }
@@ -81,7 +91,17 @@ HODU_RT_API size_t hodu_dtype_size(hodu_dtype dtype)
     switch (dtype) {
     case HODU_DTYPE_U8:
     case HODU_DTYPE_I8:
-    case HODU_DTYPE_BOOL: return 1;
+    case HODU_DTYPE_BOOL:
+    case HODU_DTYPE_F8E4M3FN:
+    case HODU_DTYPE_F8E4M3FNUZ:
+    case HODU_DTYPE_F8E5M2:
+    case HODU_DTYPE_F8E5M2FNUZ:
+    case HODU_DTYPE_U4:
+    case HODU_DTYPE_I4:
+    case HODU_DTYPE_F4E2M1:
+    case HODU_DTYPE_F8E8M0:
+    case HODU_DTYPE_U2:
+    case HODU_DTYPE_I2: return 1;
     case HODU_DTYPE_U16:
     case HODU_DTYPE_I16:
     case HODU_DTYPE_F16:

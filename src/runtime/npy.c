@@ -77,7 +77,9 @@ typedef struct npy_header {
     bool have_descr;
     const char *descr;
     size_t descr_len;
-    hodu_dtype dtype;
+    hodu_dtype dtype; /* UNDEFINED for raw bytes ('V'): raw_size each */
+    size_t raw_size;
+    char raw_descr[4]; /* and the descr, for messages */
     /* fortran_order */
     bool have_fortran;
     bool fortran;
@@ -158,6 +160,14 @@ static hodu_status parse_descr(npy_parser *ps, const char *s, size_t len, hodu_d
     if (len != 3)
         return hodurt_fail(ps->err, HODU_ERR_UNSUPPORTED, "'%s': npy dtype '%s' is not supported", ps->path, shown);
     char order = s[0], kind = s[1], size = s[2];
+    if (((kind == 'V' && (size == '1' || size == '2')) || (kind == 'f' && size == '1')) &&
+        (order == '<' || order == '|' || order == '=')) {
+        /* raw bytes: what numpy writes for types it lacks (bfloat16 and the
+         * narrow types of ml_dtypes, which labels float8_e5m2 'f1'); the
+         * reader supplies the type */
+        *dtype = HODU_DTYPE_UNDEFINED;
+        return HODU_OK;
+    }
     static const struct {
         char kind, size;
         hodu_dtype dtype;
@@ -290,13 +300,19 @@ static hodu_status parse_header(npy_parser *ps, npy_header *h)
     if (h->rank > HODU_MAX_RANK)
         return hodurt_fail(ps->err, HODU_ERR_UNSUPPORTED, "'%s': npy array has %ld dims, more than the %d supported",
                            ps->path, (long)h->rank, HODU_MAX_RANK);
-    return parse_descr(ps, h->descr, h->descr_len, &h->dtype);
+    hodu_status st = parse_descr(ps, h->descr, h->descr_len, &h->dtype);
+    if (st == HODU_OK && h->dtype == HODU_DTYPE_UNDEFINED) {
+        h->raw_size = (size_t)(h->descr[2] - '0');
+        memcpy(h->raw_descr, h->descr, 3);
+        h->raw_descr[3] = '\0';
+    }
+    return st;
 }
 
 /* --- reading ------------------------------------------------------------ */
 
-/* The body of hodu_npy_read once the file is open. */
-static hodu_status read_npy_fd(const char *path, int fd, hodu_tensor *out, hodu_error *err)
+/* The body of hodu_npy_read_as once the file is open. */
+static hodu_status read_npy_fd(const char *path, int fd, hodu_dtype expect, hodu_tensor *out, hodu_error *err)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
@@ -354,6 +370,18 @@ static hodu_status read_npy_fd(const char *path, int fd, hodu_tensor *out, hodu_
     if (status != HODU_OK)
         return status;
 
+    if (h.dtype == HODU_DTYPE_UNDEFINED) {
+        /* Raw bytes take the type the caller expects, if it has no numpy
+         * type of its own and is that wide. */
+        bool typeless = expect == HODU_DTYPE_BF16 || (expect >= HODU_DTYPE_F8E4M3FN && expect <= HODU_DTYPE_I2);
+        if (!typeless || hodu_dtype_size(expect) != h.raw_size)
+            return hodurt_fail(err, HODU_ERR_UNSUPPORTED,
+                               "'%s': npy dtype '%s' is raw bytes with no element type; it is read only for a "
+                               "bfloat16, 8-bit float or 4- or 2-bit tensor of that width%s%s",
+                               path, h.raw_descr, expect == HODU_DTYPE_UNDEFINED ? "" : ", not ",
+                               expect == HODU_DTYPE_UNDEFINED ? "" : hodu_dtype_name(expect));
+        h.dtype = expect;
+    }
     if (h.fortran)
         return hodurt_fail(err, HODU_ERR_UNSUPPORTED,
                            "'%s': npy array is in Fortran order; only C order is supported (save it with "
@@ -393,6 +421,11 @@ static hodu_status read_npy_fd(const char *path, int fd, hodu_tensor *out, hodu_
 
 HODU_RT_API hodu_status hodu_npy_read(const char *path, hodu_tensor *out, hodu_error *err)
 {
+    return hodu_npy_read_as(path, HODU_DTYPE_UNDEFINED, out, err);
+}
+
+HODU_RT_API hodu_status hodu_npy_read_as(const char *path, hodu_dtype expect, hodu_tensor *out, hodu_error *err)
+{
     if (out == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_npy_read: out is NULL");
     memset(out, 0, sizeof *out);
@@ -403,7 +436,7 @@ HODU_RT_API hodu_status hodu_npy_read(const char *path, hodu_tensor *out, hodu_e
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return hodurt_fail(err, HODU_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    hodu_status status = read_npy_fd(path, fd, out, err);
+    hodu_status status = read_npy_fd(path, fd, expect, out, err);
     close(fd);
     return status;
 }
@@ -427,12 +460,11 @@ static const char *npy_descr(hodu_dtype dtype)
     case HODU_DTYPE_U32: return little ? "<u4" : ">u4";
     case HODU_DTYPE_U64: return little ? "<u8" : ">u8";
     case HODU_DTYPE_BOOL: return "|b1";
-    case HODU_DTYPE_UNDEFINED:
-    case HODU_DTYPE_STRING:
-    case HODU_DTYPE_BF16:
-    case HODU_DTYPE_COUNT_: break;
+    /* numpy has no types for these: raw bytes, as numpy writes ml_dtypes' */
+    case HODU_DTYPE_BF16: return little ? "<V2" : NULL;
+    default: /* the narrow types, one byte each; nothing else */
+        return dtype > HODU_DTYPE_BF16 && dtype < HODU_DTYPE_COUNT_ ? "|V1" : NULL;
     }
-    return NULL;
 }
 
 /* Builds the preamble and padded header; returns its length, a multiple of

@@ -285,8 +285,8 @@ def load_output(path: str, want: np.ndarray) -> np.ndarray:
     # ml_dtypes types (bfloat16, float8, int4, ...) have no .npy type code:
     # numpy itself writes them as raw void ('|V2'); read them as the type the
     # graph declares when the byte width agrees.
-    if got.dtype.kind == "V" and want.dtype.kind == "V" and got.dtype.itemsize == want.dtype.itemsize \
-            and got.dtype != want.dtype:
+    if got.dtype.kind == "V" and got.dtype.itemsize == want.dtype.itemsize and got.dtype != want.dtype \
+            and (want.dtype.kind == "V" or want.dtype.type.__module__.startswith("ml_dtypes")):
         got = got.view(want.dtype)
     return got
 

@@ -23,12 +23,12 @@ on both thread counts, so tasks on the pool's threads are flushed too.
 Exit status 0 when every check holds, 1 otherwise, 2 when the test cannot
 start.  Nothing is skipped.
 """
-import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib"))
+from clitest import CliTest  # noqa: E402
 
 try:
     import numpy as np
@@ -67,12 +67,6 @@ def make_inputs(work):
     return vals, feeds
 
 
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit status {p.returncode}: {p.stderr.strip()}")
-
-
 def subnormal(a):
     return (a != 0) & (np.abs(a) < TINY)
 
@@ -99,28 +93,19 @@ def check(label, got, v, flushed):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--hodu", default=os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), "build", "hodu"))
-    ap.add_argument("--work", help="keep the files here (default: a temporary folder)")
-    a = ap.parse_args()
-    if not os.access(a.hodu, os.X_OK):
-        print(f"denormals: cannot start: no hodu at {a.hodu}", file=sys.stderr)
-        return 2
-    work = a.work or tempfile.mkdtemp(prefix="hodu-denormals-")
-    os.makedirs(work, exist_ok=True)
+    t = CliTest("denormals", __doc__)
     errors = []
     try:
-        model = os.path.join(work, "m.onnx")
+        model = t.path("m.onnx")
         write_model(model)
-        vals, feeds = make_inputs(work)
+        vals, feeds = make_inputs(t.work)
         feed_args = [arg for n, f in feeds.items() for arg in ("--input", f"{n}={f}")]
         for kind, extra in (("flush", []), ("keep", ["--keep-denormals"])):
-            lib = os.path.join(work, kind + ".so")
-            run([a.hodu, "--build", model, "-o", lib] + extra)
+            lib = t.path(kind + ".so")
+            t.run([t.hodu, "--build", model, "-o", lib] + extra)
             for threads in (1, 2):
-                out = os.path.join(work, f"{kind}-{threads}")
-                run([a.hodu, "--run", lib, "--threads", str(threads), "--output-dir", out] + feed_args)
+                out = t.path(f"{kind}-{threads}")
+                t.run([t.hodu, "--run", lib, "--threads", str(threads), "--output-dir", out] + feed_args)
                 got = {n: np.load(os.path.join(out, n + ".npy")) for n in ("p", "q")}
                 label = f"{kind}, {threads} thread{'s' if threads > 1 else ''}"
                 errs = check(label, got, vals, kind == "flush")
@@ -128,13 +113,7 @@ def main():
                 errors += errs
     except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
         errors.append(str(e))
-    finally:
-        if not a.work:
-            shutil.rmtree(work, ignore_errors=True)
-    for e in errors:
-        print(f"denormals: {e}", file=sys.stderr)
-    print(f"denormals: {'FAILED' if errors else 'passed'}")
-    return 1 if errors else 0
+    return t.finish(errors)
 
 
 if __name__ == "__main__":

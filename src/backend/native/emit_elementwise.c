@@ -575,9 +575,59 @@ static void ew_void_unused(op_emit *e)
             em_line(e, "(void)out%zu;", k);
 }
 
+/* Cast / CastLike from or to a narrow type (ew_is_narrow_cast): every
+ * element goes through float (narrow floats, and any float source) or
+ * int64 (narrow ints, and integer or bool sources) with the kernel
+ * layer's conversions, which apply the node's saturate and round_mode. */
+static bool ew_emit_narrow_cast(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    hodu_dtype from = em_in(e, 0)->dtype, to = em_out(e, 0)->dtype;
+    int64_t numel = ir_value_numel(em_out(e, 0));
+    if (numel <= 0)
+        return true;
+    int sat = ir_attr_int(n, "saturate", 1) != 0;
+    const char *round = ir_attr_string(n, "round_mode", "up");
+    int mode = strcmp(round, "down") == 0 ? 1 : strcmp(round, "nearest") == 0 ? 2 : 0;
+    int nbits = ir_dtype_narrow_bits(from);
+    bool narrow_float_from = from == HODU_DTYPE_F4E2M1 || (nbits == 8 && from != HODU_DTYPE_F8E8M0);
+    char *v; /* the source element as float/double (is_float) or int64 */
+    bool is_float = true;
+    if (from == HODU_DTYPE_F8E8M0)
+        v = hd_xstrdup("hd_e8m0_to_f32(in0[i])");
+    else if (narrow_float_from)
+        v = hd_xasprintf("hd_nf_to_f32(%d, in0[i])", (int)from);
+    else if (nbits) {
+        v = hd_xasprintf("hd_ni_to_i64(%d, in0[i])", (int)from);
+        is_float = false;
+    } else if (ir_dtype_is_float(from)) {
+        v = em_load(from, "in0[i]");
+    } else {
+        v = hd_xstrdup(from == HODU_DTYPE_U64 ? "(double)in0[i]" : "(int64_t)in0[i]");
+        is_float = from == HODU_DTYPE_U64; /* wider than int64: through double */
+    }
+    char *store;
+    if (to == HODU_DTYPE_F8E8M0)
+        store = hd_xasprintf("hd_e8m0_from_f32((float)(%s), %d, %d)", v, sat, mode);
+    else if (to == HODU_DTYPE_F4E2M1 || (ir_dtype_narrow_bits(to) == 8))
+        store = hd_xasprintf("hd_nf_from_f32(%d, (float)(%s), %d)", (int)to, v, sat);
+    else if (ir_dtype_is_narrow(to))
+        store = hd_xasprintf(is_float ? "hd_ni_from_f64(%d, (double)(%s))" : "hd_ni_from_i64(%d, %s)", (int)to, v);
+    else
+        store = em_store(to, v);
+    em_par_for(e, "i", numel, 64, 1);
+    em_line(e, "out0[i] = %s;", store);
+    em_close(e);
+    free(store);
+    free(v);
+    return true;
+}
+
 static bool ew_emit(op_emit *e)
 {
     ew_void_unused(e);
+    if (ew_is_narrow_cast(e->g, e->node))
+        return ew_emit_narrow_cast(e);
     ew_plan a;
     char *tpl = ew_plan_template(e, e->node, &a, "internal error: inconsistent elementwise node");
     if (!tpl)

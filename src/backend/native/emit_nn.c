@@ -482,7 +482,7 @@ static bool emit_matmul(op_emit *e)
                            .beta = "0.0f",
                            .tile_fn = tiles ? fn : NULL,
                            .tile_ctx = "&ec"};
-        int64_t sa, sb;
+        int64_t sa = 0, sb = 0; /* set by mm_uniform_batch */
         if (!s.b_batched && (s.a_batched || s.batch == 1)) {
             /* B is one matrix: the batch folds into M (A's batch is
              * contiguous, and out has the same batch layout). */
