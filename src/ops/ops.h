@@ -47,7 +47,9 @@ typedef enum op_family {
     OP_FAMILY_NN_POOL,     /* nn_pool.c */
     OP_FAMILY_NN_RESIZE,   /* nn_resize.c */
     OP_FAMILY_SHAPE,       /* shape.c */
-    OP_FAMILY_ATTENTION    /* attention.c */
+    OP_FAMILY_ATTENTION,   /* attention.c */
+    OP_FAMILY_QUANT,       /* quant.c: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, BitCast */
+    OP_FAMILY_COUNT_
 } op_family;
 
 /* Attribute schema entry: the kinds an attribute may legally have. */

@@ -70,3 +70,11 @@ np.save(os.path.join(out, "x_dtype.npy"), np.ones((2, 3), np.float64))
 xs = helper.make_tensor_value_info("x", f32, ["batch", 3, "width"])
 ys = helper.make_tensor_value_info("y", f32, None)
 save(model([helper.make_node("Identity", ["x"], ["y"])], [xs], [ys]), "unbound_dims.onnx")
+
+# Blocked quantization with a negative block size, and a BitCast to a
+# number that is no element type.
+yq = helper.make_tensor_value_info("y", TensorProto.INT8, None)
+qs = numpy_helper.from_array(np.ones((2, 1), np.float32), "s")
+save(model([helper.make_node("QuantizeLinear", ["x", "s"], ["y"], axis=1, block_size=-3, output_dtype=TensorProto.INT8)],
+           [x], [yq], [qs], opset=21), "quant_block_size.onnx")
+save(model([helper.make_node("BitCast", ["x"], ["y"], to=1000)], [x], [y], opset=26), "bitcast_to.onnx")

@@ -43,7 +43,7 @@ static void test_every_op_is_complete(void **state)
         assert_true(d->max_inputs == -1 || d->max_inputs >= d->min_inputs);
         assert_true(d->min_outputs >= 0);
         assert_true(d->max_outputs == -1 || d->max_outputs >= d->min_outputs);
-        assert_true(d->family >= OP_FAMILY_ELEMENTWISE && d->family <= OP_FAMILY_ATTENTION);
+        assert_true(d->family >= OP_FAMILY_ELEMENTWISE && d->family < OP_FAMILY_COUNT_);
         /* A schema names each attribute once. */
         for (const op_attr_spec *a = d->attrs; a && a->name; a++)
             for (const op_attr_spec *b = a + 1; b->name; b++)
@@ -102,7 +102,10 @@ static void test_find_round_trips(void **state)
             assert_int_equal(op_find("ai.onnx", d->name, v), i);
             assert_int_equal(op_find(NULL, d->name, v), i);
         }
-        assert_int_equal(op_find("", d->name, 0), i);
+        /* Opset 0 means "any": some entry of the name (one of several when
+         * later versions have lines of their own). */
+        int any = op_find("", d->name, 0);
+        assert_true(any >= 0 && strcmp(op_get(any)->name, d->name) == 0);
         /* Outside its range the entry is not found (unless another one
          * takes over there). */
         if (d->since > 1) { /* opset 0 would mean "any" */
