@@ -56,6 +56,18 @@ save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [y], [w]), "extern
 # Transpose's perm must be ints; here it is a string.
 save(model([helper.make_node("Transpose", ["x"], ["y"], perm="1,0")], [x], [y]), "attribute_type.onnx")
 
+# Grouped-query heads that do not divide: 4 query heads over 3 kv heads.
+qkv = [helper.make_tensor_value_info(n, f32, [1, 2, 12]) for n in ("q", "k", "v")]
+la_outs = [helper.make_tensor_value_info(n, f32, None) for n in ("o", "s")]
+save(model([helper.make_node("LinearAttention", ["q", "k", "v"], ["o", "s"], q_num_heads=4, kv_num_heads=3,
+                             update_rule="linear")], qkv, la_outs, opset=27), "linear_attention_heads.onnx")
+
+# A causal convolution whose kernel is empty (weight [C, 1, 0]): no state length K-1 exists.
+cx = helper.make_tensor_value_info("x", f32, [1, 2, 5])
+cw = helper.make_tensor_value_info("w", f32, [2, 1, 0])
+save(model([helper.make_node("CausalConvWithState", ["x", "w"], ["o", "s"])], [cx, cw], la_outs, opset=27),
+     "causal_conv_kernel.onnx")
+
 # raw_data shorter than the tensor's shape needs.
 short = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
 short.raw_data = short.raw_data[:10]
