@@ -1,7 +1,7 @@
 /*
  * nn_impl.h - private to the nn op family (nn.c, nn_conv.c, nn_pool.c,
- * nn_resize.c): the functions the family's OP_DEFs point at, and the
- * attribute readers convolution and pooling share.  The plans backends
+ * nn_resize.c, nn_sample.c): the functions the family's OP_DEFs point at,
+ * and the attribute readers convolution and pooling share.  The plans backends
  * read are in nn.h.
  */
 #ifndef HODU_NN_IMPL_H

@@ -46,6 +46,7 @@ typedef enum op_family {
     OP_FAMILY_NN_CONV,     /* nn_conv.c */
     OP_FAMILY_NN_POOL,     /* nn_pool.c */
     OP_FAMILY_NN_RESIZE,   /* nn_resize.c */
+    OP_FAMILY_NN_SAMPLE,   /* nn_sample.c: GridSample, RoiAlign, Col2Im, DeformConv, ... */
     OP_FAMILY_SHAPE,       /* shape.c */
     OP_FAMILY_ATTENTION,   /* attention.c */
     OP_FAMILY_QUANT,       /* quant.c: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, BitCast */

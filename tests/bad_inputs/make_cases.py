@@ -90,3 +90,16 @@ qs = numpy_helper.from_array(np.ones((2, 1), np.float32), "s")
 save(model([helper.make_node("QuantizeLinear", ["x", "s"], ["y"], axis=1, block_size=-3, output_dtype=TensorProto.INT8)],
            [x], [yq], [qs], opset=21), "quant_block_size.onnx")
 save(model([helper.make_node("BitCast", ["x"], ["y"], to=1000)], [x], [y], opset=26), "bitcast_to.onnx")
+
+# RoiAlign with a negative sampling_ratio.
+xr = helper.make_tensor_value_info("x", f32, [1, 1, 4, 4])
+rois = helper.make_tensor_value_info("rois", f32, [1, 4])
+bidx = helper.make_tensor_value_info("bi", TensorProto.INT64, [1])
+save(model([helper.make_node("RoiAlign", ["x", "rois", "bi"], ["y"], sampling_ratio=-3)], [xr, rois, bidx], [ys],
+           opset=16), "roi_align_sampling.onnx")
+
+# AffineGrid asked for a grid of 2^50 x 2^50 points.
+theta = helper.make_tensor_value_info("theta", f32, [1, 2, 3])
+size = numpy_helper.from_array(np.array([1, 1, 1 << 50, 1 << 50], np.int64), "size")
+save(model([helper.make_node("AffineGrid", ["theta", "size"], ["y"])], [theta], [ys], [size], opset=20),
+     "affine_grid_size.onnx")

@@ -26,6 +26,8 @@ expect_error causal_conv_kernel "causal_conv_kernel\.onnx:node\[0\]: node 'Causa
 expect_error unbound_dims "unbound_dims\.onnx:input\[0\]: input 'x' has unbound dim 0 ('batch'), dim 2 ('width')" build unbound_dims.onnx
 expect_error quant_block_size "quant_block_size\.onnx:node\[0\]: node 'QuantizeLinear_0' (QuantizeLinear): attribute 'block_size' must be positive, got -3" build quant_block_size.onnx
 expect_error bitcast_to "bitcast_to\.onnx:node\[0\]: node 'BitCast_0' (BitCast): attribute 'to' value 1000 is not an element type" build bitcast_to.onnx
+expect_error roi_align_sampling "roi_align_sampling\.onnx:node\[0\]: node 'RoiAlign_0' (RoiAlign): attribute 'sampling_ratio' value -3 must be in \[0, 1024\]" build roi_align_sampling.onnx
+expect_error affine_grid_size "affine_grid_size\.onnx:node\[0\]: node 'AffineGrid_0' (AffineGrid): size value 1125899906842624 is out of range" build affine_grid_size.onnx
 expect_error missing_file "cannot open" build does_not_exist.onnx
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 

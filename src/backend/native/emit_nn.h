@@ -1,7 +1,8 @@
 /*
  * emit_nn.h - private to the native lowerings of the nn families
- * (emit_nn.c, emit_nn_conv.c, emit_nn_pool.c, emit_nn_resize.c): the
- * pieces of C generation and scratch sizing they share.  The geometry they
+ * (emit_nn.c, emit_nn_conv.c, emit_nn_pool.c, emit_nn_resize.c,
+ * emit_nn_sample.c): the pieces of C generation and scratch sizing they
+ * share.  The geometry they
  * lower comes from src/ops/nn.h.
  */
 #ifndef HODU_NATIVE_EMIT_NN_H
