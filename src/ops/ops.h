@@ -51,6 +51,7 @@ typedef enum op_family {
     OP_FAMILY_ATTENTION,   /* attention.c */
     OP_FAMILY_QUANT,       /* quant.c: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, BitCast */
     OP_FAMILY_STATEFUL,    /* stateful.c: ops that carry a recurrent state between calls */
+    OP_FAMILY_RECURRENT,   /* recurrent.c: RNN, GRU, LSTM, ReverseSequence */
     OP_FAMILY_COUNT_
 } op_family;
 

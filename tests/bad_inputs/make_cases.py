@@ -103,3 +103,15 @@ theta = helper.make_tensor_value_info("theta", f32, [1, 2, 3])
 size = numpy_helper.from_array(np.array([1, 1, 1 << 50, 1 << 50], np.int64), "size")
 save(model([helper.make_node("AffineGrid", ["theta", "size"], ["y"])], [theta], [ys], [size], opset=20),
      "affine_grid_size.onnx")
+
+# A recurrent node with an absurd hidden_size, and a ReverseSequence whose
+# time and batch axes coincide.
+xr = helper.make_tensor_value_info("x", f32, [5, 2, 3])
+yr = helper.make_tensor_value_info("y", f32, None)
+wr = numpy_helper.from_array(np.ones((1, 16, 3), np.float32), "w")
+rr = numpy_helper.from_array(np.ones((1, 16, 4), np.float32), "r")
+save(model([helper.make_node("LSTM", ["x", "w", "r"], ["y"], name="lstm", hidden_size=-5)], [xr], [yr], [wr, rr]),
+     "lstm_hidden_size.onnx")
+lens = numpy_helper.from_array(np.full((2,), 5, np.int64), "lens")
+save(model([helper.make_node("ReverseSequence", ["x", "lens"], ["y"], name="rev", batch_axis=0, time_axis=0)], [xr],
+           [yr], [lens]), "reverse_sequence_axes.onnx")

@@ -28,6 +28,8 @@ expect_error quant_block_size "quant_block_size\.onnx:node\[0\]: node 'QuantizeL
 expect_error bitcast_to "bitcast_to\.onnx:node\[0\]: node 'BitCast_0' (BitCast): attribute 'to' value 1000 is not an element type" build bitcast_to.onnx
 expect_error roi_align_sampling "roi_align_sampling\.onnx:node\[0\]: node 'RoiAlign_0' (RoiAlign): attribute 'sampling_ratio' value -3 must be in \[0, 1024\]" build roi_align_sampling.onnx
 expect_error affine_grid_size "affine_grid_size\.onnx:node\[0\]: node 'AffineGrid_0' (AffineGrid): size value 1125899906842624 is out of range" build affine_grid_size.onnx
+expect_error lstm_hidden_size "lstm_hidden_size\.onnx:node\[0\]: node 'lstm' (LSTM): hidden_size -5 is invalid" build lstm_hidden_size.onnx
+expect_error reverse_sequence_axes "reverse_sequence_axes\.onnx:node\[0\]: node 'rev' (ReverseSequence): batch_axis 0 and time_axis 0 are invalid" build reverse_sequence_axes.onnx
 expect_error missing_file "cannot open" build does_not_exist.onnx
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 
