@@ -192,6 +192,22 @@
  *        hd_phase_split_par(exec, x, rows, W, S, xs): section 3's routines
  *        split over blocks of channels (rows); same results.
  *
+ * 8. FFT (complex, double precision, any length n >= 1):
+ *      hd_fft_plan_doubles(n): size of n's plan, in doubles (0: n < 1 or
+ *        past HD_FFT_MAX_N);  hd_fft_work_doubles(n): the work area
+ *        hd_fft_plan_init and hd_fft_run need (0 for most lengths);
+ *      hd_fft_plan_init(n, plan, work): fills the plan (twiddles and
+ *        factors; a code generator does this at build time and stores it);
+ *      hd_fft_run(plan, x, y, work, inverse): y = DFT(x), x and y n complex
+ *        values, interleaved (re, im); x is clobbered, must not overlap y.
+ *        inverse: the conjugate transform, unnormalised (the caller
+ *        scales by 1/n).  y[k] = sum_j x[j] exp(-+2 pi i jk/n).
+ *    Lengths whose prime factors are at most HD_FFT_MAX_RADIX run a
+ *    mixed-radix Cooley-Tukey recursion (radix-4 and radix-2 butterflies,
+ *    a direct one for odd primes), others Bluestein's chirp-z algorithm on
+ *    a power-of-two length m >= 2n - 1: O(n log n) for every n.  Results
+ *    differ from an exact DFT by O(log n) rounding errors of double.
+ *
  * GEMM design: Goto-style blocking.  Loops: NC columns of B (packed once
  * per KC x NC block, into L2), KC rows of K, MC rows of A (packed into
  * MR-row slivers, L2), NR-column slivers of B (one stays in L1), MR-row
@@ -2401,5 +2417,246 @@ static inline void hd_sgemm_par(const hodu_exec *exec, unsigned char *workers, s
 }
 
 #endif /* HODU_ABI_H */
+
+/* ======================================================================
+ * 8. FFT
+ * ====================================================================== */
+
+/* A plan is doubles: a header of HD_FFT_HDR (n, kind, factor count, the
+ * factors), then for kind 0 the n twiddles w^j = exp(-2 pi i j/n); for
+ * kind 1 (Bluestein) the chirp exp(-pi i j^2/n) (n complex), the
+ * transform of the convolution kernel divided by m (m complex) and the
+ * kind-0 plan of m.  Small integers are exact in double. */
+#define HD_FFT_HDR       64
+#define HD_FFT_MAX_RADIX 31
+#define HD_FFT_MAX_N     ((int64_t)1 << 20)
+
+/* Factors n into 4s, 2s and odd primes up to HD_FFT_MAX_RADIX (f has room
+ * for HD_FFT_HDR - 4); returns what is left (1 when n factors fully). */
+static inline int64_t hd__fft_factor(int64_t n, int64_t *f, int *nf)
+{
+    *nf = 0;
+    while (n % 4 == 0)
+        f[(*nf)++] = 4, n /= 4;
+    while (n % 2 == 0)
+        f[(*nf)++] = 2, n /= 2;
+    for (int64_t p = 3; p <= HD_FFT_MAX_RADIX && n > 1; p += 2)
+        while (n % p == 0)
+            f[(*nf)++] = p, n /= p;
+    return n;
+}
+
+/* Bluestein's power-of-two length for n. */
+static inline int64_t hd__fft_blue_m(int64_t n)
+{
+    int64_t m = 1;
+    while (m < 2 * n - 1)
+        m *= 2;
+    return m;
+}
+
+static inline int64_t hd_fft_plan_doubles(int64_t n)
+{
+    int64_t f[HD_FFT_HDR];
+    int nf;
+    if (n < 1 || n > HD_FFT_MAX_N)
+        return 0;
+    if (hd__fft_factor(n, f, &nf) == 1)
+        return HD_FFT_HDR + 2 * n;
+    int64_t m = hd__fft_blue_m(n);
+    return HD_FFT_HDR + 2 * n + 2 * m + HD_FFT_HDR + 2 * m;
+}
+
+static inline int64_t hd_fft_work_doubles(int64_t n)
+{
+    int64_t f[HD_FFT_HDR];
+    int nf;
+    if (n < 1 || n > HD_FFT_MAX_N || hd__fft_factor(n, f, &nf) == 1)
+        return 0;
+    return 4 * hd__fft_blue_m(n);
+}
+
+/* exp(-2 pi i j / n) for j < n. */
+static inline void hd__fft_twiddles(int64_t n, double *tw)
+{
+    const double two_pi = 6.283185307179586476925286766559;
+    for (int64_t j = 0; j < n; j++) {
+        double a = two_pi * (double)j / (double)n;
+        tw[2 * j] = cos(a);
+        tw[2 * j + 1] = -sin(a);
+    }
+}
+
+/* Out-of-place decimation in time: y[0..n) = DFT of x[0], x[xs], ...
+ * (strides in complex values); tw is the table of the whole length N. */
+static inline void hd__fft_rec(const double *tw, int64_t N, const double *f, const double *x, int64_t xs, double *y,
+                               int64_t n)
+{
+    int64_t p = (int64_t)f[0], m = n / p;
+    if (m == 1) {
+        for (int64_t r = 0; r < p; r++) {
+            y[2 * r] = x[2 * r * xs];
+            y[2 * r + 1] = x[2 * r * xs + 1];
+        }
+    } else {
+        for (int64_t r = 0; r < p; r++)
+            hd__fft_rec(tw, N, f + 1, x + 2 * r * xs, xs * p, y + 2 * r * m, m);
+    }
+    int64_t ts = N / n; /* w_n^j = tw[j * ts] */
+    if (p == 2) {
+        for (int64_t k = 0; k < m; k++) {
+            double *a = y + 2 * k, *b = y + 2 * (k + m);
+            double wr = tw[2 * k * ts], wi = tw[2 * k * ts + 1];
+            double br = b[0] * wr - b[1] * wi, bi = b[0] * wi + b[1] * wr;
+            b[0] = a[0] - br;
+            b[1] = a[1] - bi;
+            a[0] += br;
+            a[1] += bi;
+        }
+        return;
+    }
+    if (p == 4) {
+        for (int64_t k = 0; k < m; k++) {
+            double t[8];
+            for (int r = 0; r < 4; r++) {
+                const double *v = y + 2 * (k + r * m);
+                double wr = tw[2 * r * k * ts], wi = tw[2 * r * k * ts + 1];
+                t[2 * r] = v[0] * wr - v[1] * wi;
+                t[2 * r + 1] = v[0] * wi + v[1] * wr;
+            }
+            double ar = t[0] + t[4], ai = t[1] + t[5], br = t[0] - t[4], bi = t[1] - t[5];
+            double cr = t[2] + t[6], ci = t[3] + t[7], dr = t[2] - t[6], di = t[3] - t[7];
+            double *o0 = y + 2 * k, *o1 = y + 2 * (k + m), *o2 = y + 2 * (k + 2 * m), *o3 = y + 2 * (k + 3 * m);
+            o0[0] = ar + cr, o0[1] = ai + ci;
+            o2[0] = ar - cr, o2[1] = ai - ci;
+            o1[0] = br + di, o1[1] = bi - dr; /* b - i d */
+            o3[0] = br - di, o3[1] = bi + dr; /* b + i d */
+        }
+        return;
+    }
+    /* odd prime p: the direct p-point DFT of the twiddled values */
+    int64_t ps = N / p; /* w_p^j = tw[j * ps] */
+    double t[2 * HD_FFT_MAX_RADIX];
+    for (int64_t k = 0; k < m; k++) {
+        for (int64_t r = 0; r < p; r++) {
+            const double *v = y + 2 * (k + r * m);
+            double wr = tw[2 * r * k * ts], wi = tw[2 * r * k * ts + 1];
+            t[2 * r] = v[0] * wr - v[1] * wi;
+            t[2 * r + 1] = v[0] * wi + v[1] * wr;
+        }
+        for (int64_t q = 0; q < p; q++) {
+            double sr = t[0], si = t[1];
+            int64_t e = 0;
+            for (int64_t r = 1; r < p; r++) {
+                e += q;
+                if (e >= p)
+                    e -= p;
+                double wr = tw[2 * e * ps], wi = tw[2 * e * ps + 1];
+                sr += t[2 * r] * wr - t[2 * r + 1] * wi;
+                si += t[2 * r] * wi + t[2 * r + 1] * wr;
+            }
+            y[2 * (k + q * m)] = sr;
+            y[2 * (k + q * m) + 1] = si;
+        }
+    }
+}
+
+/* y = DFT(x) with a kind-0 plan. */
+static inline void hd__fft_direct(const double *plan, const double *x, double *y)
+{
+    int64_t n = (int64_t)plan[0];
+    if (n == 1) {
+        y[0] = x[0];
+        y[1] = x[1];
+        return;
+    }
+    hd__fft_rec(plan + HD_FFT_HDR, n, plan + 3, x, 1, y, n);
+}
+
+static inline void hd_fft_plan_init(int64_t n, double *plan, double *work)
+{
+    int64_t f[HD_FFT_HDR];
+    int nf;
+    memset(plan, 0, HD_FFT_HDR * sizeof(double));
+    plan[0] = (double)n;
+    if (hd__fft_factor(n, f, &nf) == 1) {
+        plan[2] = nf;
+        for (int i = 0; i < nf; i++)
+            plan[3 + i] = (double)f[i];
+        hd__fft_twiddles(n, plan + HD_FFT_HDR);
+        return;
+    }
+    int64_t m = hd__fft_blue_m(n);
+    plan[1] = 1;
+    plan[3] = (double)m;
+    double *chirp = plan + HD_FFT_HDR, *kern = chirp + 2 * n, *sub = kern + 2 * m;
+    hd_fft_plan_init(m, sub, NULL);
+    /* chirp[j] = exp(-pi i j^2 / n), with j^2 reduced mod 2n exactly */
+    const double pi = 3.14159265358979323846264338327950;
+    int64_t sq = 0;
+    for (int64_t j = 0; j < n; j++) {
+        if (j > 0) {
+            sq += 2 * j - 1;
+            sq %= 2 * n;
+        }
+        double a = pi * (double)sq / (double)n;
+        chirp[2 * j] = cos(a);
+        chirp[2 * j + 1] = -sin(a);
+    }
+    /* kernel b[j] = b[m - j] = conj(chirp[j]) for j < n, 0 between */
+    double *b = work;
+    memset(b, 0, (size_t)(2 * m) * sizeof(double));
+    for (int64_t j = 0; j < n; j++) {
+        b[2 * j] = chirp[2 * j];
+        b[2 * j + 1] = -chirp[2 * j + 1];
+        if (j > 0) {
+            b[2 * (m - j)] = b[2 * j];
+            b[2 * (m - j) + 1] = b[2 * j + 1];
+        }
+    }
+    hd__fft_direct(sub, b, kern);
+    for (int64_t k = 0; k < 2 * m; k++)
+        kern[k] /= (double)m;
+}
+
+static inline void hd_fft_run(const double *plan, double *x, double *y, double *work, int inverse)
+{
+    int64_t n = (int64_t)plan[0];
+    if (inverse)
+        for (int64_t j = 0; j < n; j++)
+            x[2 * j + 1] = -x[2 * j + 1];
+    if (plan[1] == 0) {
+        hd__fft_direct(plan, x, y);
+    } else {
+        /* X[k] = chirp[k] * sum_j (x[j] chirp[j]) conj(chirp[k - j]): a
+         * circular convolution of length m, by three transforms (the
+         * kernel's done at plan time; the inverse one as a conjugated
+         * forward one, its 1/m folded into the kernel). */
+        int64_t m = (int64_t)plan[3];
+        const double *chirp = plan + HD_FFT_HDR, *kern = chirp + 2 * n, *sub = kern + 2 * m;
+        double *a = work, *b = work + 2 * m;
+        for (int64_t j = 0; j < n; j++) {
+            double xr = x[2 * j], xi = x[2 * j + 1], cr = chirp[2 * j], ci = chirp[2 * j + 1];
+            a[2 * j] = xr * cr - xi * ci;
+            a[2 * j + 1] = xr * ci + xi * cr;
+        }
+        memset(a + 2 * n, 0, (size_t)(2 * (m - n)) * sizeof(double));
+        hd__fft_direct(sub, a, b);
+        for (int64_t k = 0; k < m; k++) {
+            double br = b[2 * k], bi = b[2 * k + 1], kr = kern[2 * k], ki = kern[2 * k + 1];
+            b[2 * k] = br * kr - bi * ki;
+            b[2 * k + 1] = -(br * ki + bi * kr);
+        }
+        hd__fft_direct(sub, b, a);
+        for (int64_t k = 0; k < n; k++) {
+            double ar = a[2 * k], ai = -a[2 * k + 1], cr = chirp[2 * k], ci = chirp[2 * k + 1];
+            y[2 * k] = ar * cr - ai * ci;
+            y[2 * k + 1] = ar * ci + ai * cr;
+        }
+    }
+    if (inverse)
+        for (int64_t k = 0; k < n; k++)
+            y[2 * k + 1] = -y[2 * k + 1];
+}
 
 #endif /* HODU_KERNELS_H */

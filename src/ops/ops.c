@@ -214,6 +214,38 @@ ir_value *op_need_static(op_ctx *c, size_t i)
     return v;
 }
 
+bool op_fail_not_const(op_ctx *c, int id, const char *what)
+{
+    const ir_value *v = ir_val(c->g, id);
+    /* Name the graph inputs it is computed from: binding those with
+     * --const-input lets the whole chain fold. */
+    size_t before = c->d ? c->d->n_errors : 0;
+    bool *seen = hd_xcalloc(c->g->n_values, sizeof(bool));
+    int *stack = hd_xmalloc(c->g->n_values * sizeof(int));
+    size_t top = 0;
+    stack[top++] = id;
+    seen[id] = true;
+    while (top > 0) {
+        const ir_value *u = ir_val(c->g, stack[--top]);
+        if (u->kind == IR_VALUE_INPUT)
+            op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)", u->name,
+                    u->name);
+        if (u->kind != IR_VALUE_NODE || u->producer < 0)
+            continue;
+        const ir_node *p = ir_nd(c->g, u->producer);
+        for (size_t j = 0; j < p->n_inputs; j++)
+            if (p->inputs[j] >= 0 && !seen[p->inputs[j]]) {
+                seen[p->inputs[j]] = true;
+                stack[top++] = p->inputs[j];
+            }
+    }
+    free(stack);
+    free(seen);
+    if (!c->d || c->d->n_errors == before)
+        op_fail(c, "%s ('%s') must be a build-time constant; it is computed at run time", what, v->name);
+    return false;
+}
+
 long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char *what)
 {
     int id = op_in_id(c, i);
@@ -228,32 +260,7 @@ long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char
         return -1;
     }
     if (v->kind != IR_VALUE_CONST) {
-        /* Name the graph inputs it is computed from: binding those with
-         * --const-input lets the whole chain fold. */
-        size_t before = c->d->n_errors;
-        bool *seen = hd_xcalloc(c->g->n_values, sizeof(bool));
-        int *stack = hd_xmalloc(c->g->n_values * sizeof(int));
-        size_t top = 0;
-        stack[top++] = id;
-        seen[id] = true;
-        while (top > 0) {
-            const ir_value *u = ir_val(c->g, stack[--top]);
-            if (u->kind == IR_VALUE_INPUT)
-                op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
-                        u->name, u->name);
-            if (u->kind != IR_VALUE_NODE || u->producer < 0)
-                continue;
-            const ir_node *p = ir_nd(c->g, u->producer);
-            for (size_t j = 0; j < p->n_inputs; j++)
-                if (p->inputs[j] >= 0 && !seen[p->inputs[j]]) {
-                    seen[p->inputs[j]] = true;
-                    stack[top++] = p->inputs[j];
-                }
-        }
-        free(stack);
-        free(seen);
-        if (c->d->n_errors == before)
-            op_fail(c, "%s ('%s') must be a build-time constant; it is computed at run time", what, v->name);
+        op_fail_not_const(c, id, what);
         return -1;
     }
     long n = ir_const_as_i64(c->g, id, out, max);

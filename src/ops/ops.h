@@ -52,6 +52,7 @@ typedef enum op_family {
     OP_FAMILY_QUANT,       /* quant.c: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, BitCast */
     OP_FAMILY_STATEFUL,    /* stateful.c: ops that carry a recurrent state between calls */
     OP_FAMILY_RECURRENT,   /* recurrent.c: RNN, GRU, LSTM, ReverseSequence */
+    OP_FAMILY_SIGNAL,      /* signal.c: DFT, STFT, windows, MelWeightMatrix */
     OP_FAMILY_COUNT_
 } op_family;
 
@@ -135,6 +136,11 @@ ir_value *op_need_static(op_ctx *c, size_t i);
 /* Reads input i as int64s; fails (naming the input) unless it is a build-time
  * constant.  Returns the count, or -1. */
 long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char *what);
+/* Reports that value `id` (what the op calls `what`) is not a build-time
+ * constant: one "needs the value of graph input" error per graph input it
+ * is computed from, else one saying it is computed at run time.  Returns
+ * false. */
+bool op_fail_not_const(op_ctx *c, int id, const char *what);
 /* Normalises a possibly negative axis against rank; fails when out of range. */
 bool op_axis(op_ctx *c, int64_t axis, int rank, int *out);
 /* Numpy-style multidirectional broadcast of shapes a and b into out. */

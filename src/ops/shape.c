@@ -1071,9 +1071,8 @@ static bool range_args(op_ctx *c, double *start, double *delta, int64_t *count)
     bool ok = true;
     for (size_t i = 0; i < 3; i++) {
         const ir_value *in = op_in(c, i);
-        if (in->kind == IR_VALUE_INPUT)
-            ok = op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
-                         in->name, in->name);
+        if (in->kind != IR_VALUE_CONST)
+            ok = op_fail_not_const(c, op_in_id(c, i), i == 0 ? "start" : i == 1 ? "limit" : "delta");
         else if (ir_const_as_f64(c->g, op_in_id(c, i), &v[i], 1) != 1)
             ok = op_fail(c, "%s ('%s') must be a build-time constant scalar",
                          i == 0   ? "start"

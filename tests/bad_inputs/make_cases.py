@@ -73,6 +73,15 @@ short = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
 short.raw_data = short.raw_data[:10]
 save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [y], [short]), "short_raw_data.onnx")
 
+# DFT with an absurd dft_length (a build-time constant), and a window op
+# whose size is negative: both refused at the node.
+sig = helper.make_tensor_value_info("s", f32, [1, 8, 1])
+ys = helper.make_tensor_value_info("y", f32, None)
+huge = numpy_helper.from_array(np.array(1 << 40, np.int64), "n")
+save(model([helper.make_node("DFT", ["s", "n"], ["y"])], [sig], [ys], [huge], opset=20), "dft_length.onnx")
+neg = numpy_helper.from_array(np.array(-5, np.int64), "n")
+save(model([helper.make_node("HannWindow", ["n"], ["y"])], [], [ys], [neg]), "window_size.onnx")
+
 # Run-time inputs: right, wrong shape, wrong dtype.
 np.save(os.path.join(out, "x_good.npy"), np.ones((2, 3), np.float32))
 np.save(os.path.join(out, "x_shape.npy"), np.ones((3, 2), np.float32))

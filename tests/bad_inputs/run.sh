@@ -30,6 +30,8 @@ expect_error roi_align_sampling "roi_align_sampling\.onnx:node\[0\]: node 'RoiAl
 expect_error affine_grid_size "affine_grid_size\.onnx:node\[0\]: node 'AffineGrid_0' (AffineGrid): size value 1125899906842624 is out of range" build affine_grid_size.onnx
 expect_error lstm_hidden_size "lstm_hidden_size\.onnx:node\[0\]: node 'lstm' (LSTM): hidden_size -5 is invalid" build lstm_hidden_size.onnx
 expect_error reverse_sequence_axes "reverse_sequence_axes\.onnx:node\[0\]: node 'rev' (ReverseSequence): batch_axis 0 and time_axis 0 are invalid" build reverse_sequence_axes.onnx
+expect_error dft_length "dft_length\.onnx:node\[0\]: node 'DFT_0' (DFT): DFT length 1099511627776 is above the supported" build dft_length.onnx
+expect_error window_size "window_size\.onnx:node\[0\]: node 'HannWindow_0' (HannWindow): window size -5 is out of range" build window_size.onnx
 expect_error missing_file "cannot open" build does_not_exist.onnx
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 

@@ -1672,6 +1672,53 @@ static void test_rd_helpers(void **state)
     }
 }
 
+/* hd_fft_run against a direct DFT in long double, forward and inverse, for
+ * lengths that take every path: 1, powers of two, mixed radix with odd
+ * primes up to 31, and Bluestein (a prime factor above 31). */
+static void test_fft(void **state)
+{
+    (void)state;
+    static const int64_t lens[] = {1, 2, 3, 4, 8, 12, 15, 31, 37, 64, 97, 210, 400, 961, 1024, 1009};
+    uint32_t seed = 11;
+    for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+        int64_t n = lens[t];
+        int64_t pd = hd_fft_plan_doubles(n), wd = hd_fft_work_doubles(n);
+        assert_true(pd > 0);
+        double *plan = malloc((size_t)pd * sizeof(double)), *work = malloc((size_t)(wd + 1) * sizeof(double));
+        double *x = malloc((size_t)(2 * n) * sizeof(double)), *x0 = malloc((size_t)(2 * n) * sizeof(double));
+        double *y = malloc((size_t)(2 * n) * sizeof(double));
+        hd_fft_plan_init(n, plan, work);
+        for (int inv = 0; inv < 2; inv++) {
+            for (int64_t j = 0; j < 2 * n; j++) {
+                seed = seed * 1664525u + 1013904223u;
+                x0[j] = x[j] = (double)(seed >> 8) / 16777216.0 - 0.5;
+            }
+            hd_fft_run(plan, x, y, work, inv);
+            double worst = 0;
+            for (int64_t k = 0; k < n; k++) {
+                long double sr = 0, si = 0;
+                for (int64_t j = 0; j < n; j++) {
+                    long double a = (inv ? 2 : -2) * 3.14159265358979323846264338327950L * (long double)((j * k) % n) /
+                                    (long double)n;
+                    sr += x0[2 * j] * cosl(a) - x0[2 * j + 1] * sinl(a);
+                    si += x0[2 * j] * sinl(a) + x0[2 * j + 1] * cosl(a);
+                }
+                double e = fabs((double)sr - y[2 * k]) + fabs((double)si - y[2 * k + 1]);
+                worst = e > worst ? e : worst;
+            }
+            if (worst > 1e-12 * sqrt((double)n) * 10)
+                fail_msg("fft n=%lld inverse=%d: error %g", (long long)n, inv, worst);
+        }
+        free(plan);
+        free(work);
+        free(x);
+        free(x0);
+        free(y);
+    }
+    assert_int_equal(hd_fft_plan_doubles(0), 0);
+    assert_int_equal(hd_fft_plan_doubles(HD_FFT_MAX_N + 1), 0);
+}
+
 #ifndef HD_KERNELS_CHILD
 /* Rebuilds this file with each other vector width / compiler the machine
  * can run (warnings are errors) and runs the whole suite there: the scalar
@@ -1761,6 +1808,7 @@ int main(void)
         cmocka_unit_test(test_vector_math_specials),
         cmocka_unit_test(test_ew_helpers),
         cmocka_unit_test(test_rd_helpers),
+        cmocka_unit_test(test_fft),
 #ifndef HD_KERNELS_CHILD
         cmocka_unit_test(test_isa_variants),
 #endif
