@@ -53,6 +53,7 @@ typedef enum op_family {
     OP_FAMILY_STATEFUL,    /* stateful.c: ops that carry a recurrent state between calls */
     OP_FAMILY_RECURRENT,   /* recurrent.c: RNN, GRU, LSTM, ReverseSequence */
     OP_FAMILY_SIGNAL,      /* signal.c: DFT, STFT, windows, MelWeightMatrix */
+    OP_FAMILY_LINALG,      /* linalg.c: Einsum, Det, LRN, TensorScatter */
     OP_FAMILY_COUNT_
 } op_family;
 

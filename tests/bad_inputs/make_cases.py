@@ -124,3 +124,22 @@ save(model([helper.make_node("LSTM", ["x", "w", "r"], ["y"], name="lstm", hidden
 lens = numpy_helper.from_array(np.full((2,), 5, np.int64), "lens")
 save(model([helper.make_node("ReverseSequence", ["x", "lens"], ["y"], name="rev", batch_axis=0, time_axis=0)], [xr],
            [yr], [lens]), "reverse_sequence_axes.onnx")
+
+# Einsum's equation is model text: an output that repeats a label.
+x4 = helper.make_tensor_value_info("x", f32, [2, 3, 4, 5])
+save(model([helper.make_node("Einsum", ["x"], ["y"], equation="abcd->aa")], [x4], [ys]), "einsum_equation.onnx")
+# LRN with a negative window.
+save(model([helper.make_node("LRN", ["x"], ["y"], size=-3)], [x4], [ys]), "lrn_size.onnx")
+
+# TensorScatter's write indices are run-time data: hostile values must write
+# nothing out of bounds (linear: skipped; circular: wrapped).
+i64 = TensorProto.INT64
+ts_in = [helper.make_tensor_value_info("past", f32, [2, 4, 3]), helper.make_tensor_value_info("upd", f32, [2, 2, 3]),
+         helper.make_tensor_value_info("w", i64, [2])]
+ts_out = [helper.make_tensor_value_info(n, f32, [2, 4, 3]) for n in ("lin", "circ")]
+save(model([helper.make_node("TensorScatter", ["past", "upd", "w"], ["lin"], axis=1),
+            helper.make_node("TensorScatter", ["past", "upd", "w"], ["circ"], axis=1, mode="circular")],
+           ts_in, ts_out, opset=24), "tscatter.onnx")
+np.save(os.path.join(out, "ts_past.npy"), np.zeros((2, 4, 3), np.float32))
+np.save(os.path.join(out, "ts_upd.npy"), np.ones((2, 2, 3), np.float32))
+np.save(os.path.join(out, "ts_w.npy"), np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min], np.int64))

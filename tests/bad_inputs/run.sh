@@ -33,6 +33,8 @@ expect_error reverse_sequence_axes "reverse_sequence_axes\.onnx:node\[0\]: node 
 expect_error dft_length "dft_length\.onnx:node\[0\]: node 'DFT_0' (DFT): DFT length 1099511627776 is above the supported" build dft_length.onnx
 expect_error window_size "window_size\.onnx:node\[0\]: node 'HannWindow_0' (HannWindow): window size -5 is out of range" build window_size.onnx
 expect_error missing_file "cannot open" build does_not_exist.onnx
+expect_error einsum_equation "einsum_equation\.onnx:node\[0\]: node 'Einsum_0' (Einsum): equation: the output repeats label 'a'" build einsum_equation.onnx
+expect_error lrn_size "lrn_size\.onnx:node\[0\]: node 'LRN_0' (LRN): attribute 'size' = -3 must be at least 1" build lrn_size.onnx
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 
 # Run-time input checks need a good library first.
@@ -47,5 +49,13 @@ if "$hodu" --build "$c/good.onnx" -o "$work/good.so" 2>"$work/stderr"; then
     fi
 else
     bad "build good.onnx"
+fi
+# Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
+# stray write (the sanitizer build aborts on one).
+if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then
+    expect_ok tscatter_hostile_indices "$hodu" --run "$work/tscatter.so" --input "past=$c/ts_past.npy" \
+        --input "upd=$c/ts_upd.npy" --input "w=$c/ts_w.npy" --output-dir "$work/ts"
+else
+    bad "build tscatter.onnx: $(head -1 "$work/stderr")"
 fi
 suite_end
