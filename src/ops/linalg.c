@@ -56,20 +56,7 @@ static char ein_char(int l) { return (char)(l < 26 ? 'a' + l : 'A' + (l - 26)); 
 
 static bool ein_is_float(hodu_dtype t) { return t == HODU_DTYPE_F16 || t == HODU_DTYPE_F32 || t == HODU_DTYPE_F64; }
 
-static bool ein_dtype_ok(hodu_dtype t)
-{
-    switch (t) {
-    case HODU_DTYPE_U8:
-    case HODU_DTYPE_U16:
-    case HODU_DTYPE_U32:
-    case HODU_DTYPE_U64:
-    case HODU_DTYPE_I8:
-    case HODU_DTYPE_I16:
-    case HODU_DTYPE_I32:
-    case HODU_DTYPE_I64: return true;
-    default: return ein_is_float(t);
-    }
-}
+static bool ein_dtype_ok(hodu_dtype t) { return ir_dtype_is_int(t) || ein_is_float(t); }
 
 /* One term as written: its letters and where "..." sits (-1: nowhere). */
 typedef struct ein_term {

@@ -147,23 +147,8 @@ static bool rs_get(op_ctx *c, resize_plan *p)
     }
     /* axes (opset 18): which dims scales/sizes/roi describe */
     int axes[HODU_MAX_RANK], na = r;
-    size_t nax = 0;
-    const int64_t *ax = ir_attr_ints(n, "axes", &nax);
-    if (ax) {
-        if (nax == 0 || nax > (size_t)r)
-            return op_fail(c, "attribute 'axes' has %zu values for rank %d", nax, r);
-        na = (int)nax;
-        for (int i = 0; i < na; i++) {
-            if (!op_axis(c, ax[i], r, &axes[i]))
-                return false;
-            for (int j = 0; j < i; j++)
-                if (axes[j] == axes[i])
-                    return op_fail(c, "attribute 'axes' repeats axis %d", axes[i]);
-        }
-    } else {
-        for (int i = 0; i < r; i++)
-            axes[i] = i;
-    }
+    if (!op_attr_axes(c, "axes", r, false, axes, &na))
+        return false;
     double scales[HODU_MAX_RANK];
     int64_t sizes[HODU_MAX_RANK];
     double roi[2 * HODU_MAX_RANK];

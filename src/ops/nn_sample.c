@@ -377,23 +377,8 @@ static bool cc_get(op_ctx *c, center_crop_pad_plan *p)
     int r = x->rank;
     p->rank = r;
     int axes[HODU_MAX_RANK], na = r;
-    size_t nax = 0;
-    const int64_t *ax = ir_attr_ints(op_node(c), "axes", &nax);
-    if (ax) {
-        if (nax > (size_t)r)
-            return op_fail(c, "attribute 'axes' has %zu values for rank %d", nax, r);
-        na = (int)nax;
-        for (int i = 0; i < na; i++) {
-            if (!op_axis(c, ax[i], r, &axes[i]))
-                return false;
-            for (int j = 0; j < i; j++)
-                if (axes[j] == axes[i])
-                    return op_fail(c, "attribute 'axes' repeats axis %d", axes[i]);
-        }
-    } else {
-        for (int i = 0; i < r; i++)
-            axes[i] = i;
-    }
+    if (!op_attr_axes(c, "axes", r, true, axes, &na))
+        return false;
     int64_t shape[HODU_MAX_RANK];
     long k = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
     if (k < 0)

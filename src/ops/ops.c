@@ -279,6 +279,29 @@ bool op_axis(op_ctx *c, int64_t axis, int rank, int *out)
     return true;
 }
 
+bool op_attr_axes(op_ctx *c, const char *name, int rank, bool allow_empty, int *axes, int *n)
+{
+    size_t nax = 0;
+    const int64_t *ax = ir_attr_ints(op_node(c), name, &nax);
+    if (!ax) {
+        for (int i = 0; i < rank; i++)
+            axes[i] = i;
+        *n = rank;
+        return true;
+    }
+    if ((nax == 0 && !allow_empty) || nax > (size_t)rank)
+        return op_fail(c, "attribute '%s' has %zu values for rank %d", name, nax, rank);
+    *n = (int)nax;
+    for (int i = 0; i < *n; i++) {
+        if (!op_axis(c, ax[i], rank, &axes[i]))
+            return false;
+        for (int j = 0; j < i; j++)
+            if (axes[j] == axes[i])
+                return op_fail(c, "attribute '%s' repeats axis %d", name, axes[i]);
+    }
+    return true;
+}
+
 bool op_broadcast(op_ctx *c, const ir_value *a, const ir_value *b, int *rank, int64_t *dims)
 {
     int r = a->rank > b->rank ? a->rank : b->rank;

@@ -144,6 +144,11 @@ long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char
 bool op_fail_not_const(op_ctx *c, int id, const char *what);
 /* Normalises a possibly negative axis against rank; fails when out of range. */
 bool op_axis(op_ctx *c, int64_t axis, int rank, int *out);
+/* Attribute `name` as distinct axes of a rank-`rank` tensor, normalised,
+ * into axes[] (room for rank); *n receives the count.  Absent: every axis
+ * in order.  Fails on an axis out of range, a repeat, more values than
+ * dims, and an empty list unless allow_empty. */
+bool op_attr_axes(op_ctx *c, const char *name, int rank, bool allow_empty, int *axes, int *n);
 /* Numpy-style multidirectional broadcast of shapes a and b into out. */
 bool op_broadcast(op_ctx *c, const ir_value *a, const ir_value *b, int *rank, int64_t *dims);
 /* Checked int64 arithmetic for sizes computed from model numbers (dims,

@@ -60,21 +60,7 @@ static bool sg_float(hodu_dtype t)
 /* T2 of the window ops and T3 of MelWeightMatrix: every numeric type. */
 static bool sg_numeric(int64_t t)
 {
-    switch (t) {
-    case HODU_DTYPE_U8:
-    case HODU_DTYPE_U16:
-    case HODU_DTYPE_U32:
-    case HODU_DTYPE_U64:
-    case HODU_DTYPE_I8:
-    case HODU_DTYPE_I16:
-    case HODU_DTYPE_I32:
-    case HODU_DTYPE_I64:
-    case HODU_DTYPE_F16:
-    case HODU_DTYPE_F32:
-    case HODU_DTYPE_F64:
-    case HODU_DTYPE_BF16: return true;
-    default: return false;
-    }
+    return t > 0 && t < HODU_DTYPE_COUNT_ && (ir_dtype_is_int((hodu_dtype)t) || ir_dtype_is_float((hodu_dtype)t));
 }
 
 /* Present and non-empty. */

@@ -75,6 +75,11 @@ void nn_tile_ctx(op_emit *e, const char *fn, const nn_tile_map *map, const char 
 /* "const int64_t <iv> = <ov> * s + <kv> * d - pb;": the input coordinate
  * along spatial dim i that output position <ov> reads at kernel tap <kv>. */
 void nn_emit_tap(op_emit *e, const nn_window *w, int i, const char *iv, const char *ov, const char *kv);
+/* Writes `static const hd_window <name>` for the kernel layer's im2col and
+ * col2im: the image is w's input and the column grid its output, or the
+ * other way round when `transposed` (ConvTranspose scatters its input grid
+ * onto its output) (emit_nn_conv.c). */
+void nn_emit_window(op_emit *e, const char *name, const nn_window *w, bool transposed);
 
 /* Fills t[0..nd) with the row-major terms of an index over dims[0..nd)
  * (vars[0] outermost), each stride multiplied by `scale`; returns nd. */

@@ -208,7 +208,7 @@ static uint64_t conv_xs_bytes(const nn_conv_geom *g)
  * the convolution's input and the column grid its output, or the other
  * way round for ConvTranspose (`transposed`), whose col2im scatters its
  * input grid onto its output. */
-static void emit_window(op_emit *e, const char *name, const nn_window *w, bool transposed)
+void nn_emit_window(op_emit *e, const char *name, const nn_window *w, bool transposed)
 {
     const int64_t *dims[6] = {transposed ? w->out : w->in, transposed ? w->in : w->out, w->k, w->s, w->d, w->pb};
     static const char *const field[6] = {"in", "out", "k", "s", "d", "pad"};
@@ -640,7 +640,7 @@ static bool emit_conv(op_emit *e)
     char fn[32];
     bool tiles = nn_tile_fn(e, &map, fn);
     if (!pw) {
-        emit_window(e, "win", &g.w, false);
+        nn_emit_window(e, "win", &g.w, false);
         em_line(e, "float *col = (float *)scratch;");
     }
     if (xsb)
@@ -831,7 +831,7 @@ static bool emit_conv_transpose(op_emit *e)
     }
     int64_t R = g.Mg * g.KP;
     int64_t gs = g.G > 1; /* one group: no grp loop, its terms drop out */
-    emit_window(e, "win", &g.w, true);
+    nn_emit_window(e, "win", &g.w, true);
     em_line(e, "float *col = (float *)scratch;");
     em_line(e, "float *ws = (float *)(scratch + %" PRIu64 ");", convt_col_bytes(&g));
     em_for(e, "n", g.N);

@@ -492,19 +492,7 @@ static bool emit_col2im(op_emit *e)
         L *= w->out[i];
     }
     /* the kernel layer's col2im: image = in, column grid = out */
-    const int64_t *dims[6] = {w->in, w->out, w->k, w->s, w->d, w->pb};
-    static const char *const field[6] = {"in", "out", "k", "s", "d", "pad"};
-    hd_buf b;
-    hd_buf_init(&b);
-    hd_buf_printf(&b, "static const hd_window win = {.nd = %d", w->nd);
-    for (int f = 0; f < 6; f++) {
-        hd_buf_printf(&b, ", .%s = {", field[f]);
-        for (int i = 0; i < w->nd; i++)
-            hd_buf_printf(&b, "%s%" PRId64, i ? ", " : "", dims[f][i]);
-        hd_buf_puts(&b, "}");
-    }
-    em_line(e, "%s};", b.data);
-    hd_buf_free(&b);
+    nn_emit_window(e, "win", w, false);
     em_par_for(e, "n", p.N, 1, op_sat_mul(p.C, op_sat_mul(KP, L)));
     em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"n", p.C * IP})).s);
     em_line(e, "memset(y, 0, %" PRId64 " * sizeof(float));", p.C * IP);
