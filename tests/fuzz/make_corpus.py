@@ -64,6 +64,10 @@ for dt in (np.float32, np.float64, np.float16, np.int8, np.uint8, np.int16, np.i
     np.save(os.path.join(npy_dir, name + ".npy"), a)
     np.save(os.path.join(npy_dir, name + "_fortran.npy"), np.asfortranarray(a))
     np.save(os.path.join(npy_dir, name + "_swapped.npy"), a.astype(np.dtype(dt).newbyteorder(">")))
+# raw-byte files, as numpy writes ml_dtypes' types (bfloat16 '<V2',
+# float8 '|V1', float8_e5m2 'f1')
+np.save(os.path.join(npy_dir, "raw2.npy"), np.arange(12, dtype=np.uint16).reshape(3, 4).view("V2"))
+np.save(os.path.join(npy_dir, "raw1.npy"), np.arange(12, dtype=np.uint8).reshape(3, 4).view("V1"))
 np.save(os.path.join(npy_dir, "scalar.npy"), np.float32(3.5))
 np.save(os.path.join(npy_dir, "empty.npy"), np.zeros((0, 4), np.float32))
 print(f"make_corpus: {count + 7} models, {len(os.listdir(npy_dir))} .npy files in {out}")
