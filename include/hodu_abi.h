@@ -24,8 +24,9 @@
 extern "C" {
 #endif
 
-/* Bumped whenever hodu_model_desc or the run contract changes. */
-#define HODU_ABI_VERSION 2u
+/* Bumped whenever hodu_model_desc or the run contract changes.
+ * 3: run may return HODU_RUN_INPUT_VALUES. */
+#define HODU_ABI_VERSION 3u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
 #define HODU_ABI_ALIGN 64u
@@ -104,9 +105,14 @@ typedef struct hodu_exec {
  *   outputs    - n_outputs pointers to caller memory of the described size;
  *   exec       - the host's parallel-for, or NULL to run on the caller's
  *                thread only.
- * Returns 0.  The generated code does no I/O and no allocation; shape and
- * dtype checks are the host's job (libhodu_rt does them).
+ * Returns 0, or HODU_RUN_INPUT_VALUES when the values of an input that
+ * decides a shape (a Reshape's target shape given at run time, ...) ask
+ * for shapes other than those the model was built for (the ones it
+ * declares); the outputs are then unspecified.  The generated code does no
+ * I/O and no allocation; shape and dtype checks of the inputs themselves
+ * are the host's job (libhodu_rt does them).
  */
+#define HODU_RUN_INPUT_VALUES 1
 typedef int (*hodu_run_fn)(void *workspace, const void *const *inputs, void *const *outputs, const hodu_exec *exec);
 
 typedef struct hodu_model_desc {

@@ -269,6 +269,19 @@ long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char
     return n;
 }
 
+int op_declared_shape(op_ctx *c, size_t i, int64_t *dims)
+{
+    const ir_value *v = op_out(c, i);
+    if (!v || v->rank < 0)
+        return -1;
+    for (int k = 0; k < v->rank; k++) {
+        if (v->dims[k].size < 0)
+            return -1;
+        dims[k] = v->dims[k].size;
+    }
+    return v->rank;
+}
+
 bool op_axis(op_ctx *c, int64_t axis, int rank, int *out)
 {
     if (axis < -(int64_t)rank || axis >= (int64_t)(rank > 0 ? rank : 1)) {

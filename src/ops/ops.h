@@ -142,6 +142,11 @@ long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char
  * is computed from, else one saying it is computed at run time.  Returns
  * false. */
 bool op_fail_not_const(op_ctx *c, int id, const char *what);
+/* The shape the model declares for output i (a graph output's type), when
+ * it is fully static: returns the rank and fills dims; -1 otherwise.  An
+ * op whose shape-deciding operand is a run-time input may build for it;
+ * its lowering then checks the operand's values (op_emit.can_fail). */
+int op_declared_shape(op_ctx *c, size_t i, int64_t *dims);
 /* Normalises a possibly negative axis against rank; fails when out of range. */
 bool op_axis(op_ctx *c, int64_t axis, int rank, int *out);
 /* Attribute `name` as distinct axes of a rank-`rank` tensor, normalised,

@@ -134,6 +134,23 @@ static bool infer_reshape(op_ctx *c)
     if (!in)
         return false;
     int64_t shape[HODU_MAX_RANK];
+    const ir_value *sv = op_in(c, 1);
+    if (sv && sv->kind != IR_VALUE_CONST) {
+        /* The target shape comes at run time: build for the shape the model
+         * declares for the output, which the lowering checks it against. */
+        int rank = op_declared_shape(c, 0, shape);
+        if (rank >= 0 && sv->dtype == HODU_DTYPE_I64 && sv->rank == 1 && sv->dims[0].size == rank) {
+            int64_t numel = 1;
+            for (int i = 0; i < rank; i++)
+                if (!op_ck_mul(c, numel, shape[i], &numel, "the declared output shape"))
+                    return false;
+            if (numel != ir_value_numel(in))
+                return op_fail(c, "the declared output shape holds %" PRId64 " elements, the input %" PRId64, numel,
+                               ir_value_numel(in));
+            op_set_out(c, 0, in->dtype, rank, shape);
+            return true;
+        }
+    }
     long rank = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
     if (rank < 0)
         return false;
@@ -438,10 +455,36 @@ bool shape_slice_plan(const ir_graph *g, int node, hd_diag *d, copy_plan *p)
 
 /* --- Expand ---------------------------------------------------------------- */
 
+/* For an op whose shape operand `i` is a run-time int64 vector: the
+ * output's declared shape, when static, and the operand's length; -1 when
+ * the op must have the operand at build time instead. */
+static int runtime_shape_operand(op_ctx *c, size_t i, int64_t *declared, int64_t *len)
+{
+    const ir_value *sv = op_in(c, i);
+    if (!sv || sv->kind == IR_VALUE_CONST || sv->dtype != HODU_DTYPE_I64 || sv->rank != 1 || sv->dims[0].size < 0)
+        return -1;
+    *len = sv->dims[0].size;
+    return op_declared_shape(c, 0, declared);
+}
+
 static bool infer_expand(op_ctx *c)
 {
     const ir_value *in = op_in(c, 0);
-    int64_t shape[HODU_MAX_RANK];
+    int64_t shape[HODU_MAX_RANK], len;
+    int declared = runtime_shape_operand(c, 1, shape, &len);
+    if (declared >= 0 && len <= declared && in->rank <= declared) {
+        /* The shape comes at run time: build for the declared output, which
+         * the input must broadcast to; the lowering checks the values. */
+        for (int k = 0; k < in->rank; k++) {
+            int64_t a = in->dims[k].size, d = shape[declared - in->rank + k];
+            if (a != d && a != 1)
+                return op_fail(c,
+                               "the input's dim %d (%" PRId64 ") does not broadcast to the declared output's %" PRId64,
+                               k, a, d);
+        }
+        op_set_out(c, 0, in->dtype, declared, shape);
+        return true;
+    }
     long n = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
     if (n < 0)
         return false;
@@ -1025,7 +1068,16 @@ const ir_value *shape_constant_of_shape_value(const ir_graph *g, int node)
 
 static bool infer_constant_of_shape(op_ctx *c)
 {
-    int64_t dims[HODU_MAX_RANK];
+    int64_t dims[HODU_MAX_RANK], len;
+    int rank = runtime_shape_operand(c, 0, dims, &len);
+    if (rank >= 0 && len == rank) {
+        /* the shape comes at run time: the declared one, checked then */
+        const ir_value *v = cos_value(c);
+        if (v && ir_value_numel(v) != 1)
+            return op_fail(c, "value must hold exactly one element");
+        op_set_out(c, 0, v ? v->dtype : HODU_DTYPE_F32, rank, dims);
+        return true;
+    }
     long n = op_need_const_i64(c, 0, dims, HODU_MAX_RANK, "shape");
     if (n < 0)
         return false;
@@ -1143,9 +1195,10 @@ static bool infer_trilu(op_ctx *c)
     const ir_value *in = op_in(c, 0);
     if (in->rank < 2)
         return op_fail(c, "input must have rank >= 2");
-    int64_t k = 0;
-    if (op_in(c, 1) && op_need_const_i64(c, 1, &k, 1, "k") < 0)
-        return false;
+    /* k decides values, not shapes: it may come at run time */
+    const ir_value *kv = op_in(c, 1);
+    if (kv && (kv->dtype != HODU_DTYPE_I64 || ir_value_numel(kv) != 1))
+        return op_fail(c, "k ('%s') must be one int64", kv->name);
     op_set_out_like(c, 0, in);
     return true;
 }
@@ -1155,8 +1208,7 @@ void shape_trilu_view_of(const ir_graph *g, int node, shape_trilu_view *v)
     const ir_node *n = ir_nd(g, node);
     const ir_value *in = ir_val(g, n->inputs[0]);
     v->k = 0;
-    if (n->n_inputs > 1 && n->inputs[1] >= 0)
-        ir_const_as_i64(g, n->inputs[1], &v->k, 1);
+    v->k_at_run_time = n->n_inputs > 1 && n->inputs[1] >= 0 && ir_const_as_i64(g, n->inputs[1], &v->k, 1) != 1;
     v->upper = ir_attr_int(n, "upper", 1) != 0;
     v->rows = in->dims[in->rank - 2].size;
     v->cols = in->dims[in->rank - 1].size;

@@ -139,6 +139,7 @@ const ir_value *shape_constant_of_shape_value(const ir_graph *g, int node);
 typedef struct shape_trilu_view {
     int64_t batch, rows, cols, k;
     bool upper;
+    bool k_at_run_time; /* k is input 1's value at run time, not `k` */
 } shape_trilu_view;
 
 void shape_trilu_view_of(const ir_graph *g, int node, shape_trilu_view *v);

@@ -481,8 +481,13 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
         free(in_ptrs);
     if (out_ptrs != out_stack)
         free(out_ptrs);
+    if (rc == HODU_RUN_INPUT_VALUES)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG,
+                           "model '%s': the values of an input that decides a shape (such as a Reshape's target "
+                           "shape) ask for other shapes than the model was built for",
+                           desc->model_name);
     if (rc != 0)
-        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run returned %d; the Hodu ABI requires 0",
-                           desc->model_name, rc);
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run returned %d; the Hodu ABI allows 0 and %d",
+                           desc->model_name, rc, HODU_RUN_INPUT_VALUES);
     return hodurt_ok(err);
 }

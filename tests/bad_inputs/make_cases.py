@@ -143,3 +143,23 @@ save(model([helper.make_node("TensorScatter", ["past", "upd", "w"], ["lin"], axi
 np.save(os.path.join(out, "ts_past.npy"), np.zeros((2, 4, 3), np.float32))
 np.save(os.path.join(out, "ts_upd.npy"), np.ones((2, 2, 3), np.float32))
 np.save(os.path.join(out, "ts_w.npy"), np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min], np.int64))
+
+# Reshape whose target shape is a run-time input: built for the declared
+# output shape [3, 2]; run with the values that ask for it (also as -1, 0)
+# and with ones that ask for another shape.
+rs_shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [2])
+rs_y = helper.make_tensor_value_info("y", f32, [3, 2])
+save(model([helper.make_node("Reshape", ["x", "shape"], ["y"])], [x, rs_shape], [rs_y]), "reshape_runtime.onnx")
+for name, vals in (("rs_good", [3, 2]), ("rs_minus_one", [-1, 2]), ("rs_bad", [2, 3]), ("rs_bad_zero", [0, 3]),
+                   ("rs_two_minus", [-1, -1])):
+    np.save(os.path.join(out, name + ".npy"), np.array(vals, np.int64))
+
+# Expand and ConstantOfShape with the shape at run time, declared outputs
+# [2, 2, 3] and [3, 2].
+ex_shape = helper.make_tensor_value_info("shape", TensorProto.INT64, [3])
+ex_y = helper.make_tensor_value_info("y", f32, [2, 2, 3])
+save(model([helper.make_node("Expand", ["x", "shape"], ["y"])], [x, ex_shape], [ex_y]), "expand_runtime.onnx")
+cs_y = helper.make_tensor_value_info("y", f32, [3, 2])
+save(model([helper.make_node("ConstantOfShape", ["shape"], ["y"])], [rs_shape], [cs_y]), "cos_runtime.onnx")
+for name, vals in (("ex_good", [2, 1, 3]), ("ex_good_full", [2, 2, 3]), ("ex_bad", [3, 1, 3]), ("ex_good_ones", [2, 2, 1]), ("ex_bad_conflict", [2, 4, 3])):
+    np.save(os.path.join(out, name + ".npy"), np.array(vals, np.int64))

@@ -50,6 +50,32 @@ if "$hodu" --build "$c/good.onnx" -o "$work/good.so" 2>"$work/stderr"; then
 else
     bad "build good.onnx"
 fi
+# A Reshape target shape given at run time must ask for the declared shape.
+if "$hodu" --build "$c/reshape_runtime.onnx" -o "$work/reshape.so" 2>"$work/stderr"; then
+    rs() { "$hodu" --run "$work/reshape.so" --input "x=$c/x_good.npy" --input "shape=$c/$1" --output-dir "$work/rs"; }
+    expect_ok reshape_runtime_good rs rs_good.npy
+    expect_ok reshape_runtime_minus_one rs rs_minus_one.npy
+    for v in rs_bad rs_bad_zero rs_two_minus; do
+        expect_error "reshape_runtime_$v" "ask for other shapes than the model was built for" rs "$v.npy"
+    done
+else
+    bad "build reshape_runtime.onnx: $(head -1 "$work/stderr")"
+fi
+if "$hodu" --build "$c/expand_runtime.onnx" -o "$work/expand.so" 2>"$work/stderr" &&
+    "$hodu" --build "$c/cos_runtime.onnx" -o "$work/cos.so" 2>"$work/stderr"; then
+    ex() { "$hodu" --run "$work/expand.so" --input "x=$c/x_good.npy" --input "shape=$c/$1" --output-dir "$work/ex"; }
+    cs() { "$hodu" --run "$work/cos.so" --input "shape=$c/$1" --output-dir "$work/cs"; }
+    expect_ok expand_runtime_good ex ex_good.npy
+    expect_ok expand_runtime_good_full ex ex_good_full.npy
+    expect_ok cos_runtime_good cs rs_good.npy
+    expect_ok expand_runtime_good_ones ex ex_good_ones.npy
+    for v in ex_bad ex_bad_conflict; do
+        expect_error "expand_runtime_$v" "ask for other shapes than the model was built for" ex "$v.npy"
+    done
+    expect_error cos_runtime_bad "ask for other shapes than the model was built for" cs rs_bad.npy
+else
+    bad "build expand_runtime.onnx / cos_runtime.onnx: $(head -1 "$work/stderr")"
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then

@@ -57,6 +57,11 @@ typedef struct op_emit {
     const em_epilogue *epi;
     /* Derived constants (em_blob), appended to the weight blob. */
     struct em_blobs *blobs;
+    /* Set by a lowering that checks run-time values against the shapes the
+     * build fixed (a Reshape whose target shape is an input): its function
+     * returns int, and `return 1;` in the body makes the run stop with
+     * HODU_RUN_INPUT_VALUES.  Such a node does not run as tasks. */
+    bool can_fail;
 } op_emit;
 
 typedef bool (*op_emit_fn)(op_emit *e);

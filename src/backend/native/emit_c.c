@@ -302,9 +302,9 @@ static void put_param(hd_buf *b, const char *type, const char *name)
 }
 
 /* "static void nK_Op(params)\n" */
-static void put_signature(const ir_graph *g, int node, const node_params *ps, hd_buf *fns)
+static void put_signature(const ir_graph *g, int node, const node_params *ps, bool can_fail, hd_buf *fns)
 {
-    hd_buf_puts(fns, "static void ");
+    hd_buf_puts(fns, can_fail ? "static int " : "static void ");
     node_fn_name(g, node, fns);
     hd_buf_putc(fns, '(');
     for (size_t i = 0; i < ps->n; i++) {
@@ -317,13 +317,16 @@ static void put_signature(const ir_graph *g, int node, const node_params *ps, hd
 
 /* static void nK_Op(params) { body }; a body that did not split into
  * tasks but uses per-worker scratch runs as worker 0. */
-static void write_plain_form(const ir_graph *g, int node, const node_params *ps, const hd_buf *body, hd_buf *fns)
+static void write_plain_form(const ir_graph *g, int node, const node_params *ps, bool can_fail, const hd_buf *body,
+                             hd_buf *fns)
 {
-    put_signature(g, node, ps, fns);
+    put_signature(g, node, ps, can_fail, fns);
     hd_buf_puts(fns, "{\n");
     if (ident_in(body->data ? body->data : "", "wscratch"))
         hd_buf_puts(fns, "    unsigned char *restrict wscratch = workers;\n");
     hd_buf_write(fns, body->data ? body->data : "", body->len);
+    if (can_fail)
+        hd_buf_puts(fns, "    return 0;\n");
     hd_buf_puts(fns, "}\n");
 }
 
@@ -362,7 +365,7 @@ static void write_task_form(const ir_graph *g, int node, const op_emit *e, const
                   e->par_n, e->par_grain, e->par_n, e->par_grain);
     hd_buf_write(fns, body->data ? body->data : "", body->len);
     hd_buf_puts(fns, "}\n\n");
-    put_signature(g, node, ps, fns);
+    put_signature(g, node, ps, false, fns);
     hd_buf_puts(fns, "{\n    const struct ");
     node_fn_name(g, node, fns);
     hd_buf_puts(fns, "_args args = {");
@@ -449,15 +452,19 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
                   plan->arena_bytes ? hd_xasprintf("arena + %" PRIu64, plan->arena_bytes) : hd_xstrdup("arena"));
     }
 
-    if (e.par_max_tasks >= 2)
+    if (e.par_max_tasks >= 2 && !e.can_fail)
         write_task_form(g, node, &e, plan, step, &ps, &body, fns);
     else
-        write_plain_form(g, node, &ps, &body, fns);
+        write_plain_form(g, node, &ps, e.can_fail, &body, fns);
+    if (e.can_fail)
+        hd_buf_puts(calls, "if (");
     node_fn_name(g, node, calls);
     hd_buf_putc(calls, '(');
     for (size_t i = 0; i < ps.n; i++)
         hd_buf_printf(calls, "%s%s", i ? ", " : "", ps.arg[i]);
-    hd_buf_puts(calls, ");\n");
+    hd_buf_puts(calls, e.can_fail
+                           ? ") != 0) {\n        hd_fpenv_leave(fpenv);\n        return HODU_RUN_INPUT_VALUES;\n    }\n"
+                           : ");\n");
     params_free(&ps);
     hd_buf_free(&body);
     return true;

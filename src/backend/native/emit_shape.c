@@ -26,6 +26,44 @@ static bool emit_copy(op_emit *e)
     return true;
 }
 
+/* `static const int64_t name[] = {dims of v}` (one 0 for a scalar). */
+static void emit_dims_table(op_emit *e, const char *name, const ir_value *v)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    for (int i = 0; i < v->rank; i++)
+        hd_buf_printf(&b, "%s%" PRId64, i ? ", " : "", v->dims[i].size);
+    em_line(e, "static const int64_t %s[%d] = {%s};", name, v->rank > 0 ? v->rank : 1, v->rank ? b.data : "0");
+    hd_buf_free(&b);
+}
+
+/* Reshape with its target shape given at run time: inference built it for
+ * the output's declared shape; the values must ask for exactly that (an
+ * entry 0 copies the input's dim unless allowzero, one -1 takes what is
+ * left, which is then the declared dim as long as no declared dim is 0). */
+static bool emit_reshape(op_emit *e)
+{
+    const ir_value *sv = em_in(e, 1);
+    if (!sv || sv->kind == IR_VALUE_CONST)
+        return emit_copy(e);
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    bool allowzero = ir_attr_int(em_node(e), "allowzero", 0) != 0;
+    bool has_zero = ir_value_numel(out) == 0;
+    e->can_fail = true;
+    emit_dims_table(e, "want", out);
+    if (!allowzero)
+        emit_dims_table(e, "from", in);
+    em_line(e, "int minus_one = 0;");
+    em_for(e, "i", out->rank);
+    em_line(e, "int64_t v = in1[i];");
+    if (!allowzero)
+        em_line(e, "if (v == 0) v = i < %d ? from[i] : -2;", in->rank);
+    em_line(e, "if (v == -1 && !minus_one++ && !%d) continue;", has_zero);
+    em_line(e, "if (v != want[i]) return 1;");
+    em_close(e);
+    return emit_copy(e);
+}
+
 /* Constant, Shape, Size and Range always fold before code generation. */
 static bool emit_unreachable(op_emit *e)
 {
@@ -101,8 +139,34 @@ static bool emit_slice(op_emit *e)
     return true;
 }
 
+/* Expand and ConstantOfShape with the shape given at run time (input
+ * `at`): inference built them for the declared output; the values must
+ * ask for exactly that.  ConstantOfShape's are the output's dims; Expand's
+ * broadcast with the input's (right-aligned) to give them. */
+static void emit_shape_operand_check(op_emit *e, size_t at, bool broadcast)
+{
+    const ir_value *sv = em_in(e, at), *out = em_out(e, 0);
+    e->can_fail = true;
+    int64_t len = sv->dims[0].size;
+    emit_dims_table(e, "want", out);
+    if (broadcast) {
+        const ir_value *in = em_in(e, 0);
+        emit_dims_table(e, "from", in);
+        em_for(e, "i", len);
+        em_line(e, "const int64_t j = i + %" PRId64 ", k = j - %d;", (int64_t)out->rank - len, out->rank - in->rank);
+        em_line(e, "const int64_t a = k >= 0 ? from[k] : 1, v = in%zu[i];", at);
+        em_line(e, "if ((a == 1 ? v : v == 1 || v == a ? a : -1) != want[j]) return 1;");
+    } else {
+        em_for(e, "i", len);
+        em_line(e, "if (in%zu[i] != want[i]) return 1;", at);
+    }
+    em_close(e);
+}
+
 static bool emit_expand(op_emit *e)
 {
+    if (em_in(e, 1)->kind != IR_VALUE_CONST)
+        emit_shape_operand_check(e, 1, true);
     shape_copy_plan p;
     shape_expand_plan(e->g, e->node, &p);
     plan_emit(e, p, "in0", "out0", in0_elem(e));
@@ -400,6 +464,8 @@ static bool emit_pad(op_emit *e)
 
 static bool emit_constant_of_shape(op_emit *e)
 {
+    if (em_in(e, 0)->kind != IR_VALUE_CONST)
+        emit_shape_operand_check(e, 0, false);
     const ir_value *out = em_out(e, 0);
     int64_t n = ir_value_numel(out);
     if (n == 0)
@@ -430,11 +496,16 @@ static bool emit_trilu(op_emit *e)
         return true;
     shape_trilu_view v;
     shape_trilu_view_of(e->g, e->node, &v);
+    char k[32];
+    if (v.k_at_run_time)
+        snprintf(k, sizeof k, "in1[0]");
+    else
+        snprintf(k, sizeof k, "%" PRId64, v.k);
     em_for(e, "b", v.batch);
     em_for(e, "i", v.rows);
     em_for(e, "j", v.cols);
     em_line(e, "int64_t at = %s;", em_index(0, EM_TERMS({"b", v.rows * v.cols}, {"i", v.cols}, {"j", 1})).s);
-    em_line(e, "out0[at] = (j - i %s %" PRId64 ") ? in0[at] : 0;", v.upper ? ">=" : "<=", v.k);
+    em_line(e, "out0[at] = (j - i %s %s) ? in0[at] : 0;", v.upper ? ">=" : "<=", k);
     em_close(e);
     em_close(e);
     em_close(e);
@@ -483,10 +554,11 @@ static bool emit_onehot(op_emit *e)
 
 void native_register_shape(native_lowering *table)
 {
-    static const int copies[] = {OP_IDENTITY, OP_RESHAPE, OP_SQUEEZE, OP_UNSQUEEZE};
+    static const int copies[] = {OP_IDENTITY, OP_SQUEEZE, OP_UNSQUEEZE};
     static const int folded[] = {OP_CONSTANT, OP_SHAPE, OP_SIZE, OP_RANGE};
     for (size_t i = 0; i < HD_ARRAY_LEN(copies); i++)
         table[copies[i]] = (native_lowering){.emit = emit_copy};
+    table[OP_RESHAPE] = (native_lowering){.emit = emit_reshape};
     for (size_t i = 0; i < HD_ARRAY_LEN(folded); i++)
         table[folded[i]] = (native_lowering){.emit = emit_unreachable};
     table[OP_TRANSPOSE] = (native_lowering){.emit = emit_transpose};
