@@ -106,9 +106,10 @@ typedef struct hodu_exec {
  *   exec       - the host's parallel-for, or NULL to run on the caller's
  *                thread only.
  * Returns 0, or HODU_RUN_INPUT_VALUES when the values of an input that
- * decides a shape (a Reshape's target shape given at run time, ...) ask
- * for shapes other than those the model was built for (the ones it
- * declares); the outputs are then unspecified.  The generated code does no
+ * decides a shape or an axis (a Reshape's target shape given at run time,
+ * a CumSum axis, ...) ask for shapes other than those the model was built
+ * for (the ones it declares) or name no axis; the outputs are then
+ * unspecified.  The generated code does no
  * I/O and no allocation; shape and dtype checks of the inputs themselves
  * are the host's job (libhodu_rt does them).
  */

@@ -415,14 +415,25 @@ bool reduce_arg_plan_of(const ir_graph *g, int node, reduce_arg_plan *p)
 /* ======================================================================== */
 /* CumSum, CumProd                                                           */
 /* ======================================================================== */
-/* The axis is input 1 (a scalar, build-time constant).  exclusive=1 leaves
- * the element itself out (the first output is the identity); reverse=1 runs
- * from the end.  Integers wrap around as in two's complement. */
+/* The axis is input 1, one int32 or int64; when it comes at run time the
+ * lowering handles every axis and picks one when the model runs.
+ * exclusive=1 leaves the element itself out (the first output is the
+ * identity); reverse=1 runs from the end.  Integers wrap around as in two's
+ * complement. */
 
 static const op_attr_spec cum_attrs[] = {{"exclusive", IR_ATTR_INT}, {"reverse", IR_ATTR_INT}, {NULL, 0}};
 
 static bool cum_axis(op_ctx *c, const ir_value *in, int *axis)
 {
+    const ir_value *av = op_in(c, 1);
+    if (av && av->kind != IR_VALUE_CONST) {
+        if ((av->dtype != HODU_DTYPE_I64 && av->dtype != HODU_DTYPE_I32) || ir_value_numel(av) != 1)
+            return op_fail(c, "axis ('%s') must be one int32 or int64", av->name);
+        if (in->rank == 0)
+            return op_fail(c, "input '%s' is a scalar", in->name);
+        *axis = -1; /* at run time */
+        return true;
+    }
     int64_t a[2];
     long na = op_need_const_i64(c, 1, a, 1, "axis");
     if (na < 0)
@@ -448,11 +459,14 @@ static bool infer_cum(op_ctx *c)
     return true;
 }
 
-bool reduce_cum_plan_of(const ir_graph *g, int node, reduce_cum_plan *p)
+bool reduce_cum_plan_of(const ir_graph *g, int node, int run_axis, reduce_cum_plan *p)
 {
     const ir_node *n = ir_nd(g, node);
     int64_t a[2];
-    if (ir_const_as_i64(g, n->inputs[1], a, 1) != 1)
+    p->axis_at_run_time = ir_val(g, n->inputs[1])->kind != IR_VALUE_CONST;
+    if (p->axis_at_run_time)
+        a[0] = run_axis;
+    else if (ir_const_as_i64(g, n->inputs[1], a, 1) != 1)
         return false;
     axis_view(ir_val(g, n->inputs[0]), a[0], &p->v);
     p->prod = n->op == OP_CUM_PROD;

@@ -101,13 +101,15 @@ bool reduce_arg_plan_of(const ir_graph *g, int node, reduce_arg_plan *p);
 
 typedef struct reduce_cum_plan {
     reduce_axis_view v;
-    bool prod;      /* CumProd (else CumSum) */
-    bool exclusive; /* leave the element itself out */
-    bool reverse;   /* run from the end of the axis */
+    bool prod;             /* CumProd (else CumSum) */
+    bool exclusive;        /* leave the element itself out */
+    bool reverse;          /* run from the end of the axis */
+    bool axis_at_run_time; /* the axis is an input's value when the model runs */
 } reduce_cum_plan;
 
-/* False when the axis input is not a build-time constant. */
-bool reduce_cum_plan_of(const ir_graph *g, int node, reduce_cum_plan *p);
+/* The plan; when the axis comes at run time, the one for axis run_axis
+ * (0 <= run_axis < rank).  False on an inconsistent node. */
+bool reduce_cum_plan_of(const ir_graph *g, int node, int run_axis, reduce_cum_plan *p);
 
 typedef struct reduce_topk_plan {
     reduce_axis_view v; /* of the input */

@@ -163,3 +163,9 @@ cs_y = helper.make_tensor_value_info("y", f32, [3, 2])
 save(model([helper.make_node("ConstantOfShape", ["shape"], ["y"])], [rs_shape], [cs_y]), "cos_runtime.onnx")
 for name, vals in (("ex_good", [2, 1, 3]), ("ex_good_full", [2, 2, 3]), ("ex_bad", [3, 1, 3]), ("ex_good_ones", [2, 2, 1]), ("ex_bad_conflict", [2, 4, 3])):
     np.save(os.path.join(out, name + ".npy"), np.array(vals, np.int64))
+
+# CumSum with its axis at run time: -1 and 1 are the last axis, 2 is none.
+cum_axis = helper.make_tensor_value_info("axis", TensorProto.INT64, [])
+save(model([helper.make_node("CumSum", ["x", "axis"], ["y"])], [x, cum_axis], [y]), "cumsum_runtime.onnx")
+for name, v in (("cum_last", -1), ("cum_one", 1), ("cum_bad", 2)):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))

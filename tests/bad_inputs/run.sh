@@ -76,6 +76,14 @@ if "$hodu" --build "$c/expand_runtime.onnx" -o "$work/expand.so" 2>"$work/stderr
 else
     bad "build expand_runtime.onnx / cos_runtime.onnx: $(head -1 "$work/stderr")"
 fi
+if "$hodu" --build "$c/cumsum_runtime.onnx" -o "$work/cumsum.so" 2>"$work/stderr"; then
+    cum() { "$hodu" --run "$work/cumsum.so" --input "x=$c/x_good.npy" --input "axis=$c/$1" --output-dir "$work/cum"; }
+    expect_ok cumsum_runtime_last cum cum_last.npy
+    expect_ok cumsum_runtime_one cum cum_one.npy
+    expect_error cumsum_runtime_bad "or for no axis" cum cum_bad.npy
+else
+    bad "build cumsum_runtime.onnx: $(head -1 "$work/stderr")"
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then

@@ -436,18 +436,13 @@ static bool emit_arg(op_emit *e)
     return true;
 }
 
-static bool emit_cum(op_emit *e)
+/* The scan along p's axis. */
+static void emit_cum_loops(op_emit *e, hodu_dtype t, const reduce_cum_plan *p)
 {
-    const ir_value *in = em_in(e, 0);
-    hodu_dtype t = in->dtype;
-    reduce_cum_plan p;
-    if (!reduce_cum_plan_of(e->g, e->node, &p))
-        return false;
-    bool prod = p.prod, excl = p.exclusive, rev = p.reverse;
-    int64_t O = p.v.outer, A = p.v.len, I = p.v.inner;
-    em_line(e, "(void)in1; /* axis: a build-time constant */");
+    bool prod = p->prod, excl = p->exclusive, rev = p->reverse;
+    int64_t O = p->v.outer, A = p->v.len, I = p->v.inner;
     if (O * A * I == 0)
-        return true;
+        return;
     /* Integers: add/multiply in the unsigned 64-bit type (wraps, no UB). */
     bool integer = !ir_dtype_is_float(t);
     const char *ct = integer ? "uint64_t" : em_compute_ctype(t);
@@ -476,6 +471,37 @@ static bool emit_cum(op_emit *e)
     em_close(e);
     em_close(e);
     em_close(e);
+}
+
+/* A run-time axis: one scan per axis, chosen by a switch; an axis out of
+ * range stops the run (HODU_RUN_INPUT_VALUES). */
+static bool emit_cum(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0);
+    reduce_cum_plan p;
+    if (!reduce_cum_plan_of(e->g, e->node, 0, &p))
+        return false;
+    if (!p.axis_at_run_time) {
+        em_line(e, "(void)in1; /* axis: a build-time constant */");
+        emit_cum_loops(e, in->dtype, &p);
+        return true;
+    }
+    e->can_fail = true;
+    em_line(e, "int64_t axis = (int64_t)in1[0];");
+    em_line(e, "if (axis < 0) axis += %d;", in->rank);
+    em_line(e, "switch (axis) {");
+    for (int a = 0; a < in->rank; a++) {
+        if (!reduce_cum_plan_of(e->g, e->node, a, &p))
+            return false;
+        em_line(e, "case %d: {", a);
+        e->indent++;
+        emit_cum_loops(e, in->dtype, &p);
+        em_line(e, "break;");
+        e->indent--;
+        em_line(e, "}");
+    }
+    em_line(e, "default: return 1;");
+    em_line(e, "}");
     return true;
 }
 
