@@ -128,28 +128,37 @@ static bool infer_shape(op_ctx *c)
 
 static const op_attr_spec reshape_attrs[] = {{"allowzero", IR_ATTR_INT}, {NULL, 0}};
 
+/* For an op whose shape operand `i` is a run-time int64 vector: the
+ * output's declared shape, when static, and the operand's length; -1 when
+ * the op must have the operand at build time instead. */
+static int runtime_shape_operand(op_ctx *c, size_t i, int64_t *declared, int64_t *len)
+{
+    const ir_value *sv = op_in(c, i);
+    if (!sv || sv->kind == IR_VALUE_CONST || sv->dtype != HODU_DTYPE_I64 || sv->rank != 1 || sv->dims[0].size < 0)
+        return -1;
+    *len = sv->dims[0].size;
+    return op_declared_shape(c, 0, declared);
+}
+
 static bool infer_reshape(op_ctx *c)
 {
     const ir_value *in = op_need_static(c, 0);
     if (!in)
         return false;
-    int64_t shape[HODU_MAX_RANK];
-    const ir_value *sv = op_in(c, 1);
-    if (sv && sv->kind != IR_VALUE_CONST) {
+    int64_t shape[HODU_MAX_RANK], len;
+    int declared = runtime_shape_operand(c, 1, shape, &len);
+    if (declared >= 0 && len == declared) {
         /* The target shape comes at run time: build for the shape the model
          * declares for the output, which the lowering checks it against. */
-        int rank = op_declared_shape(c, 0, shape);
-        if (rank >= 0 && sv->dtype == HODU_DTYPE_I64 && sv->rank == 1 && sv->dims[0].size == rank) {
-            int64_t numel = 1;
-            for (int i = 0; i < rank; i++)
-                if (!op_ck_mul(c, numel, shape[i], &numel, "the declared output shape"))
-                    return false;
-            if (numel != ir_value_numel(in))
-                return op_fail(c, "the declared output shape holds %" PRId64 " elements, the input %" PRId64, numel,
-                               ir_value_numel(in));
-            op_set_out(c, 0, in->dtype, rank, shape);
-            return true;
-        }
+        int64_t numel = 1;
+        for (int i = 0; i < declared; i++)
+            if (!op_ck_mul(c, numel, shape[i], &numel, "the declared output shape"))
+                return false;
+        if (numel != ir_value_numel(in))
+            return op_fail(c, "the declared output shape holds %" PRId64 " elements, the input %" PRId64, numel,
+                           ir_value_numel(in));
+        op_set_out(c, 0, in->dtype, declared, shape);
+        return true;
     }
     long rank = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
     if (rank < 0)
@@ -455,18 +464,6 @@ bool shape_slice_plan(const ir_graph *g, int node, hd_diag *d, copy_plan *p)
 
 /* --- Expand ---------------------------------------------------------------- */
 
-/* For an op whose shape operand `i` is a run-time int64 vector: the
- * output's declared shape, when static, and the operand's length; -1 when
- * the op must have the operand at build time instead. */
-static int runtime_shape_operand(op_ctx *c, size_t i, int64_t *declared, int64_t *len)
-{
-    const ir_value *sv = op_in(c, i);
-    if (!sv || sv->kind == IR_VALUE_CONST || sv->dtype != HODU_DTYPE_I64 || sv->rank != 1 || sv->dims[0].size < 0)
-        return -1;
-    *len = sv->dims[0].size;
-    return op_declared_shape(c, 0, declared);
-}
-
 static bool infer_expand(op_ctx *c)
 {
     const ir_value *in = op_in(c, 0);
@@ -527,7 +524,27 @@ static bool fold_expand(op_ctx *c)
 
 /* --- Squeeze / Unsqueeze -----------------------------------------------------
  * axes: attribute before opset 13, optional (Squeeze) / required (Unsqueeze)
- * input from 13.  Both only change the shape. */
+ * input from 13.  Both only change the shape.  Axes given at run time build
+ * for the declared output shape, which the lowering checks them against. */
+
+/* With run-time axes (`removes`: Squeeze) and a declared output shape of
+ * the rank they give: sets the output and returns true; false otherwise
+ * (the axes are then needed at build time). */
+static bool runtime_axes(op_ctx *c, bool removes)
+{
+    const ir_value *in = op_in(c, 0);
+    int64_t dims[HODU_MAX_RANK], len;
+    int rank = op_node(c)->n_inputs > 1 ? runtime_shape_operand(c, 1, dims, &len) : -1;
+    if (rank < 0 || len < 1 || rank != in->rank + (removes ? -len : len))
+        return false;
+    int64_t numel = 1;
+    for (int i = 0; i < rank; i++)
+        numel = op_sat_mul(numel, dims[i]);
+    if (numel != ir_value_numel(in))
+        return false;
+    op_set_out(c, 0, in->dtype, rank, dims);
+    return true;
+}
 
 static const op_attr_spec axes_attrs[] = {{"axes", IR_ATTR_INTS}, {NULL, 0}};
 
@@ -550,6 +567,8 @@ static long read_axes(op_ctx *c, int64_t *axes)
 static bool infer_squeeze(op_ctx *c)
 {
     const ir_value *in = op_in(c, 0);
+    if (runtime_axes(c, true))
+        return true;
     int64_t axes[HODU_MAX_RANK];
     long n = read_axes(c, axes);
     if (n < 0)
@@ -575,6 +594,8 @@ static bool infer_squeeze(op_ctx *c)
 static bool infer_unsqueeze(op_ctx *c)
 {
     const ir_value *in = op_in(c, 0);
+    if (runtime_axes(c, false))
+        return true;
     int64_t axes[HODU_MAX_RANK];
     long n = read_axes(c, axes);
     if (n < 0)

@@ -169,3 +169,11 @@ cum_axis = helper.make_tensor_value_info("axis", TensorProto.INT64, [])
 save(model([helper.make_node("CumSum", ["x", "axis"], ["y"])], [x, cum_axis], [y]), "cumsum_runtime.onnx")
 for name, v in (("cum_last", -1), ("cum_one", 1), ("cum_bad", 2)):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# Unsqueeze with its axes at run time, declared output [2, 1, 3].
+uq_axes = helper.make_tensor_value_info("axes", TensorProto.INT64, [1])
+uq_y = helper.make_tensor_value_info("y", f32, [2, 1, 3])
+save(model([helper.make_node("Unsqueeze", ["x", "axes"], ["y"])], [x, uq_axes], [uq_y], opset=13),
+     "unsqueeze_runtime.onnx")
+for name, v in (("uq_one", [1]), ("uq_minus_two", [-2]), ("uq_other", [0]), ("uq_out", [5])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))

@@ -84,6 +84,16 @@ if "$hodu" --build "$c/cumsum_runtime.onnx" -o "$work/cumsum.so" 2>"$work/stderr
 else
     bad "build cumsum_runtime.onnx: $(head -1 "$work/stderr")"
 fi
+if "$hodu" --build "$c/unsqueeze_runtime.onnx" -o "$work/unsqueeze.so" 2>"$work/stderr"; then
+    uq() { "$hodu" --run "$work/unsqueeze.so" --input "x=$c/x_good.npy" --input "axes=$c/$1" --output-dir "$work/uq"; }
+    expect_ok unsqueeze_runtime_one uq uq_one.npy
+    expect_ok unsqueeze_runtime_minus_two uq uq_minus_two.npy
+    for v in uq_other uq_out; do
+        expect_error "unsqueeze_runtime_$v" "ask for other shapes than the model was built for" uq "$v.npy"
+    done
+else
+    bad "build unsqueeze_runtime.onnx: $(head -1 "$work/stderr")"
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then

@@ -64,6 +64,37 @@ static bool emit_reshape(op_emit *e)
     return emit_copy(e);
 }
 
+/* Squeeze and Unsqueeze with their axes given at run time: inference built
+ * them for the declared output shape; the axes must be distinct, in range,
+ * squeeze only dims of size 1 and give exactly that shape. */
+static bool emit_squeeze_unsqueeze(op_emit *e)
+{
+    const ir_value *av = em_node(e)->n_inputs > 1 ? em_in(e, 1) : NULL;
+    if (!av || av->kind == IR_VALUE_CONST)
+        return emit_copy(e);
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    bool squeeze = em_node(e)->op == OP_SQUEEZE;
+    int marked = squeeze ? in->rank : out->rank; /* the dims the axes name */
+    e->can_fail = true;
+    emit_dims_table(e, "want", out);
+    emit_dims_table(e, "from", in);
+    em_line(e, "int mark[%d] = {0};", marked);
+    em_for(e, "i", av->dims[0].size);
+    em_line(e, "int64_t a = in1[i];");
+    em_line(e, "if (a < 0) a += %d;", marked);
+    em_line(e, "if (a < 0 || a >= %d || mark[a]%s) return 1;", marked, squeeze ? " || from[a] != 1" : "");
+    em_line(e, "mark[a] = 1;");
+    em_close(e);
+    em_line(e, "int64_t j = 0;");
+    em_for(e, "i", marked);
+    if (squeeze)
+        em_line(e, "if (!mark[i] && from[i] != want[j++]) return 1;");
+    else
+        em_line(e, "if ((mark[i] ? 1 : from[j++]) != want[i]) return 1;");
+    em_close(e);
+    return emit_copy(e);
+}
+
 /* Constant, Shape, Size and Range always fold before code generation. */
 static bool emit_unreachable(op_emit *e)
 {
@@ -554,11 +585,13 @@ static bool emit_onehot(op_emit *e)
 
 void native_register_shape(native_lowering *table)
 {
-    static const int copies[] = {OP_IDENTITY, OP_SQUEEZE, OP_UNSQUEEZE};
+    static const int copies[] = {OP_IDENTITY};
     static const int folded[] = {OP_CONSTANT, OP_SHAPE, OP_SIZE, OP_RANGE};
     for (size_t i = 0; i < HD_ARRAY_LEN(copies); i++)
         table[copies[i]] = (native_lowering){.emit = emit_copy};
     table[OP_RESHAPE] = (native_lowering){.emit = emit_reshape};
+    table[OP_SQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};
+    table[OP_UNSQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};
     for (size_t i = 0; i < HD_ARRAY_LEN(folded); i++)
         table[folded[i]] = (native_lowering){.emit = emit_unreachable};
     table[OP_TRANSPOSE] = (native_lowering){.emit = emit_transpose};
