@@ -711,7 +711,24 @@ static bool split_sizes(op_ctx *c, int *axis_out, int64_t *sizes, size_t n_out)
     int64_t d = in->dims[axis].size;
     int64_t buf[64];
     long n = -1;
-    if (op_in(c, 1)) {
+    const ir_value *sv = op_in(c, 1);
+    if (sv && sv->kind != IR_VALUE_CONST && sv->dtype == HODU_DTYPE_I64 && sv->rank == 1 &&
+        sv->dims[0].size == (int64_t)n_out) {
+        /* Sizes given at run time: take each output's declared size along
+         * the axis (the lowering checks the values against them). */
+        for (n = 0; n >= 0 && (size_t)n < n_out; n++) {
+            int64_t dims[HODU_MAX_RANK];
+            if (op_declared_shape(c, (size_t)n, dims) != in->rank)
+                break;
+            for (int k = 0; k < in->rank; k++)
+                if (k != axis && dims[k] != in->dims[k].size)
+                    return op_fail(c, "output %ld's declared shape does not fit the input's", n);
+            buf[n] = dims[axis];
+        }
+        if ((size_t)n != n_out)
+            n = -1;
+    }
+    if (n < 0 && sv) {
         n = op_need_const_i64(c, 1, buf, 64, "split");
         if (n < 0)
             return false;
@@ -934,7 +951,21 @@ void shape_elements_view_of(const ir_graph *g, int node, shape_elements_view *v)
 static bool infer_tile(op_ctx *c)
 {
     const ir_value *in = op_in(c, 0);
-    int64_t reps[HODU_MAX_RANK];
+    int64_t reps[HODU_MAX_RANK], len;
+    int declared = runtime_shape_operand(c, 1, reps, &len);
+    if (declared >= 0 && declared == in->rank && len == in->rank) {
+        /* repeats given at run time: the declared output, a whole number of
+         * copies of the input along every dim (checked when the model runs) */
+        for (int i = 0; i < in->rank; i++) {
+            int64_t a = in->dims[i].size;
+            if (a ? reps[i] % a != 0 : reps[i] != 0)
+                return op_fail(c,
+                               "the declared output's dim %d (%" PRId64 ") is no multiple of the input's (%" PRId64 ")",
+                               i, reps[i], a);
+        }
+        op_set_out(c, 0, in->dtype, in->rank, reps);
+        return true;
+    }
     long n = op_need_const_i64(c, 1, reps, HODU_MAX_RANK, "repeats");
     if (n < 0)
         return false;
@@ -1271,6 +1302,18 @@ static bool infer_onehot(op_ctx *c)
 {
     const ir_value *idx = op_in(c, 0), *vals = op_in(c, 2);
     double depth_f;
+    int64_t declared[HODU_MAX_RANK];
+    int axis_d;
+    if (op_in(c, 1)->kind != IR_VALUE_CONST && ir_value_numel(op_in(c, 1)) == 1 && ir_value_numel(vals) == 2 &&
+        op_declared_shape(c, 0, declared) == idx->rank + 1 &&
+        op_axis(c, ir_attr_int(op_node(c), "axis", -1), idx->rank + 1, &axis_d) && declared[axis_d] >= 1) {
+        /* depth given at run time: the declared one (checked then) */
+        for (int i = 0, j = 0; i <= idx->rank; i++)
+            if (i != axis_d && declared[i] != idx->dims[j++].size)
+                return op_fail(c, "the declared output shape does not fit the indices'");
+        op_set_out(c, 0, vals->dtype, idx->rank + 1, declared);
+        return true;
+    }
     if (op_in(c, 1)->kind == IR_VALUE_INPUT)
         return op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
                        op_in(c, 1)->name, op_in(c, 1)->name);

@@ -222,6 +222,17 @@ static bool emit_concat(op_emit *e)
 static bool emit_split(op_emit *e)
 {
     const ir_node *n = em_node(e);
+    const ir_value *sv = n->n_inputs > 1 ? em_in(e, 1) : NULL;
+    if (sv && sv->kind != IR_VALUE_CONST) {
+        /* sizes given at run time: they must be the declared ones */
+        e->can_fail = true;
+        int64_t axis = ir_attr_int(n, "axis", 0);
+        if (axis < 0)
+            axis += em_in(e, 0)->rank;
+        for (size_t i = 0; i < n->n_outputs; i++)
+            if (n->outputs[i] >= 0)
+                em_line(e, "if (in1[%zu] != %" PRId64 ") return 1;", i, em_out(e, i)->dims[axis].size);
+    }
     for (size_t i = 0; i < n->n_outputs; i++) {
         if (n->outputs[i] < 0)
             continue;
@@ -403,10 +414,19 @@ static bool emit_gather_nd(op_emit *e)
 
 static bool emit_tile(op_emit *e)
 {
-    if (ir_value_numel(em_out(e, 0)) == 0)
-        return true;
     shape_tile_view v;
     shape_tile_view_of(e->g, e->node, &v);
+    if (em_in(e, 1)->kind != IR_VALUE_CONST) {
+        /* repeats given at run time: they must give the declared output */
+        e->can_fail = true;
+        for (int i = 0; i < v.rank; i++)
+            if (v.in_dims[i])
+                em_line(e, "if (in1[%d] != %" PRId64 ") return 1;", i, v.out_dims[i] / v.in_dims[i]);
+            else
+                em_line(e, "if (in1[%d] < 0) return 1;", i);
+    }
+    if (ir_value_numel(em_out(e, 0)) == 0)
+        return true;
     em_line(e, "{");
     e->indent++;
     em_line(e, "int64_t o = 0;");
@@ -568,6 +588,20 @@ static bool emit_onehot(op_emit *e)
         return true;
     shape_onehot_view v;
     shape_onehot_view_of(e->g, e->node, &v);
+    const ir_value *dv = em_in(e, 1);
+    if (dv->kind != IR_VALUE_CONST) {
+        /* depth given at run time: it must be the declared one (a float
+         * depth truncates to it) */
+        e->can_fail = true;
+        if (ir_dtype_is_float(dv->dtype)) {
+            char *d = em_load(dv->dtype, "in1[0]");
+            em_line(e, "const double depth = (double)%s;", d);
+            em_line(e, "if (!(depth >= %" PRId64 ".0 && depth < %" PRId64 ".0)) return 1;", v.depth, v.depth + 1);
+            free(d);
+        } else {
+            em_line(e, "if ((int64_t)in1[0] != %" PRId64 ") return 1;", v.depth);
+        }
+    }
     em_for(e, "i", ir_value_numel(out));
     em_line(e, "out0[i] = in2[0];");
     em_close(e);
