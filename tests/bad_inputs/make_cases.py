@@ -177,3 +177,14 @@ save(model([helper.make_node("Unsqueeze", ["x", "axes"], ["y"])], [x, uq_axes], 
      "unsqueeze_runtime.onnx")
 for name, v in (("uq_one", [1]), ("uq_minus_two", [-2]), ("uq_other", [0]), ("uq_out", [5])):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# Tile's repeats and Split's sizes at run time: declared [4, 3] and [2, 1] + [2, 2].
+tl_reps = helper.make_tensor_value_info("reps", TensorProto.INT64, [2])
+tl_y = helper.make_tensor_value_info("y", f32, [4, 3])
+save(model([helper.make_node("Tile", ["x", "reps"], ["y"])], [x, tl_reps], [tl_y]), "tile_runtime.onnx")
+sp_sizes = helper.make_tensor_value_info("split", TensorProto.INT64, [2])
+sp_outs = [helper.make_tensor_value_info("a", f32, [2, 1]), helper.make_tensor_value_info("b", f32, [2, 2])]
+save(model([helper.make_node("Split", ["x", "split"], ["a", "b"], axis=1)], [x, sp_sizes], sp_outs, opset=13),
+     "split_runtime.onnx")
+for name, v in (("tl_good", [2, 1]), ("tl_bad", [1, 2]), ("sp_good", [1, 2]), ("sp_bad", [2, 1])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))

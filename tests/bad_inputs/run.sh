@@ -94,6 +94,17 @@ if "$hodu" --build "$c/unsqueeze_runtime.onnx" -o "$work/unsqueeze.so" 2>"$work/
 else
     bad "build unsqueeze_runtime.onnx: $(head -1 "$work/stderr")"
 fi
+if "$hodu" --build "$c/tile_runtime.onnx" -o "$work/tile.so" 2>"$work/stderr" &&
+    "$hodu" --build "$c/split_runtime.onnx" -o "$work/split.so" 2>"$work/stderr"; then
+    tl() { "$hodu" --run "$work/tile.so" --input "x=$c/x_good.npy" --input "reps=$c/$1" --output-dir "$work/tl"; }
+    sp() { "$hodu" --run "$work/split.so" --input "x=$c/x_good.npy" --input "split=$c/$1" --output-dir "$work/sp"; }
+    expect_ok tile_runtime_good tl tl_good.npy
+    expect_ok split_runtime_good sp sp_good.npy
+    expect_error tile_runtime_bad "ask for other shapes than the model was built for" tl tl_bad.npy
+    expect_error split_runtime_bad "ask for other shapes than the model was built for" sp sp_bad.npy
+else
+    bad "build tile_runtime.onnx / split_runtime.onnx: $(head -1 "$work/stderr")"
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then
