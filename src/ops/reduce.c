@@ -150,6 +150,59 @@ static const op_attr_spec reduce_attrs[] = {
 
 #define MAX_AXES 64
 
+/* Reducing one element is the element itself for these (not for L1, L2,
+ * SumSquare and LogSum, which change it). */
+static bool reduce_idempotent(reduce_kind k)
+{
+    return k == RED_SUM || k == RED_MEAN || k == RED_MAX || k == RED_MIN || k == RED_PROD || k == RED_LOG_SUM_EXP;
+}
+
+bool reduce_runtime_axes(const ir_graph *g, int node, bool *mask)
+{
+    const ir_node *n = ir_nd(g, node);
+    if (n->n_inputs < 2 || n->inputs[1] < 0 || n->n_outputs < 1 || n->outputs[0] < 0)
+        return false;
+    const ir_value *av = ir_val(g, n->inputs[1]), *in = ir_val(g, n->inputs[0]), *out = ir_val(g, n->outputs[0]);
+    if (av->kind == IR_VALUE_CONST || av->dtype != HODU_DTYPE_I64 || av->rank != 1 || av->dims[0].size < 1 ||
+        out->rank < 0 || in->rank < 1 || !ir_value_is_static(out))
+        return false;
+    int r = in->rank;
+    bool keep = ir_attr_int(n, "keepdims", 1) != 0;
+    if (keep) {
+        /* the declared output has 1 where the input is reduced; a dim of
+         * size 1 on both sides may or may not be, which changes no value
+         * for the idempotent kinds and is refused for the others */
+        if (out->rank != r)
+            return false;
+        for (int i = 0; i < r; i++) {
+            int64_t a = in->dims[i].size, b = out->dims[i].size;
+            if (b != a && b != 1)
+                return false;
+            if (a == 1 && !reduce_idempotent(rkind_of(n)))
+                return false;
+            mask[i] = b != a;
+        }
+        return true;
+    }
+    /* keepdims=0: the one set of removed dims that leaves the declared
+     * shape, if there is exactly one */
+    int found = 0;
+    for (unsigned s = 1; s < (1u << r); s++) {
+        int64_t kept[HODU_MAX_RANK];
+        int nk = 0;
+        for (int i = 0; i < r; i++)
+            if (!(s >> i & 1))
+                kept[nk++] = in->dims[i].size;
+        bool match = nk == out->rank;
+        for (int i = 0; match && i < nk; i++)
+            match = kept[i] == out->dims[i].size;
+        if (match && found++ == 0)
+            for (int i = 0; i < r; i++)
+                mask[i] = s >> i & 1;
+    }
+    return found == 1;
+}
+
 /* Works out which axes a Reduce node reduces.  Returns 1 when the node is an
  * identity (empty axes with noop_with_empty_axes), 0 otherwise, -1 on a bad
  * axes value (then *err names the problem; the caller frees it). */
@@ -158,7 +211,23 @@ static int reduce_mask(const ir_graph *g, const ir_node *n, int rank, bool *mask
     int64_t axes[MAX_AXES];
     long na = 0;
     *err = NULL;
-    if (n->n_inputs > 1 && n->inputs[1] >= 0) {
+    const ir_value *av = n->n_inputs > 1 && n->inputs[1] >= 0 ? ir_val(g, n->inputs[1]) : NULL;
+    if (av && av->kind != IR_VALUE_CONST && !(av->rank == 1 && av->dims[0].size == 0)) {
+        int node = (int)(n - g->nodes);
+        if (reduce_runtime_axes(g, node, mask))
+            return 0;
+        /* the declared output shape does not tell which axes it names */
+        *err = av->kind == IR_VALUE_INPUT
+                   ? hd_xasprintf("needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
+                                  av->name, av->name)
+                   : hd_xasprintf("axes ('%s') must be a build-time constant here: the declared output shape does not "
+                                  "tell which axes it names",
+                                  av->name);
+        return -1;
+    }
+    if (av && av->kind != IR_VALUE_CONST) {
+        na = 0; /* an empty axes input: its value is known */
+    } else if (av) {
         na = ir_const_as_i64(g, n->inputs[1], axes, MAX_AXES);
         if (na < 0) {
             *err = hd_xasprintf("axes must be a constant integer tensor of at most %d elements", MAX_AXES);
@@ -208,7 +277,7 @@ static bool infer_reduce(op_ctx *c)
     bool ok_type = is_numeric(in->dtype) || ((k == RED_MAX || k == RED_MIN) && in->dtype == HODU_DTYPE_BOOL);
     if (!ok_type)
         return op_fail(c, "input '%s' has unsupported type %s", in->name, ir_dtype_name(in->dtype));
-    if (op_in_id(c, 1) >= 0) {
+    if (op_in_id(c, 1) >= 0 && op_in(c, 1)->kind == IR_VALUE_CONST) {
         int64_t tmp[MAX_AXES];
         if (op_need_const_i64(c, 1, tmp, MAX_AXES, "axes") < 0)
             return false;

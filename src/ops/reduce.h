@@ -86,6 +86,13 @@ typedef struct reduce_plan {
 } reduce_plan;
 
 bool reduce_plan_of(const ir_graph *g, int node, reduce_plan *p);
+/* A Reduce whose axes come at run time (a non-empty int64 vector) builds
+ * for the output shape the model declares: true, with the reduced axes in
+ * mask, when that shape tells them (keepdims=1: its dims of 1 where the
+ * input's are not, for every kind that leaves a single element as it is;
+ * keepdims=0: the one set of dims whose removal gives it).  The lowering
+ * then checks the axes' values when the model runs. */
+bool reduce_runtime_axes(const ir_graph *g, int node, bool *mask);
 
 /* ------------------------------------------------------------------------ */
 /* ArgMax, ArgMin, CumSum, CumProd, TopK                                    */

@@ -188,3 +188,11 @@ save(model([helper.make_node("Split", ["x", "split"], ["a", "b"], axis=1)], [x, 
      "split_runtime.onnx")
 for name, v in (("tl_good", [2, 1]), ("tl_bad", [1, 2]), ("sp_good", [1, 2]), ("sp_bad", [2, 1])):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# ReduceSum with its axes at run time, keepdims=1, declared output [2, 1].
+rd_axes = helper.make_tensor_value_info("axes", TensorProto.INT64, [1])
+rd_y = helper.make_tensor_value_info("y", f32, [2, 1])
+save(model([helper.make_node("ReduceSum", ["x", "axes"], ["y"])], [x, rd_axes], [rd_y], opset=13),
+     "reduce_runtime.onnx")
+for name, v in (("rd_one", [1]), ("rd_minus_one", [-1]), ("rd_other", [0]), ("rd_out", [2])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))

@@ -105,6 +105,16 @@ if "$hodu" --build "$c/tile_runtime.onnx" -o "$work/tile.so" 2>"$work/stderr" &&
 else
     bad "build tile_runtime.onnx / split_runtime.onnx: $(head -1 "$work/stderr")"
 fi
+if "$hodu" --build "$c/reduce_runtime.onnx" -o "$work/reduce.so" 2>"$work/stderr"; then
+    rd() { "$hodu" --run "$work/reduce.so" --input "x=$c/x_good.npy" --input "axes=$c/$1" --output-dir "$work/rd"; }
+    expect_ok reduce_runtime_one rd rd_one.npy
+    expect_ok reduce_runtime_minus_one rd rd_minus_one.npy
+    for v in rd_other rd_out; do
+        expect_error "reduce_runtime_$v" "ask for other shapes than the model was built for" rd "$v.npy"
+    done
+else
+    bad "build reduce_runtime.onnx: $(head -1 "$work/stderr")"
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then

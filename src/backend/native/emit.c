@@ -68,7 +68,8 @@ void em_par_for(op_emit *e, const char *var, int64_t n, int64_t grain, int64_t w
     int64_t tasks = units < total / EM_PAR_MIN_WORK ? units : total / EM_PAR_MIN_WORK;
     if (tasks > EM_PAR_MAX_TASKS)
         tasks = EM_PAR_MAX_TASKS;
-    if (e->indent != 1 || e->par_max_tasks || tasks < 2) {
+    /* a node that checks run-time values runs whole, on the calling thread */
+    if (e->indent != 1 || e->par_max_tasks || tasks < 2 || e->can_fail) {
         em_for(e, var, n);
         return;
     }

@@ -60,7 +60,8 @@ typedef struct op_emit {
     /* Set by a lowering that checks run-time values against the shapes the
      * build fixed (a Reshape whose target shape is an input): its function
      * returns int, and `return 1;` in the body makes the run stop with
-     * HODU_RUN_INPUT_VALUES.  Such a node does not run as tasks. */
+     * HODU_RUN_INPUT_VALUES.  Such a node does not run as tasks: set it
+     * before em_par_for. */
     bool can_fail;
 } op_emit;
 

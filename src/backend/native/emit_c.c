@@ -452,7 +452,7 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
                   plan->arena_bytes ? hd_xasprintf("arena + %" PRIu64, plan->arena_bytes) : hd_xstrdup("arena"));
     }
 
-    if (e.par_max_tasks >= 2 && !e.can_fail)
+    if (e.par_max_tasks >= 2)
         write_task_form(g, node, &e, plan, step, &ps, &body, fns);
     else
         write_plain_form(g, node, &ps, e.can_fail, &body, fns);

@@ -239,6 +239,39 @@ static uint64_t scratch_reduce(const ir_graph *g, int node)
     return (uint64_t)p.view.inner * 8;
 }
 
+/* Axes given at run time (reduce_runtime_axes): distinct, in range, and
+ * naming the reduced dims (keepdims=1: those of plan->mask, plus any the
+ * declared output keeps at 1 where the input is 1; keepdims=0: exactly
+ * plan->mask). */
+static void emit_axes_check(op_emit *e, const reduce_plan *plan)
+{
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0), *av = em_in(e, 1);
+    bool keep = ir_attr_int(em_node(e), "keepdims", 1) != 0;
+    int r = in->rank;
+    hd_buf need, may;
+    hd_buf_init(&need);
+    hd_buf_init(&may);
+    for (int i = 0; i < r; i++) {
+        bool m = plan->mask[i];
+        hd_buf_printf(&need, "%s%d", i ? ", " : "", m);
+        hd_buf_printf(&may, "%s%d", i ? ", " : "", m || (keep && in->dims[i].size == 1 && out->dims[i].size == 1));
+    }
+    e->can_fail = true;
+    em_line(e, "static const int need[%d] = {%s}, may[%d] = {%s};", r, need.data, r, may.data);
+    hd_buf_free(&need);
+    hd_buf_free(&may);
+    em_line(e, "int seen[%d] = {0};", r);
+    em_for(e, "k", av->dims[0].size);
+    em_line(e, "int64_t a = in1[k];");
+    em_line(e, "if (a < 0) a += %d;", r);
+    em_line(e, "if (a < 0 || a >= %d || !may[a] || seen[a]) return 1;", r);
+    em_line(e, "seen[a] = 1;");
+    em_close(e);
+    em_for(e, "i", r);
+    em_line(e, "if (need[i] && !seen[i]) return 1;");
+    em_close(e);
+}
+
 static bool emit_reduce(op_emit *e)
 {
     const ir_node *n = em_node(e);
@@ -251,8 +284,11 @@ static bool emit_reduce(op_emit *e)
     reduce_kind k = plan.kind;
     const reduce_view p = plan.view;
     size_t nbytes = ir_value_nbytes(out);
-    if (n->n_inputs > 1 && n->inputs[1] >= 0)
-        em_line(e, "(void)in1; /* axes: a build-time constant */");
+    const ir_value *av = n->n_inputs > 1 && n->inputs[1] >= 0 ? em_in(e, 1) : NULL;
+    if (av && av->kind != IR_VALUE_CONST && ir_value_numel(av) > 0)
+        emit_axes_check(e, &plan);
+    else if (av)
+        em_line(e, "(void)in1; /* axes: a build-time constant, or empty */");
     if (plan.identity) {
         if (nbytes)
             em_line(e, "memcpy(out0, in0, %zu);", nbytes);
