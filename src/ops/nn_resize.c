@@ -203,7 +203,17 @@ static bool rs_get(op_ctx *c, resize_plan *p)
                 have_scales = true;
             }
         }
-        if (rs_has(c, 3)) {
+        int64_t declared[HODU_MAX_RANK];
+        const ir_value *sv = rs_has(c, 3) ? op_in(c, 3) : NULL;
+        if (sv && sv->kind != IR_VALUE_CONST && sv->dtype == HODU_DTYPE_I64 && sv->rank == 1 &&
+            sv->dims[0].size == na && op_declared_shape(c, 0, declared) == r &&
+            strcmp(ir_attr_string(n, "keep_aspect_ratio_policy", "stretch"), "stretch") == 0) {
+            /* sizes given at run time: the declared output's, which the
+             * lowering checks them against */
+            for (int i = 0; i < na; i++)
+                sizes[i] = declared[axes[i]];
+            have_sizes = true;
+        } else if (sv) {
             long k = op_need_const_i64(c, 3, sizes, HODU_MAX_RANK, "sizes");
             if (k < 0)
                 ok = false;

@@ -32,6 +32,18 @@ static bool emit_resize(op_emit *e)
     const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
     hodu_dtype t = x->dtype;
     int r = p.rank;
+    const ir_node *n = em_node(e);
+    if (n->op == OP_RESIZE && n->n_inputs > 3 && n->inputs[3] >= 0 && em_in(e, 3)->kind != IR_VALUE_CONST) {
+        /* sizes given at run time: they must be the declared output's */
+        e->can_fail = true;
+        size_t na = 0;
+        const int64_t *axes = ir_attr_ints(n, "axes", &na);
+        for (int64_t i = 0; i < em_in(e, 3)->dims[0].size; i++) {
+            int64_t a = axes ? axes[i] : i;
+            a += a < 0 ? r : 0;
+            em_line(e, "if (in3[%" PRId64 "] != %" PRId64 ") return 1;", i, out->dims[a].size);
+        }
+    }
     if (ir_value_numel(out) == 0)
         return true;
     const char *ct = em_ctype(t);
