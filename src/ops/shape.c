@@ -435,8 +435,40 @@ static bool slice_plan(op_ctx *c, copy_plan *p, int64_t *out_dims)
     return true;
 }
 
+bool shape_slice_at_run_time(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    if (n->n_inputs < 3 || n->n_outputs < 1 || n->outputs[0] < 0)
+        return false;
+    const ir_value *in = ir_val(g, n->inputs[0]), *out = ir_val(g, n->outputs[0]);
+    if (out->rank != in->rank || !ir_value_is_static(out))
+        return false;
+    bool runtime = false;
+    int64_t len = -1;
+    for (size_t i = 1; i < n->n_inputs && i <= 4; i++) {
+        if (n->inputs[i] < 0)
+            continue;
+        const ir_value *v = ir_val(g, n->inputs[i]);
+        if (v->dtype != HODU_DTYPE_I64 || v->rank != 1 || v->dims[0].size < 0 || v->dims[0].size > in->rank ||
+            (len >= 0 && v->dims[0].size != len))
+            return false;
+        len = v->dims[0].size;
+        runtime = runtime || v->kind != IR_VALUE_CONST;
+    }
+    return runtime;
+}
+
 static bool infer_slice(op_ctx *c)
 {
+    if (shape_slice_at_run_time(c->g, c->node)) {
+        /* starts, ends, axes or steps come at run time: build for the
+         * declared output; the lowering slices by the values and checks
+         * they give it */
+        int64_t dims[HODU_MAX_RANK];
+        op_declared_shape(c, 0, dims);
+        op_set_out(c, 0, op_in(c, 0)->dtype, op_in(c, 0)->rank, dims);
+        return true;
+    }
     copy_plan p;
     int64_t dims[HODU_MAX_RANK];
     if (!slice_plan(c, &p, dims))

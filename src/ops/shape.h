@@ -45,6 +45,11 @@ void shape_copy_plan_run(const shape_copy_plan *p, void *dst, const void *src, s
 /* Transpose: input 0 -> output 0. */
 bool shape_transpose_plan(const ir_graph *g, int node, hd_diag *d, shape_copy_plan *p);
 /* Slice: input 0 -> output 0 (starts/ends/axes/steps resolved and clamped). */
+/* True when a Slice takes starts, ends, axes or steps at run time (int64
+ * vectors of one length) and the model declares its output shape: it is
+ * built for that shape, and the lowering slices by the values it gets and
+ * checks they give it. */
+bool shape_slice_at_run_time(const ir_graph *g, int node);
 bool shape_slice_plan(const ir_graph *g, int node, hd_diag *d, shape_copy_plan *p);
 /* Expand: input 0 broadcast into output 0. */
 void shape_expand_plan(const ir_graph *g, int node, shape_copy_plan *p);

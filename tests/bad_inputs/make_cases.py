@@ -196,3 +196,16 @@ save(model([helper.make_node("ReduceSum", ["x", "axes"], ["y"])], [x, rd_axes], 
      "reduce_runtime.onnx")
 for name, v in (("rd_one", [1]), ("rd_minus_one", [-1]), ("rd_other", [0]), ("rd_out", [2])):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# Slice with starts and ends at run time along axis 1, declared output
+# [2, 2]: [1, 3) and [-2, big) give it; [0, 3) is one too many; a start of
+# INT64_MIN clamps to 0 (three columns: refused too).
+sl_starts = helper.make_tensor_value_info("starts", TensorProto.INT64, [1])
+sl_ends = helper.make_tensor_value_info("ends", TensorProto.INT64, [1])
+sl_axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
+sl_y = helper.make_tensor_value_info("y", f32, [2, 2])
+save(model([helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["y"])], [x, sl_starts, sl_ends], [sl_y],
+           [sl_axes], opset=13), "slice_runtime.onnx")
+for name, v in (("sl_1", [1]), ("sl_3", [3]), ("sl_m2", [-2]), ("sl_big", [1 << 62]), ("sl_0", [0]),
+                ("sl_min", [-(1 << 63)])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))

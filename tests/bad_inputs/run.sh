@@ -115,6 +115,18 @@ if "$hodu" --build "$c/reduce_runtime.onnx" -o "$work/reduce.so" 2>"$work/stderr
 else
     bad "build reduce_runtime.onnx: $(head -1 "$work/stderr")"
 fi
+if "$hodu" --build "$c/slice_runtime.onnx" -o "$work/slice.so" 2>"$work/stderr"; then
+    sl() {
+        "$hodu" --run "$work/slice.so" --input "x=$c/x_good.npy" --input "starts=$c/$1" --input "ends=$c/$2" \
+            --output-dir "$work/sl"
+    }
+    expect_ok slice_runtime_good sl sl_1.npy sl_3.npy
+    expect_ok slice_runtime_negative sl sl_m2.npy sl_big.npy
+    expect_error slice_runtime_wide "ask for other shapes than the model was built for" sl sl_0.npy sl_3.npy
+    expect_error slice_runtime_min "ask for other shapes than the model was built for" sl sl_min.npy sl_big.npy
+else
+    bad "build slice_runtime.onnx: $(head -1 "$work/stderr")"
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then

@@ -161,8 +161,93 @@ static bool emit_transpose(op_emit *e)
     return true;
 }
 
+/* Slice by values given at run time (shape_slice_at_run_time): the spec's
+ * clamping of starts and ends per axis, as slice_plan does it at build
+ * time, then a check that the counts are the declared output's, then the
+ * copy with the strides and start the values give. */
+static bool emit_slice_at_run_time(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    int r = in->rank;
+    bool has_axes = n->n_inputs > 3 && n->inputs[3] >= 0, has_steps = n->n_inputs > 4 && n->inputs[4] >= 0;
+    int64_t len = em_in(e, 1)->dims[0].size, st[HODU_MAX_RANK];
+    e->can_fail = true;
+    emit_dims_table(e, "from", in);
+    emit_dims_table(e, "want", out);
+    hd_buf b;
+    hd_buf_init(&b);
+    st[r > 0 ? r - 1 : 0] = 1;
+    for (int i = r - 1; i > 0; i--)
+        st[i - 1] = st[i] * in->dims[i].size;
+    for (int i = 0; i < r; i++)
+        hd_buf_printf(&b, "%s%" PRId64, i ? ", " : "", st[i]);
+    em_line(e, "static const int64_t st[%d] = {%s};", r > 0 ? r : 1, r ? b.data : "1");
+    hd_buf_free(&b);
+    em_line(e, "int64_t lo[%d], step[%d], cnt[%d];", r, r, r);
+    em_line(e, "int seen[%d] = {0};", r);
+    em_for(e, "i", r);
+    em_line(e, "lo[i] = 0;");
+    em_line(e, "step[i] = 1;");
+    em_line(e, "cnt[i] = from[i];");
+    em_close(e);
+    em_for(e, "k", len);
+    em_line(e, "int64_t a = %s;", has_axes ? "in3[k]" : "k");
+    em_line(e, "if (a < 0) a += %d;", r);
+    em_line(e, "if (a < 0 || a >= %d || seen[a]) return 1;", r);
+    em_line(e, "seen[a] = 1;");
+    em_line(e, "const int64_t d = from[a], sp = %s;", has_steps ? "in4[k]" : "1");
+    em_line(e, "int64_t s = in1[k], en = in2[k], c;");
+    em_line(e, "if (sp == 0) return 1;");
+    em_line(e, "if (s < 0) s = s < -d ? 0 : s + d;");
+    em_line(e, "if (en < 0) en = en < -d ? -1 : en + d;");
+    em_line(e, "if (sp > 0) {");
+    em_line(e, "    s = s > d ? d : s;");
+    em_line(e, "    en = en > d ? d : (en < 0 ? 0 : en);");
+    em_line(e, "    c = en > s ? (en - s - 1) / sp + 1 : 0;");
+    em_line(e, "} else {");
+    em_line(e, "    s = s > d - 1 ? d - 1 : s;");
+    em_line(e, "    en = en > d - 1 ? d - 1 : en;");
+    em_line(e, "    c = s > en ? (sp == INT64_MIN ? 1 : (s - en - 1) / -sp + 1) : 0;");
+    em_line(e, "}");
+    em_line(e, "lo[a] = c > 0 ? s : 0;");
+    em_line(e, "step[a] = c > 1 ? sp : 1;");
+    em_line(e, "cnt[a] = c;");
+    em_close(e);
+    em_for(e, "i", r);
+    em_line(e, "if (cnt[i] != want[i]) return 1;");
+    em_close(e);
+    if (ir_value_numel(out) == 0) {
+        em_line(e, "(void)lo;");
+        em_line(e, "(void)step;");
+        em_line(e, "(void)st;");
+        return true;
+    }
+    em_line(e, "int64_t base = 0, sst[%d];", r);
+    em_for(e, "i", r);
+    em_line(e, "base += lo[i] * st[i];");
+    em_line(e, "sst[i] = st[i] * step[i];");
+    em_close(e);
+    int64_t dims[HODU_MAX_RANK];
+    ir_value_dims(out, dims);
+    hd_buf src;
+    hd_buf_init(&src);
+    hd_buf_puts(&src, "base");
+    for (int i = 0; i < r; i++)
+        hd_buf_printf(&src, " + %s * sst[%d]", LOOPV[i], i);
+    em_line(e, "int64_t o = 0;");
+    open_loops(e, r, dims);
+    em_line(e, "out0[o++] = in0[%s];", src.data);
+    for (int i = 0; i < r; i++)
+        em_close(e);
+    hd_buf_free(&src);
+    return true;
+}
+
 static bool emit_slice(op_emit *e)
 {
+    if (shape_slice_at_run_time(e->g, e->node))
+        return emit_slice_at_run_time(e);
     shape_copy_plan p;
     if (!shape_slice_plan(e->g, e->node, e->d, &p))
         return false;
