@@ -455,7 +455,7 @@ bool det_plan_of(const ir_graph *g, int node, det_plan *p)
 
 static int64_t flops_det(const ir_graph *g, int node)
 {
-    det_plan p;
+    det_plan p = {0}; /* gcc -O3 cannot see det_plan_of set it */
     if (!det_plan_of(g, node, &p))
         return 0;
     /* LU: about 2/3 n^3 per matrix */
@@ -518,7 +518,7 @@ bool lrn_plan_of(const ir_graph *g, int node, lrn_plan *p)
 
 static int64_t flops_lrn(const ir_graph *g, int node)
 {
-    lrn_plan p;
+    lrn_plan p = {0}; /* gcc -O3 cannot see lrn_plan_of set it */
     if (!lrn_plan_of(g, node, &p))
         return 0;
     int64_t w = p.size < p.C ? p.size : p.C;

@@ -511,8 +511,8 @@ static double *sg_table(op_ctx *c, int64_t *numel, hodu_dtype *t)
     }
     if (op != OP_HANN_WINDOW && op != OP_HAMMING_WINDOW && op != OP_BLACKMAN_WINDOW)
         return NULL;
-    int64_t size;
-    bool periodic;
+    int64_t size = 0;
+    bool periodic = false; /* win_get sets both; gcc -O3 cannot see it */
     if (!win_get(c, &size, &periodic, t))
         return NULL;
     *numel = size;
@@ -528,9 +528,9 @@ double *signal_table(const ir_graph *g, int node, int64_t *numel)
 
 static bool infer_window(op_ctx *c)
 {
-    int64_t size;
-    bool periodic;
-    hodu_dtype t;
+    int64_t size = 0;
+    bool periodic = false;
+    hodu_dtype t = HODU_DTYPE_UNDEFINED; /* win_get sets all three; gcc -O3 cannot see it */
     if (!win_get(c, &size, &periodic, &t))
         return false;
     op_set_out(c, 0, t, 1, &size);
