@@ -9,19 +9,21 @@
  *   10  per-tensor only; Q: x float32/int32, y int8/uint8; DQ: x
  *       int8/uint8/int32; scale float32; no attributes.
  *   13  attribute axis: per-axis scales (a 1-D scale along x's axis).
- *   19  Q: attribute saturate (float8 only, so ignored here), x and scale
+ *   19  Q: attribute saturate (float8 y only), x and scale
  *       float32/float16/bfloat16/int32 of one type; DQ: scale
- *       float32/float16/bfloat16, y takes its type.
+ *       float32/float16/bfloat16, y takes its type; the four float8 types
+ *       as quantized types.
  *   21  attribute block_size: blocked scales (x's shape with the axis cut
  *       into blocks of block_size); Q: attribute output_dtype; int16/uint16
- *       quantized types.
+ *       and int4/uint4 quantized types.
  *   23  Q: the scale's type is free of x's, attribute precision (the
- *       division's type); DQ: attribute output_dtype.  Opsets 24 and 25
- *       only add element types Hodu does not have (float8e8m0 scales,
- *       int2/uint2), which the loader refuses, so 23's line serves them.
- * float8, int4/uint4, float4 and int2/uint2 tensors are refused by the
- * loader ("element type ... is not supported"); the same types named by
- * output_dtype, precision or BitCast's `to` are refused here alike.
+ *       division's type); DQ: attribute output_dtype; float4e2m1.
+ *   24  float8e8m0 scales (DQ then needs output_dtype: y is never e8m0).
+ *   25  int2/uint2.
+ * The quantized types of each version are the ones it lists, no more.
+ * Element types Hodu does not compile (string, complex) named by
+ * output_dtype, precision or BitCast's `to` are refused with the loader's
+ * wording.
  *
  * Quantize's division runs in the type `precision` names; without it, in
  * the promotion of x's and the scale's types (what onnx.reference's numpy
@@ -105,6 +107,10 @@ static int qdq_version(int op)
     case OP_DEQUANTIZE_LINEAR_21: return 21;
     case OP_QUANTIZE_LINEAR_23:
     case OP_DEQUANTIZE_LINEAR_23: return 23;
+    case OP_QUANTIZE_LINEAR_24:
+    case OP_DEQUANTIZE_LINEAR_24: return 24;
+    case OP_QUANTIZE_LINEAR_25:
+    case OP_DEQUANTIZE_LINEAR_25: return 25;
     default: return 0;
     }
 }
@@ -112,19 +118,41 @@ static int qdq_version(int op)
 static bool qdq_is_quantize(int op)
 {
     return op == OP_QUANTIZE_LINEAR_10 || op == OP_QUANTIZE_LINEAR_13 || op == OP_QUANTIZE_LINEAR_19 ||
-           op == OP_QUANTIZE_LINEAR_21 || op == OP_QUANTIZE_LINEAR_23;
+           op == OP_QUANTIZE_LINEAR_21 || op == OP_QUANTIZE_LINEAR_23 || op == OP_QUANTIZE_LINEAR_24 ||
+           op == OP_QUANTIZE_LINEAR_25;
 }
 
 /* Type sets, terminated by HODU_DTYPE_UNDEFINED. */
 static const hodu_dtype QT_F32[] = {HODU_DTYPE_F32, 0};
 static const hodu_dtype QT_F32_I32[] = {HODU_DTYPE_F32, HODU_DTYPE_I32, 0};
 static const hodu_dtype QT_FLOATS[] = {HODU_DTYPE_F32, HODU_DTYPE_F16, HODU_DTYPE_BF16, 0};
+static const hodu_dtype QT_FLOATS_E8M0[] = {HODU_DTYPE_F32, HODU_DTYPE_F16, HODU_DTYPE_BF16, HODU_DTYPE_F8E8M0, 0};
 static const hodu_dtype QT_FLOATS_I32[] = {HODU_DTYPE_F32, HODU_DTYPE_F16, HODU_DTYPE_BF16, HODU_DTYPE_I32, 0};
-static const hodu_dtype QT_8[] = {HODU_DTYPE_I8, HODU_DTYPE_U8, 0};
-static const hodu_dtype QT_8_16[] = {HODU_DTYPE_I8, HODU_DTYPE_U8, HODU_DTYPE_I16, HODU_DTYPE_U16, 0};
-static const hodu_dtype QT_8_I32[] = {HODU_DTYPE_I8, HODU_DTYPE_U8, HODU_DTYPE_I32, 0};
-static const hodu_dtype QT_8_16_I32[] = {HODU_DTYPE_I8,  HODU_DTYPE_U8,  HODU_DTYPE_I16,
-                                         HODU_DTYPE_U16, HODU_DTYPE_I32, 0};
+static const hodu_dtype QT_FLOATS_I32_E8M0[] = {HODU_DTYPE_F32, HODU_DTYPE_F16,    HODU_DTYPE_BF16,
+                                                HODU_DTYPE_I32, HODU_DTYPE_F8E8M0, 0};
+
+/* The quantized types (Q's y, DQ's x) of spec version ver, in the order
+ * the versions added them; DQ also takes int32 x.  Writes the set,
+ * terminated, into out[16]. */
+static void qdq_qtypes(int ver, bool quantize, hodu_dtype out[16])
+{
+    static const struct {
+        hodu_dtype t;
+        int since;
+    } all[] = {
+        {HODU_DTYPE_I8, 10},       {HODU_DTYPE_U8, 10},         {HODU_DTYPE_I16, 21},    {HODU_DTYPE_U16, 21},
+        {HODU_DTYPE_F8E4M3FN, 19}, {HODU_DTYPE_F8E4M3FNUZ, 19}, {HODU_DTYPE_F8E5M2, 19}, {HODU_DTYPE_F8E5M2FNUZ, 19},
+        {HODU_DTYPE_U4, 21},       {HODU_DTYPE_I4, 21},         {HODU_DTYPE_F4E2M1, 23}, {HODU_DTYPE_U2, 25},
+        {HODU_DTYPE_I2, 25},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < HD_ARRAY_LEN(all); i++)
+        if (ver >= all[i].since)
+            out[n++] = all[i].t;
+    if (!quantize)
+        out[n++] = HODU_DTYPE_I32;
+    out[n] = HODU_DTYPE_UNDEFINED;
+}
 
 /* True when t is in set; otherwise fails naming `what` and the set. */
 static bool qt_need(op_ctx *c, hodu_dtype t, const hodu_dtype *set, const char *what)
@@ -132,7 +160,7 @@ static bool qt_need(op_ctx *c, hodu_dtype t, const hodu_dtype *set, const char *
     for (size_t i = 0; set[i]; i++)
         if (set[i] == t)
             return true;
-    char list[128] = "";
+    char list[192] = "";
     size_t len = 0;
     for (size_t i = 0; set[i] && len < sizeof(list) - 16; i++)
         len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", ir_dtype_name(set[i]));
@@ -226,13 +254,19 @@ static bool qdq_granularity(op_ctx *c, int ver, const ir_value *x, const ir_valu
     return true;
 }
 
+/* An integer y's range (narrow floats have none: zeros). */
 static void qdq_range(hodu_dtype y, int64_t *lo, int64_t *hi)
 {
     switch (y) {
     case HODU_DTYPE_I8: *lo = INT8_MIN, *hi = INT8_MAX; break;
     case HODU_DTYPE_U8: *lo = 0, *hi = UINT8_MAX; break;
     case HODU_DTYPE_I16: *lo = INT16_MIN, *hi = INT16_MAX; break;
-    default: *lo = 0, *hi = UINT16_MAX; break;
+    case HODU_DTYPE_U16: *lo = 0, *hi = UINT16_MAX; break;
+    case HODU_DTYPE_I4: *lo = -8, *hi = 7; break;
+    case HODU_DTYPE_U4: *lo = 0, *hi = 15; break;
+    case HODU_DTYPE_I2: *lo = -2, *hi = 1; break;
+    case HODU_DTYPE_U2: *lo = 0, *hi = 3; break;
+    default: *lo = 0, *hi = 0; break;
     }
 }
 
@@ -253,10 +287,13 @@ static bool qdq_plan(op_ctx *c, quant_plan *p)
     p->x = x->dtype;
     p->scale = s->dtype;
     p->zero = z ? z->dtype : HODU_DTYPE_UNDEFINED;
+    hodu_dtype qtypes[16];
+    qdq_qtypes(ver, p->quantize, qtypes);
     if (p->quantize) {
         if (!qt_need(c, x->dtype, ver < 19 ? QT_F32_I32 : QT_FLOATS_I32, "x"))
             return false;
-        if (ver < 19 ? !qt_need(c, s->dtype, QT_F32, "y_scale") : !qt_need(c, s->dtype, QT_FLOATS_I32, "y_scale"))
+        const hodu_dtype *sset = ver < 19 ? QT_F32 : ver < 24 ? QT_FLOATS_I32 : QT_FLOATS_I32_E8M0;
+        if (!qt_need(c, s->dtype, sset, "y_scale"))
             return false;
         if (ver >= 19 && ver < 23 && s->dtype != x->dtype)
             return op_fail(c, "y_scale must have x's type (%s) in opset %" PRId64 ", got %s", ir_dtype_name(x->dtype),
@@ -272,9 +309,10 @@ static bool qdq_plan(op_ctx *c, quant_plan *p)
         }
         if (!y)
             y = HODU_DTYPE_U8;
-        if (!qt_need(c, y, ver < 21 ? QT_8 : QT_8_16, z ? "y_zero_point" : "output_dtype"))
+        if (!qt_need(c, y, qtypes, z ? "y_zero_point" : "output_dtype"))
             return false;
         p->y = y;
+        p->saturate = ir_attr_int(n, "saturate", 1) != 0;
         qdq_range(y, &p->lo, &p->hi);
         hodu_dtype prec = HODU_DTYPE_UNDEFINED;
         if (ver >= 23 && !qt_attr_dtype(c, "precision", &prec))
@@ -289,18 +327,20 @@ static bool qdq_plan(op_ctx *c, quant_plan *p)
             return op_fail(c, "attribute 'precision' must name a floating-point type, got %s", ir_dtype_name(prec));
         }
     } else {
-        if (!qt_need(c, x->dtype, ver < 21 ? QT_8_I32 : QT_8_16_I32, "x"))
+        if (!qt_need(c, x->dtype, qtypes, "x"))
             return false;
         if (z && z->dtype != x->dtype)
             return op_fail(c, "x_zero_point must have x's type (%s), got %s", ir_dtype_name(x->dtype),
                            ir_dtype_name(z->dtype));
-        if (!qt_need(c, s->dtype, ver < 19 ? QT_F32 : QT_FLOATS, "x_scale"))
+        if (!qt_need(c, s->dtype, ver < 19 ? QT_F32 : ver < 24 ? QT_FLOATS : QT_FLOATS_E8M0, "x_scale"))
             return false;
         hodu_dtype y = HODU_DTYPE_UNDEFINED;
         if (ver >= 23 && !qt_attr_dtype(c, "output_dtype", &y))
             return false;
         if (y && !qt_is_float(y))
             return qt_need(c, y, QT_FLOATS, "output_dtype");
+        if (!y && s->dtype == HODU_DTYPE_F8E8M0)
+            return op_fail(c, "a float8e8m0 scale needs attribute 'output_dtype' (y cannot be float8e8m0)");
         p->y = y ? y : s->dtype;
         p->prec = x->dtype == HODU_DTYPE_I32 ? QUANT_PREC_F64 : QUANT_PREC_F32;
     }
@@ -338,6 +378,12 @@ static bool infer_qdq(op_ctx *c)
 static double qt_load(hodu_dtype t, const void *base, int64_t i)
 {
     const unsigned char *b = (const unsigned char *)base + (size_t)i * ir_dtype_size(t);
+    if (t == HODU_DTYPE_F8E8M0)
+        return hd_e8m0_to_f32(*b);
+    if (quant_is_nfloat(t))
+        return hd_nf_to_f32((int)t, *b);
+    if (quant_is_nint(t))
+        return (double)hd_ni_to_i64((int)t, *b);
     union {
         float f;
         int32_t i32;
@@ -368,9 +414,18 @@ static float qt_round_to(quant_prec prec, float v)
     return v;
 }
 
-static void qt_store(hodu_dtype t, void *base, int64_t i, double v)
+/* Stores y's value v (a narrow float one converted with `saturate`). */
+static void qt_store(hodu_dtype t, bool saturate, void *base, int64_t i, double v)
 {
     unsigned char *b = (unsigned char *)base + (size_t)i * ir_dtype_size(t);
+    if (quant_is_nfloat(t)) {
+        *b = hd_nf_from_f32((int)t, (float)v, saturate);
+        return;
+    }
+    if (quant_is_nint(t)) {
+        *b = hd_ni_from_i64((int)t, (int64_t)v);
+        return;
+    }
     union {
         float f;
         int16_t i16;
@@ -391,18 +446,28 @@ static void qt_store(hodu_dtype t, void *base, int64_t i, double v)
 }
 
 /* One element: x, s, z as loaded; returns y's value (an integer in
- * [lo, hi] for quantize), to be stored with qt_store. */
+ * [lo, hi] for integer quantize, the value to convert for a narrow float
+ * one), to be stored with qt_store. */
 static double qt_elem(const quant_plan *p, double x, double s, double z)
 {
+    bool nf = quant_is_nfloat(p->quantize ? p->y : p->x);
+    bool add_z = p->y == HODU_DTYPE_F4E2M1 || z != 0.0;
     if (p->quantize) {
         double v;
         if (p->prec == QUANT_PREC_F64) {
-            v = rint(x / s) + z;
+            v = nf ? (add_z ? x / s + z : x / s) : rint(x / s) + z;
         } else {
             float xf = qt_round_to(p->prec, (float)x), sf = qt_round_to(p->prec, (float)s);
-            v = (double)(rintf(qt_round_to(p->prec, xf / sf)) + (float)z);
+            float q = qt_round_to(p->prec, xf / sf);
+            v = nf ? (double)(add_z ? q + (float)z : q) : (double)(rintf(q) + (float)z);
         }
+        if (nf)
+            return v;
         return v >= (double)p->lo ? (v <= (double)p->hi ? v : (double)p->hi) : (double)p->lo;
+    }
+    if (nf) {
+        float d = z != 0.0 ? (float)x - (float)z : (float)x;
+        return (double)(d * (float)s);
     }
     int64_t diff = (int64_t)x - (int64_t)z;
     if (p->prec == QUANT_PREC_F64)
@@ -428,7 +493,7 @@ static bool fold_qdq(op_ctx *c)
                                                     : (o * p.sdim + d / p.block) * p.inner + i;
                 double xv = qt_load(p.x, x->data, k), sv = qt_load(p.scale, s->data, si);
                 double zv = z ? qt_load(p.zero, z->data, si) : 0.0;
-                qt_store(p.y, y, k, qt_elem(&p, xv, sv, zv));
+                qt_store(p.y, p.saturate, y, k, qt_elem(&p, xv, sv, zv));
             }
     return true;
 }
@@ -510,10 +575,14 @@ OP_DEF(QUANTIZE_LINEAR_13, .attrs = qdq13_attrs, .infer = infer_qdq, .fold = fol
 OP_DEF(QUANTIZE_LINEAR_19, .attrs = q19_attrs, .infer = infer_qdq, .fold = fold_qdq);
 OP_DEF(QUANTIZE_LINEAR_21, .attrs = q21_attrs, .infer = infer_qdq, .fold = fold_qdq);
 OP_DEF(QUANTIZE_LINEAR_23, .attrs = q23_attrs, .infer = infer_qdq, .fold = fold_qdq);
+OP_DEF(QUANTIZE_LINEAR_24, .attrs = q23_attrs, .infer = infer_qdq, .fold = fold_qdq);
+OP_DEF(QUANTIZE_LINEAR_25, .attrs = q23_attrs, .infer = infer_qdq, .fold = fold_qdq);
 OP_DEF(DEQUANTIZE_LINEAR_10, .infer = infer_qdq, .fold = fold_qdq);
 OP_DEF(DEQUANTIZE_LINEAR_13, .attrs = qdq13_attrs, .infer = infer_qdq, .fold = fold_qdq);
 OP_DEF(DEQUANTIZE_LINEAR_19, .attrs = qdq13_attrs, .infer = infer_qdq, .fold = fold_qdq);
 OP_DEF(DEQUANTIZE_LINEAR_21, .attrs = dq21_attrs, .infer = infer_qdq, .fold = fold_qdq);
 OP_DEF(DEQUANTIZE_LINEAR_23, .attrs = dq23_attrs, .infer = infer_qdq, .fold = fold_qdq);
+OP_DEF(DEQUANTIZE_LINEAR_24, .attrs = dq23_attrs, .infer = infer_qdq, .fold = fold_qdq);
+OP_DEF(DEQUANTIZE_LINEAR_25, .attrs = dq23_attrs, .infer = infer_qdq, .fold = fold_qdq);
 OP_DEF(DYNAMIC_QUANTIZE_LINEAR, .infer = infer_dynamic_quantize);
 OP_DEF(BIT_CAST, .attrs = bitcast_attrs, .infer = infer_bitcast, .fold = fold_bitcast);

@@ -100,6 +100,16 @@ save(model([helper.make_node("QuantizeLinear", ["x", "s"], ["y"], axis=1, block_
            [x], [yq], [qs], opset=21), "quant_block_size.onnx")
 save(model([helper.make_node("BitCast", ["x"], ["y"], to=1000)], [x], [y], opset=26), "bitcast_to.onnx")
 
+# QuantizeLinear into int2 at opset 24 (int2 came in 25), and a float8e8m0
+# scale for DequantizeLinear without the output_dtype y needs.
+y2 = helper.make_tensor_value_info("y", TensorProto.INT2, None)
+save(model([helper.make_node("QuantizeLinear", ["x", "s"], ["y"], output_dtype=TensorProto.INT2)], [x], [y2],
+           [numpy_helper.from_array(np.ones((), np.float32), "s")], opset=24), "quant_int2_opset24.onnx")
+xq4 = helper.make_tensor_value_info("x", TensorProto.INT4, [2, 3])
+se8 = helper.make_tensor("s", TensorProto.FLOAT8E8M0, [], [127])
+save(model([helper.make_node("DequantizeLinear", ["x", "s"], ["y"])], [xq4], [ys], [se8], opset=24),
+     "dequant_e8m0_no_dtype.onnx")
+
 # RoiAlign with a negative sampling_ratio.
 xr = helper.make_tensor_value_info("x", f32, [1, 1, 4, 4])
 rois = helper.make_tensor_value_info("rois", f32, [1, 4])

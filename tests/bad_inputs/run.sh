@@ -26,6 +26,8 @@ expect_error causal_conv_kernel "causal_conv_kernel\.onnx:node\[0\]: node 'Causa
 expect_error unbound_dims "unbound_dims\.onnx:input\[0\]: input 'x' has unbound dim 0 ('batch'), dim 2 ('width')" build unbound_dims.onnx
 expect_error quant_block_size "quant_block_size\.onnx:node\[0\]: node 'QuantizeLinear_0' (QuantizeLinear): attribute 'block_size' must be positive, got -3" build quant_block_size.onnx
 expect_error bitcast_to "bitcast_to\.onnx:node\[0\]: node 'BitCast_0' (BitCast): attribute 'to' value 1000 is not an element type" build bitcast_to.onnx
+expect_error quant_int2_opset24 "quant_int2_opset24\.onnx:node\[0\]: node 'QuantizeLinear_0' (QuantizeLinear): output_dtype must be one of i8, u8, i16, u16, f8e4m3fn, f8e4m3fnuz, f8e5m2, f8e5m2fnuz, u4, i4, f4e2m1 in opset 24, got i2" build quant_int2_opset24.onnx
+expect_error dequant_e8m0_no_dtype "dequant_e8m0_no_dtype\.onnx:node\[0\]: node 'DequantizeLinear_0' (DequantizeLinear): a float8e8m0 scale needs attribute 'output_dtype'" build dequant_e8m0_no_dtype.onnx
 expect_error roi_align_sampling "roi_align_sampling\.onnx:node\[0\]: node 'RoiAlign_0' (RoiAlign): attribute 'sampling_ratio' value -3 must be in \[0, 1024\]" build roi_align_sampling.onnx
 expect_error affine_grid_size "affine_grid_size\.onnx:node\[0\]: node 'AffineGrid_0' (AffineGrid): size value 1125899906842624 is out of range" build affine_grid_size.onnx
 expect_error lstm_hidden_size "lstm_hidden_size\.onnx:node\[0\]: node 'lstm' (LSTM): hidden_size -5 is invalid" build lstm_hidden_size.onnx

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear against onnxruntime.
+"""QuantizeLinear / DequantizeLinear / DynamicQuantizeLinear against onnxruntime and onnx.reference.
 
     run.py [--hodu PATH] [--seed S] [--keep DIR]
 
@@ -15,6 +15,15 @@ highest).  Each model is built by the real `hodu` (`--build`, then `--run`
 on .npy inputs, on 3 threads: the large cases run as tasks) and run by onnxruntime on the same inputs; quantized
 outputs must be equal, float outputs equal to 1e-6 relative (float16: one
 unit in the last place).
+
+The narrow quantized types (int4/uint4, int2/uint2, the float8 types,
+float4e2m1) and float8e8m0 scales, which onnxruntime lacks in part, are
+checked against onnx.reference instead, byte for byte: round trips per
+tensor, per axis and per block at the opset that introduced each type,
+with NaN, infinities, -0 and huge values, saturate on and off, float16
+data, a `precision` attribute, float4 zero points, and whole chains of
+constants that hodu folds at build time (the folding must give the bytes
+the generated code gives).  Narrow tensors travel as raw bytes ('|V1').
 
 Exit status: 0 when every case agreed; 1 on any disagreement or failure;
 2 when the test cannot start (missing hodu, numpy, onnx or onnxruntime).
@@ -42,12 +51,23 @@ try:
     import onnxruntime as ort
     from onnx import TensorProto as T
     from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+    from onnx.reference.ops.op_dequantize_linear import DequantizeLinear_25
+    from onnx.reference.ops.op_quantize_linear import QuantizeLinear_25
+    import ml_dtypes
 except ImportError as e:
     die(f"{e.name} is missing (pip install -r tools/requirements-test.txt)")
 
 NP = {T.FLOAT: np.float32, T.FLOAT16: np.float16, T.INT8: np.int8, T.UINT8: np.uint8, T.INT16: np.int16,
       T.UINT16: np.uint16, T.INT32: np.int32}
 QRANGE = {T.INT8: (-128, 127), T.UINT8: (0, 255), T.INT16: (-32768, 32767), T.UINT16: (0, 65535)}
+# The narrow types (ml_dtypes), checked against onnx.reference.
+NARROW = {T.INT4: ml_dtypes.int4, T.UINT4: ml_dtypes.uint4, T.INT2: ml_dtypes.int2, T.UINT2: ml_dtypes.uint2,
+          T.FLOAT8E4M3FN: ml_dtypes.float8_e4m3fn, T.FLOAT8E4M3FNUZ: ml_dtypes.float8_e4m3fnuz,
+          T.FLOAT8E5M2: ml_dtypes.float8_e5m2, T.FLOAT8E5M2FNUZ: ml_dtypes.float8_e5m2fnuz,
+          T.FLOAT4E2M1: ml_dtypes.float4_e2m1fn, T.FLOAT8E8M0: ml_dtypes.float8_e8m0fnu}
+NP.update(NARROW)
+QRANGE.update({T.INT4: (-8, 7), T.UINT4: (0, 15), T.INT2: (-2, 1), T.UINT2: (0, 3)})
 
 
 class Case:
@@ -56,6 +76,7 @@ class Case:
 
     def __init__(self, name, opset, rng):
         self.name, self.opset, self.rng = name, opset, rng
+        self.oracle = "onnxruntime"  # or "onnx.reference"
         self.inputs, self.feeds, self.inits, self.nodes, self.outputs = [], {}, [], [], []
 
     def input(self, name, value, ttype):
@@ -76,7 +97,7 @@ class Case:
     def model(self):
         g = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.inits)
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
-        m.ir_version = 9 if self.opset < 21 else 10
+        m.ir_version = 9 if self.opset < 21 else 10 if self.opset < 24 else 11
         return m
 
 
@@ -121,6 +142,129 @@ def qdq_case(name, opset, rng, xshape, sshape, qtype, axis=None, block=None, zp=
     c.output("q", qtype)
     c.output("r", stype)
     return c
+
+
+def narrow_scales(rng, shape, qtype, stype):
+    """Scales that send x / s past the type's range now and then."""
+    if stype == T.FLOAT8E8M0:  # powers of two, 2^-7 .. 2^3
+        return rng.integers(120, 130, shape, endpoint=True).astype(np.uint8).view(ml_dtypes.float8_e8m0fnu)
+    lo, hi = (0.01, 0.2) if qtype in (T.FLOAT8E4M3FN, T.FLOAT8E4M3FNUZ, T.FLOAT8E5M2, T.FLOAT8E5M2FNUZ) else (0.5, 4.0)
+    return rng.uniform(lo, hi, shape).astype(NP[stype])
+
+
+# onnx.reference registers its QuantizeLinear / DequantizeLinear classes only
+# up to version 21 (which lack output_dtype and precision); 25's serve 23+.
+class QuantizeLinear(QuantizeLinear_25):
+    op_domain = ""
+
+
+class DequantizeLinear(DequantizeLinear_25):
+    op_domain = ""
+
+
+def narrow_data(rng, shape, dtype, qtype):
+    x = (rng.normal(0.0, 8.0, shape) * rng.choice([1e-3, 1.0, 1e3], shape)).astype(dtype)
+    flat = x.reshape(-1)
+    big = 3e38 if dtype == np.float32 else 6e4
+    if qtype in QRANGE:
+        # The reference converts x / s to int32 and adds the zero point
+        # before it clamps, so NaN, infinities and values past int32 wrap
+        # there; leave those out (the onnxruntime cases above check them on
+        # the same code path).
+        specials = [-0.0, 0.0, 1e-7, 6e4, -6e4]
+    else:
+        specials = [np.nan, np.inf, -np.inf, big, -big, -0.0, 0.0, 1e-7]
+    flat[:len(specials)] = specials[:flat.size]
+    return x
+
+
+def narrow_case(name, opset, rng, xshape, sshape, qtype, axis=None, block=None, zp=True, fold=False,
+                xtype=T.FLOAT, stype=T.FLOAT, saturate=None, precision=None, ytype=None):
+    """x -> QuantizeLinear -> q -> DequantizeLinear -> r into a narrow type,
+    against onnx.reference.  Float zero points are zero (the reference
+    ignores them in DequantizeLinear); fold: every operand a constant."""
+    c = Case(name, opset, rng)
+    c.oracle = "onnx.reference"
+    add = (lambda n, v, t: c.const(n, v)) if fold else c.input
+    x = add("x", narrow_data(rng, xshape, NP[xtype], qtype), xtype)
+    ins = [x, add("s", narrow_scales(rng, sshape, qtype, stype), stype)]
+    if zp:
+        if qtype in QRANGE:
+            lo, hi = QRANGE[qtype]
+            z = rng.integers(lo, hi, sshape, endpoint=True).astype(NP[qtype])
+        else:
+            z = np.zeros(sshape, NP[qtype])
+        ins.append(add("z", z, qtype))
+    attrs = {}
+    if axis is not None:
+        attrs["axis"] = axis
+    if block is not None:
+        attrs["block_size"] = block
+    qattrs = dict(attrs, output_dtype=qtype) if opset >= 21 else dict(attrs)
+    if saturate is not None:
+        qattrs["saturate"] = saturate
+    if precision is not None:
+        qattrs["precision"] = precision
+    dattrs = dict(attrs)
+    if ytype is not None:
+        dattrs["output_dtype"] = ytype
+    c.node("QuantizeLinear", ins, ["q"], **qattrs)
+    c.node("DequantizeLinear", ["q"] + ins[1:], ["r"], **dattrs)
+    c.output("q", qtype)
+    c.output("r", ytype or stype)
+    return c
+
+
+def narrow_cases(rng):
+    F16, E8M0 = T.FLOAT16, T.FLOAT8E8M0
+    out = [
+        narrow_case("n21_i4_tensor", 21, rng, [3, 7], [], T.INT4),
+        narrow_case("n21_u4_axis", 21, rng, [2, 5, 3], [5], T.UINT4, axis=1),
+        narrow_case("n21_i4_block", 21, rng, [4, 10], [4, 3], T.INT4, axis=1, block=4),
+        narrow_case("n21_u4_nozp", 21, rng, [17], [], T.UINT4, zp=False),
+        narrow_case("n25_i2_tensor", 25, rng, [20], [], T.INT2),
+        narrow_case("n25_u2_block_axis0", 25, rng, [5, 3, 4], [3, 3, 4], T.UINT2, axis=0, block=2),
+        narrow_case("n25_i2_axis_f16", 25, rng, [3, 4], [4], T.INT2, axis=-1, xtype=F16, stype=F16),
+        narrow_case("n19_e4m3fn_tensor", 19, rng, [40], [], T.FLOAT8E4M3FN),
+        narrow_case("n19_e4m3fnuz_axis_nosat", 19, rng, [3, 16], [16], T.FLOAT8E4M3FNUZ, axis=1, saturate=0),
+        narrow_case("n19_e5m2_nosat", 19, rng, [40], [], T.FLOAT8E5M2, saturate=0),
+        narrow_case("n21_e5m2_block", 21, rng, [6, 4], [2, 4], T.FLOAT8E5M2, axis=0, block=3),
+        narrow_case("n21_e5m2fnuz_f16", 21, rng, [2, 3, 8], [8], T.FLOAT8E5M2FNUZ, axis=2, xtype=F16, stype=F16,
+                    saturate=0),
+        narrow_case("n21_e4m3fn_nozp", 21, rng, [5, 6], [6], T.FLOAT8E4M3FN, axis=1, zp=False, saturate=0),
+        narrow_case("n23_e4m3fn_prec_f16", 23, rng, [30], [], T.FLOAT8E4M3FN, precision=F16),
+        narrow_case("n23_f4_tensor", 23, rng, [40], [], T.FLOAT4E2M1),
+        narrow_case("n23_f4_block", 23, rng, [3, 9], [3, 3], T.FLOAT4E2M1, axis=1, block=3),
+        narrow_case("n24_e8m0_i4_axis", 24, rng, [3, 8], [8], T.INT4, axis=1, stype=E8M0, ytype=T.FLOAT),
+        narrow_case("n25_e8m0_e4m3fn_block_f16", 25, rng, [4, 6], [4, 2], T.FLOAT8E4M3FN, axis=1, block=3,
+                    xtype=F16, stype=E8M0, ytype=F16),
+        narrow_case("n25_e8m0_u2_tensor", 25, rng, [12], [], T.UINT2, stype=E8M0, ytype=F16),
+        # Whole chains of constants: folded at build time.
+        narrow_case("n21_fold_i4_block", 21, rng, [4, 10], [4, 3], T.INT4, axis=1, block=4, fold=True),
+        narrow_case("n25_fold_u2_axis", 25, rng, [3, 5], [3], T.UINT2, axis=0, fold=True),
+        narrow_case("n19_fold_e4m3fnuz", 19, rng, [40], [], T.FLOAT8E4M3FNUZ, fold=True, saturate=0),
+        narrow_case("n21_fold_e5m2_f16", 21, rng, [5, 8], [8], T.FLOAT8E5M2, axis=1, fold=True, xtype=F16,
+                    stype=F16),
+        narrow_case("n23_fold_f4_block", 23, rng, [3, 9], [3, 3], T.FLOAT4E2M1, axis=1, block=3, fold=True),
+        narrow_case("n24_fold_e8m0_e5m2fnuz", 24, rng, [3, 8], [8], T.FLOAT8E5M2FNUZ, axis=1, fold=True,
+                    stype=E8M0, ytype=T.FLOAT),
+        # Large enough to run as tasks on the pool.
+        narrow_case("n21_e4m3fn_axis_large", 21, rng, [300, 700], [300], T.FLOAT8E4M3FN, axis=0),
+        narrow_case("n21_i4_block_large", 21, rng, [300, 700], [300, 22], T.INT4, axis=1, block=32),
+    ]
+    # A float4 zero point is added when quantizing (the reference does too),
+    # at run time and folded.
+    for name, fold in (("n23_f4_zp", False), ("n23_fold_f4_zp", True)):
+        c = Case(name, 23, rng)
+        c.oracle = "onnx.reference"
+        add = (lambda n, v, t: c.const(n, v)) if fold else c.input
+        zs = np.array([0.0, 0.5, -1.0, 6.0, -0.0, 1.5], np.float32).astype(ml_dtypes.float4_e2m1fn)
+        c.node("QuantizeLinear", [add("x", narrow_data(rng, [4, 6], np.float32, T.FLOAT4E2M1), T.FLOAT),
+                                  add("s", narrow_scales(rng, [6], T.FLOAT4E2M1, T.FLOAT), T.FLOAT),
+                                  add("z", zs, T.FLOAT4E2M1)], ["q"], axis=1)
+        c.output("q", T.FLOAT4E2M1)
+        out.append(c)
+    return out
 
 
 def cases(rng):
@@ -173,10 +317,21 @@ def cases(rng):
         for o, t in (("y", T.UINT8), ("ys", T.FLOAT), ("yz", T.UINT8)):
             c.output(o, t)
         out.append(c)
-    return out
+    return out + narrow_cases(rng)
 
 
 def compare(name, got, want):
+    if got.dtype.kind == "V" and got.dtype.itemsize == 1 and want.dtype in NARROW.values():
+        # a narrow type: raw bytes, which must be the reference's
+        if got.shape != want.shape:
+            return f"{name}: hodu gave shape {list(got.shape)}, the reference {list(want.shape)}"
+        g, w = got.view(np.uint8).reshape(-1), want.view(np.uint8).reshape(-1)
+        bad = np.flatnonzero(g != w)
+        if bad.size:
+            i = bad[0]
+            return (f"{name}: {bad.size} of {got.size} codes differ; first at flat index {i}: hodu "
+                    f"0x{g[i]:02x}, the reference 0x{w[i]:02x} ({want.reshape(-1)[i]!r})")
+        return None
     if got.dtype != want.dtype or got.shape != want.shape:
         return f"{name}: hodu gave {got.dtype}{list(got.shape)}, onnxruntime {want.dtype}{list(want.shape)}"
     if got.dtype.kind in "iub":
@@ -200,9 +355,13 @@ def run_case(c, hodu, work):
     m = c.model()
     path = os.path.join(d, "m.onnx")
     onnx.save(m, path)
-    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [o.name for o in m.graph.output]
-    want = dict(zip(names, sess.run(names, c.feeds)))
+    if c.oracle == "onnx.reference":
+        new_ops = [QuantizeLinear, DequantizeLinear] if c.opset >= 23 else None
+        want = dict(zip(names, ReferenceEvaluator(m, new_ops=new_ops).run(names, c.feeds)))
+    else:
+        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        want = dict(zip(names, sess.run(names, c.feeds)))
     so = os.path.join(d, "m.so")
     p = subprocess.run([hodu, "--build", path, "-o", so], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True)
@@ -238,6 +397,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
     failed = 0
+    np.seterr(all="ignore")  # NaN, infinities and overflow are what some cases test
     try:
         all_cases = cases(np.random.default_rng(a.seed))
         for c in all_cases:
@@ -250,7 +410,8 @@ def main():
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"quant: {len(all_cases) - failed} of {len(all_cases)} cases agree with onnxruntime", flush=True)
+    print(f"quant: {len(all_cases) - failed} of {len(all_cases)} cases agree with onnxruntime / onnx.reference",
+          flush=True)
     return 1 if failed else 0
 
 

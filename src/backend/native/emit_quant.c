@@ -8,6 +8,8 @@
  * node at file scope (qdq<node>) and loop over x as [outer, dim, inner]:
  * one flat loop for a per-tensor scale, rows of `inner` elements sharing a
  * scale for per-axis scales, rows reading a run of scales for blocked ones.
+ * Narrow types (one element per byte) go through the kernel layer's
+ * hd_nf_* / hd_e8m0_* / hd_ni_* conversions, as Cast's do.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,11 +20,19 @@
 #include "ops/ops.h"
 #include "ops/quant.h"
 
-/* Loads a stored element `expr` of type t as compute type ct ("float" or
- * "double").  The caller frees it. */
+/* Loads a stored element `expr` of type t as compute type ct ("float",
+ * "double" or an integer type).  The caller frees it. */
 static char *qe_load(hodu_dtype t, const char *ct, const char *expr)
 {
-    char *l = em_load(t, expr);
+    char *l;
+    if (t == HODU_DTYPE_F8E8M0)
+        l = hd_xasprintf("hd_e8m0_to_f32(%s)", expr);
+    else if (quant_is_nfloat(t))
+        l = hd_xasprintf("hd_nf_to_f32(%d, %s)", (int)t, expr);
+    else if (quant_is_nint(t))
+        l = hd_xasprintf("hd_ni_to_i64(%d, %s)", (int)t, expr);
+    else
+        l = em_load(t, expr);
     char *r = hd_xasprintf("(%s)%s", ct, l);
     free(l);
     return r;
@@ -38,11 +48,41 @@ static char *qe_round(quant_prec prec, const char *expr)
     return hd_xstrdup(expr);
 }
 
+/* The type the element function takes the zero point (and DQ's x) in. */
+static const char *qe_zero_type(const quant_plan *p, const char *ct)
+{
+    if (p->quantize)
+        return ct;
+    if (quant_is_nfloat(p->x))
+        return "float";
+    return p->prec == QUANT_PREC_F64 ? "int64_t" : "int32_t";
+}
+
 /* The element function: quantize (x, s, z in the compute type) -> y, or
- * dequantize (x, z as integers, s in the compute type) -> y's storage. */
+ * dequantize (x, z as integers, or as floats for narrow float x; s in the
+ * compute type) -> y's storage. */
 static void qe_elem_fn(op_emit *e, const quant_plan *p, const char *ct)
 {
     const char *yt = em_ctype(p->y);
+    if (p->quantize && quant_is_nfloat(p->y)) {
+        hd_buf_printf(e->decls, "static inline %s qdq%d(%s x, %s s, %s z)\n{\n", yt, e->node, ct, ct, ct);
+        if (p->prec == QUANT_PREC_F64) {
+            hd_buf_puts(e->decls, "    const double v = x / s;\n");
+        } else {
+            char *xr = qe_round(p->prec, "x"), *sr = qe_round(p->prec, "s");
+            char *q = hd_xasprintf("%s / %s", xr, sr);
+            char *qr = qe_round(p->prec, q);
+            hd_buf_printf(e->decls, "    const float v = %s;\n", qr);
+            free(xr);
+            free(sr);
+            free(q);
+            free(qr);
+        }
+        /* float8: a zero zero point is skipped, so that -0 stays -0 */
+        hd_buf_printf(e->decls, "    return hd_nf_from_f32(%d, (float)(%s), %d);\n}\n", (int)p->y,
+                      p->y == HODU_DTYPE_F4E2M1 ? "v + z" : "z != 0 ? v + z : v", p->saturate ? 1 : 0);
+        return;
+    }
     if (p->quantize) {
         hd_buf_printf(e->decls, "static inline %s qdq%d(%s x, %s s, %s z)\n{\n", yt, e->node, ct, ct, ct);
         if (p->prec == QUANT_PREC_F64) {
@@ -59,10 +99,25 @@ static void qe_elem_fn(op_emit *e, const quant_plan *p, const char *ct)
         }
         /* NaN fails both tests and gives lo: no out-of-range conversion */
         const char *f = p->prec == QUANT_PREC_F64 ? ".0" : ".0f";
-        hd_buf_printf(e->decls,
-                      "    return v >= %" PRId64 "%s ? (v <= %" PRId64 "%s ? (%s)v : (%s)%" PRId64 ") : (%s)%" PRId64
-                      ";\n}\n",
-                      p->lo, f, p->hi, f, yt, yt, p->hi, yt, p->lo);
+        if (quant_is_nint(p->y))
+            hd_buf_printf(e->decls,
+                          "    return hd_ni_from_i64(%d, v >= %" PRId64 "%s ? (v <= %" PRId64
+                          "%s ? (int64_t)v : %" PRId64 ") : %" PRId64 ");\n}\n",
+                          (int)p->y, p->lo, f, p->hi, f, p->hi, p->lo);
+        else
+            hd_buf_printf(e->decls,
+                          "    return v >= %" PRId64 "%s ? (v <= %" PRId64 "%s ? (%s)v : (%s)%" PRId64
+                          ") : (%s)%" PRId64 ";\n}\n",
+                          p->lo, f, p->hi, f, yt, yt, p->hi, yt, p->lo);
+        return;
+    }
+    if (quant_is_nfloat(p->x)) {
+        /* a zero zero point is skipped, so that -0 stays -0 */
+        hd_buf_printf(e->decls, "static inline %s qdq%d(float x, float z, float s)\n{\n", yt, e->node);
+        hd_buf_puts(e->decls, "    const float d = z != 0 ? x - z : x;\n");
+        char *st = em_store(p->y, "d * s");
+        hd_buf_printf(e->decls, "    return %s;\n}\n", p->y == HODU_DTYPE_F32 ? "d * s" : st);
+        free(st);
         return;
     }
     /* x - z is exact in int32 for 8- and 16-bit x, in int64 for int32 */
@@ -88,6 +143,12 @@ static char *qe_call(op_emit *e, const quant_plan *p, const char *ct, const char
         free(xl);
         return r;
     }
+    if (quant_is_nfloat(p->x) || quant_is_nint(p->x)) {
+        char *xl = qe_load(p->x, qe_zero_type(p, ct), xe);
+        char *r = hd_xasprintf("qdq%d(%s, %s, %s)", e->node, xl, z, s);
+        free(xl);
+        return r;
+    }
     return hd_xasprintf("qdq%d(%s, %s, %s)", e->node, xe, z, s);
 }
 
@@ -100,11 +161,15 @@ static void qe_sz(const quant_plan *p, const char *ct, bool has_z, const char *a
     char *l = qe_load(p->scale, ct, ix);
     snprintf(sl, 96, "%s", l);
     free(l);
-    const char *zt = p->quantize ? ct : p->prec == QUANT_PREC_F64 ? "int64_t" : "int32_t";
-    if (has_z)
-        snprintf(zl, 96, "(%s)in2[%s]", zt, at);
-    else
+    const char *zt = qe_zero_type(p, ct);
+    if (has_z) {
+        snprintf(ix, sizeof ix, "in2[%s]", at);
+        l = qe_load(p->zero, zt, ix);
+        snprintf(zl, 96, "%s", l);
+        free(l);
+    } else {
         snprintf(zl, 96, "(%s)0", zt);
+    }
 }
 
 static bool emit_qdq(op_emit *e)
@@ -120,7 +185,7 @@ static bool emit_qdq(op_emit *e)
     const char *ct = p.prec == QUANT_PREC_F64 ? "double" : "float";
     qe_elem_fn(e, &p, ct);
     bool has_z = em_in(e, 2) != NULL;
-    const char *zt = p.quantize ? ct : p.prec == QUANT_PREC_F64 ? "int64_t" : "int32_t";
+    const char *zt = qe_zero_type(&p, ct);
     char sl[96], zl[96];
     if (p.gran == QUANT_TENSOR) {
         qe_sz(&p, ct, has_z, "0", sl, zl);
@@ -244,9 +309,10 @@ static bool emit_bitcast(op_emit *e)
 void native_register_quant(native_lowering *table)
 {
     static const int qdq[] = {OP_QUANTIZE_LINEAR_10,   OP_QUANTIZE_LINEAR_13,   OP_QUANTIZE_LINEAR_19,
-                              OP_QUANTIZE_LINEAR_21,   OP_QUANTIZE_LINEAR_23,   OP_DEQUANTIZE_LINEAR_10,
-                              OP_DEQUANTIZE_LINEAR_13, OP_DEQUANTIZE_LINEAR_19, OP_DEQUANTIZE_LINEAR_21,
-                              OP_DEQUANTIZE_LINEAR_23};
+                              OP_QUANTIZE_LINEAR_21,   OP_QUANTIZE_LINEAR_23,   OP_QUANTIZE_LINEAR_24,
+                              OP_QUANTIZE_LINEAR_25,   OP_DEQUANTIZE_LINEAR_10, OP_DEQUANTIZE_LINEAR_13,
+                              OP_DEQUANTIZE_LINEAR_19, OP_DEQUANTIZE_LINEAR_21, OP_DEQUANTIZE_LINEAR_23,
+                              OP_DEQUANTIZE_LINEAR_24, OP_DEQUANTIZE_LINEAR_25};
     for (size_t i = 0; i < HD_ARRAY_LEN(qdq); i++)
         table[qdq[i]] = (native_lowering){.emit = emit_qdq};
     table[OP_DYNAMIC_QUANTIZE_LINEAR] = (native_lowering){.emit = emit_dynamic_quantize};
