@@ -311,6 +311,19 @@ bool ir_dtype_is_float(hodu_dtype t)
 
 bool ir_dtype_is_narrow(hodu_dtype t) { return t >= HODU_DTYPE_F8E4M3FN && t <= HODU_DTYPE_I2; }
 
+const char *ir_onnx_type_name(int64_t t)
+{
+    switch (t) {
+    case HODU_DTYPE_STRING: return "string";
+    case 14: return "complex64";
+    case 15: return "complex128";
+    default: break;
+    }
+    if (t <= HODU_DTYPE_UNDEFINED || t >= HODU_DTYPE_COUNT_ || ir_dtype_size((hodu_dtype)t) == 0)
+        return NULL;
+    return ir_dtype_name((hodu_dtype)t);
+}
+
 int ir_dtype_narrow_bits(hodu_dtype t)
 {
     switch (t) {

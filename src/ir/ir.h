@@ -244,6 +244,10 @@ bool ir_dtype_is_int(hodu_dtype t);    /* any integer type, not bool */
  * ops that move bytes carry them like any 1-byte type; is_float and is_int
  * are false for them, so arithmetic ops refuse them. */
 bool ir_dtype_is_narrow(hodu_dtype t);
+/* Name of an ONNX element type number, including those Hodu does not
+ * compile (string, complex64, complex128); NULL for a number that is no
+ * element type. */
+const char *ir_onnx_type_name(int64_t t);
 /* Bits of a narrow type's code (8, 4 or 2); 0 for other types. */
 int ir_dtype_narrow_bits(hodu_dtype t);
 

@@ -85,22 +85,8 @@ static bool ew_supported_dtype(int t)
 /* Name of an ONNX element type, including ones Hodu does not compile. */
 static const char *ew_onnx_type_name(int64_t t)
 {
-    switch (t) {
-    case 8: return "string";
-    case 14: return "complex64";
-    case 15: return "complex128";
-    case 17: return "float8e4m3fn";
-    case 18: return "float8e4m3fnuz";
-    case 19: return "float8e5m2";
-    case 20: return "float8e5m2fnuz";
-    case 21: return "uint4";
-    case 22: return "int4";
-    case 23: return "float4e2m1";
-    case 24: return "float8e8m0";
-    case 25: return "uint2";
-    case 26: return "int2";
-    default: return ew_supported_dtype((int)t) ? ir_dtype_name((hodu_dtype)t) : "unknown";
-    }
+    const char *name = ir_onnx_type_name(t);
+    return name ? name : "unknown";
 }
 
 /* ======================================================================== */

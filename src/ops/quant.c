@@ -48,31 +48,6 @@
 #include "ops_impl.h"
 #include "quant.h"
 
-/* Name of an ONNX element type, including ones Hodu does not compile; NULL
- * for a number that is no element type. */
-static const char *qt_onnx_type_name(int64_t t)
-{
-    switch (t) {
-    case 8: return "string";
-    case 14: return "complex64";
-    case 15: return "complex128";
-    case 17: return "float8e4m3fn";
-    case 18: return "float8e4m3fnuz";
-    case 19: return "float8e5m2";
-    case 20: return "float8e5m2fnuz";
-    case 21: return "uint4";
-    case 22: return "int4";
-    case 23: return "float4e2m1";
-    case 24: return "float8e8m0";
-    case 25: return "uint2";
-    case 26: return "int2";
-    default: break;
-    }
-    if (t >= 1 && t < HODU_DTYPE_COUNT_ && t != 8 && strcmp(ir_dtype_name((hodu_dtype)t), "?") != 0)
-        return ir_dtype_name((hodu_dtype)t);
-    return NULL;
-}
-
 /* Reads an element-type attribute (0 or absent: HODU_DTYPE_UNDEFINED).
  * Fails on a number that is no element type, and on one Hodu does not
  * compile, with the loader's wording. */
@@ -82,10 +57,10 @@ static bool qt_attr_dtype(op_ctx *c, const char *name, hodu_dtype *out)
     *out = HODU_DTYPE_UNDEFINED;
     if (v == 0)
         return true;
-    const char *tn = qt_onnx_type_name(v);
+    const char *tn = ir_onnx_type_name(v);
     if (!tn)
         return op_fail(c, "attribute '%s' value %" PRId64 " is not an element type", name, v);
-    if (v >= HODU_DTYPE_COUNT_ || v == HODU_DTYPE_STRING || strcmp(ir_dtype_name((hodu_dtype)v), "?") == 0)
+    if (v >= HODU_DTYPE_COUNT_ || v == HODU_DTYPE_STRING || v == 14 || v == 15)
         return op_fail(c, "attribute '%s': element type %s (%" PRId64 ") is not supported", name, tn, v);
     *out = (hodu_dtype)v;
     return true;
