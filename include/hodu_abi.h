@@ -109,9 +109,9 @@ typedef struct hodu_exec {
  * decides a shape or an axis (a Reshape's target shape given at run time,
  * a CumSum axis, ...) ask for shapes other than those the model was built
  * for (the ones it declares) or name no axis; the outputs are then
- * unspecified.  The generated code does no
- * I/O and no allocation; shape and dtype checks of the inputs themselves
- * are the host's job (libhodu_rt does them).
+ * unspecified.  The generated code does no I/O and no allocation; shape
+ * and dtype checks of the inputs themselves are the host's job
+ * (libhodu_rt does them).
  */
 #define HODU_RUN_INPUT_VALUES 1
 typedef int (*hodu_run_fn)(void *workspace, const void *const *inputs, void *const *outputs, const hodu_exec *exec);

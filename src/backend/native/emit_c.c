@@ -301,7 +301,7 @@ static void put_param(hd_buf *b, const char *type, const char *name)
     hd_buf_printf(b, "%s%s%s", type, data ? "restrict " : "", name);
 }
 
-/* "static void nK_Op(params)\n" */
+/* "static void nK_Op(params)\n" ("static int" for a node that can fail) */
 static void put_signature(const ir_graph *g, int node, const node_params *ps, bool can_fail, hd_buf *fns)
 {
     hd_buf_puts(fns, can_fail ? "static int " : "static void ");
