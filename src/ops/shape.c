@@ -1235,7 +1235,20 @@ static bool range_args(op_ctx *c, double *start, double *delta, int64_t *count)
 static bool infer_range(op_ctx *c)
 {
     double start, delta;
-    int64_t count;
+    int64_t count, declared[HODU_MAX_RANK];
+    hodu_dtype t = op_in(c, 0)->dtype;
+    bool runtime = false, scalars = true;
+    for (size_t i = 0; i < 3; i++) {
+        runtime = runtime || op_in(c, i)->kind != IR_VALUE_CONST;
+        scalars = scalars && ir_value_numel(op_in(c, i)) == 1 && op_in(c, i)->dtype == t;
+    }
+    if (runtime && scalars && op_declared_shape(c, 0, declared) == 1 &&
+        (ir_dtype_is_float(t) || t == HODU_DTYPE_I16 || t == HODU_DTYPE_I32 || t == HODU_DTYPE_I64)) {
+        /* start, limit or delta at run time: the declared length, which
+         * the lowering checks the values give */
+        op_set_out(c, 0, t, 1, declared);
+        return true;
+    }
     if (!range_args(c, &start, &delta, &count))
         return false;
     op_set_out(c, 0, op_in(c, 0)->dtype, 1, &count);

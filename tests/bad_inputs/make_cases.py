@@ -219,3 +219,12 @@ save(model([helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["y"])], 
 for name, v in (("sl_1", [1]), ("sl_3", [3]), ("sl_m2", [-2]), ("sl_big", [1 << 62]), ("sl_0", [0]),
                 ("sl_min", [-(1 << 63)])):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# Range with start, limit and delta at run time, declared length 4.
+rg_in = [helper.make_tensor_value_info(n, TensorProto.INT64, []) for n in ("start", "limit", "delta")]
+rg_y = helper.make_tensor_value_info("y", TensorProto.INT64, [4])
+save(model([helper.make_node("Range", ["start", "limit", "delta"], ["y"])], rg_in, [rg_y], opset=11),
+     "range_runtime.onnx")
+for name, v in (("rg_0", 0), ("rg_1", 1), ("rg_2", 2), ("rg_4", 4), ("rg_5", 5), ("rg_8", 8), ("rg_min", -(1 << 63)),
+                ("rg_max", (1 << 63) - 1)):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))

@@ -129,6 +129,19 @@ if "$hodu" --build "$c/slice_runtime.onnx" -o "$work/slice.so" 2>"$work/stderr";
 else
     bad "build slice_runtime.onnx: $(head -1 "$work/stderr")"
 fi
+if "$hodu" --build "$c/range_runtime.onnx" -o "$work/range.so" 2>"$work/stderr"; then
+    rg() {
+        "$hodu" --run "$work/range.so" --input "start=$c/$1.npy" --input "limit=$c/$2.npy" --input "delta=$c/$3.npy" \
+            --output-dir "$work/rg"
+    }
+    expect_ok range_runtime_good rg rg_0 rg_4 rg_1
+    expect_ok range_runtime_step_two rg rg_0 rg_8 rg_2
+    expect_error range_runtime_long "ask for other shapes than the model was built for" rg rg_0 rg_5 rg_1
+    expect_error range_runtime_zero_delta "ask for other shapes than the model was built for" rg rg_0 rg_4 rg_0
+    expect_error range_runtime_huge "ask for other shapes than the model was built for" rg rg_min rg_max rg_1
+else
+    bad "build range_runtime.onnx: $(head -1 "$work/stderr")"
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then

@@ -95,7 +95,40 @@ static bool emit_squeeze_unsqueeze(op_emit *e)
     return emit_copy(e);
 }
 
-/* Constant, Shape, Size and Range always fold before code generation. */
+/* Range with start, limit or delta given at run time (or too long to fold):
+ * the count the spec gives, max(ceil((limit - start) / delta), 0), must be
+ * the declared length; then start + i * delta, in the output type for
+ * floats (as folding does) and modulo 2^64 for integers (exact, as every
+ * element lies between start and limit). */
+static bool emit_range(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    hodu_dtype t = out->dtype;
+    int64_t n = out->dims[0].size;
+    e->can_fail = true;
+    char *start = em_load(t, "in0[0]"), *limit = em_load(t, "in1[0]"), *delta = em_load(t, "in2[0]");
+    em_line(e, "if (%s == 0) return 1;", delta);
+    em_line(e, "const double span = ceil(((double)%s - (double)%s) / (double)%s);", limit, start, delta);
+    em_line(e, "if (!(span == %" PRId64 ".0 || (span <= 0 && %" PRId64 " == 0))) return 1;", n, n);
+    em_for(e, "i", n);
+    if (ir_dtype_is_float(t)) {
+        const char *ct = em_compute_ctype(t);
+        char *v = hd_xasprintf("%s + (%s)i * %s", start, ct, delta);
+        char *st = em_store(t, v);
+        em_line(e, "out0[i] = %s;", t == HODU_DTYPE_F32 || t == HODU_DTYPE_F64 ? v : st);
+        free(v);
+        free(st);
+    } else
+        em_line(e, "out0[i] = (%s)(int64_t)((uint64_t)(int64_t)in0[0] + (uint64_t)i * (uint64_t)(int64_t)in2[0]);",
+                em_ctype(t));
+    em_close(e);
+    free(start);
+    free(limit);
+    free(delta);
+    return true;
+}
+
+/* Constant, Shape and Size always fold before code generation. */
 static bool emit_unreachable(op_emit *e)
 {
     ir_node_error(e->d, e->g, e->node, "internal error: node was not folded");
@@ -705,7 +738,7 @@ static bool emit_onehot(op_emit *e)
 void native_register_shape(native_lowering *table)
 {
     static const int copies[] = {OP_IDENTITY};
-    static const int folded[] = {OP_CONSTANT, OP_SHAPE, OP_SIZE, OP_RANGE};
+    static const int folded[] = {OP_CONSTANT, OP_SHAPE, OP_SIZE};
     for (size_t i = 0; i < HD_ARRAY_LEN(copies); i++)
         table[copies[i]] = (native_lowering){.emit = emit_copy};
     table[OP_RESHAPE] = (native_lowering){.emit = emit_reshape};
@@ -713,6 +746,7 @@ void native_register_shape(native_lowering *table)
     table[OP_UNSQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};
     for (size_t i = 0; i < HD_ARRAY_LEN(folded); i++)
         table[folded[i]] = (native_lowering){.emit = emit_unreachable};
+    table[OP_RANGE] = (native_lowering){.emit = emit_range};
     table[OP_TRANSPOSE] = (native_lowering){.emit = emit_transpose};
     table[OP_SLICE] = (native_lowering){.emit = emit_slice};
     table[OP_EXPAND] = (native_lowering){.emit = emit_expand};
