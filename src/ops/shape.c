@@ -1074,6 +1074,34 @@ static bool pad_amounts(op_ctx *c, int64_t *begin, int64_t *end)
     return true;
 }
 
+/* Pads given at run time (an int64 vector input) with constant axes (or
+ * none) and a declared output shape of the input's rank: the axes, into
+ * axes[] and *n; false otherwise (the pads are then needed at build time). */
+static bool pad_at_run_time(op_ctx *c, int *axes, int *n)
+{
+    const ir_node *nd = op_node(c);
+    const ir_value *in = op_in(c, 0), *pv = nd->n_inputs >= 2 ? op_in(c, 1) : NULL;
+    int64_t declared[HODU_MAX_RANK], ax[HODU_MAX_RANK];
+    if (!pv || pv->kind == IR_VALUE_CONST || pv->dtype != HODU_DTYPE_I64 || pv->rank != 1 ||
+        op_declared_shape(c, 0, declared) != in->rank)
+        return false;
+    long na = in->rank;
+    for (int i = 0; i < in->rank; i++)
+        ax[i] = i;
+    if (nd->n_inputs >= 4 && op_in(c, 3)) {
+        if (op_in(c, 3)->kind != IR_VALUE_CONST)
+            return false;
+        na = ir_const_as_i64(c->g, op_in_id(c, 3), ax, HODU_MAX_RANK);
+    }
+    if (na < 0 || pv->dims[0].size != 2 * na)
+        return false;
+    for (long k = 0; k < na; k++)
+        if (!op_axis(c, ax[k], in->rank, &axes[k]))
+            return false;
+    *n = (int)na;
+    return true;
+}
+
 static bool pad_mode(const char *s, shape_pad_mode *m)
 {
     static const struct {
@@ -1099,6 +1127,16 @@ static bool infer_pad(op_ctx *c)
     if (!pad_mode(mode, &m))
         return op_fail(c, "mode '%s' is not supported", mode);
     int64_t b[HODU_MAX_RANK], e[HODU_MAX_RANK], dims[HODU_MAX_RANK];
+    int axes[HODU_MAX_RANK], na;
+    if (pad_at_run_time(c, axes, &na)) {
+        /* pads given at run time: the declared output, checked then */
+        op_declared_shape(c, 0, dims);
+        for (int i = 0; i < in->rank; i++)
+            if (m != SHAPE_PAD_CONSTANT && in->dims[i].size == 0 && dims[i] > 0)
+                return op_fail(c, "mode '%s' cannot pad an empty dim", mode);
+        op_set_out(c, 0, in->dtype, in->rank, dims);
+        return true;
+    }
     if (!pad_amounts(c, b, e))
         return false;
     for (int i = 0; i < in->rank; i++) {
@@ -1122,7 +1160,8 @@ bool shape_pad_plan_of(const ir_graph *g, int node, hd_diag *d, shape_pad_plan *
     memset(p, 0, sizeof *p);
     if (!pad_mode(ir_attr_string(n, "mode", "constant"), &p->mode))
         return op_fail(&c, "mode '%s' is not supported", ir_attr_string(n, "mode", "constant"));
-    if (!pad_amounts(&c, p->begin, p->end))
+    p->pads_at_run_time = pad_at_run_time(&c, p->axes, &p->n_axes);
+    if (!p->pads_at_run_time && !pad_amounts(&c, p->begin, p->end))
         return false;
     p->rank = out->rank;
     ir_value_dims(in, p->in_dims);

@@ -132,6 +132,11 @@ typedef struct shape_pad_plan {
     int64_t fill_block[HODU_MAX_RANK]; /* product of out_dims after q */
     bool value_input;                  /* the pad value is input 2's element */
     double value;                      /* else this (the `value` attribute) */
+    /* Pads given at run time (begin and end are then 0): input 1 holds the
+     * begins, then the ends, of axes[0..n_axes); the output is the
+     * declared one, which they must give. */
+    bool pads_at_run_time;
+    int axes[HODU_MAX_RANK], n_axes;
 } shape_pad_plan;
 
 bool shape_pad_plan_of(const ir_graph *g, int node, hd_diag *d, shape_pad_plan *p);

@@ -228,3 +228,12 @@ save(model([helper.make_node("Range", ["start", "limit", "delta"], ["y"])], rg_i
 for name, v in (("rg_0", 0), ("rg_1", 1), ("rg_2", 2), ("rg_4", 4), ("rg_5", 5), ("rg_8", 8), ("rg_min", -(1 << 63)),
                 ("rg_max", (1 << 63) - 1)):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# Pad (reflect) with its pads at run time, declared output [2, 5].
+pd_pads = helper.make_tensor_value_info("pads", TensorProto.INT64, [4])
+pd_y = helper.make_tensor_value_info("y", f32, [2, 5])
+save(model([helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")], [x, pd_pads], [pd_y], opset=13),
+     "pad_runtime.onnx")
+for name, v in (("pd_good", [0, 1, 0, 1]), ("pd_left", [0, 2, 0, 0]), ("pd_bad", [0, 2, 0, 2]),
+                ("pd_huge", [0, 1 << 62, 0, -(1 << 62) + 2])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))

@@ -142,6 +142,15 @@ if "$hodu" --build "$c/range_runtime.onnx" -o "$work/range.so" 2>"$work/stderr";
 else
     bad "build range_runtime.onnx: $(head -1 "$work/stderr")"
 fi
+if "$hodu" --build "$c/pad_runtime.onnx" -o "$work/pad.so" 2>"$work/stderr"; then
+    pd() { "$hodu" --run "$work/pad.so" --input "x=$c/x_good.npy" --input "pads=$c/$1" --output-dir "$work/pd"; }
+    expect_ok pad_runtime_good pd pd_good.npy
+    expect_ok pad_runtime_left pd pd_left.npy
+    expect_error pad_runtime_bad "ask for other shapes than the model was built for" pd pd_bad.npy
+    expect_error pad_runtime_huge "ask for other shapes than the model was built for" pd pd_huge.npy
+else
+    bad "build pad_runtime.onnx: $(head -1 "$work/stderr")"
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then

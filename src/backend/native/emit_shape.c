@@ -574,6 +574,29 @@ static bool emit_pad(op_emit *e)
     shape_pad_plan p;
     if (!shape_pad_plan_of(e->g, e->node, e->d, &p))
         return false;
+    if (p.pads_at_run_time) {
+        /* the pads must give the declared output; they are kept within the
+         * tensor size limit so the index arithmetic cannot overflow */
+        e->can_fail = true;
+        emit_dims_table(e, "from", em_in(e, 0));
+        emit_dims_table(e, "want", out);
+        hd_buf ax;
+        hd_buf_init(&ax);
+        for (int k = 0; k < p.n_axes; k++)
+            hd_buf_printf(&ax, "%s%d", k ? ", " : "", p.axes[k]);
+        em_line(e, "static const int axes[%d] = {%s};", p.n_axes > 0 ? p.n_axes : 1, p.n_axes ? ax.data : "0");
+        hd_buf_free(&ax);
+        em_line(e, "int64_t pb[%d] = {0}, pe[%d] = {0};", p.rank > 0 ? p.rank : 1, p.rank > 0 ? p.rank : 1);
+        em_for(e, "k", p.n_axes);
+        em_line(e, "pb[axes[k]] = in1[k];");
+        em_line(e, "pe[axes[k]] = in1[k + %d];", p.n_axes);
+        em_close(e);
+        em_for(e, "k", p.rank);
+        em_line(e, "const int64_t lim = INT64_C(%" PRId64 ");", (int64_t)HODU_MAX_TENSOR_ELEMS);
+        em_line(e, "if (pb[k] < -lim || pb[k] > lim || pe[k] < -lim || pe[k] > lim) return 1;");
+        em_line(e, "if (from[k] + pb[k] + pe[k] != want[k]) return 1;");
+        em_close(e);
+    }
     if (ir_value_numel(out) == 0)
         return true;
     const char *ct = em_ctype(out->dtype);
@@ -593,7 +616,10 @@ static bool emit_pad(op_emit *e)
         snprintf(var, sizeof(var), "i%d", i);
         em_for(e, var, p.out_dims[i]);
         int64_t d = p.in_dims[i];
-        em_line(e, "int64_t c%d = %s;", i, em_index(-p.begin[i], EM_TERMS({var, 1})).s);
+        if (p.pads_at_run_time)
+            em_line(e, "int64_t c%d = %s - pb[%d];", i, var, i);
+        else
+            em_line(e, "int64_t c%d = %s;", i, em_index(-p.begin[i], EM_TERMS({var, 1})).s);
         switch (p.mode) {
         case SHAPE_PAD_CONSTANT:
             em_line(e, "if (c%d < 0 || c%d >= %" PRId64 ") {", i, i, d);
