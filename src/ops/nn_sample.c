@@ -379,8 +379,22 @@ static bool cc_get(op_ctx *c, center_crop_pad_plan *p)
     int axes[HODU_MAX_RANK], na = r;
     if (!op_attr_axes(c, "axes", r, true, axes, &na))
         return false;
-    int64_t shape[HODU_MAX_RANK];
-    long k = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
+    int64_t shape[HODU_MAX_RANK], declared[HODU_MAX_RANK];
+    const ir_value *sv = op_in(c, 1);
+    long k;
+    if (sv && sv->kind != IR_VALUE_CONST && sv->dtype == HODU_DTYPE_I64 && sv->rank == 1 && sv->dims[0].size == na &&
+        op_declared_shape(c, 0, declared) == r) {
+        /* the shape comes at run time: the declared output's on the axes,
+         * which the lowering checks it against */
+        for (int i = 0; i < na; i++)
+            shape[i] = declared[axes[i]];
+        k = na;
+        p->shape_at_run_time = true;
+        memcpy(p->axes, axes, sizeof axes);
+        p->n_axes = na;
+    } else {
+        k = op_need_const_i64(c, 1, shape, HODU_MAX_RANK, "shape");
+    }
     if (k < 0)
         return false;
     if (k != na)

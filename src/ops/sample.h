@@ -84,6 +84,10 @@ typedef struct center_crop_pad_plan {
     int rank;
     int64_t in[HODU_MAX_RANK], out[HODU_MAX_RANK];
     int64_t in_at[HODU_MAX_RANK], out_at[HODU_MAX_RANK], len[HODU_MAX_RANK];
+    /* The shape input comes at run time: the plan is the declared output's,
+     * and the lowering checks the values against it. */
+    bool shape_at_run_time;
+    int axes[HODU_MAX_RANK], n_axes;
 } center_crop_pad_plan;
 
 bool center_crop_pad_plan_of(const ir_graph *g, int node, center_crop_pad_plan *p);

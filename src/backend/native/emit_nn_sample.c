@@ -510,6 +510,11 @@ static bool emit_center_crop_pad(op_emit *e)
     if (!center_crop_pad_plan_of(e->g, e->node, &p))
         return no_plan(e, "center crop pad");
     const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
+    if (p.shape_at_run_time) {
+        e->can_fail = true;
+        for (int i = 0; i < p.n_axes; i++)
+            em_line(e, "if (in1[%d] != %" PRId64 ") return 1;", i, p.out[p.axes[i]]);
+    }
     int64_t total = ir_value_numel(out);
     if (total == 0)
         return true;
