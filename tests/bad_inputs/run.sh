@@ -13,6 +13,13 @@ python=$2
 suite_init bad_inputs "$(dirname "$0")/make_cases.py"
 
 build() { "$hodu" --build "$c/$1" -o "$work/out/model.so"; }
+# Builds cases/NAME.onnx into $work/NAME.so for run-time cases; a failure
+# counts against the suite.
+built() {
+    "$hodu" --build "$c/$1.onnx" -o "$work/$1.so" 2>"$work/stderr" && return 0
+    bad "build $1.onnx: $(head -1 "$work/stderr")"
+    return 1
+}
 
 expect_error truncated "not a valid ONNX model" build truncated.onnx
 expect_error random_bytes "not a valid ONNX model" build random.onnx
@@ -40,7 +47,7 @@ expect_error lrn_size "lrn_size\.onnx:node\[0\]: node 'LRN_0' (LRN): attribute '
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 
 # Run-time input checks need a good library first.
-if "$hodu" --build "$c/good.onnx" -o "$work/good.so" 2>"$work/stderr"; then
+if built good; then
     run() { "$hodu" --run "$work/good.so" --input "x=$c/$1" --output-dir "$work/out/res"; }
     expect_error wrong_shape "shape \[3,2\] but the model expects \[2,3\]" run x_shape.npy
     expect_error wrong_dtype "dtype float64 but the model expects float32" run x_dtype.npy
@@ -49,24 +56,19 @@ if "$hodu" --build "$c/good.onnx" -o "$work/good.so" 2>"$work/stderr"; then
     else
         bad "good_run: the valid model did not run"
     fi
-else
-    bad "build good.onnx"
 fi
 # A Reshape target shape given at run time must ask for the declared shape.
-if "$hodu" --build "$c/reshape_runtime.onnx" -o "$work/reshape.so" 2>"$work/stderr"; then
-    rs() { "$hodu" --run "$work/reshape.so" --input "x=$c/x_good.npy" --input "shape=$c/$1" --output-dir "$work/rs"; }
+if built reshape_runtime; then
+    rs() { "$hodu" --run "$work/reshape_runtime.so" --input "x=$c/x_good.npy" --input "shape=$c/$1" --output-dir "$work/rs"; }
     expect_ok reshape_runtime_good rs rs_good.npy
     expect_ok reshape_runtime_minus_one rs rs_minus_one.npy
     for v in rs_bad rs_bad_zero rs_two_minus; do
         expect_error "reshape_runtime_$v" "ask for other shapes than the model was built for" rs "$v.npy"
     done
-else
-    bad "build reshape_runtime.onnx: $(head -1 "$work/stderr")"
 fi
-if "$hodu" --build "$c/expand_runtime.onnx" -o "$work/expand.so" 2>"$work/stderr" &&
-    "$hodu" --build "$c/cos_runtime.onnx" -o "$work/cos.so" 2>"$work/stderr"; then
-    ex() { "$hodu" --run "$work/expand.so" --input "x=$c/x_good.npy" --input "shape=$c/$1" --output-dir "$work/ex"; }
-    cs() { "$hodu" --run "$work/cos.so" --input "shape=$c/$1" --output-dir "$work/cs"; }
+if built expand_runtime && built cos_runtime; then
+    ex() { "$hodu" --run "$work/expand_runtime.so" --input "x=$c/x_good.npy" --input "shape=$c/$1" --output-dir "$work/ex"; }
+    cs() { "$hodu" --run "$work/cos_runtime.so" --input "shape=$c/$1" --output-dir "$work/cs"; }
     expect_ok expand_runtime_good ex ex_good.npy
     expect_ok expand_runtime_good_full ex ex_good_full.npy
     expect_ok cos_runtime_good cs rs_good.npy
@@ -75,63 +77,50 @@ if "$hodu" --build "$c/expand_runtime.onnx" -o "$work/expand.so" 2>"$work/stderr
         expect_error "expand_runtime_$v" "ask for other shapes than the model was built for" ex "$v.npy"
     done
     expect_error cos_runtime_bad "ask for other shapes than the model was built for" cs rs_bad.npy
-else
-    bad "build expand_runtime.onnx / cos_runtime.onnx: $(head -1 "$work/stderr")"
 fi
-if "$hodu" --build "$c/cumsum_runtime.onnx" -o "$work/cumsum.so" 2>"$work/stderr"; then
-    cum() { "$hodu" --run "$work/cumsum.so" --input "x=$c/x_good.npy" --input "axis=$c/$1" --output-dir "$work/cum"; }
+if built cumsum_runtime; then
+    cum() { "$hodu" --run "$work/cumsum_runtime.so" --input "x=$c/x_good.npy" --input "axis=$c/$1" --output-dir "$work/cum"; }
     expect_ok cumsum_runtime_last cum cum_last.npy
     expect_ok cumsum_runtime_one cum cum_one.npy
     expect_error cumsum_runtime_bad "or for no axis" cum cum_bad.npy
-else
-    bad "build cumsum_runtime.onnx: $(head -1 "$work/stderr")"
 fi
-if "$hodu" --build "$c/unsqueeze_runtime.onnx" -o "$work/unsqueeze.so" 2>"$work/stderr"; then
-    uq() { "$hodu" --run "$work/unsqueeze.so" --input "x=$c/x_good.npy" --input "axes=$c/$1" --output-dir "$work/uq"; }
+if built unsqueeze_runtime; then
+    uq() { "$hodu" --run "$work/unsqueeze_runtime.so" --input "x=$c/x_good.npy" --input "axes=$c/$1" --output-dir "$work/uq"; }
     expect_ok unsqueeze_runtime_one uq uq_one.npy
     expect_ok unsqueeze_runtime_minus_two uq uq_minus_two.npy
     for v in uq_other uq_out; do
         expect_error "unsqueeze_runtime_$v" "ask for other shapes than the model was built for" uq "$v.npy"
     done
-else
-    bad "build unsqueeze_runtime.onnx: $(head -1 "$work/stderr")"
 fi
-if "$hodu" --build "$c/tile_runtime.onnx" -o "$work/tile.so" 2>"$work/stderr" &&
-    "$hodu" --build "$c/split_runtime.onnx" -o "$work/split.so" 2>"$work/stderr"; then
-    tl() { "$hodu" --run "$work/tile.so" --input "x=$c/x_good.npy" --input "reps=$c/$1" --output-dir "$work/tl"; }
-    sp() { "$hodu" --run "$work/split.so" --input "x=$c/x_good.npy" --input "split=$c/$1" --output-dir "$work/sp"; }
+if built tile_runtime && built split_runtime; then
+    tl() { "$hodu" --run "$work/tile_runtime.so" --input "x=$c/x_good.npy" --input "reps=$c/$1" --output-dir "$work/tl"; }
+    sp() { "$hodu" --run "$work/split_runtime.so" --input "x=$c/x_good.npy" --input "split=$c/$1" --output-dir "$work/sp"; }
     expect_ok tile_runtime_good tl tl_good.npy
     expect_ok split_runtime_good sp sp_good.npy
     expect_error tile_runtime_bad "ask for other shapes than the model was built for" tl tl_bad.npy
     expect_error split_runtime_bad "ask for other shapes than the model was built for" sp sp_bad.npy
-else
-    bad "build tile_runtime.onnx / split_runtime.onnx: $(head -1 "$work/stderr")"
 fi
-if "$hodu" --build "$c/reduce_runtime.onnx" -o "$work/reduce.so" 2>"$work/stderr"; then
-    rd() { "$hodu" --run "$work/reduce.so" --input "x=$c/x_good.npy" --input "axes=$c/$1" --output-dir "$work/rd"; }
+if built reduce_runtime; then
+    rd() { "$hodu" --run "$work/reduce_runtime.so" --input "x=$c/x_good.npy" --input "axes=$c/$1" --output-dir "$work/rd"; }
     expect_ok reduce_runtime_one rd rd_one.npy
     expect_ok reduce_runtime_minus_one rd rd_minus_one.npy
     for v in rd_other rd_out; do
         expect_error "reduce_runtime_$v" "ask for other shapes than the model was built for" rd "$v.npy"
     done
-else
-    bad "build reduce_runtime.onnx: $(head -1 "$work/stderr")"
 fi
-if "$hodu" --build "$c/slice_runtime.onnx" -o "$work/slice.so" 2>"$work/stderr"; then
+if built slice_runtime; then
     sl() {
-        "$hodu" --run "$work/slice.so" --input "x=$c/x_good.npy" --input "starts=$c/$1" --input "ends=$c/$2" \
+        "$hodu" --run "$work/slice_runtime.so" --input "x=$c/x_good.npy" --input "starts=$c/$1" --input "ends=$c/$2" \
             --output-dir "$work/sl"
     }
     expect_ok slice_runtime_good sl sl_1.npy sl_3.npy
     expect_ok slice_runtime_negative sl sl_m2.npy sl_big.npy
     expect_error slice_runtime_wide "ask for other shapes than the model was built for" sl sl_0.npy sl_3.npy
     expect_error slice_runtime_min "ask for other shapes than the model was built for" sl sl_min.npy sl_big.npy
-else
-    bad "build slice_runtime.onnx: $(head -1 "$work/stderr")"
 fi
-if "$hodu" --build "$c/range_runtime.onnx" -o "$work/range.so" 2>"$work/stderr"; then
+if built range_runtime; then
     rg() {
-        "$hodu" --run "$work/range.so" --input "start=$c/$1.npy" --input "limit=$c/$2.npy" --input "delta=$c/$3.npy" \
+        "$hodu" --run "$work/range_runtime.so" --input "start=$c/$1.npy" --input "limit=$c/$2.npy" --input "delta=$c/$3.npy" \
             --output-dir "$work/rg"
     }
     expect_ok range_runtime_good rg rg_0 rg_4 rg_1
@@ -139,24 +128,18 @@ if "$hodu" --build "$c/range_runtime.onnx" -o "$work/range.so" 2>"$work/stderr";
     expect_error range_runtime_long "ask for other shapes than the model was built for" rg rg_0 rg_5 rg_1
     expect_error range_runtime_zero_delta "ask for other shapes than the model was built for" rg rg_0 rg_4 rg_0
     expect_error range_runtime_huge "ask for other shapes than the model was built for" rg rg_min rg_max rg_1
-else
-    bad "build range_runtime.onnx: $(head -1 "$work/stderr")"
 fi
-if "$hodu" --build "$c/pad_runtime.onnx" -o "$work/pad.so" 2>"$work/stderr"; then
-    pd() { "$hodu" --run "$work/pad.so" --input "x=$c/x_good.npy" --input "pads=$c/$1" --output-dir "$work/pd"; }
+if built pad_runtime; then
+    pd() { "$hodu" --run "$work/pad_runtime.so" --input "x=$c/x_good.npy" --input "pads=$c/$1" --output-dir "$work/pd"; }
     expect_ok pad_runtime_good pd pd_good.npy
     expect_ok pad_runtime_left pd pd_left.npy
     expect_error pad_runtime_bad "ask for other shapes than the model was built for" pd pd_bad.npy
     expect_error pad_runtime_huge "ask for other shapes than the model was built for" pd pd_huge.npy
-else
-    bad "build pad_runtime.onnx: $(head -1 "$work/stderr")"
 fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
-if "$hodu" --build "$c/tscatter.onnx" -o "$work/tscatter.so" 2>"$work/stderr"; then
+if built tscatter; then
     expect_ok tscatter_hostile_indices "$hodu" --run "$work/tscatter.so" --input "past=$c/ts_past.npy" \
         --input "upd=$c/ts_upd.npy" --input "w=$c/ts_w.npy" --output-dir "$work/ts"
-else
-    bad "build tscatter.onnx: $(head -1 "$work/stderr")"
 fi
 suite_end

@@ -58,6 +58,25 @@ static const char *qe_zero_type(const quant_plan *p, const char *ct)
     return p->prec == QUANT_PREC_F64 ? "int64_t" : "int32_t";
 }
 
+/* Opens quantize's element function qdq<node>(x, s, z) and writes
+ * `q = x / s`, rounded where the precision says so. */
+static void qe_quotient(op_emit *e, const quant_plan *p, const char *yt, const char *ct)
+{
+    hd_buf_printf(e->decls, "static inline %s qdq%d(%s x, %s s, %s z)\n{\n", yt, e->node, ct, ct, ct);
+    if (p->prec == QUANT_PREC_F64) {
+        hd_buf_puts(e->decls, "    const double q = x / s;\n");
+        return;
+    }
+    char *xr = qe_round(p->prec, "x"), *sr = qe_round(p->prec, "s");
+    char *q = hd_xasprintf("%s / %s", xr, sr);
+    char *qr = qe_round(p->prec, q);
+    hd_buf_printf(e->decls, "    const float q = %s;\n", qr);
+    free(xr);
+    free(sr);
+    free(q);
+    free(qr);
+}
+
 /* The element function: quantize (x, s, z in the compute type) -> y, or
  * dequantize (x, z as integers, or as floats for narrow float x; s in the
  * compute type) -> y's storage. */
@@ -65,38 +84,17 @@ static void qe_elem_fn(op_emit *e, const quant_plan *p, const char *ct)
 {
     const char *yt = em_ctype(p->y);
     if (p->quantize && quant_is_nfloat(p->y)) {
-        hd_buf_printf(e->decls, "static inline %s qdq%d(%s x, %s s, %s z)\n{\n", yt, e->node, ct, ct, ct);
-        if (p->prec == QUANT_PREC_F64) {
-            hd_buf_puts(e->decls, "    const double v = x / s;\n");
-        } else {
-            char *xr = qe_round(p->prec, "x"), *sr = qe_round(p->prec, "s");
-            char *q = hd_xasprintf("%s / %s", xr, sr);
-            char *qr = qe_round(p->prec, q);
-            hd_buf_printf(e->decls, "    const float v = %s;\n", qr);
-            free(xr);
-            free(sr);
-            free(q);
-            free(qr);
-        }
+        qe_quotient(e, p, yt, ct);
+        hd_buf_printf(e->decls, "    const %s v = q;\n", ct);
         /* float8: a zero zero point is skipped, so that -0 stays -0 */
         hd_buf_printf(e->decls, "    return hd_nf_from_f32(%d, (float)(%s), %d);\n}\n", (int)p->y,
                       p->y == HODU_DTYPE_F4E2M1 ? "v + z" : "z != 0 ? v + z : v", p->saturate ? 1 : 0);
         return;
     }
     if (p->quantize) {
-        hd_buf_printf(e->decls, "static inline %s qdq%d(%s x, %s s, %s z)\n{\n", yt, e->node, ct, ct, ct);
-        if (p->prec == QUANT_PREC_F64) {
-            hd_buf_puts(e->decls, "    const double v = rint(x / s) + z;\n");
-        } else {
-            char *xr = qe_round(p->prec, "x"), *sr = qe_round(p->prec, "s");
-            char *q = hd_xasprintf("%s / %s", xr, sr);
-            char *qr = qe_round(p->prec, q);
-            hd_buf_printf(e->decls, "    const float v = rintf(%s) + z;\n", qr);
-            free(xr);
-            free(sr);
-            free(q);
-            free(qr);
-        }
+        qe_quotient(e, p, yt, ct);
+        hd_buf_puts(e->decls, p->prec == QUANT_PREC_F64 ? "    const double v = rint(q) + z;\n"
+                                                        : "    const float v = rintf(q) + z;\n");
         /* NaN fails both tests and gives lo: no out-of-range conversion */
         const char *f = p->prec == QUANT_PREC_F64 ? ".0" : ".0f";
         if (quant_is_nint(p->y))
