@@ -283,19 +283,27 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     for (size_t i = 0; i < g->n_outputs; i++)
         print_value(out, &g->values[g->outputs[i]]);
 
-    /* Op histogram over op types as written. */
+    /* Op histogram over op types as written, with the domain where it is
+     * not the default one; an op the loader found no entry for at the
+     * model's opset is marked. */
     size_t n_types = 0;
-    const char **types = hd_xcalloc(g->n_nodes + 1, sizeof(char *));
+    char **types = hd_xcalloc(g->n_nodes + 1, sizeof(char *));
+    bool *unsupported = hd_xcalloc(g->n_nodes + 1, sizeof(bool));
     size_t *pairs = hd_xcalloc(2 * (g->n_nodes + 1), sizeof(size_t));
     hd_strmap type_index = {0}; /* a file may use as many op types as nodes */
     for (size_t i = 0; i < g->n_nodes; i++) {
-        int k = hd_strmap_get(&type_index, g->nodes[i].op_type);
+        const ir_node *n = &g->nodes[i];
+        char *key = n->domain[0] ? hd_xasprintf("%s.%s", n->domain, n->op_type) : hd_xstrdup(n->op_type);
+        int k = hd_strmap_get(&type_index, key);
         if (k < 0) {
             k = (int)n_types;
-            types[n_types] = g->nodes[i].op_type;
+            types[n_types] = key;
+            unsupported[n_types] = n->op < 0;
             pairs[2 * n_types + 1] = n_types;
-            hd_strmap_put(&type_index, g->nodes[i].op_type, k);
+            hd_strmap_put(&type_index, key, k);
             n_types++;
+        } else {
+            free(key);
         }
         pairs[2 * (size_t)k]++;
     }
@@ -303,11 +311,14 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     qsort(pairs, n_types, 2 * sizeof(size_t), cmp_count);
     fprintf(out, "ops (%zu nodes):\n", g->n_nodes);
     for (size_t i = 0; i < n_types; i++) {
-        const char *t = types[pairs[2 * i + 1]];
-        put_name(out, "  %-24s", t);
-        fprintf(out, " %zu%s\n", pairs[2 * i], op_find("", t, g->opset) < 0 ? "  (unsupported)" : "");
+        size_t k = pairs[2 * i + 1];
+        put_name(out, "  %-24s", types[k]);
+        fprintf(out, " %zu%s\n", pairs[2 * i], unsupported[k] ? "  (unsupported)" : "");
     }
+    for (size_t i = 0; i < n_types; i++)
+        free(types[i]);
     free(pairs);
+    free(unsupported);
     free(types);
 
     int64_t params = 0;

@@ -143,7 +143,7 @@ typedef struct ir_node {
 typedef struct ir_graph {
     char *name;
     char *source;  /* file the graph came from, for messages */
-    int64_t opset; /* opset of the default ONNX domain */
+    int64_t opset; /* opset of the default ONNX domain; 0 when the model imports none (and has no op of it) */
     ir_value *values;
     size_t n_values, cap_values;
     ir_node *nodes;

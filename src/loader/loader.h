@@ -46,7 +46,7 @@
 #include "util/util.h"
 
 /* The range of default-domain opsets the loader accepts. */
-#define HODU_ONNX_MIN_OPSET 7
+#define HODU_ONNX_MIN_OPSET 1
 #define HODU_ONNX_MAX_OPSET 27
 
 /* Limits on what a model file may ask for.  Each is checked before the

@@ -5,7 +5,7 @@
  *   1. read the file (bounded), check that its messages do not nest deeper
  *      than MAX_NESTING (protobuf-c's unpacker recurses once per level, so a
  *      small hostile file could otherwise exhaust the stack), and unpack it;
- *   2. find the default-domain opset;
+ *   2. find the default-domain opset (0 when the model imports only others);
  *   3. graph inputs that are not initializers become run-time inputs;
  *   4. initializers become constants;
  *   5. every node output gets a value (so nodes may be listed in any order);
@@ -830,17 +830,15 @@ static bool load_opset(loader *L, const Onnx__ModelProto *m)
         found = true;
         version = v;
     }
-    if (!found) {
-        hd_buf others;
-        hd_buf_init(&others);
-        for (size_t i = 0; i < m->n_opset_import; i++)
-            hd_buf_printf(&others, "%s'%s'", i ? ", " : "", str_or_empty(m->opset_import[i]->domain));
-        if (others.len)
-            loader_err(L, "the model imports no opset for the default ONNX domain (only %s)", others.data);
-        else
-            loader_err(L, "the model imports no opset for the default ONNX domain");
-        hd_buf_free(&others);
+    if (!found && m->n_opset_import == 0) {
+        loader_err(L, "the model imports no opset for the default ONNX domain");
         return false;
+    }
+    if (!found) {
+        /* A model of other domains only (ai.onnx.ml, the training ops):
+         * opset 0 records that a default-domain node is an error. */
+        L->g->opset = 0;
+        return true;
     }
     if (version < HODU_ONNX_MIN_OPSET) {
         loader_err(L, "opset %" PRId64 " is too old: opsets %d to %d are supported", version, HODU_ONNX_MIN_OPSET,
@@ -1134,10 +1132,15 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             outs[k] = (oname && *oname) ? hd_strmap_get(&L->values, oname) : -1;
         }
         int id = -1;
+        const char *dom = str_or_empty(np->domain);
+        if (strcmp(dom, "ai.onnx") == 0)
+            dom = "";
+        if (node_ok && !*dom && g->opset == 0) {
+            node_err(L, np, n, "op %s is in the default ONNX domain, for which the model imports no opset",
+                     str_or_empty(np->op_type));
+            node_ok = false;
+        }
         if (node_ok) {
-            const char *dom = str_or_empty(np->domain);
-            if (strcmp(dom, "ai.onnx") == 0)
-                dom = "";
             char *name = node_name(np, n);
             id = ir_node_new(g, np->op_type, dom, name, ins, np->n_input, outs, np->n_output);
             ir_node_set_loc(g, id, L->at);

@@ -54,6 +54,8 @@ typedef enum op_family {
     OP_FAMILY_RECURRENT,   /* recurrent.c: RNN, GRU, LSTM, ReverseSequence */
     OP_FAMILY_SIGNAL,      /* signal.c: DFT, STFT, windows, MelWeightMatrix */
     OP_FAMILY_LINALG,      /* linalg.c: Einsum, Det, LRN, TensorScatter */
+    OP_FAMILY_OPTIM,       /* optim.c: Adagrad, Momentum, Adam (ai.onnx.preview.training) */
+    OP_FAMILY_ML,          /* ml.c: Binarizer, ArrayFeatureExtractor (ai.onnx.ml), TfIdfVectorizer */
     OP_FAMILY_COUNT_
 } op_family;
 

@@ -18,7 +18,7 @@
 
 /* Longest op name / domain, NUL included (a longer one does not compile). */
 #define HD_OP_NAME_LEN   32
-#define HD_OP_DOMAIN_LEN 16
+#define HD_OP_DOMAIN_LEN 32
 
 /* The names and domains, indexed by op_id; defined in ops.c.  An element is
  * an address constant, so static initializers may point at it. */

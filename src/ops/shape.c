@@ -1559,7 +1559,8 @@ static bool infer_scatter_elements(op_ctx *c)
 
 /* --- ScatterND / GatherND ----------------------------------------------------------
  * indices[..., k] address the first k dims of data; each addresses a slab of
- * the remaining dims.  GatherND's batch_dims leading dims are shared. */
+ * the remaining dims.  GatherND's batch_dims leading dims are shared: the
+ * tuples of batch entry i address data[i]. */
 
 static const op_attr_spec scatternd_attrs[] = {{"reduction", IR_ATTR_STRING}, {NULL, 0}};
 static const op_attr_spec gathernd_attrs[] = {{"batch_dims", IR_ATTR_INT}, {NULL, 0}};
@@ -1586,33 +1587,51 @@ void shape_nd_view_of(const ir_graph *g, int node, shape_nd_view *v)
 {
     const ir_node *n = ir_nd(g, node);
     const ir_value *data = ir_val(g, n->inputs[0]), *idx = ir_val(g, n->inputs[1]);
+    const int b = n->op == OP_GATHER_ND ? (int)ir_attr_int(n, "batch_dims", 0) : 0;
+    int64_t dims[HODU_MAX_RANK], strides[HODU_MAX_RANK];
+    ir_value_dims(data, dims);
+    value_strides(data, strides);
     v->k = idx->dims[idx->rank - 1].size;
     v->n_idx = ir_value_numel(idx) / v->k;
     v->slab = 1;
-    for (int i = (int)v->k; i < data->rank; i++)
+    for (int i = b + (int)v->k; i < data->rank; i++)
         v->slab *= data->dims[i].size;
-    ir_value_dims(data, v->dims);
-    value_strides(data, v->strides);
+    int64_t batches = 1;
+    for (int i = 0; i < b; i++)
+        batches *= dims[i];
+    v->per_batch = batches ? v->n_idx / batches : 0;
+    v->batch_stride = b ? strides[b - 1] : 0;
+    for (int q = 0; q < (int)v->k; q++) {
+        v->dims[q] = dims[b + q];
+        v->strides[q] = strides[b + q];
+    }
 }
 
 static bool infer_gather_nd(op_ctx *c)
 {
     const ir_value *data = op_in(c, 0), *idx = op_in(c, 1);
-    if (ir_attr_int(op_node(c), "batch_dims", 0) != 0)
-        return op_fail(c, "batch_dims other than 0 is not supported");
+    const int64_t b = ir_attr_int(op_node(c), "batch_dims", 0);
     if (idx->rank < 1)
         return op_fail(c, "indices must have rank >= 1");
+    if (b < 0 || b >= idx->rank || b >= data->rank)
+        return op_fail(c, "batch_dims %" PRId64 " must be below the ranks of data (%d) and indices (%d)", b, data->rank,
+                       idx->rank);
+    for (int i = 0; i < (int)b; i++)
+        if (data->dims[i].size != idx->dims[i].size)
+            return op_fail(c,
+                           "the %" PRId64 " batch dims of data and indices differ (dim %d: %" PRId64 " vs %" PRId64 ")",
+                           b, i, data->dims[i].size, idx->dims[i].size);
     int64_t k = idx->dims[idx->rank - 1].size;
-    if (k < 1 || k > data->rank)
-        return op_fail(c, "indices' last dim %" PRId64 " must be 1..%d", k, data->rank);
-    int rank = idx->rank - 1 + data->rank - (int)k;
+    if (k < 1 || k > data->rank - b)
+        return op_fail(c, "indices' last dim %" PRId64 " must be 1..%" PRId64, k, data->rank - b);
+    int rank = idx->rank - 1 + data->rank - (int)k - (int)b;
     if (rank > HODU_MAX_RANK)
         return op_fail(c, "result rank %d is too large", rank);
     int64_t dims[HODU_MAX_RANK];
     int r = 0;
     for (int i = 0; i < idx->rank - 1; i++)
         dims[r++] = idx->dims[i].size;
-    for (int i = (int)k; i < data->rank; i++)
+    for (int i = (int)(b + k); i < data->rank; i++)
         dims[r++] = data->dims[i].size;
     op_set_out(c, 0, data->dtype, rank, dims);
     return true;

@@ -104,7 +104,11 @@ bool shape_reduction_of(const ir_node *n, shape_reduction *r);
  * is clamped into [0, dims[q]) after adding dims[q] to a negative one. */
 typedef struct shape_nd_view {
     int64_t k, n_idx, slab;
-    int64_t dims[HODU_MAX_RANK], strides[HODU_MAX_RANK]; /* data's, first k used */
+    /* GatherND's batch_dims: index tuple j reads batch j / per_batch, which
+     * starts at element (j / per_batch) * batch_stride of data (ScatterND:
+     * per_batch = n_idx, batch_stride = 0) */
+    int64_t per_batch, batch_stride;
+    int64_t dims[HODU_MAX_RANK], strides[HODU_MAX_RANK]; /* the k dims addressed, after the batch dims */
 } shape_nd_view;
 
 void shape_nd_view_of(const ir_graph *g, int node, shape_nd_view *v);

@@ -486,7 +486,10 @@ static bool emit_scatter_elements(op_emit *e)
 static void emit_nd_offset(op_emit *e, const shape_nd_view *v)
 {
     em_for(e, "j", v->n_idx);
-    em_line(e, "int64_t at = 0;");
+    if (v->batch_stride && v->per_batch)
+        em_line(e, "int64_t at = j / %" PRId64 " * %" PRId64 ";", v->per_batch, v->batch_stride);
+    else
+        em_line(e, "int64_t at = 0;");
     for (int64_t q = 0; q < v->k; q++) {
         int64_t d = v->dims[q];
         em_line(e,
