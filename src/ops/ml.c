@@ -1,6 +1,7 @@
 /*
- * ops/ml.c - the ml family: classical machine-learning ops.  Binarizer and
- * ArrayFeatureExtractor (ai.onnx.ml), TfIdfVectorizer (ai.onnx, opset 9),
+ * ops/ml.c - the ml family: classical machine-learning ops.  Binarizer,
+ * ArrayFeatureExtractor and TreeEnsemble (ai.onnx.ml), TfIdfVectorizer
+ * (ai.onnx, opset 9),
  * with the semantics of the ONNX spec and, where it is silent, of the
  * ONNX reference and onnxruntime (a 1-D ArrayFeatureExtractor input gives
  * one row; TfIdfVectorizer's weights belong to n-grams, and a pool that
@@ -82,11 +83,11 @@ static bool infer_afe(op_ctx *c)
 /* TfIdfVectorizer                                                           */
 /* ======================================================================== */
 
-static const op_attr_spec tfidf_attrs[] = {
-    {"max_gram_length", IR_ATTR_INT}, {"max_skip_count", IR_ATTR_INT}, {"min_gram_length", IR_ATTR_INT},
-    {"mode", IR_ATTR_STRING},         {"ngram_counts", IR_ATTR_INTS},  {"ngram_indexes", IR_ATTR_INTS},
-    {"pool_int64s", IR_ATTR_INTS},    {"pool_strings", IR_ATTR_STRINGS}, {"weights", IR_ATTR_FLOATS},
-    {NULL, 0}};
+static const op_attr_spec tfidf_attrs[] = {{"max_gram_length", IR_ATTR_INT}, {"max_skip_count", IR_ATTR_INT},
+                                           {"min_gram_length", IR_ATTR_INT}, {"mode", IR_ATTR_STRING},
+                                           {"ngram_counts", IR_ATTR_INTS},   {"ngram_indexes", IR_ATTR_INTS},
+                                           {"pool_int64s", IR_ATTR_INTS},    {"pool_strings", IR_ATTR_STRINGS},
+                                           {"weights", IR_ATTR_FLOATS},      {NULL, 0}};
 
 static size_t attr_len(const ir_node *n, const char *name)
 {
@@ -193,8 +194,8 @@ static bool tfidf_resolve(op_ctx *c, const ir_graph *g, const ir_node *n, tfidf_
 {
 #define TF_FAIL(...) (c ? op_fail(c, __VA_ARGS__) : false)
     memset(p, 0, sizeof *p);
-    static const char *const required[] = {"max_gram_length", "min_gram_length", "max_skip_count",
-                                           "mode",            "ngram_counts",    "ngram_indexes"};
+    static const char *const required[] = {"max_gram_length", "min_gram_length", "max_skip_count", "mode",
+                                           "ngram_counts",    "ngram_indexes"};
     for (size_t i = 0; i < HD_ARRAY_LEN(required); i++)
         if (!ir_attr_find(n, required[i]))
             return TF_FAIL("attribute '%s' is required", required[i]);
@@ -341,7 +342,264 @@ void tfidf_grams_free(tfidf_grams *t)
 }
 
 /* ======================================================================== */
+/* TreeEnsemble                                                              */
+/* ======================================================================== */
+
+static const op_attr_spec tree_attrs[] = {{"aggregate_function", IR_ATTR_INT},
+                                          {"leaf_targetids", IR_ATTR_INTS},
+                                          {"leaf_weights", IR_ATTR_TENSOR},
+                                          {"membership_values", IR_ATTR_TENSOR},
+                                          {"n_targets", IR_ATTR_INT},
+                                          {"nodes_falseleafs", IR_ATTR_INTS},
+                                          {"nodes_falsenodeids", IR_ATTR_INTS},
+                                          {"nodes_featureids", IR_ATTR_INTS},
+                                          {"nodes_hitrates", IR_ATTR_TENSOR},
+                                          {"nodes_missing_value_tracks_true", IR_ATTR_INTS},
+                                          {"nodes_modes", IR_ATTR_TENSOR},
+                                          {"nodes_splits", IR_ATTR_TENSOR},
+                                          {"nodes_trueleafs", IR_ATTR_INTS},
+                                          {"nodes_truenodeids", IR_ATTR_INTS},
+                                          {"post_transform", IR_ATTR_INT},
+                                          {"tree_roots", IR_ATTR_INTS},
+                                          {NULL, 0}};
+
+/* An ints attribute of exactly `want` entries (any count when want < 0). */
+static const int64_t *tree_ints(op_ctx *c, const ir_node *n, const char *name, long want, size_t *len)
+{
+    const ir_attr *a = ir_attr_find(n, name);
+    if (!a || (want >= 0 && a->n != (size_t)want)) {
+        if (c)
+            op_fail(c, "attribute '%s' must have %ld entries, one per %s", name, want,
+                    strncmp(name, "leaf", 4) == 0 ? "leaf" : "node");
+        return NULL;
+    }
+    *len = a->n;
+    return a->ints;
+}
+
+/* A tensor attribute read as doubles, allocated; NULL (and *len 0) when
+ * absent and not required. */
+static bool tree_tensor(op_ctx *c, const ir_graph *g, const ir_node *n, const char *name, bool required, double **out,
+                        size_t *len)
+{
+    const ir_attr *a = ir_attr_find(n, name);
+    *out = NULL;
+    *len = 0;
+    if (!a || a->tensor < 0) {
+        if (required && c)
+            op_fail(c, "attribute '%s' is required", name);
+        return !required;
+    }
+    int64_t numel = ir_value_numel(ir_val(g, a->tensor));
+    *out = hd_xmalloc((size_t)(numel ? numel : 1) * sizeof(double));
+    if (ir_const_as_f64(g, a->tensor, *out, (size_t)numel) != numel) {
+        if (c)
+            op_fail(c, "attribute '%s' must be a numeric tensor", name);
+        return false;
+    }
+    *len = (size_t)numel;
+    return true;
+}
+
+void tree_plan_free(tree_plan *p)
+{
+    free(p->nodes);
+    free(p->leaf_weight);
+    free(p->leaf_target);
+    free(p->roots);
+    free(p->root_is_leaf);
+    free(p->members);
+    memset(p, 0, sizeof *p);
+}
+
+/* Every walk from a root must end at a leaf: node ids in range and no
+ * cycle (an iterative depth-first search, marks 1 = on the path, 2 = done). */
+static bool tree_acyclic(op_ctx *c, const tree_plan *p)
+{
+    uint8_t *mark = hd_xcalloc(p->n_nodes ? p->n_nodes : 1, 1);
+    int64_t *stack = hd_xmalloc((p->n_nodes + 1) * 2 * sizeof(int64_t)); /* node, next branch */
+    bool ok = true;
+    for (size_t r = 0; ok && r < p->n_roots; r++) {
+        if (p->root_is_leaf[r] || mark[p->roots[r]] == 2)
+            continue;
+        size_t top = 0;
+        stack[0] = p->roots[r];
+        stack[1] = 0;
+        mark[p->roots[r]] = 1;
+        while (ok && top != SIZE_MAX) {
+            int64_t id = stack[2 * top], br = stack[2 * top + 1]++;
+            const tree_node *t = &p->nodes[id];
+            if (br == 2) {
+                mark[id] = 2;
+                top = top ? top - 1 : SIZE_MAX;
+                continue;
+            }
+            bool leaf = br == 0 ? t->true_leaf : t->false_leaf;
+            int64_t next = br == 0 ? t->true_id : t->false_id;
+            if (leaf || mark[next] == 2)
+                continue;
+            if (mark[next] == 1) {
+                ok = false;
+                if (c)
+                    op_fail(c, "the trees loop: node %lld leads back to node %lld", (long long)id, (long long)next);
+                break;
+            }
+            mark[next] = 1;
+            top++;
+            stack[2 * top] = next;
+            stack[2 * top + 1] = 0;
+        }
+    }
+    free(stack);
+    free(mark);
+    return ok;
+}
+
+static bool tree_resolve(op_ctx *c, const ir_graph *g, const ir_node *n, tree_plan *p)
+{
+#define TR_FAIL(...) (c ? op_fail(c, __VA_ARGS__) : false)
+    memset(p, 0, sizeof *p);
+    const ir_value *x = ir_val(g, n->inputs[0]);
+    if (x->dtype != HODU_DTYPE_F32 && x->dtype != HODU_DTYPE_F64 && x->dtype != HODU_DTYPE_F16)
+        return TR_FAIL("input '%s' has type %s; TreeEnsemble takes float, double or float16", x->name,
+                       ir_dtype_name(x->dtype));
+    if (x->rank != 2)
+        return TR_FAIL("input '%s' must be [N, features], not rank %d", x->name, x->rank);
+    p->rows = x->dims[0].size;
+    p->F = x->dims[1].size;
+    p->n_targets = ir_attr_int(n, "n_targets", 0);
+    if (!ir_attr_find(n, "n_targets") || p->n_targets < 1)
+        return TR_FAIL("attribute 'n_targets' must be given and positive");
+    int64_t agg = ir_attr_int(n, "aggregate_function", TREE_SUM), post = ir_attr_int(n, "post_transform", 0);
+    if (agg < TREE_AVERAGE || agg > TREE_MAX)
+        return TR_FAIL("attribute 'aggregate_function' value %lld is not 0..3", (long long)agg);
+    if (post == 4)
+        return TR_FAIL("post_transform PROBIT is not supported");
+    if (post < 0 || post > 3)
+        return TR_FAIL("attribute 'post_transform' value %lld is not 0..4", (long long)post);
+    p->aggregate = (tree_aggregate)agg;
+    p->post = (tree_post)post;
+
+    size_t nn, len;
+    const int64_t *feature = tree_ints(c, n, "nodes_featureids", -1, &nn);
+    if (!feature)
+        return false;
+    const int64_t *tid = tree_ints(c, n, "nodes_truenodeids", (long)nn, &len);
+    const int64_t *fid = tid ? tree_ints(c, n, "nodes_falsenodeids", (long)nn, &len) : NULL;
+    const int64_t *tleaf = fid ? tree_ints(c, n, "nodes_trueleafs", (long)nn, &len) : NULL;
+    const int64_t *fleaf = tleaf ? tree_ints(c, n, "nodes_falseleafs", (long)nn, &len) : NULL;
+    if (!fleaf)
+        return false;
+    const int64_t *missing = NULL;
+    if (ir_attr_find(n, "nodes_missing_value_tracks_true") &&
+        !(missing = tree_ints(c, n, "nodes_missing_value_tracks_true", (long)nn, &len)))
+        return false;
+    size_t nl;
+    const int64_t *target = tree_ints(c, n, "leaf_targetids", -1, &nl);
+    if (!target)
+        return false;
+    const ir_attr *roots = ir_attr_find(n, "tree_roots");
+    if (!roots || roots->n == 0)
+        return TR_FAIL("attribute 'tree_roots' must list at least one root");
+    double *splits = NULL, *modes = NULL, *weights = NULL;
+    size_t n_splits, n_modes, n_weights;
+    bool ok = tree_tensor(c, g, n, "nodes_splits", true, &splits, &n_splits) &&
+              tree_tensor(c, g, n, "nodes_modes", true, &modes, &n_modes) &&
+              tree_tensor(c, g, n, "leaf_weights", true, &weights, &n_weights) &&
+              tree_tensor(c, g, n, "membership_values", false, &p->members, &p->n_members);
+    if (ok && (n_splits != nn || n_modes != nn))
+        ok = TR_FAIL("nodes_splits and nodes_modes must have one entry per node (%zu)", nn);
+    if (ok && n_weights != nl)
+        ok = TR_FAIL("leaf_weights must have one entry per leaf (%zu)", nl);
+    p->n_nodes = nn;
+    p->n_leaves = nl;
+    p->n_roots = roots->n;
+    p->nodes = hd_xcalloc(nn ? nn : 1, sizeof *p->nodes);
+    p->leaf_weight = weights;
+    weights = NULL;
+    p->leaf_target = hd_xmalloc((nl ? nl : 1) * sizeof(int64_t));
+    p->roots = hd_xmalloc(roots->n * sizeof(int64_t));
+    p->root_is_leaf = hd_xcalloc(roots->n, sizeof(bool));
+    /* BRANCH_MEMBER sets, in node order, each ended by a NaN */
+    size_t member_at = 0;
+    for (size_t i = 0; ok && i < nn; i++) {
+        tree_node *t = &p->nodes[i];
+        if (!(modes[i] >= TREE_LEQ && modes[i] <= TREE_MEMBER))
+            ok = TR_FAIL("nodes_modes[%zu] is %g, not a mode 0..6", i, modes[i]);
+        else if (feature[i] < 0 || feature[i] >= p->F)
+            ok = TR_FAIL("node %zu reads feature %lld; X has %lld", i, (long long)feature[i], (long long)p->F);
+        else if ((!tleaf[i] && (tid[i] < 0 || (uint64_t)tid[i] >= nn)) ||
+                 (!fleaf[i] && (fid[i] < 0 || (uint64_t)fid[i] >= nn)))
+            ok = TR_FAIL("node %zu branches to a node that does not exist", i);
+        else if ((tleaf[i] && (tid[i] < 0 || (uint64_t)tid[i] >= nl)) ||
+                 (fleaf[i] && (fid[i] < 0 || (uint64_t)fid[i] >= nl)))
+            ok = TR_FAIL("node %zu branches to a leaf that does not exist", i);
+        if (!ok)
+            break;
+        t->mode = (uint8_t)modes[i];
+        t->split = splits[i];
+        t->feature = feature[i];
+        t->true_id = tid[i];
+        t->false_id = fid[i];
+        t->true_leaf = tleaf[i] != 0;
+        t->false_leaf = fleaf[i] != 0;
+        t->missing_true = missing && missing[i];
+        if (t->mode == TREE_MEMBER) {
+            t->set_start = (int64_t)member_at;
+            while (member_at < p->n_members && p->members[member_at] == p->members[member_at])
+                member_at++;
+            if (member_at == p->n_members)
+                ok = TR_FAIL("membership_values holds fewer NaN-ended sets than there are BRANCH_MEMBER nodes");
+            t->set_len = (int64_t)member_at - t->set_start;
+            member_at++;
+        }
+    }
+    for (size_t l = 0; ok && l < nl; l++) {
+        p->leaf_target[l] = target[l];
+        if (target[l] < 0 || target[l] >= p->n_targets)
+            ok = TR_FAIL("leaf %zu adds to target %lld; there are %lld", l, (long long)target[l],
+                         (long long)p->n_targets);
+    }
+    for (size_t r = 0; ok && r < roots->n; r++) {
+        int64_t id = roots->ints[r];
+        if (id < 0 || (uint64_t)id >= nn) {
+            ok = TR_FAIL("tree root %lld is not a node", (long long)id);
+            break;
+        }
+        const tree_node *t = &p->nodes[id];
+        p->roots[r] = id;
+        p->root_is_leaf[r] = t->true_leaf && t->false_leaf && t->true_id == t->false_id;
+        if (p->root_is_leaf[r] && (uint64_t)id >= nl)
+            ok = TR_FAIL("tree root %lld is a leaf that does not exist", (long long)id);
+    }
+    if (ok)
+        ok = tree_acyclic(c, p);
+    free(splits);
+    free(modes);
+    free(weights);
+    return ok;
+#undef TR_FAIL
+}
+
+bool tree_plan_of(const ir_graph *g, int node, tree_plan *p) { return tree_resolve(NULL, g, ir_nd(g, node), p); }
+
+static bool infer_tree(op_ctx *c)
+{
+    const ir_value *x = op_need_static(c, 0);
+    if (!x)
+        return false;
+    tree_plan p;
+    bool ok = tree_resolve(c, c->g, op_node(c), &p);
+    int64_t dims[2] = {p.rows, p.n_targets};
+    tree_plan_free(&p);
+    if (ok)
+        op_set_out(c, 0, x->dtype, 2, dims);
+    return ok;
+}
+
+/* ======================================================================== */
 
 OP_DEF(BINARIZER, .attrs = binarizer_attrs, .infer = infer_binarizer);
 OP_DEF(ARRAY_FEATURE_EXTRACTOR, .infer = infer_afe);
 OP_DEF(TFIDF_VECTORIZER, .attrs = tfidf_attrs, .infer = infer_tfidf);
+OP_DEF(TREE_ENSEMBLE, .attrs = tree_attrs, .infer = infer_tree);

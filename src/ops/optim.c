@@ -12,10 +12,8 @@
 #include "ops_impl.h"
 #include "optim.h"
 
-static const op_attr_spec adagrad_attrs[] = {{"decay_factor", IR_ATTR_FLOAT},
-                                             {"epsilon", IR_ATTR_FLOAT},
-                                             {"norm_coefficient", IR_ATTR_FLOAT},
-                                             {NULL, 0}};
+static const op_attr_spec adagrad_attrs[] = {
+    {"decay_factor", IR_ATTR_FLOAT}, {"epsilon", IR_ATTR_FLOAT}, {"norm_coefficient", IR_ATTR_FLOAT}, {NULL, 0}};
 static const op_attr_spec momentum_attrs[] = {{"alpha", IR_ATTR_FLOAT},
                                               {"beta", IR_ATTR_FLOAT},
                                               {"mode", IR_ATTR_STRING},

@@ -24,8 +24,8 @@ typedef enum optim_kind { OPTIM_ADAGRAD, OPTIM_MOMENTUM, OPTIM_ADAM } optim_kind
  * tensor i (block 0 is X, then the state blocks in input order). */
 typedef struct optim_plan {
     optim_kind kind;
-    int n;            /* tensors per block */
-    int groups;       /* input blocks: 3 (Adagrad, Momentum) or 4 (Adam) */
+    int n;             /* tensors per block */
+    int groups;        /* input blocks: 3 (Adagrad, Momentum) or 4 (Adam) */
     hodu_dtype r_type; /* R: float or double */
     /* Attributes, as ONNX names them (the kind's own, others 0). */
     double norm_coefficient, norm_coefficient_post, epsilon, decay_factor, alpha, beta;

@@ -20,6 +20,14 @@ by the real `hodu` with every input given at run time:
 - ArrayFeatureExtractor on 1-D and 3-D input with repeated indices
   (onnxruntime), and an index outside the row, which must make the run
   fail with an error instead of reading outside the input;
+- TreeEnsemble forests of random trees using every node mode (BRANCH_LEQ
+  to BRANCH_MEMBER), NaN inputs with and without the missing-value rule,
+  every aggregate function and every post transform but PROBIT, float and
+  double, against onnxruntime to 1e-5 (whose SOFTMAX and LOGISTIC codes
+  are swapped against the spec: for those two, its untransformed scores
+  with the spec's transform are the oracle; it tests membership only for
+  members 0..31, so negative members are checked against onnx.reference);
+  a tree that loops must not build;
 - Adagrad, Momentum (standard and Nesterov) and Adam on float and double
   tensors, several at once, at T = 0 and T > 0 (onnx.reference, since
   onnxruntime has no kernels for the training domain), to 1e-5 relative
@@ -79,14 +87,20 @@ def hodu_run(name, model, feeds):
     return [np.load(os.path.join(od, o.name + ".npy")) for o in model.graph.output]
 
 
+def ort_run(model, feeds):
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
 def check(name, model, feeds, oracle, rtol=1e-6):
     try:
         got = hodu_run(name, model, feeds)
         if isinstance(got, str):
             errors.append(f"{name}: hodu --run failed: {got}")
             return
-        if oracle == "ort":
-            want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)
+        if callable(oracle):
+            want = oracle()
+        elif oracle == "ort":
+            want = ort_run(model, feeds)
         else:
             want = [np.asarray(w).astype(g.dtype)
                     for w, g in zip(ReferenceEvaluator(model).run(None, feeds), got)]
@@ -155,6 +169,98 @@ for shape in ((7,), (2, 3, 6)):
     got = hodu_run(f"afe_bad{len(shape)}", m, {"X": x, "I": bad})
     if not isinstance(got, str) or "values of an input" not in got:
         errors.append(f"afe_bad{len(shape)}: an index past the row must fail the run with a message, got {got!r}")
+
+# --- TreeEnsemble ---------------------------------------------------------
+def random_forest(n_trees, depth, n_features, n_targets, modes, member_range):
+    """Full binary trees of random depth over random features: node and
+    leaf arrays as TreeEnsemble takes them, membership sets in node order."""
+    nodes = dict(feat=[], split=[], mode=[], tid=[], fid=[], tleaf=[], fleaf=[], miss=[])
+    leaves_w, leaves_t, members, roots = [], [], [], []
+
+    def leaf():
+        leaves_w.append(float(rng.standard_normal()))
+        leaves_t.append(int(rng.integers(0, n_targets)))
+        return len(leaves_w) - 1
+
+    def build(d):
+        i = len(nodes["feat"])
+        for k in nodes:
+            nodes[k].append(0)
+        mode = int(rng.choice(modes))
+        nodes["feat"][i] = int(rng.integers(0, n_features))
+        nodes["mode"][i] = mode
+        nodes["split"][i] = float(rng.integers(-4, 5)) / 2 if mode in (4, 5) else float(rng.standard_normal())
+        nodes["miss"][i] = int(rng.integers(0, 2))
+        if mode == 6:
+            members.extend(float(v) for v in rng.integers(*member_range, int(rng.integers(1, 4))))
+            members.append(float("nan"))
+        for side, tag in (("tid", "tleaf"), ("fid", "fleaf")):
+            if d == 0 or rng.random() < 0.25:
+                nodes[tag][i], nodes[side][i] = 1, leaf()
+            else:
+                nodes[tag][i], nodes[side][i] = 0, build(d - 1)
+        return i
+
+    for _ in range(n_trees):
+        roots.append(build(depth))
+    return nodes, leaves_w, leaves_t, members, roots
+
+
+def tree_case(name, dtype, aggregate, post, modes, oracle="ort", member_range=(0, 4)):
+    ttype = T.FLOAT if dtype == np.float32 else T.DOUBLE
+    n_features, n_targets = 4, 3
+    nodes, lw, lt, members, roots = random_forest(5, 4, n_features, n_targets, modes, member_range)
+    attrs = dict(aggregate_function=aggregate, n_targets=n_targets, tree_roots=roots,
+                 nodes_featureids=nodes["feat"], nodes_truenodeids=nodes["tid"], nodes_falsenodeids=nodes["fid"],
+                 nodes_trueleafs=nodes["tleaf"], nodes_falseleafs=nodes["fleaf"],
+                 nodes_missing_value_tracks_true=nodes["miss"], leaf_targetids=lt,
+                 nodes_modes=helper.make_tensor("nodes_modes", T.UINT8, [len(nodes["mode"])], nodes["mode"]),
+                 nodes_splits=helper.make_tensor("nodes_splits", ttype, [len(nodes["split"])], nodes["split"]),
+                 leaf_weights=helper.make_tensor("leaf_weights", ttype, [len(lw)], lw))
+    if members:
+        attrs["membership_values"] = helper.make_tensor("membership_values", ttype, [len(members)], members)
+    # half-steps so that EQ, NEQ and membership hit; NaN for the missing-value rule
+    x = (rng.integers(-4, 5, (16, n_features)) / 2).astype(dtype)
+    mask = rng.random(x.shape) < 0.5
+    x[mask] = rng.standard_normal(int(mask.sum()))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    def model(post):
+        node = helper.make_node("TreeEnsemble", ["X"], ["Y"], domain="ai.onnx.ml", **attrs, post_transform=post)
+        return make_model(node, {"X": x}, [("Y", dtype, (16, n_targets))], [("", 21), ("ai.onnx.ml", 5)])
+
+    def spec_transform():
+        # onnxruntime 1.32 swaps SOFTMAX (1) and LOGISTIC (2) of the spec:
+        # its raw scores, transformed as the spec says, are the oracle
+        raw = ort_run(model(0), {"X": x})[0].astype(np.float64)
+        if post == 2:
+            return [(1 / (1 + np.exp(-raw))).astype(dtype)]
+        e = np.exp(raw - raw.max(axis=1, keepdims=True))
+        return [(e / e.sum(axis=1, keepdims=True)).astype(dtype)]
+
+    check(name, model(post), {"X": x}, spec_transform if post in (1, 2) else oracle, rtol=1e-5)
+
+
+for dtype in (np.float32, np.float64):
+    for aggregate in range(4):
+        for post in range(4):
+            tree_case(f"tree_{dtype.__name__}_agg{aggregate}_post{post}", dtype, aggregate, post, range(7))
+# onnxruntime tests membership for members 0..31 only (a bit mask); negative
+# members against the reference, which ignores post_transform
+tree_case("tree_negative_members", np.float64, 1, 0, range(7), "reference", (-3, 3))
+
+# a tree whose branch leads back to its root must not build
+cyc = helper.make_node("TreeEnsemble", ["X"], ["Y"], domain="ai.onnx.ml", n_targets=1, tree_roots=[0],
+                       nodes_featureids=[0, 0], nodes_truenodeids=[1, 0], nodes_falsenodeids=[0, 0],
+                       nodes_trueleafs=[0, 0], nodes_falseleafs=[1, 0], leaf_targetids=[0],
+                       nodes_modes=helper.make_tensor("nodes_modes", T.UINT8, [2], [0, 0]),
+                       nodes_splits=helper.make_tensor("nodes_splits", T.FLOAT, [2], [0.0, 0.0]),
+                       leaf_weights=helper.make_tensor("leaf_weights", T.FLOAT, [1], [1.0]))
+cm = make_model(cyc, {"X": np.zeros((1, 1), np.float32)}, [("Y", np.float32, (1, 1))], [("", 21), ("ai.onnx.ml", 5)])
+onnx.save(cm, t.path("tree_cycle.onnx"))
+p = subprocess.run([t.hodu, "--build", t.path("tree_cycle.onnx"), "-o", t.path("tree_cycle.so")], capture_output=True,
+                   text=True)
+if p.returncode == 0 or "loop" not in p.stderr or os.path.exists(t.path("tree_cycle.so")):
+    errors.append(f"tree_cycle: a tree that loops must fail the build with a message, got {p.stderr.strip()!r}")
 
 # --- optimizer updates (ai.onnx.preview.training) -----------------------
 OPT = {"Adagrad": ("H",), "Momentum": ("V",), "Adam": ("V", "H")}

@@ -39,8 +39,7 @@ static void emit_tensor_update(op_emit *e, const optim_plan *p, int i)
         em_line(e, "out%zu[k] = (%s)v;", n + (size_t)i, ct);
         break;
     case OPTIM_ADAM:
-        em_line(e, "const double v = %s * in%zu[k] + %s * gr;", em_f64(p->alpha).s, g + n,
-                em_f64(1.0 - p->alpha).s);
+        em_line(e, "const double v = %s * in%zu[k] + %s * gr;", em_f64(p->alpha).s, g + n, em_f64(1.0 - p->alpha).s);
         em_line(e, "const double h = %s * in%zu[k] + %s * (gr * gr);", em_f64(p->beta).s, g + 2 * n,
                 em_f64(1.0 - p->beta).s);
         em_line(e, "const double xn = x - r * (v / (sqrt(h) + %s));", em_f64(p->epsilon).s);
@@ -70,8 +69,8 @@ static bool emit_optim(op_emit *e)
         break;
     case OPTIM_ADAM:
         /* bias correction of both moments, from the second step on */
-        em_line(e, "const double r = t > 0 ? r0 * sqrt(1.0 - pow(%s, t)) / (1.0 - pow(%s, t)) : r0;",
-                em_f64(p.beta).s, em_f64(p.alpha).s);
+        em_line(e, "const double r = t > 0 ? r0 * sqrt(1.0 - pow(%s, t)) / (1.0 - pow(%s, t)) : r0;", em_f64(p.beta).s,
+                em_f64(p.alpha).s);
         break;
     }
     for (int i = 0; i < p.n; i++)
