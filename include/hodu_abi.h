@@ -108,7 +108,8 @@ typedef struct hodu_exec {
  * Returns 0, or HODU_RUN_INPUT_VALUES when the values of an input that
  * decides a shape or an axis (a Reshape's target shape given at run time,
  * a CumSum axis, ...) ask for shapes other than those the model was built
- * for (the ones it declares) or name no axis; the outputs are then
+ * for (the ones it declares), name no axis, or are out of range for the
+ * op (a Dropout ratio of 1, random dropout asked for); the outputs are then
  * unspecified.  The generated code does no I/O and no allocation; shape
  * and dtype checks of the inputs themselves are the host's job
  * (libhodu_rt does them).

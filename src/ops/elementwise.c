@@ -1209,7 +1209,17 @@ static bool ew_fold(op_ctx *c)
 /* ======================================================================== */
 /* Inference form: output = input, optional mask all true.  Training mode
  * (the optional third input, opset 12+) is accepted when it is false or the
- * ratio is 0; real random dropout is not supported. */
+ * ratio is 0; real random dropout is not supported.  Either operand may be
+ * a run-time scalar: the lowering then checks the values when the model
+ * runs (ratio in [0, 1), and training with a ratio above 0 stops the run
+ * with HODU_RUN_INPUT_VALUES, as there is no random stream to draw from). */
+
+/* Input i is a run-time scalar of one of the given kinds. */
+static bool dropout_runtime_scalar(const ir_value *v, bool want_float)
+{
+    return v && v->kind != IR_VALUE_CONST && ir_value_is_static(v) && ir_value_numel(v) == 1 &&
+           (want_float ? ir_dtype_is_float(v->dtype) : v->dtype == HODU_DTYPE_BOOL);
+}
 
 static bool dropout_infer(op_ctx *c)
 {
@@ -1219,12 +1229,10 @@ static bool dropout_infer(op_ctx *c)
     const ir_node *n = op_node(c);
     bool training = false;
     const ir_value *tv = op_in(c, 2), *rv = op_in(c, 1);
-    if (tv) {
-        /* When both training_mode and ratio come from graph inputs, name
-         * both at once so one rebuild with bound values suffices. */
-        if (tv->kind == IR_VALUE_INPUT && rv && rv->kind == IR_VALUE_INPUT)
-            op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)", rv->name,
-                    rv->name);
+    bool rt_train = dropout_runtime_scalar(tv, false), rt_ratio = dropout_runtime_scalar(rv, true);
+    if (rv && rv->kind != IR_VALUE_CONST && !rt_ratio)
+        return op_fail(c, "ratio ('%s') must be one floating-point value", rv->name);
+    if (tv && !rt_train) {
         int64_t t = 0;
         if (op_need_const_i64(c, 2, &t, 1, "training_mode") < 0)
             return false;
@@ -1232,16 +1240,11 @@ static bool dropout_infer(op_ctx *c)
     }
     if (c->g->opset < 7 && ir_attr_int(n, "is_test", 0) == 0 && ir_attr_find(n, "is_test"))
         training = true;
-    if (training) {
+    if ((training || rt_train) && !rt_ratio) {
         double ratio = ir_attr_float(n, "ratio", 0.5);
-        if (rv) {
-            if (rv->kind == IR_VALUE_INPUT)
-                return op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
-                               rv->name, rv->name);
-            if (rv->kind != IR_VALUE_CONST || ir_const_as_f64(c->g, op_in_id(c, 1), &ratio, 1) != 1)
-                return op_fail(c, "ratio ('%s') must be a build-time constant scalar in training mode", rv->name);
-        }
-        if (ratio != 0)
+        if (rv && ir_const_as_f64(c->g, op_in_id(c, 1), &ratio, 1) != 1)
+            return op_fail(c, "ratio ('%s') must be a scalar", rv->name);
+        if (ratio != 0 && !rt_train)
             return op_fail(c, "training mode with ratio %g is not supported (random dropout)", ratio);
     }
     int64_t dims[HODU_MAX_RANK];

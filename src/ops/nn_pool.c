@@ -181,8 +181,10 @@ bool pool_global_plan_get(const ir_graph *g, int node, pool_global_plan *p)
 /* --- MaxUnpool -----------------------------------------------------------------
  * (X, I, output_shape?) -> zeros of the output shape with Y.flat[I] = X:
  * the inverse of MaxPool with Indices.  Output spatial dims are
- * (D-1)*stride + kernel - pads unless output_shape (a build-time constant)
- * says otherwise.  Indices outside the output are skipped. */
+ * (D-1)*stride + kernel - pads unless output_shape says otherwise: a
+ * build-time constant, or a run-time value where the model declares the
+ * output shape (the lowering then checks the values against it).  Indices
+ * outside the output are skipped. */
 
 static bool unpool_geom(op_ctx *c, pool_unpool_plan *p)
 {
@@ -220,7 +222,13 @@ static bool unpool_geom(op_ctx *c, pool_unpool_plan *p)
     const ir_value *os = op_in(c, 2);
     if (os && ir_value_numel(os) != 0) {
         int64_t shp[HODU_MAX_RANK];
-        long n = op_need_const_i64(c, 2, shp, HODU_MAX_RANK, "output_shape");
+        long n = -1;
+        if (os->kind != IR_VALUE_CONST && os->dtype == HODU_DTYPE_I64 && os->rank == 1 &&
+            op_declared_shape(c, 0, shp) == x->rank && os->dims[0].size == x->rank) {
+            n = x->rank;
+            p->shape_at_run_time = true;
+        } else
+            n = op_need_const_i64(c, 2, shp, HODU_MAX_RANK, "output_shape");
         if (n < 0)
             return false;
         if (n != x->rank)

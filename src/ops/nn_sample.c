@@ -11,13 +11,14 @@
  * zeros / border / reflection decides what lies outside, as onnxruntime
  * and the ONNX reference define it (the coordinate is clamped or reflected
  * first, then each tap once more).  Cubic uses Keys' kernel, a = -0.75.
- * AffineGrid (20): theta [N, 2, 3] or [N, 3, 4] and the build-time
- * constant size [N, C, (D,) H, W] -> grid [N, (D,) H, W, 2 or 3].
+ * AffineGrid (20): theta [N, 2, 3] or [N, 3, 4] and size [N, C, (D,) H,
+ * W] (constant, or run-time where the grid is declared) -> grid [N, (D,)
+ * H, W, 2 or 3].
  * RoiAlign (10; 16 adds coordinate_transformation_mode): X [N, C, H, W],
  * rois [R, 4], batch_indices [R] -> Y [R, C, output_height, output_width],
  * average or (onnxruntime's) max of bilinear samples per bin.
  * Col2Im (18): [N, C*prod(block), L] -> [N, C, image...], image_shape and
- * block_shape build-time constants.  CenterCropPad (18): crops or
+ * block_shape constants, or run-time values where the image is declared.  CenterCropPad (18): crops or
  * zero-pads the named axes to the build-time constant shape, centred
  * (the odd element goes to the end).  DeformConv (19; 22 adds bfloat16):
  * a 2-D convolution whose taps read X bilinearly at positions moved by
@@ -167,8 +168,25 @@ static bool ag_get(op_ctx *c, affine_grid_plan *p)
         return op_fail(c, "theta has type %s; a float type is required", ir_dtype_name(th->dtype));
     if (th->rank != 3)
         return op_fail(c, "theta must have rank 3 (N, 2, 3) or (N, 3, 4), got %d", th->rank);
-    int64_t size[5];
-    long k = op_need_const_i64(c, 1, size, 5, "size");
+    int64_t size[5], declared[HODU_MAX_RANK];
+    long k = -1;
+    const ir_value *sv = op_in(c, 1);
+    if (sv && sv->kind != IR_VALUE_CONST && sv->dtype == HODU_DTYPE_I64 && sv->rank == 1 &&
+        (sv->dims[0].size == 4 || sv->dims[0].size == 5) &&
+        op_declared_shape(c, 0, declared) == (int)sv->dims[0].size) {
+        /* size comes at run time: build for the declared grid [N, size...,
+         * nd]; the lowering checks the values (the channel count is free) */
+        k = (long)sv->dims[0].size;
+        size[0] = declared[0];
+        size[1] = 0;
+        for (long i = 2; i < k; i++)
+            size[i] = declared[i - 1];
+        if (declared[k - 1] != k - 2)
+            return op_fail(c, "the declared grid's last dim is %" PRId64 "; a %ld-value size gives %ld",
+                           declared[k - 1], k, k - 2);
+        p->size_at_run_time = true;
+    } else
+        k = op_need_const_i64(c, 1, size, 5, "size");
     if (k < 0)
         return false;
     if (k != 4 && k != 5)
@@ -294,6 +312,16 @@ bool roi_align_plan_of(const ir_graph *g, int node, roi_align_plan *p)
 
 /* --- Col2Im ---------------------------------------------------------------- */
 
+/* Input i as a run-time int64 vector: its length, or -1. */
+static int ci_runtime_shape(op_ctx *c, size_t i)
+{
+    const ir_value *v = op_in(c, i);
+    if (!v || v->kind == IR_VALUE_CONST || v->dtype != HODU_DTYPE_I64 || v->rank != 1 || v->dims[0].size < 1 ||
+        v->dims[0].size > NN_MAX_SPATIAL)
+        return -1;
+    return (int)v->dims[0].size;
+}
+
 static bool ci_get(op_ctx *c, col2im_plan *p)
 {
     const ir_value *x = op_need_static(c, 0);
@@ -304,9 +332,28 @@ static bool ci_get(op_ctx *c, col2im_plan *p)
         return op_fail(c, "type %s is not supported (float32 only)", ir_dtype_name(x->dtype));
     if (x->rank != 3)
         return op_fail(c, "input must have rank 3 (N, C * prod(block_shape), L), got %d", x->rank);
-    int64_t img[NN_MAX_SPATIAL + 1], blk[NN_MAX_SPATIAL + 1];
-    long ni = op_need_const_i64(c, 1, img, NN_MAX_SPATIAL + 1, "image_shape");
-    long nb = op_need_const_i64(c, 2, blk, NN_MAX_SPATIAL + 1, "block_shape");
+    int64_t img[NN_MAX_SPATIAL + 1], blk[NN_MAX_SPATIAL + 1], declared[HODU_MAX_RANK];
+    /* image_shape and block_shape may come at run time where the model
+     * declares the output [N, C, image...]: the image is then the declared
+     * one, the block shape is read when the model runs (the lowering
+     * checks both), and C fixes the block's size. */
+    int rt_img = ci_runtime_shape(c, 1), rt_blk = ci_runtime_shape(c, 2);
+    int dr = (rt_img >= 0 || rt_blk >= 0) ? op_declared_shape(c, 0, declared) : -1;
+    long ni = -1, nb = -1;
+    if (rt_img >= 0 && dr == rt_img + 2) {
+        ni = rt_img;
+        for (long i = 0; i < ni; i++)
+            img[i] = declared[i + 2];
+        p->image_at_run_time = true;
+    } else
+        ni = op_need_const_i64(c, 1, img, NN_MAX_SPATIAL + 1, "image_shape");
+    if (rt_blk >= 0 && dr == rt_blk + 2 && declared[1] >= 1) {
+        nb = rt_blk;
+        for (long i = 0; i < nb; i++)
+            blk[i] = 1; /* read when the model runs */
+        p->blocks_at_run_time = true;
+    } else
+        nb = op_need_const_i64(c, 2, blk, NN_MAX_SPATIAL + 1, "block_shape");
     if (ni < 0 || nb < 0)
         return false;
     if (ni < 1 || ni > NN_MAX_SPATIAL)
@@ -333,10 +380,25 @@ static bool ci_get(op_ctx *c, col2im_plan *p)
         if (!op_ck_mul(c, L, w->out[i], &L, "the block grid"))
             return false;
     p->N = x->dims[0].size;
+    if (p->blocks_at_run_time) {
+        if (x->dims[1].size % declared[1] != 0 || x->dims[1].size == 0)
+            return op_fail(c,
+                           "input dim 1 (%" PRId64 ") is not a positive multiple of the declared %" PRId64 " channels",
+                           x->dims[1].size, declared[1]);
+        kp = x->dims[1].size / declared[1];
+    }
     if (x->dims[1].size % kp != 0)
         return op_fail(c, "input dim 1 (%" PRId64 ") is not a multiple of the block size (%" PRId64 ")",
                        x->dims[1].size, kp);
     p->C = x->dims[1].size / kp;
+    p->KP = kp;
+    if (p->blocks_at_run_time)
+        L = x->dims[2].size; /* the block grid follows the run-time block shape */
+    if (dr >= 0 && (declared[0] != p->N || declared[1] != p->C))
+        return op_fail(c,
+                       "the declared output [%" PRId64 ", %" PRId64 ", ...] does not match the input's batch %" PRId64
+                       " and %" PRId64 " channels",
+                       declared[0], declared[1], p->N, p->C);
     if (x->dims[2].size != L)
         return op_fail(c, "input dim 2 (%" PRId64 ") must be the number of blocks (%" PRId64 ")", x->dims[2].size, L);
     int64_t total = op_sat_mul(p->N, p->C);

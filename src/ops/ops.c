@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elementwise.h"
 #include "ops_impl.h"
 
 const char hd_op_names[OP_COUNT][HD_OP_NAME_LEN] = {
@@ -267,6 +268,94 @@ long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char
     if (n < 0)
         op_fail(c, "%s ('%s') must be an integer tensor of at most %zu elements", what, v->name, max);
     return n;
+}
+
+struct op_hints {
+    int *via;      /* per value: the elementwise node reading it on the way to a declared output, or -1 */
+    int *target;   /* per value: index into rank/dims of the declared output it reaches, or -1 */
+    int *rank;     /* per graph output with a static declared shape, taken before inference */
+    int64_t *dims; /* HODU_MAX_RANK per such output */
+};
+
+op_hints *op_hints_build(const ir_graph *g, const int *order, size_t count)
+{
+    op_hints *h = hd_xcalloc(1, sizeof *h);
+    size_t nv = g->n_values ? g->n_values : 1, no = g->n_outputs ? g->n_outputs : 1;
+    h->via = hd_xmalloc(nv * sizeof(int));
+    h->target = hd_xmalloc(nv * sizeof(int));
+    h->rank = hd_xmalloc(no * sizeof(int));
+    h->dims = hd_xcalloc(no * HODU_MAX_RANK, sizeof(int64_t));
+    for (size_t v = 0; v < g->n_values; v++)
+        h->via[v] = h->target[v] = -1;
+    for (size_t o = 0; o < g->n_outputs; o++) {
+        const ir_value *v = ir_val(g, g->outputs[o]);
+        bool full = v->rank >= 0 && h->target[g->outputs[o]] < 0;
+        for (int k = 0; full && k < v->rank; k++)
+            full = v->dims[k].size >= 0;
+        h->rank[o] = full ? v->rank : -1;
+        for (int k = 0; full && k < v->rank; k++)
+            h->dims[o * HODU_MAX_RANK + k] = v->dims[k].size;
+        if (full)
+            h->target[g->outputs[o]] = (int)o;
+    }
+    /* readers come after their operands in a schedule: walk it backwards */
+    for (size_t k = count; k-- > 0;) {
+        const ir_node *n = ir_nd(g, order[k]);
+        if (!ew_row_of(n->op) || n->n_outputs != 1 || n->outputs[0] < 0 || h->target[n->outputs[0]] < 0)
+            continue;
+        for (size_t j = 0; j < n->n_inputs; j++) {
+            int u = n->inputs[j];
+            if (u >= 0 && h->target[u] < 0 && !ir_val(g, u)->is_output) {
+                h->target[u] = h->target[n->outputs[0]];
+                h->via[u] = order[k];
+            }
+        }
+    }
+    return h;
+}
+
+void op_hints_free(op_hints *h)
+{
+    if (!h)
+        return;
+    free(h->via);
+    free(h->target);
+    free(h->rank);
+    free(h->dims);
+    free(h);
+}
+
+void op_hints_apply(const op_hints *h, ir_graph *g, int node)
+{
+    const ir_node *nd = ir_nd(g, node);
+    /* Only Range takes the guess: other ops with a run-time shape operand
+     * have more to go on, and a wrong guess would refuse a build that binds
+     * the operand at build time instead. */
+    if (nd->op != OP_RANGE)
+        return;
+    for (size_t i = 0; i < nd->n_outputs; i++) {
+        int v = nd->outputs[i];
+        if (v < 0 || ir_val(g, v)->rank >= 0 || h->target[v] < 0)
+            continue;
+        /* every other operand on the way: one value, or not inferred yet
+         * (computed after this node) */
+        bool fits = true;
+        for (int at = v, steps = 0; fits && h->via[at] >= 0; steps++) {
+            const ir_node *n = ir_nd(g, h->via[at]);
+            fits = steps < 64;
+            for (size_t j = 0; fits && j < n->n_inputs; j++) {
+                const ir_value *u = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
+                fits = !u || n->inputs[j] == at || !ir_value_is_static(u) || ir_value_numel(u) == 1;
+            }
+            at = n->outputs[0];
+        }
+        int o = h->target[v];
+        if (!fits || h->rank[o] < 0)
+            continue;
+        int64_t dims[HODU_MAX_RANK];
+        memcpy(dims, h->dims + (size_t)o * HODU_MAX_RANK, sizeof dims);
+        ir_value_set_shape(ir_val(g, v), h->rank[o], dims);
+    }
 }
 
 int op_declared_shape(op_ctx *c, size_t i, int64_t *dims)

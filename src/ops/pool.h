@@ -75,6 +75,7 @@ typedef struct pool_unpool_plan {
     int64_t out_dims[HODU_MAX_RANK];   /* Y's shape */
     int64_t out_total;                 /* elements of Y */
     bool same;                         /* index_dims == out_dims: indices are Y's flat offsets */
+    bool shape_at_run_time;            /* output_shape is checked against out_dims when the model runs */
 } pool_unpool_plan;
 
 bool pool_unpool_plan_get(const ir_graph *g, int node, pool_unpool_plan *p);

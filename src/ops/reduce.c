@@ -547,7 +547,10 @@ bool reduce_cum_plan_of(const ir_graph *g, int node, int run_axis, reduce_cum_pl
 /* ======================================================================== */
 /* TopK                                                                      */
 /* ======================================================================== */
-/* K is input 1 (opset 10+, a build-time constant) or attribute k (opset 1).
+/* K is input 1 (opset 10+) or attribute k (opset 1).  Input 1 may be a
+ * run-time value where the model declares the output shape: K is then the
+ * declared size along the axis, and the lowering checks the value against
+ * it when the model runs.
  * axis (default -1), largest (default 1), sorted (default 1; unsorted output
  * is allowed any order, so it is sorted too).  Equal values keep the lower
  * index first.  Outputs: values and int64 indices.  Kernel: insertion into
@@ -555,6 +558,23 @@ bool reduce_cum_plan_of(const ir_graph *g, int node, int run_axis, reduce_cum_pl
 
 static const op_attr_spec topk_attrs[] = {
     {"axis", IR_ATTR_INT}, {"largest", IR_ATTR_INT}, {"sorted", IR_ATTR_INT}, {"k", IR_ATTR_INT}, {NULL, 0}};
+
+/* A run-time K (input 1): the declared output's size along the axis, or -1
+ * when the model does not declare a shape that fixes it. */
+static int64_t topk_runtime_k(op_ctx *c, const ir_value *in, int axis)
+{
+    const ir_value *kv = op_in(c, 1);
+    if (!kv || kv->kind == IR_VALUE_CONST || kv->dtype != HODU_DTYPE_I64 || !ir_value_is_static(kv) ||
+        ir_value_numel(kv) != 1)
+        return -1;
+    int64_t dims[HODU_MAX_RANK];
+    if (op_declared_shape(c, 0, dims) != in->rank)
+        return -1;
+    for (int i = 0; i < in->rank; i++)
+        if (i != axis && dims[i] != in->dims[i].size)
+            return -1;
+    return dims[axis];
+}
 
 static bool topk_k(op_ctx *c, int64_t *k)
 {
@@ -587,8 +607,8 @@ static bool infer_topk(op_ctx *c)
     int axis;
     if (!op_axis(c, ir_attr_int(op_node(c), "axis", -1), in->rank, &axis))
         return false;
-    int64_t k = 0;
-    if (!topk_k(c, &k))
+    int64_t k = topk_runtime_k(c, in, axis);
+    if (k < 0 && !topk_k(c, &k))
         return false;
     if (k < 0 || k > in->dims[axis].size)
         return op_fail(c, "K = %" PRId64 " is out of range for axis %d of size %" PRId64, k, axis, in->dims[axis].size);

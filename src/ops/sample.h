@@ -50,6 +50,7 @@ typedef struct affine_grid_plan {
     int64_t N;
     int64_t size[3]; /* spatial sizes, slowest first (D,) H, W */
     bool align_corners;
+    bool size_at_run_time; /* size is read and checked when the model runs */
 } affine_grid_plan;
 
 bool affine_grid_plan_of(const ir_graph *g, int node, affine_grid_plan *p);
@@ -72,8 +73,11 @@ bool roi_align_plan_of(const ir_graph *g, int node, roi_align_plan *p);
  * `in` is the image, `out` the grid of L = prod(out) block positions, k
  * the block shape (conv geometry: image index o*s - pb + t*d). */
 typedef struct col2im_plan {
-    int64_t N, C;
+    int64_t N, C, KP; /* KP: prod(k) */
     nn_window w;
+    /* image_shape (then the declared image) and block_shape (then w.k and
+     * w.out are placeholders) are read when the model runs */
+    bool image_at_run_time, blocks_at_run_time;
 } col2im_plan;
 
 bool col2im_plan_of(const ir_graph *g, int node, col2im_plan *p);

@@ -12,17 +12,23 @@
  * forward keeps bins 0..n/2 (RFFT); onesided=1 inverse reads bins 0..n/2
  * of a Hermitian spectrum and returns the real signal (IRFFT, as numpy's
  * irfft: the imaginary parts of bin 0 and of the Nyquist bin are
- * ignored).  The inverse is scaled by 1/n.  axis and dft_length must be
- * build-time constants: they fix the output shape.
+ * ignored).  The inverse is scaled by 1/n.  dft_length must be a
+ * build-time constant.  The axis input (opset 20) may be a run-time value
+ * where the model declares the output shape: the node then has one plan
+ * per axis that gives the declared shape, and the lowering picks one by
+ * the value when the model runs (any other value stops the run).
  *
  * STFT(signal, frame_step, window?, frame_length?) -> output: signal
  * [batch, length, 1 or 2], output [batch, frames, bins, 2] with
  * frames = 1 + (length - frame_length) / frame_step and bins =
  * frame_length / 2 + 1 when onesided (default 1), frame_length otherwise.
  * Frame f takes min(window length, frame_length) samples from f *
- * frame_step, times the window, zero-padded to frame_length.  frame_step
- * and frame_length must be build-time constants; the window may be a
- * run-time value (its shape is static).
+ * frame_step, times the window, zero-padded to frame_length.  The window
+ * may be a run-time value (its shape is static), and so may frame_step
+ * and frame_length where the model declares the output shape: a run-time
+ * step must give the declared frame count, and a run-time frame length
+ * is one of the (at most two) lengths that give the declared bins, a plan
+ * for each, picked when the model runs.
  *
  * Every transform runs in double through the kernel layer's FFT (section
  * 7 of hodu_kernels.h: mixed radix, Bluestein for lengths with a prime
@@ -35,8 +41,12 @@
  * sample_rate, lower_edge_hertz, upper_edge_hertz) -> [dft_length / 2 + 1,
  * num_mel_bins] triangles on the mel scale, following the ONNX reference
  * (band edges floor((dft_length + 1) * hz / sample_rate); an edge past the
- * last bin contributes nothing there).  Every operand of these four is a
- * build-time constant, so the nodes fold.
+ * last bin contributes nothing there).  With constant operands these four
+ * fold.  A window's size may be a run-time value where the model declares
+ * the length (the lowering checks the size and copies the table), and so
+ * may any MelWeightMatrix operand where the model declares [bins, mels]:
+ * the matrix is then computed when the model runs, after checking the
+ * operands (emit_signal.c).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -47,6 +57,8 @@
 #include "ops_impl.h"
 #include "signal.h"
 
+/* The most plans a DFT or STFT with a run-time axis or frame length has. */
+#define SG_MAX_VARIANTS HODU_MAX_RANK
 /* The most values a window op or MelWeightMatrix builds. */
 #define SG_MAX_TABLE ((int64_t)1 << 24)
 /* Folding a DFT or STFT on the host: at most this many elements in and out. */
@@ -68,6 +80,15 @@ static bool sg_has(op_ctx *c, size_t i)
 {
     const ir_value *v = op_in(c, i);
     return v && !(v->rank > 0 && ir_value_numel(v) == 0);
+}
+
+/* Input i: a run-time value (not a constant) holding one int32 or int64,
+ * or one float when `fl`. */
+static bool sg_runtime_scalar(op_ctx *c, size_t i, bool fl)
+{
+    const ir_value *x = op_in(c, i);
+    return x && x->kind != IR_VALUE_CONST && ir_value_is_static(x) && ir_value_numel(x) == 1 &&
+           (fl ? sg_float(x->dtype) : x->dtype == HODU_DTYPE_I32 || x->dtype == HODU_DTYPE_I64);
 }
 
 /* Input i: a build-time constant holding one int32 or int64. */
@@ -104,7 +125,9 @@ static bool sg_const_float(op_ctx *c, size_t i, const char *what, double *v)
 
 /* --- DFT and STFT ---------------------------------------------------------- */
 
-static bool dft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
+/* `force_axis` >= 0: the axis a run-time axis operand may name (a
+ * variant); -1: the attribute's or constant operand's axis. */
+static bool dft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims, int force_axis)
 {
     const ir_node *nd = op_node(c);
     const ir_value *x = op_need_static(c, 0);
@@ -125,7 +148,9 @@ static bool dft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
         return op_fail(c, "attribute 'onesided' must be 0 or 1, is %" PRId64, one);
     bool ok = true;
     int64_t axis = 1, given = -1;
-    if (nd->op == OP_DFT_17)
+    if (force_axis >= 0)
+        axis = force_axis;
+    else if (nd->op == OP_DFT_17)
         axis = ir_attr_int(nd, "axis", 1);
     else if (sg_has(c, 2))
         ok = sg_const_int(c, 2, "axis", &axis);
@@ -157,6 +182,7 @@ static bool dft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
     for (int i = a + 1; i < r - 1; i++)
         inner *= x->dims[i].size;
     memset(p, 0, sizeof *p);
+    p->select = a;
     p->n = n;
     p->lines0 = outer;
     p->lines1 = inner;
@@ -185,7 +211,9 @@ static bool dft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
     return true;
 }
 
-static bool stft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
+/* `force_n` >= 1: the frame length a run-time frame_length may give (a
+ * variant); a run-time frame_step takes the declared frame count. */
+static bool stft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims, int64_t force_n)
 {
     const ir_node *nd = op_node(c);
     const ir_value *x = op_need_static(c, 0);
@@ -201,14 +229,17 @@ static bool stft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
     int64_t one = ir_attr_int(nd, "onesided", 1);
     if (one != 0 && one != 1)
         return op_fail(c, "attribute 'onesided' must be 0 or 1, is %" PRId64, one);
-    int64_t step = 0, n = -1, wlen = -1;
-    bool ok = sg_const_int(c, 1, "frame_step", &step);
+    int64_t step = 0, n = -1, wlen = -1, declared[HODU_MAX_RANK];
+    bool rt_step = sg_runtime_scalar(c, 1, false) && op_declared_shape(c, 0, declared) == 4 && declared[1] >= 1;
+    bool ok = rt_step || sg_const_int(c, 1, "frame_step", &step);
     bool has_len = sg_has(c, 3);
-    if (has_len)
+    if (has_len && force_n >= 1)
+        n = force_n;
+    else if (has_len)
         ok = sg_const_int(c, 3, "frame_length", &n) && ok;
     if (!ok)
         return false;
-    if (step < 1)
+    if (!rt_step && step < 1)
         return op_fail(c, "frame_step must be positive, is %" PRId64, step);
     if (sg_has(c, 2)) {
         const ir_value *w = op_need_static(c, 2);
@@ -229,15 +260,21 @@ static bool stft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
         return op_fail(c, "frame_length %" PRId64 " is above the supported %" PRId64, n, HD_FFT_MAX_N);
     if (n > len)
         return op_fail(c, "frame_length %" PRId64 " is longer than the signal (%" PRId64 ")", n, len);
-    int64_t frames = 1 + (len - n) / step;
+    /* a run-time step is checked to give the declared frame count */
+    int64_t frames = rt_step ? declared[1] : 1 + (len - n) / step;
+    if (rt_step && frames - 1 > len - n)
+        return op_fail(c, "the declared %" PRId64 " frames of length %" PRId64 " do not fit the signal (%" PRId64 ")",
+                       frames, n, len);
     memset(p, 0, sizeof *p);
+    p->select = n;
+    p->step_at_run_time = rt_step;
     p->n = n;
     p->lines0 = x->dims[0].size;
     p->lines1 = frames;
     p->in_ch = ch;
     p->in_step = ch;
     p->in_s0 = len * ch;
-    p->in_s1 = step * ch;
+    p->in_s1 = rt_step ? ch : step * ch;
     p->n_load = wlen >= 0 && wlen < n ? wlen : n;
     p->window = wlen >= 0 ? 2 : -1;
     p->n_store = one ? n / 2 + 1 : n;
@@ -256,14 +293,86 @@ static bool stft_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
     return true;
 }
 
-static bool sg_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
+/* The operand whose run-time value picks a variant (DFT's axis, STFT's
+ * frame_length), or -1 when there is one plan.  Such a node has one
+ * variant per value that gives the declared output shape. */
+static int sg_select_input(op_ctx *c)
+{
+    int64_t declared[HODU_MAX_RANK];
+    int op = op_node(c)->op;
+    size_t i = op == OP_DFT ? 2 : op == OP_STFT ? 3 : 0;
+    if (i == 0 || !sg_has(c, i) || !sg_runtime_scalar(c, i, false) || op_declared_shape(c, 0, declared) < 0)
+        return -1;
+    return (int)i;
+}
+
+static bool sg_get_variant(op_ctx *c, signal_plan *p, int *rank, int64_t *dims, int64_t force)
 {
     switch (op_node(c)->op) {
     case OP_DFT_17:
-    case OP_DFT: return dft_get(c, p, rank, dims);
-    case OP_STFT: return stft_get(c, p, rank, dims);
+    case OP_DFT: return dft_get(c, p, rank, dims, (int)force);
+    case OP_STFT: return stft_get(c, p, rank, dims, force);
     default: return false;
     }
+}
+
+/* The values a run-time selecting operand may take (DFT: axes 0..r-2;
+ * STFT: frame lengths whose bin count is the declared one), kept where the
+ * plan they give has the declared output shape.  Returns how many, at
+ * most SG_MAX_VARIANTS, and their plans in `plans` when not NULL. */
+static int sg_variants(op_ctx *c, signal_plan *plans)
+{
+    int64_t declared[HODU_MAX_RANK], cand[HODU_MAX_RANK + 2];
+    int dr = op_declared_shape(c, 0, declared), nc = 0;
+    const ir_value *x = op_in(c, 0);
+    if (dr < 0 || !ir_value_is_static(x))
+        return 0;
+    if (op_node(c)->op == OP_DFT) {
+        for (int a = 0; a + 2 <= x->rank; a++)
+            cand[nc++] = a;
+    } else if (dr == 4) {
+        int64_t bins = declared[2];
+        if (ir_attr_int(op_node(c), "onesided", 1) == 1) {
+            cand[nc++] = 2 * (bins - 1);
+            cand[nc++] = 2 * bins - 1;
+        } else
+            cand[nc++] = bins;
+    }
+    hd_diag quiet; /* variants that do not fit are not errors */
+    hd_diag_init(&quiet, NULL);
+    op_ctx probe = *c;
+    probe.d = &quiet;
+    int n = 0;
+    for (int i = 0; i < nc && n < SG_MAX_VARIANTS; i++) {
+        signal_plan p;
+        int rank = 0;
+        int64_t dims[HODU_MAX_RANK];
+        if (cand[i] < 0 || (op_node(c)->op == OP_STFT && cand[i] < 1) ||
+            !sg_get_variant(&probe, &p, &rank, dims, cand[i]) || rank != dr)
+            continue;
+        bool same = true;
+        for (int k = 0; k < rank; k++)
+            same = same && dims[k] == declared[k];
+        if (same && plans)
+            plans[n] = p;
+        n += same;
+    }
+    hd_diag_free(&quiet);
+    return n;
+}
+
+static bool sg_get(op_ctx *c, signal_plan *p, int *rank, int64_t *dims)
+{
+    if (sg_select_input(c) >= 0) {
+        signal_plan v[SG_MAX_VARIANTS];
+        if (sg_variants(c, v) < 1)
+            return false;
+        *p = v[0];
+        if (rank)
+            *rank = op_declared_shape(c, 0, dims);
+        return true;
+    }
+    return sg_get_variant(c, p, rank, dims, -1);
 }
 
 bool signal_plan_get(const ir_graph *g, int node, signal_plan *p)
@@ -272,11 +381,27 @@ bool signal_plan_get(const ir_graph *g, int node, signal_plan *p)
     return sg_get(&c, p, NULL, NULL);
 }
 
+int signal_plan_variants(const ir_graph *g, int node, signal_plan *plans, int *select_input)
+{
+    op_ctx c = {(ir_graph *)g, node, NULL};
+    *select_input = sg_select_input(&c);
+    if (*select_input >= 0)
+        return sg_variants(&c, plans);
+    return sg_get_variant(&c, plans, NULL, NULL, -1) ? 1 : 0;
+}
+
 static bool infer_lines(op_ctx *c)
 {
     signal_plan p;
     int rank = 0;
     int64_t dims[HODU_MAX_RANK];
+    int sel = sg_select_input(c);
+    if (sel >= 0 && sg_variants(c, NULL) < 1) {
+        /* report why the plainest variant fails, or that none fits */
+        const char *what = sel == 2 ? "axis" : "frame_length";
+        return op_fail(c, "%s ('%s') comes at run time, but no value of it gives the declared output shape", what,
+                       op_in(c, (size_t)sel)->name);
+    }
     if (!sg_get(c, &p, &rank, dims))
         return false;
     op_set_out(c, 0, op_in(c, 0)->dtype, rank, dims);
@@ -392,7 +517,10 @@ static bool sg_out_type(op_ctx *c, hodu_dtype *t)
 
 static bool win_get(op_ctx *c, int64_t *size, bool *periodic, hodu_dtype *t)
 {
-    if (!sg_const_int(c, 0, "size", size))
+    int64_t declared[HODU_MAX_RANK];
+    if (sg_runtime_scalar(c, 0, false) && op_declared_shape(c, 0, declared) == 1)
+        *size = declared[0]; /* checked against the value when the model runs */
+    else if (!sg_const_int(c, 0, "size", size))
         return false;
     if (*size < 0 || *size > SG_MAX_TABLE)
         return op_fail(c, "window size %" PRId64 " is out of range [0, %" PRId64 "]", *size, SG_MAX_TABLE);
@@ -408,28 +536,63 @@ typedef struct mel_params {
     double lo, hi;
     bool f32; /* edges rounded to float like the reference's float32 math */
     hodu_dtype t;
+    bool runtime; /* operands read when the model runs: only mels and bins are known */
 } mel_params;
+
+/* MelWeightMatrix with an operand computed at run time, where the model
+ * declares the output shape [bins, mels]: the lowering checks that the
+ * values ask for it and computes the matrix when the model runs. */
+static bool mel_runtime(op_ctx *c, mel_params *m)
+{
+    int64_t declared[HODU_MAX_RANK];
+    bool any = false;
+    for (size_t i = 0; i < 5; i++) {
+        const ir_value *x = op_in(c, i);
+        if (!x || (x->kind != IR_VALUE_CONST && !sg_runtime_scalar(c, i, i >= 3)))
+            return false;
+        if (x->kind == IR_VALUE_CONST && ir_value_numel(x) != 1)
+            return false;
+        if (i < 3 ? x->dtype != HODU_DTYPE_I32 && x->dtype != HODU_DTYPE_I64 : !sg_float(x->dtype))
+            return false;
+        any = any || x->kind != IR_VALUE_CONST;
+    }
+    if (!any || op_declared_shape(c, 0, declared) != 2 || declared[0] < 1)
+        return false;
+    m->runtime = true;
+    m->bins = declared[0];
+    m->mels = declared[1];
+    m->dft_len = 2 * (m->bins - 1) + 1;
+    m->rate = 1;
+    return true;
+}
 
 static bool mel_get(op_ctx *c, mel_params *m)
 {
     memset(m, 0, sizeof *m);
-    bool ok = sg_const_int(c, 0, "num_mel_bins", &m->mels);
-    ok = sg_const_int(c, 1, "dft_length", &m->dft_len) && ok;
-    ok = sg_const_int(c, 2, "sample_rate", &m->rate) && ok;
-    ok = sg_const_float(c, 3, "lower_edge_hertz", &m->lo) && ok;
-    ok = sg_const_float(c, 4, "upper_edge_hertz", &m->hi) && ok;
-    if (!ok)
-        return false;
-    if (m->mels < 0 || m->mels > SG_MAX_TABLE)
-        return op_fail(c, "num_mel_bins %" PRId64 " is out of range [0, %" PRId64 "]", m->mels, SG_MAX_TABLE);
-    if (m->dft_len < 1 || m->dft_len > SG_MAX_TABLE)
-        return op_fail(c, "dft_length %" PRId64 " is out of range [1, %" PRId64 "]", m->dft_len, SG_MAX_TABLE);
-    if (m->rate < 1)
-        return op_fail(c, "sample_rate must be positive, is %" PRId64, m->rate);
-    if (!(m->lo >= 0 && m->lo <= m->hi && m->hi < 1e30))
-        return op_fail(c, "the band edges must satisfy 0 <= lower_edge_hertz <= upper_edge_hertz (finite), are %g, %g",
-                       m->lo, m->hi);
-    m->bins = m->dft_len / 2 + 1;
+    if (mel_runtime(c, m)) {
+        if (m->mels > SG_MAX_TABLE || m->bins > SG_MAX_TABLE / 2)
+            return op_fail(c, "the declared MelWeightMatrix output (%" PRId64 " x %" PRId64 ") is too large", m->bins,
+                           m->mels);
+    } else {
+        bool ok = sg_const_int(c, 0, "num_mel_bins", &m->mels);
+        ok = sg_const_int(c, 1, "dft_length", &m->dft_len) && ok;
+        ok = sg_const_int(c, 2, "sample_rate", &m->rate) && ok;
+        ok = sg_const_float(c, 3, "lower_edge_hertz", &m->lo) && ok;
+        ok = sg_const_float(c, 4, "upper_edge_hertz", &m->hi) && ok;
+        if (!ok)
+            return false;
+        if (m->mels < 0 || m->mels > SG_MAX_TABLE)
+            return op_fail(c, "num_mel_bins %" PRId64 " is out of range [0, %" PRId64 "]", m->mels, SG_MAX_TABLE);
+        if (m->dft_len < 1 || m->dft_len > SG_MAX_TABLE)
+            return op_fail(c, "dft_length %" PRId64 " is out of range [1, %" PRId64 "]", m->dft_len, SG_MAX_TABLE);
+        if (m->rate < 1)
+            return op_fail(c, "sample_rate must be positive, is %" PRId64, m->rate);
+        if (!(m->lo >= 0 && m->lo <= m->hi && m->hi < 1e30))
+            return op_fail(c,
+                           "the band edges must satisfy 0 <= lower_edge_hertz <= upper_edge_hertz (finite), are %g, %g",
+                           m->lo, m->hi);
+        m->bins = m->dft_len / 2 + 1;
+    }
     int64_t numel;
     if (!op_ck_mul(c, m->bins, m->mels, &numel, "the MelWeightMatrix output"))
         return false;
@@ -503,7 +666,7 @@ static double *sg_table(op_ctx *c, int64_t *numel, hodu_dtype *t)
     int op = op_node(c)->op;
     if (op == OP_MEL_WEIGHT_MATRIX) {
         mel_params m;
-        if (!mel_get(c, &m))
+        if (!mel_get(c, &m) || m.runtime)
             return NULL;
         *numel = m.bins * m.mels;
         *t = m.t;

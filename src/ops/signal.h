@@ -9,8 +9,9 @@
  * values (complex, or the real part only) written back scaled.  The plan
  * below says all of it in element offsets, so a backend only walks it.
  *
- * The window ops and MelWeightMatrix have build-time constant operands
- * only: signal_table computes their values (in double, row-major), and
+ * The window ops and MelWeightMatrix: signal_table computes their values
+ * (in double, row-major) when their operands are build-time constants (a
+ * window whose size is a run-time input gets the declared length), and
  * signal_store_as writes one value in the output dtype (floats rounded,
  * integers truncated toward zero and saturated), which folding and a
  * backend share.
@@ -42,10 +43,23 @@ typedef struct signal_plan {
      * out_ch elements (2: re, im; 1: re only), times scale, for k < n_store */
     int64_t out_s0, out_s1, out_step, out_ch, n_store;
     double scale;
+    /* the value of the run-time operand that picks this plan (DFT: the
+     * axis, 0 <= select <= rank - 2; STFT: the frame length) */
+    int64_t select;
+    /* STFT's frame_step comes at run time: line (a, b) starts at
+     * a * in_s0 + b * step * in_s1, and the step must give lines1 frames */
+    bool step_at_run_time;
 } signal_plan;
 
-/* The plan of a DFT or STFT node. */
+/* The plan of a DFT or STFT node (the first variant, see below). */
 bool signal_plan_get(const ir_graph *g, int node, signal_plan *p);
+
+/* A DFT whose axis or an STFT whose frame_length is a run-time input has
+ * one plan per value that gives the declared output shape (at most
+ * HODU_MAX_RANK): they are stored in `plans`, their count returned, and
+ * the operand's input index put in *select_input.  Otherwise one plan and
+ * *select_input = -1. */
+int signal_plan_variants(const ir_graph *g, int node, signal_plan *plans, int *select_input);
 
 /* The values of a HannWindow / HammingWindow / BlackmanWindow /
  * MelWeightMatrix node's output, numel doubles the caller frees; NULL for

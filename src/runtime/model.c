@@ -485,7 +485,8 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
         return hodurt_fail(err, HODU_ERR_INVALID_ARG,
                            "model '%s': the values of an input that decides a shape or an axis (such as a "
                            "Reshape's target shape) ask for other shapes than the model was built for, or for no "
-                           "axis",
+                           "axis, or are out of range (or ask for random dropout in training mode, which a compiled "
+                           "model does not do)",
                            desc->model_name);
     if (rc != 0)
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run returned %d; the Hodu ABI allows 0 and %d",

@@ -237,3 +237,68 @@ save(model([helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")], [x, 
 for name, v in (("pd_good", [0, 1, 0, 1]), ("pd_left", [0, 2, 0, 0]), ("pd_bad", [0, 2, 0, 2]),
                 ("pd_huge", [0, 1 << 62, 0, -(1 << 62) + 2])):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# Shape-deciding operands of the signal, TopK, Col2Im and Dropout ops at run
+# time (one npy per value; 'npv' names them).
+def npv(name, v, dtype=np.int64):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, dtype))
+
+
+# TopK with K at run time, declared [2, 2]: K = 2 fits, 3 and -1 do not.
+tk_k = helper.make_tensor_value_info("k", TensorProto.INT64, [1])
+tk_outs = [helper.make_tensor_value_info("v", f32, [2, 2]), helper.make_tensor_value_info("i", TensorProto.INT64, [2, 2])]
+save(model([helper.make_node("TopK", ["x", "k"], ["v", "i"])], [x, tk_k], tk_outs, opset=11), "topk_runtime.onnx")
+for name, v in (("tk_2", [2]), ("tk_3", [3]), ("tk_m1", [-1])):
+    npv(name, v)
+
+# HannWindow with its size at run time, declared length 8.
+wn_size = helper.make_tensor_value_info("size", TensorProto.INT64, [])
+wn_y = helper.make_tensor_value_info("y", f32, [8])
+save(model([helper.make_node("HannWindow", ["size"], ["y"])], [wn_size], [wn_y]), "window_runtime.onnx")
+for name, v in (("wn_8", 8), ("wn_9", 9), ("wn_m1", -1)):
+    npv(name, v)
+
+# DFT (opset 20) with its axis at run time: x [2, 3, 1] -> declared [2, 3, 2];
+# axes 0, 1, -2, -3 give it; -1 (the complex dim), 2 and INT64_MIN name none.
+dft_x = helper.make_tensor_value_info("x", f32, [2, 3, 1])
+dft_axis = helper.make_tensor_value_info("axis", TensorProto.INT64, [])
+dft_y = helper.make_tensor_value_info("y", f32, [2, 3, 2])
+save(model([helper.make_node("DFT", ["x", "", "axis"], ["y"])], [dft_x, dft_axis], [dft_y], opset=20),
+     "dft_runtime.onnx")
+npv("dft_x", np.arange(6).reshape(2, 3, 1), np.float32)
+for name, v in (("dft_0", 0), ("dft_m2", -2), ("dft_m1", -1), ("dft_2", 2), ("dft_min", -(1 << 63))):
+    npv(name, v)
+
+# Col2Im with image_shape and block_shape at run time: [1, 4, 4] columns of
+# 2x2 blocks -> declared image [1, 1, 3, 3]; other blocks or images fail.
+ci_x = helper.make_tensor_value_info("cols", f32, [1, 4, 4])
+ci_in = [helper.make_tensor_value_info(n, TensorProto.INT64, [2]) for n in ("image", "block")]
+ci_y = helper.make_tensor_value_info("y", f32, [1, 1, 3, 3])
+save(model([helper.make_node("Col2Im", ["cols", "image", "block"], ["y"])], [ci_x] + ci_in, [ci_y], opset=18),
+     "col2im_runtime.onnx")
+npv("ci_x", np.ones((1, 4, 4)), np.float32)
+for name, v in (("ci_33", [3, 3]), ("ci_22", [2, 2]), ("ci_34", [3, 4]), ("ci_41", [4, 1]), ("ci_huge", [1 << 62, 4]),
+                ("ci_neg", [-2, -2])):
+    npv(name, v)
+
+# MelWeightMatrix with every operand at run time, declared [5, 4]
+# (dft_length 8 or 9): dft_length 10 and a NaN edge fail.
+mw_in = [helper.make_tensor_value_info(n, TensorProto.INT64, []) for n in ("mels", "dft", "rate")]
+mw_in += [helper.make_tensor_value_info(n, f32, []) for n in ("lo", "hi")]
+mw_y = helper.make_tensor_value_info("y", f32, [5, 4])
+save(model([helper.make_node("MelWeightMatrix", ["mels", "dft", "rate", "lo", "hi"], ["y"])], mw_in, [mw_y]),
+     "mel_runtime.onnx")
+for name, v in (("mw_4", 4), ("mw_8", 8), ("mw_10", 10), ("mw_rate", 8000)):
+    npv(name, v)
+for name, v in (("mw_lo", 100.0), ("mw_hi", 3000.0), ("mw_nan", float("nan"))):
+    npv(name, v, np.float32)
+
+# Dropout with ratio and training_mode at run time: training with ratio 0
+# or no training is the identity; training with ratio 0.5 would need random
+# numbers and stops the run; a ratio of 1 is out of range.
+do_in = [helper.make_tensor_value_info("r", f32, []), helper.make_tensor_value_info("t", TensorProto.BOOL, [])]
+save(model([helper.make_node("Dropout", ["x", "r", "t"], ["y"])], [x] + do_in, [y], opset=13), "dropout_runtime.onnx")
+for name, v in (("do_0", 0.0), ("do_half", 0.5), ("do_1", 1.0)):
+    npv(name, v, np.float32)
+for name, v in (("do_on", True), ("do_off", False)):
+    npv(name, v, np.bool_)

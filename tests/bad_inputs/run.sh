@@ -136,6 +136,59 @@ if built pad_runtime; then
     expect_error pad_runtime_bad "ask for other shapes than the model was built for" pd pd_bad.npy
     expect_error pad_runtime_huge "ask for other shapes than the model was built for" pd pd_huge.npy
 fi
+# TopK's K, a window's size, DFT's axis, Col2Im's shapes, MelWeightMatrix's
+# operands and Dropout's ratio and training mode at run time.
+bad_values="ask for other shapes than the model was built for"
+if built topk_runtime; then
+    tk() { "$hodu" --run "$work/topk_runtime.so" --input "x=$c/x_good.npy" --input "k=$c/$1.npy" --output-dir "$work/tk"; }
+    expect_ok topk_runtime_good tk tk_2
+    expect_error topk_runtime_big "$bad_values" tk tk_3
+    expect_error topk_runtime_negative "$bad_values" tk tk_m1
+fi
+if built window_runtime; then
+    wn() { "$hodu" --run "$work/window_runtime.so" --input "size=$c/$1.npy" --output-dir "$work/wn"; }
+    expect_ok window_runtime_good wn wn_8
+    expect_error window_runtime_long "$bad_values" wn wn_9
+    expect_error window_runtime_negative "$bad_values" wn wn_m1
+fi
+if built dft_runtime; then
+    dft() { "$hodu" --run "$work/dft_runtime.so" --input "x=$c/dft_x.npy" --input "axis=$c/$1.npy" --output-dir "$work/dft"; }
+    expect_ok dft_runtime_axis0 dft dft_0
+    expect_ok dft_runtime_minus_two dft dft_m2
+    for v in dft_m1 dft_2 dft_min; do
+        expect_error "dft_runtime_$v" "or for no axis" dft "$v"
+    done
+fi
+if built col2im_runtime; then
+    ci() {
+        "$hodu" --run "$work/col2im_runtime.so" --input "cols=$c/ci_x.npy" --input "image=$c/$1.npy" \
+            --input "block=$c/$2.npy" --output-dir "$work/ci"
+    }
+    expect_ok col2im_runtime_good ci ci_33 ci_22
+    expect_error col2im_runtime_image "$bad_values" ci ci_34 ci_22
+    for v in ci_41 ci_33 ci_huge ci_neg; do
+        expect_error "col2im_runtime_block_$v" "$bad_values" ci ci_33 "$v"
+    done
+fi
+if built mel_runtime; then
+    mw() {
+        "$hodu" --run "$work/mel_runtime.so" --input "mels=$c/mw_4.npy" --input "dft=$c/$1.npy" \
+            --input "rate=$c/mw_rate.npy" --input "lo=$c/mw_lo.npy" --input "hi=$c/$2.npy" --output-dir "$work/mw"
+    }
+    expect_ok mel_runtime_good mw mw_8 mw_hi
+    expect_error mel_runtime_dft_length "$bad_values" mw mw_10 mw_hi
+    expect_error mel_runtime_nan "$bad_values" mw mw_8 mw_nan
+fi
+if built dropout_runtime; then
+    dr() {
+        "$hodu" --run "$work/dropout_runtime.so" --input "x=$c/x_good.npy" --input "r=$c/$1.npy" --input "t=$c/$2.npy" \
+            --output-dir "$work/dr"
+    }
+    expect_ok dropout_runtime_zero dr do_0 do_on
+    expect_ok dropout_runtime_off dr do_half do_off
+    expect_error dropout_runtime_random "random dropout" dr do_half do_on
+    expect_error dropout_runtime_ratio "$bad_values" dr do_1 do_off
+fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).
 if built tscatter; then

@@ -15,7 +15,11 @@ onnxruntime on the same inputs,
   |hodu - ort| <= atol + rtol * |ort|   elementwise (per dtype: below)
 
 except where onnxruntime has no kernel (GridSample cubic in 3-D), where
-the ONNX reference (onnx.reference) is the oracle.  A last model feeds
+the ONNX reference (onnx.reference) is the oracle.  One model takes the
+shape-deciding operands at run time, as a user gives them, with the output
+shapes declared: Col2Im's image_shape and block_shape, AffineGrid's size,
+and TopK's K (largest and smallest, on every axis of a 3-D tensor, so the
+run-time K path of that op is covered too).  A last model feeds
 hostile run-time values (NaN, infinities and huge grid coordinates, boxes
 and offsets; batch indices out of range) and checks that the run succeeds
 and every output is finite: with finite X and W no such value may make a
@@ -64,16 +68,25 @@ class Case:
     """One node: data inputs (fed at run time) and constant inputs
     (initializers), attributes, and the oracle's name."""
 
-    def __init__(self, name, op, inputs, attrs=None, oracle="ort"):
+    def __init__(self, name, op, inputs, attrs=None, oracle="ort", declared=None):
         self.name, self.op, self.attrs, self.oracle = name, op, attrs or {}, oracle
-        self.inputs = inputs  # [(role, array)], role "data" or "const"; None: omitted
+        # [(role, array)], role "data" (random, at run time), "rt" (a
+        # shape-deciding operand at run time) or "const"; None: omitted
+        self.inputs = inputs
         self.dtype = next(a.dtype.type for r, a in inputs if r == "data")
+        # declared output shapes and dtypes [(shape, np dtype)], or None:
+        # one output of the data's dtype, shape left to inference
+        self.declared = declared
 
     def names(self):
         return [f"{self.name}_in{i}" if x is not None else "" for i, x in enumerate(self.inputs)]
 
+    def outputs(self):
+        n = len(self.declared) if self.declared else 1
+        return [f"{self.name}_y"] + [f"{self.name}_y{i}" for i in range(1, n)]
+
     def output(self):
-        return f"{self.name}_y"
+        return self.outputs()[0]
 
 
 def build_model(cases, opset):
@@ -88,9 +101,10 @@ def build_model(cases, opset):
                 inits.append(numpy_helper.from_array(arr, n))
             else:
                 inputs.append(helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(arr.dtype), arr.shape))
-        nodes.append(helper.make_node(c.op, names, [c.output()], name=c.name, **c.attrs))
-        outputs.append(helper.make_tensor_value_info(c.output(), helper.np_dtype_to_tensor_dtype(np.dtype(c.dtype)),
-                                                     None))
+        nodes.append(helper.make_node(c.op, names, c.outputs(), name=c.name, **c.attrs))
+        for i, o in enumerate(c.outputs()):
+            shape, dt = c.declared[i] if c.declared else (None, c.dtype)
+            outputs.append(helper.make_tensor_value_info(o, helper.np_dtype_to_tensor_dtype(np.dtype(dt)), shape))
     g = helper.make_graph(nodes, "sampling", inputs, outputs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 10
@@ -98,7 +112,7 @@ def build_model(cases, opset):
 
 
 def feeds_of(cases):
-    return {n: arr for c in cases for n, x in zip(c.names(), c.inputs) if x is not None and x[0] == "data"
+    return {n: arr for c in cases for n, x in zip(c.names(), c.inputs) if x is not None and x[0] in ("data", "rt")
             for arr in [x[1]]}
 
 
@@ -107,10 +121,10 @@ def oracle_outputs(model, cases, feeds, kind):
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         s = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-        res = s.run([c.output() for c in cases], feeds)
+        res = s.run([o for c in cases for o in c.outputs()], feeds)
     else:
-        res = ReferenceEvaluator(model).run([c.output() for c in cases], feeds)
-    return dict(zip([c.output() for c in cases], res))
+        res = ReferenceEvaluator(model).run([o for c in cases for o in c.outputs()], feeds)
+    return dict(zip([o for c in cases for o in c.outputs()], res))
 
 
 def run_hodu(a, model, feeds, work, tag):
@@ -266,6 +280,38 @@ def col2im_cases(rng):
     return out
 
 
+def runtime_cases(rng):
+    """Shape-deciding operands given at run time, output shapes declared."""
+    out = []
+    for name, img, blk, attrs in [
+        ("col2im_rt", [5, 6], [2, 3], {}),
+        ("col2im_rt_all", [7, 8], [3, 2], {"strides": [2, 1], "dilations": [1, 2], "pads": [1, 0, 2, 1]}),
+        ("col2im_rt_3d", [4, 5, 3], [2, 2, 2], {"strides": [1, 2, 1]}),
+    ]:
+        nd = len(img)
+        s, d, p = attrs.get("strides", [1] * nd), attrs.get("dilations", [1] * nd), attrs.get("pads", [0] * 2 * nd)
+        L = 1
+        for i in range(nd):
+            L *= (img[i] + p[i] + p[i + nd] - ((blk[i] - 1) * d[i] + 1)) // s[i] + 1
+        x = rng.standard_normal((2, 3 * int(np.prod(blk)), L)).astype(F32)
+        out.append(Case(name, "Col2Im", [("data", x), ("rt", np.array(img, np.int64)), ("rt", np.array(blk, np.int64))],
+                        attrs, declared=[([2, 3] + img, F32)]))
+    for nd, size in [(2, [2, 3, 5, 4]), (3, [2, 1, 3, 4, 5])]:
+        th = rng.standard_normal((2, nd, nd + 1)).astype(F32)
+        out.append(Case(f"affine_rt{nd}d", "AffineGrid", [("data", th), ("rt", np.array(size, np.int64))],
+                        {"align_corners": 1}, declared=[([2] + size[2:] + [nd], F32)]))
+    x = rng.standard_normal((4, 5, 6)).astype(F32)
+    x[:, :, 3] = x[:, :, 1]  # ties: the lower index comes first
+    for axis in (0, 1, -1):
+        for largest in (1, 0):
+            dims = list(x.shape)
+            dims[axis] = 3
+            out.append(Case(f"topk_rt_axis{axis}_{'max' if largest else 'min'}", "TopK",
+                            [("data", x), ("rt", np.array([3], np.int64))], {"axis": axis, "largest": largest},
+                            declared=[(dims, F32), (dims, np.int64)]))
+    return out
+
+
 def crop_cases(rng):
     out = []
     for name, shape, want, axes, dt in [
@@ -354,6 +400,7 @@ def main(argv):
         ("opset11", 11, roi_cases(rng, False), "ort"),
         ("reference", 22, grid_ref_cases(rng), "ref"),
         ("hostile", 22, hostile_cases(rng), None),
+        ("runtime", 22, runtime_cases(rng), "ort"),
     ]
     work = os.path.abspath(a.work) if a.work else tempfile.mkdtemp(prefix="hodu-sampling.")
     os.makedirs(work, exist_ok=True)
@@ -374,18 +421,19 @@ def main(argv):
                     err = f"{oracle} failed: {type(exc).__name__}: {str(exc)[:300]}"
             log(f"{tag}: {len(cases)} cases, opset {opset}, hodu build and run {t_hodu:.1f} s")
             for c in cases:
-                if err:
-                    msg = err
-                else:
-                    f = os.path.join(out_dir, c.output() + ".npy")
+                msg = err
+                for o in [] if err else c.outputs():
+                    f = os.path.join(out_dir, o + ".npy")
                     if not os.path.isfile(f):
-                        msg = f"no output {c.output()}"
+                        msg = f"no output {o}"
                     else:
                         got = np.load(f)
                         if want is None:
                             msg = None if np.isfinite(got.astype(np.float64)).all() else "non-finite output"
                         else:
-                            msg = compare(got, want[c.output()], c.dtype)
+                            msg = compare(got, want[o], want[o].dtype.type)
+                    if msg:
+                        break
                 ok = msg is None
                 n_ok += ok
                 n_bad += not ok

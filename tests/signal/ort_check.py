@@ -20,6 +20,14 @@ onnxruntime's to
 the largest value at n = 400), and the DFT outputs also with numpy's
 float64 FFT to 1e-5 * max|numpy| + 1e-6 (hodu transforms in double).
 
+A second model takes the shape-deciding operands as graph inputs, as a
+user would give them: the DFT axis (forward and inverse over a [4, 6, 5]
+complex signal, where axes 0, 1 and 2 all give the declared shape),
+STFT's frame_step and frame_length (15 or 14 samples both give 8 bins),
+a window's size and every MelWeightMatrix operand.  It is built once and
+run with axis 0, 1 and -2 and frame lengths 15 and 14, each run against
+onnxruntime on the same values.
+
 Exit status 0 when all agree, 1 on any disagreement or failure, including a
 missing numpy, onnx or onnxruntime: nothing is skipped.
 """
@@ -82,6 +90,30 @@ def build_model():
         out(f"stft{n}", helper.make_node("STFT", [sr, step, "", ln], [f"stft{n}"]))
         out(f"stftw{n}", helper.make_node("STFT", [sc, step, win, ln], [f"stftw{n}"], onesided=0))
     graph = helper.make_graph(nodes, "signal_ort", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 9
+    return model
+
+
+def build_runtime_model():
+    def vi(name, t, shape):
+        return helper.make_tensor_value_info(name, t, shape)
+
+    f32, i64 = TensorProto.FLOAT, TensorProto.INT64
+    inputs = [vi("xc", f32, [4, 6, 5, 2]), vi("axis", i64, []), vi("sr", f32, [2, 60, 1]), vi("step", i64, []),
+              vi("flen", i64, []), vi("wsize", i64, []), vi("mels", i64, []), vi("dftlen", i64, []),
+              vi("rate", i64, []), vi("lo", f32, []), vi("hi", f32, [])]
+    nodes = [
+        helper.make_node("DFT", ["xc", "", "axis"], ["dft_rt"]),
+        helper.make_node("DFT", ["xc", "", "axis"], ["idft_rt"], inverse=1),
+        helper.make_node("STFT", ["sr", "step", "", "flen"], ["stft_rt"]),
+        helper.make_node("HannWindow", ["wsize"], ["hann_rt"], periodic=0),
+        helper.make_node("BlackmanWindow", ["wsize"], ["blackman_rt"]),
+        helper.make_node("MelWeightMatrix", ["mels", "dftlen", "rate", "lo", "hi"], ["mel_rt"]),
+    ]
+    outputs = [vi("dft_rt", f32, [4, 6, 5, 2]), vi("idft_rt", f32, [4, 6, 5, 2]), vi("stft_rt", f32, [2, 10, 8, 2]),
+               vi("hann_rt", f32, [15]), vi("blackman_rt", f32, [15]), vi("mel_rt", f32, [9, 6])]
+    graph = helper.make_graph(nodes, "signal_rt", inputs, outputs)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
     model.ir_version = 9
     return model
@@ -162,6 +194,57 @@ def main(argv):
         print(f"  {name:10s} {str(list(ref.shape)):18s} max err {err:.3g} (max |ort| {scale:.3g}){note}"
               f"{'' if ok else '  DISAGREE'}")
     print(f"signal ort_check: {len(names) - bad} of {len(names)} outputs agree with onnxruntime")
+    return check_runtime(a, work, rng) + (1 if bad else 0)
+
+
+def run_cmd(cmd):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", timeout=300)
+    if p.returncode != 0:
+        print(f"signal ort_check: FAIL: {' '.join(cmd[:2])} exited {p.returncode}: {p.stdout.strip()[:2000]}")
+    return p.returncode == 0
+
+
+def check_runtime(a, work, rng):
+    """The run-time operand model, built once and run with several values."""
+    model = build_runtime_model()
+    path = os.path.join(work, "signal_rt.onnx")
+    onnx.save(model, path)
+    so = os.path.join(work, "model_rt.so")
+    if not run_cmd([a.hodu, "--build", path, "-o", so]):
+        return 1
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    names = [o.name for o in model.graph.output]
+    base = {"xc": rng.standard_normal([4, 6, 5, 2]).astype(np.float32),
+            "sr": rng.standard_normal([2, 60, 1]).astype(np.float32), "step": np.array(5, np.int64),
+            "wsize": np.array(15, np.int64), "mels": np.array(6, np.int64), "dftlen": np.array(16, np.int64),
+            "rate": np.array(8000, np.int64), "lo": np.array(100, np.float32), "hi": np.array(3500, np.float32)}
+    bad = total = 0
+    for axis, flen in ((0, 15), (1, 14), (-2, 15)):
+        feeds = dict(base, axis=np.array(axis, np.int64), flen=np.array(flen, np.int64))
+        args = []
+        for k, v in feeds.items():
+            f = os.path.join(work, f"rt_{k}.npy")
+            np.save(f, v)
+            args += ["--input", f"{k}={f}"]
+        out_dir = os.path.join(work, f"out_rt{axis}")
+        if not run_cmd([a.hodu, "--run", so, "--output-dir", out_dir] + args):
+            return 1
+        want = dict(zip(names, sess.run(names, feeds)))
+        for name in names:
+            got, ref = np.load(os.path.join(out_dir, output_file(name))), want[name]
+            total += 1
+            if got.shape != ref.shape or got.dtype != ref.dtype:
+                print(f"  {name} (axis {axis}, frame_length {flen}): shape/dtype {got.shape} {got.dtype} vs "
+                      f"onnxruntime {ref.shape} {ref.dtype}")
+                bad += 1
+                continue
+            err = float(np.max(np.abs(got.astype(np.float64) - ref)))
+            scale = float(np.max(np.abs(ref)))
+            ok = err <= 5e-4 * scale + 1e-5
+            bad += not ok
+            print(f"  {name:11s} axis {axis:2d} frame_length {flen}: max err {err:.3g} (max |ort| {scale:.3g})"
+                  f"{'' if ok else '  DISAGREE'}")
+    print(f"signal ort_check: {total - bad} of {total} run-time operand outputs agree with onnxruntime")
     return 1 if bad else 0
 
 

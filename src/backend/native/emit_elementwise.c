@@ -763,11 +763,32 @@ static bool ew_fused_emit(op_emit *e)
     return ok;
 }
 
-/* Dropout (inference form): a copy, and an all-true mask. */
+/* Dropout (inference form): a copy, and an all-true mask.  A run-time
+ * ratio must lie in [0, 1) (NaN fails), and a run-time training mode is
+ * allowed only with ratio 0: random dropout stops the run. */
 static bool dropout_emit(op_emit *e)
 {
+    const ir_value *rv = em_in(e, 1), *tv = em_in(e, 2);
+    bool rt_ratio = rv && rv->kind != IR_VALUE_CONST, rt_train = tv && tv->kind != IR_VALUE_CONST;
+    if (rt_ratio || rt_train) {
+        e->can_fail = true;
+        int64_t train = 0;
+        if (tv && !rt_train && ir_const_as_i64(e->g, em_node(e)->inputs[2], &train, 1) != 1)
+            return false;
+        double ratio = ir_attr_float(em_node(e), "ratio", 0.5);
+        if (rv && !rt_ratio && ir_const_as_f64(e->g, em_node(e)->inputs[1], &ratio, 1) != 1)
+            return false;
+        if (rt_ratio) {
+            char *r = em_load(rv->dtype, "in1[0]");
+            em_line(e, "const double ratio = (double)%s;", r);
+            free(r);
+            em_line(e, "if (!(ratio >= 0 && ratio < 1)) return 1;");
+        } else
+            em_line(e, "const double ratio = %s;", em_f64(ratio).s);
+        em_line(e, "if (%s && ratio != 0) return 1; /* random dropout */", rt_train ? "in2[0]" : train ? "1" : "0");
+    }
     for (size_t k = 1; k < 3; k++)
-        if (em_in(e, k))
+        if (em_in(e, k) && !(k == 1 ? rt_ratio : rt_train))
             em_line(e, "(void)in%zu;", k);
     const ir_value *out = em_out(e, 0);
     size_t nbytes = ir_value_nbytes(out);

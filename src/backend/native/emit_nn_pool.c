@@ -362,6 +362,12 @@ static bool emit_max_unpool(op_emit *e)
     pool_unpool_plan u;
     if (!pool_unpool_plan_get(e->g, e->node, &u))
         return no_plan(e, "MaxUnpool");
+    if (u.shape_at_run_time) {
+        /* output_shape given at run time: built for the declared shape */
+        e->can_fail = true;
+        for (int i = 0; i < u.rank; i++)
+            em_line(e, "if (in2[%d] != %" PRId64 ") return 1;", i, u.out_dims[i]);
+    }
     size_t nbytes = ir_value_nbytes(em_out(e, 0));
     if (nbytes == 0)
         return true;

@@ -252,6 +252,13 @@ static bool emit_affine_grid(op_emit *e)
     if (!affine_grid_plan_of(e->g, e->node, &p))
         return no_plan(e, "affine grid");
     const ir_value *th = em_in(e, 0), *out = em_out(e, 0);
+    if (p.size_at_run_time) {
+        /* size = (N, C, spatial...) with any channel count */
+        e->can_fail = true;
+        em_line(e, "if (in1[0] != %" PRId64 " || in1[1] < 0) return 1;", p.N);
+        for (int i = 0; i < p.nd; i++)
+            em_line(e, "if (in1[%d] != %" PRId64 ") return 1;", i + 2, p.size[i]);
+    }
     if (ir_value_numel(out) == 0)
         return true;
     hodu_dtype t = th->dtype;
@@ -482,17 +489,44 @@ static bool emit_col2im(op_emit *e)
     if (!col2im_plan_of(e->g, e->node, &p))
         return no_plan(e, "col2im");
     const ir_value *out = em_out(e, 0);
+    const nn_window *w = &p.w;
+    int64_t IP = 1, KP = p.KP, L = em_in(e, 0)->dims[2].size;
+    for (int i = 0; i < w->nd; i++)
+        IP *= w->in[i];
+    if (p.image_at_run_time || p.blocks_at_run_time)
+        e->can_fail = true;
+    if (p.image_at_run_time)
+        for (int i = 0; i < w->nd; i++)
+            em_line(e, "if (in1[%d] != %" PRId64 ") return 1;", i, w->in[i]);
+    if (p.blocks_at_run_time) {
+        /* each block dim must fit the padded image; then the blocks must
+         * hold the input's rows and their grid its columns */
+        em_line(e, "hd_window win = {.nd = %d};", w->nd);
+        em_line(e, "int64_t kp = 1, grid = 1;");
+        for (int i = 0; i < w->nd; i++) {
+            int64_t span = w->in[i] + w->pb[i] + w->pe[i];
+            em_line(e, "{");
+            e->indent++;
+            em_line(e, "const int64_t k = in2[%d];", i);
+            em_line(e, "if (k < 1 || k > %" PRId64 " || k > %" PRId64 " / kp) return 1;", (span - 1) / w->d[i] + 1, KP);
+            em_line(e, "const int64_t o = (%" PRId64 " - (k - 1) * %" PRId64 " - 1) / %" PRId64 " + 1;", span, w->d[i],
+                    w->s[i]);
+            em_line(e, "if (o > %" PRId64 " / grid) return 1;", L);
+            em_line(e, "kp *= k;");
+            em_line(e, "grid *= o;");
+            em_line(e, "win.in[%d] = %" PRId64 ", win.out[%d] = o, win.k[%d] = k;", i, w->in[i], i, i);
+            em_line(e, "win.s[%d] = %" PRId64 ", win.d[%d] = %" PRId64 ", win.pad[%d] = %" PRId64 ";", i, w->s[i], i,
+                    w->d[i], i, w->pb[i]);
+            e->indent--;
+            em_line(e, "}");
+        }
+        em_line(e, "if (kp != %" PRId64 " || grid != %" PRId64 ") return 1;", KP, L);
+    }
     if (ir_value_numel(out) == 0)
         return true;
-    const nn_window *w = &p.w;
-    int64_t IP = 1, KP = 1, L = 1;
-    for (int i = 0; i < w->nd; i++) {
-        IP *= w->in[i];
-        KP *= w->k[i];
-        L *= w->out[i];
-    }
     /* the kernel layer's col2im: image = in, column grid = out */
-    nn_emit_window(e, "win", w, false);
+    if (!p.blocks_at_run_time)
+        nn_emit_window(e, "win", w, false);
     em_par_for(e, "n", p.N, 1, op_sat_mul(p.C, op_sat_mul(KP, L)));
     em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"n", p.C * IP})).s);
     em_line(e, "memset(y, 0, %" PRId64 " * sizeof(float));", p.C * IP);

@@ -550,8 +550,14 @@ static bool emit_topk(op_emit *e)
     if (!reduce_topk_plan_of(e->g, e->node, &p))
         return false;
     int64_t K = p.k, O = p.v.outer, A = p.v.len, I = p.v.inner;
-    if (n->n_inputs > 1 && n->inputs[1] >= 0)
+    const ir_value *kv = n->n_inputs > 1 ? em_in(e, 1) : NULL;
+    if (kv && kv->kind == IR_VALUE_CONST)
         em_line(e, "(void)in1; /* K: a build-time constant */");
+    else if (kv) {
+        /* K given at run time: inference built for the declared size */
+        e->can_fail = true;
+        em_line(e, "if (in1[0] != %" PRId64 ") return 1;", K);
+    }
     if (O * K * I == 0)
         return true;
     const char *cmp = p.largest ? ">" : "<";
