@@ -1,6 +1,7 @@
 /*
  * ops/attention.c - the attention op family: Attention and RotaryEmbedding
- * (ai.onnx opset 23; Attention's nonpad_kv_seqlen input is opset 24).
+ * (ai.onnx opset 23; Attention's nonpad_kv_seqlen input is opset 24), and
+ * FlexAttention (ai.onnx.preview 1) without its modifier subgraphs.
  *
  * Everything is computed in float: f16/bf16 operands are widened on load and
  * narrowed on store.  The resolved geometry is exported in attention.h.
@@ -30,14 +31,23 @@ static bool at_is_float(hodu_dtype t) { return t == HODU_DTYPE_F32 || t == HODU_
  * causal diagonal (j > i + past_len) when is_causal, -inf at j >=
  * nonpad_kv_seqlen[b].  Softmax along kv, then times V.  qk_matmul_output is
  * the scores after softcap (modes 0 and 1, as the reference computes them),
- * after the bias (mode 2) or after softmax (mode 3).  softmax_precision is
- * accepted; the softmax always runs in float. */
+ * after the bias (mode 2) or after softmax (mode 3).  The softmax runs in
+ * float; softmax_precision may only ask for that. */
 
 static const op_attr_spec attention_attrs[] = {
     {"is_causal", IR_ATTR_INT},         {"kv_num_heads", IR_ATTR_INT},
     {"q_num_heads", IR_ATTR_INT},       {"qk_matmul_output_mode", IR_ATTR_INT},
     {"scale", IR_ATTR_FLOAT},           {"softcap", IR_ATTR_FLOAT},
     {"softmax_precision", IR_ATTR_INT}, {NULL, 0}};
+
+/* FlexAttention (ai.onnx.preview 1) is Attention on 4-D Q, K, V alone,
+ * with score_mod and prob_mod subgraphs between the stages; without them
+ * it is the plain product, which the same plan describes. */
+static const op_attr_spec flex_attention_attrs[] = {{"prob_mod", IR_ATTR_GRAPH},
+                                                    {"scale", IR_ATTR_FLOAT},
+                                                    {"score_mod", IR_ATTR_GRAPH},
+                                                    {"softmax_precision", IR_ATTR_INT},
+                                                    {NULL, 0}};
 
 typedef attention_geom at_geom;
 
@@ -72,10 +82,21 @@ static bool at_resolve(op_ctx *c, const ir_graph *g, const ir_node *n, at_geom *
         return AT_FAIL("Q, K and V are required");
     a->t = q->dtype;
     if (!at_is_float(a->t))
-        return AT_FAIL("input '%s' has type %s; Attention takes float, float16 or bfloat16", q->name,
-                       ir_dtype_name(a->t));
+        return AT_FAIL("input '%s' has type %s; %s takes float, float16 or bfloat16", q->name, ir_dtype_name(a->t),
+                       n->op_type);
     if (k->dtype != a->t || v->dtype != a->t)
         return AT_FAIL("Q, K and V must have the same type");
+    if (n->op == OP_FLEX_ATTENTION) {
+        if (ir_attr_find(n, "score_mod") || ir_attr_find(n, "prob_mod"))
+            return AT_FAIL("score_mod and prob_mod subgraphs are not supported yet");
+        if (q->rank != 4 || k->rank != 4 || v->rank != 4)
+            return AT_FAIL("Q, K and V must be 4-D (ranks %d, %d, %d)", q->rank, k->rank, v->rank);
+    }
+    /* the softmax runs in float, which is every float type's default */
+    int64_t precision = ir_attr_int(n, "softmax_precision", HODU_DTYPE_F32);
+    if (precision != HODU_DTYPE_F32)
+        return AT_FAIL("softmax_precision %s is not supported (the softmax runs in float)",
+                       ir_dtype_name((hodu_dtype)precision));
     if ((q->rank != 3 && q->rank != 4) || k->rank != q->rank || v->rank != q->rank)
         return AT_FAIL("Q, K and V must all be 3-D or all 4-D (ranks %d, %d, %d)", q->rank, k->rank, v->rank);
     a->rank = q->rank;
@@ -325,4 +346,5 @@ bool rotary_geom_of(const ir_graph *g, int node, rotary_geom *r) { return rot_re
 /* ======================================================================== */
 
 OP_DEF(ATTENTION, .attrs = attention_attrs, .infer = infer_attention, .flops = flops_attention);
+OP_DEF(FLEX_ATTENTION, .attrs = flex_attention_attrs, .infer = infer_attention, .flops = flops_attention);
 OP_DEF(ROTARY_EMBEDDING, .attrs = rotary_attrs, .infer = infer_rotary);

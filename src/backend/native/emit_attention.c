@@ -349,5 +349,6 @@ static bool emit_rotary(op_emit *e)
 void native_register_attention(native_lowering *table)
 {
     table[OP_ATTENTION] = (native_lowering){.emit = emit_attention, .scratch = scratch_attention};
+    table[OP_FLEX_ATTENTION] = (native_lowering){.emit = emit_attention, .scratch = scratch_attention};
     table[OP_ROTARY_EMBEDDING] = (native_lowering){.emit = emit_rotary};
 }
