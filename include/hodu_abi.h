@@ -25,8 +25,12 @@ extern "C" {
 #endif
 
 /* Bumped whenever hodu_model_desc or the run contract changes.
- * 3: run may return HODU_RUN_INPUT_VALUES. */
-#define HODU_ABI_VERSION 3u
+ * 3: run may return HODU_RUN_INPUT_VALUES.
+ * 4: shapes travel through run: hodu_tensor_desc.min_dims says which dims
+ *    may vary, run takes every input's dims and reports every output's
+ *    actual dims (ops whose output size depends on data: NonZero, Unique,
+ *    Compress, NonMaxSuppression). */
+#define HODU_ABI_VERSION 4u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
 #define HODU_ABI_ALIGN 64u
@@ -68,12 +72,22 @@ typedef enum hodu_dtype {
     HODU_DTYPE_COUNT_ = 27
 } hodu_dtype;
 
-/* One input or output of a compiled model.  Shapes are fully static. */
+/*
+ * One input or output of a compiled model.  `dims` are the largest sizes,
+ * the ones buffers are sized for.  `min_dims` is NULL when every dim is
+ * exact (the rule today for inputs); otherwise it has rank entries and dim
+ * d may take any size in [min_dims[d], dims[d]] (equal entries: exact).
+ * For an output that means "the actual size is reported after each run"
+ * (an op whose output size depends on data: NonZero, Unique, ...).  For an
+ * input it is reserved for sizes chosen at run time; a host that meets one
+ * it cannot handle refuses the model.
+ */
 typedef struct hodu_tensor_desc {
     const char *name;
     int32_t dtype; /* hodu_dtype */
     int32_t rank;
-    const int64_t *dims; /* rank entries; NULL when rank == 0 */
+    const int64_t *dims;     /* rank entries; NULL when rank == 0 */
+    const int64_t *min_dims; /* NULL, or rank entries, 0 <= min_dims[d] <= dims[d] */
 } hodu_tensor_desc;
 
 /*
@@ -97,25 +111,41 @@ typedef struct hodu_exec {
 
 /*
  * run: executes the model once.
- *   workspace  - workspace_bytes + W * worker_bytes of memory aligned to
- *                HODU_ABI_ALIGN, where W is exec's n_workers (1 without
- *                exec), owned by the caller, not shared with a concurrent run;
- *   inputs     - n_inputs pointers, in descriptor order, to dense row-major
- *                tensors of the described dtype and shape;
- *   outputs    - n_outputs pointers to caller memory of the described size;
- *   exec       - the host's parallel-for, or NULL to run on the caller's
- *                thread only.
+ *   workspace   - workspace_bytes + W * worker_bytes of memory aligned to
+ *                 HODU_ABI_ALIGN, where W is exec's n_workers (1 without
+ *                 exec), owned by the caller, not shared with a concurrent
+ *                 run;
+ *   inputs      - n_inputs pointers, in descriptor order, to dense row-major
+ *                 tensors of the described dtype, each of the dims given in
+ *                 input_dims;
+ *   input_dims  - every input's dims, concatenated in descriptor order (the
+ *                 sum of the input ranks entries), each within the
+ *                 descriptor's [min_dims, dims]; NULL means the described
+ *                 dims (allowed while every input's min_dims is NULL);
+ *   outputs     - n_outputs pointers to caller memory of the described
+ *                 (largest) size;
+ *   output_dims - NULL, or room for the sum of the output ranks entries:
+ *                 run fills it, in descriptor order, with every output's
+ *                 actual dims (exact ones too).  An output's data is dense
+ *                 row-major for its actual dims, at the start of its buffer;
+ *                 the bytes after it are unspecified;
+ *   exec        - the host's parallel-for, or NULL to run on the caller's
+ *                 thread only.
  * Returns 0, or HODU_RUN_INPUT_VALUES when the values of an input that
  * decides a shape or an axis (a Reshape's target shape given at run time,
  * a CumSum axis, ...) ask for shapes other than those the model was built
- * for (the ones it declares), name no axis, or are out of range for the
- * op (a Dropout ratio of 1, random dropout asked for); the outputs are then
- * unspecified.  The generated code does no I/O and no allocation; shape
- * and dtype checks of the inputs themselves are the host's job
- * (libhodu_rt does them).
+ * for (the ones it declares) or name no axis, or when an input's values
+ * lie outside the range its op allows (a Dropout ratio of 1, random
+ * dropout asked for, NonMaxSuppression's iou_threshold outside [0, 1]);
+ * the outputs and output_dims are then unspecified.  Run-time values that
+ * decide only where data goes (NonZero's input, NonMaxSuppression's boxes
+ * and counts) never make run write outside the buffers.  The generated
+ * code does no I/O and no allocation; shape and dtype checks of the inputs
+ * themselves are the host's job (libhodu_rt does them).
  */
 #define HODU_RUN_INPUT_VALUES 1
-typedef int (*hodu_run_fn)(void *workspace, const void *const *inputs, void *const *outputs, const hodu_exec *exec);
+typedef int (*hodu_run_fn)(void *workspace, const void *const *inputs, const int64_t *input_dims, void *const *outputs,
+                           int64_t *output_dims, const hodu_exec *exec);
 
 typedef struct hodu_model_desc {
     uint32_t abi_version; /* HODU_ABI_VERSION of the compiler that built it */

@@ -145,7 +145,12 @@ void hodu_instance_destroy(hodu_instance *inst);
 uint32_t hodu_instance_num_threads(const hodu_instance *inst);
 
 /* Runs the model.  inputs[i] and outputs[i] follow descriptor order; each
- * must match the descriptor's dtype and shape and carry enough bytes. */
+ * must match the descriptor's dtype and shape and carry enough bytes.  An
+ * output with variable dims (hodu_tensor_desc.min_dims) needs only the
+ * dtype, the rank and room for the largest shape (its dims are not read).
+ * After a successful run every output's `dims` hold its actual shape, the
+ * data dense row-major for it at the start of `data`; `nbytes` stays the
+ * buffer's capacity (use hodu_shape_numel for the bytes that count). */
 hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor *inputs, size_t n_inputs, hodu_tensor *outputs,
                               size_t n_outputs, hodu_error *err);
 

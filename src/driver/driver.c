@@ -248,7 +248,9 @@ static void print_value(FILE *out, const ir_value *v)
     fprintf(out, " %s[", ir_dtype_name(v->dtype));
     for (int i = 0; i < v->rank; i++) {
         fputs(i ? "," : "", out);
-        if (v->dims[i].size >= 0)
+        if (v->dims[i].size >= 0 && v->dims[i].data_dep) /* as the compiled library's --inspect shows it */
+            fprintf(out, "0..%" PRId64, v->dims[i].size);
+        else if (v->dims[i].size >= 0)
             fprintf(out, "%" PRId64, v->dims[i].size);
         else
             put_name(out, "%s", v->dims[i].sym ? v->dims[i].sym : "?");

@@ -184,6 +184,7 @@ static void copy_type(ir_graph *body, int v, const ir_value *src)
     for (int i = 0; i < src->rank && i < HODU_MAX_RANK; i++) {
         dst->dims[i].size = src->dims[i].size;
         dst->dims[i].sym = src->dims[i].sym ? ir_graph_symbol(body, src->dims[i].sym) : NULL;
+        dst->dims[i].data_dep = src->dims[i].data_dep;
     }
 }
 
@@ -445,7 +446,22 @@ void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims)
     for (int i = 0; i < rank && i < HODU_MAX_RANK; i++) {
         v->dims[i].size = dims[i];
         v->dims[i].sym = NULL;
+        v->dims[i].data_dep = false;
     }
+}
+
+bool ir_value_has_data_dep(const ir_value *v)
+{
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
+        if (v->dims[i].data_dep)
+            return true;
+    return false;
+}
+
+void ir_value_set_data_dep(ir_value *v, int k)
+{
+    if (k >= 0 && k < v->rank && k < HODU_MAX_RANK)
+        v->dims[k].data_dep = true;
 }
 
 void ir_value_dims(const ir_value *v, int64_t *dims)
@@ -867,7 +883,7 @@ static bool same_type(const ir_value *a, const ir_value *b)
     if (a->dtype != b->dtype || a->rank != b->rank)
         return false;
     for (int i = 0; i < a->rank && i < HODU_MAX_RANK; i++)
-        if (a->dims[i].size != b->dims[i].size)
+        if (a->dims[i].size != b->dims[i].size || a->dims[i].data_dep != b->dims[i].data_dep)
             return false;
     return true;
 }
@@ -990,11 +1006,16 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
         const ir_node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        for (size_t j = 0; j < n->n_inputs; j++)
+        for (size_t j = 0; j < n->n_inputs; j++) {
             if (n->inputs[j] < -1 || n->inputs[j] >= (int)g->n_values) {
                 ir_node_error(d, g, (int)i, "input %zu has an invalid value index", j);
                 bad_index = true;
+            } else if (n->inputs[j] >= 0 && ir_value_has_data_dep(&g->values[n->inputs[j]])) {
+                /* pass_infer_fold refuses such a reader; none may appear later */
+                ir_node_error(d, g, (int)i, "reads '%s', whose size is only known when the model runs",
+                              g->values[n->inputs[j]].name);
             }
+        }
         for (size_t j = 0; j < n->n_outputs; j++) {
             int v = n->outputs[j];
             if (v < -1 || v >= (int)g->n_values) {
@@ -1023,6 +1044,9 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
                            HODU_MAX_RANK);
             continue;
         }
+        if (ir_value_has_data_dep(v) && (v->kind != IR_VALUE_NODE || !ir_value_is_static(v)))
+            ir_value_error(d, g, (int)i, "value '%s' has a data-dependent dim but is not a node result of known bound",
+                           v->name);
         if (v->kind != IR_VALUE_CONST)
             continue;
         if (!ir_value_is_static(v)) {
@@ -1089,6 +1113,8 @@ static void dump_type(const ir_value *v, hd_buf *out)
             hd_buf_puts(out, v->dims[i].sym);
         else if (v->dims[i].size < 0)
             hd_buf_putc(out, '?');
+        else if (v->dims[i].data_dep) /* known when the model runs, at most size */
+            hd_buf_printf(out, "?<=%" PRId64, v->dims[i].size);
         else
             hd_buf_printf(out, "%" PRId64, v->dims[i].size);
     }

@@ -9,7 +9,8 @@
  * Each value has a dtype and a shape.  A dim is either a known size or a
  * symbol (a name such as "batch" taken from the model); symbols are bound to
  * sizes before code generation (`--input-shape`).  Rank -1 means "not yet
- * inferred".
+ * inferred".  A known size may be an upper bound only (ir_dim.data_dep:
+ * NonZero's and Unique's results, whose size the data decides).
  *
  * Constants are referenced, not copied: a constant value points at bytes
  * owned by the graph (ir_graph_keep) or at memory the graph adopted from the
@@ -55,6 +56,12 @@
 typedef struct ir_dim {
     int64_t size;    /* >= 0 when known; -1 when symbolic or unknown */
     const char *sym; /* symbol name (interned in the graph) or NULL */
+    /* Data-dependent (NonZero, Unique, Compress, NonMaxSuppression): the
+     * actual size is only known when the model runs and lies in [0, size];
+     * `size` is the bound buffers are sized for.  Such a value may only be
+     * a graph output (pass_infer_fold refuses a node that reads one), and
+     * the ABI reports its actual dims after each run. */
+    bool data_dep;
 } ir_dim;
 
 /* Where a node or value came from.  Strings belong to the graph. */
@@ -251,8 +258,12 @@ const char *ir_onnx_type_name(int64_t t);
 /* Bits of a narrow type's code (8, 4 or 2); 0 for other types. */
 int ir_dtype_narrow_bits(hodu_dtype t);
 
-/* True when every dim is known. */
+/* True when every dim is known (a data-dependent dim counts: its bound is). */
 bool ir_value_is_static(const ir_value *v);
+/* True when some dim of v is data-dependent (ir_dim.data_dep). */
+bool ir_value_has_data_dep(const ir_value *v);
+/* Marks dim k of v data-dependent, at most its current size. */
+void ir_value_set_data_dep(ir_value *v, int k);
 /* Element count; -1 if any dim is unknown or the shape is past
  * HODU_MAX_TENSOR_ELEMS / HODU_MAX_TENSOR_BYTES (see ir_value_size_ok). */
 int64_t ir_value_numel(const ir_value *v);

@@ -56,6 +56,7 @@ typedef enum op_family {
     OP_FAMILY_LINALG,      /* linalg.c: Einsum, Det, LRN, TensorScatter */
     OP_FAMILY_OPTIM,       /* optim.c: Adagrad, Momentum, Adam (ai.onnx.preview.training) */
     OP_FAMILY_ML,          /* ml.c: Binarizer, ArrayFeatureExtractor (ai.onnx.ml), TfIdfVectorizer */
+    OP_FAMILY_DYNAMIC,     /* dynamic.c: output size depends on data (NonZero, Unique, ...) */
     OP_FAMILY_COUNT_
 } op_family;
 

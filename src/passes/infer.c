@@ -83,6 +83,20 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
                 ok = false;
             }
         }
+        /* The one check for values whose size depends on data (NonZero,
+         * Unique, ...): they may be graph outputs, but every op here
+         * computes on exact shapes, so nothing may read them yet. */
+        for (size_t j = 0; j < n->n_inputs && ok; j++) {
+            const ir_value *v = n->inputs[j] >= 0 ? &g->values[n->inputs[j]] : NULL;
+            if (v && ir_value_has_data_dep(v)) {
+                ir_node_error(d, g, id,
+                              "input '%s' has a size that is only known when the model runs (it depends on the "
+                              "values of node '%s'); Hodu cannot yet compute on such values, only return them as "
+                              "graph outputs (issue 8, run-time dims)",
+                              v->name, v->producer >= 0 ? g->nodes[v->producer].name : "?");
+                ok = false;
+            }
+        }
         if (!ok)
             break;
         op_hints_apply(hints, g, id);

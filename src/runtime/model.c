@@ -55,6 +55,20 @@ static hodu_status check_tensor_desc(const char *path, const char *kind, uint32_
                                (long long)td->dims[d]);
         }
     }
+    for (int32_t d = 0; td->min_dims != NULL && d < td->rank; d++) {
+        if (td->min_dims[d] < 0 || td->min_dims[d] > td->dims[d]) {
+            return hodurt_fail(err, HODU_ERR_FORMAT,
+                               "model '%s': %s '%s' says dim %ld lies in %lld..%lld, which is no range", path, kind,
+                               td->name, (long)d, (long long)td->min_dims[d], (long long)td->dims[d]);
+        }
+        /* Inputs of a size chosen at run time come with a later step. */
+        if (td->min_dims[d] != td->dims[d] && strcmp(kind, "input") == 0) {
+            return hodurt_fail(err, HODU_ERR_UNSUPPORTED,
+                               "model '%s': input '%s' takes dim %ld of any size in %lld..%lld, which this runtime "
+                               "does not support yet",
+                               path, td->name, (long)d, (long long)td->min_dims[d], (long long)td->dims[d]);
+        }
+    }
     if (td->dtype <= HODU_DTYPE_UNDEFINED || td->dtype >= HODU_DTYPE_COUNT_ ||
         hodu_dtype_size((hodu_dtype)td->dtype) == 0) {
         return hodurt_fail(err, HODU_ERR_FORMAT,
@@ -390,15 +404,27 @@ HODU_RT_API uint32_t hodu_instance_num_threads(const hodu_instance *inst)
 
 /* --- running ------------------------------------------------------------- */
 
-/* Checks a caller tensor against its descriptor entry. */
+/* True when some dim of the tensor may take more than one size. */
+static bool has_variable_dims(const hodu_tensor_desc *td)
+{
+    for (int32_t d = 0; td->min_dims != NULL && d < td->rank; d++)
+        if (td->min_dims[d] != td->dims[d])
+            return true;
+    return false;
+}
+
+/* Checks a caller tensor against its descriptor entry.  An output whose
+ * size depends on data needs only its dtype, rank and the bytes of the
+ * largest shape: run overwrites its dims, so one tensor serves many runs. */
 static hodu_status check_tensor(const char *kind, const hodu_tensor_desc *td, size_t need, const hodu_tensor *t,
                                 hodu_error *err)
 {
     if ((int)t->dtype != (int)td->dtype)
         return hodurt_fail(err, HODU_ERR_DTYPE, "%s '%s': dtype %s but the model expects %s", kind, td->name,
                            hodu_dtype_name(t->dtype), hodu_dtype_name((hodu_dtype)td->dtype));
+    bool any_dims = strcmp(kind, "output") == 0 && has_variable_dims(td);
     bool same = t->rank == td->rank;
-    for (int32_t d = 0; same && d < td->rank; d++)
+    for (int32_t d = 0; same && !any_dims && d < td->rank; d++)
         same = t->dims[d] == td->dims[d];
     if (!same) {
         char got[HODURT_SHAPE_STR_MAX], want[HODURT_SHAPE_STR_MAX];
@@ -470,23 +496,70 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
             return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
         }
     }
+    /* Every input's dims and every output's, each list in descriptor order. */
+    size_t n_dims = 0;
     for (size_t i = 0; i < n_inputs; i++)
-        in_ptrs[i] = inputs[i].data;
+        n_dims += (size_t)desc->inputs[i].rank;
+    size_t out_dims_at = n_dims;
     for (size_t i = 0; i < n_outputs; i++)
+        n_dims += (size_t)desc->outputs[i].rank;
+    int64_t dims_stack[2 * HODURT_STACK_TENSORS * HODU_MAX_RANK];
+    int64_t *dims = n_dims <= sizeof dims_stack / sizeof dims_stack[0] ? dims_stack : malloc(n_dims * sizeof *dims);
+    if (dims == NULL) {
+        if (in_ptrs != in_stack)
+            free(in_ptrs);
+        if (out_ptrs != out_stack)
+            free(out_ptrs);
+        return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n_inputs; i++) {
+        in_ptrs[i] = inputs[i].data;
+        for (int32_t d = 0; d < desc->inputs[i].rank; d++)
+            dims[at++] = inputs[i].dims[d];
+    }
+    for (size_t i = 0; i < n_outputs; i++) {
         out_ptrs[i] = outputs[i].data;
+        for (int32_t d = 0; d < desc->outputs[i].rank; d++)
+            dims[at++] = -1; /* run fills every entry */
+    }
 
-    int rc = desc->run(inst->workspace, in_ptrs, out_ptrs, &inst->exec);
+    int rc = desc->run(inst->workspace, in_ptrs, dims, out_ptrs, dims + out_dims_at, &inst->exec);
 
+    /* The dims run reports must lie within what the descriptor allows, or
+     * the caller would read past its buffer. */
+    size_t bad = n_outputs;
+    const int64_t *got = dims + out_dims_at;
+    for (size_t i = 0; rc == 0 && i < n_outputs && bad == n_outputs; i++) {
+        const hodu_tensor_desc *td = &desc->outputs[i];
+        for (int32_t d = 0; d < td->rank; d++)
+            if (got[d] < (td->min_dims != NULL ? td->min_dims[d] : td->dims[d]) || got[d] > td->dims[d])
+                bad = i;
+        got += td->rank;
+    }
+    got = dims + out_dims_at;
+    for (size_t i = 0; rc == 0 && bad == n_outputs && i < n_outputs; i++) {
+        for (int32_t d = 0; d < desc->outputs[i].rank; d++)
+            outputs[i].dims[d] = got[d];
+        got += desc->outputs[i].rank;
+    }
+
+    if (dims != dims_stack)
+        free(dims);
     if (in_ptrs != in_stack)
         free(in_ptrs);
     if (out_ptrs != out_stack)
         free(out_ptrs);
+    if (rc == 0 && bad < n_outputs)
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run reported dims for output '%s' outside its descriptor",
+                           desc->model_name, desc->outputs[bad].name);
     if (rc == HODU_RUN_INPUT_VALUES)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG,
                            "model '%s': the values of an input that decides a shape or an axis (such as a "
                            "Reshape's target shape) ask for other shapes than the model was built for, or for no "
-                           "axis, or are out of range (or ask for random dropout in training mode, which a compiled "
-                           "model does not do)",
+                           "axis, or lie outside the range the op allows (such as NonMaxSuppression's "
+                           "iou_threshold), or ask for random dropout in training mode, which a compiled model "
+                           "does not do",
                            desc->model_name);
     if (rc != 0)
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run returned %d; the Hodu ABI allows 0 and %d",

@@ -302,3 +302,24 @@ for name, v in (("do_0", 0.0), ("do_half", 0.5), ("do_1", 1.0)):
     npv(name, v, np.float32)
 for name, v in (("do_on", True), ("do_off", False)):
     npv(name, v, np.bool_)
+
+# A value whose size depends on data (NonZero's result) read by another
+# node: refused at build time until Hodu computes on run-time dims.
+save(model([helper.make_node("NonZero", ["x"], ["nz"], name="find"),
+            helper.make_node("Transpose", ["nz"], ["t"], name="flip")],
+           [x], [helper.make_tensor_value_info("t", TensorProto.INT64, None)]), "nonzero_consumer.onnx")
+# NonMaxSuppression's iou_threshold must lie in [0, 1]: a constant is refused
+# when building, a run-time value when the model runs.
+nms_in = [helper.make_tensor_value_info("boxes", f32, [1, 3, 4]), helper.make_tensor_value_info("scores", f32, [1, 1, 3])]
+nms_out = [helper.make_tensor_value_info("sel", TensorProto.INT64, None)]
+save(model([helper.make_node("NonMaxSuppression", ["boxes", "scores", "max", "iou"], ["sel"])], nms_in, nms_out,
+           [numpy_helper.from_array(np.array([2], np.int64), "max"),
+            numpy_helper.from_array(np.array([2.0], np.float32), "iou")]), "nms_iou_const.onnx")
+save(model([helper.make_node("NonMaxSuppression", ["boxes", "scores", "max", "iou"], ["sel"])],
+           nms_in + [helper.make_tensor_value_info("iou", f32, [1])], nms_out,
+           [numpy_helper.from_array(np.array([2], np.int64), "max")]), "nms_iou_runtime.onnx")
+np.save(os.path.join(out, "nms_boxes.npy"), np.array([[[0, 0, 1, 1], [0, 0, 1, 1.1], [5, 5, 6, 6]]], np.float32))
+np.save(os.path.join(out, "nms_scores.npy"), np.array([[[0.9, 0.8, 0.7]]], np.float32))
+np.save(os.path.join(out, "nms_iou_good.npy"), np.array([0.5], np.float32))
+np.save(os.path.join(out, "nms_iou_bad.npy"), np.array([1.5], np.float32))
+np.save(os.path.join(out, "nms_iou_nan.npy"), np.array([np.nan], np.float32))

@@ -44,6 +44,8 @@ expect_error window_size "window_size\.onnx:node\[0\]: node 'HannWindow_0' (Hann
 expect_error missing_file "cannot open" build does_not_exist.onnx
 expect_error einsum_equation "einsum_equation\.onnx:node\[0\]: node 'Einsum_0' (Einsum): equation: the output repeats label 'a'" build einsum_equation.onnx
 expect_error lrn_size "lrn_size\.onnx:node\[0\]: node 'LRN_0' (LRN): attribute 'size' = -3 must be at least 1" build lrn_size.onnx
+expect_error nonzero_consumer "nonzero_consumer\.onnx:node\[1\]: node 'flip' (Transpose): input 'nz' has a size that is only known when the model runs (it depends on the values of node 'find'); Hodu cannot yet compute on such values" build nonzero_consumer.onnx
+expect_error nms_iou_const "nms_iou_const\.onnx:node\[0\]: node 'NonMaxSuppression_0' (NonMaxSuppression): iou_threshold 'iou' is 2; it must lie in \[0, 1\]" build nms_iou_const.onnx
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 
 # Run-time input checks need a good library first.
@@ -194,5 +196,15 @@ fi
 if built tscatter; then
     expect_ok tscatter_hostile_indices "$hodu" --run "$work/tscatter.so" --input "past=$c/ts_past.npy" \
         --input "upd=$c/ts_upd.npy" --input "w=$c/ts_w.npy" --output-dir "$work/ts"
+fi
+# NonMaxSuppression's iou_threshold given at run time must lie in [0, 1].
+if built nms_iou_runtime; then
+    nm() {
+        "$hodu" --run "$work/nms_iou_runtime.so" --input "boxes=$c/nms_boxes.npy" --input "scores=$c/nms_scores.npy" \
+            --input "iou=$c/$1" --output-dir "$work/nm"
+    }
+    expect_ok nms_iou_runtime_good nm nms_iou_good.npy
+    expect_error nms_iou_runtime_bad "lie outside the range the op allows" nm nms_iou_bad.npy
+    expect_error nms_iou_runtime_nan "lie outside the range the op allows" nm nms_iou_nan.npy
 fi
 suite_end

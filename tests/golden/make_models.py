@@ -157,11 +157,27 @@ def conv_epilogue(outdir):
     return ""
 
 
+def data_dependent(outdir):
+    # NonZero of an input: its count dim is data-dependent (?<=12); NonZero
+    # of a constant folds to its exact shape and feeds a node.
+    x = helper.make_tensor_value_info("x", F32, [3, 4])
+    nz = helper.make_tensor_value_info("nz", TensorProto.INT64, [2, "n"])
+    t = helper.make_tensor_value_info("t", TensorProto.INT64, [2, 2])
+    nodes = [
+        helper.make_node("NonZero", ["x"], ["nz"], name="find"),
+        helper.make_node("NonZero", ["mask"], ["m"], name="find_const"),
+        helper.make_node("Transpose", ["m"], ["t"], name="flip"),
+    ]
+    inits = [const("mask", np.array([[0, 1], [2, 0]], np.float32))]
+    save(outdir, "data_dependent", nodes, [x], [nz, t], inits)
+    return ""
+
+
 def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
     cases = [(f.__name__, f(outdir)) for f in (bind_symbolic, fold_shape_chain, dce_branch, fuse_chain, mix,
-                                                conv_epilogue)]
+                                                conv_epilogue, data_dependent)]
     with open(os.path.join(outdir, "cases.txt"), "w") as fh:
         for name, args in cases:
             fh.write(f"{name} {args}".rstrip() + "\n")

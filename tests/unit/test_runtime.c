@@ -76,9 +76,15 @@ static const char model_source[] =
     "    if (j->workers)\n"
     "        j->workers[w * 64]++;\n"
     "}\n"
-    "static int run_affine(void *workspace, const void *const *inputs, void *const *outputs,\n"
-    "                      const hodu_exec *exec)\n"
+    "static int run_affine(void *workspace, const void *const *inputs, const int64_t *input_dims,\n"
+    "                      void *const *outputs, int64_t *output_dims, const hodu_exec *exec)\n"
     "{\n"
+    "    if (input_dims != 0 && (input_dims[0] != 2 || input_dims[1] != 3))\n"
+    "        return 9;\n"
+    "    if (output_dims != 0) {\n"
+    "        output_dims[0] = 2;\n"
+    "        output_dims[1] = 3;\n"
+    "    }\n"
     "    struct job j = {inputs[0], *(const float *)inputs[1], 0, 0};\n"
     "    float *y = outputs[0];\n"
     "#if VARIANT == 9\n"
@@ -133,6 +139,35 @@ static const char model_source[] =
     "    return VARIANT == 3 ? (const hodu_model_desc *)0 : &desc;\n"
     "}\n";
 
+/* Model "positive": y = the elements of x (float32[6]) that are > 0, in
+ * order, so y's size depends on the data: float32[0..6].  VARIANT 1
+ * reports one element more than its buffer holds; VARIANT 2 declares an
+ * input of variable size, which this runtime does not take yet. */
+static const char positive_source[] =
+    "#include <stdint.h>\n"
+    "#include \"hodu_abi.h\"\n"
+    "static const int64_t six[1] = {6};\n"
+    "static const int64_t zero[1] = {0};\n"
+    "static int run_positive(void *ws, const void *const *in, const int64_t *in_dims,\n"
+    "                        void *const *out, int64_t *out_dims, const hodu_exec *exec)\n"
+    "{\n"
+    "    (void)ws;\n    (void)exec;\n    (void)in_dims;\n"
+    "    const float *x = in[0];\n"
+    "    float *y = out[0];\n"
+    "    int64_t n = 0;\n"
+    "    for (int i = 0; i < 6; i++)\n"
+    "        if (x[i] > 0)\n"
+    "            y[n++] = x[i];\n"
+    "    if (out_dims)\n"
+    "        out_dims[0] = VARIANT == 1 ? 7 : n;\n"
+    "    return 0;\n"
+    "}\n"
+    "static const hodu_tensor_desc ins[1] = {{\"x\", HODU_DTYPE_F32, 1, six, VARIANT == 2 ? zero : 0}};\n"
+    "static const hodu_tensor_desc outs[1] = {{\"y\", HODU_DTYPE_F32, 1, six, zero}};\n"
+    "static const hodu_model_desc desc = {HODU_ABI_VERSION, sizeof(hodu_model_desc), \"positive\",\n"
+    "    \"hodu test\", 1, 1, ins, outs, 0, 0, run_positive};\n"
+    "const hodu_model_desc *hodu_model_get_desc(void) { return &desc; }\n";
+
 /* A shared library that is not a model: no hodu_model_get_desc. */
 static const char not_a_model_source[] = "int not_a_model(void) { return 42; }\n";
 
@@ -181,9 +216,10 @@ static bool write_wide_source(const char *path)
         return false;
     fprintf(f, "#include <stdint.h>\n#include \"hodu_abi.h\"\n");
     fprintf(f, "static const int64_t one[1] = {1};\n");
-    fprintf(f, "static int run_wide(void *ws, const void *const *in, void *const *out,\n"
-               "                    const hodu_exec *exec)\n{\n");
-    fprintf(f, "    (void)ws;\n    (void)exec;\n    float s = 0;\n");
+    fprintf(f, "static int run_wide(void *ws, const void *const *in, const int64_t *in_dims,\n"
+               "                    void *const *out, int64_t *out_dims, const hodu_exec *exec)\n{\n");
+    fprintf(f, "    (void)ws;\n    (void)exec;\n    (void)in_dims;\n    float s = 0;\n");
+    fprintf(f, "    for (int j = 0; out_dims && j < %d; j++)\n        out_dims[j] = 1;\n", WIDE_OUT);
     fprintf(f, "    for (int i = 0; i < %d; i++)\n        s += *(const float *)in[i];\n", WIDE_IN);
     fprintf(f, "    for (int j = 0; j < %d; j++)\n        *(float *)out[j] = s + (float)j;\n", WIDE_OUT);
     fprintf(f, "    return 0;\n}\n");
@@ -242,6 +278,16 @@ static int group_setup(void **state)
     model_path(out, sizeof out, "wide");
     if (!write_wide_source(src) || !compile_model(src, out, 0))
         return -1;
+    snprintf(src, sizeof src, "%s/positive.c", tmp_dir);
+    if (!write_text(src, positive_source))
+        return -1;
+    for (int v = 0; v < 3; v++) {
+        char name[32];
+        snprintf(name, sizeof name, "positive%d", v);
+        model_path(out, sizeof out, name);
+        if (!compile_model(src, out, v))
+            return -1;
+    }
     snprintf(out, sizeof out, "%s/text.so", tmp_dir);
     if (!write_text(out, "this is not an ELF file\n"))
         return -1;
@@ -972,6 +1018,69 @@ static void test_names_and_sizes(void **state)
 /* Property: hodu_shape_numel multiplies dims, is 1 for rank 0, 0 with a zero
  * dim (even beside a huge one), and -1 for a bad rank, NULL dims, a negative
  * dim or a product that overflows int64. */
+/* An output whose size depends on data: the descriptor gives its range,
+ * the caller's buffer is sized for the largest shape and its dims are not
+ * read, each run sets dims to the actual size (the same tensor serves runs
+ * of different sizes), and a model reporting dims past its descriptor is
+ * refused rather than believed. */
+static void test_output_dims_reported(void **state)
+{
+    (void)state;
+    char path[512];
+    model_path(path, sizeof path, "positive0");
+    hodu_model *m = NULL;
+    hodu_error err;
+    assert_int_equal(hodu_model_open(path, &m, &err), HODU_OK);
+    const hodu_tensor_desc *y = hodu_model_output(m, 0);
+    assert_non_null(y->min_dims);
+    assert_int_equal(y->min_dims[0], 0);
+    assert_int_equal(y->dims[0], 6);
+    hodu_instance *inst = NULL;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+
+    float x[6] = {1, -2, 3, 0, 5, -6}, yb[6] = {0};
+    hodu_tensor in = {.dtype = HODU_DTYPE_F32, .rank = 1, .dims = {6}, .data = x, .nbytes = sizeof x};
+    /* dims deliberately wrong: only dtype, rank and capacity count */
+    hodu_tensor out = {.dtype = HODU_DTYPE_F32, .rank = 1, .dims = {99}, .data = yb, .nbytes = sizeof yb};
+    assert_int_equal(hodu_instance_run(inst, &in, 1, &out, 1, &err), HODU_OK);
+    assert_int_equal(out.dims[0], 3);
+    assert_true(yb[0] == 1 && yb[1] == 3 && yb[2] == 5);
+    assert_int_equal(out.nbytes, sizeof yb);
+
+    for (int i = 0; i < 6; i++)
+        x[i] = -1;
+    assert_int_equal(hodu_instance_run(inst, &in, 1, &out, 1, &err), HODU_OK);
+    assert_int_equal(out.dims[0], 0);
+    for (int i = 0; i < 6; i++)
+        x[i] = (float)(i + 1);
+    assert_int_equal(hodu_instance_run(inst, &in, 1, &out, 1, &err), HODU_OK);
+    assert_int_equal(out.dims[0], 6);
+
+    /* still too small a buffer for the largest shape, or the wrong rank */
+    out.nbytes = 5 * sizeof(float);
+    assert_int_equal(hodu_instance_run(inst, &in, 1, &out, 1, &err), HODU_ERR_INVALID_ARG);
+    out.nbytes = sizeof yb;
+    out.rank = 2;
+    assert_int_equal(hodu_instance_run(inst, &in, 1, &out, 1, &err), HODU_ERR_SHAPE);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+
+    model_path(path, sizeof path, "positive1");
+    assert_int_equal(hodu_model_open(path, &m, &err), HODU_OK);
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    out.rank = 1;
+    out.dims[0] = 6;
+    assert_int_equal(hodu_instance_run(inst, &in, 1, &out, 1, &err), HODU_ERR_FORMAT);
+    expect_message(&err, "outside its descriptor");
+    assert_int_equal(out.dims[0], 6); /* left as it was */
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+
+    model_path(path, sizeof path, "positive2");
+    err = open_expect(path, HODU_ERR_UNSUPPORTED);
+    expect_message(&err, "input 'x'");
+}
+
 static void test_shape_numel(void **state)
 {
     static const int64_t d3[3] = {2, 3, 4};
@@ -1001,7 +1110,7 @@ int main(void)
         cmocka_unit_test(test_zero_workspace),   cmocka_unit_test(test_many_tensors),
         cmocka_unit_test(test_open_twice),       cmocka_unit_test(test_concurrent_instances),
         cmocka_unit_test(test_null_safety),      cmocka_unit_test(test_names_and_sizes),
-        cmocka_unit_test(test_shape_numel),
+        cmocka_unit_test(test_shape_numel),      cmocka_unit_test(test_output_dims_reported),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -108,6 +108,27 @@ static void test_valid(void **state)
     ir_graph_free(f.g);
 }
 
+/* Property: a data-dependent value (its size known only when the model
+ * runs) may be a graph output, but no node may read it, and only a node
+ * result may have such a dim. */
+static void test_data_dependent_reader(void **state)
+{
+    (void)state;
+    fixture f;
+    build(&f);
+    ir_value_set_data_dep(ir_val(f.g, f.y), 1);
+    assert_true(ir_value_has_data_dep(ir_val(f.g, f.y)));
+    assert_true(passes(f.g, true)); /* y is only an output */
+    ir_value_set_data_dep(ir_val(f.g, f.a), 0);
+    assert_true(fails_with(f.g, true, "reads 'a', whose size is only known when the model runs", "'relu'"));
+    ir_graph_free(f.g);
+
+    build(&f);
+    ir_value_set_data_dep(ir_val(f.g, f.w), 0);
+    assert_true(fails_with(f.g, true, "value 'w' has a data-dependent dim", NULL));
+    ir_graph_free(f.g);
+}
+
 static void test_defined_twice(void **state)
 {
     (void)state;
@@ -450,6 +471,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_defined_twice),
+        cmocka_unit_test(test_data_dependent_reader),
         cmocka_unit_test(test_wrong_producer),
         cmocka_unit_test(test_output_is_graph_input),
         cmocka_unit_test(test_output_is_constant),

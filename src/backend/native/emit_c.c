@@ -378,6 +378,30 @@ static void write_task_form(const ir_graph *g, int node, const op_emit *e, const
     hd_buf_puts(fns, "_task, (void *)&args);\n}\n");
 }
 
+/* --- run-time output dims (ABI 4) ----------------------------------------
+ * hodu_run fills output_dims (or a local array when the caller passes NULL)
+ * with every output's dims; a node whose output size depends on data gets
+ * `int64_t *dimsK` for its output K and writes the actual dims there.  The
+ * entries of graph output i start at the sum of the ranks before it; a
+ * data-dependent value that is no graph output gets a local array. */
+static long output_dims_start(const ir_graph *g, size_t i)
+{
+    long at = 0;
+    for (size_t k = 0; k < i; k++)
+        at += g->values[g->outputs[k]].rank;
+    return at;
+}
+
+/* Where the dims of value v go: its first listing as a graph output, or -1
+ * (not an output: the node writes them to a sink). */
+static long output_dims_at(const ir_graph *g, int v)
+{
+    for (size_t i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v)
+            return output_dims_start(g, i);
+    return -1;
+}
+
 static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls, hd_buf *calls,
                       run_names *names, struct em_blobs *blobs, hd_diag *d)
 {
@@ -442,6 +466,16 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
         if (n->outputs[j] >= 0)
             param_add(&ps, hd_xasprintf("%s *", em_ctype(g->values[n->outputs[j]].dtype)), hd_xasprintf("out%zu", j),
                       hd_xstrdup(value_name(names, g, plan, n->outputs[j])));
+    /* Outputs whose size depends on data: the node writes their actual
+     * dims where hodu_run reports them (see output_dims_at). */
+    for (size_t j = 0; j < n->n_outputs; j++)
+        if (n->outputs[j] >= 0 && ir_value_has_data_dep(&g->values[n->outputs[j]])) {
+            long at = output_dims_at(g, n->outputs[j]);
+            if (at < 0) /* read by nobody: a sink of its own (the parameters are restrict) */
+                hd_buf_printf(&names->decls, "    int64_t dims_n%d_%zu[%d];\n", node, j, g->values[n->outputs[j]].rank);
+            param_add(&ps, hd_xstrdup("int64_t *"), hd_xasprintf("dims%zu", j),
+                      at >= 0 ? hd_xasprintf("odims + %ld", at) : hd_xasprintf("dims_n%d_%zu", node, j));
+        }
     if (plan->scratch_bytes[step])
         param_add(&ps, hd_xstrdup("unsigned char *"), hd_xstrdup("scratch"),
                   plan->scratch_offset[step] ? hd_xasprintf("arena + %" PRIu64, plan->scratch_offset[step])
@@ -470,6 +504,23 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
     return true;
 }
 
+/* hodu_run's output dims: the caller's array or a local one, filled with
+ * every output's dims (for a data-dependent dim the bound, which its node
+ * overwrites). */
+static void put_output_dims(const ir_graph *g, hd_buf *b)
+{
+    long total = output_dims_start(g, g->n_outputs);
+    hd_buf_printf(b, "    int64_t odims_local[%ld];\n    int64_t *odims = output_dims ? output_dims : odims_local;\n",
+                  total ? total : 1);
+    hd_buf_puts(b, "    (void)odims;\n");
+    for (size_t i = 0; i < g->n_outputs; i++) {
+        const ir_value *v = &g->values[g->outputs[i]];
+        long at = output_dims_start(g, i);
+        for (int k = 0; k < v->rank; k++)
+            hd_buf_printf(b, "    odims[%ld] = %" PRId64 ";\n", at + k, v->dims[k].size);
+    }
+}
+
 static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const char *what, hd_buf *b)
 {
     for (size_t i = 0; i < n; i++) {
@@ -480,6 +531,12 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
         for (int k = 0; k < v->rank; k++)
             hd_buf_printf(b, "%s%" PRId64, k ? ", " : "", v->dims[k].size);
         hd_buf_puts(b, "};\n");
+        if (ir_value_has_data_dep(v)) { /* a data-dependent dim may be anything from 0 */
+            hd_buf_printf(b, "static const int64_t %s%zu_min_dims[] = {", what, i);
+            for (int k = 0; k < v->rank; k++)
+                hd_buf_printf(b, "%s%" PRId64, k ? ", " : "", v->dims[k].data_dep ? 0 : v->dims[k].size);
+            hd_buf_puts(b, "};\n");
+        }
     }
     hd_buf_printf(b, "static const hodu_tensor_desc %s_desc[] = {\n", what);
     for (size_t i = 0; i < n; i++) {
@@ -489,12 +546,14 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
         hd_buf_puts(b, ", ");
         put_dtype(b, v->dtype);
         if (v->rank == 0)
-            hd_buf_puts(b, ", 0, NULL},\n");
+            hd_buf_puts(b, ", 0, NULL, NULL},\n");
+        else if (ir_value_has_data_dep(v))
+            hd_buf_printf(b, ", %d, %s%zu_dims, %s%zu_min_dims},\n", v->rank, what, i, what, i);
         else
-            hd_buf_printf(b, ", %d, %s%zu_dims},\n", v->rank, what, i);
+            hd_buf_printf(b, ", %d, %s%zu_dims, NULL},\n", v->rank, what, i);
     }
     if (n == 0)
-        hd_buf_puts(b, "    {NULL, 0, 0, NULL}\n");
+        hd_buf_puts(b, "    {NULL, 0, 0, NULL, NULL}\n");
     hd_buf_puts(b, "};\n");
 }
 
@@ -598,7 +657,11 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         const mem_slot *s = &plan->slots[v];
         if (s->place == MEM_OUTPUT && s->index == i)
             continue;
-        size_t nbytes = ir_value_nbytes(&g->values[v]);
+        const ir_value *val = &g->values[v];
+        if (ir_value_has_data_dep(val) && output_dims_at(g, v) != output_dims_start(g, i))
+            hd_buf_printf(&calls, "    memcpy(odims + %ld, odims + %ld, %d * sizeof(int64_t));\n",
+                          output_dims_start(g, i), output_dims_at(g, v), val->rank);
+        size_t nbytes = ir_value_nbytes(val);
         if (nbytes == 0)
             continue;
         hd_buf_printf(&calls, "    memcpy(out[%zu], %s, %zu);\n", i, value_name(&names, g, plan, v), nbytes);
@@ -620,10 +683,12 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         hd_buf_puts(b, "static const unsigned char hodu_weights[64] __attribute__((aligned(64)));\n");
     hd_buf_write(b, decls.data ? decls.data : "", decls.len);
     hd_buf_write(b, fns.data ? fns.data : "", fns.len);
-    hd_buf_puts(
-        b, "\nstatic int hodu_run(void *workspace, const void *const *in, void *const *out, const hodu_exec *exec)\n{\n"
-           "    unsigned char *arena = (unsigned char *)workspace;\n"
-           "    (void)arena;\n    (void)in;\n    (void)out;\n    (void)exec;\n    (void)hodu_weights;\n");
+    hd_buf_puts(b, "\nstatic int hodu_run(void *workspace, const void *const *in, const int64_t *input_dims,\n"
+                   "                    void *const *out, int64_t *output_dims, const hodu_exec *exec)\n{\n"
+                   "    unsigned char *arena = (unsigned char *)workspace;\n"
+                   "    (void)arena;\n    (void)in;\n    (void)input_dims; /* every input dim is exact */\n"
+                   "    (void)out;\n    (void)exec;\n    (void)hodu_weights;\n");
+    put_output_dims(g, b);
     hd_buf_write(b, names.decls.data ? names.decls.data : "", names.decls.len);
     hd_buf_puts(b, "    const hd_fpenv fpenv = hd_fpenv_enter();\n");
     hd_buf_write(b, calls.data ? calls.data : "", calls.len);
