@@ -9,8 +9,9 @@
  * exclude_outside, extrapolation_value, nearest_mode; opset 18 adds axes,
  * antialias and keep_aspect_ratio_policy; opset 19 the
  * half_pixel_symmetric mode.  Scales and sizes (and roi, for
- * tf_crop_and_resize) must be build-time constants: they fix the output
- * shape.
+ * tf_crop_and_resize) fix the output shape and the mapping: build-time
+ * constants, or run-time values where the model declares the output
+ * (rs_run_time; the lowering then maps coordinates when the model runs).
  *
  * Resizing is separable: each resized axis maps an output index to a few
  * input indices (edge-clamped) with weights, and an output element is the
@@ -127,6 +128,117 @@ static bool rs_dtype_ok(hodu_dtype t, int mode)
 
 static int rs_ntaps(const resize_plan *p, int axis);
 
+/* A run-time vector operand of `len` elements of one of the types. */
+static bool rs_rt_vector(const ir_value *v, int64_t len, hodu_dtype t1, hodu_dtype t2)
+{
+    return v && v->kind != IR_VALUE_CONST && (v->dtype == t1 || v->dtype == t2) && v->rank == 1 &&
+           v->dims[0].size == len;
+}
+
+/* Taps per output index along axis a for any scale at least s (fewer for
+ * larger scales): what the run-time tables must hold. */
+static int rs_taps_at_least(const resize_plan *p, int a, double s)
+{
+    resize_plan q = *p;
+    q.scale[a] = s;
+    return p->mode == RESIZE_NEAREST ? 1 : rs_ntaps(&q, a);
+}
+
+/* Scales, sizes (with a keep_aspect_ratio_policy) or roi as run-time
+ * values, where the model declares the output: fills the plan's run-time
+ * part.  1: done, 0: not at run time (the constant path follows), -1:
+ * refused (reported). */
+static int rs_run_time(op_ctx *c, resize_plan *p, const int *axes, int na)
+{
+    const ir_node *n = op_node(c);
+    int r = p->rank;
+    bool legacy = n->op == OP_UPSAMPLE || c->g->opset < 11;
+    const char *pol = legacy ? "stretch" : ir_attr_string(n, "keep_aspect_ratio_policy", "stretch");
+    bool stretch = strcmp(pol, "stretch") == 0;
+    p->scales_input = p->sizes_input = p->roi_input = -1;
+    bool rt = false;
+    if (legacy) {
+        if (!rs_rt_vector(op_in(c, 1), r, HODU_DTYPE_F32, HODU_DTYPE_F32))
+            return 0;
+        p->scales_input = 1;
+        rt = true;
+    } else {
+        const ir_value *roi = rs_has(c, 1) ? op_in(c, 1) : NULL;
+        const ir_value *sc = rs_has(c, 2) ? op_in(c, 2) : NULL, *sz = rs_has(c, 3) ? op_in(c, 3) : NULL;
+        if (p->coord == RESIZE_TF_CROP_AND_RESIZE && !roi)
+            return 0; /* the constant path reports it */
+        if (p->coord == RESIZE_TF_CROP_AND_RESIZE) {
+            if (rs_rt_vector(roi, 2 * na, HODU_DTYPE_F32, HODU_DTYPE_F64))
+                rt = true;
+            else if (roi->kind != IR_VALUE_CONST)
+                return 0;
+            p->roi_input = 1;
+        }
+        if (sc && sz)
+            return 0; /* the constant path reports it */
+        if (sc) {
+            if (rs_rt_vector(sc, na, HODU_DTYPE_F32, HODU_DTYPE_F32))
+                rt = true;
+            else if (sc->kind != IR_VALUE_CONST || sc->dtype != HODU_DTYPE_F32)
+                return 0;
+            p->scales_input = 2;
+        } else if (sz) {
+            if (rs_rt_vector(sz, na, HODU_DTYPE_I64, HODU_DTYPE_I64))
+                rt |= !stretch || p->roi_input >= 0; /* else sizes are the declared output's */
+            else if (sz->kind != IR_VALUE_CONST || sz->dtype != HODU_DTYPE_I64)
+                return 0;
+            p->sizes_input = 3;
+            if (!stretch) {
+                p->keep_aspect = true;
+                p->not_larger = strcmp(pol, "not_larger") == 0;
+                if (!p->not_larger && strcmp(pol, "not_smaller") != 0)
+                    return 0;
+            }
+        } else {
+            return 0;
+        }
+    }
+    int64_t declared[HODU_MAX_RANK];
+    if (!rt || op_declared_shape(c, 0, declared) != r)
+        return 0;
+    p->at_run_time = true;
+    p->n_axes = na;
+    for (int i = 0; i < r; i++) {
+        p->out[i] = p->in[i];
+        p->scale[i] = 1.0;
+    }
+    for (int k = 0; k < na; k++) {
+        int a = axes[k];
+        p->axes[k] = a;
+        p->resized[a] = true;
+        p->out[a] = declared[a];
+        if (declared[a] > ((int64_t)1 << 40)) {
+            op_fail(c, "declared output dim %d (%" PRId64 ") is too large to resize to", a, declared[a]);
+            return -1;
+        }
+        if (p->in[a] == 0 && p->out[a] > 0) {
+            op_fail(c, "cannot resize an empty axis %d to %" PRId64, a, p->out[a]);
+            return -1;
+        }
+        /* the smallest scale that gives this size under any rule (floor
+         * for scales, rounding for a policy, exact for stretched sizes) */
+        double lo = p->in[a] && p->out[a] ? ((double)p->out[a] - 0.5) / (double)p->in[a] : 1.0;
+        double min_s = p->antialias ? RESIZE_MIN_AA_SCALE : RESIZE_MIN_SCALE;
+        p->max_taps[a] = rs_taps_at_least(p, a, lo > min_s ? lo : min_s);
+        p->scale[a] = p->in[a] && p->out[a] ? (double)p->out[a] / (double)p->in[a] : 1.0;
+        if (p->out[a] * p->max_taps[a] > ((int64_t)1 << 24)) {
+            op_fail(c, "output axis %d (%" PRId64 ") is too large to resize", a, p->out[a]);
+            return -1;
+        }
+    }
+    for (int i = 0; i < r; i++)
+        if (!p->resized[i] && p->out[i] != p->in[i]) {
+            op_fail(c, "the declared output changes axis %d, which the op does not resize", i);
+            return -1;
+        }
+    return 1;
+}
+
 static bool rs_get(op_ctx *c, resize_plan *p)
 {
     const ir_value *x = op_need_static(c, 0);
@@ -154,6 +266,11 @@ static bool rs_get(op_ctx *c, resize_plan *p)
     double roi[2 * HODU_MAX_RANK];
     bool have_scales = false, have_sizes = false, ok = true;
     bool upsample = n->op == OP_UPSAMPLE;
+    if (!(upsample && c->g->opset < 9)) {
+        int rt = rs_run_time(c, p, axes, na);
+        if (rt != 0)
+            return rt > 0;
+    }
     if (upsample && c->g->opset < 9) {
         size_t ns = 0;
         const ir_attr *a = ir_attr_find(n, "scales");

@@ -270,105 +270,84 @@ long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char
     return n;
 }
 
-struct op_hints {
-    int *via;      /* per value: the elementwise node reading it on the way to a declared output, or -1 */
-    int *target;   /* per value: index into rank/dims of the declared output it reaches, or -1 */
-    int *rank;     /* per graph output with a static declared shape, taken before inference */
-    int64_t *dims; /* HODU_MAX_RANK per such output */
-};
-
-op_hints *op_hints_build(const ir_graph *g, const int *order, size_t count)
+/* Whether node n's result has the shape of its operand `id`, whatever the
+ * other operands are: the unary elementwise ops, Identity, CastLike and
+ * Clip (whose bounds are scalars) reading it first, and the elementwise
+ * ops whose other operands are single values or not inferred yet (an
+ * expanded window scales its Range by a scalar, takes cosines and joins
+ * the branches again). */
+static bool keeps_shape_of(const ir_graph *g, const ir_node *n, int id)
 {
-    op_hints *h = hd_xcalloc(1, sizeof *h);
-    size_t nv = g->n_values ? g->n_values : 1, no = g->n_outputs ? g->n_outputs : 1;
-    h->via = hd_xmalloc(nv * sizeof(int));
-    h->target = hd_xmalloc(nv * sizeof(int));
-    h->rank = hd_xmalloc(no * sizeof(int));
-    h->dims = hd_xcalloc(no * HODU_MAX_RANK, sizeof(int64_t));
-    for (size_t v = 0; v < g->n_values; v++)
-        h->via[v] = h->target[v] = -1;
-    for (size_t o = 0; o < g->n_outputs; o++) {
-        const ir_value *v = ir_val(g, g->outputs[o]);
-        bool full = v->rank >= 0 && h->target[g->outputs[o]] < 0;
-        for (int k = 0; full && k < v->rank; k++)
-            full = v->dims[k].size >= 0;
-        h->rank[o] = full ? v->rank : -1;
-        for (int k = 0; full && k < v->rank; k++)
-            h->dims[o * HODU_MAX_RANK + k] = v->dims[k].size;
-        if (full)
-            h->target[g->outputs[o]] = (int)o;
-    }
-    /* readers come after their operands in a schedule: walk it backwards */
-    for (size_t k = count; k-- > 0;) {
-        const ir_node *n = ir_nd(g, order[k]);
-        if (!ew_row_of(n->op) || n->n_outputs != 1 || n->outputs[0] < 0 || h->target[n->outputs[0]] < 0)
+    const op_def *def = op_get(n->op);
+    if (!def || n->n_outputs != 1 || n->n_inputs < 1)
+        return false;
+    if (n->inputs[0] == id && ((def->family == OP_FAMILY_ELEMENTWISE && def->min_inputs == 1 && def->max_inputs == 1) ||
+                               n->op == OP_IDENTITY || n->op == OP_CAST_LIKE || n->op == OP_CLIP))
+        return true;
+    if (!ew_row_of(n->op))
+        return false;
+    bool reads = false;
+    for (size_t j = 0; j < n->n_inputs; j++) {
+        if (n->inputs[j] == id) {
+            reads = true;
             continue;
-        for (size_t j = 0; j < n->n_inputs; j++) {
-            int u = n->inputs[j];
-            if (u >= 0 && h->target[u] < 0 && !ir_val(g, u)->is_output) {
-                h->target[u] = h->target[n->outputs[0]];
-                h->via[u] = order[k];
-            }
         }
+        /* an operand inferred later (the other side of a diamond that
+         * joins again below) passes: if it were not a single value, the
+         * shape inference then does would not end at the declared one */
+        const ir_value *u = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
+        if (u && u->rank >= 0 && !(ir_value_is_static(u) && ir_value_numel(u) == 1))
+            return false;
     }
-    return h;
+    return reads;
 }
 
-void op_hints_free(op_hints *h)
+/* How far declared_dims looks: the readers of a value among the nodes
+ * listed right after its producer (an expanded function lists each step
+ * after the one it reads), and at most this many values in all, so a
+ * hostile graph cannot make the search cost more than a few thousand node
+ * visits. */
+#define DECLARED_WINDOW 64
+#define DECLARED_BUDGET 32
+
+static int declared_dims(const ir_graph *g, int id, int64_t *dims, int *budget)
 {
-    if (!h)
-        return;
-    free(h->via);
-    free(h->target);
-    free(h->rank);
-    free(h->dims);
-    free(h);
+    const ir_value *v = ir_val(g, id);
+    if (ir_value_is_static(v)) {
+        for (int k = 0; k < v->rank; k++)
+            dims[k] = v->dims[k].size;
+        return v->rank;
+    }
+    if (v->kind != IR_VALUE_NODE || v->producer < 0 || --*budget < 0)
+        return -1;
+    /* Functions expanded into graphs leave their intermediates undeclared;
+     * a value read by a shape-keeping op has the shape of that op's result. */
+    size_t end = (size_t)v->producer + 1 + DECLARED_WINDOW;
+    for (size_t k = (size_t)v->producer + 1; k < g->n_nodes && k < end; k++) {
+        const ir_node *n = &g->nodes[k];
+        if (n->dead || n->op < 0 || !keeps_shape_of(g, n, id) || n->outputs[0] < 0)
+            continue;
+        int r = declared_dims(g, n->outputs[0], dims, budget);
+        if (r >= 0)
+            return r;
+    }
+    return -1;
 }
 
-void op_hints_apply(const op_hints *h, ir_graph *g, int node)
+int op_value_declared_shape(const ir_graph *g, int id, int64_t *dims)
 {
-    const ir_node *nd = ir_nd(g, node);
-    /* Only Range takes the guess: other ops with a run-time shape operand
-     * have more to go on, and a wrong guess would refuse a build that binds
-     * the operand at build time instead. */
-    if (nd->op != OP_RANGE)
-        return;
-    for (size_t i = 0; i < nd->n_outputs; i++) {
-        int v = nd->outputs[i];
-        if (v < 0 || ir_val(g, v)->rank >= 0 || h->target[v] < 0)
-            continue;
-        /* every other operand on the way: one value, or not inferred yet
-         * (computed after this node) */
-        bool fits = true;
-        for (int at = v, steps = 0; fits && h->via[at] >= 0; steps++) {
-            const ir_node *n = ir_nd(g, h->via[at]);
-            fits = steps < 64;
-            for (size_t j = 0; fits && j < n->n_inputs; j++) {
-                const ir_value *u = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
-                fits = !u || n->inputs[j] == at || !ir_value_is_static(u) || ir_value_numel(u) == 1;
-            }
-            at = n->outputs[0];
-        }
-        int o = h->target[v];
-        if (!fits || h->rank[o] < 0)
-            continue;
-        int64_t dims[HODU_MAX_RANK];
-        memcpy(dims, h->dims + (size_t)o * HODU_MAX_RANK, sizeof dims);
-        ir_value_set_shape(ir_val(g, v), h->rank[o], dims);
-    }
+    if (id < 0)
+        return -1;
+    int budget = DECLARED_BUDGET;
+    return declared_dims(g, id, dims, &budget);
 }
 
 int op_declared_shape(op_ctx *c, size_t i, int64_t *dims)
 {
     const ir_value *v = op_out(c, i);
-    if (!v || v->rank < 0)
+    if (!v)
         return -1;
-    for (int k = 0; k < v->rank; k++) {
-        if (v->dims[k].size < 0)
-            return -1;
-        dims[k] = v->dims[k].size;
-    }
-    return v->rank;
+    return op_value_declared_shape(c->g, (int)(v - c->g->values), dims);
 }
 
 bool op_axis(op_ctx *c, int64_t axis, int rank, int *out)

@@ -150,21 +150,14 @@ bool op_fail_not_const(op_ctx *c, int id, const char *what);
  * op whose shape-deciding operand is a run-time input may build for it;
  * its lowering then checks the operand's values (op_emit.can_fail). */
 int op_declared_shape(op_ctx *c, size_t i, int64_t *dims);
-/* Declared shapes for values that have none of their own, for
- * op_declared_shape while inference runs (nodes in `order`, a schedule): a
- * value that flows through a chain of elementwise ops (Mul, Cos, Cast, ...)
- * into a graph output with a static declared shape takes that shape, as
- * long as every other operand met on the way that is inferred by then is a
- * single value.  A guess, but a safe one: an op building for a declared
- * shape checks its run-time operand against it, and inference then checks
- * every shape downstream.  (An expanded HannWindow: Range's length reaches
- * the output through Mul and Cos.)  op_hints_apply gives the outputs of a
- * Range node (for now the only op that takes the guess) that have no shape
- * yet their hinted one, just before its inference. */
-typedef struct op_hints op_hints;
-op_hints *op_hints_build(const ir_graph *g, const int *order, size_t count);
-void op_hints_apply(const op_hints *h, ir_graph *g, int node);
-void op_hints_free(op_hints *h);
+/* The same for value `id`.  A value the model leaves undeclared (an
+ * expanded function's intermediate) takes the declared shape of a value
+ * that a shape-keeping op computes from it (unary elementwise, Cast,
+ * CastLike, Clip, Identity, and elementwise ops whose other operands are
+ * known single values).  A guess, but a safe one: an op that builds for a
+ * declared shape checks its run-time operand against it, and inference
+ * checks every shape downstream. */
+int op_value_declared_shape(const ir_graph *g, int id, int64_t *dims);
 /* Normalises a possibly negative axis against rank; fails when out of range. */
 bool op_axis(op_ctx *c, int64_t axis, int rank, int *out);
 /* Attribute `name` as distinct axes of a rank-`rank` tensor, normalised,

@@ -150,57 +150,58 @@ static const op_attr_spec reduce_attrs[] = {
 
 #define MAX_AXES 64
 
-/* Reducing one element is the element itself for these (not for L1, L2,
- * SumSquare and LogSum, which change it). */
-static bool reduce_idempotent(reduce_kind k)
-{
-    return k == RED_SUM || k == RED_MEAN || k == RED_MAX || k == RED_MIN || k == RED_PROD || k == RED_LOG_SUM_EXP;
-}
-
-bool reduce_runtime_axes(const ir_graph *g, int node, bool *mask)
+bool reduce_runtime_axes(const ir_graph *g, int node, reduce_axes_choice *ch)
 {
     const ir_node *n = ir_nd(g, node);
     if (n->n_inputs < 2 || n->inputs[1] < 0 || n->n_outputs < 1 || n->outputs[0] < 0)
         return false;
-    const ir_value *av = ir_val(g, n->inputs[1]), *in = ir_val(g, n->inputs[0]), *out = ir_val(g, n->outputs[0]);
+    const ir_value *av = ir_val(g, n->inputs[1]), *in = ir_val(g, n->inputs[0]);
+    int64_t want[HODU_MAX_RANK];
+    int wrank = op_value_declared_shape(g, n->outputs[0], want);
     if (av->kind == IR_VALUE_CONST || av->dtype != HODU_DTYPE_I64 || av->rank != 1 || av->dims[0].size < 1 ||
-        out->rank < 0 || in->rank < 1 || !ir_value_is_static(out))
+        wrank < 0 || in->rank < 1 || !ir_value_is_static(in))
         return false;
     int r = in->rank;
+    int64_t na = av->dims[0].size, d[HODU_MAX_RANK];
+    ir_value_dims(in, d);
     bool keep = ir_attr_int(n, "keepdims", 1) != 0;
-    if (keep) {
-        /* the declared output has 1 where the input is reduced; a dim of
-         * size 1 on both sides may or may not be, which changes no value
-         * for the idempotent kinds and is refused for the others */
-        if (out->rank != r)
-            return false;
-        for (int i = 0; i < r; i++) {
-            int64_t a = in->dims[i].size, b = out->dims[i].size;
-            if (b != a && b != 1)
-                return false;
-            if (a == 1 && !reduce_idempotent(rkind_of(n)))
-                return false;
-            mask[i] = b != a;
-        }
-        return true;
-    }
-    /* keepdims=0: the one set of removed dims that leaves the declared
-     * shape, if there is exactly one */
-    int found = 0;
+    bool lse = rkind_of(n) == RED_LOG_SUM_EXP;
+    reduce_view views[REDUCE_MAX_CHOICES];
+    memset(ch, 0, sizeof(*ch));
+    memset(ch->nest_of, -1, sizeof(ch->nest_of));
+    /* every set of na distinct axes whose reduction has the declared shape */
     for (unsigned s = 1; s < (1u << r); s++) {
-        int64_t kept[HODU_MAX_RANK];
-        int nk = 0;
-        for (int i = 0; i < r; i++)
-            if (!(s >> i & 1))
-                kept[nk++] = in->dims[i].size;
-        bool match = nk == out->rank;
-        for (int i = 0; match && i < nk; i++)
-            match = kept[i] == out->dims[i].size;
-        if (match && found++ == 0)
-            for (int i = 0; i < r; i++)
-                mask[i] = s >> i & 1;
+        int64_t dims[HODU_MAX_RANK];
+        int nd = 0, bits = 0;
+        bool mask[HODU_MAX_RANK];
+        for (int i = 0; i < r; i++) {
+            mask[i] = s >> i & 1;
+            bits += mask[i];
+            if (!mask[i])
+                dims[nd++] = d[i];
+            else if (keep)
+                dims[nd++] = 1;
+        }
+        bool match = bits == na && nd == wrank;
+        for (int i = 0; match && i < nd; i++)
+            match = dims[i] == want[i];
+        if (!match)
+            continue;
+        reduce_view v;
+        reduce_view_build(d, r, mask, !lse, &v);
+        int k = 0;
+        while (k < ch->n && memcmp(&views[k], &v, sizeof(v)) != 0)
+            k++;
+        if (k == ch->n) {
+            if (ch->n == REDUCE_MAX_CHOICES)
+                return false;
+            memcpy(&views[k], &v, sizeof(v)); /* padding too: views are compared bytewise */
+            memcpy(ch->mask[k], mask, sizeof(mask));
+            ch->n++;
+        }
+        ch->nest_of[s] = (signed char)k;
     }
-    return found == 1;
+    return ch->n > 0;
 }
 
 /* Works out which axes a Reduce node reduces.  Returns 1 when the node is an
@@ -214,8 +215,11 @@ static int reduce_mask(const ir_graph *g, const ir_node *n, int rank, bool *mask
     const ir_value *av = n->n_inputs > 1 && n->inputs[1] >= 0 ? ir_val(g, n->inputs[1]) : NULL;
     if (av && av->kind != IR_VALUE_CONST && !(av->rank == 1 && av->dims[0].size == 0)) {
         int node = (int)(n - g->nodes);
-        if (reduce_runtime_axes(g, node, mask))
+        reduce_axes_choice ch;
+        if (reduce_runtime_axes(g, node, &ch)) {
+            memcpy(mask, ch.mask[0], (size_t)rank * sizeof(bool));
             return 0;
+        }
         /* the declared output shape does not tell which axes it names */
         *err = av->kind == IR_VALUE_INPUT
                    ? hd_xasprintf("needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",

@@ -85,14 +85,26 @@ typedef struct reduce_plan {
     reduce_view view;
 } reduce_plan;
 
+/* The plan; when the axes come at run time, the one for the first of
+ * reduce_runtime_axes' choices (every choice gives the same output). */
 bool reduce_plan_of(const ir_graph *g, int node, reduce_plan *p);
+
 /* A Reduce whose axes come at run time (a non-empty int64 vector) builds
- * for the output shape the model declares: true, with the reduced axes in
- * mask, when that shape tells them (keepdims=1: its dims of 1 where the
- * input's are not, for every kind that leaves a single element as it is;
- * keepdims=0: the one set of dims whose removal gives it).  The lowering
- * then checks the axes' values when the model runs. */
-bool reduce_runtime_axes(const ir_graph *g, int node, bool *mask);
+ * for the output shape the model declares (op_value_declared_shape).  Each
+ * set of as many distinct axes as the vector holds that gives that shape is
+ * allowed; sets that lead to the same view (they differ only in dims of
+ * size 1) share one loop nest.  The lowering reads the axes when the model
+ * runs, runs the nest of their set, and stops the run on any other set. */
+#define REDUCE_MAX_CHOICES 8
+typedef struct reduce_axes_choice {
+    int n;                                        /* loop nests, 1..REDUCE_MAX_CHOICES */
+    bool mask[REDUCE_MAX_CHOICES][HODU_MAX_RANK]; /* one axis set per nest */
+    signed char nest_of[1u << HODU_MAX_RANK];     /* axis set (bit i: axis i) -> nest, or -1 */
+} reduce_axes_choice;
+
+/* False when the axes are not a run-time vector, or the declared shape
+ * fits no axis set or more nests than REDUCE_MAX_CHOICES. */
+bool reduce_runtime_axes(const ir_graph *g, int node, reduce_axes_choice *ch);
 
 /* ------------------------------------------------------------------------ */
 /* ArgMax, ArgMin, CumSum, CumProd, TopK                                    */

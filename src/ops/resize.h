@@ -59,7 +59,23 @@ typedef struct resize_plan {
     double extrap;  /* extrapolation_value: Y where tf_crop_and_resize maps outside X */
     bool exclude;   /* exclude_outside */
     bool antialias;
+    /* Scales, sizes (with a keep_aspect_ratio_policy) or roi come at run
+     * time: out[] is the output the model declares, resized[] marks every
+     * axis they describe, and the lowering computes each such axis's taps
+     * when the model runs (the same mapping, resize_axis_taps in C), after
+     * checking that the values give the declared output; other values stop
+     * the run.  scale[], roi_lo[] and roi_hi[] are then unknown. */
+    bool at_run_time;
+    int n_axes, axes[HODU_MAX_RANK];          /* the axes scales, sizes and roi describe, in their order */
+    int scales_input, sizes_input, roi_input; /* the inputs to read (-1: absent; roi only for tf_crop_and_resize) */
+    bool keep_aspect, not_larger;             /* sizes' keep_aspect_ratio_policy (not stretch), and which */
+    int max_taps[HODU_MAX_RANK];              /* taps per output index any accepted value needs (nearest: 1) */
 } resize_plan;
+
+/* Run-time values are refused below these: scales under 2^-24 (or
+ * 1/4096 with antialias), sizes over 2^40, roi that is not finite. */
+#define RESIZE_MIN_SCALE    0x1p-24
+#define RESIZE_MIN_AA_SCALE (1.0 / 4096)
 
 bool resize_plan_get(const ir_graph *g, int node, resize_plan *p);
 

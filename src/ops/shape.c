@@ -1074,28 +1074,35 @@ static bool pad_amounts(op_ctx *c, int64_t *begin, int64_t *end)
     return true;
 }
 
-/* Pads given at run time (an int64 vector input) with constant axes (or
- * none) and a declared output shape of the input's rank: the axes, into
- * axes[] and *n; false otherwise (the pads are then needed at build time). */
-static bool pad_at_run_time(op_ctx *c, int *axes, int *n)
+/* Pads given at run time (an int64 vector input), with constant axes, none,
+ * or axes given at run time too (an int32 or int64 vector), and a declared
+ * output shape of the input's rank: the axes into axes[] (left unset when
+ * they come at run time) and *n; false otherwise (the pads are then needed
+ * at build time). */
+static bool pad_at_run_time(op_ctx *c, int *axes, int *n, bool *axes_at_run_time)
 {
     const ir_node *nd = op_node(c);
     const ir_value *in = op_in(c, 0), *pv = nd->n_inputs >= 2 ? op_in(c, 1) : NULL;
+    const ir_value *av = nd->n_inputs >= 4 ? op_in(c, 3) : NULL;
     int64_t declared[HODU_MAX_RANK], ax[HODU_MAX_RANK];
-    if (!pv || pv->kind == IR_VALUE_CONST || pv->dtype != HODU_DTYPE_I64 || pv->rank != 1 ||
+    *axes_at_run_time = av && av->kind != IR_VALUE_CONST;
+    if (!pv || (pv->kind == IR_VALUE_CONST && !*axes_at_run_time) || pv->dtype != HODU_DTYPE_I64 || pv->rank != 1 ||
         op_declared_shape(c, 0, declared) != in->rank)
         return false;
     long na = in->rank;
     for (int i = 0; i < in->rank; i++)
         ax[i] = i;
-    if (nd->n_inputs >= 4 && op_in(c, 3)) {
-        if (op_in(c, 3)->kind != IR_VALUE_CONST)
+    if (*axes_at_run_time) {
+        if ((av->dtype != HODU_DTYPE_I64 && av->dtype != HODU_DTYPE_I32) || av->rank != 1 ||
+            av->dims[0].size > in->rank)
             return false;
+        na = (long)av->dims[0].size;
+    } else if (av) {
         na = ir_const_as_i64(c->g, op_in_id(c, 3), ax, HODU_MAX_RANK);
     }
     if (na < 0 || pv->dims[0].size != 2 * na)
         return false;
-    for (long k = 0; k < na; k++)
+    for (long k = 0; k < na && !*axes_at_run_time; k++)
         if (!op_axis(c, ax[k], in->rank, &axes[k]))
             return false;
     *n = (int)na;
@@ -1128,7 +1135,8 @@ static bool infer_pad(op_ctx *c)
         return op_fail(c, "mode '%s' is not supported", mode);
     int64_t b[HODU_MAX_RANK], e[HODU_MAX_RANK], dims[HODU_MAX_RANK];
     int axes[HODU_MAX_RANK], na;
-    if (pad_at_run_time(c, axes, &na)) {
+    bool rt_axes;
+    if (pad_at_run_time(c, axes, &na, &rt_axes)) {
         /* pads given at run time: the declared output, checked then */
         op_declared_shape(c, 0, dims);
         for (int i = 0; i < in->rank; i++)
@@ -1160,7 +1168,7 @@ bool shape_pad_plan_of(const ir_graph *g, int node, hd_diag *d, shape_pad_plan *
     memset(p, 0, sizeof *p);
     if (!pad_mode(ir_attr_string(n, "mode", "constant"), &p->mode))
         return op_fail(&c, "mode '%s' is not supported", ir_attr_string(n, "mode", "constant"));
-    p->pads_at_run_time = pad_at_run_time(&c, p->axes, &p->n_axes);
+    p->pads_at_run_time = pad_at_run_time(&c, p->axes, &p->n_axes, &p->axes_at_run_time);
     if (!p->pads_at_run_time && !pad_amounts(&c, p->begin, p->end))
         return false;
     p->rank = out->rank;

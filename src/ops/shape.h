@@ -141,6 +141,8 @@ typedef struct shape_pad_plan {
      * declared one, which they must give. */
     bool pads_at_run_time;
     int axes[HODU_MAX_RANK], n_axes;
+    /* The axes are input 3's n_axes values at run time (axes[] unset). */
+    bool axes_at_run_time;
 } shape_pad_plan;
 
 bool shape_pad_plan_of(const ir_graph *g, int node, hd_diag *d, shape_pad_plan *p);

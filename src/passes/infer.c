@@ -59,7 +59,6 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
     if (!order)
         return false;
     bool ok = true;
-    op_hints *hints = op_hints_build(g, order, count);
     for (size_t k = 0; k < count && ok; k++) {
         int id = order[k];
         ir_node *n = &g->nodes[id];
@@ -99,7 +98,6 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
         }
         if (!ok)
             break;
-        op_hints_apply(hints, g, id);
         op_ctx c = {g, id, d};
         if (!def->infer(&c)) {
             ok = false;
@@ -139,7 +137,6 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
         if (all_outputs_const(g, n))
             n->dead = true;
     }
-    op_hints_free(hints);
     free(order);
     return ok;
 }

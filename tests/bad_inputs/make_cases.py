@@ -234,8 +234,10 @@ pd_pads = helper.make_tensor_value_info("pads", TensorProto.INT64, [4])
 pd_y = helper.make_tensor_value_info("y", f32, [2, 5])
 save(model([helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")], [x, pd_pads], [pd_y], opset=13),
      "pad_runtime.onnx")
+# pd_wide: within the size limit and giving [2, 5], reflected 2^38 times
+# over (one remainder per element, not a loop: the run must end at once).
 for name, v in (("pd_good", [0, 1, 0, 1]), ("pd_left", [0, 2, 0, 0]), ("pd_bad", [0, 2, 0, 2]),
-                ("pd_huge", [0, 1 << 62, 0, -(1 << 62) + 2])):
+                ("pd_huge", [0, 1 << 62, 0, -(1 << 62) + 2]), ("pd_wide", [0, 1 << 39, 0, -(1 << 39) + 2])):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
 
 # Shape-deciding operands of the signal, TopK, Col2Im and Dropout ops at run
@@ -323,3 +325,66 @@ np.save(os.path.join(out, "nms_scores.npy"), np.array([[[0.9, 0.8, 0.7]]], np.fl
 np.save(os.path.join(out, "nms_iou_good.npy"), np.array([0.5], np.float32))
 np.save(os.path.join(out, "nms_iou_bad.npy"), np.array([1.5], np.float32))
 np.save(os.path.join(out, "nms_iou_nan.npy"), np.array([np.nan], np.float32))
+# ReduceSum, keepdims=0, axes at run time: x [2, 3, 3] to the declared [2, 3]
+# is axis 1 or axis 2 (the build has a loop nest for each); axis 0 gives
+# [3, 3] and axis 3 is out of range.
+rk_x = helper.make_tensor_value_info("x", f32, [2, 3, 3])
+rk_axes = helper.make_tensor_value_info("axes", TensorProto.INT64, [1])
+rk_y = helper.make_tensor_value_info("y", f32, [2, 3])
+save(model([helper.make_node("ReduceSum", ["x", "axes"], ["y"], keepdims=0)], [rk_x, rk_axes], [rk_y], opset=13),
+     "reduce_nokeep_runtime.onnx")
+np.save(os.path.join(out, "rk_x.npy"), np.arange(18, dtype=np.float32).reshape(2, 3, 3))
+for name, v in (("rk_1", [1]), ("rk_2", [2]), ("rk_m1", [-1]), ("rk_0", [0]), ("rk_3", [3])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# Resize (linear) with its scales at run time, x [1, 1, 2, 3] to the
+# declared [1, 1, 4, 6]: scales 2 and 2.4 both give 4 rows; 3 gives 6, and
+# NaN, infinity, negative and tiny scales are refused.
+rz_x = helper.make_tensor_value_info("x", f32, [1, 1, 2, 3])
+rz_scales = helper.make_tensor_value_info("scales", f32, [4])
+rz_y = helper.make_tensor_value_info("y", f32, [1, 1, 4, 6])
+save(model([helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear")], [rz_x, rz_scales], [rz_y],
+           opset=19), "resize_scales_runtime.onnx")
+np.save(os.path.join(out, "rz_x.npy"), np.arange(6, dtype=np.float32).reshape(1, 1, 2, 3))
+for name, v in (("rz_2", [1, 1, 2, 2]), ("rz_24", [1, 1, 2.4, 2]), ("rz_3", [1, 1, 3, 2]),
+                ("rz_nan", [1, 1, np.nan, 2]), ("rz_inf", [1, 1, np.inf, 2]), ("rz_neg", [1, 1, -2, 2]),
+                ("rz_tiny", [1, 1, 1e-30, 2])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.float32))
+
+# Resize tf_crop_and_resize with its roi at run time (sizes a constant): a
+# NaN roi is refused; a huge one extrapolates everywhere.
+rr_x = helper.make_tensor_value_info("x", f32, [1, 1, 4, 4])
+rr_roi = helper.make_tensor_value_info("roi", f32, [8])
+rr_y = helper.make_tensor_value_info("y", f32, [1, 1, 3, 3])
+rr_sizes = numpy_helper.from_array(np.array([1, 1, 3, 3], np.int64), "sizes")
+save(model([helper.make_node("Resize", ["x", "roi", "", "sizes"], ["y"], mode="linear",
+                             coordinate_transformation_mode="tf_crop_and_resize")], [rr_x, rr_roi], [rr_y],
+           [rr_sizes], opset=19), "resize_roi_runtime.onnx")
+np.save(os.path.join(out, "rr_x.npy"), np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
+for name, v in (("rr_good", [0, 0, 0.4, 0.6, 1, 1, 0.6, 0.8]), ("rr_nan", [0, 0, np.nan, 0.6, 1, 1, 0.6, 0.8]),
+                ("rr_huge", [0, 0, -3e38, 3e38, 1, 1, 3e38, -3e38])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.float32))
+
+# Resize with sizes at run time under keep_aspect_ratio_policy not_larger,
+# x [1, 1, 2, 4] to the declared [1, 1, 1, 2]: sizes [1, 3] give it, [2, 8]
+# give [2, 4], a negative size is refused.
+ra_x = helper.make_tensor_value_info("x", f32, [1, 1, 2, 4])
+ra_sizes = helper.make_tensor_value_info("sizes", TensorProto.INT64, [2])
+ra_y = helper.make_tensor_value_info("y", f32, [1, 1, 1, 2])
+save(model([helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], axes=[2, 3], keep_aspect_ratio_policy="not_larger")],
+           [ra_x, ra_sizes], [ra_y], opset=19), "resize_aspect_runtime.onnx")
+np.save(os.path.join(out, "ra_x.npy"), np.arange(8, dtype=np.float32).reshape(1, 1, 2, 4))
+for name, v in (("ra_good", [1, 3]), ("ra_big", [2, 8]), ("ra_neg", [-1, 3])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+
+# Pad (constant) with its axes at run time (pads a constant [1, 1]), x
+# [2, 3] to the declared [2, 5]: axis 1 or -1; axis 0 gives [4, 3], axis 2 is
+# out of range.
+pa_axes = helper.make_tensor_value_info("axes", TensorProto.INT64, [1])
+pa_pads = numpy_helper.from_array(np.array([1, 1], np.int64), "pads")
+pa_y = helper.make_tensor_value_info("y", f32, [2, 5])
+save(model([helper.make_node("Pad", ["x", "pads", "", "axes"], ["y"])], [x, pa_axes], [pa_y], [pa_pads], opset=18),
+     "pad_axes_runtime.onnx")
+for name, v in (("pa_1", [1]), ("pa_m1", [-1]), ("pa_0", [0]), ("pa_2", [2])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
+

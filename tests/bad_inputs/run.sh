@@ -135,6 +135,8 @@ if built pad_runtime; then
     pd() { "$hodu" --run "$work/pad_runtime.so" --input "x=$c/x_good.npy" --input "pads=$c/$1" --output-dir "$work/pd"; }
     expect_ok pad_runtime_good pd pd_good.npy
     expect_ok pad_runtime_left pd pd_left.npy
+    expect_ok pad_runtime_wide timeout 20 "$hodu" --run "$work/pad_runtime.so" --input "x=$c/x_good.npy" \
+        --input "pads=$c/pd_wide.npy" --output-dir "$work/pd"
     expect_error pad_runtime_bad "ask for other shapes than the model was built for" pd pd_bad.npy
     expect_error pad_runtime_huge "ask for other shapes than the model was built for" pd pd_huge.npy
 fi
@@ -190,6 +192,44 @@ if built dropout_runtime; then
     expect_ok dropout_runtime_off dr do_half do_off
     expect_error dropout_runtime_random "random dropout" dr do_half do_on
     expect_error dropout_runtime_ratio "$bad_values" dr do_1 do_off
+fi
+if built reduce_nokeep_runtime; then
+    rk() { "$hodu" --run "$work/reduce_nokeep_runtime.so" --input "x=$c/rk_x.npy" --input "axes=$c/$1" --output-dir "$work/rk"; }
+    for v in rk_1 rk_2 rk_m1; do
+        expect_ok "reduce_nokeep_runtime_$v" rk "$v.npy"
+    done
+    for v in rk_0 rk_3; do
+        expect_error "reduce_nokeep_runtime_$v" "ask for other shapes than the model was built for" rk "$v.npy"
+    done
+fi
+if built resize_scales_runtime; then
+    rz() { "$hodu" --run "$work/resize_scales_runtime.so" --input "x=$c/rz_x.npy" --input "scales=$c/$1" --output-dir "$work/rz"; }
+    expect_ok resize_scales_runtime_2 rz rz_2.npy
+    expect_ok resize_scales_runtime_24 rz rz_24.npy
+    for v in rz_3 rz_nan rz_inf rz_neg rz_tiny; do
+        expect_error "resize_scales_runtime_$v" "ask for other shapes than the model was built for" rz "$v.npy"
+    done
+fi
+if built resize_roi_runtime; then
+    rr() { "$hodu" --run "$work/resize_roi_runtime.so" --input "x=$c/rr_x.npy" --input "roi=$c/$1" --output-dir "$work/rr"; }
+    expect_ok resize_roi_runtime_good rr rr_good.npy
+    expect_ok resize_roi_runtime_huge rr rr_huge.npy
+    expect_error resize_roi_runtime_nan "ask for other shapes than the model was built for" rr rr_nan.npy
+fi
+if built resize_aspect_runtime; then
+    ra() { "$hodu" --run "$work/resize_aspect_runtime.so" --input "x=$c/ra_x.npy" --input "sizes=$c/$1" --output-dir "$work/ra"; }
+    expect_ok resize_aspect_runtime_good ra ra_good.npy
+    for v in ra_big ra_neg; do
+        expect_error "resize_aspect_runtime_$v" "ask for other shapes than the model was built for" ra "$v.npy"
+    done
+fi
+if built pad_axes_runtime; then
+    pa() { "$hodu" --run "$work/pad_axes_runtime.so" --input "x=$c/x_good.npy" --input "axes=$c/$1" --output-dir "$work/pa"; }
+    expect_ok pad_axes_runtime_1 pa pa_1.npy
+    expect_ok pad_axes_runtime_m1 pa pa_m1.npy
+    for v in pa_0 pa_2; do
+        expect_error "pad_axes_runtime_$v" "ask for other shapes than the model was built for" pa "$v.npy"
+    done
 fi
 # Hostile write indices (INT64_MAX, INT64_MIN) at run time: no crash, no
 # stray write (the sanitizer build aborts on one).

@@ -228,72 +228,108 @@ static bool reduce_acc_is_out(reduce_kind k, hodu_dtype t) { return strcmp(r_acc
 
 /* Scratch: an accumulator row when the innermost dims are kept and the
  * output's storage type differs from the accumulator type. */
+static uint64_t scratch_plan(const reduce_plan *p, hodu_dtype t)
+{
+    if (p->identity || p->view.inner <= 1 || p->view.out_numel == 0 || p->view.red_numel == 0 ||
+        reduce_acc_is_out(p->kind, t))
+        return 0;
+    return (uint64_t)p->view.inner * 8;
+}
+
 static uint64_t scratch_reduce(const ir_graph *g, int node)
 {
     reduce_plan p;
-    if (!reduce_plan_of(g, node, &p) || p.identity)
+    if (!reduce_plan_of(g, node, &p))
         return 0;
     const ir_value *in = ir_val(g, ir_nd(g, node)->inputs[0]);
-    if (p.view.inner <= 1 || p.view.out_numel == 0 || p.view.red_numel == 0 || reduce_acc_is_out(p.kind, in->dtype))
-        return 0;
-    return (uint64_t)p.view.inner * 8;
+    uint64_t need = scratch_plan(&p, in->dtype);
+    reduce_axes_choice ch;
+    if (!p.identity && reduce_runtime_axes(g, node, &ch)) {
+        /* the largest of the nests the run-time axes may pick */
+        int64_t d[HODU_MAX_RANK];
+        ir_value_dims(in, d);
+        for (int i = 0; i < ch.n; i++) {
+            memcpy(p.mask, ch.mask[i], sizeof(p.mask));
+            reduce_view_build(d, in->rank, p.mask, p.kind != RED_LOG_SUM_EXP, &p.view);
+            uint64_t s = scratch_plan(&p, in->dtype);
+            need = s > need ? s : need;
+        }
+    }
+    return need;
 }
 
-/* Axes given at run time (reduce_runtime_axes): distinct, in range, and
- * naming the reduced dims (keepdims=1: those of plan->mask, plus any the
- * declared output keeps at 1 where the input is 1; keepdims=0: exactly
- * plan->mask). */
-static void emit_axes_check(op_emit *e, const reduce_plan *plan)
+static bool emit_reduce_nest(op_emit *e, const reduce_plan *plan);
+
+/* Axes given at run time (reduce_runtime_axes): distinct and in range; the
+ * set they name picks its loop nest, and a set the build has no nest for
+ * (one that does not give the declared output shape) stops the run. */
+static bool emit_reduce_runtime_axes(op_emit *e, reduce_plan *plan, const reduce_axes_choice *ch)
 {
-    const ir_value *in = em_in(e, 0), *out = em_out(e, 0), *av = em_in(e, 1);
-    bool keep = ir_attr_int(em_node(e), "keepdims", 1) != 0;
+    const ir_value *in = em_in(e, 0), *av = em_in(e, 1);
     int r = in->rank;
-    hd_buf need, may;
-    hd_buf_init(&need);
-    hd_buf_init(&may);
-    for (int i = 0; i < r; i++) {
-        bool m = plan->mask[i];
-        hd_buf_printf(&need, "%s%d", i ? ", " : "", m);
-        hd_buf_printf(&may, "%s%d", i ? ", " : "", m || (keep && in->dims[i].size == 1 && out->dims[i].size == 1));
-    }
+    int64_t d[HODU_MAX_RANK];
+    ir_value_dims(in, d);
     e->can_fail = true;
-    em_line(e, "static const int need[%d] = {%s}, may[%d] = {%s};", r, need.data, r, may.data);
-    hd_buf_free(&need);
-    hd_buf_free(&may);
-    em_line(e, "int seen[%d] = {0};", r);
+    em_line(e, "unsigned set = 0;");
     em_for(e, "k", av->dims[0].size);
     em_line(e, "int64_t a = in1[k];");
     em_line(e, "if (a < 0) a += %d;", r);
-    em_line(e, "if (a < 0 || a >= %d || !may[a] || seen[a]) return 1;", r);
-    em_line(e, "seen[a] = 1;");
+    em_line(e, "if (a < 0 || a >= %d || (set >> a & 1u)) return 1;", r);
+    em_line(e, "set |= 1u << a;");
     em_close(e);
-    em_for(e, "i", r);
-    em_line(e, "if (need[i] && !seen[i]) return 1;");
-    em_close(e);
+    em_line(e, "switch (set) {");
+    for (int i = 0; i < ch->n; i++) {
+        for (unsigned s = 1; s < (1u << r); s++)
+            if (ch->nest_of[s] == i)
+                em_line(e, "case %uu:", s);
+        em_line(e, "{");
+        e->indent++;
+        memcpy(plan->mask, ch->mask[i], sizeof(plan->mask));
+        reduce_view_build(d, r, plan->mask, plan->kind != RED_LOG_SUM_EXP, &plan->view);
+        if (!emit_reduce_nest(e, plan))
+            return false;
+        em_line(e, "break;");
+        e->indent--;
+        em_line(e, "}");
+    }
+    em_line(e, "default: return 1;");
+    em_line(e, "}");
+    return true;
 }
 
 static bool emit_reduce(op_emit *e)
 {
     const ir_node *n = em_node(e);
-    const ir_value *in = em_in(e, 0);
     const ir_value *out = em_out(e, 0);
-    hodu_dtype t = in->dtype;
     reduce_plan plan;
     if (!reduce_plan_of(e->g, e->node, &plan))
         return false;
-    reduce_kind k = plan.kind;
-    const reduce_view p = plan.view;
     size_t nbytes = ir_value_nbytes(out);
     const ir_value *av = n->n_inputs > 1 && n->inputs[1] >= 0 ? em_in(e, 1) : NULL;
-    if (av && av->kind != IR_VALUE_CONST && ir_value_numel(av) > 0)
-        emit_axes_check(e, &plan);
-    else if (av)
+    reduce_axes_choice ch;
+    if (av && av->kind != IR_VALUE_CONST && ir_value_numel(av) > 0) {
+        if (!reduce_runtime_axes(e->g, e->node, &ch))
+            return false;
+        return emit_reduce_runtime_axes(e, &plan, &ch);
+    }
+    if (av)
         em_line(e, "(void)in1; /* axes: a build-time constant, or empty */");
     if (plan.identity) {
         if (nbytes)
             em_line(e, "memcpy(out0, in0, %zu);", nbytes);
         return true;
     }
+    return emit_reduce_nest(e, &plan);
+}
+
+/* The loops of one reduction plan (not an identity). */
+static bool emit_reduce_nest(op_emit *e, const reduce_plan *plan)
+{
+    const ir_value *in = em_in(e, 0);
+    const ir_value *out = em_out(e, 0);
+    hodu_dtype t = in->dtype;
+    reduce_kind k = plan->kind;
+    const reduce_view p = plan->view;
     if (p.out_numel == 0)
         return true;
     const char *at = r_acc_ctype(k, t);

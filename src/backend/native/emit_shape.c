@@ -583,12 +583,24 @@ static bool emit_pad(op_emit *e)
         e->can_fail = true;
         emit_dims_table(e, "from", em_in(e, 0));
         emit_dims_table(e, "want", out);
-        hd_buf ax;
-        hd_buf_init(&ax);
-        for (int k = 0; k < p.n_axes; k++)
-            hd_buf_printf(&ax, "%s%d", k ? ", " : "", p.axes[k]);
-        em_line(e, "static const int axes[%d] = {%s};", p.n_axes > 0 ? p.n_axes : 1, p.n_axes ? ax.data : "0");
-        hd_buf_free(&ax);
+        if (p.axes_at_run_time) {
+            /* axes read now: in range and distinct */
+            em_line(e, "int axes[%d] = {0}, seen[%d] = {0};", p.n_axes > 0 ? p.n_axes : 1, p.rank > 0 ? p.rank : 1);
+            em_for(e, "k", p.n_axes);
+            em_line(e, "int64_t a = (int64_t)in3[k];");
+            em_line(e, "if (a < 0) a += %d;", p.rank);
+            em_line(e, "if (a < 0 || a >= %d || seen[a]) return 1;", p.rank);
+            em_line(e, "seen[a] = 1;");
+            em_line(e, "axes[k] = (int)a;");
+            em_close(e);
+        } else {
+            hd_buf ax;
+            hd_buf_init(&ax);
+            for (int k = 0; k < p.n_axes; k++)
+                hd_buf_printf(&ax, "%s%d", k ? ", " : "", p.axes[k]);
+            em_line(e, "static const int axes[%d] = {%s};", p.n_axes > 0 ? p.n_axes : 1, p.n_axes ? ax.data : "0");
+            hd_buf_free(&ax);
+        }
         em_line(e, "int64_t pb[%d] = {0}, pe[%d] = {0};", p.rank > 0 ? p.rank : 1, p.rank > 0 ? p.rank : 1);
         em_for(e, "k", p.n_axes);
         em_line(e, "pb[axes[k]] = in1[k];");
@@ -637,13 +649,20 @@ static bool emit_pad(op_emit *e)
         case SHAPE_PAD_WRAP:
             em_line(e, "c%d = ((c%d %% %" PRId64 ") + %" PRId64 ") %% %" PRId64 ";", i, i, d, d, d);
             break;
-        case SHAPE_PAD_REFLECT: /* repeated so any pad width lands inside */
+        case SHAPE_PAD_REFLECT: {
+            /* reflecting at both ends again and again is periodic in
+             * 2(d-1): one remainder, however wide the pad (a loop would
+             * take pad/d steps), and only where the index is outside */
+            int64_t m = 2 * (d - 1);
             if (d == 1)
                 em_line(e, "c%d = 0;", i);
             else
-                em_line(e, "while (c%d < 0 || c%d >= %" PRId64 ") c%d = c%d < 0 ? -c%d : %" PRId64 " - c%d;", i, i, d,
-                        i, i, i, 2 * (d - 1), i);
+                em_line(e,
+                        "if (c%d < 0 || c%d >= %" PRId64 ") { c%d = ((c%d %% %" PRId64 ") + %" PRId64 ") %% %" PRId64
+                        "; c%d = c%d < %" PRId64 " ? c%d : %" PRId64 " - c%d; }",
+                        i, i, d, i, i, m, m, m, i, i, d, i, m, i);
             break;
+        }
         }
     }
     static const char *const CV[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"};
