@@ -154,6 +154,23 @@ np.save(os.path.join(out, "ts_past.npy"), np.zeros((2, 4, 3), np.float32))
 np.save(os.path.join(out, "ts_upd.npy"), np.ones((2, 2, 3), np.float32))
 np.save(os.path.join(out, "ts_w.npy"), np.array([np.iinfo(np.int64).max, np.iinfo(np.int64).min], np.int64))
 
+# Integer products whose sums pass 2^31 (MatMulInteger's int32 result
+# wraps; QLinearMatMul sums in 64 bits) and a NaN scale given at run time
+# (the requantized value saturates): defined results, no signed overflow or
+# NaN-to-integer conversion (the sanitizer build aborts on either).
+u8 = TensorProto.UINT8
+qa = helper.make_tensor_value_info("a", u8, [1, 40000])
+qb = helper.make_tensor_value_info("b", u8, [40000, 1])
+qs = helper.make_tensor_value_info("s", f32, [])
+q_zero = numpy_helper.from_array(np.array(0, np.uint8), "z")
+save(model([helper.make_node("MatMulInteger", ["a", "b"], ["i"]),
+            helper.make_node("QLinearMatMul", ["a", "s", "z", "b", "s", "z", "s", "z"], ["q"])],
+           [qa, qb, qs], [helper.make_tensor_value_info("i", TensorProto.INT32, [1, 1]),
+                          helper.make_tensor_value_info("q", u8, [1, 1])], [q_zero], opset=13), "int_overflow.onnx")
+np.save(os.path.join(out, "qa.npy"), np.full((1, 40000), 255, np.uint8))
+np.save(os.path.join(out, "qb.npy"), np.full((40000, 1), 255, np.uint8))
+np.save(os.path.join(out, "qs_nan.npy"), np.array(np.nan, np.float32))
+
 # Reshape whose target shape is a run-time input: built for the declared
 # output shape [3, 2]; run with the values that ask for it (also as -1, 0)
 # and with ones that ask for another shape.

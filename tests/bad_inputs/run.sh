@@ -237,6 +237,10 @@ if built tscatter; then
     expect_ok tscatter_hostile_indices "$hodu" --run "$work/tscatter.so" --input "past=$c/ts_past.npy" \
         --input "upd=$c/ts_upd.npy" --input "w=$c/ts_w.npy" --output-dir "$work/ts"
 fi
+if built int_overflow; then
+    expect_ok int_sums_overflow_nan_scale "$hodu" --run "$work/int_overflow.so" --input "a=$c/qa.npy" \
+        --input "b=$c/qb.npy" --input "s=$c/qs_nan.npy" --output-dir "$work/io"
+fi
 # NonMaxSuppression's iou_threshold given at run time must lie in [0, 1].
 if built nms_iou_runtime; then
     nm() {

@@ -599,7 +599,9 @@ static bool emit_matmul_integer(op_emit *e)
     em_for(e, "n", s.N);
     if (zb)
         em_line(e, "const int32_t zb = (int32_t)in3[%s];", ir_value_numel(zb) == 1 ? "0" : "n");
-    em_line(e, "o[%s] += av * ((int32_t)b[%s]%s);", ix2("m", s.N, "n").s, ix2("k", s.N, "n").s, zb ? " - zb" : "");
+    /* int32 sums wrap (unsigned arithmetic) instead of overflowing */
+    em_line(e, "o[%s] = (int32_t)((uint32_t)o[%s] + (uint32_t)(av * ((int32_t)b[%s]%s)));", ix2("m", s.N, "n").s,
+            ix2("m", s.N, "n").s, ix2("k", s.N, "n").s, zb ? " - zb" : "");
     em_close(e);
     em_close(e);
     em_close(e);
@@ -632,7 +634,7 @@ static bool emit_qlinear_matmul(op_emit *e)
     em_for(e, "m", s.M);
     em_for(e, "n", s.N);
     em_line(e, "const int32_t zb = (int32_t)in5[%s];", zcol ? "n" : "0");
-    em_line(e, "int32_t acc = 0;");
+    em_line(e, "int64_t acc = 0; /* cannot overflow: a product is below 2^18 */");
     em_for(e, "k", s.K);
     em_line(e, "acc += ((int32_t)a[%s] - za) * ((int32_t)b[%s] - zb);", ix2("m", s.K, "k").s, ix2("k", s.N, "n").s);
     em_close(e);
@@ -642,7 +644,8 @@ static bool emit_qlinear_matmul(op_emit *e)
     else
         em_line(e, "const float mult = (%s * %s) / %s;", las, lbs, lys);
     em_line(e, "double v = rint((double)acc * (double)mult + (double)in7[0]);");
-    em_line(e, "v = v < %s ? %s : (v > %s ? %s : v);", s8 ? "-128.0" : "0.0", s8 ? "-128.0" : "0.0",
+    /* NaN (a zero or NaN scale) saturates low instead of converting */
+    em_line(e, "v = !(v >= %s) ? %s : (v > %s ? %s : v);", s8 ? "-128.0" : "0.0", s8 ? "-128.0" : "0.0",
             s8 ? "127.0" : "255.0", s8 ? "127.0" : "255.0");
     em_line(e, "o[%s] = (%s)v;", ix2("m", s.N, "n").s, em_ctype(out->dtype));
     em_close(e);

@@ -114,7 +114,10 @@ static void emit_conv_quant(op_emit *e, const nn_conv_geom *g, bool qlinear)
     }
     for (int i = 0; i < nd; i++)
         em_for(e, OV[i], w->out[i]);
-    em_line(e, "int32_t acc = %s;", qlinear && em_in(e, 8) ? "in8[m]" : "0");
+    /* 64-bit sums cannot overflow (a product is below 2^18 in magnitude);
+     * ConvInteger's int32 result is their low 32 bits, as int32 sums that
+     * wrap would give */
+    em_line(e, "int64_t acc = %s;", qlinear && em_in(e, 8) ? "in8[m]" : "0");
     em_for(e, "c", g->Cg);
     emit_conv_taps(e, w);
     const em_term wb[] = {{"m", g->Cg * g->KP}, {"c", g->KP}};
@@ -126,11 +129,12 @@ static void emit_conv_quant(op_emit *e, const nn_conv_geom *g, bool qlinear)
     if (qlinear) {
         bool s8 = out->dtype == HODU_DTYPE_I8;
         em_line(e, "double r = (double)acc * (double)mult + (double)%s;", em_in(e, 7) ? "in7[0]" : "0");
-        em_line(e, "r = r < %s ? %s : (r > %s ? %s : r);", s8 ? "-128.0" : "0.0", s8 ? "-128.0" : "0.0",
+        /* NaN (a zero or NaN scale) saturates low instead of converting */
+        em_line(e, "r = !(r >= %s) ? %s : (r > %s ? %s : r);", s8 ? "-128.0" : "0.0", s8 ? "-128.0" : "0.0",
                 s8 ? "127.0" : "255.0", s8 ? "127.0" : "255.0");
         em_line(e, "out0[%s] = (%s)rint(r);", ix.y.s, em_ctype(out->dtype));
     } else {
-        em_line(e, "out0[%s] = acc;", ix.y.s);
+        em_line(e, "out0[%s] = (int32_t)(uint32_t)(uint64_t)acc;", ix.y.s);
     }
     for (int i = 0; i < nd; i++)
         em_close(e);
