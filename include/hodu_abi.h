@@ -29,7 +29,8 @@ extern "C" {
  * 4: shapes travel through run: hodu_tensor_desc.min_dims says which dims
  *    may vary, run takes every input's dims and reports every output's
  *    actual dims (ops whose output size depends on data: NonZero, Unique,
- *    Compress, NonMaxSuppression). */
+ *    Compress, NonMaxSuppression); a refused run names the node that
+ *    refused its input's values (hodu_model_desc.checks). */
 #define HODU_ABI_VERSION 4u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
@@ -131,13 +132,14 @@ typedef struct hodu_exec {
  *                 the bytes after it are unspecified;
  *   exec        - the host's parallel-for, or NULL to run on the caller's
  *                 thread only.
- * Returns 0, or HODU_RUN_INPUT_VALUES when the values of an input that
- * decides a shape or an axis (a Reshape's target shape given at run time,
- * a CumSum axis, ...) ask for shapes other than those the model was built
- * for (the ones it declares) or name no axis, or when an input's values
- * lie outside the range its op allows (a Dropout ratio of 1, random
- * dropout asked for, NonMaxSuppression's iou_threshold outside [0, 1]);
- * the outputs and output_dims are then unspecified.  Run-time values that
+ * Returns 0, or HODU_RUN_INPUT_VALUES + k when the node desc->checks[k]
+ * (k < n_checks) refused the values of one of its inputs: values that
+ * decide a shape or an axis (a Reshape's target shape given at run time, a
+ * CumSum axis, ...) and ask for shapes other than those the model was
+ * built for (the ones it declares) or name no axis, or values outside the
+ * range the op allows (a Dropout ratio of 1, random dropout asked for,
+ * NonMaxSuppression's iou_threshold outside [0, 1]); the outputs and
+ * output_dims are then unspecified.  Run-time values that
  * decide only where data goes (NonZero's input, NonMaxSuppression's boxes
  * and counts) never make run write outside the buffers.  The generated
  * code does no I/O and no allocation; shape and dtype checks of the inputs
@@ -159,6 +161,10 @@ typedef struct hodu_model_desc {
     uint64_t workspace_bytes; /* shared by all workers of one run */
     uint64_t worker_bytes;    /* per worker, after the shared part; a multiple of HODU_ABI_ALIGN */
     hodu_run_fn run;
+    /* The nodes that check run-time values, as "node 'NAME' (OP)": run
+     * returning HODU_RUN_INPUT_VALUES + k means checks[k] refused them. */
+    uint32_t n_checks;
+    const char *const *checks;
 } hodu_model_desc;
 
 /* The one exported symbol of a compiled model. */

@@ -104,6 +104,12 @@ static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hod
                            desc->n_inputs > 0 && desc->inputs == NULL ? "inputs" : "outputs");
     if (desc->run == NULL)
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': descriptor has no run function", path);
+    if (desc->n_checks > (uint32_t)(INT32_MAX - HODU_RUN_INPUT_VALUES) || (desc->n_checks > 0 && desc->checks == NULL))
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': descriptor claims %lu node checks it does not name", path,
+                           (unsigned long)desc->n_checks);
+    for (uint32_t k = 0; k < desc->n_checks; k++)
+        if (desc->checks[k] == NULL)
+            return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': node check %lu has no name", path, (unsigned long)k);
     if (desc->workspace_bytes > (uint64_t)(SIZE_MAX - (HODU_ABI_ALIGN - 1)))
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': workspace of %llu bytes cannot be addressed", path,
                            (unsigned long long)desc->workspace_bytes);
@@ -553,16 +559,17 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     if (rc == 0 && bad < n_outputs)
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run reported dims for output '%s' outside its descriptor",
                            desc->model_name, desc->outputs[bad].name);
-    if (rc == HODU_RUN_INPUT_VALUES)
+    if (rc >= HODU_RUN_INPUT_VALUES && (uint32_t)(rc - HODU_RUN_INPUT_VALUES) < desc->n_checks)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG,
-                           "model '%s': the values of an input that decides a shape or an axis (such as a "
+                           "model '%s': %s: the values of an input that decides a shape or an axis (such as a "
                            "Reshape's target shape) ask for other shapes than the model was built for, or for no "
                            "axis, or lie outside the range the op allows (such as NonMaxSuppression's "
                            "iou_threshold), or ask for random dropout in training mode, which a compiled model "
                            "does not do",
-                           desc->model_name);
+                           desc->model_name, desc->checks[rc - HODU_RUN_INPUT_VALUES]);
     if (rc != 0)
-        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run returned %d; the Hodu ABI allows 0 and %d",
-                           desc->model_name, rc, HODU_RUN_INPUT_VALUES);
+        return hodurt_fail(err, HODU_ERR_FORMAT,
+                           "model '%s': run returned %d; the Hodu ABI allows 0 and %d to %u (one per node check)",
+                           desc->model_name, rc, HODU_RUN_INPUT_VALUES, desc->n_checks);
     return hodurt_ok(err);
 }

@@ -49,11 +49,14 @@ enum {
     V_NULL_RUN = 7,     /* no run function */
     V_NULL_NAME = 8,    /* input without a name */
     V_NO_WORKSPACE = 9, /* workspace_bytes == 0 */
+    V_CHECKS = 10,      /* names two node checks; a negative scale fails the second */
+    V_BAD_CHECKS = 11,  /* claims two node checks and names none */
     V_COUNT_
 };
 
 static const char *const variant_names[V_COUNT_] = {
-    "good", "abi", "desc_size", "null_desc", "rank9", "neg_dim", "string", "null_run", "null_name", "no_ws",
+    "good",   "abi",      "desc_size", "null_desc", "rank9",  "neg_dim",
+    "string", "null_run", "null_name", "no_ws",     "checks", "bad_checks",
 };
 
 static const char model_source[] =
@@ -85,6 +88,10 @@ static const char model_source[] =
     "        output_dims[0] = 2;\n"
     "        output_dims[1] = 3;\n"
     "    }\n"
+    "#if VARIANT == 10\n"
+    "    if (*(const float *)inputs[1] < 0)\n"
+    "        return HODU_RUN_INPUT_VALUES + 1;\n"
+    "#endif\n"
     "    struct job j = {inputs[0], *(const float *)inputs[1], 0, 0};\n"
     "    float *y = outputs[0];\n"
     "#if VARIANT == 9\n"
@@ -126,6 +133,7 @@ static const char model_source[] =
     "    {\"y\", HODU_DTYPE_F32, 2, x_dims},\n"
     "    {\"sum\", HODU_DTYPE_F64, 0, (const int64_t *)0},\n"
     "};\n"
+    "static const char *const check_names[2] = {\"node 'a' (Reshape)\", \"node 'b' (TopK)\"};\n"
     "static const hodu_model_desc desc = {\n"
     "    VARIANT == 1 ? HODU_ABI_VERSION + 1 : HODU_ABI_VERSION,\n"
     "    VARIANT == 2 ? 16 : (uint32_t)sizeof(hodu_model_desc),\n"
@@ -133,6 +141,8 @@ static const char model_source[] =
     "    VARIANT == 9 ? 0 : 256,\n"
     "    VARIANT == 9 ? 0 : 64,\n"
     "    VARIANT == 7 ? (hodu_run_fn)0 : run_affine,\n"
+    "    VARIANT == 10 || VARIANT == 11 ? 2 : 0,\n"
+    "    VARIANT == 10 ? check_names : (const char *const *)0,\n"
     "};\n"
     "const hodu_model_desc *hodu_model_get_desc(void)\n"
     "{\n"
@@ -459,7 +469,7 @@ static void test_abi_mismatch(void **state)
 
 /* Property: malformed descriptors are HODU_ERR_FORMAT naming the cause:
  * NULL descriptor, rank 9, negative dim, string dtype, no run function,
- * unnamed input. */
+ * unnamed input, node checks without names. */
 static void test_bad_descriptors(void **state)
 {
     REQUIRE_MODELS();
@@ -467,8 +477,13 @@ static void test_bad_descriptors(void **state)
         int variant;
         const char *needle;
     } cases[] = {
-        {V_NULL_DESC, "returned NULL"}, {V_RANK9, "rank 9"},    {V_NEG_DIM, "negative dim -3"},
-        {V_STRING, "string"},           {V_NULL_RUN, "no run"}, {V_NULL_NAME, "input 1 has no name"},
+        {V_NULL_DESC, "returned NULL"},
+        {V_RANK9, "rank 9"},
+        {V_NEG_DIM, "negative dim -3"},
+        {V_STRING, "string"},
+        {V_NULL_RUN, "no run"},
+        {V_NULL_NAME, "input 1 has no name"},
+        {V_BAD_CHECKS, "2 node checks it does not name"},
     };
     char path[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -535,6 +550,28 @@ static void test_create_run_destroy(void **state)
     affine_io io;
     affine_io_init(&io);
     assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, NULL), HODU_OK);
+    affine_io_check(&io);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
+/* Property: a run the model refuses for its input's values is
+ * HODU_ERR_INVALID_ARG naming the node that refused them (the
+ * descriptor's checks); the same instance then runs good values. */
+static void test_refused_values_name_node(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_CHECKS);
+    hodu_instance *inst;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    affine_io io;
+    affine_io_init(&io);
+    io.scale = -1.0f;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "model 'affine': node 'b' (TopK): the values of an input");
+    affine_io_init(&io);
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
     affine_io_check(&io);
     hodu_instance_destroy(inst);
     hodu_model_close(m);
@@ -1100,17 +1137,29 @@ static void test_shape_numel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_and_list),    cmocka_unit_test(test_open_relative_name),
-        cmocka_unit_test(test_abi_mismatch),     cmocka_unit_test(test_bad_descriptors),
-        cmocka_unit_test(test_open_failures),    cmocka_unit_test(test_create_run_destroy),
-        cmocka_unit_test(test_wrong_count),      cmocka_unit_test(test_wrong_dtype),
-        cmocka_unit_test(test_wrong_shape),      cmocka_unit_test(test_bad_buffers),
-        cmocka_unit_test(test_caller_workspace), cmocka_unit_test(test_thread_pool),
-        cmocka_unit_test(test_host_exec),        cmocka_unit_test(test_num_threads_env),
-        cmocka_unit_test(test_zero_workspace),   cmocka_unit_test(test_many_tensors),
-        cmocka_unit_test(test_open_twice),       cmocka_unit_test(test_concurrent_instances),
-        cmocka_unit_test(test_null_safety),      cmocka_unit_test(test_names_and_sizes),
-        cmocka_unit_test(test_shape_numel),      cmocka_unit_test(test_output_dims_reported),
+        cmocka_unit_test(test_open_and_list),
+        cmocka_unit_test(test_open_relative_name),
+        cmocka_unit_test(test_abi_mismatch),
+        cmocka_unit_test(test_bad_descriptors),
+        cmocka_unit_test(test_open_failures),
+        cmocka_unit_test(test_create_run_destroy),
+        cmocka_unit_test(test_wrong_count),
+        cmocka_unit_test(test_wrong_dtype),
+        cmocka_unit_test(test_wrong_shape),
+        cmocka_unit_test(test_bad_buffers),
+        cmocka_unit_test(test_caller_workspace),
+        cmocka_unit_test(test_thread_pool),
+        cmocka_unit_test(test_host_exec),
+        cmocka_unit_test(test_num_threads_env),
+        cmocka_unit_test(test_zero_workspace),
+        cmocka_unit_test(test_many_tensors),
+        cmocka_unit_test(test_open_twice),
+        cmocka_unit_test(test_concurrent_instances),
+        cmocka_unit_test(test_null_safety),
+        cmocka_unit_test(test_names_and_sizes),
+        cmocka_unit_test(test_shape_numel),
+        cmocka_unit_test(test_output_dims_reported),
+        cmocka_unit_test(test_refused_values_name_node),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

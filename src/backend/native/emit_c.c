@@ -402,8 +402,15 @@ static long output_dims_at(const ir_graph *g, int v)
     return -1;
 }
 
+/* The nodes whose functions check run-time values, in check order (the
+ * descriptor's `checks`). */
+typedef struct node_checks {
+    int *node;
+    size_t n;
+} node_checks;
+
 static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls, hd_buf *calls,
-                      run_names *names, struct em_blobs *blobs, hd_diag *d)
+                      run_names *names, struct em_blobs *blobs, node_checks *checks, hd_diag *d)
 {
     int node = plan->schedule[step];
     const ir_node *n = &g->nodes[node];
@@ -496,9 +503,15 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
     hd_buf_putc(calls, '(');
     for (size_t i = 0; i < ps.n; i++)
         hd_buf_printf(calls, "%s%s", i ? ", " : "", ps.arg[i]);
-    hd_buf_puts(calls, e.can_fail
-                           ? ") != 0) {\n        hd_fpenv_leave(fpenv);\n        return HODU_RUN_INPUT_VALUES;\n    }\n"
-                           : ");\n");
+    if (e.can_fail) {
+        hd_buf_printf(calls,
+                      ") != 0) {\n        hd_fpenv_leave(fpenv);\n        return HODU_RUN_INPUT_VALUES + %zu;\n    }\n",
+                      checks->n);
+        checks->node = hd_xrealloc(checks->node, (checks->n + 1) * sizeof(int));
+        checks->node[checks->n++] = node;
+    } else {
+        hd_buf_puts(calls, ");\n");
+    }
     params_free(&ps);
     hd_buf_free(&body);
     return true;
@@ -639,6 +652,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_init(&decls);
     hd_buf_init(&calls);
     run_names names;
+    node_checks checks = {NULL, 0};
     run_names_init(&names, g->n_values);
     mem_slot *kept_slots;
     mem_plan kept = plan_kept_weights(g, plan, &kept_slots);
@@ -648,7 +662,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     bool ok = true;
     for (size_t s = 0; s < plan->n_schedule && ok; s++) {
         hd_buf_puts(&calls, "    ");
-        ok = emit_node(g, plan, s, &fns, &decls, &calls, &names, &blobs, d);
+        ok = emit_node(g, plan, s, &fns, &decls, &calls, &names, &blobs, &checks, d);
     }
     uint64_t weights_bytes = plan->weights_bytes + blobs.data.len;
     /* Outputs no node wrote directly: constants, inputs, repeated listings. */
@@ -695,13 +709,24 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_puts(b, "    hd_fpenv_leave(fpenv);\n    return 0;\n}\n\n");
     emit_desc_tensors(g, g->inputs, g->n_inputs, "inputs", b);
     emit_desc_tensors(g, g->outputs, g->n_outputs, "outputs", b);
+    /* "node 'NAME' (OP)" per check: the name as an escaped literal */
+    hd_buf_puts(b, "static const char *const checks[] = {\n");
+    for (size_t k = 0; k < checks.n; k++) {
+        const ir_node *n = &g->nodes[checks.node[k]];
+        char *what = hd_xasprintf("node '%s' (%s)", n->name ? n->name : "", op_get(n->op)->name);
+        hd_buf_puts(b, "    ");
+        put_c_string(b, what);
+        hd_buf_puts(b, ",\n");
+        free(what);
+    }
+    hd_buf_puts(b, checks.n ? "};\n" : "    NULL\n};\n");
     hd_buf_puts(b, "\nstatic const hodu_model_desc model_desc = {\n    HODU_ABI_VERSION,\n"
                    "    (uint32_t)sizeof(hodu_model_desc),\n    ");
     put_c_string(b, g->name);
     hd_buf_printf(b,
                   ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
-                  "    %" PRIu64 "u,\n    %" PRIu64 "u,\n    hodu_run,\n};\n\n",
-                  g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes);
+                  "    %" PRIu64 "u,\n    %" PRIu64 "u,\n    hodu_run,\n    %zuu,\n    checks,\n};\n\n",
+                  g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n);
     hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");
 
@@ -717,6 +742,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_free(&blobs.data);
     free(kept_slots);
 
+    free(checks.node);
     hd_buf_free(&fns);
     hd_buf_free(&decls);
     hd_buf_free(&calls);
