@@ -10,6 +10,7 @@ ir_graph *ir_graph_new(const char *name, const char *source)
     ir_graph *g = hd_xcalloc(1, sizeof(*g));
     g->name = hd_xstrdup(name ? name : "model");
     g->source = hd_xstrdup(source ? source : "<memory>");
+    g->parent_node = -1;
     return g;
 }
 
@@ -22,6 +23,7 @@ static void attr_free(ir_attr *a)
     for (size_t i = 0; a->strings && i < a->n; i++)
         free(a->strings[i]);
     free(a->strings);
+    ir_graph_free(a->graph);
 }
 
 void ir_graph_free(ir_graph *g)
@@ -171,6 +173,24 @@ ir_attr *ir_node_add_attr(ir_graph *g, int node, const char *name, ir_attr_kind 
     a.tensor = -1;
     HD_PUSH(n->attrs, n->n_attrs, n->cap_attrs, a);
     return &n->attrs[n->n_attrs - 1];
+}
+
+/* --- subgraphs ----------------------------------------------------------- */
+
+bool ir_node_has_subgraphs(const ir_node *n)
+{
+    for (size_t a = 0; a < n->n_attrs; a++)
+        if (n->attrs[a].graph)
+            return true;
+    return false;
+}
+
+ir_graph *ir_node_subgraph(const ir_node *n, const char *name)
+{
+    for (size_t a = 0; a < n->n_attrs; a++)
+        if (n->attrs[a].graph && strcmp(n->attrs[a].name, name) == 0)
+            return n->attrs[a].graph;
+    return NULL;
 }
 
 /* --- node bodies -------------------------------------------------------- */
@@ -997,6 +1017,39 @@ static void verify_body(const ir_graph *g, int node, hd_diag *d)
     free(position);
 }
 
+/* The subgraphs of live node `node`: captured inputs line up with the
+ * node's last n_captures operands (ir.h, "Subgraphs"), and each subgraph
+ * is itself a well-formed graph. */
+static void verify_subgraphs(const ir_graph *g, int node, bool shapes_required, hd_diag *d)
+{
+    const ir_node *n = ir_nd(g, node);
+    if (n->n_captures > n->n_inputs) {
+        ir_node_error(d, g, node, "has %zu captured operands but only %zu inputs", n->n_captures, n->n_inputs);
+        return;
+    }
+    for (size_t a = 0; a < n->n_attrs; a++) {
+        const ir_graph *sub = n->attrs[a].graph;
+        if (!sub)
+            continue;
+        if (sub->n_inputs < n->n_captures) {
+            ir_node_error(d, g, node, "subgraph '%s' has fewer inputs than the node captures", n->attrs[a].name);
+            continue;
+        }
+        for (size_t k = 0; k < n->n_captures; k++) {
+            int outer = n->inputs[n->n_inputs - n->n_captures + k];
+            int inner = sub->inputs[sub->n_inputs - n->n_captures + k];
+            if (outer < 0 || outer >= (int)g->n_values || inner < 0 || inner >= (int)sub->n_values) {
+                ir_node_error(d, g, node, "captured operand %zu of subgraph '%s' is not a value", k, n->attrs[a].name);
+                continue;
+            }
+            if (shapes_required && !same_type(ir_val(g, outer), ir_val(sub, inner)))
+                ir_node_error(d, g, node, "subgraph '%s' reads captured '%s' with another type", n->attrs[a].name,
+                              ir_val(g, outer)->name);
+        }
+        ir_verify(sub, shapes_required, d);
+    }
+}
+
 bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
 {
     size_t errors = d->n_errors;
@@ -1036,6 +1089,8 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
         }
         if (n->body)
             verify_body(g, (int)i, d);
+        if (!bad_index && (n->n_captures || ir_node_has_subgraphs(n)))
+            verify_subgraphs(g, (int)i, shapes_required, d);
     }
     for (size_t i = 0; i < g->n_values; i++) {
         const ir_value *v = &g->values[i];
@@ -1198,12 +1253,30 @@ static void dump_body(const ir_graph *b, hd_buf *out)
     hd_buf_putc(out, '}');
 }
 
-void ir_dump(const ir_graph *g, hd_buf *out)
+static void dump_graph(const ir_graph *g, hd_buf *out, int depth);
+
+/* A node's subgraphs, each under a line naming its attribute, indented one
+ * step further than the node. */
+static void dump_subgraphs(const ir_node *n, hd_buf *out, int depth)
 {
+    for (size_t a = 0; a < n->n_attrs; a++)
+        if (n->attrs[a].graph) {
+            hd_buf_printf(out, "%*s  %s:\n", 4 * depth, "", n->attrs[a].name);
+            dump_graph(n->attrs[a].graph, out, depth + 1);
+        }
+}
+
+void ir_dump(const ir_graph *g, hd_buf *out) { dump_graph(g, out, 0); }
+
+static void dump_graph(const ir_graph *g, hd_buf *out, int depth)
+{
+    int ind = 4 * depth;
+    if (depth)
+        hd_buf_printf(out, "%*s", ind, "");
     hd_buf_printf(out, "graph %s (opset %" PRId64 ")\n", g->name, g->opset);
     for (size_t i = 0; i < g->n_inputs; i++) {
         const ir_value *v = &g->values[g->inputs[i]];
-        hd_buf_printf(out, "  input  %%%s : ", v->name);
+        hd_buf_printf(out, "%*s  input  %%%s : ", ind, "", v->name);
         dump_type(v, out);
         hd_buf_putc(out, '\n');
     }
@@ -1212,7 +1285,7 @@ void ir_dump(const ir_graph *g, hd_buf *out)
         const ir_value *v = &g->values[i];
         if (v->kind != IR_VALUE_CONST || uses[i] == 0)
             continue;
-        hd_buf_printf(out, "  const  %%%s : ", v->name);
+        hd_buf_printf(out, "%*s  const  %%%s : ", ind, "", v->name);
         dump_type(v, out);
         hd_buf_printf(out, " (%zu bytes)\n", v->nbytes);
     }
@@ -1230,7 +1303,7 @@ void ir_dump(const ir_graph *g, hd_buf *out)
         const ir_node *n = &g->nodes[idx];
         if (n->dead)
             continue;
-        hd_buf_puts(out, "  ");
+        hd_buf_printf(out, "%*s  ", ind, "");
         for (size_t j = 0; j < n->n_outputs; j++) {
             if (j)
                 hd_buf_puts(out, ", ");
@@ -1265,11 +1338,12 @@ void ir_dump(const ir_graph *g, hd_buf *out)
         if (n->body)
             dump_body(n->body, out);
         hd_buf_printf(out, "  # %s\n", n->name);
+        dump_subgraphs(n, out, depth);
     }
     free(order);
     for (size_t i = 0; i < g->n_outputs; i++) {
         const ir_value *v = &g->values[g->outputs[i]];
-        hd_buf_printf(out, "  output %%%s : ", v->name);
+        hd_buf_printf(out, "%*s  output %%%s : ", ind, "", v->name);
         dump_type(v, out);
         hd_buf_putc(out, '\n');
     }

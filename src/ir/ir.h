@@ -111,7 +111,7 @@ typedef enum ir_attr_kind {
     IR_ATTR_FLOATS,
     IR_ATTR_STRINGS,
     IR_ATTR_TENSOR, /* `tensor` holds a const value index */
-    IR_ATTR_GRAPH,  /* a subgraph: recorded so errors can name it, never compiled */
+    IR_ATTR_GRAPH,  /* a subgraph (`graph`; see "Subgraphs" below) */
     IR_ATTR_OTHER   /* sparse tensors, type protos, ... */
 } ir_attr_kind;
 
@@ -126,6 +126,10 @@ typedef struct ir_attr {
     double *floats;
     char **strings;
     int tensor;
+    /* IR_ATTR_GRAPH holding one graph (If's branches, Loop's and Scan's
+     * body): the subgraph, owned by the attribute.  NULL for a GRAPHS list,
+     * whose names alone are kept (attr->strings). */
+    struct ir_graph *graph;
 } ir_attr;
 
 typedef struct ir_node {
@@ -145,6 +149,10 @@ typedef struct ir_node {
      * owns them as a private body; NULL for every other node.  See
      * "Node bodies" below. */
     struct ir_graph *body;
+    /* Control flow: the last n_captures inputs are values of this graph
+     * that the node's subgraphs read from the enclosing scope.  See
+     * "Subgraphs" below. */
+    size_t n_captures;
 } ir_node;
 
 typedef struct ir_graph {
@@ -166,6 +174,11 @@ typedef struct ir_graph {
     size_t n_symbols, cap_symbols;
     char **files; /* interned source file names (ir_loc.file) */
     size_t n_files, cap_files;
+    /* A control-flow subgraph ("Subgraphs" below): the graph and node that
+     * own it (for messages that trace a captured value outwards); NULL and
+     * -1 for the model's graph. */
+    struct ir_graph *parent;
+    int parent_node;
 } ir_graph;
 
 /* --- node bodies ---------------------------------------------------------
@@ -200,6 +213,32 @@ ir_graph *ir_node_new_body(ir_graph *g, int node);
 int ir_body_add_member(ir_graph *body, const ir_graph *from, int src, const int *operands, size_t n_operands);
 /* Marks `value` as the body's result (the last member's). */
 void ir_body_set_result(ir_graph *body, int value);
+
+/* --- subgraphs -----------------------------------------------------------
+ *
+ * Control-flow nodes (If, Loop, Scan) own whole graphs, one per GRAPH
+ * attribute (ir_attr.graph).  Unlike a node body, a subgraph is a complete
+ * graph with its own inputs, constants, nodes and outputs, and every graph
+ * stays closed: a value a subgraph reads from an enclosing scope (ONNX lets
+ * it name any value visible there) becomes a captured operand.  The loader
+ * appends it to the node's inputs (the last n_captures of them), and every
+ * subgraph of the node gets a matching input at the end of its own inputs,
+ * in the same order:
+ *
+ *   node inputs:     formal operands..., capture 0, ..., capture C-1
+ *   subgraph inputs: formal inputs...,   capture 0, ..., capture C-1
+ *
+ * A value captured two levels up is captured by each node on the way.  The
+ * formal inputs are the op's (Loop: iteration, condition, carried values;
+ * Scan: states, scan elements; If: none); the op's inference gives them
+ * their types.  ir_verify checks subgraphs recursively and that captured
+ * inputs have their operands' types; ir_dump prints them indented under
+ * their node. */
+
+/* True when the node owns at least one subgraph. */
+bool ir_node_has_subgraphs(const ir_node *n);
+/* The subgraph attribute `name` of the node, or NULL. */
+ir_graph *ir_node_subgraph(const ir_node *n, const char *name);
 
 /* --- building ------------------------------------------------------------ */
 

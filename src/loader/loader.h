@@ -27,7 +27,11 @@
  * Attribute kinds: INT, FLOAT, STRING, INTS, FLOATS, STRINGS and TENSOR map
  * one to one (a TENSOR attribute becomes a constant value named
  * "<node>.<attr>" whose index is in attr->tensor).  GRAPH attributes are
- * IR_ATTR_GRAPH with the subgraph's name in attr->s; GRAPHS attributes are
+ * IR_ATTR_GRAPH with the subgraph's name in attr->s and the subgraph itself,
+ * loaded like the main graph, in attr->graph; a name it reads from an
+ * enclosing graph becomes a captured operand of each node on the way (ir.h,
+ * "Subgraphs"), and a name defined nowhere is an error.  Subgraph inputs
+ * need no declared type (the op's inference gives it).  GRAPHS attributes are
  * IR_ATTR_GRAPH with the subgraph names in attr->strings (attr->n of them).
  * Anything else (sparse tensors, type protos, lists of tensors) is
  * IR_ATTR_OTHER.  When an old model leaves AttributeProto.type unset the kind
@@ -62,17 +66,18 @@
  * Relu takes about 15 s, on 10^6 nodes about 140 s). */
 #define HODU_MAX_MODEL_BYTES    (UINT64_C(4) << 30)  /* the .onnx file itself */
 #define HODU_MAX_EXTERNAL_BYTES (UINT64_C(16) << 30) /* all external data together */
-#define HODU_MAX_NODES          500000               /* nodes in the main graph */
-#define HODU_MAX_VALUES         (1 << 21)            /* inputs + initializers + node outputs */
+#define HODU_MAX_NODES          500000               /* nodes in all graphs together */
+#define HODU_MAX_VALUES         (1 << 21)            /* inputs + initializers + node outputs, all graphs */
 #define HODU_MAX_INITIALIZERS   (1 << 20)
 #define HODU_MAX_GRAPH_IO       65536     /* graph inputs, and graph outputs, each */
 #define HODU_MAX_NODE_IO        65536     /* inputs, and outputs, of one node each */
-#define HODU_MAX_EDGES          (1 << 24) /* node inputs summed over the graph */
+#define HODU_MAX_EDGES          (1 << 24) /* node inputs summed over all graphs */
 #define HODU_MAX_NODE_ATTRS     64        /* attributes of one node */
 #define HODU_MAX_ATTR_ELEMS     (1 << 24) /* elements of one ints/floats/strings attribute */
 #define HODU_MAX_STRING_BYTES   65536     /* one string attribute (or element of strings) */
 #define HODU_MAX_NAME_BYTES     4096      /* a node, value, domain or op type name */
 #define HODU_MAX_SYMBOLS        4096      /* distinct dim_param names */
+#define HODU_MAX_SUBGRAPH_DEPTH 16        /* control-flow subgraphs nested in each other */
 /* Rank: HODU_MAX_RANK (hodu_abi.h) for every tensor and declared shape. */
 
 /* The domain of the compiler's own ops (src/ops: FusedElementwise, made by

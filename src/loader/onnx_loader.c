@@ -107,11 +107,25 @@ static scan_result scan_message(const uint8_t *p, const uint8_t *end, const Prot
 
 /* ------------------------------------------------------------------------ */
 
-typedef struct loader {
+/* The names one graph defines.  A subgraph's scope knows the node that
+ * owns it (in the parent scope's graph), which captures what the subgraph
+ * reads from outside. */
+typedef struct scope {
     ir_graph *g;
+    hd_strmap values; /* value name -> value id in g */
+    struct scope *parent;
+    int owner; /* node of parent->g whose subgraph g is; -1 for the main graph */
+    int depth; /* 0 for the main graph */
+} scope;
+
+typedef struct loader {
+    ir_graph *g; /* the graph being loaded (the current scope's) */
     hd_diag *d;
-    char *model_dir;         /* folder external data is resolved against */
-    hd_strmap values;        /* value name -> value id, for the main graph */
+    char *model_dir; /* folder external data is resolved against */
+    scope *sc;       /* the innermost scope being loaded */
+    /* Nodes, values and edges of every graph loaded so far (the limits
+     * hold for the model as a whole, subgraphs included). */
+    size_t total_nodes, total_values, total_edges;
     hd_strmap symbols;       /* dim_param names seen (keys live in the message) */
     uint64_t external_bytes; /* external data read so far */
     const char *file;        /* the model's path, interned in the graph */
@@ -742,6 +756,86 @@ static char *bytes_to_str(const ProtobufCBinaryData *b)
     return b->len ? hd_xstrndup((const char *)b->data, b->len) : hd_xstrdup("");
 }
 
+static bool load_graph(loader *L, Onnx__GraphProto *gp);
+
+/* A new input of subgraph `sub` standing for value `outer` of graph `from`
+ * (a captured operand): same name and type. */
+static int capture_input(ir_graph *sub, const ir_graph *from, int outer)
+{
+    int v = ir_value_new(sub, ir_val(from, outer)->name);
+    const ir_value *o = ir_val(from, outer);
+    ir_value *nv = ir_val(sub, v);
+    nv->kind = IR_VALUE_INPUT;
+    nv->dtype = o->dtype;
+    nv->rank = o->rank;
+    for (int i = 0; i < o->rank && i < HODU_MAX_RANK; i++) {
+        nv->dims[i].size = o->dims[i].size;
+        nv->dims[i].sym = o->dims[i].sym ? ir_graph_symbol(sub, o->dims[i].sym) : NULL;
+    }
+    nv->loc = o->loc;
+    HD_PUSH(sub->inputs, sub->n_inputs, sub->cap_inputs, v);
+    return v;
+}
+
+/* The value `name` names in scope s: its own, or one an enclosing scope
+ * defines, captured by the node that owns s (and so on outwards), so the
+ * subgraph reads it as an input of its own.  -1 when no scope defines it,
+ * -2 when a node on the way would pass HODU_MAX_NODE_IO inputs. */
+static int resolve_name(scope *s, const char *name)
+{
+    int v = hd_strmap_get(&s->values, name);
+    if (v >= 0 || !s->parent)
+        return v;
+    int outer = resolve_name(s->parent, name);
+    if (outer < 0)
+        return outer;
+    ir_graph *pg = s->parent->g;
+    ir_node *n = ir_nd(pg, s->owner);
+    if (n->n_inputs >= HODU_MAX_NODE_IO)
+        return -2;
+    n->inputs = hd_xrealloc(n->inputs, (n->n_inputs + 1) * sizeof(int));
+    n->inputs[n->n_inputs++] = outer;
+    n->n_captures++;
+    /* The node's subgraphs loaded before this one read it too. */
+    for (size_t a = 0; a < n->n_attrs; a++)
+        if (n->attrs[a].graph)
+            capture_input(n->attrs[a].graph, pg, outer);
+    v = capture_input(s->g, pg, outer);
+    hd_strmap_put(&s->values, ir_val(s->g, v)->name, v);
+    return v;
+}
+
+/* Loads the GRAPH attribute `attr` of node `node` (of the current graph) as
+ * a subgraph in a scope of its own.  Returns it, or NULL after reporting. */
+static ir_graph *load_subgraph(loader *L, int node, const Onnx__NodeProto *np, size_t index, Onnx__GraphProto *gp,
+                               const char *attr)
+{
+    if (L->sc->depth >= HODU_MAX_SUBGRAPH_DEPTH) {
+        node_err(L, np, index, "subgraph '%s' nests control flow more than %d levels deep", attr,
+                 HODU_MAX_SUBGRAPH_DEPTH);
+        return NULL;
+    }
+    ir_graph *sub = ir_graph_new(gp->name && *gp->name ? gp->name : attr, L->g->source);
+    sub->opset = L->g->opset;
+    sub->parent = L->g;
+    sub->parent_node = node;
+    scope sc = {.g = sub, .parent = L->sc, .owner = node, .depth = L->sc->depth + 1};
+    ir_graph *outer = L->g;
+    ir_loc at = L->at;
+    L->sc = &sc;
+    L->g = sub;
+    bool ok = load_graph(L, gp);
+    L->sc = sc.parent;
+    L->g = outer;
+    L->at = at;
+    hd_strmap_free(&sc.values);
+    if (!ok) {
+        ir_graph_free(sub);
+        return NULL;
+    }
+    return sub;
+}
+
 static bool load_attr(loader *L, int node, const Onnx__NodeProto *np, size_t index, Onnx__AttributeProto *a)
 {
     if (ir_attr_find(ir_nd(L->g, node), a->name)) {
@@ -802,6 +896,10 @@ static bool load_attr(loader *L, int node, const Onnx__NodeProto *np, size_t ind
             }
         } else {
             at->s = hd_xstrdup(a->g ? str_or_empty(a->g->name) : "");
+            /* Loading it adds inputs to the node (captures), never
+             * attributes, so `at` stays where it is. */
+            if (a->g && !(at->graph = load_subgraph(L, node, np, index, a->g, a->name)))
+                return false;
         }
         break;
     case IR_ATTR_OTHER: break;
@@ -911,10 +1009,15 @@ static bool check_attr_limits(loader *L, const Onnx__NodeProto *np, size_t index
 
 static bool check_limits(loader *L, const Onnx__GraphProto *gp)
 {
-    if (gp->n_node > HODU_MAX_NODES) {
-        loader_err(L, "the graph has %zu nodes; at most %d are supported", gp->n_node, HODU_MAX_NODES);
+    if (gp->n_node > HODU_MAX_NODES - L->total_nodes) {
+        if (L->sc->parent)
+            loader_err(L, "subgraph '%s' brings the model's nodes (in all its graphs) past %d", L->g->name,
+                       HODU_MAX_NODES);
+        else
+            loader_err(L, "the graph has %zu nodes; at most %d are supported", gp->n_node, HODU_MAX_NODES);
         return false;
     }
+    L->total_nodes += gp->n_node;
     if (gp->n_input > HODU_MAX_GRAPH_IO || gp->n_output > HODU_MAX_GRAPH_IO) {
         loader_err(L, "the graph has %zu inputs and %zu outputs; at most %d of each are supported", gp->n_input,
                    gp->n_output, HODU_MAX_GRAPH_IO);
@@ -944,8 +1047,9 @@ static bool check_limits(loader *L, const Onnx__GraphProto *gp)
             return false;
         }
     /* Every value the graph will hold: inputs, initializers, node outputs and
-     * tensor attributes.  The sums cannot wrap: each term is bounded above. */
-    size_t values = gp->n_input + gp->n_initializer, edges = 0;
+     * tensor attributes, counted over every graph (subgraphs included).  The
+     * sums cannot wrap: each term is bounded above. */
+    size_t values = L->total_values + gp->n_input + gp->n_initializer, edges = L->total_edges;
     for (size_t n = 0; n < gp->n_node; n++) {
         const Onnx__NodeProto *np = gp->node[n];
         bool long_name = name_too_long(np->name) || name_too_long(np->op_type) || name_too_long(np->domain);
@@ -994,6 +1098,8 @@ static bool check_limits(loader *L, const Onnx__GraphProto *gp)
             return false;
         }
     }
+    L->total_values = values;
+    L->total_edges = edges;
     return true;
 }
 
@@ -1056,17 +1162,29 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         }
         if (hd_strmap_get(&inits, vi->name) >= 0)
             continue; /* a constant, created below */
-        if (hd_strmap_get(&L->values, vi->name) >= 0) {
+        if (hd_strmap_get(&L->sc->values, vi->name) >= 0) {
             loader_err(L, "graph input '%s' is listed twice", vi->name);
             goto out;
         }
         int v = ir_value_new(g, vi->name);
         ir_val(g, v)->kind = IR_VALUE_INPUT;
         ir_val(g, v)->loc = L->at;
-        hd_strmap_put(&L->values, ir_val(g, v)->name, v);
+        hd_strmap_put(&L->sc->values, ir_val(g, v)->name, v);
         HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, v);
-        if (!load_value_type(L, v, vi, "graph input", true))
+        /* A subgraph's inputs are typed by its node's op. */
+        if (!load_value_type(L, v, vi, "graph input", L->sc->parent == NULL))
             goto out;
+    }
+    /* A subgraph gets the operands its node already captures for the
+     * node's other subgraphs (ir.h, "Subgraphs"). */
+    if (L->sc->parent) {
+        const ir_graph *pg = L->sc->parent->g;
+        const ir_node *owner = ir_nd(pg, L->sc->owner);
+        for (size_t k = 0; k < owner->n_captures; k++) {
+            int v = capture_input(g, pg, owner->inputs[owner->n_inputs - owner->n_captures + k]);
+            if (hd_strmap_get(&L->sc->values, ir_val(g, v)->name) < 0)
+                hd_strmap_put(&L->sc->values, ir_val(g, v)->name, v);
+        }
     }
 
     /* Weights. */
@@ -1076,7 +1194,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         int v = load_tensor(L, t, t->name);
         if (v < 0)
             goto out;
-        hd_strmap_put(&L->values, ir_val(g, v)->name, v);
+        hd_strmap_put(&L->sc->values, ir_val(g, v)->name, v);
     }
 
     /* Node outputs first, so that inputs may refer to nodes listed later. */
@@ -1092,7 +1210,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             const char *oname = np->output[k];
             if (!oname || !*oname)
                 continue;
-            int prev = hd_strmap_get(&L->values, oname);
+            int prev = hd_strmap_get(&L->sc->values, oname);
             if (prev >= 0) {
                 char *origin = value_origin(L, prev, gp);
                 node_err(L, np, n, "output '%s' is already defined by %s", oname, origin);
@@ -1101,7 +1219,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             }
             int v = ir_value_new(g, oname);
             ir_val(g, v)->producer = (int)n; /* ir_node_new sets the same */
-            hd_strmap_put(&L->values, ir_val(g, v)->name, v);
+            hd_strmap_put(&L->sc->values, ir_val(g, v)->name, v);
         }
     }
 
@@ -1120,7 +1238,13 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             ins[k] = -1;
             if (!iname || !*iname)
                 continue;
-            ins[k] = hd_strmap_get(&L->values, iname);
+            ins[k] = resolve_name(L->sc, iname);
+            if (ins[k] == -2) {
+                node_err(L, np, n, "reading '%s' would give an enclosing control-flow node more than %d inputs", iname,
+                         HODU_MAX_NODE_IO);
+                node_ok = false;
+                break;
+            }
             if (ins[k] < 0) {
                 node_err(L, np, n, "input '%s' is not defined (missing initializer?)", iname);
                 node_ok = false;
@@ -1129,7 +1253,7 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         }
         for (size_t k = 0; node_ok && k < np->n_output; k++) {
             const char *oname = np->output[k];
-            outs[k] = (oname && *oname) ? hd_strmap_get(&L->values, oname) : -1;
+            outs[k] = (oname && *oname) ? hd_strmap_get(&L->sc->values, oname) : -1;
         }
         int id = -1;
         const char *dom = str_or_empty(np->domain);
@@ -1170,7 +1294,12 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             loader_err(L, "graph output #%zu has no name", i);
             goto out;
         }
-        int v = hd_strmap_get(&L->values, vi->name);
+        int v = resolve_name(L->sc, vi->name);
+        if (v == -2) {
+            loader_err(L, "graph output '%s' would give an enclosing control-flow node more than %d inputs", vi->name,
+                       HODU_MAX_NODE_IO);
+            goto out;
+        }
         if (v < 0) {
             loader_err(L, "graph output '%s' is not defined by any node, graph input or initializer", vi->name);
             goto out;
@@ -1234,6 +1363,7 @@ ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_dia
 
     loader L;
     memset(&L, 0, sizeof(L));
+    scope main_scope = {.owner = -1};
     L.d = d;
     bool ok = false;
     if (!m->graph) {
@@ -1241,11 +1371,13 @@ ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_dia
         goto out;
     }
     L.g = ir_graph_new(m->graph->name && *m->graph->name ? m->graph->name : "model", path);
+    main_scope.g = L.g;
+    L.sc = &main_scope;
     L.model_dir = dir_of(path);
     L.file = ir_graph_file(L.g, path);
     ok = load_opset(&L, m) && load_graph(&L, m->graph);
 out:
-    hd_strmap_free(&L.values);
+    hd_strmap_free(&main_scope.values);
     hd_strmap_free(&L.symbols);
     free(L.model_dir);
     /* Adopted raw_data pointers were cleared, so this frees only the rest. */

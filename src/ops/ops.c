@@ -103,8 +103,9 @@ bool op_check_node(const ir_graph *g, int node, hd_diag *d)
         return false;
     }
     bool ok = true;
-    /* Trailing omitted inputs do not count towards arity. */
-    size_t n_in = n->n_inputs, n_out = n->n_outputs;
+    /* Trailing omitted inputs do not count towards arity, nor do the
+     * operands a control-flow node captures for its subgraphs. */
+    size_t n_in = n->n_inputs - (n->n_captures <= n->n_inputs ? n->n_captures : 0), n_out = n->n_outputs;
     while (n_in > 0 && n->inputs[n_in - 1] < 0)
         n_in--;
     if ((int)n_in < def->min_inputs || (def->max_inputs >= 0 && (int)n_in > def->max_inputs)) {
@@ -215,25 +216,40 @@ ir_value *op_need_static(op_ctx *c, size_t i)
     return v;
 }
 
-bool op_fail_not_const(op_ctx *c, int id, const char *what)
+/* Reports, on c's node, every model input that value `id` of graph g is
+ * computed from: binding those with --const-input lets the whole chain
+ * fold.  A subgraph input that the subgraph captures is traced on in the
+ * enclosing graph; any other subgraph input (an iteration number, loop
+ * state, a scan element) is known only when the model runs. */
+static void report_inputs(op_ctx *c, const ir_graph *g, int id)
 {
-    const ir_value *v = ir_val(c->g, id);
-    /* Name the graph inputs it is computed from: binding those with
-     * --const-input lets the whole chain fold. */
-    size_t before = c->d ? c->d->n_errors : 0;
-    bool *seen = hd_xcalloc(c->g->n_values, sizeof(bool));
-    int *stack = hd_xmalloc(c->g->n_values * sizeof(int));
+    bool *seen = hd_xcalloc(g->n_values, sizeof(bool));
+    int *stack = hd_xmalloc(g->n_values * sizeof(int));
     size_t top = 0;
     stack[top++] = id;
     seen[id] = true;
     while (top > 0) {
-        const ir_value *u = ir_val(c->g, stack[--top]);
-        if (u->kind == IR_VALUE_INPUT)
-            op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)", u->name,
-                    u->name);
+        int uid = stack[--top];
+        const ir_value *u = ir_val(g, uid);
+        if (u->kind == IR_VALUE_INPUT) {
+            const ir_node *pn = g->parent ? ir_nd(g->parent, g->parent_node) : NULL;
+            size_t k = 0;
+            while (k < g->n_inputs && g->inputs[k] != uid)
+                k++;
+            if (!pn)
+                op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)",
+                        u->name, u->name);
+            else if (k < g->n_inputs && k + pn->n_captures >= g->n_inputs)
+                report_inputs(c, g->parent, pn->inputs[pn->n_inputs - (g->n_inputs - k)]);
+            else
+                op_fail(c,
+                        "needs the value of '%s' at build time, but it is an input of subgraph '%s' (an iteration "
+                        "number, loop state or scan element), known only when the model runs",
+                        u->name, g->name);
+        }
         if (u->kind != IR_VALUE_NODE || u->producer < 0)
             continue;
-        const ir_node *p = ir_nd(c->g, u->producer);
+        const ir_node *p = ir_nd(g, u->producer);
         for (size_t j = 0; j < p->n_inputs; j++)
             if (p->inputs[j] >= 0 && !seen[p->inputs[j]]) {
                 seen[p->inputs[j]] = true;
@@ -242,6 +258,13 @@ bool op_fail_not_const(op_ctx *c, int id, const char *what)
     }
     free(stack);
     free(seen);
+}
+
+bool op_fail_not_const(op_ctx *c, int id, const char *what)
+{
+    const ir_value *v = ir_val(c->g, id);
+    size_t before = c->d ? c->d->n_errors : 0;
+    report_inputs(c, c->g, id);
     if (!c->d || c->d->n_errors == before)
         op_fail(c, "%s ('%s') must be a build-time constant; it is computed at run time", what, v->name);
     return false;
@@ -256,8 +279,7 @@ long op_need_const_i64(op_ctx *c, size_t i, int64_t *out, size_t max, const char
     }
     const ir_value *v = ir_val(c->g, id);
     if (v->kind == IR_VALUE_INPUT) {
-        op_fail(c, "needs the value of graph input '%s' at build time (pass --const-input %s=FILE.npy)", v->name,
-                v->name);
+        report_inputs(c, c->g, id);
         return -1;
     }
     if (v->kind != IR_VALUE_CONST) {

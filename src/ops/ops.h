@@ -57,6 +57,7 @@ typedef enum op_family {
     OP_FAMILY_OPTIM,       /* optim.c: Adagrad, Momentum, Adam (ai.onnx.preview.training) */
     OP_FAMILY_ML,          /* ml.c: Binarizer, ArrayFeatureExtractor (ai.onnx.ml), TfIdfVectorizer */
     OP_FAMILY_DYNAMIC,     /* dynamic.c: output size depends on data (NonZero, Unique, ...) */
+    OP_FAMILY_CONTROL,     /* control.c: If, Loop, Scan (nodes that own subgraphs) */
     OP_FAMILY_COUNT_
 } op_family;
 
@@ -105,6 +106,11 @@ typedef struct op_def {
     op_flops_fn flops;         /* optional: default is one per output element */
     op_fusable_fn fusable;     /* optional: default not fusable */
     op_grad_fn grad;           /* optional: NULL = not differentiable */
+    /* Control flow (If, Loop, Scan): types the inputs of the node's
+     * subgraphs from its operands.  pass_infer_fold calls it, then infers
+     * each subgraph, then calls `infer`, which reads the subgraphs'
+     * results. */
+    op_infer_fn type_subgraphs;
 } op_def;
 
 /* The op_def of an op_id; NULL for anything else (-1: unresolved). */

@@ -198,13 +198,19 @@ size_t pass_fuse_elementwise(ir_graph *g)
     int fused_op = OP_FUSED_ELEMENTWISE;
     if (fused_op < 0)
         return 0;
+    /* Control-flow subgraphs are graphs like this one: fused on their own. */
+    size_t in_subgraphs = 0;
+    for (size_t i = 0; i < g->n_nodes; i++)
+        for (size_t a = 0; !g->nodes[i].dead && a < g->nodes[i].n_attrs; a++)
+            if (g->nodes[i].attrs[a].graph)
+                in_subgraphs += pass_fuse_elementwise(g->nodes[i].attrs[a].graph);
     hd_diag quiet;
     hd_diag_init(&quiet, NULL);
     size_t count = 0;
     int *order = ir_schedule(g, &count, &quiet);
     hd_diag_free(&quiet);
     if (!order)
-        return 0;
+        return in_subgraphs;
     size_t nn = g->n_nodes;
     int *parent = hd_xmalloc(nn * sizeof(int));
     int *size = hd_xcalloc(nn, sizeof(int));
@@ -388,5 +394,5 @@ size_t pass_fuse_elementwise(ir_graph *g)
     free(size);
     free(parent);
     free(order);
-    return fused;
+    return fused + in_subgraphs;
 }

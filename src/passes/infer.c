@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/control.h"
 #include "ops/ops.h"
 #include "passes.h"
 
@@ -32,8 +33,80 @@ bool pass_resolve_ops(ir_graph *g, hd_diag *d)
             continue;
         }
         op_check_node(g, (int)i, d);
+        for (size_t a = 0; a < n->n_attrs; a++)
+            if (n->attrs[a].graph)
+                pass_resolve_ops(n->attrs[a].graph, d);
     }
     return d->n_errors == errors;
+}
+
+/* A captured operand that is a constant of the outer graph becomes a
+ * constant of the subgraph (sharing the outer graph's bytes, which outlive
+ * it), so shape-deciding operands stay known at build time; the input
+ * stays, unread. */
+static void inline_const_capture(ir_graph *sub, int input, const ir_value *c)
+{
+    int64_t dims[HODU_MAX_RANK];
+    ir_value_dims(c, dims);
+    int k = ir_const_new(sub, c->name, c->dtype, c->rank, dims, c->data, c->nbytes);
+    ir_val(sub, k)->loc = c->loc;
+    ir_value *kv = ir_val(sub, k);
+    for (size_t i = 0; i < sub->n_nodes; i++)
+        for (size_t j = 0; j < sub->nodes[i].n_inputs; j++)
+            if (sub->nodes[i].inputs[j] == input)
+                sub->nodes[i].inputs[j] = k;
+    for (size_t i = 0; i < sub->n_outputs; i++)
+        if (sub->outputs[i] == input) {
+            sub->outputs[i] = k;
+            kv->is_output = true;
+            ir_val(sub, input)->is_output = false;
+        }
+}
+
+/* The branch an If with a build-time condition takes ("then_branch" or
+ * "else_branch"), or NULL when the condition is known only at run time. */
+static const char *taken_branch(const ir_graph *g, int id)
+{
+    if (g->nodes[id].op != OP_IF)
+        return NULL;
+    int k = cf_if_const_cond(g, id);
+    return k < 0 ? NULL : k ? "then_branch" : "else_branch";
+}
+
+/* Infers the subgraphs of control-flow node `id`: the op types their
+ * formal inputs, captured inputs take their operands' types, then each
+ * subgraph goes through inference, folding and dead-code elimination.  An
+ * If whose condition is known infers only the branch it takes (the other
+ * may not even hold together for these shapes). */
+static bool infer_subgraphs(ir_graph *g, int id, hd_diag *d)
+{
+    ir_node *n = &g->nodes[id];
+    const op_def *def = op_get(n->op);
+    op_ctx c = {g, id, d};
+    if (!def->type_subgraphs(&c))
+        return false;
+    const char *only = taken_branch(g, id);
+    for (size_t a = 0; a < n->n_attrs; a++) {
+        ir_graph *sub = n->attrs[a].graph;
+        if (!sub || (only && strcmp(n->attrs[a].name, only) != 0))
+            continue;
+        for (size_t k = 0; k < n->n_captures; k++) {
+            const ir_value *outer = &g->values[n->inputs[n->n_inputs - n->n_captures + k]];
+            int in = sub->inputs[sub->n_inputs - n->n_captures + k];
+            ir_value *v = ir_val(sub, in);
+            v->dtype = outer->dtype;
+            v->rank = outer->rank;
+            memcpy(v->dims, outer->dims, sizeof(v->dims));
+            for (int i = 0; i < v->rank; i++)
+                v->dims[i].sym = NULL; /* bound by now: sizes are what counts */
+            if (outer->kind == IR_VALUE_CONST)
+                inline_const_capture(sub, in, outer);
+        }
+        if (!pass_infer_fold(sub, d))
+            return false;
+        pass_dce(sub);
+    }
+    return true;
 }
 
 static bool all_inputs_const(const ir_graph *g, const ir_node *n)
@@ -50,6 +123,104 @@ static bool all_outputs_const(const ir_graph *g, const ir_node *n)
         if (n->outputs[j] >= 0 && g->values[n->outputs[j]].kind != IR_VALUE_CONST)
             return false;
     return true;
+}
+
+/* Replaces If node `id`, whose condition is known, by the nodes of the
+ * branch it takes (inferred and folded already): their values become
+ * values of g, captured inputs become the If's operands, and the branch's
+ * results become the If's outputs.  The If is left dead (it still owns the
+ * branches, whose constants the moved nodes may read). */
+static void inline_branch(ir_graph *g, int id, ir_graph *sub)
+{
+    ir_node *n = &g->nodes[id];
+    int *map = hd_xmalloc((sub->n_values ? sub->n_values : 1) * sizeof(int));
+    for (size_t v = 0; v < sub->n_values; v++)
+        map[v] = -1;
+    size_t n_caps = n->n_captures, first_cap = n->n_inputs - n_caps;
+    for (size_t k = 0; k < n_caps; k++)
+        map[sub->inputs[sub->n_inputs - n_caps + k]] = n->inputs[first_cap + k];
+    /* Results computed by a branch node define the If's outputs directly. */
+    int *outs = hd_xmalloc((n->n_outputs ? n->n_outputs : 1) * sizeof(int));
+    memcpy(outs, n->outputs, n->n_outputs * sizeof(int));
+    size_t n_outs = n->n_outputs;
+    for (size_t i = 0; i < sub->n_outputs && i < n_outs; i++) {
+        int v = sub->outputs[i];
+        if (sub->values[v].kind == IR_VALUE_NODE && map[v] < 0)
+            map[v] = outs[i];
+    }
+    n->dead = true;
+    size_t count = 0;
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    int *order = ir_schedule(sub, &count, &quiet);
+    hd_diag_free(&quiet);
+    for (size_t k = 0; order && k < count; k++) {
+        ir_node *m = &sub->nodes[order[k]];
+        int *ins = hd_xmalloc((m->n_inputs ? m->n_inputs : 1) * sizeof(int));
+        int *mo = hd_xmalloc((m->n_outputs ? m->n_outputs : 1) * sizeof(int));
+        for (size_t j = 0; j < m->n_inputs; j++) {
+            int v = m->inputs[j];
+            if (v >= 0 && map[v] < 0) { /* a constant of the branch */
+                const ir_value *cv = &sub->values[v];
+                int64_t dims[HODU_MAX_RANK];
+                ir_value_dims(cv, dims);
+                map[v] = ir_const_new(g, cv->name, cv->dtype, cv->rank, dims, cv->data, cv->nbytes);
+                g->values[map[v]].loc = cv->loc;
+            }
+            ins[j] = v >= 0 ? map[v] : -1;
+        }
+        for (size_t j = 0; j < m->n_outputs; j++) {
+            int v = m->outputs[j];
+            if (v >= 0 && map[v] < 0) {
+                const ir_value *sv = &sub->values[v];
+                int nv = ir_value_new(g, sv->name);
+                g->values[nv].dtype = sv->dtype;
+                g->values[nv].rank = sv->rank;
+                for (int r = 0; r < sv->rank; r++)
+                    g->values[nv].dims[r] = (ir_dim){sv->dims[r].size, NULL, sv->dims[r].data_dep};
+                map[v] = nv;
+            }
+            mo[j] = v >= 0 ? map[v] : -1;
+        }
+        int nn = ir_node_new(g, m->op_type, m->domain, m->name, ins, m->n_inputs, mo, m->n_outputs);
+        ir_node *moved = &g->nodes[nn];
+        moved->op = m->op;
+        moved->n_captures = m->n_captures;
+        /* The attributes (and any subgraphs in them) change hands. */
+        free(moved->attrs);
+        moved->attrs = m->attrs;
+        moved->n_attrs = m->n_attrs;
+        moved->cap_attrs = m->cap_attrs;
+        m->attrs = NULL;
+        m->n_attrs = m->cap_attrs = 0;
+        for (size_t a = 0; a < moved->n_attrs; a++)
+            if (moved->attrs[a].graph) {
+                moved->attrs[a].graph->parent = g;
+                moved->attrs[a].graph->parent_node = nn;
+            }
+        m->dead = true;
+        ir_node_set_loc(g, nn, m->loc);
+        free(ins);
+        free(mo);
+    }
+    free(order);
+    /* Results that are constants or captured values: the output takes the
+     * constant, or an Identity copies the operand. */
+    for (size_t i = 0; i < sub->n_outputs && i < n_outs; i++) {
+        int v = sub->outputs[i], o = outs[i];
+        if (map[v] == o)
+            continue;
+        const ir_value *sv = &sub->values[v];
+        if (sv->kind == IR_VALUE_CONST) {
+            ir_value_set_const(g, o, sv->data, sv->nbytes);
+        } else {
+            int src = map[v];
+            int nn = ir_node_new(g, "Identity", "", g->values[o].name, &src, 1, &o, 1);
+            g->nodes[nn].op = OP_IDENTITY;
+        }
+    }
+    free(outs);
+    free(map);
 }
 
 bool pass_infer_fold(ir_graph *g, hd_diag *d)
@@ -91,13 +262,17 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
                 ir_node_error(d, g, id,
                               "input '%s' has a size that is only known when the model runs (it depends on the "
                               "values of node '%s'); Hodu cannot yet compute on such values, only return them as "
-                              "graph outputs (issue 8, run-time dims)",
+                              "the model's outputs (run-time dims are not supported yet)",
                               v->name, v->producer >= 0 ? g->nodes[v->producer].name : "?");
                 ok = false;
             }
         }
         if (!ok)
             break;
+        if (def->type_subgraphs && !infer_subgraphs(g, id, d)) {
+            ok = false;
+            break;
+        }
         op_ctx c = {g, id, d};
         if (!def->infer(&c)) {
             ok = false;
@@ -108,6 +283,17 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
             if (n->outputs[j] < 0)
                 continue;
             const ir_value *v = &g->values[n->outputs[j]];
+            if (g->parent && v->is_output && ir_value_has_data_dep(v)) {
+                /* a subgraph's results feed its control node, which
+                 * computes on exact shapes */
+                ir_node_error(d, g, id,
+                              "output '%s' has a size that is only known when the model runs and is a subgraph's "
+                              "result; only the model's own outputs may be such values (run-time dims are not "
+                              "supported yet)",
+                              v->name);
+                ok = false;
+                break;
+            }
             if (!ir_value_is_static(v) || v->dtype == HODU_DTYPE_UNDEFINED) {
                 ir_node_error(d, g, id, "internal error: shape inference left output '%s' without a static shape",
                               v->name);
@@ -128,6 +314,11 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
         }
         if (!ok)
             break;
+        const char *branch = taken_branch(g, id);
+        if (branch) {
+            inline_branch(g, id, ir_node_subgraph(n, branch));
+            continue;
+        }
         if (def->fold && all_inputs_const(g, n) && !all_outputs_const(g, n) && out_bytes <= FOLD_MAX_BYTES) {
             if (!def->fold(&c)) {
                 ok = false;

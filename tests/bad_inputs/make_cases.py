@@ -327,6 +327,17 @@ for name, v in (("do_on", True), ("do_off", False)):
 save(model([helper.make_node("NonZero", ["x"], ["nz"], name="find"),
             helper.make_node("Transpose", ["nz"], ["t"], name="flip")],
            [x], [helper.make_tensor_value_info("t", TensorProto.INT64, None)]), "nonzero_consumer.onnx")
+# ... nor may a subgraph return one (its control node computes on exact
+# shapes): NonZero as a Loop body's result.
+nz_body = helper.make_graph([helper.make_node("NonZero", ["x"], ["nz"], name="find_in_body"),
+                             helper.make_node("Identity", ["c"], ["c2"])], "body",
+                            [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                             helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+                            [helper.make_tensor_value_info("c2", TensorProto.BOOL, []),
+                             helper.make_tensor_value_info("nz", TensorProto.INT64, None)])
+save(model([helper.make_node("Loop", ["trip", ""], ["all"], body=nz_body, name="repeat")], [x],
+           [helper.make_tensor_value_info("all", TensorProto.INT64, None)],
+           [numpy_helper.from_array(np.array(2, np.int64), "trip")]), "nonzero_in_loop.onnx")
 # NonMaxSuppression's iou_threshold must lie in [0, 1]: a constant is refused
 # when building, a run-time value when the model runs.
 nms_in = [helper.make_tensor_value_info("boxes", f32, [1, 3, 4]), helper.make_tensor_value_info("scores", f32, [1, 1, 3])]
@@ -405,3 +416,35 @@ save(model([helper.make_node("Pad", ["x", "pads", "", "axes"], ["y"])], [x, pa_a
 for name, v in (("pa_1", [1]), ("pa_m1", [-1]), ("pa_0", [0]), ("pa_2", [2])):
     np.save(os.path.join(out, name + ".npy"), np.array(v, np.int64))
 
+# Control flow.  A branch reads 'nowhere', which no enclosing graph defines.
+bvi = helper.make_tensor_value_info
+cond = bvi("c", TensorProto.BOOL, [])
+then_g = helper.make_graph([helper.make_node("Add", ["x", "nowhere"], ["t"])], "then", [], [bvi("t", f32, [2, 3])])
+else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [], [bvi("e", f32, [2, 3])])
+save(model([helper.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g)], [x, cond], [y]),
+     "if_undefined.onnx")
+# Branches of different shapes under a run-time condition.
+else_g2 = helper.make_graph([helper.make_node("ReduceSum", ["x"], ["e"], keepdims=0)], "else", [],
+                            [bvi("e", f32, [])])
+then_g2 = helper.make_graph([helper.make_node("Neg", ["x"], ["t"])], "then", [], [bvi("t", f32, [2, 3])])
+save(model([helper.make_node("If", ["c"], ["y"], then_branch=then_g2, else_branch=else_g2, name="pick")],
+           [x, cond], [y]), "if_shapes.onnx")
+# A loop-carried value that changes shape.
+body = helper.make_graph([helper.make_node("Identity", ["ci"], ["co"]),
+                          helper.make_node("Concat", ["s", "s"], ["s2"], axis=0)], "body",
+                         [bvi("i", TensorProto.INT64, []), bvi("ci", TensorProto.BOOL, []), bvi("s", f32, [2, 3])],
+                         [bvi("co", TensorProto.BOOL, []), bvi("s2", f32, [4, 3])])
+trip = numpy_helper.from_array(np.array(3, np.int64), "trip")
+save(model([helper.make_node("Loop", ["trip", "", "x"], ["y"], body=body, name="grow")], [x], [y], [trip]),
+     "loop_carried_shape.onnx")
+# Scan outputs of a loop whose trip count is a run-time input and whose
+# length the model declares (4): another count is refused when it runs.
+body = helper.make_graph([helper.make_node("Identity", ["ci"], ["co"]), helper.make_node("Neg", ["s"], ["so"]),
+                          helper.make_node("Identity", ["so"], ["sc"])], "body",
+                         [bvi("i", TensorProto.INT64, []), bvi("ci", TensorProto.BOOL, []), bvi("s", f32, [2, 3])],
+                         [bvi("co", TensorProto.BOOL, []), bvi("so", f32, [2, 3]), bvi("sc", f32, [2, 3])])
+ttrue = numpy_helper.from_array(np.array(True), "ttrue")
+save(model([helper.make_node("Loop", ["n", "ttrue", "x"], ["y", "scans"], body=body)],
+           [x, bvi("n", TensorProto.INT64, [])], [y, bvi("scans", f32, [4, 2, 3])], [ttrue]), "loop_scan_runtime.onnx")
+np.save(os.path.join(out, "trip_4.npy"), np.array(4, np.int64))
+np.save(os.path.join(out, "trip_6.npy"), np.array(6, np.int64))

@@ -45,7 +45,11 @@ expect_error missing_file "cannot open" build does_not_exist.onnx
 expect_error einsum_equation "einsum_equation\.onnx:node\[0\]: node 'Einsum_0' (Einsum): equation: the output repeats label 'a'" build einsum_equation.onnx
 expect_error lrn_size "lrn_size\.onnx:node\[0\]: node 'LRN_0' (LRN): attribute 'size' = -3 must be at least 1" build lrn_size.onnx
 expect_error nonzero_consumer "nonzero_consumer\.onnx:node\[1\]: node 'flip' (Transpose): input 'nz' has a size that is only known when the model runs (it depends on the values of node 'find'); Hodu cannot yet compute on such values" build nonzero_consumer.onnx
+expect_error nonzero_in_loop "nonzero_in_loop\.onnx:node\[0\]: node 'find_in_body' (NonZero): output 'nz' has a size that is only known when the model runs and is a subgraph's result" build nonzero_in_loop.onnx
 expect_error nms_iou_const "nms_iou_const\.onnx:node\[0\]: node 'NonMaxSuppression_0' (NonMaxSuppression): iou_threshold 'iou' is 2; it must lie in \[0, 1\]" build nms_iou_const.onnx
+expect_error if_undefined "if_undefined\.onnx:node\[0\]: node 'Add_0' (Add): input 'nowhere' is not defined" build if_undefined.onnx
+expect_error if_shapes "if_shapes\.onnx:node\[0\]: node 'pick' (If): output 0: the then branch gives f32\[2,3\] and the else branch f32\[\]" build if_shapes.onnx
+expect_error loop_carried_shape "loop_carried_shape\.onnx:node\[0\]: node 'grow' (Loop): loop-carried value 0 ('x') goes in as f32\[2,3\] but the body gives f32\[4,3\]" build loop_carried_shape.onnx
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 
 # Run-time input checks need a good library first.
@@ -67,6 +71,12 @@ if built reshape_runtime; then
     for v in rs_bad rs_bad_zero rs_two_minus; do
         expect_error "reshape_runtime_$v" "ask for other shapes than the model was built for" rs "$v.npy"
     done
+fi
+# A Loop with scan outputs must run the iterations the build fixed (4).
+if built loop_scan_runtime; then
+    ls_run() { "$hodu" --run "$work/loop_scan_runtime.so" --input "x=$c/x_good.npy" --input "n=$c/$1" --output-dir "$work/ls"; }
+    expect_ok loop_scan_runtime_good ls_run trip_4.npy
+    expect_error loop_scan_runtime_bad "ask for other shapes than the model was built for" ls_run trip_6.npy
 fi
 if built expand_runtime && built cos_runtime; then
     ex() { "$hodu" --run "$work/expand_runtime.so" --input "x=$c/x_good.npy" --input "shape=$c/$1" --output-dir "$work/ex"; }

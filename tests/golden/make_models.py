@@ -170,6 +170,33 @@ def data_dependent(outdir):
     ]
     inits = [const("mask", np.array([[0, 1], [2, 0]], np.float32))]
     save(outdir, "data_dependent", nodes, [x], [nz, t], inits)
+
+
+def control_flow(outdir):
+    """A Loop whose body holds an If reading x from the main graph (captured
+    twice) and k from the body (captured once), and an If whose condition
+    folds (it becomes its then branch's nodes)."""
+    f, i64, b = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+    vi = helper.make_tensor_value_info
+    x = vi("x", f, [2])
+    then_g = helper.make_graph([helper.make_node("Add", ["s", "x"], ["ta"], name="add_x")], "then", [],
+                               [vi("ta", f, [2])])
+    else_g = helper.make_graph([helper.make_node("Mul", ["s", "k"], ["ea"], name="mul_k")], "else", [],
+                               [vi("ea", f, [2])])
+    body = helper.make_graph(
+        [helper.make_node("Neg", ["s"], ["k"], name="neg"),
+         helper.make_node("Cast", ["i"], ["odd"], to=b, name="odd"),
+         helper.make_node("If", ["odd"], ["s2"], then_branch=then_g, else_branch=else_g, name="pick"),
+         helper.make_node("Identity", ["c"], ["c2"], name="keep")],
+        "body", [vi("i", i64, []), vi("c", b, []), vi("s", f, [2])], [vi("c2", b, []), vi("s2", f, [2])])
+    one = helper.make_graph([helper.make_node("Relu", ["sf"], ["r"], name="relu")], "one", [], [vi("r", f, [2])])
+    two = helper.make_graph([helper.make_node("Sigmoid", ["x"], ["g"], name="sig")], "two", [], [vi("g", f, [2])])
+    nodes = [
+        helper.make_node("Loop", ["trip", "", "x"], ["sf"], body=body, name="loop"),
+        helper.make_node("If", ["yes"], ["y"], then_branch=one, else_branch=two, name="fixed"),
+    ]
+    save(outdir, "control_flow", nodes, [x], [vi("y", f, [2])],
+         [const("trip", np.array(3, np.int64)), const("yes", np.array(True))])
     return ""
 
 
@@ -177,7 +204,7 @@ def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
     cases = [(f.__name__, f(outdir)) for f in (bind_symbolic, fold_shape_chain, dce_branch, fuse_chain, mix,
-                                                conv_epilogue, data_dependent)]
+                                                conv_epilogue, data_dependent, control_flow)]
     with open(os.path.join(outdir, "cases.txt"), "w") as fh:
         for name, args in cases:
             fh.write(f"{name} {args}".rstrip() + "\n")

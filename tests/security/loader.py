@@ -115,3 +115,51 @@ save(model([helper.make_node("FusedElementwise", ["x"], ["y"], name=evil, domain
            extra_opsets=["hodu"]), "escape_name.onnx")
 save(model([helper.make_node("Relu", [evil], ["y"])],
            inputs=[helper.make_tensor_value_info(evil, f32, [4])]), "escape_input.onnx")
+
+
+# Control flow: If nested 17 levels deep (the limit is 16), each branch
+# passing the outer x through.
+def nested_if(depth):
+    c = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    inner = None
+    for level in range(depth):
+        out_name = "y" if level == depth - 1 else "l%d" % level
+        if inner is None:
+            then_g = helper.make_graph([helper.make_node("Relu", ["x"], ["t%d" % level])], "t%d" % level, [],
+                                       [helper.make_tensor_value_info("t%d" % level, f32, [4])])
+        else:
+            then_g = helper.make_graph([inner], "t%d" % level, [],
+                                       [helper.make_tensor_value_info(inner.output[0], f32, [4])])
+        else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e%d" % level])], "e%d" % level, [],
+                                   [helper.make_tensor_value_info("e%d" % level, f32, [4])])
+        inner = helper.make_node("If", ["c"], [out_name], then_branch=then_g, else_branch=else_g)
+    return model([inner], inputs=[helper.make_tensor_value_info("x", f32, [4]), c])
+
+
+save(nested_if(17), "nested_if_17.onnx")
+save(nested_if(16), "nested_if_16.onnx")
+
+
+# Nodes in subgraphs count towards the node limit: a main graph of 300,000
+# nodes whose If holds 300,000 more.
+def big_if():
+    m = chain(300000)
+    sub = chain(300000).graph
+    sub.ClearField("input")
+    sub.name = "big"
+    last = m.graph.node[-1]
+    last.output[0] = "z"
+    nd = m.graph.node.add()
+    nd.op_type = "If"
+    nd.input.append("z_cond")
+    nd.output.append("y")
+    for name in ("then_branch", "else_branch"):
+        a = nd.attribute.add()
+        a.name = name
+        a.type = onnx.AttributeProto.GRAPH
+        a.g.CopyFrom(sub)
+    m.graph.input.append(helper.make_tensor_value_info("z_cond", TensorProto.BOOL, []))
+    return m
+
+
+save(big_if(), "subgraph_nodes.onnx")

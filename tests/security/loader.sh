@@ -2,7 +2,8 @@
 # Loader hardening: the compiler's internal "hodu" domain and unknown domains
 # are refused naming the node and domain; a 10^6-node chain is refused by the
 # node limit (HODU_MAX_NODES, src/loader/loader.h) while a 20,000-node chain
-# builds and runs; external data past the size cap, a FIFO or a link to
+# builds and runs; control flow nested past HODU_MAX_SUBGRAPH_DEPTH is refused
+# (one level less builds), and subgraph nodes count towards the node limit; external data past the size cap, a FIFO or a link to
 # /dev/zero is refused without hanging; per-node limits give clear errors;
 # names holding escape sequences never reach the terminal raw.  Each refusal:
 # non-zero exit below 128, exactly one "hodu: error:" line naming the cause,
@@ -25,6 +26,11 @@ expect_error custom_domain "unsupported op com.example.evil.Frob (domain 'com.ex
     build "$c/custom_domain.onnx"
 expect_error chain_1m "the graph has 1000000 nodes; at most 500000 are supported" \
     build "$c/chain_1m.onnx" 10
+expect_error nested_if_17 "node 'If_0' (If): subgraph '[a-z_]*' nests control flow more than 16 levels deep" \
+    build "$c/nested_if_17.onnx"
+expect_ok nested_if_16 build "$c/nested_if_16.onnx" 60
+expect_error subgraph_nodes "subgraph 'big' brings the model's nodes (in all its graphs) past 500000" \
+    build "$c/subgraph_nodes.onnx" 20
 expect_error external_20g "tensor 'w': its 21474836480 bytes of external data would pass the limit" \
     build "$c/ext_big/model.onnx"
 expect_error external_fifo "external data file 'data.bin' is not a regular file" \

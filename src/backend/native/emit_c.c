@@ -197,9 +197,12 @@ static void put_dtype(hd_buf *b, hodu_dtype t)
         hd_buf_printf(b, "%d", (int)t);
 }
 
-/* "nK_Op": the node index and the op table's name, never the file's text. */
-static void node_fn_name(const ir_graph *g, int node, hd_buf *b)
+/* "nK_Op": the node index and the op table's name, never the file's text;
+ * a node of subgraph function S (control flow, sub > 0) is "sS_nK_Op". */
+static void node_fn_name(const ir_graph *g, int sub, int node, hd_buf *b)
 {
+    if (sub)
+        hd_buf_printf(b, "s%d_", sub);
     hd_buf_printf(b, "n%d_", node);
     for (const char *p = op_get(g->nodes[node].op)->name; *p; p++)
         hd_buf_putc(b, isalnum((unsigned char)*p) ? *p : '_');
@@ -302,10 +305,10 @@ static void put_param(hd_buf *b, const char *type, const char *name)
 }
 
 /* "static void nK_Op(params)\n" ("static int" for a node that can fail) */
-static void put_signature(const ir_graph *g, int node, const node_params *ps, bool can_fail, hd_buf *fns)
+static void put_signature(const ir_graph *g, int sub, int node, const node_params *ps, bool can_fail, hd_buf *fns)
 {
     hd_buf_puts(fns, can_fail ? "static int " : "static void ");
-    node_fn_name(g, node, fns);
+    node_fn_name(g, sub, node, fns);
     hd_buf_putc(fns, '(');
     for (size_t i = 0; i < ps->n; i++) {
         if (i)
@@ -317,10 +320,10 @@ static void put_signature(const ir_graph *g, int node, const node_params *ps, bo
 
 /* static void nK_Op(params) { body }; a body that did not split into
  * tasks but uses per-worker scratch runs as worker 0. */
-static void write_plain_form(const ir_graph *g, int node, const node_params *ps, bool can_fail, const hd_buf *body,
-                             hd_buf *fns)
+static void write_plain_form(const ir_graph *g, int sub, int node, const node_params *ps, bool can_fail,
+                             const hd_buf *body, hd_buf *fns)
 {
-    put_signature(g, node, ps, can_fail, fns);
+    put_signature(g, sub, node, ps, can_fail, fns);
     hd_buf_puts(fns, "{\n");
     if (ident_in(body->data ? body->data : "", "wscratch"))
         hd_buf_puts(fns, "    unsigned char *restrict wscratch = workers;\n");
@@ -334,19 +337,19 @@ static void write_plain_form(const ir_graph *g, int node, const node_params *ps,
  * parameters travel in a struct, each task takes its block [par_lo,
  * par_hi) of the outer loop, and the node function hands the tasks to the
  * host's parallel-for (serially without one). */
-static void write_task_form(const ir_graph *g, int node, const op_emit *e, const mem_plan *plan, size_t step,
+static void write_task_form(const ir_graph *g, int sub, int node, const op_emit *e, const mem_plan *plan, size_t step,
                             const node_params *ps, const hd_buf *body, hd_buf *fns)
 {
     hd_buf_puts(fns, "struct ");
-    node_fn_name(g, node, fns);
+    node_fn_name(g, sub, node, fns);
     hd_buf_puts(fns, "_args {\n");
     for (size_t i = 0; i < ps->n; i++)
         if (strcmp(ps->name[i], "exec") != 0)
             hd_buf_printf(fns, "    %s%s;\n", ps->type[i], ps->name[i]);
     hd_buf_puts(fns, "    uint32_t n_tasks;\n};\n\nstatic void ");
-    node_fn_name(g, node, fns);
+    node_fn_name(g, sub, node, fns);
     hd_buf_puts(fns, "_task(void *ctx, uint32_t task, uint32_t worker)\n{\n    const struct ");
-    node_fn_name(g, node, fns);
+    node_fn_name(g, sub, node, fns);
     hd_buf_puts(fns, "_args *args = ctx;\n");
     for (size_t i = 0; i < ps->n; i++)
         if (strcmp(ps->name[i], "exec") != 0) {
@@ -365,16 +368,16 @@ static void write_task_form(const ir_graph *g, int node, const op_emit *e, const
                   e->par_n, e->par_grain, e->par_n, e->par_grain);
     hd_buf_write(fns, body->data ? body->data : "", body->len);
     hd_buf_puts(fns, "}\n\n");
-    put_signature(g, node, ps, false, fns);
+    put_signature(g, sub, node, ps, false, fns);
     hd_buf_puts(fns, "{\n    const struct ");
-    node_fn_name(g, node, fns);
+    node_fn_name(g, sub, node, fns);
     hd_buf_puts(fns, "_args args = {");
     for (size_t i = 0; i < ps->n; i++)
         if (strcmp(ps->name[i], "exec") != 0)
             hd_buf_printf(fns, "%s, ", ps->name[i]);
     hd_buf_printf(fns, "hd_task_count(exec, %" PRIu32 "u)};\n    hd_parallel_for(exec, args.n_tasks, ",
                   e->par_max_tasks);
-    node_fn_name(g, node, fns);
+    node_fn_name(g, sub, node, fns);
     hd_buf_puts(fns, "_task, (void *)&args);\n}\n");
 }
 
@@ -409,8 +412,14 @@ typedef struct node_checks {
     size_t n;
 } node_checks;
 
-static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls, hd_buf *calls,
-                      run_names *names, struct em_blobs *blobs, node_checks *checks, hd_diag *d)
+/* `sub`: 0 while writing the model's graph (hodu_run), else the number of
+ * the subgraph function being written (see "Subgraphs" below), whose
+ * worker regions arrive as its `workers` parameter and whose failing node
+ * makes it return 1 (the control node holding it then fails in turn, and
+ * hodu_run names that node).  `checks` collects hodu_run's checking nodes;
+ * NULL for a subgraph. */
+static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t step, hd_buf *fns, hd_buf *decls,
+                      hd_buf *calls, run_names *names, struct em_blobs *blobs, node_checks *checks, hd_diag *d)
 {
     int node = plan->schedule[step];
     const ir_node *n = &g->nodes[node];
@@ -435,8 +444,10 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
     void_unused_params(n, plan->scratch_bytes[step] != 0, has_exec, e.par_max_tasks >= 2, &body);
     /* Lowerings unroll only over small, bounded counts; this catches one
      * that a hostile attribute drives past that before the C compiler has
-     * to swallow it. */
-    if (body.len > NATIVE_MAX_NODE_SOURCE || decls->len - decls_before > NATIVE_MAX_NODE_SOURCE) {
+     * to swallow it.  A control-flow node's file-scope code holds its whole
+     * subgraphs, whose nodes were checked one by one. */
+    bool whole_graphs = ir_node_has_subgraphs(n);
+    if (body.len > NATIVE_MAX_NODE_SOURCE || (!whole_graphs && decls->len - decls_before > NATIVE_MAX_NODE_SOURCE)) {
         ir_node_error(d, g, node, "the generated C for this node would pass %d MiB; an attribute is out of range",
                       NATIVE_MAX_NODE_SOURCE >> 20);
         hd_buf_free(&body);
@@ -490,27 +501,31 @@ static bool emit_node(const ir_graph *g, const mem_plan *plan, size_t step, hd_b
     if (has_exec) {
         param_add(&ps, hd_xstrdup("const hodu_exec *"), hd_xstrdup("exec"), hd_xstrdup("exec"));
         param_add(&ps, hd_xstrdup("unsigned char *"), hd_xstrdup("workers"),
-                  plan->arena_bytes ? hd_xasprintf("arena + %" PRIu64, plan->arena_bytes) : hd_xstrdup("arena"));
+                  sub                 ? hd_xstrdup("workers")
+                  : plan->arena_bytes ? hd_xasprintf("arena + %" PRIu64, plan->arena_bytes)
+                                      : hd_xstrdup("arena"));
     }
 
     if (e.par_max_tasks >= 2)
-        write_task_form(g, node, &e, plan, step, &ps, &body, fns);
+        write_task_form(g, sub, node, &e, plan, step, &ps, &body, fns);
     else
-        write_plain_form(g, node, &ps, e.can_fail, &body, fns);
+        write_plain_form(g, sub, node, &ps, e.can_fail, &body, fns);
     if (e.can_fail)
         hd_buf_puts(calls, "if (");
-    node_fn_name(g, node, calls);
+    node_fn_name(g, sub, node, calls);
     hd_buf_putc(calls, '(');
     for (size_t i = 0; i < ps.n; i++)
         hd_buf_printf(calls, "%s%s", i ? ", " : "", ps.arg[i]);
-    if (e.can_fail) {
+    if (!e.can_fail) {
+        hd_buf_puts(calls, ");\n");
+    } else if (sub) {
+        hd_buf_puts(calls, ") != 0)\n        return 1;\n");
+    } else {
         hd_buf_printf(calls,
                       ") != 0) {\n        hd_fpenv_leave(fpenv);\n        return HODU_RUN_INPUT_VALUES + %zu;\n    }\n",
                       checks->n);
         checks->node = hd_xrealloc(checks->node, (checks->n + 1) * sizeof(int));
         checks->node[checks->n++] = node;
-    } else {
-        hd_buf_puts(calls, ");\n");
     }
     params_free(&ps);
     hd_buf_free(&body);
@@ -575,7 +590,8 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
  * constants lowerings add (em_blob), each 64-byte aligned. */
 struct em_blobs {
     hd_buf data;
-    uint64_t base; /* blob offset of data[0] */
+    uint64_t base;   /* blob offset of data[0] */
+    int n_subgraphs; /* subgraph functions written so far */
 };
 
 em_expr em_blob(op_emit *e, const void *data, size_t nbytes)
@@ -662,7 +678,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     bool ok = true;
     for (size_t s = 0; s < plan->n_schedule && ok; s++) {
         hd_buf_puts(&calls, "    ");
-        ok = emit_node(g, plan, s, &fns, &decls, &calls, &names, &blobs, &checks, d);
+        ok = emit_node(g, 0, plan, s, &fns, &decls, &calls, &names, &blobs, &checks, d);
     }
     uint64_t weights_bytes = plan->weights_bytes + blobs.data.len;
     /* Outputs no node wrote directly: constants, inputs, repeated listings. */
@@ -758,4 +774,72 @@ void native_artifact_clear(backend_artifact *out)
     free(out->weights);
     out->weights = NULL;
     out->weights_bytes = 0;
+}
+
+/* --- subgraphs (control flow) ---------------------------------------------
+ *
+ * A control-flow node's lowering (emit_control.c) has each of its subgraphs
+ * written as a file-scope function
+ *
+ *   static int sS_run(unsigned char *arena, const void *const *in,
+ *                     void *const *out, const hodu_exec *exec,
+ *                     unsigned char *workers)
+ *
+ * that runs the subgraph's nodes as hodu_run runs the model's: its inputs
+ * and outputs are the pointers the caller passes, its intermediates live in
+ * `arena` (planned for the subgraph alone; the node's scratch holds it), its
+ * constants are appended to the weight blob, each worker's scratch is at
+ * `workers` (the node's own), and a node that fails makes it return 1. */
+bool native_emit_subgraph(op_emit *e, const ir_graph *sub, const mem_plan *plan, int *fn)
+{
+    struct em_blobs *blobs = e->blobs;
+    int id = ++blobs->n_subgraphs;
+    *fn = id;
+    /* The subgraph's constants go where the lowerings' derived ones go. */
+    mem_slot *slots = hd_xmalloc((sub->n_values ? sub->n_values : 1) * sizeof(mem_slot));
+    memcpy(slots, plan->slots, sub->n_values * sizeof(mem_slot));
+    for (size_t v = 0; v < sub->n_values; v++)
+        if (slots[v].place == MEM_WEIGHTS) {
+            while (blobs->data.len % 64)
+                hd_buf_putc(&blobs->data, 0);
+            slots[v].offset = blobs->base + blobs->data.len;
+            hd_buf_write(&blobs->data, sub->values[v].data, sub->values[v].nbytes);
+        }
+    mem_plan p = *plan;
+    p.slots = slots;
+    hd_buf fns, calls;
+    hd_buf_init(&fns);
+    hd_buf_init(&calls);
+    run_names names;
+    run_names_init(&names, sub->n_values);
+    bool ok = true;
+    for (size_t s = 0; s < p.n_schedule && ok; s++) {
+        hd_buf_puts(&calls, "    ");
+        ok = emit_node(sub, id, &p, s, &fns, e->decls, &calls, &names, blobs, NULL, e->d);
+    }
+    for (size_t i = 0; i < sub->n_outputs && ok; i++) {
+        int v = sub->outputs[i];
+        const mem_slot *s = &p.slots[v];
+        if (s->place == MEM_OUTPUT && s->index == i)
+            continue;
+        size_t nbytes = ir_value_nbytes(&sub->values[v]);
+        if (nbytes)
+            hd_buf_printf(&calls, "    memcpy(out[%zu], %s, %zu);\n", i, value_name(&names, sub, &p, v), nbytes);
+    }
+    if (ok) {
+        hd_buf_write(e->decls, fns.data ? fns.data : "", fns.len);
+        hd_buf_printf(e->decls,
+                      "\n/* subgraph function %d */\nstatic int s%d_run(unsigned char *arena, const void *const *in, "
+                      "void *const *out, const hodu_exec *exec, unsigned char *workers)\n{\n"
+                      "    (void)arena;\n    (void)in;\n    (void)out;\n    (void)exec;\n    (void)workers;\n",
+                      id, id);
+        hd_buf_write(e->decls, names.decls.data ? names.decls.data : "", names.decls.len);
+        hd_buf_write(e->decls, calls.data ? calls.data : "", calls.len);
+        hd_buf_puts(e->decls, "    return 0;\n}\n");
+    }
+    run_names_free(&names, sub->n_values);
+    hd_buf_free(&fns);
+    hd_buf_free(&calls);
+    free(slots);
+    return ok;
 }

@@ -15,7 +15,7 @@ static native_register_fn *const families[] = {
     native_register_nn_pool,     native_register_nn_resize, native_register_nn_sample, native_register_shape,
     native_register_attention,   native_register_quant,     native_register_stateful,  native_register_recurrent,
     native_register_signal,      native_register_linalg,    native_register_optim,     native_register_ml,
-    native_register_dynamic,
+    native_register_dynamic,     native_register_control,
 };
 
 static native_lowering table[OP_COUNT];
@@ -36,16 +36,34 @@ const native_lowering *native_lowering_of(int op)
 
 static bool native_supports(const ir_graph *g, int node, char **reason)
 {
-    if (native_lowering_of(g->nodes[node].op))
-        return true;
-    *reason = hd_xasprintf("no C lowering for op %s", g->nodes[node].op_type);
-    return false;
+    const ir_node *n = &g->nodes[node];
+    if (!native_lowering_of(n->op)) {
+        *reason = hd_xasprintf("no C lowering for op %s", n->op_type);
+        return false;
+    }
+    /* A control-flow node is lowered with its subgraphs' nodes. */
+    for (size_t a = 0; a < n->n_attrs; a++) {
+        const ir_graph *sub = n->attrs[a].graph;
+        for (size_t i = 0; sub && i < sub->n_nodes; i++) {
+            char *why = NULL;
+            if (!sub->nodes[i].dead && !native_supports(sub, (int)i, &why)) {
+                char *label = ir_node_label(sub, (int)i);
+                *reason = hd_xasprintf("in subgraph '%s', %s: %s", n->attrs[a].name, label, why);
+                free(label);
+                free(why);
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
-static scratch_need native_scratch(const ir_graph *g, int node)
+scratch_need native_scratch_need(const ir_graph *g, int node)
 {
     const native_lowering *low = native_lowering_of(g->nodes[node].op);
     scratch_need need = {0, 0};
+    if (low && low->scratch_both)
+        return low->scratch_both(g, node);
     if (low && low->scratch)
         need.shared = low->scratch(g, node);
     if (low && low->worker_scratch)
@@ -75,7 +93,7 @@ const backend hd_backend_native = {
     .name = "native",
     .summary = "portable C with vector extensions, built by the system C compiler into a shared library",
     .supports = native_supports,
-    .scratch = native_scratch,
+    .scratch = native_scratch_need,
     .emit = emit_graph,
     .build = native_compile,
     .free_artifact = free_artifact,

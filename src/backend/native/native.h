@@ -48,6 +48,9 @@ typedef struct native_lowering {
     /* Optional: true when, should input `input` be a constant, the lowering
      * reads it only through em_blob (so the blob needs no copy of it). */
     bool (*packs)(const ir_graph *g, int node, size_t input);
+    /* Optional, in place of scratch and worker_scratch: both at once (a
+     * control-flow node plans its subgraphs once for the two). */
+    scratch_need (*scratch_both)(const ir_graph *g, int node);
 } native_lowering;
 
 /* The lowering of an op_id, or NULL when the backend has none. */
@@ -62,12 +65,21 @@ const native_lowering *native_lowering_of(int op);
  * nothing is reported: the caller discards what was written. */
 int ew_emit_members(op_emit *e, const ir_graph *body, size_t first, bool vec);
 
+/* Control flow (emit_c.c, "Subgraphs"): writes subgraph `sub`, planned
+ * as `plan`, as the file-scope function `s<*fn>_run(arena, in, out, exec,
+ * workers)` returning non-zero when one of its nodes fails. */
+bool native_emit_subgraph(op_emit *e, const ir_graph *sub, const mem_plan *plan, int *fn);
+/* What node `node` asks the memory planner for (its lowering's scratch and
+ * per-worker scratch); control flow plans its subgraphs with it. */
+scratch_need native_scratch_need(const ir_graph *g, int node);
+
 /* Each family of lowerings (emit_<family>.c) fills in its ops' entries of
  * the table, which has OP_COUNT entries. */
 typedef void native_register_fn(native_lowering *table);
 native_register_fn native_register_elementwise, native_register_reduce, native_register_nn, native_register_nn_conv,
     native_register_nn_pool, native_register_nn_resize, native_register_nn_sample, native_register_shape,
     native_register_attention, native_register_quant, native_register_stateful, native_register_recurrent,
-    native_register_signal, native_register_linalg, native_register_optim, native_register_ml, native_register_dynamic;
+    native_register_signal, native_register_linalg, native_register_optim, native_register_ml, native_register_dynamic,
+    native_register_control;
 
 #endif /* HODU_NATIVE_H */
