@@ -170,6 +170,7 @@ def data_dependent(outdir):
     ]
     inits = [const("mask", np.array([[0, 1], [2, 0]], np.float32))]
     save(outdir, "data_dependent", nodes, [x], [nz, t], inits)
+    return ""
 
 
 def control_flow(outdir):
