@@ -124,6 +124,11 @@
  *        column block in cache between im2col and the GEMM.  When
  *        s[nd-1] > 1, x must be the hd_phase_split_f32 copy of the image
  *        (rows = C*prod(in[0..nd-2]), W = in[nd-1], S = s[nd-1]).
+ *      hd_im2col_pack_f32(x, C, win, r0, nr, KD, k0, packed): the same
+ *        columns written straight into hd_sgemm_pack_b's layout of a
+ *        KD-row matrix (channel c at rows k0 + c*prod(k)..), so a GEMM
+ *        takes them as pre-packed B; needs hd_im2col_pack_fits(win)
+ *        (a channel's taps over one grid row fit HD_IM2COL_PACK_FLOATS).
  *      hd_col2im_acc_nd_f32(col, C, win, x): x[C][in...] += every entry
  *        of col[C*prod(k)][prod(out)] that lands inside the image, in the
  *        order channel, taps, grid position (so results are reproducible).
@@ -188,9 +193,11 @@
  *      hd_sgemm_run_par(exec, workers, worker_bytes, op): the same for a
  *        product given as an hd_sgemm_op (section 2: pre-packed B, tile
  *        epilogue); with packed B, blocks are whole panels.
- *      hd_im2col_nd_par(exec, x, C, win, r0, nr, col) and
- *        hd_phase_split_par(exec, x, rows, W, S, xs): section 3's routines
- *        split over blocks of channels (rows); same results.
+ *      hd_im2col_nd_par(exec, x, C, win, r0, nr, col),
+ *        hd_im2col_pack_par(exec, x, C, win, r0, nr, packed) (KD = C *
+ *        prod(k), k0 = 0) and hd_phase_split_par(exec, x, rows, W, S, xs):
+ *        section 3's routines split over blocks of channels (rows); same
+ *        results.
  *
  * 8. FFT (complex, double precision, any length n >= 1):
  *      hd_fft_plan_doubles(n): size of n's plan, in doubles (0: n < 1 or
@@ -426,6 +433,10 @@ static inline hd_vf hd_vf_load(const float *p)
     return v;
 }
 static inline void hd_vf_store(float *p, hd_vf v) { memcpy(p, &v, sizeof v); }
+/* A hint that the line at byte address a will be read soon (nothing where
+ * the compiler has no prefetch builtin).  An address, not a pointer: the
+ * caller may name memory past its array, which a prefetch never faults on. */
+static inline void hd_prefetch_addr(uintptr_t a) { HD__SG_PREFR((const void *)a); }
 static inline hd_vf hd_vf_splat(float s) { return HD__VSPLAT(s); }
 static inline hd_vu hd_vu_splat(uint32_t s)
 {
@@ -1798,6 +1809,151 @@ static inline void hd_im2col_nd_f32(const float *x, int64_t C, const hd_window *
     }
 }
 
+/* im2col straight into the pre-packed B layout (hd_sgemm_pack_b's panels
+ * of HD_SGEMM_PACK_NB columns), so a convolution's GEMM reads its column
+ * matrix as packed B and never packs it: the copy the packer would make
+ * is the one im2col makes anyway.  Channel c of the C given writes rows
+ * k0 + c*KP .. of a KD-row packed matrix (KP = prod(k)), columns as
+ * hd_im2col_nd_f32's (the chunk r0, nr); columns from nt up to the next
+ * panel boundary are zero.  The rows are built a few grid rows at a time
+ * by hd_im2col_nd_f32 into a buffer on the stack that stays in L1, then
+ * cut into panel rows.  Needs KP * prod(out[1..]) <=
+ * HD_IM2COL_PACK_FLOATS (KP * out[0] for nd == 1, which takes the whole
+ * grid); hd_im2col_pack_fits says so, and nothing is written otherwise. */
+#define HD_IM2COL_PACK_FLOATS 8192
+
+static inline int hd_im2col_pack_fits(const hd_window *w)
+{
+    if (w->nd < 1 || w->nd > HD_WIN_MAX_ND)
+        return 0;
+    int64_t n = 1;
+    for (int i = 0; i < w->nd; ++i) {
+        if (w->k[i] <= 0 || w->out[i] < 0 || w->k[i] > HD_IM2COL_PACK_FLOATS)
+            return 0;
+        n *= w->k[i];
+        if (n > HD_IM2COL_PACK_FLOATS)
+            return 0;
+    }
+    for (int i = w->nd > 1 ? 1 : 0; i < w->nd; ++i) {
+        if (w->out[i] > HD_IM2COL_PACK_FLOATS)
+            return 0;
+        n *= w->out[i];
+        if (n > HD_IM2COL_PACK_FLOATS)
+            return 0;
+    }
+    return 1;
+}
+
+/* Grid rows (along dim 0; nd == 1: the whole grid, 1) that
+ * hd_im2col_pack_f32 builds per pass for a chunk of nr rows: as many as
+ * the buffer holds, cut to a multiple of the rows that make whole panels
+ * where it holds that many, so every pass but the first starts on a panel
+ * boundary (one that does not copies its first panel's columns one by
+ * one); nr when the chunk fits at once (0 when the window does not fit). */
+static inline int64_t hd_im2col_pack_rows(const hd_window *w, int64_t nr)
+{
+    if (!hd_im2col_pack_fits(w) || nr <= 0)
+        return 0;
+    if (w->nd == 1)
+        return 1;
+    int64_t KP = 1, inner = 1;
+    for (int i = 0; i < w->nd; ++i)
+        KP *= w->k[i];
+    for (int i = 1; i < w->nd; ++i)
+        inner *= w->out[i];
+    if (inner <= 0)
+        return nr;
+    int64_t step = HD_IM2COL_PACK_FLOATS / (KP * inner), g = inner, h = HD_SGEMM_PACK_NB;
+    while (h) { /* g = gcd(inner, PNB) */
+        int64_t t = g % h;
+        g = h;
+        h = t;
+    }
+    if (step < nr && step >= HD_SGEMM_PACK_NB / g)
+        step = step / (HD_SGEMM_PACK_NB / g) * (HD_SGEMM_PACK_NB / g);
+    return step < nr ? step : nr;
+}
+
+/* Columns q0 .. q0+n-1 of `nk` rows of the packed matrix from src (row kr
+ * at src + kr*n): column q of row kr sits at
+ * row0[kr*PNB + (q / PNB) * pstride + q % PNB].  A panel at a time, its
+ * rows one after the other, so the stores run along memory: row by row
+ * they would hop a panel (often a multiple of 4 KiB) per store.  A last
+ * panel the run only begins is copied whole from src (which must hold PNB
+ * readable floats past its end): the columns past the run are written
+ * again by the caller's next run or its zero tail. */
+static inline void hd__pack_rows(const float *src, int64_t nk, int64_t n, int64_t q0, float *row0, int64_t pstride)
+{
+    const int64_t P = HD_SGEMM_PACK_NB, e = q0 + n;
+    int64_t q = q0;
+    if (q % P) { /* the head, from inside a panel to its end */
+        int64_t m = hd__min64(P - q % P, n);
+        float *d = row0 + q / P * pstride + q % P;
+        for (int64_t kr = 0; kr < nk; ++kr)
+            for (int64_t l = 0; l < m; ++l) {
+                HD__OPAQUE(l);
+                d[kr * P + l] = src[kr * n + l];
+            }
+        q += m;
+    }
+    float *d = row0 + q / P * pstride;
+    for (; q < e; q += P, d += pstride) {
+        const float *s = src + (q - q0);
+        for (int64_t kr = 0; kr < nk; ++kr)
+            for (int64_t l = 0; l < P; l += HD_VF)
+                hd_vf_store(d + kr * P + l, hd_vf_load(s + kr * n + l));
+    }
+}
+
+HD__ALWAYS_INLINE
+static inline void hd_im2col_pack_f32(const float *x, int64_t C, const hd_window *w, int64_t r0, int64_t nr, int64_t KD,
+                                      int64_t k0, float *packed)
+{
+    const int L = w->nd - 1;
+    const int64_t P = HD_SGEMM_PACK_NB, SL = w->s[L], PW = SL > 0 ? (w->in[L] + SL - 1) / SL : 0;
+    const int64_t rw = SL > 1 ? SL * PW : w->in[L]; /* row width in x */
+    if (C <= 0 || nr <= 0 || !hd_im2col_pack_fits(w))
+        return;
+    int64_t KP = 1, inner = 1, irows = 1;
+    for (int i = 0; i < w->nd; ++i)
+        KP *= w->k[i];
+    for (int i = 1; i < w->nd; ++i)
+        inner *= w->out[i];
+    for (int i = 0; i < L; ++i)
+        irows *= w->in[i];
+    if (L == 0) { /* the whole grid, one chunk */
+        inner = w->out[0];
+        nr = 1;
+        r0 = 0;
+    }
+    const int64_t nt = nr * inner, pstride = P * KD;
+    if (nt <= 0)
+        return;
+    const int64_t step = hd_im2col_pack_rows(w, nr);
+    const int64_t cb = step >= nr ? HD_IM2COL_PACK_FLOATS / (KP * nt) : 1; /* channels per pass */
+    float tmp[HD_IM2COL_PACK_FLOATS + HD_SGEMM_PACK_NB];
+    for (int64_t c = 0; c < C; c += cb) {
+        const int64_t nc = hd__min64(cb, C - c);
+        const float *xc = x + c * irows * rw;
+        float *rows = packed + (k0 + c * KP) * P;
+        for (int64_t r = 0; r < nr; r += step) {
+            const int64_t m = hd__min64(step, nr - r), len = m * inner;
+            hd_im2col_nd_f32(xc, nc, w, r0 + r, m, tmp);
+            for (int64_t l = 0; l < P; ++l) /* read by the copy of a last panel */
+                tmp[nc * KP * len + l] = 0.0f;
+            hd__pack_rows(tmp, nc * KP, len, r * inner, rows, pstride);
+        }
+        if (nt % P) /* the last panel's columns past nt */
+            for (int64_t kr = 0; kr < nc * KP; ++kr) {
+                float *d = rows + kr * P + nt / P * pstride;
+                for (int64_t l = nt % P; l < P; ++l) {
+                    HD__OPAQUE(l);
+                    d[l] = 0.0f;
+                }
+            }
+    }
+}
+
 static inline void hd_col2im_acc_nd_f32(const float *col, int64_t C, const hd_window *w, float *x)
 {
     hd__nd_walk k;
@@ -2391,6 +2547,39 @@ static inline void hd_im2col_nd_par(const hodu_exec *exec, const float *x, int64
     hd__im2col_job j = {x, w, col, C, r0, nr, k.irows * rw, k.KP * k.nt, 0, 0, 1};
     j.n = hd__par_blocks(exec, C, C * k.KP * k.nt);
     hd_parallel_for(exec, j.n, hd__im2col_task, &j);
+}
+
+/* hd_im2col_pack_f32 of the whole C channels (KD = C * prod(k), first row
+ * 0) on the pool, over blocks of channels: each task writes its channels'
+ * rows of every panel, so the result is the serial one. */
+typedef struct hd__im2col_pack_job {
+    const float *x;
+    const hd_window *w;
+    float *packed;
+    int64_t C, r0, nr, xstride, KP;
+    uint32_t n;
+} hd__im2col_pack_job;
+
+static inline void hd__im2col_pack_task(void *ctx, uint32_t t, uint32_t worker)
+{
+    const hd__im2col_pack_job *j = (const hd__im2col_pack_job *)ctx;
+    int64_t c0 = (int64_t)t * j->C / j->n, c1 = ((int64_t)t + 1) * j->C / j->n;
+    (void)worker;
+    hd_im2col_pack_f32(j->x + c0 * j->xstride, c1 - c0, j->w, j->r0, j->nr, j->C * j->KP, c0 * j->KP, j->packed);
+}
+
+static inline void hd_im2col_pack_par(const hodu_exec *exec, const float *x, int64_t C, const hd_window *w, int64_t r0,
+                                      int64_t nr, float *packed)
+{
+    hd__nd_walk k;
+    const int L = w->nd - 1;
+    const int64_t SL = w->s[L], PW = SL > 0 ? (w->in[L] + SL - 1) / SL : 0;
+    const int64_t rw = SL > 1 ? SL * PW : w->in[L];
+    if (C <= 0 || !hd__nd_walk_init(&k, w, nr, rw) || !hd_im2col_pack_fits(w))
+        return;
+    hd__im2col_pack_job j = {x, w, packed, C, r0, nr, k.irows * rw, k.KP, 1};
+    j.n = hd__par_blocks(exec, C, C * k.KP * k.nt);
+    hd_parallel_for(exec, j.n, hd__im2col_pack_task, &j);
 }
 
 static inline void hd_phase_split_par(const hodu_exec *exec, const float *x, int64_t rows, int64_t W, int64_t S,

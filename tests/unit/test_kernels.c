@@ -1256,6 +1256,96 @@ static void test_im2col_nd(void **state)
     assert_true(checked > 2000);
 }
 
+/* One hd_im2col_pack_f32 / hd_im2col_pack_par case: the result is the
+ * plain im2col columns packed by hd_sgemm_pack_b, bit for bit, serial and
+ * on 3 workers; the serial call, given a later first row and channels from
+ * the second, writes just those rows; nothing past the panels is written.
+ * Returns whether the window fit the kernel layer's buffer (when it does
+ * not, nothing is written). */
+static int check_im2col_pack(const hd_window *w, int64_t C, int64_t r0, int64_t nr)
+{
+    int nd = w->nd, L = nd - 1;
+    int64_t IP = prod_dims(w->in, 0, nd), KP = prod_dims(w->k, 0, nd), KD = C * KP;
+    int64_t nt = nd > 1 ? nr * prod_dims(w->out, 1, nd) : w->out[0];
+    int64_t SL = w->s[L], PW = (w->in[L] + SL - 1) / SL;
+    size_t np = hd_sgemm_packed_b_floats(KD, nt), ncol = (size_t)(KD * nt);
+    float *x = random_block((size_t)(C * IP));
+    float *xs = malloc((size_t)(C * IP / w->in[L] * SL * PW + 1) * sizeof(float));
+    float *col = malloc((ncol + 1) * sizeof(float)), *want = malloc((np + 1) * sizeof(float));
+    float *got = malloc((np + 16) * sizeof(float));
+    assert_true(x && xs && col && want && got);
+    const float *src = x;
+    if (SL > 1) {
+        hd_phase_split_f32(x, C * IP / w->in[L], w->in[L], SL, xs);
+        src = xs;
+    }
+    hd_im2col_nd_f32(src, C, w, r0, nr, col);
+    hd_sgemm_pack_b(KD, nt, col, nt, 0, want);
+    int fits = hd_im2col_pack_fits(w);
+    uint32_t ntasks = 0;
+    hodu_exec three = {3, &ntasks, reverse_parallel_for};
+    for (int pass = 0; pass < 3; ++pass) {
+        for (size_t i = 0; i < np + 16; ++i)
+            got[i] = GUARD_VAL;
+        if (pass == 0)
+            hd_im2col_pack_f32(src, C, w, r0, nr, KD, 0, got);
+        else if (pass == 1)
+            hd_im2col_pack_par(&three, src, C, w, r0, nr, got);
+        else if (C > 1) /* channels 1.. only: rows KP.. of every panel */
+            hd_im2col_pack_f32(src + IP / w->in[L] * (SL > 1 ? SL * PW : w->in[L]), C - 1, w, r0, nr, KD, KP, got);
+        for (size_t i = 0; i < np; ++i) {
+            int64_t row = (int64_t)(i % (size_t)(KD * HD_SGEMM_PACK_NB)) / HD_SGEMM_PACK_NB;
+            int mine = fits && (pass < 2 || (C > 1 && row >= KP));
+            assert_true(mine ? got[i] == want[i] : got[i] == GUARD_VAL);
+        }
+        for (size_t i = np; i < np + 16; ++i)
+            assert_true(got[i] == GUARD_VAL);
+    }
+    free(x);
+    free(xs);
+    free(col);
+    free(want);
+    free(got);
+    return fits;
+}
+
+/* hd_im2col_pack_f32 on random windows and chunks (1 to 4 spatial dims),
+ * and on rows long enough that the kernel layer's buffer takes a grid row
+ * or a few at a time, so pieces start and end inside a panel. */
+static void test_im2col_pack(void **state)
+{
+    (void)state;
+    int checked = 0;
+    for (int it = 0; it < 600; ++it) {
+        hd_window w;
+        int nd = 1 + it % 4;
+        random_window(&w, nd, it % 3 == 0 && nd <= 3);
+        if (prod_dims(w.out, 0, nd) == 0)
+            continue;
+        int64_t r0 = 0, nr = 1;
+        if (nd > 1) {
+            r0 = (int64_t)(rng_next() % (uint64_t)w.out[0]);
+            nr = 1 + (int64_t)(rng_next() % (uint64_t)(w.out[0] - r0));
+        }
+        checked += check_im2col_pack(&w, 1 + (int64_t)(rng_next() % 3), r0, nr);
+    }
+    assert_true(checked > 400);
+    const hd_window big[] = {
+        /* 9 * 500 floats a grid row: one row at a time, 500 % 32 != 0 */
+        {.nd = 2, .in = {7, 500}, .out = {7, 500}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pad = {1, 1}},
+        /* 9 * 56: 16 rows at a time */
+        {.nd = 2, .in = {40, 56}, .out = {40, 56}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pad = {1, 1}},
+        /* strided, phase-split source */
+        {.nd = 2, .in = {30, 45}, .out = {15, 23}, .k = {7, 7}, .s = {2, 2}, .d = {1, 1}, .pad = {3, 3}},
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; ++i)
+        assert_true(check_im2col_pack(&big[i], 3, 1, big[i].out[0] - 1));
+    /* too long a grid row for the buffer: nothing is written */
+    const hd_window huge = {
+        .nd = 2, .in = {2, 1000}, .out = {2, 1000}, .k = {3, 3}, .s = {1, 1}, .d = {1, 1}, .pad = {1, 1}};
+    assert_false(check_im2col_pack(&huge, 2, 0, 2));
+}
+
 /* hd_col2im_acc_nd_f32 against a plain scatter loop in the same order
  * (so bit-identical), onto a pre-filled image, for 1 to 4 spatial dims. */
 static void test_col2im_acc_nd(void **state)
@@ -1802,6 +1892,7 @@ int main(void)
         cmocka_unit_test(test_col2im_acc),
         cmocka_unit_test(test_phase_split),
         cmocka_unit_test(test_im2col_nd),
+        cmocka_unit_test(test_im2col_pack),
         cmocka_unit_test(test_col2im_acc_nd),
         cmocka_unit_test(test_vector_math_accuracy),
         cmocka_unit_test(test_vector_math_tails),

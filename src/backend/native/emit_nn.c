@@ -118,6 +118,21 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
     em_line(e, "(void)cx;");
     em_line(e, "(void)i0;");
     em_line(e, "(void)j0;");
+    /* Full-size operands (a residual) come from memory, a tile's rows far
+     * apart: ask for the rows of the tile below this one, the one the GEMM
+     * driver finishes next (mostly), so its reads overlap this tile's and
+     * the next tile's arithmetic. */
+    for (int q = 0; q < t.n; q++)
+        if (t.cls[q] == NN_EPI_FULL && map->out_cs == 1) {
+            em_line(e, "for (int64_t i = 0; i < mr; i++) {");
+            em_line(e,
+                    "    const uintptr_t a = (uintptr_t)(cx->x%d + j0) + (uintptr_t)(i0 + mr + i) * %" PRId64
+                    "u * sizeof(float);",
+                    t.k[q], map->out_rs);
+            em_line(e, "    hd_prefetch_addr(a);");
+            em_line(e, "    hd_prefetch_addr(a + (uintptr_t)(nr - 1) * sizeof(float));");
+            em_line(e, "}");
+        }
     em_line(e, "for (int64_t i = 0; i < mr; i++) {");
     e->indent++;
     em_line(e, "float *restrict cr = c + i * ldc;");

@@ -13,9 +13,10 @@
  * loop.  The bias add is an epilogue in the same function.
  *
  * The im2col runs in chunks of output rows through the kernel layer's
- * hd_im2col_nd_f32; with a stride along the last dim the image is first
- * split into stride phases (hd_phase_split_f32) so every tap copies a
- * contiguous run.
+ * hd_im2col_nd_f32, or hd_im2col_pack_f32, which writes the columns in
+ * the GEMM's packed-B layout so the GEMM does not pack them again; with a
+ * stride along the last dim the image is first split into stride phases
+ * (hd_phase_split_f32) so every tap copies a contiguous run.
  *
  * Float32 ConvTranspose lowers to a GEMM (W_g^T X_g) and the kernel layer's
  * col2im scatter (hd_col2im_acc_nd_f32); other dtypes use a direct gather
@@ -517,10 +518,40 @@ static int64_t conv_chunk_cols(const nn_conv_geom *g)
 
 static bool conv_transposed(const nn_conv_geom *g);
 
+/* The normal form's im2col writes its columns straight into the kernel
+ * layer's packed-B panels (hd_im2col_pack_par), so the GEMM never packs
+ * them: where the kernel layer's buffer holds a channel's rows of one grid
+ * row, its passes over a chunk start on panel boundaries (otherwise each
+ * pass copies the columns up to one singly: on ResNet's stem 4% more
+ * instructions than packing), and with more than 4 output channels per
+ * group (fewer take the unpacked small-M path, which reads the columns in
+ * place). */
+static bool conv_packs_col(const nn_conv_geom *g)
+{
+    if (conv_pointwise(g) || conv_transposed(g) || g->Mg <= 4)
+        return false;
+    hd_window w = {.nd = g->w.nd};
+    for (int i = 0; i < g->w.nd; i++) {
+        w.in[i] = g->w.in[i];
+        w.out[i] = g->w.out[i];
+        w.k[i] = g->w.k[i];
+        w.s[i] = g->w.s[i];
+        w.d[i] = g->w.d[i];
+        w.pad[i] = g->w.pb[i];
+    }
+    if (g->w.nd == 1)
+        return hd_im2col_pack_fits(&w);
+    int64_t R = conv_chunk_rows(g), rows = hd_im2col_pack_rows(&w, R);
+    return rows > 0 && (rows >= R || rows * conv_inner(g) % HD_SGEMM_PACK_NB == 0);
+}
+
 static uint64_t conv_col_bytes(const nn_conv_geom *g)
 {
     if (conv_pointwise(g))
         return 0;
+    if (conv_packs_col(g)) /* whole panels */
+        return nn_align64(op_bytes4(g->Cg, g->KP, (conv_chunk_cols(g) + HD_SGEMM_PACK_NB - 1) / HD_SGEMM_PACK_NB,
+                                    HD_SGEMM_PACK_NB, sizeof(float)));
     return nn_align64(op_bytes4(g->Cg, g->KP, conv_transposed(g) ? g->OP : conv_chunk_cols(g), 1, sizeof(float)));
 }
 
@@ -628,7 +659,7 @@ static bool emit_conv(op_emit *e)
         conv_whole_epilogue(e, &g);
         return true;
     }
-    bool pw = conv_pointwise(&g), tr = conv_transposed(&g);
+    bool pw = conv_pointwise(&g), tr = conv_transposed(&g), pkc = conv_packs_col(&g);
     uint64_t colb = conv_col_bytes(&g), xsb = pw ? 0 : conv_xs_bytes(&g);
     int64_t Kd = g.Cg * g.KP;
     int64_t gs = g.G > 1; /* one group: no grp loop, its terms drop out */
@@ -681,9 +712,10 @@ static bool emit_conv(op_emit *e)
         em_line(e, "const int64_t nr = %" PRId64 " - r0 < %" PRId64 " ? %" PRId64 " - r0 : %" PRId64 ";", O0, R, O0, R);
         em_line(e, "const int64_t nt = %s, p0 = %s;", em_index(0, EM_TERMS({"nr", inner})).s,
                 em_index(0, EM_TERMS({"r0", inner})).s);
-        em_line(e, "hd_im2col_nd_par(exec, %s, %" PRId64 ", &win, r0, nr, col);", src, g.Cg);
+        em_line(e, "hd_im2col_%s_par(exec, %s, %" PRId64 ", &win, r0, nr, col);", pkc ? "pack" : "nd", src, g.Cg);
     } else if (!pw) {
-        em_line(e, "hd_im2col_nd_par(exec, %s, %" PRId64 ", &win, 0, %" PRId64 ", col);", src, g.Cg, O0);
+        em_line(e, "hd_im2col_%s_par(exec, %s, %" PRId64 ", &win, 0, %" PRId64 ", col);", pkc ? "pack" : "nd", src,
+                g.Cg, O0);
     }
     em_expr gpk = {""}; /* this group's packed weights */
     if (packed)
@@ -713,7 +745,9 @@ static bool emit_conv(op_emit *e)
                           .ldc = tr ? g.Mg : g.OP,
                           .alpha = "1.0f",
                           .beta = "0.0f",
-                          .packed_b = packed ? gpk.s : NULL,
+                          .packed_b = packed ? gpk.s
+                                      : pkc  ? "col"
+                                             : NULL,
                           .tile_fn = tiles ? fn : NULL,
                           .tile_ctx = "&ec"};
     if (chunked) {
@@ -722,8 +756,9 @@ static bool emit_conv(op_emit *e)
         e->indent++;
         em_line(e,
                 "const hd_sgemm_op op = {%" PRId64 ", nt, %" PRId64 ", wg, %" PRId64
-                ", 0, col, nt, 0, NULL, y + p0, %" PRId64 ", 1.0f, 0.0f, 1, 0, 0, 0, %s, %s};",
-                g.Mg, Kd, Kd, g.OP, tiles ? fn : "NULL", tiles ? "&ec" : "NULL");
+                ", 0, %s, %s, 0, %s, y + p0, %" PRId64 ", 1.0f, 0.0f, 1, 0, 0, 0, %s, %s};",
+                g.Mg, Kd, Kd, pkc ? "NULL" : "col", pkc ? "0" : "nt", pkc ? "col" : "NULL", g.OP, tiles ? fn : "NULL",
+                tiles ? "&ec" : "NULL");
         em_line(e, "hd_sgemm_run_par(exec, workers, %" PRIu64 "u, &op);", e->worker_bytes);
         em_close(e);
         em_close(e);
