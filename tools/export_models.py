@@ -141,15 +141,18 @@ def describe_io(values):
     return ", ".join(out)
 
 
-def export_torch(model, args, in_names, out_names, path):
-    """Exports an eval-mode module to `path` (opset OPSET, static shapes),
-    checked with onnx.checker; nothing is left under `path` on failure."""
+def export_torch(model, args, in_names, out_names, path, dynamic_axes=None):
+    """Exports an eval-mode module to `path` (opset OPSET), checked with
+    onnx.checker; nothing is left under `path` on failure. Shapes are static
+    unless `dynamic_axes` ({name: {axis: symbol}}, as torch.onnx.export takes
+    it) names symbolic dims (tools/regress.py uses that)."""
     model.eval()
     tmp = path + ".tmp"
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # legacy-exporter and tracer notices
         torch.onnx.export(model, args, tmp, input_names=in_names, output_names=out_names,
-                          opset_version=OPSET, do_constant_folding=True, dynamo=False)
+                          opset_version=OPSET, do_constant_folding=True, dynamo=False,
+                          dynamic_axes=dynamic_axes)
     onnx.checker.check_model(tmp, full_check=True)  # by path: works past 2 GB
     os.replace(tmp, path)  # no half-written file under the final name
 

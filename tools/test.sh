@@ -29,6 +29,13 @@
 #                build/conformance.json and build/onnx-coverage.md
 #   models       whole models against onnxruntime: tools/export_models.py
 #                then tools/compare_ort.py (mobilenet_v2, resnet18, bert)
+#   regress      tools/regress --subset ci: the regression suite's small
+#                models (an LSTM classifier, MobileNetV3-Large, a small BERT),
+#                exported with symbolic dims and run at two sizes each
+#                against onnxruntime (a few minutes; exports cached in
+#                build/regress/models, history in build/regress/history.jsonl).
+#                The whole set (ResNet-50 ... GPT-2, Whisper, int8) is the
+#                slow lane `tools/regress`, not run here
 #
 # Every stage runs even when an earlier one failed (setup excepted: without
 # it nothing else can run); the summary at the end gives each stage's result
@@ -50,7 +57,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
 
-all_stages=(setup format unit asan tsan fuzz conformance models)
+all_stages=(setup format unit asan tsan fuzz conformance models regress)
 skip=()
 only=()
 while [ $# -gt 0 ]; do
@@ -139,6 +146,10 @@ stage_models() {
     "$py" tools/export_models.py --out build/models "${models[@]}" || return 1
     for m in "${models[@]}"; do paths+=("build/models/$m.onnx"); done
     "$py" tools/compare_ort.py --hodu build/hodu "${paths[@]}"
+}
+
+stage_regress() {
+    HODU_PYTHON=$py tools/regress --subset ci --hodu build/hodu
 }
 
 # --- driver -------------------------------------------------------------------------
