@@ -11,6 +11,7 @@
 #include "hodu_rt.h"
 #include "loader/loader.h"
 #include "ops/ops.h"
+#include "ops/random.h"
 #include "passes/passes.h"
 #include "util/hash.h"
 
@@ -322,6 +323,21 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     free(pairs);
     free(unsupported);
     free(types);
+
+    /* Where each random node's stream comes from (ops/random.h). */
+    bool random_head = false;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        char *note = g->nodes[i].op >= 0 ? random_note(g, (int)i) : NULL;
+        if (!note)
+            continue;
+        if (!random_head)
+            fputs("random:\n", out);
+        random_head = true;
+        put_name(out, "  %s", g->nodes[i].name);
+        put_name(out, " (%s): ", g->nodes[i].op_type);
+        fprintf(out, "%s\n", note);
+        free(note);
+    }
 
     int64_t params = 0;
     size_t *uses = ir_use_counts(g);

@@ -215,6 +215,24 @@
  *    a power-of-two length m >= 2n - 1: O(n log n) for every n.  Results
  *    differ from an exact DFT by O(log n) rounding errors of double.
  *
+ * 9. Counter-based random numbers (Philox4x32-10, Salmon, Moraes, Dror and
+ *    Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011):
+ *      hd_philox4x32_10(ctr, key, out): the bijection of the 128-bit
+ *        counter ctr[4] under the 64-bit key key[2], ten rounds; out[4]
+ *        may be ctr.  Matches the Random123 known-answer vectors.
+ *      hd_rand_block(k0, k1, stream, block, out): out = Philox of the
+ *        counter (low and high half of `block`, stream, 0) under (k0, k1);
+ *        `stream` keeps one key's draws for different uses apart.
+ *      hd_rand_u24(w): float in [0, 1) from the top 24 bits of w;
+ *      hd_rand_u53(a, b): double in [0, 1) from the top 53 of a:b.
+ *      hd_rand_normal2(a, b, c, d, z): Box-Muller on u1 = 1 - u53(a, b)
+ *        (in (0, 1], so the log is finite) and u2 = u53(c, d):
+ *        z[0] = r cos(2 pi u2), z[1] = r sin(2 pi u2), r = sqrt(-2 ln u1);
+ *        in double, so the tails reach about 8.6 sigma.
+ *    Everything is a pure function of (key, counter): element i of an
+ *    output draws from block i / k for a fixed k, whatever the thread
+ *    count or split, and the same binary gives the same bytes on every run.
+ *
  * GEMM design: Goto-style blocking.  Loops: NC columns of B (packed once
  * per KC x NC block, into L2), KC rows of K, MC rows of A (packed into
  * MR-row slivers, L2), NR-column slivers of B (one stays in L1), MR-row
@@ -2846,6 +2864,58 @@ static inline void hd_fft_run(const double *plan, double *x, double *y, double *
     if (inverse)
         for (int64_t k = 0; k < n; k++)
             y[2 * k + 1] = -y[2 * k + 1];
+}
+
+/* ------------------------------------------------------------------------ */
+/* 9. Counter-based random numbers: Philox4x32-10                            */
+/* ------------------------------------------------------------------------ */
+
+/* One Philox round: two 32x32->64 products scramble the counter words,
+ * the key is mixed in by xor, and the words change places. */
+static inline void hd__philox_round(uint32_t c[4], uint32_t k0, uint32_t k1)
+{
+    const uint64_t p0 = (uint64_t)0xD2511F53u * c[0], p1 = (uint64_t)0xCD9E8D57u * c[2];
+    const uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
+    const uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
+    const uint32_t n0 = hi1 ^ c[1] ^ k0, n2 = hi0 ^ c[3] ^ k1;
+    c[0] = n0;
+    c[1] = lo1;
+    c[2] = n2;
+    c[3] = lo0;
+}
+
+static inline void hd_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
+{
+    uint32_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]}, k0 = key[0], k1 = key[1];
+    for (int r = 0; r < 10; r++) {
+        if (r > 0) { /* the key schedule: Weyl steps by the golden ratio and sqrt(3) - 1 */
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        hd__philox_round(c, k0, k1);
+    }
+    out[0] = c[0];
+    out[1] = c[1];
+    out[2] = c[2];
+    out[3] = c[3];
+}
+
+static inline void hd_rand_block(uint32_t k0, uint32_t k1, uint32_t stream, uint64_t block, uint32_t out[4])
+{
+    const uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), stream, 0}, key[2] = {k0, k1};
+    hd_philox4x32_10(ctr, key, out);
+}
+
+static inline float hd_rand_u24(uint32_t w) { return (float)(w >> 8) * 0x1p-24f; }
+
+static inline double hd_rand_u53(uint32_t a, uint32_t b) { return (double)((((uint64_t)a << 32) | b) >> 11) * 0x1p-53; }
+
+static inline void hd_rand_normal2(uint32_t a, uint32_t b, uint32_t c, uint32_t d, double z[2])
+{
+    const double u1 = 1.0 - hd_rand_u53(a, b), u2 = hd_rand_u53(c, d);
+    const double r = sqrt(-2.0 * log(u1)), t = 6.283185307179586476925286766559 * u2;
+    z[0] = r * cos(t);
+    z[1] = r * sin(t);
 }
 
 #endif /* HODU_KERNELS_H */

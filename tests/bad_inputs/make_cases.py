@@ -448,3 +448,19 @@ save(model([helper.make_node("Loop", ["n", "ttrue", "x"], ["y", "scans"], body=b
            [x, bvi("n", TensorProto.INT64, [])], [y, bvi("scans", f32, [4, 2, 3])], [ttrue]), "loop_scan_runtime.onnx")
 np.save(os.path.join(out, "trip_4.npy"), np.array(4, np.int64))
 np.save(os.path.join(out, "trip_6.npy"), np.array(6, np.int64))
+
+
+# Multinomial's log-probabilities at run time: a NaN, a +inf or a row of
+# -inf is no distribution; -inf in some classes only rules them out.
+mn_x = helper.make_tensor_value_info("x", f32, [2, 3])
+mn_y = helper.make_tensor_value_info("y", TensorProto.INT32, [2, 4])
+save(model([helper.make_node("Multinomial", ["x"], ["y"], sample_size=4, seed=1.0)], [mn_x], [mn_y]),
+     "multinomial_runtime.onnx")
+for name, v in (("mn_good", [[0, -np.inf, 1], [2, 2, 2]]), ("mn_nan", [[0, np.nan, 1], [2, 2, 2]]),
+                ("mn_inf", [[0, 0, 1], [2, np.inf, 2]]), ("mn_none", [[0, 0, 1], [-np.inf, -np.inf, -np.inf]])):
+    np.save(os.path.join(out, name + ".npy"), np.array(v, np.float32))
+# Multinomial with sample_size 0, and RandomUniform into an integer type.
+save(model([helper.make_node("Multinomial", ["x"], ["y"], sample_size=0)], [mn_x], [mn_y]),
+     "multinomial_sample_size.onnx")
+save(model([helper.make_node("RandomUniform", [], ["y"], shape=[2, 3], dtype=TensorProto.INT32)], [],
+           [helper.make_tensor_value_info("y", TensorProto.INT32, [2, 3])]), "random_uniform_dtype.onnx")

@@ -261,4 +261,14 @@ if built nms_iou_runtime; then
     expect_error nms_iou_runtime_bad "lie outside the range the op allows" nm nms_iou_bad.npy
     expect_error nms_iou_runtime_nan "lie outside the range the op allows" nm nms_iou_nan.npy
 fi
+# Multinomial's log-probabilities at run time must define a distribution.
+if built multinomial_runtime; then
+    mn() { "$hodu" --run "$work/multinomial_runtime.so" --input "x=$c/$1" --output-dir "$work/mn"; }
+    expect_ok multinomial_runtime_good mn mn_good.npy
+    for v in mn_nan mn_inf mn_none; do
+        expect_error "multinomial_runtime_$v" "lie outside the range the op allows" mn "$v.npy"
+    done
+fi
+expect_error multinomial_sample_size "multinomial_sample_size\.onnx:node\[0\]: node 'Multinomial_0' (Multinomial): attribute 'sample_size' must be at least 1, is 0" build multinomial_sample_size.onnx
+expect_error random_uniform_dtype "random_uniform_dtype\.onnx:node\[0\]: node 'RandomUniform_0' (RandomUniform): output type i32 is not float16, bfloat16, float or double" build random_uniform_dtype.onnx
 suite_end

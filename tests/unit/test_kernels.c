@@ -1865,6 +1865,51 @@ static void test_isa_variants(void **state)
 }
 #endif
 
+/* Philox4x32-10 against the Random123 known-answer vectors (counter and key
+ * all zero, all ones, and the digits of pi), and the helpers built on it at
+ * the ends of their ranges. */
+static void test_philox(void **state)
+{
+    (void)state;
+    static const uint32_t kat[3][10] = {
+        {0, 0, 0, 0, 0, 0, 0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u},
+        {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0x408f276du, 0x41c83b0eu,
+         0xa20bc7c6u, 0x6d5451fdu},
+        {0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u, 0xa4093822u, 0x299f31d0u, 0xd16cfe09u, 0x94fdccebu,
+         0x5001e420u, 0x24126ea1u},
+    };
+    for (int v = 0; v < 3; v++) {
+        uint32_t out[4];
+        hd_philox4x32_10(kat[v], kat[v] + 4, out);
+        for (int j = 0; j < 4; j++)
+            assert_int_equal(out[j], kat[v][6 + j]);
+        /* in place */
+        uint32_t c[4] = {kat[v][0], kat[v][1], kat[v][2], kat[v][3]};
+        hd_philox4x32_10(c, kat[v] + 4, c);
+        assert_memory_equal(c, out, sizeof c);
+    }
+    /* hd_rand_block is the counter (lo, hi, stream, 0) */
+    uint32_t a[4], b[4];
+    const uint32_t ctr[4] = {0x89abcdefu, 0x01234567u, 5, 0}, key[2] = {7, 9};
+    hd_philox4x32_10(ctr, key, a);
+    hd_rand_block(7, 9, 5, 0x0123456789abcdefull, b);
+    assert_memory_equal(a, b, sizeof a);
+    /* neighbouring counters and other streams differ */
+    hd_rand_block(7, 9, 5, 0x0123456789abcdeeull, b);
+    assert_true(memcmp(a, b, sizeof a) != 0);
+    hd_rand_block(7, 9, 4, 0x0123456789abcdefull, b);
+    assert_true(memcmp(a, b, sizeof a) != 0);
+    assert_true(hd_rand_u24(0) == 0.0f);
+    assert_true(hd_rand_u24(0xffffffffu) < 1.0f && hd_rand_u24(0xffffffffu) > 0.99999f);
+    assert_true(hd_rand_u53(0, 0) == 0.0);
+    assert_true(hd_rand_u53(0xffffffffu, 0xffffffffu) < 1.0);
+    double z[2];
+    hd_rand_normal2(0xffffffffu, 0xffffffffu, 0, 0, z); /* u1 = 2^-53: the far tail, still finite */
+    assert_true(isfinite(z[0]) && z[0] > 8.5 && z[0] < 8.7 && z[1] == 0.0);
+    hd_rand_normal2(0, 0, 0x40000000u, 0, z); /* u1 = 1: r = 0 */
+    assert_true(z[0] == 0.0 && z[1] == 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1900,6 +1945,7 @@ int main(void)
         cmocka_unit_test(test_ew_helpers),
         cmocka_unit_test(test_rd_helpers),
         cmocka_unit_test(test_fft),
+        cmocka_unit_test(test_philox),
 #ifndef HD_KERNELS_CHILD
         cmocka_unit_test(test_isa_variants),
 #endif
