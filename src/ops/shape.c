@@ -38,6 +38,18 @@ static bool infer_identity(op_ctx *c)
     return true;
 }
 
+/* --- OptionalHasElement, OptionalGetElement ------------------------------ */
+/* Hodu has no optional type: an operand is a tensor or absent.  Whether it
+ * is there is known at build time, so HasElement is a constant; GetElement
+ * of a tensor is the tensor. */
+
+static bool infer_optional_has_element(op_ctx *c)
+{
+    op_set_out(c, 0, HODU_DTYPE_BOOL, 0, NULL);
+    *(uint8_t *)op_fold_alloc(c, 0) = op_in(c, 0) != NULL;
+    return true;
+}
+
 /* --- Constant ------------------------------------------------------------ */
 /* Exactly one of value / value_float / value_floats / value_int / value_ints
  * gives the tensor (string forms are unsupported). */
@@ -1646,6 +1658,8 @@ static bool infer_gather_nd(op_ctx *c)
 }
 
 OP_DEF(IDENTITY, .infer = infer_identity, .fold = fold_copy);
+OP_DEF(OPTIONAL_HAS_ELEMENT, .infer = infer_optional_has_element);
+OP_DEF(OPTIONAL_GET_ELEMENT, .infer = infer_identity, .fold = fold_copy);
 OP_DEF(CONSTANT, .attrs = constant_attrs, .infer = infer_constant, .fold = fold_constant);
 OP_DEF(SHAPE, .attrs = shape_attrs, .infer = infer_shape);
 OP_DEF(SIZE, .infer = infer_size);

@@ -785,8 +785,8 @@ static bool emit_onehot(op_emit *e)
 
 void native_register_shape(native_lowering *table)
 {
-    static const int copies[] = {OP_IDENTITY};
-    static const int folded[] = {OP_CONSTANT, OP_SHAPE, OP_SIZE};
+    static const int copies[] = {OP_IDENTITY, OP_OPTIONAL_GET_ELEMENT};
+    static const int folded[] = {OP_CONSTANT, OP_SHAPE, OP_SIZE, OP_OPTIONAL_HAS_ELEMENT};
     for (size_t i = 0; i < HD_ARRAY_LEN(copies); i++)
         table[copies[i]] = (native_lowering){.emit = emit_copy};
     table[OP_RESHAPE] = (native_lowering){.emit = emit_reshape};
