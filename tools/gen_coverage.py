@@ -63,31 +63,52 @@ def render(doc: dict) -> str:
       f"{count['skip']} skipped** "
       f"(onnx {doc.get('onnx_version', '?')}, hodu -O{doc.get('opt_level', '?')}).")
     w("")
+    has_ort = any(t.get("ort_status") for t in tests)
+    if has_ort:
+        ort_pass = sum(t.get("ort_status") == "pass" for t in tests)
+        w(f"onnxruntime {doc.get('ort_version', '')} on the same cases, in the same run: "
+          f"**{ort_pass} of {total} pass ({100.0 * ort_pass / total if total else 0.0:.1f}%)**.".replace("  ", " "))
+        w("")
     bound = [t for t in tests if t.get("bound_inputs")]
     if bound:
         w(f"{len(bound)} tests ({sum(t['status'] == 'pass' for t in bound)} of them passing) "
           "were built with shape-defining graph inputs bound at build time "
           "(`--const-input`), since Hodu compiles shapes into the code.")
         w("")
-    w("A test is skipped only when its model uses an operator domain other than the "
-      "default one or has string inputs or outputs. A test counts in the row of every "
-      "op its model uses, subgraphs included.")
+    w("A test is skipped only when its model has string inputs or outputs (which have "
+      "no `.npy` form). A test counts in the row of every op its model uses, subgraphs "
+      "included.")
     w("")
 
     # ---- per-op table ----------------------------------------------------
-    per_op: dict[str, dict[str, int]] = defaultdict(lambda: {"pass": 0, "fail": 0, "skip": 0})
+    per_op: dict[str, dict[str, int]] = defaultdict(lambda: {"pass": 0, "fail": 0, "skip": 0, "ort": 0})
     for t in tests:
         for op in t.get("ops", []):
             per_op[op][t["status"]] += 1
+            per_op[op]["ort"] += t.get("ort_status") == "pass"
     w("## Per op")
     w("")
-    w("| op | tests | passed | failed | skipped |")
-    w("| --- | ---: | ---: | ---: | ---: |")
+    if has_ort:
+        w("| op | tests | passed | failed | skipped | onnxruntime passed |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: |")
+    else:
+        w("| op | tests | passed | failed | skipped |")
+        w("| --- | ---: | ---: | ---: | ---: |")
     for op in sorted(per_op, key=lambda o: (":" in o, o.lower(), o)):  # default domain first
         c = per_op[op]
         n = c["pass"] + c["fail"] + c["skip"]
-        w(f"| {md_escape(op)} | {n} | {c['pass']} | {c['fail']} | {c['skip']} |")
+        row = f"| {md_escape(op)} | {n} | {c['pass']} | {c['fail']} | {c['skip']} |"
+        w(row + (f" {c['ort']} |" if has_ort else ""))
     w("")
+
+    # ---- what onnxruntime passes and hodu does not -------------------------
+    if has_ort:
+        behind = [t for t in tests if t.get("ort_status") == "pass" and t["status"] != "pass"]
+        w(f"## Passed by onnxruntime, not by Hodu ({len(behind)})")
+        w("")
+        for t in behind:
+            w(f"- `{t['name']}`: {md_escape(t['reason'])}")
+        w("")
 
     # ---- failures by kind --------------------------------------------------
     failed = [t for t in tests if t["status"] == "fail"]

@@ -22,6 +22,10 @@ output).  For each case this script
      with the tolerance of the ONNX backend runner (rtol=1e-3, atol=1e-7
      unless the case's data.json says otherwise).
 
+Unless --no-ort is given, onnxruntime runs every case too, on the same data
+and with the same comparison, in the same run (one intra-op thread), and the
+line before the last gives its count; the JSON records both per test.
+
 A case is skipped only when a graph input or output holds strings, which have
 no .npy form.  Ops of every domain are tried (hodu names those it does not
 support).  Everything else that does not match is a failure,
@@ -303,11 +307,16 @@ class Result:
     ops: list[str] = field(default_factory=list)
     bound_inputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    ort_status: str = ""        # onnxruntime on the same data: "pass", "fail", or "" (not run)
+    ort_reason: str = ""
 
     def as_json(self) -> dict:
-        return {"name": self.name, "status": self.status, "reason": self.reason,
-                "kind": self.kind, "ops": self.ops, "bound_inputs": self.bound_inputs,
-                "seconds": round(self.seconds, 2)}
+        d = {"name": self.name, "status": self.status, "reason": self.reason,
+             "kind": self.kind, "ops": self.ops, "bound_inputs": self.bound_inputs,
+             "seconds": round(self.seconds, 2)}
+        if self.ort_status:
+            d["ort_status"], d["ort_reason"] = self.ort_status, self.ort_reason
+        return d
 
 
 @dataclass
@@ -318,6 +327,7 @@ class Config:
     cflags: str
     work: str
     stop_at: float | None = None    # monotonic time after which no test starts
+    ort: bool = False               # also run onnxruntime on every case
 
 
 def shape_arg(vi: onnx.ValueInfoProto, arr: np.ndarray) -> str | None:
@@ -360,11 +370,65 @@ def read_inputs(graph: onnx.GraphProto, ds_dir: str, work: str, tag: str):
     return feeds, shape_args, unfeedable
 
 
+def same_value(name: str, got, want, rtol: float, atol: float) -> str | None:
+    """compare() for a tensor, a sequence of them or an empty optional."""
+    if isinstance(want, np.ndarray):
+        if not isinstance(got, np.ndarray):
+            return f"output {name}: not a tensor"
+        if want.dtype.kind in "OSU":  # strings: equal, element by element
+            same = got.shape == want.shape and all(str(a) == str(b) for a, b in zip(got.ravel(), want.ravel()))
+            return None if same else f"output {name}: strings differ"
+        return compare(name, got, want, rtol, atol)
+    if want is None or got is None:
+        return None if want is None and got is None else f"output {name}: optional presence differs"
+    if not isinstance(got, list) or len(got) != len(want):
+        return f"output {name}: sequence of {len(got) if isinstance(got, list) else '?'}, expected {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want)):
+        msg = same_value(f"{name}[{i}]", np.asarray(g), np.asarray(w), rtol, atol)
+        if msg:
+            return msg
+    return None
+
+
+def ort_check(case_dir: str, model: onnx.ModelProto) -> tuple[str, str]:
+    """onnxruntime on the case's own data sets, compared as hodu's outputs
+    are: ("pass", "") or ("fail", reason)."""
+    import onnxruntime as ort
+    rtol, atol = read_tolerance(case_dir)
+    graph = model.graph
+    try:
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.log_severity_level = 4
+        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        for ds in sorted(d for d in os.listdir(case_dir) if d.startswith("test_data_set_")):
+            ds_dir = os.path.join(case_dir, ds)
+            feeds, k = {}, 0
+            while os.path.exists(os.path.join(ds_dir, f"input_{k}.pb")):
+                vi = graph.input[k]
+                feeds[vi.name] = load_value(os.path.join(ds_dir, f"input_{k}.pb"), vi.type)
+                k += 1
+            got = sess.run(None, feeds)
+            k = 0
+            while os.path.exists(os.path.join(ds_dir, f"output_{k}.pb")):
+                vo = graph.output[k]
+                want = load_value(os.path.join(ds_dir, f"output_{k}.pb"), vo.type)
+                msg = same_value(vo.name, got[k], want, rtol, atol)
+                if msg:
+                    return "fail", msg[:300]
+                k += 1
+    except Exception as e:  # onnxruntime refuses the model or fails to run it
+        return "fail", f"{type(e).__name__}: {e}".replace("\n", " ")[:300]
+    return "pass", ""
+
+
 def run_case(case_dir: str, cfg: Config) -> Result:
     name = os.path.basename(case_dir)
     model_path = os.path.join(case_dir, "model.onnx")
     model = onnx.load(model_path)
     res = Result(name, "fail", ops=sorted({op_name(n) for n in model_nodes(model)}))
+    if cfg.ort:
+        res.ort_status, res.ort_reason = ort_check(case_dir, model)
     why = skip_reason(model)
     if why:
         res.status, res.reason, res.kind = "skip", why, "skip"
@@ -488,6 +552,11 @@ def run_case_guarded(case_dir: str, cfg: Config) -> Result:
 # Main
 # --------------------------------------------------------------------------
 
+def ort_version() -> str:
+    import onnxruntime
+    return onnxruntime.__version__
+
+
 def read_name_list(path: str) -> set[str]:
     with open(path) as f:
         return {ln.split("#", 1)[0].strip() for ln in f} - {""}
@@ -536,6 +605,8 @@ def main(argv: list[str]) -> int:
                     help="exit 1 if hodu was killed by a signal or a sanitizer reported an error")
     ap.add_argument("--budget", type=float, metavar="SECONDS",
                     help="start no test after this many seconds; the rest fail as 'not run'")
+    ap.add_argument("--no-ort", dest="ort", action="store_false",
+                    help="do not also run onnxruntime on every case (by default both counts are printed)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print a line for every test")
     args = ap.parse_args(argv)
 
@@ -552,11 +623,18 @@ def main(argv: list[str]) -> int:
     if not names:
         print("run_node_tests: no test matches", file=sys.stderr)
 
+    if args.ort:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            print("run_node_tests: onnxruntime is missing (pip install -r tools/requirements-test.txt), "
+                  "or pass --no-ort", file=sys.stderr)
+            return 2
     work = tempfile.mkdtemp(prefix="hodu-conformance-")
     expected = read_name_list(args.expect_pass) if args.expect_pass else set()
     t0 = time.monotonic()
     cfg = Config(hodu=hodu, opt_level=args.opt_level, timeout=args.timeout, cflags=args.cflags, work=work,
-                 stop_at=t0 + args.budget if args.budget else None)
+                 stop_at=t0 + args.budget if args.budget else None, ort=args.ort)
     results: list[Result] = []
     step = max(50, len(names) // 20)   # progress lines on stderr, about 20 per run
     try:
@@ -586,6 +664,7 @@ def main(argv: list[str]) -> int:
     passed = sum(r.status == "pass" for r in results)
     failed = sum(r.status == "fail" for r in results)
     skipped = sum(r.status == "skip" for r in results)
+    ort_passed = sum(r.ort_status == "pass" for r in results)
     elapsed = time.monotonic() - t0
     need = max(args.min_pass, math.ceil(args.min_pass_ratio * len(results) - 1e-9))
 
@@ -599,6 +678,8 @@ def main(argv: list[str]) -> int:
             "filters": args.filters,
             "sample": args.sample,
             "total": len(results), "passed": passed, "failed": failed, "skipped": skipped,
+            "ort_passed": ort_passed if args.ort else None,
+            "ort_version": ort_version() if args.ort else None,
             "min_pass": need,
             "seconds": round(elapsed, 1),
             "tests": [r.as_json() for r in results],
@@ -649,6 +730,10 @@ def main(argv: list[str]) -> int:
             f.write("# ONNX node tests that must keep passing (tests/conformance/run_node_tests.py\n"
                     "# --expect-pass); regenerate with --update-expect-pass.\n")
             f.writelines(n + "\n" for n in names_out)
+    if args.ort:
+        ort_only = [r for r in results if r.ort_status == "pass" and r.status != "pass"]
+        print(f"onnxruntime {ort_version()} on the same cases: {ort_passed} passed; "
+              f"{len(ort_only)} pass there and not here")
     print(f"conformance: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
     return 0 if ok else 1
 
