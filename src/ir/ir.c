@@ -678,7 +678,7 @@ char *ir_loc_format(const ir_loc *loc)
 static char *diag_where(const hd_diag *d, const ir_loc *loc)
 {
     ir_loc l = *loc;
-    if (!l.file && l.kind != IR_LOC_NONE)
+    if (!l.file && l.kind != IR_LOC_NONE && d)
         l.file = d->file;
     return ir_loc_format(&l);
 }

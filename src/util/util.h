@@ -95,6 +95,8 @@ typedef struct hd_diag {
 
 void hd_diag_init(hd_diag *d, const char *file);
 void hd_diag_free(hd_diag *d);
+/* The reporting functions discard the message when d is NULL (a caller
+ * that wants only the verdict of checks, such as a plan getter). */
 void hd_error(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);
 void hd_warning(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);
 void hd_note(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);

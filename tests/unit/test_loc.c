@@ -564,6 +564,20 @@ static void test_new_node_inherits(void **state)
     ir_graph_free(g);
 }
 
+/* Property: reporting on a NULL diag (a plan getter re-running checks for
+ * their verdict) discards the message instead of crashing. */
+static void test_null_diag_discards(void **state)
+{
+    (void)state;
+    ir_graph *g = ir_graph_new("t", "net.onnx");
+    int x = f32_value(g, "x", 4), y = f32_value(g, "y", 4);
+    int n = ir_node_new(g, "Relu", "", "r", &x, 1, &y, 1);
+    ir_node_set_loc(g, n, onnx_node_loc(g, 0, "r"));
+    ir_node_error(NULL, g, n, "ignored %d", 1);
+    hd_error(NULL, "ignored too");
+    ir_graph_free(g);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Formatting, including the text (HoduScript) form. */
 
@@ -679,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_memplan_workspace_limit),
         cmocka_unit_test(test_memplan_weight_limit),
         cmocka_unit_test(test_new_node_inherits),
+        cmocka_unit_test(test_null_diag_discards),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_loader_errors_placed),
     };
