@@ -89,6 +89,9 @@ static const op_attr_spec tfidf_attrs[] = {{"max_gram_length", IR_ATTR_INT}, {"m
                                            {"pool_int64s", IR_ATTR_INTS},    {"pool_strings", IR_ATTR_STRINGS},
                                            {"weights", IR_ATTR_FLOATS},      {NULL, 0}};
 
+/* The longest n-gram a pool may hold (blocks in ngram_counts). */
+#define TFIDF_MAX_GRAM 256
+
 static size_t attr_len(const ir_node *n, const char *name)
 {
     const ir_attr *a = ir_attr_find(n, name);
@@ -231,6 +234,11 @@ static bool tfidf_resolve(op_ctx *c, const ir_graph *g, const ir_node *n, tfidf_
      * to the next block's start; each has an id, in pool order. */
     const ir_attr *counts = ir_attr_find(n, "ngram_counts");
     const size_t pool_len = attr_len(n, "pool_int64s");
+    /* Lookups walk the blocks once per length: a bound keeps that small
+     * whatever the attribute holds. */
+    if (counts->n > TFIDF_MAX_GRAM)
+        return TF_FAIL("ngram_counts has %zu entries; n-grams of more than %d tokens are not supported", counts->n,
+                       TFIDF_MAX_GRAM);
     int64_t ids = 0, prev = 0;
     for (size_t i = 0; i < counts->n; i++) {
         int64_t s, e;

@@ -14,7 +14,8 @@ by the real `hodu` with every input given at run time:
   and 2-D input, skip counts 0 to 3, n-gram lengths 1 to 3, n-grams
   mapped to columns in a shuffled order, and a small token range so that
   n-grams do occur (onnxruntime); a pool that lists an n-gram twice must
-  fail to build, as onnxruntime refuses it;
+  fail to build, as onnxruntime refuses it, and so must ngram_counts of
+  100000 lengths (quickly);
 - Binarizer on float (onnxruntime), double, int32 and int64
   (onnx.reference: onnxruntime has float only);
 - ArrayFeatureExtractor on 1-D and 3-D input with repeated indices
@@ -142,6 +143,17 @@ p = subprocess.run([t.hodu, "--build", t.path("tfidf_dup.onnx"), "-o", t.path("t
                    text=True)
 if p.returncode == 0 or "twice" not in p.stderr or os.path.exists(t.path("tfidf_dup.so")):
     errors.append(f"tfidf_dup: a repeated n-gram must fail the build with a message, got {p.stderr.strip()!r}")
+
+# 100000 blocks of n-gram lengths: refused with a message, quickly (walking
+# them once per length took minutes)
+huge = helper.make_node("TfIdfVectorizer", ["X"], ["Y"], mode="TF", min_gram_length=1, max_gram_length=100000,
+                        max_skip_count=0, ngram_counts=[0] * 100000, ngram_indexes=[0], pool_int64s=[1])
+hm = make_model(huge, {"X": np.zeros((100000,), np.int64)}, [("Y", np.float32, (1,))], [("", 9)])
+onnx.save(hm, t.path("tfidf_blocks.onnx"))
+p = subprocess.run([t.hodu, "--build", t.path("tfidf_blocks.onnx"), "-o", t.path("tfidf_blocks.so")],
+                   capture_output=True, text=True, timeout=60)
+if p.returncode == 0 or "not supported" not in p.stderr:
+    errors.append(f"tfidf_blocks: 100000 n-gram lengths must fail the build with a message, got {p.stderr.strip()!r}")
 
 k = 0
 for mode in ("TF", "IDF", "TFIDF"):
