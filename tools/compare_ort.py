@@ -336,6 +336,28 @@ def print_table(results, tol):
         log(fmt.format(*row).rstrip())
 
 
+def op_histogram(model):
+    """Counts op types over the main graph and any subgraphs (If/Loop bodies)."""
+    import collections
+
+    import onnx
+
+    counts = collections.Counter()
+
+    def walk(graph):
+        for node in graph.node:
+            key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+            counts[key] += 1
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    walk(attr.g)
+                for g in attr.graphs:
+                    walk(g)
+
+    walk(model.graph)
+    return counts
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

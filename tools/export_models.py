@@ -11,7 +11,6 @@ dropout), with static shapes and the legacy TorchScript exporter
 exported. After each export an operator histogram is printed.
 """
 import argparse
-import collections
 import os
 import sys
 import time
@@ -20,6 +19,9 @@ import warnings
 import numpy as np
 import onnx
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_ort import op_histogram  # noqa: E402
 
 OPSET = 17
 SEED = 0
@@ -111,24 +113,6 @@ MODELS = {
     "mobilenet_v2": build_mobilenet_v2,
     "bert": build_bert,
 }
-
-
-def op_histogram(model):
-    """Counts op types over the main graph and any subgraphs (If/Loop bodies)."""
-    counts = collections.Counter()
-
-    def walk(graph):
-        for node in graph.node:
-            key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
-            counts[key] += 1
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    walk(attr.g)
-                for g in attr.graphs:
-                    walk(g)
-
-    walk(model.graph)
-    return counts
 
 
 def describe_io(values):

@@ -114,18 +114,7 @@ def export_cached(m, cache_dir, seed, timeout):
 
 
 def op_histogram(model):
-    counts = collections.Counter()
-
-    def walk(graph):
-        for node in graph.node:
-            counts[node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"] += 1
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    walk(attr.g)
-                for g in attr.graphs:
-                    walk(g)
-
-    walk(model.graph)
+    counts = compare_ort.op_histogram(model)
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 

@@ -898,7 +898,7 @@ int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
 
 /* --- verifier ----------------------------------------------------------- */
 
-static bool same_type(const ir_value *a, const ir_value *b)
+bool ir_same_type(const ir_value *a, const ir_value *b)
 {
     if (a->dtype != b->dtype || a->rank != b->rank)
         return false;
@@ -943,7 +943,7 @@ static void verify_body(const ir_graph *g, int node, hd_diag *d)
         position[v] = (int)k + 1;
         if (n->inputs[k] < 0)
             ir_node_error(d, g, node, "input %zu is omitted but the body reads it", k);
-        else if (!same_type(&b->values[v], ir_val(g, n->inputs[k])))
+        else if (!ir_same_type(&b->values[v], ir_val(g, n->inputs[k])))
             ir_node_error(d, g, node, "body input %zu does not have the type of input '%s'", k,
                           ir_val(g, n->inputs[k])->name);
     }
@@ -996,7 +996,7 @@ static void verify_body(const ir_graph *g, int node, hd_diag *d)
         }
         position[r] = -(int)m - 1;
         /* Every member computes over the node's whole output. */
-        if (!same_type(rv, out))
+        if (!ir_same_type(rv, out))
             ir_node_error(d, g, node, "member %zu (%s) result does not have the type of output '%s'", m, op, out->name);
         result = r;
     }
@@ -1042,7 +1042,7 @@ static void verify_subgraphs(const ir_graph *g, int node, bool shapes_required, 
                 ir_node_error(d, g, node, "captured operand %zu of subgraph '%s' is not a value", k, n->attrs[a].name);
                 continue;
             }
-            if (shapes_required && !same_type(ir_val(g, outer), ir_val(sub, inner)))
+            if (shapes_required && !ir_same_type(ir_val(g, outer), ir_val(sub, inner)))
                 ir_node_error(d, g, node, "subgraph '%s' reads captured '%s' with another type", n->attrs[a].name,
                               ir_val(g, outer)->name);
         }

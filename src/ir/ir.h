@@ -301,6 +301,8 @@ int ir_dtype_narrow_bits(hodu_dtype t);
 bool ir_value_is_static(const ir_value *v);
 /* True when some dim of v is data-dependent (ir_dim.data_dep). */
 bool ir_value_has_data_dep(const ir_value *v);
+/* Same dtype, rank and dims (a data-dependent dim only matches another). */
+bool ir_same_type(const ir_value *a, const ir_value *b);
 /* Marks dim k of v data-dependent, at most its current size. */
 void ir_value_set_data_dep(ir_value *v, int k);
 /* Element count; -1 if any dim is unknown or the shape is past

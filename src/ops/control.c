@@ -27,16 +27,6 @@ static char *type_text(const ir_value *v)
     return hd_buf_take(&b);
 }
 
-static bool same_type(const ir_value *a, const ir_value *b)
-{
-    if (a->dtype != b->dtype || a->rank != b->rank)
-        return false;
-    for (int i = 0; i < a->rank; i++)
-        if (a->dims[i].size != b->dims[i].size)
-            return false;
-    return true;
-}
-
 /* Fails naming both types: "<what> is f32[2] ... but ... f32[3]". */
 static bool fail_types(op_ctx *c, const char *fmt, const ir_value *a, const ir_value *b)
 {
@@ -131,7 +121,7 @@ static bool if_infer(op_ctx *c)
     int k = cf_if_const_cond(c->g, c->node);
     for (size_t i = 0; i < n->n_outputs; i++) {
         const ir_value *tv = ir_val(t, t->outputs[i]), *ev = ir_val(e, e->outputs[i]);
-        if (k < 0 && !same_type(tv, ev)) {
+        if (k < 0 && !ir_same_type(tv, ev)) {
             char *fmt = hd_xasprintf("output %zu: the then branch gives %%s and the else branch %%s; both must have "
                                      "the same static shape (or the condition must be known at build time)",
                                      i);
@@ -273,7 +263,7 @@ static bool loop_infer(op_ctx *c)
         return op_fail(c, "its body's first result ('%s') must be the condition, one bool", co->name);
     for (size_t k = 0; k < n_carried; k++) {
         const ir_value *in = op_in(c, 2 + k), *out = ir_val(body, body->outputs[1 + k]);
-        if (!same_type(in, out)) {
+        if (!ir_same_type(in, out)) {
             char *fmt = hd_xasprintf("loop-carried value %zu ('%s') goes in as %%s but the body gives %%s; it must "
                                      "keep its type and shape",
                                      k, in->name);
@@ -474,7 +464,7 @@ static bool scan_infer(op_ctx *c)
     cf_scan_of(c->g, c->node, &p);
     for (size_t k = 0; k < p.n_state; k++) {
         const ir_value *in = ir_val(body, body->inputs[k]), *out = ir_val(body, body->outputs[k]);
-        if (!same_type(in, out)) {
+        if (!ir_same_type(in, out)) {
             char *fmt = hd_xasprintf("state %zu goes into the body as %%s but the body gives %%s; it must keep its "
                                      "type and shape",
                                      k);

@@ -55,6 +55,38 @@ static void dyn_view(const ir_value *x, int axis, int64_t *outer, int64_t *n, in
         *inner *= x->dims[d].size;
 }
 
+/* The optional `axis` attribute (-1 when absent: the flattened input) and
+ * the view around it; fails on an axis out of range or given for a scalar. */
+static bool dyn_axis_view(op_ctx *c, const ir_value *x, int *axis, int64_t *outer, int64_t *n, int64_t *inner)
+{
+    *axis = -1;
+    if (ir_attr_find(op_node(c), "axis")) {
+        if (x->rank == 0)
+            return op_fail(c, "axis is given but input '%s' is a scalar", x->name);
+        if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), x->rank, axis))
+            return false;
+    }
+    dyn_view(x, *axis, outer, n, inner);
+    return true;
+}
+
+/* Output 0 of Compress and Unique: x's items along `axis` (the flattened
+ * input when -1), at most `len` of them, the count known when the model
+ * runs. */
+static void dyn_set_items(op_ctx *c, const ir_value *x, int axis, int64_t len)
+{
+    if (axis < 0) {
+        op_set_out(c, 0, x->dtype, 1, &len);
+        ir_value_set_data_dep(op_out(c, 0), 0);
+        return;
+    }
+    int64_t dims[HODU_MAX_RANK];
+    ir_value_dims(x, dims);
+    dims[axis] = len;
+    op_set_out(c, 0, x->dtype, x->rank, dims);
+    ir_value_set_data_dep(op_out(c, 0), axis);
+}
+
 /* ======================================================================== */
 /* NonZero                                                                   */
 /* ======================================================================== */
@@ -128,14 +160,8 @@ static bool compress_get(op_ctx *c, compress_plan *p)
         return op_fail(c, "condition '%s' has dtype %s; Compress takes bool", cond->name, ir_dtype_name(cond->dtype));
     if (cond->rank != 1)
         return op_fail(c, "condition '%s' has rank %d; Compress takes a 1-D condition", cond->name, cond->rank);
-    p->axis = -1;
-    if (ir_attr_find(op_node(c), "axis")) {
-        if (x->rank == 0)
-            return op_fail(c, "axis is given but input '%s' is a scalar", x->name);
-        if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), x->rank, &p->axis))
-            return false;
-    }
-    dyn_view(x, p->axis, &p->outer, &p->n, &p->inner);
+    if (!dyn_axis_view(c, x, &p->axis, &p->outer, &p->n, &p->inner))
+        return false;
     p->cond_n = cond->dims[0].size < p->n ? cond->dims[0].size : p->n;
     return true;
 }
@@ -151,17 +177,7 @@ static bool infer_compress(op_ctx *c)
     compress_plan p;
     if (!compress_get(c, &p))
         return false;
-    const ir_value *x = op_in(c, 0);
-    if (p.axis < 0) {
-        op_set_out(c, 0, x->dtype, 1, &p.cond_n);
-        ir_value_set_data_dep(op_out(c, 0), 0);
-        return true;
-    }
-    int64_t dims[HODU_MAX_RANK];
-    ir_value_dims(x, dims);
-    dims[p.axis] = p.cond_n;
-    op_set_out(c, 0, x->dtype, x->rank, dims);
-    ir_value_set_data_dep(op_out(c, 0), p.axis);
+    dyn_set_items(c, op_in(c, 0), p.axis, p.cond_n);
     return true;
 }
 
@@ -205,14 +221,8 @@ static bool unique_get(op_ctx *c, unique_plan *p)
     if (sorted != 0 && sorted != 1)
         return op_fail(c, "sorted is %" PRId64 "; it must be 0 or 1", sorted);
     p->sorted = sorted == 1;
-    p->axis = -1;
-    if (ir_attr_find(op_node(c), "axis")) {
-        if (x->rank == 0)
-            return op_fail(c, "axis is given but input '%s' is a scalar", x->name);
-        if (!op_axis(c, ir_attr_int(op_node(c), "axis", 0), x->rank, &p->axis))
-            return false;
-    }
-    dyn_view(x, p->axis, &p->outer, &p->n, &p->inner);
+    if (!dyn_axis_view(c, x, &p->axis, &p->outer, &p->n, &p->inner))
+        return false;
     return true;
 }
 
@@ -227,16 +237,7 @@ static bool infer_unique(op_ctx *c)
     unique_plan p;
     if (!unique_get(c, &p))
         return false;
-    const ir_value *x = op_in(c, 0);
-    if (p.axis < 0) {
-        op_set_out(c, 0, x->dtype, 1, &p.n);
-        ir_value_set_data_dep(op_out(c, 0), 0);
-    } else {
-        int64_t dims[HODU_MAX_RANK];
-        ir_value_dims(x, dims);
-        op_set_out(c, 0, x->dtype, x->rank, dims);
-        ir_value_set_data_dep(op_out(c, 0), p.axis);
-    }
+    dyn_set_items(c, op_in(c, 0), p.axis, p.n);
     for (size_t k = 1; k < 4; k++) {
         op_set_out(c, k, HODU_DTYPE_I64, 1, &p.n);
         if (k != 2 && op_out(c, k)) /* inverse_indices has one entry per item */

@@ -28,16 +28,6 @@ static const op_attr_spec adam_attrs[] = {{"alpha", IR_ATTR_FLOAT},
 
 static bool is_float(hodu_dtype t) { return t == HODU_DTYPE_F32 || t == HODU_DTYPE_F64; }
 
-static bool same_shape(const ir_value *a, const ir_value *b)
-{
-    if (a->rank != b->rank)
-        return false;
-    for (int d = 0; d < a->rank; d++)
-        if (a->dims[d].size != b->dims[d].size)
-            return false;
-    return true;
-}
-
 static const ir_value *in_at(const ir_graph *g, const ir_node *n, size_t i)
 {
     return i < n->n_inputs && n->inputs[i] >= 0 ? ir_val(g, n->inputs[i]) : NULL;
@@ -112,7 +102,7 @@ static bool optim_resolve(op_ctx *c, const ir_graph *g, const ir_node *n, optim_
             if (!is_float(v->dtype) || v->dtype != x0->dtype)
                 return OP_FAIL_("'%s' has type %s; every tensor must be float or double, of one type", v->name,
                                 ir_dtype_name(v->dtype));
-            if (!same_shape(v, x))
+            if (!ir_same_type(v, x))
                 return OP_FAIL_("'%s' and '%s' must have one shape", v->name, x->name);
         }
     return true;

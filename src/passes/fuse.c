@@ -48,16 +48,6 @@ static int find_root(int *parent, int x)
     return x;
 }
 
-static bool same_type(const ir_value *a, const ir_value *b)
-{
-    if (a->dtype != b->dtype || a->rank != b->rank)
-        return false;
-    for (int i = 0; i < a->rank; i++)
-        if (a->dims[i].size != b->dims[i].size)
-            return false;
-    return true;
-}
-
 static bool fusable(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
@@ -162,7 +152,7 @@ static size_t grow_epilogue(const ir_graph *g, const int *order, size_t count, c
     for (size_t k = (size_t)pos[prod] + 1; k < count && k < end && m < FUSE_MAX_MEMBERS; k++) {
         int id = order[k];
         const ir_node *n = &g->nodes[id];
-        bool reads = false, fits = !taken[id] && epilogue_member(g, id) && same_type(&g->values[n->outputs[0]], out);
+        bool reads = false, fits = !taken[id] && epilogue_member(g, id) && ir_same_type(&g->values[n->outputs[0]], out);
         size_t ext = 0;
         for (size_t j = 0; j < n->n_inputs; j++) {
             int v = n->inputs[j];
@@ -275,7 +265,7 @@ size_t pass_fuse_elementwise(ir_graph *g)
         int uses = 0;
         for (size_t j = 0; j < cn->n_inputs; j++)
             uses += cn->inputs[j] == v;
-        if (uses != 1 || taken[c] || !fusable(g, c) || !same_type(&g->values[v], &g->values[cn->outputs[0]]))
+        if (uses != 1 || taken[c] || !fusable(g, c) || !ir_same_type(&g->values[v], &g->values[cn->outputs[0]]))
             continue;
         int a = find_root(parent, id), b = find_root(parent, c);
         if (a != b && size[a] + size[b] <= FUSE_MAX_MEMBERS) {
