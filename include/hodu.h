@@ -49,6 +49,10 @@ typedef struct hodu_build_options {
     /* "name=1x3x224x224": binds the dims of an input */
     const char *const *input_shapes;
     size_t n_input_shapes;
+    /* "SYM=N" binds every dim named SYM to N; "SYM=LO..HI" leaves it a
+     * run-time dim: each run chooses its size in [LO, HI] */
+    const char *const *dims;
+    size_t n_dims;
     /* "name=file.npy": makes an input a build-time constant */
     const char *const *const_inputs;
     size_t n_const_inputs;

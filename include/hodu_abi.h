@@ -30,8 +30,12 @@ extern "C" {
  *    may vary, run takes every input's dims and reports every output's
  *    actual dims (ops whose output size depends on data: NonZero, Unique,
  *    Compress, NonMaxSuppression); a refused run names the node that
- *    refused its input's values (hodu_model_desc.checks). */
-#define HODU_ABI_VERSION 4u
+ *    refused its input's values (hodu_model_desc.checks).
+ * 5: run-time dims: an input's dims may vary within [min_dims, dims],
+ *    hodu_tensor_desc.dim_names names each such dim (inputs and outputs
+ *    that share a name share its size in a run), and check 0 refuses a
+ *    run whose input dims break that. */
+#define HODU_ABI_VERSION 5u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
 #define HODU_ABI_ALIGN 64u
@@ -76,19 +80,22 @@ typedef enum hodu_dtype {
 /*
  * One input or output of a compiled model.  `dims` are the largest sizes,
  * the ones buffers are sized for.  `min_dims` is NULL when every dim is
- * exact (the rule today for inputs); otherwise it has rank entries and dim
- * d may take any size in [min_dims[d], dims[d]] (equal entries: exact).
- * For an output that means "the actual size is reported after each run"
- * (an op whose output size depends on data: NonZero, Unique, ...).  For an
- * input it is reserved for sizes chosen at run time; a host that meets one
- * it cannot handle refuses the model.
+ * exact; otherwise it has rank entries and dim d may take any size in
+ * [min_dims[d], dims[d]] (equal entries: exact).  For an input that is a
+ * run-time dim: the caller chooses its size in each run (input_dims).  For
+ * an output, the actual size is reported after each run (a run-time dim,
+ * or an op whose output size depends on data: NonZero, Unique, ...).
+ * `dim_names` is NULL, or rank entries naming each run-time dim (NULL for
+ * the others): every dim with one name has one size in a run, so the dims
+ * of the inputs that share a name must agree.
  */
 typedef struct hodu_tensor_desc {
     const char *name;
     int32_t dtype; /* hodu_dtype */
     int32_t rank;
-    const int64_t *dims;     /* rank entries; NULL when rank == 0 */
-    const int64_t *min_dims; /* NULL, or rank entries, 0 <= min_dims[d] <= dims[d] */
+    const int64_t *dims;          /* rank entries; NULL when rank == 0 */
+    const int64_t *min_dims;      /* NULL, or rank entries, 0 <= min_dims[d] <= dims[d] */
+    const char *const *dim_names; /* NULL, or rank entries (NULL or a run-time dim's name) */
 } hodu_tensor_desc;
 
 /*
@@ -132,8 +139,11 @@ typedef struct hodu_exec {
  *                 the bytes after it are unspecified;
  *   exec        - the host's parallel-for, or NULL to run on the caller's
  *                 thread only.
- * Returns 0, or HODU_RUN_INPUT_VALUES + k when the node desc->checks[k]
- * (k < n_checks) refused the values of one of its inputs: values that
+ * Returns 0, or HODU_RUN_INPUT_VALUES + k when desc->checks[k] (k <
+ * n_checks) refused the run.  With run-time dims, check 0 is the inputs'
+ * dims: outside their [min_dims, dims] or disagreeing where dim_names are
+ * equal (input_dims NULL counts as wrong).  Every other check is a node
+ * that refused the values of one of its inputs: values that
  * decide a shape or an axis (a Reshape's target shape given at run time, a
  * CumSum axis, ...) and ask for shapes other than those the model was
  * built for (the ones it declares) or name no axis, or values outside the

@@ -25,12 +25,14 @@
 static const char usage[] =
     "usage: hodu --build MODEL.onnx -o OUT.so [options]\n"
     "       hodu --run OUT.so --input NAME=FILE.npy ... [--output-dir DIR]\n"
-    "       hodu --inspect MODEL.onnx|OUT.so [--input-shape NAME=DIMS ...]\n"
-    "       hodu --dump-ir MODEL.onnx [--input-shape NAME=DIMS ...]\n"
+    "       hodu --inspect MODEL.onnx|OUT.so [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
+    "       hodu --dump-ir MODEL.onnx [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
     "\n"
     "build options:\n"
     "  -o, --output FILE          shared library to write\n"
     "  --input-shape NAME=DIMS    bind an input's dims, e.g. x=1x3x224x224 (repeatable)\n"
+    "  --dim SYM=N                bind every dim named SYM in the model's inputs to N (repeatable)\n"
+    "  --dim SYM=LO..HI           leave SYM a run-time dim: each run chooses its size in LO..HI\n"
     "  --const-input NAME=FILE    bake an input's value (a .npy file) into the build (repeatable)\n"
     "  --backend NAME             code generator (default native; an unknown name lists them)\n"
     "  --emit-c DIR               keep the generated C sources in DIR\n"
@@ -67,14 +69,14 @@ typedef struct args {
     long repeat;
     long threads; /* 0: libhodu_rt's default */
     bool dump_ir, verbose, keep_denormals;
-    const char **shapes, **consts, **inputs;
-    size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs;
+    const char **shapes, **consts, **inputs, **dims;
+    size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs, n_dims, cap_dims;
 } args;
 
 static const char *const known_flags[] = {
-    "--build",   "--run",     "--inspect", "--dump-ir", "--output",  "--input-shape",   "--const-input",
-    "--backend", "--emit-c",  "--cc",      "--cflags",  "--march",   "--input",         "--output-dir",
-    "--repeat",  "--threads", "--verbose", "--help",    "--version", "--keep-denormals"};
+    "--build",      "--run",     "--inspect", "--dump-ir", "--output", "--input-shape", "--const-input",
+    "--dim",        "--backend", "--emit-c",  "--cc",      "--cflags", "--march",       "--input",
+    "--output-dir", "--repeat",  "--threads", "--verbose", "--help",   "--version",     "--keep-denormals"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -162,6 +164,9 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--input-shape") == 0) {
             NEED_VALUE();
             HD_PUSH(a->shapes, a->n_shapes, a->cap_shapes, value);
+        } else if (strcmp(f, "--dim") == 0) {
+            NEED_VALUE();
+            HD_PUSH(a->dims, a->n_dims, a->cap_dims, value);
         } else if (strcmp(f, "--const-input") == 0) {
             NEED_VALUE();
             HD_PUSH(a->consts, a->n_consts, a->cap_consts, value);
@@ -224,8 +229,8 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--build needs -o OUT.so (or --emit-c DIR)");
     if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads))
         return fail("--input, --output-dir, --repeat and --threads go with --run");
-    if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts))
-        return fail("--input-shape and --const-input go with --build");
+    if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts || a->n_dims))
+        return fail("--input-shape, --dim and --const-input go with --build");
     return 0;
 }
 
@@ -561,6 +566,8 @@ int main(int argc, char **argv)
             o.march = a.march;
         o.input_shapes = a.shapes;
         o.n_input_shapes = a.n_shapes;
+        o.dims = a.dims;
+        o.n_dims = a.n_dims;
         o.const_inputs = a.consts;
         o.n_const_inputs = a.n_consts;
         o.dump_ir = (a.dump_ir || a.mode == MODE_DUMP) ? stdout : NULL;
@@ -577,6 +584,7 @@ int main(int argc, char **argv)
         }
     }
     free(a.shapes);
+    free(a.dims);
     free(a.consts);
     free(a.inputs);
     return rc;

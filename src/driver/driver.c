@@ -72,6 +72,35 @@ static bool parse_shape_arg(const char *arg, pass_shape_binding *b, char **name,
     return true;
 }
 
+/* "batch=8" or "batch=1..64" -> binding.  The name is everything before
+ * the last '='. */
+static bool parse_dim_arg(const char *arg, pass_dim_binding *b, char **name, hd_diag *d)
+{
+    const char *eq = strrchr(arg, '=');
+    char *end = NULL;
+    long long lo = -1, hi = -1;
+    if (eq && eq != arg) {
+        lo = hi = strtoll(eq + 1, &end, 10);
+        if (end != eq + 1 && strncmp(end, "..", 2) == 0) {
+            const char *p = end + 2;
+            hi = strtoll(p, &end, 10);
+            if (end == p)
+                end = NULL;
+        } else if (end == eq + 1) {
+            end = NULL;
+        }
+    }
+    if (!eq || eq == arg || !end || *end || lo < 0 || hi < lo) {
+        hd_error(d, "--dim '%s': expected SYM=N or SYM=LO..HI with 0 <= LO <= HI, e.g. batch=8 or batch=1..64", arg);
+        return false;
+    }
+    *name = hd_xstrndup(arg, (size_t)(eq - arg));
+    b->sym = *name;
+    b->lo = lo;
+    b->hi = hi;
+    return true;
+}
+
 static bool parse_const_arg(const char *arg, pass_value_binding *b, hodu_tensor *t, char **name, hd_diag *d)
 {
     const char *eq = strchr(arg, '=');
@@ -127,21 +156,24 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
     ir_graph *g = load_front_end(o->input_path, d);
     if (!g)
         return NULL;
-    size_t ns = o->n_input_shapes, nc = o->n_const_inputs;
+    size_t ns = o->n_input_shapes, nc = o->n_const_inputs, ny = o->n_dims;
     pass_shape_binding *shapes = hd_xcalloc(ns ? ns : 1, sizeof(*shapes));
+    pass_dim_binding *syms = hd_xcalloc(ny ? ny : 1, sizeof(*syms));
     pass_value_binding *values = hd_xcalloc(nc ? nc : 1, sizeof(*values));
     hodu_tensor *tensors = hd_xcalloc(nc ? nc : 1, sizeof(*tensors));
-    char **names = hd_xcalloc(ns + nc + 1, sizeof(char *));
+    char **names = hd_xcalloc(ns + nc + ny + 1, sizeof(char *));
     bool ok = true;
     for (size_t i = 0; i < ns; i++)
         ok = parse_shape_arg(o->input_shapes[i], &shapes[i], &names[i], d) && ok;
     for (size_t i = 0; i < nc; i++)
         ok = parse_const_arg(o->const_inputs[i], &values[i], &tensors[i], &names[ns + i], d) && ok;
+    for (size_t i = 0; i < ny; i++)
+        ok = parse_dim_arg(o->dims[i], &syms[i], &names[ns + nc + i], d) && ok;
     /* The pipeline.  Debug builds verify the IR after every pass; release
      * builds after loading and once the graph is final. */
     ok = ok && ir_verify(g, false, d);
     if (ok && need_static)
-        ok = pass_bind_inputs(g, shapes, ns, values, nc, d) && debug_verify(g, false, d);
+        ok = pass_bind_inputs(g, shapes, ns, syms, ny, values, nc, d) && debug_verify(g, false, d);
     ok = ok && pass_resolve_ops(g, d) && debug_verify(g, false, d);
     if (ok && need_static) {
         ok = pass_infer_fold(g, d) && debug_verify(g, true, d);
@@ -158,8 +190,9 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
     }
     for (size_t i = 0; i < nc; i++)
         hodu_tensor_free(&tensors[i]);
-    for (size_t i = 0; i < ns + nc; i++)
+    for (size_t i = 0; i < ns + nc + ny; i++)
         free(names[i]);
+    free(syms);
     free(names);
     free(tensors);
     free(values);

@@ -52,6 +52,8 @@ void ir_graph_free(ir_graph *g)
         free(g->files[i]);
     free(g->owned);
     free(g->symbols);
+    free(g->sym_lo);
+    free(g->sym_hi);
     free(g->files);
     free(g->values);
     free(g->nodes);
@@ -82,7 +84,35 @@ static const char *intern(char ***list, size_t *n, size_t *cap, const char *s)
 
 const char *ir_graph_symbol(ir_graph *g, const char *sym)
 {
-    return intern(&g->symbols, &g->n_symbols, &g->cap_symbols, sym);
+    size_t n = g->n_symbols;
+    const char *s = intern(&g->symbols, &g->n_symbols, &g->cap_symbols, sym);
+    if (g->n_symbols != n) { /* a new symbol: no range yet */
+        g->sym_lo = hd_xrealloc(g->sym_lo, g->cap_symbols * sizeof(int64_t));
+        g->sym_hi = hd_xrealloc(g->sym_hi, g->cap_symbols * sizeof(int64_t));
+        g->sym_lo[n] = g->sym_hi[n] = -1;
+    }
+    return s;
+}
+
+void ir_graph_set_symbol_range(ir_graph *g, const char *sym, int64_t lo, int64_t hi)
+{
+    const char *s = ir_graph_symbol(g, sym);
+    for (size_t i = 0; i < g->n_symbols; i++)
+        if (g->symbols[i] == s) {
+            g->sym_lo[i] = lo;
+            g->sym_hi[i] = hi;
+        }
+}
+
+bool ir_graph_symbol_range(const ir_graph *g, const char *sym, int64_t *lo, int64_t *hi)
+{
+    for (size_t i = 0; sym && i < g->n_symbols; i++)
+        if (strcmp(g->symbols[i], sym) == 0 && g->sym_hi[i] >= 0) {
+            *lo = g->sym_lo[i];
+            *hi = g->sym_hi[i];
+            return true;
+        }
+    return false;
 }
 
 const char *ir_graph_file(ir_graph *g, const char *path) { return intern(&g->files, &g->n_files, &g->cap_files, path); }
@@ -205,6 +235,7 @@ static void copy_type(ir_graph *body, int v, const ir_value *src)
         dst->dims[i].size = src->dims[i].size;
         dst->dims[i].sym = src->dims[i].sym ? ir_graph_symbol(body, src->dims[i].sym) : NULL;
         dst->dims[i].data_dep = src->dims[i].data_dep;
+        dst->dims[i].rt = src->dims[i].rt;
     }
 }
 
@@ -467,6 +498,7 @@ void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims)
         v->dims[i].size = dims[i];
         v->dims[i].sym = NULL;
         v->dims[i].data_dep = false;
+        v->dims[i].rt = false;
     }
 }
 
@@ -474,6 +506,14 @@ bool ir_value_has_data_dep(const ir_value *v)
 {
     for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
         if (v->dims[i].data_dep)
+            return true;
+    return false;
+}
+
+bool ir_value_has_rt(const ir_value *v)
+{
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
+        if (v->dims[i].rt)
             return true;
     return false;
 }
@@ -903,7 +943,8 @@ bool ir_same_type(const ir_value *a, const ir_value *b)
     if (a->dtype != b->dtype || a->rank != b->rank)
         return false;
     for (int i = 0; i < a->rank && i < HODU_MAX_RANK; i++)
-        if (a->dims[i].size != b->dims[i].size || a->dims[i].data_dep != b->dims[i].data_dep)
+        if (a->dims[i].size != b->dims[i].size || a->dims[i].data_dep != b->dims[i].data_dep ||
+            a->dims[i].rt != b->dims[i].rt || (a->dims[i].rt && strcmp(a->dims[i].sym, b->dims[i].sym) != 0))
             return false;
     return true;
 }
@@ -1164,7 +1205,9 @@ static void dump_type(const ir_value *v, hd_buf *out)
         if (i)
             hd_buf_putc(out, ',');
         /* A bound symbol shows its size: that is what later passes see. */
-        if (v->dims[i].sym && v->dims[i].size < 0)
+        if (v->dims[i].rt) /* chosen at run time, at most size */
+            hd_buf_printf(out, "%s<=%" PRId64, v->dims[i].sym, v->dims[i].size);
+        else if (v->dims[i].sym && v->dims[i].size < 0)
             hd_buf_puts(out, v->dims[i].sym);
         else if (v->dims[i].size < 0)
             hd_buf_putc(out, '?');

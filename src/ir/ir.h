@@ -8,9 +8,11 @@
  *
  * Each value has a dtype and a shape.  A dim is either a known size or a
  * symbol (a name such as "batch" taken from the model); symbols are bound to
- * sizes before code generation (`--input-shape`).  Rank -1 means "not yet
- * inferred".  A known size may be an upper bound only (ir_dim.data_dep:
- * NonZero's and Unique's results, whose size the data decides).
+ * sizes before code generation (`--input-shape`, `--dim NAME=N`) or stay
+ * run-time dims within declared bounds (`--dim NAME=LO..HI`, ir_dim.rt).
+ * Rank -1 means "not yet inferred".  A known size may be an upper bound
+ * only (ir_dim.data_dep: NonZero's and Unique's results, whose size the
+ * data decides; ir_dim.rt: a run-time dim).
  *
  * Constants are referenced, not copied: a constant value points at bytes
  * owned by the graph (ir_graph_keep) or at memory the graph adopted from the
@@ -62,7 +64,24 @@ typedef struct ir_dim {
      * a graph output (pass_infer_fold refuses a node that reads one), and
      * the ABI reports its actual dims after each run. */
     bool data_dep;
+    /* A run-time dim (see "Run-time dims" below): named by `sym`, chosen
+     * by the caller of each run within the symbol's range
+     * (ir_graph_symbol_range); `size` is the range's top, the size buffers
+     * are sized for. */
+    bool rt;
 } ir_dim;
+
+/* The elements of a small integer value that are dims: Shape's result and
+ * what Gather, Concat, Slice, ... make of it.  Element i is the run-time
+ * dim sym[i] or, when sym[i] is NULL, the number val[i].  Ops that take a
+ * shape as an operand (Reshape, Expand, ConstantOfShape) read it, so a
+ * shape computed from run-time dims still decides shapes at build time.
+ * Graph-owned. */
+typedef struct ir_dimvals {
+    int n;
+    int64_t val[HODU_MAX_RANK];
+    const char *sym[HODU_MAX_RANK];
+} ir_dimvals;
 
 /* Where a node or value came from.  Strings belong to the graph. */
 typedef enum ir_loc_kind {
@@ -100,7 +119,8 @@ typedef struct ir_value {
     /* IR_VALUE_CONST only */
     const void *data;
     size_t nbytes;
-    ir_loc loc; /* the definition: input, initializer, or the node */
+    ir_loc loc;                /* the definition: input, initializer, or the node */
+    const ir_dimvals *dimvals; /* NULL, or its elements as dims (see above) */
 } ir_value;
 
 typedef enum ir_attr_kind {
@@ -172,6 +192,9 @@ typedef struct ir_graph {
     size_t n_owned, cap_owned;
     char **symbols; /* interned dim symbols */
     size_t n_symbols, cap_symbols;
+    /* symbols[i] is a run-time dim of range [sym_lo[i], sym_hi[i]] when
+     * sym_hi[i] >= 0 (ir_graph_set_symbol_range) */
+    int64_t *sym_lo, *sym_hi;
     char **files; /* interned source file names (ir_loc.file) */
     size_t n_files, cap_files;
     /* A control-flow subgraph ("Subgraphs" below): the graph and node that
@@ -249,6 +272,10 @@ void ir_graph_free(ir_graph *g);
 void *ir_graph_keep(ir_graph *g, void *p);
 /* Interns a dim symbol and returns the graph's copy. */
 const char *ir_graph_symbol(ir_graph *g, const char *sym);
+/* Makes `sym` (interned) a run-time dim of range [lo, hi]. */
+void ir_graph_set_symbol_range(ir_graph *g, const char *sym, int64_t lo, int64_t hi);
+/* The range of run-time dim `sym`; false when it is none. */
+bool ir_graph_symbol_range(const ir_graph *g, const char *sym, int64_t *lo, int64_t *hi);
 
 /* Interns a source file name for ir_loc.file and returns the graph's copy. */
 const char *ir_graph_file(ir_graph *g, const char *path);
@@ -301,7 +328,10 @@ int ir_dtype_narrow_bits(hodu_dtype t);
 bool ir_value_is_static(const ir_value *v);
 /* True when some dim of v is data-dependent (ir_dim.data_dep). */
 bool ir_value_has_data_dep(const ir_value *v);
-/* Same dtype, rank and dims (a data-dependent dim only matches another). */
+/* True when some dim of v is a run-time dim (ir_dim.rt). */
+bool ir_value_has_rt(const ir_value *v);
+/* Same dtype, rank and dims (a data-dependent dim only matches another, a
+ * run-time dim only the same symbol). */
 bool ir_same_type(const ir_value *a, const ir_value *b);
 /* Marks dim k of v data-dependent, at most its current size. */
 void ir_value_set_data_dep(ir_value *v, int k);

@@ -165,6 +165,9 @@ int op_declared_shape(op_ctx *c, size_t i, int64_t *dims);
  * declared shape checks its run-time operand against it, and inference
  * checks every shape downstream. */
 int op_value_declared_shape(const ir_graph *g, int id, int64_t *dims);
+/* The dims [*lo, *hi) of a rank-`rank` input that Shape node n returns
+ * (its start and end, normalised and clamped). */
+void op_shape_range(const ir_node *n, int rank, int *lo, int *hi);
 /* Normalises a possibly negative axis against rank; fails when out of range. */
 bool op_axis(op_ctx *c, int64_t axis, int rank, int *out);
 /* Attribute `name` as distinct axes of a rank-`rank` tensor, normalised,
@@ -206,5 +209,45 @@ static inline uint64_t op_bytes4(int64_t a, int64_t b, int64_t c, int64_t d, uin
 }
 /* Allocates (graph-owned) storage for output i and makes it constant. */
 void *op_fold_alloc(op_ctx *c, size_t i);
+
+/* --- run-time dims (rtdims.c) ------------------------------------------
+ * An op computes on run-time dims (ir_dim.rt) when they are leading dims
+ * it computes over independently; it is then planned and lowered for one
+ * slice, the view in which each run-time dim is 1, and the generated code
+ * runs the slice once per index of them. */
+
+/* True when an input of the node has a run-time dim, or is a shape made
+ * from one (ir_dimvals). */
+bool op_rt_touches(const ir_graph *g, int node);
+/* Shape inference for such a node, through the view: checks the run-time
+ * dims are leading dims the op keeps, and gives the outputs theirs. */
+bool op_rt_infer(op_ctx *c);
+/* After inference: Shape's result and what Gather, Concat, Slice,
+ * Unsqueeze, ... compute from it carry their elements as ir_dimvals, or
+ * become constants when no element is a run-time dim. */
+void op_rt_dimvals(op_ctx *c);
+/* The node's run-time dims: syms[0..P) (its outputs' leading dims);
+ * returns P, 0 when it has none. */
+int op_rt_slice_dims(const ir_graph *g, int node, const char **syms);
+
+typedef struct op_rt_saved {
+    ir_graph *g;
+    int id;
+    ir_dim dims[HODU_MAX_RANK];
+    ir_value_kind kind;
+    const void *data;
+    size_t nbytes;
+    void *owned;
+} op_rt_saved;
+typedef struct op_rt_view {
+    op_rt_saved *saved;
+    size_t n, cap;
+} op_rt_view;
+/* The view of the node: every run-time dim of its operands, results and
+ * body values becomes a static 1, and a shape operand with ir_dimvals a
+ * constant with 1 for each run-time dim.  Nothing else may touch the graph
+ * until op_rt_view_leave puts everything back. */
+void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v);
+void op_rt_view_leave(op_rt_view *v);
 
 #endif /* HODU_OPS_H */

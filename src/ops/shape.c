@@ -106,9 +106,9 @@ static bool fold_constant(op_ctx *c)
 
 static const op_attr_spec shape_attrs[] = {{"start", IR_ATTR_INT}, {"end", IR_ATTR_INT}, {NULL, 0}};
 
-static void shape_range(const op_ctx *c, int rank, int *lo, int *hi)
+void op_shape_range(const ir_node *n, int rank, int *lo, int *hi)
 {
-    int64_t s = ir_attr_int(op_node(c), "start", 0), e = ir_attr_int(op_node(c), "end", rank);
+    int64_t s = ir_attr_int(n, "start", 0), e = ir_attr_int(n, "end", rank);
     if (s < 0)
         s += rank;
     if (e < 0)
@@ -123,7 +123,7 @@ static bool infer_shape(op_ctx *c)
 {
     const ir_value *in = op_in(c, 0);
     int lo, hi;
-    shape_range(c, in->rank, &lo, &hi);
+    op_shape_range(op_node(c), in->rank, &lo, &hi);
     int64_t len = hi - lo;
     op_set_out(c, 0, HODU_DTYPE_I64, 1, &len);
     /* The shape of a static tensor is a build-time fact: make it constant

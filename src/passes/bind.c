@@ -1,8 +1,10 @@
 /*
  * passes/bind.c - binds run-time inputs to build-time facts: dims given with
- * --input-shape, whole values given with --const-input.  Afterwards every
- * graph input must have a static shape; each one that does not is reported
- * with all of its unbound dims.  Errors about an input are placed at its
+ * --input-shape or by symbol with --dim SYM=N, whole values given with
+ * --const-input; --dim SYM=LO..HI makes a symbol a run-time dim instead
+ * (ir_dim.rt, sized for HI).  Afterwards every dim of every graph input is
+ * known or a run-time dim; each input that has another is reported with all
+ * of its unbound dims.  Errors about an input are placed at its
  * declaration (ir_value_error: "model.onnx:input[0]: input 'x' ...").
  */
 #include <inttypes.h>
@@ -46,6 +48,13 @@ static bool bind_dims(ir_graph *g, int id, const char *flag, int rank, const int
         }
     }
     for (int i = 0; v->rank >= 0 && i < rank; i++) {
+        if (v->dims[i].rt) {
+            ir_value_error(d, g, id,
+                           "%s: input '%s' dim %d is the run-time dim '%s' (--dim %s=LO..HI); it cannot also "
+                           "be bound",
+                           flag, v->name, i, v->dims[i].sym, v->dims[i].sym);
+            return false;
+        }
         if (v->dims[i].size >= 0 && v->dims[i].size != dims[i]) {
             ir_value_error(d, g, id, "%s: input '%s' dim %d is %" PRId64 " in the model, the binding says %" PRId64,
                            flag, v->name, i, v->dims[i].size, dims[i]);
@@ -68,10 +77,59 @@ static bool bind_dims(ir_graph *g, int id, const char *flag, int rank, const int
     return true;
 }
 
-bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes, const pass_value_binding *values,
-                      size_t n_values, hd_diag *d)
+/* --dim SYM=N binds every input dim named SYM; SYM=LO..HI makes each of
+ * them a run-time dim sized for HI. */
+static void bind_symbol(ir_graph *g, const pass_dim_binding *b, hd_diag *d)
+{
+    bool found = false;
+    for (size_t k = 0; k < g->n_inputs; k++) {
+        ir_value *v = &g->values[g->inputs[k]];
+        for (int j = 0; j < v->rank; j++) {
+            ir_dim *dim = &v->dims[j];
+            if (!dim->sym || strcmp(dim->sym, b->sym) != 0)
+                continue;
+            found = true;
+            if (dim->size >= 0) {
+                ir_value_error(d, g, g->inputs[k], "--dim %s: input '%s' dim %d is already %" PRId64, b->sym, v->name,
+                               j, dim->size);
+                return;
+            }
+        }
+    }
+    if (!found) {
+        hd_buf names;
+        hd_buf_init(&names);
+        for (size_t k = 0; k < g->n_inputs; k++) {
+            const ir_value *v = &g->values[g->inputs[k]];
+            for (int j = 0; j < v->rank; j++)
+                if (v->dims[j].sym && v->dims[j].size < 0 && (!names.data || !strstr(names.data, v->dims[j].sym)))
+                    hd_buf_printf(&names, "%s'%s'", names.len ? ", " : "", v->dims[j].sym);
+        }
+        hd_error(d, "--dim %s: no input of the model has a dim named '%s' (named dims: %s)", b->sym, b->sym,
+                 names.len ? names.data : "none");
+        hd_buf_free(&names);
+        return;
+    }
+    if (b->lo != b->hi)
+        ir_graph_set_symbol_range(g, b->sym, b->lo, b->hi);
+    for (size_t k = 0; k < g->n_inputs; k++) {
+        ir_value *v = &g->values[g->inputs[k]];
+        for (int j = 0; j < v->rank; j++) {
+            ir_dim *dim = &v->dims[j];
+            if (dim->sym && strcmp(dim->sym, b->sym) == 0) {
+                dim->size = b->hi;
+                dim->rt = b->lo != b->hi;
+            }
+        }
+    }
+}
+
+bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes, const pass_dim_binding *syms,
+                      size_t n_syms, const pass_value_binding *values, size_t n_values, hd_diag *d)
 {
     size_t errors = d->n_errors;
+    for (size_t i = 0; i < n_syms; i++)
+        bind_symbol(g, &syms[i], d);
     for (size_t i = 0; i < n_shapes; i++) {
         int k = find_input(g, shapes[i].input);
         if (k < 0) {
@@ -146,8 +204,10 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
             if (v->dims[j].sym)
                 hd_buf_printf(&dims, " ('%s')", v->dims[j].sym);
         }
-        ir_value_error(d, g, id, "input '%s' has unbound %s: pass --input-shape %s=DxDx...", v->name, dims.data,
-                       v->name);
+        ir_value_error(d, g, id,
+                       "input '%s' has unbound %s: pass --input-shape %s=DxDx..., or --dim SYM=N (or SYM=LO..HI for a "
+                       "dim chosen at run time) for a named dim",
+                       v->name, dims.data, v->name);
         hd_buf_free(&dims);
     }
     return d->n_errors == errors;

@@ -177,7 +177,7 @@ static void inline_branch(ir_graph *g, int id, ir_graph *sub)
                 g->values[nv].dtype = sv->dtype;
                 g->values[nv].rank = sv->rank;
                 for (int r = 0; r < sv->rank; r++)
-                    g->values[nv].dims[r] = (ir_dim){sv->dims[r].size, NULL, sv->dims[r].data_dep};
+                    g->values[nv].dims[r] = (ir_dim){sv->dims[r].size, NULL, sv->dims[r].data_dep, false};
                 map[v] = nv;
             }
             mo[j] = v >= 0 ? map[v] : -1;
@@ -269,15 +269,24 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
         }
         if (!ok)
             break;
+        /* Run-time dims go through their own inference (ops/rtdims.c). */
+        bool rt = op_rt_touches(g, id);
+        if (rt && (def->type_subgraphs || n->n_captures)) {
+            ir_node_error(d, g, id, "control flow over values with run-time dims is not supported yet");
+            ok = false;
+            break;
+        }
         if (def->type_subgraphs && !infer_subgraphs(g, id, d)) {
             ok = false;
             break;
         }
         op_ctx c = {g, id, d};
-        if (!def->infer(&c)) {
+        if (!(rt ? op_rt_infer(&c) : def->infer(&c))) {
             ok = false;
             break;
         }
+        if (rt)
+            op_rt_dimvals(&c);
         uint64_t out_bytes = 0;
         for (size_t j = 0; j < n->n_outputs; j++) {
             if (n->outputs[j] < 0)
@@ -319,7 +328,7 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
             inline_branch(g, id, ir_node_subgraph(n, branch));
             continue;
         }
-        if (def->fold && all_inputs_const(g, n) && !all_outputs_const(g, n) && out_bytes <= FOLD_MAX_BYTES) {
+        if (!rt && def->fold && all_inputs_const(g, n) && !all_outputs_const(g, n) && out_bytes <= FOLD_MAX_BYTES) {
             if (!def->fold(&c)) {
                 ok = false;
                 break;

@@ -31,6 +31,13 @@ typedef struct pass_shape_binding {
     int64_t dims[HODU_MAX_RANK];
 } pass_shape_binding;
 
+/* --dim: a dim symbol bound to one size (lo == hi) or left a run-time dim
+ * of range [lo, hi]. */
+typedef struct pass_dim_binding {
+    const char *sym;
+    int64_t lo, hi;
+} pass_dim_binding;
+
 typedef struct pass_value_binding {
     const char *input; /* graph input name */
     hodu_dtype dtype;
@@ -40,8 +47,8 @@ typedef struct pass_value_binding {
     size_t nbytes;
 } pass_value_binding;
 
-bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes, const pass_value_binding *values,
-                      size_t n_values, hd_diag *d);
+bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_shapes, const pass_dim_binding *syms,
+                      size_t n_syms, const pass_value_binding *values, size_t n_values, hd_diag *d);
 bool pass_resolve_ops(ir_graph *g, hd_diag *d);
 bool pass_infer_fold(ir_graph *g, hd_diag *d);
 void pass_dce(ir_graph *g);

@@ -61,13 +61,6 @@ static hodu_status check_tensor_desc(const char *path, const char *kind, uint32_
                                "model '%s': %s '%s' says dim %ld lies in %lld..%lld, which is no range", path, kind,
                                td->name, (long)d, (long long)td->min_dims[d], (long long)td->dims[d]);
         }
-        /* Inputs of a size chosen at run time come with a later step. */
-        if (td->min_dims[d] != td->dims[d] && strcmp(kind, "input") == 0) {
-            return hodurt_fail(err, HODU_ERR_UNSUPPORTED,
-                               "model '%s': input '%s' takes dim %ld of any size in %lld..%lld, which this runtime "
-                               "does not support yet",
-                               path, td->name, (long)d, (long long)td->min_dims[d], (long long)td->dims[d]);
-        }
     }
     if (td->dtype <= HODU_DTYPE_UNDEFINED || td->dtype >= HODU_DTYPE_COUNT_ ||
         hodu_dtype_size((hodu_dtype)td->dtype) == 0) {
@@ -428,17 +421,32 @@ static hodu_status check_tensor(const char *kind, const hodu_tensor_desc *td, si
     if ((int)t->dtype != (int)td->dtype)
         return hodurt_fail(err, HODU_ERR_DTYPE, "%s '%s': dtype %s but the model expects %s", kind, td->name,
                            hodu_dtype_name(t->dtype), hodu_dtype_name((hodu_dtype)td->dtype));
-    bool any_dims = strcmp(kind, "output") == 0 && has_variable_dims(td);
+    bool input = strcmp(kind, "input") == 0;
+    bool any_dims = !input && has_variable_dims(td);
     bool same = t->rank == td->rank;
-    for (int32_t d = 0; same && !any_dims && d < td->rank; d++)
-        same = t->dims[d] == td->dims[d];
+    for (int32_t d = 0; same && !any_dims && d < td->rank; d++) {
+        int64_t lo = input && td->min_dims != NULL ? td->min_dims[d] : td->dims[d];
+        same = t->dims[d] >= lo && t->dims[d] <= td->dims[d];
+    }
     if (!same) {
         char got[HODURT_SHAPE_STR_MAX], want[HODURT_SHAPE_STR_MAX];
         hodurt_format_shape(got, sizeof got, t->rank, t->dims);
         hodurt_format_shape(want, sizeof want, td->rank, td->dims);
+        if (input && has_variable_dims(td)) {
+            for (int32_t d = 0; t->rank == td->rank && d < td->rank; d++)
+                if (t->dims[d] < td->min_dims[d] || t->dims[d] > td->dims[d])
+                    return hodurt_fail(
+                        err, HODU_ERR_SHAPE, "%s '%s': dim %ld is %lld but the model takes %lld..%lld%s%s%s", kind,
+                        td->name, (long)d, (long long)t->dims[d], (long long)td->min_dims[d], (long long)td->dims[d],
+                        td->dim_names && td->dim_names[d] ? " (run-time dim '" : "",
+                        td->dim_names && td->dim_names[d] ? td->dim_names[d] : "",
+                        td->dim_names && td->dim_names[d] ? "')" : "");
+        }
         return hodurt_fail(err, HODU_ERR_SHAPE, "%s '%s': shape %s but the model expects %s", kind, td->name, got,
                            want);
     }
+    if (input && has_variable_dims(td) && !hodurt_nbytes(t->dtype, t->rank, t->dims, &need))
+        return hodurt_fail(err, HODU_ERR_SHAPE, "%s '%s': too large to address", kind, td->name);
     if (t->nbytes < need) {
         char want[HODURT_SHAPE_STR_MAX];
         hodurt_format_shape(want, sizeof want, td->rank, td->dims);
@@ -451,6 +459,30 @@ static hodu_status check_tensor(const char *kind, const hodu_tensor_desc *td, si
     if (need > 0 && (uintptr_t)t->data % item != 0)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "%s '%s': data %p is not aligned to its %zu-byte elements", kind,
                            td->name, t->data, item);
+    return HODU_OK;
+}
+
+/* Input dims that share a run-time dim's name must have one size. */
+static hodu_status check_dim_names(const hodu_model_desc *desc, const hodu_tensor *inputs, hodu_error *err)
+{
+    for (uint32_t i = 0; i < desc->n_inputs; i++) {
+        const hodu_tensor_desc *a = &desc->inputs[i];
+        for (int32_t d = 0; a->dim_names != NULL && d < a->rank; d++) {
+            if (a->dim_names[d] == NULL)
+                continue;
+            for (uint32_t j = 0; j <= i; j++) {
+                const hodu_tensor_desc *b = &desc->inputs[j];
+                for (int32_t e = 0; b->dim_names != NULL && e < (j == i ? d : b->rank); e++)
+                    if (b->dim_names[e] != NULL && strcmp(a->dim_names[d], b->dim_names[e]) == 0 &&
+                        inputs[i].dims[d] != inputs[j].dims[e])
+                        return hodurt_fail(err, HODU_ERR_SHAPE,
+                                           "input '%s': dim %ld is %lld but input '%s' dim %ld, the same run-time dim "
+                                           "'%s', is %lld",
+                                           a->name, (long)d, (long long)inputs[i].dims[d], b->name, (long)e,
+                                           a->dim_names[d], (long long)inputs[j].dims[e]);
+            }
+        }
+    }
     return HODU_OK;
 }
 
@@ -484,6 +516,9 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
         if (st != HODU_OK)
             return st;
     }
+    hodu_status st = check_dim_names(desc, inputs, err);
+    if (st != HODU_OK)
+        return st;
 
     const void *in_stack[HODURT_STACK_TENSORS] = {NULL};
     void *out_stack[HODURT_STACK_TENSORS] = {NULL};
@@ -559,6 +594,10 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     if (rc == 0 && bad < n_outputs)
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run reported dims for output '%s' outside its descriptor",
                            desc->model_name, desc->outputs[bad].name);
+    if (rc == HODU_RUN_INPUT_VALUES && desc->n_checks > 0 && strcmp(desc->checks[0], "the inputs' run-time dims") == 0)
+        return hodurt_fail(err, HODU_ERR_SHAPE,
+                           "model '%s': the inputs' run-time dims lie outside their ranges or disagree",
+                           desc->model_name);
     if (rc >= HODU_RUN_INPUT_VALUES && (uint32_t)(rc - HODU_RUN_INPUT_VALUES) < desc->n_checks)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG,
                            "model '%s': %s: the values of an input that decides a shape or an axis (such as a "

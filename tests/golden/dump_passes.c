@@ -72,7 +72,7 @@ int main(int argc, char **argv)
         dump(g, "load");
     /* Each step: run the pass, verify, dump.  Shapes are required to be
      * static from inference on, as in the driver. */
-    if (ok && (ok = pass_bind_inputs(g, shapes, ns, NULL, 0, &d) && ir_verify(g, false, &d)))
+    if (ok && (ok = pass_bind_inputs(g, shapes, ns, NULL, 0, NULL, 0, &d) && ir_verify(g, false, &d)))
         dump(g, "bind");
     if (ok && (ok = pass_resolve_ops(g, &d) && ir_verify(g, false, &d)))
         dump(g, "resolve");

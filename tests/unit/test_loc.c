@@ -247,7 +247,7 @@ static ir_graph *front(const char *path, hd_diag *d, bool infer)
     ir_graph *g = hodu_load_onnx(path, NULL, d);
     if (!g)
         return NULL;
-    bool ok = ir_verify(g, false, d) && pass_bind_inputs(g, NULL, 0, NULL, 0, d) && pass_resolve_ops(g, d);
+    bool ok = ir_verify(g, false, d) && pass_bind_inputs(g, NULL, 0, NULL, 0, NULL, 0, d) && pass_resolve_ops(g, d);
     if (ok && infer)
         ok = pass_infer_fold(g, d);
     (void)ok;

@@ -63,9 +63,16 @@ typedef struct op_emit {
      * HODU_RUN_INPUT_VALUES.  Such a node does not run as tasks: set it
      * before em_par_for. */
     bool can_fail;
+    /* Set by a lowering that reads run-time dims (Shape of a value that has
+     * them): its function also receives `const int64_t *rtd`, where
+     * rtd[em_rt_index(g, sym)] is run-time dim sym's size in this run. */
+    bool rt_dims;
 } op_emit;
 
 typedef bool (*op_emit_fn)(op_emit *e);
+
+/* The index of run-time dim `sym` in hodu_run's rtd[] (emit_c.c). */
+int em_rt_index(const ir_graph *g, const char *sym);
 
 /* --- helpers for emitters --------------------------------------------- */
 

@@ -405,11 +405,83 @@ static long output_dims_at(const ir_graph *g, int v)
     return -1;
 }
 
+/* --- run-time dims ---------------------------------------------------------
+ * hodu_run reads each run-time dim into rtd[k] (k: the symbol's index in
+ * the graph) from the first input dim that has it, and refuses a run whose
+ * dims lie outside their ranges or disagree.  A node over run-time dims was
+ * written for one slice; its call runs in loops rt0, rt1, ... over its
+ * leading run-time dims, each operand's pointer moved to the slice. */
+int em_rt_index(const ir_graph *g, const char *sym)
+{
+    for (size_t i = 0; i < g->n_symbols; i++)
+        if (strcmp(g->symbols[i], sym) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Elements of v's slice: its static dims' product (run-time dims as 1). */
+static int64_t slice_numel(const ir_value *v)
+{
+    int64_t n = 1;
+    for (int i = 0; i < v->rank; i++)
+        if (!v->dims[i].rt)
+            n *= v->dims[i].size;
+    return n;
+}
+
+/* "rtd[3] * rtd[1] * 768": elements of v's dims after position i. */
+static void put_rt_stride(const ir_graph *g, const ir_value *v, int i, hd_buf *b)
+{
+    for (int k = i + 1; k < v->rank; k++)
+        if (v->dims[k].rt)
+            hd_buf_printf(b, "rtd[%d] * ", em_rt_index(g, v->dims[k].sym));
+    hd_buf_printf(b, "INT64_C(%" PRId64 ")", slice_numel(v));
+}
+
+/* Opens the loops over the node's run-time dims and moves each operand's
+ * argument to the slice they index. */
+static void rt_slice_calls(const ir_graph *g, int node, int p, const char **syms, node_params *ps, hd_buf *calls)
+{
+    const ir_node *n = &g->nodes[node];
+    for (int k = 0; k < p; k++)
+        hd_buf_printf(calls, "for (int64_t rt%d = 0; rt%d < rtd[%d]; rt%d++) {\n    ", k, k, em_rt_index(g, syms[k]),
+                      k);
+    size_t at = 0;
+    for (int dir = 0; dir < 2; dir++) {
+        size_t cnt = dir ? n->n_outputs : n->n_inputs;
+        for (size_t j = 0; j < cnt; j++) {
+            int id = dir ? n->outputs[j] : n->inputs[j];
+            if (id < 0)
+                continue;
+            const ir_value *v = &g->values[id];
+            hd_buf off;
+            hd_buf_init(&off);
+            for (int i = 0; i < v->rank; i++) {
+                if (!v->dims[i].rt)
+                    continue;
+                int loop = 0;
+                while (loop < p && strcmp(syms[loop], v->dims[i].sym) != 0)
+                    loop++;
+                hd_buf_printf(&off, "%srt%d * ", off.len ? " + " : "", loop);
+                put_rt_stride(g, v, i, &off);
+            }
+            if (off.len) {
+                char *moved = hd_xasprintf("%s + (%s)", ps->arg[at], off.data);
+                free(ps->arg[at]);
+                ps->arg[at] = moved;
+            }
+            hd_buf_free(&off);
+            at++;
+        }
+    }
+}
+
 /* The nodes whose functions check run-time values, in check order (the
  * descriptor's `checks`). */
 typedef struct node_checks {
     int *node;
     size_t n;
+    size_t base; /* checks before the nodes' (1 for the run-time dims check) */
 } node_checks;
 
 /* `sub`: 0 while writing the model's graph (hodu_run), else the number of
@@ -424,6 +496,13 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
     int node = plan->schedule[step];
     const ir_node *n = &g->nodes[node];
     const op_def *def = op_get(n->op);
+    /* A node over run-time dims is written for one slice (ops/rtdims.c) and
+     * called once per index of them. */
+    const char *rt_syms[HODU_MAX_RANK];
+    int rt_p = op_rt_slice_dims(g, node, rt_syms);
+    op_rt_view view;
+    if (rt_p)
+        op_rt_view_enter((ir_graph *)g, node, &view); /* left below, before anything else reads g */
     hd_buf body;
     hd_buf_init(&body);
     op_emit e = {.g = g,
@@ -436,7 +515,10 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
                  .blobs = blobs};
     size_t decls_before = decls->len;
     const native_lowering *low = native_lowering_of(n->op);
-    if (!low || !low->emit(&e)) {
+    bool emitted = low && low->emit(&e);
+    if (rt_p)
+        op_rt_view_leave(&view);
+    if (!emitted) {
         hd_buf_free(&body);
         return false;
     }
@@ -506,10 +588,15 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
                                       : hd_xstrdup("arena"));
     }
 
+    if (e.rt_dims)
+        param_add(&ps, hd_xstrdup("const int64_t *"), hd_xstrdup("rtd"), hd_xstrdup("rtd"));
+
     if (e.par_max_tasks >= 2)
         write_task_form(g, sub, node, &e, plan, step, &ps, &body, fns);
     else
         write_plain_form(g, sub, node, &ps, e.can_fail, &body, fns);
+    if (rt_p)
+        rt_slice_calls(g, node, rt_p, rt_syms, &ps, calls);
     if (e.can_fail)
         hd_buf_puts(calls, "if (");
     node_fn_name(g, sub, node, calls);
@@ -523,13 +610,57 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
     } else {
         hd_buf_printf(calls,
                       ") != 0) {\n        hd_fpenv_leave(fpenv);\n        return HODU_RUN_INPUT_VALUES + %zu;\n    }\n",
-                      checks->n);
+                      checks->base + checks->n);
         checks->node = hd_xrealloc(checks->node, (checks->n + 1) * sizeof(int));
         checks->node[checks->n++] = node;
     }
+    for (int k = 0; k < rt_p; k++)
+        hd_buf_puts(calls, "    }\n");
     params_free(&ps);
     hd_buf_free(&body);
     return true;
+}
+
+static bool graph_has_rt(const ir_graph *g)
+{
+    for (size_t i = 0; i < g->n_inputs; i++)
+        if (ir_value_has_rt(&g->values[g->inputs[i]]))
+            return true;
+    return false;
+}
+
+/* rtd[]: each run-time dim from the first input dim that has it, checked
+ * against its range and against every other input dim that has it.  A
+ * refusal is check 0 (the descriptor's "the inputs' run-time dims"). */
+static void put_rt_dims(const ir_graph *g, hd_buf *b)
+{
+    hd_buf_printf(b, "    int64_t rtd[%zu];\n    (void)rtd;\n", g->n_symbols ? g->n_symbols : 1);
+    if (!graph_has_rt(g))
+        return;
+    const char *fail = "return HODU_RUN_INPUT_VALUES + 0;";
+    hd_buf_printf(b, "    if (!input_dims)\n        %s\n", fail);
+    bool *seen = hd_xcalloc(g->n_symbols ? g->n_symbols : 1, sizeof(bool));
+    long at = 0;
+    for (size_t i = 0; i < g->n_inputs; i++) {
+        const ir_value *v = &g->values[g->inputs[i]];
+        for (int k = 0; k < v->rank; k++, at++) {
+            if (!v->dims[k].rt)
+                continue;
+            int s = em_rt_index(g, v->dims[k].sym);
+            if (seen[s]) {
+                hd_buf_printf(b, "    if (input_dims[%ld] != rtd[%d])\n        %s\n", at, s, fail);
+                continue;
+            }
+            seen[s] = true;
+            int64_t lo = 0, hi = 0;
+            ir_graph_symbol_range(g, v->dims[k].sym, &lo, &hi);
+            hd_buf_printf(b,
+                          "    rtd[%d] = input_dims[%ld];\n"
+                          "    if (rtd[%d] < %" PRId64 " || rtd[%d] > %" PRId64 ")\n        %s\n",
+                          s, at, s, lo, s, hi, fail);
+        }
+    }
+    free(seen);
 }
 
 /* hodu_run's output dims: the caller's array or a local one, filled with
@@ -544,8 +675,12 @@ static void put_output_dims(const ir_graph *g, hd_buf *b)
     for (size_t i = 0; i < g->n_outputs; i++) {
         const ir_value *v = &g->values[g->outputs[i]];
         long at = output_dims_start(g, i);
-        for (int k = 0; k < v->rank; k++)
-            hd_buf_printf(b, "    odims[%ld] = %" PRId64 ";\n", at + k, v->dims[k].size);
+        for (int k = 0; k < v->rank; k++) {
+            if (v->dims[k].rt)
+                hd_buf_printf(b, "    odims[%ld] = rtd[%d];\n", at + k, em_rt_index(g, v->dims[k].sym));
+            else
+                hd_buf_printf(b, "    odims[%ld] = %" PRId64 ";\n", at + k, v->dims[k].size);
+        }
     }
 }
 
@@ -559,10 +694,27 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
         for (int k = 0; k < v->rank; k++)
             hd_buf_printf(b, "%s%" PRId64, k ? ", " : "", v->dims[k].size);
         hd_buf_puts(b, "};\n");
-        if (ir_value_has_data_dep(v)) { /* a data-dependent dim may be anything from 0 */
+        if (ir_value_has_data_dep(v) || ir_value_has_rt(v)) {
+            /* a data-dependent dim may be anything from 0, a run-time dim
+             * anything in its range */
             hd_buf_printf(b, "static const int64_t %s%zu_min_dims[] = {", what, i);
-            for (int k = 0; k < v->rank; k++)
-                hd_buf_printf(b, "%s%" PRId64, k ? ", " : "", v->dims[k].data_dep ? 0 : v->dims[k].size);
+            for (int k = 0; k < v->rank; k++) {
+                int64_t lo = v->dims[k].data_dep ? 0 : v->dims[k].size, hi;
+                if (v->dims[k].rt)
+                    ir_graph_symbol_range(g, v->dims[k].sym, &lo, &hi);
+                hd_buf_printf(b, "%s%" PRId64, k ? ", " : "", lo);
+            }
+            hd_buf_puts(b, "};\n");
+        }
+        if (ir_value_has_rt(v)) {
+            hd_buf_printf(b, "static const char *const %s%zu_dim_names[] = {", what, i);
+            for (int k = 0; k < v->rank; k++) {
+                hd_buf_puts(b, k ? ", " : "");
+                if (v->dims[k].rt)
+                    put_c_string(b, v->dims[k].sym);
+                else
+                    hd_buf_puts(b, "NULL");
+            }
             hd_buf_puts(b, "};\n");
         }
     }
@@ -574,14 +726,17 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
         hd_buf_puts(b, ", ");
         put_dtype(b, v->dtype);
         if (v->rank == 0)
-            hd_buf_puts(b, ", 0, NULL, NULL},\n");
+            hd_buf_puts(b, ", 0, NULL, NULL, NULL},\n");
+        else if (ir_value_has_rt(v))
+            hd_buf_printf(b, ", %d, %s%zu_dims, %s%zu_min_dims, %s%zu_dim_names},\n", v->rank, what, i, what, i, what,
+                          i);
         else if (ir_value_has_data_dep(v))
-            hd_buf_printf(b, ", %d, %s%zu_dims, %s%zu_min_dims},\n", v->rank, what, i, what, i);
+            hd_buf_printf(b, ", %d, %s%zu_dims, %s%zu_min_dims, NULL},\n", v->rank, what, i, what, i);
         else
-            hd_buf_printf(b, ", %d, %s%zu_dims, NULL},\n", v->rank, what, i);
+            hd_buf_printf(b, ", %d, %s%zu_dims, NULL, NULL},\n", v->rank, what, i);
     }
     if (n == 0)
-        hd_buf_puts(b, "    {NULL, 0, 0, NULL, NULL}\n");
+        hd_buf_puts(b, "    {NULL, 0, 0, NULL, NULL, NULL}\n");
     hd_buf_puts(b, "};\n");
 }
 
@@ -628,9 +783,16 @@ static mem_plan plan_kept_weights(const ir_graph *g, const mem_plan *plan, mem_s
         int node = plan->schedule[s];
         const ir_node *n = &g->nodes[node];
         const native_lowering *low = native_lowering_of(n->op);
+        const char *syms[HODU_MAX_RANK];
+        op_rt_view view;
+        bool sliced = op_rt_slice_dims(g, node, syms) > 0; /* its lowering sees the slice */
+        if (sliced)
+            op_rt_view_enter((ir_graph *)g, node, &view);
         for (size_t k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] >= 0 && !(low && low->packs && low->packs(g, node, k)))
                 raw[n->inputs[k]] = true;
+        if (sliced)
+            op_rt_view_leave(&view);
     }
     for (size_t i = 0; i < g->n_outputs; i++)
         raw[g->outputs[i]] = true;
@@ -668,7 +830,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_init(&decls);
     hd_buf_init(&calls);
     run_names names;
-    node_checks checks = {NULL, 0};
+    node_checks checks = {NULL, 0, graph_has_rt(g)};
     run_names_init(&names, g->n_values);
     mem_slot *kept_slots;
     mem_plan kept = plan_kept_weights(g, plan, &kept_slots);
@@ -694,6 +856,12 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         size_t nbytes = ir_value_nbytes(val);
         if (nbytes == 0)
             continue;
+        if (ir_value_has_rt(val)) { /* the bytes this run's dims hold */
+            hd_buf_printf(&calls, "    memcpy(out[%zu], %s, (size_t)(", i, value_name(&names, g, plan, v));
+            put_rt_stride(g, val, -1, &calls);
+            hd_buf_printf(&calls, ") * %zu);\n", ir_dtype_size(val->dtype));
+            continue;
+        }
         hd_buf_printf(&calls, "    memcpy(out[%zu], %s, %zu);\n", i, value_name(&names, g, plan, v), nbytes);
     }
 
@@ -716,8 +884,9 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_puts(b, "\nstatic int hodu_run(void *workspace, const void *const *in, const int64_t *input_dims,\n"
                    "                    void *const *out, int64_t *output_dims, const hodu_exec *exec)\n{\n"
                    "    unsigned char *arena = (unsigned char *)workspace;\n"
-                   "    (void)arena;\n    (void)in;\n    (void)input_dims; /* every input dim is exact */\n"
+                   "    (void)arena;\n    (void)in;\n    (void)input_dims;\n"
                    "    (void)out;\n    (void)exec;\n    (void)hodu_weights;\n");
+    put_rt_dims(g, b);
     put_output_dims(g, b);
     hd_buf_write(b, names.decls.data ? names.decls.data : "", names.decls.len);
     hd_buf_puts(b, "    const hd_fpenv fpenv = hd_fpenv_enter();\n");
@@ -727,6 +896,8 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     emit_desc_tensors(g, g->outputs, g->n_outputs, "outputs", b);
     /* "node 'NAME' (OP)" per check: the name as an escaped literal */
     hd_buf_puts(b, "static const char *const checks[] = {\n");
+    if (graph_has_rt(g))
+        hd_buf_puts(b, "    \"the inputs' run-time dims\",\n");
     for (size_t k = 0; k < checks.n; k++) {
         const ir_node *n = &g->nodes[checks.node[k]];
         char *what = hd_xasprintf("node '%s' (%s)", n->name ? n->name : "", op_get(n->op)->name);
@@ -742,7 +913,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_printf(b,
                   ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
                   "    %" PRIu64 "u,\n    %" PRIu64 "u,\n    hodu_run,\n    %zuu,\n    checks,\n};\n\n",
-                  g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n);
+                  g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n + graph_has_rt(g));
     hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");
 

@@ -135,6 +135,26 @@ static bool emit_unreachable(op_emit *e)
     return false;
 }
 
+/* Shape of a value with run-time dims: what stays unfolded.  Its elements
+ * are the input's dims from start to end, a run-time one read from rtd. */
+static bool emit_shape(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *in = em_in(e, 0);
+    if (n->op != OP_SHAPE || !ir_value_has_rt(in))
+        return emit_unreachable(e);
+    int start, end;
+    op_shape_range(n, in->rank, &start, &end);
+    e->rt_dims = true;
+    for (int i = start; i < end; i++) {
+        if (in->dims[i].rt)
+            em_line(e, "out0[%d] = rtd[%d];", i - start, em_rt_index(e->g, in->dims[i].sym));
+        else
+            em_line(e, "out0[%d] = %" PRId64 ";", i - start, in->dims[i].size);
+    }
+    return true;
+}
+
 /* --- strided copies -------------------------------------------------------- */
 
 static const char *const LOOPV[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
@@ -786,9 +806,10 @@ static bool emit_onehot(op_emit *e)
 void native_register_shape(native_lowering *table)
 {
     static const int copies[] = {OP_IDENTITY, OP_OPTIONAL_GET_ELEMENT};
-    static const int folded[] = {OP_CONSTANT, OP_SHAPE, OP_SIZE, OP_OPTIONAL_HAS_ELEMENT};
+    static const int folded[] = {OP_CONSTANT, OP_SIZE, OP_OPTIONAL_HAS_ELEMENT};
     for (size_t i = 0; i < HD_ARRAY_LEN(copies); i++)
         table[copies[i]] = (native_lowering){.emit = emit_copy};
+    table[OP_SHAPE] = (native_lowering){.emit = emit_shape};
     table[OP_RESHAPE] = (native_lowering){.emit = emit_reshape};
     table[OP_SQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};
     table[OP_UNSQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};

@@ -62,12 +62,22 @@ scratch_need native_scratch_need(const ir_graph *g, int node)
 {
     const native_lowering *low = native_lowering_of(g->nodes[node].op);
     scratch_need need = {0, 0};
-    if (low && low->scratch_both)
-        return low->scratch_both(g, node);
-    if (low && low->scratch)
-        need.shared = low->scratch(g, node);
-    if (low && low->worker_scratch)
-        need.per_worker = low->worker_scratch(g, node);
+    /* A node over run-time dims runs one slice at a time (emit_c.c). */
+    const char *syms[HODU_MAX_RANK];
+    op_rt_view view;
+    bool sliced = op_rt_slice_dims(g, node, syms) > 0;
+    if (sliced)
+        op_rt_view_enter((ir_graph *)g, node, &view);
+    if (low && low->scratch_both) {
+        need = low->scratch_both(g, node);
+    } else {
+        if (low && low->scratch)
+            need.shared = low->scratch(g, node);
+        if (low && low->worker_scratch)
+            need.per_worker = low->worker_scratch(g, node);
+    }
+    if (sliced)
+        op_rt_view_leave(&view);
     return need;
 }
 

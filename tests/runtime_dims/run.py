@@ -1,0 +1,197 @@
+"""Run-time dims: models exported with a dynamic batch, built once with
+`--dim batch=LO..HI`, run at several batch sizes against onnxruntime; and
+every way of getting a run-time dim wrong is an error with a message.
+
+Models (torch.onnx, random weights): an MLP whose batch reaches its Reshape
+through Shape/Gather/Concat (x.view(x.size(0), -1)), a small CNN (conv,
+batch norm, residual add, pooling, flatten, Gemm), and a two-input model
+whose inputs share the batch.  Errors checked: a batch outside the range
+(libhodu_rt and, bypassing it, the generated code's own check through the
+raw ABI), inputs that disagree on the batch (both levels again), an op that
+computes across the batch (a build error naming the node), a --dim for a
+name no input has, and a malformed --dim.
+"""
+import ctypes
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from clitest import CliTest  # noqa: E402
+
+t = CliTest("runtime_dims", __doc__)
+try:
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+except ImportError as exc:
+    print(f"runtime_dims: cannot start: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+errors = []
+
+
+class MLP(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1 = torch.nn.Linear(784, 64)
+        self.l2 = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = x.view(x.size(0), -1)
+        return torch.softmax(self.l2(torch.relu(self.l1(x))), -1)
+
+
+class CNN(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(8)
+        self.c2 = torch.nn.Conv2d(8, 8, 3, padding=1)
+        self.fc = torch.nn.Linear(8, 5)
+
+    def forward(self, x):
+        y = torch.relu(self.bn(self.c1(x)))
+        y = torch.relu(self.c2(y) + y)
+        y = torch.nn.functional.max_pool2d(y, 2)
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+
+class Pair(torch.nn.Module):
+    def forward(self, x, m):
+        return torch.tanh(x) * m + x.mean(dim=1, keepdim=True)
+
+
+class BatchSum(torch.nn.Module):
+    def forward(self, x):
+        return x.sum(dim=0) * 2.0
+
+
+def export(module, args, names, path):
+    axes = {n: {0: "batch"} for n in names + ["y"]}
+    if isinstance(module, BatchSum):
+        axes = {names[0]: {0: "batch"}}
+    torch.onnx.export(module.eval(), args, path, input_names=names, output_names=["y"], dynamic_axes=axes,
+                      opset_version=17, dynamo=False)
+
+
+def run_hodu(lib, feeds):
+    for k, v in feeds.items():
+        np.save(t.path(f"{k}.npy"), v)
+    out = t.path("out")
+    os.makedirs(out, exist_ok=True)
+    cmd = [t.hodu, "--run", lib, "--output-dir", out]
+    for k in feeds:
+        cmd += ["--input", f"{k}={t.path(k + '.npy')}"]
+    return t.run(cmd), os.path.join(out, "y.npy")
+
+
+def expect_fail(what, cmd, needles):
+    import subprocess
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode == 0:
+        errors.append(f"{what}: succeeded, expected an error")
+        return
+    for n in needles:
+        if n not in p.stderr:
+            errors.append(f"{what}: message lacks '{n}': {p.stderr.strip()}")
+    if "Segmentation" in p.stderr or p.returncode < 0:
+        errors.append(f"{what}: crashed ({p.returncode})")
+
+
+# --- models compared with onnxruntime at several sizes, one build each ------
+cases = [
+    ("mlp", MLP(), [(1, 1, 28, 28)], ["x"]),
+    ("cnn", CNN(), [(1, 3, 16, 16)], ["x"]),
+    ("pair", Pair(), [(1, 6), (1, 6)], ["x", "m"]),
+]
+for name, module, shapes, names in cases:
+    path = t.path(f"{name}.onnx")
+    export(module, tuple(torch.randn(*s) for s in shapes), names, path)
+    lib = t.path(f"{name}.so")
+    t.run([t.hodu, "--build", path, "--dim", "batch=1..16", "-o", lib])
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for b in (1, 3, 16):
+        feeds = {n: rng.standard_normal((b,) + s[1:]).astype(np.float32) for n, s in zip(names, shapes)}
+        _, out = run_hodu(lib, feeds)
+        got, want = np.load(out), sess.run(None, feeds)[0]
+        if got.shape != want.shape:
+            errors.append(f"{name} batch {b}: shape {got.shape}, onnxruntime {want.shape}")
+            continue
+        err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))
+        if not err <= 1e-5:
+            errors.append(f"{name} batch {b}: max error {err:.3g} relative to the output's max")
+
+# --- wrong run-time dims: libhodu_rt ----------------------------------------
+mlp, pair = t.path("mlp.so"), t.path("pair.so")
+np.save(t.path("big.npy"), np.zeros((17, 1, 28, 28), np.float32))
+expect_fail("batch 17 of 1..16", [t.hodu, "--run", mlp, "--input", f"x={t.path('big.npy')}"],
+            ["dim 0 is 17", "1..16", "'batch'"])
+np.save(t.path("x4.npy"), np.zeros((4, 6), np.float32))
+np.save(t.path("m3.npy"), np.zeros((3, 6), np.float32))
+expect_fail("inputs disagree on batch", [t.hodu, "--run", pair, "--input", f"x={t.path('x4.npy')}",
+                                         "--input", f"m={t.path('m3.npy')}"], ["'batch'", "is 3", "is 4"])
+
+# --- wrong run-time dims: the generated code's own check (raw ABI) ----------
+
+
+class TensorDesc(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
+                ("dims", ctypes.POINTER(ctypes.c_int64)), ("min_dims", ctypes.POINTER(ctypes.c_int64)),
+                ("dim_names", ctypes.POINTER(ctypes.c_char_p))]
+
+
+RUN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+                       ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_void_p),
+                       ctypes.POINTER(ctypes.c_int64), ctypes.c_void_p)
+
+
+class ModelDesc(ctypes.Structure):
+    _fields_ = [("abi_version", ctypes.c_uint32), ("desc_size", ctypes.c_uint32), ("model_name", ctypes.c_char_p),
+                ("producer", ctypes.c_char_p), ("n_inputs", ctypes.c_uint32), ("n_outputs", ctypes.c_uint32),
+                ("inputs", ctypes.POINTER(TensorDesc)), ("outputs", ctypes.POINTER(TensorDesc)),
+                ("workspace_bytes", ctypes.c_uint64), ("worker_bytes", ctypes.c_uint64), ("run", RUN),
+                ("n_checks", ctypes.c_uint32), ("checks", ctypes.POINTER(ctypes.c_char_p))]
+
+
+so = ctypes.CDLL(pair)
+so.hodu_model_get_desc.restype = ctypes.POINTER(ModelDesc)
+d = so.hodu_model_get_desc().contents
+names = [d.inputs[0].dim_names[k] for k in range(d.inputs[0].rank)]
+if names != [b"batch", None] or d.inputs[0].min_dims[0] != 1 or d.inputs[0].dims[0] != 16:
+    errors.append(f"pair.so: input 0 described as names {names}, dims "
+                  f"{d.inputs[0].min_dims[0]}..{d.inputs[0].dims[0]}")
+if d.n_checks < 1 or d.checks[0] != b"the inputs' run-time dims":
+    errors.append("pair.so: check 0 is not the run-time dims check")
+ws = ctypes.create_string_buffer(d.workspace_bytes + d.worker_bytes + 64)
+ws_at = ctypes.c_void_p((ctypes.addressof(ws) + 63) // 64 * 64)
+bufs = [np.zeros((16, 6), np.float32) for _ in range(3)]
+ins = (ctypes.c_void_p * 2)(bufs[0].ctypes.data, bufs[1].ctypes.data)
+outs = (ctypes.c_void_p * 1)(bufs[2].ctypes.data)
+odims = (ctypes.c_int64 * 2)()
+for what, dims, want in [("batch 4 and 4", [4, 6, 4, 6], 0), ("batch 17", [17, 6, 17, 6], 1),
+                         ("batch 0", [0, 6, 0, 6], 1), ("batch 4 and 3", [4, 6, 3, 6], 1)]:
+    rc = d.run(ws_at, ins, (ctypes.c_int64 * 4)(*dims), outs, odims, None)
+    if rc != want:
+        errors.append(f"raw ABI, {what}: run returned {rc}, expected {want}")
+    elif rc == 0 and list(odims) != [4, 6]:
+        errors.append(f"raw ABI, {what}: output dims {list(odims)}")
+rc = d.run(ws_at, ins, None, outs, odims, None)
+if rc != 1:
+    errors.append(f"raw ABI, no input dims: run returned {rc}, expected 1")
+
+# --- build errors ----------------------------------------------------------
+bsum = t.path("bsum.onnx")
+export(BatchSum(), (torch.randn(2, 5),), ["x"], bsum)
+expect_fail("reduce over the batch", [t.hodu, "--build", bsum, "--dim", "batch=1..8", "-o", t.path("bsum.so")],
+            ["ReduceSum", "'batch'", "--dim batch=N"])
+expect_fail("--dim of no input", [t.hodu, "--build", t.path("mlp.onnx"), "--dim", "seq=1..8", "-o",
+                                  t.path("no.so")], ["--dim seq", "named dims: 'batch'"])
+expect_fail("malformed --dim", [t.hodu, "--build", t.path("mlp.onnx"), "--dim", "batch=8..1", "-o",
+                                t.path("no.so")], ["--dim 'batch=8..1'"])
+for f in ("bsum.so", "no.so"):
+    if os.path.exists(t.path(f)):
+        errors.append(f"a failed build left {f} behind")
+
+sys.exit(t.finish(errors))
