@@ -90,6 +90,13 @@ static int min_axis(const ir_graph *g, const ir_node *n, const char *name, size_
     return lo;
 }
 
+/* True when input j of the node is a shape whose element k is the output's
+ * dim k: only these take ir_dimvals as build-time shapes. */
+static bool is_shape_operand(const ir_node *n, size_t j)
+{
+    return ((n->op == OP_RESHAPE || n->op == OP_EXPAND) && j == 1) || (n->op == OP_CONSTANT_OF_SHAPE && j == 0);
+}
+
 /* The lead map of live node `node`, whose outputs are inferred: returns L,
  * the count of leading output dims the op computes independently, and
  * fills m[j] for each input; -1 when the op does not compute on run-time
@@ -207,10 +214,10 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
     case OP_RESHAPE:
     case OP_EXPAND:
         m[0] = n->op == OP_RESHAPE ? first : (rt_in_map){r - r0, r0, true, false};
-        m[1] = (rt_in_map){0, 0, false, true};
+        m[1] = (rt_in_map){0, 0, false, is_shape_operand(n, 1)};
         return r;
     case OP_CONSTANT_OF_SHAPE:
-        m[0] = (rt_in_map){0, 0, false, true};
+        m[0] = (rt_in_map){0, 0, false, is_shape_operand(n, 0)};
         return r;
     case OP_SQUEEZE:
         m[0] = first;
@@ -293,8 +300,9 @@ void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v)
             continue;
         ir_value *val = ir_val(g, id);
         flatten_value(v, g, id);
-        if (val->dimvals && val->kind != IR_VALUE_CONST) {
-            /* A shape from run-time dims: its slice has 1 there. */
+        if (val->dimvals && val->kind != IR_VALUE_CONST && is_shape_operand(n, j)) {
+            /* A shape from run-time dims: its slice has 1 there.  Any
+             * other op sees the value as what it is, a run-time value. */
             save(v, g, id);
             int64_t *data = hd_xmalloc(sizeof(int64_t) * HODU_MAX_RANK);
             v->saved[v->n - 1].owned = data;

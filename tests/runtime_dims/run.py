@@ -8,8 +8,8 @@ batch norm, residual add, pooling, flatten, Gemm), and a two-input model
 whose inputs share the batch.  Errors checked: a batch outside the range
 (libhodu_rt and, bypassing it, the generated code's own check through the
 raw ABI), inputs that disagree on the batch (both levels again), an op that
-computes across the batch (a build error naming the node), a --dim for a
-name no input has, and a malformed --dim.
+computes across the batch and a Range up to the batch (build errors naming
+the node), a --dim for a name no input has, and a malformed --dim.
 """
 import ctypes
 import os
@@ -63,6 +63,11 @@ class Pair(torch.nn.Module):
         return torch.tanh(x) * m + x.mean(dim=1, keepdim=True)
 
 
+class Arange(torch.nn.Module):
+    def forward(self, x):
+        return x + torch.arange(x.size(0), dtype=torch.float32).unsqueeze(1)
+
+
 class BatchSum(torch.nn.Module):
     def forward(self, x):
         return x.sum(dim=0) * 2.0
@@ -70,7 +75,7 @@ class BatchSum(torch.nn.Module):
 
 def export(module, args, names, path):
     axes = {n: {0: "batch"} for n in names + ["y"]}
-    if isinstance(module, BatchSum):
+    if isinstance(module, (BatchSum, Arange)):
         axes = {names[0]: {0: "batch"}}
     torch.onnx.export(module.eval(), args, path, input_names=names, output_names=["y"], dynamic_axes=axes,
                       opset_version=17, dynamo=False)
@@ -186,6 +191,11 @@ bsum = t.path("bsum.onnx")
 export(BatchSum(), (torch.randn(2, 5),), ["x"], bsum)
 expect_fail("reduce over the batch", [t.hodu, "--build", bsum, "--dim", "batch=1..8", "-o", t.path("bsum.so")],
             ["ReduceSum", "'batch'", "--dim batch=N"])
+# a run-time dim used as a value (Range's limit) must not be taken for 1
+arange = t.path("arange.onnx")
+export(Arange(), (torch.randn(3, 4),), ["x"], arange)
+expect_fail("Range over the batch", [t.hodu, "--build", arange, "--dim", "batch=1..8", "-o", t.path("no.so")],
+            ["Range"])
 expect_fail("--dim of no input", [t.hodu, "--build", t.path("mlp.onnx"), "--dim", "seq=1..8", "-o",
                                   t.path("no.so")], ["--dim seq", "named dims: 'batch'"])
 expect_fail("malformed --dim", [t.hodu, "--build", t.path("mlp.onnx"), "--dim", "batch=8..1", "-o",
