@@ -121,9 +121,7 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
     }
     switch (n->op) {
     case OP_IDENTITY:
-    case OP_TRILU:
-        m[0] = first;
-        return n->op == OP_TRILU ? r - 2 : r;
+    case OP_TRILU: m[0] = first; return n->op == OP_TRILU ? r - 2 : r;
     case OP_CONV:
     case OP_CONV_TRANSPOSE:
     case OP_CONV_INTEGER:
@@ -138,9 +136,7 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
     case OP_GROUP_NORMALIZATION:
     case OP_DEPTH_TO_SPACE:
     case OP_SPACE_TO_DEPTH:
-    case OP_LRN:
-        m[0] = first;
-        return 1;
+    case OP_LRN: m[0] = first; return 1;
     case OP_BATCH_NORMALIZATION:
         if (ir_attr_int(n, "training_mode", 0) != 0)
             return -1;
@@ -208,26 +204,16 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
         if (in_rank(g, n, 2) == 2)
             m[2] = (rt_in_map){0, 1, true, false};
         return 1;
-    case OP_FLATTEN:
-        m[0] = (rt_in_map){0, 1, false, false};
-        return norm_axis(n, "axis", 1, r0) >= 1 ? 1 : 0;
+    case OP_FLATTEN: m[0] = (rt_in_map){0, 1, false, false}; return norm_axis(n, "axis", 1, r0) >= 1 ? 1 : 0;
     case OP_RESHAPE:
     case OP_EXPAND:
         m[0] = n->op == OP_RESHAPE ? first : (rt_in_map){r - r0, r0, true, false};
         m[1] = (rt_in_map){0, 0, false, is_shape_operand(n, 1)};
         return r;
-    case OP_CONSTANT_OF_SHAPE:
-        m[0] = (rt_in_map){0, 0, false, is_shape_operand(n, 0)};
-        return r;
-    case OP_SQUEEZE:
-        m[0] = first;
-        return min_axis(g, n, "axes", 1, r0, 0);
-    case OP_UNSQUEEZE:
-        m[0] = first;
-        return min_axis(g, n, "axes", 1, r, 0);
-    case OP_SLICE:
-        m[0] = first;
-        return min_axis(g, n, "axes", 3, r0, 0) < r0 ? min_axis(g, n, "axes", 3, r0, 0) : 0;
+    case OP_CONSTANT_OF_SHAPE: m[0] = (rt_in_map){0, 0, false, is_shape_operand(n, 0)}; return r;
+    case OP_SQUEEZE: m[0] = first; return min_axis(g, n, "axes", 1, r0, 0);
+    case OP_UNSQUEEZE: m[0] = first; return min_axis(g, n, "axes", 1, r, 0);
+    case OP_SLICE: m[0] = first; return min_axis(g, n, "axes", 3, r0, 0) < r0 ? min_axis(g, n, "axes", 3, r0, 0) : 0;
     case OP_TRANSPOSE: {
         size_t k = 0;
         const int64_t *perm = ir_attr_ints(n, "perm", &k);
@@ -265,15 +251,17 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
 
 /* --- the view ------------------------------------------------------------- */
 
-static void save(op_rt_view *v, ir_graph *g, int id)
+/* Records value `id` as it is (once); returns its record. */
+static op_rt_saved *save(op_rt_view *v, ir_graph *g, int id)
 {
     ir_value *val = ir_val(g, id);
     for (size_t i = 0; i < v->n; i++)
         if (v->saved[i].g == g && v->saved[i].id == id)
-            return;
+            return &v->saved[i];
     op_rt_saved s = {g, id, {{0}}, val->kind, val->data, val->nbytes, NULL};
     memcpy(s.dims, val->dims, sizeof(s.dims));
     HD_PUSH(v->saved, v->n, v->cap, s);
+    return &v->saved[v->n - 1];
 }
 
 /* Run-time dims of value `id` become static 1s. */
@@ -300,12 +288,11 @@ void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v)
             continue;
         ir_value *val = ir_val(g, id);
         flatten_value(v, g, id);
-        if (val->dimvals && val->kind != IR_VALUE_CONST && is_shape_operand(n, j)) {
+        if (val->dimvals && val->kind != IR_VALUE_CONST && val->dtype == HODU_DTYPE_I64 && is_shape_operand(n, j)) {
             /* A shape from run-time dims: its slice has 1 there.  Any
              * other op sees the value as what it is, a run-time value. */
-            save(v, g, id);
             int64_t *data = hd_xmalloc(sizeof(int64_t) * HODU_MAX_RANK);
-            v->saved[v->n - 1].owned = data;
+            save(v, g, id)->owned = data;
             for (int i = 0; i < val->dimvals->n; i++)
                 data[i] = val->dimvals->sym[i] ? 1 : val->dimvals->val[i];
             val->kind = IR_VALUE_CONST;
@@ -359,6 +346,11 @@ static bool infer_shape_of(op_ctx *c)
                        in->name);
     int start, end;
     op_shape_range(n, in->rank, &start, &end);
+    bool any = false;
+    for (int i = start; i < end; i++)
+        any = any || in->dims[i].rt;
+    if (!any) /* only fixed dims: the usual constant */
+        return op_get(n->op)->infer(c);
     int64_t len = end - start;
     op_set_out(c, 0, HODU_DTYPE_I64, 1, &len);
     ir_dimvals *dv = ir_graph_keep(c->g, hd_xcalloc(1, sizeof(*dv)));
@@ -391,7 +383,7 @@ bool op_rt_infer(op_ctx *c)
     bool ok = def->infer(c);
     /* What the slice's outputs are, before the run-time dims go back. */
     int n_out = (int)n->n_outputs;
-    ir_dim (*slice)[HODU_MAX_RANK] = hd_xcalloc(n_out ? (size_t)n_out : 1, sizeof(*slice));
+    ir_dim(*slice)[HODU_MAX_RANK] = hd_xcalloc(n_out ? (size_t)n_out : 1, sizeof(*slice));
     for (int j = 0; j < n_out; j++)
         if (n->outputs[j] >= 0)
             memcpy(slice[j], ir_val(g, n->outputs[j])->dims, sizeof(slice[j]));
@@ -417,9 +409,10 @@ bool op_rt_infer(op_ctx *c)
                 if (!s)
                     continue;
                 if (k >= lead || (syms[k] && strcmp(syms[k], s) != 0))
-                    ok = op_fail(c, "its shape operand '%s' has the run-time dim '%s' at %d, which this op cannot "
-                                    "take there (run-time dims must be leading dims the op computes over "
-                                    "independently)",
+                    ok = op_fail(c,
+                                 "its shape operand '%s' has the run-time dim '%s' at %d, which this op cannot "
+                                 "take there (run-time dims must be leading dims the op computes over "
+                                 "independently)",
                                  v->name, s, k);
                 syms[k] = s;
                 if (k + 1 > p)
@@ -432,17 +425,20 @@ bool op_rt_infer(op_ctx *c)
                 continue;
             int o = i + m[j].shift;
             if (lead < 0)
-                ok = op_fail(c, "input '%s' has the run-time dim '%s' (dim %d); %s does not compute on run-time dims "
-                                "yet: bind it with --dim %s=N",
+                ok = op_fail(c,
+                             "input '%s' has the run-time dim '%s' (dim %d); %s does not compute on run-time dims "
+                             "yet: bind it with --dim %s=N",
                              v->name, v->dims[i].sym, i, def->name, v->dims[i].sym);
             else if (i >= m[j].part || o < 0 || o >= lead)
-                ok = op_fail(c, "input '%s' has the run-time dim '%s' at dim %d, where %s does not compute "
-                                "independently (run-time dims must be leading dims: a batch, not an axis the op "
-                                "reduces, moves or mixes); bind it with --dim %s=N",
+                ok = op_fail(c,
+                             "input '%s' has the run-time dim '%s' at dim %d, where %s does not compute "
+                             "independently (run-time dims must be leading dims: a batch, not an axis the op "
+                             "reduces, moves or mixes); bind it with --dim %s=N",
                              v->name, v->dims[i].sym, i, def->name, v->dims[i].sym);
             else if (syms[o] && strcmp(syms[o], v->dims[i].sym) != 0)
-                ok = op_fail(c, "input '%s' dim %d is the run-time dim '%s' where another operand has '%s'; they "
-                                "would have to be equal",
+                ok = op_fail(c,
+                             "input '%s' dim %d is the run-time dim '%s' where another operand has '%s'; they "
+                             "would have to be equal",
                              v->name, i, v->dims[i].sym, syms[o]);
             if (ok) {
                 syms[o] = v->dims[i].sym;
@@ -455,8 +451,9 @@ bool op_rt_infer(op_ctx *c)
      * symbol once (the generated code loops over each). */
     for (int o = 0; ok && o < p; o++) {
         if (!syms[o])
-            ok = op_fail(c, "output dim %d comes before a run-time dim but is fixed; run-time dims must be the "
-                            "leading dims of a value",
+            ok = op_fail(c,
+                         "output dim %d comes before a run-time dim but is fixed; run-time dims must be the "
+                         "leading dims of a value",
                          o);
         for (int q = 0; ok && q < o; q++)
             if (strcmp(syms[q], syms[o]) == 0)
@@ -473,8 +470,9 @@ bool op_rt_infer(op_ctx *c)
             if (o < 0 || o >= p || v->dims[i].rt)
                 continue;
             if (!(m[j].bcast && v->dims[i].size == 1))
-                ok = op_fail(c, "input '%s' dim %d is %s where the other operands have the run-time dim '%s'; it "
-                                "would have to be '%s'%s",
+                ok = op_fail(c,
+                             "input '%s' dim %d is %s where the other operands have the run-time dim '%s'; it "
+                             "would have to be '%s'%s",
                              v->name, i, dim_text(&v->dims[i], b1, sizeof(b1)), syms[o], syms[o],
                              m[j].bcast ? " or 1" : "");
         }
@@ -489,8 +487,9 @@ bool op_rt_infer(op_ctx *c)
         }
         for (int o = 0; o < p && ok; o++) {
             if (slice[j][o].size != 1 || slice[j][o].rt)
-                ok = op_fail(c, "output '%s' dim %d would be %s slices of '%s' long, not '%s'; the op does not "
-                                "keep the run-time dim",
+                ok = op_fail(c,
+                             "output '%s' dim %d would be %s times '%s', not '%s'; the op does not keep the "
+                             "run-time dim as a leading dim",
                              out->name, o, dim_text(&slice[j][o], b2, sizeof(b2)), syms[o], syms[o]);
         }
         for (int o = 0; o < p && ok; o++) {
@@ -549,8 +548,8 @@ void op_rt_dimvals(op_ctx *c)
     const ir_node *n = op_node(c);
     ir_value *out = op_out(c, 0);
     if (!out || out->kind == IR_VALUE_CONST || n->n_outputs != 1 ||
-        (out->dtype != HODU_DTYPE_I64 && out->dtype != HODU_DTYPE_I32) ||
-        ir_value_numel(out) > HODU_MAX_RANK || ir_value_numel(out) < 0)
+        (out->dtype != HODU_DTYPE_I64 && out->dtype != HODU_DTYPE_I32) || ir_value_numel(out) > HODU_MAX_RANK ||
+        ir_value_numel(out) < 0)
         return;
     bool any = false;
     for (size_t j = 0; j < n->n_inputs; j++)
