@@ -53,7 +53,7 @@ typedef attention_geom at_geom;
 
 static const ir_value *at_opt(const ir_graph *g, const ir_node *n, size_t i)
 {
-    if (i >= n->n_inputs || n->inputs[i] < 0)
+    if (i + n->n_captures >= n->n_inputs || n->inputs[i] < 0) /* captures are no operands */
         return NULL;
     return ir_val(g, n->inputs[i]);
 }
@@ -81,16 +81,19 @@ static bool at_resolve(op_ctx *c, const ir_graph *g, const ir_node *n, at_geom *
     if (!q || !k || !v)
         return AT_FAIL("Q, K and V are required");
     a->t = q->dtype;
-    if (!at_is_float(a->t))
-        return AT_FAIL("input '%s' has type %s; %s takes float, float16 or bfloat16", q->name, ir_dtype_name(a->t),
-                       n->op_type);
+    bool flex = n->op == OP_FLEX_ATTENTION;
+    if (!at_is_float(a->t) && !(flex && a->t == HODU_DTYPE_F64))
+        return AT_FAIL("input '%s' has type %s; %s takes float, float16 or bfloat16%s", q->name, ir_dtype_name(a->t),
+                       n->op_type, flex ? " or double" : "");
     if (k->dtype != a->t || v->dtype != a->t)
         return AT_FAIL("Q, K and V must have the same type");
-    if (n->op == OP_FLEX_ATTENTION) {
-        if (ir_attr_find(n, "score_mod") || ir_attr_find(n, "prob_mod"))
-            return AT_FAIL("score_mod and prob_mod subgraphs are not supported yet");
+    if (flex) {
         if (q->rank != 4 || k->rank != 4 || v->rank != 4)
             return AT_FAIL("Q, K and V must be 4-D (ranks %d, %d, %d)", q->rank, k->rank, v->rank);
+        a->score_mod = ir_node_subgraph(n, "score_mod");
+        a->prob_mod = ir_node_subgraph(n, "prob_mod");
+        if ((a->score_mod || a->prob_mod) && a->t != HODU_DTYPE_F32)
+            return AT_FAIL("score_mod and prob_mod subgraphs need float inputs (these are %s)", ir_dtype_name(a->t));
     }
     /* the softmax runs in float, which is every float type's default */
     int64_t precision = ir_attr_int(n, "softmax_precision", HODU_DTYPE_F32);
@@ -210,8 +213,54 @@ static bool at_resolve(op_ctx *c, const ir_graph *g, const ir_node *n, at_geom *
     if (!isfinite(cap))
         return AT_FAIL("softcap %g is not finite", cap);
     a->softcap = (float)cap;
+    /* each modifier maps the [B, Hq, Sq, St] scores (probabilities) to a
+     * tensor of that type */
+    const ir_graph *mods[2] = {a->score_mod, a->prob_mod};
+    for (int i = 0; i < 2; i++) {
+        const ir_graph *sub = mods[i];
+        if (!sub)
+            continue;
+        const char *name = i ? "prob_mod" : "score_mod";
+        if (sub->n_outputs != 1)
+            return AT_FAIL("subgraph '%s' gives %zu results; it must give one", name, sub->n_outputs);
+        const ir_value *r = ir_val(sub, sub->outputs[0]);
+        int64_t want[4] = {a->B, a->Hq, a->Sq, a->St};
+        bool same = r->dtype == a->t && r->rank == 4;
+        for (int d = 0; same && d < 4; d++)
+            same = r->dims[d].size == want[d] && !r->dims[d].data_dep;
+        if (!same)
+            return AT_FAIL("subgraph '%s' must give %s[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+                           "], the type of what it takes",
+                           name, ir_dtype_name(a->t), want[0], want[1], want[2], want[3]);
+    }
     return true;
 #undef AT_FAIL
+}
+
+/* FlexAttention's modifiers each take the [B, Hq, Sq, Skv] scores (or
+ * probabilities) as their one formal input. */
+static bool flex_type_subgraphs(op_ctx *c)
+{
+    const ir_node *n = op_node(c);
+    const ir_value *q = op_need_static(c, 0), *k = op_need_static(c, 1);
+    if (!q || !k)
+        return false;
+    if (q->rank != 4 || k->rank != 4)
+        return op_fail(c, "Q and K must be 4-D (ranks %d, %d)", q->rank, k->rank);
+    const char *names[2] = {"score_mod", "prob_mod"};
+    for (int i = 0; i < 2; i++) {
+        ir_graph *sub = ir_node_subgraph(n, names[i]);
+        if (!sub)
+            continue;
+        if (sub->n_inputs != 1 + n->n_captures)
+            return op_fail(c, "subgraph '%s' takes %zu inputs; it must take one (the %s)", names[i],
+                           sub->n_inputs - n->n_captures, i ? "probabilities" : "scores");
+        int64_t dims[4] = {q->dims[0].size, q->dims[1].size, q->dims[2].size, k->dims[2].size};
+        ir_value *in = ir_val(sub, sub->inputs[0]);
+        in->dtype = q->dtype;
+        ir_value_set_shape(in, 4, dims);
+    }
+    return true;
 }
 
 static bool infer_attention(op_ctx *c)
@@ -346,5 +395,6 @@ bool rotary_geom_of(const ir_graph *g, int node, rotary_geom *r) { return rot_re
 /* ======================================================================== */
 
 OP_DEF(ATTENTION, .attrs = attention_attrs, .infer = infer_attention, .flops = flops_attention);
-OP_DEF(FLEX_ATTENTION, .attrs = flex_attention_attrs, .infer = infer_attention, .flops = flops_attention);
+OP_DEF(FLEX_ATTENTION, .attrs = flex_attention_attrs, .infer = infer_attention, .flops = flops_attention,
+       .type_subgraphs = flex_type_subgraphs);
 OP_DEF(ROTARY_EMBEDDING, .attrs = rotary_attrs, .infer = infer_rotary);

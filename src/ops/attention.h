@@ -33,6 +33,9 @@ typedef struct attention_geom {
     bool causal;
     int mode;             /* qk_matmul_output_mode, 0..3 */
     float scale, softcap; /* softcap 0: none */
+    /* FlexAttention's modifiers (NULL when absent): subgraphs from the
+     * whole scores to new scores, from the probabilities to new ones */
+    const struct ir_graph *score_mod, *prob_mod;
 } attention_geom;
 
 bool attention_geom_of(const ir_graph *g, int node, attention_geom *a);

@@ -56,6 +56,20 @@ save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [y], [w]), "extern
 # Transpose's perm must be ints; here it is a string.
 save(model([helper.make_node("Transpose", ["x"], ["y"], perm="1,0")], [x], [y]), "attribute_type.onnx")
 
+# A FlexAttention score_mod whose result is not the scores' shape ([1,2,3,5]
+# transposed to [1,2,5,3]).
+sm = helper.make_graph([helper.make_node("Transpose", ["s"], ["t"], perm=[0, 1, 3, 2])], "score_mod",
+                       [helper.make_tensor_value_info("s", f32, None)], [helper.make_tensor_value_info("t", f32, None)])
+fq = helper.make_tensor_value_info("q", f32, [1, 2, 3, 4])
+fk = helper.make_tensor_value_info("k", f32, [1, 2, 5, 4])
+fv = helper.make_tensor_value_info("v", f32, [1, 2, 5, 4])
+fy = helper.make_tensor_value_info("y", f32, [1, 2, 3, 4])
+flex = helper.make_model(helper.make_graph([helper.make_node("FlexAttention", ["q", "k", "v"], ["y"],
+                                                             domain="ai.onnx.preview", score_mod=sm)],
+                                           "bad", [fq, fk, fv], [fy]),
+                         opset_imports=[helper.make_opsetid("", 26), helper.make_opsetid("ai.onnx.preview", 1)])
+save(flex, "flex_score_mod_shape.onnx")
+
 # Grouped-query heads that do not divide: 4 query heads over 3 kv heads.
 qkv = [helper.make_tensor_value_info(n, f32, [1, 2, 12]) for n in ("q", "k", "v")]
 la_outs = [helper.make_tensor_value_info(n, f32, None) for n in ("o", "s")]

@@ -29,6 +29,7 @@ expect_error external_escape "escape.bin" build external_escape.onnx
 expect_error attribute_type "attribute_type\.onnx:node\[0\]: node 'Transpose_0' (Transpose): attribute 'perm' must be of type ints" build attribute_type.onnx
 expect_error short_raw_data "short_raw_data\.onnx:initializer\[0\]: tensor 'w': raw_data holds 10 bytes" build short_raw_data.onnx
 expect_error linear_attention_heads "linear_attention_heads\.onnx:node\[0\]: node 'LinearAttention_0' (LinearAttention): q_num_heads (4) must be a positive multiple of kv_num_heads (3)" build linear_attention_heads.onnx
+expect_error flex_score_mod_shape "flex_score_mod_shape\.onnx:node\[0\]: node 'FlexAttention_0' (FlexAttention): subgraph 'score_mod' must give f32\[1,2,3,5\]" build flex_score_mod_shape.onnx
 expect_error causal_conv_kernel "causal_conv_kernel\.onnx:node\[0\]: node 'CausalConvWithState_0' (CausalConvWithState): the kernel size (weight's last dim) must be at least 1, not 0" build causal_conv_kernel.onnx
 expect_error unbound_dims "unbound_dims\.onnx:input\[0\]: input 'x' has unbound dim 0 ('batch'), dim 2 ('width')" build unbound_dims.onnx
 expect_error quant_block_size "quant_block_size\.onnx:node\[0\]: node 'QuantizeLinear_0' (QuantizeLinear): attribute 'block_size' must be positive, got -3" build quant_block_size.onnx

@@ -1,6 +1,6 @@
 /*
- * emit_attention.c - native lowerings of the attention family: Attention and
- * RotaryEmbedding (src/ops/attention.c holds their semantics,
+ * emit_attention.c - native lowerings of the attention family: Attention,
+ * FlexAttention and RotaryEmbedding (src/ops/attention.c holds their semantics,
  * src/ops/attention.h the geometry read here).
  *
  * Everything is computed in float: f16/bf16 operands are widened on load and
@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/hodu_kernels.h"
 #include "native.h"
@@ -166,12 +167,170 @@ static void at_emit_qk_store(op_emit *e, const at_geom *a)
     free(st);
 }
 
+/* Softmax of the row `r` of n floats in place (NaN and fully masked rows
+ * propagate NaN). */
+static void at_emit_softmax(op_emit *e, int64_t n)
+{
+    em_line(e, "float mx = -INFINITY;");
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) mx = r[j] > mx ? r[j] : mx;", n);
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] -= mx;", n);
+    em_line(e, "hd_vexp_f32(r, r, %" PRId64 ");", n);
+    em_line(e, "float sum = 0.0f;");
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) sum += r[j];", n);
+    em_line(e, "float inv = 1.0f / sum;");
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] *= inv;", n);
+}
+
+/* --- FlexAttention with modifiers ------------------------------------------
+ * score_mod and prob_mod see the whole [B, Hq, Sq, St] tensor, so the
+ * stages run one after the other over all heads: scores of every head,
+ * score_mod, softmax of every row, prob_mod, then the products with V.
+ * Each modifier is a subgraph function (emit_c.c, "Subgraphs") with its
+ * own memory plan.  Scratch, from its start: the scores, the buffer a
+ * modifier writes (the two alternate), the GEMM's block, the subgraphs'
+ * arena. */
+typedef struct flex_layout {
+    const ir_graph *sub[2]; /* score_mod, prob_mod (NULL when absent) */
+    mem_plan plan[2];
+    uint64_t sc, mo, gs, arena, total; /* floats, but arena and total in bytes */
+    uint64_t workers;
+} flex_layout;
+
+static void flex_free(flex_layout *L)
+{
+    for (int i = 0; i < 2; i++)
+        if (L->sub[i])
+            mem_plan_free(&L->plan[i]);
+}
+
+static bool flex_plan(const ir_graph *g, const at_geom *a, flex_layout *L, hd_diag *d)
+{
+    memset(L, 0, sizeof(*L));
+    const ir_graph *subs[2] = {a->score_mod, a->prob_mod};
+    uint64_t arena = 0;
+    (void)g;
+    for (int i = 0; i < 2; i++) {
+        if (!subs[i])
+            continue;
+        if (!pass_plan_memory(subs[i], native_scratch_need, &L->plan[i], d)) {
+            flex_free(L);
+            return false;
+        }
+        L->sub[i] = subs[i];
+        if (L->plan[i].arena_bytes > arena)
+            arena = L->plan[i].arena_bytes;
+        if (L->plan[i].worker_bytes > L->workers)
+            L->workers = L->plan[i].worker_bytes;
+    }
+    uint64_t all = at_align16((uint64_t)(a->B * a->Hq * a->Sq * a->St));
+    uint64_t g1 = at_gemm_floats(a->Sq, a->St, a->Dk), g2 = at_gemm_floats(a->Sq, a->Dv, a->St);
+    L->sc = 0;
+    L->mo = all;
+    L->gs = 2 * all;
+    L->arena = (L->gs + at_align16(g1 > g2 ? g1 : g2)) * sizeof(float);
+    L->total = L->arena + ((arena ? arena : 1) + 63) / 64 * 64;
+    return true;
+}
+
+static scratch_need scratch_flex(const ir_graph *g, int node)
+{
+    at_geom a;
+    scratch_need need = {UINT64_MAX, 0};
+    if (!attention_geom_of(g, node, &a))
+        return need;
+    if (!a.score_mod && !a.prob_mod)
+        return (scratch_need){scratch_attention(g, node), 0};
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    flex_layout L;
+    if (flex_plan(g, &a, &L, &quiet)) {
+        need = (scratch_need){L.total + 64, L.workers};
+        flex_free(&L);
+    }
+    hd_diag_free(&quiet);
+    return need;
+}
+
+/* Runs modifier `fn` from buffer `from` into the other one; `from` then
+ * names the result. */
+static void flex_call(op_emit *e, int fn, const flex_layout *L)
+{
+    em_line(e, "cf_in[0] = p;");
+    em_line(e, "cf_out[0] = p == sc ? mo : sc;");
+    em_line(e, "if (s%d_run(scratch + %" PRIu64 ", cf_in, cf_out, exec, workers) != 0)", fn, L->arena);
+    em_line(e, "    return 1;");
+    em_line(e, "p = (float *)cf_out[0];");
+}
+
+/* `line` (freed here) once per head (b, h), with hk its K/V head. */
+static void flex_per_head(op_emit *e, const at_geom *a, char *line)
+{
+    em_for(e, "b", a->B);
+    em_for(e, "h", a->Hq);
+    em_line(e, "int64_t hk = h / %" PRId64 ";", a->Hq / a->Hkv);
+    em_line(e, "%s", line);
+    em_close(e);
+    em_close(e);
+    free(line);
+}
+
+static bool emit_flex_mods(op_emit *e, const at_geom *a)
+{
+    flex_layout L;
+    if (!flex_plan(e->g, a, &L, e->d))
+        return false;
+    int fn[2] = {0, 0};
+    for (int i = 0; i < 2; i++)
+        if (L.sub[i] && !native_emit_subgraph(e, L.sub[i], &L.plan[i], &fn[i])) {
+            flex_free(&L);
+            return false;
+        }
+    e->parallel = true; /* the subgraphs' nodes get the pool and the workers' scratch */
+    e->can_fail = true;
+    int64_t rows = a->B * a->Hq * a->Sq, plane = a->Sq * a->St;
+    if (rows == 0) { /* no scores: the modifiers have nothing to see */
+        flex_free(&L);
+        return true;
+    }
+    em_line(e, "float *fs = (float *)(void *)scratch;");
+    em_line(e, "float *sc = %s, *mo = %s, *gs = %s, *p = sc;", em_offset("fs", (int64_t)L.sc, 0, NULL).s,
+            em_offset("fs", (int64_t)L.mo, 0, NULL).s, em_offset("fs", (int64_t)L.gs, 0, NULL).s);
+    em_line(e, "const void *cf_in[1];");
+    em_line(e, "void *cf_out[1];");
+    char *call =
+        hd_xasprintf("hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, %s, %" PRId64
+                     ", 1, %s, %" PRId64 ", %.9ef, 0.0f, gs);",
+                     a->Sq, a->St, a->Dk, em_offset("in0", 0, EM_TERMS({"b", a->qs[0]}, {"h", a->qs[1]})).s, a->qs[2],
+                     em_offset("in1", 0, EM_TERMS({"b", a->ks[0]}, {"hk", a->ks[1]})).s, a->ks[2],
+                     em_offset("sc", 0, EM_TERMS({"b", a->Hq * plane}, {"h", plane})).s, a->St, (double)a->scale);
+    flex_per_head(e, a, call);
+    if (L.sub[0])
+        flex_call(e, fn[0], &L);
+    /* softmax along each row (NaN and fully masked rows propagate NaN) */
+    em_for(e, "i", rows);
+    em_line(e, "float *r = %s;", em_offset("p", 0, EM_TERMS({"i", a->St})).s);
+    at_emit_softmax(e, a->St);
+    em_close(e);
+    if (L.sub[1])
+        flex_call(e, fn[1], &L);
+    call = hd_xasprintf("hd_sgemm_ws(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, %s, %" PRId64
+                        ", 0, %s, %" PRId64 ", 1.0f, 0.0f, gs);",
+                        a->Sq, a->Dv, a->St, em_offset("p", 0, EM_TERMS({"b", a->Hq * plane}, {"h", plane})).s, a->St,
+                        em_offset("in2", 0, EM_TERMS({"b", a->vs[0]}, {"hk", a->vs[1]})).s, a->vs[2],
+                        em_offset("out0", 0, EM_TERMS({"b", a->ys[0]}, {"h", a->ys[1]})).s, a->ys[2]);
+    flex_per_head(e, a, call);
+    flex_free(&L);
+    return true;
+}
+
 static bool emit_attention(op_emit *e)
 {
     const ir_node *n = em_node(e);
     at_geom a;
     if (!attention_geom_of(e->g, e->node, &a))
         return false;
+    if (a.score_mod || a.prob_mod)
+        return emit_flex_mods(e, &a);
     at_scr s;
     at_scratch_layout(&a, n, &s);
     hodu_dtype t = a.t;
@@ -255,14 +414,7 @@ static bool emit_attention(op_emit *e)
     if (want_qk && a.mode == 2)
         at_emit_qk_store(e, &a);
     /* softmax along the row (NaN and fully masked rows propagate NaN) */
-    em_line(e, "float mx = -INFINITY;");
-    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) mx = r[j] > mx ? r[j] : mx;", a.St);
-    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] -= mx;", a.St);
-    em_line(e, "hd_vexp_f32(r, r, %" PRId64 ");", a.St);
-    em_line(e, "float sum = 0.0f;");
-    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) sum += r[j];", a.St);
-    em_line(e, "float inv = 1.0f / sum;");
-    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) r[j] *= inv;", a.St);
+    at_emit_softmax(e, a.St);
     if (want_qk && a.mode == 3)
         at_emit_qk_store(e, &a);
     em_close(e); /* i */
@@ -349,6 +501,6 @@ static bool emit_rotary(op_emit *e)
 void native_register_attention(native_lowering *table)
 {
     table[OP_ATTENTION] = (native_lowering){.emit = emit_attention, .scratch = scratch_attention};
-    table[OP_FLEX_ATTENTION] = (native_lowering){.emit = emit_attention, .scratch = scratch_attention};
+    table[OP_FLEX_ATTENTION] = (native_lowering){.emit = emit_attention, .scratch_both = scratch_flex};
     table[OP_ROTARY_EMBEDDING] = (native_lowering){.emit = emit_rotary};
 }
