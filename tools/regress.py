@@ -23,10 +23,12 @@ hodu error, or every unsupported op with its count) and one JSON record per
 invocation is appended to --json-history (JSON Lines: the models with their
 op histograms and, per size, status, times, errors per output).
 
-Build modes: hodu binds every dim at build time today, so each size is its
-own build ("one build per size"). When hodu keeps dims symbolic, set
-BUILD_ONCE below (or pass --build-once): the model is then built once with
-its symbols left open and that one library runs at every size.
+Build modes: by default each model is first built once with run-time dims:
+every symbol whose size differs between the model's sizes becomes
+`--dim SYM=MIN..MAX`, every other one `--dim SYM=N`, and that one library
+runs at every size.  Where hodu refuses (run-time dims it does not support
+yet, such as a sequence length inside attention), the table says why and
+each size gets its own build.  --build-per-size skips the first attempt.
 
 --sizes replaces each selected model's sizes: every SPEC is one size,
 SYMBOL=N[,SYMBOL=N...], merged over the model's first size; symbols a model
@@ -60,9 +62,6 @@ try:
 except ImportError as exc:  # pragma: no cover - environment problem
     sys.exit(f"regress: error: {exc}; install onnx and onnxruntime")
 
-# hodu binds every dim at build time today. Flip this when it can leave
-# dims symbolic: one build per model, then every size runs on that build.
-BUILD_ONCE = False
 
 TOL = 1e-4           # float models: max|hodu-ort| / max|ort|
 INT8_STEPS = 1.0     # int8 model: max|hodu-ort| / output scale
@@ -339,6 +338,20 @@ def run_size(m, model_path, inputs, size, prev_refs, args, work, so_path, built)
     return r, refs
 
 
+def dim_flags(inputs, sizes):
+    """--dim flags building one library for every size: a symbol that takes
+    several sizes becomes a run-time dim over their range."""
+    syms = []
+    for _, _, dims in inputs:
+        syms += [d for d in dims if not isinstance(d, int) and d not in syms]
+    flags = []
+    for sym in syms:
+        vals = sorted({size[sym] for size in sizes if sym in size})
+        if vals:
+            flags += ["--dim", f"{sym}={vals[0]}" if len(vals) == 1 else f"{sym}={vals[0]}..{vals[-1]}"]
+    return flags
+
+
 def check_model(m, sizes, args, cache_dir):
     rec = {"model": m.name, "kind": m.kind, "ops": {}, "n_ops": None, "export_s": None, "runs": [],
            "status": "fail", "reason": ""}
@@ -359,25 +372,42 @@ def check_model(m, sizes, args, cache_dir):
     os.makedirs(work)
     so_path = os.path.join(work, m.name + ".so")
 
-    built = False
-    build_once_error = None
-    if args.build_once:
-        secs, build_once_error = hodu_build(args.hodu, path, so_path, [], args.timeout)
-        rec["build_once_s"] = secs
-        built = build_once_error is None
+    # One library per group of sizes: first one for all of them; where hodu
+    # refuses, one per set of non-batch sizes (the batch a run-time dim);
+    # where it refuses that too, one per size.
+    lib_of, builds, compile_of = [None] * len(sizes), 0, {}
+    groups = [list(range(len(sizes)))] if args.build_once else []
+    tried_batch = False
+    while groups:
+        group = groups.pop(0)
+        lib = os.path.join(work, f"{m.name}.g{group[0]}.so")
+        secs, error = hodu_build(args.hodu, path, lib, dim_flags(inputs, [sizes[i] for i in group]), args.timeout)
+        if error is None:
+            builds += 1
+            compile_of[group[0]] = secs
+            for i in group:
+                lib_of[i] = lib
+            continue
+        log(f"  one build for {', '.join(size_tag(sizes[i]) for i in group)} refused: {error}")
+        rec.setdefault("build_errors", []).append(error)
+        if not tried_batch and len(group) > 1:
+            tried_batch = True
+            by_rest = collections.OrderedDict()
+            for i in group:
+                key = tuple(sorted((k, v) for k, v in sizes[i].items() if k != "batch"))
+                by_rest.setdefault(key, []).append(i)
+            if len(by_rest) > 1 or any(len(g) < len(group) for g in by_rest.values()):
+                groups += [g for g in by_rest.values() if len(g) > 1]
+    builds += sum(lib is None for lib in lib_of)
+    rec["builds"] = builds
     prev = None
     for i, size in enumerate(sizes):
-        if build_once_error:
-            r = Run(size)
-            r.status, r.reason = "build-error", build_once_error
-        else:
-            r, prev = run_size(m, path, inputs, size, prev, args, work, so_path, built)
-        if args.build_once and i == 0:
-            r.compile_s = rec["build_once_s"]  # the one build, shown on the first row
-            if not args.build_once and not args.keep:
-                # one .so per size: a heavy model's library is large
-                if os.path.exists(so_path):
-                    os.remove(so_path)
+        built = lib_of[i] is not None
+        r, prev = run_size(m, path, inputs, size, prev, args, work, lib_of[i] or so_path, built)
+        if i in compile_of:
+            r.compile_s = compile_of[i]  # a group's one build, shown on its first row
+        if not built and not args.keep and os.path.exists(so_path):
+            os.remove(so_path)  # one .so per size: a heavy model's library is large
         rec["runs"].append(r.as_json())
         cs = f"{r.compile_s:.1f} s" if r.compile_s is not None else "-"
         es = f"{r.err:.3g}" if r.err is not None else "-"
@@ -391,17 +421,19 @@ def check_model(m, sizes, args, cache_dir):
 
 
 def print_table(records, mode):
-    headers = ["model", "size", "ops", "compile s", "max err", "result", "reason"]
+    headers = ["model", "size", "ops", "builds", "compile s", "max err", "result", "reason"]
     rows = []
     for rec in records:
         ops = f"{rec['n_ops']}/{len(rec['ops'])}" if rec["n_ops"] is not None else "-"
         if not rec["runs"]:
-            rows.append([rec["model"], "-", ops, "-", "-", "FAIL", rec["reason"]])
+            rows.append([rec["model"], "-", ops, "-", "-", "-", "FAIL", rec["reason"]])
             continue
+        builds = str(rec.get("builds", "-"))
         for i, run in enumerate(rec["runs"]):
             err = run["max_err"]
             errs = "-" if err is None else (f"{err:.2f} st" if rec["kind"] == "int8" else f"{err:.1e}")
             rows.append([rec["model"] if i == 0 else "", size_tag(run["size"]), ops if i == 0 else "",
+                         builds if i == 0 else "",
                          f"{run['compile_s']:.1f}" if run["compile_s"] is not None else "-", errs,
                          "pass" if run["status"] == "pass" else "FAIL",
                          run["reason"][:110] + ("..." if len(run["reason"]) > 110 else "")])
@@ -472,8 +504,8 @@ def main(argv=None):
     ap.add_argument("--work", default=os.path.join(REPO, "build", "regress", "work"),
                     help="inputs, libraries and outputs (default build/regress/work)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder and .so files")
-    ap.add_argument("--build-once", action="store_true", default=BUILD_ONCE,
-                    help="build each model once with its dims symbolic and run every size on it")
+    ap.add_argument("--build-per-size", dest="build_once", action="store_false",
+                    help="skip the one build with run-time dims: build each size on its own")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per hodu command (default 1800)")
     ap.add_argument("--export-timeout", type=float, default=1800, help="seconds per export (default 1800)")
@@ -499,8 +531,8 @@ def main(argv=None):
     args.hodu = os.path.abspath(args.hodu)
     key = cache_key(args.seed)
     cache_dir = os.path.join(args.cache, key)
-    mode = ("build once, run at every size (dims symbolic)" if args.build_once
-            else "one build per size (hodu binds every dim at build time)")
+    mode = ("one build with run-time dims where hodu takes them, else one per size" if args.build_once
+            else "one build per size")
     log(f"regress: {len(names)} model(s); mode: {mode}; export cache {cache_dir}")
 
     t0 = time.time()
@@ -529,7 +561,7 @@ def main(argv=None):
             except importlib.metadata.PackageNotFoundError:
                 versions[pkg] = None
         record = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                  "commit": git_commit(), "mode": "build-once" if args.build_once else "build-per-size",
+                  "commit": git_commit(), "mode": "run-time-dims" if args.build_once else "build-per-size",
                   "seed": args.seed, "export_key": key, "versions": versions,
                   "seconds": round(time.time() - t0, 1), "models": records}
         os.makedirs(os.path.dirname(os.path.abspath(args.json_history)), exist_ok=True)

@@ -300,7 +300,9 @@ def _sizes(*dicts):
     return [dict(d) for d in dicts]
 
 
-IMG_SIZES = _sizes({"batch": 1, "height": 224, "width": 224}, {"batch": 2, "height": 160, "width": 192})
+# Two batches at one image size (one build with a run-time batch), then another size.
+IMG_SIZES = _sizes({"batch": 1, "height": 224, "width": 224}, {"batch": 2, "height": 224, "width": 224},
+                   {"batch": 2, "height": 160, "width": 192})
 # Cache lengths: a prompt of 8 tokens into an empty cache, then one token a step.
 GPT2_STEPS = _sizes({"batch": 1, "seq": 8, "past": 0, "total": 8},
                     {"batch": 1, "seq": 1, "past": 8, "total": 9},

@@ -237,6 +237,28 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
          * its slice would not be one element long. */
         m[0] = first;
         return r;
+    case OP_QUANTIZE_LINEAR_10:
+    case OP_QUANTIZE_LINEAR_13:
+    case OP_QUANTIZE_LINEAR_19:
+    case OP_QUANTIZE_LINEAR_21:
+    case OP_QUANTIZE_LINEAR_23:
+    case OP_QUANTIZE_LINEAR_24:
+    case OP_QUANTIZE_LINEAR_25:
+    case OP_DEQUANTIZE_LINEAR_10:
+    case OP_DEQUANTIZE_LINEAR_13:
+    case OP_DEQUANTIZE_LINEAR_19:
+    case OP_DEQUANTIZE_LINEAR_21:
+    case OP_DEQUANTIZE_LINEAR_23:
+    case OP_DEQUANTIZE_LINEAR_24:
+    case OP_DEQUANTIZE_LINEAR_25: {
+        /* per tensor: elementwise; per axis: independent before the axis;
+         * blocked: the block runs along the axis, so the same */
+        const ir_value *scale = n->n_inputs > 1 && n->inputs[1] >= 0 ? ir_val(g, n->inputs[1]) : NULL;
+        m[0] = first;
+        if (!scale || ir_value_numel(scale) == 1)
+            return r;
+        return norm_axis(n, "axis", 1, r0) < 0 ? 0 : norm_axis(n, "axis", 1, r0);
+    }
     case OP_RESIZE: {
         double s[HODU_MAX_RANK];
         if (n->n_inputs < 3 || n->inputs[2] < 0 || ir_const_as_f64(g, n->inputs[2], s, HODU_MAX_RANK) < 1 ||
