@@ -40,10 +40,10 @@ the bench exports it with random weights (opset 17, fixed seed; cached in
 WORK/models and exported again when the export scripts or torch change),
 builds it with `hodu --build` (timed), makes seeded random inputs, and then,
 each in a process of its own:
-  hodu         `hodu --run --repeat N --threads T` (one warm-up run, then the
+  hodu         `hodu --run --repeat N --threads T` (warm-up runs for 0.2 s, then the
                median of N)
   onnxruntime  intra_op_num_threads=T, inter_op_num_threads=1, ORT_ENABLE_ALL
-               (W warm-up runs, then the median of N)
+               (W warm-up runs and at least 0.2 s of them, then the median of N)
 Both sides time the same thing: one inference from inputs already in memory
 into output buffers allocated once (hodu_instance_run in C; onnxruntime's
 run_with_iobinding, so its figure carries no numpy conversion or output

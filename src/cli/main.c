@@ -47,7 +47,7 @@ static const char usage[] =
     "run options:\n"
     "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input)\n"
     "  --output-dir DIR           write each output as DIR/<name>.npy\n"
-    "  --repeat N                 run N more times and print the median and best time\n"
+    "  --repeat N                 run N more times (after 0.2 s of warm-up) and print the median and best time\n"
     "  --threads N                threads to run on (default: $HODU_NUM_THREADS, else 1)\n"
     "other:\n"
     "  -h, --help                 this text\n"
@@ -336,10 +336,17 @@ static int cmp_double(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
+/* Keeps running for at least this long before timing: a short model's
+ * first milliseconds meet cold caches and a CPU still raising its clock. */
+#define WARMUP_MS 200.0
+
 /* Times `repeat` further runs of a warmed-up instance. */
 static bool time_runs(hodu_instance *inst, const hodu_tensor *ins, size_t ni, hodu_tensor *outs, size_t no, long repeat,
                       hodu_error *err)
 {
+    for (double start = now_ms(); now_ms() - start < WARMUP_MS;)
+        if (hodu_instance_run(inst, ins, ni, outs, no, err) != HODU_OK)
+            return false;
     double *ms = hd_xmalloc((size_t)repeat * sizeof(double));
     for (long r = 0; r < repeat; r++) {
         double t0 = now_ms();
