@@ -246,8 +246,11 @@ typedef struct op_rt_view {
 /* The view of the node: every run-time dim of its operands, results and
  * body values becomes a static 1, and a shape operand with ir_dimvals a
  * constant with 1 for each run-time dim.  Nothing else may touch the graph
- * until op_rt_view_leave puts everything back. */
-void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v);
+ * until op_rt_view_leave puts everything back.  With `whole`, the run-time
+ * dims become static at the top of their range instead (size stays, the
+ * flag goes): a lowering that takes the rows at run time (the native
+ * backend's GEMMs) is planned for the largest case. */
+void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v, bool whole);
 void op_rt_view_leave(op_rt_view *v);
 
 #endif /* HODU_OPS_H */

@@ -286,8 +286,9 @@ static op_rt_saved *save(op_rt_view *v, ir_graph *g, int id)
     return &v->saved[v->n - 1];
 }
 
-/* Run-time dims of value `id` become static 1s. */
-static void flatten_value(op_rt_view *v, ir_graph *g, int id)
+/* Run-time dims of value `id` become static 1s (or, whole, static at the
+ * top of their range). */
+static void flatten_value(op_rt_view *v, ir_graph *g, int id, bool whole)
 {
     ir_value *val = ir_val(g, id);
     if (!ir_value_has_rt(val))
@@ -295,12 +296,12 @@ static void flatten_value(op_rt_view *v, ir_graph *g, int id)
     save(v, g, id);
     for (int i = 0; i < val->rank; i++)
         if (val->dims[i].rt) {
-            val->dims[i].size = 1;
+            val->dims[i].size = whole ? val->dims[i].size : 1;
             val->dims[i].rt = false;
         }
 }
 
-void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v)
+void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v, bool whole)
 {
     memset(v, 0, sizeof(*v));
     ir_node *n = ir_nd(g, node);
@@ -309,8 +310,9 @@ void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v)
         if (id < 0)
             continue;
         ir_value *val = ir_val(g, id);
-        flatten_value(v, g, id);
-        if (val->dimvals && val->kind != IR_VALUE_CONST && val->dtype == HODU_DTYPE_I64 && is_shape_operand(n, j)) {
+        flatten_value(v, g, id, whole);
+        if (!whole && val->dimvals && val->kind != IR_VALUE_CONST && val->dtype == HODU_DTYPE_I64 &&
+            is_shape_operand(n, j)) {
             /* A shape from run-time dims: its slice has 1 there.  Any
              * other op sees the value as what it is, a run-time value. */
             int64_t *data = hd_xmalloc(sizeof(int64_t) * HODU_MAX_RANK);
@@ -324,10 +326,10 @@ void op_rt_view_enter(ir_graph *g, int node, op_rt_view *v)
     }
     for (size_t j = 0; j < n->n_outputs; j++)
         if (n->outputs[j] >= 0)
-            flatten_value(v, g, n->outputs[j]);
+            flatten_value(v, g, n->outputs[j], whole);
     if (n->body)
         for (size_t k = 0; k < n->body->n_values; k++)
-            flatten_value(v, n->body, (int)k);
+            flatten_value(v, n->body, (int)k, whole);
 }
 
 void op_rt_view_leave(op_rt_view *v)
@@ -401,7 +403,7 @@ bool op_rt_infer(op_ctx *c)
         return infer_shape_of(c);
     const op_def *def = op_get(n->op);
     op_rt_view view;
-    op_rt_view_enter(g, c->node, &view);
+    op_rt_view_enter(g, c->node, &view, false);
     bool ok = def->infer(c);
     /* What the slice's outputs are, before the run-time dims go back. */
     int n_out = (int)n->n_outputs;

@@ -4,8 +4,9 @@ every way of getting a run-time dim wrong is an error with a message.
 
 Models (torch.onnx, random weights): an MLP whose batch reaches its Reshape
 through Shape/Gather/Concat (x.view(x.size(0), -1)), a small CNN (conv,
-batch norm, residual add, pooling, flatten, Gemm), and a two-input model
-whose inputs share the batch.  Errors checked: a batch outside the range
+batch norm, residual add, pooling, flatten, Gemm), linear layers on 3-D
+inputs (MatMul whose batch and rows become one GEMM's run-time rows), and a
+two-input model whose inputs share the batch.  Errors checked: a batch outside the range
 (libhodu_rt and, bypassing it, the generated code's own check through the
 raw ABI), inputs that disagree on the batch (both levels again), an op that
 computes across the batch and a Range up to the batch (build errors naming
@@ -56,6 +57,19 @@ class CNN(torch.nn.Module):
         y = torch.relu(self.c2(y) + y)
         y = torch.nn.functional.max_pool2d(y, 2)
         return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+
+class Proj(torch.nn.Module):
+    """Linear layers on [batch, 5, 16]: MatMul with one weight, whose batch
+    and rows fold into one GEMM's run-time rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(16, 24)
+        self.b = torch.nn.Linear(24, 8)
+
+    def forward(self, x):
+        return self.b(torch.nn.functional.gelu(self.a(x))) + x[:, :, :8]
 
 
 class Pair(torch.nn.Module):
@@ -109,6 +123,7 @@ def expect_fail(what, cmd, needles):
 cases = [
     ("mlp", MLP(), [(1, 1, 28, 28)], ["x"]),
     ("cnn", CNN(), [(1, 3, 16, 16)], ["x"]),
+    ("proj", Proj(), [(1, 5, 16)], ["x"]),
     ("pair", Pair(), [(1, 6), (1, 6)], ["x", "m"]),
 ]
 for name, module, shapes, names in cases:

@@ -67,6 +67,11 @@ typedef struct op_emit {
      * them): its function also receives `const int64_t *rtd`, where
      * rtd[em_rt_index(g, sym)] is run-time dim sym's size in this run. */
     bool rt_dims;
+    /* A float32 GEMM that takes its rows at run time (native_rt_rows): the
+     * view plans rt_rows_div times the rows of one run-time index, and the
+     * function receives `const int64_t rt_rows`, the run's count of such
+     * indices.  0 otherwise. */
+    int64_t rt_rows_div;
 } op_emit;
 
 typedef bool (*op_emit_fn)(op_emit *e);

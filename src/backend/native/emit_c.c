@@ -300,7 +300,8 @@ static void params_free(node_params *ps)
 /* `restrict` only on data pointers: the hodu_exec is shared. */
 static void put_param(hd_buf *b, const char *type, const char *name)
 {
-    bool data = strcmp(name, "exec") != 0;
+    size_t len = strlen(type);
+    bool data = strcmp(name, "exec") != 0 && len > 0 && type[len - 1] == '*';
     hd_buf_printf(b, "%s%s%s", type, data ? "restrict " : "", name);
 }
 
@@ -500,9 +501,12 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
      * called once per index of them. */
     const char *rt_syms[HODU_MAX_RANK];
     int rt_p = op_rt_slice_dims(g, node, rt_syms);
+    bool rt_rows = rt_p && native_rt_rows(g, node);
+    int64_t rows_div = 1; /* the rows the view plans for, per row of the run */
+    for (int k = 0; k < rt_p; k++)
+        rows_div *= g->values[n->outputs[0]].dims[k].size;
     op_rt_view view;
-    if (rt_p)
-        op_rt_view_enter((ir_graph *)g, node, &view); /* left below, before anything else reads g */
+    native_rt_enter(g, node, &view); /* left below, before anything else reads g */
     hd_buf body;
     hd_buf_init(&body);
     op_emit e = {.g = g,
@@ -512,7 +516,8 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
                  .indent = 1,
                  .d = d,
                  .worker_bytes = plan->worker_bytes,
-                 .blobs = blobs};
+                 .blobs = blobs,
+                 .rt_rows_div = rt_rows ? rows_div : 0};
     size_t decls_before = decls->len;
     const native_lowering *low = native_lowering_of(n->op);
     bool emitted = low && low->emit(&e);
@@ -524,6 +529,14 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
     }
     bool has_exec = e.parallel || plan->worker_scratch[step] != 0;
     void_unused_params(n, plan->scratch_bytes[step] != 0, has_exec, e.par_max_tasks >= 2, &body);
+    if (rt_rows && !ident_in(body.data ? body.data : "", "rt_rows")) {
+        hd_buf pre;
+        hd_buf_init(&pre);
+        hd_buf_puts(&pre, "    (void)rt_rows;\n");
+        hd_buf_write(&pre, body.data ? body.data : "", body.len);
+        hd_buf_free(&body);
+        body = pre;
+    }
     /* Lowerings unroll only over small, bounded counts; this catches one
      * that a hostile attribute drives past that before the C compiler has
      * to swallow it.  A control-flow node's file-scope code holds its whole
@@ -590,12 +603,19 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
 
     if (e.rt_dims)
         param_add(&ps, hd_xstrdup("const int64_t *"), hd_xstrdup("rtd"), hd_xstrdup("rtd"));
+    if (rt_rows) { /* this run's rows: the product of the run-time dims */
+        hd_buf rows;
+        hd_buf_init(&rows);
+        for (int k = 0; k < rt_p; k++)
+            hd_buf_printf(&rows, "%srtd[%d]", k ? " * " : "", em_rt_index(g, rt_syms[k]));
+        param_add(&ps, hd_xstrdup("const int64_t "), hd_xstrdup("rt_rows"), hd_buf_take(&rows));
+    }
 
     if (e.par_max_tasks >= 2)
         write_task_form(g, sub, node, &e, plan, step, &ps, &body, fns);
     else
         write_plain_form(g, sub, node, &ps, e.can_fail, &body, fns);
-    if (rt_p)
+    if (rt_p && !rt_rows)
         rt_slice_calls(g, node, rt_p, rt_syms, &ps, calls);
     if (e.can_fail)
         hd_buf_puts(calls, "if (");
@@ -614,7 +634,7 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
         checks->node = hd_xrealloc(checks->node, (checks->n + 1) * sizeof(int));
         checks->node[checks->n++] = node;
     }
-    for (int k = 0; k < rt_p; k++)
+    for (int k = 0; k < rt_p && !rt_rows; k++)
         hd_buf_puts(calls, "    }\n");
     params_free(&ps);
     hd_buf_free(&body);
@@ -783,11 +803,8 @@ static mem_plan plan_kept_weights(const ir_graph *g, const mem_plan *plan, mem_s
         int node = plan->schedule[s];
         const ir_node *n = &g->nodes[node];
         const native_lowering *low = native_lowering_of(n->op);
-        const char *syms[HODU_MAX_RANK];
         op_rt_view view;
-        bool sliced = op_rt_slice_dims(g, node, syms) > 0; /* its lowering sees the slice */
-        if (sliced)
-            op_rt_view_enter((ir_graph *)g, node, &view);
+        bool sliced = native_rt_enter(g, node, &view); /* its lowering sees the slice */
         for (size_t k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] >= 0 && !(low && low->packs && low->packs(g, node, k)))
                 raw[n->inputs[k]] = true;

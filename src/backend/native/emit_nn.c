@@ -30,23 +30,33 @@ uint64_t nn_sgemm_scratch_bytes(int64_t M, int64_t N, int64_t K)
     return nn_align64((uint64_t)hd_sgemm_scratch_floats_max(M, N, K) * sizeof(float));
 }
 
+em_expr nn_rows(const op_emit *e, int64_t M)
+{
+    em_expr r;
+    if (e->rt_rows_div > 0) /* the view planned rt_rows_div run-time rows */
+        snprintf(r.s, sizeof r.s, "(rt_rows * INT64_C(%" PRId64 "))", M / e->rt_rows_div);
+    else
+        snprintf(r.s, sizeof r.s, "%" PRId64, M);
+    return r;
+}
+
 void nn_emit_sgemm(op_emit *e, const nn_sgemm_call *c)
 {
     e->parallel = true;
     if (!c->packed_b && !c->tile_fn) {
         em_line(e,
-                "hd_sgemm_par(exec, workers, %" PRIu64 "u, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-                ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d, %s, %" PRId64 ", %d, %s, %" PRId64 ", %s, %s);",
-                e->worker_bytes, c->batch, c->sa, c->sb, c->sc, c->M, c->N, c->K, c->A, c->lda, c->ta, c->B, c->ldb,
-                c->tb, c->C, c->ldc, c->alpha, c->beta);
+                "hd_sgemm_par(exec, workers, %" PRIu64 "u, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+                ", %s, %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d, %s, %" PRId64 ", %d, %s, %" PRId64 ", %s, %s);",
+                e->worker_bytes, c->batch, c->sa, c->sb, c->sc, nn_rows(e, c->M).s, c->N, c->K, c->A, c->lda, c->ta,
+                c->B, c->ldb, c->tb, c->C, c->ldc, c->alpha, c->beta);
         return;
     }
     em_line(e, "{");
     e->indent++;
     em_line(e,
-            "const hd_sgemm_op op = {%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d, %s, %" PRId64
+            "const hd_sgemm_op op = {%s, %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", %d, %s, %" PRId64
             ", %d, %s, %s, %" PRId64 ", %s, %s, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %s};",
-            c->M, c->N, c->K, c->A, c->lda, c->ta, c->packed_b ? "NULL" : c->B, c->packed_b ? 0 : c->ldb,
+            nn_rows(e, c->M).s, c->N, c->K, c->A, c->lda, c->ta, c->packed_b ? "NULL" : c->B, c->packed_b ? 0 : c->ldb,
             c->packed_b ? 0 : c->tb, c->packed_b ? c->packed_b : "NULL", c->C, c->ldc, c->alpha, c->beta, c->batch,
             c->sa, c->sb, c->sc, c->tile_fn ? c->tile_fn : "NULL", c->tile_fn ? c->tile_ctx : "NULL");
     em_line(e, "hd_sgemm_run_par(exec, workers, %" PRIu64 "u, &op);", e->worker_bytes);
@@ -708,7 +718,12 @@ static bool emit_gemm(op_emit *e)
     if (t == HODU_DTYPE_F32) {
         /* out = beta * C first, then out += alpha * A'B' */
         if (use_c) {
-            em_for(e, "m", M);
+            if (e->rt_rows_div) { /* rows known at run time */
+                em_line(e, "for (int64_t m = 0; m < %s; m++) {", nn_rows(e, M).s);
+                e->indent++;
+            } else {
+                em_for(e, "m", M);
+            }
             em_for(e, "n", N);
             em_line(e, "out0[%s] = %s * in2[%s];", ix2("m", N, "n").s, be,
                     em_index(0, EM_TERMS({"m", cs0}, {"n", cs1})).s);
@@ -800,6 +815,35 @@ static uint64_t scratch_gemm(const ir_graph *g, int node)
     if (p.M == 0 || p.N == 0 || p.K == 0)
         return 0;
     return nn_sgemm_scratch_bytes(p.M, p.N, p.K);
+}
+
+bool native_rt_rows(const ir_graph *g, int node)
+{
+    const char *syms[HODU_MAX_RANK];
+    if (op_rt_slice_dims(g, node, syms) == 0)
+        return false;
+    /* the contraction: the node, or its epilogue node's member 0 */
+    const ir_graph *cg = g;
+    int cn = node;
+    nn_epilogue_plan ep;
+    if (ir_nd(g, node)->op == OP_FUSED_EPILOGUE) {
+        if (!epilogue_producer(g, node, &ep))
+            return false;
+        cg = ep.body;
+        cn = 0;
+    }
+    const ir_node *c = ir_nd(cg, cn);
+    if (c->n_outputs < 1 || c->outputs[0] < 0 || ir_val(cg, c->outputs[0])->dtype != HODU_DTYPE_F32)
+        return false;
+    if (c->op == OP_GEMM) { /* A's rows are the output's (transA = 0) */
+        nn_gemm_plan p;
+        return nn_gemm_plan_of(cg, cn, &p) && !p.trans_a && p.K > 0 && p.N > 0;
+    }
+    if (c->op == OP_MATMUL) { /* one B: A's batch and rows fold into M */
+        nn_matmul_plan s;
+        return nn_matmul_plan_of(cg, cn, &s) && s.K > 0 && s.N > 0 && !s.b_batched && (s.a_batched || s.batch == 1);
+    }
+    return false;
 }
 
 /* --- Flatten: pure data movement. --------------------------------------- */

@@ -38,6 +38,9 @@ typedef struct nn_sgemm_call {
     const char *packed_b, *tile_fn, *tile_ctx;
 } nn_sgemm_call;
 void nn_emit_sgemm(op_emit *e, const nn_sgemm_call *c);
+/* M rows as C: the literal, or for a GEMM taking its rows at run time
+ * (op_emit.rt_rows_div) "(rt_rows * INT64_C(M / rt_rows_div))". */
+em_expr nn_rows(const op_emit *e, int64_t M);
 
 /* Constant input `input` (op(B), K x N, stored N x K when trans_b) packed
  * into the blob for the kernel layer (hd_sgemm_pack_b's layout); returns

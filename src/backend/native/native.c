@@ -58,16 +58,22 @@ static bool native_supports(const ir_graph *g, int node, char **reason)
     return true;
 }
 
+bool native_rt_enter(const ir_graph *g, int node, op_rt_view *view)
+{
+    const char *syms[HODU_MAX_RANK];
+    if (op_rt_slice_dims(g, node, syms) == 0)
+        return false;
+    /* the graph is the caller's; the view puts it back as it was */
+    op_rt_view_enter((ir_graph *)g, node, view, native_rt_rows(g, node));
+    return true;
+}
+
 scratch_need native_scratch_need(const ir_graph *g, int node)
 {
     const native_lowering *low = native_lowering_of(g->nodes[node].op);
     scratch_need need = {0, 0};
-    /* A node over run-time dims runs one slice at a time (emit_c.c). */
-    const char *syms[HODU_MAX_RANK];
     op_rt_view view;
-    bool sliced = op_rt_slice_dims(g, node, syms) > 0;
-    if (sliced)
-        op_rt_view_enter((ir_graph *)g, node, &view);
+    bool sliced = native_rt_enter(g, node, &view);
     if (low && low->scratch_both) {
         need = low->scratch_both(g, node);
     } else {

@@ -21,6 +21,7 @@
 
 #include "backend/backend.h"
 #include "emit.h"
+#include "ops/ops.h"
 
 /* The most C one node's lowering may write (its function body, and the
  * file-scope tables it adds): far above any real model's, far below what
@@ -72,6 +73,16 @@ bool native_emit_subgraph(op_emit *e, const ir_graph *sub, const mem_plan *plan,
 /* What node `node` asks the memory planner for (its lowering's scratch and
  * per-worker scratch); control flow plans its subgraphs with it. */
 scratch_need native_scratch_need(const ir_graph *g, int node);
+
+/* Run-time dims (ops/rtdims.c).  A node over them is lowered for one
+ * slice and called once per index of its run-time dims, except a float32
+ * GEMM whose run-time dims are rows of A and of its result (Gemm, MatMul
+ * with one B, and their epilogue nodes): it is planned for the largest
+ * rows and takes their count at run time, one call for all (emit_nn.c). */
+bool native_rt_rows(const ir_graph *g, int node);
+/* Enters the view the node's lowering sees (op_rt_view_enter) when it has
+ * run-time dims; false when it has none and nothing was entered. */
+bool native_rt_enter(const ir_graph *g, int node, op_rt_view *view);
 
 /* Each family of lowerings (emit_<family>.c) fills in its ops' entries of
  * the table, which has OP_COUNT entries. */
