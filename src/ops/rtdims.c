@@ -259,6 +259,22 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
             return r;
         return norm_axis(n, "axis", 1, r0) < 0 ? 0 : norm_axis(n, "axis", 1, r0);
     }
+    case OP_ATTENTION:
+    case OP_FLEX_ATTENTION:
+    case OP_ROTARY_EMBEDDING:
+        /* the batch: Q, K, V, the past, position ids and nonpad lengths
+         * have it first; a 4-D mask may broadcast it; RotaryEmbedding's
+         * caches have it only without position ids ([B, S, R/2]) */
+        for (size_t j = 0; j < n->n_inputs; j++) {
+            int rj = in_rank(g, n, j);
+            bool positions = n->n_inputs > 3 && n->inputs[3] >= 0;
+            bool cache = n->op == OP_ROTARY_EMBEDDING && (j == 1 || j == 2) && positions;
+            bool mask = n->op == OP_ATTENTION && j == 3;
+            if (cache || (mask && rj < 4))
+                continue;
+            m[j] = (rt_in_map){0, rj > 0 ? 1 : 0, mask, false};
+        }
+        return 1;
     case OP_RESIZE: {
         double s[HODU_MAX_RANK];
         if (n->n_inputs < 3 || n->inputs[2] < 0 || ir_const_as_f64(g, n->inputs[2], s, HODU_MAX_RANK) < 1 ||

@@ -5,8 +5,9 @@ every way of getting a run-time dim wrong is an error with a message.
 Models (torch.onnx, random weights): an MLP whose batch reaches its Reshape
 through Shape/Gather/Concat (x.view(x.size(0), -1)), a small CNN (conv,
 batch norm, residual add, pooling, flatten, Gemm), linear layers on 3-D
-inputs (MatMul whose batch and rows become one GEMM's run-time rows), and a
-two-input model whose inputs share the batch.  Errors checked: a batch outside the range
+inputs (MatMul whose batch and rows become one GEMM's run-time rows), a
+two-input model whose inputs share the batch, and the Attention op (opset
+23) with a per-batch mask.  Errors checked: a batch outside the range
 (libhodu_rt and, bypassing it, the generated code's own check through the
 raw ABI), inputs that disagree on the batch (both levels again), an op that
 computes across the batch and a Range up to the batch (build errors naming
@@ -142,6 +143,30 @@ for name, module, shapes, names in cases:
         err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))
         if not err <= 1e-5:
             errors.append(f"{name} batch {b}: max error {err:.3g} relative to the output's max")
+
+# --- the Attention op (opset 23) over a run-time batch, with a batch mask ----
+import onnx  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
+
+att_in = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", 2, s, 8])
+          for n, s in (("q", 4), ("k", 6), ("v", 6))]
+att_in.append(helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", 1, 4, 6]))
+att = helper.make_model(
+    helper.make_graph([helper.make_node("Attention", ["q", "k", "v", "mask"], ["y"])], "att", att_in,
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2, 4, 8])]),
+    opset_imports=[helper.make_opsetid("", 23)])
+att_path, att_lib = t.path("att.onnx"), t.path("att.so")
+onnx.save(att, att_path)
+t.run([t.hodu, "--build", att_path, "--dim", "batch=1..4", "-o", att_lib])
+sess = ort.InferenceSession(att_path, providers=["CPUExecutionProvider"])
+for b in (1, 3):
+    feeds = {n: rng.standard_normal((b, 2, s, 8)).astype(np.float32) for n, s in (("q", 4), ("k", 6), ("v", 6))}
+    feeds["mask"] = np.where(rng.random((b, 1, 4, 6)) < 0.3, -1e4, 0.0).astype(np.float32)
+    _, out = run_hodu(att_lib, feeds)
+    got, want = np.load(out), sess.run(None, feeds)[0]
+    err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)) if got.shape == want.shape else None
+    if err is None or not err <= 1e-5:
+        errors.append(f"attention batch {b}: shape {got.shape} vs {want.shape}, error {err}")
 
 # --- wrong run-time dims: libhodu_rt ----------------------------------------
 mlp, pair = t.path("mlp.so"), t.path("pair.so")
