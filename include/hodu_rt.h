@@ -146,8 +146,11 @@ uint32_t hodu_instance_num_threads(const hodu_instance *inst);
 
 /* Runs the model.  inputs[i] and outputs[i] follow descriptor order; each
  * must match the descriptor's dtype and shape and carry enough bytes.  An
- * output with variable dims (hodu_tensor_desc.min_dims) needs only the
- * dtype, the rank and room for the largest shape (its dims are not read).
+ * input with run-time dims (hodu_tensor_desc.min_dims) takes any size in
+ * [min_dims, dims] along them, and inputs whose dims share a name
+ * (dim_names) must agree on it.  An output with variable dims needs only
+ * the dtype, the rank and room for the largest shape (its dims are not
+ * read).
  * After a successful run every output's `dims` hold its actual shape, the
  * data dense row-major for it at the start of `data`; `nbytes` stays the
  * buffer's capacity (use hodu_shape_numel for the bytes that count). */

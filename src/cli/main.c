@@ -487,12 +487,20 @@ static void print_desc(const hodu_tensor_desc *t)
     char *name = printable(t->name);
     printf("  %-24s %s[", name, hodu_dtype_name((hodu_dtype)t->dtype));
     free(name);
-    /* a dim whose size the run reports (it depends on data) shows its range */
-    for (int i = 0; i < t->rank; i++)
+    /* a dim chosen at run time, or whose size the run reports (it depends
+     * on data), shows its range, and a run-time dim its name */
+    for (int i = 0; i < t->rank; i++) {
+        printf("%s", i ? "," : "");
+        if (t->dim_names && t->dim_names[i]) {
+            char *dim = printable(t->dim_names[i]);
+            printf("%s=", dim);
+            free(dim);
+        }
         if (t->min_dims && t->min_dims[i] != t->dims[i])
-            printf("%s%" PRId64 "..%" PRId64, i ? "," : "", t->min_dims[i], t->dims[i]);
+            printf("%" PRId64 "..%" PRId64, t->min_dims[i], t->dims[i]);
         else
-            printf("%s%" PRId64, i ? "," : "", t->dims[i]);
+            printf("%" PRId64, t->dims[i]);
+    }
     printf("]\n");
 }
 

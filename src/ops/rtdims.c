@@ -583,13 +583,48 @@ static bool elems_of(const op_ctx *c, size_t i, ir_dimvals *out)
     return true;
 }
 
+/* Element i of x, broadcasting a single element. */
+static void elem_at(const ir_dimvals *x, int i, int64_t *val, const char **sym)
+{
+    int k = x->n == 1 ? 0 : i;
+    *val = x->val[k];
+    *sym = x->sym[k];
+}
+
+/* Equal of two shapes, when every element is known at build time: a
+ * run-time dim is never negative, and equals itself.  Gives the bool
+ * constant, or nothing. */
+static void equal_dims(op_ctx *c, ir_value *out)
+{
+    ir_dimvals a, b;
+    long n = ir_value_numel(out);
+    if (!elems_of(c, 0, &a) || !elems_of(c, 1, &b) || (a.n != n && a.n != 1) || (b.n != n && b.n != 1))
+        return;
+    uint8_t eq[HODU_MAX_RANK];
+    for (long i = 0; i < n; i++) {
+        int64_t va, vb;
+        const char *sa, *sb;
+        elem_at(&a, (int)i, &va, &sa);
+        elem_at(&b, (int)i, &vb, &sb);
+        if (!sa && !sb)
+            eq[i] = va == vb;
+        else if (sa && sb && strcmp(sa, sb) == 0)
+            eq[i] = 1;
+        else if ((sa && !sb && vb < 0) || (sb && !sa && va < 0))
+            eq[i] = 0;
+        else
+            return; /* depends on the run */
+    }
+    uint8_t *dst = op_fold_alloc(c, 0);
+    memcpy(dst, eq, (size_t)n);
+}
+
 void op_rt_dimvals(op_ctx *c)
 {
     const ir_node *n = op_node(c);
     ir_value *out = op_out(c, 0);
-    if (!out || out->kind == IR_VALUE_CONST || n->n_outputs != 1 ||
-        (out->dtype != HODU_DTYPE_I64 && out->dtype != HODU_DTYPE_I32) || ir_value_numel(out) > HODU_MAX_RANK ||
-        ir_value_numel(out) < 0)
+    if (!out || out->kind == IR_VALUE_CONST || n->n_outputs != 1 || ir_value_numel(out) > HODU_MAX_RANK ||
+        ir_value_numel(out) < 0 || out->rank > 1)
         return;
     bool any = false;
     for (size_t j = 0; j < n->n_inputs; j++)
@@ -598,8 +633,29 @@ void op_rt_dimvals(op_ctx *c)
             any = true;
     if (!any)
         return;
+    if (n->op == OP_EQUAL && out->dtype == HODU_DTYPE_BOOL) {
+        equal_dims(c, out);
+        return;
+    }
+    if (out->dtype != HODU_DTYPE_I64 && out->dtype != HODU_DTYPE_I32)
+        return;
     ir_dimvals r = {0}, a;
     switch (n->op) {
+    case OP_WHERE: { /* a known condition picks between two shapes */
+        ir_dimvals cond, x, y;
+        if (!elems_of(c, 0, &cond) || !elems_of(c, 1, &x) || !elems_of(c, 2, &y))
+            return;
+        r.n = (int)ir_value_numel(out);
+        for (int i = 0; i < r.n; i++) {
+            int64_t cv;
+            const char *cs;
+            elem_at(&cond, i, &cv, &cs);
+            if (cs || (cond.n != r.n && cond.n != 1) || (x.n != r.n && x.n != 1) || (y.n != r.n && y.n != 1))
+                return;
+            elem_at(cv ? &x : &y, i, &r.val[i], &r.sym[i]);
+        }
+        break;
+    }
     case OP_IDENTITY:
     case OP_CAST:
     case OP_RESHAPE:

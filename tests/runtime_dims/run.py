@@ -6,6 +6,7 @@ Models (torch.onnx, random weights): an MLP whose batch reaches its Reshape
 through Shape/Gather/Concat (x.view(x.size(0), -1)), a small CNN (conv,
 batch norm, residual add, pooling, flatten, Gemm), linear layers on 3-D
 inputs (MatMul whose batch and rows become one GEMM's run-time rows), a
+class token expanded to the batch (its shape through Equal and Where), a
 two-input model whose inputs share the batch, and the Attention op (opset
 23) with a per-batch mask.  Errors checked: a batch outside the range
 (libhodu_rt and, bypassing it, the generated code's own check through the
@@ -73,6 +74,18 @@ class Proj(torch.nn.Module):
         return self.b(torch.nn.functional.gelu(self.a(x))) + x[:, :, :8]
 
 
+class Token(torch.nn.Module):
+    """A class token expanded to the batch (ViT's cls.expand(B, -1, -1): the
+    shape passes through Equal and Where) and put before the rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.cls = torch.nn.Parameter(torch.randn(1, 1, 8))
+
+    def forward(self, x):
+        return torch.cat([self.cls.expand(x.size(0), -1, -1), x], dim=1) * 2.0
+
+
 class Pair(torch.nn.Module):
     def forward(self, x, m):
         return torch.tanh(x) * m + x.mean(dim=1, keepdim=True)
@@ -125,6 +138,7 @@ cases = [
     ("mlp", MLP(), [(1, 1, 28, 28)], ["x"]),
     ("cnn", CNN(), [(1, 3, 16, 16)], ["x"]),
     ("proj", Proj(), [(1, 5, 16)], ["x"]),
+    ("token", Token(), [(1, 4, 8)], ["x"]),
     ("pair", Pair(), [(1, 6), (1, 6)], ["x", "m"]),
 ]
 for name, module, shapes, names in cases:
