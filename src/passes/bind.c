@@ -99,11 +99,15 @@ static void bind_symbol(ir_graph *g, const pass_dim_binding *b, hd_diag *d)
     if (!found) {
         hd_buf names;
         hd_buf_init(&names);
-        for (size_t k = 0; k < g->n_inputs; k++) {
-            const ir_value *v = &g->values[g->inputs[k]];
-            for (int j = 0; j < v->rank; j++)
-                if (v->dims[j].sym && v->dims[j].size < 0 && (!names.data || !strstr(names.data, v->dims[j].sym)))
-                    hd_buf_printf(&names, "%s'%s'", names.len ? ", " : "", v->dims[j].sym);
+        for (size_t i = 0; i < g->n_symbols; i++) { /* each unbound one once, in the graph's order */
+            bool unbound = false;
+            for (size_t k = 0; k < g->n_inputs && !unbound; k++) {
+                const ir_value *v = &g->values[g->inputs[k]];
+                for (int j = 0; j < v->rank; j++)
+                    unbound = unbound || (v->dims[j].sym == g->symbols[i] && v->dims[j].size < 0);
+            }
+            if (unbound)
+                hd_buf_printf(&names, "%s'%s'", names.len ? ", " : "", g->symbols[i]);
         }
         hd_error(d, "--dim %s: no input of the model has a dim named '%s' (named dims: %s)", b->sym, b->sym,
                  names.len ? names.data : "none");
