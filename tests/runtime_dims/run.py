@@ -6,8 +6,8 @@ Models (torch.onnx, random weights): an MLP whose batch reaches its Reshape
 through Shape/Gather/Concat (x.view(x.size(0), -1)), a small CNN (conv,
 batch norm, residual add, pooling, flatten, Gemm), linear layers on 3-D
 inputs (MatMul whose batch and rows become one GEMM's run-time rows), a
-class token expanded to the batch (its shape through Equal and Where), a
-two-input model whose inputs share the batch, and the Attention op (opset
+class token expanded to the batch (its shape through Equal and Where), the
+batch used as a number (x / x.size(0)), a two-input model whose inputs share the batch, and the Attention op (opset
 23) with a per-batch mask.  Errors checked: a batch outside the range
 (libhodu_rt and, bypassing it, the generated code's own check through the
 raw ABI), inputs that disagree on the batch (both levels again), an op that
@@ -86,6 +86,14 @@ class Token(torch.nn.Module):
         return torch.cat([self.cls.expand(x.size(0), -1, -1), x], dim=1) * 2.0
 
 
+class BatchValue(torch.nn.Module):
+    """The batch as a number in arithmetic: Shape's result read when the
+    model runs."""
+
+    def forward(self, x):
+        return x / x.size(0) + x.size(1)
+
+
 class Pair(torch.nn.Module):
     def forward(self, x, m):
         return torch.tanh(x) * m + x.mean(dim=1, keepdim=True)
@@ -139,6 +147,7 @@ cases = [
     ("cnn", CNN(), [(1, 3, 16, 16)], ["x"]),
     ("proj", Proj(), [(1, 5, 16)], ["x"]),
     ("token", Token(), [(1, 4, 8)], ["x"]),
+    ("batch_value", BatchValue(), [(1, 6)], ["x"]),
     ("pair", Pair(), [(1, 6), (1, 6)], ["x", "m"]),
 ]
 for name, module, shapes, names in cases:
