@@ -375,15 +375,16 @@ bool op_rt_touches(const ir_graph *g, int node)
     return false;
 }
 
-/* Shape and Size of a value with run-time dims: the dims they read become
- * ir_dimvals. */
+/* Shape and Size of a value with run-time dims: the dims Shape reads
+ * become ir_dimvals; Size is computed when the model runs. */
 static bool infer_shape_of(op_ctx *c)
 {
     const ir_node *n = op_node(c);
     const ir_value *in = op_in(c, 0);
-    if (n->op == OP_SIZE)
-        return op_fail(c, "input '%s' has run-time dims; Size of it is not supported yet (its product is no dim)",
-                       in->name);
+    if (n->op == OP_SIZE) { /* a number the run computes (no dim: a product) */
+        op_set_out(c, 0, HODU_DTYPE_I64, 0, NULL);
+        return true;
+    }
     int start, end;
     op_shape_range(n, in->rank, &start, &end);
     bool any = false;

@@ -7,7 +7,7 @@ through Shape/Gather/Concat (x.view(x.size(0), -1)), a small CNN (conv,
 batch norm, residual add, pooling, flatten, Gemm), linear layers on 3-D
 inputs (MatMul whose batch and rows become one GEMM's run-time rows), a
 class token expanded to the batch (its shape through Equal and Where), the
-batch used as a number (x / x.size(0)), a two-input model whose inputs share the batch, and the Attention op (opset
+batch used as a number (x / x.size(0), x.numel(), Size), a two-input model whose inputs share the batch, and the Attention op (opset
 23) with a per-batch mask.  Errors checked: a batch outside the range
 (libhodu_rt and, bypassing it, the generated code's own check through the
 raw ABI), inputs that disagree on the batch (both levels again), an op that
@@ -87,11 +87,11 @@ class Token(torch.nn.Module):
 
 
 class BatchValue(torch.nn.Module):
-    """The batch as a number in arithmetic: Shape's result read when the
-    model runs."""
+    """The batch as a number in arithmetic: Shape's and Size's results
+    computed when the model runs."""
 
     def forward(self, x):
-        return x / x.size(0) + x.size(1)
+        return x / x.size(0) + x.size(1) + x.numel()
 
 
 class Pair(torch.nn.Module):
@@ -190,6 +190,22 @@ for b in (1, 3):
     err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)) if got.shape == want.shape else None
     if err is None or not err <= 1e-5:
         errors.append(f"attention batch {b}: shape {got.shape} vs {want.shape}, error {err}")
+
+# --- Size of a value with a run-time batch: computed when the model runs ----
+size_model = helper.make_model(
+    helper.make_graph([helper.make_node("Size", ["x"], ["n"]), helper.make_node("Cast", ["n"], ["nf"], to=1),
+                       helper.make_node("Mul", ["x", "nf"], ["y"])], "size",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])]),
+    opset_imports=[helper.make_opsetid("", 17)])
+size_path, size_lib = t.path("size.onnx"), t.path("size.so")
+onnx.save(size_model, size_path)
+t.run([t.hodu, "--build", size_path, "--dim", "batch=1..8", "-o", size_lib])
+for b in (1, 5):
+    x = rng.standard_normal((b, 3)).astype(np.float32)
+    _, out = run_hodu(size_lib, {"x": x})
+    if not np.array_equal(np.load(out), x * np.float32(x.size)):
+        errors.append(f"Size at batch {b}: not x * {x.size}")
 
 # --- wrong run-time dims: libhodu_rt ----------------------------------------
 mlp, pair = t.path("mlp.so"), t.path("pair.so")

@@ -128,21 +128,38 @@ static bool emit_range(op_emit *e)
     return true;
 }
 
-/* Constant, Shape and Size always fold before code generation. */
+/* Constant and OptionalHasElement always fold before code generation (and
+ * Shape and Size unless their input has run-time dims). */
 static bool emit_unreachable(op_emit *e)
 {
     ir_node_error(e->d, e->g, e->node, "internal error: node was not folded");
     return false;
 }
 
-/* Shape of a value with run-time dims: what stays unfolded.  Its elements
- * are the input's dims from start to end, a run-time one read from rtd. */
+/* Shape and Size of a value with run-time dims: what stays unfolded.
+ * Shape's elements are the input's dims from start to end, a run-time one
+ * read from rtd; Size is their product. */
 static bool emit_shape(op_emit *e)
 {
     const ir_node *n = em_node(e);
     const ir_value *in = em_in(e, 0);
-    if (n->op != OP_SHAPE || !ir_value_has_rt(in))
+    if ((n->op != OP_SHAPE && n->op != OP_SIZE) || !ir_value_has_rt(in))
         return emit_unreachable(e);
+    if (n->op == OP_SIZE) { /* the static dims' product times the run-time ones */
+        e->rt_dims = true;
+        int64_t fixed = 1;
+        hd_buf prod;
+        hd_buf_init(&prod);
+        for (int i = 0; i < in->rank; i++) {
+            if (in->dims[i].rt)
+                hd_buf_printf(&prod, "rtd[%d] * ", em_rt_index(e->g, in->dims[i].sym));
+            else
+                fixed *= in->dims[i].size;
+        }
+        em_line(e, "out0[0] = %sINT64_C(%" PRId64 ");", prod.data ? prod.data : "", fixed);
+        hd_buf_free(&prod);
+        return true;
+    }
     int start, end;
     op_shape_range(n, in->rank, &start, &end);
     e->rt_dims = true;
@@ -806,10 +823,11 @@ static bool emit_onehot(op_emit *e)
 void native_register_shape(native_lowering *table)
 {
     static const int copies[] = {OP_IDENTITY, OP_OPTIONAL_GET_ELEMENT};
-    static const int folded[] = {OP_CONSTANT, OP_SIZE, OP_OPTIONAL_HAS_ELEMENT};
+    static const int folded[] = {OP_CONSTANT, OP_OPTIONAL_HAS_ELEMENT};
     for (size_t i = 0; i < HD_ARRAY_LEN(copies); i++)
         table[copies[i]] = (native_lowering){.emit = emit_copy};
     table[OP_SHAPE] = (native_lowering){.emit = emit_shape};
+    table[OP_SIZE] = (native_lowering){.emit = emit_shape};
     table[OP_RESHAPE] = (native_lowering){.emit = emit_reshape};
     table[OP_SQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};
     table[OP_UNSQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};
