@@ -63,9 +63,10 @@ typedef struct op_emit {
      * HODU_RUN_INPUT_VALUES.  Such a node does not run as tasks: set it
      * before em_par_for. */
     bool can_fail;
-    /* Set by a lowering that reads run-time dims (Shape of a value that has
-     * them): its function also receives `const int64_t *rtd`, where
-     * rtd[em_rt_index(g, sym)] is run-time dim sym's size in this run. */
+    /* Set by a lowering that reads run-time dims (Shape or Size of a value
+     * that has them): its function also receives `const int64_t *rtd`,
+     * where rtd[em_rt_index(g, sym)] is run-time dim sym's size in this
+     * run. */
     bool rt_dims;
     /* A float32 GEMM that takes its rows at run time (native_rt_rows): the
      * view plans rt_rows_div times the rows of one run-time index, and the
