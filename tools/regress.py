@@ -27,8 +27,10 @@ Build modes: by default each model is first built once with run-time dims:
 every symbol whose size differs between the model's sizes becomes
 `--dim SYM=MIN..MAX`, every other one `--dim SYM=N`, and that one library
 runs at every size.  Where hodu refuses (run-time dims it does not support
-yet, such as a sequence length inside attention), the table says why and
-each size gets its own build.  --build-per-size skips the first attempt.
+yet, such as a sequence length inside attention), the log says why and the
+sizes that differ only in "batch" share one build with a run-time batch;
+where hodu refuses that too, each size gets its own build.  The table's
+"builds" column counts them.  --build-per-size skips both attempts.
 
 --sizes replaces each selected model's sizes: every SPEC is one size,
 SYMBOL=N[,SYMBOL=N...], merged over the model's first size; symbols a model
@@ -396,7 +398,7 @@ def check_model(m, sizes, args, cache_dir):
             for i in group:
                 key = tuple(sorted((k, v) for k, v in sizes[i].items() if k != "batch"))
                 by_rest.setdefault(key, []).append(i)
-            if len(by_rest) > 1 or any(len(g) < len(group) for g in by_rest.values()):
+            if len(by_rest) > 1:  # else that was the build just refused
                 groups += [g for g in by_rest.values() if len(g) > 1]
     builds += sum(lib is None for lib in lib_of)
     rec["builds"] = builds
