@@ -450,7 +450,8 @@ static bool slice_plan(op_ctx *c, copy_plan *p, int64_t *out_dims)
 bool shape_slice_at_run_time(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
-    if (n->n_inputs < 3 || n->n_outputs < 1 || n->outputs[0] < 0)
+    /* starts and ends are required: an omitted one is slice_plan's error */
+    if (n->n_inputs < 3 || n->n_outputs < 1 || n->outputs[0] < 0 || n->inputs[1] < 0 || n->inputs[2] < 0)
         return false;
     const ir_value *in = ir_val(g, n->inputs[0]), *out = ir_val(g, n->outputs[0]);
     if (out->rank != in->rank || !ir_value_is_static(out))

@@ -423,12 +423,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    /* Every other input (by size) leaves its first named dim a run-time
+     * dim of 1..3 and binds the rest by name, so the run-time dims' paths
+     * are fuzzed too. */
+    char *dim_flags[16];
+    size_t n_dims = 0;
+    const Onnx__GraphProto *gr = m ? m->graph : NULL;
+    for (size_t i = 0; (size & 1) && gr && i < gr->n_input && i < 64; i++) {
+        const Onnx__TypeProto *t = gr->input[i]->type;
+        if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type->shape)
+            continue;
+        const Onnx__TensorShapeProto *s = t->tensor_type->shape;
+        for (size_t k = 0; k < s->n_dim && n_dims < 16; k++) {
+            const char *sym = s->dim[k]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+                                  ? s->dim[k]->dim_param
+                                  : NULL;
+            bool seen = !sym || !*sym || strlen(sym) > 256;
+            for (size_t j = 0; !seen && j < n_dims; j++)
+                seen = strncmp(dim_flags[j], sym, strlen(sym)) == 0 && dim_flags[j][strlen(sym)] == '=';
+            if (seen)
+                continue;
+            size_t need = strlen(sym) + 8;
+            dim_flags[n_dims] = malloc(need);
+            snprintf(dim_flags[n_dims], need, "%s=%s", sym, n_dims ? "2" : "1..3");
+            n_dims++;
+        }
+    }
+
     hodu_build_options o;
     hodu_build_options_init(&o);
     o.input_path = model_path;
     o.emit_c_dir = emit_dir; /* sources only: no output library, no cc */
-    o.input_shapes = (const char *const *)shapes;
-    o.n_input_shapes = n_shapes;
+    o.input_shapes = n_dims ? NULL : (const char *const *)shapes;
+    o.n_input_shapes = n_dims ? 0 : n_shapes;
+    o.dims = (const char *const *)dim_flags;
+    o.n_dims = n_dims;
     o.message = quiet;
     remove_emitted();
     if (hodu_build(&o) == 0) {
@@ -438,6 +467,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (size_t i = 0; i < n_shapes; i++)
         free(shapes[i]);
+    for (size_t i = 0; i < n_dims; i++)
+        free(dim_flags[i]);
     free(shapes);
     if (m)
         onnx__model_proto__free_unpacked(m, NULL);

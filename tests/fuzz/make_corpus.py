@@ -57,6 +57,20 @@ shape = helper.make_tensor("s", TensorProto.INT64, [3], [1 << 20, 1 << 20, 1 << 
 save([helper.make_node("Expand", ["x", "s"], ["y"])], "huge_expand", inits=[shape])
 xs = helper.make_tensor_value_info("x", f32, ["batch", 3])
 save([helper.make_node("Softmax", ["x"], ["y"])], "symbolic", inputs=[xs])
+# a batch that reaches a Reshape through Shape, Gather and Concat (run-time
+# dims when the fuzzer leaves it open)
+idx = helper.make_tensor("i", TensorProto.INT64, [], [0])
+minus1 = helper.make_tensor("m", TensorProto.INT64, [1], [-1])
+ax0 = helper.make_tensor("a", TensorProto.INT64, [1], [0])
+save([helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "i"], ["b"]),
+      helper.make_node("Unsqueeze", ["b", "a"], ["b1"]), helper.make_node("Concat", ["b1", "m"], ["t"], axis=0),
+      helper.make_node("Reshape", ["x", "t"], ["r"]), helper.make_node("Relu", ["r"], ["y"])], "symbolic_reshape",
+     inputs=[xs], inits=[idx, minus1, ax0])
+# a required input left out (Slice's starts) while the others come at run time
+sl_in = [helper.make_tensor_value_info(n, TensorProto.INT64, [1]) for n in ("ends", "axes")]
+save([helper.make_node("Slice", ["x", "", "ends", "axes"], ["y"])], "omitted_required",
+     inputs=[helper.make_tensor_value_info("x", f32, [2, 3])] + sl_in,
+     outputs=[helper.make_tensor_value_info("y", f32, [2, 1])])
 
 for dt in (np.float32, np.float64, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64, np.uint64, np.bool_):
     a = (np.arange(24) % 5).astype(dt).reshape(2, 3, 4)
@@ -70,4 +84,4 @@ np.save(os.path.join(npy_dir, "raw2.npy"), np.arange(12, dtype=np.uint16).reshap
 np.save(os.path.join(npy_dir, "raw1.npy"), np.arange(12, dtype=np.uint8).reshape(3, 4).view("V1"))
 np.save(os.path.join(npy_dir, "scalar.npy"), np.float32(3.5))
 np.save(os.path.join(npy_dir, "empty.npy"), np.zeros((0, 4), np.float32))
-print(f"make_corpus: {count + 7} models, {len(os.listdir(npy_dir))} .npy files in {out}")
+print(f"make_corpus: {count + 9} models, {len(os.listdir(npy_dir))} .npy files in {out}")
