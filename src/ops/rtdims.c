@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "reduce.h"
 
 /* --- lead maps ---------------------------------------------------------- */
 
@@ -62,8 +63,9 @@ static int norm_axis(const ir_node *n, const char *name, int64_t fallback, int r
 }
 
 /* The smallest of the axes in attribute `name` or constant input `input`
- * (normalised against rank); `none` when neither gives any. */
-static int min_axis(const ir_graph *g, const ir_node *n, const char *name, size_t input, int rank, int none)
+ * (normalised against rank); 0 when neither gives any, or they come at
+ * run time. */
+static int min_axis(const ir_graph *g, const ir_node *n, const char *name, size_t input, int rank)
 {
     int64_t axes[HODU_MAX_RANK];
     long k = -1;
@@ -78,7 +80,7 @@ static int min_axis(const ir_graph *g, const ir_node *n, const char *name, size_
             return 0; /* axes known only at run time: no leading dims */
     }
     if (k <= 0)
-        return none;
+        return 0;
     int lo = rank;
     for (long i = 0; i < k; i++) {
         int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
@@ -176,11 +178,18 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
     case OP_REDUCE_L2:
     case OP_REDUCE_LOG_SUM:
     case OP_REDUCE_LOG_SUM_EXP:
-    case OP_REDUCE_SUM_SQUARE:
-    case OP_MEAN_VARIANCE_NORMALIZATION:
+    case OP_REDUCE_SUM_SQUARE: { /* the dims before the first reduced one */
+        reduce_plan rp;
+        reduce_axes_choice ch;
         m[0] = first;
-        return min_axis(g, n, "axes", n->op == OP_MEAN_VARIANCE_NORMALIZATION ? (size_t)-1 : 1, r0,
-                        ir_attr_int(n, "noop_with_empty_axes", 0) ? r0 : 0);
+        if (reduce_runtime_axes(g, node, &ch) || !reduce_plan_of(g, node, &rp))
+            return 0; /* axes known only when the model runs: none */
+        int lead = 0;
+        while (lead < r0 && !rp.identity && !rp.mask[lead])
+            lead++;
+        return lead;
+    }
+    case OP_MEAN_VARIANCE_NORMALIZATION: m[0] = first; return min_axis(g, n, "axes", (size_t)-1, r0);
     case OP_CUM_SUM:
     case OP_CUM_PROD: {
         int64_t a;
@@ -211,9 +220,13 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
         m[1] = (rt_in_map){0, 0, false, is_shape_operand(n, 1)};
         return r;
     case OP_CONSTANT_OF_SHAPE: m[0] = (rt_in_map){0, 0, false, is_shape_operand(n, 0)}; return r;
-    case OP_SQUEEZE: m[0] = first; return min_axis(g, n, "axes", 1, r0, 0);
-    case OP_UNSQUEEZE: m[0] = first; return min_axis(g, n, "axes", 1, r, 0);
-    case OP_SLICE: m[0] = first; return min_axis(g, n, "axes", 3, r0, 0) < r0 ? min_axis(g, n, "axes", 3, r0, 0) : 0;
+    case OP_SQUEEZE: m[0] = first; return min_axis(g, n, "axes", 1, r0);
+    case OP_UNSQUEEZE: m[0] = first; return min_axis(g, n, "axes", 1, r);
+    case OP_SLICE: { /* axes absent: every axis from 0 */
+        int lead = min_axis(g, n, "axes", 3, r0);
+        m[0] = first;
+        return lead < r0 ? lead : 0;
+    }
     case OP_TRANSPOSE: {
         size_t k = 0;
         const int64_t *perm = ir_attr_ints(n, "perm", &k);

@@ -421,31 +421,29 @@ static hodu_status check_tensor(const char *kind, const hodu_tensor_desc *td, si
     if ((int)t->dtype != (int)td->dtype)
         return hodurt_fail(err, HODU_ERR_DTYPE, "%s '%s': dtype %s but the model expects %s", kind, td->name,
                            hodu_dtype_name(t->dtype), hodu_dtype_name((hodu_dtype)td->dtype));
-    bool input = strcmp(kind, "input") == 0;
-    bool any_dims = !input && has_variable_dims(td);
-    bool same = t->rank == td->rank;
-    for (int32_t d = 0; same && !any_dims && d < td->rank; d++) {
+    bool input = strcmp(kind, "input") == 0, variable = has_variable_dims(td);
+    bool any_dims = !input && variable;
+    int32_t bad = t->rank == td->rank ? -1 : 0; /* the first dim out of its range */
+    for (int32_t d = 0; bad < 0 && !any_dims && d < td->rank; d++) {
         int64_t lo = input && td->min_dims != NULL ? td->min_dims[d] : td->dims[d];
-        same = t->dims[d] >= lo && t->dims[d] <= td->dims[d];
+        if (t->dims[d] < lo || t->dims[d] > td->dims[d])
+            bad = d;
     }
-    if (!same) {
+    if (bad >= 0 && t->rank == td->rank && input && variable) {
+        const char *name = td->dim_names ? td->dim_names[bad] : NULL;
+        return hodurt_fail(err, HODU_ERR_SHAPE, "%s '%s': dim %ld is %lld but the model takes %lld..%lld%s%s%s", kind,
+                           td->name, (long)bad, (long long)t->dims[bad], (long long)td->min_dims[bad],
+                           (long long)td->dims[bad], name ? " (run-time dim '" : "", name ? name : "",
+                           name ? "')" : "");
+    }
+    if (bad >= 0) {
         char got[HODURT_SHAPE_STR_MAX], want[HODURT_SHAPE_STR_MAX];
         hodurt_format_shape(got, sizeof got, t->rank, t->dims);
         hodurt_format_shape(want, sizeof want, td->rank, td->dims);
-        if (input && has_variable_dims(td)) {
-            for (int32_t d = 0; t->rank == td->rank && d < td->rank; d++)
-                if (t->dims[d] < td->min_dims[d] || t->dims[d] > td->dims[d])
-                    return hodurt_fail(
-                        err, HODU_ERR_SHAPE, "%s '%s': dim %ld is %lld but the model takes %lld..%lld%s%s%s", kind,
-                        td->name, (long)d, (long long)t->dims[d], (long long)td->min_dims[d], (long long)td->dims[d],
-                        td->dim_names && td->dim_names[d] ? " (run-time dim '" : "",
-                        td->dim_names && td->dim_names[d] ? td->dim_names[d] : "",
-                        td->dim_names && td->dim_names[d] ? "')" : "");
-        }
         return hodurt_fail(err, HODU_ERR_SHAPE, "%s '%s': shape %s but the model expects %s", kind, td->name, got,
                            want);
     }
-    if (input && has_variable_dims(td) && !hodurt_nbytes(t->dtype, t->rank, t->dims, &need))
+    if (input && variable && !hodurt_nbytes(t->dtype, t->rank, t->dims, &need))
         return hodurt_fail(err, HODU_ERR_SHAPE, "%s '%s': too large to address", kind, td->name);
     if (t->nbytes < need) {
         char want[HODURT_SHAPE_STR_MAX];

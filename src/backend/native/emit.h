@@ -79,6 +79,10 @@ typedef bool (*op_emit_fn)(op_emit *e);
 
 /* The index of run-time dim `sym` in hodu_run's rtd[] (emit_c.c). */
 int em_rt_index(const ir_graph *g, const char *sym);
+/* Appends the C count of v's elements after dim i (-1: all of them) in a
+ * run: "rtd[3] * rtd[1] * INT64_C(768)", the run-time dims' sizes times
+ * the fixed dims' product (emit_c.c). */
+void em_rt_elems(const ir_graph *g, const ir_value *v, int i, hd_buf *b);
 
 /* --- helpers for emitters --------------------------------------------- */
 

@@ -203,25 +203,14 @@ static void flex_free(flex_layout *L)
             mem_plan_free(&L->plan[i]);
 }
 
-static bool flex_plan(const ir_graph *g, const at_geom *a, flex_layout *L, hd_diag *d)
+static bool flex_plan(const at_geom *a, flex_layout *L, hd_diag *d)
 {
     memset(L, 0, sizeof(*L));
-    const ir_graph *subs[2] = {a->score_mod, a->prob_mod};
     uint64_t arena = 0;
-    (void)g;
-    for (int i = 0; i < 2; i++) {
-        if (!subs[i])
-            continue;
-        if (!pass_plan_memory(subs[i], native_scratch_need, &L->plan[i], d)) {
-            flex_free(L);
-            return false;
-        }
-        L->sub[i] = subs[i];
-        if (L->plan[i].arena_bytes > arena)
-            arena = L->plan[i].arena_bytes;
-        if (L->plan[i].worker_bytes > L->workers)
-            L->workers = L->plan[i].worker_bytes;
-    }
+    L->sub[0] = a->score_mod;
+    L->sub[1] = a->prob_mod;
+    if (!native_plan_subgraphs(L->sub, 2, L->plan, &arena, &L->workers, d))
+        return false;
     uint64_t all = at_align16((uint64_t)(a->B * a->Hq * a->Sq * a->St));
     uint64_t g1 = at_gemm_floats(a->Sq, a->St, a->Dk), g2 = at_gemm_floats(a->Sq, a->Dv, a->St);
     L->sc = 0;
@@ -243,7 +232,7 @@ static scratch_need scratch_flex(const ir_graph *g, int node)
     hd_diag quiet;
     hd_diag_init(&quiet, NULL);
     flex_layout L;
-    if (flex_plan(g, &a, &L, &quiet)) {
+    if (flex_plan(&a, &L, &quiet)) {
         need = (scratch_need){L.total + 64, L.workers};
         flex_free(&L);
     }
@@ -277,7 +266,7 @@ static void flex_per_head(op_emit *e, const at_geom *a, char *line)
 static bool emit_flex_mods(op_emit *e, const at_geom *a)
 {
     flex_layout L;
-    if (!flex_plan(e->g, a, &L, e->d))
+    if (!flex_plan(a, &L, e->d))
         return false;
     int fn[2] = {0, 0};
     for (int i = 0; i < 2; i++)

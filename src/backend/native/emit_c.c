@@ -430,8 +430,7 @@ static int64_t slice_numel(const ir_value *v)
     return n;
 }
 
-/* "rtd[3] * rtd[1] * 768": elements of v's dims after position i. */
-static void put_rt_stride(const ir_graph *g, const ir_value *v, int i, hd_buf *b)
+void em_rt_elems(const ir_graph *g, const ir_value *v, int i, hd_buf *b)
 {
     for (int k = i + 1; k < v->rank; k++)
         if (v->dims[k].rt)
@@ -464,7 +463,7 @@ static void rt_slice_calls(const ir_graph *g, int node, int p, const char **syms
                 while (loop < p && strcmp(syms[loop], v->dims[i].sym) != 0)
                     loop++;
                 hd_buf_printf(&off, "%srt%d * ", off.len ? " + " : "", loop);
-                put_rt_stride(g, v, i, &off);
+                em_rt_elems(g, v, i, &off);
             }
             if (off.len) {
                 char *moved = hd_xasprintf("%s + (%s)", ps->arg[at], off.data);
@@ -506,7 +505,8 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
     for (int k = 0; k < rt_p; k++)
         rows_div *= g->values[n->outputs[0]].dims[k].size;
     op_rt_view view;
-    native_rt_enter(g, node, &view); /* left below, before anything else reads g */
+    if (rt_p) /* left below, before anything else reads g */
+        op_rt_view_enter((ir_graph *)g, node, &view, rt_rows);
     hd_buf body;
     hd_buf_init(&body);
     op_emit e = {.g = g,
@@ -875,7 +875,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
             continue;
         if (ir_value_has_rt(val)) { /* the bytes this run's dims hold */
             hd_buf_printf(&calls, "    memcpy(out[%zu], %s, (size_t)(", i, value_name(&names, g, plan, v));
-            put_rt_stride(g, val, -1, &calls);
+            em_rt_elems(g, val, -1, &calls);
             hd_buf_printf(&calls, ") * %zu);\n", ir_dtype_size(val->dtype));
             continue;
         }

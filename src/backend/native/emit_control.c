@@ -74,16 +74,13 @@ static bool cf_plan(const ir_graph *g, int node, cf_layout *L, hd_diag *d)
         L->sub[L->n_sub++] = ir_node_subgraph(n, "body");
     }
     uint64_t arena = 0;
-    for (size_t i = 0; i < L->n_sub; i++) {
-        if (!L->sub[i] || !pass_plan_memory(L->sub[i], native_scratch_need, &L->plan[i], d)) {
-            L->n_sub = i;
-            layout_free(L);
-            return false;
-        }
-        if (L->plan[i].arena_bytes > arena)
-            arena = L->plan[i].arena_bytes;
-        if (L->plan[i].worker_bytes > L->workers)
-            L->workers = L->plan[i].worker_bytes;
+    bool present = true;
+    for (size_t i = 0; i < L->n_sub; i++)
+        present = present && L->sub[i];
+    if (!present || !native_plan_subgraphs(L->sub, L->n_sub, L->plan, &arena, &L->workers, d)) {
+        L->n_sub = 0; /* no plan left to free */
+        layout_free(L);
+        return false;
     }
     /* Never empty, so the node always gets its `scratch` parameter. */
     L->total = align64(arena ? arena : 1);

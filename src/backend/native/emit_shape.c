@@ -145,19 +145,13 @@ static bool emit_shape(op_emit *e)
     const ir_value *in = em_in(e, 0);
     if ((n->op != OP_SHAPE && n->op != OP_SIZE) || !ir_value_has_rt(in))
         return emit_unreachable(e);
-    if (n->op == OP_SIZE) { /* the static dims' product times the run-time ones */
+    if (n->op == OP_SIZE) {
         e->rt_dims = true;
-        int64_t fixed = 1;
-        hd_buf prod;
-        hd_buf_init(&prod);
-        for (int i = 0; i < in->rank; i++) {
-            if (in->dims[i].rt)
-                hd_buf_printf(&prod, "rtd[%d] * ", em_rt_index(e->g, in->dims[i].sym));
-            else
-                fixed *= in->dims[i].size;
-        }
-        em_line(e, "out0[0] = %sINT64_C(%" PRId64 ");", prod.data ? prod.data : "", fixed);
-        hd_buf_free(&prod);
+        hd_buf numel;
+        hd_buf_init(&numel);
+        em_rt_elems(e->g, in, -1, &numel);
+        em_line(e, "out0[0] = %s;", numel.data);
+        hd_buf_free(&numel);
         return true;
     }
     int start, end;

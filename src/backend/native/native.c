@@ -68,6 +68,27 @@ bool native_rt_enter(const ir_graph *g, int node, op_rt_view *view)
     return true;
 }
 
+bool native_plan_subgraphs(const ir_graph *const *subs, size_t n, mem_plan *plans, uint64_t *arena, uint64_t *workers,
+                           hd_diag *d)
+{
+    *arena = *workers = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!subs[i])
+            continue;
+        if (!pass_plan_memory(subs[i], native_scratch_need, &plans[i], d)) {
+            while (i-- > 0)
+                if (subs[i])
+                    mem_plan_free(&plans[i]);
+            return false;
+        }
+        if (plans[i].arena_bytes > *arena)
+            *arena = plans[i].arena_bytes;
+        if (plans[i].worker_bytes > *workers)
+            *workers = plans[i].worker_bytes;
+    }
+    return true;
+}
+
 scratch_need native_scratch_need(const ir_graph *g, int node)
 {
     const native_lowering *low = native_lowering_of(g->nodes[node].op);

@@ -73,6 +73,13 @@ bool native_emit_subgraph(op_emit *e, const ir_graph *sub, const mem_plan *plan,
 /* What node `node` asks the memory planner for (its lowering's scratch and
  * per-worker scratch); control flow plans its subgraphs with it. */
 scratch_need native_scratch_need(const ir_graph *g, int node);
+/* Plans the subgraphs a node calls one at a time (control flow,
+ * FlexAttention's modifiers): plans[i] for subs[i], skipping NULL entries;
+ * *arena is the largest arena (they share one), *workers the largest
+ * per-worker scratch.  On failure frees the plans it made and returns
+ * false. */
+bool native_plan_subgraphs(const ir_graph *const *subs, size_t n, mem_plan *plans, uint64_t *arena, uint64_t *workers,
+                           hd_diag *d);
 
 /* Run-time dims (ops/rtdims.c).  A node over them is lowered for one
  * slice and called once per index of its run-time dims, except a float32
