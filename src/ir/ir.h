@@ -173,6 +173,10 @@ typedef struct ir_node {
      * that the node's subgraphs read from the enclosing scope.  See
      * "Subgraphs" below. */
     size_t n_captures;
+    /* Run-time dims that are not leading (ops/rtdims.c, "the general
+     * path"): the node is lowered with its sizes read when the model runs,
+     * not for a slice.  Set by shape inference. */
+    bool rt_general;
 } ir_node;
 
 typedef struct ir_graph {
@@ -195,6 +199,9 @@ typedef struct ir_graph {
     /* symbols[i] is a run-time dim of range [sym_lo[i], sym_hi[i]] when
      * sym_hi[i] >= 0 (ir_graph_set_symbol_range) */
     int64_t *sym_lo, *sym_hi;
+    /* sym_prod[i].n > 0: symbols[i] is a product of others (see
+     * ir_monomial), not a dim a caller chooses */
+    struct ir_monomial *sym_prod;
     char **files; /* interned source file names (ir_loc.file) */
     size_t n_files, cap_files;
     /* A control-flow subgraph ("Subgraphs" below): the graph and node that
@@ -276,6 +283,32 @@ const char *ir_graph_symbol(ir_graph *g, const char *sym);
 void ir_graph_set_symbol_range(ir_graph *g, const char *sym, int64_t lo, int64_t hi);
 /* The range of run-time dim `sym`; false when it is none. */
 bool ir_graph_symbol_range(const ir_graph *g, const char *sym, int64_t *lo, int64_t *hi);
+
+/* A run-time dim that is a product of others, such as a Flatten of batch
+ * and seq, or batch times 16: coef times the free symbols f[0..n) (sorted
+ * by name, repeated for powers).  Its symbol's name spells it out,
+ * "batch*seq" or "batch*16", and its size in a run follows from theirs.
+ * A static size is the monomial with n == 0. */
+#define IR_MONOMIAL_MAX 8
+typedef struct ir_monomial {
+    int64_t coef;
+    int n;
+    const char *f[IR_MONOMIAL_MAX];
+} ir_monomial;
+/* Dim d as a monomial (a derived symbol expanded to its factors). */
+ir_monomial ir_dim_monomial(const ir_graph *g, const ir_dim *d);
+/* a * b; false when the product has too many factors or overflows. */
+bool ir_monomial_mul(const ir_monomial *a, const ir_monomial *b, ir_monomial *out);
+/* a / b when b divides a exactly; false otherwise. */
+bool ir_monomial_div(const ir_monomial *a, const ir_monomial *b, ir_monomial *out);
+bool ir_monomial_equal(const ir_monomial *a, const ir_monomial *b);
+/* The dim m is: static when m has no factors, the free symbol itself for
+ * 1 * sym, else the derived symbol (interned, its range the product of
+ * the factors' ranges).  False when a factor is no run-time dim, the range
+ * overflows, or the name is already a symbol the model chose. */
+bool ir_graph_monomial_dim(ir_graph *g, const ir_monomial *m, ir_dim *out);
+/* symbols[i]'s product when it is a derived symbol, else NULL. */
+const ir_monomial *ir_graph_symbol_product(const ir_graph *g, size_t i);
 
 /* Interns a source file name for ir_loc.file and returns the graph's copy. */
 const char *ir_graph_file(ir_graph *g, const char *path);

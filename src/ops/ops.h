@@ -214,13 +214,18 @@ void *op_fold_alloc(op_ctx *c, size_t i);
  * An op computes on run-time dims (ir_dim.rt) when they are leading dims
  * it computes over independently; it is then planned and lowered for one
  * slice, the view in which each run-time dim is 1, and the generated code
- * runs the slice once per index of them. */
+ * runs the slice once per index of them.  Otherwise, for the ops with a
+ * rule for their outputs' run-time dims (elementwise, Transpose, MatMul,
+ * Softmax, Reshape, Slice, Gather, Expand, ...), the node takes the
+ * general path (ir_node.rt_general): inferred at the top of the ranges,
+ * lowered with its sizes read at run time. */
 
 /* True when an input of the node has a run-time dim, or is a shape made
  * from one (ir_dimvals). */
 bool op_rt_touches(const ir_graph *g, int node);
-/* Shape inference for such a node, through the view: checks the run-time
- * dims are leading dims the op keeps, and gives the outputs theirs. */
+/* Shape inference for such a node: through the view when the run-time
+ * dims are leading dims the op keeps, else on the general path; gives the
+ * outputs their run-time dims. */
 bool op_rt_infer(op_ctx *c);
 /* After inference: Shape's result and what Gather, Concat, Slice,
  * Unsqueeze, ... compute from it carry their elements as ir_dimvals, or
@@ -229,6 +234,9 @@ void op_rt_dimvals(op_ctx *c);
 /* The node's run-time dims: syms[0..P) (its outputs' leading dims);
  * returns P, 0 when it has none. */
 int op_rt_slice_dims(const ir_graph *g, int node, const char **syms);
+/* A Slice on the general path (ir_node.rt_general): each input axis's
+ * start and step (the rest of the axis is the output's dim). */
+bool op_rt_slice_steps(const ir_graph *g, int node, int64_t *start, int64_t *step);
 
 typedef struct op_rt_saved {
     ir_graph *g;

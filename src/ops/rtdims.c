@@ -15,8 +15,9 @@
  * computes independently, and where each input's dims sit among them.
  * op_rt_infer does shape inference through the view and checks that the
  * run-time dims stay leading, agree between operands, and come out of the
- * slice as 1s.  Ops without a lead map, or run-time dims elsewhere, are
- * build errors that name the node and the dim.
+ * slice as 1s.  Where that fails, an op with a rule below ("the general
+ * path") is lowered with its sizes read at run time instead; anything
+ * else is a build error that names the node and the dim.
  *
  * Shapes computed from run-time dims (Shape, then Gather, Concat, ...)
  * carry their elements as ir_dimvals, so a Reshape or Expand to such a
@@ -62,23 +63,31 @@ static int norm_axis(const ir_node *n, const char *name, int64_t fallback, int r
     return a >= 0 && a <= rank ? (int)a : -1;
 }
 
+/* The axes in attribute `name` or constant input `input`, as written:
+ * their count (0 when neither gives any), or -1 when they come at run time
+ * or are too many. */
+static long read_axes(const ir_graph *g, const ir_node *n, const char *name, size_t input, int64_t *axes)
+{
+    size_t count = 0;
+    const int64_t *attr = ir_attr_ints(n, name, &count);
+    if (attr) {
+        if (count > HODU_MAX_RANK)
+            return -1;
+        memcpy(axes, attr, count * sizeof(int64_t));
+        return (long)count;
+    }
+    if (input < n->n_inputs && n->inputs[input] >= 0)
+        return ir_const_as_i64(g, n->inputs[input], axes, HODU_MAX_RANK);
+    return 0;
+}
+
 /* The smallest of the axes in attribute `name` or constant input `input`
  * (normalised against rank); 0 when neither gives any, or they come at
- * run time. */
+ * run time (then there are no leading dims). */
 static int min_axis(const ir_graph *g, const ir_node *n, const char *name, size_t input, int rank)
 {
     int64_t axes[HODU_MAX_RANK];
-    long k = -1;
-    size_t count = 0;
-    const int64_t *attr = ir_attr_ints(n, name, &count);
-    if (attr && count <= HODU_MAX_RANK) {
-        memcpy(axes, attr, count * sizeof(int64_t));
-        k = (long)count;
-    } else if (!attr && input < n->n_inputs && n->inputs[input] >= 0) {
-        k = ir_const_as_i64(g, n->inputs[input], axes, HODU_MAX_RANK);
-        if (k < 0)
-            return 0; /* axes known only at run time: no leading dims */
-    }
+    long k = read_axes(g, n, name, input, axes);
     if (k <= 0)
         return 0;
     int lo = rank;
@@ -425,12 +434,12 @@ static const char *dim_text(const ir_dim *d, char *buf, size_t len)
     return buf;
 }
 
-bool op_rt_infer(op_ctx *c)
+/* Inference for the slice: the node's run-time dims are leading dims it
+ * computes over independently. */
+static bool slice_infer(op_ctx *c)
 {
     ir_graph *g = c->g;
     const ir_node *n = op_node(c);
-    if (n->op == OP_SHAPE || n->op == OP_SIZE)
-        return infer_shape_of(c);
     const op_def *def = op_get(n->op);
     op_rt_view view;
     op_rt_view_enter(g, c->node, &view, false);
@@ -501,16 +510,18 @@ bool op_rt_infer(op_ctx *c)
             }
         }
     }
-    /* Leading means leading: no fixed dim before a run-time one, and each
-     * symbol once (the generated code loops over each). */
+    /* Leading means leading: no fixed dim other than 1 before a run-time
+     * one (a 1 leaves the slices contiguous), and each symbol once (the
+     * generated code loops over each). */
     for (int o = 0; ok && o < p; o++) {
-        if (!syms[o])
-            ok = op_fail(c,
-                         "output dim %d comes before a run-time dim but is fixed; run-time dims must be the "
-                         "leading dims of a value",
-                         o);
-        for (int q = 0; ok && q < o; q++)
-            if (strcmp(syms[q], syms[o]) == 0)
+        for (int j = 0; ok && !syms[o] && j < n_out; j++)
+            if (n->outputs[j] >= 0 && (slice[j][o].size != 1 || slice[j][o].rt))
+                ok = op_fail(c,
+                             "output dim %d comes before a run-time dim but is fixed; run-time dims must be the "
+                             "leading dims of a value",
+                             o);
+        for (int q = 0; ok && syms[o] && q < o; q++)
+            if (syms[q] && strcmp(syms[q], syms[o]) == 0)
                 ok = op_fail(c, "the run-time dim '%s' appears twice among its leading dims", syms[o]);
     }
     /* Operands that take part in a run-time dim's position must have it
@@ -521,7 +532,7 @@ bool op_rt_infer(op_ctx *c)
             continue;
         for (int i = 0; i < v->rank && i < m[j].part && ok; i++) {
             int o = i + m[j].shift;
-            if (o < 0 || o >= p || v->dims[i].rt)
+            if (o < 0 || o >= p || !syms[o] || v->dims[i].rt)
                 continue;
             if (!(m[j].bcast && v->dims[i].size == 1))
                 ok = op_fail(c,
@@ -536,11 +547,14 @@ bool op_rt_infer(op_ctx *c)
         if (!out)
             continue;
         if (out->rank < p) {
-            ok = op_fail(c, "output '%s' would lose the run-time dim '%s'", out->name, syms[out->rank]);
+            int o = out->rank;
+            while (!syms[o])
+                o++;
+            ok = op_fail(c, "output '%s' would lose the run-time dim '%s'", out->name, syms[o]);
             break;
         }
         for (int o = 0; o < p && ok; o++) {
-            if (slice[j][o].size != 1 || slice[j][o].rt)
+            if (syms[o] && (slice[j][o].size != 1 || slice[j][o].rt))
                 ok = op_fail(c,
                              "output '%s' dim %d would be %s times '%s', not '%s'; the op does not keep the "
                              "run-time dim as a leading dim",
@@ -548,6 +562,8 @@ bool op_rt_infer(op_ctx *c)
         }
         for (int o = 0; o < p && ok; o++) {
             int64_t lo, hi;
+            if (!syms[o])
+                continue;
             if (!ir_graph_symbol_range(g, syms[o], &lo, &hi)) {
                 ok = op_fail(c, "internal error: run-time dim '%s' has no range", syms[o]);
                 break;
@@ -560,14 +576,533 @@ bool op_rt_infer(op_ctx *c)
     return ok;
 }
 
+/* --- the general path ------------------------------------------------------
+ * A run-time dim the op moves, mixes or reduces over (a sequence length
+ * inside attention: Transpose, the scores' MatMul, Softmax over keys) has no
+ * slice.  The ops below have a rule saying where their outputs' run-time
+ * dims come from; such a node is inferred at the top of the ranges (every
+ * size check then holds for the largest case), its outputs take their
+ * run-time dims by the rule, and it is marked ir_node.rt_general: a
+ * backend lowers it with its sizes read when the model runs.  The slice
+ * stays the first choice, since it runs the static kernel. */
+
+static bool general_op(const ir_node *n)
+{
+    const op_def *def = op_get(n->op);
+    if (!def || n->body || ir_node_has_subgraphs(n))
+        return false;
+    if (def->family == OP_FAMILY_ELEMENTWISE)
+        return true;
+    switch (n->op) {
+    case OP_TRANSPOSE:
+    case OP_MATMUL:
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+    case OP_SQUEEZE:
+    case OP_UNSQUEEZE:
+    case OP_FLATTEN:
+    case OP_RESHAPE:
+    case OP_SLICE:
+    case OP_RANGE:
+    case OP_GATHER:
+    case OP_GATHER_ELEMENTS:
+    case OP_EXPAND: return true;
+    default: return false;
+    }
+}
+
+/* marked[i] for each axis i (normalised against rank) that attribute
+ * `name` or constant input `input` lists; false when they come at run
+ * time or are out of range.  *any: whether any was given. */
+static bool axes_marked(const ir_graph *g, const ir_node *n, const char *name, size_t input, int rank, bool *marked,
+                        bool *any)
+{
+    int64_t axes[HODU_MAX_RANK];
+    long k = read_axes(g, n, name, input, axes);
+    if (k < 0)
+        return false;
+    *any = k > 0;
+    for (int i = 0; i < rank; i++)
+        marked[i] = false;
+    for (long i = 0; i < k; i++) {
+        int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
+        if (a < 0 || a >= rank)
+            return false;
+        marked[a] = true;
+    }
+    return true;
+}
+
+static bool has_rt_dims(const ir_graph *g, const ir_node *n)
+{
+    for (size_t j = 0; j < n->n_inputs; j++)
+        if (n->inputs[j] >= 0 && ir_value_has_rt(ir_val(g, n->inputs[j])))
+            return true;
+    return false;
+}
+
+/* An operand other than the data is a shape computed from run-time dims
+ * (a Slice's ends, a Reshape's shape). */
+static bool reads_dims(const ir_graph *g, const ir_node *n)
+{
+    for (size_t j = n->op == OP_RANGE ? 0 : 1; j < n->n_inputs; j++) {
+        const ir_value *v = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
+        if (v && v->dimvals && v->kind != IR_VALUE_CONST)
+            return true;
+    }
+    return false;
+}
+
+/* Dim i of v's run-time symbol, or NULL (also for i < 0). */
+static const char *sym_at(const ir_value *v, int i)
+{
+    return i >= 0 && i < v->rank && v->dims[i].rt ? v->dims[i].sym : NULL;
+}
+
+/* Broadcasts dim i of v (NULL: absent) into output dim `o` whose symbol so
+ * far is *s: a run-time dim must meet the same one or static 1s. */
+static bool bcast_dim(op_ctx *c, const ir_value *v, int i, int o, const char **s)
+{
+    const char *vs = sym_at(v, i);
+    if (!vs)
+        return true;
+    if (*s && strcmp(*s, vs) != 0)
+        return op_fail(c, "input '%s' dim %d is the run-time dim '%s' where another operand has '%s' (output dim %d)",
+                       v->name, i, vs, *s, o);
+    *s = vs;
+    return true;
+}
+
+/* Every static dim of v at a run-time output dim must be 1. */
+static bool bcast_ones(op_ctx *c, const ir_value *v, int i, const char *s)
+{
+    if (!s || i < 0 || i >= v->rank || v->dims[i].rt || v->dims[i].size == 1)
+        return true;
+    return op_fail(c,
+                   "input '%s' dim %d is %" PRId64 " where another operand has the run-time dim '%s'; it would "
+                   "have to be '%s' or 1",
+                   v->name, i, v->dims[i].size, s, s);
+}
+
+/* The output's run-time dims under the op's rule: syms[o] for output dim o
+ * (rank r), NULL for a static one. */
+static bool general_syms(op_ctx *c, int r, const char **syms)
+{
+    const ir_graph *g = c->g;
+    const ir_node *n = op_node(c);
+    for (int o = 0; o < r; o++)
+        syms[o] = NULL;
+    const ir_value *a = op_in(c, 0);
+    switch (n->op) {
+    case OP_TRANSPOSE: {
+        size_t k = 0;
+        const int64_t *perm = ir_attr_ints(n, "perm", &k);
+        for (int o = 0; o < r; o++)
+            syms[o] = sym_at(a, perm && k == (size_t)r ? (int)perm[o] : r - 1 - o);
+        return true;
+    }
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX:
+        for (int o = 0; o < r; o++)
+            syms[o] = sym_at(a, o);
+        return true;
+    case OP_SQUEEZE:
+    case OP_UNSQUEEZE: { /* the data stays as it is: dims other than the axes keep their order */
+        bool sq = n->op == OP_SQUEEZE, marked[HODU_MAX_RANK], any = false;
+        if (!axes_marked(g, n, "axes", 1, sq ? a->rank : r, marked, &any) || (sq && !any))
+            return op_fail(c, "with run-time dims, the axes of %s must be given and known at build time",
+                           sq ? "Squeeze" : "Unsqueeze");
+        for (int i = 0, o = 0; i < a->rank && o < r;) {
+            if (sq && marked[i]) {
+                if (a->dims[i].rt)
+                    return op_fail(c, "it would squeeze the run-time dim '%s' (dim %d)", a->dims[i].sym, i);
+                i++;
+            } else if (!sq && marked[o]) {
+                o++;
+            } else {
+                syms[o++] = sym_at(a, i++);
+            }
+        }
+        return true;
+    }
+    case OP_GATHER: { /* data's dims before the axis, the indices', data's after */
+        const ir_value *idx = op_in(c, 1);
+        int64_t ax = ir_attr_int(n, "axis", 0);
+        int axis = (int)(ax < 0 ? ax + a->rank : ax);
+        for (int o = 0; o < r; o++)
+            syms[o] = o < axis               ? sym_at(a, o)
+                      : o < axis + idx->rank ? sym_at(idx, o - axis)
+                                             : sym_at(a, o - idx->rank + 1);
+        return true;
+    }
+    case OP_GATHER_ELEMENTS: { /* the indices' dims; data's others must hold them */
+        const ir_value *idx = op_in(c, 1);
+        int64_t ax = ir_attr_int(n, "axis", 0);
+        int axis = (int)(ax < 0 ? ax + a->rank : ax);
+        for (int o = 0; o < r; o++) {
+            syms[o] = sym_at(idx, o);
+            if (o == axis || !syms[o] || (a->dims[o].rt && strcmp(a->dims[o].sym, syms[o]) == 0))
+                continue;
+            int64_t lo, hi;
+            if (a->dims[o].rt || !ir_graph_symbol_range(g, syms[o], &lo, &hi) || hi > a->dims[o].size)
+                return op_fail(c, "indices dim %d is the run-time dim '%s', which data's dim %d may not hold", o,
+                               syms[o], o);
+        }
+        return true;
+    }
+    case OP_MATMUL: {
+        const ir_value *b = op_in(c, 1);
+        int ra = a->rank, rb = b->rank;
+        /* numpy's matmul: a 1-D operand is a row (A) or a column (B) */
+        int ka = ra - 1, kb = rb >= 2 ? rb - 2 : 0;
+        const char *sa = sym_at(a, ka), *sb = sym_at(b, kb);
+        if ((sa || sb) && (!sa || !sb || strcmp(sa, sb) != 0))
+            return op_fail(c,
+                           "the inner dims of '%s' (dim %d: %s) and '%s' (dim %d: %s) would have to be the same "
+                           "run-time dim",
+                           a->name, ka, sa ? sa : "fixed", b->name, kb, sb ? sb : "fixed");
+        int batch = r - (ra >= 2) - (rb >= 2);
+        for (int o = 0; o < batch; o++) {
+            int ia = o - (batch - (ra - 2)), ib = o - (batch - (rb - 2));
+            if (!bcast_dim(c, a, ra >= 2 ? ia : -1, o, &syms[o]) || !bcast_dim(c, b, rb >= 2 ? ib : -1, o, &syms[o]))
+                return false;
+            if (!bcast_ones(c, a, ra >= 2 ? ia : -1, syms[o]) || !bcast_ones(c, b, rb >= 2 ? ib : -1, syms[o]))
+                return false;
+        }
+        if (ra >= 2)
+            syms[batch] = sym_at(a, ra - 2);
+        if (rb >= 2)
+            syms[r - 1] = sym_at(b, rb - 1);
+        return true;
+    }
+    default: /* elementwise: numpy broadcasting */
+        for (int o = 0; o < r; o++)
+            for (size_t j = 0; j < n->n_inputs; j++) {
+                const ir_value *v = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
+                if (v && !bcast_dim(c, v, o - (r - v->rank), o, &syms[o]))
+                    return false;
+            }
+        for (int o = 0; o < r; o++)
+            for (size_t j = 0; j < n->n_inputs; j++) {
+                const ir_value *v = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
+                if (v && !bcast_ones(c, v, o - (r - v->rank), syms[o]))
+                    return false;
+            }
+        return true;
+    }
+}
+
+static bool elems_of(const op_ctx *c, size_t i, ir_dimvals *out);
+
+/* Flatten and Reshape: the data stays as it is, the dims regroup.  Each
+ * output dim is a product of input dims (ir_monomial): a run-time dim, a
+ * derived one such as batch*seq, or a static size. */
+static bool general_reshape(op_ctx *c)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = op_node(c);
+    const ir_value *in = op_in(c, 0);
+    ir_monomial total = {1, 0, {0}}, want[HODU_MAX_RANK];
+    for (int i = 0; i < in->rank; i++) {
+        ir_monomial d = ir_dim_monomial(g, &in->dims[i]);
+        if (!ir_monomial_mul(&total, &d, &total))
+            return op_fail(c, "its input's size is a product of too many run-time dims");
+    }
+    int r;
+    if (n->op == OP_FLATTEN) {
+        int64_t ax = ir_attr_int(n, "axis", 1);
+        int axis = (int)(ax < 0 ? ax + in->rank : ax);
+        if (axis < 0 || axis > in->rank)
+            return op_fail(c, "axis %" PRId64 " is out of range for rank %d", ax, in->rank);
+        r = 2;
+        want[0] = (ir_monomial){1, 0, {0}};
+        for (int i = 0; i < axis; i++) {
+            ir_monomial d = ir_dim_monomial(g, &in->dims[i]);
+            if (!ir_monomial_mul(&want[0], &d, &want[0]))
+                return op_fail(c, "its input's size is a product of too many run-time dims");
+        }
+        if (!ir_monomial_div(&total, &want[0], &want[1]))
+            return op_fail(c, "internal error: Flatten's dims do not divide");
+    } else {
+        ir_dimvals sv;
+        if (!elems_of(c, 1, &sv))
+            return op_fail(c, "with run-time dims, its shape must be known at build time or computed from the "
+                              "input's dims (Shape, Gather, Concat, ...)");
+        bool allowzero = ir_attr_int(n, "allowzero", 0) != 0;
+        r = sv.n;
+        int minus = -1;
+        ir_monomial known = {1, 0, {0}};
+        for (int o = 0; o < r; o++) {
+            ir_dim d = {sv.val[o], sv.sym[o], false, sv.sym[o] != NULL};
+            if (!d.rt && d.size == 0 && !allowzero) {
+                if (o >= in->rank)
+                    return op_fail(c, "shape entry %d is 0 (copy the input's dim) past the input's rank", o);
+                d = in->dims[o];
+            } else if (!d.rt && d.size == -1) {
+                if (minus >= 0)
+                    return op_fail(c, "its shape has two -1 entries");
+                minus = o;
+                continue;
+            } else if (!d.rt && d.size < 0) {
+                return op_fail(c, "shape entry %d is %" PRId64, o, d.size);
+            }
+            want[o] = ir_dim_monomial(g, &d);
+            if (!ir_monomial_mul(&known, &want[o], &known))
+                return op_fail(c, "its shape is a product of too many run-time dims");
+        }
+        if (minus >= 0 && !ir_monomial_div(&total, &known, &want[minus]))
+            return op_fail(c, "the -1 in its shape would be the input's size divided by the other entries, which "
+                              "does not divide for every value of the run-time dims");
+        if (minus < 0 && !ir_monomial_equal(&total, &known))
+            return op_fail(c, "its shape does not hold as many elements as its input for every value of the "
+                              "run-time dims");
+    }
+    ir_dim dims[HODU_MAX_RANK];
+    int64_t top[HODU_MAX_RANK];
+    for (int o = 0; o < r; o++) {
+        if (!ir_graph_monomial_dim(g, &want[o], &dims[o]))
+            return op_fail(c,
+                           "output dim %d would be a product of run-time dims whose range overflows, or whose "
+                           "name the model already uses",
+                           o);
+        top[o] = dims[o].size;
+    }
+    op_set_out(c, 0, in->dtype, r, top);
+    memcpy(op_out(c, 0)->dims, dims, (size_t)r * sizeof(ir_dim));
+    return true;
+}
+
+/* Slice on the general path: each axis either as at build time (a static
+ * dim, constant starts and ends), or from 0 to a run-time dim (an end
+ * computed from the input's dims, `x[:, :seq]`, or past the end of a
+ * run-time dim).  Fills each input axis's start, step and output dim;
+ * reports through c when given, else quietly. */
+static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *start, int64_t *step, ir_dim *dims)
+{
+    const ir_value *in = ir_val(g, n->inputs[0]);
+    int r = in->rank;
+    for (int i = 0; i < r; i++) {
+        start[i] = 0;
+        step[i] = 1;
+        dims[i] = in->dims[i];
+    }
+    ir_dimvals st, en, ax, sp;
+    op_ctx q = {(ir_graph *)g, (int)(n - g->nodes), NULL};
+    const op_ctx *src = c ? c : &q;
+    bool has_axes = n->n_inputs > 3 && n->inputs[3] >= 0, has_steps = n->n_inputs > 4 && n->inputs[4] >= 0;
+    if (n->n_inputs < 3 || !elems_of(src, 1, &st) || !elems_of(src, 2, &en) || (has_axes && !elems_of(src, 3, &ax)) ||
+        (has_steps && !elems_of(src, 4, &sp)) || st.n != en.n || (has_axes && ax.n != st.n) ||
+        (has_steps && sp.n != st.n))
+        return c && op_fail(c, "with run-time dims, its starts, ends, axes and steps must be known at build time "
+                               "(ends may come from the input's dims)");
+    bool seen[HODU_MAX_RANK] = {false};
+    for (int k = 0; k < st.n; k++) {
+        int64_t a = has_axes ? ax.val[k] : k;
+        if (has_axes && ax.sym[k])
+            return c && op_fail(c, "its axes must be known at build time");
+        if (a < 0)
+            a += r;
+        if (a < 0 || a >= r || seen[a])
+            return c && op_fail(c, "axis %" PRId64 " is out of range or repeated", has_axes ? ax.val[k] : k);
+        seen[a] = true;
+        int64_t s = st.val[k], e = en.val[k], p = has_steps ? sp.val[k] : 1;
+        if (st.sym[k] || (has_steps && sp.sym[k]) || p == 0)
+            return c &&
+                   op_fail(c, "along axis %" PRId64 ", its start and step must be build-time numbers (step not 0)", a);
+        const ir_dim *d = &in->dims[a];
+        if (en.sym[k] || d->rt) {
+            /* from 0 to a run-time dim: the end names it, or runs past it */
+            int64_t lo, hi;
+            const char *to = en.sym[k] ? en.sym[k] : d->sym;
+            bool ok = s == 0 && p == 1 && ir_graph_symbol_range(g, to, &lo, &hi);
+            if (ok && en.sym[k]) /* the end is a dim of the run: within a static axis, or the axis itself */
+                ok = d->rt ? strcmp(d->sym, en.sym[k]) == 0 : hi <= d->size;
+            else if (ok) /* a constant end past the run-time dim's top */
+                ok = e >= d->size;
+            if (!ok)
+                return c && op_fail(c,
+                                    "along axis %" PRId64 " it would slice a run-time dim other than from 0 to "
+                                    "its end, or slice to a run-time dim that may exceed the axis",
+                                    a);
+            dims[a] = (ir_dim){hi, to, false, true};
+            continue;
+        }
+        int64_t D = d->size; /* the spec's clamping */
+        if (s < 0)
+            s += D;
+        if (e < 0)
+            e += D;
+        int64_t cnt;
+        if (p > 0) {
+            s = s < 0 ? 0 : s > D ? D : s;
+            e = e < 0 ? 0 : e > D ? D : e;
+            cnt = e > s ? (e - s + p - 1) / p : 0;
+        } else {
+            s = s < 0 ? 0 : s > D - 1 ? D - 1 : s;
+            e = e < -1 ? -1 : e > D - 1 ? D - 1 : e;
+            cnt = s > e ? (s - e - p - 1) / -p : 0;
+        }
+        start[a] = s;
+        step[a] = p;
+        dims[a] = (ir_dim){cnt, NULL, false, false};
+    }
+    return true;
+}
+
+bool op_rt_slice_steps(const ir_graph *g, int node, int64_t *start, int64_t *step)
+{
+    ir_dim dims[HODU_MAX_RANK];
+    return slice_axes(NULL, g, ir_nd(g, node), start, step, dims);
+}
+
+static bool general_slice(op_ctx *c)
+{
+    int64_t start[HODU_MAX_RANK], step[HODU_MAX_RANK];
+    ir_dim dims[HODU_MAX_RANK];
+    const ir_value *in = op_in(c, 0);
+    if (!slice_axes(c, c->g, op_node(c), start, step, dims))
+        return false;
+    int64_t top[HODU_MAX_RANK];
+    for (int i = 0; i < in->rank; i++)
+        top[i] = dims[i].size;
+    op_set_out(c, 0, in->dtype, in->rank, top);
+    memcpy(op_out(c, 0)->dims, dims, (size_t)in->rank * sizeof(ir_dim));
+    return true;
+}
+
+/* Range(0, d, 1) up to a run-time dim d (arange(x.size(1))): d long. */
+static bool general_range(op_ctx *c)
+{
+    ir_dimvals lim;
+    double st, dl;
+    if (!elems_of(c, 1, &lim) || lim.n != 1 || !lim.sym[0] || ir_const_as_f64(c->g, op_in_id(c, 0), &st, 1) != 1 ||
+        ir_const_as_f64(c->g, op_in_id(c, 2), &dl, 1) != 1 || st != 0.0 || dl != 1.0)
+        return op_fail(c, "with a run-time dim, Range must count from 0 up to it in steps of 1");
+    int64_t lo, hi;
+    if (!ir_graph_symbol_range(c->g, lim.sym[0], &lo, &hi))
+        return op_fail(c, "internal error: run-time dim '%s' has no range", lim.sym[0]);
+    op_set_out(c, 0, op_in(c, 0)->dtype, 1, &hi);
+    op_out(c, 0)->dims[0] = (ir_dim){hi, lim.sym[0], false, true};
+    return true;
+}
+
+/* Expand to a shape computed from run-time dims: numpy broadcasting of
+ * the input's dims and the shape's. */
+static bool general_expand(op_ctx *c)
+{
+    const ir_value *in = op_in(c, 0);
+    ir_dimvals sv;
+    if (!elems_of(c, 1, &sv))
+        return op_fail(c, "with run-time dims, its shape must be known at build time or computed from dims");
+    int r = sv.n > in->rank ? sv.n : in->rank;
+    ir_dim dims[HODU_MAX_RANK];
+    int64_t top[HODU_MAX_RANK];
+    char b1[32], b2[32];
+    for (int o = 0; o < r; o++) {
+        int i = o - (r - in->rank), k = o - (r - sv.n);
+        ir_dim x = i >= 0 ? in->dims[i] : (ir_dim){1, NULL, false, false};
+        ir_dim y = k >= 0 ? (ir_dim){sv.val[k], sv.sym[k], false, sv.sym[k] != NULL} : (ir_dim){1, NULL, false, false};
+        if (!y.rt && y.size < 0)
+            return op_fail(c, "shape entry %d is %" PRId64, k, y.size);
+        if (x.rt && y.rt && strcmp(x.sym, y.sym) != 0)
+            return op_fail(c, "dim %d would broadcast the run-time dims '%s' and '%s' together", o, x.sym, y.sym);
+        if (x.rt || y.rt) {
+            const ir_dim *rt = x.rt ? &x : &y, *other = x.rt ? &y : &x;
+            if (!other->rt && other->size != 1)
+                return op_fail(c, "dim %d would broadcast %s against the run-time dim '%s'", o,
+                               dim_text(other, b1, sizeof b1), rt->sym);
+            dims[o] = *rt;
+        } else if (x.size == y.size || y.size == 1) {
+            dims[o] = x;
+        } else if (x.size == 1) {
+            dims[o] = y;
+        } else {
+            return op_fail(c, "dim %d: %s does not broadcast to %s", o, dim_text(&x, b1, sizeof b1),
+                           dim_text(&y, b2, sizeof b2));
+        }
+        top[o] = dims[o].size;
+    }
+    op_set_out(c, 0, in->dtype, r, top);
+    memcpy(op_out(c, 0)->dims, dims, (size_t)r * sizeof(ir_dim));
+    return true;
+}
+
+static bool general_infer(op_ctx *c)
+{
+    ir_graph *g = c->g;
+    ir_node *n = ir_nd(g, c->node);
+    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->op == OP_SLICE || n->op == OP_RANGE || n->op == OP_EXPAND) {
+        n->rt_general = n->op == OP_SLICE    ? general_slice(c)
+                        : n->op == OP_RANGE  ? general_range(c)
+                        : n->op == OP_EXPAND ? general_expand(c)
+                                             : general_reshape(c);
+        return n->rt_general;
+    }
+    op_rt_view view;
+    op_rt_view_enter(g, c->node, &view, true);
+    bool ok = op_get(n->op)->infer(c);
+    int n_out = (int)n->n_outputs;
+    ir_dim(*top)[HODU_MAX_RANK] = hd_xcalloc(n_out ? (size_t)n_out : 1, sizeof(*top));
+    for (int j = 0; j < n_out; j++)
+        if (n->outputs[j] >= 0)
+            memcpy(top[j], ir_val(g, n->outputs[j])->dims, sizeof(top[j]));
+    op_rt_view_leave(&view);
+    for (int j = 0; ok && j < n_out; j++) {
+        ir_value *out = n->outputs[j] >= 0 ? ir_val(g, n->outputs[j]) : NULL;
+        if (!out)
+            continue;
+        memcpy(out->dims, top[j], sizeof(top[j]));
+        const char *syms[HODU_MAX_RANK];
+        ok = general_syms(c, out->rank, syms);
+        for (int o = 0; ok && o < out->rank; o++) {
+            int64_t lo, hi;
+            if (!syms[o])
+                continue;
+            if (!ir_graph_symbol_range(g, syms[o], &lo, &hi) || out->dims[o].size != hi)
+                ok = op_fail(c, "internal error: output dim %d is %" PRId64 " at the top of run-time dim '%s'", o,
+                             out->dims[o].size, syms[o]);
+            else
+                out->dims[o] = (ir_dim){hi, syms[o], false, true};
+        }
+    }
+    free(top);
+    n->rt_general = ok;
+    return ok;
+}
+
+bool op_rt_infer(op_ctx *c)
+{
+    ir_node *n = ir_nd(c->g, c->node);
+    if (n->op == OP_SHAPE || n->op == OP_SIZE)
+        return infer_shape_of(c);
+    n->rt_general = false;
+    if (!general_op(n) || (!has_rt_dims(c->g, n) && !reads_dims(c->g, n)))
+        return slice_infer(c);
+    /* the slice if it can, quietly; otherwise the general path, whose
+     * errors are the ones reported */
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    op_ctx q = {c->g, c->node, &quiet};
+    bool sliced = slice_infer(&q);
+    hd_diag_free(&quiet);
+    return sliced || general_infer(c);
+}
+
 int op_rt_slice_dims(const ir_graph *g, int node, const char **syms)
 {
     const ir_node *n = ir_nd(g, node);
     int p = 0;
+    if (n->rt_general)
+        return 0;
+    /* leading run-time dims, static 1s among them (NULL) */
     for (size_t j = 0; j < n->n_outputs; j++) {
         const ir_value *v = n->outputs[j] >= 0 ? ir_val(g, n->outputs[j]) : NULL;
-        for (int i = 0; v && i < v->rank && v->dims[i].rt; i++) {
+        for (int i = 0; v && i < v->rank && (v->dims[i].rt || v->dims[i].size == 1); i++) {
+            if (!v->dims[i].rt)
+                continue;
             syms[i] = v->dims[i].sym;
+            for (int k = p; k < i; k++)
+                syms[k] = NULL;
             if (i + 1 > p)
                 p = i + 1;
         }
@@ -651,7 +1186,10 @@ void op_rt_dimvals(op_ctx *c)
         equal_dims(c, out);
         return;
     }
-    if (out->dtype != HODU_DTYPE_I64 && out->dtype != HODU_DTYPE_I32)
+    /* floats hold dims exactly up to 2^24 (2^53): a cast for arange */
+    bool as_float = out->dtype == HODU_DTYPE_F32 || out->dtype == HODU_DTYPE_F64;
+    if (out->dtype != HODU_DTYPE_I64 && out->dtype != HODU_DTYPE_I32 &&
+        !(as_float && (n->op == OP_CAST || n->op == OP_IDENTITY)))
         return;
     ir_dimvals r = {0}, a;
     switch (n->op) {
@@ -729,13 +1267,22 @@ void op_rt_dimvals(op_ctx *c)
     if (r.n != ir_value_numel(out))
         return;
     bool has_sym = false;
-    for (int i = 0; i < r.n; i++)
+    int64_t exact = out->dtype == HODU_DTYPE_F32 ? INT64_C(1) << 24 : INT64_C(1) << 53;
+    for (int i = 0; i < r.n; i++) {
+        int64_t lo, hi = r.val[i];
         has_sym = has_sym || r.sym[i];
+        if (as_float && ((r.sym[i] && !ir_graph_symbol_range(c->g, r.sym[i], &lo, &hi)) || hi > exact || hi < -exact))
+            return;
+    }
     if (!has_sym) { /* every element known: a constant after all */
         void *dst = op_fold_alloc(c, 0);
         for (int i = 0; i < r.n; i++) {
             if (out->dtype == HODU_DTYPE_I32)
                 ((int32_t *)dst)[i] = (int32_t)r.val[i];
+            else if (out->dtype == HODU_DTYPE_F32)
+                ((float *)dst)[i] = (float)r.val[i];
+            else if (out->dtype == HODU_DTYPE_F64)
+                ((double *)dst)[i] = (double)r.val[i];
             else
                 ((int64_t *)dst)[i] = r.val[i];
         }

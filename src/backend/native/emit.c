@@ -53,6 +53,31 @@ void em_for(op_emit *e, const char *var, int64_t n)
     e->indent++;
 }
 
+void em_for_rt(op_emit *e, const char *var, const char *n)
+{
+    int level = e->indent;
+    if (level >= 0 && level < 64)
+        e->single &= ~(UINT64_C(1) << level);
+    em_line(e, "for (int64_t %s = 0; %s < %s; %s++) {", var, var, n, var);
+    e->indent++;
+}
+
+void em_rt_loops(op_emit *e, int count, hd_buf *dense)
+{
+    hd_buf_puts(dense, "0");
+    for (int o = 0; o < count; o++) {
+        char var[16], cnt[16];
+        snprintf(var, sizeof var, "i%d", o);
+        snprintf(cnt, sizeof cnt, "n%d", o);
+        em_for_rt(e, var, cnt);
+        char *next = hd_xasprintf("(%s) * n%d + i%d", dense->data, o, o);
+        hd_buf_free(dense);
+        hd_buf_init(dense);
+        hd_buf_puts(dense, next);
+        free(next);
+    }
+}
+
 /* Work (about elements touched) below which splitting a node into tasks
  * costs more than it gains: a hand-off to the pool costs a few
  * microseconds. */

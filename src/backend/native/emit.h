@@ -81,8 +81,10 @@ typedef bool (*op_emit_fn)(op_emit *e);
 int em_rt_index(const ir_graph *g, const char *sym);
 /* Appends the C count of v's elements after dim i (-1: all of them) in a
  * run: "rtd[3] * rtd[1] * INT64_C(768)", the run-time dims' sizes times
- * the fixed dims' product (emit_c.c). */
+ * the fixed dims' product; so dim i's stride (emit_c.c). */
 void em_rt_elems(const ir_graph *g, const ir_value *v, int i, hd_buf *b);
+/* The same for the product of v's dims from..to-1. */
+void em_rt_span(const ir_graph *g, const ir_value *v, int from, int to, hd_buf *b);
 
 /* --- helpers for emitters --------------------------------------------- */
 
@@ -96,6 +98,13 @@ void em_line(op_emit *e, const char *fmt, ...) HD_PRINTF(2, 3);
  * which em_close turns into "do { ... } while (0);" when the body holds a
  * break or continue, so those keep their meaning.  Close it with em_close. */
 void em_for(op_emit *e, const char *var, int64_t n);
+/* em_for for a count known when the model runs: `n` is a C expression. */
+void em_for_rt(op_emit *e, const char *var, const char *n);
+/* The general path's loop nest: loops i0..i(count-1) over the locals
+ * n0..n(count-1) the caller declared; `dense` (empty) receives the index of
+ * element (i0, ...) of a dense tensor of those dims.  Close each loop with
+ * em_close. */
+void em_rt_loops(op_emit *e, int count, hd_buf *dense);
 void em_close(op_emit *e); /* "}" and dedent */
 /* Like em_for for a node's outermost loop whose iterations are independent
  * (each writes its own part of the outputs, none reads what another
@@ -122,6 +131,15 @@ typedef struct em_num {
     char s[40];
 } em_num;
 em_num em_f64(double v);
+/* Whether dim i of operand v (i < 0: absent) broadcasts to output dim
+ * `out` in numpy's rules: its stride there is 0. */
+bool em_rt_broadcasts(const ir_value *v, int i, const ir_dim *out);
+/* The general path (op_emit.rt_dims) of an op that keeps its data as it
+ * is (Reshape, Flatten, Squeeze, ...): out0 gets this run's bytes of in0. */
+bool em_copy_rt(op_emit *e);
+/* Dim i of v in a run: "rtd[2]" for a run-time dim, else its size
+ * "INT64_C(64)" (emit_c.c; for the general path, op_emit.rt_dims). */
+em_num em_dim(const ir_graph *g, const ir_value *v, int i);
 
 /* --- index expressions ------------------------------------------------
  * Generated code addresses elements with sums of loop variables times

@@ -420,22 +420,44 @@ int em_rt_index(const ir_graph *g, const char *sym)
     return -1;
 }
 
-/* Elements of v's slice: its static dims' product (run-time dims as 1). */
-static int64_t slice_numel(const ir_value *v)
-{
-    int64_t n = 1;
-    for (int i = 0; i < v->rank; i++)
-        if (!v->dims[i].rt)
-            n *= v->dims[i].size;
-    return n;
-}
+void em_rt_elems(const ir_graph *g, const ir_value *v, int i, hd_buf *b) { em_rt_span(g, v, i + 1, v->rank, b); }
 
-void em_rt_elems(const ir_graph *g, const ir_value *v, int i, hd_buf *b)
+void em_rt_span(const ir_graph *g, const ir_value *v, int from, int to, hd_buf *b)
 {
-    for (int k = i + 1; k < v->rank; k++)
+    int64_t fixed = 1;
+    for (int k = from; k < to; k++) {
         if (v->dims[k].rt)
             hd_buf_printf(b, "rtd[%d] * ", em_rt_index(g, v->dims[k].sym));
-    hd_buf_printf(b, "INT64_C(%" PRId64 ")", slice_numel(v));
+        else
+            fixed *= v->dims[k].size;
+    }
+    hd_buf_printf(b, "INT64_C(%" PRId64 ")", fixed);
+}
+
+bool em_rt_broadcasts(const ir_value *v, int i, const ir_dim *out)
+{
+    return i < 0 || (!v->dims[i].rt && v->dims[i].size == 1 && (out->rt || out->size != 1));
+}
+
+bool em_copy_rt(op_emit *e)
+{
+    hd_buf n;
+    hd_buf_init(&n);
+    em_rt_elems(e->g, em_out(e, 0), -1, &n);
+    em_line(e, "if ((const void *)out0 != (const void *)in0) memcpy(out0, in0, (size_t)(%s) * %zu);", n.data,
+            ir_dtype_size(em_out(e, 0)->dtype));
+    hd_buf_free(&n);
+    return true;
+}
+
+em_num em_dim(const ir_graph *g, const ir_value *v, int i)
+{
+    em_num r;
+    if (v->dims[i].rt)
+        snprintf(r.s, sizeof r.s, "rtd[%d]", em_rt_index(g, v->dims[i].sym));
+    else
+        snprintf(r.s, sizeof r.s, "INT64_C(%" PRId64 ")", v->dims[i].size);
+    return r;
 }
 
 /* Opens the loops over the node's run-time dims and moves each operand's
@@ -444,8 +466,9 @@ static void rt_slice_calls(const ir_graph *g, int node, int p, const char **syms
 {
     const ir_node *n = &g->nodes[node];
     for (int k = 0; k < p; k++)
-        hd_buf_printf(calls, "for (int64_t rt%d = 0; rt%d < rtd[%d]; rt%d++) {\n    ", k, k, em_rt_index(g, syms[k]),
-                      k);
+        if (syms[k]) /* NULL: a static 1 among them */
+            hd_buf_printf(calls, "for (int64_t rt%d = 0; rt%d < rtd[%d]; rt%d++) {\n    ", k, k,
+                          em_rt_index(g, syms[k]), k);
     size_t at = 0;
     for (int dir = 0; dir < 2; dir++) {
         size_t cnt = dir ? n->n_outputs : n->n_inputs;
@@ -460,7 +483,7 @@ static void rt_slice_calls(const ir_graph *g, int node, int p, const char **syms
                 if (!v->dims[i].rt)
                     continue;
                 int loop = 0;
-                while (loop < p && strcmp(syms[loop], v->dims[i].sym) != 0)
+                while (loop < p && (!syms[loop] || strcmp(syms[loop], v->dims[i].sym) != 0))
                     loop++;
                 hd_buf_printf(&off, "%srt%d * ", off.len ? " + " : "", loop);
                 em_rt_elems(g, v, i, &off);
@@ -497,9 +520,13 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
     const ir_node *n = &g->nodes[node];
     const op_def *def = op_get(n->op);
     /* A node over run-time dims is written for one slice (ops/rtdims.c) and
-     * called once per index of them. */
+     * called once per index of them, or (rt_general) written with its
+     * sizes read at run time. */
     const char *rt_syms[HODU_MAX_RANK];
     int rt_p = op_rt_slice_dims(g, node, rt_syms);
+    int rt_loops = 0;
+    for (int k = 0; k < rt_p; k++)
+        rt_loops += rt_syms[k] != NULL;
     bool rt_rows = rt_p && native_rt_rows(g, node);
     int64_t rows_div = 1; /* the rows the view plans for, per row of the run */
     for (int k = 0; k < rt_p; k++)
@@ -520,7 +547,13 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
                  .rt_rows_div = rt_rows ? rows_div : 0};
     size_t decls_before = decls->len;
     const native_lowering *low = native_lowering_of(n->op);
-    bool emitted = low && low->emit(&e);
+    bool emitted;
+    if (n->rt_general) {
+        e.rt_dims = true;
+        emitted = low && low->emit_rt && low->emit_rt(&e); /* native_supports checked */
+    } else {
+        emitted = low && low->emit(&e);
+    }
     if (rt_p)
         op_rt_view_leave(&view);
     if (!emitted) {
@@ -607,7 +640,8 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
         hd_buf rows;
         hd_buf_init(&rows);
         for (int k = 0; k < rt_p; k++)
-            hd_buf_printf(&rows, "%srtd[%d]", k ? " * " : "", em_rt_index(g, rt_syms[k]));
+            if (rt_syms[k])
+                hd_buf_printf(&rows, "%srtd[%d]", rows.len ? " * " : "", em_rt_index(g, rt_syms[k]));
         param_add(&ps, hd_xstrdup("const int64_t "), hd_xstrdup("rt_rows"), hd_buf_take(&rows));
     }
 
@@ -634,7 +668,7 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
         checks->node = hd_xrealloc(checks->node, (checks->n + 1) * sizeof(int));
         checks->node[checks->n++] = node;
     }
-    for (int k = 0; k < rt_p && !rt_rows; k++)
+    for (int k = 0; k < rt_loops && !rt_rows; k++)
         hd_buf_puts(calls, "    }\n");
     params_free(&ps);
     hd_buf_free(&body);
@@ -681,6 +715,17 @@ static void put_rt_dims(const ir_graph *g, hd_buf *b)
         }
     }
     free(seen);
+    /* the derived ones: products of those (ir_monomial); within range
+     * since their factors are */
+    for (size_t k = 0; k < g->n_symbols; k++) {
+        const ir_monomial *m = ir_graph_symbol_product(g, k);
+        if (!m)
+            continue;
+        hd_buf_printf(b, "    rtd[%zu] = INT64_C(%" PRId64 ")", k, m->coef);
+        for (int i = 0; i < m->n; i++)
+            hd_buf_printf(b, " * rtd[%d]", em_rt_index(g, m->f[i]));
+        hd_buf_puts(b, ";\n");
+    }
 }
 
 /* hodu_run's output dims: the caller's array or a local one, filled with
@@ -806,7 +851,7 @@ static mem_plan plan_kept_weights(const ir_graph *g, const mem_plan *plan, mem_s
         op_rt_view view;
         bool sliced = native_rt_enter(g, node, &view); /* its lowering sees the slice */
         for (size_t k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k] >= 0 && !(low && low->packs && low->packs(g, node, k)))
+            if (n->inputs[k] >= 0 && (n->rt_general || !(low && low->packs && low->packs(g, node, k))))
                 raw[n->inputs[k]] = true;
         if (sliced)
             op_rt_view_leave(&view);

@@ -395,6 +395,9 @@ static void ew_open_loops(op_emit *e, const ew_loops *L, int64_t cost)
     }
 }
 
+static void ew_emit_element(op_emit *e, const ew_plan *a, const char *tpl, ew_subst *sp, char *const *idx,
+                            const char *oidx);
+
 /* Writes the loop nest of plan `a` computing `tpl` into out0. */
 static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
 {
@@ -406,13 +409,11 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
     if (numel <= 0)
         return true;
 
-    bool raw = (r->flags & EWF_RAW) != 0;
     const char *T = em_compute_ctype(a->op_dtype);
     /* Integer classes take float attributes as double literals. */
     const char *lit_ct = ew_class_of(a->op_dtype) == EWC_FLOAT ? T : "double";
     char *sa, *sb;
     ew_subst s = ew_subst_for(a, lit_ct, &sa, &sb);
-    char names[EW_MAX_OPERANDS][16];
     const ew_loops *L = &a->loops;
 
     const char *tv = ew_vec_template(a);
@@ -446,15 +447,36 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
         sacc *= L->dims[j];
     }
     char *oidx = ew_index(L, ost);
+    char *idx[EW_MAX_OPERANDS];
+    for (int k = 0; k < a->n; k++)
+        idx[k] = ew_index(L, L->st[k]);
+    ew_emit_element(e, a, tpl, &s, idx, oidx);
+    for (int k = 0; k < a->n; k++)
+        free(idx[k]);
+    free(oidx);
+    for (int j = 0; j < L->rank; j++)
+        em_close(e);
+    free(sa);
+    free(sb);
+    return true;
+}
 
+/* One element inside the loops: operand k at in<idx>[idx[k]], the result
+ * to out0[oidx]. */
+static void ew_emit_element(op_emit *e, const ew_plan *a, const char *tpl, ew_subst *sp, char *const *idx,
+                            const char *oidx)
+{
+    const ew_row *r = a->row;
+    bool raw = (r->flags & EWF_RAW) != 0;
+    const char *T = em_compute_ctype(a->op_dtype);
+    ew_subst s = *sp;
+    char names[EW_MAX_OPERANDS][16];
     for (int k = 0; k < a->n; k++) {
         hodu_dtype dt = a->v[k]->dtype;
-        char *idx = ew_index(L, L->st[k]);
-        char *ref = hd_xasprintf("in%d[%s]", a->idx[k], idx);
+        char *ref = hd_xasprintf("in%d[%s]", a->idx[k], idx[k]);
         char *ld = raw ? hd_xstrdup(ref) : em_load(dt, ref);
         snprintf(names[k], sizeof names[k], "x%d", a->idx[k]);
         em_line(e, "const %s %s = %s;", raw ? em_ctype(dt) : em_compute_ctype(dt), names[k], ld);
-        free(idx);
         free(ref);
         free(ld);
     }
@@ -487,12 +509,6 @@ static bool ew_emit_args(op_emit *e, const ew_plan *a, const char *tpl)
         free(st);
     }
     free(expr);
-    free(oidx);
-    for (int j = 0; j < L->rank; j++)
-        em_close(e);
-    free(sa);
-    free(sb);
-    return true;
 }
 
 /* A float32 member's formula over hd_vf vectors (operands and the result
@@ -623,26 +639,93 @@ static bool ew_emit_narrow_cast(op_emit *e)
     return true;
 }
 
-static bool ew_emit(op_emit *e)
+/* The node's plan and formula (NULL after reporting). */
+static char *ew_node_template(op_emit *e, ew_plan *a)
+{
+    char *tpl = ew_plan_template(e, e->node, a, "internal error: inconsistent elementwise node");
+    return tpl ? ew_pow_by_const(e, a, 1, tpl) : NULL;
+}
+
+static bool ew_emit_args_rt(op_emit *e, const ew_plan *a, const char *tpl);
+
+/* The node's function body; `rt`: on the general path. */
+static bool ew_emit_node(op_emit *e, bool rt)
 {
     ew_void_unused(e);
+    if (ew_is_narrow_cast(e->g, e->node) && rt) {
+        ir_node_error(e->d, e->g, e->node,
+                      "a Cast to or from a narrow type over run-time dims that are not leading dims is not "
+                      "supported yet; bind them with --dim SYM=N");
+        return false;
+    }
     if (ew_is_narrow_cast(e->g, e->node))
         return ew_emit_narrow_cast(e);
     ew_plan a;
-    char *tpl = ew_plan_template(e, e->node, &a, "internal error: inconsistent elementwise node");
+    char *tpl = ew_node_template(e, &a);
     if (!tpl)
         return false;
-    tpl = ew_pow_by_const(e, &a, 1, tpl);
-    if (a.row->kind == EWK_CAST && a.op_dtype == a.out_dtype) {
-        free(tpl);
+    bool ok = true;
+    if (a.row->kind == EWK_CAST && a.op_dtype == a.out_dtype && rt) {
+        ok = em_copy_rt(e);
+    } else if (a.row->kind == EWK_CAST && a.op_dtype == a.out_dtype) {
         size_t nbytes = ir_value_nbytes(em_out(e, 0));
         if (nbytes)
             em_line(e, "if ((const void *)out0 != (const void *)in0) memcpy(out0, in0, %zu);", nbytes);
-        return true;
+    } else {
+        ok = rt ? ew_emit_args_rt(e, &a, tpl) : ew_emit_args(e, &a, tpl);
     }
-    bool ok = ew_emit_args(e, &a, tpl);
     free(tpl);
     return ok;
+}
+
+static bool ew_emit(op_emit *e) { return ew_emit_node(e, false); }
+static bool ew_emit_rt(op_emit *e) { return ew_emit_node(e, true); }
+
+/* The general path (ir_node.rt_general): the loops run over the output's
+ * dims as this run has them; an operand's stride along a dim is 0 where it
+ * broadcasts, else the product of its later dims. */
+static bool ew_emit_args_rt(op_emit *e, const ew_plan *ap, const char *tpl)
+{
+    const ew_plan a = *ap;
+    const ir_value *out = em_out(e, 0);
+    const char *T = em_compute_ctype(a.op_dtype);
+    const char *lit_ct = ew_class_of(a.op_dtype) == EWC_FLOAT ? T : "double";
+    char *sa, *sb;
+    ew_subst s = ew_subst_for(&a, lit_ct, &sa, &sb);
+    int r = out->rank;
+    em_line(e, "{");
+    e->indent++;
+    hd_buf oidx, idx[EW_MAX_OPERANDS];
+    hd_buf_init(&oidx);
+    for (int k = 0; k < a.n; k++) {
+        hd_buf_init(&idx[k]);
+        hd_buf_puts(&idx[k], "0");
+    }
+    for (int o = 0; o < r; o++) {
+        em_line(e, "const int64_t n%d = %s;", o, em_dim(e->g, out, o).s);
+        for (int k = 0; k < a.n; k++) {
+            int i = o - (r - a.v[k]->rank);
+            if (em_rt_broadcasts(a.v[k], i, &out->dims[o]))
+                continue;
+            hd_buf_printf(&idx[k], " + i%d * ", o);
+            em_rt_elems(e->g, a.v[k], i, &idx[k]);
+        }
+    }
+    em_rt_loops(e, r, &oidx);
+    char *ix[EW_MAX_OPERANDS] = {0};
+    for (int k = 0; k < a.n; k++)
+        ix[k] = idx[k].data;
+    ew_emit_element(e, &a, tpl, &s, ix, oidx.data);
+    for (int o = 0; o < r; o++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    for (int k = 0; k < a.n; k++)
+        hd_buf_free(&idx[k]);
+    hd_buf_free(&oidx);
+    free(sa);
+    free(sb);
+    return true;
 }
 
 /* Writes `const T t<m> = <formula>;` for members first.. of `body`, whose
@@ -829,7 +912,7 @@ void native_register_elementwise(native_lowering *table)
 {
     for (size_t i = 0; i < HD_ARRAY_LEN(ew_formulas); i++)
         if (ew_formula_agrees(&ew_formulas[i]))
-            table[ew_formulas[i].op] = (native_lowering){.emit = ew_emit};
+            table[ew_formulas[i].op] = (native_lowering){.emit = ew_emit, .emit_rt = ew_emit_rt};
     table[OP_FUSED_ELEMENTWISE] = (native_lowering){.emit = ew_fused_emit};
     table[OP_DROPOUT] = (native_lowering){.emit = dropout_emit};
 }

@@ -584,6 +584,91 @@ static bool emit_matmul(op_emit *e)
     return true;
 }
 
+/* The general path (ir_node.rt_general): run-time dims among the batch,
+ * M, N or K (attention's scores and their product with V over a run-time
+ * sequence).  Float32 only.  One batched product when each operand either
+ * has every batch dim or none; otherwise loops over the batch dims, one
+ * product each. */
+static bool emit_matmul_rt(op_emit *e)
+{
+    const ir_value *a = em_in(e, 0), *b = em_in(e, 1), *out = em_out(e, 0);
+    if (a->dtype != HODU_DTYPE_F32 || b->dtype != HODU_DTYPE_F32) {
+        ir_node_error(e->d, e->g, e->node,
+                      "MatMul over run-time dims that are not leading dims takes float32 only yet, not %s; bind "
+                      "them with --dim SYM=N",
+                      ir_dtype_name(a->dtype));
+        return false;
+    }
+    const ir_graph *g = e->g;
+    int ra = a->rank, rb = b->rank, r = out->rank;
+    int nb = r - (ra >= 2) - (rb >= 2); /* batch dims of the output */
+    e->parallel = true;
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "const int64_t M = %s, N = %s, K = %s;", ra >= 2 ? em_dim(g, a, ra - 2).s : "1",
+            rb >= 2 ? em_dim(g, b, rb - 1).s : "1", em_dim(g, a, ra - 1).s);
+    /* per operand and batch dim: the stride, or NULL where it broadcasts */
+    char *st[2][HODU_MAX_RANK];
+    int have[2] = {0, 0};
+    const ir_value *ops[2] = {a, b};
+    for (int t = 0; t < 2; t++) {
+        const ir_value *v = ops[t];
+        for (int o = 0; o < nb; o++) {
+            int i = v->rank >= 2 ? o - (nb - (v->rank - 2)) : -1;
+            st[t][o] = NULL;
+            if (em_rt_broadcasts(v, i, &out->dims[o]))
+                continue;
+            hd_buf x;
+            hd_buf_init(&x);
+            em_rt_elems(g, v, i, &x);
+            st[t][o] = hd_buf_take(&x);
+            have[t]++;
+        }
+    }
+    if ((have[0] == 0 || have[0] == nb) && (have[1] == 0 || have[1] == nb)) {
+        hd_buf bt;
+        hd_buf_init(&bt);
+        hd_buf_puts(&bt, "1");
+        for (int o = 0; o < nb; o++)
+            hd_buf_printf(&bt, " * %s", em_dim(g, out, o).s);
+        em_line(e, "const int64_t batch = %s;", bt.data);
+        hd_buf_free(&bt);
+        em_line(e,
+                "hd_sgemm_par(exec, workers, %" PRIu64 "u, batch, %s, %s, M * N, M, N, K, in0, K, 0, in1, N, 0, "
+                "out0, N, 1.0f, 0.0f);",
+                e->worker_bytes, have[0] ? "M * K" : "0", have[1] ? "K * N" : "0");
+    } else {
+        hd_buf at[3];
+        for (int t = 0; t < 3; t++)
+            hd_buf_init(&at[t]);
+        for (int o = 0; o < nb; o++) {
+            char var[16];
+            snprintf(var, sizeof var, "i%d", o);
+            em_for_rt(e, var, em_dim(g, out, o).s);
+            for (int t = 0; t < 2; t++)
+                if (st[t][o])
+                    hd_buf_printf(&at[t], " + i%d * %s", o, st[t][o]);
+            hd_buf_printf(&at[2], " + i%d * ", o);
+            em_rt_elems(g, out, o, &at[2]);
+        }
+        em_line(e,
+                "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, M, N, K, in0%s, K, 0, in1%s, N, 0, out0%s, N, "
+                "1.0f, 0.0f);",
+                e->worker_bytes, at[0].data ? at[0].data : "", at[1].data ? at[1].data : "",
+                at[2].data ? at[2].data : "");
+        for (int o = 0; o < nb; o++)
+            em_close(e);
+        for (int t = 0; t < 3; t++)
+            hd_buf_free(&at[t]);
+    }
+    for (int t = 0; t < 2; t++)
+        for (int o = 0; o < nb; o++)
+            free(st[t][o]);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
 static uint64_t scratch_matmul(const ir_graph *g, int node)
 {
     if (ir_val(g, ir_nd(g, node)->inputs[0])->dtype != HODU_DTYPE_F32)
@@ -858,11 +943,12 @@ static bool emit_flatten(op_emit *e)
 
 void native_register_nn(native_lowering *table)
 {
-    table[OP_MATMUL] = (native_lowering){.emit = emit_matmul, .worker_scratch = scratch_matmul, .packs = packs_matmul};
+    table[OP_MATMUL] = (native_lowering){
+        .emit = emit_matmul, .worker_scratch = scratch_matmul, .packs = packs_matmul, .emit_rt = emit_matmul_rt};
     table[OP_MATMUL_INTEGER] = (native_lowering){.emit = emit_matmul_integer};
     table[OP_QLINEAR_MATMUL] = (native_lowering){.emit = emit_qlinear_matmul};
     table[OP_GEMM] = (native_lowering){.emit = emit_gemm, .worker_scratch = scratch_gemm, .packs = packs_gemm};
-    table[OP_FLATTEN] = (native_lowering){.emit = emit_flatten};
+    table[OP_FLATTEN] = (native_lowering){.emit = emit_flatten, .emit_rt = em_copy_rt};
     table[OP_FUSED_EPILOGUE] = (native_lowering){.emit = emit_fused_epilogue,
                                                  .scratch = scratch_fused_epilogue,
                                                  .worker_scratch = worker_scratch_fused_epilogue,

@@ -730,6 +730,70 @@ static uint64_t scratch_softmax(const ir_graph *g, int node)
     return 0;
 }
 
+/* The general path (ir_node.rt_general): Softmax and LogSoftmax over a
+ * run-time dim (attention's keys), float32, with the rows' geometry read
+ * at run time: O rows of A elements I apart. */
+static bool emit_softmax_rt(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0);
+    const ir_node *n = em_node(e);
+    if (in->dtype != HODU_DTYPE_F32) {
+        ir_node_error(e->d, e->g, e->node,
+                      "%s over run-time dims that are not leading dims takes float32 only yet, not %s; bind them "
+                      "with --dim SYM=N",
+                      n->op_type, ir_dtype_name(in->dtype));
+        return false;
+    }
+    int r = in->rank;
+    int64_t ax = ir_attr_int(n, "axis", e->g->opset >= 13 ? -1 : 1);
+    int axis = (int)(ax < 0 ? ax + r : ax);
+    /* before opset 13 the op works on a 2-D view split at the axis */
+    int len_end = e->g->opset >= 13 ? axis + 1 : r;
+    hd_buf b[3];
+    for (int k = 0; k < 3; k++) {
+        hd_buf_init(&b[k]);
+        hd_buf_puts(&b[k], "1");
+    }
+    for (int i = 0; i < r; i++)
+        hd_buf_printf(&b[i < axis ? 0 : i < len_end ? 1 : 2], " * %s", em_dim(e->g, in, i).s);
+    bool log = n->op == OP_LOG_SOFTMAX;
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "const int64_t O = %s, A = %s, I = %s;", b[0].data, b[1].data, b[2].data);
+    for (int k = 0; k < 3; k++)
+        hd_buf_free(&b[k]);
+    em_line(e, "for (int64_t o = 0; o < O && A > 0; o++)");
+    em_line(e, "    for (int64_t i = 0; i < I; i++) {");
+    e->indent += 2;
+    em_line(e, "const float *x = in0 + o * A * I + i;");
+    em_line(e, "float *y = out0 + o * A * I + i;");
+    em_line(e, "float mx = x[0], s = 0.0f;");
+    em_line(e, "if (I == 1)");
+    em_line(e, "    mx = hd_rd_ext(x, A, 1);");
+    em_line(e, "else");
+    em_line(e, "    for (int64_t j = 1; j < A; j++) mx = (x[j * I] > mx || x[j * I] != x[j * I]) ? x[j * I] : mx;");
+    if (log) {
+        em_line(e, "for (int64_t j = 0; j < A; j++) s += hd_expf(x[j * I] - mx);");
+        em_line(e, "const float ls = logf(s);");
+        em_line(e, "for (int64_t j = 0; j < A; j++) y[j * I] = (x[j * I] - mx) - ls;");
+    } else {
+        em_line(e, "if (I == 1) {");
+        em_line(e, "    for (int64_t j = 0; j < A; j++) y[j] = x[j] - mx;");
+        em_line(e, "    hd_vexp_f32(y, y, A);");
+        em_line(e, "    s = hd_rd_sum(y, A, 0.0f);");
+        em_line(e, "} else {");
+        em_line(e, "    for (int64_t j = 0; j < A; j++) { y[j * I] = hd_expf(x[j * I] - mx); s += y[j * I]; }");
+        em_line(e, "}");
+        em_line(e, "const float rs = 1.0f / s;");
+        em_line(e, "for (int64_t j = 0; j < A; j++) y[j * I] *= rs;");
+    }
+    e->indent -= 2;
+    em_line(e, "    }");
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
 static bool emit_softmax(op_emit *e)
 {
     const ir_value *in = em_in(e, 0);
@@ -1260,8 +1324,9 @@ void native_register_reduce(native_lowering *table)
     table[OP_CUM_SUM] = (native_lowering){.emit = emit_cum};
     table[OP_CUM_PROD] = (native_lowering){.emit = emit_cum};
     table[OP_TOP_K] = (native_lowering){.emit = emit_topk};
-    table[OP_SOFTMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax};
-    table[OP_LOG_SOFTMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax};
+    table[OP_SOFTMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax, .emit_rt = emit_softmax_rt};
+    table[OP_LOG_SOFTMAX] =
+        (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax, .emit_rt = emit_softmax_rt};
     table[OP_HARDMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax};
     table[OP_LAYER_NORMALIZATION] = (native_lowering){.emit = emit_norm_lastdims, .scratch = scratch_norm_lastdims};
     table[OP_RMS_NORMALIZATION] = (native_lowering){.emit = emit_norm_lastdims, .scratch = scratch_norm_lastdims};

@@ -225,6 +225,132 @@ static bool emit_transpose(op_emit *e)
     return true;
 }
 
+/* The general path (ir_node.rt_general): out0 walked in order over its
+ * dims as this run has them, in0 read at `src[o]` (C expressions) per
+ * step of output dim o.  With `row`, the last dim is contiguous in both
+ * and moves as one memcpy. */
+static void rt_copy(op_emit *e, const ir_value *out, char *const *src, const char *base, bool row, size_t elem)
+{
+    int r = out->rank;
+    em_line(e, "{");
+    e->indent++;
+    for (int o = 0; o < r; o++) {
+        em_line(e, "const int64_t n%d = %s;", o, em_dim(e->g, out, o).s);
+        em_line(e, "const int64_t s%d = %s;", o, src[o]);
+    }
+    int loops = row && r > 0 ? r - 1 : r;
+    hd_buf dst, at;
+    hd_buf_init(&dst);
+    hd_buf_init(&at);
+    hd_buf_puts(&at, base);
+    for (int o = 0; o < loops; o++)
+        hd_buf_printf(&at, " + i%d * s%d", o, o);
+    em_rt_loops(e, loops, &dst);
+    if (loops < r) /* the row: n(r-1) elements from both */
+        em_line(e, "memcpy(out0 + (%s) * n%d, in0 + %s, (size_t)n%d * %zu);", dst.data, r - 1, at.data, r - 1, elem);
+    else
+        em_line(e, "out0[%s] = in0[%s];", dst.data, at.data);
+    for (int o = 0; o < loops; o++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    hd_buf_free(&dst);
+    hd_buf_free(&at);
+}
+
+static bool emit_transpose_rt(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    int r = out->rank;
+    size_t k = 0;
+    const int64_t *perm = ir_attr_ints(em_node(e), "perm", &k);
+    char *src[HODU_MAX_RANK] = {0};
+    for (int o = 0; o < r; o++) {
+        int i = perm && k == (size_t)r ? (int)perm[o] : r - 1 - o;
+        hd_buf b;
+        hd_buf_init(&b);
+        em_rt_elems(e->g, in, i, &b);
+        src[o] = hd_buf_take(&b);
+    }
+    bool row = r > 0 && (perm && k == (size_t)r ? perm[r - 1] == r - 1 : r == 1);
+    rt_copy(e, out, src, "0", row, in0_elem(e));
+    for (int o = 0; o < r; o++)
+        free(src[o]);
+    return true;
+}
+
+static bool emit_slice_rt(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    int64_t start[HODU_MAX_RANK], step[HODU_MAX_RANK];
+    if (!op_rt_slice_steps(e->g, e->node, start, step)) {
+        ir_node_error(e->d, e->g, e->node, "internal error: a Slice over run-time dims without its axes");
+        return false;
+    }
+    const ir_node *n = em_node(e);
+    for (size_t j = 1; j < n->n_inputs; j++)
+        if (n->inputs[j] >= 0)
+            em_line(e, "(void)in%zu;", j);
+    char *src[HODU_MAX_RANK] = {0};
+    hd_buf base;
+    hd_buf_init(&base);
+    hd_buf_puts(&base, "0");
+    bool row = in->rank > 0 && step[in->rank - 1] == 1;
+    for (int i = 0; i < in->rank; i++) {
+        hd_buf b;
+        hd_buf_init(&b);
+        em_rt_elems(e->g, in, i, &b);
+        if (start[i])
+            hd_buf_printf(&base, " + INT64_C(%" PRId64 ") * %s", start[i], b.data);
+        src[i] = step[i] == 1 ? hd_buf_take(&b) : hd_xasprintf("(%s) * INT64_C(%" PRId64 ")", b.data, step[i]);
+        hd_buf_free(&b);
+    }
+    rt_copy(e, out, src, base.data, row, in0_elem(e));
+    for (int i = 0; i < in->rank; i++)
+        free(src[i]);
+    hd_buf_free(&base);
+    return true;
+}
+
+/* Expand on the general path: a stride of 0 where the input broadcasts. */
+static bool emit_expand_rt(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    int r = out->rank;
+    em_line(e, "(void)in1;");
+    char *src[HODU_MAX_RANK] = {0};
+    bool row = r > 0;
+    for (int o = 0; o < r; o++) {
+        int i = o - (r - in->rank);
+        bool bcast = em_rt_broadcasts(in, i, &out->dims[o]);
+        hd_buf b;
+        hd_buf_init(&b);
+        if (bcast)
+            hd_buf_puts(&b, "0");
+        else
+            em_rt_elems(e->g, in, i, &b);
+        src[o] = hd_buf_take(&b);
+        if (o == r - 1)
+            row = !bcast;
+    }
+    rt_copy(e, out, src, "0", row, in0_elem(e));
+    for (int o = 0; o < r; o++)
+        free(src[o]);
+    return true;
+}
+
+/* Range(0, d, 1) up to a run-time dim d (ops/rtdims.c). */
+static bool emit_range_rt(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    em_line(e, "(void)in0;");
+    em_line(e, "(void)in1;");
+    em_line(e, "(void)in2;");
+    em_line(e, "for (int64_t i = 0; i < %s; i++)", em_dim(e->g, out, 0).s);
+    em_line(e, "    out0[i] = (%s)i;", em_ctype(out->dtype));
+    return true;
+}
+
 /* Slice by values given at run time (shape_slice_at_run_time): the spec's
  * clamping of starts and ends per axis, as slice_plan does it at build
  * time, then a check that the counts are the declared output's, then the
@@ -457,6 +583,80 @@ static void elements_loops_close(op_emit *e, int rank)
         em_close(e);
     e->indent--;
     em_line(e, "}");
+}
+
+/* `const int64_t name = <v's dims from..to-1 this run>;` */
+static void rt_span_line(op_emit *e, const char *name, const ir_value *v, int from, int to)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    em_rt_span(e->g, v, from, to, &b);
+    em_line(e, "const int64_t %s = %s;", name, b.data);
+    hd_buf_free(&b);
+}
+
+/* The general path (ir_node.rt_general) of Gather and GatherElements:
+ * an index past the axis's size in this run is clamped like a static
+ * one. */
+static bool emit_gather_rt(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
+    int64_t ax = ir_attr_int(em_node(e), "axis", 0);
+    int axis = (int)(ax < 0 ? ax + data->rank : ax);
+    em_line(e, "{");
+    e->indent++;
+    rt_span_line(e, "O", data, 0, axis);
+    rt_span_line(e, "J", idx, 0, idx->rank);
+    rt_span_line(e, "I", data, axis + 1, data->rank);
+    rt_span_line(e, "D", data, axis, axis + 1);
+    em_line(e, "for (int64_t o = 0; o < O && D > 0; o++)");
+    em_line(e, "    for (int64_t j = 0; j < J; j++) {");
+    em_line(e, "        int64_t k = (int64_t)in1[j];");
+    em_line(e, "        if (k < 0) k += D;");
+    em_line(e, "        if (k < 0) k = 0; else if (k >= D) k = D - 1;");
+    em_line(e, "        memcpy(out0 + (o * J + j) * I, in0 + (o * D + k) * I, (size_t)I * %zu);", in0_elem(e));
+    em_line(e, "    }");
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
+static bool emit_gather_elements_rt(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0), *out = em_out(e, 0);
+    int64_t ax = ir_attr_int(em_node(e), "axis", 0);
+    int r = out->rank, axis = (int)(ax < 0 ? ax + r : ax);
+    em_line(e, "{");
+    e->indent++;
+    rt_span_line(e, "D", data, axis, axis + 1);
+    hd_buf io, so;
+    hd_buf_init(&io);
+    hd_buf_init(&so);
+    hd_buf_puts(&so, "0");
+    for (int o = 0; o < r; o++) {
+        em_line(e, "const int64_t n%d = %s;", o, em_dim(e->g, out, o).s);
+        hd_buf st;
+        hd_buf_init(&st);
+        em_rt_elems(e->g, data, o, &st);
+        em_line(e, "const int64_t s%d = %s;", o, st.data);
+        hd_buf_free(&st);
+        if (o == axis)
+            hd_buf_printf(&so, " + k * s%d", o);
+        else
+            hd_buf_printf(&so, " + i%d * s%d", o, o);
+    }
+    em_rt_loops(e, r, &io);
+    em_line(e, "int64_t k = (int64_t)in1[%s];", io.data);
+    em_line(e, "if (k < 0) k += D;");
+    em_line(e, "if (k < 0) k = 0; else if (k >= D) k = D - 1;");
+    em_line(e, "if (D > 0) out0[%s] = in0[%s];", io.data, so.data);
+    for (int o = 0; o < r; o++)
+        em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    hd_buf_free(&io);
+    hd_buf_free(&so);
+    return true;
 }
 
 static bool emit_gather_elements(op_emit *e)
@@ -822,19 +1022,19 @@ void native_register_shape(native_lowering *table)
         table[copies[i]] = (native_lowering){.emit = emit_copy};
     table[OP_SHAPE] = (native_lowering){.emit = emit_shape};
     table[OP_SIZE] = (native_lowering){.emit = emit_shape};
-    table[OP_RESHAPE] = (native_lowering){.emit = emit_reshape};
-    table[OP_SQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};
-    table[OP_UNSQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze};
+    table[OP_RESHAPE] = (native_lowering){.emit = emit_reshape, .emit_rt = em_copy_rt};
+    table[OP_SQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze, .emit_rt = em_copy_rt};
+    table[OP_UNSQUEEZE] = (native_lowering){.emit = emit_squeeze_unsqueeze, .emit_rt = em_copy_rt};
     for (size_t i = 0; i < HD_ARRAY_LEN(folded); i++)
         table[folded[i]] = (native_lowering){.emit = emit_unreachable};
-    table[OP_RANGE] = (native_lowering){.emit = emit_range};
-    table[OP_TRANSPOSE] = (native_lowering){.emit = emit_transpose};
-    table[OP_SLICE] = (native_lowering){.emit = emit_slice};
-    table[OP_EXPAND] = (native_lowering){.emit = emit_expand};
+    table[OP_RANGE] = (native_lowering){.emit = emit_range, .emit_rt = emit_range_rt};
+    table[OP_TRANSPOSE] = (native_lowering){.emit = emit_transpose, .emit_rt = emit_transpose_rt};
+    table[OP_SLICE] = (native_lowering){.emit = emit_slice, .emit_rt = emit_slice_rt};
+    table[OP_EXPAND] = (native_lowering){.emit = emit_expand, .emit_rt = emit_expand_rt};
     table[OP_CONCAT] = (native_lowering){.emit = emit_concat};
     table[OP_SPLIT] = (native_lowering){.emit = emit_split};
-    table[OP_GATHER] = (native_lowering){.emit = emit_gather};
-    table[OP_GATHER_ELEMENTS] = (native_lowering){.emit = emit_gather_elements};
+    table[OP_GATHER] = (native_lowering){.emit = emit_gather, .emit_rt = emit_gather_rt};
+    table[OP_GATHER_ELEMENTS] = (native_lowering){.emit = emit_gather_elements, .emit_rt = emit_gather_elements_rt};
     table[OP_TILE] = (native_lowering){.emit = emit_tile};
     table[OP_PAD] = (native_lowering){.emit = emit_pad};
     table[OP_CONSTANT_OF_SHAPE] = (native_lowering){.emit = emit_constant_of_shape};

@@ -41,6 +41,12 @@ static bool native_supports(const ir_graph *g, int node, char **reason)
         *reason = hd_xasprintf("no C lowering for op %s", n->op_type);
         return false;
     }
+    if (n->rt_general && !native_lowering_of(n->op)->emit_rt) {
+        *reason = hd_xasprintf("no C lowering for %s over run-time dims that are not leading dims yet; bind them "
+                               "with --dim SYM=N",
+                               n->op_type);
+        return false;
+    }
     /* A control-flow node is lowered with its subgraphs' nodes. */
     for (size_t a = 0; a < n->n_attrs; a++) {
         const ir_graph *sub = n->attrs[a].graph;
@@ -61,10 +67,11 @@ static bool native_supports(const ir_graph *g, int node, char **reason)
 bool native_rt_enter(const ir_graph *g, int node, op_rt_view *view)
 {
     const char *syms[HODU_MAX_RANK];
-    if (op_rt_slice_dims(g, node, syms) == 0)
+    bool general = ir_nd(g, node)->rt_general;
+    if (!general && op_rt_slice_dims(g, node, syms) == 0)
         return false;
     /* the graph is the caller's; the view puts it back as it was */
-    op_rt_view_enter((ir_graph *)g, node, view, native_rt_rows(g, node));
+    op_rt_view_enter((ir_graph *)g, node, view, general || native_rt_rows(g, node));
     return true;
 }
 

@@ -52,6 +52,11 @@ typedef struct native_lowering {
     /* Optional, in place of scratch and worker_scratch: both at once (a
      * control-flow node plans its subgraphs once for the two). */
     scratch_need (*scratch_both)(const ir_graph *g, int node);
+    /* Optional: the general path, for a node over run-time dims that are
+     * not leading (ir_node.rt_general).  It reads every size when the model
+     * runs (em_dim, with `rtd`); its scratch is what scratch and
+     * worker_scratch give for the largest sizes. */
+    op_emit_fn emit_rt;
 } native_lowering;
 
 /* The lowering of an op_id, or NULL when the backend has none. */
