@@ -552,7 +552,7 @@ bool op_rt_infer(op_ctx *c)
                 ok = op_fail(c, "internal error: run-time dim '%s' has no range", syms[o]);
                 break;
             }
-            out->dims[o] = (ir_dim){hi, syms[o], false, true};
+            out->dims[o] = (ir_dim){.size = hi, .sym = syms[o], .rt = true};
         }
     }
     free(m);

@@ -625,6 +625,8 @@ static bool ew_emit_narrow_cast(op_emit *e)
 
 static bool ew_emit(op_emit *e)
 {
+    if (em_node(e)->op == OP_EQUAL && em_in(e, 0)->dtype == HODU_DTYPE_STRING)
+        return str_emit_equal(e);
     ew_void_unused(e);
     if (ew_is_narrow_cast(e->g, e->node))
         return ew_emit_narrow_cast(e);
