@@ -34,8 +34,11 @@ extern "C" {
  * 5: run-time dims: an input's dims may vary within [min_dims, dims],
  *    hodu_tensor_desc.dim_names names each such dim (inputs and outputs
  *    that share a name share its size in a run), and check 0 refuses a
- *    run whose input dims break that. */
-#define HODU_ABI_VERSION 5u
+ *    run whose input dims break that.
+ * 6: string tensors (hodu_string elements), the host's allocator in
+ *    hodu_exec (alloc_ctx, alloc), outputs of unbounded size (a described
+ *    dim of -1), and checks whose text carries their own reason. */
+#define HODU_ABI_VERSION 6u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
 #define HODU_ABI_ALIGN 64u
@@ -57,7 +60,7 @@ typedef enum hodu_dtype {
     HODU_DTYPE_I16 = 5,
     HODU_DTYPE_I32 = 6,
     HODU_DTYPE_I64 = 7,
-    HODU_DTYPE_STRING = 8, /* recognised, never compiled */
+    HODU_DTYPE_STRING = 8, /* hodu_string elements (below) */
     HODU_DTYPE_BOOL = 9,
     HODU_DTYPE_F16 = 10,
     HODU_DTYPE_F64 = 11,
@@ -78,6 +81,22 @@ typedef enum hodu_dtype {
 } hodu_dtype;
 
 /*
+ * One element of a HODU_DTYPE_STRING tensor: `size` bytes of UTF-8 at
+ * `data`, not NUL-terminated (data may be NULL when size is 0).  16 bytes,
+ * aligned to 8.  The bytes belong to someone else: the input they came from
+ * (StringSplit's tokens point into its input's bytes), the model's own
+ * constants (LabelEncoder's values), or memory the model took from the
+ * host's allocator (hodu_exec.alloc) in this run (StringConcat's results,
+ * case changes).  A host that gives strings keeps their bytes alive and
+ * unchanged for the run; libhodu_rt keeps the bytes a run allocates until
+ * the next run of the same instance or its destruction.
+ */
+typedef struct hodu_string {
+    const char *data;
+    uint64_t size;
+} hodu_string;
+
+/*
  * One input or output of a compiled model.  `dims` are the largest sizes,
  * the ones buffers are sized for.  `min_dims` is NULL when every dim is
  * exact; otherwise it has rank entries and dim d may take any size in
@@ -88,6 +107,12 @@ typedef enum hodu_dtype {
  * `dim_names` is NULL, or rank entries naming each run-time dim (NULL for
  * the others): every dim with one name has one size in a run, so the dims
  * of the inputs that share a name must agree.
+ * An output dim of -1 (with min_dims 0) is unbounded: its size depends on
+ * data and has no bound the build knows (StringSplit's token dim).  Such
+ * an output does not go to caller memory: run's outputs[k] points to a
+ * `void *` that run sets to a buffer it took from hodu_exec.alloc (NULL
+ * when the output is empty), holding the data dense row-major for the
+ * dims reported in output_dims.
  */
 typedef struct hodu_tensor_desc {
     const char *name;
@@ -111,10 +136,23 @@ typedef struct hodu_tensor_desc {
  */
 typedef void (*hodu_task_fn)(void *ctx, uint32_t task, uint32_t worker);
 
+/*
+ * Memory.  A model that makes strings (or has an unbounded output) asks
+ * the host for their bytes: alloc(alloc_ctx, n) returns n bytes aligned to
+ * at least 8, or NULL.  The model never frees them: the host reclaims
+ * them when it likes after the run (libhodu_rt: at the start of the
+ * instance's next run, or when the instance is destroyed).  alloc is
+ * called only from the thread that called run.  A model that needs memory
+ * and finds no allocator (exec NULL, alloc NULL) or gets NULL returns the
+ * check of the node that asked (its text says so).  Models without
+ * strings never call it.
+ */
 typedef struct hodu_exec {
     uint32_t n_workers; /* >= 1 */
     void *pool;         /* the host's handle, passed back to parallel_for */
     void (*parallel_for)(void *pool, uint32_t n_tasks, hodu_task_fn fn, void *ctx);
+    void *alloc_ctx; /* the host's handle, passed back to alloc */
+    void *(*alloc)(void *alloc_ctx, uint64_t bytes);
 } hodu_exec;
 
 /*
@@ -131,7 +169,8 @@ typedef struct hodu_exec {
  *                 descriptor's [min_dims, dims]; NULL means the described
  *                 dims (allowed while every input's min_dims is NULL);
  *   outputs     - n_outputs pointers to caller memory of the described
- *                 (largest) size;
+ *                 (largest) size (for an unbounded output: to a void *,
+ *                 see hodu_tensor_desc);
  *   output_dims - NULL, or room for the sum of the output ranks entries:
  *                 run fills it, in descriptor order, with every output's
  *                 actual dims (exact ones too).  An output's data is dense
@@ -172,7 +211,9 @@ typedef struct hodu_model_desc {
     uint64_t worker_bytes;    /* per worker, after the shared part; a multiple of HODU_ABI_ALIGN */
     hodu_run_fn run;
     /* The nodes that check run-time values, as "node 'NAME' (OP)": run
-     * returning HODU_RUN_INPUT_VALUES + k means checks[k] refused them. */
+     * returning HODU_RUN_INPUT_VALUES + k means checks[k] refused them.
+     * A check whose text goes on after "(OP)" with ": " states its own
+     * reason (string nodes: no memory from the host's allocator). */
     uint32_t n_checks;
     const char *const *checks;
 } hodu_model_desc;

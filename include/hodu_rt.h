@@ -80,7 +80,8 @@ const char *hodu_status_string(hodu_status status);
  * Returns "undefined" for values outside the enum. */
 const char *hodu_dtype_name(hodu_dtype dtype);
 
-/* Size of one element in bytes; 0 for undefined and string. */
+/* Size of one element in bytes (a string's is sizeof(hodu_string)); 0 for
+ * undefined. */
 size_t hodu_dtype_size(hodu_dtype dtype);
 
 /* Number of elements of `rank` dims (1 for rank 0). */
@@ -136,7 +137,9 @@ hodu_status hodu_instance_create(const hodu_model *model, hodu_instance **out, h
 
 /* One thread, caller memory of at least hodu_model_workspace_bytes(model, 1)
  * bytes aligned to HODU_ABI_ALIGN as the workspace: no heap allocation
- * besides the small instance record. */
+ * besides the small instance record (a model that makes strings also takes
+ * them from the instance's arena, which mallocs; a host without malloc
+ * lends its own allocator through hodu_instance_options.exec). */
 hodu_status hodu_instance_create_in(const hodu_model *model, void *workspace, size_t workspace_bytes,
                                     hodu_instance **out, hodu_error *err);
 void hodu_instance_destroy(hodu_instance *inst);
@@ -153,7 +156,14 @@ uint32_t hodu_instance_num_threads(const hodu_instance *inst);
  * read).
  * After a successful run every output's `dims` hold its actual shape, the
  * data dense row-major for it at the start of `data`; `nbytes` stays the
- * buffer's capacity (use hodu_shape_numel for the bytes that count). */
+ * buffer's capacity (use hodu_shape_numel for the bytes that count).
+ * Strings (HODU_DTYPE_STRING, hodu_string elements): the bytes of input
+ * strings must stay valid for the run; output strings point into the
+ * inputs, the model's constants or the instance's own memory, valid until
+ * the instance's next run or its destruction.  An output with an unbounded
+ * dim (-1 in the descriptor) needs only its dtype and rank (data and
+ * nbytes are not read): the run sets `data` and `nbytes` to a buffer the
+ * instance owns, valid as long as its strings. */
 hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor *inputs, size_t n_inputs, hodu_tensor *outputs,
                               size_t n_outputs, hodu_error *err);
 

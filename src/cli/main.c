@@ -302,8 +302,8 @@ static void print_summary(const char *name, const hodu_tensor *t)
         printf("%s%" PRId64, i ? "," : "", t->dims[i]);
     printf("]");
     int64_t n = hodu_shape_numel(t->rank, t->dims);
-    bool numeric = t->dtype != HODU_DTYPE_F16 && t->dtype != HODU_DTYPE_BF16 && hodu_dtype_size(t->dtype) > 0 &&
-                   t->dtype < HODU_DTYPE_F8E4M3FN;
+    bool numeric = t->dtype != HODU_DTYPE_F16 && t->dtype != HODU_DTYPE_BF16 && t->dtype != HODU_DTYPE_STRING &&
+                   hodu_dtype_size(t->dtype) > 0 && t->dtype < HODU_DTYPE_F8E4M3FN;
     if (n > 0 && numeric) {
         double lo = INFINITY, hi = -INFINITY, sum = 0;
         for (int64_t i = 0; i < n; i++) {
@@ -372,6 +372,7 @@ static int run_model(const args *a)
     hodu_tensor *ins = hd_xcalloc(ni + 1, sizeof(hodu_tensor));
     hodu_tensor *outs = hd_xcalloc(no + 1, sizeof(hodu_tensor));
     bool *given = hd_xcalloc(ni + 1, sizeof(bool));
+    bool *borrowed = hd_xcalloc(no + 1, sizeof(bool)); /* outputs whose data the instance owns */
     hodu_instance *inst = NULL;
     char **files = NULL;
     int rc = 1;
@@ -414,6 +415,15 @@ static int run_model(const args *a)
         }
     for (size_t i = 0; i < no; i++) {
         const hodu_tensor_desc *o = hodu_model_output(m, i);
+        bool unbounded = false;
+        for (int d = 0; d < o->rank; d++)
+            unbounded |= o->dims[d] == -1;
+        if (unbounded) { /* the run hands back the instance's own buffer (hodu_abi.h) */
+            outs[i].dtype = (hodu_dtype)o->dtype;
+            outs[i].rank = o->rank;
+            borrowed[i] = true;
+            continue;
+        }
         if (hodu_tensor_alloc(&outs[i], (hodu_dtype)o->dtype, o->rank, o->dims, &err) != HODU_OK) {
             fail("%s", err.message);
             goto done;
@@ -472,10 +482,12 @@ done:
     for (size_t i = 0; i < ni; i++)
         hodu_tensor_free(&ins[i]);
     for (size_t i = 0; i < no; i++)
-        hodu_tensor_free(&outs[i]);
+        if (!borrowed[i])
+            hodu_tensor_free(&outs[i]);
     free(ins);
     free(outs);
     free(given);
+    free(borrowed);
     hodu_model_close(m);
     return rc;
 }
@@ -496,7 +508,9 @@ static void print_desc(const hodu_tensor_desc *t)
             printf("%s=", dim);
             free(dim);
         }
-        if (t->min_dims && t->min_dims[i] != t->dims[i])
+        if (t->dims[i] == -1) /* unbounded (hodu_abi.h) */
+            printf("%" PRId64 "..?", t->min_dims ? t->min_dims[i] : 0);
+        else if (t->min_dims && t->min_dims[i] != t->dims[i])
             printf("%" PRId64 "..%" PRId64, t->min_dims[i], t->dims[i]);
         else
             printf("%" PRId64, t->dims[i]);

@@ -168,7 +168,7 @@ bool ir_monomial_equal(const ir_monomial *a, const ir_monomial *b)
 bool ir_graph_monomial_dim(ir_graph *g, const ir_monomial *m, ir_dim *out)
 {
     if (m->n == 0) {
-        *out = (ir_dim){m->coef, NULL, false, false};
+        *out = (ir_dim){.size = m->coef};
         return true;
     }
     int64_t lo = m->coef, hi = m->coef;
@@ -198,7 +198,7 @@ bool ir_graph_monomial_dim(ir_graph *g, const ir_monomial *m, ir_dim *out)
         g->sym_lo[k] = lo;
         g->sym_hi[k] = hi;
     }
-    *out = (ir_dim){hi, s, false, true};
+    *out = (ir_dim){.size = hi, .sym = s, .rt = true};
     return true;
 }
 
@@ -343,6 +343,7 @@ static void copy_type(ir_graph *body, int v, const ir_value *src)
         dst->dims[i].size = src->dims[i].size;
         dst->dims[i].sym = src->dims[i].sym ? ir_graph_symbol(body, src->dims[i].sym) : NULL;
         dst->dims[i].data_dep = src->dims[i].data_dep;
+        dst->dims[i].unbounded = src->dims[i].unbounded;
         dst->dims[i].rt = src->dims[i].rt;
     }
 }
@@ -460,6 +461,7 @@ size_t ir_dtype_size(hodu_dtype t)
     case HODU_DTYPE_I64:
     case HODU_DTYPE_U64:
     case HODU_DTYPE_F64: return 8;
+    case HODU_DTYPE_STRING: return 16;             /* a hodu_string (hodu_abi.h) */
     default: return ir_dtype_is_narrow(t) ? 1 : 0; /* one element per byte (hodu_abi.h) */
     }
 }
@@ -606,8 +608,17 @@ void ir_value_set_shape(ir_value *v, int rank, const int64_t *dims)
         v->dims[i].size = dims[i];
         v->dims[i].sym = NULL;
         v->dims[i].data_dep = false;
+        v->dims[i].unbounded = false;
         v->dims[i].rt = false;
     }
+}
+
+bool ir_value_has_unbounded(const ir_value *v)
+{
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
+        if (v->dims[i].unbounded)
+            return true;
+    return false;
 }
 
 bool ir_value_has_data_dep(const ir_value *v)
@@ -1052,7 +1063,8 @@ bool ir_same_type(const ir_value *a, const ir_value *b)
         return false;
     for (int i = 0; i < a->rank && i < HODU_MAX_RANK; i++)
         if (a->dims[i].size != b->dims[i].size || a->dims[i].data_dep != b->dims[i].data_dep ||
-            a->dims[i].rt != b->dims[i].rt || (a->dims[i].rt && strcmp(a->dims[i].sym, b->dims[i].sym) != 0))
+            a->dims[i].unbounded != b->dims[i].unbounded || a->dims[i].rt != b->dims[i].rt ||
+            (a->dims[i].rt && strcmp(a->dims[i].sym, b->dims[i].sym) != 0))
             return false;
     return true;
 }
@@ -1319,6 +1331,8 @@ static void dump_type(const ir_value *v, hd_buf *out)
             hd_buf_puts(out, v->dims[i].sym);
         else if (v->dims[i].size < 0)
             hd_buf_putc(out, '?');
+        else if (v->dims[i].unbounded) /* known when the model runs, no bound */
+            hd_buf_puts(out, "?");
         else if (v->dims[i].data_dep) /* known when the model runs, at most size */
             hd_buf_printf(out, "?<=%" PRId64, v->dims[i].size);
         else

@@ -64,6 +64,11 @@ typedef struct ir_dim {
      * a graph output (pass_infer_fold refuses a node that reads one), and
      * the ABI reports its actual dims after each run. */
     bool data_dep;
+    /* With data_dep: no bound is known at build time (StringSplit's token
+     * dim); size is 0, the value must be a graph output that its node
+     * writes, and the native code takes its buffer from the host's
+     * allocator (hodu_abi.h, "unbounded"). */
+    bool unbounded;
     /* A run-time dim (see "Run-time dims" below): named by `sym`, chosen
      * by the caller of each run within the symbol's range
      * (ir_graph_symbol_range); `size` is the range's top, the size buffers
@@ -361,6 +366,8 @@ int ir_dtype_narrow_bits(hodu_dtype t);
 bool ir_value_is_static(const ir_value *v);
 /* True when some dim of v is data-dependent (ir_dim.data_dep). */
 bool ir_value_has_data_dep(const ir_value *v);
+/* True when a dim of v is unbounded (ir_dim.unbounded). */
+bool ir_value_has_unbounded(const ir_value *v);
 /* True when some dim of v is a run-time dim (ir_dim.rt). */
 bool ir_value_has_rt(const ir_value *v);
 /* Same dtype, rank and dims (a data-dependent dim only matches another, a

@@ -669,7 +669,7 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
             loader_err(L, "%s '%s' has no element type", what, name);
             return false;
         }
-    } else if (!dtype_supported(et)) {
+    } else if (!dtype_supported(et) && et != HODU_DTYPE_STRING) { /* string values: yes; constants: no */
         loader_err(L, "%s '%s': element type %s (%d) is not supported", what, name, onnx_type_name(et), (int)et);
         return false;
     }
@@ -845,6 +845,35 @@ static bool load_attr(loader *L, int node, const Onnx__NodeProto *np, size_t ind
     ir_attr_kind kind = attr_kind(a);
     bool is_graphs = a->has_type ? a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS : (!a->g && a->n_graphs);
     int tensor = -1;
+    if (kind == IR_ATTR_TENSOR && a->t && a->t->has_data_type && a->t->data_type == HODU_DTYPE_STRING) {
+        /* A tensor of strings (LabelEncoder's keys_tensor) has no place in
+         * the weight blob: it becomes a list of strings, dims aside. */
+        const Onnx__TensorProto *t = a->t;
+        uint64_t numel = 1;
+        for (size_t k = 0; k < t->n_dims; k++)
+            numel = t->dims[k] >= 0 && numel <= UINT32_MAX ? numel * (uint64_t)t->dims[k] : UINT64_MAX;
+        if (t->n_dims > 1 || numel != t->n_string_data || t->has_raw_data || t->n_external_data) {
+            node_err(L, np, index,
+                     "attribute '%s' is a string tensor that is not a list of its %zu strings (dims, raw or external "
+                     "data)",
+                     a->name, t->n_string_data);
+            return false;
+        }
+        for (size_t i = 0; i < t->n_string_data; i++)
+            if (t->string_data[i].len > HODU_MAX_STRING_BYTES) {
+                node_err(L, np, index, "attribute '%s': string #%zu is %zu bytes long; at most %d are supported",
+                         a->name, i, t->string_data[i].len, HODU_MAX_STRING_BYTES);
+                return false;
+            }
+        ir_attr *at = ir_node_add_attr(L->g, node, a->name, IR_ATTR_STRINGS);
+        at->n = t->n_string_data;
+        if (at->n) {
+            at->strings = hd_xmalloc(at->n * sizeof(char *));
+            for (size_t i = 0; i < at->n; i++)
+                at->strings[i] = bytes_to_str(&t->string_data[i]);
+        }
+        return true;
+    }
     if (kind == IR_ATTR_TENSOR) {
         if (!a->t) {
             node_err(L, np, index, "attribute '%s' is a tensor attribute without a tensor", a->name);

@@ -599,6 +599,22 @@ int ew_fused_source(const ew_fused_plan *p, size_t m, size_t input, bool *from_m
 
 static bool ew_infer(op_ctx *c)
 {
+    /* Equal on strings: broadcast, bool result (lowered by the string
+     * family's backend code). */
+    const ir_value *s0 = op_in(c, 0), *s1 = op_in(c, 1);
+    if (op_node(c)->op == OP_EQUAL && s0 && s1 && (s0->dtype == HODU_DTYPE_STRING || s1->dtype == HODU_DTYPE_STRING)) {
+        if (!op_need_static(c, 0) || !op_need_static(c, 1))
+            return false;
+        if (s0->dtype != s1->dtype)
+            return op_fail(c, "inputs must have the same element type (%s vs %s)", ir_dtype_name(s0->dtype),
+                           ir_dtype_name(s1->dtype));
+        int rank;
+        int64_t dims[HODU_MAX_RANK];
+        if (!op_broadcast(c, s0, s1, &rank, dims))
+            return false;
+        op_set_out(c, 0, HODU_DTYPE_BOOL, rank, dims);
+        return true;
+    }
     ew_plan a;
     if (!ew_gather(c->g, c->node, &a, c))
         return false;

@@ -133,8 +133,8 @@ bool op_check_node(const ir_graph *g, int node, hd_diag *d)
     for (size_t i = 0; i < n->n_attrs; i++) {
         const ir_attr *a = &n->attrs[i];
         const op_attr_spec *spec = NULL;
-        for (const op_attr_spec *s = def->attrs; s && s->name; s++)
-            if (strcmp(s->name, a->name) == 0)
+        for (const op_attr_spec *s = def->attrs; s && s->name; s++) /* a name may be listed with several kinds */
+            if (strcmp(s->name, a->name) == 0 && (!spec || spec->kind != a->kind))
                 spec = s;
         if (!spec) {
             ir_node_error(d, g, node, "unsupported attribute '%s'", a->name);

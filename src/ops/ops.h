@@ -59,10 +59,12 @@ typedef enum op_family {
     OP_FAMILY_DYNAMIC,     /* dynamic.c: output size depends on data (NonZero, Unique, ...) */
     OP_FAMILY_CONTROL,     /* control.c: If, Loop, Scan (nodes that own subgraphs) */
     OP_FAMILY_RANDOM,      /* random.c: RandomUniform, RandomNormal, their *Like, Bernoulli, Multinomial */
+    OP_FAMILY_STRING,      /* strings.c: StringConcat, StringSplit, RegexFullMatch, StringNormalizer, LabelEncoder */
     OP_FAMILY_COUNT_
 } op_family;
 
-/* Attribute schema entry: the kinds an attribute may legally have. */
+/* Attribute schema entry: the kinds an attribute may legally have (a name
+ * listed twice, with two kinds, may have either). */
 typedef struct op_attr_spec {
     const char *name;
     ir_attr_kind kind;

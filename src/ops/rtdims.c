@@ -568,7 +568,7 @@ static bool slice_infer(op_ctx *c)
                 ok = op_fail(c, "internal error: run-time dim '%s' has no range", syms[o]);
                 break;
             }
-            out->dims[o] = (ir_dim){hi, syms[o], false, true};
+            out->dims[o] = (ir_dim){.size = hi, .sym = syms[o], .rt = true};
         }
     }
     free(m);
@@ -833,7 +833,7 @@ static bool general_reshape(op_ctx *c)
         int minus = -1;
         ir_monomial known = {1, 0, {0}};
         for (int o = 0; o < r; o++) {
-            ir_dim d = {sv.val[o], sv.sym[o], false, sv.sym[o] != NULL};
+            ir_dim d = {.size = sv.val[o], .sym = sv.sym[o], .rt = sv.sym[o] != NULL};
             if (!d.rt && d.size == 0 && !allowzero) {
                 if (o >= in->rank)
                     return op_fail(c, "shape entry %d is 0 (copy the input's dim) past the input's rank", o);
@@ -924,7 +924,7 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *
                                     "along axis %" PRId64 " it would slice a run-time dim other than from 0 to "
                                     "its end, or slice to a run-time dim that may exceed the axis",
                                     a);
-            dims[a] = (ir_dim){hi, to, false, true};
+            dims[a] = (ir_dim){.size = hi, .sym = to, .rt = true};
             continue;
         }
         int64_t D = d->size; /* the spec's clamping */
@@ -944,7 +944,7 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *
         }
         start[a] = s;
         step[a] = p;
-        dims[a] = (ir_dim){cnt, NULL, false, false};
+        dims[a] = (ir_dim){.size = cnt};
     }
     return true;
 }
@@ -982,7 +982,7 @@ static bool general_range(op_ctx *c)
     if (!ir_graph_symbol_range(c->g, lim.sym[0], &lo, &hi))
         return op_fail(c, "internal error: run-time dim '%s' has no range", lim.sym[0]);
     op_set_out(c, 0, op_in(c, 0)->dtype, 1, &hi);
-    op_out(c, 0)->dims[0] = (ir_dim){hi, lim.sym[0], false, true};
+    op_out(c, 0)->dims[0] = (ir_dim){.size = hi, .sym = lim.sym[0], .rt = true};
     return true;
 }
 
@@ -1000,8 +1000,9 @@ static bool general_expand(op_ctx *c)
     char b1[32], b2[32];
     for (int o = 0; o < r; o++) {
         int i = o - (r - in->rank), k = o - (r - sv.n);
-        ir_dim x = i >= 0 ? in->dims[i] : (ir_dim){1, NULL, false, false};
-        ir_dim y = k >= 0 ? (ir_dim){sv.val[k], sv.sym[k], false, sv.sym[k] != NULL} : (ir_dim){1, NULL, false, false};
+        ir_dim x = i >= 0 ? in->dims[i] : (ir_dim){.size = 1};
+        ir_dim y =
+            k >= 0 ? (ir_dim){.size = sv.val[k], .sym = sv.sym[k], .rt = sv.sym[k] != NULL} : (ir_dim){.size = 1};
         if (!y.rt && y.size < 0)
             return op_fail(c, "shape entry %d is %" PRId64, k, y.size);
         if (x.rt && y.rt && strcmp(x.sym, y.sym) != 0)
@@ -1062,7 +1063,7 @@ static bool general_infer(op_ctx *c)
                 ok = op_fail(c, "internal error: output dim %d is %" PRId64 " at the top of run-time dim '%s'", o,
                              out->dims[o].size, syms[o]);
             else
-                out->dims[o] = (ir_dim){hi, syms[o], false, true};
+                out->dims[o] = (ir_dim){.size = hi, .sym = syms[o], .rt = true};
         }
     }
     free(top);

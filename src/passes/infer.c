@@ -177,7 +177,7 @@ static void inline_branch(ir_graph *g, int id, ir_graph *sub)
                 g->values[nv].dtype = sv->dtype;
                 g->values[nv].rank = sv->rank;
                 for (int r = 0; r < sv->rank; r++)
-                    g->values[nv].dims[r] = (ir_dim){sv->dims[r].size, NULL, sv->dims[r].data_dep, false};
+                    g->values[nv].dims[r] = (ir_dim){.size = sv->dims[r].size, .data_dep = sv->dims[r].data_dep};
                 map[v] = nv;
             }
             mo[j] = v >= 0 ? map[v] : -1;
@@ -264,6 +264,18 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
                               "values of node '%s'); Hodu cannot yet compute on such values, only return them as "
                               "the model's outputs (run-time dims are not supported yet)",
                               v->name, v->producer >= 0 ? g->nodes[v->producer].name : "?");
+                ok = false;
+            }
+        }
+        /* Strings: only the ops that know hodu_string elements read them
+         * (every other lowering would treat them as numbers). */
+        for (size_t j = 0; j < n->n_inputs && ok; j++) {
+            const ir_value *v = n->inputs[j] >= 0 ? &g->values[n->inputs[j]] : NULL;
+            if (v && v->dtype == HODU_DTYPE_STRING && def->family != OP_FAMILY_STRING && n->op != OP_EQUAL) {
+                ir_node_error(d, g, id,
+                              "input '%s' holds strings; %s does not take them (string tensors go only to Equal, "
+                              "StringConcat, StringSplit, RegexFullMatch, StringNormalizer and LabelEncoder)",
+                              v->name, def->name);
                 ok = false;
             }
         }

@@ -112,8 +112,8 @@ HODU_RT_API size_t hodu_dtype_size(hodu_dtype dtype)
     case HODU_DTYPE_F64:
     case HODU_DTYPE_I64:
     case HODU_DTYPE_U64: return 8;
+    case HODU_DTYPE_STRING: return sizeof(hodu_string);
     case HODU_DTYPE_UNDEFINED:
-    case HODU_DTYPE_STRING:
     case HODU_DTYPE_COUNT_: break;
     }
     return 0;

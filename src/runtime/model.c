@@ -24,13 +24,76 @@ struct hodu_model {
     size_t *tensor_bytes;
 };
 
+/* The instance's string arena: chunks the model's allocations come from
+ * (hodu_exec.alloc), all freed but the first at the start of each run, so
+ * what one run allocated stays valid until the next. */
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    size_t size, used; /* bytes after the header */
+} arena_chunk;
+
+#define ARENA_MIN_CHUNK ((size_t)64 << 10)
+
 struct hodu_instance {
     const hodu_model *model;
     void *workspace;
     bool owns_workspace;
-    hodurt_pool *pool; /* NULL with one thread or a host's exec */
-    hodu_exec exec;    /* what the model's run receives */
+    hodurt_pool *pool;   /* NULL with one thread or a host's exec */
+    hodu_exec exec;      /* what the model's run receives */
+    arena_chunk *chunks; /* newest first */
 };
+
+/* hodu_exec.alloc over the instance's chunks: 16-byte aligned pieces. */
+static void *arena_alloc(void *ctx, uint64_t bytes)
+{
+    hodu_instance *inst = ctx;
+    if (bytes > SIZE_MAX / 2)
+        return NULL;
+    size_t need = ((size_t)bytes + 15) & ~(size_t)15;
+    arena_chunk *c = inst->chunks;
+    if (c == NULL || c->size - c->used < need) {
+        size_t size = need > ARENA_MIN_CHUNK ? need : ARENA_MIN_CHUNK;
+        if (c != NULL && size < c->size * 2 && c->size <= SIZE_MAX / 4)
+            size = c->size * 2;
+        arena_chunk *n = malloc(sizeof(arena_chunk) + 16 + size);
+        if (n == NULL)
+            return NULL;
+        n->next = c;
+        n->size = size;
+        n->used = 0;
+        inst->chunks = c = n;
+    }
+    /* the header is 24 bytes: data starts 16-aligned after 32 */
+    unsigned char *base = (unsigned char *)c + ((sizeof(arena_chunk) + 15) & ~(size_t)15);
+    void *p = base + c->used;
+    c->used += need;
+    return p;
+}
+
+/* Frees every chunk but the newest (the largest), emptied. */
+static void arena_reset(hodu_instance *inst)
+{
+    arena_chunk *c = inst->chunks;
+    if (c == NULL)
+        return;
+    for (arena_chunk *o = c->next; o != NULL;) {
+        arena_chunk *next = o->next;
+        free(o);
+        o = next;
+    }
+    c->next = NULL;
+    c->used = 0;
+}
+
+static void arena_free(hodu_instance *inst)
+{
+    for (arena_chunk *o = inst->chunks; o != NULL;) {
+        arena_chunk *next = o->next;
+        free(o);
+        o = next;
+    }
+    inst->chunks = NULL;
+}
 
 /* --- opening ------------------------------------------------------------- */
 
@@ -49,13 +112,20 @@ static hodu_status check_tensor_desc(const char *path, const char *kind, uint32_
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s '%s' has rank %ld but no dims", path, kind, td->name,
                            (long)td->rank);
     }
+    bool unbounded = false; /* an output dim of -1 with min_dims 0 (hodu_abi.h) */
     for (int32_t d = 0; d < td->rank; d++) {
+        if (td->dims[d] == -1 && strcmp(kind, "output") == 0 && td->min_dims != NULL && td->min_dims[d] == 0) {
+            unbounded = true;
+            continue;
+        }
         if (td->dims[d] < 0) {
             return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s '%s' has negative dim %lld", path, kind, td->name,
                                (long long)td->dims[d]);
         }
     }
     for (int32_t d = 0; td->min_dims != NULL && d < td->rank; d++) {
+        if (td->dims[d] == -1 && unbounded)
+            continue;
         if (td->min_dims[d] < 0 || td->min_dims[d] > td->dims[d]) {
             return hodurt_fail(err, HODU_ERR_FORMAT,
                                "model '%s': %s '%s' says dim %ld lies in %lld..%lld, which is no range", path, kind,
@@ -67,6 +137,10 @@ static hodu_status check_tensor_desc(const char *path, const char *kind, uint32_
         return hodurt_fail(err, HODU_ERR_FORMAT,
                            "model '%s': %s '%s' has dtype %ld (%s), which a compiled model cannot use", path, kind,
                            td->name, (long)td->dtype, hodu_dtype_name((hodu_dtype)td->dtype));
+    }
+    if (unbounded) { /* no caller buffer: run hands back its own */
+        *nbytes = 0;
+        return HODU_OK;
     }
     if (!hodurt_nbytes((hodu_dtype)td->dtype, td->rank, td->dims, nbytes)) {
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s '%s' is too large to address", path, kind, td->name);
@@ -344,7 +418,13 @@ HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const
     }
     if (host != NULL) {
         inst->exec = *host;
+        if (inst->exec.alloc == NULL) { /* strings then come from the instance */
+            inst->exec.alloc = arena_alloc;
+            inst->exec.alloc_ctx = inst;
+        }
     } else {
+        inst->exec.alloc = arena_alloc;
+        inst->exec.alloc_ctx = inst;
         inst->exec.n_workers = 1;
         if (workers > 1) {
             hodu_status st = hodurt_pool_create(workers, &inst->pool, err);
@@ -391,6 +471,7 @@ HODU_RT_API void hodu_instance_destroy(hodu_instance *inst)
     if (inst == NULL)
         return;
     hodurt_pool_destroy(inst->pool);
+    arena_free(inst);
     if (inst->owns_workspace)
         free(inst->workspace);
     free(inst);
@@ -408,6 +489,15 @@ static bool has_variable_dims(const hodu_tensor_desc *td)
 {
     for (int32_t d = 0; td->min_dims != NULL && d < td->rank; d++)
         if (td->min_dims[d] != td->dims[d])
+            return true;
+    return false;
+}
+
+/* An output whose size has no bound: run hands back its own buffer. */
+static bool is_unbounded(const hodu_tensor_desc *td)
+{
+    for (int32_t d = 0; d < td->rank; d++)
+        if (td->dims[d] == -1)
             return true;
     return false;
 }
@@ -551,6 +641,20 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
             free(out_ptrs);
         return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
     }
+    /* An unbounded output's pointer points to a void * run sets. */
+    bool any_unbounded = false;
+    for (size_t i = 0; i < n_outputs; i++)
+        any_unbounded |= is_unbounded(&desc->outputs[i]);
+    void **ubuf = any_unbounded ? calloc(n_outputs, sizeof(void *)) : NULL;
+    if (any_unbounded && ubuf == NULL) {
+        if (dims != dims_stack)
+            free(dims);
+        if (in_ptrs != in_stack)
+            free(in_ptrs);
+        if (out_ptrs != out_stack)
+            free(out_ptrs);
+        return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
+    }
     size_t at = 0;
     for (size_t i = 0; i < n_inputs; i++) {
         in_ptrs[i] = inputs[i].data;
@@ -558,11 +662,12 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
             dims[at++] = inputs[i].dims[d];
     }
     for (size_t i = 0; i < n_outputs; i++) {
-        out_ptrs[i] = outputs[i].data;
+        out_ptrs[i] = is_unbounded(&desc->outputs[i]) ? (void *)&ubuf[i] : outputs[i].data;
         for (int32_t d = 0; d < desc->outputs[i].rank; d++)
             dims[at++] = -1; /* run fills every entry */
     }
 
+    arena_reset(inst); /* the strings of the previous run go */
     int rc = desc->run(inst->workspace, in_ptrs, dims, out_ptrs, dims + out_dims_at, &inst->exec);
 
     /* The dims run reports must lie within what the descriptor allows, or
@@ -572,16 +677,26 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     for (size_t i = 0; rc == 0 && i < n_outputs && bad == n_outputs; i++) {
         const hodu_tensor_desc *td = &desc->outputs[i];
         for (int32_t d = 0; d < td->rank; d++)
-            if (got[d] < (td->min_dims != NULL ? td->min_dims[d] : td->dims[d]) || got[d] > td->dims[d])
+            if (got[d] < (td->min_dims != NULL ? td->min_dims[d] : td->dims[d]) ||
+                (td->dims[d] != -1 && got[d] > td->dims[d]))
                 bad = i;
+        size_t nb = 0;
+        if (bad == n_outputs && is_unbounded(td) &&
+            (!hodurt_nbytes((hodu_dtype)td->dtype, td->rank, got, &nb) || (nb > 0 && ubuf[i] == NULL)))
+            bad = i;
         got += td->rank;
     }
     got = dims + out_dims_at;
     for (size_t i = 0; rc == 0 && bad == n_outputs && i < n_outputs; i++) {
         for (int32_t d = 0; d < desc->outputs[i].rank; d++)
             outputs[i].dims[d] = got[d];
+        if (is_unbounded(&desc->outputs[i])) { /* the instance's memory, valid until its next run */
+            outputs[i].data = ubuf[i];
+            hodurt_nbytes(outputs[i].dtype, outputs[i].rank, outputs[i].dims, &outputs[i].nbytes);
+        }
         got += desc->outputs[i].rank;
     }
+    free(ubuf);
 
     if (dims != dims_stack)
         free(dims);
@@ -596,6 +711,10 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
         return hodurt_fail(err, HODU_ERR_SHAPE,
                            "model '%s': the inputs' run-time dims lie outside their ranges or disagree",
                            desc->model_name);
+    if (rc >= HODU_RUN_INPUT_VALUES && (uint32_t)(rc - HODU_RUN_INPUT_VALUES) < desc->n_checks &&
+        strstr(desc->checks[rc - HODU_RUN_INPUT_VALUES], "): ") != NULL) /* a check that says why */
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': %s", desc->model_name,
+                           desc->checks[rc - HODU_RUN_INPUT_VALUES]);
     if (rc >= HODU_RUN_INPUT_VALUES && (uint32_t)(rc - HODU_RUN_INPUT_VALUES) < desc->n_checks)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG,
                            "model '%s': %s: the values of an input that decides a shape or an axis (such as a "

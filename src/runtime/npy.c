@@ -11,6 +11,14 @@
  * file size before anything is allocated, the header is parsed by a small
  * parser of exactly the literal subset numpy writes, and any surprise is an
  * error naming the file and the cause.
+ *
+ * Strings: numpy's unicode arrays ('<U<n>': n UTF-32 code units per
+ * element, padded with NULs, which numpy strips from the end of each
+ * element) are read as HODU_DTYPE_STRING tensors, their text converted to
+ * UTF-8; a code unit that is no Unicode scalar value (a surrogate, or past
+ * U+10FFFF) is an error naming the element.  Strings are written the same
+ * way, n the longest element in code points (at least 1); an element that
+ * is not valid UTF-8 is an error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +88,9 @@ typedef struct npy_header {
     hodu_dtype dtype; /* UNDEFINED for raw bytes ('V'): raw_size each */
     size_t raw_size;
     char raw_descr[4]; /* and the descr, for messages */
+    /* unicode ('U'): dtype STRING, u_chars UTF-32 units per element */
+    uint64_t u_chars;
+    bool u_big;
     /* fortran_order */
     bool have_fortran;
     bool fortran;
@@ -95,7 +106,12 @@ typedef struct npy_parser {
     const char *p;
     const char *end;
     hodu_error *err;
+    uint64_t u_chars; /* parse_descr's findings for a unicode descr */
+    bool u_big;
 } npy_parser;
+
+/* Longest unicode element read (code points): far above any real string. */
+#define NPY_MAX_U_CHARS (1u << 24)
 
 static hodu_status parse_error(npy_parser *ps, const char *what)
 {
@@ -157,6 +173,25 @@ static hodu_status parse_descr(npy_parser *ps, const char *s, size_t len, hodu_d
 {
     char shown[32];
     snprintf(shown, sizeof shown, "%.*s", (int)(len < 24 ? len : 24), s);
+    if (len >= 3 && s[1] == 'U' && (s[0] == '<' || s[0] == '>' || s[0] == '=' || s[0] == '|')) {
+        /* '<U12': unicode, 12 code units per element */
+        uint64_t n = 0;
+        for (size_t i = 2; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9' || n > NPY_MAX_U_CHARS)
+                return hodurt_fail(ps->err, HODU_ERR_UNSUPPORTED, "'%s': npy dtype '%s' is not supported", ps->path,
+                                   shown);
+            n = n * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (n > NPY_MAX_U_CHARS)
+            return hodurt_fail(ps->err, HODU_ERR_UNSUPPORTED,
+                               "'%s': npy dtype '%s' holds strings longer than the %u code points this reader takes",
+                               ps->path, shown, (unsigned)NPY_MAX_U_CHARS);
+        bool little = host_is_little_endian();
+        ps->u_chars = n;
+        ps->u_big = s[0] == '>' || (s[0] != '<' && !little);
+        *dtype = HODU_DTYPE_STRING;
+        return HODU_OK;
+    }
     if (len != 3)
         return hodurt_fail(ps->err, HODU_ERR_UNSUPPORTED, "'%s': npy dtype '%s' is not supported", ps->path, shown);
     char order = s[0], kind = s[1], size = s[2];
@@ -301,6 +336,8 @@ static hodu_status parse_header(npy_parser *ps, npy_header *h)
         return hodurt_fail(ps->err, HODU_ERR_UNSUPPORTED, "'%s': npy array has %ld dims, more than the %d supported",
                            ps->path, (long)h->rank, HODU_MAX_RANK);
     hodu_status st = parse_descr(ps, h->descr, h->descr_len, &h->dtype);
+    h->u_chars = ps->u_chars;
+    h->u_big = ps->u_big;
     if (st == HODU_OK && h->dtype == HODU_DTYPE_UNDEFINED) {
         h->raw_size = (size_t)(h->descr[2] - '0');
         memcpy(h->raw_descr, h->descr, 3);
@@ -310,6 +347,141 @@ static hodu_status parse_header(npy_parser *ps, npy_header *h)
 }
 
 /* --- reading ------------------------------------------------------------ */
+
+/* UTF-8 bytes of code point c (a scalar value). */
+static size_t utf8_len(uint32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
+
+static unsigned char *utf8_put(unsigned char *p, uint32_t c)
+{
+    if (c < 0x80) {
+        *p++ = (unsigned char)c;
+    } else if (c < 0x800) {
+        *p++ = (unsigned char)(0xC0 | c >> 6);
+        *p++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        *p++ = (unsigned char)(0xE0 | c >> 12);
+        *p++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *p++ = (unsigned char)(0x80 | (c & 0x3F));
+    } else {
+        *p++ = (unsigned char)(0xF0 | c >> 18);
+        *p++ = (unsigned char)(0x80 | (c >> 12 & 0x3F));
+        *p++ = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        *p++ = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    return p;
+}
+
+static uint32_t utf32_at(const unsigned char *q, bool big)
+{
+    return big ? (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3]
+               : (uint32_t)q[3] << 24 | (uint32_t)q[2] << 16 | (uint32_t)q[1] << 8 | q[0];
+}
+
+/* A unicode array: the UTF-32 data checked and converted into one block,
+ * the hodu_string elements first and their UTF-8 bytes after them. */
+static hodu_status read_unicode(const char *path, int fd, const npy_header *h, uint64_t data_len, const char *shape,
+                                hodu_tensor *out, hodu_error *err)
+{
+    int64_t numel;
+    uint64_t raw_len;
+    if (!hodurt_numel(h->rank, h->dims, &numel) || __builtin_mul_overflow((uint64_t)numel, h->u_chars * 4, &raw_len))
+        return hodurt_fail(err, HODU_ERR_FORMAT, "'%s': npy array string%s is too large to address", path, shape);
+    if (h->u_chars == 0 && numel > 0) /* sixteen bytes per element out of none */
+        return hodurt_fail(err, HODU_ERR_UNSUPPORTED,
+                           "'%s': npy array of '<U0' strings %s holds no text; save it as "
+                           "'<U1' or wider",
+                           path, shape);
+    if (data_len != raw_len)
+        return hodurt_fail(err, HODU_ERR_FORMAT,
+                           "'%s': npy array of '<U%llu' strings %s needs %llu data bytes but the "
+                           "file has %llu",
+                           path, (unsigned long long)h->u_chars, shape, (unsigned long long)raw_len,
+                           (unsigned long long)data_len);
+    /* raw_len is the file's own length here, so these fit in memory terms */
+    if (raw_len > SIZE_MAX / 2 || (uint64_t)numel > SIZE_MAX / (2 * sizeof(hodu_string)))
+        return hodurt_fail(err, HODU_ERR_NOMEM, "'%s': npy array string%s does not fit in memory", path, shape);
+    unsigned char *raw = malloc(raw_len ? (size_t)raw_len : 1);
+    if (raw == NULL)
+        return hodurt_fail(err, HODU_ERR_NOMEM, "'%s': out of memory for its strings", path);
+    ssize_t got = read_full(fd, raw, (size_t)raw_len);
+    if (got < 0 || (uint64_t)got != raw_len) {
+        int e = got < 0 ? errno : 0;
+        free(raw);
+        return hodurt_fail(err, HODU_ERR_IO, "cannot read '%s': %s", path,
+                           e != 0 ? strerror(e) : "file shrank while reading");
+    }
+    /* First pass: check every code point and count the UTF-8 bytes (at
+     * most 4 per code unit, so the total fits where raw_len did). */
+    size_t total = 0;
+    size_t n = (size_t)h->u_chars;
+    for (int64_t i = 0; i < numel; i++) {
+        const unsigned char *e = raw + (size_t)i * n * 4;
+        size_t len = n;
+        while (len > 0 && utf32_at(e + (len - 1) * 4, h->u_big) == 0)
+            len--;
+        for (size_t k = 0; k < len; k++) {
+            uint32_t c = utf32_at(e + k * 4, h->u_big);
+            if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+                free(raw);
+                return hodurt_fail(err, HODU_ERR_FORMAT,
+                                   "'%s': npy string element %lld holds code unit 0x%lX at %zu, which is no Unicode "
+                                   "character",
+                                   path, (long long)i, (unsigned long)c, k);
+            }
+            total += utf8_len(c);
+        }
+    }
+    size_t head = (size_t)numel * sizeof(hodu_string);
+    unsigned char *block = hodurt_alloc_aligned(head + total);
+    if (block == NULL) {
+        free(raw);
+        return hodurt_fail(err, HODU_ERR_NOMEM, "'%s': out of memory for its strings", path);
+    }
+    hodu_string *el = (hodu_string *)(void *)block;
+    unsigned char *w = block + head;
+    for (int64_t i = 0; i < numel; i++) {
+        const unsigned char *e = raw + (size_t)i * n * 4;
+        size_t len = n;
+        while (len > 0 && utf32_at(e + (len - 1) * 4, h->u_big) == 0)
+            len--;
+        unsigned char *start = w;
+        for (size_t k = 0; k < len; k++)
+            w = utf8_put(w, utf32_at(e + k * 4, h->u_big));
+        el[i].data = (const char *)start;
+        el[i].size = (uint64_t)(w - start);
+    }
+    free(raw);
+    memset(out, 0, sizeof *out);
+    out->dtype = HODU_DTYPE_STRING;
+    out->rank = h->rank;
+    for (int32_t d = 0; d < h->rank; d++)
+        out->dims[d] = h->dims[d];
+    out->data = block;
+    out->nbytes = head;
+    return hodurt_ok(err);
+}
+
+/* Decodes one UTF-8 character at s[*i] (strictly: no overlong forms,
+ * surrogates or values past U+10FFFF); false when there is none. */
+static bool utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *out)
+{
+    unsigned char b = s[*i];
+    size_t len = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || n - *i < len)
+        return false;
+    uint32_t c = len == 1 ? b : len == 2 ? (uint32_t)(b & 0x1F) : len == 3 ? (uint32_t)(b & 0x0F) : (uint32_t)(b & 7);
+    for (size_t k = 1; k < len; k++) {
+        if ((s[*i + k] & 0xC0) != 0x80)
+            return false;
+        c = c << 6 | (s[*i + k] & 0x3F);
+    }
+    static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return false;
+    *i += len;
+    *out = c;
+    return true;
+}
 
 /* The body of hodu_npy_read_as once the file is open. */
 static hodu_status read_npy_fd(const char *path, int fd, hodu_dtype expect, hodu_tensor *out, hodu_error *err)
@@ -363,7 +535,7 @@ static hodu_status read_npy_fd(const char *path, int fd, hodu_dtype expect, hodu
         return hodurt_fail(err, HODU_ERR_IO, "cannot read '%s': %s", path,
                            e != 0 ? strerror(e) : "file shrank while reading");
     }
-    npy_parser ps = {path, header, header, header + header_len, err};
+    npy_parser ps = {path, header, header, header + header_len, err, 0, false};
     npy_header h;
     hodu_status status = parse_header(&ps, &h);
     free(header);
@@ -389,6 +561,8 @@ static hodu_status read_npy_fd(const char *path, int fd, hodu_dtype expect, hodu
                            path);
     char shape[HODURT_SHAPE_STR_MAX];
     hodurt_format_shape(shape, sizeof shape, h.rank, h.dims);
+    if (h.dtype == HODU_DTYPE_STRING)
+        return read_unicode(path, fd, &h, file_size - pre_total - header_len, shape, out, err);
     size_t nbytes;
     if (!hodurt_nbytes(h.dtype, h.rank, h.dims, &nbytes))
         return hodurt_fail(err, HODU_ERR_FORMAT, "'%s': npy array %s%s is too large to address", path,
@@ -460,6 +634,8 @@ static const char *npy_descr(hodu_dtype dtype)
     case HODU_DTYPE_U32: return little ? "<u4" : ">u4";
     case HODU_DTYPE_U64: return little ? "<u8" : ">u8";
     case HODU_DTYPE_BOOL: return "|b1";
+    case HODU_DTYPE_STRING:
+        return "<U"; /* the width is the data's */
     /* numpy has no types for these: raw bytes, as numpy writes ml_dtypes' */
     case HODU_DTYPE_BF16: return little ? "<V2" : NULL;
     default: /* the narrow types, one byte each; nothing else */
@@ -511,13 +687,56 @@ HODU_RT_API hodu_status hodu_npy_write(const char *path, const hodu_tensor *t, h
                            "cannot write '%s': %s%s needs %zu bytes but the tensor holds %zu", path,
                            hodu_dtype_name(t->dtype), shape, nbytes, t->data == NULL ? (size_t)0 : t->nbytes);
 
+    /* Strings become UTF-32, as wide as the longest element. */
+    unsigned char *u32 = NULL;
+    char u_descr[32];
+    if (t->dtype == HODU_DTYPE_STRING) {
+        const hodu_string *el = t->data;
+        size_t numel = nbytes / sizeof(hodu_string), width = 1;
+        for (size_t i = 0; i < numel; i++) {
+            size_t cps = 0, at = 0;
+            uint32_t c;
+            if (el[i].size > 0 && el[i].data == NULL)
+                return hodurt_fail(err, HODU_ERR_INVALID_ARG, "cannot write '%s': string element %zu has no data", path,
+                                   i);
+            while (at < el[i].size) {
+                if (!utf8_next((const unsigned char *)el[i].data, (size_t)el[i].size, &at, &c))
+                    return hodurt_fail(err, HODU_ERR_FORMAT,
+                                       "cannot write '%s': string element %zu is not valid UTF-8 (at byte %zu)", path,
+                                       i, at);
+                cps++;
+            }
+            width = cps > width ? cps : width;
+        }
+        if (width > SIZE_MAX / 4 / (numel ? numel : 1))
+            return hodurt_fail(err, HODU_ERR_NOMEM, "cannot write '%s': its strings do not fit in memory", path);
+        u32 = calloc(numel * width * 4 + 1, 1);
+        if (u32 == NULL)
+            return hodurt_fail(err, HODU_ERR_NOMEM, "cannot write '%s': out of memory", path);
+        for (size_t i = 0; i < numel; i++) {
+            size_t at = 0, k = 0;
+            uint32_t c;
+            while (at < el[i].size && utf8_next((const unsigned char *)el[i].data, (size_t)el[i].size, &at, &c)) {
+                unsigned char *q = u32 + (i * width + k++) * 4;
+                q[0] = (unsigned char)c, q[1] = (unsigned char)(c >> 8), q[2] = (unsigned char)(c >> 16),
+                q[3] = (unsigned char)(c >> 24);
+            }
+        }
+        snprintf(u_descr, sizeof u_descr, "<U%zu", width);
+        descr = u_descr;
+        nbytes = numel * width * 4;
+    }
+
     char header[512];
     size_t header_size = build_header(header, sizeof header, descr, t->rank, t->dims);
+    const void *payload = u32 != NULL ? (const void *)u32 : t->data;
 
     size_t path_len = strlen(path);
     char *tmp = malloc(path_len + 32);
-    if (tmp == NULL)
+    if (tmp == NULL) {
+        free(u32);
         return hodurt_fail(err, HODU_ERR_NOMEM, "cannot write '%s': out of memory", path);
+    }
     snprintf(tmp, path_len + 32, "%s.tmp.%ld", path, (long)getpid());
 
     /* O_EXCL: never write through a file or link that is already there. */
@@ -526,11 +745,12 @@ HODU_RT_API hodu_status hodu_npy_write(const char *path, const hodu_tensor *t, h
         hodu_status st =
             hodurt_fail(err, HODU_ERR_IO, "cannot write '%s': cannot create '%s': %s", path, tmp, strerror(errno));
         free(tmp);
+        free(u32);
         return st;
     }
     const char *failed = NULL;
     int saved_errno = 0;
-    if (!write_full(fd, header, header_size) || !write_full(fd, t->data, nbytes)) {
+    if (!write_full(fd, header, header_size) || !write_full(fd, payload, nbytes)) {
         failed = "write";
         saved_errno = errno;
     }
@@ -547,8 +767,10 @@ HODU_RT_API hodu_status hodu_npy_write(const char *path, const hodu_tensor *t, h
         hodu_status st =
             hodurt_fail(err, HODU_ERR_IO, "cannot write '%s': %s failed: %s", path, failed, strerror(saved_errno));
         free(tmp);
+        free(u32);
         return st;
     }
     free(tmp);
+    free(u32);
     return hodurt_ok(err);
 }

@@ -478,3 +478,35 @@ save(model([helper.make_node("Multinomial", ["x"], ["y"], sample_size=0)], [mn_x
      "multinomial_sample_size.onnx")
 save(model([helper.make_node("RandomUniform", [], ["y"], shape=[2, 3], dtype=TensorProto.INT32)], [],
            [helper.make_tensor_value_info("y", TensorProto.INT32, [2, 3])]), "random_uniform_dtype.onnx")
+
+# Strings.  RegexFullMatch with a pattern POSIX regcomp refuses (an
+# unclosed group) and one using RE2 syntax POSIX lacks: build errors
+# naming the node.  A StringConcat model for run-time string inputs:
+# a good '<U' .npy, one whose code unit is a surrogate, one past U+10FFFF,
+# and one whose data is shorter than its header says.
+s_x = helper.make_tensor_value_info("x", TensorProto.STRING, [2])
+s_y = helper.make_tensor_value_info("y", TensorProto.STRING, [2])
+s_b = helper.make_tensor_value_info("b", TensorProto.BOOL, [2])
+save(model([helper.make_node("RegexFullMatch", ["x"], ["b"], name="re", pattern="(ab")], [s_x], [s_b], opset=20),
+     "regex_bad.onnx")
+save(model([helper.make_node("RegexFullMatch", ["x"], ["b"], name="re", pattern="(?i)ab")], [s_x], [s_b], opset=20),
+     "regex_re2.onnx")
+save(model([helper.make_node("StringConcat", ["x", "x"], ["y"], name="cat")], [s_x], [s_y], opset=20),
+     "string_concat.onnx")
+# Add on strings: only the string ops take them.
+save(model([helper.make_node("Identity", ["x"], ["y"], name="id")], [s_x], [s_y], opset=20), "string_identity.onnx")
+np.save(os.path.join(out, "str_good.npy"), np.array(["ab", "\u4e2d"]))
+
+
+def unicode_npy(name, units, n_elems, width):
+    """A '<U<width>' .npy of n_elems elements holding the given UTF-32 code units."""
+    header = "{'descr': '<U%d', 'fortran_order': False, 'shape': (%d,), }" % (width, n_elems)
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    body = b"".join(int(u).to_bytes(4, "little") for u in units)
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + body)
+
+
+unicode_npy("str_surrogate.npy", [0x61, 0, 0xD800, 0], 2, 2)
+unicode_npy("str_too_big.npy", [0x61, 0, 0x110000, 0], 2, 2)
+unicode_npy("str_short.npy", [0x61, 0, 0x62], 2, 2)

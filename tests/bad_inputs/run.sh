@@ -272,4 +272,16 @@ if built multinomial_runtime; then
 fi
 expect_error multinomial_sample_size "multinomial_sample_size\.onnx:node\[0\]: node 'Multinomial_0' (Multinomial): attribute 'sample_size' must be at least 1, is 0" build multinomial_sample_size.onnx
 expect_error random_uniform_dtype "random_uniform_dtype\.onnx:node\[0\]: node 'RandomUniform_0' (RandomUniform): output type i32 is not float16, bfloat16, float or double" build random_uniform_dtype.onnx
+# Strings: a pattern regcomp refuses, RE2 syntax POSIX lacks, an op that
+# takes no strings; at run time, .npy strings that are no Unicode text.
+expect_error regex_bad "regex_bad\.onnx:node\[0\]: node 're' (RegexFullMatch): attribute 'pattern' is not a regular expression POSIX regcomp accepts" build regex_bad.onnx
+expect_error regex_re2 "regex_re2\.onnx:node\[0\]: node 're' (RegexFullMatch): attribute 'pattern': (?...) groups and flags are not supported" build regex_re2.onnx
+expect_error string_identity "string_identity\.onnx:node\[0\]: node 'id' (Identity): input 'x' holds strings; Identity does not take them" build string_identity.onnx
+if built string_concat; then
+    sc() { "$hodu" --run "$work/string_concat.so" --input "x=$c/$1" --output-dir "$work/sc"; }
+    expect_ok string_concat_good sc str_good.npy
+    expect_error string_surrogate "npy string element 1 holds code unit 0xD800 at 0, which is no Unicode character" sc str_surrogate.npy
+    expect_error string_too_big "npy string element 1 holds code unit 0x110000 at 0, which is no Unicode character" sc str_too_big.npy
+    expect_error string_short "needs 16 data bytes but the file has 12" sc str_short.npy
+fi
 suite_end

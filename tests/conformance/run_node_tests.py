@@ -26,10 +26,14 @@ Unless --no-ort is given, onnxruntime runs every case too, on the same data
 and with the same comparison, in the same run (one intra-op thread), and the
 line before the last gives its count; the JSON records both per test.
 
-A case is skipped only when a graph input or output holds strings, which have
-no .npy form.  Ops of every domain are tried (hodu names those it does not
-support).  Everything else that does not match is a failure,
-with a one-line reason.
+String tensors travel as numpy unicode arrays ('<U<n>' .npy, which
+`hodu --run` reads and writes as UTF-8 strings), as run-time inputs like
+any other; string outputs must have the same shape and equal elements.
+onnxruntime gets them as numpy object arrays of str.  A case is skipped
+only when a graph input or output is a map of strings, which has no .npy
+form.  Ops of every domain are tried (hodu names those it does not
+support).  Everything else that does not match is a failure, with a
+one-line reason.
 
 The last line printed is always
     conformance: N passed, M failed, K skipped
@@ -106,7 +110,7 @@ def op_name(node: onnx.NodeProto) -> str:
 def type_has_strings(tp: onnx.TypeProto) -> bool:
     kind = tp.WhichOneof("value")
     if kind == "tensor_type":
-        return tp.tensor_type.elem_type == onnx.TensorProto.STRING
+        return False  # string tensors run as '<U' .npy files
     if kind == "sparse_tensor_type":
         return tp.sparse_tensor_type.elem_type == onnx.TensorProto.STRING
     if kind == "sequence_type":
@@ -121,8 +125,8 @@ def type_has_strings(tp: onnx.TypeProto) -> bool:
 
 def skip_reason(model: onnx.ModelProto) -> str | None:
     # Ops of other domains (ai.onnx.ml, the training ops) are tried like any
-    # other: hodu says which it does not support.  Only string tensors have
-    # no .npy form to pass through `hodu --run`.
+    # other: hodu says which it does not support.  Only maps (and sparse
+    # tensors) of strings have no .npy form to pass through `hodu --run`.
     for g in all_graphs(model.graph):
         for v in list(g.input) + list(g.output):
             if type_has_strings(v.type):
@@ -251,11 +255,21 @@ def compare(name: str, got: np.ndarray, want: np.ndarray, rtol: float, atol: flo
     backend runner (numpy's assert_allclose), every dtype but strings is
     compared as |got - want| <= atol + rtol*|want| in float64 (complex128 for
     complex); NaN and infinity must sit at the same places."""
-    if got.dtype != want.dtype:
+    if want.dtype.kind in "OSU" and got.dtype.kind in "OSU":
+        pass  # strings: numpy unicode from hodu, objects from the test data
+    elif got.dtype != want.dtype:
         return f"output {name}: dtype {got.dtype}, expected {want.dtype}"
     if got.shape != want.shape:
         return f"output {name}: shape {got.shape}, expected {want.shape}"
     if got.size == 0:
+        return None
+    if want.dtype.kind in "OSU":  # strings: equal, element by element
+        g, w = got.ravel(), want.ravel()
+        for i in range(want.size):
+            gs = g[i].decode("utf-8") if isinstance(g[i], bytes) else str(g[i])
+            ws = w[i].decode("utf-8") if isinstance(w[i], bytes) else str(w[i])
+            if gs != ws:
+                return f"output {name}: strings differ at index {fmt_index(want.shape, i)} (got {gs!r}, expected {ws!r})"[:300]
         return None
     wide = np.complex128 if want.dtype.kind == "c" else np.float64
     g, w = got.astype(wide).ravel(), want.astype(wide).ravel()
@@ -345,6 +359,13 @@ class CaseFailure(Exception):
         self.kind, self.reason = kind, reason
 
 
+def as_unicode(a: np.ndarray) -> np.ndarray:
+    """A string tensor (object array of str or bytes) as numpy unicode."""
+    flat = [x.decode("utf-8") if isinstance(x, bytes) else str(x) for x in a.ravel()]
+    width = max([len(x) for x in flat] + [1])
+    return np.array(flat, dtype=f"<U{width}").reshape(a.shape)
+
+
 def read_inputs(graph: onnx.GraphProto, ds_dir: str, work: str, tag: str):
     """Converts a data set's input_K.pb files to .npy.  Returns the tensors
     as [(name, npy path)], the --input-shape arguments the build needs, and
@@ -357,6 +378,8 @@ def read_inputs(graph: onnx.GraphProto, ds_dir: str, work: str, tag: str):
         vi = graph.input[k]
         val = load_value(os.path.join(ds_dir, f"input_{k}.pb"), vi.type)
         if isinstance(val, np.ndarray):
+            if val.dtype == object:  # strings: numpy unicode, as hodu --run reads them
+                val = as_unicode(val)
             path = os.path.join(work, f"{tag}_input_{k}.npy")
             np.save(path, val, allow_pickle=False)
             feeds.append((vi.name, path))

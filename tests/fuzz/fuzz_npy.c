@@ -40,9 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * read as it), from none to past the last type. */
     hodu_dtype expect = (hodu_dtype)(size ? data[size - 1] % (HODU_DTYPE_COUNT_ + 2) : 0);
     if (hodu_npy_read_as(path, expect, &t, &err) == HODU_OK) {
-        /* What was read must be what the header claims. */
-        if (t.nbytes > size)
+        /* What was read must be what the header claims.  A string takes
+         * 16 bytes in memory for at least 4 in the file, and its text lies
+         * in the block read, at most 4 bytes of UTF-8 per code unit. */
+        if (t.nbytes > (t.dtype == HODU_DTYPE_STRING ? 4 * size : size))
             abort();
+        if (t.dtype == HODU_DTYPE_STRING)
+            for (size_t i = 0; i < t.nbytes / sizeof(hodu_string); i++) {
+                const hodu_string *s = (const hodu_string *)t.data + i;
+                if (s->size > size || (s->size > 0 && (s->data < (const char *)t.data ||
+                                                       s->data + s->size > (const char *)t.data + t.nbytes + size)))
+                    abort();
+            }
         size_t numel = 1;
         for (int i = 0; i < t.rank; i++)
             numel *= (size_t)t.dims[i];

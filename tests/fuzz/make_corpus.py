@@ -83,5 +83,11 @@ for dt in (np.float32, np.float64, np.float16, np.int8, np.uint8, np.int16, np.i
 np.save(os.path.join(npy_dir, "raw2.npy"), np.arange(12, dtype=np.uint16).reshape(3, 4).view("V2"))
 np.save(os.path.join(npy_dir, "raw1.npy"), np.arange(12, dtype=np.uint8).reshape(3, 4).view("V1"))
 np.save(os.path.join(npy_dir, "scalar.npy"), np.float32(3.5))
+# strings: numpy unicode ('<U<n>', UTF-32), both byte orders, a scalar, an
+# empty one, and text outside the BMP
+np.save(os.path.join(npy_dir, "unicode.npy"), np.array([["ab", "\u4e2d\u6587"], ["", "\U0001F600x"]]))
+np.save(os.path.join(npy_dir, "unicode_swapped.npy"), np.array(["abc", "d"]).astype(">U3"))
+np.save(os.path.join(npy_dir, "unicode_scalar.npy"), np.array("word"))
+np.save(os.path.join(npy_dir, "unicode_empty.npy"), np.zeros((0, 2), "<U4"))
 np.save(os.path.join(npy_dir, "empty.npy"), np.zeros((0, 4), np.float32))
 print(f"make_corpus: {count + 9} models, {len(os.listdir(npy_dir))} .npy files in {out}")

@@ -595,6 +595,107 @@ static void test_raw_byte_types(void **state)
     }
 }
 
+/* Property: numpy unicode arrays ('<U<n>') read as UTF-8 strings and
+ * string tensors write back to the same text, as wide as the longest
+ * element; code units that are no Unicode character, a data length that
+ * disagrees, widths past the limit and invalid UTF-8 on writing are
+ * errors naming the file (and writing leaves no file behind). */
+static void test_unicode_strings(void **state)
+{
+    (void)state;
+    char path[512];
+    path_in_tmp(path, sizeof path, "u.npy");
+    hodu_error err;
+    static const char *const text[4] = {"a", "",
+                                        "\xe4\xb8\xad"
+                                        "x",
+                                        "\xf0\x9f\x98\x80"};
+    static const int64_t dims[2] = {2, 2};
+    hodu_tensor t, back;
+    assert_int_equal(hodu_tensor_alloc(&t, HODU_DTYPE_STRING, 2, dims, &err), HODU_OK);
+    hodu_string *el = t.data;
+    for (int i = 0; i < 4; i++) {
+        el[i].data = text[i];
+        el[i].size = strlen(text[i]);
+    }
+    assert_int_equal(hodu_npy_write(path, &t, &err), HODU_OK);
+    assert_int_equal(hodu_npy_read(path, &back, &err), HODU_OK);
+    assert_int_equal(back.dtype, HODU_DTYPE_STRING);
+    assert_int_equal(back.rank, 2);
+    assert_int_equal(back.nbytes, 4 * sizeof(hodu_string));
+    const hodu_string *got = back.data;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(got[i].size, strlen(text[i]));
+        assert_memory_equal(got[i].data, text[i], strlen(text[i]));
+    }
+    hodu_tensor_free(&back);
+    /* the header says '<U2': "中x" is the longest, two code points */
+    FILE *f = fopen(path, "rb");
+    char head[128] = {0};
+    assert_non_null(f);
+    assert_true(fread(head, 1, sizeof head - 1, f) > 0);
+    fclose(f);
+    assert_non_null(strstr(head + 10, "'<U2'"));
+    el[1].data = "\xc0\x80"; /* an overlong NUL */
+    el[1].size = 2;
+    unlink(path);
+    assert_int_equal(hodu_npy_write(path, &t, &err), HODU_ERR_FORMAT);
+    expect_message(&err, "UTF-8");
+    assert_int_equal(access(path, F_OK), -1);
+    hodu_tensor_free(&t);
+
+    /* hand-made files: code units 'a', a surrogate, past U+10FFFF */
+    static const uint32_t bad[3] = {0x61, 0xD800, 0x110000};
+    for (int k = 1; k < 3; k++) {
+        unsigned char buf[128];
+        const char *h = "{'descr': '<U2', 'fortran_order': False, 'shape': (1,), }\n";
+        size_t hl = strlen(h);
+        memcpy(buf, "\x93NUMPY\x01\x00", 8);
+        buf[8] = (unsigned char)hl;
+        buf[9] = 0;
+        memcpy(buf + 10, h, hl);
+        uint32_t units[2] = {bad[0], bad[k]};
+        for (int u = 0; u < 2; u++)
+            for (int b = 0; b < 4; b++)
+                buf[10 + hl + (size_t)u * 4 + (size_t)b] = (unsigned char)(units[u] >> (8 * b));
+        write_bytes(path, buf, 10 + hl + 8);
+        hodu_error e = read_expect(path, HODU_ERR_FORMAT);
+        expect_message(&e, "no Unicode character");
+        expect_message(&e, path);
+    }
+    /* big-endian and a trailing-NUL-padded element */
+    {
+        unsigned char buf[128];
+        const char *h = "{'descr': '>U3', 'fortran_order': False, 'shape': (), }\n";
+        size_t hl = strlen(h);
+        memcpy(buf, "\x93NUMPY\x01\x00", 8);
+        buf[8] = (unsigned char)hl;
+        buf[9] = 0;
+        memcpy(buf + 10, h, hl);
+        memset(buf + 10 + hl, 0, 12);
+        buf[10 + hl + 3] = 'O';
+        buf[10 + hl + 7] = 'K';
+        write_bytes(path, buf, 10 + hl + 12);
+        assert_int_equal(hodu_npy_read(path, &back, &err), HODU_OK);
+        assert_int_equal(back.rank, 0);
+        got = back.data;
+        assert_int_equal(got[0].size, 2);
+        assert_memory_equal(got[0].data, "OK", 2);
+        hodu_tensor_free(&back);
+    }
+    write_raw_npy(path, 1, "{'descr': '<U2', 'fortran_order': False, 'shape': (3,), }\n", 20);
+    expect_message((hodu_error[]){read_expect(path, HODU_ERR_FORMAT)}, "data bytes");
+    write_raw_npy(path, 1, "{'descr': '<U99999999999', 'fortran_order': False, 'shape': (0,), }\n", 0);
+    read_expect(path, HODU_ERR_UNSUPPORTED);
+    write_raw_npy(path, 1, "{'descr': '<U1x', 'fortran_order': False, 'shape': (1,), }\n", 4);
+    read_expect(path, HODU_ERR_UNSUPPORTED);
+    write_raw_npy(path, 1, "{'descr': '<U0', 'fortran_order': False, 'shape': (100000,), }\n", 0);
+    read_expect(path, HODU_ERR_UNSUPPORTED); /* no memory for a file of nothing */
+    write_raw_npy(path, 1, "{'descr': '<U0', 'fortran_order': False, 'shape': (0,), }\n", 0);
+    read_expect(path, HODU_OK);
+    unlink(path);
+}
+
 /* Property: tensors that cannot be written are refused before any file is
  * created: string (numpy has no such dtype), a buffer smaller than the
  * shape, NULL data, a bad rank, NULL arguments. */
@@ -609,8 +710,10 @@ static void test_write_bad_tensors(void **state)
     static const int64_t dims[1] = {4};
     hodu_tensor t;
     assert_int_equal(hodu_tensor_alloc(&t, HODU_DTYPE_BF16, 1, dims, &err), HODU_OK);
-    t.dtype = HODU_DTYPE_STRING;
+    t.dtype = (hodu_dtype)99;
     assert_int_equal(hodu_npy_write(path, &t, &err), HODU_ERR_UNSUPPORTED);
+    t.dtype = HODU_DTYPE_STRING; /* 64 bytes needed, 8 held */
+    assert_int_equal(hodu_npy_write(path, &t, &err), HODU_ERR_INVALID_ARG);
     t.dtype = HODU_DTYPE_F32; /* 16 bytes needed, 8 held */
     assert_int_equal(hodu_npy_write(path, &t, &err), HODU_ERR_INVALID_ARG);
     t.dtype = HODU_DTYPE_U16;
@@ -664,7 +767,9 @@ static void test_tensor_alloc_and_free(void **state)
     assert_null(t.data);
     static const int64_t big[2] = {INT64_MAX / 4, 2};
     assert_int_equal(hodu_tensor_alloc(&t, HODU_DTYPE_I64, 2, big, &err), HODU_ERR_NOMEM);
-    assert_int_equal(hodu_tensor_alloc(&t, HODU_DTYPE_STRING, 3, dims, &err), HODU_ERR_UNSUPPORTED);
+    assert_int_equal(hodu_tensor_alloc(&t, HODU_DTYPE_STRING, 3, dims, &err), HODU_OK);
+    assert_int_equal(t.nbytes, 3 * sizeof(hodu_string) * (size_t)(dims[0] * dims[1] * dims[2]) / 3);
+    hodu_tensor_free(&t);
     assert_int_equal(hodu_tensor_alloc(&t, (hodu_dtype)99, 3, dims, &err), HODU_ERR_UNSUPPORTED);
     assert_int_equal(hodu_tensor_alloc(&t, HODU_DTYPE_F32, HODU_MAX_RANK + 1, dims, &err), HODU_ERR_INVALID_ARG);
     assert_int_equal(hodu_tensor_alloc(&t, HODU_DTYPE_F32, -1, dims, &err), HODU_ERR_INVALID_ARG);
@@ -693,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_write_failure_leaves_nothing),
         cmocka_unit_test(test_write_bad_tensors),
         cmocka_unit_test(test_raw_byte_types),
+        cmocka_unit_test(test_unicode_strings),
         cmocka_unit_test(test_tensor_alloc_and_free),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -45,7 +45,7 @@ enum {
     V_NULL_DESC = 3,    /* entry returns NULL */
     V_RANK9 = 4,        /* input of rank 9 */
     V_NEG_DIM = 5,      /* input with a negative dim */
-    V_STRING = 6,       /* input of dtype string */
+    V_STRING = 6,       /* input of dtype complex64, which no model can use */
     V_NULL_RUN = 7,     /* no run function */
     V_NULL_NAME = 8,    /* input without a name */
     V_NO_WORKSPACE = 9, /* workspace_bytes == 0 */
@@ -126,7 +126,7 @@ static const char model_source[] =
     "static const hodu_tensor_desc inputs[2] = {\n"
     "    {\"x\", HODU_DTYPE_F32, VARIANT == 4 ? 9 : 2,\n"
     "     VARIANT == 4 ? rank9_dims : VARIANT == 5 ? neg_dims : x_dims},\n"
-    "    {VARIANT == 8 ? (const char *)0 : \"scale\", VARIANT == 6 ? HODU_DTYPE_STRING : HODU_DTYPE_F32, 0,\n"
+    "    {VARIANT == 8 ? (const char *)0 : \"scale\", VARIANT == 6 ? (hodu_dtype)14 : HODU_DTYPE_F32, 0,\n"
     "     (const int64_t *)0},\n"
     "};\n"
     "static const hodu_tensor_desc outputs[2] = {\n"
@@ -820,7 +820,7 @@ static void test_host_exec(void **state)
     hodu_model *m = open_variant(V_GOOD);
     _Alignas(64) static unsigned char arena[512];
     memset(arena, 0, sizeof arena);
-    hodu_exec ex = {2, &host_calls, host_parallel_for};
+    hodu_exec ex = {2, &host_calls, host_parallel_for, NULL, NULL};
     hodu_instance_options o = {.exec = &ex, .workspace = arena, .workspace_bytes = 384};
     hodu_error err;
     hodu_instance *inst;
@@ -838,7 +838,7 @@ static void test_host_exec(void **state)
 
     ex.n_workers = 0;
     assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
-    ex = (hodu_exec){2, NULL, NULL};
+    ex = (hodu_exec){2, NULL, NULL, NULL, NULL};
     assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
     expect_message(&err, "parallel_for");
     hodu_model_close(m);
@@ -1039,12 +1039,12 @@ static void test_names_and_sizes(void **state)
         const char *name;
         size_t size;
     } table[] = {
-        {HODU_DTYPE_F32, "float32", 4},   {HODU_DTYPE_U8, "uint8", 1},      {HODU_DTYPE_I8, "int8", 1},
-        {HODU_DTYPE_U16, "uint16", 2},    {HODU_DTYPE_I16, "int16", 2},     {HODU_DTYPE_I32, "int32", 4},
-        {HODU_DTYPE_I64, "int64", 8},     {HODU_DTYPE_STRING, "string", 0}, {HODU_DTYPE_BOOL, "bool", 1},
-        {HODU_DTYPE_F16, "float16", 2},   {HODU_DTYPE_F64, "float64", 8},   {HODU_DTYPE_U32, "uint32", 4},
-        {HODU_DTYPE_U64, "uint64", 8},    {HODU_DTYPE_BF16, "bfloat16", 2}, {HODU_DTYPE_UNDEFINED, "undefined", 0},
-        {(hodu_dtype)14, "undefined", 0}, {(hodu_dtype)-3, "undefined", 0}, {HODU_DTYPE_COUNT_, "undefined", 0},
+        {HODU_DTYPE_F32, "float32", 4},   {HODU_DTYPE_U8, "uint8", 1},       {HODU_DTYPE_I8, "int8", 1},
+        {HODU_DTYPE_U16, "uint16", 2},    {HODU_DTYPE_I16, "int16", 2},      {HODU_DTYPE_I32, "int32", 4},
+        {HODU_DTYPE_I64, "int64", 8},     {HODU_DTYPE_STRING, "string", 16}, {HODU_DTYPE_BOOL, "bool", 1},
+        {HODU_DTYPE_F16, "float16", 2},   {HODU_DTYPE_F64, "float64", 8},    {HODU_DTYPE_U32, "uint32", 4},
+        {HODU_DTYPE_U64, "uint64", 8},    {HODU_DTYPE_BF16, "bfloat16", 2},  {HODU_DTYPE_UNDEFINED, "undefined", 0},
+        {(hodu_dtype)14, "undefined", 0}, {(hodu_dtype)-3, "undefined", 0},  {HODU_DTYPE_COUNT_, "undefined", 0},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         assert_string_equal(hodu_dtype_name(table[i].dt), table[i].name);

@@ -164,6 +164,7 @@ const char *em_ctype(hodu_dtype t)
     case HODU_DTYPE_U64: return "uint64_t";
     case HODU_DTYPE_F16:
     case HODU_DTYPE_BF16: return "uint16_t";
+    case HODU_DTYPE_STRING: return "hodu_string";
     default: return ir_dtype_is_narrow(t) ? "uint8_t" : "void";
     }
 }

@@ -73,6 +73,14 @@ typedef struct op_emit {
      * function receives `const int64_t rt_rows`, the run's count of such
      * indices.  0 otherwise. */
     int64_t rt_rows_div;
+    /* Set by a lowering that takes memory from the host's allocator
+     * (string results, unbounded outputs): its function receives `const
+     * hodu_exec *exec` (NULL when the host passed none) even when it runs
+     * no tasks.  `check_why` (a constant string) is the reason the
+     * descriptor's check gives when such a node fails: "node 'NAME' (OP):
+     * <why>". */
+    bool uses_alloc;
+    const char *check_why;
 } op_emit;
 
 typedef bool (*op_emit_fn)(op_emit *e);

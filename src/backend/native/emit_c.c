@@ -184,6 +184,7 @@ static const char *dtype_enum(hodu_dtype t)
     case HODU_DTYPE_U32: return "HODU_DTYPE_U32";
     case HODU_DTYPE_U64: return "HODU_DTYPE_U64";
     case HODU_DTYPE_BF16: return "HODU_DTYPE_BF16";
+    case HODU_DTYPE_STRING: return "HODU_DTYPE_STRING";
     default: return NULL;
     }
 }
@@ -503,6 +504,7 @@ static void rt_slice_calls(const ir_graph *g, int node, int p, const char **syms
  * descriptor's `checks`). */
 typedef struct node_checks {
     int *node;
+    const char **why; /* op_emit.check_why per check, or NULL */
     size_t n;
     size_t base; /* checks before the nodes' (1 for the run-time dims check) */
 } node_checks;
@@ -560,7 +562,7 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
         hd_buf_free(&body);
         return false;
     }
-    bool has_exec = e.parallel || plan->worker_scratch[step] != 0;
+    bool has_exec = e.parallel || plan->worker_scratch[step] != 0 || e.uses_alloc;
     void_unused_params(n, plan->scratch_bytes[step] != 0, has_exec, e.par_max_tasks >= 2, &body);
     if (rt_rows && !ident_in(body.data ? body.data : "", "rt_rows")) {
         hd_buf pre;
@@ -608,10 +610,27 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
         if (n->inputs[j] >= 0)
             param_add(&ps, hd_xasprintf("const %s *", em_ctype(g->values[n->inputs[j]].dtype)),
                       hd_xasprintf("in%zu", j), hd_xstrdup(value_name(names, g, plan, n->inputs[j])));
-    for (size_t j = 0; j < n->n_outputs; j++)
-        if (n->outputs[j] >= 0)
-            param_add(&ps, hd_xasprintf("%s *", em_ctype(g->values[n->outputs[j]].dtype)), hd_xasprintf("out%zu", j),
-                      hd_xstrdup(value_name(names, g, plan, n->outputs[j])));
+    for (size_t j = 0; j < n->n_outputs; j++) {
+        int v = n->outputs[j];
+        if (v < 0)
+            continue;
+        if (ir_value_has_unbounded(&g->values[v])) {
+            /* the node sets the caller's void * to a buffer it allocated
+             * (hodu_abi.h); read by nobody: a sink of its own */
+            const mem_slot *sl = &plan->slots[v];
+            char *arg = NULL;
+            if (!sub && sl->place == MEM_OUTPUT && g->outputs[sl->index] == v)
+                arg = hd_xasprintf("(void **)out[%zu]", sl->index);
+            if (!arg) {
+                hd_buf_printf(&names->decls, "    void *ubuf_n%d_%zu = NULL;\n", node, j);
+                arg = hd_xasprintf("&ubuf_n%d_%zu", node, j);
+            }
+            param_add(&ps, hd_xstrdup("void **"), hd_xasprintf("out%zu", j), arg);
+            continue;
+        }
+        param_add(&ps, hd_xasprintf("%s *", em_ctype(g->values[v].dtype)), hd_xasprintf("out%zu", j),
+                  hd_xstrdup(value_name(names, g, plan, v)));
+    }
     /* Outputs whose size depends on data: the node writes their actual
      * dims where hodu_run reports them (see output_dims_at). */
     for (size_t j = 0; j < n->n_outputs; j++)
@@ -666,6 +685,8 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
                       ") != 0) {\n        hd_fpenv_leave(fpenv);\n        return HODU_RUN_INPUT_VALUES + %zu;\n    }\n",
                       checks->base + checks->n);
         checks->node = hd_xrealloc(checks->node, (checks->n + 1) * sizeof(int));
+        checks->why = hd_xrealloc(checks->why, (checks->n + 1) * sizeof(char *));
+        checks->why[checks->n] = e.check_why;
         checks->node[checks->n++] = node;
     }
     for (int k = 0; k < rt_loops && !rt_rows; k++)
@@ -756,8 +777,8 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
         if (v->rank == 0)
             continue;
         hd_buf_printf(b, "static const int64_t %s%zu_dims[] = {", what, i);
-        for (int k = 0; k < v->rank; k++)
-            hd_buf_printf(b, "%s%" PRId64, k ? ", " : "", v->dims[k].size);
+        for (int k = 0; k < v->rank; k++) /* -1: unbounded (hodu_abi.h) */
+            hd_buf_printf(b, "%s%" PRId64, k ? ", " : "", v->dims[k].unbounded ? -1 : v->dims[k].size);
         hd_buf_puts(b, "};\n");
         if (ir_value_has_data_dep(v) || ir_value_has_rt(v)) {
             /* a data-dependent dim may be anything from 0, a run-time dim
@@ -892,7 +913,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_init(&decls);
     hd_buf_init(&calls);
     run_names names;
-    node_checks checks = {NULL, 0, graph_has_rt(g)};
+    node_checks checks = {NULL, NULL, 0, graph_has_rt(g)};
     run_names_init(&names, g->n_values);
     mem_slot *kept_slots;
     mem_plan kept = plan_kept_weights(g, plan, &kept_slots);
@@ -912,6 +933,14 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         if (s->place == MEM_OUTPUT && s->index == i)
             continue;
         const ir_value *val = &g->values[v];
+        if (ir_value_has_unbounded(val)) {
+            ir_value_error(d, g, v,
+                           "output '%s' has a size with no bound (it depends on data) and may be listed only once, "
+                           "written by the node that computes it",
+                           val->name);
+            ok = false;
+            break;
+        }
         if (ir_value_has_data_dep(val) && output_dims_at(g, v) != output_dims_start(g, i))
             hd_buf_printf(&calls, "    memcpy(odims + %ld, odims + %ld, %d * sizeof(int64_t));\n",
                           output_dims_start(g, i), output_dims_at(g, v), val->rank);
@@ -962,7 +991,9 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         hd_buf_puts(b, "    \"the inputs' run-time dims\",\n");
     for (size_t k = 0; k < checks.n; k++) {
         const ir_node *n = &g->nodes[checks.node[k]];
-        char *what = hd_xasprintf("node '%s' (%s)", n->name ? n->name : "", op_get(n->op)->name);
+        char *what = checks.why[k] ? hd_xasprintf("node '%s' (%s): %s", n->name ? n->name : "", op_get(n->op)->name,
+                                                  checks.why[k])
+                                   : hd_xasprintf("node '%s' (%s)", n->name ? n->name : "", op_get(n->op)->name);
         hd_buf_puts(b, "    ");
         put_c_string(b, what);
         hd_buf_puts(b, ",\n");
@@ -992,6 +1023,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     free(kept_slots);
 
     free(checks.node);
+    free(checks.why);
     hd_buf_free(&fns);
     hd_buf_free(&decls);
     hd_buf_free(&calls);

@@ -651,6 +651,8 @@ static bool ew_emit_args_rt(op_emit *e, const ew_plan *a, const char *tpl);
 /* The node's function body; `rt`: on the general path. */
 static bool ew_emit_node(op_emit *e, bool rt)
 {
+    if (em_node(e)->op == OP_EQUAL && em_in(e, 0)->dtype == HODU_DTYPE_STRING)
+        return str_emit_equal(e);
     ew_void_unused(e);
     if (ew_is_narrow_cast(e->g, e->node) && rt) {
         ir_node_error(e->d, e->g, e->node,

@@ -15,7 +15,7 @@ static native_register_fn *const families[] = {
     native_register_nn_pool,     native_register_nn_resize, native_register_nn_sample, native_register_shape,
     native_register_attention,   native_register_quant,     native_register_stateful,  native_register_recurrent,
     native_register_signal,      native_register_linalg,    native_register_optim,     native_register_ml,
-    native_register_dynamic,     native_register_control,   native_register_random,
+    native_register_dynamic,     native_register_control,   native_register_random,    native_register_string,
 };
 
 static native_lowering table[OP_COUNT];

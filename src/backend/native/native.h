@@ -103,6 +103,10 @@ native_register_fn native_register_elementwise, native_register_reduce, native_r
     native_register_nn_pool, native_register_nn_resize, native_register_nn_sample, native_register_shape,
     native_register_attention, native_register_quant, native_register_stateful, native_register_recurrent,
     native_register_signal, native_register_linalg, native_register_optim, native_register_ml, native_register_dynamic,
-    native_register_control, native_register_random;
+    native_register_control, native_register_random, native_register_string;
+
+/* Equal on strings (emit_string.c), which the elementwise lowering hands
+ * over. */
+bool str_emit_equal(op_emit *e);
 
 #endif /* HODU_NATIVE_H */
