@@ -62,14 +62,15 @@ void em_for_rt(op_emit *e, const char *var, const char *n)
     e->indent++;
 }
 
-void em_rt_loops(op_emit *e, int count, hd_buf *dense)
+void em_rt_loops(op_emit *e, int from, int count, hd_buf *dense)
 {
     hd_buf_puts(dense, "0");
     for (int o = 0; o < count; o++) {
         char var[16], cnt[16];
         snprintf(var, sizeof var, "i%d", o);
         snprintf(cnt, sizeof cnt, "n%d", o);
-        em_for_rt(e, var, cnt);
+        if (o >= from)
+            em_for_rt(e, var, cnt);
         char *next = hd_xasprintf("(%s) * n%d + i%d", dense->data, o, o);
         hd_buf_free(dense);
         hd_buf_init(dense);
@@ -100,6 +101,26 @@ void em_par_for(op_emit *e, const char *var, int64_t n, int64_t grain, int64_t w
     }
     e->par_n = n;
     e->par_grain = grain;
+    e->par_max_tasks = (uint32_t)tasks;
+    e->parallel = true;
+    e->single &= ~(UINT64_C(1) << e->indent);
+    em_line(e, "for (int64_t %s = par_lo; %s < par_hi; %s++) {", var, var, var);
+    e->indent++;
+}
+
+void em_par_for_rt(op_emit *e, const char *var, const char *n, int64_t top, int64_t work)
+{
+    int64_t total = top > 0 && work > INT64_MAX / top ? INT64_MAX : top * work;
+    int64_t tasks = top < total / EM_PAR_MIN_WORK ? top : total / EM_PAR_MIN_WORK;
+    if (tasks > EM_PAR_MAX_TASKS)
+        tasks = EM_PAR_MAX_TASKS;
+    if (e->indent != 1 || e->par_max_tasks || tasks < 2 || e->can_fail || strlen(n) >= sizeof e->par_n_rt) {
+        em_for_rt(e, var, n);
+        return;
+    }
+    snprintf(e->par_n_rt, sizeof e->par_n_rt, "%s", n);
+    e->par_n = top;
+    e->par_grain = 1;
     e->par_max_tasks = (uint32_t)tasks;
     e->parallel = true;
     e->single &= ~(UINT64_C(1) << e->indent);

@@ -51,6 +51,9 @@ typedef struct op_emit {
     /* em_par_for's request: the outer loop's par_n iterations run as up to
      * par_max_tasks tasks of whole par_grain blocks (0: not split). */
     int64_t par_n, par_grain;
+    /* em_par_for_rt: the count as a C expression of the parameters (the
+     * general path's sizes from rtd), in place of par_n. */
+    char par_n_rt[96];
     uint32_t par_max_tasks;
     /* Set while a contraction's lowering runs for a hodu.FusedEpilogue node
      * (emit_nn.h): g and node are then the node's body and its member 0. */
@@ -108,11 +111,14 @@ void em_line(op_emit *e, const char *fmt, ...) HD_PRINTF(2, 3);
 void em_for(op_emit *e, const char *var, int64_t n);
 /* em_for for a count known when the model runs: `n` is a C expression. */
 void em_for_rt(op_emit *e, const char *var, const char *n);
-/* The general path's loop nest: loops i0..i(count-1) over the locals
- * n0..n(count-1) the caller declared; `dense` (empty) receives the index of
- * element (i0, ...) of a dense tensor of those dims.  Close each loop with
- * em_close. */
-void em_rt_loops(op_emit *e, int count, hd_buf *dense);
+/* The general path's loop nest: loops i<from>..i(count-1) over the locals
+ * n<from>..n(count-1) the caller declared (the caller opened those before
+ * `from`); `dense` (empty) receives the index of element (i0, ...) of a
+ * dense tensor of dims n0..n(count-1).  Close each loop with em_close. */
+void em_rt_loops(op_emit *e, int from, int count, hd_buf *dense);
+/* The general path's outer loop i0 over out's dim 0 (declared as n0),
+ * split into tasks by em_par_for_rt with `work` per element of out. */
+void em_rt_outer_loop(op_emit *e, const ir_value *out, int64_t work);
 void em_close(op_emit *e); /* "}" and dedent */
 /* Like em_for for a node's outermost loop whose iterations are independent
  * (each writes its own part of the outputs, none reads what another
@@ -123,6 +129,11 @@ void em_close(op_emit *e); /* "}" and dedent */
  * each a block of whole `grain`-iteration units (grain keeps vector loops
  * aligned, so results do not depend on the split); otherwise it is em_for. */
 void em_par_for(op_emit *e, const char *var, int64_t n, int64_t grain, int64_t work);
+/* em_par_for for a count known when the model runs (the general path):
+ * `n` is a C expression of the function's parameters (rtd), at most
+ * `top`; the task count follows from top * work, and the run splits the
+ * actual count among them. */
+void em_par_for_rt(op_emit *e, const char *var, const char *n, int64_t top, int64_t work);
 /* C storage type for a dtype ("float", "int64_t", "uint16_t" for f16/bf16,
  * "uint8_t" for bool). */
 const char *em_ctype(hodu_dtype t);

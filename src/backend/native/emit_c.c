@@ -364,10 +364,15 @@ static void write_task_form(const ir_graph *g, int sub, int node, const op_emit 
                       plan->worker_bytes);
     else
         hd_buf_puts(fns, "    (void)worker;\n");
+    char n[128];
+    if (e->par_n_rt[0])
+        snprintf(n, sizeof n, "(%s)", e->par_n_rt);
+    else
+        snprintf(n, sizeof n, "%" PRId64, e->par_n);
     hd_buf_printf(fns,
-                  "    const int64_t par_lo = hd_task_begin(task, args->n_tasks, %" PRId64 ", %" PRId64 ");\n"
-                  "    const int64_t par_hi = hd_task_begin(task + 1, args->n_tasks, %" PRId64 ", %" PRId64 ");\n",
-                  e->par_n, e->par_grain, e->par_n, e->par_grain);
+                  "    const int64_t par_lo = hd_task_begin(task, args->n_tasks, %s, %" PRId64 ");\n"
+                  "    const int64_t par_hi = hd_task_begin(task + 1, args->n_tasks, %s, %" PRId64 ");\n",
+                  n, e->par_grain, n, e->par_grain);
     hd_buf_write(fns, body->data ? body->data : "", body->len);
     hd_buf_puts(fns, "}\n\n");
     put_signature(g, sub, node, ps, false, fns);
@@ -438,6 +443,15 @@ void em_rt_span(const ir_graph *g, const ir_value *v, int from, int to, hd_buf *
 bool em_rt_broadcasts(const ir_value *v, int i, const ir_dim *out)
 {
     return i < 0 || (!v->dims[i].rt && v->dims[i].size == 1 && (out->rt || out->size != 1));
+}
+
+void em_rt_outer_loop(op_emit *e, const ir_value *out, int64_t work)
+{
+    int64_t inner = 1; /* the other dims at the top of their ranges */
+    for (int o = 1; o < out->rank; o++)
+        inner = out->dims[o].size > 0 && inner > INT64_MAX / out->dims[o].size ? INT64_MAX : inner * out->dims[o].size;
+    em_par_for_rt(e, "i0", em_dim(e->g, out, 0).s, out->dims[0].size,
+                  work > 0 && inner > INT64_MAX / work ? INT64_MAX : inner * work);
 }
 
 bool em_copy_rt(op_emit *e)

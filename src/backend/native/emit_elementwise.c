@@ -695,8 +695,6 @@ static bool ew_emit_args_rt(op_emit *e, const ew_plan *ap, const char *tpl)
     char *sa, *sb;
     ew_subst s = ew_subst_for(&a, lit_ct, &sa, &sb);
     int r = out->rank;
-    em_line(e, "{");
-    e->indent++;
     hd_buf oidx, idx[EW_MAX_OPERANDS];
     hd_buf_init(&oidx);
     for (int k = 0; k < a.n; k++) {
@@ -713,15 +711,17 @@ static bool ew_emit_args_rt(op_emit *e, const ew_plan *ap, const char *tpl)
             em_rt_elems(e->g, a.v[k], i, &idx[k]);
         }
     }
-    em_rt_loops(e, r, &oidx);
+    if (r > 0) {
+        em_line(e, "(void)n0;");
+        em_rt_outer_loop(e, out, a.n + 1);
+    }
+    em_rt_loops(e, 1, r, &oidx);
     char *ix[EW_MAX_OPERANDS] = {0};
     for (int k = 0; k < a.n; k++)
         ix[k] = idx[k].data;
     ew_emit_element(e, &a, tpl, &s, ix, oidx.data);
     for (int o = 0; o < r; o++)
         em_close(e);
-    e->indent--;
-    em_line(e, "}");
     for (int k = 0; k < a.n; k++)
         hd_buf_free(&idx[k]);
     hd_buf_free(&oidx);

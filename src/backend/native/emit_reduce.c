@@ -757,14 +757,16 @@ static bool emit_softmax_rt(op_emit *e)
     for (int i = 0; i < r; i++)
         hd_buf_printf(&b[i < axis ? 0 : i < len_end ? 1 : 2], " * %s", em_dim(e->g, in, i).s);
     bool log = n->op == OP_LOG_SOFTMAX;
-    em_line(e, "{");
-    e->indent++;
+    int64_t top[3] = {1, 1, 1}; /* O, A, I at the top of the ranges */
+    for (int i = 0; i < r; i++)
+        top[i < axis ? 0 : i < len_end ? 1 : 2] *= in->dims[i].size;
     em_line(e, "const int64_t O = %s, A = %s, I = %s;", b[0].data, b[1].data, b[2].data);
+    em_line(e, "(void)O;");
+    em_par_for_rt(e, "o", b[0].data, top[0], 4 * top[1] * top[2]);
     for (int k = 0; k < 3; k++)
         hd_buf_free(&b[k]);
-    em_line(e, "for (int64_t o = 0; o < O && A > 0; o++)");
-    em_line(e, "    for (int64_t i = 0; i < I; i++) {");
-    e->indent += 2;
+    em_line(e, "for (int64_t i = 0; i < I && A > 0; i++) {");
+    e->indent++;
     em_line(e, "const float *x = in0 + o * A * I + i;");
     em_line(e, "float *y = out0 + o * A * I + i;");
     em_line(e, "float mx = x[0], s = 0.0f;");
@@ -787,10 +789,8 @@ static bool emit_softmax_rt(op_emit *e)
         em_line(e, "const float rs = 1.0f / s;");
         em_line(e, "for (int64_t j = 0; j < A; j++) y[j * I] *= rs;");
     }
-    e->indent -= 2;
-    em_line(e, "    }");
-    e->indent--;
-    em_line(e, "}");
+    em_close(e);
+    em_close(e);
     return true;
 }
 

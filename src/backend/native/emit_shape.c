@@ -232,12 +232,12 @@ static bool emit_transpose(op_emit *e)
 static void rt_copy(op_emit *e, const ir_value *out, char *const *src, const char *base, bool row, size_t elem)
 {
     int r = out->rank;
-    em_line(e, "{");
-    e->indent++;
     for (int o = 0; o < r; o++) {
         em_line(e, "const int64_t n%d = %s;", o, em_dim(e->g, out, o).s);
         em_line(e, "const int64_t s%d = %s;", o, src[o]);
     }
+    if (r > 0)
+        em_line(e, "(void)n0;");
     int loops = row && r > 0 ? r - 1 : r;
     hd_buf dst, at;
     hd_buf_init(&dst);
@@ -245,15 +245,15 @@ static void rt_copy(op_emit *e, const ir_value *out, char *const *src, const cha
     hd_buf_puts(&at, base);
     for (int o = 0; o < loops; o++)
         hd_buf_printf(&at, " + i%d * s%d", o, o);
-    em_rt_loops(e, loops, &dst);
+    if (loops > 0)
+        em_rt_outer_loop(e, out, 2);
+    em_rt_loops(e, 1, loops, &dst);
     if (loops < r) /* the row: n(r-1) elements from both */
         em_line(e, "memcpy(out0 + (%s) * n%d, in0 + %s, (size_t)n%d * %zu);", dst.data, r - 1, at.data, r - 1, elem);
     else
         em_line(e, "out0[%s] = in0[%s];", dst.data, at.data);
     for (int o = 0; o < loops; o++)
         em_close(e);
-    e->indent--;
-    em_line(e, "}");
     hd_buf_free(&dst);
     hd_buf_free(&at);
 }
@@ -645,7 +645,7 @@ static bool emit_gather_elements_rt(op_emit *e)
         else
             hd_buf_printf(&so, " + i%d * s%d", o, o);
     }
-    em_rt_loops(e, r, &io);
+    em_rt_loops(e, 0, r, &io);
     em_line(e, "int64_t k = (int64_t)in1[%s];", io.data);
     em_line(e, "if (k < 0) k += D;");
     em_line(e, "if (k < 0) k = 0; else if (k >= D) k = D - 1;");
