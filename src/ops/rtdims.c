@@ -30,6 +30,7 @@
 
 #include "ops.h"
 #include "reduce.h"
+#include "shape.h"
 
 /* --- lead maps ---------------------------------------------------------- */
 
@@ -606,7 +607,8 @@ static bool general_op(const ir_node *n)
     case OP_RANGE:
     case OP_GATHER:
     case OP_GATHER_ELEMENTS:
-    case OP_EXPAND: return true;
+    case OP_EXPAND:
+    case OP_CONSTANT_OF_SHAPE: return true;
     default: return false;
     }
 }
@@ -645,7 +647,7 @@ static bool has_rt_dims(const ir_graph *g, const ir_node *n)
  * (a Slice's ends, a Reshape's shape). */
 static bool reads_dims(const ir_graph *g, const ir_node *n)
 {
-    for (size_t j = n->op == OP_RANGE ? 0 : 1; j < n->n_inputs; j++) {
+    for (size_t j = n->op == OP_RANGE || n->op == OP_CONSTANT_OF_SHAPE ? 0 : 1; j < n->n_inputs; j++) {
         const ir_value *v = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
         if (v && v->dimvals && v->kind != IR_VALUE_CONST)
             return true;
@@ -987,13 +989,29 @@ static bool general_range(op_ctx *c)
 }
 
 /* Expand to a shape computed from run-time dims: numpy broadcasting of
- * the input's dims and the shape's. */
+ * the input's dims and the shape's (ConstantOfShape: a scalar's). */
 static bool general_expand(op_ctx *c)
 {
-    const ir_value *in = op_in(c, 0);
+    bool fill = op_node(c)->op == OP_CONSTANT_OF_SHAPE;
+    const ir_value *in = fill ? NULL : op_in(c, 0);
     ir_dimvals sv;
-    if (!elems_of(c, 1, &sv))
+    if (!elems_of(c, fill ? 0 : 1, &sv))
         return op_fail(c, "with run-time dims, its shape must be known at build time or computed from dims");
+    if (fill) { /* the value attribute's type, float32 0 without one */
+        const ir_value *v = shape_constant_of_shape_value(c->g, c->node);
+        hodu_dtype t = v ? v->dtype : HODU_DTYPE_F32;
+        ir_dim dims[HODU_MAX_RANK];
+        int64_t top[HODU_MAX_RANK];
+        for (int o = 0; o < sv.n; o++) {
+            dims[o] = (ir_dim){.size = sv.val[o], .sym = sv.sym[o], .rt = sv.sym[o] != NULL};
+            if (!dims[o].rt && dims[o].size < 0)
+                return op_fail(c, "shape entry %d is %" PRId64, o, dims[o].size);
+            top[o] = dims[o].size;
+        }
+        op_set_out(c, 0, t, sv.n, top);
+        memcpy(op_out(c, 0)->dims, dims, (size_t)sv.n * sizeof(ir_dim));
+        return true;
+    }
     int r = sv.n > in->rank ? sv.n : in->rank;
     ir_dim dims[HODU_MAX_RANK];
     int64_t top[HODU_MAX_RANK];
@@ -1032,11 +1050,12 @@ static bool general_infer(op_ctx *c)
 {
     ir_graph *g = c->g;
     ir_node *n = ir_nd(g, c->node);
-    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->op == OP_SLICE || n->op == OP_RANGE || n->op == OP_EXPAND) {
-        n->rt_general = n->op == OP_SLICE    ? general_slice(c)
-                        : n->op == OP_RANGE  ? general_range(c)
-                        : n->op == OP_EXPAND ? general_expand(c)
-                                             : general_reshape(c);
+    if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->op == OP_SLICE || n->op == OP_RANGE || n->op == OP_EXPAND ||
+        n->op == OP_CONSTANT_OF_SHAPE) {
+        n->rt_general = n->op == OP_SLICE                                     ? general_slice(c)
+                        : n->op == OP_RANGE                                   ? general_range(c)
+                        : n->op == OP_EXPAND || n->op == OP_CONSTANT_OF_SHAPE ? general_expand(c)
+                                                                              : general_reshape(c);
         return n->rt_general;
     }
     op_rt_view view;
@@ -1217,6 +1236,27 @@ void op_rt_dimvals(op_ctx *c)
         if (!elems_of(c, 0, &r))
             return;
         break;
+    case OP_MUL:
+    case OP_DIV: { /* batch * heads, hidden / heads: products of dims, exact quotients */
+        ir_dimvals b;
+        if (!elems_of(c, 0, &a) || !elems_of(c, 1, &b) || (a.n != b.n && a.n != 1 && b.n != 1))
+            return;
+        r.n = a.n > b.n ? a.n : b.n;
+        for (int i = 0; i < r.n; i++) {
+            ir_dim x = {0}, y = {0}, z;
+            elem_at(&a, i, &x.size, &x.sym);
+            elem_at(&b, i, &y.size, &y.sym);
+            x.rt = x.sym != NULL;
+            y.rt = y.sym != NULL;
+            ir_monomial mx = ir_dim_monomial(c->g, &x), my = ir_dim_monomial(c->g, &y), mz;
+            if (!(n->op == OP_MUL ? ir_monomial_mul(&mx, &my, &mz) : ir_monomial_div(&mx, &my, &mz)) ||
+                !ir_graph_monomial_dim(c->g, &mz, &z))
+                return;
+            r.val[i] = z.size;
+            r.sym[i] = z.rt ? z.sym : NULL;
+        }
+        break;
+    }
     case OP_CONCAT:
         for (size_t j = 0; j < n->n_inputs; j++) {
             if (!elems_of(c, j, &a) || r.n + a.n > HODU_MAX_RANK)

@@ -910,18 +910,14 @@ static bool emit_pad(op_emit *e)
 
 /* --- generators ------------------------------------------------------------------ */
 
-static bool emit_constant_of_shape(op_emit *e)
+/* out0's `n` elements (C text) set to ConstantOfShape's value. */
+static void fill_constant(op_emit *e, const char *n)
 {
-    if (em_in(e, 0)->kind != IR_VALUE_CONST)
-        emit_shape_operand_check(e, 0, false);
     const ir_value *out = em_out(e, 0);
-    int64_t n = ir_value_numel(out);
-    if (n == 0)
-        return true;
     const ir_value *v = shape_constant_of_shape_value(e->g, e->node);
     if (!v) {
-        em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(out));
-        return true;
+        em_line(e, "memset(out0, 0, (size_t)(%s) * %zu);", n, ir_dtype_size(out->dtype));
+        return;
     }
     /* Copy the element's bytes through memcpy so any dtype works. */
     hd_buf bytes;
@@ -932,9 +928,31 @@ static bool emit_constant_of_shape(op_emit *e)
     hd_buf_free(&bytes);
     em_line(e, "%s x;", em_ctype(out->dtype));
     em_line(e, "memcpy(&x, bits, sizeof x);");
-    em_for(e, "i", n);
+    em_for_rt(e, "i", n);
     em_line(e, "out0[i] = x;");
     em_close(e);
+}
+
+static bool emit_constant_of_shape(op_emit *e)
+{
+    if (em_in(e, 0)->kind != IR_VALUE_CONST)
+        emit_shape_operand_check(e, 0, false);
+    int64_t n = ir_value_numel(em_out(e, 0));
+    char count[32];
+    snprintf(count, sizeof count, "%" PRId64, n);
+    if (n > 0)
+        fill_constant(e, count);
+    return true;
+}
+
+static bool emit_constant_of_shape_rt(op_emit *e)
+{
+    em_line(e, "(void)in0;");
+    hd_buf n;
+    hd_buf_init(&n);
+    em_rt_elems(e->g, em_out(e, 0), -1, &n);
+    fill_constant(e, n.data);
+    hd_buf_free(&n);
     return true;
 }
 
@@ -1037,7 +1055,8 @@ void native_register_shape(native_lowering *table)
     table[OP_GATHER_ELEMENTS] = (native_lowering){.emit = emit_gather_elements, .emit_rt = emit_gather_elements_rt};
     table[OP_TILE] = (native_lowering){.emit = emit_tile};
     table[OP_PAD] = (native_lowering){.emit = emit_pad};
-    table[OP_CONSTANT_OF_SHAPE] = (native_lowering){.emit = emit_constant_of_shape};
+    table[OP_CONSTANT_OF_SHAPE] =
+        (native_lowering){.emit = emit_constant_of_shape, .emit_rt = emit_constant_of_shape_rt};
     table[OP_TRILU] = (native_lowering){.emit = emit_trilu};
     table[OP_EYE_LIKE] = (native_lowering){.emit = emit_eyelike};
     table[OP_ONE_HOT] = (native_lowering){.emit = emit_onehot};
