@@ -57,8 +57,14 @@ typedef struct hodu_build_options {
     const char *const *const_inputs;
     size_t n_const_inputs;
     FILE *dump_ir; /* when set, the IR after the passes is printed here */
-    int verbose;   /* print the compiler command line */
-    /* Receives each diagnostic line ("hodu: error: ..."); NULL: stderr. */
+    /* HoduScript (.hodu) models: a safetensors file binding the parameters
+     * by their dotted names (NULL: each takes its declared initializer),
+     * and the seed of those initializers. */
+    const char *weights;
+    uint64_t seed;
+    int verbose; /* print the compiler command line */
+    /* Receives each diagnostic line ("hodu: error: ..."), and after it the
+     * lines of its source snippet, if any (HoduScript); NULL: stderr. */
     void (*message)(void *user, const char *line);
     void *user;
 } hodu_build_options;
@@ -67,6 +73,11 @@ void hodu_build_options_init(hodu_build_options *o);
 
 /* Returns 0 on success, 1 after reporting errors. */
 int hodu_build(const hodu_build_options *o);
+
+/* Loads and checks the model without building anything (`hodu --check`):
+ * for HoduScript, parsing and type checking; for ONNX, loading.  Returns 0
+ * when it has no errors, 1 after reporting them. */
+int hodu_check_model(const hodu_build_options *o);
 
 /* Prints a model's inputs, outputs, op histogram, parameter count and a
  * FLOP estimate (when shapes are static or bound).  Returns 0 or 1. */

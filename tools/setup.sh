@@ -58,7 +58,7 @@ step() {
 # make and libc6-dev are listed because --no-install-recommends would leave
 # them out; hodu itself calls the C compiler on the code it generates.
 # libasan8/libubsan1/libtsan2 are gcc's sanitizer runtimes (tools/test.sh).
-packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev
+packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libcjson-dev
           libcmocka-dev flex bison clang-14 libclang-rt-14-dev clang-format-14
           libasan8 libubsan1 libtsan2)
 missing=()

@@ -5,6 +5,7 @@
  *   hodu --run OUT.so --input NAME=FILE.npy  run a compiled model
  *   hodu --inspect MODEL|OUT.so              describe a model
  *   hodu --dump-ir MODEL                     print the IR after the passes
+ *   hodu --check MODEL                       load and type-check only
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,10 +24,11 @@
 #include "util/util.h"
 
 static const char usage[] =
-    "usage: hodu --build MODEL.onnx -o OUT.so [options]\n"
+    "usage: hodu --build MODEL.onnx|MODEL.hodu -o OUT.so [options]\n"
     "       hodu --run OUT.so --input NAME=FILE.npy ... [--output-dir DIR]\n"
     "       hodu --inspect MODEL.onnx|OUT.so [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
-    "       hodu --dump-ir MODEL.onnx [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
+    "       hodu --dump-ir MODEL.onnx|MODEL.hodu [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
+    "       hodu --check MODEL.hodu|MODEL.onnx [--weights FILE]   parse and type-check only (silent when fine)\n"
     "\n"
     "build options:\n"
     "  -o, --output FILE          shared library to write\n"
@@ -43,6 +45,8 @@ static const char usage[] =
     "  --march CPU                CPU the generated code targets: native (default), generic, or a -march value\n"
     "  --keep-denormals           keep subnormal floats while the model runs (default: flushed to zero, faster)\n"
     "  --dump-ir                  also print the IR after the passes\n"
+    "  --weights FILE             HoduScript: bind parameters by name to a .safetensors file\n"
+    "  --seed N                   HoduScript: seed of the declared initializers when no --weights (default 0)\n"
     "  -v, --verbose              print the C compiler command\n"
     "run options:\n"
     "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input)\n"
@@ -53,7 +57,7 @@ static const char usage[] =
     "  -h, --help                 this text\n"
     "  --version                  print the version\n";
 
-enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP };
+enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP, MODE_CHECK };
 
 typedef struct args {
     enum mode mode;
@@ -65,6 +69,8 @@ typedef struct args {
     const char *output_dir;
     const char *march;
     const char *backend;
+    const char *weights;
+    unsigned long long seed;
     int opt_level;
     long repeat;
     long threads; /* 0: libhodu_rt's default */
@@ -74,9 +80,10 @@ typedef struct args {
 } args;
 
 static const char *const known_flags[] = {
-    "--build",      "--run",     "--inspect", "--dump-ir", "--output", "--input-shape", "--const-input",
-    "--dim",        "--backend", "--emit-c",  "--cc",      "--cflags", "--march",       "--input",
-    "--output-dir", "--repeat",  "--threads", "--verbose", "--help",   "--version",     "--keep-denormals"};
+    "--build",       "--run",     "--inspect",        "--dump-ir", "--output",  "--input-shape",
+    "--const-input", "--dim",     "--backend",        "--emit-c",  "--cc",      "--cflags",
+    "--march",       "--input",   "--output-dir",     "--repeat",  "--threads", "--verbose",
+    "--help",        "--version", "--keep-denormals", "--check",   "--weights", "--seed"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -116,7 +123,7 @@ static int unknown_flag(const char *flag)
 static int set_mode(args *a, enum mode m, const char *file)
 {
     if (a->mode != MODE_NONE && !(a->mode == MODE_BUILD && m == MODE_DUMP))
-        return fail("choose one of --build, --run, --inspect, --dump-ir");
+        return fail("choose one of --build, --run, --inspect, --dump-ir, --check");
     if (a->mode == MODE_BUILD && m == MODE_DUMP) {
         a->dump_ir = true;
         return 0;
@@ -150,6 +157,20 @@ static int parse_args(int argc, char **argv, args *a)
             enum mode m = f[2] == 'b' ? MODE_BUILD : f[2] == 'r' ? MODE_RUN : MODE_INSPECT;
             if (set_mode(a, m, value))
                 return 1;
+        } else if (strcmp(f, "--check") == 0) {
+            NEED_VALUE();
+            if (set_mode(a, MODE_CHECK, value))
+                return 1;
+        } else if (strcmp(f, "--weights") == 0) {
+            NEED_VALUE();
+            a->weights = value;
+        } else if (strcmp(f, "--seed") == 0) {
+            NEED_VALUE();
+            char *end;
+            errno = 0;
+            a->seed = strtoull(value, &end, 10);
+            if (*end || value[0] == '\0' || value[0] == '-' || errno)
+                return fail("--seed takes a number from 0 to 2^64-1");
         } else if (strcmp(f, "--dump-ir") == 0) {
             if (a->mode == MODE_BUILD) {
                 a->dump_ir = true;
@@ -229,8 +250,8 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--build needs -o OUT.so (or --emit-c DIR)");
     if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads))
         return fail("--input, --output-dir, --repeat and --threads go with --run");
-    if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts || a->n_dims))
-        return fail("--input-shape, --dim and --const-input go with --build");
+    if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts || a->n_dims || a->weights))
+        return fail("--input-shape, --dim, --const-input and --weights go with --build");
     return 0;
 }
 
@@ -602,7 +623,10 @@ int main(int argc, char **argv)
         o.dump_ir = (a.dump_ir || a.mode == MODE_DUMP) ? stdout : NULL;
         o.verbose = a.verbose;
         o.backend = a.backend;
+        o.weights = a.weights;
+        o.seed = a.seed;
         switch (a.mode) {
+        case MODE_CHECK: rc = hodu_check_model(&o); break;
         case MODE_BUILD:
         case MODE_DUMP: rc = hodu_build(&o); break;
         case MODE_RUN: rc = run_model(&a); break;

@@ -13,6 +13,7 @@
 #include "ops/ops.h"
 #include "ops/random.h"
 #include "passes/passes.h"
+#include "script/script.h"
 #include "util/hash.h"
 
 #ifndef HODU_VERSION
@@ -35,13 +36,41 @@ static bool ends_with(const char *s, const char *suffix)
     return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
-static ir_graph *load_front_end(const char *path, hd_diag *d)
+/* `expect` (may be NULL) receives a HoduScript program's checked types,
+ * which debug builds compare with the IR's inference. */
+static ir_graph *load_front_end(const hodu_build_options *o, hs_expect **expect, hd_diag *d)
 {
+    const char *path = o->input_path;
     if (ends_with(path, ".hodu")) {
-        hd_error(d, "HoduScript programs are not supported by this build yet (front end pending)");
+        hodu_script_options so = {.weights = o->weights, .seed = o->seed, .expect = expect};
+        return hodu_load_script(path, &so, d);
+    }
+    if (o->weights) {
+        hd_error(d, "--weights goes with HoduScript (.hodu) models");
         return NULL;
     }
     return hodu_load_onnx(path, NULL, d);
+}
+
+static void flush_diag(const hodu_build_options *o, hd_diag *d);
+
+int hodu_check_model(const hodu_build_options *o)
+{
+    hd_diag d;
+    hd_diag_init(&d, o->input_path);
+    if (ends_with(o->input_path, ".hodu")) {
+        hodu_script_options so = {.weights = o->weights, .seed = o->seed, .check_only = true};
+        hodu_load_script(o->input_path, &so, &d);
+    } else {
+        ir_graph *g = load_front_end(o, NULL, &d);
+        if (g)
+            ir_verify(g, false, &d);
+        ir_graph_free(g);
+    }
+    bool ok = !hd_failed(&d);
+    flush_diag(o, &d);
+    hd_diag_free(&d);
+    return ok ? 0 : 1;
 }
 
 /* "name=1x3x224x224" -> binding.  The name is everything before the last '='. */
@@ -135,6 +164,16 @@ static void flush_diag(const hodu_build_options *o, hd_diag *d)
         char *line = hd_diag_line(d, i);
         o->message(o->user, line);
         free(line);
+        /* then the source snippet under it, a line per call (already
+         * escaped when it was made) */
+        for (const char *p = d->msgs[i].detail; p && *p;) {
+            const char *nl = strchr(p, '\n');
+            size_t n = nl ? (size_t)(nl - p) : strlen(p);
+            char *part = hd_xstrndup(p, n);
+            o->message(o->user, part);
+            free(part);
+            p += n + (nl != NULL);
+        }
     }
 }
 
@@ -153,7 +192,12 @@ static bool debug_verify(const ir_graph *g, bool shapes, hd_diag *d)
 /* Front end plus the graph passes; returns the graph ready for codegen. */
 static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool need_static)
 {
-    ir_graph *g = load_front_end(o->input_path, d);
+    hs_expect *expect = NULL;
+#ifndef NDEBUG
+    ir_graph *g = load_front_end(o, &expect, d);
+#else
+    ir_graph *g = load_front_end(o, NULL, d);
+#endif
     if (!g)
         return NULL;
     size_t ns = o->n_input_shapes, nc = o->n_const_inputs, ny = o->n_dims;
@@ -177,6 +221,8 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
     ok = ok && pass_resolve_ops(g, d) && debug_verify(g, false, d);
     if (ok && need_static) {
         ok = pass_infer_fold(g, d) && debug_verify(g, true, d);
+        /* HoduScript: the checker's types must be the IR's (debug builds) */
+        ok = ok && (!expect || hs_expect_check(expect, g, d));
         if (ok) {
             pass_dce(g);
             ok = debug_verify(g, true, d);
@@ -188,6 +234,7 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
             pass_fuse_elementwise(g);
         ok = ok && ir_verify(g, true, d);
     }
+    hs_expect_free(expect);
     for (size_t i = 0; i < nc; i++)
         hodu_tensor_free(&tensors[i]);
     for (size_t i = 0; i < ns + nc + ny; i++)
@@ -305,7 +352,7 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     hd_diag d;
     hd_diag_init(&d, o->input_path);
     /* First the model as written (symbolic dims intact). */
-    ir_graph *g = load_front_end(o->input_path, &d);
+    ir_graph *g = load_front_end(o, NULL, &d);
     if (!g) {
         flush_diag(o, &d);
         hd_diag_free(&d);

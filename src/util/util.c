@@ -140,6 +140,7 @@ void hd_diag_free(hd_diag *d)
     for (size_t i = 0; i < d->len; i++) {
         free(d->msgs[i].text);
         free(d->msgs[i].where);
+        free(d->msgs[i].detail);
     }
     free(d->msgs);
     memset(d, 0, sizeof(*d));
@@ -203,6 +204,11 @@ void hd_buf_put_escaped(hd_buf *b, const char *text)
 
 static void diag_add(hd_diag *d, hd_severity sev, const char *where, const char *fmt, va_list ap)
 {
+    hd_diag_vadd(d, sev, where, NULL, fmt, ap);
+}
+
+void hd_diag_vadd(hd_diag *d, hd_severity sev, const char *where, const char *detail, const char *fmt, va_list ap)
+{
     /* No diag: the caller only wants the verdict (a plan getter re-running
      * the checks inference already passed). */
     if (!d)
@@ -215,7 +221,8 @@ static void diag_add(hd_diag *d, hd_severity sev, const char *where, const char 
      * a model may hold newlines or escape sequences. */
     hd_buf_put_escaped(&b, raw.data ? raw.data : "");
     hd_buf_free(&raw);
-    hd_message m = {sev, hd_buf_take(&b), where && *where ? hd_xstrdup(where) : NULL};
+    hd_message m = {sev, hd_buf_take(&b), where && *where ? hd_xstrdup(where) : NULL,
+                    detail && *detail ? hd_xstrdup(detail) : NULL};
     HD_PUSH(d->msgs, d->len, d->cap, m);
     if (sev == HD_ERROR)
         d->n_errors++;
@@ -245,14 +252,14 @@ void hd_error_at(hd_diag *d, const char *where, const char *fmt, ...)
 
 char *hd_diag_line(const hd_diag *d, size_t i)
 {
-    static const char *const names[] = {"note", "warning", "error"};
+    static const char *const names[] = {"note", "warning", "error", "help"};
     hd_buf b;
     hd_buf_init(&b);
     hd_buf_printf(&b, "hodu: %s: ", names[d->msgs[i].severity]);
     /* The position holds a file name from the command line or the model,
      * the text comes from diag_add (already escaped; escaping again changes
      * nothing).  A position replaces the file, never repeats it. */
-    const char *where = d->msgs[i].where ? d->msgs[i].where : d->file;
+    const char *where = d->msgs[i].where ? d->msgs[i].where : d->msgs[i].severity == HD_HELP ? NULL : d->file;
     if (where) {
         hd_buf_put_escaped(&b, where);
         hd_buf_puts(&b, ": ");
@@ -267,6 +274,8 @@ void hd_diag_print(const hd_diag *d, void *stream)
     for (size_t i = 0; i < d->len; i++) {
         char *line = hd_diag_line(d, i);
         fprintf(f, "%s\n", line);
+        if (d->msgs[i].detail)
+            fputs(d->msgs[i].detail, f);
         free(line);
     }
 }

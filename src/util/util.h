@@ -77,13 +77,16 @@ bool hd_shape_size(int rank, const int64_t *dims, uint64_t elem_size, uint64_t m
 
 /* --- diagnostics --------------------------------------------------------- */
 
-typedef enum hd_severity { HD_NOTE, HD_WARNING, HD_ERROR } hd_severity;
+/* HD_HELP: a hint after an error, printed without a position. */
+typedef enum hd_severity { HD_NOTE, HD_WARNING, HD_ERROR, HD_HELP } hd_severity;
 
 typedef struct hd_message {
     hd_severity severity;
-    char *text;  /* already carries "node 'x' (Op): ..." context */
-    char *where; /* source position printed instead of the diag's file
+    char *text;   /* already carries "node 'x' (Op): ..." context */
+    char *where;  /* source position printed instead of the diag's file
                   * ("m.hodu:3:5", "model.onnx:node[12]"); NULL: the file */
+    char *detail; /* lines printed after it (a source snippet with a caret
+                   * span), each ending in '\n' and already escaped; or NULL */
 } hd_message;
 
 typedef struct hd_diag {
@@ -104,8 +107,12 @@ void hd_note(hd_diag *d, const char *fmt, ...) HD_PRINTF(2, 3);
  * ir_loc_format writes it); NULL `where` is hd_error. */
 void hd_error_at(hd_diag *d, const char *where, const char *fmt, ...) HD_PRINTF(3, 4);
 void hd_verror_at(hd_diag *d, const char *where, const char *fmt, va_list ap);
+/* Any message, with a position and the lines to print under it (`detail`,
+ * see hd_message; copied).  Text front ends use it for source snippets. */
+void hd_diag_vadd(hd_diag *d, hd_severity sev, const char *where, const char *detail, const char *fmt, va_list ap);
 /* Prints every message, one per line, as "hodu: error: <where>: <text>",
- * <where> being the message's position or else the diag's file. */
+ * <where> being the message's position or else the diag's file (a help
+ * line has none), followed by its detail lines if any. */
 void hd_diag_print(const hd_diag *d, void *stream /* FILE* */);
 /* Message i as hd_diag_print writes it, without the newline; caller frees. */
 char *hd_diag_line(const hd_diag *d, size_t i);

@@ -7,7 +7,9 @@ ships in the installed onnx wheel (small, valid models of every op), the
 digits example, and a few hand-made hostile models (names that try to leave
 a comment or a string literal, hodu's internal domain, huge shapes).
 OUT_DIR/npy/ gets .npy files of every dtype hodu reads, in both byte orders
-and both memory orders.  Nothing here is committed: the seeds come from the
+and both memory orders.  OUT_DIR/script/ gets the HoduScript examples, std/
+and the error corpus (tests/script/errors); OUT_DIR/safetensors/ a few
+weight files, good and bad.  Nothing here is committed: the seeds come from the
 pinned packages each time.
 """
 import os
@@ -91,3 +93,41 @@ np.save(os.path.join(npy_dir, "unicode_scalar.npy"), np.array("word"))
 np.save(os.path.join(npy_dir, "unicode_empty.npy"), np.zeros((0, 2), "<U4"))
 np.save(os.path.join(npy_dir, "empty.npy"), np.zeros((0, 4), np.float32))
 print(f"make_corpus: {count + 9} models, {len(os.listdir(npy_dir))} .npy files in {out}")
+
+
+# HoduScript: every .hodu in the tree (examples, std, the error corpus).
+import glob  # noqa: E402
+import json  # noqa: E402
+import struct  # noqa: E402
+
+script_dir = os.path.join(out, "script")
+os.makedirs(script_dir, exist_ok=True)
+for i, src in enumerate(sorted(glob.glob(os.path.join(repo, "examples", "*.hodu")) +
+                               glob.glob(os.path.join(repo, "std", "*.hodu")) +
+                               glob.glob(os.path.join(repo, "tests", "script", "**", "*.hodu"), recursive=True))):
+    shutil.copyfile(src, os.path.join(script_dir, "%03d_%s" % (i, os.path.basename(src))))
+
+st_dir = os.path.join(out, "safetensors")
+os.makedirs(st_dir, exist_ok=True)
+
+
+def safetensors(name, tensors, meta=True):
+    header, blobs, off = {}, [], 0
+    if meta:
+        header["__metadata__"] = {"format": "pt"}
+    for k, a in tensors.items():
+        b = a.tobytes()
+        dt = {np.float32: "F32", np.float16: "F16", np.int64: "I64", np.uint8: "U8"}[a.dtype.type]
+        header[k] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    with open(os.path.join(st_dir, name + ".safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+safetensors("mlp", {"fc1.weight": np.ones((4, 3), np.float32), "fc1.bias": np.zeros(4, np.float32)})
+safetensors("types", {"a": np.ones(3, np.float16), "b": np.arange(4, dtype=np.int64), "c": np.ones((2, 2), np.uint8)},
+            meta=False)
+safetensors("scalar", {"s": np.array(1.5, np.float32)})
+safetensors("empty", {})

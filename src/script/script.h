@@ -1,0 +1,75 @@
+/*
+ * script/script.h - the HoduScript front end (docs/hoduscript.md).
+ *
+ * hodu_load_script parses a .hodu program and its imports, checks names,
+ * types and shapes (errors carry file:line:col and a source snippet),
+ * instantiates the exported module and lowers its forward function into
+ * the same IR the ONNX loader builds: ONNX ops with ONNX attributes, one
+ * constant per parameter (named by its dotted path, "fc1.weight"), one
+ * graph input per forward parameter, the result as the graph output.
+ */
+#ifndef HODU_SCRIPT_H
+#define HODU_SCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
+#include "util/util.h"
+
+/* The checker's type of every value an expression produced: the driver
+ * compares them with the IR's own inference in debug builds (a difference
+ * is a compiler bug, in the checker or in an op's inference). */
+typedef struct hs_expect hs_expect;
+
+typedef struct hodu_script_options {
+    const char *weights; /* a .safetensors file binding the parameters, or NULL */
+    uint64_t seed;       /* seed of the declared initializers (no weights) */
+    bool check_only;     /* parse and check; build no graph (returns NULL) */
+    hs_expect **expect;  /* when set and a graph is built: receives the types */
+} hodu_script_options;
+
+/* After pass_infer_fold: every recorded value must have the dtype, rank and
+ * known dims the checker gave it, and each dim name must stand for one
+ * inferred dim throughout.  Reports "internal error" lines otherwise. */
+bool hs_expect_check(const hs_expect *e, const ir_graph *g, hd_diag *d);
+void hs_expect_free(hs_expect *e);
+
+/* Loads `path`.  Returns the graph, or NULL after reporting to `d` (also
+ * NULL, with no error, for check_only). */
+ir_graph *hodu_load_script(const char *path, const hodu_script_options *opts, hd_diag *d);
+
+/* Parses and checks a program held in memory (named `name` in messages;
+ * imports other than std/ are refused): the fuzz target's entry.  Returns
+ * true when it has no errors. */
+bool hodu_check_script_text(const char *name, const char *text, size_t len, hd_diag *d);
+
+/* --- safetensors (weights.c) ---------------------------------------------- */
+
+typedef struct hs_tensor_entry {
+    char *name;
+    hodu_dtype dtype;
+    int rank;
+    int64_t dims[HODU_MAX_RANK];
+    const uint8_t *data; /* into the file's bytes */
+    size_t nbytes;
+    bool used;
+} hs_tensor_entry;
+
+typedef struct hs_weights {
+    uint8_t *bytes; /* the whole file */
+    size_t size;
+    hs_tensor_entry *t;
+    size_t n;
+} hs_weights;
+
+/* Parses a safetensors image (`bytes` is kept, not copied: the caller owns
+ * it until hs_weights_free, which does not free it).  Every header field is
+ * checked against the file: header length, dtype names, shapes, offsets in
+ * range, sizes that match dtype and shape, no overlaps.  False and a
+ * message (prefixed with `what`) on any problem. */
+bool hs_weights_parse(const uint8_t *bytes, size_t size, const char *what, hs_weights *w, hd_diag *d);
+void hs_weights_free(hs_weights *w);
+
+#endif /* HODU_SCRIPT_H */
