@@ -37,7 +37,8 @@ extern "C" {
  *    run whose input dims break that.
  * 6: string tensors (hodu_string elements), the host's allocator in
  *    hodu_exec (alloc_ctx, alloc), outputs of unbounded size (a described
- *    dim of -1), and checks whose text carries their own reason. */
+ *    dim of -1), checks whose text carries their own reason, and the
+ *    host's image decoder in hodu_exec (decode_ctx, decode_image). */
 #define HODU_ABI_VERSION 6u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
@@ -137,6 +138,29 @@ typedef struct hodu_tensor_desc {
 typedef void (*hodu_task_fn)(void *ctx, uint32_t task, uint32_t worker);
 
 /*
+ * Images.  The model never parses an image format itself: ImageDecoder
+ * asks the host.  decode_image(decode_ctx, bytes, n_bytes, pixel_format,
+ * alloc, alloc_ctx, &pixels, dims) decodes the encoded image at bytes
+ * (n_bytes of them, any format the host knows) into a buffer it takes from
+ * alloc(alloc_ctx, size) (the allocator below, handed over by the model),
+ * dense [height, width, channels] uint8, channels 3 for pixel_format
+ * HODU_PIXEL_RGB and HODU_PIXEL_BGR, 1 for HODU_PIXEL_GRAY; it sets
+ * *pixels (NULL allowed when height or width is 0) and dims, and returns
+ * 0, or non-zero when it cannot (the bytes are no image it knows, or a
+ * corrupt one, or too large, or alloc returned NULL): the model then
+ * returns its node's check.  A host that lends no decoder (decode_image
+ * NULL) makes every ImageDecoder fail the same way.  Models without
+ * ImageDecoder never call it; it is called only from the thread that
+ * called run.  libhodu_rt lends its own (hodu_decode_image in hodu_rt.h).
+ */
+#define HODU_PIXEL_RGB  0
+#define HODU_PIXEL_BGR  1
+#define HODU_PIXEL_GRAY 2
+typedef int (*hodu_decode_image_fn)(void *decode_ctx, const uint8_t *bytes, uint64_t n_bytes, int32_t pixel_format,
+                                    void *(*alloc)(void *alloc_ctx, uint64_t bytes), void *alloc_ctx, uint8_t **pixels,
+                                    int64_t dims[3]);
+
+/*
  * Memory.  A model that makes strings (or has an unbounded output) asks
  * the host for their bytes: alloc(alloc_ctx, n) returns n bytes aligned to
  * at least 8, or NULL.  The model never frees them: the host reclaims
@@ -145,7 +169,7 @@ typedef void (*hodu_task_fn)(void *ctx, uint32_t task, uint32_t worker);
  * called only from the thread that called run.  A model that needs memory
  * and finds no allocator (exec NULL, alloc NULL) or gets NULL returns the
  * check of the node that asked (its text says so).  Models without
- * strings never call it.
+ * strings, unbounded outputs or images never call it.
  */
 typedef struct hodu_exec {
     uint32_t n_workers; /* >= 1 */
@@ -153,6 +177,8 @@ typedef struct hodu_exec {
     void (*parallel_for)(void *pool, uint32_t n_tasks, hodu_task_fn fn, void *ctx);
     void *alloc_ctx; /* the host's handle, passed back to alloc */
     void *(*alloc)(void *alloc_ctx, uint64_t bytes);
+    void *decode_ctx; /* the host's handle, passed back to decode_image */
+    hodu_decode_image_fn decode_image;
 } hodu_exec;
 
 /*

@@ -87,6 +87,23 @@ size_t hodu_dtype_size(hodu_dtype dtype);
 /* Number of elements of `rank` dims (1 for rank 0). */
 int64_t hodu_shape_numel(int32_t rank, const int64_t *dims);
 
+/* --- images ------------------------------------------------------------ */
+
+/* libhodu_rt's image decoder, a hodu_decode_image_fn (hodu_abi.h): JPEG
+ * (libjpeg-turbo), PNG (libpng), WebP (libwebp), TIFF (libtiff), JPEG 2000
+ * (OpenJPEG), BMP and binary PNM (stb_image), told apart by their first
+ * bytes, decoded as Pillow does (the ONNX reference), then converted to
+ * RGB, BGR or Grayscale (ITU-R 601-2 luma, Pillow's convert("L")).  The
+ * bytes are untrusted: every failure (unknown format, corrupt or truncated
+ * data, more than HODU_IMAGE_MAX_PIXELS pixels, alloc returning NULL)
+ * returns non-zero, never crashes; decode_ctx is NULL or a hodu_error that
+ * receives the reason ("the image could not be decoded: JPEG: ...").
+ * Reentrant. */
+#define HODU_IMAGE_MAX_PIXELS (UINT64_C(1) << 28)
+int hodu_decode_image(void *decode_ctx, const uint8_t *bytes, uint64_t n_bytes, int32_t pixel_format,
+                      void *(*alloc)(void *alloc_ctx, uint64_t bytes), void *alloc_ctx, uint8_t **pixels,
+                      int64_t dims[3]);
+
 /* --- models ------------------------------------------------------------ */
 
 hodu_status hodu_model_open(const char *path, hodu_model **out, hodu_error *err);
@@ -113,7 +130,11 @@ typedef struct hodu_instance_options {
      * a time. */
     uint32_t n_threads;
     /* A parallel-for of the host's own (see hodu_abi.h); when set, the
-     * instance creates no threads and uses exec->n_workers workers. */
+     * instance creates no threads and uses exec->n_workers workers.  Its
+     * alloc may be NULL (the instance's arena is used); its decode_image
+     * is used as it is: NULL lends no image decoder (a host that does not
+     * want images decoded in its process), hodu_decode_image lends this
+     * library's.  Without exec the instance lends hodu_decode_image. */
     const hodu_exec *exec;
     /* Caller memory for the workspace, aligned to HODU_ABI_ALIGN, of at
      * least hodu_model_workspace_bytes(model, workers) bytes; NULL to

@@ -18,7 +18,8 @@
 #                (-DHODU_TSAN=ON: ThreadSanitizer, the test models compiled
 #                with it too): a pool, concurrent instances, identical bytes
 #   fuzz         tests/fuzz/run.sh: the libFuzzer targets (compile path,
-#                .npy reader) built with clang, ASan and UBSan in
+#                .npy reader, HoduScript, safetensors, image decoder) built
+#                with clang, ASan and UBSan in
 #                build-fuzz/, each run for HODU_FUZZ_SECONDS; any finding
 #                fails the stage
 #   conformance  the ONNX backend node tests through build/hodu, the

@@ -59,7 +59,8 @@ typedef enum op_family {
     OP_FAMILY_DYNAMIC,     /* dynamic.c: output size depends on data (NonZero, Unique, ...) */
     OP_FAMILY_CONTROL,     /* control.c: If, Loop, Scan (nodes that own subgraphs) */
     OP_FAMILY_RANDOM,      /* random.c: RandomUniform, RandomNormal, their *Like, Bernoulli, Multinomial */
-    OP_FAMILY_STRING,      /* strings.c: StringConcat, StringSplit, RegexFullMatch, StringNormalizer, LabelEncoder */
+    OP_FAMILY_STRING,      /* strings.c: StringConcat, StringSplit, RegexFullMatch, StringNormalizer, LabelEncoder,
+                            * ImageDecoder */
     OP_FAMILY_COUNT_
 } op_family;
 

@@ -1,7 +1,9 @@
 /*
  * ops/strings.c - the string family: StringConcat, StringSplit,
  * RegexFullMatch, StringNormalizer (ai.onnx) and LabelEncoder
- * (ai.onnx.ml), on tensors of hodu_string (hodu_abi.h).  String values
+ * (ai.onnx.ml), on tensors of hodu_string (hodu_abi.h); and ImageDecoder,
+ * which also reads bytes from outside and makes an output of unbounded
+ * size.  String values
  * exist only when the model runs: the loader makes no string constants
  * (a string tensor attribute becomes a list of strings), so nothing here
  * folds.  Equal on strings is elementwise.c's (ew_infer), lowered by this
@@ -476,8 +478,47 @@ static bool infer_label(op_ctx *c)
     return true;
 }
 
+/* ======================================================================== */
+/* ImageDecoder                                                              */
+/* ======================================================================== */
+
+static const op_attr_spec image_attrs[] = {{"pixel_format", IR_ATTR_STRING}, {NULL, 0}};
+
+int image_pixel_format(const ir_node *n)
+{
+    const char *f = ir_attr_string(n, "pixel_format", "RGB");
+    return !strcmp(f, "RGB")         ? HODU_PIXEL_RGB
+           : !strcmp(f, "BGR")       ? HODU_PIXEL_BGR
+           : !strcmp(f, "Grayscale") ? HODU_PIXEL_GRAY
+                                     : -1;
+}
+
+/* Encoded bytes in, [H, W, C] pixels out.  H and W depend on the bytes
+ * and have no bound the build knows: the host decodes (hodu_abi.h,
+ * "Images") into memory from its allocator, an unbounded output. */
+static bool infer_image(op_ctx *c)
+{
+    const ir_value *x = op_need_static(c, 0);
+    if (!x)
+        return false;
+    if (x->dtype != HODU_DTYPE_U8 || x->rank != 1)
+        return op_fail(c, "input '%s' is %s of rank %d; ImageDecoder takes the encoded bytes, uint8 of rank 1", x->name,
+                       ir_dtype_name(x->dtype), x->rank);
+    const int fmt = image_pixel_format(op_node(c));
+    if (fmt < 0)
+        return op_fail(c, "pixel_format '%s' is none of RGB, BGR, Grayscale",
+                       ir_attr_string(op_node(c), "pixel_format", ""));
+    const int64_t dims[3] = {0, 0, fmt == HODU_PIXEL_GRAY ? 1 : 3};
+    op_set_out(c, 0, HODU_DTYPE_U8, 3, dims);
+    ir_value *y = op_out(c, 0);
+    for (int d = 0; d < 2; d++)
+        y->dims[d].data_dep = y->dims[d].unbounded = true;
+    return true;
+}
+
 OP_DEF(STRING_CONCAT, .infer = infer_concat);
 OP_DEF(STRING_SPLIT, .attrs = split_attrs, .infer = infer_split);
 OP_DEF(REGEX_FULL_MATCH, .attrs = regex_attrs, .infer = infer_regex);
 OP_DEF(STRING_NORMALIZER, .attrs = strnorm_attrs, .infer = infer_strnorm);
 OP_DEF(LABEL_ENCODER, .attrs = label_attrs, .infer = infer_label);
+OP_DEF(IMAGE_DECODER, .attrs = image_attrs, .infer = infer_image);

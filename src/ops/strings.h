@@ -29,6 +29,10 @@
  * the caller still runs regcomp on the result. */
 bool str_regex_to_ere(const char *re2, hd_buf *ere, char **why);
 
+/* ImageDecoder's pixel_format as hodu_abi.h's HODU_PIXEL_RGB, _BGR,
+ * _GRAY; -1 for another (inference refuses it). */
+int image_pixel_format(const ir_node *n);
+
 /* LabelEncoder (ai.onnx.ml, opset 2 to 4): keys of type string or int64
  * (keys_strings, keys_int64s, keys_tensor), values of type string, int64,
  * float (values_strings, values_int64s, values_floats) or a values_tensor

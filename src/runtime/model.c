@@ -38,9 +38,10 @@ struct hodu_instance {
     const hodu_model *model;
     void *workspace;
     bool owns_workspace;
-    hodurt_pool *pool;   /* NULL with one thread or a host's exec */
-    hodu_exec exec;      /* what the model's run receives */
-    arena_chunk *chunks; /* newest first */
+    hodurt_pool *pool;     /* NULL with one thread or a host's exec */
+    hodu_exec exec;        /* what the model's run receives */
+    arena_chunk *chunks;   /* newest first */
+    hodu_error decode_err; /* why this run's last image decoding failed (libhodu_rt's decoder) */
 };
 
 /* hodu_exec.alloc over the instance's chunks: 16-byte aligned pieces. */
@@ -425,6 +426,8 @@ HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const
     } else {
         inst->exec.alloc = arena_alloc;
         inst->exec.alloc_ctx = inst;
+        inst->exec.decode_image = hodu_decode_image;
+        inst->exec.decode_ctx = &inst->decode_err;
         inst->exec.n_workers = 1;
         if (workers > 1) {
             hodu_status st = hodurt_pool_create(workers, &inst->pool, err);
@@ -668,6 +671,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     }
 
     arena_reset(inst); /* the strings of the previous run go */
+    inst->decode_err.message[0] = '\0';
     int rc = desc->run(inst->workspace, in_ptrs, dims, out_ptrs, dims + out_dims_at, &inst->exec);
 
     /* The dims run reports must lie within what the descriptor allows, or
@@ -712,9 +716,19 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
                            "model '%s': the inputs' run-time dims lie outside their ranges or disagree",
                            desc->model_name);
     if (rc >= HODU_RUN_INPUT_VALUES && (uint32_t)(rc - HODU_RUN_INPUT_VALUES) < desc->n_checks &&
-        strstr(desc->checks[rc - HODU_RUN_INPUT_VALUES], "): ") != NULL) /* a check that says why */
-        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': %s", desc->model_name,
-                           desc->checks[rc - HODU_RUN_INPUT_VALUES]);
+        strstr(desc->checks[rc - HODU_RUN_INPUT_VALUES], "): ") != NULL) { /* a check that says why */
+        const char *check = desc->checks[rc - HODU_RUN_INPUT_VALUES];
+        const int node_len = (int)(strstr(check, "): ") - check) + 1; /* "node 'N' (OP)" */
+        /* An ImageDecoder's check covers two reasons; say which one. */
+        if (strstr(check, " (ImageDecoder): ") != NULL && inst->exec.decode_image == NULL)
+            return hodurt_fail(err, HODU_ERR_INVALID_ARG,
+                               "model '%s': %.*s: the host lent no image decoder (hodu_exec.decode_image is NULL)",
+                               desc->model_name, node_len, check);
+        if (strstr(check, " (ImageDecoder): ") != NULL && inst->decode_err.message[0] != '\0')
+            return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': %.*s: %s", desc->model_name, node_len, check,
+                               inst->decode_err.message);
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': %s", desc->model_name, check);
+    }
     if (rc >= HODU_RUN_INPUT_VALUES && (uint32_t)(rc - HODU_RUN_INPUT_VALUES) < desc->n_checks)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG,
                            "model '%s': %s: the values of an input that decides a shape or an axis (such as a "

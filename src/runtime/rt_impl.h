@@ -52,6 +52,14 @@ bool hodurt_nbytes(hodu_dtype dtype, int32_t rank, const int64_t *dims, size_t *
  * success, even for 0 bytes).  Returns NULL when out of memory. */
 void *hodurt_alloc_aligned(size_t nbytes);
 
+/* --- images (image.c) ------------------------------------------------------ */
+
+/* hodu_decode_image with its pixel limit as a parameter (the fuzz target's
+ * is smaller) and its error record typed. */
+int hodurt_decode_image(hodu_error *err, uint64_t max_pixels, const uint8_t *bytes, uint64_t n_bytes,
+                        int32_t pixel_format, void *(*alloc)(void *alloc_ctx, uint64_t bytes), void *alloc_ctx,
+                        uint8_t **pixels, int64_t dims[3]);
+
 /* --- the thread pool (pool.c) -------------------------------------------- */
 
 /* Most threads one instance may use; more is taken as a mistake. */

@@ -510,3 +510,31 @@ def unicode_npy(name, units, n_elems, width):
 unicode_npy("str_surrogate.npy", [0x61, 0, 0xD800, 0], 2, 2)
 unicode_npy("str_too_big.npy", [0x61, 0, 0x110000, 0], 2, 2)
 unicode_npy("str_short.npy", [0x61, 0, 0x62], 2, 2)
+
+# ImageDecoder: the encoded bytes come at run time, 64 of them.  A good
+# 4x4 PPM (padded: a decoder stops at the image's end), images of each
+# format family cut to 64 bytes (Pillow writes them), and bytes that are
+# no image: the node's check with the decoder's reason.
+import io  # noqa: E402
+
+from PIL import Image  # noqa: E402
+
+IMG_BYTES = 64
+save(model([helper.make_node("ImageDecoder", ["b"], ["px"], name="dec", pixel_format="RGB")],
+           [helper.make_tensor_value_info("b", TensorProto.UINT8, [IMG_BYTES])],
+           [helper.make_tensor_value_info("px", TensorProto.UINT8, None)], opset=20), "image_decoder.onnx")
+
+
+def img_npy(name, data):
+    data = (data + bytes(IMG_BYTES))[:IMG_BYTES]
+    np.save(os.path.join(out, name), np.frombuffer(data, np.uint8))
+
+
+img_npy("img_good.npy", b"P6\n4 4\n255\n" + bytes(range(48)))
+noise = Image.fromarray(np.random.default_rng(3).integers(0, 256, (16, 16, 3), dtype=np.uint8), "RGB")
+for fmt, kw in (("JPEG", {}), ("PNG", {}), ("WEBP", {}), ("TIFF", {}), ("JPEG2000", {}), ("BMP", {})):
+    b = io.BytesIO()
+    noise.save(b, fmt, **kw)
+    assert len(b.getvalue()) > IMG_BYTES
+    img_npy(f"img_{fmt.lower()}_cut.npy", b.getvalue())
+img_npy("img_unknown.npy", b"GIF89a" + bytes(range(58)))

@@ -284,4 +284,18 @@ if built string_concat; then
     expect_error string_too_big "npy string element 1 holds code unit 0x110000 at 0, which is no Unicode character" sc str_too_big.npy
     expect_error string_short "needs 16 data bytes but the file has 12" sc str_short.npy
 fi
+# ImageDecoder: images cut short (each format family) and bytes that are
+# no image at run time give the node's check with the decoder's reason.
+if built image_decoder; then
+    img() { "$hodu" --run "$work/image_decoder.so" --input "b=$c/$1" --output-dir "$work/img"; }
+    expect_ok image_good img img_good.npy
+    dec="node 'dec' (ImageDecoder): the image could not be decoded"
+    expect_error image_jpeg_cut "$dec: JPEG: Premature end of JPEG file" img img_jpeg_cut.npy
+    expect_error image_png_cut "$dec: PNG: " img img_png_cut.npy
+    expect_error image_webp_cut "$dec: WebP: " img img_webp_cut.npy
+    expect_error image_tiff_cut "$dec: TIFF: " img img_tiff_cut.npy
+    expect_error image_jpeg2000_cut "$dec: JPEG 2000: " img img_jpeg2000_cut.npy
+    expect_error image_bmp_cut "$dec: BMP: the data ends early" img img_bmp_cut.npy
+    expect_error image_unknown "$dec: the bytes start as no image format this decoder reads" img img_unknown.npy
+fi
 suite_end

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 out = sys.argv[1]
 repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -92,7 +92,21 @@ np.save(os.path.join(npy_dir, "unicode_swapped.npy"), np.array(["abc", "d"]).ast
 np.save(os.path.join(npy_dir, "unicode_scalar.npy"), np.array("word"))
 np.save(os.path.join(npy_dir, "unicode_empty.npy"), np.zeros((0, 2), "<U4"))
 np.save(os.path.join(npy_dir, "empty.npy"), np.zeros((0, 4), np.float32))
-print(f"make_corpus: {count + 9} models, {len(os.listdir(npy_dir))} .npy files in {out}")
+
+# fuzz_image: the encoded images of the ImageDecoder node tests (one of
+# each format the decoder reads).
+image_dir = os.path.join(out, "image")
+os.makedirs(image_dir, exist_ok=True)
+for case in sorted(os.listdir(node_root)):
+    pb = os.path.join(node_root, case, "test_data_set_0", "input_0.pb")
+    if case.startswith("test_image_decoder") and os.path.isfile(pb):
+        t = onnx.TensorProto()
+        with open(pb, "rb") as f:
+            t.ParseFromString(f.read())
+        with open(os.path.join(image_dir, case), "wb") as f:
+            f.write(numpy_helper.to_array(t).tobytes())
+print(f"make_corpus: {count + 9} models, {len(os.listdir(npy_dir))} .npy files, "
+      f"{len(os.listdir(image_dir))} images in {out}")
 
 
 # HoduScript: every .hodu in the tree (examples, std, the error corpus).

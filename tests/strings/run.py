@@ -50,7 +50,8 @@ ALLOC_FN = C.CFUNCTYPE(C.c_void_p, C.c_void_p, C.c_uint64)
 
 class Exec(C.Structure):
     _fields_ = [("n_workers", C.c_uint32), ("pool", C.c_void_p), ("parallel_for", C.c_void_p),
-                ("alloc_ctx", C.c_void_p), ("alloc", C.c_void_p)]
+                ("alloc_ctx", C.c_void_p), ("alloc", C.c_void_p), ("decode_ctx", C.c_void_p),
+                ("decode_image", C.c_void_p)]
 
 
 class Options(C.Structure):

@@ -820,7 +820,7 @@ static void test_host_exec(void **state)
     hodu_model *m = open_variant(V_GOOD);
     _Alignas(64) static unsigned char arena[512];
     memset(arena, 0, sizeof arena);
-    hodu_exec ex = {2, &host_calls, host_parallel_for, NULL, NULL};
+    hodu_exec ex = {2, &host_calls, host_parallel_for, NULL, NULL, NULL, NULL};
     hodu_instance_options o = {.exec = &ex, .workspace = arena, .workspace_bytes = 384};
     hodu_error err;
     hodu_instance *inst;
@@ -838,7 +838,7 @@ static void test_host_exec(void **state)
 
     ex.n_workers = 0;
     assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
-    ex = (hodu_exec){2, NULL, NULL, NULL, NULL};
+    ex = (hodu_exec){2, NULL, NULL, NULL, NULL, NULL, NULL};
     assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
     expect_message(&err, "parallel_for");
     hodu_model_close(m);

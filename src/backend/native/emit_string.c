@@ -1,6 +1,6 @@
 /*
  * native/emit_string.c - lowering of the string family (ops/strings.h) and
- * of Equal on strings.
+ * of Equal on strings, and of ImageDecoder (decoding is the host's).
  *
  * Elements are hodu_string (hodu_abi.h).  Results point into the inputs
  * (StringSplit's tokens, StringNormalizer's unchanged elements), into
@@ -479,8 +479,39 @@ static bool emit_label(op_emit *e)
     return true;
 }
 
+/* ImageDecoder: the host decodes (hodu_abi.h, "Images"); the model only
+ * hands over the bytes and checks the dims it gets back before reporting
+ * them.  Both failures, no decoder and an image it cannot decode, are the
+ * node's check (libhodu_rt says which in its message). */
+static bool emit_image(op_emit *e)
+{
+    e->can_fail = e->uses_alloc = true;
+    e->check_why = "the image could not be decoded, or the host lent no image decoder through hodu_exec";
+    const int fmt = image_pixel_format(em_node(e));
+    const int ch = fmt == HODU_PIXEL_GRAY ? 1 : 3;
+    em_line(e, "uint8_t *px = NULL;");
+    em_line(e, "int64_t d[3] = {-1, -1, -1};");
+    em_line(e, "*out0 = NULL;");
+    em_line(e, "if (exec == NULL || exec->decode_image == NULL || exec->alloc == NULL)");
+    em_line(e, "    return 1;");
+    em_line(e,
+            "if (exec->decode_image(exec->decode_ctx, in0, UINT64_C(%" PRId64
+            "), %d, exec->alloc, exec->alloc_ctx, &px, d) != 0)",
+            ir_value_numel(em_in(e, 0)), fmt);
+    em_line(e, "    return 1;");
+    em_line(e, "if (d[0] < 0 || d[1] < 0 || d[2] != %d || (d[0] > 0 && d[1] > INT64_MAX / %d / d[0]) ||", ch, ch);
+    em_line(e, "    (px == NULL && d[0] > 0 && d[1] > 0))");
+    em_line(e, "    return 1;");
+    em_line(e, "dims0[0] = d[0];");
+    em_line(e, "dims0[1] = d[1];");
+    em_line(e, "dims0[2] = %d;", ch);
+    em_line(e, "*out0 = px;");
+    return true;
+}
+
 void native_register_string(native_lowering *table)
 {
+    table[OP_IMAGE_DECODER] = (native_lowering){.emit = emit_image};
     table[OP_STRING_CONCAT] = (native_lowering){.emit = emit_concat};
     table[OP_STRING_SPLIT] = (native_lowering){.emit = emit_split};
     table[OP_REGEX_FULL_MATCH] = (native_lowering){.emit = emit_regex};
