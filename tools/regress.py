@@ -340,16 +340,19 @@ def run_size(m, model_path, inputs, size, prev_refs, args, work, so_path, built)
     return r, refs
 
 
-def dim_flags(inputs, sizes):
+def dim_flags(inputs, sizes, relations=None):
     """--dim flags building one library for every size: a symbol that takes
-    several sizes becomes a run-time dim over their range."""
+    several sizes becomes a run-time dim over their range, or, when the
+    model relates it to others that do (relations), their expression."""
     syms = []
     for _, _, dims in inputs:
         syms += [d for d in dims if not isinstance(d, int) and d not in syms]
     flags = []
     for sym in syms:
         vals = sorted({size[sym] for size in sizes if sym in size})
-        if vals:
+        if len(vals) > 1 and sym in (relations or {}):
+            flags += ["--dim", f"{sym}={relations[sym]}"]
+        elif vals:
             flags += ["--dim", f"{sym}={vals[0]}" if len(vals) == 1 else f"{sym}={vals[0]}..{vals[-1]}"]
     return flags
 
@@ -383,7 +386,8 @@ def check_model(m, sizes, args, cache_dir):
     while groups:
         group = groups.pop(0)
         lib = os.path.join(work, f"{m.name}.g{group[0]}.so")
-        secs, error = hodu_build(args.hodu, path, lib, dim_flags(inputs, [sizes[i] for i in group]), args.timeout)
+        secs, error = hodu_build(args.hodu, path, lib, dim_flags(inputs, [sizes[i] for i in group], m.relations),
+                                 args.timeout)
         if error is None:
             builds += 1
             compile_of[group[0]] = secs

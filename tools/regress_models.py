@@ -57,11 +57,15 @@ class Model:
     chain   [(output, input)]: run k+1 takes these inputs from run k's
             onnxruntime outputs (GPT-2's cache: present -> past)
     tags    "ci": in the CI subset; "heavy": export or build is slow
+    relations  {symbol: expression}: a dim that follows from others when
+            they are run-time dims (GPT-2's mask: total = past + seq), given
+            to hodu as --dim SYM=EXPR
     """
 
-    def __init__(self, name, build, sizes, kind="float", int_high=100, chain=(), tags=(), note=""):
+    def __init__(self, name, build, sizes, kind="float", int_high=100, chain=(), tags=(), note="", relations=None):
         self.name, self.build, self.sizes, self.kind = name, build, sizes, kind
         self.int_high, self.chain, self.tags, self.note = int_high, list(chain), set(tags), note
+        self.relations = dict(relations or {})
 
 
 # --- builders: each returns (module, args, input names, output names, dynamic axes) ----
@@ -329,7 +333,8 @@ MODELS = {m.name: m for m in [
           _sizes({"batch": 1, "seq": 16}, {"batch": 8, "seq": 128}), int_high=30522, tags=["heavy"]),
     Model("gpt2_decoder", build_gpt2_decoder, GPT2_STEPS, int_high=50257, tags=["heavy"],
           chain=[(f"present_{kv}_{i}", f"past_{kv}_{i}") for i in range(GPT2_LAYERS) for kv in ("key", "value")],
-          note="decode steps: each run's past is the previous run's present (from onnxruntime)"),
+          note="decode steps: each run's past is the previous run's present (from onnxruntime)",
+          relations={"total": "past+seq"}),
     Model("t5_encoder", build_t5_encoder,
           _sizes({"batch": 1, "seq": 16}, {"batch": 2, "seq": 64}), int_high=32128),
     Model("whisper_tiny_encoder", build_whisper_tiny_encoder, _sizes({"batch": 1}, {"batch": 2})),

@@ -108,6 +108,13 @@ static bool parse_dim_arg(const char *arg, pass_dim_binding *b, char **name, hd_
     const char *eq = strrchr(arg, '=');
     char *end = NULL;
     long long lo = -1, hi = -1;
+    b->expr = NULL;
+    if (eq && eq != arg && strpbrk(eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")) {
+        *name = hd_xstrndup(arg, (size_t)(eq - arg)); /* SYM=EXPR: checked when bound */
+        b->sym = *name;
+        b->expr = eq + 1;
+        return true;
+    }
     if (eq && eq != arg) {
         lo = hi = strtoll(eq + 1, &end, 10);
         if (end != eq + 1 && strncmp(end, "..", 2) == 0) {
@@ -120,7 +127,10 @@ static bool parse_dim_arg(const char *arg, pass_dim_binding *b, char **name, hd_
         }
     }
     if (!eq || eq == arg || !end || *end || lo < 0 || hi < lo) {
-        hd_error(d, "--dim '%s': expected SYM=N or SYM=LO..HI with 0 <= LO <= HI, e.g. batch=8 or batch=1..64", arg);
+        hd_error(d,
+                 "--dim '%s': expected SYM=N, SYM=LO..HI with 0 <= LO <= HI, or SYM=EXPR over other run-time dims, "
+                 "e.g. batch=8, batch=1..64 or total=past+seq",
+                 arg);
         return false;
     }
     *name = hd_xstrndup(arg, (size_t)(eq - arg));

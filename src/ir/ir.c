@@ -54,7 +54,7 @@ void ir_graph_free(ir_graph *g)
     free(g->symbols);
     free(g->sym_lo);
     free(g->sym_hi);
-    free(g->sym_prod);
+    free(g->sym_poly);
     free(g->files);
     free(g->values);
     free(g->nodes);
@@ -90,116 +90,11 @@ const char *ir_graph_symbol(ir_graph *g, const char *sym)
     if (g->n_symbols != n) { /* a new symbol: no range yet, no product */
         g->sym_lo = hd_xrealloc(g->sym_lo, g->cap_symbols * sizeof(int64_t));
         g->sym_hi = hd_xrealloc(g->sym_hi, g->cap_symbols * sizeof(int64_t));
-        g->sym_prod = hd_xrealloc(g->sym_prod, g->cap_symbols * sizeof(ir_monomial));
+        g->sym_poly = hd_xrealloc(g->sym_poly, g->cap_symbols * sizeof(ir_poly));
         g->sym_lo[n] = g->sym_hi[n] = -1;
-        memset(&g->sym_prod[n], 0, sizeof(ir_monomial));
+        memset(&g->sym_poly[n], 0, sizeof(ir_poly));
     }
     return s;
-}
-
-static long symbol_index(const ir_graph *g, const char *sym)
-{
-    for (size_t i = 0; sym && i < g->n_symbols; i++)
-        if (strcmp(g->symbols[i], sym) == 0)
-            return (long)i;
-    return -1;
-}
-
-const ir_monomial *ir_graph_symbol_product(const ir_graph *g, size_t i)
-{
-    return i < g->n_symbols && g->sym_prod && g->sym_prod[i].n > 0 ? &g->sym_prod[i] : NULL;
-}
-
-ir_monomial ir_dim_monomial(const ir_graph *g, const ir_dim *d)
-{
-    ir_monomial m = {d->size, 0, {0}};
-    if (!d->rt)
-        return m;
-    long i = symbol_index(g, d->sym);
-    const ir_monomial *p = i >= 0 ? ir_graph_symbol_product(g, (size_t)i) : NULL;
-    if (p)
-        return *p;
-    m.coef = 1;
-    m.n = 1;
-    m.f[0] = i >= 0 ? g->symbols[i] : d->sym;
-    return m;
-}
-
-bool ir_monomial_mul(const ir_monomial *a, const ir_monomial *b, ir_monomial *out)
-{
-    ir_monomial m = {0, 0, {0}};
-    if (a->n + b->n > IR_MONOMIAL_MAX || !hd_mul_i64(a->coef, b->coef, &m.coef))
-        return false;
-    int i = 0, j = 0; /* merge the sorted factor lists */
-    while (i < a->n || j < b->n)
-        m.f[m.n++] = j >= b->n || (i < a->n && strcmp(a->f[i], b->f[j]) <= 0) ? a->f[i++] : b->f[j++];
-    *out = m;
-    return true;
-}
-
-bool ir_monomial_div(const ir_monomial *a, const ir_monomial *b, ir_monomial *out)
-{
-    if (b->coef == 0 || a->coef % b->coef != 0)
-        return false;
-    ir_monomial m = {a->coef / b->coef, 0, {0}};
-    int j = 0;
-    for (int i = 0; i < a->n; i++) {
-        if (j < b->n && strcmp(a->f[i], b->f[j]) == 0)
-            j++;
-        else
-            m.f[m.n++] = a->f[i];
-    }
-    if (j != b->n)
-        return false; /* a factor of b that a lacks */
-    *out = m;
-    return true;
-}
-
-bool ir_monomial_equal(const ir_monomial *a, const ir_monomial *b)
-{
-    if (a->coef != b->coef || a->n != b->n)
-        return false;
-    for (int i = 0; i < a->n; i++)
-        if (strcmp(a->f[i], b->f[i]) != 0)
-            return false;
-    return true;
-}
-
-bool ir_graph_monomial_dim(ir_graph *g, const ir_monomial *m, ir_dim *out)
-{
-    if (m->n == 0) {
-        *out = (ir_dim){.size = m->coef};
-        return true;
-    }
-    int64_t lo = m->coef, hi = m->coef;
-    hd_buf name;
-    hd_buf_init(&name);
-    for (int i = 0; i < m->n; i++) {
-        int64_t flo, fhi;
-        if (!ir_graph_symbol_range(g, m->f[i], &flo, &fhi) || !hd_mul_i64(lo, flo, &lo) || !hd_mul_i64(hi, fhi, &hi)) {
-            hd_buf_free(&name);
-            return false;
-        }
-        hd_buf_printf(&name, "%s%s", i ? "*" : "", m->f[i]);
-    }
-    if (m->coef != 1)
-        hd_buf_printf(&name, "*%" PRId64, m->coef);
-    long k = symbol_index(g, name.data);
-    bool free_sym = m->n == 1 && m->coef == 1;
-    if (k >= 0 && !free_sym && !ir_graph_symbol_product(g, (size_t)k)) {
-        hd_buf_free(&name); /* the model named a dim like this: no guessing which is meant */
-        return false;
-    }
-    const char *s = ir_graph_symbol(g, name.data);
-    hd_buf_free(&name);
-    k = symbol_index(g, s);
-    if (!free_sym) {
-        g->sym_prod[k] = *m;
-        g->sym_lo[k] = lo;
-        g->sym_hi[k] = hi;
-    }
-    *out = (ir_dim){.size = hi, .sym = s, .rt = true};
-    return true;
 }
 
 void ir_graph_set_symbol_range(ir_graph *g, const char *sym, int64_t lo, int64_t hi)

@@ -204,9 +204,9 @@ typedef struct ir_graph {
     /* symbols[i] is a run-time dim of range [sym_lo[i], sym_hi[i]] when
      * sym_hi[i] >= 0 (ir_graph_set_symbol_range) */
     int64_t *sym_lo, *sym_hi;
-    /* sym_prod[i].n > 0: symbols[i] is a product of others (see
-     * ir_monomial), not a dim a caller chooses */
-    struct ir_monomial *sym_prod;
+    /* sym_poly[i].n > 0: symbols[i] is derived from others (see ir_poly),
+     * not a dim a caller chooses */
+    struct ir_poly *sym_poly;
     char **files; /* interned source file names (ir_loc.file) */
     size_t n_files, cap_files;
     /* A control-flow subgraph ("Subgraphs" below): the graph and node that
@@ -289,31 +289,50 @@ void ir_graph_set_symbol_range(ir_graph *g, const char *sym, int64_t lo, int64_t
 /* The range of run-time dim `sym`; false when it is none. */
 bool ir_graph_symbol_range(const ir_graph *g, const char *sym, int64_t *lo, int64_t *hi);
 
-/* A run-time dim that is a product of others, such as a Flatten of batch
- * and seq, or batch times 16: coef times the free symbols f[0..n) (sorted
- * by name, repeated for powers).  Its symbol's name spells it out,
- * "batch*seq" or "batch*16", and its size in a run follows from theirs.
- * A static size is the monomial with n == 0. */
-#define IR_MONOMIAL_MAX 8
-typedef struct ir_monomial {
+/* --- dims that follow from others (dims.c) ------------------------------
+ * A run-time dim may be a polynomial in the free run-time dims (those a
+ * caller chooses): a Flatten of batch and seq has batch*seq rows, a KV
+ * cache grows to past+seq.  Its symbol is derived (ir_graph_symbol_poly),
+ * named after its polynomial ("batch*seq", "past+seq") unless the model
+ * named it (--dim total=past+seq), and its size in a run follows from
+ * theirs.  Polynomials are canonical, so equal dims have equal ones.  A
+ * static size is the constant polynomial. */
+#define IR_TERM_FACTORS 8
+#define IR_POLY_TERMS   8
+typedef struct ir_term { /* coef times the factors (free symbols, sorted, repeated for powers) */
     int64_t coef;
     int n;
-    const char *f[IR_MONOMIAL_MAX];
-} ir_monomial;
-/* Dim d as a monomial (a derived symbol expanded to its factors). */
-ir_monomial ir_dim_monomial(const ir_graph *g, const ir_dim *d);
-/* a * b; false when the product has too many factors or overflows. */
-bool ir_monomial_mul(const ir_monomial *a, const ir_monomial *b, ir_monomial *out);
-/* a / b when b divides a exactly; false otherwise. */
-bool ir_monomial_div(const ir_monomial *a, const ir_monomial *b, ir_monomial *out);
-bool ir_monomial_equal(const ir_monomial *a, const ir_monomial *b);
-/* The dim m is: static when m has no factors, the free symbol itself for
- * 1 * sym, else the derived symbol (interned, its range the product of
- * the factors' ranges).  False when a factor is no run-time dim, the range
- * overflows, or the name is already a symbol the model chose. */
-bool ir_graph_monomial_dim(ir_graph *g, const ir_monomial *m, ir_dim *out);
-/* symbols[i]'s product when it is a derived symbol, else NULL. */
-const ir_monomial *ir_graph_symbol_product(const ir_graph *g, size_t i);
+    const char *f[IR_TERM_FACTORS];
+} ir_term;
+typedef struct ir_poly { /* the sum of the terms; n == 0 is 0 */
+    int n;
+    ir_term t[IR_POLY_TERMS];
+} ir_poly;
+ir_poly ir_poly_const(int64_t c);
+/* Dim d as a polynomial (a derived symbol expanded). */
+ir_poly ir_dim_poly(const ir_graph *g, const ir_dim *d);
+/* a + sign * b, a * b, and a / b when b divides a exactly (b a single
+ * term, or b == a); false when they do not fit or a number overflows. */
+bool ir_poly_add(const ir_poly *a, const ir_poly *b, int sign, ir_poly *out);
+bool ir_poly_mul(const ir_poly *a, const ir_poly *b, ir_poly *out);
+bool ir_poly_div(const ir_poly *a, const ir_poly *b, ir_poly *out);
+bool ir_poly_equal(const ir_poly *a, const ir_poly *b);
+/* The range of p over its factors' ranges. */
+bool ir_poly_range(const ir_graph *g, const ir_poly *p, int64_t *lo, int64_t *hi);
+/* "past+seq", "batch*seq*16", "seq-1". */
+void ir_poly_print(const ir_poly *p, hd_buf *b);
+/* The dim p is: static for a constant, the free symbol itself for 1 * sym,
+ * else its derived symbol (made when new).  False when p may be negative,
+ * its range overflows, or its name is a dim the model named otherwise. */
+bool ir_graph_poly_dim(ir_graph *g, const ir_poly *p, ir_dim *out);
+/* symbols[i]'s polynomial when it is derived, else NULL. */
+const ir_poly *ir_graph_symbol_poly(const ir_graph *g, size_t i);
+/* Makes `sym` the derived symbol p (--dim total=past+seq); false when p
+ * may be negative or its range overflows. */
+bool ir_graph_define_symbol(ir_graph *g, const char *sym, const ir_poly *p);
+/* Parses "past+seq", "2*seq-1": sums and differences of products of
+ * numbers and free run-time dims; *why says what is wrong. */
+bool ir_poly_parse(ir_graph *g, const char *text, ir_poly *out, hd_buf *why);
 
 /* Interns a source file name for ir_loc.file and returns the graph's copy. */
 const char *ir_graph_file(ir_graph *g, const char *path);

@@ -608,7 +608,8 @@ static bool general_op(const ir_node *n)
     case OP_GATHER:
     case OP_GATHER_ELEMENTS:
     case OP_EXPAND:
-    case OP_CONSTANT_OF_SHAPE: return true;
+    case OP_CONSTANT_OF_SHAPE:
+    case OP_CONCAT: return true;
     default: return false;
     }
 }
@@ -797,17 +798,17 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
 static bool elems_of(const op_ctx *c, size_t i, ir_dimvals *out);
 
 /* Flatten and Reshape: the data stays as it is, the dims regroup.  Each
- * output dim is a product of input dims (ir_monomial): a run-time dim, a
+ * output dim is a product of input dims (ir_poly): a run-time dim, a
  * derived one such as batch*seq, or a static size. */
 static bool general_reshape(op_ctx *c)
 {
     ir_graph *g = c->g;
     const ir_node *n = op_node(c);
     const ir_value *in = op_in(c, 0);
-    ir_monomial total = {1, 0, {0}}, want[HODU_MAX_RANK];
+    ir_poly total = ir_poly_const(1), want[HODU_MAX_RANK];
     for (int i = 0; i < in->rank; i++) {
-        ir_monomial d = ir_dim_monomial(g, &in->dims[i]);
-        if (!ir_monomial_mul(&total, &d, &total))
+        ir_poly d = ir_dim_poly(g, &in->dims[i]);
+        if (!ir_poly_mul(&total, &d, &total))
             return op_fail(c, "its input's size is a product of too many run-time dims");
     }
     int r;
@@ -817,13 +818,13 @@ static bool general_reshape(op_ctx *c)
         if (axis < 0 || axis > in->rank)
             return op_fail(c, "axis %" PRId64 " is out of range for rank %d", ax, in->rank);
         r = 2;
-        want[0] = (ir_monomial){1, 0, {0}};
+        want[0] = ir_poly_const(1);
         for (int i = 0; i < axis; i++) {
-            ir_monomial d = ir_dim_monomial(g, &in->dims[i]);
-            if (!ir_monomial_mul(&want[0], &d, &want[0]))
+            ir_poly d = ir_dim_poly(g, &in->dims[i]);
+            if (!ir_poly_mul(&want[0], &d, &want[0]))
                 return op_fail(c, "its input's size is a product of too many run-time dims");
         }
-        if (!ir_monomial_div(&total, &want[0], &want[1]))
+        if (!ir_poly_div(&total, &want[0], &want[1]))
             return op_fail(c, "internal error: Flatten's dims do not divide");
     } else {
         ir_dimvals sv;
@@ -833,7 +834,7 @@ static bool general_reshape(op_ctx *c)
         bool allowzero = ir_attr_int(n, "allowzero", 0) != 0;
         r = sv.n;
         int minus = -1;
-        ir_monomial known = {1, 0, {0}};
+        ir_poly known = ir_poly_const(1);
         for (int o = 0; o < r; o++) {
             ir_dim d = {.size = sv.val[o], .sym = sv.sym[o], .rt = sv.sym[o] != NULL};
             if (!d.rt && d.size == 0 && !allowzero) {
@@ -848,21 +849,21 @@ static bool general_reshape(op_ctx *c)
             } else if (!d.rt && d.size < 0) {
                 return op_fail(c, "shape entry %d is %" PRId64, o, d.size);
             }
-            want[o] = ir_dim_monomial(g, &d);
-            if (!ir_monomial_mul(&known, &want[o], &known))
+            want[o] = ir_dim_poly(g, &d);
+            if (!ir_poly_mul(&known, &want[o], &known))
                 return op_fail(c, "its shape is a product of too many run-time dims");
         }
-        if (minus >= 0 && !ir_monomial_div(&total, &known, &want[minus]))
+        if (minus >= 0 && !ir_poly_div(&total, &known, &want[minus]))
             return op_fail(c, "the -1 in its shape would be the input's size divided by the other entries, which "
                               "does not divide for every value of the run-time dims");
-        if (minus < 0 && !ir_monomial_equal(&total, &known))
+        if (minus < 0 && !ir_poly_equal(&total, &known))
             return op_fail(c, "its shape does not hold as many elements as its input for every value of the "
                               "run-time dims");
     }
     ir_dim dims[HODU_MAX_RANK];
     int64_t top[HODU_MAX_RANK];
     for (int o = 0; o < r; o++) {
-        if (!ir_graph_monomial_dim(g, &want[o], &dims[o]))
+        if (!ir_graph_poly_dim(g, &want[o], &dims[o]))
             return op_fail(c,
                            "output dim %d would be a product of run-time dims whose range overflows, or whose "
                            "name the model already uses",
@@ -1046,10 +1047,56 @@ static bool general_expand(op_ctx *c)
     return true;
 }
 
+/* Concat along an axis some input has a run-time dim on (a KV cache's
+ * past and the new keys): the output's dim is the sum, past+seq.  The
+ * other dims must be the same in every input. */
+static bool general_concat(op_ctx *c)
+{
+    const ir_node *n = op_node(c);
+    const ir_value *a = op_in(c, 0);
+    int r = a->rank;
+    int64_t ax = ir_attr_int(n, "axis", 0);
+    int axis = (int)(ax < 0 ? ax + r : ax);
+    if (axis < 0 || axis >= r)
+        return op_fail(c, "axis %" PRId64 " is out of range for rank %d", ax, r);
+    ir_poly sum = ir_poly_const(0);
+    char b1[32], b2[32];
+    for (size_t j = 0; j < n->n_inputs; j++) {
+        const ir_value *v = op_in(c, j);
+        if (v->rank != r || v->dtype != a->dtype)
+            return op_fail(c, "input %zu ('%s') has another rank or element type than input 0", j, v->name);
+        for (int i = 0; i < r; i++) {
+            if (i == axis)
+                continue;
+            const ir_dim *x = &a->dims[i], *y = &v->dims[i];
+            if (x->rt != y->rt || (x->rt ? strcmp(x->sym, y->sym) != 0 : x->size != y->size))
+                return op_fail(c, "input %zu ('%s') dim %d is %s where input 0 has %s", j, v->name, i,
+                               dim_text(y, b1, sizeof b1), dim_text(x, b2, sizeof b2));
+        }
+        ir_poly d = ir_dim_poly(c->g, &v->dims[axis]);
+        if (!ir_poly_add(&sum, &d, 1, &sum))
+            return op_fail(c, "the sum of its inputs' dims along the axis has too many terms");
+    }
+    ir_dim dims[HODU_MAX_RANK];
+    int64_t top[HODU_MAX_RANK];
+    memcpy(dims, a->dims, (size_t)r * sizeof(ir_dim));
+    if (!ir_graph_poly_dim(c->g, &sum, &dims[axis]))
+        return op_fail(c, "its dim along the axis would overflow, or its name is a dim the model named otherwise");
+    for (int i = 0; i < r; i++)
+        top[i] = dims[i].size;
+    op_set_out(c, 0, a->dtype, r, top);
+    memcpy(op_out(c, 0)->dims, dims, (size_t)r * sizeof(ir_dim));
+    return true;
+}
+
 static bool general_infer(op_ctx *c)
 {
     ir_graph *g = c->g;
     ir_node *n = ir_nd(g, c->node);
+    if (n->op == OP_CONCAT) {
+        n->rt_general = general_concat(c);
+        return n->rt_general;
+    }
     if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->op == OP_SLICE || n->op == OP_RANGE || n->op == OP_EXPAND ||
         n->op == OP_CONSTANT_OF_SHAPE) {
         n->rt_general = n->op == OP_SLICE                                     ? general_slice(c)
@@ -1236,8 +1283,10 @@ void op_rt_dimvals(op_ctx *c)
         if (!elems_of(c, 0, &r))
             return;
         break;
+    case OP_ADD:
+    case OP_SUB:
     case OP_MUL:
-    case OP_DIV: { /* batch * heads, hidden / heads: products of dims, exact quotients */
+    case OP_DIV: { /* past + seq, batch * heads, hidden / heads: sums, products, exact quotients of dims */
         ir_dimvals b;
         if (!elems_of(c, 0, &a) || !elems_of(c, 1, &b) || (a.n != b.n && a.n != 1 && b.n != 1))
             return;
@@ -1248,9 +1297,11 @@ void op_rt_dimvals(op_ctx *c)
             elem_at(&b, i, &y.size, &y.sym);
             x.rt = x.sym != NULL;
             y.rt = y.sym != NULL;
-            ir_monomial mx = ir_dim_monomial(c->g, &x), my = ir_dim_monomial(c->g, &y), mz;
-            if (!(n->op == OP_MUL ? ir_monomial_mul(&mx, &my, &mz) : ir_monomial_div(&mx, &my, &mz)) ||
-                !ir_graph_monomial_dim(c->g, &mz, &z))
+            ir_poly px = ir_dim_poly(c->g, &x), py = ir_dim_poly(c->g, &y), pz;
+            bool ok = n->op == OP_MUL   ? ir_poly_mul(&px, &py, &pz)
+                      : n->op == OP_DIV ? ir_poly_div(&px, &py, &pz)
+                                        : ir_poly_add(&px, &py, n->op == OP_ADD ? 1 : -1, &pz);
+            if (!ok || !ir_graph_poly_dim(c->g, &pz, &z))
                 return;
             r.val[i] = z.size;
             r.sym[i] = z.rt ? z.sym : NULL;

@@ -114,6 +114,28 @@ static void bind_symbol(ir_graph *g, const pass_dim_binding *b, hd_diag *d)
         hd_buf_free(&names);
         return;
     }
+    if (b->expr) { /* a derived dim: its range follows from the others' */
+        ir_poly p;
+        hd_buf why;
+        hd_buf_init(&why);
+        bool ok = ir_poly_parse(g, b->expr, &p, &why);
+        if (!ok)
+            hd_error(d, "--dim %s=%s: %s", b->sym, b->expr, why.data);
+        else if (!(ok = ir_graph_define_symbol(g, b->sym, &p)))
+            hd_error(d, "--dim %s=%s: it may be negative, or its range overflows", b->sym, b->expr);
+        hd_buf_free(&why);
+        if (!ok)
+            return;
+        int64_t lo, hi;
+        ir_graph_symbol_range(g, b->sym, &lo, &hi);
+        for (size_t k = 0; k < g->n_inputs; k++) {
+            ir_value *v = &g->values[g->inputs[k]];
+            for (int j = 0; j < v->rank; j++)
+                if (v->dims[j].sym && strcmp(v->dims[j].sym, b->sym) == 0)
+                    v->dims[j] = (ir_dim){.size = hi, .sym = ir_graph_symbol(g, b->sym), .rt = true};
+        }
+        return;
+    }
     if (b->lo != b->hi)
         ir_graph_set_symbol_range(g, b->sym, b->lo, b->hi);
     for (size_t k = 0; k < g->n_inputs; k++) {
@@ -132,8 +154,10 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
                       size_t n_syms, const pass_value_binding *values, size_t n_values, hd_diag *d)
 {
     size_t errors = d->n_errors;
-    for (size_t i = 0; i < n_syms; i++)
-        bind_symbol(g, &syms[i], d);
+    for (int defined = 0; defined < 2; defined++) /* ranges first: definitions refer to them */
+        for (size_t i = 0; i < n_syms; i++)
+            if ((syms[i].expr != NULL) == (defined == 1))
+                bind_symbol(g, &syms[i], d);
     for (size_t i = 0; i < n_shapes; i++) {
         int k = find_input(g, shapes[i].input);
         if (k < 0) {

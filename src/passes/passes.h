@@ -31,11 +31,13 @@ typedef struct pass_shape_binding {
     int64_t dims[HODU_MAX_RANK];
 } pass_shape_binding;
 
-/* --dim: a dim symbol bound to one size (lo == hi) or left a run-time dim
- * of range [lo, hi]. */
+/* --dim: a dim symbol bound to one size (lo == hi), left a run-time dim
+ * of range [lo, hi], or (expr) defined as a polynomial in other run-time
+ * dims, "past+seq" (ir_poly). */
 typedef struct pass_dim_binding {
     const char *sym;
     int64_t lo, hi;
+    const char *expr;
 } pass_dim_binding;
 
 typedef struct pass_value_binding {

@@ -11,12 +11,15 @@ batch used as a number (x / x.size(0), x.numel(), Size, Range up to it), a
 two-input model whose inputs share the batch, the Attention op (opset 23)
 with a per-batch mask, and a self-attention block whose sequence length is
 a run-time dim too (the general path: Transpose, the attention MatMuls,
-Softmax over keys), also with the batch bound to 1.  Errors checked: a batch
+Softmax over keys), also with the batch bound to 1, and attention over a
+KV cache (Concat along run-time dims: past+seq; the mask's length given as
+--dim total=past+seq), with an empty cache too.  Errors checked: a batch
 outside the range (libhodu_rt and, bypassing it, the generated code's own
 check through the raw ABI), inputs that disagree on the batch (both levels
-again), an op that computes across the batch and a slice of a run-time dim
-that does not start at 0 (build errors naming the node), a --dim for a name
-no input has, and a malformed --dim.
+again), a mask whose length is not past+seq, an op that computes across
+the batch and a slice of a run-time dim that does not start at 0 (build
+errors naming the node), a --dim for a name no input has, a definition
+naming no run-time dim, and a malformed --dim.
 """
 import ctypes
 import os
@@ -210,6 +213,43 @@ for dims, sizes in ((["batch=1..4", "seq=1..40"], [(1, 1), (2, 17), (4, 40)]), (
         if err is None or not err <= 1e-5:
             errors.append(f"encoder {dims} at batch {b}, seq {sq}: shape {got.shape} vs {want.shape}, error {err}")
 
+# --- a KV cache: dims that are sums (past+seq) and a dim defined by others ----
+class Cached(torch.nn.Module):
+    """Attention over the past keys and the new ones: Concat along a
+    run-time dim gives past+seq, and the mask's `total` is declared as
+    past+seq with --dim total=past+seq."""
+
+    def __init__(self, d=16):
+        super().__init__()
+        self.k = torch.nn.Linear(d, d)
+
+    def forward(self, x, past, mask):
+        k = torch.cat([past, self.k(x)], dim=1)
+        att = x @ k.transpose(1, 2) + (1.0 - mask)[:, None, :] * -1e4
+        return att.softmax(-1) @ k
+
+
+cached = t.path("cached.onnx")
+torch.onnx.export(Cached().eval(), (torch.randn(1, 2, 16), torch.randn(1, 3, 16), torch.ones(1, 5)), cached,
+                  input_names=["x", "past", "mask"], output_names=["y"],
+                  dynamic_axes={"x": {0: "batch", 1: "seq"}, "past": {0: "batch", 1: "past"},
+                                "mask": {0: "batch", 1: "total"}, "y": {0: "batch", 1: "seq"}},
+                  opset_version=17, dynamo=False)
+cached_lib = t.path("cached.so")
+cached_dims = ["--dim", "batch=1..2", "--dim", "seq=1..4", "--dim", "past=0..6"]
+t.run([t.hodu, "--build", cached, "-o", cached_lib] + cached_dims + ["--dim", "total=past+seq"])
+sess = ort.InferenceSession(cached, providers=["CPUExecutionProvider"])
+for b, sq, past in ((1, 4, 0), (2, 1, 5), (1, 3, 6)):
+    feeds = {"x": rng.standard_normal((b, sq, 16)).astype(np.float32),
+             "past": rng.standard_normal((b, past, 16)).astype(np.float32),
+             "mask": np.ones((b, past + sq), np.float32)}
+    feeds["mask"][0, 0] = 0.0
+    _, out = run_hodu(cached_lib, feeds)
+    got, want = np.load(out), sess.run(None, feeds)[0]
+    err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)) if got.shape == want.shape else None
+    if err is None or not err <= 1e-5:
+        errors.append(f"KV cache at batch {b}, seq {sq}, past {past}: shape {got.shape} vs {want.shape}, error {err}")
+
 # --- the Attention op (opset 23) over a run-time batch, with a batch mask ----
 import onnx  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
@@ -326,6 +366,15 @@ onnx.save(shift, t.path("shift.onnx"))
 expect_fail("slice a run-time dim from 1", [t.hodu, "--build", t.path("shift.onnx"), "--dim", "batch=1",
                                             "--dim", "seq=1..8", "-o", t.path("no.so")],
             ["Slice", "along axis 1", "run-time dim"])
+# a mask whose length is not past+seq, and a definition naming no run-time dim
+np.save(t.path("cx.npy"), np.zeros((1, 2, 16), np.float32))
+np.save(t.path("cp.npy"), np.zeros((1, 3, 16), np.float32))
+np.save(t.path("cm.npy"), np.ones((1, 4), np.float32))
+expect_fail("total other than past+seq", [t.hodu, "--run", cached_lib, "--input", f"x={t.path('cx.npy')}",
+                                          "--input", f"past={t.path('cp.npy')}", "--input",
+                                          f"mask={t.path('cm.npy')}"], ["run-time dims"])
+expect_fail("--dim total=past+nope", [t.hodu, "--build", cached, "-o", t.path("no.so")] + cached_dims +
+            ["--dim", "total=past+nope"], ["--dim total=past+nope", "'nope'"])
 expect_fail("--dim of no input", [t.hodu, "--build", t.path("mlp.onnx"), "--dim", "seq=1..8", "-o",
                                   t.path("no.so")], ["--dim seq", "named dims: 'batch'"])
 expect_fail("malformed --dim", [t.hodu, "--build", t.path("mlp.onnx"), "--dim", "batch=8..1", "-o",

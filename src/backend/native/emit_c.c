@@ -718,9 +718,12 @@ static bool graph_has_rt(const ir_graph *g)
     return false;
 }
 
-/* rtd[]: each run-time dim from the first input dim that has it, checked
- * against its range and against every other input dim that has it.  A
- * refusal is check 0 (the descriptor's "the inputs' run-time dims"). */
+/* rtd[]: each run-time dim the caller chooses from the first input dim
+ * that has it, checked against its range and against every other input
+ * dim that has it; then the derived ones (ir_poly) from those, and an
+ * input dim that is a derived one (--dim total=past+seq) checked against
+ * it.  A refusal is check 0 (the descriptor's "the inputs' run-time
+ * dims"). */
 static void put_rt_dims(const ir_graph *g, hd_buf *b)
 {
     hd_buf_printf(b, "    int64_t rtd[%zu];\n    (void)rtd;\n", g->n_symbols ? g->n_symbols : 1);
@@ -729,38 +732,45 @@ static void put_rt_dims(const ir_graph *g, hd_buf *b)
     const char *fail = "return HODU_RUN_INPUT_VALUES + 0;";
     hd_buf_printf(b, "    if (!input_dims)\n        %s\n", fail);
     bool *seen = hd_xcalloc(g->n_symbols ? g->n_symbols : 1, sizeof(bool));
-    long at = 0;
-    for (size_t i = 0; i < g->n_inputs; i++) {
-        const ir_value *v = &g->values[g->inputs[i]];
-        for (int k = 0; k < v->rank; k++, at++) {
-            if (!v->dims[k].rt)
-                continue;
-            int s = em_rt_index(g, v->dims[k].sym);
-            if (seen[s]) {
-                hd_buf_printf(b, "    if (input_dims[%ld] != rtd[%d])\n        %s\n", at, s, fail);
-                continue;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) /* the derived ones: within range since their factors are */
+            for (size_t k = 0; k < g->n_symbols; k++) {
+                const ir_poly *p = ir_graph_symbol_poly(g, k);
+                if (!p)
+                    continue;
+                hd_buf_printf(b, "    rtd[%zu] = 0", k);
+                for (int t = 0; t < p->n; t++) {
+                    hd_buf_printf(b, " + INT64_C(%" PRId64 ")", p->t[t].coef);
+                    for (int i = 0; i < p->t[t].n; i++)
+                        hd_buf_printf(b, " * rtd[%d]", em_rt_index(g, p->t[t].f[i]));
+                }
+                hd_buf_puts(b, ";\n");
             }
-            seen[s] = true;
-            int64_t lo = 0, hi = 0;
-            ir_graph_symbol_range(g, v->dims[k].sym, &lo, &hi);
-            hd_buf_printf(b,
-                          "    rtd[%d] = input_dims[%ld];\n"
-                          "    if (rtd[%d] < %" PRId64 " || rtd[%d] > %" PRId64 ")\n        %s\n",
-                          s, at, s, lo, s, hi, fail);
+        long at = 0;
+        for (size_t i = 0; i < g->n_inputs; i++) {
+            const ir_value *v = &g->values[g->inputs[i]];
+            for (int k = 0; k < v->rank; k++, at++) {
+                if (!v->dims[k].rt)
+                    continue;
+                int s = em_rt_index(g, v->dims[k].sym);
+                bool derived = ir_graph_symbol_poly(g, (size_t)s) != NULL;
+                if (derived != (pass == 1))
+                    continue;
+                if (seen[s] || derived) {
+                    hd_buf_printf(b, "    if (input_dims[%ld] != rtd[%d])\n        %s\n", at, s, fail);
+                    continue;
+                }
+                seen[s] = true;
+                int64_t lo = 0, hi = 0;
+                ir_graph_symbol_range(g, v->dims[k].sym, &lo, &hi);
+                hd_buf_printf(b,
+                              "    rtd[%d] = input_dims[%ld];\n"
+                              "    if (rtd[%d] < %" PRId64 " || rtd[%d] > %" PRId64 ")\n        %s\n",
+                              s, at, s, lo, s, hi, fail);
+            }
         }
     }
     free(seen);
-    /* the derived ones: products of those (ir_monomial); within range
-     * since their factors are */
-    for (size_t k = 0; k < g->n_symbols; k++) {
-        const ir_monomial *m = ir_graph_symbol_product(g, k);
-        if (!m)
-            continue;
-        hd_buf_printf(b, "    rtd[%zu] = INT64_C(%" PRId64 ")", k, m->coef);
-        for (int i = 0; i < m->n; i++)
-            hd_buf_printf(b, " * rtd[%d]", em_rt_index(g, m->f[i]));
-        hd_buf_puts(b, ";\n");
-    }
 }
 
 /* hodu_run's output dims: the caller's array or a local one, filled with

@@ -339,6 +339,38 @@ static bool emit_expand_rt(op_emit *e)
     return true;
 }
 
+static void rt_span_line(op_emit *e, const char *name, const ir_value *v, int from, int to);
+
+/* Concat on the general path: each input's block per index of the dims
+ * before the axis, at its running offset along the axis. */
+static bool emit_concat_rt(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *out = em_out(e, 0);
+    int r = out->rank;
+    int64_t ax = ir_attr_int(n, "axis", 0);
+    int axis = (int)(ax < 0 ? ax + r : ax);
+    rt_span_line(e, "O", out, 0, axis);
+    rt_span_line(e, "OL", out, axis, r);
+    em_line(e, "int64_t at = 0;");
+    for (size_t j = 0; j < n->n_inputs; j++) {
+        hd_buf len;
+        hd_buf_init(&len);
+        em_rt_span(e->g, em_in(e, j), axis, r, &len);
+        em_line(e, "{");
+        e->indent++;
+        em_line(e, "const int64_t L = %s;", len.data);
+        em_line(e, "for (int64_t o = 0; o < O && L > 0; o++)");
+        em_line(e, "    memcpy(out0 + o * OL + at, in%zu + o * L, (size_t)L * %zu);", j, ir_dtype_size(out->dtype));
+        em_line(e, "at += L;");
+        e->indent--;
+        em_line(e, "}");
+        hd_buf_free(&len);
+    }
+    em_line(e, "(void)at;");
+    return true;
+}
+
 /* Range(0, d, 1) up to a run-time dim d (ops/rtdims.c). */
 static bool emit_range_rt(op_emit *e)
 {
@@ -1049,7 +1081,7 @@ void native_register_shape(native_lowering *table)
     table[OP_TRANSPOSE] = (native_lowering){.emit = emit_transpose, .emit_rt = emit_transpose_rt};
     table[OP_SLICE] = (native_lowering){.emit = emit_slice, .emit_rt = emit_slice_rt};
     table[OP_EXPAND] = (native_lowering){.emit = emit_expand, .emit_rt = emit_expand_rt};
-    table[OP_CONCAT] = (native_lowering){.emit = emit_concat};
+    table[OP_CONCAT] = (native_lowering){.emit = emit_concat, .emit_rt = emit_concat_rt};
     table[OP_SPLIT] = (native_lowering){.emit = emit_split};
     table[OP_GATHER] = (native_lowering){.emit = emit_gather, .emit_rt = emit_gather_rt};
     table[OP_GATHER_ELEMENTS] = (native_lowering){.emit = emit_gather_elements, .emit_rt = emit_gather_elements_rt};
