@@ -77,7 +77,7 @@ static hs_list one(hs_lexer *lx, hs_node *n)
 %token MODULE "module" FN "fn" PARAM "param" LET "let" RETURN "return" FOR "for" IN "in"
 %token IF "if" ELSE "else" IMPORT "import" EXPORT "export" TRUE "true" FALSE "false"
 %token AND "and" OR "or" NOT "not"
-%token ELLIPSIS "..." DOTDOT ".." POW "**" ARROW "->" LE "<=" GE ">=" EQ "==" NE "!="
+%token ELLIPSIS "..." DOTDOT ".." POW "**" IDIV "//" ARROW "->" LE "<=" GE ">=" EQ "==" NE "!="
 
 %nterm <node> item member stmt expr type formal arg index_item opt_expr dim fn opt_ret
 %nterm <list> items members stmts block formals formals_ne args args_ne exprs exprs_ne index_items dims dims_ne
@@ -88,7 +88,7 @@ static hs_list one(hs_lexer *lx, hs_node *n)
 %precedence NOT
 %nonassoc '<' '>' LE GE EQ NE
 %left '+' '-'
-%left '*' '/' '%' '@'
+%left '*' '/' '%' '@' IDIV
 %precedence UMINUS
 %right POW
 %precedence '(' '['
@@ -218,6 +218,7 @@ expr:
   | expr '*' expr               { $$ = binary(lx, @$, HS_OP_MUL, $1, $3); }
   | expr '/' expr               { $$ = binary(lx, @$, HS_OP_DIV, $1, $3); }
   | expr '%' expr               { $$ = binary(lx, @$, HS_OP_MOD, $1, $3); }
+  | expr IDIV expr              { $$ = binary(lx, @$, HS_OP_IDIV, $1, $3); }
   | expr '@' expr               { $$ = binary(lx, @$, HS_OP_MATMUL, $1, $3); }
   | expr POW expr               { $$ = binary(lx, @$, HS_OP_POW, $1, $3); }
   | expr '<' expr               { $$ = binary(lx, @$, HS_OP_LT, $1, $3); }

@@ -79,6 +79,11 @@ int hodu_build(const hodu_build_options *o);
  * when it has no errors, 1 after reporting them. */
 int hodu_check_model(const hodu_build_options *o);
 
+/* Prints the canonical formatting of a HoduScript file (`hodu --fmt`), or
+ * rewrites the file in place; a file with syntax errors is refused.
+ * Returns 0, or 1 after reporting. */
+int hodu_format_model(const hodu_build_options *o, bool in_place);
+
 /* Prints a model's inputs, outputs, op histogram, parameter count and a
  * FLOP estimate (when shapes are static or bound).  Returns 0 or 1. */
 int hodu_inspect_model(const hodu_build_options *o, FILE *out);

@@ -6,6 +6,7 @@
  *   hodu --inspect MODEL|OUT.so              describe a model
  *   hodu --dump-ir MODEL                     print the IR after the passes
  *   hodu --check MODEL                       load and type-check only
+ *   hodu --fmt MODEL.hodu [-i]               print (or rewrite) it formatted
  */
 #include <ctype.h>
 #include <errno.h>
@@ -29,6 +30,7 @@ static const char usage[] =
     "       hodu --inspect MODEL.onnx|OUT.so [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
     "       hodu --dump-ir MODEL.onnx|MODEL.hodu [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
     "       hodu --check MODEL.hodu|MODEL.onnx [--weights FILE]   parse and type-check only (silent when fine)\n"
+    "       hodu --fmt MODEL.hodu [-i]   print the canonical formatting (-i: rewrite the file in place)\n"
     "\n"
     "build options:\n"
     "  -o, --output FILE          shared library to write\n"
@@ -57,7 +59,7 @@ static const char usage[] =
     "  -h, --help                 this text\n"
     "  --version                  print the version\n";
 
-enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP, MODE_CHECK };
+enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP, MODE_CHECK, MODE_FMT };
 
 typedef struct args {
     enum mode mode;
@@ -74,16 +76,16 @@ typedef struct args {
     int opt_level;
     long repeat;
     long threads; /* 0: libhodu_rt's default */
-    bool dump_ir, verbose, keep_denormals;
+    bool dump_ir, verbose, keep_denormals, in_place;
     const char **shapes, **consts, **inputs, **dims;
     size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs, n_dims, cap_dims;
 } args;
 
 static const char *const known_flags[] = {
-    "--build",       "--run",     "--inspect",        "--dump-ir", "--output",  "--input-shape",
-    "--const-input", "--dim",     "--backend",        "--emit-c",  "--cc",      "--cflags",
-    "--march",       "--input",   "--output-dir",     "--repeat",  "--threads", "--verbose",
-    "--help",        "--version", "--keep-denormals", "--check",   "--weights", "--seed"};
+    "--build",      "--run",     "--inspect", "--dump-ir", "--output", "--input-shape", "--const-input",
+    "--dim",        "--backend", "--emit-c",  "--cc",      "--cflags", "--march",       "--input",
+    "--output-dir", "--repeat",  "--threads", "--verbose", "--help",   "--version",     "--keep-denormals",
+    "--check",      "--weights", "--seed",    "--fmt"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -123,7 +125,7 @@ static int unknown_flag(const char *flag)
 static int set_mode(args *a, enum mode m, const char *file)
 {
     if (a->mode != MODE_NONE && !(a->mode == MODE_BUILD && m == MODE_DUMP))
-        return fail("choose one of --build, --run, --inspect, --dump-ir, --check");
+        return fail("choose one of --build, --run, --inspect, --dump-ir, --check, --fmt");
     if (a->mode == MODE_BUILD && m == MODE_DUMP) {
         a->dump_ir = true;
         return 0;
@@ -161,6 +163,12 @@ static int parse_args(int argc, char **argv, args *a)
             NEED_VALUE();
             if (set_mode(a, MODE_CHECK, value))
                 return 1;
+        } else if (strcmp(f, "--fmt") == 0) {
+            NEED_VALUE();
+            if (set_mode(a, MODE_FMT, value))
+                return 1;
+        } else if (strcmp(f, "-i") == 0) {
+            a->in_place = true;
         } else if (strcmp(f, "--weights") == 0) {
             NEED_VALUE();
             a->weights = value;
@@ -246,6 +254,8 @@ static int parse_args(int argc, char **argv, args *a)
         fputs(usage, stderr);
         return 1;
     }
+    if (a->in_place && a->mode != MODE_FMT)
+        return fail("-i goes with --fmt");
     if (a->mode == MODE_BUILD && !a->output && !a->emit_c && !a->dump_ir)
         return fail("--build needs -o OUT.so (or --emit-c DIR)");
     if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads))
@@ -627,6 +637,7 @@ int main(int argc, char **argv)
         o.seed = a.seed;
         switch (a.mode) {
         case MODE_CHECK: rc = hodu_check_model(&o); break;
+        case MODE_FMT: rc = hodu_format_model(&o, a.in_place); break;
         case MODE_BUILD:
         case MODE_DUMP: rc = hodu_build(&o); break;
         case MODE_RUN: rc = run_model(&a); break;

@@ -73,6 +73,20 @@ int hodu_check_model(const hodu_build_options *o)
     return ok ? 0 : 1;
 }
 
+int hodu_format_model(const hodu_build_options *o, bool in_place)
+{
+    hd_diag d;
+    hd_diag_init(&d, o->input_path);
+    if (!ends_with(o->input_path, ".hodu"))
+        hd_error(&d, "--fmt formats HoduScript (.hodu) files");
+    else
+        hodu_format_script(o->input_path, in_place, stdout, &d);
+    bool ok = !hd_failed(&d);
+    flush_diag(o, &d);
+    hd_diag_free(&d);
+    return ok ? 0 : 1;
+}
+
 /* "name=1x3x224x224" -> binding.  The name is everything before the last '='. */
 static bool parse_shape_arg(const char *arg, pass_shape_binding *b, char **name, hd_diag *d)
 {

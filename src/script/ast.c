@@ -74,6 +74,6 @@ void hs_list_push(hs_arena *a, hs_list *l, hs_node *n)
 const char *hs_op_text(hs_op op)
 {
     static const char *const t[] = {
-        "+", "-", "*", "/", "%", "**", "@", "<", "<=", ">", ">=", "==", "!=", "and", "or", "-", "not"};
+        "+", "-", "*", "/", "%", "**", "@", "<", "<=", ">", ">=", "==", "!=", "and", "or", "-", "not", "//"};
     return (size_t)op < HD_ARRAY_LEN(t) ? t[op] : "?";
 }

@@ -70,7 +70,8 @@ typedef enum hs_op {
     HS_OP_AND,
     HS_OP_OR,
     HS_OP_NEG,
-    HS_OP_NOT
+    HS_OP_NOT,
+    HS_OP_IDIV /* // */
 } hs_op;
 
 typedef struct hs_node hs_node;

@@ -85,7 +85,9 @@ typedef struct ctx {
     int depth, call_depth;
     size_t unrolled;
     uint64_t param_bytes;
-    bool stop; /* a limit was hit: unwind */
+    bool stop;          /* a limit was hit: unwind */
+    hs_node *inst_call; /* the instantiation whose members are evaluated, for assert()'s note */
+    bool assert_failed; /* an assert() in those members failed: the instance is not made */
     bool returned;
     val ret;
     hs_node *ret_at; /* the return statement's expression */
@@ -317,6 +319,13 @@ static val const_binary(ctx *c, hs_node *e, val a, val b)
         case HS_OP_ADD: ok = hd_add_i64(a.i, b.i, &r); break;
         case HS_OP_SUB: ok = hd_sub_i64(a.i, b.i, &r); break;
         case HS_OP_MUL: ok = hd_mul_i64(a.i, b.i, &r); break;
+        case HS_OP_IDIV:
+            if (b.i == 0 || (a.i == INT64_MIN && b.i == -1)) {
+                hs_error(c->p, e->span, "integer division by %lld", (long long)b.i);
+                return vnone();
+            }
+            r = a.i / b.i - ((a.i % b.i != 0) && ((a.i < 0) != (b.i < 0))); /* floor, as in Python */
+            break;
         case HS_OP_MOD:
             if (b.i == 0 || (a.i == INT64_MIN && b.i == -1)) {
                 hs_error(c->p, e->span, "remainder by %lld", (long long)b.i);
@@ -353,6 +362,7 @@ static val const_binary(ctx *c, hs_node *e, val a, val b)
     case HS_OP_MUL: r = x * y; break;
     case HS_OP_DIV: r = x / y; break;
     case HS_OP_MOD: r = fmod(x, y); break;
+    case HS_OP_IDIV: r = floor(x / y); break;
     case HS_OP_POW: r = pow(x, y); break;
     case HS_OP_LT: return vbool(x < y);
     case HS_OP_LE: return vbool(x <= y);
@@ -474,7 +484,7 @@ static val tensor_binary(ctx *c, hs_node *e, val a, val b)
         return vnone();
     if (op == HS_OP_MATMUL)
         return matmul(c, a, b, e, ea, eb);
-    if (op == HS_OP_AND || op == HS_OP_OR || op == HS_OP_MOD) {
+    if (op == HS_OP_AND || op == HS_OP_OR || op == HS_OP_MOD || op == HS_OP_IDIV) {
         hs_error(c->p, e->span, "'%s' is not defined on tensors yet", hs_op_text(op));
         return vnone();
     }
@@ -1193,6 +1203,122 @@ static val builtin(ctx *c, const char *name, val *args, size_t nargs, hs_node *c
         lw_attr_ints(&c->L, out.ir, "pads", pads, 4);
         return out;
     }
+    if (strcmp(name, "assert") == 0) {
+        /* a compile-time check with the program's own message */
+        static const char *const nm[] = {"cond", "message"};
+        if (!bind_args(c, call, name, nm, 2, 2, args, nargs, a, w))
+            return vnone();
+        if (a[0].k != V_BOOL || a[1].k != V_STR) {
+            hs_error(c->p, call->span, "assert() takes a compile-time bool and a string");
+            return vnone();
+        }
+        if (!a[0].i) {
+            hs_error(c->p, w[0]->span, "%s", a[1].s);
+            if (c->inst_call)
+                hs_note(c->p, c->inst_call->span, "in the module instantiated here");
+            c->assert_failed = true;
+            return vnone();
+        }
+        return vbool(true);
+    }
+    if (strcmp(name, "positions") == 0) {
+        /* i64[T] holding 0..T-1, T being x's dim `axis`: position ids for a
+         * sequence whose length may be chosen at run time (Shape, Gather,
+         * Range; folded to a constant when T is fixed). */
+        static const char *const nm[] = {"x", "axis"};
+        int64_t axis = -1;
+        if (!bind_args(c, call, name, nm, 2, 1, args, nargs, a, w) || !want_tensor(c, &a[0], w[0], name) ||
+            (a[1].k != V_NONE && !want_int(c, a[1], w[1], &axis)) || !norm_axis(c, axis, a[0].rank, w[1], &axis))
+            return vnone();
+        if (a[0].rank < 1) {
+            hs_error(c->p, w[0]->span, "positions() takes a tensor of rank >= 1, found %s", type_text(c, &a[0]));
+            return vnone();
+        }
+        val out = {.k = V_TENSOR, .dt = HODU_DTYPE_I64, .rank = 1, .ir = -1};
+        out.dims[0] = a[0].dims[axis];
+        int shp = emit(c, "Shape", &a[0].ir, 1, call->span);
+        int ins[3] = {shp, lw_scalar(&c->L, HODU_DTYPE_I64, (double)axis, call->span), -1};
+        int t = emit(c, "Gather", ins, 2, call->span);
+        lw_attr_int(&c->L, t, "axis", 0);
+        ins[0] = lw_scalar(&c->L, HODU_DTYPE_I64, 0, call->span);
+        ins[1] = t;
+        ins[2] = lw_scalar(&c->L, HODU_DTYPE_I64, 1, call->span);
+        out.ir = emit(c, "Range", ins, 3, call->span);
+        return out;
+    }
+    if (strcmp(name, "rsqrt") == 0) {
+        static const char *const nm[] = {"x"};
+        if (!bind_args(c, call, name, nm, 1, 1, args, nargs, a, w))
+            return vnone();
+        if (is_num(&a[0]))
+            return vfloat(1.0 / sqrt(num(&a[0])));
+        if (!want_tensor(c, &a[0], w[0], name) || !want_float_dt(c, &a[0], w[0], name))
+            return vnone();
+        val out = a[0];
+        int t = emit(c, "Sqrt", &a[0].ir, 1, call->span);
+        out.ir = emit(c, "Reciprocal", &t, 1, call->span);
+        return out;
+    }
+    if (strcmp(name, "cast") == 0) {
+        /* cast(x, f16): the dtype is written as its type name (or a string) */
+        static const char *const nm[] = {"x", "dtype"};
+        if (!bind_args(c, call, name, nm, 2, 2, args, nargs, a, w) || !want_tensor(c, &a[0], w[0], name))
+            return vnone();
+        hodu_dtype to = a[1].k == V_STR ? dt_find(a[1].s) : HODU_DTYPE_UNDEFINED;
+        if (to == HODU_DTYPE_UNDEFINED) {
+            if (a[1].k == V_STR)
+                hs_error(c->p, w[1]->span, "cast() to '%s': not a dtype", a[1].s);
+            else
+                hs_error(c->p, w[1]->span, "cast() takes a dtype, found %s", type_text(c, &a[1]));
+            hs_help(c->p, "the dtypes are f32 f64 f16 bf16 i8 i16 i32 i64 u8 bool");
+            return vnone();
+        }
+        val out = a[0];
+        out.dt = to;
+        out.ir = emit(c, "Cast", &a[0].ir, 1, call->span);
+        lw_attr_int(&c->L, out.ir, "to", (int64_t)to);
+        return out;
+    }
+    if (strcmp(name, "causal_mask") == 0) {
+        /* Scores [..., T, T] with entry (i, j > i) replaced by the dtype's
+         * lowest value, so a softmax gives it no weight.  T is read from
+         * the shape at run time (Shape, Gather, Range), so it works for a
+         * run-time T; with a fixed T the passes fold it to a constant. */
+        static const char *const nm[] = {"x"};
+        if (!bind_args(c, call, name, nm, 1, 1, args, nargs, a, w) || !want_tensor(c, &a[0], w[0], name) ||
+            !want_float_dt(c, &a[0], w[0], name))
+            return vnone();
+        val x = a[0];
+        if (x.rank < 2 || !dim_eq(x.dims[x.rank - 1], x.dims[x.rank - 2])) {
+            hs_error(c->p, w[0]->span, "causal_mask() takes square scores [..., T, T], found %s", type_text(c, &x));
+            return vnone();
+        }
+        double lowest = x.dt == HODU_DTYPE_F16    ? -65504.0
+                        : x.dt == HODU_DTYPE_BF16 ? -3.3895313892515355e38
+                        : x.dt == HODU_DTYPE_F32  ? -3.4028234663852886e38
+                                                  : -1.7976931348623157e308;
+        int shp = emit(c, "Shape", &x.ir, 1, call->span);
+        int ins[3] = {shp, lw_scalar(&c->L, HODU_DTYPE_I64, -1, call->span), -1};
+        int t = emit(c, "Gather", ins, 2, call->span);
+        lw_attr_int(&c->L, t, "axis", 0);
+        ins[0] = lw_scalar(&c->L, HODU_DTYPE_I64, 0, call->span);
+        ins[1] = t;
+        ins[2] = lw_scalar(&c->L, HODU_DTYPE_I64, 1, call->span);
+        int r = emit(c, "Range", ins, 3, call->span);
+        int64_t ax = 1;
+        ins[0] = r;
+        ins[1] = lw_i64s(&c->L, &ax, 1, call->span);
+        int col = emit(c, "Unsqueeze", ins, 2, call->span);
+        ins[0] = col;
+        ins[1] = r;
+        int keep = emit(c, "GreaterOrEqual", ins, 2, call->span);
+        ins[0] = keep;
+        ins[1] = x.ir;
+        ins[2] = lw_scalar(&c->L, x.dt, lowest, call->span);
+        val out = x;
+        out.ir = emit(c, "Where", ins, 3, call->span);
+        return out;
+    }
     if (strcmp(name, "len") == 0) {
         static const char *const nm[] = {"xs"};
         if (!bind_args(c, call, name, nm, 1, 1, args, nargs, a, w))
@@ -1536,6 +1662,17 @@ static bool bind_formals(ctx *c, scope *into, scope *type_scope, hs_list *formal
                     k = j;
             if (k == nf) {
                 hs_error(c->p, a->span, "%s has no parameter '%s'", what, a->name);
+                const char *best = NULL;
+                size_t bd = 3;
+                for (size_t j = 0; j < nf; j++) {
+                    size_t dist = hd_edit_distance(a->name, formals->items[j]->name);
+                    if (dist < bd) {
+                        bd = dist;
+                        best = formals->items[j]->name;
+                    }
+                }
+                if (best)
+                    hs_help(c->p, "did you mean '%s'?", best);
                 ok = false;
                 continue;
             }
@@ -1606,8 +1743,12 @@ static val instantiate(ctx *c, hs_node *decl, val *args, size_t nargs, hs_node *
         c->call_depth--;
         return vnone();
     }
+    hs_node *outer_call = c->inst_call;
+    bool outer_failed = c->assert_failed;
+    c->assert_failed = false;
     for (size_t i = 0; !c->stop && i < decl->list2.n; i++) {
         hs_node *mem = decl->list2.items[i];
+        c->inst_call = call;
         if (mem->kind == HS_PARAM) {
             if (!declare_param(c, m, mem))
                 bind(c, &m->env, mem->name, vnone(), mem->span); /* reported once: uses stay quiet */
@@ -1625,7 +1766,12 @@ static val instantiate(ctx *c, hs_node *decl, val *args, size_t nargs, hs_node *
             bind(c, &m->env, mem->name, f, mem->span);
         }
     }
+    c->inst_call = outer_call;
+    bool failed = c->assert_failed;
+    c->assert_failed = outer_failed || failed;
     c->call_depth--;
+    if (failed) /* reported: uses of the instance stay quiet */
+        return vnone();
     val v = {.k = V_MODULE, .m = m, .ir = -1};
     return v;
 }
@@ -1727,7 +1873,14 @@ static val eval_call(ctx *c, scope *s, hs_node *e)
     size_t n = e->list.n;
     val *args = hs_alloc(&c->p->arena, (n + 1) * sizeof(val));
     bool ok = true;
+    /* cast(x, f16): a dtype name not bound to anything names the dtype */
+    bool is_cast = e->a->kind == HS_NAME && strcmp(e->a->name, "cast") == 0 && !lookup(s, "cast");
     for (size_t i = 0; i < n; i++) {
+        hs_node *an = e->list.items[i]->a;
+        if (is_cast && i == n - 1 && n > 1 && an->kind == HS_NAME && !lookup(s, an->name)) {
+            args[i] = (val){.k = V_STR, .s = an->name, .ir = -1};
+            continue;
+        }
         args[i] = eval(c, s, e->list.items[i]->a);
         if (args[i].k == V_NONE)
             ok = false;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ir/ir.h"
 #include "util/util.h"
@@ -44,6 +45,13 @@ ir_graph *hodu_load_script(const char *path, const hodu_script_options *opts, hd
  * imports other than std/ are refused): the fuzz target's entry.  Returns
  * true when it has no errors. */
 bool hodu_check_script_text(const char *name, const char *text, size_t len, hd_diag *d);
+
+/* hodu --fmt (fmt.c): the canonical layout of a program, comments kept.
+ * A text with syntax errors is refused (NULL, the errors in `d`). */
+char *hodu_format_script_text(const char *name, const char *text, size_t len, hd_diag *d);
+/* Formats the file at `path` to `out`, or in place (a temporary file
+ * renamed over it).  False after reporting to `d`. */
+bool hodu_format_script(const char *path, bool in_place, FILE *out, hd_diag *d);
 
 /* --- safetensors (weights.c) ---------------------------------------------- */
 

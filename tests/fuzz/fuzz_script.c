@@ -1,13 +1,15 @@
 /*
  * fuzz_script.c - libFuzzer target for the HoduScript lexer, parser and
  * checker (hodu_check_script_text: everything `hodu --check` does short of
- * reading files; imports other than std/ are refused).
+ * reading files; imports other than std/ are refused), and the formatter
+ * (hodu --fmt), whose output must format to itself.
  *
  * Any bytes must give a verdict: no crash, sanitizer report, leak or hang,
  * and a failed check always carries at least one error message.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "script/script.h"
 
@@ -23,5 +25,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(line);
     }
     hd_diag_free(&d);
+
+    hd_diag_init(&d, "fuzz.hodu");
+    char *once = hodu_format_script_text("fuzz.hodu", (const char *)data, size, &d);
+    hd_diag_free(&d);
+    if (once) {
+        hd_diag_init(&d, "fuzz.hodu");
+        char *twice = hodu_format_script_text("fuzz.hodu", once, strlen(once), &d);
+        if (!twice || strcmp(once, twice) != 0)
+            abort(); /* formatting is idempotent and keeps the program parseable */
+        free(twice);
+        hd_diag_free(&d);
+        free(once);
+    }
     return 0;
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Builds examples/mlp.hodu and examples/cnn.hodu with weights exported from
-their PyTorch twins (tools/hoduscript_export.py), runs them with `hodu --run`
-on random inputs and compares with PyTorch (1e-4).  The MLP is also built
-with a run-time batch (--dim B=1..16) and run at two batch sizes.
+"""Builds examples/{mlp,cnn,transformer_block,gpt}.hodu and
+tests/script/norms.hodu (std's BatchNorm2d and RMSNorm) with weights
+exported from their PyTorch twins (tools/hoduscript_export.py), runs them
+with `hodu --run` on random inputs and compares with PyTorch (1e-4).  The
+MLP is also built with a run-time batch (--dim B=1..16) and the GPT with a
+run-time batch and sequence length (--dim B=1..4 --dim T=1..64), each run
+at two sizes.
 
     run_examples.py --hodu build/hodu
 """
@@ -27,23 +30,27 @@ def sh(cmd):
     return r
 
 
-def check(hodu, tmp, name, dims, shapes, label):
+def check(hodu, tmp, name, dims, shapes, label, src=None, inp="x", tokens=0):
     w = os.path.join(tmp, f"{name}.safetensors")
     sh([sys.executable, os.path.join(REPO, "tools", "hoduscript_export.py"), name, w])
     so = os.path.join(tmp, f"{name}-{label}.so")
-    cmd = [hodu, "--build", os.path.join(REPO, "examples", f"{name}.hodu"), "--weights", w, "-o", so]
+    src = src or os.path.join(REPO, "examples", f"{name}.hodu")
+    cmd = [hodu, "--build", src, "--weights", w, "-o", so]
     for d in dims:
         cmd += ["--dim", d]
     sh(cmd)
     model = hoduscript_export.make(name)
     rng = np.random.default_rng(7)
     for shape in shapes:
-        x = rng.standard_normal(shape).astype(np.float32)
+        if tokens:
+            x = rng.integers(0, tokens, size=shape, dtype=np.int64)
+        else:
+            x = rng.standard_normal(shape).astype(np.float32)
         xin = os.path.join(tmp, "x.npy")
         np.save(xin, x)
         outdir = os.path.join(tmp, f"out-{label}")
         os.makedirs(outdir, exist_ok=True)
-        sh([hodu, "--run", so, "--input", f"x={xin}", "--output-dir", outdir])
+        sh([hodu, "--run", so, "--input", f"{inp}={xin}", "--output-dir", outdir])
         got = np.load(os.path.join(outdir, "output.npy"))
         with torch.no_grad():
             want = model(torch.from_numpy(x)).numpy()
@@ -63,6 +70,11 @@ def main():
         check(a.hodu, tmp, "mlp", ["B=4"], [(4, 784)], "static")
         check(a.hodu, tmp, "mlp", ["B=1..16"], [(3, 784), (16, 784)], "runtime-batch")
         check(a.hodu, tmp, "cnn", ["N=2"], [(2, 1, 28, 28)], "static")
+        check(a.hodu, tmp, "norms", ["N=2"], [(2, 3, 4, 5)], "static",
+              src=os.path.join(REPO, "tests", "script", "norms.hodu"))
+        check(a.hodu, tmp, "transformer_block", ["B=2", "T=10"], [(2, 10, 64)], "static")
+        check(a.hodu, tmp, "gpt", ["B=2", "T=16"], [(2, 16)], "static", inp="idx", tokens=256)
+        check(a.hodu, tmp, "gpt", ["B=1..4", "T=1..64"], [(1, 7), (3, 64)], "runtime-seq", inp="idx", tokens=256)
     print("run_examples: all passed")
     return 0
 

@@ -38,7 +38,8 @@ def reference(p, x, y):
     m = h.mean(dim=-1, keepdim=True)
     f = h[..., 0:4].reshape(h.shape[0], 2, 2).transpose(1, 2).flatten(1)
     yt = torch.from_numpy(y)
-    z = a * torch.sigmoid(yt) + m ** 2 / (1.0 + torch.exp(-f[:, 1:4]))
+    z = a * torch.sigmoid(yt) + m ** 2 / (1.0 + torch.exp(-f[:, 1:4])) + (a * 3.0).to(torch.int32).to(torch.float32)
+    z = z + torch.rsqrt(1.0 + yt * yt) * (-7 // 2)
     last = h[:, -1] - f.sum(dim=1)
     return torch.cat([z, yt * 2.0, last.reshape(-1, 1)], dim=1).numpy()
 

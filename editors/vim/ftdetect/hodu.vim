@@ -1,0 +1,2 @@
+" HoduScript files (docs/hoduscript.md)
+autocmd BufRead,BufNewFile *.hodu setfiletype hodu
