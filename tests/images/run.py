@@ -33,46 +33,22 @@ import zlib
 
 import numpy as np
 from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from hodurt import (ALLOC_FN, DECODE_FN, ERR_INVALID_ARG, MAX_RANK, PFOR_FN, TASK_FN, Checks, Error,  # noqa: E402,F401
+                    Exec, Options, Tensor)
 from onnx.reference import ReferenceEvaluator
 from PIL import Image
 
-MAX_RANK = 8
-ERR_INVALID_ARG = 1
 RGB, BGR, GRAY = 0, 1, 2
 
-ALLOC_FN = C.CFUNCTYPE(C.c_void_p, C.c_void_p, C.c_uint64)
-DECODE_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_void_p, C.c_uint64, C.c_int32, ALLOC_FN, C.c_void_p,
-                        C.POINTER(C.c_void_p), C.POINTER(C.c_int64))
 
 
-class Tensor(C.Structure):
-    _fields_ = [("dtype", C.c_int), ("rank", C.c_int32), ("dims", C.c_int64 * MAX_RANK),
-                ("data", C.c_void_p), ("nbytes", C.c_size_t)]
 
 
-class Error(C.Structure):
-    _fields_ = [("code", C.c_int), ("message", C.c_char * 512)]
 
 
-class Exec(C.Structure):
-    _fields_ = [("n_workers", C.c_uint32), ("pool", C.c_void_p), ("parallel_for", C.c_void_p),
-                ("alloc_ctx", C.c_void_p), ("alloc", C.c_void_p), ("decode_ctx", C.c_void_p),
-                ("decode_image", C.c_void_p)]
-
-
-class Options(C.Structure):
-    _fields_ = [("n_threads", C.c_uint32), ("exec", C.POINTER(Exec)), ("workspace", C.c_void_p),
-                ("workspace_bytes", C.c_size_t)]
-
-
-failures = 0
-
-
-def check(cond: bool, what: str) -> None:
-    global failures
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures += 1
+check = Checks()
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -286,8 +262,8 @@ def main() -> int:
               f"... and a corrupt image there (no reason: no decode_ctx): {msg}")
         rt.hodu_instance_destroy(inst)
         rt.hodu_model_close(m)
-    print(f"images: {failures} failures")
-    return 1 if failures else 0
+    print(f"images: {check.failures} failures")
+    return 1 if check.failures else 0
 
 
 if __name__ == "__main__":

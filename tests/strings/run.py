@@ -26,47 +26,23 @@ import tempfile
 import numpy as np
 from onnx import TensorProto, helper
 
-MAX_RANK = 8
-ERR_INVALID_ARG = 1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from hodurt import (ALLOC_FN, DECODE_FN, ERR_INVALID_ARG, MAX_RANK, PFOR_FN, TASK_FN, Checks, Error,  # noqa: E402,F401
+                    Exec, Options, Tensor)
+
 
 
 class HString(C.Structure):
     _fields_ = [("data", C.c_void_p), ("size", C.c_uint64)]
 
 
-class Tensor(C.Structure):
-    _fields_ = [("dtype", C.c_int), ("rank", C.c_int32), ("dims", C.c_int64 * MAX_RANK),
-                ("data", C.c_void_p), ("nbytes", C.c_size_t)]
 
 
-class Error(C.Structure):
-    _fields_ = [("code", C.c_int), ("message", C.c_char * 512)]
 
 
-TASK_FN = C.CFUNCTYPE(None, C.c_void_p, C.c_uint32, C.c_uint32)
-PFOR_FN = C.CFUNCTYPE(None, C.c_void_p, C.c_uint32, TASK_FN, C.c_void_p)
-ALLOC_FN = C.CFUNCTYPE(C.c_void_p, C.c_void_p, C.c_uint64)
 
 
-class Exec(C.Structure):
-    _fields_ = [("n_workers", C.c_uint32), ("pool", C.c_void_p), ("parallel_for", C.c_void_p),
-                ("alloc_ctx", C.c_void_p), ("alloc", C.c_void_p), ("decode_ctx", C.c_void_p),
-                ("decode_image", C.c_void_p)]
-
-
-class Options(C.Structure):
-    _fields_ = [("n_threads", C.c_uint32), ("exec", C.POINTER(Exec)), ("workspace", C.c_void_p),
-                ("workspace_bytes", C.c_size_t)]
-
-
-failures = 0
-
-
-def check(cond: bool, what: str) -> None:
-    global failures
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures += 1
+check = Checks()
 
 
 def build(hodu: str, model, path: str) -> str:
@@ -207,8 +183,8 @@ def main() -> int:
                 rt.hodu_tensor_free(C.byref(outs[k]))
         rt.hodu_instance_destroy(inst)
         rt.hodu_model_close(m)
-    print(f"strings: {failures} failures")
-    return 1 if failures else 0
+    print(f"strings: {check.failures} failures")
+    return 1 if check.failures else 0
 
 
 if __name__ == "__main__":
