@@ -496,6 +496,18 @@ static bool has_variable_dims(const hodu_tensor_desc *td)
     return false;
 }
 
+/* Frees the run's pointer and dims arrays that did not fit on the stack. */
+static void free_run_arrays(const void **in, const void **in_stack, void **out, void **out_stack, int64_t *dims,
+                            int64_t *dims_stack)
+{
+    if (in != in_stack)
+        free(in);
+    if (out != out_stack)
+        free(out);
+    if (dims != dims_stack)
+        free(dims);
+}
+
 /* An output whose size has no bound: run hands back its own buffer. */
 static bool is_unbounded(const hodu_tensor_desc *td)
 {
@@ -638,10 +650,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     int64_t dims_stack[2 * HODURT_STACK_TENSORS * HODU_MAX_RANK];
     int64_t *dims = n_dims <= sizeof dims_stack / sizeof dims_stack[0] ? dims_stack : malloc(n_dims * sizeof *dims);
     if (dims == NULL) {
-        if (in_ptrs != in_stack)
-            free(in_ptrs);
-        if (out_ptrs != out_stack)
-            free(out_ptrs);
+        free_run_arrays(in_ptrs, in_stack, out_ptrs, out_stack, dims, dims_stack);
         return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
     }
     /* An unbounded output's pointer points to a void * run sets. */
@@ -650,12 +659,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
         any_unbounded |= is_unbounded(&desc->outputs[i]);
     void **ubuf = any_unbounded ? calloc(n_outputs, sizeof(void *)) : NULL;
     if (any_unbounded && ubuf == NULL) {
-        if (dims != dims_stack)
-            free(dims);
-        if (in_ptrs != in_stack)
-            free(in_ptrs);
-        if (out_ptrs != out_stack)
-            free(out_ptrs);
+        free_run_arrays(in_ptrs, in_stack, out_ptrs, out_stack, dims, dims_stack);
         return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
     }
     size_t at = 0;
@@ -701,13 +705,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
         got += desc->outputs[i].rank;
     }
     free(ubuf);
-
-    if (dims != dims_stack)
-        free(dims);
-    if (in_ptrs != in_stack)
-        free(in_ptrs);
-    if (out_ptrs != out_stack)
-        free(out_ptrs);
+    free_run_arrays(in_ptrs, in_stack, out_ptrs, out_stack, dims, dims_stack);
     if (rc == 0 && bad < n_outputs)
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run reported dims for output '%s' outside its descriptor",
                            desc->model_name, desc->outputs[bad].name);

@@ -36,7 +36,7 @@ from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from hodurt import (ALLOC_FN, DECODE_FN, ERR_INVALID_ARG, MAX_RANK, PFOR_FN, TASK_FN, Checks, Error,  # noqa: E402,F401
-                    Exec, Options, Tensor)
+                    Exec, Options, Tensor, load)
 from onnx.reference import ReferenceEvaluator
 from PIL import Image
 
@@ -149,7 +149,7 @@ def main() -> int:
     ap.add_argument("--hodu", required=True)
     ap.add_argument("--rt", required=True)
     a = ap.parse_args()
-    rt = C.CDLL(os.path.abspath(a.rt))
+    rt = load(os.path.abspath(a.rt))
     dec = Decoder(rt)
 
     # Every format and variant, every pixel format, against Pillow.
@@ -193,14 +193,6 @@ def main() -> int:
     check(got is None and "no memory from the host's allocator" in msg, f"an allocator returning NULL: {msg}")
 
     # Through libhodu_rt, a model built by the real hodu.
-    rt.hodu_model_open.argtypes = [C.c_char_p, C.POINTER(C.c_void_p), C.POINTER(Error)]
-    rt.hodu_instance_create.argtypes = [C.c_void_p, C.POINTER(C.c_void_p), C.POINTER(Error)]
-    rt.hodu_instance_create_with.argtypes = [C.c_void_p, C.POINTER(Options), C.POINTER(C.c_void_p),
-                                             C.POINTER(Error)]
-    rt.hodu_instance_run.argtypes = [C.c_void_p, C.POINTER(Tensor), C.c_size_t, C.POINTER(Tensor), C.c_size_t,
-                                     C.POINTER(Error)]
-    rt.hodu_instance_destroy.argtypes = [C.c_void_p]
-    rt.hodu_model_close.argtypes = [C.c_void_p]
     with tempfile.TemporaryDirectory(prefix="hodu-images-") as tmp:
         data = data_of["jpeg"]
         so, model = build(a.hodu, len(data), "BGR", os.path.join(tmp, "dec"))

@@ -37,6 +37,22 @@ class Options(C.Structure):  # hodu_instance_options
                 ("workspace_bytes", C.c_size_t)]
 
 
+def load(path: str) -> C.CDLL:
+    """libhodu_rt with the argument types of the calls the tests make."""
+    rt = C.CDLL(path)
+    rt.hodu_model_open.argtypes = [C.c_char_p, C.POINTER(C.c_void_p), C.POINTER(Error)]
+    rt.hodu_instance_create.argtypes = [C.c_void_p, C.POINTER(C.c_void_p), C.POINTER(Error)]
+    rt.hodu_instance_create_with.argtypes = [C.c_void_p, C.POINTER(Options), C.POINTER(C.c_void_p),
+                                             C.POINTER(Error)]
+    rt.hodu_instance_run.argtypes = [C.c_void_p, C.POINTER(Tensor), C.c_size_t, C.POINTER(Tensor), C.c_size_t,
+                                     C.POINTER(Error)]
+    rt.hodu_instance_destroy.argtypes = [C.c_void_p]
+    rt.hodu_model_close.argtypes = [C.c_void_p]
+    rt.hodu_tensor_alloc.argtypes = [C.POINTER(Tensor), C.c_int, C.c_int32, C.POINTER(C.c_int64), C.POINTER(Error)]
+    rt.hodu_tensor_free.argtypes = [C.POINTER(Tensor)]
+    return rt
+
+
 class Checks:
     """Counts failed checks, printing each: `ok   what` or `FAIL what`."""
 

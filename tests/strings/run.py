@@ -28,7 +28,7 @@ from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from hodurt import (ALLOC_FN, DECODE_FN, ERR_INVALID_ARG, MAX_RANK, PFOR_FN, TASK_FN, Checks, Error,  # noqa: E402,F401
-                    Exec, Options, Tensor)
+                    Exec, Options, Tensor, load)
 
 
 
@@ -78,17 +78,7 @@ def main() -> int:
     ap.add_argument("--hodu", required=True)
     ap.add_argument("--rt", required=True)
     a = ap.parse_args()
-    rt = C.CDLL(os.path.abspath(a.rt))
-    rt.hodu_model_open.argtypes = [C.c_char_p, C.POINTER(C.c_void_p), C.POINTER(Error)]
-    rt.hodu_instance_create.argtypes = [C.c_void_p, C.POINTER(C.c_void_p), C.POINTER(Error)]
-    rt.hodu_instance_create_with.argtypes = [C.c_void_p, C.POINTER(Options), C.POINTER(C.c_void_p),
-                                             C.POINTER(Error)]
-    rt.hodu_instance_run.argtypes = [C.c_void_p, C.POINTER(Tensor), C.c_size_t, C.POINTER(Tensor), C.c_size_t,
-                                     C.POINTER(Error)]
-    rt.hodu_instance_destroy.argtypes = [C.c_void_p]
-    rt.hodu_model_close.argtypes = [C.c_void_p]
-    rt.hodu_tensor_alloc.argtypes = [C.POINTER(Tensor), C.c_int, C.c_int32, C.POINTER(C.c_int64), C.POINTER(Error)]
-    rt.hodu_tensor_free.argtypes = [C.POINTER(Tensor)]
+    rt = load(os.path.abspath(a.rt))
 
     S = TensorProto.STRING
     vi = helper.make_tensor_value_info
