@@ -310,6 +310,7 @@ static void check_file(const char *dir, const char *name, const str_list *string
                                           "#include <stddef.h>\n",
                                           "#include <stdint.h>\n",
                                           "#include <string.h>\n",
+                                          "#include <regex.h>\n", /* RegexFullMatch (emit_string.c) */
                                           "#include  \n"};
     for (size_t i = 0; i < nc; i++) {
         if (code[i] != '#' || (i > 0 && code[i - 1] != '\n'))
