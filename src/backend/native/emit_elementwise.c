@@ -654,14 +654,14 @@ static bool ew_emit_node(op_emit *e, bool rt)
     if (em_node(e)->op == OP_EQUAL && em_in(e, 0)->dtype == HODU_DTYPE_STRING)
         return str_emit_equal(e);
     ew_void_unused(e);
-    if (ew_is_narrow_cast(e->g, e->node) && rt) {
+    if (ew_is_narrow_cast(e->g, e->node)) {
+        if (!rt)
+            return ew_emit_narrow_cast(e);
         ir_node_error(e->d, e->g, e->node,
                       "a Cast to or from a narrow type over run-time dims that are not leading dims is not "
                       "supported yet; bind them with --dim SYM=N");
         return false;
     }
-    if (ew_is_narrow_cast(e->g, e->node))
-        return ew_emit_narrow_cast(e);
     ew_plan a;
     char *tpl = ew_node_template(e, &a);
     if (!tpl)
@@ -686,43 +686,42 @@ static bool ew_emit_rt(op_emit *e) { return ew_emit_node(e, true); }
 /* The general path (ir_node.rt_general): the loops run over the output's
  * dims as this run has them; an operand's stride along a dim is 0 where it
  * broadcasts, else the product of its later dims. */
-static bool ew_emit_args_rt(op_emit *e, const ew_plan *ap, const char *tpl)
+static bool ew_emit_args_rt(op_emit *e, const ew_plan *a, const char *tpl)
 {
-    const ew_plan a = *ap;
     const ir_value *out = em_out(e, 0);
-    const char *T = em_compute_ctype(a.op_dtype);
-    const char *lit_ct = ew_class_of(a.op_dtype) == EWC_FLOAT ? T : "double";
+    const char *T = em_compute_ctype(a->op_dtype);
+    const char *lit_ct = ew_class_of(a->op_dtype) == EWC_FLOAT ? T : "double";
     char *sa, *sb;
-    ew_subst s = ew_subst_for(&a, lit_ct, &sa, &sb);
+    ew_subst s = ew_subst_for(a, lit_ct, &sa, &sb);
     int r = out->rank;
     hd_buf oidx, idx[EW_MAX_OPERANDS];
     hd_buf_init(&oidx);
-    for (int k = 0; k < a.n; k++) {
+    for (int k = 0; k < a->n; k++) {
         hd_buf_init(&idx[k]);
         hd_buf_puts(&idx[k], "0");
     }
     for (int o = 0; o < r; o++) {
         em_line(e, "const int64_t n%d = %s;", o, em_dim(e->g, out, o).s);
-        for (int k = 0; k < a.n; k++) {
-            int i = o - (r - a.v[k]->rank);
-            if (em_rt_broadcasts(a.v[k], i, &out->dims[o]))
+        for (int k = 0; k < a->n; k++) {
+            int i = o - (r - a->v[k]->rank);
+            if (em_rt_broadcasts(a->v[k], i, &out->dims[o]))
                 continue;
             hd_buf_printf(&idx[k], " + i%d * ", o);
-            em_rt_elems(e->g, a.v[k], i, &idx[k]);
+            em_rt_elems(e->g, a->v[k], i, &idx[k]);
         }
     }
     if (r > 0) {
         em_line(e, "(void)n0;");
-        em_rt_outer_loop(e, out, a.n + 1);
+        em_rt_outer_loop(e, out, a->n + 1);
     }
     em_rt_loops(e, 1, r, &oidx);
     char *ix[EW_MAX_OPERANDS] = {0};
-    for (int k = 0; k < a.n; k++)
+    for (int k = 0; k < a->n; k++)
         ix[k] = idx[k].data;
-    ew_emit_element(e, &a, tpl, &s, ix, oidx.data);
+    ew_emit_element(e, a, tpl, &s, ix, oidx.data);
     for (int o = 0; o < r; o++)
         em_close(e);
-    for (int k = 0; k < a.n; k++)
+    for (int k = 0; k < a->n; k++)
         hd_buf_free(&idx[k]);
     hd_buf_free(&oidx);
     free(sa);
