@@ -16,9 +16,10 @@
 # examples, std/ and the error corpus; small safetensors files; the
 # ImageDecoder tests' images); the growing corpus lives
 # in build-fuzz/corpus/<target>/, so later runs start where earlier ones
-# stopped.  A finding (crash, sanitizer report, oracle abort, leak or
-# timeout) fails the run, leaves the input as build-fuzz/findings/<target>/
-# crash-* (or leak-*, timeout-*) and prints how to replay it.
+# stopped.  A finding (crash, sanitizer report, oracle abort, leak,
+# timeout, or a slow unit that is slow again on replay) fails the run,
+# leaves the input as build-fuzz/findings/<target>/crash-* (or leak-*,
+# timeout-*, slow-unit-*) and prints how to replay it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -79,8 +80,23 @@ for t in "${targets[@]}"; do
         args+=(-fork="$jobs")
     fi
     before=$(ls "$out/findings/$t" | wc -l)
-    if ! "$out/$t" "${args[@]}" "$out/corpus/$t" "$seeds" >"$out/$t.log" 2>&1 ||
-        [ "$(ls "$out/findings/$t" | wc -l)" -ne "$before" ]; then
+    touch "$out/$t.log.start"
+    status=0
+    "$out/$t" "${args[@]}" "$out/corpus/$t" "$seeds" >"$out/$t.log" 2>&1 || status=$?
+    # libFuzzer keeps any input that took over 10 s as slow-unit-*.  A real
+    # slow path takes that long again; one that replays quickly was a stall
+    # of the machine (a paused VM), not of the code, and is set aside.
+    for slow in $(find "$out/findings/$t" -name 'slow-unit-*' -newer "$out/$t.log.start" 2>/dev/null); do
+        start=$(date +%s)
+        timeout 60 "$out/$t" "$slow" >/dev/null 2>&1 || true
+        took=$(( $(date +%s) - start ))
+        if [ "$took" -lt 5 ]; then
+            echo "fuzz/run.sh: $t: $(basename "$slow") was slow once but replays in ${took} s (a machine stall); set aside"
+            mkdir -p "$out/findings/$t.stalls"
+            mv "$slow" "$out/findings/$t.stalls/"
+        fi
+    done
+    if [ "$status" -ne 0 ] || [ "$(ls "$out/findings/$t" | wc -l)" -ne "$before" ]; then
         rc=1
         echo "fuzz/run.sh: $t found a problem; the end of its log:"
         tail -n 60 "$out/$t.log"
