@@ -46,6 +46,10 @@ typedef struct hodu_build_options {
      * false), or kept (true: IEEE gradual underflow, slower where they
      * occur).  See hodu_kernels.h, "Floating-point environment". */
     bool keep_denormals;
+    /* Where float32 convolutions run on channel-blocked tensors (with
+     * graph_opt): "auto" or NULL (where the cost model expects a gain),
+     * "blocked" (every convolution that can), "nchw" (none). */
+    const char *conv_layout;
     /* "name=1x3x224x224": binds the dims of an input */
     const char *const *input_shapes;
     size_t n_input_shapes;

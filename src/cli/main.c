@@ -46,6 +46,8 @@ static const char usage[] =
     "                             off. The C compiler gets -OLEVEL unless --cflags has a later -O\n"
     "  --march CPU                CPU the generated code targets: native (default), generic, or a -march value\n"
     "  --keep-denormals           keep subnormal floats while the model runs (default: flushed to zero, faster)\n"
+    "  --conv-layout MODE         float32 convolutions on channel-blocked tensors: auto (default: where the\n"
+    "                             cost model expects a gain), blocked (wherever they can), nchw (never)\n"
     "  --dump-ir                  also print the IR after the passes\n"
     "  --weights FILE             HoduScript: bind parameters by name to a .safetensors file\n"
     "  --seed N                   HoduScript: seed of the declared initializers when no --weights (default 0)\n"
@@ -70,6 +72,7 @@ typedef struct args {
     const char *cflags;
     const char *output_dir;
     const char *march;
+    const char *conv_layout;
     const char *backend;
     const char *weights;
     unsigned long long seed;
@@ -82,10 +85,10 @@ typedef struct args {
 } args;
 
 static const char *const known_flags[] = {
-    "--build",      "--run",     "--inspect", "--dump-ir", "--output", "--input-shape", "--const-input",
-    "--dim",        "--backend", "--emit-c",  "--cc",      "--cflags", "--march",       "--input",
-    "--output-dir", "--repeat",  "--threads", "--verbose", "--help",   "--version",     "--keep-denormals",
-    "--check",      "--weights", "--seed",    "--fmt"};
+    "--build",      "--run",     "--inspect", "--dump-ir", "--output",     "--input-shape", "--const-input",
+    "--dim",        "--backend", "--emit-c",  "--cc",      "--cflags",     "--march",       "--input",
+    "--output-dir", "--repeat",  "--threads", "--verbose", "--help",       "--version",     "--keep-denormals",
+    "--check",      "--weights", "--seed",    "--fmt",     "--conv-layout"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -211,6 +214,11 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--march") == 0) {
             NEED_VALUE();
             a->march = value;
+        } else if (strcmp(f, "--conv-layout") == 0) {
+            NEED_VALUE();
+            if (strcmp(value, "auto") != 0 && strcmp(value, "blocked") != 0 && strcmp(value, "nchw") != 0)
+                return fail("--conv-layout takes auto, blocked or nchw (got '%s')", value);
+            a->conv_layout = value;
         } else if (strcmp(f, "--backend") == 0) {
             NEED_VALUE();
             a->backend = value;
@@ -624,6 +632,7 @@ int main(int argc, char **argv)
         o.keep_denormals = a.keep_denormals;
         if (a.march)
             o.march = a.march;
+        o.conv_layout = a.conv_layout;
         o.input_shapes = a.shapes;
         o.n_input_shapes = a.n_shapes;
         o.dims = a.dims;

@@ -254,8 +254,12 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
         /* The graph optimizations: passes a correct build can do without.
          * This is the one switch for all of them (`-O0` turns it off); the
          * backend sees it as backend_target.graph_opt. */
-        if (ok && o->graph_opt)
+        if (ok && o->graph_opt) {
+            pass_block_convs(g, !o->conv_layout || strcmp(o->conv_layout, "auto") == 0 ? PASS_LAYOUT_AUTO
+                                : strcmp(o->conv_layout, "blocked") == 0               ? PASS_LAYOUT_BLOCKED
+                                                                                       : PASS_LAYOUT_NCHW);
             pass_fuse_elementwise(g);
+        }
         ok = ok && ir_verify(g, true, d);
     }
     hs_expect_free(expect);

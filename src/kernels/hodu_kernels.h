@@ -2081,6 +2081,293 @@ static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t
 }
 
 /* ------------------------------------------------------------------------ */
+/* 3b. Direct convolution on channel-blocked tensors                         */
+/* ------------------------------------------------------------------------ */
+/* A channel-blocked image holds HD_CB channels per block, innermost:
+ * x[n][cb][h][w][HD_CB] for channel cb*HD_CB + l.  Weights are
+ * w[mb][cb][kh][kw][HD_CB in][HD_CB out].  HD_CB is the same on every
+ * target (a build packs weights without knowing the ISA); a block is
+ * HD_CB / HD_VF vectors.
+ *
+ * The kernel broadcasts one input value at a time against the weight
+ * vectors of HD_CB_NOB output blocks and accumulates HD_CB_OWB output
+ * positions of one row in registers: per input channel and tap, NOB*V
+ * weight loads and OWB broadcasts feed OWB*NOB*V FMAs, with no im2col and
+ * no packing.  Positions whose taps leave the image horizontally run one
+ * at a time with their taps clipped; rows clip their taps vertically. */
+#define HD_CB    16
+#define HD__CB_V (HD_CB / HD_VF)
+#if HD_VECTOR_BYTES == 64
+#define HD_CB_NOB 2 /* 28 of 32 zmm accumulate */
+#define HD_CB_OWB 14
+#elif HD_VECTOR_BYTES == 32 || (HD_VECTOR_BYTES == 16 && (defined(__aarch64__) || defined(__ARM_NEON)))
+#define HD_CB_NOB 1 /* AVX2: 12 of 16 ymm; NEON: 24 of 32 */
+#define HD_CB_OWB 6
+#elif HD_VECTOR_BYTES == 16
+#define HD_CB_NOB 1
+#define HD_CB_OWB 3
+#else
+#define HD_CB_NOB 1
+#define HD_CB_OWB 4
+#endif
+
+typedef struct hd_conv_blocked {
+    int64_t N, Cb, H, W; /* input: N images of Cb blocks of H x W */
+    int64_t Mb, OH, OW;  /* output: Mb blocks of OH x OW */
+    int64_t KH, KW, SH, SW, PT, PL, DH, DW;
+    const float *x, *w, *bias; /* bias: Mb*HD_CB floats, or NULL */
+    float *y;
+    /* run on every finished output row: y viewed as [N*Mb][OH*OW*HD_CB],
+     * rows i0..i0+mr-1 (blocks), columns j0..j0+nr-1 (a row's positions
+     * times HD_CB) */
+    hd_tile_fn epilogue;
+    void *epilogue_ctx;
+} hd_conv_blocked;
+
+/* The padded image a convolution with padding reads instead of x: HP rows
+ * of WP positions per block, zeros around the image, so every output
+ * position runs the same loops (taps past the right and bottom edges read
+ * zeros too). */
+static inline int64_t hd__cb_wp(const hd_conv_blocked *cv)
+{
+    int64_t need = (cv->OW - 1) * cv->SW + (cv->KW - 1) * cv->DW + 1;
+    return need > cv->W + cv->PL ? need : cv->W + cv->PL;
+}
+
+static inline int64_t hd__cb_hp(const hd_conv_blocked *cv)
+{
+    int64_t need = (cv->OH - 1) * cv->SH + (cv->KH - 1) * cv->DH + 1;
+    return need > cv->H + cv->PT ? need : cv->H + cv->PT;
+}
+
+/* Whether the image is read in place: no padding anywhere. */
+static inline int hd__cb_in_place(const hd_conv_blocked *cv)
+{
+    return cv->PT == 0 && cv->PL == 0 && hd__cb_hp(cv) <= cv->H && hd__cb_wp(cv) <= cv->W;
+}
+
+/* Floats of the padded copy of one image (0 when read in place). */
+static inline size_t hd_conv_blocked_scratch_floats(const hd_conv_blocked *cv)
+{
+    return hd__cb_in_place(cv) ? 0 : (size_t)(cv->Cb * hd__cb_hp(cv) * hd__cb_wp(cv) * HD_CB);
+}
+
+/* Blocks [cb_lo, cb_hi) of image n into the padded copy xp. */
+static inline void hd_conv_blocked_pad(const hd_conv_blocked *cv, int64_t n, int64_t cb_lo, int64_t cb_hi, float *xp)
+{
+    const int64_t hp = hd__cb_hp(cv), wp = hd__cb_wp(cv), row = cv->W * HD_CB;
+    for (int64_t cb = cb_lo; cb < cb_hi; cb++) {
+        float *d = xp + cb * hp * wp * HD_CB;
+        const float *s = cv->x + ((n * cv->Cb + cb) * cv->H) * row;
+        memset(d, 0, (size_t)(cv->PT * wp * HD_CB) * sizeof(float));
+        for (int64_t ih = 0; ih < cv->H; ih++) {
+            float *dr = d + (cv->PT + ih) * wp * HD_CB;
+            memset(dr, 0, (size_t)(cv->PL * HD_CB) * sizeof(float));
+            memcpy(dr + cv->PL * HD_CB, s + ih * row, (size_t)row * sizeof(float));
+            memset(dr + cv->PL * HD_CB + row, 0, (size_t)((wp - cv->PL - cv->W) * HD_CB) * sizeof(float));
+        }
+        memset(d + (cv->PT + cv->H) * wp * HD_CB, 0, (size_t)((hp - cv->PT - cv->H) * wp * HD_CB) * sizeof(float));
+    }
+}
+
+/* owb positions of one output row: x at the first one's tap (0, 0) of
+ * block 0, xs_c and xs_h floats between blocks and tap rows; nob blocks
+ * of weights from w into y.  nob and owb are literals at every call, so
+ * the accumulators live in registers. */
+HD__CONTRACT_FN HD__SG_FN static inline HD__ALWAYS_INLINE void
+hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t xs_c, int64_t xs_h, const float *restrict w,
+          const float *restrict bias, float *restrict y, const int nob, const int owb)
+{
+    HD__CONTRACT_BODY
+    hd_vf acc[HD_CB_NOB * HD__CB_V][HD_CB_OWB];
+    const int64_t xs_j = cv->SW * HD_CB, xs_q = cv->DW * HD_CB, KH = cv->KH, KW = cv->KW;
+    const int64_t ws_o = cv->Cb * KH * KW * HD_CB * HD_CB, ys_o = cv->OH * cv->OW * HD_CB;
+    for (int o = 0; o < nob * HD__CB_V; o++) {
+        hd_vf b = {0};
+        if (bias)
+            memcpy(&b, bias + o * HD_VF, sizeof b);
+        for (int j = 0; j < owb; j++)
+            acc[o][j] = b;
+    }
+    for (int64_t cb = 0; cb < cv->Cb; cb++)
+        for (int64_t r = 0; r < KH; r++) {
+            const float *xr = x + cb * xs_c + r * xs_h;
+            const float *wr = w + (cb * KH + r) * KW * HD_CB * HD_CB;
+            for (int64_t q = 0; q < KW; q++) {
+                const float *xp = xr + q * xs_q, *wp = wr + q * HD_CB * HD_CB;
+                _Pragma("GCC unroll 4") for (int c = 0; c < HD_CB; c++)
+                {
+                    hd_vf wv[HD_CB_NOB * HD__CB_V];
+                    for (int o = 0; o < nob; o++)
+                        for (int v = 0; v < HD__CB_V; v++)
+                            memcpy(&wv[o * HD__CB_V + v], wp + o * ws_o + c * HD_CB + v * HD_VF, sizeof(hd_vf));
+                    for (int j = 0; j < owb; j++) {
+                        const hd_vf s = HD__VSPLAT(xp[j * xs_j + c]);
+                        for (int o = 0; o < nob * HD__CB_V; o++)
+                            acc[o][j] += s * wv[o];
+                    }
+                }
+            }
+        }
+    for (int o = 0; o < nob; o++)
+        for (int v = 0; v < HD__CB_V; v++)
+            for (int j = 0; j < owb; j++)
+                memcpy(y + o * ys_o + j * HD_CB + v * HD_VF, &acc[o * HD__CB_V + v][j], sizeof(hd_vf));
+}
+
+/* owb <= HD_CB_OWB positions through the variant compiled for owb. */
+HD__CONTRACT_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
+                                                         int64_t xs_h, const float *w, const float *bias, float *y,
+                                                         int nob, int owb)
+{
+    HD__CONTRACT_BODY
+    if (nob == HD_CB_NOB) {
+        switch (owb) {
+#if HD_CB_OWB > 1
+        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 1); break;
+#endif
+#if HD_CB_OWB > 2
+        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 2); break;
+#endif
+#if HD_CB_OWB > 3
+        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 3); break;
+#endif
+#if HD_CB_OWB > 4
+        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 4); break;
+#endif
+#if HD_CB_OWB > 5
+        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 5); break;
+#endif
+#if HD_CB_OWB > 6
+        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 6); break;
+#endif
+#if HD_CB_OWB > 7
+        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 7); break;
+#endif
+#if HD_CB_OWB > 8
+        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 8); break;
+#endif
+#if HD_CB_OWB > 9
+        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 9); break;
+#endif
+#if HD_CB_OWB > 10
+        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 10); break;
+#endif
+#if HD_CB_OWB > 11
+        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 11); break;
+#endif
+#if HD_CB_OWB > 12
+        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 12); break;
+#endif
+#if HD_CB_OWB > 13
+        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 13); break;
+#endif
+        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, HD_CB_OWB); break;
+        }
+    } else {
+        switch (owb) {
+#if HD_CB_OWB > 1
+        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 1); break;
+#endif
+#if HD_CB_OWB > 2
+        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 2); break;
+#endif
+#if HD_CB_OWB > 3
+        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 3); break;
+#endif
+#if HD_CB_OWB > 4
+        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 4); break;
+#endif
+#if HD_CB_OWB > 5
+        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 5); break;
+#endif
+#if HD_CB_OWB > 6
+        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 6); break;
+#endif
+#if HD_CB_OWB > 7
+        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 7); break;
+#endif
+#if HD_CB_OWB > 8
+        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 8); break;
+#endif
+#if HD_CB_OWB > 9
+        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 9); break;
+#endif
+#if HD_CB_OWB > 10
+        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 10); break;
+#endif
+#if HD_CB_OWB > 11
+        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 11); break;
+#endif
+#if HD_CB_OWB > 12
+        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 12); break;
+#endif
+#if HD_CB_OWB > 13
+        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 13); break;
+#endif
+        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, HD_CB_OWB); break;
+        }
+    }
+}
+
+/* Output row oh of blocks mb..mb+nob-1 of image n, then its epilogue;
+ * xp is the padded copy of image n, or NULL to read x in place. */
+static inline void hd__cb_row(const hd_conv_blocked *cv, int64_t n, int64_t mb, int nob, int64_t oh, const float *xp)
+{
+    const float *x;
+    int64_t xs_c, xs_h;
+    if (xp) {
+        const int64_t hp = hd__cb_hp(cv), wp = hd__cb_wp(cv);
+        x = xp + oh * cv->SH * wp * HD_CB;
+        xs_c = hp * wp * HD_CB;
+        xs_h = cv->DH * wp * HD_CB;
+    } else {
+        x = cv->x + (n * cv->Cb * cv->H + oh * cv->SH) * cv->W * HD_CB;
+        xs_c = cv->H * cv->W * HD_CB;
+        xs_h = cv->DH * cv->W * HD_CB;
+    }
+    const int64_t xs_w = cv->SW * HD_CB;
+    const float *w = cv->w + mb * cv->Cb * cv->KH * cv->KW * HD_CB * HD_CB;
+    const float *bias = cv->bias ? cv->bias + mb * HD_CB : NULL;
+    float *y = cv->y + ((n * cv->Mb + mb) * cv->OH + oh) * cv->OW * HD_CB;
+    for (int64_t ow = 0; ow < cv->OW; ow += HD_CB_OWB) {
+        int owb = cv->OW - ow < HD_CB_OWB ? (int)(cv->OW - ow) : HD_CB_OWB;
+        hd__cb_span(cv, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, nob, owb);
+    }
+    if (cv->epilogue)
+        cv->epilogue(cv->epilogue_ctx, y, cv->OH * cv->OW * HD_CB, n * cv->Mb + mb, oh * cv->OW * HD_CB, nob,
+                     cv->OW * HD_CB);
+}
+
+/* Units of work in one image: (group of NOB blocks, output row), rows
+ * innermost so a group's weights stay in cache across its rows. */
+static inline int64_t hd_conv_blocked_units(const hd_conv_blocked *cv)
+{
+    return (cv->Mb + HD_CB_NOB - 1) / HD_CB_NOB * cv->OH;
+}
+
+static inline void hd_conv_blocked_range(const hd_conv_blocked *cv, int64_t n, int64_t u_lo, int64_t u_hi,
+                                         const float *xp)
+{
+    for (int64_t u = u_lo; u < u_hi; u++) {
+        int64_t oh = u % cv->OH, mb = u / cv->OH * HD_CB_NOB;
+        hd__cb_row(cv, n, mb, cv->Mb - mb >= HD_CB_NOB ? HD_CB_NOB : 1, oh, xp); /* NOB <= 2 */
+    }
+}
+
+/* The whole convolution on one thread; scratch holds
+ * hd_conv_blocked_scratch_floats(cv) floats. */
+static inline void hd_conv_blocked_run(const hd_conv_blocked *cv, float *scratch)
+{
+    const int pad = !hd__cb_in_place(cv);
+    for (int64_t n = 0; n < cv->N; n++) {
+        if (pad)
+            hd_conv_blocked_pad(cv, n, 0, cv->Cb, scratch);
+        hd_conv_blocked_range(cv, n, 0, hd_conv_blocked_units(cv), pad ? scratch : NULL);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* 4. Vector math                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -2621,6 +2908,55 @@ static inline void hd_sgemm_par(const hodu_exec *exec, unsigned char *workers, s
     hd_sgemm_op op = {M, N,   K,     A,    lda,   trans_a, B,  ldb, trans_b, NULL,
                       C, ldc, alpha, beta, batch, sa,      sb, sc,  NULL,    NULL};
     hd_sgemm_run_par(exec, workers, worker_bytes, &op);
+}
+
+/* The blocked direct convolution split into contiguous runs of its units
+ * (each the serial routine's), so the result is the serial one; the
+ * padded copy of each image first, split over blocks. */
+typedef struct hd__cb_job {
+    const hd_conv_blocked *cv;
+    float *xp;
+    int64_t n, count; /* the image; units (or blocks, while padding) */
+    uint32_t tasks;
+} hd__cb_job;
+
+static inline void hd__cb_task(void *ctx, uint32_t t, uint32_t worker)
+{
+    const hd__cb_job *j = (const hd__cb_job *)ctx;
+    (void)worker;
+    hd_conv_blocked_range(j->cv, j->n, hd_task_begin(t, j->tasks, j->count, 1),
+                          hd_task_begin(t + 1, j->tasks, j->count, 1), j->xp);
+}
+
+static inline void hd__cb_pad_task(void *ctx, uint32_t t, uint32_t worker)
+{
+    const hd__cb_job *j = (const hd__cb_job *)ctx;
+    (void)worker;
+    hd_conv_blocked_pad(j->cv, j->n, hd_task_begin(t, j->tasks, j->count, 1),
+                        hd_task_begin(t + 1, j->tasks, j->count, 1), j->xp);
+}
+
+/* scratch: hd_conv_blocked_scratch_floats(cv) floats, shared. */
+static inline void hd_conv_blocked_par(const hodu_exec *exec, const hd_conv_blocked *cv, float *scratch)
+{
+    const int64_t units = hd_conv_blocked_units(cv);
+    double macs = (double)(cv->Mb * HD_CB) * (double)(cv->OH * cv->OW) * (double)(cv->Cb * HD_CB * cv->KH * cv->KW);
+    double most = macs / (double)HD_SGEMM_PAR_MACS + 1.0;
+    if (most > (double)units)
+        most = (double)units;
+    const uint32_t tasks = hd_task_count(exec, most > 4096.0 ? 4096u : (uint32_t)most);
+    const int pad = !hd__cb_in_place(cv);
+    for (int64_t n = 0; n < cv->N; n++) {
+        if (pad) {
+            int64_t floats = cv->Cb * hd__cb_hp(cv) * hd__cb_wp(cv) * HD_CB;
+            hd__cb_job p = {cv, scratch, n, cv->Cb, hd_task_count(exec, floats >= HD__PAR_MIN_FLOATS ? 64u : 1u)};
+            if (p.tasks > (uint32_t)cv->Cb)
+                p.tasks = (uint32_t)cv->Cb;
+            hd_parallel_for(exec, p.tasks, hd__cb_pad_task, &p);
+        }
+        hd__cb_job j = {cv, pad ? scratch : NULL, n, units, tasks};
+        hd_parallel_for(exec, tasks, hd__cb_task, &j);
+    }
 }
 
 #endif /* HODU_ABI_H */

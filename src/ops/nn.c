@@ -427,6 +427,7 @@ bool nn_epilogue_producer(const ir_graph *g, int node, int *channel_axis)
             return false;
     switch (n->op) {
     case OP_CONV: *channel_axis = 1; return out->rank >= 3;
+    case OP_CONV_BLOCKED: *channel_axis = -1; return true; /* channels span two axes: no per-channel operands */
     case OP_GEMM:
     case OP_MATMUL: *channel_axis = out->rank - 1; return true;
     default: return false;

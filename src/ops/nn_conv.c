@@ -271,18 +271,72 @@ bool nn_infer_conv_transpose(op_ctx *c)
     return true;
 }
 
+/* --- hodu.ConvBlocked ----------------------------------------------------- */
+
+static bool conv_blocked_geom_get(op_ctx *c, nn_conv_geom *g)
+{
+    const int64_t B = NN_CONV_BLOCK;
+    const ir_value *x = op_need_static(c, 0), *w = x ? op_need_static(c, 1) : NULL;
+    if (!x || !w)
+        return false;
+    if (x->dtype != HODU_DTYPE_F32 || w->dtype != HODU_DTYPE_F32)
+        return op_fail(c, "X and W must be float32");
+    if (x->rank != 5 || x->dims[4].size != B || w->rank != 6 || w->dims[4].size != B || w->dims[5].size != B ||
+        w->dims[1].size != x->dims[1].size)
+        return op_fail(c,
+                       "X must be [N, C/%" PRId64 ", H, W, %" PRId64 "] and W [M/%" PRId64 ", C/%" PRId64
+                       ", KH, KW, %" PRId64 ", %" PRId64 "] with the same C",
+                       B, B, B, B, B, B);
+    memset(g, 0, sizeof(*g));
+    g->w.nd = 2;
+    g->N = x->dims[0].size;
+    g->C = g->Cg = x->dims[1].size * B;
+    g->M = g->Mg = w->dims[0].size * B;
+    g->G = 1;
+    for (int i = 0; i < 2; i++) {
+        g->w.in[i] = x->dims[i + 2].size;
+        g->w.k[i] = w->dims[i + 2].size;
+    }
+    const ir_value *b = op_in(c, 2);
+    if (b) {
+        if (!ir_value_is_static(b))
+            return op_need_static(c, 2) != NULL;
+        if (b->dtype != HODU_DTYPE_F32 || b->rank != 1 || b->dims[0].size != g->M)
+            return op_fail(c, "bias B must be float32, 1-D with %" PRId64 " elements", g->M);
+    }
+    if (!nn_window_attrs(c, &g->w, false))
+        return false;
+    g->IP = prod(g->w.in, 2);
+    g->KP = prod(g->w.k, 2);
+    g->OP = prod(g->w.out, 2);
+    return true;
+}
+
+static bool infer_conv_blocked(op_ctx *c)
+{
+    nn_conv_geom g;
+    if (!conv_blocked_geom_get(c, &g))
+        return false;
+    int64_t dims[5] = {g.N, g.M / NN_CONV_BLOCK, g.w.out[0], g.w.out[1], NN_CONV_BLOCK};
+    op_set_out(c, 0, HODU_DTYPE_F32, 5, dims);
+    return true;
+}
+
 /* --- the geometry backends read ----------------------------------------- */
 
 bool nn_conv_geom_of(const ir_graph *gr, int node, nn_conv_geom *g)
 {
     int op = ir_nd(gr, node)->op;
-    if (op != OP_CONV && op != OP_CONV_INTEGER && op != OP_QLINEAR_CONV && op != OP_CONV_TRANSPOSE)
+    if (op != OP_CONV && op != OP_CONV_INTEGER && op != OP_QLINEAR_CONV && op != OP_CONV_TRANSPOSE &&
+        op != OP_CONV_BLOCKED)
         return false;
     /* A node inference accepted cannot fail here; any message is dropped. */
     hd_diag d;
     hd_diag_init(&d, NULL);
     op_ctx c = {(ir_graph *)gr, node, &d};
-    bool ok = op == OP_CONV_TRANSPOSE ? convt_geom_get(&c, g) : conv_geom_get(&c, g);
+    bool ok = op == OP_CONV_TRANSPOSE ? convt_geom_get(&c, g)
+              : op == OP_CONV_BLOCKED ? conv_blocked_geom_get(&c, g)
+                                      : conv_geom_get(&c, g);
     hd_diag_free(&d);
     return ok;
 }
@@ -311,5 +365,8 @@ static const op_attr_spec conv_transpose_attrs[] = {
 OP_DEF(CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv);
 OP_DEF(CONV_INTEGER, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv);
 OP_DEF(QLINEAR_CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv);
+static const op_attr_spec conv_blocked_attrs[] = {
+    {"dilations", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS}, {"strides", IR_ATTR_INTS}, {NULL, 0}};
+OP_DEF(CONV_BLOCKED, .attrs = conv_blocked_attrs, .infer = infer_conv_blocked, .flops = nn_flops_conv);
 OP_DEF(CONV_TRANSPOSE, .attrs = conv_transpose_attrs, .infer = nn_infer_conv_transpose,
        .flops = nn_flops_conv_transpose);

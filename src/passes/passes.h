@@ -11,6 +11,7 @@
  *   pass_infer_fold    shape inference in schedule order; nodes whose inputs
  *                      are all constant are evaluated on the host
  *   pass_dce           drops nodes whose results nobody reads
+ *   pass_block_convs   convolutions run on channel-blocked tensors
  *   pass_fuse_elementwise
  *                      contractions take the elementwise nodes after them
  *                      as epilogues; chains of elementwise nodes become one
@@ -54,6 +55,15 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
 bool pass_resolve_ops(ir_graph *g, hd_diag *d);
 bool pass_infer_fold(ir_graph *g, hd_diag *d);
 void pass_dce(ir_graph *g);
+
+/* Rewrites float32 2-D convolutions with one group and channel counts in
+ * whole blocks as hodu.ConvBlocked (nn.h) on tensors laid out [N, C/B, H,
+ * W, B], with the elementwise nodes between them computed in that layout
+ * too and conversions where values enter or leave it (layout.c): in AUTO
+ * mode the regions whose convolutions do enough work per converted element,
+ * in BLOCKED mode all of them.  Returns the number of nodes rewritten. */
+typedef enum pass_conv_layout { PASS_LAYOUT_AUTO, PASS_LAYOUT_BLOCKED, PASS_LAYOUT_NCHW } pass_conv_layout;
+size_t pass_block_convs(ir_graph *g, pass_conv_layout mode);
 
 /* First makes each float32 Conv, Gemm or MatMul and the elementwise nodes
  * that finish its result one hodu.FusedEpilogue node (fuse.c, nn.h), then

@@ -809,6 +809,57 @@ static uint64_t worker_scratch_conv(const ir_graph *gr, int node)
     return nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_chunk_cols(&g), op_sat_mul(g.Cg, g.KP));
 }
 
+/* --- hodu.ConvBlocked ------------------------------------------------------ */
+
+/* The kernel layer's hd_conv_blocked reads a zero-bordered copy of each
+ * image where the window leaves it (same sizes as hd__cb_hp / hd__cb_wp). */
+static uint64_t scratch_conv_blocked(const ir_graph *gr, int node)
+{
+    nn_conv_geom g;
+    if (!nn_conv_geom_of(gr, node, &g) || ir_value_numel(ir_val(gr, ir_nd(gr, node)->outputs[0])) == 0)
+        return 0;
+    const nn_window *w = &g.w;
+    int64_t hp = (w->out[0] - 1) * w->s[0] + (w->k[0] - 1) * w->d[0] + 1;
+    int64_t wp = (w->out[1] - 1) * w->s[1] + (w->k[1] - 1) * w->d[1] + 1;
+    if (hp < w->in[0] + w->pb[0])
+        hp = w->in[0] + w->pb[0];
+    if (wp < w->in[1] + w->pb[1])
+        wp = w->in[1] + w->pb[1];
+    if (w->pb[0] == 0 && w->pb[1] == 0 && hp <= w->in[0] && wp <= w->in[1])
+        return 0;
+    return nn_align64(op_bytes4(g.C, hp, wp, 1, sizeof(float)));
+}
+
+/* One hd_conv_blocked_par call; the epilogue sees the output as rows of
+ * blocks ([N * M/B] x [OH * OW * B]), so only operands of the output's own
+ * shape or single elements reach it (nn_epilogue_producer). */
+static bool emit_conv_blocked(op_emit *e)
+{
+    nn_conv_geom g;
+    nn_conv_geom_of(e->g, e->node, &g);
+    if (ir_value_numel(em_out(e, 0)) == 0)
+        return true;
+    const nn_window *w = &g.w;
+    const int64_t B = NN_CONV_BLOCK;
+    nn_tile_map map = {g.OP * B, 1, false, -1, false};
+    char fn[32];
+    bool tiles = nn_tile_fn(e, &map, fn);
+    if (tiles)
+        nn_tile_ctx(e, fn, &map, "tc", "0", "0");
+    em_line(e,
+            "const hd_conv_blocked cv = {%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
+            ", %" PRId64 ",",
+            g.N, g.C / B, w->in[0], w->in[1], g.M / B, w->out[0], w->out[1], w->k[0], w->k[1], w->s[0], w->s[1],
+            w->pb[0], w->pb[1], w->d[0], w->d[1]);
+    em_line(e, "                             in0, in1, %s, out0, %s, %s};", em_in(e, 2) ? "in2" : "NULL",
+            tiles ? fn : "NULL", tiles ? "&tc" : "NULL");
+    e->parallel = true;
+    em_line(e, "hd_conv_blocked_par(exec, &cv, %s);",
+            scratch_conv_blocked(e->g, e->node) ? "(float *)scratch" : "NULL");
+    return true;
+}
+
 /* --- ConvTranspose --------------------------------------------------------- */
 
 /* Direct ConvTranspose for any float dtype, as a gather per output. */
@@ -919,4 +970,5 @@ void native_register_nn_conv(native_lowering *table)
     table[OP_CONV_INTEGER] = (native_lowering){.emit = emit_conv};
     table[OP_QLINEAR_CONV] = (native_lowering){.emit = emit_conv};
     table[OP_CONV_TRANSPOSE] = (native_lowering){.emit = emit_conv_transpose, .scratch = scratch_conv_transpose};
+    table[OP_CONV_BLOCKED] = (native_lowering){.emit = emit_conv_blocked, .scratch = scratch_conv_blocked};
 }

@@ -1,0 +1,409 @@
+/*
+ * passes/layout.c - channel-blocked convolutions.
+ *
+ * A float32 2-D convolution with one group and channel counts that are
+ * multiples of NN_CONV_BLOCK (B) runs as a direct kernel over tensors laid
+ * out [N, C/B, H, W, B] (hodu.ConvBlocked; the kernel layer's
+ * hd_conv_blocked): it broadcasts inputs against vectors of B output
+ * channels, with no im2col and no packing at run time.  This pass rewrites
+ * each such Conv into one, its weights reordered at build time, and keeps
+ * the values between them blocked: an elementwise op joins when every
+ * tensor operand is a blocked value of its shape or a single element, at
+ * least one of them blocked (the ResNet residual Add, Relu, Clip, ...;
+ * elementwise ops do not care where an element sits).  A value enters the
+ * blocked form through Reshape [N, C/B, B, H, W] + Transpose, and leaves it
+ * through the inverse pair, once per value, where something outside reads
+ * it or it is a graph output; the original value keeps its name and its
+ * readers.  Runs before fusion, so the blocked convolutions take their
+ * elementwise consumers as epilogues like any contraction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/elementwise.h"
+#include "ops/nn.h"
+#include "ops/ops.h"
+#include "passes.h"
+#include "util/util.h"
+
+#define B NN_CONV_BLOCK
+
+/* A Conv this pass rewrites: float32 2-D, one group, static, constant
+ * weights (and bias), channels in whole blocks. */
+static bool blockable_conv(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    if (n->op != OP_CONV || n->dead || n->body || n->rt_general || n->n_outputs != 1 || n->outputs[0] < 0 ||
+        n->n_inputs < 2)
+        return false;
+    nn_conv_geom geom;
+    if (!nn_conv_geom_of(g, node, &geom) || geom.w.nd != 2 || geom.G != 1 || geom.C % B != 0 || geom.M % B != 0 ||
+        geom.N < 1)
+        return false;
+    const ir_value *x = ir_val(g, n->inputs[0]), *w = ir_val(g, n->inputs[1]), *y = ir_val(g, n->outputs[0]);
+    const ir_value *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? ir_val(g, n->inputs[2]) : NULL;
+    return x->dtype == HODU_DTYPE_F32 && ir_value_is_static(x) && ir_value_is_static(y) && w->kind == IR_VALUE_CONST &&
+           w->dtype == HODU_DTYPE_F32 && (!b || (b->kind == IR_VALUE_CONST && b->dtype == HODU_DTYPE_F32));
+}
+
+/* An elementwise node that may run on blocked values (its operands are
+ * checked by the caller). */
+static bool blockable_elementwise(const ir_graph *g, int node)
+{
+    const ir_node *n = ir_nd(g, node);
+    const op_def *def = op_get(n->op);
+    if (n->dead || n->body || n->rt_general || !def || n->n_outputs != 1 || n->outputs[0] < 0)
+        return false;
+    for (size_t j = 0; j < n->n_attrs; j++)
+        if (n->attrs[j].kind == IR_ATTR_TENSOR || n->attrs[j].kind == IR_ATTR_GRAPH ||
+            n->attrs[j].kind == IR_ATTR_OTHER)
+            return false;
+    return (def->fusable && def->fusable(g, node)) || ew_epilogue_fusable(g, node);
+}
+
+/* Whether elementwise node `node` can run blocked, given which values are
+ * computed blocked (`native`): every tensor operand of the output's shape,
+ * or one element, at least one of them native. */
+static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *native, size_t n_vals)
+{
+    const ir_node *n = ir_nd(g, node);
+    const ir_value *out = ir_val(g, n->outputs[0]);
+    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !ir_value_is_static(out) ||
+        out->dims[1].size % B != 0)
+        return false;
+    bool any = false;
+    for (size_t j = 0; j < n->n_inputs; j++) {
+        int v = n->inputs[j];
+        if (v < 0)
+            continue;
+        const ir_value *in = ir_val(g, v);
+        if (ir_value_numel(in) == 1 && in->rank <= 4)
+            continue;
+        if (!ir_same_type(in, out))
+            return false;
+        any = any || ((size_t)v < n_vals && native[v]);
+    }
+    return any;
+}
+
+typedef struct layout_state {
+    ir_graph *g;
+    int *blocked;  /* per value: its blocked form (a value made here), or -1 */
+    bool *native;  /* per value: the blocked form is where the value is computed */
+    size_t n_vals; /* entries in the two arrays */
+} layout_state;
+
+static int new_value(ir_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims)
+{
+    char *name = hd_xasprintf("%s%s", base, suffix);
+    int v = ir_value_new(g, name);
+    free(name);
+    ir_value *val = ir_val(g, v);
+    val->dtype = HODU_DTYPE_F32;
+    ir_value_set_shape(val, rank, dims);
+    return v;
+}
+
+static int shape_const(ir_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims)
+{
+    int64_t *data = ir_graph_keep(g, hd_xmalloc((size_t)rank * sizeof(int64_t)));
+    memcpy(data, dims, (size_t)rank * sizeof(int64_t));
+    int64_t len = rank;
+    char *name = hd_xasprintf("%s%s", base, suffix);
+    int v = ir_const_new(g, name, HODU_DTYPE_I64, 1, &len, data, (size_t)rank * sizeof(int64_t));
+    free(name);
+    return v;
+}
+
+static int new_node(ir_graph *g, op_id op, const char *type, const char *name, const int *in, size_t n_in, int out,
+                    ir_loc loc)
+{
+    int node = ir_node_new(g, type, op == OP_CONV_BLOCKED ? "hodu" : "", name, in, n_in, &out, 1);
+    g->nodes[node].op = op;
+    ir_node_set_loc(g, node, loc);
+    return node;
+}
+
+static void set_ints(ir_graph *g, int node, const char *name, const int64_t *v, size_t n)
+{
+    ir_attr *a = ir_node_add_attr(g, node, name, IR_ATTR_INTS);
+    a->ints = hd_xmalloc(n * sizeof(int64_t));
+    memcpy(a->ints, v, n * sizeof(int64_t));
+    a->n = n;
+}
+
+/* The blocked form of 4-D value v: made here, or a Reshape + Transpose of
+ * v (once). */
+static int blocked_of(layout_state *s, int v)
+{
+    if (s->blocked[v] >= 0)
+        return s->blocked[v];
+    ir_graph *g = s->g;
+    const ir_value *val = ir_val(g, v);
+    int64_t d[4];
+    ir_value_dims(val, d);
+    char *base = hd_xstrdup(val->name);
+    ir_loc loc = val->loc;
+    int64_t split[5] = {d[0], d[1] / B, B, d[2], d[3]}, blk[5] = {d[0], d[1] / B, d[2], d[3], B};
+    int shape = shape_const(g, base, ".block_shape", 5, split);
+    int mid = new_value(g, base, ".split", 5, split);
+    int in[2] = {v, shape};
+    new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, mid, loc);
+    int out = new_value(g, base, ".blocked", 5, blk);
+    int tn = new_node(g, OP_TRANSPOSE, "Transpose", NULL, &mid, 1, out, loc);
+    static const int64_t perm[5] = {0, 1, 3, 4, 2};
+    set_ints(g, tn, "perm", perm, 5);
+    free(base);
+    s->blocked[v] = out;
+    return out;
+}
+
+/* v, computed blocked, back in NCHW: Transpose + Reshape into v itself. */
+static void unblock(layout_state *s, int v)
+{
+    ir_graph *g = s->g;
+    int vb = s->blocked[v];
+    const ir_value *val = ir_val(g, v);
+    int64_t d[4];
+    ir_value_dims(val, d);
+    char *base = hd_xstrdup(val->name);
+    ir_loc loc = val->loc;
+    int64_t split[5] = {d[0], d[1] / B, B, d[2], d[3]};
+    int mid = new_value(g, base, ".unblocked", 5, split);
+    int tn = new_node(g, OP_TRANSPOSE, "Transpose", NULL, &vb, 1, mid, loc);
+    static const int64_t perm[5] = {0, 1, 4, 2, 3};
+    set_ints(g, tn, "perm", perm, 5);
+    int shape = shape_const(g, base, ".nchw_shape", 4, d);
+    int in[2] = {mid, shape};
+    new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, v, loc);
+    free(base);
+}
+
+/* W [M, C, KH, KW] as [M/B, C/B, KH, KW, B in, B out]. */
+static int blocked_weights(ir_graph *g, const ir_value *w)
+{
+    int64_t d[4];
+    ir_value_dims(w, d);
+    const int64_t M = d[0], C = d[1], KK = d[2] * d[3];
+    const float *src = w->data;
+    size_t n = (size_t)(M * C * KK);
+    float *dst = ir_graph_keep(g, hd_xmalloc(n * sizeof(float)));
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t k = 0; k < KK; k++)
+                dst[(((m / B) * (C / B) + c / B) * KK + k) * B * B + (c % B) * B + m % B] = src[(m * C + c) * KK + k];
+    int64_t dims[6] = {M / B, C / B, d[2], d[3], B, B};
+    char *name = hd_xasprintf("%s.blocked", w->name);
+    int v = ir_const_new(g, name, HODU_DTYPE_F32, 6, dims, dst, n * sizeof(float));
+    free(name);
+    return v;
+}
+
+/* Conv node -> hodu.ConvBlocked on the blocked form of its input. */
+static void rewrite_conv(layout_state *s, int node)
+{
+    ir_graph *g = s->g;
+    nn_conv_geom geom;
+    nn_conv_geom_of(g, node, &geom);
+    int x = g->nodes[node].inputs[0], w = g->nodes[node].inputs[1];
+    int bias = g->nodes[node].n_inputs > 2 ? g->nodes[node].inputs[2] : -1;
+    int y = g->nodes[node].outputs[0];
+    char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
+    ir_loc loc = g->nodes[node].loc;
+    g->nodes[node].dead = true;
+    int in[3] = {blocked_of(s, x), blocked_weights(g, ir_val(g, w)), bias};
+    int64_t yd[5] = {geom.N, geom.M / B, geom.w.out[0], geom.w.out[1], B};
+    char *yname = hd_xstrdup(ir_val(g, y)->name);
+    int yb = new_value(g, yname, ".blocked", 5, yd);
+    free(yname);
+    int cn = new_node(g, OP_CONV_BLOCKED, "ConvBlocked", name, in, bias >= 0 ? 3 : 2, yb, loc);
+    free(name);
+    int64_t pads[4] = {geom.w.pb[0], geom.w.pb[1], geom.w.pe[0], geom.w.pe[1]};
+    set_ints(g, cn, "strides", geom.w.s, 2);
+    set_ints(g, cn, "dilations", geom.w.d, 2);
+    set_ints(g, cn, "pads", pads, 4);
+    s->blocked[y] = yb;
+    s->native[y] = true;
+}
+
+/* An elementwise node whose operands allow it: reads blocked operands and
+ * computes a blocked result (in place). */
+static bool rewrite_elementwise(layout_state *s, int node)
+{
+    ir_graph *g = s->g;
+    int y = g->nodes[node].outputs[0];
+    if (!elementwise_operands_fit(g, node, s->native, s->n_vals))
+        return false;
+    for (size_t j = 0; j < g->nodes[node].n_inputs; j++) {
+        int v = g->nodes[node].inputs[j];
+        if (v >= 0 && ir_value_numel(ir_val(g, v)) != 1) {
+            int vb = blocked_of(s, v);
+            g->nodes[node].inputs[j] = vb;
+        }
+    }
+    int64_t d[4];
+    ir_value_dims(ir_val(g, y), d);
+    int64_t yd[5] = {d[0], d[1] / B, d[2], d[3], B};
+    char *yname = hd_xstrdup(ir_val(g, y)->name);
+    int yb = new_value(g, yname, ".blocked", 5, yd);
+    free(yname);
+    ir_val(g, yb)->loc = ir_val(g, y)->loc;
+    g->nodes[node].outputs[0] = yb;
+    ir_val(g, yb)->producer = node;
+    ir_val(g, y)->producer = -1;
+    s->blocked[y] = yb;
+    s->native[y] = true;
+    return true;
+}
+
+/* Regions: the convolutions and elementwise nodes that would run blocked,
+ * joined where one reads another's value.  A region pays for converting the
+ * values that enter and leave it (a memory pass each) out of what its
+ * convolutions gain over im2col + GEMM (about a fifth of their time); it is
+ * kept when its convolutions do at least this many flops per converted
+ * element (ResNet-50's one region: 27000; a MobileNet 1x1 convolution
+ * between two depthwise ones: 30 to 500, where it measured slower). */
+#define LAYOUT_MIN_FLOPS_PER_ELEM 1024.0
+
+static int region_root(int *parent, int x)
+{
+    while (parent[x] != x)
+        x = parent[x] = parent[parent[x]];
+    return x;
+}
+
+/* Marks in `keep` the nodes of the regions worth converting for. */
+static void choose_regions(const ir_graph *g, const int *order, size_t count, bool all, bool *keep)
+{
+    const size_t nv = g->n_values, nn = g->n_nodes;
+    int *parent = hd_xmalloc((nn ? nn : 1) * sizeof(int));
+    int *region_of = hd_xmalloc((nv ? nv : 1) * sizeof(int)); /* producing region node, or -1 */
+    bool *native = hd_xcalloc(nv ? nv : 1, sizeof(bool));
+    bool *member = hd_xcalloc(nn ? nn : 1, sizeof(bool));
+    double *flops = hd_xcalloc(nn ? nn : 1, sizeof(double)), *elems = hd_xcalloc(nn ? nn : 1, sizeof(double));
+    for (size_t i = 0; i < nn; i++)
+        parent[i] = (int)i;
+    for (size_t v = 0; v < nv; v++)
+        region_of[v] = -1;
+    for (size_t i = 0; i < count; i++) {
+        int node = order[i];
+        const ir_node *n = ir_nd(g, node);
+        if (blockable_conv(g, node)) {
+            member[node] = true;
+            flops[node] = (double)op_get(OP_CONV)->flops(g, node);
+            int x = n->inputs[0];
+            if (region_of[x] >= 0)
+                parent[region_root(parent, node)] = region_root(parent, region_of[x]);
+        } else if (blockable_elementwise(g, node) && elementwise_operands_fit(g, node, native, nv)) {
+            member[node] = true;
+            for (size_t j = 0; j < n->n_inputs; j++)
+                if (n->inputs[j] >= 0 && region_of[n->inputs[j]] >= 0)
+                    parent[region_root(parent, node)] = region_root(parent, region_of[n->inputs[j]]);
+        } else {
+            continue;
+        }
+        native[n->outputs[0]] = true;
+        region_of[n->outputs[0]] = node;
+    }
+    /* converted elements: operands from outside (once per value and
+     * region), and results read outside or by the graph */
+    int *entered = hd_xmalloc((nv ? nv : 1) * sizeof(int));
+    bool *left = hd_xcalloc(nv ? nv : 1, sizeof(bool));
+    for (size_t v = 0; v < nv; v++)
+        entered[v] = -1;
+    for (size_t i = 0; i < count; i++) {
+        int node = order[i];
+        const ir_node *n = ir_nd(g, node);
+        int r = member[node] ? region_root(parent, node) : -1;
+        size_t operands = r >= 0 && n->op == OP_CONV ? 1 : n->n_inputs;
+        for (size_t j = 0; j < operands; j++) {
+            int v = n->inputs[j];
+            if (v < 0)
+                continue;
+            const ir_value *val = ir_val(g, v);
+            if (r >= 0 && region_of[v] < 0 && ir_value_numel(val) != 1 && entered[v] != r) {
+                entered[v] = r; /* (a value entering two regions counts twice, roughly) */
+                elems[r] += (double)ir_value_numel(val);
+            } else if (r < 0 && region_of[v] >= 0 && !left[v]) {
+                left[v] = true;
+                elems[region_root(parent, region_of[v])] += (double)ir_value_numel(val);
+            }
+        }
+    }
+    for (size_t v = 0; v < nv; v++)
+        if (region_of[v] >= 0 && !left[v] && g->values[v].is_output)
+            elems[region_root(parent, region_of[v])] += (double)ir_value_numel(&g->values[v]);
+    for (size_t i = 0; i < nn; i++)
+        if (member[i] && (int)i != region_root(parent, (int)i))
+            flops[region_root(parent, (int)i)] += flops[i];
+    for (size_t i = 0; i < nn; i++) {
+        int r = member[i] ? region_root(parent, (int)i) : -1;
+        keep[i] = r >= 0 && (all || flops[r] >= LAYOUT_MIN_FLOPS_PER_ELEM * elems[r]);
+    }
+    free(left);
+    free(entered);
+    free(elems);
+    free(flops);
+    free(member);
+    free(native);
+    free(region_of);
+    free(parent);
+}
+
+size_t pass_block_convs(ir_graph *g, pass_conv_layout mode)
+{
+    if (mode == PASS_LAYOUT_NCHW)
+        return 0;
+    /* Subgraphs may read any value of this graph: leave such graphs alone. */
+    for (size_t i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && ir_node_has_subgraphs(&g->nodes[i]))
+            return 0;
+    size_t count = 0, rewritten = 0;
+    hd_diag d;
+    hd_diag_init(&d, NULL);
+    int *order = ir_schedule(g, &count, &d);
+    hd_diag_free(&d);
+    if (!order)
+        return 0;
+    layout_state s = {g, NULL, NULL, g->n_values};
+    s.blocked = hd_xmalloc((s.n_vals ? s.n_vals : 1) * sizeof(int));
+    s.native = hd_xcalloc(s.n_vals ? s.n_vals : 1, sizeof(bool));
+    for (size_t v = 0; v < s.n_vals; v++)
+        s.blocked[v] = -1;
+    /* the arrays cover the original values only: what the pass adds is
+     * never looked up */
+    bool *keep = hd_xcalloc(g->n_nodes ? g->n_nodes : 1, sizeof(bool));
+    choose_regions(g, order, count, mode == PASS_LAYOUT_BLOCKED, keep);
+    for (size_t i = 0; i < count; i++) {
+        int node = order[i];
+        if (!keep[node])
+            continue;
+        if (blockable_conv(g, node)) {
+            rewrite_conv(&s, node);
+            rewritten++;
+        } else if (blockable_elementwise(g, node) && rewrite_elementwise(&s, node)) {
+            rewritten++;
+        }
+    }
+    free(keep);
+    if (rewritten) {
+        /* computed blocked but read in NCHW (or a graph output): convert */
+        bool *read = hd_xcalloc(s.n_vals ? s.n_vals : 1, sizeof(bool));
+        for (size_t i = 0; i < g->n_nodes; i++) {
+            const ir_node *n = &g->nodes[i];
+            if (n->dead)
+                continue;
+            for (size_t j = 0; j < n->n_inputs; j++)
+                if (n->inputs[j] >= 0 && (size_t)n->inputs[j] < s.n_vals)
+                    read[n->inputs[j]] = true;
+        }
+        for (size_t v = 0; v < s.n_vals; v++)
+            if (s.native[v] && (read[v] || g->values[v].is_output))
+                unblock(&s, (int)v);
+        free(read);
+    }
+    free(s.blocked);
+    free(s.native);
+    free(order);
+    return rewritten;
+}

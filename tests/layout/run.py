@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Channel-blocked convolutions (pass_block_convs) against onnxruntime.
+
+    run.py [--hodu PATH] [--work DIR]
+
+Builds one model of small convolution networks whose convolutions the pass
+rewrites into hodu.ConvBlocked (channel counts in whole blocks of 16):
+strides, dilations, asymmetric pads, kernels wider than the image, an odd
+number of output blocks, no bias, batch 2, and the values around them: an
+elementwise chain between two convolutions, a residual Add whose other
+operand is a graph input, a per-channel Add that must stay in NCHW, a value
+that is both a graph output and read outside the blocked form.  It builds
+with --conv-layout blocked (every convolution that can, whatever the cost
+model says of ones this small), checks with --dump-ir that all of them ran
+blocked, and compares every output with onnxruntime's on seeded random
+inputs given at run time (float32, 1e-4 relative).
+
+Exit status: 0 when every output agrees; 1 on any disagreement or failure;
+2 when the test cannot start (no hodu, or numpy, onnx or onnxruntime
+missing).  Nothing is ever skipped.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib"))
+from clitest import CliTest  # noqa: E402
+
+try:  # a missing oracle is a failure, never a skip
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as e:
+    print(f"layout: cannot start: {e} (run tools/setup.sh)", file=sys.stderr)
+    sys.exit(2)
+
+
+def main():
+    t = CliTest("layout", __doc__)
+    rng = np.random.default_rng(0)
+    nodes, inits, inputs, outputs, feeds = [], [], [], [], {}
+    count = [0]
+
+    def fresh(p):
+        count[0] += 1
+        return f"{p}{count[0]}"
+
+    def graph_input(shape):
+        name = fresh("x")
+        feeds[name] = rng.standard_normal(shape).astype(np.float32)
+        inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)))
+        return name
+
+    def const(arr):
+        name = fresh("c")
+        inits.append(numpy_helper.from_array(np.asarray(arr, dtype=np.float32), name))
+        return name
+
+    def node(op, ins, **attrs):
+        out = fresh("v")
+        nodes.append(helper.make_node(op, ins, [out], name=fresh(op.lower()), **attrs))
+        return out
+
+    def conv(x, c, m, k, bias=True, **attrs):
+        kh, kw = (k, k) if isinstance(k, int) else k
+        w = const(rng.standard_normal((m, c, kh, kw)) / np.sqrt(c * kh * kw))
+        ins = [x, w] + ([const(rng.standard_normal(m))] if bias else [])
+        return node("Conv", ins, **attrs)
+
+    def output(v):
+        outputs.append(helper.make_tensor_value_info(v, TensorProto.FLOAT, None))
+
+    # a chain: conv -> Relu -> conv, batch 2, odd sizes
+    x = graph_input((2, 16, 9, 11))
+    output(conv(node("Relu", [conv(x, 16, 32, 3, pads=[1, 1, 1, 1])]), 32, 16, 3, pads=[1, 1, 1, 1]))
+    # stride 2, dilation 2, asymmetric pads, three output blocks, no bias
+    x = graph_input((1, 32, 13, 10))
+    output(conv(x, 32, 48, 3, bias=False, strides=[2, 2], dilations=[2, 2], pads=[0, 1, 2, 1]))
+    # 1x1: a graph output that is also read outside the blocked form
+    x = graph_input((1, 16, 6, 7))
+    y = conv(x, 16, 32, 1)
+    output(y)
+    output(node("ReduceSum", [y], keepdims=1))
+    # residual Add with a graph input, Clip, then a conv again
+    x = graph_input((1, 32, 8, 8))
+    r = node("Relu", [node("Add", [conv(x, 32, 32, 3, pads=[1, 1, 1, 1]), x])])
+    r = node("Clip", [r, const(0.0), const(6.0)])
+    output(conv(r, 32, 16, 3, strides=[2, 2], pads=[1, 1, 1, 1]))
+    # SiLU and a scalar Mul, then a per-channel Add (stays NCHW)
+    x = graph_input((1, 16, 10, 10))
+    y = conv(x, 16, 16, 5, pads=[2, 2, 2, 2])
+    y = node("Mul", [node("Mul", [y, node("Sigmoid", [y])]), const(0.5)])
+    output(node("Add", [y, const(rng.standard_normal((16, 1, 1)))]))
+    # a kernel wider than the image, and a stem-like 7x7 stride-2 conv
+    x = graph_input((1, 16, 3, 2))
+    output(conv(x, 16, 16, 5, pads=[2, 2, 2, 2]))
+    x = graph_input((1, 16, 20, 18))
+    output(conv(x, 16, 64, 7, strides=[2, 2], pads=[3, 3, 3, 3]))
+
+    graph = helper.make_graph(nodes, "blocked_convs", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = t.path("blocked.onnx")
+    onnx.save(model, path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    ref = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    so = t.path("blocked.so")
+    p = t.run([t.hodu, "--build", path, "-o", so, "--dump-ir", "--conv-layout", "blocked",
+               "--cflags", "-O1 -Wall -Wextra -Werror"])
+    errors = []
+    blocked = (p.stdout + p.stderr).count("ConvBlocked(")
+    convs = sum(1 for n in nodes if n.op_type == "Conv")
+    if blocked != convs:
+        errors.append(f"{blocked} of {convs} convolutions run blocked")
+    args = [t.hodu, "--run", so, "--output-dir", t.path("out")]
+    for name, v in feeds.items():
+        np.save(t.path(name + ".npy"), v)
+        args += ["--input", f"{name}={t.path(name + '.npy')}"]
+    t.run(args)
+    for o in outputs:
+        r = ref[o.name]
+        got = np.load(t.path("out", f"{o.name}.npy"))
+        if got.shape != r.shape:
+            errors.append(f"{o.name}: shape {got.shape}, onnxruntime {r.shape}")
+            continue
+        rel = float(np.max(np.abs(got.astype(np.float64) - r))) / max(float(np.max(np.abs(r))), 1e-30)
+        print(f"{'ok  ' if rel <= 1e-4 else 'FAIL'} {o.name:6} {str(r.shape):18} rel {rel:.3g}")
+        if rel > 1e-4:
+            errors.append(f"{o.name}: max relative error {rel:.3g} (bar 1e-4)")
+    return t.finish(errors, f": {convs} blocked convolutions, {len(outputs)} outputs")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
