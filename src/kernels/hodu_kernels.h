@@ -2115,6 +2115,8 @@ typedef struct hd_conv_blocked {
     int64_t N, Cb, H, W; /* input: N images of Cb blocks of H x W */
     int64_t Mb, OH, OW;  /* output: Mb blocks of OH x OW */
     int64_t KH, KW, SH, SW, PT, PL, DH, DW;
+    /* depthwise: one filter per channel (Mb == Cb), w [Cb][KH][KW][HD_CB] */
+    int depthwise;
     const float *x, *w, *bias; /* bias: Mb*HD_CB floats, or NULL */
     float *y;
     /* run on every finished output row: y viewed as [N*Mb][OH*OW*HD_CB],
@@ -2140,10 +2142,11 @@ static inline int64_t hd__cb_hp(const hd_conv_blocked *cv)
     return need > cv->H + cv->PT ? need : cv->H + cv->PT;
 }
 
-/* Whether the image is read in place: no padding anywhere. */
+/* Whether the image is read in place: no padding anywhere, or depthwise
+ * (whose kernel clips its taps instead). */
 static inline int hd__cb_in_place(const hd_conv_blocked *cv)
 {
-    return cv->PT == 0 && cv->PL == 0 && hd__cb_hp(cv) <= cv->H && hd__cb_wp(cv) <= cv->W;
+    return cv->depthwise || (cv->PT == 0 && cv->PL == 0 && hd__cb_hp(cv) <= cv->H && hd__cb_wp(cv) <= cv->W);
 }
 
 /* Floats of the padded copy of one image (0 when read in place). */
@@ -2339,16 +2342,118 @@ static inline void hd__cb_row(const hd_conv_blocked *cv, int64_t n, int64_t mb, 
                      cv->OW * HD_CB);
 }
 
+/* Depthwise: each output block reads its own input block, vectors of
+ * HD_CB channels at up to HD_CB_DWB positions of a row at a time (one
+ * input load per FMA: memory, not arithmetic, bounds it).  Taps are
+ * clipped to the image (rows r_lo..r_hi-1, columns q_lo..q_hi-1 of every
+ * position of the span), so no padded copy is made: x is the block's
+ * image, ih0/iw0 the first position's tap (0, 0). */
+#define HD_CB_DWB 8
+HD__CONTRACT_FN HD__SG_FN static inline HD__ALWAYS_INLINE void
+hd__cbdw_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t ih0, int64_t r_lo, int64_t r_hi, int64_t iw0,
+            int64_t q_lo, int64_t q_hi, const float *restrict w, const float *restrict bias, float *restrict y,
+            const int owb)
+{
+    HD__CONTRACT_BODY
+    hd_vf acc[HD__CB_V][HD_CB_DWB];
+    const int64_t xs_j = cv->SW * HD_CB, KW = cv->KW;
+    for (int v = 0; v < HD__CB_V; v++) {
+        hd_vf b = {0};
+        if (bias)
+            memcpy(&b, bias + v * HD_VF, sizeof b);
+        for (int j = 0; j < owb; j++)
+            acc[v][j] = b;
+    }
+    for (int64_t r = r_lo; r < r_hi; r++)
+        for (int64_t q = q_lo; q < q_hi; q++) {
+            const float *xp = x + ((ih0 + r * cv->DH) * cv->W + iw0 + q * cv->DW) * HD_CB;
+            const float *wp = w + (r * KW + q) * HD_CB;
+            for (int v = 0; v < HD__CB_V; v++) {
+                hd_vf wv, xv;
+                memcpy(&wv, wp + v * HD_VF, sizeof wv);
+                for (int j = 0; j < owb; j++) {
+                    memcpy(&xv, xp + j * xs_j + v * HD_VF, sizeof xv);
+                    acc[v][j] += xv * wv;
+                }
+            }
+        }
+    for (int v = 0; v < HD__CB_V; v++)
+        for (int j = 0; j < owb; j++)
+            memcpy(y + j * HD_CB + v * HD_VF, &acc[v][j], sizeof(hd_vf));
+}
+
+/* Depthwise output row oh of block cb of image n, then its epilogue:
+ * positions whose taps all lie inside the row in spans, the others one at
+ * a time with their columns clipped. */
+HD__CONTRACT_FN HD__SG_FN static inline void hd__cbdw_row(const hd_conv_blocked *cv, int64_t n, int64_t cb,
+                                                          int64_t oh)
+{
+    HD__CONTRACT_BODY
+    const int64_t ih0 = oh * cv->SH - cv->PT;
+    int64_t r_lo = 0, r_hi = cv->KH;
+    while (r_lo < r_hi && ih0 + r_lo * cv->DH < 0)
+        r_lo++;
+    while (r_hi > r_lo && ih0 + (r_hi - 1) * cv->DH >= cv->H)
+        r_hi--;
+    const int64_t span = (cv->KW - 1) * cv->DW;
+    int64_t ow_a = cv->PL > 0 ? (cv->PL + cv->SW - 1) / cv->SW : 0;
+    int64_t ow_b = cv->W - 1 - span + cv->PL >= 0 ? (cv->W - 1 - span + cv->PL) / cv->SW + 1 : 0;
+    if (ow_b > cv->OW)
+        ow_b = cv->OW;
+    if (ow_a > ow_b)
+        ow_a = ow_b;
+    const float *x = cv->x + (n * cv->Cb + cb) * cv->H * cv->W * HD_CB;
+    const float *w = cv->w + cb * cv->KH * cv->KW * HD_CB;
+    const float *bias = cv->bias ? cv->bias + cb * HD_CB : NULL;
+    float *y = cv->y + ((n * cv->Mb + cb) * cv->OH + oh) * cv->OW * HD_CB;
+    for (int64_t ow = 0; ow < cv->OW;) {
+        const int64_t iw0 = ow * cv->SW - cv->PL;
+        if (ow < ow_a || ow >= ow_b) {
+            int64_t q_lo = 0, q_hi = cv->KW;
+            while (q_lo < q_hi && iw0 + q_lo * cv->DW < 0)
+                q_lo++;
+            while (q_hi > q_lo && iw0 + (q_hi - 1) * cv->DW >= cv->W)
+                q_hi--;
+            hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, q_lo, q_hi, w, bias, y + ow * HD_CB, 1);
+            ow++;
+            continue;
+        }
+        const int64_t left = ow_b - ow;
+        const int owb = left < HD_CB_DWB ? (int)left : HD_CB_DWB;
+        float *yo = y + ow * HD_CB;
+        switch (owb) {
+        case 1: hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, 0, cv->KW, w, bias, yo, 1); break;
+        case 2: hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, 0, cv->KW, w, bias, yo, 2); break;
+        case 3: hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, 0, cv->KW, w, bias, yo, 3); break;
+        case 4: hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, 0, cv->KW, w, bias, yo, 4); break;
+        case 5: hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, 0, cv->KW, w, bias, yo, 5); break;
+        case 6: hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, 0, cv->KW, w, bias, yo, 6); break;
+        case 7: hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, 0, cv->KW, w, bias, yo, 7); break;
+        default: hd__cbdw_uk(cv, x, ih0, r_lo, r_hi, iw0, 0, cv->KW, w, bias, yo, HD_CB_DWB); break;
+        }
+        ow += owb;
+    }
+    if (cv->epilogue)
+        cv->epilogue(cv->epilogue_ctx, y, cv->OH * cv->OW * HD_CB, n * cv->Mb + cb, oh * cv->OW * HD_CB, 1,
+                     cv->OW * HD_CB);
+}
+
 /* Units of work in one image: (group of NOB blocks, output row), rows
- * innermost so a group's weights stay in cache across its rows. */
+ * innermost so a group's weights stay in cache across its rows; for a
+ * depthwise convolution (block, output row). */
 static inline int64_t hd_conv_blocked_units(const hd_conv_blocked *cv)
 {
-    return (cv->Mb + HD_CB_NOB - 1) / HD_CB_NOB * cv->OH;
+    return (cv->depthwise ? cv->Mb : (cv->Mb + HD_CB_NOB - 1) / HD_CB_NOB) * cv->OH;
 }
 
 static inline void hd_conv_blocked_range(const hd_conv_blocked *cv, int64_t n, int64_t u_lo, int64_t u_hi,
                                          const float *xp)
 {
+    if (cv->depthwise) {
+        for (int64_t u = u_lo; u < u_hi; u++)
+            hd__cbdw_row(cv, n, u / cv->OH, u % cv->OH);
+        return;
+    }
     for (int64_t u = u_lo; u < u_hi; u++) {
         int64_t oh = u % cv->OH, mb = u / cv->OH * HD_CB_NOB;
         hd__cb_row(cv, n, mb, cv->Mb - mb >= HD_CB_NOB ? HD_CB_NOB : 1, oh, xp); /* NOB <= 2 */
@@ -2940,7 +3045,8 @@ static inline void hd__cb_pad_task(void *ctx, uint32_t t, uint32_t worker)
 static inline void hd_conv_blocked_par(const hodu_exec *exec, const hd_conv_blocked *cv, float *scratch)
 {
     const int64_t units = hd_conv_blocked_units(cv);
-    double macs = (double)(cv->Mb * HD_CB) * (double)(cv->OH * cv->OW) * (double)(cv->Cb * HD_CB * cv->KH * cv->KW);
+    double macs = (double)(cv->Mb * HD_CB) * (double)(cv->OH * cv->OW) *
+                  (double)((cv->depthwise ? 1 : cv->Cb * HD_CB) * cv->KH * cv->KW);
     double most = macs / (double)HD_SGEMM_PAR_MACS + 1.0;
     if (most > (double)units)
         most = (double)units;

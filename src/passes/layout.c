@@ -28,8 +28,18 @@
 
 #define B NN_CONV_BLOCK
 
-/* A Conv this pass rewrites: float32 2-D, one group, static, constant
- * weights (and bias), channels in whole blocks. */
+/* Channels rounded up to whole blocks.  The lanes past the last channel
+ * hold zeros where a convolution writes them (zero weights and bias) and
+ * stay finite through the elementwise ops a region admits (region_op), so
+ * the zero weights the next convolution has for them cancel them. */
+static int64_t blocks(int64_t c) { return (c + B - 1) / B; }
+
+/* Padding may not cost more than this much extra work. */
+#define LAYOUT_MAX_PAD_WASTE 2.0
+
+/* A Conv this pass rewrites: float32 2-D, one group or depthwise, static,
+ * constant weights (and bias), and channel counts that pad to whole blocks
+ * without much waste (not a 3-channel image). */
 static bool blockable_conv(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
@@ -37,8 +47,11 @@ static bool blockable_conv(const ir_graph *g, int node)
         n->n_inputs < 2)
         return false;
     nn_conv_geom geom;
-    if (!nn_conv_geom_of(g, node, &geom) || geom.w.nd != 2 || geom.G != 1 || geom.C % B != 0 || geom.M % B != 0 ||
-        geom.N < 1)
+    if (!nn_conv_geom_of(g, node, &geom) || geom.w.nd != 2 ||
+        (geom.G != 1 && !(geom.G == geom.C && geom.M == geom.C)) || geom.N < 1 || geom.C < 1 || geom.M < 1)
+        return false;
+    double padded = (double)(blocks(geom.M) * B) * (double)(geom.G > 1 ? 1 : blocks(geom.C) * B);
+    if (padded > LAYOUT_MAX_PAD_WASTE * (double)geom.M * (double)(geom.G > 1 ? 1 : geom.C))
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]), *w = ir_val(g, n->inputs[1]), *y = ir_val(g, n->outputs[0]);
     const ir_value *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? ir_val(g, n->inputs[2]) : NULL;
@@ -58,7 +71,33 @@ static bool blockable_elementwise(const ir_graph *g, int node)
         if (n->attrs[j].kind == IR_ATTR_TENSOR || n->attrs[j].kind == IR_ATTR_GRAPH ||
             n->attrs[j].kind == IR_ATTR_OTHER)
             return false;
-    return (def->fusable && def->fusable(g, node)) || ew_epilogue_fusable(g, node);
+    if (!(def->fusable && def->fusable(g, node)) && !ew_epilogue_fusable(g, node))
+        return false;
+    /* finite on finite inputs (the padding lanes): no Div, Log, Reciprocal */
+    switch (n->op) {
+    case OP_RELU:
+    case OP_CLIP:
+    case OP_ADD:
+    case OP_SUB:
+    case OP_MUL:
+    case OP_MAX:
+    case OP_MIN:
+    case OP_NEG:
+    case OP_ABS:
+    case OP_IDENTITY:
+    case OP_SIGMOID:
+    case OP_HARD_SIGMOID:
+    case OP_HARD_SWISH:
+    case OP_TANH:
+    case OP_ERF:
+    case OP_GELU:
+    case OP_LEAKY_RELU:
+    case OP_ELU:
+    case OP_SELU:
+    case OP_MISH:
+    case OP_SOFTPLUS: return true;
+    default: return false;
+    }
 }
 
 /* Whether elementwise node `node` can run blocked, given which values are
@@ -68,8 +107,7 @@ static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *na
 {
     const ir_node *n = ir_nd(g, node);
     const ir_value *out = ir_val(g, n->outputs[0]);
-    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !ir_value_is_static(out) ||
-        out->dims[1].size % B != 0)
+    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !ir_value_is_static(out))
         return false;
     bool any = false;
     for (size_t j = 0; j < n->n_inputs; j++) {
@@ -132,8 +170,8 @@ static void set_ints(ir_graph *g, int node, const char *name, const int64_t *v, 
     a->n = n;
 }
 
-/* The blocked form of 4-D value v: made here, or a Reshape + Transpose of
- * v (once). */
+/* The blocked form of 4-D value v: made here, or (once) a Reshape +
+ * Transpose of v, zero-padded to whole blocks first. */
 static int blocked_of(layout_state *s, int v)
 {
     if (s->blocked[v] >= 0)
@@ -144,10 +182,18 @@ static int blocked_of(layout_state *s, int v)
     ir_value_dims(val, d);
     char *base = hd_xstrdup(val->name);
     ir_loc loc = val->loc;
-    int64_t split[5] = {d[0], d[1] / B, B, d[2], d[3]}, blk[5] = {d[0], d[1] / B, d[2], d[3], B};
+    const int64_t cb = blocks(d[1]);
+    int64_t split[5] = {d[0], cb, B, d[2], d[3]}, blk[5] = {d[0], cb, d[2], d[3], B};
+    int src = v;
+    if (cb * B != d[1]) {
+        int64_t pads[8] = {0, 0, 0, 0, 0, cb * B - d[1], 0, 0}, pd[4] = {d[0], cb * B, d[2], d[3]};
+        int pin[2] = {v, shape_const(g, base, ".channel_pads", 8, pads)};
+        src = new_value(g, base, ".padded", 4, pd);
+        new_node(g, OP_PAD, "Pad", NULL, pin, 2, src, loc);
+    }
     int shape = shape_const(g, base, ".block_shape", 5, split);
     int mid = new_value(g, base, ".split", 5, split);
-    int in[2] = {v, shape};
+    int in[2] = {src, shape};
     new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, mid, loc);
     int out = new_value(g, base, ".blocked", 5, blk);
     int tn = new_node(g, OP_TRANSPOSE, "Transpose", NULL, &mid, 1, out, loc);
@@ -158,7 +204,8 @@ static int blocked_of(layout_state *s, int v)
     return out;
 }
 
-/* v, computed blocked, back in NCHW: Transpose + Reshape into v itself. */
+/* v, computed blocked, back in NCHW: Transpose + Reshape (+ a Slice of
+ * the padding) into v itself. */
 static void unblock(layout_state *s, int v)
 {
     ir_graph *g = s->g;
@@ -168,33 +215,61 @@ static void unblock(layout_state *s, int v)
     ir_value_dims(val, d);
     char *base = hd_xstrdup(val->name);
     ir_loc loc = val->loc;
-    int64_t split[5] = {d[0], d[1] / B, B, d[2], d[3]};
+    const int64_t cb = blocks(d[1]);
+    int64_t split[5] = {d[0], cb, B, d[2], d[3]}, pd[4] = {d[0], cb * B, d[2], d[3]};
     int mid = new_value(g, base, ".unblocked", 5, split);
     int tn = new_node(g, OP_TRANSPOSE, "Transpose", NULL, &vb, 1, mid, loc);
     static const int64_t perm[5] = {0, 1, 4, 2, 3};
     set_ints(g, tn, "perm", perm, 5);
-    int shape = shape_const(g, base, ".nchw_shape", 4, d);
+    int shape = shape_const(g, base, ".nchw_shape", 4, pd);
     int in[2] = {mid, shape};
-    new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, v, loc);
+    if (cb * B == d[1]) {
+        new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, v, loc);
+    } else {
+        int padded = new_value(g, base, ".padded_nchw", 4, pd);
+        new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, padded, loc);
+        int64_t zero = 0, c = d[1], one = 1;
+        int sin[4] = {padded, shape_const(g, base, ".starts", 1, &zero), shape_const(g, base, ".ends", 1, &c),
+                      shape_const(g, base, ".axes", 1, &one)};
+        new_node(g, OP_SLICE, "Slice", NULL, sin, 4, v, loc);
+    }
     free(base);
 }
 
-/* W [M, C, KH, KW] as [M/B, C/B, KH, KW, B in, B out]. */
-static int blocked_weights(ir_graph *g, const ir_value *w)
+/* W [M, C, KH, KW] as [M/B, C/B, KH, KW, B in, B out]; a depthwise W
+ * [C, 1, KH, KW] as [C/B, KH, KW, B]; zeros for the padding channels. */
+static int blocked_weights(ir_graph *g, const ir_value *w, bool dw)
 {
     int64_t d[4];
     ir_value_dims(w, d);
-    const int64_t M = d[0], C = d[1], KK = d[2] * d[3];
+    const int64_t M = d[0], C = d[1], KK = d[2] * d[3], Mb = blocks(M), Cb = dw ? 1 : blocks(C);
     const float *src = w->data;
-    size_t n = (size_t)(M * C * KK);
-    float *dst = ir_graph_keep(g, hd_xmalloc(n * sizeof(float)));
+    size_t n = (size_t)(Mb * B * (dw ? 1 : Cb * B) * KK);
+    float *dst = ir_graph_keep(g, hd_xcalloc(n, sizeof(float)));
     for (int64_t m = 0; m < M; m++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t k = 0; k < KK; k++)
-                dst[(((m / B) * (C / B) + c / B) * KK + k) * B * B + (c % B) * B + m % B] = src[(m * C + c) * KK + k];
-    int64_t dims[6] = {M / B, C / B, d[2], d[3], B, B};
+                dst[dw ? ((m / B) * KK + k) * B + m % B : (((m / B) * Cb + c / B) * KK + k) * B * B + (c % B) * B + m % B] =
+                    src[(m * C + c) * KK + k];
+    int64_t dims[6] = {Mb, Cb, d[2], d[3], B, B}, dw_dims[4] = {Mb, d[2], d[3], B};
     char *name = hd_xasprintf("%s.blocked", w->name);
-    int v = ir_const_new(g, name, HODU_DTYPE_F32, 6, dims, dst, n * sizeof(float));
+    int v = ir_const_new(g, name, HODU_DTYPE_F32, dw ? 4 : 6, dw ? dw_dims : dims, dst, n * sizeof(float));
+    free(name);
+    return v;
+}
+
+/* The bias padded with zeros to whole blocks (the bias itself when it needs
+ * no padding). */
+static int blocked_bias(ir_graph *g, int bias)
+{
+    const ir_value *b = ir_val(g, bias);
+    const int64_t M = b->dims[0].size, Mp = blocks(M) * B;
+    if (Mp == M)
+        return bias;
+    float *dst = ir_graph_keep(g, hd_xcalloc((size_t)Mp, sizeof(float)));
+    memcpy(dst, b->data, (size_t)M * sizeof(float));
+    char *name = hd_xasprintf("%s.padded", b->name);
+    int v = ir_const_new(g, name, HODU_DTYPE_F32, 1, &Mp, dst, (size_t)Mp * sizeof(float));
     free(name);
     return v;
 }
@@ -211,8 +286,8 @@ static void rewrite_conv(layout_state *s, int node)
     char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
     ir_loc loc = g->nodes[node].loc;
     g->nodes[node].dead = true;
-    int in[3] = {blocked_of(s, x), blocked_weights(g, ir_val(g, w)), bias};
-    int64_t yd[5] = {geom.N, geom.M / B, geom.w.out[0], geom.w.out[1], B};
+    int in[3] = {blocked_of(s, x), blocked_weights(g, ir_val(g, w), geom.G > 1), bias >= 0 ? blocked_bias(g, bias) : -1};
+    int64_t yd[5] = {geom.N, blocks(geom.M), geom.w.out[0], geom.w.out[1], B};
     char *yname = hd_xstrdup(ir_val(g, y)->name);
     int yb = new_value(g, yname, ".blocked", 5, yd);
     free(yname);
@@ -243,7 +318,7 @@ static bool rewrite_elementwise(layout_state *s, int node)
     }
     int64_t d[4];
     ir_value_dims(ir_val(g, y), d);
-    int64_t yd[5] = {d[0], d[1] / B, d[2], d[3], B};
+    int64_t yd[5] = {d[0], blocks(d[1]), d[2], d[3], B};
     char *yname = hd_xstrdup(ir_val(g, y)->name);
     int yb = new_value(g, yname, ".blocked", 5, yd);
     free(yname);

@@ -6,7 +6,9 @@
 Builds one model of small convolution networks whose convolutions the pass
 rewrites into hodu.ConvBlocked (channel counts in whole blocks of 16):
 strides, dilations, asymmetric pads, kernels wider than the image, an odd
-number of output blocks, no bias, batch 2, and the values around them: an
+number of output blocks, no bias, batch 2, depthwise convolutions (a
+MobileNetV2 block), channel counts that are not whole blocks (24, 40), and
+the values around them: an
 elementwise chain between two convolutions, a residual Add whose other
 operand is a graph input, a per-channel Add that must stay in NCHW, a value
 that is both a graph output and read outside the blocked form.  It builds
@@ -97,8 +99,23 @@ def main():
     x = graph_input((1, 16, 20, 18))
     output(conv(x, 16, 64, 7, strides=[2, 2], pads=[3, 3, 3, 3]))
 
+    # depthwise: a MobileNetV2 block (expand, depthwise, project, residual)
+    # and a 5x5 stride-2 depthwise convolution on three blocks
+    x = graph_input((1, 16, 12, 9))
+    h = node("Clip", [conv(x, 16, 64, 1), const(0.0), const(6.0)])
+    h = node("Clip", [conv(h, 1, 64, 3, group=64, pads=[1, 1, 1, 1]), const(0.0), const(6.0)])
+    output(node("Add", [conv(h, 64, 16, 1), x]))
+    x = graph_input((2, 48, 11, 13))
+    output(conv(x, 1, 48, 5, group=48, strides=[2, 2], pads=[2, 1, 2, 2]))
+    # channel counts that are not whole blocks (padded with zero lanes):
+    # 24 -> 40 dense, a 24-channel depthwise with HardSwish, a residual Add
+    x = graph_input((1, 24, 9, 10))
+    h = node("HardSwish", [conv(x, 1, 24, 3, group=24, pads=[1, 1, 1, 1])])
+    h = node("Add", [conv(h, 24, 24, 1), x])
+    output(conv(node("Sigmoid", [h]), 24, 40, 3, strides=[2, 2], pads=[1, 1, 1, 1]))
+
     graph = helper.make_graph(nodes, "blocked_convs", inputs, outputs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
     model.ir_version = 8
     path = t.path("blocked.onnx")
     onnx.save(model, path)

@@ -812,7 +812,8 @@ static uint64_t worker_scratch_conv(const ir_graph *gr, int node)
 /* --- hodu.ConvBlocked ------------------------------------------------------ */
 
 /* The kernel layer's hd_conv_blocked reads a zero-bordered copy of each
- * image where the window leaves it (same sizes as hd__cb_hp / hd__cb_wp). */
+ * image where a dense window leaves it (same sizes as hd__cb_hp / hd__cb_wp;
+ * hd__cb_in_place). */
 static uint64_t scratch_conv_blocked(const ir_graph *gr, int node)
 {
     nn_conv_geom g;
@@ -825,8 +826,8 @@ static uint64_t scratch_conv_blocked(const ir_graph *gr, int node)
         hp = w->in[0] + w->pb[0];
     if (wp < w->in[1] + w->pb[1])
         wp = w->in[1] + w->pb[1];
-    if (w->pb[0] == 0 && w->pb[1] == 0 && hp <= w->in[0] && wp <= w->in[1])
-        return 0;
+    if (g.G > 1 || (w->pb[0] == 0 && w->pb[1] == 0 && hp <= w->in[0] && wp <= w->in[1]))
+        return 0; /* read in place; a depthwise kernel clips its taps */
     return nn_align64(op_bytes4(g.C, hp, wp, 1, sizeof(float)));
 }
 
@@ -846,14 +847,17 @@ static bool emit_conv_blocked(op_emit *e)
     bool tiles = nn_tile_fn(e, &map, fn);
     if (tiles)
         nn_tile_ctx(e, fn, &map, "tc", "0", "0");
+    em_line(e, "const hd_conv_blocked cv = {");
+    em_line(e, "    .N = %" PRId64 ", .Cb = %" PRId64 ", .H = %" PRId64 ", .W = %" PRId64 ",", g.N, g.C / B, w->in[0],
+            w->in[1]);
+    em_line(e, "    .Mb = %" PRId64 ", .OH = %" PRId64 ", .OW = %" PRId64 ",", g.M / B, w->out[0], w->out[1]);
     em_line(e,
-            "const hd_conv_blocked cv = {%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-            ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
-            ", %" PRId64 ",",
-            g.N, g.C / B, w->in[0], w->in[1], g.M / B, w->out[0], w->out[1], w->k[0], w->k[1], w->s[0], w->s[1],
-            w->pb[0], w->pb[1], w->d[0], w->d[1]);
-    em_line(e, "                             in0, in1, %s, out0, %s, %s};", em_in(e, 2) ? "in2" : "NULL",
-            tiles ? fn : "NULL", tiles ? "&tc" : "NULL");
+            "    .KH = %" PRId64 ", .KW = %" PRId64 ", .SH = %" PRId64 ", .SW = %" PRId64 ", .PT = %" PRId64
+            ", .PL = %" PRId64 ", .DH = %" PRId64 ", .DW = %" PRId64 ",",
+            w->k[0], w->k[1], w->s[0], w->s[1], w->pb[0], w->pb[1], w->d[0], w->d[1]);
+    em_line(e, "    .depthwise = %d, .x = in0, .w = in1, .bias = %s, .y = out0,", g.G > 1,
+            em_in(e, 2) ? "in2" : "NULL");
+    em_line(e, "    .epilogue = %s, .epilogue_ctx = %s};", tiles ? fn : "NULL", tiles ? "&tc" : "NULL");
     e->parallel = true;
     em_line(e, "hd_conv_blocked_par(exec, &cv, %s);",
             scratch_conv_blocked(e->g, e->node) ? "(float *)scratch" : "NULL");
