@@ -2385,8 +2385,7 @@ hd__cbdw_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t ih0, int
 /* Depthwise output row oh of block cb of image n, then its epilogue:
  * positions whose taps all lie inside the row in spans, the others one at
  * a time with their columns clipped. */
-HD__CONTRACT_FN HD__SG_FN static inline void hd__cbdw_row(const hd_conv_blocked *cv, int64_t n, int64_t cb,
-                                                          int64_t oh)
+HD__CONTRACT_FN HD__SG_FN static inline void hd__cbdw_row(const hd_conv_blocked *cv, int64_t n, int64_t cb, int64_t oh)
 {
     HD__CONTRACT_BODY
     const int64_t ih0 = oh * cv->SH - cv->PT;

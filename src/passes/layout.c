@@ -1,21 +1,25 @@
 /*
  * passes/layout.c - channel-blocked convolutions.
  *
- * A float32 2-D convolution with one group and channel counts that are
- * multiples of NN_CONV_BLOCK (B) runs as a direct kernel over tensors laid
- * out [N, C/B, H, W, B] (hodu.ConvBlocked; the kernel layer's
- * hd_conv_blocked): it broadcasts inputs against vectors of B output
- * channels, with no im2col and no packing at run time.  This pass rewrites
- * each such Conv into one, its weights reordered at build time, and keeps
- * the values between them blocked: an elementwise op joins when every
- * tensor operand is a blocked value of its shape or a single element, at
- * least one of them blocked (the ResNet residual Add, Relu, Clip, ...;
- * elementwise ops do not care where an element sits).  A value enters the
- * blocked form through Reshape [N, C/B, B, H, W] + Transpose, and leaves it
- * through the inverse pair, once per value, where something outside reads
- * it or it is a graph output; the original value keeps its name and its
- * readers.  Runs before fusion, so the blocked convolutions take their
- * elementwise consumers as epilogues like any contraction.
+ * A float32 2-D convolution, dense with one group or depthwise, runs as a
+ * direct kernel over tensors laid out [N, C/B, H, W, B], B = NN_CONV_BLOCK
+ * (hodu.ConvBlocked; the kernel layer's hd_conv_blocked): inputs broadcast
+ * against vectors of B output channels, with no im2col and no packing at
+ * run time.  This pass rewrites such Convs, their weights reordered at
+ * build time, and keeps the values between them blocked: an elementwise op
+ * joins when each tensor operand is a blocked value of its shape, one that
+ * broadcasts only along batch and spatial dims, or a single element, at
+ * least one of them computed blocked (the residual Add, Relu, Clip, a
+ * squeeze-and-excite Mul; elementwise ops do not care where an element
+ * sits), and a GlobalAveragePool of a blocked value becomes a ReduceMean
+ * over the spatial axes.  Channel counts pad to whole blocks with zero
+ * lanes.  A value enters the blocked form through Pad + Reshape [N, C/B,
+ * B, H, W] + Transpose, and leaves it through the inverse, once per value,
+ * where something outside reads it or it is a graph output; the original
+ * value keeps its name and its readers.  Regions whose conversions would
+ * cost more than they save stay as they are (choose_regions).  Runs
+ * before fusion, so the blocked convolutions take their elementwise
+ * consumers as epilogues like any contraction.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +104,27 @@ static bool blockable_elementwise(const ir_graph *g, int node)
     }
 }
 
+/* Whether `in` broadcasts into the 4-D `out` along its spatial and batch
+ * dims only ([N, C, 1, 1] from a pooling, [C, 1, 1] per-channel
+ * constants): its blocked form then broadcasts the same way, lanes
+ * matching lanes. */
+static bool channel_broadcast(const ir_value *in, const ir_value *out)
+{
+    if (in->dtype != HODU_DTYPE_F32 || !ir_value_is_static(in) || (in->rank != 4 && in->rank != 3))
+        return false;
+    const int off = 4 - in->rank;
+    if (in->dims[1 - off].size != out->dims[1].size)
+        return false;
+    for (int i = 0; i < in->rank; i++)
+        if (i + off != 1 && in->dims[i].size != 1 && in->dims[i].size != out->dims[i + off].size)
+            return false;
+    return true;
+}
+
 /* Whether elementwise node `node` can run blocked, given which values are
  * computed blocked (`native`): every tensor operand of the output's shape,
- * or one element, at least one of them native. */
+ * broadcasting only along batch and spatial dims, or one element, and at
+ * least one of them native. */
 static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *native, size_t n_vals)
 {
     const ir_node *n = ir_nd(g, node);
@@ -117,11 +139,24 @@ static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *na
         const ir_value *in = ir_val(g, v);
         if (ir_value_numel(in) == 1 && in->rank <= 4)
             continue;
-        if (!ir_same_type(in, out))
+        if (!ir_same_type(in, out) && !channel_broadcast(in, out))
             return false;
         any = any || ((size_t)v < n_vals && native[v]);
     }
     return any;
+}
+
+/* A GlobalAveragePool of a value computed blocked (a squeeze-and-excite
+ * block's): a ReduceMean over the blocked form's spatial axes. */
+static bool blockable_pool(const ir_graph *g, int node, const bool *native, size_t n_vals)
+{
+    const ir_node *n = ir_nd(g, node);
+    if (n->op != OP_GLOBAL_AVERAGE_POOL || n->dead || n->rt_general || n->n_inputs != 1 || n->n_outputs != 1 ||
+        n->outputs[0] < 0)
+        return false;
+    const ir_value *x = ir_val(g, n->inputs[0]);
+    return x->dtype == HODU_DTYPE_F32 && x->rank == 4 && ir_value_is_static(x) && (size_t)n->inputs[0] < n_vals &&
+           native[n->inputs[0]];
 }
 
 typedef struct layout_state {
@@ -178,16 +213,22 @@ static int blocked_of(layout_state *s, int v)
         return s->blocked[v];
     ir_graph *g = s->g;
     const ir_value *val = ir_val(g, v);
-    int64_t d[4];
-    ir_value_dims(val, d);
+    int64_t d[4] = {1, 1, 1, 1};
+    ir_value_dims(val, d + 4 - val->rank); /* [C, H, W] reads as [1, C, H, W] */
+    const int rank = val->rank;
     char *base = hd_xstrdup(val->name);
     ir_loc loc = val->loc;
     const int64_t cb = blocks(d[1]);
     int64_t split[5] = {d[0], cb, B, d[2], d[3]}, blk[5] = {d[0], cb, d[2], d[3], B};
     int src = v;
+    if (rank == 3) {
+        int rin[2] = {v, shape_const(g, base, ".as_4d", 4, d)};
+        src = new_value(g, base, ".4d", 4, d);
+        new_node(g, OP_RESHAPE, "Reshape", NULL, rin, 2, src, loc);
+    }
     if (cb * B != d[1]) {
         int64_t pads[8] = {0, 0, 0, 0, 0, cb * B - d[1], 0, 0}, pd[4] = {d[0], cb * B, d[2], d[3]};
-        int pin[2] = {v, shape_const(g, base, ".channel_pads", 8, pads)};
+        int pin[2] = {src, shape_const(g, base, ".channel_pads", 8, pads)};
         src = new_value(g, base, ".padded", 4, pd);
         new_node(g, OP_PAD, "Pad", NULL, pin, 2, src, loc);
     }
@@ -249,8 +290,8 @@ static int blocked_weights(ir_graph *g, const ir_value *w, bool dw)
     for (int64_t m = 0; m < M; m++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t k = 0; k < KK; k++)
-                dst[dw ? ((m / B) * KK + k) * B + m % B : (((m / B) * Cb + c / B) * KK + k) * B * B + (c % B) * B + m % B] =
-                    src[(m * C + c) * KK + k];
+                dst[dw ? ((m / B) * KK + k) * B + m % B
+                       : (((m / B) * Cb + c / B) * KK + k) * B * B + (c % B) * B + m % B] = src[(m * C + c) * KK + k];
     int64_t dims[6] = {Mb, Cb, d[2], d[3], B, B}, dw_dims[4] = {Mb, d[2], d[3], B};
     char *name = hd_xasprintf("%s.blocked", w->name);
     int v = ir_const_new(g, name, HODU_DTYPE_F32, dw ? 4 : 6, dw ? dw_dims : dims, dst, n * sizeof(float));
@@ -286,7 +327,8 @@ static void rewrite_conv(layout_state *s, int node)
     char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
     ir_loc loc = g->nodes[node].loc;
     g->nodes[node].dead = true;
-    int in[3] = {blocked_of(s, x), blocked_weights(g, ir_val(g, w), geom.G > 1), bias >= 0 ? blocked_bias(g, bias) : -1};
+    int in[3] = {blocked_of(s, x), blocked_weights(g, ir_val(g, w), geom.G > 1),
+                 bias >= 0 ? blocked_bias(g, bias) : -1};
     int64_t yd[5] = {geom.N, blocks(geom.M), geom.w.out[0], geom.w.out[1], B};
     char *yname = hd_xstrdup(ir_val(g, y)->name);
     int yb = new_value(g, yname, ".blocked", 5, yd);
@@ -331,6 +373,26 @@ static bool rewrite_elementwise(layout_state *s, int node)
     return true;
 }
 
+static void rewrite_pool(layout_state *s, int node)
+{
+    ir_graph *g = s->g;
+    int x = g->nodes[node].inputs[0], y = g->nodes[node].outputs[0];
+    char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
+    ir_loc loc = g->nodes[node].loc;
+    g->nodes[node].dead = true;
+    int64_t d[4];
+    ir_value_dims(ir_val(g, y), d);
+    int64_t yd[5] = {d[0], blocks(d[1]), 1, 1, B}, axes[2] = {2, 3};
+    char *yname = hd_xstrdup(ir_val(g, y)->name);
+    int in[2] = {blocked_of(s, x), shape_const(g, yname, ".axes", 2, axes)};
+    int yb = new_value(g, yname, ".blocked", 5, yd);
+    free(yname);
+    new_node(g, OP_REDUCE_MEAN, "ReduceMean", name, in, 2, yb, loc);
+    free(name);
+    s->blocked[y] = yb;
+    s->native[y] = true;
+}
+
 /* Regions: the convolutions and elementwise nodes that would run blocked,
  * joined where one reads another's value.  A region pays for converting the
  * values that enter and leave it (a memory pass each) out of what its
@@ -369,6 +431,9 @@ static void choose_regions(const ir_graph *g, const int *order, size_t count, bo
             int x = n->inputs[0];
             if (region_of[x] >= 0)
                 parent[region_root(parent, node)] = region_root(parent, region_of[x]);
+        } else if (blockable_pool(g, node, native, nv)) {
+            member[node] = true;
+            parent[region_root(parent, node)] = region_root(parent, region_of[n->inputs[0]]);
         } else if (blockable_elementwise(g, node) && elementwise_operands_fit(g, node, native, nv)) {
             member[node] = true;
             for (size_t j = 0; j < n->n_inputs; j++)
@@ -455,6 +520,9 @@ size_t pass_block_convs(ir_graph *g, pass_conv_layout mode)
             continue;
         if (blockable_conv(g, node)) {
             rewrite_conv(&s, node);
+            rewritten++;
+        } else if (blockable_pool(g, node, s.native, s.n_vals)) {
+            rewrite_pool(&s, node);
             rewritten++;
         } else if (blockable_elementwise(g, node) && rewrite_elementwise(&s, node)) {
             rewritten++;

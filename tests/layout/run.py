@@ -4,18 +4,19 @@
     run.py [--hodu PATH] [--work DIR]
 
 Builds one model of small convolution networks whose convolutions the pass
-rewrites into hodu.ConvBlocked (channel counts in whole blocks of 16):
-strides, dilations, asymmetric pads, kernels wider than the image, an odd
-number of output blocks, no bias, batch 2, depthwise convolutions (a
-MobileNetV2 block), channel counts that are not whole blocks (24, 40), and
-the values around them: an
-elementwise chain between two convolutions, a residual Add whose other
-operand is a graph input, a per-channel Add that must stay in NCHW, a value
-that is both a graph output and read outside the blocked form.  It builds
-with --conv-layout blocked (every convolution that can, whatever the cost
-model says of ones this small), checks with --dump-ir that all of them ran
-blocked, and compares every output with onnxruntime's on seeded random
-inputs given at run time (float32, 1e-4 relative).
+rewrites into hodu.ConvBlocked (blocks of 16 channels): strides, dilations,
+asymmetric pads, kernels wider than the image, an odd number of output
+blocks, no bias, batch 2, depthwise convolutions (a MobileNetV2 block),
+channel counts that are not whole blocks (8, 24, 40), and the values around
+them: an elementwise chain between two convolutions, a residual Add whose
+other operand is a graph input, a per-channel constant Add, a
+squeeze-and-excite block (GlobalAveragePool, convolutions on [N, C, 1, 1],
+a broadcasting Mul), a value that is both a graph output and read outside
+the blocked form.  It builds with --conv-layout blocked (every convolution
+that can, whatever the cost model says of ones this small), checks with
+--dump-ir that all of them ran blocked, and compares every output with
+onnxruntime's on seeded random inputs given at run time (float32, 1e-4
+relative).
 
 Exit status: 0 when every output agrees; 1 on any disagreement or failure;
 2 when the test cannot start (no hodu, or numpy, onnx or onnxruntime
@@ -88,7 +89,7 @@ def main():
     r = node("Relu", [node("Add", [conv(x, 32, 32, 3, pads=[1, 1, 1, 1]), x])])
     r = node("Clip", [r, const(0.0), const(6.0)])
     output(conv(r, 32, 16, 3, strides=[2, 2], pads=[1, 1, 1, 1]))
-    # SiLU and a scalar Mul, then a per-channel Add (stays NCHW)
+    # SiLU and a scalar Mul, then a per-channel constant Add
     x = graph_input((1, 16, 10, 10))
     y = conv(x, 16, 16, 5, pads=[2, 2, 2, 2])
     y = node("Mul", [node("Mul", [y, node("Sigmoid", [y])]), const(0.5)])
@@ -113,6 +114,15 @@ def main():
     h = node("HardSwish", [conv(x, 1, 24, 3, group=24, pads=[1, 1, 1, 1])])
     h = node("Add", [conv(h, 24, 24, 1), x])
     output(conv(node("Sigmoid", [h]), 24, 40, 3, strides=[2, 2], pads=[1, 1, 1, 1]))
+    # squeeze-and-excite: GlobalAveragePool of a blocked value, 1x1
+    # convolutions on [N, C, 1, 1] (8 channels: half a block), a
+    # broadcasting Mul, batch 2
+    x = graph_input((2, 32, 7, 6))
+    h = conv(x, 32, 32, 3, pads=[1, 1, 1, 1])
+    h = node("Mul", [h, node("Sigmoid", [h])])
+    e = node("Relu", [conv(node("GlobalAveragePool", [h]), 32, 8, 1)])
+    e = node("HardSigmoid", [conv(e, 8, 32, 1)])
+    output(conv(node("Mul", [h, e]), 32, 16, 1))
 
     graph = helper.make_graph(nodes, "blocked_convs", inputs, outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
