@@ -34,8 +34,9 @@
 
 /* Channels rounded up to whole blocks.  The lanes past the last channel
  * hold zeros where a convolution writes them (zero weights and bias) and
- * stay finite through the elementwise ops a region admits (region_op), so
- * the zero weights the next convolution has for them cancel them. */
+ * stay finite through the elementwise ops a region admits
+ * (blockable_elementwise), so the next convolution's zero weights for them
+ * cancel them. */
 static int64_t blocks(int64_t c) { return (c + B - 1) / B; }
 
 /* Padding may not cost more than this much extra work. */
@@ -398,8 +399,8 @@ static void rewrite_pool(layout_state *s, int node)
  * values that enter and leave it (a memory pass each) out of what its
  * convolutions gain over im2col + GEMM (about a fifth of their time); it is
  * kept when its convolutions do at least this many flops per converted
- * element (ResNet-50's one region: 27000; a MobileNet 1x1 convolution
- * between two depthwise ones: 30 to 500, where it measured slower). */
+ * element (ResNet-50's one region: 27000; a lone 1x1 convolution between
+ * ops that stay NCHW: 30 to 500, where it measured slower). */
 #define LAYOUT_MIN_FLOPS_PER_ELEM 1024.0
 
 static int region_root(int *parent, int x)
