@@ -2097,6 +2097,14 @@ static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t
  * at a time with their taps clipped; rows clip their taps vertically. */
 #define HD_CB    16
 #define HD__CB_V (HD_CB / HD_VF)
+/* The micro-kernels keep their accumulators in registers only once their
+ * loops over positions and blocks are unrolled, which gcc does at -O3 alone:
+ * the blocked convolution's functions ask for it whatever the model's -O. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HD__CB_FN __attribute__((optimize("O3", "fp-contract=fast")))
+#else
+#define HD__CB_FN HD__CONTRACT_FN
+#endif
 #if HD_VECTOR_BYTES == 64
 #define HD_CB_NOB 2 /* 28 of 32 zmm accumulate */
 #define HD_CB_OWB 14
@@ -2173,13 +2181,16 @@ static inline void hd_conv_blocked_pad(const hd_conv_blocked *cv, int64_t n, int
     }
 }
 
-/* owb positions of one output row: x at the first one's tap (0, 0) of
- * block 0, xs_c and xs_h floats between blocks and tap rows; nob blocks
- * of weights from w into y.  nob and owb are literals at every call, so
- * the accumulators live in registers. */
-HD__CONTRACT_FN HD__SG_FN static inline HD__ALWAYS_INLINE void
+/* owb output positions: x at the first one's tap (0, 0) of block 0, xs_c
+ * and xs_h floats between blocks and tap rows; nob blocks of weights from
+ * w into y.  Positions from `split` on lie x2 and y2 floats further on (the
+ * next output row: narrow rows run two at a time, so the weights loaded for
+ * an input channel feed as many FMAs as a wide row's).  nob, owb and split
+ * are literals at every call, so the accumulators live in registers. */
+HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void
 hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t xs_c, int64_t xs_h, const float *restrict w,
-          const float *restrict bias, float *restrict y, const int nob, const int owb)
+          const float *restrict bias, float *restrict y, const int nob, const int owb, int64_t x2, int64_t y2,
+          const int split)
 {
     HD__CONTRACT_BODY
     hd_vf acc[HD_CB_NOB * HD__CB_V][HD_CB_OWB];
@@ -2205,7 +2216,7 @@ hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t xs_c, int6
                         for (int v = 0; v < HD__CB_V; v++)
                             memcpy(&wv[o * HD__CB_V + v], wp + o * ws_o + c * HD_CB + v * HD_VF, sizeof(hd_vf));
                     for (int j = 0; j < owb; j++) {
-                        const hd_vf s = HD__VSPLAT(xp[j * xs_j + c]);
+                        const hd_vf s = HD__VSPLAT(j < split ? xp[j * xs_j + c] : xp[x2 + (j - split) * xs_j + c]);
                         for (int o = 0; o < nob * HD__CB_V; o++)
                             acc[o][j] += s * wv[o];
                     }
@@ -2215,11 +2226,12 @@ hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t xs_c, int6
     for (int o = 0; o < nob; o++)
         for (int v = 0; v < HD__CB_V; v++)
             for (int j = 0; j < owb; j++)
-                memcpy(y + o * ys_o + j * HD_CB + v * HD_VF, &acc[o * HD__CB_V + v][j], sizeof(hd_vf));
+                memcpy(y + o * ys_o + (j < split ? j * HD_CB : y2 + (j - split) * HD_CB) + v * HD_VF,
+                       &acc[o * HD__CB_V + v][j], sizeof(hd_vf));
 }
 
 /* owb <= HD_CB_OWB positions through the variant compiled for owb. */
-HD__CONTRACT_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
+HD__CB_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
                                                          int64_t xs_h, const float *w, const float *bias, float *y,
                                                          int nob, int owb)
 {
@@ -2227,119 +2239,160 @@ HD__CONTRACT_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *
     if (nob == HD_CB_NOB) {
         switch (owb) {
 #if HD_CB_OWB > 1
-        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 1); break;
+        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 1, 0, 0, 1); break;
 #endif
 #if HD_CB_OWB > 2
-        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 2); break;
+        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 2, 0, 0, 2); break;
 #endif
 #if HD_CB_OWB > 3
-        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 3); break;
+        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 3, 0, 0, 3); break;
 #endif
 #if HD_CB_OWB > 4
-        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 4); break;
+        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 4, 0, 0, 4); break;
 #endif
 #if HD_CB_OWB > 5
-        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 5); break;
+        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 5, 0, 0, 5); break;
 #endif
 #if HD_CB_OWB > 6
-        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 6); break;
+        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 6, 0, 0, 6); break;
 #endif
 #if HD_CB_OWB > 7
-        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 7); break;
+        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 7, 0, 0, 7); break;
 #endif
 #if HD_CB_OWB > 8
-        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 8); break;
+        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 8, 0, 0, 8); break;
 #endif
 #if HD_CB_OWB > 9
-        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 9); break;
+        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 9, 0, 0, 9); break;
 #endif
 #if HD_CB_OWB > 10
-        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 10); break;
+        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 10, 0, 0, 10); break;
 #endif
 #if HD_CB_OWB > 11
-        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 11); break;
+        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 11, 0, 0, 11); break;
 #endif
 #if HD_CB_OWB > 12
-        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 12); break;
+        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 12, 0, 0, 12); break;
 #endif
 #if HD_CB_OWB > 13
-        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 13); break;
+        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 13, 0, 0, 13); break;
 #endif
-        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, HD_CB_OWB); break;
+        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, HD_CB_OWB, 0, 0, HD_CB_OWB); break;
         }
     } else {
         switch (owb) {
 #if HD_CB_OWB > 1
-        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 1); break;
+        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 1, 0, 0, 1); break;
 #endif
 #if HD_CB_OWB > 2
-        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 2); break;
+        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 2, 0, 0, 2); break;
 #endif
 #if HD_CB_OWB > 3
-        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 3); break;
+        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 3, 0, 0, 3); break;
 #endif
 #if HD_CB_OWB > 4
-        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 4); break;
+        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 4, 0, 0, 4); break;
 #endif
 #if HD_CB_OWB > 5
-        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 5); break;
+        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 5, 0, 0, 5); break;
 #endif
 #if HD_CB_OWB > 6
-        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 6); break;
+        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 6, 0, 0, 6); break;
 #endif
 #if HD_CB_OWB > 7
-        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 7); break;
+        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 7, 0, 0, 7); break;
 #endif
 #if HD_CB_OWB > 8
-        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 8); break;
+        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 8, 0, 0, 8); break;
 #endif
 #if HD_CB_OWB > 9
-        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 9); break;
+        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 9, 0, 0, 9); break;
 #endif
 #if HD_CB_OWB > 10
-        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 10); break;
+        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 10, 0, 0, 10); break;
 #endif
 #if HD_CB_OWB > 11
-        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 11); break;
+        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 11, 0, 0, 11); break;
 #endif
 #if HD_CB_OWB > 12
-        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 12); break;
+        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 12, 0, 0, 12); break;
 #endif
 #if HD_CB_OWB > 13
-        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 13); break;
+        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 13, 0, 0, 13); break;
 #endif
-        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, HD_CB_OWB); break;
+        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, HD_CB_OWB, 0, 0, HD_CB_OWB); break;
         }
     }
 }
 
+/* Two output rows of ow <= HD_CB_OWB / 2 positions each (x2, y2: the
+ * second row's offsets). */
+HD__CB_FN HD__SG_FN static inline void hd__cb_span2(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
+                                                          int64_t xs_h, const float *w, const float *bias, float *y,
+                                                          int nob, int ow, int64_t x2, int64_t y2)
+{
+    HD__CONTRACT_BODY
+#define HD__CB2(NB, K)                                                                                                 \
+    case K: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, NB, 2 * (K), x2, y2, K); break;
+#define HD__CB2_SWITCH(NB)                                                                                             \
+    switch (ow) {                                                                                                      \
+        HD__CB2(NB, 1)                                                                                                 \
+        HD__CB2_MORE(NB)                                                                                               \
+    default: break;                                                                                                    \
+    }
+#if HD_CB_OWB >= 14
+#define HD__CB2_MORE(NB) HD__CB2(NB, 2) HD__CB2(NB, 3) HD__CB2(NB, 4) HD__CB2(NB, 5) HD__CB2(NB, 6) HD__CB2(NB, 7)
+#elif HD_CB_OWB >= 6
+#define HD__CB2_MORE(NB) HD__CB2(NB, 2) HD__CB2(NB, 3)
+#elif HD_CB_OWB >= 4
+#define HD__CB2_MORE(NB) HD__CB2(NB, 2)
+#else
+#define HD__CB2_MORE(NB)
+#endif
+    if (nob == HD_CB_NOB) {
+        HD__CB2_SWITCH(HD_CB_NOB)
+    } else {
+        HD__CB2_SWITCH(1)
+    }
+#undef HD__CB2
+#undef HD__CB2_SWITCH
+#undef HD__CB2_MORE
+}
+
 /* Output row oh of blocks mb..mb+nob-1 of image n, then its epilogue;
  * xp is the padded copy of image n, or NULL to read x in place. */
-static inline void hd__cb_row(const hd_conv_blocked *cv, int64_t n, int64_t mb, int nob, int64_t oh, const float *xp)
+static inline void hd__cb_row(const hd_conv_blocked *cv, int64_t n, int64_t mb, int nob, int64_t oh, const float *xp,
+                              int rows)
 {
     const float *x;
-    int64_t xs_c, xs_h;
+    int64_t xs_c, xs_h, xs_row; /* xs_row: from one output row's input to the next's */
     if (xp) {
         const int64_t hp = hd__cb_hp(cv), wp = hd__cb_wp(cv);
         x = xp + oh * cv->SH * wp * HD_CB;
         xs_c = hp * wp * HD_CB;
         xs_h = cv->DH * wp * HD_CB;
+        xs_row = cv->SH * wp * HD_CB;
     } else {
         x = cv->x + (n * cv->Cb * cv->H + oh * cv->SH) * cv->W * HD_CB;
         xs_c = cv->H * cv->W * HD_CB;
         xs_h = cv->DH * cv->W * HD_CB;
+        xs_row = cv->SH * cv->W * HD_CB;
     }
     const int64_t xs_w = cv->SW * HD_CB;
     const float *w = cv->w + mb * cv->Cb * cv->KH * cv->KW * HD_CB * HD_CB;
     const float *bias = cv->bias ? cv->bias + mb * HD_CB : NULL;
     float *y = cv->y + ((n * cv->Mb + mb) * cv->OH + oh) * cv->OW * HD_CB;
-    for (int64_t ow = 0; ow < cv->OW; ow += HD_CB_OWB) {
-        int owb = cv->OW - ow < HD_CB_OWB ? (int)(cv->OW - ow) : HD_CB_OWB;
-        hd__cb_span(cv, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, nob, owb);
+    if (rows == 2) {
+        hd__cb_span2(cv, x, xs_c, xs_h, w, bias, y, nob, (int)cv->OW, xs_row, cv->OW * HD_CB);
+    } else {
+        for (int64_t ow = 0; ow < cv->OW; ow += HD_CB_OWB) {
+            int owb = cv->OW - ow < HD_CB_OWB ? (int)(cv->OW - ow) : HD_CB_OWB;
+            hd__cb_span(cv, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, nob, owb);
+        }
     }
-    if (cv->epilogue)
+    if (cv->epilogue) /* the rows are adjacent in y */
         cv->epilogue(cv->epilogue_ctx, y, cv->OH * cv->OW * HD_CB, n * cv->Mb + mb, oh * cv->OW * HD_CB, nob,
-                     cv->OW * HD_CB);
+                     rows * cv->OW * HD_CB);
 }
 
 /* Depthwise: each output block reads its own input block, vectors of
@@ -2349,7 +2402,7 @@ static inline void hd__cb_row(const hd_conv_blocked *cv, int64_t n, int64_t mb, 
  * position of the span), so no padded copy is made: x is the block's
  * image, ih0/iw0 the first position's tap (0, 0). */
 #define HD_CB_DWB 8
-HD__CONTRACT_FN HD__SG_FN static inline HD__ALWAYS_INLINE void
+HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void
 hd__cbdw_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t ih0, int64_t r_lo, int64_t r_hi, int64_t iw0,
             int64_t q_lo, int64_t q_hi, const float *restrict w, const float *restrict bias, float *restrict y,
             const int owb)
@@ -2361,7 +2414,7 @@ hd__cbdw_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t ih0, int
         hd_vf b = {0};
         if (bias)
             memcpy(&b, bias + v * HD_VF, sizeof b);
-        for (int j = 0; j < owb; j++)
+        for (int j = 0; j < HD_CB_DWB; j++) /* all of them: gcc cannot tell j < owb is all it reads */
             acc[v][j] = b;
     }
     for (int64_t r = r_lo; r < r_hi; r++)
@@ -2385,7 +2438,7 @@ hd__cbdw_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t ih0, int
 /* Depthwise output row oh of block cb of image n, then its epilogue:
  * positions whose taps all lie inside the row in spans, the others one at
  * a time with their columns clipped. */
-HD__CONTRACT_FN HD__SG_FN static inline void hd__cbdw_row(const hd_conv_blocked *cv, int64_t n, int64_t cb, int64_t oh)
+HD__CB_FN HD__SG_FN static inline void hd__cbdw_row(const hd_conv_blocked *cv, int64_t n, int64_t cb, int64_t oh)
 {
     HD__CONTRACT_BODY
     const int64_t ih0 = oh * cv->SH - cv->PT;
@@ -2453,9 +2506,13 @@ static inline void hd_conv_blocked_range(const hd_conv_blocked *cv, int64_t n, i
             hd__cbdw_row(cv, n, u / cv->OH, u % cv->OH);
         return;
     }
-    for (int64_t u = u_lo; u < u_hi; u++) {
+    /* rows of at most half a micro-tile go two at a time */
+    const int narrow = 2 * cv->OW <= HD_CB_OWB;
+    for (int64_t u = u_lo; u < u_hi;) {
         int64_t oh = u % cv->OH, mb = u / cv->OH * HD_CB_NOB;
-        hd__cb_row(cv, n, mb, cv->Mb - mb >= HD_CB_NOB ? HD_CB_NOB : 1, oh, xp); /* NOB <= 2 */
+        int rows = narrow && oh + 1 < cv->OH && u + 1 < u_hi ? 2 : 1;
+        hd__cb_row(cv, n, mb, cv->Mb - mb >= HD_CB_NOB ? HD_CB_NOB : 1, oh, xp, rows); /* NOB <= 2 */
+        u += rows;
     }
 }
 
