@@ -237,6 +237,15 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
         ok = parse_const_arg(o->const_inputs[i], &values[i], &tensors[i], &names[ns + i], d) && ok;
     for (size_t i = 0; i < ny; i++)
         ok = parse_dim_arg(o->dims[i], &syms[i], &names[ns + nc + i], d) && ok;
+    pass_conv_layout layout = PASS_LAYOUT_AUTO;
+    if (o->conv_layout && strcmp(o->conv_layout, "blocked") == 0) {
+        layout = PASS_LAYOUT_BLOCKED;
+    } else if (o->conv_layout && strcmp(o->conv_layout, "nchw") == 0) {
+        layout = PASS_LAYOUT_NCHW;
+    } else if (o->conv_layout && strcmp(o->conv_layout, "auto") != 0) {
+        hd_error(d, "unknown convolution layout '%s' (auto, blocked or nchw)", o->conv_layout);
+        ok = false;
+    }
     /* The pipeline.  Debug builds verify the IR after every pass; release
      * builds after loading and once the graph is final. */
     ok = ok && ir_verify(g, false, d);
@@ -255,9 +264,7 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
          * This is the one switch for all of them (`-O0` turns it off); the
          * backend sees it as backend_target.graph_opt. */
         if (ok && o->graph_opt) {
-            pass_block_convs(g, !o->conv_layout || strcmp(o->conv_layout, "auto") == 0 ? PASS_LAYOUT_AUTO
-                                : strcmp(o->conv_layout, "blocked") == 0               ? PASS_LAYOUT_BLOCKED
-                                                                                       : PASS_LAYOUT_NCHW);
+            pass_block_convs(g, layout);
             pass_fuse_elementwise(g);
         }
         ok = ok && ir_verify(g, true, d);

@@ -2187,10 +2187,11 @@ static inline void hd_conv_blocked_pad(const hd_conv_blocked *cv, int64_t n, int
  * next output row: narrow rows run two at a time, so the weights loaded for
  * an input channel feed as many FMAs as a wide row's).  nob, owb and split
  * are literals at every call, so the accumulators live in registers. */
-HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void
-hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t xs_c, int64_t xs_h, const float *restrict w,
-          const float *restrict bias, float *restrict y, const int nob, const int owb, int64_t x2, int64_t y2,
-          const int split)
+HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x,
+                                                                   int64_t xs_c, int64_t xs_h, const float *restrict w,
+                                                                   const float *restrict bias, float *restrict y,
+                                                                   const int nob, const int owb, int64_t x2, int64_t y2,
+                                                                   const int split)
 {
     HD__CONTRACT_BODY
     hd_vf acc[HD_CB_NOB * HD__CB_V][HD_CB_OWB];
@@ -2232,8 +2233,8 @@ hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x, int64_t xs_c, int6
 
 /* owb <= HD_CB_OWB positions through the variant compiled for owb. */
 HD__CB_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
-                                                         int64_t xs_h, const float *w, const float *bias, float *y,
-                                                         int nob, int owb)
+                                                   int64_t xs_h, const float *w, const float *bias, float *y, int nob,
+                                                   int owb)
 {
     HD__CONTRACT_BODY
     if (nob == HD_CB_NOB) {
@@ -2328,12 +2329,14 @@ HD__CB_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *cv, co
 /* Two output rows of ow <= HD_CB_OWB / 2 positions each (x2, y2: the
  * second row's offsets). */
 HD__CB_FN HD__SG_FN static inline void hd__cb_span2(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
-                                                          int64_t xs_h, const float *w, const float *bias, float *y,
-                                                          int nob, int ow, int64_t x2, int64_t y2)
+                                                    int64_t xs_h, const float *w, const float *bias, float *y, int nob,
+                                                    int ow, int64_t x2, int64_t y2)
 {
     HD__CONTRACT_BODY
 #define HD__CB2(NB, K)                                                                                                 \
-    case K: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, NB, 2 * (K), x2, y2, K); break;
+    case K:                                                                                                            \
+        hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, NB, 2 * (K), x2, y2, K);                                              \
+        break;
 #define HD__CB2_SWITCH(NB)                                                                                             \
     switch (ow) {                                                                                                      \
         HD__CB2(NB, 1)                                                                                                 \

@@ -87,8 +87,8 @@ typedef struct nn_conv_geom {
 bool nn_conv_geom_of(const ir_graph *g, int node, nn_conv_geom *geom);
 
 /* --- hodu.ConvBlocked ------------------------------------------------------
- * A 2-D float32 convolution, one group, on channel-blocked tensors
- * (pass_block_convs makes it): X [N, C/B, H, W, B], W [M/B, C/B, KH, KW,
+ * A 2-D float32 convolution, dense with one group or depthwise, on
+ * channel-blocked tensors (pass_block_convs makes it): X [N, C/B, H, W, B], W [M/B, C/B, KH, KW,
  * B (in), B (out)] (or, depthwise, one filter per channel: W [C/B, KH,
  * KW, B] and M = C), optional bias [M] -> Y [N, M/B, OH, OW, B], channel
  * c at block c / B, lane c % B, with B = NN_CONV_BLOCK.  Attributes
