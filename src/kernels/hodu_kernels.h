@@ -134,6 +134,15 @@
  *        order channel, taps, grid position (so results are reproducible).
  *    x, xs and col must not overlap.
  *
+ * 3b. Direct 2-D convolution on channel-blocked tensors (HD_CB = 16
+ *    channels per block, innermost): hd_conv_blocked describes one, dense
+ *    or depthwise (geometry, x, weights laid out as section 3b says, bias,
+ *    y, an epilogue called on each finished output row);
+ *    hd_conv_blocked_run(cv, scratch) computes it on one thread with
+ *    hd_conv_blocked_scratch_floats(cv) floats of scratch (a zero-bordered
+ *    copy of one image, 0 when none is needed), hd_conv_blocked_par(exec,
+ *    cv, scratch) on the pool (section 7), with the same bytes.
+ *
  * 4. Vector math (exp, log, tanh, erf, sigmoid) in three forms:
  *      void  hd_vexp_f32(const float *x, float *y, int64_t n);   arrays
  *      float hd_expf(float x);                                    scalar
@@ -2089,12 +2098,13 @@ static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t
  * target (a build packs weights without knowing the ISA); a block is
  * HD_CB / HD_VF vectors.
  *
- * The kernel broadcasts one input value at a time against the weight
+ * The dense kernel broadcasts one input value at a time against the weight
  * vectors of HD_CB_NOB output blocks and accumulates HD_CB_OWB output
- * positions of one row in registers: per input channel and tap, NOB*V
- * weight loads and OWB broadcasts feed OWB*NOB*V FMAs, with no im2col and
- * no packing.  Positions whose taps leave the image horizontally run one
- * at a time with their taps clipped; rows clip their taps vertically. */
+ * positions in registers: per input channel and tap, NOB*V weight loads
+ * and OWB broadcasts feed OWB*NOB*V FMAs, with no im2col and no packing.
+ * Where the window leaves the image it reads a zero-bordered copy, so all
+ * positions run the same loops.  The depthwise kernel (further down)
+ * clips its taps instead. */
 #define HD_CB    16
 #define HD__CB_V (HD_CB / HD_VF)
 /* The micro-kernels keep their accumulators in registers only once their
