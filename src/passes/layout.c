@@ -42,6 +42,13 @@ static int64_t blocks(int64_t c) { return (c + B - 1) / B; }
 /* Padding may not cost more than this much extra work. */
 #define LAYOUT_MAX_PAD_WASTE 2.0
 
+/* Static, with no run-time or data-dependent dims (their sizes are bounds:
+ * the conversions' shapes would be wrong for smaller ones). */
+static bool fixed(const ir_value *v)
+{
+    return ir_value_is_static(v) && !ir_value_has_rt(v) && !ir_value_has_data_dep(v);
+}
+
 /* A Conv this pass rewrites: float32 2-D, one group or depthwise, static,
  * constant weights (and bias), and channel counts that pad to whole blocks
  * without much waste (not a 3-channel image). */
@@ -60,7 +67,7 @@ static bool blockable_conv(const ir_graph *g, int node)
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]), *w = ir_val(g, n->inputs[1]), *y = ir_val(g, n->outputs[0]);
     const ir_value *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? ir_val(g, n->inputs[2]) : NULL;
-    return x->dtype == HODU_DTYPE_F32 && ir_value_is_static(x) && ir_value_is_static(y) && w->kind == IR_VALUE_CONST &&
+    return x->dtype == HODU_DTYPE_F32 && fixed(x) && fixed(y) && w->kind == IR_VALUE_CONST &&
            w->dtype == HODU_DTYPE_F32 && (!b || (b->kind == IR_VALUE_CONST && b->dtype == HODU_DTYPE_F32));
 }
 
@@ -111,7 +118,7 @@ static bool blockable_elementwise(const ir_graph *g, int node)
  * matching lanes. */
 static bool channel_broadcast(const ir_value *in, const ir_value *out)
 {
-    if (in->dtype != HODU_DTYPE_F32 || !ir_value_is_static(in) || (in->rank != 4 && in->rank != 3))
+    if (in->dtype != HODU_DTYPE_F32 || !fixed(in) || (in->rank != 4 && in->rank != 3))
         return false;
     const int off = 4 - in->rank;
     if (in->dims[1 - off].size != out->dims[1].size)
@@ -130,7 +137,7 @@ static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *na
 {
     const ir_node *n = ir_nd(g, node);
     const ir_value *out = ir_val(g, n->outputs[0]);
-    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !ir_value_is_static(out))
+    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !fixed(out))
         return false;
     bool any = false;
     for (size_t j = 0; j < n->n_inputs; j++) {
@@ -156,7 +163,7 @@ static bool blockable_pool(const ir_graph *g, int node, const bool *native, size
         n->outputs[0] < 0)
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]);
-    return x->dtype == HODU_DTYPE_F32 && x->rank == 4 && ir_value_is_static(x) && (size_t)n->inputs[0] < n_vals &&
+    return x->dtype == HODU_DTYPE_F32 && x->rank == 4 && fixed(x) && (size_t)n->inputs[0] < n_vals &&
            native[n->inputs[0]];
 }
 

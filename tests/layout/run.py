@@ -12,7 +12,8 @@ them: an elementwise chain between two convolutions, a residual Add whose
 other operand is a graph input, a per-channel constant Add, a
 squeeze-and-excite block (GlobalAveragePool, convolutions on [N, C, 1, 1],
 a broadcasting Mul), a value that is both a graph output and read outside
-the blocked form.  It builds with --conv-layout blocked (every convolution
+the blocked form; and a batch chosen at run time, one build for two sizes.
+It builds with --conv-layout blocked (every convolution
 that can, whatever the cost model says of ones this small), checks with
 --dump-ir that all of them ran blocked, and compares every output with
 onnxruntime's on seeded random inputs given at run time (float32, 1e-4
@@ -154,7 +155,39 @@ def main():
         print(f"{'ok  ' if rel <= 1e-4 else 'FAIL'} {o.name:6} {str(r.shape):18} rel {rel:.3g}")
         if rel > 1e-4:
             errors.append(f"{o.name}: max relative error {rel:.3g} (bar 1e-4)")
+    errors += run_time_batch(t)
     return t.finish(errors, f": {convs} blocked convolutions, {len(outputs)} outputs")
+
+
+def run_time_batch(t):
+    """A batch chosen at run time (--dim N=1..4): one build runs batch 1
+    and 3 and matches onnxruntime on both (the blocked layout takes static
+    shapes only, so it must leave these convolutions as they are)."""
+    rng = np.random.default_rng(1)
+    w1 = numpy_helper.from_array((rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array((rng.standard_normal((16, 32, 1, 1)) * 0.1).astype(np.float32), "w2")
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2"], ["y"])]
+    graph = helper.make_graph(nodes, "rt_batch", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                                ["N", 16, 20, 20])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w1, w2])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    path, so = t.path("rt_batch.onnx"), t.path("rt_batch.so")
+    onnx.save(model, path)
+    t.run([t.hodu, "--build", path, "-o", so, "--dim", "N=1..4", "--conv-layout", "blocked"])
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    errors = []
+    for n in (1, 3):
+        x = rng.standard_normal((n, 16, 20, 20)).astype(np.float32)
+        np.save(t.path(f"rt_x{n}.npy"), x)
+        t.run([t.hodu, "--run", so, "--input", f"x={t.path(f'rt_x{n}.npy')}", "--output-dir", t.path(f"rt_out{n}")])
+        got, ref = np.load(t.path(f"rt_out{n}", "y.npy")), sess.run(None, {"x": x})[0]
+        rel = float(np.max(np.abs(got - ref))) / float(np.max(np.abs(ref))) if got.shape == ref.shape else 1.0
+        print(f"{'ok  ' if rel <= 1e-4 else 'FAIL'} run-time batch {n}: rel {rel:.3g}")
+        if rel > 1e-4:
+            errors.append(f"run-time batch {n}: max relative error {rel:.3g} (bar 1e-4), shape {got.shape}")
+    return errors
 
 
 if __name__ == "__main__":
