@@ -73,6 +73,19 @@ sl_in = [helper.make_tensor_value_info(n, TensorProto.INT64, [1]) for n in ("end
 save([helper.make_node("Slice", ["x", "", "ends", "axes"], ["y"])], "omitted_required",
      inputs=[helper.make_tensor_value_info("x", f32, [2, 3])] + sl_in,
      outputs=[helper.make_tensor_value_info("y", f32, [2, 1])])
+# convolutions the layout pass blocks: 24 channels (padded to 32), a
+# strided depthwise one, a squeeze-and-excite branch
+xc = helper.make_tensor_value_info("x", f32, [1, 24, 6, 5])
+cw = [helper.make_tensor(nm, TensorProto.FLOAT, sh, ((np.arange(int(np.prod(sh))) % 7 - 3) / 8).tolist())
+      for nm, sh in (("w1", [32, 24, 3, 3]), ("w2", [32, 1, 3, 3]), ("w3", [8, 32, 1, 1]), ("w4", [32, 8, 1, 1]),
+                     ("w5", [24, 32, 1, 1]))]
+save([helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]), helper.make_node("Relu", ["c1"], ["r1"]),
+      helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1], group=32, strides=[2, 1]),
+      helper.make_node("GlobalAveragePool", ["c2"], ["g"]), helper.make_node("Conv", ["g", "w3"], ["e1"]),
+      helper.make_node("Relu", ["e1"], ["e2"]), helper.make_node("Conv", ["e2", "w4"], ["e3"]),
+      helper.make_node("Sigmoid", ["e3"], ["e4"]), helper.make_node("Mul", ["c2", "e4"], ["m"]),
+      helper.make_node("Conv", ["m", "w5"], ["y"])],
+     "blocked_convs", inputs=[xc], inits=cw)
 
 for dt in (np.float32, np.float64, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64, np.uint64, np.bool_):
     a = (np.arange(24) % 5).astype(dt).reshape(2, 3, 4)
@@ -105,7 +118,7 @@ for case in sorted(os.listdir(node_root)):
             t.ParseFromString(f.read())
         with open(os.path.join(image_dir, case), "wb") as f:
             f.write(numpy_helper.to_array(t).tobytes())
-print(f"make_corpus: {count + 9} models, {len(os.listdir(npy_dir))} .npy files, "
+print(f"make_corpus: {count + 10} models, {len(os.listdir(npy_dir))} .npy files, "
       f"{len(os.listdir(image_dir))} images in {out}")
 
 
