@@ -2112,8 +2112,13 @@ static inline void hd_col2im_f32(const float *col, int64_t C, int64_t H, int64_t
  * the blocked convolution's functions ask for it whatever the model's -O. */
 #if defined(__GNUC__) && !defined(__clang__)
 #define HD__CB_FN __attribute__((optimize("O3", "fp-contract=fast")))
+#define HD__CB_FULL
+#elif defined(__clang__)
+#define HD__CB_FN   HD__CONTRACT_FN
+#define HD__CB_FULL _Pragma("clang loop unroll(full)")
 #else
 #define HD__CB_FN HD__CONTRACT_FN
+#define HD__CB_FULL
 #endif
 #if HD_VECTOR_BYTES == 64
 #define HD_CB_NOB 2 /* 28 of 32 zmm accumulate */
@@ -2207,12 +2212,12 @@ HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void hd__cb_uk(const hd_conv
     hd_vf acc[HD_CB_NOB * HD__CB_V][HD_CB_OWB];
     const int64_t xs_j = cv->SW * HD_CB, xs_q = cv->DW * HD_CB, KH = cv->KH, KW = cv->KW;
     const int64_t ws_o = cv->Cb * KH * KW * HD_CB * HD_CB, ys_o = cv->OH * cv->OW * HD_CB;
-    for (int o = 0; o < nob * HD__CB_V; o++) {
+    HD__CB_FULL for (int o = 0; o < nob * HD__CB_V; o++)
+    {
         hd_vf b = {0};
         if (bias)
             memcpy(&b, bias + o * HD_VF, sizeof b);
-        for (int j = 0; j < owb; j++)
-            acc[o][j] = b;
+        HD__CB_FULL for (int j = 0; j < owb; j++) acc[o][j] = b;
     }
     for (int64_t cb = 0; cb < cv->Cb; cb++)
         for (int64_t r = 0; r < KH; r++) {
@@ -2223,22 +2228,20 @@ HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void hd__cb_uk(const hd_conv
                 _Pragma("GCC unroll 4") for (int c = 0; c < HD_CB; c++)
                 {
                     hd_vf wv[HD_CB_NOB * HD__CB_V];
-                    for (int o = 0; o < nob; o++)
-                        for (int v = 0; v < HD__CB_V; v++)
-                            memcpy(&wv[o * HD__CB_V + v], wp + o * ws_o + c * HD_CB + v * HD_VF, sizeof(hd_vf));
-                    for (int j = 0; j < owb; j++) {
+                    HD__CB_FULL for (int o = 0; o < nob; o++) HD__CB_FULL for (int v = 0; v < HD__CB_V; v++)
+                        memcpy(&wv[o * HD__CB_V + v], wp + o * ws_o + c * HD_CB + v * HD_VF, sizeof(hd_vf));
+                    HD__CB_FULL for (int j = 0; j < owb; j++)
+                    {
                         const hd_vf s = HD__VSPLAT(j < split ? xp[j * xs_j + c] : xp[x2 + (j - split) * xs_j + c]);
-                        for (int o = 0; o < nob * HD__CB_V; o++)
-                            acc[o][j] += s * wv[o];
+                        HD__CB_FULL for (int o = 0; o < nob * HD__CB_V; o++) acc[o][j] += s * wv[o];
                     }
                 }
             }
         }
-    for (int o = 0; o < nob; o++)
-        for (int v = 0; v < HD__CB_V; v++)
-            for (int j = 0; j < owb; j++)
-                memcpy(y + o * ys_o + (j < split ? j * HD_CB : y2 + (j - split) * HD_CB) + v * HD_VF,
-                       &acc[o * HD__CB_V + v][j], sizeof(hd_vf));
+    HD__CB_FULL for (int o = 0; o < nob; o++) HD__CB_FULL for (int v = 0; v < HD__CB_V; v++)
+        HD__CB_FULL for (int j = 0; j < owb; j++)
+            memcpy(y + o * ys_o + (j < split ? j * HD_CB : y2 + (j - split) * HD_CB) + v * HD_VF,
+                   &acc[o * HD__CB_V + v][j], sizeof(hd_vf));
 }
 
 /* owb <= HD_CB_OWB positions through the variant compiled for owb. */

@@ -956,6 +956,112 @@ static void test_sgemm_epilogue(void **state)
             check_sgemm_epilogue(shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], t & 1, (t >> 1) & 1, t >> 2);
 }
 
+/* Row epilogue for the blocked convolution: adds 1 to the rows it is given
+ * and counts the elements, so every output row must be handed over once. */
+static void cb_epilogue(void *ctx, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t mr, int64_t nr)
+{
+    (void)i0;
+    (void)j0;
+    for (int64_t i = 0; i < mr; ++i)
+        for (int64_t j = 0; j < nr; ++j)
+            c[i * ldc + j] += 1.0f;
+    *(int64_t *)ctx += mr * nr; /* serial calls only (the parallel run passes no epilogue) */
+}
+
+/* hd_conv_blocked against a plain loop over the NCHW convolution, dense
+ * and depthwise, with strides, dilations, asymmetric padding, odd block
+ * counts, narrow and wide rows; the pool's split gives the serial bytes. */
+static void test_conv_blocked(void **state)
+{
+    (void)state;
+    /* N, Cb, H, W, Mb, KH, KW, S, P(top/left), P(bottom/right), D, depthwise */
+    const int64_t cases[][12] = {
+        {1, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 0},   {2, 2, 9, 7, 3, 3, 3, 2, 1, 1, 1, 0},
+        {1, 1, 8, 8, 2, 1, 1, 1, 0, 0, 1, 0},   {1, 2, 11, 13, 1, 5, 5, 1, 2, 2, 2, 0},
+        {1, 1, 3, 2, 1, 5, 5, 1, 2, 2, 1, 0},   {1, 3, 7, 7, 3, 3, 3, 1, 1, 1, 1, 0},
+        {1, 2, 20, 31, 2, 3, 1, 1, 0, 1, 1, 0}, {2, 2, 9, 10, 2, 3, 3, 1, 1, 1, 1, 1},
+        {1, 3, 11, 13, 3, 5, 5, 2, 2, 1, 1, 1}, {1, 1, 6, 40, 1, 3, 3, 1, 0, 2, 2, 1},
+    };
+    const int64_t B = HD_CB;
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; ++t) {
+        const int64_t *k = cases[t];
+        const int64_t N = k[0], Cb = k[1], H = k[2], W = k[3], Mb = k[4], KH = k[5], KW = k[6], S = k[7];
+        const int64_t P0 = k[8], P1 = k[9], D = k[10], dw = k[11];
+        const int64_t OH = (H + P0 + P1 - D * (KH - 1) - 1) / S + 1, OW = (W + P0 + P1 - D * (KW - 1) - 1) / S + 1;
+        const int64_t C = Cb * B, M = Mb * B, wn = dw ? Cb * KH * KW * B : Mb * Cb * KH * KW * B * B;
+        const size_t yn = (size_t)(N * Mb * OH * OW * B);
+        float *x = random_block((size_t)(N * Cb * H * W * B)), *w = random_block((size_t)wn);
+        float *bias = random_block((size_t)M), *y = calloc(yn, sizeof(float)), *y2 = calloc(yn, sizeof(float));
+        assert_true(y && y2);
+        hd_conv_blocked cv = {.N = N,
+                              .Cb = Cb,
+                              .H = H,
+                              .W = W,
+                              .Mb = Mb,
+                              .OH = OH,
+                              .OW = OW,
+                              .KH = KH,
+                              .KW = KW,
+                              .SH = S,
+                              .SW = S,
+                              .PT = P0,
+                              .PL = P0,
+                              .DH = D,
+                              .DW = D,
+                              .depthwise = (int)dw,
+                              .x = x,
+                              .w = w,
+                              .bias = bias,
+                              .y = y};
+        int64_t seen = 0;
+        cv.epilogue = cb_epilogue;
+        cv.epilogue_ctx = &seen;
+        float *scratch = malloc((hd_conv_blocked_scratch_floats(&cv) + 1) * sizeof(float));
+        assert_non_null(scratch);
+        hd_conv_blocked_run(&cv, scratch);
+        assert_int_equal(seen, (int64_t)yn);
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t m = 0; m < M; ++m)
+                for (int64_t oh = 0; oh < OH; ++oh)
+                    for (int64_t ow = 0; ow < OW; ++ow) {
+                        double want = bias[m] + 1.0, mag = fabs(bias[m]) + 1.0;
+                        for (int64_t c = dw ? m : 0; c < (dw ? m + 1 : C); ++c)
+                            for (int64_t i = 0; i < KH; ++i)
+                                for (int64_t j = 0; j < KW; ++j) {
+                                    int64_t ih = oh * S - P0 + i * D, iw = ow * S - P0 + j * D;
+                                    if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                        continue;
+                                    float xv = x[(((n * Cb + c / B) * H + ih) * W + iw) * B + c % B];
+                                    float wv = dw ? w[((m / B * KH + i) * KW + j) * B + m % B]
+                                                  : w[((((m / B) * Cb + c / B) * KH + i) * KW + j) * B * B +
+                                                      (c % B) * B + m % B];
+                                    want += (double)xv * wv;
+                                    mag += fabs((double)xv * wv);
+                                }
+                        float got = y[(((n * Mb + m / B) * OH + oh) * OW + ow) * B + m % B];
+                        if (fabs(got - want) > 1e-5 * mag) {
+                            print_error("case %zu: y[%ld][%ld][%ld][%ld] = %g, want %g\n", t, (long)n, (long)m,
+                                        (long)oh, (long)ow, (double)got, want);
+                            fail();
+                        }
+                    }
+        uint32_t ntasks = 0;
+        hodu_exec three = {3, &ntasks, reverse_parallel_for, NULL, NULL, NULL, NULL};
+        cv.epilogue = NULL;
+        cv.y = y2;
+        hd_conv_blocked_par(&three, &cv, scratch);
+        for (size_t i = 0; i < yn; ++i)
+            y2[i] += 1.0f; /* what the epilogue added in the serial run */
+        assert_memory_equal(y, y2, yn * sizeof(float));
+        free(x);
+        free(w);
+        free(bias);
+        free(y);
+        free(y2);
+        free(scratch);
+    }
+}
+
 /* hd_im2col_nd_par and hd_phase_split_par give the serial routines'
  * bytes, split over channel (row) blocks run backwards on 3 workers. */
 static void test_im2col_par(void **state)
@@ -1930,6 +2036,7 @@ int main(void)
         cmocka_unit_test(test_sgemm_partition_invariance),
         cmocka_unit_test(test_sgemm_epilogue),
         cmocka_unit_test(test_im2col_par),
+        cmocka_unit_test(test_conv_blocked),
         cmocka_unit_test(test_sgemm_prepacked_b),
         cmocka_unit_test(test_sgemm_par),
         cmocka_unit_test(test_fpenv),
