@@ -323,6 +323,23 @@ static int blocked_bias(ir_graph *g, int bias)
     return v;
 }
 
+/* A fresh value "<y>.blocked" for 4-D value y computed blocked: recorded
+ * as y's blocked form, where y is now computed. */
+static int blocked_result(layout_state *s, int y)
+{
+    ir_graph *g = s->g;
+    int64_t d[4];
+    ir_value_dims(ir_val(g, y), d);
+    const int64_t yd[5] = {d[0], blocks(d[1]), d[2], d[3], B};
+    char *yname = hd_xstrdup(ir_val(g, y)->name);
+    int yb = new_value(g, yname, ".blocked", 5, yd);
+    free(yname);
+    ir_val(g, yb)->loc = ir_val(g, y)->loc;
+    s->blocked[y] = yb;
+    s->native[y] = true;
+    return yb;
+}
+
 /* Conv node -> hodu.ConvBlocked on the blocked form of its input. */
 static void rewrite_conv(layout_state *s, int node)
 {
@@ -337,18 +354,12 @@ static void rewrite_conv(layout_state *s, int node)
     g->nodes[node].dead = true;
     int in[3] = {blocked_of(s, x), blocked_weights(g, ir_val(g, w), geom.G > 1),
                  bias >= 0 ? blocked_bias(g, bias) : -1};
-    int64_t yd[5] = {geom.N, blocks(geom.M), geom.w.out[0], geom.w.out[1], B};
-    char *yname = hd_xstrdup(ir_val(g, y)->name);
-    int yb = new_value(g, yname, ".blocked", 5, yd);
-    free(yname);
-    int cn = new_node(g, OP_CONV_BLOCKED, "ConvBlocked", name, in, bias >= 0 ? 3 : 2, yb, loc);
+    int cn = new_node(g, OP_CONV_BLOCKED, "ConvBlocked", name, in, bias >= 0 ? 3 : 2, blocked_result(s, y), loc);
     free(name);
     int64_t pads[4] = {geom.w.pb[0], geom.w.pb[1], geom.w.pe[0], geom.w.pe[1]};
     set_ints(g, cn, "strides", geom.w.s, 2);
     set_ints(g, cn, "dilations", geom.w.d, 2);
     set_ints(g, cn, "pads", pads, 4);
-    s->blocked[y] = yb;
-    s->native[y] = true;
 }
 
 /* An elementwise node whose operands allow it: reads blocked operands and
@@ -366,18 +377,10 @@ static bool rewrite_elementwise(layout_state *s, int node)
             g->nodes[node].inputs[j] = vb;
         }
     }
-    int64_t d[4];
-    ir_value_dims(ir_val(g, y), d);
-    int64_t yd[5] = {d[0], blocks(d[1]), d[2], d[3], B};
-    char *yname = hd_xstrdup(ir_val(g, y)->name);
-    int yb = new_value(g, yname, ".blocked", 5, yd);
-    free(yname);
-    ir_val(g, yb)->loc = ir_val(g, y)->loc;
+    int yb = blocked_result(s, y);
     g->nodes[node].outputs[0] = yb;
     ir_val(g, yb)->producer = node;
     ir_val(g, y)->producer = -1;
-    s->blocked[y] = yb;
-    s->native[y] = true;
     return true;
 }
 
@@ -388,17 +391,12 @@ static void rewrite_pool(layout_state *s, int node)
     char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
     ir_loc loc = g->nodes[node].loc;
     g->nodes[node].dead = true;
-    int64_t d[4];
-    ir_value_dims(ir_val(g, y), d);
-    int64_t yd[5] = {d[0], blocks(d[1]), 1, 1, B}, axes[2] = {2, 3};
+    const int64_t axes[2] = {2, 3};
     char *yname = hd_xstrdup(ir_val(g, y)->name);
     int in[2] = {blocked_of(s, x), shape_const(g, yname, ".axes", 2, axes)};
-    int yb = new_value(g, yname, ".blocked", 5, yd);
     free(yname);
-    new_node(g, OP_REDUCE_MEAN, "ReduceMean", name, in, 2, yb, loc);
+    new_node(g, OP_REDUCE_MEAN, "ReduceMean", name, in, 2, blocked_result(s, y), loc);
     free(name);
-    s->blocked[y] = yb;
-    s->native[y] = true;
 }
 
 /* Regions: the convolutions and elementwise nodes that would run blocked,
