@@ -408,7 +408,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "peak: %s\n", err.message);
             return 1;
         }
-        th.exec = (hodu_exec){(uint32_t)threads, pool, hodurt_pool_parallel_for};
+        th.exec = (hodu_exec){.n_workers = (uint32_t)threads, .pool = pool, .parallel_for = hodurt_pool_parallel_for};
     }
 
     static const gemm_shape shapes[] = {{1024, 1024, 1024}, {128, 768, 768}, {128, 768, 3072}};

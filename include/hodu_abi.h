@@ -38,8 +38,10 @@ extern "C" {
  * 6: string tensors (hodu_string elements), the host's allocator in
  *    hodu_exec (alloc_ctx, alloc), outputs of unbounded size (a described
  *    dim of -1), checks whose text carries their own reason, and the
- *    host's image decoder in hodu_exec (decode_ctx, decode_image). */
-#define HODU_ABI_VERSION 6u
+ *    host's image decoder in hodu_exec (decode_ctx, decode_image).
+ * 7: profiling: hodu_model_desc lists the run's steps (n_steps, steps)
+ *    and run reports each step's start to hodu_exec.profile_step. */
+#define HODU_ABI_VERSION 7u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
 #define HODU_ABI_ALIGN 64u
@@ -170,6 +172,12 @@ typedef int (*hodu_decode_image_fn)(void *decode_ctx, const uint8_t *bytes, uint
  * and finds no allocator (exec NULL, alloc NULL) or gets NULL returns the
  * check of the node that asked (its text says so).  Models without
  * strings, unbounded outputs or images never call it.
+ *
+ * Profiling.  When profile_step is set, run calls profile_step(profile_ctx,
+ * k) on the calling thread as step k of hodu_model_desc.steps starts, and
+ * profile_step(profile_ctx, n_steps) when the last one has finished (a run
+ * that returns non-zero may stop calling it at any point).  The host times
+ * the gaps; a step is one node of the model, its fused consumers included.
  */
 typedef struct hodu_exec {
     uint32_t n_workers; /* >= 1 */
@@ -179,6 +187,8 @@ typedef struct hodu_exec {
     void *(*alloc)(void *alloc_ctx, uint64_t bytes);
     void *decode_ctx; /* the host's handle, passed back to decode_image */
     hodu_decode_image_fn decode_image;
+    void *profile_ctx; /* the host's handle, passed back to profile_step */
+    void (*profile_step)(void *profile_ctx, uint32_t step);
 } hodu_exec;
 
 /*
@@ -224,6 +234,18 @@ typedef struct hodu_exec {
 typedef int (*hodu_run_fn)(void *workspace, const void *const *inputs, const int64_t *input_dims, void *const *outputs,
                            int64_t *output_dims, const hodu_exec *exec);
 
+/* One step of a run: a node of the compiled graph, named as the model
+ * names it ("" when it has no name), its op, such as "Conv" or
+ * "hodu.ConvBlocked" for an op the compiler made ("Conv+Relu" for a node
+ * that stands for several), and the compiler's estimate of the
+ * floating-point operations one run of it does (0: none made, as for
+ * sizes chosen at run time). */
+typedef struct hodu_step_desc {
+    const char *node;
+    const char *op;
+    uint64_t flops;
+} hodu_step_desc;
+
 typedef struct hodu_model_desc {
     uint32_t abi_version; /* HODU_ABI_VERSION of the compiler that built it */
     uint32_t desc_size;   /* sizeof(hodu_model_desc) at build time */
@@ -242,6 +264,9 @@ typedef struct hodu_model_desc {
      * reason (string nodes: no memory from the host's allocator). */
     uint32_t n_checks;
     const char *const *checks;
+    /* The steps run takes, in order (see hodu_exec.profile_step). */
+    uint32_t n_steps;
+    const hodu_step_desc *steps;
 } hodu_model_desc;
 
 /* The one exported symbol of a compiled model. */

@@ -188,6 +188,28 @@ uint32_t hodu_instance_num_threads(const hodu_instance *inst);
 hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor *inputs, size_t n_inputs, hodu_tensor *outputs,
                               size_t n_outputs, hodu_error *err);
 
+/* --- profiling ----------------------------------------------------------- */
+
+/* One step of a run (a node of the compiled model, its fused consumers
+ * included) and the wall time spent in it. */
+typedef struct hodu_profile_entry {
+    const char *node; /* the node's name in the model ("" when it has none) */
+    const char *op;   /* its op: "Conv", or "hodu.ConvBlocked" for one the compiler made */
+    uint64_t flops;   /* the compiler's estimate for one run of the step; 0: none */
+    uint64_t runs;    /* runs that started the step since profiling was turned on */
+    uint64_t total_ns;
+} hodu_profile_entry;
+
+/* Turns per-step timing of the instance's runs on (on != 0; the totals
+ * start from zero) or off.  It costs two clock readings per step. */
+hodu_status hodu_instance_set_profiling(hodu_instance *inst, int on, hodu_error *err);
+
+/* The totals since profiling was turned on, one entry per step in the
+ * order runs take them; *n_entries receives their count.  NULL (and 0)
+ * when profiling is off.  Valid until the next call to
+ * hodu_instance_set_profiling or the instance's destruction. */
+const hodu_profile_entry *hodu_instance_profile(const hodu_instance *inst, size_t *n_entries);
+
 /* --- tensors and .npy files -------------------------------------------- */
 
 /* Allocates a zeroed tensor of the given dtype and shape. */

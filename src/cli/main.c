@@ -57,6 +57,8 @@ static const char usage[] =
     "  --output-dir DIR           write each output as DIR/<name>.npy\n"
     "  --repeat N                 run N more times (after 0.2 s of warm-up) and print the median and best time\n"
     "  --threads N                threads to run on (default: $HODU_NUM_THREADS, else 1)\n"
+    "  --profile                  time every step (node) of the runs (the --repeat ones, if given) and print\n"
+    "                             where the time goes, by step and by op\n"
     "other:\n"
     "  -h, --help                 this text\n"
     "  --version                  print the version\n";
@@ -79,16 +81,16 @@ typedef struct args {
     int opt_level;
     long repeat;
     long threads; /* 0: libhodu_rt's default */
-    bool dump_ir, verbose, keep_denormals, in_place;
+    bool dump_ir, verbose, keep_denormals, in_place, profile;
     const char **shapes, **consts, **inputs, **dims;
     size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs, n_dims, cap_dims;
 } args;
 
 static const char *const known_flags[] = {
-    "--build",      "--run",     "--inspect", "--dump-ir", "--output",     "--input-shape", "--const-input",
-    "--dim",        "--backend", "--emit-c",  "--cc",      "--cflags",     "--march",       "--input",
-    "--output-dir", "--repeat",  "--threads", "--verbose", "--help",       "--version",     "--keep-denormals",
-    "--check",      "--weights", "--seed",    "--fmt",     "--conv-layout"};
+    "--build",      "--run",     "--inspect", "--dump-ir", "--output",      "--input-shape", "--const-input",
+    "--dim",        "--backend", "--emit-c",  "--cc",      "--cflags",      "--march",       "--input",
+    "--output-dir", "--repeat",  "--threads", "--verbose", "--help",        "--version",     "--keep-denormals",
+    "--check",      "--weights", "--seed",    "--fmt",     "--conv-layout", "--profile"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -251,6 +253,8 @@ static int parse_args(int argc, char **argv, args *a)
             a->verbose = true;
         } else if (strcmp(f, "--keep-denormals") == 0) {
             a->keep_denormals = true;
+        } else if (strcmp(f, "--profile") == 0) {
+            a->profile = true;
         } else if (f[0] == '-') {
             return unknown_flag(f);
         } else {
@@ -266,8 +270,8 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("-i goes with --fmt");
     if (a->mode == MODE_BUILD && !a->output && !a->emit_c && !a->dump_ir)
         return fail("--build needs -o OUT.so (or --emit-c DIR)");
-    if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads))
-        return fail("--input, --output-dir, --repeat and --threads go with --run");
+    if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads || a->profile))
+        return fail("--input, --output-dir, --repeat, --threads and --profile go with --run");
     if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts || a->n_dims || a->weights))
         return fail("--input-shape, --dim, --const-input and --weights go with --build");
     return 0;
@@ -379,13 +383,16 @@ static int cmp_double(const void *x, const void *y)
  * first milliseconds meet cold caches and a CPU still raising its clock. */
 #define WARMUP_MS 200.0
 
-/* Times `repeat` further runs of a warmed-up instance. */
+/* Times `repeat` further runs of a warmed-up instance, profiling them when
+ * asked. */
 static bool time_runs(hodu_instance *inst, const hodu_tensor *ins, size_t ni, hodu_tensor *outs, size_t no, long repeat,
-                      hodu_error *err)
+                      bool profile, hodu_error *err)
 {
     for (double start = now_ms(); now_ms() - start < WARMUP_MS;)
         if (hodu_instance_run(inst, ins, ni, outs, no, err) != HODU_OK)
             return false;
+    if (profile && hodu_instance_set_profiling(inst, 1, err) != HODU_OK)
+        return false;
     double *ms = hd_xmalloc((size_t)repeat * sizeof(double));
     for (long r = 0; r < repeat; r++) {
         double t0 = now_ms();
@@ -399,6 +406,86 @@ static bool time_runs(hodu_instance *inst, const hodu_tensor *ins, size_t ni, ho
     printf("time: median %.4f ms, best %.4f ms over %ld runs\n", ms[repeat / 2], ms[0], repeat);
     free(ms);
     return true;
+}
+
+static int cmp_entry_time(const void *x, const void *y)
+{
+    const hodu_profile_entry *a = *(const hodu_profile_entry *const *)x, *b = *(const hodu_profile_entry *const *)y;
+    return a->total_ns < b->total_ns ? 1 : a->total_ns > b->total_ns ? -1 : 0;
+}
+
+#define PROFILE_TOP_STEPS 25
+
+/* Where the profiled runs' time went: the costliest steps, then the time
+ * of each op summed over its steps. */
+static void print_profile(const hodu_instance *inst)
+{
+    size_t n = 0;
+    const hodu_profile_entry *e = hodu_instance_profile(inst, &n);
+    uint64_t runs = 0, total = 0;
+    for (size_t k = 0; k < n; k++) {
+        runs = e[k].runs > runs ? e[k].runs : runs;
+        total += e[k].total_ns;
+    }
+    if (runs == 0 || total == 0) {
+        printf("profile: no step timed\n");
+        return;
+    }
+    const double per_run = 1e-6 / (double)runs; /* ns summed over runs -> ms per run */
+    printf("profile: %.4f ms per run in %zu steps, over %" PRIu64 " run%s\n", (double)total * per_run, n, runs,
+           runs == 1 ? "" : "s");
+    const hodu_profile_entry **order = hd_xmalloc(n * sizeof *order);
+    for (size_t k = 0; k < n; k++)
+        order[k] = &e[k];
+    qsort(order, n, sizeof *order, cmp_entry_time);
+    printf("  %6s %10s %8s  %-28s %s\n", "share", "ms/run", "GFLOP/s", "op", "node");
+    size_t shown = n < PROFILE_TOP_STEPS ? n : PROFILE_TOP_STEPS;
+    uint64_t rest = total;
+    for (size_t k = 0; k < shown; k++) {
+        char *op = printable(order[k]->op), *node = printable(order[k]->node);
+        char rate[32] = "";
+        if (order[k]->flops && order[k]->total_ns) /* flop per ns = GFLOP/s */
+            snprintf(rate, sizeof rate, "%.1f",
+                     (double)order[k]->flops * (double)order[k]->runs / (double)order[k]->total_ns);
+        printf("  %5.1f%% %10.4f %8s  %-28s %s\n", 100.0 * (double)order[k]->total_ns / (double)total,
+               (double)order[k]->total_ns * per_run, rate, op, node);
+        free(op);
+        free(node);
+        rest -= order[k]->total_ns;
+    }
+    if (shown < n)
+        printf("  %5.1f%% %10.4f %8s  (%zu more steps)\n", 100.0 * (double)rest / (double)total, (double)rest * per_run,
+               "", n - shown);
+    /* by op: the sorted steps grouped by op name, costliest op first */
+    const char **ops = hd_xmalloc(n * sizeof *ops);
+    uint64_t *op_ns = hd_xcalloc(n, sizeof *op_ns);
+    size_t *op_steps = hd_xcalloc(n, sizeof *op_steps);
+    size_t n_ops = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t j = 0;
+        while (j < n_ops && strcmp(ops[j], order[k]->op) != 0)
+            j++;
+        if (j == n_ops)
+            ops[n_ops++] = order[k]->op;
+        op_ns[j] += order[k]->total_ns;
+        op_steps[j]++;
+    }
+    printf("by op:\n");
+    for (size_t done = 0; done < n_ops; done++) {
+        size_t best = n_ops;
+        for (size_t j = 0; j < n_ops; j++)
+            if (op_steps[j] && (best == n_ops || op_ns[j] > op_ns[best]))
+                best = j;
+        char *op = printable(ops[best]);
+        printf("  %5.1f%% %10.4f %8s  %-28s %zu step%s\n", 100.0 * (double)op_ns[best] / (double)total,
+               (double)op_ns[best] * per_run, "", op, op_steps[best], op_steps[best] == 1 ? "" : "s");
+        free(op);
+        op_steps[best] = 0;
+    }
+    free(ops);
+    free(op_ns);
+    free(op_steps);
+    free(order);
 }
 
 static int run_model(const args *a)
@@ -470,14 +557,17 @@ static int run_model(const args *a)
     }
     hodu_instance_options opts = {.n_threads = (uint32_t)a->threads};
     if (hodu_instance_create_with(m, &opts, &inst, &err) != HODU_OK ||
+        (a->profile && !a->repeat && hodu_instance_set_profiling(inst, 1, &err) != HODU_OK) ||
         hodu_instance_run(inst, ins, ni, outs, no, &err) != HODU_OK) {
         fail("%s: %s", a->file, err.message);
         goto done;
     }
-    if (a->repeat && !time_runs(inst, ins, ni, outs, no, a->repeat, &err)) {
+    if (a->repeat && !time_runs(inst, ins, ni, outs, no, a->repeat, a->profile, &err)) {
         fail("%s: %s", a->file, err.message);
         goto done;
     }
+    if (a->profile)
+        print_profile(inst);
     if (a->output_dir) {
         /* Every file name first: two outputs must never share one file. */
         files = hd_xcalloc(no + 1, sizeof(char *));

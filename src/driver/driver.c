@@ -472,21 +472,9 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
         /* Saturating: per-node estimates saturate too, and a sum of them
          * must not wrap into a small number. */
         uint64_t flops = 0;
-        for (size_t i = 0; i < s->n_nodes; i++) {
-            if (s->nodes[i].dead)
-                continue;
-            const op_def *def = op_get(s->nodes[i].op);
-            if (def->flops) {
-                int64_t f = def->flops(s, (int)i);
-                flops = op_sat_add_u64(flops, f > 0 ? (uint64_t)f : 0);
-            } else {
-                for (size_t j = 0; j < s->nodes[i].n_outputs; j++)
-                    if (s->nodes[i].outputs[j] >= 0) {
-                        int64_t f = ir_value_numel(&s->values[s->nodes[i].outputs[j]]);
-                        flops = op_sat_add_u64(flops, f > 0 ? (uint64_t)f : 0);
-                    }
-            }
-        }
+        for (size_t i = 0; i < s->n_nodes; i++)
+            if (!s->nodes[i].dead)
+                flops = op_sat_add_u64(flops, op_node_flops(s, (int)i));
         fprintf(out, "flops: %" PRIu64 " (%.3f GFLOP per run)\n", flops, (double)flops / 1e9);
         ir_graph_free(s);
     } else if (quiet.len) {

@@ -36,6 +36,23 @@ static const op_def *const op_table[OP_COUNT] = {
 
 int op_count(void) { return OP_COUNT; }
 
+uint64_t op_node_flops(const ir_graph *g, int node)
+{
+    const ir_node *n = &g->nodes[node];
+    const op_def *def = op_get(n->op);
+    if (def && def->flops) {
+        int64_t f = def->flops(g, node);
+        return f > 0 ? (uint64_t)f : 0;
+    }
+    uint64_t flops = 0;
+    for (size_t j = 0; j < n->n_outputs; j++)
+        if (n->outputs[j] >= 0) {
+            int64_t f = ir_value_numel(&g->values[n->outputs[j]]);
+            flops = op_sat_add_u64(flops, f > 0 ? (uint64_t)f : 0);
+        }
+    return flops;
+}
+
 const op_def *op_get(int op) { return op >= 0 && op < OP_COUNT ? op_table[op] : NULL; }
 
 static const char *plain_domain(const char *d) { return (!d || strcmp(d, "ai.onnx") == 0) ? "" : d; }

@@ -119,6 +119,9 @@ typedef struct op_def {
 
 /* The op_def of an op_id; NULL for anything else (-1: unresolved). */
 const op_def *op_get(int op);
+/* Estimated floating-point operations of one run of a typed node: its
+ * op's flops, else one per output element; saturating. */
+uint64_t op_node_flops(const ir_graph *g, int node);
 /* OP_COUNT, for loops over every op. */
 int op_count(void);
 /* The op_id of the entry named `name` in `domain` ("ai.onnx" and NULL mean

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "rt_impl.h"
 
-/* A descriptor with more tensors than this is taken as garbage. */
+/* A descriptor with more tensors (steps) than this is taken as garbage. */
 #define HODURT_MAX_TENSORS 65536u
+#define HODURT_MAX_STEPS   (1u << 24)
 
 /* Runs with at most this many inputs (outputs) keep their pointer arrays on
  * the stack. */
@@ -42,6 +44,14 @@ struct hodu_instance {
     hodu_exec exec;        /* what the model's run receives */
     arena_chunk *chunks;   /* newest first */
     hodu_error decode_err; /* why this run's last image decoding failed (libhodu_rt's decoder) */
+    /* Profiling (NULL: off): one entry per step, the step being timed
+     * (-1: none) and when it started; the host's own profile hook, put
+     * back when profiling stops. */
+    hodu_profile_entry *profile;
+    int64_t profile_open;
+    uint64_t profile_since_ns;
+    void *host_profile_ctx;
+    void (*host_profile_step)(void *, uint32_t);
 };
 
 /* hodu_exec.alloc over the instance's chunks: 16-byte aligned pieces. */
@@ -178,6 +188,13 @@ static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hod
     for (uint32_t k = 0; k < desc->n_checks; k++)
         if (desc->checks[k] == NULL)
             return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': node check %lu has no name", path, (unsigned long)k);
+    if (desc->n_steps > HODURT_MAX_STEPS || (desc->n_steps > 0 && desc->steps == NULL))
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': descriptor claims %lu steps it does not name", path,
+                           (unsigned long)desc->n_steps);
+    for (uint32_t k = 0; k < desc->n_steps; k++)
+        if (desc->steps[k].node == NULL || desc->steps[k].op == NULL)
+            return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': step %lu lacks its node or op name", path,
+                               (unsigned long)k);
     if (desc->workspace_bytes > (uint64_t)(SIZE_MAX - (HODU_ABI_ALIGN - 1)))
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': workspace of %llu bytes cannot be addressed", path,
                            (unsigned long long)desc->workspace_bytes);
@@ -475,6 +492,7 @@ HODU_RT_API void hodu_instance_destroy(hodu_instance *inst)
         return;
     hodurt_pool_destroy(inst->pool);
     arena_free(inst);
+    free(inst->profile);
     if (inst->owns_workspace)
         free(inst->workspace);
     free(inst);
@@ -483,6 +501,67 @@ HODU_RT_API void hodu_instance_destroy(hodu_instance *inst)
 HODU_RT_API uint32_t hodu_instance_num_threads(const hodu_instance *inst)
 {
     return inst != NULL ? inst->exec.n_workers : 0;
+}
+
+/* --- profiling ----------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* hodu_exec.profile_step: closes the step being timed, opens `step`. */
+static void profile_step(void *ctx, uint32_t step)
+{
+    hodu_instance *inst = ctx;
+    uint64_t now = now_ns();
+    if (inst->profile_open >= 0)
+        inst->profile[inst->profile_open].total_ns += now - inst->profile_since_ns;
+    inst->profile_open = -1;
+    if (step < inst->model->desc->n_steps) {
+        inst->profile[step].runs++;
+        inst->profile_open = step;
+    }
+    inst->profile_since_ns = now;
+}
+
+HODU_RT_API hodu_status hodu_instance_set_profiling(hodu_instance *inst, int on, hodu_error *err)
+{
+    if (inst == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_set_profiling: instance is NULL");
+    const hodu_model_desc *desc = inst->model->desc;
+    if (inst->profile != NULL) { /* off first: the host's hook back */
+        free(inst->profile);
+        inst->profile = NULL;
+        inst->exec.profile_ctx = inst->host_profile_ctx;
+        inst->exec.profile_step = inst->host_profile_step;
+    }
+    if (!on)
+        return hodurt_ok(err);
+    inst->profile = calloc(desc->n_steps > 0 ? desc->n_steps : 1, sizeof *inst->profile);
+    if (inst->profile == NULL)
+        return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_set_profiling: out of memory");
+    for (uint32_t k = 0; k < desc->n_steps; k++) {
+        inst->profile[k].node = desc->steps[k].node;
+        inst->profile[k].op = desc->steps[k].op;
+        inst->profile[k].flops = desc->steps[k].flops;
+    }
+    inst->host_profile_ctx = inst->exec.profile_ctx;
+    inst->host_profile_step = inst->exec.profile_step;
+    inst->exec.profile_ctx = inst;
+    inst->exec.profile_step = profile_step;
+    inst->profile_open = -1;
+    return hodurt_ok(err);
+}
+
+HODU_RT_API const hodu_profile_entry *hodu_instance_profile(const hodu_instance *inst, size_t *n_entries)
+{
+    bool on = inst != NULL && inst->profile != NULL;
+    if (n_entries != NULL)
+        *n_entries = on ? inst->model->desc->n_steps : 0;
+    return on ? inst->profile : NULL;
 }
 
 /* --- running ------------------------------------------------------------- */
@@ -676,6 +755,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
 
     arena_reset(inst); /* the strings of the previous run go */
     inst->decode_err.message[0] = '\0';
+    inst->profile_open = -1; /* a failed run may have left its last step open */
     int rc = desc->run(inst->workspace, in_ptrs, dims, out_ptrs, dims + out_dims_at, &inst->exec);
 
     /* The dims run reports must lie within what the descriptor allows, or

@@ -29,7 +29,7 @@ class Error(C.Structure):  # hodu_error
 class Exec(C.Structure):  # hodu_exec
     _fields_ = [("n_workers", C.c_uint32), ("pool", C.c_void_p), ("parallel_for", C.c_void_p),
                 ("alloc_ctx", C.c_void_p), ("alloc", C.c_void_p), ("decode_ctx", C.c_void_p),
-                ("decode_image", C.c_void_p)]
+                ("decode_image", C.c_void_p), ("profile_ctx", C.c_void_p), ("profile_step", C.c_void_p)]
 
 
 class Options(C.Structure):  # hodu_instance_options

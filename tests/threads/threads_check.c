@@ -5,7 +5,8 @@
  *
  * Fills every input with seeded pseudo-random values, runs one serial
  * instance for the reference outputs, then checks, byte for byte:
- *   1. one instance with a pool of 4 threads, run 10 times;
+ *   1. one instance with a pool of 4 threads, run 10 times, profiled
+ *      (every step counted once per run);
  *   2. 4 instances run at once from 4 threads (two of them with pools of
  *      their own), 5 runs each.
  * Exit status 0 when every output matched; otherwise the first difference
@@ -165,7 +166,8 @@ int main(int argc, char **argv)
     memcpy(got.in, ref.in, ref.ni * sizeof *ref.in);
     if (hodu_instance_create_with(m, &one, &serial, &err) != HODU_OK ||
         hodu_instance_run(serial, ref.in, ref.ni, ref.out, ref.no, &err) != HODU_OK ||
-        hodu_instance_create_with(m, &pool, &pooled, &err) != HODU_OK) {
+        hodu_instance_create_with(m, &pool, &pooled, &err) != HODU_OK ||
+        hodu_instance_set_profiling(pooled, 1, &err) != HODU_OK) {
         fprintf(stderr, "threads_check: %s\n", err.message);
         goto done;
     }
@@ -176,6 +178,18 @@ int main(int argc, char **argv)
         }
         if (!same_outputs(m, &ref, &got, "one instance on 4 threads"))
             goto done;
+    }
+    size_t n_steps = 0;
+    const hodu_profile_entry *steps = hodu_instance_profile(pooled, &n_steps);
+    for (size_t k = 0; k < n_steps; k++)
+        if (steps[k].runs != POOL_RUNS) {
+            fprintf(stderr, "threads_check: step %zu (%s) counted %llu runs of %d\n", k, steps[k].op,
+                    (unsigned long long)steps[k].runs, POOL_RUNS);
+            goto done;
+        }
+    if (n_steps == 0) {
+        fprintf(stderr, "threads_check: the model lists no steps\n");
+        goto done;
     }
 
     caller callers[N_CALLERS];

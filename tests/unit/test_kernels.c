@@ -777,7 +777,7 @@ static void test_fpenv(void **state)
 
     int seen[6] = {0};
     uint32_t ntasks = 0;
-    hodu_exec three = {3, &ntasks, reverse_parallel_for, NULL, NULL, NULL, NULL};
+    hodu_exec three = {.n_workers = 3, .pool = &ntasks, .parallel_for = reverse_parallel_for};
     hd_parallel_for(&three, 6, flush_probe_task, seen);
     assert_int_equal(ntasks, 6);
     for (int t = 0; t < 6; t++)
@@ -808,8 +808,8 @@ static uint32_t check_sgemm_par(int64_t batch, int64_t M, int64_t N, int64_t K, 
         hd_sgemm_ws(M, N, K, A + b * sa, lda, ta, B + b * sb, ldb, tb, want + b * sc, ldc, 1.25f, beta,
                     (float *)(void *)workers);
     uint32_t ntasks = 0, ntasks3 = 0;
-    hodu_exec three = {3, &ntasks, reverse_parallel_for, NULL, NULL, NULL, NULL},
-              one = {1, &ntasks, reverse_parallel_for, NULL, NULL, NULL, NULL};
+    hodu_exec three = {.n_workers = 3, .pool = &ntasks, .parallel_for = reverse_parallel_for},
+              one = {.n_workers = 1, .pool = &ntasks, .parallel_for = reverse_parallel_for};
     const hodu_exec *execs[] = {&three, &one, NULL};
     for (int e = 0; e < 3; ++e) {
         if (e == 1)
@@ -915,7 +915,7 @@ static void check_sgemm_epilogue(int64_t batch, int64_t M, int64_t N, int64_t K,
     hd_sgemm_op op = {M,     N,     K,    g.A,   g.lda, ta, g.B, g.ldb,          tb,    packed ? pk : NULL, got,
                       g.ldc, 1.25f, 0.5f, batch, 0,     0,  sc,  epi_probe_tile, &probe};
     uint32_t ntasks = 0;
-    hodu_exec three = {3, &ntasks, reverse_parallel_for, NULL, NULL, NULL, NULL};
+    hodu_exec three = {.n_workers = 3, .pool = &ntasks, .parallel_for = reverse_parallel_for};
     hd_sgemm_run_par(&three, workers, worker_bytes, &op);
     assert_int_equal(probe.bad_coords, 0);
     for (int64_t i = 0; i < batch * M * N; ++i)
@@ -1046,7 +1046,7 @@ static void test_conv_blocked(void **state)
                         }
                     }
         uint32_t ntasks = 0;
-        hodu_exec three = {3, &ntasks, reverse_parallel_for, NULL, NULL, NULL, NULL};
+        hodu_exec three = {.n_workers = 3, .pool = &ntasks, .parallel_for = reverse_parallel_for};
         cv.epilogue = NULL;
         cv.y = y2;
         hd_conv_blocked_par(&three, &cv, scratch);
@@ -1087,7 +1087,7 @@ static void test_im2col_par(void **state)
         float *col_a = calloc((size_t)(C * KP * OP), sizeof(float)), *col_b = calloc((size_t)(C * KP * OP), 4);
         assert_true(xs_a && xs_b && col_a && col_b);
         uint32_t ntasks = 0;
-        hodu_exec three = {3, &ntasks, reverse_parallel_for, NULL, NULL, NULL, NULL};
+        hodu_exec three = {.n_workers = 3, .pool = &ntasks, .parallel_for = reverse_parallel_for};
         hd_phase_split_f32(x, rows, w->in[L], S, xs_a);
         hd_phase_split_par(&three, x, rows, w->in[L], S, xs_b);
         assert_memory_equal(xs_a, xs_b, (size_t)(rows * S * PW) * sizeof(float));
@@ -1390,7 +1390,7 @@ static int check_im2col_pack(const hd_window *w, int64_t C, int64_t r0, int64_t 
     hd_sgemm_pack_b(KD, nt, col, nt, 0, want);
     int fits = hd_im2col_pack_fits(w);
     uint32_t ntasks = 0;
-    hodu_exec three = {3, &ntasks, reverse_parallel_for, NULL, NULL, NULL, NULL};
+    hodu_exec three = {.n_workers = 3, .pool = &ntasks, .parallel_for = reverse_parallel_for};
     for (int pass = 0; pass < 3; ++pass) {
         for (size_t i = 0; i < np + 16; ++i)
             got[i] = GUARD_VAL;

@@ -7,6 +7,8 @@
  * -DVARIANT values, gives the good model and the broken ones (wrong ABI
  * version, short descriptor, bad tensor descriptors, ...).
  *
+ * test_profiling_compiled builds a real model with the compiler instead.
+ *
  * The good model, "affine": inputs x: float32[2,3] and scale: float32[],
  * outputs y = x * scale: float32[2,3] and sum = sum(y): float64[].  It needs a
  * 256-byte workspace: it stages y there, and stamps the workspace's first
@@ -27,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hodu.h"
 #include "hodu_rt.h"
 
 #ifndef HODU_SOURCE_DIR
@@ -51,12 +54,13 @@ enum {
     V_NO_WORKSPACE = 9, /* workspace_bytes == 0 */
     V_CHECKS = 10,      /* names two node checks; a negative scale fails the second */
     V_BAD_CHECKS = 11,  /* claims two node checks and names none */
+    V_BAD_STEPS = 12,   /* claims three steps and names none */
     V_COUNT_
 };
 
 static const char *const variant_names[V_COUNT_] = {
-    "good",   "abi",      "desc_size", "null_desc", "rank9",  "neg_dim",
-    "string", "null_run", "null_name", "no_ws",     "checks", "bad_checks",
+    "good",     "abi",       "desc_size", "null_desc", "rank9",      "neg_dim",   "string",
+    "null_run", "null_name", "no_ws",     "checks",    "bad_checks", "bad_steps",
 };
 
 static const char model_source[] =
@@ -110,17 +114,23 @@ static const char model_source[] =
     "        j.workers[w * 64] = 0;\n"
     "#endif\n"
     "    j.stage = stage;\n"
+    "    if (exec && exec->profile_step)\n"
+    "        exec->profile_step(exec->profile_ctx, 0);\n"
     "    if (exec && exec->parallel_for && exec->n_workers > 1)\n"
     "        exec->parallel_for(exec->pool, 6, scale_task, &j);\n"
     "    else\n"
     "        for (uint32_t t = 0; t < 6; t++)\n"
     "            scale_task(&j, t, 0);\n"
+    "    if (exec && exec->profile_step)\n"
+    "        exec->profile_step(exec->profile_ctx, 1);\n"
     "    double total = 0;\n"
     "    for (int i = 0; i < 6; i++) {\n"
     "        y[i] = stage[i];\n"
     "        total += stage[i];\n"
     "    }\n"
     "    *(double *)outputs[1] = total;\n"
+    "    if (exec && exec->profile_step)\n"
+    "        exec->profile_step(exec->profile_ctx, 2);\n"
     "    return 0;\n"
     "}\n"
     "static const hodu_tensor_desc inputs[2] = {\n"
@@ -134,6 +144,7 @@ static const char model_source[] =
     "    {\"sum\", HODU_DTYPE_F64, 0, (const int64_t *)0},\n"
     "};\n"
     "static const char *const check_names[2] = {\"node 'a' (Reshape)\", \"node 'b' (TopK)\"};\n"
+    "static const hodu_step_desc steps[2] = {{\"scale\", \"Mul\", 6}, {\"total\", \"ReduceSum\", 6}};\n"
     "static const hodu_model_desc desc = {\n"
     "    VARIANT == 1 ? HODU_ABI_VERSION + 1 : HODU_ABI_VERSION,\n"
     "    VARIANT == 2 ? 16 : (uint32_t)sizeof(hodu_model_desc),\n"
@@ -143,6 +154,8 @@ static const char model_source[] =
     "    VARIANT == 7 ? (hodu_run_fn)0 : run_affine,\n"
     "    VARIANT == 10 || VARIANT == 11 ? 2 : 0,\n"
     "    VARIANT == 10 ? check_names : (const char *const *)0,\n"
+    "    VARIANT == 12 ? 3 : 2,\n"
+    "    VARIANT == 12 ? (const hodu_step_desc *)0 : steps,\n"
     "};\n"
     "const hodu_model_desc *hodu_model_get_desc(void)\n"
     "{\n"
@@ -484,6 +497,7 @@ static void test_bad_descriptors(void **state)
         {V_NULL_RUN, "no run"},
         {V_NULL_NAME, "input 1 has no name"},
         {V_BAD_CHECKS, "2 node checks it does not name"},
+        {V_BAD_STEPS, "3 steps it does not name"},
     };
     char path[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -820,7 +834,7 @@ static void test_host_exec(void **state)
     hodu_model *m = open_variant(V_GOOD);
     _Alignas(64) static unsigned char arena[512];
     memset(arena, 0, sizeof arena);
-    hodu_exec ex = {2, &host_calls, host_parallel_for, NULL, NULL, NULL, NULL};
+    hodu_exec ex = {.n_workers = 2, .pool = &host_calls, .parallel_for = host_parallel_for};
     hodu_instance_options o = {.exec = &ex, .workspace = arena, .workspace_bytes = 384};
     hodu_error err;
     hodu_instance *inst;
@@ -838,7 +852,7 @@ static void test_host_exec(void **state)
 
     ex.n_workers = 0;
     assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
-    ex = (hodu_exec){2, NULL, NULL, NULL, NULL, NULL, NULL};
+    ex = (hodu_exec){.n_workers = 2};
     assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
     expect_message(&err, "parallel_for");
     hodu_model_close(m);
@@ -1144,6 +1158,133 @@ static void test_shape_numel(void **state)
     assert_int_equal(hodu_shape_numel(HODU_MAX_RANK + 1, d3), -1);
 }
 
+/* A host's own profile hook: counts the steps it hears of. */
+static uint32_t host_steps_seen;
+static void host_profile_step(void *ctx, uint32_t step)
+{
+    assert_ptr_equal(ctx, &host_steps_seen);
+    assert_true(step <= 2);
+    host_steps_seen++;
+}
+
+/* Property: with profiling on, every run counts once per step and adds
+ * time; the entries carry the descriptor's names; off gives NULL and puts
+ * a host's own hook back; on again starts from zero; a refused run leaves
+ * no step open. */
+static void test_profiling(void **state)
+{
+    REQUIRE_MODELS();
+    hodu_model *m = open_variant(V_CHECKS);
+    hodu_exec ex = {.n_workers = 2,
+                    .pool = &host_calls,
+                    .parallel_for = host_parallel_for,
+                    .profile_ctx = &host_steps_seen,
+                    .profile_step = host_profile_step};
+    hodu_instance_options o = {.exec = &ex};
+    hodu_error err;
+    hodu_instance *inst;
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_OK);
+    size_t n = 99;
+    assert_null(hodu_instance_profile(inst, &n));
+    assert_int_equal(n, 0);
+
+    affine_io io;
+    affine_io_init(&io);
+    host_steps_seen = 0;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+    assert_int_equal(host_steps_seen, 3);
+
+    assert_int_equal(hodu_instance_set_profiling(inst, 1, &err), HODU_OK);
+    for (int r = 0; r < 5; r++)
+        assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+    io.scale = -1.0f; /* refused by node check 1, before any step */
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_ERR_INVALID_ARG);
+    assert_int_equal(host_steps_seen, 3); /* the instance listened, not the host */
+    const hodu_profile_entry *e = hodu_instance_profile(inst, &n);
+    assert_non_null(e);
+    assert_int_equal(n, 2);
+    assert_string_equal(e[0].node, "scale");
+    assert_string_equal(e[0].op, "Mul");
+    assert_string_equal(e[1].node, "total");
+    assert_string_equal(e[1].op, "ReduceSum");
+    assert_int_equal(e[0].flops, 6);
+    assert_int_equal(e[0].runs, 5);
+    assert_int_equal(e[1].runs, 5);
+    assert_true(e[0].total_ns + e[1].total_ns > 0);
+
+    assert_int_equal(hodu_instance_set_profiling(inst, 1, &err), HODU_OK);
+    e = hodu_instance_profile(inst, &n);
+    assert_int_equal(e[0].runs + e[1].runs, 0);
+    assert_int_equal(e[0].total_ns + e[1].total_ns, 0);
+
+    assert_int_equal(hodu_instance_set_profiling(inst, 0, &err), HODU_OK);
+    assert_null(hodu_instance_profile(inst, NULL));
+    io.scale = 2.0f;
+    assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+    assert_int_equal(host_steps_seen, 6);
+    hodu_instance_destroy(inst);
+    assert_int_equal(hodu_instance_set_profiling(NULL, 1, &err), HODU_ERR_INVALID_ARG);
+    assert_null(hodu_instance_profile(NULL, &n));
+    hodu_model_close(m);
+}
+
+/* Property: a model hodu compiles reports its steps in run order, named
+ * by node and op (a fused node by its members), and timing them in a run
+ * counts each once. */
+static void test_profiling_compiled(void **state)
+{
+    REQUIRE_MODELS();
+    char out[512];
+    model_path(out, sizeof out, "digits");
+    hodu_build_options bo;
+    hodu_build_options_init(&bo);
+    bo.input_path = HODU_SOURCE_DIR "/examples/digits/digits.onnx";
+    bo.output_path = out;
+    assert_int_equal(hodu_build(&bo), 0);
+    hodu_model *m = NULL;
+    hodu_error err;
+    assert_int_equal(hodu_model_open(out, &m, &err), HODU_OK);
+    const hodu_model_desc *d = hodu_model_desc_of(m);
+    assert_true(d->n_steps >= 4);
+    hodu_instance *inst;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    assert_int_equal(hodu_instance_set_profiling(inst, 1, &err), HODU_OK);
+    hodu_tensor ins[1], outs[2];
+    const hodu_tensor_desc *td = hodu_model_input(m, 0);
+    assert_int_equal(hodu_tensor_alloc(&ins[0], (hodu_dtype)td->dtype, td->rank, td->dims, &err), HODU_OK);
+    for (size_t i = 0; i < 2; i++) {
+        td = hodu_model_output(m, i);
+        assert_int_equal(hodu_tensor_alloc(&outs[i], (hodu_dtype)td->dtype, td->rank, td->dims, &err), HODU_OK);
+    }
+    for (int r = 0; r < 3; r++)
+        assert_int_equal(hodu_instance_run(inst, ins, 1, outs, 2, &err), HODU_OK);
+    size_t n = 0;
+    const hodu_profile_entry *e = hodu_instance_profile(inst, &n);
+    assert_int_equal(n, d->n_steps);
+    bool conv_relu = false, gemm = false;
+    uint64_t total = 0;
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(e[k].runs, 3);
+        assert_string_equal(e[k].op, d->steps[k].op);
+        assert_int_equal(e[k].flops, d->steps[k].flops);
+        /* 8 images, 3x3 kernels: far more than one operation per output */
+        if (strcmp(e[k].op, "Conv+Relu") == 0 || strcmp(e[k].op, "hodu.ConvBlocked+Relu") == 0) {
+            conv_relu = true;
+            assert_true(e[k].flops > 9 * 8);
+        }
+        gemm |= strcmp(e[k].op, "Gemm") == 0 && strstr(e[k].node, "Gemm") != NULL;
+        total += e[k].total_ns;
+    }
+    assert_true(conv_relu);
+    assert_true(gemm);
+    assert_true(total > 0);
+    hodu_tensor_free(&ins[0]);
+    hodu_tensor_free(&outs[0]);
+    hodu_tensor_free(&outs[1]);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1170,6 +1311,8 @@ int main(void)
         cmocka_unit_test(test_shape_numel),
         cmocka_unit_test(test_output_dims_reported),
         cmocka_unit_test(test_refused_values_name_node),
+        cmocka_unit_test(test_profiling),
+        cmocka_unit_test(test_profiling_compiled),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -859,6 +859,67 @@ struct em_blobs {
     int n_subgraphs; /* subgraph functions written so far */
 };
 
+/* A step's op for profiles: "Conv", "hodu.ConvBlocked", and for a node
+ * that stands for several, its members ("MatMul+Add+Relu", the first
+ * NATIVE_MAX_STEP_OPS of them). */
+enum { NATIVE_MAX_STEP_NAME = 160, NATIVE_MAX_STEP_OPS = 4 };
+static void put_step_op(const ir_node *n, hd_buf *b)
+{
+    const ir_graph *body = n->body;
+    size_t shown = 0;
+    for (size_t k = 0; body && k < body->n_nodes; k++) {
+        if (body->nodes[k].dead)
+            continue;
+        if (shown++ == NATIVE_MAX_STEP_OPS) {
+            hd_buf_puts(b, "+...");
+            break;
+        }
+        if (shown > 1)
+            hd_buf_putc(b, '+');
+        put_step_op(&body->nodes[k], b);
+    }
+    if (shown)
+        return;
+    const op_def *def = op_get(n->op);
+    hd_buf_printf(b, "%s%s%s", def->domain, def->domain[0] ? "." : "", def->name);
+}
+
+/* The node's FLOP estimate; 0 when a run-time dim decides its size. */
+static uint64_t step_flops(const ir_graph *g, int node)
+{
+    const ir_node *n = &g->nodes[node];
+    for (size_t j = 0; j < n->n_inputs; j++)
+        if (n->inputs[j] >= 0 && !ir_value_is_static(&g->values[n->inputs[j]]))
+            return 0;
+    for (size_t j = 0; j < n->n_outputs; j++)
+        if (n->outputs[j] >= 0 && !ir_value_is_static(&g->values[n->outputs[j]]))
+            return 0;
+    return op_node_flops(g, node);
+}
+
+/* The run's steps for hodu_model_desc.steps: node name and op, as
+ * escaped literals (a name is the model's text). */
+static void emit_desc_steps(const ir_graph *g, const mem_plan *plan, hd_buf *b)
+{
+    hd_buf_puts(b, "static const hodu_step_desc steps[] = {\n");
+    for (size_t s = 0; s < plan->n_schedule; s++) {
+        const ir_node *n = &g->nodes[plan->schedule[s]];
+        /* a label: the first NATIVE_MAX_STEP_NAME bytes do */
+        char name[NATIVE_MAX_STEP_NAME + 1];
+        snprintf(name, sizeof name, "%s", n->name ? n->name : "");
+        hd_buf_puts(b, "    {");
+        put_c_string(b, name);
+        hd_buf_puts(b, ", ");
+        hd_buf op;
+        hd_buf_init(&op);
+        put_step_op(n, &op);
+        put_c_string(b, op.data);
+        hd_buf_free(&op);
+        hd_buf_printf(b, ", %" PRIu64 "u},\n", step_flops(g, plan->schedule[s]));
+    }
+    hd_buf_puts(b, plan->n_schedule ? "};\n" : "    {NULL, NULL, 0}\n};\n");
+}
+
 em_expr em_blob(op_emit *e, const void *data, size_t nbytes)
 {
     struct em_blobs *b = e->blobs;
@@ -945,10 +1006,13 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     struct em_blobs blobs = {.base = plan->weights_bytes};
     hd_buf_init(&blobs.data);
     bool ok = true;
+    /* Each step tells a profiling host it starts (hodu_abi.h): one
+     * predictable branch per node when nobody listens. */
     for (size_t s = 0; s < plan->n_schedule && ok; s++) {
-        hd_buf_puts(&calls, "    ");
+        hd_buf_printf(&calls, "    if (hd_prof)\n        hd_prof(hd_prof_ctx, %zuu);\n    ", s);
         ok = emit_node(g, 0, plan, s, &fns, &decls, &calls, &names, &blobs, &checks, d);
     }
+    hd_buf_printf(&calls, "    if (hd_prof)\n        hd_prof(hd_prof_ctx, %zuu);\n", plan->n_schedule);
     uint64_t weights_bytes = plan->weights_bytes + blobs.data.len;
     /* Outputs no node wrote directly: constants, inputs, repeated listings. */
     for (size_t i = 0; i < g->n_outputs && ok; i++) {
@@ -1001,6 +1065,8 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
                    "    unsigned char *arena = (unsigned char *)workspace;\n"
                    "    (void)arena;\n    (void)in;\n    (void)input_dims;\n"
                    "    (void)out;\n    (void)exec;\n    (void)hodu_weights;\n");
+    hd_buf_puts(b, "    void (*const hd_prof)(void *, uint32_t) = exec ? exec->profile_step : NULL;\n"
+                   "    void *const hd_prof_ctx = exec ? exec->profile_ctx : NULL;\n");
     put_rt_dims(g, b);
     put_output_dims(g, b);
     hd_buf_write(b, names.decls.data ? names.decls.data : "", names.decls.len);
@@ -1024,13 +1090,15 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         free(what);
     }
     hd_buf_puts(b, checks.n ? "};\n" : "    NULL\n};\n");
+    emit_desc_steps(g, plan, b);
     hd_buf_puts(b, "\nstatic const hodu_model_desc model_desc = {\n    HODU_ABI_VERSION,\n"
                    "    (uint32_t)sizeof(hodu_model_desc),\n    ");
     put_c_string(b, g->name);
-    hd_buf_printf(b,
-                  ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
-                  "    %" PRIu64 "u,\n    %" PRIu64 "u,\n    hodu_run,\n    %zuu,\n    checks,\n};\n\n",
-                  g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n + graph_has_rt(g));
+    hd_buf_printf(
+        b,
+        ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
+        "    %" PRIu64 "u,\n    %" PRIu64 "u,\n    hodu_run,\n    %zuu,\n    checks,\n    %zuu,\n    steps,\n};\n\n",
+        g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n + graph_has_rt(g), plan->n_schedule);
     hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");
 
