@@ -2551,13 +2551,11 @@ static inline void hd_conv_blocked_run(const hd_conv_blocked *cv, float *scratch
 /* exp: n = round(x/ln2), r = x - n*ln2 (two-part ln2, |r| <= 0.347),
  * e^r = 1 + r + r^2*q(r) with a degree-4 minimax q, then 2^n applied as
  * two exact factors so that overflow and subnormal results round once. */
-static inline hd_vf hd_vf_exp(hd_vf x)
+/* The shared core: t = x/ln2 + 1.5*2^23, whose low bits hold n =
+ * round(x/ln2), and e^r for r = x - n*ln2. */
+static inline hd_vf hd__vf_exp_reduced(hd_vf xc, hd_vf *t_out)
 {
     const hd_vf magic = hd_vf_splat(0x1.8p23f); /* 1.5*2^23: rounds to integer */
-    hd_vu nan = hd_vf_isnan(x);
-    hd_vf xc = hd__vf_clamp_hi(x, 89.0f);
-    xc = hd_vf_sel(hd_vf_lt(xc, hd_vf_splat(-104.0f)), hd_vf_splat(-104.0f), xc);
-    xc = hd_vf_sel(nan, hd_vf_splat(0.0f), xc);
     hd_vf t = xc * hd_vf_splat(0x1.715476p+0f) + magic;
     hd_vf n = hd_vf_from_bits(hd_vf_bits(t)) - magic;
     hd_vf r = xc - n * hd_vf_splat(0x1.62e4p-1f); /* exact: 16-bit ln2 head */
@@ -2567,7 +2565,18 @@ static inline hd_vf hd_vf_exp(hd_vf x)
     q = q * r + hd_vf_splat(0x1.555916p-5f);
     q = q * r + hd_vf_splat(0x1.55548ap-3f);
     q = q * r + hd_vf_splat(0x1.fffffcp-2f);
-    hd_vf p = hd_vf_splat(1.0f) + (r + (r * r) * q);
+    *t_out = t;
+    return hd_vf_splat(1.0f) + (r + (r * r) * q);
+}
+
+static inline hd_vf hd_vf_exp(hd_vf x)
+{
+    hd_vu nan = hd_vf_isnan(x);
+    hd_vf xc = hd__vf_clamp_hi(x, 89.0f);
+    xc = hd_vf_sel(hd_vf_lt(xc, hd_vf_splat(-104.0f)), hd_vf_splat(-104.0f), xc);
+    xc = hd_vf_sel(nan, hd_vf_splat(0.0f), xc);
+    hd_vf t;
+    hd_vf p = hd__vf_exp_reduced(xc, &t);
     /* n + 256 in [105, 384]; split into two biased exponents */
     hd_vu nb = hd_vf_bits(t) - hd_vu_splat(0x4B400000u - 256u);
     hd_vu e1 = nb >> 1, e2 = nb - e1;
@@ -2606,14 +2615,28 @@ static inline hd_vf hd_vf_log(hd_vf x)
     return hd_vf_sel(hd_vf_isnan(x), x + x, res);
 }
 
+/* e^a for a <= 0 or NaN (NaN stays NaN through the polynomial and the
+ * scaling): hd_vf_exp without its overflow and NaN cases, and 2^n (n in
+ * [-150, 0]) applied as 2^(n+64), exact, times 2^-64, which rounds once
+ * where the result is subnormal. */
+static inline hd_vf hd__vf_exp_nonpos(hd_vf a)
+{
+    hd_vf ac = hd_vf_sel(hd_vf_lt(a, hd_vf_splat(-104.0f)), hd_vf_splat(-104.0f), a);
+    hd_vf t;
+    hd_vf p = hd__vf_exp_reduced(ac, &t);
+    /* bits(t) = 0x4B400000 + n; the biased exponent of 2^(n+64) */
+    hd_vf s = hd_vf_from_bits((hd_vf_bits(t) - hd_vu_splat(0x4B400000u - 127u - 64u)) << 23);
+    return (p * s) * hd_vf_splat(0x1p-64f);
+}
+
 /* sigmoid: E = e^-|x|; 1/(1+E) for x >= 0, E/(1+E) for x < 0 (no
  * overflow, subnormal tails kept). */
 static inline hd_vf hd_vf_sigmoid(hd_vf x)
 {
     const hd_vf one = hd_vf_splat(1.0f);
-    hd_vf e = hd_vf_exp(-hd_vf_abs(x));
+    hd_vf e = hd__vf_exp_nonpos(hd_vf_from_bits(hd_vf_bits(x) | hd_vu_splat(0x80000000u))); /* e^-|x| */
     hd_vf num = hd_vf_sel(hd_vf_ge(x, hd_vf_splat(0.0f)), one, e);
-    return num / (one + e);
+    return num / (one + e); /* NaN: e is NaN */
 }
 
 /* tanh: |x| < 0.5625: x + x^3*q(x^2) (minimax); else
