@@ -136,7 +136,8 @@
  *
  * 3b. Direct 2-D convolution on channel-blocked tensors (HD_CB = 16
  *    channels per block, innermost): hd_conv_blocked describes one, dense
- *    or depthwise (geometry, x, weights laid out as section 3b says, bias,
+ *    or depthwise, its input blocked or plain NCHW (geometry, x, weights
+ *    laid out as section 3b says, bias,
  *    y, an epilogue called on each finished output row);
  *    hd_conv_blocked_run(cv, scratch) computes it on one thread with
  *    hd_conv_blocked_scratch_floats(cv) floats of scratch (a zero-bordered
@@ -2140,6 +2141,10 @@ typedef struct hd_conv_blocked {
     int64_t KH, KW, SH, SW, PT, PL, DH, DW;
     /* depthwise: one filter per channel (Mb == Cb), w [Cb][KH][KW][HD_CB] */
     int depthwise;
+    /* plain: x is NCHW, [N][Cb][H][W] with Cb its channel count (blocks of
+     * one channel), w [Mb][Cb][KH][KW][HD_CB out]: a 3-channel image's
+     * convolution, which padding to HD_CB channels would make 5x the work */
+    int plain;
     const float *x, *w, *bias; /* bias: Mb*HD_CB floats, or NULL */
     float *y;
     /* run on every finished output row: y viewed as [N*Mb][OH*OW*HD_CB],
@@ -2172,46 +2177,50 @@ static inline int hd__cb_in_place(const hd_conv_blocked *cv)
     return cv->depthwise || (cv->PT == 0 && cv->PL == 0 && hd__cb_hp(cv) <= cv->H && hd__cb_wp(cv) <= cv->W);
 }
 
+/* Channels per input block: HD_CB, or 1 for a plain input. */
+static inline int64_t hd__cb_ci(const hd_conv_blocked *cv) { return cv->plain ? 1 : HD_CB; }
+
 /* Floats of the padded copy of one image (0 when read in place). */
 static inline size_t hd_conv_blocked_scratch_floats(const hd_conv_blocked *cv)
 {
-    return hd__cb_in_place(cv) ? 0 : (size_t)(cv->Cb * hd__cb_hp(cv) * hd__cb_wp(cv) * HD_CB);
+    return hd__cb_in_place(cv) ? 0 : (size_t)(cv->Cb * hd__cb_hp(cv) * hd__cb_wp(cv) * hd__cb_ci(cv));
 }
 
 /* Blocks [cb_lo, cb_hi) of image n into the padded copy xp. */
 static inline void hd_conv_blocked_pad(const hd_conv_blocked *cv, int64_t n, int64_t cb_lo, int64_t cb_hi, float *xp)
 {
-    const int64_t hp = hd__cb_hp(cv), wp = hd__cb_wp(cv), row = cv->W * HD_CB;
+    const int64_t hp = hd__cb_hp(cv), wp = hd__cb_wp(cv), ci = hd__cb_ci(cv), row = cv->W * ci;
     for (int64_t cb = cb_lo; cb < cb_hi; cb++) {
-        float *d = xp + cb * hp * wp * HD_CB;
+        float *d = xp + cb * hp * wp * ci;
         const float *s = cv->x + ((n * cv->Cb + cb) * cv->H) * row;
-        memset(d, 0, (size_t)(cv->PT * wp * HD_CB) * sizeof(float));
+        memset(d, 0, (size_t)(cv->PT * wp * ci) * sizeof(float));
         for (int64_t ih = 0; ih < cv->H; ih++) {
-            float *dr = d + (cv->PT + ih) * wp * HD_CB;
-            memset(dr, 0, (size_t)(cv->PL * HD_CB) * sizeof(float));
-            memcpy(dr + cv->PL * HD_CB, s + ih * row, (size_t)row * sizeof(float));
-            memset(dr + cv->PL * HD_CB + row, 0, (size_t)((wp - cv->PL - cv->W) * HD_CB) * sizeof(float));
+            float *dr = d + (cv->PT + ih) * wp * ci;
+            memset(dr, 0, (size_t)(cv->PL * ci) * sizeof(float));
+            memcpy(dr + cv->PL * ci, s + ih * row, (size_t)row * sizeof(float));
+            memset(dr + cv->PL * ci + row, 0, (size_t)((wp - cv->PL - cv->W) * ci) * sizeof(float));
         }
-        memset(d + (cv->PT + cv->H) * wp * HD_CB, 0, (size_t)((hp - cv->PT - cv->H) * wp * HD_CB) * sizeof(float));
+        memset(d + (cv->PT + cv->H) * wp * ci, 0, (size_t)((hp - cv->PT - cv->H) * wp * ci) * sizeof(float));
     }
 }
 
 /* owb output positions: x at the first one's tap (0, 0) of block 0, xs_c
- * and xs_h floats between blocks and tap rows; nob blocks of weights from
- * w into y.  Positions from `split` on lie x2 and y2 floats further on (the
- * next output row: narrow rows run two at a time, so the weights loaded for
- * an input channel feed as many FMAs as a wide row's).  nob, owb and split
- * are literals at every call, so the accumulators live in registers. */
+ * and xs_h floats between blocks and tap rows, ci channels per block; nob
+ * blocks of weights from w into y.  Positions from `split` on lie x2 and
+ * y2 floats further on (the next output row: narrow rows run two at a
+ * time, so the weights loaded for an input channel feed as many FMAs as a
+ * wide row's).  nob, owb, split and ci are literals at every call, so the
+ * accumulators live in registers. */
 HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x,
                                                                    int64_t xs_c, int64_t xs_h, const float *restrict w,
                                                                    const float *restrict bias, float *restrict y,
                                                                    const int nob, const int owb, int64_t x2, int64_t y2,
-                                                                   const int split)
+                                                                   const int split, const int ci)
 {
     HD__CONTRACT_BODY
     hd_vf acc[HD_CB_NOB * HD__CB_V][HD_CB_OWB];
-    const int64_t xs_j = cv->SW * HD_CB, xs_q = cv->DW * HD_CB, KH = cv->KH, KW = cv->KW;
-    const int64_t ws_o = cv->Cb * KH * KW * HD_CB * HD_CB, ys_o = cv->OH * cv->OW * HD_CB;
+    const int64_t xs_j = cv->SW * ci, xs_q = cv->DW * ci, KH = cv->KH, KW = cv->KW;
+    const int64_t ws_o = cv->Cb * KH * KW * ci * HD_CB, ys_o = cv->OH * cv->OW * HD_CB;
     HD__CB_FULL for (int o = 0; o < nob * HD__CB_V; o++)
     {
         hd_vf b = {0};
@@ -2222,10 +2231,10 @@ HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void hd__cb_uk(const hd_conv
     for (int64_t cb = 0; cb < cv->Cb; cb++)
         for (int64_t r = 0; r < KH; r++) {
             const float *xr = x + cb * xs_c + r * xs_h;
-            const float *wr = w + (cb * KH + r) * KW * HD_CB * HD_CB;
+            const float *wr = w + (cb * KH + r) * KW * ci * HD_CB;
             for (int64_t q = 0; q < KW; q++) {
-                const float *xp = xr + q * xs_q, *wp = wr + q * HD_CB * HD_CB;
-                _Pragma("GCC unroll 4") for (int c = 0; c < HD_CB; c++)
+                const float *xp = xr + q * xs_q, *wp = wr + q * ci * HD_CB;
+                _Pragma("GCC unroll 4") for (int c = 0; c < ci; c++)
                 {
                     hd_vf wv[HD_CB_NOB * HD__CB_V];
                     HD__CB_FULL for (int o = 0; o < nob; o++) HD__CB_FULL for (int v = 0; v < HD__CB_V; v++)
@@ -2253,88 +2262,88 @@ HD__CB_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *cv, co
     if (nob == HD_CB_NOB) {
         switch (owb) {
 #if HD_CB_OWB > 1
-        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 1, 0, 0, 1); break;
+        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 1, 0, 0, 1, HD_CB); break;
 #endif
 #if HD_CB_OWB > 2
-        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 2, 0, 0, 2); break;
+        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 2, 0, 0, 2, HD_CB); break;
 #endif
 #if HD_CB_OWB > 3
-        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 3, 0, 0, 3); break;
+        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 3, 0, 0, 3, HD_CB); break;
 #endif
 #if HD_CB_OWB > 4
-        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 4, 0, 0, 4); break;
+        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 4, 0, 0, 4, HD_CB); break;
 #endif
 #if HD_CB_OWB > 5
-        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 5, 0, 0, 5); break;
+        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 5, 0, 0, 5, HD_CB); break;
 #endif
 #if HD_CB_OWB > 6
-        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 6, 0, 0, 6); break;
+        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 6, 0, 0, 6, HD_CB); break;
 #endif
 #if HD_CB_OWB > 7
-        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 7, 0, 0, 7); break;
+        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 7, 0, 0, 7, HD_CB); break;
 #endif
 #if HD_CB_OWB > 8
-        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 8, 0, 0, 8); break;
+        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 8, 0, 0, 8, HD_CB); break;
 #endif
 #if HD_CB_OWB > 9
-        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 9, 0, 0, 9); break;
+        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 9, 0, 0, 9, HD_CB); break;
 #endif
 #if HD_CB_OWB > 10
-        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 10, 0, 0, 10); break;
+        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 10, 0, 0, 10, HD_CB); break;
 #endif
 #if HD_CB_OWB > 11
-        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 11, 0, 0, 11); break;
+        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 11, 0, 0, 11, HD_CB); break;
 #endif
 #if HD_CB_OWB > 12
-        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 12, 0, 0, 12); break;
+        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 12, 0, 0, 12, HD_CB); break;
 #endif
 #if HD_CB_OWB > 13
-        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 13, 0, 0, 13); break;
+        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 13, 0, 0, 13, HD_CB); break;
 #endif
-        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, HD_CB_OWB, 0, 0, HD_CB_OWB); break;
+        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, HD_CB_OWB, 0, 0, HD_CB_OWB, HD_CB); break;
         }
     } else {
         switch (owb) {
 #if HD_CB_OWB > 1
-        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 1, 0, 0, 1); break;
+        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 1, 0, 0, 1, HD_CB); break;
 #endif
 #if HD_CB_OWB > 2
-        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 2, 0, 0, 2); break;
+        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 2, 0, 0, 2, HD_CB); break;
 #endif
 #if HD_CB_OWB > 3
-        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 3, 0, 0, 3); break;
+        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 3, 0, 0, 3, HD_CB); break;
 #endif
 #if HD_CB_OWB > 4
-        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 4, 0, 0, 4); break;
+        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 4, 0, 0, 4, HD_CB); break;
 #endif
 #if HD_CB_OWB > 5
-        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 5, 0, 0, 5); break;
+        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 5, 0, 0, 5, HD_CB); break;
 #endif
 #if HD_CB_OWB > 6
-        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 6, 0, 0, 6); break;
+        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 6, 0, 0, 6, HD_CB); break;
 #endif
 #if HD_CB_OWB > 7
-        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 7, 0, 0, 7); break;
+        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 7, 0, 0, 7, HD_CB); break;
 #endif
 #if HD_CB_OWB > 8
-        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 8, 0, 0, 8); break;
+        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 8, 0, 0, 8, HD_CB); break;
 #endif
 #if HD_CB_OWB > 9
-        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 9, 0, 0, 9); break;
+        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 9, 0, 0, 9, HD_CB); break;
 #endif
 #if HD_CB_OWB > 10
-        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 10, 0, 0, 10); break;
+        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 10, 0, 0, 10, HD_CB); break;
 #endif
 #if HD_CB_OWB > 11
-        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 11, 0, 0, 11); break;
+        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 11, 0, 0, 11, HD_CB); break;
 #endif
 #if HD_CB_OWB > 12
-        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 12, 0, 0, 12); break;
+        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 12, 0, 0, 12, HD_CB); break;
 #endif
 #if HD_CB_OWB > 13
-        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 13, 0, 0, 13); break;
+        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 13, 0, 0, 13, HD_CB); break;
 #endif
-        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, HD_CB_OWB, 0, 0, HD_CB_OWB); break;
+        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, HD_CB_OWB, 0, 0, HD_CB_OWB, HD_CB); break;
         }
     }
 }
@@ -2348,7 +2357,7 @@ HD__CB_FN HD__SG_FN static inline void hd__cb_span2(const hd_conv_blocked *cv, c
     HD__CONTRACT_BODY
 #define HD__CB2(NB, K)                                                                                                 \
     case K:                                                                                                            \
-        hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, NB, 2 * (K), x2, y2, K);                                              \
+        hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, NB, 2 * (K), x2, y2, K, HD_CB);                                       \
         break;
 #define HD__CB2_SWITCH(NB)                                                                                             \
     switch (ow) {                                                                                                      \
@@ -2375,30 +2384,60 @@ HD__CB_FN HD__SG_FN static inline void hd__cb_span2(const hd_conv_blocked *cv, c
 #undef HD__CB2_MORE
 }
 
+/* A row of a plain input's convolution: spans of HD_CB_OWB positions, the
+ * last one moved back to end at the row's end (recomputing a few
+ * positions), or single positions when the row is narrower than a span. */
+HD__CB_FN HD__SG_FN static inline void hd__cb_plain_row(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
+                                                        int64_t xs_h, const float *w, const float *bias, float *y,
+                                                        int nob)
+{
+    HD__CONTRACT_BODY
+    const int64_t xs_w = cv->SW;
+    if (cv->OW < HD_CB_OWB) {
+        for (int64_t ow = 0; ow < cv->OW; ow++) {
+            if (nob == HD_CB_NOB)
+                hd__cb_uk(cv, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, HD_CB_NOB, 1, 0, 0, 1, 1);
+            else
+                hd__cb_uk(cv, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, 1, 1, 0, 0, 1, 1);
+        }
+        return;
+    }
+    for (int64_t ow = 0; ow < cv->OW; ow += HD_CB_OWB) {
+        const int64_t at = ow + HD_CB_OWB <= cv->OW ? ow : cv->OW - HD_CB_OWB;
+        if (nob == HD_CB_NOB)
+            hd__cb_uk(cv, x + at * xs_w, xs_c, xs_h, w, bias, y + at * HD_CB, HD_CB_NOB, HD_CB_OWB, 0, 0, HD_CB_OWB, 1);
+        else
+            hd__cb_uk(cv, x + at * xs_w, xs_c, xs_h, w, bias, y + at * HD_CB, 1, HD_CB_OWB, 0, 0, HD_CB_OWB, 1);
+    }
+}
+
 /* Output row oh of blocks mb..mb+nob-1 of image n, then its epilogue;
  * xp is the padded copy of image n, or NULL to read x in place. */
 static inline void hd__cb_row(const hd_conv_blocked *cv, int64_t n, int64_t mb, int nob, int64_t oh, const float *xp,
                               int rows)
 {
     const float *x;
+    const int64_t ci = hd__cb_ci(cv);
     int64_t xs_c, xs_h, xs_row; /* xs_row: from one output row's input to the next's */
     if (xp) {
         const int64_t hp = hd__cb_hp(cv), wp = hd__cb_wp(cv);
-        x = xp + oh * cv->SH * wp * HD_CB;
-        xs_c = hp * wp * HD_CB;
-        xs_h = cv->DH * wp * HD_CB;
-        xs_row = cv->SH * wp * HD_CB;
+        x = xp + oh * cv->SH * wp * ci;
+        xs_c = hp * wp * ci;
+        xs_h = cv->DH * wp * ci;
+        xs_row = cv->SH * wp * ci;
     } else {
-        x = cv->x + (n * cv->Cb * cv->H + oh * cv->SH) * cv->W * HD_CB;
-        xs_c = cv->H * cv->W * HD_CB;
-        xs_h = cv->DH * cv->W * HD_CB;
-        xs_row = cv->SH * cv->W * HD_CB;
+        x = cv->x + (n * cv->Cb * cv->H + oh * cv->SH) * cv->W * ci;
+        xs_c = cv->H * cv->W * ci;
+        xs_h = cv->DH * cv->W * ci;
+        xs_row = cv->SH * cv->W * ci;
     }
-    const int64_t xs_w = cv->SW * HD_CB;
-    const float *w = cv->w + mb * cv->Cb * cv->KH * cv->KW * HD_CB * HD_CB;
+    const int64_t xs_w = cv->SW * ci;
+    const float *w = cv->w + mb * cv->Cb * cv->KH * cv->KW * ci * HD_CB;
     const float *bias = cv->bias ? cv->bias + mb * HD_CB : NULL;
     float *y = cv->y + ((n * cv->Mb + mb) * cv->OH + oh) * cv->OW * HD_CB;
-    if (rows == 2) {
+    if (cv->plain) {
+        hd__cb_plain_row(cv, x, xs_c, xs_h, w, bias, y, nob);
+    } else if (rows == 2) {
         hd__cb_span2(cv, x, xs_c, xs_h, w, bias, y, nob, (int)cv->OW, xs_row, cv->OW * HD_CB);
     } else {
         for (int64_t ow = 0; ow < cv->OW; ow += HD_CB_OWB) {
@@ -2523,7 +2562,7 @@ static inline void hd_conv_blocked_range(const hd_conv_blocked *cv, int64_t n, i
         return;
     }
     /* rows of at most half a micro-tile go two at a time */
-    const int narrow = 2 * cv->OW <= HD_CB_OWB;
+    const int narrow = 2 * cv->OW <= HD_CB_OWB && !cv->plain;
     for (int64_t u = u_lo; u < u_hi;) {
         int64_t oh = u % cv->OH, mb = u / cv->OH * HD_CB_NOB;
         int rows = narrow && oh + 1 < cv->OH && u + 1 < u_hi ? 2 : 1;
@@ -3141,7 +3180,7 @@ static inline void hd_conv_blocked_par(const hodu_exec *exec, const hd_conv_bloc
 {
     const int64_t units = hd_conv_blocked_units(cv);
     double macs = (double)(cv->Mb * HD_CB) * (double)(cv->OH * cv->OW) *
-                  (double)((cv->depthwise ? 1 : cv->Cb * HD_CB) * cv->KH * cv->KW);
+                  (double)((cv->depthwise ? 1 : cv->Cb * hd__cb_ci(cv)) * cv->KH * cv->KW);
     double most = macs / (double)HD_SGEMM_PAR_MACS + 1.0;
     if (most > (double)units)
         most = (double)units;
@@ -3149,7 +3188,7 @@ static inline void hd_conv_blocked_par(const hodu_exec *exec, const hd_conv_bloc
     const int pad = !hd__cb_in_place(cv);
     for (int64_t n = 0; n < cv->N; n++) {
         if (pad) {
-            int64_t floats = cv->Cb * hd__cb_hp(cv) * hd__cb_wp(cv) * HD_CB;
+            int64_t floats = cv->Cb * hd__cb_hp(cv) * hd__cb_wp(cv) * hd__cb_ci(cv);
             hd__cb_job p = {cv, scratch, n, cv->Cb, hd_task_count(exec, floats >= HD__PAR_MIN_FLOATS ? 64u : 1u)};
             if (p.tasks > (uint32_t)cv->Cb)
                 p.tasks = (uint32_t)cv->Cb;

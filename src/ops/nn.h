@@ -90,7 +90,8 @@ bool nn_conv_geom_of(const ir_graph *g, int node, nn_conv_geom *geom);
  * A 2-D float32 convolution, dense with one group or depthwise, on
  * channel-blocked tensors (pass_block_convs makes it): X [N, C/B, H, W, B], W [M/B, C/B, KH, KW,
  * B (in), B (out)] (or, depthwise, one filter per channel: W [C/B, KH,
- * KW, B] and M = C), optional bias [M] -> Y [N, M/B, OH, OW, B], channel
+ * KW, B] and M = C; or, dense from a plain NCHW X [N, C, H, W], W [M/B,
+ * C, KH, KW, 1, B]), optional bias [M] -> Y [N, M/B, OH, OW, B], channel
  * c at block c / B, lane c % B, with B = NN_CONV_BLOCK.  Attributes
  * strides, pads and dilations as Conv's (no auto_pad).  nn_conv_geom_of
  * gives its geometry in channels (C, M), G = 1 (depthwise: C). */

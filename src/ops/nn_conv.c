@@ -281,19 +281,21 @@ static bool conv_blocked_geom_get(op_ctx *c, nn_conv_geom *g)
         return false;
     if (x->dtype != HODU_DTYPE_F32 || w->dtype != HODU_DTYPE_F32)
         return op_fail(c, "X and W must be float32");
-    const bool dw = w->rank == 4;
-    if (x->rank != 5 || x->dims[4].size != B ||
+    const bool dw = w->rank == 4, plain = x->rank == 4;
+    const int64_t ci = plain ? 1 : B; /* channels per input block */
+    if ((x->rank != 5 && !plain) || (!plain && x->dims[4].size != B) || (plain && dw) ||
         (dw ? w->dims[3].size != B || w->dims[0].size != x->dims[1].size
-            : w->rank != 6 || w->dims[4].size != B || w->dims[5].size != B || w->dims[1].size != x->dims[1].size))
+            : w->rank != 6 || w->dims[4].size != ci || w->dims[5].size != B || w->dims[1].size != x->dims[1].size))
         return op_fail(c,
                        "X must be [N, C/%" PRId64 ", H, W, %" PRId64 "] and W [M/%" PRId64 ", C/%" PRId64
                        ", KH, KW, %" PRId64 ", %" PRId64 "], or [C/%" PRId64 ", KH, KW, %" PRId64
-                       "] (depthwise), with the same C",
-                       B, B, B, B, B, B, B, B);
+                       "] (depthwise), or X [N, C, H, W] and W [M/%" PRId64 ", C, KH, KW, 1, %" PRId64
+                       "], with the same C",
+                       B, B, B, B, B, B, B, B, B, B);
     memset(g, 0, sizeof(*g));
     g->w.nd = 2;
     g->N = x->dims[0].size;
-    g->C = x->dims[1].size * B;
+    g->C = x->dims[1].size * ci;
     g->M = w->dims[0].size * B;
     g->G = dw ? g->C : 1;
     g->Cg = dw ? 1 : g->C;

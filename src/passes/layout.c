@@ -27,6 +27,7 @@
 #include "ops/elementwise.h"
 #include "ops/nn.h"
 #include "ops/ops.h"
+#include "ops/pool.h"
 #include "passes.h"
 #include "util/util.h"
 
@@ -49,9 +50,17 @@ static bool fixed(const ir_value *v)
     return ir_value_is_static(v) && !ir_value_has_rt(v) && !ir_value_has_data_dep(v);
 }
 
+/* A dense convolution over so few channels that padding them to a block
+ * would waste more than LAYOUT_MAX_PAD_WASTE (a 3-channel image) reads its
+ * input as it is, NCHW: the kernel takes it as blocks of one channel. */
+static bool plain_input(const nn_conv_geom *geom)
+{
+    return geom->G == 1 && (double)(blocks(geom->C) * B) > LAYOUT_MAX_PAD_WASTE * (double)geom->C;
+}
+
 /* A Conv this pass rewrites: float32 2-D, one group or depthwise, static,
- * constant weights (and bias), and channel counts that pad to whole blocks
- * without much waste (not a 3-channel image). */
+ * constant weights (and bias), and output channels that pad to whole
+ * blocks without much waste. */
 static bool blockable_conv(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
@@ -62,8 +71,7 @@ static bool blockable_conv(const ir_graph *g, int node)
     if (!nn_conv_geom_of(g, node, &geom) || geom.w.nd != 2 ||
         (geom.G != 1 && !(geom.G == geom.C && geom.M == geom.C)) || geom.N < 1 || geom.C < 1 || geom.M < 1)
         return false;
-    double padded = (double)(blocks(geom.M) * B) * (double)(geom.G > 1 ? 1 : blocks(geom.C) * B);
-    if (padded > LAYOUT_MAX_PAD_WASTE * (double)geom.M * (double)(geom.G > 1 ? 1 : geom.C))
+    if ((double)(blocks(geom.M) * B) > LAYOUT_MAX_PAD_WASTE * (double)geom.M)
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]), *w = ir_val(g, n->inputs[1]), *y = ir_val(g, n->outputs[0]);
     const ir_value *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? ir_val(g, n->inputs[2]) : NULL;
@@ -154,17 +162,24 @@ static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *na
     return any;
 }
 
-/* A GlobalAveragePool of a value computed blocked (a squeeze-and-excite
- * block's): a ReduceMean over the blocked form's spatial axes. */
+/* A pooling of a value computed blocked: a GlobalAveragePool (a
+ * squeeze-and-excite block's) becomes a ReduceMean over the blocked form's
+ * spatial axes; a 2-D MaxPool or AveragePool (ResNet's after its first
+ * convolution) the same op over [H, W, lanes] with a window of 1 along the
+ * lanes.  The padding lanes pool zeros into zeros. */
 static bool blockable_pool(const ir_graph *g, int node, const bool *native, size_t n_vals)
 {
     const ir_node *n = ir_nd(g, node);
-    if (n->op != OP_GLOBAL_AVERAGE_POOL || n->dead || n->rt_general || n->n_inputs != 1 || n->n_outputs != 1 ||
-        n->outputs[0] < 0)
+    if ((n->op != OP_GLOBAL_AVERAGE_POOL && n->op != OP_MAX_POOL && n->op != OP_AVERAGE_POOL) || n->dead ||
+        n->rt_general || n->n_inputs != 1 || n->n_outputs < 1 || n->outputs[0] < 0 ||
+        (n->n_outputs > 1 && n->outputs[1] >= 0))
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]);
-    return x->dtype == HODU_DTYPE_F32 && x->rank == 4 && fixed(x) && (size_t)n->inputs[0] < n_vals &&
-           native[n->inputs[0]];
+    if (x->dtype != HODU_DTYPE_F32 || x->rank != 4 || !fixed(x) || (size_t)n->inputs[0] >= n_vals ||
+        !native[n->inputs[0]])
+        return false;
+    pool_plan p;
+    return n->op == OP_GLOBAL_AVERAGE_POOL || (pool_plan_get(g, node, &p) && p.w.nd == 2);
 }
 
 typedef struct layout_state {
@@ -285,22 +300,25 @@ static void unblock(layout_state *s, int v)
     free(base);
 }
 
-/* W [M, C, KH, KW] as [M/B, C/B, KH, KW, B in, B out]; a depthwise W
- * [C, 1, KH, KW] as [C/B, KH, KW, B]; zeros for the padding channels. */
-static int blocked_weights(ir_graph *g, const ir_value *w, bool dw)
+/* W [M, C, KH, KW] as [M/B, C/B, KH, KW, B in, B out] (with a plain
+ * input, [M/B, C, KH, KW, 1, B out]); a depthwise W [C, 1, KH, KW] as
+ * [C/B, KH, KW, B]; zeros for the padding channels. */
+static int blocked_weights(ir_graph *g, const ir_value *w, bool dw, bool plain)
 {
     int64_t d[4];
     ir_value_dims(w, d);
-    const int64_t M = d[0], C = d[1], KK = d[2] * d[3], Mb = blocks(M), Cb = dw ? 1 : blocks(C);
+    const int64_t ci = plain ? 1 : B; /* input channels per block */
+    const int64_t M = d[0], C = d[1], KK = d[2] * d[3], Mb = blocks(M), Cb = dw ? 1 : plain ? C : blocks(C);
     const float *src = w->data;
-    size_t n = (size_t)(Mb * B * (dw ? 1 : Cb * B) * KK);
+    size_t n = (size_t)(Mb * B * (dw ? 1 : Cb * ci) * KK);
     float *dst = ir_graph_keep(g, hd_xcalloc(n, sizeof(float)));
     for (int64_t m = 0; m < M; m++)
         for (int64_t c = 0; c < C; c++)
             for (int64_t k = 0; k < KK; k++)
                 dst[dw ? ((m / B) * KK + k) * B + m % B
-                       : (((m / B) * Cb + c / B) * KK + k) * B * B + (c % B) * B + m % B] = src[(m * C + c) * KK + k];
-    int64_t dims[6] = {Mb, Cb, d[2], d[3], B, B}, dw_dims[4] = {Mb, d[2], d[3], B};
+                       : (((m / B) * Cb + c / ci) * KK + k) * ci * B + (c % ci) * B + m % B] =
+                    src[(m * C + c) * KK + k];
+    int64_t dims[6] = {Mb, Cb, d[2], d[3], ci, B}, dw_dims[4] = {Mb, d[2], d[3], B};
     char *name = hd_xasprintf("%s.blocked", w->name);
     int v = ir_const_new(g, name, HODU_DTYPE_F32, dw ? 4 : 6, dw ? dw_dims : dims, dst, n * sizeof(float));
     free(name);
@@ -340,19 +358,21 @@ static int blocked_result(layout_state *s, int y)
     return yb;
 }
 
-/* Conv node -> hodu.ConvBlocked on the blocked form of its input. */
+/* Conv node -> hodu.ConvBlocked on the blocked form of its input (on the
+ * input itself when plain_input). */
 static void rewrite_conv(layout_state *s, int node)
 {
     ir_graph *g = s->g;
     nn_conv_geom geom;
     nn_conv_geom_of(g, node, &geom);
+    const bool plain = plain_input(&geom);
     int x = g->nodes[node].inputs[0], w = g->nodes[node].inputs[1];
     int bias = g->nodes[node].n_inputs > 2 ? g->nodes[node].inputs[2] : -1;
     int y = g->nodes[node].outputs[0];
     char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
     ir_loc loc = g->nodes[node].loc;
     g->nodes[node].dead = true;
-    int in[3] = {blocked_of(s, x), blocked_weights(g, ir_val(g, w), geom.G > 1),
+    int in[3] = {plain ? x : blocked_of(s, x), blocked_weights(g, ir_val(g, w), geom.G > 1, plain),
                  bias >= 0 ? blocked_bias(g, bias) : -1};
     int cn = new_node(g, OP_CONV_BLOCKED, "ConvBlocked", name, in, bias >= 0 ? 3 : 2, blocked_result(s, y), loc);
     free(name);
@@ -390,6 +410,32 @@ static void rewrite_pool(layout_state *s, int node)
     int x = g->nodes[node].inputs[0], y = g->nodes[node].outputs[0];
     char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
     ir_loc loc = g->nodes[node].loc;
+    const int op = g->nodes[node].op;
+    if (op != OP_GLOBAL_AVERAGE_POOL) { /* the window with explicit pads, one more axis */
+        pool_plan p;
+        pool_plan_get(g, node, &p);
+        const nn_window *w = &p.w;
+        const int64_t ceil_mode = ir_attr_int(&g->nodes[node], "ceil_mode", 0);
+        g->nodes[node].dead = true;
+        int xb = blocked_of(s, x);
+        int pn =
+            new_node(g, op, op == OP_MAX_POOL ? "MaxPool" : "AveragePool", name, &xb, 1, blocked_result(s, y), loc);
+        const int64_t k[3] = {w->k[0], w->k[1], 1}, st[3] = {w->s[0], w->s[1], 1}, d[3] = {w->d[0], w->d[1], 1};
+        const int64_t pads[6] = {w->pb[0], w->pb[1], 0, w->pe[0], w->pe[1], 0};
+        set_ints(g, pn, "kernel_shape", k, 3);
+        set_ints(g, pn, "strides", st, 3);
+        set_ints(g, pn, "pads", pads, 6);
+        if (d[0] != 1 || d[1] != 1)
+            set_ints(g, pn, "dilations", d, 3);
+        ir_attr *a = ir_node_add_attr(g, pn, "ceil_mode", IR_ATTR_INT);
+        a->i = ceil_mode;
+        if (p.include_pad) {
+            a = ir_node_add_attr(g, pn, "count_include_pad", IR_ATTR_INT);
+            a->i = 1;
+        }
+        free(name);
+        return;
+    }
     g->nodes[node].dead = true;
     const int64_t axes[2] = {2, 3};
     char *yname = hd_xstrdup(ir_val(g, y)->name);
@@ -407,6 +453,12 @@ static void rewrite_pool(layout_state *s, int node)
  * element (ResNet-50's one region: 27000; a lone 1x1 convolution between
  * ops that stay NCHW: 30 to 500, where it measured slower). */
 #define LAYOUT_MIN_FLOPS_PER_ELEM 1024.0
+
+static bool plain_conv(const ir_graph *g, int node)
+{
+    nn_conv_geom geom;
+    return nn_conv_geom_of(g, node, &geom) && plain_input(&geom);
+}
 
 static int region_root(int *parent, int x)
 {
@@ -435,7 +487,7 @@ static void choose_regions(const ir_graph *g, const int *order, size_t count, bo
             member[node] = true;
             flops[node] = (double)op_get(OP_CONV)->flops(g, node);
             int x = n->inputs[0];
-            if (region_of[x] >= 0)
+            if (region_of[x] >= 0 && !plain_conv(g, node))
                 parent[region_root(parent, node)] = region_root(parent, region_of[x]);
         } else if (blockable_pool(g, node, native, nv)) {
             member[node] = true;
@@ -460,8 +512,9 @@ static void choose_regions(const ir_graph *g, const int *order, size_t count, bo
     for (size_t i = 0; i < count; i++) {
         int node = order[i];
         const ir_node *n = ir_nd(g, node);
-        int r = member[node] ? region_root(parent, node) : -1;
-        size_t operands = r >= 0 && n->op == OP_CONV ? 1 : n->n_inputs;
+        /* a plain convolution reads its input as it is, like a node outside */
+        int r = member[node] && !plain_conv(g, node) ? region_root(parent, node) : -1;
+        size_t operands = n->op == OP_CONV && member[node] ? 1 : n->n_inputs;
         for (size_t j = 0; j < operands; j++) {
             int v = n->inputs[j];
             if (v < 0)

@@ -7,15 +7,16 @@ Builds one model of small convolution networks whose convolutions the pass
 rewrites into hodu.ConvBlocked (blocks of 16 channels): strides, dilations,
 asymmetric pads, kernels wider than the image, an odd number of output
 blocks, no bias, batch 2, depthwise convolutions (a MobileNetV2 block),
-channel counts that are not whole blocks (8, 24, 40), and the values around
-them: an elementwise chain between two convolutions, a residual Add whose
+channel counts that are not whole blocks (8, 24, 40), images of 3 and 5
+channels (read in NCHW as they are), and the values around
+them: MaxPool and AveragePool, an elementwise chain between two convolutions, a residual Add whose
 other operand is a graph input, a per-channel constant Add, a
 squeeze-and-excite block (GlobalAveragePool, convolutions on [N, C, 1, 1],
 a broadcasting Mul), a value that is both a graph output and read outside
 the blocked form; and a batch chosen at run time, one build for two sizes.
 It builds with --conv-layout blocked (every convolution
 that can, whatever the cost model says of ones this small), checks with
---dump-ir that all of them ran blocked, and compares every output with
+--dump-ir that all of them (and the pools) ran blocked, and compares every output with
 onnxruntime's on seeded random inputs given at run time (float32, 1e-4
 relative).
 
@@ -24,6 +25,7 @@ Exit status: 0 when every output agrees; 1 on any disagreement or failure;
 missing).  Nothing is ever skipped.
 """
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib"))
@@ -125,6 +127,19 @@ def main():
     e = node("HardSigmoid", [conv(e, 8, 32, 1)])
     output(conv(node("Mul", [h, e]), 32, 16, 1))
 
+    # 3-channel images (a stem: the kernel reads NCHW as it is), then a
+    # MaxPool (ResNet's: 3x3 stride 2, padded) and AveragePools (ceil_mode,
+    # with and without the padding counted) on the blocked result; a
+    # 5-channel one with batch 2, a row narrower than a micro-tile
+    x = graph_input((1, 3, 23, 30))
+    h = node("Relu", [conv(x, 3, 32, 7, strides=[2, 2], pads=[3, 3, 3, 3])])
+    h = node("MaxPool", [h], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    output(conv(h, 32, 16, 3, pads=[1, 1, 1, 1]))
+    x = graph_input((2, 5, 9, 7))
+    h = conv(x, 5, 16, 3, strides=[2, 1], pads=[1, 0, 1, 2])
+    output(conv(node("AveragePool", [h], kernel_shape=[2, 3], strides=[2, 2], ceil_mode=1), 16, 16, 1))
+    output(conv(node("AveragePool", [h], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1), 16, 16, 1))
+
     graph = helper.make_graph(nodes, "blocked_convs", inputs, outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
     model.ir_version = 8
@@ -140,6 +155,10 @@ def main():
     convs = sum(1 for n in nodes if n.op_type == "Conv")
     if blocked != convs:
         errors.append(f"{blocked} of {convs} convolutions run blocked")
+    pools = sum(1 for n in nodes if n.op_type in ("MaxPool", "AveragePool"))
+    blocked_pools = len(re.findall(r"f32\[\d+,\d+,\d+,\d+,16\] = (?:MaxPool|AveragePool)\(", p.stdout + p.stderr))
+    if blocked_pools != pools:
+        errors.append(f"{blocked_pools} of {pools} pools run blocked")
     args = [t.hodu, "--run", so, "--output-dir", t.path("out")]
     for name, v in feeds.items():
         np.save(t.path(name + ".npy"), v)

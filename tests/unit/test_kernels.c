@@ -969,28 +969,32 @@ static void cb_epilogue(void *ctx, float *c, int64_t ldc, int64_t i0, int64_t j0
 }
 
 /* hd_conv_blocked against a plain loop over the NCHW convolution, dense
- * and depthwise, with strides, dilations, asymmetric padding, odd block
- * counts, narrow and wide rows; the pool's split gives the serial bytes. */
+ * and depthwise, blocked and plain (NCHW) inputs, with strides, dilations,
+ * asymmetric padding, odd block counts, narrow and wide rows; the pool's
+ * split gives the serial bytes. */
 static void test_conv_blocked(void **state)
 {
     (void)state;
-    /* N, Cb, H, W, Mb, KH, KW, S, P(top/left), P(bottom/right), D, depthwise */
-    const int64_t cases[][12] = {
-        {1, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 0},   {2, 2, 9, 7, 3, 3, 3, 2, 1, 1, 1, 0},
-        {1, 1, 8, 8, 2, 1, 1, 1, 0, 0, 1, 0},   {1, 2, 11, 13, 1, 5, 5, 1, 2, 2, 2, 0},
-        {1, 1, 3, 2, 1, 5, 5, 1, 2, 2, 1, 0},   {1, 3, 7, 7, 3, 3, 3, 1, 1, 1, 1, 0},
-        {1, 2, 20, 31, 2, 3, 1, 1, 0, 1, 1, 0}, {2, 2, 9, 10, 2, 3, 3, 1, 1, 1, 1, 1},
-        {1, 3, 11, 13, 3, 5, 5, 2, 2, 1, 1, 1}, {1, 1, 6, 40, 1, 3, 3, 1, 0, 2, 2, 1},
+    /* N, Cb, H, W, Mb, KH, KW, S, P(top/left), P(bottom/right), D, depthwise,
+     * plain (then Cb is the channel count) */
+    const int64_t cases[][13] = {
+        {1, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 0, 0},   {2, 2, 9, 7, 3, 3, 3, 2, 1, 1, 1, 0, 0},
+        {1, 1, 8, 8, 2, 1, 1, 1, 0, 0, 1, 0, 0},   {1, 2, 11, 13, 1, 5, 5, 1, 2, 2, 2, 0, 0},
+        {1, 1, 3, 2, 1, 5, 5, 1, 2, 2, 1, 0, 0},   {1, 3, 7, 7, 3, 3, 3, 1, 1, 1, 1, 0, 0},
+        {1, 2, 20, 31, 2, 3, 1, 1, 0, 1, 1, 0, 0}, {2, 2, 9, 10, 2, 3, 3, 1, 1, 1, 1, 1, 0},
+        {1, 3, 11, 13, 3, 5, 5, 2, 2, 1, 1, 1, 0}, {1, 1, 6, 40, 1, 3, 3, 1, 0, 2, 2, 1, 0},
+        {1, 3, 19, 30, 2, 7, 7, 2, 3, 3, 1, 0, 1}, {2, 3, 9, 9, 3, 3, 3, 2, 1, 1, 1, 0, 1},
+        {1, 1, 5, 17, 1, 3, 3, 1, 0, 0, 1, 0, 1},  {1, 5, 12, 35, 3, 3, 3, 1, 1, 1, 2, 0, 1},
     };
     const int64_t B = HD_CB;
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; ++t) {
         const int64_t *k = cases[t];
         const int64_t N = k[0], Cb = k[1], H = k[2], W = k[3], Mb = k[4], KH = k[5], KW = k[6], S = k[7];
-        const int64_t P0 = k[8], P1 = k[9], D = k[10], dw = k[11];
+        const int64_t P0 = k[8], P1 = k[9], D = k[10], dw = k[11], plain = k[12], CI = plain ? 1 : HD_CB;
         const int64_t OH = (H + P0 + P1 - D * (KH - 1) - 1) / S + 1, OW = (W + P0 + P1 - D * (KW - 1) - 1) / S + 1;
-        const int64_t C = Cb * B, M = Mb * B, wn = dw ? Cb * KH * KW * B : Mb * Cb * KH * KW * B * B;
+        const int64_t C = Cb * CI, M = Mb * B, wn = dw ? Cb * KH * KW * B : Mb * Cb * KH * KW * CI * B;
         const size_t yn = (size_t)(N * Mb * OH * OW * B);
-        float *x = random_block((size_t)(N * Cb * H * W * B)), *w = random_block((size_t)wn);
+        float *x = random_block((size_t)(N * Cb * H * W * CI)), *w = random_block((size_t)wn);
         float *bias = random_block((size_t)M), *y = calloc(yn, sizeof(float)), *y2 = calloc(yn, sizeof(float));
         assert_true(y && y2);
         hd_conv_blocked cv = {.N = N,
@@ -1009,6 +1013,7 @@ static void test_conv_blocked(void **state)
                               .DH = D,
                               .DW = D,
                               .depthwise = (int)dw,
+                              .plain = (int)plain,
                               .x = x,
                               .w = w,
                               .bias = bias,
@@ -1031,10 +1036,10 @@ static void test_conv_blocked(void **state)
                                     int64_t ih = oh * S - P0 + i * D, iw = ow * S - P0 + j * D;
                                     if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                                         continue;
-                                    float xv = x[(((n * Cb + c / B) * H + ih) * W + iw) * B + c % B];
+                                    float xv = x[(((n * Cb + c / CI) * H + ih) * W + iw) * CI + c % CI];
                                     float wv = dw ? w[((m / B * KH + i) * KW + j) * B + m % B]
-                                                  : w[((((m / B) * Cb + c / B) * KH + i) * KW + j) * B * B +
-                                                      (c % B) * B + m % B];
+                                                  : w[((((m / B) * Cb + c / CI) * KH + i) * KW + j) * CI * B +
+                                                      (c % CI) * B + m % B];
                                     want += (double)xv * wv;
                                     mag += fabs((double)xv * wv);
                                 }

@@ -847,9 +847,10 @@ static bool emit_conv_blocked(op_emit *e)
     bool tiles = nn_tile_fn(e, &map, fn);
     if (tiles)
         nn_tile_ctx(e, fn, &map, "tc", "0", "0");
+    const bool plain = em_in(e, 0)->rank == 4; /* NCHW input: blocks of one channel */
     em_line(e, "const hd_conv_blocked cv = {");
-    em_line(e, "    .N = %" PRId64 ", .Cb = %" PRId64 ", .H = %" PRId64 ", .W = %" PRId64 ",", g.N, g.C / B, w->in[0],
-            w->in[1]);
+    em_line(e, "    .N = %" PRId64 ", .Cb = %" PRId64 ", .H = %" PRId64 ", .W = %" PRId64 ",%s", g.N,
+            plain ? g.C : g.C / B, w->in[0], w->in[1], plain ? " .plain = 1," : "");
     em_line(e, "    .Mb = %" PRId64 ", .OH = %" PRId64 ", .OW = %" PRId64 ",", g.M / B, w->out[0], w->out[1]);
     em_line(e,
             "    .KH = %" PRId64 ", .KW = %" PRId64 ", .SH = %" PRId64 ", .SW = %" PRId64 ", .PT = %" PRId64

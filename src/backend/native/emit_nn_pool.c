@@ -174,6 +174,74 @@ static void emit_maxpool2d_fast(op_emit *e, const pool_plan *p)
     em_close(e);
 }
 
+/* Max or average pooling whose last axis is lanes the window does not
+ * move along (kernel 1, stride 1, no padding: a channel-blocked tensor's
+ * [.., H, W, 16], pass_block_convs): per output position, the valid taps
+ * fold whole rows of lanes, the lane loop innermost so it vectorizes. */
+static bool pool_lanes_ok(const pool_plan *p)
+{
+    const nn_window *w = &p->w;
+    const int l = w->nd - 1;
+    return (p->kind == POOL_MAX || p->kind == POOL_AVG) && p->dtype == HODU_DTYPE_F32 && !p->indices && w->nd >= 2 &&
+           w->k[l] == 1 && w->s[l] == 1 && w->d[l] == 1 && w->pb[l] == 0 && w->pe[l] == 0 && w->out[l] == w->in[l] &&
+           w->in[l] % 16 == 0 && w->in[l] <= 64; /* whole vectors on every target */
+}
+
+static void emit_pool_lanes(op_emit *e, const pool_plan *p)
+{
+    const nn_window *w = &p->w;
+    const int nd = w->nd - 1; /* the window's axes; the last is the lanes */
+    const int64_t L = w->in[nd];
+    int64_t KP = 1;
+    for (int i = 0; i < nd; i++)
+        KP *= w->k[i];
+    em_par_for(e, "nc", p->nc, 1, p->out_plane * KP);
+    em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"nc", p->in_plane})).s);
+    em_line(e, "float *y = %s;", em_offset("out0", 0, EM_TERMS({"nc", p->out_plane})).s);
+    for (int i = 0; i < nd; i++)
+        em_for(e, OV[i], w->out[i]);
+    em_line(e, "hd_vf acc[%" PRId64 " / HD_VF];", L);
+    em_line(e, "for (int l = 0; l < %" PRId64 " / HD_VF; l++) acc[l] = hd_vf_splat(%s);", L,
+            p->kind == POOL_MAX ? "-INFINITY" : "0.0f");
+    if (p->kind == POOL_AVG)
+        em_line(e, "int64_t cnt = 0;");
+    for (int i = 0; i < nd; i++) {
+        em_for(e, KV[i], w->k[i]);
+        nn_emit_tap(e, w, i, IV[i], OV[i], KV[i]);
+        if (p->include_pad) /* padded positions count, the rest of a ceil_mode window does not */
+            em_line(e, "if (%s < %" PRId64 " || %s >= %" PRId64 ") continue;", IV[i], -w->pb[i], IV[i],
+                    w->in[i] + w->pe[i]);
+        else
+            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
+    }
+    if (p->include_pad) {
+        em_line(e, "cnt++;");
+        for (int i = 0; i < nd; i++)
+            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
+    } else if (p->kind == POOL_AVG) {
+        em_line(e, "cnt++;");
+    }
+    em_term terms[1 + NN_MAX_SPATIAL];
+    em_expr xi = em_index(0, nn_dense_terms(terms, nd, IV, w->in, L), terms);
+    em_line(e, "const float *xr = x + %s;", xi.s);
+    em_line(e, "for (int l = 0; l < %" PRId64 " / HD_VF; l++) {", L);
+    em_line(e, "    const hd_vf v = hd_vf_load(xr + l * HD_VF);");
+    if (p->kind == POOL_MAX) /* NaN never replaces acc, as in the scalar form */
+        em_line(e, "    acc[l] = hd_vf_sel(hd_vf_lt(acc[l], v), v, acc[l]);");
+    else
+        em_line(e, "    acc[l] += v;");
+    em_line(e, "}");
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    em_expr yi = em_index(0, nn_dense_terms(terms, nd, OV, w->out, L), terms);
+    em_line(e, "for (int l = 0; l < %" PRId64 " / HD_VF; l++)", L);
+    em_line(e, "    hd_vf_store(y + %s + l * HD_VF, %s);", yi.s,
+            p->kind == POOL_MAX ? "acc[l]" : "acc[l] / hd_vf_splat((float)cnt)");
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    em_close(e);
+}
+
 static uint64_t scratch_pool(const ir_graph *g, int node)
 {
     pool_plan p;
@@ -197,6 +265,10 @@ static bool emit_pool(op_emit *e)
     int64_t IP = pl.in_plane, OP = pl.out_plane;
     if (maxpool2d_fast_ok(&pl)) {
         emit_maxpool2d_fast(e, &pl);
+        return true;
+    }
+    if (pool_lanes_ok(&pl)) {
+        emit_pool_lanes(e, &pl);
         return true;
     }
     int64_t KP = 1;
