@@ -3159,12 +3159,28 @@ typedef struct hd__cb_job {
     uint32_t tasks;
 } hd__cb_job;
 
+/* The first unit of task t of nt: tasks take equal shares of the output
+ * blocks' rows, so where Mb is odd the units of the last group, one block
+ * each instead of HD_CB_NOB, count for less (with two workers and Mb = 3
+ * an even split of units would leave one worker a third idle). */
+static inline int64_t hd__cb_task_begin(const hd_conv_blocked *cv, uint32_t t, uint32_t nt)
+{
+    const int64_t units = hd_conv_blocked_units(cv);
+    if (t >= nt)
+        return units;
+    const int64_t nob = cv->depthwise ? 1 : HD_CB_NOB, full = cv->Mb / nob * cv->OH, rest = cv->Mb % nob;
+    const int64_t at = (int64_t)t * (cv->Mb * cv->OH) / (int64_t)nt; /* in block-rows */
+    if (at <= full * nob)
+        return (at + nob - 1) / nob;
+    return full + (at - full * nob + rest - 1) / (rest > 0 ? rest : 1); /* rest > 0 here */
+}
+
 static inline void hd__cb_task(void *ctx, uint32_t t, uint32_t worker)
 {
     const hd__cb_job *j = (const hd__cb_job *)ctx;
     (void)worker;
-    hd_conv_blocked_range(j->cv, j->n, hd_task_begin(t, j->tasks, j->count, 1),
-                          hd_task_begin(t + 1, j->tasks, j->count, 1), j->xp);
+    hd_conv_blocked_range(j->cv, j->n, hd__cb_task_begin(j->cv, t, j->tasks), hd__cb_task_begin(j->cv, t + 1, j->tasks),
+                          j->xp);
 }
 
 static inline void hd__cb_pad_task(void *ctx, uint32_t t, uint32_t worker)
