@@ -5,7 +5,8 @@
  * weight blob.  Every other value gets an offset in one arena: its live range
  * runs from the schedule step that defines it to the last step that reads it,
  * and it is placed first-fit at the lowest offset that no overlapping live
- * range occupies.  Offsets are multiples of HODU_ABI_ALIGN.
+ * range occupies.  Offsets are multiples of HODU_ABI_ALIGN.  A reshaping
+ * node's result shares its input's block (plan_views).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -77,6 +78,49 @@ static bool arena_fail(const ir_graph *g, int node, const char *what, hd_diag *d
     return false;
 }
 
+/* The input whose bytes node n's one output is, unchanged: same dtype and
+ * size, fixed shapes (a run-time dim's value may be stored with other
+ * strides), or -1. */
+static int view_source(const ir_graph *g, const ir_node *n)
+{
+    switch (n->op) {
+    case OP_RESHAPE:
+    case OP_FLATTEN:
+    case OP_SQUEEZE:
+    case OP_UNSQUEEZE:
+    case OP_IDENTITY: break;
+    default: return -1;
+    }
+    if (n->n_inputs < 1 || n->inputs[0] < 0 || n->n_outputs != 1 || n->outputs[0] < 0 || n->body || n->rt_general)
+        return -1;
+    const ir_value *x = &g->values[n->inputs[0]], *y = &g->values[n->outputs[0]];
+    if (x->dtype != y->dtype || !ir_value_is_static(x) || !ir_value_is_static(y) || ir_value_has_rt(x) ||
+        ir_value_has_rt(y) || ir_value_has_data_dep(x) || ir_value_has_data_dep(y) ||
+        ir_value_nbytes(x) != ir_value_nbytes(y))
+        return -1;
+    return n->inputs[0];
+}
+
+/* Views (plan->view_of) of values the arena will hold, their sources'
+ * lifetimes stretched to cover them.  Outputs, inputs and constants keep
+ * their own homes. */
+static void plan_views(const ir_graph *g, mem_plan *plan, size_t *last_use)
+{
+    for (size_t s = 0; s < plan->n_schedule; s++) {
+        const ir_node *n = &g->nodes[plan->schedule[s]];
+        int src = view_source(g, n);
+        if (src < 0)
+            continue;
+        int v = n->outputs[0], root = plan->view_of[src] >= 0 ? plan->view_of[src] : src;
+        if (plan->slots[v].place != MEM_NONE || plan->slots[root].place != MEM_NONE ||
+            g->values[root].kind != IR_VALUE_NODE)
+            continue;
+        plan->view_of[v] = root;
+        if (last_use[v] > last_use[root])
+            last_use[root] = last_use[v];
+    }
+}
+
 bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch_of, mem_plan *plan, hd_diag *d)
 {
     memset(plan, 0, sizeof(*plan));
@@ -121,6 +165,11 @@ bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch_of, mem_plan *p
             ok = place_weight(g, plan, v, d);
     }
 
+    plan->view_of = hd_xmalloc(nv * sizeof(int));
+    for (size_t v = 0; v < nv; v++)
+        plan->view_of[v] = -1;
+    plan_views(g, plan, last_use);
+
     plan->scratch_offset = hd_xcalloc(plan->n_schedule + 1, sizeof(uint64_t));
     plan->scratch_bytes = hd_xcalloc(plan->n_schedule + 1, sizeof(uint64_t));
     plan->worker_scratch = hd_xcalloc(plan->n_schedule + 1, sizeof(uint64_t));
@@ -139,6 +188,10 @@ bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch_of, mem_plan *p
             int v = n->outputs[j];
             if (v < 0 || plan->slots[v].place != MEM_NONE)
                 continue;
+            if (plan->view_of[v] >= 0) { /* its source, placed at an earlier step */
+                plan->slots[v] = plan->slots[plan->view_of[v]];
+                continue;
+            }
             /* SIZE_MAX (a shape past the limits) fails the first check. */
             size_t nbytes = ir_value_nbytes(&g->values[v]);
             uint64_t size, end;
@@ -200,5 +253,6 @@ void mem_plan_free(mem_plan *plan)
     free(plan->scratch_offset);
     free(plan->scratch_bytes);
     free(plan->worker_scratch);
+    free(plan->view_of);
     memset(plan, 0, sizeof(*plan));
 }

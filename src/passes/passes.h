@@ -103,6 +103,11 @@ typedef struct mem_plan {
      * step's node uses of it, 0 for none. */
     uint64_t worker_bytes;
     uint64_t *worker_scratch;
+    /* Per value: the value whose arena storage it shares, or -1.  A
+     * Reshape, Flatten, Squeeze, Unsqueeze or Identity leaves its input's
+     * bytes as they are, so its result is that storage (kept live until
+     * the last reader of either) and the node runs as nothing. */
+    int *view_of;
 } mem_plan;
 
 /* Plans every value's home.  Intermediates share the arena by liveness

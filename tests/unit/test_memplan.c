@@ -12,7 +12,10 @@
  *   - two arena blocks whose live step ranges meet never share a byte;
  *   - the arena holds every block's end and the largest live set;
  *   - inputs, outputs and constants are in MEM_INPUT / MEM_OUTPUT /
- *     MEM_WEIGHTS (weights aligned and disjoint too).
+ *     MEM_WEIGHTS (weights aligned and disjoint too);
+ *   - a view (an Identity or Flatten result sharing its input's block)
+ *     comes from such nodes and holds its root's bytes, and the root's
+ *     block counts as live until the view's last reader.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,7 +107,14 @@ static void add_node(gen *s)
     int a = pick(s);
     int x = s->pool[a];
     int64_t rx = s->rows[a];
-    switch (rnd_int(6)) {
+    switch (rnd_int(7)) {
+    case 6: { /* Identity or Flatten: a view of x that shares its block */
+        int y = fresh(s, rx);
+        int node = ir_node_new(g, rnd_int(2) ? "Identity" : "Flatten", "", NULL, &x, 1, &y, 1);
+        if (strcmp(g->nodes[node].op_type, "Flatten") == 0)
+            ir_node_add_attr(g, node, "axis", IR_ATTR_INT)->i = 1;
+        break;
+    }
     case 0:
     case 1: { /* unary */
         int y = fresh(s, rx);
@@ -224,7 +234,7 @@ typedef struct span {
 } span;
 
 typedef struct totals {
-    size_t graphs, nodes, fused, blocks, empty, scratch, worker_scratch, pairs_checked, shared_bytes;
+    size_t graphs, nodes, fused, blocks, empty, scratch, worker_scratch, pairs_checked, shared_bytes, views;
 } totals;
 
 static void fail_seed(unsigned seed, const ir_graph *g, const char *what)
@@ -303,12 +313,32 @@ static void check_plan(unsigned seed, const ir_graph *g, const mem_plan *p, tota
         } else if (first_out >= 0) {
             if (sl->place != MEM_OUTPUT || sl->index != (size_t)first_out)
                 fail_seed(seed, g, "a graph output is not in its (first) caller buffer");
+        } else if (p->view_of[v] >= 0) {
+            /* a view: its producer reshapes (a chain of them reaching) the
+             * root, and it holds the root's bytes; checked as part of the
+             * root's block below */
+            int root = p->view_of[v], at = (int)v;
+            while (at != root) {
+                const ir_node *pn = &g->nodes[g->values[at].producer];
+                if (strcmp(pn->op_type, "Identity") != 0 && strcmp(pn->op_type, "Flatten") != 0)
+                    fail_seed(seed, g, "a view is not made by a reshaping node");
+                at = pn->inputs[0];
+                if (at < 0 || g->values[at].kind != IR_VALUE_NODE)
+                    fail_seed(seed, g, "a view's chain does not reach its root");
+            }
+            if (sl->place != MEM_ARENA || p->slots[root].place != MEM_ARENA || sl->offset != p->slots[root].offset)
+                fail_seed(seed, g, "a view does not hold its root's bytes");
+            t->views++;
         } else {
             if (sl->place != MEM_ARENA)
                 fail_seed(seed, g, "an intermediate is not in the arena");
             size_t nbytes = ir_value_nbytes(val);
             t->empty += nbytes == 0;
-            spans[n_spans++] = (span){(size_t)def[v], (size_t)last[v], sl->offset, align_up(nbytes), (int)v};
+            long hi = last[v]; /* a block lives as long as its views are read */
+            for (size_t w = 0; w < nv; w++)
+                if (p->view_of[w] == (int)v && last[w] > hi)
+                    hi = last[w];
+            spans[n_spans++] = (span){(size_t)def[v], (size_t)hi, sl->offset, align_up(nbytes), (int)v};
         }
     }
     for (size_t s = 0; s < ns; s++) {
@@ -408,9 +438,10 @@ static void test_random_graphs(void **state)
         ir_graph_free(g);
     }
     print_message("memplan: %zu graphs, %zu scheduled nodes (%zu fused), %zu arena blocks (%zu scratch, "
-                  "%zu empty), %zu steps with per-worker scratch, %zu live pairs checked, %zu pairs reusing bytes\n",
+                  "%zu empty), %zu steps with per-worker scratch, %zu live pairs checked, %zu pairs reusing bytes, "
+                  "%zu views\n",
                   t.graphs, t.nodes, t.fused, t.blocks, t.scratch, t.empty, t.worker_scratch, t.pairs_checked,
-                  t.shared_bytes);
+                  t.shared_bytes, t.views);
     /* Guard the generator itself: the properties must have been exercised. */
     assert_int_equal(t.graphs, N_SEEDS);
     assert_true(t.scratch + t.worker_scratch > 50);
@@ -418,6 +449,7 @@ static void test_random_graphs(void **state)
     assert_true(t.empty > 10);
     assert_true(t.pairs_checked > 1000);
     assert_true(t.shared_bytes > 100);
+    assert_true(t.views > 50);
 }
 
 /* --- hand-made cases ------------------------------------------------------ */

@@ -535,6 +535,8 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
     int node = plan->schedule[step];
     const ir_node *n = &g->nodes[node];
     const op_def *def = op_get(n->op);
+    if (n->n_outputs == 1 && n->outputs[0] >= 0 && plan->view_of && plan->view_of[n->outputs[0]] >= 0)
+        return true; /* its result is its input's storage (mem_plan.view_of): nothing to run */
     /* A node over run-time dims is written for one slice (ops/rtdims.c) and
      * called once per index of them, or (rt_general) written with its
      * sizes read at run time. */
@@ -682,6 +684,7 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
         write_task_form(g, sub, node, &e, plan, step, &ps, &body, fns);
     else
         write_plain_form(g, sub, node, &ps, e.can_fail, &body, fns);
+    hd_buf_puts(calls, "    ");
     if (rt_p && !rt_rows)
         rt_slice_calls(g, node, rt_p, rt_syms, &ps, calls);
     if (e.can_fail)
@@ -1009,7 +1012,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     /* Each step tells a profiling host it starts (hodu_abi.h): one
      * predictable branch per node when nobody listens. */
     for (size_t s = 0; s < plan->n_schedule && ok; s++) {
-        hd_buf_printf(&calls, "    if (hd_prof)\n        hd_prof(hd_prof_ctx, %zuu);\n    ", s);
+        hd_buf_printf(&calls, "    if (hd_prof)\n        hd_prof(hd_prof_ctx, %zuu);\n", s);
         ok = emit_node(g, 0, plan, s, &fns, &decls, &calls, &names, &blobs, &checks, d);
     }
     hd_buf_printf(&calls, "    if (hd_prof)\n        hd_prof(hd_prof_ctx, %zuu);\n", plan->n_schedule);
@@ -1171,7 +1174,6 @@ bool native_emit_subgraph(op_emit *e, const ir_graph *sub, const mem_plan *plan,
     run_names_init(&names, sub->n_values);
     bool ok = true;
     for (size_t s = 0; s < p.n_schedule && ok; s++) {
-        hd_buf_puts(&calls, "    ");
         ok = emit_node(sub, id, &p, s, &fns, e->decls, &calls, &names, blobs, NULL, e->d);
     }
     for (size_t i = 0; i < sub->n_outputs && ok; i++) {
