@@ -3149,6 +3149,10 @@ static inline void hd_sgemm_par(const hodu_exec *exec, unsigned char *workers, s
     hd_sgemm_run_par(exec, workers, worker_bytes, &op);
 }
 
+#ifndef HD_CB_TASKS_PER_WORKER
+#define HD_CB_TASKS_PER_WORKER 4
+#endif
+
 /* The blocked direct convolution split into contiguous runs of its units
  * (each the serial routine's), so the result is the serial one; the
  * padded copy of each image first, split over blocks. */
@@ -3197,10 +3201,18 @@ static inline void hd_conv_blocked_par(const hodu_exec *exec, const hd_conv_bloc
     const int64_t units = hd_conv_blocked_units(cv);
     double macs = (double)(cv->Mb * HD_CB) * (double)(cv->OH * cv->OW) *
                   (double)((cv->depthwise ? 1 : cv->Cb * hd__cb_ci(cv)) * cv->KH * cv->KW);
-    double most = macs / (double)HD_SGEMM_PAR_MACS + 1.0;
+    /* a depthwise multiply-add costs a load: count it as several */
+    double most = macs * (cv->depthwise ? 8.0 : 1.0) / (double)HD_SGEMM_PAR_MACS + 1.0;
     if (most > (double)units)
         most = (double)units;
-    const uint32_t tasks = hd_task_count(exec, most > 4096.0 ? 4096u : (uint32_t)most);
+    /* up to a few tasks per worker, claimed as they finish, to even out a
+     * worker that starts late or runs slower; a whole number per worker */
+    const uint32_t w = hd_task_count(exec, 4096u);
+    const double per = most / (double)w;
+    const uint32_t tasks = per >= HD_CB_TASKS_PER_WORKER ? w * HD_CB_TASKS_PER_WORKER
+                           : per >= 1.0                  ? w * (uint32_t)per
+                           : most >= 2.0                 ? (uint32_t)most
+                                                         : 1;
     const int pad = !hd__cb_in_place(cv);
     for (int64_t n = 0; n < cv->N; n++) {
         if (pad) {
