@@ -264,6 +264,7 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
          * This is the one switch for all of them (`-O0` turns it off); the
          * backend sees it as backend_target.graph_opt. */
         if (ok && o->graph_opt) {
+            pass_unflatten_gemm(g);
             pass_block_convs(g, layout);
             pass_fuse_elementwise(g);
         }

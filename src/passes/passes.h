@@ -65,6 +65,12 @@ void pass_dce(ir_graph *g);
 typedef enum pass_conv_layout { PASS_LAYOUT_AUTO, PASS_LAYOUT_BLOCKED, PASS_LAYOUT_NCHW } pass_conv_layout;
 size_t pass_block_convs(ir_graph *g, pass_conv_layout mode);
 
+/* Gemm between two Reshapes that flatten and restore leading dims (a
+ * linear layer over [B, T, K] as exporters write it) becomes MatMul on
+ * [B, T, K] plus an Add of its bias, so the ops after it can fuse into the
+ * product (canon.c).  Returns the number rewritten. */
+size_t pass_unflatten_gemm(ir_graph *g);
+
 /* First makes each float32 Conv, Gemm or MatMul and the elementwise nodes
  * that finish its result one hodu.FusedEpilogue node (fuse.c, nn.h), then
  * groups fusable nodes (op_def.fusable) joined by single-use edges whose

@@ -104,10 +104,38 @@ def eltwise(outdir):
     onnx.save(model, os.path.join(outdir, "eltwise.onnx"))
 
 
+def gpt_mlp(outdir):
+    """GPT-2's MLP as torch.onnx writes it: Reshape to rows, Gemm, Reshape
+    back, the tanh GELU spelled out (Pow, Mul, Add, Tanh), a second Gemm
+    (transB) and the residual Add; pass_unflatten_gemm makes the Gemms
+    MatMuls whose epilogues take the GELU and the Add."""
+    g = Graph()
+    x = "x"  # f32 [2, 7, 32]
+    flat = g.op("Reshape", x, g.const(np.array([14, 32]), np.int64))
+    h = g.op("Gemm", flat, g.const(rng.standard_normal((32, 96)) * 0.2), g.const(rng.standard_normal(96) * 0.1))
+    h = g.op("Reshape", h, g.const(np.array([2, 7, 96]), np.int64))
+    inner = g.op("Mul", g.op("Add", h, g.op("Mul", g.op("Pow", h, g.const(3.0)), g.const(0.044715))),
+                 g.const(0.7978845608))
+    gelu = g.op("Mul", g.op("Mul", h, g.const(0.5)), g.op("Add", g.op("Tanh", inner), g.const(1.0)))
+    flat = g.op("Reshape", gelu, g.const(np.array([14, 96]), np.int64))
+    p = g.op("Gemm", flat, g.const(rng.standard_normal((32, 96)) * 0.1), g.const(rng.standard_normal((1, 32)) * 0.1),
+             transB=1)
+    p = g.op("Reshape", p, g.const(np.array([2, 7, 32]), np.int64))
+    g.nodes.append(helper.make_node("Add", [p, x], ["y"]))
+    f32 = TensorProto.FLOAT
+    graph = helper.make_graph(g.nodes, "gpt_mlp", [helper.make_tensor_value_info("x", f32, [2, 7, 32])],
+                              [helper.make_tensor_value_info("y", f32, [2, 7, 32])], initializer=g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="hodu-differential")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, os.path.join(outdir, "gpt_mlp.onnx"))
+
+
 def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
     eltwise(outdir)
+    gpt_mlp(outdir)
 
 
 if __name__ == "__main__":

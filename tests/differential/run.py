@@ -24,7 +24,7 @@ optimized build is reported.
 
 Lanes:
   default  the threads test's models (cnn, transformer, mlp:
-           tests/threads/make_models.py) and eltwise
+           tests/threads/make_models.py), eltwise and gpt_mlp
            (tests/differential/make_models.py: fusion corner cases).
            Needs numpy and onnx only; ctest runs this lane (well under a
            minute on two cores).
@@ -56,12 +56,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-LANE = ["cnn", "transformer", "mlp", "eltwise"]
+LANE = ["cnn", "transformer", "mlp", "eltwise", "gpt_mlp"]
 GENERATORS = {  # model -> the script that writes it (into its OUTDIR argument)
     "cnn": os.path.join(REPO, "tests", "threads", "make_models.py"),
     "transformer": os.path.join(REPO, "tests", "threads", "make_models.py"),
     "mlp": os.path.join(REPO, "tests", "threads", "make_models.py"),
     "eltwise": os.path.join(HERE, "make_models.py"),
+    "gpt_mlp": os.path.join(HERE, "make_models.py"),
 }
 REF_FLAGS = ["-O0", "--cflags", "-O1"]
 OPT_FLAGS = []

@@ -83,6 +83,13 @@ int main(int argc, char **argv)
         if ((ok = ir_verify(g, true, &d)))
             dump(g, "dce");
     }
+    if (ok) { /* only where it rewrote something: most cases have no Gemm */
+        size_t unflattened = pass_unflatten_gemm(g);
+        if ((ok = ir_verify(g, true, &d)) && unflattened) {
+            dump(g, "unflatten_gemm");
+            printf("# %zu Gemm nodes rewritten\n", unflattened);
+        }
+    }
     if (ok) {
         size_t fused = pass_fuse_elementwise(g);
         if ((ok = ir_verify(g, true, &d))) {

@@ -201,11 +201,46 @@ def control_flow(outdir):
     return ""
 
 
+def gemm_unflatten(outdir):
+    # GPT-2's linear layers: Reshape [2,3,4] -> [6,4], Gemm, Reshape back.
+    # The first (bias [5]) becomes MatMul + Add and takes the Tanh and the
+    # Mul after it as its epilogue; the second (transB, bias [1,4]) reads a
+    # transposed copy of its weights and takes the residual Add; the third
+    # (beta 0.5) stays a Gemm between its Reshapes.
+    x = helper.make_tensor_value_info("x", F32, [2, 3, 4])
+    y = helper.make_tensor_value_info("y", F32, [2, 3, 4])
+    z = helper.make_tensor_value_info("z", F32, [2, 3, 5])
+    nodes = [
+        helper.make_node("Reshape", ["x", "flat4"], ["xf"], name="flatten"),
+        helper.make_node("Gemm", ["xf", "W1", "B1"], ["h"], name="fc"),
+        helper.make_node("Reshape", ["h", "shape5"], ["h3"], name="restore"),
+        helper.make_node("Tanh", ["h3"], ["t"], name="tanh"),
+        helper.make_node("Mul", ["t", "h3"], ["m"], name="gate"),
+        helper.make_node("Reshape", ["m", "flat5"], ["mf"], name="flatten2"),
+        helper.make_node("Gemm", ["mf", "W2", "B2"], ["p"], name="proj", transB=1),
+        helper.make_node("Reshape", ["p", "shape4"], ["p3"], name="restore2"),
+        helper.make_node("Add", ["p3", "x"], ["y"], name="residual"),
+        helper.make_node("Gemm", ["xf", "W1", "B1"], ["q"], name="scaled", beta=0.5),
+        helper.make_node("Reshape", ["q", "shape5"], ["z"], name="restore3"),
+    ]
+    rng = np.random.default_rng(5)
+    inits = [
+        const("flat4", np.array([6, 4], np.int64)), const("flat5", np.array([6, 5], np.int64)),
+        const("shape4", np.array([2, 3, 4], np.int64)), const("shape5", np.array([2, 3, 5], np.int64)),
+        const("W1", rng.standard_normal((4, 5)).astype(np.float32)),
+        const("B1", rng.standard_normal(5).astype(np.float32)),
+        const("W2", rng.standard_normal((4, 5)).astype(np.float32)),
+        const("B2", rng.standard_normal((1, 4)).astype(np.float32)),
+    ]
+    save(outdir, "gemm_unflatten", nodes, [x], [y, z], inits)
+    return ""
+
+
 def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
     cases = [(f.__name__, f(outdir)) for f in (bind_symbolic, fold_shape_chain, dce_branch, fuse_chain, mix,
-                                                conv_epilogue, data_dependent, control_flow)]
+                                                conv_epilogue, data_dependent, control_flow, gemm_unflatten)]
     with open(os.path.join(outdir, "cases.txt"), "w") as fh:
         for name, args in cases:
             fh.write(f"{name} {args}".rstrip() + "\n")
