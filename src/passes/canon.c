@@ -60,8 +60,8 @@ static bool unflatten(ir_graph *g, const ir_readers *r, int node)
     const int a = gm->inputs[0], w = gm->inputs[1], c = gm->outputs[0];
     const int bias = gm->n_inputs > 2 ? gm->inputs[2] : -1;
     const ir_value *av = ir_val(g, a), *wv = ir_val(g, w), *cv = ir_val(g, c);
-    if (av->producer < 0 || g->nodes[av->producer].op != OP_RESHAPE || wv->kind != IR_VALUE_CONST ||
-        !fixed_f32(wv) || wv->rank != 2 || !fixed_f32(cv) || cv->rank != 2)
+    if (av->producer < 0 || g->nodes[av->producer].op != OP_RESHAPE || wv->kind != IR_VALUE_CONST || !fixed_f32(wv) ||
+        wv->rank != 2 || !fixed_f32(cv) || cv->rank != 2)
         return false;
     const int64_t N = cv->dims[1].size;
     if (bias >= 0) { /* one row, added to every row: [N] or [1, N] */

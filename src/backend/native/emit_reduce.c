@@ -353,7 +353,16 @@ static bool emit_reduce_nest(op_emit *e, const reduce_plan *plan)
     char *xo = nest_off("o", &p.outer, false);
     char *yo = nest_off("o", &p.outer, true);
     char *ro = nest_off("r", &p.red, false);
-    nest_open(e, "o", &p.outer);
+    /* Rows of lanes summed into the output itself (a squeeze-and-excite
+     * block's mean over H and W of [N, C/16, H, W, 16]): the outer loop
+     * splits over threads, and four partial sums per lane break the add
+     * chain. */
+    const bool lane_sums = p.inner > 1 && p.inner <= 64 && t == HODU_DTYPE_F32 && out->dtype == HODU_DTYPE_F32 &&
+                           (k == RED_SUM || k == RED_MEAN) && reduce_acc_is_out(k, t) && p.red.n == 1 && p.outer.n == 1;
+    if (lane_sums)
+        em_par_for(e, "o0", p.outer.size[0], 1, p.red_numel * p.inner);
+    else
+        nest_open(e, "o", &p.outer);
     row_ptrs(e, t, xo, out->dtype, yo);
     if (k == RED_LOG_SUM_EXP) {
         /* max first, then log(sum(exp(x - max))) + max */
@@ -432,6 +441,23 @@ static bool emit_reduce_nest(op_emit *e, const reduce_plan *plan)
             free(cmb);
         }
         st(e, out->dtype, "y", "0", fin);
+        free(fin);
+    } else if (lane_sums) {
+        const int64_t R = p.red.size[0], S = p.red.stride[0], I = p.inner;
+        em_line(e, "float l[4][%" PRId64 "];", I);
+        em_line(e, "for (int u = 0; u < 4; u++)");
+        em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) l[u][i] = 0;", I);
+        em_line(e, "for (int64_t r0 = 0; r0 < %" PRId64 "; r0 += 4)", R / 4 * 4);
+        em_line(e, "    for (int u = 0; u < 4; u++) {");
+        em_line(e, "        const float *xr = x + (r0 + u) * %" PRId64 ";", S);
+        em_line(e, "        for (int64_t i = 0; i < %" PRId64 "; i++) l[u][i] += xr[i];", I);
+        em_line(e, "    }");
+        if (R % 4) {
+            em_line(e, "for (int64_t r0 = %" PRId64 "; r0 < %" PRId64 "; r0++)", R / 4 * 4, R);
+            em_line(e, "    for (int64_t i = 0; i < %" PRId64 "; i++) l[0][i] += x[r0 * %" PRId64 " + i];", I, S);
+        }
+        char *fin = r_final(k, t, "((l[0][i] + l[1][i]) + (l[2][i] + l[3][i]))", p.red_numel);
+        em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) y[i] = %s;", I, fin);
         free(fin);
     } else {
         bool direct = reduce_acc_is_out(k, t);
