@@ -58,6 +58,11 @@ static bool plain_input(const nn_conv_geom *geom)
     return geom->G == 1 && (double)(blocks(geom->C) * B) > LAYOUT_MAX_PAD_WASTE * (double)geom->C;
 }
 
+/* Output rows at least this wide fill the kernel's widest span of
+ * positions on every target; a plain input's convolution over narrower
+ * ones would run a position at a time, slower than im2col + GEMM. */
+#define LAYOUT_PLAIN_MIN_WIDTH 16
+
 /* A Conv this pass rewrites: float32 2-D, one group or depthwise, static,
  * constant weights (and bias), and output channels that pad to whole
  * blocks without much waste. */
@@ -71,7 +76,8 @@ static bool blockable_conv(const ir_graph *g, int node)
     if (!nn_conv_geom_of(g, node, &geom) || geom.w.nd != 2 ||
         (geom.G != 1 && !(geom.G == geom.C && geom.M == geom.C)) || geom.N < 1 || geom.C < 1 || geom.M < 1)
         return false;
-    if ((double)(blocks(geom.M) * B) > LAYOUT_MAX_PAD_WASTE * (double)geom.M)
+    if ((double)(blocks(geom.M) * B) > LAYOUT_MAX_PAD_WASTE * (double)geom.M ||
+        (plain_input(&geom) && geom.w.out[1] < LAYOUT_PLAIN_MIN_WIDTH))
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]), *w = ir_val(g, n->inputs[1]), *y = ir_val(g, n->outputs[0]);
     const ir_value *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? ir_val(g, n->inputs[2]) : NULL;

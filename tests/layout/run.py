@@ -130,12 +130,12 @@ def main():
     # 3-channel images (a stem: the kernel reads NCHW as it is), then a
     # MaxPool (ResNet's: 3x3 stride 2, padded) and AveragePools (ceil_mode,
     # with and without the padding counted) on the blocked result; a
-    # 5-channel one with batch 2, a row narrower than a micro-tile
-    x = graph_input((1, 3, 23, 30))
+    # 5-channel one with batch 2 (rows of 17 and 20: at least one whole span)
+    x = graph_input((1, 3, 23, 34))
     h = node("Relu", [conv(x, 3, 32, 7, strides=[2, 2], pads=[3, 3, 3, 3])])
     h = node("MaxPool", [h], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
     output(conv(h, 32, 16, 3, pads=[1, 1, 1, 1]))
-    x = graph_input((2, 5, 9, 7))
+    x = graph_input((2, 5, 9, 20))
     h = conv(x, 5, 16, 3, strides=[2, 1], pads=[1, 0, 1, 2])
     output(conv(node("AveragePool", [h], kernel_shape=[2, 3], strides=[2, 2], ceil_mode=1), 16, 16, 1))
     output(conv(node("AveragePool", [h], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1), 16, 16, 1))
