@@ -414,6 +414,11 @@ static int cmp_entry_time(const void *x, const void *y)
     return a->total_ns < b->total_ns ? 1 : a->total_ns > b->total_ns ? -1 : 0;
 }
 
+static int cmp_entry_op(const void *x, const void *y)
+{
+    return strcmp((*(const hodu_profile_entry *const *)x)->op, (*(const hodu_profile_entry *const *)y)->op);
+}
+
 #define PROFILE_TOP_STEPS 25
 
 /* Where the profiled runs' time went: the costliest steps, then the time
@@ -444,7 +449,8 @@ static void print_profile(const hodu_instance *inst)
     for (size_t k = 0; k < shown; k++) {
         char *op = printable(order[k]->op), *node = printable(order[k]->node);
         char rate[32] = "";
-        if (order[k]->flops && order[k]->total_ns) /* flop per ns = GFLOP/s */
+        /* flop per ns = GFLOP/s; not for steps too short to time (a view's) */
+        if (order[k]->flops && order[k]->total_ns >= 1000 * order[k]->runs)
             snprintf(rate, sizeof rate, "%.1f",
                      (double)order[k]->flops * (double)order[k]->runs / (double)order[k]->total_ns);
         printf("  %5.1f%% %10.4f %8s  %-28s %s\n", 100.0 * (double)order[k]->total_ns / (double)total,
@@ -456,35 +462,30 @@ static void print_profile(const hodu_instance *inst)
     if (shown < n)
         printf("  %5.1f%% %10.4f %8s  (%zu more steps)\n", 100.0 * (double)rest / (double)total, (double)rest * per_run,
                "", n - shown);
-    /* by op: the sorted steps grouped by op name, costliest op first */
-    const char **ops = hd_xmalloc(n * sizeof *ops);
-    uint64_t *op_ns = hd_xcalloc(n, sizeof *op_ns);
-    size_t *op_steps = hd_xcalloc(n, sizeof *op_steps);
+    /* by op: the steps sorted by op name and summed per name (n log n: a
+     * model may have half a million steps), costliest op first */
+    qsort(order, n, sizeof *order, cmp_entry_op);
+    hodu_profile_entry *ops = hd_xcalloc(n, sizeof *ops); /* runs: the op's steps */
     size_t n_ops = 0;
     for (size_t k = 0; k < n; k++) {
-        size_t j = 0;
-        while (j < n_ops && strcmp(ops[j], order[k]->op) != 0)
-            j++;
-        if (j == n_ops)
-            ops[n_ops++] = order[k]->op;
-        op_ns[j] += order[k]->total_ns;
-        op_steps[j]++;
+        if (n_ops == 0 || strcmp(ops[n_ops - 1].op, order[k]->op) != 0)
+            ops[n_ops++].op = order[k]->op;
+        ops[n_ops - 1].total_ns += order[k]->total_ns;
+        ops[n_ops - 1].runs++;
     }
+    const hodu_profile_entry **by_time = hd_xmalloc(n_ops * sizeof *by_time);
+    for (size_t j = 0; j < n_ops; j++)
+        by_time[j] = &ops[j];
+    qsort(by_time, n_ops, sizeof *by_time, cmp_entry_time);
     printf("by op:\n");
-    for (size_t done = 0; done < n_ops; done++) {
-        size_t best = n_ops;
-        for (size_t j = 0; j < n_ops; j++)
-            if (op_steps[j] && (best == n_ops || op_ns[j] > op_ns[best]))
-                best = j;
-        char *op = printable(ops[best]);
-        printf("  %5.1f%% %10.4f %8s  %-28s %zu step%s\n", 100.0 * (double)op_ns[best] / (double)total,
-               (double)op_ns[best] * per_run, "", op, op_steps[best], op_steps[best] == 1 ? "" : "s");
+    for (size_t j = 0; j < n_ops; j++) {
+        char *op = printable(by_time[j]->op);
+        printf("  %5.1f%% %10.4f %8s  %-28s %" PRIu64 " step%s\n", 100.0 * (double)by_time[j]->total_ns / (double)total,
+               (double)by_time[j]->total_ns * per_run, "", op, by_time[j]->runs, by_time[j]->runs == 1 ? "" : "s");
         free(op);
-        op_steps[best] = 0;
     }
+    free(by_time);
     free(ops);
-    free(op_ns);
-    free(op_steps);
     free(order);
 }
 
