@@ -18,7 +18,8 @@ It builds with --conv-layout blocked (every convolution
 that can, whatever the cost model says of ones this small), checks with
 --dump-ir that all of them (and the pools) ran blocked, and compares every output with
 onnxruntime's on seeded random inputs given at run time (float32, 1e-4
-relative).
+relative), the run profiled (--profile) to check its table names the
+blocked convolutions.
 
 Exit status: 0 when every output agrees; 1 on any disagreement or failure;
 2 when the test cannot start (no hodu, or numpy, onnx or onnxruntime
@@ -163,7 +164,11 @@ def main():
     for name, v in feeds.items():
         np.save(t.path(name + ".npy"), v)
         args += ["--input", f"{name}={t.path(name + '.npy')}"]
-    t.run(args)
+    # --profile names every step; the blocked convolutions are there by op
+    p = t.run(args + ["--profile"])
+    steps = re.search(r"profile: [\d.]+ ms per run in (\d+) steps, over 1 run", p.stdout)
+    if not steps or "by op:" not in p.stdout or not re.search(r"hodu\.ConvBlocked\S*\s+\d+ steps?", p.stdout):
+        errors.append("hodu --run --profile printed no per-step and per-op table of the blocked model")
     for o in outputs:
         r = ref[o.name]
         got = np.load(t.path("out", f"{o.name}.npy"))
