@@ -1347,9 +1347,22 @@ HD__SG_FN static inline void hd__sgemm_blocked(const hd_sgemm_op *op, int64_t b,
                     } else if (direct) {
                         hd__pack_copy(B + pc * ldb + jc + jr, ldb, nr, HD_SGEMM_NR, kc, pb + jr * kc);
                     }
+                    /* Build-time packed B comes from memory the first time a
+                     * run reads it (a model's weights outgrow the caches):
+                     * the next panel's rows for this K block are prefetched
+                     * a share per row tile, while this one is computed. */
+                    const char *next_pb = NULL;
+                    int64_t pf_lines = 0, pf_at = 0;
+                    if (PB && jr + HD_SGEMM_NR < nc && (j + HD_SGEMM_NR) % HD_SGEMM_PACK_NB == 0) {
+                        next_pb = (const char *)(PB + (j + HD_SGEMM_NR) * K + pc * HD_SGEMM_PACK_NB);
+                        pf_lines = (kc * HD_SGEMM_PACK_NB * (int64_t)sizeof(float) + 63) / 64;
+                    }
+                    const int64_t pf_per_tile = next_pb ? pf_lines / ((mc + HD_SGEMM_MR - 1) / HD_SGEMM_MR) + 1 : 0;
                     for (int64_t ir = 0; ir < mc; ir += HD_SGEMM_MR) {
                         int64_t mr = hd__min64(HD_SGEMM_MR, mc - ir);
                         float *ct = C + (ic + ir) * ldc + jc + jr;
+                        for (int64_t l = 0; l < pf_per_tile && pf_at < pf_lines; l++, pf_at++)
+                            HD__SG_PREFR(next_pb + pf_at * 64);
                         hd__sgemm_ukernel(kc, pa + ir * kc * HD__AS, pbs, ldbk, ct, ldc, mr, nr, op->alpha, beta_eff,
                                           use_beta);
                         if (last && op->epilogue)
