@@ -532,6 +532,11 @@ bool ir_value_has_rt(const ir_value *v)
     return false;
 }
 
+bool ir_value_is_fixed(const ir_value *v)
+{
+    return ir_value_is_static(v) && !ir_value_has_rt(v) && !ir_value_has_data_dep(v);
+}
+
 void ir_value_set_data_dep(ir_value *v, int k)
 {
     if (k >= 0 && k < v->rank && k < HODU_MAX_RANK)

@@ -389,6 +389,9 @@ bool ir_value_has_data_dep(const ir_value *v);
 bool ir_value_has_unbounded(const ir_value *v);
 /* True when some dim of v is a run-time dim (ir_dim.rt). */
 bool ir_value_has_rt(const ir_value *v);
+/* True when every dim is a build-time size: static, and no dim chosen at
+ * run time or decided by data (their sizes are only bounds). */
+bool ir_value_is_fixed(const ir_value *v);
 /* Same dtype, rank and dims (a data-dependent dim only matches another, a
  * run-time dim only the same symbol). */
 bool ir_same_type(const ir_value *a, const ir_value *b);

@@ -17,10 +17,7 @@
 #include "passes.h"
 #include "util/util.h"
 
-static bool fixed_f32(const ir_value *v)
-{
-    return v->dtype == HODU_DTYPE_F32 && ir_value_is_static(v) && !ir_value_has_rt(v) && !ir_value_has_data_dep(v);
-}
+static bool fixed_f32(const ir_value *v) { return v->dtype == HODU_DTYPE_F32 && ir_value_is_fixed(v); }
 
 /* The only node reading v (which is no graph output), or -1.  The
  * snapshot stays good for this: a rewrite changes only the readers of its

@@ -43,13 +43,6 @@ static int64_t blocks(int64_t c) { return (c + B - 1) / B; }
 /* Padding may not cost more than this much extra work. */
 #define LAYOUT_MAX_PAD_WASTE 2.0
 
-/* Static, with no run-time or data-dependent dims (their sizes are bounds:
- * the conversions' shapes would be wrong for smaller ones). */
-static bool fixed(const ir_value *v)
-{
-    return ir_value_is_static(v) && !ir_value_has_rt(v) && !ir_value_has_data_dep(v);
-}
-
 /* A dense convolution over so few channels that padding them to a block
  * would waste more than LAYOUT_MAX_PAD_WASTE (a 3-channel image) reads its
  * input as it is, NCHW: the kernel takes it as blocks of one channel. */
@@ -63,9 +56,10 @@ static bool plain_input(const nn_conv_geom *geom)
  * ones would run a position at a time, slower than im2col + GEMM. */
 #define LAYOUT_PLAIN_MIN_WIDTH 16
 
-/* A Conv this pass rewrites: float32 2-D, one group or depthwise, static,
- * constant weights (and bias), and output channels that pad to whole
- * blocks without much waste. */
+/* A Conv this pass rewrites: float32 2-D, one group or depthwise, fixed
+ * sizes (ir_value_is_fixed: for a size that is only a bound the
+ * conversions' shapes would be wrong), constant weights (and bias), and
+ * output channels that pad to whole blocks without much waste. */
 static bool blockable_conv(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
@@ -81,7 +75,7 @@ static bool blockable_conv(const ir_graph *g, int node)
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]), *w = ir_val(g, n->inputs[1]), *y = ir_val(g, n->outputs[0]);
     const ir_value *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? ir_val(g, n->inputs[2]) : NULL;
-    return x->dtype == HODU_DTYPE_F32 && fixed(x) && fixed(y) && w->kind == IR_VALUE_CONST &&
+    return x->dtype == HODU_DTYPE_F32 && ir_value_is_fixed(x) && ir_value_is_fixed(y) && w->kind == IR_VALUE_CONST &&
            w->dtype == HODU_DTYPE_F32 && (!b || (b->kind == IR_VALUE_CONST && b->dtype == HODU_DTYPE_F32));
 }
 
@@ -132,7 +126,7 @@ static bool blockable_elementwise(const ir_graph *g, int node)
  * matching lanes. */
 static bool channel_broadcast(const ir_value *in, const ir_value *out)
 {
-    if (in->dtype != HODU_DTYPE_F32 || !fixed(in) || (in->rank != 4 && in->rank != 3))
+    if (in->dtype != HODU_DTYPE_F32 || !ir_value_is_fixed(in) || (in->rank != 4 && in->rank != 3))
         return false;
     const int off = 4 - in->rank;
     if (in->dims[1 - off].size != out->dims[1].size)
@@ -151,7 +145,7 @@ static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *na
 {
     const ir_node *n = ir_nd(g, node);
     const ir_value *out = ir_val(g, n->outputs[0]);
-    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !fixed(out))
+    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !ir_value_is_fixed(out))
         return false;
     bool any = false;
     for (size_t j = 0; j < n->n_inputs; j++) {
@@ -181,7 +175,7 @@ static bool blockable_pool(const ir_graph *g, int node, const bool *native, size
         (n->n_outputs > 1 && n->outputs[1] >= 0))
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]);
-    if (x->dtype != HODU_DTYPE_F32 || x->rank != 4 || !fixed(x) || (size_t)n->inputs[0] >= n_vals ||
+    if (x->dtype != HODU_DTYPE_F32 || x->rank != 4 || !ir_value_is_fixed(x) || (size_t)n->inputs[0] >= n_vals ||
         !native[n->inputs[0]])
         return false;
     pool_plan p;

@@ -94,8 +94,7 @@ static int view_source(const ir_graph *g, const ir_node *n)
     if (n->n_inputs < 1 || n->inputs[0] < 0 || n->n_outputs != 1 || n->outputs[0] < 0 || n->body || n->rt_general)
         return -1;
     const ir_value *x = &g->values[n->inputs[0]], *y = &g->values[n->outputs[0]];
-    if (x->dtype != y->dtype || !ir_value_is_static(x) || !ir_value_is_static(y) || ir_value_has_rt(x) ||
-        ir_value_has_rt(y) || ir_value_has_data_dep(x) || ir_value_has_data_dep(y) ||
+    if (x->dtype != y->dtype || !ir_value_is_fixed(x) || !ir_value_is_fixed(y) ||
         ir_value_nbytes(x) != ir_value_nbytes(y))
         return -1;
     return n->inputs[0];

@@ -887,15 +887,16 @@ static void put_step_op(const ir_node *n, hd_buf *b)
     hd_buf_printf(b, "%s%s%s", def->domain, def->domain[0] ? "." : "", def->name);
 }
 
-/* The node's FLOP estimate; 0 when a run-time dim decides its size. */
+/* The node's FLOP estimate; 0 when a run-time or data-dependent dim
+ * decides its size (the estimate would be the bound's). */
 static uint64_t step_flops(const ir_graph *g, int node)
 {
     const ir_node *n = &g->nodes[node];
     for (size_t j = 0; j < n->n_inputs; j++)
-        if (n->inputs[j] >= 0 && !ir_value_is_static(&g->values[n->inputs[j]]))
+        if (n->inputs[j] >= 0 && !ir_value_is_fixed(&g->values[n->inputs[j]]))
             return 0;
     for (size_t j = 0; j < n->n_outputs; j++)
-        if (n->outputs[j] >= 0 && !ir_value_is_static(&g->values[n->outputs[j]]))
+        if (n->outputs[j] >= 0 && !ir_value_is_fixed(&g->values[n->outputs[j]]))
             return 0;
     return op_node_flops(g, node);
 }
