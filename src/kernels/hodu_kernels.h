@@ -1374,6 +1374,45 @@ HD__SG_FN static inline void hd__sgemm_blocked(const hd_sgemm_op *op, int64_t b,
     }
 }
 
+/* One row times packed B (a GEMV: MLP layers at batch 1): columns
+ * [0, N) of y = alpha * x op(B) + beta * y, P pointing at the panel of
+ * column 0 (hd_sgemm_pack_b's layout, K rows of HD_SGEMM_PACK_NB).  Each
+ * panel streams once, contiguous; even and odd k sum apart, so the
+ * multiply-adds of one column overlap. */
+#define HD__GV_PV (HD_SGEMM_PACK_NB / HD_VF) /* vectors across a panel */
+HD__CONTRACT_FN HD__SG_FN static inline void hd__sgemv_packed(int64_t K, const float *restrict x,
+                                                              const float *restrict P, int64_t N, float *restrict y,
+                                                              float alpha, float beta)
+{
+    HD__CONTRACT_BODY
+    for (int64_t j0 = 0; j0 < N; j0 += HD_SGEMM_PACK_NB) {
+        const float *restrict p = P + j0 * K;
+        hd_vf e[HD__GV_PV], o[HD__GV_PV];
+        for (int v = 0; v < HD__GV_PV; v++)
+            e[v] = o[v] = hd_vf_splat(0.0f);
+        int64_t k = 0;
+        for (; k + 1 < K; k += 2) {
+            const hd_vf x0 = hd_vf_splat(x[k]), x1 = hd_vf_splat(x[k + 1]);
+            const float *restrict r = p + k * HD_SGEMM_PACK_NB;
+            for (int v = 0; v < HD__GV_PV; v++) {
+                e[v] += x0 * hd_vf_load(r + v * HD_VF);
+                o[v] += x1 * hd_vf_load(r + HD_SGEMM_PACK_NB + v * HD_VF);
+            }
+        }
+        if (k < K) {
+            const hd_vf x0 = hd_vf_splat(x[k]);
+            for (int v = 0; v < HD__GV_PV; v++)
+                e[v] += x0 * hd_vf_load(p + k * HD_SGEMM_PACK_NB + v * HD_VF);
+        }
+        float sum[HD_SGEMM_PACK_NB];
+        for (int v = 0; v < HD__GV_PV; v++)
+            hd_vf_store(sum + v * HD_VF, e[v] + o[v]);
+        int64_t w = hd__min64(HD_SGEMM_PACK_NB, N - j0);
+        for (int64_t j = 0; j < w; j++)
+            y[j0 + j] = beta != 0.0f ? alpha * sum[j] + beta * y[j0 + j] : alpha * sum[j];
+    }
+}
+
 /* Shared front end: trivial cases and the unpacked paths for M <= 4 or
  * N <= 4; returns 1 when the product is done. */
 static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
@@ -1436,7 +1475,11 @@ static inline void hd__sgemm_part(const hd_sgemm_op *op, int64_t b, int64_t i_lo
         hd__scale_c(M, N, C, op->ldc, op->beta);
         done = 1;
     } else if (op->packed_b) {
-        done = 0;
+        /* the whole product one row, so every split takes this path */
+        done = op->M == 1 && (!op->trans_a || op->lda == 1);
+        if (done)
+            hd__sgemv_packed(op->K, op->A + b * op->sa + (op->trans_a ? i_lo : i_lo * op->lda),
+                             op->packed_b + j_lo * op->K, N, C, op->alpha, op->beta);
     } else {
         const float *A = op->A + b * op->sa + (op->trans_a ? i_lo : i_lo * op->lda);
         const float *B = op->B + b * op->sb + (op->trans_b ? j_lo * op->ldb : j_lo);
@@ -3014,13 +3057,14 @@ static inline void hd_sgemm_run_par(const hodu_exec *exec, unsigned char *worker
         return;
     int small_n = !op->packed_b && op->N <= 4 && op->M > op->N;
     int small_m = !op->packed_b && !small_n && op->M <= 4;
+    int gemv = op->packed_b && op->M == 1 && (!op->trans_a || op->lda == 1); /* hd__sgemv_packed */
     /* Below about a million multiply-adds a block, moving the data between
      * cores costs more than the split saves (measured): small products
      * get fewer blocks, and a tiny batch runs here on the caller.  A
      * GEMV-like product streams B and does little with each element, so
      * its multiply-adds count 16-fold (MLP batch 1: two cores' caches hold
      * the weights where one does not). */
-    double work = (double)op->M * (double)op->N * (double)(op->K > 0 ? op->K : 1) * (small_m ? 16.0 : 1.0);
+    double work = (double)op->M * (double)op->N * (double)(op->K > 0 ? op->K : 1) * (small_m || gemv ? 16.0 : 1.0);
     if (work * (double)batch < (double)HD_SGEMM_PAR_MACS) {
         hd_sgemm_run(op, (float *)(void *)workers);
         return;

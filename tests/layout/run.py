@@ -13,7 +13,8 @@ them: MaxPool and AveragePool, an elementwise chain between two convolutions, a 
 other operand is a graph input, a per-channel constant Add, a
 squeeze-and-excite block (GlobalAveragePool, convolutions on [N, C, 1, 1],
 a broadcasting Mul), a value that is both a graph output and read outside
-the blocked form; and a batch chosen at run time, one build for two sizes.
+the blocked form; and a batch chosen at run time, one build for two sizes; and small NCHW
+convolutions, the flat direct form's shapes (flat_convs).
 It builds with --conv-layout blocked (every convolution
 that can, whatever the cost model says of ones this small), checks with
 --dump-ir that all of them (and the pools) ran blocked, and compares every output with
@@ -180,7 +181,73 @@ def main():
         if rel > 1e-4:
             errors.append(f"{o.name}: max relative error {rel:.3g} (bar 1e-4)")
     errors += run_time_batch(t)
+    errors += flat_convs(t)
     return t.finish(errors, f": {convs} blocked convolutions, {len(outputs)} outputs")
+
+
+def flat_convs(t):
+    """Small NCHW convolutions (--conv-layout nchw), the shapes the flat
+    direct form takes (stride 1, few input channels, rows under 32 wide):
+    LeNet's two (1 -> 6 and 6 -> 16, 5x5, Relu), batch 2 with 10 output
+    channels (register blocks of 6 and 4), 5 channels with dilation 2 and
+    asymmetric pads and no bias, one large enough to split into row chunks
+    on the pool (--threads 2) with a residual Add of a graph input, and a
+    1-wide image.  Every output against onnxruntime."""
+    rng = np.random.default_rng(2)
+    nodes, inits, inputs, outputs, feeds = [], [], [], [], {}
+
+    def conv(x, c, m, k, bias=True, **attrs):
+        n = len(nodes)
+        w = numpy_helper.from_array((rng.standard_normal((m, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32),
+                                    f"w{n}")
+        inits.append(w)
+        ins = [x, w.name]
+        if bias:
+            inits.append(numpy_helper.from_array(rng.standard_normal(m).astype(np.float32), f"b{n}"))
+            ins.append(f"b{n}")
+        nodes.append(helper.make_node("Conv", ins, [f"c{n}"], **attrs))
+        return f"c{n}"
+
+    def op(kind, ins, **attrs):
+        out = f"o{len(nodes)}"
+        nodes.append(helper.make_node(kind, ins, [out], **attrs))
+        return out
+
+    def graph_input(name, shape):
+        feeds[name] = rng.standard_normal(shape).astype(np.float32)
+        inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)))
+        return name
+
+    h = op("Relu", [conv(graph_input("a", (1, 1, 32, 32)), 1, 6, 5)])
+    h = op("MaxPool", [h], kernel_shape=[2, 2], strides=[2, 2])
+    outputs.append(op("Relu", [conv(h, 6, 16, 5)]))
+    outputs.append(conv(graph_input("b", (2, 3, 12, 17)), 3, 10, 3, pads=[1, 1, 1, 1]))
+    outputs.append(conv(graph_input("c", (1, 5, 11, 14)), 5, 5, 3, bias=False, dilations=[2, 2], pads=[2, 1, 0, 3]))
+    r = graph_input("r", (1, 32, 24, 24))
+    outputs.append(op("Add", [conv(graph_input("d", (1, 8, 24, 24)), 8, 32, 3, pads=[1, 1, 1, 1]), r]))
+    outputs.append(conv(graph_input("e", (1, 4, 9, 1)), 4, 7, 3, pads=[1, 1, 1, 1]))
+    graph = helper.make_graph(nodes, "flat_convs", inputs,
+                              [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    path, so = t.path("flat.onnx"), t.path("flat.so")
+    onnx.save(model, path)
+    t.run([t.hodu, "--build", path, "-o", so, "--conv-layout", "nchw", "--cflags", "-O1 -Wall -Wextra -Werror"])
+    ref = dict(zip(outputs, ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(outputs, feeds)))
+    args = [t.hodu, "--run", so, "--threads", "2", "--output-dir", t.path("flat_out")]
+    for name, v in feeds.items():
+        np.save(t.path(f"flat_{name}.npy"), v)
+        args += ["--input", f"{name}={t.path(f'flat_{name}.npy')}"]
+    t.run(args)
+    errors = []
+    for o in outputs:
+        got = np.load(t.path("flat_out", f"{o}.npy"))
+        rel = (float(np.max(np.abs(got.astype(np.float64) - ref[o]))) / max(float(np.max(np.abs(ref[o]))), 1e-30)
+               if got.shape == ref[o].shape else 1.0)
+        print(f"{'ok  ' if rel <= 1e-4 else 'FAIL'} flat {o:4} {str(ref[o].shape):18} rel {rel:.3g}")
+        if rel > 1e-4:
+            errors.append(f"flat convolution {o}: max relative error {rel:.3g} (bar 1e-4), shape {got.shape}")
+    return errors
 
 
 def run_time_batch(t):

@@ -938,6 +938,57 @@ static void check_sgemm_epilogue(int64_t batch, int64_t M, int64_t N, int64_t K,
     gemm_case_free(&g);
 }
 
+/* One row times pre-packed B (hd__sgemv_packed, through hd_sgemm_run_par):
+ * op(A) a contiguous row (trans_a with lda 1 too), any K (odd, past one K
+ * block), N across part panels; within rounding of a double product,
+ * beta applied, columns past N untouched, and a 3-worker split equal to
+ * the serial run bit for bit. */
+static void test_sgemv_packed(void **state)
+{
+    (void)state;
+    const int64_t Ks[] = {1, 2, 7, HD_SGEMM_KC + 3};
+    const int64_t Ns[] = {1, HD_SGEMM_PACK_NB - 1, HD_SGEMM_PACK_NB + 1, 3 * HD_SGEMM_PACK_NB + 4};
+    for (size_t a = 0; a < sizeof Ks / sizeof Ks[0]; a++)
+        for (size_t b = 0; b < sizeof Ns / sizeof Ns[0]; b++)
+            for (int t = 0; t < 4; t++) {
+                int64_t K = Ks[a], N = Ns[b], ldc = N + 3;
+                int ta = t & 1, tb = t >> 1;
+                float *x = random_block((size_t)K), *B = random_block((size_t)(K * N));
+                float *C0 = random_block((size_t)ldc), *serial = malloc((size_t)ldc * sizeof(float));
+                float *split = malloc((size_t)ldc * sizeof(float));
+                float *pk = malloc((hd_sgemm_packed_b_floats(K, N) + 1) * sizeof(float));
+                assert_true(serial && split && pk);
+                hd_sgemm_pack_b(K, N, B, tb ? K : N, tb, pk);
+                memcpy(serial, C0, (size_t)ldc * sizeof(float));
+                memcpy(split, C0, (size_t)ldc * sizeof(float));
+                hd_sgemm_op op = {1,      N,   K,     x,     1, ta, B, tb ? K : N, tb,   pk,
+                                  serial, ldc, 0.75f, -0.5f, 1, 0,  0, 0,          NULL, NULL};
+                hd_sgemm_run_par(NULL, NULL, 0, &op);
+                op.C = split;
+                uint32_t ntasks = 0;
+                hodu_exec three = {.n_workers = 3, .pool = &ntasks, .parallel_for = reverse_parallel_for};
+                hd_sgemm_run_par(&three, NULL, 0, &op);
+                assert_memory_equal(serial, split, (size_t)ldc * sizeof(float));
+                for (int64_t j = 0; j < N; j++) {
+                    double d = 0.0, mag = 0.0;
+                    for (int64_t k = 0; k < K; k++) {
+                        double bk = tb ? B[j * K + k] : B[k * N + j];
+                        d += (double)x[k] * bk;
+                        mag += fabs((double)x[k] * bk);
+                    }
+                    double want = 0.75 * d - 0.5 * (double)C0[j];
+                    assert_true(fabs(want - (double)serial[j]) <= 1e-6 * (double)(K + 4) * (mag + fabs(C0[j]) + 1.0));
+                }
+                assert_memory_equal(serial + N, C0 + N, 3 * sizeof(float));
+                free(x);
+                free(B);
+                free(C0);
+                free(serial);
+                free(split);
+                free(pk);
+            }
+}
+
 static void test_sgemm_epilogue(void **state)
 {
     (void)state;
@@ -2044,6 +2095,7 @@ int main(void)
         cmocka_unit_test(test_im2col_par),
         cmocka_unit_test(test_conv_blocked),
         cmocka_unit_test(test_sgemm_prepacked_b),
+        cmocka_unit_test(test_sgemv_packed),
         cmocka_unit_test(test_sgemm_par),
         cmocka_unit_test(test_fpenv),
         cmocka_unit_test(test_dgemm),

@@ -172,9 +172,19 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
     hd_buf vbody, *outer = e->body;
     hd_buf_init(&vbody);
     e->body = &vbody;
-    em_line(e, "const int64_t jv = nr / HD_VF * HD_VF;");
+    /* Moving to a contiguous output row, the last vector may overlap the
+     * one before it (it reads C and writes the output, so a lane done
+     * twice gets the same value): no scalar tail once a row holds a
+     * vector. */
+    bool overlap = map->moves && map->out_cs == 1;
+    if (overlap)
+        em_line(e, "const int64_t jv = nr >= HD_VF ? nr : 0;");
+    else
+        em_line(e, "const int64_t jv = nr / HD_VF * HD_VF;");
     em_line(e, "for (int64_t j = 0; j < jv; j += HD_VF) {");
     e->indent++;
+    if (overlap)
+        em_line(e, "if (j + HD_VF > nr) j = nr - HD_VF;");
     for (int q = 0; q < t.n; q++) {
         int k = t.k[q];
         if (kind[q] == ROW_VALUE)
@@ -192,7 +202,9 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
     else
         em_line(e, "const hd_vf t0 = hd_vf_load(cr + j);");
     int vlast = e->epi ? ew_emit_members(e, e->epi->plan->body, 1, true) : 0;
-    if (scatter) {
+    if (overlap) {
+        em_line(e, "hd_vf_store(yr + j, t%d);", vlast);
+    } else if (scatter) {
         em_line(e, "float o[HD_VF];");
         em_line(e, "hd_vf_store(o, t%d);", vlast);
         em_line(e, "for (int l = 0; l < HD_VF; l++) yr[(j + l) * %" PRId64 "] = o[l];", map->out_cs);
@@ -440,7 +452,8 @@ static int mm_open_batch(op_emit *e, const nn_matmul_plan *s, const char *a, con
  * path (small ones take the kernel layer's unpacked paths). */
 static bool mm_packs_b(const nn_matmul_plan *s)
 {
-    return !s->b_batched && (s->a_batched || s->batch == 1) && s->M * s->batch >= 8 && s->N >= 16;
+    int64_t rows = s->M * s->batch; /* as gemm_packs_b */
+    return !s->b_batched && (s->a_batched || s->batch == 1) && (rows >= 8 || rows == 1) && s->N >= 16;
 }
 
 static bool packs_matmul(const ir_graph *g, int node, size_t input)
@@ -770,7 +783,10 @@ static bool emit_qlinear_matmul(op_emit *e)
 
 /* --- Gemm ------------------------------------------------------------ */
 
-static bool gemm_packs_b(const nn_gemm_plan *p) { return p->M >= 8 && p->N >= 16 && p->K > 0; }
+/* Constant weights are packed for the blocked driver (8+ rows) and for the
+ * kernel layer's GEMV (one row, where a packed panel streams contiguously);
+ * a few rows read them in place. */
+static bool gemm_packs_b(const nn_gemm_plan *p) { return (p->M >= 8 || p->M == 1) && p->N >= 16 && p->K > 0; }
 
 static bool packs_gemm(const ir_graph *g, int node, size_t input)
 {

@@ -464,6 +464,153 @@ static void emit_depthwise_flat(op_emit *e, const nn_conv_geom *g, const dw_flat
     em_close(e);
 }
 
+/* Dense convolution with stride 1 on small problems (few channels, narrow
+ * rows: LeNet's), where im2col and a GEMM with a handful of rows cost
+ * more than the arithmetic.  The flat form of depthwise_flat, over every
+ * input channel: a chunk of RB output rows reads a zero-bordered copy of
+ * the input rows it needs, [C][XR][Wp], in which output (r, ow) sits at
+ * flat index r*Wp + ow and tap (c, kh, kw) at a fixed offset from it.  A
+ * register block of MB channels x NVB vectors of flat positions sums every
+ * tap, the weights broadcast from W's own layout; the Wp - OW border
+ * columns are computed and dropped when a tile function moves the rows to
+ * the output, running the fused members on the way. */
+typedef struct conv_flat_plan {
+    int64_t Wp, RB, XR; /* bordered width, output rows per task, input rows they read */
+    int64_t MB, NVB;    /* register block: channels x vectors */
+    int64_t YL;         /* floats per channel of a task's flat output */
+    int64_t xpn;        /* floats of the bordered input copy, with slack */
+} conv_flat_plan;
+
+/* The widest vector the generated code may be built for (AVX-512). */
+#define FLAT_MAX_VF 16
+/* A task's flat output stays in L1 (floats). */
+#define FLAT_TASK_FLOATS 8192
+
+static bool conv_flat(const nn_conv_geom *g, conv_flat_plan *f)
+{
+    const nn_window *w = &g->w;
+    if (w->nd != 2 || g->G != 1 || w->s[0] != 1 || w->s[1] != 1)
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (w->pb[i] < 0 || w->pe[i] < 0 || w->pb[i] > 64 || w->pe[i] > 64 || w->out[i] < 1)
+            return false;
+    int64_t OH = w->out[0], OW = w->out[1], KH = w->k[0], KW = w->k[1];
+    /* small channel sums and narrow rows; the border columns cost at most
+     * half the work again */
+    f->Wp = w->in[1] + w->pb[1] + w->pe[1];
+    if (g->C * KH * KW > 256 || g->M > 64 || OW >= 32 || f->Wp - OW > OW / 2 + 4 || KH * KW > 64)
+        return false;
+    if (f->Wp != OW + (KW - 1) * w->d[1] || w->in[0] + w->pb[0] + w->pe[0] != OH + (KH - 1) * w->d[0])
+        return false;
+    int64_t per_row = g->M * f->Wp, rows = FLAT_TASK_FLOATS / per_row;
+    rows = rows < 1 ? 1 : rows;
+    /* a few chunks per image when there is work enough for the pool */
+    int64_t macs = g->M * g->C * KH * KW * OW;
+    if (macs * OH >= 4 * 64 * 1024 && OH >= 4)
+        rows = rows < (OH + 3) / 4 ? rows : (OH + 3) / 4;
+    f->RB = rows < OH ? rows : OH;
+    f->XR = f->RB + (KH - 1) * w->d[0];
+    f->MB = g->M % 4 == 0 && g->M % 6 != 0 ? 4 : g->M < 6 ? g->M : 6;
+    f->NVB = 12 / f->MB > 4 ? 4 : 12 / f->MB;
+    int64_t step = f->NVB * FLAT_MAX_VF;
+    f->YL = (f->RB * f->Wp + step - 1) / step * step;
+    f->xpn = g->C * f->XR * f->Wp + (f->YL - f->RB * f->Wp) + (KW - 1) * w->d[1] + FLAT_MAX_VF;
+    return true;
+}
+
+/* One register block: channels m0 .. m0+mb of the flat positions p ..
+ * p + NVB vectors. */
+static void emit_conv_flat_block(op_emit *e, const nn_conv_geom *g, const conv_flat_plan *f, const char *m0, int64_t mb,
+                                 bool bias)
+{
+    const nn_window *w = &g->w;
+    int64_t KH = w->k[0], KW = w->k[1], KK = KH * KW, CKK = g->C * KK;
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "const float *wm = %s;", em_offset("in1", 0, EM_TERMS({m0, CKK})).s);
+    for (int64_t j = 0; j < mb; j++) {
+        char bv[48];
+        snprintf(bv, sizeof bv, "in2[%s + %" PRId64 "]", m0, j);
+        for (int64_t v = 0; v < f->NVB; v++)
+            em_line(e, "hd_vf a%" PRId64 "_%" PRId64 " = hd_vf_splat(%s);", j, v, bias ? bv : "0.0f");
+    }
+    em_for(e, "c", g->C);
+    em_line(e, "const float *xc = %s;", em_offset("xp", 0, EM_TERMS({"c", f->XR * f->Wp}, {"p", 1})).s);
+    em_line(e, "const float *wc = %s;", em_offset("wm", 0, EM_TERMS({"c", KK})).s);
+    em_for(e, "kh", KH);
+    em_line(e, "const float *xr = %s;", em_offset("xc", 0, EM_TERMS({"kh", w->d[0] * f->Wp})).s);
+    em_line(e, "const float *wr = %s;", em_offset("wc", 0, EM_TERMS({"kh", KW})).s);
+    for (int64_t kw = 0; kw < KW; kw++) {
+        em_line(e, "{");
+        e->indent++;
+        for (int64_t v = 0; v < f->NVB; v++)
+            em_line(e, "const hd_vf v%" PRId64 " = hd_vf_load(xr + %" PRId64 " + %" PRId64 " * HD_VF);", v,
+                    kw * w->d[1], v);
+        for (int64_t j = 0; j < mb; j++) {
+            em_line(e, "const hd_vf s%" PRId64 " = hd_vf_splat(wr[%" PRId64 "]);", j, j * CKK + kw);
+            for (int64_t v = 0; v < f->NVB; v++)
+                em_line(e, "a%" PRId64 "_%" PRId64 " += s%" PRId64 " * v%" PRId64 ";", j, v, j, v);
+        }
+        em_close(e);
+    }
+    em_close(e);
+    em_close(e);
+    for (int64_t j = 0; j < mb; j++)
+        for (int64_t v = 0; v < f->NVB; v++)
+            em_line(e,
+                    "hd_vf_store(yf + (%s + %" PRId64 ") * %" PRId64 " + p + %" PRId64 " * HD_VF, a%" PRId64 "_%" PRId64
+                    ");",
+                    m0, j, f->YL, v, j, v);
+    em_close(e);
+}
+
+static void emit_conv_flat(op_emit *e, const nn_conv_geom *g, const conv_flat_plan *f, bool bias)
+{
+    const nn_window *w = &g->w;
+    int64_t IH = w->in[0], IW = w->in[1], OH = w->out[0], OW = w->out[1];
+    int64_t NT = (OH + f->RB - 1) / f->RB;
+    nn_tile_map map = {g->OP, 1, true, -1, true};
+    char fn[32];
+    nn_tile_fn(e, &map, fn); /* always there: it moves the rows */
+    em_par_for(e, "t", g->N * NT, 1, g->M * g->C * w->k[0] * w->k[1] * f->RB * OW);
+    em_line(e, "const int64_t n = t / %" PRId64 ", oh0 = t %% %" PRId64 " * %" PRId64 ";", NT, NT, f->RB);
+    em_line(e, "const int64_t nr = %" PRId64 " - oh0 < %" PRId64 " ? %" PRId64 " - oh0 : %" PRId64 ";", OH, f->RB, OH,
+            f->RB);
+    em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"n", g->C * g->IP})).s);
+    em_line(e, "float *xp = (float *)wscratch, *yf = xp + %" PRId64 ";", f->xpn);
+    em_line(e, "memset(xp, 0, %" PRId64 " * sizeof(float));", f->xpn);
+    em_for(e, "c", g->C);
+    em_line(e, "for (int64_t r = 0; r < %" PRId64 "; r++) {", f->XR);
+    e->indent++;
+    em_line(e, "const int64_t ih = oh0 - %" PRId64 " + r;", w->pb[0]);
+    em_line(e, "if ((uint64_t)ih < %" PRId64 "u)", IH);
+    em_line(e, "    memcpy(%s, %s, %" PRId64 " * sizeof(float));",
+            em_offset("xp", w->pb[1], EM_TERMS({"c", f->XR * f->Wp}, {"r", f->Wp})).s,
+            em_offset("x", 0, EM_TERMS({"c", g->IP}, {"ih", IW})).s, IW);
+    em_close(e);
+    em_close(e);
+    em_line(e, "const int64_t L = nr * %" PRId64 ";", f->Wp);
+    em_line(e, "for (int64_t p = 0; p < L; p += %" PRId64 " * HD_VF) {", f->NVB);
+    e->indent++;
+    int64_t full = g->M / f->MB * f->MB;
+    if (full > 0) {
+        em_line(e, "for (int64_t m0 = 0; m0 < %" PRId64 "; m0 += %" PRId64 ")", full, f->MB);
+        emit_conv_flat_block(e, g, f, "m0", f->MB, bias);
+    }
+    if (g->M > full) {
+        char m0[24];
+        snprintf(m0, sizeof m0, "%" PRId64, full);
+        emit_conv_flat_block(e, g, f, m0, g->M - full, bias);
+    }
+    em_close(e);
+    em_expr base = em_index(0, EM_TERMS({"n", g->M * g->OP}));
+    nn_tile_ctx(e, fn, &map, "ec", base.s, "0");
+    em_line(e, "for (int64_t r = 0; r < nr; r++)");
+    em_line(e, "    %s(&ec, %s, %" PRId64 ", 0, %s, %" PRId64 ", %" PRId64 ");", fn,
+            em_offset("yf", 0, EM_TERMS({"r", f->Wp})).s, f->YL, em_index(0, EM_TERMS({"(oh0 + r)", OW})).s, g->M, OW);
+    em_close(e);
+}
+
 /* The inner part both direct emitters share: with the window loops open
  * (input coordinates in IV, kernel in KV, output in OV), accumulate x * w
  * with w indexed from the terms `wbase`, then close the loops and store
@@ -584,7 +731,8 @@ static bool packs_conv(const ir_graph *gr, int node, size_t input)
         return false;
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
-    return conv_transposed(&g);
+    conv_flat_plan fp;
+    return !conv_flat(&g, &fp) && conv_transposed(&g);
 }
 
 /* W_g^T of every group packed for the kernel layer (hd_sgemm_pack_b's
@@ -644,6 +792,11 @@ static bool emit_conv(op_emit *e)
             emit_depthwise_flat(e, &g, &f, bias);
         else
             emit_depthwise(e, &g, bias);
+        return true;
+    }
+    conv_flat_plan fp;
+    if (g.Cg * g.KP > 0 && conv_flat(&g, &fp)) {
+        emit_conv_flat(e, &g, &fp, bias);
         return true;
     }
     if (g.Cg * g.KP == 0) {
@@ -779,7 +932,8 @@ static uint64_t scratch_conv(const ir_graph *gr, int node)
         return 0;
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
-    if (conv_depthwise2d(&g) || g.Cg * g.KP == 0)
+    conv_flat_plan fp;
+    if (conv_depthwise2d(&g) || g.Cg * g.KP == 0 || conv_flat(&g, &fp))
         return 0;
     return op_sat_add_u64(op_sat_add_u64(conv_col_bytes(&g), conv_pointwise(&g) ? 0 : conv_xs_bytes(&g)),
                           conv_ct_bytes(&g));
@@ -804,6 +958,9 @@ static uint64_t worker_scratch_conv(const ir_graph *gr, int node)
     }
     if (g.Cg * g.KP == 0)
         return 0;
+    conv_flat_plan fp;
+    if (conv_flat(&g, &fp)) /* the bordered rows and the flat output */
+        return nn_align64(op_bytes4(fp.xpn + g.M * fp.YL, 1, 1, 1, sizeof(float)));
     if (conv_transposed(&g))
         return nn_sgemm_scratch_bytes(g.OP, g.Mg, op_sat_mul(g.Cg, g.KP));
     return nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_chunk_cols(&g), op_sat_mul(g.Cg, g.KP));
