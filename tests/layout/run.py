@@ -225,7 +225,7 @@ def flat_convs(t):
     outputs.append(conv(graph_input("c", (1, 5, 11, 14)), 5, 5, 3, bias=False, dilations=[2, 2], pads=[2, 1, 0, 3]))
     r = graph_input("r", (1, 32, 24, 24))
     outputs.append(op("Add", [conv(graph_input("d", (1, 8, 24, 24)), 8, 32, 3, pads=[1, 1, 1, 1]), r]))
-    outputs.append(conv(graph_input("e", (1, 4, 9, 1)), 4, 7, 3, pads=[1, 1, 1, 1]))
+    outputs.append(conv(graph_input("e", (1, 4, 13, 2)), 4, 7, 3, pads=[1, 1, 1, 1]))
     graph = helper.make_graph(nodes, "flat_convs", inputs,
                               [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])

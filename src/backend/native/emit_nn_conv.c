@@ -489,7 +489,8 @@ typedef struct conv_flat_plan {
 static bool conv_flat(const nn_conv_geom *g, conv_flat_plan *f)
 {
     const nn_window *w = &g->w;
-    if (w->nd != 2 || g->G != 1 || w->s[0] != 1 || w->s[1] != 1)
+    /* a pointwise one is a GEMM on the image as it is: nothing to save */
+    if (w->nd != 2 || g->G != 1 || w->s[0] != 1 || w->s[1] != 1 || conv_pointwise(g))
         return false;
     for (int i = 0; i < 2; i++)
         if (w->pb[i] < 0 || w->pe[i] < 0 || w->pb[i] > 64 || w->pe[i] > 64 || w->out[i] < 1)
@@ -501,6 +502,8 @@ static bool conv_flat(const nn_conv_geom *g, conv_flat_plan *f)
     if (g->C * KH * KW > 256 || g->M > 64 || OW >= 32 || f->Wp - OW > OW / 2 + 4 || KH * KW > 64)
         return false;
     if (f->Wp != OW + (KW - 1) * w->d[1] || w->in[0] + w->pb[0] + w->pe[0] != OH + (KH - 1) * w->d[0])
+        return false;
+    if (OH * f->Wp < 2 * FLAT_MAX_VF) /* a plane fills two vectors: few lanes idle */
         return false;
     int64_t per_row = g->M * f->Wp, rows = FLAT_TASK_FLOATS / per_row;
     rows = rows < 1 ? 1 : rows;
