@@ -66,10 +66,12 @@
  *    - Single-threaded.  To parallelise, split C into disjoint row or
  *      column blocks and call hd_sgemm_ws once per block with its own
  *      scratch.  Partition invariance: column blocks that start at
- *      multiples of HD_SGEMM_NR and are each wider than 4 columns, or row
- *      blocks that start at multiples of HD_SGEMM_MR and each have more
- *      than 4 rows, give results bit-identical to one call on the whole
- *      product (hd_sgemm_par relies on it).
+ *      multiples of HD_SGEMM_NR and are each wider than 4 columns (than
+ *      HD__SGEMM_DOT_MAX_N = 16 with trans_b: a product that narrow runs
+ *      as dot products), or row blocks that start at multiples of
+ *      HD_SGEMM_MR and each have more than 4 rows, give results
+ *      bit-identical to one call on the whole product (hd_sgemm_par
+ *      relies on it).
  *    - Results differ from a naive loop only by rounding order (blocks of
  *      HD_SGEMM_KC along K, FMA contraction where the target has it, alpha
  *      applied per K block, or folded into A on the M <= 4 path).
@@ -1413,6 +1415,10 @@ HD__CONTRACT_FN HD__SG_FN static inline void hd__sgemv_packed(int64_t K, const f
     }
 }
 
+/* Widest transposed B the front end takes as dot products (below half a
+ * micro-tile's columns on AVX-512). */
+#define HD__SGEMM_DOT_MAX_N 16
+
 /* Shared front end: trivial cases and the unpacked paths for M <= 4 or
  * N <= 4; returns 1 when the product is done. */
 static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, int trans_a,
@@ -1432,6 +1438,21 @@ static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *
         case 2: hd__sgemm_small_nt_2(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
         case 3: hd__sgemm_small_nt_3(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
         default: hd__sgemm_small_nt_4(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
+        }
+        return 1;
+    }
+    if (N <= HD__SGEMM_DOT_MAX_N && M > 4 && trans_b && !trans_a && K >= 4 * HD_VF) {
+        /* a narrow product against rows of B (a classifier's last layer):
+         * a micro-tile would be mostly padding; dot products along K, four
+         * rows of A at a time, the same sums a row gets on the M <= 4 path */
+        int64_t i = 0;
+        for (; i + 4 <= M; i += 4)
+            hd__sgemm_small_nt_4(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta);
+        switch (M - i) {
+        case 1: hd__sgemm_small_nt_1(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta); break;
+        case 2: hd__sgemm_small_nt_2(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta); break;
+        case 3: hd__sgemm_small_nt_3(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta); break;
+        default: break;
         }
         return 1;
     }
@@ -3077,11 +3098,12 @@ static inline void hd_sgemm_run_par(const hodu_exec *exec, unsigned char *worker
     int64_t want = batch >= (int64_t)workers_n ? 1 : ((int64_t)workers_n + batch - 1) / batch;
     if ((double)want > work / (double)HD_SGEMM_PAR_MACS)
         want = (int64_t)(work / (double)HD_SGEMM_PAR_MACS) + 1;
-    /* granules wider than 4, so no block takes the small-N path; whole NR
+    /* granules wider than 4 (16 with trans_b), so no block takes the
+     * small-N or dot-product path; whole NR
      * tiles, and for the small-M path whole column chunks of its loops */
     int64_t col_tile = op->packed_b ? HD_SGEMM_PACK_NB
                        : small_m    ? (op->trans_b ? 2 * HD_SGEMM_PACK_NB : HD__NN_JB)
-                                    : (4 / HD_SGEMM_NR + 1) * HD_SGEMM_NR;
+                                    : ((op->trans_b ? HD__SGEMM_DOT_MAX_N : 4) / HD_SGEMM_NR + 1) * HD_SGEMM_NR;
     int64_t row_tile = (4 / HD_SGEMM_MR + 1) * HD_SGEMM_MR;
     j.tile = col_tile;
     if (want > 1 && !small_n && !(small_m && op->N / col_tile < 2)) {

@@ -558,15 +558,16 @@ static void gemm_case_block(const gemm_case *g, float *C, int64_t r0, int64_t r1
 }
 
 /* Cut [0, n) into blocks that start at multiples of `tile` and hold more
- * than 4 lines each, of pseudo-random widths; returns the block count. */
-static int random_cuts(int64_t n, int64_t tile, int64_t *cuts)
+ * than `least` lines each, of pseudo-random widths; returns the block
+ * count. */
+static int random_cuts(int64_t n, int64_t tile, int64_t least, int64_t *cuts)
 {
-    int64_t units = 4 / tile + 1; /* fewest tiles in a block of more than 4 lines */
+    int64_t units = least / tile + 1; /* fewest tiles in a block of more than `least` lines */
     int nb = 0;
     cuts[nb++] = 0;
     for (int64_t lo = 0;;) {
         int64_t hi = lo + tile * (units + (int64_t)(rng_next() % 3));
-        if (n - hi <= 4) {
+        if (n - hi <= least) {
             cuts[nb] = n;
             return nb;
         }
@@ -576,8 +577,9 @@ static int random_cuts(int64_t n, int64_t tile, int64_t *cuts)
 
 /* Partition invariance, which hd_sgemm_par relies on: C computed through
  * several hd_sgemm_ws calls on column blocks starting at multiples of NR
- * (or row blocks at multiples of MR), each more than 4 wide, is
- * bit-identical to one call on the whole product; so is hd_sgemm. */
+ * (or row blocks at multiples of MR), each more than 4 wide (columns of a
+ * transposed B: more than HD__SGEMM_DOT_MAX_N), is bit-identical to one
+ * call on the whole product; so is hd_sgemm. */
 static void check_sgemm_split(int64_t M, int64_t N, int64_t K, int ta, int tb, float alpha, float beta)
 {
     gemm_case g;
@@ -594,11 +596,11 @@ static void check_sgemm_split(int64_t M, int64_t N, int64_t K, int ta, int tb, f
     assert_memory_equal(whole, part, csz * sizeof(float));
     int64_t cuts[4096];
     for (int by_rows = 0; by_rows < 2; ++by_rows) {
-        int64_t n = by_rows ? M : N;
-        if (n <= 4)
+        int64_t n = by_rows ? M : N, least = !by_rows && tb ? HD__SGEMM_DOT_MAX_N : 4;
+        if (n <= least)
             continue;
         for (int rep = 0; rep < 2; ++rep) {
-            int nb = random_cuts(n, by_rows ? HD_SGEMM_MR : HD_SGEMM_NR, cuts);
+            int nb = random_cuts(n, by_rows ? HD_SGEMM_MR : HD_SGEMM_NR, least, cuts);
             memcpy(part, g.C0, csz * sizeof(float));
             for (int b = 0; b < nb; ++b) {
                 if (by_rows)
@@ -643,7 +645,8 @@ static void test_sgemm_partition_invariance(void **state)
 
 /* Pre-packed B: hd_sgemm_pack_b writes exactly hd_sgemm_packed_b_floats
  * floats; hd_sgemm_ws_pb matches hd_sgemm_ws bit for bit where that one
- * packs (M > 4 and N > 4) and to rounding elsewhere, and column blocks at
+ * packs (M > 4 and N > 4, and a transposed B wider than
+ * HD__SGEMM_DOT_MAX_N where K >= 4 vectors) and to rounding elsewhere, and column blocks at
  * multiples of HD_SGEMM_PACK_NB (any width) computed apart match the
  * whole. */
 static void check_sgemm_pb(int64_t M, int64_t N, int64_t K, int ta, int tb, float alpha, float beta)
@@ -669,7 +672,7 @@ static void check_sgemm_pb(int64_t M, int64_t N, int64_t K, int ta, int tb, floa
     hd_sgemm_ws(M, N, K, g.A, g.lda, ta, g.B, g.ldb, tb, ref, g.ldc, alpha, beta, scratch);
     memcpy(whole, g.C0, csz * sizeof(float));
     hd_sgemm_ws_pb(M, N, K, g.A, g.lda, ta, packed, whole, g.ldc, alpha, beta, scratch + 1);
-    if (M > 4 && N > 4) {
+    if (M > 4 && N > 4 && !(tb && N <= HD__SGEMM_DOT_MAX_N && K >= 4 * HD_VF)) { /* ws packs too */
         if (memcmp(ref, whole, csz * sizeof(float)) != 0) {
             print_error("sgemm_ws_pb M=%lld N=%lld K=%lld ta=%d tb=%d differs from hd_sgemm_ws\n", (long long)M,
                         (long long)N, (long long)K, ta, tb);
@@ -997,8 +1000,10 @@ static void test_sgemm_epilogue(void **state)
         {1, 50, 3 * HD_SGEMM_PACK_NB + 5, 40},
         {1, 3 * HD_SGEMM_MR + 7, HD_SGEMM_NR + 3, HD_SGEMM_KC + 3}, /* row blocks, two K blocks */
         {2, 30, 2 * HD_SGEMM_PACK_NB + 1, 9},
-        {1, 3, 70, 25}, /* M <= 4 */
-        {1, 40, 3, 25}, /* N <= 4 */
+        {1, 3, 70, 25},   /* M <= 4 */
+        {1, 40, 3, 25},   /* N <= 4 */
+        {1, 37, 10, 100}, /* narrow transposed B: dot products, rows split */
+        {2, 23, HD__SGEMM_DOT_MAX_N, 70},
         {1, 49, 512, 300},
         {1, 7, 5, 0}, /* K == 0: C = beta*C, then the epilogue */
     };
