@@ -567,14 +567,17 @@ static void emit_conv_flat_block(op_emit *e, const nn_conv_geom *g, const conv_f
     em_close(e);
 }
 
-static void emit_conv_flat(op_emit *e, const nn_conv_geom *g, const conv_flat_plan *f, bool bias)
+static bool emit_conv_flat(op_emit *e, const nn_conv_geom *g, const conv_flat_plan *f, bool bias)
 {
     const nn_window *w = &g->w;
     int64_t IH = w->in[0], IW = w->in[1], OH = w->out[0], OW = w->out[1];
     int64_t NT = (OH + f->RB - 1) / f->RB;
     nn_tile_map map = {g->OP, 1, true, -1, true};
     char fn[32];
-    nn_tile_fn(e, &map, fn); /* always there: it moves the rows */
+    if (!nn_tile_fn(e, &map, fn)) { /* a moving one is always written, unless a member has no formula */
+        ir_node_error(e->d, e->g, e->node, "internal error: no tile function for a fused convolution");
+        return false;
+    }
     em_par_for(e, "t", g->N * NT, 1, g->M * g->C * w->k[0] * w->k[1] * f->RB * OW);
     em_line(e, "const int64_t n = t / %" PRId64 ", oh0 = t %% %" PRId64 " * %" PRId64 ";", NT, NT, f->RB);
     em_line(e, "const int64_t nr = %" PRId64 " - oh0 < %" PRId64 " ? %" PRId64 " - oh0 : %" PRId64 ";", OH, f->RB, OH,
@@ -612,6 +615,7 @@ static void emit_conv_flat(op_emit *e, const nn_conv_geom *g, const conv_flat_pl
     em_line(e, "    %s(&ec, %s, %" PRId64 ", 0, %s, %" PRId64 ", %" PRId64 ");", fn,
             em_offset("yf", 0, EM_TERMS({"r", f->Wp})).s, f->YL, em_index(0, EM_TERMS({"(oh0 + r)", OW})).s, g->M, OW);
     em_close(e);
+    return true;
 }
 
 /* The inner part both direct emitters share: with the window loops open
@@ -799,8 +803,7 @@ static bool emit_conv(op_emit *e)
     }
     conv_flat_plan fp;
     if (g.Cg * g.KP > 0 && conv_flat(&g, &fp)) {
-        emit_conv_flat(e, &g, &fp, bias);
-        return true;
+        return emit_conv_flat(e, &g, &fp, bias);
     }
     if (g.Cg * g.KP == 0) {
         /* no input channels: the output is the bias */
