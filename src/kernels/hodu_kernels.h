@@ -1415,9 +1415,28 @@ HD__CONTRACT_FN HD__SG_FN static inline void hd__sgemv_packed(int64_t K, const f
     }
 }
 
+/* Whether hd__sgemv_packed takes the product: one row in all (so every
+ * block of a split takes it too) of packed B, op(A) contiguous. */
+static inline int hd__sgemm_is_gemv(const hd_sgemm_op *op)
+{
+    return op->packed_b && op->M == 1 && (!op->trans_a || op->lda == 1);
+}
+
 /* Widest transposed B the front end takes as dot products (below half a
  * micro-tile's columns on AVX-512). */
 #define HD__SGEMM_DOT_MAX_N 16
+
+/* hd__sgemm_small_nt_<m> for m = 1..4 rows of A (m > 4 runs as 4). */
+static inline void hd__sgemm_small_nt(int64_t m, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                                      int64_t ldb, float *C, int64_t crs, int64_t ccs, float alpha, float beta)
+{
+    switch (m) {
+    case 1: hd__sgemm_small_nt_1(N, K, A, lda, B, ldb, C, crs, ccs, alpha, beta); break;
+    case 2: hd__sgemm_small_nt_2(N, K, A, lda, B, ldb, C, crs, ccs, alpha, beta); break;
+    case 3: hd__sgemm_small_nt_3(N, K, A, lda, B, ldb, C, crs, ccs, alpha, beta); break;
+    default: hd__sgemm_small_nt_4(N, K, A, lda, B, ldb, C, crs, ccs, alpha, beta); break;
+    }
+}
 
 /* Shared front end: trivial cases and the unpacked paths for M <= 4 or
  * N <= 4; returns 1 when the product is done. */
@@ -1433,27 +1452,15 @@ static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *
     }
     if (N <= 4 && M > N && !trans_a && (trans_b || (N == 1 && ldb == 1))) {
         /* few columns: C^T = op(B)^T op(A)^T with contiguous rows on both sides */
-        switch (N) {
-        case 1: hd__sgemm_small_nt_1(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
-        case 2: hd__sgemm_small_nt_2(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
-        case 3: hd__sgemm_small_nt_3(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
-        default: hd__sgemm_small_nt_4(M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta); break;
-        }
+        hd__sgemm_small_nt(N, M, K, B, ldb, A, lda, C, 1, ldc, alpha, beta);
         return 1;
     }
     if (N <= HD__SGEMM_DOT_MAX_N && M > 4 && trans_b && !trans_a && K >= 4 * HD_VF) {
         /* a narrow product against rows of B (a classifier's last layer):
          * a micro-tile would be mostly padding; dot products along K, four
          * rows of A at a time, the same sums a row gets on the M <= 4 path */
-        int64_t i = 0;
-        for (; i + 4 <= M; i += 4)
-            hd__sgemm_small_nt_4(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta);
-        switch (M - i) {
-        case 1: hd__sgemm_small_nt_1(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta); break;
-        case 2: hd__sgemm_small_nt_2(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta); break;
-        case 3: hd__sgemm_small_nt_3(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta); break;
-        default: break;
-        }
+        for (int64_t i = 0; i < M; i += 4)
+            hd__sgemm_small_nt(hd__min64(4, M - i), N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, 1, alpha, beta);
         return 1;
     }
     if (M <= 4 && (!trans_a || M == 1)) {
@@ -1469,12 +1476,7 @@ static inline int hd__sgemm_front(int64_t M, int64_t N, int64_t K, const float *
             default: hd__sgemm_small_nn_4(N, K, A, lda, B, ldb, C, ldc, alpha, beta); break;
             }
         } else {
-            switch (M) {
-            case 1: hd__sgemm_small_nt_1(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
-            case 2: hd__sgemm_small_nt_2(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
-            case 3: hd__sgemm_small_nt_3(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
-            default: hd__sgemm_small_nt_4(N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta); break;
-            }
+            hd__sgemm_small_nt(M, N, K, A, lda, B, ldb, C, ldc, 1, alpha, beta);
         }
         return 1;
     }
@@ -1496,8 +1498,7 @@ static inline void hd__sgemm_part(const hd_sgemm_op *op, int64_t b, int64_t i_lo
         hd__scale_c(M, N, C, op->ldc, op->beta);
         done = 1;
     } else if (op->packed_b) {
-        /* the whole product one row, so every split takes this path */
-        done = op->M == 1 && (!op->trans_a || op->lda == 1);
+        done = hd__sgemm_is_gemv(op);
         if (done)
             hd__sgemv_packed(op->K, op->A + b * op->sa + (op->trans_a ? i_lo : i_lo * op->lda),
                              op->packed_b + j_lo * op->K, N, C, op->alpha, op->beta);
@@ -3078,7 +3079,7 @@ static inline void hd_sgemm_run_par(const hodu_exec *exec, unsigned char *worker
         return;
     int small_n = !op->packed_b && op->N <= 4 && op->M > op->N;
     int small_m = !op->packed_b && !small_n && op->M <= 4;
-    int gemv = op->packed_b && op->M == 1 && (!op->trans_a || op->lda == 1); /* hd__sgemv_packed */
+    int gemv = hd__sgemm_is_gemv(op);
     /* Below about a million multiply-adds a block, moving the data between
      * cores costs more than the split saves (measured): small products
      * get fewer blocks, and a tiny batch runs here on the caller.  A

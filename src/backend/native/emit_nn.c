@@ -450,10 +450,14 @@ static int mm_open_batch(op_emit *e, const nn_matmul_plan *s, const char *a, con
 /* Whether a float MatMul reads a constant B pre-packed: B is one matrix
  * (the batch folds into M) and the product is big enough for the packed
  * path (small ones take the kernel layer's unpacked paths). */
+/* Constant weights are packed for the blocked driver (8+ rows) and for the
+ * kernel layer's GEMV (one row, where a packed panel streams contiguously);
+ * a few rows read them in place. */
+static bool packs_shape(int64_t rows, int64_t N) { return (rows >= 8 || rows == 1) && N >= 16; }
+
 static bool mm_packs_b(const nn_matmul_plan *s)
 {
-    int64_t rows = s->M * s->batch; /* as gemm_packs_b */
-    return !s->b_batched && (s->a_batched || s->batch == 1) && (rows >= 8 || rows == 1) && s->N >= 16;
+    return !s->b_batched && (s->a_batched || s->batch == 1) && packs_shape(s->M * s->batch, s->N);
 }
 
 static bool packs_matmul(const ir_graph *g, int node, size_t input)
@@ -783,10 +787,7 @@ static bool emit_qlinear_matmul(op_emit *e)
 
 /* --- Gemm ------------------------------------------------------------ */
 
-/* Constant weights are packed for the blocked driver (8+ rows) and for the
- * kernel layer's GEMV (one row, where a packed panel streams contiguously);
- * a few rows read them in place. */
-static bool gemm_packs_b(const nn_gemm_plan *p) { return (p->M >= 8 || p->M == 1) && p->N >= 16 && p->K > 0; }
+static bool gemm_packs_b(const nn_gemm_plan *p) { return packs_shape(p->M, p->N) && p->K > 0; }
 
 static bool packs_gemm(const ir_graph *g, int node, size_t input)
 {

@@ -403,6 +403,27 @@ static void emit_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
     em_close(e);
 }
 
+/* Zeroes the `total` floats at `dst` and copies input rows into it, per
+ * channel c < C: row r < XR of the bordered buffer (width Wp, XR rows a
+ * channel) takes input row `row0` - PT + r of `src` (IW wide, IH rows, IP
+ * floats a channel) at column PL, where that row exists. */
+static void emit_bordered_rows(op_emit *e, const char *dst, const char *src, int64_t total, int64_t C, int64_t XR,
+                               int64_t Wp, const char *row0, const nn_window *w, int64_t IP)
+{
+    int64_t IH = w->in[0], IW = w->in[1];
+    em_line(e, "memset(%s, 0, %" PRId64 " * sizeof(float));", dst, total);
+    em_for(e, "c", C);
+    em_line(e, "for (int64_t r = 0; r < %" PRId64 "; r++) {", XR);
+    e->indent++;
+    em_line(e, "const int64_t ih = %s - %" PRId64 " + r;", row0, w->pb[0]);
+    em_line(e, "if ((uint64_t)ih < %" PRId64 "u)", IH);
+    em_line(e, "    memcpy(%s, %s, %" PRId64 " * sizeof(float));",
+            em_offset(dst, w->pb[1], EM_TERMS({"c", XR * Wp}, {"r", Wp})).s,
+            em_offset(src, 0, EM_TERMS({"c", IP}, {"ih", IW})).s, IW);
+    em_close(e);
+    em_close(e);
+}
+
 /* Depthwise with stride 1 on narrow planes (fewer than 32 output columns,
  * too few for the row-vector form): the channel is copied into a
  * zero-bordered plane of width Wp, where output (oh, ow) sits at the flat
@@ -435,17 +456,14 @@ static bool depthwise_flat(const nn_conv_geom *g, dw_flat *f)
 static void emit_depthwise_flat(op_emit *e, const nn_conv_geom *g, const dw_flat *f, bool bias)
 {
     const nn_window *w = &g->w;
-    int64_t IH = w->in[0], IW = w->in[1], OH = w->out[0], OW = w->out[1], KH = w->k[0], KW = w->k[1];
+    int64_t OH = w->out[0], OW = w->out[1], KH = w->k[0], KW = w->k[1];
     em_par_for(e, "nc", g->N * g->C, 1, g->OP * KH * KW);
     em_line(e, "const int64_t c = nc %% %" PRId64 ";", g->C);
     em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"nc", g->IP})).s);
     em_line(e, "const float *wc = %s;", em_offset("in1", 0, EM_TERMS({"c", KH * KW})).s);
     em_line(e, "float *o = %s;", em_offset("out0", 0, EM_TERMS({"nc", g->OP})).s);
     em_line(e, "float *xp = (float *)wscratch, *yf = xp + %" PRId64 ";", f->xpn);
-    em_line(e, "memset(xp, 0, %" PRId64 " * sizeof(float));", f->xpn);
-    em_line(e, "for (int64_t ih = 0; ih < %" PRId64 "; ih++) memcpy(%s, %s, %" PRId64 " * sizeof(float));", IH,
-            em_offset("xp", w->pb[0] * f->Wp + w->pb[1], EM_TERMS({"ih", f->Wp})).s,
-            em_offset("x", 0, EM_TERMS({"ih", IW})).s, IW);
+    emit_bordered_rows(e, "xp", "x", f->xpn, 1, f->Hp, f->Wp, "0", w, g->IP);
     em_line(e, "const hd_vf vb = hd_vf_splat(%s);", bias ? "in2[c]" : "0.0f");
     for (int64_t t = 0; t < KH * KW; t++)
         em_line(e, "const hd_vf vw%" PRId64 " = hd_vf_splat(wc[%" PRId64 "]);", t, t);
@@ -570,7 +588,7 @@ static void emit_conv_flat_block(op_emit *e, const nn_conv_geom *g, const conv_f
 static bool emit_conv_flat(op_emit *e, const nn_conv_geom *g, const conv_flat_plan *f, bool bias)
 {
     const nn_window *w = &g->w;
-    int64_t IH = w->in[0], IW = w->in[1], OH = w->out[0], OW = w->out[1];
+    int64_t OH = w->out[0], OW = w->out[1];
     int64_t NT = (OH + f->RB - 1) / f->RB;
     nn_tile_map map = {g->OP, 1, true, -1, true};
     char fn[32];
@@ -584,17 +602,7 @@ static bool emit_conv_flat(op_emit *e, const nn_conv_geom *g, const conv_flat_pl
             f->RB);
     em_line(e, "const float *x = %s;", em_offset("in0", 0, EM_TERMS({"n", g->C * g->IP})).s);
     em_line(e, "float *xp = (float *)wscratch, *yf = xp + %" PRId64 ";", f->xpn);
-    em_line(e, "memset(xp, 0, %" PRId64 " * sizeof(float));", f->xpn);
-    em_for(e, "c", g->C);
-    em_line(e, "for (int64_t r = 0; r < %" PRId64 "; r++) {", f->XR);
-    e->indent++;
-    em_line(e, "const int64_t ih = oh0 - %" PRId64 " + r;", w->pb[0]);
-    em_line(e, "if ((uint64_t)ih < %" PRId64 "u)", IH);
-    em_line(e, "    memcpy(%s, %s, %" PRId64 " * sizeof(float));",
-            em_offset("xp", w->pb[1], EM_TERMS({"c", f->XR * f->Wp}, {"r", f->Wp})).s,
-            em_offset("x", 0, EM_TERMS({"c", g->IP}, {"ih", IW})).s, IW);
-    em_close(e);
-    em_close(e);
+    emit_bordered_rows(e, "xp", "x", f->xpn, g->C, f->XR, f->Wp, "oh0", w, g->IP);
     em_line(e, "const int64_t L = nr * %" PRId64 ";", f->Wp);
     em_line(e, "for (int64_t p = 0; p < L; p += %" PRId64 " * HD_VF) {", f->NVB);
     e->indent++;
