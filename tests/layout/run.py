@@ -192,7 +192,7 @@ def flat_convs(t):
     channels (register blocks of 6 and 4), 5 channels with dilation 2 and
     asymmetric pads and no bias, one large enough to split into row chunks
     on the pool (--threads 2) with a residual Add of a graph input, and a
-    1-wide image.  Every output against onnxruntime."""
+    2-wide image.  Every output against onnxruntime."""
     rng = np.random.default_rng(2)
     nodes, inits, inputs, outputs, feeds = [], [], [], [], {}
 
