@@ -423,9 +423,11 @@ typedef uint32_t hd_vu;
  * which doubles the micro-kernel's register needs; min_vector_width keeps
  * whole zmm registers. */
 #if HD__GNU
-#define HD__SG_PREFR(p) __builtin_prefetch((const void *)(p), 0, 3)
+#define HD__SG_PREFR(p)  __builtin_prefetch((const void *)(p), 0, 3)
+#define HD__SG_PREFL2(p) __builtin_prefetch((const void *)(p), 0, 2)
 #else
-#define HD__SG_PREFR(p) ((void)(p))
+#define HD__SG_PREFR(p)  ((void)(p))
+#define HD__SG_PREFL2(p) ((void)(p))
 #endif
 #if defined(__clang__) && HD_VECTOR_BYTES == 64
 #define HD__SG_FN __attribute__((min_vector_width(512)))
@@ -2297,6 +2299,13 @@ static inline void hd_conv_blocked_pad(const hd_conv_blocked *cv, int64_t n, int
     }
 }
 
+/* Lines of the next group's weights to prefetch: `per` lines from `at` on
+ * at every (input block, tap row) step of a micro-kernel call. */
+typedef struct hd__cb_pf {
+    const char *at;
+    int64_t per;
+} hd__cb_pf;
+
 /* owb output positions: x at the first one's tap (0, 0) of block 0, xs_c
  * and xs_h floats between blocks and tap rows, ci channels per block; nob
  * blocks of weights from w into y.  Positions from `split` on lie x2 and
@@ -2304,11 +2313,10 @@ static inline void hd_conv_blocked_pad(const hd_conv_blocked *cv, int64_t n, int
  * time, so the weights loaded for an input channel feed as many FMAs as a
  * wide row's).  nob, owb, split and ci are literals at every call, so the
  * accumulators live in registers. */
-HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void hd__cb_uk(const hd_conv_blocked *cv, const float *restrict x,
-                                                                   int64_t xs_c, int64_t xs_h, const float *restrict w,
-                                                                   const float *restrict bias, float *restrict y,
-                                                                   const int nob, const int owb, int64_t x2, int64_t y2,
-                                                                   const int split, const int ci)
+HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void
+hd__cb_uk(const hd_conv_blocked *cv, hd__cb_pf *pf, const float *restrict x, int64_t xs_c, int64_t xs_h,
+          const float *restrict w, const float *restrict bias, float *restrict y, const int nob, const int owb,
+          int64_t x2, int64_t y2, const int split, const int ci)
 {
     HD__CONTRACT_BODY
     hd_vf acc[HD_CB_NOB * HD__CB_V][HD_CB_OWB];
@@ -2321,8 +2329,12 @@ HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void hd__cb_uk(const hd_conv
             memcpy(&b, bias + o * HD_VF, sizeof b);
         HD__CB_FULL for (int j = 0; j < owb; j++) acc[o][j] = b;
     }
+    const char *pf_at = pf->at;
+    const int64_t pf_per = pf->per;
     for (int64_t cb = 0; cb < cv->Cb; cb++)
         for (int64_t r = 0; r < KH; r++) {
+            for (int64_t l = 0; l < pf_per; l++, pf_at += 64)
+                HD__SG_PREFL2(pf_at);
             const float *xr = x + cb * xs_c + r * xs_h;
             const float *wr = w + (cb * KH + r) * KW * ci * HD_CB;
             for (int64_t q = 0; q < KW; q++) {
@@ -2344,113 +2356,114 @@ HD__CB_FN HD__SG_FN static inline HD__ALWAYS_INLINE void hd__cb_uk(const hd_conv
         HD__CB_FULL for (int j = 0; j < owb; j++)
             memcpy(y + o * ys_o + (j < split ? j * HD_CB : y2 + (j - split) * HD_CB) + v * HD_VF,
                    &acc[o * HD__CB_V + v][j], sizeof(hd_vf));
+    pf->at = pf_at;
 }
 
 /* owb <= HD_CB_OWB positions through the variant compiled for owb. */
-HD__CB_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
-                                                   int64_t xs_h, const float *w, const float *bias, float *y, int nob,
-                                                   int owb)
+HD__CB_FN HD__SG_FN static inline void hd__cb_span(const hd_conv_blocked *cv, hd__cb_pf *pf, const float *x,
+                                                   int64_t xs_c, int64_t xs_h, const float *w, const float *bias,
+                                                   float *y, int nob, int owb)
 {
     HD__CONTRACT_BODY
     if (nob == HD_CB_NOB) {
         switch (owb) {
 #if HD_CB_OWB > 1
-        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 1, 0, 0, 1, HD_CB); break;
+        case 1: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 1, 0, 0, 1, HD_CB); break;
 #endif
 #if HD_CB_OWB > 2
-        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 2, 0, 0, 2, HD_CB); break;
+        case 2: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 2, 0, 0, 2, HD_CB); break;
 #endif
 #if HD_CB_OWB > 3
-        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 3, 0, 0, 3, HD_CB); break;
+        case 3: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 3, 0, 0, 3, HD_CB); break;
 #endif
 #if HD_CB_OWB > 4
-        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 4, 0, 0, 4, HD_CB); break;
+        case 4: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 4, 0, 0, 4, HD_CB); break;
 #endif
 #if HD_CB_OWB > 5
-        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 5, 0, 0, 5, HD_CB); break;
+        case 5: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 5, 0, 0, 5, HD_CB); break;
 #endif
 #if HD_CB_OWB > 6
-        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 6, 0, 0, 6, HD_CB); break;
+        case 6: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 6, 0, 0, 6, HD_CB); break;
 #endif
 #if HD_CB_OWB > 7
-        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 7, 0, 0, 7, HD_CB); break;
+        case 7: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 7, 0, 0, 7, HD_CB); break;
 #endif
 #if HD_CB_OWB > 8
-        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 8, 0, 0, 8, HD_CB); break;
+        case 8: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 8, 0, 0, 8, HD_CB); break;
 #endif
 #if HD_CB_OWB > 9
-        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 9, 0, 0, 9, HD_CB); break;
+        case 9: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 9, 0, 0, 9, HD_CB); break;
 #endif
 #if HD_CB_OWB > 10
-        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 10, 0, 0, 10, HD_CB); break;
+        case 10: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 10, 0, 0, 10, HD_CB); break;
 #endif
 #if HD_CB_OWB > 11
-        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 11, 0, 0, 11, HD_CB); break;
+        case 11: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 11, 0, 0, 11, HD_CB); break;
 #endif
 #if HD_CB_OWB > 12
-        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 12, 0, 0, 12, HD_CB); break;
+        case 12: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 12, 0, 0, 12, HD_CB); break;
 #endif
 #if HD_CB_OWB > 13
-        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 13, 0, 0, 13, HD_CB); break;
+        case 13: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, 13, 0, 0, 13, HD_CB); break;
 #endif
-        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, HD_CB_OWB, 0, 0, HD_CB_OWB, HD_CB); break;
+        default: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, HD_CB_NOB, HD_CB_OWB, 0, 0, HD_CB_OWB, HD_CB); break;
         }
     } else {
         switch (owb) {
 #if HD_CB_OWB > 1
-        case 1: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 1, 0, 0, 1, HD_CB); break;
+        case 1: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 1, 0, 0, 1, HD_CB); break;
 #endif
 #if HD_CB_OWB > 2
-        case 2: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 2, 0, 0, 2, HD_CB); break;
+        case 2: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 2, 0, 0, 2, HD_CB); break;
 #endif
 #if HD_CB_OWB > 3
-        case 3: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 3, 0, 0, 3, HD_CB); break;
+        case 3: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 3, 0, 0, 3, HD_CB); break;
 #endif
 #if HD_CB_OWB > 4
-        case 4: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 4, 0, 0, 4, HD_CB); break;
+        case 4: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 4, 0, 0, 4, HD_CB); break;
 #endif
 #if HD_CB_OWB > 5
-        case 5: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 5, 0, 0, 5, HD_CB); break;
+        case 5: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 5, 0, 0, 5, HD_CB); break;
 #endif
 #if HD_CB_OWB > 6
-        case 6: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 6, 0, 0, 6, HD_CB); break;
+        case 6: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 6, 0, 0, 6, HD_CB); break;
 #endif
 #if HD_CB_OWB > 7
-        case 7: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 7, 0, 0, 7, HD_CB); break;
+        case 7: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 7, 0, 0, 7, HD_CB); break;
 #endif
 #if HD_CB_OWB > 8
-        case 8: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 8, 0, 0, 8, HD_CB); break;
+        case 8: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 8, 0, 0, 8, HD_CB); break;
 #endif
 #if HD_CB_OWB > 9
-        case 9: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 9, 0, 0, 9, HD_CB); break;
+        case 9: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 9, 0, 0, 9, HD_CB); break;
 #endif
 #if HD_CB_OWB > 10
-        case 10: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 10, 0, 0, 10, HD_CB); break;
+        case 10: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 10, 0, 0, 10, HD_CB); break;
 #endif
 #if HD_CB_OWB > 11
-        case 11: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 11, 0, 0, 11, HD_CB); break;
+        case 11: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 11, 0, 0, 11, HD_CB); break;
 #endif
 #if HD_CB_OWB > 12
-        case 12: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 12, 0, 0, 12, HD_CB); break;
+        case 12: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 12, 0, 0, 12, HD_CB); break;
 #endif
 #if HD_CB_OWB > 13
-        case 13: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, 13, 0, 0, 13, HD_CB); break;
+        case 13: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, 13, 0, 0, 13, HD_CB); break;
 #endif
-        default: hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, 1, HD_CB_OWB, 0, 0, HD_CB_OWB, HD_CB); break;
+        default: hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, 1, HD_CB_OWB, 0, 0, HD_CB_OWB, HD_CB); break;
         }
     }
 }
 
 /* Two output rows of ow <= HD_CB_OWB / 2 positions each (x2, y2: the
  * second row's offsets). */
-HD__CB_FN HD__SG_FN static inline void hd__cb_span2(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
-                                                    int64_t xs_h, const float *w, const float *bias, float *y, int nob,
-                                                    int ow, int64_t x2, int64_t y2)
+HD__CB_FN HD__SG_FN static inline void hd__cb_span2(const hd_conv_blocked *cv, hd__cb_pf *pf, const float *x,
+                                                    int64_t xs_c, int64_t xs_h, const float *w, const float *bias,
+                                                    float *y, int nob, int ow, int64_t x2, int64_t y2)
 {
     HD__CONTRACT_BODY
 #define HD__CB2(NB, K)                                                                                                 \
     case K:                                                                                                            \
-        hd__cb_uk(cv, x, xs_c, xs_h, w, bias, y, NB, 2 * (K), x2, y2, K, HD_CB);                                       \
+        hd__cb_uk(cv, pf, x, xs_c, xs_h, w, bias, y, NB, 2 * (K), x2, y2, K, HD_CB);                                   \
         break;
 #define HD__CB2_SWITCH(NB)                                                                                             \
     switch (ow) {                                                                                                      \
@@ -2480,27 +2493,28 @@ HD__CB_FN HD__SG_FN static inline void hd__cb_span2(const hd_conv_blocked *cv, c
 /* A row of a plain input's convolution: spans of HD_CB_OWB positions, the
  * last one moved back to end at the row's end (recomputing a few
  * positions), or single positions when the row is narrower than a span. */
-HD__CB_FN HD__SG_FN static inline void hd__cb_plain_row(const hd_conv_blocked *cv, const float *x, int64_t xs_c,
-                                                        int64_t xs_h, const float *w, const float *bias, float *y,
-                                                        int nob)
+HD__CB_FN HD__SG_FN static inline void hd__cb_plain_row(const hd_conv_blocked *cv, hd__cb_pf *pf, const float *x,
+                                                        int64_t xs_c, int64_t xs_h, const float *w, const float *bias,
+                                                        float *y, int nob)
 {
     HD__CONTRACT_BODY
     const int64_t xs_w = cv->SW;
     if (cv->OW < HD_CB_OWB) {
         for (int64_t ow = 0; ow < cv->OW; ow++) {
             if (nob == HD_CB_NOB)
-                hd__cb_uk(cv, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, HD_CB_NOB, 1, 0, 0, 1, 1);
+                hd__cb_uk(cv, pf, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, HD_CB_NOB, 1, 0, 0, 1, 1);
             else
-                hd__cb_uk(cv, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, 1, 1, 0, 0, 1, 1);
+                hd__cb_uk(cv, pf, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, 1, 1, 0, 0, 1, 1);
         }
         return;
     }
     for (int64_t ow = 0; ow < cv->OW; ow += HD_CB_OWB) {
         const int64_t at = ow + HD_CB_OWB <= cv->OW ? ow : cv->OW - HD_CB_OWB;
         if (nob == HD_CB_NOB)
-            hd__cb_uk(cv, x + at * xs_w, xs_c, xs_h, w, bias, y + at * HD_CB, HD_CB_NOB, HD_CB_OWB, 0, 0, HD_CB_OWB, 1);
+            hd__cb_uk(cv, pf, x + at * xs_w, xs_c, xs_h, w, bias, y + at * HD_CB, HD_CB_NOB, HD_CB_OWB, 0, 0, HD_CB_OWB,
+                      1);
         else
-            hd__cb_uk(cv, x + at * xs_w, xs_c, xs_h, w, bias, y + at * HD_CB, 1, HD_CB_OWB, 0, 0, HD_CB_OWB, 1);
+            hd__cb_uk(cv, pf, x + at * xs_w, xs_c, xs_h, w, bias, y + at * HD_CB, 1, HD_CB_OWB, 0, 0, HD_CB_OWB, 1);
     }
 }
 
@@ -2528,14 +2542,32 @@ static inline void hd__cb_row(const hd_conv_blocked *cv, int64_t n, int64_t mb, 
     const float *w = cv->w + mb * cv->Cb * cv->KH * cv->KW * ci * HD_CB;
     const float *bias = cv->bias ? cv->bias + mb * HD_CB : NULL;
     float *y = cv->y + ((n * cv->Mb + mb) * cv->OH + oh) * cv->OW * HD_CB;
+    /* The next group's weights come from memory (a deep layer's outgrow the
+     * caches): each row of this group prefetches its share of them into
+     * L2, a few lines per step of its micro-kernels. */
+    hd__cb_pf pf = {NULL, 0};
+    const int64_t w_group = cv->Cb * cv->KH * cv->KW * ci * HD_CB; /* floats of one block's weights */
+    if (mb + nob < cv->Mb) {
+        const int64_t next_nob = cv->Mb - mb - nob >= HD_CB_NOB ? HD_CB_NOB : 1;
+        const int64_t lines = (next_nob * w_group * (int64_t)sizeof(float) + 63) / 64;
+        const int64_t lo = oh * lines / cv->OH, hi = hd__min64(lines, (oh + rows) * lines / cv->OH);
+        /* micro-kernel calls in this unit (a plain row narrower than a
+         * span runs position by position) */
+        const int64_t spans = rows == 2                         ? 1
+                              : cv->plain && cv->OW < HD_CB_OWB ? cv->OW
+                                                                : (cv->OW + HD_CB_OWB - 1) / HD_CB_OWB;
+        const int64_t steps = spans * cv->Cb * cv->KH;
+        pf.at = (const char *)(cv->w + (mb + nob) * w_group) + lo * 64;
+        pf.per = (hi - lo + steps - 1) / steps;
+    }
     if (cv->plain) {
-        hd__cb_plain_row(cv, x, xs_c, xs_h, w, bias, y, nob);
+        hd__cb_plain_row(cv, &pf, x, xs_c, xs_h, w, bias, y, nob);
     } else if (rows == 2) {
-        hd__cb_span2(cv, x, xs_c, xs_h, w, bias, y, nob, (int)cv->OW, xs_row, cv->OW * HD_CB);
+        hd__cb_span2(cv, &pf, x, xs_c, xs_h, w, bias, y, nob, (int)cv->OW, xs_row, cv->OW * HD_CB);
     } else {
         for (int64_t ow = 0; ow < cv->OW; ow += HD_CB_OWB) {
             int owb = cv->OW - ow < HD_CB_OWB ? (int)(cv->OW - ow) : HD_CB_OWB;
-            hd__cb_span(cv, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, nob, owb);
+            hd__cb_span(cv, &pf, x + ow * xs_w, xs_c, xs_h, w, bias, y + ow * HD_CB, nob, owb);
         }
     }
     if (cv->epilogue) /* the rows are adjacent in y */
