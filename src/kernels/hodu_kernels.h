@@ -263,8 +263,8 @@
  * as it uses each sliver once.  Unpacked paths serve M <= 4 or N <= 4
  * (GEMV-like products: B or A streamed once).
  *
- * Knobs (define before including): HD_SGEMM_KC, HD_SGEMM_MC, HD_SGEMM_NC,
- * HD_SGEMM_STACK_NC set the cache blocking; HD_SGEMM_PAR_MACS the least
+ * Knobs (define before including): HD_SGEMM_KC, HD_SGEMM_MC,
+ * HD_SGEMM_MC_WHOLE, HD_SGEMM_NC, HD_SGEMM_STACK_NC set the cache blocking; HD_SGEMM_PAR_MACS the least
  * work (multiply-adds) a block of a threaded product carries; HD_SGEMM_MR (a literal among
  * 1..16) the micro-tile height; HD_SGEMM_PFA how far ahead (in floats)
  * the micro-kernel prefetches A; HD_SGEMM_ABCAST=1 packs A pre-broadcast
@@ -351,18 +351,28 @@ typedef uint32_t hd_vu;
 #ifndef HD_SGEMM_KC
 #define HD_SGEMM_KC 256
 #endif
-/* MC: the packed A block (MC x KC) sits in L2.  Every row block streams
- * the whole K block of B again, and B is mostly weights that come from
- * memory: on AVX2/AVX-512, 128 rows against 48-72 ran transformer and MLP
- * products 4-7% faster (M = 64..128 then takes one block) and convolutions
- * through im2col no slower. */
+/* MC: the packed A block (MC x KC) sits in L2.  On AVX2/AVX-512 a short
+ * block measured 5-10% faster than an L2-filling one on a large M (1024^3
+ * 0.86 of peak against 0.83 for 128 rows): a sweep over the B slivers then
+ * touches few rows of C (and their pages) at a time. */
 #ifndef HD_SGEMM_MC
-#if HD_SGEMM_ABCAST
+#if HD_SGEMM_ABCAST || HD_VECTOR_BYTES == 64
 #define HD_SGEMM_MC 48
-#elif HD_VECTOR_BYTES >= 32
-#define HD_SGEMM_MC 128
+#elif HD_VECTOR_BYTES == 32
+#define HD_SGEMM_MC 72
 #else
 #define HD_SGEMM_MC 144
+#endif
+#endif
+/* ...but every row block streams the K block of B again, and B is mostly
+ * weights that come from memory: a product of at most HD_SGEMM_MC_WHOLE
+ * rows runs as one block (transformer and MLP layers, M = 64..128: 4-7%
+ * faster than two or three short blocks). */
+#ifndef HD_SGEMM_MC_WHOLE
+#if HD_VECTOR_BYTES >= 32 && !HD_SGEMM_ABCAST
+#define HD_SGEMM_MC_WHOLE 128
+#else
+#define HD_SGEMM_MC_WHOLE 0
 #endif
 #endif
 #ifndef HD_SGEMM_NC
@@ -381,12 +391,15 @@ typedef uint32_t hd_vu;
 #endif
 
 /* Rounding NC/MC to the micro-tile keeps packed panels whole. */
-#define HD__SGEMM_MCB          ((HD_SGEMM_MC + HD_SGEMM_MR - 1) / HD_SGEMM_MR * HD_SGEMM_MR)
-#define HD__SGEMM_NCB          ((HD_SGEMM_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
-#define HD__SGEMM_SNCB         ((HD_SGEMM_STACK_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
-#define HD__ALIGN_FLOATS       16 /* 64-byte alignment slack */
-#define HD__SGEMM_STACK_FLOATS (HD__SGEMM_MCB * HD_SGEMM_KC * HD__AS + HD_SGEMM_KC * HD__SGEMM_SNCB + HD__ALIGN_FLOATS)
-#define HD_SGEMM_STACK_BYTES   (HD__SGEMM_STACK_FLOATS * 4)
+#define HD__SGEMM_MCB    ((HD_SGEMM_MC + HD_SGEMM_MR - 1) / HD_SGEMM_MR * HD_SGEMM_MR)
+#define HD__SGEMM_MCW    ((HD_SGEMM_MC_WHOLE + HD_SGEMM_MR - 1) / HD_SGEMM_MR * HD_SGEMM_MR)
+#define HD__SGEMM_MCMAX  (HD__SGEMM_MCW > HD__SGEMM_MCB ? HD__SGEMM_MCW : HD__SGEMM_MCB) /* rows of A packed */
+#define HD__SGEMM_NCB    ((HD_SGEMM_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
+#define HD__SGEMM_SNCB   ((HD_SGEMM_STACK_NC + HD_SGEMM_NR - 1) / HD_SGEMM_NR * HD_SGEMM_NR)
+#define HD__ALIGN_FLOATS 16 /* 64-byte alignment slack */
+#define HD__SGEMM_STACK_FLOATS                                                                                         \
+    (HD__SGEMM_MCMAX * HD_SGEMM_KC * HD__AS + HD_SGEMM_KC * HD__SGEMM_SNCB + HD__ALIGN_FLOATS)
+#define HD_SGEMM_STACK_BYTES (HD__SGEMM_STACK_FLOATS * 4)
 
 /* FMA contraction for the GEMM inner loops only.  gcc in ISO mode
  * (-std=c11) defaults to -ffp-contract=off, which would leave a mul+add
@@ -1249,7 +1262,8 @@ static inline size_t hd_sgemm_scratch_floats(int64_t M, int64_t N, int64_t K)
 {
     if (M <= 0 || N <= 0 || K <= 0)
         return 0;
-    int64_t mc = hd__min64(hd__round_up64(M, HD_SGEMM_MR), HD__SGEMM_MCB);
+    int64_t mc = hd__round_up64(M, HD_SGEMM_MR);
+    mc = M <= HD_SGEMM_MC_WHOLE ? mc : hd__min64(mc, HD__SGEMM_MCB);
     int64_t kc = hd__min64(K, HD_SGEMM_KC);
     int64_t nc = hd__min64(hd__round_up64(N, HD_SGEMM_NR), HD__SGEMM_NCB);
     return (size_t)(mc * kc * HD__AS + kc * nc + HD__ALIGN_FLOATS);
@@ -1265,7 +1279,7 @@ static inline void hd__sgemm_blocks(int64_t M, int64_t N, int64_t K, int64_t nc_
     *skip = (size_t)((64u - (addr & 63u)) & 63u) / sizeof(float);
     int64_t nkb = (K + HD_SGEMM_KC - 1) / HD_SGEMM_KC;
     *kb = hd__min64(K, (K + nkb - 1) / nkb);
-    int64_t nmb = (M + HD__SGEMM_MCB - 1) / HD__SGEMM_MCB;
+    int64_t nmb = M <= HD_SGEMM_MC_WHOLE ? 1 : (M + HD__SGEMM_MCB - 1) / HD__SGEMM_MCB;
     *mb = hd__round_up64((M + nmb - 1) / nmb, HD_SGEMM_MR);
     int64_t nnb = (N + nc_max - 1) / nc_max;
     *nb = hd__round_up64((N + nnb - 1) / nnb, HD_SGEMM_NR);

@@ -435,7 +435,7 @@ static void test_sgemm_odd_shapes(void **state)
 static void test_sgemm_large_blocks(void **state)
 {
     (void)state;
-    int64_t M = HD__SGEMM_MCB + HD_SGEMM_MR + 3;
+    int64_t M = HD__SGEMM_MCMAX + HD_SGEMM_MR + 3;
     int64_t N = HD__SGEMM_NCB + HD_SGEMM_NR + 5;
     int64_t K = 2 * HD_SGEMM_KC + 7;
     for (int t = 0; t < 4; ++t)
@@ -632,7 +632,7 @@ static void test_sgemm_partition_invariance(void **state)
         {9, 2 * HD_SGEMM_NR + 1, 3},
         {37, 100, 50},
         {2 * HD_SGEMM_MR + 3, 3 * HD_SGEMM_NR + 7, HD_SGEMM_KC + 9}, /* two K blocks */
-        {HD__SGEMM_MCB + HD_SGEMM_MR + 3, 70, 20},                   /* two M blocks */
+        {HD__SGEMM_MCMAX + HD_SGEMM_MR + 3, 70, 20},                 /* two M blocks */
         {20, HD__SGEMM_NCB + 2 * HD_SGEMM_NR + 3, 17},               /* two N blocks */
         {64, 96, 2 * HD_SGEMM_KC + 1},
     };
@@ -718,7 +718,7 @@ static void test_sgemm_prepacked_b(void **state)
         {HD_SGEMM_MR + 1, HD_SGEMM_NR - 1, 7},
         {37, 100, 50},
         {2 * HD_SGEMM_MR + 3, 3 * HD_SGEMM_NR + 7, 2 * HD_SGEMM_KC + 9},
-        {HD__SGEMM_MCB + HD_SGEMM_MR + 3, 70, 20},
+        {HD__SGEMM_MCMAX + HD_SGEMM_MR + 3, 70, 20},
         {20, HD__SGEMM_NCB + 2 * HD_SGEMM_NR + 3, 17},
     };
     float ab[][2] = {{1.0f, 0.0f}, {0.75f, -0.5f}, {-1.5f, 1.0f}};
