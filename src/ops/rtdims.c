@@ -135,6 +135,7 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
     case OP_IDENTITY:
     case OP_TRILU: m[0] = first; return n->op == OP_TRILU ? r - 2 : r;
     case OP_CONV:
+    case OP_CONV_BLOCKED:
     case OP_CONV_TRANSPOSE:
     case OP_CONV_INTEGER:
     case OP_QLINEAR_CONV:

@@ -56,10 +56,33 @@ static bool plain_input(const nn_conv_geom *geom)
  * ones would run a position at a time, slower than im2col + GEMM. */
 #define LAYOUT_PLAIN_MIN_WIDTH 16
 
+/* Whether 4-D (or 3-D) value v has fixed sizes but for a run-time batch:
+ * dim 0 of a 4-D value may be a run-time dim (ir_dim.rt), which every op
+ * of a region and its conversions computes over independently, so they
+ * are planned for one image and run once per image (ops/rtdims.c).  Any
+ * other size that is only a bound would make the conversions' shapes
+ * wrong. */
+static bool fixed_but_batch(const ir_value *v)
+{
+    if (!ir_value_is_static(v) || ir_value_has_data_dep(v))
+        return false;
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
+        if (v->dims[i].rt && (i != 0 || v->rank != 4))
+            return false;
+    return true;
+}
+
+/* Whether a and b have the same batch: the same size, and the same
+ * run-time dim if either has one. */
+static bool same_batch(const ir_dim *a, const ir_dim *b)
+{
+    return a->size == b->size && a->rt == b->rt && (!a->rt || strcmp(a->sym, b->sym) == 0);
+}
+
 /* A Conv this pass rewrites: float32 2-D, one group or depthwise, fixed
- * sizes (ir_value_is_fixed: for a size that is only a bound the
- * conversions' shapes would be wrong), constant weights (and bias), and
- * output channels that pad to whole blocks without much waste. */
+ * sizes but for a run-time batch (fixed_but_batch), constant weights (and
+ * bias), and output channels that pad to whole blocks without much
+ * waste. */
 static bool blockable_conv(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
@@ -75,7 +98,7 @@ static bool blockable_conv(const ir_graph *g, int node)
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]), *w = ir_val(g, n->inputs[1]), *y = ir_val(g, n->outputs[0]);
     const ir_value *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? ir_val(g, n->inputs[2]) : NULL;
-    return x->dtype == HODU_DTYPE_F32 && ir_value_is_fixed(x) && ir_value_is_fixed(y) && w->kind == IR_VALUE_CONST &&
+    return x->dtype == HODU_DTYPE_F32 && fixed_but_batch(x) && fixed_but_batch(y) && w->kind == IR_VALUE_CONST &&
            w->dtype == HODU_DTYPE_F32 && (!b || (b->kind == IR_VALUE_CONST && b->dtype == HODU_DTYPE_F32));
 }
 
@@ -126,13 +149,14 @@ static bool blockable_elementwise(const ir_graph *g, int node)
  * matching lanes. */
 static bool channel_broadcast(const ir_value *in, const ir_value *out)
 {
-    if (in->dtype != HODU_DTYPE_F32 || !ir_value_is_fixed(in) || (in->rank != 4 && in->rank != 3))
+    if (in->dtype != HODU_DTYPE_F32 || !fixed_but_batch(in) || (in->rank != 4 && in->rank != 3))
         return false;
     const int off = 4 - in->rank;
     if (in->dims[1 - off].size != out->dims[1].size)
         return false;
     for (int i = 0; i < in->rank; i++)
-        if (i + off != 1 && in->dims[i].size != 1 && in->dims[i].size != out->dims[i + off].size)
+        if (i + off != 1 && !(in->dims[i].size == 1 && !in->dims[i].rt) &&
+            !same_batch(&in->dims[i], &out->dims[i + off]))
             return false;
     return true;
 }
@@ -145,7 +169,7 @@ static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *na
 {
     const ir_node *n = ir_nd(g, node);
     const ir_value *out = ir_val(g, n->outputs[0]);
-    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !ir_value_is_fixed(out))
+    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !fixed_but_batch(out))
         return false;
     bool any = false;
     for (size_t j = 0; j < n->n_inputs; j++) {
@@ -175,7 +199,7 @@ static bool blockable_pool(const ir_graph *g, int node, const bool *native, size
         (n->n_outputs > 1 && n->outputs[1] >= 0))
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]);
-    if (x->dtype != HODU_DTYPE_F32 || x->rank != 4 || !ir_value_is_fixed(x) || (size_t)n->inputs[0] >= n_vals ||
+    if (x->dtype != HODU_DTYPE_F32 || x->rank != 4 || !fixed_but_batch(x) || (size_t)n->inputs[0] >= n_vals ||
         !native[n->inputs[0]])
         return false;
     pool_plan p;
@@ -189,7 +213,10 @@ typedef struct layout_state {
     size_t n_vals; /* entries in the two arrays */
 } layout_state;
 
-static int new_value(ir_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims)
+/* A new float32 value of shape dims whose dim 0 is the batch `batch`
+ * (run-time or not). */
+static int new_value(ir_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims,
+                     const ir_dim *batch)
 {
     char *name = hd_xasprintf("%s%s", base, suffix);
     int v = ir_value_new(g, name);
@@ -197,6 +224,8 @@ static int new_value(ir_graph *g, const char *base, const char *suffix, int rank
     ir_value *val = ir_val(g, v);
     val->dtype = HODU_DTYPE_F32;
     ir_value_set_shape(val, rank, dims);
+    if (batch->rt)
+        val->dims[0] = *batch;
     return v;
 }
 
@@ -209,6 +238,19 @@ static int shape_const(ir_graph *g, const char *base, const char *suffix, int ra
     int v = ir_const_new(g, name, HODU_DTYPE_I64, 1, &len, data, (size_t)rank * sizeof(int64_t));
     free(name);
     return v;
+}
+
+/* A Reshape's target shape whose dim 0 is the batch: 0 (ONNX's "as in
+ * the input") when it is a run-time dim, so the shape holds for every
+ * batch and for the one-image slice the node is planned for. */
+static int batch_shape_const(ir_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims,
+                             const ir_dim *batch)
+{
+    int64_t d[HODU_MAX_RANK];
+    memcpy(d, dims, (size_t)rank * sizeof(int64_t));
+    if (batch->rt)
+        d[0] = 0;
+    return shape_const(g, base, suffix, rank, d);
 }
 
 static int new_node(ir_graph *g, op_id op, const char *type, const char *name, const int *in, size_t n_in, int out,
@@ -239,6 +281,7 @@ static int blocked_of(layout_state *s, int v)
     int64_t d[4] = {1, 1, 1, 1};
     ir_value_dims(val, d + 4 - val->rank); /* [C, H, W] reads as [1, C, H, W] */
     const int rank = val->rank;
+    const ir_dim batch = rank == 4 ? val->dims[0] : (ir_dim){.size = 1};
     char *base = hd_xstrdup(val->name);
     ir_loc loc = val->loc;
     const int64_t cb = blocks(d[1]);
@@ -246,20 +289,20 @@ static int blocked_of(layout_state *s, int v)
     int src = v;
     if (rank == 3) {
         int rin[2] = {v, shape_const(g, base, ".as_4d", 4, d)};
-        src = new_value(g, base, ".4d", 4, d);
+        src = new_value(g, base, ".4d", 4, d, &batch);
         new_node(g, OP_RESHAPE, "Reshape", NULL, rin, 2, src, loc);
     }
     if (cb * B != d[1]) {
         int64_t pads[8] = {0, 0, 0, 0, 0, cb * B - d[1], 0, 0}, pd[4] = {d[0], cb * B, d[2], d[3]};
         int pin[2] = {src, shape_const(g, base, ".channel_pads", 8, pads)};
-        src = new_value(g, base, ".padded", 4, pd);
+        src = new_value(g, base, ".padded", 4, pd, &batch);
         new_node(g, OP_PAD, "Pad", NULL, pin, 2, src, loc);
     }
-    int shape = shape_const(g, base, ".block_shape", 5, split);
-    int mid = new_value(g, base, ".split", 5, split);
+    int shape = batch_shape_const(g, base, ".block_shape", 5, split, &batch);
+    int mid = new_value(g, base, ".split", 5, split, &batch);
     int in[2] = {src, shape};
     new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, mid, loc);
-    int out = new_value(g, base, ".blocked", 5, blk);
+    int out = new_value(g, base, ".blocked", 5, blk, &batch);
     int tn = new_node(g, OP_TRANSPOSE, "Transpose", NULL, &mid, 1, out, loc);
     static const int64_t perm[5] = {0, 1, 3, 4, 2};
     set_ints(g, tn, "perm", perm, 5);
@@ -277,20 +320,21 @@ static void unblock(layout_state *s, int v)
     const ir_value *val = ir_val(g, v);
     int64_t d[4];
     ir_value_dims(val, d);
+    const ir_dim batch = val->dims[0];
     char *base = hd_xstrdup(val->name);
     ir_loc loc = val->loc;
     const int64_t cb = blocks(d[1]);
     int64_t split[5] = {d[0], cb, B, d[2], d[3]}, pd[4] = {d[0], cb * B, d[2], d[3]};
-    int mid = new_value(g, base, ".unblocked", 5, split);
+    int mid = new_value(g, base, ".unblocked", 5, split, &batch);
     int tn = new_node(g, OP_TRANSPOSE, "Transpose", NULL, &vb, 1, mid, loc);
     static const int64_t perm[5] = {0, 1, 4, 2, 3};
     set_ints(g, tn, "perm", perm, 5);
-    int shape = shape_const(g, base, ".nchw_shape", 4, pd);
+    int shape = batch_shape_const(g, base, ".nchw_shape", 4, pd, &batch);
     int in[2] = {mid, shape};
     if (cb * B == d[1]) {
         new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, v, loc);
     } else {
-        int padded = new_value(g, base, ".padded_nchw", 4, pd);
+        int padded = new_value(g, base, ".padded_nchw", 4, pd, &batch);
         new_node(g, OP_RESHAPE, "Reshape", NULL, in, 2, padded, loc);
         int64_t zero = 0, c = d[1], one = 1;
         int sin[4] = {padded, shape_const(g, base, ".starts", 1, &zero), shape_const(g, base, ".ends", 1, &c),
@@ -350,7 +394,7 @@ static int blocked_result(layout_state *s, int y)
     ir_value_dims(ir_val(g, y), d);
     const int64_t yd[5] = {d[0], blocks(d[1]), d[2], d[3], B};
     char *yname = hd_xstrdup(ir_val(g, y)->name);
-    int yb = new_value(g, yname, ".blocked", 5, yd);
+    int yb = new_value(g, yname, ".blocked", 5, yd, &ir_val(g, y)->dims[0]);
     free(yname);
     ir_val(g, yb)->loc = ir_val(g, y)->loc;
     s->blocked[y] = yb;

@@ -13,7 +13,8 @@ them: MaxPool and AveragePool, an elementwise chain between two convolutions, a 
 other operand is a graph input, a per-channel constant Add, a
 squeeze-and-excite block (GlobalAveragePool, convolutions on [N, C, 1, 1],
 a broadcasting Mul), a value that is both a graph output and read outside
-the blocked form; and a batch chosen at run time, one build for two sizes; and small NCHW
+the blocked form; a batch chosen at run time, still blocked, one build for
+two sizes; and small NCHW
 convolutions, the flat direct form's shapes (flat_convs).
 It builds with --conv-layout blocked (every convolution
 that can, whatever the cost model says of ones this small), checks with
@@ -251,29 +252,57 @@ def flat_convs(t):
 
 
 def run_time_batch(t):
-    """A batch chosen at run time (--dim N=1..4): one build runs batch 1
-    and 3 and matches onnxruntime on both (the blocked layout takes static
-    shapes only, so it must leave these convolutions as they are)."""
+    """A batch chosen at run time (--dim N=1..4): the convolutions run
+    blocked all the same (checked with --dump-ir), planned for one image
+    and run once per image; one build runs batch 1 and 3 and matches
+    onnxruntime on both.  The model has a 3-channel image (read in NCHW),
+    24 channels (not whole blocks), a MaxPool, a residual Add of a second
+    graph input with the batch, a per-channel constant Mul, and a
+    squeeze-and-excite block ([N, C, 1, 1] broadcast along the batch)."""
     rng = np.random.default_rng(1)
-    w1 = numpy_helper.from_array((rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32), "w1")
-    w2 = numpy_helper.from_array((rng.standard_normal((16, 32, 1, 1)) * 0.1).astype(np.float32), "w2")
-    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["c1"], ["r1"]),
-             helper.make_node("Conv", ["r1", "w2"], ["y"])]
-    graph = helper.make_graph(nodes, "rt_batch", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                                                ["N", 16, 20, 20])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w1, w2])
+    inits = []
+
+    def weight(name, shape):
+        inits.append(numpy_helper.from_array((rng.standard_normal(shape) * 0.1).astype(np.float32), name))
+        return name
+
+    nodes = [helper.make_node("Conv", ["x", weight("w0", (24, 3, 3, 3))], ["c0"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c0"], ["r0"]),
+             helper.make_node("MaxPool", ["r0"], ["p0"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["p0", weight("w1", (32, 24, 3, 3))], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c1", "skip"], ["a1"]),
+             helper.make_node("Mul", ["a1", weight("scale", (32, 1, 1))], ["m1"]),
+             helper.make_node("GlobalAveragePool", ["m1"], ["g1"]),
+             helper.make_node("Conv", ["g1", weight("w2", (32, 32, 1, 1))], ["e1"]),
+             helper.make_node("Sigmoid", ["e1"], ["s1"]),
+             helper.make_node("Mul", ["m1", "s1"], ["se"]),
+             helper.make_node("Conv", ["se", weight("w3", (16, 32, 1, 1))], ["y"])]
+    graph = helper.make_graph(
+        nodes, "rt_batch",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 20, 20]),
+         helper.make_tensor_value_info("skip", TensorProto.FLOAT, ["N", 32, 10, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
     path, so = t.path("rt_batch.onnx"), t.path("rt_batch.so")
     onnx.save(model, path)
-    t.run([t.hodu, "--build", path, "-o", so, "--dim", "N=1..4", "--conv-layout", "blocked"])
-    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    p = t.run([t.hodu, "--build", path, "-o", so, "--dim", "N=1..4", "--conv-layout", "blocked", "--dump-ir",
+               "--cflags", "-O1 -Wall -Wextra -Werror"])
     errors = []
+    convs = sum(1 for n in nodes if n.op_type == "Conv")
+    blocked = len(re.findall(r"^\s*%\S+ : f32\[N<=4,\d+,\d+,\d+,16\] = .*ConvBlocked\(", p.stdout + p.stderr,
+                             re.MULTILINE))
+    if blocked != convs:
+        errors.append(f"run-time batch: {blocked} of {convs} convolutions run blocked over the batch N")
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     for n in (1, 3):
-        x = rng.standard_normal((n, 16, 20, 20)).astype(np.float32)
-        np.save(t.path(f"rt_x{n}.npy"), x)
-        t.run([t.hodu, "--run", so, "--input", f"x={t.path(f'rt_x{n}.npy')}", "--output-dir", t.path(f"rt_out{n}")])
-        got, ref = np.load(t.path(f"rt_out{n}", "y.npy")), sess.run(None, {"x": x})[0]
+        feeds = {"x": rng.standard_normal((n, 3, 20, 20)).astype(np.float32),
+                 "skip": rng.standard_normal((n, 32, 10, 10)).astype(np.float32)}
+        args = [t.hodu, "--run", so, "--threads", "2", "--output-dir", t.path(f"rt_out{n}")]
+        for name, v in feeds.items():
+            np.save(t.path(f"rt_{name}{n}.npy"), v)
+            args += ["--input", f"{name}={t.path(f'rt_{name}{n}.npy')}"]
+        t.run(args)
+        got, ref = np.load(t.path(f"rt_out{n}", "y.npy")), sess.run(None, feeds)[0]
         rel = float(np.max(np.abs(got - ref))) / float(np.max(np.abs(ref))) if got.shape == ref.shape else 1.0
         print(f"{'ok  ' if rel <= 1e-4 else 'FAIL'} run-time batch {n}: rel {rel:.3g}")
         if rel > 1e-4:
