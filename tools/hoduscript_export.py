@@ -122,7 +122,19 @@ class Norms(nn.Module):  # tests/script/norms.hodu: BatchNorm2d and RMSNorm of s
         return self.rms(self.bn(x))
 
 
-MODELS = {"mlp": Classifier, "cnn": Net, "transformer_block": EncoderBlock, "gpt": GPT, "norms": Norms}
+class Grouped(nn.Module):  # tests/script/grouped.hodu: grouped Conv2d of std/nn
+    def __init__(self):
+        super().__init__()
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pw = nn.Conv2d(8, 16, 1)
+        self.gc = nn.Conv2d(16, 24, 3, stride=2, padding=1, groups=4, bias=False)
+
+    def forward(self, x):
+        return self.gc(torch.relu(self.pw(torch.relu(self.dw(x)))))
+
+
+MODELS = {"mlp": Classifier, "cnn": Net, "transformer_block": EncoderBlock, "gpt": GPT, "norms": Norms,
+          "grouped": Grouped}
 
 
 def make(name, seed=0):

@@ -782,8 +782,8 @@ static int64_t dims_product_known(const val *v, int from, int to, bool *known)
 static val builtin(ctx *c, const char *name, val *args, size_t nargs, hs_node *call, bool *found)
 {
     *found = true;
-    val a[6];
-    hs_node *w[6];
+    val a[7];
+    hs_node *w[7];
     static const char *const unary[][2] = {{"relu", "Relu"}, {"sigmoid", "Sigmoid"}, {"tanh", "Tanh"}, {"exp", "Exp"},
                                            {"log", "Log"},   {"sqrt", "Sqrt"},       {"abs", "Abs"},   {"erf", "Erf"}};
     for (size_t i = 0; i < HD_ARRAY_LEN(unary); i++) {
@@ -1133,25 +1133,46 @@ static val builtin(ctx *c, const char *name, val *args, size_t nargs, hs_node *c
         return out;
     }
     if (strcmp(name, "conv2d") == 0) {
-        static const char *const nm[] = {"x", "weight", "bias", "stride", "padding", "dilation"};
-        if (!bind_args(c, call, name, nm, 6, 2, args, nargs, a, w) || !want_tensor(c, &a[0], w[0], name) ||
+        static const char *const nm[] = {"x", "weight", "bias", "stride", "padding", "dilation", "groups"};
+        if (!bind_args(c, call, name, nm, 7, 2, args, nargs, a, w) || !want_tensor(c, &a[0], w[0], name) ||
             !want_tensor(c, &a[1], w[1], name) || !want_float_dt(c, &a[0], w[0], name))
             return vnone();
         val x = a[0], k = a[1];
-        int64_t st[2], pd[2], dl[2];
+        int64_t st[2], pd[2], dl[2], groups = 1;
         if (!pair(c, &a[3], w[3], 1, 1, st) || !pair(c, &a[4], w[4], 0, 0, pd) || !pair(c, &a[5], w[5], 1, 1, dl))
             return vnone();
+        if (a[6].k != V_NONE) {
+            if (!want_int(c, a[6], w[6], &groups))
+                return vnone();
+            if (groups < 1 || groups > (1 << 24)) {
+                hs_error(c->p, w[6]->span, "conv2d's groups must be from 1 to %d, found %lld", 1 << 24,
+                         (long long)groups);
+                return vnone();
+            }
+        }
         if (x.rank != 4 || k.rank != 4 || k.dt != x.dt) {
             hs_error(c->p, call->span,
                      "conv2d takes x[N, C, H, W] and weight[O, C, KH, KW] of one dtype, found %s and %s",
                      type_text(c, &x), type_text(c, &k));
             return vnone();
         }
-        if (!dim_eq(x.dims[1], k.dims[1]) || k.dims[2].size < 1 || k.dims[3].size < 1) {
+        if (groups == 1 && (!dim_eq(x.dims[1], k.dims[1]) || k.dims[2].size < 1 || k.dims[3].size < 1)) {
             hs_error(c->p, call->span, "conv2d: input channels %s and weight channels %s differ",
                      dim_text(c, x.dims[1]), dim_text(c, k.dims[1]));
             hs_note(c->p, w[0]->span, "the input is %s", type_text(c, &x));
             hs_note(c->p, w[1]->span, "the weight is %s", type_text(c, &k));
+            return vnone();
+        }
+        /* groups: each of them reads C / groups input channels and writes
+         * O / groups outputs, so the weight is [O, C / groups, KH, KW] */
+        if (groups > 1 && (x.dims[1].size < 0 || k.dims[0].size < 0 || k.dims[1].size != x.dims[1].size / groups ||
+                           x.dims[1].size % groups != 0 || k.dims[0].size % groups != 0 || k.dims[2].size < 1 ||
+                           k.dims[3].size < 1)) {
+            hs_error(c->p, call->span,
+                     "conv2d with %lld groups takes x[N, C, H, W] and weight[O, C / %lld, KH, KW] with known C "
+                     "and O divisible by %lld, found %s and %s",
+                     (long long)groups, (long long)groups, (long long)groups, type_text(c, &x), type_text(c, &k));
+            hs_note(c->p, w[6]->span, "groups is %lld here", (long long)groups);
             return vnone();
         }
         val out = x;
@@ -1175,7 +1196,7 @@ static val builtin(ctx *c, const char *name, val *args, size_t nargs, hs_node *c
         lw_attr_ints(&c->L, out.ir, "strides", st, 2);
         lw_attr_ints(&c->L, out.ir, "pads", pads, 4);
         lw_attr_ints(&c->L, out.ir, "dilations", dl, 2);
-        lw_attr_int(&c->L, out.ir, "group", 1);
+        lw_attr_int(&c->L, out.ir, "group", groups);
         return out;
     }
     if (strcmp(name, "max_pool2d") == 0 || strcmp(name, "avg_pool2d") == 0) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Builds examples/{mlp,cnn,transformer_block,gpt}.hodu and
-tests/script/norms.hodu (std's BatchNorm2d and RMSNorm) with weights
+tests/script/norms.hodu (std's BatchNorm2d and RMSNorm) and grouped.hodu
+(grouped and depthwise Conv2d) with weights
 exported from their PyTorch twins (tools/hoduscript_export.py), runs them
 with `hodu --run` on random inputs and compares with PyTorch (1e-4).  The
 MLP is also built with a run-time batch (--dim B=1..16) and the GPT with a
@@ -72,6 +73,8 @@ def main():
         check(a.hodu, tmp, "cnn", ["N=2"], [(2, 1, 28, 28)], "static")
         check(a.hodu, tmp, "norms", ["N=2"], [(2, 3, 4, 5)], "static",
               src=os.path.join(REPO, "tests", "script", "norms.hodu"))
+        check(a.hodu, tmp, "grouped", ["N=2"], [(2, 8, 10, 12)], "static",
+              src=os.path.join(REPO, "tests", "script", "grouped.hodu"))
         check(a.hodu, tmp, "transformer_block", ["B=2", "T=10"], [(2, 10, 64)], "static")
         check(a.hodu, tmp, "gpt", ["B=2", "T=16"], [(2, 16)], "static", inp="idx", tokens=256)
         check(a.hodu, tmp, "gpt", ["B=1..4", "T=1..64"], [(1, 7), (3, 64)], "runtime-seq", inp="idx", tokens=256)
