@@ -241,8 +241,9 @@ void op_rt_dimvals(op_ctx *c);
  * returns P, 0 when it has none. */
 int op_rt_slice_dims(const ir_graph *g, int node, const char **syms);
 /* A Slice on the general path (ir_node.rt_general): each input axis's
- * start and step (the rest of the axis is the output's dim). */
-bool op_rt_slice_steps(const ir_graph *g, int node, int64_t *start, int64_t *step);
+ * start and step (the rest of the axis is the output's dim); from_end:
+ * the start counts back from the run's size of the axis (start < 0). */
+bool op_rt_slice_steps(const ir_graph *g, int node, int64_t *start, int64_t *step, bool *from_end);
 
 typedef struct op_rt_saved {
     ir_graph *g;

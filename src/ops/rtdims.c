@@ -879,15 +879,20 @@ static bool general_reshape(op_ctx *c)
 /* Slice on the general path: each axis either as at build time (a static
  * dim, constant starts and ends), or from 0 to a run-time dim (an end
  * computed from the input's dims, `x[:, :seq]`, or past the end of a
- * run-time dim).  Fills each input axis's start, step and output dim;
+ * run-time dim), or a fixed count of a run-time dim that every size in
+ * its range holds whole: counted from its start (`x[:, 2:5]`) or from its
+ * end (`x[:, -1:]`, `x[:, -3:-1]`: from_end, start < 0 counts from the run's
+ * size).  Fills each input axis's start, step, from_end and output dim;
  * reports through c when given, else quietly. */
-static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *start, int64_t *step, ir_dim *dims)
+static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *start, int64_t *step, bool *from_end,
+                       ir_dim *dims)
 {
     const ir_value *in = ir_val(g, n->inputs[0]);
     int r = in->rank;
     for (int i = 0; i < r; i++) {
         start[i] = 0;
         step[i] = 1;
+        from_end[i] = false;
         dims[i] = in->dims[i];
     }
     ir_dimvals st, en, ax, sp;
@@ -923,13 +928,29 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *
                 ok = d->rt ? strcmp(d->sym, en.sym[k]) == 0 : hi <= d->size;
             else if (ok) /* a constant end past the run-time dim's top */
                 ok = e >= d->size;
-            if (!ok)
-                return c && op_fail(c,
-                                    "along axis %" PRId64 " it would slice a run-time dim other than from 0 to "
-                                    "its end, or slice to a run-time dim that may exceed the axis",
-                                    a);
-            dims[a] = (ir_dim){.size = hi, .sym = to, .rt = true};
-            continue;
+            if (ok) {
+                dims[a] = (ir_dim){.size = hi, .sym = to, .rt = true};
+                continue;
+            }
+            /* a fixed count that the smallest size of the range holds */
+            if (!en.sym[k] && p == 1 && ir_graph_symbol_range(g, d->sym, &lo, &hi)) {
+                if (s >= 0 && e >= s && e <= lo) {
+                    start[a] = s;
+                    dims[a] = (ir_dim){.size = e - s};
+                    continue;
+                }
+                if (s < 0 && -s <= lo && (e >= d->size || (e < 0 && e >= s))) {
+                    start[a] = s;
+                    from_end[a] = true;
+                    dims[a] = (ir_dim){.size = (e >= d->size ? 0 : e) - s};
+                    continue;
+                }
+            }
+            return c && op_fail(c,
+                                "along axis %" PRId64 " it would slice a run-time dim other than from 0 to its "
+                                "end, or a fixed count that its smallest size holds, or slice to a run-time dim "
+                                "that may exceed the axis",
+                                a);
         }
         int64_t D = d->size; /* the spec's clamping */
         if (s < 0)
@@ -953,18 +974,19 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *
     return true;
 }
 
-bool op_rt_slice_steps(const ir_graph *g, int node, int64_t *start, int64_t *step)
+bool op_rt_slice_steps(const ir_graph *g, int node, int64_t *start, int64_t *step, bool *from_end)
 {
     ir_dim dims[HODU_MAX_RANK];
-    return slice_axes(NULL, g, ir_nd(g, node), start, step, dims);
+    return slice_axes(NULL, g, ir_nd(g, node), start, step, from_end, dims);
 }
 
 static bool general_slice(op_ctx *c)
 {
     int64_t start[HODU_MAX_RANK], step[HODU_MAX_RANK];
+    bool from_end[HODU_MAX_RANK];
     ir_dim dims[HODU_MAX_RANK];
     const ir_value *in = op_in(c, 0);
-    if (!slice_axes(c, c->g, op_node(c), start, step, dims))
+    if (!slice_axes(c, c->g, op_node(c), start, step, from_end, dims))
         return false;
     int64_t top[HODU_MAX_RANK];
     for (int i = 0; i < in->rank; i++)

@@ -283,7 +283,8 @@ static bool emit_slice_rt(op_emit *e)
 {
     const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
     int64_t start[HODU_MAX_RANK], step[HODU_MAX_RANK];
-    if (!op_rt_slice_steps(e->g, e->node, start, step)) {
+    bool from_end[HODU_MAX_RANK];
+    if (!op_rt_slice_steps(e->g, e->node, start, step, from_end)) {
         ir_node_error(e->d, e->g, e->node, "internal error: a Slice over run-time dims without its axes");
         return false;
     }
@@ -300,7 +301,9 @@ static bool emit_slice_rt(op_emit *e)
         hd_buf b;
         hd_buf_init(&b);
         em_rt_elems(e->g, in, i, &b);
-        if (start[i])
+        if (from_end[i]) /* the run's size of the axis, less -start */
+            hd_buf_printf(&base, " + (%s - INT64_C(%" PRId64 ")) * %s", em_dim(e->g, in, i).s, -start[i], b.data);
+        else if (start[i])
             hd_buf_printf(&base, " + INT64_C(%" PRId64 ") * %s", start[i], b.data);
         src[i] = step[i] == 1 ? hd_buf_take(&b) : hd_xasprintf("(%s) * INT64_C(%" PRId64 ")", b.data, step[i]);
         hd_buf_free(&b);
