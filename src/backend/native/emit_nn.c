@@ -460,12 +460,40 @@ static bool mm_packs_b(const nn_matmul_plan *s)
     return !s->b_batched && (s->a_batched || s->batch == 1) && packs_shape(s->M * s->batch, s->N);
 }
 
+/* Whether a float MatMul reads a constant B of few columns (a classifier's
+ * last layer written x @ W^T) transposed, from a copy made at build time:
+ * the kernel layer then takes it as dot products along K
+ * (HD__SGEMM_DOT_MAX_N), as it does Gemm's transB, instead of a
+ * micro-tile of mostly padding. */
+static bool mm_transposes_b(const nn_matmul_plan *s)
+{
+    return !s->b_batched && (s->a_batched || s->batch == 1) && !mm_packs_b(s) && s->N <= HD__SGEMM_DOT_MAX_N &&
+           s->M * s->batch > 4 && s->K >= 16;
+}
+
 static bool packs_matmul(const ir_graph *g, int node, size_t input)
 {
     if (input != 1 || ir_val(g, ir_nd(g, node)->outputs[0])->dtype != HODU_DTYPE_F32)
         return false;
     nn_matmul_plan s;
-    return nn_matmul_plan_of(g, node, &s) && s.K > 0 && mm_packs_b(&s);
+    return nn_matmul_plan_of(g, node, &s) && s.K > 0 && (mm_packs_b(&s) || mm_transposes_b(&s));
+}
+
+/* Constant B (K x N) transposed into the blob; its address expression (the
+ * caller frees it), or NULL when the input is not such a constant. */
+static char *mm_transposed_b(op_emit *e, int64_t K, int64_t N)
+{
+    const ir_value *w = em_const_in(e, 1);
+    if (!w || w->dtype != HODU_DTYPE_F32 || w->nbytes != (size_t)(K * N) * sizeof(float))
+        return NULL;
+    const float *b = w->data;
+    float *bt = hd_xmalloc((size_t)(K * N) * sizeof(float));
+    for (int64_t k = 0; k < K; k++)
+        for (int64_t j = 0; j < N; j++)
+            bt[j * K + k] = b[k * N + j];
+    char *at = hd_xstrdup(em_blob(e, bt, (size_t)(K * N) * sizeof(float)).s);
+    free(bt);
+    return at;
 }
 
 /* A constant the blob left out for its packed copy could not be packed
@@ -532,9 +560,19 @@ static bool emit_matmul(op_emit *e)
             char *packed = mm_packs_b(&s) ? nn_packed_b(e, 1, s.K, s.N, false) : NULL;
             if (!packed && mm_packs_b(&s) && em_const_in(e, 1)) /* the blob left it out */
                 return nn_unpacked_const(e);
+            char *bt = !packed && mm_transposes_b(&s) ? mm_transposed_b(e, s.K, s.N) : NULL;
+            if (!bt && mm_transposes_b(&s) && em_const_in(e, 1))
+                return nn_unpacked_const(e);
+            if (bt) {
+                em_line(e, "(void)in1;");
+                c.B = bt;
+                c.tb = 1;
+                c.ldb = s.K;
+            }
             c.packed_b = packed;
             nn_emit_sgemm(e, &c);
             free(packed);
+            free(bt);
             return true;
         }
         if (mm_uniform_batch(&s, &sa, &sb)) {
