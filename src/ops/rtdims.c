@@ -610,7 +610,10 @@ static bool general_op(const ir_node *n)
     case OP_GATHER_ELEMENTS:
     case OP_EXPAND:
     case OP_CONSTANT_OF_SHAPE:
-    case OP_CONCAT: return true;
+    case OP_CONCAT:
+    case OP_RNN:
+    case OP_GRU:
+    case OP_LSTM: return true;
     default: return false;
     }
 }
@@ -777,6 +780,32 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
             syms[batch] = sym_at(a, ra - 2);
         if (rb >= 2)
             syms[r - 1] = sym_at(b, rb - 1);
+        return true;
+    }
+    case OP_RNN:
+    case OP_GRU:
+    case OP_LSTM: { /* the sequence and the batch, where X has them */
+        const bool layout1 = ir_attr_int(n, "layout", 0) != 0;
+        const char *seq = sym_at(a, layout1 ? 1 : 0), *batch = sym_at(a, layout1 ? 0 : 1);
+        if (sym_at(a, 2))
+            return op_fail(c, "its input size may not be the run-time dim '%s'", sym_at(a, 2));
+        /* W, R, B, P: none; sequence_lens, initial_h, initial_c: the batch */
+        for (size_t j = 1; j < n->n_inputs; j++) {
+            const ir_value *v = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
+            int at = !v ? -1 : j == 4 ? 0 : j == 5 || j == 6 ? (layout1 ? 0 : 1) : -1;
+            for (int i = 0; v && i < v->rank; i++)
+                if (v->dims[i].rt && (i != at || !batch || strcmp(v->dims[i].sym, batch) != 0))
+                    return op_fail(c,
+                                   "input %zu ('%s') has the run-time dim '%s' at dim %d, where only X's batch "
+                                   "may be one",
+                                   j, v->name, v->dims[i].sym, i);
+        }
+        if (r == 4) { /* Y: [seq, dirs, batch, hidden], or [batch, seq, dirs, hidden] */
+            syms[0] = layout1 ? batch : seq;
+            syms[layout1 ? 1 : 2] = layout1 ? seq : batch;
+        } else { /* Y_h, Y_c: [dirs, batch, hidden], or [batch, dirs, hidden] */
+            syms[layout1 ? 0 : 1] = batch;
+        }
         return true;
     }
     default: /* elementwise: numpy broadcasting */

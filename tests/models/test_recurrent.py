@@ -3,7 +3,7 @@
 
     test_recurrent.py [--hodu PATH] [--tol X] [--seed S] [--work DIR]
 
-Two models, each built once by the real `hodu` and run on seeded random
+Three models, each built once by the real `hodu` and run on seeded random
 inputs given at run time (`hodu --run --input NAME=FILE.npy`), every output
 compared with onnxruntime (CPUExecutionProvider) on the same inputs:
 
@@ -11,6 +11,9 @@ compared with onnxruntime (CPUExecutionProvider) on the same inputs:
          batch_first off and on (six modules, random weights), exported by
          torch.onnx.export (dynamo=False, opset 17); the LSTMs and GRUs
          also take their initial states as inputs.
+  runtime the same modules exported with the sequence and the batch as
+         named dims, built once with `--dim seq=1..12 --dim batch=1..5`
+         (the recurrences on the general path) and run at three sizes.
   nodes  single ONNX nodes for what torch never writes: reverse and
          bidirectional directions with sequence_lens, clip, every activation
          with alpha/beta, GRU with linear_before_reset 0 and 1, LSTM with
@@ -87,7 +90,9 @@ class Recurrent(torch.nn.Module):
         return y1, h1, c1, y2, h2, c2, y3, h3, y4, h4, y5, h5, y6, h6
 
 
-def torch_model(path, rng):
+def torch_model(path, rng, dynamic=False):
+    """The six modules, exported; with `dynamic`, the sequence and the batch
+    as named dims (`seq`, `batch`) of every input and output."""
     torch.manual_seed(int(rng.integers(1 << 30)))
     net = Recurrent().eval()
     with torch.no_grad():
@@ -96,9 +101,16 @@ def torch_model(path, rng):
     st = (LAYERS * 2, BATCH, HIDDEN)
     args = (torch.zeros(SEQ, BATCH, INPUT), torch.zeros(BATCH, SEQ, INPUT), torch.zeros(st), torch.zeros(st))
     outs = [f"{k}{i}" for i, k in zip(range(1, 15), "yhcyhcyhyhyhyh")]
+    axes = None
+    if dynamic:
+        time_major, batch_major, state = {0: "seq", 1: "batch"}, {0: "batch", 1: "seq"}, {1: "batch"}
+        axes = {"x_t": time_major, "x_b": batch_major, "h0": state, "c0": state}
+        majors = "tttbbbttbbttbb"  # the module of each output: time-major (t) or batch_first (b)
+        for o, m in zip(outs, majors):
+            axes[o] = state if o[0] != "y" else time_major if m == "t" else batch_major
     warnings.filterwarnings("ignore")  # the legacy exporter's notes on batch sizes
     torch.onnx.export(net, args, path, input_names=["x_t", "x_b", "h0", "c0"], output_names=outs, opset_version=17,
-                      dynamo=False)
+                      dynamo=False, dynamic_axes=axes)
     m = onnx.load(path)
     ops = {n.op_type for n in m.graph.node}
     if not {"LSTM", "GRU", "RNN"} <= ops:
@@ -261,17 +273,25 @@ def run(argv, timeout=300):
         raise RuntimeError(f"{os.path.basename(argv[0])} {argv[1]} exit {p.returncode}: " + "; ".join(lines[-3:]))
 
 
-def build(hodu, path, work, label):
-    """Starts `hodu --build` (the two models build side by side); returns (process, library)."""
+def build(hodu, path, work, label, extra=()):
+    """Starts `hodu --build` (the models build side by side); returns (process, library)."""
     d = os.path.join(work, label)
     os.makedirs(d, exist_ok=True)
     so = os.path.join(d, label + ".so")
-    p = subprocess.Popen([hodu, "--build", path, "-o", so], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    p = subprocess.Popen([hodu, "--build", path, "-o", so, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True, errors="replace")
     return p, so
 
 
-def check(label, hodu, so, ort_model, feeds, ort_feeds, fix, work, tol):
+def torch_feeds(rng, seq, batch):
+    st = (LAYERS * 2, batch, HIDDEN)
+    return {"x_t": rng.standard_normal((seq, batch, INPUT)).astype(np.float32),
+            "x_b": rng.standard_normal((batch, seq, INPUT)).astype(np.float32),
+            "h0": rng.standard_normal(st).astype(np.float32),
+            "c0": rng.standard_normal(st).astype(np.float32)}
+
+
+def check(label, hodu, so, ort_model, feeds, ort_feeds, fix, work, tol, size=""):
     """Runs the library `so` with hodu and `ort_model` with onnxruntime; returns whether every output agreed."""
     d = os.path.join(work, label)
     args = []
@@ -300,7 +320,8 @@ def check(label, hodu, so, ort_model, feeds, ort_feeds, fix, work, tol):
         if rel > tol:
             bad.append(f"{name}: {rel:.3g}")
         worst = max(worst, rel)
-    print(f"{'ok  ' if not bad else 'FAIL'} {label:<6} {len(names)} outputs, worst rel {worst:.3g}"
+    print(f"{'ok  ' if not bad else 'FAIL'} {label:<6} {size + ': ' if size else ''}{len(names)} outputs, "
+          f"worst rel {worst:.3g}"
           + ("  DISAGREE: " + "; ".join(bad) if bad else ""), flush=True)
     return not bad
 
@@ -324,12 +345,12 @@ def main(argv):
         try:
             path = os.path.join(work, "torch.onnx")
             torch_model(path, rng)
-            st = (LAYERS * 2, BATCH, HIDDEN)
-            feeds = {"x_t": rng.standard_normal((SEQ, BATCH, INPUT)).astype(np.float32),
-                     "x_b": rng.standard_normal((BATCH, SEQ, INPUT)).astype(np.float32),
-                     "h0": rng.standard_normal(st).astype(np.float32),
-                     "c0": rng.standard_normal(st).astype(np.float32)}
+            feeds = torch_feeds(rng, SEQ, BATCH)
             cases["torch"] = (path, path, feeds, feeds, lambda n, v: v)
+            # the same modules with the sequence and the batch chosen at run time
+            path = os.path.join(work, "runtime.onnx")
+            torch_model(path, rng, dynamic=True)
+            cases["runtime"] = (path, path, None, None, lambda n, v: v)
         except Exception as exc:  # a failed export is a failure
             print(f"FAIL torch  {type(exc).__name__}: {exc}", flush=True)
             failed += 1
@@ -341,7 +362,9 @@ def main(argv):
         except Exception as exc:
             print(f"FAIL nodes  {type(exc).__name__}: {exc}", flush=True)
             failed += 1
-        builds = {label: build(hodu, c[0], work, label) for label, c in cases.items()}
+        rt_dims = ("--dim", "seq=1..12", "--dim", "batch=1..5")
+        builds = {label: build(hodu, c[0], work, label, rt_dims if label == "runtime" else ())
+                  for label, c in cases.items()}
         for label, (path, mo, feeds, ort_feeds, fix) in cases.items():
             proc, so = builds[label]
             out = proc.communicate(timeout=600)[0]
@@ -349,6 +372,12 @@ def main(argv):
                 if proc.returncode != 0:
                     lines = [l for l in out.splitlines() if l.strip()]
                     raise RuntimeError(f"hodu --build exit {proc.returncode}: " + "; ".join(lines[-3:]))
+                if label == "runtime":  # one library, three sizes (the top of both ranges among them)
+                    for seq, batch in ((1, 1), (5, 2), (12, 5)):
+                        feeds = torch_feeds(rng, seq, batch)
+                        failed += not check(label, hodu, so, mo, feeds, feeds, fix, work, a.tol,
+                                            f"seq {seq} batch {batch}")
+                    continue
                 failed += not check(label, hodu, so, mo, feeds, ort_feeds, fix, work, a.tol)
             except Exception as exc:  # a failed build or run is a failure
                 print(f"FAIL {label:<6} {type(exc).__name__}: {exc}", flush=True)
@@ -356,7 +385,8 @@ def main(argv):
     finally:
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"test_recurrent: {2 - failed} of 2 models agreed with onnxruntime", flush=True)
+    print(f"test_recurrent: {'every' if not failed else failed} model or size "
+          f"{'agreed' if not failed else 'disagreed or failed'} with onnxruntime", flush=True)
     return 1 if failed else 0
 
 

@@ -13,6 +13,10 @@
  * forms for Sigmoid and Tanh.  Finally the last states go to Y_h / Y_c.
  * Batch entries past their sequence length skip the step, which keeps
  * their state; Y was zeroed beforehand.
+ *
+ * On the general path (ir_node.rt_general) the sequence and the batch may
+ * be run-time dims: the same code with their sizes read when the model
+ * runs (rc_sizes), scratch planned for the top of their ranges.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,6 +33,12 @@ static bool rc_no_plan(op_emit *e)
     hd_error(e->d, "internal error: no recurrent plan for node %d (%s)", e->node, em_node(e)->op_type);
     return false;
 }
+
+/* The sequence and batch sizes as C expressions: literals, or on the
+ * general path the run's sizes (rS, rB, declared by emit_rnn). */
+typedef struct rc_sizes {
+    char S[32], B[32];
+} rc_sizes;
 
 static uint64_t rc_align16(uint64_t n) { return n > UINT64_MAX - 15 ? UINT64_MAX : (n + 15) / 16 * 16; }
 
@@ -203,7 +213,7 @@ static void rc_act(op_emit *e, const rnn_plan *p, const rnn_act *a, const char *
  * g's row stride is gates*hidden).  Float32 reads R_d's rows packed once
  * per run (pk<d>_<k>): packing them at every step would cost as much as
  * the product. */
-static void rc_rec_product(op_emit *e, const rnn_plan *p, int d, int k, const char *a, int64_t col0)
+static void rc_rec_product(op_emit *e, const rnn_plan *p, const rc_sizes *z, int d, int k, const char *a, int64_t col0)
 {
     const int64_t H = p->hidden, GH = p->gates * H;
     int64_t row0[2], rows[2];
@@ -222,14 +232,14 @@ static void rc_rec_product(op_emit *e, const rnn_plan *p, int d, int k, const ch
             hd_buf_printf(e->decls,
                           "    hd_sgemm_ws_pb(M, N, K, A, K, 0, packed, C, ldc, 1.0f, 0.0f, scratch);\n}\n\n");
         }
-        em_line(e, "rc_step_sgemm(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, pk%d_%d, %s, %" PRId64 ", gs);", p->batch,
-                rows[k], H, a, d, k, c.s, GH);
+        em_line(e, "rc_step_sgemm(%s, %" PRId64 ", %" PRId64 ", %s, pk%d_%d, %s, %" PRId64 ", gs);", z->B, rows[k], H,
+                a, d, k, c.s, GH);
     } else {
         em_expr r = em_offset("in2", (d * GH + row0[k]) * H, 0, NULL);
         em_line(e,
-                "hd_dgemm(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, %s, %" PRId64 ", 1, %s, %" PRId64
+                "hd_dgemm(%s, %" PRId64 ", %" PRId64 ", %s, %" PRId64 ", 0, %s, %" PRId64 ", 1, %s, %" PRId64
                 ", 1.0, 0.0);",
-                p->batch, rows[k], H, a, H, r.s, H, c.s, GH);
+                z->B, rows[k], H, a, H, r.s, H, c.s, GH);
     }
 }
 
@@ -237,71 +247,83 @@ static void rc_rec_product(op_emit *e, const rnn_plan *p, int d, int k, const ch
  * t (the time index the entry reads), x (its input projection row), gb (its
  * gates) and hb (its state).  Entries past their length skip the step;
  * `skip` is written before they do. */
-static void rc_open_batch(op_emit *e, const rnn_plan *p, int d, bool rev, const char *skip)
+static void rc_open_batch(op_emit *e, const rnn_plan *p, const rc_sizes *z, int d, bool rev, const char *skip)
 {
-    const int64_t S = p->seq, B = p->batch, H = p->hidden, GH = p->gates * H, DGH = p->dirs * GH;
+    const int64_t H = p->hidden, GH = p->gates * H, DGH = p->dirs * GH;
     const char *T = em_ctype(p->t);
-    em_for(e, "b", B);
+    em_for_rt(e, "b", z->B);
     if (p->has_lens) {
         em_line(e, "int64_t len = in4[b];");
-        em_line(e, "len = len < 0 ? 0 : len > %" PRId64 " ? %" PRId64 " : len;", S, S);
+        em_line(e, "len = len < 0 ? 0 : len > %s ? %s : len;", z->S, z->S);
         if (skip)
             em_line(e, "if (s >= len) { %s continue; }", skip);
         else
             em_line(e, "if (s >= len) continue;");
         em_line(e, "const int64_t t = %s;", rev ? "len - 1 - s" : "s");
+    } else if (rev) {
+        em_line(e, "const int64_t t = %s - 1 - s;", z->S);
     } else {
-        em_line(e, "const int64_t t = %s;", rev ? em_index(S - 1, EM_TERMS({"s", -1})).s : "s");
+        em_line(e, "const int64_t t = s;");
     }
-    em_expr x = p->layout1 ? em_offset("xw", d * GH, EM_TERMS({"b", S * DGH}, {"t", DGH}))
-                           : em_offset("xw", d * GH, EM_TERMS({"t", B * DGH}, {"b", DGH}));
-    em_line(e, "const %s *x = %s;", T, x.s);
+    /* xw's rows are X's: [seq, batch] (layout 1: [batch, seq]) */
+    char row[80];
+    snprintf(row, sizeof row, p->layout1 ? "b * %s + t" : "t * %s + b", p->layout1 ? z->S : z->B);
+    em_line(e, "const %s *x = xw + %" PRId64 " + (%s) * %" PRId64 ";", T, d * GH, row, DGH);
     em_line(e, "%s *gb = %s;", T, em_offset("g", 0, EM_TERMS({"b", GH})).s);
     em_line(e, "%s *hb = %s;", T, em_offset("h", 0, EM_TERMS({"b", H})).s);
 }
 
 /* Stores the entry's new state into Y at (t, d, b). */
-static void rc_store_y(op_emit *e, const rnn_plan *p, int d)
+static void rc_store_y(op_emit *e, const rnn_plan *p, const rc_sizes *z, int d)
 {
-    const int64_t S = p->seq, B = p->batch, H = p->hidden, D = p->dirs;
-    em_expr y = p->layout1 ? em_offset("out0", d * H, EM_TERMS({"b", S * D * H}, {"t", D * H}))
-                           : em_offset("out0", d * B * H, EM_TERMS({"t", D * B * H}, {"b", H}));
-    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) (%s)[j] = hb[j];", H, y.s);
+    const int64_t H = p->hidden, D = p->dirs;
+    /* Y is [seq, dirs, batch, hidden] (layout 1: [batch, seq, dirs, hidden]) */
+    char row[96];
+    if (p->layout1)
+        snprintf(row, sizeof row, "(b * %s + t) * %" PRId64 " + %d", z->S, D, d);
+    else
+        snprintf(row, sizeof row, "(t * %" PRId64 " + %d) * %s + b", D, d, z->B);
+    em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) out0[(%s) * %" PRId64 " + j] = hb[j];", H, row, H);
 }
 
 /* The [dirs, batch, hidden] (layout 1: [batch, dirs, hidden]) row of
  * direction d and entry b in tensor `base`. */
-static em_expr rc_state_row(const rnn_plan *p, const char *base, int d)
+static em_expr rc_state_row(const rnn_plan *p, const rc_sizes *z, const char *base, int d)
 {
-    const int64_t B = p->batch, H = p->hidden, D = p->dirs;
-    return p->layout1 ? em_offset(base, d * H, EM_TERMS({"b", D * H})) : em_offset(base, d * B * H, EM_TERMS({"b", H}));
+    const int64_t H = p->hidden, D = p->dirs;
+    em_expr r;
+    if (p->layout1)
+        snprintf(r.s, sizeof r.s, "%s + (b * %" PRId64 " + %d) * %" PRId64, base, D, d, H);
+    else
+        snprintf(r.s, sizeof r.s, "%s + (%d * %s + b) * %" PRId64, base, d, z->B, H);
+    return r;
 }
 
-static void rc_emit_cell_rnn(op_emit *e, const rnn_plan *p, int d, bool rev)
+static void rc_emit_cell_rnn(op_emit *e, const rnn_plan *p, const rc_sizes *z, int d, bool rev)
 {
     const int64_t H = p->hidden;
-    rc_rec_product(e, p, d, 0, "h", 0);
-    rc_open_batch(e, p, d, rev, NULL);
+    rc_rec_product(e, p, z, d, 0, "h", 0);
+    rc_open_batch(e, p, z, d, rev, NULL);
     em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) gb[j] += x[j]%s;", H, p->has_b ? " + bd[j]" : "");
     rc_act(e, p, &p->act[d][0], "gb", H, true);
     em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) hb[j] = gb[j];", H);
     if (em_out(e, 0))
-        rc_store_y(e, p, d);
+        rc_store_y(e, p, z, d);
     em_close(e);
 }
 
-static void rc_emit_cell_gru(op_emit *e, const rnn_plan *p, int d, bool rev)
+static void rc_emit_cell_gru(op_emit *e, const rnn_plan *p, const rc_sizes *z, int d, bool rev)
 {
     const int64_t H = p->hidden, GH = 3 * H;
     const char *T = em_ctype(p->t);
     const char *bias = p->has_b ? " + bd[j]" : "";
     /* z and r */
-    rc_rec_product(e, p, d, 0, "h", 0);
+    rc_rec_product(e, p, z, d, 0, "h", 0);
     char *skip = NULL;
     if (!p->lbr) /* the next product reads every entry's row of rh */
         skip = hd_xasprintf("for (int64_t j = 0; j < %" PRId64 "; j++) rh[%s] = 0;", H,
                             em_index(0, EM_TERMS({"b", H}, {"j", 1})).s);
-    rc_open_batch(e, p, d, rev, skip);
+    rc_open_batch(e, p, z, d, rev, skip);
     free(skip);
     em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) gb[j] += x[j]%s;", 2 * H, bias);
     rc_act(e, p, &p->act[d][0], "gb", 2 * H, true);
@@ -319,8 +341,8 @@ static void rc_emit_cell_gru(op_emit *e, const rnn_plan *p, int d, bool rev)
                 em_index(0, EM_TERMS({"b", H}, {"j", 1})).s, H);
         em_close(e);
         /* (r (.) h) Rh^T into the h gate's columns */
-        rc_rec_product(e, p, d, 1, "rh", 2 * H);
-        rc_open_batch(e, p, d, rev, NULL);
+        rc_rec_product(e, p, z, d, 1, "rh", 2 * H);
+        rc_open_batch(e, p, z, d, rev, NULL);
         em_line(e, "for (int64_t j = %" PRId64 "; j < %" PRId64 "; j++) gb[j] += x[j]%s;", 2 * H, GH, bias);
     }
     rc_act(e, p, &p->act[d][1], em_offset("gb", 2 * H, 0, NULL).s, H, true);
@@ -328,18 +350,18 @@ static void rc_emit_cell_gru(op_emit *e, const rnn_plan *p, int d, bool rev)
             "for (int64_t j = 0; j < %" PRId64 "; j++) hb[j] = ((%s)1 - gb[j]) * gb[j + %" PRId64 "] + gb[j] * hb[j];",
             H, T, 2 * H);
     if (em_out(e, 0))
-        rc_store_y(e, p, d);
+        rc_store_y(e, p, z, d);
     em_close(e);
 }
 
-static void rc_emit_cell_lstm(op_emit *e, const rnn_plan *p, int d, bool rev)
+static void rc_emit_cell_lstm(op_emit *e, const rnn_plan *p, const rc_sizes *z, int d, bool rev)
 {
     const int64_t H = p->hidden, GH = 4 * H;
     const char *T = em_ctype(p->t);
     /* gate offsets along a row of g: i (at 0), o, f, c */
     const int64_t oo = H, of = 2 * H, oc = 3 * H;
-    rc_rec_product(e, p, d, 0, "h", 0);
-    rc_open_batch(e, p, d, rev, NULL);
+    rc_rec_product(e, p, z, d, 0, "h", 0);
+    rc_open_batch(e, p, z, d, rev, NULL);
     em_line(e, "%s *cb = %s;", T, em_offset("c", 0, EM_TERMS({"b", H})).s);
     em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) gb[j] += x[j]%s;", GH, p->has_b ? " + bd[j]" : "");
     if (p->has_p)
@@ -367,11 +389,13 @@ static void rc_emit_cell_lstm(op_emit *e, const rnn_plan *p, int d, bool rev)
     em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) hb[j] = gb[j + %" PRId64 "] * gb[j + %" PRId64 "];", H, oo,
             oc);
     if (em_out(e, 0))
-        rc_store_y(e, p, d);
+        rc_store_y(e, p, z, d);
     em_close(e);
 }
 
-static bool emit_rnn(op_emit *e)
+/* `rt`: the general path, the sequence and batch sizes read at run time
+ * (the plan's are the top of their ranges). */
+static bool emit_rnn_sized(op_emit *e, bool rt)
 {
     rnn_plan p;
     if (!rnn_plan_of(e->g, e->node, &p))
@@ -382,6 +406,17 @@ static bool emit_rnn(op_emit *e)
     const size_t es = ir_dtype_size(p.t);
     if (B == 0 || H == 0) /* every output is empty */
         return true;
+    rc_sizes z;
+    if (rt) {
+        const ir_value *x = em_in(e, 0);
+        em_line(e, "const int64_t rS = %s, rB = %s;", em_dim(e->g, x, p.layout1 ? 1 : 0).s,
+                em_dim(e->g, x, p.layout1 ? 0 : 1).s);
+        snprintf(z.S, sizeof z.S, "rS");
+        snprintf(z.B, sizeof z.B, "rB");
+    } else {
+        snprintf(z.S, sizeof z.S, "INT64_C(%" PRId64 ")", S);
+        snprintf(z.B, sizeof z.B, "INT64_C(%" PRId64 ")", B);
+    }
     const ir_value *rconst = rc_const_r(e->g, e->node);
     rc_scr s;
     rc_scratch_layout(&p, !rconst, &s);
@@ -425,14 +460,14 @@ static bool emit_rnn(op_emit *e)
         if (f32) {
             e->parallel = true;
             em_line(e,
-                    "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, %" PRId64 ", %" PRId64 ", %" PRId64
+                    "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, %s * %s, %" PRId64 ", %" PRId64
                     ", in0, %" PRId64 ", 0, in1, %" PRId64 ", 1, xw, %" PRId64 ", 1.0f, 0.0f);",
-                    e->worker_bytes, S * B, DGH, I, I, I, DGH);
+                    e->worker_bytes, z.S, z.B, DGH, I, I, I, DGH);
         } else {
             em_line(e,
-                    "hd_dgemm(%" PRId64 ", %" PRId64 ", %" PRId64 ", in0, %" PRId64 ", 0, in1, %" PRId64
-                    ", 1, xw, %" PRId64 ", 1.0, 0.0);",
-                    S * B, DGH, I, I, I, DGH);
+                    "hd_dgemm(%s * %s, %" PRId64 ", %" PRId64 ", in0, %" PRId64 ", 0, in1, %" PRId64 ", 1, xw, %" PRId64
+                    ", 1.0, 0.0);",
+                    z.S, z.B, DGH, I, I, I, DGH);
         }
     }
     if (S > 0 && p.has_b) {
@@ -453,7 +488,7 @@ static bool emit_rnn(op_emit *e)
         }
     }
     if (p.has_lens && em_out(e, 0)) /* steps past an entry's length stay zero */
-        em_line(e, "memset(out0, 0, %zu);", ir_value_nbytes(em_out(e, 0)));
+        em_line(e, "memset(out0, 0, (size_t)(%s * %s) * %zu);", z.S, z.B, (size_t)(D * H) * es);
     for (int d = 0; d < D; d++) {
         const bool rev = p.reverse || d == 1;
         em_line(e, "{ /* direction %d: %s */", d, rev ? "reverse" : "forward");
@@ -469,31 +504,31 @@ static bool emit_rnn(op_emit *e)
         for (int k = 0; k < (lstm ? 2 : 1); k++) {
             const char *st = k ? "c" : "h";
             if (k ? p.has_c0 : p.has_h0) {
-                em_for(e, "b", B);
+                em_for_rt(e, "b", z.B);
                 em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) %s[%s] = (%s)[j];", H, st,
-                        em_index(0, EM_TERMS({"b", H}, {"j", 1})).s, rc_state_row(&p, k ? "in6" : "in5", d).s);
+                        em_index(0, EM_TERMS({"b", H}, {"j", 1})).s, rc_state_row(&p, &z, k ? "in6" : "in5", d).s);
                 em_close(e);
             } else {
                 em_line(e, "memset(%s, 0, %zu);", st, (size_t)(B * H) * es);
             }
         }
         if (S > 0) {
-            em_for(e, "s", S);
+            em_for_rt(e, "s", z.S);
             if (p.cell == RNN_CELL_RNN)
-                rc_emit_cell_rnn(e, &p, d, rev);
+                rc_emit_cell_rnn(e, &p, &z, d, rev);
             else if (p.cell == RNN_CELL_GRU)
-                rc_emit_cell_gru(e, &p, d, rev);
+                rc_emit_cell_gru(e, &p, &z, d, rev);
             else
-                rc_emit_cell_lstm(e, &p, d, rev);
+                rc_emit_cell_lstm(e, &p, &z, d, rev);
             em_close(e);
         }
         /* the last states */
         for (int k = 0; k < (lstm ? 2 : 1); k++) {
             if (!em_out(e, (size_t)k + 1))
                 continue;
-            em_for(e, "b", B);
+            em_for_rt(e, "b", z.B);
             em_line(e, "for (int64_t j = 0; j < %" PRId64 "; j++) (%s)[j] = %s[%s];", H,
-                    rc_state_row(&p, k ? "out2" : "out1", d).s, k ? "c" : "h",
+                    rc_state_row(&p, &z, k ? "out2" : "out1", d).s, k ? "c" : "h",
                     em_index(0, EM_TERMS({"b", H}, {"j", 1})).s);
             em_close(e);
         }
@@ -502,6 +537,9 @@ static bool emit_rnn(op_emit *e)
     }
     return true;
 }
+
+static bool emit_rnn(op_emit *e) { return emit_rnn_sized(e, false); }
+static bool emit_rnn_rt(op_emit *e) { return emit_rnn_sized(e, true); }
 
 /* --- ReverseSequence ------------------------------------------------------ */
 
@@ -539,8 +577,11 @@ static bool packs_rnn(const ir_graph *g, int node, size_t input)
 
 void native_register_recurrent(native_lowering *table)
 {
-    const native_lowering rnn = {
-        .emit = emit_rnn, .scratch = scratch_rnn, .worker_scratch = worker_scratch_rnn, .packs = packs_rnn};
+    const native_lowering rnn = {.emit = emit_rnn,
+                                 .scratch = scratch_rnn,
+                                 .worker_scratch = worker_scratch_rnn,
+                                 .packs = packs_rnn,
+                                 .emit_rt = emit_rnn_rt};
     table[OP_RNN] = rnn;
     table[OP_GRU] = rnn;
     table[OP_LSTM] = rnn;
