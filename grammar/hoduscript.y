@@ -79,8 +79,8 @@ static hs_list one(hs_lexer *lx, hs_node *n)
 %token AND "and" OR "or" NOT "not"
 %token ELLIPSIS "..." DOTDOT ".." POW "**" IDIV "//" ARROW "->" LE "<=" GE ">=" EQ "==" NE "!="
 
-%nterm <node> item member stmt expr type formal arg index_item opt_expr dim fn opt_ret
-%nterm <list> items members stmts block formals formals_ne args args_ne exprs exprs_ne index_items dims dims_ne
+%nterm <node> item member stmt expr type formal arg index_item opt_expr dim fn opt_ret ret_item
+%nterm <list> items members stmts block formals formals_ne args args_ne exprs exprs_ne index_items dims dims_ne ret_items
 
 %right IF ELSE
 %left OR
@@ -126,6 +126,17 @@ fn:
 opt_ret:
     %empty                      { $$ = NULL; }
   | ARROW type                  { $$ = $2; }
+  | ARROW '(' ret_items ')'     { $$ = node(lx, HS_TUPLE_TYPE, @3); $$->list = $3; }
+  ;
+
+ret_items:
+    ret_item                    { $$ = one(lx, $1); }
+  | ret_items ',' ret_item      { $$ = $1; hs_list_push(A, &$$, $3); }
+  ;
+
+ret_item:
+    type                        { $$ = $1; }
+  | IDENT ':' type              { $$ = named(lx, HS_FORMAL, @$, $1, $3); }
   ;
 
 members:
@@ -213,6 +224,8 @@ expr:
   | FALSE                       { $$ = node(lx, HS_BOOL, @$); }
   | IDENT                       { $$ = named(lx, HS_NAME, @$, $1, NULL); }
   | '(' expr ')'                { $$ = $2; $$->span = @$; }
+  | '(' expr ',' exprs ')'      { $$ = node(lx, HS_LIST, @$); $$->ival = 1; $$->list = one(lx, $2);
+                                  for (size_t i = 0; i < $4.n; i++) hs_list_push(A, &$$->list, $4.items[i]); }
   | expr '+' expr               { $$ = binary(lx, @$, HS_OP_ADD, $1, $3); }
   | expr '-' expr               { $$ = binary(lx, @$, HS_OP_SUB, $1, $3); }
   | expr '*' expr               { $$ = binary(lx, @$, HS_OP_MUL, $1, $3); }

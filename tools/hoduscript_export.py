@@ -133,8 +133,18 @@ class Grouped(nn.Module):  # tests/script/grouped.hodu: grouped Conv2d of std/nn
         return self.gc(torch.relu(self.pw(torch.relu(self.dw(x)))))
 
 
+class Tuples(nn.Module):  # tests/script/tuples.hodu: several outputs
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return torch.relu(h[:, :4]), torch.tanh(h[:, 4:]), h
+
+
 MODELS = {"mlp": Classifier, "cnn": Net, "transformer_block": EncoderBlock, "gpt": GPT, "norms": Norms,
-          "grouped": Grouped}
+          "grouped": Grouped, "tuples": Tuples}
 
 
 def make(name, seed=0):

@@ -32,10 +32,11 @@ typedef enum hs_kind {
     HS_INDEX,    /* a[list...]: list holds exprs, HS_SLICE, HS_ELLIPSIS */
     HS_SLICE,    /* a:b:c, each may be NULL */
     HS_ELLIPSIS, /* ... */
-    HS_LIST,     /* [list...] */
+    HS_LIST,     /* [list...]; ival 1: a tuple, written (a, b, ...) */
     HS_LISTCOMP, /* [a for name in b..c] */
     /* types */
-    HS_TYPE, /* name (dtype / int / float / bool); list: dims (exprs, HS_ELLIPSIS); ival 1 when it has [] */
+    HS_TYPE,       /* name (dtype / int / float / bool); list: dims (exprs, HS_ELLIPSIS); ival 1 when it has [] */
+    HS_TUPLE_TYPE, /* (list...): HS_TYPE, or HS_FORMAL (a named element: name: a) */
     /* statements */
     HS_LET,    /* let name = a */
     HS_ASSIGN, /* name = a */

@@ -27,6 +27,7 @@
 #define HS_MAX_UNROLL      100000 /* loop iterations and list elements, all together */
 #define HS_MAX_EVAL_DEPTH  256
 #define HS_MAX_PARAM_BYTES (UINT64_C(4) << 30)
+#define HS_MAX_OUTPUTS     1024 /* tensors the entry's forward returns */
 
 typedef enum vk { V_NONE, V_INT, V_FLOAT, V_BOOL, V_STR, V_TENSOR, V_MODULE, V_LIST, V_FN, V_ABSENT } vk;
 
@@ -549,6 +550,27 @@ static bool type_dim(ctx *c, scope *s, hs_node *e, tdim *out, bool *is_var)
  * errors at `at` (the value) with a note at the type. */
 static bool match_type(ctx *c, scope *s, hs_node *type, const val *v, hs_node *at, const char *what)
 {
+    if (type->kind == HS_TUPLE_TYPE) { /* (T1, name: T2, ...): a list of as many, each its type */
+        if (v->k != V_LIST || v->n_items != type->list.n) {
+            if (v->k == V_LIST)
+                hs_error(c->p, at->span, "%s is a tuple of %zu, expected a tuple of %zu", what, v->n_items,
+                         type->list.n);
+            else
+                hs_error(c->p, at->span, "%s is %s, expected a tuple of %zu", what, type_text(c, v), type->list.n);
+            hs_note(c->p, type->span, "declared here");
+            return false;
+        }
+        for (size_t i = 0; i < type->list.n; i++) {
+            hs_node *t = type->list.items[i];
+            char *item = t->kind == HS_FORMAL ? hd_xasprintf("%s's element %zu ('%s')", what, i, t->name)
+                                              : hd_xasprintf("%s's element %zu", what, i);
+            bool ok = match_type(c, s, t->kind == HS_FORMAL ? t->a : t, &v->items[i], at, item);
+            free(item);
+            if (!ok)
+                return false;
+        }
+        return true;
+    }
     hodu_dtype dt = dt_find(type->name);
     if (dt == HODU_DTYPE_UNDEFINED || !type->ival) {
         /* a scalar kind: int, float, bool */
@@ -2443,31 +2465,65 @@ static void build_entry(ctx *c, hs_node *ex)
     val r = call_fn(c, &fb->v, args, n, call);
     if (r.k == V_NONE || c->stop)
         return;
-    if (r.k != V_TENSOR) {
-        hs_error(c->p, f->span, "the entry's forward must return a tensor, found %s", type_text(c, &r));
+    /* one tensor, or a tuple of them: the model's outputs */
+    const bool tuple = r.k == V_LIST;
+    const size_t n_out = tuple ? r.n_items : 1;
+    const val *outs = tuple ? r.items : &r;
+    for (size_t j = 0; j < n_out; j++)
+        if (outs[j].k != V_TENSOR) {
+            hs_error(c->p, f->span, "the entry's forward must return a tensor or a tuple of tensors, found %s%s",
+                     tuple ? "a tuple holding " : "", type_text(c, &outs[j]));
+            return;
+        }
+    if (n_out == 0 || n_out > HS_MAX_OUTPUTS) {
+        hs_error(c->p, f->span, "the entry's forward returns %zu tensors; a model has 1 to %d outputs", n_out,
+                 HS_MAX_OUTPUTS);
         return;
     }
+    /* named elements become the outputs' names: unique, and not an input's */
+    if (f->a && f->a->kind == HS_TUPLE_TYPE)
+        for (size_t j = 0; j < f->a->list.n; j++) {
+            const hs_node *e = f->a->list.items[j];
+            if (e->kind != HS_FORMAL)
+                continue;
+            for (size_t k = 0; k < j + f->list.n; k++) {
+                const hs_node *o = k < j ? f->a->list.items[k] : f->list.items[k - j];
+                if ((k >= j || o->kind == HS_FORMAL) && strcmp(o->name, e->name) == 0) {
+                    hs_error(c->p, e->span, "the output '%s' has the name of %s", e->name,
+                             k < j ? "another output" : "an input");
+                    hs_note(c->p, o->span, "that one is here");
+                    return;
+                }
+            }
+        }
     if (!c->L.g)
         return;
     ir_graph *g = c->L.g;
-    int out = r.ir;
-    /* The output is a node's own result, named "output". */
-    if (g->values[out].kind != IR_VALUE_NODE || g->values[out].is_output)
-        out = emit(c, "Identity", &out, 1, f->span);
-    if (out < 0)
-        return;
-    free(g->values[out].name);
-    g->values[out].name = hd_xstrdup("output");
-    g->values[out].is_output = true;
-    /* the declared type, as the ONNX loader keeps a graph output's */
-    ir_value *ov = &g->values[out];
-    ov->dtype = r.dt;
-    ov->rank = r.rank;
-    for (int k = 0; k < r.rank; k++) {
-        ov->dims[k].size = r.dims[k].size;
-        ov->dims[k].sym = r.dims[k].sym ? ir_graph_symbol(g, r.dims[k].sym) : NULL;
+    for (size_t j = 0; j < n_out; j++) {
+        const val *o = &outs[j];
+        int out = o->ir;
+        /* Each output is a node's own result, named "output" (one tensor),
+         * after the return type's element names, or "output<j>". */
+        if (g->values[out].kind != IR_VALUE_NODE || g->values[out].is_output)
+            out = emit(c, "Identity", &out, 1, f->span);
+        if (out < 0)
+            return;
+        const hs_node *rt = f->a && f->a->kind == HS_TUPLE_TYPE && j < f->a->list.n ? f->a->list.items[j] : NULL;
+        free(g->values[out].name);
+        g->values[out].name = !tuple                        ? hd_xstrdup("output")
+                              : rt && rt->kind == HS_FORMAL ? hd_xstrdup(rt->name)
+                                                            : hd_xasprintf("output%zu", j);
+        g->values[out].is_output = true;
+        /* the declared type, as the ONNX loader keeps a graph output's */
+        ir_value *ov = &g->values[out];
+        ov->dtype = o->dt;
+        ov->rank = o->rank;
+        for (int k = 0; k < o->rank; k++) {
+            ov->dims[k].size = o->dims[k].size;
+            ov->dims[k].sym = o->dims[k].sym ? ir_graph_symbol(g, o->dims[k].sym) : NULL;
+        }
+        HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, out);
     }
-    HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, out);
 }
 
 static ir_graph *run(hs_program *p, const hodu_script_options *opts, bool build, hd_diag *d)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds examples/{mlp,cnn,transformer_block,gpt}.hodu and
 tests/script/norms.hodu (std's BatchNorm2d and RMSNorm) and grouped.hodu
-(grouped and depthwise Conv2d) with weights
+(grouped and depthwise Conv2d) and tuples.hodu (several outputs) with weights
 exported from their PyTorch twins (tools/hoduscript_export.py), runs them
 with `hodu --run` on random inputs and compares with PyTorch (1e-4).  The
 MLP is also built with a run-time batch (--dim B=1..16) and the GPT with a
@@ -31,7 +31,7 @@ def sh(cmd):
     return r
 
 
-def check(hodu, tmp, name, dims, shapes, label, src=None, inp="x", tokens=0):
+def check(hodu, tmp, name, dims, shapes, label, src=None, inp="x", tokens=0, outputs=("output",)):
     w = os.path.join(tmp, f"{name}.safetensors")
     sh([sys.executable, os.path.join(REPO, "tools", "hoduscript_export.py"), name, w])
     so = os.path.join(tmp, f"{name}-{label}.so")
@@ -52,15 +52,17 @@ def check(hodu, tmp, name, dims, shapes, label, src=None, inp="x", tokens=0):
         outdir = os.path.join(tmp, f"out-{label}")
         os.makedirs(outdir, exist_ok=True)
         sh([hodu, "--run", so, "--input", f"{inp}={xin}", "--output-dir", outdir])
-        got = np.load(os.path.join(outdir, "output.npy"))
         with torch.no_grad():
-            want = model(torch.from_numpy(x)).numpy()
-        if got.shape != want.shape:
-            raise SystemExit(f"FAIL {name} {label} {shape}: shape {got.shape} != {want.shape}")
-        err = float(np.max(np.abs(got - want)))
-        if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
-            raise SystemExit(f"FAIL {name} {label} {shape}: max abs error {err}")
-        print(f"ok {name} {label} {list(shape)}: max abs error {err:.2e}")
+            wants = model(torch.from_numpy(x))
+        wants = [wants] if len(outputs) == 1 else list(wants)
+        for out, want in zip(outputs, wants):
+            got, want = np.load(os.path.join(outdir, f"{out}.npy")), want.numpy()
+            if got.shape != want.shape:
+                raise SystemExit(f"FAIL {name} {label} {shape} {out}: shape {got.shape} != {want.shape}")
+            err = float(np.max(np.abs(got - want)))
+            if not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+                raise SystemExit(f"FAIL {name} {label} {shape} {out}: max abs error {err}")
+            print(f"ok {name} {label} {list(shape)} {out}: max abs error {err:.2e}")
 
 
 def main():
@@ -75,6 +77,8 @@ def main():
               src=os.path.join(REPO, "tests", "script", "norms.hodu"))
         check(a.hodu, tmp, "grouped", ["N=2"], [(2, 8, 10, 12)], "static",
               src=os.path.join(REPO, "tests", "script", "grouped.hodu"))
+        check(a.hodu, tmp, "tuples", ["B=3"], [(3, 8)], "static", src=os.path.join(REPO, "tests", "script", "tuples.hodu"),
+              outputs=("low", "high", "total"))
         check(a.hodu, tmp, "transformer_block", ["B=2", "T=10"], [(2, 10, 64)], "static")
         check(a.hodu, tmp, "gpt", ["B=2", "T=16"], [(2, 16)], "static", inp="idx", tokens=256)
         check(a.hodu, tmp, "gpt", ["B=1..4", "T=1..64"], [(1, 7), (3, 64)], "runtime-seq", inp="idx", tokens=256)
