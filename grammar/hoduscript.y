@@ -80,7 +80,7 @@ static hs_list one(hs_lexer *lx, hs_node *n)
 %token ELLIPSIS "..." DOTDOT ".." POW "**" IDIV "//" ARROW "->" LE "<=" GE ">=" EQ "==" NE "!="
 
 %nterm <node> item member stmt expr type formal arg index_item opt_expr dim fn opt_ret ret_item
-%nterm <list> items members stmts block formals formals_ne args args_ne exprs exprs_ne index_items dims dims_ne ret_items
+%nterm <list> items members stmts block formals formals_ne args args_ne exprs exprs_ne index_items dims dims_ne ret_items let_names
 
 %right IF ELSE
 %left OR
@@ -129,6 +129,12 @@ opt_ret:
   | ARROW '(' ret_items ')'     { $$ = node(lx, HS_TUPLE_TYPE, @3); $$->list = $3; }
   ;
 
+let_names:
+    IDENT ',' IDENT             { $$ = one(lx, named(lx, HS_NAME, @1, $1, NULL));
+                                  hs_list_push(A, &$$, named(lx, HS_NAME, @3, $3, NULL)); }
+  | let_names ',' IDENT         { $$ = $1; hs_list_push(A, &$$, named(lx, HS_NAME, @3, $3, NULL)); }
+  ;
+
 ret_items:
     ret_item                    { $$ = one(lx, $1); }
   | ret_items ',' ret_item      { $$ = $1; hs_list_push(A, &$$, $3); }
@@ -169,6 +175,8 @@ stmts:
 
 stmt:
     LET IDENT '=' expr          { $$ = named(lx, HS_LET, @$, $2, $4); }
+  | LET '(' let_names ')' '=' expr
+                                { $$ = node(lx, HS_LET, @$); $$->a = $6; $$->list = $3; }
   | IDENT '=' expr              { $$ = named(lx, HS_ASSIGN, @$, $1, $3); }
   | RETURN expr                 { $$ = node(lx, HS_RETURN, @$); $$->a = $2; }
   | FOR IDENT IN expr DOTDOT expr block

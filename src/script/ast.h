@@ -38,7 +38,7 @@ typedef enum hs_kind {
     HS_TYPE,       /* name (dtype / int / float / bool); list: dims (exprs, HS_ELLIPSIS); ival 1 when it has [] */
     HS_TUPLE_TYPE, /* (list...): HS_TYPE, or HS_FORMAL (a named element: name: a) */
     /* statements */
-    HS_LET,    /* let name = a */
+    HS_LET,    /* let name = a; or, name NULL, let (list: HS_NAME...) = a (a tuple unpacked) */
     HS_ASSIGN, /* name = a */
     HS_RETURN, /* return a */
     HS_FOR,    /* for name in a..b { list } */

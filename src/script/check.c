@@ -2198,6 +2198,21 @@ static void exec_block(ctx *c, scope *s, hs_list *stmts)
         case HS_LET: {
             size_t first = c->L.g ? c->L.g->n_values : 0;
             val v = eval(c, s, st->a);
+            if (!st->name) { /* let (a, b) = tuple */
+                if (v.k == V_NONE)
+                    break;
+                if (v.k != V_LIST || v.n_items != st->list.n) {
+                    if (v.k == V_LIST)
+                        hs_error(c->p, st->a->span, "unpacks a tuple of %zu into %zu names", v.n_items, st->list.n);
+                    else
+                        hs_error(c->p, st->a->span, "unpacks %s into %zu names: expected a tuple", type_text(c, &v),
+                                 st->list.n);
+                    break;
+                }
+                for (size_t k = 0; k < st->list.n; k++)
+                    bind(c, s, st->list.items[k]->name, v.items[k], st->list.items[k]->span);
+                break;
+            }
             name_after(c, &v, st->name, first);
             bind(c, s, st->name, v, st->span);
             break;
