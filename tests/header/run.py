@@ -108,7 +108,8 @@ static inline int done(hodu_status st)
 
 
 def host_source(header, body):
-    return f'#include "{header}"\n' + PROLOGUE + "\nint main(int argc, char **argv)\n{\n    (void)argc;\n" + body + "}\n"
+    main = "\nint main(int argc, char **argv)\n{\n    (void)argc;\n"
+    return f'#include "{header}"\n' + PROLOGUE + main + body + "}\n"
 
 
 def compile_host(name, header, body):
@@ -211,7 +212,8 @@ try:
     t.run([t.hodu, "--build", batch, "--dim", "N=1..4", "-o", t.path("batch.so"), "--emit-header",
            t.path("batch.h"), "--header-prefix", "mlp"])
     text = open(t.path("batch.h")).read()
-    check("    int64_t N,\n    float (*x)[N][6],\n    float (*y)[MLP_N_MAX][3]," in text and "#define MLP_N_MAX 4" in text,
+    signature = "    int64_t N,\n    float (*x)[N][6],\n    float (*y)[MLP_N_MAX][3],"
+    check(signature in text and "#define MLP_N_MAX 4" in text,
           "batch.h takes the run-time dim, a variably modified input and the largest output")
     x = rng.standard_normal((3, 6)).astype(np.float32)
     x.tofile(t.path("xb.bin"))
@@ -244,7 +246,8 @@ try:
                           [helper.make_tensor_value_info("nz", TensorProto.INT64, [1, None])])
     nonzero = save_model(g, t.path("nonzero.onnx"))
     t.run([t.hodu, "--build", nonzero, "-o", t.path("nonzero.so"), "--emit-header", t.path("nonzero.h")])
-    check("hodu_tensor *nz" in open(t.path("nonzero.h")).read(), "nonzero.h hands the data-dependent output over as a hodu_tensor")
+    check("hodu_tensor *nz" in open(t.path("nonzero.h")).read(),
+          "nonzero.h hands the data-dependent output over as a hodu_tensor")
     x = np.array([0, 1.5, 0, -2, 3, 0, 0.25], np.float32)
     x.tofile(t.path("xn.bin"))
     ok = build_and_run("nonzero_host", "nonzero.h", r"""
