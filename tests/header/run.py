@@ -4,7 +4,9 @@ does not compile.
 
 Models (onnx.helper, random weights): a static one with a float32 and an
 int64 output (also through the named-struct form), one with a run-time
-batch (--dim N=1..4, run at a smaller batch), a NonZero whose output size
+batch (--dim N=1..4, run at a smaller batch), a KV-cache concatenation
+(a dim derived from two run-time dims, and an output with a run-time dim
+after a 2, which stays a hodu_tensor), a NonZero whose output size
 is known after the run only (a hodu_tensor in the header), one with names
 no C identifier can be (dots, slashes, a leading digit, `int`, `inst`),
 and a HoduScript model compared with `hodu --run` of the same library.
@@ -239,6 +241,49 @@ try:
     static float y[MLP_N_MAX][3];
     return mlp_run(inst, n, x, &y, &err) != HODU_OK;
 """, 3)
+
+    # --- a dim derived from run-time dims (T = P + S, a KV cache's length) and
+    # an output whose layout the largest array would index wrongly (a
+    # run-time dim after a 2): its expression in the header, a hodu_tensor
+    g = helper.make_graph(
+        [helper.make_node("Concat", ["past", "cur"], ["cat"], axis=0), helper.make_node("Add", ["cat", "mask"], ["y"]),
+         helper.make_node("Unsqueeze", ["cur", "ax"], ["u"]), helper.make_node("Expand", ["u", "shp"], ["e"])], "kv",
+        [helper.make_tensor_value_info("past", TensorProto.FLOAT, ["P", 4]),
+         helper.make_tensor_value_info("cur", TensorProto.FLOAT, ["S", 4]),
+         helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["T", 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["T", 4]),
+         helper.make_tensor_value_info("e", TensorProto.FLOAT, [2, "S", 4])],
+        [numpy_helper.from_array(np.array([0], np.int64), "ax"), numpy_helper.from_array(np.array([2, 1, 1]), "shp")])
+    kv = save_model(g, t.path("kv.onnx"))
+    t.run([t.hodu, "--build", kv, "--dim", "P=0..4", "--dim", "S=1..3", "--dim", "T=P+S", "-o", t.path("kv.so"),
+           "--emit-header", t.path("kv.h")])
+    text = open(t.path("kv.h")).read()
+    check("float (*mask)[(P + S)][1]" in text and "hodu_tensor *e" in text,
+          "kv.h writes the derived dim as P + S and hands [2,S,4] over as a hodu_tensor")
+    feeds = {n: rng.standard_normal(shape).astype(np.float32)
+             for n, shape in (("past", (2, 4)), ("cur", (1, 4)), ("mask", (3, 1)))}
+    for n, v in feeds.items():
+        v.tofile(t.path(f"{n}.bin"))
+    ok = build_and_run("kv_host", "kv.h", r"""
+    int64_t p = 2, s = 1;
+    float past[2][4], cur[1][4], mask[3][1], y[7][4];
+    hodu_tensor e;
+    if (load("past.bin", past, sizeof past) || load("cur.bin", cur, sizeof cur) ||
+        load("mask.bin", mask, sizeof mask) || open_model(argv[1]) ||
+        hodu_tensor_alloc(&e, HODU_DTYPE_F32, 3, (const int64_t[]){2, 3, 4}, &err) != HODU_OK)
+        return 1;
+    hodu_status st = kv_run(inst, p, s, &past, &cur, &mask, &y, &e, &err);
+    if (st == HODU_OK && (save("y.bin", y, 3 * sizeof y[0]) || save("e.bin", e.data, 2 * 1 * 4 * sizeof(float)) ||
+                          e.dims[0] != 2 || e.dims[1] != 1 || e.dims[2] != 4))
+        return 1;
+    hodu_tensor_free(&e);
+    return done(st);
+""", [t.path("kv.so")])
+    if ok:
+        want_y, want_e = ort_run(kv, feeds)
+        got_y = np.fromfile(t.path("y.bin"), np.float32).reshape(3, 4)
+        got_e = np.fromfile(t.path("e.bin"), np.float32).reshape(2, 1, 4)
+        check(close(got_y, want_y) and close(got_e, want_e), "kv_run at P=2, S=1 agrees with onnxruntime")
 
     # --- data-dependent: NonZero's output is a hodu_tensor the run sizes
     g = helper.make_graph([helper.make_node("NonZero", ["x"], ["nz"])], "nonzero",
