@@ -384,8 +384,9 @@ static const char *dtype_enum(hodu_dtype t)
         DT(F32)
         DT(U8)
         DT(I8)
-        DT(U16) DT(I16) DT(I32) DT(I64) DT(STRING) DT(BOOL) DT(F16) DT(F64) DT(U32) DT(U64) DT(BF16) DT(F8E4M3FN)
-            DT(F8E4M3FNUZ) DT(F8E5M2) DT(F8E5M2FNUZ) DT(U4) DT(I4) DT(F4E2M1) DT(F8E8M0) DT(U2) DT(I2)
+        DT(U16)
+        DT(I16) DT(I32) DT(I64) DT(STRING) DT(BOOL) DT(F16) DT(F64) DT(U32) DT(U64) DT(BF16) DT(F8E4M3FN) DT(F8E4M3FNUZ)
+            DT(F8E5M2) DT(F8E5M2FNUZ) DT(U4) DT(I4) DT(F4E2M1) DT(F8E8M0) DT(U2) DT(I2)
 #undef DT
                 default : return "HODU_DTYPE_UNDEFINED";
     }
@@ -509,7 +510,8 @@ char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d)
         hd_buf_printf(&b,
                       "; do not edit.\n"
                       " *\n"
-                      " * %s_run() runs an instance (hodu_rt.h) of the library built with it.\n"
+                      " * %s_run() runs an instance (hodu_rt.h) of the library built with it; C99\n"
+                      " * or later (variably modified types; not C++).\n"
                       " * Each tensor is a pointer to the whole array: an array of another shape or\n"
                       " * element type is an incompatible pointer type, an error for gcc >= 14 and\n"
                       " * clang >= 16 (older compilers warn: build with\n"
