@@ -50,6 +50,11 @@ typedef struct hodu_build_options {
      * graph_opt): "auto" or NULL (where the cost model expects a gain),
      * "blocked" (every convolution that can), "nchw" (none). */
     const char *conv_layout;
+    /* A C header typing the model's inputs and outputs for hosts of
+     * hodu_rt.h (`--emit-header`), and the prefix of its names (NULL: from
+     * the header's file name); NULL: no header. */
+    const char *header_path;
+    const char *header_prefix;
     /* "name=1x3x224x224": binds the dims of an input */
     const char *const *input_shapes;
     size_t n_input_shapes;

@@ -40,6 +40,9 @@ static const char usage[] =
     "  --const-input NAME=FILE    bake an input's value (a .npy file) into the build (repeatable)\n"
     "  --backend NAME             code generator (default native; an unknown name lists them)\n"
     "  --emit-c DIR               keep the generated C sources in DIR\n"
+    "  --emit-header FILE.h       also write a C header with a typed run function for hodu_rt.h hosts\n"
+    "                             (a wrong shape or dtype is an incompatible pointer type)\n"
+    "  --header-prefix NAME       prefix of the header's names (default: from FILE.h)\n"
     "  --cc CC                    C compiler command (default: $CC, else cc)\n"
     "  --cflags FLAGS             extra flags for the C compiler, e.g. \"-march=native\"\n"
     "  -O LEVEL                   optimisation level 0-3 (default 3); 0 also turns the graph optimizations\n"
@@ -70,6 +73,8 @@ typedef struct args {
     const char *file;
     const char *output;
     const char *emit_c;
+    const char *emit_header;
+    const char *header_prefix;
     const char *cc;
     const char *cflags;
     const char *output_dir;
@@ -87,10 +92,11 @@ typedef struct args {
 } args;
 
 static const char *const known_flags[] = {
-    "--build",      "--run",     "--inspect", "--dump-ir", "--output",      "--input-shape", "--const-input",
-    "--dim",        "--backend", "--emit-c",  "--cc",      "--cflags",      "--march",       "--input",
-    "--output-dir", "--repeat",  "--threads", "--verbose", "--help",        "--version",     "--keep-denormals",
-    "--check",      "--weights", "--seed",    "--fmt",     "--conv-layout", "--profile"};
+    "--build",       "--run",         "--inspect",        "--dump-ir",     "--output",       "--input-shape",
+    "--const-input", "--dim",         "--backend",        "--emit-c",      "--cc",           "--cflags",
+    "--march",       "--input",       "--output-dir",     "--repeat",      "--threads",      "--verbose",
+    "--help",        "--version",     "--keep-denormals", "--check",       "--weights",      "--seed",
+    "--fmt",         "--conv-layout", "--profile",        "--emit-header", "--header-prefix"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -210,6 +216,12 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--emit-c") == 0) {
             NEED_VALUE();
             a->emit_c = value;
+        } else if (strcmp(f, "--emit-header") == 0) {
+            NEED_VALUE();
+            a->emit_header = value;
+        } else if (strcmp(f, "--header-prefix") == 0) {
+            NEED_VALUE();
+            a->header_prefix = value;
         } else if (strcmp(f, "--cc") == 0) {
             NEED_VALUE();
             a->cc = value;
@@ -268,8 +280,12 @@ static int parse_args(int argc, char **argv, args *a)
     }
     if (a->in_place && a->mode != MODE_FMT)
         return fail("-i goes with --fmt");
-    if (a->mode == MODE_BUILD && !a->output && !a->emit_c && !a->dump_ir)
-        return fail("--build needs -o OUT.so (or --emit-c DIR)");
+    if (a->mode == MODE_BUILD && !a->output && !a->emit_c && !a->dump_ir && !a->emit_header)
+        return fail("--build needs -o OUT.so (or --emit-c DIR, --emit-header FILE.h)");
+    if (a->mode != MODE_BUILD && (a->emit_header || a->header_prefix))
+        return fail("--emit-header and --header-prefix go with --build");
+    if (a->header_prefix && !a->emit_header)
+        return fail("--header-prefix goes with --emit-header");
     if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads || a->profile))
         return fail("--input, --output-dir, --repeat, --threads and --profile go with --run");
     if (a->mode == MODE_RUN && (a->n_shapes || a->n_consts || a->n_dims || a->weights))
@@ -716,6 +732,8 @@ int main(int argc, char **argv)
         o.input_path = a.file;
         o.output_path = a.mode == MODE_BUILD ? a.output : NULL;
         o.emit_c_dir = a.mode == MODE_BUILD ? a.emit_c : NULL;
+        o.header_path = a.mode == MODE_BUILD ? a.emit_header : NULL;
+        o.header_prefix = a.header_prefix;
         o.cc = a.cc;
         o.cflags = a.cflags;
         o.opt_level = a.opt_level;

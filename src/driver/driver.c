@@ -5,8 +5,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
+#include "driver/driver_impl.h"
 #include "hodu.h"
 #include "hodu_rt.h"
 #include "loader/loader.h"
@@ -311,6 +313,21 @@ int hodu_build(const hodu_build_options *o)
     hd_diag_init(&d, o->input_path);
     ir_graph *g = front_and_passes(o, &d, true);
     bool ok = g != NULL;
+    /* The header comes from the final graph, as the library's descriptor
+     * does; it is written once the library is, so that a failure leaves
+     * neither behind. */
+    char *header = NULL;
+    if (ok && o->header_path &&
+        (strcmp(o->header_path, o->input_path) == 0 ||
+         (o->output_path && strcmp(o->header_path, o->output_path) == 0))) {
+        hd_error(&d, "--emit-header '%s' names the model or the library; choose another file", o->header_path);
+        ok = false;
+    }
+    if (ok && o->header_path) {
+        header_spec hs = {.path = o->header_path, .prefix = o->header_prefix, .model = o->input_path};
+        header = driver_header_text(g, &hs, &d);
+        ok = header != NULL;
+    }
     if (ok && o->dump_ir) {
         hd_buf b;
         hd_buf_init(&b);
@@ -341,6 +358,12 @@ int hodu_build(const hodu_build_options *o)
             mem_plan_free(&plan);
         }
     }
+    if (ok && header && !hd_write_file_atomic(o->header_path, header, strlen(header), &d)) {
+        ok = false;
+        if (o->output_path)
+            unlink(o->output_path);
+    }
+    free(header);
     ir_graph_free(g);
     flush_diag(o, &d);
     hd_diag_free(&d);

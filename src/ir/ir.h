@@ -366,6 +366,10 @@ static inline ir_node *ir_nd(const ir_graph *g, int n) { return &g->nodes[n]; }
 
 const char *ir_dtype_name(hodu_dtype t);
 size_t ir_dtype_size(hodu_dtype t);
+/* The C type one element is stored as (hodu_abi.h): "float", "uint8_t"
+ * for bool and the narrow types, "uint16_t" for f16 and bf16,
+ * "hodu_string"; NULL for undefined. */
+const char *ir_dtype_c_type(hodu_dtype t);
 bool ir_dtype_is_float(hodu_dtype t);  /* f16, bf16, f32, f64 */
 bool ir_dtype_is_signed(hodu_dtype t); /* signed ints */
 bool ir_dtype_is_int(hodu_dtype t);    /* any integer type, not bool */

@@ -171,23 +171,8 @@ void em_close(op_emit *e)
 
 const char *em_ctype(hodu_dtype t)
 {
-    switch (t) {
-    case HODU_DTYPE_F32: return "float";
-    case HODU_DTYPE_F64: return "double";
-    case HODU_DTYPE_I8: return "int8_t";
-    case HODU_DTYPE_U8: return "uint8_t";
-    case HODU_DTYPE_BOOL: return "uint8_t";
-    case HODU_DTYPE_I16: return "int16_t";
-    case HODU_DTYPE_U16: return "uint16_t";
-    case HODU_DTYPE_I32: return "int32_t";
-    case HODU_DTYPE_U32: return "uint32_t";
-    case HODU_DTYPE_I64: return "int64_t";
-    case HODU_DTYPE_U64: return "uint64_t";
-    case HODU_DTYPE_F16:
-    case HODU_DTYPE_BF16: return "uint16_t";
-    case HODU_DTYPE_STRING: return "hodu_string";
-    default: return ir_dtype_is_narrow(t) ? "uint8_t" : "void";
-    }
+    const char *c = ir_dtype_c_type(t);
+    return c ? c : "void";
 }
 
 const char *em_compute_ctype(hodu_dtype t)

@@ -1,0 +1,24 @@
+/*
+ * driver/driver_impl.h - what the driver's files share (its public face is
+ * include/hodu.h).
+ */
+#ifndef HODU_DRIVER_IMPL_H
+#define HODU_DRIVER_IMPL_H
+
+#include "ir/ir.h"
+#include "util/util.h"
+
+/* `hodu --build --emit-header`: a C header that types a compiled model's
+ * inputs and outputs (header.c). */
+typedef struct header_spec {
+    const char *path;   /* the header to write: its name makes the guard and the default prefix */
+    const char *prefix; /* the prefix of every name it declares; NULL: from the file name */
+    const char *model;  /* the model file, named (without its folders) in the header's comment */
+} header_spec;
+
+/* The header's text for the final graph `g` (after the passes); NULL after
+ * reporting an error (a prefix that is no C identifier, an input whose
+ * shape is not known).  The caller frees it. */
+char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d);
+
+#endif /* HODU_DRIVER_IMPL_H */
