@@ -908,9 +908,10 @@ static bool general_reshape(op_ctx *c)
 /* Slice on the general path: each axis either as at build time (a static
  * dim, constant starts and ends), or from 0 to a run-time dim (an end
  * computed from the input's dims, `x[:, :seq]`, or past the end of a
- * run-time dim), or a fixed count of a run-time dim that every size in
- * its range holds whole: counted from its start (`x[:, 2:5]`) or from its
- * end (`x[:, -1:]`, `x[:, -3:-1]`: from_end, start < 0 counts from the run's
+ * run-time dim), or from a start to the end (`x[:, 1:]`, seq-1 long), or
+ * a fixed count of a run-time dim that every size in its range holds
+ * whole: counted from its start (`x[:, 2:5]`) or from its end
+ * (`x[:, -1:]`, `x[:, -3:-1]`: from_end, start < 0 counts from the run's
  * size).  Fills each input axis's start, step, from_end and output dim;
  * reports through c when given, else quietly. */
 static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *start, int64_t *step, bool *from_end,
@@ -974,11 +975,23 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *
                     dims[a] = (ir_dim){.size = (e >= d->size ? 0 : e) - s};
                     continue;
                 }
+                /* from s to the end (x[:, 1:]): the dim less s, a derived
+                 * symbol (seq-1), never negative in the range */
+                if (s > 0 && e >= d->size && s <= lo) {
+                    start[a] = s;
+                    ir_poly dp = ir_dim_poly(g, d), cut = ir_poly_const(s), rest;
+                    if (!ir_poly_add(&dp, &cut, -1, &rest) || (c && !ir_graph_poly_dim(c->g, &rest, &dims[a])))
+                        return c && op_fail(c,
+                                            "along axis %" PRId64 " its length, the run-time dim less %" PRId64
+                                            ", has no name the model leaves free",
+                                            a, s);
+                    continue;
+                }
             }
             return c && op_fail(c,
-                                "along axis %" PRId64 " it would slice a run-time dim other than from 0 to its "
-                                "end, or a fixed count that its smallest size holds, or slice to a run-time dim "
-                                "that may exceed the axis",
+                                "along axis %" PRId64 " it would slice a run-time dim other than from 0 or from "
+                                "a start its smallest size holds to its end, or a fixed count that its smallest "
+                                "size holds, or slice to a run-time dim that may exceed the axis",
                                 a);
         }
         int64_t D = d->size; /* the spec's clamping */
