@@ -264,9 +264,10 @@
  * (GEMV-like products: B or A streamed once).
  *
  * Knobs (define before including): HD_SGEMM_KC, HD_SGEMM_MC,
- * HD_SGEMM_MC_WHOLE, HD_SGEMM_NC, HD_SGEMM_STACK_NC set the cache blocking; HD_SGEMM_PAR_MACS the least
- * work (multiply-adds) a block of a threaded product carries; HD_SGEMM_MR (a literal among
- * 1..16) the micro-tile height; HD_SGEMM_PFA how far ahead (in floats)
+ * HD_SGEMM_MC_WHOLE, HD_SGEMM_NC, HD_SGEMM_STACK_NC set the cache
+ * blocking; HD_SGEMM_PAR_MACS the least work (multiply-adds) a block of a
+ * threaded product carries; HD_SGEMM_MR (a literal among 1..16) the
+ * micro-tile height; HD_SGEMM_PFA how far ahead (in floats)
  * the micro-kernel prefetches A; HD_SGEMM_ABCAST=1 packs A pre-broadcast
  * (see there).  hd_sgemm_scratch_floats_max holds for the defaults only.
  */
