@@ -143,8 +143,13 @@ class Tuples(nn.Module):  # tests/script/tuples.hodu: several outputs
         return torch.relu(h[:, :4]), torch.tanh(h[:, 4:]), h
 
 
+class Windows(nn.Module):  # tests/script/windows.hodu: windows of a run-time sequence (no parameters)
+    def forward(self, x):
+        return x[:, -1], x[:, -3:-1], x[:, 0:3]
+
+
 MODELS = {"mlp": Classifier, "cnn": Net, "transformer_block": EncoderBlock, "gpt": GPT, "norms": Norms,
-          "grouped": Grouped, "tuples": Tuples}
+          "grouped": Grouped, "tuples": Tuples, "windows": Windows}
 
 
 def make(name, seed=0):

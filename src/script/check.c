@@ -1426,8 +1426,28 @@ static val index_tensor(ctx *c, scope *s, hs_node *e, val x)
                 return vnone();
             }
             if (d.size < 0) {
-                hs_error(c->p, ix->span, "slicing the symbolic dim '%s' is not supported yet (only ':')", d.sym);
-                return vnone();
+                /* a fixed window of a symbolic dim, from its start (a:b) or
+                 * its end (-k:, -k:-j); the build checks that the smallest
+                 * size the dim may take holds it */
+                int64_t cnt = -1;
+                if (st == 1 && lo >= 0 && ix->b && hi >= lo)
+                    cnt = hi - lo;
+                else if (st == 1 && lo < 0 && (!ix->b || (hi < 0 && hi >= lo)))
+                    cnt = ix->b ? hi - lo : -lo;
+                if (cnt < 0) {
+                    hs_error(c->p, ix->span,
+                             "slicing the symbolic dim '%s' takes ':' or a fixed window, a:b, -k: or -k:-j "
+                             "(step 1)",
+                             d.sym);
+                    return vnone();
+                }
+                out.dims[k] = (tdim){cnt, NULL};
+                starts[ns] = lo;
+                ends[ns] = ix->b ? hi : INT64_MAX;
+                axes[ns] = k;
+                steps[ns++] = 1;
+                k++;
+                continue;
             }
             int64_t a0 = lo < 0 ? lo + d.size : lo, b0 = hi == INT64_MAX ? d.size : hi < 0 ? hi + d.size : hi;
             a0 = a0 < 0 ? 0 : a0 > d.size ? d.size : a0;
@@ -1443,18 +1463,16 @@ static val index_tensor(ctx *c, scope *s, hs_node *e, val x)
         int64_t at;
         if (!want_int(c, eval(c, s, ix), ix, &at))
             return vnone();
-        if (d.size < 0) {
-            hs_error(c->p, ix->span, "indexing the symbolic dim '%s' is not supported yet", d.sym);
-            return vnone();
-        }
-        if (at < -d.size || at >= d.size) {
+        if (d.size >= 0 && (at < -d.size || at >= d.size)) {
             hs_error(c->p, ix->span, "index %lld is out of range for dim %d of %s", (long long)at, k, type_text(c, &x));
             return vnone();
         }
-        if (at < 0)
+        if (at < 0 && d.size >= 0)
             at += d.size;
+        /* on a symbolic dim, a negative index counts from the run's end (the
+         * build checks that the smallest size holds it) */
         starts[ns] = at;
-        ends[ns] = at + 1;
+        ends[ns] = at == -1 ? INT64_MAX : at + 1;
         axes[ns] = k;
         steps[ns++] = 1;
         sq[nsq++] = k;

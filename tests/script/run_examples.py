@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds examples/{mlp,cnn,transformer_block,gpt}.hodu and
 tests/script/norms.hodu (std's BatchNorm2d and RMSNorm) and grouped.hodu
-(grouped and depthwise Conv2d) and tuples.hodu (several outputs) with weights
+(grouped and depthwise Conv2d), tuples.hodu (several outputs) and
+windows.hodu (fixed windows of a run-time sequence) with weights
 exported from their PyTorch twins (tools/hoduscript_export.py), runs them
 with `hodu --run` on random inputs and compares with PyTorch (1e-4).  The
 MLP is also built with a run-time batch (--dim B=1..16) and the GPT with a
@@ -79,6 +80,8 @@ def main():
               src=os.path.join(REPO, "tests", "script", "grouped.hodu"))
         check(a.hodu, tmp, "tuples", ["B=3"], [(3, 8)], "static", src=os.path.join(REPO, "tests", "script", "tuples.hodu"),
               outputs=("low", "high", "total"))
+        check(a.hodu, tmp, "windows", ["B=1..4", "T=3..16"], [(2, 3, 4), (3, 16, 4), (1, 9, 4)], "runtime-seq",
+              src=os.path.join(REPO, "tests", "script", "windows.hodu"), outputs=("last", "before", "head"))
         check(a.hodu, tmp, "transformer_block", ["B=2", "T=10"], [(2, 10, 64)], "static")
         check(a.hodu, tmp, "gpt", ["B=2", "T=16"], [(2, 16)], "static", inp="idx", tokens=256)
         check(a.hodu, tmp, "gpt", ["B=1..4", "T=1..64"], [(1, 7), (3, 64)], "runtime-seq", inp="idx", tokens=256)
