@@ -333,6 +333,8 @@ static val const_binary(ctx *c, hs_node *e, val a, val b)
                 return vnone();
             }
             r = a.i % b.i;
+            if (r != 0 && (r < 0) != (b.i < 0)) /* the divisor's sign, as in Python */
+                r += b.i;
             break;
         case HS_OP_LT: return vbool(a.i < b.i);
         case HS_OP_LE: return vbool(a.i <= b.i);
@@ -362,7 +364,11 @@ static val const_binary(ctx *c, hs_node *e, val a, val b)
     case HS_OP_SUB: r = x - y; break;
     case HS_OP_MUL: r = x * y; break;
     case HS_OP_DIV: r = x / y; break;
-    case HS_OP_MOD: r = fmod(x, y); break;
+    case HS_OP_MOD:
+        r = fmod(x, y);
+        if (r != 0 && (r < 0) != (y < 0))
+            r += y;
+        break;
     case HS_OP_IDIV: r = floor(x / y); break;
     case HS_OP_POW: r = pow(x, y); break;
     case HS_OP_LT: return vbool(x < y);
@@ -475,6 +481,47 @@ static val matmul(ctx *c, val a, val b, hs_node *e, hs_node *ea, hs_node *eb)
     return out;
 }
 
+/* a // b and a % b on tensors of one dtype, as in Python: the quotient
+ * rounded down and the remainder with the divisor's sign, so that
+ * a == (a // b) * b + a % b.  Integers: Mod (fmod=0) is that remainder,
+ * and (a - a % b) / b divides exactly.  Floats: Floor(a / b), and fmod's
+ * remainder moved by b where its sign differs from b's. */
+static int floor_div_mod(ctx *c, hs_op op, val a, val b, hs_span at)
+{
+    int ins[3] = {a.ir, b.ir, -1};
+    if (!ir_dtype_is_float(a.dt)) {
+        int mod = emit(c, "Mod", ins, 2, at);
+        if (op == HS_OP_MOD || mod < 0)
+            return mod;
+        int diff[2] = {a.ir, mod};
+        ins[0] = emit(c, "Sub", diff, 2, at);
+        return ins[0] < 0 ? -1 : emit(c, "Div", ins, 2, at);
+    }
+    if (op == HS_OP_IDIV) {
+        int q = emit(c, "Div", ins, 2, at);
+        return q < 0 ? -1 : emit(c, "Floor", &q, 1, at);
+    }
+    int r = emit(c, "Mod", ins, 2, at);
+    if (r < 0)
+        return -1;
+    lw_attr_int(&c->L, r, "fmod", 1);
+    int zero = lw_scalar(&c->L, a.dt, 0.0, at);
+    int rz[2] = {r, zero}, bz[2] = {b.ir, zero};
+    int r_neg = emit(c, "Less", rz, 2, at), b_neg = emit(c, "Less", bz, 2, at), r_zero = emit(c, "Equal", rz, 2, at);
+    if (r_neg < 0 || b_neg < 0 || r_zero < 0)
+        return -1;
+    int signs[2] = {r_neg, b_neg}, nz = emit(c, "Not", &r_zero, 1, at);
+    int differ = emit(c, "Xor", signs, 2, at);
+    if (nz < 0 || differ < 0)
+        return -1;
+    int both[2] = {differ, nz}, rb[2] = {r, b.ir};
+    int cond = emit(c, "And", both, 2, at), moved = emit(c, "Add", rb, 2, at);
+    if (cond < 0 || moved < 0)
+        return -1;
+    int pick[3] = {cond, moved, r};
+    return emit(c, "Where", pick, 3, at);
+}
+
 static val tensor_binary(ctx *c, hs_node *e, val a, val b)
 {
     hs_op op = e->op;
@@ -485,7 +532,7 @@ static val tensor_binary(ctx *c, hs_node *e, val a, val b)
         return vnone();
     if (op == HS_OP_MATMUL)
         return matmul(c, a, b, e, ea, eb);
-    if (op == HS_OP_AND || op == HS_OP_OR || op == HS_OP_MOD || op == HS_OP_IDIV) {
+    if (op == HS_OP_AND || op == HS_OP_OR) {
         hs_error(c->p, e->span, "'%s' is not defined on tensors yet", hs_op_text(op));
         return vnone();
     }
@@ -498,6 +545,10 @@ static val tensor_binary(ctx *c, hs_node *e, val a, val b)
     val out = {.k = V_TENSOR, .dt = a.dt};
     if (!broadcast(c, &a, &b, e, ea, eb, &out))
         return vnone();
+    if (op == HS_OP_MOD || op == HS_OP_IDIV) {
+        out.ir = floor_div_mod(c, op, a, b, e->span);
+        return out;
+    }
     static const char *const onnx[] = {
         [HS_OP_ADD] = "Add",           [HS_OP_SUB] = "Sub",  [HS_OP_MUL] = "Mul",        [HS_OP_DIV] = "Div",
         [HS_OP_POW] = "Pow",           [HS_OP_LT] = "Less",  [HS_OP_LE] = "LessOrEqual", [HS_OP_GT] = "Greater",

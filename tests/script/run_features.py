@@ -39,7 +39,10 @@ def reference(p, x, y):
     f = h[..., 0:4].reshape(h.shape[0], 2, 2).transpose(1, 2).flatten(1)
     yt = torch.from_numpy(y)
     z = a * torch.sigmoid(yt) + m ** 2 / (1.0 + torch.exp(-f[:, 1:4])) + (a * 3.0).to(torch.int32).to(torch.float32)
-    z = z + torch.rsqrt(1.0 + yt * yt) * (-7 // 2)
+    z = z + torch.rsqrt(1.0 + yt * yt) * (-7 // 2) + (-7 % 3)
+    z = z + torch.floor_divide(a * 3.0, 1.3) * 0.25 + torch.remainder(yt, 0.7) - torch.remainder(-yt, 0.7)
+    ai, bi = (a * 7.0).to(torch.int32), (a * 5.0).to(torch.int32)
+    z = z + (torch.div(ai, 2, rounding_mode="floor") + torch.remainder(bi, 3)).to(torch.float32)
     last = h[:, -1] - f.sum(dim=1)
     return torch.cat([z, yt * 2.0, last.reshape(-1, 1)], dim=1).numpy()
 
