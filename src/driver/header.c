@@ -390,8 +390,9 @@ static const char *dtype_enum(hodu_dtype t)
         DT(I64)
         DT(STRING)
         DT(BOOL)
-        DT(F16) DT(F64) DT(U32) DT(U64) DT(BF16) DT(F8E4M3FN) DT(F8E4M3FNUZ) DT(F8E5M2) DT(F8E5M2FNUZ) DT(U4) DT(I4)
-            DT(F4E2M1) DT(F8E8M0) DT(U2) DT(I2)
+        DT(F16)
+        DT(F64) DT(U32) DT(U64) DT(BF16) DT(F8E4M3FN) DT(F8E4M3FNUZ) DT(F8E5M2) DT(F8E5M2FNUZ) DT(U4) DT(I4) DT(F4E2M1)
+            DT(F8E8M0) DT(U2) DT(I2)
 #undef DT
                 default : return "HODU_DTYPE_UNDEFINED";
     }

@@ -214,7 +214,7 @@ typedef struct layout_state {
 } layout_state;
 
 /* A new float32 value of shape dims whose dim 0 is the batch `batch`
- * (run-time or not). */
+ * (run-time or not; not a pointer into g->values, which this may move). */
 static int new_value(ir_graph *g, const char *base, const char *suffix, int rank, const int64_t *dims,
                      const ir_dim *batch)
 {
@@ -394,7 +394,8 @@ static int blocked_result(layout_state *s, int y)
     ir_value_dims(ir_val(g, y), d);
     const int64_t yd[5] = {d[0], blocks(d[1]), d[2], d[3], B};
     char *yname = hd_xstrdup(ir_val(g, y)->name);
-    int yb = new_value(g, yname, ".blocked", 5, yd, &ir_val(g, y)->dims[0]);
+    const ir_dim batch = ir_val(g, y)->dims[0]; /* a copy: new_value may move g->values */
+    int yb = new_value(g, yname, ".blocked", 5, yd, &batch);
     free(yname);
     ir_val(g, yb)->loc = ir_val(g, y)->loc;
     s->blocked[y] = yb;
