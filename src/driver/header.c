@@ -378,24 +378,21 @@ static void put_tensor_comment(hd_buf *b, const header_ctx *c, const header_tens
 /* HODU_DTYPE_F32 for HODU_DTYPE_F32. */
 static const char *dtype_enum(hodu_dtype t)
 {
-    switch (t) {
 #define DT(x)                                                                                                          \
-    case HODU_DTYPE_##x: return "HODU_DTYPE_" #x;
-        DT(F32)
-        DT(U8)
-        DT(I8)
-        DT(U16)
-        DT(I16)
-        DT(I32)
-        DT(I64)
-        DT(STRING)
-        DT(BOOL)
-        DT(F16)
-        DT(F64) DT(U32) DT(U64) DT(BF16) DT(F8E4M3FN) DT(F8E4M3FNUZ) DT(F8E5M2) DT(F8E5M2FNUZ) DT(U4) DT(I4) DT(F4E2M1)
-            DT(F8E8M0) DT(U2) DT(I2)
-#undef DT
-                default : return "HODU_DTYPE_UNDEFINED";
+    {                                                                                                                  \
+        HODU_DTYPE_##x, "HODU_DTYPE_" #x                                                                               \
     }
+    static const struct {
+        hodu_dtype t;
+        const char *name;
+    } names[] = {DT(F32),    DT(U8),         DT(I8),  DT(U16), DT(I16),    DT(I32),    DT(I64),      DT(STRING),
+                 DT(BOOL),   DT(F16),        DT(F64), DT(U32), DT(U64),    DT(BF16),   DT(F8E4M3FN), DT(F8E4M3FNUZ),
+                 DT(F8E5M2), DT(F8E5M2FNUZ), DT(U4),  DT(I4),  DT(F4E2M1), DT(F8E8M0), DT(U2),       DT(I2)};
+#undef DT
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].t == t)
+            return names[i].name;
+    return "HODU_DTYPE_UNDEFINED";
 }
 
 /* The hodu_tensor that hands tensor t to hodu_instance_run. */
