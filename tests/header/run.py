@@ -19,6 +19,7 @@ and an invalid --header-prefix fail cleanly and leave no file behind.
     run.py --hodu build/hodu --rt build/libhodu_rt.so
 """
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 from clitest import REPO, CliTest  # noqa: E402
 
-t = CliTest("header", __doc__, options=[("--rt", "libhodu_rt.so of the same build")])
+t = CliTest("header", __doc__, options=[("--rt", "libhodu_rt.so of the same build"),
+                                        ("--host-cflags", "more flags for compiling and linking the hosts (the "
+                                                          "build's sanitizers)", "")])
 try:
     import numpy as np
     import onnx
@@ -41,6 +44,8 @@ errors = []
 RT = os.path.abspath(t.options["rt"])
 CC = os.environ.get("CC", "cc")
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Werror=incompatible-pointer-types"]
+# a sanitizer build's libhodu_rt needs its runtime in the host too
+HOST_FLAGS = shlex.split(t.options.get("host_cflags") or "")
 
 
 def check(cond, what):
@@ -119,7 +124,7 @@ def compile_host(name, header, body):
     src = t.path(name + ".c")
     with open(src, "w") as f:
         f.write(host_source(header, body))
-    cmd = [CC, *CFLAGS, "-I", os.path.join(REPO, "include"), "-I", t.work, src, "-o", t.path(name),
+    cmd = [CC, *CFLAGS, *HOST_FLAGS, "-I", os.path.join(REPO, "include"), "-I", t.work, src, "-o", t.path(name),
            "-L", os.path.dirname(RT), "-l:" + os.path.basename(RT), "-Wl,-rpath," + os.path.dirname(RT)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     return p.returncode, p.stderr

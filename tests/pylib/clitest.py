@@ -21,17 +21,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 class CliTest:
     def __init__(self, name, doc, options=()):
-        """`options`: more (flag, help) pairs, each taking a value; their
-        values land in self.options by the flag's name ("--rt" -> "rt")."""
+        """`options`: more (flag, help) pairs, each taking a value, or
+        (flag, help, default) for an optional one; their values land in
+        self.options by the flag's name ("--rt" -> "rt")."""
         self.name = name
         ap = argparse.ArgumentParser(description=doc.split("\n")[0])
         ap.add_argument("--hodu", default=os.path.join(REPO, "build", "hodu"))
         ap.add_argument("--work", help="keep the files here (default: a temporary folder)")
-        for flag, what in options:
-            ap.add_argument(flag, required=True, help=what)
+        for flag, what, *default in options:
+            ap.add_argument(flag, required=not default, default=default[0] if default else None, help=what)
         a = ap.parse_args()
-        self.options = {flag.lstrip("-").replace("-", "_"): getattr(a, flag.lstrip("-").replace("-", "_"))
-                        for flag, _ in options}
+        self.options = {o[0].lstrip("-").replace("-", "_"): getattr(a, o[0].lstrip("-").replace("-", "_"))
+                        for o in options}
         if not os.access(a.hodu, os.X_OK):
             print(f"{name}: cannot start: no hodu at {a.hodu}", file=sys.stderr)
             sys.exit(2)
