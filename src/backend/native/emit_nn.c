@@ -479,14 +479,21 @@ static bool packs_matmul(const ir_graph *g, int node, size_t input)
     return nn_matmul_plan_of(g, node, &s) && s.K > 0 && (mm_packs_b(&s) || mm_transposes_b(&s));
 }
 
+/* The float32 data of constant input `input` when it holds n elements,
+ * else NULL. */
+static const float *nn_const_f32(op_emit *e, size_t input, int64_t n)
+{
+    const ir_value *w = em_const_in(e, input);
+    return w && w->dtype == HODU_DTYPE_F32 && w->nbytes == (size_t)n * sizeof(float) ? w->data : NULL;
+}
+
 /* Constant B (K x N) transposed into the blob; its address expression (the
  * caller frees it), or NULL when the input is not such a constant. */
 static char *mm_transposed_b(op_emit *e, int64_t K, int64_t N)
 {
-    const ir_value *w = em_const_in(e, 1);
-    if (!w || w->dtype != HODU_DTYPE_F32 || w->nbytes != (size_t)(K * N) * sizeof(float))
+    const float *b = nn_const_f32(e, 1, K * N);
+    if (!b)
         return NULL;
-    const float *b = w->data;
     float *bt = hd_xmalloc((size_t)(K * N) * sizeof(float));
     for (int64_t k = 0; k < K; k++)
         for (int64_t j = 0; j < N; j++)
@@ -506,12 +513,12 @@ static bool nn_unpacked_const(op_emit *e)
 
 char *nn_packed_b(op_emit *e, size_t input, int64_t K, int64_t N, bool trans_b)
 {
-    const ir_value *w = em_const_in(e, input);
-    if (!w || w->dtype != HODU_DTYPE_F32 || w->nbytes != (size_t)(K * N) * sizeof(float))
+    const float *w = nn_const_f32(e, input, K * N);
+    if (!w)
         return NULL;
     size_t n = hd_sgemm_packed_b_floats(K, N);
     float *packed = hd_xcalloc(n ? n : 1, sizeof(float));
-    hd_sgemm_pack_b(K, N, (const float *)w->data, trans_b ? K : N, trans_b, packed);
+    hd_sgemm_pack_b(K, N, w, trans_b ? K : N, trans_b, packed);
     char *at = hd_xstrdup(em_blob(e, packed, n * sizeof(float)).s);
     free(packed);
     return at;
