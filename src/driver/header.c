@@ -254,7 +254,9 @@ static void put_shape_comment(hd_buf *b, const ir_graph *g, const ir_value *v)
         const ir_dim *dim = &v->dims[k];
         hd_buf_puts(b, k ? "," : "");
         int64_t lo = 0, hi = 0;
-        if (dim->rt && ir_graph_symbol_range(g, dim->sym, &lo, &hi)) {
+        if (dim->rt && ir_graph_symbol_is_data(g, dim->sym)) {
+            hd_buf_printf(b, "0..%" PRId64, dim->size);
+        } else if (dim->rt && ir_graph_symbol_range(g, dim->sym, &lo, &hi)) {
             put_comment_text(b, dim->sym);
             hd_buf_printf(b, "=%" PRId64 "..%" PRId64, lo, hi);
         } else if (dim->unbounded) {
@@ -283,7 +285,7 @@ static bool largest_indexes_right(const ir_value *v)
     return true;
 }
 
-static bool classify(const ir_value *v, bool input, tensor_form *form, hd_diag *d)
+static bool classify(const ir_graph *g, const ir_value *v, bool input, tensor_form *form, hd_diag *d)
 {
     const char *note;
     const char *what = input ? "input" : "output";
@@ -298,8 +300,11 @@ static bool classify(const ir_value *v, bool input, tensor_form *form, hd_diag *
     bool rt = false, data = false;
     for (int k = 0; k < v->rank; k++) {
         const ir_dim *dim = &v->dims[k];
-        rt |= dim->rt;
-        data |= dim->data_dep || dim->unbounded;
+        /* a size a node decides when the model runs is reported, never
+         * chosen by the host */
+        bool decided = dim->data_dep || dim->unbounded || (dim->rt && ir_graph_symbol_is_data(g, dim->sym));
+        rt |= dim->rt && !decided;
+        data |= decided;
         if (dim->size < 0 && !dim->unbounded) {
             hd_error(d, "--emit-header: %s '%s' dim %d has no size; bind it with --dim or --input-shape", what, v->name,
                      k);
@@ -469,7 +474,7 @@ char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d)
     bool ok = true, any_rt_input = false;
     for (size_t i = 0; i < ni + no; i++) {
         ts[i].v = &g->values[i < ni ? g->inputs[i] : g->outputs[i - ni]];
-        ok = classify(ts[i].v, i < ni, &ts[i].form, d) && ok;
+        ok = classify(g, ts[i].v, i < ni, &ts[i].form, d) && ok;
         if (ok)
             ts[i].id = unique_id(&names, ts[i].v->name);
         any_rt_input |= ts[i].form == FORM_RT_INPUT;

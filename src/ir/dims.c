@@ -79,6 +79,21 @@ const ir_poly *ir_graph_symbol_poly(const ir_graph *g, size_t i)
     return i < g->n_symbols && g->sym_poly && g->sym_poly[i].n > 0 ? &g->sym_poly[i] : NULL;
 }
 
+bool ir_graph_symbol_is_data(const ir_graph *g, const char *sym)
+{
+    long i = symbol_at(g, sym);
+    if (i < 0)
+        return false;
+    if (g->sym_src[i] >= 0)
+        return true;
+    const ir_poly *p = ir_graph_symbol_poly(g, (size_t)i);
+    for (int t = 0; p && t < p->n; t++)
+        for (int f = 0; f < p->t[t].n; f++)
+            if (ir_graph_symbol_source(g, p->t[t].f[f]) >= 0)
+                return true;
+    return false;
+}
+
 ir_poly ir_dim_poly(const ir_graph *g, const ir_dim *d)
 {
     if (!d->rt)

@@ -55,6 +55,10 @@ void ir_graph_free(ir_graph *g)
     free(g->sym_lo);
     free(g->sym_hi);
     free(g->sym_poly);
+    free(g->sym_src);
+    for (size_t i = 0; i < g->n_symbols; i++)
+        free(g->sym_key[i]);
+    free(g->sym_key);
     free(g->files);
     free(g->values);
     free(g->nodes);
@@ -91,7 +95,11 @@ const char *ir_graph_symbol(ir_graph *g, const char *sym)
         g->sym_lo = hd_xrealloc(g->sym_lo, g->cap_symbols * sizeof(int64_t));
         g->sym_hi = hd_xrealloc(g->sym_hi, g->cap_symbols * sizeof(int64_t));
         g->sym_poly = hd_xrealloc(g->sym_poly, g->cap_symbols * sizeof(ir_poly));
+        g->sym_src = hd_xrealloc(g->sym_src, g->cap_symbols * sizeof(int));
+        g->sym_key = hd_xrealloc(g->sym_key, g->cap_symbols * sizeof(char *));
+        g->sym_key[n] = NULL;
         g->sym_lo[n] = g->sym_hi[n] = -1;
+        g->sym_src[n] = -1;
         memset(&g->sym_poly[n], 0, sizeof(ir_poly));
     }
     return s;
@@ -116,6 +124,47 @@ bool ir_graph_symbol_range(const ir_graph *g, const char *sym, int64_t *lo, int6
             return true;
         }
     return false;
+}
+
+const char *ir_graph_data_symbol(ir_graph *g, int value, int dim, int64_t bound)
+{
+    hd_buf name;
+    hd_buf_init(&name);
+    hd_buf_printf(&name, "%s.dim%d", g->values[value].name, dim);
+    size_t base = name.len;
+    /* a name the model or an earlier symbol took gets a suffix */
+    for (int k = 2;; k++) {
+        bool taken = false;
+        for (size_t i = 0; i < g->n_symbols && !taken; i++)
+            taken = strcmp(g->symbols[i], name.data) == 0;
+        if (!taken)
+            break;
+        name.len = base;
+        hd_buf_printf(&name, "_%d", k);
+    }
+    const char *s = ir_graph_symbol(g, name.data);
+    hd_buf_free(&name);
+    ir_graph_set_symbol_range(g, s, 0, bound);
+    g->sym_src[g->n_symbols - 1] = value;
+    return s;
+}
+
+const char *ir_graph_keyed_data_symbol(ir_graph *g, int value, int dim, int64_t bound, const char *key)
+{
+    for (size_t i = 0; i < g->n_symbols; i++)
+        if (g->sym_key[i] && strcmp(g->sym_key[i], key) == 0)
+            return g->symbols[i];
+    const char *s = ir_graph_data_symbol(g, value, dim, bound);
+    g->sym_key[g->n_symbols - 1] = hd_xstrdup(key);
+    return s;
+}
+
+int ir_graph_symbol_source(const ir_graph *g, const char *sym)
+{
+    for (size_t i = 0; sym && i < g->n_symbols; i++)
+        if (strcmp(g->symbols[i], sym) == 0)
+            return g->sym_src[i];
+    return -1;
 }
 
 const char *ir_graph_file(ir_graph *g, const char *path) { return intern(&g->files, &g->n_files, &g->cap_files, path); }
@@ -166,6 +215,7 @@ int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char
     n.domain = hd_xstrdup(domain ? domain : "");
     n.name = (name && *name) ? hd_xstrdup(name) : hd_xasprintf("%s_%zu", op_type, g->n_nodes);
     n.op = -1;
+    n.guard = -1;
     n.inputs = hd_xmalloc((n_inputs ? n_inputs : 1) * sizeof(int));
     n.outputs = hd_xmalloc((n_outputs ? n_outputs : 1) * sizeof(int));
     if (n_inputs)
@@ -844,6 +894,8 @@ void ir_readers_build(const ir_graph *g, ir_readers *r)
         for (size_t j = 0; j < n->n_inputs; j++)
             if (n->inputs[j] >= 0 && (size_t)n->inputs[j] < nv)
                 r->start[n->inputs[j] + 1]++;
+        if (n->guard >= 0 && (size_t)n->guard < nv)
+            r->start[n->guard + 1]++;
     }
     for (size_t v = 0; v < nv; v++)
         r->start[v + 1] += r->start[v];
@@ -858,6 +910,8 @@ void ir_readers_build(const ir_graph *g, ir_readers *r)
         for (size_t j = 0; j < n->n_inputs; j++)
             if (n->inputs[j] >= 0 && (size_t)n->inputs[j] < nv)
                 r->node[fill[n->inputs[j]]++] = (int)i;
+        if (n->guard >= 0 && (size_t)n->guard < nv)
+            r->node[fill[n->guard]++] = (int)i;
     }
     free(fill);
 }
@@ -921,8 +975,8 @@ int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
         if (n->dead)
             continue;
         live++;
-        for (size_t j = 0; j < n->n_inputs; j++) {
-            int v = n->inputs[j];
+        for (size_t j = 0; j <= n->n_inputs; j++) { /* the inputs, then the guard */
+            int v = j < n->n_inputs ? n->inputs[j] : n->guard;
             if (v < 0 || (size_t)v >= g->n_values)
                 continue; /* ir_verify reports bad indices */
             const ir_value *val = &g->values[v];
@@ -1132,6 +1186,15 @@ static void verify_subgraphs(const ir_graph *g, int node, bool shapes_required, 
     }
 }
 
+/* A data-dependent dim without a data symbol (see pass_infer_fold). */
+static bool reads_symbolless_data_dep(const ir_value *v)
+{
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
+        if (v->dims[i].data_dep && !v->dims[i].rt)
+            return true;
+    return false;
+}
+
 bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
 {
     size_t errors = d->n_errors;
@@ -1145,7 +1208,7 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
             if (n->inputs[j] < -1 || n->inputs[j] >= (int)g->n_values) {
                 ir_node_error(d, g, (int)i, "input %zu has an invalid value index", j);
                 bad_index = true;
-            } else if (n->inputs[j] >= 0 && ir_value_has_data_dep(&g->values[n->inputs[j]])) {
+            } else if (n->inputs[j] >= 0 && reads_symbolless_data_dep(&g->values[n->inputs[j]])) {
                 /* pass_infer_fold refuses such a reader; none may appear later */
                 ir_node_error(d, g, (int)i, "reads '%s', whose size is only known when the model runs",
                               g->values[n->inputs[j]].name);
@@ -1423,6 +1486,8 @@ static void dump_graph(const ir_graph *g, hd_buf *out, int depth)
         }
         if (n->body)
             dump_body(n->body, out);
+        if (n->guard >= 0)
+            hd_buf_printf(out, " if %s%%%s", n->guard_else ? "not " : "", g->values[n->guard].name);
         hd_buf_printf(out, "  # %s\n", n->name);
         dump_subgraphs(n, out, depth);
     }

@@ -12,7 +12,7 @@
  * run-time dims within declared bounds (`--dim NAME=LO..HI`, ir_dim.rt).
  * Rank -1 means "not yet inferred".  A known size may be an upper bound
  * only (ir_dim.data_dep: NonZero's and Unique's results, whose size the
- * data decides; ir_dim.rt: a run-time dim).
+ * data decides, named by data symbols; ir_dim.rt: a run-time dim).
  *
  * Constants are referenced, not copied: a constant value points at bytes
  * owned by the graph (ir_graph_keep) or at memory the graph adopted from the
@@ -58,11 +58,16 @@
 typedef struct ir_dim {
     int64_t size;    /* >= 0 when known; -1 when symbolic or unknown */
     const char *sym; /* symbol name (interned in the graph) or NULL */
-    /* Data-dependent (NonZero, Unique, Compress, NonMaxSuppression): the
-     * actual size is only known when the model runs and lies in [0, size];
-     * `size` is the bound buffers are sized for.  Such a value may only be
-     * a graph output (pass_infer_fold refuses a node that reads one), and
-     * the ABI reports its actual dims after each run. */
+    /* Data-dependent (NonZero, Unique, Compress, NonMaxSuppression, TopK
+     * with a run-time K, ...): the actual size is only known when the
+     * model runs and lies in [0, size]; `size` is the bound buffers are
+     * sized for.  In the model's graph, pass_infer_fold names each such dim
+     * with a data symbol (ir_graph_data_symbol) and makes it `rt`, so
+     * later nodes compute on it as on any run-time dim; `data_dep` then
+     * stays on the producing node's results only, marking the node that
+     * sets the symbol.  Without a symbol (inside a subgraph, or unbounded)
+     * such a value may only be a graph output.  The ABI reports actual
+     * dims after each run. */
     bool data_dep;
     /* With data_dep: no bound is known at build time (StringSplit's token
      * dim); size is 0, the value must be a graph output that its node
@@ -182,6 +187,12 @@ typedef struct ir_node {
      * path"): the node is lowered with its sizes read when the model runs,
      * not for a slice.  Set by shape inference. */
     bool rt_general;
+    /* A node of a branch of an If over run-time dims, inlined
+     * (pass_infer_fold): it runs only when value `guard` (one bool) is true,
+     * or with guard_else false; -1: always.  The branches' results meet in
+     * a hodu.Phi.  Schedules and readers count the guard as an operand. */
+    int guard;
+    bool guard_else;
 } ir_node;
 
 typedef struct ir_graph {
@@ -207,7 +218,11 @@ typedef struct ir_graph {
     /* sym_poly[i].n > 0: symbols[i] is derived from others (see ir_poly),
      * not a dim a caller chooses */
     struct ir_poly *sym_poly;
-    char **files; /* interned source file names (ir_loc.file) */
+    /* sym_src[i] >= 0: symbols[i] is a data symbol, the size that value
+     * sym_src[i]'s node decides when the model runs (ir_graph_data_symbol) */
+    int *sym_src;
+    char **sym_key; /* a data symbol's key (ir_graph_data_symbol), or NULL */
+    char **files;   /* interned source file names (ir_loc.file) */
     size_t n_files, cap_files;
     /* A control-flow subgraph ("Subgraphs" below): the graph and node that
      * own it (for messages that trace a captured value outwards); NULL and
@@ -288,6 +303,22 @@ const char *ir_graph_symbol(ir_graph *g, const char *sym);
 void ir_graph_set_symbol_range(ir_graph *g, const char *sym, int64_t lo, int64_t hi);
 /* The range of run-time dim `sym`; false when it is none. */
 bool ir_graph_symbol_range(const ir_graph *g, const char *sym, int64_t *lo, int64_t *hi);
+/* A data symbol: dim `dim` of value `value`, which its node computes when
+ * the model runs (NonZero's count, TopK's k read from a tensor), in
+ * [0, bound].  Named "<value>.dim<dim>" (with a suffix when taken).  Every
+ * op then sees an ordinary run-time dim; the backend sets the symbol's
+ * size right after that node runs. */
+const char *ir_graph_data_symbol(ir_graph *g, int value, int dim, int64_t bound);
+/* The same, unless a data symbol was made with the same `key` (a text
+ * that says what the size is, such as the sum a Concat makes): then that
+ * one, since the two sizes are equal. */
+const char *ir_graph_keyed_data_symbol(ir_graph *g, int value, int dim, int64_t bound, const char *key);
+/* The value whose node decides data symbol `sym`, or -1 (any other
+ * symbol). */
+int ir_graph_symbol_source(const ir_graph *g, const char *sym);
+/* True when the size of `sym` is known only once a node has run: a data
+ * symbol or one derived from one (ir_poly). */
+bool ir_graph_symbol_is_data(const ir_graph *g, const char *sym);
 
 /* --- dims that follow from others (dims.c) ------------------------------
  * A run-time dim may be a polynomial in the free run-time dims (those a

@@ -139,6 +139,49 @@ static bool if_infer(op_ctx *c)
 
 OP_DEF(IF, .attrs = if_attrs, .infer = if_infer, .type_subgraphs = if_type);
 
+/* ======================================================================== */
+/* hodu.Phi(cond, a, b) -> cond ? a : b                                      */
+/* ======================================================================== */
+/* Where the two branches of an If over run-time dims meet (pass_infer_fold
+ * inlines them, each node guarded by the condition): the result is the
+ * value of the branch that ran.  A dim the two agree on (the same size or
+ * the same run-time dim) stays; one they differ on is decided when the
+ * model runs, at most the larger (a data symbol).  Inference handles the
+ * run-time dims itself, and the node is on the general path. */
+
+static bool phi_infer(op_ctx *c)
+{
+    if (!need_scalar(c, 0, HODU_DTYPE_BOOL, "the condition"))
+        return false;
+    const ir_value *a = op_in(c, 1), *b = op_in(c, 2);
+    if (!a || !b || !ir_value_is_static(a) || !ir_value_is_static(b))
+        return op_fail(c, "both branches' results must have known shapes");
+    if (a->dtype != b->dtype || a->rank != b->rank)
+        return fail_types(c,
+                          "the then branch gives %s and the else branch %s; both must have the same element type "
+                          "and rank",
+                          a, b);
+    ir_dim dims[HODU_MAX_RANK];
+    int64_t top[HODU_MAX_RANK];
+    bool rt = false;
+    for (int i = 0; i < a->rank; i++) {
+        const ir_dim *x = &a->dims[i], *y = &b->dims[i];
+        bool same = x->rt == y->rt && (x->rt ? strcmp(x->sym, y->sym) == 0 : x->size == y->size);
+        if (same && !x->data_dep)
+            dims[i] = *x;
+        else
+            dims[i] = (ir_dim){.size = x->size > y->size ? x->size : y->size, .data_dep = true};
+        top[i] = dims[i].size;
+        rt = rt || dims[i].rt || dims[i].data_dep;
+    }
+    op_set_out(c, 0, a->dtype, a->rank, top);
+    memcpy(op_out(c, 0)->dims, dims, (size_t)a->rank * sizeof(ir_dim));
+    ir_nd(c->g, c->node)->rt_general = rt;
+    return true;
+}
+
+OP_DEF(PHI, .infer = phi_infer);
+
 /* --- Loop ----------------------------------------------------------------- */
 
 /* The static shape the model declares for value v, or for what a chain of

@@ -241,9 +241,19 @@ void op_rt_dimvals(op_ctx *c);
  * returns P, 0 when it has none. */
 int op_rt_slice_dims(const ir_graph *g, int node, const char **syms);
 /* A Slice on the general path (ir_node.rt_general): each input axis's
- * start and step (the rest of the axis is the output's dim); from_end:
- * the start counts back from the run's size of the axis (start < 0). */
-bool op_rt_slice_steps(const ir_graph *g, int node, int64_t *start, int64_t *step, bool *from_end);
+ * window.  The output's dim is the count from `start` by `step`. */
+typedef enum op_rt_window {
+    OP_RT_WINDOW_AT,       /* from start (a number) */
+    OP_RT_WINDOW_FROM_END, /* from the run's size of the axis less -start */
+    /* start, end and step clamped by the spec's rules against the run's
+     * size of the axis: the count is a data symbol the node sets */
+    OP_RT_WINDOW_CLIPPED
+} op_rt_window;
+typedef struct op_rt_slice_axis {
+    op_rt_window kind;
+    int64_t start, end, step;
+} op_rt_slice_axis;
+bool op_rt_slice_steps(const ir_graph *g, int node, op_rt_slice_axis *axes);
 
 typedef struct op_rt_saved {
     ir_graph *g;

@@ -580,6 +580,14 @@ static int64_t topk_runtime_k(op_ctx *c, const ir_value *in, int axis)
     return dims[axis];
 }
 
+/* K is input 1, one int64 that only the run knows. */
+static bool topk_k_at_run_time(const op_ctx *c)
+{
+    const ir_value *kv = op_in(c, 1);
+    return kv && kv->kind != IR_VALUE_CONST && kv->dtype == HODU_DTYPE_I64 && ir_value_is_static(kv) &&
+           ir_value_numel(kv) == 1;
+}
+
 static bool topk_k(op_ctx *c, int64_t *k)
 {
     if (op_in_id(c, 1) >= 0) {
@@ -612,7 +620,13 @@ static bool infer_topk(op_ctx *c)
     if (!op_axis(c, ir_attr_int(op_node(c), "axis", -1), in->rank, &axis))
         return false;
     int64_t k = topk_runtime_k(c, in, axis);
-    if (k < 0 && !topk_k(c, &k))
+    /* K computed when the model runs (min(K, n) in a detector's
+     * post-processing): the outputs' size along the axis is decided then,
+     * at most the axis' size (a data symbol) */
+    bool data_k = k < 0 && topk_k_at_run_time(c);
+    if (data_k)
+        k = in->dims[axis].size;
+    else if (k < 0 && !topk_k(c, &k))
         return false;
     if (k < 0 || k > in->dims[axis].size)
         return op_fail(c, "K = %" PRId64 " is out of range for axis %d of size %" PRId64, k, axis, in->dims[axis].size);
@@ -623,6 +637,10 @@ static bool infer_topk(op_ctx *c)
     dims[axis] = k;
     op_set_out(c, 0, in->dtype, in->rank, dims);
     op_set_out(c, 1, HODU_DTYPE_I64, in->rank, dims);
+    if (data_k) {
+        ir_value_set_data_dep(op_out(c, 0), axis);
+        ir_value_set_data_dep(op_out(c, 1), axis);
+    }
     return true;
 }
 
@@ -630,8 +648,10 @@ bool reduce_topk_plan_of(const ir_graph *g, int node, reduce_topk_plan *p)
 {
     const ir_node *n = ir_nd(g, node);
     axis_view(ir_val(g, n->inputs[0]), ir_attr_int(n, "axis", -1), &p->v);
-    /* K as inference settled it: the values output's size along the axis */
+    /* K as inference settled it: the values output's size along the axis
+     * (its top when the run decides it) */
     p->k = ir_val(g, n->outputs[0])->dims[p->v.axis].size;
+    p->run_k = ir_val(g, n->outputs[0])->dims[p->v.axis].data_dep;
     p->largest = ir_attr_int(n, "largest", 1) != 0;
     return true;
 }

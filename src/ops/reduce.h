@@ -132,7 +132,8 @@ bool reduce_cum_plan_of(const ir_graph *g, int node, int run_axis, reduce_cum_pl
 
 typedef struct reduce_topk_plan {
     reduce_axis_view v; /* of the input */
-    int64_t k;          /* elements kept along the axis */
+    int64_t k;          /* elements kept along the axis (with run_k: at most) */
+    bool run_k;         /* K is read when the model runs and decides the size */
     bool largest;       /* the k largest (else the k smallest) */
 } reduce_topk_plan;
 

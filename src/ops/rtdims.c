@@ -44,9 +44,15 @@ typedef struct rt_in_map {
     bool bcast, shape_op;
 } rt_in_map;
 
+/* The output's rank; when inference did not get to set it, the largest
+ * input's (an elementwise op's, as numpy broadcasts). */
 static int out_rank(const ir_graph *g, const ir_node *n)
 {
-    return n->n_outputs && n->outputs[0] >= 0 ? g->values[n->outputs[0]].rank : 0;
+    int r = n->n_outputs && n->outputs[0] >= 0 ? g->values[n->outputs[0]].rank : 0;
+    for (size_t j = 0; r < 0 && j < n->n_inputs; j++)
+        if (n->inputs[j] >= 0 && g->values[n->inputs[j]].rank > r)
+            r = g->values[n->inputs[j]].rank;
+    return r < 0 ? 0 : r;
 }
 
 static int in_rank(const ir_graph *g, const ir_node *n, size_t i)
@@ -113,6 +119,23 @@ static bool is_shape_operand(const ir_node *n, size_t j)
  * the count of leading output dims the op computes independently, and
  * fills m[j] for each input; -1 when the op does not compute on run-time
  * dims. */
+static bool is_reduce(int op)
+{
+    switch (op) {
+    case OP_REDUCE_SUM:
+    case OP_REDUCE_MEAN:
+    case OP_REDUCE_MAX:
+    case OP_REDUCE_MIN:
+    case OP_REDUCE_PROD:
+    case OP_REDUCE_L1:
+    case OP_REDUCE_L2:
+    case OP_REDUCE_LOG_SUM:
+    case OP_REDUCE_LOG_SUM_EXP:
+    case OP_REDUCE_SUM_SQUARE: return true;
+    default: return false;
+    }
+}
+
 static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
 {
     const ir_node *n = ir_nd(g, node);
@@ -124,6 +147,17 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
         return -1;
     /* The common shapes: the data input lines up with the output's dims. */
     rt_in_map first = {0, r0, false, false};
+    if (is_reduce(n->op)) { /* the dims before the first reduced one */
+        reduce_plan rp;
+        reduce_axes_choice ch;
+        m[0] = first;
+        if (reduce_runtime_axes(g, node, &ch) || !reduce_plan_of(g, node, &rp))
+            return 0; /* axes known only when the model runs: none */
+        int lead = 0;
+        while (lead < r0 && !rp.identity && !rp.mask[lead])
+            lead++;
+        return lead;
+    }
     if (def->family == OP_FAMILY_ELEMENTWISE) {
         for (size_t j = 0; j < n->n_inputs; j++) {
             int rj = in_rank(g, n, j);
@@ -180,26 +214,6 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
         m[0] = first;
         return a;
     }
-    case OP_REDUCE_SUM:
-    case OP_REDUCE_MEAN:
-    case OP_REDUCE_MAX:
-    case OP_REDUCE_MIN:
-    case OP_REDUCE_PROD:
-    case OP_REDUCE_L1:
-    case OP_REDUCE_L2:
-    case OP_REDUCE_LOG_SUM:
-    case OP_REDUCE_LOG_SUM_EXP:
-    case OP_REDUCE_SUM_SQUARE: { /* the dims before the first reduced one */
-        reduce_plan rp;
-        reduce_axes_choice ch;
-        m[0] = first;
-        if (reduce_runtime_axes(g, node, &ch) || !reduce_plan_of(g, node, &rp))
-            return 0; /* axes known only when the model runs: none */
-        int lead = 0;
-        while (lead < r0 && !rp.identity && !rp.mask[lead])
-            lead++;
-        return lead;
-    }
     case OP_MEAN_VARIANCE_NORMALIZATION: m[0] = first; return min_axis(g, n, "axes", (size_t)-1, r0);
     case OP_CUM_SUM:
     case OP_CUM_PROD: {
@@ -254,6 +268,19 @@ static int op_rt_lead(const ir_graph *g, int node, rt_in_map *m)
         m[0] = (rt_in_map){0, a, false, false};
         m[1] = (rt_in_map){a, q, false, false};
         return a + q;
+    }
+    case OP_ROI_ALIGN_10:
+    case OP_ROI_ALIGN: /* one region at a time: the rois' and batch indices' count */
+        m[1] = (rt_in_map){0, 1, false, false};
+        m[2] = (rt_in_map){0, 1, false, false};
+        return 1;
+    case OP_GATHER_ND: { /* the indices' dims but the last, data's batch dims among them */
+        int q = in_rank(g, n, 1), b = (int)ir_attr_int(n, "batch_dims", 0);
+        if (q < 1 || b < 0 || b >= q)
+            return -1;
+        m[0] = (rt_in_map){0, b, false, false};
+        m[1] = (rt_in_map){0, q - 1, false, false};
+        return q - 1;
     }
     case OP_TILE:
     case OP_PAD:
@@ -436,6 +463,24 @@ static const char *dim_text(const ir_dim *d, char *buf, size_t len)
     return buf;
 }
 
+/* What a user can do about run-time dim `sym` where an op cannot take it:
+ * bind it, or, for a size the data decides (a data symbol), nothing but
+ * know where it comes from. */
+static void rt_fix_text(const ir_graph *g, const char *sym, char *buf, size_t len)
+{
+    int src = ir_graph_symbol_source(g, sym);
+    if (src >= 0) {
+        const ir_value *v = ir_val(g, src);
+        const ir_node *p = v->producer >= 0 ? ir_nd(g, v->producer) : NULL;
+        snprintf(buf, len, "its size is decided when the model runs, by node '%s' (%s)", p && p->name ? p->name : "?",
+                 p ? op_get(p->op)->name : "?");
+    } else if (ir_graph_symbol_is_data(g, sym)) {
+        snprintf(buf, len, "its size follows from sizes decided when the model runs");
+    } else {
+        snprintf(buf, len, "bind it with --dim %s=N", sym);
+    }
+}
+
 /* Inference for the slice: the node's run-time dims are leading dims it
  * computes over independently. */
 static bool slice_infer(op_ctx *c)
@@ -443,9 +488,15 @@ static bool slice_infer(op_ctx *c)
     ir_graph *g = c->g;
     const ir_node *n = op_node(c);
     const op_def *def = op_get(n->op);
+    /* The op's inference on the slice, quietly: when run-time dims sit
+     * where the op does not take them, the slice is not what the op sees,
+     * and that (below) is the error to report. */
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    op_ctx quiet_c = {g, c->node, &quiet};
     op_rt_view view;
     op_rt_view_enter(g, c->node, &view, false);
-    bool ok = def->infer(c);
+    bool inferred = def->infer(&quiet_c);
     /* What the slice's outputs are, before the run-time dims go back. */
     int n_out = (int)n->n_outputs;
     ir_dim(*slice)[HODU_MAX_RANK] = hd_xcalloc(n_out ? (size_t)n_out : 1, sizeof(*slice));
@@ -453,10 +504,7 @@ static bool slice_infer(op_ctx *c)
         if (n->outputs[j] >= 0)
             memcpy(slice[j], ir_val(g, n->outputs[j])->dims, sizeof(slice[j]));
     op_rt_view_leave(&view);
-    if (!ok) {
-        free(slice);
-        return false;
-    }
+    hd_diag_free(&quiet);
 
     size_t n_in = n->n_inputs ? n->n_inputs : 1;
     rt_in_map *m = hd_xcalloc(n_in, sizeof(*m));
@@ -464,6 +512,7 @@ static bool slice_infer(op_ctx *c)
     const char *syms[HODU_MAX_RANK] = {0};
     int p = 0;
     char b1[32], b2[32];
+    bool ok = true;
     for (size_t j = 0; ok && j < n->n_inputs; j++) {
         const ir_value *v = n->inputs[j] >= 0 ? ir_val(g, n->inputs[j]) : NULL;
         if (!v)
@@ -489,17 +538,20 @@ static bool slice_infer(op_ctx *c)
             if (!v->dims[i].rt)
                 continue;
             int o = i + m[j].shift;
+            char fix[512];
+            if (lead < 0 || i >= m[j].part || o < 0 || o >= lead)
+                rt_fix_text(g, v->dims[i].sym, fix, sizeof(fix));
             if (lead < 0)
                 ok = op_fail(c,
                              "input '%s' has the run-time dim '%s' (dim %d); %s does not compute on run-time dims "
-                             "yet: bind it with --dim %s=N",
-                             v->name, v->dims[i].sym, i, def->name, v->dims[i].sym);
+                             "yet: %s",
+                             v->name, v->dims[i].sym, i, def->name, fix);
             else if (i >= m[j].part || o < 0 || o >= lead)
                 ok = op_fail(c,
                              "input '%s' has the run-time dim '%s' at dim %d, where %s does not compute "
                              "independently (run-time dims must be leading dims: a batch, not an axis the op "
-                             "reduces, moves or mixes); bind it with --dim %s=N",
-                             v->name, v->dims[i].sym, i, def->name, v->dims[i].sym);
+                             "reduces, moves or mixes); %s",
+                             v->name, v->dims[i].sym, i, def->name, fix);
             else if (syms[o] && strcmp(syms[o], v->dims[i].sym) != 0)
                 ok = op_fail(c,
                              "input '%s' dim %d is the run-time dim '%s' where another operand has '%s'; they "
@@ -511,6 +563,12 @@ static bool slice_infer(op_ctx *c)
                     p = o + 1;
             }
         }
+    }
+    if (ok && !inferred) { /* the placement holds: the op's own error, said aloud */
+        op_rt_view_enter(g, c->node, &view, false);
+        def->infer(c);
+        op_rt_view_leave(&view);
+        ok = false;
     }
     /* Leading means leading: no fixed dim other than 1 before a run-time
      * one (a 1 leaves the slices contiguous), and each symbol once (the
@@ -593,7 +651,7 @@ static bool general_op(const ir_node *n)
     const op_def *def = op_get(n->op);
     if (!def || n->body || ir_node_has_subgraphs(n))
         return false;
-    if (def->family == OP_FAMILY_ELEMENTWISE)
+    if (def->family == OP_FAMILY_ELEMENTWISE || is_reduce(n->op))
         return true;
     switch (n->op) {
     case OP_TRANSPOSE:
@@ -613,7 +671,11 @@ static bool general_op(const ir_node *n)
     case OP_CONCAT:
     case OP_RNN:
     case OP_GRU:
-    case OP_LSTM: return true;
+    case OP_LSTM:
+    case OP_TOP_K:
+    case OP_NON_MAX_SUPPRESSION:
+    case OP_NON_ZERO:
+    case OP_SCATTER_ELEMENTS: return true;
     default: return false;
     }
 }
@@ -700,6 +762,22 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
     for (int o = 0; o < r; o++)
         syms[o] = NULL;
     const ir_value *a = op_in(c, 0);
+    if (is_reduce(n->op)) { /* the kept dims, in order; kept reduced ones are 1s */
+        reduce_plan rp;
+        reduce_axes_choice ch;
+        if (reduce_runtime_axes(g, c->node, &ch))
+            return op_fail(c, "with run-time dims, the axes of %s must be known at build time", n->op_type);
+        if (!reduce_plan_of(g, c->node, &rp))
+            return op_fail(c, "internal error: no reduction plan");
+        bool keep = ir_attr_int(n, "keepdims", 1) != 0;
+        for (int i = 0, o = 0; i < a->rank && o < r; i++) {
+            if (rp.identity || !rp.mask[i])
+                syms[o++] = sym_at(a, i);
+            else if (keep)
+                o++;
+        }
+        return true;
+    }
     switch (n->op) {
     case OP_TRANSPOSE: {
         size_t k = 0;
@@ -808,6 +886,43 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
         }
         return true;
     }
+    case OP_NON_ZERO: return true; /* [rank, count]: the count is the node's own (a data symbol) */
+    case OP_SCATTER_ELEMENTS: {    /* the data's; the indices and updates may be shorter along the axis only */
+        const ir_value *idx = op_in(c, 1), *upd = op_in(c, 2);
+        int64_t ax = ir_attr_int(n, "axis", 0);
+        int axis = (int)(ax < 0 ? ax + a->rank : ax);
+        for (int o = 0; o < r; o++) {
+            syms[o] = sym_at(a, o);
+            const char *si = sym_at(idx, o), *su = upd ? sym_at(upd, o) : NULL;
+            if ((si || su) && (!si || !su || strcmp(si, su) != 0))
+                return op_fail(c, "indices and updates differ in dim %d (%s and %s)", o, si ? si : "fixed",
+                               su ? su : "fixed");
+            if (o != axis && si && (!syms[o] || strcmp(si, syms[o]) != 0))
+                return op_fail(c, "indices dim %d is the run-time dim '%s', which data's dim %d (%s) may not hold", o,
+                               si, o, syms[o] ? syms[o] : "fixed");
+        }
+        return true;
+    }
+    case OP_NON_MAX_SUPPRESSION: { /* the boxes' count only, the same in boxes and scores */
+        const ir_value *sc = op_in(c, 1);
+        const char *nb = sym_at(a, 1), *ns = sc ? sym_at(sc, 2) : NULL;
+        if (sym_at(a, 0) || sym_at(a, 2) || (sc && (sym_at(sc, 0) || sym_at(sc, 1))))
+            return op_fail(c, "only the boxes' count may be a run-time dim, not the batch or the classes");
+        if ((nb || ns) && (!nb || !ns || strcmp(nb, ns) != 0))
+            return op_fail(c, "the boxes' count is %s in the boxes and %s in the scores; they must be the same",
+                           nb ? nb : "fixed", ns ? ns : "fixed");
+        for (size_t j = 2; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0 && ir_value_has_rt(op_in(c, j)))
+                return op_fail(c, "input %zu has run-time dims", j);
+        return true; /* the selection's count is the node's own (a data symbol) */
+    }
+    case OP_TOP_K: { /* the input's, but along the axis: K, or a data symbol the run decides */
+        int64_t ax = ir_attr_int(n, "axis", -1);
+        int axis = (int)(ax < 0 ? ax + a->rank : ax);
+        for (int o = 0; o < r; o++)
+            syms[o] = o == axis ? NULL : sym_at(a, o);
+        return true;
+    }
     default: /* elementwise: numpy broadcasting */
         for (int o = 0; o < r; o++)
             for (size_t j = 0; j < n->n_inputs; j++) {
@@ -911,18 +1026,16 @@ static bool general_reshape(op_ctx *c)
  * run-time dim), or from a start to the end (`x[:, 1:]`, seq-1 long), or
  * a fixed count of a run-time dim that every size in its range holds
  * whole: counted from its start (`x[:, 2:5]`) or from its end
- * (`x[:, -1:]`, `x[:, -3:-1]`: from_end, start < 0 counts from the run's
- * size).  Fills each input axis's start, step, from_end and output dim;
- * reports through c when given, else quietly. */
-static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *start, int64_t *step, bool *from_end,
-                       ir_dim *dims)
+ * (`x[:, -1:]`, `x[:, -3:-1]`: OP_RT_WINDOW_FROM_END), or, for any other
+ * numbers, a window the run clamps (`x[:200]` when x may be shorter:
+ * OP_RT_WINDOW_CLIPPED, its count a data symbol).  Fills each input axis's
+ * window and output dim; reports through c when given, else quietly. */
+static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, op_rt_slice_axis *w, ir_dim *dims)
 {
     const ir_value *in = ir_val(g, n->inputs[0]);
     int r = in->rank;
     for (int i = 0; i < r; i++) {
-        start[i] = 0;
-        step[i] = 1;
-        from_end[i] = false;
+        w[i] = (op_rt_slice_axis){OP_RT_WINDOW_AT, 0, 0, 1};
         dims[i] = in->dims[i];
     }
     ir_dimvals st, en, ax, sp;
@@ -965,20 +1078,19 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *
             /* a fixed count that the smallest size of the range holds */
             if (!en.sym[k] && p == 1 && ir_graph_symbol_range(g, d->sym, &lo, &hi)) {
                 if (s >= 0 && e >= s && e <= lo) {
-                    start[a] = s;
+                    w[a].start = s;
                     dims[a] = (ir_dim){.size = e - s};
                     continue;
                 }
                 if (s < 0 && -s <= lo && (e >= d->size || (e < 0 && e >= s))) {
-                    start[a] = s;
-                    from_end[a] = true;
+                    w[a] = (op_rt_slice_axis){OP_RT_WINDOW_FROM_END, s, 0, 1};
                     dims[a] = (ir_dim){.size = (e >= d->size ? 0 : e) - s};
                     continue;
                 }
                 /* from s to the end (x[:, 1:]): the dim less s, a derived
                  * symbol (seq-1), never negative in the range */
                 if (s > 0 && e >= d->size && s <= lo) {
-                    start[a] = s;
+                    w[a].start = s;
                     ir_poly dp = ir_dim_poly(g, d), cut = ir_poly_const(s), rest;
                     if (!ir_poly_add(&dp, &cut, -1, &rest) || (c && !ir_graph_poly_dim(c->g, &rest, &dims[a])))
                         return c && op_fail(c,
@@ -988,10 +1100,23 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *
                     continue;
                 }
             }
+            /* any other window of numbers (x[:200] when x may be shorter,
+             * a negative step): clamped when the model runs, its count a
+             * data symbol (at most the count over the whole top size) */
+            if (!en.sym[k] && p != INT64_MIN && ir_graph_symbol_range(g, d->sym, &lo, &hi)) {
+                int64_t mag = p > 0 ? p : -p, bound = hi / mag + (hi % mag != 0);
+                int64_t span; /* both from the start or both from the end: at most e - s apart */
+                if ((s >= 0) == (e >= 0) && hd_sub_i64(p > 0 ? e : s, p > 0 ? s : e, &span) && span >= 0) {
+                    int64_t within = span / mag + (span % mag != 0);
+                    bound = within < bound ? within : bound;
+                }
+                w[a] = (op_rt_slice_axis){OP_RT_WINDOW_CLIPPED, s, e, p};
+                dims[a] = (ir_dim){.size = bound < 0 ? 0 : bound, .data_dep = true};
+                continue;
+            }
             return c && op_fail(c,
-                                "along axis %" PRId64 " it would slice a run-time dim other than from 0 or from "
-                                "a start its smallest size holds to its end, or a fixed count that its smallest "
-                                "size holds, or slice to a run-time dim that may exceed the axis",
+                                "along axis %" PRId64 " it would slice a run-time dim from a start, or to an end, "
+                                "that is not a build-time number",
                                 a);
         }
         int64_t D = d->size; /* the spec's clamping */
@@ -1009,26 +1134,25 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, int64_t *
             e = e < -1 ? -1 : e > D - 1 ? D - 1 : e;
             cnt = s > e ? (s - e - p - 1) / -p : 0;
         }
-        start[a] = s;
-        step[a] = p;
+        w[a].start = s;
+        w[a].step = p;
         dims[a] = (ir_dim){.size = cnt};
     }
     return true;
 }
 
-bool op_rt_slice_steps(const ir_graph *g, int node, int64_t *start, int64_t *step, bool *from_end)
+bool op_rt_slice_steps(const ir_graph *g, int node, op_rt_slice_axis *axes)
 {
     ir_dim dims[HODU_MAX_RANK];
-    return slice_axes(NULL, g, ir_nd(g, node), start, step, from_end, dims);
+    return slice_axes(NULL, g, ir_nd(g, node), axes, dims);
 }
 
 static bool general_slice(op_ctx *c)
 {
-    int64_t start[HODU_MAX_RANK], step[HODU_MAX_RANK];
-    bool from_end[HODU_MAX_RANK];
+    op_rt_slice_axis w[HODU_MAX_RANK];
     ir_dim dims[HODU_MAX_RANK];
     const ir_value *in = op_in(c, 0);
-    if (!slice_axes(c, c->g, op_node(c), start, step, from_end, dims))
+    if (!slice_axes(c, c->g, op_node(c), w, dims))
         return false;
     int64_t top[HODU_MAX_RANK];
     for (int i = 0; i < in->rank; i++)
@@ -1125,6 +1249,8 @@ static bool general_concat(op_ctx *c)
     if (axis < 0 || axis >= r)
         return op_fail(c, "axis %" PRId64 " is out of range for rank %d", ax, r);
     ir_poly sum = ir_poly_const(0);
+    bool fits = true; /* the sum as a polynomial; else the node reports its size (a data symbol) */
+    int64_t top_sum = 0;
     char b1[32], b2[32];
     for (size_t j = 0; j < n->n_inputs; j++) {
         const ir_value *v = op_in(c, j);
@@ -1139,13 +1265,29 @@ static bool general_concat(op_ctx *c)
                                dim_text(y, b1, sizeof b1), dim_text(x, b2, sizeof b2));
         }
         ir_poly d = ir_dim_poly(c->g, &v->dims[axis]);
-        if (!ir_poly_add(&sum, &d, 1, &sum))
-            return op_fail(c, "the sum of its inputs' dims along the axis has too many terms");
+        fits = fits && ir_poly_add(&sum, &d, 1, &sum);
+        if (!hd_add_i64(top_sum, v->dims[axis].size, &top_sum))
+            return op_fail(c, "its dim along the axis would overflow");
     }
     ir_dim dims[HODU_MAX_RANK];
     int64_t top[HODU_MAX_RANK];
     memcpy(dims, a->dims, (size_t)r * sizeof(ir_dim));
-    if (!ir_graph_poly_dim(c->g, &sum, &dims[axis]))
+    /* A sum of many sizes the data decides (a detector's boxes of 90
+     * classes) has more terms than a polynomial holds: the run adds them
+     * up and the node reports the total, as a data symbol does. */
+    if (!fits) { /* another Concat of the same sizes has the same total: the same symbol */
+        hd_buf key;
+        hd_buf_init(&key);
+        hd_buf_puts(&key, "concat:");
+        for (size_t j = 0; j < n->n_inputs; j++) {
+            ir_poly d = ir_dim_poly(c->g, &op_in(c, j)->dims[axis]);
+            hd_buf_puts(&key, j ? "," : "");
+            ir_poly_print(&d, &key);
+        }
+        const char *sym = ir_graph_keyed_data_symbol(c->g, n->outputs[0], axis, top_sum, key.data);
+        hd_buf_free(&key);
+        dims[axis] = (ir_dim){.size = top_sum, .sym = sym, .rt = true, .data_dep = true};
+    } else if (!ir_graph_poly_dim(c->g, &sum, &dims[axis]))
         return op_fail(c, "its dim along the axis would overflow, or its name is a dim the model named otherwise");
     for (int i = 0; i < r; i++)
         top[i] = dims[i].size;
@@ -1210,6 +1352,9 @@ bool op_rt_infer(op_ctx *c)
     n->rt_general = false;
     if (!general_op(n) || (!has_rt_dims(c->g, n) && !reads_dims(c->g, n)))
         return slice_infer(c);
+    /* a TopK whose K the run decides runs once, whole (its data symbol) */
+    if (n->op == OP_TOP_K && n->n_inputs > 1 && n->inputs[1] >= 0 && ir_val(c->g, n->inputs[1])->kind != IR_VALUE_CONST)
+        return general_infer(c);
     /* the slice if it can, quietly; otherwise the general path, whose
      * errors are the ones reported */
     hd_diag quiet;
@@ -1226,6 +1371,10 @@ int op_rt_slice_dims(const ir_graph *g, int node, const char **syms)
     int p = 0;
     if (n->rt_general)
         return 0;
+    /* a node that decides its outputs' data symbols runs once, whole */
+    for (size_t j = 0; j < n->n_outputs; j++)
+        if (n->outputs[j] >= 0 && ir_value_has_data_dep(ir_val(g, n->outputs[j])))
+            return 0;
     /* leading run-time dims, static 1s among them (NULL) */
     for (size_t j = 0; j < n->n_outputs; j++) {
         const ir_value *v = n->outputs[j] >= 0 ? ir_val(g, n->outputs[j]) : NULL;

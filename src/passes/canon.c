@@ -49,7 +49,7 @@ static int transposed_const(ir_graph *g, const ir_value *w)
 static bool unflatten(ir_graph *g, const ir_readers *r, int node)
 {
     const ir_node *gm = &g->nodes[node];
-    if (gm->op != OP_GEMM || gm->dead || gm->n_inputs < 2 || gm->n_outputs != 1 || gm->outputs[0] < 0)
+    if (gm->op != OP_GEMM || gm->dead || gm->guard >= 0 || gm->n_inputs < 2 || gm->n_outputs != 1 || gm->outputs[0] < 0)
         return false;
     if (ir_attr_float(gm, "alpha", 1.0) != 1.0 || ir_attr_float(gm, "beta", 1.0) != 1.0 ||
         ir_attr_int(gm, "transA", 0) != 0)

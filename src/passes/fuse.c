@@ -52,7 +52,8 @@ static bool fusable(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
     const op_def *def = op_get(n->op);
-    if (n->dead || n->body || n->rt_general || !def || !def->fusable || n->n_inputs > FUSE_MAX_OPERANDS)
+    if (n->dead || n->body || n->rt_general || n->guard >= 0 || !def || !def->fusable ||
+        n->n_inputs > FUSE_MAX_OPERANDS)
         return false;
     /* A member's attributes are copied into the fused node's body, which
      * cannot refer to the graph's values (tensor attributes) or hold
@@ -91,6 +92,8 @@ static reader_lists reader_lists_of(const ir_graph *g, const int *order, size_t 
         for (size_t j = 0; j < n->n_inputs; j++)
             if (n->inputs[j] >= 0)
                 r.start[n->inputs[j] + 1]++;
+        if (n->guard >= 0) /* a guard is read too (ir_node.guard) */
+            r.start[n->guard + 1]++;
     }
     for (size_t v = 0; v < nv; v++)
         r.start[v + 1] += r.start[v];
@@ -103,6 +106,8 @@ static reader_lists reader_lists_of(const ir_graph *g, const int *order, size_t 
                 int v = n->inputs[j];
                 r.list[r.start[v] + fill[v]++] = order[k];
             }
+        if (n->guard >= 0)
+            r.list[r.start[n->guard] + fill[n->guard]++] = order[k];
     }
     free(fill);
     return r;
@@ -111,7 +116,7 @@ static reader_lists reader_lists_of(const ir_graph *g, const int *order, size_t 
 static bool epilogue_member(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
-    if (n->dead || n->body || n->rt_general || n->n_inputs > FUSE_MAX_OPERANDS)
+    if (n->dead || n->body || n->rt_general || n->guard >= 0 || n->n_inputs > FUSE_MAX_OPERANDS)
         return false;
     for (size_t j = 0; j < n->n_attrs; j++)
         if (n->attrs[j].kind == IR_ATTR_TENSOR || n->attrs[j].kind == IR_ATTR_GRAPH ||
@@ -142,7 +147,7 @@ static size_t grow_epilogue(const ir_graph *g, const int *order, size_t count, c
                             const bool *taken, int *region, int stamp, int prod, int *mem)
 {
     int axis;
-    if (g->nodes[prod].rt_general || !nn_epilogue_producer(g, prod, &axis) ||
+    if (g->nodes[prod].rt_general || g->nodes[prod].guard >= 0 || !nn_epilogue_producer(g, prod, &axis) ||
         g->nodes[prod].n_inputs > NN_EPI_MAX_INPUTS)
         return 0;
     const ir_value *out = &g->values[g->nodes[prod].outputs[0]];

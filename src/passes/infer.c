@@ -125,30 +125,29 @@ static bool all_outputs_const(const ir_graph *g, const ir_node *n)
     return true;
 }
 
-/* Replaces If node `id`, whose condition is known, by the nodes of the
- * branch it takes (inferred and folded already): their values become
- * values of g, captured inputs become the If's operands, and the branch's
- * results become the If's outputs.  The If is left dead (it still owns the
- * branches, whose constants the moved nodes may read). */
-static void inline_branch(ir_graph *g, int id, ir_graph *sub)
+/* The value of g that result `v` of sub is as mapped (a moved node's
+ * result or a captured value), or sub's constant, shared. */
+static int result_value(ir_graph *g, const ir_graph *sub, int *map, int v)
 {
-    ir_node *n = &g->nodes[id];
-    int *map = hd_xmalloc((sub->n_values ? sub->n_values : 1) * sizeof(int));
-    for (size_t v = 0; v < sub->n_values; v++)
-        map[v] = -1;
-    size_t n_caps = n->n_captures, first_cap = n->n_inputs - n_caps;
-    for (size_t k = 0; k < n_caps; k++)
-        map[sub->inputs[sub->n_inputs - n_caps + k]] = n->inputs[first_cap + k];
-    /* Results computed by a branch node define the If's outputs directly. */
-    int *outs = hd_xmalloc((n->n_outputs ? n->n_outputs : 1) * sizeof(int));
-    memcpy(outs, n->outputs, n->n_outputs * sizeof(int));
-    size_t n_outs = n->n_outputs;
-    for (size_t i = 0; i < sub->n_outputs && i < n_outs; i++) {
-        int v = sub->outputs[i];
-        if (sub->values[v].kind == IR_VALUE_NODE && map[v] < 0)
-            map[v] = outs[i];
+    if (map[v] < 0) {
+        const ir_value *cv = &sub->values[v];
+        int64_t dims[HODU_MAX_RANK];
+        ir_value_dims(cv, dims);
+        map[v] = ir_const_new(g, cv->name, cv->dtype, cv->rank, dims, cv->data, cv->nbytes);
+        g->values[map[v]].loc = cv->loc;
     }
-    n->dead = true;
+    return map[v];
+}
+
+/* Moves sub's live nodes into g, in schedule order: map[] takes sub's
+ * values to g's (captures filled in by the caller; -1: made here, a
+ * constant of sub shared or a result given a new value).  With `typed` the
+ * new values keep their inferred types, else they are inferred later.
+ * Each moved node gets `guard` (ir_node.guard); its id is appended to
+ * *added when that is not NULL.  The sub's nodes are left dead. */
+static void move_nodes(ir_graph *g, ir_graph *sub, int *map, bool typed, int guard, bool guard_else, int **added,
+                       size_t *n_added)
+{
     size_t count = 0;
     hd_diag quiet;
     hd_diag_init(&quiet, NULL);
@@ -174,10 +173,12 @@ static void inline_branch(ir_graph *g, int id, ir_graph *sub)
             if (v >= 0 && map[v] < 0) {
                 const ir_value *sv = &sub->values[v];
                 int nv = ir_value_new(g, sv->name);
-                g->values[nv].dtype = sv->dtype;
-                g->values[nv].rank = sv->rank;
-                for (int r = 0; r < sv->rank; r++)
-                    g->values[nv].dims[r] = (ir_dim){.size = sv->dims[r].size, .data_dep = sv->dims[r].data_dep};
+                if (typed) {
+                    g->values[nv].dtype = sv->dtype;
+                    g->values[nv].rank = sv->rank;
+                    for (int r = 0; r < sv->rank; r++)
+                        g->values[nv].dims[r] = (ir_dim){.size = sv->dims[r].size, .data_dep = sv->dims[r].data_dep};
+                }
                 map[v] = nv;
             }
             mo[j] = v >= 0 ? map[v] : -1;
@@ -186,6 +187,8 @@ static void inline_branch(ir_graph *g, int id, ir_graph *sub)
         ir_node *moved = &g->nodes[nn];
         moved->op = m->op;
         moved->n_captures = m->n_captures;
+        moved->guard = guard;
+        moved->guard_else = guard_else;
         /* The attributes (and any subgraphs in them) change hands. */
         free(moved->attrs);
         moved->attrs = m->attrs;
@@ -193,17 +196,59 @@ static void inline_branch(ir_graph *g, int id, ir_graph *sub)
         moved->cap_attrs = m->cap_attrs;
         m->attrs = NULL;
         m->n_attrs = m->cap_attrs = 0;
-        for (size_t a = 0; a < moved->n_attrs; a++)
-            if (moved->attrs[a].graph) {
-                moved->attrs[a].graph->parent = g;
-                moved->attrs[a].graph->parent_node = nn;
+        for (size_t a = 0; a < moved->n_attrs; a++) {
+            ir_attr *at = &moved->attrs[a];
+            if (at->graph) {
+                at->graph->parent = g;
+                at->graph->parent_node = nn;
             }
+            if (at->kind == IR_ATTR_TENSOR && at->tensor >= 0) /* a value of sub: now one of g */
+                at->tensor = result_value(g, sub, map, at->tensor);
+        }
         m->dead = true;
         ir_node_set_loc(g, nn, m->loc);
+        if (added)
+            (*added)[(*n_added)++] = nn;
         free(ins);
         free(mo);
     }
     free(order);
+}
+
+/* The map of a subgraph of node `id`: its captured inputs to the node's
+ * operands, everything else -1. */
+static int *capture_map(const ir_graph *g, int id, const ir_graph *sub)
+{
+    const ir_node *n = &g->nodes[id];
+    int *map = hd_xmalloc((sub->n_values ? sub->n_values : 1) * sizeof(int));
+    for (size_t v = 0; v < sub->n_values; v++)
+        map[v] = -1;
+    size_t n_caps = n->n_captures, first_cap = n->n_inputs - n_caps;
+    for (size_t k = 0; k < n_caps; k++)
+        map[sub->inputs[sub->n_inputs - n_caps + k]] = n->inputs[first_cap + k];
+    return map;
+}
+
+/* Replaces If node `id`, whose condition is known, by the nodes of the
+ * branch it takes (inferred and folded already): their values become
+ * values of g, captured inputs become the If's operands, and the branch's
+ * results become the If's outputs.  The If is left dead (it still owns the
+ * branches, whose constants the moved nodes may read). */
+static void inline_branch(ir_graph *g, int id, ir_graph *sub)
+{
+    ir_node *n = &g->nodes[id];
+    int *map = capture_map(g, id, sub);
+    /* Results computed by a branch node define the If's outputs directly. */
+    int *outs = hd_xmalloc((n->n_outputs ? n->n_outputs : 1) * sizeof(int));
+    memcpy(outs, n->outputs, n->n_outputs * sizeof(int));
+    size_t n_outs = n->n_outputs;
+    for (size_t i = 0; i < sub->n_outputs && i < n_outs; i++) {
+        int v = sub->outputs[i];
+        if (sub->values[v].kind == IR_VALUE_NODE && map[v] < 0)
+            map[v] = outs[i];
+    }
+    n->dead = true;
+    move_nodes(g, sub, map, true, -1, false, NULL, NULL);
     /* Results that are constants or captured values: the output takes the
      * constant, or an Identity copies the operand. */
     for (size_t i = 0; i < sub->n_outputs && i < n_outs; i++) {
@@ -221,6 +266,102 @@ static void inline_branch(ir_graph *g, int id, ir_graph *sub)
     }
     free(outs);
     free(map);
+}
+
+/* An If that inline_guarded can take apart: two branches without formal
+ * inputs, each giving every result of the node. */
+static bool if_arity_ok(const ir_graph *g, int id)
+{
+    const ir_node *n = &g->nodes[id];
+    const char *names[2] = {"then_branch", "else_branch"};
+    for (int b = 0; b < 2; b++) {
+        const ir_graph *sub = ir_node_subgraph(n, names[b]);
+        if (!sub || sub->n_inputs != n->n_captures || sub->n_outputs != n->n_outputs)
+            return false;
+    }
+    for (size_t i = 0; i < n->n_outputs; i++)
+        if (n->outputs[i] < 0)
+            return false;
+    return n->n_inputs >= 1 && n->inputs[0] >= 0;
+}
+
+/* An If over run-time dims whose condition the run decides: both branches'
+ * nodes move into g before inference, each guarded by the condition
+ * (ir_node.guard), and each result of the If becomes a hodu.Phi of the two
+ * branches' results.  The inlined nodes are then inferred as g's own, with
+ * everything run-time dims have (a branch's result may even differ in size
+ * from the other's: the Phi's dim is then decided when the model runs).
+ * Returns the new nodes, in an order to infer them, in *added. */
+static void inline_guarded(ir_graph *g, int id, int **added, size_t *n_added)
+{
+    const char *names[2] = {"then_branch", "else_branch"};
+    size_t total = g->nodes[id].n_outputs;
+    for (int b = 0; b < 2; b++)
+        total += ir_node_subgraph(&g->nodes[id], names[b])->n_nodes;
+    *added = hd_xmalloc((total ? total : 1) * sizeof(int));
+    *n_added = 0;
+    int cond = g->nodes[id].inputs[0];
+    size_t n_outs = g->nodes[id].n_outputs;
+    int *res[2];
+    for (int b = 0; b < 2; b++) {
+        ir_graph *sub = ir_node_subgraph(&g->nodes[id], names[b]);
+        int *map = capture_map(g, id, sub);
+        move_nodes(g, sub, map, false, cond, b == 1, added, n_added);
+        res[b] = hd_xmalloc((n_outs ? n_outs : 1) * sizeof(int));
+        for (size_t i = 0; i < n_outs; i++)
+            res[b][i] = i < sub->n_outputs ? result_value(g, sub, map, sub->outputs[i]) : -1;
+        free(map);
+    }
+    g->nodes[id].dead = true;
+    for (size_t i = 0; i < n_outs; i++) {
+        int o = g->nodes[id].outputs[i], ins[3] = {cond, res[0][i], res[1][i]};
+        if (o < 0)
+            continue;
+        int nn = ir_node_new(g, "Phi", "hodu", g->values[o].name, ins, 3, &o, 1);
+        g->nodes[nn].op = OP_PHI;
+        ir_node_set_loc(g, nn, g->nodes[id].loc);
+        (*added)[(*n_added)++] = nn;
+    }
+    free(res[0]);
+    free(res[1]);
+}
+
+/* A dim whose size the data decides but that no symbol names: unbounded
+ * (StringSplit's tokens) or inside a subgraph. */
+static bool has_symbolless_data_dep(const ir_value *v)
+{
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
+        if (v->dims[i].data_dep && !v->dims[i].rt)
+            return true;
+    return false;
+}
+
+/* Each bounded data-dependent dim of n's results becomes a data symbol
+ * (ir_graph_data_symbol): a run-time dim of range [0, bound] that the
+ * node's lowering sets, so later nodes compute on it as on any other.
+ * Every op that makes such dims counts one thing (NonZero's nonzeros,
+ * Unique's items in Y, indices and counts alike, TopK's run-time K), so
+ * the node's dims of one bound share one symbol. */
+static void make_data_symbols(ir_graph *g, const ir_node *n)
+{
+    const char *sym = NULL;
+    int64_t bound = -1;
+    for (size_t j = 0; j < n->n_outputs; j++) {
+        int id = n->outputs[j];
+        if (id < 0 || g->values[id].kind == IR_VALUE_CONST)
+            continue;
+        for (int k = 0; k < g->values[id].rank; k++) {
+            ir_dim *dim = &g->values[id].dims[k];
+            if (!dim->data_dep || dim->unbounded || dim->rt)
+                continue;
+            if (!sym || dim->size != bound) {
+                sym = ir_graph_data_symbol(g, id, k, dim->size);
+                bound = dim->size;
+            }
+            dim->sym = sym;
+            dim->rt = true;
+        }
+    }
 }
 
 bool pass_infer_fold(ir_graph *g, hd_diag *d)
@@ -253,17 +394,19 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
                 ok = false;
             }
         }
-        /* The one check for values whose size depends on data (NonZero,
-         * Unique, ...): they may be graph outputs, but every op here
-         * computes on exact shapes, so nothing may read them yet. */
+        /* Values whose size depends on data (NonZero, Unique, ...) reach
+         * other nodes as run-time dims (data symbols, made below); only an
+         * unbounded one, or one inside a subgraph, has none, and nothing
+         * here computes on it. */
         for (size_t j = 0; j < n->n_inputs && ok; j++) {
             const ir_value *v = n->inputs[j] >= 0 ? &g->values[n->inputs[j]] : NULL;
-            if (v && ir_value_has_data_dep(v)) {
+            if (v && has_symbolless_data_dep(v)) {
                 ir_node_error(d, g, id,
                               "input '%s' has a size that is only known when the model runs (it depends on the "
-                              "values of node '%s'); Hodu cannot yet compute on such values, only return them as "
-                              "the model's outputs (run-time dims are not supported yet)",
-                              v->name, v->producer >= 0 ? g->nodes[v->producer].name : "?");
+                              "values of node '%s'); Hodu cannot compute on such a value %s, only return it as "
+                              "the model's output",
+                              v->name, v->producer >= 0 ? g->nodes[v->producer].name : "?",
+                              ir_value_has_unbounded(v) ? "(its size has no bound)" : "inside a subgraph");
                 ok = false;
             }
         }
@@ -281,8 +424,29 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
         }
         if (!ok)
             break;
-        /* Run-time dims go through their own inference (ops/rtdims.c). */
-        bool rt = op_rt_touches(g, id);
+        /* Run-time dims go through their own inference (ops/rtdims.c);
+         * a Phi handles them itself. */
+        bool rt = n->op != OP_PHI && op_rt_touches(g, id);
+        if (rt && n->op == OP_IF && !g->parent && cf_if_const_cond(g, id) < 0 && if_arity_ok(g, id)) {
+            if (n->guard >= 0) { /* its guards would have to combine both conditions */
+                ir_node_error(d, g, id,
+                              "an If over run-time dims inside a branch of another such If is not supported yet");
+                ok = false;
+                break;
+            }
+            int *added;
+            size_t n_added;
+            inline_guarded(g, id, &added, &n_added);
+            int *grown = hd_xmalloc((count + n_added) * sizeof(int));
+            memcpy(grown, order, (k + 1) * sizeof(int));
+            memcpy(grown + k + 1, added, n_added * sizeof(int));
+            memcpy(grown + k + 1 + n_added, order + k + 1, (count - k - 1) * sizeof(int));
+            free(order);
+            free(added);
+            order = grown;
+            count += n_added;
+            continue;
+        }
         if (rt && (def->type_subgraphs || n->n_captures)) {
             ir_node_error(d, g, id, "control flow over values with run-time dims is not supported yet");
             ok = false;
@@ -348,6 +512,8 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
         }
         if (all_outputs_const(g, n))
             n->dead = true;
+        else if (!g->parent)
+            make_data_symbols(g, n);
     }
     free(order);
     return ok;

@@ -86,8 +86,8 @@ static bool same_batch(const ir_dim *a, const ir_dim *b)
 static bool blockable_conv(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
-    if (n->op != OP_CONV || n->dead || n->body || n->rt_general || n->n_outputs != 1 || n->outputs[0] < 0 ||
-        n->n_inputs < 2)
+    if (n->op != OP_CONV || n->dead || n->body || n->rt_general || n->guard >= 0 || n->n_outputs != 1 ||
+        n->outputs[0] < 0 || n->n_inputs < 2)
         return false;
     nn_conv_geom geom;
     if (!nn_conv_geom_of(g, node, &geom) || geom.w.nd != 2 ||
@@ -108,7 +108,7 @@ static bool blockable_elementwise(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
     const op_def *def = op_get(n->op);
-    if (n->dead || n->body || n->rt_general || !def || n->n_outputs != 1 || n->outputs[0] < 0)
+    if (n->dead || n->body || n->rt_general || n->guard >= 0 || !def || n->n_outputs != 1 || n->outputs[0] < 0)
         return false;
     for (size_t j = 0; j < n->n_attrs; j++)
         if (n->attrs[j].kind == IR_ATTR_TENSOR || n->attrs[j].kind == IR_ATTR_GRAPH ||
@@ -195,7 +195,7 @@ static bool blockable_pool(const ir_graph *g, int node, const bool *native, size
 {
     const ir_node *n = ir_nd(g, node);
     if ((n->op != OP_GLOBAL_AVERAGE_POOL && n->op != OP_MAX_POOL && n->op != OP_AVERAGE_POOL) || n->dead ||
-        n->rt_general || n->n_inputs != 1 || n->n_outputs < 1 || n->outputs[0] < 0 ||
+        n->rt_general || n->guard >= 0 || n->n_inputs != 1 || n->n_outputs < 1 || n->outputs[0] < 0 ||
         (n->n_outputs > 1 && n->outputs[1] >= 0))
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]);

@@ -156,6 +156,8 @@ bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch_of, mem_plan *p
             if (g->values[v].kind == IR_VALUE_CONST && plan->slots[v].place == MEM_NONE && ok)
                 ok = place_weight(g, plan, v, d);
         }
+        if (n->guard >= 0) /* read before the node runs (ir_node.guard) */
+            last_use[n->guard] = s;
     }
     /* Constants that are graph outputs are copied out of the blob. */
     for (size_t i = 0; i < g->n_outputs; i++) {

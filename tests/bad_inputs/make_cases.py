@@ -336,11 +336,30 @@ for name, v in (("do_0", 0.0), ("do_half", 0.5), ("do_1", 1.0)):
 for name, v in (("do_on", True), ("do_off", False)):
     npv(name, v, np.bool_)
 
-# A value whose size depends on data (NonZero's result) read by another
-# node: refused at build time until Hodu computes on run-time dims.
-save(model([helper.make_node("NonZero", ["x"], ["nz"], name="find"),
-            helper.make_node("Transpose", ["nz"], ["t"], name="flip")],
-           [x], [helper.make_tensor_value_info("t", TensorProto.INT64, None)]), "nonzero_consumer.onnx")
+# An If over a size the data decides inside a branch of another such If:
+# the inlined branches' guards would have to combine both conditions.
+i64 = TensorProto.INT64
+vi64 = helper.make_tensor_value_info
+inner = helper.make_node(
+    "If", ["c2"], ["r_in"], name="inner",
+    then_branch=helper.make_graph([helper.make_node("Neg", ["nz"], ["a1"])], "t2", [], [vi64("a1", i64, None)]),
+    else_branch=helper.make_graph([helper.make_node("Abs", ["nz"], ["a2"])], "e2", [], [vi64("a2", i64, None)]))
+outer_then = helper.make_graph([helper.make_node("Size", ["nz"], ["sz"]),
+                                helper.make_node("Greater", ["sz", "one"], ["c2"]), inner], "t1", [],
+                               [vi64("r_in", i64, None)])
+outer_else = helper.make_graph([helper.make_node("Identity", ["nz"], ["r_id"])], "e1", [], [vi64("r_id", i64, None)])
+save(model([helper.make_node("NonZero", ["x"], ["nz"], name="find"), helper.make_node("Size", ["nz"], ["n"]),
+            helper.make_node("Greater", ["n", "zero_i"], ["c1"]),
+            helper.make_node("If", ["c1"], ["r"], name="outer", then_branch=outer_then, else_branch=outer_else)],
+           [x], [vi64("r", i64, None)],
+           [numpy_helper.from_array(np.array(0, np.int64), "zero_i"), numpy_helper.from_array(np.array(1, np.int64), "one")]),
+     "if_runtime_nested.onnx")
+# A value whose size has no bound (StringSplit's tokens) read by another
+# node: refused at build time (a bounded one, NonZero's, is a run-time dim).
+save(model([helper.make_node("StringSplit", ["s"], ["tok", "cnt"], name="split"),
+            helper.make_node("StringConcat", ["tok", "tok"], ["t"], name="twice")],
+           [helper.make_tensor_value_info("s", TensorProto.STRING, [2])],
+           [helper.make_tensor_value_info("t", TensorProto.STRING, None)], opset=20), "unbounded_consumer.onnx")
 # ... nor may a subgraph return one (its control node computes on exact
 # shapes): NonZero as a Loop body's result.
 nz_body = helper.make_graph([helper.make_node("NonZero", ["x"], ["nz"], name="find_in_body"),

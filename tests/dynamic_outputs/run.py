@@ -10,7 +10,16 @@ onnxruntime's shape and values, so `hodu --run` writes the actual shape the
 ABI reports.  A model mixing static and data-dependent outputs checks that
 each output gets its own dims, and `hodu --inspect` must show the range of
 a data-dependent dim; NonZero and Compress of constants fold, so other
-nodes may read their results.  NonMaxSuppression also gets hostile boxes and counts
+nodes may read their results.  Results that other nodes read (the
+masked select `x[x > 0]` as exporters write it, Unique's values with its
+counts, what Compress kept, the boxes NonMaxSuppression selected, NonZero
+of such a value and ScatterElements into a buffer of its size, RoiAlign over
+the regions that passed, an If
+over whether anything passed (NonMaxSuppression in one branch, an empty
+constant in the other, then the first three kept: a slice the run clamps),
+a detector's per-class top min(k, count) concatenated over 3 and 10 classes)
+are run-time dims their node sets: each model is built once and checked at
+several densities.  NonMaxSuppression also gets hostile boxes and counts
 (NaN and infinite coordinates, inverted corners, huge and negative counts,
 NaN score thresholds; an IoU threshold outside [0, 1] must stop the run): the result must match onnxruntime where it has one, and
 must stay within the bound with indices in range where the scores hold NaN
@@ -79,8 +88,9 @@ class Built:
         T.run(argv)
         return {k: np.load(os.path.join(d, "out", f"{k}.npy")) for k in self.outs}
 
-    def check(self, feeds, what, errors):
-        """hodu against onnxruntime on `feeds`: shapes, dtypes and values equal."""
+    def check(self, feeds, what, errors, rtol=0.0):
+        """hodu against onnxruntime on `feeds`: shapes and dtypes equal, values equal (or, with rtol, close:
+        sums may add in another order)."""
         want = dict(zip(self.outs, self.sess.run(self.outs, feeds)))
         got = self.hodu(feeds)
         for k in self.outs:
@@ -88,7 +98,8 @@ class Built:
             if g.shape != w.shape or g.dtype != w.dtype:
                 errors.append(f"{self.name} {what}: output {k}: {g.dtype}{list(g.shape)}, "
                               f"onnxruntime {w.dtype}{list(w.shape)}")
-            elif not np.array_equal(g, w, equal_nan=g.dtype.kind == "f"):
+            elif not (np.array_equal(g, w, equal_nan=g.dtype.kind == "f") or
+                      (rtol and np.allclose(g, w, rtol=rtol, atol=rtol, equal_nan=True))):
                 errors.append(f"{self.name} {what}: output {k}: values differ\n  hodu {g.tolist()}\n"
                               f"  onnxruntime {w.tolist()}")
 
@@ -248,10 +259,166 @@ def folded_cases(errors):
     b.check({"x": RNG.standard_normal([1, 4]).astype(np.float32)}, "constants", errors)
 
 
+def ints(name, values):
+    from onnx import numpy_helper
+    return numpy_helper.from_array(np.array(values, np.int64), name)
+
+
+def class_topk_nodes(c, k):
+    """One class of a detector's post-processing: the boxes whose score passes, the best min(k, count)."""
+    return [helper.make_node("Gather", ["scores", f"c{c}"], [f"s{c}"], axis=1),
+            helper.make_node("Greater", [f"s{c}", "thr"], [f"m{c}"]), helper.make_node("NonZero", [f"m{c}"], [f"nz{c}"]),
+            helper.make_node("Reshape", [f"nz{c}", "flat"], [f"idx{c}"]),
+            helper.make_node("Gather", [f"s{c}", f"idx{c}"], [f"ks{c}"], axis=0),
+            helper.make_node("Gather", ["boxes", f"idx{c}"], [f"kb{c}"], axis=0),
+            helper.make_node("Shape", [f"ks{c}"], [f"n{c}"]), helper.make_node("Concat", ["k", f"n{c}"], [f"kn{c}"], axis=0),
+            helper.make_node("ReduceMin", [f"kn{c}"], [f"kmin{c}"], keepdims=1),
+            helper.make_node("TopK", [f"ks{c}", f"kmin{c}"], [f"v{c}", f"i{c}"], axis=0),
+            helper.make_node("Gather", [f"kb{c}", f"i{c}"], [f"b{c}"], axis=0),
+            helper.make_node("Shape", [f"v{c}"], [f"vs{c}"]),
+            helper.make_node("ConstantOfShape", [f"vs{c}"], [f"l{c}"],
+                             value=helper.make_tensor("v", TensorProto.INT64, [1], [c]))], \
+        [ints(f"c{c}", c)]
+
+
+def feeding_cases(errors):
+    """Data-dependent results read by other nodes: their sizes are run-time dims the producing node sets."""
+    from onnx import numpy_helper
+    zero = numpy_helper.from_array(np.array(0, np.float32), "zero")
+    # x[x > 0] as exporters write it, then a sum, a softmax and the indices as floats
+    nodes = [helper.make_node("Greater", ["x", "zero"], ["m"]), helper.make_node("NonZero", ["m"], ["nz"]),
+             helper.make_node("Transpose", ["nz"], ["t"], perm=[1, 0]), helper.make_node("GatherND", ["x", "t"], ["sel"]),
+             helper.make_node("ReduceSum", ["sel"], ["total"], keepdims=0), helper.make_node("Softmax", ["sel"], ["p"]),
+             helper.make_node("Cast", ["t"], ["tf"], to=TensorProto.FLOAT), helper.make_node("Mul", ["tf", "tf"], ["sq"])]
+    b = Built(model("masked_select", nodes, [vi("x", np.float32, [4, 6])],
+                    [vi("sel", np.float32, None), vi("total", np.float32, None), vi("p", np.float32, None),
+                     vi("sq", np.float32, None)], [zero]))
+    for what, x in densities([4, 6], np.float32, lambda s: RNG.standard_normal(s) + 2.0):
+        b.check({"x": x}, what, errors, rtol=1e-5)
+    # Unique's outputs share one count: values and counts combine
+    nodes = [helper.make_node("Unique", ["x"], ["y", "", "inv", "counts"], sorted=1),
+             helper.make_node("Cast", ["counts"], ["cf"], to=TensorProto.FLOAT), helper.make_node("Mul", ["y", "cf"], ["w"]),
+             helper.make_node("ReduceMax", ["w"], ["wmax"], keepdims=1), helper.make_node("Gather", ["y", "inv"], ["back"])]
+    b = Built(model("unique_counts", nodes, [vi("x", np.float32, [10])],
+                    [vi("w", np.float32, None), vi("wmax", np.float32, None), vi("back", np.float32, [10])], opset=13))
+    for levels in (1, 3, 50):
+        b.check({"x": RNG.integers(-levels, levels + 1, [10]).astype(np.float32)}, f"{levels} levels", errors)
+    # Compress, then ops over what it kept
+    nodes = [helper.make_node("Compress", ["x", "c"], ["kept"], axis=0), helper.make_node("Relu", ["kept"], ["r"]),
+             helper.make_node("Softmax", ["r"], ["y"], axis=1), helper.make_node("ReduceMean", ["kept"], ["mean"], axes=[0])]
+    b = Built(model("compress_then", nodes, [vi("x", np.float32, [6, 5]), vi("c", np.bool_, [6])],
+                    [vi("y", np.float32, None), vi("mean", np.float32, None)]))
+    for p in (0.3, 0.7, 1.0):
+        c = RNG.random(6) < p
+        c[RNG.integers(6)] = True
+        b.check({"x": RNG.standard_normal([6, 5]).astype(np.float32), "c": c}, f"density {p}", errors, rtol=1e-5)
+    # Nothing kept: onnxruntime says 0 for the empty mean, the onnx reference (numpy) and PyTorch NaN, as hodu
+    got = b.hodu({"x": RNG.standard_normal([6, 5]).astype(np.float32), "c": np.zeros(6, np.bool_)})
+    if got["y"].shape != (0, 5) or got["mean"].shape != (1, 5) or not np.isnan(got["mean"]).all():
+        errors.append(f"compress_then nothing kept: y {got['y'].shape}, mean {got['mean'].tolist()}")
+    # NonMaxSuppression's selection picks the boxes
+    nodes = [helper.make_node("NonMaxSuppression", ["boxes3", "scores3", "maxk", "iou"], ["sel"]),
+             helper.make_node("Gather", ["sel", "two"], ["bi"], axis=1), helper.make_node("Gather", ["boxes", "bi"], ["picked"], axis=0)]
+    b = Built(model("nms_picks", nodes, [vi("boxes3", np.float32, [1, 12, 4]), vi("scores3", np.float32, [1, 1, 12]),
+                                         vi("boxes", np.float32, [12, 4])],
+                    [vi("picked", np.float32, None)],
+                    [ints("maxk", [5]), numpy_helper.from_array(np.array([0.4], np.float32), "iou"), ints("two", 2)]))
+    for i in range(3):
+        bx = random_boxes(1, 12, False)
+        b.check({"boxes3": bx, "scores3": RNG.random([1, 1, 12]).astype(np.float32), "boxes": bx[0]}, f"boxes {i}", errors)
+    # NonZero of a value whose size the data decided, and ScatterElements
+    # into a buffer of that size (a detector's per-level RoI pooling
+    # scatters back this way)
+    nodes = [helper.make_node("Greater", ["x", "zero"], ["m"]), helper.make_node("NonZero", ["m"], ["nz"]),
+             helper.make_node("Reshape", ["nz", "flat"], ["idx"]), helper.make_node("Gather", ["x", "idx"], ["sel"]),
+             helper.make_node("Greater", ["sel", "one_f"], ["m2"]), helper.make_node("NonZero", ["m2"], ["nz2"]),
+             helper.make_node("Reshape", ["nz2", "flat"], ["idx2"]), helper.make_node("Gather", ["sel", "idx2"], ["big"]),
+             helper.make_node("Shape", ["sel"], ["n"]),
+             helper.make_node("ConstantOfShape", ["n"], ["blank"],
+                              value=helper.make_tensor("v", TensorProto.FLOAT, [1], [-1.0])),
+             helper.make_node("ScatterElements", ["blank", "idx2", "big"], ["back"], axis=0)]
+    b = Built(model("nonzero_twice_scatter", nodes, [vi("x", np.float32, [12])],
+                    [vi("nz2", np.int64, None), vi("back", np.float32, None)],
+                    [zero, ints("flat", [-1]), numpy_helper.from_array(np.array(1.0, np.float32), "one_f")]))
+    for what, x in densities([12], np.float32, lambda s: RNG.standard_normal(s) * 2):
+        b.check({"x": x}, what, errors)
+    # RoiAlign over the regions whose score passed: one region at a time
+    nodes = [helper.make_node("Greater", ["score", "half"], ["m"]), helper.make_node("NonZero", ["m"], ["nz"]),
+             helper.make_node("Reshape", ["nz", "flat"], ["idx"]), helper.make_node("Gather", ["rois", "idx"], ["keep"]),
+             helper.make_node("Shape", ["idx"], ["n"]),
+             helper.make_node("ConstantOfShape", ["n"], ["bi"], value=helper.make_tensor("v", TensorProto.INT64, [1], [0])),
+             helper.make_node("RoiAlign", ["feat", "keep", "bi"], ["pooled"], output_height=3, output_width=3,
+                              sampling_ratio=2, spatial_scale=0.5)]
+    b = Built(model("roialign_kept", nodes, [vi("feat", np.float32, [1, 2, 8, 8]), vi("rois", np.float32, [6, 4]),
+                                             vi("score", np.float32, [6])],
+                    [vi("pooled", np.float32, None)],
+                    [ints("flat", [-1]), numpy_helper.from_array(np.array(0.5, np.float32), "half")], opset=16))
+    for p in (0.0, 0.5, 1.0):
+        xy = RNG.random((6, 2)) * 8
+        rois = np.concatenate([xy, xy + 2 + RNG.random((6, 2)) * 6], axis=1).astype(np.float32)
+        score = np.where(RNG.random(6) < p, 0.9, 0.1).astype(np.float32)
+        b.check({"feat": RNG.standard_normal([1, 2, 8, 8]).astype(np.float32), "rois": rois, "score": score},
+                f"density {p}", errors, rtol=1e-5)
+    # An If over a size the data decides (is anything left?), as exporters
+    # write a detector's batched NMS: empty then, else NonMaxSuppression of
+    # what passed; both branches inlined under the condition
+    then_g = helper.make_graph([helper.make_node("Constant", [], ["empty"],
+                                                 value=numpy_helper.from_array(np.zeros([0], np.int64)))],
+                               "then", [], [vi("empty", np.int64, [0])])
+    else_g = helper.make_graph([
+        helper.make_node("Unsqueeze", ["kb", "ax0"], ["b3"]), helper.make_node("Unsqueeze", ["ks", "ax0"], ["s2"]),
+        helper.make_node("Unsqueeze", ["s2", "ax0"], ["s3"]),
+        helper.make_node("NonMaxSuppression", ["b3", "s3", "maxk", "iou"], ["sel"]),
+        helper.make_node("Gather", ["sel", "two"], ["g"], axis=1), helper.make_node("Squeeze", ["g", "ax1"], ["keep"])],
+        "else", [], [vi("keep", np.int64, ["k"])])
+    nodes = [helper.make_node("Greater", ["scores", "thr"], ["m"]), helper.make_node("NonZero", ["m"], ["nz"]),
+             helper.make_node("Reshape", ["nz", "flat"], ["idx"]),
+             helper.make_node("Gather", ["scores", "idx"], ["ks"], axis=0),
+             helper.make_node("Gather", ["boxes", "idx"], ["kb"], axis=0),
+             helper.make_node("Shape", ["kb"], ["sh"]), helper.make_node("ReduceProd", ["sh"], ["numel"], keepdims=0),
+             helper.make_node("Equal", ["numel", "zero_i"], ["none_left"]),
+             helper.make_node("If", ["none_left"], ["picked"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Slice", ["picked", "zero1", "three", "zero1"], ["best3"]),
+             helper.make_node("Gather", ["kb", "best3"], ["out_boxes"], axis=0),
+             helper.make_node("Gather", ["ks", "best3"], ["out_scores"], axis=0)]
+    inits = [numpy_helper.from_array(np.array(0.3, np.float32), "thr"), ints("flat", [-1]), ints("zero_i", 0),
+             ints("ax0", [0]), ints("ax1", [1]), ints("maxk", [100]), ints("two", [2]), ints("zero1", [0]),
+             ints("three", [3]), numpy_helper.from_array(np.array([0.5], np.float32), "iou")]
+    b = Built(model("if_then_nms", nodes, [vi("scores", np.float32, [20]), vi("boxes", np.float32, [20, 4])],
+                    [vi("out_boxes", np.float32, None), vi("out_scores", np.float32, None)], inits, opset=17))
+    for p in (0.0, 0.1, 0.5, 1.0):
+        scores = np.where(RNG.random(20) < p, 0.4 + RNG.random(20) / 2, 0.1).astype(np.float32)
+        b.check({"scores": scores, "boxes": random_boxes(1, 20, False)[0]}, f"density {p}", errors)
+    # A detector's per-class top-k, concatenated over classes: 3 classes
+    # (the sum of three counts) and 10 (more counts than one size holds as
+    # a sum: the Concat reports its total)
+    for classes in (3, 10):
+        nodes, inits = [], [numpy_helper.from_array(np.array(0.5, np.float32), "thr"), ints("flat", [-1]), ints("k", [4])]
+        for c in range(classes):
+            cn, ci = class_topk_nodes(c, 4)
+            nodes += cn
+            inits += ci
+        nodes += [helper.make_node("Concat", [f"b{c}" for c in range(classes)], ["all_boxes"], axis=0),
+                  helper.make_node("Concat", [f"v{c}" for c in range(classes)], ["all_scores"], axis=0),
+                  helper.make_node("Concat", [f"l{c}" for c in range(classes)], ["all_labels"], axis=0),
+                  helper.make_node("ReduceSum", ["all_boxes", "one"], ["area"], keepdims=0)]
+        inits.append(ints("one", [1]))
+        b = Built(model(f"class_topk_{classes}", nodes, [vi("scores", np.float32, [16, classes]), vi("boxes", np.float32, [16, 4])],
+                        [vi(o, np.float32 if o != "all_labels" else np.int64, None)
+                         for o in ("all_boxes", "all_scores", "all_labels", "area")], inits))
+        for p in (0.0, 0.2, 0.6, 1.0):
+            scores = np.where(RNG.random([16, classes]) < p, 0.5 + RNG.random([16, classes]) / 2, 0.1).astype(np.float32)
+            b.check({"scores": scores, "boxes": RNG.standard_normal([16, 4]).astype(np.float32)}, f"density {p}", errors,
+                    rtol=1e-5)
+    shown = T.run([T.hodu, "--inspect", b.so]).stdout
+    if "float32[0..160,4]" not in shown:
+        errors.append(f"class_topk_10: --inspect does not show the concatenated boxes' range:\n{shown}")
+
+
 def main():
     errors = []
     np.seterr(all="ignore")
-    for cases in (nonzero_cases, unique_cases, compress_cases, nms_cases, mixed_cases, folded_cases):
+    for cases in (nonzero_cases, unique_cases, compress_cases, nms_cases, mixed_cases, folded_cases, feeding_cases):
         try:
             cases(errors)
         except RuntimeError as e:

@@ -158,18 +158,34 @@ def conv_epilogue(outdir):
 
 
 def data_dependent(outdir):
-    # NonZero of an input: its count dim is data-dependent (?<=12); NonZero
-    # of a constant folds to its exact shape and feeds a node.
-    x = helper.make_tensor_value_info("x", F32, [3, 4])
-    nz = helper.make_tensor_value_info("nz", TensorProto.INT64, [2, "n"])
-    t = helper.make_tensor_value_info("t", TensorProto.INT64, [2, 2])
+    # NonZero of an input: its count dim is a data symbol (nz.dim1<=12) that
+    # the Transpose and the Cast read as a run-time dim; NonZero of a
+    # constant folds to its exact shape.  Then an If over the count (is it
+    # empty?) whose branches give different sizes: both are inlined, each
+    # node guarded by the condition, and a hodu.Phi picks the result, its
+    # size a data symbol of its own.
+    i64, b = TensorProto.INT64, TensorProto.BOOL
+    vi = helper.make_tensor_value_info
+    x = vi("x", F32, [3, 4])
+    nz = vi("nz", i64, [2, "n"])
+    t = vi("t", i64, [2, 2])
+    then_g = helper.make_graph([helper.make_node("Constant", [], ["none"], name="empty",
+                                                 value=numpy_helper.from_array(np.zeros([0, 2], np.int64)))],
+                               "then", [], [vi("none", i64, [0, 2])])
+    else_g = helper.make_graph([helper.make_node("Transpose", ["nz"], ["at"], name="flip_nz")], "else", [],
+                               [vi("at", i64, ["n", 2])])
     nodes = [
         helper.make_node("NonZero", ["x"], ["nz"], name="find"),
+        helper.make_node("Cast", ["nz"], ["nzf"], name="to_float", to=TensorProto.FLOAT),
         helper.make_node("NonZero", ["mask"], ["m"], name="find_const"),
         helper.make_node("Transpose", ["m"], ["t"], name="flip"),
+        helper.make_node("Size", ["nz"], ["count"], name="count"),
+        helper.make_node("Equal", ["count", "zero"], ["none_found"], name="is_empty"),
+        helper.make_node("If", ["none_found"], ["pairs"], name="pick", then_branch=then_g, else_branch=else_g),
     ]
-    inits = [const("mask", np.array([[0, 1], [2, 0]], np.float32))]
-    save(outdir, "data_dependent", nodes, [x], [nz, t], inits)
+    inits = [const("mask", np.array([[0, 1], [2, 0]], np.float32)), const("zero", np.array(0, np.int64))]
+    save(outdir, "data_dependent", nodes, [x],
+         [nz, t, vi("nzf", F32, [2, "n"]), vi("pairs", i64, ["p", 2])], inits)
     return ""
 
 

@@ -516,6 +516,61 @@ static void rt_slice_calls(const ir_graph *g, int node, int p, const char **syms
 
 /* The nodes whose functions check run-time values, in check order (the
  * descriptor's `checks`). */
+/* True when dim k of v is a data symbol its own node sets. */
+static bool is_data_symbol_dim(const ir_value *v, int k) { return v->dims[k].data_dep && v->dims[k].rt; }
+
+static bool has_data_symbol(const ir_value *v)
+{
+    for (int k = 0; k < v->rank; k++)
+        if (is_data_symbol_dim(v, k))
+            return true;
+    return false;
+}
+
+static bool decides_data_symbol(const ir_graph *g, const ir_node *n)
+{
+    for (size_t j = 0; j < n->n_outputs; j++)
+        if (n->outputs[j] >= 0 && has_data_symbol(&g->values[n->outputs[j]]))
+            return true;
+    return false;
+}
+
+/* True when symbol i's size is known only once a node has run. */
+static bool symbol_after_node(const ir_graph *g, size_t i) { return ir_graph_symbol_is_data(g, g->symbols[i]); }
+
+/* rtd[k] = the polynomial of derived symbol k (see put_rt_dims). */
+static void put_derived_symbol(const ir_graph *g, size_t k, const char *indent, hd_buf *b)
+{
+    const ir_poly *p = ir_graph_symbol_poly(g, k);
+    hd_buf_printf(b, "%srtd[%zu] = 0", indent, k);
+    for (int t = 0; t < p->n; t++) {
+        hd_buf_printf(b, " + INT64_C(%" PRId64 ")", p->t[t].coef);
+        for (int i = 0; i < p->t[t].n; i++)
+            hd_buf_printf(b, " * rtd[%d]", em_rt_index(g, p->t[t].f[i]));
+    }
+    hd_buf_puts(b, ";\n");
+}
+
+/* After a node that decides data symbols: each one's size from the dims
+ * it wrote, then every derived symbol over one of them again (rtd starts
+ * zeroed, so one computed before all its factors ran is merely stale). */
+static void set_data_symbols(const ir_graph *g, int node, hd_buf *calls)
+{
+    const ir_node *n = &g->nodes[node];
+    bool any = false;
+    for (size_t j = 0; j < n->n_outputs; j++) {
+        const ir_value *v = n->outputs[j] >= 0 ? &g->values[n->outputs[j]] : NULL;
+        for (int k = 0; v && k < v->rank; k++)
+            if (is_data_symbol_dim(v, k)) {
+                hd_buf_printf(calls, "    rtd[%d] = dims_n%d_%zu[%d];\n", em_rt_index(g, v->dims[k].sym), node, j, k);
+                any = true;
+            }
+    }
+    for (size_t k = 0; any && k < g->n_symbols; k++)
+        if (ir_graph_symbol_poly(g, k) && symbol_after_node(g, k))
+            put_derived_symbol(g, k, "    ", calls);
+}
+
 typedef struct node_checks {
     int *node;
     const char **why; /* op_emit.check_why per check, or NULL */
@@ -648,12 +703,15 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
                   hd_xstrdup(value_name(names, g, plan, v)));
     }
     /* Outputs whose size depends on data: the node writes their actual
-     * dims where hodu_run reports them (see output_dims_at). */
+     * dims where hodu_run reports them (see output_dims_at), or, for a
+     * value with data symbols, to a local array the symbols are read from
+     * after the call (set_data_symbols). */
     for (size_t j = 0; j < n->n_outputs; j++)
         if (n->outputs[j] >= 0 && ir_value_has_data_dep(&g->values[n->outputs[j]])) {
-            long at = output_dims_at(g, n->outputs[j]);
-            if (at < 0) /* read by nobody: a sink of its own (the parameters are restrict) */
-                hd_buf_printf(&names->decls, "    int64_t dims_n%d_%zu[%d];\n", node, j, g->values[n->outputs[j]].rank);
+            const ir_value *v = &g->values[n->outputs[j]];
+            long at = has_data_symbol(v) ? -1 : output_dims_at(g, n->outputs[j]);
+            if (at < 0) /* a sink of its own (the parameters are restrict) */
+                hd_buf_printf(&names->decls, "    int64_t dims_n%d_%zu[%d];\n", node, j, v->rank);
             param_add(&ps, hd_xstrdup("int64_t *"), hd_xasprintf("dims%zu", j),
                       at >= 0 ? hd_xasprintf("odims + %ld", at) : hd_xasprintf("dims_n%d_%zu", node, j));
         }
@@ -669,8 +727,10 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
                                       : hd_xstrdup("arena"));
     }
 
+    /* a node that decides a data symbol its own loops read sets it first */
     if (e.rt_dims)
-        param_add(&ps, hd_xstrdup("const int64_t *"), hd_xstrdup("rtd"), hd_xstrdup("rtd"));
+        param_add(&ps, hd_xstrdup(decides_data_symbol(g, n) ? "int64_t *" : "const int64_t *"), hd_xstrdup("rtd"),
+                  hd_xstrdup("rtd"));
     if (rt_rows) { /* this run's rows: the product of the run-time dims */
         hd_buf rows;
         hd_buf_init(&rows);
@@ -684,6 +744,9 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
         write_task_form(g, sub, node, &e, plan, step, &ps, &body, fns);
     else
         write_plain_form(g, sub, node, &ps, e.can_fail, &body, fns);
+    /* A guarded node (an inlined If branch's) runs under its condition. */
+    if (n->guard >= 0)
+        hd_buf_printf(calls, "    if (%s(%s)[0]) {\n", n->guard_else ? "!" : "", value_name(names, g, plan, n->guard));
     hd_buf_puts(calls, "    ");
     if (rt_p && !rt_rows)
         rt_slice_calls(g, node, rt_p, rt_syms, &ps, calls);
@@ -708,6 +771,9 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
     }
     for (int k = 0; k < rt_loops && !rt_rows; k++)
         hd_buf_puts(calls, "    }\n");
+    set_data_symbols(g, node, calls);
+    if (n->guard >= 0)
+        hd_buf_puts(calls, "    }\n");
     params_free(&ps);
     hd_buf_free(&body);
     return true;
@@ -729,7 +795,7 @@ static bool graph_has_rt(const ir_graph *g)
  * dims"). */
 static void put_rt_dims(const ir_graph *g, hd_buf *b)
 {
-    hd_buf_printf(b, "    int64_t rtd[%zu];\n    (void)rtd;\n", g->n_symbols ? g->n_symbols : 1);
+    hd_buf_printf(b, "    int64_t rtd[%zu] = {0};\n    (void)rtd;\n", g->n_symbols ? g->n_symbols : 1);
     if (!graph_has_rt(g))
         return;
     const char *fail = "return HODU_RUN_INPUT_VALUES + 0;";
@@ -737,18 +803,9 @@ static void put_rt_dims(const ir_graph *g, hd_buf *b)
     bool *seen = hd_xcalloc(g->n_symbols ? g->n_symbols : 1, sizeof(bool));
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) /* the derived ones: within range since their factors are */
-            for (size_t k = 0; k < g->n_symbols; k++) {
-                const ir_poly *p = ir_graph_symbol_poly(g, k);
-                if (!p)
-                    continue;
-                hd_buf_printf(b, "    rtd[%zu] = 0", k);
-                for (int t = 0; t < p->n; t++) {
-                    hd_buf_printf(b, " + INT64_C(%" PRId64 ")", p->t[t].coef);
-                    for (int i = 0; i < p->t[t].n; i++)
-                        hd_buf_printf(b, " * rtd[%d]", em_rt_index(g, p->t[t].f[i]));
-                }
-                hd_buf_puts(b, ";\n");
-            }
+            for (size_t k = 0; k < g->n_symbols; k++)
+                if (ir_graph_symbol_poly(g, k) && !symbol_after_node(g, k))
+                    put_derived_symbol(g, k, "    ", b);
         long at = 0;
         for (size_t i = 0; i < g->n_inputs; i++) {
             const ir_value *v = &g->values[g->inputs[i]];
@@ -779,18 +836,30 @@ static void put_rt_dims(const ir_graph *g, hd_buf *b)
 /* hodu_run's output dims: the caller's array or a local one, filled with
  * every output's dims (for a data-dependent dim the bound, which its node
  * overwrites). */
+static void put_output_dims_from(const ir_graph *g, bool late, hd_buf *b);
+
 static void put_output_dims(const ir_graph *g, hd_buf *b)
 {
     long total = output_dims_start(g, g->n_outputs);
     hd_buf_printf(b, "    int64_t odims_local[%ld];\n    int64_t *odims = output_dims ? output_dims : odims_local;\n",
                   total ? total : 1);
     hd_buf_puts(b, "    (void)odims;\n");
+    put_output_dims_from(g, false, b);
+}
+
+/* The output dims: when `late`, those that a data symbol decides (written
+ * once every node has run), else the others. */
+static void put_output_dims_from(const ir_graph *g, bool late, hd_buf *b)
+{
     for (size_t i = 0; i < g->n_outputs; i++) {
         const ir_value *v = &g->values[g->outputs[i]];
         long at = output_dims_start(g, i);
         for (int k = 0; k < v->rank; k++) {
-            if (v->dims[k].rt)
-                hd_buf_printf(b, "    odims[%ld] = rtd[%d];\n", at + k, em_rt_index(g, v->dims[k].sym));
+            int s = v->dims[k].rt ? em_rt_index(g, v->dims[k].sym) : -1;
+            if ((s >= 0 && symbol_after_node(g, (size_t)s)) != late)
+                continue;
+            if (s >= 0)
+                hd_buf_printf(b, "    odims[%ld] = rtd[%d];\n", at + k, s);
             else
                 hd_buf_printf(b, "    odims[%ld] = %" PRId64 ";\n", at + k, v->dims[k].size);
         }
@@ -820,10 +889,12 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
             hd_buf_puts(b, "};\n");
         }
         if (ir_value_has_rt(v)) {
+            /* names of the dims a caller chooses; one that a node decides
+             * when the model runs (a data symbol) is plain data-dependent */
             hd_buf_printf(b, "static const char *const %s%zu_dim_names[] = {", what, i);
             for (int k = 0; k < v->rank; k++) {
                 hd_buf_puts(b, k ? ", " : "");
-                if (v->dims[k].rt)
+                if (v->dims[k].rt && !symbol_after_node(g, (size_t)em_rt_index(g, v->dims[k].sym)))
                     put_c_string(b, v->dims[k].sym);
                 else
                     hd_buf_puts(b, "NULL");
@@ -1033,7 +1104,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
             ok = false;
             break;
         }
-        if (ir_value_has_data_dep(val) && output_dims_at(g, v) != output_dims_start(g, i))
+        if (ir_value_has_data_dep(val) && !has_data_symbol(val) && output_dims_at(g, v) != output_dims_start(g, i))
             hd_buf_printf(&calls, "    memcpy(odims + %ld, odims + %ld, %d * sizeof(int64_t));\n",
                           output_dims_start(g, i), output_dims_at(g, v), val->rank);
         size_t nbytes = ir_value_nbytes(val);
@@ -1076,6 +1147,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     hd_buf_write(b, names.decls.data ? names.decls.data : "", names.decls.len);
     hd_buf_puts(b, "    const hd_fpenv fpenv = hd_fpenv_enter();\n");
     hd_buf_write(b, calls.data ? calls.data : "", calls.len);
+    put_output_dims_from(g, true, b);
     hd_buf_puts(b, "    hd_fpenv_leave(fpenv);\n    return 0;\n}\n\n");
     emit_desc_tensors(g, g->inputs, g->n_inputs, "inputs", b);
     emit_desc_tensors(g, g->outputs, g->n_outputs, "outputs", b);

@@ -365,6 +365,32 @@ static bool emit_control(op_emit *e)
     return true;
 }
 
+/* hodu.Phi: the result of the branch that ran, copied with its sizes in
+ * this run; a dim decided here (the branches' differ) is reported
+ * through dims0.  memmove: the planner may have put the result where a
+ * branch's was. */
+static bool emit_phi(op_emit *e)
+{
+    const ir_value *out = em_out(e, 0);
+    e->rt_dims = true;
+    em_line(e, "if (in0[0]) {");
+    for (int b = 1; b <= 2; b++) {
+        const ir_value *in = em_in(e, (size_t)b);
+        hd_buf elems;
+        hd_buf_init(&elems);
+        em_rt_elems(e->g, in, -1, &elems);
+        e->indent++;
+        em_line(e, "memmove(out0, in%d, (size_t)(%s) * %zu);", b, elems.data, ir_dtype_size(out->dtype));
+        for (int k = 0; k < out->rank; k++)
+            if (out->dims[k].data_dep)
+                em_line(e, "dims0[%d] = %s;", k, em_dim(e->g, in, k).s);
+        e->indent--;
+        em_line(e, b == 1 ? "} else {" : "}");
+        hd_buf_free(&elems);
+    }
+    return true;
+}
+
 void native_register_control(native_lowering *table)
 {
     static const native_lowering cf = {.emit = emit_control, .scratch_both = cf_scratch};
@@ -372,4 +398,5 @@ void native_register_control(native_lowering *table)
     table[OP_LOOP] = cf;
     table[OP_SCAN_8] = cf;
     table[OP_SCAN] = cf;
+    table[OP_PHI] = (native_lowering){.emit = emit_phi, .emit_rt = emit_phi};
 }

@@ -59,15 +59,21 @@ static void dyn_emit_sort(op_emit *e)
 static bool emit_nonzero(op_emit *e)
 {
     const ir_value *x = em_in(e, 0);
-    int64_t n = ir_value_numel(x);
     int rank = x->rank > 0 ? x->rank : 1;
     char *test = dyn_nonzero_test(x->dtype, "in0[i]");
+    /* the element count: this run's when the input has run-time dims (the
+     * general path) */
+    hd_buf n;
+    hd_buf_init(&n);
+    em_rt_elems(e->g, x, -1, &n);
+    em_line(e, "const int64_t n = %s;", n.data);
+    hd_buf_free(&n);
     em_line(e, "int64_t nnz = 0;");
-    em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++)", n);
+    em_line(e, "for (int64_t i = 0; i < n; i++)");
     em_line(e, "    nnz += %s;", test);
     /* row d of the output holds every hit's index along dim d */
     em_line(e, "int64_t j = 0;");
-    em_line(e, "for (int64_t i = 0; i < %" PRId64 " && j < nnz; i++) {", n);
+    em_line(e, "for (int64_t i = 0; i < n && j < nnz; i++) {");
     em_line(e, "    if (!%s)", test);
     em_line(e, "        continue;");
     if (x->rank == 0) {
@@ -75,9 +81,10 @@ static bool emit_nonzero(op_emit *e)
     } else {
         em_line(e, "    int64_t rem = i;");
         for (int d = x->rank - 1; d >= 0; d--) {
-            em_line(e, "    out0[%d * nnz + j] = rem %% %" PRId64 ";", d, x->dims[d].size);
+            const em_num dim = em_dim(e->g, x, d);
+            em_line(e, "    out0[%d * nnz + j] = rem %% %s;", d, dim.s);
             if (d > 0)
-                em_line(e, "    rem /= %" PRId64 ";", x->dims[d].size);
+                em_line(e, "    rem /= %s;", dim.s);
         }
     }
     em_line(e, "    j++;");
@@ -289,13 +296,16 @@ static bool emit_nms(op_emit *e)
     nms_plan p;
     if (!nms_plan_of(e->g, e->node, &p))
         return false;
-    const int64_t N = p.boxes;
+    const int64_t N = p.boxes; /* at most, when the count is a run-time dim (the general path) */
     em_line(e, "int64_t sel_n = 0;");
     if (p.bound == 0 || N == 0) {
+        if (e->rt_dims)
+            em_line(e, "(void)rtd;");
         em_line(e, "dims0[0] = sel_n;");
         em_line(e, "dims0[1] = 3;");
         return true;
     }
+    em_line(e, "const int64_t N = %s;", em_dim(e->g, em_in(e, 0), 1).s);
 
     /* box a of one batch suppresses box b when their IoU passes the
      * threshold (onnxruntime's rule, in float; an empty or inverted
@@ -339,8 +349,8 @@ static bool emit_nms(op_emit *e)
         em_line(e, "int64_t max_out = in2[0];");
         em_line(e, "if (max_out < 0)");
         em_line(e, "    max_out = 0;");
-        em_line(e, "if (max_out > %" PRId64 ")", N);
-        em_line(e, "    max_out = %" PRId64 ";", N);
+        em_line(e, "if (max_out > N)");
+        em_line(e, "    max_out = N;");
     }
     em_line(e, "const float iou_thr = %s;", nms_has(e, 3) ? "in3[0]" : "0.0f");
     if (nms_has(e, 3) && em_in(e, 3)->kind != IR_VALUE_CONST) { /* the spec's range, as onnxruntime checks it */
@@ -354,10 +364,10 @@ static bool emit_nms(op_emit *e)
     em_line(e, "int64_t *restrict tmp = cand + %" PRId64 ", *restrict sel = tmp + %" PRId64 ";", N, N);
     em_line(e, "for (int64_t b = 0; b < %" PRId64 "; b++)", p.batches);
     em_line(e, "    for (int64_t c = 0; c < %" PRId64 "; c++) {", p.classes);
-    em_line(e, "        const float *sc = in1 + (b * %" PRId64 " + c) * %" PRId64 ";", p.classes, N);
-    em_line(e, "        const float *bx = in0 + b * %" PRId64 ";", N * 4);
+    em_line(e, "        const float *sc = in1 + (b * %" PRId64 " + c) * N;", p.classes);
+    em_line(e, "        const float *bx = in0 + b * N * 4;");
     em_line(e, "        int64_t m = 0;");
-    em_line(e, "        for (int64_t i = 0; i < %" PRId64 "; i++)", N);
+    em_line(e, "        for (int64_t i = 0; i < N; i++)");
     if (nms_has(e, 4))
         em_line(e, "            if (sc[i] > score_thr)");
     em_line(e, "                cand[m++] = i;");
@@ -383,8 +393,8 @@ static bool emit_nms(op_emit *e)
 
 void native_register_dynamic(native_lowering *table)
 {
-    table[OP_NON_ZERO] = (native_lowering){.emit = emit_nonzero};
+    table[OP_NON_ZERO] = (native_lowering){.emit = emit_nonzero, .emit_rt = emit_nonzero};
     table[OP_COMPRESS] = (native_lowering){.emit = emit_compress};
     table[OP_UNIQUE] = (native_lowering){.emit = emit_unique, .scratch = scratch_unique};
-    table[OP_NON_MAX_SUPPRESSION] = (native_lowering){.emit = emit_nms, .scratch = scratch_nms};
+    table[OP_NON_MAX_SUPPRESSION] = (native_lowering){.emit = emit_nms, .scratch = scratch_nms, .emit_rt = emit_nms};
 }

@@ -322,6 +322,108 @@ static bool emit_reduce(op_emit *e)
     return emit_reduce_nest(e, &plan);
 }
 
+/* Opens (or closes) the loops d<i> < n<i> over the dims whose mask[i] is
+ * `reduced`. */
+static void rt_loops(op_emit *e, int r, const bool *mask, bool reduced, bool close)
+{
+    for (int i = 0; i < r; i++)
+        if (mask[i] == reduced) {
+            if (close) {
+                em_close(e);
+            } else {
+                em_line(e, "for (int64_t d%d = 0; d%d < n%d; d%d++) {", i, i, i, i);
+                e->indent++;
+            }
+        }
+}
+
+/* The general path (ir_node.rt_general): a reduction over run-time dims,
+ * sizes read when the model runs.  The kept dims run outside, the reduced
+ * ones inside, so each output element is one accumulation (two for
+ * LogSumExp: the max, then the sum); the output is written in order. */
+static bool emit_reduce_rt(op_emit *e)
+{
+    const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
+    const ir_node *n = em_node(e);
+    reduce_plan plan;
+    if (!reduce_plan_of(e->g, e->node, &plan))
+        return false;
+    if (n->n_inputs > 1 && n->inputs[1] >= 0)
+        em_line(e, "(void)in1; /* axes: a build-time constant, or empty */");
+    hodu_dtype t = in->dtype;
+    reduce_kind k = plan.kind;
+    int r = in->rank;
+    if (plan.identity) {
+        hd_buf elems;
+        hd_buf_init(&elems);
+        em_rt_elems(e->g, in, -1, &elems);
+        em_line(e, "memcpy(out0, in0, (size_t)(%s) * %zu);", elems.data, ir_dtype_size(t));
+        hd_buf_free(&elems);
+        return true;
+    }
+    /* n<i>: the sizes; s<i>: the input's strides; cnt: the reduced count */
+    for (int i = 0; i < r; i++)
+        em_line(e, "const int64_t n%d = %s;", i, em_dim(e->g, in, i).s);
+    for (int i = r - 1; i >= 0; i--)
+        if (i == r - 1)
+            em_line(e, "const int64_t s%d = 1;", i);
+        else
+            em_line(e, "const int64_t s%d = s%d * n%d;", i, i + 1, i + 1);
+    hd_buf cnt, xo, ro;
+    hd_buf_init(&cnt);
+    hd_buf_init(&xo);
+    hd_buf_init(&ro);
+    hd_buf_puts(&cnt, "INT64_C(1)");
+    hd_buf_puts(&xo, "0");
+    hd_buf_puts(&ro, "0");
+    for (int i = 0; i < r; i++) {
+        hd_buf_printf(plan.mask[i] ? &cnt : &xo, plan.mask[i] ? " * n%d" : " + d%d * s%d", i, i);
+        if (plan.mask[i])
+            hd_buf_printf(&ro, " + d%d * s%d", i, i);
+    }
+    em_line(e, "const int64_t cnt = %s;", cnt.data);
+    em_line(e, "(void)cnt;");
+    em_line(e, "int64_t yi = 0;");
+    rt_loops(e, r, plan.mask, false, false);
+    em_line(e, "const %s *x = in0 + (%s);", em_ctype(t), xo.data);
+    const char *at = k == RED_LOG_SUM_EXP ? fct(t) : r_acc_ctype(k, t);
+    char *v = ld(t, "x", ro.data);
+    char *fin = NULL;
+    if (k == RED_LOG_SUM_EXP) {
+        em_line(e, "%s m = -INFINITY, a = 0;", at);
+        rt_loops(e, r, plan.mask, true, false);
+        em_line(e, "%s v = %s;", at, v);
+        em_line(e, "m = (v > m || v != v) ? v : m;");
+        rt_loops(e, r, plan.mask, true, true);
+        rt_loops(e, r, plan.mask, true, false);
+        em_line(e, "a += exp%s((%s)%s - m);", mf(t), at, v);
+        rt_loops(e, r, plan.mask, true, true);
+        fin = hd_xstrdup(is_single(t) ? "isinf(m) ? m : m + logf(a)" : "isinf(m) ? m : m + log(a)");
+    } else {
+        char *m = r_map(k, t, "v"), *cmb = r_combine(k, t, "a", m);
+        em_line(e, "%s a = %s;", at, r_identity(k, t));
+        rt_loops(e, r, plan.mask, true, false);
+        em_line(e, "%s v = %s;", at, v);
+        em_line(e, "a = %s;", cmb);
+        rt_loops(e, r, plan.mask, true, true);
+        free(m);
+        free(cmb);
+        if (k == RED_MEAN) /* an empty integer mean is 0, as in the static lowering */
+            fin = ir_dtype_is_float(t) ? hd_xasprintf("a / (%s)cnt", acc_ctype(t))
+                                       : hd_xasprintf("cnt ? a / (%s)cnt : 0", acc_ctype(t));
+        else
+            fin = r_final(k, t, "a", 1);
+    }
+    st(e, out->dtype, "out0", "yi++", fin);
+    free(fin);
+    free(v);
+    rt_loops(e, r, plan.mask, false, true);
+    hd_buf_free(&cnt);
+    hd_buf_free(&xo);
+    hd_buf_free(&ro);
+    return true;
+}
+
 /* The loops of one reduction plan (not an identity). */
 static bool emit_reduce_nest(op_emit *e, const reduce_plan *plan)
 {
@@ -603,53 +705,74 @@ static bool emit_cum(op_emit *e)
     return true;
 }
 
+/* TopK: insertion into the sorted k-best list, written straight into the
+ * outputs, over [O][A][I] with the sizes as C expressions (numbers for a
+ * static node; read when the model runs on the general path,
+ * ir_node.rt_general).  A K the run decides (reduce_topk_plan.run_k) is
+ * read from in1 and reported through dims0 and dims1. */
 static bool emit_topk(op_emit *e)
 {
-    const ir_node *n = em_node(e);
     const ir_value *in = em_in(e, 0);
     hodu_dtype t = in->dtype;
     reduce_topk_plan p;
     if (!reduce_topk_plan_of(e->g, e->node, &p))
         return false;
-    int64_t K = p.k, O = p.v.outer, A = p.v.len, I = p.v.inner;
-    const ir_value *kv = n->n_inputs > 1 ? em_in(e, 1) : NULL;
-    if (kv && kv->kind == IR_VALUE_CONST)
-        em_line(e, "(void)in1; /* K: a build-time constant */");
-    else if (kv) {
-        /* K given at run time: inference built for the declared size */
-        e->can_fail = true;
-        em_line(e, "if (in1[0] != %" PRId64 ") return 1;", K);
+    int r = in->rank, axis = p.v.axis;
+    hd_buf b[3];
+    for (int k = 0; k < 3; k++) {
+        hd_buf_init(&b[k]);
+        hd_buf_puts(&b[k], "INT64_C(1)");
     }
-    if (O * K * I == 0)
-        return true;
+    for (int i = 0; i < r; i++)
+        hd_buf_printf(&b[i < axis ? 0 : i == axis ? 1 : 2], " * %s", em_dim(e->g, in, i).s);
+    em_line(e, "const int64_t O = %s, A = %s, I = %s;", b[0].data, b[1].data, b[2].data);
+    for (int k = 0; k < 3; k++)
+        hd_buf_free(&b[k]);
+    if (p.run_k) {
+        e->can_fail = true;
+        em_line(e, "const int64_t K = in1[0];");
+        em_line(e, "if (K < 0 || K > A) return 1;");
+        em_line(e, "dims0[%d] = dims1[%d] = K;", axis, axis);
+    } else {
+        const ir_node *n = em_node(e);
+        const ir_value *kv = n->n_inputs > 1 && n->inputs[1] >= 0 ? em_in(e, 1) : NULL;
+        if (kv && kv->kind != IR_VALUE_CONST) { /* K given at run time: inference built for the declared size */
+            e->can_fail = true;
+            em_line(e, "if (in1[0] != %" PRId64 ") return 1;", p.k);
+        } else if (kv) {
+            em_line(e, "(void)in1; /* K: a build-time constant */");
+        }
+        em_line(e, "const int64_t K = %" PRId64 ";", p.k);
+        if (in->dims[axis].rt) { /* the axis may be shorter than K in this run */
+            e->can_fail = true;
+            em_line(e, "if (K > A) return 1;");
+        }
+    }
     const char *cmp = p.largest ? ">" : "<";
     const char *ct = em_compute_ctype(t);
-    em_for(e, "o", O);
-    em_for(e, "i", I);
-    row_ptrs(e, t, em_index(0, EM_TERMS({"o", A * I}, {"i", 1})).s, t, NULL);
-    em_expr oo = em_index(0, EM_TERMS({"o", K * I}, {"i", 1}));
-    em_line(e, "%s *vo = %s;", em_ctype(t), em_at("out0", oo.s).s);
-    em_line(e, "int64_t *io = %s;", em_at("out1", oo.s).s);
+    em_line(e, "for (int64_t o = 0; o < O && K > 0; o++)");
+    em_line(e, "for (int64_t i = 0; i < I; i++) {");
+    e->indent++;
+    em_line(e, "const %s *x = in0 + o * A * I + i;", em_ctype(t));
+    em_line(e, "%s *vo = out0 + o * K * I + i;", em_ctype(t));
+    em_line(e, "int64_t *io = out1 + o * K * I + i;");
     em_line(e, "int64_t n = 0;");
-    em_for(e, "a", A);
-    char *v = ld(t, "x", em_index(0, EM_TERMS({"a", I})).s);
+    em_line(e, "for (int64_t a = 0; a < A; a++) {");
+    e->indent++;
+    char *v = ld(t, "x", "a * I"), *w = ld(t, "vo", "(K - 1) * I"), *pv = ld(t, "vo", "(p - 1) * I");
     em_line(e, "%s v = %s;", ct, v);
-    free(v);
-    char *w = ld(t, "vo", em_index((K - 1) * I, 0, NULL).s);
-    em_line(e, "if (n == %" PRId64 " && !(v %s %s)) continue;", K, cmp, w);
-    free(w);
-    em_line(e, "int64_t p = n < %" PRId64 " ? n++ : %" PRId64 ";", K, K - 1);
-    em_expr pidx = em_index(0, EM_TERMS({"(p - 1)", I})), sidx = em_index(0, EM_TERMS({"p", I}));
-    char *pv = ld(t, "vo", pidx.s);
+    em_line(e, "if (n == K && !(v %s %s)) continue;", cmp, w);
+    em_line(e, "int64_t p = n < K ? n++ : K - 1;");
     em_line(e, "while (p > 0 && v %s %s) {", cmp, pv);
-    em_line(e, "    vo[%s] = vo[%s];", sidx.s, pidx.s);
-    em_line(e, "    io[%s] = io[%s];", sidx.s, pidx.s);
+    em_line(e, "    vo[p * I] = vo[(p - 1) * I];");
+    em_line(e, "    io[p * I] = io[(p - 1) * I];");
     em_line(e, "    p--;");
     em_line(e, "}");
+    st(e, t, "vo", "p * I", "v");
+    em_line(e, "io[p * I] = a;");
+    free(v);
+    free(w);
     free(pv);
-    st(e, t, "vo", sidx.s, "v");
-    em_line(e, "io[%s] = a;", sidx.s);
-    em_close(e);
     em_close(e);
     em_close(e);
     return true;
@@ -1344,12 +1467,13 @@ void native_register_reduce(native_lowering *table)
                                      OP_REDUCE_PROD,        OP_REDUCE_L1,        OP_REDUCE_L2,  OP_REDUCE_LOG_SUM,
                                      OP_REDUCE_LOG_SUM_EXP, OP_REDUCE_SUM_SQUARE};
     for (size_t i = 0; i < HD_ARRAY_LEN(reductions); i++)
-        table[reductions[i]] = (native_lowering){.emit = emit_reduce, .scratch = scratch_reduce};
+        table[reductions[i]] =
+            (native_lowering){.emit = emit_reduce, .scratch = scratch_reduce, .emit_rt = emit_reduce_rt};
     table[OP_ARG_MAX] = (native_lowering){.emit = emit_arg};
     table[OP_ARG_MIN] = (native_lowering){.emit = emit_arg};
     table[OP_CUM_SUM] = (native_lowering){.emit = emit_cum};
     table[OP_CUM_PROD] = (native_lowering){.emit = emit_cum};
-    table[OP_TOP_K] = (native_lowering){.emit = emit_topk};
+    table[OP_TOP_K] = (native_lowering){.emit = emit_topk, .emit_rt = emit_topk};
     table[OP_SOFTMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax, .emit_rt = emit_softmax_rt};
     table[OP_LOG_SOFTMAX] =
         (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax, .emit_rt = emit_softmax_rt};

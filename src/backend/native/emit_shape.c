@@ -282,9 +282,8 @@ static bool emit_transpose_rt(op_emit *e)
 static bool emit_slice_rt(op_emit *e)
 {
     const ir_value *in = em_in(e, 0), *out = em_out(e, 0);
-    int64_t start[HODU_MAX_RANK], step[HODU_MAX_RANK];
-    bool from_end[HODU_MAX_RANK];
-    if (!op_rt_slice_steps(e->g, e->node, start, step, from_end)) {
+    op_rt_slice_axis w[HODU_MAX_RANK];
+    if (!op_rt_slice_steps(e->g, e->node, w)) {
         ir_node_error(e->d, e->g, e->node, "internal error: a Slice over run-time dims without its axes");
         return false;
     }
@@ -296,16 +295,41 @@ static bool emit_slice_rt(op_emit *e)
     hd_buf base;
     hd_buf_init(&base);
     hd_buf_puts(&base, "0");
-    bool row = in->rank > 0 && step[in->rank - 1] == 1;
+    bool row = in->rank > 0 && w[in->rank - 1].step == 1;
     for (int i = 0; i < in->rank; i++) {
         hd_buf b;
         hd_buf_init(&b);
         em_rt_elems(e->g, in, i, &b);
-        if (from_end[i]) /* the run's size of the axis, less -start */
-            hd_buf_printf(&base, " + (%s - INT64_C(%" PRId64 ")) * %s", em_dim(e->g, in, i).s, -start[i], b.data);
-        else if (start[i])
-            hd_buf_printf(&base, " + INT64_C(%" PRId64 ") * %s", start[i], b.data);
-        src[i] = step[i] == 1 ? hd_buf_take(&b) : hd_xasprintf("(%s) * INT64_C(%" PRId64 ")", b.data, step[i]);
+        if (w[i].kind == OP_RT_WINDOW_CLIPPED) {
+            /* the spec's clamping against this run's size; the count is
+             * this node's data symbol, set before the copy reads it */
+            int64_t s = w[i].start, en = w[i].end, p = w[i].step;
+            em_line(e, "const int64_t win_D%d = %s;", i, em_dim(e->g, in, i).s);
+            em_line(e, "int64_t win_s%d = INT64_C(%" PRId64 "), win_e%d = INT64_C(%" PRId64 "), win_c%d;", i, s, i, en,
+                    i);
+            em_line(e, "if (win_s%d < 0) win_s%d += win_D%d;", i, i, i);
+            em_line(e, "if (win_e%d < 0) win_e%d += win_D%d;", i, i, i);
+            if (p > 0) {
+                em_line(e, "win_s%d = win_s%d < 0 ? 0 : win_s%d > win_D%d ? win_D%d : win_s%d;", i, i, i, i, i, i);
+                em_line(e, "win_e%d = win_e%d < 0 ? 0 : win_e%d > win_D%d ? win_D%d : win_e%d;", i, i, i, i, i, i);
+                em_line(e, "win_c%d = win_e%d > win_s%d ? (win_e%d - win_s%d + %" PRId64 ") / %" PRId64 " : 0;", i, i,
+                        i, i, i, p - 1, p);
+            } else {
+                em_line(e, "win_s%d = win_s%d < 0 ? 0 : win_s%d > win_D%d - 1 ? win_D%d - 1 : win_s%d;", i, i, i, i, i,
+                        i);
+                em_line(e, "win_e%d = win_e%d < -1 ? -1 : win_e%d > win_D%d - 1 ? win_D%d - 1 : win_e%d;", i, i, i, i,
+                        i, i);
+                em_line(e, "win_c%d = win_s%d > win_e%d ? (win_s%d - win_e%d + %" PRId64 ") / %" PRId64 " : 0;", i, i,
+                        i, i, i, -p - 1, -p);
+            }
+            em_line(e, "rtd[%d] = dims0[%d] = win_c%d;", em_rt_index(e->g, out->dims[i].sym), i, i);
+            hd_buf_printf(&base, " + win_s%d * %s", i, b.data);
+        } else if (w[i].kind == OP_RT_WINDOW_FROM_END) { /* the run's size of the axis, less -start */
+            hd_buf_printf(&base, " + (%s - INT64_C(%" PRId64 ")) * %s", em_dim(e->g, in, i).s, -w[i].start, b.data);
+        } else if (w[i].start) {
+            hd_buf_printf(&base, " + INT64_C(%" PRId64 ") * %s", w[i].start, b.data);
+        }
+        src[i] = w[i].step == 1 ? hd_buf_take(&b) : hd_xasprintf("(%s) * INT64_C(%" PRId64 ")", b.data, w[i].step);
         hd_buf_free(&b);
     }
     rt_copy(e, out, src, base.data, row, in0_elem(e));
@@ -354,7 +378,25 @@ static bool emit_concat_rt(op_emit *e)
     int64_t ax = ir_attr_int(n, "axis", 0);
     int axis = (int)(ax < 0 ? ax + r : ax);
     rt_span_line(e, "O", out, 0, axis);
-    rt_span_line(e, "OL", out, axis, r);
+    if (out->dims[axis].data_dep) {
+        /* the total along the axis is this node's to report (a data
+         * symbol: see general_concat) */
+        hd_buf total;
+        hd_buf_init(&total);
+        hd_buf_puts(&total, "INT64_C(0)");
+        for (size_t j = 0; j < n->n_inputs; j++)
+            hd_buf_printf(&total, " + %s", em_dim(e->g, em_in(e, j), axis).s);
+        em_line(e, "const int64_t total = %s;", total.data);
+        hd_buf_free(&total);
+        em_line(e, "dims0[%d] = total;", axis);
+        hd_buf inner;
+        hd_buf_init(&inner);
+        em_rt_span(e->g, out, axis + 1, r, &inner);
+        em_line(e, "const int64_t OL = total * %s;", inner.data);
+        hd_buf_free(&inner);
+    } else {
+        rt_span_line(e, "OL", out, axis, r);
+    }
     em_line(e, "int64_t at = 0;");
     for (size_t j = 0; j < n->n_inputs; j++) {
         hd_buf len;
@@ -656,39 +698,85 @@ static bool emit_gather_rt(op_emit *e)
     return true;
 }
 
-static bool emit_gather_elements_rt(op_emit *e)
+/* The general path's loops of GatherElements and ScatterElements: over
+ * `over`'s dims (the output, or the indices) with `io` its dense index,
+ * and `so` the offset in data of the element the index k (in1[io],
+ * clamped against D, this run's size of the axis) picks.  Opens the block
+ * and the loops; elements_rt_close closes them. */
+static void elements_rt_open(op_emit *e, const ir_value *data, const ir_value *over, int axis, hd_buf *io, hd_buf *so)
 {
-    const ir_value *data = em_in(e, 0), *out = em_out(e, 0);
-    int64_t ax = ir_attr_int(em_node(e), "axis", 0);
-    int r = out->rank, axis = (int)(ax < 0 ? ax + r : ax);
+    int r = over->rank;
     em_line(e, "{");
     e->indent++;
     rt_span_line(e, "D", data, axis, axis + 1);
-    hd_buf io, so;
-    hd_buf_init(&io);
-    hd_buf_init(&so);
-    hd_buf_puts(&so, "0");
+    hd_buf_puts(so, "0");
     for (int o = 0; o < r; o++) {
-        em_line(e, "const int64_t n%d = %s;", o, em_dim(e->g, out, o).s);
+        em_line(e, "const int64_t n%d = %s;", o, em_dim(e->g, over, o).s);
         hd_buf st;
         hd_buf_init(&st);
         em_rt_elems(e->g, data, o, &st);
         em_line(e, "const int64_t s%d = %s;", o, st.data);
         hd_buf_free(&st);
         if (o == axis)
-            hd_buf_printf(&so, " + k * s%d", o);
+            hd_buf_printf(so, " + k * s%d", o);
         else
-            hd_buf_printf(&so, " + i%d * s%d", o, o);
+            hd_buf_printf(so, " + i%d * s%d", o, o);
     }
-    em_rt_loops(e, 0, r, &io);
-    em_line(e, "int64_t k = (int64_t)in1[%s];", io.data);
+    em_rt_loops(e, 0, r, io);
+    em_line(e, "int64_t k = (int64_t)in1[%s];", io->data);
     em_line(e, "if (k < 0) k += D;");
     em_line(e, "if (k < 0) k = 0; else if (k >= D) k = D - 1;");
-    em_line(e, "if (D > 0) out0[%s] = in0[%s];", io.data, so.data);
-    for (int o = 0; o < r; o++)
+}
+
+static void elements_rt_close(op_emit *e, int rank)
+{
+    for (int o = 0; o < rank; o++)
         em_close(e);
     e->indent--;
     em_line(e, "}");
+}
+
+static bool emit_gather_elements_rt(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0), *out = em_out(e, 0);
+    int64_t ax = ir_attr_int(em_node(e), "axis", 0);
+    int r = out->rank, axis = (int)(ax < 0 ? ax + r : ax);
+    hd_buf io, so;
+    hd_buf_init(&io);
+    hd_buf_init(&so);
+    elements_rt_open(e, data, out, axis, &io, &so);
+    em_line(e, "if (D > 0) out0[%s] = in0[%s];", io.data, so.data);
+    elements_rt_close(e, r);
+    hd_buf_free(&io);
+    hd_buf_free(&so);
+    return true;
+}
+
+static void emit_combine(op_emit *e, const char *dst, const char *src);
+
+/* ScatterElements on the general path: the data copied at this run's
+ * size, then each update to its index along the axis, clamped against
+ * this run's size like a static one. */
+static bool emit_scatter_elements_rt(op_emit *e)
+{
+    const ir_value *data = em_in(e, 0), *idx = em_in(e, 1);
+    int64_t ax = ir_attr_int(em_node(e), "axis", 0);
+    int r = data->rank, axis = (int)(ax < 0 ? ax + r : ax);
+    hd_buf elems, io, so;
+    hd_buf_init(&elems);
+    hd_buf_init(&io);
+    hd_buf_init(&so);
+    em_rt_elems(e->g, data, -1, &elems);
+    em_line(e, "memcpy(out0, in0, (size_t)(%s) * %zu);", elems.data, in0_elem(e));
+    elements_rt_open(e, data, idx, axis, &io, &so);
+    em_line(e, "if (D > 0) {");
+    char *dst = hd_xasprintf("out0[%s]", so.data), *src = hd_xasprintf("in2[%s]", io.data);
+    emit_combine(e, dst, src);
+    free(dst);
+    free(src);
+    em_line(e, "}");
+    elements_rt_close(e, r);
+    hd_buf_free(&elems);
     hd_buf_free(&io);
     hd_buf_free(&so);
     return true;
@@ -1097,7 +1185,7 @@ void native_register_shape(native_lowering *table)
     table[OP_ONE_HOT] = (native_lowering){.emit = emit_onehot};
     table[OP_DEPTH_TO_SPACE] = (native_lowering){.emit = emit_d2s};
     table[OP_SPACE_TO_DEPTH] = (native_lowering){.emit = emit_d2s};
-    table[OP_SCATTER_ELEMENTS] = (native_lowering){.emit = emit_scatter_elements};
+    table[OP_SCATTER_ELEMENTS] = (native_lowering){.emit = emit_scatter_elements, .emit_rt = emit_scatter_elements_rt};
     table[OP_SCATTER] = (native_lowering){.emit = emit_scatter_elements};
     table[OP_SCATTER_ND] = (native_lowering){.emit = emit_scatter_nd};
     table[OP_GATHER_ND] = (native_lowering){.emit = emit_gather_nd};
