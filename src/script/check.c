@@ -106,6 +106,11 @@ typedef struct ctx {
     uint64_t serials;           /* bindings made so far */
     struct rt_frame *rtf;       /* the innermost run-time branch being built, or NULL */
     int rt_depth;               /* run-time ifs nested around the code being built */
+    struct derived {            /* dims that follow from others (T-1), by name */
+        const char *name;
+        ir_poly p;
+    } * dp;
+    size_t n_dp, cap_dp;
 } ctx;
 
 /* A run-time branch's writes to names bound before it (`h = ...`): each
@@ -609,19 +614,134 @@ static struct dimvar *dimvar_find(ctx *c, const char *name)
     return NULL;
 }
 
-/* A dim expression in a type: a compile-time int, or a dim name (bound by
- * its first use in the signature). Sets *is_var for names. */
+/* --- dims that follow from others ------------------------------------------ */
+
+/* A symbolic dim is a polynomial over the dim names (T, or T-1 after
+ * x[:, 1:]).  A derived one is named by its polynomial as the IR names
+ * its derived symbols (ir_poly_print, src/ir/dims.c): canonical, so equal
+ * dims get equal names and unify like any other. */
+static ir_poly dim_poly(ctx *c, tdim d)
+{
+    if (d.size >= 0 || !d.sym)
+        return ir_poly_const(d.size >= 0 ? d.size : 0);
+    for (size_t i = 0; i < c->n_dp; i++)
+        if (strcmp(c->dp[i].name, d.sym) == 0)
+            return c->dp[i].p;
+    ir_poly p = {0};
+    p.n = 1;
+    p.t[0] = (ir_term){.coef = 1, .n = 1, .f = {d.sym}};
+    return p;
+}
+
+static bool is_derived(const ctx *c, tdim d)
+{
+    for (size_t i = 0; d.size < 0 && d.sym && i < c->n_dp; i++)
+        if (strcmp(c->dp[i].name, d.sym) == 0)
+            return true;
+    return false;
+}
+
+/* The dim p is: a size (possibly negative: the caller checks), a dim
+ * name, or a derived dim named after p. */
+static tdim poly_tdim(ctx *c, const ir_poly *p)
+{
+    if (p->n == 0 || (p->n == 1 && p->t[0].n == 0))
+        return (tdim){p->n ? p->t[0].coef : 0, NULL};
+    if (p->n == 1 && p->t[0].n == 1 && p->t[0].coef == 1)
+        return (tdim){-1, p->t[0].f[0]};
+    hd_buf b;
+    hd_buf_init(&b);
+    ir_poly_print(p, &b);
+    const char *name = NULL;
+    for (size_t i = 0; i < c->n_dp && !name; i++)
+        if (strcmp(c->dp[i].name, b.data) == 0)
+            name = c->dp[i].name;
+    if (!name) {
+        name = hs_strndup(&c->p->arena, b.data, b.len);
+        struct derived nd = {name, *p};
+        HD_PUSH(c->dp, c->n_dp, c->cap_dp, nd);
+    }
+    hd_buf_free(&b);
+    return (tdim){-1, name};
+}
+
+/* Whether e mentions a dim name (a name bound to no compile-time value). */
+static bool names_dim(scope *s, const hs_node *e)
+{
+    if (!e)
+        return false;
+    if (e->kind == HS_NAME) {
+        binding *b = lookup(s, e->name);
+        return !b || b->v.k == V_TENSOR || b->v.k == V_MODULE || b->v.k == V_FN || b->v.k == V_LIST;
+    }
+    if (e->kind == HS_BINARY || e->kind == HS_UNARY)
+        return names_dim(s, e->a) || names_dim(s, e->b);
+    return false;
+}
+
+/* A dim expression over dim names (T - 1, 2 * T): +, - and * of names the
+ * signature bound before and compile-time ints. */
+static bool dim_expr(ctx *c, scope *s, hs_node *e, ir_poly *out)
+{
+    if (!names_dim(s, e)) {
+        int64_t n;
+        if (!want_int(c, eval(c, s, e), e, &n))
+            return false;
+        *out = ir_poly_const(n);
+        return true;
+    }
+    if (e->kind == HS_NAME) {
+        struct dimvar *dv = dimvar_find(c, e->name);
+        if (!dv) {
+            hs_error(c->p, e->span, "the dim name '%s' is used in an expression before the signature binds it",
+                     e->name);
+            hs_help(c->p, "a dim name is bound where it stands alone, as T in f32[T] before f32[T - 1]");
+            return false;
+        }
+        *out = dim_poly(c, dv->d);
+        return true;
+    }
+    ir_poly a, b = ir_poly_const(0);
+    bool ok;
+    if (e->kind == HS_UNARY && e->op == HS_OP_NEG) {
+        if (!dim_expr(c, s, e->a, &a))
+            return false;
+        ok = ir_poly_add(&b, &a, -1, out);
+    } else if (e->kind == HS_BINARY && (e->op == HS_OP_ADD || e->op == HS_OP_SUB || e->op == HS_OP_MUL)) {
+        if (!dim_expr(c, s, e->a, &a) || !dim_expr(c, s, e->b, &b))
+            return false;
+        ok = e->op == HS_OP_MUL ? ir_poly_mul(&a, &b, out) : ir_poly_add(&a, &b, e->op == HS_OP_ADD ? 1 : -1, out);
+    } else {
+        hs_error(c->p, e->span, "a dim expression takes +, - and * of dim names and ints");
+        return false;
+    }
+    if (!ok)
+        hs_error(c->p, e->span, "the dim expression is too large");
+    return ok;
+}
+
+/* A dim expression in a type: a compile-time int, a dim name (bound by
+ * its first use in the signature), or an expression over bound dim names
+ * (T - 1).  Sets *is_var for names. */
 static bool type_dim(ctx *c, scope *s, hs_node *e, tdim *out, bool *is_var)
 {
     *is_var = false;
-    if (e->kind == HS_NAME) {
-        binding *b = lookup(s, e->name);
-        if (!b || b->v.k == V_TENSOR || b->v.k == V_MODULE || b->v.k == V_FN || b->v.k == V_LIST) {
-            *is_var = true;
-            out->size = -1;
-            out->sym = e->name;
-            return true;
+    if (e->kind == HS_NAME && names_dim(s, e)) {
+        *is_var = true;
+        out->size = -1;
+        out->sym = e->name;
+        return true;
+    }
+    if (names_dim(s, e)) {
+        ir_poly p;
+        if (!dim_expr(c, s, e, &p))
+            return false;
+        *out = poly_tdim(c, &p);
+        if (!out->sym && out->size < 0) {
+            hs_error(c->p, e->span, "a dim must not be negative (it is %lld)", (long long)out->size);
+            return false;
         }
+        return true;
     }
     int64_t n;
     if (!want_int(c, eval(c, s, e), e, &n))
@@ -1513,6 +1633,25 @@ static val index_tensor(ctx *c, scope *s, hs_node *e, val x)
                 hs_error(c->p, ix->span, "slice steps must be positive (found %lld)", (long long)st);
                 return vnone();
             }
+            if (d.size < 0 && st == 1 && lo >= 0 && !ix->b) {
+                /* from a start to the end: the dim less the start (T-1),
+                 * which the build checks is never negative over the dim's
+                 * range; from 0 it is the dim itself */
+                if (lo > 0) {
+                    ir_poly dp = dim_poly(c, d), cut = ir_poly_const(lo), rest;
+                    if (!ir_poly_add(&dp, &cut, -1, &rest)) {
+                        hs_error(c->p, ix->span, "the dim '%s' less %lld is too large", d.sym, (long long)lo);
+                        return vnone();
+                    }
+                    out.dims[k] = poly_tdim(c, &rest);
+                    starts[ns] = lo;
+                    ends[ns] = INT64_MAX;
+                    axes[ns] = k;
+                    steps[ns++] = 1;
+                }
+                k++;
+                continue;
+            }
             if (d.size < 0) {
                 /* a fixed window of a symbolic dim, from its start (a:b) or
                  * its end (-k:, -k:-j); the build checks that the smallest
@@ -1524,8 +1663,8 @@ static val index_tensor(ctx *c, scope *s, hs_node *e, val x)
                     cnt = ix->b ? hi - lo : -lo;
                 if (cnt < 0) {
                     hs_error(c->p, ix->span,
-                             "slicing the symbolic dim '%s' takes ':' or a fixed window, a:b, -k: or -k:-j "
-                             "(step 1)",
+                             "slicing the symbolic dim '%s' takes ':', a start to its end, a:, or a fixed "
+                             "window, a:b, -k: or -k:-j (step 1)",
                              d.sym);
                     return vnone();
                 }
@@ -2954,6 +3093,10 @@ static void build_entry(ctx *c, hs_node *ex)
                 hs_error(c->p, de->span, "the entry's inputs need every dim: '...' is for generic functions");
                 return;
             }
+            if (de->kind != HS_NAME && names_dim(&m.m->env, de)) {
+                hs_error(c->p, de->span, "the entry's input dims are sizes or dim names, not expressions over them");
+                return;
+            }
             if (!type_dim(c, &m.m->env, de, &t.dims[k], &is_var))
                 return;
             if (is_var && c->L.g)
@@ -3036,7 +3179,9 @@ static void build_entry(ctx *c, hs_node *ex)
         ov->rank = o->rank;
         for (int k = 0; k < o->rank; k++) {
             ov->dims[k].size = o->dims[k].size;
-            ov->dims[k].sym = o->dims[k].sym ? ir_graph_symbol(g, o->dims[k].sym) : NULL;
+            /* a derived dim (T-1) is the IR's to name: inference makes its
+             * symbol, which a plain symbol of that name would block */
+            ov->dims[k].sym = o->dims[k].sym && !is_derived(c, o->dims[k]) ? ir_graph_symbol(g, o->dims[k].sym) : NULL;
         }
         HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, out);
     }
@@ -3112,6 +3257,7 @@ static ir_graph *run(hs_program *p, const hodu_script_options *opts, bool build,
         hs_weights_free(&w);
     free(wbytes);
     free(c.dv);
+    free(c.dp);
     hd_strmap_free(&c.modules);
     hd_strmap_free(&c.fns);
     if (hd_failed(d) || !build) {

@@ -6,7 +6,10 @@ is deterministic for one --seed and differs for another.
 
 Run-time control flow: tests/script/control.hodu against numpy on inputs
 that take each branch of each `if` (the script counts them), and the
-refusal of an `if` over values with run-time dims.
+refusal of an `if` over values with run-time dims.  Slices of a run-time
+dim from a start to its end: tests/script/slices.hodu, built once for
+T=4..16 and run at several T against PyTorch, and the refusal of a start
+the smallest T does not hold.
 
     run_features.py --hodu build/hodu
 """
@@ -124,6 +127,28 @@ def check_control(hodu, tmp, rng):
     print("ok control: run-time dims refused, a bound B builds")
 
 
+def check_slices(hodu, tmp, rng):
+    src = os.path.join(HERE, "slices.hodu")
+    so = os.path.join(tmp, "slices.so")
+    sh([hodu, "--build", src, "--dim", "B=1..3", "--dim", "T=4..16", "-o", so])
+    for b, t in ((1, 4), (3, 9), (2, 16)):
+        x = rng.standard_normal((b, t, 4)).astype(np.float32)
+        d = os.path.join(tmp, f"s{t}")
+        os.makedirs(d)
+        np.save(os.path.join(d, "x.npy"), x)
+        sh([hodu, "--run", so, "--input", f"x={d}/x.npy", "--output-dir", d])
+        xt = torch.from_numpy(x)
+        want = {"a": xt[:, 1:], "b": xt[:, 2:][:, 1:], "c": xt[:, 1:] * 2.0 + xt[:, 1:]}
+        for name, w in want.items():
+            got = np.load(os.path.join(d, name + ".npy"))
+            if got.shape != tuple(w.shape) or not np.allclose(got, w.numpy(), rtol=1e-5, atol=1e-5):
+                raise SystemExit(f"FAIL slices T={t} output {name}: shape {got.shape}, want {tuple(w.shape)}")
+    print("ok slices: T-1 and T-3 at T = 4, 9, 16")
+    # x[:, 2:][:, 1:] needs T >= 3 in every run
+    build_fails(hodu, src, ["--dim", "B=1..3", "--dim", "T=2..16"], "it would slice a run-time dim other than")
+    print("ok slices: a start past the smallest T is refused")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hodu", required=True)
@@ -167,6 +192,7 @@ def main():
             raise SystemExit("FAIL seeds: --seed does not decide the initial parameters")
         print("ok seeds")
         check_control(a.hodu, tmp, rng)
+        check_slices(a.hodu, tmp, rng)
     return 0
 
 
