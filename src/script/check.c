@@ -63,6 +63,7 @@ typedef struct binding {
     const char *name;
     val v;
     hs_span at;
+    uint64_t serial; /* order of making: a run-time branch journals writes to older bindings */
 } binding;
 
 struct scope {
@@ -102,7 +103,31 @@ typedef struct ctx {
     const char *pending_prefix; /* instantiation path for a module call */
     hs_expect *expect;          /* NULL: not recording */
     const char *cur_prefix;     /* the module whose forward runs ("fc1."): node names start with it */
+    uint64_t serials;           /* bindings made so far */
+    struct rt_frame *rtf;       /* the innermost run-time branch being built, or NULL */
+    int rt_depth;               /* run-time ifs nested around the code being built */
+    struct derived {            /* dims that follow from others (T-1), by name */
+        const char *name;
+        ir_poly p;
+    } * dp;
+    size_t n_dp, cap_dp;
 } ctx;
+
+/* A run-time branch's writes to names bound before it (`h = ...`): each
+ * binding once, with the value it had, so the branch can be undone and
+ * the names' values after it become the If's results. */
+typedef struct rt_write {
+    binding *b;
+    val old;
+    hs_node *at; /* the last assignment */
+} rt_write;
+
+typedef struct rt_frame {
+    struct rt_frame *up;
+    uint64_t serial0; /* bindings with serials up to this one are outside */
+    rt_write *w;
+    size_t n, cap;
+} rt_frame;
 
 /* One recorded type per value index (rank -1: nothing recorded). */
 typedef struct hs_etype {
@@ -132,6 +157,7 @@ static void bind(ctx *c, scope *s, const char *name, val v, hs_span at)
         if (strcmp(s->b[i].name, name) == 0) {
             s->b[i].v = v; /* shadowing: the newest binding wins */
             s->b[i].at = at;
+            s->b[i].serial = ++c->serials;
             return;
         }
     if (s->n == s->cap) {
@@ -142,7 +168,23 @@ static void bind(ctx *c, scope *s, const char *name, val v, hs_span at)
         s->b = nb;
         s->cap = cap;
     }
-    s->b[s->n++] = (binding){name, v, at};
+    s->b[s->n++] = (binding){name, v, at, ++c->serials};
+}
+
+/* `name = v`: in a run-time branch, a binding from outside it is
+ * journaled first (rt_frame). */
+static void assign(ctx *c, binding *b, val v, hs_node *at)
+{
+    rt_frame *f = c->rtf;
+    if (f && b->serial <= f->serial0) {
+        size_t i = 0;
+        while (i < f->n && f->w[i].b != b)
+            i++;
+        if (i == f->n)
+            HD_PUSH(f->w, f->n, f->cap, ((rt_write){b, b->v, at}));
+        f->w[i].at = at;
+    }
+    b->v = v;
 }
 
 static binding *lookup(scope *s, const char *name)
@@ -572,19 +614,134 @@ static struct dimvar *dimvar_find(ctx *c, const char *name)
     return NULL;
 }
 
-/* A dim expression in a type: a compile-time int, or a dim name (bound by
- * its first use in the signature). Sets *is_var for names. */
+/* --- dims that follow from others ------------------------------------------ */
+
+/* A symbolic dim is a polynomial over the dim names (T, or T-1 after
+ * x[:, 1:]).  A derived one is named by its polynomial as the IR names
+ * its derived symbols (ir_poly_print, src/ir/dims.c): canonical, so equal
+ * dims get equal names and unify like any other. */
+static ir_poly dim_poly(ctx *c, tdim d)
+{
+    if (d.size >= 0 || !d.sym)
+        return ir_poly_const(d.size >= 0 ? d.size : 0);
+    for (size_t i = 0; i < c->n_dp; i++)
+        if (strcmp(c->dp[i].name, d.sym) == 0)
+            return c->dp[i].p;
+    ir_poly p = {0};
+    p.n = 1;
+    p.t[0] = (ir_term){.coef = 1, .n = 1, .f = {d.sym}};
+    return p;
+}
+
+static bool is_derived(const ctx *c, tdim d)
+{
+    for (size_t i = 0; d.size < 0 && d.sym && i < c->n_dp; i++)
+        if (strcmp(c->dp[i].name, d.sym) == 0)
+            return true;
+    return false;
+}
+
+/* The dim p is: a size (possibly negative: the caller checks), a dim
+ * name, or a derived dim named after p. */
+static tdim poly_tdim(ctx *c, const ir_poly *p)
+{
+    if (p->n == 0 || (p->n == 1 && p->t[0].n == 0))
+        return (tdim){p->n ? p->t[0].coef : 0, NULL};
+    if (p->n == 1 && p->t[0].n == 1 && p->t[0].coef == 1)
+        return (tdim){-1, p->t[0].f[0]};
+    hd_buf b;
+    hd_buf_init(&b);
+    ir_poly_print(p, &b);
+    const char *name = NULL;
+    for (size_t i = 0; i < c->n_dp && !name; i++)
+        if (strcmp(c->dp[i].name, b.data) == 0)
+            name = c->dp[i].name;
+    if (!name) {
+        name = hs_strndup(&c->p->arena, b.data, b.len);
+        struct derived nd = {name, *p};
+        HD_PUSH(c->dp, c->n_dp, c->cap_dp, nd);
+    }
+    hd_buf_free(&b);
+    return (tdim){-1, name};
+}
+
+/* Whether e mentions a dim name (a name bound to no compile-time value). */
+static bool names_dim(scope *s, const hs_node *e)
+{
+    if (!e)
+        return false;
+    if (e->kind == HS_NAME) {
+        binding *b = lookup(s, e->name);
+        return !b || b->v.k == V_TENSOR || b->v.k == V_MODULE || b->v.k == V_FN || b->v.k == V_LIST;
+    }
+    if (e->kind == HS_BINARY || e->kind == HS_UNARY)
+        return names_dim(s, e->a) || names_dim(s, e->b);
+    return false;
+}
+
+/* A dim expression over dim names (T - 1, 2 * T): +, - and * of names the
+ * signature bound before and compile-time ints. */
+static bool dim_expr(ctx *c, scope *s, hs_node *e, ir_poly *out)
+{
+    if (!names_dim(s, e)) {
+        int64_t n;
+        if (!want_int(c, eval(c, s, e), e, &n))
+            return false;
+        *out = ir_poly_const(n);
+        return true;
+    }
+    if (e->kind == HS_NAME) {
+        struct dimvar *dv = dimvar_find(c, e->name);
+        if (!dv) {
+            hs_error(c->p, e->span, "the dim name '%s' is used in an expression before the signature binds it",
+                     e->name);
+            hs_help(c->p, "a dim name is bound where it stands alone, as T in f32[T] before f32[T - 1]");
+            return false;
+        }
+        *out = dim_poly(c, dv->d);
+        return true;
+    }
+    ir_poly a, b = ir_poly_const(0);
+    bool ok;
+    if (e->kind == HS_UNARY && e->op == HS_OP_NEG) {
+        if (!dim_expr(c, s, e->a, &a))
+            return false;
+        ok = ir_poly_add(&b, &a, -1, out);
+    } else if (e->kind == HS_BINARY && (e->op == HS_OP_ADD || e->op == HS_OP_SUB || e->op == HS_OP_MUL)) {
+        if (!dim_expr(c, s, e->a, &a) || !dim_expr(c, s, e->b, &b))
+            return false;
+        ok = e->op == HS_OP_MUL ? ir_poly_mul(&a, &b, out) : ir_poly_add(&a, &b, e->op == HS_OP_ADD ? 1 : -1, out);
+    } else {
+        hs_error(c->p, e->span, "a dim expression takes +, - and * of dim names and ints");
+        return false;
+    }
+    if (!ok)
+        hs_error(c->p, e->span, "the dim expression is too large");
+    return ok;
+}
+
+/* A dim expression in a type: a compile-time int, a dim name (bound by
+ * its first use in the signature), or an expression over bound dim names
+ * (T - 1).  Sets *is_var for names. */
 static bool type_dim(ctx *c, scope *s, hs_node *e, tdim *out, bool *is_var)
 {
     *is_var = false;
-    if (e->kind == HS_NAME) {
-        binding *b = lookup(s, e->name);
-        if (!b || b->v.k == V_TENSOR || b->v.k == V_MODULE || b->v.k == V_FN || b->v.k == V_LIST) {
-            *is_var = true;
-            out->size = -1;
-            out->sym = e->name;
-            return true;
+    if (e->kind == HS_NAME && names_dim(s, e)) {
+        *is_var = true;
+        out->size = -1;
+        out->sym = e->name;
+        return true;
+    }
+    if (names_dim(s, e)) {
+        ir_poly p;
+        if (!dim_expr(c, s, e, &p))
+            return false;
+        *out = poly_tdim(c, &p);
+        if (!out->sym && out->size < 0) {
+            hs_error(c->p, e->span, "a dim must not be negative (it is %lld)", (long long)out->size);
+            return false;
         }
+        return true;
     }
     int64_t n;
     if (!want_int(c, eval(c, s, e), e, &n))
@@ -1476,6 +1633,25 @@ static val index_tensor(ctx *c, scope *s, hs_node *e, val x)
                 hs_error(c->p, ix->span, "slice steps must be positive (found %lld)", (long long)st);
                 return vnone();
             }
+            if (d.size < 0 && st == 1 && lo >= 0 && !ix->b) {
+                /* from a start to the end: the dim less the start (T-1),
+                 * which the build checks is never negative over the dim's
+                 * range; from 0 it is the dim itself */
+                if (lo > 0) {
+                    ir_poly dp = dim_poly(c, d), cut = ir_poly_const(lo), rest;
+                    if (!ir_poly_add(&dp, &cut, -1, &rest)) {
+                        hs_error(c->p, ix->span, "the dim '%s' less %lld is too large", d.sym, (long long)lo);
+                        return vnone();
+                    }
+                    out.dims[k] = poly_tdim(c, &rest);
+                    starts[ns] = lo;
+                    ends[ns] = INT64_MAX;
+                    axes[ns] = k;
+                    steps[ns++] = 1;
+                }
+                k++;
+                continue;
+            }
             if (d.size < 0) {
                 /* a fixed window of a symbolic dim, from its start (a:b) or
                  * its end (-k:, -k:-j); the build checks that the smallest
@@ -1487,8 +1663,8 @@ static val index_tensor(ctx *c, scope *s, hs_node *e, val x)
                     cnt = ix->b ? hi - lo : -lo;
                 if (cnt < 0) {
                     hs_error(c->p, ix->span,
-                             "slicing the symbolic dim '%s' takes ':' or a fixed window, a:b, -k: or -k:-j "
-                             "(step 1)",
+                             "slicing the symbolic dim '%s' takes ':', a start to its end, a:, or a fixed "
+                             "window, a:b, -k: or -k:-j (step 1)",
                              d.sym);
                     return vnone();
                 }
@@ -2079,6 +2255,391 @@ static val eval_list(ctx *c, scope *s, hs_node *e)
     return v;
 }
 
+/* --- run-time if ----------------------------------------------------------- */
+
+static void record(ctx *c, const val *v, hs_span at);
+
+/* A tensor, or a tuple of them (nested): what a run-time if can give. */
+static bool all_tensors(const val *v)
+{
+    if (v->k == V_TENSOR)
+        return true;
+    if (v->k != V_LIST)
+        return false;
+    for (size_t i = 0; i < v->n_items; i++)
+        if (!all_tensors(&v->items[i]))
+            return false;
+    return true;
+}
+
+static bool same_type(const val *a, const val *b)
+{
+    if (a->k != b->k || (a->k != V_TENSOR && a->k != V_LIST))
+        return false;
+    if (a->k == V_LIST) {
+        if (a->n_items != b->n_items)
+            return false;
+        for (size_t i = 0; i < a->n_items; i++)
+            if (!same_type(&a->items[i], &b->items[i]))
+                return false;
+        return true;
+    }
+    if (a->dt != b->dt || a->rank != b->rank)
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (!dim_eq(a->dims[i], b->dims[i]))
+            return false;
+    return true;
+}
+
+typedef struct irs {
+    int *v;
+    size_t n, cap;
+} irs;
+
+/* Appends the IR values of v's tensors, in order. */
+static void leaves_get(const val *v, irs *out)
+{
+    if (v->k == V_TENSOR)
+        HD_PUSH(out->v, out->n, out->cap, v->ir);
+    else if (v->k == V_LIST)
+        for (size_t i = 0; i < v->n_items; i++)
+            leaves_get(&v->items[i], out);
+}
+
+/* A copy of v (tuples copied too: a bound tuple may share them) whose
+ * tensors take the values ids[*k], ids[*k + 1], ... */
+static val leaves_put(ctx *c, const val *v, const int *ids, size_t *k)
+{
+    val r = *v;
+    if (v->k == V_TENSOR) {
+        r.ir = ids[(*k)++];
+    } else if (v->k == V_LIST) {
+        r.items = hs_alloc(&c->p->arena, (v->n_items + 1) * sizeof(val));
+        for (size_t i = 0; i < v->n_items; i++)
+            r.items[i] = leaves_put(c, &v->items[i], ids, k);
+    }
+    return r;
+}
+
+static void record_leaves(ctx *c, const val *v, hs_span at)
+{
+    if (v->k == V_TENSOR && v->ir >= 0 && c->expect)
+        record(c, v, at);
+    else if (v->k == V_LIST)
+        for (size_t i = 0; i < v->n_items; i++)
+            record_leaves(c, &v->items[i], at);
+}
+
+/* The condition of a run-time if: one bool element (it decides which
+ * branch runs, so its shape must say there is exactly one). */
+static bool rt_cond(ctx *c, const val *cond, hs_node *at)
+{
+    bool one = cond->dt == HODU_DTYPE_BOOL;
+    for (int i = 0; i < cond->rank; i++)
+        one = one && cond->dims[i].size == 1;
+    if (!one) {
+        hs_error(c->p, at->span, "a run-time condition must be a bool tensor with one element, found %s",
+                 type_text(c, cond));
+        hs_help(c->p, "reduce it to one element first, as in 'if sum(x) > 0 { ... }'");
+        return false;
+    }
+    if (c->rt_depth >= HODU_MAX_SUBGRAPH_DEPTH) {
+        hs_error(c->p, at->span, "run-time 'if's nest more than %d deep", HODU_MAX_SUBGRAPH_DEPTH);
+        return false;
+    }
+    return true;
+}
+
+/* One branch, built and moved into a subgraph.  Its tensors (the names'
+ * values after it, its return value, an expression's value) then name
+ * values of that subgraph, and the names it rebinds have their old values
+ * back, so the other branch starts where this one did. */
+typedef struct rt_branch {
+    ir_graph *g;
+    rt_frame f;
+    val *now; /* per write in f: the value after the branch */
+    bool returned;
+    val ret, value;
+    hs_node *ret_at;
+} rt_branch;
+
+static void rt_branch_run(ctx *c, scope *s, hs_list *stmts, hs_node *expr, const char *name, lw_caps *caps,
+                          rt_branch *br)
+{
+    memset(br, 0, sizeof(*br));
+    br->ret = br->value = vnone();
+    lw_mark m = lw_mark_now(&c->L);
+    br->f.up = c->rtf;
+    br->f.serial0 = c->serials;
+    c->rtf = &br->f;
+    c->rt_depth++;
+    bool save_ret = c->returned;
+    val save_val = c->ret;
+    hs_node *save_at = c->ret_at;
+    c->returned = false;
+    if (stmts) {
+        scope *inner = hs_alloc(&c->p->arena, sizeof(*inner));
+        inner->up = s;
+        exec_block(c, inner, stmts);
+    } else {
+        br->value = eval(c, s, expr);
+    }
+    if ((br->returned = c->returned)) {
+        br->ret = c->ret;
+        br->ret_at = c->ret_at;
+    }
+    c->returned = save_ret;
+    c->ret = save_val;
+    c->ret_at = save_at;
+    c->rt_depth--;
+    c->rtf = br->f.up;
+    br->now = hs_alloc(&c->p->arena, (br->f.n + 1) * sizeof(val));
+    for (size_t i = br->f.n; i-- > 0;) {
+        br->now[i] = br->f.w[i].b->v;
+        br->f.w[i].b->v = br->f.w[i].old;
+    }
+    irs keep = {0};
+    for (size_t i = 0; i < br->f.n; i++)
+        leaves_get(&br->now[i], &keep);
+    leaves_get(&br->ret, &keep);
+    leaves_get(&br->value, &keep);
+    br->g = lw_branch(&c->L, m, name, caps, keep.v, keep.n);
+    size_t k = 0;
+    for (size_t i = 0; i < br->f.n; i++)
+        br->now[i] = leaves_put(c, &br->now[i], keep.v, &k);
+    br->ret = leaves_put(c, &br->ret, keep.v, &k);
+    br->value = leaves_put(c, &br->value, keep.v, &k);
+    free(keep.v);
+    if (c->expect && c->expect->n > m.values) /* those indices are the subgraph's now */
+        c->expect->n = m.values;
+}
+
+/* The If node: each branch gives the tensors of vals[0] and vals[1]
+ * (results[k] of branch k; outer[k]: values of the graph, captured); the
+ * If's results replace them in a copy of vals[0]. */
+typedef struct rt_out {
+    const val *v[2];
+    bool outer[2];
+} rt_out;
+
+static bool rt_if_node(ctx *c, int cond, rt_branch *br, lw_caps *caps, const rt_out *outs, size_t n, hs_span at,
+                       val *merged)
+{
+    irs leaf[2] = {{0}, {0}};
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++) {
+            size_t from = leaf[k].n;
+            leaves_get(outs[i].v[k], &leaf[k]);
+            if (outs[i].outer[k])
+                for (size_t j = from; j < leaf[k].n; j++)
+                    leaf[k].v[j] = lw_capture(&c->L, br[k].g, caps, leaf[k].v[j]);
+        }
+    size_t n_res = leaf[0].n;
+    if (n_res == 0) { /* nothing leaves the branches: no node */
+        ir_graph_free(br[0].g);
+        ir_graph_free(br[1].g);
+    } else {
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < n_res; j++)
+                lw_result(&c->L, br[k].g, leaf[k].v[j], at);
+        lw_if(&c->L, cond, br[0].g, br[1].g, caps, n_res, at, leaf[0].v);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        merged[i] = leaves_put(c, outs[i].v[0], leaf[0].v, &k);
+        record_leaves(c, &merged[i], at);
+    }
+    free(leaf[0].v);
+    free(leaf[1].v);
+    return true;
+}
+
+static const char *const branch_name[2] = {"then", "else"};
+
+/* type_text, with tuples spelled out: "(f32[4], f32[4])". */
+static const char *rt_type_text(ctx *c, const val *v)
+{
+    if (v->k != V_LIST)
+        return type_text(c, v);
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_putc(&b, '(');
+    for (size_t i = 0; i < v->n_items; i++)
+        hd_buf_printf(&b, "%s%s", i ? ", " : "", rt_type_text(c, &v->items[i]));
+    hd_buf_putc(&b, ')');
+    char *r = hs_strndup(&c->p->arena, b.data, b.len);
+    hd_buf_free(&b);
+    return r;
+}
+
+/* `if cond { ... } else { ... }` on a tensor: both branches are built, as
+ * the two subgraphs of an If.  A name bound before the if and rebound in
+ * a branch flows out: its value after the if is what the branch that ran
+ * left (the other one keeps the old value), so both must give it one
+ * type.  Both branches return, or neither. */
+static void exec_rt_if(ctx *c, scope *s, hs_node *st, val cond)
+{
+    if (!rt_cond(c, &cond, st->a))
+        return;
+    lw_caps caps = {0};
+    rt_branch br[2];
+    rt_branch_run(c, s, &st->list, NULL, "then_branch", &caps, &br[0]);
+    rt_branch_run(c, s, &st->list2, NULL, "else_branch", &caps, &br[1]);
+    /* the names either branch rebinds, each once */
+    size_t n_w = br[0].f.n + br[1].f.n;
+    rt_out *outs = hd_xcalloc(n_w + 1, sizeof(rt_out));
+    binding **names = hd_xcalloc(n_w + 1, sizeof(binding *));
+    hs_node **at = hd_xcalloc(2 * (n_w + 1), sizeof(hs_node *));
+    size_t n = 0;
+    bool ok = !c->stop;
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < br[k].f.n; i++) {
+            binding *b = br[k].f.w[i].b;
+            size_t j = 0;
+            while (j < n && names[j] != b)
+                j++;
+            if (j == n) {
+                names[n] = b;
+                outs[n].v[0] = outs[n].v[1] = &b->v;
+                outs[n].outer[0] = outs[n].outer[1] = true;
+                n++;
+            }
+            outs[j].v[k] = &br[k].now[i];
+            outs[j].outer[k] = false;
+            at[2 * j + k] = br[k].f.w[i].at;
+        }
+    for (size_t j = 0; j < n && ok; j++) {
+        const val *v0 = outs[j].v[0], *v1 = outs[j].v[1];
+        if (v0->k == V_NONE || v1->k == V_NONE) {
+            ok = false;
+            break;
+        }
+        for (int k = 0; k < 2 && ok; k++)
+            if (!outs[j].outer[k] && !all_tensors(outs[j].v[k])) {
+                hs_error(c->p, at[2 * j + k]->span,
+                         "'%s' becomes %s in a branch of a run-time 'if'; such a branch may only rebind tensors",
+                         names[j]->name, rt_type_text(c, outs[j].v[k]));
+                ok = false;
+            }
+        if (ok && !same_type(v0, v1)) {
+            hs_error(c->p, st->a->span, "the branches of this run-time 'if' leave '%s' with different types: %s and %s",
+                     names[j]->name, rt_type_text(c, v0), rt_type_text(c, v1));
+            for (int k = 0; k < 2; k++)
+                if (!outs[j].outer[k])
+                    hs_note(c->p, at[2 * j + k]->span, "the %s branch binds it to %s here", branch_name[k],
+                            rt_type_text(c, outs[j].v[k]));
+                else
+                    hs_note(c->p, names[j]->at, "the %s branch keeps it as bound here: %s", branch_name[k],
+                            rt_type_text(c, outs[j].v[k]));
+            ok = false;
+        }
+    }
+    if (ok && br[0].returned != br[1].returned) {
+        int k = br[0].returned ? 0 : 1;
+        hs_error(c->p, st->a->span, "only the %s branch of this run-time 'if' returns: both must, or neither",
+                 branch_name[k]);
+        hs_note(c->p, br[k].ret_at->span, "it returns here");
+        hs_help(c->p, "give the code after the 'if' to its else branch: if c { return a } else { return b }");
+        ok = false;
+    } else if (ok && br[0].returned) {
+        for (int k = 0; k < 2 && ok; k++) {
+            if (br[k].ret.k == V_NONE) {
+                ok = false;
+            } else if (!all_tensors(&br[k].ret)) {
+                hs_error(c->p, br[k].ret_at->span,
+                         "the %s branch of a run-time 'if' returns %s; it may only return tensors (or tuples of "
+                         "them)",
+                         branch_name[k], rt_type_text(c, &br[k].ret));
+                ok = false;
+            }
+        }
+        if (ok && !same_type(&br[0].ret, &br[1].ret)) {
+            hs_error(c->p, st->a->span, "the branches of this run-time 'if' return different types: %s and %s",
+                     rt_type_text(c, &br[0].ret), rt_type_text(c, &br[1].ret));
+            for (int k = 0; k < 2; k++)
+                hs_note(c->p, br[k].ret_at->span, "the %s branch returns %s", branch_name[k],
+                        rt_type_text(c, &br[k].ret));
+            ok = false;
+        }
+        if (ok) {
+            outs[n].v[0] = &br[0].ret;
+            outs[n].v[1] = &br[1].ret;
+            n++;
+        }
+    }
+    if (ok) {
+        val *merged = hs_alloc(&c->p->arena, (n + 1) * sizeof(val));
+        rt_if_node(c, cond.ir, br, &caps, outs, n, st->span, merged);
+        size_t names_n = br[0].returned ? n - 1 : n;
+        for (size_t j = 0; j < names_n; j++)
+            assign(c, names[j], merged[j], st);
+        if (br[0].returned) {
+            c->ret = merged[n - 1];
+            c->ret_at = br[0].ret_at;
+            c->returned = true;
+        }
+    } else {
+        ir_graph_free(br[0].g);
+        ir_graph_free(br[1].g);
+        if (br[0].returned || br[1].returned) { /* reported: the function has no result, quietly */
+            c->returned = true;
+            c->ret = vnone();
+        }
+    }
+    free(outs);
+    free(names);
+    free(at);
+    free(caps.v);
+    free(br[0].f.w);
+    free(br[1].f.w);
+}
+
+/* `a if cond else b` on a tensor: an If whose branches compute a and b. */
+static val eval_rt_cond(ctx *c, scope *s, hs_node *e, val cond)
+{
+    if (!rt_cond(c, &cond, e->b))
+        return vnone();
+    lw_caps caps = {0};
+    rt_branch br[2];
+    rt_branch_run(c, s, NULL, e->a, "then_branch", &caps, &br[0]);
+    rt_branch_run(c, s, NULL, e->c, "else_branch", &caps, &br[1]);
+    hs_node *side[2] = {e->a, e->c};
+    bool ok = !c->stop;
+    for (int k = 0; k < 2 && ok; k++) {
+        if (br[k].f.n) { /* a method rebinding its module's names */
+            hs_error(c->p, br[k].f.w[0].at->span, "'%s' is rebound inside a run-time 'if' expression",
+                     br[k].f.w[0].b->name);
+            ok = false;
+        } else if (br[k].value.k == V_NONE) {
+            ok = false;
+        } else if (!all_tensors(&br[k].value)) {
+            hs_error(c->p, side[k]->span, "a run-time 'if' gives tensors (or tuples of them), found %s",
+                     rt_type_text(c, &br[k].value));
+            ok = false;
+        }
+    }
+    if (ok && !same_type(&br[0].value, &br[1].value)) {
+        hs_error(c->p, e->b->span, "the branches of this run-time 'if' give different types: %s and %s",
+                 rt_type_text(c, &br[0].value), rt_type_text(c, &br[1].value));
+        hs_note(c->p, e->a->span, "this is %s", rt_type_text(c, &br[0].value));
+        hs_note(c->p, e->c->span, "this is %s", rt_type_text(c, &br[1].value));
+        ok = false;
+    }
+    val r = vnone();
+    if (ok) {
+        rt_out o = {{&br[0].value, &br[1].value}, {false, false}};
+        rt_if_node(c, cond.ir, br, &caps, &o, 1, e->span, &r);
+    } else {
+        ir_graph_free(br[0].g);
+        ir_graph_free(br[1].g);
+    }
+    free(caps.v);
+    free(br[0].f.w);
+    free(br[1].f.w);
+    return r;
+}
+
 static val eval_inner(ctx *c, scope *s, hs_node *e)
 {
     switch (e->kind) {
@@ -2168,9 +2729,13 @@ static val eval_inner(ctx *c, scope *s, hs_node *e)
     }
     case HS_COND: {
         val cond = eval(c, s, e->b);
+        if (cond.k == V_TENSOR)
+            return eval_rt_cond(c, s, e, cond);
         if (cond.k != V_BOOL) {
             if (cond.k != V_NONE)
-                hs_error(c->p, e->b->span, "a condition must be a compile-time bool, found %s", type_text(c, &cond));
+                hs_error(c->p, e->b->span,
+                         "a condition must be a compile-time bool or a bool tensor with one element, found %s",
+                         type_text(c, &cond));
             return vnone();
         }
         return eval(c, s, cond.i ? e->a : e->c);
@@ -2295,7 +2860,7 @@ static void exec_block(ctx *c, scope *s, hs_list *stmts)
                 hs_error(c->p, st->span, "'%s' is not bound: use 'let %s = ...' to bind it", st->name, st->name);
                 break;
             }
-            b->v = v;
+            assign(c, b, v, st);
             break;
         }
         case HS_RETURN:
@@ -2323,9 +2888,15 @@ static void exec_block(ctx *c, scope *s, hs_list *stmts)
         }
         case HS_IF: {
             val cond = eval(c, s, st->a);
+            if (cond.k == V_TENSOR) {
+                exec_rt_if(c, s, st, cond);
+                break;
+            }
             if (cond.k != V_BOOL) {
                 if (cond.k != V_NONE)
-                    hs_error(c->p, st->a->span, "'if' takes a compile-time bool, found %s", type_text(c, &cond));
+                    hs_error(c->p, st->a->span,
+                             "'if' takes a compile-time bool or a bool tensor with one element, found %s",
+                             type_text(c, &cond));
                 break;
             }
             scope *inner = hs_alloc(&c->p->arena, sizeof(*inner));
@@ -2522,6 +3093,10 @@ static void build_entry(ctx *c, hs_node *ex)
                 hs_error(c->p, de->span, "the entry's inputs need every dim: '...' is for generic functions");
                 return;
             }
+            if (de->kind != HS_NAME && names_dim(&m.m->env, de)) {
+                hs_error(c->p, de->span, "the entry's input dims are sizes or dim names, not expressions over them");
+                return;
+            }
             if (!type_dim(c, &m.m->env, de, &t.dims[k], &is_var))
                 return;
             if (is_var && c->L.g)
@@ -2604,7 +3179,9 @@ static void build_entry(ctx *c, hs_node *ex)
         ov->rank = o->rank;
         for (int k = 0; k < o->rank; k++) {
             ov->dims[k].size = o->dims[k].size;
-            ov->dims[k].sym = o->dims[k].sym ? ir_graph_symbol(g, o->dims[k].sym) : NULL;
+            /* a derived dim (T-1) is the IR's to name: inference makes its
+             * symbol, which a plain symbol of that name would block */
+            ov->dims[k].sym = o->dims[k].sym && !is_derived(c, o->dims[k]) ? ir_graph_symbol(g, o->dims[k].sym) : NULL;
         }
         HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, out);
     }
@@ -2680,6 +3257,7 @@ static ir_graph *run(hs_program *p, const hodu_script_options *opts, bool build,
         hs_weights_free(&w);
     free(wbytes);
     free(c.dv);
+    free(c.dp);
     hd_strmap_free(&c.modules);
     hd_strmap_free(&c.fns);
     if (hd_failed(d) || !build) {

@@ -30,4 +30,34 @@ int lw_i64s(hs_lower *L, const int64_t *v, size_t n, hs_span at);
 /* Sets the location of a value (inputs, constants). */
 void lw_set_loc(hs_lower *L, int value, hs_span at);
 
+/* --- run-time `if` ------------------------------------------------------
+ * A branch is built in the graph like any other code, then moved into a
+ * subgraph of its own: take a mark before the branch, and after it
+ * lw_branch moves every value and node made since the mark.  Values from
+ * before the mark that the branch reads become captures (ir.h,
+ * "Subgraphs"): the If node's operands after the condition, in the order
+ * of `caps`, and the inputs of each branch in the same order.  The checker
+ * never holds an index into a moved region afterwards. */
+typedef struct lw_mark {
+    size_t values, nodes;
+} lw_mark;
+typedef struct lw_caps { /* values of the graph the branches read, in order */
+    int *v;
+    size_t n, cap;
+} lw_caps;
+lw_mark lw_mark_now(const hs_lower *L);
+/* Moves what was made since `m` into a new subgraph named `name` (NULL
+ * with no graph).  keep[i], values of the graph, become the subgraph's
+ * values standing for them (an outer one captured). */
+ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int *keep, size_t n_keep);
+/* The subgraph's value for outer value `v`, captured when new. */
+int lw_capture(hs_lower *L, ir_graph *sub, lw_caps *caps, int v);
+/* Appends subgraph value `v` to the subgraph's results. */
+void lw_result(hs_lower *L, ir_graph *sub, int v, hs_span at);
+/* The If node reading `cond` with the two branches (owned by it from here
+ * on, each with n_out results in matching order) and the captures; its
+ * n_out results go to outs (-1 with no graph). */
+void lw_if(hs_lower *L, int cond, ir_graph *then_g, ir_graph *else_g, lw_caps *caps, size_t n_out, hs_span at,
+           int *outs);
+
 #endif /* HODU_SCRIPT_LOWER_H */

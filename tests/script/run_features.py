@@ -4,6 +4,13 @@ written here), runs it with `hodu --run` and compares with the same
 computation in PyTorch (1e-4).  Also checks that a build without --weights
 is deterministic for one --seed and differs for another.
 
+Run-time control flow: tests/script/control.hodu against numpy on inputs
+that take each branch of each `if` (the script counts them), and the
+refusal of an `if` over values with run-time dims.  Slices of a run-time
+dim from a start to its end: tests/script/slices.hodu, built once for
+T=4..16 and run at several T against PyTorch, and the refusal of a start
+the smallest T does not hold.
+
     run_features.py --hodu build/hodu
 """
 import argparse
@@ -45,6 +52,101 @@ def reference(p, x, y):
     z = z + (torch.div(ai, 2, rounding_mode="floor") + torch.remainder(bi, 3)).to(torch.float32)
     last = h[:, -1] - f.sum(dim=1)
     return torch.cat([z, yt * 2.0, last.reshape(-1, 1)], dim=1).numpy()
+
+
+def build_fails(hodu, src, args, want):
+    r = subprocess.run([hodu, "--build", src, *args, "-o", src + ".so"], capture_output=True, text=True)
+    if r.returncode == 0 or want not in r.stderr or os.path.exists(src + ".so"):
+        raise SystemExit(f"FAIL: {src} {args} should be refused with '{want}':\n{r.stderr}")
+
+
+def control_reference(p, x, y, flag, taken):
+    """tests/script/control.hodu in numpy; `taken` counts the branches."""
+    def count(name, cond):
+        taken[(name, bool(cond))] = taken.get((name, bool(cond)), 0) + 1
+        return cond
+
+    h = x
+    if count("sum(x) > 0", x.sum() > 0):
+        h = np.maximum(h @ p["fc.weight"].T + p["fc.bias"], 0)
+        if count("nested flag", flag):
+            h = h * 3
+    else:
+        t = x - y
+        h = t * t
+    if count("flag", flag):
+        h = h + 1
+    h = h * 2.0
+    g = h * 0.5 if count("mean(h) > 4", h.mean() > 4) else -h
+    a, b = y, g[0]
+    hi, lo = (a, b) if count("order", a.sum() >= b.sum()) else (b, a * 2)
+    return g, hi, lo
+
+
+def check_control(hodu, tmp, rng):
+    src = os.path.join(HERE, "control.hodu")
+    p = {"fc.weight": rng.standard_normal((4, 4)).astype(np.float32),
+         "fc.bias": rng.standard_normal(4).astype(np.float32)}
+    w = os.path.join(tmp, "control.safetensors")
+    save_file(p, w)
+    # five ifs on tensors, each an If node (one nested in a branch), not a select
+    ir = subprocess.run([hodu, "--dump-ir", src, "--weights", w], capture_output=True, text=True).stdout
+    if ir.count("= If(") != 5 or ir.count("then_branch:") != 5 or "Where(" in ir:
+        raise SystemExit(f"FAIL control: expected five If nodes with branches in --dump-ir:\n{ir}")
+    so = os.path.join(tmp, "control.so")
+    sh([hodu, "--build", src, "--weights", w, "-o", so])
+    taken = {}
+    for i in range(16):
+        # the signs vary so that every condition goes both ways
+        x = (rng.standard_normal((2, 4)) + (1.0 if i % 2 else -1.0)).astype(np.float32)
+        y = (rng.standard_normal(4) * (0.2 if i % 4 < 2 else 3.0)).astype(np.float32)
+        flag = np.array(i % 8 < 4)
+        d = os.path.join(tmp, f"c{i}")
+        os.makedirs(d)
+        for name, v in (("x", x), ("y", y), ("flag", flag)):
+            np.save(os.path.join(d, name + ".npy"), v)
+        sh([hodu, "--run", so, "--input", f"x={d}/x.npy", "--input", f"y={d}/y.npy", "--input",
+            f"flag={d}/flag.npy", "--output-dir", d])
+        for name, want in zip(("g", "hi", "lo"), control_reference(p, x, y, flag, taken)):
+            got = np.load(os.path.join(d, name + ".npy"))
+            if got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+                raise SystemExit(f"FAIL control run {i} output {name}:\n{got}\nwant\n{want}")
+    missing = [(n, v) for n in ("sum(x) > 0", "nested flag", "flag", "mean(h) > 4", "order") for v in (True, False)
+               if (n, v) not in taken]
+    if missing:
+        raise SystemExit(f"FAIL control: the inputs never take {missing}")
+    print(f"ok control: 16 runs, every branch taken ({len(taken)} of 10)")
+    # Run-time dims inside an If are refused by the IR for now.
+    rt = os.path.join(tmp, "control_rt.hodu")
+    with open(rt, "w") as f:
+        f.write("module M() {\n    fn forward(x: f32[B, 4], flag: bool[]) -> f32[B, 4] {\n        let h = x\n"
+                "        if flag {\n            h = x * 2.0\n        }\n        return h\n    }\n}\n"
+                "export model = M()\n")
+    build_fails(hodu, rt, ["--dim", "B=1..4"], "control flow over values with run-time dims is not supported yet")
+    sh([hodu, "--build", rt, "--dim", "B=3", "-o", rt + ".so"])
+    print("ok control: run-time dims refused, a bound B builds")
+
+
+def check_slices(hodu, tmp, rng):
+    src = os.path.join(HERE, "slices.hodu")
+    so = os.path.join(tmp, "slices.so")
+    sh([hodu, "--build", src, "--dim", "B=1..3", "--dim", "T=4..16", "-o", so])
+    for b, t in ((1, 4), (3, 9), (2, 16)):
+        x = rng.standard_normal((b, t, 4)).astype(np.float32)
+        d = os.path.join(tmp, f"s{t}")
+        os.makedirs(d)
+        np.save(os.path.join(d, "x.npy"), x)
+        sh([hodu, "--run", so, "--input", f"x={d}/x.npy", "--output-dir", d])
+        xt = torch.from_numpy(x)
+        want = {"a": xt[:, 1:], "b": xt[:, 2:][:, 1:], "c": xt[:, 1:] * 2.0 + xt[:, 1:]}
+        for name, w in want.items():
+            got = np.load(os.path.join(d, name + ".npy"))
+            if got.shape != tuple(w.shape) or not np.allclose(got, w.numpy(), rtol=1e-5, atol=1e-5):
+                raise SystemExit(f"FAIL slices T={t} output {name}: shape {got.shape}, want {tuple(w.shape)}")
+    print("ok slices: T-1 and T-3 at T = 4, 9, 16")
+    # x[:, 2:][:, 1:] needs T >= 3 in every run
+    build_fails(hodu, src, ["--dim", "B=1..3", "--dim", "T=2..16"], "it would slice a run-time dim other than")
+    print("ok slices: a start past the smallest T is refused")
 
 
 def main():
@@ -89,6 +191,8 @@ def main():
         if not np.array_equal(outs[0], outs[1]) or np.array_equal(outs[0], outs[2]):
             raise SystemExit("FAIL seeds: --seed does not decide the initial parameters")
         print("ok seeds")
+        check_control(a.hodu, tmp, rng)
+        check_slices(a.hodu, tmp, rng)
     return 0
 
 
