@@ -224,6 +224,10 @@ typedef struct ir_graph {
     char **sym_key; /* a data symbol's key (ir_graph_data_symbol), or NULL */
     char **files;   /* interned source file names (ir_loc.file) */
     size_t n_files, cap_files;
+    /* A Slice of a run-time dim must give the window it names for every
+     * size in the range (no clamping when the model runs, see
+     * ops/rtdims.c): HoduScript, whose types say `T-1`, sets it. */
+    bool exact_slices;
     /* A control-flow subgraph ("Subgraphs" below): the graph and node that
      * own it (for messages that trace a captured value outwards); NULL and
      * -1 for the model's graph. */

@@ -1103,7 +1103,7 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, op_rt_sli
             /* any other window of numbers (x[:200] when x may be shorter,
              * a negative step): clamped when the model runs, its count a
              * data symbol (at most the count over the whole top size) */
-            if (!en.sym[k] && p != INT64_MIN && ir_graph_symbol_range(g, d->sym, &lo, &hi)) {
+            if (!en.sym[k] && p != INT64_MIN && !g->exact_slices && ir_graph_symbol_range(g, d->sym, &lo, &hi)) {
                 int64_t mag = p > 0 ? p : -p, bound = hi / mag + (hi % mag != 0);
                 int64_t span; /* both from the start or both from the end: at most e - s apart */
                 if ((s >= 0) == (e >= 0) && hd_sub_i64(p > 0 ? e : s, p > 0 ? s : e, &span) && span >= 0) {
@@ -1114,9 +1114,15 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, op_rt_sli
                 dims[a] = (ir_dim){.size = bound < 0 ? 0 : bound, .data_dep = true};
                 continue;
             }
+            if (g->exact_slices)
+                return c && op_fail(c,
+                                    "along axis %" PRId64 " it would slice a run-time dim other than from 0 or from "
+                                    "a start its smallest size holds to its end, or a fixed count that its smallest "
+                                    "size holds, or slice to a run-time dim that may exceed the axis",
+                                    a);
             return c && op_fail(c,
-                                "along axis %" PRId64 " it would slice a run-time dim from a start, or to an end, "
-                                "that is not a build-time number",
+                                "along axis %" PRId64 " it would slice a run-time dim to an end that is another "
+                                "run-time dim the axis may not hold, or by a step out of range",
                                 a);
         }
         int64_t D = d->size; /* the spec's clamping */

@@ -3224,6 +3224,7 @@ static ir_graph *run(hs_program *p, const hodu_script_options *opts, bool build,
     if (ok && build) {
         g = ir_graph_new(ex->name, p->srcs[0].path);
         g->opset = 18;
+        g->exact_slices = true; /* x[:, 1:] is T-1 long in every run */
         const char **files = hd_xcalloc(p->n_srcs, sizeof(char *));
         for (size_t i = 0; i < p->n_srcs; i++)
             files[i] = ir_graph_file(g, p->srcs[i].path);
