@@ -524,7 +524,7 @@ static bool rs_axis_taps(const resize_plan *p, int a, int n, int64_t *idx, doubl
         ext[y] = 0;
         switch (p->coord) {
         case RESIZE_ALIGN_CORNERS: x = ow == 1 ? 0.0 : yd * (double)(in - 1) / (ow - 1); break;
-        case RESIZE_ASYMMETRIC: x = yd / scale; break;
+        case RESIZE_ASYMMETRIC: x = (double)((float)yd / (float)scale); break;
         case RESIZE_TF_CROP_AND_RESIZE: {
             double lo = p->roi_lo[a], hi = p->roi_hi[a];
             x = ow == 1 ? (hi - lo) * (double)(in - 1) / 2 : yd * (hi - lo) * (double)(in - 1) / (ow - 1);
@@ -535,13 +535,16 @@ static bool rs_axis_taps(const resize_plan *p, int a, int n, int64_t *idx, doubl
             }
             break;
         }
-        case RESIZE_PYTORCH_HALF_PIXEL: x = ow == 1 ? -0.5 : (yd + 0.5) / scale - 0.5; break;
+        case RESIZE_PYTORCH_HALF_PIXEL: x = ow == 1 ? -0.5 : (double)(((float)yd + 0.5f) / (float)scale - 0.5f); break;
         case RESIZE_HALF_PIXEL_SYMMETRIC: {
             double adj = (double)outn / ow, center = (double)in / 2, offset = center * (1 - adj);
             x = offset + (yd + 0.5) / scale - 0.5;
             break;
         }
-        default: x = (yd + 0.5) / scale - 0.5; break;
+        /* The common modes in float, as the scales are (and onnxruntime
+         * computes them): in double, an upscaled image's taps move by
+         * 1e-5 of a pixel, which a detector's thresholds can amplify. */
+        default: x = (double)(((float)yd + 0.5f) / (float)scale - 0.5f); break;
         }
         double fl = floor(x);
         double ratio = x == fl ? 1.0 : x - fl;

@@ -158,7 +158,7 @@ static void emit_taps_fn(op_emit *e, const resize_plan *p, const char *acc_t)
                 "    for (int64_t y = 0; y < outn; y++) {\n        double x, yd = (double)y;\n        ext[y] = 0;\n");
     switch (p->coord) {
     case RESIZE_ALIGN_CORNERS: hd_buf_puts(b, "        x = ow == 1 ? 0.0 : yd * (double)(in - 1) / (ow - 1);\n"); break;
-    case RESIZE_ASYMMETRIC: hd_buf_puts(b, "        x = yd / scale;\n"); break;
+    case RESIZE_ASYMMETRIC: hd_buf_puts(b, "        x = (double)((float)yd / (float)scale);\n"); break;
     case RESIZE_TF_CROP_AND_RESIZE:
         /* outside X: the output is extrapolation_value, the taps unused */
         hd_buf_puts(b, "        x = ow == 1 ? (hi - lo) * (double)(in - 1) / 2 : yd * (hi - lo) * (double)(in - 1) / "
@@ -166,12 +166,16 @@ static void emit_taps_fn(op_emit *e, const resize_plan *p, const char *acc_t)
                        "        x += lo * (double)(in - 1);\n"
                        "        if (!(x >= 0 && x <= (double)(in - 1))) { ext[y] = 1; x = 0; }\n");
         break;
-    case RESIZE_PYTORCH_HALF_PIXEL: hd_buf_puts(b, "        x = ow == 1 ? -0.5 : (yd + 0.5) / scale - 0.5;\n"); break;
+    case RESIZE_PYTORCH_HALF_PIXEL:
+        hd_buf_puts(b, "        x = ow == 1 ? -0.5 : (double)(((float)yd + 0.5f) / (float)scale - 0.5f);\n");
+        break;
     case RESIZE_HALF_PIXEL_SYMMETRIC:
         hd_buf_puts(b, "        const double adj = (double)outn / ow, center = (double)in / 2;\n"
                        "        x = center * (1 - adj) + (yd + 0.5) / scale - 0.5;\n");
         break;
-    default: hd_buf_puts(b, "        x = (yd + 0.5) / scale - 0.5;\n"); break;
+    default:
+        hd_buf_puts(b, "        x = (double)(((float)yd + 0.5f) / (float)scale - 0.5f);\n");
+        break; /* as rs_axis_taps */
     }
     hd_buf_puts(b, "        if (!(x >= -0x1p50 && x <= 0x1p50)) return -1;\n"
                    "        const double fl = floor(x), ratio = x == fl ? 1.0 : x - fl;\n");
