@@ -389,6 +389,20 @@ def feeding_cases(errors):
     for p in (0.0, 0.1, 0.5, 1.0):
         scores = np.where(RNG.random(20) < p, 0.4 + RNG.random(20) / 2, 0.1).astype(np.float32)
         b.check({"scores": scores, "boxes": random_boxes(1, 20, False)[0]}, f"density {p}", errors)
+    # The same If giving one number either way: the Phi of two static results
+    then_g = helper.make_graph([helper.make_node("Constant", [], ["c"],
+                                                 value=numpy_helper.from_array(np.array([-1.0], np.float32)))],
+                               "then", [], [vi("c", np.float32, [1])])
+    else_g = helper.make_graph([helper.make_node("ReduceSum", ["sel"], ["s"], keepdims=1)], "else", [],
+                               [vi("s", np.float32, [1])])
+    nodes = [helper.make_node("Greater", ["x", "zero"], ["m"]), helper.make_node("NonZero", ["m"], ["nz"]),
+             helper.make_node("Reshape", ["nz", "flat"], ["idx"]), helper.make_node("Gather", ["x", "idx"], ["sel"]),
+             helper.make_node("Size", ["sel"], ["n"]), helper.make_node("Equal", ["n", "zero_i"], ["none"]),
+             helper.make_node("If", ["none"], ["y"], then_branch=then_g, else_branch=else_g)]
+    b = Built(model("if_static_result", nodes, [vi("x", np.float32, [8])], [vi("y", np.float32, [1])],
+                    [zero, ints("flat", [-1]), ints("zero_i", 0)], opset=17))
+    for what, x in densities([8], np.float32, lambda s: RNG.standard_normal(s) + 1.0):
+        b.check({"x": x}, what, errors, rtol=1e-5)
     # A detector's per-class top-k, concatenated over classes: 3 classes
     # (the sum of three counts) and 10 (more counts than one size holds as
     # a sum: the Concat reports its total)

@@ -233,7 +233,8 @@ static bool ident_in(const char *text, const char *name)
 /* Operands a lowering never reads (a shape input baked into the code, a
  * zero-size tensor, scratch a path did not need) get `(void)name;` at the
  * top of the body, so generated code builds clean under -Wall -Wextra. */
-static void void_unused_params(const ir_node *n, bool has_scratch, bool has_exec, bool task_form, hd_buf *body)
+static void void_unused_params(const ir_graph *g, const ir_node *n, bool has_scratch, bool has_exec, bool task_form,
+                               bool has_rtd, hd_buf *body)
 {
     const char *text = body->data ? body->data : "";
     hd_buf pre;
@@ -255,6 +256,14 @@ static void void_unused_params(const ir_node *n, bool has_scratch, bool has_exec
         hd_buf_puts(&pre, "    (void)exec;\n");
     if (has_exec && !ident_in(text, "workers"))
         hd_buf_puts(&pre, "    (void)workers;\n");
+    if (has_rtd && !ident_in(text, "rtd"))
+        hd_buf_puts(&pre, "    (void)rtd;\n");
+    for (size_t k = 0; k < n->n_outputs; k++) { /* the dims of a data-dependent output (emit_node) */
+        char name[32];
+        snprintf(name, sizeof name, "dims%zu", k);
+        if (n->outputs[k] >= 0 && ir_value_has_data_dep(&g->values[n->outputs[k]]) && !ident_in(text, name))
+            hd_buf_printf(&pre, "    (void)%s;\n", name);
+    }
     if (pre.len) {
         hd_buf_write(&pre, text, body->len);
         hd_buf_free(body);
@@ -514,8 +523,6 @@ static void rt_slice_calls(const ir_graph *g, int node, int p, const char **syms
     }
 }
 
-/* The nodes whose functions check run-time values, in check order (the
- * descriptor's `checks`). */
 /* True when dim k of v is a data symbol its own node sets. */
 static bool is_data_symbol_dim(const ir_value *v, int k) { return v->dims[k].data_dep && v->dims[k].rt; }
 
@@ -571,6 +578,8 @@ static void set_data_symbols(const ir_graph *g, int node, hd_buf *calls)
             put_derived_symbol(g, k, "    ", calls);
 }
 
+/* The nodes whose functions check run-time values, in check order (the
+ * descriptor's `checks`). */
 typedef struct node_checks {
     int *node;
     const char **why; /* op_emit.check_why per check, or NULL */
@@ -634,7 +643,7 @@ static bool emit_node(const ir_graph *g, int sub, const mem_plan *plan, size_t s
         return false;
     }
     bool has_exec = e.parallel || plan->worker_scratch[step] != 0 || e.uses_alloc;
-    void_unused_params(n, plan->scratch_bytes[step] != 0, has_exec, e.par_max_tasks >= 2, &body);
+    void_unused_params(g, n, plan->scratch_bytes[step] != 0, has_exec, e.par_max_tasks >= 2, e.rt_dims, &body);
     if (rt_rows && !ident_in(body.data ? body.data : "", "rt_rows")) {
         hd_buf pre;
         hd_buf_init(&pre);

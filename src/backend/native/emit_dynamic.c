@@ -299,8 +299,6 @@ static bool emit_nms(op_emit *e)
     const int64_t N = p.boxes; /* at most, when the count is a run-time dim (the general path) */
     em_line(e, "int64_t sel_n = 0;");
     if (p.bound == 0 || N == 0) {
-        if (e->rt_dims)
-            em_line(e, "(void)rtd;");
         em_line(e, "dims0[0] = sel_n;");
         em_line(e, "dims0[1] = 3;");
         return true;
