@@ -288,25 +288,32 @@ static bool if_arity_ok(const ir_graph *g, int id)
 /* An If over run-time dims whose condition the run decides: both branches'
  * nodes move into g before inference, each guarded by the condition
  * (ir_node.guard), and each result of the If becomes a hodu.Phi of the two
- * branches' results.  The inlined nodes are then inferred as g's own, with
+ * branches' results (a condition known at build time: its branch's nodes
+ * alone, the results through Identity).  The inlined nodes are then inferred as g's own, with
  * everything run-time dims have (a branch's result may even differ in size
  * from the other's: the Phi's dim is then decided when the model runs).
  * Returns the new nodes, in an order to infer them, in *added. */
 static void inline_guarded(ir_graph *g, int id, int **added, size_t *n_added)
 {
     const char *names[2] = {"then_branch", "else_branch"};
+    /* a condition known at build time: only its branch, unguarded */
+    int known = cf_if_const_cond(g, id), first = known == 0 ? 1 : 0, last = known == 1 ? 0 : 1;
     size_t total = g->nodes[id].n_outputs;
-    for (int b = 0; b < 2; b++)
+    for (int b = first; b <= last; b++)
         total += ir_node_subgraph(&g->nodes[id], names[b])->n_nodes;
     *added = hd_xmalloc((total ? total : 1) * sizeof(int));
     *n_added = 0;
     int cond = g->nodes[id].inputs[0];
+    /* with a known condition, the If's own guard (it may sit in a branch
+     * inlined before) goes to its nodes */
+    int outer = g->nodes[id].guard;
+    bool outer_else = g->nodes[id].guard_else;
     size_t n_outs = g->nodes[id].n_outputs;
-    int *res[2];
-    for (int b = 0; b < 2; b++) {
+    int *res[2] = {NULL, NULL};
+    for (int b = first; b <= last; b++) {
         ir_graph *sub = ir_node_subgraph(&g->nodes[id], names[b]);
         int *map = capture_map(g, id, sub);
-        move_nodes(g, sub, map, false, cond, b == 1, added, n_added);
+        move_nodes(g, sub, map, false, known < 0 ? cond : outer, known < 0 ? b == 1 : outer_else, added, n_added);
         res[b] = hd_xmalloc((n_outs ? n_outs : 1) * sizeof(int));
         for (size_t i = 0; i < n_outs; i++)
             res[b][i] = i < sub->n_outputs ? result_value(g, sub, map, sub->outputs[i]) : -1;
@@ -314,11 +321,19 @@ static void inline_guarded(ir_graph *g, int id, int **added, size_t *n_added)
     }
     g->nodes[id].dead = true;
     for (size_t i = 0; i < n_outs; i++) {
-        int o = g->nodes[id].outputs[i], ins[3] = {cond, res[0][i], res[1][i]};
+        int o = g->nodes[id].outputs[i], nn;
         if (o < 0)
             continue;
-        int nn = ir_node_new(g, "Phi", "hodu", g->values[o].name, ins, 3, &o, 1);
-        g->nodes[nn].op = OP_PHI;
+        if (known < 0) {
+            int ins[3] = {cond, res[0][i], res[1][i]};
+            nn = ir_node_new(g, "Phi", "hodu", g->values[o].name, ins, 3, &o, 1);
+            g->nodes[nn].op = OP_PHI;
+        } else {
+            nn = ir_node_new(g, "Identity", "", g->values[o].name, &res[known ? 0 : 1][i], 1, &o, 1);
+            g->nodes[nn].op = OP_IDENTITY;
+            g->nodes[nn].guard = outer;
+            g->nodes[nn].guard_else = outer_else;
+        }
         ir_node_set_loc(g, nn, g->nodes[id].loc);
         (*added)[(*n_added)++] = nn;
     }
@@ -427,8 +442,8 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
         /* Run-time dims go through their own inference (ops/rtdims.c);
          * a Phi handles them itself. */
         bool rt = n->op != OP_PHI && op_rt_touches(g, id);
-        if (rt && n->op == OP_IF && !g->parent && cf_if_const_cond(g, id) < 0 && if_arity_ok(g, id)) {
-            if (n->guard >= 0) { /* its guards would have to combine both conditions */
+        if (rt && n->op == OP_IF && !g->parent && if_arity_ok(g, id)) {
+            if (n->guard >= 0 && cf_if_const_cond(g, id) < 0) { /* its guards would combine both conditions */
                 ir_node_error(d, g, id,
                               "an If over run-time dims inside a branch of another such If is not supported yet");
                 ok = false;

@@ -21,7 +21,9 @@ naming no run-time dim, and a malformed --dim.  What used to be refused
 and now runs is checked against onnxruntime instead: windows the shortest
 sequence does not hold (clamped when the model runs), a reduction over the
 batch, a slice from 3 of a sequence that may be shorter; a convolution over
-a run-time height is still a build error.
+a run-time height is still a build error.  An If over the run-time batch
+(its branches inlined under the condition) and one whose condition folds
+run against onnxruntime too.
 """
 import ctypes
 import os
@@ -407,6 +409,26 @@ bsum_lib = t.path("bsum.so")
 t.run([t.hodu, "--build", bsum, "--dim", "batch=1..8", "-o", bsum_lib])
 check_against_ort("reduce over the batch", bsum, bsum_lib,
                   [{"x": rng.standard_normal((b, 5)).astype(np.float32)} for b in (1, 5, 8)])
+
+# An If over a run-time batch, its condition computed at run time from the
+# data, and one whose condition folds at build time
+for name, cond_nodes in (("if_rt", [helper.make_node("ReduceSum", ["x"], ["tot"], keepdims=0),
+                                    helper.make_node("Greater", ["tot", "zero_f"], ["c"])]),
+                         ("if_known", [helper.make_node("Constant", [], ["c"],
+                                                        value=helper.make_tensor("v", TensorProto.BOOL, [], [True]))])):
+    branch = [helper.make_graph([helper.make_node(op, ["x"], [f"{op}_y"])], op, [],
+                                [helper.make_tensor_value_info(f"{op}_y", TensorProto.FLOAT, ["batch", 4])])
+              for op in ("Relu", "Neg")]
+    m = helper.make_model(
+        helper.make_graph(cond_nodes + [helper.make_node("If", ["c"], ["y"], then_branch=branch[0], else_branch=branch[1])],
+                          name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])],
+                          [helper.make_tensor("zero_f", TensorProto.FLOAT, [], [0.0])]),
+        opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(m, t.path(f"{name}.onnx"))
+    t.run([t.hodu, "--build", t.path(f"{name}.onnx"), "--dim", "batch=1..6", "-o", t.path(f"{name}.so")])
+    check_against_ort(name, t.path(f"{name}.onnx"), t.path(f"{name}.so"),
+                      [{"x": (rng.standard_normal((b, 4)) + sign).astype(np.float32)} for b, sign in ((1, 3), (4, -3), (6, 3))])
 
 # --- build errors ----------------------------------------------------------
 conv = helper.make_model(
