@@ -2,15 +2,17 @@
 """The GPT-style decoder of examples/gpt.hodu built with onnx.helper, for two
 purposes: a cross-check (both are built by hodu with the weights of the
 PyTorch twin, run on the same tokens, and must agree within 1e-5) and the
-line count the issue compares (the model part below, between the `model:`
+size the issue compares (the model part below, between the `model:`
 markers, against examples/gpt.hodu; blank and comment-only lines are not
-counted in either).
+counted in either): lines, characters and tokens are printed, and the
+HoduScript must be at most a third of the tokens.
 
     gpt_onnx.py --hodu build/hodu
 """
 import argparse
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -88,6 +90,15 @@ def code_chars(lines):
     return sum(len(ln.strip()) for ln in lines if ln.strip() and not ln.strip().startswith("#"))
 
 
+# One tokenizer for both languages: strings, names, numbers, the few
+# two-character operators, then any other character.
+TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|[A-Za-z_][A-Za-z_0-9]*|\d+(?:\.\d+)?(?:e-?\d+)?|\.\.|->|\*\*|//|[=!<>]=|\S')
+
+
+def code_tokens(lines):
+    return sum(len(TOKEN.findall(ln)) for ln in lines if ln.strip() and not ln.strip().startswith("#"))
+
+
 def sh(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -104,8 +115,13 @@ def main():
     hodu_text = open(src).read().splitlines()
     n_onnx, n_hodu = code_lines(model_part), code_lines(hodu_text)
     c_onnx, c_hodu = code_chars(model_part), code_chars(hodu_text)
+    t_onnx, t_hodu = code_tokens(model_part), code_tokens(hodu_text)
     print(f"lines: examples/gpt.hodu {n_hodu}, onnx.helper {n_onnx} (ratio {n_hodu / n_onnx:.2f}); "
-          f"characters {c_hodu} and {c_onnx} (ratio {c_hodu / c_onnx:.2f})")
+          f"characters {c_hodu} and {c_onnx} (ratio {c_hodu / c_onnx:.2f}); "
+          f"tokens {t_hodu} and {t_onnx} (ratio {t_hodu / t_onnx:.2f})")
+    # The amount of code, whatever the line breaks: at most a third
+    if 3 * t_hodu > t_onnx:
+        raise SystemExit(f"FAIL gpt: {t_hodu} tokens of HoduScript against {t_onnx} of onnx.helper, more than a third")
     with tempfile.TemporaryDirectory() as tmp:
         w = os.path.join(tmp, "gpt.safetensors")
         sh([sys.executable, os.path.join(REPO, "tools", "hoduscript_export.py"), "gpt", w])
