@@ -595,6 +595,14 @@ bool ir_value_has_data_dep(const ir_value *v)
     return false;
 }
 
+bool ir_value_has_symbolless_data_dep(const ir_value *v)
+{
+    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
+        if (v->dims[i].data_dep && !v->dims[i].rt)
+            return true;
+    return false;
+}
+
 bool ir_value_has_rt(const ir_value *v)
 {
     for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
@@ -1186,15 +1194,6 @@ static void verify_subgraphs(const ir_graph *g, int node, bool shapes_required, 
     }
 }
 
-/* A data-dependent dim without a data symbol (see pass_infer_fold). */
-static bool reads_symbolless_data_dep(const ir_value *v)
-{
-    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
-        if (v->dims[i].data_dep && !v->dims[i].rt)
-            return true;
-    return false;
-}
-
 bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
 {
     size_t errors = d->n_errors;
@@ -1208,7 +1207,7 @@ bool ir_verify(const ir_graph *g, bool shapes_required, hd_diag *d)
             if (n->inputs[j] < -1 || n->inputs[j] >= (int)g->n_values) {
                 ir_node_error(d, g, (int)i, "input %zu has an invalid value index", j);
                 bad_index = true;
-            } else if (n->inputs[j] >= 0 && reads_symbolless_data_dep(&g->values[n->inputs[j]])) {
+            } else if (n->inputs[j] >= 0 && ir_value_has_symbolless_data_dep(&g->values[n->inputs[j]])) {
                 /* pass_infer_fold refuses such a reader; none may appear later */
                 ir_node_error(d, g, (int)i, "reads '%s', whose size is only known when the model runs",
                               g->values[n->inputs[j]].name);

@@ -424,6 +424,9 @@ int ir_dtype_narrow_bits(hodu_dtype t);
 bool ir_value_is_static(const ir_value *v);
 /* True when some dim of v is data-dependent (ir_dim.data_dep). */
 bool ir_value_has_data_dep(const ir_value *v);
+/* True when some data-dependent dim of v has no data symbol (unbounded,
+ * or inside a subgraph): no node may read such a value. */
+bool ir_value_has_symbolless_data_dep(const ir_value *v);
 /* True when a dim of v is unbounded (ir_dim.unbounded). */
 bool ir_value_has_unbounded(const ir_value *v);
 /* True when some dim of v is a run-time dim (ir_dim.rt). */

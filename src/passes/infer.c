@@ -341,16 +341,6 @@ static void inline_guarded(ir_graph *g, int id, int **added, size_t *n_added)
     free(res[1]);
 }
 
-/* A dim whose size the data decides but that no symbol names: unbounded
- * (StringSplit's tokens) or inside a subgraph. */
-static bool has_symbolless_data_dep(const ir_value *v)
-{
-    for (int i = 0; i < v->rank && i < HODU_MAX_RANK; i++)
-        if (v->dims[i].data_dep && !v->dims[i].rt)
-            return true;
-    return false;
-}
-
 /* Each bounded data-dependent dim of n's results becomes a data symbol
  * (ir_graph_data_symbol): a run-time dim of range [0, bound] that the
  * node's lowering sets, so later nodes compute on it as on any other.
@@ -415,7 +405,7 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
          * here computes on it. */
         for (size_t j = 0; j < n->n_inputs && ok; j++) {
             const ir_value *v = n->inputs[j] >= 0 ? &g->values[n->inputs[j]] : NULL;
-            if (v && has_symbolless_data_dep(v)) {
+            if (v && ir_value_has_symbolless_data_dep(v)) {
                 ir_node_error(d, g, id,
                               "input '%s' has a size that is only known when the model runs (it depends on the "
                               "values of node '%s'); Hodu cannot compute on such a value %s, only return it as "

@@ -558,9 +558,24 @@ static void put_derived_symbol(const ir_graph *g, size_t k, const char *indent, 
     hd_buf_puts(b, ";\n");
 }
 
+/* True when one of derived symbol k's factors is one of the node's data
+ * symbols. */
+static bool derived_over(const ir_graph *g, size_t k, const ir_node *n)
+{
+    const ir_poly *p = ir_graph_symbol_poly(g, k);
+    for (int t = 0; p && t < p->n; t++)
+        for (int f = 0; f < p->t[t].n; f++) {
+            int src = ir_graph_symbol_source(g, p->t[t].f[f]);
+            for (size_t j = 0; src >= 0 && j < n->n_outputs; j++)
+                if (n->outputs[j] == src)
+                    return true;
+        }
+    return false;
+}
+
 /* After a node that decides data symbols: each one's size from the dims
- * it wrote, then every derived symbol over one of them again (rtd starts
- * zeroed, so one computed before all its factors ran is merely stale). */
+ * it wrote, then the derived symbols over them again (rtd starts zeroed,
+ * so one computed before all its factors ran is merely stale). */
 static void set_data_symbols(const ir_graph *g, int node, hd_buf *calls)
 {
     const ir_node *n = &g->nodes[node];
@@ -574,7 +589,7 @@ static void set_data_symbols(const ir_graph *g, int node, hd_buf *calls)
             }
     }
     for (size_t k = 0; any && k < g->n_symbols; k++)
-        if (ir_graph_symbol_poly(g, k) && symbol_after_node(g, k))
+        if (derived_over(g, k, n))
             put_derived_symbol(g, k, "    ", calls);
 }
 
