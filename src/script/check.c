@@ -2640,6 +2640,193 @@ static val eval_rt_cond(ctx *c, scope *s, hs_node *e, val cond)
     return r;
 }
 
+/* --- run-time for ---------------------------------------------------------- */
+
+/* A bound of a run-time for: a compile-time int, or one int64 element. */
+static bool rt_bound(ctx *c, const val *v, hs_node *at)
+{
+    if (v->k == V_INT)
+        return true;
+    if (v->k == V_NONE)
+        return false;
+    bool one = v->k == V_TENSOR && v->dt == HODU_DTYPE_I64;
+    for (int i = 0; one && i < v->rank; i++)
+        one = v->dims[i].size == 1;
+    if (!one) {
+        hs_error(c->p, at->span, "a run-time 'for' runs over compile-time ints or int64 tensors with one element, found %s",
+                 rt_type_text(c, v));
+        hs_help(c->p, "the trip count is read when the model runs: pass it as an i64[] input");
+    }
+    return one;
+}
+
+/* The bound as an int64 scalar value of the graph. */
+static int rt_scalar_i64(ctx *c, const val *v, hs_span at)
+{
+    if (v->k == V_INT)
+        return lw_scalar(&c->L, HODU_DTYPE_I64, (double)v->i, at);
+    if (v->rank == 0)
+        return v->ir;
+    int ins[2] = {v->ir, lw_i64s(&c->L, NULL, 0, at)};
+    return emit(c, "Reshape", ins, 2, at);
+}
+
+/* One walk of the loop's body with `i` bound to `it`, journaling the
+ * writes to older names in `f`; their values after it go to *now and
+ * the names get their values from before it back. */
+static void rt_body_run(ctx *c, scope *s, hs_node *st, val it, rt_frame *f, val **now, hs_node **ret_at)
+{
+    memset(f, 0, sizeof(*f));
+    f->up = c->rtf;
+    f->serial0 = c->serials;
+    c->rtf = f;
+    c->rt_depth++;
+    bool save_ret = c->returned;
+    val save_val = c->ret;
+    hs_node *save_at = c->ret_at;
+    c->returned = false;
+    scope *inner = hs_alloc(&c->p->arena, sizeof(*inner));
+    inner->up = s;
+    bind(c, inner, st->name, it, st->span);
+    exec_block(c, inner, &st->list);
+    *ret_at = c->returned ? c->ret_at : NULL;
+    c->returned = save_ret;
+    c->ret = save_val;
+    c->ret_at = save_at;
+    c->rt_depth--;
+    c->rtf = f->up;
+    *now = hs_alloc(&c->p->arena, (f->n + 1) * sizeof(val));
+    for (size_t k = f->n; k-- > 0;) {
+        (*now)[k] = f->w[k].b->v;
+        f->w[k].b->v = f->w[k].old;
+    }
+}
+
+/* `for i in lo..hi { ... }` with a tensor bound: a Loop node.  The names
+ * the body rebinds are its loop-carried values, so they must keep their
+ * type.  Which names those are is known only after a walk of the body,
+ * so it is walked twice: first only checked (no graph), then built with
+ * the carried names and `i` bound to the body's inputs. */
+static void exec_rt_for(ctx *c, scope *s, hs_node *st, val lo, val hi)
+{
+    if (!rt_bound(c, &lo, st->a) || !rt_bound(c, &hi, st->b))
+        return;
+    if (c->rt_depth >= HODU_MAX_SUBGRAPH_DEPTH) {
+        hs_error(c->p, st->span, "run-time 'if's and 'for's nest more than %d deep", HODU_MAX_SUBGRAPH_DEPTH);
+        return;
+    }
+    val it = tensor(HODU_DTYPE_I64, 0, NULL, -1);
+    rt_frame f;
+    val *now;
+    hs_node *ret_at;
+    ir_graph *g = c->L.g;
+    hs_expect *expect = c->expect;
+    size_t errors = c->p->d ? c->p->d->n_errors : 0;
+    c->L.g = NULL;
+    c->expect = NULL;
+    rt_body_run(c, s, st, it, &f, &now, &ret_at);
+    c->L.g = g;
+    c->expect = expect;
+    bool ok = !c->stop && (c->p->d ? c->p->d->n_errors : 0) == errors;
+    if (ok && ret_at) {
+        hs_error(c->p, ret_at->span, "returns from the body of a run-time 'for'");
+        hs_note(c->p, st->a->span, "the loop runs a number of times known only when the model runs");
+        hs_help(c->p, "bind the result to a name before the loop, rebind it in the body and return it after");
+        ok = false;
+    }
+    for (size_t k = 0; k < f.n && ok; k++) {
+        binding *b = f.w[k].b;
+        if (now[k].k == V_NONE) {
+            ok = false;
+        } else if (!all_tensors(&b->v) || !all_tensors(&now[k])) {
+            hs_error(c->p, f.w[k].at->span,
+                     "'%s' is rebound in the body of a run-time 'for'; such a loop may only rebind tensors, and '%s' "
+                     "is %s",
+                     b->name, b->name, rt_type_text(c, all_tensors(&b->v) ? &now[k] : &b->v));
+            hs_note(c->p, b->at, "'%s' is bound here", b->name);
+            ok = false;
+        } else if (!same_type(&b->v, &now[k])) {
+            hs_error(c->p, f.w[k].at->span,
+                     "'%s' changes type in the body of a run-time 'for': %s before an iteration, %s after it",
+                     b->name, rt_type_text(c, &b->v), rt_type_text(c, &now[k]));
+            hs_note(c->p, b->at, "'%s' is bound here as %s", b->name, rt_type_text(c, &b->v));
+            hs_help(c->p, "a value carried from one iteration to the next keeps its type and shape");
+            ok = false;
+        }
+    }
+    size_t n = f.n;
+    binding **names = hd_xcalloc(n + 1, sizeof(binding *));
+    for (size_t k = 0; k < n; k++)
+        names[k] = f.w[k].b;
+    free(f.w);
+    if (!ok || n == 0) { /* nothing carried: the loop has no effect */
+        free(names);
+        return;
+    }
+    /* the trip count, outside the body */
+    int hi_ir = rt_scalar_i64(c, &hi, st->b->span);
+    bool from_zero = lo.k == V_INT && lo.i == 0;
+    int lo_ir = from_zero ? -1 : rt_scalar_i64(c, &lo, st->a->span);
+    int trip = hi_ir;
+    if (!from_zero) {
+        int ins[2] = {hi_ir, lo_ir};
+        trip = emit(c, "Sub", ins, 2, st->span);
+    }
+    /* the body: formal inputs iteration, condition, carried values */
+    lw_mark m = lw_mark_now(&c->L);
+    irs formal = {0}, init = {0};
+    HD_PUSH(formal.v, formal.n, formal.cap, lw_value(&c->L, "iter", st->span));
+    HD_PUSH(formal.v, formal.n, formal.cap, lw_value(&c->L, "cond", st->span));
+    val *old = hs_alloc(&c->p->arena, (n + 1) * sizeof(val));
+    for (size_t k = 0; k < n; k++) {
+        old[k] = names[k]->v;
+        size_t from = init.n;
+        leaves_get(&old[k], &init);
+        for (size_t j = from; j < init.n; j++)
+            HD_PUSH(formal.v, formal.n, formal.cap, lw_value(&c->L, names[k]->name, names[k]->at));
+        size_t at = 2 + from;
+        names[k]->v = leaves_put(c, &old[k], formal.v, &at);
+    }
+    it.ir = formal.v[0];
+    if (!from_zero) { /* i counts from lo */
+        int ins[2] = {formal.v[0], lo_ir};
+        it.ir = emit(c, "Add", ins, 2, st->a->span);
+    }
+    rt_body_run(c, s, st, it, &f, &now, &ret_at);
+    irs keep = {0};
+    HD_PUSH(keep.v, keep.n, keep.cap, formal.v[1]);
+    for (size_t k = 0; k < n; k++) {
+        const val *v = &names[k]->v; /* the second walk rebinds the same names */
+        for (size_t j = 0; j < f.n; j++)
+            if (f.w[j].b == names[k])
+                v = &now[j];
+        leaves_get(v, &keep);
+        names[k]->v = old[k];
+    }
+    free(f.w);
+    lw_caps caps = {0};
+    ir_graph *body = lw_body(&c->L, m, &caps, formal.v, formal.n, keep.v, keep.n);
+    if (c->expect && c->expect->n > m.values) /* those indices are the body's now */
+        c->expect->n = m.values;
+    if (body)
+        for (size_t j = 0; j < keep.n; j++)
+            lw_result(&c->L, body, keep.v[j], st->span);
+    int *outs = hd_xcalloc(init.n + 1, sizeof(int));
+    lw_loop(&c->L, trip, init.v, init.n, body, &caps, st->span, outs);
+    size_t at = 0;
+    for (size_t k = 0; k < n; k++) {
+        val merged = leaves_put(c, &old[k], outs, &at);
+        record_leaves(c, &merged, st->span);
+        assign(c, names[k], merged, st);
+    }
+    free(outs);
+    free(keep.v);
+    free(formal.v);
+    free(init.v);
+    free(caps.v);
+    free(names);
+}
+
 static val eval_inner(ctx *c, scope *s, hs_node *e)
 {
     switch (e->kind) {
@@ -2870,7 +3057,15 @@ static void exec_block(ctx *c, scope *s, hs_list *stmts)
             break;
         case HS_FOR: {
             int64_t lo, hi;
-            if (!want_int(c, eval(c, s, st->a), st->a, &lo) || !want_int(c, eval(c, s, st->b), st->b, &hi))
+            val vlo = eval(c, s, st->a);
+            if (vlo.k == V_NONE)
+                break;
+            val vhi = eval(c, s, st->b);
+            if (vlo.k == V_TENSOR || vhi.k == V_TENSOR) {
+                exec_rt_for(c, s, st, vlo, vhi);
+                break;
+            }
+            if (!want_int(c, vlo, st->a, &lo) || !want_int(c, vhi, st->b, &hi))
                 break;
             if (hi > lo && (uint64_t)(hi - lo) > HS_MAX_UNROLL - c->unrolled) {
                 hs_error(c->p, st->span, "the program unrolls more than %d iterations", HS_MAX_UNROLL);

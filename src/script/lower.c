@@ -152,7 +152,9 @@ static int node_in(hs_lower *L, ir_graph *g, const char *op, const int *ins, siz
  * inference gives a captured input its operand's type (infer.c). */
 static void pad_captures(hs_lower *L, ir_graph *sub, const lw_caps *caps)
 {
-    for (size_t k = sub->n_inputs; k < caps->n; k++) {
+    if (sub->n_inputs < caps->formal) /* a body whose formal inputs come later */
+        return;
+    for (size_t k = sub->n_inputs - caps->formal; k < caps->n; k++) {
         const ir_value *o = &L->g->values[caps->v[k]];
         int v = ir_value_new(sub, o->name);
         sub->values[v].kind = IR_VALUE_INPUT;
@@ -173,7 +175,7 @@ int lw_capture(hs_lower *L, ir_graph *sub, lw_caps *caps, int v)
     if (k == caps->n)
         HD_PUSH(caps->v, caps->n, caps->cap, v);
     pad_captures(L, sub, caps);
-    return sub->inputs[k]; /* If has no formal inputs: input k is capture k */
+    return sub->inputs[caps->formal + k]; /* the captures follow the formal inputs */
 }
 
 /* Where value x of the graph is in the branch being moved: a region value
@@ -188,7 +190,8 @@ static int moved(hs_lower *L, ir_graph *sub, lw_caps *caps, lw_mark m, size_t ba
     return lw_capture(L, sub, caps, x);
 }
 
-ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int *keep, size_t n_keep)
+static ir_graph *move_region(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, const int *formal,
+                             size_t n_formal, int *keep, size_t n_keep)
 {
     ir_graph *g = L->g;
     if (!g)
@@ -196,6 +199,7 @@ ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int
     ir_graph *sub = ir_graph_new(name, g->source);
     sub->opset = g->opset;
     sub->parent = g;
+    caps->formal = n_formal;
     pad_captures(L, sub, caps);
     /* The region's values keep their order; each outer value read is
      * captured once.  Values and nodes are moved (names, attributes and
@@ -211,6 +215,12 @@ ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int
         if (v.producer >= 0)
             v.producer -= (int)m.nodes;
         HD_PUSH(sub->values, sub->n_values, sub->cap_values, v);
+    }
+    /* formal inputs go first: a capture made while moving the nodes follows them */
+    for (size_t i = 0; i < n_formal; i++) {
+        int v = (int)(base + ((size_t)formal[i] - m.values));
+        sub->values[v].kind = IR_VALUE_INPUT;
+        HD_PUSH(sub->inputs, sub->n_inputs, sub->cap_inputs, v);
     }
     for (size_t j = m.nodes; j < g->n_nodes; j++) {
         ir_node n = g->nodes[j];
@@ -232,6 +242,28 @@ ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int
     g->n_values = m.values;
     g->n_nodes = m.nodes;
     return sub;
+}
+
+ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int *keep, size_t n_keep)
+{
+    return move_region(L, m, name, caps, NULL, 0, keep, n_keep);
+}
+
+ir_graph *lw_body(hs_lower *L, lw_mark m, lw_caps *caps, const int *formal, size_t n_formal, int *keep,
+                  size_t n_keep)
+{
+    return move_region(L, m, "body", caps, formal, n_formal, keep, n_keep);
+}
+
+int lw_value(hs_lower *L, const char *name, hs_span at)
+{
+    if (!L->g)
+        return -1;
+    char *nm = hd_xasprintf("%s_%zu", name, ++L->n_nodes);
+    int v = ir_value_new(L->g, nm);
+    free(nm);
+    lw_set_loc(L, v, at);
+    return v;
 }
 
 void lw_result(hs_lower *L, ir_graph *sub, int v, hs_span at)
@@ -283,4 +315,34 @@ void lw_if(hs_lower *L, int cond, ir_graph *then_g, ir_graph *else_g, lw_caps *c
         br[k]->parent_node = node;
         ir_node_add_attr(g, node, names[k], IR_ATTR_GRAPH)->graph = br[k];
     }
+}
+
+void lw_loop(hs_lower *L, int trip, const int *init, size_t n, ir_graph *body, lw_caps *caps, hs_span at, int *outs)
+{
+    ir_graph *g = L->g;
+    if (!g || trip < 0 || !body) {
+        ir_graph_free(body);
+        for (size_t i = 0; i < n; i++)
+            outs[i] = -1;
+        return;
+    }
+    pad_captures(L, body, caps);
+    /* no condition operand: the trip count alone ends the loop */
+    int *ins = hd_xmalloc((2 + n + caps->n) * sizeof(int));
+    ins[0] = trip;
+    ins[1] = -1;
+    if (n)
+        memcpy(ins + 2, init, n * sizeof(int));
+    if (caps->n)
+        memcpy(ins + 2 + n, caps->v, caps->n * sizeof(int));
+    for (size_t i = 0; i < n; i++) {
+        char *nm = hd_xasprintf("Loop_%zu_%zu", L->n_nodes + 1, i);
+        outs[i] = ir_value_new(g, nm);
+        free(nm);
+    }
+    int node = node_in(L, g, "Loop", ins, 2 + n + caps->n, outs, n, at);
+    free(ins);
+    g->nodes[node].n_captures = caps->n;
+    body->parent_node = node;
+    ir_node_add_attr(g, node, "body", IR_ATTR_GRAPH)->graph = body;
 }

@@ -44,12 +44,20 @@ typedef struct lw_mark {
 typedef struct lw_caps { /* values of the graph the branches read, in order */
     int *v;
     size_t n, cap;
+    size_t formal; /* the subgraph's inputs before its captures (Loop: 2 + carried) */
 } lw_caps;
 lw_mark lw_mark_now(const hs_lower *L);
 /* Moves what was made since `m` into a new subgraph named `name` (NULL
  * with no graph).  keep[i], values of the graph, become the subgraph's
  * values standing for them (an outer one captured). */
 ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int *keep, size_t n_keep);
+/* A value with no producer, for a loop body's formal inputs (-1 with no
+ * graph). */
+int lw_value(hs_lower *L, const char *name, hs_span at);
+/* lw_branch for a Loop body: formal[i], values made since `m`, become its
+ * first inputs, before any capture (`caps` starts empty). */
+ir_graph *lw_body(hs_lower *L, lw_mark m, lw_caps *caps, const int *formal, size_t n_formal, int *keep,
+                  size_t n_keep);
 /* The subgraph's value for outer value `v`, captured when new. */
 int lw_capture(hs_lower *L, ir_graph *sub, lw_caps *caps, int v);
 /* Appends subgraph value `v` to the subgraph's results. */
@@ -59,5 +67,11 @@ void lw_result(hs_lower *L, ir_graph *sub, int v, hs_span at);
  * n_out results go to outs (-1 with no graph). */
 void lw_if(hs_lower *L, int cond, ir_graph *then_g, ir_graph *else_g, lw_caps *caps, size_t n_out, hs_span at,
            int *outs);
+
+/* The Loop node: trip count `trip` (one int64), no condition, carried
+ * values init[0..n) and the captures; `body` gives the condition and n
+ * carried values.  The final carried values go to outs (-1 with no
+ * graph). */
+void lw_loop(hs_lower *L, int trip, const int *init, size_t n, ir_graph *body, lw_caps *caps, hs_span at, int *outs);
 
 #endif /* HODU_SCRIPT_LOWER_H */
