@@ -2653,7 +2653,8 @@ static bool rt_bound(ctx *c, const val *v, hs_node *at)
     for (int i = 0; one && i < v->rank; i++)
         one = v->dims[i].size == 1;
     if (!one) {
-        hs_error(c->p, at->span, "a run-time 'for' runs over compile-time ints or int64 tensors with one element, found %s",
+        hs_error(c->p, at->span,
+                 "a run-time 'for' runs over compile-time ints or int64 tensors with one element, found %s",
                  rt_type_text(c, v));
         hs_help(c->p, "the trip count is read when the model runs: pass it as an i64[] input");
     }
@@ -2747,8 +2748,8 @@ static void exec_rt_for(ctx *c, scope *s, hs_node *st, val lo, val hi)
             ok = false;
         } else if (!same_type(&b->v, &now[k])) {
             hs_error(c->p, f.w[k].at->span,
-                     "'%s' changes type in the body of a run-time 'for': %s before an iteration, %s after it",
-                     b->name, rt_type_text(c, &b->v), rt_type_text(c, &now[k]));
+                     "'%s' changes type in the body of a run-time 'for': %s before an iteration, %s after it", b->name,
+                     rt_type_text(c, &b->v), rt_type_text(c, &now[k]));
             hs_note(c->p, b->at, "'%s' is bound here as %s", b->name, rt_type_text(c, &b->v));
             hs_help(c->p, "a value carried from one iteration to the next keeps its type and shape");
             ok = false;

@@ -249,8 +249,7 @@ ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int
     return move_region(L, m, name, caps, NULL, 0, keep, n_keep);
 }
 
-ir_graph *lw_body(hs_lower *L, lw_mark m, lw_caps *caps, const int *formal, size_t n_formal, int *keep,
-                  size_t n_keep)
+ir_graph *lw_body(hs_lower *L, lw_mark m, lw_caps *caps, const int *formal, size_t n_formal, int *keep, size_t n_keep)
 {
     return move_region(L, m, "body", caps, formal, n_formal, keep, n_keep);
 }

@@ -56,8 +56,7 @@ ir_graph *lw_branch(hs_lower *L, lw_mark m, const char *name, lw_caps *caps, int
 int lw_value(hs_lower *L, const char *name, hs_span at);
 /* lw_branch for a Loop body: formal[i], values made since `m`, become its
  * first inputs, before any capture (`caps` starts empty). */
-ir_graph *lw_body(hs_lower *L, lw_mark m, lw_caps *caps, const int *formal, size_t n_formal, int *keep,
-                  size_t n_keep);
+ir_graph *lw_body(hs_lower *L, lw_mark m, lw_caps *caps, const int *formal, size_t n_formal, int *keep, size_t n_keep);
 /* The subgraph's value for outer value `v`, captured when new. */
 int lw_capture(hs_lower *L, ir_graph *sub, lw_caps *caps, int v);
 /* Appends subgraph value `v` to the subgraph's results. */
