@@ -2731,7 +2731,7 @@ static void exec_rt_for(ctx *c, scope *s, hs_node *st, val lo, val hi)
     bool ok = !c->stop && (c->p->d ? c->p->d->n_errors : 0) == errors;
     if (ok && ret_at) {
         hs_error(c->p, ret_at->span, "returns from the body of a run-time 'for'");
-        hs_note(c->p, st->a->span, "the loop runs a number of times known only when the model runs");
+        hs_note(c->p, (hi.k == V_TENSOR ? st->b : st->a)->span, "the trip count is known only when the model runs");
         hs_help(c->p, "bind the result to a name before the loop, rebind it in the body and return it after");
         ok = false;
     }

@@ -9,7 +9,9 @@ that take each branch of each `if` (the script counts them), and the
 refusal of an `if` over values with run-time dims.  Slices of a run-time
 dim from a start to its end: tests/script/slices.hodu, built once for
 T=4..16 and run at several T against PyTorch, and the refusal of a start
-the smallest T does not hold.
+the smallest T does not hold.  Run-time loops: tests/script/loops.hodu
+against numpy for several trip counts given at run time (0 and negative
+ones included).
 
     run_features.py --hodu build/hodu
 """
@@ -81,6 +83,53 @@ def control_reference(p, x, y, flag, taken):
     a, b = y, g[0]
     hi, lo = (a, b) if count("order", a.sum() >= b.sum()) else (b, a * 2)
     return g, hi, lo
+
+
+def loops_reference(p, x, n, k):
+    """tests/script/loops.hodu in numpy."""
+    h = x
+    for _ in range(n):
+        h = h * np.float32(0.5) + x
+    s = np.float32(0)
+    for i in range(2, n):
+        s = s + np.float32(i)
+        if h.sum() > 0:
+            s = s + np.float32(1)
+    z = x
+    for _ in range(k):
+        for _ in range(n):
+            z = np.tanh(z @ p["fc.weight"].T + p["fc.bias"])
+        z = z + np.float32(0.2)
+    return h, np.array(s, dtype=np.float32), z
+
+
+def check_loops(hodu, tmp, rng):
+    src = os.path.join(HERE, "loops.hodu")
+    p = {"fc.weight": (rng.standard_normal((4, 4)) * 0.5).astype(np.float32),
+         "fc.bias": rng.standard_normal(4).astype(np.float32)}
+    w = os.path.join(tmp, "loops.safetensors")
+    save_file(p, w)
+    # four run-time fors, each a Loop node with a body (one nested); no unrolling
+    ir = subprocess.run([hodu, "--dump-ir", src, "--weights", w], capture_output=True, text=True).stdout
+    if ir.count("= Loop(") != 4 or ir.count("body:") != 4:
+        raise SystemExit(f"FAIL loops: expected four Loop nodes with bodies in --dump-ir:\n{ir}")
+    so = os.path.join(tmp, "loops.so")
+    sh([hodu, "--build", src, "--weights", w, "-o", so])
+    cases = [(0, 0), (1, 1), (2, 3), (5, 0), (7, 2), (-3, 1), (0, 4), (3, -1)]
+    for i, (n, k) in enumerate(cases):
+        x = (rng.standard_normal(4) + (1.0 if i % 2 else -1.0)).astype(np.float32)
+        d = os.path.join(tmp, f"l{i}")
+        os.makedirs(d)
+        np.save(os.path.join(d, "x.npy"), x)
+        np.save(os.path.join(d, "n.npy"), np.array(n, dtype=np.int64))
+        np.save(os.path.join(d, "k.npy"), np.array([k], dtype=np.int64))
+        sh([hodu, "--run", so, "--input", f"x={d}/x.npy", "--input", f"n={d}/n.npy", "--input", f"k={d}/k.npy",
+            "--output-dir", d])
+        for name, want in zip(("h", "s", "z"), loops_reference(p, x, n, k)):
+            got = np.load(os.path.join(d, name + ".npy"))
+            if got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+                raise SystemExit(f"FAIL loops run {i} (n={n}, k={k}) output {name}:\n{got}\nwant\n{want}")
+    print(f"ok loops: {len(cases)} runs, trip counts given at run time")
 
 
 def check_control(hodu, tmp, rng):
@@ -203,6 +252,7 @@ def main():
             raise SystemExit("FAIL seeds: --seed does not decide the initial parameters")
         print("ok seeds")
         check_control(a.hodu, tmp, rng)
+        check_loops(a.hodu, tmp, rng)
         check_slices(a.hodu, tmp, rng)
     return 0
 
