@@ -2707,7 +2707,8 @@ static void rt_body_run(ctx *c, scope *s, hs_node *st, val it, rt_frame *f, val 
  * the body rebinds are its loop-carried values, so they must keep their
  * type.  Which names those are is known only after a walk of the body,
  * so it is walked twice: first only checked (no graph), then built with
- * the carried names and `i` bound to the body's inputs. */
+ * the carried names and `i` bound to the body's inputs.  A loop met in
+ * a checking walk is walked once, so nesting stays linear. */
 static void exec_rt_for(ctx *c, scope *s, hs_node *st, val lo, val hi)
 {
     if (!rt_bound(c, &lo, st->a) || !rt_bound(c, &hi, st->b))
@@ -2723,11 +2724,17 @@ static void exec_rt_for(ctx *c, scope *s, hs_node *st, val lo, val hi)
     ir_graph *g = c->L.g;
     hs_expect *expect = c->expect;
     size_t errors = c->p->d ? c->p->d->n_errors : 0;
+    size_t unrolled = c->unrolled;
+    uint64_t param_bytes = c->param_bytes;
     c->L.g = NULL;
     c->expect = NULL;
     rt_body_run(c, s, st, it, &f, &now, &ret_at);
     c->L.g = g;
     c->expect = expect;
+    if (g) { /* the second walk counts the body's limits again */
+        c->unrolled = unrolled;
+        c->param_bytes = param_bytes;
+    }
     bool ok = !c->stop && (c->p->d ? c->p->d->n_errors : 0) == errors;
     if (ok && ret_at) {
         hs_error(c->p, ret_at->span, "returns from the body of a run-time 'for'");
@@ -2760,7 +2767,13 @@ static void exec_rt_for(ctx *c, scope *s, hs_node *st, val lo, val hi)
     for (size_t k = 0; k < n; k++)
         names[k] = f.w[k].b;
     free(f.w);
-    if (!ok || n == 0) { /* nothing carried: the loop has no effect */
+    if (!ok || n == 0 || !g) { /* nothing carried, or nothing to build */
+        /* Checking only (or inside an outer loop's checking walk): the
+         * carried names keep their types, and rebinding them tells an
+         * enclosing loop that they are carried through it too.  One walk
+         * per level keeps nested loops linear, not 2^depth. */
+        for (size_t k = 0; ok && k < n; k++)
+            assign(c, names[k], names[k]->v, st);
         free(names);
         return;
     }
