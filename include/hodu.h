@@ -65,6 +65,13 @@ typedef struct hodu_build_options {
     /* "name=file.npy": makes an input a build-time constant */
     const char *const *const_inputs;
     size_t n_const_inputs;
+    /* `--grad`: the library also computes reverse-mode gradients.  Each
+     * float output Y that depends on them gets an input "Y.grad", and each
+     * input X named in wrt[] (none named: every f32 and f64 input) an
+     * output "X.grad", the gradient of sum(Y.grad * Y) with respect to X. */
+    bool gradients;
+    const char *const *wrt;
+    size_t n_wrt;
     FILE *dump_ir; /* when set, the IR after the passes is printed here */
     /* HoduScript (.hodu) models: a safetensors file binding the parameters
      * by their dotted names (NULL: each takes its declared initializer),

@@ -51,6 +51,10 @@ static const char usage[] =
     "  --keep-denormals           keep subnormal floats while the model runs (default: flushed to zero, faster)\n"
     "  --conv-layout MODE         float32 convolutions on channel-blocked tensors: auto (default: where the\n"
     "                             cost model expects a gain), blocked (wherever they can), nchw (never)\n"
+    "  --grad                     also compute gradients: an input Y.grad per float output, an output\n"
+    "                             X.grad per differentiated input (the gradient of sum(Y.grad * Y))\n"
+    "  --wrt NAME                 with --grad: differentiate with respect to input NAME (repeatable;\n"
+    "                             default: every f32 and f64 input)\n"
     "  --dump-ir                  also print the IR after the passes\n"
     "  --weights FILE             HoduScript: bind parameters by name to a .safetensors file\n"
     "  --seed N                   HoduScript: seed of the declared initializers when no --weights (default 0)\n"
@@ -86,17 +90,17 @@ typedef struct args {
     int opt_level;
     long repeat;
     long threads; /* 0: libhodu_rt's default */
-    bool dump_ir, verbose, keep_denormals, in_place, profile;
-    const char **shapes, **consts, **inputs, **dims;
-    size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs, n_dims, cap_dims;
+    bool dump_ir, verbose, keep_denormals, in_place, profile, grad;
+    const char **shapes, **consts, **inputs, **dims, **wrt;
+    size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs, n_dims, cap_dims, n_wrt, cap_wrt;
 } args;
 
 static const char *const known_flags[] = {
-    "--build",       "--run",         "--inspect",        "--dump-ir",     "--output",       "--input-shape",
-    "--const-input", "--dim",         "--backend",        "--emit-c",      "--cc",           "--cflags",
-    "--march",       "--input",       "--output-dir",     "--repeat",      "--threads",      "--verbose",
-    "--help",        "--version",     "--keep-denormals", "--check",       "--weights",      "--seed",
-    "--fmt",         "--conv-layout", "--profile",        "--emit-header", "--header-prefix"};
+    "--build",         "--run",     "--inspect", "--dump-ir", "--output",      "--input-shape", "--const-input",
+    "--dim",           "--backend", "--emit-c",  "--cc",      "--cflags",      "--march",       "--input",
+    "--output-dir",    "--repeat",  "--threads", "--verbose", "--help",        "--version",     "--keep-denormals",
+    "--check",         "--weights", "--seed",    "--fmt",     "--conv-layout", "--profile",     "--emit-header",
+    "--header-prefix", "--grad",    "--wrt"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -207,6 +211,11 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--dim") == 0) {
             NEED_VALUE();
             HD_PUSH(a->dims, a->n_dims, a->cap_dims, value);
+        } else if (strcmp(f, "--wrt") == 0) {
+            NEED_VALUE();
+            HD_PUSH(a->wrt, a->n_wrt, a->cap_wrt, value);
+        } else if (strcmp(f, "--grad") == 0) {
+            a->grad = true;
         } else if (strcmp(f, "--const-input") == 0) {
             NEED_VALUE();
             HD_PUSH(a->consts, a->n_consts, a->cap_consts, value);
@@ -284,6 +293,10 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--build needs -o OUT.so (or --emit-c DIR, --emit-header FILE.h)");
     if (a->mode != MODE_BUILD && (a->emit_header || a->header_prefix))
         return fail("--emit-header and --header-prefix go with --build");
+    if (a->mode != MODE_BUILD && a->mode != MODE_DUMP && (a->grad || a->n_wrt))
+        return fail("--grad and --wrt go with --build and --dump-ir");
+    if (a->n_wrt && !a->grad)
+        return fail("--wrt goes with --grad");
     if (a->header_prefix && !a->emit_header)
         return fail("--header-prefix goes with --emit-header");
     if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads || a->profile))
@@ -746,6 +759,9 @@ int main(int argc, char **argv)
         o.n_input_shapes = a.n_shapes;
         o.dims = a.dims;
         o.n_dims = a.n_dims;
+        o.gradients = a.grad;
+        o.wrt = a.wrt;
+        o.n_wrt = a.n_wrt;
         o.const_inputs = a.consts;
         o.n_const_inputs = a.n_consts;
         o.dump_ir = (a.dump_ir || a.mode == MODE_DUMP) ? stdout : NULL;
@@ -767,6 +783,7 @@ int main(int argc, char **argv)
     }
     free(a.shapes);
     free(a.dims);
+    free(a.wrt);
     free(a.consts);
     free(a.inputs);
     return rc;

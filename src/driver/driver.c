@@ -262,6 +262,11 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
             pass_dce(g);
             ok = debug_verify(g, true, d);
         }
+        if (ok && o->gradients) {
+            ok = pass_autodiff(g, o->wrt, o->n_wrt, d) && debug_verify(g, true, d);
+            if (ok)
+                pass_dce(g);
+        }
         /* The graph optimizations: passes a correct build can do without.
          * This is the one switch for all of them (`-O0` turns it off); the
          * backend sees it as backend_target.graph_opt. */

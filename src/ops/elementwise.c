@@ -1317,8 +1317,9 @@ static const op_attr_spec dropout_attrs[] = {{"ratio", IR_ATTR_FLOAT},
                                              {NULL, 0}};
 
 /* The arity is in op_list.def; these give the shared semantics. */
-#define EW(ID, ATTRS, FOLD) OP_DEF(ID, .attrs = ATTRS, .infer = ew_infer, .fold = FOLD, .fusable = ew_fusable)
-#define EW_VAR(ID, FOLD)    OP_DEF(ID, .attrs = no_attrs, .infer = ew_infer, .fold = FOLD)
+#define EW(ID, ATTRS, FOLD)                                                                                            \
+    OP_DEF(ID, .attrs = ATTRS, .infer = ew_infer, .fold = FOLD, .fusable = ew_fusable, .grad = ew_grad)
+#define EW_VAR(ID, FOLD) OP_DEF(ID, .attrs = no_attrs, .infer = ew_infer, .fold = FOLD, .grad = ew_grad)
 
 OP_DEF(FUSED_ELEMENTWISE, .attrs = fused_attrs, .infer = ew_fused_infer);
 /* unary math */
@@ -1366,7 +1367,7 @@ EW(GELU, gelu_attrs, NULL);
 EW(THRESHOLDED_RELU, alpha_attrs, NULL);
 EW(SHRINK, shrink_attrs, NULL);
 EW(PRELU, no_attrs, NULL);
-OP_DEF(CLIP, .attrs = clip_attrs, .infer = ew_infer, .fusable = ew_fusable);
+OP_DEF(CLIP, .attrs = clip_attrs, .infer = ew_infer, .fusable = ew_fusable, .grad = ew_grad);
 /* binary */
 EW(ADD, legacy_bcast_attrs, ew_fold);
 EW(SUB, legacy_bcast_attrs, ew_fold);
@@ -1392,7 +1393,7 @@ EW_VAR(MIN, ew_fold);
 EW_VAR(SUM, ew_fold);
 EW_VAR(MEAN, NULL);
 /* selection, conversion */
-OP_DEF(WHERE, .infer = ew_infer, .fold = ew_fold);
-OP_DEF(CAST, .attrs = cast_attrs, .infer = ew_infer, .fold = ew_fold);
-OP_DEF(CAST_LIKE, .attrs = castlike_attrs, .infer = ew_infer, .fold = ew_fold);
-OP_DEF(DROPOUT, .attrs = dropout_attrs, .infer = dropout_infer, .fold = dropout_fold);
+OP_DEF(WHERE, .infer = ew_infer, .fold = ew_fold, .grad = ew_grad);
+OP_DEF(CAST, .attrs = cast_attrs, .infer = ew_infer, .fold = ew_fold, .grad = ew_grad);
+OP_DEF(CAST_LIKE, .attrs = castlike_attrs, .infer = ew_infer, .fold = ew_fold, .grad = ew_grad);
+OP_DEF(DROPOUT, .attrs = dropout_attrs, .infer = dropout_infer, .fold = dropout_fold, .grad = ew_grad);

@@ -526,9 +526,9 @@ static int64_t flops_fused_epilogue(const ir_graph *g, int node)
 
 /* --- the family's ops ------------------------------------------------------------- */
 
-OP_DEF(MATMUL, .infer = infer_matmul, .flops = flops_matmul);
+OP_DEF(MATMUL, .infer = infer_matmul, .flops = flops_matmul, .grad = matmul_grad);
 OP_DEF(MATMUL_INTEGER, .infer = infer_matmul_integer, .flops = flops_matmul);
 OP_DEF(QLINEAR_MATMUL, .infer = infer_qlinear_matmul, .flops = flops_matmul);
-OP_DEF(GEMM, .attrs = gemm_attrs, .infer = infer_gemm, .flops = flops_gemm);
-OP_DEF(FLATTEN, .attrs = flatten_attrs, .infer = infer_flatten, .fold = fold_flatten);
+OP_DEF(GEMM, .attrs = gemm_attrs, .infer = infer_gemm, .flops = flops_gemm, .grad = gemm_grad);
+OP_DEF(FLATTEN, .attrs = flatten_attrs, .infer = infer_flatten, .fold = fold_flatten, .grad = flatten_grad);
 OP_DEF(FUSED_EPILOGUE, .infer = infer_fused_epilogue, .flops = flops_fused_epilogue);

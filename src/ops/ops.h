@@ -88,9 +88,9 @@ typedef int64_t (*op_flops_fn)(const ir_graph *g, int node);
  * hodu.FusedElementwise node). */
 typedef bool (*op_fusable_fn)(const ir_graph *g, int node);
 /* Reverse-mode rule: given the gradients of a node's outputs, adds the
- * nodes that compute its inputs' gradients.  The autodiff pass (training)
- * defines the context; NULL means the op is not differentiable, and asking
- * for a gradient through it is an error naming it. */
+ * nodes that compute its inputs' gradients (op_grad_ctx, below).  NULL
+ * means the op is not differentiable, and asking for a gradient through it
+ * is an error naming it. */
 typedef struct op_grad_ctx op_grad_ctx;
 typedef bool (*op_grad_fn)(op_grad_ctx *c);
 
@@ -215,6 +215,55 @@ static inline uint64_t op_bytes4(int64_t a, int64_t b, int64_t c, int64_t d, uin
 }
 /* Allocates (graph-owned) storage for output i and makes it constant. */
 void *op_fold_alloc(op_ctx *c, size_t i);
+
+/* --- gradient rules (grad.c) -------------------------------------------
+ * pass_autodiff calls an op's rule once per node on the way back, with
+ * the gradients of the node's outputs; the rule appends ordinary nodes
+ * (ONNX ops, typed later by inference) that compute its inputs' gradients
+ * and stores them in dx[].  Every value the rule reads is typed: the
+ * forward node's operands and results, and the gradients. */
+struct op_grad_ctx {
+    ir_graph *g;
+    int node; /* the forward node */
+    hd_diag *d;
+    const int *dy;    /* per output: its gradient (same type), or -1 (zero) */
+    const bool *want; /* per input: its gradient is needed */
+    int *dx;          /* per input: set by the rule; -1 stands for zero */
+    int last;         /* the node og_op appended last */
+};
+
+/* The forward node's input / output value i (-1 when absent). */
+int og_x(const op_grad_ctx *c, size_t i);
+int og_y(const op_grad_ctx *c, size_t i);
+/* The gradient of output i; zeros of its type when nothing reads it. */
+int og_dy(op_grad_ctx *c, size_t i);
+/* Appends node `op` (default domain) reading ins[0..n) (-1: omitted) with
+ * one result, which it returns; c->last is the node, for og_attr_*. */
+int og_op(op_grad_ctx *c, const char *op, const int *ins, size_t n);
+int og_op1(op_grad_ctx *c, const char *op, int a);
+int og_op2(op_grad_ctx *c, const char *op, int a, int b);
+void og_attr_int(op_grad_ctx *c, const char *name, int64_t v);
+void og_attr_float(op_grad_ctx *c, const char *name, double v);
+void og_attr_ints(op_grad_ctx *c, const char *name, const int64_t *v, size_t n);
+/* A scalar constant of the dtype of value `like`. */
+int og_scalar(op_grad_ctx *c, double v, int like);
+/* An int64 vector constant. */
+int og_i64s(op_grad_ctx *c, const int64_t *v, size_t n);
+/* Shape(v), as a value. */
+int og_shape(op_grad_ctx *c, int v);
+/* `op` (ReduceSum, ReduceMean, ..., Squeeze, Unsqueeze) over axes[0..n),
+ * given as the input or the attribute the graph's opset has. */
+int og_axes_op(op_grad_ctx *c, const char *op, int x, const int64_t *axes, size_t n);
+/* `grad`, a gradient shaped like the broadcast result `out`, summed over
+ * the dims that input `in` was broadcast along and reshaped to its shape;
+ * the last `tail` dims are not broadcast (MatMul's matrices). */
+int og_unbroadcast(op_grad_ctx *c, int grad, int in, int out, int tail);
+/* The same with the result's dims given (rank ro). */
+int og_unbroadcast_dims(op_grad_ctx *c, int grad, int in, const ir_dim *out_dims, int ro, int tail);
+/* Sets dx[i] = g, unbroadcast from `out`'s shape, when wanted. */
+void og_set(op_grad_ctx *c, size_t i, int g, int out);
+/* The rule for an op with no gradient: an error naming the node; false. */
+bool og_none(op_grad_ctx *c, const char *why);
 
 /* --- run-time dims (rtdims.c) ------------------------------------------
  * An op computes on run-time dims (ir_dim.rt) when they are leading dims

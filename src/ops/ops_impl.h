@@ -41,6 +41,13 @@ enum {
 #include "op_list.def"
 #undef HD_OP
 
+/* Gradient rules shared by a family's ops (ops.h, "gradient rules"),
+ * in <family>_grad.c. */
+bool ew_grad(op_grad_ctx *c);
+bool matmul_grad(op_grad_ctx *c);
+bool gemm_grad(op_grad_ctx *c);
+bool flatten_grad(op_grad_ctx *c);
+
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */
 #define OP_DEF(ID, ...)                                                                                                \

@@ -369,12 +369,10 @@ static void make_data_symbols(ir_graph *g, const ir_node *n)
     }
 }
 
-bool pass_infer_fold(ir_graph *g, hd_diag *d)
+/* Infers and folds the nodes of `order` (heap-allocated; freed here) in
+ * that order. */
+static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
 {
-    size_t count = 0;
-    int *order = ir_schedule(g, &count, d);
-    if (!order)
-        return false;
     bool ok = true;
     for (size_t k = 0; k < count && ok; k++) {
         int id = order[k];
@@ -522,6 +520,23 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d)
     }
     free(order);
     return ok;
+}
+
+bool pass_infer_fold(ir_graph *g, hd_diag *d)
+{
+    size_t count = 0;
+    int *order = ir_schedule(g, &count, d);
+    return order && infer_in_order(g, order, count, d);
+}
+
+bool pass_infer_fold_from(ir_graph *g, size_t first, hd_diag *d)
+{
+    int *order = hd_xmalloc((g->n_nodes > first ? g->n_nodes - first : 1) * sizeof(int));
+    size_t count = 0;
+    for (size_t i = first; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            order[count++] = (int)i;
+    return infer_in_order(g, order, count, d);
 }
 
 void pass_dce(ir_graph *g)

@@ -11,6 +11,7 @@
  *   pass_infer_fold    shape inference in schedule order; nodes whose inputs
  *                      are all constant are evaluated on the host
  *   pass_dce           drops nodes whose results nobody reads
+ *   pass_autodiff      (--grad) appends the reverse-mode gradients
  *   pass_block_convs   convolutions run on channel-blocked tensors
  *   pass_fuse_elementwise
  *                      contractions take the elementwise nodes after them
@@ -54,6 +55,15 @@ bool pass_bind_inputs(ir_graph *g, const pass_shape_binding *shapes, size_t n_sh
                       size_t n_syms, const pass_value_binding *values, size_t n_values, hd_diag *d);
 bool pass_resolve_ops(ir_graph *g, hd_diag *d);
 bool pass_infer_fold(ir_graph *g, hd_diag *d);
+/* The same for nodes first.. only, in index order: nodes a pass appended
+ * in an order that already is a schedule, over typed values. */
+bool pass_infer_fold_from(ir_graph *g, size_t first, hd_diag *d);
+/* Reverse-mode differentiation (autodiff.c).  For each float output Y
+ * that depends on the values differentiated, adds an input "Y.grad" (its
+ * gradient, of Y's type), and for each graph input X named in wrt[] (none:
+ * every f32/f64 input) an output "X.grad": the gradient of sum(Y.grad * Y)
+ * over those outputs with respect to X.  The nodes it adds are typed. */
+bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d);
 void pass_dce(ir_graph *g);
 
 /* Rewrites float32 2-D convolutions with one group and channel counts in

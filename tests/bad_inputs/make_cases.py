@@ -557,3 +557,6 @@ for fmt, kw in (("JPEG", {}), ("PNG", {}), ("WEBP", {}), ("TIFF", {}), ("JPEG200
     assert len(b.getvalue()) > IMG_BYTES
     img_npy(f"img_{fmt.lower()}_cut.npy", b.getvalue())
 img_npy("img_unknown.npy", b"GIF89a" + bytes(range(58)))
+# --grad through an op with no gradient rule: the error names the node.
+save(model([helper.make_node("Mod", ["x", "x"], ["y"], name="remainder", fmod=1)], [x],
+           [helper.make_tensor_value_info("y", f32, None)]), "grad_no_rule.onnx")
