@@ -59,6 +59,7 @@ bool gather_nd_grad(op_grad_ctx *c);
 bool tile_grad(op_grad_ctx *c);
 bool pad_grad(op_grad_ctx *c);
 bool d2s_grad(op_grad_ctx *c);
+bool scatter_grad(op_grad_ctx *c);
 bool trilu_grad(op_grad_ctx *c);
 bool zero_grad(op_grad_ctx *c);
 

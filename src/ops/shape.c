@@ -1683,7 +1683,7 @@ OP_DEF(EYE_LIKE, .attrs = eyelike_attrs, .infer = infer_eyelike, .grad = zero_gr
 OP_DEF(ONE_HOT, .attrs = onehot_attrs, .infer = infer_onehot);
 OP_DEF(DEPTH_TO_SPACE, .attrs = d2s_attrs, .infer = infer_d2s, .grad = d2s_grad);
 OP_DEF(SPACE_TO_DEPTH, .attrs = d2s_attrs, .infer = infer_d2s, .grad = d2s_grad);
-OP_DEF(SCATTER_ELEMENTS, .attrs = scatter_attrs, .infer = infer_scatter_elements);
-OP_DEF(SCATTER, .attrs = scatter_attrs, .infer = infer_scatter_elements);
-OP_DEF(SCATTER_ND, .attrs = scatternd_attrs, .infer = infer_scatter_nd);
+OP_DEF(SCATTER_ELEMENTS, .attrs = scatter_attrs, .infer = infer_scatter_elements, .grad = scatter_grad);
+OP_DEF(SCATTER, .attrs = scatter_attrs, .infer = infer_scatter_elements, .grad = scatter_grad);
+OP_DEF(SCATTER_ND, .attrs = scatternd_attrs, .infer = infer_scatter_nd, .grad = scatter_grad);
 OP_DEF(GATHER_ND, .attrs = gathernd_attrs, .infer = infer_gather_nd, .grad = gather_nd_grad);

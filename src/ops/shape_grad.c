@@ -7,17 +7,22 @@
  * the same ones folding and the backends use.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops_impl.h"
 #include "shape.h"
 
-/* v's dims into dims[]; false when one is only known at run time. */
+/* v's dims into dims[]; false when one is only known at run time (a
+ * run-time or data-dependent dim's size is just its bound). */
 static bool static_dims(const op_grad_ctx *c, int v, int64_t *dims)
 {
     const ir_value *iv = ir_val(c->g, v);
     if (!ir_value_is_static(iv))
         return false;
+    for (int i = 0; i < iv->rank; i++)
+        if (iv->dims[i].rt || iv->dims[i].data_dep)
+            return false;
     ir_value_dims(iv, dims);
     return true;
 }
@@ -386,6 +391,97 @@ bool d2s_grad(op_grad_ctx *c)
     int t = og_op1(c, "Transpose", reshape_to(c, dy, six, 6));
     og_attr_ints(c, "perm", perm, 6);
     c->dx[0] = reshape_to(c, t, xd, 4);
+    return true;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether the scatter's indices are a constant that sends no two updates to
+ * the same place of the data (indices read as the lowering reads them:
+ * negative from the end, then clamped). */
+static bool distinct_targets(op_grad_ctx *c, bool nd)
+{
+    int idx = og_x(c, 1);
+    const ir_value *vi = ir_val(c->g, idx);
+    int64_t n = ir_value_numel(vi), dims[HODU_MAX_RANK];
+    if (!static_dims(c, og_x(c, 0), dims) || vi->kind != IR_VALUE_CONST || !vi->data || n < 0 ||
+        (uint64_t)n > SIZE_MAX / 16)
+        return false;
+    int64_t *ix = hd_xmalloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    int64_t *at = hd_xmalloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    bool ok = ir_const_as_i64(c->g, idx, ix, (size_t)n) == (long)n;
+    int64_t m = 0; /* targets: one per element (ScatterElements) or tuple (ScatterND) */
+    if (ok && nd) {
+        shape_nd_view v;
+        shape_nd_view_of(c->g, c->node, &v);
+        for (int64_t j = 0; j < v.n_idx; j++) {
+            int64_t off = 0;
+            for (int64_t q = 0; q < v.k; q++) {
+                int64_t t = ix[j * v.k + q], d = v.dims[q];
+                t = t < 0 ? t + d : t;
+                t = t < 0 ? 0 : (t >= d ? d - 1 : t);
+                off += t * v.strides[q];
+            }
+            at[m++] = off;
+        }
+    } else if (ok) {
+        shape_elements_view v;
+        shape_elements_view_of(c->g, c->node, &v);
+        int64_t pos[HODU_MAX_RANK] = {0};
+        for (int64_t j = 0; j < n; j++) {
+            int64_t t = ix[j], off = 0;
+            t = t < 0 ? t + v.d : t;
+            t = t < 0 ? 0 : (t >= v.d ? v.d - 1 : t);
+            for (int q = 0; q < v.rank; q++)
+                off += pos[q] * v.data_strides[q];
+            at[m++] = off + t * v.axis_stride;
+            for (int q = v.rank - 1; q >= 0 && ++pos[q] == v.idx_dims[q]; q--)
+                pos[q] = 0;
+        }
+    }
+    qsort(at, (size_t)m, sizeof(int64_t), cmp_i64);
+    for (int64_t j = 1; ok && j < m; j++)
+        ok = at[j] != at[j - 1];
+    free(ix);
+    free(at);
+    return ok;
+}
+
+/* ScatterElements, Scatter, ScatterND with reduction none or add.  The
+ * data's gradient is dY, less the places an update overwrote (none); an
+ * update's is dY where it went, when no other update went there too. */
+bool scatter_grad(op_grad_ctx *c)
+{
+    const ir_node *n = ir_nd(c->g, c->node);
+    bool nd = n->op == OP_SCATTER_ND;
+    const char *scatter = nd ? "ScatterND" : n->op == OP_SCATTER ? "Scatter" : "ScatterElements";
+    int64_t axis = ir_attr_int(n, "axis", 0);
+    shape_reduction r;
+    if (!shape_reduction_of(n, &r) || (r != SHAPE_REDUCTION_NONE && r != SHAPE_REDUCTION_ADD))
+        return og_none(c, "only reductions 'none' and 'add' have a gradient rule");
+    if (c->want[2] && r == SHAPE_REDUCTION_NONE && !distinct_targets(c, nd))
+        return og_none(c, "with reduction 'none', the updates' gradient needs constant indices that never "
+                          "write one place twice");
+    if (c->want[2] && !nd && c->g->opset < 11)
+        return og_none(c, "the updates' gradient is a GatherElements, which needs opset 11");
+    int dy = og_dy(c, 0), idx = og_x(c, 1), upd = og_x(c, 2);
+    if (c->want[0] && r == SHAPE_REDUCTION_ADD) {
+        c->dx[0] = dy;
+    } else if (c->want[0]) {
+        int ins[3] = {dy, idx, zeros_like(c, upd)};
+        c->dx[0] = og_op(c, scatter, ins, 3);
+        if (!nd)
+            og_attr_int(c, "axis", axis);
+    }
+    if (c->want[2] && numel_of(c, upd) > 0) {
+        c->dx[2] = og_op2(c, nd ? "GatherND" : "GatherElements", dy, idx);
+        if (!nd)
+            og_attr_int(c, "axis", axis);
+    }
     return true;
 }
 

@@ -62,6 +62,10 @@ def torch_pad(x, begin, end, value=0.0):
     return F.pad(x, pads, value=value)
 
 
+def scatter(op, **attrs):
+    return helper.make_node(op, ["x", "i", "u"], ["y"], **attrs)
+
+
 def split3(t):
     return list(torch.split(t["x"], [1, 3, 2], dim=1))
 
@@ -147,6 +151,23 @@ CASES = [
          attrs={"blocksize": 2, "mode": "CRD"}),
     Case("SpaceToDepth", "SpaceToDepth", [("x", (2, 2, 4, 6))], lambda t: [s2d(t["x"], 2)],
          attrs={"blocksize": 2}),
+    Case("ScatterElements none, distinct constant indices", [scatter("ScatterElements", axis=1)],
+         [("x", (3, 4)), ("u", (3, 2))],
+         lambda t: [torch.scatter(t["x"], 1, t["i"], t["u"])], consts={"i": np.array([[0, 3], [2, 1], [1, 2]], I64)}),
+    Case("ScatterElements none, negative index, axis 0", [scatter("ScatterElements")], [("x", (3, 4)), ("u", (1, 4))],
+         lambda t: [torch.scatter(t["x"], 0, t["i"] % 3, t["u"])], consts={"i": np.array([[-1, 0, 2, -3]], I64)}),
+    Case("ScatterElements add, repeated indices", "ScatterElements",
+         [("x", (4, 3)), ("i", (5, 3), "int64:0:4"), ("u", (5, 3))],
+         lambda t: [torch.scatter_add(t["x"], 0, t["i"], t["u"])], attrs={"reduction": "add"}, opset=18),
+    Case("Scatter (opset 10), data only", [scatter("Scatter", axis=1)], [("x", (3, 4)), ("u", (3, 1))],
+         lambda t: [torch.scatter(t["x"], 1, t["i"], t["u"])], consts={"i": np.array([[3], [0], [3]], I64)},
+         opset=10, wrt=["x"]),
+    Case("ScatterND none", [scatter("ScatterND")], [("x", (4, 3, 2)), ("u", (2, 2))],
+         lambda t: [t["x"].index_put((t["i"][:, 0], t["i"][:, 1]), t["u"])],
+         consts={"i": np.array([[1, 2], [3, 0]], I64)}),
+    Case("ScatterND add, repeated", "ScatterND", [("x", (4, 3)), ("i", (5, 1), "int64:0:4"), ("u", (5, 3))],
+         lambda t: [t["x"].index_put((t["i"][:, 0],), t["u"], accumulate=True)], attrs={"reduction": "add"},
+         opset=16),
     Case("Trilu upper k", "Trilu", [("x", (2, 4, 5))], lambda t: [torch.triu(t["x"], 1)],
          consts={"k": i64(1).reshape(())}),
     Case("Trilu lower", "Trilu", [("x", (4, 3))], lambda t: [torch.tril(t["x"])], attrs={"upper": 0}),
