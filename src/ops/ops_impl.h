@@ -47,6 +47,21 @@ bool ew_grad(op_grad_ctx *c);
 bool matmul_grad(op_grad_ctx *c);
 bool gemm_grad(op_grad_ctx *c);
 bool flatten_grad(op_grad_ctx *c);
+bool reshape_grad(op_grad_ctx *c);
+bool transpose_grad(op_grad_ctx *c);
+bool expand_grad(op_grad_ctx *c);
+bool slice_grad(op_grad_ctx *c);
+bool concat_grad(op_grad_ctx *c);
+bool split_grad(op_grad_ctx *c);
+bool gather_grad(op_grad_ctx *c);
+bool gather_elements_grad(op_grad_ctx *c);
+bool gather_nd_grad(op_grad_ctx *c);
+bool tile_grad(op_grad_ctx *c);
+bool pad_grad(op_grad_ctx *c);
+bool d2s_grad(op_grad_ctx *c);
+bool scatter_grad(op_grad_ctx *c);
+bool trilu_grad(op_grad_ctx *c);
+bool zero_grad(op_grad_ctx *c);
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */

@@ -201,10 +201,14 @@ def check_case(case, r, rng):
 
     for n in wrt:
         v = rng.standard_normal(feeds[n].shape)
+        have = got.get(f"{n}.grad")
+        if have is None or have.shape != v.shape:
+            problems.append(f"f64 {n}.grad: shape {None if have is None else have.shape}, input {v.shape}")
+            continue
         plus = objective({**feeds, n: feeds[n] + EPS * v})
         minus = objective({**feeds, n: feeds[n] - EPS * v})
         fd = (plus - minus) / (2 * EPS)
-        an = float(np.sum(got[f"{n}.grad"] * v))
+        an = float(np.sum(have * v))
         err = abs(fd - an) / max(abs(fd), abs(an), 1e-3)
         if not err <= F64_TOL:
             problems.append(f"f64 {n}.grad: directional derivative {an:.9g}, central difference {fd:.9g} "
