@@ -95,7 +95,9 @@ static int unary_slope(op_grad_ctx *c, const ir_node *n, int x, int y)
 
 bool ew_grad(op_grad_ctx *c)
 {
-    const ir_node *n = ir_nd(c->g, c->node);
+    /* A copy: appending nodes moves g->nodes (the attributes stay put). */
+    const ir_node node = *ir_nd(c->g, c->node);
+    const ir_node *n = &node;
     int x = og_x(c, 0), y = og_y(c, 0);
     switch ((op_id)n->op) {
     case OP_ADD:
