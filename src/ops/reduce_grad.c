@@ -102,6 +102,8 @@ bool reduce_grad(op_grad_ctx *c)
         if (p.mask[i]) {
             axes[na++] = i;
             count *= (double)xv->dims[i].size;
+            if (p.kind == RED_MEAN && (xv->dims[i].rt || xv->dims[i].data_dep))
+                return og_none(c, "the mean is over a dim whose size the run decides");
         }
     /* dy and y in the kept shape, broadcasting against x */
     int dk = dy, yk = y;
@@ -290,8 +292,8 @@ bool batchnorm_grad(op_grad_ctx *c)
     if (c->want[3]) /* -k sum(dy) */
         c->dx[3] = channel_sum(c, mul(c, dy, og_op1(c, "Neg", k)), og_x(c, 3), rank);
     if (c->want[4]) /* d/dvar of xc scale (var + eps)^-1/2 = -xc k inv^2 / 2 */
-        c->dx[4] = channel_sum(c, mul(c, dy, mul(c, xc, mul(c, k, mul(c, inv, mul(c, inv, num(c, -0.5)))))),
-                               og_x(c, 4), rank);
+        c->dx[4] =
+            channel_sum(c, mul(c, dy, mul(c, xc, mul(c, k, mul(c, inv, mul(c, inv, num(c, -0.5)))))), og_x(c, 4), rank);
     return true;
 }
 
@@ -386,8 +388,8 @@ bool loss_grad(op_grad_ctx *c)
         og_attr_int(c, "to", 7); /* int64 */
     }
     int z = og_i64s(c, &zero_i, 1);
-    int valid = og_op2(c, "And", og_op1(c, "Not", og_op2(c, "Less", t, z)),
-                       og_op2(c, "Less", t, og_i64s(c, &p.classes, 1)));
+    int valid =
+        og_op2(c, "And", og_op1(c, "Not", og_op2(c, "Less", t, z)), og_op2(c, "Less", t, og_i64s(c, &p.classes, 1)));
     if (p.has_ignore)
         valid = og_op2(c, "And", valid, og_op1(c, "Not", og_op2(c, "Equal", t, og_i64s(c, &p.ignore_index, 1))));
     t = where(c, valid, t, z); /* in range for Gather and OneHot; its weight is 0 */
