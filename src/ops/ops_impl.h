@@ -62,6 +62,15 @@ bool d2s_grad(op_grad_ctx *c);
 bool scatter_grad(op_grad_ctx *c);
 bool trilu_grad(op_grad_ctx *c);
 bool zero_grad(op_grad_ctx *c);
+bool reduce_grad(op_grad_ctx *c);  /* Reduce* */
+bool softmax_grad(op_grad_ctx *c); /* Softmax, LogSoftmax */
+bool cumsum_grad(op_grad_ctx *c);
+bool topk_grad(op_grad_ctx *c);
+bool layernorm_grad(op_grad_ctx *c); /* LayerNormalization, RMSNormalization */
+bool batchnorm_grad(op_grad_ctx *c);
+bool groupnorm_grad(op_grad_ctx *c); /* InstanceNormalization, GroupNormalization */
+bool lpnorm_grad(op_grad_ctx *c);
+bool loss_grad(op_grad_ctx *c); /* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */

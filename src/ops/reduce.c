@@ -1140,7 +1140,7 @@ bool reduce_loss_plan_of(const ir_graph *g, int node, reduce_loss_plan *p)
 /* The native backend's lowerings of these ops are in
  * src/backend/native/emit_reduce.c. */
 
-#define REDUCE_OP(ID) OP_DEF(ID, .attrs = reduce_attrs, .infer = infer_reduce, .fold = fold_reduce)
+#define REDUCE_OP(ID) OP_DEF(ID, .attrs = reduce_attrs, .infer = infer_reduce, .fold = fold_reduce, .grad = reduce_grad)
 
 REDUCE_OP(REDUCE_SUM);
 REDUCE_OP(REDUCE_MEAN);
@@ -1154,18 +1154,18 @@ REDUCE_OP(REDUCE_LOG_SUM_EXP);
 REDUCE_OP(REDUCE_SUM_SQUARE);
 OP_DEF(ARG_MAX, .attrs = arg_attrs, .infer = infer_arg);
 OP_DEF(ARG_MIN, .attrs = arg_attrs, .infer = infer_arg);
-OP_DEF(CUM_SUM, .attrs = cum_attrs, .infer = infer_cum);
+OP_DEF(CUM_SUM, .attrs = cum_attrs, .infer = infer_cum, .grad = cumsum_grad);
 OP_DEF(CUM_PROD, .attrs = cum_attrs, .infer = infer_cum);
-OP_DEF(TOP_K, .attrs = topk_attrs, .infer = infer_topk);
-OP_DEF(SOFTMAX, .attrs = softmax_attrs, .infer = infer_softmax);
-OP_DEF(LOG_SOFTMAX, .attrs = softmax_attrs, .infer = infer_softmax);
+OP_DEF(TOP_K, .attrs = topk_attrs, .infer = infer_topk, .grad = topk_grad);
+OP_DEF(SOFTMAX, .attrs = softmax_attrs, .infer = infer_softmax, .grad = softmax_grad);
+OP_DEF(LOG_SOFTMAX, .attrs = softmax_attrs, .infer = infer_softmax, .grad = softmax_grad);
 OP_DEF(HARDMAX, .attrs = softmax_attrs, .infer = infer_softmax);
-OP_DEF(LAYER_NORMALIZATION, .attrs = layernorm_attrs, .infer = infer_layernorm);
-OP_DEF(RMS_NORMALIZATION, .attrs = layernorm_attrs, .infer = infer_rmsnorm);
-OP_DEF(BATCH_NORMALIZATION, .attrs = batchnorm_attrs, .infer = infer_batchnorm);
-OP_DEF(INSTANCE_NORMALIZATION, .attrs = instnorm_attrs, .infer = infer_groupish);
-OP_DEF(GROUP_NORMALIZATION, .attrs = groupnorm_attrs, .infer = infer_groupish);
-OP_DEF(LP_NORMALIZATION, .attrs = lpnorm_attrs, .infer = infer_lpnorm);
+OP_DEF(LAYER_NORMALIZATION, .attrs = layernorm_attrs, .infer = infer_layernorm, .grad = layernorm_grad);
+OP_DEF(RMS_NORMALIZATION, .attrs = layernorm_attrs, .infer = infer_rmsnorm, .grad = layernorm_grad);
+OP_DEF(BATCH_NORMALIZATION, .attrs = batchnorm_attrs, .infer = infer_batchnorm, .grad = batchnorm_grad);
+OP_DEF(INSTANCE_NORMALIZATION, .attrs = instnorm_attrs, .infer = infer_groupish, .grad = groupnorm_grad);
+OP_DEF(GROUP_NORMALIZATION, .attrs = groupnorm_attrs, .infer = infer_groupish, .grad = groupnorm_grad);
+OP_DEF(LP_NORMALIZATION, .attrs = lpnorm_attrs, .infer = infer_lpnorm, .grad = lpnorm_grad);
 OP_DEF(MEAN_VARIANCE_NORMALIZATION, .attrs = mvn_attrs, .infer = infer_mvn);
-OP_DEF(NEGATIVE_LOG_LIKELIHOOD_LOSS, .attrs = loss_attrs, .infer = infer_loss);
-OP_DEF(SOFTMAX_CROSS_ENTROPY_LOSS, .attrs = loss_attrs, .infer = infer_loss);
+OP_DEF(NEGATIVE_LOG_LIKELIHOOD_LOSS, .attrs = loss_attrs, .infer = infer_loss, .grad = loss_grad);
+OP_DEF(SOFTMAX_CROSS_ENTROPY_LOSS, .attrs = loss_attrs, .infer = infer_loss, .grad = loss_grad);

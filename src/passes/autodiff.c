@@ -11,6 +11,7 @@
  * an output and a marked float input gets its op's rule (ops.h, "gradient
  * rules"), and the gradients of a value read by several nodes add up.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,6 +222,14 @@ bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d
             HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, r);
         }
     }
+    /* a rule may use an op the model's opset lacks: inference needs every
+     * node resolved */
+    for (size_t i = first; ok && i < g->n_nodes; i++)
+        if (g->nodes[i].op < 0) {
+            ir_node_error(d, g, (int)i, "cannot differentiate: the gradient needs %s, which opset %" PRId64 " lacks",
+                          g->nodes[i].op_type, g->opset);
+            ok = false;
+        }
     free(order);
     free(grad);
     free(dep);
