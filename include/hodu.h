@@ -66,12 +66,25 @@ typedef struct hodu_build_options {
     const char *const *const_inputs;
     size_t n_const_inputs;
     /* `--grad`: the library also computes reverse-mode gradients.  Each
-     * float output Y that depends on them gets an input "Y.grad", and each
+     * float output Y gets an input "Y.grad", and each
      * input X named in wrt[] (none named: every f32 and f64 input) an
      * output "X.grad", the gradient of sum(Y.grad * Y) with respect to X. */
     bool gradients;
     const char *const *wrt;
     size_t n_wrt;
+    /* `--train`: the library is one training step instead (train_loss
+     * set: "mse", "l1", "cross_entropy", "soft_cross_entropy",
+     * "bce_logits"): see docs/training.md for its inputs and outputs.
+     * train_optimizer: "sgd", "adam" or "adamw", then optionally
+     * ":key=value,..." (momentum, weight_decay, beta1, beta2, eps); NULL:
+     * "sgd".  train_clip_norm > 0 clips the gradients' global norm.
+     * train_params names the initializers that train (none: every f32
+     * initializer a node reads). */
+    const char *train_loss;
+    const char *train_optimizer;
+    double train_clip_norm;
+    const char *const *train_params;
+    size_t n_train_params;
     FILE *dump_ir; /* when set, the IR after the passes is printed here */
     /* HoduScript (.hodu) models: a safetensors file binding the parameters
      * by their dotted names (NULL: each takes its declared initializer),

@@ -40,8 +40,10 @@ extern "C" {
  *    dim of -1), checks whose text carries their own reason, and the
  *    host's image decoder in hodu_exec (decode_ctx, decode_image).
  * 7: profiling: hodu_model_desc lists the run's steps (n_steps, steps)
- *    and run reports each step's start to hodu_exec.profile_step. */
-#define HODU_ABI_VERSION 7u
+ *    and run reports each step's start to hodu_exec.profile_step.
+ * 8: training steps: hodu_model_desc.state_next and .initial say which
+ *    inputs are state a host carries from one run to the next. */
+#define HODU_ABI_VERSION 8u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
 #define HODU_ABI_ALIGN 64u
@@ -267,6 +269,15 @@ typedef struct hodu_model_desc {
     /* The steps run takes, in order (see hodu_exec.profile_step). */
     uint32_t n_steps;
     const hodu_step_desc *steps;
+    /* State (a training step, `hodu --build --train`): NULL, or n_inputs
+     * entries, where state_next[i] >= 0 says input i is state: output
+     * state_next[i] holds its value for the next run, and the host feeds
+     * that back as input i (the parameters and the optimizer's state).
+     * initial[i] (when `initial` is not NULL) points to input i's first
+     * value, dense, of its described size, inside the library; NULL means
+     * zeros. */
+    const int32_t *state_next;
+    const void *const *initial;
 } hodu_model_desc;
 
 /* The one exported symbol of a compiled model. */

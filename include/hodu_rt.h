@@ -210,6 +210,77 @@ hodu_status hodu_instance_set_profiling(hodu_instance *inst, int on, hodu_error 
  * hodu_instance_set_profiling or the instance's destruction. */
 const hodu_profile_entry *hodu_instance_profile(const hodu_instance *inst, size_t *n_entries);
 
+/* --- training ------------------------------------------------------------
+ *
+ * A training step (`hodu --build model.onnx --train --loss ... -o step.so`,
+ * docs/training.md) computes the loss of a batch and the next parameters
+ * and optimizer state.  A trainer holds that state between steps, starting
+ * from the parameters the library was built with:
+ *
+ *     hodu_trainer *tr;
+ *     hodu_trainer_create(model, NULL, &tr, &err);
+ *     float loss;
+ *     hodu_tensor batch[2] = {x, target};   // hodu_trainer_input order
+ *     hodu_trainer_step(tr, batch, 2, 0.01f, &loss, &err);
+ *     hodu_trainer_save(tr, "ckpt.safetensors", &err);
+ *
+ * A step that fails (a wrong input, a refused value) leaves the state as
+ * it was. */
+typedef struct hodu_trainer hodu_trainer;
+
+/* Fails with HODU_ERR_INVALID_ARG for a model that is not a training step. */
+hodu_status hodu_trainer_create(const hodu_model *model, const hodu_instance_options *options, hodu_trainer **out,
+                                hodu_error *err);
+void hodu_trainer_destroy(hodu_trainer *trainer);
+
+/* The inputs a step takes, in order: the model's own, then "target" (and
+ * any other the step has that is neither state nor "lr"). */
+size_t hodu_trainer_num_inputs(const hodu_trainer *trainer);
+const hodu_tensor_desc *hodu_trainer_input(const hodu_trainer *trainer, size_t index);
+
+/* One optimizer step on a batch with learning rate `lr`; *loss (when not
+ * NULL) receives the batch's loss, computed with the parameters before the
+ * update. */
+hodu_status hodu_trainer_step(hodu_trainer *trainer, const hodu_tensor *inputs, size_t n_inputs, float lr, float *loss,
+                              hodu_error *err);
+
+/* The state: every parameter (under its initializer's name) and the
+ * optimizer's tensors ("<param>.adam_m", "adam.step", ...). */
+size_t hodu_trainer_num_state(const hodu_trainer *trainer);
+const hodu_tensor_desc *hodu_trainer_state(const hodu_trainer *trainer, size_t index);
+/* Copies the state tensor `name` into / from a tensor of its dtype and
+ * shape. */
+hodu_status hodu_trainer_get(const hodu_trainer *trainer, const char *name, hodu_tensor *out, hodu_error *err);
+hodu_status hodu_trainer_set(hodu_trainer *trainer, const char *name, const hodu_tensor *in, hodu_error *err);
+
+/* Saves every state tensor to a safetensors file (atomically), or loads
+ * one: a checkpoint that lacks a tensor, has one more, or has one of
+ * another dtype or shape is refused whole, naming it. */
+hodu_status hodu_trainer_save(const hodu_trainer *trainer, const char *path, hodu_error *err);
+hodu_status hodu_trainer_load(hodu_trainer *trainer, const char *path, hodu_error *err);
+
+/* --- safetensors files ----------------------------------------------------
+ * Read: every header field is checked against the file (dtype names,
+ * shapes, offsets inside the data, sizes that match, no overlaps).  The
+ * tensors view the file's bytes: read-only, valid until
+ * hodu_safetensors_close, and not necessarily aligned (copy them). */
+typedef struct hodu_safetensors hodu_safetensors;
+hodu_status hodu_safetensors_read(const char *path, hodu_safetensors **out, hodu_error *err);
+/* The same over bytes the caller keeps alive as long as the result;
+ * messages start with `what` (a file name). */
+hodu_status hodu_safetensors_parse(const void *bytes, size_t size, const char *what, hodu_safetensors **out,
+                                   hodu_error *err);
+size_t hodu_safetensors_count(const hodu_safetensors *st);
+const char *hodu_safetensors_name(const hodu_safetensors *st, size_t index);
+const hodu_tensor *hodu_safetensors_tensor(const hodu_safetensors *st, size_t index);
+/* Index of the tensor called `name`, or -1. */
+long hodu_safetensors_find(const hodu_safetensors *st, const char *name);
+void hodu_safetensors_close(hodu_safetensors *st);
+/* Writes n tensors (F32, F64, F16, BF16, I8-I64, U8, BOOL) under the given
+ * names, through a temporary file renamed over `path`. */
+hodu_status hodu_safetensors_write(const char *path, const char *const *names, const hodu_tensor *tensors, size_t n,
+                                   hodu_error *err);
+
 /* --- tensors and .npy files -------------------------------------------- */
 
 /* Allocates a zeroed tensor of the given dtype and shape. */

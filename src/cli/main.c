@@ -55,6 +55,12 @@ static const char usage[] =
     "                             X.grad per differentiated input (the gradient of sum(Y.grad * Y))\n"
     "  --wrt NAME                 with --grad: differentiate with respect to input NAME (repeatable;\n"
     "                             default: every f32 and f64 input)\n"
+    "  --train                    build one training step instead (docs/training.md); with\n"
+    "    --loss NAME              mse, l1, cross_entropy, soft_cross_entropy or bce_logits\n"
+    "    --optimizer SPEC         sgd, adam or adamw, then :key=value,... (momentum, weight_decay, beta1,\n"
+    "                             beta2, eps); default sgd.  The learning rate is each step's input 'lr'\n"
+    "    --clip-norm X            scale the gradients to a global L2 norm of at most X\n"
+    "    --train-param NAME       train this initializer (repeatable; default every f32 initializer)\n"
     "  --dump-ir                  also print the IR after the passes\n"
     "  --weights FILE             HoduScript: bind parameters by name to a .safetensors file\n"
     "  --seed N                   HoduScript: seed of the declared initializers when no --weights (default 0)\n"
@@ -90,9 +96,12 @@ typedef struct args {
     int opt_level;
     long repeat;
     long threads; /* 0: libhodu_rt's default */
-    bool dump_ir, verbose, keep_denormals, in_place, profile, grad;
-    const char **shapes, **consts, **inputs, **dims, **wrt;
+    bool dump_ir, verbose, keep_denormals, in_place, profile, grad, train;
+    const char *loss, *optimizer;
+    double clip_norm;
+    const char **shapes, **consts, **inputs, **dims, **wrt, **train_params;
     size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs, n_dims, cap_dims, n_wrt, cap_wrt;
+    size_t n_train_params, cap_train_params;
 } args;
 
 static const char *const known_flags[] = {
@@ -100,7 +109,8 @@ static const char *const known_flags[] = {
     "--dim",           "--backend", "--emit-c",  "--cc",      "--cflags",      "--march",       "--input",
     "--output-dir",    "--repeat",  "--threads", "--verbose", "--help",        "--version",     "--keep-denormals",
     "--check",         "--weights", "--seed",    "--fmt",     "--conv-layout", "--profile",     "--emit-header",
-    "--header-prefix", "--grad",    "--wrt"};
+    "--header-prefix", "--grad",    "--wrt",     "--train",   "--loss",        "--optimizer",   "--clip-norm",
+    "--train-param"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -216,6 +226,24 @@ static int parse_args(int argc, char **argv, args *a)
             HD_PUSH(a->wrt, a->n_wrt, a->cap_wrt, value);
         } else if (strcmp(f, "--grad") == 0) {
             a->grad = true;
+        } else if (strcmp(f, "--train") == 0) {
+            a->train = true;
+        } else if (strcmp(f, "--loss") == 0) {
+            NEED_VALUE();
+            a->loss = value;
+        } else if (strcmp(f, "--optimizer") == 0) {
+            NEED_VALUE();
+            a->optimizer = value;
+        } else if (strcmp(f, "--train-param") == 0) {
+            NEED_VALUE();
+            HD_PUSH(a->train_params, a->n_train_params, a->cap_train_params, value);
+        } else if (strcmp(f, "--clip-norm") == 0) {
+            NEED_VALUE();
+            char *end;
+            errno = 0;
+            a->clip_norm = strtod(value, &end);
+            if (*end || value[0] == '\0' || errno || !(a->clip_norm > 0) || !isfinite(a->clip_norm))
+                return fail("--clip-norm takes a positive number");
         } else if (strcmp(f, "--const-input") == 0) {
             NEED_VALUE();
             HD_PUSH(a->consts, a->n_consts, a->cap_consts, value);
@@ -297,6 +325,12 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--grad and --wrt go with --build and --dump-ir");
     if (a->n_wrt && !a->grad)
         return fail("--wrt goes with --grad");
+    if (a->mode != MODE_BUILD && a->mode != MODE_DUMP && a->train)
+        return fail("--train goes with --build and --dump-ir");
+    if (!a->train && (a->loss || a->optimizer || a->clip_norm > 0 || a->n_train_params))
+        return fail("--loss, --optimizer, --clip-norm and --train-param go with --train");
+    if (a->train && !a->loss)
+        return fail("--train needs --loss (mse, l1, cross_entropy, soft_cross_entropy or bce_logits)");
     if (a->header_prefix && !a->emit_header)
         return fail("--header-prefix goes with --emit-header");
     if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads || a->profile))
@@ -762,6 +796,11 @@ int main(int argc, char **argv)
         o.gradients = a.grad;
         o.wrt = a.wrt;
         o.n_wrt = a.n_wrt;
+        o.train_loss = a.train ? a.loss : NULL;
+        o.train_optimizer = a.optimizer;
+        o.train_clip_norm = a.clip_norm;
+        o.train_params = a.train_params;
+        o.n_train_params = a.n_train_params;
         o.const_inputs = a.consts;
         o.n_const_inputs = a.n_consts;
         o.dump_ir = (a.dump_ir || a.mode == MODE_DUMP) ? stdout : NULL;
@@ -784,6 +823,7 @@ int main(int argc, char **argv)
     free(a.shapes);
     free(a.dims);
     free(a.wrt);
+    free(a.train_params);
     free(a.consts);
     free(a.inputs);
     return rc;

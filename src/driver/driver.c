@@ -3,6 +3,7 @@
  * model inspection.  Front ends are chosen by file extension.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -215,6 +216,81 @@ static bool debug_verify(const ir_graph *g, bool shapes, hd_diag *d)
 #endif
 }
 
+/* `--loss` and `--optimizer KIND[:key=value,...]` into t. */
+static bool parse_train(const hodu_build_options *o, pass_train *t, hd_diag *d)
+{
+    static const char *const losses[] = {"mse", "l1", "cross_entropy", "soft_cross_entropy", "bce_logits"};
+    static const pass_loss loss_ids[] = {PASS_LOSS_MSE, PASS_LOSS_L1, PASS_LOSS_CROSS_ENTROPY,
+                                         PASS_LOSS_SOFT_CROSS_ENTROPY, PASS_LOSS_BCE_LOGITS};
+    memset(t, 0, sizeof(*t));
+    t->params = o->train_params;
+    t->n_params = o->n_train_params;
+    t->clip_norm = o->train_clip_norm;
+    size_t k = 0;
+    while (k < 5 && strcmp(o->train_loss, losses[k]) != 0)
+        k++;
+    if (k == 5) {
+        hd_error(d, "--loss %s: unknown loss (mse, l1, cross_entropy, soft_cross_entropy, bce_logits)", o->train_loss);
+        return false;
+    }
+    t->loss = loss_ids[k];
+    const char *spec = o->train_optimizer ? o->train_optimizer : "sgd";
+    size_t kind_len = strcspn(spec, ":");
+    pass_optimizer *opt = &t->opt;
+    opt->beta1 = 0.9;
+    opt->beta2 = 0.999;
+    opt->eps = 1e-8;
+    if (kind_len == 3 && strncmp(spec, "sgd", 3) == 0) {
+        opt->kind = PASS_OPT_SGD;
+    } else if (kind_len == 4 && strncmp(spec, "adam", 4) == 0) {
+        opt->kind = PASS_OPT_ADAM;
+    } else if (kind_len == 5 && strncmp(spec, "adamw", 5) == 0) {
+        opt->kind = PASS_OPT_ADAMW;
+        opt->weight_decay = 0.01; /* PyTorch's default */
+    } else {
+        hd_error(d, "--optimizer %s: unknown optimizer (sgd, adam or adamw, then :key=value,...)", spec);
+        return false;
+    }
+    const char *p = spec[kind_len] ? spec + kind_len + 1 : spec + kind_len;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        char *item = hd_xstrndup(p, len);
+        char *eq = strchr(item, '=');
+        char *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : 0;
+        bool ok = eq && end && end != eq + 1 && *end == '\0' && isfinite(v);
+        if (eq)
+            *eq = '\0';
+        double *slot = NULL;
+        if (ok && strcmp(item, "momentum") == 0 && opt->kind == PASS_OPT_SGD)
+            slot = &opt->momentum;
+        else if (ok && strcmp(item, "weight_decay") == 0)
+            slot = &opt->weight_decay;
+        else if (ok && strcmp(item, "beta1") == 0 && opt->kind != PASS_OPT_SGD)
+            slot = &opt->beta1;
+        else if (ok && strcmp(item, "beta2") == 0 && opt->kind != PASS_OPT_SGD)
+            slot = &opt->beta2;
+        else if (ok && strcmp(item, "eps") == 0 && opt->kind != PASS_OPT_SGD)
+            slot = &opt->eps;
+        if (ok && strcmp(item, "lr") == 0)
+            hd_error(d, "--optimizer %s: the learning rate is not built in; each step takes it as its input 'lr'",
+                     spec);
+        else if (!slot)
+            hd_error(d, "--optimizer %s: '%s' is not a setting of %.*s with a number (%s)", spec, item, (int)kind_len,
+                     spec, opt->kind == PASS_OPT_SGD ? "momentum, weight_decay" : "weight_decay, beta1, beta2, eps");
+        else if (v < 0 || ((slot == &opt->beta1 || slot == &opt->beta2) && v >= 1))
+            hd_error(d, "--optimizer %s: %s must be %s", spec, item,
+                     slot == &opt->beta1 || slot == &opt->beta2 ? "in [0, 1)" : "at least 0");
+        else
+            *slot = v;
+        free(item);
+        if (!slot || d->n_errors)
+            return false;
+        p += len + (p[len] == ',');
+    }
+    return true;
+}
+
 /* Front end plus the graph passes; returns the graph ready for codegen. */
 static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool need_static)
 {
@@ -254,6 +330,17 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
     if (ok && need_static)
         ok = pass_bind_inputs(g, shapes, ns, syms, ny, values, nc, d) && debug_verify(g, false, d);
     ok = ok && pass_resolve_ops(g, d) && debug_verify(g, false, d);
+    pass_train train;
+    size_t first_param = 0;
+    bool training = o->train_loss != NULL;
+    if (ok && training) {
+        ok = parse_train(o, &train, d);
+        if (ok && o->gradients) {
+            hd_error(d, "--grad and --train do not go together (a training step has its gradients inside)");
+            ok = false;
+        }
+        ok = ok && pass_train_params(g, &train, &first_param, d) && debug_verify(g, false, d);
+    }
     if (ok && need_static) {
         ok = pass_infer_fold(g, d) && debug_verify(g, true, d);
         /* HoduScript: the checker's types must be the IR's (debug builds) */
@@ -264,6 +351,11 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
         }
         if (ok && o->gradients) {
             ok = pass_autodiff(g, o->wrt, o->n_wrt, d) && debug_verify(g, true, d);
+            if (ok)
+                pass_dce(g);
+        }
+        if (ok && training) {
+            ok = pass_train_step(g, &train, first_param, d) && debug_verify(g, true, d);
             if (ok)
                 pass_dce(g);
         }

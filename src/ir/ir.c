@@ -179,6 +179,7 @@ int ir_value_new(ir_graph *g, const char *name)
     v.dtype = HODU_DTYPE_UNDEFINED;
     v.rank = -1;
     v.producer = -1;
+    v.state_next = -1;
     HD_PUSH(g->values, g->n_values, g->cap_values, v);
     return (int)g->n_values - 1;
 }

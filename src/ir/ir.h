@@ -126,11 +126,17 @@ typedef struct ir_value {
     ir_value_kind kind;
     bool is_output; /* listed in the graph outputs */
     int producer;   /* node index, or -1 */
-    /* IR_VALUE_CONST only */
+    /* IR_VALUE_CONST only (nbytes also sizes `initial`, below) */
     const void *data;
     size_t nbytes;
     ir_loc loc;                /* the definition: input, initializer, or the node */
     const ir_dimvals *dimvals; /* NULL, or its elements as dims (see above) */
+    /* An input that is state a host carries between runs (a training
+     * step's parameters and optimizer state): the output value holding
+     * its next value (-1: not state), and its first value (nbytes of it;
+     * NULL: zeros), graph-owned. */
+    int state_next;
+    const void *initial;
 } ir_value;
 
 typedef enum ir_attr_kind {

@@ -33,6 +33,11 @@ int og_op(op_grad_ctx *c, const char *op, const int *ins, size_t n)
     free(name);
     ir_node *nd = ir_nd(g, id);
     nd->op = op_find("", op, g->opset);
+    if (nd->op < 0 && !c->failed) { /* named at the node being differentiated */
+        ir_node_error(c->d, g, c->node, "cannot differentiate %s: its gradient needs %s, which opset %lld lacks",
+                      g->nodes[c->node].op_type, op, (long long)g->opset);
+        c->failed = true;
+    }
     ir_node_set_loc(g, id, g->nodes[c->node].loc);
     c->last = id;
     return out;

@@ -230,6 +230,7 @@ struct op_grad_ctx {
     const bool *want; /* per input: its gradient is needed */
     int *dx;          /* per input: set by the rule; -1 stands for zero */
     int last;         /* the node og_op appended last */
+    bool failed;      /* og_op met an op the model's opset lacks (reported) */
 };
 
 /* The forward node's input / output value i (-1 when absent). */
@@ -252,7 +253,8 @@ int og_i64s(op_grad_ctx *c, const int64_t *v, size_t n);
 /* Shape(v), as a value. */
 int og_shape(op_grad_ctx *c, int v);
 /* `op` (ReduceSum, ReduceMean, ..., Squeeze, Unsqueeze) over axes[0..n),
- * given as the input or the attribute the graph's opset has. */
+ * given as the input or the attribute the graph's opset has.  Beware: to
+ * a reduction, n == 0 means every axis. */
 int og_axes_op(op_grad_ctx *c, const char *op, int x, const int64_t *axes, size_t n);
 /* `grad`, a gradient shaped like the broadcast result `out`, summed over
  * the dims that input `in` was broadcast along and reshaped to its shape;

@@ -145,10 +145,11 @@ static bool back_through(ir_graph *g, int id, const bool *dep, int *grad, hd_dia
     int *dx = hd_xmalloc((ni + 1) * sizeof(int));
     for (size_t j = 0; j < no; j++)
         dy[j] = n->outputs[j] >= 0 ? grad[n->outputs[j]] : -1;
+    dy[no] = -1;
     for (size_t j = 0; j < ni; j++)
         dx[j] = -1;
-    op_grad_ctx c = {g, id, d, dy, want, dx, -1};
-    ok = ok && def->grad(&c);
+    op_grad_ctx c = {g, id, d, dy, want, dx, -1, false};
+    ok = ok && def->grad(&c) && !c.failed;
     for (size_t j = 0; ok && j < ni; j++) {
         int x = ir_nd(g, id)->inputs[j]; /* the rule grew g->nodes */
         if (dx[j] < 0 || !want[j])
@@ -166,22 +167,19 @@ static bool back_through(ir_graph *g, int id, const bool *dep, int *grad, hd_dia
     return ok;
 }
 
-bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d)
+bool pass_backward(ir_graph *g, const int *wrt, size_t n_wrt, const int *seed_of, const int *seeds, size_t n_seeds,
+                   int *grads, hd_diag *d)
 {
-    size_t nv0 = g->n_values, n_in0 = g->n_inputs, first = g->n_nodes, count = 0;
-    bool *is_wrt = hd_xcalloc(nv0 ? nv0 : 1, sizeof(bool));
+    size_t nv0 = g->n_values, count = 0, first = g->n_nodes;
     bool *dep = hd_xcalloc(nv0 ? nv0 : 1, sizeof(bool));
     int *grad = hd_xmalloc((nv0 ? nv0 : 1) * sizeof(int));
     for (size_t i = 0; i < nv0; i++)
         grad[i] = -1;
-    int *order = NULL;
-    bool ok = pick_wrt(g, wrt, n_wrt, is_wrt, d);
-    if (ok)
-        order = ir_schedule(g, &count, d);
-    ok = ok && order;
-    if (ok)
-        memcpy(dep, is_wrt, nv0 * sizeof(bool));
-    /* forward: what depends on the differentiated inputs */
+    for (size_t i = 0; i < n_wrt; i++)
+        dep[wrt[i]] = true;
+    int *order = ir_schedule(g, &count, d);
+    bool ok = order != NULL;
+    /* forward: what depends on the differentiated values */
     for (size_t k = 0; ok && k < count; k++) {
         const ir_node *n = ir_nd(g, order[k]);
         bool any = n->guard >= 0 && dep[n->guard];
@@ -191,39 +189,15 @@ bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d
             if (n->outputs[j] >= 0)
                 dep[n->outputs[j]] = true;
     }
-    /* the seeds: each differentiable output's gradient is an input */
-    for (size_t i = 0; ok && i < g->n_outputs; i++) {
-        int y = g->outputs[i];
-        if ((size_t)y >= nv0 || !dep[y] || !is_grad_dtype(g->values[y].dtype) || grad[y] >= 0)
-            continue;
-        int s = grad_value(g, g->values[y].name, y, d);
-        ok = s >= 0;
-        if (ok) {
-            ir_val(g, s)->kind = IR_VALUE_INPUT;
-            HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, s);
-            grad[y] = s;
-        }
-    }
+    for (size_t i = 0; i < n_seeds; i++)
+        grad[seed_of[i]] = seeds[i];
     /* backward */
     for (size_t k = count; ok && k-- > 0;)
         ok = back_through(g, order[k], dep, grad, d);
-    /* the results: X.grad for each differentiated input (zeros where no
-     * output depends on it) */
-    for (size_t i = 0; ok && i < n_in0; i++) {
-        int x = g->inputs[i];
-        if (!is_wrt[x])
-            continue;
-        int r = grad_value(g, g->values[x].name, x, d);
-        ok = r >= 0;
-        if (ok) {
-            int from = grad[x] >= 0 ? grad[x] : zeros_like(g, x);
-            add_node(g, "Identity", &from, 1, r, g->values[x].loc);
-            ir_val(g, r)->is_output = true;
-            HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, r);
-        }
-    }
-    /* a rule may use an op the model's opset lacks: inference needs every
-     * node resolved */
+    for (size_t i = 0; ok && i < n_wrt; i++)
+        grads[i] = grad[wrt[i]];
+    /* every node made must resolve (og_op reports its own; this catches
+     * the sums and zeros made here) */
     for (size_t i = first; ok && i < g->n_nodes; i++)
         if (g->nodes[i].op < 0) {
             ir_node_error(d, g, (int)i, "cannot differentiate: the gradient needs %s, which opset %" PRId64 " lacks",
@@ -233,6 +207,59 @@ bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d
     free(order);
     free(grad);
     free(dep);
+    return ok;
+}
+
+int pass_zeros_like(ir_graph *g, int x) { return zeros_like(g, x); }
+
+bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d)
+{
+    size_t nv0 = g->n_values, n_in0 = g->n_inputs, first = g->n_nodes;
+    bool *is_wrt = hd_xcalloc(nv0 ? nv0 : 1, sizeof(bool));
+    bool ok = pick_wrt(g, wrt, n_wrt, is_wrt, d);
+    int *xs = hd_xmalloc((n_in0 + 1) * sizeof(int)), *grads = hd_xmalloc((n_in0 + 1) * sizeof(int));
+    int *ys = hd_xmalloc((g->n_outputs + 1) * sizeof(int)), *seeds = hd_xmalloc((g->n_outputs + 1) * sizeof(int));
+    size_t nx = 0, ny = 0;
+    for (size_t i = 0; i < n_in0; i++)
+        if (is_wrt[g->inputs[i]])
+            xs[nx++] = g->inputs[i];
+    /* the seeds: each float output's gradient is an input (an output that
+     * does not depend on the inputs gets one too: simpler for the host,
+     * and its gradient is simply unread) */
+    for (size_t i = 0; ok && i < g->n_outputs; i++) {
+        int y = g->outputs[i];
+        bool seen = false;
+        for (size_t k = 0; k < ny; k++)
+            seen |= ys[k] == y;
+        if (seen || !is_grad_dtype(g->values[y].dtype) || g->values[y].kind == IR_VALUE_CONST)
+            continue;
+        int s = grad_value(g, g->values[y].name, y, d);
+        ok = s >= 0;
+        if (ok) {
+            ir_val(g, s)->kind = IR_VALUE_INPUT;
+            HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, s);
+            ys[ny] = y;
+            seeds[ny++] = s;
+        }
+    }
+    ok = ok && pass_backward(g, xs, nx, ys, seeds, ny, grads, d);
+    /* the results: X.grad for each differentiated input (zeros where no
+     * output depends on it) */
+    for (size_t i = 0; ok && i < nx; i++) {
+        int x = xs[i];
+        int r = grad_value(g, g->values[x].name, x, d);
+        ok = r >= 0;
+        if (ok) {
+            int from = grads[i] >= 0 ? grads[i] : zeros_like(g, x);
+            add_node(g, "Identity", &from, 1, r, g->values[x].loc);
+            ir_val(g, r)->is_output = true;
+            HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, r);
+        }
+    }
+    free(xs);
+    free(grads);
+    free(ys);
+    free(seeds);
     free(is_wrt);
     return ok && pass_infer_fold_from(g, first, d);
 }

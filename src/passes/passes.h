@@ -59,11 +59,51 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d);
  * in an order that already is a schedule, over typed values. */
 bool pass_infer_fold_from(ir_graph *g, size_t first, hd_diag *d);
 /* Reverse-mode differentiation (autodiff.c).  For each float output Y
- * that depends on the values differentiated, adds an input "Y.grad" (its
- * gradient, of Y's type), and for each graph input X named in wrt[] (none:
+ * adds an input "Y.grad" (its gradient, of Y's type), and for each graph input X named in wrt[] (none:
  * every f32/f64 input) an output "X.grad": the gradient of sum(Y.grad * Y)
  * over those outputs with respect to X.  The nodes it adds are typed. */
 bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d);
+/* The core of it: appends the nodes computing the gradients of values
+ * wrt[0..n_wrt) into grads[] (-1: zero, nothing depends on it), given
+ * seeds[k], the gradient of value seed_of[k].  The new nodes are untyped:
+ * the caller runs pass_infer_fold_from over them. */
+bool pass_backward(ir_graph *g, const int *wrt, size_t n_wrt, const int *seed_of, const int *seeds, size_t n_seeds,
+                   int *grads, hd_diag *d);
+/* Zeros of value x's type (untyped nodes, as above). */
+int pass_zeros_like(ir_graph *g, int x);
+
+/* Training (train.c): the model becomes one optimizer step, a pure
+ * function.  Inputs: the model's, "target", "lr" (f32 scalar), each
+ * trained parameter under its initializer's name, the optimizer's state
+ * ("<param>.momentum", "<param>.adam_m", "<param>.adam_v", "adam.step").
+ * Outputs: "loss", then "<X>.next" for each parameter and state input X,
+ * its value for the next step. */
+typedef enum pass_loss {
+    PASS_LOSS_MSE,
+    PASS_LOSS_L1,
+    PASS_LOSS_CROSS_ENTROPY,      /* scores [N, C, ...] and class indices [N, ...] */
+    PASS_LOSS_SOFT_CROSS_ENTROPY, /* scores and class probabilities of one shape */
+    PASS_LOSS_BCE_LOGITS
+} pass_loss;
+typedef enum pass_opt_kind { PASS_OPT_SGD, PASS_OPT_ADAM, PASS_OPT_ADAMW } pass_opt_kind;
+typedef struct pass_optimizer {
+    pass_opt_kind kind;
+    double momentum, weight_decay; /* SGD; weight_decay for all three */
+    double beta1, beta2, eps;      /* Adam, AdamW */
+} pass_optimizer;
+typedef struct pass_train {
+    pass_loss loss;
+    pass_optimizer opt;
+    double clip_norm; /* > 0: gradients scaled to at most this global L2 norm */
+    const char *const *params;
+    size_t n_params; /* 0: every f32 initializer with dims that nodes read as a weight (not Resize's scales, Clip's
+                      * bounds, BatchNormalization's running statistics, ...) */
+} pass_train;
+/* Before inference: the trained initializers become graph inputs, from
+ * g->inputs[*first_param] on. */
+bool pass_train_params(ir_graph *g, const pass_train *t, size_t *first_param, hd_diag *d);
+/* After inference and dead-code elimination: loss, gradients, update. */
+bool pass_train_step(ir_graph *g, const pass_train *t, size_t first_param, hd_diag *d);
 void pass_dce(ir_graph *g);
 
 /* Rewrites float32 2-D convolutions with one group and channel counts in

@@ -2,10 +2,14 @@
  * common.c - status and dtype names, shape arithmetic, error filling and
  * tensor allocation for libhodu_rt.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rt_impl.h"
 
@@ -249,4 +253,117 @@ HODU_RT_API void hodu_tensor_free(hodu_tensor *t)
     free(t->data);
     t->data = NULL;
     t->nbytes = 0;
+}
+
+/* --- files ----------------------------------------------------------------- */
+
+long hodurt_read_full(int fd, void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = read(fd, (char *)buf + done, n - done);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    return (long)done;
+}
+
+static bool write_full(int fd, const void *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, (const char *)buf + done, n - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        done += (size_t)w;
+    }
+    return true;
+}
+
+hodu_status hodurt_write_file(const char *path, const void *const *parts, const size_t *sizes, size_t n,
+                              hodu_error *err)
+{
+    size_t path_len = strlen(path);
+    char *tmp = malloc(path_len + 32);
+    if (tmp == NULL)
+        return hodurt_fail(err, HODU_ERR_NOMEM, "cannot write '%s': out of memory", path);
+    snprintf(tmp, path_len + 32, "%s.tmp.%ld", path, (long)getpid());
+    /* O_EXCL: never write through a file or link that is already there. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        hodu_status st =
+            hodurt_fail(err, HODU_ERR_IO, "cannot write '%s': cannot create '%s': %s", path, tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    const char *failed = NULL;
+    int saved_errno = 0;
+    for (size_t i = 0; i < n && failed == NULL; i++)
+        if (!write_full(fd, parts[i], sizes[i])) {
+            failed = "write";
+            saved_errno = errno;
+        }
+    if (close(fd) != 0 && failed == NULL) {
+        failed = "close";
+        saved_errno = errno;
+    }
+    if (failed == NULL && rename(tmp, path) != 0) {
+        failed = "rename";
+        saved_errno = errno;
+    }
+    if (failed != NULL) {
+        unlink(tmp);
+        hodu_status st =
+            hodurt_fail(err, HODU_ERR_IO, "cannot write '%s': %s failed: %s", path, failed, strerror(saved_errno));
+        free(tmp);
+        return st;
+    }
+    free(tmp);
+    return hodurt_ok(err);
+}
+
+hodu_status hodurt_read_file(const char *path, size_t max_bytes, uint8_t **bytes, size_t *size, hodu_error *err)
+{
+    *bytes = NULL;
+    *size = 0;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then
+     * refuses anything but a regular file. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return hodurt_fail(err, HODU_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    hodu_status status = HODU_OK;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        status = hodurt_fail(err, HODU_ERR_IO, "cannot read '%s': not a regular file", path);
+    } else if ((uint64_t)st.st_size > max_bytes) {
+        status = hodurt_fail(err, HODU_ERR_FORMAT, "cannot read '%s': %lld bytes is more than the %zu allowed", path,
+                             (long long)st.st_size, max_bytes);
+    } else {
+        size_t n = (size_t)st.st_size;
+        *bytes = malloc(n ? n : 1);
+        if (*bytes == NULL) {
+            status = hodurt_fail(err, HODU_ERR_NOMEM, "cannot read '%s': out of memory", path);
+        } else {
+            long got = hodurt_read_full(fd, *bytes, n);
+            if (got < 0 || (size_t)got != n) {
+                status = hodurt_fail(err, HODU_ERR_IO, "cannot read '%s': %s", path,
+                                     got < 0 ? strerror(errno) : "the file changed while it was read");
+                free(*bytes);
+                *bytes = NULL;
+            } else {
+                *size = n;
+            }
+        }
+    }
+    close(fd);
+    return status;
 }

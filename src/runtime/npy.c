@@ -44,40 +44,6 @@ static bool host_is_little_endian(void)
     return first == 1;
 }
 
-/* Reads up to n bytes, retrying on EINTR and short reads; returns the number
- * read (less than n only at end of file) or -1 with errno set. */
-static ssize_t read_full(int fd, void *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = read(fd, (char *)buf + done, n - done);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (r == 0)
-            break;
-        done += (size_t)r;
-    }
-    return (ssize_t)done;
-}
-
-static bool write_full(int fd, const void *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, (const char *)buf + done, n - done);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        done += (size_t)w;
-    }
-    return true;
-}
-
 /* --- the header dict ------------------------------------------------------ */
 
 typedef struct npy_header {
@@ -403,7 +369,7 @@ static hodu_status read_unicode(const char *path, int fd, const npy_header *h, u
     unsigned char *raw = malloc(raw_len ? (size_t)raw_len : 1);
     if (raw == NULL)
         return hodurt_fail(err, HODU_ERR_NOMEM, "'%s': out of memory for its strings", path);
-    ssize_t got = read_full(fd, raw, (size_t)raw_len);
+    ssize_t got = (ssize_t)hodurt_read_full(fd, raw, (size_t)raw_len);
     if (got < 0 || (uint64_t)got != raw_len) {
         int e = got < 0 ? errno : 0;
         free(raw);
@@ -495,7 +461,7 @@ static hodu_status read_npy_fd(const char *path, int fd, hodu_dtype expect, hodu
 
     unsigned char pre[12];
     size_t pre_len = file_size < sizeof pre ? (size_t)file_size : sizeof pre;
-    ssize_t got = read_full(fd, pre, pre_len);
+    ssize_t got = (ssize_t)hodurt_read_full(fd, pre, pre_len);
     if (got < 0)
         return hodurt_fail(err, HODU_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
     if ((size_t)got < NPY_MAGIC_LEN || memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
@@ -528,7 +494,7 @@ static hodu_status read_npy_fd(const char *path, int fd, hodu_dtype expect, hodu
     char *header = malloc(header_len > 0 ? header_len : 1);
     if (header == NULL)
         return hodurt_fail(err, HODU_ERR_NOMEM, "'%s': out of memory for the npy header", path);
-    got = read_full(fd, header, header_len);
+    got = (ssize_t)hodurt_read_full(fd, header, header_len);
     if (got < 0 || (size_t)got != header_len) {
         int e = got < 0 ? errno : 0;
         free(header);
@@ -576,7 +542,7 @@ static hodu_status read_npy_fd(const char *path, int fd, hodu_dtype expect, hodu
     status = hodu_tensor_alloc(&t, h.dtype, h.rank, h.dims, err);
     if (status != HODU_OK)
         return status;
-    got = read_full(fd, t.data, nbytes);
+    got = (ssize_t)hodurt_read_full(fd, t.data, nbytes);
     if (got < 0 || (size_t)got != nbytes) {
         int e = got < 0 ? errno : 0;
         hodu_tensor_free(&t);
@@ -731,46 +697,9 @@ HODU_RT_API hodu_status hodu_npy_write(const char *path, const hodu_tensor *t, h
     size_t header_size = build_header(header, sizeof header, descr, t->rank, t->dims);
     const void *payload = u32 != NULL ? (const void *)u32 : t->data;
 
-    size_t path_len = strlen(path);
-    char *tmp = malloc(path_len + 32);
-    if (tmp == NULL) {
-        free(u32);
-        return hodurt_fail(err, HODU_ERR_NOMEM, "cannot write '%s': out of memory", path);
-    }
-    snprintf(tmp, path_len + 32, "%s.tmp.%ld", path, (long)getpid());
-
-    /* O_EXCL: never write through a file or link that is already there. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        hodu_status st =
-            hodurt_fail(err, HODU_ERR_IO, "cannot write '%s': cannot create '%s': %s", path, tmp, strerror(errno));
-        free(tmp);
-        free(u32);
-        return st;
-    }
-    const char *failed = NULL;
-    int saved_errno = 0;
-    if (!write_full(fd, header, header_size) || !write_full(fd, payload, nbytes)) {
-        failed = "write";
-        saved_errno = errno;
-    }
-    if (close(fd) != 0 && failed == NULL) {
-        failed = "close";
-        saved_errno = errno;
-    }
-    if (failed == NULL && rename(tmp, path) != 0) {
-        failed = "rename";
-        saved_errno = errno;
-    }
-    if (failed != NULL) {
-        unlink(tmp);
-        hodu_status st =
-            hodurt_fail(err, HODU_ERR_IO, "cannot write '%s': %s failed: %s", path, failed, strerror(saved_errno));
-        free(tmp);
-        free(u32);
-        return st;
-    }
-    free(tmp);
+    const void *parts[2] = {header, payload};
+    size_t sizes[2] = {header_size, nbytes};
+    hodu_status st = hodurt_write_file(path, parts, sizes, 2, err);
     free(u32);
-    return hodurt_ok(err);
+    return st;
 }

@@ -52,6 +52,18 @@ bool hodurt_nbytes(hodu_dtype dtype, int32_t rank, const int64_t *dims, size_t *
  * success, even for 0 bytes).  Returns NULL when out of memory. */
 void *hodurt_alloc_aligned(size_t nbytes);
 
+/* Reads up to n bytes, retrying on EINTR and short reads; returns the
+ * number read (less than n only at end of file) or -1 with errno set. */
+long hodurt_read_full(int fd, void *buf, size_t n);
+/* Writes parts[0..n) one after another to `path` through a new temporary
+ * file renamed over it, so a failure leaves no partial file behind and no
+ * file or link already there is written through. */
+hodu_status hodurt_write_file(const char *path, const void *const *parts, const size_t *sizes, size_t n,
+                              hodu_error *err);
+/* Reads the whole regular file at `path` (at most max_bytes) into a
+ * malloc'ed buffer. */
+hodu_status hodurt_read_file(const char *path, size_t max_bytes, uint8_t **bytes, size_t *size, hodu_error *err);
+
 /* --- images (image.c) ------------------------------------------------------ */
 
 /* hodu_decode_image with its pixel limit as a parameter (the fuzz target's

@@ -1,6 +1,7 @@
 /*
  * fuzz_safetensors.c - libFuzzer target for the safetensors reader behind
- * `hodu --build m.hodu --weights W` (src/script/weights.c).
+ * `hodu --build m.hodu --weights W` and hodu_trainer_load (src/runtime/safetensors.c,
+ * through src/script/weights.c).
  *
  * Any bytes must give either tensors that each lie inside the data section,
  * with sizes that match dtype and shape and no two overlapping, or an error

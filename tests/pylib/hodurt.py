@@ -50,7 +50,35 @@ def load(path: str) -> C.CDLL:
     rt.hodu_model_close.argtypes = [C.c_void_p]
     rt.hodu_tensor_alloc.argtypes = [C.POINTER(Tensor), C.c_int, C.c_int32, C.POINTER(C.c_int64), C.POINTER(Error)]
     rt.hodu_tensor_free.argtypes = [C.POINTER(Tensor)]
+    # training (hodu_rt.h, "training")
+    rt.hodu_trainer_create.argtypes = [C.c_void_p, C.POINTER(Options), C.POINTER(C.c_void_p), C.POINTER(Error)]
+    rt.hodu_trainer_destroy.argtypes = [C.c_void_p]
+    rt.hodu_trainer_num_inputs.argtypes = [C.c_void_p]
+    rt.hodu_trainer_num_inputs.restype = C.c_size_t
+    rt.hodu_trainer_step.argtypes = [C.c_void_p, C.POINTER(Tensor), C.c_size_t, C.c_float, C.POINTER(C.c_float),
+                                     C.POINTER(Error)]
+    rt.hodu_trainer_num_state.argtypes = [C.c_void_p]
+    rt.hodu_trainer_num_state.restype = C.c_size_t
+    rt.hodu_trainer_get.argtypes = [C.c_void_p, C.c_char_p, C.POINTER(Tensor), C.POINTER(Error)]
+    rt.hodu_trainer_set.argtypes = [C.c_void_p, C.c_char_p, C.POINTER(Tensor), C.POINTER(Error)]
+    rt.hodu_trainer_save.argtypes = [C.c_void_p, C.c_char_p, C.POINTER(Error)]
+    rt.hodu_trainer_load.argtypes = [C.c_void_p, C.c_char_p, C.POINTER(Error)]
     return rt
+
+
+DTYPES = {"float32": 1, "int64": 7, "float64": 11, "bool": 9, "int32": 6, "uint8": 2}
+
+
+def tensor(a) -> Tensor:
+    """A hodu_tensor viewing numpy array `a` (C-contiguous; keep `a` alive)."""
+    t = Tensor()
+    t.dtype = DTYPES[str(a.dtype)]
+    t.rank = a.ndim
+    for i, d in enumerate(a.shape):
+        t.dims[i] = d
+    t.data = a.ctypes.data
+    t.nbytes = a.nbytes
+    return t
 
 
 class Checks:

@@ -1112,6 +1112,19 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
         ok = emit_node(g, 0, plan, s, &fns, &decls, &calls, &names, &blobs, &checks, d);
     }
     hd_buf_printf(&calls, "    if (hd_prof)\n        hd_prof(hd_prof_ctx, %zuu);\n", plan->n_schedule);
+    /* A training step's first parameters go into the blob too. */
+    uint64_t *initial_at = hd_xcalloc(g->n_inputs + 1, sizeof(uint64_t));
+    bool has_state = false;
+    for (size_t i = 0; i < g->n_inputs; i++) {
+        const ir_value *v = &g->values[g->inputs[i]];
+        has_state |= v->state_next >= 0;
+        if (v->initial && v->nbytes) {
+            while (blobs.data.len % 64)
+                hd_buf_putc(&blobs.data, 0);
+            initial_at[i] = blobs.base + blobs.data.len + 1; /* 0: none */
+            hd_buf_write(&blobs.data, v->initial, v->nbytes);
+        }
+    }
     uint64_t weights_bytes = plan->weights_bytes + blobs.data.len;
     /* Outputs no node wrote directly: constants, inputs, repeated listings. */
     for (size_t i = 0; i < g->n_outputs && ok; i++) {
@@ -1191,14 +1204,35 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     }
     hd_buf_puts(b, checks.n ? "};\n" : "    NULL\n};\n");
     emit_desc_steps(g, plan, b);
+    if (has_state) { /* output indices of the next values, and the first values */
+        hd_buf_puts(b, "static const int32_t state_next[] = {");
+        for (size_t i = 0; i < g->n_inputs; i++) {
+            int nx = g->values[g->inputs[i]].state_next;
+            long at = -1;
+            for (size_t k = 0; nx >= 0 && k < g->n_outputs && at < 0; k++)
+                if (g->outputs[k] == nx)
+                    at = (long)k;
+            hd_buf_printf(b, "%s%ld", i ? ", " : "", at);
+        }
+        hd_buf_puts(b, "};\nstatic const void *const initial[] = {");
+        for (size_t i = 0; i < g->n_inputs; i++)
+            if (initial_at[i])
+                hd_buf_printf(b, "%shodu_weights + %" PRIu64, i ? ", " : "", initial_at[i] - 1);
+            else
+                hd_buf_printf(b, "%sNULL", i ? ", " : "");
+        hd_buf_puts(b, "};\n");
+    }
     hd_buf_puts(b, "\nstatic const hodu_model_desc model_desc = {\n    HODU_ABI_VERSION,\n"
                    "    (uint32_t)sizeof(hodu_model_desc),\n    ");
     put_c_string(b, g->name);
-    hd_buf_printf(
-        b,
-        ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
-        "    %" PRIu64 "u,\n    %" PRIu64 "u,\n    hodu_run,\n    %zuu,\n    checks,\n    %zuu,\n    steps,\n};\n\n",
-        g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n + graph_has_rt(g), plan->n_schedule);
+    hd_buf_printf(b,
+                  ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
+                  "    %" PRIu64 "u,\n    %" PRIu64
+                  "u,\n    hodu_run,\n    %zuu,\n    checks,\n    %zuu,\n    steps,\n    %s,\n"
+                  "    %s,\n};\n\n",
+                  g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n + graph_has_rt(g),
+                  plan->n_schedule, has_state ? "state_next" : "NULL", has_state ? "initial" : "NULL");
+    free(initial_at);
     hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");
 
