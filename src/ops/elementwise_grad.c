@@ -65,8 +65,7 @@ static int unary_slope(op_grad_ctx *c, const ir_node *n, int x, int y)
         return add(c, cdf, mul(c, x, pdf));
     }
     case OP_ELU: { /* x > 0: 1, else y + alpha */
-        int ins[3] = {og_op2(c, "Greater", x, num(c, 0)), num(c, 1),
-                      add(c, y, num(c, ir_attr_float(n, "alpha", 1.0)))};
+        int ins[3] = {og_op2(c, "Greater", x, num(c, 0)), num(c, 1), add(c, y, num(c, ir_attr_float(n, "alpha", 1.0)))};
         return og_op(c, "Where", ins, 3);
     }
     case OP_LEAKY_RELU: {
@@ -174,9 +173,7 @@ bool ew_grad(op_grad_ctx *c)
     case OP_CEIL:
     case OP_ROUND:
     case OP_SIGN: return true; /* flat wherever it is differentiable: zero, as in PyTorch */
-    case OP_DROPOUT: /* at inference, the identity */
-        og_set(c, 0, og_dy(c, 0), y);
-        return true;
+    case OP_DROPOUT: /* at inference, the identity */ og_set(c, 0, og_dy(c, 0), y); return true;
     case OP_SUM:
     case OP_MEAN: {
         int dy = og_dy(c, 0);

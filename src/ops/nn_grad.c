@@ -51,7 +51,7 @@ bool matmul_grad(op_grad_ctx *c)
     }
     if (c->want[0]) {
         int ga = og_op2(c, "MatMul", dym, swap_last2(c, bm, rb == 1 ? 2 : rb)); /* [.., m, k] */
-        if (ra == 1) { /* every dim but k is summed away */
+        if (ra == 1) {                                                          /* every dim but k is summed away */
             int64_t axes[HODU_MAX_RANK];
             for (int i = 0; i < rank - 1; i++)
                 axes[i] = i;
@@ -64,7 +64,7 @@ bool matmul_grad(op_grad_ctx *c)
     }
     if (c->want[1]) {
         int gb = og_op2(c, "MatMul", swap_last2(c, am, ra == 1 ? 2 : ra), dym); /* [.., k, n] */
-        if (rb == 1) { /* every dim but k */
+        if (rb == 1) {                                                          /* every dim but k */
             int64_t axes[HODU_MAX_RANK];
             size_t n = 0;
             for (int i = 0; i < rank; i++)
