@@ -369,11 +369,11 @@ static const op_attr_spec conv_transpose_attrs[] = {
     {"kernel_shape", IR_ATTR_INTS}, {"output_padding", IR_ATTR_INTS}, {"output_shape", IR_ATTR_INTS},
     {"pads", IR_ATTR_INTS},         {"strides", IR_ATTR_INTS},        {NULL, 0}};
 
-OP_DEF(CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv);
+OP_DEF(CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv, .grad = conv_grad);
 OP_DEF(CONV_INTEGER, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv);
 OP_DEF(QLINEAR_CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_flops_conv);
 static const op_attr_spec conv_blocked_attrs[] = {
     {"dilations", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS}, {"strides", IR_ATTR_INTS}, {NULL, 0}};
 OP_DEF(CONV_BLOCKED, .attrs = conv_blocked_attrs, .infer = infer_conv_blocked, .flops = nn_flops_conv);
 OP_DEF(CONV_TRANSPOSE, .attrs = conv_transpose_attrs, .infer = nn_infer_conv_transpose,
-       .flops = nn_flops_conv_transpose);
+       .flops = nn_flops_conv_transpose, .grad = conv_grad);

@@ -25,6 +25,16 @@ int64_t nn_flops_conv(const ir_graph *g, int node);
 bool nn_infer_conv_transpose(op_ctx *c);
 int64_t nn_flops_conv_transpose(const ir_graph *g, int node);
 
+/* nn_conv_grad.c: for the gradient rules of windowed ops.  The gradient of
+ * a window's input (the "long" side, w->in) from its output's (dshort,
+ * [N, M, w->out...]): a ConvTranspose by w with the window's strides,
+ * dilations, group and start pads, its end pads and output_padding chosen
+ * so the result has exactly w->in (rows no tap reaches get zero).  -1
+ * after og_none. */
+int nn_grad_to_long(op_grad_ctx *c, int dshort, int w, const nn_window *win, int64_t group);
+/* Slice of x along axes[0..n) from 0 to ends[]. */
+int nn_grad_slice(op_grad_ctx *c, int x, const int64_t *axes, const int64_t *ends, size_t n);
+
 /* nn_pool.c */
 bool nn_infer_pool(op_ctx *c);
 bool nn_infer_max_unpool(op_ctx *c);

@@ -287,10 +287,10 @@ static const op_attr_spec unpool_attrs[] = {
     {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS}, {"strides", IR_ATTR_INTS}, {NULL, 0}};
 static const op_attr_spec global_lp_attrs[] = {{"p", IR_ATTR_INT}, {NULL, 0}};
 
-OP_DEF(MAX_POOL, .attrs = maxpool_attrs, .infer = nn_infer_pool);
+OP_DEF(MAX_POOL, .attrs = maxpool_attrs, .infer = nn_infer_pool, .grad = max_pool_grad);
 OP_DEF(MAX_UNPOOL, .attrs = unpool_attrs, .infer = nn_infer_max_unpool);
-OP_DEF(AVERAGE_POOL, .attrs = avgpool_attrs, .infer = nn_infer_pool);
+OP_DEF(AVERAGE_POOL, .attrs = avgpool_attrs, .infer = nn_infer_pool, .grad = avg_pool_grad);
 OP_DEF(LP_POOL, .attrs = lppool_attrs, .infer = nn_infer_pool);
-OP_DEF(GLOBAL_AVERAGE_POOL, .infer = nn_infer_global_pool);
-OP_DEF(GLOBAL_MAX_POOL, .infer = nn_infer_global_pool);
+OP_DEF(GLOBAL_AVERAGE_POOL, .infer = nn_infer_global_pool, .grad = global_pool_grad);
+OP_DEF(GLOBAL_MAX_POOL, .infer = nn_infer_global_pool, .grad = global_pool_grad);
 OP_DEF(GLOBAL_LP_POOL, .attrs = global_lp_attrs, .infer = nn_infer_global_pool);

@@ -71,6 +71,10 @@ bool batchnorm_grad(op_grad_ctx *c);
 bool groupnorm_grad(op_grad_ctx *c); /* InstanceNormalization, GroupNormalization */
 bool lpnorm_grad(op_grad_ctx *c);
 bool loss_grad(op_grad_ctx *c); /* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
+bool conv_grad(op_grad_ctx *c);
+bool max_pool_grad(op_grad_ctx *c);
+bool avg_pool_grad(op_grad_ctx *c);
+bool global_pool_grad(op_grad_ctx *c);
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */

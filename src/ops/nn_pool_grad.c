@@ -1,0 +1,197 @@
+/*
+ * ops/nn_pool_grad.c - gradient rules of MaxPool, AveragePool,
+ * GlobalAveragePool and GlobalMaxPool (ops.h, "gradient rules").
+ *
+ * MaxPool sends each output's gradient to its argmax: a MaxPool with the
+ * Indices output finds it, and ScatterElements adds the gradients there
+ * (overlapping windows may pick the same input).  AveragePool spreads
+ * dY / divisor evenly over the window: a ConvTranspose of each plane by a
+ * kernel of ones, the window's adjoint (nn_grad_to_long).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_impl.h"
+#include "pool.h"
+
+/* floor(a / b) for b > 0. */
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* Along dim i, how many taps of output position o land in [lo, hi). */
+static int64_t taps_in(const nn_window *w, int i, int64_t o, int64_t lo, int64_t hi)
+{
+    int64_t base = o * w->s[i] - w->pb[i]; /* tap k reads base + k d */
+    int64_t first = floor_div(lo - base + w->d[i] - 1, w->d[i]);
+    int64_t end = floor_div(hi - base + w->d[i] - 1, w->d[i]);
+    first = first < 0 ? 0 : first;
+    end = end > w->k[i] ? w->k[i] : end;
+    return end > first ? end - first : 0;
+}
+
+/* True when every window reads at least one input element (else it has
+ * no argmax and no divisor). */
+static bool windows_reach_input(const nn_window *w)
+{
+    for (int i = 0; i < w->nd; i++)
+        for (int64_t o = 0; o < w->out[i]; o++)
+            if (taps_in(w, i, o, 0, w->in[i]) == 0)
+                return false;
+    return true;
+}
+
+/* The value v, of y's dtype, a constant of the given shape. */
+static int float_const(op_grad_ctx *c, int y, const double *v, int64_t n, int rank, const int64_t *dims)
+{
+    hodu_dtype dt = ir_val(c->g, y)->dtype;
+    size_t es = ir_dtype_size(dt);
+    void *data = ir_graph_keep(c->g, hd_xcalloc((size_t)(n ? n : 1), es));
+    for (int64_t j = 0; j < n; j++) {
+        if (dt == HODU_DTYPE_F64) {
+            ((double *)data)[j] = v[j];
+        } else {
+            ((float *)data)[j] = (float)v[j];
+        }
+    }
+    return ir_const_new(c->g, NULL, dt, rank, dims, data, (size_t)n * es);
+}
+
+/* AveragePool's divisor per output position: the product over dims of the
+ * taps it counts (inside the input; with count_include_pad inside the
+ * padded input, not the ceil_mode overhang).  A scalar when they are all
+ * equal, else a constant [1, 1, O...]. */
+static int avg_divisor(op_grad_ctx *c, const pool_plan *p, int y)
+{
+    const nn_window *w = &p->w;
+    int nd = w->nd;
+    double *div = hd_xmalloc((size_t)(p->out_plane ? p->out_plane : 1) * sizeof(double));
+    bool uniform = true;
+    for (int64_t j = 0; j < p->out_plane; j++) {
+        int64_t rem = j, n = 1;
+        for (int i = nd - 1; i >= 0; i--) {
+            int64_t o = rem % w->out[i];
+            rem /= w->out[i];
+            int64_t lo = p->include_pad ? -w->pb[i] : 0, hi = p->include_pad ? w->in[i] + w->pe[i] : w->in[i];
+            n *= taps_in(w, i, o, lo, hi); /* <= the elements of the window */
+        }
+        div[j] = (double)n;
+        uniform &= div[j] == div[0];
+    }
+    int64_t dims[HODU_MAX_RANK] = {1, 1};
+    memcpy(dims + 2, w->out, (size_t)nd * sizeof(int64_t));
+    int r = uniform ? og_scalar(c, p->out_plane ? div[0] : 1, y) : float_const(c, y, div, p->out_plane, nd + 2, dims);
+    free(div);
+    return r;
+}
+
+/* x [N, C, S...] as [N*C, 1, S...], one plane per image. */
+static int planes(op_grad_ctx *c, int x, int64_t nc, int nd, const int64_t *sp)
+{
+    int64_t shp[HODU_MAX_RANK] = {nc, 1};
+    memcpy(shp + 2, sp, (size_t)nd * sizeof(int64_t));
+    return og_op2(c, "Reshape", x, og_i64s(c, shp, (size_t)nd + 2));
+}
+
+/* The pool's plan, when a rule can use it. */
+static bool grad_plan(op_grad_ctx *c, pool_plan *p)
+{
+    if (!pool_plan_get(c->g, c->node, p))
+        return og_none(c, "the pool's geometry is not known");
+    if (!windows_reach_input(&p->w))
+        return og_none(c, "a window lies wholly in the padding");
+    return true;
+}
+
+bool avg_pool_grad(op_grad_ctx *c)
+{
+    pool_plan p;
+    if (!grad_plan(c, &p))
+        return false;
+    int x = og_x(c, 0), y = og_y(c, 0), nd = p.w.nd;
+    int q = og_op2(c, "Div", og_dy(c, 0), avg_divisor(c, &p, y));
+    int64_t kshape[HODU_MAX_RANK] = {1, 1};
+    memcpy(kshape + 2, p.w.k, (size_t)nd * sizeof(int64_t));
+    int ones = og_op2(c, "Expand", og_scalar(c, 1, y), og_i64s(c, kshape, (size_t)nd + 2));
+    int r = nn_grad_to_long(c, planes(c, q, p.nc, nd, p.w.out), ones, &p.w, 1);
+    if (r < 0)
+        return false;
+    c->dx[0] = og_op2(c, "Reshape", r, og_shape(c, x));
+    return true;
+}
+
+bool max_pool_grad(op_grad_ctx *c)
+{
+    pool_plan p;
+    if (!grad_plan(c, &p))
+        return false;
+    const ir_node *n = ir_nd(c->g, c->node);
+    int x = og_x(c, 0), y = og_y(c, 0), idx = og_y(c, 1);
+    if (idx < 0 || p.col_major) {
+        /* A MaxPool like the forward one, row-major Indices as well. */
+        ir_graph *g = c->g;
+        char *name = hd_xasprintf("%s.grad%zu", n->name, g->n_nodes);
+        int outs[2] = {ir_value_new(g, NULL), ir_value_new(g, NULL)};
+        int id = ir_node_new(g, "MaxPool", "", name, &x, 1, outs, 2);
+        free(name);
+        n = ir_nd(g, c->node);
+        ir_nd(g, id)->op = OP_MAX_POOL;
+        ir_node_set_loc(g, id, n->loc);
+        for (size_t j = 0; j < n->n_attrs; j++) {
+            const char *an = ir_nd(g, c->node)->attrs[j].name;
+            if (strcmp(an, "storage_order") == 0)
+                continue;
+            ir_attr *b = ir_node_add_attr(g, id, an, ir_nd(g, c->node)->attrs[j].kind);
+            const ir_attr *a = &ir_nd(g, c->node)->attrs[j];
+            b->i = a->i;
+            b->f = a->f;
+            if (a->kind == IR_ATTR_STRING)
+                b->s = hd_xstrdup(a->s ? a->s : "");
+            if (a->kind == IR_ATTR_INTS) {
+                b->ints = hd_xmalloc((a->n ? a->n : 1) * sizeof(int64_t));
+                if (a->n)
+                    memcpy(b->ints, a->ints, a->n * sizeof(int64_t));
+                b->n = a->n;
+            }
+        }
+        idx = outs[1];
+    }
+    int64_t total = ir_value_numel(ir_val(c->g, x)), flat = -1;
+    int zeros = og_op2(c, "Expand", og_scalar(c, 0, y), og_i64s(c, &total, 1));
+    int ins[3] = {zeros, og_op2(c, "Reshape", idx, og_i64s(c, &flat, 1)),
+                  og_op2(c, "Reshape", og_dy(c, 0), og_i64s(c, &flat, 1))};
+    int s = og_op(c, "ScatterElements", ins, 3);
+    og_attr_int(c, "axis", 0);
+    ir_node_add_attr(c->g, c->last, "reduction", IR_ATTR_STRING)->s = hd_xstrdup("add");
+    c->dx[0] = og_op2(c, "Reshape", s, og_shape(c, x));
+    return true;
+}
+
+bool global_pool_grad(op_grad_ctx *c)
+{
+    const ir_node *n = ir_nd(c->g, c->node);
+    int x = og_x(c, 0), y = og_y(c, 0), dy = og_dy(c, 0);
+    const ir_value *xv = ir_val(c->g, x);
+    int64_t plane = 1; /* at most X's element count */
+    for (int i = 2; i < xv->rank; i++)
+        plane *= xv->dims[i].size;
+    if (n->op == OP_GLOBAL_AVERAGE_POOL) {
+        int q = og_op2(c, "Div", dy, og_scalar(c, plane ? (double)plane : 1, y));
+        c->dx[0] = og_op2(c, "Expand", q, og_shape(c, x));
+        return true;
+    }
+    if (n->op != OP_GLOBAL_MAX_POOL)
+        return og_none(c, "the op has no gradient rule");
+    /* To the maximum; ties share it evenly (a subgradient, as torch.amax). */
+    int sel[3] = {og_op2(c, "Equal", x, y), og_scalar(c, 1, y), og_scalar(c, 0, y)};
+    int hit = og_op(c, "Where", sel, 3);
+    int64_t axes[HODU_MAX_RANK];
+    for (int i = 2; i < xv->rank; i++)
+        axes[i - 2] = i;
+    int share = dy;
+    if (xv->rank > 2) {
+        int cnt = og_axes_op(c, "ReduceSum", hit, axes, (size_t)xv->rank - 2);
+        og_attr_int(c, "keepdims", 1);
+        share = og_op2(c, "Div", dy, cnt);
+    }
+    c->dx[0] = og_op2(c, "Mul", hit, share);
+    return true;
+}
