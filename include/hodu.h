@@ -85,6 +85,10 @@ typedef struct hodu_build_options {
     double train_clip_norm;
     const char *const *train_params;
     size_t n_train_params;
+    /* `--train-eval`: the model's forward pass with the parameters that
+     * --train would train read as inputs (same names), for
+     * hodu_trainer_attach_eval; train_params selects them the same way. */
+    bool train_eval;
     FILE *dump_ir; /* when set, the IR after the passes is printed here */
     /* HoduScript (.hodu) models: a safetensors file binding the parameters
      * by their dotted names (NULL: each takes its declared initializer),

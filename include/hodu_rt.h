@@ -253,6 +253,17 @@ const hodu_tensor_desc *hodu_trainer_state(const hodu_trainer *trainer, size_t i
 hodu_status hodu_trainer_get(const hodu_trainer *trainer, const char *name, hodu_tensor *out, hodu_error *err);
 hodu_status hodu_trainer_set(hodu_trainer *trainer, const char *name, const hodu_tensor *in, hodu_error *err);
 
+/* Evaluation with the current parameters: `eval` is the model's forward
+ * pass built with `hodu --build model.onnx --train-eval`, which reads the
+ * parameters as inputs under their names.  Attach it once (the trainer
+ * keeps an instance of it; the model must outlive the trainer); then
+ * hodu_trainer_eval takes the forward pass's other inputs in order and
+ * fills its outputs, as hodu_instance_run does. */
+hodu_status hodu_trainer_attach_eval(hodu_trainer *trainer, const hodu_model *eval,
+                                     const hodu_instance_options *options, hodu_error *err);
+hodu_status hodu_trainer_eval(hodu_trainer *trainer, const hodu_tensor *inputs, size_t n_inputs, hodu_tensor *outputs,
+                              size_t n_outputs, hodu_error *err);
+
 /* Saves every state tensor to a safetensors file (atomically), or loads
  * one: a checkpoint that lacks a tensor, has one more, or has one of
  * another dtype or shape is refused whole, naming it. */

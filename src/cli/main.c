@@ -61,6 +61,8 @@ static const char usage[] =
     "                             beta2, eps); default sgd.  The learning rate is each step's input 'lr'\n"
     "    --clip-norm X            scale the gradients to a global L2 norm of at most X\n"
     "    --train-param NAME       train this initializer (repeatable; default every f32 initializer)\n"
+    "  --train-eval               build the forward pass reading those parameters as inputs, to evaluate\n"
+    "                             a trainer's current parameters (hodu_trainer_attach_eval)\n"
     "  --dump-ir                  also print the IR after the passes\n"
     "  --weights FILE             HoduScript: bind parameters by name to a .safetensors file\n"
     "  --seed N                   HoduScript: seed of the declared initializers when no --weights (default 0)\n"
@@ -96,7 +98,7 @@ typedef struct args {
     int opt_level;
     long repeat;
     long threads; /* 0: libhodu_rt's default */
-    bool dump_ir, verbose, keep_denormals, in_place, profile, grad, train;
+    bool dump_ir, verbose, keep_denormals, in_place, profile, grad, train, train_eval;
     const char *loss, *optimizer;
     double clip_norm;
     const char **shapes, **consts, **inputs, **dims, **wrt, **train_params;
@@ -105,12 +107,12 @@ typedef struct args {
 } args;
 
 static const char *const known_flags[] = {
-    "--build",         "--run",     "--inspect", "--dump-ir", "--output",      "--input-shape", "--const-input",
-    "--dim",           "--backend", "--emit-c",  "--cc",      "--cflags",      "--march",       "--input",
-    "--output-dir",    "--repeat",  "--threads", "--verbose", "--help",        "--version",     "--keep-denormals",
-    "--check",         "--weights", "--seed",    "--fmt",     "--conv-layout", "--profile",     "--emit-header",
-    "--header-prefix", "--grad",    "--wrt",     "--train",   "--loss",        "--optimizer",   "--clip-norm",
-    "--train-param"};
+    "--build",         "--run",       "--inspect", "--dump-ir", "--output",      "--input-shape", "--const-input",
+    "--dim",           "--backend",   "--emit-c",  "--cc",      "--cflags",      "--march",       "--input",
+    "--output-dir",    "--repeat",    "--threads", "--verbose", "--help",        "--version",     "--keep-denormals",
+    "--check",         "--weights",   "--seed",    "--fmt",     "--conv-layout", "--profile",     "--emit-header",
+    "--header-prefix", "--grad",      "--wrt",     "--train",   "--loss",        "--optimizer",   "--clip-norm",
+    "--train-param",   "--train-eval"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -228,6 +230,8 @@ static int parse_args(int argc, char **argv, args *a)
             a->grad = true;
         } else if (strcmp(f, "--train") == 0) {
             a->train = true;
+        } else if (strcmp(f, "--train-eval") == 0) {
+            a->train_eval = true;
         } else if (strcmp(f, "--loss") == 0) {
             NEED_VALUE();
             a->loss = value;
@@ -327,8 +331,12 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--wrt goes with --grad");
     if (a->mode != MODE_BUILD && a->mode != MODE_DUMP && a->train)
         return fail("--train goes with --build and --dump-ir");
-    if (!a->train && (a->loss || a->optimizer || a->clip_norm > 0 || a->n_train_params))
-        return fail("--loss, --optimizer, --clip-norm and --train-param go with --train");
+    if (a->mode != MODE_BUILD && a->mode != MODE_DUMP && a->train_eval)
+        return fail("--train-eval goes with --build and --dump-ir");
+    if (!a->train && (a->loss || a->optimizer || a->clip_norm > 0))
+        return fail("--loss, --optimizer and --clip-norm go with --train");
+    if (!a->train && !a->train_eval && a->n_train_params)
+        return fail("--train-param goes with --train or --train-eval");
     if (a->train && !a->loss)
         return fail("--train needs --loss (mse, l1, cross_entropy, soft_cross_entropy or bce_logits)");
     if (a->header_prefix && !a->emit_header)
@@ -801,6 +809,7 @@ int main(int argc, char **argv)
         o.train_clip_norm = a.clip_norm;
         o.train_params = a.train_params;
         o.n_train_params = a.n_train_params;
+        o.train_eval = a.train_eval;
         o.const_inputs = a.consts;
         o.n_const_inputs = a.n_consts;
         o.dump_ir = (a.dump_ir || a.mode == MODE_DUMP) ? stdout : NULL;

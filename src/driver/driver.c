@@ -333,6 +333,16 @@ static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool 
     pass_train train;
     size_t first_param = 0;
     bool training = o->train_loss != NULL;
+    if (ok && o->train_eval && (training || o->gradients)) {
+        hd_error(d, "--train-eval builds the forward pass alone: not with --train or --grad");
+        ok = false;
+    }
+    if (ok && o->train_eval) {
+        memset(&train, 0, sizeof(train));
+        train.params = o->train_params;
+        train.n_params = o->n_train_params;
+        ok = pass_train_params(g, &train, &first_param, d) && debug_verify(g, false, d);
+    }
     if (ok && training) {
         ok = parse_train(o, &train, d);
         if (ok && o->gradients) {

@@ -12,6 +12,7 @@
  * rules"), and the gradients of a value read by several nodes add up.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,6 +213,38 @@ bool pass_backward(ir_graph *g, const int *wrt, size_t n_wrt, const int *seed_of
 
 int pass_zeros_like(ir_graph *g, int x) { return zeros_like(g, x); }
 
+/* "f32[2,N]" into b. */
+static void type_text(const ir_value *v, char *b, size_t size)
+{
+    size_t at = (size_t)snprintf(b, size, "%s[", ir_dtype_name(v->dtype));
+    for (int k = 0; k < v->rank && at < size; k++)
+        at += v->dims[k].sym ? (size_t)snprintf(b + at, size - at, "%s%s", k ? "," : "", v->dims[k].sym)
+                             : (size_t)snprintf(b + at, size - at, "%s%lld", k ? "," : "", (long long)v->dims[k].size);
+    if (at < size)
+        snprintf(b + at, size - at, "]");
+}
+
+bool pass_check_grads(const ir_graph *g, const int *wrt, const int *grads, size_t n, hd_diag *d)
+{
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        if (grads[i] < 0 || ir_same_type(&g->values[wrt[i]], &g->values[grads[i]]))
+            continue;
+        /* a rule's bug: say where, rather than broadcast it into an update */
+        char want[256], got[256];
+        type_text(&g->values[wrt[i]], want, sizeof want);
+        type_text(&g->values[grads[i]], got, sizeof got);
+        int at = g->values[grads[i]].producer;
+        if (at >= 0)
+            ir_node_error(d, g, at, "internal error: the gradient of '%s' made here is %s, not %s",
+                          g->values[wrt[i]].name, got, want);
+        else
+            hd_error(d, "internal error: the gradient of '%s' is %s, not %s", g->values[wrt[i]].name, got, want);
+        ok = false;
+    }
+    return ok;
+}
+
 bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d)
 {
     size_t nv0 = g->n_values, n_in0 = g->n_inputs, first = g->n_nodes;
@@ -242,7 +275,9 @@ bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d
             seeds[ny++] = s;
         }
     }
-    ok = ok && pass_backward(g, xs, nx, ys, seeds, ny, grads, d);
+    ok = ok && pass_backward(g, xs, nx, ys, seeds, ny, grads, d) && pass_infer_fold_from(g, first, d) &&
+         pass_check_grads(g, xs, grads, nx, d);
+    first = g->n_nodes;
     /* the results: X.grad for each differentiated input (zeros where no
      * output depends on it) */
     for (size_t i = 0; ok && i < nx; i++) {

@@ -71,6 +71,9 @@ bool pass_backward(ir_graph *g, const int *wrt, size_t n_wrt, const int *seed_of
                    int *grads, hd_diag *d);
 /* Zeros of value x's type (untyped nodes, as above). */
 int pass_zeros_like(ir_graph *g, int x);
+/* After inference: each of grads[0..n) (-1 skipped) has the type of its
+ * value wrt[i]; a gradient rule that broke that is reported at its node. */
+bool pass_check_grads(const ir_graph *g, const int *wrt, const int *grads, size_t n, hd_diag *d);
 
 /* Training (train.c): the model becomes one optimizer step, a pure
  * function.  Inputs: the model's, "target", "lr" (f32 scalar), each

@@ -333,7 +333,9 @@ bool pass_train_step(ir_graph *g, const pass_train *t, size_t first_param, hd_di
     ok = ok && pass_infer_fold_from(g, first, d);
     first = g->n_nodes;
     int one = f32(&s, 1);
-    ok = ok && pass_backward(g, params, np, &loss, &one, 1, grads, d);
+    ok = ok && pass_backward(g, params, np, &loss, &one, 1, grads, d) && pass_infer_fold_from(g, first, d) &&
+         pass_check_grads(g, params, grads, np, d);
+    first = g->n_nodes;
     for (size_t i = 0; ok && i < np; i++)
         if (grads[i] < 0) /* the loss does not depend on it */
             grads[i] = pass_zeros_like(g, params[i]);

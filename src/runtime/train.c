@@ -32,6 +32,11 @@ struct hodu_trainer {
     long lr_in, loss_out;
     void **extra; /* buffers for outputs that are neither state nor the loss */
     hodu_tensor *in, *out;
+    /* the forward pass over the current parameters (--train-eval) */
+    const hodu_model_desc *eval;
+    hodu_instance *eval_inst;
+    long *eval_state; /* per eval input: the state slot it reads, or -1 */
+    hodu_tensor *eval_in;
 };
 
 static hodu_tensor tensor_of(const hodu_tensor_desc *td, void *data, size_t nbytes)
@@ -64,6 +69,9 @@ HODU_RT_API void hodu_trainer_destroy(hodu_trainer *t)
     free(t->feed);
     free(t->in);
     free(t->out);
+    free(t->eval_state);
+    free(t->eval_in);
+    hodu_instance_destroy(t->eval_inst);
     hodu_instance_destroy(t->inst);
     free(t);
 }
@@ -324,4 +332,72 @@ HODU_RT_API hodu_status hodu_trainer_load(hodu_trainer *t, const char *path, hod
     }
     hodu_safetensors_close(st);
     return s == HODU_OK ? hodurt_ok(err) : s;
+}
+
+/* --- evaluation ------------------------------------------------------------ */
+
+HODU_RT_API hodu_status hodu_trainer_attach_eval(hodu_trainer *t, const hodu_model *eval,
+                                                 const hodu_instance_options *options, hodu_error *err)
+{
+    if (t == NULL || eval == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_trainer_attach_eval: %s is NULL", t ? "eval" : "trainer");
+    const hodu_model_desc *e = hodu_model_desc_of(eval);
+    long *map = calloc(e->n_inputs + 1, sizeof(long));
+    hodu_tensor *in = calloc(e->n_inputs + 1, sizeof(hodu_tensor));
+    hodu_instance *inst = NULL;
+    hodu_status s = map && in ? HODU_OK : hodurt_fail(err, HODU_ERR_NOMEM, "hodu_trainer_attach_eval: out of memory");
+    size_t n_params = 0;
+    for (uint32_t i = 0; s == HODU_OK && i < e->n_inputs; i++) {
+        const state_slot *sl = find_state(t, e->inputs[i].name);
+        map[i] = sl ? (long)(sl - t->state) : -1;
+        if (sl == NULL)
+            continue;
+        hodu_tensor like = tensor_of(&e->inputs[i], sl->cur, sl->nbytes);
+        s = check_like(t, sl, &like, "hodu_trainer_attach_eval: the forward pass's input ", err);
+        n_params++;
+    }
+    if (s == HODU_OK && n_params == 0)
+        s = hodurt_fail(err, HODU_ERR_INVALID_ARG,
+                        "model '%s' reads none of the trainer's parameters (build it with hodu --build --train-eval)",
+                        e->model_name);
+    if (s == HODU_OK)
+        s = hodu_instance_create_with(eval, options, &inst, err);
+    if (s != HODU_OK) {
+        free(map);
+        free(in);
+        return s;
+    }
+    hodu_instance_destroy(t->eval_inst);
+    free(t->eval_state);
+    free(t->eval_in);
+    t->eval = e;
+    t->eval_inst = inst;
+    t->eval_state = map;
+    t->eval_in = in;
+    return hodurt_ok(err);
+}
+
+HODU_RT_API hodu_status hodu_trainer_eval(hodu_trainer *t, const hodu_tensor *inputs, size_t n_inputs,
+                                          hodu_tensor *outputs, size_t n_outputs, hodu_error *err)
+{
+    if (t == NULL || t->eval == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_trainer_eval: %s",
+                           t ? "no forward pass attached (hodu_trainer_attach_eval)" : "trainer is NULL");
+    const hodu_model_desc *e = t->eval;
+    size_t k = 0;
+    for (uint32_t i = 0; i < e->n_inputs; i++) {
+        long sl = t->eval_state[i];
+        if (sl >= 0) {
+            t->eval_in[i] = tensor_of(&e->inputs[i], t->state[sl].cur, t->state[sl].nbytes);
+        } else {
+            if (k >= n_inputs || inputs == NULL)
+                return hodurt_fail(err, HODU_ERR_COUNT,
+                                   "hodu_trainer_eval: the forward pass takes more than %zu inputs", n_inputs);
+            t->eval_in[i] = inputs[k++];
+        }
+    }
+    if (k != n_inputs)
+        return hodurt_fail(err, HODU_ERR_COUNT, "hodu_trainer_eval: the forward pass takes %zu inputs, given %zu", k,
+                           n_inputs);
+    return hodu_instance_run(t->eval_inst, t->eval_in, e->n_inputs, outputs, n_outputs, err);
 }

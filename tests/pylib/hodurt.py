@@ -63,6 +63,9 @@ def load(path: str) -> C.CDLL:
     rt.hodu_trainer_set.argtypes = [C.c_void_p, C.c_char_p, C.POINTER(Tensor), C.POINTER(Error)]
     rt.hodu_trainer_save.argtypes = [C.c_void_p, C.c_char_p, C.POINTER(Error)]
     rt.hodu_trainer_load.argtypes = [C.c_void_p, C.c_char_p, C.POINTER(Error)]
+    rt.hodu_trainer_attach_eval.argtypes = [C.c_void_p, C.c_void_p, C.POINTER(Options), C.POINTER(Error)]
+    rt.hodu_trainer_eval.argtypes = [C.c_void_p, C.POINTER(Tensor), C.c_size_t, C.POINTER(Tensor), C.c_size_t,
+                                     C.POINTER(Error)]
     return rt
 
 

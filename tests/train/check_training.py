@@ -12,7 +12,9 @@ The step is driven as a host would, through libhodu_rt's hodu_trainer
 (ctypes), which starts from the parameters built into the library.  Then
 checkpoints: saved and loaded into a fresh trainer, the next step is the
 same; truncated, empty and mismatched files are refused and leave the
-parameters as they were.
+parameters as they were.  Evaluation: the forward pass built with
+--train-eval, attached to the trainer, gives PyTorch's outputs for the
+trained parameters.
 
     check_training.py [--hodu build/hodu] [--rt build/libhodu_rt.so] [-k SUBSTRING] [--steps N] [--work DIR]
 """
@@ -53,6 +55,76 @@ def mlp(rng):
     return nodes, params, (16, 10), 4, fwd
 
 
+def cnn(rng):
+    """x [8, 1, 8, 8] -> Conv 3x3 pad 1 -> Relu -> MaxPool 2 -> Conv 3x3 ->
+    Relu -> GlobalAveragePool -> Flatten -> Gemm -> [8, 5]."""
+    params = {"c1.w": rng.standard_normal((4, 1, 3, 3)) * 0.4, "c1.b": rng.standard_normal(4) * 0.1,
+              "c2.w": rng.standard_normal((8, 4, 3, 3)) * 0.2, "c2.b": rng.standard_normal(8) * 0.1,
+              "fc.w": rng.standard_normal((5, 8)) * 0.3, "fc.b": rng.standard_normal(5) * 0.1}
+    nodes = [helper.make_node("Conv", ["x", "c1.w", "c1.b"], ["a1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a1"], ["r1"]),
+             helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["p1", "c2.w", "c2.b"], ["a2"]),
+             helper.make_node("Relu", ["a2"], ["r2"]),
+             helper.make_node("GlobalAveragePool", ["r2"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc.w", "fc.b"], ["y"], transB=1)]
+
+    def fwd(p, x):
+        h = F.max_pool2d(F.relu(F.conv2d(x, p["c1.w"], p["c1.b"], padding=1)), 2)
+        h = F.relu(F.conv2d(h, p["c2.w"], p["c2.b"])).mean(dim=(2, 3))
+        return h @ p["fc.w"].T + p["fc.b"]
+
+    return nodes, params, (8, 1, 8, 8), 5, fwd
+
+
+def transformer(rng):
+    """A pre-LN transformer encoder layer (two heads) on x [2, 6, 16], then
+    the mean over the sequence and a linear head -> [2, 3]."""
+    B, T, D, H = 2, 6, 16, 2
+    dh = D // H
+
+    def w(*shape, s=0.25):
+        return rng.standard_normal(shape) * s
+
+    params = {"ln1.g": 1 + w(D, s=0.1), "ln1.b": w(D, s=0.1), "wq": w(D, D), "wk": w(D, D), "wv": w(D, D),
+              "bq": w(D, s=0.1), "wo": w(D, D), "bo": w(D, s=0.1), "ln2.g": 1 + w(D, s=0.1), "ln2.b": w(D, s=0.1),
+              "w1": w(D, 32), "b1": w(32, s=0.1), "w2": w(32, D), "b2": w(D, s=0.1), "head": w(D, 3)}
+    consts = {"heads": np.array([B, T, H, dh], np.int64), "merge": np.array([B, T, D], np.int64),
+              "scale": np.array(1 / np.sqrt(dh), np.float32)}
+    n = helper.make_node
+    nodes = [n("LayerNormalization", ["x", "ln1.g", "ln1.b"], ["h1"], axis=-1, epsilon=1e-5),
+             n("MatMul", ["h1", "wq"], ["q0"]), n("Add", ["q0", "bq"], ["q1"]),
+             n("MatMul", ["h1", "wk"], ["k1"]), n("MatMul", ["h1", "wv"], ["v1"])]
+    for t in "qkv":
+        nodes += [n("Reshape", [f"{t}1", "heads"], [f"{t}2"]),
+                  n("Transpose", [f"{t}2"], [f"{t}3"], perm=[0, 2, 1, 3])]
+    nodes += [n("Transpose", ["k3"], ["kt"], perm=[0, 1, 3, 2]),
+              n("MatMul", ["q3", "kt"], ["s0"]), n("Mul", ["s0", "scale"], ["s1"]),
+              n("Softmax", ["s1"], ["pr"], axis=-1), n("MatMul", ["pr", "v3"], ["o0"]),
+              n("Transpose", ["o0"], ["o1"], perm=[0, 2, 1, 3]), n("Reshape", ["o1", "merge"], ["o2"]),
+              n("MatMul", ["o2", "wo"], ["o3"]), n("Add", ["o3", "bo"], ["o4"]), n("Add", ["x", "o4"], ["r1"]),
+              n("LayerNormalization", ["r1", "ln2.g", "ln2.b"], ["h2"], axis=-1, epsilon=1e-5),
+              n("MatMul", ["h2", "w1"], ["m0"]), n("Add", ["m0", "b1"], ["m1"]), n("Gelu", ["m1"], ["m2"]),
+              n("MatMul", ["m2", "w2"], ["m3"]), n("Add", ["m3", "b2"], ["m4"]), n("Add", ["r1", "m4"], ["r2"]),
+              n("ReduceMean", ["r2"], ["pooled"], axes=[1], keepdims=0), n("MatMul", ["pooled", "head"], ["y"])]
+
+    def fwd(p, x):
+        h = F.layer_norm(x, (D,), p["ln1.g"], p["ln1.b"], 1e-5)
+
+        def split(t):
+            return t.reshape(B, T, H, dh).transpose(1, 2)
+
+        q, k, v = split(h @ p["wq"] + p["bq"]), split(h @ p["wk"]), split(h @ p["wv"])
+        a = torch.softmax(q @ k.transpose(-1, -2) * (1 / np.sqrt(dh)), dim=-1) @ v
+        r1 = x + a.transpose(1, 2).reshape(B, T, D) @ p["wo"] + p["bo"]
+        h2 = F.layer_norm(r1, (D,), p["ln2.g"], p["ln2.b"], 1e-5)
+        r2 = r1 + F.gelu(h2 @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+        return r2.mean(dim=1) @ p["head"]
+
+    return nodes, params, (B, T, D), 3, fwd, consts
+
+
 def mlp_wide(rng):
     """mlp's names with other shapes: a checkpoint that does not fit."""
     params = {"w1": rng.standard_normal((12, 6)) * 0.3, "b1": rng.standard_normal(12) * 0.1,
@@ -61,15 +133,16 @@ def mlp_wide(rng):
     return nodes, params, (16, 6), nout, fwd
 
 
-MODELS = {"mlp": mlp, "mlp_wide": mlp_wide}
+MODELS = {"mlp": mlp, "mlp_wide": mlp_wide, "cnn": cnn, "transformer": transformer}
 
 
-def make_onnx(nodes, params, xshape, nout, loss):
+def make_onnx(nodes, params, xshape, nout, consts=None):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(xshape))
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [xshape[0], nout])
     inits = [numpy_helper.from_array(v.astype(np.float32), k) for k, v in params.items()]
+    inits += [numpy_helper.from_array(v, k) for k, v in (consts or {}).items()]
     g = helper.make_graph(nodes, "train_test", [x], [y], inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)])
 
 
 def torch_loss(loss, y, t):
@@ -136,9 +209,22 @@ class Trainer:
             return self.err.message.decode()
         return None
 
+    def attach_eval(self, so):
+        self.eval_model = C.c_void_p()
+        self.check(self.rt.hodu_model_open(so.encode(), C.byref(self.eval_model), C.byref(self.err)))
+        self.check(self.rt.hodu_trainer_attach_eval(self.tr, self.eval_model, None, C.byref(self.err)))
+
+    def eval(self, x, out_shape):
+        y = np.zeros(out_shape, np.float32)
+        ti, to = hodurt.tensor(x), hodurt.tensor(y)
+        self.check(self.rt.hodu_trainer_eval(self.tr, C.byref(ti), 1, C.byref(to), 1, C.byref(self.err)))
+        return y
+
     def close(self):
         self.rt.hodu_trainer_destroy(self.tr)
         self.rt.hodu_model_close(self.model)
+        if getattr(self, "eval_model", None):
+            self.rt.hodu_model_close(self.eval_model)
 
 
 def batch(rng, loss, xshape, nout):
@@ -154,21 +240,22 @@ def batch(rng, loss, xshape, nout):
 
 def build_step(hodu, work, model, loss, spec, clip=None):
     rng = np.random.default_rng(7)
-    nodes, params, xshape, nout, fwd = MODELS[model](rng)
+    nodes, params, xshape, nout, fwd, *consts = MODELS[model](rng)
     d = os.path.join(work, f"{model}-{loss}-{spec.replace(':', '_').replace(',', '_')}")
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, "m.onnx")
-    onnx.save(make_onnx(nodes, params, xshape, nout, loss), path)
+    onnx.save(make_onnx(nodes, params, xshape, nout, consts[0] if consts else None), path)
     so = os.path.join(d, "train.so")
     cmd = [hodu, "--build", path, "--train", "--loss", loss, "--optimizer", spec, "-o", so]
     if clip:
         cmd += ["--clip-norm", str(clip)]
     sh(cmd)
+    sh([hodu, "--build", path, "--train-eval", "-o", os.path.join(d, "eval.so")])
     return so, d, rng, params, xshape, nout, fwd
 
 
 def run_case(hodu, rt, work, model, loss, spec, steps, clip=None):
-    so, _, rng, params, xshape, nout, fwd = build_step(hodu, work, model, loss, spec, clip)
+    so, d, rng, params, xshape, nout, fwd = build_step(hodu, work, model, loss, spec, clip)
     tp = {k: torch.tensor(v.astype(np.float32), requires_grad=True) for k, v in params.items()}
     opt = torch_optimizer(spec, list(tp.values()))
     tr = Trainer(rt, so)
@@ -197,6 +284,14 @@ def run_case(hodu, rt, work, model, loss, spec, steps, clip=None):
             err = float(np.abs(have - want).max()) / max(float(np.abs(want).max()), 1e-6)
             if not err <= TOL:
                 return f"after {steps} steps, parameter {k} differs from PyTorch's by {err:.1e} (relative)", worst
+        # the forward pass over the trained parameters (--train-eval)
+        tr.attach_eval(os.path.join(d, "eval.so"))
+        x, _ = batch(rng, loss, xshape, nout)
+        want = fwd(tp, torch.tensor(x)).detach().numpy()
+        have = tr.eval(x, want.shape)
+        err = float(np.abs(have - want).max()) / max(float(np.abs(want).max()), 1e-6)
+        if not err <= TOL:
+            return f"the forward pass over the trained parameters differs from PyTorch's by {err:.1e}", worst
     finally:
         tr.close()
     return None, worst
@@ -252,6 +347,10 @@ CASES = [
     ("mlp", "cross_entropy", "sgd", None),
     ("mlp", "cross_entropy", "adamw", None),
     ("mlp", "bce_logits", "sgd:momentum=0.5", 0.5),
+    ("cnn", "cross_entropy", "sgd:momentum=0.9,weight_decay=0.0005", None),
+    ("cnn", "cross_entropy", "adamw", None),
+    ("transformer", "cross_entropy", "sgd:momentum=0.9", 1.0),
+    ("transformer", "mse", "adamw:weight_decay=0.01", None),
 ]
 
 
