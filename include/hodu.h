@@ -117,6 +117,11 @@ int hodu_check_model(const hodu_build_options *o);
  * Returns 0, or 1 after reporting. */
 int hodu_format_model(const hodu_build_options *o, bool in_place);
 
+/* `hodu --export-onnx`: input_path with the initializers that the
+ * safetensors file `weights` (a training checkpoint) names replaced, to
+ * output_path.  0 on success, 1 after reporting. */
+int hodu_export_model(const hodu_build_options *o);
+
 /* Prints a model's inputs, outputs, op histogram, parameter count and a
  * FLOP estimate (when shapes are static or bound).  Returns 0 or 1. */
 int hodu_inspect_model(const hodu_build_options *o, FILE *out);

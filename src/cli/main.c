@@ -31,6 +31,7 @@ static const char usage[] =
     "       hodu --dump-ir MODEL.onnx|MODEL.hodu [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
     "       hodu --check MODEL.hodu|MODEL.onnx [--weights FILE]   parse and type-check only (silent when fine)\n"
     "       hodu --fmt MODEL.hodu [-i]   print the canonical formatting (-i: rewrite the file in place)\n"
+    "       hodu --export-onnx MODEL.onnx --weights CKPT.safetensors -o OUT.onnx   the model with trained weights\n"
     "\n"
     "build options:\n"
     "  -o, --output FILE          shared library to write\n"
@@ -78,7 +79,7 @@ static const char usage[] =
     "  -h, --help                 this text\n"
     "  --version                  print the version\n";
 
-enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP, MODE_CHECK, MODE_FMT };
+enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP, MODE_CHECK, MODE_FMT, MODE_EXPORT };
 
 typedef struct args {
     enum mode mode;
@@ -106,13 +107,44 @@ typedef struct args {
     size_t n_train_params, cap_train_params;
 } args;
 
-static const char *const known_flags[] = {
-    "--build",         "--run",       "--inspect", "--dump-ir", "--output",      "--input-shape", "--const-input",
-    "--dim",           "--backend",   "--emit-c",  "--cc",      "--cflags",      "--march",       "--input",
-    "--output-dir",    "--repeat",    "--threads", "--verbose", "--help",        "--version",     "--keep-denormals",
-    "--check",         "--weights",   "--seed",    "--fmt",     "--conv-layout", "--profile",     "--emit-header",
-    "--header-prefix", "--grad",      "--wrt",     "--train",   "--loss",        "--optimizer",   "--clip-norm",
-    "--train-param",   "--train-eval"};
+static const char *const known_flags[] = {"--build",
+                                          "--run",
+                                          "--inspect",
+                                          "--dump-ir",
+                                          "--output",
+                                          "--input-shape",
+                                          "--const-input",
+                                          "--dim",
+                                          "--backend",
+                                          "--emit-c",
+                                          "--cc",
+                                          "--cflags",
+                                          "--march",
+                                          "--input",
+                                          "--output-dir",
+                                          "--repeat",
+                                          "--threads",
+                                          "--verbose",
+                                          "--help",
+                                          "--version",
+                                          "--keep-denormals",
+                                          "--check",
+                                          "--weights",
+                                          "--seed",
+                                          "--fmt",
+                                          "--conv-layout",
+                                          "--profile",
+                                          "--emit-header",
+                                          "--header-prefix",
+                                          "--grad",
+                                          "--wrt",
+                                          "--train",
+                                          "--loss",
+                                          "--optimizer",
+                                          "--clip-norm",
+                                          "--train-param",
+                                          "--train-eval",
+                                          "--export-onnx"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -193,6 +225,10 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--fmt") == 0) {
             NEED_VALUE();
             if (set_mode(a, MODE_FMT, value))
+                return 1;
+        } else if (strcmp(f, "--export-onnx") == 0) {
+            NEED_VALUE();
+            if (set_mode(a, MODE_EXPORT, value))
                 return 1;
         } else if (strcmp(f, "-i") == 0) {
             a->in_place = true;
@@ -321,6 +357,8 @@ static int parse_args(int argc, char **argv, args *a)
     }
     if (a->in_place && a->mode != MODE_FMT)
         return fail("-i goes with --fmt");
+    if (a->mode == MODE_EXPORT && (!a->output || !a->weights))
+        return fail("--export-onnx needs --weights CHECKPOINT.safetensors and -o OUT.onnx");
     if (a->mode == MODE_BUILD && !a->output && !a->emit_c && !a->dump_ir && !a->emit_header)
         return fail("--build needs -o OUT.so (or --emit-c DIR, --emit-header FILE.h)");
     if (a->mode != MODE_BUILD && (a->emit_header || a->header_prefix))
@@ -785,7 +823,7 @@ int main(int argc, char **argv)
         hodu_build_options o;
         hodu_build_options_init(&o);
         o.input_path = a.file;
-        o.output_path = a.mode == MODE_BUILD ? a.output : NULL;
+        o.output_path = a.mode == MODE_BUILD || a.mode == MODE_EXPORT ? a.output : NULL;
         o.emit_c_dir = a.mode == MODE_BUILD ? a.emit_c : NULL;
         o.header_path = a.mode == MODE_BUILD ? a.emit_header : NULL;
         o.header_prefix = a.header_prefix;
@@ -820,6 +858,7 @@ int main(int argc, char **argv)
         switch (a.mode) {
         case MODE_CHECK: rc = hodu_check_model(&o); break;
         case MODE_FMT: rc = hodu_format_model(&o, a.in_place); break;
+        case MODE_EXPORT: rc = hodu_export_model(&o); break;
         case MODE_BUILD:
         case MODE_DUMP: rc = hodu_build(&o); break;
         case MODE_RUN: rc = run_model(&a); break;

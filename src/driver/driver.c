@@ -76,6 +76,22 @@ int hodu_check_model(const hodu_build_options *o)
     return ok ? 0 : 1;
 }
 
+int hodu_export_model(const hodu_build_options *o)
+{
+    hd_diag d;
+    hd_diag_init(&d, o->input_path);
+    if (ends_with(o->input_path, ".hodu"))
+        hd_error(&d, "--export-onnx writes ONNX models back: give the .onnx file the weights were trained from");
+    else if (!o->weights || !o->output_path)
+        hd_error(&d, "--export-onnx needs --weights CHECKPOINT.safetensors and -o OUT.onnx");
+    else
+        hodu_export_onnx(o->input_path, o->weights, o->output_path, &d);
+    bool ok = !hd_failed(&d);
+    flush_diag(o, &d);
+    hd_diag_free(&d);
+    return ok ? 0 : 1;
+}
+
 int hodu_format_model(const hodu_build_options *o, bool in_place)
 {
     hd_diag d;

@@ -93,4 +93,12 @@ typedef struct hodu_load_options {
  * reason to `d`. */
 ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_diag *d);
 
+/* `hodu --export-onnx`: writes the model at `path` to `out_path` with the
+ * initializers that the safetensors file `weights` names replaced by its
+ * tensors (a training checkpoint: its optimizer state, "<name>.adam_m" and
+ * the like, is left out).  Each such tensor must have its initializer's
+ * dtype and shape, and every tensor must be an initializer or optimizer
+ * state; anything else is an error naming it, and nothing is written. */
+bool hodu_export_onnx(const char *path, const char *weights, const char *out_path, hd_diag *d);
+
 #endif /* HODU_LOADER_H */

@@ -15,6 +15,7 @@
  * map and the half-built graph are all freed.
  */
 #include "loader/loader.h"
+#include "loader/loader_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1366,12 +1367,10 @@ static char *dir_of(const char *path)
     return hd_xstrndup(path, (size_t)(slash - path));
 }
 
-ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_diag *d)
+Onnx__ModelProto *loader_read_model(const char *path, size_t max_bytes, hd_diag *d)
 {
     uint64_t default_limit = HODU_MAX_MODEL_BYTES;
-    size_t limit = (opts && opts->max_file_bytes) ? opts->max_file_bytes
-                   : default_limit > SIZE_MAX     ? SIZE_MAX
-                                                  : (size_t)default_limit;
+    size_t limit = max_bytes ? max_bytes : default_limit > SIZE_MAX ? SIZE_MAX : (size_t)default_limit;
     size_t size = 0;
     uint8_t *bytes = hd_read_file(path, &size, limit, d);
     if (!bytes)
@@ -1385,10 +1384,16 @@ ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_dia
     }
     Onnx__ModelProto *m = sr == SCAN_OK ? onnx__model_proto__unpack(NULL, size, bytes) : NULL;
     free(bytes);
-    if (!m) {
+    if (!m)
         hd_error(d, "not a valid ONNX model (protobuf parse failed)");
+    return m;
+}
+
+ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_diag *d)
+{
+    Onnx__ModelProto *m = loader_read_model(path, opts ? opts->max_file_bytes : 0, d);
+    if (!m)
         return NULL;
-    }
 
     loader L;
     memset(&L, 0, sizeof(L));

@@ -560,3 +560,12 @@ img_npy("img_unknown.npy", b"GIF89a" + bytes(range(58)))
 # --grad through an op with no gradient rule: the error names the node.
 save(model([helper.make_node("Mod", ["x", "x"], ["y"], name="remainder", fmod=1)], [x],
            [helper.make_tensor_value_info("y", f32, None)]), "grad_no_rule.onnx")
+# --export-onnx with a checkpoint that does not fit the model: refused,
+# naming the tensor, and nothing written.
+save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [helper.make_tensor_value_info("y", f32, None)],
+           [numpy_helper.from_array(np.zeros((2, 3), np.float32), "w")]), "export_model.onnx")
+from safetensors.numpy import save_file  # noqa: E402
+
+save_file({"w": np.zeros((3, 2), np.float32)}, os.path.join(out, "export_shape.safetensors"))
+save_file({"w": np.zeros((2, 3), np.float32), "nope": np.zeros(1, np.float32)},
+          os.path.join(out, "export_extra.safetensors"))

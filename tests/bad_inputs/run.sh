@@ -54,6 +54,8 @@ expect_error if_shapes "if_shapes\.onnx:node\[0\]: node 'pick' (If): output 0: t
 expect_error loop_carried_shape "loop_carried_shape\.onnx:node\[0\]: node 'grow' (Loop): loop-carried value 0 ('x') goes in as f32\[2,3\] but the body gives f32\[4,3\]" build loop_carried_shape.onnx
 expect_error grad_no_rule "grad_no_rule\.onnx:node\[0\]: node 'remainder' (Mod): cannot differentiate Mod: the op has no gradient rule" "$hodu" --build "$c/grad_no_rule.onnx" --grad -o "$work/out/model.so"
 expect_error grad_wrt_unknown "--wrt nope: the model has no input of that name" "$hodu" --build "$c/good.onnx" --grad --wrt nope -o "$work/out/model.so"
+expect_error export_shape "initializer 'w': the weights file's tensor has another dtype or shape (float32, rank 2)" "$hodu" --export-onnx "$c/export_model.onnx" --weights "$c/export_shape.safetensors" -o "$work/out/model.onnx"
+expect_error export_extra "export_extra.safetensors: tensor 'nope' is no initializer of the model" "$hodu" --export-onnx "$c/export_model.onnx" --weights "$c/export_extra.safetensors" -o "$work/out/model.onnx"
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 
 # Run-time input checks need a good library first.
