@@ -52,18 +52,17 @@ static bool replace(Onnx__TensorProto *t, const char *name, const hodu_tensor *x
     t->raw_data.data = bytes;
     t->raw_data.len = x->nbytes;
     t->has_raw_data = 1;
-    free(t->float_data);
-    t->float_data = NULL;
-    t->n_float_data = 0;
-    free(t->double_data);
-    t->double_data = NULL;
-    t->n_double_data = 0;
-    free(t->int32_data);
-    t->int32_data = NULL;
-    t->n_int32_data = 0;
-    free(t->int64_data);
-    t->int64_data = NULL;
-    t->n_int64_data = 0;
+#define CLEAR_TYPED(field)                                                                                             \
+    do {                                                                                                               \
+        free(t->field);                                                                                                \
+        t->field = NULL;                                                                                               \
+        t->n_##field = 0;                                                                                              \
+    } while (0)
+    CLEAR_TYPED(float_data);
+    CLEAR_TYPED(double_data);
+    CLEAR_TYPED(int32_data);
+    CLEAR_TYPED(int64_data);
+#undef CLEAR_TYPED
     t->has_data_location = 0;
     return true;
 }
