@@ -10,7 +10,7 @@
  *
  * pass_train_params runs before inference: the trained initializers become
  * inputs, so folding cannot bake them into constants.  pass_train_step runs
- * after it: the loss over the model's first output, its gradients
+ * after it: the loss over the model's first f32 output, its gradients
  * (pass_backward), the clipping and the optimizer's update.
  */
 #include <math.h>

@@ -56,6 +56,10 @@ expect_error grad_no_rule "grad_no_rule\.onnx:node\[0\]: node 'remainder' (Mod):
 expect_error grad_wrt_unknown "--wrt nope: the model has no input of that name" "$hodu" --build "$c/good.onnx" --grad --wrt nope -o "$work/out/model.so"
 expect_error export_shape "initializer 'w': the weights file's tensor has another dtype or shape (float32, rank 2)" "$hodu" --export-onnx "$c/export_model.onnx" --weights "$c/export_shape.safetensors" -o "$work/out/model.onnx"
 expect_error export_extra "export_extra.safetensors: tensor 'nope' is no initializer of the model" "$hodu" --export-onnx "$c/export_model.onnx" --weights "$c/export_extra.safetensors" -o "$work/out/model.onnx"
+expect_error train_lr "--optimizer sgd:lr=0.1: the learning rate is not built in; each step takes it as its input 'lr'" "$hodu" --build "$c/export_model.onnx" --train --loss mse --optimizer sgd:lr=0.1 -o "$work/out/model.so"
+expect_error train_loss "--loss hinge: unknown loss (mse, l1, cross_entropy, soft_cross_entropy, bce_logits)" "$hodu" --build "$c/export_model.onnx" --train --loss hinge -o "$work/out/model.so"
+expect_error train_no_params "--train: the model has no f32 initializer to train" "$hodu" --build "$c/good.onnx" --train --loss mse -o "$work/out/model.so"
+expect_error train_param_unknown "--train-param nope: the model has no initializer of that name" "$hodu" --build "$c/export_model.onnx" --train --loss mse --train-param nope -o "$work/out/model.so"
 expect_error misspelt_flag "did you mean '--build'" "$hodu" --buidl "$c/good.onnx"
 
 # Run-time input checks need a good library first.
