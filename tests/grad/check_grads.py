@@ -12,12 +12,13 @@ node, and the same function written in PyTorch.  For every case:
     (sum(Y.grad * f(X + eps V)) - sum(Y.grad * f(X - eps V))) / 2 eps
     against sum(X.grad * V), relative error <= 1e-6.
 
-    check_grads.py [--hodu build/hodu] [-k SUBSTRING] [--work DIR] [-v]
+    check_grads.py [--hodu build/hodu] [-k SUBSTRING] [--work DIR] [-j JOBS] [-v]
 
 A case marked f64=False has no double lowering in the native backend (said
 in the case); it is still checked against PyTorch.
 """
 import argparse
+import concurrent.futures
 import glob
 import importlib.util
 import os
@@ -224,6 +225,7 @@ def main():
     ap.add_argument("-k", default="", help="only cases whose name contains this")
     ap.add_argument("--work", help="keep the files here")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="cases checked at once")
     a = ap.parse_args()
     if not os.access(a.hodu, os.X_OK):
         print(f"grad: cannot start: no hodu at {a.hodu}", file=sys.stderr)
@@ -232,13 +234,26 @@ def main():
     os.makedirs(work, exist_ok=True)
     r = Runner(a.hodu, work, a.v)
     cases = [c for c in load_cases() if a.k in c.name]
-    failed = []
-    for case in cases:
+    names = [c.name for c in cases]
+    if len(set(names)) != len(names):  # each case builds in a folder named after it
+        print(f"grad: two cases share a name: {sorted({n for n in names if names.count(n) > 1})}")
+        return 1
+    import torch
+    torch.set_num_threads(1)
+
+    def one(case):
         rng = np.random.default_rng(zlib.crc32(case.name.encode()))
         try:
-            problems = check_case(case, r, rng)
+            return check_case(case, r, rng)
         except RuntimeError as e:
-            problems = [str(e)]
+            return [str(e)]
+
+    # the cases are independent: most of their time is hodu and the C
+    # compiler in subprocesses, so threads keep the cores busy
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+        results = list(pool.map(one, cases))
+    failed = []
+    for case, problems in zip(cases, results):
         if problems:
             failed.append(case.name)
             for p in problems:
