@@ -136,6 +136,16 @@
  *        order channel, taps, grid position (so results are reproducible).
  *    x, xs and col must not overlap.
  *
+ * 3c. A convolution's weight gradient over a batch, float32:
+ *    hd_conv_dw (x [N, G*Cg, in...], dy [N, G*Mg, out...], the forward
+ *    window) gives dw[G*Mg][Cg*prod(k)] = sum over n and grid position o of
+ *    dy[n, m, o] * im2col(x[n]) of m's group; hd_conv_dw_par(exec, cv,
+ *    workers, worker_bytes) (section 7) splits the batch into
+ *    hd_conv_dw_chunks(N) fixed chunks summed in order (cv->partial holds
+ *    all but the first), so results do not depend on the worker count;
+ *    each worker needs hd_conv_dw_worker_floats(win, Cg, Mg,
+ *    hd_sgemm_scratch_floats) floats at workers + w*worker_bytes.
+ *
  * 3b. Direct 2-D convolution on channel-blocked tensors (HD_CB = 16
  *    channels per block, innermost): hd_conv_blocked describes one, dense
  *    or depthwise, its input blocked or plain NCHW (geometry, x, weights
@@ -2135,6 +2145,57 @@ static inline void hd_col2im_acc_nd_f32(const float *col, int64_t C, const hd_wi
     }
 }
 
+/* 3c. Weight gradient of a convolution (sums over the batch): see the
+ *    contract at the top. */
+#define HD_CONV_DW_CHUNKS     8         /* batch chunks: partial sums summed in a fixed order */
+#define HD_CONV_DW_COL_FLOATS (1 << 17) /* a chunk of im2col columns stays in L2 */
+typedef struct hd_conv_dw {
+    const float *x;  /* [N, G*Cg, in...], the long side */
+    const float *dy; /* [N, G*Mg, out...], the short side */
+    float *dw;       /* [G*Mg, Cg*prod(k)] */
+    float *partial;  /* (hd_conv_dw_chunks - 1) * G*Mg*Cg*prod(k) floats; NULL when that is 0 */
+    int64_t N, G, Cg, Mg;
+    hd_window win; /* the forward window, long side to short */
+} hd_conv_dw;
+
+static inline int64_t hd_conv_dw_chunks(int64_t N) { return N < 1 ? 1 : N < HD_CONV_DW_CHUNKS ? N : HD_CONV_DW_CHUNKS; }
+
+/* Grid rows (of out[0]; 1-D: the whole grid as one row) im2col'd at a time,
+ * and the grid positions in one row. */
+static inline int64_t hd__conv_dw_inner(const hd_window *w)
+{
+    int64_t p = 1;
+    for (int i = w->nd >= 2 ? 1 : 0; i < w->nd; i++)
+        p *= w->out[i];
+    return p;
+}
+
+static inline int64_t hd_conv_dw_rows(const hd_window *w, int64_t Cg)
+{
+    int64_t KP = 1, O0 = w->nd >= 2 ? w->out[0] : 1;
+    for (int i = 0; i < w->nd; i++)
+        KP *= w->k[i];
+    int64_t per = Cg * KP * hd__conv_dw_inner(w), r = per > 0 ? HD_CONV_DW_COL_FLOATS / per : O0;
+    return r < 1 ? 1 : r < O0 ? r : O0;
+}
+
+/* Floats of one worker's scratch: the phase-split image (strided last dim),
+ * a chunk of columns and the GEMM's buffers; `gemm` is
+ * hd_sgemm_scratch_floats or, for a code generator, _max. */
+static inline int64_t hd_conv_dw_worker_floats(const hd_window *w, int64_t Cg, int64_t Mg,
+                                               size_t (*gemm)(int64_t, int64_t, int64_t))
+{
+    const int L = w->nd - 1;
+    int64_t KP = 1, rows = 1, SL = w->s[L];
+    for (int i = 0; i < w->nd; i++)
+        KP *= w->k[i];
+    for (int i = 0; i < L; i++)
+        rows *= w->in[i];
+    int64_t xs = SL > 1 ? Cg * rows * SL * ((w->in[L] + SL - 1) / SL) : 0;
+    int64_t nt = hd_conv_dw_rows(w, Cg) * hd__conv_dw_inner(w);
+    return (xs + 15) / 16 * 16 + (Cg * KP * nt + 15) / 16 * 16 + (int64_t)gemm(Mg, Cg * KP, nt);
+}
+
 static inline void hd_im2col_f32(const float *x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                  int64_t pad_bottom, int64_t pad_right, int64_t dil_h, int64_t dil_w, float *col)
@@ -3367,6 +3428,91 @@ static inline void hd_conv_blocked_par(const hodu_exec *exec, const hd_conv_bloc
         hd__cb_job j = {cv, pad ? scratch : NULL, n, units, tasks};
         hd_parallel_for(exec, tasks, hd__cb_task, &j);
     }
+}
+
+/* hd_conv_dw_par: chunk t of the batch sums into dw (t = 0) or its partial,
+ * image by image and grid-row chunk by chunk: dW_g += dY_g[Mg, nt] col^T;
+ * then the partials are added in order, so the result does not depend on
+ * the worker count. */
+typedef struct hd__conv_dw_job {
+    const hd_conv_dw *cv;
+    unsigned char *workers;
+    size_t worker_bytes;
+    int64_t chunks;
+} hd__conv_dw_job;
+
+static inline void hd__conv_dw_task(void *ctx, uint32_t t, uint32_t worker)
+{
+    const hd__conv_dw_job *j = (const hd__conv_dw_job *)ctx;
+    const hd_conv_dw *cv = j->cv;
+    const hd_window *w = &cv->win;
+    const int L = w->nd - 1;
+    int64_t KP = 1, IP = 1, OP = 1, rows = 1;
+    for (int i = 0; i < w->nd; i++) {
+        KP *= w->k[i];
+        IP *= w->in[i];
+        OP *= w->out[i];
+    }
+    for (int i = 0; i < L; i++)
+        rows *= w->in[i];
+    const int64_t Kd = cv->Cg * KP, SL = w->s[L], GMK = cv->G * cv->Mg * Kd;
+    const int64_t O0 = w->nd >= 2 ? w->out[0] : 1, inner = hd__conv_dw_inner(w), R = hd_conv_dw_rows(w, cv->Cg);
+    const int64_t xsf = SL > 1 ? cv->Cg * rows * SL * ((w->in[L] + SL - 1) / SL) : 0;
+    float *xs = (float *)(void *)(j->workers + (size_t)worker * j->worker_bytes);
+    float *col = xs + (xsf + 15) / 16 * 16;
+    float *gs = col + (Kd * R * inner + 15) / 16 * 16;
+    float *acc = t == 0 ? cv->dw : cv->partial + (int64_t)(t - 1) * GMK;
+    memset(acc, 0, (size_t)GMK * sizeof(float));
+    int64_t n0 = hd_task_begin(t, (uint32_t)j->chunks, cv->N, 1),
+            n1 = hd_task_begin(t + 1, (uint32_t)j->chunks, cv->N, 1);
+    for (int64_t n = n0; n < n1; n++)
+        for (int64_t g = 0; g < cv->G; g++) {
+            const float *x = cv->x + (n * cv->G + g) * cv->Cg * IP;
+            const float *dy = cv->dy + (n * cv->G + g) * cv->Mg * OP;
+            if (SL > 1) {
+                hd_phase_split_f32(x, cv->Cg * rows, w->in[L], SL, xs);
+                x = xs;
+            }
+            for (int64_t r0 = 0; r0 < O0; r0 += R) {
+                int64_t nr = O0 - r0 < R ? O0 - r0 : R, nt = nr * inner;
+                hd_im2col_nd_f32(x, cv->Cg, w, r0, nr, col);
+                hd_sgemm_op op = {cv->Mg,
+                                  Kd,
+                                  nt,
+                                  dy + r0 * inner,
+                                  OP,
+                                  0,
+                                  col,
+                                  nt,
+                                  1,
+                                  NULL,
+                                  acc + g * cv->Mg * Kd,
+                                  Kd,
+                                  1.0f,
+                                  1.0f,
+                                  1,
+                                  0,
+                                  0,
+                                  0,
+                                  NULL,
+                                  NULL};
+                hd_sgemm_run(&op, gs);
+            }
+        }
+}
+
+static inline void hd_conv_dw_par(const hodu_exec *exec, const hd_conv_dw *cv, unsigned char *workers,
+                                  size_t worker_bytes)
+{
+    int64_t chunks = hd_conv_dw_chunks(cv->N), KP = 1;
+    for (int i = 0; i < cv->win.nd; i++)
+        KP *= cv->win.k[i];
+    const int64_t GMK = cv->G * cv->Mg * cv->Cg * KP;
+    hd__conv_dw_job j = {cv, workers, worker_bytes, chunks};
+    hd_parallel_for(exec, (uint32_t)chunks, hd__conv_dw_task, &j);
+    for (int64_t c = 1; c < chunks; c++)
+        for (int64_t i = 0; i < GMK; i++)
+            cv->dw[i] += cv->partial[(c - 1) * GMK + i];
 }
 
 #endif /* HODU_ABI_H */

@@ -24,15 +24,17 @@ int og_y(const op_grad_ctx *c, size_t i)
     return i < n->n_outputs ? n->outputs[i] : -1;
 }
 
-int og_op(op_grad_ctx *c, const char *op, const int *ins, size_t n)
+int og_op(op_grad_ctx *c, const char *op, const int *ins, size_t n) { return og_op_in(c, "", op, ins, n); }
+
+int og_op_in(op_grad_ctx *c, const char *domain, const char *op, const int *ins, size_t n)
 {
     ir_graph *g = c->g;
     char *name = hd_xasprintf("%s.grad%zu", g->nodes[c->node].name, g->n_nodes);
     int out = ir_value_new(g, name);
-    int id = ir_node_new(g, op, "", name, ins, n, &out, 1);
+    int id = ir_node_new(g, op, domain, name, ins, n, &out, 1);
     free(name);
     ir_node *nd = ir_nd(g, id);
-    nd->op = op_find("", op, g->opset);
+    nd->op = op_find(domain, op, g->opset);
     if (nd->op < 0 && !c->failed) { /* named at the node being differentiated */
         ir_node_error(c->d, g, c->node, "cannot differentiate %s: its gradient needs %s, which opset %lld lacks",
                       g->nodes[c->node].op_type, op, (long long)g->opset);

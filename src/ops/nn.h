@@ -97,6 +97,18 @@ bool nn_conv_geom_of(const ir_graph *g, int node, nn_conv_geom *geom);
  * gives its geometry in channels (C, M), G = 1 (depthwise: C). */
 #define NN_CONV_BLOCK 16
 
+/* --- hodu.ConvGradWeight --------------------------------------------------
+ * The weight gradient of a convolution (the Conv and ConvTranspose
+ * gradient rules make it): L [N, C, in...] (the long side) and S [N, M,
+ * out...] (the short side), both float32 or both float64, attributes
+ * kernel_shape, strides, dilations, pads (2 * nd) and group G of the window
+ * from L's grid to S's (tap k of short position o reads long position
+ * o*s + k*d - pb; S's grid may stop short of what the pads allow) ->
+ * dW [M, C/G, k...] = sum over n and o of S[n, m, o] * L[n, c of m's group,
+ * o*s + k*d - pb] (0 outside L).  nn_conv_dw_geom_of gives its geometry
+ * with L as the input (C) and S as the output (M). */
+bool nn_conv_dw_geom_of(const ir_graph *g, int node, nn_conv_geom *geom);
+
 /* --- hodu.FusedEpilogue ---------------------------------------------------
  * A contraction whose result goes through elementwise ops before it is
  * stored (pass_fuse_elementwise builds it): the node's body (ir.h, "Node

@@ -329,6 +329,53 @@ static bool infer_conv_blocked(op_ctx *c)
     return true;
 }
 
+static bool conv_dw_geom_get(op_ctx *c, nn_conv_geom *g)
+{
+    const ir_value *l = op_need_static(c, 0), *sh = l ? op_need_static(c, 1) : NULL;
+    if (!l || !sh)
+        return false;
+    if ((l->dtype != HODU_DTYPE_F32 && l->dtype != HODU_DTYPE_F64) || sh->dtype != l->dtype)
+        return op_fail(c, "L and S must both be float32 or both float64");
+    if (l->rank < 3 || sh->rank != l->rank || sh->dims[0].size != l->dims[0].size)
+        return op_fail(c, "L and S must have the same rank (at least 3) and batch");
+    memset(g, 0, sizeof(*g));
+    g->w.nd = l->rank - 2;
+    g->N = l->dims[0].size;
+    g->C = l->dims[1].size;
+    g->M = sh->dims[1].size;
+    g->G = ir_attr_int(op_node(c), "group", 1);
+    if (g->G < 1 || g->C % g->G != 0 || g->M % g->G != 0)
+        return op_fail(c, "attribute 'group' must divide both channel counts");
+    g->Cg = g->C / g->G;
+    g->Mg = g->M / g->G;
+    if (!nn_ints_attr(c, "kernel_shape", g->w.nd, 0, g->w.k))
+        return false;
+    for (int i = 0; i < g->w.nd; i++)
+        g->w.in[i] = l->dims[i + 2].size;
+    if (!nn_window_attrs(c, &g->w, false))
+        return false;
+    for (int i = 0; i < g->w.nd; i++) {
+        if (sh->dims[i + 2].size > g->w.out[i])
+            return op_fail(c, "S's grid is larger than the window allows");
+        g->w.out[i] = sh->dims[i + 2].size;
+    }
+    g->IP = prod(g->w.in, g->w.nd);
+    g->KP = prod(g->w.k, g->w.nd);
+    g->OP = prod(g->w.out, g->w.nd);
+    return true;
+}
+
+static bool infer_conv_dw(op_ctx *c)
+{
+    nn_conv_geom g;
+    if (!conv_dw_geom_get(c, &g))
+        return false;
+    int64_t dims[HODU_MAX_RANK] = {g.M, g.Cg};
+    memcpy(dims + 2, g.w.k, (size_t)g.w.nd * sizeof(int64_t));
+    op_set_out(c, 0, op_in(c, 0)->dtype, g.w.nd + 2, dims);
+    return true;
+}
+
 /* --- the geometry backends read ----------------------------------------- */
 
 bool nn_conv_geom_of(const ir_graph *gr, int node, nn_conv_geom *g)
@@ -346,6 +393,26 @@ bool nn_conv_geom_of(const ir_graph *gr, int node, nn_conv_geom *g)
                                       : conv_geom_get(&c, g);
     hd_diag_free(&d);
     return ok;
+}
+
+bool nn_conv_dw_geom_of(const ir_graph *gr, int node, nn_conv_geom *g)
+{
+    if (ir_nd(gr, node)->op != OP_CONV_GRAD_WEIGHT)
+        return false;
+    hd_diag d;
+    hd_diag_init(&d, NULL);
+    op_ctx c = {(ir_graph *)gr, node, &d};
+    bool ok = conv_dw_geom_get(&c, g);
+    hd_diag_free(&d);
+    return ok;
+}
+
+static int64_t flops_conv_dw(const ir_graph *gr, int node)
+{
+    nn_conv_geom g;
+    if (!nn_conv_dw_geom_of(gr, node, &g))
+        return 0;
+    return op_sat_mul(op_sat_mul(op_sat_mul(2 * g.N, g.M), op_sat_mul(g.OP, g.Cg)), g.KP);
 }
 
 int64_t nn_flops_conv_transpose(const ir_graph *gr, int node)
@@ -375,5 +442,9 @@ OP_DEF(QLINEAR_CONV, .attrs = conv_attrs, .infer = nn_infer_conv, .flops = nn_fl
 static const op_attr_spec conv_blocked_attrs[] = {
     {"dilations", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS}, {"strides", IR_ATTR_INTS}, {NULL, 0}};
 OP_DEF(CONV_BLOCKED, .attrs = conv_blocked_attrs, .infer = infer_conv_blocked, .flops = nn_flops_conv);
+static const op_attr_spec conv_dw_attrs[] = {{"dilations", IR_ATTR_INTS},    {"group", IR_ATTR_INT},
+                                             {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS},
+                                             {"strides", IR_ATTR_INTS},      {NULL, 0}};
+OP_DEF(CONV_GRAD_WEIGHT, .attrs = conv_dw_attrs, .infer = infer_conv_dw, .flops = flops_conv_dw);
 OP_DEF(CONV_TRANSPOSE, .attrs = conv_transpose_attrs, .infer = nn_infer_conv_transpose,
        .flops = nn_flops_conv_transpose, .grad = conv_grad);

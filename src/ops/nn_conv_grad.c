@@ -167,6 +167,26 @@ static int weight_grad(op_grad_ctx *c, int lng, int shrt, const nn_window *win, 
     return swap01(c, r, rank);
 }
 
+/* The same gradient as hodu.ConvGradWeight (float32 and float64): a GEMM
+ * per image over its im2col columns, where the Conv above is one whose
+ * kernel is the whole short side (slow on kernels built for small ones). */
+static int weight_grad_op(op_grad_ctx *c, int lng, int shrt, const nn_window *win, const int64_t *lsz,
+                          const int64_t *ssz, int64_t G)
+{
+    int64_t pads[2 * NN_MAX_SPATIAL], unreached[NN_MAX_SPATIAL];
+    if (!cover_pads(c, win, ssz, lsz, pads, unreached))
+        return -1;
+    int ins[2] = {lng, shrt};
+    int r = og_op_in(c, "hodu", "ConvGradWeight", ins, 2);
+    og_attr_ints(c, "kernel_shape", win->k, (size_t)win->nd);
+    og_attr_ints(c, "strides", win->s, (size_t)win->nd);
+    og_attr_ints(c, "dilations", win->d, (size_t)win->nd);
+    og_attr_ints(c, "pads", pads, 2 * (size_t)win->nd);
+    if (G != 1)
+        og_attr_int(c, "group", G);
+    return r;
+}
+
 /* ReduceSum of dy over every axis but the channels. */
 static int bias_grad(op_grad_ctx *c, int dy, int rank)
 {
@@ -195,8 +215,13 @@ bool conv_grad(op_grad_ctx *c)
             return false;
     }
     if (c->want[1]) {
-        c->dx[1] = transposed ? weight_grad(c, dy, x, &g.w, g.w.out, g.w.in, g.N, g.G, g.Mg)
-                              : weight_grad(c, x, dy, &g.w, g.w.in, g.w.out, g.N, g.G, g.Cg);
+        hodu_dtype t = ir_val(c->g, x)->dtype;
+        if (t == HODU_DTYPE_F32 || t == HODU_DTYPE_F64)
+            c->dx[1] = transposed ? weight_grad_op(c, dy, x, &g.w, g.w.out, g.w.in, g.G)
+                                  : weight_grad_op(c, x, dy, &g.w, g.w.in, g.w.out, g.G);
+        else
+            c->dx[1] = transposed ? weight_grad(c, dy, x, &g.w, g.w.out, g.w.in, g.N, g.G, g.Mg)
+                                  : weight_grad(c, x, dy, &g.w, g.w.in, g.w.out, g.N, g.G, g.Cg);
         if (c->dx[1] < 0)
             return false;
     }

@@ -241,6 +241,8 @@ int og_dy(op_grad_ctx *c, size_t i);
 /* Appends node `op` (default domain) reading ins[0..n) (-1: omitted) with
  * one result, which it returns; c->last is the node, for og_attr_*. */
 int og_op(op_grad_ctx *c, const char *op, const int *ins, size_t n);
+/* og_op of an op in `domain` ("hodu": an internal op). */
+int og_op_in(op_grad_ctx *c, const char *domain, const char *op, const int *ins, size_t n);
 int og_op1(op_grad_ctx *c, const char *op, int a);
 int og_op2(op_grad_ctx *c, const char *op, int a, int b);
 void og_attr_int(op_grad_ctx *c, const char *name, int64_t v);

@@ -680,6 +680,21 @@ static int64_t conv_chunk_cols(const nn_conv_geom *g)
 
 static bool conv_transposed(const nn_conv_geom *g);
 
+/* The window in the kernel layer's terms. */
+static hd_window hd_window_of(const nn_window *w)
+{
+    hd_window h = {.nd = w->nd};
+    for (int i = 0; i < w->nd; i++) {
+        h.in[i] = w->in[i];
+        h.out[i] = w->out[i];
+        h.k[i] = w->k[i];
+        h.s[i] = w->s[i];
+        h.d[i] = w->d[i];
+        h.pad[i] = w->pb[i];
+    }
+    return h;
+}
+
 /* The normal form's im2col writes its columns straight into the kernel
  * layer's packed-B panels (hd_im2col_pack_par), so the GEMM never packs
  * them: where the kernel layer's buffer holds a channel's rows of one grid
@@ -692,15 +707,7 @@ static bool conv_packs_col(const nn_conv_geom *g)
 {
     if (conv_pointwise(g) || conv_transposed(g) || g->Mg <= 4)
         return false;
-    hd_window w = {.nd = g->w.nd};
-    for (int i = 0; i < g->w.nd; i++) {
-        w.in[i] = g->w.in[i];
-        w.out[i] = g->w.out[i];
-        w.k[i] = g->w.k[i];
-        w.s[i] = g->w.s[i];
-        w.d[i] = g->w.d[i];
-        w.pad[i] = g->w.pb[i];
-    }
+    hd_window w = hd_window_of(&g->w);
     if (g->w.nd == 1)
         return hd_im2col_pack_fits(&w);
     int64_t R = conv_chunk_rows(g), rows = hd_im2col_pack_rows(&w, R);
@@ -1036,6 +1043,87 @@ static bool emit_conv_blocked(op_emit *e)
     return true;
 }
 
+/* --- hodu.ConvGradWeight ---------------------------------------------------- */
+
+static bool conv_dw_gemm(const ir_graph *gr, int node, nn_conv_geom *g)
+{
+    const ir_value *out = ir_val(gr, ir_nd(gr, node)->outputs[0]);
+    return nn_conv_dw_geom_of(gr, node, g) && out->dtype == HODU_DTYPE_F32 && ir_value_numel(out) > 0;
+}
+
+/* The batch chunks' partial sums past the first. */
+static uint64_t scratch_conv_dw(const ir_graph *gr, int node)
+{
+    nn_conv_geom g;
+    if (!conv_dw_gemm(gr, node, &g))
+        return 0;
+    int64_t chunks = hd_conv_dw_chunks(g.N);
+    return chunks > 1 ? nn_align64(op_bytes4(chunks - 1, g.M, g.Cg, g.KP, sizeof(float))) : 0;
+}
+
+static uint64_t worker_scratch_conv_dw(const ir_graph *gr, int node)
+{
+    nn_conv_geom g;
+    if (!conv_dw_gemm(gr, node, &g))
+        return 0;
+    hd_window w = hd_window_of(&g.w);
+    return nn_align64(
+        op_bytes4(hd_conv_dw_worker_floats(&w, g.Cg, g.Mg, hd_sgemm_scratch_floats_max), 1, 1, 1, sizeof(float)));
+}
+
+/* float64 (the gradient checks' oracle): one dot product per weight. */
+static void emit_conv_dw_direct(op_emit *e, const nn_conv_geom *g)
+{
+    const nn_window *w = &g->w;
+    int nd = w->nd;
+    em_for(e, "m", g->M);
+    em_line(e, "const int64_t grp = m / %" PRId64 ";", g->Mg);
+    em_for(e, "c", g->Cg);
+    em_term kt[NN_MAX_SPATIAL], ot[NN_MAX_SPATIAL], it[NN_MAX_SPATIAL];
+    for (int i = 0; i < nd; i++)
+        em_for(e, KV[i], w->k[i]);
+    em_line(e, "double acc = 0;");
+    em_for(e, "n", g->N);
+    for (int i = 0; i < nd; i++) {
+        em_for(e, OV[i], w->out[i]);
+        nn_emit_tap(e, w, i, IV[i], OV[i], KV[i]);
+        em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
+    }
+    size_t nk = nn_dense_terms(kt, nd, KV, w->k, 1);
+    nn_dense_terms(ot, nd, OV, w->out, 1);
+    nn_dense_terms(it, nd, IV, w->in, 1);
+    em_term xt[NN_MAX_SPATIAL + 3] = {{"n", g->C * g->IP}, {"grp", g->Cg * g->IP}, {"c", g->IP}};
+    em_term yt[NN_MAX_SPATIAL + 2] = {{"n", g->M * g->OP}, {"m", g->OP}};
+    em_term wt[NN_MAX_SPATIAL + 2] = {{"m", g->Cg * g->KP}, {"c", g->KP}};
+    memcpy(xt + 3, it, nk * sizeof(em_term));
+    memcpy(yt + 2, ot, nk * sizeof(em_term));
+    memcpy(wt + 2, kt, nk * sizeof(em_term));
+    em_line(e, "acc += in0[%s] * in1[%s];", em_index(0, 3 + nk, xt).s, em_index(0, 2 + nk, yt).s);
+    for (int i = 0; i <= nd; i++)
+        em_close(e);
+    em_line(e, "out0[%s] = acc;", em_index(0, 2 + nk, wt).s);
+    for (int i = 0; i < nd + 2; i++)
+        em_close(e);
+}
+
+static bool emit_conv_dw(op_emit *e)
+{
+    nn_conv_geom g;
+    nn_conv_dw_geom_of(e->g, e->node, &g);
+    if (ir_value_numel(em_out(e, 0)) == 0)
+        return true;
+    if (em_out(e, 0)->dtype != HODU_DTYPE_F32) {
+        emit_conv_dw_direct(e, &g);
+        return true;
+    }
+    nn_emit_window(e, "win", &g.w, false);
+    em_line(e, "const hd_conv_dw cv = {in0, in1, out0, %s, %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", win};",
+            scratch_conv_dw(e->g, e->node) ? "(float *)scratch" : "NULL", g.N, g.G, g.Cg, g.Mg);
+    e->parallel = true;
+    em_line(e, "hd_conv_dw_par(exec, &cv, workers, %" PRIu64 "u);", e->worker_bytes);
+    return true;
+}
+
 /* --- ConvTranspose --------------------------------------------------------- */
 
 /* Direct ConvTranspose for any float dtype, as a gather per output. */
@@ -1147,4 +1235,6 @@ void native_register_nn_conv(native_lowering *table)
     table[OP_QLINEAR_CONV] = (native_lowering){.emit = emit_conv};
     table[OP_CONV_TRANSPOSE] = (native_lowering){.emit = emit_conv_transpose, .scratch = scratch_conv_transpose};
     table[OP_CONV_BLOCKED] = (native_lowering){.emit = emit_conv_blocked, .scratch = scratch_conv_blocked};
+    table[OP_CONV_GRAD_WEIGHT] =
+        (native_lowering){.emit = emit_conv_dw, .scratch = scratch_conv_dw, .worker_scratch = worker_scratch_conv_dw};
 }
