@@ -75,6 +75,7 @@ bool conv_grad(op_grad_ctx *c);
 bool max_pool_grad(op_grad_ctx *c);
 bool avg_pool_grad(op_grad_ctx *c);
 bool global_pool_grad(op_grad_ctx *c);
+bool einsum_grad(op_grad_ctx *c);
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */
