@@ -76,6 +76,7 @@ bool max_pool_grad(op_grad_ctx *c);
 bool avg_pool_grad(op_grad_ctx *c);
 bool global_pool_grad(op_grad_ctx *c);
 bool einsum_grad(op_grad_ctx *c);
+bool resize_grad(op_grad_ctx *c); /* Resize, Upsample */
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */
