@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops_impl.h"
+#include "nn_impl.h"
 #include "resize.h"
 
 /* A matrix constant no larger than this many elements per axis. */
@@ -36,20 +36,10 @@ static int axis_matrix(op_grad_ctx *c, const resize_plan *p, int axis, bool tran
         }
     }
     resize_taps_free(&t);
-    hodu_dtype dt = ir_val(c->g, like)->dtype;
-    size_t es = ir_dtype_size(dt);
-    void *data = ir_graph_keep(c->g, hd_xcalloc((size_t)(numel ? numel : 1), es));
-    for (int64_t i = 0; i < numel; i++) {
-        if (dt == HODU_DTYPE_F64) {
-            ((double *)data)[i] = a[i];
-        } else {
-            float f = (float)a[i]; /* pass_autodiff admits f32 and f64 only */
-            memcpy((char *)data + (size_t)i * 4, &f, 4);
-        }
-    }
-    free(a);
     int64_t dims[2] = {transposed ? in : out, transposed ? out : in};
-    return ir_const_new(c->g, NULL, dt, 2, dims, data, (size_t)numel * es);
+    int m = nn_grad_float_const(c, like, a, numel, 2, dims);
+    free(a);
+    return m;
 }
 
 bool resize_grad(op_grad_ctx *c)
