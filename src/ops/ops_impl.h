@@ -76,6 +76,7 @@ bool max_pool_grad(op_grad_ctx *c);
 bool avg_pool_grad(op_grad_ctx *c);    /* AveragePool, LpPool */
 bool global_pool_grad(op_grad_ctx *c); /* GlobalAveragePool, GlobalMaxPool, GlobalLpPool */
 bool einsum_grad(op_grad_ctx *c);
+bool attention_grad(op_grad_ctx *c);
 bool resize_grad(op_grad_ctx *c); /* Resize, Upsample */
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
