@@ -89,6 +89,34 @@ static int unary_slope(op_grad_ctx *c, const ir_node *n, int x, int y)
         int inside = og_op2(c, "And", og_op2(c, "Greater", z, num(c, 0)), og_op2(c, "Less", z, num(c, 1)));
         return mask(c, inside, num(c, alpha));
     }
+    case OP_CELU: { /* x > 0: 1, else e^(x/alpha) = y/alpha + 1 */
+        double alpha = ir_attr_float(n, "alpha", 1.0);
+        int ins[3] = {og_op2(c, "Greater", x, num(c, 0)), num(c, 1), add(c, mul(c, y, num(c, 1 / alpha)), num(c, 1))};
+        return og_op(c, "Where", ins, 3);
+    }
+    case OP_HARD_SWISH: { /* x clip(x/6 + 1/2, 0, 1): x/3 + 1/2 inside (-3, 3), 1 above, 0 below */
+        int mid = add(c, mul(c, x, num(c, 1.0 / 3)), num(c, 0.5));
+        int hi[3] = {og_op2(c, "Greater", x, num(c, 3)), num(c, 1), mid};
+        int ins[3] = {og_op2(c, "Less", x, num(c, -3)), num(c, 0), og_op(c, "Where", hi, 3)};
+        return og_op(c, "Where", ins, 3);
+    }
+    case OP_MISH: { /* x tanh(sp(x)): t + x (1 - t^2) sigmoid(x) */
+        int t = og_op1(c, "Tanh", og_op1(c, "Softplus", x));
+        int dt = mul(c, sub(c, num(c, 1), mul(c, t, t)), og_op1(c, "Sigmoid", x));
+        return add(c, t, mul(c, x, dt));
+    }
+    case OP_THRESHOLDED_RELU:
+        return mask(c, og_op2(c, "Greater", x, num(c, ir_attr_float(n, "alpha", 1.0))), num(c, 1));
+    case OP_SHRINK: { /* 1 outside [-lambd, lambd] */
+        int l = num(c, ir_attr_float(n, "lambd", 0.5));
+        int out = og_op2(c, "Or", og_op2(c, "Greater", x, l), og_op2(c, "Less", x, og_op1(c, "Neg", l)));
+        return mask(c, out, num(c, 1));
+    }
+    case OP_ASIN: return og_op1(c, "Reciprocal", og_op1(c, "Sqrt", sub(c, num(c, 1), mul(c, x, x))));
+    case OP_ACOS: return og_op1(c, "Neg", og_op1(c, "Reciprocal", og_op1(c, "Sqrt", sub(c, num(c, 1), mul(c, x, x)))));
+    case OP_ASINH: return og_op1(c, "Reciprocal", og_op1(c, "Sqrt", add(c, mul(c, x, x), num(c, 1))));
+    case OP_ACOSH: return og_op1(c, "Reciprocal", og_op1(c, "Sqrt", sub(c, mul(c, x, x), num(c, 1))));
+    case OP_ATANH: return og_op1(c, "Reciprocal", sub(c, num(c, 1), mul(c, x, x)));
     default: return -1;
     }
 }
@@ -133,6 +161,18 @@ bool ew_grad(op_grad_ctx *c)
             og_set(c, 0, mul(c, dy, mul(c, b, og_op2(c, "Pow", x, sub(c, b, num(c, 1))))), y);
         if (c->want[1])
             og_set(c, 1, mul(c, dy, mul(c, y, og_op1(c, "Log", x))), y);
+        return true;
+    }
+    case OP_PRELU: { /* x > 0: dy, else slope dy; the slope's: x dy where x <= 0 */
+        int dy = og_dy(c, 0), slope = og_x(c, 1), pos = og_op2(c, "Greater", x, num(c, 0));
+        if (c->want[0]) {
+            int ins[3] = {pos, dy, mul(c, dy, slope)};
+            og_set(c, 0, og_op(c, "Where", ins, 3), y);
+        }
+        if (c->want[1]) {
+            int ins[3] = {pos, num(c, 0), mul(c, dy, x)};
+            og_set(c, 1, og_op(c, "Where", ins, 3), y);
+        }
         return true;
     }
     case OP_RELU: og_set(c, 0, mask(c, og_op2(c, "Greater", x, num(c, 0)), og_dy(c, 0)), y); return true;

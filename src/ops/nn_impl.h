@@ -32,6 +32,9 @@ int64_t nn_flops_conv_transpose(const ir_graph *g, int node);
  * so the result has exactly w->in (rows no tap reaches get zero).  -1
  * after og_none. */
 int nn_grad_to_long(op_grad_ctx *c, int dshort, int w, const nn_window *win, int64_t group);
+/* nn_pool_grad.c: the values v[0..n), of y's dtype, a constant of the
+ * given shape. */
+int nn_grad_float_const(op_grad_ctx *c, int y, const double *v, int64_t n, int rank, const int64_t *dims);
 /* Slice of x along axes[0..n) from 0 to ends[]. */
 int nn_grad_slice(op_grad_ctx *c, int x, const int64_t *axes, const int64_t *ends, size_t n);
 

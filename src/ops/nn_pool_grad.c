@@ -6,7 +6,9 @@
  * Indices output finds it, and ScatterElements adds the gradients there
  * (overlapping windows may pick the same input).  AveragePool spreads
  * dY / divisor evenly over the window: a ConvTranspose of each plane by a
- * kernel of ones, the window's adjoint (nn_grad_to_long).
+ * kernel of ones, the window's adjoint (nn_grad_to_long).  LpPool,
+ * y = (sum |x|^p)^(1/p), spreads dY y^(1-p) the same way, times
+ * sign(x) |x|^(p-1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +41,7 @@ static bool windows_reach_input(const nn_window *w)
     return true;
 }
 
-/* The value v, of y's dtype, a constant of the given shape. */
-static int float_const(op_grad_ctx *c, int y, const double *v, int64_t n, int rank, const int64_t *dims)
+int nn_grad_float_const(op_grad_ctx *c, int y, const double *v, int64_t n, int rank, const int64_t *dims)
 {
     hodu_dtype dt = ir_val(c->g, y)->dtype;
     size_t es = ir_dtype_size(dt);
@@ -78,7 +79,8 @@ static int avg_divisor(op_grad_ctx *c, const pool_plan *p, int y)
     }
     int64_t dims[HODU_MAX_RANK] = {1, 1};
     memcpy(dims + 2, w->out, (size_t)nd * sizeof(int64_t));
-    int r = uniform ? og_scalar(c, p->out_plane ? div[0] : 1, y) : float_const(c, y, div, p->out_plane, nd + 2, dims);
+    int r = uniform ? og_scalar(c, p->out_plane ? div[0] : 1, y)
+                    : nn_grad_float_const(c, y, div, p->out_plane, nd + 2, dims);
     free(div);
     return r;
 }
@@ -101,20 +103,39 @@ static bool grad_plan(op_grad_ctx *c, pool_plan *p)
     return true;
 }
 
+/* d|x|^p / dx / p = sign(x) |x|^(p-1), without dividing by x. */
+static int lp_slope(op_grad_ctx *c, int x, int64_t pw)
+{
+    if (pw == 1)
+        return og_op1(c, "Sign", x);
+    if (pw == 2)
+        return x;
+    return og_op2(c, "Mul", x, og_op2(c, "Pow", og_op1(c, "Abs", x), og_scalar(c, (double)(pw - 2), x)));
+}
+
+/* dY y^(1-p): y's gradient as the gradient of the sum of |x|^p, over p. */
+static int lp_scale(op_grad_ctx *c, int y, int64_t pw)
+{
+    int dy = og_dy(c, 0);
+    return pw == 1 ? dy : og_op2(c, "Mul", dy, og_op2(c, "Pow", y, og_scalar(c, (double)(1 - pw), y)));
+}
+
 bool avg_pool_grad(op_grad_ctx *c)
 {
     pool_plan p;
     if (!grad_plan(c, &p))
         return false;
+    bool lp = ir_nd(c->g, c->node)->op == OP_LP_POOL;
     int x = og_x(c, 0), y = og_y(c, 0), nd = p.w.nd;
-    int q = og_op2(c, "Div", og_dy(c, 0), avg_divisor(c, &p, y));
+    int q = lp ? lp_scale(c, y, p.p) : og_op2(c, "Div", og_dy(c, 0), avg_divisor(c, &p, y));
     int64_t kshape[HODU_MAX_RANK] = {1, 1};
     memcpy(kshape + 2, p.w.k, (size_t)nd * sizeof(int64_t));
     int ones = og_op2(c, "Expand", og_scalar(c, 1, y), og_i64s(c, kshape, (size_t)nd + 2));
     int r = nn_grad_to_long(c, planes(c, q, p.nc, nd, p.w.out), ones, &p.w, 1);
     if (r < 0)
         return false;
-    c->dx[0] = og_op2(c, "Reshape", r, og_shape(c, x));
+    r = og_op2(c, "Reshape", r, og_shape(c, x));
+    c->dx[0] = lp ? og_op2(c, "Mul", r, lp_slope(c, x, p.p)) : r;
     return true;
 }
 
@@ -176,6 +197,11 @@ bool global_pool_grad(op_grad_ctx *c)
     if (n->op == OP_GLOBAL_AVERAGE_POOL) {
         int q = og_op2(c, "Div", dy, og_scalar(c, plane ? (double)plane : 1, y));
         c->dx[0] = og_op2(c, "Expand", q, og_shape(c, x));
+        return true;
+    }
+    if (n->op == OP_GLOBAL_LP_POOL) {
+        int64_t pw = ir_attr_int(n, "p", 2);
+        c->dx[0] = og_op2(c, "Mul", lp_slope(c, x, pw), lp_scale(c, y, pw));
         return true;
     }
     if (n->op != OP_GLOBAL_MAX_POOL)

@@ -626,5 +626,5 @@ static const op_attr_spec resize_attrs[] = {{"antialias", IR_ATTR_INT},
 
 static const op_attr_spec upsample_attrs[] = {{"mode", IR_ATTR_STRING}, {"scales", IR_ATTR_FLOATS}, {NULL, 0}};
 
-OP_DEF(RESIZE, .attrs = resize_attrs, .infer = nn_infer_resize);
-OP_DEF(UPSAMPLE, .attrs = upsample_attrs, .infer = nn_infer_resize);
+OP_DEF(RESIZE, .attrs = resize_attrs, .infer = nn_infer_resize, .grad = resize_grad);
+OP_DEF(UPSAMPLE, .attrs = upsample_attrs, .infer = nn_infer_resize, .grad = resize_grad);

@@ -73,8 +73,11 @@ bool lpnorm_grad(op_grad_ctx *c);
 bool loss_grad(op_grad_ctx *c); /* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
 bool conv_grad(op_grad_ctx *c);
 bool max_pool_grad(op_grad_ctx *c);
-bool avg_pool_grad(op_grad_ctx *c);
-bool global_pool_grad(op_grad_ctx *c);
+bool avg_pool_grad(op_grad_ctx *c);    /* AveragePool, LpPool */
+bool global_pool_grad(op_grad_ctx *c); /* GlobalAveragePool, GlobalMaxPool, GlobalLpPool */
+bool einsum_grad(op_grad_ctx *c);
+bool attention_grad(op_grad_ctx *c);
+bool resize_grad(op_grad_ctx *c); /* Resize, Upsample */
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */
