@@ -239,7 +239,9 @@ int og_y(const op_grad_ctx *c, size_t i);
 /* The gradient of output i; zeros of its type when nothing reads it. */
 int og_dy(op_grad_ctx *c, size_t i);
 /* Appends node `op` (default domain) reading ins[0..n) (-1: omitted) with
- * one result, which it returns; c->last is the node, for og_attr_*. */
+ * one result, which it returns; c->last is the node, for og_attr_*.  The
+ * result is untyped until pass_autodiff infers the new nodes: take dtypes
+ * and shapes from the forward node's values, never from it. */
 int og_op(op_grad_ctx *c, const char *op, const int *ins, size_t n);
 /* og_op of an op in `domain` ("hodu": an internal op). */
 int og_op_in(op_grad_ctx *c, const char *domain, const char *op, const int *ins, size_t n);
