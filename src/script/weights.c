@@ -18,6 +18,16 @@ bool hs_weights_parse(const uint8_t *bytes, size_t size, const char *what, hs_we
         return false;
     }
     size_t n = hodu_safetensors_count(st);
+    for (size_t i = 0; i < n; i++) { /* the file may be fine, but no parameter can be that large */
+        const hodu_tensor *t = hodu_safetensors_tensor(st, i);
+        uint64_t nbytes;
+        if (!hd_shape_size(t->rank, t->dims, ir_dtype_size(t->dtype), HODU_MAX_TENSOR_ELEMS, HODU_MAX_TENSOR_BYTES,
+                           NULL, &nbytes)) {
+            hd_error(d, "%s: tensor '%s' has a shape past the compiler's limits", what, hodu_safetensors_name(st, i));
+            hodu_safetensors_close(st);
+            return false;
+        }
+    }
     w->t = hd_xcalloc(n + 1, sizeof(*w->t));
     for (size_t i = 0; i < n; i++) {
         const hodu_tensor *t = hodu_safetensors_tensor(st, i);

@@ -158,3 +158,8 @@ safetensors("types", {"a": np.ones(3, np.float16), "b": np.arange(4, dtype=np.in
             meta=False)
 safetensors("scalar", {"s": np.array(1.5, np.float32)})
 safetensors("empty", {})
+# A zero-size tensor with a dim past the tensor limits: the file is valid,
+# but the compiler must refuse it (a fuzz_safetensors finding).
+_h = json.dumps({"z": {"dtype": "F16", "shape": [3148, 111111103148, 0], "data_offsets": [0, 0]}}).encode()
+with open(os.path.join(st_dir, "huge_zero.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(_h)) + _h)
