@@ -108,8 +108,7 @@ int og_dy(op_grad_ctx *c, size_t i)
 
 static bool dim_is_one(const ir_dim *d) { return d->size == 1 && !d->rt && !d->data_dep && !d->sym; }
 
-/* The opset from which op's axes are an input instead of an attribute. */
-static int axes_input_since(const char *op)
+int op_axes_input_since(const char *op)
 {
     static const char *const at13[] = {"ReduceSum", "Squeeze", "Unsqueeze"};
     for (size_t i = 0; i < sizeof(at13) / sizeof(at13[0]); i++)
@@ -120,7 +119,7 @@ static int axes_input_since(const char *op)
 
 int og_axes_op(op_grad_ctx *c, const char *op, int x, const int64_t *axes, size_t n)
 {
-    if (c->g->opset >= axes_input_since(op))
+    if (c->g->opset >= op_axes_input_since(op))
         return og_op2(c, op, x, og_i64s(c, axes, n));
     int r = og_op1(c, op, x);
     og_attr_ints(c, "axes", axes, n);

@@ -260,6 +260,9 @@ int og_shape(op_grad_ctx *c, int v);
  * given as the input or the attribute the graph's opset has.  Beware: to
  * a reduction, n == 0 means every axis. */
 int og_axes_op(op_grad_ctx *c, const char *op, int x, const int64_t *axes, size_t n);
+/* The opset from which op's (ReduceSum, ..., Squeeze, Unsqueeze) axes are
+ * an input instead of an attribute. */
+int op_axes_input_since(const char *op);
 /* `grad`, a gradient shaped like the broadcast result `out`, summed over
  * the dims that input `in` was broadcast along and reshaped to its shape;
  * the last `tail` dims are not broadcast (MatMul's matrices). */

@@ -30,7 +30,7 @@ static int find_input(const ir_graph *g, const char *name)
     return -1;
 }
 
-static bool name_taken(const ir_graph *g, const char *name)
+bool pass_value_named(const ir_graph *g, const char *name)
 {
     for (size_t i = 0; i < g->n_values; i++)
         if (strcmp(g->values[i].name, name) == 0)
@@ -76,7 +76,7 @@ static bool pick_wrt(ir_graph *g, const char *const *wrt, size_t n_wrt, bool *is
 static int grad_value(ir_graph *g, const char *of, int like, hd_diag *d)
 {
     char *name = hd_xasprintf("%s.grad", of);
-    if (name_taken(g, name)) {
+    if (pass_value_named(g, name)) {
         hd_error(d, "--grad: the model already has a value named '%s'", name);
         free(name);
         return -1;
@@ -91,9 +91,7 @@ static int grad_value(ir_graph *g, const char *of, int like, hd_diag *d)
     return v;
 }
 
-/* Appends node `op` reading ins[0..n) whose result is `out` (-1: a new
- * value), at location `loc`; returns the result. */
-static int add_node(ir_graph *g, const char *op, const int *ins, size_t n, int out, ir_loc loc)
+int pass_add_node(ir_graph *g, const char *op, const int *ins, size_t n, int out, ir_loc loc)
 {
     if (out < 0)
         out = ir_value_new(g, NULL);
@@ -109,8 +107,9 @@ static int zeros_like(ir_graph *g, int x)
     hodu_dtype dt = g->values[x].dtype;
     ir_loc loc = g->values[x].loc;
     void *zero = ir_graph_keep(g, hd_xcalloc(1, 8));
-    int ins[2] = {ir_const_new(g, NULL, dt, 0, NULL, zero, ir_dtype_size(dt)), add_node(g, "Shape", &x, 1, -1, loc)};
-    return add_node(g, "Expand", ins, 2, -1, loc);
+    int ins[2] = {ir_const_new(g, NULL, dt, 0, NULL, zero, ir_dtype_size(dt)),
+                  pass_add_node(g, "Shape", &x, 1, -1, loc)};
+    return pass_add_node(g, "Expand", ins, 2, -1, loc);
 }
 
 /* The rule of node `id`, and the sums where an input already has a
@@ -159,7 +158,7 @@ static bool back_through(ir_graph *g, int id, const bool *dep, int *grad, hd_dia
             grad[x] = dx[j];
         } else { /* read by several nodes (or twice by one): the gradients add up */
             int ins[2] = {grad[x], dx[j]};
-            grad[x] = add_node(g, "Add", ins, 2, -1, ir_nd(g, id)->loc);
+            grad[x] = pass_add_node(g, "Add", ins, 2, -1, ir_nd(g, id)->loc);
         }
     }
     free(dy);
@@ -286,7 +285,7 @@ bool pass_autodiff(ir_graph *g, const char *const *wrt, size_t n_wrt, hd_diag *d
         ok = r >= 0;
         if (ok) {
             int from = grads[i] >= 0 ? grads[i] : zeros_like(g, x);
-            add_node(g, "Identity", &from, 1, r, g->values[x].loc);
+            pass_add_node(g, "Identity", &from, 1, r, g->values[x].loc);
             ir_val(g, r)->is_output = true;
             HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, r);
         }

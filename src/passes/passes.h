@@ -71,6 +71,11 @@ bool pass_backward(ir_graph *g, const int *wrt, size_t n_wrt, const int *seed_of
                    int *grads, hd_diag *d);
 /* Zeros of value x's type (untyped nodes, as above). */
 int pass_zeros_like(ir_graph *g, int x);
+/* Appends a default-domain node `op` reading ins[0..n) with one result,
+ * `out` (-1: a new value), at location `loc`; returns the result. */
+int pass_add_node(ir_graph *g, const char *op, const int *ins, size_t n, int out, ir_loc loc);
+/* Whether some value of g is called `name`. */
+bool pass_value_named(const ir_graph *g, const char *name);
 /* After inference: each of grads[0..n) (-1 skipped) has the type of its
  * value wrt[i]; a gradient rule that broke that is reported at its node. */
 bool pass_check_grads(const ir_graph *g, const int *wrt, const int *grads, size_t n, hd_diag *d);

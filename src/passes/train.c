@@ -115,11 +115,7 @@ typedef struct step {
 
 static int node(step *s, const char *op, const int *ins, size_t n)
 {
-    int out = ir_value_new(s->g, NULL);
-    int id = ir_node_new(s->g, op, "", NULL, ins, n, &out, 1);
-    ir_nd(s->g, id)->op = op_find("", op, s->g->opset);
-    ir_node_set_loc(s->g, id, s->loc);
-    return out;
+    return pass_add_node(s->g, op, ins, n, -1, s->loc);
 }
 
 static int op1(step *s, const char *op, int a) { return node(s, op, &a, 1); }
@@ -148,7 +144,7 @@ static int mean_all(step *s, int x)
 static int sum_axis1(step *s, int x)
 {
     int r;
-    if (s->g->opset >= 13) {
+    if (s->g->opset >= op_axes_input_since("ReduceSum")) {
         int64_t *one = ir_graph_keep(s->g, hd_xmalloc(sizeof(int64_t)));
         *one = 1;
         int64_t n = 1;
@@ -167,11 +163,10 @@ static int sum_axis1(step *s, int x)
 /* A new graph input or output named `name`, typed as given. */
 static int io_value(ir_graph *g, const char *name, hodu_dtype dt, const ir_value *like, bool input, hd_diag *d)
 {
-    for (size_t i = 0; i < g->n_values; i++)
-        if (strcmp(g->values[i].name, name) == 0) {
-            hd_error(d, "--train: the model already has a value named '%s'", name);
-            return -1;
-        }
+    if (pass_value_named(g, name)) {
+        hd_error(d, "--train: the model already has a value named '%s'", name);
+        return -1;
+    }
     ir_dim dims[HODU_MAX_RANK];
     int rank = like ? like->rank : 0;
     if (like)
@@ -196,9 +191,7 @@ static bool set_output(step *s, int v, const char *name, hd_diag *d)
     if (r < 0)
         return false;
     ir_val(s->g, r)->rank = -1;
-    int id = ir_node_new(s->g, "Identity", "", NULL, &v, 1, &r, 1);
-    ir_nd(s->g, id)->op = op_find("", "Identity", s->g->opset);
-    ir_node_set_loc(s->g, id, s->loc);
+    pass_add_node(s->g, "Identity", &v, 1, r, s->loc);
     ir_val(s->g, r)->is_output = true;
     HD_PUSH(s->g->outputs, s->g->n_outputs, s->g->cap_outputs, r);
     return true;

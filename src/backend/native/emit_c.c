@@ -1019,13 +1019,19 @@ static void emit_desc_steps(const ir_graph *g, const mem_plan *plan, hd_buf *b)
     hd_buf_puts(b, plan->n_schedule ? "};\n" : "    {NULL, NULL, 0}\n};\n");
 }
 
-em_expr em_blob(op_emit *e, const void *data, size_t nbytes)
+/* Appends data to the blob, 64-byte aligned; returns its offset in it. */
+static uint64_t blob_append(struct em_blobs *b, const void *data, size_t nbytes)
 {
-    struct em_blobs *b = e->blobs;
     while (b->data.len % 64)
         hd_buf_putc(&b->data, 0);
     uint64_t off = b->base + b->data.len;
     hd_buf_write(&b->data, data, nbytes);
+    return off;
+}
+
+em_expr em_blob(op_emit *e, const void *data, size_t nbytes)
+{
+    uint64_t off = blob_append(e->blobs, data, nbytes);
     em_expr r;
     snprintf(r.s, sizeof r.s, "(const float *)(hodu_weights + %" PRIu64 ")", off);
     return r;
@@ -1118,12 +1124,8 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
     for (size_t i = 0; i < g->n_inputs; i++) {
         const ir_value *v = &g->values[g->inputs[i]];
         has_state |= v->state_next >= 0;
-        if (v->initial && v->nbytes) {
-            while (blobs.data.len % 64)
-                hd_buf_putc(&blobs.data, 0);
-            initial_at[i] = blobs.base + blobs.data.len + 1; /* 0: none */
-            hd_buf_write(&blobs.data, v->initial, v->nbytes);
-        }
+        if (v->initial && v->nbytes)
+            initial_at[i] = blob_append(&blobs, v->initial, v->nbytes) + 1; /* 0: none */
     }
     uint64_t weights_bytes = plan->weights_bytes + blobs.data.len;
     /* Outputs no node wrote directly: constants, inputs, repeated listings. */
