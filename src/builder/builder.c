@@ -105,8 +105,9 @@ static mark mark_of(const hodu_graph *g)
 static void rollback(hodu_graph *g, mark m)
 {
     ir_graph *ir = g->ir;
+    /* the map keeps the key it is given: an owned copy, not the name freed below */
     for (size_t i = m.values; i < ir->n_values; i++)
-        hd_strmap_put(&g->names, ir->values[i].name, -1);
+        hd_strmap_put(&g->names, key(g, ir->values[i].name), -1);
     ir_graph_truncate(ir, m.values, m.nodes, m.owned);
     ir->n_inputs = m.inputs;
     ir->n_outputs = m.outputs;

@@ -55,7 +55,8 @@ static void die_rt(const hodu_error *err, const char *what)
 static void save(const char *name, int32_t rank, const int64_t *dims, float *data)
 {
     hodu_tensor t = {.dtype = HODU_DTYPE_F32, .rank = rank, .data = data};
-    memcpy(t.dims, dims, (size_t)rank * sizeof(int64_t));
+    if (rank)
+        memcpy(t.dims, dims, (size_t)rank * sizeof(int64_t));
     t.nbytes = (size_t)hodu_shape_numel(rank, dims) * sizeof(float);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.npy", dir, name);
@@ -117,7 +118,8 @@ static void run(hodu_model *m, const char *prefix, int32_t rank, const int64_t *
     for (size_t i = 0; i < n_out; i++) {
         const hodu_tensor_desc *d = hodu_model_output(m, i);
         out[i] = (hodu_tensor){.dtype = d->dtype, .rank = d->rank};
-        memcpy(out[i].dims, d->dims, (size_t)d->rank * sizeof(int64_t));
+        if (d->rank)
+            memcpy(out[i].dims, d->dims, (size_t)d->rank * sizeof(int64_t));
         out[i].nbytes = (size_t)hodu_shape_numel(d->rank, d->dims) * sizeof(float);
         out[i].data = malloc(out[i].nbytes);
     }
