@@ -401,6 +401,45 @@ static void test_helpers_compile(void **state)
     hodu_model_close(m);
 }
 
+/* The build options apply as they do to a model file: with gradients
+ * (--grad) the library gains "y.grad" in and "x.grad" out, and the
+ * gradient of sum(y.grad * tanh(x)) is y.grad * (1 - tanh(x)^2). */
+static void test_gradients(void **state)
+{
+    hodu_graph *g = *state;
+    hodu_value x = input_2d(g, "x", NULL, 3), y;
+    assert_int_equal(hodu_graph_tanh(g, x, &y), HODU_OK);
+    assert_int_equal(hodu_graph_output(g, y, "y"), HODU_OK);
+    hodu_build_options o;
+    hodu_build_options_init(&o);
+    o.gradients = true;
+    o.march = "generic";
+    hodu_model *m = NULL;
+    if (hodu_graph_load(g, &o, &m) != HODU_OK)
+        fail_msg("%s", hodu_graph_error(g));
+    assert_int_equal(hodu_model_num_inputs(m), 2);
+    assert_int_equal(hodu_model_num_outputs(m), 2);
+    assert_string_equal(hodu_model_input(m, 1)->name, "y.grad");
+    assert_string_equal(hodu_model_output(m, 1)->name, "x.grad");
+    float xs[6] = {-1.5f, -0.5f, 0, 0.25f, 1, 2}, dy[6] = {1, 2, 3, -1, 0.5f, 1}, ys[6], dx[6];
+    hodu_tensor in[2] = {{.dtype = HODU_DTYPE_F32, .rank = 2, .dims = {2, 3}, .data = xs, .nbytes = sizeof xs},
+                         {.dtype = HODU_DTYPE_F32, .rank = 2, .dims = {2, 3}, .data = dy, .nbytes = sizeof dy}};
+    hodu_tensor out[2] = {{.dtype = HODU_DTYPE_F32, .rank = 2, .dims = {2, 3}, .data = ys, .nbytes = sizeof ys},
+                          {.dtype = HODU_DTYPE_F32, .rank = 2, .dims = {2, 3}, .data = dx, .nbytes = sizeof dx}};
+    hodu_instance *inst;
+    hodu_error err;
+    assert_int_equal(hodu_instance_create(m, &inst, &err), HODU_OK);
+    if (hodu_instance_run(inst, in, 2, out, 2, &err) != HODU_OK)
+        fail_msg("%s", err.message);
+    for (int i = 0; i < 6; i++) {
+        double t = tanh((double)xs[i]);
+        assert_float_equal(ys[i], t, 1e-5);
+        assert_float_equal(dx[i], dy[i] * (1 - t * t), 1e-5);
+    }
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+}
+
 /* Messages reach the caller's callback as well as hodu_graph_error. */
 static int n_lines;
 static void count_line(void *user, const char *line)
@@ -444,6 +483,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compile_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compile_and_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_helpers_compile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gradients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_callback, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
