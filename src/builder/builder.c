@@ -10,6 +10,7 @@
  * graph back to where it was (mark/rollback below).
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,22 +120,23 @@ static void rollback(hodu_graph *g, mark m)
 hodu_status hodu_graph_new(const char *name, int64_t opset, hodu_graph **out, hodu_error *err)
 {
     hodu_status code = HODU_OK;
-    const char *why = NULL;
+    char why[160] = "";
     if (!out) {
         code = HODU_ERR_INVALID_ARG;
-        why = "hodu_graph_new: out is NULL";
+        snprintf(why, sizeof why, "hodu_graph_new: out is NULL");
     } else if (opset < 0 || opset > HD_OPSET_NEWEST) {
         code = HODU_ERR_UNSUPPORTED;
-        why = "hodu_graph_new: opset is outside [1, HD_OPSET_NEWEST] (0: the newest)";
+        snprintf(why, sizeof why, "hodu_graph_new: opset %" PRId64 " is outside [1, %d] (0: the newest, %d)", opset,
+                 HD_OPSET_NEWEST, HD_OPSET_NEWEST);
     } else if (name && !*name) {
         code = HODU_ERR_INVALID_ARG;
-        why = "hodu_graph_new: the name is empty (NULL gives \"graph\")";
+        snprintf(why, sizeof why, "hodu_graph_new: the name is empty (NULL gives \"graph\")");
     }
     if (out)
         *out = NULL;
     if (err) {
         err->code = code;
-        snprintf(err->message, sizeof(err->message), "%s", why ? why : "");
+        snprintf(err->message, sizeof(err->message), "%s", why);
     }
     if (code != HODU_OK)
         return code;
