@@ -307,14 +307,16 @@ static bool parse_train(const hodu_build_options *o, pass_train *t, hd_diag *d)
     return true;
 }
 
-/* Front end plus the graph passes; returns the graph ready for codegen. */
-static ir_graph *front_and_passes(const hodu_build_options *o, hd_diag *d, bool need_static)
+/* Front end plus the graph passes; returns the graph ready for codegen.
+ * `given`: a graph made in memory (the builder's), used in place of
+ * loading o->input_path; consumed. */
+static ir_graph *front_and_passes(const hodu_build_options *o, ir_graph *given, hd_diag *d, bool need_static)
 {
     hs_expect *expect = NULL;
 #ifndef NDEBUG
-    ir_graph *g = load_front_end(o, &expect, d);
+    ir_graph *g = given ? given : load_front_end(o, &expect, d);
 #else
-    ir_graph *g = load_front_end(o, NULL, d);
+    ir_graph *g = given ? given : load_front_end(o, NULL, d);
 #endif
     if (!g)
         return NULL;
@@ -430,24 +432,27 @@ static const backend *pick_backend(const char *name, hd_diag *d)
     return b;
 }
 
-int hodu_build(const hodu_build_options *o)
+int hodu_build(const hodu_build_options *o) { return driver_build(o, NULL); }
+
+int driver_build(const hodu_build_options *o, ir_graph *given)
 {
+    /* a graph made in memory stands where the model file would */
+    const char *model = given ? given->source : o->input_path;
     hd_diag d;
-    hd_diag_init(&d, o->input_path);
-    ir_graph *g = front_and_passes(o, &d, true);
+    hd_diag_init(&d, model);
+    ir_graph *g = front_and_passes(o, given, &d, true);
     bool ok = g != NULL;
     /* The header comes from the final graph, as the library's descriptor
      * does; it is written once the library is, so that a failure leaves
      * neither behind. */
     char *header = NULL;
     if (ok && o->header_path &&
-        (strcmp(o->header_path, o->input_path) == 0 ||
-         (o->output_path && strcmp(o->header_path, o->output_path) == 0))) {
+        (strcmp(o->header_path, model) == 0 || (o->output_path && strcmp(o->header_path, o->output_path) == 0))) {
         hd_error(&d, "--emit-header '%s' names the model or the library; choose another file", o->header_path);
         ok = false;
     }
     if (ok && o->header_path) {
-        header_spec hs = {.path = o->header_path, .prefix = o->header_prefix, .model = o->input_path};
+        header_spec hs = {.path = o->header_path, .prefix = o->header_prefix, .model = model};
         header = driver_header_text(g, &hs, &d);
         ok = header != NULL;
     }
@@ -614,7 +619,7 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     /* Then the FLOP estimate, which needs every shape. */
     hd_diag quiet;
     hd_diag_init(&quiet, o->input_path);
-    ir_graph *s = front_and_passes(o, &quiet, true);
+    ir_graph *s = front_and_passes(o, NULL, &quiet, true);
     if (s) {
         /* Saturating: per-node estimates saturate too, and a sum of them
          * must not wrap into a small number. */

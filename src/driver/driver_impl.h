@@ -5,6 +5,7 @@
 #ifndef HODU_DRIVER_IMPL_H
 #define HODU_DRIVER_IMPL_H
 
+#include "hodu.h"
 #include "ir/ir.h"
 #include "util/util.h"
 
@@ -20,5 +21,10 @@ typedef struct header_spec {
  * reporting an error (a prefix that is no C identifier, an input whose
  * shape is not known).  The caller frees it. */
 char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d);
+
+/* hodu_build, for o->input_path (given NULL) or for a graph already in
+ * memory (`given`, consumed: the builder's, src/builder).  0 or 1, after
+ * sending the diagnostics where o says. */
+int driver_build(const hodu_build_options *o, ir_graph *given);
 
 #endif /* HODU_DRIVER_IMPL_H */

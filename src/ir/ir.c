@@ -26,13 +26,11 @@ static void attr_free(ir_attr *a)
     ir_graph_free(a->graph);
 }
 
-void ir_graph_free(ir_graph *g)
+void ir_graph_truncate(ir_graph *g, size_t n_values, size_t n_nodes, size_t n_owned)
 {
-    if (!g)
-        return;
-    for (size_t i = 0; i < g->n_values; i++)
+    for (size_t i = n_values; i < g->n_values; i++)
         free(g->values[i].name);
-    for (size_t i = 0; i < g->n_nodes; i++) {
+    for (size_t i = n_nodes; i < g->n_nodes; i++) {
         ir_node *n = &g->nodes[i];
         free(n->op_type);
         free(n->domain);
@@ -44,8 +42,18 @@ void ir_graph_free(ir_graph *g)
         free(n->attrs);
         ir_graph_free(n->body);
     }
-    for (size_t i = 0; i < g->n_owned; i++)
+    for (size_t i = n_owned; i < g->n_owned; i++)
         free(g->owned[i]);
+    g->n_values = n_values < g->n_values ? n_values : g->n_values;
+    g->n_nodes = n_nodes < g->n_nodes ? n_nodes : g->n_nodes;
+    g->n_owned = n_owned < g->n_owned ? n_owned : g->n_owned;
+}
+
+void ir_graph_free(ir_graph *g)
+{
+    if (!g)
+        return;
+    ir_graph_truncate(g, 0, 0, 0);
     for (size_t i = 0; i < g->n_symbols; i++)
         free(g->symbols[i]);
     for (size_t i = 0; i < g->n_files; i++)

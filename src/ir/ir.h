@@ -395,6 +395,10 @@ void ir_value_set_const(ir_graph *g, int v, const void *data, size_t nbytes);
  * replaces); set another with ir_node_set_loc. */
 int ir_node_new(ir_graph *g, const char *op_type, const char *domain, const char *name, const int *inputs,
                 size_t n_inputs, const int *outputs, size_t n_outputs);
+/* Frees the values, nodes and owned memory past the first n_values,
+ * n_nodes and n_owned (the builder's undo of a failed call; nothing kept
+ * may refer to them). */
+void ir_graph_truncate(ir_graph *g, size_t n_values, size_t n_nodes, size_t n_owned);
 /* Sets the node's location, and its outputs' (they are defined there). */
 void ir_node_set_loc(ir_graph *g, int node, ir_loc loc);
 /* Appends an attribute and returns it for the caller to fill in. */
