@@ -1,0 +1,45 @@
+//! Safe Rust API over libhodu_rt, the runtime of models compiled by Hodu
+//! (`hodu --build model.onnx -o model.so`).
+//!
+//! ```no_run
+//! use hodu::{Model, Tensor};
+//!
+//! # fn main() -> hodu::Result<()> {
+//! let model = Model::open("model.so")?;
+//! let mut inst = model.instance()?;
+//! let x = Tensor::<f32>::read_npy("x.npy")?;
+//! let out = inst.run(&[&x])?;
+//! let y = out[0].as_slice::<f32>()?;
+//! println!("{:?} {:?}", out[0].shape(), &y[..4]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The pieces:
+//! - [`Model`]: an open compiled model and its description ([`TensorInfo`],
+//!   [`Dim`]): names, element types, fixed and run-time dims.
+//! - [`Instance`]: the workspace and threads one run uses; `Send`, not
+//!   `Sync` (one run at a time, as the C contract says).
+//! - [`Tensor<T>`]: a typed tensor; the element type is checked at compile
+//!   time through the sealed [`Element`] trait.  [`Value`]: a tensor whose
+//!   type is known only at run time (outputs, state, any .npy file).
+//! - [`Trainer`]: a training step built with `--train`, its parameters and
+//!   optimizer state, safetensors checkpoints and evaluation.
+//!
+//! Every failure is an [`Error`] with an [`ErrorKind`] and, when it comes
+//! from libhodu_rt, the runtime's own message.  See docs/rust.md for how to
+//! build and link, and for the safety contract.
+#![warn(missing_docs)]
+
+mod error;
+mod model;
+mod tensor;
+mod trainer;
+
+pub use error::{Error, ErrorKind, Result};
+pub use model::{Dim, Instance, Model, Outputs, TensorInfo};
+pub use tensor::{DType, Element, Tensor, TensorRef, Value};
+pub use trainer::Trainer;
+
+/// The raw declarations this crate is built on.
+pub use hodu_sys as sys;

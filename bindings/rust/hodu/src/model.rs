@@ -1,0 +1,450 @@
+//! Compiled models, their description, instances and runs.
+
+use std::cell::Cell;
+use std::ffi::{c_char, CStr};
+use std::marker::PhantomData;
+use std::path::Path;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use hodu_sys as sys;
+
+use crate::error::{c_path, check, new_c_error, Error, ErrorKind, Result};
+use crate::tensor::{c_view, DType, OutBuf, TensorRef, Value};
+
+/// One dim of a model's input or output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dim {
+    /// A size fixed when the model was built.
+    Fixed(usize),
+    /// A size chosen by each run (an input's run-time dim, `--dim B=1..64`)
+    /// or known only after it (an output whose size depends on the data),
+    /// within `min..=max`; `name` is the dim's name when it has one: inputs
+    /// and outputs that share a name share its size in a run.
+    Range {
+        /// Smallest size.
+        min: usize,
+        /// Largest size (what buffers are sized for).
+        max: usize,
+        /// The symbolic name, if any.
+        name: Option<String>,
+    },
+    /// An output dim with no bound the build knows (the binding does not
+    /// run such models yet).
+    Unbounded,
+}
+
+impl Dim {
+    /// The largest size, or None when unbounded.
+    pub fn max(&self) -> Option<usize> {
+        match self {
+            Dim::Fixed(n) => Some(*n),
+            Dim::Range { max, .. } => Some(*max),
+            Dim::Unbounded => None,
+        }
+    }
+}
+
+/// Name, element type and dims of one input or output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The name.
+    pub name: String,
+    /// The element type.
+    pub dtype: DType,
+    /// The dims.
+    pub dims: Vec<Dim>,
+}
+
+impl TensorInfo {
+    /// Whether every dim is fixed.
+    pub fn is_static(&self) -> bool {
+        self.dims.iter().all(|d| matches!(d, Dim::Fixed(_)))
+    }
+
+    /// The largest shape (the exact one when static), or None when a dim
+    /// is unbounded.
+    pub fn max_shape(&self) -> Option<Vec<usize>> {
+        self.dims.iter().map(Dim::max).collect()
+    }
+
+    /// Reads a runtime descriptor.
+    ///
+    /// # Safety
+    /// `d` must point to a valid `hodu_tensor_desc` whose arrays hold
+    /// `rank` entries, alive for the call.
+    pub(crate) unsafe fn from_c(d: *const sys::hodu_tensor_desc) -> TensorInfo {
+        // SAFETY: the caller's contract.
+        let d = unsafe { &*d };
+        let rank = usize::try_from(d.rank).unwrap_or(0);
+        let at = |p: *const i64, i: usize| -> Option<i64> {
+            // SAFETY: p is NULL or has rank entries (the caller's contract).
+            (!p.is_null()).then(|| unsafe { *p.add(i) })
+        };
+        let dims = (0..rank)
+            .map(|i| {
+                let max = at(d.dims, i).unwrap_or(0);
+                let min = at(d.min_dims, i).unwrap_or(max);
+                let name = if d.dim_names.is_null() {
+                    None
+                } else {
+                    // SAFETY: dim_names has rank entries, each NULL or a
+                    // NUL-terminated string (the caller's contract).
+                    unsafe { opt_str(*d.dim_names.add(i)) }
+                };
+                if max < 0 {
+                    Dim::Unbounded
+                } else if min == max && name.is_none() {
+                    Dim::Fixed(max as usize)
+                } else {
+                    Dim::Range { min: min.max(0) as usize, max: max as usize, name }
+                }
+            })
+            .collect();
+        TensorInfo {
+            // SAFETY: the name is a NUL-terminated string (the contract).
+            name: unsafe { opt_str(d.name) }.unwrap_or_default(),
+            dtype: DType::from_raw(d.dtype),
+            dims,
+        }
+    }
+}
+
+/// A NUL-terminated C string, copied.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string.
+pub(crate) unsafe fn opt_str(p: *const c_char) -> Option<String> {
+    // SAFETY: the caller's contract.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// The open library; closed when the last [`Model`], [`Instance`] or
+/// trainer that uses it is dropped.
+pub(crate) struct ModelHandle(NonNull<sys::hodu_model>);
+
+// SAFETY: libhodu_rt keeps no global mutable state and a model is read-only
+// once open; the C contract lets instances of one model run concurrently
+// in different threads, so the handle may be shared and sent.
+unsafe impl Send for ModelHandle {}
+// SAFETY: as above.
+unsafe impl Sync for ModelHandle {}
+
+impl ModelHandle {
+    pub(crate) fn as_ptr(&self) -> *const sys::hodu_model {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for ModelHandle {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from hodu_model_open, and every instance
+        // or trainer holds an Arc to this handle, so none outlives it.
+        unsafe { sys::hodu_model_close(self.0.as_ptr()) }
+    }
+}
+
+/// A compiled model (`hodu --build ... -o model.so`), opened by libhodu_rt.
+/// Cheap to clone (shared); `Send` and `Sync`.
+#[derive(Clone)]
+pub struct Model {
+    pub(crate) handle: Arc<ModelHandle>,
+    inputs: Arc<[TensorInfo]>,
+    outputs: Arc<[TensorInfo]>,
+    name: String,
+    producer: String,
+    training_step: bool,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("name", &self.name)
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish()
+    }
+}
+
+impl Model {
+    /// Opens a compiled model and checks its ABI version.
+    pub fn open(path: impl AsRef<Path>) -> Result<Model> {
+        let cpath = c_path(path.as_ref())?;
+        let mut raw = std::ptr::null_mut();
+        let mut err = new_c_error();
+        // SAFETY: cpath is NUL-terminated; raw and err are valid for writes.
+        let status = unsafe { sys::hodu_model_open(cpath.as_ptr(), &mut raw, &mut err) };
+        check(status, &err)?;
+        let handle = Arc::new(ModelHandle(
+            NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "the runtime returned no model"))?,
+        ));
+        let m = handle.as_ptr();
+        // SAFETY: m is an open model; the counts and descriptors it
+        // returns stay valid while it is open, and we copy them now.
+        let (inputs, outputs, desc) = unsafe {
+            let n_in = sys::hodu_model_num_inputs(m);
+            let n_out = sys::hodu_model_num_outputs(m);
+            let inputs: Vec<TensorInfo> = (0..n_in).map(|i| TensorInfo::from_c(sys::hodu_model_input(m, i))).collect();
+            let outputs: Vec<TensorInfo> =
+                (0..n_out).map(|i| TensorInfo::from_c(sys::hodu_model_output(m, i))).collect();
+            (inputs, outputs, &*sys::hodu_model_desc_of(m))
+        };
+        // SAFETY: the descriptor's strings are NUL-terminated or NULL and
+        // live as long as the model.
+        let (name, producer) = unsafe { (opt_str(desc.model_name), opt_str(desc.producer)) };
+        Ok(Model {
+            handle,
+            inputs: inputs.into(),
+            outputs: outputs.into(),
+            name: name.unwrap_or_default(),
+            producer: producer.unwrap_or_default(),
+            training_step: !desc.state_next.is_null(),
+        })
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The compiler that built it (`"hodu <version>"`).
+    pub fn producer(&self) -> &str {
+        &self.producer
+    }
+
+    /// The inputs, in the order positional runs take them.
+    pub fn inputs(&self) -> &[TensorInfo] {
+        &self.inputs
+    }
+
+    /// The outputs, in the order runs return them.
+    pub fn outputs(&self) -> &[TensorInfo] {
+        &self.outputs
+    }
+
+    pub(crate) fn outputs_arc(&self) -> Arc<[TensorInfo]> {
+        self.outputs.clone()
+    }
+
+    /// Index of the input called `name`.
+    pub fn input_index(&self, name: &str) -> Option<usize> {
+        self.inputs.iter().position(|t| t.name == name)
+    }
+
+    /// Index of the output called `name`.
+    pub fn output_index(&self, name: &str) -> Option<usize> {
+        self.outputs.iter().position(|t| t.name == name)
+    }
+
+    /// Whether it is a training step (`hodu --build --train`), for
+    /// [`crate::Trainer`].
+    pub fn is_training_step(&self) -> bool {
+        self.training_step
+    }
+
+    /// Workspace bytes an instance with `n_workers` workers needs.
+    pub fn workspace_bytes(&self, n_workers: u32) -> usize {
+        // SAFETY: the handle is an open model.
+        unsafe { sys::hodu_model_workspace_bytes(self.handle.as_ptr(), n_workers) }
+    }
+
+    /// An instance with the runtime's default thread count
+    /// (`HODU_NUM_THREADS`, else 1).
+    pub fn instance(&self) -> Result<Instance> {
+        self.instance_with_threads(0)
+    }
+
+    /// An instance running on `n_threads` threads, the caller's included
+    /// (0: the default).  Results do not depend on the count.
+    pub fn instance_with_threads(&self, n_threads: u32) -> Result<Instance> {
+        let options = instance_options(n_threads);
+        let mut raw = std::ptr::null_mut();
+        let mut err = new_c_error();
+        // SAFETY: the model is open; options, raw and err are valid.
+        let status = unsafe { sys::hodu_instance_create_with(self.handle.as_ptr(), &options, &mut raw, &mut err) };
+        check(status, &err)?;
+        let ptr = NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "no instance returned"))?;
+        Ok(Instance { model: self.clone(), ptr, _not_sync: PhantomData })
+    }
+
+    /// Maps `(name, tensor)` pairs onto this model's input order; an
+    /// unknown, repeated or missing name is an [`ErrorKind::InvalidArg`]
+    /// error.
+    pub(crate) fn order_inputs<'a>(
+        what: &str,
+        infos: &[TensorInfo],
+        named: &[(&str, &'a dyn TensorRef)],
+    ) -> Result<Vec<&'a dyn TensorRef>> {
+        let mut slots: Vec<Option<&dyn TensorRef>> = vec![None; infos.len()];
+        for (name, t) in named {
+            let i = infos.iter().position(|info| info.name == *name).ok_or_else(|| {
+                let names: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
+                Error::new(
+                    ErrorKind::InvalidArg,
+                    format!("{what} has no input '{name}' (its inputs: {})", names.join(", ")),
+                )
+            })?;
+            if slots[i].replace(*t).is_some() {
+                return Err(Error::new(ErrorKind::InvalidArg, format!("input '{name}' is given twice")));
+            }
+        }
+        slots
+            .into_iter()
+            .zip(infos)
+            .map(|(s, info)| {
+                s.ok_or_else(|| Error::new(ErrorKind::InvalidArg, format!("input '{}' is missing", info.name)))
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn instance_options(n_threads: u32) -> sys::hodu_instance_options {
+    sys::hodu_instance_options {
+        n_threads,
+        exec: std::ptr::null(),
+        workspace: std::ptr::null_mut(),
+        workspace_bytes: 0,
+    }
+}
+
+/// A model's outputs after a run, in descriptor order, each with its
+/// actual shape.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    infos: Arc<[TensorInfo]>,
+    values: Vec<Value>,
+}
+
+impl Outputs {
+    /// Number of outputs.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The output called `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.infos.iter().position(|i| i.name == name).map(|i| &self.values[i])
+    }
+
+    /// The output called `name`, or an [`ErrorKind::InvalidArg`] error
+    /// naming the outputs there are.
+    pub fn by_name(&self, name: &str) -> Result<&Value> {
+        self.get(name).ok_or_else(|| {
+            let names: Vec<&str> = self.infos.iter().map(|i| i.name.as_str()).collect();
+            Error::new(ErrorKind::InvalidArg, format!("no output '{name}' (the outputs: {})", names.join(", ")))
+        })
+    }
+
+    /// `(name, value)` pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.infos.iter().map(|i| i.name.as_str()).zip(&self.values)
+    }
+
+    /// The values in order.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+}
+
+impl std::ops::Index<usize> for Outputs {
+    type Output = Value;
+    fn index(&self, i: usize) -> &Value {
+        &self.values[i]
+    }
+}
+
+/// Runs `call(inputs, n_inputs, outputs, n_outputs, err)` with C views of
+/// `inputs` and fresh buffers for `outputs`.
+pub(crate) fn run_with(
+    infos: &Arc<[TensorInfo]>,
+    inputs: &[&dyn TensorRef],
+    call: impl FnOnce(*const sys::hodu_tensor, usize, *mut sys::hodu_tensor, usize, *mut sys::hodu_error) -> i32,
+) -> Result<Outputs> {
+    let c_in = inputs.iter().map(|t| c_view(*t)).collect::<Result<Vec<_>>>()?;
+    let mut bufs = infos
+        .iter()
+        .map(|info| {
+            let shape = info.max_shape().ok_or_else(|| {
+                Error::new(ErrorKind::Unsupported, format!("output '{}' has an unbounded dim", info.name))
+            })?;
+            OutBuf::new(info.dtype, &shape)
+                .map_err(|e| Error::new(e.kind(), format!("output '{}': {}", info.name, e.message())))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut c_out: Vec<sys::hodu_tensor> = bufs.iter().map(|b| b.c).collect();
+    let mut err = new_c_error();
+    let status = call(c_in.as_ptr(), c_in.len(), c_out.as_mut_ptr(), c_out.len(), &mut err);
+    check(status, &err)?;
+    for (b, c) in bufs.iter_mut().zip(&c_out) {
+        b.c.rank = c.rank;
+        b.c.dims = c.dims;
+    }
+    let values = bufs.into_iter().map(OutBuf::finish).collect::<Result<Vec<_>>>()?;
+    Ok(Outputs { infos: infos.clone(), values })
+}
+
+/// An instance of a model: its workspace and threads.  Runs take `&mut
+/// self`: one instance runs one call at a time, as the C contract says.
+/// `Send` (it may move to another thread) but not `Sync`; make one
+/// instance per thread to run in parallel.
+pub struct Instance {
+    model: Model,
+    ptr: NonNull<sys::hodu_instance>,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+// SAFETY: an instance is not tied to the thread that made it; the C
+// contract only forbids two threads running it at once, which `&mut self`
+// on run (and the missing Sync) rules out.
+unsafe impl Send for Instance {}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance").field("model", &self.model.name).finish()
+    }
+}
+
+impl Instance {
+    /// The model it runs.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Threads it runs on.
+    pub fn num_threads(&self) -> u32 {
+        // SAFETY: ptr is a live instance.
+        unsafe { sys::hodu_instance_num_threads(self.ptr.as_ptr()) }
+    }
+
+    /// Runs the model on inputs in [`Model::inputs`] order.  The runtime
+    /// checks their count, dtypes and shapes (an input with run-time dims
+    /// takes any size in its range) and the error names the cause.
+    pub fn run(&mut self, inputs: &[&dyn TensorRef]) -> Result<Outputs> {
+        let inst = self.ptr.as_ptr();
+        run_with(&self.model.outputs, inputs, |i, ni, o, no, e| {
+            // SAFETY: inst is live and used by this call only (&mut self);
+            // the input views point at tensors borrowed for the call, the
+            // outputs at buffers of their described (largest) size.
+            unsafe { sys::hodu_instance_run(inst, i, ni, o, no, e) }
+        })
+    }
+
+    /// Runs the model on inputs given by name, in any order.
+    pub fn run_named(&mut self, inputs: &[(&str, &dyn TensorRef)]) -> Result<Outputs> {
+        let ordered = Model::order_inputs("the model", &self.model.inputs, inputs)?;
+        self.run(&ordered)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: ptr came from hodu_instance_create_with and is not used
+        // again; the model it refers to is kept open by self.model.
+        unsafe { sys::hodu_instance_destroy(self.ptr.as_ptr()) }
+    }
+}
