@@ -26,6 +26,22 @@
 //! - [`Trainer`]: a training step built with `--train`, its parameters and
 //!   optimizer state, safetensors checkpoints and evaluation.
 //!
+//! A wrong element type is a compile-time error where the type is known:
+//!
+//! ```compile_fail
+//! // a Tensor<f32> cannot hold i64s
+//! let t: hodu::Tensor<f32> = hodu::Tensor::new(&[2], vec![1i64, 2]).unwrap();
+//! ```
+//!
+//! ```compile_fail
+//! // char is no element type the runtime knows (Element is sealed)
+//! let t = hodu::Tensor::new(&[1], vec!['a']);
+//! ```
+//!
+//! and a [`ErrorKind::DType`] error where it comes from the model (an
+//! output read as another type, an input the model declares otherwise).
+//! A wrong shape is always an [`ErrorKind::Shape`] error.
+//!
 //! Every failure is an [`Error`] with an [`ErrorKind`] and, when it comes
 //! from libhodu_rt, the runtime's own message.  See docs/rust.md for how to
 //! build and link, and for the safety contract.
