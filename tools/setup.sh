@@ -14,7 +14,8 @@
 #      it.  --no-build stops after step 2.
 #
 # Every step is skipped when already done, so running it again is cheap.
-# It prints nothing on success unless it had to install something; on
+# It prints nothing on success unless it had to install something (or
+# cargo, optional, is missing); on
 # failure it says which step failed and shows the end of that step's output.
 set -euo pipefail
 
@@ -84,6 +85,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     step "apt-get update" apt-get update -q
     step "apt-get install" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Rust is optional: without cargo the ctest "rust" (bindings/rust) skips.
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup.sh: note: cargo not found; the Rust bindings' test (ctest -R rust) will be skipped" >&2
 fi
 
 # --- 2. Python virtual environment --------------------------------------------

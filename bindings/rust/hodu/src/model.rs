@@ -45,6 +45,18 @@ impl Dim {
     }
 }
 
+impl std::fmt::Display for Dim {
+    /// `8`, `B=1..64` (a named run-time dim), `1..64`, or `?` (unbounded).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dim::Fixed(n) => write!(f, "{n}"),
+            Dim::Range { min, max, name: Some(name) } => write!(f, "{name}={min}..{max}"),
+            Dim::Range { min, max, name: None } => write!(f, "{min}..{max}"),
+            Dim::Unbounded => f.write_str("?"),
+        }
+    }
+}
+
 /// Name, element type and dims of one input or output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TensorInfo {
@@ -54,6 +66,14 @@ pub struct TensorInfo {
     pub dtype: DType,
     /// The dims.
     pub dims: Vec<Dim>,
+}
+
+impl std::fmt::Display for TensorInfo {
+    /// `x: float32[B=1..4, 3]`, as `hodu --inspect` shows it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dims: Vec<String> = self.dims.iter().map(Dim::to_string).collect();
+        write!(f, "{}: {}[{}]", self.name, self.dtype, dims.join(", "))
+    }
 }
 
 impl TensorInfo {

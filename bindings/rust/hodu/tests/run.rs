@@ -21,6 +21,7 @@ fn describes_inputs_outputs_and_runtime_dims() {
     assert_eq!(x.dims, [Dim::Range { min: 1, max: 4, name: Some("B".into()) }, Dim::Fixed(3)]);
     assert!(!x.is_static());
     assert_eq!(x.max_shape(), Some(vec![4, 3]));
+    assert_eq!(x.to_string(), "x: float32[B=1..4, 3]");
     assert_eq!(m.input_index("y"), Some(1));
     assert_eq!(m.output_index("prod"), Some(1));
     assert!(m.producer().starts_with("hodu"));
