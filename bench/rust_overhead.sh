@@ -6,9 +6,9 @@
 # usage: bench/rust_overhead.sh [HODU [ITERATIONS]]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-hodu=${1:-$repo/build/hodu}
+hodu=$(realpath "${1:-$repo/build/hodu}")
 iters=${2:-200000}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(dirname "$hodu")/cargo}
+export CARGO_TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$(dirname "$hodu")/cargo}")
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -9,13 +9,13 @@
 # Exits 77 (ctest's skip) when cargo is not installed.
 # usage: run.sh HODU RT_LIB_DIR PYTHON
 set -euo pipefail
-hodu=$1 rt_dir=$2 python=$3
+hodu=$(realpath "$1") rt_dir=$(realpath "$2") python=$3
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 if ! command -v cargo >/dev/null 2>&1; then
     echo "rust: cargo not found; skipped"
     exit 77
 fi
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$(dirname "$hodu")/cargo}
+export CARGO_TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$(dirname "$hodu")/cargo}")
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 export HODU_RT_LIB_DIR=$rt_dir HODU_EXE=$hodu
 work=$(mktemp -d)

@@ -1,6 +1,7 @@
 //! The per-run cost of the safe Rust call path against the C API on a tiny
 //! model: the same instance run many times through `Instance::run` (which
-//! makes the C views and fresh output buffers each time) and through
+//! makes the C views and fresh output buffers each time), through
+//! `Instance::run_into` (which reuses the last run's buffers) and through
 //! `hodu_instance_run` with buffers made once.  Prints microseconds per
 //! run and their difference; asserts nothing about time.
 //!
@@ -89,16 +90,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         assert_eq!(s, sys::HODU_OK);
     };
-    let mut rust_run = || {
-        std::hint::black_box(inst.run(&refs).expect("run"));
+    let mut reused = inst.run(&refs)?;
+    let mut rust_run = |reuse: bool| {
+        if reuse {
+            inst.run_into(&refs, &mut reused).expect("run_into");
+            std::hint::black_box(&reused);
+        } else {
+            std::hint::black_box(inst.run(&refs).expect("run"));
+        }
     };
     // warm up, then alternate rounds so drift in the machine hits both
     for _ in 0..1000 {
         c_run();
-        rust_run();
+        rust_run(false);
+        rust_run(true);
     }
     let rounds = 5;
-    let (mut c_ns, mut r_ns) = (0u128, 0u128);
+    let (mut c_ns, mut r_ns, mut ri_ns) = (0u128, 0u128, 0u128);
     for _ in 0..rounds {
         let t = Instant::now();
         for _ in 0..iters / rounds {
@@ -107,16 +115,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         c_ns += t.elapsed().as_nanos();
         let t = Instant::now();
         for _ in 0..iters / rounds {
-            rust_run();
+            rust_run(false);
         }
         r_ns += t.elapsed().as_nanos();
+        let t = Instant::now();
+        for _ in 0..iters / rounds {
+            rust_run(true);
+        }
+        ri_ns += t.elapsed().as_nanos();
     }
     let n = (iters / rounds * rounds) as f64;
-    let (c_us, r_us) = (c_ns as f64 / n / 1e3, r_ns as f64 / n / 1e3);
-    println!("model {} ({} inputs, {} outputs), {} runs each", path, c_in.len(), c_out.len(), n);
+    let us = |ns: u128| ns as f64 / n / 1e3;
+    let (c_us, r_us, ri_us) = (us(c_ns), us(r_ns), us(ri_ns));
+    let n_out = c_out.len();
+    println!("model {path} ({} inputs, {n_out} outputs), {n} runs each", c_in.len());
     println!("C API (hodu_instance_run):   {c_us:.3} us/run");
-    println!("Rust (Instance::run):        {r_us:.3} us/run");
-    println!("Rust overhead:               {:+.3} us/run", r_us - c_us);
+    println!("Rust Instance::run:          {r_us:.3} us/run  ({:+.3} us)", r_us - c_us);
+    println!("Rust Instance::run_into:     {ri_us:.3} us/run  ({:+.3} us)", ri_us - c_us);
     // SAFETY: made above, not used after this.
     unsafe {
         sys::hodu_instance_destroy(raw.1);

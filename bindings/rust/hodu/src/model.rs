@@ -10,7 +10,7 @@ use std::sync::Arc;
 use hodu_sys as sys;
 
 use crate::error::{c_path, check, new_c_error, Error, ErrorKind, Result};
-use crate::tensor::{c_view, DType, OutBuf, TensorRef, Value};
+use crate::tensor::{c_view, DType, TensorRef, Value};
 
 /// One dim of a model's input or output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +171,8 @@ pub struct Model {
     pub(crate) handle: Arc<ModelHandle>,
     inputs: Arc<[TensorInfo]>,
     outputs: Arc<[TensorInfo]>,
+    /// Each output's largest shape; None when one is unbounded.
+    out_max: Option<Arc<[Vec<usize>]>>,
     name: String,
     producer: String,
     training_step: bool,
@@ -212,10 +214,12 @@ impl Model {
         // SAFETY: the descriptor's strings are NUL-terminated or NULL and
         // live as long as the model.
         let (name, producer) = unsafe { (opt_str(desc.model_name), opt_str(desc.producer)) };
+        let out_max = outputs.iter().map(TensorInfo::max_shape).collect::<Option<Vec<_>>>().map(Arc::from);
         Ok(Model {
             handle,
             inputs: inputs.into(),
             outputs: outputs.into(),
+            out_max,
             name: name.unwrap_or_default(),
             producer: producer.unwrap_or_default(),
             training_step: !desc.state_next.is_null(),
@@ -242,8 +246,9 @@ impl Model {
         &self.outputs
     }
 
-    pub(crate) fn outputs_arc(&self) -> Arc<[TensorInfo]> {
-        self.outputs.clone()
+    /// Empty outputs to run into.
+    pub(crate) fn new_outputs(&self) -> Result<Outputs> {
+        Outputs::new(&self.outputs, self.out_max.as_ref())
     }
 
     /// Index of the input called `name`.
@@ -284,7 +289,7 @@ impl Model {
         let status = unsafe { sys::hodu_instance_create_with(self.handle.as_ptr(), &options, &mut raw, &mut err) };
         check(status, &err)?;
         let ptr = NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "no instance returned"))?;
-        Ok(Instance { model: self.clone(), ptr, _not_sync: PhantomData })
+        Ok(Instance { model: self.clone(), ptr, scratch: Scratch::default(), _not_sync: PhantomData })
     }
 
     /// Maps `(name, tensor)` pairs onto this model's input order; an
@@ -328,14 +333,37 @@ pub(crate) fn instance_options(n_threads: u32) -> sys::hodu_instance_options {
 }
 
 /// A model's outputs after a run, in descriptor order, each with its
-/// actual shape.
+/// actual shape.  [`Instance::run_into`] reuses their buffers.
 #[derive(Debug, Clone)]
 pub struct Outputs {
     infos: Arc<[TensorInfo]>,
+    /// Each output's largest shape, what its buffer is sized for.
+    max: Arc<[Vec<usize>]>,
     values: Vec<Value>,
 }
 
 impl Outputs {
+    fn new(infos: &Arc<[TensorInfo]>, max: Option<&Arc<[Vec<usize>]>>) -> Result<Outputs> {
+        let max = max.ok_or_else(|| {
+            let name = infos.iter().find(|i| i.max_shape().is_none()).map_or("", |i| i.name.as_str());
+            Error::new(ErrorKind::Unsupported, format!("output '{name}' has an unbounded dim"))
+        })?;
+        let values = infos
+            .iter()
+            .map(|i| {
+                Value::out_buffer(i.dtype)
+                    .map_err(|e| Error::new(e.kind(), format!("output '{}': {}", i.name, e.message())))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Outputs { infos: infos.clone(), max: max.clone(), values })
+    }
+
+    fn abandon(&mut self) {
+        for (info, value) in self.infos.iter().zip(self.values.iter_mut()) {
+            value.out_abandon(info.dtype);
+        }
+    }
+
     /// Number of outputs.
     pub fn len(&self) -> usize {
         self.values.len()
@@ -379,33 +407,65 @@ impl std::ops::Index<usize> for Outputs {
 }
 
 /// Runs `call(inputs, n_inputs, outputs, n_outputs, err)` with C views of
-/// `inputs` and fresh buffers for `outputs`.
-pub(crate) fn run_with(
-    infos: &Arc<[TensorInfo]>,
+/// `inputs` and of `outputs`' buffers, grown to their largest shapes; then
+/// keeps the shapes the runtime reported.
+pub(crate) fn run_into_with(
     inputs: &[&dyn TensorRef],
+    outputs: &mut Outputs,
+    scratch: &mut Scratch,
     call: impl FnOnce(*const sys::hodu_tensor, usize, *mut sys::hodu_tensor, usize, *mut sys::hodu_error) -> i32,
-) -> Result<Outputs> {
-    let c_in = inputs.iter().map(|t| c_view(*t)).collect::<Result<Vec<_>>>()?;
-    let mut bufs = infos
-        .iter()
-        .map(|info| {
-            let shape = info.max_shape().ok_or_else(|| {
-                Error::new(ErrorKind::Unsupported, format!("output '{}' has an unbounded dim", info.name))
-            })?;
-            OutBuf::new(info.dtype, &shape)
-                .map_err(|e| Error::new(e.kind(), format!("output '{}': {}", info.name, e.message())))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut c_out: Vec<sys::hodu_tensor> = bufs.iter().map(|b| b.c).collect();
-    let mut err = new_c_error();
-    let status = call(c_in.as_ptr(), c_in.len(), c_out.as_mut_ptr(), c_out.len(), &mut err);
-    check(status, &err)?;
-    for (b, c) in bufs.iter_mut().zip(&c_out) {
-        b.c.rank = c.rank;
-        b.c.dims = c.dims;
+) -> Result<()> {
+    let result = run_views(inputs, outputs, scratch, call);
+    // the views point into tensors that are not ours to keep
+    scratch.c_in.clear();
+    scratch.c_out.clear();
+    result
+}
+
+fn run_views(
+    inputs: &[&dyn TensorRef],
+    outputs: &mut Outputs,
+    scratch: &mut Scratch,
+    call: impl FnOnce(*const sys::hodu_tensor, usize, *mut sys::hodu_tensor, usize, *mut sys::hodu_error) -> i32,
+) -> Result<()> {
+    for t in inputs {
+        scratch.c_in.push(c_view(*t)?);
     }
-    let values = bufs.into_iter().map(OutBuf::finish).collect::<Result<Vec<_>>>()?;
-    Ok(Outputs { infos: infos.clone(), values })
+    let mut failed = None;
+    for ((info, shape), value) in outputs.infos.iter().zip(outputs.max.iter()).zip(outputs.values.iter_mut()) {
+        match value.out_view(info.dtype, shape) {
+            Ok(c) => scratch.c_out.push(c),
+            Err(e) => {
+                failed = Some(Error::new(e.kind(), format!("output '{}': {}", info.name, e.message())));
+                break;
+            }
+        }
+    }
+    if let Some(e) = failed {
+        outputs.abandon();
+        return Err(e);
+    }
+    let mut err = new_c_error();
+    let (c_in, c_out) = (&scratch.c_in, &mut scratch.c_out);
+    let status = call(c_in.as_ptr(), c_in.len(), c_out.as_mut_ptr(), c_out.len(), &mut err);
+    if let Err(e) = check(status, &err) {
+        outputs.abandon();
+        return Err(e);
+    }
+    let mut result = Ok(());
+    for ((info, value), c) in outputs.infos.iter().zip(outputs.values.iter_mut()).zip(c_out.iter()) {
+        let done = value.out_finish(info.dtype, c);
+        result = result.and(done);
+    }
+    result
+}
+
+/// The C views of a run's tensors, kept between runs so a run allocates
+/// nothing for them.  Empty between calls.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    c_in: Vec<sys::hodu_tensor>,
+    c_out: Vec<sys::hodu_tensor>,
 }
 
 /// An instance of a model: its workspace and threads.  Runs take `&mut
@@ -415,6 +475,7 @@ pub(crate) fn run_with(
 pub struct Instance {
     model: Model,
     ptr: NonNull<sys::hodu_instance>,
+    scratch: Scratch,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -445,8 +506,22 @@ impl Instance {
     /// checks their count, dtypes and shapes (an input with run-time dims
     /// takes any size in its range) and the error names the cause.
     pub fn run(&mut self, inputs: &[&dyn TensorRef]) -> Result<Outputs> {
+        let mut outputs = self.model.new_outputs()?;
+        self.run_into(inputs, &mut outputs)?;
+        Ok(outputs)
+    }
+
+    /// The same as [`Instance::run`], into the buffers of `outputs` from an
+    /// earlier run of this model (no allocation when the element types
+    /// allow it; bool outputs are converted each run).  After an error the
+    /// outputs hold their largest shapes and unspecified elements.  Outputs
+    /// of another model are an [`ErrorKind::InvalidArg`] error.
+    pub fn run_into(&mut self, inputs: &[&dyn TensorRef], outputs: &mut Outputs) -> Result<()> {
+        if !Arc::ptr_eq(&outputs.infos, &self.model.outputs) {
+            return Err(Error::new(ErrorKind::InvalidArg, "these outputs come from another model"));
+        }
         let inst = self.ptr.as_ptr();
-        run_with(&self.model.outputs, inputs, |i, ni, o, no, e| {
+        run_into_with(inputs, outputs, &mut self.scratch, |i, ni, o, no, e| {
             // SAFETY: inst is live and used by this call only (&mut self);
             // the input views point at tensors borrowed for the call, the
             // outputs at buffers of their described (largest) size.

@@ -220,9 +220,13 @@ impl Data {
         each_data!(self, v => v.truncate(n))
     }
 
+    fn resize(&mut self, n: usize) {
+        each_data!(self, v => v.resize(n, Default::default()))
+    }
+
     /// `n` zeros the runtime may write `dtype` elements into.  bool gets
-    /// bytes: the model's bytes become `bool`s only after a check
-    /// ([`Data::finish`]), so a stray byte cannot make an invalid `bool`.
+    /// bytes: the model's bytes become `bool`s only through `!= 0`
+    /// ([`Value::out_abandon`]), so a stray byte cannot make an invalid `bool`.
     fn buffer(dtype: DType, n: usize) -> Result<Data> {
         Ok(match dtype {
             DType::F32 => Data::F32(vec![0.0; n]),
@@ -242,14 +246,6 @@ impl Data {
                 ))
             }
         })
-    }
-
-    /// The buffer of [`Data::buffer`] as elements of `dtype`.
-    fn finish(self, dtype: DType) -> Data {
-        match (dtype, self) {
-            (DType::Bool, Data::U8(bytes)) => Data::Bool(bytes.into_iter().map(|b| b != 0).collect()),
-            (_, d) => d,
-        }
     }
 
     /// Elements of `dtype` from native-endian bytes, strictly: bool bytes
@@ -581,18 +577,22 @@ impl Drop for OwnedCTensor {
     }
 }
 
-/// The shape in a C tensor, checked.
-pub(crate) fn c_shape(t: &sys::hodu_tensor) -> Result<Vec<usize>> {
+/// The dims of a C tensor, checked: rank within the limit, none negative.
+fn c_dims(t: &sys::hodu_tensor) -> Result<&[i64]> {
     let rank = usize::try_from(t.rank)
         .ok()
         .filter(|r| *r <= sys::HODU_MAX_RANK)
         .ok_or_else(|| Error::new(ErrorKind::Format, format!("the runtime reported rank {}", t.rank)))?;
-    t.dims[..rank]
-        .iter()
-        .map(|d| {
-            usize::try_from(*d).map_err(|_| Error::new(ErrorKind::Format, format!("the runtime reported dim {d}")))
-        })
-        .collect()
+    let dims = &t.dims[..rank];
+    match dims.iter().find(|d| usize::try_from(**d).is_err()) {
+        Some(d) => Err(Error::new(ErrorKind::Format, format!("the runtime reported dim {d}"))),
+        None => Ok(dims),
+    }
+}
+
+/// The shape in a C tensor, checked.
+pub(crate) fn c_shape(t: &sys::hodu_tensor) -> Result<Vec<usize>> {
+    Ok(c_dims(t)?.iter().map(|d| *d as usize).collect()) // c_dims checked each converts
 }
 
 /// A C view of a tensor the runtime reads (never writes).
@@ -611,42 +611,73 @@ pub(crate) fn c_view(t: &dyn TensorRef) -> Result<sys::hodu_tensor> {
     Ok(c)
 }
 
-/// A buffer for the runtime to write a `dtype` tensor of up to `dims` into.
-pub(crate) struct OutBuf {
-    dtype: DType,
-    data: Data,
-    pub(crate) c: sys::hodu_tensor,
-}
-
-impl OutBuf {
-    pub(crate) fn new(dtype: DType, dims: &[usize]) -> Result<OutBuf> {
-        check_len(dims, numel(dims)?)?;
-        let mut data = Data::buffer(dtype, numel(dims)?)?;
-        let mut c = empty_c_tensor();
-        c.dtype = dtype.to_raw();
-        c.rank = dims.len() as i32;
-        for (slot, d) in c.dims.iter_mut().zip(dims) {
-            *slot = *d as i64; // numel fit in usize, so each dim fits
-        }
-        c.data = data.as_mut_ptr();
-        c.nbytes = data.byte_len();
-        Ok(OutBuf { dtype, data, c })
+impl Value {
+    /// An empty buffer for outputs of `dtype` (see [`Value::out_view`]).
+    pub(crate) fn out_buffer(dtype: DType) -> Result<Value> {
+        Ok(Value { shape: vec![0], data: Data::buffer(dtype, 0)? })
     }
 
-    /// The tensor after the runtime wrote it: the shape it reported, the
-    /// elements that shape covers.
-    pub(crate) fn finish(self) -> Result<Value> {
-        let shape = c_shape(&self.c)?;
-        let n = numel(&shape)?;
-        let mut data = self.data;
-        if n > data.len() {
-            return Err(Error::new(
-                ErrorKind::Format,
-                format!("the runtime reported shape {shape:?}, larger than the output buffer"),
-            ));
+    /// Makes room for a `dtype` tensor of shape `max` (reusing the buffer
+    /// when it has that type) and returns the C view the runtime writes.
+    /// Until [`Value::out_finish`] or [`Value::out_abandon`], a bool
+    /// tensor's elements are bytes.
+    pub(crate) fn out_view(&mut self, dtype: DType, max: &[usize]) -> Result<sys::hodu_tensor> {
+        let n = numel(max)?;
+        check_len(max, n)?;
+        let reusable = match dtype {
+            DType::Bool => matches!(self.data, Data::U8(_)),
+            _ => self.data.dtype() == dtype,
+        };
+        if reusable {
+            self.data.resize(n);
+        } else {
+            self.data = Data::buffer(dtype, n)?;
         }
-        data.truncate(n);
-        Ok(Value { shape, data: data.finish(self.dtype) })
+        self.shape.clear();
+        self.shape.extend_from_slice(max);
+        let mut c = empty_c_tensor();
+        c.dtype = dtype.to_raw();
+        c.rank = max.len() as i32; // <= HODU_MAX_RANK, checked above
+        for (slot, d) in c.dims.iter_mut().zip(max) {
+            *slot = *d as i64; // the element count fit in usize, so each dim fits
+        }
+        c.data = self.data.as_mut_ptr();
+        c.nbytes = self.data.byte_len();
+        Ok(c)
+    }
+
+    /// After the runtime wrote `c`: keeps the shape it reported and the
+    /// elements that shape covers.
+    pub(crate) fn out_finish(&mut self, dtype: DType, c: &sys::hodu_tensor) -> Result<()> {
+        let len = self.data.len();
+        let checked = c_dims(c).and_then(|dims| {
+            let n = dims.iter().try_fold(1usize, |n, d| n.checked_mul(*d as usize));
+            match n {
+                Some(n) if n <= len => Ok((dims, n)),
+                _ => Err(Error::new(
+                    ErrorKind::Format,
+                    format!("the runtime reported shape {dims:?}, larger than the output buffer"),
+                )),
+            }
+        });
+        let result = checked.map(|(dims, n)| {
+            self.shape.clear();
+            self.shape.extend(dims.iter().map(|d| *d as usize));
+            self.data.truncate(n);
+        });
+        self.out_abandon(dtype);
+        result
+    }
+
+    /// Leaves the buffer a valid tensor of `dtype` (its largest shape,
+    /// contents unspecified) after a failed run.
+    pub(crate) fn out_abandon(&mut self, dtype: DType) {
+        if dtype == DType::Bool {
+            if let Data::U8(bytes) = &mut self.data {
+                let bools = std::mem::take(bytes).into_iter().map(|b| b != 0).collect();
+                self.data = Data::Bool(bools);
+            }
+        }
     }
 }
 

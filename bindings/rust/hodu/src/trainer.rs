@@ -9,8 +9,8 @@ use std::sync::Arc;
 use hodu_sys as sys;
 
 use crate::error::{c_path, c_string, check, new_c_error, Error, ErrorKind, Result};
-use crate::model::{instance_options, run_with, Model, Outputs, TensorInfo};
-use crate::tensor::{c_view, Element, OutBuf, Tensor, TensorRef, Value};
+use crate::model::{instance_options, run_into_with, Model, Outputs, Scratch, TensorInfo};
+use crate::tensor::{c_view, Element, Tensor, TensorRef, Value};
 
 /// A training step (`hodu --build model.onnx --train ...`) and the state it
 /// carries between steps: the parameters, starting from those the library
@@ -119,14 +119,19 @@ impl Trainer {
     pub fn get(&self, name: &str) -> Result<Value> {
         let info = self.state_info(name)?;
         let shape = info.max_shape().ok_or_else(|| Error::new(ErrorKind::Unsupported, "unbounded state"))?;
-        let mut buf = OutBuf::new(info.dtype, &shape)?;
+        let mut value = Value::out_buffer(info.dtype)?;
+        let mut c = value.out_view(info.dtype, &shape)?;
         let cname = c_string("name", name)?;
         let mut err = new_c_error();
-        // SAFETY: the trainer is live; buf.c points at a buffer of the
+        // SAFETY: the trainer is live; c points at value's buffer of the
         // tensor's dtype and shape, which the call fills.
-        let status = unsafe { sys::hodu_trainer_get(self.ptr.as_ptr(), cname.as_ptr(), &mut buf.c, &mut err) };
-        check(status, &err)?;
-        buf.finish()
+        let status = unsafe { sys::hodu_trainer_get(self.ptr.as_ptr(), cname.as_ptr(), &mut c, &mut err) };
+        if let Err(e) = check(status, &err) {
+            value.out_abandon(info.dtype);
+            return Err(e);
+        }
+        value.out_finish(info.dtype, &c)?;
+        Ok(value)
     }
 
     /// The state tensor `name` as `T`s; another type is an
@@ -191,12 +196,14 @@ impl Trainer {
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::InvalidArg, "no forward pass attached (Trainer::attach_eval)"))?;
         let t = self.ptr.as_ptr();
-        run_with(&eval.outputs_arc(), inputs, |i, ni, o, no, e| {
+        let mut outputs = eval.new_outputs()?;
+        run_into_with(inputs, &mut outputs, &mut Scratch::default(), |i, ni, o, no, e| {
             // SAFETY: the trainer is live and used by this call only; the
             // views point at borrowed tensors, the outputs at buffers of
             // the forward pass's described sizes.
             unsafe { sys::hodu_trainer_eval(t, i, ni, o, no, e) }
-        })
+        })?;
+        Ok(outputs)
     }
 }
 

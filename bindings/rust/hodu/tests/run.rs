@@ -49,6 +49,31 @@ fn outputs_follow_the_math_with_their_runtime_shapes() {
 }
 
 #[test]
+fn run_into_reuses_the_buffers_across_shapes() {
+    let m = affine();
+    let mut inst = m.instance().unwrap();
+    let x4 = Tensor::new(&[4, 3], (0..12).map(|i| i as f32).collect()).unwrap();
+    let mut out = inst.run(&[&x4, &x4]).unwrap();
+    for b in [1usize, 3, 4, 2] {
+        let x = Tensor::new(&[b, 3], (0..b * 3).map(|i| 1.0 - i as f32).collect()).unwrap();
+        inst.run_into(&[&x, &x], &mut out).unwrap();
+        let fresh = inst.run(&[&x, &x]).unwrap();
+        assert_eq!(out[0], fresh[0]);
+        assert_eq!(out[1], fresh[1]);
+        assert_eq!(out[1].shape(), [b, 3]);
+    }
+    // a failed run leaves valid tensors of the largest shape
+    let bad = Tensor::<f32>::zeros(&[5, 3]).unwrap();
+    assert!(inst.run_into(&[&bad, &bad], &mut out).is_err());
+    assert_eq!(out[0].shape(), [4, 3]);
+    assert_eq!(out[0].len(), 12);
+    // outputs of another model are refused
+    let other = affine();
+    let mut theirs = other.instance().unwrap().run(&[&x4, &x4]).unwrap();
+    assert_eq!(inst.run_into(&[&x4, &x4], &mut theirs).unwrap_err().kind(), hodu::ErrorKind::InvalidArg);
+}
+
+#[test]
 fn named_inputs_in_any_order() {
     let m = affine();
     let mut inst = m.instance().unwrap();
