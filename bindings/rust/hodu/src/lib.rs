@@ -24,7 +24,8 @@
 //!   time through the sealed [`Element`] trait.  [`Value`]: a tensor whose
 //!   type is known only at run time (outputs, state, any .npy file).
 //! - [`Trainer`]: a training step built with `--train`, its parameters and
-//!   optimizer state, safetensors checkpoints and evaluation.
+//!   optimizer state, safetensors checkpoints and evaluation;
+//!   [`read_safetensors`] and [`write_safetensors`] for the files.
 //!
 //! A wrong element type is a compile-time error where the type is known:
 //!
@@ -53,8 +54,8 @@ mod tensor;
 mod trainer;
 
 pub use error::{Error, ErrorKind, Result};
-pub use model::{Dim, Instance, Model, Outputs, TensorInfo};
-pub use tensor::{DType, Element, Tensor, TensorRef, Value};
+pub use model::{Dim, Instance, Model, Outputs, ProfileEntry, TensorInfo};
+pub use tensor::{read_safetensors, write_safetensors, DType, Element, Tensor, TensorRef, Value};
 pub use trainer::Trainer;
 
 /// The raw declarations this crate is built on.

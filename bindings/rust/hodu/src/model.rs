@@ -468,6 +468,22 @@ pub(crate) struct Scratch {
     c_out: Vec<sys::hodu_tensor>,
 }
 
+/// One step of a run (a node of the compiled model, its fused consumers
+/// included) and the time spent in it, from [`Instance::profile`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileEntry {
+    /// The node's name in the model ("" when it has none).
+    pub node: String,
+    /// Its op: "Conv", or "hodu.ConvBlocked" for one the compiler made.
+    pub op: String,
+    /// The compiler's FLOPs estimate for one run of the step (0: none).
+    pub flops: u64,
+    /// Runs that started the step since profiling was turned on.
+    pub runs: u64,
+    /// Their total wall time in nanoseconds.
+    pub total_ns: u64,
+}
+
 /// An instance of a model: its workspace and threads.  Runs take `&mut
 /// self`: one instance runs one call at a time, as the C contract says.
 /// `Send` (it may move to another thread) but not `Sync`; make one
@@ -527,6 +543,41 @@ impl Instance {
             // outputs at buffers of their described (largest) size.
             unsafe { sys::hodu_instance_run(inst, i, ni, o, no, e) }
         })
+    }
+
+    /// Turns per-step timing of this instance's runs on (the totals start
+    /// from zero) or off; it costs two clock readings per step.
+    pub fn set_profiling(&mut self, on: bool) -> Result<()> {
+        let mut err = new_c_error();
+        // SAFETY: ptr is a live instance used by this call only (&mut self).
+        let status = unsafe { sys::hodu_instance_set_profiling(self.ptr.as_ptr(), i32::from(on), &mut err) };
+        check(status, &err)
+    }
+
+    /// The per-step totals since profiling was turned on, in run order;
+    /// empty when it is off.
+    pub fn profile(&self) -> Vec<ProfileEntry> {
+        let mut n = 0usize;
+        // SAFETY: ptr is a live instance; the entries stay valid until the
+        // next set_profiling (which takes &mut self) and are copied here.
+        let entries = unsafe { sys::hodu_instance_profile(self.ptr.as_ptr(), &mut n) };
+        if entries.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: the runtime returned n entries at `entries` (see above).
+        let entries = unsafe { std::slice::from_raw_parts(entries, n) };
+        entries
+            .iter()
+            .map(|e| ProfileEntry {
+                // SAFETY: node and op are NUL-terminated strings of the model.
+                node: unsafe { opt_str(e.node) }.unwrap_or_default(),
+                // SAFETY: as above.
+                op: unsafe { opt_str(e.op) }.unwrap_or_default(),
+                flops: e.flops,
+                runs: e.runs,
+                total_ns: e.total_ns,
+            })
+            .collect()
     }
 
     /// Runs the model on inputs given by name, in any order.

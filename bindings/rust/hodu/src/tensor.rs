@@ -690,3 +690,74 @@ fn write_npy(path: &Path, t: &dyn TensorRef) -> Result<()> {
     let status = unsafe { sys::hodu_npy_write(cpath.as_ptr(), &c, &mut err) };
     check(status, &err)
 }
+
+/// Reads every tensor of a safetensors file (libhodu_rt's reader checks
+/// every header field against the file), in file order, copied out.  A
+/// tensor of a type without a Rust element type (F16, BF16) is an
+/// [`ErrorKind::Unsupported`] error naming it.
+pub fn read_safetensors(path: impl AsRef<Path>) -> Result<Vec<(String, Value)>> {
+    let cpath = c_path(path.as_ref())?;
+    let mut st = std::ptr::null_mut();
+    let mut err = new_c_error();
+    // SAFETY: cpath is NUL-terminated; st and err are valid for writes.
+    let status = unsafe { sys::hodu_safetensors_read(cpath.as_ptr(), &mut st, &mut err) };
+    check(status, &err)?;
+    let file = SafetensorsFile(st);
+    // SAFETY: file.0 is open until `file` drops at the end of this function.
+    let count = unsafe { sys::hodu_safetensors_count(file.0) };
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        // SAFETY: i < count; the name is NUL-terminated and the tensor a
+        // view of the file's bytes, both valid while the file is open.
+        let (name, t) = unsafe {
+            (crate::model::opt_str(sys::hodu_safetensors_name(file.0, i)), &*sys::hodu_safetensors_tensor(file.0, i))
+        };
+        let name = name.unwrap_or_default();
+        let shape = c_shape(t)?;
+        let n = numel(&shape)?;
+        // SAFETY: hodu_dtype_size takes any value.
+        let size = unsafe { sys::hodu_dtype_size(t.dtype) };
+        let nbytes = n
+            .checked_mul(size)
+            .filter(|b| *b <= t.nbytes)
+            .ok_or_else(|| Error::new(ErrorKind::Format, format!("tensor '{name}' is smaller than its shape")))?;
+        let bytes: &[u8] = if nbytes == 0 {
+            &[]
+        } else {
+            // SAFETY: the reader checked that t.data holds t.nbytes >=
+            // nbytes bytes of the file, alive while it is open; u8 needs no
+            // alignment.
+            unsafe { std::slice::from_raw_parts(t.data.cast::<u8>(), nbytes) }
+        };
+        let data = Data::from_bytes(DType::from_raw(t.dtype), bytes)
+            .map_err(|e| Error::new(e.kind(), format!("tensor '{name}': {e}")))?;
+        out.push((name, Value { shape, data }));
+    }
+    Ok(out)
+}
+
+/// Writes named tensors to a safetensors file (through a temporary file
+/// renamed over `path`).
+pub fn write_safetensors(path: impl AsRef<Path>, tensors: &[(&str, &dyn TensorRef)]) -> Result<()> {
+    let cpath = c_path(path.as_ref())?;
+    let names = tensors.iter().map(|(n, _)| crate::error::c_string("tensor name", n)).collect::<Result<Vec<_>>>()?;
+    let name_ptrs: Vec<*const std::ffi::c_char> = names.iter().map(|n| n.as_ptr()).collect();
+    let views = tensors.iter().map(|(_, t)| c_view(*t)).collect::<Result<Vec<_>>>()?;
+    let mut err = new_c_error();
+    // SAFETY: names and views hold tensors.len() entries each, pointing at
+    // strings and tensors borrowed for the call, which only reads them.
+    let status = unsafe {
+        sys::hodu_safetensors_write(cpath.as_ptr(), name_ptrs.as_ptr(), views.as_ptr(), views.len(), &mut err)
+    };
+    check(status, &err)
+}
+
+/// An open safetensors file, closed on drop.
+struct SafetensorsFile(*mut sys::hodu_safetensors);
+
+impl Drop for SafetensorsFile {
+    fn drop(&mut self) {
+        // SAFETY: opened by hodu_safetensors_read, not used after this.
+        unsafe { sys::hodu_safetensors_close(self.0) }
+    }
+}

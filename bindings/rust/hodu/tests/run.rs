@@ -74,6 +74,23 @@ fn run_into_reuses_the_buffers_across_shapes() {
 }
 
 #[test]
+fn profiling_counts_the_steps_of_each_run() {
+    let m = affine();
+    let mut inst = m.instance().unwrap();
+    assert!(inst.profile().is_empty());
+    inst.set_profiling(true).unwrap();
+    let x = Tensor::<f32>::zeros(&[2, 3]).unwrap();
+    for _ in 0..3 {
+        inst.run(&[&x, &x]).unwrap();
+    }
+    let p = inst.profile();
+    assert!(!p.is_empty());
+    assert!(p.iter().all(|e| e.runs == 3 && !e.op.is_empty()), "{p:?}");
+    inst.set_profiling(false).unwrap();
+    assert!(inst.profile().is_empty());
+}
+
+#[test]
 fn named_inputs_in_any_order() {
     let m = affine();
     let mut inst = m.instance().unwrap();

@@ -62,6 +62,23 @@ fn loss_falls_and_checkpoints_restore_the_outputs() {
     let after = fresh.eval(&[&x]).unwrap();
     assert_eq!(after[0], before[0]);
 
+    // the checkpoint as a file: every state tensor, as the trainer has it;
+    // and a file written from Rust loads back into a trainer
+    let file = hodu::read_safetensors(&ckpt).unwrap();
+    assert_eq!(file.len(), tr.state().len());
+    for (name, value) in &file {
+        assert_eq!(*value, tr.get(name).unwrap(), "{name}");
+    }
+    let pairs: Vec<(&str, &dyn hodu::TensorRef)> =
+        file.iter().map(|(n, v)| (n.as_str(), v as &dyn hodu::TensorRef)).collect();
+    let copy = dir.join("copy.safetensors");
+    hodu::write_safetensors(&copy, &pairs).unwrap();
+    let mut third = Trainer::new(&step).unwrap();
+    third.load(&copy).unwrap();
+    assert_eq!(third.get("fc2.weight").unwrap(), tr.get("fc2.weight").unwrap());
+    std::fs::write(dir.join("junk.safetensors"), b"\x08\0\0\0\0\0\0\0{\"a\":1}").unwrap();
+    assert!(hodu::read_safetensors(dir.join("junk.safetensors")).is_err());
+
     // set and get a parameter by name
     let w = Tensor::new(&[3], vec![0.5f32, -0.5, 2.0]).unwrap();
     fresh.set("fc2.bias", &w).unwrap();
