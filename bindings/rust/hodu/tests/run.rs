@@ -91,6 +91,30 @@ fn profiling_counts_the_steps_of_each_run() {
 }
 
 #[test]
+fn bool_and_int64_tensors_in_and_out() {
+    let m = Model::open(build_script("mixed", MIXED, &["--dim", "B=1..4"])).unwrap();
+    assert_eq!(m.outputs()[0].dtype, DType::Bool);
+    let mut inst = m.instance().unwrap();
+    let x = Tensor::new(&[2, 3], vec![0.0f32, 0.6, 0.5, 1.0, -1.0, 0.51]).unwrap();
+    let n = Tensor::new(&[2, 3], vec![1i64, -2, 3, i64::MAX / 2, 0, -7]).unwrap();
+    let mut out = inst.run_named(&[("n", &n), ("x", &x)]).unwrap();
+    let gt: Vec<bool> = x.data().iter().map(|v| *v > 0.5).collect();
+    let twice: Vec<i64> = n.data().iter().map(|v| v * 2).collect();
+    assert_eq!(out.by_name("gt").unwrap().as_slice::<bool>().unwrap(), gt);
+    assert_eq!(out.by_name("twice").unwrap().to_tensor::<i64>().unwrap().into_vec(), twice);
+    // again into the same buffers, with another batch size
+    let x1 = Tensor::new(&[1, 3], vec![0.9f32, 0.1, 0.7]).unwrap();
+    let n1 = Tensor::new(&[1, 3], vec![5i64, 6, 7]).unwrap();
+    inst.run_into(&[&x1, &n1], &mut out).unwrap();
+    assert_eq!(out[0].as_slice::<bool>().unwrap(), [true, false, true]);
+    assert_eq!(out[1].as_slice::<i64>().unwrap(), [10, 12, 14]);
+    assert_eq!(out[1].shape(), [1, 3]);
+    // the int64 input given as float32 is a run-time dtype error
+    let e = inst.run(&[&x1, &x1]).unwrap_err();
+    assert_eq!(e.kind(), hodu::ErrorKind::DType, "{e}");
+}
+
+#[test]
 fn named_inputs_in_any_order() {
     let m = affine();
     let mut inst = m.instance().unwrap();

@@ -55,6 +55,17 @@ module Affine(d: int) {
 export model = Affine(3)
 ";
 
+/// Inputs and outputs of several element types: gt = x > 0.5 (bool) and
+/// twice = 2n (int64).
+pub const MIXED: &str = "
+module Mixed(d: int) {
+    fn forward(x: f32[B, d], n: i64[B, d]) -> (gt: bool[B, d], twice: i64[B, d]) {
+        return (x > 0.5, n * 2)
+    }
+}
+export model = Mixed(3)
+";
+
 /// A two-layer perceptron, 4 features to 3 classes.
 pub fn mlp(hidden: usize) -> String {
     format!(
