@@ -11,6 +11,7 @@
 //! the header declares is declared here.
 #![allow(non_camel_case_types)]
 #![no_std]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use core::ffi::{c_char, c_int, c_long, c_void};
 

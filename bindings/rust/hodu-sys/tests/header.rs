@@ -2,6 +2,7 @@
 //! checks every struct's size, alignment and field offsets and every
 //! constant as Rust sees them, and every function the header declares must
 //! be declared in src/lib.rs (and the other way round).
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use hodu_sys::*;
 use std::fmt::Write as _;

@@ -9,6 +9,7 @@
 //!     cargo run --release --example overhead -- tiny.so [ITERATIONS]
 //!
 //! bench/rust_overhead.sh builds a model and runs it.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use std::time::Instant;
 

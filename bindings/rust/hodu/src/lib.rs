@@ -47,6 +47,7 @@
 //! from libhodu_rt, the runtime's own message.  See docs/rust.md for how to
 //! build and link, and for the safety contract.
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod error;
 mod model;

@@ -201,16 +201,23 @@ impl Model {
             NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "the runtime returned no model"))?,
         ));
         let m = handle.as_ptr();
-        // SAFETY: m is an open model; the counts and descriptors it
-        // returns stay valid while it is open, and we copy them now.
-        let (inputs, outputs, desc) = unsafe {
-            let n_in = sys::hodu_model_num_inputs(m);
-            let n_out = sys::hodu_model_num_outputs(m);
-            let inputs: Vec<TensorInfo> = (0..n_in).map(|i| TensorInfo::from_c(sys::hodu_model_input(m, i))).collect();
-            let outputs: Vec<TensorInfo> =
-                (0..n_out).map(|i| TensorInfo::from_c(sys::hodu_model_output(m, i))).collect();
-            (inputs, outputs, &*sys::hodu_model_desc_of(m))
+        // SAFETY: m is an open model; the counts are plain reads.
+        let (n_in, n_out) = unsafe { (sys::hodu_model_num_inputs(m), sys::hodu_model_num_outputs(m)) };
+        let describe = |get: unsafe extern "C" fn(*const sys::hodu_model, usize) -> *const sys::hodu_tensor_desc,
+                        n: usize| {
+            (0..n)
+                .map(|i| {
+                    // SAFETY: m is open and i < n, so get returns a valid
+                    // descriptor, alive while the model is; from_c copies it.
+                    unsafe { TensorInfo::from_c(get(m, i)) }
+                })
+                .collect::<Vec<_>>()
         };
+        let inputs = describe(sys::hodu_model_input, n_in);
+        let outputs = describe(sys::hodu_model_output, n_out);
+        // SAFETY: an open model's descriptor is valid (never NULL) while it
+        // is open, and the handle keeps it open as long as `desc` is used.
+        let desc = unsafe { &*sys::hodu_model_desc_of(m) };
         // SAFETY: the descriptor's strings are NUL-terminated or NULL and
         // live as long as the model.
         let (name, producer) = unsafe { (opt_str(desc.model_name), opt_str(desc.producer)) };

@@ -466,11 +466,11 @@ impl Value {
         let mut err = new_c_error();
         // SAFETY: cpath is a NUL-terminated string, t and err are valid for
         // writes; on success t owns memory we free below.
-        let status = unsafe {
-            match expect {
-                Some(d) => sys::hodu_npy_read_as(cpath.as_ptr(), d.to_raw(), &mut t, &mut err),
-                None => sys::hodu_npy_read(cpath.as_ptr(), &mut t, &mut err),
-            }
+        let status = match expect {
+            // SAFETY: as above.
+            Some(d) => unsafe { sys::hodu_npy_read_as(cpath.as_ptr(), d.to_raw(), &mut t, &mut err) },
+            // SAFETY: as above.
+            None => unsafe { sys::hodu_npy_read(cpath.as_ptr(), &mut t, &mut err) },
         };
         check(status, &err)?;
         let owned = OwnedCTensor(t);

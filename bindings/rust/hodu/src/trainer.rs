@@ -54,17 +54,20 @@ impl Trainer {
         check(status, &err)?;
         let ptr = NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "no trainer returned"))?;
         let t = ptr.as_ptr();
-        // SAFETY: t is a live trainer; its descriptors stay valid while it
-        // lives and are copied here.
-        let (inputs, state) = unsafe {
-            let inputs: Vec<TensorInfo> = (0..sys::hodu_trainer_num_inputs(t))
-                .map(|i| TensorInfo::from_c(sys::hodu_trainer_input(t, i)))
-                .collect();
-            let state: Vec<TensorInfo> = (0..sys::hodu_trainer_num_state(t))
-                .map(|i| TensorInfo::from_c(sys::hodu_trainer_state(t, i)))
-                .collect();
-            (inputs, state)
+        // SAFETY: t is a live trainer; the counts are plain reads.
+        let (n_in, n_state) = unsafe { (sys::hodu_trainer_num_inputs(t), sys::hodu_trainer_num_state(t)) };
+        let describe = |get: unsafe extern "C" fn(*const sys::hodu_trainer, usize) -> *const sys::hodu_tensor_desc,
+                        n: usize| {
+            (0..n)
+                .map(|i| {
+                    // SAFETY: t is live and i < n, so get returns a valid
+                    // descriptor, alive while the trainer is; from_c copies it.
+                    unsafe { TensorInfo::from_c(get(t, i)) }
+                })
+                .collect::<Vec<_>>()
         };
+        let inputs = describe(sys::hodu_trainer_input, n_in);
+        let state = describe(sys::hodu_trainer_state, n_state);
         Ok(Trainer {
             ptr,
             inputs: inputs.into(),

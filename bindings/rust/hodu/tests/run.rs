@@ -1,4 +1,5 @@
 //! Runs against known math and against the C API.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod common;
 
