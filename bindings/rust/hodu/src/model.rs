@@ -130,6 +130,24 @@ impl TensorInfo {
     }
 }
 
+/// Copies the `n` descriptors `get(owner, i)` returns.
+///
+/// # Safety
+/// `owner` must be live and, for every `i < n`, `get(owner, i)` must return
+/// a valid descriptor (see [`TensorInfo::from_c`]).
+pub(crate) unsafe fn describe<O>(
+    owner: *const O,
+    n: usize,
+    get: unsafe extern "C" fn(*const O, usize) -> *const sys::hodu_tensor_desc,
+) -> Vec<TensorInfo> {
+    (0..n)
+        .map(|i| {
+            // SAFETY: the caller's contract; from_c copies the descriptor.
+            unsafe { TensorInfo::from_c(get(owner, i)) }
+        })
+        .collect()
+}
+
 /// A NUL-terminated C string, copied.
 ///
 /// # Safety
@@ -203,18 +221,10 @@ impl Model {
         let m = handle.as_ptr();
         // SAFETY: m is an open model; the counts are plain reads.
         let (n_in, n_out) = unsafe { (sys::hodu_model_num_inputs(m), sys::hodu_model_num_outputs(m)) };
-        let describe = |get: unsafe extern "C" fn(*const sys::hodu_model, usize) -> *const sys::hodu_tensor_desc,
-                        n: usize| {
-            (0..n)
-                .map(|i| {
-                    // SAFETY: m is open and i < n, so get returns a valid
-                    // descriptor, alive while the model is; from_c copies it.
-                    unsafe { TensorInfo::from_c(get(m, i)) }
-                })
-                .collect::<Vec<_>>()
-        };
-        let inputs = describe(sys::hodu_model_input, n_in);
-        let outputs = describe(sys::hodu_model_output, n_out);
+        // SAFETY: m is open, and for i below the counts these return
+        // descriptors valid while it is.
+        let (inputs, outputs) =
+            unsafe { (describe(m, n_in, sys::hodu_model_input), describe(m, n_out, sys::hodu_model_output)) };
         // SAFETY: an open model's descriptor is valid (never NULL) while it
         // is open, and the handle keeps it open as long as `desc` is used.
         let desc = unsafe { &*sys::hodu_model_desc_of(m) };

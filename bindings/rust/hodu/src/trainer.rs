@@ -9,7 +9,7 @@ use std::sync::Arc;
 use hodu_sys as sys;
 
 use crate::error::{c_path, c_string, check, new_c_error, Error, ErrorKind, Result};
-use crate::model::{instance_options, run_into_with, Model, Outputs, Scratch, TensorInfo};
+use crate::model::{describe, instance_options, run_into_with, Model, Outputs, Scratch, TensorInfo};
 use crate::tensor::{c_view, Element, Tensor, TensorRef, Value};
 
 /// A training step (`hodu --build model.onnx --train ...`) and the state it
@@ -56,18 +56,10 @@ impl Trainer {
         let t = ptr.as_ptr();
         // SAFETY: t is a live trainer; the counts are plain reads.
         let (n_in, n_state) = unsafe { (sys::hodu_trainer_num_inputs(t), sys::hodu_trainer_num_state(t)) };
-        let describe = |get: unsafe extern "C" fn(*const sys::hodu_trainer, usize) -> *const sys::hodu_tensor_desc,
-                        n: usize| {
-            (0..n)
-                .map(|i| {
-                    // SAFETY: t is live and i < n, so get returns a valid
-                    // descriptor, alive while the trainer is; from_c copies it.
-                    unsafe { TensorInfo::from_c(get(t, i)) }
-                })
-                .collect::<Vec<_>>()
-        };
-        let inputs = describe(sys::hodu_trainer_input, n_in);
-        let state = describe(sys::hodu_trainer_state, n_state);
+        // SAFETY: t is live, and for i below the counts these return
+        // descriptors valid while it is.
+        let (inputs, state) =
+            unsafe { (describe(t, n_in, sys::hodu_trainer_input), describe(t, n_state, sys::hodu_trainer_state)) };
         Ok(Trainer {
             ptr,
             inputs: inputs.into(),
