@@ -51,13 +51,23 @@ fn wrong_shape_is_a_shape_error() {
 }
 
 #[test]
-fn wrong_or_missing_input_names() {
+fn wrong_input_name_names_the_inputs() {
     let m = affine();
     let mut inst = m.instance().unwrap();
     let t = ones(&[1, 3]);
     let e = inst.run_named(&[("x", &t), ("z", &t)]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArg);
     assert!(e.message().contains("'z'") && e.message().contains("x, y"), "{e}");
+    let out = inst.run(&[&t, &t]).unwrap();
+    assert!(out.get("nope").is_none());
+    assert_eq!(out.by_name("nope").unwrap_err().kind(), ErrorKind::InvalidArg);
+}
+
+#[test]
+fn missing_repeated_or_extra_inputs() {
+    let m = affine();
+    let mut inst = m.instance().unwrap();
+    let t = ones(&[1, 3]);
     let e = inst.run_named(&[("x", &t)]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArg);
     assert!(e.message().contains("'y' is missing"), "{e}");
@@ -66,9 +76,6 @@ fn wrong_or_missing_input_names() {
     // positional: one input too few or too many
     assert_eq!(inst.run(&[&t]).unwrap_err().kind(), ErrorKind::Count);
     assert_eq!(inst.run(&[&t, &t, &t]).unwrap_err().kind(), ErrorKind::Count);
-    let out = inst.run(&[&t, &t]).unwrap();
-    assert!(out.get("nope").is_none());
-    assert_eq!(out.by_name("nope").unwrap_err().kind(), ErrorKind::InvalidArg);
 }
 
 #[test]
@@ -130,8 +137,15 @@ fn checkpoint_of_another_model_is_refused_whole() {
     let e = b.load(dir.join("a.safetensors")).unwrap_err();
     assert!(!e.message().is_empty());
     assert_eq!(b.get("fc1.weight").unwrap(), before, "a refused load changed the state");
-    // a missing file, a state name that does not exist, a wrong shape
     assert!(a.load(dir.join("none.safetensors")).is_err());
+}
+
+#[test]
+fn trainer_misuse() {
+    let step =
+        Model::open(build_script("tr-m", &mlp(8), &["--dim", "B=6", "--train", "--loss", "cross_entropy"])).unwrap();
+    let mut a = Trainer::new(&step).unwrap();
+    // a state name that does not exist, a wrong shape, a wrong dtype
     assert_eq!(a.get("fc9.weight").unwrap_err().kind(), ErrorKind::InvalidArg);
     let e = a.set("fc1.weight", &Tensor::<f32>::zeros(&[5, 4]).unwrap()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Shape, "{e}");
