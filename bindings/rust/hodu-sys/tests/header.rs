@@ -1,0 +1,241 @@
+//! The hand-written declarations against include/hodu_rt.h: the C compiler
+//! checks every struct's size, alignment and field offsets and every
+//! constant as Rust sees them, and every function the header declares must
+//! be declared in src/lib.rs (and the other way round).
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+use hodu_sys::*;
+use std::fmt::Write as _;
+use std::mem::{align_of, offset_of, size_of};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+/// `_Static_assert`s for a struct's size, alignment and each field's offset.
+macro_rules! layout {
+    ($c:expr, $ty:ident { $($field:ident $(=> $cfield:ident)?),* $(,)? }) => {{
+        let c: &mut String = $c;
+        let name = stringify!($ty);
+        writeln!(c, "_Static_assert(sizeof({name}) == {}, \"sizeof {name}\");", size_of::<$ty>()).unwrap();
+        writeln!(c, "_Static_assert(_Alignof({name}) == {}, \"alignof {name}\");", align_of::<$ty>()).unwrap();
+        $(
+            let cfield = layout!(@name $field $(, $cfield)?);
+            writeln!(c, "_Static_assert(offsetof({name}, {cfield}) == {}, \"{name}.{cfield}\");",
+                     offset_of!($ty, $field)).unwrap();
+            writeln!(c, "_Static_assert(sizeof((({name} *)0)->{cfield}) == {}, \"size of {name}.{cfield}\");",
+                     field_size(|v: &$ty| &v.$field)).unwrap();
+        )*
+    }};
+    (@name $field:ident) => { stringify!($field) };
+    (@name $field:ident, $cfield:ident) => { stringify!($cfield) };
+}
+
+fn field_size<S, F>(_: impl Fn(&S) -> &F) -> usize {
+    size_of::<F>()
+}
+
+macro_rules! consts {
+    ($c:expr, $($name:ident),* $(,)?) => {{
+        let c: &mut String = $c;
+        $( writeln!(c, "_Static_assert({} == {}, \"{}\");", stringify!($name), $name as i128, stringify!($name)).unwrap(); )*
+    }};
+}
+
+#[test]
+fn layouts_and_constants_match_the_header() {
+    let mut c = String::from("#include <stddef.h>\n#include \"hodu_rt.h\"\n");
+    layout!(&mut c, hodu_string { data, size });
+    layout!(&mut c, hodu_tensor_desc { name, dtype, rank, dims, min_dims, dim_names });
+    layout!(
+        &mut c,
+        hodu_exec {
+            n_workers,
+            pool,
+            parallel_for,
+            alloc_ctx,
+            alloc,
+            decode_ctx,
+            decode_image,
+            profile_ctx,
+            profile_step
+        }
+    );
+    layout!(&mut c, hodu_step_desc { node, op, flops });
+    layout!(
+        &mut c,
+        hodu_model_desc {
+            abi_version,
+            desc_size,
+            model_name,
+            producer,
+            n_inputs,
+            n_outputs,
+            inputs,
+            outputs,
+            workspace_bytes,
+            worker_bytes,
+            run,
+            n_checks,
+            checks,
+            n_steps,
+            steps,
+            state_next,
+            initial
+        }
+    );
+    layout!(&mut c, hodu_error { code, message });
+    layout!(&mut c, hodu_tensor { dtype, rank, dims, data, nbytes });
+    layout!(&mut c, hodu_instance_options { n_threads, exec, workspace, workspace_bytes });
+    layout!(&mut c, hodu_profile_entry { node, op, flops, runs, total_ns });
+    writeln!(c, "_Static_assert(sizeof(hodu_status) == {}, \"hodu_status\");", size_of::<hodu_status>()).unwrap();
+    writeln!(c, "_Static_assert(sizeof(hodu_dtype) == {}, \"hodu_dtype\");", size_of::<hodu_dtype>()).unwrap();
+    writeln!(c, "_Static_assert(sizeof(long) == {}, \"long\");", size_of::<core::ffi::c_long>()).unwrap();
+    consts!(
+        &mut c,
+        HODU_ABI_VERSION,
+        HODU_ABI_ALIGN,
+        HODU_MAX_RANK,
+        HODU_RUN_INPUT_VALUES,
+        HODU_PIXEL_RGB,
+        HODU_PIXEL_BGR,
+        HODU_PIXEL_GRAY,
+        HODU_IMAGE_MAX_PIXELS,
+        HODU_DTYPE_UNDEFINED,
+        HODU_DTYPE_F32,
+        HODU_DTYPE_U8,
+        HODU_DTYPE_I8,
+        HODU_DTYPE_U16,
+        HODU_DTYPE_I16,
+        HODU_DTYPE_I32,
+        HODU_DTYPE_I64,
+        HODU_DTYPE_STRING,
+        HODU_DTYPE_BOOL,
+        HODU_DTYPE_F16,
+        HODU_DTYPE_F64,
+        HODU_DTYPE_U32,
+        HODU_DTYPE_U64,
+        HODU_DTYPE_BF16,
+        HODU_DTYPE_F8E4M3FN,
+        HODU_DTYPE_F8E4M3FNUZ,
+        HODU_DTYPE_F8E5M2,
+        HODU_DTYPE_F8E5M2FNUZ,
+        HODU_DTYPE_U4,
+        HODU_DTYPE_I4,
+        HODU_DTYPE_F4E2M1,
+        HODU_DTYPE_F8E8M0,
+        HODU_DTYPE_U2,
+        HODU_DTYPE_I2,
+        HODU_DTYPE_COUNT_,
+        HODU_OK,
+        HODU_ERR_INVALID_ARG,
+        HODU_ERR_IO,
+        HODU_ERR_FORMAT,
+        HODU_ERR_ABI,
+        HODU_ERR_COUNT,
+        HODU_ERR_DTYPE,
+        HODU_ERR_SHAPE,
+        HODU_ERR_NOMEM,
+        HODU_ERR_UNSUPPORTED
+    );
+    writeln!(c, "static const char entry[] = HODU_MODEL_ENTRY;").unwrap();
+    writeln!(c, "_Static_assert(sizeof entry == {}, \"entry\");", HODU_MODEL_ENTRY.len() + 1).unwrap();
+
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let file = dir.join("hodu_sys_layout.c");
+    std::fs::write(&file, &c).unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let out = Command::new(&cc)
+        .args(["-std=c11", "-fsyntax-only", "-Werror", "-I"])
+        .arg(repo().join("include"))
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+    assert!(out.status.success(), "the C compiler disagrees with hodu-sys:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Drops /* */ and // comments and preprocessor lines.
+fn strip_c(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("/*") {
+        out.push_str(&rest[..i]);
+        let end = rest[i..].find("*/").expect("unterminated comment") + i + 2;
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| l.split("//").next().unwrap())
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Names of the functions a header declares: in every top-level statement
+/// that is no typedef, the identifier before the first '('.
+fn declared_functions(header: &str) -> Vec<String> {
+    let code = strip_c(header).replace("extern \"C\" {", "");
+    let mut names = Vec::new();
+    let mut depth = 0;
+    let mut stmt = String::new();
+    for ch in code.chars() {
+        match ch {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if ch == ';' && depth == 0 {
+            let s = stmt.trim().to_string();
+            stmt.clear();
+            if s.starts_with("typedef") || !s.contains('(') {
+                continue;
+            }
+            let head = s[..s.find('(').unwrap()].trim_end();
+            let name: String = head
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            names.push(name);
+        } else if depth == 0 && ch != '}' {
+            stmt.push(ch);
+        } else if ch == '}' && depth == 0 {
+            stmt.clear(); // the end of a struct typedef's body or extern "C"
+        }
+    }
+    names
+}
+
+#[test]
+fn every_header_function_is_declared() {
+    let header = std::fs::read_to_string(repo().join("include/hodu_rt.h")).unwrap();
+    let rust = include_str!("../src/lib.rs");
+    let c_names = declared_functions(&header);
+    assert!(c_names.len() > 40, "the header parse found only {c_names:?}");
+    let rust_names: Vec<&str> = rust
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("pub fn "))
+        .map(|l| l.split('(').next().unwrap())
+        .collect();
+    let missing: Vec<&String> = c_names.iter().filter(|n| !rust_names.contains(&n.as_str())).collect();
+    assert!(missing.is_empty(), "declared in hodu_rt.h, not in hodu-sys: {missing:?}");
+    let extra: Vec<&&str> = rust_names.iter().filter(|n| !c_names.iter().any(|c| c == **n)).collect();
+    assert!(extra.is_empty(), "declared in hodu-sys, not in hodu_rt.h: {extra:?}");
+}
+
+#[test]
+fn the_library_links_and_answers() {
+    // SAFETY: both take any value and return static strings.
+    let name = unsafe { std::ffi::CStr::from_ptr(hodu_dtype_name(HODU_DTYPE_F32)) };
+    assert_eq!(name.to_str().unwrap(), "float32");
+    // SAFETY: as above.
+    let ok = unsafe { std::ffi::CStr::from_ptr(hodu_status_string(HODU_OK)) };
+    assert!(!ok.to_bytes().is_empty());
+    // SAFETY: plain arithmetic on two dims we own.
+    assert_eq!(unsafe { hodu_shape_numel(2, [3i64, 4].as_ptr()) }, 12);
+}

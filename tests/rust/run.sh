@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The Rust crates in bindings/rust: cargo fmt --check, cargo test (hodu-sys
+# against hodu_rt.h; hodu's runs, misuse cases, .npy and training), clippy
+# and rustdoc with warnings as errors, then the examples: classify on the
+# digits CNN (at least 7 of its 8 images right), train_mlp on the digits
+# data (at least 90% test accuracy, the same after reloading the
+# checkpoint) and the overhead measurement (printed, not judged).
+# Cargo's output goes to BUILD_DIR/cargo, so the source tree stays clean.
+# Fails when cargo is not installed: a test that skipped would hide the
+# crates from CI.  rustup installs cargo in ~/.cargo/bin, which a
+# non-login shell may not have on its PATH, so that folder is tried too.
+# usage: run.sh HODU RT_LIB_DIR PYTHON
+set -euo pipefail
+hodu=$(realpath "$1") rt_dir=$(realpath "$2") python=$3
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    PATH=$HOME/.cargo/bin:$PATH
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "rust: FAILED: cargo not found (Rust 1.80 or newer; ctest -E rust leaves this test out)" >&2
+    exit 1
+fi
+export CARGO_TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$(dirname "$hodu")/cargo}")
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+export HODU_RT_LIB_DIR=$rt_dir HODU_EXE=$hodu
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$repo/bindings/rust"
+
+cargo fmt --check
+cargo test --offline
+cargo clippy --offline --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --offline --no-deps
+
+cargo build --offline --release --examples
+ex=$CARGO_TARGET_DIR/release/examples
+
+# classify: the digits CNN on its 8 held-out images
+"$hodu" --build "$repo/examples/digits/digits.onnx" -o "$work/digits.so"
+"$ex/classify" "$work/digits.so" "$repo/examples/digits/images.npy" "$repo/examples/digits/labels.txt" | tee "$work/classify.log"
+right=$(sed -n 's|^\([0-9]*\)/8 right$|\1|p' "$work/classify.log")
+if [ -z "$right" ] || [ "$right" -lt 7 ]; then
+    echo "rust: FAILED: classify got ${right:-?}/8 digits right" >&2
+    exit 1
+fi
+
+# train_mlp: the digits data and an MLP step built from HoduScript
+mlp=$repo/bindings/rust/hodu/examples/digits_mlp.hodu
+"$python" "$repo/examples/digits/make_training_data.py" --out "$work"
+"$hodu" --build "$mlp" --dim B=30 --train --loss cross_entropy --optimizer adamw -o "$work/step.so"
+"$hodu" --build "$mlp" --dim B=30 --train-eval -o "$work/eval.so"
+"$ex/train_mlp" "$work/step.so" "$work/eval.so" "$work" 10 | tee "$work/train.log"
+acc=$(tail -1 "$work/train.log" | sed -n 's/.*accuracy \([0-9.]*\)% after reload.*/\1/p')
+if ! awk -v a="$acc" 'BEGIN { exit !(a != "" && a >= 90.0) }'; then
+    echo "rust: FAILED: train_mlp reached ${acc:-?}% test accuracy, below 90%" >&2
+    exit 1
+fi
+
+# overhead: runs, and prints its figures
+"$repo/bench/rust_overhead.sh" "$hodu" 20000
+echo "rust: passed"
