@@ -6,7 +6,8 @@
 # 1. `cmake --install BUILD_DIR` into a fresh temporary prefix; checks the
 #    files, libhodu_rt's SONAME, no build or source path in the .pc and
 #    CMake files or in an RUNPATH, and that the man page renders without
-#    warnings and names the version `hodu --version` prints.
+#    warnings, names the version `hodu --version` prints and every long
+#    option of `hodu --help`.
 # 2. Moves the prefix elsewhere (the files must be relocatable) and from
 #    then on uses only the moved one.
 # 3. Copies examples/consumer out of the source tree and builds it twice:
@@ -83,7 +84,16 @@ warnings=$(MANWIDTH=80 man --warnings -l "$work/first/share/man/man1/hodu.1" 2>&
 version=$("$work/first/bin/hodu" --version | awk '{print $2}')
 grep -q "^\.TH HODU 1 .*\"hodu $version\"" "$work/first/share/man/man1/hodu.1" ||
     fail "hodu.1's .TH line does not name version $version (man/hodu.1)"
+# Every long option of `hodu --help` is in the man page (roff writes - as \-).
+long_opts() { grep -oE -- '--[a-z][a-z-]*' | sort -u; }
+missing=$(comm -23 <("$work/first/bin/hodu" --help | long_opts) \
+    <(sed 's/\\-/-/g' "$work/first/share/man/man1/hodu.1" | long_opts))
+[ -z "$missing" ] || fail "hodu.1 does not mention" $missing "(man/hodu.1)"
 grep -q "^Version: $version\$" "$work/first/$libdir/pkgconfig/hodu_rt.pc" || fail "hodu_rt.pc does not say version $version"
+
+# The build tree's own modules (build/pkgconfig, uninstalled) point into it.
+got=$(PKG_CONFIG_PATH=$build/pkgconfig pkg-config --variable=libdir hodu_rt)
+[ "$got" = "$build" ] || fail "$build/pkgconfig/hodu_rt.pc gives libdir '$got', not $build"
 
 # --- 2. move the prefix ---------------------------------------------------------
 mv "$work/first" "$work/moved"
