@@ -7,7 +7,8 @@
 #    files, libhodu_rt's SONAME, no build or source path in the .pc and
 #    CMake files or in an RUNPATH, and that the man page renders without
 #    warnings, names the version `hodu --version` prints and every long
-#    option of `hodu --help`.
+#    option of `hodu --help`; that libhodu.a needs nothing of libhodu_rt
+#    that libhodu_rt.so hides (hodu.pc links the two).
 # 2. Moves the prefix elsewhere (the files must be relocatable) and from
 #    then on uses only the moved one.
 # 3. Copies examples/consumer out of the source tree and builds it twice:
@@ -32,7 +33,7 @@ fail() {
     echo "check_install: FAIL: $*" >&2
     exit 1
 }
-for tool in cmake make pkg-config cc man readelf; do
+for tool in cmake make pkg-config cc man readelf nm ldd; do
     command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed (tools/setup.sh installs it)"
 done
 "$py" -c 'import onnx, onnxruntime, numpy' 2>/dev/null || fail "$py lacks onnx, onnxruntime or numpy (tools/setup.sh)"
@@ -94,6 +95,16 @@ grep -q "^Version: $version\$" "$work/first/$libdir/pkgconfig/hodu_rt.pc" || fai
 # The build tree's own modules (build/pkgconfig, uninstalled) point into it.
 got=$(PKG_CONFIG_PATH=$build/pkgconfig pkg-config --variable=libdir hodu_rt)
 [ "$got" = "$build" ] || fail "$build/pkgconfig/hodu_rt.pc gives libdir '$got', not $build"
+
+# hodu.pc links libhodu.a with the shared libhodu_rt: so libhodu may use
+# only what libhodu_rt.so exports, not the runtime's hidden helpers.
+lib=$work/first/$libdir
+syms() { sort -u; }
+hidden=$(comm -12 <(nm -u "$lib/libhodu.a" | awk '{print $2}' | syms) \
+    <(nm -g --defined-only "$lib/libhodu_rt.a" 2>/dev/null | awk 'NF == 3 {print $3}' | syms) |
+    comm -23 - <(nm -g --defined-only "$lib/libhodu.a" 2>/dev/null | awk 'NF == 3 {print $3}' | syms) |
+    comm -23 - <(nm -D --defined-only "$lib/libhodu_rt.so" | awk '{print $3}' | syms))
+[ -z "$hidden" ] || fail "libhodu.a needs libhodu_rt symbols that libhodu_rt.so does not export:" $hidden
 
 # --- 2. move the prefix ---------------------------------------------------------
 mv "$work/first" "$work/moved"
