@@ -5,7 +5,7 @@
 #
 # 1. `cmake --install BUILD_DIR` into a fresh temporary prefix; checks the
 #    files, libhodu_rt's SONAME, no build or source path in the .pc and
-#    CMake files or in an RUNPATH, and that the man page renders without
+#    CMake files or in a RUNPATH, and that the man page renders without
 #    warnings, names the version `hodu --version` prints and every long
 #    option of `hodu --help`; that libhodu.a needs nothing of libhodu_rt
 #    that libhodu_rt.so hides (hodu.pc links the two).
@@ -71,7 +71,7 @@ case "$soname" in
     *) fail "libhodu_rt.so has no versioned SONAME (got '$soname')" ;;
 esac
 # Relocatable: no absolute path of the build, the source or the prefix.
-if grep -rl -e "$build" -e "$src" -e "$work" "$work/first/$libdir/pkgconfig" "$work/first/$libdir/cmake" \
+if grep -rlF -e "$build" -e "$src" -e "$work" "$work/first/$libdir/pkgconfig" "$work/first/$libdir/cmake" \
     "$work/first/include"; then
     fail "the files above hold an absolute path"
 fi
@@ -98,12 +98,12 @@ got=$(PKG_CONFIG_PATH=$build/pkgconfig pkg-config --variable=libdir hodu_rt)
 
 # hodu.pc links libhodu.a with the shared libhodu_rt: so libhodu may use
 # only what libhodu_rt.so exports, not the runtime's hidden helpers.
-lib=$work/first/$libdir
+ilib=$work/first/$libdir
 syms() { sort -u; }
-hidden=$(comm -12 <(nm -u "$lib/libhodu.a" | awk '{print $2}' | syms) \
-    <(nm -g --defined-only "$lib/libhodu_rt.a" 2>/dev/null | awk 'NF == 3 {print $3}' | syms) |
-    comm -23 - <(nm -g --defined-only "$lib/libhodu.a" 2>/dev/null | awk 'NF == 3 {print $3}' | syms) |
-    comm -23 - <(nm -D --defined-only "$lib/libhodu_rt.so" | awk '{print $3}' | syms))
+hidden=$(comm -12 <(nm -u "$ilib/libhodu.a" | awk '{print $2}' | syms) \
+    <(nm -g --defined-only "$ilib/libhodu_rt.a" 2>/dev/null | awk 'NF == 3 {print $3}' | syms) |
+    comm -23 - <(nm -g --defined-only "$ilib/libhodu.a" 2>/dev/null | awk 'NF == 3 {print $3}' | syms) |
+    comm -23 - <(nm -D --defined-only "$ilib/libhodu_rt.so" | awk '{print $3}' | syms))
 [ -z "$hidden" ] || fail "libhodu.a needs libhodu_rt symbols that libhodu_rt.so does not export:" $hidden
 
 # --- 2. move the prefix ---------------------------------------------------------
