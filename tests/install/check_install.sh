@@ -13,7 +13,8 @@
 #    then on uses only the moved one.
 # 3. Copies examples/consumer out of the source tree and builds it twice:
 #    with CMake (find_package(hodu), which also compiles the test's model
-#    with the installed hodu) and with its Makefile (pkg-config).
+#    with the installed hodu) and with its Makefile (pkg-config); links
+#    all of libhodu.a into a shared object.
 # 4. Compiles a small ONNX model with the installed hodu, with the
 #    consumer's build_model (hodu.h) and through CMake, runs each with the
 #    consumers (shared and static libhodu_rt) and compares the outputs with
@@ -129,6 +130,11 @@ for m in hodu_rt hodu; do
 done
 mkdir mbuild
 run "make (consumer)" make -C consumer O="$work/mbuild" CFLAGS="-O2 -Wall -Wextra -Werror"
+
+# libhodu.a, every member of it, links into a shared object (it is PIC).
+# shellcheck disable=SC2046  # pkg-config's words are separate arguments
+run "libhodu.a into a shared object" cc -shared -o libwhole.so -Wl,--whole-archive "$prefix/$libdir/libhodu.a" \
+    -Wl,--no-whole-archive $(pkg-config --libs hodu)
 
 # The shared consumers load the moved prefix's libhodu_rt, the static ones none.
 for exe in cbuild/run_model mbuild/run_model; do
