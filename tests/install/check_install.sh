@@ -17,8 +17,9 @@
 #    all of libhodu.a into a shared object.
 # 4. Compiles a small ONNX model with the installed hodu, with the
 #    consumer's build_model (hodu.h) and through CMake, runs each with the
-#    consumers (shared and static libhodu_rt) and compares the outputs with
-#    onnxruntime's (PYTHON needs onnx, onnxruntime and numpy).
+#    consumers (shared and static libhodu_rt) and through the typed header
+#    of --emit-header, and compares the outputs with onnxruntime's (PYTHON
+#    needs onnx, onnxruntime and numpy).
 # 5. Compiles examples/mlp.hodu (import "std/nn") with the installed hodu
 #    from outside the source tree and checks the consumer's output against
 #    `hodu --run`'s.
@@ -158,11 +159,46 @@ for model in mlp_cli.so mlp_lib_cmake.so mlp_lib_make.so cbuild/model.so; do
         run "$exe $model" "$exe" "$model" "out$n-" x.npy
     done
 done
+# The typed header of --emit-header, against the installed hodu_rt.h.
+run "hodu --emit-header" hodu --build mlp.onnx -o typed.so --emit-header mlp.h --march generic
+cat >typed.c <<'C'
+#include <stdio.h>
+#include <string.h>
+
+#include "mlp.h"
+
+int main(void) {
+    hodu_error err;
+    hodu_model *m;
+    hodu_instance *inst;
+    hodu_tensor x;
+    static float y[2][3];
+    if (hodu_model_open("typed.so", &m, &err) || hodu_instance_create(m, &inst, &err) ||
+        hodu_npy_read("x.npy", &x, &err))
+        return fprintf(stderr, "%s\n", err.message), 1;
+    float xs[2][4];
+    memcpy(xs, x.data, sizeof xs);
+    if (mlp_run(inst, &xs, &y, &err))
+        return fprintf(stderr, "%s\n", err.message), 1;
+    hodu_tensor out = {.dtype = HODU_DTYPE_F32, .rank = 2, .dims = {2, 3}, .data = y, .nbytes = sizeof y};
+    if (hodu_npy_write("out0-0.npy", &out, &err))
+        return fprintf(stderr, "%s\n", err.message), 1;
+    hodu_tensor_free(&x);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+    return 0;
+}
+C
+# shellcheck disable=SC2046
+run "typed.c" cc -std=c11 -Wall -Wextra -Werror -Werror=incompatible-pointer-types $(pkg-config --cflags hodu_rt) \
+    -o typed typed.c $(pkg-config --libs hodu_rt) -Wl,-rpath,"$prefix/$libdir"
+run "typed" ./typed
+
 run "comparison with onnxruntime" "$py" - "$n" <<'PY'
 import sys
 import numpy as np
 want = np.load("expected.npy")
-for i in range(1, int(sys.argv[1]) + 1):
+for i in range(0, int(sys.argv[1]) + 1):  # 0: typed.c
     got = np.load(f"out{i}-0.npy")
     if got.shape != want.shape or not np.allclose(got, want, rtol=1e-5, atol=1e-6):
         sys.exit(f"out{i}-0.npy differs from onnxruntime: {got} vs {want}")
@@ -184,4 +220,4 @@ if len(ref) != 1 or not np.array_equal(ref[0], got):
 if got.shape != (3, 10) or not np.allclose(got.sum(axis=1), 1, atol=1e-5):
     sys.exit("mlp.hodu rows are not softmax rows: %s" % got)'
 
-echo "check_install: ok ($n model runs against onnxruntime, prefix moved, CMake and pkg-config consumers)"
+echo "check_install: ok ($((n + 1)) model runs against onnxruntime, prefix moved, CMake and pkg-config consumers)"
