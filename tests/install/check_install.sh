@@ -91,7 +91,7 @@ grep -q "^\.TH HODU 1 .*\"hodu $version\"" "$work/first/share/man/man1/hodu.1" |
 long_opts() { grep -oE -- '--[a-z][a-z-]*' | sort -u; }
 missing=$(comm -23 <("$work/first/bin/hodu" --help | long_opts) \
     <(sed 's/\\-/-/g' "$work/first/share/man/man1/hodu.1" | long_opts))
-[ -z "$missing" ] || fail "hodu.1 does not mention" $missing "(man/hodu.1)"
+[ -z "$missing" ] || fail "hodu.1 does not mention" "${missing//$'\n'/ }" "(man/hodu.1)"
 grep -q "^Version: $version\$" "$work/first/$libdir/pkgconfig/hodu_rt.pc" || fail "hodu_rt.pc does not say version $version"
 
 # The build tree's own modules (build/pkgconfig, uninstalled) point into it.
@@ -106,7 +106,7 @@ hidden=$(comm -12 <(nm -u "$ilib/libhodu.a" | awk '{print $2}' | syms) \
     <(nm -g --defined-only "$ilib/libhodu_rt.a" 2>/dev/null | awk 'NF == 3 {print $3}' | syms) |
     comm -23 - <(nm -g --defined-only "$ilib/libhodu.a" 2>/dev/null | awk 'NF == 3 {print $3}' | syms) |
     comm -23 - <(nm -D --defined-only "$ilib/libhodu_rt.so" | awk '{print $3}' | syms))
-[ -z "$hidden" ] || fail "libhodu.a needs libhodu_rt symbols that libhodu_rt.so does not export:" $hidden
+[ -z "$hidden" ] || fail "libhodu.a needs libhodu_rt symbols that libhodu_rt.so does not export:" "${hidden//$'\n'/ }"
 
 # --- 2. move the prefix ---------------------------------------------------------
 mv "$work/first" "$work/moved"
@@ -140,7 +140,9 @@ run "libhodu.a into a shared object" cc -shared -o libwhole.so -Wl,--whole-archi
 # The shared consumers load the moved prefix's libhodu_rt, the static ones none.
 for exe in cbuild/run_model mbuild/run_model; do
     lib=$(ldd "$exe" | awk '/libhodu_rt/ {print $3}')
-    [ -n "$lib" ] && [ "$(realpath "$lib")" = "$(realpath "$prefix/$libdir/$soname")" ] || fail "$exe loads '$lib', not $prefix/$libdir/$soname"
+    if [ -z "$lib" ] || [ "$(realpath "$lib")" != "$(realpath "$prefix/$libdir/$soname")" ]; then
+        fail "$exe loads '$lib', not $prefix/$libdir/$soname"
+    fi
 done
 for exe in cbuild/run_model_static mbuild/run_model_static; do
     if readelf -d "$exe" | grep -q 'NEEDED.*libhodu_rt'; then
