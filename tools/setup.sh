@@ -60,10 +60,12 @@ step() {
 # them out; hodu itself calls the C compiler on the code it generates.
 # libasan8/libubsan1/libtsan2 are gcc's sanitizer runtimes (tools/test.sh).
 # The image libraries are libhodu_rt's decoder's (src/runtime/image.c).
+# man-db renders the man page in tests/install/check_install.sh.
 packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libcjson-dev
           libcmocka-dev flex bison clang-14 libclang-rt-14-dev clang-format-14
           libasan8 libubsan1 libtsan2
-          libjpeg62-turbo-dev libpng-dev libwebp-dev libtiff-dev libopenjp2-7-dev libstb-dev)
+          libjpeg62-turbo-dev libpng-dev libwebp-dev libtiff-dev libopenjp2-7-dev libstb-dev
+          man-db)
 missing=()
 for p in "${packages[@]}"; do
     if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then

@@ -9,7 +9,8 @@
 #   format       tools/format.sh --check: the C sources match .clang-format
 #   unit         ctest in build/: cmocka unit tests, the bad-input and
 #                security tests, the golden IR dumps, the threads test and
-#                the differential test (-O0 against optimized builds)
+#                the differential test (-O0 against optimized builds),
+#                the install test (cmake --install, examples/consumer)
 #   asan         the same tests in build-asan/ (-DHODU_SANITIZE=ON: address,
 #                leak and undefined-behaviour sanitizers), then the node
 #                tests through build-asan/hodu, failing on any crash or
