@@ -122,60 +122,13 @@ def build(hodu, work, name, text, flags):
     return so
 
 
-def train(rt, so, prog, lossfn, spec, clip, steps, seed=3):
+def train(rt, so, prog, lossfn, spec, clip, steps, init=None, frozen=()):
     """Steps the library and the PyTorch twin; returns (problem or None,
-    worst relative loss difference, the library's losses)."""
+    worst relative loss difference).  The twin starts from the trainer's
+    parameters, or from init where given (frozen: constants of the step,
+    which the trainer must not hold)."""
     _, fwd, xshape, nout, _, shapes = PROGRAMS[prog]
     torch_loss, tkind = LOSSES[lossfn]
-    tr = ct.Trainer(rt, so)
-    losses, worst = [], 0.0
-    try:
-        start = {k: tr.get(k, np.zeros(sh, np.float32)) for k, sh in shapes.items()}
-        tp = {k: torch.tensor(v, requires_grad=True) for k, v in start.items()}
-        opt = ct.torch_optimizer(spec, list(tp.values()))
-        rng = np.random.default_rng(seed)
-        for step in range(steps):
-            x = rng.standard_normal(xshape).astype(np.float32)
-            t = target(rng, tkind, (xshape[0], nout))
-            lr = np.float32((0.05 if spec.startswith("sgd") else 0.01) * 0.98 ** step)
-            got = tr.step([x, t], lr)
-            losses.append(got)
-            for g in opt.param_groups:
-                g["lr"] = float(lr)
-            opt.zero_grad()
-            lt = torch_loss(fwd(tp, torch.tensor(x)), torch.tensor(t))
-            lt.backward()
-            if clip:
-                torch.nn.utils.clip_grad_norm_(list(tp.values()), clip)
-            opt.step()
-            ref = lt.item()
-            err = abs(got - ref) / max(abs(ref), 1e-6)
-            worst = max(worst, err)
-            if not err <= ct.TOL:
-                return f"step {step}: loss {got:.7g}, PyTorch {ref:.7g} (relative error {err:.1e})", worst, losses
-        for k, v in tp.items():
-            want = v.detach().numpy()
-            have = tr.get(k, want)
-            err = float(np.abs(have - want).max()) / max(float(np.abs(want).max()), 1e-6)
-            if not err <= ct.TOL:
-                return f"after {steps} steps, {k} differs from PyTorch's by {err:.1e} (relative)", worst, losses
-    finally:
-        tr.close()
-    return None, worst, losses
-
-
-def frozen_case(hodu, rt, work, prog, text, spec, frozen, steps):
-    """freeze=[...]: the frozen parameters are constants of the step (the
-    declared initializers, the same as the forward build's); the twin
-    trains the others with them fixed."""
-    _, fwd, xshape, nout, dim, shapes = PROGRAMS[prog]
-    so = build(hodu, work, "mlp-frozen", text, [])
-    # the frozen values: the same program built for evaluation without
-    # freeze, whose trainer holds every parameter's initial value
-    full = build(hodu, work, "mlp-all", source(prog, "train model.loss with sgd()"), [])
-    tf = ct.Trainer(rt, full)
-    init = {k: tf.get(k, np.zeros(s, np.float32)) for k, s in shapes.items()}
-    tf.close()
     tr = ct.Trainer(rt, so)
     worst = 0.0
     try:
@@ -185,28 +138,41 @@ def frozen_case(hodu, rt, work, prog, text, spec, frozen, steps):
                 return f"frozen {k} is still a trained parameter", worst
             except RuntimeError:
                 pass
-        tp = {k: torch.tensor(v, requires_grad=k not in frozen) for k, v in init.items()}
-        opt = ct.torch_optimizer(spec, [v for k, v in tp.items() if k not in frozen])
-        rng = np.random.default_rng(5)
+        start = init or {k: tr.get(k, np.zeros(sh, np.float32)) for k, sh in shapes.items()}
+        tp = {k: torch.tensor(v, requires_grad=k not in frozen) for k, v in start.items()}
+        opt = ct.torch_optimizer(spec, [v for v in tp.values() if v.requires_grad])
+        rng = np.random.default_rng(3)
         for step in range(steps):
             x = rng.standard_normal(xshape).astype(np.float32)
-            t = target(rng, "labels", (xshape[0], nout))
-            lr = np.float32(0.05 * 0.98 ** step)
+            t = target(rng, tkind, (xshape[0], nout))
+            lr = np.float32((0.05 if spec.startswith("sgd") else 0.01) * 0.98 ** step)
             got = tr.step([x, t], lr)
-            for g in opt.param_groups:
-                g["lr"] = float(lr)
-            opt.zero_grad()
-            lt = F.cross_entropy(fwd(tp, torch.tensor(x)), torch.tensor(t))
-            lt.backward()
-            opt.step()
-            ref = lt.item()
+            ref = ct.torch_step(opt, tp, lr, clip, lambda: torch_loss(fwd(tp, torch.tensor(x)), torch.tensor(t)))
             err = abs(got - ref) / max(abs(ref), 1e-6)
             worst = max(worst, err)
             if not err <= ct.TOL:
                 return f"step {step}: loss {got:.7g}, PyTorch {ref:.7g} (relative error {err:.1e})", worst
+        for k, v in tp.items():
+            want = v.detach().numpy()
+            have = tr.get(k, want) if k not in frozen else start[k]
+            err = float(np.abs(have - want).max()) / max(float(np.abs(want).max()), 1e-6)
+            if not err <= ct.TOL:
+                return f"after {steps} steps, {k} differs from PyTorch's by {err:.1e} (relative)", worst
     finally:
         tr.close()
     return None, worst
+
+
+def frozen_case(hodu, rt, work, prog, text, spec, clip, frozen, steps):
+    """freeze=[...]: the frozen parameters are constants of the step (their
+    declared initializers, which a build without freeze holds too)."""
+    shapes = PROGRAMS[prog][5]
+    so = build(hodu, work, f"{prog}-frozen", text, [])
+    full = build(hodu, work, f"{prog}-all", source(prog, "train model.loss with sgd()"), [])
+    tf = ct.Trainer(rt, full)
+    init = {k: tf.get(k, np.zeros(s, np.float32)) for k, s in shapes.items()}
+    tf.close()
+    return train(rt, so, prog, "loss", spec, clip, steps, init, frozen)
 
 
 def flags_cases(hodu, rt, work, steps):
@@ -269,10 +235,10 @@ def main():
             fn = re.match(r"train model\.(\w+)", line).group(1)
             try:
                 if frozen:
-                    problem, worst = frozen_case(a.hodu, rt, work, prog, text, spec, frozen, a.steps)
+                    problem, worst = frozen_case(a.hodu, rt, work, prog, text, spec, clip, frozen, a.steps)
                 else:
                     so = build(a.hodu, work, f"{prog}-{i}", text, [])
-                    problem, worst, _ = train(rt, so, prog, fn, spec, clip, a.steps)
+                    problem, worst = train(rt, so, prog, fn, spec, clip, a.steps)
             except RuntimeError as e:
                 problem, worst = str(e), float("nan")
             if problem:
