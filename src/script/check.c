@@ -3492,8 +3492,10 @@ static void build_fn_entry(ctx *c, val m, hs_node *ex, const char *fname, hs_nod
     if (r.k == V_NONE || c->stop)
         return;
     if (tr && (r.k != V_TENSOR || r.dt != HODU_DTYPE_F32 || r.rank != 0)) {
+        char tuple[48];
+        snprintf(tuple, sizeof tuple, "a tuple of %zu", r.n_items);
         hs_error(c->p, f->a ? f->a->span : f->span, "the loss '%s' must return one f32[] (a scalar), found %s", fname,
-                 type_text(c, &r));
+                 r.k == V_LIST ? tuple : type_text(c, &r));
         hs_note(c->p, tr->span, "it is the loss of this train declaration");
         return;
     }
