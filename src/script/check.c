@@ -3579,9 +3579,11 @@ static void build_entry(ctx *c, hs_node *ex, hs_node *tr, const hodu_script_opti
     }
     bool train_ok = !tr || check_train(c, tr, ex, opts);
     bool as_loss = opts && opts->train && tr && c->L.g;
+    size_t errors = c->p->d->n_errors;
     if (!as_loss)
         build_fn_entry(c, m, ex, "forward", NULL);
-    if (tr && train_ok && !c->stop && (as_loss || !c->L.g))
+    /* checking: the loss too, unless forward failed (it would say the same again) */
+    if (tr && train_ok && !c->stop && (as_loss || (!c->L.g && c->p->d->n_errors == errors)))
         build_fn_entry(c, m, ex, tr->b->name, tr);
 }
 
