@@ -106,7 +106,9 @@ bool pass_train_params(ir_graph *g, const pass_train *t, size_t *first_param, hd
         n++;
     }
     free(pick);
-    if (d->n_errors == errors && n == 0)
+    if (d->n_errors == errors && n == 0 && t->n_frozen)
+        hd_error(d, "--train: the train declaration's freeze= leaves no parameter to train");
+    else if (d->n_errors == errors && n == 0)
         hd_error(d, "--train: the model has no f32 initializer to train");
     return d->n_errors == errors;
 }
