@@ -3283,6 +3283,7 @@ static bool train_freeze(ctx *c, hs_node *e, hodu_script_train *out)
         return false;
     }
     bool ok = true;
+    bool *hit = hd_xcalloc(c->n_pnames + 1, sizeof(bool));
     for (size_t i = 0; i < e->list.n; i++) {
         hs_node *it = e->list.items[i];
         if (it->kind != HS_STRING) {
@@ -3296,13 +3297,22 @@ static bool train_freeze(ctx *c, hs_node *e, hodu_script_train *out)
             if (strncmp(pn, it->name, len) != 0 || (pn[len] != '\0' && (pn[len] != '.' || len == 0)))
                 continue;
             hits++;
-            if (out)
+            if (out && !hit[k])
                 HD_PUSH(out->frozen, out->n_frozen, out->cap_frozen, hd_xstrdup(pn));
+            hit[k] = true;
         }
         if (!hits) {
             hs_error(c->p, it->span, "'%s' is neither a parameter nor a submodule of the exported model", it->name);
             ok = false;
         }
+    }
+    size_t left = 0;
+    for (size_t k = 0; k < c->n_pnames; k++)
+        left += !hit[k];
+    free(hit);
+    if (ok && left == 0) {
+        hs_error(c->p, e->span, "freeze leaves no parameter to train");
+        ok = false;
     }
     return ok;
 }
