@@ -76,7 +76,7 @@ static hs_list one(hs_lexer *lx, hs_node *n)
 %token NEWLINE "end of line"
 %token MODULE "module" FN "fn" PARAM "param" LET "let" RETURN "return" FOR "for" IN "in"
 %token IF "if" ELSE "else" IMPORT "import" EXPORT "export" TRUE "true" FALSE "false"
-%token AND "and" OR "or" NOT "not"
+%token AND "and" OR "or" NOT "not" TRAIN "train" WITH "with"
 %token ELLIPSIS "..." DOTDOT ".." POW "**" IDIV "//" ARROW "->" LE "<=" GE ">=" EQ "==" NE "!="
 
 %nterm <node> item member stmt expr type formal arg index_item opt_expr dim fn opt_ret ret_item
@@ -114,6 +114,9 @@ item:
                                 { $$ = named(lx, HS_MODULE, @$, $2, NULL); $$->list2 = $4; }
   | fn                          { $$ = $1; }
   | EXPORT IDENT '=' expr       { $$ = named(lx, HS_EXPORT, @$, $2, $4); }
+  | TRAIN IDENT '.' IDENT WITH expr
+                                { $$ = named(lx, HS_TRAIN, @$, $2, $6); $$->b = named(lx, HS_NAME, @4, $4, NULL);
+                                  $$->c = named(lx, HS_NAME, @2, $2, NULL); }
   ;
 
 fn:

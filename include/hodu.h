@@ -84,6 +84,10 @@ typedef struct hodu_build_options {
      * train_params names the initializers that train (none: every f32
      * initializer a node reads). */
     const char *train_loss;
+    /* `--train` with no train_loss: a HoduScript program's own `train`
+     * declaration names the loss and the optimizer (docs/training.md);
+     * the train_* settings above and below must then be left unset. */
+    bool train;
     const char *train_optimizer;
     double train_clip_norm;
     const char *const *train_params;

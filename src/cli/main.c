@@ -56,7 +56,8 @@ static const char usage[] =
     "                             X.grad per differentiated input (the gradient of sum(Y.grad * Y))\n"
     "  --wrt NAME                 with --grad: differentiate with respect to input NAME (repeatable;\n"
     "                             default: every f32 and f64 input)\n"
-    "  --train                    build one training step instead (docs/training.md); with\n"
+    "  --train                    build one training step instead (docs/training.md): as a HoduScript\n"
+    "                             program's train declaration says, or with\n"
     "    --loss NAME              mse, l1, cross_entropy, soft_cross_entropy or bce_logits\n"
     "    --optimizer SPEC         sgd, adam or adamw, then :key=value,... (momentum, weight_decay, beta1,\n"
     "                             beta2, eps); default sgd.  The learning rate is each step's input 'lr'\n"
@@ -375,8 +376,6 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--loss, --optimizer and --clip-norm go with --train");
     if (!a->train && !a->train_eval && a->n_train_params)
         return fail("--train-param goes with --train or --train-eval");
-    if (a->train && !a->loss)
-        return fail("--train needs --loss (mse, l1, cross_entropy, soft_cross_entropy or bce_logits)");
     if (a->header_prefix && !a->emit_header)
         return fail("--header-prefix goes with --emit-header");
     if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads || a->profile))
@@ -843,6 +842,7 @@ int main(int argc, char **argv)
         o.wrt = a.wrt;
         o.n_wrt = a.n_wrt;
         o.train_loss = a.train ? a.loss : NULL;
+        o.train = a.train; /* no --loss: the program's own train declaration */
         o.train_optimizer = a.optimizer;
         o.train_clip_norm = a.clip_norm;
         o.train_params = a.train_params;

@@ -39,13 +39,32 @@ static bool ends_with(const char *s, const char *suffix)
     return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
+/* The training flag a build was given, if any: a HoduScript program that
+ * declares its training refuses them. */
+static const char *train_flag(const hodu_build_options *o)
+{
+    if (!o->train && !o->train_loss && !o->train_eval)
+        return NULL;
+    return o->train_loss        ? "--loss"
+           : o->train_optimizer ? "--optimizer"
+           : o->train_clip_norm ? "--clip-norm"
+           : o->n_train_params  ? "--train-param"
+                                : NULL;
+}
+
 /* `expect` (may be NULL) receives a HoduScript program's checked types,
- * which debug builds compare with the IR's inference. */
-static ir_graph *load_front_end(const hodu_build_options *o, hs_expect **expect, hd_diag *d)
+ * which debug builds compare with the IR's inference; `st` (may be NULL)
+ * its train declaration. */
+static ir_graph *load_front_end(const hodu_build_options *o, hs_expect **expect, hodu_script_train *st, hd_diag *d)
 {
     const char *path = o->input_path;
     if (ends_with(path, ".hodu")) {
-        hodu_script_options so = {.weights = o->weights, .seed = o->seed, .expect = expect};
+        hodu_script_options so = {.weights = o->weights,
+                                  .seed = o->seed,
+                                  .expect = expect,
+                                  .train = o->train && !o->train_loss,
+                                  .train_flag = train_flag(o),
+                                  .train_out = st};
         return hodu_load_script(path, &so, d);
     }
     if (o->weights) {
@@ -65,7 +84,7 @@ int hodu_check_model(const hodu_build_options *o)
         hodu_script_options so = {.weights = o->weights, .seed = o->seed, .check_only = true};
         hodu_load_script(o->input_path, &so, &d);
     } else {
-        ir_graph *g = load_front_end(o, NULL, &d);
+        ir_graph *g = load_front_end(o, NULL, NULL, &d);
         if (g)
             ir_verify(g, false, &d);
         ir_graph_free(g);
@@ -307,19 +326,40 @@ static bool parse_train(const hodu_build_options *o, pass_train *t, hd_diag *d)
     return true;
 }
 
+/* A HoduScript train declaration into t: its loss is the graph's output. */
+static void train_from_script(const hodu_script_train *st, pass_train *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->loss = PASS_LOSS_GRAPH;
+    t->opt.kind = strcmp(st->optimizer, "sgd") == 0    ? PASS_OPT_SGD
+                  : strcmp(st->optimizer, "adam") == 0 ? PASS_OPT_ADAM
+                                                       : PASS_OPT_ADAMW;
+    t->opt.momentum = st->momentum;
+    t->opt.weight_decay = st->weight_decay;
+    t->opt.beta1 = st->beta1;
+    t->opt.beta2 = st->beta2;
+    t->opt.eps = st->eps;
+    t->clip_norm = st->clip_norm;
+    t->frozen = (const char *const *)st->frozen;
+    t->n_frozen = st->n_frozen;
+}
+
 /* Front end plus the graph passes; returns the graph ready for codegen.
  * `given`: a graph made in memory (the builder's), used in place of
  * loading o->input_path; consumed. */
 static ir_graph *front_and_passes(const hodu_build_options *o, ir_graph *given, hd_diag *d, bool need_static)
 {
     hs_expect *expect = NULL;
+    hodu_script_train st = {0};
 #ifndef NDEBUG
-    ir_graph *g = given ? given : load_front_end(o, &expect, d);
+    ir_graph *g = given ? given : load_front_end(o, &expect, &st, d);
 #else
-    ir_graph *g = given ? given : load_front_end(o, NULL, d);
+    ir_graph *g = given ? given : load_front_end(o, NULL, &st, d);
 #endif
-    if (!g)
+    if (!g) {
+        hodu_script_train_free(&st);
         return NULL;
+    }
     size_t ns = o->n_input_shapes, nc = o->n_const_inputs, ny = o->n_dims;
     pass_shape_binding *shapes = hd_xcalloc(ns ? ns : 1, sizeof(*shapes));
     pass_dim_binding *syms = hd_xcalloc(ny ? ny : 1, sizeof(*syms));
@@ -350,7 +390,12 @@ static ir_graph *front_and_passes(const hodu_build_options *o, ir_graph *given, 
     ok = ok && pass_resolve_ops(g, d) && debug_verify(g, false, d);
     pass_train train;
     size_t first_param = 0;
-    bool training = o->train_loss != NULL;
+    bool training = o->train_loss != NULL || o->train;
+    if (ok && training && !o->train_loss && !st.declared) {
+        hd_error(d, "--train needs --loss (mse, l1, cross_entropy, soft_cross_entropy or bce_logits), or a "
+                    "HoduScript program that declares its training (train model.loss with adamw(...))");
+        ok = false;
+    }
     if (ok && o->train_eval && (training || o->gradients)) {
         hd_error(d, "--train-eval builds the forward pass alone: not with --train or --grad");
         ok = false;
@@ -359,10 +404,15 @@ static ir_graph *front_and_passes(const hodu_build_options *o, ir_graph *given, 
         memset(&train, 0, sizeof(train));
         train.params = o->train_params;
         train.n_params = o->n_train_params;
+        train.frozen = (const char *const *)st.frozen;
+        train.n_frozen = st.n_frozen;
         ok = pass_train_params(g, &train, &first_param, d) && debug_verify(g, false, d);
     }
     if (ok && training) {
-        ok = parse_train(o, &train, d);
+        if (o->train_loss)
+            ok = parse_train(o, &train, d);
+        else
+            train_from_script(&st, &train);
         if (ok && o->gradients) {
             hd_error(d, "--grad and --train do not go together (a training step has its gradients inside)");
             ok = false;
@@ -398,6 +448,7 @@ static ir_graph *front_and_passes(const hodu_build_options *o, ir_graph *given, 
         ok = ok && ir_verify(g, true, d);
     }
     hs_expect_free(expect);
+    hodu_script_train_free(&st);
     for (size_t i = 0; i < nc; i++)
         hodu_tensor_free(&tensors[i]);
     for (size_t i = 0; i < ns + nc + ny; i++)
@@ -539,7 +590,7 @@ int hodu_inspect_model(const hodu_build_options *o, FILE *out)
     hd_diag d;
     hd_diag_init(&d, o->input_path);
     /* First the model as written (symbolic dims intact). */
-    ir_graph *g = load_front_end(o, NULL, &d);
+    ir_graph *g = load_front_end(o, NULL, NULL, &d);
     if (!g) {
         flush_diag(o, &d);
         hd_diag_free(&d);

@@ -91,7 +91,8 @@ typedef enum pass_loss {
     PASS_LOSS_L1,
     PASS_LOSS_CROSS_ENTROPY,      /* scores [N, C, ...] and class indices [N, ...] */
     PASS_LOSS_SOFT_CROSS_ENTROPY, /* scores and class probabilities of one shape */
-    PASS_LOSS_BCE_LOGITS
+    PASS_LOSS_BCE_LOGITS,
+    PASS_LOSS_GRAPH /* the graph's first output is the loss, an f32 scalar (a HoduScript train declaration) */
 } pass_loss;
 typedef enum pass_opt_kind { PASS_OPT_SGD, PASS_OPT_ADAM, PASS_OPT_ADAMW } pass_opt_kind;
 typedef struct pass_optimizer {
@@ -106,6 +107,8 @@ typedef struct pass_train {
     const char *const *params;
     size_t n_params; /* 0: every f32 initializer with dims that nodes read as a weight (not Resize's scales, Clip's
                       * bounds, BatchNormalization's running statistics, ...) */
+    const char *const *frozen; /* initializers left out of that default */
+    size_t n_frozen;
 } pass_train;
 /* Before inference: the trained initializers become graph inputs, from
  * g->inputs[*first_param] on. */

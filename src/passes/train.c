@@ -89,6 +89,11 @@ bool pass_train_params(ir_graph *g, const pass_train *t, size_t *first_param, hd
                 pick[v] = true;
         }
     free(as_setting);
+    for (size_t i = 0; i < t->n_frozen; i++) {
+        int v = find_const(g, t->frozen[i]);
+        if (v >= 0)
+            pick[v] = false;
+    }
     size_t n = 0;
     for (size_t v = 0; v < g->n_values && d->n_errors == errors; v++) {
         if (!pick[v])
@@ -101,7 +106,9 @@ bool pass_train_params(ir_graph *g, const pass_train *t, size_t *first_param, hd
         n++;
     }
     free(pick);
-    if (d->n_errors == errors && n == 0)
+    if (d->n_errors == errors && n == 0 && t->n_frozen)
+        hd_error(d, "--train: the train declaration's freeze= leaves no parameter to train");
+    else if (d->n_errors == errors && n == 0)
         hd_error(d, "--train: the model has no f32 initializer to train");
     return d->n_errors == errors;
 }
@@ -202,6 +209,15 @@ static int build_loss(step *s, const pass_train *t, int y, hd_diag *d)
 {
     ir_graph *g = s->g;
     const ir_value *yv = &g->values[y];
+    if (t->loss == PASS_LOSS_GRAPH) {
+        if (yv->rank != 0) {
+            char *at = ir_loc_format(&yv->loc);
+            hd_error_at(d, at, "--train: the loss '%s' must be a scalar, it has rank %d", yv->name, yv->rank);
+            free(at);
+            return -1;
+        }
+        return y;
+    }
     if (t->loss == PASS_LOSS_CROSS_ENTROPY) {
         if (yv->rank < 2) {
             hd_error(d, "--loss cross_entropy: the output '%s' must be scores [N, C, ...], it has rank %d", yv->name,
@@ -329,6 +345,17 @@ bool pass_train_step(ir_graph *g, const pass_train *t, size_t first_param, hd_di
     ok = ok && pass_backward(g, params, np, &loss, &one, 1, grads, d) && pass_infer_fold_from(g, first, d) &&
          pass_check_grads(g, params, grads, np, d);
     first = g->n_nodes;
+    size_t reached = 0;
+    for (size_t i = 0; ok && i < np; i++)
+        reached += grads[i] >= 0;
+    if (ok && t->loss == PASS_LOSS_GRAPH && reached == 0) { /* a declared loss that cannot train anything */
+        char *at = ir_loc_format(&g->values[y].loc);
+        hd_error_at(d, at,
+                    "--train: no trained parameter reaches the loss through differentiable ops (comparisons, "
+                    "integer casts and rounding pass no gradient)");
+        free(at);
+        ok = false;
+    }
     for (size_t i = 0; ok && i < np; i++)
         if (grads[i] < 0) /* the loss does not depend on it */
             grads[i] = pass_zeros_like(g, params[i]);

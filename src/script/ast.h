@@ -50,7 +50,8 @@ typedef enum hs_kind {
     HS_FORMAL, /* name: a(type) [= b] */
     HS_MODULE, /* module name(list: HS_FORMAL) { list2: HS_PARAM, HS_SUB, HS_FN } */
     HS_IMPORT, /* import name */
-    HS_EXPORT  /* export name = a */
+    HS_EXPORT, /* export name = a */
+    HS_TRAIN   /* train name.b with a: c is name as a node (its span), b the loss function, a the optimizer */
 } hs_kind;
 
 /* Operators of HS_BINARY / HS_UNARY. */

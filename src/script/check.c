@@ -111,6 +111,8 @@ typedef struct ctx {
         ir_poly p;
     } * dp;
     size_t n_dp, cap_dp;
+    const char **pnames; /* every parameter declared, by dotted name (a train declaration's freeze=) */
+    size_t n_pnames, cap_pnames;
 } ctx;
 
 /* A run-time branch's writes to names bound before it (`h = ...`): each
@@ -1915,6 +1917,7 @@ static bool declare_param(ctx *c, inst *m, hs_node *pd)
         t.ir = ir_const_new(c->L.g, pname, dt, t.rank, dims, data, (size_t)nbytes);
         lw_set_loc(&c->L, t.ir, pd->span);
     }
+    HD_PUSH(c->pnames, c->n_pnames, c->cap_pnames, pname);
     bind(c, s, pd->name, t, pd->span);
     return true;
 }
@@ -3258,23 +3261,182 @@ static bool collect(ctx *c)
     return ok;
 }
 
-/* The exported module: forward's parameters become graph inputs, its
- * result the output. */
-static void build_entry(ctx *c, hs_node *ex)
+/* --- training declarations ------------------------------------------------ */
+
+static bool is_setting(const char *opt, const char *key)
 {
-    c->pending_prefix = "";
-    val m = eval(c, NULL, ex->a);
-    c->pending_prefix = NULL;
-    if (m.k == V_NONE || c->stop)
-        return;
-    if (m.k != V_MODULE) {
-        hs_error(c->p, ex->a->span, "export takes a module instance, found %s", type_text(c, &m));
-        return;
+    static const char *const sgd[] = {"momentum", "weight_decay", "clip_norm", "freeze"};
+    static const char *const adam[] = {"beta1", "beta2", "eps", "weight_decay", "clip_norm", "freeze"};
+    bool is_sgd = strcmp(opt, "sgd") == 0;
+    for (size_t i = 0; i < (is_sgd ? HD_ARRAY_LEN(sgd) : HD_ARRAY_LEN(adam)); i++)
+        if (strcmp(is_sgd ? sgd[i] : adam[i], key) == 0)
+            return true;
+    return false;
+}
+
+/* freeze=["fc1", "head.bias"]: each a parameter or the path of a submodule
+ * (every parameter under it).  The names go to out (when set). */
+static bool train_freeze(ctx *c, hs_node *e, hodu_script_train *out)
+{
+    if (e->kind != HS_LIST || e->ival) {
+        hs_error(c->p, e->span, "freeze takes a list of parameter or submodule names: freeze=[\"fc1\", \"head.bias\"]");
+        return false;
     }
+    bool ok = true;
+    bool *hit = hd_xcalloc(c->n_pnames + 1, sizeof(bool));
+    for (size_t i = 0; i < e->list.n; i++) {
+        hs_node *it = e->list.items[i];
+        if (it->kind != HS_STRING) {
+            hs_error(c->p, it->span, "freeze names parameters as strings, such as \"fc1\" or \"fc1.weight\"");
+            ok = false;
+            continue;
+        }
+        size_t len = strlen(it->name), hits = 0;
+        for (size_t k = 0; k < c->n_pnames; k++) {
+            const char *pn = c->pnames[k];
+            if (strncmp(pn, it->name, len) != 0 || (pn[len] != '\0' && (pn[len] != '.' || len == 0)))
+                continue;
+            hits++;
+            if (out && !hit[k])
+                HD_PUSH(out->frozen, out->n_frozen, out->cap_frozen, hd_xstrdup(pn));
+            hit[k] = true;
+        }
+        if (!hits) {
+            hs_error(c->p, it->span, "'%s' is neither a parameter nor a submodule of the exported model", it->name);
+            ok = false;
+        }
+    }
+    size_t left = 0;
+    for (size_t k = 0; k < c->n_pnames; k++)
+        left += !hit[k];
+    free(hit);
+    if (ok && left == 0) {
+        hs_error(c->p, e->span, "freeze leaves no parameter to train");
+        ok = false;
+    }
+    return ok;
+}
+
+/* `train model.loss with OPTIMIZER(settings)`: the names, the optimizer
+ * and its settings (compile-time numbers in range). */
+static bool check_train(ctx *c, hs_node *tr, hs_node *ex, const hodu_script_options *opts)
+{
+    if (strcmp(tr->name, ex->name) != 0) {
+        hs_error(c->p, tr->c->span, "'%s' is not the exported model: train names a function of it", tr->name);
+        hs_note(c->p, ex->span, "the model exported is '%s'", ex->name);
+        return false;
+    }
+    if (opts && opts->train_flag) {
+        hs_error(c->p, tr->span, "%s conflicts with this train declaration", opts->train_flag);
+        hs_help(c->p, "a program that declares its training takes no --loss, --optimizer, --clip-norm or "
+                      "--train-param: change the declaration, or drop it and give the flags");
+        return false;
+    }
+    hs_node *o = tr->a, *kind = o->kind == HS_CALL ? o->a : o;
+    if (kind->kind != HS_NAME ||
+        (strcmp(kind->name, "sgd") != 0 && strcmp(kind->name, "adam") != 0 && strcmp(kind->name, "adamw") != 0)) {
+        if (kind->kind == HS_NAME)
+            hs_error(c->p, kind->span, "unknown optimizer '%s' (sgd, adam or adamw)", kind->name);
+        else
+            hs_error(c->p, o->span, "the optimizer is sgd(...), adam(...) or adamw(...)");
+        return false;
+    }
+    hodu_script_train t = {.declared = true, .optimizer = kind->name, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    if (strcmp(kind->name, "adamw") == 0)
+        t.weight_decay = 0.01; /* PyTorch's default */
+    hodu_script_train *out = opts && opts->train_out ? opts->train_out : NULL;
+    bool ok = true;
+    size_t n_args = o->kind == HS_CALL ? o->list.n : 0;
+    for (size_t i = 0; i < n_args; i++) {
+        hs_node *arg = o->list.items[i];
+        if (!arg->name) {
+            hs_error(c->p, arg->span, "the optimizer's settings are keyword arguments, such as %s",
+                     strcmp(kind->name, "sgd") == 0 ? "sgd(momentum=0.9)" : "adamw(weight_decay=0.01)");
+            ok = false;
+            continue;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (o->list.items[k]->name && strcmp(o->list.items[k]->name, arg->name) == 0) {
+                hs_error(c->p, arg->span, "'%s' is given twice", arg->name);
+                hs_note(c->p, o->list.items[k]->span, "first given here");
+                ok = false;
+            }
+        if (strcmp(arg->name, "lr") == 0) {
+            hs_error(c->p, arg->span, "the learning rate is not part of the declaration");
+            hs_help(c->p, "every step takes it as its input 'lr' (hodu_trainer_step's lr), so a schedule is the "
+                          "host's loop");
+            ok = false;
+            continue;
+        }
+        if (!is_setting(kind->name, arg->name)) {
+            hs_error(c->p, arg->span, "'%s' is not a setting of %s (%s)", arg->name, kind->name,
+                     strcmp(kind->name, "sgd") == 0 ? "momentum, weight_decay, clip_norm, freeze"
+                                                    : "beta1, beta2, eps, weight_decay, clip_norm, freeze");
+            ok = false;
+            continue;
+        }
+        if (strcmp(arg->name, "freeze") == 0) {
+            ok = train_freeze(c, arg->a, &t) && ok;
+            continue;
+        }
+        val v = eval(c, NULL, arg->a);
+        if (v.k != V_INT && v.k != V_FLOAT) {
+            if (v.k != V_NONE)
+                hs_error(c->p, arg->a->span, "%s is a compile-time number, found %s", arg->name, type_text(c, &v));
+            ok = false;
+            continue;
+        }
+        double x = num(&v);
+        bool beta = strcmp(arg->name, "beta1") == 0 || strcmp(arg->name, "beta2") == 0;
+        if (!isfinite(x) || x < 0 || (beta && x >= 1) || (strcmp(arg->name, "eps") == 0 && x == 0)) {
+            hs_error(c->p, arg->a->span, "%s must be %s (it is %g)", arg->name,
+                     beta                            ? "in [0, 1)"
+                     : strcmp(arg->name, "eps") == 0 ? "greater than 0"
+                                                     : "at least 0",
+                     x);
+            ok = false;
+            continue;
+        }
+        double *slot = strcmp(arg->name, "momentum") == 0       ? &t.momentum
+                       : strcmp(arg->name, "weight_decay") == 0 ? &t.weight_decay
+                       : strcmp(arg->name, "beta1") == 0        ? &t.beta1
+                       : strcmp(arg->name, "beta2") == 0        ? &t.beta2
+                       : strcmp(arg->name, "eps") == 0          ? &t.eps
+                                                                : &t.clip_norm;
+        *slot = x;
+    }
+    if (ok && out)
+        *out = t;
+    else
+        hodu_script_train_free(&t);
+    return ok;
+}
+
+void hodu_script_train_free(hodu_script_train *t)
+{
+    for (size_t i = 0; t && i < t->n_frozen; i++)
+        free(t->frozen[i]);
+    if (t) {
+        free(t->frozen);
+        t->frozen = NULL;
+        t->n_frozen = t->cap_frozen = 0;
+    }
+}
+
+/* The exported module's function `fname` as the graph: its parameters
+ * become graph inputs, its result the output.  `tr`: it is the loss a
+ * train declaration names, so its result must be one f32 scalar. */
+static void build_fn_entry(ctx *c, val m, hs_node *ex, const char *fname, hs_node *tr)
+{
     binding *fb = NULL;
     for (size_t i = 0; i < m.m->env.n; i++)
-        if (strcmp(m.m->env.b[i].name, "forward") == 0 && m.m->env.b[i].v.k == V_FN)
+        if (strcmp(m.m->env.b[i].name, fname) == 0 && m.m->env.b[i].v.k == V_FN)
             fb = &m.m->env.b[i];
+    if (!fb && tr) {
+        hs_error(c->p, tr->b->span, "the exported module '%s' has no function '%s' to train", m.m->decl->name, fname);
+        hs_note(c->p, m.m->decl->span, "'%s' is declared here", m.m->decl->name);
+        return;
+    }
     if (!fb) {
         hs_error(c->p, ex->span, "the exported module '%s' has no forward function", m.m->decl->name);
         return;
@@ -3288,6 +3450,12 @@ static void build_entry(ctx *c, hs_node *ex)
         hodu_dtype dt = dt_find(ty->name);
         if (dt == HODU_DTYPE_UNDEFINED || !ty->ival) {
             hs_error(c->p, ty->span, "the entry's parameters must be tensors (a dtype and a shape)");
+            return;
+        }
+        if (tr && strcmp(fm->name, "lr") == 0) {
+            hs_error(c->p, fm->span,
+                     "a training step takes the learning rate as its input 'lr': name this parameter "
+                     "otherwise");
             return;
         }
         if (ty->list.n > HODU_MAX_RANK) {
@@ -3333,6 +3501,14 @@ static void build_entry(ctx *c, hs_node *ex)
     val r = call_fn(c, &fb->v, args, n, call);
     if (r.k == V_NONE || c->stop)
         return;
+    if (tr && (r.k != V_TENSOR || r.dt != HODU_DTYPE_F32 || r.rank != 0)) {
+        char tuple[48];
+        snprintf(tuple, sizeof tuple, "a tuple of %zu", r.n_items);
+        hs_error(c->p, f->a ? f->a->span : f->span, "the loss '%s' must return one f32[] (a scalar), found %s", fname,
+                 r.k == V_LIST ? tuple : type_text(c, &r));
+        hs_note(c->p, tr->span, "it is the loss of this train declaration");
+        return;
+    }
     /* one tensor, or a tuple of them: the model's outputs */
     const bool tuple = r.k == V_LIST;
     const size_t n_out = tuple ? r.n_items : 1;
@@ -3386,6 +3562,8 @@ static void build_entry(ctx *c, hs_node *ex)
         ir_value *ov = &g->values[out];
         ov->dtype = o->dt;
         ov->rank = o->rank;
+        if (tr) /* where the train pass places what it finds wrong with the loss */
+            lw_set_loc(&c->L, out, tr->span);
         for (int k = 0; k < o->rank; k++) {
             ov->dims[k].size = o->dims[k].size;
             /* a derived dim (T-1) is the IR's to name: inference makes its
@@ -3396,15 +3574,48 @@ static void build_entry(ctx *c, hs_node *ex)
     }
 }
 
+/* The exported model: its forward as the graph, or the loss its train
+ * declaration `tr` names (opts->train).  Checking alone checks both. */
+static void build_entry(ctx *c, hs_node *ex, hs_node *tr, const hodu_script_options *opts)
+{
+    c->pending_prefix = "";
+    val m = eval(c, NULL, ex->a);
+    c->pending_prefix = NULL;
+    if (m.k == V_NONE || c->stop)
+        return;
+    if (m.k != V_MODULE) {
+        hs_error(c->p, ex->a->span, "export takes a module instance, found %s", type_text(c, &m));
+        return;
+    }
+    bool train_ok = !tr || check_train(c, tr, ex, opts);
+    bool as_loss = opts && opts->train && tr && c->L.g;
+    size_t errors = c->p->d->n_errors;
+    if (!as_loss)
+        build_fn_entry(c, m, ex, "forward", NULL);
+    /* checking: the loss too, unless forward failed (it would say the same again) */
+    if (tr && train_ok && !c->stop && (as_loss || (!c->L.g && c->p->d->n_errors == errors)))
+        build_fn_entry(c, m, ex, tr->b->name, tr);
+}
+
 static ir_graph *run(hs_program *p, const hodu_script_options *opts, bool build, hd_diag *d)
 {
     ctx c = {.p = p, .seed = opts ? opts->seed : 0};
     hs_weights w;
     uint8_t *wbytes = NULL;
     bool ok = collect(&c);
-    hs_node *ex = NULL;
+    hs_node *ex = NULL, *tr = NULL;
     for (size_t i = 0; i < p->items.n; i++) {
         hs_node *it = p->items.items[i];
+        if (it->kind == HS_TRAIN && tr) {
+            hs_error(p, it->span, "a program declares its training once");
+            hs_note(p, tr->span, "the first train declaration is here");
+            ok = false;
+        } else if (it->kind == HS_TRAIN && it->span.file != 0) {
+            hs_error(p, it->span, "train belongs in the main file, beside the export, not in an import");
+            ok = false;
+        } else if (it->kind == HS_TRAIN) {
+            tr = it;
+        }
         if (it->kind != HS_EXPORT)
             continue;
         if (ex) {
@@ -3443,7 +3654,7 @@ static ir_graph *run(hs_program *p, const hodu_script_options *opts, bool build,
             c.expect = hd_xcalloc(1, sizeof(hs_expect));
     }
     if (ok) {
-        build_entry(&c, ex);
+        build_entry(&c, ex, tr, opts);
         if (c.w && !hd_failed(d)) {
             hd_buf extra;
             hd_buf_init(&extra);
@@ -3468,6 +3679,7 @@ static ir_graph *run(hs_program *p, const hodu_script_options *opts, bool build,
     free(wbytes);
     free(c.dv);
     free(c.dp);
+    free(c.pnames);
     hd_strmap_free(&c.modules);
     hd_strmap_free(&c.fns);
     if (hd_failed(d) || !build) {

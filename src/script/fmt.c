@@ -37,8 +37,8 @@ static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static bool keyword(const char *s, size_t n)
 {
-    static const char *const kw[] = {"module", "fn",     "param",  "let",  "return", "for", "in", "if",
-                                     "else",   "import", "export", "true", "false",  "and", "or", "not"};
+    static const char *const kw[] = {"module", "fn",     "param", "let",   "return", "for", "in",  "if",    "else",
+                                     "import", "export", "true",  "false", "and",    "or",  "not", "train", "with"};
     for (size_t i = 0; i < HD_ARRAY_LEN(kw); i++)
         if (strlen(kw[i]) == n && memcmp(kw[i], s, n) == 0)
             return true;
@@ -161,6 +161,8 @@ static const char *space(const fmt_state *s, const tok *pp, const tok *prev, con
     if (prev->k == T_OPEN && prev->s[0] != '{')
         return "";
     if (cur->k == T_DOTDOT || prev->k == T_DOTDOT)
+        return "";
+    if (is(cur, ".") || is(prev, ".")) /* train model.loss */
         return "";
     if (prev->k == T_COLON)
         return inner == '[' ? "" : " ";

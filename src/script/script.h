@@ -24,11 +24,30 @@
  * is a compiler bug, in the checker or in an op's inference). */
 typedef struct hs_expect hs_expect;
 
+/* A program's own training (`train model.loss with adamw(...)`), checked:
+ * the optimizer and its settings, and the parameters it leaves alone. */
+typedef struct hodu_script_train {
+    bool declared;
+    const char *optimizer;                            /* "sgd", "adam" or "adamw" */
+    double momentum, weight_decay, beta1, beta2, eps; /* PyTorch's defaults where not given */
+    double clip_norm;                                 /* 0: none */
+    char **frozen;                                    /* parameters that do not train, by dotted name */
+    size_t n_frozen, cap_frozen;
+} hodu_script_train;
+void hodu_script_train_free(hodu_script_train *t);
+
 typedef struct hodu_script_options {
     const char *weights; /* a .safetensors file binding the parameters, or NULL */
     uint64_t seed;       /* seed of the declared initializers (no weights) */
     bool check_only;     /* parse and check; build no graph (returns NULL) */
     hs_expect **expect;  /* when set and a graph is built: receives the types */
+    /* The graph is the declared loss function instead of forward: its
+     * parameters the inputs, its scalar result the one output. */
+    bool train;
+    /* A command-line training flag given (its name, e.g. "--optimizer"):
+     * with a train declaration that is an error at the declaration. */
+    const char *train_flag;
+    hodu_script_train *train_out; /* when set: receives the declaration */
 } hodu_script_options;
 
 /* After pass_infer_fold: every recorded value must have the dtype, rank and

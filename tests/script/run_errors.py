@@ -6,7 +6,10 @@ errors/ folder, so messages carry relative paths.
 
 A case whose first line is "#! weights: KIND" is checked with --weights on a
 safetensors file this script writes (KIND: missing, extra, misshaped,
-truncated, bad_header, overlap); its path prints as <weights>.
+truncated, bad_header, overlap); its path prints as <weights>.  A case
+whose first line is "#! build: ARGS" is built instead (`hodu --build
+<case>.hodu ARGS -o OUT`), for errors the passes find (a training loss no
+parameter reaches); it must leave no OUT behind.
 
     run_errors.py --hodu build/hodu [--update] [-k SUBSTRING]
 
@@ -70,10 +73,16 @@ def run_case(hodu, path, tmp):
         with open(wpath, "wb") as f:
             f.write(weights(first.split(":", 1)[1].strip()))
         cmd += ["--weights", wpath]
+    so = os.path.join(tmp, "out.so")
+    if first.startswith("#! build:"):
+        cmd = [hodu, "--build", name] + first.split(":", 1)[1].split() + ["-o", so]
     r = subprocess.run(cmd, cwd=ERRORS, capture_output=True, timeout=60)
     out = r.stderr.decode("utf-8", "replace") + r.stdout.decode("utf-8", "replace")
     if wpath:
         out = out.replace(wpath, "<weights>")
+    if os.path.exists(so):
+        out += "a library was written\n"
+        os.unlink(so)
     return out + f"exit: {r.returncode}\n", r.returncode
 
 

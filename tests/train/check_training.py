@@ -254,6 +254,20 @@ def build_step(hodu, work, model, loss, spec, clip=None):
     return so, d, rng, params, xshape, nout, fwd
 
 
+def torch_step(opt, params, lr, clip, loss_of):
+    """One step of PyTorch's optimizer at learning rate lr, the gradients
+    clipped to a global norm (clip) first; returns the loss before it."""
+    for g in opt.param_groups:
+        g["lr"] = float(lr)
+    opt.zero_grad()
+    lt = loss_of()
+    lt.backward()
+    if clip:
+        torch.nn.utils.clip_grad_norm_([p for p in params.values() if p.requires_grad], clip)
+    opt.step()
+    return lt.item()
+
+
 def run_case(hodu, rt, work, model, loss, spec, steps, clip=None):
     so, d, rng, params, xshape, nout, fwd = build_step(hodu, work, model, loss, spec, clip)
     tp = {k: torch.tensor(v.astype(np.float32), requires_grad=True) for k, v in params.items()}
@@ -265,15 +279,7 @@ def run_case(hodu, rt, work, model, loss, spec, steps, clip=None):
             x, t = batch(rng, loss, xshape, nout)
             lr = np.float32((0.05 if spec.startswith("sgd") else 0.01) * 0.98 ** step)
             hodu_loss = tr.step([x, t], lr)
-            for g in opt.param_groups:
-                g["lr"] = float(lr)
-            opt.zero_grad()
-            lt = torch_loss(loss, fwd(tp, torch.tensor(x)), torch.tensor(t))
-            lt.backward()
-            if clip:
-                torch.nn.utils.clip_grad_norm_(list(tp.values()), clip)
-            opt.step()
-            ref = lt.item()
+            ref = torch_step(opt, tp, lr, clip, lambda: torch_loss(loss, fwd(tp, torch.tensor(x)), torch.tensor(t)))
             err = abs(hodu_loss - ref) / max(abs(ref), 1e-6)
             worst = max(worst, err)
             if not err <= TOL:

@@ -4,7 +4,7 @@ if exists("b:current_syntax")
   finish
 endif
 
-syn keyword hoduKeyword module fn param let return for in if else import export
+syn keyword hoduKeyword module fn param let return for in if else import export train with
 syn keyword hoduOperatorWord and or not
 syn keyword hoduBoolean true false
 syn keyword hoduType int float bool f32 f64 f16 bf16 i8 i16 i32 i64 u8
