@@ -93,6 +93,11 @@ typedef bool (*op_fusable_fn)(const ir_graph *g, int node);
  * is an error naming it. */
 typedef struct op_grad_ctx op_grad_ctx;
 typedef bool (*op_grad_fn)(op_grad_ctx *c);
+/* Rewrites a typed node as ordinary ops that compute its results into the
+ * same values, and leaves it dead; the new nodes are untyped.  An op with
+ * one differentiates through it: pass_backward expands such nodes on the
+ * gradient's path first (RNN, GRU, LSTM, unrolled over their steps). */
+typedef bool (*op_expand_fn)(ir_graph *g, int node, hd_diag *d);
 
 typedef struct op_def {
     /* Identity, from op_list.def (OP_DEF fills these in). */
@@ -110,6 +115,7 @@ typedef struct op_def {
     op_flops_fn flops;         /* optional: default is one per output element */
     op_fusable_fn fusable;     /* optional: default not fusable */
     op_grad_fn grad;           /* optional: NULL = not differentiable */
+    op_expand_fn expand;       /* optional: differentiable through this instead */
     /* Control flow (If, Loop, Scan): types the inputs of the node's
      * subgraphs from its operands.  pass_infer_fold calls it, then infers
      * each subgraph, then calls `infer`, which reads the subgraphs'

@@ -78,6 +78,8 @@ bool global_pool_grad(op_grad_ctx *c); /* GlobalAveragePool, GlobalMaxPool, Glob
 bool einsum_grad(op_grad_ctx *c);
 bool attention_grad(op_grad_ctx *c);
 bool resize_grad(op_grad_ctx *c); /* Resize, Upsample */
+bool revseq_grad(op_grad_ctx *c);
+bool rnn_expand(ir_graph *g, int node, hd_diag *d); /* RNN, GRU, LSTM (recurrent_grad.c) */
 
 /* Defines op ID's op_def: its identity from the list, then the semantic
  * fields given as designated initializers. */

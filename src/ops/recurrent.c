@@ -357,7 +357,7 @@ static bool infer_revseq(op_ctx *c)
 
 /* ======================================================================== */
 
-OP_DEF(RNN, .attrs = rnn_attrs, .infer = infer_rnn, .flops = flops_rnn);
-OP_DEF(GRU, .attrs = gru_attrs, .infer = infer_rnn, .flops = flops_rnn);
-OP_DEF(LSTM, .attrs = lstm_attrs, .infer = infer_rnn, .flops = flops_rnn);
-OP_DEF(REVERSE_SEQUENCE, .attrs = revseq_attrs, .infer = infer_revseq);
+OP_DEF(RNN, .attrs = rnn_attrs, .infer = infer_rnn, .flops = flops_rnn, .expand = rnn_expand);
+OP_DEF(GRU, .attrs = gru_attrs, .infer = infer_rnn, .flops = flops_rnn, .expand = rnn_expand);
+OP_DEF(LSTM, .attrs = lstm_attrs, .infer = infer_rnn, .flops = flops_rnn, .expand = rnn_expand);
+OP_DEF(REVERSE_SEQUENCE, .attrs = revseq_attrs, .infer = infer_revseq, .grad = revseq_grad);

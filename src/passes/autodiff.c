@@ -167,20 +167,14 @@ static bool back_through(ir_graph *g, int id, const bool *dep, int *grad, hd_dia
     return ok;
 }
 
-bool pass_backward(ir_graph *g, const int *wrt, size_t n_wrt, const int *seed_of, const int *seeds, size_t n_seeds,
-                   int *grads, hd_diag *d)
+/* The schedule of g, and in dep[] (g->n_values) what depends on the
+ * differentiated values; NULL after errors. */
+static int *schedule_deps(ir_graph *g, const int *wrt, size_t n_wrt, bool *dep, size_t *count, hd_diag *d)
 {
-    size_t nv0 = g->n_values, count = 0, first = g->n_nodes;
-    bool *dep = hd_xcalloc(nv0 ? nv0 : 1, sizeof(bool));
-    int *grad = hd_xmalloc((nv0 ? nv0 : 1) * sizeof(int));
-    for (size_t i = 0; i < nv0; i++)
-        grad[i] = -1;
     for (size_t i = 0; i < n_wrt; i++)
         dep[wrt[i]] = true;
-    int *order = ir_schedule(g, &count, d);
-    bool ok = order != NULL;
-    /* forward: what depends on the differentiated values */
-    for (size_t k = 0; ok && k < count; k++) {
+    int *order = ir_schedule(g, count, d);
+    for (size_t k = 0; order && k < *count; k++) {
         const ir_node *n = ir_nd(g, order[k]);
         bool any = n->guard >= 0 && dep[n->guard];
         for (size_t j = 0; j < n->n_inputs; j++)
@@ -189,6 +183,44 @@ bool pass_backward(ir_graph *g, const int *wrt, size_t n_wrt, const int *seed_of
             if (n->outputs[j] >= 0)
                 dep[n->outputs[j]] = true;
     }
+    return order;
+}
+
+/* Nodes on the path whose op differentiates through its expansion
+ * (op_def.expand) become it, typed, so the rules of what it is made of
+ * apply. */
+static bool expand_on_path(ir_graph *g, const int *wrt, size_t n_wrt, hd_diag *d)
+{
+    size_t count = 0, first = g->n_nodes;
+    bool *dep = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(bool));
+    int *order = schedule_deps(g, wrt, n_wrt, dep, &count, d);
+    bool ok = order != NULL;
+    for (size_t k = 0; ok && k < count; k++) {
+        const ir_node *n = ir_nd(g, order[k]);
+        const op_def *def = op_get(n->op);
+        bool on_path = false;
+        for (size_t j = 0; def && def->expand && j < n->n_inputs; j++)
+            on_path |= n->inputs[j] >= 0 && dep[n->inputs[j]] && is_grad_dtype(g->values[n->inputs[j]].dtype);
+        if (on_path && n->guard < 0)
+            ok = def->expand(g, order[k], d);
+    }
+    free(order);
+    free(dep);
+    return ok && (first == g->n_nodes || pass_infer_fold_from(g, first, d));
+}
+
+bool pass_backward(ir_graph *g, const int *wrt, size_t n_wrt, const int *seed_of, const int *seeds, size_t n_seeds,
+                   int *grads, hd_diag *d)
+{
+    if (!expand_on_path(g, wrt, n_wrt, d))
+        return false;
+    size_t nv0 = g->n_values, count = 0, first = g->n_nodes;
+    bool *dep = hd_xcalloc(nv0 ? nv0 : 1, sizeof(bool));
+    int *grad = hd_xmalloc((nv0 ? nv0 : 1) * sizeof(int));
+    for (size_t i = 0; i < nv0; i++)
+        grad[i] = -1;
+    int *order = schedule_deps(g, wrt, n_wrt, dep, &count, d);
+    bool ok = order != NULL;
     for (size_t i = 0; i < n_seeds; i++)
         grad[seed_of[i]] = seeds[i];
     /* backward */

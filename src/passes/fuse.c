@@ -210,9 +210,14 @@ size_t pass_fuse_elementwise(ir_graph *g)
     size_t nn = g->n_nodes;
     int *parent = hd_xmalloc(nn * sizeof(int));
     int *size = hd_xcalloc(nn, sizeof(int));
+    /* per group, at least as many as its external operands: a fused node
+     * takes at most EW_MAX_OPERANDS (a long chain of sums reading one new
+     * operand each, as unrolled gradients make, would pass that) */
+    int *ext_bound = hd_xcalloc(nn, sizeof(int));
     for (size_t i = 0; i < nn; i++) {
         parent[i] = (int)i;
         size[i] = 1;
+        ext_bound[i] = (int)g->nodes[i].n_inputs;
     }
     /* Readers per value among live nodes (graph outputs count as readers). */
     int *readers = hd_xcalloc(g->n_values ? g->n_values : 1, sizeof(int));
@@ -274,9 +279,11 @@ size_t pass_fuse_elementwise(ir_graph *g)
         if (uses != 1 || taken[c] || !fusable(g, c) || !ir_same_type(&g->values[v], &g->values[cn->outputs[0]]))
             continue;
         int a = find_root(parent, id), b = find_root(parent, c);
-        if (a != b && size[a] + size[b] <= FUSE_MAX_MEMBERS) {
+        /* the joining value was one of b's operands; now it is inside */
+        if (a != b && size[a] + size[b] <= FUSE_MAX_MEMBERS && ext_bound[a] + ext_bound[b] - 1 <= EW_MAX_OPERANDS) {
             parent[a] = b;
             size[b] += size[a];
+            ext_bound[b] += ext_bound[a] - 1;
         }
     }
     size_t fused = 0;
@@ -388,6 +395,7 @@ size_t pass_fuse_elementwise(ir_graph *g)
     free(readers);
     free(reader);
     free(size);
+    free(ext_bound);
     free(parent);
     free(order);
     return fused + in_subgraphs;

@@ -560,6 +560,12 @@ img_npy("img_unknown.npy", b"GIF89a" + bytes(range(58)))
 # --grad through an op with no gradient rule: the error names the node.
 save(model([helper.make_node("Mod", ["x", "x"], ["y"], name="remainder", fmod=1)], [x],
            [helper.make_tensor_value_info("y", f32, None)]), "grad_no_rule.onnx")
+# --grad through an LSTM whose sequence length is a run-time dim: the
+# gradient unrolls the steps, so the error names the node and the dim.
+save(model([helper.make_node("LSTM", ["xs", "w", "r"], ["ys"], name="lstm", hidden_size=2)],
+           [helper.make_tensor_value_info("xs", f32, ["T", 1, 3])], [helper.make_tensor_value_info("ys", f32, None)],
+           [numpy_helper.from_array(np.ones((1, 8, 3), np.float32), "w"),
+            numpy_helper.from_array(np.ones((1, 8, 2), np.float32), "r")]), "grad_lstm_runtime_seq.onnx")
 # --export-onnx with a checkpoint that does not fit the model: refused,
 # naming the tensor, and nothing written.
 save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [helper.make_tensor_value_info("y", f32, None)],

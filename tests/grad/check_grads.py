@@ -47,8 +47,9 @@ class Case:
     with `attrs`, reading the inputs in order and writing "y").  inputs:
     (name, shape) of f32 inputs, or (name, shape, kind) where kind is
     "positive" (0.5..2), "unit" (-0.9..0.9), "away" (|x| >= 0.1, off the
-    kinks), "bool", "int64:LO:HI" (an integer input, not differentiated), or
-    "perm:N" (int64 indices, a permutation of range(N) cut to the shape).
+    kinks), "bool", "int64:LO:HI" (an integer input, not differentiated),
+    "int32=A,B,..." (these int32 values), or "perm:N" (int64 indices, a
+    permutation of range(N) cut to the shape).
     consts: initializers (numpy arrays; float ones follow the case's
     float type).  torch: f(t) -> list of outputs, t the dict of torch
     tensors by name.  outputs: names of the graph outputs."""
@@ -62,6 +63,7 @@ class Case:
     opset: int = 17
     f64: bool = True
     wrt: list = None  # None: every float input
+    ort: bool = False  # also check the f32 forward outputs against onnxruntime
 
 
 def load_cases():
@@ -90,6 +92,8 @@ def gen_input(rng, shape, kind):
     if kind.startswith("int64:"):
         _, lo, hi = kind.split(":")
         return rng.integers(int(lo), int(hi), shape).astype(np.int64)
+    if kind.startswith("int32="):
+        return np.array([int(v) for v in kind[6:].split(",")], np.int32).reshape(shape)
     if kind.startswith("perm:"):
         n = int(kind.split(":")[1])
         return rng.permutation(n)[:int(np.prod(shape))].reshape(shape).astype(np.int64)
@@ -105,7 +109,7 @@ def make_model(case, dtype):
     ins = []
     for spec in case.inputs:
         name, shape, kind = (spec + (None,))[:3]
-        other = TensorProto.BOOL if kind == "bool" else TensorProto.INT64
+        other = {"bool": TensorProto.BOOL, "int32": TensorProto.INT32}.get((kind or "").split("=")[0], TensorProto.INT64)
         ins.append(helper.make_tensor_value_info(name, elem if is_float_kind(kind) else other, list(shape)))
     outs = [helper.make_tensor_value_info(o, elem, None) for o in case.outputs]
     inits = [numpy_helper.from_array(v.astype(dtype) if v.dtype.kind == "f" else v, k)
@@ -174,6 +178,18 @@ def check_case(case, r, rng):
         want = t.detach().numpy()
         if got[o].shape != want.shape or not np.allclose(got[o], want, rtol=1e-4, atol=1e-4 * max(1, np.abs(want).max())):
             problems.append(f"f32 forward {o} differs from torch")
+    if case.ort:
+        import onnxruntime
+        try:
+            sess = onnxruntime.InferenceSession(os.path.join(d, "m.onnx"), providers=["CPUExecutionProvider"])
+            ort_outs = sess.run(case.outputs, feeds)
+        except Exception as e:  # noqa: BLE001 - reported as the case's failure
+            problems.append(f"onnxruntime cannot run the case: {e}")
+            ort_outs = []
+        for o, want in zip(case.outputs, ort_outs):
+            if got[o].shape != want.shape or not np.allclose(got[o], want, rtol=1e-4,
+                                                             atol=1e-4 * max(1, np.abs(want).max(initial=0))):
+                problems.append(f"f32 forward {o} differs from onnxruntime")
     for n, tg in zip(wrt, tgrads):
         want = np.zeros_like(feeds[n]) if tg is None else tg.numpy()
         have = got.get(f"{n}.grad")

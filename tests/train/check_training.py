@@ -125,6 +125,29 @@ def transformer(rng):
     return nodes, params, (B, T, D), 3, fwd, consts
 
 
+def lstm(rng):
+    """x [4, 5, 3] (batch first) -> LSTM (hidden 6, layout 1) -> its last
+    state -> Flatten -> MatMul -> [4, 3]: a small sequence classifier
+    (the LSTM is unrolled for its gradients)."""
+    B, T, I, H = 4, 5, 3, 6
+    params = {"W": rng.standard_normal((1, 4 * H, I)) * 0.4, "R": rng.standard_normal((1, 4 * H, H)) * 0.4,
+              "B": rng.standard_normal((1, 8 * H)) * 0.1, "head": rng.standard_normal((H, 3)) * 0.5}
+    nodes = [helper.make_node("LSTM", ["x", "W", "R", "B"], ["", "yh"], hidden_size=H, layout=1),
+             helper.make_node("Flatten", ["yh"], ["last"], axis=1),
+             helper.make_node("MatMul", ["last", "head"], ["y"])]
+
+    def fwd(p, x):
+        h, c = x.new_zeros(B, H), x.new_zeros(B, H)
+        W, R, b = p["W"][0], p["R"][0], p["B"][0, :4 * H] + p["B"][0, 4 * H:]
+        for t in range(T):  # ONNX's gate order: i, o, f, c
+            i, o, f, g = (v for v in (x[:, t] @ W.T + h @ R.T + b).split(H, dim=1))
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        return h @ p["head"]
+
+    return nodes, params, (B, T, I), 3, fwd
+
+
 def mlp_wide(rng):
     """mlp's names with other shapes: a checkpoint that does not fit."""
     params = {"w1": rng.standard_normal((12, 6)) * 0.3, "b1": rng.standard_normal(12) * 0.1,
@@ -133,7 +156,7 @@ def mlp_wide(rng):
     return nodes, params, (16, 6), nout, fwd
 
 
-MODELS = {"mlp": mlp, "mlp_wide": mlp_wide, "cnn": cnn, "transformer": transformer}
+MODELS = {"mlp": mlp, "mlp_wide": mlp_wide, "cnn": cnn, "transformer": transformer, "lstm": lstm}
 
 
 def make_onnx(nodes, params, xshape, nout, consts=None):
@@ -357,6 +380,7 @@ CASES = [
     ("cnn", "cross_entropy", "adamw", None),
     ("transformer", "cross_entropy", "sgd:momentum=0.9", 1.0),
     ("transformer", "mse", "adamw:weight_decay=0.01", None),
+    ("lstm", "cross_entropy", "adam", 1.0),
 ]
 
 
