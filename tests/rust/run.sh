@@ -33,6 +33,8 @@ cd "$repo/bindings/rust"
 cargo fmt --check
 cargo test --offline
 cargo clippy --offline --all-targets -- -D warnings
+# the runtime alone (no libhodu.a): still builds, lint-clean
+cargo clippy --offline --no-default-features --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --offline --no-deps
 
 cargo build --offline --release --examples

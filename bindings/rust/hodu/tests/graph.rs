@@ -246,3 +246,47 @@ fn the_typed_helpers() {
     assert!(get("mean").iter().all(|v| v.abs() < 1e-5));
     assert_eq!(out.by_name("t").unwrap().shape(), [4, 2]);
 }
+
+/// A small classifier for training: logits = x @ w + b over x f32[B, 4].
+fn classifier(g: &Graph) -> hodu::Var<'_> {
+    let x = g.input("x", DType::F32, &["B".into(), 4.into()]).unwrap();
+    let w: Vec<f32> = (0..12).map(|i| ((i * 7 % 5) as f32 - 2.0) / 10.0).collect();
+    let w = g.param("w", &Tensor::new(&[4, 3], w).unwrap()).unwrap();
+    let b = g.param("b", &Tensor::<f32>::zeros(&[3]).unwrap()).unwrap();
+    (x.matmul(&w).unwrap() + b).unwrap()
+}
+
+#[test]
+fn compiled_to_a_file_and_trained_from_code() {
+    let g = Graph::new("clf").unwrap();
+    let logits = classifier(&g);
+    g.output(&logits, "logits").unwrap();
+
+    // to a file, opened like any model
+    let dir = scratch("graph-file");
+    let so = dir.join("clf.so");
+    g.compile(&so, &CompileOptions::new().dim("B", 6).march("generic")).unwrap();
+    let m = hodu::Model::open(&so).unwrap();
+    assert_eq!(m.name(), "clf");
+    assert_eq!(m.inputs()[0].max_shape(), Some(vec![6, 4]));
+
+    // a training step and its forward pass, from the same graph
+    let step = g.load(&CompileOptions::new().dim("B", 6).train("cross_entropy", "sgd:momentum=0.9")).unwrap();
+    let eval = g.load(&CompileOptions::new().dim("B", 6).train_eval()).unwrap();
+    assert!(step.is_training_step());
+    let mut tr = hodu::Trainer::new(&step).unwrap();
+    tr.attach_eval(&eval).unwrap();
+    assert!(tr.state().iter().any(|s| s.name == "w"));
+    let (x, y) = batch(0);
+    let x = Tensor::new(&[6, 4], x).unwrap();
+    let y = Tensor::new(&[6], y).unwrap();
+    let first = tr.step(&[&x, &y], 0.1).unwrap();
+    let mut last = first;
+    for _ in 0..30 {
+        last = tr.step(&[&x, &y], 0.1).unwrap();
+    }
+    assert!(last < first * 0.5, "loss went from {first} to {last}");
+    let fresh = hodu::Trainer::new(&step).unwrap();
+    assert_ne!(tr.get("w").unwrap(), fresh.get("w").unwrap());
+    assert_eq!(tr.eval(&[&x]).unwrap()[0].shape(), [6, 3]);
+}
