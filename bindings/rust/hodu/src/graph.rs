@@ -12,12 +12,24 @@
 use std::ffi::{c_char, CStr, CString};
 use std::path::Path;
 use std::ptr::NonNull;
+use std::sync::{Mutex, MutexGuard};
 
 use hodu_sys as sys;
 
 use crate::error::{c_path, c_string, new_c_error, Error, ErrorKind, Result};
 use crate::model::Model;
 use crate::tensor::{c_view, DType, TensorRef};
+
+/// Held across every call into the compiler: it is not safe to call from
+/// several threads at once (docs/builder.md: tables built on first use, the
+/// registry of temporary files), even on separate graphs.
+static COMPILER: Mutex<()> = Mutex::new(());
+
+/// The compiler's lock (a panic while it was held poisons nothing the C
+/// side keeps: each call leaves its graph as it was or complete).
+fn compiler_lock() -> MutexGuard<'static, ()> {
+    COMPILER.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// One dim of a graph input: a size, or a symbol bound when the graph is
 /// compiled ([`CompileOptions::dim`], [`CompileOptions::dim_range`]).
@@ -126,9 +138,10 @@ impl From<&[f64]> for Attr {
 /// };
 /// ```
 ///
-/// A graph stays on the thread that made it (the compiler underneath is
-/// not safe to call from several threads at once), so it is neither `Send`
-/// nor `Sync`:
+/// Every call into the compiler takes one process-wide lock (it is not
+/// safe to call from several threads at once), so threads may each build
+/// their own graphs.  A graph stays on the thread that made it: it is
+/// neither `Send` nor `Sync`:
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
@@ -147,6 +160,7 @@ impl std::fmt::Debug for Graph {
 
 impl Drop for Graph {
     fn drop(&mut self) {
+        let _lock = compiler_lock();
         // SAFETY: raw came from hodu_graph_new and is freed only here; no
         // Var outlives the graph (they borrow it).
         unsafe { sys::hodu_graph_free(self.raw.as_ptr()) }
@@ -204,8 +218,11 @@ impl Graph {
         let cname = c_string("graph name", name)?;
         let mut raw = std::ptr::null_mut();
         let mut err = new_c_error();
-        // SAFETY: cname is NUL-terminated; raw and err are valid for writes.
-        let status = unsafe { sys::hodu_graph_new(cname.as_ptr(), opset, &mut raw, &mut err) };
+        let status = {
+            let _lock = compiler_lock();
+            // SAFETY: cname is NUL-terminated; raw and err are valid for writes.
+            unsafe { sys::hodu_graph_new(cname.as_ptr(), opset, &mut raw, &mut err) }
+        };
         crate::error::check(status, &err)?;
         let raw = NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "hodu_graph_new made no graph"))?;
         Ok(Graph { raw, name: name.to_string() })
@@ -251,7 +268,11 @@ impl Graph {
     /// One result of a C call that writes it to `out`.
     fn make(&self, call: impl FnOnce(*mut sys::hodu_value) -> sys::hodu_status) -> Result<Var<'_>> {
         let mut out = sys::HODU_NO_VALUE;
-        self.check(call(&mut out))?;
+        let status = {
+            let _lock = compiler_lock();
+            call(&mut out)
+        };
+        self.check(status)?;
         Ok(self.var(out))
     }
 
@@ -383,6 +404,7 @@ impl Graph {
             cattrs.push(a);
         }
         let mut outs = vec![sys::HODU_NO_VALUE; n_outputs];
+        let _lock = compiler_lock();
         // SAFETY: the graph is live; every pointer (op name, domain,
         // operands, attributes and the strings and lists they point to,
         // held by cop, cdomain, ins, attrs, strings and lists) is valid for
@@ -400,6 +422,7 @@ impl Graph {
                 outs.len(),
             )
         };
+        drop(_lock);
         self.check(status)?;
         Ok(outs.into_iter().map(|id| self.var(id)).collect())
     }
@@ -409,6 +432,7 @@ impl Graph {
     pub fn output(&self, v: &Var<'_>, name: &str) -> Result<()> {
         let id = self.own(v, "output")?;
         let cname = c_string("output name", name)?;
+        let _lock = compiler_lock();
         // SAFETY: the graph is live; cname is NUL-terminated and copied.
         self.check(unsafe { sys::hodu_graph_output(self.ptr(), id, cname.as_ptr()) })
     }
@@ -529,6 +553,7 @@ impl Graph {
         let mut lists = Vec::new();
         let mut o = options.to_c(&mut held, &mut lists)?;
         o.output_path = cpath.as_ptr();
+        let _lock = compiler_lock();
         // SAFETY: the graph is live; o and every string and list it points
         // to (cpath, held, lists) outlive the call.
         self.check(unsafe { sys::hodu_graph_compile(self.ptr(), &o) })
@@ -542,8 +567,12 @@ impl Graph {
         let mut lists = Vec::new();
         let o = options.to_c(&mut held, &mut lists)?;
         let mut raw = std::ptr::null_mut();
-        // SAFETY: as compile; raw is valid for writes.
-        self.check(unsafe { sys::hodu_graph_load(self.ptr(), &o, &mut raw) })?;
+        let status = {
+            let _lock = compiler_lock();
+            // SAFETY: as compile; raw is valid for writes.
+            unsafe { sys::hodu_graph_load(self.ptr(), &o, &mut raw) }
+        };
+        self.check(status)?;
         let raw =
             NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "hodu_graph_load made no model"))?;
         // SAFETY: raw is an open model that nothing else owns.
