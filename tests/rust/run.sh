@@ -36,6 +36,7 @@ cargo clippy --offline --all-targets -- -D warnings
 # the runtime alone (no libhodu.a): still builds, lint-clean
 cargo clippy --offline --no-default-features --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --offline --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --offline --no-deps --no-default-features
 
 cargo build --offline --release --examples
 ex=$CARGO_TARGET_DIR/release/examples
