@@ -4,7 +4,10 @@
 # and rustdoc with warnings as errors, then the examples: classify on the
 # digits CNN (at least 7 of its 8 images right), train_mlp on the digits
 # data (at least 90% test accuracy, the same after reloading the
-# checkpoint) and the overhead measurement (printed, not judged).
+# checkpoint), mlp_from_code (an MLP defined in Rust and compiled in
+# process, the same threshold) and the overhead measurement (printed, not
+# judged).  The hodu crate's default `compiler` feature links build/libhodu.a
+# (or the one in HODU_LIB_DIR).
 # Cargo's output goes to BUILD_DIR/cargo, so the source tree stays clean.
 # Fails when cargo is not installed: a test that skipped would hide the
 # crates from CI.  rustup installs cargo in ~/.cargo/bin, which a
@@ -30,7 +33,10 @@ cd "$repo/bindings/rust"
 cargo fmt --check
 cargo test --offline
 cargo clippy --offline --all-targets -- -D warnings
+# the runtime alone (no libhodu.a): still builds, lint-clean
+cargo clippy --offline --no-default-features --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --offline --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --offline --no-deps --no-default-features
 
 cargo build --offline --release --examples
 ex=$CARGO_TARGET_DIR/release/examples
@@ -53,6 +59,16 @@ mlp=$repo/bindings/rust/hodu/examples/digits_mlp.hodu
 acc=$(tail -1 "$work/train.log" | sed -n 's/.*accuracy \([0-9.]*\)% after reload.*/\1/p')
 if ! awk -v a="$acc" 'BEGIN { exit !(a != "" && a >= 90.0) }'; then
     echo "rust: FAILED: train_mlp reached ${acc:-?}% test accuracy, below 90%" >&2
+    exit 1
+fi
+
+# mlp_from_code: the same kind of MLP defined in Rust (hodu::Graph),
+# compiled in process with --train and --train-eval, trained, saved and
+# reloaded
+"$ex/mlp_from_code" "$work" 10 | tee "$work/from_code.log"
+acc=$(tail -1 "$work/from_code.log" | sed -n 's/.*accuracy \([0-9.]*\)% after reload.*/\1/p')
+if ! awk -v a="$acc" 'BEGIN { exit !(a != "" && a >= 90.0) }'; then
+    echo "rust: FAILED: mlp_from_code reached ${acc:-?}% test accuracy, below 90%" >&2
     exit 1
 fi
 

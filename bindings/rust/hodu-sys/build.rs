@@ -5,6 +5,13 @@
 //! folder (a checkout where `tools/setup.sh` ran).  The folder found is
 //! passed on to dependent crates as `DEP_HODU_RT_LIB_DIR`, so their tests
 //! and examples can set an rpath to it.
+//!
+//! With the `compiler` feature, also the static compiler library libhodu.a:
+//! the folder in `HODU_LIB_DIR`, else the -L folders of `pkg-config --libs
+//! hodu` that hold it, else the repository's `build/`; and its own
+//! dependency protobuf-c (through `pkg-config libprotobuf-c` when it answers).
+//! libhodu.a's calls into the runtime resolve against the same libhodu_rt
+//! the crate links, so a model the compiler loads is one this runtime owns.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -19,7 +26,13 @@ fn has_runtime(dir: &Path) -> bool {
 /// The -L folders of `pkg-config --libs hodu_rt`, or None when pkg-config is
 /// missing or knows no hodu_rt.
 fn from_pkg_config() -> Option<Vec<PathBuf>> {
-    let out = Command::new("pkg-config").args(["--libs", "hodu_rt"]).output().ok()?;
+    pkg_config_dirs("hodu_rt")
+}
+
+/// The -L folders of `pkg-config --libs PACKAGE`, or None when pkg-config is
+/// missing, knows no PACKAGE, or its flags do not name -lPACKAGE.
+fn pkg_config_dirs(package: &str) -> Option<Vec<PathBuf>> {
+    let out = Command::new("pkg-config").args(["--libs", package]).output().ok()?;
     if !out.status.success() {
         return None;
     }
@@ -29,11 +42,50 @@ fn from_pkg_config() -> Option<Vec<PathBuf>> {
     for word in text.split_whitespace() {
         if let Some(d) = word.strip_prefix("-L") {
             dirs.push(PathBuf::from(d));
-        } else if word == "-lhodu_rt" {
+        } else if word.strip_prefix("-l") == Some(package) {
             names_hodu = true;
         }
     }
     names_hodu.then_some(dirs)
+}
+
+/// Links the static libhodu.a and its dependencies (the `compiler` feature).
+fn link_compiler(repo_build: &Path) {
+    const LIB_ENV: &str = "HODU_LIB_DIR";
+    println!("cargo:rerun-if-env-changed={LIB_ENV}");
+    let has = |d: &Path| d.join("libhodu.a").is_file();
+    let dir = if let Some(dir) = env::var_os(LIB_ENV) {
+        let dir = PathBuf::from(dir);
+        if !has(&dir) {
+            panic!("hodu-sys: {LIB_ENV}={} holds no libhodu.a", dir.display());
+        }
+        dir
+    } else if let Some(d) = pkg_config_dirs("hodu").and_then(|ds| ds.into_iter().find(|d| has(d))) {
+        d
+    } else if has(repo_build) {
+        repo_build.canonicalize().unwrap_or_else(|_| repo_build.to_path_buf())
+    } else {
+        panic!(
+            "hodu-sys: libhodu.a (the compiler, for the `compiler` feature) not found.  Set {LIB_ENV} \
+             to its folder, install it with a hodu.pc, build this checkout (tools/setup.sh), or turn \
+             the feature off (default-features = false) to link the runtime alone"
+        );
+    };
+    println!("cargo:rustc-link-search=native={}", dir.display());
+    println!("cargo:rerun-if-changed={}", dir.join("libhodu.a").display());
+    println!("cargo:rustc-link-lib=static=hodu");
+    let protobuf = Command::new("pkg-config").args(["--libs", "libprotobuf-c"]).output().ok();
+    let words = protobuf
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .unwrap_or_else(|| "-lprotobuf-c".into());
+    for word in words.split_whitespace() {
+        if let Some(d) = word.strip_prefix("-L") {
+            println!("cargo:rustc-link-search=native={d}");
+        } else if let Some(l) = word.strip_prefix("-l") {
+            println!("cargo:rustc-link-lib=dylib={l}");
+        }
+    }
 }
 
 fn main() {
@@ -55,7 +107,7 @@ fn main() {
     } else if let Some(dirs) = from_pkg_config() {
         dirs
     } else if has_runtime(&repo_build) {
-        vec![repo_build.canonicalize().unwrap_or(repo_build)]
+        vec![repo_build.canonicalize().unwrap_or_else(|_| repo_build.clone())]
     } else {
         panic!(
             "hodu-sys: libhodu_rt not found.  Set {ENV_DIR} to the folder that holds \
@@ -72,7 +124,11 @@ fn main() {
             println!("cargo:rerun-if-changed={}", so.display());
         }
     }
+    if env::var_os("CARGO_FEATURE_COMPILER").is_some() {
+        link_compiler(&repo_build);
+    }
     println!("cargo:rustc-link-lib=dylib=hodu_rt");
+    println!("cargo:rustc-link-lib=dylib=m");
     if let Some(first) = dirs.first() {
         // read by dependents' build scripts as DEP_HODU_RT_LIB_DIR
         println!("cargo:lib_dir={}", first.display());

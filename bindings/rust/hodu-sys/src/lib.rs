@@ -9,11 +9,21 @@
 //! `tests/header.rs` checks every struct's size and field offsets and every
 //! constant against the header with the C compiler, and that every function
 //! the header declares is declared here.
+//!
+//! With the `compiler` feature (on by default), the crate also declares
+//! `include/hodu.h`, the compiler as a library and its graph-building API,
+//! and links the static `libhodu.a` (with protobuf-c) besides libhodu_rt.
+//! Without it (`default-features = false`) only the runtime is linked.
 #![allow(non_camel_case_types)]
 #![no_std]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 use core::ffi::{c_char, c_int, c_long, c_void};
+
+#[cfg(feature = "compiler")]
+mod compiler;
+#[cfg(feature = "compiler")]
+pub use compiler::*;
 
 // --- hodu_abi.h -------------------------------------------------------------
 

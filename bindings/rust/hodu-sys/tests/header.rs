@@ -143,9 +143,15 @@ fn layouts_and_constants_match_the_header() {
     writeln!(c, "static const char entry[] = HODU_MODEL_ENTRY;").unwrap();
     writeln!(c, "_Static_assert(sizeof entry == {}, \"entry\");", HODU_MODEL_ENTRY.len() + 1).unwrap();
 
+    compile_checks("hodu_sys_layout.c", &c);
+}
+
+/// Compiles the `_Static_assert`s in `c` with the C compiler; fails with
+/// its messages when one does not hold.
+fn compile_checks(name: &str, c: &str) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let file = dir.join("hodu_sys_layout.c");
-    std::fs::write(&file, &c).unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, c).unwrap();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let out = Command::new(&cc)
         .args(["-std=c11", "-fsyntax-only", "-Werror", "-I"])
@@ -213,19 +219,24 @@ fn declared_functions(header: &str) -> Vec<String> {
 
 #[test]
 fn every_header_function_is_declared() {
-    let header = std::fs::read_to_string(repo().join("include/hodu_rt.h")).unwrap();
-    let rust = include_str!("../src/lib.rs");
+    same_functions("hodu_rt.h", include_str!("../src/lib.rs"), 40);
+}
+
+/// Every function `header` declares is a `pub fn` of `rust`, and the other
+/// way round; the parse must find more than `least`.
+fn same_functions(header: &str, rust: &str, least: usize) {
+    let header = std::fs::read_to_string(repo().join("include").join(header)).unwrap();
     let c_names = declared_functions(&header);
-    assert!(c_names.len() > 40, "the header parse found only {c_names:?}");
+    assert!(c_names.len() > least, "the header parse found only {c_names:?}");
     let rust_names: Vec<&str> = rust
         .lines()
         .filter_map(|l| l.trim_start().strip_prefix("pub fn "))
         .map(|l| l.split('(').next().unwrap())
         .collect();
     let missing: Vec<&String> = c_names.iter().filter(|n| !rust_names.contains(&n.as_str())).collect();
-    assert!(missing.is_empty(), "declared in hodu_rt.h, not in hodu-sys: {missing:?}");
+    assert!(missing.is_empty(), "declared in the header, not in hodu-sys: {missing:?}");
     let extra: Vec<&&str> = rust_names.iter().filter(|n| !c_names.iter().any(|c| c == **n)).collect();
-    assert!(extra.is_empty(), "declared in hodu-sys, not in hodu_rt.h: {extra:?}");
+    assert!(extra.is_empty(), "declared in hodu-sys, not in the header: {extra:?}");
 }
 
 #[test]
@@ -238,4 +249,95 @@ fn the_library_links_and_answers() {
     assert!(!ok.to_bytes().is_empty());
     // SAFETY: plain arithmetic on two dims we own.
     assert_eq!(unsafe { hodu_shape_numel(2, [3i64, 4].as_ptr()) }, 12);
+}
+
+/// hodu.h (the `compiler` feature): its structs, constants and functions.
+#[cfg(feature = "compiler")]
+#[test]
+fn compiler_layouts_and_constants_match_hodu_h() {
+    let mut c = String::from("#include <stddef.h>\n#include \"hodu.h\"\n");
+    layout!(
+        &mut c,
+        hodu_build_options {
+            input_path,
+            output_path,
+            emit_c_dir,
+            backend,
+            cc,
+            cflags,
+            opt_level,
+            graph_opt,
+            march,
+            keep_denormals,
+            conv_layout,
+            header_path,
+            header_prefix,
+            input_shapes,
+            n_input_shapes,
+            dims,
+            n_dims,
+            const_inputs,
+            n_const_inputs,
+            gradients,
+            wrt,
+            n_wrt,
+            train_loss,
+            train_optimizer,
+            train_clip_norm,
+            train_params,
+            n_train_params,
+            train_eval,
+            dump_ir,
+            weights,
+            seed,
+            verbose,
+            message,
+            user
+        }
+    );
+    layout!(&mut c, hodu_dim { size, name });
+    layout!(&mut c, hodu_attr { name, kind, i, f, s, ints, floats, strings, n });
+    writeln!(c, "_Static_assert(sizeof(hodu_value) == {}, \"hodu_value\");", size_of::<hodu_value>()).unwrap();
+    writeln!(c, "_Static_assert(sizeof(hodu_attr_kind) == {}, \"hodu_attr_kind\");", size_of::<hodu_attr_kind>())
+        .unwrap();
+    consts!(
+        &mut c,
+        HODU_NO_VALUE,
+        HODU_ATTR_INT,
+        HODU_ATTR_FLOAT,
+        HODU_ATTR_STRING,
+        HODU_ATTR_INTS,
+        HODU_ATTR_FLOATS,
+        HODU_ATTR_STRINGS
+    );
+    compile_checks("hodu_sys_compiler_layout.c", &c);
+}
+
+#[cfg(feature = "compiler")]
+#[test]
+fn every_hodu_h_function_is_declared() {
+    same_functions("hodu.h", include_str!("../src/compiler.rs"), 30);
+}
+
+#[cfg(feature = "compiler")]
+#[test]
+fn the_compiler_links_and_answers() {
+    // SAFETY: returns a static NUL-terminated string.
+    let v = unsafe { std::ffi::CStr::from_ptr(hodu_version()) };
+    assert!(!v.to_bytes().is_empty());
+    let mut g = std::ptr::null_mut();
+    let mut err = hodu_error { code: HODU_OK, message: [0; 512] };
+    // SAFETY: the name is NUL-terminated; g and err are valid for writes.
+    let status = unsafe { hodu_graph_new(c"t".as_ptr(), 0, &mut g, &mut err) };
+    assert_eq!(status, HODU_OK);
+    let mut v = HODU_NO_VALUE;
+    // SAFETY: g is a live graph; a relu of no value is an error the
+    // library reports, and v is valid for writes.
+    let status = unsafe { hodu_graph_relu(g, 5, &mut v) };
+    assert_ne!(status, HODU_OK);
+    // SAFETY: g is live; the message is valid until the next call on g.
+    let msg = unsafe { std::ffi::CStr::from_ptr(hodu_graph_error(g)) }.to_string_lossy().into_owned();
+    assert!(msg.contains("hodu_graph_relu"), "{msg}");
+    // SAFETY: g came from hodu_graph_new and is freed once.
+    unsafe { hodu_graph_free(g) };
 }

@@ -26,6 +26,12 @@
 //! - [`Trainer`]: a training step built with `--train`, its parameters and
 //!   optimizer state, safetensors checkpoints and evaluation;
 //!   [`read_safetensors`] and [`write_safetensors`] for the files.
+//! - With the `compiler` feature (on by default): `Graph`, a model defined
+//!   in code (`Var` values, `Graph::op` for any ONNX op with `Attr`
+//!   attributes, inputs with `Size` dims), compiled by the linked compiler
+//!   to a file or a loaded [`Model`] with `CompileOptions` (dims, `--grad`,
+//!   `--train`).  (Plain names here: without the feature they do not
+//!   exist.)
 //!
 //! A wrong element type is a compile-time error where the type is known:
 //!
@@ -50,11 +56,15 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod error;
+#[cfg(feature = "compiler")]
+mod graph;
 mod model;
 mod tensor;
 mod trainer;
 
 pub use error::{Error, ErrorKind, Result};
+#[cfg(feature = "compiler")]
+pub use graph::{Attr, CompileOptions, Graph, Size, Var};
 pub use model::{Dim, Instance, Model, Outputs, ProfileEntry, TensorInfo};
 pub use tensor::{read_safetensors, write_safetensors, DType, Element, Tensor, TensorRef, Value};
 pub use trainer::Trainer;

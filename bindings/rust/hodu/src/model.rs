@@ -215,9 +215,19 @@ impl Model {
         // SAFETY: cpath is NUL-terminated; raw and err are valid for writes.
         let status = unsafe { sys::hodu_model_open(cpath.as_ptr(), &mut raw, &mut err) };
         check(status, &err)?;
-        let handle = Arc::new(ModelHandle(
-            NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "the runtime returned no model"))?,
-        ));
+        let raw =
+            NonNull::new(raw).ok_or_else(|| Error::new(ErrorKind::InvalidArg, "the runtime returned no model"))?;
+        // SAFETY: raw was just opened and nothing else owns it.
+        unsafe { Model::from_raw(raw) }
+    }
+
+    /// Takes ownership of an open model (closed when the last user drops).
+    ///
+    /// # Safety
+    /// `raw` must be an open `hodu_model` that nothing else closes or uses
+    /// after this call.
+    pub(crate) unsafe fn from_raw(raw: NonNull<sys::hodu_model>) -> Result<Model> {
+        let handle = Arc::new(ModelHandle(raw));
         let m = handle.as_ptr();
         // SAFETY: m is an open model; the counts are plain reads.
         let (n_in, n_out) = unsafe { (sys::hodu_model_num_inputs(m), sys::hodu_model_num_outputs(m)) };
