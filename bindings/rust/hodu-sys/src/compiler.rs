@@ -57,6 +57,9 @@ pub struct hodu_build_options {
     pub n_wrt: usize,
     /// `--train`'s loss ("mse", "cross_entropy", ...); NULL: no training step.
     pub train_loss: *const c_char,
+    /// `--train` with no loss: a HoduScript program's `train` declaration
+    /// names the loss and the optimizer.
+    pub train: bool,
     /// "sgd", "adam" or "adamw", optionally ":key=value,..."; NULL: "sgd".
     pub train_optimizer: *const c_char,
     /// > 0: clip the gradients' global norm.

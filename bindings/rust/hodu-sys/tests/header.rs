@@ -282,6 +282,7 @@ fn compiler_layouts_and_constants_match_hodu_h() {
             wrt,
             n_wrt,
             train_loss,
+            train,
             train_optimizer,
             train_clip_norm,
             train_params,
