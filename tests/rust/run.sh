@@ -2,7 +2,8 @@
 # The Rust crates in bindings/rust: cargo fmt --check, cargo test (hodu-sys
 # against hodu_rt.h; hodu's runs, misuse cases, .npy and training), clippy
 # and rustdoc with warnings as errors, then the examples: classify on the
-# digits CNN (at least 7 of its 8 images right), train_mlp on the digits
+# digits CNN (at least 7 of its 8 images right) and on a ResNet-18 (the
+# class onnxruntime gives), train_mlp on the digits
 # data (at least 90% test accuracy, the same after reloading the
 # checkpoint), mlp_from_code (an MLP defined in Rust and compiled in
 # process, the same threshold) and the overhead measurement (printed, not
@@ -49,6 +50,28 @@ if [ -z "$right" ] || [ "$right" -lt 7 ]; then
     echo "rust: FAILED: classify got ${right:-?}/8 digits right" >&2
     exit 1
 fi
+
+# classify on a ResNet-18 (torchvision's architecture, random weights from
+# a fixed seed): random images, each classified as onnxruntime classifies it
+"$python" "$repo/tools/export_models.py" --out "$work" resnet18 >/dev/null
+"$hodu" --build "$work/resnet18.onnx" -o "$work/resnet18.so"
+for k in 0 1; do
+    "$python" - "$work/resnet18.onnx" "$work/image$k.npy" "$work/label$k.txt" "$k" <<'PY'
+import sys
+import numpy as np
+import onnxruntime as ort
+model, image, label, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+x = np.random.default_rng(seed).standard_normal((1, 3, 224, 224), dtype=np.float32)
+np.save(image, x)
+scores = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+open(label, "w").write("%d\n" % int(scores[0].argmax()))
+PY
+    "$ex/classify" "$work/resnet18.so" "$work/image$k.npy" "$work/label$k.txt" | tee "$work/classify.log"
+    if ! grep -qx "1/1 right" "$work/classify.log"; then
+        echo "rust: FAILED: classify disagrees with onnxruntime on ResNet-18 image $k" >&2
+        exit 1
+    fi
+done
 
 # train_mlp: the digits data and an MLP step built from HoduScript
 mlp=$repo/bindings/rust/hodu/examples/digits_mlp.hodu
