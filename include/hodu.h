@@ -45,6 +45,11 @@ typedef struct hodu_build_options {
      * CPU), "generic" (no -march: portable to any CPU of the architecture),
      * or any value the C compiler accepts (e.g. "x86-64-v3"). */
     const char *march;
+    /* The machine the library is built for, a triple ("x86_64-linux-gnu",
+     * "aarch64-linux-gnu"; docs/targets.md); NULL: the build machine.  A
+     * cross target builds with its own compiler (cc, when set, overrides
+     * it), and march "native" then means the target's baseline CPU. */
+    const char *target;
     /* Subnormal floats: flushed to zero while the model runs (default:
      * false), or kept (true: IEEE gradual underflow, slower where they
      * occur).  See hodu_kernels.h, "Floating-point environment". */

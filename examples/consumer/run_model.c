@@ -8,6 +8,7 @@
  * output's name and shape.  An example of an application built against an
  * installed Hodu (see README.md in this folder).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,16 @@ static int fail(const char *what, const hodu_error *err)
 {
     fprintf(stderr, "run_model: %s: %s\n", what, err->message);
     return 1;
+}
+
+/* An output whose buffer the instance gave (an unbounded dim). */
+static bool instance_owned(const hodu_model *model, size_t i)
+{
+    const hodu_tensor_desc *d = hodu_model_output(model, i);
+    for (int32_t k = 0; k < d->rank; k++)
+        if (d->dims[k] < 0)
+            return true;
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -51,9 +62,16 @@ int main(int argc, char **argv)
         }
     }
     /* Outputs take the largest shape the descriptor allows; the run
-     * rewrites dims with the actual shape. */
+     * rewrites dims with the actual shape.  One with an unbounded dim (-1)
+     * gets its buffer from the instance, which keeps owning it. */
     for (size_t i = 0; i < n_out; i++) {
         const hodu_tensor_desc *d = hodu_model_output(model, i);
+        if (instance_owned(model, i)) {
+            out[i].dtype = (hodu_dtype)d->dtype;
+            out[i].rank = d->rank;
+            out[i].data = NULL;
+            continue;
+        }
         if (hodu_tensor_alloc(&out[i], (hodu_dtype)d->dtype, d->rank, d->dims, &err) != HODU_OK) {
             rc = fail(d->name, &err);
             goto done;
@@ -85,7 +103,8 @@ done:
     for (size_t i = 0; in && i < n_in; i++)
         hodu_tensor_free(&in[i]);
     for (size_t i = 0; out && i < n_out; i++)
-        hodu_tensor_free(&out[i]);
+        if (!instance_owned(model, i))
+            hodu_tensor_free(&out[i]);
     free(in);
     free(out);
     hodu_model_close(model);

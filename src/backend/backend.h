@@ -36,6 +36,7 @@ typedef struct backend_target {
      * the backend's own optimizations key off this too. */
     bool graph_opt;
     bool keep_denormals; /* hodu_build_options.keep_denormals */
+    const char *triple;  /* --target (backend/targets.h); NULL: the build machine */
 } backend_target;
 
 /* What emit produced (sources, blobs); owned by the backend. */

@@ -22,6 +22,7 @@
 
 #include "hodu.h"
 #include "hodu_rt.h"
+#include "backend/targets.h"
 #include "util/util.h"
 
 static const char usage[] =
@@ -49,6 +50,8 @@ static const char usage[] =
     "  -O LEVEL                   optimisation level 0-3 (default 3); 0 also turns the graph optimizations\n"
     "                             off. The C compiler gets -OLEVEL unless --cflags has a later -O\n"
     "  --march CPU                CPU the generated code targets: native (default), generic, or a -march value\n"
+    "  --target TRIPLE            build for another machine: x86_64-linux-gnu (default), aarch64-linux-gnu\n"
+    "                             (its cross compiler; docs/targets.md). --march then names the target's CPU\n"
     "  --keep-denormals           keep subnormal floats while the model runs (default: flushed to zero, faster)\n"
     "  --conv-layout MODE         float32 convolutions on channel-blocked tensors: auto (default: where the\n"
     "                             cost model expects a gain), blocked (wherever they can), nchw (never)\n"
@@ -93,6 +96,7 @@ typedef struct args {
     const char *cflags;
     const char *output_dir;
     const char *march;
+    const char *target;
     const char *conv_layout;
     const char *backend;
     const char *weights;
@@ -108,44 +112,14 @@ typedef struct args {
     size_t n_train_params, cap_train_params;
 } args;
 
-static const char *const known_flags[] = {"--build",
-                                          "--run",
-                                          "--inspect",
-                                          "--dump-ir",
-                                          "--output",
-                                          "--input-shape",
-                                          "--const-input",
-                                          "--dim",
-                                          "--backend",
-                                          "--emit-c",
-                                          "--cc",
-                                          "--cflags",
-                                          "--march",
-                                          "--input",
-                                          "--output-dir",
-                                          "--repeat",
-                                          "--threads",
-                                          "--verbose",
-                                          "--help",
-                                          "--version",
-                                          "--keep-denormals",
-                                          "--check",
-                                          "--weights",
-                                          "--seed",
-                                          "--fmt",
-                                          "--conv-layout",
-                                          "--profile",
-                                          "--emit-header",
-                                          "--header-prefix",
-                                          "--grad",
-                                          "--wrt",
-                                          "--train",
-                                          "--loss",
-                                          "--optimizer",
-                                          "--clip-norm",
-                                          "--train-param",
-                                          "--train-eval",
-                                          "--export-onnx"};
+static const char *const known_flags[] = {
+    "--build",       "--run",        "--inspect",     "--dump-ir",        "--output",      "--input-shape",
+    "--const-input", "--dim",        "--backend",     "--emit-c",         "--cc",          "--cflags",
+    "--march",       "--target",     "--input",       "--output-dir",     "--repeat",      "--threads",
+    "--verbose",     "--help",       "--version",     "--keep-denormals", "--check",       "--weights",
+    "--seed",        "--fmt",        "--conv-layout", "--profile",        "--emit-header", "--header-prefix",
+    "--grad",        "--wrt",        "--train",       "--loss",           "--optimizer",   "--clip-norm",
+    "--train-param", "--train-eval", "--export-onnx"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -306,6 +280,9 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--march") == 0) {
             NEED_VALUE();
             a->march = value;
+        } else if (strcmp(f, "--target") == 0) {
+            NEED_VALUE();
+            a->target = value;
         } else if (strcmp(f, "--conv-layout") == 0) {
             NEED_VALUE();
             if (strcmp(value, "auto") != 0 && strcmp(value, "blocked") != 0 && strcmp(value, "nchw") != 0)
@@ -376,6 +353,12 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--loss, --optimizer and --clip-norm go with --train");
     if (!a->train && !a->train_eval && a->n_train_params)
         return fail("--train-param goes with --train or --train-eval");
+    if (a->target && a->mode != MODE_BUILD)
+        return fail("--target goes with --build");
+    /* the build machine's CPU says nothing about another machine's */
+    if (a->target && a->march && strcmp(a->march, "native") == 0 && strcmp(a->target, hd_target_host()) != 0)
+        return fail("--march native names this machine's CPU; with --target %s give the target's (or leave it out)",
+                    a->target);
     if (a->header_prefix && !a->emit_header)
         return fail("--header-prefix goes with --emit-header");
     if (a->mode != MODE_RUN && (a->n_inputs || a->output_dir || a->repeat || a->threads || a->profile))
@@ -833,6 +816,7 @@ int main(int argc, char **argv)
         o.keep_denormals = a.keep_denormals;
         if (a.march)
             o.march = a.march;
+        o.target = a.target;
         o.conv_layout = a.conv_layout;
         o.input_shapes = a.shapes;
         o.n_input_shapes = a.n_shapes;

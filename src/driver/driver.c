@@ -17,6 +17,7 @@
 #include "ops/random.h"
 #include "passes/passes.h"
 #include "script/script.h"
+#include "backend/targets.h"
 #include "util/hash.h"
 
 #ifndef HODU_VERSION
@@ -491,8 +492,10 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
     const char *model = given ? given->source : o->input_path;
     hd_diag d;
     hd_diag_init(&d, model);
-    ir_graph *g = front_and_passes(o, given, &d, true);
-    bool ok = g != NULL;
+    /* an unknown target fails before the model is read */
+    const bool target_ok = !o->target || !*o->target || hd_target_find(o->target, &d);
+    ir_graph *g = target_ok ? front_and_passes(o, given, &d, true) : given;
+    bool ok = target_ok && g != NULL;
     /* The header comes from the final graph, as the library's descriptor
      * does; it is written once the library is, so that a failure leaves
      * neither behind. */
@@ -530,7 +533,8 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
                                     .output = o->output_path,
                                     .verbose = o->verbose != 0,
                                     .graph_opt = o->graph_opt,
-                                    .keep_denormals = o->keep_denormals};
+                                    .keep_denormals = o->keep_denormals,
+                                    .triple = o->target};
                 ok = b->build(art, &t, &d);
                 b->free_artifact(art);
             }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef HODU_RT_NO_IMAGE /* a runtime built without the image libraries (a cross build) */
 /* after stdio.h and stddef.h, which jpeglib.h needs but does not include */
 #include <jerror.h>
 #include <jpeglib.h>
@@ -663,6 +664,20 @@ int hodurt_decode_image(hodu_error *err, uint64_t max_pixels, const uint8_t *byt
     hodurt_ok(err);
     return 0;
 }
+
+#else /* HODU_RT_NO_IMAGE */
+#include "rt_impl.h"
+
+int hodurt_decode_image(hodu_error *err, uint64_t max_pixels, const uint8_t *bytes, uint64_t n_bytes,
+                        int32_t pixel_format, void *(*alloc)(void *alloc_ctx, uint64_t bytes), void *alloc_ctx,
+                        uint8_t **pixels, int64_t dims[3])
+{
+    (void)max_pixels, (void)bytes, (void)n_bytes, (void)pixel_format, (void)alloc, (void)alloc_ctx, (void)pixels,
+        (void)dims;
+    hodurt_fail(err, HODU_ERR_UNSUPPORTED, "this libhodu_rt was not built with image decoding");
+    return 1;
+}
+#endif
 
 HODU_RT_API int hodu_decode_image(void *decode_ctx, const uint8_t *bytes, uint64_t n_bytes, int32_t pixel_format,
                                   void *(*alloc)(void *alloc_ctx, uint64_t bytes), void *alloc_ctx, uint8_t **pixels,

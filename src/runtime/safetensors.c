@@ -7,7 +7,9 @@
  * relative to the data's start.  A file is untrusted: every number is
  * checked before use.  The compiler's --weights reads through this too.
  */
+#ifndef HODU_RT_NO_JSON /* a runtime built without cJSON (a cross build): no safetensors parsing */
 #include <cjson/cJSON.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #define ST_MAX_TENSORS 1000000
 #define ST_MAX_FILE    ((size_t)1 << 40)
 
+#ifndef HODU_RT_NO_JSON
 static const struct {
     const char *name;
     hodu_dtype dtype;
@@ -25,6 +28,7 @@ static const struct {
                 {"I8", HODU_DTYPE_I8},   {"I16", HODU_DTYPE_I16},  {"I32", HODU_DTYPE_I32}, {"I64", HODU_DTYPE_I64},
                 {"U8", HODU_DTYPE_U8},   {"BOOL", HODU_DTYPE_BOOL}};
 #define N_ST_TYPES (sizeof(st_types) / sizeof(st_types[0]))
+#endif
 
 struct hodu_safetensors {
     uint8_t *owned; /* the file's bytes when read from a path */
@@ -34,6 +38,7 @@ struct hodu_safetensors {
 };
 
 /* A JSON number that is an exact non-negative integer below 2^53. */
+#ifndef HODU_RT_NO_JSON
 static bool json_u53(const cJSON *j, uint64_t *out)
 {
     if (!cJSON_IsNumber(j))
@@ -51,6 +56,7 @@ static int cmp_data(const void *a, const void *b)
     return (const uint8_t *)x->data < (const uint8_t *)y->data ? -1
                                                                : (const uint8_t *)x->data > (const uint8_t *)y->data;
 }
+#endif
 
 HODU_RT_API void hodu_safetensors_close(hodu_safetensors *st)
 {
@@ -64,6 +70,7 @@ HODU_RT_API void hodu_safetensors_close(hodu_safetensors *st)
     free(st);
 }
 
+#ifndef HODU_RT_NO_JSON
 /* One header entry into st's next slot. */
 static hodu_status parse_entry(const cJSON *e, const uint8_t *data, size_t data_len, const char *what,
                                hodu_safetensors *st, hodu_error *err)
@@ -190,6 +197,14 @@ HODU_RT_API hodu_status hodu_safetensors_parse(const void *bytes_, size_t size, 
     *out = st;
     return hodurt_ok(err);
 }
+#else
+HODU_RT_API hodu_status hodu_safetensors_parse(const void *bytes_, size_t size, const char *what,
+                                               hodu_safetensors **out, hodu_error *err)
+{
+    (void)bytes_, (void)size, (void)what, (void)out;
+    return hodurt_fail(err, HODU_ERR_UNSUPPORTED, "this libhodu_rt was built without safetensors support (no cJSON)");
+}
+#endif
 
 HODU_RT_API hodu_status hodu_safetensors_read(const char *path, hodu_safetensors **out, hodu_error *err)
 {
@@ -231,6 +246,7 @@ HODU_RT_API long hodu_safetensors_find(const hodu_safetensors *st, const char *n
 
 /* --- writing ------------------------------------------------------------ */
 
+#ifndef HODU_RT_NO_JSON
 static const char *st_type_name(hodu_dtype t)
 {
     for (size_t k = 0; k < N_ST_TYPES; k++)
@@ -305,3 +321,11 @@ HODU_RT_API hodu_status hodu_safetensors_write(const char *path, const char *con
     free(sizes);
     return status;
 }
+#else
+HODU_RT_API hodu_status hodu_safetensors_write(const char *path, const char *const *names, const hodu_tensor *tensors,
+                                               size_t n, hodu_error *err)
+{
+    (void)path, (void)names, (void)tensors, (void)n;
+    return hodurt_fail(err, HODU_ERR_UNSUPPORTED, "this libhodu_rt was built without safetensors support (no cJSON)");
+}
+#endif

@@ -54,6 +54,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -342,6 +343,8 @@ class Config:
     work: str
     stop_at: float | None = None    # monotonic time after which no test starts
     ort: bool = False               # also run onnxruntime on every case
+    target: str = ""                # hodu --build --target TRIPLE
+    runner: list[str] = field(default_factory=list)  # run_model-style runner (e.g. under qemu)
 
 
 def shape_arg(vi: onnx.ValueInfoProto, arr: np.ndarray) -> str | None:
@@ -485,6 +488,8 @@ def check_case(case_dir: str, model: onnx.ModelProto, cfg: Config, res: Result) 
         cmd = [cfg.hodu, "--build", model_path, "-o", so, "-O", cfg.opt_level] + extra
         if cfg.cflags:
             cmd += ["--cflags", cfg.cflags]
+        if cfg.target:
+            cmd += ["--target", cfg.target]
         return run_cmd(cmd, deadline, work)
 
     unbound: dict[tuple, str] = {}   # --input-shape arguments -> library built without bound inputs
@@ -523,13 +528,24 @@ def check_case(case_dir: str, model: onnx.ModelProto, cfg: Config, res: Result) 
 
         out_dir = os.path.join(work, f"{ds}_out")
         os.makedirs(out_dir, exist_ok=True)
-        cmd = [cfg.hodu, "--run", so, "--output-dir", out_dir]
-        for n, p in feeds:
-            if n not in bound:   # bound inputs are baked into the library
-                cmd += ["--input", f"{n}={p}"]
+        if cfg.runner:
+            # examples/consumer/run_model.c's arguments: the inputs in the
+            # library's order (the graph's, less the bound ones), outputs
+            # written as PREFIX<i>.npy, renamed here as --run names them
+            prefix = os.path.join(out_dir, "out")
+            cmd = cfg.runner + [so, prefix] + [p for n, p in feeds if n not in bound]
+        else:
+            cmd = [cfg.hodu, "--run", so, "--output-dir", out_dir]
+            for n, p in feeds:
+                if n not in bound:   # bound inputs are baked into the library
+                    cmd += ["--input", f"{n}={p}"]
         proc = run_cmd(cmd, deadline, work)
         if proc.rc != 0:
             raise CaseFailure(*describe_failure("--run", proc, strip))
+        if cfg.runner:
+            for k, vo in enumerate(graph.output):
+                if os.path.exists(f"{prefix}{k}.npy"):
+                    os.replace(f"{prefix}{k}.npy", os.path.join(out_dir, sanitize(vo.name) + ".npy"))
         check_outputs(graph, ds_dir, out_dir, rtol, atol)
 
 
@@ -630,8 +646,17 @@ def main(argv: list[str]) -> int:
                     help="start no test after this many seconds; the rest fail as 'not run'")
     ap.add_argument("--no-ort", dest="ort", action="store_false",
                     help="do not also run onnxruntime on every case (by default both counts are printed)")
+    ap.add_argument("--target", default="", metavar="TRIPLE",
+                    help="build with hodu --build --target TRIPLE (e.g. aarch64-linux-gnu); needs --runner")
+    ap.add_argument("--runner", default="", metavar="CMD",
+                    help="run each library with CMD LIB.so PREFIX INPUT.npy... (examples/consumer/run_model.c, "
+                         "e.g. \"qemu-aarch64 -L /usr/aarch64-linux-gnu DIR/run_model\") instead of hodu --run")
     ap.add_argument("-v", "--verbose", action="store_true", help="print a line for every test")
     args = ap.parse_args(argv)
+    if args.target and not args.runner:
+        print("run_node_tests: --target needs --runner (hodu --run cannot load another machine's library)",
+              file=sys.stderr)
+        return 2
 
     hodu = shutil.which(args.hodu) if os.sep not in args.hodu else os.path.abspath(args.hodu)
     if not hodu or not os.access(hodu, os.X_OK):
@@ -657,7 +682,8 @@ def main(argv: list[str]) -> int:
     expected = read_name_list(args.expect_pass) if args.expect_pass else set()
     t0 = time.monotonic()
     cfg = Config(hodu=hodu, opt_level=args.opt_level, timeout=args.timeout, cflags=args.cflags, work=work,
-                 stop_at=t0 + args.budget if args.budget else None, ort=args.ort)
+                 stop_at=t0 + args.budget if args.budget else None, ort=args.ort, target=args.target,
+                 runner=shlex.split(args.runner))
     results: list[Result] = []
     step = max(50, len(names) // 20)   # progress lines on stderr, about 20 per run
     try:

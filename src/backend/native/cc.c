@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "backend/targets.h"
 #include "native.h"
 
 extern char **environ;
@@ -199,7 +200,28 @@ static bool build_library(const backend_artifact *gen, const backend_target *opt
 
     char **argv = NULL;
     size_t argc = 0, cap = 0;
-    const char *cc = opts->cc;
+    /* No --target: the build machine, whatever it is (today's behaviour). */
+    const bool named = opts->triple && *opts->triple;
+    const hd_target *tg = named ? hd_target_find(opts->triple, d) : NULL;
+    const bool cross = tg && hd_target_is_cross(tg);
+    if (named && !tg)
+        ok = false;
+    const char *cc = opts->cc, *march = opts->march;
+    if (cross) {
+        /* $CC names the build machine's compiler: a cross build takes the
+         * table's unless the caller named one, and "native" (the default)
+         * means the target's baseline CPU. */
+        if (!cc || !*cc) {
+            cc = tg->cc;
+            if (!hd_command_exists(cc)) {
+                hd_error(d, "the C compiler for target %s, '%s', is not installed (Debian package %s)", tg->triple, cc,
+                         tg->package);
+                ok = false;
+            }
+        }
+        if (!march || strcmp(march, "native") == 0)
+            march = tg->march;
+    }
     if (!cc || !*cc)
         cc = getenv("CC");
     if (!cc || !*cc)
@@ -223,8 +245,8 @@ static bool build_library(const backend_artifact *gen, const backend_target *opt
         HD_PUSH(argv, argc, cap, hd_xasprintf("-O%d", opts->opt_level));
         for (size_t i = 0; i < HD_ARRAY_LEN(fixed); i++)
             HD_PUSH(argv, argc, cap, hd_xstrdup(fixed[i]));
-        if (opts->march && *opts->march && strcmp(opts->march, "generic") != 0)
-            HD_PUSH(argv, argc, cap, hd_xasprintf("-march=%s", opts->march));
+        if (march && *march && strcmp(march, "generic") != 0)
+            HD_PUSH(argv, argc, cap, hd_xasprintf("-march=%s", march));
         if (opts->keep_denormals)
             HD_PUSH(argv, argc, cap, hd_xstrdup("-DHD_FLUSH_DENORMALS=0"));
         split_words(opts->cflags, &argv, &argc, &cap);

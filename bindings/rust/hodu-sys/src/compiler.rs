@@ -29,6 +29,8 @@ pub struct hodu_build_options {
     pub graph_opt: bool,
     /// -march of the generated code: NULL or "native", "generic", or a value.
     pub march: *const c_char,
+    /// The target triple ("aarch64-linux-gnu"); NULL: the build machine.
+    pub target: *const c_char,
     /// Keep subnormal floats while the model runs.
     pub keep_denormals: bool,
     /// "auto" (NULL), "blocked" or "nchw".

@@ -268,6 +268,7 @@ fn compiler_layouts_and_constants_match_hodu_h() {
             opt_level,
             graph_opt,
             march,
+            target,
             keep_denormals,
             conv_layout,
             header_path,

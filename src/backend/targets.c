@@ -1,0 +1,67 @@
+/*
+ * backend/targets.c - the target table (see targets.h).
+ */
+#include "backend/targets.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const hd_target targets[] = {
+    {"x86_64-linux-gnu", "x86_64-linux-gnu-gcc", "x86-64", "gcc-x86-64-linux-gnu", "Advanced Micro Devices X86-64"},
+    {"aarch64-linux-gnu", "aarch64-linux-gnu-gcc", "armv8-a", "gcc-aarch64-linux-gnu", "AArch64"},
+};
+
+const char *hd_target_host(void)
+{
+#if defined(__x86_64__)
+    return "x86_64-linux-gnu";
+#elif defined(__aarch64__)
+    return "aarch64-linux-gnu";
+#else
+    return "";
+#endif
+}
+
+const char *hd_target_list(void) { return "x86_64-linux-gnu, aarch64-linux-gnu"; }
+
+const hd_target *hd_target_find(const char *triple, hd_diag *d)
+{
+    if (!triple || !*triple)
+        triple = hd_target_host();
+    for (size_t i = 0; i < HD_ARRAY_LEN(targets); i++)
+        if (strcmp(targets[i].triple, triple) == 0)
+            return &targets[i];
+    if (*triple)
+        hd_error(d, "unknown target '%s'; the known targets are: %s", triple, hd_target_list());
+    else
+        hd_error(d, "the build machine is none of the known targets (%s): name one with --target", hd_target_list());
+    return NULL;
+}
+
+bool hd_target_is_cross(const hd_target *t) { return strcmp(t->triple, hd_target_host()) != 0; }
+
+bool hd_command_exists(const char *command)
+{
+    size_t n = strcspn(command, " \t");
+    if (n == 0)
+        return false;
+    char *name = hd_xasprintf("%.*s", (int)n, command);
+    bool found = false;
+    if (strchr(name, '/')) {
+        found = access(name, X_OK) == 0;
+    } else {
+        const char *path = getenv("PATH");
+        if (!path || !*path)
+            path = "/usr/local/bin:/usr/bin:/bin";
+        while (!found && *path) {
+            size_t len = strcspn(path, ":");
+            char *full = hd_xasprintf("%.*s/%s", (int)(len ? len : 1), len ? path : ".", name);
+            found = access(full, X_OK) == 0;
+            free(full);
+            path += len + (path[len] == ':');
+        }
+    }
+    free(name);
+    return found;
+}

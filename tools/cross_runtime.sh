@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Cross-builds libhodu_rt and examples/consumer/run_model.c (a runner over
+# hodu_rt.h: .npy inputs in, .npy outputs out) for another target, so that a
+# library built with `hodu --build --target TRIPLE` can run under emulation.
+#
+#   tools/cross_runtime.sh TRIPLE DIR
+#
+# Writes DIR/libhodu_rt.a and DIR/run_model.  The runtime is built without
+# image decoding and without safetensors parsing (-DHODU_RT_NO_IMAGE,
+# -DHODU_RT_NO_JSON): their libraries are installed for the build machine
+# only, and those calls then fail with a message saying so.  Run the result
+# with e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu DIR/run_model ...`.
+set -euo pipefail
+
+triple=${1:?usage: tools/cross_runtime.sh TRIPLE DIR}
+out=${2:?usage: tools/cross_runtime.sh TRIPLE DIR}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cc=${triple}-gcc
+if ! command -v "$cc" >/dev/null 2>&1; then
+    echo "cross_runtime.sh: $cc not found (Debian package gcc-${triple//_/-})" >&2
+    exit 1
+fi
+mkdir -p "$out/obj"
+flags=(-std=gnu11 -O2 -fPIC -Wall -Wextra -Werror -fvisibility=hidden -DHODU_RT_NO_IMAGE -DHODU_RT_NO_JSON
+       -I"$repo/include" -I"$repo/src")
+objs=()
+for src in "$repo"/src/runtime/*.c; do
+    obj=$out/obj/$(basename "$src" .c).o
+    "$cc" "${flags[@]}" -DHODU_RT_BUILDING -c "$src" -o "$obj"
+    objs+=("$obj")
+done
+rm -f "$out/libhodu_rt.a"
+"${triple}-ar" rcs "$out/libhodu_rt.a" "${objs[@]}"
+# -rdynamic: the model library's calls into the runtime resolve against the
+# runner's copy.
+"$cc" "${flags[@]}" -rdynamic "$repo/examples/consumer/run_model.c" -o "$out/run_model" "$out/libhodu_rt.a" \
+    -ldl -lm -lpthread
