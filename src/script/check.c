@@ -3341,7 +3341,10 @@ static bool check_train(ctx *c, hs_node *tr, hs_node *ex, const hodu_script_opti
             hs_error(c->p, o->span, "the optimizer is sgd(...), adam(...) or adamw(...)");
         return false;
     }
-    hodu_script_train t = {.declared = true, .optimizer = kind->name, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    /* A string literal, not the AST's: the declaration outlives the
+     * program's arena (the driver reads it after the load). */
+    const char *optimizer = strcmp(kind->name, "sgd") == 0 ? "sgd" : strcmp(kind->name, "adam") == 0 ? "adam" : "adamw";
+    hodu_script_train t = {.declared = true, .optimizer = optimizer, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
     if (strcmp(kind->name, "adamw") == 0)
         t.weight_decay = 0.01; /* PyTorch's default */
     hodu_script_train *out = opts && opts->train_out ? opts->train_out : NULL;

@@ -28,7 +28,7 @@ typedef struct hs_expect hs_expect;
  * the optimizer and its settings, and the parameters it leaves alone. */
 typedef struct hodu_script_train {
     bool declared;
-    const char *optimizer;                            /* "sgd", "adam" or "adamw" */
+    const char *optimizer;                            /* "sgd", "adam" or "adamw" (static) */
     double momentum, weight_decay, beta1, beta2, eps; /* PyTorch's defaults where not given */
     double clip_norm;                                 /* 0: none */
     char **frozen;                                    /* parameters that do not train, by dotted name */
