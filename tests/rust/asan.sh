@@ -12,23 +12,13 @@
 set -euo pipefail
 hodu=$(realpath "$1") rt_dir=$(realpath "$2")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
-    PATH=$HOME/.cargo/bin:$PATH
-fi
-if ! command -v cargo >/dev/null 2>&1; then
-    echo "rust_asan: FAILED: cargo not found (Rust 1.80 or newer; ctest -E rust leaves this test out)" >&2
-    exit 1
-fi
+test=rust_asan
+. "$repo/tests/rust/env.sh"
 asan=$(${CC:-cc} -print-file-name=libasan.so)
 if [ ! -e "$asan" ]; then
     echo "rust_asan: FAILED: the C compiler has no libasan.so" >&2
     exit 1
 fi
-export CARGO_TARGET_DIR=$(realpath -m "$(dirname "$hodu")/cargo")
-export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
-export HODU_RT_LIB_DIR=$rt_dir HODU_EXE=$hodu
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 cat >"$work/runner" <<RUNNER
 #!/bin/sh
 LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 exec "\$@"

@@ -10,25 +10,13 @@
 # judged).  The hodu crate's default `compiler` feature links build/libhodu.a
 # (or the one in HODU_LIB_DIR).
 # Cargo's output goes to BUILD_DIR/cargo, so the source tree stays clean.
-# Fails when cargo is not installed: a test that skipped would hide the
-# crates from CI.  rustup installs cargo in ~/.cargo/bin, which a
-# non-login shell may not have on its PATH, so that folder is tried too.
+# Fails when cargo is not installed (env.sh).
 # usage: run.sh HODU RT_LIB_DIR PYTHON
 set -euo pipefail
 hodu=$(realpath "$1") rt_dir=$(realpath "$2") python=$3
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
-    PATH=$HOME/.cargo/bin:$PATH
-fi
-if ! command -v cargo >/dev/null 2>&1; then
-    echo "rust: FAILED: cargo not found (Rust 1.80 or newer; ctest -E rust leaves this test out)" >&2
-    exit 1
-fi
-export CARGO_TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-$(dirname "$hodu")/cargo}")
-export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
-export HODU_RT_LIB_DIR=$rt_dir HODU_EXE=$hodu
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+test=rust
+. "$repo/tests/rust/env.sh"
 cd "$repo/bindings/rust"
 
 cargo fmt --check
