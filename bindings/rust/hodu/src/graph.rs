@@ -753,6 +753,7 @@ pub struct CompileOptions {
     clip_norm: f64,
     train_eval: bool,
     march: Option<String>,
+    target: Option<String>,
     opt_level: Option<i32>,
     graph_opt: Option<bool>,
     backend: Option<String>,
@@ -831,6 +832,10 @@ impl CompileOptions {
         /// `-march` of the generated code ("native", the default; "generic";
         /// or any value the C compiler accepts).
         march march;
+        /// Cross-compiles for this target triple (`hodu --target`, e.g.
+        /// "aarch64-linux-gnu"; docs/targets.md); unset: the build machine.
+        /// An unknown triple is an error listing the known ones.
+        target target;
         /// The code generator (default "native").
         backend backend;
         /// The C compiler command (default `$CC`, else "cc").
@@ -866,6 +871,7 @@ impl CompileOptions {
         unsafe { sys::hodu_build_options_init(&mut o) };
         let strings = [
             (&mut o.march, &self.march),
+            (&mut o.target, &self.target),
             (&mut o.backend, &self.backend),
             (&mut o.cc, &self.cc),
             (&mut o.cflags, &self.cflags),

@@ -290,3 +290,20 @@ fn compiled_to_a_file_and_trained_from_code() {
     assert_ne!(tr.get("w").unwrap(), fresh.get("w").unwrap());
     assert_eq!(tr.eval(&[&x]).unwrap()[0].shape(), [6, 3]);
 }
+
+#[test]
+fn a_cross_target_writes_the_targets_library_and_an_unknown_one_lists_the_known() {
+    let g = Graph::new("g").unwrap();
+    let x = g.input("x", DType::F32, &[4.into()]).unwrap();
+    g.output(&x.relu().unwrap(), "y").unwrap();
+    let dir = scratch("graph-target");
+    let e = g.compile(dir.join("m.so"), &CompileOptions::new().target("vax-dec-ultrix")).unwrap_err();
+    assert!(e.message().contains("aarch64-linux-gnu"), "{e}");
+    assert!(!dir.join("m.so").exists());
+    // an ELF for AArch64: e_machine (bytes 18..20, little-endian) is 183
+    let so = dir.join("arm.so");
+    g.compile(&so, &CompileOptions::new().target("aarch64-linux-gnu")).unwrap();
+    let bytes = std::fs::read(&so).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), 183);
+}
