@@ -3672,24 +3672,33 @@ static inline void hd__fft_direct(const double *plan, const double *x, double *y
     hd__fft_rec(plan + HD_FFT_HDR, n, plan + 3, x, 1, y, n);
 }
 
-static inline void hd_fft_plan_init(int64_t n, double *plan, double *work)
+/* A kind-0 (mixed-radix) plan for n; 0 when n has a factor the direct
+ * transform does not take. */
+static inline int hd__fft_plan_direct(int64_t n, double *plan)
 {
     int64_t f[HD_FFT_HDR];
     int nf;
     memset(plan, 0, HD_FFT_HDR * sizeof(double));
     plan[0] = (double)n;
-    if (hd__fft_factor(n, f, &nf) == 1) {
-        plan[2] = nf;
-        for (int i = 0; i < nf; i++)
-            plan[3 + i] = (double)f[i];
-        hd__fft_twiddles(n, plan + HD_FFT_HDR);
+    if (hd__fft_factor(n, f, &nf) != 1)
+        return 0;
+    plan[2] = nf;
+    for (int i = 0; i < nf; i++)
+        plan[3 + i] = (double)f[i];
+    hd__fft_twiddles(n, plan + HD_FFT_HDR);
+    return 1;
+}
+
+static inline void hd_fft_plan_init(int64_t n, double *plan, double *work)
+{
+    if (hd__fft_plan_direct(n, plan))
         return;
-    }
     int64_t m = hd__fft_blue_m(n);
     plan[1] = 1;
     plan[3] = (double)m;
     double *chirp = plan + HD_FFT_HDR, *kern = chirp + 2 * n, *sub = kern + 2 * m;
-    hd_fft_plan_init(m, sub, NULL);
+    /* m is a power of two: its plan is a direct one (and needs no work) */
+    hd__fft_plan_direct(m, sub);
     /* chirp[j] = exp(-pi i j^2 / n), with j^2 reduced mod 2n exactly */
     const double pi = 3.14159265358979323846264338327950;
     int64_t sq = 0;

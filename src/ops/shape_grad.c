@@ -234,6 +234,7 @@ static bool gather_axis(op_grad_ctx *c, int *axis)
     int64_t a = ir_attr_int(ir_nd(c->g, c->node), "axis", 0);
     if (a < 0)
         a += rank;
+    *axis = 0;
     if (a < 0 || a >= rank)
         return og_none(c, "axis is out of range");
     *axis = (int)a;

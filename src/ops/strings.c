@@ -20,12 +20,12 @@
 static bool need_string(op_ctx *c, size_t i, const ir_value **out)
 {
     const ir_value *x = op_need_static(c, i);
+    *out = x;
     if (!x)
         return false;
     if (x->dtype != HODU_DTYPE_STRING)
         return op_fail(c, "input '%s' has type %s; %s takes strings", x->name, ir_dtype_name(x->dtype),
                        op_get(op_node(c)->op)->name);
-    *out = x;
     return true;
 }
 
