@@ -369,15 +369,24 @@ static hodu_status read_zip(hodu_package *pkg, hodu_error *err)
         return hodurt_fail(err, HODU_ERR_FORMAT, "package '%s': the central directory has bytes after its %u records",
                            what, n);
     pkg->n_entries = n;
-    /* no two entries (header through data) may share a byte */
-    for (size_t i = 0; i < n; i++)
+    /* no two entries (header through data) may share a byte, and together
+     * they fill everything before the central directory: no hidden bytes */
+    uint64_t covered = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pkg_entry *x = &pkg->entries[i];
+        uint64_t xe = x->data + x->size;
+        covered += xe - x->header;
         for (size_t k = i + 1; k < n; k++) {
-            const pkg_entry *x = &pkg->entries[i], *y = &pkg->entries[k];
-            uint64_t xe = x->data + x->size, ye = y->data + y->size;
-            if (x->header < ye && y->header < xe)
+            const pkg_entry *y = &pkg->entries[k];
+            if (x->header < y->data + y->size && y->header < xe)
                 return hodurt_fail(err, HODU_ERR_FORMAT, "package '%s': entries '%s' and '%s' overlap", what, x->name,
                                    y->name);
         }
+    }
+    if (covered != cd_off)
+        return hodurt_fail(err, HODU_ERR_FORMAT,
+                           "package '%s': %llu bytes before the central directory belong to no entry", what,
+                           (unsigned long long)(cd_off - covered));
     for (size_t i = 0; i < n; i++) {
         const pkg_entry *e = &pkg->entries[i];
         if (hodurt_crc32(b + e->data, e->size) != e->crc)
@@ -454,6 +463,29 @@ static bool plain_word(const char *s)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
             return false;
     return true;
+}
+
+/* Every object in j has at most 32 members, no two of one name: a reader
+ * that took the last of two "sha256" keys would see another manifest than
+ * this one, which takes the first. */
+static const char *json_problem(const cJSON *j)
+{
+    if (cJSON_IsObject(j)) {
+        size_t n = 0;
+        for (const cJSON *a = j->child; a != NULL; a = a->next) {
+            if (++n > 32)
+                return "an object with more than 32 members";
+            for (const cJSON *b = a->next; b != NULL; b = b->next)
+                if (a->string != NULL && b->string != NULL && strcmp(a->string, b->string) == 0)
+                    return "an object with a repeated key";
+        }
+    }
+    for (const cJSON *c = j->child; c != NULL; c = c->next) {
+        const char *why = json_problem(c);
+        if (why != NULL)
+            return why;
+    }
+    return NULL;
 }
 
 /* One element of the manifest's "entries" into pkg->libs[pkg->n_libs]. */
@@ -550,8 +582,11 @@ static hodu_status read_manifest(hodu_package *pkg, const hodu_package_options *
         return hodurt_fail(err, HODU_ERR_FORMAT, "package '%s': manifest.json is not valid JSON", what);
     const cJSON *entries = cJSON_GetObjectItemCaseSensitive(root, "entries");
     const char *format = json_string(root, "format");
+    const char *json_why = json_problem(root);
     uint64_t version = 0;
-    if (!cJSON_IsObject(root) || format == NULL || strcmp(format, "hodu-package") != 0)
+    if (json_why != NULL)
+        st = hodurt_fail(err, HODU_ERR_FORMAT, "package '%s': manifest.json has %s", what, json_why);
+    else if (!cJSON_IsObject(root) || format == NULL || strcmp(format, "hodu-package") != 0)
         st = hodurt_fail(err, HODU_ERR_FORMAT, "package '%s': manifest.json is not a hodu-package manifest", what);
     else if (!hodurt_json_u53(cJSON_GetObjectItemCaseSensitive(root, "format_version"), &version) || version != 1)
         st = hodurt_fail(err, HODU_ERR_UNSUPPORTED,

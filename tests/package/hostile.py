@@ -28,12 +28,15 @@ def entry(name, data, **kw):
     return e
 
 
-def assemble(entries, count=None, tail=b"", cd_offsets=None, local_override=None):
+def assemble(entries, count=None, tail=b"", cd_offsets=None, local_override=None, gap=b""):
     """The zip: local headers and data in order, the central directory, the
     end record.  cd_offsets replaces the local header offsets the central
-    directory names; local_override(i, header) may rewrite a local header."""
+    directory names; local_override(i, header) may rewrite a local header;
+    gap goes between the first two entries."""
     out, offsets = b"", []
     for i, e in enumerate(entries):
+        if i == 1:
+            out += gap
         offsets.append(len(out))
         head = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, e["flags"], e["method"], 0, 0x21, e["crc"], e["size"],
                            e["size"], len(e["name"]), 0) + e["name"]
@@ -106,6 +109,8 @@ def cases(sign=None):
         ": entry '%s' has no local header at offset %d (outside the entries' part of the file)" % (LIB, 1 << 30))
     add("size_overflow", package(libs=[(LIB, LIB_BYTES)], extra=[entry("lib/big", b"x", size=0xFFFFFFFF)]),
         None)  # filled below: its offset depends on the layout
+    # bytes between two entries that no entry claims (a place to hide data)
+    add("gap", package(gap=b"hidden"), ": 6 bytes before the central directory belong to no entry")
     add("count_zip64", package(count=0xFFFF), ": zip64 archives are not packages")
     add("count_mismatch", package(count=3), ": central directory record 2 is missing or runs past the directory")
     add("too_many", package(extra=[entry("e%02d" % i, b"") for i in range(63)]),
@@ -121,6 +126,8 @@ def cases(sign=None):
         ": entry '%s': its local header disagrees with the central directory" % LIB)
     add("no_manifest", assemble([entry(LIB, LIB_BYTES)]), " has no manifest.json")
     add("manifest_json", package(man=b"{not json"), ": manifest.json is not valid JSON")
+    dup = manifest(good).replace(b'"name": "m",', b'"name": "m", "name": "other",')
+    add("manifest_repeated_key", package(man=dup), ": manifest.json has an object with a repeated key")
     add("manifest_size", package(man=manifest(good).replace(b'"size": %d' % len(LIB_BYTES), b'"size": 5')),
         ": the manifest says '%s' is 5 bytes, the archive holds %d" % (LIB, len(LIB_BYTES)))
     add("manifest_missing_entry", package(man=manifest(good + [("lib/aarch64-linux-gnu.so", b"y")])),
