@@ -5,6 +5,7 @@
  *   hodu --run OUT.so --input NAME=FILE.npy  run a compiled model
  *   hodu --inspect MODEL|OUT.so              describe a model
  *   hodu --package MODEL -o OUT.hodupkg      build for several targets into one file
+ *   hodu --keygen KEY.pem                    an Ed25519 key pair for --sign
  *   hodu --dump-ir MODEL                     print the IR after the passes
  *   hodu --check MODEL                       load and type-check only
  *   hodu --fmt MODEL.hodu [-i]               print (or rewrite) it formatted
@@ -32,6 +33,7 @@ static const char usage[] =
     "       hodu --run OUT.so|OUT.hodupkg --input NAME=FILE.npy ... [--output-dir DIR]\n"
     "       hodu --package MODEL.onnx|MODEL.hodu --target T1,T2,... -o OUT.hodupkg [--sign KEY.pem]\n"
     "                             [--name NAME] [--pkg-version V] [--license L] (and the build options)\n"
+    "       hodu --keygen KEY.pem     an Ed25519 key pair: KEY.pem (private, for --sign) and KEY.pub.pem\n"
     "       hodu --inspect MODEL.onnx|OUT.so [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
     "       hodu --dump-ir MODEL.onnx|MODEL.hodu [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
     "       hodu --check MODEL.hodu|MODEL.onnx [--weights FILE]   parse and type-check only (silent when fine)\n"
@@ -79,8 +81,8 @@ static const char usage[] =
     "package options (docs/packages.md):\n"
     "  --target T1,T2,...         the targets to build for (default: this machine's); each one's baseline\n"
     "                             CPU unless --march names one\n"
-    "  --sign KEY.pem             sign the manifest with this Ed25519 private key\n"
-    "                             (openssl genpkey -algorithm ed25519 -out KEY.pem)\n"
+    "  --sign KEY.pem             sign the manifest with this Ed25519 private key (hodu --keygen, or\n"
+    "                             openssl genpkey -algorithm ed25519 -out KEY.pem)\n"
     "  --name NAME, --pkg-version V, --license L   the manifest's name (default: the model's), version,\n"
     "                             license\n"
     "  --verify-key PUB.pem       with --run or --inspect of a package: require a signature that verifies\n"
@@ -96,7 +98,18 @@ static const char usage[] =
     "  -h, --help                 this text\n"
     "  --version                  print the version\n";
 
-enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP, MODE_CHECK, MODE_FMT, MODE_EXPORT, MODE_PACKAGE };
+enum mode {
+    MODE_NONE,
+    MODE_BUILD,
+    MODE_RUN,
+    MODE_INSPECT,
+    MODE_DUMP,
+    MODE_CHECK,
+    MODE_FMT,
+    MODE_EXPORT,
+    MODE_PACKAGE,
+    MODE_KEYGEN
+};
 
 typedef struct args {
     enum mode mode;
@@ -134,7 +147,7 @@ static const char *const known_flags[] = {
     "--seed",        "--fmt",         "--conv-layout", "--profile",        "--emit-header", "--header-prefix",
     "--grad",        "--wrt",         "--train",       "--loss",           "--optimizer",   "--clip-norm",
     "--train-param", "--train-eval",  "--export-onnx", "--package",        "--sign",        "--verify-key",
-    "--name",        "--pkg-version", "--license"};
+    "--name",        "--pkg-version", "--license",     "--keygen"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -211,6 +224,10 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--package") == 0) {
             NEED_VALUE();
             if (set_mode(a, MODE_PACKAGE, value))
+                return 1;
+        } else if (strcmp(f, "--keygen") == 0) {
+            NEED_VALUE();
+            if (set_mode(a, MODE_KEYGEN, value))
                 return 1;
         } else if (strcmp(f, "--sign") == 0) {
             NEED_VALUE();
@@ -391,6 +408,8 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--target goes with --build and --package");
     if (a->target && a->mode == MODE_BUILD && strchr(a->target, ','))
         return fail("--build makes one library: give one --target (--package builds for several)");
+    if (a->mode == MODE_KEYGEN && (a->output || a->target || a->march || a->n_shapes || a->n_dims || a->weights))
+        return fail("--keygen takes only the private key's file name");
     if (a->mode == MODE_PACKAGE && !a->output)
         return fail("--package needs -o OUT.hodupkg");
     if (a->mode == MODE_PACKAGE && (a->emit_c || a->emit_header || a->dump_ir))
@@ -872,6 +891,23 @@ static int inspect_library(const char *path)
     return 0;
 }
 
+/* KEY.pem and KEY.pub.pem (KEY and KEY.pub.pem for a name without .pem). */
+static int keygen(const char *path)
+{
+    size_t n = strlen(path);
+    bool pem = n > 4 && strcmp(path + n - 4, ".pem") == 0;
+    char *pub = hd_xasprintf("%.*s.pub.pem", (int)(pem ? n - 4 : n), path);
+    hd_diag d;
+    hd_diag_init(&d, NULL);
+    bool ok = hd_package_keygen(path, pub, &d);
+    hd_diag_print(&d, stderr);
+    hd_diag_free(&d);
+    if (ok)
+        printf("wrote %s (private: keep it so) and %s (public: give it to --verify-key)\n", path, pub);
+    free(pub);
+    return ok ? 0 : 1;
+}
+
 static int inspect_package(const args *a)
 {
     hodu_package *pkg = NULL;
@@ -986,6 +1022,7 @@ int main(int argc, char **argv)
             else
                 rc = is_shared_library(a.file) ? inspect_library(a.file) : hodu_inspect_model(&o, stdout);
             break;
+        case MODE_KEYGEN: rc = keygen(a.file); break;
         case MODE_PACKAGE: {
             hd_package_request req = {.targets = a.target,
                                       .name = a.pkg_name,

@@ -43,6 +43,11 @@ typedef struct hd_package_info {
 bool hd_package_write(const char *out, const hd_package_info *info, const hd_package_library *libs, size_t n,
                       const char *sign_key, hd_diag *d);
 
+/* A new Ed25519 key pair: the private key (PEM) to private_path, created
+ * with mode 0600 and never over an existing file, the public key (PEM) to
+ * public_path. */
+bool hd_package_keygen(const char *private_path, const char *public_path, hd_diag *d);
+
 /* Reads the raw Ed25519 public key from a PEM file (`openssl pkey -pubout`). */
 bool hd_package_read_public_key(const char *path, uint8_t key[HODU_PACKAGE_PUBLIC_KEY_BYTES], hd_diag *d);
 

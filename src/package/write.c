@@ -3,11 +3,14 @@
  * with page-aligned library entries (docs/packages.md).
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "package/package.h"
 #include "runtime/crc32.h"
@@ -151,6 +154,55 @@ static bool sign(const char *key_path, const char *msg, size_t n, uint8_t sig[64
     EVP_PKEY_free(key);
     if (!ok)
         hd_error(d, "signing with '%s' failed", key_path);
+    return ok;
+}
+
+/* The PEM text that write() puts into a memory BIO. */
+static char *pem_text(EVP_PKEY *k, bool private_half)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *text = NULL;
+    if (b != NULL &&
+        (private_half ? PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) : PEM_write_bio_PUBKEY(b, k)) == 1) {
+        char *p;
+        long n = BIO_get_mem_data(b, &p);
+        if (n > 0)
+            text = hd_xstrndup(p, (size_t)n);
+    }
+    BIO_free(b);
+    return text;
+}
+
+bool hd_package_keygen(const char *private_path, const char *public_path, hd_diag *d)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    char *priv = k ? pem_text(k, true) : NULL, *pub = k ? pem_text(k, false) : NULL;
+    EVP_PKEY_free(k);
+    bool ok = priv != NULL && pub != NULL;
+    if (!ok)
+        hd_error(d, "making an Ed25519 key failed");
+    /* the private key: a new file only its owner reads, never one that
+     * exists (or a link someone left there) */
+    int fd = ok ? open(private_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    if (ok && fd < 0) {
+        hd_error(d, "cannot create '%s': %s%s", private_path, strerror(errno),
+                 errno == EEXIST ? " (a key is never overwritten)" : "");
+        ok = false;
+    }
+    if (fd >= 0) {
+        size_t n = strlen(priv);
+        ok = write(fd, priv, n) == (ssize_t)n;
+        ok = close(fd) == 0 && ok;
+        if (!ok) {
+            hd_error(d, "cannot write '%s'", private_path);
+            unlink(private_path);
+        }
+    }
+    ok = ok && hd_write_file_atomic(public_path, pub, strlen(pub), d);
+    if (priv != NULL)
+        OPENSSL_cleanse(priv, strlen(priv));
+    free(priv);
+    free(pub);
     return ok;
 }
 

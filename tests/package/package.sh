@@ -54,8 +54,18 @@ expect_error() {
     if [ "$rc" -ne 0 ] && [ "$got" = "$want" ]; then ok "$what: $want"; else bad "$what: rc $rc, got '$got', want '$want'"; fi
 }
 
-openssl genpkey -algorithm ed25519 -out "$work/key.pem" 2>/dev/null
-openssl pkey -in "$work/key.pem" -pubout -out "$work/pub.pem"
+# the signing key from hodu --keygen (hostile.py signs with it through
+# openssl, so the two agree on the format), the other one from openssl
+"$hodu" --keygen "$work/key.pem" >/dev/null
+mv "$work/key.pub.pem" "$work/pub.pem"
+if [ "$(stat -c %a "$work/key.pem")" = 600 ] && openssl pkey -in "$work/key.pem" -noout -text | grep -q ED25519; then
+    ok "hodu --keygen: an Ed25519 private key only its owner reads"
+else
+    bad "hodu --keygen: $(stat -c %a "$work/key.pem") $(openssl pkey -in "$work/key.pem" -noout -text 2>&1 | head -n 1)"
+fi
+expect_error "hodu --keygen over an existing key" \
+    "hodu: error: cannot create '$work/key.pem': File exists (a key is never overwritten)" \
+    "$hodu" --keygen "$work/key.pem"
 openssl genpkey -algorithm ed25519 -out "$work/other.pem" 2>/dev/null
 openssl pkey -in "$work/other.pem" -pubout -out "$work/other_pub.pem"
 
