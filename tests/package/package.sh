@@ -11,7 +11,8 @@
 #      aarch64 entry, taken out with unzip, runs under qemu-aarch64 (the
 #      cross-built runner) and matches too
 #   3. a model with a run-time dim: the manifest names it, and runs of two
-#      sizes match numpy
+#      sizes match numpy; built for x86-64-v3 its entry lists the CPU
+#      features, and this machine takes it only with all of them
 #   4. signatures: a wrong key, a tampered library byte, a tampered manifest
 #      byte and an unsigned package where one is required are each refused
 #      with their exact message
@@ -175,6 +176,32 @@ print(f"  N={x.shape[0]}: max error {err:.2e} vs numpy"); sys.exit(err > 1e-5)' 
         bad "a run-time dim: N=$n"
     fi
 done
+
+# CPU features: built for x86-64-v3 the entry lists avx2 and fma (the
+# compiler's macros), and --inspect picks it exactly when /proc/cpuinfo
+# has every feature listed
+if "$hodu" --package "$work/dyn.onnx" --dim N=1..8 --march x86-64-v3 -o "$work/v3.hodupkg" 2>"$work/err" &&
+    "$hodu" --inspect "$work/v3.hodupkg" >"$work/v3_inspect" &&
+    "$python" - "$work/v3_inspect" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+manifest = json.loads(text[text.index("manifest.json:\n") + len("manifest.json:\n"):])
+features = manifest["entries"][0]["features"]
+flags = set()
+for line in open("/proc/cpuinfo"):
+    if line.startswith("flags"):
+        flags = set(line.split(":", 1)[1].split())
+        break
+have = all({"sse4.2": "sse4_2"}.get(f, f) in flags for f in features)
+want = "for this machine: " + ("lib/x86_64-linux-gnu.so" if have else "none")
+print(f"  features {features}; this CPU has them all: {have}")
+sys.exit(not ({"avx2", "fma"} <= set(features) and want in text))
+PY
+then
+    ok "x86-64-v3: the manifest lists the build's CPU features and the host choice follows /proc/cpuinfo"
+else
+    bad "x86-64-v3 features"; cat "$work/err" "$work/v3_inspect" 2>/dev/null || true
+fi
 
 # --- 4. signatures ------------------------------------------------------------------
 expect_error "wrong key" \
