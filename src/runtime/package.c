@@ -27,6 +27,7 @@
 
 #if !defined(HODU_RT_NO_JSON) && !defined(HODU_RT_NO_CRYPTO)
 #include <cjson/cJSON.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #define HODURT_PACKAGES 1
 #endif
@@ -430,6 +431,7 @@ static hodu_status verify_signature(hodu_package *pkg, const hodu_package_option
                               pkg->manifest_len) == 1;
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(key);
+    ERR_clear_error(); /* leave no failure in the thread's OpenSSL queue for the host to trip on */
     if (!ok)
         return hodurt_fail(err, HODU_ERR_FORMAT,
                            "package '%s': the signature of manifest.json does not verify with the given public key",
