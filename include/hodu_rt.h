@@ -292,6 +292,69 @@ void hodu_safetensors_close(hodu_safetensors *st);
 hodu_status hodu_safetensors_write(const char *path, const char *const *names, const hodu_tensor *tensors, size_t n,
                                    hodu_error *err);
 
+/* --- packages (.hodupkg) ---------------------------------------------------
+ * One file holding a model compiled for several targets (`hodu --package`,
+ * docs/packages.md): a stored zip whose manifest.json names the model, its
+ * inputs and outputs and, for every library entry, its target, CPU
+ * features, size and SHA-256; manifest.sig, when present, is an Ed25519
+ * signature of manifest.json.  Opening reads the file once into memory and
+ * checks everything there: the zip structure (names, sizes, offsets,
+ * overlaps, CRC-32), the manifest against the entries, every entry's hash
+ * and, when asked, the signature.  Loading writes the host's library from
+ * those same checked bytes into a sealed anonymous file and loads that, so
+ * nothing can change between the check and the use.
+ *
+ *     hodu_package_options po = {HODU_PACKAGE_REQUIRE_SIGNATURE, key32};
+ *     hodu_package *pkg;
+ *     hodu_package_open("model.hodupkg", &po, &pkg, &err);
+ *     hodu_package_load(pkg, &model, &err);   // the host's entry
+ *     hodu_package_close(pkg);                // the model stays usable
+ */
+typedef struct hodu_package hodu_package;
+
+/* Refuse a package whose manifest.sig is missing or does not verify. */
+#define HODU_PACKAGE_REQUIRE_SIGNATURE 1u
+#define HODU_PACKAGE_PUBLIC_KEY_BYTES  32u /* a raw Ed25519 public key */
+
+/* Zero-initialise and set what you need (NULL options: all zero). */
+typedef struct hodu_package_options {
+    uint32_t flags;
+    /* HODU_PACKAGE_PUBLIC_KEY_BYTES bytes, or NULL.  When set, a present
+     * signature must verify against it; HODU_PACKAGE_REQUIRE_SIGNATURE
+     * needs it. */
+    const uint8_t *public_key;
+} hodu_package_options;
+
+/* Where a package stands with its signature. */
+typedef enum hodu_package_signature {
+    HODU_PACKAGE_UNSIGNED = 0,
+    HODU_PACKAGE_SIGNED_UNVERIFIED, /* manifest.sig present, no key given */
+    HODU_PACKAGE_SIGNED_VERIFIED
+} hodu_package_signature;
+
+hodu_status hodu_package_open(const char *path, const hodu_package_options *options, hodu_package **out,
+                              hodu_error *err);
+/* The same over bytes the caller keeps alive as long as the package;
+ * messages start with `what` (a file name). */
+hodu_status hodu_package_parse(const void *bytes, size_t size, const char *what, const hodu_package_options *options,
+                               hodu_package **out, hodu_error *err);
+void hodu_package_close(hodu_package *pkg);
+/* manifest.json's text (NUL-terminated; *size, when not NULL, receives its
+ * length), valid until hodu_package_close. */
+const char *hodu_package_manifest(const hodu_package *pkg, size_t *size);
+hodu_package_signature hodu_package_signature_state(const hodu_package *pkg);
+/* Library entries, in manifest order: name ("lib/x86_64-linux-gnu.so") and
+ * target triple; NULL for an index out of range. */
+size_t hodu_package_num_libraries(const hodu_package *pkg);
+const char *hodu_package_library_name(const hodu_package *pkg, size_t index);
+const char *hodu_package_library_target(const hodu_package *pkg, size_t index);
+/* Index of the first library this machine can run (its architecture, and
+ * every CPU feature the entry lists present here), or -1. */
+long hodu_package_host_library(const hodu_package *pkg);
+/* Loads the host's library as a model (HODU_ERR_UNSUPPORTED when no entry
+ * fits this machine).  The model does not depend on the package. */
+hodu_status hodu_package_load(const hodu_package *pkg, hodu_model **out, hodu_error *err);
+
 /* --- tensors and .npy files -------------------------------------------- */
 
 /* Allocates a zeroed tensor of the given dtype and shape. */

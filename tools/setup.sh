@@ -63,7 +63,10 @@ step() {
 # man-db renders the man page in tests/install/check_install.sh.
 # The aarch64 cross compiler and its C library, qemu-user to run what it
 # builds, and file: tests/targets/aarch64.sh (hodu --build --target).
-packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libcjson-dev
+# libssl-dev is libcrypto (SHA-256, Ed25519) for .hodupkg packages; openssl
+# makes the test's keys and unzip lists a package (tests/package).
+packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libcjson-dev libssl-dev
+          openssl unzip
           libcmocka-dev flex bison clang-14 libclang-rt-14-dev clang-format-14
           libasan8 libubsan1 libtsan2
           libjpeg62-turbo-dev libpng-dev libwebp-dev libtiff-dev libopenjp2-7-dev libstb-dev

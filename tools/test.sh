@@ -19,7 +19,8 @@
 #                (-DHODU_TSAN=ON: ThreadSanitizer, the test models compiled
 #                with it too): a pool, concurrent instances, identical bytes
 #   fuzz         tests/fuzz/run.sh: the libFuzzer targets (compile path,
-#                .npy reader, HoduScript, safetensors, image decoder) built
+#                .npy reader, HoduScript, safetensors, image decoder, package
+#                reader) built
 #                with clang, ASan and UBSan in
 #                build-fuzz/, each run for HODU_FUZZ_SECONDS; any finding
 #                fails the stage

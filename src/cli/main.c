@@ -4,6 +4,8 @@
  *   hodu --build MODEL -o OUT.so [options]   compile a model
  *   hodu --run OUT.so --input NAME=FILE.npy  run a compiled model
  *   hodu --inspect MODEL|OUT.so              describe a model
+ *   hodu --package MODEL -o OUT.hodupkg      build for several targets into one file
+ *   hodu --keygen KEY.pem                    an Ed25519 key pair for --sign
  *   hodu --dump-ir MODEL                     print the IR after the passes
  *   hodu --check MODEL                       load and type-check only
  *   hodu --fmt MODEL.hodu [-i]               print (or rewrite) it formatted
@@ -23,11 +25,15 @@
 #include "hodu.h"
 #include "hodu_rt.h"
 #include "backend/targets.h"
+#include "package/package.h"
 #include "util/util.h"
 
 static const char usage[] =
     "usage: hodu --build MODEL.onnx|MODEL.hodu -o OUT.so [options]\n"
-    "       hodu --run OUT.so --input NAME=FILE.npy ... [--output-dir DIR]\n"
+    "       hodu --run OUT.so|OUT.hodupkg --input NAME=FILE.npy ... [--output-dir DIR]\n"
+    "       hodu --package MODEL.onnx|MODEL.hodu --target T1,T2,... -o OUT.hodupkg [--sign KEY.pem]\n"
+    "                             [--name NAME] [--pkg-version V] [--license L] (and the build options)\n"
+    "       hodu --keygen KEY.pem     an Ed25519 key pair: KEY.pem (private, for --sign) and KEY.pub.pem\n"
     "       hodu --inspect MODEL.onnx|OUT.so [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
     "       hodu --dump-ir MODEL.onnx|MODEL.hodu [--input-shape NAME=DIMS ...] [--dim SYM=N|LO..HI ...]\n"
     "       hodu --check MODEL.hodu|MODEL.onnx [--weights FILE]   parse and type-check only (silent when fine)\n"
@@ -72,6 +78,15 @@ static const char usage[] =
     "  --weights FILE             HoduScript: bind parameters by name to a .safetensors file\n"
     "  --seed N                   HoduScript: seed of the declared initializers when no --weights (default 0)\n"
     "  -v, --verbose              print the C compiler command\n"
+    "package options (docs/packages.md):\n"
+    "  --target T1,T2,...         the targets to build for (default: this machine's); each one's baseline\n"
+    "                             CPU unless --march names one\n"
+    "  --sign KEY.pem             sign the manifest with this Ed25519 private key (hodu --keygen, or\n"
+    "                             openssl genpkey -algorithm ed25519 -out KEY.pem)\n"
+    "  --name NAME, --pkg-version V, --license L   the manifest's name (default: the model's), version,\n"
+    "                             license\n"
+    "  --verify-key PUB.pem       with --run or --inspect of a package: require a signature that verifies\n"
+    "                             with this public key (openssl pkey -in KEY.pem -pubout -out PUB.pem)\n"
     "run options:\n"
     "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input)\n"
     "  --output-dir DIR           write each output as DIR/<name>.npy\n"
@@ -83,7 +98,18 @@ static const char usage[] =
     "  -h, --help                 this text\n"
     "  --version                  print the version\n";
 
-enum mode { MODE_NONE, MODE_BUILD, MODE_RUN, MODE_INSPECT, MODE_DUMP, MODE_CHECK, MODE_FMT, MODE_EXPORT };
+enum mode {
+    MODE_NONE,
+    MODE_BUILD,
+    MODE_RUN,
+    MODE_INSPECT,
+    MODE_DUMP,
+    MODE_CHECK,
+    MODE_FMT,
+    MODE_EXPORT,
+    MODE_PACKAGE,
+    MODE_KEYGEN
+};
 
 typedef struct args {
     enum mode mode;
@@ -100,6 +126,7 @@ typedef struct args {
     const char *conv_layout;
     const char *backend;
     const char *weights;
+    const char *sign_key, *verify_key, *pkg_name, *pkg_version, *pkg_license;
     unsigned long long seed;
     int opt_level;
     long repeat;
@@ -113,13 +140,14 @@ typedef struct args {
 } args;
 
 static const char *const known_flags[] = {
-    "--build",       "--run",        "--inspect",     "--dump-ir",        "--output",      "--input-shape",
-    "--const-input", "--dim",        "--backend",     "--emit-c",         "--cc",          "--cflags",
-    "--march",       "--target",     "--input",       "--output-dir",     "--repeat",      "--threads",
-    "--verbose",     "--help",       "--version",     "--keep-denormals", "--check",       "--weights",
-    "--seed",        "--fmt",        "--conv-layout", "--profile",        "--emit-header", "--header-prefix",
-    "--grad",        "--wrt",        "--train",       "--loss",           "--optimizer",   "--clip-norm",
-    "--train-param", "--train-eval", "--export-onnx"};
+    "--build",       "--run",         "--inspect",     "--dump-ir",        "--output",      "--input-shape",
+    "--const-input", "--dim",         "--backend",     "--emit-c",         "--cc",          "--cflags",
+    "--march",       "--target",      "--input",       "--output-dir",     "--repeat",      "--threads",
+    "--verbose",     "--help",        "--version",     "--keep-denormals", "--check",       "--weights",
+    "--seed",        "--fmt",         "--conv-layout", "--profile",        "--emit-header", "--header-prefix",
+    "--grad",        "--wrt",         "--train",       "--loss",           "--optimizer",   "--clip-norm",
+    "--train-param", "--train-eval",  "--export-onnx", "--package",        "--sign",        "--verify-key",
+    "--name",        "--pkg-version", "--license",     "--keygen"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -159,7 +187,7 @@ static int unknown_flag(const char *flag)
 static int set_mode(args *a, enum mode m, const char *file)
 {
     if (a->mode != MODE_NONE && !(a->mode == MODE_BUILD && m == MODE_DUMP))
-        return fail("choose one of --build, --run, --inspect, --dump-ir, --check, --fmt");
+        return fail("choose one of --build, --package, --run, --inspect, --dump-ir, --check, --fmt");
     if (a->mode == MODE_BUILD && m == MODE_DUMP) {
         a->dump_ir = true;
         return 0;
@@ -193,6 +221,29 @@ static int parse_args(int argc, char **argv, args *a)
             enum mode m = f[2] == 'b' ? MODE_BUILD : f[2] == 'r' ? MODE_RUN : MODE_INSPECT;
             if (set_mode(a, m, value))
                 return 1;
+        } else if (strcmp(f, "--package") == 0) {
+            NEED_VALUE();
+            if (set_mode(a, MODE_PACKAGE, value))
+                return 1;
+        } else if (strcmp(f, "--keygen") == 0) {
+            NEED_VALUE();
+            if (set_mode(a, MODE_KEYGEN, value))
+                return 1;
+        } else if (strcmp(f, "--sign") == 0) {
+            NEED_VALUE();
+            a->sign_key = value;
+        } else if (strcmp(f, "--verify-key") == 0) {
+            NEED_VALUE();
+            a->verify_key = value;
+        } else if (strcmp(f, "--name") == 0) {
+            NEED_VALUE();
+            a->pkg_name = value;
+        } else if (strcmp(f, "--pkg-version") == 0) {
+            NEED_VALUE();
+            a->pkg_version = value;
+        } else if (strcmp(f, "--license") == 0) {
+            NEED_VALUE();
+            a->pkg_license = value;
         } else if (strcmp(f, "--check") == 0) {
             NEED_VALUE();
             if (set_mode(a, MODE_CHECK, value))
@@ -353,10 +404,26 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--loss, --optimizer and --clip-norm go with --train");
     if (!a->train && !a->train_eval && a->n_train_params)
         return fail("--train-param goes with --train or --train-eval");
-    if (a->target && a->mode != MODE_BUILD)
-        return fail("--target goes with --build");
+    if (a->target && a->mode != MODE_BUILD && a->mode != MODE_PACKAGE)
+        return fail("--target goes with --build and --package");
+    if (a->target && a->mode == MODE_BUILD && strchr(a->target, ','))
+        return fail("--build makes one library: give one --target (--package builds for several)");
+    if (a->mode == MODE_KEYGEN && (a->output || a->target || a->march || a->n_shapes || a->n_dims || a->weights))
+        return fail("--keygen takes only the private key's file name");
+    if (a->mode == MODE_PACKAGE && !a->output)
+        return fail("--package needs -o OUT.hodupkg");
+    if (a->mode == MODE_PACKAGE && (a->emit_c || a->emit_header || a->dump_ir))
+        return fail("--emit-c, --emit-header and --dump-ir go with --build");
+    if (a->mode != MODE_PACKAGE && (a->sign_key || a->pkg_name || a->pkg_version || a->pkg_license))
+        return fail("--sign, --name, --pkg-version and --license go with --package");
+    if (a->verify_key && a->mode != MODE_RUN && a->mode != MODE_INSPECT)
+        return fail("--verify-key goes with --run and --inspect (of a package)");
+    if (a->mode == MODE_PACKAGE && a->march && strcmp(a->march, "native") == 0)
+        return fail("--march native names this machine's CPU, and a package runs on others: name a CPU or "
+                    "leave it out (each target's baseline)");
     /* the build machine's CPU says nothing about another machine's */
-    if (a->target && a->march && strcmp(a->march, "native") == 0 && strcmp(a->target, hd_target_host()) != 0)
+    if (a->target && a->mode == MODE_BUILD && a->march && strcmp(a->march, "native") == 0 &&
+        strcmp(a->target, hd_target_host()) != 0)
         return fail("--march native names this machine's CPU; with --target %s give the target's (or leave it out)",
                     a->target);
     if (a->header_prefix && !a->emit_header)
@@ -580,12 +647,75 @@ static void print_profile(const hodu_instance *inst)
     free(order);
 }
 
+/* The first 4 bytes of the file at path (zeros when it has fewer or
+ * cannot be read). */
+static void file_magic(const char *path, unsigned char magic[4])
+{
+    memset(magic, 0, 4);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        if (fread(magic, 1, 4, f) != 4)
+            memset(magic, 0, 4);
+        fclose(f);
+    }
+}
+
+/* A zip archive's first bytes: a package (docs/packages.md). */
+static bool is_package(const char *path)
+{
+    unsigned char magic[4];
+    file_magic(path, magic);
+    return memcmp(magic, "PK\3\4", 4) == 0;
+}
+
+/* Opens the package at path, requiring a signature that verifies with
+ * --verify-key's public key when one is given. */
+static int open_package(const char *path, const char *verify_key, hodu_package **pkg)
+{
+    uint8_t key[HODU_PACKAGE_PUBLIC_KEY_BYTES];
+    hodu_package_options po = {0, NULL};
+    if (verify_key) {
+        hd_diag d;
+        hd_diag_init(&d, NULL);
+        bool ok = hd_package_read_public_key(verify_key, key, &d);
+        hd_diag_print(&d, stderr);
+        hd_diag_free(&d);
+        if (!ok)
+            return 1;
+        po.flags = HODU_PACKAGE_REQUIRE_SIGNATURE;
+        po.public_key = key;
+    }
+    hodu_error err;
+    if (hodu_package_open(path, &po, pkg, &err) != HODU_OK)
+        return fail("%s", err.message);
+    return 0;
+}
+
+/* A model file, or a package's library for this machine. */
+static int open_model(const args *a, hodu_model **m)
+{
+    hodu_error err;
+    if (is_package(a->file)) {
+        hodu_package *pkg = NULL;
+        if (open_package(a->file, a->verify_key, &pkg))
+            return 1;
+        hodu_status st = hodu_package_load(pkg, m, &err);
+        hodu_package_close(pkg);
+        return st == HODU_OK ? 0 : fail("%s", err.message);
+    }
+    if (a->verify_key)
+        return fail("--verify-key: '%s' is not a package", a->file);
+    if (hodu_model_open(a->file, m, &err) != HODU_OK)
+        return fail("%s", err.message);
+    return 0;
+}
+
 static int run_model(const args *a)
 {
     hodu_error err;
     hodu_model *m = NULL;
-    if (hodu_model_open(a->file, &m, &err) != HODU_OK)
-        return fail("%s", err.message);
+    if (open_model(a, &m))
+        return 1;
     size_t ni = hodu_model_num_inputs(m), no = hodu_model_num_outputs(m);
     hodu_tensor *ins = hd_xcalloc(ni + 1, sizeof(hodu_tensor));
     hodu_tensor *outs = hd_xcalloc(no + 1, sizeof(hodu_tensor));
@@ -761,16 +891,54 @@ static int inspect_library(const char *path)
     return 0;
 }
 
+/* KEY.pem and KEY.pub.pem (KEY and KEY.pub.pem for a name without .pem). */
+static int keygen(const char *path)
+{
+    size_t n = strlen(path);
+    bool pem = n > 4 && strcmp(path + n - 4, ".pem") == 0;
+    char *pub = hd_xasprintf("%.*s.pub.pem", (int)(pem ? n - 4 : n), path);
+    hd_diag d;
+    hd_diag_init(&d, NULL);
+    bool ok = hd_package_keygen(path, pub, &d);
+    hd_diag_print(&d, stderr);
+    hd_diag_free(&d);
+    if (ok)
+        printf("wrote %s (private: keep it so) and %s (public: give it to --verify-key)\n", path, pub);
+    free(pub);
+    return ok ? 0 : 1;
+}
+
+static int inspect_package(const args *a)
+{
+    hodu_package *pkg = NULL;
+    if (open_package(a->file, a->verify_key, &pkg))
+        return 1;
+    static const char *const states[] = {"unsigned", "signed (not verified: no --verify-key)",
+                                         "signed, verified with the given key"};
+    long host = hodu_package_host_library(pkg);
+    printf("package %s\n  signature: %s\n  every entry's SHA-256 matches the manifest\n  for this machine: %s\n"
+           "manifest.json:\n",
+           a->file, states[hodu_package_signature_state(pkg)],
+           host >= 0 ? hodu_package_library_name(pkg, (size_t)host) : "none");
+    /* the manifest as stored, line by line (escaped: its text is the
+     * package's) */
+    char *text = hd_xstrdup(hodu_package_manifest(pkg, NULL));
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *shown = printable(line);
+        printf("%s\n", shown);
+        free(shown);
+    }
+    free(text);
+    hodu_package_close(pkg);
+    return 0;
+}
+
 static bool is_shared_library(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    unsigned char magic[4] = {0};
-    size_t n = fread(magic, 1, 4, f);
-    fclose(f);
-    return n == 4 && ((magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F') ||
-                      (magic[0] == 0xcf && magic[1] == 0xfa) || (magic[0] == 'M' && magic[1] == 'Z'));
+    unsigned char magic[4];
+    file_magic(path, magic);
+    return ((magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F') ||
+            (magic[0] == 0xcf && magic[1] == 0xfa) || (magic[0] == 'M' && magic[1] == 'Z'));
 }
 
 /* A build stopped by a signal stops its compiler and removes its temporary
@@ -805,7 +973,7 @@ int main(int argc, char **argv)
         hodu_build_options o;
         hodu_build_options_init(&o);
         o.input_path = a.file;
-        o.output_path = a.mode == MODE_BUILD || a.mode == MODE_EXPORT ? a.output : NULL;
+        o.output_path = a.mode == MODE_BUILD || a.mode == MODE_EXPORT || a.mode == MODE_PACKAGE ? a.output : NULL;
         o.emit_c_dir = a.mode == MODE_BUILD ? a.emit_c : NULL;
         o.header_path = a.mode == MODE_BUILD ? a.emit_header : NULL;
         o.header_prefix = a.header_prefix;
@@ -847,8 +1015,24 @@ int main(int argc, char **argv)
         case MODE_DUMP: rc = hodu_build(&o); break;
         case MODE_RUN: rc = run_model(&a); break;
         case MODE_INSPECT:
-            rc = is_shared_library(a.file) ? inspect_library(a.file) : hodu_inspect_model(&o, stdout);
+            if (is_package(a.file))
+                rc = inspect_package(&a);
+            else if (a.verify_key)
+                rc = fail("--verify-key: '%s' is not a package", a.file);
+            else
+                rc = is_shared_library(a.file) ? inspect_library(a.file) : hodu_inspect_model(&o, stdout);
             break;
+        case MODE_KEYGEN: rc = keygen(a.file); break;
+        case MODE_PACKAGE: {
+            hd_package_request req = {.targets = a.target,
+                                      .name = a.pkg_name,
+                                      .version = a.pkg_version,
+                                      .license = a.pkg_license,
+                                      .sign_key = a.sign_key};
+            o.march = a.march; /* NULL: each target's baseline, not this machine's CPU */
+            rc = hd_package_build(&o, &req);
+            break;
+        }
         default: rc = 1;
         }
     }

@@ -250,8 +250,15 @@ HODU_RT_API hodu_status hodu_model_open(const char *path, hodu_model **out, hodu
         memcpy(load_path + 2, path, len + 1);
     }
 
-    void *handle = dlopen(load_path != NULL ? load_path : path, RTLD_NOW | RTLD_LOCAL);
+    hodu_status status = hodurt_model_load(path, load_path != NULL ? load_path : path, out, err);
     free(load_path);
+    return status;
+}
+
+hodu_status hodurt_model_load(const char *path, const char *load_path, hodu_model **out, hodu_error *err)
+{
+    *out = NULL;
+    void *handle = dlopen(load_path, RTLD_NOW | RTLD_LOCAL);
     if (handle == NULL) {
         const char *why = dlerror();
         return hodurt_fail(err, HODU_ERR_FORMAT, "cannot load model '%s': %s", path,

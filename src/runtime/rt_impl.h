@@ -64,6 +64,15 @@ hodu_status hodurt_write_file(const char *path, const void *const *parts, const 
  * malloc'ed buffer. */
 hodu_status hodurt_read_file(const char *path, size_t max_bytes, uint8_t **bytes, size_t *size, hodu_error *err);
 
+/* Loads the model library at load_path (dlopen's argument) and checks its
+ * descriptor; messages name it `path`. */
+hodu_status hodurt_model_load(const char *path, const char *load_path, hodu_model **out, hodu_error *err);
+
+/* A JSON number that is an exact integer in [0, 2^53] (safetensors.c;
+ * without cJSON, HODU_RT_NO_JSON, there is none). */
+struct cJSON;
+bool hodurt_json_u53(const struct cJSON *j, uint64_t *out);
+
 /* --- images (image.c) ------------------------------------------------------ */
 
 /* hodu_decode_image with its pixel limit as a parameter (the fuzz target's

@@ -37,9 +37,8 @@ struct hodu_safetensors {
     size_t n;
 };
 
-/* A JSON number that is an exact non-negative integer below 2^53. */
 #ifndef HODU_RT_NO_JSON
-static bool json_u53(const cJSON *j, uint64_t *out)
+bool hodurt_json_u53(const cJSON *j, uint64_t *out)
 {
     if (!cJSON_IsNumber(j))
         return false;
@@ -106,7 +105,7 @@ static hodu_status parse_entry(const cJSON *e, const uint8_t *data, size_t data_
     int k = 0;
     for (const cJSON *x = sh->child; x; x = x->next, k++) {
         uint64_t v;
-        if (!json_u53(x, &v)) {
+        if (!hodurt_json_u53(x, &v)) {
             return hodurt_fail(err, HODU_ERR_FORMAT,
                                "%s: tensor '%s' has a shape entry that is not a non-negative integer", what, name);
         }
@@ -114,7 +113,7 @@ static hodu_status parse_entry(const cJSON *e, const uint8_t *data, size_t data_
     }
     uint64_t b = 0, en = 0;
     size_t nbytes = 0;
-    if (!json_u53(off->child, &b) || !json_u53(off->child->next, &en) || b > en || en > data_len) {
+    if (!hodurt_json_u53(off->child, &b) || !hodurt_json_u53(off->child->next, &en) || b > en || en > data_len) {
         return hodurt_fail(err, HODU_ERR_FORMAT, "%s: tensor '%s' has data_offsets outside the data (%zu bytes)", what,
                            name, data_len);
     }

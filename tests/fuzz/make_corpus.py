@@ -9,7 +9,8 @@ a comment or a string literal, hodu's internal domain, huge shapes).
 OUT_DIR/npy/ gets .npy files of every dtype hodu reads, in both byte orders
 and both memory orders.  OUT_DIR/script/ gets the HoduScript examples, std/
 and the error corpus (tests/script/errors); OUT_DIR/safetensors/ a few
-weight files, good and bad.  Nothing here is committed: the seeds come from the
+weight files, good and bad; OUT_DIR/package/ the packages of
+tests/package/hostile.py.  Nothing here is committed: the seeds come from the
 pinned packages each time.
 """
 import os
@@ -163,3 +164,17 @@ safetensors("empty", {})
 _h = json.dumps({"z": {"dtype": "F16", "shape": [3148, 111111103148, 0], "data_offsets": [0, 0]}}).encode()
 with open(os.path.join(st_dir, "huge_zero.safetensors"), "wb") as f:
     f.write(struct.pack("<Q", len(_h)) + _h)
+
+# fuzz_package: tests/package/hostile.py's packages, the well-formed one and
+# one of each hostile kind (unsigned: the seeds need no key).
+sys.path.insert(0, os.path.join(repo, "tests", "package"))
+import hostile  # noqa: E402
+
+pkg_dir = os.path.join(out, "package")
+os.makedirs(pkg_dir, exist_ok=True)
+with open(os.path.join(pkg_dir, "good.hodupkg"), "wb") as f:
+    f.write(hostile.package())
+for name, data, _, _ in hostile.cases():
+    with open(os.path.join(pkg_dir, name + ".hodupkg"), "wb") as f:
+        f.write(data)
+print(f"{len(os.listdir(pkg_dir))} packages in {pkg_dir}")

@@ -6,15 +6,15 @@
 #   --seconds N   how long each target runs (default 120; CI runs the
 #                 default, the long campaign in docs/security.md used 3600)
 #   --jobs J      parallel fuzzing processes per target (default 1)
-#   --target T    fuzz_compile, fuzz_npy, fuzz_script, fuzz_safetensors or
-#                 fuzz_image (default: all five)
+#   --target T    fuzz_compile, fuzz_npy, fuzz_script, fuzz_safetensors,
+#                 fuzz_image or fuzz_package (default: all six)
 #   --keep-going  go on after a finding (libFuzzer's fork mode), so a long
 #                 campaign collects every finding instead of the first
 #
 # Seeds come from tests/fuzz/make_corpus.py (the ONNX node-test models of the
 # pinned onnx wheel plus hand-made hostile models; for HoduScript the
 # examples, std/ and the error corpus; small safetensors files; the
-# ImageDecoder tests' images); the growing corpus lives
+# ImageDecoder tests' images; tests/package/hostile.py's packages); the growing corpus lives
 # in build-fuzz/corpus/<target>/, so later runs start where earlier ones
 # stopped.  A finding (crash, sanitizer report, oracle abort, leak,
 # timeout, or a slow unit that is slow again on replay) fails the run,
@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_compile fuzz_npy fuzz_script fuzz_safetensors fuzz_image)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_compile fuzz_npy fuzz_script fuzz_safetensors fuzz_image fuzz_package)
 
 cc=$(command -v clang-14 || command -v clang || true)
 if [ -z "$cc" ]; then
@@ -68,6 +68,7 @@ for t in "${targets[@]}"; do
         fuzz_script) seeds=$out/seeds/script ;;
         fuzz_safetensors) seeds=$out/seeds/safetensors ;;
         fuzz_image) seeds=$out/seeds/image ;;
+        fuzz_package) seeds=$out/seeds/package ;;
         *) echo "fuzz/run.sh: no target '$t'" >&2; exit 2 ;;
     esac
     mkdir -p "$out/corpus/$t" "$out/findings/$t"

@@ -313,6 +313,36 @@ pub struct hodu_safetensors {
     _private: [u8; 0],
 }
 
+/// An open .hodupkg package, verified (opaque).
+#[repr(C)]
+pub struct hodu_package {
+    _private: [u8; 0],
+}
+
+/// Refuse a package whose signature is missing or does not verify.
+pub const HODU_PACKAGE_REQUIRE_SIGNATURE: u32 = 1;
+/// Bytes of a raw Ed25519 public key.
+pub const HODU_PACKAGE_PUBLIC_KEY_BYTES: u32 = 32;
+
+/// How a package is opened; zero it and set what is needed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct hodu_package_options {
+    /// `HODU_PACKAGE_REQUIRE_SIGNATURE` or 0.
+    pub flags: u32,
+    /// A raw Ed25519 public key of `HODU_PACKAGE_PUBLIC_KEY_BYTES`, or NULL.
+    pub public_key: *const u8,
+}
+
+/// Where a package stands with its signature (`enum hodu_package_signature`).
+pub type hodu_package_signature = c_int;
+/// No manifest.sig.
+pub const HODU_PACKAGE_UNSIGNED: hodu_package_signature = 0;
+/// A manifest.sig, but no key was given.
+pub const HODU_PACKAGE_SIGNED_UNVERIFIED: hodu_package_signature = 1;
+/// A manifest.sig that verifies with the given key.
+pub const HODU_PACKAGE_SIGNED_VERIFIED: hodu_package_signature = 2;
+
 /// How an instance is made; zero it and set what is needed.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -517,6 +547,39 @@ extern "C" {
         n: usize,
         err: *mut hodu_error,
     ) -> hodu_status;
+
+    /// Opens and verifies a package (structure, manifest, hashes, signature).
+    pub fn hodu_package_open(
+        path: *const c_char,
+        options: *const hodu_package_options,
+        out: *mut *mut hodu_package,
+        err: *mut hodu_error,
+    ) -> hodu_status;
+    /// The same over bytes the caller keeps alive.
+    pub fn hodu_package_parse(
+        bytes: *const c_void,
+        size: usize,
+        what: *const c_char,
+        options: *const hodu_package_options,
+        out: *mut *mut hodu_package,
+        err: *mut hodu_error,
+    ) -> hodu_status;
+    /// Closes it (NULL is a no-op); models loaded from it stay usable.
+    pub fn hodu_package_close(pkg: *mut hodu_package);
+    /// manifest.json's text; `size` (when not NULL) receives its length.
+    pub fn hodu_package_manifest(pkg: *const hodu_package, size: *mut usize) -> *const c_char;
+    /// Its signature state.
+    pub fn hodu_package_signature_state(pkg: *const hodu_package) -> hodu_package_signature;
+    /// Number of library entries.
+    pub fn hodu_package_num_libraries(pkg: *const hodu_package) -> usize;
+    /// Entry name of library `index`.
+    pub fn hodu_package_library_name(pkg: *const hodu_package, index: usize) -> *const c_char;
+    /// Target triple of library `index`.
+    pub fn hodu_package_library_target(pkg: *const hodu_package, index: usize) -> *const c_char;
+    /// Index of the first library this machine can run, or -1.
+    pub fn hodu_package_host_library(pkg: *const hodu_package) -> c_long;
+    /// Loads the host's library as a model.
+    pub fn hodu_package_load(pkg: *const hodu_package, out: *mut *mut hodu_model, err: *mut hodu_error) -> hodu_status;
 
     /// Allocates a zeroed tensor.
     pub fn hodu_tensor_alloc(

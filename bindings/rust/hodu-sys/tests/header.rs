@@ -90,6 +90,13 @@ fn layouts_and_constants_match_the_header() {
     layout!(&mut c, hodu_tensor { dtype, rank, dims, data, nbytes });
     layout!(&mut c, hodu_instance_options { n_threads, exec, workspace, workspace_bytes });
     layout!(&mut c, hodu_profile_entry { node, op, flops, runs, total_ns });
+    layout!(&mut c, hodu_package_options { flags, public_key });
+    writeln!(
+        c,
+        "_Static_assert(sizeof(hodu_package_signature) == {}, \"hodu_package_signature\");",
+        size_of::<hodu_package_signature>()
+    )
+    .unwrap();
     writeln!(c, "_Static_assert(sizeof(hodu_status) == {}, \"hodu_status\");", size_of::<hodu_status>()).unwrap();
     writeln!(c, "_Static_assert(sizeof(hodu_dtype) == {}, \"hodu_dtype\");", size_of::<hodu_dtype>()).unwrap();
     writeln!(c, "_Static_assert(sizeof(long) == {}, \"long\");", size_of::<core::ffi::c_long>()).unwrap();
@@ -138,7 +145,12 @@ fn layouts_and_constants_match_the_header() {
         HODU_ERR_DTYPE,
         HODU_ERR_SHAPE,
         HODU_ERR_NOMEM,
-        HODU_ERR_UNSUPPORTED
+        HODU_ERR_UNSUPPORTED,
+        HODU_PACKAGE_REQUIRE_SIGNATURE,
+        HODU_PACKAGE_PUBLIC_KEY_BYTES,
+        HODU_PACKAGE_UNSIGNED,
+        HODU_PACKAGE_SIGNED_UNVERIFIED,
+        HODU_PACKAGE_SIGNED_VERIFIED
     );
     writeln!(c, "static const char entry[] = HODU_MODEL_ENTRY;").unwrap();
     writeln!(c, "_Static_assert(sizeof entry == {}, \"entry\");", HODU_MODEL_ENTRY.len() + 1).unwrap();
