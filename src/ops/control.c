@@ -68,6 +68,50 @@ static void type_input(ir_graph *sub, size_t k, hodu_dtype t, int rank, const in
     ir_value_set_shape(v, rank, dims);
 }
 
+const char *cf_share_symbol(ir_graph *sub, const ir_graph *g, const char *sym)
+{
+    int64_t lo, hi;
+    if (!ir_graph_symbol_range(g, sym, &lo, &hi))
+        return NULL;
+    ir_graph_set_symbol_range(sub, sym, lo, hi);
+    return ir_graph_symbol(sub, sym);
+}
+
+/* The run-time dims of operand `outer` become run-time dims of the
+ * subgraph input v that takes it, whose dims are outer's from `first` on
+ * without dim `skip` (a scan axis; -1 for none). */
+static bool share_rt_dims(op_ctx *c, ir_graph *sub, ir_value *v, const ir_value *outer, int first, int skip)
+{
+    for (int i = first, r = 0; i < outer->rank && r < v->rank; i++) {
+        if (i == skip)
+            continue;
+        if (outer->dims[i].rt) {
+            const char *s = cf_share_symbol(sub, c->g, outer->dims[i].sym);
+            if (!s)
+                return op_fail(c, "'%s' dim %d is the run-time dim '%s', which has no range", outer->name, i,
+                               outer->dims[i].sym);
+            v->dims[r] = (ir_dim){.size = outer->dims[i].size, .sym = s, .rt = true};
+        }
+        r++;
+    }
+    return true;
+}
+
+/* The caller's copy of the body's run-time dim e->dims[i] for result j of
+ * the node: the body's run-time dims are the operands' (cf_share_symbol),
+ * and one the body decides itself is refused. */
+static bool result_rt_dim(op_ctx *c, const ir_value *e, int i, size_t j, ir_dim *out)
+{
+    int64_t lo, hi;
+    if (!ir_graph_symbol_range(c->g, e->dims[i].sym, &lo, &hi) || hi != e->dims[i].size)
+        return op_fail(c,
+                       "scan output %zu ('%s') has a size the body decides (dim %d, '%s'); a scan output's run-time "
+                       "dims must be the operands' own",
+                       j, e->name, i, e->dims[i].sym);
+    *out = (ir_dim){.size = hi, .sym = ir_graph_symbol(c->g, e->dims[i].sym), .rt = true};
+    return true;
+}
+
 /* Input i must be one element of `t`. */
 static bool need_scalar(op_ctx *c, size_t i, hodu_dtype t, const char *what)
 {
@@ -278,6 +322,9 @@ static bool loop_type(op_ctx *c)
         int64_t dims[HODU_MAX_RANK];
         ir_value_dims(v, dims);
         type_input(body, 2 + k, v->dtype, v->rank, dims);
+        /* a run-time dim of a loop-carried value is one in the body too */
+        if (!share_rt_dims(c, body, ir_val(body, body->inputs[2 + k]), v, 0, -1))
+            return false;
     }
     return true;
 }
@@ -349,6 +396,9 @@ static bool loop_infer(op_ctx *c)
         for (int i = 0; i < e->rank; i++)
             dims[1 + i] = e->dims[i].size;
         op_set_out(c, n_carried + j, e->dtype, e->rank + 1, dims);
+        for (int i = 0; i < e->rank; i++)
+            if (e->dims[i].rt && !result_rt_dim(c, e, i, j, &op_out(c, n_carried + j)->dims[1 + i]))
+                return false;
     }
     return true;
 }
@@ -421,6 +471,7 @@ bool cf_scan_of(const ir_graph *g, int node, cf_scan *p)
     cf_scan_axis(g, node, false, 0, &axis, &rev);
     p->batch = p->v8 ? x->dims[0].size : 1;
     p->len = p->v8 ? x->dims[1].size : x->dims[axis].size;
+    p->len_dim = p->v8 ? x->dims[1] : x->dims[axis];
     return true;
 }
 
@@ -455,10 +506,16 @@ static bool scan_type(op_ctx *c)
                 return op_fail(c, "attribute '%s' entry %zu is %" PRId64 "; a direction is 0 or 1", lists[i], j, a[j]);
     }
     int64_t len = -1, batch = -1;
+    const char *len_sym = NULL; /* a run-time length: its symbol */
     for (size_t i = 0; i < p.n_state + p.n_in; i++) {
         const ir_value *v = op_need_static(c, p.first + i);
         if (!v)
             return false;
+        if (p.v8 && ir_value_has_rt(v))
+            return op_fail(c,
+                           "'%s' has run-time dims; Scan of opset 8 does not take them yet (build with fixed "
+                           "sizes: --dim SYM=N)",
+                           v->name);
         bool scan = i >= p.n_state;
         int skip = (p.v8 ? 1 : 0) + (scan ? 1 : 0); /* axes the body does not see */
         if (v->rank < skip)
@@ -481,16 +538,21 @@ static bool scan_type(op_ctx *c)
             axis = (int)(ax < 0 ? ax + v->rank : ax);
         }
         if (scan) {
-            if (len >= 0 && v->dims[axis].size != len)
+            const char *sym = v->dims[axis].rt ? v->dims[axis].sym : NULL;
+            if (len >= 0 &&
+                (v->dims[axis].size != len || (sym && len_sym ? strcmp(sym, len_sym) != 0 : sym != len_sym)))
                 return op_fail(
-                    c, "scan input '%s' has %" PRId64 " entries along its scan axis but an earlier one %" PRId64,
-                    v->name, v->dims[axis].size, len);
+                    c, "scan input '%s' has %s%" PRId64 " entries along its scan axis but an earlier one %s%" PRId64,
+                    v->name, sym ? "up to " : "", v->dims[axis].size, len_sym ? "up to " : "", len);
             len = v->dims[axis].size;
+            len_sym = sym;
         }
         for (int d = p.v8 ? 1 : 0; d < v->rank; d++)
             if (!(scan && d == axis))
                 dims[r++] = v->dims[d].size;
         type_input(body, i, v->dtype, r, dims);
+        if (!share_rt_dims(c, body, ir_val(body, body->inputs[i]), v, p.v8 ? 1 : 0, scan ? axis : -1))
+            return false;
     }
     return true;
 }
@@ -537,6 +599,15 @@ static bool scan_infer(op_ctx *c)
         for (int d = 0, src = 0; d < rank - at; d++)
             dims[at + d] = d == ax ? p.len : e->dims[src++].size;
         op_set_out(c, p.n_state + j, e->dtype, rank, dims);
+        ir_value *out = op_out(c, p.n_state + j);
+        for (int d = 0, src = 0; d < rank - at; d++) {
+            if (d == ax) /* a run-time length is the scan inputs' */
+                out->dims[at + d] = p.len_dim;
+            else if (e->dims[src].rt && !result_rt_dim(c, e, src, j, &out->dims[at + d]))
+                return false;
+            if (d != ax)
+                src++;
+        }
     }
     return true;
 }

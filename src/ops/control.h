@@ -10,6 +10,9 @@
  * is decided when the model runs (trip count or condition an input) gets
  * that length from the scan outputs' declared shape; its lowering then
  * checks, after the loop, that it ran exactly that many iterations.
+ * Run-time dims (--dim) of a Loop's or Scan's operands are the body's too
+ * (cf_share_symbol): a carried value or state keeps them, a Scan's length
+ * may be one, and the node runs whole with the sizes of the run.
  *
  * The getters expect a node that inference accepted.
  */
@@ -45,14 +48,20 @@ typedef struct cf_scan {
     bool v8;
     size_t first; /* node input of the first state */
     size_t n_state, n_in, n_out;
-    int64_t batch; /* opset 8: the batch size; 1 otherwise */
-    int64_t len;   /* iterations */
+    int64_t batch;  /* opset 8: the batch size; 1 otherwise */
+    int64_t len;    /* iterations (the top of the range when len_dim.rt) */
+    ir_dim len_dim; /* the scan inputs' length: a run-time dim, or static */
 } cf_scan;
 bool cf_scan_of(const ir_graph *g, int node, cf_scan *p);
 /* The axis scan input k (output false) or scan output k runs along,
  * normalised, counted without opset 8's batch axis, and whether it runs
  * backwards. */
 void cf_scan_axis(const ir_graph *g, int node, bool output, size_t k, int *axis, bool *reverse);
+
+/* Makes run-time dim `sym` of g one of subgraph `sub` too, with the same
+ * range (the subgraph's code reads its size from the caller's), and
+ * returns sub's copy of the name; NULL when g gives it no range. */
+const char *cf_share_symbol(ir_graph *sub, const ir_graph *g, const char *sym);
 
 /* If's condition as a build-time constant: 1 true, 0 false, -1 unknown. */
 int cf_if_const_cond(const ir_graph *g, int node);

@@ -97,8 +97,14 @@ static bool infer_subgraphs(ir_graph *g, int id, hd_diag *d)
             v->dtype = outer->dtype;
             v->rank = outer->rank;
             memcpy(v->dims, outer->dims, sizeof(v->dims));
+            for (int i = 0; i < v->rank; i++) /* bound by now: sizes are what counts */
+                v->dims[i].sym = outer->dims[i].rt ? cf_share_symbol(sub, g, outer->dims[i].sym) : NULL;
             for (int i = 0; i < v->rank; i++)
-                v->dims[i].sym = NULL; /* bound by now: sizes are what counts */
+                if (outer->dims[i].rt && !v->dims[i].sym) {
+                    ir_node_error(d, g, id, "captured value '%s' dim %d is the run-time dim '%s', which has no range",
+                                  outer->name, i, outer->dims[i].sym);
+                    return false;
+                }
             if (outer->kind == IR_VALUE_CONST)
                 inline_const_capture(sub, in, outer);
         }
@@ -450,8 +456,13 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
             count += n_added;
             continue;
         }
-        if (rt && (def->type_subgraphs || n->n_captures)) {
-            ir_node_error(d, g, id, "control flow over values with run-time dims is not supported yet");
+        /* A Loop or Scan over run-time dims runs whole, its body reading
+         * the sizes of this run (ir_node.rt_general); an If inside a
+         * subgraph does not take them yet. */
+        bool rt_loop = rt && (n->op == OP_LOOP || n->op == OP_SCAN || n->op == OP_SCAN_8);
+        if (rt && !rt_loop && (def->type_subgraphs || n->n_captures)) {
+            ir_node_error(d, g, id, "%s over values with run-time dims is not supported yet%s", def->name,
+                          n->op == OP_IF ? " inside a subgraph" : " (build with fixed sizes: --dim SYM=N)");
             ok = false;
             break;
         }
@@ -460,11 +471,13 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
             break;
         }
         op_ctx c = {g, id, d};
-        if (!(rt ? op_rt_infer(&c) : def->infer(&c))) {
+        if (!(rt && !rt_loop ? op_rt_infer(&c) : def->infer(&c))) {
             ok = false;
             break;
         }
-        if (rt)
+        if (n->op == OP_LOOP || n->op == OP_SCAN || n->op == OP_SCAN_8)
+            n->rt_general = rt_loop;
+        if (rt && !rt_loop)
             op_rt_dimvals(&c);
         uint64_t out_bytes = 0;
         for (size_t j = 0; j < n->n_outputs; j++) {

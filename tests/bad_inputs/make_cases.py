@@ -566,6 +566,29 @@ save(model([helper.make_node("LSTM", ["xs", "w", "r"], ["ys"], name="lstm", hidd
            [helper.make_tensor_value_info("xs", f32, ["T", 1, 3])], [helper.make_tensor_value_info("ys", f32, None)],
            [numpy_helper.from_array(np.ones((1, 8, 3), np.float32), "w"),
             numpy_helper.from_array(np.ones((1, 8, 2), np.float32), "r")]), "grad_lstm_runtime_seq.onnx")
+# A Loop over a run-time batch (--dim batch=1..4) whose body holds an If
+# over it, and one whose scan output's size the body makes (a Concat of
+# the carried value with itself): both refused, naming the node.
+vb = helper.make_tensor_value_info("s_in", f32, ["batch", 3])
+lp_in = [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []), vb]
+pick = helper.make_node(
+    "If", ["cond_in"], ["s_out"], name="pick",
+    then_branch=helper.make_graph([helper.make_node("Neg", ["s_in"], ["a"])], "t", [], [vi64("a", f32, None)]),
+    else_branch=helper.make_graph([helper.make_node("Abs", ["s_in"], ["b"])], "e", [], [vi64("b", f32, None)]))
+body = helper.make_graph([pick, helper.make_node("Identity", ["cond_in"], ["cond_out"])], "body", lp_in,
+                         [vi64("cond_out", TensorProto.BOOL, []), vi64("s_out", f32, ["batch", 3])])
+save(model([helper.make_node("Loop", ["trip", "c", "s0"], ["s"], name="lp", body=body)],
+           [vi64("trip", i64, []), vi64("c", TensorProto.BOOL, []), vi64("s0", f32, ["batch", 3])],
+           [vi64("s", f32, ["batch", 3])]), "loop_if_runtime.onnx")
+body = helper.make_graph([helper.make_node("Concat", ["s_in", "s_in"], ["twice"], axis=0),
+                          helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+                          helper.make_node("Identity", ["s_in"], ["s_out"])], "body", lp_in,
+                         [vi64("cond_out", TensorProto.BOOL, []), vi64("s_out", f32, ["batch", 3]),
+                          vi64("twice", f32, None)])
+save(model([helper.make_node("Loop", ["trip", "", "s0"], ["s", "scans"], name="grow", body=body)],
+           [vi64("s0", f32, ["batch", 3])], [vi64("s", f32, ["batch", 3]), vi64("scans", f32, None)],
+           [numpy_helper.from_array(np.array(2, np.int64), "trip")]), "loop_scan_body_size.onnx")
 # --export-onnx with a checkpoint that does not fit the model: refused,
 # naming the tensor, and nothing written.
 save(model([helper.make_node("Add", ["x", "w"], ["y"])], [x], [helper.make_tensor_value_info("y", f32, None)],

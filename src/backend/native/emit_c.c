@@ -1314,17 +1314,38 @@ bool native_emit_subgraph(op_emit *e, const ir_graph *sub, const mem_plan *plan,
         const mem_slot *s = &p.slots[v];
         if (s->place == MEM_OUTPUT && s->index == i)
             continue;
-        size_t nbytes = ir_value_nbytes(&sub->values[v]);
-        if (nbytes)
-            hd_buf_printf(&calls, "    memcpy(out[%zu], %s, %zu);\n", i, value_name(&names, sub, &p, v), nbytes);
+        const ir_value *val = &sub->values[v];
+        if (ir_value_has_rt(val)) { /* this run's bytes */
+            hd_buf elems;
+            hd_buf_init(&elems);
+            em_rt_elems(sub, val, -1, &elems);
+            hd_buf_printf(&calls, "    memcpy(out[%zu], %s, (size_t)(%s) * %zu);\n", i, value_name(&names, sub, &p, v),
+                          elems.data, ir_dtype_size(val->dtype));
+            hd_buf_free(&elems);
+        } else if (ir_value_nbytes(val)) {
+            hd_buf_printf(&calls, "    memcpy(out[%zu], %s, %zu);\n", i, value_name(&names, sub, &p, v),
+                          (size_t)ir_value_nbytes(val));
+        }
     }
     if (ok) {
         hd_buf_write(e->decls, fns.data ? fns.data : "", fns.len);
         hd_buf_printf(e->decls,
                       "\n/* subgraph function %d */\nstatic int s%d_run(unsigned char *arena, const void *const *in, "
-                      "void *const *out, const hodu_exec *exec, unsigned char *workers)\n{\n"
-                      "    (void)arena;\n    (void)in;\n    (void)out;\n    (void)exec;\n    (void)workers;\n",
+                      "void *const *out, const hodu_exec *exec, unsigned char *workers, const int64_t *prtd)\n{\n"
+                      "    (void)arena;\n    (void)in;\n    (void)out;\n    (void)exec;\n    (void)workers;\n"
+                      "    (void)prtd;\n",
                       id, id);
+        /* Its run-time dims are the caller's (cf_share_symbol), by name. */
+        hd_buf_printf(e->decls, "    int64_t rtd[%zu] = {0};\n    (void)rtd;\n", sub->n_symbols ? sub->n_symbols : 1);
+        for (size_t k = 0; k < sub->n_symbols; k++) {
+            int at = em_rt_index(e->g, sub->symbols[k]);
+            int64_t lo, hi;
+            if (at >= 0 && ir_graph_symbol_range(sub, sub->symbols[k], &lo, &hi))
+                hd_buf_printf(e->decls, "    rtd[%zu] = prtd[%d];\n", k, at);
+        }
+        for (size_t k = 0; k < sub->n_symbols; k++)
+            if (ir_graph_symbol_poly(sub, k) && !symbol_after_node(sub, k))
+                put_derived_symbol(sub, k, "    ", e->decls);
         hd_buf_write(e->decls, names.decls.data ? names.decls.data : "", names.decls.len);
         hd_buf_write(e->decls, calls.data ? calls.data : "", calls.len);
         hd_buf_puts(e->decls, "    return 0;\n}\n");

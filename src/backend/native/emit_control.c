@@ -141,7 +141,9 @@ static void pass_captures(op_emit *e, const ir_graph *sub)
 
 static void call_sub(op_emit *e, int fn)
 {
-    em_line(e, "if (s%d_run(scratch, cf_in, cf_out, exec, workers) != 0)", fn);
+    /* the subgraph reads this run's sizes from the node's (a Loop over
+     * run-time dims); other nodes pass none */
+    em_line(e, "if (s%d_run(scratch, cf_in, cf_out, exec, workers, %s) != 0)", fn, e->rt_dims ? "rtd" : "NULL");
     em_line(e, "    return 1;");
 }
 
@@ -173,12 +175,27 @@ static void emit_if(op_emit *e, cf_layout *L, const int *fn)
     em_line(e, "}");
 }
 
+/* "(size_t)(elements) * bytes" of v from dim `from` on, with this run's
+ * sizes of its run-time dims. */
+static char *rt_bytes(const ir_graph *g, const ir_value *v, int from)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_puts(&b, "(size_t)(");
+    em_rt_span(g, v, from, v->rank, &b);
+    hd_buf_printf(&b, ") * %zu", ir_dtype_size(v->dtype));
+    return hd_buf_take(&b);
+}
+
 static void emit_loop(op_emit *e, cf_layout *L, int fn)
 {
     const ir_graph *g = e->g, *body = L->sub[0];
     const ir_node *n = em_node(e);
     cf_loop p;
     cf_loop_of(g, e->node, &p);
+    /* Over run-time dims (ir_node.rt_general): the carried values keep
+     * their sizes of this run, and a scan output's row is that many bytes. */
+    e->rt_dims = n->rt_general;
     declare_io(e, body);
     em_line(e, "int64_t *cf_iter = (int64_t *)(void *)(scratch + %" PRIu64 ");", L->at_iter);
     em_line(e, "uint8_t *cf_cin = scratch + %" PRIu64 ", *cf_cout = scratch + %" PRIu64 ";", L->at_cond,
@@ -216,9 +233,10 @@ static void emit_loop(op_emit *e, cf_layout *L, int fn)
                 L->at_buf[2 * k]);
     }
     for (size_t j = 0; j < p.n_scan; j++) {
-        uint64_t eb = bytes_of(body, body->outputs[1 + p.n_carried + j]);
-        em_line(e, "cf_out[%zu] = (unsigned char *)out%zu + cf_i * %" PRIu64 ";", 1 + p.n_carried + j, p.n_carried + j,
-                eb);
+        char *row = rt_bytes(g, ir_val(g, n->outputs[p.n_carried + j]), 1);
+        em_line(e, "cf_out[%zu] = (unsigned char *)out%zu + (size_t)cf_i * %s;", 1 + p.n_carried + j, p.n_carried + j,
+                row);
+        free(row);
     }
     call_sub(e, fn);
     if (p.has_cond)
@@ -234,41 +252,66 @@ static void emit_loop(op_emit *e, cf_layout *L, int fn)
         em_line(e, "    return 1;");
     }
     for (size_t k = 0; k < p.n_carried; k++) {
-        uint64_t nb = bytes_of(g, n->outputs[k]);
-        if (nb)
-            em_line(e, "memcpy(out%zu, cf_v%zu, %" PRIu64 ");", k, k, nb);
+        if (!bytes_of(g, n->outputs[k]))
+            continue;
+        char *nb = rt_bytes(g, ir_val(g, n->outputs[k]), 0);
+        em_line(e, "memcpy(out%zu, cf_v%zu, %s);", k, k, nb);
+        free(nb);
     }
 }
 
-/* Rows of `v` before `axis` (outer) and bytes after it (inner). */
-static void split_at(const ir_value *v, int axis, int first, int64_t *outer, int64_t *inner)
+/* Rows of `v` before `axis` (outer) and bytes after it (inner), as C
+ * expressions with this run's sizes; *one: outer is a static 1. */
+typedef struct scan_split {
+    char *outer, *inner;
+    bool one;
+} scan_split;
+
+static scan_split split_at(const ir_graph *g, const ir_value *v, int axis, int first)
 {
-    *outer = 1;
-    *inner = (int64_t)ir_dtype_size(v->dtype);
-    for (int d = first; d < v->rank; d++) {
-        if (d < axis)
-            *outer *= v->dims[d].size;
-        else if (d > axis)
-            *inner *= v->dims[d].size;
-    }
+    scan_split sp = {.one = true};
+    for (int d = first; d < axis; d++)
+        sp.one = sp.one && !v->dims[d].rt && v->dims[d].size == 1;
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_putc(&b, '(');
+    em_rt_span(g, v, first, axis, &b);
+    hd_buf_putc(&b, ')');
+    sp.outer = hd_buf_take(&b);
+    sp.inner = rt_bytes(g, v, axis + 1);
+    return sp;
 }
 
+static void split_free(scan_split *sp)
+{
+    free(sp->outer);
+    free(sp->inner);
+}
+
+/* Scan: a `for` per batch entry (opset 8) and step.  Over run-time dims
+ * (ir_node.rt_general) the length, the element sizes and the states' bytes
+ * are this run's. */
 static void emit_scan(op_emit *e, cf_layout *L, int fn)
 {
     const ir_graph *g = e->g, *body = L->sub[0];
     const ir_node *n = em_node(e);
     cf_scan p;
     cf_scan_of(g, e->node, &p);
+    e->rt_dims = n->rt_general;
     int first_axis = p.v8 ? 1 : 0; /* opset 8's batch axis is outside the view */
+    char *len = p.len_dim.rt ? hd_xasprintf("rtd[%d]", em_rt_index(g, p.len_dim.sym))
+                             : hd_xasprintf("INT64_C(%" PRId64 ")", p.len);
     declare_io(e, body);
     pass_captures(e, body);
     em_for(e, "cf_b", p.batch);
     for (size_t k = 0; k < p.n_state; k++) {
-        uint64_t sb = bytes_of(body, body->inputs[k]);
-        em_line(e, "const unsigned char *cf_v%zu = (const unsigned char *)in%zu + cf_b * %" PRIu64 ";", k, p.first + k,
+        char *sb = rt_bytes(g, ir_val(g, n->outputs[k]), first_axis);
+        em_line(e, "const unsigned char *cf_v%zu = (const unsigned char *)in%zu + (size_t)cf_b * %s;", k, p.first + k,
                 sb);
+        free(sb);
     }
-    em_for(e, "cf_t", p.len);
+    em_line(e, "for (int64_t cf_t = 0; cf_t < %s; cf_t++) {", len);
+    e->indent++;
     for (size_t k = 0; k < p.n_state; k++) {
         em_line(e, "cf_in[%zu] = cf_v%zu;", k, k);
         em_line(e, "cf_out[%zu] = scratch + ((cf_t & 1) ? %" PRIu64 " : %" PRIu64 ");", k, L->at_buf[2 * k + 1],
@@ -280,22 +323,21 @@ static void emit_scan(op_emit *e, cf_layout *L, int fn)
         bool rev;
         cf_scan_axis(g, e->node, false, q, &axis, &rev);
         const ir_value *x = ir_val(g, n->inputs[p.first + p.n_state + q]);
-        int64_t outer, inner;
-        split_at(x, axis + first_axis, first_axis, &outer, &inner);
-        const char *idx = rev ? "(%" PRId64 " - 1 - cf_t)" : "cf_t";
-        char *at = hd_xasprintf(idx, p.len);
-        if (outer == 1) {
-            em_line(e, "cf_in[%zu] = (const unsigned char *)in%zu + (cf_b * %" PRId64 " + %s) * %" PRId64 ";",
-                    p.n_state + q, p.first + p.n_state + q, p.len, at, inner);
+        scan_split sp = split_at(g, x, axis + first_axis, first_axis);
+        char *at = rev ? hd_xasprintf("(%s - 1 - cf_t)", len) : hd_xstrdup("cf_t");
+        if (sp.one) {
+            em_line(e, "cf_in[%zu] = (const unsigned char *)in%zu + (size_t)(cf_b * %s + %s) * %s;", p.n_state + q,
+                    p.first + p.n_state + q, len, at, sp.inner);
         } else {
-            em_line(e, "for (int64_t cf_o = 0; cf_o < %" PRId64 "; cf_o++)", outer);
+            em_line(e, "for (int64_t cf_o = 0; cf_o < %s; cf_o++)", sp.outer);
             em_line(e,
-                    "    memcpy(scratch + %" PRIu64 " + cf_o * %" PRId64
-                    ", (const unsigned char *)in%zu + (cf_o * %" PRId64 " + %s) * %" PRId64 ", %" PRId64 ");",
-                    L->at_buf[buf], inner, p.first + p.n_state + q, p.len, at, inner, inner);
+                    "    memcpy(scratch + %" PRIu64 " + (size_t)cf_o * %s, (const unsigned char *)in%zu + "
+                    "(size_t)(cf_o * %s + %s) * %s, %s);",
+                    L->at_buf[buf], sp.inner, p.first + p.n_state + q, len, at, sp.inner, sp.inner);
             em_line(e, "cf_in[%zu] = scratch + %" PRIu64 ";", p.n_state + q, L->at_buf[buf]);
         }
         free(at);
+        split_free(&sp);
     }
     size_t out_buf = buf;
     for (size_t j = 0; j < p.n_out; j++, buf++) {
@@ -303,15 +345,15 @@ static void emit_scan(op_emit *e, cf_layout *L, int fn)
         bool rev;
         cf_scan_axis(g, e->node, true, j, &axis, &rev);
         const ir_value *y = ir_val(g, n->outputs[p.n_state + j]);
-        int64_t outer, inner;
-        split_at(y, axis + first_axis, first_axis, &outer, &inner);
-        char *at = hd_xasprintf(rev ? "(%" PRId64 " - 1 - cf_t)" : "cf_t", p.len);
-        if (outer == 1)
-            em_line(e, "cf_out[%zu] = (unsigned char *)out%zu + (cf_b * %" PRId64 " + %s) * %" PRId64 ";",
-                    p.n_state + j, p.n_state + j, p.len, at, inner);
+        scan_split sp = split_at(g, y, axis + first_axis, first_axis);
+        char *at = rev ? hd_xasprintf("(%s - 1 - cf_t)", len) : hd_xstrdup("cf_t");
+        if (sp.one)
+            em_line(e, "cf_out[%zu] = (unsigned char *)out%zu + (size_t)(cf_b * %s + %s) * %s;", p.n_state + j,
+                    p.n_state + j, len, at, sp.inner);
         else
             em_line(e, "cf_out[%zu] = scratch + %" PRIu64 ";", p.n_state + j, L->at_buf[buf]);
         free(at);
+        split_free(&sp);
     }
     call_sub(e, fn);
     buf = out_buf;
@@ -320,27 +362,31 @@ static void emit_scan(op_emit *e, cf_layout *L, int fn)
         bool rev;
         cf_scan_axis(g, e->node, true, j, &axis, &rev);
         const ir_value *y = ir_val(g, n->outputs[p.n_state + j]);
-        int64_t outer, inner;
-        split_at(y, axis + first_axis, first_axis, &outer, &inner);
-        if (outer == 1)
-            continue;
-        char *at = hd_xasprintf(rev ? "(%" PRId64 " - 1 - cf_t)" : "cf_t", p.len);
-        em_line(e, "for (int64_t cf_o = 0; cf_o < %" PRId64 "; cf_o++)", outer);
-        em_line(e,
-                "    memcpy((unsigned char *)out%zu + (cf_o * %" PRId64 " + %s) * %" PRId64 ", scratch + %" PRIu64
-                " + cf_o * %" PRId64 ", %" PRId64 ");",
-                p.n_state + j, p.len, at, inner, L->at_buf[buf], inner, inner);
-        free(at);
+        scan_split sp = split_at(g, y, axis + first_axis, first_axis);
+        if (!sp.one) {
+            char *at = rev ? hd_xasprintf("(%s - 1 - cf_t)", len) : hd_xstrdup("cf_t");
+            em_line(e, "for (int64_t cf_o = 0; cf_o < %s; cf_o++)", sp.outer);
+            em_line(e,
+                    "    memcpy((unsigned char *)out%zu + (size_t)(cf_o * %s + %s) * %s, scratch + %" PRIu64
+                    " + (size_t)cf_o * %s, %s);",
+                    p.n_state + j, len, at, sp.inner, L->at_buf[buf], sp.inner, sp.inner);
+            free(at);
+        }
+        split_free(&sp);
     }
     for (size_t k = 0; k < p.n_state; k++)
         em_line(e, "cf_v%zu = cf_out[%zu];", k, k);
-    em_close(e);
+    e->indent--;
+    em_line(e, "}");
     for (size_t k = 0; k < p.n_state; k++) {
-        uint64_t sb = bytes_of(body, body->inputs[k]);
-        if (sb)
-            em_line(e, "memcpy((unsigned char *)out%zu + cf_b * %" PRIu64 ", cf_v%zu, %" PRIu64 ");", k, sb, k, sb);
+        if (!bytes_of(g, n->outputs[k]))
+            continue;
+        char *sb = rt_bytes(g, ir_val(g, n->outputs[k]), first_axis);
+        em_line(e, "memcpy((unsigned char *)out%zu + (size_t)cf_b * %s, cf_v%zu, %s);", k, sb, k, sb);
+        free(sb);
     }
     em_close(e);
+    free(len);
 }
 
 static bool emit_control(op_emit *e)
@@ -395,8 +441,8 @@ void native_register_control(native_lowering *table)
 {
     static const native_lowering cf = {.emit = emit_control, .scratch_both = cf_scratch};
     table[OP_IF] = cf;
-    table[OP_LOOP] = cf;
+    table[OP_LOOP] = (native_lowering){.emit = emit_control, .emit_rt = emit_control, .scratch_both = cf_scratch};
     table[OP_SCAN_8] = cf;
-    table[OP_SCAN] = cf;
+    table[OP_SCAN] = (native_lowering){.emit = emit_control, .emit_rt = emit_control, .scratch_both = cf_scratch};
     table[OP_PHI] = (native_lowering){.emit = emit_phi, .emit_rt = emit_phi};
 }
