@@ -114,7 +114,7 @@ check("5x5 stride 3 pad 2, no bias", *conv("c_s3", 4, 5, 5, 3, [2, 2, 2, 2], bia
 check("grouped, dilated, asymmetric pads", *conv("c_grp", 4, 6, 3, 1, [0, 2, 1, 0], d=2, g=2))
 check("depthwise stride 2", *conv("c_dw", 8, 8, 3, 2, [1, 1, 1, 1], g=8))
 check("depthwise dilated", *conv("c_dwd", 6, 6, 3, 1, [2, 2, 2, 2], d=2, g=6))
-check("pointwise", *conv("c_pw", 8, 16, 1, 1, [0, 0, 0, 0], bias=False))
+check("pointwise", *conv("c_pw", 8, 16, 1, 1, [0, 0, 0, 0]))
 check("1x1 stride 2", *conv("c_pw2", 8, 4, 1, 2, [0, 0, 0, 0]))
 
 # --- pools -------------------------------------------------------------------

@@ -1002,6 +1002,18 @@ static void emit_conv_rt_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
     em_close(e);
 }
 
+/* y[m][p0 .. p0 + np) += bias[m] for the group's output channels. */
+static void emit_conv_rt_bias(op_emit *e, const nn_conv_geom *g, const char *p0, const char *np)
+{
+    em_line(e, "for (int64_t m = 0; m < %" PRId64 "; m++) {", g->Mg);
+    e->indent++;
+    em_line(e, "const float b = in2[grp * %" PRId64 " + m];", g->Mg);
+    em_line(e, "float *ym = y + m * OP + %s;", p0);
+    em_line(e, "for (int64_t p = 0; p < %s; p++)", np);
+    em_line(e, "    ym[p] += b;");
+    em_close(e);
+}
+
 static bool emit_conv_rt(op_emit *e)
 {
     const ir_graph *gr = e->g;
@@ -1090,16 +1102,12 @@ static bool emit_conv_rt(op_emit *e)
                     ", 0, col, nt, 0, NULL, y + p0, OP, 1.0f, 0.0f, 1, 0, 0, 0, NULL, NULL};",
                     g.Mg, Kd, Kd);
             em_line(e, "hd_sgemm_run_par(exec, workers, %" PRIu64 "u, &op);", e->worker_bytes);
+            if (bias) /* while the chunk is in cache */
+                emit_conv_rt_bias(e, &g, "p0", "nt");
             em_close(e);
         }
-        if (bias) {
-            em_line(e, "for (int64_t m = 0; m < %" PRId64 "; m++) {", g.Mg);
-            e->indent++;
-            em_line(e, "const float b = in2[grp * %" PRId64 " + m];", g.Mg);
-            em_line(e, "for (int64_t p = 0; p < OP; p++)");
-            em_line(e, "    y[m * OP + p] += b;");
-            em_close(e);
-        }
+        if (bias && pw)
+            emit_conv_rt_bias(e, &g, "0", "OP");
         em_close(e);
         em_close(e);
     }
