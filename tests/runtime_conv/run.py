@@ -6,7 +6,8 @@ convolutions, so one on its own)), run at several sizes (odd and even, the
 smallest and the largest of the range) against onnxruntime.
 
 Models: strided, dilated (with asymmetric pads), grouped, depthwise and
-pointwise convolutions; MaxPool and AveragePool with and without padding
+pointwise convolutions, and ones with enough output channels for the
+transposed form that small grids take; MaxPool and AveragePool with and without padding
 and ceil_mode, count_include_pad both ways; GlobalAveragePool and
 GlobalMaxPool; a small residual network (torch.onnx) whose stride-2 block
 adds a 3x3 stride-2 pad-1 convolution to a 1x1 stride-2 shortcut, so both
@@ -116,6 +117,11 @@ check("depthwise stride 2", *conv("c_dw", 8, 8, 3, 2, [1, 1, 1, 1], g=8))
 check("depthwise dilated", *conv("c_dwd", 6, 6, 3, 1, [2, 2, 2, 2], d=2, g=6))
 check("pointwise", *conv("c_pw", 8, 16, 1, 1, [0, 0, 0, 0]))
 check("1x1 stride 2", *conv("c_pw2", 8, 4, 1, 2, [0, 0, 0, 0]))
+# enough output channels for the transposed form on small grids (the run
+# picks it below 256 positions), the normal one on large grids
+check("3x3, 32 channels", *conv("c_t", 16, 32, 3, 1, [1, 1, 1, 1]))
+check("3x3 stride 2, 32 channels", *conv("c_ts2", 16, 32, 3, 2, [1, 1, 1, 1], bias=False))
+check("pointwise, 32 channels", *conv("c_tpw", 32, 32, 1, 1, [0, 0, 0, 0]))
 
 # --- pools -------------------------------------------------------------------
 check("MaxPool 3x3 stride 2 pad 1", *pool("mp", "MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))

@@ -961,9 +961,32 @@ static int64_t conv_rt_chunk_cols(const nn_conv_geom *g)
 }
 
 /* Each image's channel planes are tasks; the sizes are read inside. */
+/* The largest output grid that takes the transposed form (conv_transposed:
+ * C^T[OP, Mg] = col^T W_g^T, for a CNN's last stages), or 0 for none; the
+ * run picks the form by its grid's size. */
+static int64_t conv_rt_t_max(const nn_conv_geom *g)
+{
+    int64_t kd = g->Cg * g->KP, t = CONV_T_MAX_OP;
+    if (kd <= 0 || g->Mg < HD_SGEMM_PACK_NB)
+        return 0;
+    if (!conv_pointwise(g) && kd * t > CONV_T_MAX_COL)
+        t = CONV_T_MAX_COL / kd;
+    if (t > g->OP)
+        t = g->OP;
+    return t >= 8 ? t : 0;
+}
+
+/* Scratch: the columns (a chunk, or the whole grid of the transposed
+ * form), then the stride-phase copy, then the transposed result. */
 static uint64_t conv_rt_col_bytes(const nn_conv_geom *g)
 {
-    return nn_align64(op_bytes4(g->Cg, g->KP, conv_rt_chunk_cols(g), 1, sizeof(float)));
+    int64_t cols = conv_rt_chunk_cols(g), t = conv_pointwise(g) ? 0 : conv_rt_t_max(g);
+    return nn_align64(op_bytes4(g->Cg, g->KP, cols > t ? cols : t, 1, sizeof(float)));
+}
+
+static uint64_t conv_rt_ct_bytes(const nn_conv_geom *g)
+{
+    return nn_align64(op_bytes4(conv_rt_t_max(g), g->Mg, 1, 1, sizeof(float)));
 }
 
 static void emit_conv_rt_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
@@ -1083,6 +1106,36 @@ static bool emit_conv_rt(op_emit *e)
         em_line(e, "const float *x = in0 + (n * %" PRId64 " + grp * %" PRId64 ") * IP;", g.C, g.Cg);
         em_line(e, "float *y = out0 + (n * %" PRId64 " + grp * %" PRId64 ") * OP;", g.M, g.Mg);
         em_line(e, "const float *wg = in1 + grp * %" PRId64 ";", g.Mg * Kd);
+        int64_t TT = conv_rt_t_max(&g);
+        if (TT) {
+            /* a small grid: ct[OP, Mg] = col^T W_g^T, stored transposed */
+            em_line(e, "if (OP <= %" PRId64 ") {", TT);
+            e->indent++;
+            em_line(e, "float *ct = (float *)(scratch + %" PRIu64 ");",
+                    conv_rt_col_bytes(&g) + (split ? conv_xs_bytes(&g) : 0));
+            if (!pw) {
+                if (split)
+                    em_line(e, "hd_phase_split_par(exec, x, %" PRId64 " * (IP / I%d), I%d, %" PRId64 ", xs);", g.Cg, L,
+                            L, w->s[L]);
+                em_line(e, "hd_im2col_nd_par(exec, %s, %" PRId64 ", &win, 0, O0, col);", split ? "xs" : "x", g.Cg);
+            }
+            em_line(e,
+                    "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, OP, %" PRId64 ", %" PRId64
+                    ", %s, OP, 1, wg, %" PRId64 ", 1, ct, %" PRId64 ", 1.0f, 0.0f);",
+                    e->worker_bytes, g.Mg, Kd, pw ? "x" : "col", Kd, g.Mg);
+            em_line(e, "for (int64_t m = 0; m < %" PRId64 "; m++) {", g.Mg);
+            e->indent++;
+            if (bias)
+                em_line(e, "const float b = in2[grp * %" PRId64 " + m];", g.Mg);
+            else
+                em_line(e, "const float b = 0.0f;");
+            em_line(e, "for (int64_t p = 0; p < OP; p++)");
+            em_line(e, "    y[m * OP + p] = ct[p * %" PRId64 " + m] + b;", g.Mg);
+            em_close(e);
+            e->indent--;
+            em_line(e, "} else {");
+            e->indent++;
+        }
         if (pw) {
             em_line(e,
                     "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, %" PRId64 ", OP, %" PRId64 ", wg, %" PRId64
@@ -1108,6 +1161,10 @@ static bool emit_conv_rt(op_emit *e)
         }
         if (bias && pw)
             emit_conv_rt_bias(e, &g, "0", "OP");
+        if (TT) {
+            e->indent--;
+            em_line(e, "}");
+        }
         em_close(e);
         em_close(e);
     }
@@ -1127,8 +1184,9 @@ static uint64_t scratch_conv(const ir_graph *gr, int node)
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
     if (ir_nd(gr, node)->rt_general) /* the top of the range's chunk */
-        return conv_depthwise2d(&g) || conv_pointwise(&g) ? 0
-                                                          : op_sat_add_u64(conv_rt_col_bytes(&g), conv_xs_bytes(&g));
+        return conv_depthwise2d(&g)
+                   ? 0
+                   : op_sat_add_u64(op_sat_add_u64(conv_rt_col_bytes(&g), conv_xs_bytes(&g)), conv_rt_ct_bytes(&g));
     conv_flat_plan fp;
     if (conv_depthwise2d(&g) || g.Cg * g.KP == 0 || conv_flat(&g, &fp))
         return 0;
@@ -1145,11 +1203,14 @@ static uint64_t worker_scratch_conv(const ir_graph *gr, int node)
         return 0;
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
-    if (ir_nd(gr, node)->rt_general)
-        return conv_depthwise2d(&g) || g.Cg * g.KP == 0
-                   ? 0
-                   : nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_rt_chunk_cols(&g),
-                                            op_sat_mul(g.Cg, g.KP));
+    if (ir_nd(gr, node)->rt_general) {
+        if (conv_depthwise2d(&g) || g.Cg * g.KP == 0)
+            return 0;
+        uint64_t nb =
+            nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_rt_chunk_cols(&g), op_sat_mul(g.Cg, g.KP));
+        uint64_t tb = conv_rt_t_max(&g) ? nn_sgemm_scratch_bytes(conv_rt_t_max(&g), g.Mg, op_sat_mul(g.Cg, g.KP)) : 0;
+        return nb > tb ? nb : tb;
+    }
     if (conv_depthwise2d(&g)) {
         dw_flat f;
         if (depthwise_flat(&g, &f)) /* the bordered plane and the flat output */
