@@ -313,16 +313,18 @@ bool ir_graph_define_symbol(ir_graph *g, const char *sym, const ir_poly *p)
 
 /* --- quotients ------------------------------------------------------------ */
 
+/* gcd(|a|, b) for b > 0 (a % b first: |INT64_MIN| does not fit). */
 static int64_t gcd64(int64_t a, int64_t b)
 {
+    a %= b;
     if (a < 0)
-        a = a == INT64_MIN ? INT64_MAX : -a; /* only its factors matter against b < 2^31 */
-    while (b) {
-        int64_t t = a % b;
-        a = b;
-        b = t;
+        a = -a;
+    while (a) {
+        int64_t t = b % a;
+        b = a;
+        a = t;
     }
-    return a;
+    return b;
 }
 
 bool ir_poly_floordiv(ir_graph *g, const ir_poly *p, int64_t d, ir_poly *out, const char **why)
