@@ -10,6 +10,12 @@
  * so two dims are the same exactly when their polynomials are equal, and a
  * derived symbol's name spells its polynomial ("batch*seq", "past+seq")
  * unless the model named it (--dim total=past+seq).
+ *
+ * A convolution's or pool's output size is a floor division of such a
+ * polynomial: floor((H + pads - dilation*(k-1) - 1) / stride) + 1.  Its
+ * quotient becomes a symbol of its own (ir_quot, named "(height+1)/2"),
+ * which later polynomials take as a factor like a free dim; its numerator
+ * is normalised so that equal sizes meet in one symbol.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -79,6 +85,16 @@ const ir_poly *ir_graph_symbol_poly(const ir_graph *g, size_t i)
     return i < g->n_symbols && g->sym_poly && g->sym_poly[i].n > 0 ? &g->sym_poly[i] : NULL;
 }
 
+const ir_quot *ir_graph_symbol_quot(const ir_graph *g, size_t i)
+{
+    return i < g->n_symbols && g->sym_quot && g->sym_quot[i].div > 0 ? &g->sym_quot[i] : NULL;
+}
+
+bool ir_graph_symbol_derived(const ir_graph *g, size_t i)
+{
+    return ir_graph_symbol_poly(g, i) || ir_graph_symbol_quot(g, i);
+}
+
 bool ir_graph_symbol_is_data(const ir_graph *g, const char *sym)
 {
     long i = symbol_at(g, sym);
@@ -87,9 +103,12 @@ bool ir_graph_symbol_is_data(const ir_graph *g, const char *sym)
     if (g->sym_src[i] >= 0)
         return true;
     const ir_poly *p = ir_graph_symbol_poly(g, (size_t)i);
+    if (!p && ir_graph_symbol_quot(g, (size_t)i))
+        p = &g->sym_quot[i].num;
+    /* factors come before their symbol: the recursion ends */
     for (int t = 0; p && t < p->n; t++)
         for (int f = 0; f < p->t[t].n; f++)
-            if (ir_graph_symbol_source(g, p->t[t].f[f]) >= 0)
+            if (symbol_at(g, p->t[t].f[f]) < i && ir_graph_symbol_is_data(g, p->t[t].f[f]))
                 return true;
     return false;
 }
@@ -292,6 +311,93 @@ bool ir_graph_define_symbol(ir_graph *g, const char *sym, const ir_poly *p)
     return define_at(g, (size_t)symbol_at(g, s), p);
 }
 
+/* --- quotients ------------------------------------------------------------ */
+
+/* gcd(|a|, b) for b > 0 (a % b first: |INT64_MIN| does not fit). */
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    a %= b;
+    if (a < 0)
+        a = -a;
+    while (a) {
+        int64_t t = b % a;
+        b = a;
+        a = t;
+    }
+    return b;
+}
+
+bool ir_poly_floordiv(ir_graph *g, const ir_poly *p, int64_t d, ir_poly *out, const char **why)
+{
+    *why = "a number overflows";
+    if (d < 1) {
+        *why = "the divisor is not positive";
+        return false;
+    }
+    if (d == 1) {
+        *out = *p;
+        return true;
+    }
+    /* p = rest + c; floor((rest + c) / d) = floor((rest + r) / d) + q with
+     * c = q*d + r, 0 <= r < d */
+    ir_poly rest = *p;
+    int64_t c = 0;
+    if (rest.n > 0 && rest.t[rest.n - 1].n == 0)
+        c = rest.t[--rest.n].coef;
+    int64_t r = c % d, q = c / d;
+    if (r < 0) {
+        r += d;
+        q--;
+    }
+    /* a factor common to d and every coefficient leaves the floor alone:
+     * floor((g*a + r) / (g*e)) = floor((a + floor(r/g)) / e) */
+    int64_t k = d;
+    for (int i = 0; i < rest.n; i++)
+        k = gcd64(rest.t[i].coef, k);
+    for (int i = 0; i < rest.n; i++)
+        rest.t[i].coef /= k;
+    d /= k;
+    r /= k;
+    ir_poly qp = ir_poly_const(q);
+    if (d == 1) /* exact: rest / d, plus q */
+        return ir_poly_add(&rest, &qp, 1, out);
+    ir_poly num = rest, rp = ir_poly_const(r);
+    if (!ir_poly_add(&num, &rp, 1, &num))
+        return false;
+    int64_t lo, hi;
+    if (!ir_poly_range(g, &num, &lo, &hi))
+        return false;
+    if (lo < 0) {
+        *why = "its numerator may be negative";
+        return false;
+    }
+    const char *s = NULL;
+    for (size_t i = 0; i < g->n_symbols && !s; i++)
+        if (ir_graph_symbol_quot(g, i) && g->sym_quot[i].div == d && ir_poly_equal(&g->sym_quot[i].num, &num))
+            s = g->symbols[i];
+    if (!s) {
+        hd_buf name;
+        hd_buf_init(&name);
+        bool bare = num.n == 1 && num.t[0].n == 1 && num.t[0].coef == 1;
+        hd_buf_puts(&name, bare ? "" : "(");
+        ir_poly_print(&num, &name);
+        hd_buf_printf(&name, "%s/%" PRId64, bare ? "" : ")", d);
+        bool taken = symbol_at(g, name.data) >= 0; /* a dim the model named like this */
+        s = taken ? NULL : ir_graph_symbol(g, name.data);
+        hd_buf_free(&name);
+        if (!s) {
+            *why = "its name is a dim the model named otherwise";
+            return false;
+        }
+        size_t at = (size_t)symbol_at(g, s);
+        g->sym_quot[at] = (ir_quot){num, d};
+        g->sym_lo[at] = lo / d;
+        g->sym_hi[at] = hi / d;
+    }
+    ir_poly sp = {.n = 1, .t = {{.coef = 1, .n = 1, .f = {s}}}};
+    return ir_poly_add(&sp, &qp, 1, out);
+}
+
 /* --- parsing "past+seq", "2*seq-1" ------------------------------------ */
 
 static bool parse_term(ir_graph *g, const char **at, ir_term *t, hd_buf *why)
@@ -318,7 +424,7 @@ static bool parse_term(ir_graph *g, const char **at, ir_term *t, hd_buf *why)
             char *name = hd_xstrndup(p, (size_t)(q - p));
             long k = symbol_at(g, name);
             int64_t lo, hi;
-            if (k < 0 || ir_graph_symbol_poly(g, (size_t)k) || !ir_graph_symbol_range(g, name, &lo, &hi)) {
+            if (k < 0 || ir_graph_symbol_derived(g, (size_t)k) || !ir_graph_symbol_range(g, name, &lo, &hi)) {
                 hd_buf_printf(why, "'%s' is not a run-time dim given as --dim %s=LO..HI", name, name);
                 free(name);
                 return false;

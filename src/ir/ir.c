@@ -63,6 +63,7 @@ void ir_graph_free(ir_graph *g)
     free(g->sym_lo);
     free(g->sym_hi);
     free(g->sym_poly);
+    free(g->sym_quot);
     free(g->sym_src);
     for (size_t i = 0; i < g->n_symbols; i++)
         free(g->sym_key[i]);
@@ -103,12 +104,14 @@ const char *ir_graph_symbol(ir_graph *g, const char *sym)
         g->sym_lo = hd_xrealloc(g->sym_lo, g->cap_symbols * sizeof(int64_t));
         g->sym_hi = hd_xrealloc(g->sym_hi, g->cap_symbols * sizeof(int64_t));
         g->sym_poly = hd_xrealloc(g->sym_poly, g->cap_symbols * sizeof(ir_poly));
+        g->sym_quot = hd_xrealloc(g->sym_quot, g->cap_symbols * sizeof(ir_quot));
         g->sym_src = hd_xrealloc(g->sym_src, g->cap_symbols * sizeof(int));
         g->sym_key = hd_xrealloc(g->sym_key, g->cap_symbols * sizeof(char *));
         g->sym_key[n] = NULL;
         g->sym_lo[n] = g->sym_hi[n] = -1;
         g->sym_src[n] = -1;
         memset(&g->sym_poly[n], 0, sizeof(ir_poly));
+        memset(&g->sym_quot[n], 0, sizeof(ir_quot));
     }
     return s;
 }

@@ -224,6 +224,9 @@ typedef struct ir_graph {
     /* sym_poly[i].n > 0: symbols[i] is derived from others (see ir_poly),
      * not a dim a caller chooses */
     struct ir_poly *sym_poly;
+    /* sym_quot[i].div > 0: symbols[i] is floor(num / div), a quotient of
+     * others (ir_poly_floordiv) */
+    struct ir_quot *sym_quot;
     /* sym_src[i] >= 0: symbols[i] is a data symbol, the size that value
      * sym_src[i]'s node decides when the model runs (ir_graph_data_symbol) */
     int *sym_src;
@@ -371,6 +374,27 @@ const ir_poly *ir_graph_symbol_poly(const ir_graph *g, size_t i);
 /* Makes `sym` the derived symbol p (--dim total=past+seq); false when p
  * may be negative or its range overflows. */
 bool ir_graph_define_symbol(ir_graph *g, const char *sym, const ir_poly *p);
+/* A quotient symbol: floor(num / div), div >= 2, num >= 0 over its whole
+ * range (so C's division floors it), num's constant in [0, div) and no
+ * factor common to div and every coefficient: floor((H-1)/2)+1 and
+ * floor((H+1)/2) are the one symbol "(H+1)/2".  Its factors may be
+ * quotient symbols themselves (a symbol of symbols); every symbol's
+ * factors come before it in the graph's list, so computing them in list
+ * order is dependency order. */
+typedef struct ir_quot {
+    ir_poly num;
+    int64_t div;
+} ir_quot;
+/* floor(p / d) for d >= 1: an exact polynomial when d divides p, else a
+ * quotient symbol (made when new) plus a constant.  False, with *why
+ * saying so, when the quotient's numerator may be negative, a number
+ * overflows, or its name is a dim the model named otherwise. */
+bool ir_poly_floordiv(ir_graph *g, const ir_poly *p, int64_t d, ir_poly *out, const char **why);
+/* symbols[i]'s quotient when it is one, else NULL. */
+const ir_quot *ir_graph_symbol_quot(const ir_graph *g, size_t i);
+/* True when symbols[i] follows from others (a polynomial or a quotient). */
+bool ir_graph_symbol_derived(const ir_graph *g, size_t i);
+
 /* Parses "past+seq", "2*seq-1": sums and differences of products of
  * numbers and free run-time dims; *why says what is wrong. */
 bool ir_poly_parse(ir_graph *g, const char *text, ir_poly *out, hd_buf *why);

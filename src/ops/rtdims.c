@@ -28,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn.h"
 #include "ops.h"
+#include "pool.h"
 #include "reduce.h"
 #include "shape.h"
 
@@ -675,7 +677,13 @@ static bool general_op(const ir_node *n)
     case OP_TOP_K:
     case OP_NON_MAX_SUPPRESSION:
     case OP_NON_ZERO:
-    case OP_SCATTER_ELEMENTS: return true;
+    case OP_SCATTER_ELEMENTS:
+    case OP_CONV:
+    case OP_MAX_POOL:
+    case OP_AVERAGE_POOL:
+    case OP_GLOBAL_AVERAGE_POOL:
+    case OP_GLOBAL_MAX_POOL: return true;
+    case OP_BATCH_NORMALIZATION: return ir_attr_int(n, "training_mode", 0) == 0;
     default: return false;
     }
 }
@@ -788,8 +796,18 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
     }
     case OP_SOFTMAX:
     case OP_LOG_SOFTMAX:
+    case OP_BATCH_NORMALIZATION: /* the parameters are per channel: X's dims */
         for (int o = 0; o < r; o++)
             syms[o] = sym_at(a, o);
+        for (size_t j = 1; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0 && ir_value_has_rt(op_in(c, j)))
+                return op_fail(c, "input %zu has run-time dims; only X may", j);
+        return true;
+    case OP_GLOBAL_AVERAGE_POOL:
+    case OP_GLOBAL_MAX_POOL: /* [N, C, 1, ...]: the batch only */
+        if (sym_at(a, 1))
+            return op_fail(c, "its channels may not be the run-time dim '%s'", sym_at(a, 1));
+        syms[0] = sym_at(a, 0);
         return true;
     case OP_SQUEEZE:
     case OP_UNSQUEEZE: { /* the data stays as it is: dims other than the axes keep their order */
@@ -1302,10 +1320,98 @@ static bool general_concat(op_ctx *c)
     return true;
 }
 
+/* Conv, MaxPool and AveragePool over run-time spatial dims: output dim
+ * floor((in + pb + pe - ek [+ s - 1 with ceil_mode]) / s) + 1, a quotient
+ * symbol (ir_poly_floordiv) that the node's sizes and its readers share. */
+static bool general_window(op_ctx *c)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = op_node(c);
+    const ir_value *x = op_in(c, 0);
+    if (x->rank < 3)
+        return op_fail(c, "with run-time dims, X must have a batch, channels and spatial dims");
+    if (sym_at(x, 1))
+        return op_fail(c, "its channels may not be the run-time dim '%s'", sym_at(x, 1));
+    for (size_t j = 1; j < n->n_inputs; j++)
+        if (n->inputs[j] >= 0 && ir_value_has_rt(op_in(c, j)))
+            return op_fail(c, "input %zu has run-time dims; only X may", j);
+    const char *auto_pad = ir_attr_string(n, "auto_pad", "NOTSET");
+    if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0)
+        return op_fail(c,
+                       "auto_pad %s over a run-time spatial dim is not supported yet (its pads depend on the "
+                       "size); bind the dim with --dim SYM=N",
+                       auto_pad);
+    bool pool = n->op != OP_CONV, ceil_mode = pool && ir_attr_int(n, "ceil_mode", 0) != 0;
+    /* inference and the window at the top of the ranges */
+    op_rt_view view;
+    op_rt_view_enter(g, c->node, &view, true);
+    bool inferred = op_get(n->op)->infer(c), ok = inferred;
+    nn_window w = {0};
+    if (ok && n->op == OP_CONV) {
+        nn_conv_geom geom;
+        ok = nn_conv_geom_of(g, c->node, &geom);
+        w = geom.w;
+    } else if (ok) {
+        pool_plan pp;
+        ok = pool_plan_get(g, c->node, &pp);
+        w = pp.w;
+    }
+    int n_out = (int)n->n_outputs;
+    ir_dim top[2][HODU_MAX_RANK];
+    memset(top, 0, sizeof(top));
+    for (int j = 0; j < n_out && j < 2; j++)
+        if (n->outputs[j] >= 0)
+            memcpy(top[j], ir_val(g, n->outputs[j])->dims, sizeof(top[j]));
+    op_rt_view_leave(&view);
+    if (!ok)
+        return inferred && op_fail(c, "internal error: no window");
+    ir_dim dims[HODU_MAX_RANK];
+    memcpy(dims, top[0], sizeof(dims));
+    dims[0] = x->dims[0];
+    for (int i = 0; i < w.nd; i++) {
+        const ir_dim *in = &x->dims[2 + i];
+        if (!in->rt)
+            continue;
+        int64_t ek = (w.k[i] - 1) * w.d[i] + 1, s = w.s[i];
+        if (ceil_mode && w.pe[i] + s > ek)
+            return op_fail(c,
+                           "with ceil_mode, trailing pad %" PRId64 " and stride %" PRId64 " against window %" PRId64
+                           " over the run-time dim '%s', whether the last window is dropped depends on the size; "
+                           "bind the dim with --dim %s=N",
+                           w.pe[i], s, ek, in->sym, in->sym);
+        ir_poly span = ir_dim_poly(g, in), k = ir_poly_const(w.pb[i] + w.pe[i] - ek + (ceil_mode ? s - 1 : 0));
+        ir_poly q, one = ir_poly_const(1);
+        const char *why = "a number overflows";
+        int64_t lo = 0, hi = 0;
+        if (!ir_poly_add(&span, &k, 1, &span) || !ir_poly_floordiv(g, &span, s, &q, &why) ||
+            !ir_poly_add(&q, &one, 1, &q) || !ir_poly_range(g, &q, &lo, &hi))
+            return op_fail(c, "its output size along the run-time dim '%s' cannot be computed: %s", in->sym, why);
+        if (lo < 1) {
+            int64_t ilo = 0, ihi = 0;
+            ir_graph_symbol_range(g, in->sym, &ilo, &ihi);
+            return op_fail(c,
+                           "the window (%" PRId64 " with dilation, pads %" PRId64 " and %" PRId64
+                           ") does not fit the run-time dim '%s' at its smallest (%" PRId64
+                           "); raise the range's low end",
+                           ek, w.pb[i], w.pe[i], in->sym, ilo);
+        }
+        if (hi != top[0][2 + i].size || !ir_graph_poly_dim(g, &q, &dims[2 + i]))
+            return op_fail(c, "internal error: output dim %d does not follow from '%s'", 2 + i, in->sym);
+    }
+    for (int j = 0; j < n_out && j < 2; j++)
+        if (n->outputs[j] >= 0)
+            memcpy(op_out(c, (size_t)j)->dims, dims, (size_t)op_out(c, (size_t)j)->rank * sizeof(ir_dim));
+    return true;
+}
+
 static bool general_infer(op_ctx *c)
 {
     ir_graph *g = c->g;
     ir_node *n = ir_nd(g, c->node);
+    if (n->op == OP_CONV || n->op == OP_MAX_POOL || n->op == OP_AVERAGE_POOL) {
+        n->rt_general = general_window(c);
+        return n->rt_general;
+    }
     if (n->op == OP_CONCAT) {
         n->rt_general = general_concat(c);
         return n->rt_general;

@@ -545,30 +545,39 @@ static bool decides_data_symbol(const ir_graph *g, const ir_node *n)
 /* True when symbol i's size is known only once a node has run. */
 static bool symbol_after_node(const ir_graph *g, size_t i) { return ir_graph_symbol_is_data(g, g->symbols[i]); }
 
-/* rtd[k] = the polynomial of derived symbol k (see put_rt_dims). */
+/* rtd[k] = the polynomial of derived symbol k, or its quotient (whose
+ * numerator is never negative: C's division floors it); see put_rt_dims. */
 static void put_derived_symbol(const ir_graph *g, size_t k, const char *indent, hd_buf *b)
 {
-    const ir_poly *p = ir_graph_symbol_poly(g, k);
-    hd_buf_printf(b, "%srtd[%zu] = 0", indent, k);
+    const ir_quot *q = ir_graph_symbol_quot(g, k);
+    const ir_poly *p = q ? &q->num : ir_graph_symbol_poly(g, k);
+    hd_buf_printf(b, "%srtd[%zu] = (0", indent, k);
     for (int t = 0; t < p->n; t++) {
         hd_buf_printf(b, " + INT64_C(%" PRId64 ")", p->t[t].coef);
         for (int i = 0; i < p->t[t].n; i++)
             hd_buf_printf(b, " * rtd[%d]", em_rt_index(g, p->t[t].f[i]));
     }
-    hd_buf_puts(b, ";\n");
+    if (q)
+        hd_buf_printf(b, ") / INT64_C(%" PRId64 ");\n", q->div);
+    else
+        hd_buf_puts(b, ");\n");
 }
 
-/* True when one of derived symbol k's factors is one of the node's data
- * symbols. */
+/* True when derived symbol k follows, directly or through other derived
+ * symbols, from one of the node's data symbols. */
 static bool derived_over(const ir_graph *g, size_t k, const ir_node *n)
 {
-    const ir_poly *p = ir_graph_symbol_poly(g, k);
+    const ir_quot *q = ir_graph_symbol_quot(g, k);
+    const ir_poly *p = q ? &q->num : ir_graph_symbol_poly(g, k);
     for (int t = 0; p && t < p->n; t++)
         for (int f = 0; f < p->t[t].n; f++) {
             int src = ir_graph_symbol_source(g, p->t[t].f[f]);
             for (size_t j = 0; src >= 0 && j < n->n_outputs; j++)
                 if (n->outputs[j] == src)
                     return true;
+            int at = em_rt_index(g, p->t[t].f[f]);
+            if (at >= 0 && (size_t)at < k && derived_over(g, (size_t)at, n))
+                return true;
         }
     return false;
 }
@@ -828,7 +837,7 @@ static void put_rt_dims(const ir_graph *g, hd_buf *b)
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) /* the derived ones: within range since their factors are */
             for (size_t k = 0; k < g->n_symbols; k++)
-                if (ir_graph_symbol_poly(g, k) && !symbol_after_node(g, k))
+                if (ir_graph_symbol_derived(g, k) && !symbol_after_node(g, k))
                     put_derived_symbol(g, k, "    ", b);
         long at = 0;
         for (size_t i = 0; i < g->n_inputs; i++) {
@@ -837,7 +846,7 @@ static void put_rt_dims(const ir_graph *g, hd_buf *b)
                 if (!v->dims[k].rt)
                     continue;
                 int s = em_rt_index(g, v->dims[k].sym);
-                bool derived = ir_graph_symbol_poly(g, (size_t)s) != NULL;
+                bool derived = ir_graph_symbol_derived(g, (size_t)s);
                 if (derived != (pass == 1))
                     continue;
                 if (seen[s] || derived) {

@@ -946,6 +946,236 @@ static bool emit_conv(op_emit *e)
     return true;
 }
 
+/* --- Conv over run-time spatial dims (the general path) --------------------
+ * The channels, kernel, strides and pads stay constants; the image and
+ * output sizes are read when the model runs (em_dim: the rtd[] entries of
+ * their symbols, quotient symbols for the output).  Float32: chunks of
+ * output rows through im2col into L2 and the GEMM, as the static form;
+ * depthwise 2-D convolutions a direct loop. */
+
+/* Output rows per chunk for a run whose rows are at most as wide as the
+ * top of the range's (the chunk sized there holds them). */
+static int64_t conv_rt_chunk_cols(const nn_conv_geom *g)
+{
+    return conv_pointwise(g) ? 0 : conv_chunk_rows(g) * (g->w.nd >= 2 ? conv_inner(g) : g->OP);
+}
+
+/* Each image's channel planes are tasks; the sizes are read inside. */
+/* The largest output grid that takes the transposed form (conv_transposed:
+ * C^T[OP, Mg] = col^T W_g^T, for a CNN's last stages), or 0 for none; the
+ * run picks the form by its grid's size. */
+static int64_t conv_rt_t_max(const nn_conv_geom *g)
+{
+    int64_t kd = g->Cg * g->KP, t = CONV_T_MAX_OP;
+    if (kd <= 0 || g->Mg < HD_SGEMM_PACK_NB)
+        return 0;
+    if (!conv_pointwise(g) && kd * t > CONV_T_MAX_COL)
+        t = CONV_T_MAX_COL / kd;
+    if (t > g->OP)
+        t = g->OP;
+    return t >= 8 ? t : 0;
+}
+
+/* Scratch: the columns (a chunk, or the whole grid of the transposed
+ * form), then the stride-phase copy, then the transposed result. */
+static uint64_t conv_rt_col_bytes(const nn_conv_geom *g)
+{
+    int64_t cols = conv_rt_chunk_cols(g), t = conv_pointwise(g) ? 0 : conv_rt_t_max(g);
+    return nn_align64(op_bytes4(g->Cg, g->KP, cols > t ? cols : t, 1, sizeof(float)));
+}
+
+static uint64_t conv_rt_ct_bytes(const nn_conv_geom *g)
+{
+    return nn_align64(op_bytes4(conv_rt_t_max(g), g->Mg, 1, 1, sizeof(float)));
+}
+
+static void emit_conv_rt_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
+{
+    const ir_graph *gr = e->g;
+    const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
+    const nn_window *w = &g->w;
+    char *count = hd_xasprintf("%s * %" PRId64, em_dim(gr, x, 0).s, g->C);
+    em_par_for_rt(e, "nc", count, g->N * g->C, g->OP * g->KP);
+    free(count);
+    em_line(e, "const int64_t I0 = %s, I1 = %s, O0 = %s, O1 = %s;", em_dim(gr, x, 2).s, em_dim(gr, x, 3).s,
+            em_dim(gr, out, 2).s, em_dim(gr, out, 3).s);
+    em_line(e, "const int64_t c = nc %% %" PRId64 ";", g->C);
+    em_line(e, "const float *x = in0 + nc * I0 * I1;");
+    em_line(e, "float *y = out0 + nc * O0 * O1;");
+    em_line(e, "const float *wc = in1 + c * %" PRId64 ";", g->KP);
+    em_line(e, "for (int64_t o0 = 0; o0 < O0; o0++) {");
+    e->indent++;
+    em_line(e, "for (int64_t o1 = 0; o1 < O1; o1++) {");
+    e->indent++;
+    em_line(e, "float acc = %s;", bias ? "in2[c]" : "0.0f");
+    em_line(e, "for (int64_t k0 = 0; k0 < %" PRId64 "; k0++) {", w->k[0]);
+    e->indent++;
+    em_line(e, "const int64_t i0 = o0 * %" PRId64 " + k0 * %" PRId64 " - %" PRId64 ";", w->s[0], w->d[0], w->pb[0]);
+    em_line(e, "if ((uint64_t)i0 >= (uint64_t)I0) continue;");
+    em_line(e, "for (int64_t k1 = 0; k1 < %" PRId64 "; k1++) {", w->k[1]);
+    e->indent++;
+    em_line(e, "const int64_t i1 = o1 * %" PRId64 " + k1 * %" PRId64 " - %" PRId64 ";", w->s[1], w->d[1], w->pb[1]);
+    em_line(e, "if ((uint64_t)i1 >= (uint64_t)I1) continue;");
+    em_line(e, "acc += x[i0 * I1 + i1] * wc[k0 * %" PRId64 " + k1];", w->k[1]);
+    em_close(e);
+    em_close(e);
+    em_line(e, "y[o0 * O1 + o1] = acc;");
+    em_close(e);
+    em_close(e);
+    em_close(e);
+}
+
+/* y[m][p0 .. p0 + np) += bias[m] for the group's output channels. */
+static void emit_conv_rt_bias(op_emit *e, const nn_conv_geom *g, const char *p0, const char *np)
+{
+    em_line(e, "for (int64_t m = 0; m < %" PRId64 "; m++) {", g->Mg);
+    e->indent++;
+    em_line(e, "const float b = in2[grp * %" PRId64 " + m];", g->Mg);
+    em_line(e, "float *ym = y + m * OP + %s;", p0);
+    em_line(e, "for (int64_t p = 0; p < %s; p++)", np);
+    em_line(e, "    ym[p] += b;");
+    em_close(e);
+}
+
+static bool emit_conv_rt(op_emit *e)
+{
+    const ir_graph *gr = e->g;
+    const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
+    if (em_node(e)->op != OP_CONV || out->dtype != HODU_DTYPE_F32) {
+        ir_node_error(e->d, gr, e->node,
+                      "%s over run-time spatial dims takes float32 only yet, not %s; bind them with --dim SYM=N",
+                      em_node(e)->op_type, ir_dtype_name(out->dtype));
+        return false;
+    }
+    nn_conv_geom g;
+    if (!nn_conv_geom_of(gr, e->node, &g))
+        return false;
+    const nn_window *w = &g.w;
+    bool bias = em_in(e, 2) != NULL;
+    int nd = w->nd;
+    if (conv_depthwise2d(&g)) {
+        emit_conv_rt_depthwise(e, &g, bias);
+        return true;
+    }
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "const int64_t N = %s;", em_dim(gr, x, 0).s);
+    hd_buf ip, op, win;
+    hd_buf_init(&ip);
+    hd_buf_init(&op);
+    hd_buf_init(&win);
+    for (int i = 0; i < nd; i++) {
+        em_line(e, "const int64_t I%d = %s, O%d = %s;", i, em_dim(gr, x, 2 + i).s, i, em_dim(gr, out, 2 + i).s);
+        hd_buf_printf(&ip, "%sI%d", i ? " * " : "", i);
+        hd_buf_printf(&op, "%sO%d", i ? " * " : "", i);
+    }
+    em_line(e, "const int64_t IP = %s, OP = %s;", ip.data, op.data);
+    em_line(e, "(void)IP;");
+    {
+        bool pw = conv_pointwise(&g);
+        int64_t Kd = g.Cg * g.KP, R = conv_chunk_rows(&g);
+        const char *const field[6] = {"in", "out", "k", "s", "d", "pad"};
+        const int64_t *vals[6] = {NULL, NULL, w->k, w->s, w->d, w->pb};
+        hd_buf_printf(&win, "const hd_window win = {.nd = %d", nd);
+        for (int f = 0; f < 6; f++) {
+            hd_buf_printf(&win, ", .%s = {", field[f]);
+            for (int i = 0; i < nd; i++) {
+                if (vals[f])
+                    hd_buf_printf(&win, "%s%" PRId64, i ? ", " : "", vals[f][i]);
+                else
+                    hd_buf_printf(&win, "%s%c%d", i ? ", " : "", f ? 'O' : 'I', i);
+            }
+            hd_buf_puts(&win, "}");
+        }
+        /* with a stride along the last dim, im2col reads the image split
+         * into stride phases (after the columns in the scratch) */
+        int L = nd - 1;
+        bool split = !pw && w->s[L] > 1;
+        if (!pw) {
+            em_line(e, "%s};", win.data);
+            em_line(e, "float *col = (float *)scratch;");
+        }
+        if (split)
+            em_line(e, "float *xs = (float *)(scratch + %" PRIu64 ");", conv_rt_col_bytes(&g));
+        e->parallel = true;
+        em_line(e, "const int64_t inner = OP / (O0 > 0 ? O0 : 1);");
+        em_line(e, "for (int64_t n = 0; n < N; n++) {");
+        e->indent++;
+        em_line(e, "for (int64_t grp = 0; grp < %" PRId64 "; grp++) {", g.G);
+        e->indent++;
+        em_line(e, "const float *x = in0 + (n * %" PRId64 " + grp * %" PRId64 ") * IP;", g.C, g.Cg);
+        em_line(e, "float *y = out0 + (n * %" PRId64 " + grp * %" PRId64 ") * OP;", g.M, g.Mg);
+        em_line(e, "const float *wg = in1 + grp * %" PRId64 ";", g.Mg * Kd);
+        int64_t TT = conv_rt_t_max(&g);
+        if (TT) {
+            /* a small grid: ct[OP, Mg] = col^T W_g^T, stored transposed */
+            em_line(e, "if (OP <= %" PRId64 ") {", TT);
+            e->indent++;
+            em_line(e, "float *ct = (float *)(scratch + %" PRIu64 ");",
+                    conv_rt_col_bytes(&g) + (split ? conv_xs_bytes(&g) : 0));
+            if (!pw) {
+                if (split)
+                    em_line(e, "hd_phase_split_par(exec, x, %" PRId64 " * (IP / I%d), I%d, %" PRId64 ", xs);", g.Cg, L,
+                            L, w->s[L]);
+                em_line(e, "hd_im2col_nd_par(exec, %s, %" PRId64 ", &win, 0, O0, col);", split ? "xs" : "x", g.Cg);
+            }
+            em_line(e,
+                    "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, OP, %" PRId64 ", %" PRId64
+                    ", %s, OP, 1, wg, %" PRId64 ", 1, ct, %" PRId64 ", 1.0f, 0.0f);",
+                    e->worker_bytes, g.Mg, Kd, pw ? "x" : "col", Kd, g.Mg);
+            em_line(e, "for (int64_t m = 0; m < %" PRId64 "; m++) {", g.Mg);
+            e->indent++;
+            if (bias)
+                em_line(e, "const float b = in2[grp * %" PRId64 " + m];", g.Mg);
+            else
+                em_line(e, "const float b = 0.0f;");
+            em_line(e, "for (int64_t p = 0; p < OP; p++)");
+            em_line(e, "    y[m * OP + p] = ct[p * %" PRId64 " + m] + b;", g.Mg);
+            em_close(e);
+            e->indent--;
+            em_line(e, "} else {");
+            e->indent++;
+        }
+        if (pw) {
+            em_line(e,
+                    "hd_sgemm_par(exec, workers, %" PRIu64 "u, 1, 0, 0, 0, %" PRId64 ", OP, %" PRId64 ", wg, %" PRId64
+                    ", 0, x, OP, 0, y, OP, 1.0f, 0.0f);",
+                    e->worker_bytes, g.Mg, Kd, Kd);
+        } else {
+            if (split)
+                em_line(e, "hd_phase_split_par(exec, x, %" PRId64 " * (IP / I%d), I%d, %" PRId64 ", xs);", g.Cg, L, L,
+                        w->s[L]);
+            em_line(e, "for (int64_t r0 = 0; r0 < O0; r0 += %" PRId64 ") {", R);
+            e->indent++;
+            em_line(e, "const int64_t nr = O0 - r0 < %" PRId64 " ? O0 - r0 : %" PRId64 ";", R, R);
+            em_line(e, "const int64_t nt = nr * inner, p0 = r0 * inner;");
+            em_line(e, "hd_im2col_nd_par(exec, %s, %" PRId64 ", &win, r0, nr, col);", split ? "xs" : "x", g.Cg);
+            em_line(e,
+                    "const hd_sgemm_op op = {%" PRId64 ", nt, %" PRId64 ", wg, %" PRId64
+                    ", 0, col, nt, 0, NULL, y + p0, OP, 1.0f, 0.0f, 1, 0, 0, 0, NULL, NULL};",
+                    g.Mg, Kd, Kd);
+            em_line(e, "hd_sgemm_run_par(exec, workers, %" PRIu64 "u, &op);", e->worker_bytes);
+            if (bias) /* while the chunk is in cache */
+                emit_conv_rt_bias(e, &g, "p0", "nt");
+            em_close(e);
+        }
+        if (bias && pw)
+            emit_conv_rt_bias(e, &g, "0", "OP");
+        if (TT) {
+            e->indent--;
+            em_line(e, "}");
+        }
+        em_close(e);
+        em_close(e);
+    }
+    hd_buf_free(&ip);
+    hd_buf_free(&op);
+    hd_buf_free(&win);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
 static uint64_t scratch_conv(const ir_graph *gr, int node)
 {
     const ir_value *out = ir_val(gr, ir_nd(gr, node)->outputs[0]);
@@ -953,6 +1183,10 @@ static uint64_t scratch_conv(const ir_graph *gr, int node)
         return 0;
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
+    if (ir_nd(gr, node)->rt_general) /* the top of the range's chunk */
+        return conv_depthwise2d(&g)
+                   ? 0
+                   : op_sat_add_u64(op_sat_add_u64(conv_rt_col_bytes(&g), conv_xs_bytes(&g)), conv_rt_ct_bytes(&g));
     conv_flat_plan fp;
     if (conv_depthwise2d(&g) || g.Cg * g.KP == 0 || conv_flat(&g, &fp))
         return 0;
@@ -969,6 +1203,14 @@ static uint64_t worker_scratch_conv(const ir_graph *gr, int node)
         return 0;
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
+    if (ir_nd(gr, node)->rt_general) {
+        if (conv_depthwise2d(&g) || g.Cg * g.KP == 0)
+            return 0;
+        uint64_t nb =
+            nn_sgemm_scratch_bytes(g.Mg, conv_pointwise(&g) ? g.OP : conv_rt_chunk_cols(&g), op_sat_mul(g.Cg, g.KP));
+        uint64_t tb = conv_rt_t_max(&g) ? nn_sgemm_scratch_bytes(conv_rt_t_max(&g), g.Mg, op_sat_mul(g.Cg, g.KP)) : 0;
+        return nb > tb ? nb : tb;
+    }
     if (conv_depthwise2d(&g)) {
         dw_flat f;
         if (depthwise_flat(&g, &f)) /* the bordered plane and the flat output */
@@ -1229,8 +1471,11 @@ static uint64_t scratch_conv_transpose(const ir_graph *gr, int node)
 
 void native_register_nn_conv(native_lowering *table)
 {
-    table[OP_CONV] = (native_lowering){
-        .emit = emit_conv, .scratch = scratch_conv, .worker_scratch = worker_scratch_conv, .packs = packs_conv};
+    table[OP_CONV] = (native_lowering){.emit = emit_conv,
+                                       .scratch = scratch_conv,
+                                       .worker_scratch = worker_scratch_conv,
+                                       .packs = packs_conv,
+                                       .emit_rt = emit_conv_rt};
     table[OP_CONV_INTEGER] = (native_lowering){.emit = emit_conv};
     table[OP_QLINEAR_CONV] = (native_lowering){.emit = emit_conv};
     table[OP_CONV_TRANSPOSE] = (native_lowering){.emit = emit_conv_transpose, .scratch = scratch_conv_transpose};

@@ -466,15 +466,169 @@ static bool emit_max_unpool(op_emit *e)
     return true;
 }
 
+/* --- over run-time spatial dims (the general path) -------------------------
+ * The window stays constant, the image and output sizes are read when the
+ * model runs: one loop nest per N*C plane, as emit_pool's generic form. */
+
+/* "I0 * I1 * ..." declared from v's spatial dims as `pre`0, `pre`1, ... */
+static void declare_rt_spatial(op_emit *e, const ir_value *v, char pre)
+{
+    for (int i = 2; i < v->rank; i++)
+        em_line(e, "const int64_t %c%d = %s;", pre, i - 2, em_dim(e->g, v, i).s);
+}
+
+static char *rt_plane(int nd, char pre)
+{
+    hd_buf b;
+    hd_buf_init(&b);
+    hd_buf_puts(&b, "(1");
+    for (int i = 0; i < nd; i++)
+        hd_buf_printf(&b, " * %c%d", pre, i);
+    hd_buf_puts(&b, ")");
+    return hd_buf_take(&b);
+}
+
+static bool emit_pool_rt(op_emit *e)
+{
+    pool_plan pl;
+    if (!pool_plan_get(e->g, e->node, &pl))
+        return no_plan(e, "pooling");
+    if (pl.indices || pl.kind == POOL_LP) {
+        ir_node_error(e->d, e->g, e->node,
+                      "%s over run-time spatial dims does not give Indices yet; bind them with --dim SYM=N",
+                      em_node(e)->op_type);
+        return false;
+    }
+    const nn_window w = pl.w;
+    const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
+    hodu_dtype t = pl.dtype;
+    int nd = w.nd;
+    const char *acc_t = acc_ctype(t);
+    int64_t KP = 1;
+    for (int i = 0; i < nd; i++)
+        KP *= w.k[i];
+    char *count = hd_xasprintf("%s * %s", em_dim(e->g, x, 0).s, em_dim(e->g, x, 1).s);
+    em_par_for_rt(e, "nc", count, pl.nc, pl.out_plane * KP);
+    free(count);
+    declare_rt_spatial(e, x, 'I');
+    declare_rt_spatial(e, out, 'O');
+    char *ip = rt_plane(nd, 'I'), *op = rt_plane(nd, 'O');
+    em_line(e, "const %s *x = in0 + nc * %s;", em_ctype(t), ip);
+    em_line(e, "%s *y = out0 + nc * %s;", em_ctype(t), op);
+    free(ip);
+    free(op);
+    for (int i = 0; i < nd; i++) {
+        char bound[8];
+        snprintf(bound, sizeof bound, "O%d", i);
+        em_for_rt(e, OV[i], bound);
+    }
+    if (pl.kind == POOL_MAX) {
+        em_line(e, "%s acc = %s;", acc_t, lowest(t));
+    } else {
+        em_line(e, "%s acc = 0;", acc_t);
+        em_line(e, "int64_t cnt = 0;");
+    }
+    char xi[256] = "i0";
+    for (int i = 0; i < nd; i++) {
+        em_for(e, KV[i], w.k[i]);
+        em_line(e, "const int64_t i%d = o%d * %" PRId64 " + k%d * %" PRId64 " - %" PRId64 ";", i, i, w.s[i], i, w.d[i],
+                w.pb[i]);
+        if (pl.include_pad) {
+            /* padded positions count, those ceil_mode runs past do not */
+            em_line(e, "if (i%d < %" PRId64 " || i%d >= I%d + %" PRId64 ") continue;", i, -w.pb[i], i, i, w.pe[i]);
+            char prev[16] = "";
+            if (i)
+                snprintf(prev, sizeof prev, "in%d && ", i - 1);
+            em_line(e, "const int in%d = %s(uint64_t)i%d < (uint64_t)I%d;", i, prev, i, i);
+        } else {
+            em_line(e, "if ((uint64_t)i%d >= (uint64_t)I%d) continue;", i, i);
+        }
+        if (i) {
+            char next[256];
+            snprintf(next, sizeof next, "(%s) * I%d + i%d", xi, i, i);
+            memcpy(xi, next, sizeof xi);
+        }
+    }
+    if (pl.include_pad) {
+        em_line(e, "cnt++;");
+        em_line(e, "if (!in%d) continue;", nd - 1);
+    }
+    char *lx = em_load(t, "x[xi]");
+    em_line(e, "const int64_t xi = %s;", xi);
+    em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
+    free(lx);
+    if (pl.kind == POOL_MAX) {
+        em_line(e, "if (v > acc) acc = v;");
+    } else {
+        em_line(e, "acc += v;");
+        if (!pl.include_pad)
+            em_line(e, "cnt++;");
+    }
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    char yi[256] = "o0";
+    for (int i = 1; i < nd; i++) {
+        char next[256];
+        snprintf(next, sizeof next, "(%s) * O%d + o%d", yi, i, i);
+        memcpy(yi, next, sizeof yi);
+    }
+    char *res = pl.kind == POOL_MAX ? hd_xstrdup("acc") : hd_xasprintf("acc / (%s)cnt", acc_t);
+    char *sv = em_store(t, res);
+    em_line(e, "y[%s] = %s;", yi, sv);
+    free(sv);
+    free(res);
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    em_close(e);
+    return true;
+}
+
+static bool emit_global_pool_rt(op_emit *e)
+{
+    pool_global_plan g;
+    if (!pool_global_plan_get(e->g, e->node, &g))
+        return no_plan(e, "global pooling");
+    if (g.kind == POOL_LP) {
+        ir_node_error(e->d, e->g, e->node, "GlobalLpPool over run-time dims is not supported yet");
+        return false;
+    }
+    const ir_value *x = em_in(e, 0);
+    hodu_dtype t = g.dtype;
+    const char *acc_t = acc_ctype(t);
+    char *count = hd_xasprintf("%s * %s", em_dim(e->g, x, 0).s, em_dim(e->g, x, 1).s);
+    em_par_for_rt(e, "nc", count, g.nc, g.plane);
+    free(count);
+    declare_rt_spatial(e, x, 'I');
+    char *ip = rt_plane(x->rank - 2, 'I');
+    em_line(e, "const int64_t IP = %s;", ip);
+    free(ip);
+    em_line(e, "const %s *x = in0 + nc * IP;", em_ctype(t));
+    char *lx = em_load(t, "x[i]");
+    em_line(e, "%s acc = %s;", acc_t, g.kind == POOL_MAX ? lowest(t) : "0");
+    em_line(e, "for (int64_t i = 0; i < IP; i++) {");
+    e->indent++;
+    em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
+    em_line(e, g.kind == POOL_MAX ? "if (v > acc) acc = v;" : "acc += v;");
+    em_close(e);
+    free(lx);
+    char *res = g.kind == POOL_MAX ? hd_xstrdup("acc") : hd_xasprintf("acc / (%s)IP", acc_t);
+    char *sv = em_store(t, res);
+    em_line(e, "out0[nc] = %s;", sv);
+    free(sv);
+    free(res);
+    em_close(e);
+    return true;
+}
+
 void native_register_nn_pool(native_lowering *table)
 {
     /* Only MaxPool has a scratch-using path (the phase-split fast one: a
      * channel per worker). */
-    table[OP_MAX_POOL] = (native_lowering){.emit = emit_pool, .worker_scratch = scratch_pool};
-    table[OP_AVERAGE_POOL] = (native_lowering){.emit = emit_pool};
+    table[OP_MAX_POOL] = (native_lowering){.emit = emit_pool, .worker_scratch = scratch_pool, .emit_rt = emit_pool_rt};
+    table[OP_AVERAGE_POOL] = (native_lowering){.emit = emit_pool, .emit_rt = emit_pool_rt};
     table[OP_LP_POOL] = (native_lowering){.emit = emit_pool};
-    table[OP_GLOBAL_AVERAGE_POOL] = (native_lowering){.emit = emit_global_pool};
-    table[OP_GLOBAL_MAX_POOL] = (native_lowering){.emit = emit_global_pool};
+    table[OP_GLOBAL_AVERAGE_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
+    table[OP_GLOBAL_MAX_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
     table[OP_GLOBAL_LP_POOL] = (native_lowering){.emit = emit_global_pool};
     table[OP_MAX_UNPOOL] = (native_lowering){.emit = emit_max_unpool};
 }

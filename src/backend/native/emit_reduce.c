@@ -1147,6 +1147,14 @@ static uint64_t scratch_norm_lastdims(const ir_graph *g, int node)
     return (uint64_t)np.len * sizeof(float);
 }
 
+/* y[j] = (x - mu) * a + bb, with a, mu and bb the channel's. */
+static void bn_store_normalised(op_emit *e, hodu_dtype t, const char *xs)
+{
+    char *v = hd_xasprintf("(%s - mu) * a + bb", xs);
+    st(e, t, "y", "j", v);
+    free(v);
+}
+
 static bool emit_batchnorm(op_emit *e)
 {
     const ir_value *x = em_in(e, 0);
@@ -1190,9 +1198,7 @@ static bool emit_batchnorm(op_emit *e)
         em_for(e, "b", N);
         row_ptrs(e, t, bc.s, t, bc.s);
         em_for(e, "j", S);
-        char *v = hd_xasprintf("(%s - mu) * a + bb", xs);
-        st(e, t, "y", "j", v);
-        free(v);
+        bn_store_normalised(e, t, xs);
         em_close(e);
         em_close(e);
         em_close(e);
@@ -1461,6 +1467,54 @@ static bool emit_loss(op_emit *e)
 /* Registration                                                              */
 /* ======================================================================== */
 
+/* The general path (ir_node.rt_general): inference-mode BatchNormalization
+ * over X [N, C, D...] whose dims other than C are read when the model
+ * runs; a task per (image, channel) plane. */
+static bool emit_batchnorm_rt(op_emit *e)
+{
+    const ir_value *x = em_in(e, 0);
+    hodu_dtype t = x->dtype;
+    reduce_batchnorm_plan bp;
+    if (!reduce_batchnorm_plan_of(e->g, e->node, &bp))
+        return false;
+    if (bp.training || bp.per_elem || x->rank < 2 || x->dims[1].rt) {
+        ir_node_error(e->d, e->g, e->node,
+                      "BatchNormalization over run-time dims takes inference mode with per-channel parameters only");
+        return false;
+    }
+    const char *ct = fct(t), *m = mf(t);
+    hd_buf plane;
+    hd_buf_init(&plane);
+    hd_buf_puts(&plane, "(1");
+    for (int i = 2; i < x->rank; i++)
+        hd_buf_printf(&plane, " * %s", em_dim(e->g, x, i).s);
+    hd_buf_puts(&plane, ")");
+    char *count = hd_xasprintf("%s * INT64_C(%" PRId64 ")", em_dim(e->g, x, 0).s, bp.c);
+    em_par_for_rt(e, "nc", count, bp.n * bp.c, bp.spatial);
+    free(count);
+    em_line(e, "const int64_t S = %s, c = nc %% %" PRId64 ";", plane.data, bp.c);
+    hd_buf_free(&plane);
+    char *p[5];
+    for (int i = 1; i < 5; i++) {
+        char nm[8];
+        snprintf(nm, sizeof nm, "in%d", i);
+        p[i] = ld(em_in(e, (size_t)i)->dtype, nm, "c");
+    }
+    em_line(e, "const %s a = %s / sqrt%s(%s + (%s)%s);", ct, p[1], m, p[4], ct, em_f64(bp.epsilon).s);
+    em_line(e, "const %s mu = %s, bb = %s;", ct, p[3], p[2]);
+    for (int i = 1; i < 5; i++)
+        free(p[i]);
+    row_ptrs(e, t, "nc * S", t, "nc * S");
+    em_line(e, "for (int64_t j = 0; j < S; j++) {");
+    e->indent++;
+    char *xs = ld(t, "x", "j");
+    bn_store_normalised(e, t, xs);
+    free(xs);
+    em_close(e);
+    em_close(e);
+    return true;
+}
+
 void native_register_reduce(native_lowering *table)
 {
     static const int reductions[] = {OP_REDUCE_SUM,         OP_REDUCE_MEAN,      OP_REDUCE_MAX, OP_REDUCE_MIN,
@@ -1480,7 +1534,7 @@ void native_register_reduce(native_lowering *table)
     table[OP_HARDMAX] = (native_lowering){.emit = emit_softmax, .scratch = scratch_softmax};
     table[OP_LAYER_NORMALIZATION] = (native_lowering){.emit = emit_norm_lastdims, .scratch = scratch_norm_lastdims};
     table[OP_RMS_NORMALIZATION] = (native_lowering){.emit = emit_norm_lastdims, .scratch = scratch_norm_lastdims};
-    table[OP_BATCH_NORMALIZATION] = (native_lowering){.emit = emit_batchnorm};
+    table[OP_BATCH_NORMALIZATION] = (native_lowering){.emit = emit_batchnorm, .emit_rt = emit_batchnorm_rt};
     table[OP_INSTANCE_NORMALIZATION] = (native_lowering){.emit = emit_groupish};
     table[OP_GROUP_NORMALIZATION] = (native_lowering){.emit = emit_groupish};
     table[OP_LP_NORMALIZATION] = (native_lowering){.emit = emit_lpnorm};

@@ -1,0 +1,214 @@
+"""Convolutions and pools over a run-time height and width: models built
+once with `--dim height=LO..HI --dim width=LO..HI` (quotient symbols for
+the output sizes, the general path's Conv, MaxPool, AveragePool, global
+pools and BatchNormalization (torch folds the network's into its
+convolutions, so one on its own)), run at several sizes (odd and even, the
+smallest and the largest of the range) against onnxruntime.
+
+Models: strided, dilated (with asymmetric pads), grouped, depthwise and
+pointwise convolutions, and ones with enough output channels for the
+transposed form that small grids take; MaxPool and AveragePool with and without padding
+and ceil_mode, count_include_pad both ways; GlobalAveragePool and
+GlobalMaxPool; a small residual network (torch.onnx) whose stride-2 block
+adds a 3x3 stride-2 pad-1 convolution to a 1x1 stride-2 shortcut, so both
+sizes must be the one symbol (floor((H-1)/2)+1 == floor((H+1)/2)), then
+batch norm, ReLU, a max pool, a global pool, Flatten and a linear layer.
+The --emit-header and --inspect of a build show the quotient symbols.
+Refusals checked with their messages: auto_pad SAME_UPPER over a
+run-time dim, a ceil_mode pool whose last window may be dropped at some
+sizes, a window that does not fit the smallest size of the range.
+"""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from clitest import CliTest  # noqa: E402
+
+t = CliTest("runtime_conv", __doc__)
+try:
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    import torch
+    from onnx import TensorProto, helper
+except ImportError as exc:
+    print(f"runtime_conv: cannot start: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+errors = []
+DIMS = ["--dim", "batch=1..3", "--dim", "height=7..33", "--dim", "width=6..29"]
+SIZES = [(1, 7, 6), (2, 8, 9), (3, 33, 29), (1, 20, 15), (2, 11, 28)]
+
+
+def save(name, nodes, C, inits):
+    m = helper.make_model(
+        helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                      ["batch", C, "height", "width"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits),
+        opset_imports=[helper.make_opsetid("", 17)])
+    path = t.path(f"{name}.onnx")
+    onnx.save(m, path)
+    return path
+
+
+def conv(name, C, M, k, s, pads, d=1, g=1, bias=True):
+    w = rng.standard_normal((M, C // g, k, k)).astype(np.float32)
+    inits = [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.flatten())]
+    ins = ["x", "w"]
+    if bias:
+        inits.append(helper.make_tensor("b", TensorProto.FLOAT, [M], rng.standard_normal(M).astype(np.float32)))
+        ins.append("b")
+    node = helper.make_node("Conv", ins, ["y"], kernel_shape=[k, k], strides=[s, s], pads=pads, dilations=[d, d],
+                            group=g)
+    return save(name, [node], C, inits), C
+
+
+def pool(name, op, C=3, **attrs):
+    return save(name, [helper.make_node(op, ["x"], ["y"], **attrs)], C, []), C
+
+
+def run_hodu(lib, x):
+    np.save(t.path("x.npy"), x)
+    out = t.path("out")
+    os.makedirs(out, exist_ok=True)
+    t.run([t.hodu, "--run", lib, "--output-dir", out, "--input", f"x={t.path('x.npy')}"])
+    return np.load(os.path.join(out, "y.npy"))
+
+
+def check(what, path, C, dims=DIMS, sizes=SIZES, tol=1e-4):
+    lib = t.path(os.path.basename(path).replace(".onnx", ".so"))
+    try:
+        t.run([t.hodu, "--build", path, "-o", lib] + dims)
+    except RuntimeError as exc:
+        errors.append(f"{what}: build failed: {exc}")
+        return None
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for n, h, w in sizes:
+        x = rng.standard_normal((n, C, h, w)).astype(np.float32)
+        want = sess.run(None, {"x": x})[0]
+        got = run_hodu(lib, x)
+        if got.shape != want.shape:
+            errors.append(f"{what} at {n}x{C}x{h}x{w}: shape {got.shape}, onnxruntime {want.shape}")
+        elif not np.allclose(got, want, rtol=tol, atol=tol):
+            errors.append(f"{what} at {n}x{C}x{h}x{w}: max error {np.abs(got - want).max():.3g}")
+    return lib
+
+
+def expect_fail(what, cmd, needles):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if p.returncode == 0:
+        errors.append(f"{what}: succeeded, expected an error")
+        return
+    if p.returncode < 0:
+        errors.append(f"{what}: crashed ({p.returncode})")
+    for n in needles:
+        if n not in p.stderr:
+            errors.append(f"{what}: message lacks '{n}': {p.stderr.strip()}")
+
+
+# --- convolutions -----------------------------------------------------------
+check("3x3 stride 2 pad 1", *conv("c_s2", 3, 8, 3, 2, [1, 1, 1, 1]))
+check("5x5 stride 3 pad 2, no bias", *conv("c_s3", 4, 5, 5, 3, [2, 2, 2, 2], bias=False))
+check("grouped, dilated, asymmetric pads", *conv("c_grp", 4, 6, 3, 1, [0, 2, 1, 0], d=2, g=2))
+check("depthwise stride 2", *conv("c_dw", 8, 8, 3, 2, [1, 1, 1, 1], g=8))
+check("depthwise dilated", *conv("c_dwd", 6, 6, 3, 1, [2, 2, 2, 2], d=2, g=6))
+check("pointwise", *conv("c_pw", 8, 16, 1, 1, [0, 0, 0, 0]))
+check("1x1 stride 2", *conv("c_pw2", 8, 4, 1, 2, [0, 0, 0, 0]))
+# enough output channels for the transposed form on small grids (the run
+# picks it below 256 positions), the normal one on large grids
+check("3x3, 32 channels", *conv("c_t", 16, 32, 3, 1, [1, 1, 1, 1]))
+check("3x3 stride 2, 32 channels", *conv("c_ts2", 16, 32, 3, 2, [1, 1, 1, 1], bias=False))
+check("pointwise, 32 channels", *conv("c_tpw", 32, 32, 1, 1, [0, 0, 0, 0]))
+
+# --- pools -------------------------------------------------------------------
+check("MaxPool 3x3 stride 2 pad 1", *pool("mp", "MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+check("MaxPool ceil_mode", *pool("mp_ceil", "MaxPool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1))
+check("MaxPool dilated", *pool("mp_dil", "MaxPool", kernel_shape=[2, 2], dilations=[2, 2], pads=[0, 1, 1, 0]))
+check("AveragePool 2x2 stride 2 ceil_mode", *pool("ap_ceil", "AveragePool", kernel_shape=[2, 2], strides=[2, 2],
+                                                  ceil_mode=1))
+for inc in (0, 1):
+    check(f"AveragePool pad 1 count_include_pad={inc}",
+          *pool(f"ap_pad{inc}", "AveragePool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                count_include_pad=inc))
+check("GlobalAveragePool", *pool("gap", "GlobalAveragePool"))
+bn_params = [helper.make_tensor(n, TensorProto.FLOAT, [3], v) for n, v in
+             (("scale", rng.uniform(0.5, 2, 3)), ("bias", rng.standard_normal(3)),
+              ("mean", rng.standard_normal(3)), ("var", rng.uniform(0.5, 2, 3)))]
+check("BatchNormalization", save("bn", [helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"],
+                                                         ["y"], epsilon=1e-3)], 3, bn_params), 3)
+check("GlobalMaxPool", *pool("gmp", "GlobalMaxPool"))
+
+
+# --- a small residual network -------------------------------------------------
+class Block(torch.nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.b1 = torch.nn.BatchNorm2d(cout)
+        self.c2 = torch.nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.b2 = torch.nn.BatchNorm2d(cout)
+        self.short = torch.nn.Conv2d(cin, cout, 1, stride, bias=False) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        y = torch.relu(self.b1(self.c1(x)))
+        y = self.b2(self.c2(y))
+        return torch.relu(y + (self.short(x) if self.short is not None else x))
+
+
+class ResNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 8, 3, 1, 1)
+        self.bn = torch.nn.BatchNorm2d(8)
+        self.pool = torch.nn.MaxPool2d(3, 2, 1)
+        self.l1 = Block(8, 8, 1)
+        self.l2 = Block(8, 16, 2)
+        self.fc = torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.bn(self.stem(x))))
+        x = self.l2(self.l1(x))
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+net = ResNet().eval()
+for mod in net.modules():  # batch norms with statistics of their own
+    if isinstance(mod, torch.nn.BatchNorm2d):
+        mod.running_mean.uniform_(-0.5, 0.5)
+        mod.running_var.uniform_(0.5, 2.0)
+res = t.path("resnet.onnx")
+torch.onnx.export(net, (torch.randn(1, 3, 16, 16),), res, input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}}, opset_version=17, dynamo=False)
+res_lib = check("residual network", res, 3)
+if res_lib:
+    p = subprocess.run([t.hodu, "--inspect", res_lib], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0 or "height" not in p.stdout:
+        errors.append(f"--inspect of the residual network: {p.returncode}: {p.stdout[-400:]} {p.stderr[-400:]}")
+    hdr = t.path("resnet.h")
+    p = subprocess.run([t.hodu, "--build", res, "--emit-header", hdr, "-o", t.path("resnet2.so")] + DIMS,
+                       capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        errors.append(f"--emit-header: {p.stderr.strip()}")
+    p = subprocess.run([t.hodu, "--build", res, "--dump-ir", "-o", t.path("resnet3.so")] + DIMS, capture_output=True,
+                       text=True, timeout=300)
+    # the stride-2 block's two paths meet in one quotient symbol
+    if p.returncode != 0 or "(height+1)/2" not in p.stdout + p.stderr:
+        errors.append(f"--dump-ir lacks the quotient symbol (height+1)/2: {(p.stdout + p.stderr)[-600:]}")
+
+# --- refusals ------------------------------------------------------------------
+same = save("same", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                                      auto_pad="SAME_UPPER")], 3, [])
+expect_fail("auto_pad SAME_UPPER over a run-time height", [t.hodu, "--build", same, "-o", t.path("no.so")] + DIMS,
+            ["MaxPool", "SAME_UPPER", "--dim"])
+drop = save("drop", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                                      pads=[0, 0, 1, 1], ceil_mode=1)], 3, [])
+expect_fail("ceil_mode that may drop the last window", [t.hodu, "--build", drop, "-o", t.path("no.so")] + DIMS,
+            ["ceil_mode", "'height'", "--dim height=N"])
+big, _ = conv("big", 3, 4, 9, 1, [0, 0, 0, 0])
+expect_fail("a window larger than the smallest height", [t.hodu, "--build", big, "-o", t.path("no.so")] + DIMS,
+            ["does not fit", "'height'", "smallest (7)"])
+
+sys.exit(t.finish(errors))
