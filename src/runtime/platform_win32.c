@@ -31,8 +31,15 @@ static void last_error(DWORD code, char *why, size_t why_size)
                              (DWORD)(why_size > 0xFFFF ? 0xFFFF : why_size), NULL);
     while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '\r' || why[n - 1] == ' '))
         why[--n] = '\0';
-    if (n == 0)
+    if (n == 0) {
         snprintf(why, why_size, "Windows error %lu", (unsigned long)code);
+        return;
+    }
+    /* Some messages keep a "%1" for the file's name ("Bad EXE format for
+     * %1."); the caller names the file, so the placeholder goes. */
+    char *hole = strstr(why, " for %1");
+    if (hole != NULL)
+        memmove(hole, hole + 7, strlen(hole + 7) + 1);
 }
 
 void *hodurt_lib_open(const char *path, char *why, size_t why_size)
