@@ -5,11 +5,14 @@
 #
 #   tools/cross_runtime.sh TRIPLE DIR
 #
-# Writes DIR/libhodu_rt.a and DIR/run_model.  The runtime is built without
+# Writes DIR/libhodu_rt.a and DIR/run_model (DIR/run_model.exe for
+# x86_64-w64-mingw32, which wine64 runs; the runtime then uses
+# src/runtime/platform_win32.c).  The runtime is built without
 # image decoding and without safetensors parsing (-DHODU_RT_NO_IMAGE,
 # -DHODU_RT_NO_JSON): their libraries are installed for the build machine
 # only, and those calls then fail with a message saying so.  Run the result
-# with e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu DIR/run_model ...`.
+# with e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu DIR/run_model ...` or
+# `wine64 DIR/run_model.exe ...`.
 set -euo pipefail
 
 triple=${1:?usage: tools/cross_runtime.sh TRIPLE DIR}
@@ -17,12 +20,25 @@ out=${2:?usage: tools/cross_runtime.sh TRIPLE DIR}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cc=${triple}-gcc
 if ! command -v "$cc" >/dev/null 2>&1; then
-    echo "cross_runtime.sh: $cc not found (Debian package gcc-${triple//_/-})" >&2
+    case $triple in
+    x86_64-w64-mingw32) package=gcc-mingw-w64-x86-64 ;;
+    *) package=gcc-${triple//_/-} ;;
+    esac
+    echo "cross_runtime.sh: $cc not found (Debian package $package)" >&2
     exit 1
 fi
 mkdir -p "$out/obj"
 flags=(-std=gnu11 -O2 -fPIC -Wall -Wextra -Werror -fvisibility=hidden -DHODU_RT_NO_IMAGE -DHODU_RT_NO_JSON
        -I"$repo/include" -I"$repo/src")
+exe=run_model
+link=(-rdynamic -ldl -lm -lpthread)
+if [[ $triple == *-mingw32 ]]; then
+    # printf's %zu and %lld as C99 says (msvcrt's own printf lacks them); a
+    # static, self-contained .exe with the 8 MiB main stack Linux gives.
+    flags+=(-D__USE_MINGW_ANSI_STDIO=1)
+    exe=run_model.exe
+    link=(-static -Wl,--stack,8388608 -lm)
+fi
 objs=()
 for src in "$repo"/src/runtime/*.c; do
     obj=$out/obj/$(basename "$src" .c).o
@@ -31,7 +47,6 @@ for src in "$repo"/src/runtime/*.c; do
 done
 rm -f "$out/libhodu_rt.a"
 "${triple}-ar" rcs "$out/libhodu_rt.a" "${objs[@]}"
-# -rdynamic: the model library's calls into the runtime resolve against the
-# runner's copy.
-"$cc" "${flags[@]}" -rdynamic "$repo/examples/consumer/run_model.c" -o "$out/run_model" "$out/libhodu_rt.a" \
-    -ldl -lm -lpthread
+# -rdynamic (ELF): the model library's calls into the runtime resolve
+# against the runner's copy.
+"$cc" "${flags[@]}" "$repo/examples/consumer/run_model.c" -o "$out/$exe" "$out/libhodu_rt.a" "${link[@]}"

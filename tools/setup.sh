@@ -61,8 +61,10 @@ step() {
 # libasan8/libubsan1/libtsan2 are gcc's sanitizer runtimes (tools/test.sh).
 # The image libraries are libhodu_rt's decoder's (src/runtime/image.c).
 # man-db renders the man page in tests/install/check_install.sh.
-# The aarch64 cross compiler and its C library, qemu-user to run what it
-# builds, and file: tests/targets/aarch64.sh (hodu --build --target).
+# The aarch64 and riscv64 cross compilers and their C libraries, qemu-user
+# to run what they build, mingw-w64 and wine64 (its loader, without the
+# recommended desktop parts) for the Windows DLL, and file:
+# tests/targets/cross.sh (hodu --build --target).
 # libssl-dev is libcrypto (SHA-256, Ed25519) for .hodupkg packages; openssl
 # makes the test's keys and unzip lists a package (tests/package).
 packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libcjson-dev libssl-dev
@@ -71,7 +73,8 @@ packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-
           libasan8 libubsan1 libtsan2
           libjpeg62-turbo-dev libpng-dev libwebp-dev libtiff-dev libopenjp2-7-dev libstb-dev
           man-db
-          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user file)
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user file
+          gcc-mingw-w64-x86-64 wine64)
 missing=()
 for p in "${packages[@]}"; do
     if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then

@@ -10,6 +10,10 @@
 static const hd_target targets[] = {
     {"x86_64-linux-gnu", "x86_64-linux-gnu-gcc", "x86-64", "gcc-x86-64-linux-gnu", "Advanced Micro Devices X86-64"},
     {"aarch64-linux-gnu", "aarch64-linux-gnu-gcc", "armv8-a", "gcc-aarch64-linux-gnu", "AArch64"},
+    /* rv64gc: no vector extension assumed (see docs/targets.md). */
+    {"riscv64-linux-gnu", "riscv64-linux-gnu-gcc", "rv64gc", "gcc-riscv64-linux-gnu", "RISC-V"},
+    /* A Windows DLL (PE32+), built by mingw-w64. */
+    {"x86_64-w64-mingw32", "x86_64-w64-mingw32-gcc", "x86-64", "gcc-mingw-w64-x86-64", "x86-64 PE32+ DLL"},
 };
 
 const char *hd_target_host(void)
@@ -18,12 +22,17 @@ const char *hd_target_host(void)
     return "x86_64-linux-gnu";
 #elif defined(__aarch64__)
     return "aarch64-linux-gnu";
+#elif defined(__riscv) && __riscv_xlen == 64
+    return "riscv64-linux-gnu";
 #else
     return "";
 #endif
 }
 
-const char *hd_target_list(void) { return "x86_64-linux-gnu, aarch64-linux-gnu"; }
+const char *hd_target_list(void)
+{
+    return "x86_64-linux-gnu, aarch64-linux-gnu, riscv64-linux-gnu, x86_64-w64-mingw32";
+}
 
 const hd_target *hd_target_find(const char *triple, hd_diag *d)
 {

@@ -33,7 +33,7 @@ const hd_target *hd_target_find(const char *triple, hd_diag *d);
 /* True when t is not the build machine's architecture. */
 bool hd_target_is_cross(const hd_target *t);
 
-/* "x86_64-linux-gnu, aarch64-linux-gnu": the known triples (static). */
+/* "x86_64-linux-gnu, aarch64-linux-gnu, ...": the known triples (static). */
 const char *hd_target_list(void);
 
 /* True when the command's first word names an executable (a path, or a

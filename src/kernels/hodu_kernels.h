@@ -299,6 +299,20 @@
 #define HD__GNU 0
 #endif
 
+/* The generated library exports hodu_model_get_desc and nothing else: ELF
+ * by visibility (it is built with -fvisibility=hidden), a Windows DLL by
+ * dllexport (which then exports only what is so marked). */
+#if defined(_WIN32)
+#define HD_EXPORT __declspec(dllexport)
+#define HD_HIDDEN
+#elif HD__GNU
+#define HD_EXPORT __attribute__((visibility("default")))
+#define HD_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define HD_EXPORT
+#define HD_HIDDEN
+#endif
+
 #if !defined(HD_VECTOR_BYTES)
 #if defined(HD_NO_VECTOR) || !HD__GNU
 #define HD_VECTOR_BYTES 0

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "platform.h"
 #include "rt_impl.h"
 
 /* --- errors ------------------------------------------------------------ */
@@ -200,7 +201,7 @@ void *hodurt_alloc_aligned(size_t nbytes)
     if (rounded > SIZE_MAX - (HODU_ABI_ALIGN - 1))
         return NULL;
     rounded = (rounded + HODU_ABI_ALIGN - 1) / HODU_ABI_ALIGN * HODU_ABI_ALIGN;
-    void *p = aligned_alloc(HODU_ABI_ALIGN, rounded);
+    void *p = hodurt_aligned_malloc(HODU_ABI_ALIGN, rounded);
     if (p != NULL)
         memset(p, 0, rounded);
     return p;
@@ -250,7 +251,7 @@ HODU_RT_API void hodu_tensor_free(hodu_tensor *t)
 {
     if (t == NULL)
         return;
-    free(t->data);
+    hodurt_aligned_free(t->data);
     t->data = NULL;
     t->nbytes = 0;
 }
@@ -296,9 +297,9 @@ hodu_status hodurt_write_file(const char *path, const void *const *parts, const 
     char *tmp = malloc(path_len + 32);
     if (tmp == NULL)
         return hodurt_fail(err, HODU_ERR_NOMEM, "cannot write '%s': out of memory", path);
-    snprintf(tmp, path_len + 32, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, path_len + 32, "%s.tmp.%ld", path, hodurt_process_id());
     /* O_EXCL: never write through a file or link that is already there. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int fd = hodurt_create_new(tmp);
     if (fd < 0) {
         hodu_status st =
             hodurt_fail(err, HODU_ERR_IO, "cannot write '%s': cannot create '%s': %s", path, tmp, strerror(errno));
@@ -316,7 +317,7 @@ hodu_status hodurt_write_file(const char *path, const void *const *parts, const 
         failed = "close";
         saved_errno = errno;
     }
-    if (failed == NULL && rename(tmp, path) != 0) {
+    if (failed == NULL && !hodurt_replace_file(tmp, path)) {
         failed = "rename";
         saved_errno = errno;
     }
@@ -335,9 +336,8 @@ hodu_status hodurt_read_file(const char *path, size_t max_bytes, uint8_t **bytes
 {
     *bytes = NULL;
     *size = 0;
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then
-     * refuses anything but a regular file. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    /* fstat then refuses anything but a regular file. */
+    int fd = hodurt_open_read(path);
     if (fd < 0)
         return hodurt_fail(err, HODU_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;

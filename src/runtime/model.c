@@ -2,13 +2,12 @@
  * model.c - opening compiled models, checking their descriptors, creating
  * instances and running them with dtype, shape and size checks.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "platform.h"
 #include "rt_impl.h"
 
 /* A descriptor with more tensors (steps) than this is taken as garbage. */
@@ -238,40 +237,22 @@ HODU_RT_API hodu_status hodu_model_open(const char *path, hodu_model **out, hodu
     if (!S_ISREG(st.st_mode))
         return hodurt_fail(err, HODU_ERR_IO, "cannot open model '%s': not a regular file", path);
 
-    /* dlopen searches the library path for a name without a slash; a model
-     * path means a file, so anchor such a name to the current directory. */
-    char *load_path = NULL;
-    if (strchr(path, '/') == NULL) {
-        size_t len = strlen(path);
-        load_path = malloc(len + 3);
-        if (load_path == NULL)
-            return hodurt_fail(err, HODU_ERR_NOMEM, "cannot open model '%s': out of memory", path);
-        memcpy(load_path, "./", 2);
-        memcpy(load_path + 2, path, len + 1);
-    }
-
-    hodu_status status = hodurt_model_load(path, load_path != NULL ? load_path : path, out, err);
-    free(load_path);
-    return status;
+    return hodurt_model_load(path, path, out, err);
 }
 
 hodu_status hodurt_model_load(const char *path, const char *load_path, hodu_model **out, hodu_error *err)
 {
     *out = NULL;
-    void *handle = dlopen(load_path, RTLD_NOW | RTLD_LOCAL);
-    if (handle == NULL) {
-        const char *why = dlerror();
-        return hodurt_fail(err, HODU_ERR_FORMAT, "cannot load model '%s': %s", path,
-                           why != NULL ? why : "dlopen failed");
-    }
+    char why[512];
+    void *handle = hodurt_lib_open(load_path, why, sizeof why);
+    if (handle == NULL)
+        return hodurt_fail(err, HODU_ERR_FORMAT, "cannot load model '%s': %s", path, why);
 
-    dlerror(); /* clear any stale message before dlsym */
-    void *sym = dlsym(handle, HODU_MODEL_ENTRY);
+    void *sym = hodurt_lib_symbol(handle, HODU_MODEL_ENTRY, why, sizeof why);
     if (sym == NULL) {
-        const char *why = dlerror();
         hodu_status st_code = hodurt_fail(err, HODU_ERR_FORMAT, "'%s' is not a Hodu model: no symbol %s (%s)", path,
-                                          HODU_MODEL_ENTRY, why != NULL ? why : "symbol is NULL");
-        dlclose(handle);
+                                          HODU_MODEL_ENTRY, why);
+        hodurt_lib_close(handle);
         return st_code;
     }
     hodu_model_get_desc_fn get_desc;
@@ -279,7 +260,7 @@ hodu_status hodurt_model_load(const char *path, const char *load_path, hodu_mode
 
     hodu_model *m = calloc(1, sizeof *m);
     if (m == NULL) {
-        dlclose(handle);
+        hodurt_lib_close(handle);
         return hodurt_fail(err, HODU_ERR_NOMEM, "cannot open model '%s': out of memory", path);
     }
     m->handle = handle;
@@ -299,7 +280,7 @@ HODU_RT_API void hodu_model_close(hodu_model *model)
         return;
     free(model->tensor_bytes);
     if (model->handle != NULL)
-        dlclose(model->handle);
+        hodurt_lib_close(model->handle);
     free(model);
 }
 
@@ -501,7 +482,7 @@ HODU_RT_API void hodu_instance_destroy(hodu_instance *inst)
     arena_free(inst);
     free(inst->profile);
     if (inst->owns_workspace)
-        free(inst->workspace);
+        hodurt_aligned_free(inst->workspace);
     free(inst);
 }
 
@@ -512,18 +493,11 @@ HODU_RT_API uint32_t hodu_instance_num_threads(const hodu_instance *inst)
 
 /* --- profiling ----------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* hodu_exec.profile_step: closes the step being timed, opens `step`. */
 static void profile_step(void *ctx, uint32_t step)
 {
     hodu_instance *inst = ctx;
-    uint64_t now = now_ns();
+    uint64_t now = hodurt_now_ns();
     if (inst->profile_open >= 0)
         inst->profile[inst->profile_open].total_ns += now - inst->profile_since_ns;
     inst->profile_open = -1;

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "platform.h"
 #include "rt_impl.h"
 
 #define NPY_MAGIC     "\x93NUMPY"
@@ -571,9 +572,8 @@ HODU_RT_API hodu_status hodu_npy_read_as(const char *path, hodu_dtype expect, ho
     memset(out, 0, sizeof *out);
     if (path == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_npy_read: path is NULL");
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then
-     * refuses anything but a regular file. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    /* read_npy_fd refuses anything but a regular file. */
+    int fd = hodurt_open_read(path);
     if (fd < 0)
         return hodurt_fail(err, HODU_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     hodu_status status = read_npy_fd(path, fd, expect, out, err);

@@ -15,17 +15,21 @@
  */
 #define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 #if defined(__aarch64__)
 #include <sys/auxv.h>
 #endif
 
-#if !defined(HODU_RT_NO_JSON) && !defined(HODU_RT_NO_CRYPTO)
+/* Packages need cJSON and libcrypto, and load through a sealed memfd
+ * (Linux); elsewhere the calls fail saying so. */
+#if !defined(HODU_RT_NO_JSON) && !defined(HODU_RT_NO_CRYPTO) && !defined(_WIN32)
 #include <cjson/cJSON.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>

@@ -23,18 +23,17 @@
  * against 16 with the yields.  A yield costs a system call (about 0.3 us)
  * when the thread has its CPU to itself.
  */
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "platform.h"
 #include "rt_impl.h"
 
 /* Polls of a counter before a waiting thread sleeps.  Long enough to bridge
  * the gap between two nodes of one run, short enough that an idle instance
  * stops burning a core within a millisecond or so. */
 #define POOL_SPIN 20000
-/* Polls between two sched_yield calls while spinning (a power of two). */
+/* Polls between two hodurt_yield calls while spinning (a power of two). */
 #define POOL_YIELD_EVERY 64
 
 /* The claim word: generation (24 bits) | task count (20) | next task (20). */
@@ -46,11 +45,11 @@
 struct hodurt_pool {
     uint32_t n_workers; /* including the caller */
     uint32_t n_started; /* worker threads actually running */
-    pthread_t *threads;
+    hodurt_thread *threads;
 
-    pthread_mutex_t lock;
-    pthread_cond_t wake; /* a new job or stop */
-    pthread_cond_t idle; /* the last task of a job finished */
+    hodurt_mutex lock;
+    hodurt_cond wake; /* a new job or stop */
+    hodurt_cond idle; /* the last task of a job finished */
 
     /* The current job; written by the caller before `claim` is published. */
     hodu_task_fn fn;
@@ -80,7 +79,7 @@ static void cpu_relax(void)
 static void spin_pause(int i)
 {
     if (i % POOL_YIELD_EVERY == POOL_YIELD_EVERY - 1)
-        sched_yield();
+        hodurt_yield();
     else
         cpu_relax();
 }
@@ -100,9 +99,9 @@ static void run_tasks(hodurt_pool *p, uint64_t gen, uint32_t worker)
          * before it writes fn and ctx again. */
         p->fn(p->ctx, (uint32_t)next, worker);
         if (atomic_fetch_add_explicit(&p->done, 1, memory_order_acq_rel) + 1 == n) {
-            pthread_mutex_lock(&p->lock);
-            pthread_cond_signal(&p->idle);
-            pthread_mutex_unlock(&p->lock);
+            hodurt_mutex_lock(&p->lock);
+            hodurt_cond_signal(&p->idle);
+            hodurt_mutex_unlock(&p->lock);
         }
     }
 }
@@ -116,16 +115,16 @@ static unsigned long wait_for_job(hodurt_pool *p, unsigned long seen)
             return j;
         spin_pause(i);
     }
-    pthread_mutex_lock(&p->lock);
+    hodurt_mutex_lock(&p->lock);
     unsigned long j;
     while ((j = atomic_load_explicit(&p->job, memory_order_acquire)) == seen &&
            !atomic_load_explicit(&p->stop, memory_order_acquire))
-        pthread_cond_wait(&p->wake, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+        hodurt_cond_wait(&p->wake, &p->lock);
+    hodurt_mutex_unlock(&p->lock);
     return j;
 }
 
-static void *worker_main(void *arg_)
+static HODURT_THREAD_MAIN(worker_main, arg_)
 {
     struct worker_arg *arg = arg_;
     hodurt_pool *p = arg->pool;
@@ -135,9 +134,10 @@ static void *worker_main(void *arg_)
     for (;;) {
         seen = wait_for_job(p, seen);
         if (atomic_load_explicit(&p->stop, memory_order_acquire))
-            return NULL;
+            break;
         run_tasks(p, seen & GEN_MASK, index);
     }
+    HODURT_THREAD_END;
 }
 
 void hodurt_pool_parallel_for(void *pool, uint32_t n_tasks, hodu_task_fn fn, void *ctx)
@@ -154,10 +154,10 @@ void hodurt_pool_parallel_for(void *pool, uint32_t n_tasks, hodu_task_fn fn, voi
     p->ctx = ctx;
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     atomic_store_explicit(&p->claim, gen << (2 * CLAIM_BITS) | (uint64_t)n_tasks << CLAIM_BITS, memory_order_release);
-    pthread_mutex_lock(&p->lock);
+    hodurt_mutex_lock(&p->lock);
     atomic_store_explicit(&p->job, job, memory_order_release);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+    hodurt_cond_broadcast(&p->wake);
+    hodurt_mutex_unlock(&p->lock);
 
     run_tasks(p, gen, 0);
 
@@ -167,10 +167,10 @@ void hodurt_pool_parallel_for(void *pool, uint32_t n_tasks, hodu_task_fn fn, voi
             return;
         spin_pause(i);
     }
-    pthread_mutex_lock(&p->lock);
+    hodurt_mutex_lock(&p->lock);
     while (atomic_load_explicit(&p->done, memory_order_acquire) != n_tasks)
-        pthread_cond_wait(&p->idle, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+        hodurt_cond_wait(&p->idle, &p->lock);
+    hodurt_mutex_unlock(&p->lock);
 }
 
 hodu_status hodurt_pool_create(uint32_t n_workers, hodurt_pool **out, hodu_error *err)
@@ -180,9 +180,9 @@ hodu_status hodurt_pool_create(uint32_t n_workers, hodurt_pool **out, hodu_error
     if (p == NULL)
         return hodurt_fail(err, HODU_ERR_NOMEM, "thread pool: out of memory");
     p->n_workers = n_workers;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->wake, NULL);
-    pthread_cond_init(&p->idle, NULL);
+    hodurt_mutex_init(&p->lock);
+    hodurt_cond_init(&p->wake);
+    hodurt_cond_init(&p->idle);
     atomic_init(&p->claim, 0);
     atomic_init(&p->done, 0);
     atomic_init(&p->job, 0);
@@ -200,7 +200,7 @@ hodu_status hodurt_pool_create(uint32_t n_workers, hodurt_pool **out, hodu_error
         if (arg != NULL) {
             arg->pool = p;
             arg->index = i;
-            rc = pthread_create(&p->threads[i - 1], NULL, worker_main, arg);
+            rc = hodurt_thread_start(&p->threads[i - 1], worker_main, arg) ? 0 : -1;
             if (rc != 0)
                 free(arg);
         }
@@ -218,15 +218,15 @@ void hodurt_pool_destroy(hodurt_pool *p)
 {
     if (p == NULL)
         return;
-    pthread_mutex_lock(&p->lock);
+    hodurt_mutex_lock(&p->lock);
     atomic_store_explicit(&p->stop, true, memory_order_release);
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+    hodurt_cond_broadcast(&p->wake);
+    hodurt_mutex_unlock(&p->lock);
     for (uint32_t i = 0; i < p->n_started; i++)
-        pthread_join(p->threads[i], NULL);
-    pthread_cond_destroy(&p->idle);
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->lock);
+        hodurt_thread_join(p->threads[i]);
+    hodurt_cond_destroy(&p->idle);
+    hodurt_cond_destroy(&p->wake);
+    hodurt_mutex_destroy(&p->lock);
     free(p->threads);
     free(p);
 }

@@ -15,7 +15,12 @@
 
 #include "hodu_rt.h"
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(_WIN32) && defined(__GNUC__)
+/* mingw-w64 (tools/cross_runtime.sh builds a static library there): no ELF
+ * visibility; the formats are C99's (__USE_MINGW_ANSI_STDIO). */
+#define HODU_RT_API
+#define HODU_RT_PRINTF(fmt_index, first_arg) __attribute__((format(gnu_printf, fmt_index, first_arg)))
+#elif defined(__GNUC__) || defined(__clang__)
 #define HODU_RT_API                          __attribute__((visibility("default")))
 #define HODU_RT_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 #else

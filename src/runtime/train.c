@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform.h"
 #include "rt_impl.h"
 
 #define MAX_CHECKPOINT_BYTES ((size_t)1 << 40)
@@ -59,11 +60,11 @@ HODU_RT_API void hodu_trainer_destroy(hodu_trainer *t)
     if (t == NULL)
         return;
     for (size_t i = 0; i < t->n_state; i++) {
-        free(t->state[i].cur);
-        free(t->state[i].nxt);
+        hodurt_aligned_free(t->state[i].cur);
+        hodurt_aligned_free(t->state[i].nxt);
     }
     for (size_t i = 0; t->extra && i < t->desc->n_outputs; i++)
-        free(t->extra[i]);
+        hodurt_aligned_free(t->extra[i]);
     free(t->extra);
     free(t->state);
     free(t->feed);

@@ -1177,8 +1177,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
                    "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n"
                    "#include \"hodu_abi.h\"\n#include \"hodu_kernels.h\"\n\n");
     if (weights_bytes)
-        hd_buf_puts(
-            b, "extern const unsigned char hodu_weights[] __attribute__((visibility(\"hidden\"), aligned(64)));\n");
+        hd_buf_puts(b, "extern const unsigned char hodu_weights[] HD_HIDDEN __attribute__((aligned(64)));\n");
     else
         hd_buf_puts(b, "static const unsigned char hodu_weights[64] __attribute__((aligned(64)));\n");
     hd_buf_write(b, decls.data ? decls.data : "", decls.len);
@@ -1244,7 +1243,7 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
                   g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n + graph_has_rt(g),
                   plan->n_schedule, has_state ? "state_next" : "NULL", has_state ? "initial" : "NULL");
     free(initial_at);
-    hd_buf_puts(b, "__attribute__((visibility(\"default\"))) const hodu_model_desc *hodu_model_get_desc(void);\n"
+    hd_buf_puts(b, "HD_EXPORT const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");
 
     /* The blob: every kept constant at its offset, zero padding between,

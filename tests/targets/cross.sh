@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# hodu --build --target TRIPLE, run under emulation (ctests target_aarch64,
+# target_riscv64 and target_windows; docs/targets.md).
+#
+#   tests/targets/cross.sh TRIPLE HODU PYTHON
+#
+#   aarch64-linux-gnu, riscv64-linux-gnu: run under qemu-user
+#   x86_64-w64-mingw32: a Windows DLL, run under wine64
+#
+#   1. checks that `hodu --target unknown` lists TRIPLE, then cross-builds
+#      libhodu_rt and the run_model runner (tools/cross_runtime.sh)
+#   2. builds examples/digits/digits.onnx and a MobileNetV2 (random weights,
+#      tools/export_models.py, batch 1) for TRIPLE and for this machine;
+#      the TRIPLE ones must be that machine's binaries (is_target below:
+#      NEON code on aarch64, F-extension float code on riscv64, a PE32+ DLL
+#      exporting only hodu_model_get_desc, with SSE code, on Windows)
+#   3. runs them under the emulator and compares every output with the
+#      x86-64 build's and onnxruntime's, within 1e-4 relative to the
+#      output's largest magnitude
+#   4. every 8th ONNX node test (221 of them) on TRIPLE through the same
+#      runner: each one tests/conformance/expected_pass.txt lists (those that
+#      pass on x86-64) must pass, ImageDecoder's excepted, and at least 200
+#
+# A missing tool is a failure naming its Debian package, never a skip.
+# About 2-3 minutes on two cores each, most of it the node tests.
+set -euo pipefail
+
+triple=${1:?usage: cross.sh TRIPLE HODU PYTHON}
+hodu=${2:?usage: cross.sh TRIPLE HODU PYTHON}
+python=${3:?usage: cross.sh TRIPLE HODU PYTHON}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+name=target_${triple%%-*}
+[ "$triple" = x86_64-w64-mingw32 ] && name=target_windows
+
+need() {
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "$name: FAIL: $1 is missing (Debian package $2; tools/setup.sh installs it)"
+        exit 1
+    fi
+}
+need_file() {
+    if [ ! -e "$1" ]; then
+        echo "$name: FAIL: $1 is missing (Debian package $2; tools/setup.sh installs it)"
+        exit 1
+    fi
+}
+need file file
+case $triple in
+aarch64-linux-gnu)
+    need $triple-gcc gcc-aarch64-linux-gnu
+    need $triple-objdump binutils-aarch64-linux-gnu
+    need qemu-aarch64 qemu-user
+    need_file /usr/$triple/lib/ld-linux-aarch64.so.1 libc6-dev-arm64-cross
+    emulator=(qemu-aarch64 -L /usr/$triple)
+    exe=run_model
+    ;;
+riscv64-linux-gnu)
+    need $triple-gcc gcc-riscv64-linux-gnu
+    need $triple-objdump binutils-riscv64-linux-gnu
+    need qemu-riscv64 qemu-user
+    need_file /usr/$triple/lib/ld-linux-riscv64-lp64d.so.1 libc6-dev-riscv64-cross
+    emulator=(qemu-riscv64 -L /usr/$triple)
+    exe=run_model
+    ;;
+x86_64-w64-mingw32)
+    need $triple-gcc gcc-mingw-w64-x86-64
+    need $triple-objdump binutils-mingw-w64-x86-64
+    # Debian's wine64 package keeps its loader out of $PATH.
+    wine=$(command -v wine64 || true)
+    [ -n "$wine" ] || wine=/usr/lib/wine/wine64
+    need_file $wine wine64
+    wineserver=$(dirname "$wine")/wineserver
+    [ -x "$wineserver" ] || wineserver=$(command -v wineserver || echo /usr/lib/wine/wineserver)
+    need_file "$wineserver" wine64
+    emulator=("$wine")
+    exe=run_model.exe
+    ;;
+*)
+    echo "cross.sh: no emulator known for $triple"
+    exit 2
+    ;;
+esac
+
+work=$(mktemp -d)
+cleanup() {
+    # wineserver -k stops the private prefix's Wine processes (only they
+    # share this WINEPREFIX).
+    if [ -n "${WINEPREFIX:-}" ]; then
+        "$wineserver" -k >/dev/null 2>&1 || true
+        "$wineserver" -w >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+fails=0
+# Each line ends with the seconds since the start, to see where time goes.
+ok() { echo "ok   $1 [${SECONDS} s]"; }
+bad() {
+    echo "FAIL $1 [${SECONDS} s]"
+    fails=$((fails + 1))
+}
+
+# An unknown triple's error lists the known ones, this one among them.
+if "$hodu" --build "$work/none.onnx" --target unknown-triple -o "$work/none.so" 2>"$work/unknown.err"; then
+    bad "--target unknown-triple was accepted"
+elif grep -q "known targets are: .*$triple" "$work/unknown.err"; then
+    ok "--target unknown-triple lists $triple"
+else
+    bad "--target unknown-triple: $(cat "$work/unknown.err")"
+fi
+
+"$repo/tools/cross_runtime.sh" $triple "$work/rt"
+runner=("${emulator[@]}" "$work/rt/$exe")
+
+if [ $triple = x86_64-w64-mingw32 ]; then
+    # A private Wine prefix, created by the first run (half a minute or
+    # more); the persistent wineserver then makes each later run cost
+    # tens of milliseconds.  Wine's helper processes inherit the
+    # descriptors of the run that starts them: keep them off our pipes.
+    export WINEPREFIX=$work/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+    mkdir -p "$WINEPREFIX"
+    "$wineserver" -p >/dev/null 2>&1 </dev/null
+    start=$SECONDS
+    if "${runner[@]}" >"$work/wine_setup.log" 2>&1 </dev/null; [ $? -ne 2 ]; then
+        bad "wine: the runner did not start (its usage exit 2 expected)"
+        tail -n 5 "$work/wine_setup.log"
+    else
+        ok "wine: prefix set up and the runner starts ($((SECONDS - start)) s)"
+    fi
+fi
+
+# is_target NAME LIB: LIB is TRIPLE's kind of binary, with the code expected.
+is_target() {
+    local desc n
+    desc=$(file -b "$2")
+    case $triple in
+    aarch64-linux-gnu)
+        if [[ $desc == *"ARM aarch64"* ]]; then ok "$1: the library is AArch64"; else bad "$1: $desc"; fi
+        n=$($triple-objdump -d "$2" | grep -cE '\s(fmla|fadd|fmul|fmax)\s+v[0-9]+\.4s' || true)
+        if [ "$n" -gt 0 ]; then ok "$1: $n NEON float vector instructions"; else bad "$1: no NEON float vector instruction"; fi
+        ;;
+    riscv64-linux-gnu)
+        if [[ $desc == *"RISC-V"* && $desc == *"double-float ABI"* ]]; then
+            ok "$1: the library is RISC-V (lp64d)"
+        else
+            bad "$1: $desc"
+        fi
+        # rv64gc: the F extension's scalar float code (no vector extension).
+        n=$($triple-objdump -d "$2" | grep -cE '\s(fmadd|fmul|fadd|fmax)\.s\s' || true)
+        if [ "$n" -gt 0 ]; then ok "$1: $n RISC-V float instructions"; else bad "$1: no RISC-V float instruction"; fi
+        ;;
+    x86_64-w64-mingw32)
+        if [[ $desc == *"PE32+ executable (DLL)"* && $desc == *"x86-64"* && $desc == *"MS Windows"* ]]; then
+            ok "$1: the library is a Windows x86-64 DLL"
+        else
+            bad "$1: $desc"
+        fi
+        # The export table's rows, e.g. "[   0] hodu_model_get_desc".
+        local exports
+        exports=$($triple-objdump -p "$2" | sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' |
+            grep -E '^\s*\[\s*[0-9]+\]' || true)
+        if [[ $exports =~ ^[[:space:]]*\[[[:space:]]*0\][[:space:]]+hodu_model_get_desc$ ]]; then
+            ok "$1: exports hodu_model_get_desc only"
+        else
+            bad "$1: exports ${exports:-nothing}; hodu_model_get_desc alone expected"
+        fi
+        n=$($triple-objdump -d "$2" | grep -cE '\s(mulps|addps|maxps)\s' || true)
+        if [ "$n" -gt 0 ]; then ok "$1: $n SSE packed float instructions"; else bad "$1: no SSE packed float instruction"; fi
+        ;;
+    esac
+}
+
+# model NAME MODEL.onnx INPUT.npy: builds for both, runs both and onnxruntime, compares.
+model() {
+    local name=$1 onnx=$2 input=$3
+    local d=$work/$name lib=target.so
+    [ $triple = x86_64-w64-mingw32 ] && lib=target.dll
+    mkdir -p "$d"
+    if ! "$hodu" --build "$onnx" --target $triple -o "$d/$lib" 2>"$d/err"; then
+        bad "$name: build for $triple"; cat "$d/err"; return
+    fi
+    "$hodu" --build "$onnx" -o "$d/x86.so"
+    is_target "$name" "$d/$lib"
+    local in_name
+    in_name=$("$python" -c 'import onnx,sys; m=onnx.load(sys.argv[1]); init={i.name for i in m.graph.initializer}; print([i.name for i in m.graph.input if i.name not in init][0])' "$onnx")
+    if ! "${runner[@]}" "$d/$lib" "$d/target_" "$input" >"$d/run.out" 2>&1 </dev/null; then
+        bad "$name: run under ${emulator[0]##*/}"; cat "$d/run.out"; return
+    fi
+    "$hodu" --run "$d/x86.so" --input "$in_name=$input" --output-dir "$d/x86" >/dev/null
+    if "$python" - "$onnx" "$input" "$d" <<'PY'
+import os, sys
+import numpy as np
+import onnx
+import onnxruntime as ort
+onnx_path, inp, d = sys.argv[1:]
+m = onnx.load(onnx_path)
+sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+feed = {sess.get_inputs()[0].name: np.load(inp)}
+want = sess.run(None, feed)
+bad = 0
+for k, out in enumerate(m.graph.output):
+    got = np.load(os.path.join(d, f"target_{k}.npy"))
+    x86 = np.load(os.path.join(d, "x86", out.name + ".npy"))
+    for what, ref in (("x86-64", x86), ("onnxruntime", want[k])):
+        ref = np.asarray(ref)
+        if got.shape != ref.shape:
+            print(f"  {out.name}: shape {got.shape} vs {what}'s {ref.shape}"); bad += 1; continue
+        if ref.dtype.kind in "iub":
+            err = 0.0 if np.array_equal(got, ref) else 1.0
+        else:
+            err = float(np.max(np.abs(got.astype(np.float64) - ref))) / max(float(np.max(np.abs(ref))), 1e-30)
+        print(f"  {out.name} vs {what}: max error {err:.2e} relative to the largest magnitude")
+        bad += err > 1e-4
+sys.exit(1 if bad else 0)
+PY
+    then ok "$name: $triple outputs match x86-64 and onnxruntime"; else bad "$name: outputs differ"; fi
+}
+
+# digits: the example's first eight images, as the example feeds them.
+"$python" -c 'import numpy as np, sys; np.save(sys.argv[2], np.load(sys.argv[1])[:8].astype(np.float32))' \
+    "$repo/examples/digits/images.npy" "$work/digits_in.npy"
+model digits "$repo/examples/digits/digits.onnx" "$work/digits_in.npy"
+
+# MobileNetV2, one 224x224 image (about 20 s under qemu-aarch64).
+if "$python" "$repo/tools/export_models.py" --out "$work/models" mobilenet_v2 >"$work/export.log" 2>&1; then
+    "$python" -c 'import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32))' "$work/mnv2_in.npy"
+    model mobilenet_v2 "$(ls "$work"/models/*mobilenet_v2*.onnx | head -n 1)" "$work/mnv2_in.npy"
+else
+    bad "mobilenet_v2: tools/export_models.py failed (needs torch and torchvision: tools/setup.sh --models)"
+    tail -n 5 "$work/export.log"
+fi
+
+# The node-test sample: every test expected to pass on x86-64 must pass
+# here, but ImageDecoder's: the cross-built runtime has no image decoding.
+# The runner reads stdin from /dev/null (Wine's helpers must not hold the
+# harness's pipes).
+grep -v '^test_image_decoder' "$repo/tests/conformance/expected_pass.txt" >"$work/expected_pass.txt"
+start=$SECONDS
+if "$python" "$repo/tests/conformance/run_node_tests.py" --hodu "$hodu" --sample 8 -j 2 --no-ort \
+    --target $triple --runner "${runner[*]}" --expect-pass "$work/expected_pass.txt" \
+    --min-pass 200 >"$work/node.log" 2>&1 </dev/null; then
+    ok "node tests on $triple: $(tail -n 1 "$work/node.log") (in $((SECONDS - start)) s)"
+else
+    bad "node tests on $triple: $(tail -n 1 "$work/node.log")"
+    grep -E '^(FAIL|REGRESS|  )' "$work/node.log" | head -n 30 || true
+    tail -n 15 "$work/node.log"
+fi
+
+if [ $fails -gt 0 ]; then
+    echo "$name: $fails failed"
+    exit 1
+fi
+echo "$name: all passed"
