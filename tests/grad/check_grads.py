@@ -48,8 +48,10 @@ class Case:
     (name, shape) of f32 inputs, or (name, shape, kind) where kind is
     "positive" (0.5..2), "unit" (-0.9..0.9), "away" (|x| >= 0.1, off the
     kinks), "bool", "int64:LO:HI" (an integer input, not differentiated),
-    "int32=A,B,..." (these int32 values), or "perm:N" (int64 indices, a
-    permutation of range(N) cut to the shape).
+    "int32=A,B,...", "int64=A,B,..." or "f32=A,B,..." (these values; an
+    f32 one is float32 in both float types and not differentiated, as
+    Resize's scales), or "perm:N" (int64 indices, a permutation of
+    range(N) cut to the shape).
     consts: initializers (numpy arrays; float ones follow the case's
     float type).  torch: f(t) -> list of outputs, t the dict of torch
     tensors by name.  outputs: names of the graph outputs."""
@@ -64,6 +66,7 @@ class Case:
     f64: bool = True
     wrt: list = None  # None: every float input
     ort: bool = False  # also check the f32 forward outputs against onnxruntime
+    out_shapes: dict = field(default_factory=dict)
 
 
 def load_cases():
@@ -94,6 +97,10 @@ def gen_input(rng, shape, kind):
         return rng.integers(int(lo), int(hi), shape).astype(np.int64)
     if kind.startswith("int32="):
         return np.array([int(v) for v in kind[6:].split(",")], np.int32).reshape(shape)
+    if kind.startswith("int64="):
+        return np.array([int(v) for v in kind[6:].split(",")], np.int64).reshape(shape)
+    if kind.startswith("f32="):
+        return np.array([float(v) for v in kind[4:].split(",")], np.float32).reshape(shape)
     if kind.startswith("perm:"):
         n = int(kind.split(":")[1])
         return rng.permutation(n)[:int(np.prod(shape))].reshape(shape).astype(np.int64)
@@ -109,9 +116,10 @@ def make_model(case, dtype):
     ins = []
     for spec in case.inputs:
         name, shape, kind = (spec + (None,))[:3]
-        other = {"bool": TensorProto.BOOL, "int32": TensorProto.INT32}.get((kind or "").split("=")[0], TensorProto.INT64)
+        other = {"bool": TensorProto.BOOL, "int32": TensorProto.INT32,
+                 "f32": TensorProto.FLOAT}.get((kind or "").split("=")[0], TensorProto.INT64)
         ins.append(helper.make_tensor_value_info(name, elem if is_float_kind(kind) else other, list(shape)))
-    outs = [helper.make_tensor_value_info(o, elem, None) for o in case.outputs]
+    outs = [helper.make_tensor_value_info(o, elem, case.out_shapes.get(o)) for o in case.outputs]
     inits = [numpy_helper.from_array(v.astype(dtype) if v.dtype.kind == "f" else v, k)
              for k, v in case.consts.items()]
     nodes = case.nodes
