@@ -658,6 +658,10 @@ static bool infer_resize_grad(op_ctx *c)
         return op_fail(c, "type %s is not supported (float32 and float64 are)", ir_dtype_name(x->dtype));
     if (!dy || dy->dtype != x->dtype)
         return op_fail(c, "dY must have X's type");
+    for (int i = 0; i < p.rank; i++)
+        if (dy->dims[i].size != p.out[i])
+            return op_fail(c, "dY's dim %d is %" PRId64 ", the resized output's %" PRId64, i, dy->dims[i].size,
+                           p.out[i]);
     op_set_out(c, 0, x->dtype, p.rank, p.in);
     return true;
 }
