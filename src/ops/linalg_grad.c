@@ -27,32 +27,71 @@ static void put_term(char *buf, size_t *at, const einsum_labels *t, const char *
         buf[(*at)++] = letter[t->l[i]];
 }
 
-/* The gradient of operand i; -1 after an error. */
-static int operand_grad(op_grad_ctx *c, const einsum_plan *p, int i, int dy, const char *letter)
+/* An n x n identity of value `like`'s float type. */
+static int identity(op_grad_ctx *c, int64_t n, int like)
+{
+    hodu_dtype t = ir_val(c->g, like)->dtype;
+    size_t es = ir_dtype_size(t);
+    unsigned char *data = ir_graph_keep(c->g, hd_xcalloc((size_t)(n * n), es));
+    for (int64_t k = 0; k < n; k++) {
+        if (t == HODU_DTYPE_F64)
+            ((double *)data)[k * n + k] = 1.0;
+        else
+            ((float *)data)[k * n + k] = 1.0f;
+    }
+    int64_t dims[2] = {n, n};
+    return ir_const_new(c->g, NULL, t, 2, dims, data, (size_t)(n * n) * es);
+}
+
+/* Einsum node reading ins[0..n) with equation eq. */
+static int einsum_op(op_grad_ctx *c, const int *ins, int n, const char *eq)
+{
+    int r = og_op(c, "Einsum", ins, (size_t)n);
+    ir_node_add_attr(c->g, c->last, "equation", IR_ATTR_STRING)->s = hd_xstrdup(eq);
+    return r;
+}
+
+/* The gradient of operand i; -1 after an error.  An operand that repeats
+ * a label reads a diagonal: the gradient is taken for the operand's
+ * distinct labels (`term`, sizes dims[]), then written onto the diagonal
+ * by an Einsum with an identity per repeat, whose second label is one the
+ * equation leaves free (spare). */
+static int operand_grad(op_grad_ctx *c, const einsum_plan *p, int i, int dy, const char *letter, const char *spare)
 {
     const einsum_labels *in = &p->in[i];
     const ir_value *xi = ir_val(c->g, og_x(c, (size_t)i));
-    for (int d = 0; d < in->n; d++)
-        for (int k = 0; k < d; k++)
-            if (in->l[k] == in->l[d]) {
-                og_none(c, "an operand repeats a label (a diagonal); its gradient would write a diagonal back");
+    einsum_labels term = {0};
+    int64_t dims[HODU_MAX_RANK];
+    bool repeats = false;
+    for (int d = 0; d < in->n; d++) {
+        if (labels_have(&term, in->l[d])) {
+            repeats = true;
+            continue;
+        }
+        dims[term.n] = xi->dims[d].size;
+        term.l[term.n++] = in->l[d];
+    }
+    if (repeats)
+        for (int d = 0; d < in->n; d++)
+            if (xi->dims[d].rt || xi->dims[d].data_dep) {
+                og_none(c, "an operand with a diagonal has a run-time dim");
                 return -1;
             }
-    /* the operand's dims the gradient Einsum gives: labels some other
-     * term has, at the size the operand has */
+    /* the term's dims the gradient Einsum gives: labels some other term
+     * has, at the size the operand has */
     einsum_labels kept = {0};
     int64_t unsq[HODU_MAX_RANK];
     size_t n_unsq = 0;
     bool expand = false;
-    for (int d = 0; d < in->n; d++) {
-        int l = in->l[d];
+    for (int d = 0; d < term.n; d++) {
+        int l = term.l[d];
         int64_t got = labels_have(&p->out, l) ? p->size[l] : -1; /* that label's size in the gradient Einsum */
         for (int j = 0; j < p->n_in; j++)
             if (j != i)
                 for (int k = 0; k < p->in[j].n; k++)
                     if (p->in[j].l[k] == l && ir_val(c->g, og_x(c, (size_t)j))->dims[k].size > got)
                         got = ir_val(c->g, og_x(c, (size_t)j))->dims[k].size;
-        int64_t want = xi->dims[d].size;
+        int64_t want = dims[d];
         if (got < 0 || (want == 1 && got != 1)) {
             unsq[n_unsq++] = d;
             expand = expand || want != 1;
@@ -78,13 +117,44 @@ static int operand_grad(op_grad_ctx *c, const einsum_plan *p, int i, int dy, con
     eq[at++] = '>';
     put_term(eq, &at, &kept, letter);
     eq[at] = '\0';
-    int r = og_op(c, "Einsum", ins, (size_t)n_ins);
-    ir_node_add_attr(c->g, c->last, "equation", IR_ATTR_STRING)->s = hd_xstrdup(eq);
+    int r = einsum_op(c, ins, n_ins, eq);
     if (n_unsq)
         r = og_axes_op(c, "Unsqueeze", r, unsq, n_unsq);
     if (expand)
-        r = og_op2(c, "Expand", r, og_shape(c, og_x(c, (size_t)i)));
-    return r;
+        r = og_op2(c, "Expand", r, repeats ? og_i64s(c, dims, (size_t)term.n) : og_shape(c, og_x(c, (size_t)i)));
+    if (!repeats)
+        return r;
+    /* term, then "af" per repeat of label a at a dim given spare letter f,
+     * onto the operand's dims */
+    char diag[HODU_MAX_RANK * 6 + 4], out[HODU_MAX_RANK + 1];
+    at = 0;
+    put_term(diag, &at, &term, letter);
+    int dins[HODU_MAX_RANK + 1], n_d = 0, n_spare = 0;
+    dins[n_d++] = r;
+    for (int d = 0; d < in->n; d++) {
+        int l = in->l[d];
+        bool first = true;
+        for (int k = 0; k < d; k++)
+            first = first && in->l[k] != l;
+        if (first) {
+            out[d] = letter[l];
+            continue;
+        }
+        if (!spare[n_spare]) {
+            og_none(c, "the equation uses too many letters to name a diagonal's copies");
+            return -1;
+        }
+        out[d] = spare[n_spare++];
+        diag[at++] = ',';
+        diag[at++] = letter[l];
+        diag[at++] = out[d];
+        dins[n_d++] = identity(c, xi->dims[d].size, og_x(c, (size_t)i));
+    }
+    diag[at++] = '-';
+    diag[at++] = '>';
+    memcpy(diag + at, out, (size_t)in->n);
+    diag[at + (size_t)in->n] = '\0';
+    return einsum_op(c, dins, n_d, diag);
 }
 
 bool einsum_grad(op_grad_ctx *c)
@@ -114,11 +184,17 @@ bool einsum_grad(op_grad_ctx *c)
         used[free_l] = true;
         letter[l] = (char)(free_l < 26 ? 'a' + free_l : 'A' + (free_l - 26));
     }
+    char spare[EINSUM_ELL0 + 1];
+    size_t n_spare = 0;
+    for (int l = 0; l < EINSUM_ELL0; l++)
+        if (!used[l])
+            spare[n_spare++] = (char)(l < 26 ? 'a' + l : 'A' + (l - 26));
+    spare[n_spare] = '\0';
     int dy = og_dy(c, 0);
     for (int i = 0; i < p.n_in; i++) {
         if (!c->want[i])
             continue;
-        int r = operand_grad(c, &p, i, dy, letter);
+        int r = operand_grad(c, &p, i, dy, letter, spare);
         if (r < 0)
             return false;
         c->dx[i] = r;

@@ -32,6 +32,19 @@
 #include "nn_impl.h"
 #include "resize.h"
 
+/* The output's declared dims; hodu.ResizeGrad's are dY's (input 4).  The
+ * rank, or -1 when not declared. */
+static int rs_declared(op_ctx *c, int64_t *dims)
+{
+    if (op_node(c)->op != OP_RESIZE_GRAD)
+        return op_declared_shape(c, 0, dims);
+    const ir_value *dy = op_in(c, 4);
+    if (!dy || !ir_value_is_static(dy))
+        return -1;
+    ir_value_dims(dy, dims);
+    return dy->rank;
+}
+
 static bool rs_names(op_ctx *c, resize_plan *p)
 {
     const ir_node *n = op_node(c);
@@ -40,7 +53,7 @@ static bool rs_names(op_ctx *c, resize_plan *p)
         p->mode = RESIZE_NEAREST;
     else if (strcmp(mode, "linear") == 0 || strcmp(mode, "bilinear") == 0)
         p->mode = RESIZE_LINEAR;
-    else if (strcmp(mode, "cubic") == 0 && n->op == OP_RESIZE)
+    else if (strcmp(mode, "cubic") == 0 && n->op != OP_UPSAMPLE)
         p->mode = RESIZE_CUBIC;
     else
         return op_fail(c, "attribute 'mode' value '%s' is not supported", mode);
@@ -199,7 +212,7 @@ static int rs_run_time(op_ctx *c, resize_plan *p, const int *axes, int na)
         }
     }
     int64_t declared[HODU_MAX_RANK];
-    if (!rt || op_declared_shape(c, 0, declared) != r)
+    if (!rt || rs_declared(c, declared) != r)
         return 0;
     p->at_run_time = true;
     p->n_axes = na;
@@ -323,7 +336,7 @@ static bool rs_get(op_ctx *c, resize_plan *p)
         int64_t declared[HODU_MAX_RANK];
         const ir_value *sv = rs_has(c, 3) ? op_in(c, 3) : NULL;
         if (sv && sv->kind != IR_VALUE_CONST && sv->dtype == HODU_DTYPE_I64 && sv->rank == 1 &&
-            sv->dims[0].size == na && op_declared_shape(c, 0, declared) == r &&
+            sv->dims[0].size == na && rs_declared(c, declared) == r &&
             strcmp(ir_attr_string(n, "keep_aspect_ratio_policy", "stretch"), "stretch") == 0) {
             /* sizes given at run time: the declared output's, which the
              * lowering checks them against */
@@ -628,3 +641,29 @@ static const op_attr_spec upsample_attrs[] = {{"mode", IR_ATTR_STRING}, {"scales
 
 OP_DEF(RESIZE, .attrs = resize_attrs, .infer = nn_infer_resize, .grad = resize_grad);
 OP_DEF(UPSAMPLE, .attrs = upsample_attrs, .infer = nn_infer_resize, .grad = resize_grad);
+
+/* hodu.ResizeGrad: X's shape and type from input 0, dY (input 4) the
+ * forward's output, and only for run-time scales, sizes or roi (others
+ * have constant matrices: nn_resize_grad.c).  Resize's attributes; an
+ * Upsample's gradient has opset < 11, which reads them as Upsample's. */
+static bool infer_resize_grad(op_ctx *c)
+{
+    resize_plan p;
+    if (!rs_get(c, &p))
+        return false;
+    const ir_value *x = op_in(c, 0), *dy = op_in(c, 4);
+    if (!p.at_run_time)
+        return op_fail(c, "only a Resize whose scales, sizes or roi come at run time has this gradient op");
+    if (x->dtype != HODU_DTYPE_F32 && x->dtype != HODU_DTYPE_F64)
+        return op_fail(c, "type %s is not supported (float32 and float64 are)", ir_dtype_name(x->dtype));
+    if (!dy || dy->dtype != x->dtype)
+        return op_fail(c, "dY must have X's type");
+    for (int i = 0; i < p.rank; i++)
+        if (dy->dims[i].size != p.out[i])
+            return op_fail(c, "dY's dim %d is %" PRId64 ", the resized output's %" PRId64, i, dy->dims[i].size,
+                           p.out[i]);
+    op_set_out(c, 0, x->dtype, p.rank, p.in);
+    return true;
+}
+
+OP_DEF(RESIZE_GRAD, .attrs = resize_attrs, .infer = infer_resize_grad);

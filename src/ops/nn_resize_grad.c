@@ -5,7 +5,10 @@
  * (resize.h), so dX = A^T dY axis by axis.  The matrices are constants
  * made at build time and applied by MatMul, which the backends run well;
  * every mode the taps describe (nearest, linear, cubic, antialias, each
- * coordinate transformation) is covered by the same code.
+ * coordinate transformation) is covered by the same code.  When scales,
+ * sizes or roi come at run time the taps are only known then: the rule
+ * makes hodu.ResizeGrad, which builds them as the forward lowering does
+ * and adds each dY element into the inputs its taps read.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,19 +45,40 @@ static int axis_matrix(op_grad_ctx *c, const resize_plan *p, int axis, bool tran
     return m;
 }
 
+/* hodu.ResizeGrad (X, roi, scales, sizes, dY) with the forward's
+ * attributes. */
+static bool run_time_grad(op_grad_ctx *c, const ir_node *n)
+{
+    int ins[5] = {og_x(c, 0), -1, -1, -1, og_dy(c, 0)};
+    for (size_t i = 1; i < n->n_inputs && i < 4; i++)
+        ins[i] = og_x(c, i);
+    c->dx[0] = og_op_in(c, "hodu", "ResizeGrad", ins, 5);
+    for (size_t k = 0; k < n->n_attrs; k++) {
+        const ir_attr *a = &n->attrs[k];
+        switch (a->kind) {
+        case IR_ATTR_INT: og_attr_int(c, a->name, a->i); break;
+        case IR_ATTR_FLOAT: og_attr_float(c, a->name, a->f); break;
+        case IR_ATTR_INTS: og_attr_ints(c, a->name, a->ints, a->n); break;
+        case IR_ATTR_STRING: ir_node_add_attr(c->g, c->last, a->name, IR_ATTR_STRING)->s = hd_xstrdup(a->s); break;
+        default: break; /* Upsample's scales attribute: not the run-time form */
+        }
+    }
+    return true;
+}
+
 bool resize_grad(op_grad_ctx *c)
 {
     resize_plan p;
     if (!resize_plan_get(c->g, c->node, &p))
         return og_none(c, "its plan could not be read");
-    if (p.at_run_time)
-        return og_none(c, "its scales, sizes or roi come at run time; the gradient needs them at build time");
     const ir_node *n = ir_nd(c->g, c->node);
     for (size_t i = 1; i < n->n_inputs; i++)
         if (c->want[i])
-            return og_none(c, "only X has a gradient, not roi, scales or sizes");
+            return og_none(c, "only X has a gradient, not roi, scales or sizes (give --wrt for X)");
     if (!c->want[0])
         return true;
+    if (p.at_run_time)
+        return run_time_grad(c, n);
     int g = og_dy(c, 0), r = p.rank;
     for (int d = 0; d < r; d++) {
         if (!p.resized[d])

@@ -266,6 +266,30 @@ static int channel_sum(op_grad_ctx *c, int v, int p, int rank)
     return og_op2(c, "Reshape", reduce_keep(c, "ReduceSum", v, axes, na), og_shape(c, p));
 }
 
+/* BatchNormalization with training_mode=1: x normalised over every dim but
+ * the channel's with the batch's mean and (population) variance, as
+ * LayerNormalization normalises over its axes; the running mean and var
+ * outputs are statistics, not differentiated, and the input mean and var
+ * only feed them. */
+static bool batchnorm_train_grad(op_grad_ctx *c, const reduce_batchnorm_plan *p, int x, int rank, int dy)
+{
+    if (given_dy(c, 1) >= 0 || given_dy(c, 2) >= 0)
+        return og_none(c, "the running mean and var outputs have no gradient rule");
+    int64_t axes[HODU_MAX_RANK];
+    size_t na = 0;
+    for (int i = 0; i < rank; i++)
+        if (i != 1)
+            axes[na++] = i;
+    int rstd, xhat = normalise(c, x, axes, na, p->epsilon, true, &rstd);
+    if (c->want[0])
+        c->dx[0] = normalise_back(c, mul(c, dy, per_channel(c, og_x(c, 1), p->c, rank)), xhat, rstd, axes, na, true);
+    if (c->want[1])
+        c->dx[1] = channel_sum(c, mul(c, dy, xhat), og_x(c, 1), rank);
+    if (c->want[2])
+        c->dx[2] = channel_sum(c, dy, og_x(c, 2), rank);
+    return true;
+}
+
 /* BatchNormalization at inference: an affine map per channel,
  * y = (x - mean) k + B with k = scale / sqrt(var + eps). */
 bool batchnorm_grad(op_grad_ctx *c)
@@ -273,11 +297,11 @@ bool batchnorm_grad(op_grad_ctx *c)
     reduce_batchnorm_plan p;
     if (!reduce_batchnorm_plan_of(c->g, c->node, &p))
         return og_none(c, "the input has rank < 2");
-    if (p.training)
-        return og_none(c, "training_mode=1 normalises with the batch's statistics; only inference has a rule");
     if (p.per_elem)
         return og_none(c, "spatial=0 (parameters per position) has no gradient rule");
     int x = og_x(c, 0), rank = rank_of(c, x), dy = og_dy(c, 0);
+    if (p.training)
+        return batchnorm_train_grad(c, &p, x, rank, dy);
     int scale = per_channel(c, og_x(c, 1), p.c, rank);
     int inv = og_op1(c, "Reciprocal",
                      og_op1(c, "Sqrt", og_op2(c, "Add", per_channel(c, og_x(c, 4), p.c, rank), num(c, p.epsilon))));

@@ -335,8 +335,85 @@ bool tile_grad(op_grad_ctx *c)
     return true;
 }
 
+/* The input index that output index o of an axis of d elements reads, in
+ * reflect, edge or wrap mode (the backend's mapping: shape.h, Pad). */
+static int64_t pad_source(shape_pad_mode mode, int64_t o, int64_t begin, int64_t d)
+{
+    int64_t c = o - begin, m = 2 * (d - 1);
+    if (c >= 0 && c < d)
+        return c;
+    switch (mode) {
+    case SHAPE_PAD_EDGE: return c < 0 ? 0 : d - 1;
+    case SHAPE_PAD_WRAP: return ((c % d) + d) % d;
+    default:
+        if (d == 1)
+            return 0;
+        c = ((c % m) + m) % m;
+        return c < d ? c : m - c;
+    }
+}
+
+/* Runs of a non-constant Pad's axis, beyond which the rule gives up: each
+ * is a few nodes, and reflect or wrap pads many times the input's size
+ * make one per copy. */
+enum { PAD_MAX_RUNS = 64 };
+
+/* Reflect, edge or wrap along `axis`: the output indices split into runs
+ * whose sources step by +1, -1 (a mirrored border) or 0 (an edge
+ * repeated); each run's slice of g, reversed or summed as its step asks,
+ * is padded with zeros to the input's positions, and the runs add up. */
+static int pad_axis_back(op_grad_ctx *c, int g, const shape_pad_plan *p, int axis)
+{
+    int64_t n_out = p->out_dims[axis], d = p->in_dims[axis], zb[HODU_MAX_RANK] = {0}, ze[HODU_MAX_RANK] = {0};
+    int sum = -1, runs = 0;
+    for (int64_t o0 = 0; o0 < n_out;) {
+        int64_t m0 = pad_source(p->mode, o0, p->begin[axis], d), step = 1, o1 = o0 + 1;
+        if (o1 < n_out) {
+            step = pad_source(p->mode, o1, p->begin[axis], d) - m0;
+            if (step < -1 || step > 1)
+                step = 1; /* a run of one */
+            else
+                while (o1 < n_out && pad_source(p->mode, o1, p->begin[axis], d) - m0 == step * (o1 - o0))
+                    o1++;
+        }
+        if (++runs > PAD_MAX_RUNS) {
+            og_none(c, "the pads are many times the input's size along an axis");
+            return -1;
+        }
+        int64_t len = o1 - o0, lo = m0, hi = m0;
+        int part;
+        if (len > 1 && step == -1) {
+            if (c->g->opset < 10) {
+                og_none(c, "a mirrored border's gradient is a reversing Slice, which needs opset 10");
+                return -1;
+            }
+            /* o1-1 down to o0; an end below -n_out clamps to before 0 */
+            part = slice_axis(c, g, axis, o1 - 1, o0 > 0 ? o0 - 1 : -n_out - 1, -1);
+            lo = m0 - (len - 1);
+        } else {
+            part = len == n_out ? g : slice_axis(c, g, axis, o0, o1, 1);
+            if (len > 1 && step == 0) {
+                int64_t ax = axis;
+                part = og_axes_op(c, "ReduceSum", part, &ax, 1);
+                og_attr_int(c, "keepdims", 1);
+            } else
+                hi = m0 + len - 1;
+        }
+        zb[axis] = lo;
+        ze[axis] = d - 1 - hi;
+        if (lo != 0 || hi != d - 1)
+            part = pad_zeros(c, part, zb, ze, p->rank);
+        sum = sum < 0 ? part : og_op2(c, "Add", sum, part);
+        o0 = o1;
+    }
+    return sum;
+}
+
 /* Constant mode: x's elements are dY cut back by the pads (a negative
- * pad, a crop, leaves zeros); the pad value gets the sum of the rest. */
+ * pad, a crop, leaves zeros); the pad value gets the sum of the rest.
+ * Other modes copy input elements into the border, so their gradients add
+ * back into the elements copied, one axis at a time (the modes' index
+ * mapping is separable). */
 bool pad_grad(op_grad_ctx *c)
 {
     shape_pad_plan p;
@@ -344,10 +421,17 @@ bool pad_grad(op_grad_ctx *c)
         return false;
     if (p.pads_at_run_time)
         return og_none(c, "the pads come at run time");
-    if (p.mode != SHAPE_PAD_CONSTANT)
-        return og_none(c, "only mode 'constant' has a gradient rule (reflect, edge and wrap would add the copied "
-                          "borders back)");
     int x = og_x(c, 0), value = og_x(c, 2), dy = og_dy(c, 0), dx = -1;
+    if (p.mode != SHAPE_PAD_CONSTANT) {
+        if (!c->want[0] || numel_of(c, x) == 0)
+            return true;
+        int g = dy;
+        for (int a = 0; a < p.rank && g >= 0; a++)
+            if (p.begin[a] != 0 || p.end[a] != 0)
+                g = pad_axis_back(c, g, &p, a);
+        c->dx[0] = g;
+        return g >= 0;
+    }
     int64_t b[HODU_MAX_RANK], e[HODU_MAX_RANK];
     for (int i = 0; i < p.rank; i++) {
         b[i] = -p.begin[i]; /* shape_pad_plan_of bounds them by the tensor size limit */

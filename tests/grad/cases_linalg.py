@@ -23,4 +23,14 @@ CASES = [
     einsum("...ij,...jk->...ik", (2, 3, 4), (1, 4, 5)),  # "..." broadcast
     einsum("...i,i->...", (2, 3, 4), (4,)),
     einsum("ij,ij->ij", (3, 1), (3, 4)),  # a label of size 1 broadcast
+    # an operand that repeats a label reads a diagonal
+    einsum("ii->i", (4, 4)),
+    einsum("bii->bi", (2, 3, 3)),
+    einsum("ii->", (3, 3)),
+    einsum("iii->i", (3, 3, 3)),
+    einsum("iji->ij", (3, 2, 3)),
+    einsum("iij,jk->ik", (3, 3, 4), (4, 2)),
+    einsum("ii,i->i", (3, 3), (3,)),
+    einsum("bii,bj->bij", (2, 3, 3), (1, 4)),  # and b broadcast
+    einsum("...ii->...i", (2, 3, 3)),
 ]

@@ -62,6 +62,27 @@ def torch_pad(x, begin, end, value=0.0):
     return F.pad(x, pads, value=value)
 
 
+def np_pad_gather(x, begin, end, mode):
+    """x padded in reflect, edge or wrap mode as gathers torch can
+    differentiate: numpy.pad of each axis's indices names the elements
+    copied (negative pads crop first)."""
+    np_mode = {"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[mode]
+    for a, (b, e) in enumerate(zip(begin, end)):
+        idx = np.arange(x.shape[a])[max(0, -b):x.shape[a] - max(0, -e)]
+        idx = np.pad(idx, (max(0, b), max(0, e)), mode=np_mode)
+        x = x.index_select(a, torch.tensor(idx, dtype=torch.int64))
+    return x
+
+
+def pad_mode_case(name, shape, begin, end, mode, opset=17, ort=False):
+    if opset >= 11:
+        kw = {"consts": {"pads": i64(*begin, *end)}, "attrs": {"mode": mode}}
+    else:
+        kw = {"attrs": {"mode": mode, "pads": list(begin) + list(end)}}
+    return Case(f"Pad {name}", "Pad", [("x", shape)], lambda t: [np_pad_gather(t["x"], begin, end, mode)],
+                opset=opset, ort=ort, **kw)
+
+
 def scatter(op, **attrs):
     return helper.make_node(op, ["x", "i", "u"], ["y"], **attrs)
 
@@ -145,6 +166,14 @@ CASES = [
          consts={"pads": i64(2, 1), "value": np.array(0.0, np.float32), "axes": i64(-1)}, opset=18),
     Case("Pad (opset 10 attribute)", "Pad", [("x", (3, 4))], lambda t: [torch_pad(t["x"], [1, 0], [0, 2])],
          attrs={"pads": [1, 0, 0, 2]}, opset=10),
+    pad_mode_case("reflect", (2, 3, 4), [0, 1, 2], [1, 2, 3], "reflect", ort=True),
+    pad_mode_case("edge", (2, 3, 4), [1, 0, 2], [0, 2, 3], "edge", ort=True),
+    pad_mode_case("wrap (opset 19)", (3, 4), [1, 3], [2, 1], "wrap", opset=19, ort=True),
+    pad_mode_case("wrap wider than the input", (2, 3), [0, 5], [3, 7], "wrap", opset=19),
+    pad_mode_case("reflect wider than the input", (2, 3), [4, 5], [0, 4], "reflect"),
+    pad_mode_case("reflect of one element", (1, 4), [2, 1], [3, 0], "reflect"),
+    pad_mode_case("edge crops and pads", (4, 5), [-1, 2], [2, -2], "edge"),
+    pad_mode_case("reflect (opset 10 attribute)", (3, 4), [1, 2], [2, 0], "reflect", opset=10),
     Case("DepthToSpace DCR", "DepthToSpace", [("x", (2, 8, 2, 3))], lambda t: [d2s_dcr(t["x"], 2)],
          attrs={"blocksize": 2}),
     Case("DepthToSpace CRD", "DepthToSpace", [("x", (1, 8, 3, 2))], lambda t: [F.pixel_shuffle(t["x"], 2)],

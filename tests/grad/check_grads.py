@@ -12,7 +12,12 @@ node, and the same function written in PyTorch.  For every case:
     (sum(Y.grad * f(X + eps V)) - sum(Y.grad * f(X - eps V))) / 2 eps
     against sum(X.grad * V), relative error <= 1e-6.
 
-    check_grads.py [--hodu build/hodu] [-k SUBSTRING] [--work DIR] [-j JOBS] [-v]
+    check_grads.py [--hodu build/hodu] [-k SUBSTRING] [--work DIR] [-j JOBS] [--cflags FLAGS] [-v]
+
+The generated C is compiled at -O0 unless --cflags says otherwise: the
+cases check the gradient graphs, which the C compiler's optimisations do
+not change, and at -O0 a case builds about ten times faster (the other
+tests run the optimised code).
 
 A case marked f64=False has no double lowering in the native backend (said
 in the case); it is still checked against PyTorch.
@@ -48,8 +53,10 @@ class Case:
     (name, shape) of f32 inputs, or (name, shape, kind) where kind is
     "positive" (0.5..2), "unit" (-0.9..0.9), "away" (|x| >= 0.1, off the
     kinks), "bool", "int64:LO:HI" (an integer input, not differentiated),
-    "int32=A,B,..." (these int32 values), or "perm:N" (int64 indices, a
-    permutation of range(N) cut to the shape).
+    "int32=A,B,...", "int64=A,B,..." or "f32=A,B,..." (these values; an
+    f32 one is float32 in both float types and not differentiated, as
+    Resize's scales), or "perm:N" (int64 indices, a permutation of
+    range(N) cut to the shape).
     consts: initializers (numpy arrays; float ones follow the case's
     float type).  torch: f(t) -> list of outputs, t the dict of torch
     tensors by name.  outputs: names of the graph outputs."""
@@ -64,6 +71,7 @@ class Case:
     f64: bool = True
     wrt: list = None  # None: every float input
     ort: bool = False  # also check the f32 forward outputs against onnxruntime
+    out_shapes: dict = field(default_factory=dict)
 
 
 def load_cases():
@@ -94,6 +102,10 @@ def gen_input(rng, shape, kind):
         return rng.integers(int(lo), int(hi), shape).astype(np.int64)
     if kind.startswith("int32="):
         return np.array([int(v) for v in kind[6:].split(",")], np.int32).reshape(shape)
+    if kind.startswith("int64="):
+        return np.array([int(v) for v in kind[6:].split(",")], np.int64).reshape(shape)
+    if kind.startswith("f32="):
+        return np.array([float(v) for v in kind[4:].split(",")], np.float32).reshape(shape)
     if kind.startswith("perm:"):
         n = int(kind.split(":")[1])
         return rng.permutation(n)[:int(np.prod(shape))].reshape(shape).astype(np.int64)
@@ -109,9 +121,10 @@ def make_model(case, dtype):
     ins = []
     for spec in case.inputs:
         name, shape, kind = (spec + (None,))[:3]
-        other = {"bool": TensorProto.BOOL, "int32": TensorProto.INT32}.get((kind or "").split("=")[0], TensorProto.INT64)
+        other = {"bool": TensorProto.BOOL, "int32": TensorProto.INT32,
+                 "f32": TensorProto.FLOAT}.get((kind or "").split("=")[0], TensorProto.INT64)
         ins.append(helper.make_tensor_value_info(name, elem if is_float_kind(kind) else other, list(shape)))
-    outs = [helper.make_tensor_value_info(o, elem, None) for o in case.outputs]
+    outs = [helper.make_tensor_value_info(o, elem, case.out_shapes.get(o)) for o in case.outputs]
     inits = [numpy_helper.from_array(v.astype(dtype) if v.dtype.kind == "f" else v, k)
              for k, v in case.consts.items()]
     nodes = case.nodes
@@ -122,8 +135,8 @@ def make_model(case, dtype):
 
 
 class Runner:
-    def __init__(self, hodu, work, verbose):
-        self.hodu, self.work, self.verbose = hodu, work, verbose
+    def __init__(self, hodu, work, verbose, cflags):
+        self.hodu, self.work, self.verbose, self.cflags = hodu, work, verbose, cflags
 
     def sh(self, cmd):
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -137,7 +150,7 @@ class Runner:
         path = os.path.join(d, "m.onnx")
         onnx.save(make_model(case, dtype), path)
         so = os.path.join(d, "m.so")
-        cmd = [self.hodu, "--build", path, "--grad", "-o", so]
+        cmd = [self.hodu, "--build", path, "--grad", "-o", so] + (["--cflags", self.cflags] if self.cflags else [])
         for w in case.wrt or []:
             cmd += ["--wrt", w]
         self.sh(cmd)
@@ -241,6 +254,7 @@ def main():
     ap.add_argument("-k", default="", help="only cases whose name contains this")
     ap.add_argument("--work", help="keep the files here")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--cflags", default="-O0", help="for the C compiler (hodu --cflags; '' for hodu's default)")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="cases checked at once")
     a = ap.parse_args()
     if not os.access(a.hodu, os.X_OK):
@@ -248,7 +262,7 @@ def main():
         return 2
     work = a.work or tempfile.mkdtemp(prefix="hodu-grad-")
     os.makedirs(work, exist_ok=True)
-    r = Runner(a.hodu, work, a.v)
+    r = Runner(a.hodu, work, a.v, a.cflags)
     cases = [c for c in load_cases() if a.k in c.name]
     names = [c.name for c in cases]
     if len(set(names)) != len(names):  # each case builds in a folder named after it

@@ -78,6 +78,42 @@ def cnn(rng):
     return nodes, params, (8, 1, 8, 8), 5, fwd
 
 
+def cnn_bn(rng):
+    """cnn with a BatchNormalization in training mode (batch statistics)
+    after each Conv: x [8, 1, 8, 8] -> Conv -> BN -> Relu -> MaxPool ->
+    Conv -> BN -> Relu -> GlobalAveragePool -> Flatten -> Gemm -> [8, 5].
+    The running mean and var are buffers, not trained."""
+    params = {"c1.w": rng.standard_normal((4, 1, 3, 3)) * 0.4, "c1.b": rng.standard_normal(4) * 0.1,
+              "bn1.g": 1 + rng.standard_normal(4) * 0.1, "bn1.b": rng.standard_normal(4) * 0.1,
+              "c2.w": rng.standard_normal((8, 4, 3, 3)) * 0.2, "c2.b": rng.standard_normal(8) * 0.1,
+              "bn2.g": 1 + rng.standard_normal(8) * 0.1, "bn2.b": rng.standard_normal(8) * 0.1,
+              "fc.w": rng.standard_normal((5, 8)) * 0.3, "fc.b": rng.standard_normal(5) * 0.1}
+    consts = {"bn1.mean": np.zeros(4, np.float32), "bn1.var": np.ones(4, np.float32),
+              "bn2.mean": np.zeros(8, np.float32), "bn2.var": np.ones(8, np.float32)}
+    n = helper.make_node
+    nodes = [n("Conv", ["x", "c1.w", "c1.b"], ["a1"], pads=[1, 1, 1, 1]),
+             n("BatchNormalization", ["a1", "bn1.g", "bn1.b", "bn1.mean", "bn1.var"], ["n1", "rm1", "rv1"],
+               training_mode=1, momentum=0.9),
+             n("Relu", ["n1"], ["r1"]),
+             n("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+             n("Conv", ["p1", "c2.w", "c2.b"], ["a2"]),
+             n("BatchNormalization", ["a2", "bn2.g", "bn2.b", "bn2.mean", "bn2.var"], ["n2", "rm2", "rv2"],
+               training_mode=1, momentum=0.9, epsilon=1e-3),
+             n("Relu", ["n2"], ["r2"]),
+             n("GlobalAveragePool", ["r2"], ["g"]),
+             n("Flatten", ["g"], ["f"]),
+             n("Gemm", ["f", "fc.w", "fc.b"], ["y"], transB=1)]
+
+    def fwd(p, x):
+        h = F.conv2d(x, p["c1.w"], p["c1.b"], padding=1)
+        h = F.max_pool2d(F.relu(F.batch_norm(h, None, None, p["bn1.g"], p["bn1.b"], training=True, eps=1e-5)), 2)
+        h = F.conv2d(h, p["c2.w"], p["c2.b"])
+        h = F.relu(F.batch_norm(h, None, None, p["bn2.g"], p["bn2.b"], training=True, eps=1e-3)).mean(dim=(2, 3))
+        return h @ p["fc.w"].T + p["fc.b"]
+
+    return nodes, params, (8, 1, 8, 8), 5, fwd, consts
+
+
 def transformer(rng):
     """A pre-LN transformer encoder layer (two heads) on x [2, 6, 16], then
     the mean over the sequence and a linear head -> [2, 3]."""
@@ -156,7 +192,7 @@ def mlp_wide(rng):
     return nodes, params, (16, 6), nout, fwd
 
 
-MODELS = {"mlp": mlp, "mlp_wide": mlp_wide, "cnn": cnn, "transformer": transformer, "lstm": lstm}
+MODELS = {"mlp": mlp, "mlp_wide": mlp_wide, "cnn": cnn, "cnn_bn": cnn_bn, "transformer": transformer, "lstm": lstm}
 
 
 def make_onnx(nodes, params, xshape, nout, consts=None):
@@ -378,6 +414,7 @@ CASES = [
     ("mlp", "bce_logits", "sgd:momentum=0.5", 0.5),
     ("cnn", "cross_entropy", "sgd:momentum=0.9,weight_decay=0.0005", None),
     ("cnn", "cross_entropy", "adamw", None),
+    ("cnn_bn", "cross_entropy", "sgd:momentum=0.9", None),
     ("transformer", "cross_entropy", "sgd:momentum=0.9", 1.0),
     ("transformer", "mse", "adamw:weight_decay=0.01", None),
     ("lstm", "cross_entropy", "adam", 1.0),

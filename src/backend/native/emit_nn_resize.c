@@ -335,12 +335,14 @@ static void emit_run_time_taps(op_emit *e, const resize_plan *p, const char *acc
     }
 }
 
-/* The loops over the output with the run-time tables. */
-static void emit_run_time_loops(op_emit *e, const resize_plan *p, hodu_dtype t, const char *acc_t)
+static const char *const OUT_VARS[] = {"o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7"};
+
+/* Opens the loops over the output (o0, o1, ...): to[] is the output's
+ * offset, tb[] the input's for the dims not resized (the taps give the
+ * rest). */
+static void open_out_loops(op_emit *e, const resize_plan *p, em_term *tb, em_term *to)
 {
     int r = p->rank;
-    const char *ct = em_ctype(t);
-    bool is_int = !ir_dtype_is_float(t) && t != HODU_DTYPE_BOOL;
     int64_t istride[HODU_MAX_RANK], ostride[HODU_MAX_RANK], s1 = 1, s2 = 1;
     for (int i = r - 1; i >= 0; i--) {
         istride[i] = s1;
@@ -348,13 +350,43 @@ static void emit_run_time_loops(op_emit *e, const resize_plan *p, hodu_dtype t, 
         s1 *= p->in[i];
         s2 *= p->out[i];
     }
-    static const char *const OV[] = {"o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7"};
-    em_term tb[HODU_MAX_RANK], to[HODU_MAX_RANK];
     for (int a = 0; a < r; a++) {
-        em_for(e, OV[a], p->out[a]);
-        tb[a] = (em_term){OV[a], p->resized[a] ? 0 : istride[a]};
-        to[a] = (em_term){OV[a], ostride[a]};
+        em_for(e, OUT_VARS[a], p->out[a]);
+        tb[a] = (em_term){OUT_VARS[a], p->resized[a] ? 0 : istride[a]};
+        to[a] = (em_term){OUT_VARS[a], ostride[a]};
     }
+}
+
+/* Opens a loop over each resized axis's run-time taps: `off` gets the
+ * input offset they read, `wt` the product of their weights (each cast
+ * to `wcast` unless NULL); returns the loops opened. */
+static int open_tap_loops(op_emit *e, const resize_plan *p, const char *wcast, hd_buf *off, hd_buf *wt)
+{
+    int opened = 0;
+    for (int a = 0; a < p->rank; a++) {
+        if (!p->resized[a])
+            continue;
+        em_line(e, "for (int64_t t%d = 0; t%d < nt%d; t%d++) {", a, a, a, a);
+        e->indent++;
+        opened++;
+        em_line(e, "const int64_t j%d = %s * nt%d + t%d;", a, OUT_VARS[a], a, a);
+        hd_buf_printf(off, "%srx%d[j%d]", off->len ? " + " : "", a, a);
+        if (wcast)
+            hd_buf_printf(wt, "%s(%s)rw%d[j%d]", wt->len ? " * " : "", wcast, a, a);
+        else
+            hd_buf_printf(wt, "%srw%d[j%d]", wt->len ? " * " : "", a, a);
+    }
+    return opened;
+}
+
+/* The loops over the output with the run-time tables. */
+static void emit_run_time_loops(op_emit *e, const resize_plan *p, hodu_dtype t, const char *acc_t)
+{
+    int r = p->rank;
+    const char *ct = em_ctype(t);
+    bool is_int = !ir_dtype_is_float(t) && t != HODU_DTYPE_BOOL;
+    em_term tb[HODU_MAX_RANK], to[HODU_MAX_RANK];
+    open_out_loops(e, p, tb, to);
     em_line(e, "%s *y = %s;", ct, em_offset("out0", 0, (size_t)r, to).s);
     em_line(e, "const %s *xb = %s;", ct, em_offset("in0", 0, (size_t)r, tb).s);
     if (p->coord == RESIZE_TF_CROP_AND_RESIZE) {
@@ -362,7 +394,7 @@ static void emit_run_time_loops(op_emit *e, const resize_plan *p, hodu_dtype t, 
         hd_buf_init(&cond);
         for (int a = 0; a < r; a++)
             if (p->resized[a])
-                hd_buf_printf(&cond, "%sre%d[%s]", cond.len ? " || " : "", a, OV[a]);
+                hd_buf_printf(&cond, "%sre%d[%s]", cond.len ? " || " : "", a, OUT_VARS[a]);
         char lit[64];
         snprintf(lit, sizeof(lit), "(%s)%s", acc_t, em_f64(p->extrap).s);
         char *sv = em_store(t, lit);
@@ -375,25 +407,15 @@ static void emit_run_time_loops(op_emit *e, const resize_plan *p, hodu_dtype t, 
         hd_buf_init(&off);
         for (int a = 0; a < r; a++)
             if (p->resized[a])
-                hd_buf_printf(&off, "%srx%d[%s]", off.len ? " + " : "", a, OV[a]);
+                hd_buf_printf(&off, "%srx%d[%s]", off.len ? " + " : "", a, OUT_VARS[a]);
         em_line(e, "*y = xb[%s];", off.len ? off.data : "0");
         hd_buf_free(&off);
     } else {
         em_line(e, "%s acc = 0;", acc_t);
-        int opened = 0;
         hd_buf off, wt;
         hd_buf_init(&off);
         hd_buf_init(&wt);
-        for (int a = 0; a < r; a++) {
-            if (!p->resized[a])
-                continue;
-            em_line(e, "for (int64_t t%d = 0; t%d < nt%d; t%d++) {", a, a, a, a);
-            e->indent++;
-            opened++;
-            em_line(e, "const int64_t j%d = %s * nt%d + t%d;", a, OV[a], a, a);
-            hd_buf_printf(&off, "%srx%d[j%d]", off.len ? " + " : "", a, a);
-            hd_buf_printf(&wt, "%srw%d[j%d]", wt.len ? " * " : "", a, a);
-        }
+        int opened = open_tap_loops(e, p, NULL, &off, &wt);
         char *lx = em_load(t, "xb[q]");
         em_line(e, "const int64_t q = %s;", off.len ? off.data : "0");
         em_line(e, "acc += (%s) * (%s)%s;", wt.len ? wt.data : "1", acc_t, lx);
@@ -414,6 +436,48 @@ static void emit_run_time_loops(op_emit *e, const resize_plan *p, hodu_dtype t, 
     }
     for (int a = 0; a < r; a++)
         em_close(e);
+}
+
+/* hodu.ResizeGrad: dX = 0, then each dY element (input 4) added into the
+ * inputs its run-time taps read, weighted (tf_crop_and_resize's
+ * extrapolated outputs read none). */
+static bool emit_resize_grad(op_emit *e)
+{
+    resize_plan p;
+    if (!resize_plan_get(e->g, e->node, &p) || !p.at_run_time)
+        return no_plan(e, "resize gradient");
+    hodu_dtype t = em_in(e, 0)->dtype;
+    const char *ct = em_ctype(t), *acc_t = acc_type(t);
+    int r = p.rank;
+    emit_run_time_taps(e, &p, acc_t);
+    em_line(e, "for (int64_t i = 0; i < %" PRId64 "; i++) out0[i] = 0;", ir_value_numel(em_out(e, 0)));
+    if (ir_value_numel(em_in(e, 4)) == 0)
+        return true;
+    em_term tb[HODU_MAX_RANK], to[HODU_MAX_RANK];
+    open_out_loops(e, &p, tb, to);
+    em_line(e, "const %s dy = (%s)in4[%s];", acc_t, acc_t, em_index(0, (size_t)r, to).s);
+    em_line(e, "%s *xb = %s;", ct, em_offset("out0", 0, (size_t)r, tb).s);
+    hd_buf off, wt, ext;
+    hd_buf_init(&off);
+    hd_buf_init(&wt);
+    hd_buf_init(&ext);
+    for (int a = 0; a < r; a++)
+        if (p.resized[a] && p.coord == RESIZE_TF_CROP_AND_RESIZE)
+            hd_buf_printf(&ext, "%sre%d[%s]", ext.len ? " || " : "", a, OUT_VARS[a]);
+    if (ext.len)
+        em_line(e, "if (%s) continue;", ext.data);
+    int opened = open_tap_loops(e, &p, acc_t, &off, &wt);
+    em_line(e, "xb[%s] += (%s)((%s) * dy);", off.len ? off.data : "0", ct, wt.len ? wt.data : "1");
+    for (int i = 0; i < opened; i++) {
+        e->indent--;
+        em_line(e, "}");
+    }
+    hd_buf_free(&off);
+    hd_buf_free(&wt);
+    hd_buf_free(&ext);
+    for (int a = 0; a < r; a++)
+        em_close(e);
+    return true;
 }
 
 static bool emit_resize(op_emit *e)
@@ -491,15 +555,14 @@ static bool emit_resize(op_emit *e)
         }
         resize_taps_free(&tp);
     }
-    static const char *const OV[] = {"o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7"};
     static const char *const TV[] = {"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"};
     /* Output loops; per resized dim the table offset base, per plain dim
      * the input offset. */
     em_term tb[HODU_MAX_RANK], to[HODU_MAX_RANK];
     for (int a = 0; a < r; a++) {
-        em_for(e, OV[a], p.out[a]);
-        tb[a] = (em_term){OV[a], p.resized[a] ? 0 : istride[a]};
-        to[a] = (em_term){OV[a], ostride[a]};
+        em_for(e, OUT_VARS[a], p.out[a]);
+        tb[a] = (em_term){OUT_VARS[a], p.resized[a] ? 0 : istride[a]};
+        to[a] = (em_term){OUT_VARS[a], ostride[a]};
     }
     em_line(e, "%s *y = %s;", ct, em_offset("out0", 0, (size_t)r, to).s);
     em_line(e, "const %s *xb = %s;", ct, em_offset("in0", 0, (size_t)r, tb).s);
@@ -508,7 +571,7 @@ static bool emit_resize(op_emit *e)
         hd_buf_init(&cond);
         for (int a = 0; a < r; a++)
             if (ext_ax[a])
-                hd_buf_printf(&cond, "%srs%d_e%d[%s]", cond.len ? " || " : "", e->node, a, OV[a]);
+                hd_buf_printf(&cond, "%srs%d_e%d[%s]", cond.len ? " || " : "", e->node, a, OUT_VARS[a]);
         char lit[64];
         snprintf(lit, sizeof(lit), "(%s)%s", acc_t, em_f64(p.extrap).s);
         char *sv = em_store(t, lit);
@@ -521,7 +584,7 @@ static bool emit_resize(op_emit *e)
         hd_buf_init(&off);
         for (int a = 0; a < r; a++)
             if (p.resized[a])
-                hd_buf_printf(&off, "%srs%d_o%d[%s]", off.len ? " + " : "", e->node, a, OV[a]);
+                hd_buf_printf(&off, "%srs%d_o%d[%s]", off.len ? " + " : "", e->node, a, OUT_VARS[a]);
         em_line(e, "*y = xb[%s];", off.len ? off.data : "0");
         hd_buf_free(&off);
     } else {
@@ -535,7 +598,7 @@ static bool emit_resize(op_emit *e)
                 continue;
             em_for(e, TV[a], ntap[a]);
             opened++;
-            em_line(e, "const int64_t j%d = %s;", a, em_index(0, EM_TERMS({OV[a], ntap[a]}, {TV[a], 1})).s);
+            em_line(e, "const int64_t j%d = %s;", a, em_index(0, EM_TERMS({OUT_VARS[a], ntap[a]}, {TV[a], 1})).s);
             hd_buf_printf(&off, "%srs%d_o%d[j%d]", off.len ? " + " : "", e->node, a, a);
             hd_buf_printf(&wt, "%srs%d_w%d[j%d]", wt.len ? " * " : "", e->node, a, a);
         }
@@ -564,4 +627,5 @@ void native_register_nn_resize(native_lowering *table)
 {
     table[OP_RESIZE] = (native_lowering){.emit = emit_resize, .scratch = scratch_resize};
     table[OP_UPSAMPLE] = (native_lowering){.emit = emit_resize, .scratch = scratch_resize};
+    table[OP_RESIZE_GRAD] = (native_lowering){.emit = emit_resize_grad, .scratch = scratch_resize};
 }
