@@ -518,7 +518,7 @@ static bool emit_pool_rt(op_emit *e)
     free(ip);
     free(op);
     for (int i = 0; i < nd; i++) {
-        char bound[8];
+        char bound[16];
         snprintf(bound, sizeof bound, "O%d", i);
         em_for_rt(e, OV[i], bound);
     }
@@ -528,7 +528,7 @@ static bool emit_pool_rt(op_emit *e)
         em_line(e, "%s acc = 0;", acc_t);
         em_line(e, "int64_t cnt = 0;");
     }
-    char xi[256] = "i0";
+    char *xi = hd_xstrdup("i0");
     for (int i = 0; i < nd; i++) {
         em_for(e, KV[i], w.k[i]);
         em_line(e, "const int64_t i%d = o%d * %" PRId64 " + k%d * %" PRId64 " - %" PRId64 ";", i, i, w.s[i], i, w.d[i],
@@ -536,7 +536,7 @@ static bool emit_pool_rt(op_emit *e)
         if (pl.include_pad) {
             /* padded positions count, those ceil_mode runs past do not */
             em_line(e, "if (i%d < %" PRId64 " || i%d >= I%d + %" PRId64 ") continue;", i, -w.pb[i], i, i, w.pe[i]);
-            char prev[16] = "";
+            char prev[32] = "";
             if (i)
                 snprintf(prev, sizeof prev, "in%d && ", i - 1);
             em_line(e, "const int in%d = %s(uint64_t)i%d < (uint64_t)I%d;", i, prev, i, i);
@@ -544,9 +544,9 @@ static bool emit_pool_rt(op_emit *e)
             em_line(e, "if ((uint64_t)i%d >= (uint64_t)I%d) continue;", i, i);
         }
         if (i) {
-            char next[256];
-            snprintf(next, sizeof next, "(%s) * I%d + i%d", xi, i, i);
-            memcpy(xi, next, sizeof xi);
+            char *next = hd_xasprintf("(%s) * I%d + i%d", xi, i, i);
+            free(xi);
+            xi = next;
         }
     }
     if (pl.include_pad) {
@@ -555,6 +555,7 @@ static bool emit_pool_rt(op_emit *e)
     }
     char *lx = em_load(t, "x[xi]");
     em_line(e, "const int64_t xi = %s;", xi);
+    free(xi);
     em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
     free(lx);
     if (pl.kind == POOL_MAX) {
@@ -566,15 +567,16 @@ static bool emit_pool_rt(op_emit *e)
     }
     for (int i = 0; i < nd; i++)
         em_close(e);
-    char yi[256] = "o0";
+    char *yi = hd_xstrdup("o0");
     for (int i = 1; i < nd; i++) {
-        char next[256];
-        snprintf(next, sizeof next, "(%s) * O%d + o%d", yi, i, i);
-        memcpy(yi, next, sizeof yi);
+        char *next = hd_xasprintf("(%s) * O%d + o%d", yi, i, i);
+        free(yi);
+        yi = next;
     }
     char *res = pl.kind == POOL_MAX ? hd_xstrdup("acc") : hd_xasprintf("acc / (%s)cnt", acc_t);
     char *sv = em_store(t, res);
     em_line(e, "y[%s] = %s;", yi, sv);
+    free(yi);
     free(sv);
     free(res);
     for (int i = 0; i < nd; i++)
