@@ -303,6 +303,7 @@ static void check_file(const char *dir, const char *name, const str_list *string
     static const char *const allowed[] = {"#define ",
                                           "#undef ",
                                           "#if",
+                                          "#elif", /* weights.S: ELF, Mach-O or COFF directives */
                                           "#else",
                                           "#endif",
                                           "#pragma ",
