@@ -37,15 +37,9 @@ done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passes=0 fails=0
-ok() {
-    passes=$((passes + 1))
-    echo "ok   $1"
-}
-bad() {
-    fails=$((fails + 1))
-    echo "FAIL $1"
-}
+# ok / bad: count a case and print its line (tests/lib.sh)
+. "$repo/tests/lib.sh"
+pass=0 fail=0
 # expect_error WHAT MESSAGE COMMAND...: the command fails with exactly MESSAGE on stderr.
 expect_error() {
     local what=$1 want=$2
@@ -259,5 +253,5 @@ else
     bad "hostile packages:"; cat "$work/hostile.log"
 fi
 
-echo "package: $passes passed, $fails failed"
-[ $fails -eq 0 ]
+echo "package: $pass passed, $fail failed"
+[ $fail -eq 0 ]
