@@ -62,6 +62,16 @@ void em_for_rt(op_emit *e, const char *var, const char *n)
     e->indent++;
 }
 
+void em_call_subgraph(op_emit *e, int fn, uint64_t arena)
+{
+    const char *sizes = e->rt_dims ? "rtd" : "NULL";
+    if (arena == 0)
+        em_line(e, "if (s%d_run(scratch, cf_in, cf_out, exec, workers, %s) != 0)", fn, sizes);
+    else
+        em_line(e, "if (s%d_run(scratch + %" PRIu64 ", cf_in, cf_out, exec, workers, %s) != 0)", fn, arena, sizes);
+    em_line(e, "    return 1;");
+}
+
 void em_rt_loops(op_emit *e, int from, int count, hd_buf *dense)
 {
     hd_buf_puts(dense, "0");

@@ -111,6 +111,10 @@ void em_line(op_emit *e, const char *fmt, ...) HD_PRINTF(2, 3);
 void em_for(op_emit *e, const char *var, int64_t n);
 /* em_for for a count known when the model runs: `n` is a C expression. */
 void em_for_rt(op_emit *e, const char *var, const char *n);
+/* Calls subgraph function fn on cf_in/cf_out with its arena at scratch +
+ * arena, returning 1 from the node when it fails; the subgraph reads this
+ * run's sizes (rtd) where the node has run-time dims. */
+void em_call_subgraph(op_emit *e, int fn, uint64_t arena);
 /* The general path's loop nest: loops i<from>..i(count-1) over the locals
  * n<from>..n(count-1) the caller declared (the caller opened those before
  * `from`); `dense` (empty) receives the index of element (i0, ...) of a

@@ -246,9 +246,7 @@ static void flex_call(op_emit *e, int fn, const flex_layout *L)
 {
     em_line(e, "cf_in[0] = p;");
     em_line(e, "cf_out[0] = p == sc ? mo : sc;");
-    em_line(e, "if (s%d_run(scratch + %" PRIu64 ", cf_in, cf_out, exec, workers, %s) != 0)", fn, L->arena,
-            e->rt_dims ? "rtd" : "NULL");
-    em_line(e, "    return 1;");
+    em_call_subgraph(e, fn, L->arena);
     em_line(e, "p = (float *)cf_out[0];");
 }
 

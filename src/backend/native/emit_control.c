@@ -139,14 +139,6 @@ static void pass_captures(op_emit *e, const ir_graph *sub)
         em_line(e, "cf_in[%zu] = in%zu;", first + q, n->n_inputs - n->n_captures + q);
 }
 
-static void call_sub(op_emit *e, int fn)
-{
-    /* the subgraph reads this run's sizes from the node's (a Loop over
-     * run-time dims); other nodes pass none */
-    em_line(e, "if (s%d_run(scratch, cf_in, cf_out, exec, workers, %s) != 0)", fn, e->rt_dims ? "rtd" : "NULL");
-    em_line(e, "    return 1;");
-}
-
 static void declare_io(op_emit *e, const ir_graph *sub)
 {
     em_line(e, "const void *cf_in[%zu];", sub->n_inputs ? sub->n_inputs : 1);
@@ -161,16 +153,16 @@ static void emit_if(op_emit *e, cf_layout *L, const int *fn)
     for (size_t i = 0; i < n->n_outputs; i++)
         em_line(e, "cf_out[%zu] = out%zu;", i, i);
     if (L->n_sub == 1) { /* the condition is known: only the taken branch */
-        call_sub(e, fn[0]);
+        em_call_subgraph(e, fn[0], 0);
         return;
     }
     em_line(e, "if (in0[0]) {");
     e->indent++;
-    call_sub(e, fn[0]);
+    em_call_subgraph(e, fn[0], 0);
     e->indent--;
     em_line(e, "} else {");
     e->indent++;
-    call_sub(e, fn[1]);
+    em_call_subgraph(e, fn[1], 0);
     e->indent--;
     em_line(e, "}");
 }
@@ -238,7 +230,7 @@ static void emit_loop(op_emit *e, cf_layout *L, int fn)
                 row);
         free(row);
     }
-    call_sub(e, fn);
+    em_call_subgraph(e, fn, 0);
     if (p.has_cond)
         em_line(e, "cf_c = *cf_cout != 0;");
     for (size_t k = 0; k < p.n_carried; k++)
@@ -355,7 +347,7 @@ static void emit_scan(op_emit *e, cf_layout *L, int fn)
         free(at);
         split_free(&sp);
     }
-    call_sub(e, fn);
+    em_call_subgraph(e, fn, 0);
     buf = out_buf;
     for (size_t j = 0; j < p.n_out; j++, buf++) {
         int axis;
