@@ -187,12 +187,14 @@ model() {
         bad "$name: run under ${emulator[0]##*/}"; cat "$d/run.out"; return
     fi
     "$hodu" --run "$d/x86.so" --input "$in_name=$input" --output-dir "$d/x86" >/dev/null
-    if "$python" - "$onnx" "$input" "$d" <<'PY'
+    if "$python" - "$onnx" "$input" "$d" "$repo/tests/pylib" <<'PY'
 import os, sys
 import numpy as np
 import onnx
 import onnxruntime as ort
-onnx_path, inp, d = sys.argv[1:]
+onnx_path, inp, d, pylib = sys.argv[1:]
+sys.path.insert(0, pylib)
+from compare import relative_error
 m = onnx.load(onnx_path)
 sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
 feed = {sess.get_inputs()[0].name: np.load(inp)}
@@ -205,10 +207,7 @@ for k, out in enumerate(m.graph.output):
         ref = np.asarray(ref)
         if got.shape != ref.shape:
             print(f"  {out.name}: shape {got.shape} vs {what}'s {ref.shape}"); bad += 1; continue
-        if ref.dtype.kind in "iub":
-            err = 0.0 if np.array_equal(got, ref) else 1.0
-        else:
-            err = float(np.max(np.abs(got.astype(np.float64) - ref))) / max(float(np.max(np.abs(ref))), 1e-30)
+        err = relative_error(got, ref)
         print(f"  {out.name} vs {what}: max error {err:.2e} relative to the largest magnitude")
         bad += err > 1e-4
 sys.exit(1 if bad else 0)
