@@ -12,6 +12,8 @@
  * tf_crop_and_resize) fix the output shape and the mapping: build-time
  * constants, or run-time values where the model declares the output
  * (rs_run_time; the lowering then maps coordinates when the model runs).
+ * Over run-time dims the node takes the general path (rs_get_rt): sizes
+ * are dims (ir_dimvals from Shape), and the run maps coordinates too.
  *
  * Resizing is separable: each resized axis maps an output index to a few
  * input indices (edge-clamped) with weights, and an output element is the
