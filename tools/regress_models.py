@@ -409,8 +409,10 @@ MODELS = {m.name: m for m in [
     Model("efficientnet_b0", _image_classifier("efficientnet_b0"), IMG_SIZES),
     Model("densenet121", _image_classifier("densenet121"), IMG_SIZES),
     Model("vit_b_16", build_vit_b_16, _sizes({"batch": 1}, {"batch": 2}), tags=["heavy"]),
+    # one build over run-time H/W (its final Resize takes Shape(input)'s H/W); an odd size too
     Model("deeplabv3_mobilenet_v3", build_deeplabv3_mobilenet_v3,
-          _sizes({"batch": 1, "height": 224, "width": 224}, {"batch": 2, "height": 160, "width": 192})),
+          _sizes({"batch": 1, "height": 224, "width": 224}, {"batch": 2, "height": 160, "width": 192},
+                 {"batch": 1, "height": 241, "width": 317})),
     Model("ssdlite320_mobilenet_v3", _detector("ssdlite320_mobilenet_v3_large"),
           _sizes({"height": 320, "width": 320}, {"height": 240, "width": 320})),
     Model("fasterrcnn_mobilenet_v3", build_faster_rcnn,

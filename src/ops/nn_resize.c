@@ -12,6 +12,8 @@
  * tf_crop_and_resize) fix the output shape and the mapping: build-time
  * constants, or run-time values where the model declares the output
  * (rs_run_time; the lowering then maps coordinates when the model runs).
+ * Over run-time dims the node takes the general path (rs_get_rt): sizes
+ * are dims (ir_dimvals from Shape), and the run maps coordinates too.
  *
  * Resizing is separable: each resized axis maps an output index to a few
  * input indices (edge-clamped) with weights, and an output element is the
@@ -436,6 +438,147 @@ static bool rs_get(op_ctx *c, resize_plan *p)
     return true;
 }
 
+/* --- over run-time dims ---------------------------------------------------
+ * The general path (ir_node.rt_general): X has run-time dims, or sizes is
+ * a shape computed from them (ir_dimvals: F.interpolate(size=x.shape[-2:])).
+ * Each output dim is a sizes element as a dim, or floor(scale * X's dim)
+ * for constant scales, which over a run-time dim must be exact (a whole
+ * scale).  The mapping's taps are computed when the model runs
+ * (resize_plan.rt_dims).  Fills `dims` with Y's dims when not NULL. */
+static bool rs_get_rt(op_ctx *c, resize_plan *p, ir_dim *dims)
+{
+    const ir_node *n = op_node(c);
+    const ir_value *x = op_in(c, 0);
+    memset(p, 0, sizeof(*p));
+    if (!x || x->rank < 0)
+        return op_fail(c, "X's rank must be known at build time");
+    if (!rs_names(c, p))
+        return false;
+    if (!rs_dtype_ok(x->dtype, p->mode))
+        return op_fail(c, "type %s is not supported", ir_dtype_name(x->dtype));
+    if (p->antialias)
+        return op_fail(c, "antialias over run-time dims is not supported yet (its tap count depends on the "
+                          "scale); bind the dims with --dim SYM=N");
+    if (p->coord == RESIZE_TF_CROP_AND_RESIZE)
+        return op_fail(c, "coordinate_transformation_mode 'tf_crop_and_resize' over run-time dims is not "
+                          "supported yet; bind the dims with --dim SYM=N");
+    bool legacy = n->op == OP_UPSAMPLE || c->g->opset < 11;
+    if (!legacy && strcmp(ir_attr_string(n, "keep_aspect_ratio_policy", "stretch"), "stretch") != 0)
+        return op_fail(c, "keep_aspect_ratio_policy other than 'stretch' over run-time dims is not supported yet; "
+                          "bind the dims with --dim SYM=N");
+    int r = x->rank, axes[HODU_MAX_RANK], na = r;
+    if (!op_attr_axes(c, "axes", r, false, axes, &na))
+        return false;
+    p->rank = r;
+    p->scales_input = p->sizes_input = p->roi_input = -1;
+    ir_dim out[HODU_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+        out[i] = x->dims[i];
+        p->in[i] = x->dims[i].size;
+        p->scale[i] = 1.0;
+        p->roi_lo[i] = 0.0;
+        p->roi_hi[i] = 1.0;
+    }
+    double scales[HODU_MAX_RANK];
+    ir_dimvals sv = {0};
+    bool have_sizes = false;
+    if (legacy && n->op == OP_UPSAMPLE && c->g->opset < 9) {
+        const ir_attr *a = ir_attr_find(n, "scales");
+        if (!a || a->kind != IR_ATTR_FLOATS || a->n != (size_t)r)
+            return op_fail(c, "attribute 'scales' must have %d values", r);
+        for (int i = 0; i < r; i++)
+            scales[i] = (float)a->floats[i];
+    } else {
+        size_t si = legacy ? 1 : 2;
+        bool sc = legacy || rs_has(c, 2), sz = !legacy && rs_has(c, 3);
+        if (sc && sz)
+            return op_fail(c, "only one of scales and sizes may be given");
+        if (!sc && !sz)
+            return op_fail(c, "one of scales and sizes is required");
+        if (sz) {
+            if (!op_rt_elems(c, 3, &sv))
+                return op_fail(c,
+                               "with run-time dims, sizes ('%s') must be a build-time constant or computed from "
+                               "dims (Shape, Gather, Slice, Concat, ...); here it depends on the data",
+                               op_in(c, 3)->name);
+            if (sv.n != na)
+                return op_fail(c, "sizes has %d values; expected %d", sv.n, na);
+            have_sizes = true;
+            p->sizes_input = 3;
+        } else {
+            const ir_value *v = op_in(c, si);
+            if (!v || v->kind != IR_VALUE_CONST)
+                return op_fail(c,
+                               "with run-time dims, scales ('%s') must be a build-time constant; give sizes "
+                               "computed from the input's shape instead",
+                               v ? v->name : "");
+            long k = rs_const_f64(c, si, scales, HODU_MAX_RANK, "scales");
+            if (k < 0)
+                return false;
+            if (k != na)
+                return op_fail(c, "scales has %ld values; expected %d", k, na);
+            if (legacy)
+                for (int i = 0; i < na; i++)
+                    scales[i] = (float)scales[i];
+        }
+    }
+    for (int k = 0; k < na; k++) {
+        int a = axes[k];
+        const ir_dim *in = &x->dims[a];
+        p->axes[k] = a;
+        if (have_sizes) {
+            out[a] = (ir_dim){.size = sv.val[k], .sym = sv.sym[k], .rt = sv.sym[k] != NULL};
+            if (!out[a].rt && (out[a].size < 0 || out[a].size > ((int64_t)1 << 40)))
+                return op_fail(c, "sizes value %" PRId64 " for axis %d is out of range", out[a].size, a);
+        } else {
+            double s = scales[k];
+            if (!(s >= RESIZE_MIN_SCALE) || !isfinite(s))
+                return op_fail(c, "scale %g for axis %d must be positive (at least 2^-24)", s, a);
+            p->scale[a] = s;
+            if (!in->rt) {
+                double o = floor(s * (double)in->size);
+                if (o > (double)((int64_t)1 << 40))
+                    return op_fail(c, "scale %g makes axis %d too large", s, a);
+                out[a] = (ir_dim){.size = (int64_t)o};
+            } else if (s != 1.0) {
+                ir_poly px = ir_dim_poly(c->g, in), py;
+                ir_poly f = ir_poly_const((int64_t)s);
+                if (s != floor(s) || s > 4096)
+                    return op_fail(c,
+                                   "scale %g over the run-time dim '%s': floor(scale * size) is not a dim hodu can "
+                                   "name (only whole scales are); give sizes computed from the input's shape, or "
+                                   "bind the dim with --dim %s=N",
+                                   s, in->sym, in->sym);
+                if (!ir_poly_mul(&px, &f, &py) || !ir_graph_poly_dim(c->g, &py, &out[a]))
+                    return op_fail(c, "scale %g over the run-time dim '%s': the output's range overflows", s, in->sym);
+            }
+        }
+        ir_poly pi = ir_dim_poly(c->g, in), po = ir_dim_poly(c->g, &out[a]);
+        p->resized[a] = !ir_poly_equal(&pi, &po) || p->scale[a] != 1.0;
+        p->max_taps[a] = p->mode == RESIZE_NEAREST ? 1 : p->mode == RESIZE_LINEAR ? 2 : 4;
+        if (out[a].size * p->max_taps[a] > ((int64_t)1 << 24))
+            return op_fail(c, "output axis %d (%" PRId64 ") is too large to resize", a, out[a].size);
+    }
+    p->n_axes = na;
+    for (int i = 0; i < r; i++)
+        p->out[i] = out[i].size;
+    p->at_run_time = p->rt_dims = true;
+    if (dims)
+        memcpy(dims, out, (size_t)r * sizeof(ir_dim));
+    return true;
+}
+
+bool nn_infer_resize_rt(op_ctx *c)
+{
+    resize_plan p;
+    ir_dim dims[HODU_MAX_RANK];
+    if (!rs_get_rt(c, &p, dims))
+        return false;
+    op_set_out(c, 0, op_in(c, 0)->dtype, p.rank, p.out);
+    memcpy(op_out(c, 0)->dims, dims, (size_t)p.rank * sizeof(ir_dim));
+    return true;
+}
+
 bool nn_infer_resize(op_ctx *c)
 {
     resize_plan p;
@@ -591,7 +734,7 @@ static bool rs_axis_taps(const resize_plan *p, int a, int n, int64_t *idx, doubl
 bool resize_plan_get(const ir_graph *g, int node, resize_plan *p)
 {
     op_ctx c = {(ir_graph *)g, node, NULL};
-    return rs_get(&c, p);
+    return ir_nd(g, node)->rt_general ? rs_get_rt(&c, p, NULL) : rs_get(&c, p);
 }
 
 void resize_axis_taps(const resize_plan *p, int axis, resize_taps *t)

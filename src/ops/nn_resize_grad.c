@@ -77,6 +77,8 @@ bool resize_grad(op_grad_ctx *c)
             return og_none(c, "only X has a gradient, not roi, scales or sizes (give --wrt for X)");
     if (!c->want[0])
         return true;
+    if (p.rt_dims)
+        return og_none(c, "a Resize over run-time dims has no gradient yet; bind the dims with --dim SYM=N");
     if (p.at_run_time)
         return run_time_grad(c, n);
     int g = og_dy(c, 0), r = p.rank;

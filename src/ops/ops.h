@@ -301,6 +301,12 @@ bool op_rt_infer(op_ctx *c);
  * Unsqueeze, ... compute from it carry their elements as ir_dimvals, or
  * become constants when no element is a run-time dim. */
 void op_rt_dimvals(op_ctx *c);
+/* The elements of input i as dims: its ir_dimvals, or a small integer
+ * constant's numbers; false when it is neither (a value of the data). */
+bool op_rt_elems(const op_ctx *c, size_t i, ir_dimvals *out);
+/* Resize and Upsample on the general path (nn_resize.c): output dims from
+ * sizes as dims (or whole constant scales), the taps mapped in the run. */
+bool nn_infer_resize_rt(op_ctx *c);
 /* The node's run-time dims: syms[0..P) (its outputs' leading dims);
  * returns P, 0 when it has none. */
 int op_rt_slice_dims(const ir_graph *g, int node, const char **syms);

@@ -70,6 +70,12 @@ typedef struct resize_plan {
     int scales_input, sizes_input, roi_input; /* the inputs to read (-1: absent; roi only for tf_crop_and_resize) */
     bool keep_aspect, not_larger;             /* sizes' keep_aspect_ratio_policy (not stretch), and which */
     int max_taps[HODU_MAX_RANK];              /* taps per output index any accepted value needs (nearest: 1) */
+    /* Over run-time dims (ir_node.rt_general; also at_run_time): X's and
+     * Y's sizes are read when the model runs, in[] and out[] are the tops
+     * of their ranges, resized[] marks the described axes whose output
+     * dim is not the input's.  Scales are then build-time constants
+     * (scale[]) or the run's out / in (sizes, checked against Y's dims). */
+    bool rt_dims;
 } resize_plan;
 
 /* Run-time values are refused below these: scales under 2^-24 (or

@@ -682,7 +682,9 @@ static bool general_op(const ir_node *n)
     case OP_MAX_POOL:
     case OP_AVERAGE_POOL:
     case OP_GLOBAL_AVERAGE_POOL:
-    case OP_GLOBAL_MAX_POOL: return true;
+    case OP_GLOBAL_MAX_POOL:
+    case OP_RESIZE:
+    case OP_UPSAMPLE: return true;
     case OP_BATCH_NORMALIZATION: return ir_attr_int(n, "training_mode", 0) == 0;
     default: return false;
     }
@@ -1416,6 +1418,10 @@ static bool general_infer(op_ctx *c)
         n->rt_general = general_concat(c);
         return n->rt_general;
     }
+    if (n->op == OP_RESIZE || n->op == OP_UPSAMPLE) {
+        n->rt_general = nn_infer_resize_rt(c);
+        return n->rt_general;
+    }
     if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->op == OP_SLICE || n->op == OP_RANGE || n->op == OP_EXPAND ||
         n->op == OP_CONSTANT_OF_SHAPE) {
         n->rt_general = n->op == OP_SLICE                                     ? general_slice(c)
@@ -1524,6 +1530,8 @@ static bool elems_of(const op_ctx *c, size_t i, ir_dimvals *out)
     *out = *v->dimvals;
     return true;
 }
+
+bool op_rt_elems(const op_ctx *c, size_t i, ir_dimvals *out) { return elems_of(c, i, out); }
 
 /* Element i of x, broadcasting a single element. */
 static void elem_at(const ir_dimvals *x, int i, int64_t *val, const char **sym)

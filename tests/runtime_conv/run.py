@@ -14,9 +14,19 @@ adds a 3x3 stride-2 pad-1 convolution to a 1x1 stride-2 shortcut, so both
 sizes must be the one symbol (floor((H-1)/2)+1 == floor((H+1)/2)), then
 batch norm, ReLU, a max pool, a global pool, Flatten and a linear layer.
 The --emit-header and --inspect of a build show the quotient symbols.
+Resize over run-time dims (the general path, taps mapped in the run):
+a stride-2 conv's output (quotient-symbol H/W) resized back to x's size,
+the sizes Concat(Slice(Shape(conv)), Slice(Shape(x))), in every mode
+DeepLabV3 and its kin use (linear half_pixel, pytorch_half_pixel,
+align_corners; cubic; nearest), and torchvision's F.interpolate(size=...)
+form (Gather, Unsqueeze, Concat, Cast of Shape), side by side in one
+model; a pooled 1x1 map resized to the conv's quotient sizes (DeepLabV3's
+ASPP pooling branch), then by whole constant scales.
 Refusals checked with their messages: auto_pad SAME_UPPER over a
 run-time dim, a ceil_mode pool whose last window may be dropped at some
-sizes, a window that does not fit the smallest size of the range.
+sizes, a window that does not fit the smallest size of the range, a
+Resize by a fractional scale over a run-time dim, and one whose sizes
+come from data (a graph input).
 """
 import os
 import subprocess
@@ -198,6 +208,57 @@ if res_lib:
     if p.returncode != 0 or "(height+1)/2" not in p.stdout + p.stderr:
         errors.append(f"--dump-ir lacks the quotient symbol (height+1)/2: {(p.stdout + p.stderr)[-600:]}")
 
+# --- Resize to sizes computed from run-time dims ---------------------------------
+# Two models (builds are what costs), three sizes each: the smallest, the
+# largest, one between.
+RS_SIZES = [SIZES[0], SIZES[2], SIZES[3]]
+
+
+def i64(name, vals):
+    return helper.make_tensor(name, TensorProto.INT64, [len(vals)] if isinstance(vals, list) else [],
+                              vals if isinstance(vals, list) else [vals])
+
+
+def conv_c(C):
+    """x -> 3x3 stride-2 conv "c", whose H/W are the quotient (height+1)/2."""
+    w = rng.standard_normal((C, C, 3, 3)).astype(np.float32)
+    return ([helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("Shape", ["x"], ["sx"]), helper.make_node("Shape", ["c"], ["sc"])],
+            [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.flatten())])
+
+
+# c resized back to x's size in each mode DeepLabV3 and its kin use, the
+# sizes Concat(Slice(Shape(c), 0:2), Slice(Shape(x), 2:4)), and once in
+# torchvision's F.interpolate(size=x.shape[-2:]) form (Gather, Unsqueeze,
+# Concat, Cast); the results side by side along the channels
+nodes, inits = conv_c(3)
+nodes += [helper.make_node("Slice", ["sc", "s0", "s2"], ["nc"]), helper.make_node("Slice", ["sx", "s2", "s4"], ["hw"]),
+          helper.make_node("Concat", ["nc", "hw"], ["sz"], axis=0),
+          helper.make_node("Gather", ["sx", "g2"], ["h"], axis=0), helper.make_node("Gather", ["sx", "g3"], ["w_"]),
+          helper.make_node("Unsqueeze", ["h", "s0"], ["hu"]), helper.make_node("Unsqueeze", ["w_", "s0"], ["wu"]),
+          helper.make_node("Concat", ["hu", "wu"], ["hw2"], axis=0),
+          helper.make_node("Cast", ["hw2"], ["hwc"], to=TensorProto.INT64),
+          helper.make_node("Concat", ["nc", "hwc"], ["sz2"], axis=0)]
+inits += [i64("s0", [0]), i64("s2", [2]), i64("s4", [4]), i64("g2", 2), i64("g3", 3)]
+RS_MODES = [("linear", "half_pixel", "sz"), ("linear", "pytorch_half_pixel", "sz"), ("linear", "align_corners", "sz"),
+            ("cubic", "half_pixel", "sz"), ("nearest", "asymmetric", "sz"), ("linear", "half_pixel", "sz2")]
+for i, (mode, ct, sz) in enumerate(RS_MODES):
+    nodes.append(helper.make_node("Resize", ["c", "", "", sz], [f"r{i}"], mode=mode,
+                                  coordinate_transformation_mode=ct, nearest_mode="floor"))
+nodes.append(helper.make_node("Concat", [f"r{i}" for i in range(len(RS_MODES))], ["y"], axis=1))
+check("Resize of a stride-2 conv back to x's size (linear half_pixel, pytorch_half_pixel, align_corners; cubic; "
+      "nearest; torchvision's Gather/Unsqueeze/Concat/Cast sizes)", save("rs_modes", nodes, 3, inits), 3,
+      sizes=RS_SIZES)
+# DeepLabV3's pooling branch: a pooled 1x1 map resized to the conv's
+# quotient sizes, added to it, then x2 by whole constant scales
+nodes, inits = conv_c(4)
+nodes += [helper.make_node("GlobalAveragePool", ["c"], ["p"]),
+          helper.make_node("Resize", ["p", "", "", "sc"], ["r"], mode="linear"), helper.make_node("Add", ["r", "c"], ["a"]),
+          helper.make_node("Resize", ["a", "", "k"], ["y"], mode="nearest")]
+inits.append(helper.make_tensor("k", TensorProto.FLOAT, [4], [1, 1, 2, 2]))
+check("a pooled 1x1 map resized to a stride-2 conv's quotient sizes, then scales 2", save("rs_pool", nodes, 4, inits), 4,
+      sizes=RS_SIZES)
+
 # --- refusals ------------------------------------------------------------------
 same = save("same", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
                                       auto_pad="SAME_UPPER")], 3, [])
@@ -210,5 +271,19 @@ expect_fail("ceil_mode that may drop the last window", [t.hodu, "--build", drop,
 big, _ = conv("big", 3, 4, 9, 1, [0, 0, 0, 0])
 expect_fail("a window larger than the smallest height", [t.hodu, "--build", big, "-o", t.path("no.so")] + DIMS,
             ["does not fit", "'height'", "smallest (7)"])
+
+frac = save("rs_frac", [helper.make_node("Resize", ["x", "", "k"], ["y"], mode="linear")], 3,
+            [helper.make_tensor("k", TensorProto.FLOAT, [4], [1, 1, 1.5, 1.5])])
+expect_fail("Resize by scale 1.5 over a run-time height", [t.hodu, "--build", frac, "-o", t.path("no.so")] + DIMS,
+            ["Resize", "scale 1.5", "'height'", "--dim height=N"])
+m = helper.make_model(helper.make_graph(
+    [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")], "rs_data",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, "height", "width"]),
+     helper.make_tensor_value_info("sz", TensorProto.INT64, [4])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]), opset_imports=[helper.make_opsetid("", 17)])
+onnx.save(m, t.path("rs_data.onnx"))
+expect_fail("Resize over run-time dims to sizes that a graph input gives",
+            [t.hodu, "--build", t.path("rs_data.onnx"), "-o", t.path("no.so")] + DIMS,
+            ["Resize", "sizes ('sz')", "depends on the data"])
 
 sys.exit(t.finish(errors))

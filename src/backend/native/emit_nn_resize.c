@@ -87,15 +87,17 @@ static uint64_t up8(uint64_t v) { return (v + 7) & ~(uint64_t)7; }
 static void rt_layout_of(const resize_plan *p, size_t wsize, rt_layout *l)
 {
     int widest = 2;
-    for (int a = 0; a < p->rank; a++)
-        if (p->resized[a] && p->max_taps[a] > widest)
-            widest = p->max_taps[a];
+    /* every described axis, resized or not: over run-time dims which are
+     * resized is only known with the dims' symbols, which the scratch
+     * planner's view drops */
+    for (int k = 0; k < p->n_axes; k++)
+        if (p->max_taps[p->axes[k]] > widest)
+            widest = p->max_taps[p->axes[k]];
     uint64_t at = 0;
     l->row = at;
     at += (uint64_t)widest * 8;
-    for (int a = 0; a < p->rank; a++) {
-        if (!p->resized[a])
-            continue;
+    for (int k = 0; k < p->n_axes; k++) {
+        int a = p->axes[k];
         uint64_t cells = (uint64_t)p->out[a] * (uint64_t)p->max_taps[a];
         l->ix[a] = at;
         at = up8(at + cells * 8);
@@ -379,12 +381,54 @@ static int open_tap_loops(op_emit *e, const resize_plan *p, const char *wcast, h
     return opened;
 }
 
+/* *y = acc, rounded and saturated for an integer type. */
+static void emit_store_acc(op_emit *e, hodu_dtype t)
+{
+    if (!ir_dtype_is_float(t) && t != HODU_DTYPE_BOOL) {
+        emit_int_store(e, t, em_ctype(t));
+        return;
+    }
+    char *sv = em_store(t, "acc");
+    em_line(e, "*y = %s;", sv);
+    free(sv);
+}
+
+/* Inside the loops over the output (y and xb set): *y from the run-time
+ * taps of each resized axis. */
+static void emit_tap_sum(op_emit *e, const resize_plan *p, hodu_dtype t, const char *acc_t)
+{
+    hd_buf off;
+    hd_buf_init(&off);
+    if (p->mode == RESIZE_NEAREST) {
+        for (int a = 0; a < p->rank; a++)
+            if (p->resized[a])
+                hd_buf_printf(&off, "%srx%d[%s]", off.len ? " + " : "", a, OUT_VARS[a]);
+        em_line(e, "*y = xb[%s];", off.len ? off.data : "0");
+        hd_buf_free(&off);
+        return;
+    }
+    em_line(e, "%s acc = 0;", acc_t);
+    hd_buf wt;
+    hd_buf_init(&wt);
+    int opened = open_tap_loops(e, p, NULL, &off, &wt);
+    char *lx = em_load(t, "xb[q]");
+    em_line(e, "const int64_t q = %s;", off.len ? off.data : "0");
+    em_line(e, "acc += (%s) * (%s)%s;", wt.len ? wt.data : "1", acc_t, lx);
+    free(lx);
+    for (int i = 0; i < opened; i++) {
+        e->indent--;
+        em_line(e, "}");
+    }
+    emit_store_acc(e, t);
+    hd_buf_free(&off);
+    hd_buf_free(&wt);
+}
+
 /* The loops over the output with the run-time tables. */
 static void emit_run_time_loops(op_emit *e, const resize_plan *p, hodu_dtype t, const char *acc_t)
 {
     int r = p->rank;
     const char *ct = em_ctype(t);
-    bool is_int = !ir_dtype_is_float(t) && t != HODU_DTYPE_BOOL;
     em_term tb[HODU_MAX_RANK], to[HODU_MAX_RANK];
     open_out_loops(e, p, tb, to);
     em_line(e, "%s *y = %s;", ct, em_offset("out0", 0, (size_t)r, to).s);
@@ -402,38 +446,7 @@ static void emit_run_time_loops(op_emit *e, const resize_plan *p, hodu_dtype t, 
         free(sv);
         hd_buf_free(&cond);
     }
-    if (p->mode == RESIZE_NEAREST) {
-        hd_buf off;
-        hd_buf_init(&off);
-        for (int a = 0; a < r; a++)
-            if (p->resized[a])
-                hd_buf_printf(&off, "%srx%d[%s]", off.len ? " + " : "", a, OUT_VARS[a]);
-        em_line(e, "*y = xb[%s];", off.len ? off.data : "0");
-        hd_buf_free(&off);
-    } else {
-        em_line(e, "%s acc = 0;", acc_t);
-        hd_buf off, wt;
-        hd_buf_init(&off);
-        hd_buf_init(&wt);
-        int opened = open_tap_loops(e, p, NULL, &off, &wt);
-        char *lx = em_load(t, "xb[q]");
-        em_line(e, "const int64_t q = %s;", off.len ? off.data : "0");
-        em_line(e, "acc += (%s) * (%s)%s;", wt.len ? wt.data : "1", acc_t, lx);
-        free(lx);
-        for (int i = 0; i < opened; i++) {
-            e->indent--;
-            em_line(e, "}");
-        }
-        if (is_int)
-            emit_int_store(e, t, ct);
-        else {
-            char *sv = em_store(t, "acc");
-            em_line(e, "*y = %s;", sv);
-            free(sv);
-        }
-        hd_buf_free(&off);
-        hd_buf_free(&wt);
-    }
+    emit_tap_sum(e, p, t, acc_t);
     for (int a = 0; a < r; a++)
         em_close(e);
 }
@@ -608,13 +621,7 @@ static bool emit_resize(op_emit *e)
         free(lx);
         for (int i = 0; i < opened; i++)
             em_close(e);
-        if (is_int) {
-            emit_int_store(e, t, ct);
-        } else {
-            char *sv = em_store(t, "acc");
-            em_line(e, "*y = %s;", sv);
-            free(sv);
-        }
+        emit_store_acc(e, t);
         hd_buf_free(&off);
         hd_buf_free(&wt);
     }
@@ -623,9 +630,91 @@ static bool emit_resize(op_emit *e)
     return true;
 }
 
+/* The general path (ir_node.rt_general): X's and Y's dims are read in
+ * the run, and so are the taps of each resized axis (resize_plan.rt_dims).
+ * Sizes, when given, must be Y's dims in this run. */
+static bool emit_resize_rt(op_emit *e)
+{
+    resize_plan p;
+    if (!resize_plan_get(e->g, e->node, &p) || !p.rt_dims)
+        return no_plan(e, "run-time resize");
+    const ir_graph *g = e->g;
+    const ir_value *x = em_in(e, 0), *y = em_out(e, 0);
+    hodu_dtype t = x->dtype;
+    const char *ct = em_ctype(t), *acc_t = acc_type(t);
+    int r = p.rank;
+    rt_layout l;
+    rt_layout_of(&p, strcmp(acc_t, "double") ? 4 : 8, &l);
+    e->can_fail = true;
+    emit_taps_fn(e, &p, acc_t);
+    for (int a = 0; a < r; a++) {
+        hd_buf is, os;
+        hd_buf_init(&is);
+        hd_buf_init(&os);
+        em_rt_elems(g, x, a, &is);
+        em_rt_elems(g, y, a, &os);
+        em_line(e, "const int64_t ni%d = %s, no%d = %s, is%d = %s, os%d = %s;", a, em_dim(g, x, a).s, a,
+                em_dim(g, y, a).s, a, is.data, a, os.data);
+        em_line(e, "(void)ni%d;", a);
+        hd_buf_free(&is);
+        hd_buf_free(&os);
+    }
+    for (int k = 0; k < p.n_axes; k++) {
+        int a = p.axes[k];
+        if (p.sizes_input >= 0)
+            em_line(e, "if (in%d[%d] != no%d) return 1;", p.sizes_input, k, a);
+        if (!p.resized[a])
+            continue;
+        em_line(e, "if (ni%d == 0 && no%d > 0) return 1;", a, a);
+    }
+    em_line(e, "double *rrow = (double *)(void *)(scratch + %" PRIu64 ");", l.row);
+    for (int a = 0; a < r; a++) {
+        if (!p.resized[a])
+            continue;
+        char sc[96];
+        if (p.sizes_input >= 0)
+            snprintf(sc, sizeof sc, "ni%d ? (double)no%d / (double)ni%d : 1.0", a, a, a);
+        else
+            snprintf(sc, sizeof sc, "%s", em_f64(p.scale[a]).s);
+        em_line(e, "const double sc%d = %s;", a, sc);
+        em_line(e, "int64_t *rx%d = (int64_t *)(void *)(scratch + %" PRIu64 ");", a, l.ix[a]);
+        em_line(e, "%s *rw%d = (%s *)(void *)(scratch + %" PRIu64 ");", acc_t, a, acc_t, l.w[a]);
+        em_line(e, "unsigned char *re%d = scratch + %" PRIu64 ";", a, l.ext[a]);
+        /* an axis whose size the run leaves as it is, unscaled: one tap */
+        em_line(e,
+                "const int64_t nt%d = rs%d_taps(ni%d, no%d, sc%d, 0.0, 1.0, ni%d == no%d && fabs(sc%d - 1.0) <= "
+                "1e-9, %d, is%d, rrow, rx%d, rw%d, re%d);",
+                a, e->node, a, a, a, a, a, a, p.max_taps[a], a, a, a, a);
+        em_line(e, "if (nt%d < 0) return 1;", a);
+        em_line(e, "(void)rw%d;", a);
+        em_line(e, "(void)re%d;", a);
+    }
+    /* the loops over Y; X's offset for the axes not resized (the taps
+     * carry the rest) */
+    hd_buf yo, xo;
+    hd_buf_init(&yo);
+    hd_buf_init(&xo);
+    for (int a = 0; a < r; a++) {
+        char n[16];
+        snprintf(n, sizeof n, "no%d", a);
+        em_for_rt(e, OUT_VARS[a], n);
+        hd_buf_printf(&yo, "%s%s * os%d", yo.len ? " + " : "", OUT_VARS[a], a);
+        if (!p.resized[a])
+            hd_buf_printf(&xo, "%s%s * is%d", xo.len ? " + " : "", OUT_VARS[a], a);
+    }
+    em_line(e, "%s *y = out0 + %s;", ct, yo.len ? yo.data : "0");
+    em_line(e, "const %s *xb = in0 + %s;", ct, xo.len ? xo.data : "0");
+    hd_buf_free(&yo);
+    hd_buf_free(&xo);
+    emit_tap_sum(e, &p, t, acc_t);
+    for (int a = 0; a < r; a++)
+        em_close(e);
+    return true;
+}
+
 void native_register_nn_resize(native_lowering *table)
 {
-    table[OP_RESIZE] = (native_lowering){.emit = emit_resize, .scratch = scratch_resize};
-    table[OP_UPSAMPLE] = (native_lowering){.emit = emit_resize, .scratch = scratch_resize};
+    table[OP_RESIZE] = (native_lowering){.emit = emit_resize, .emit_rt = emit_resize_rt, .scratch = scratch_resize};
+    table[OP_UPSAMPLE] = (native_lowering){.emit = emit_resize, .emit_rt = emit_resize_rt, .scratch = scratch_resize};
     table[OP_RESIZE_GRAD] = (native_lowering){.emit = emit_resize_grad, .scratch = scratch_resize};
 }
