@@ -13,11 +13,33 @@
 # only, and those calls then fail with a message saying so.  Run the result
 # with e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu DIR/run_model ...` or
 # `wine64 DIR/run_model.exe ...`.
+#
+# x86_64-apple-darwin, aarch64-apple-darwin: DIR/libhodu_rt.dylib alone
+# (platform_posix.c, dlopen), linked by zig cc: `zig` on $PATH, else PyPI's
+# ziglang through `$PYTHON -m ziglang` (python3 when $PYTHON is unset).
+# Nothing here runs a Mach-O file; tests/targets/macho_check.py checks it.
 set -euo pipefail
 
 triple=${1:?usage: tools/cross_runtime.sh TRIPLE DIR}
 out=${2:?usage: tools/cross_runtime.sh TRIPLE DIR}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [[ $triple == *-apple-darwin ]]; then
+    if command -v zig >/dev/null 2>&1; then
+        zig=(zig)
+    elif "${PYTHON:-python3}" -c 'import ziglang' >/dev/null 2>&1; then
+        zig=("${PYTHON:-python3}" -m ziglang)
+    else
+        echo "cross_runtime.sh: zig not found (PyPI package ziglang: pip install ziglang)" >&2
+        exit 1
+    fi
+    arch=${triple%%-*}
+    [ "$arch" = arm64 ] && arch=aarch64 # Apple's name for it
+    mkdir -p "$out"
+    "${zig[@]}" cc -target "$arch-macos" -std=gnu11 -O2 -fPIC -Wall -Wextra -Werror -fvisibility=hidden \
+        -DHODU_RT_NO_IMAGE -DHODU_RT_NO_JSON -DHODU_RT_BUILDING -I"$repo/include" -I"$repo/src" -shared \
+        -Wl,-install_name,@rpath/libhodu_rt.dylib "$repo"/src/runtime/*.c -o "$out/libhodu_rt.dylib" -lm
+    exit 0
+fi
 cc=${triple}-gcc
 if ! command -v "$cc" >/dev/null 2>&1; then
     case $triple in
