@@ -3,6 +3,7 @@
  */
 #include "backend/targets.h"
 
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,10 @@ static const hd_target targets[] = {
     {"riscv64-linux-gnu", "riscv64-linux-gnu-gcc", "rv64gc", "gcc-riscv64-linux-gnu", "RISC-V"},
     /* A Windows DLL (PE32+), built by mingw-w64. */
     {"x86_64-w64-mingw32", "x86_64-w64-mingw32-gcc", "x86-64", "gcc-mingw-w64-x86-64", "x86-64 PE32+ DLL"},
+    /* macOS .dylib (Mach-O), linked by zig cc against zig's libSystem
+     * stubs; hd_target_cc finds PyPI's ziglang when zig is not on $PATH. */
+    {"x86_64-apple-darwin", "zig cc -target x86_64-macos", "x86_64", "PyPI ziglang", "Mach-O x86_64 dylib"},
+    {"aarch64-apple-darwin", "zig cc -target aarch64-macos", "apple_m1", "PyPI ziglang", "Mach-O arm64 dylib"},
 };
 
 const char *hd_target_host(void)
@@ -31,13 +36,51 @@ const char *hd_target_host(void)
 
 const char *hd_target_list(void)
 {
-    return "x86_64-linux-gnu, aarch64-linux-gnu, riscv64-linux-gnu, x86_64-w64-mingw32";
+    return "x86_64-linux-gnu, aarch64-linux-gnu, riscv64-linux-gnu, x86_64-w64-mingw32, x86_64-apple-darwin, "
+           "aarch64-apple-darwin";
+}
+
+/* PyPI's ziglang keeps its zig binary in site-packages/ziglang: look next
+ * to each $PATH entry (a virtual environment's bin/) and in $VIRTUAL_ENV. */
+static char *find_pypi_zig(void)
+{
+    const char *path = getenv("PATH");
+    const char *venv = getenv("VIRTUAL_ENV");
+    char *dirs = hd_xasprintf("%s%s%s", venv && *venv ? venv : "", venv && *venv ? "/bin:" : "", path ? path : "");
+    char *found = NULL;
+    for (char *save = NULL, *dir = strtok_r(dirs, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *pattern = hd_xasprintf("%s/../lib/python3*/site-packages/ziglang/zig", dir);
+        glob_t g;
+        if (glob(pattern, 0, NULL, &g) == 0) {
+            for (size_t i = 0; i < g.gl_pathc && !found; i++)
+                if (access(g.gl_pathv[i], X_OK) == 0)
+                    found = hd_xstrdup(g.gl_pathv[i]);
+            globfree(&g);
+        }
+        free(pattern);
+    }
+    free(dirs);
+    return found;
+}
+
+char *hd_target_cc(const hd_target *t)
+{
+    if (strncmp(t->cc, "zig ", 4) != 0 || hd_command_exists(t->cc))
+        return hd_xstrdup(t->cc);
+    char *zig = find_pypi_zig();
+    if (!zig)
+        return hd_xstrdup(t->cc);
+    char *cc = hd_xasprintf("%s%s", zig, t->cc + 3);
+    free(zig);
+    return cc;
 }
 
 const hd_target *hd_target_find(const char *triple, hd_diag *d)
 {
     if (!triple || !*triple)
         triple = hd_target_host();
+    if (strcmp(triple, "arm64-apple-darwin") == 0) /* Apple's spelling */
+        triple = "aarch64-apple-darwin";
     for (size_t i = 0; i < HD_ARRAY_LEN(targets); i++)
         if (strcmp(targets[i].triple, triple) == 0)
             return &targets[i];

@@ -36,6 +36,11 @@ bool hd_target_is_cross(const hd_target *t);
 /* "x86_64-linux-gnu, aarch64-linux-gnu, ...": the known triples (static). */
 const char *hd_target_list(void);
 
+/* t's C compiler command (malloc'd): t->cc, except that a zig one not on
+ * $PATH becomes PyPI ziglang's zig binary when a virtual environment on
+ * $PATH (or $VIRTUAL_ENV) has it installed. */
+char *hd_target_cc(const hd_target *t);
+
 /* True when the command's first word names an executable (a path, or a
  * name found on $PATH). */
 bool hd_command_exists(const char *command);

@@ -45,7 +45,8 @@ static bool plain_cpu(const char *s)
 static bool query_features(const hodu_build_options *o, const hd_target *tg, const char *march, const char ***features,
                            size_t *n, hd_diag *d)
 {
-    const char *cc = o->cc && *o->cc ? o->cc : hd_target_is_cross(tg) ? tg->cc : getenv("CC");
+    char *table_cc = hd_target_is_cross(tg) ? hd_target_cc(tg) : NULL;
+    const char *cc = o->cc && *o->cc ? o->cc : table_cc ? table_cc : getenv("CC");
     if (cc == NULL || *cc == '\0')
         cc = "cc";
     char *cmd = hd_xasprintf("%s %s%s %s -dM -E -x c /dev/null", cc, strcmp(march, "generic") ? "-march=" : "",
@@ -60,6 +61,7 @@ static bool query_features(const hodu_build_options *o, const hd_target *tg, con
     if (rc != 0)
         hd_error(d, "'%s' failed: cannot tell which CPU features -march=%s enables", cmd, march);
     free(cmd);
+    free(table_cc);
     *features = hd_xcalloc(HD_ARRAY_LEN(feature_macros), sizeof **features);
     *n = 0;
     for (size_t i = 0; rc == 0 && i < HD_ARRAY_LEN(feature_macros); i++) {

@@ -23,7 +23,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #endif
-#if defined(__aarch64__)
+#if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
 
@@ -164,6 +164,10 @@ static bool host_has(const char *f)
     if (strcmp(f, "avx512vl") == 0)
         return __builtin_cpu_supports("avx512vl");
     return false;
+#elif defined(__aarch64__) && !defined(__linux__)
+    /* No auxv outside Linux (macOS): Advanced SIMD is part of every
+     * AArch64 ABI; the optional features count as missing. */
+    return strcmp(f, "asimd") == 0;
 #elif defined(__aarch64__)
     unsigned long hw = getauxval(AT_HWCAP);
     if (strcmp(f, "asimd") == 0)

@@ -16,9 +16,15 @@
 #include "hodu_rt.h"
 
 #if defined(_WIN32) && defined(__GNUC__)
-/* mingw-w64 (tools/cross_runtime.sh builds a static library there): no ELF
- * visibility; the formats are C99's (__USE_MINGW_ANSI_STDIO). */
+/* mingw-w64 (tools/cross_runtime.sh): no ELF visibility.  Building
+ * libhodu_rt.dll (HODU_RT_DLL), dllexport marks the public functions, and
+ * the linker then exports those alone; the static library marks nothing.
+ * The formats are C99's (__USE_MINGW_ANSI_STDIO). */
+#ifdef HODU_RT_DLL
+#define HODU_RT_API __declspec(dllexport)
+#else
 #define HODU_RT_API
+#endif
 #define HODU_RT_PRINTF(fmt_index, first_arg) __attribute__((format(gnu_printf, fmt_index, first_arg)))
 #elif defined(__GNUC__) || defined(__clang__)
 #define HODU_RT_API                          __attribute__((visibility("default")))

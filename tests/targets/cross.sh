@@ -8,7 +8,9 @@
 #   x86_64-w64-mingw32: a Windows DLL, run under wine64
 #
 #   1. checks that `hodu --target unknown` lists TRIPLE, then cross-builds
-#      libhodu_rt and the run_model runner (tools/cross_runtime.sh)
+#      libhodu_rt and the run_model runner (tools/cross_runtime.sh); for
+#      Windows, libhodu_rt.dll, whose exports must be libhodu_rt.so's and
+#      which the runner uses
 #   2. builds examples/digits/digits.onnx and a MobileNetV2 (random weights,
 #      tools/export_models.py, batch 1) for TRIPLE and for this machine;
 #      the TRIPLE ones must be that machine's binaries (is_target below:
@@ -111,6 +113,25 @@ fi
 
 "$repo/tools/cross_runtime.sh" $triple "$work/rt"
 runner=("${emulator[@]}" "$work/rt/$exe")
+
+if [ $triple = x86_64-w64-mingw32 ]; then
+    # libhodu_rt.dll exports exactly what the Linux libhodu_rt.so does
+    # (the hodu_rt.h functions), and the runner takes them from it.
+    dll_exports=$($triple-objdump -p "$work/rt/libhodu_rt.dll" |
+        sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' | sed -nE 's/^\s*\[\s*[0-9]+\]\s+(\S+)$/\1/p' | sort)
+    so_exports=$(nm -D --defined-only --format=just-symbols "$(dirname "$hodu")/libhodu_rt.so" | sort)
+    if [ -n "$so_exports" ] && [ "$dll_exports" = "$so_exports" ]; then
+        ok "libhodu_rt.dll exports the $(wc -l <<<"$dll_exports") functions libhodu_rt.so does"
+    else
+        bad "libhodu_rt.dll's exports differ from libhodu_rt.so's:"
+        diff <(echo "$dll_exports") <(echo "$so_exports") | head -n 10 || true
+    fi
+    if $triple-objdump -p "$work/rt/$exe" | grep -q "DLL Name: libhodu_rt.dll"; then
+        ok "$exe imports libhodu_rt.dll"
+    else
+        bad "$exe does not import libhodu_rt.dll"
+    fi
+fi
 
 if [ $triple = x86_64-w64-mingw32 ]; then
     # A private Wine prefix, created by the first run (half a minute or

@@ -213,15 +213,19 @@ static bool build_library(const backend_artifact *gen, const backend_target *opt
     if (named && !tg)
         ok = false;
     const char *cc = opts->cc, *march = opts->march;
+    char *table_cc = NULL;
     if (cross) {
         /* $CC names the build machine's compiler: a cross build takes the
          * table's unless the caller named one, and "native" (the default)
          * means the target's baseline CPU. */
         if (!cc || !*cc) {
-            cc = tg->cc;
+            cc = table_cc = hd_target_cc(tg);
             if (!hd_command_exists(cc)) {
-                hd_error(d, "the C compiler for target %s, '%s', is not installed (Debian package %s)", tg->triple, cc,
-                         tg->package);
+                /* The table names a Debian package, or "PyPI NAME". */
+                const bool pypi = strncmp(tg->package, "PyPI ", 5) == 0;
+                hd_error(d, "the C compiler for target %s, '%s', is not installed (%s package %s%s)", tg->triple, cc,
+                         pypi ? "PyPI" : "Debian", pypi ? tg->package + 5 : tg->package,
+                         pypi ? ": pip install it into the virtual environment on $PATH" : "");
                 ok = false;
             }
         }
@@ -271,6 +275,7 @@ static bool build_library(const backend_artifact *gen, const backend_target *opt
     for (size_t i = 0; i < argc; i++)
         free(argv[i]);
     free(argv);
+    free(table_cc);
     remove_private(dir, lib);
     free(lib);
     free(dir);
