@@ -67,6 +67,8 @@ step() {
 # tests/targets/cross.sh (hodu --build --target).
 # libssl-dev is libcrypto (SHA-256, Ed25519) for .hodupkg packages; openssl
 # makes the test's keys and unzip lists a package (tests/package).
+# llvm's objdump and nm read the macOS libraries' Mach-O structure
+# (tests/targets/macho_check.py).
 packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libcjson-dev libssl-dev
           openssl unzip
           libcmocka-dev flex bison clang-14 libclang-rt-14-dev clang-format-14
@@ -74,7 +76,7 @@ packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-
           libjpeg62-turbo-dev libpng-dev libwebp-dev libtiff-dev libopenjp2-7-dev libstb-dev
           man-db
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user file
-          gcc-mingw-w64-x86-64 wine64)
+          gcc-mingw-w64-x86-64 wine64 llvm)
 missing=()
 for p in "${packages[@]}"; do
     if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
