@@ -18,7 +18,9 @@
 #   3. runs it under qemu-system with a timeout; it prints every output's
 #      bits, which must match the x86-64 build: the same class for every
 #      image, logits within 1e-5 relative to the largest magnitude
-# Also: an unknown CPU for a bare-metal target is refused by name.
+# Also: an unknown CPU for a bare-metal target, a run-time dim in a
+# bare-metal header and a bare-metal target in a package are refused by
+# name.
 #
 # A missing tool is a failure naming its Debian package, never a skip.
 # About 20 s on two cores.
@@ -71,6 +73,23 @@ expect_error "--target unknown-triple" "known targets are: .*arm-none-eabi, risc
     "$hodu" --build "$work/none.onnx" --target unknown-triple -o "$work/out/none.o"
 expect_error "--march cortex-a9 for arm-none-eabi" "'cortex-a9' is no CPU target arm-none-eabi knows (known: cortex-m4, cortex-m7)" \
     "$hodu" --build "$repo/examples/digits/digits.onnx" --target arm-none-eabi --march cortex-a9 -o "$work/out/cpu.o"
+# The bare-metal header takes fixed shapes only: a run-time dim is refused
+# by name (no libhodu_rt there to pass the run's dims).
+"$python" - "$work/rtdim.onnx" <<'PY'
+import sys
+import onnx
+from onnx import TensorProto, helper
+g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "rtdim",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 4])])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), sys.argv[1])
+PY
+expect_error "a run-time dim in a bare-metal header" "riscv64-unknown-elf: input 'x' has a size chosen when it runs" \
+    "$hodu" --build "$work/rtdim.onnx" --target riscv64-unknown-elf --dim B=1..8 --emit-header "$work/out/rtdim.h" \
+    -o "$work/out/rtdim.o"
+expect_error "a bare-metal target in a package" "arm-none-eabi is bare metal: a package cannot hold its object" \
+    "$hodu" --package "$repo/examples/digits/digits.onnx" --target x86_64-linux-gnu,arm-none-eabi \
+    -o "$work/out/digits.hodupkg"
 set -e
 rm -f "$work/stderr" # lib.sh's bad shows it: it belongs to the cases above
 
