@@ -577,8 +577,9 @@ char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d)
                           " */\n",
                           prefix);
         free(model);
-        hd_buf_printf(&b, "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n#include \"%s\"\n\n", guard, guard,
-                      h->bare_target ? "hodu_abi.h" : "hodu_rt.h");
+        /* bare: <stddef.h> for the NULLs of the run function */
+        hd_buf_printf(&b, "#ifndef %s\n#define %s\n\n%s#include <stdint.h>\n\n#include \"%s\"\n\n", guard, guard,
+                      h->bare_target ? "#include <stddef.h>\n" : "", h->bare_target ? "hodu_abi.h" : "hodu_rt.h");
         hd_buf_printf(&b, "#define %sNUM_INPUTS  %zu\n#define %sNUM_OUTPUTS %zu\n", macro_prefix, ni, macro_prefix, no);
         if (h->bare_target)
             hd_buf_printf(&b,

@@ -115,11 +115,13 @@ PY
 # The firmware's main: runs the model once from a static arena and prints
 # each output's values as bits (no float printf needed).
 cat >"$work/main.c" <<'C'
+/* digits.h first: it must stand on its own */
+#include "digits.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "digits.h"
 #include "input.h"
 
 static uint8_t arena[DIGITS_WORKSPACE_BYTES] __attribute__((aligned(DIGITS_WORKSPACE_ALIGN)));

@@ -212,10 +212,9 @@ static void free_words_from(char **argv, size_t from, size_t to)
  * ships for both ARM and RISC-V bare metal); the object then references
  * libm, memcpy/memmove/memset and libgcc only, which newlib provides as
  * well.  --noexecstack: the objects get the GNU-stack note the partial
- * link otherwise warns about.  The
- * partial link runs without the specs, whose link step would add
- * picolibc's linker script.  argv[0..cc_words) is the compiler command,
- * borrowed (the caller frees it). */
+ * link otherwise warns about.  The partial link runs without the specs,
+ * whose link step would add picolibc's linker script.  argv[0..cc_words)
+ * is the compiler command, borrowed (the caller frees it). */
 static bool build_bare(const char *dir, char **argv, size_t cc_words, const char *cpu_flags, bool weights,
                        const backend_target *opts, hd_diag *d)
 {
