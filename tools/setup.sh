@@ -65,6 +65,10 @@ step() {
 # to run what they build, mingw-w64 and wine64 (its loader, without the
 # recommended desktop parts) for the Windows DLL, and file:
 # tests/targets/cross.sh (hodu --build --target).
+# The bare-metal toolchains (arm-none-eabi, riscv64-unknown-elf, which
+# builds rv32 too), picolibc for both (its headers build the model, its
+# crt0 and semihosting the test's firmware), qemu-system-arm and
+# qemu-system-misc (RISC-V) to run it: tests/targets/baremetal.sh.
 # libssl-dev is libcrypto (SHA-256, Ed25519) for .hodupkg packages; openssl
 # makes the test's keys and unzip lists a package (tests/package).
 # llvm's objdump and nm read the macOS libraries' Mach-O structure
@@ -76,7 +80,10 @@ packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-
           libjpeg62-turbo-dev libpng-dev libwebp-dev libtiff-dev libopenjp2-7-dev libstb-dev
           man-db
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user file
-          gcc-mingw-w64-x86-64 wine64 llvm)
+          gcc-mingw-w64-x86-64 wine64 llvm
+          gcc-arm-none-eabi binutils-arm-none-eabi picolibc-arm-none-eabi
+          gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+          qemu-system-arm qemu-system-misc)
 missing=()
 for p in "${packages[@]}"; do
     if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then

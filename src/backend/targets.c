@@ -19,6 +19,25 @@ static const hd_target targets[] = {
      * stubs; hd_target_cc finds PyPI's ziglang when zig is not on $PATH. */
     {"x86_64-apple-darwin", "zig cc -target x86_64-macos", "x86_64", "PyPI ziglang", "Mach-O x86_64 dylib"},
     {"aarch64-apple-darwin", "zig cc -target aarch64-macos", "apple_m1", "PyPI ziglang", "Mach-O arm64 dylib"},
+    /* Bare metal (bare_cpus below): a relocatable object. */
+    {"arm-none-eabi", "arm-none-eabi-gcc", "cortex-m4", "gcc-arm-none-eabi", "ARM"},
+    {"riscv64-unknown-elf", "riscv64-unknown-elf-gcc", "rv64gc", "gcc-riscv64-unknown-elf", "RISC-V"},
+    /* Debian's riscv64-unknown-elf-gcc builds rv32 code too. */
+    {"riscv32-unknown-elf", "riscv64-unknown-elf-gcc", "rv32imafc", "gcc-riscv64-unknown-elf", "RISC-V"},
+};
+
+/* The CPUs a bare-metal target knows, each with the flags that pick its
+ * instruction set, FPU and float ABI (one multilib of the toolchain and of
+ * picolibc, whose headers the build uses).  Hard-float throughout: the
+ * generated code is float arithmetic.  medany: code and data may sit
+ * anywhere, as on qemu's virt machine at 0x80000000. */
+static const struct {
+    const char *triple, *cpu, *flags;
+} bare_cpus[] = {
+    {"arm-none-eabi", "cortex-m4", "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard -mthumb"},
+    {"arm-none-eabi", "cortex-m7", "-mcpu=cortex-m7 -mfpu=fpv5-d16 -mfloat-abi=hard -mthumb"},
+    {"riscv64-unknown-elf", "rv64gc", "-march=rv64gc -mabi=lp64d -mcmodel=medany"},
+    {"riscv32-unknown-elf", "rv32imafc", "-march=rv32imafc -mabi=ilp32f -mcmodel=medany"},
 };
 
 const char *hd_target_host(void)
@@ -37,7 +56,7 @@ const char *hd_target_host(void)
 const char *hd_target_list(void)
 {
     return "x86_64-linux-gnu, aarch64-linux-gnu, riscv64-linux-gnu, x86_64-w64-mingw32, x86_64-apple-darwin, "
-           "aarch64-apple-darwin";
+           "aarch64-apple-darwin, arm-none-eabi, riscv64-unknown-elf, riscv32-unknown-elf";
 }
 
 /* PyPI's ziglang keeps its zig binary in site-packages/ziglang: look next
@@ -92,6 +111,31 @@ const hd_target *hd_target_find(const char *triple, hd_diag *d)
 }
 
 bool hd_target_is_cross(const hd_target *t) { return strcmp(t->triple, hd_target_host()) != 0; }
+
+bool hd_target_is_bare(const hd_target *t)
+{
+    for (size_t i = 0; i < HD_ARRAY_LEN(bare_cpus); i++)
+        if (strcmp(bare_cpus[i].triple, t->triple) == 0)
+            return true;
+    return false;
+}
+
+const char *hd_target_cpu_flags(const hd_target *t, const char *cpu, hd_diag *d)
+{
+    if (!cpu || !*cpu || strcmp(cpu, "native") == 0)
+        cpu = t->march;
+    for (size_t i = 0; i < HD_ARRAY_LEN(bare_cpus); i++)
+        if (strcmp(bare_cpus[i].triple, t->triple) == 0 && strcmp(bare_cpus[i].cpu, cpu) == 0)
+            return bare_cpus[i].flags;
+    hd_buf known;
+    hd_buf_init(&known);
+    for (size_t i = 0; i < HD_ARRAY_LEN(bare_cpus); i++)
+        if (strcmp(bare_cpus[i].triple, t->triple) == 0)
+            hd_buf_printf(&known, "%s%s", known.len ? ", " : "", bare_cpus[i].cpu);
+    hd_error(d, "--march '%s' is no CPU target %s knows (known: %s)", cpu, t->triple, known.data ? known.data : "none");
+    hd_buf_free(&known);
+    return NULL;
+}
 
 bool hd_command_exists(const char *command)
 {

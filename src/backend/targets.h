@@ -41,6 +41,16 @@ const char *hd_target_list(void);
  * $PATH (or $VIRTUAL_ENV) has it installed. */
 char *hd_target_cc(const hd_target *t);
 
+/* True for a bare-metal target (no OS, no malloc): its build is a
+ * relocatable object for the caller's firmware, not a shared library, and
+ * hd_target_cpu_flags gives its CPU flags (see docs/targets.md). */
+bool hd_target_is_bare(const hd_target *t);
+
+/* A bare-metal target's compiler flags for CPU `cpu` (NULL or "native":
+ * the table's default), space separated, static; NULL after reporting an
+ * error that lists the CPUs the target knows. */
+const char *hd_target_cpu_flags(const hd_target *t, const char *cpu, hd_diag *d);
+
 /* True when the command's first word names an executable (a path, or a
  * name found on $PATH). */
 bool hd_command_exists(const char *command);

@@ -493,7 +493,10 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
     hd_diag d;
     hd_diag_init(&d, model);
     /* an unknown target fails before the model is read */
-    const bool target_ok = !o->target || !*o->target || hd_target_find(o->target, &d);
+    const hd_target *tg = o->target && *o->target ? hd_target_find(o->target, &d) : NULL;
+    const bool target_ok = !o->target || !*o->target || tg;
+    /* a bare-metal header states the workspace size: it waits for the plan */
+    const bool bare_header = tg && hd_target_is_bare(tg) && o->header_path;
     ir_graph *g = target_ok ? front_and_passes(o, given, &d, true) : given;
     bool ok = target_ok && g != NULL;
     /* The header comes from the final graph, as the library's descriptor
@@ -505,7 +508,7 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
         hd_error(&d, "--emit-header '%s' names the model or the library; choose another file", o->header_path);
         ok = false;
     }
-    if (ok && o->header_path) {
+    if (ok && o->header_path && !bare_header) {
         header_spec hs = {.path = o->header_path, .prefix = o->header_prefix, .model = model};
         header = driver_header_text(g, &hs, &d);
         ok = header != NULL;
@@ -517,11 +520,22 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
         fputs(b.data ? b.data : "", o->dump_ir);
         hd_buf_free(&b);
     }
-    if (ok && (o->output_path || o->emit_c_dir)) {
+    if (ok && (o->output_path || o->emit_c_dir || bare_header)) {
         const backend *b = pick_backend(o->backend, &d);
         mem_plan plan;
         ok = b && backend_check_graph(b, g, &d) && pass_plan_memory(g, b->scratch, &plan, &d);
-        if (ok) {
+        bool planned = ok;
+        if (ok && bare_header) {
+            /* one run, no worker threads: the arena and one worker's part */
+            header_spec hs = {.path = o->header_path,
+                              .prefix = o->header_prefix,
+                              .model = model,
+                              .bare_target = tg->triple,
+                              .workspace_bytes = plan.arena_bytes + plan.worker_bytes};
+            header = driver_header_text(g, &hs, &d);
+            ok = header != NULL;
+        }
+        if (ok && (o->output_path || o->emit_c_dir)) {
             backend_artifact *art = b->emit(g, &plan, &d);
             ok = art != NULL;
             if (ok) {
@@ -538,8 +552,9 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
                 ok = b->build(art, &t, &d);
                 b->free_artifact(art);
             }
-            mem_plan_free(&plan);
         }
+        if (planned)
+            mem_plan_free(&plan);
     }
     if (ok && header && !hd_write_file_atomic(o->header_path, header, strlen(header), &d)) {
         ok = false;

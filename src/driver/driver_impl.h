@@ -5,6 +5,8 @@
 #ifndef HODU_DRIVER_IMPL_H
 #define HODU_DRIVER_IMPL_H
 
+#include <stdint.h>
+
 #include "hodu.h"
 #include "ir/ir.h"
 #include "util/util.h"
@@ -15,6 +17,11 @@ typedef struct header_spec {
     const char *path;   /* the header to write: its name makes the guard and the default prefix */
     const char *prefix; /* the prefix of every name it declares; NULL: from the file name */
     const char *model;  /* the model file, named (without its folders) in the header's comment */
+    /* A bare-metal target's triple (backend/targets.h), NULL otherwise: the
+     * header then calls the model's own entry point, without libhodu_rt,
+     * with a caller's workspace of workspace_bytes. */
+    const char *bare_target;
+    uint64_t workspace_bytes;
 } header_spec;
 
 /* The header's text for the final graph `g` (after the passes); NULL after

@@ -3117,6 +3117,12 @@ static inline hd_fpenv hd_fpenv_enter(void)
     __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
     __asm__ __volatile__("msr fpcr, %0" : : "r"(fpcr | (UINT64_C(1) << 24))); /* FZ: both directions */
     return fpcr;
+#elif HD_FLUSH_DENORMALS && HD__GNU && defined(__arm__) && defined(__ARM_FP)
+    /* 32-bit ARM with an FPU (Cortex-M4F/M7, VFP): FPSCR's FZ is bit 24 too. */
+    uint32_t fpscr;
+    __asm__ __volatile__("vmrs %0, fpscr" : "=r"(fpscr));
+    __asm__ __volatile__("vmsr fpscr, %0" : : "r"(fpscr | (UINT32_C(1) << 24)));
+    return fpscr;
 #else
     return 0; /* no flush on this target: the default environment */
 #endif
@@ -3128,6 +3134,8 @@ static inline void hd_fpenv_leave(hd_fpenv saved)
     __builtin_ia32_ldmxcsr((unsigned int)saved);
 #elif HD_FLUSH_DENORMALS && HD__GNU && defined(__aarch64__)
     __asm__ __volatile__("msr fpcr, %0" : : "r"(saved));
+#elif HD_FLUSH_DENORMALS && HD__GNU && defined(__arm__) && defined(__ARM_FP)
+    __asm__ __volatile__("vmsr fpscr, %0" : : "r"((uint32_t)saved));
 #else
     (void)saved;
 #endif

@@ -94,6 +94,11 @@ int hd_package_build(const hodu_build_options *o, const hd_package_request *req)
         for (size_t i = 0; tg != NULL && i < n; i++)
             if (targets[i] == tg)
                 hd_error(&d, "--target names %s twice", t);
+        if (tg != NULL && hd_target_is_bare(tg)) {
+            /* a package holds shared libraries for a loader; bare metal has none */
+            hd_error(&d, "--target %s is bare metal: a package cannot hold its object (use hodu --build)", t);
+            tg = NULL;
+        }
         if (tg != NULL && n == HD_ARRAY_LEN(targets))
             hd_error(&d, "more than %zu targets", HD_ARRAY_LEN(targets));
         if (tg != NULL && !hd_failed(&d))

@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# hodu --build --target for bare metal, run under qemu-system with
+# semihosting (ctest target_baremetal; docs/targets.md, "Bare metal").
+#
+#   tests/targets/baremetal.sh HODU PYTHON
+#
+# For each of Cortex-M4F (arm-none-eabi, qemu's mps2-an386), Cortex-M7
+# (--march cortex-m7, mps2-an500), rv64gc (riscv64-unknown-elf, virt) and
+# rv32imafc (riscv32-unknown-elf, virt):
+#   1. builds examples/digits/digits.onnx into a relocatable object with
+#      its --emit-header header; checks the object is that machine's (float
+#      ABI, float instructions), references no allocator and keeps the
+#      weights in .rodata
+#   2. links it with a small semihosting main (picolibc's crt0, its linker
+#      script placed on the machine's flash and RAM), the digits inputs
+#      compiled into the firmware from the test's .npy, a static arena of
+#      the header's workspace size
+#   3. runs it under qemu-system with a timeout; it prints every output's
+#      bits, which must match the x86-64 build: the same class for every
+#      image, logits within 1e-5 relative to the largest magnitude
+# Also: an unknown CPU for a bare-metal target, a run-time dim in a
+# bare-metal header and a bare-metal target in a package are refused by
+# name.
+#
+# A missing tool is a failure naming its Debian package, never a skip.
+# About 20 s on two cores.
+set -euo pipefail
+
+hodu=${1:?usage: baremetal.sh HODU PYTHON}
+python=${2:?usage: baremetal.sh HODU PYTHON}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# shellcheck source=tests/lib.sh
+. "$repo/tests/lib.sh"
+suite=target_baremetal
+
+# Each tool, or file, and the Debian package that has it.
+while read -r tool package; do
+    if [[ $tool == /* && -e $tool ]] || { [[ $tool != /* ]] && command -v "$tool" >/dev/null 2>&1; }; then
+        continue
+    fi
+    echo "$suite: FAIL: $tool is missing (Debian package $package; tools/setup.sh installs it)"
+    exit 1
+done <<'TOOLS'
+timeout coreutils
+arm-none-eabi-gcc gcc-arm-none-eabi
+arm-none-eabi-readelf binutils-arm-none-eabi
+arm-none-eabi-objdump binutils-arm-none-eabi
+arm-none-eabi-nm binutils-arm-none-eabi
+riscv64-unknown-elf-gcc gcc-riscv64-unknown-elf
+riscv64-unknown-elf-readelf binutils-riscv64-unknown-elf
+riscv64-unknown-elf-objdump binutils-riscv64-unknown-elf
+riscv64-unknown-elf-nm binutils-riscv64-unknown-elf
+/usr/lib/picolibc/arm-none-eabi/picolibc.specs picolibc-arm-none-eabi
+/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs picolibc-riscv64-unknown-elf
+qemu-system-arm qemu-system-arm
+qemu-system-riscv64 qemu-system-misc
+qemu-system-riscv32 qemu-system-misc
+TOOLS
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# lib.sh's counts (suite_init would set them, with a case generator this
+# suite does not have)
+# shellcheck disable=SC2034
+pass=0 fail=0
+
+# Every bare-metal triple is listed; a CPU the target does not know is
+# refused by name, and leaves no object behind.  (expect_error runs a
+# command that must fail: not under set -e.)
+set +e
+expect_error "--target unknown-triple" "known targets are: .*arm-none-eabi, riscv64-unknown-elf, riscv32-unknown-elf" \
+    "$hodu" --build "$work/none.onnx" --target unknown-triple -o "$work/out/none.o"
+expect_error "--march cortex-a9 for arm-none-eabi" "'cortex-a9' is no CPU target arm-none-eabi knows (known: cortex-m4, cortex-m7)" \
+    "$hodu" --build "$repo/examples/digits/digits.onnx" --target arm-none-eabi --march cortex-a9 -o "$work/out/cpu.o"
+# The bare-metal header takes fixed shapes only: a run-time dim is refused
+# by name (no libhodu_rt there to pass the run's dims).
+"$python" - "$work/rtdim.onnx" <<'PY'
+import sys
+import onnx
+from onnx import TensorProto, helper
+g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "rtdim",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 4])])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), sys.argv[1])
+PY
+expect_error "a run-time dim in a bare-metal header" "riscv64-unknown-elf: input 'x' has a size chosen when it runs" \
+    "$hodu" --build "$work/rtdim.onnx" --target riscv64-unknown-elf --dim B=1..8 --emit-header "$work/out/rtdim.h" \
+    -o "$work/out/rtdim.o"
+expect_error "a bare-metal target in a package" "arm-none-eabi is bare metal: a package cannot hold its object" \
+    "$hodu" --package "$repo/examples/digits/digits.onnx" --target x86_64-linux-gnu,arm-none-eabi \
+    -o "$work/out/digits.hodupkg"
+set -e
+rm -f "$work/stderr" # lib.sh's bad shows it: it belongs to the cases above
+
+# The reference: the x86-64 build of the same model on the same inputs.
+digits=$repo/examples/digits/digits.onnx
+"$hodu" --build "$digits" -o "$work/x86.so"
+"$hodu" --run "$work/x86.so" --input "image=$repo/examples/digits/images.npy" --output-dir "$work/x86" >/dev/null
+
+# The inputs as C, from the .npy (exact: hex float literals).
+"$python" - "$repo/examples/digits/images.npy" "$work/input.h" <<'PY'
+import sys
+import numpy as np
+x = np.load(sys.argv[1]).astype(np.float32)
+with open(sys.argv[2], "w") as f:
+    f.write("/* Generated by tests/targets/baremetal.sh from images.npy. */\n")
+    def nested(a):
+        if a.ndim == 0:
+            return float(a).hex() + "f"
+        return "{" + ",\n".join(nested(b) for b in a) + "}"
+    f.write("static float image_in" + "".join(f"[{d}]" for d in x.shape) + " = " + nested(x) + ";\n")
+PY
+
+# The firmware's main: runs the model once from a static arena and prints
+# each output's values as bits (no float printf needed).
+cat >"$work/main.c" <<'C'
+/* digits.h first: it must stand on its own */
+#include "digits.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "input.h"
+
+static uint8_t arena[DIGITS_WORKSPACE_BYTES] __attribute__((aligned(DIGITS_WORKSPACE_ALIGN)));
+static float logits_out[8][10];
+static int64_t label_out[8];
+
+int main(void)
+{
+    const hodu_model_desc *m = hodu_model_get_desc();
+    if (m->abi_version != HODU_ABI_VERSION || m->workspace_bytes + m->worker_bytes > sizeof arena) {
+        printf("bad descriptor: abi %u, workspace %lu + %lu > %lu\n", (unsigned)m->abi_version,
+               (unsigned long)m->workspace_bytes, (unsigned long)m->worker_bytes, (unsigned long)sizeof arena);
+        return 3;
+    }
+    int rc = digits_run(arena, &image_in, &logits_out, &label_out);
+    if (rc != 0) {
+        printf("run returned %d\n", rc);
+        return 2;
+    }
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 10; j++) {
+            uint32_t bits;
+            memcpy(&bits, &logits_out[i][j], sizeof bits);
+            printf("logit %08lx\n", (unsigned long)bits);
+        }
+    for (int i = 0; i < 8; i++)
+        printf("label %ld\n", (long)label_out[i]);
+    printf("workspace %lu\n", (unsigned long)sizeof arena);
+    return 0;
+}
+C
+
+# board KIND TRIPLE MARCH CPU_FLAGS QEMU... : one bare-metal target.
+board() {
+    local kind=$1 triple=$2 march=$3 flags=$4
+    shift 4
+    local d=$work/$kind
+    local tools=${triple/riscv32/riscv64}
+    mkdir -p "$d"
+    local march_args=()
+    [ -n "$march" ] && march_args=(--march "$march")
+    if ! "$hodu" --build "$digits" --target "$triple" "${march_args[@]}" -o "$d/digits.o" \
+        --emit-header "$d/digits.h" 2>"$d/err"; then
+        bad "$kind: build for $triple"
+        cat "$d/err"
+        return
+    fi
+
+    # the object: relocatable, this machine's float ABI and instructions
+    local desc attrs n
+    desc=$("$tools-readelf" -h "$d/digits.o")
+    "$tools-objdump" -d "$d/digits.o" >"$d/disasm"
+    "$tools-objdump" -t "$d/digits.o" >"$d/symbols"
+    case $kind in
+    cortex-m4 | cortex-m7)
+        attrs=$("$tools-readelf" -A "$d/digits.o")
+        # readelf's names: fpv4-sp-d16 is VFPv4-D16 used single-precision
+        # only; the M7's fpv5-d16 has doubles too (no HardFP_use tag then)
+        local fpu="VFPv4-D16" sp_only=yes use="SP only"
+        [ "$kind" = cortex-m7 ] && fpu="FPv5/FP-D16" sp_only=no use="SP and DP"
+        local has_sp_only=no
+        [[ $attrs == *"Tag_ABI_HardFP_use: SP only"* ]] && has_sp_only=yes
+        if [[ $desc == *"REL (Relocatable file)"* && $desc == *"Machine:"*"ARM"* && $attrs == *"Tag_ABI_VFP_args: VFP registers"* &&
+            $attrs == *"Tag_CPU_arch_profile: Microcontroller"* && $attrs == *"Tag_FP_arch: $fpu"* && $has_sp_only == "$sp_only" ]]; then
+            ok "$kind: a relocatable Cortex-M object, hard float ($fpu, $use)"
+        else
+            bad "$kind: not a hard-float Cortex-M object ($fpu, $use expected): $(grep -E 'Type:|Machine:' <<<"$desc")"
+            grep -E 'Tag_(CPU_arch_profile|FP_arch|ABI_VFP_args|ABI_HardFP_use)' <<<"$attrs" || true
+        fi
+        n=$(grep -cE '\sv(fma|mla|add|mul|max)\.f32\s' "$d/disasm" || true)
+        if [ "$n" -gt 0 ]; then ok "$kind: $n FPU float instructions"; else bad "$kind: no FPU float instruction"; fi
+        # flush-to-zero: run sets FPSCR's FZ and restores it
+        if grep -qE 'vmsr\s+fpscr' "$d/disasm"; then
+            ok "$kind: the run sets FPSCR (flush-to-zero)"
+        else
+            bad "$kind: no write of FPSCR (flush-to-zero)"
+        fi
+        ;;
+    rv64 | rv32)
+        local abi="double-float ABI" class=ELF64
+        [ "$kind" = rv32 ] && abi="single-float ABI" class=ELF32
+        if [[ $desc == *"REL (Relocatable file)"* && $desc == *"RISC-V"* && $desc == *"$abi"* && $desc == *"$class"* ]]; then
+            ok "$kind: a relocatable RISC-V $class object ($abi)"
+        else
+            bad "$kind: not a $class RISC-V $abi object: $desc"
+        fi
+        n=$(grep -cE '\s(fmadd|fmul|fadd|fmax)\.s\s' "$d/disasm" || true)
+        if [ "$n" -gt 0 ]; then ok "$kind: $n RISC-V float instructions"; else bad "$kind: no RISC-V float instruction"; fi
+        ;;
+    esac
+    local undefined
+    undefined=$("$tools-nm" -u "$d/digits.o" | awk '{print $2}' | tr '\n' ' ')
+    if [[ " $undefined " =~ \ (malloc|calloc|realloc|free|aligned_alloc|posix_memalign|pthread_[a-z_]*)\  ]]; then
+        bad "$kind: the object needs an allocator or threads: $undefined"
+    else
+        ok "$kind: no allocator, no threads (undefined: ${undefined:-none})"
+    fi
+    if grep -qE '\s\.rodata\S*\s.*\shodu_weights$' "$d/symbols"; then
+        ok "$kind: the weights are in .rodata (flash)"
+    else
+        bad "$kind: hodu_weights is not in .rodata: $(grep hodu_weights "$d/symbols" || true)"
+    fi
+    if grep -qE "^#define DIGITS_WORKSPACE_BYTES [0-9]+u$" "$d/digits.h" && ! grep -q hodu_rt.h "$d/digits.h"; then
+        ok "$kind: the header states the workspace and needs no libhodu_rt"
+    else
+        bad "$kind: the header has no workspace size or includes hodu_rt.h"
+    fi
+
+    # the firmware: picolibc's crt0 and semihosting, its linker script on
+    # the machine's memory (flash for code and weights, RAM for the rest)
+    local mem
+    case $kind in
+    cortex-m4 | cortex-m7) mem="--defsym=__flash=0x0 --defsym=__flash_size=0x400000 --defsym=__ram=0x20000000" ;;
+    *) mem="--defsym=__flash=0x80000000 --defsym=__flash_size=0x400000 --defsym=__ram=0x80400000" ;;
+    esac
+    # shellcheck disable=SC2086
+    if ! "$tools-gcc" $flags --specs=picolibc.specs --oslib=semihost --crt0=semihost -O2 -std=c11 -Wall -Wextra -Werror \
+        -Werror=incompatible-pointer-types -I"$repo/include" -I"$work" -I"$d" "$work/main.c" "$d/digits.o" \
+        -Wl,${mem// /,},--defsym=__ram_size=0x400000,--defsym=__stack_size=0x10000 -lm -o "$d/fw.elf" \
+        >"$d/link.log" 2>&1; then
+        bad "$kind: the firmware does not link"
+        cat "$d/link.log"
+        return
+    fi
+    local start=$SECONDS
+    if ! timeout 30 "$@" -nographic -monitor none -serial none -semihosting-config enable=on,target=native \
+        -kernel "$d/fw.elf" >"$d/run.out" 2>&1 </dev/null; then
+        bad "$kind: the firmware failed under ${1##*/} ($(tail -n 3 "$d/run.out"))"
+        return
+    fi
+    local secs=$((SECONDS - start))
+    if "$python" - "$d/run.out" "$work/x86" "$repo/tests/pylib" <<'PY'; then
+import os, sys
+import numpy as np
+out, ref, pylib = sys.argv[1:]
+sys.path.insert(0, pylib)
+from compare import relative_error
+lines = open(out).read().split()
+bits = [int(lines[i + 1], 16) for i in range(0, len(lines) - 1) if lines[i] == "logit"]
+labels = [int(lines[i + 1]) for i in range(0, len(lines) - 1) if lines[i] == "label"]
+logits = np.array(bits, dtype=np.uint32).view(np.float32).reshape(8, 10)
+want_logits = np.load(os.path.join(ref, "logits.npy"))
+want_label = np.load(os.path.join(ref, "label.npy"))
+err = relative_error(logits, want_logits)
+same = np.array_equal(np.array(labels), want_label)
+print(f"  labels {labels} ({'the same' if same else 'x86-64: ' + str(want_label.tolist())}); "
+      f"logits max error {err:.2e} relative to the largest magnitude")
+sys.exit(0 if same and err <= 1e-5 else 1)
+PY
+        ok "$kind: under qemu ($secs s, $(grep -o 'workspace [0-9]*' "$d/run.out") bytes) the outputs match x86-64"
+    else
+        bad "$kind: the outputs differ from x86-64"
+        head -n 5 "$d/run.out"
+    fi
+}
+
+m4="-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard -mthumb"
+m7="-mcpu=cortex-m7 -mfpu=fpv5-d16 -mfloat-abi=hard -mthumb"
+board cortex-m4 arm-none-eabi "" "$m4" qemu-system-arm -M mps2-an386 -cpu cortex-m4
+board cortex-m7 arm-none-eabi cortex-m7 "$m7" qemu-system-arm -M mps2-an500 -cpu cortex-m7
+board rv64 riscv64-unknown-elf "" "-march=rv64gc -mabi=lp64d -mcmodel=medany" qemu-system-riscv64 -M virt -bios none
+board rv32 riscv32-unknown-elf "" "-march=rv32imafc -mabi=ilp32f -mcmodel=medany" qemu-system-riscv32 -M virt -bios none
+
+suite_end
