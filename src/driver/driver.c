@@ -501,8 +501,8 @@ static bool recompute(const hodu_build_options *o, ir_graph *g, const backend *b
     if (o->verbose)
         fprintf(stderr,
                 "hodu: recompute: workspace %" PRIu64 " -> %" PRIu64 " bytes, %zu nodes copied, %zu moved, "
-                "%" PRIu64 " FLOPs added to %" PRIu64 "\n",
-                rs.arena_before, rs.arena_after, rs.copies, rs.moved, rs.flops_added, rs.flops_step);
+                "%" PRIu64 " FLOPs added to %" PRIu64 " (%zu tries)\n",
+                rs.arena_before, rs.arena_after, rs.copies, rs.moved, rs.flops_added, rs.flops_step, rs.tries);
     return true;
 }
 

@@ -201,6 +201,7 @@ typedef struct recompute_stats {
     uint64_t arena_before, arena_after; /* workspace bytes */
     size_t copies, moved;               /* nodes copied, nodes moved late */
     uint64_t flops_added, flops_step;
+    size_t tries; /* changes tried on the plan */
 } recompute_stats;
 bool pass_recompute(ir_graph *g, pass_scratch_fn scratch, recompute_stats *stats, hd_diag *d);
 

@@ -16,7 +16,8 @@
  * workspace does not grow and the bytes live summed over the steps shrink
  * (which lets a chain of such nodes move one node per try); at the end all
  * of it is undone unless the workspace went down.  The copies together may
- * add at most RECOMPUTE_FLOPS_PERCENT of the step's FLOPs.  A copy runs
+ * add at most RECOMPUTE_FLOPS_PERCENT of the step's FLOPs, and at most
+ * RECOMPUTE_MAX_TRIES changes are tried.  A copy runs
  * the same op on the same operands as the original, so the results are the
  * same bits.  Random and stateful ops are never copied.
  */
@@ -28,6 +29,9 @@
 
 #define RECOMPUTE_FLOPS_PERCENT 5
 #define RECOMPUTE_ROUNDS        4
+/* Each try plans the whole graph again: a bound on the build time of
+ * large steps (bench/train.py's transformer takes a few hundred). */
+#define RECOMPUTE_MAX_TRIES 1000
 
 /* Cheap to run again and pure: one output, cost linear in its size. */
 static bool cheap(const ir_graph *g, int node)
@@ -87,6 +91,7 @@ typedef struct state {
     ir_graph *g;
     pass_scratch_fn scratch;
     uint64_t arena, live;
+    size_t tries;
     undo *log;
     size_t n_log, cap_log;
 } state;
@@ -115,6 +120,7 @@ static bool try_change(state *st, size_t n_log, size_t n_values, size_t n_nodes,
     mem_plan p;
     hd_diag quiet;
     hd_diag_init(&quiet, NULL);
+    st->tries++;
     bool planned = pass_plan_memory(st->g, st->scratch, &p, &quiet);
     hd_diag_free(&quiet);
     if (planned) {
@@ -236,7 +242,7 @@ bool pass_recompute(ir_graph *g, pass_scratch_fn scratch, recompute_stats *stats
         bool changed = false;
         for (size_t s = 0; s < n_sched; s++) {
             int node = order[s];
-            if (!cheap(g, node) || g->values[g->nodes[node].outputs[0]].is_output)
+            if (!cheap(g, node) || g->values[g->nodes[node].outputs[0]].is_output || st.tries >= RECOMPUTE_MAX_TRIES)
                 continue;
             /* positions in the schedule as it is now (each kept change moves
              * late nodes) */
@@ -273,6 +279,7 @@ bool pass_recompute(ir_graph *g, pass_scratch_fn scratch, recompute_stats *stats
     stats->arena_after = st.arena;
     stats->flops_added = spent;
     stats->flops_step = total;
+    stats->tries = st.tries;
     free(st.log);
     return true;
 }
