@@ -9,11 +9,16 @@ median ms per step and hodu ms / PyTorch ms (below 1: Hodu faster).  The
 first step's losses must agree (1e-3 relative), so both train the same
 thing.
 
+The workspace column is the step's arena (`hodu --inspect`); --recompute
+none builds without recomputation, to compare.
+
     bench/train.py [--hodu build/hodu] [--rt build/libhodu_rt.so] [--threads 1] [--steps 50] [--rounds 5]
+                   [--recompute auto|none]
 """
 import argparse
 import ctypes as C
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -78,6 +83,7 @@ def sh(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise SystemExit(f"FAIL: {' '.join(cmd)}\n{r.stderr}")
+    return r.stdout
 
 
 def main():
@@ -87,6 +93,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=50, help="steps per timed round")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--recompute", choices=("auto", "none"), default="auto")
     a = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
@@ -100,7 +107,9 @@ def main():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(net, (torch.zeros(shape),), path, input_names=["x"], output_names=["y"],
                                   opset_version=17, dynamo=False)
-            sh([a.hodu, "--build", path, "--train", "--loss", "cross_entropy", "--optimizer", "adamw", "-o", so])
+            sh([a.hodu, "--build", path, "--train", "--loss", "cross_entropy", "--optimizer", "adamw",
+                "--recompute", a.recompute, "-o", so])
+            ws = int(re.search(r"workspace: (\d+) bytes", sh([a.hodu, "--inspect", so])).group(1))
             err, model, tr = hodurt.Error(), C.c_void_p(), C.c_void_p()
             opts = hodurt.Options()
             opts.n_threads = a.threads
@@ -140,11 +149,12 @@ def main():
             rt.hodu_trainer_destroy(tr)
             rt.hodu_model_close(model)
             h, p = statistics.median(times["hodu"]), statistics.median(times["torch"])
-            rows.append((name, shape, h, p))
-    print(f"train step, AdamW, cross-entropy, {a.threads} thread(s); median of {a.rounds} rounds of {a.steps} steps")
-    print(f"{'model':<12} {'batch':<16} {'hodu ms':>9} {'torch ms':>9} {'ratio':>7}")
-    for name, shape, h, p in rows:
-        print(f"{name:<12} {str(list(shape)):<16} {h:9.3f} {p:9.3f} {h / p:7.2f}")
+            rows.append((name, shape, h, p, ws))
+    print(f"train step, AdamW, cross-entropy, {a.threads} thread(s); median of {a.rounds} rounds of {a.steps} steps; "
+          f"--recompute {a.recompute}")
+    print(f"{'model':<12} {'batch':<16} {'hodu ms':>9} {'torch ms':>9} {'ratio':>7} {'workspace':>10}")
+    for name, shape, h, p, ws in rows:
+        print(f"{name:<12} {str(list(shape)):<16} {h:9.3f} {p:9.3f} {h / p:7.2f} {ws:10d}")
     return 0
 
 

@@ -97,6 +97,10 @@ typedef struct hodu_build_options {
     double train_clip_norm;
     const char *const *train_params;
     size_t n_train_params;
+    /* "auto" or NULL: a training step recomputes cheap forward values
+     * next to their backward readers where that lowers the workspace
+     * (docs/training.md); "none": never. */
+    const char *train_recompute;
     /* `--train-eval`: the model's forward pass with the parameters that
      * --train would train read as inputs (same names), for
      * hodu_trainer_attach_eval; train_params selects them the same way. */

@@ -74,6 +74,8 @@ static const char usage[] =
     "                             beta2, eps); default sgd.  The learning rate is each step's input 'lr'\n"
     "    --clip-norm X            scale the gradients to a global L2 norm of at most X\n"
     "    --train-param NAME       train this initializer (repeatable; default every f32 initializer)\n"
+    "    --recompute MODE         auto (default): recompute cheap forward values next to their backward\n"
+    "                             readers where that lowers the workspace; none: keep them all\n"
     "  --train-eval               build the forward pass reading those parameters as inputs, to evaluate\n"
     "                             a trainer's current parameters (hodu_trainer_attach_eval)\n"
     "  --dump-ir                  also print the IR after the passes\n"
@@ -134,7 +136,7 @@ typedef struct args {
     long repeat;
     long threads; /* 0: libhodu_rt's default */
     bool dump_ir, verbose, keep_denormals, in_place, profile, grad, train, train_eval;
-    const char *loss, *optimizer;
+    const char *loss, *optimizer, *recompute;
     double clip_norm;
     const char **shapes, **consts, **inputs, **dims, **wrt, **train_params;
     size_t n_shapes, cap_shapes, n_consts, cap_consts, n_inputs, cap_inputs, n_dims, cap_dims, n_wrt, cap_wrt;
@@ -149,7 +151,7 @@ static const char *const known_flags[] = {
     "--seed",        "--fmt",         "--conv-layout", "--profile",        "--emit-header", "--header-prefix",
     "--grad",        "--wrt",         "--train",       "--loss",           "--optimizer",   "--clip-norm",
     "--train-param", "--train-eval",  "--export-onnx", "--package",        "--sign",        "--verify-key",
-    "--name",        "--pkg-version", "--license",     "--keygen"};
+    "--name",        "--pkg-version", "--license",     "--keygen",         "--recompute"};
 
 static int fail(const char *fmt, ...) HD_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
@@ -305,6 +307,11 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (strcmp(f, "--train-param") == 0) {
             NEED_VALUE();
             HD_PUSH(a->train_params, a->n_train_params, a->cap_train_params, value);
+        } else if (strcmp(f, "--recompute") == 0) {
+            NEED_VALUE();
+            if (strcmp(value, "auto") != 0 && strcmp(value, "none") != 0)
+                return fail("--recompute takes auto or none");
+            a->recompute = value;
         } else if (strcmp(f, "--clip-norm") == 0) {
             NEED_VALUE();
             char *end;
@@ -402,8 +409,8 @@ static int parse_args(int argc, char **argv, args *a)
         return fail("--train goes with --build and --dump-ir");
     if (a->mode != MODE_BUILD && a->mode != MODE_DUMP && a->train_eval)
         return fail("--train-eval goes with --build and --dump-ir");
-    if (!a->train && (a->loss || a->optimizer || a->clip_norm > 0))
-        return fail("--loss, --optimizer and --clip-norm go with --train");
+    if (!a->train && (a->loss || a->optimizer || a->clip_norm > 0 || a->recompute))
+        return fail("--loss, --optimizer, --clip-norm and --recompute go with --train");
     if (!a->train && !a->train_eval && a->n_train_params)
         return fail("--train-param goes with --train or --train-eval");
     if (a->target && a->mode != MODE_BUILD && a->mode != MODE_PACKAGE)
@@ -999,6 +1006,7 @@ int main(int argc, char **argv)
         o.train = a.train; /* no --loss: the program's own train declaration */
         o.train_optimizer = a.optimizer;
         o.train_clip_norm = a.clip_norm;
+        o.train_recompute = a.recompute;
         o.train_params = a.train_params;
         o.n_train_params = a.n_train_params;
         o.train_eval = a.train_eval;

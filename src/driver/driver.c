@@ -484,6 +484,28 @@ static const backend *pick_backend(const char *name, hd_diag *d)
     return b;
 }
 
+/* A training step's recomputation (--recompute), planned with the
+ * backend's scratch sizes as the final plan will be. */
+static bool recompute(const hodu_build_options *o, ir_graph *g, const backend *b, hd_diag *d)
+{
+    const char *mode = o->train_recompute ? o->train_recompute : "auto";
+    if (strcmp(mode, "auto") != 0 && strcmp(mode, "none") != 0) {
+        hd_error(d, "unknown recompute mode '%s' (auto or none)", mode);
+        return false;
+    }
+    if (!(o->train || o->train_loss) || strcmp(mode, "none") == 0)
+        return true;
+    recompute_stats rs;
+    if (!pass_recompute(g, b->scratch, &rs, d))
+        return false;
+    if (o->verbose)
+        fprintf(stderr,
+                "hodu: recompute: workspace %" PRIu64 " -> %" PRIu64 " bytes, %zu nodes copied, %zu moved, "
+                "%" PRIu64 " FLOPs added to %" PRIu64 " (%zu tries)\n",
+                rs.arena_before, rs.arena_after, rs.copies, rs.moved, rs.flops_added, rs.flops_step, rs.tries);
+    return true;
+}
+
 int hodu_build(const hodu_build_options *o) { return driver_build(o, NULL); }
 
 int driver_build(const hodu_build_options *o, ir_graph *given)
@@ -523,7 +545,7 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
     if (ok && (o->output_path || o->emit_c_dir || bare_header)) {
         const backend *b = pick_backend(o->backend, &d);
         mem_plan plan;
-        ok = b && backend_check_graph(b, g, &d) && pass_plan_memory(g, b->scratch, &plan, &d);
+        ok = b && backend_check_graph(b, g, &d) && recompute(o, g, b, &d) && pass_plan_memory(g, b->scratch, &plan, &d);
         bool planned = ok;
         if (ok && bare_header) {
             /* one run, no worker threads: the arena and one worker's part */

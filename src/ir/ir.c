@@ -305,6 +305,35 @@ static void copy_type(ir_graph *body, int v, const ir_value *src)
     }
 }
 
+/* Node m of g gets copies of src's attributes.  A tensor attribute names a
+ * value of src's graph: kept only when that is g (same_graph); a body
+ * member may not have one (the verifier refuses it). */
+static void copy_attrs(ir_graph *g, int m, const ir_node *src, bool same_graph)
+{
+    for (size_t j = 0; j < src->n_attrs; j++) {
+        const ir_attr *a = &src->attrs[j];
+        ir_attr *c = ir_node_add_attr(g, m, a->name, a->kind);
+        c->i = a->i;
+        c->f = a->f;
+        c->s = a->s ? hd_xstrdup(a->s) : NULL;
+        c->n = a->n;
+        if (a->ints) {
+            c->ints = hd_xmalloc((a->n ? a->n : 1) * sizeof(int64_t));
+            memcpy(c->ints, a->ints, a->n * sizeof(int64_t));
+        }
+        if (a->floats) {
+            c->floats = hd_xmalloc((a->n ? a->n : 1) * sizeof(double));
+            memcpy(c->floats, a->floats, a->n * sizeof(double));
+        }
+        if (a->strings) {
+            c->strings = hd_xcalloc(a->n ? a->n : 1, sizeof(char *));
+            for (size_t i = 0; i < a->n; i++)
+                c->strings[i] = hd_xstrdup(a->strings[i] ? a->strings[i] : "");
+        }
+        c->tensor = same_graph ? a->tensor : -1;
+    }
+}
+
 ir_graph *ir_node_new_body(ir_graph *g, int node)
 {
     ir_node *n = ir_nd(g, node);
@@ -333,33 +362,9 @@ int ir_body_add_member(ir_graph *body, const ir_graph *from, int src, const int 
     if (s->n_outputs > 0 && s->outputs[0] >= 0)
         copy_type(body, out, ir_val(from, s->outputs[0]));
     int m = ir_node_new(body, s->op_type, s->domain, s->name, operands, n_operands, &out, 1);
-    ir_node *mn = ir_nd(body, m);
-    mn->op = s->op;
+    ir_nd(body, m)->op = s->op;
     ir_node_set_loc(body, m, s->loc); /* strings interned in `from`, which owns the body */
-    for (size_t j = 0; j < s->n_attrs; j++) {
-        const ir_attr *a = &s->attrs[j];
-        ir_attr *c = ir_node_add_attr(body, m, a->name, a->kind);
-        c->i = a->i;
-        c->f = a->f;
-        c->s = a->s ? hd_xstrdup(a->s) : NULL;
-        c->n = a->n;
-        if (a->ints) {
-            c->ints = hd_xmalloc((a->n ? a->n : 1) * sizeof(int64_t));
-            memcpy(c->ints, a->ints, a->n * sizeof(int64_t));
-        }
-        if (a->floats) {
-            c->floats = hd_xmalloc((a->n ? a->n : 1) * sizeof(double));
-            memcpy(c->floats, a->floats, a->n * sizeof(double));
-        }
-        if (a->strings) {
-            c->strings = hd_xcalloc(a->n ? a->n : 1, sizeof(char *));
-            for (size_t i = 0; i < a->n; i++)
-                c->strings[i] = hd_xstrdup(a->strings[i] ? a->strings[i] : "");
-        }
-        /* A tensor attribute names a value of `from`: not carried over (the
-         * verifier refuses such a member). */
-        c->tensor = -1;
-    }
+    copy_attrs(body, m, s, false);
     return out;
 }
 
@@ -367,6 +372,58 @@ void ir_body_set_result(ir_graph *body, int value)
 {
     ir_val(body, value)->is_output = true;
     HD_PUSH(body->outputs, body->n_outputs, body->cap_outputs, value);
+}
+
+int ir_node_clone(ir_graph *g, int node, const char *suffix)
+{
+    size_t n_out = ir_nd(g, node)->n_outputs;
+    int *outs = hd_xmalloc((n_out ? n_out : 1) * sizeof(int));
+    for (size_t j = 0; j < n_out; j++) {
+        int o = ir_nd(g, node)->outputs[j];
+        outs[j] = -1;
+        if (o < 0)
+            continue;
+        char *name = hd_xasprintf("%s%s", ir_val(g, o)->name ? ir_val(g, o)->name : "", suffix);
+        outs[j] = ir_value_new(g, name);
+        free(name);
+        copy_type(g, outs[j], ir_val(g, o));
+        ir_val(g, outs[j])->kind = IR_VALUE_NODE;
+        ir_val(g, outs[j])->dimvals = ir_val(g, o)->dimvals;
+    }
+    const ir_node *s = ir_nd(g, node);
+    char *name = hd_xasprintf("%s%s", s->name, suffix);
+    int c = ir_node_new(g, s->op_type, s->domain, name, s->inputs, s->n_inputs, outs, n_out);
+    free(name);
+    free(outs);
+    s = ir_nd(g, node); /* ir_node_new may move the nodes */
+    ir_node *n = ir_nd(g, c);
+    n->op = s->op;
+    n->rt_general = s->rt_general;
+    n->guard = s->guard;
+    n->guard_else = s->guard_else;
+    n->late = s->late;
+    ir_node_set_loc(g, c, s->loc);
+    copy_attrs(g, c, s, true);
+    if (s->body) {
+        const ir_graph *from = s->body;
+        ir_graph *body = ir_node_new_body(g, c);
+        /* body values of the original -> the copy's (inputs line up) */
+        int *map = hd_xmalloc((from->n_values ? from->n_values : 1) * sizeof(int));
+        for (size_t k = 0; k < from->n_inputs; k++)
+            map[from->inputs[k]] = body->inputs[k];
+        for (size_t m = 0; m < from->n_nodes; m++) {
+            const ir_node *mem = ir_nd(from, (int)m);
+            int *ops = hd_xmalloc((mem->n_inputs ? mem->n_inputs : 1) * sizeof(int));
+            for (size_t j = 0; j < mem->n_inputs; j++)
+                ops[j] = mem->inputs[j] < 0 ? -1 : map[mem->inputs[j]];
+            map[mem->outputs[0]] = ir_body_add_member(body, from, (int)m, ops, mem->n_inputs);
+            free(ops);
+        }
+        for (size_t k = 0; k < from->n_outputs; k++)
+            ir_body_set_result(body, map[from->outputs[k]]);
+        free(map);
+    }
+    return c;
 }
 
 /* --- dtypes ------------------------------------------------------------- */
@@ -980,6 +1037,47 @@ static int node_on_cycle(const ir_graph *g, const int *pending)
     return cur;
 }
 
+/* Moves each late node (ir_node.late) to just before its first reader.
+ * Taken from the back, so a late node read by another late node follows
+ * it; what a late node reads comes before its first place, so the order
+ * stays topological. */
+static void place_late(const ir_graph *g, int *order, size_t count)
+{
+    size_t n_late = 0;
+    for (size_t i = 0; i < count; i++)
+        n_late += g->nodes[order[i]].late;
+    if (!n_late)
+        return;
+    ir_readers r;
+    ir_readers_build(g, &r);
+    size_t *pos = hd_xmalloc((g->n_nodes ? g->n_nodes : 1) * sizeof(size_t));
+    for (size_t i = 0; i < count; i++)
+        pos[order[i]] = i;
+    for (size_t i = count; i-- > 0;) {
+        int id = order[i];
+        const ir_node *n = &g->nodes[id];
+        if (!n->late)
+            continue;
+        size_t first = count;
+        for (size_t o = 0; o < n->n_outputs; o++)
+            if (n->outputs[o] >= 0)
+                for (size_t k = r.start[n->outputs[o]]; k < r.start[n->outputs[o] + 1]; k++)
+                    if (!g->nodes[r.node[k]].dead && pos[r.node[k]] < first)
+                        first = pos[r.node[k]];
+        if (first == count) /* read by no node: stays */
+            continue;
+        /* the nodes between move up one place; none of them reads id */
+        for (size_t j = i; j + 1 < first; j++) {
+            order[j] = order[j + 1];
+            pos[order[j]] = j;
+        }
+        order[first - 1] = id;
+        pos[id] = first - 1;
+    }
+    free(pos);
+    ir_readers_free(&r);
+}
+
 int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
 {
     /* Kahn's algorithm over value -> reader edges (an adjacency built once,
@@ -1046,6 +1144,7 @@ int *ir_schedule(const ir_graph *g, size_t *count, hd_diag *d)
         free(order);
         return NULL;
     }
+    place_late(g, order, tail);
     *count = tail;
     return order;
 }

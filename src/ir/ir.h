@@ -199,6 +199,10 @@ typedef struct ir_node {
      * a hodu.Phi.  Schedules and readers count the guard as an operand. */
     int guard;
     bool guard_else;
+    /* A recomputed copy (pass_recompute): ir_schedule runs it just before
+     * its first reader instead of as soon as its operands are ready, so
+     * its operands, not its result, stay live across the steps between. */
+    bool late;
 } ir_node;
 
 typedef struct ir_graph {
@@ -276,6 +280,10 @@ ir_graph *ir_node_new_body(ir_graph *g, int node);
 int ir_body_add_member(ir_graph *body, const ir_graph *from, int src, const int *operands, size_t n_operands);
 /* Marks `value` as the body's result (the last member's). */
 void ir_body_set_result(ir_graph *body, int value);
+/* A copy of node `node` (no subgraphs) reading the same inputs: same op,
+ * attributes, body and flags, its outputs fresh values typed like the
+ * original's (named after them with `suffix`).  Returns the new node. */
+int ir_node_clone(ir_graph *g, int node, const char *suffix);
 
 /* --- subgraphs -----------------------------------------------------------
  *

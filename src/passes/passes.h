@@ -193,4 +193,16 @@ typedef scratch_need (*pass_scratch_fn)(const ir_graph *g, int node);
 bool pass_plan_memory(const ir_graph *g, pass_scratch_fn scratch, mem_plan *plan, hd_diag *d);
 void mem_plan_free(mem_plan *plan);
 
+/* Recomputation in a training step (passes/recompute.c): cheap nodes whose
+ * results the backward part reads again are copied next to those readers
+ * (or moved there) when the memory plan's workspace goes down; the graph
+ * is left as it was when it does not. */
+typedef struct recompute_stats {
+    uint64_t arena_before, arena_after; /* workspace bytes */
+    size_t copies, moved;               /* nodes copied, nodes moved late */
+    uint64_t flops_added, flops_step;
+    size_t tries; /* changes tried on the plan */
+} recompute_stats;
+bool pass_recompute(ir_graph *g, pass_scratch_fn scratch, recompute_stats *stats, hd_diag *d);
+
 #endif /* HODU_PASSES_H */

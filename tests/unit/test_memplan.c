@@ -16,6 +16,11 @@
  *   - a view (an Identity or Flatten result sharing its input's block)
  *     comes from such nodes and holds its root's bytes, and the root's
  *     block counts as live until the view's last reader.
+ * Every fourth graph is planned again after pass_recompute (with late
+ * nodes, ir_node.late): the same checks, a workspace no larger, and each
+ * late node right before a reader or another late node.  Hand-made cases
+ * check that the pass moves a value's only node and copies a node read
+ * both early and late, lowering the workspace.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +240,7 @@ typedef struct span {
 
 typedef struct totals {
     size_t graphs, nodes, fused, blocks, empty, scratch, worker_scratch, pairs_checked, shared_bytes, views;
+    size_t recomputed, late; /* graphs whose workspace recompute lowered; late nodes checked */
 } totals;
 
 static void fail_seed(unsigned seed, const ir_graph *g, const char *what)
@@ -410,6 +416,39 @@ static void check_plan(unsigned seed, const ir_graph *g, const mem_plan *p, tota
     free(read);
 }
 
+/* pass_recompute on a planned graph: it still verifies and plans (the
+ * same checks), no larger; a late node runs right before a reader of its
+ * result or another late node. */
+static void check_recompute(unsigned seed, ir_graph *g, const mem_plan *before, totals *t)
+{
+    hd_diag d;
+    hd_diag_init(&d, NULL);
+    recompute_stats rs;
+    mem_plan p;
+    if (!pass_recompute(g, backend_find("native")->scratch, &rs, &d) || !ir_verify(g, true, &d) ||
+        !pass_plan_memory(g, backend_find("native")->scratch, &p, &d)) {
+        hd_diag_print(&d, stderr);
+        fail_seed(seed, g, "recompute, verifying or planning again failed");
+    }
+    if (p.arena_bytes != rs.arena_after || rs.arena_before != before->arena_bytes || rs.arena_after > rs.arena_before)
+        fail_seed(seed, g, "recompute's workspace figures");
+    t->recomputed += rs.arena_after < rs.arena_before;
+    check_plan(seed, g, &p, t);
+    for (size_t s = 0; s + 1 < p.n_schedule; s++) {
+        const ir_node *n = &g->nodes[p.schedule[s]], *next = &g->nodes[p.schedule[s + 1]];
+        if (!n->late)
+            continue;
+        t->late++;
+        bool reads = next->late;
+        for (size_t j = 0; j < next->n_inputs; j++)
+            reads |= next->inputs[j] >= 0 && next->inputs[j] == n->outputs[0];
+        if (!reads)
+            fail_seed(seed, g, "a late node does not run right before its reader");
+    }
+    mem_plan_free(&p);
+    hd_diag_free(&d);
+}
+
 static void test_random_graphs(void **state)
 {
     (void)state;
@@ -433,6 +472,8 @@ static void test_random_graphs(void **state)
             fail_seed(seed, g, "building or planning failed");
         }
         check_plan(seed, g, &plan, &t);
+        if (seed % 4 == 3)
+            check_recompute(seed, g, &plan, &t);
         mem_plan_free(&plan);
         hd_diag_free(&d);
         ir_graph_free(g);
@@ -443,13 +484,17 @@ static void test_random_graphs(void **state)
                   t.graphs, t.nodes, t.fused, t.blocks, t.scratch, t.empty, t.worker_scratch, t.pairs_checked,
                   t.shared_bytes, t.views);
     /* Guard the generator itself: the properties must have been exercised. */
-    assert_int_equal(t.graphs, N_SEEDS);
+    assert_int_equal(t.graphs, N_SEEDS + N_SEEDS / 4); /* the recomputed ones planned twice */
     assert_true(t.scratch + t.worker_scratch > 50);
     assert_true(t.fused > 20);
     assert_true(t.empty > 10);
     assert_true(t.pairs_checked > 1000);
     assert_true(t.shared_bytes > 100);
     assert_true(t.views > 50);
+    print_message("recompute: %zu of %d graphs with a smaller workspace, %zu late nodes\n", t.recomputed, N_SEEDS / 4,
+                  t.late);
+    assert_true(t.recomputed > 5);
+    assert_true(t.late > 10);
 }
 
 /* --- hand-made cases ------------------------------------------------------ */
@@ -512,6 +557,56 @@ static void test_chain_reuses(void **state)
     ir_graph_free(g);
 }
 
+/* y = Neg(x) read only at the end of a chain of MatMuls: the Neg moves
+ * there (nothing copied); read also at the start (x + y), it is copied
+ * there.  Either way y no longer lives beside the chain's two blocks. */
+static void recompute_case(bool read_early)
+{
+    ir_graph *g = ir_graph_new("late", NULL);
+    g->opset = 17;
+    int64_t dims[2] = {32, 32};
+    int x = add_input(g, "x", 2, dims);
+    int y = unary(g, "Neg", x, 2, dims), v;
+    if (read_early) {
+        int in[2] = {x, y};
+        v = ir_value_new(g, NULL);
+        ir_node_new(g, "Add", "", NULL, in, 2, &v, 1);
+    } else {
+        v = unary(g, "Relu", x, 2, dims);
+    }
+    for (int i = 0; i < 4; i++) {
+        int in[2] = {v, add_const_f32(g, 32, 32)}, m = ir_value_new(g, NULL);
+        ir_node_new(g, "MatMul", "", NULL, in, 2, &m, 1);
+        v = m;
+    }
+    int in[2] = {v, y}, out = ir_value_new(g, NULL);
+    ir_node_new(g, "Add", "", NULL, in, 2, &out, 1);
+    add_output(g, out);
+    hd_diag d;
+    hd_diag_init(&d, NULL);
+    assert_true(pass_resolve_ops(g, &d) && pass_infer_fold(g, &d));
+    recompute_stats rs;
+    assert_true(pass_recompute(g, backend_find("native")->scratch, &rs, &d));
+    assert_true(ir_verify(g, true, &d));
+    assert_true(rs.arena_after < rs.arena_before);
+    assert_int_equal(rs.copies, read_early ? 1 : 0);
+    assert_true(read_early ? rs.flops_added > 0 : rs.moved >= 1);
+    hd_diag_free(&d);
+    ir_graph_free(g);
+}
+
+static void test_recompute_moves(void **state)
+{
+    (void)state;
+    recompute_case(false);
+}
+
+static void test_recompute_copies(void **state)
+{
+    (void)state;
+    recompute_case(true);
+}
+
 /* A value whose shape is past the tensor limits is refused, not wrapped. */
 static void test_oversize_value(void **state)
 {
@@ -567,9 +662,10 @@ static void test_weights_too_big(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_graphs),   cmocka_unit_test(test_chain_reuses),
-        cmocka_unit_test(test_oversize_value),  cmocka_unit_test(test_arena_sum_too_big),
-        cmocka_unit_test(test_weights_too_big),
+        cmocka_unit_test(test_random_graphs),    cmocka_unit_test(test_chain_reuses),
+        cmocka_unit_test(test_oversize_value),   cmocka_unit_test(test_arena_sum_too_big),
+        cmocka_unit_test(test_weights_too_big),  cmocka_unit_test(test_recompute_moves),
+        cmocka_unit_test(test_recompute_copies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

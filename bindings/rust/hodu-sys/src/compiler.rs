@@ -70,6 +70,9 @@ pub struct hodu_build_options {
     pub train_params: *const *const c_char,
     /// Their count.
     pub n_train_params: usize,
+    /// "auto" or NULL: recompute cheap forward values where the workspace
+    /// goes down; "none": never.
+    pub train_recompute: *const c_char,
     /// `--train-eval`.
     pub train_eval: bool,
     /// A C `FILE *` the IR is printed to; NULL: none.

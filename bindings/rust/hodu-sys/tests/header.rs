@@ -300,6 +300,7 @@ fn compiler_layouts_and_constants_match_hodu_h() {
             train_clip_norm,
             train_params,
             n_train_params,
+            train_recompute,
             train_eval,
             dump_ir,
             weights,
