@@ -446,8 +446,13 @@ bool nn_epilogue_class_of(const ir_value *v, const ir_value *out, int axis, nn_e
     int off = out->rank - v->rank;
     for (int i = 0; i < v->rank; i++) {
         int64_t d = v->dims[i].size, o = out->dims[i + off].size;
-        full = full && d == o;
-        channel = channel && (i + off == axis ? d == o : d == 1);
+        /* over run-time dims (a fused general-path conv) the sizes are the
+         * top of the range: a full operand runs over the same symbols, a
+         * broadcast axis is a fixed 1 */
+        const ir_dim *vd = &v->dims[i], *od = &out->dims[i + off];
+        bool same = d == o && vd->rt == od->rt && (!vd->rt || strcmp(vd->sym, od->sym) == 0);
+        full = full && same;
+        channel = channel && (i + off == axis ? same : d == 1 && !vd->rt);
     }
     if (full || channel)
         *cls = full ? NN_EPI_FULL : NN_EPI_CHANNEL;

@@ -113,10 +113,12 @@ static reader_lists reader_lists_of(const ir_graph *g, const int *order, size_t 
     return r;
 }
 
-static bool epilogue_member(const ir_graph *g, int node)
+/* Over run-time dims (rt: a general-path producer) the members are on the
+ * general path too; the producer's lowering runs them with its own sizes. */
+static bool epilogue_member(const ir_graph *g, int node, bool rt)
 {
     const ir_node *n = ir_nd(g, node);
-    if (n->dead || n->body || n->rt_general || n->guard >= 0 || n->n_inputs > FUSE_MAX_OPERANDS)
+    if (n->dead || n->body || (n->rt_general && !rt) || n->guard >= 0 || n->n_inputs > FUSE_MAX_OPERANDS)
         return false;
     for (size_t j = 0; j < n->n_attrs; j++)
         if (n->attrs[j].kind == IR_ATTR_TENSOR || n->attrs[j].kind == IR_ATTR_GRAPH ||
@@ -147,8 +149,11 @@ static size_t grow_epilogue(const ir_graph *g, const int *order, size_t count, c
                             const bool *taken, int *region, int stamp, int prod, int *mem)
 {
     int axis;
-    if (g->nodes[prod].rt_general || g->nodes[prod].guard >= 0 || !nn_epilogue_producer(g, prod, &axis) ||
-        g->nodes[prod].n_inputs > NN_EPI_MAX_INPUTS)
+    /* a general-path Conv or ConvBlocked (run-time height/width) takes its
+     * epilogue in its run-time lowering; other general-path contractions not */
+    bool rt = g->nodes[prod].rt_general;
+    if ((rt && g->nodes[prod].op != OP_CONV && g->nodes[prod].op != OP_CONV_BLOCKED) || g->nodes[prod].guard >= 0 ||
+        !nn_epilogue_producer(g, prod, &axis) || g->nodes[prod].n_inputs > NN_EPI_MAX_INPUTS)
         return 0;
     const ir_value *out = &g->values[g->nodes[prod].outputs[0]];
     size_t m = 0, n_in = g->nodes[prod].n_inputs;
@@ -158,7 +163,8 @@ static size_t grow_epilogue(const ir_graph *g, const int *order, size_t count, c
     for (size_t k = (size_t)pos[prod] + 1; k < count && k < end && m < FUSE_MAX_MEMBERS; k++) {
         int id = order[k];
         const ir_node *n = &g->nodes[id];
-        bool reads = false, fits = !taken[id] && epilogue_member(g, id) && ir_same_type(&g->values[n->outputs[0]], out);
+        bool reads = false,
+             fits = !taken[id] && epilogue_member(g, id, rt) && ir_same_type(&g->values[n->outputs[0]], out);
         size_t ext = 0;
         for (size_t j = 0; j < n->n_inputs; j++) {
             int v = n->inputs[j];
@@ -353,6 +359,7 @@ size_t pass_fuse_elementwise(ir_graph *g)
             g->nodes[mem[q]].dead = true;
         int fn = ir_node_new(g, prod >= 0 ? "FusedEpilogue" : "FusedElementwise", "hodu", name, ext, n_ext, &out, 1);
         g->nodes[fn].op = prod >= 0 ? OP_FUSED_EPILOGUE : fused_op;
+        g->nodes[fn].rt_general = prod >= 0 && g->nodes[prod].rt_general;
         ir_node_set_loc(g, fn, loc);
         /* The members move into the node's body, the contraction first, then
          * in schedule order, each reading body inputs (the external
@@ -366,6 +373,7 @@ size_t pass_fuse_elementwise(ir_graph *g)
             for (size_t j = 0; j < pn->n_inputs; j++)
                 operands[j] = body->inputs[j];
             result = ir_body_add_member(body, g, prod, operands, pn->n_inputs);
+            body->nodes[0].rt_general = g->nodes[prod].rt_general; /* its lowering picks the path by it */
             inbody[pn->outputs[0]] = result;
         }
         for (size_t q = 0; q < nm; q++) {

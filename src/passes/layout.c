@@ -72,6 +72,28 @@ static bool fixed_but_batch(const ir_value *v)
     return true;
 }
 
+/* Whether 4-D value v has fixed sizes but for a run-time batch, height or
+ * width: the general path's convolutions, pools and elementwise ops
+ * (ir_node.rt_general) read those at run time, blocked as in NCHW, the
+ * sizes staying where they were ([N, C/B, H, W, B]).  Only the
+ * conversions cannot follow them (a Reshape's shape is a constant), so a
+ * region over such values must need none (choose_regions). */
+static bool fixed_but_rt(const ir_value *v)
+{
+    if (!ir_value_is_static(v) || ir_value_has_data_dep(v) || v->rank != 4)
+        return fixed_but_batch(v);
+    return !v->dims[1].rt;
+}
+
+/* Whether v has a run-time dim past the batch (a height or width). */
+static bool rt_spatial(const ir_value *v)
+{
+    for (int i = 1; i < v->rank && i < HODU_MAX_RANK; i++)
+        if (v->dims[i].rt)
+            return true;
+    return false;
+}
+
 /* Whether a and b have the same batch: the same size, and the same
  * run-time dim if either has one. */
 static bool same_batch(const ir_dim *a, const ir_dim *b)
@@ -86,8 +108,8 @@ static bool same_batch(const ir_dim *a, const ir_dim *b)
 static bool blockable_conv(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
-    if (n->op != OP_CONV || n->dead || n->body || n->rt_general || n->guard >= 0 || n->n_outputs != 1 ||
-        n->outputs[0] < 0 || n->n_inputs < 2)
+    if (n->op != OP_CONV || n->dead || n->body || n->guard >= 0 || n->n_outputs != 1 || n->outputs[0] < 0 ||
+        n->n_inputs < 2)
         return false;
     nn_conv_geom geom;
     if (!nn_conv_geom_of(g, node, &geom) || geom.w.nd != 2 ||
@@ -98,7 +120,7 @@ static bool blockable_conv(const ir_graph *g, int node)
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]), *w = ir_val(g, n->inputs[1]), *y = ir_val(g, n->outputs[0]);
     const ir_value *b = n->n_inputs > 2 && n->inputs[2] >= 0 ? ir_val(g, n->inputs[2]) : NULL;
-    return x->dtype == HODU_DTYPE_F32 && fixed_but_batch(x) && fixed_but_batch(y) && w->kind == IR_VALUE_CONST &&
+    return x->dtype == HODU_DTYPE_F32 && fixed_but_rt(x) && fixed_but_rt(y) && w->kind == IR_VALUE_CONST &&
            w->dtype == HODU_DTYPE_F32 && (!b || (b->kind == IR_VALUE_CONST && b->dtype == HODU_DTYPE_F32));
 }
 
@@ -108,7 +130,7 @@ static bool blockable_elementwise(const ir_graph *g, int node)
 {
     const ir_node *n = ir_nd(g, node);
     const op_def *def = op_get(n->op);
-    if (n->dead || n->body || n->rt_general || n->guard >= 0 || !def || n->n_outputs != 1 || n->outputs[0] < 0)
+    if (n->dead || n->body || n->guard >= 0 || !def || n->n_outputs != 1 || n->outputs[0] < 0)
         return false;
     for (size_t j = 0; j < n->n_attrs; j++)
         if (n->attrs[j].kind == IR_ATTR_TENSOR || n->attrs[j].kind == IR_ATTR_GRAPH ||
@@ -169,7 +191,7 @@ static bool elementwise_operands_fit(const ir_graph *g, int node, const bool *na
 {
     const ir_node *n = ir_nd(g, node);
     const ir_value *out = ir_val(g, n->outputs[0]);
-    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !fixed_but_batch(out))
+    if (out->dtype != HODU_DTYPE_F32 || out->rank != 4 || !fixed_but_rt(out))
         return false;
     bool any = false;
     for (size_t j = 0; j < n->n_inputs; j++) {
@@ -195,11 +217,11 @@ static bool blockable_pool(const ir_graph *g, int node, const bool *native, size
 {
     const ir_node *n = ir_nd(g, node);
     if ((n->op != OP_GLOBAL_AVERAGE_POOL && n->op != OP_MAX_POOL && n->op != OP_AVERAGE_POOL) || n->dead ||
-        n->rt_general || n->guard >= 0 || n->n_inputs != 1 || n->n_outputs < 1 || n->outputs[0] < 0 ||
+        n->guard >= 0 || n->n_inputs != 1 || n->n_outputs < 1 || n->outputs[0] < 0 ||
         (n->n_outputs > 1 && n->outputs[1] >= 0))
         return false;
     const ir_value *x = ir_val(g, n->inputs[0]);
-    if (x->dtype != HODU_DTYPE_F32 || x->rank != 4 || !fixed_but_batch(x) || (size_t)n->inputs[0] >= n_vals ||
+    if (x->dtype != HODU_DTYPE_F32 || x->rank != 4 || !fixed_but_rt(x) || (size_t)n->inputs[0] >= n_vals ||
         !native[n->inputs[0]])
         return false;
     pool_plan p;
@@ -397,6 +419,9 @@ static int blocked_result(layout_state *s, int y)
     const ir_dim batch = ir_val(g, y)->dims[0]; /* a copy: new_value may move g->values */
     int yb = new_value(g, yname, ".blocked", 5, yd, &batch);
     free(yname);
+    for (int i = 2; i < 4; i++) /* a run-time height or width stays where it was */
+        if (ir_val(g, y)->dims[i].rt)
+            ir_val(g, yb)->dims[i] = ir_val(g, y)->dims[i];
     ir_val(g, yb)->loc = ir_val(g, y)->loc;
     s->blocked[y] = yb;
     s->native[y] = true;
@@ -417,9 +442,11 @@ static void rewrite_conv(layout_state *s, int node)
     char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
     ir_loc loc = g->nodes[node].loc;
     g->nodes[node].dead = true;
+    const bool rt = g->nodes[node].rt_general;
     int in[3] = {plain ? x : blocked_of(s, x), blocked_weights(g, ir_val(g, w), geom.G > 1, plain),
                  bias >= 0 ? blocked_bias(g, bias) : -1};
     int cn = new_node(g, OP_CONV_BLOCKED, "ConvBlocked", name, in, bias >= 0 ? 3 : 2, blocked_result(s, y), loc);
+    g->nodes[cn].rt_general = rt;
     free(name);
     int64_t pads[4] = {geom.w.pb[0], geom.w.pb[1], geom.w.pe[0], geom.w.pe[1]};
     set_ints(g, cn, "strides", geom.w.s, 2);
@@ -456,6 +483,7 @@ static void rewrite_pool(layout_state *s, int node)
     char *name = hd_xasprintf("%s.blocked", g->nodes[node].name);
     ir_loc loc = g->nodes[node].loc;
     const int op = g->nodes[node].op;
+    const bool rt = g->nodes[node].rt_general;
     if (op != OP_GLOBAL_AVERAGE_POOL) { /* the window with explicit pads, one more axis */
         pool_plan p;
         pool_plan_get(g, node, &p);
@@ -465,6 +493,7 @@ static void rewrite_pool(layout_state *s, int node)
         int xb = blocked_of(s, x);
         int pn =
             new_node(g, op, op == OP_MAX_POOL ? "MaxPool" : "AveragePool", name, &xb, 1, blocked_result(s, y), loc);
+        g->nodes[pn].rt_general = rt;
         const int64_t k[3] = {w->k[0], w->k[1], 1}, st[3] = {w->s[0], w->s[1], 1}, d[3] = {w->d[0], w->d[1], 1};
         const int64_t pads[6] = {w->pb[0], w->pb[1], 0, w->pe[0], w->pe[1], 0};
         set_ints(g, pn, "kernel_shape", k, 3);
@@ -486,7 +515,8 @@ static void rewrite_pool(layout_state *s, int node)
     char *yname = hd_xstrdup(ir_val(g, y)->name);
     int in[2] = {blocked_of(s, x), shape_const(g, yname, ".axes", 2, axes)};
     free(yname);
-    new_node(g, OP_REDUCE_MEAN, "ReduceMean", name, in, 2, blocked_result(s, y), loc);
+    int rn = new_node(g, OP_REDUCE_MEAN, "ReduceMean", name, in, 2, blocked_result(s, y), loc);
+    g->nodes[rn].rt_general = rt;
     free(name);
 }
 
@@ -521,6 +551,7 @@ static void choose_regions(const ir_graph *g, const int *order, size_t count, bo
     bool *native = hd_xcalloc(nv ? nv : 1, sizeof(bool));
     bool *member = hd_xcalloc(nn ? nn : 1, sizeof(bool));
     double *flops = hd_xcalloc(nn ? nn : 1, sizeof(double)), *elems = hd_xcalloc(nn ? nn : 1, sizeof(double));
+    bool *rt_convert = hd_xcalloc(nn ? nn : 1, sizeof(bool)); /* per region: a conversion over run-time H/W */
     for (size_t i = 0; i < nn; i++)
         parent[i] = (int)i;
     for (size_t v = 0; v < nv; v++)
@@ -568,22 +599,27 @@ static void choose_regions(const ir_graph *g, const int *order, size_t count, bo
             if (r >= 0 && region_of[v] < 0 && ir_value_numel(val) != 1 && entered[v] != r) {
                 entered[v] = r; /* (a value entering two regions counts twice, roughly) */
                 elems[r] += (double)ir_value_numel(val);
+                rt_convert[r] = rt_convert[r] || rt_spatial(val);
             } else if (r < 0 && region_of[v] >= 0 && !left[v]) {
                 left[v] = true;
                 elems[region_root(parent, region_of[v])] += (double)ir_value_numel(val);
+                rt_convert[region_root(parent, region_of[v])] |= rt_spatial(val);
             }
         }
     }
     for (size_t v = 0; v < nv; v++)
-        if (region_of[v] >= 0 && !left[v] && g->values[v].is_output)
+        if (region_of[v] >= 0 && !left[v] && g->values[v].is_output) {
             elems[region_root(parent, region_of[v])] += (double)ir_value_numel(&g->values[v]);
+            rt_convert[region_root(parent, region_of[v])] |= rt_spatial(&g->values[v]);
+        }
     for (size_t i = 0; i < nn; i++)
         if (member[i] && (int)i != region_root(parent, (int)i))
             flops[region_root(parent, (int)i)] += flops[i];
     for (size_t i = 0; i < nn; i++) {
         int r = member[i] ? region_root(parent, (int)i) : -1;
-        keep[i] = r >= 0 && (all || flops[r] >= LAYOUT_MIN_FLOPS_PER_ELEM * elems[r]);
+        keep[i] = r >= 0 && !rt_convert[r] && (all || flops[r] >= LAYOUT_MIN_FLOPS_PER_ELEM * elems[r]);
     }
+    free(rt_convert);
     free(left);
     free(entered);
     free(elems);

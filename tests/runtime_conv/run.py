@@ -22,6 +22,12 @@ align_corners; cubic; nearest), and torchvision's F.interpolate(size=...)
 form (Gather, Unsqueeze, Concat, Cast of Shape), side by side in one
 model; a pooled 1x1 map resized to the conv's quotient sizes (DeepLabV3's
 ASPP pooling branch), then by whole constant scales.
+Fused epilogues over run-time sizes: convolutions (16 and 32 channels,
+stride 1 and 2, 3x3, pointwise, depthwise) with bias, ReLU/Clip/Sigmoid and
+a residual Add (the input, or a stride-2 1x1 shortcut conv) fused into one
+node, checked at the smallest and largest sizes of the range; a network
+run channel-blocked end to end over run-time sizes (blocked convolutions
+with fused residual epilogues, a blocked max pool and global pool).
 Refusals checked with their messages: auto_pad SAME_UPPER over a
 run-time dim, a ceil_mode pool whose last window may be dropped at some
 sizes, a window that does not fit the smallest size of the range, a
@@ -88,10 +94,10 @@ def run_hodu(lib, x):
     return np.load(os.path.join(out, "y.npy"))
 
 
-def check(what, path, C, dims=DIMS, sizes=SIZES, tol=1e-4):
+def check(what, path, C, dims=DIMS, sizes=SIZES, tol=1e-4, extra=()):
     lib = t.path(os.path.basename(path).replace(".onnx", ".so"))
     try:
-        t.run([t.hodu, "--build", path, "-o", lib] + dims)
+        t.run([t.hodu, "--build", path, "-o", lib] + dims + list(extra))
     except RuntimeError as exc:
         errors.append(f"{what}: build failed: {exc}")
         return None
@@ -258,6 +264,96 @@ nodes += [helper.make_node("GlobalAveragePool", ["c"], ["p"]),
 inits.append(helper.make_tensor("k", TensorProto.FLOAT, [4], [1, 1, 2, 2]))
 check("a pooled 1x1 map resized to a stride-2 conv's quotient sizes, then scales 2", save("rs_pool", nodes, 4, inits), 4,
       sizes=RS_SIZES)
+
+# --- fused epilogues -------------------------------------------------------------
+# A general-path Conv takes its bias, unary ops and a residual Add into one
+# hodu.FusedEpilogue, applied as each chunk of output rows or each plane is
+# finished.  One chain (one build) runs every form of the run-time
+# lowering: im2col chunks (3x3, stride 1 and 2), pointwise, 1x1 stride 2,
+# the transposed form of small grids (32 channels), depthwise; with
+# Sigmoid, ReLU, Clip and residuals (a conv's own input, a 1x1 stride-2
+# shortcut conv, an earlier result).
+def weight(name, shape, scale=0.3):
+    return helper.make_tensor(name, TensorProto.FLOAT, shape,
+                              (rng.standard_normal(shape) * scale).astype(np.float32).flatten())
+
+
+def fconv(nodes, inits, name, x, C, M, k, s, g=1, bias=True):
+    inits.append(weight(name + "_w", [M, C // g, k, k]))
+    ins = [x, name + "_w"]
+    if bias:
+        inits.append(weight(name + "_b", [M], 1.0))
+        ins.append(name + "_b")
+    nodes.append(helper.make_node("Conv", ins, [name], kernel_shape=[k, k], strides=[s, s], pads=[k // 2] * 4,
+                                  group=g))
+    return name
+
+
+nodes, inits = [], [helper.make_tensor("lo", TensorProto.FLOAT, [], [0.0]),
+                    helper.make_tensor("hi", TensorProto.FLOAT, [], [6.0])]
+nodes.append(helper.make_node("Sigmoid", [fconv(nodes, inits, "c1", "x", 3, 16, 3, 1)], ["s1"]))
+nodes.append(helper.make_node("Add", [fconv(nodes, inits, "c2", "s1", 16, 16, 3, 1), "s1"], ["a2"]))
+nodes.append(helper.make_node("Relu", ["a2"], ["r2"]))
+nodes.append(helper.make_node("Add", [fconv(nodes, inits, "c3", "r2", 16, 32, 3, 2),
+                                      fconv(nodes, inits, "c3s", "r2", 16, 32, 1, 2, bias=False)], ["a3"]))
+nodes.append(helper.make_node("Relu", ["a3"], ["r3"]))
+nodes.append(helper.make_node("Add", [fconv(nodes, inits, "c4", "r3", 32, 32, 1, 1), "r3"], ["a4"]))
+nodes.append(helper.make_node("Relu", ["a4"], ["r4"]))
+nodes.append(helper.make_node("Clip", [fconv(nodes, inits, "c5", "r4", 32, 32, 3, 1, g=32), "lo", "hi"], ["r5"]))
+nodes.append(helper.make_node("Relu", [fconv(nodes, inits, "c6", "r5", 32, 32, 1, 2)], ["y"]))
+chain = save("fused_chain", nodes, 3, inits)
+chain_src = t.path("fused_c")
+if check("fused epilogues", chain, 3, sizes=[(1, 7, 6), (1, 33, 29), (2, 8, 9), (3, 33, 29), (1, 16, 16)],
+         extra=["--emit-c", chain_src]):
+    with open(os.path.join(chain_src, "model.c")) as f:
+        code = f.read()
+    # every convolution carries its epilogue (the shortcut's is the Add's
+    # other side), nothing runs on its own
+    if code.count("_FusedEpilogue(const") != 6 or any(f"_{op}(" in code for op in ("Relu", "Add", "Clip",
+                                                                                     "Sigmoid")):
+        errors.append("fused epilogues: the generated C does not run each epilogue fused into its convolution")
+
+# --- the blocked layout ------------------------------------------------------------
+# A 3-channel image's convolution reads it as it is and a global pool ends
+# the network, so the whole network runs channel-blocked over run-time
+# sizes ([N, C/16, H, W, 16], hodu.ConvBlocked reading them at run time)
+# with no layout conversion over them: the residual Add + ReLU fused into
+# the blocked convolutions (16 and 32 channels, a stride-2 block with a
+# 1x1 stride-2 shortcut), a blocked max pool, the global pool a ReduceMean.
+class BlockedNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(3, 16, 3, 1, 1)
+        self.pool = torch.nn.MaxPool2d(3, 2, 1)
+        self.a = torch.nn.Conv2d(16, 16, 3, 1, 1)
+        self.b = torch.nn.Conv2d(16, 32, 3, 2, 1)
+        self.short = torch.nn.Conv2d(16, 32, 1, 2)
+        self.dw = torch.nn.Conv2d(32, 32, 3, 1, 1, groups=32)
+        self.fc = torch.nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = torch.relu(self.a(x) + x)
+        x = self.pool(x)
+        x = torch.relu(self.b(x) + self.short(x))
+        x = torch.clamp(self.dw(x), 0, 6)
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+blk = t.path("blocked.onnx")
+torch.onnx.export(BlockedNet().eval(), (torch.randn(1, 3, 32, 32),), blk, input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}}, opset_version=17, dynamo=False)
+BLOCKED_DIMS = ["--dim", "batch=1..2", "--dim", "height=20..40", "--dim", "width=18..37"]
+BLOCKED_SIZES = [(1, 20, 18), (2, 40, 37), (1, 33, 21), (2, 20, 37), (1, 40, 18)]
+blk_src = t.path("blocked_c")
+if check("blocked residual network", blk, 3, dims=BLOCKED_DIMS, sizes=BLOCKED_SIZES,
+         extra=["--emit-c", blk_src, "--conv-layout", "blocked"]):
+    with open(os.path.join(blk_src, "model.c")) as f:
+        code = f.read()
+    # (the Transpose back to NCHW comes after the global pool, over fixed sizes)
+    if code.count("hd_conv_blocked_par(") != 5 or any(f"_{op}(" in code for op in ("Conv", "Relu", "Add", "Clip")):
+        errors.append("blocked residual network: not every convolution runs blocked with its epilogue fused "
+                      "and no layout conversion")
 
 # --- refusals ------------------------------------------------------------------
 same = save("same", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],

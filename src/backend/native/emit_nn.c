@@ -113,6 +113,8 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
     em_line(e, "    float *y;");
     for (int q = 0; q < t.n; q++)
         em_line(e, "    const float *x%d;", t.k[q]);
+    if (map->out_rs < 0) /* a row stride the run decides */
+        em_line(e, "    int64_t rs;");
     em_line(e, "};");
     hd_buf_puts(e->body, "\n");
     em_line(e, "static void %s(void *ctx, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t mr, int64_t nr)", fn);
@@ -135,10 +137,16 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
     for (int q = 0; q < t.n; q++)
         if (t.cls[q] == NN_EPI_FULL && map->out_cs == 1) {
             em_line(e, "for (int64_t i = 0; i < mr; i++) {");
-            em_line(e,
-                    "    const uintptr_t a = (uintptr_t)(cx->x%d + j0) + (uintptr_t)(i0 + mr + i) * %" PRId64
-                    "u * sizeof(float);",
-                    t.k[q], map->out_rs);
+            if (map->out_rs < 0)
+                em_line(e,
+                        "    const uintptr_t a = (uintptr_t)(cx->x%d + j0) + (uintptr_t)(i0 + mr + i) * "
+                        "(uintptr_t)cx->rs * sizeof(float);",
+                        t.k[q]);
+            else
+                em_line(e,
+                        "    const uintptr_t a = (uintptr_t)(cx->x%d + j0) + (uintptr_t)(i0 + mr + i) * %" PRId64
+                        "u * sizeof(float);",
+                        t.k[q], map->out_rs);
             em_line(e, "    hd_prefetch_addr(a);");
             em_line(e, "    hd_prefetch_addr(a + (uintptr_t)(nr - 1) * sizeof(float));");
             em_line(e, "}");
@@ -155,6 +163,10 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
         } else if (t.cls[q] == NN_EPI_CHANNEL) {
             kind[q] = ROW_SPAN;
             em_line(e, "const float *restrict p%d = cx->x%d + j0;", k, k);
+        } else if (map->out_rs < 0) {
+            kind[q] = map->out_cs == 1 ? ROW_SPAN : ROW_STRIDED;
+            em_line(e, "const float *restrict p%d = cx->x%d + (i0 + i) * cx->rs + %s;", k, k,
+                    em_index(0, EM_TERMS({"j0", map->out_cs})).s);
         } else {
             kind[q] = map->out_cs == 1 ? ROW_SPAN : ROW_STRIDED;
             em_line(e, "const float *restrict p%d = cx->x%d + %s;", k, k,
@@ -162,7 +174,10 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
         }
     }
     bool scatter = map->moves || map->out_cs != 1;
-    if (scatter)
+    if (scatter && map->out_rs < 0)
+        em_line(e, "float *restrict yr = cx->y + (i0 + i) * cx->rs + %s;",
+                em_index(0, EM_TERMS({"j0", map->out_cs})).s);
+    else if (scatter)
         em_line(e, "float *restrict yr = cx->y + %s;",
                 em_index(0, EM_TERMS({"(i0 + i)", map->out_rs}, {"j0", map->out_cs})).s);
     /* the vector loop, kept only if every member has a vector form; the
@@ -253,6 +268,12 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
 
 void nn_tile_ctx(op_emit *e, const char *fn, const nn_tile_map *map, const char *var, const char *base, const char *ch)
 {
+    nn_tile_ctx_rs(e, fn, map, var, base, ch, NULL);
+}
+
+void nn_tile_ctx_rs(op_emit *e, const char *fn, const nn_tile_map *map, const char *var, const char *base,
+                    const char *ch, const char *rs)
+{
     tile_inputs t = tile_inputs_of(e, map);
     hd_buf b;
     hd_buf_init(&b);
@@ -264,8 +285,70 @@ void nn_tile_ctx(op_emit *e, const char *fn, const nn_tile_map *map, const char 
         em_expr at = em_at(name, t.cls[q] == NN_EPI_FULL ? base : t.cls[q] == NN_EPI_CHANNEL ? ch : "0");
         hd_buf_printf(&b, ", %s", at.s);
     }
+    if (map->out_rs < 0)
+        hd_buf_printf(&b, ", %s", rs ? rs : "0");
     em_line(e, "%s};", b.data);
     hd_buf_free(&b);
+}
+
+/* One element (or vector, vec) of nn_emit_span_epilogue at j: the operands
+ * x<k>, t0 from ys plus the bias, then the members; the last member's
+ * index (ew_emit_members). */
+static int span_epilogue_members(op_emit *e, const tile_inputs *t, int bias, bool vec)
+{
+    for (int q = 0; q < t->n; q++) {
+        int k = t->k[q];
+        bool full = t->cls[q] == NN_EPI_FULL;
+        if (vec)
+            em_line(e, full ? "const hd_vf x%d = hd_vf_load(ep%d + j);" : "const hd_vf x%d = hd_vf_splat(es%d);", k, k);
+        else
+            em_line(e, full ? "const float x%d = ep%d[j];" : "const float x%d = es%d;", k, k);
+    }
+    const char *y = vec ? "hd_vf_load(ys + j)" : "ys[j]";
+    if (bias >= 0)
+        em_line(e, "const %s t0 = %s + x%d;", vec ? "hd_vf" : "float", y, bias);
+    else
+        em_line(e, "const %s t0 = %s;", vec ? "hd_vf" : "float", y);
+    return e->epi ? ew_emit_members(e, e->epi->plan->body, 1, vec) : 0;
+}
+
+bool nn_emit_span_epilogue(op_emit *e, const char *y, const char *n, const char *ch, const char *base, int bias)
+{
+    nn_tile_map map = {0, 1, true, bias, false};
+    tile_inputs t = tile_inputs_of(e, &map);
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "float *restrict ys = %s;", y);
+    em_line(e, "const int64_t ns = %s;", n);
+    for (int q = 0; q < t.n; q++) {
+        int k = t.k[q];
+        if (t.cls[q] == NN_EPI_FULL)
+            em_line(e, "const float *restrict ep%d = in%d + %s;", k, k, base);
+        else
+            em_line(e, "const float es%d = in%d[%s];", k, k, t.cls[q] == NN_EPI_CHANNEL ? ch : "0");
+    }
+    /* whole vectors where every member has a vector form, then the rest */
+    hd_buf vbody, *outer = e->body;
+    hd_buf_init(&vbody);
+    e->body = &vbody;
+    em_line(e, "const int64_t jv = ns / HD_VF * HD_VF;");
+    em_line(e, "for (int64_t j = 0; j < jv; j += HD_VF) {");
+    e->indent++;
+    int vlast = span_epilogue_members(e, &t, bias, true);
+    em_line(e, "hd_vf_store(ys + j, t%d);", vlast);
+    em_close(e);
+    e->body = outer;
+    if (vlast >= 0)
+        hd_buf_write(e->body, vbody.data ? vbody.data : "", vbody.len);
+    hd_buf_free(&vbody);
+    em_line(e, "for (int64_t j = %s; j < ns; j++) {", vlast >= 0 ? "jv" : "0");
+    e->indent++;
+    int last = span_epilogue_members(e, &t, bias, false);
+    em_line(e, "ys[j] = t%d;", last < 0 ? 0 : last);
+    em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return last >= 0;
 }
 
 /* --- hodu.FusedEpilogue ---------------------------------------------------- */
@@ -278,13 +361,15 @@ static const native_lowering *epilogue_producer(const ir_graph *g, int node, nn_
 }
 
 /* The contraction's own lowering, run on the node's body with the epilogue
- * set (emit_nn.h). */
-static bool emit_fused_epilogue(op_emit *e)
+ * set (emit_nn.h); over run-time dims (rt) its run-time lowering (fuse.c
+ * fuses only producers that have one). */
+static bool emit_fused_epilogue_with(op_emit *e, bool rt)
 {
     nn_epilogue_plan plan;
     em_epilogue epi = {e->g, e->node, &plan};
     const native_lowering *l = epilogue_producer(e->g, e->node, &plan);
-    if (!l || !l->emit) {
+    op_emit_fn emit = l ? (rt ? l->emit_rt : l->emit) : NULL;
+    if (!emit) {
         ir_node_error(e->d, e->g, e->node, "internal error: malformed epilogue node");
         return false;
     }
@@ -292,13 +377,17 @@ static bool emit_fused_epilogue(op_emit *e)
     sub.g = plan.body;
     sub.node = 0;
     sub.epi = &epi;
-    bool ok = l->emit(&sub);
+    bool ok = emit(&sub);
     sub.g = e->g;
     sub.node = e->node;
     sub.epi = NULL;
     *e = sub;
     return ok;
 }
+
+static bool emit_fused_epilogue(op_emit *e) { return emit_fused_epilogue_with(e, false); }
+
+static bool emit_fused_epilogue_rt(op_emit *e) { return emit_fused_epilogue_with(e, true); }
 
 static uint64_t scratch_fused_epilogue(const ir_graph *g, int node)
 {
@@ -1014,5 +1103,6 @@ void native_register_nn(native_lowering *table)
     table[OP_FUSED_EPILOGUE] = (native_lowering){.emit = emit_fused_epilogue,
                                                  .scratch = scratch_fused_epilogue,
                                                  .worker_scratch = worker_scratch_fused_epilogue,
-                                                 .packs = packs_fused_epilogue};
+                                                 .packs = packs_fused_epilogue,
+                                                 .emit_rt = emit_fused_epilogue_rt};
 }

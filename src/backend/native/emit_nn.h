@@ -58,7 +58,8 @@ char *nn_packed_b(op_emit *e, size_t input, int64_t K, int64_t N, bool trans_b);
  * in emit.h). */
 /* How a product's C relates to the output, for a tile function: C(i, j)
  * is output element i*out_rs + j*out_cs past the call's base, and its
- * channel is i (rows_are_channels) or j. */
+ * channel is i (rows_are_channels) or j.  An out_rs of -1: a row stride
+ * the run decides, held in the context (nn_tile_ctx_rs). */
 typedef struct nn_tile_map {
     int64_t out_rs, out_cs;
     bool rows_are_channels;
@@ -74,6 +75,15 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32]);
 /* Declares `struct <fn>_ctx <var>` for a call whose C(0, 0) is output
  * element `base` and whose channel 0 is channel `ch` (C expressions). */
 void nn_tile_ctx(op_emit *e, const char *fn, const nn_tile_map *map, const char *var, const char *base, const char *ch);
+/* The same with the run's row stride `rs` (a C expression) for out_rs -1. */
+void nn_tile_ctx_rs(op_emit *e, const char *fn, const nn_tile_map *map, const char *var, const char *base,
+                    const char *ch, const char *rs);
+
+/* The epilogue (and bias input `bias`, or -1) applied in place to the `n`
+ * floats at `y` (C expressions), all of channel `ch`, whose first is output
+ * element `base`: for lowerings over run-time dims, which finish their
+ * result a row or a plane at a time.  False after reporting on the node. */
+bool nn_emit_span_epilogue(op_emit *e, const char *y, const char *n, const char *ch, const char *base, int bias);
 
 /* "const int64_t <iv> = <ov> * s + <kv> * d - pb;": the input coordinate
  * along spatial dim i that output position <ov> reads at kernel tap <kv>. */

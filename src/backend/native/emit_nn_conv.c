@@ -989,10 +989,23 @@ static uint64_t conv_rt_ct_bytes(const nn_conv_geom *g)
     return nn_align64(op_bytes4(conv_rt_t_max(g), g->Mg, 1, 1, sizeof(float)));
 }
 
-static void emit_conv_rt_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
+/* The graph and values whose dims name the run's sizes: an epilogue
+ * body's symbols are not the model's (rtd[] indexes the model's), so
+ * inside one they come from the epilogue node, whose input 0 and result
+ * have the contraction's types. */
+static const ir_graph *conv_rt_dims(const op_emit *e, const ir_value **x, const ir_value **out)
 {
-    const ir_graph *gr = e->g;
-    const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
+    const ir_graph *gr = e->epi ? e->epi->g : e->g;
+    const ir_node *n = ir_nd(gr, e->epi ? e->epi->node : e->node);
+    *x = ir_val(gr, n->inputs[0]);
+    *out = ir_val(gr, n->outputs[0]);
+    return gr;
+}
+
+static bool emit_conv_rt_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
+{
+    const ir_value *x, *out;
+    const ir_graph *gr = conv_rt_dims(e, &x, &out);
     const nn_window *w = &g->w;
     char *count = hd_xasprintf("%s * %" PRId64, em_dim(gr, x, 0).s, g->C);
     em_par_for_rt(e, "nc", count, g->N * g->C, g->OP * g->KP);
@@ -1022,7 +1035,9 @@ static void emit_conv_rt_depthwise(op_emit *e, const nn_conv_geom *g, bool bias)
     em_line(e, "y[o0 * O1 + o1] = acc;");
     em_close(e);
     em_close(e);
+    bool ok = !e->epi || nn_emit_span_epilogue(e, "y", "O0 * O1", "c", "nc * O0 * O1", -1);
     em_close(e);
+    return ok;
 }
 
 /* y[m][p0 .. p0 + np) += bias[m] for the group's output channels. */
@@ -1037,10 +1052,30 @@ static void emit_conv_rt_bias(op_emit *e, const nn_conv_geom *g, const char *p0,
     em_close(e);
 }
 
+/* A finished span of output rows [p0, p0 + np) of every channel of the
+ * group: its bias, or its epilogue (with the bias) while in cache. */
+static bool emit_conv_rt_finish(op_emit *e, const nn_conv_geom *g, const char *p0, const char *np, bool bias)
+{
+    if (!e->epi) {
+        if (bias)
+            emit_conv_rt_bias(e, g, p0, np);
+        return true;
+    }
+    em_line(e, "for (int64_t m = 0; m < %" PRId64 "; m++) {", g->Mg);
+    e->indent++;
+    em_line(e, "const int64_t ch = grp * %" PRId64 " + m;", g->Mg);
+    char *y = hd_xasprintf("y + m * OP + %s", p0), *base = hd_xasprintf("(n * %" PRId64 " + ch) * OP + %s", g->M, p0);
+    bool ok = nn_emit_span_epilogue(e, y, np, "ch", base, bias ? 2 : -1);
+    free(y);
+    free(base);
+    em_close(e);
+    return ok;
+}
+
 static bool emit_conv_rt(op_emit *e)
 {
-    const ir_graph *gr = e->g;
-    const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
+    const ir_value *x, *out;
+    const ir_graph *gr = conv_rt_dims(e, &x, &out);
     if (em_node(e)->op != OP_CONV || out->dtype != HODU_DTYPE_F32) {
         ir_node_error(e->d, gr, e->node,
                       "%s over run-time spatial dims takes float32 only yet, not %s; bind them with --dim SYM=N",
@@ -1048,15 +1083,13 @@ static bool emit_conv_rt(op_emit *e)
         return false;
     }
     nn_conv_geom g;
-    if (!nn_conv_geom_of(gr, e->node, &g))
+    if (!nn_conv_geom_of(e->g, e->node, &g))
         return false;
     const nn_window *w = &g.w;
-    bool bias = em_in(e, 2) != NULL;
+    bool bias = em_in(e, 2) != NULL, ok = true;
     int nd = w->nd;
-    if (conv_depthwise2d(&g)) {
-        emit_conv_rt_depthwise(e, &g, bias);
-        return true;
-    }
+    if (conv_depthwise2d(&g))
+        return emit_conv_rt_depthwise(e, &g, bias);
     em_line(e, "{");
     e->indent++;
     em_line(e, "const int64_t N = %s;", em_dim(gr, x, 0).s);
@@ -1131,6 +1164,12 @@ static bool emit_conv_rt(op_emit *e)
                 em_line(e, "const float b = 0.0f;");
             em_line(e, "for (int64_t p = 0; p < OP; p++)");
             em_line(e, "    y[m * OP + p] = ct[p * %" PRId64 " + m] + b;", g.Mg);
+            if (e->epi) {
+                em_line(e, "const int64_t ch = grp * %" PRId64 " + m;", g.Mg);
+                char *base = hd_xasprintf("(n * %" PRId64 " + ch) * OP", g.M);
+                ok = ok && nn_emit_span_epilogue(e, "y + m * OP", "OP", "ch", base, -1);
+                free(base);
+            }
             em_close(e);
             e->indent--;
             em_line(e, "} else {");
@@ -1155,12 +1194,11 @@ static bool emit_conv_rt(op_emit *e)
                     ", 0, col, nt, 0, NULL, y + p0, OP, 1.0f, 0.0f, 1, 0, 0, 0, NULL, NULL};",
                     g.Mg, Kd, Kd);
             em_line(e, "hd_sgemm_run_par(exec, workers, %" PRIu64 "u, &op);", e->worker_bytes);
-            if (bias) /* while the chunk is in cache */
-                emit_conv_rt_bias(e, &g, "p0", "nt");
+            ok = ok && emit_conv_rt_finish(e, &g, "p0", "nt", bias); /* while the chunk is in cache */
             em_close(e);
         }
-        if (bias && pw)
-            emit_conv_rt_bias(e, &g, "0", "OP");
+        if (pw)
+            ok = ok && emit_conv_rt_finish(e, &g, "0", "OP", bias);
         if (TT) {
             e->indent--;
             em_line(e, "}");
@@ -1173,7 +1211,7 @@ static bool emit_conv_rt(op_emit *e)
     hd_buf_free(&win);
     e->indent--;
     em_line(e, "}");
-    return true;
+    return ok;
 }
 
 static uint64_t scratch_conv(const ir_graph *gr, int node)
@@ -1253,8 +1291,10 @@ static uint64_t scratch_conv_blocked(const ir_graph *gr, int node)
 
 /* One hd_conv_blocked_par call; the epilogue sees the output as rows of
  * blocks ([N * M/B] x [OH * OW * B]), so only operands of the output's own
- * shape or single elements reach it (nn_epilogue_producer). */
-static bool emit_conv_blocked(op_emit *e)
+ * shape or single elements reach it (nn_epilogue_producer).  Over run-time
+ * dims (rt) the batch and the spatial sizes come from the run (the kernel
+ * takes them in its struct anyway) and so does the epilogue's row length. */
+static bool emit_conv_blocked_sized(op_emit *e, bool rt)
 {
     nn_conv_geom g;
     nn_conv_geom_of(e->g, e->node, &g);
@@ -1262,16 +1302,37 @@ static bool emit_conv_blocked(op_emit *e)
         return true;
     const nn_window *w = &g.w;
     const int64_t B = NN_CONV_BLOCK;
-    nn_tile_map map = {g.OP * B, 1, false, -1, false};
+    const bool plain = em_in(e, 0)->rank == 4; /* NCHW input: blocks of one channel */
+    em_num n, h, wd, oh, ow;
+    if (rt) {
+        const ir_value *x, *out;
+        const ir_graph *gr = conv_rt_dims(e, &x, &out);
+        n = em_dim(gr, x, 0);
+        h = em_dim(gr, x, 2);
+        wd = em_dim(gr, x, 3);
+        oh = em_dim(gr, out, 2);
+        ow = em_dim(gr, out, 3);
+    } else {
+        snprintf(n.s, sizeof n.s, "%" PRId64, g.N);
+        snprintf(h.s, sizeof h.s, "%" PRId64, w->in[0]);
+        snprintf(wd.s, sizeof wd.s, "%" PRId64, w->in[1]);
+        snprintf(oh.s, sizeof oh.s, "%" PRId64, w->out[0]);
+        snprintf(ow.s, sizeof ow.s, "%" PRId64, w->out[1]);
+    }
+    nn_tile_map map = {rt ? -1 : g.OP * B, 1, false, -1, false};
     char fn[32];
     bool tiles = nn_tile_fn(e, &map, fn);
-    if (tiles)
+    if (tiles && rt) {
+        char *rs = hd_xasprintf("%s * %s * %" PRId64, oh.s, ow.s, B);
+        nn_tile_ctx_rs(e, fn, &map, "tc", "0", "0", rs);
+        free(rs);
+    } else if (tiles) {
         nn_tile_ctx(e, fn, &map, "tc", "0", "0");
-    const bool plain = em_in(e, 0)->rank == 4; /* NCHW input: blocks of one channel */
+    }
     em_line(e, "const hd_conv_blocked cv = {");
-    em_line(e, "    .N = %" PRId64 ", .Cb = %" PRId64 ", .H = %" PRId64 ", .W = %" PRId64 ",%s", g.N,
-            plain ? g.C : g.C / B, w->in[0], w->in[1], plain ? " .plain = 1," : "");
-    em_line(e, "    .Mb = %" PRId64 ", .OH = %" PRId64 ", .OW = %" PRId64 ",", g.M / B, w->out[0], w->out[1]);
+    em_line(e, "    .N = %s, .Cb = %" PRId64 ", .H = %s, .W = %s,%s", n.s, plain ? g.C : g.C / B, h.s, wd.s,
+            plain ? " .plain = 1," : "");
+    em_line(e, "    .Mb = %" PRId64 ", .OH = %s, .OW = %s,", g.M / B, oh.s, ow.s);
     em_line(e,
             "    .KH = %" PRId64 ", .KW = %" PRId64 ", .SH = %" PRId64 ", .SW = %" PRId64 ", .PT = %" PRId64
             ", .PL = %" PRId64 ", .DH = %" PRId64 ", .DW = %" PRId64 ",",
@@ -1284,6 +1345,10 @@ static bool emit_conv_blocked(op_emit *e)
             scratch_conv_blocked(e->g, e->node) ? "(float *)scratch" : "NULL");
     return true;
 }
+
+static bool emit_conv_blocked(op_emit *e) { return emit_conv_blocked_sized(e, false); }
+
+static bool emit_conv_blocked_rt(op_emit *e) { return emit_conv_blocked_sized(e, true); }
 
 /* --- hodu.ConvGradWeight ---------------------------------------------------- */
 
@@ -1479,7 +1544,8 @@ void native_register_nn_conv(native_lowering *table)
     table[OP_CONV_INTEGER] = (native_lowering){.emit = emit_conv};
     table[OP_QLINEAR_CONV] = (native_lowering){.emit = emit_conv};
     table[OP_CONV_TRANSPOSE] = (native_lowering){.emit = emit_conv_transpose, .scratch = scratch_conv_transpose};
-    table[OP_CONV_BLOCKED] = (native_lowering){.emit = emit_conv_blocked, .scratch = scratch_conv_blocked};
+    table[OP_CONV_BLOCKED] =
+        (native_lowering){.emit = emit_conv_blocked, .scratch = scratch_conv_blocked, .emit_rt = emit_conv_blocked_rt};
     table[OP_CONV_GRAD_WEIGHT] =
         (native_lowering){.emit = emit_conv_dw, .scratch = scratch_conv_dw, .worker_scratch = worker_scratch_conv_dw};
 }
