@@ -17,7 +17,9 @@ one quantization step (the error measured in units of the scale of the
 DequantizeLinear that produces the output), or onnxruntime's own spread when
 that is larger: its fused integer kernels (the default) and its plain QDQ
 graph (optimizations off) round differently, and over ResNet-18's 20
-requantizations they end up 2 steps apart on a few logits. A table follows
+requantizations they end up 2 steps apart on a few logits on an AVX-512
+machine, 6-8 on an AVX2 one (whose u8s8 kernels saturate their 16-bit
+pair sums). hodu's error is its distance to the nearer of the two. A table follows
 (model, size, ops, compile seconds, max error, pass/fail, reason: the first
 hodu error, or every unsupported op with its count) and one JSON record per
 invocation is appended to --json-history (JSON Lines: the models with their
@@ -302,9 +304,13 @@ def run_size(m, model_path, inputs, size, prev_refs, args, work, so_path, built)
         got = np.load(fpath, allow_pickle=False)
         rel, max_abs, note = compare_ort.compare(got, ref)
         if m.kind == "int8" and name in scales and np.isfinite(max_abs):
-            err = max_abs / scales[name]
             # onnxruntime's fused integer kernels and its plain QDQ path round
-            # differently; that spread is what "one step" can be held to.
+            # differently; that spread is what "one step" can be held to, and
+            # hodu is held to the nearer of the two (the plain path computes
+            # the QDQ graph as written; the fused one approximates it more on
+            # some CPUs than on others)
+            alt_abs = compare_ort.compare(got, np.asarray(alt[name]))[1]
+            err = min(max_abs, alt_abs) / scales[name]
             ort_abs = compare_ort.compare(np.asarray(alt[name]), ref)[1]
             spread = max(spread, ort_abs / scales[name])
         elif m.kind == "int8":
