@@ -65,6 +65,17 @@ void nn_emit_sgemm(op_emit *e, const nn_sgemm_call *c)
 
 /* --- tile functions (epilogues) -------------------------------------------- */
 
+/* A vector loop is emitted into its own buffer while e->body points there;
+ * back on `outer`, it is kept only when every member had a vector form
+ * (else the scalar loop that follows covers every element). */
+static void end_vector_loop(op_emit *e, hd_buf *outer, hd_buf *vbody, bool keep)
+{
+    e->body = outer;
+    if (keep)
+        hd_buf_write(e->body, vbody->data ? vbody->data : "", vbody->len);
+    hd_buf_free(vbody);
+}
+
 /* The node inputs a tile function reads, in context order, with their
  * broadcast class: the bias first, then what the members read. */
 typedef struct tile_inputs {
@@ -227,10 +238,7 @@ bool nn_tile_fn(op_emit *e, const nn_tile_map *map, char fn[32])
         em_line(e, "hd_vf_store(cr + j, t%d);", vlast);
     }
     em_close(e);
-    e->body = outer;
-    if (vlast >= 0)
-        hd_buf_write(e->body, vbody.data ? vbody.data : "", vbody.len);
-    hd_buf_free(&vbody);
+    end_vector_loop(e, outer, &vbody, vlast >= 0);
     em_line(e, "for (int64_t j = %s; j < nr; j++) {", vlast >= 0 ? "jv" : "0");
     e->indent++;
     for (int q = 0; q < t.n; q++) {
@@ -337,10 +345,7 @@ bool nn_emit_span_epilogue(op_emit *e, const char *y, const char *n, const char 
     int vlast = span_epilogue_members(e, &t, bias, true);
     em_line(e, "hd_vf_store(ys + j, t%d);", vlast);
     em_close(e);
-    e->body = outer;
-    if (vlast >= 0)
-        hd_buf_write(e->body, vbody.data ? vbody.data : "", vbody.len);
-    hd_buf_free(&vbody);
+    end_vector_loop(e, outer, &vbody, vlast >= 0);
     em_line(e, "for (int64_t j = %s; j < ns; j++) {", vlast >= 0 ? "jv" : "0");
     e->indent++;
     int last = span_epilogue_members(e, &t, bias, false);
