@@ -145,7 +145,7 @@ for exe in cbuild/run_model mbuild/run_model; do
     fi
 done
 for exe in cbuild/run_model_static mbuild/run_model_static; do
-    if readelf -d "$exe" | grep -q 'NEEDED.*libhodu_rt'; then
+    if grep -q 'NEEDED.*libhodu_rt' <<<"$(readelf -d "$exe")"; then
         fail "$exe needs libhodu_rt.so"
     fi
 done

@@ -126,7 +126,9 @@ if [ $triple = x86_64-w64-mingw32 ]; then
         bad "libhodu_rt.dll's exports differ from libhodu_rt.so's:"
         diff <(echo "$dll_exports") <(echo "$so_exports") | head -n 10 || true
     fi
-    if $triple-objdump -p "$work/rt/$exe" | grep -q "DLL Name: libhodu_rt.dll"; then
+    # grep reads a captured copy: under pipefail, grep -q quitting early
+    # would fail the pipeline with objdump's SIGPIPE.
+    if grep -q "DLL Name: libhodu_rt.dll" <<<"$($triple-objdump -p "$work/rt/$exe")"; then
         ok "$exe imports libhodu_rt.dll"
     else
         bad "$exe does not import libhodu_rt.dll"
