@@ -159,13 +159,34 @@ cat >"$work/main.c" <<'C'
 #include <stdio.h>
 #include <string.h>
 
+#include "hodu_rt.h"
 #include "input.h"
 
 static uint8_t arena[DIGITS_WORKSPACE_BYTES] __attribute__((aligned(DIGITS_WORKSPACE_ALIGN)));
+/* the bare libhodu_rt's instance: its record, the workspace and spare room */
+static uint8_t rt_arena[DIGITS_WORKSPACE_BYTES + 4096] __attribute__((aligned(HODU_ABI_ALIGN)));
+static float rt_logits[8][10];
+static int64_t rt_label[8];
 static uint8_t mlp_arena[MLP_WORKSPACE_BYTES] __attribute__((aligned(MLP_WORKSPACE_ALIGN)));
 static float logits_out[8][10];
 static int64_t label_out[8];
 static float mlp_out[4][5];
+
+/* One line "TAG BITS" a float, "TAG N" an integer. */
+static void print_floats(const char *tag, const float *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], sizeof bits);
+        printf("%s %08lx\n", tag, (unsigned long)bits);
+    }
+}
+
+static void print_ints(const char *tag, const int64_t *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        printf("%s %ld\n", tag, (long)v[i]);
+}
 
 static int check(const hodu_model_desc *m, size_t arena_bytes)
 {
@@ -177,30 +198,61 @@ static int check(const hodu_model_desc *m, size_t arena_bytes)
     return 1;
 }
 
+/* digits again, through libhodu_rt's bare flavour: the descriptor checked,
+ * an instance in rt_arena, the tensors checked before the model runs. */
+static int run_rt(void)
+{
+    hodu_error err;
+    hodu_model *m;
+    hodu_instance *inst;
+    if (hodu_model_from_desc(digits_model_get_desc, &m, &err) != HODU_OK) {
+        printf("rt: %s\n", err.message);
+        return 0;
+    }
+    hodu_instance_options o = {.n_threads = 2, .arena = rt_arena, .arena_bytes = sizeof rt_arena};
+    hodu_status st = hodu_instance_create_with(m, &o, &inst, &err);
+    printf("rt-threads %d %s\n", (int)st, err.message);
+    o.n_threads = 1;
+    if (hodu_instance_create_with(m, &o, &inst, &err) != HODU_OK) {
+        printf("rt: %s\n", err.message);
+        return 0;
+    }
+    hodu_tensor in = {.dtype = HODU_DTYPE_F32, .rank = 4, .dims = {8, 1, 8, 8}, .data = image_in,
+                      .nbytes = sizeof image_in};
+    hodu_tensor out[2] = {
+        {.dtype = HODU_DTYPE_F32, .rank = 2, .dims = {8, 10}, .data = rt_logits, .nbytes = sizeof rt_logits},
+        {.dtype = HODU_DTYPE_I64, .rank = 1, .dims = {8}, .data = rt_label, .nbytes = sizeof rt_label}};
+    hodu_tensor bad = in;
+    bad.dims[0] = 7;
+    st = hodu_instance_run(inst, &bad, 1, out, 2, &err);
+    printf("rt-refused %d %s\n", (int)st, err.message);
+    if (hodu_instance_run(inst, &in, 1, out, 2, &err) != HODU_OK) {
+        printf("rt: %s\n", err.message);
+        return 0;
+    }
+    print_floats("rt-logit", &rt_logits[0][0], 80);
+    print_ints("rt-label", rt_label, 8);
+    printf("rt-arena %lu\n", (unsigned long)hodu_model_arena_bytes(m));
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+    return 1;
+}
+
 int main(void)
 {
     if (!check(digits_model_get_desc(), sizeof arena) || !check(mlp_model_get_desc(), sizeof mlp_arena))
         return 3;
+    if (!run_rt())
+        return 4;
     int rc = digits_run(arena, &image_in, &logits_out, &label_out);
     int mlp_rc = mlp_run(mlp_arena, &mlp_in, &mlp_out);
     if (rc != 0 || mlp_rc != 0) {
         printf("run returned %d, mlp %d\n", rc, mlp_rc);
         return 2;
     }
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 5; j++) {
-            uint32_t bits;
-            memcpy(&bits, &mlp_out[i][j], sizeof bits);
-            printf("mlp %08lx\n", (unsigned long)bits);
-        }
-    for (int i = 0; i < 8; i++)
-        for (int j = 0; j < 10; j++) {
-            uint32_t bits;
-            memcpy(&bits, &logits_out[i][j], sizeof bits);
-            printf("logit %08lx\n", (unsigned long)bits);
-        }
-    for (int i = 0; i < 8; i++)
-        printf("label %ld\n", (long)label_out[i]);
+    print_floats("mlp", &mlp_out[0][0], 20);
+    print_floats("logit", &logits_out[0][0], 80);
+    print_ints("label", label_out, 8);
     printf("workspace %lu\n", (unsigned long)sizeof arena);
     return 0;
 }
@@ -296,6 +348,20 @@ board() {
         bad "$kind: the header has no workspace size or includes hodu_rt.h"
     fi
 
+    # libhodu_rt's bare flavour for this CPU: no allocator, loader, threads
+    # or stdio output among what it needs
+    if ! "$repo/tools/bare_runtime.sh" "$triple" "$d/rt" "$march" >"$d/rt.log" 2>&1; then
+        bad "$kind: tools/bare_runtime.sh $triple failed"
+        cat "$d/rt.log"
+        return
+    fi
+    undefined=$("$tools-nm" -u "$d/rt/libhodu_rt.a" | awk 'NF == 2 {print $2}' | sort -u | tr '\n' ' ')
+    if [[ " $undefined " =~ \ (malloc|calloc|realloc|free|aligned_alloc|dlopen|dlsym|pthread_[a-z_]*|printf|puts|fopen|fwrite)\  ]]; then
+        bad "$kind: the bare libhodu_rt.a needs ${BASH_REMATCH[1]}: $undefined"
+    else
+        ok "$kind: the bare libhodu_rt.a needs no heap, loader, threads or stdio output (undefined: $undefined)"
+    fi
+
     # the firmware: picolibc's crt0 and semihosting, its linker script on
     # the machine's memory (flash for code and weights, RAM for the rest)
     local mem
@@ -305,7 +371,7 @@ board() {
     esac
     # shellcheck disable=SC2086
     if ! "$tools-gcc" $flags --specs=picolibc.specs --oslib=semihost --crt0=semihost -O2 -std=c11 -Wall -Wextra -Werror \
-        -Werror=incompatible-pointer-types -I"$repo/include" -I"$work" -I"$d" "$work/main.c" "$d/digits.o" "$d/mlp.o" \
+        -Werror=incompatible-pointer-types -I"$repo/include" -I"$work" -I"$d" "$work/main.c" "$d/digits.o" "$d/mlp.o" "$d/rt/libhodu_rt.a" \
         -Wl,${mem// /,},--defsym=__ram_size=0x400000,--defsym=__stack_size=0x10000 -lm -o "$d/fw.elf" \
         >"$d/link.log" 2>&1; then
         bad "$kind: the firmware does not link"
@@ -337,10 +403,20 @@ mlp_bits = [int(lines[i + 1], 16) for i in range(0, len(lines) - 1) if lines[i] 
 mlp = np.array(mlp_bits, dtype=np.uint32).view(np.float32).reshape(4, 5)
 mlp_x86 = relative_error(mlp, np.load(os.path.join(ref, "p.npy")))
 mlp_ort = relative_error(mlp, np.load(mlp_ort))
+rt_bits = [int(lines[i + 1], 16) for i in range(0, len(lines) - 1) if lines[i] == "rt-logit"]
+rt_labels = [int(lines[i + 1]) for i in range(0, len(lines) - 1) if lines[i] == "rt-label"]
+rt_same = rt_bits == bits and rt_labels == labels and len(bits) == 80
+said = {l.split(" ", 1)[0]: l for l in open(out).read().splitlines()}
+# HODU_ERR_SHAPE (7) naming the shape; HODU_ERR_UNSUPPORTED (9) for threads
+refused = said.get("rt-refused", "").startswith("rt-refused 7 ") and "shape [7,1,8,8]" in said.get("rt-refused", "")
+threads = said.get("rt-threads", "").startswith("rt-threads 9 ")
+print(f"  libhodu_rt: outputs {'bit-equal to the direct run' if rt_same else 'DIFFERENT from the direct run'}; "
+      f"{said.get('rt-refused', 'no refusal')}; {said.get('rt-threads', 'no thread refusal')}; "
+      f"{said.get('rt-arena', 'no arena size')} bytes")
 print(f"  labels {labels} ({'the same' if same else 'x86-64: ' + str(want_label.tolist())}); "
       f"logits max error {err:.2e} relative to the largest magnitude; "
       f"MLP {mlp_x86:.2e} from x86-64, {mlp_ort:.2e} from onnxruntime")
-sys.exit(0 if same and err <= 1e-5 and mlp_x86 <= 1e-5 and mlp_ort <= 1e-5 else 1)
+sys.exit(0 if same and err <= 1e-5 and mlp_x86 <= 1e-5 and mlp_ort <= 1e-5 and rt_same and refused and threads else 1)
 PY
         ok "$kind: under qemu ($secs s, $(grep -o 'workspace [0-9]*' "$d/run.out") bytes) both models' outputs match"
     else
