@@ -18,6 +18,24 @@
  *     hodu_instance_destroy(inst);
  *     hodu_model_close(m);
  *
+ * A model linked into the program (a static object, or bare metal's
+ * `hodu --build --target arm-none-eabi --emit-header m.h`) needs no loader
+ * and, with an arena, no heap:
+ *
+ *     hodu_model_from_desc(m_model_get_desc, &m, &err);
+ *     static uint8_t arena[65536] __attribute__((aligned(HODU_ABI_ALIGN)));
+ *     hodu_instance_options o = {.arena = arena, .arena_bytes = sizeof arena};
+ *     hodu_instance_create_with(m, &o, &inst, &err);  // arena >= hodu_model_arena_bytes(m)
+ *
+ * The bare-metal flavour of this library (tools/bare_runtime.sh: a static
+ * libhodu_rt.a for arm-none-eabi and riscv*-unknown-elf, docs/targets.md)
+ * has no malloc, files, loader, clock or threads.  It has the names,
+ * shapes and models part: hodu_model_from_desc and the model queries,
+ * instances in an arena (required there) and hodu_instance_run with all
+ * its checks.  It lacks hodu_model_open, images, profiling (which fails
+ * with HODU_ERR_UNSUPPORTED), trainers, safetensors, packages, .npy files
+ * and hodu_tensor_alloc/free; n_threads above 1 is HODU_ERR_UNSUPPORTED.
+ *
  * Promises:
  * - Every function that can fail returns a hodu_status and, when `err` is not
  *   NULL, fills it with the same code and a one-line message naming the cause.
@@ -107,6 +125,11 @@ int hodu_decode_image(void *decode_ctx, const uint8_t *bytes, uint64_t n_bytes, 
 /* --- models ------------------------------------------------------------ */
 
 hodu_status hodu_model_open(const char *path, hodu_model **out, hodu_error *err);
+/* A model linked into the program: get_desc is its entry point
+ * (hodu_model_get_desc, or a bare-metal object's PREFIX_model_get_desc).
+ * The descriptor is checked as hodu_model_open checks a library's.  Close
+ * it with hodu_model_close as any other (it unloads nothing). */
+hodu_status hodu_model_from_desc(hodu_model_get_desc_fn get_desc, hodu_model **out, hodu_error *err);
 void hodu_model_close(hodu_model *model);
 
 /* Descriptor of the compiled model (names, dtypes, shapes, workspace size). */
@@ -141,12 +164,27 @@ typedef struct hodu_instance_options {
      * allocate it with malloc. */
     void *workspace;
     size_t workspace_bytes;
+    /* Caller memory that holds the whole instance, aligned to
+     * HODU_ABI_ALIGN, of at least hodu_model_arena_bytes(model) bytes (one
+     * thread): its record, then the workspace (unless `workspace` is
+     * given), then, in what is left, the strings and unbounded outputs of
+     * a run.  With one thread the instance then takes nothing from the
+     * heap (more threads: their pool does); destroying it leaves the
+     * memory to the caller.  NULL: malloc (the bare-metal
+     * flavour requires an arena). */
+    void *arena;
+    size_t arena_bytes;
 } hodu_instance_options;
 
 /* Workspace bytes one instance needs to run with n_workers workers (the
  * shared part plus each worker's scratch); 0 when the model is NULL or the
  * size cannot be addressed. */
 size_t hodu_model_workspace_bytes(const hodu_model *model, uint32_t n_workers);
+
+/* Arena bytes (hodu_instance_options.arena) for a one-thread instance of
+ * the model: its record and workspace; more leaves room for strings.  0
+ * when the model is NULL or the size cannot be addressed. */
+size_t hodu_model_arena_bytes(const hodu_model *model);
 
 /* Creates an instance as `options` say (NULL: all defaults). */
 hodu_status hodu_instance_create_with(const hodu_model *model, const hodu_instance_options *options,

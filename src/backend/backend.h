@@ -37,6 +37,9 @@ typedef struct backend_target {
     bool graph_opt;
     bool keep_denormals; /* hodu_build_options.keep_denormals */
     const char *triple;  /* --target (backend/targets.h); NULL: the build machine */
+    /* Bare metal: the object's one global symbol, the descriptor's entry
+     * point (NULL: hodu_model_get_desc). */
+    const char *entry_name;
 } backend_target;
 
 /* What emit produced (sources, blobs); owned by the backend. */

@@ -547,6 +547,7 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
         mem_plan plan;
         ok = b && backend_check_graph(b, g, &d) && recompute(o, g, b, &d) && pass_plan_memory(g, b->scratch, &plan, &d);
         bool planned = ok;
+        char *entry = NULL;
         if (ok && bare_header) {
             /* one run, no worker threads: the arena and one worker's part */
             header_spec hs = {.path = o->header_path,
@@ -556,6 +557,12 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
                               .workspace_bytes = plan.arena_bytes + plan.worker_bytes};
             header = driver_header_text(g, &hs, &d);
             ok = header != NULL;
+            /* the object's entry point follows the header's prefix, so that
+             * several models link into one firmware */
+            char *prefix = ok ? driver_header_prefix(&hs, &d) : NULL;
+            if (prefix)
+                entry = hd_xasprintf("%s_model_get_desc", prefix);
+            free(prefix);
         }
         if (ok && (o->output_path || o->emit_c_dir)) {
             backend_artifact *art = b->emit(g, &plan, &d);
@@ -570,11 +577,13 @@ int driver_build(const hodu_build_options *o, ir_graph *given)
                                     .verbose = o->verbose != 0,
                                     .graph_opt = o->graph_opt,
                                     .keep_denormals = o->keep_denormals,
-                                    .triple = o->target};
+                                    .triple = o->target,
+                                    .entry_name = entry};
                 ok = b->build(art, &t, &d);
                 b->free_artifact(art);
             }
         }
+        free(entry);
         if (planned)
             mem_plan_free(&plan);
     }

@@ -24,6 +24,12 @@ typedef struct header_spec {
     uint64_t workspace_bytes;
 } header_spec;
 
+/* The prefix of the header's names: h->prefix when it is a C identifier
+ * (NULL after reporting an error otherwise), else one made from the file
+ * name.  A bare-metal object's entry point is PREFIX_model_get_desc.  The
+ * caller frees it. */
+char *driver_header_prefix(const header_spec *h, hd_diag *d);
+
 /* The header's text for the final graph `g` (after the passes); NULL after
  * reporting an error (a prefix that is no C identifier, an input whose
  * shape is not known).  The caller frees it. */

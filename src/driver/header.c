@@ -420,7 +420,7 @@ static void put_tensor_init(hd_buf *b, const header_ctx *c, const header_tensor 
 
 /* A bare-metal run function's end: the model's entry point, called with
  * the tensors in descriptor order, the described dims and no threads. */
-static void put_bare_body(hd_buf *b, const header_tensor *ts, size_t ni, size_t no)
+static void put_bare_body(hd_buf *b, const char *prefix, const header_tensor *ts, size_t ni, size_t no)
 {
     hd_buf_puts(b, ")\n{\n");
     if (ni) {
@@ -435,7 +435,7 @@ static void put_bare_body(hd_buf *b, const header_tensor *ts, size_t ni, size_t 
             hd_buf_printf(b, "%s%s", i > ni ? ", " : "", ts[i].id);
         hd_buf_puts(b, "};\n");
     }
-    hd_buf_printf(b, "    return hodu_model_get_desc()->run(workspace, %s, NULL, %s, NULL, NULL);\n}\n",
+    hd_buf_printf(b, "    return %s_model_get_desc()->run(workspace, %s, NULL, %s, NULL, NULL);\n}\n", prefix,
                   ni ? "hodu_in" : "NULL", no ? "hodu_out" : "NULL");
 }
 
@@ -458,30 +458,35 @@ static bool valid_prefix(const char *s)
     return strncmp(s, "hodu_", 5) != 0;
 }
 
-char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d)
+char *driver_header_prefix(const header_spec *h, hd_diag *d)
 {
-    char *base = file_base(h->path);
-    char *prefix = NULL;
     if (h->prefix) {
         if (!valid_prefix(h->prefix)) {
             hd_error(d,
                      "--header-prefix '%s': expected a C identifier (a letter, then letters, digits or '_'), not "
                      "a keyword, not starting with hodu_",
                      h->prefix);
-            free(base);
             return NULL;
         }
-        prefix = hd_xstrdup(h->prefix);
-    } else {
-        char *stem = hd_xstrdup(base);
-        char *dot = strrchr(stem, '.');
-        if (dot && dot != stem)
-            *dot = '\0';
-        char *s = sanitize(stem);
-        prefix = valid_prefix(s) ? hd_xstrdup(s) : hd_xasprintf("model_%s", s);
-        free(s);
-        free(stem);
+        return hd_xstrdup(h->prefix);
     }
+    char *stem = file_base(h->path);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem)
+        *dot = '\0';
+    char *s = sanitize(stem);
+    char *prefix = valid_prefix(s) ? hd_xstrdup(s) : hd_xasprintf("model_%s", s);
+    free(s);
+    free(stem);
+    return prefix;
+}
+
+char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d)
+{
+    char *prefix = driver_header_prefix(h, d);
+    if (!prefix)
+        return NULL;
+    char *base = file_base(h->path);
     char *macro_prefix = hd_xasprintf("%s_", prefix);
     for (char *p = macro_prefix; *p; p++)
         *p = (char)toupper((unsigned char)*p);
@@ -554,14 +559,15 @@ char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d)
                           " * threads.  The caller lends the workspace, a static arena of\n"
                           " * %sWORKSPACE_BYTES aligned to %sWORKSPACE_ALIGN, which one run\n"
                           " * at a time owns.\n"
-                          " * The object defines hodu_model_get_desc (hodu_abi.h, from hodu's include\n"
-                          " * folder or --emit-c), so one firmware image holds one model.\n"
+                          " * The object's one global symbol is %s_model_get_desc (the descriptor\n"
+                          " * of hodu_abi.h, from hodu's include folder or --emit-c): models built\n"
+                          " * with different prefixes link into one firmware image.\n"
                           " * Each tensor is a pointer to the whole array: an array of another shape or\n"
                           " * element type is an incompatible pointer type (build with\n"
                           " * -Werror=incompatible-pointer-types).  Nothing checks dtypes or shapes\n"
                           " * when it runs.\n"
                           " */\n",
-                          h->bare_target, prefix, macro_prefix, macro_prefix);
+                          h->bare_target, prefix, macro_prefix, macro_prefix, prefix);
         else
             hd_buf_printf(&b,
                           "; do not edit.\n"
@@ -588,9 +594,9 @@ char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d)
                           " *         __attribute__((aligned(%sWORKSPACE_ALIGN)));\n"
                           " */\n"
                           "#define %sWORKSPACE_BYTES %" PRIu64 "u\n#define %sWORKSPACE_ALIGN HODU_ABI_ALIGN\n"
-                          "\nconst hodu_model_desc *hodu_model_get_desc(void);\n",
+                          "\nconst hodu_model_desc *%s_model_get_desc(void);\n",
                           macro_prefix, macro_prefix, macro_prefix, h->workspace_bytes ? h->workspace_bytes : 1,
-                          macro_prefix);
+                          macro_prefix, prefix);
         for (size_t s = 0; s < c.n_syms; s++) {
             int64_t lo = 0, hi = 0;
             ir_graph_symbol_range(g, c.syms[s], &lo, &hi);
@@ -639,7 +645,7 @@ char *driver_header_text(const ir_graph *g, const header_spec *h, hd_diag *d)
             put_declarator(&b, &c, &ts[i]);
         }
         if (h->bare_target)
-            put_bare_body(&b, ts, ni, no);
+            put_bare_body(&b, prefix, ts, ni, no);
         else
             hd_buf_puts(&b, ",\n    hodu_error *err)\n{\n");
         for (int side = 0; side < 2 && !h->bare_target; side++) {

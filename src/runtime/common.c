@@ -1,17 +1,24 @@
 /*
  * common.c - status and dtype names, shape arithmetic, error filling and
  * tensor allocation for libhodu_rt.
+ *
+ * The bare-metal flavour (HODU_RT_BARE, tools/bare_runtime.sh) keeps the
+ * names, shapes and errors only: no heap, no files.  Its one use of
+ * <stdio.h> is vsnprintf/snprintf, which format into the caller's buffer.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#ifndef HODU_RT_BARE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "platform.h"
+#endif
 #include "rt_impl.h"
 
 /* --- errors ------------------------------------------------------------ */
@@ -194,6 +201,7 @@ void hodurt_format_shape(char *buf, size_t size, int32_t rank, const int64_t *di
 
 /* --- tensors ------------------------------------------------------------- */
 
+#ifndef HODU_RT_BARE /* the rest allocates or reads and writes files */
 void *hodurt_alloc_aligned(size_t nbytes)
 {
     /* aligned_alloc wants a size that is a multiple of the alignment. */
@@ -367,3 +375,4 @@ hodu_status hodurt_read_file(const char *path, size_t max_bytes, uint8_t **bytes
     close(fd);
     return status;
 }
+#endif /* HODU_RT_BARE */

@@ -1,14 +1,34 @@
 /*
  * model.c - opening compiled models, checking their descriptors, creating
  * instances and running them with dtype, shape and size checks.
+ *
+ * The bare-metal flavour (HODU_RT_BARE) has no heap, no loader and no
+ * threads: models come from a linked-in get_desc (hodu_model_from_desc),
+ * and an instance lives in the caller's arena (hodu_instance_options.arena).
  */
+#include <string.h>
+
+#ifndef HODU_RT_BARE
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #include "platform.h"
+#endif
 #include "rt_impl.h"
+
+#ifdef HODU_RT_BARE
+/* No heap: what would be allocated is refused ("out of memory"), so the
+ * paths that need it (more than HODURT_STACK_TENSORS tensors, a string
+ * arena beyond the caller's) fail cleanly. */
+#define rt_malloc(n)    ((void)(n), (void *)NULL)
+#define rt_calloc(n, s) ((void)(n), (void)(s), (void *)NULL)
+#define rt_free(p)      ((void)(p))
+#else
+#define rt_malloc malloc
+#define rt_calloc calloc
+#define rt_free   free
+#endif
 
 /* A descriptor with more tensors (steps) than this is taken as garbage. */
 #define HODURT_MAX_TENSORS 65536u
@@ -18,12 +38,17 @@
  * the stack. */
 #define HODURT_STACK_TENSORS 16
 
+#ifndef HODU_RT_BARE
 struct hodu_model {
-    void *handle;
+    void *handle; /* NULL for a model linked into the program */
     const hodu_model_desc *desc;
-    /* Byte size of each input, then each output, in descriptor order. */
-    size_t *tensor_bytes;
 };
+
+static const hodu_model_desc *desc_of(const hodu_model *m) { return m->desc; }
+#else
+/* No record to allocate: a bare model is its checked descriptor. */
+static const hodu_model_desc *desc_of(const hodu_model *m) { return (const hodu_model_desc *)(const void *)m; }
+#endif
 
 /* The instance's string arena: chunks the model's allocations come from
  * (hodu_exec.alloc), all freed but the first at the start of each run, so
@@ -39,6 +64,9 @@ struct hodu_instance {
     const hodu_model *model;
     void *workspace;
     bool owns_workspace;
+    bool in_arena;       /* the record is in the caller's arena: not freed */
+    unsigned char *rest; /* the arena after the workspace: run-scoped strings */
+    size_t rest_size, rest_used;
     hodurt_pool *pool;     /* NULL with one thread or a host's exec */
     hodu_exec exec;        /* what the model's run receives */
     arena_chunk *chunks;   /* newest first */
@@ -60,12 +88,19 @@ static void *arena_alloc(void *ctx, uint64_t bytes)
     if (bytes > SIZE_MAX / 2)
         return NULL;
     size_t need = ((size_t)bytes + 15) & ~(size_t)15;
+    if (inst->rest != NULL) { /* the caller's arena: nothing from the heap */
+        if (inst->rest_size - inst->rest_used < need)
+            return NULL;
+        void *p = inst->rest + inst->rest_used;
+        inst->rest_used += need;
+        return p;
+    }
     arena_chunk *c = inst->chunks;
     if (c == NULL || c->size - c->used < need) {
         size_t size = need > ARENA_MIN_CHUNK ? need : ARENA_MIN_CHUNK;
         if (c != NULL && size < c->size * 2 && c->size <= SIZE_MAX / 4)
             size = c->size * 2;
-        arena_chunk *n = malloc(sizeof(arena_chunk) + 16 + size);
+        arena_chunk *n = rt_malloc(sizeof(arena_chunk) + 16 + size);
         if (n == NULL)
             return NULL;
         n->next = c;
@@ -83,12 +118,13 @@ static void *arena_alloc(void *ctx, uint64_t bytes)
 /* Frees every chunk but the newest (the largest), emptied. */
 static void arena_reset(hodu_instance *inst)
 {
+    inst->rest_used = 0;
     arena_chunk *c = inst->chunks;
     if (c == NULL)
         return;
     for (arena_chunk *o = c->next; o != NULL;) {
         arena_chunk *next = o->next;
-        free(o);
+        rt_free(o);
         o = next;
     }
     c->next = NULL;
@@ -99,7 +135,7 @@ static void arena_free(hodu_instance *inst)
 {
     for (arena_chunk *o = inst->chunks; o != NULL;) {
         arena_chunk *next = o->next;
-        free(o);
+        rt_free(o);
         o = next;
     }
     inst->chunks = NULL;
@@ -107,12 +143,13 @@ static void arena_free(hodu_instance *inst)
 
 /* --- opening ------------------------------------------------------------- */
 
-/* Checks one input or output descriptor and stores its byte size. */
+/* Checks one input or output descriptor and gives its byte size (0 for an
+ * unbounded output). */
 static hodu_status check_tensor_desc(const char *path, const char *kind, uint32_t index, const hodu_tensor_desc *td,
                                      size_t *nbytes, hodu_error *err)
 {
     if (td->name == NULL) {
-        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s %u has no name", path, kind, index);
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s %lu has no name", path, kind, (unsigned long)index);
     }
     if (td->rank < 0 || td->rank > HODU_MAX_RANK) {
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s '%s' has rank %ld, outside 0..%d", path, kind,
@@ -158,8 +195,8 @@ static hodu_status check_tensor_desc(const char *path, const char *kind, uint32_
     return HODU_OK;
 }
 
-/* Checks the descriptor a model returned and records the tensor sizes in m. */
-static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hodu_model *m, hodu_error *err)
+/* Checks the descriptor a model returned. */
+static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hodu_error *err)
 {
     if (desc == NULL)
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': %s returned NULL", path, HODU_MODEL_ENTRY);
@@ -204,24 +241,54 @@ static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hod
                            path, (unsigned long long)desc->workspace_bytes, (unsigned long long)desc->worker_bytes,
                            HODU_ABI_ALIGN);
 
-    size_t total = (size_t)desc->n_inputs + desc->n_outputs;
-    m->tensor_bytes = malloc((total > 0 ? total : 1) * sizeof *m->tensor_bytes);
-    if (m->tensor_bytes == NULL)
-        return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': out of memory", path);
-    for (uint32_t i = 0; i < desc->n_inputs; i++) {
-        hodu_status st = check_tensor_desc(path, "input", i, &desc->inputs[i], &m->tensor_bytes[i], err);
-        if (st != HODU_OK)
-            return st;
-    }
-    for (uint32_t i = 0; i < desc->n_outputs; i++) {
-        hodu_status st =
-            check_tensor_desc(path, "output", i, &desc->outputs[i], &m->tensor_bytes[desc->n_inputs + i], err);
+    for (uint32_t i = 0; i < desc->n_inputs + desc->n_outputs; i++) {
+        const bool in = i < desc->n_inputs;
+        const uint32_t k = in ? i : i - desc->n_inputs;
+        size_t nbytes;
+        hodu_status st = check_tensor_desc(path, in ? "input" : "output", k, in ? &desc->inputs[k] : &desc->outputs[k],
+                                           &nbytes, err);
         if (st != HODU_OK)
             return st;
     }
     return HODU_OK;
 }
 
+/* The bytes a caller's tensor needs for descriptor entry td, checked when
+ * the model was opened. */
+static size_t desc_bytes(const char *kind, const hodu_tensor_desc *td)
+{
+    size_t nbytes = 0;
+    (void)check_tensor_desc("", kind, 0, td, &nbytes, NULL);
+    return nbytes;
+}
+
+HODU_RT_API hodu_status hodu_model_from_desc(hodu_model_get_desc_fn get_desc, hodu_model **out, hodu_error *err)
+{
+    if (out == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_model_from_desc: out is NULL");
+    *out = NULL;
+    if (get_desc == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_model_from_desc: get_desc is NULL");
+    const hodu_model_desc *desc = get_desc();
+    const char *name = desc != NULL && desc->abi_version == HODU_ABI_VERSION && desc->model_name != NULL
+                           ? desc->model_name
+                           : "(linked in)";
+    hodu_status st = check_desc(name, desc, err);
+    if (st != HODU_OK)
+        return st;
+#ifdef HODU_RT_BARE
+    *out = (hodu_model *)(void *)(uintptr_t)desc;
+#else
+    hodu_model *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': out of memory", name);
+    m->desc = desc;
+    *out = m;
+#endif
+    return hodurt_ok(err);
+}
+
+#ifndef HODU_RT_BARE /* loading libraries: none on bare metal */
 HODU_RT_API hodu_status hodu_model_open(const char *path, hodu_model **out, hodu_error *err)
 {
     if (out == NULL)
@@ -265,7 +332,7 @@ hodu_status hodurt_model_load(const char *path, const char *load_path, hodu_mode
     }
     m->handle = handle;
     m->desc = get_desc();
-    hodu_status status = check_desc(path, m->desc, m, err);
+    hodu_status status = check_desc(path, m->desc, err);
     if (status != HODU_OK) {
         hodu_model_close(m);
         return status;
@@ -278,46 +345,51 @@ HODU_RT_API void hodu_model_close(hodu_model *model)
 {
     if (model == NULL)
         return;
-    free(model->tensor_bytes);
     if (model->handle != NULL)
         hodurt_lib_close(model->handle);
     free(model);
 }
+#else
+HODU_RT_API void hodu_model_close(hodu_model *model) { (void)model; }
+#endif
 
 /* --- queries ------------------------------------------------------------- */
 
 HODU_RT_API const hodu_model_desc *hodu_model_desc_of(const hodu_model *model)
 {
-    return model != NULL ? model->desc : NULL;
+    return model != NULL ? desc_of(model) : NULL;
 }
 
-HODU_RT_API size_t hodu_model_num_inputs(const hodu_model *model) { return model != NULL ? model->desc->n_inputs : 0; }
+HODU_RT_API size_t hodu_model_num_inputs(const hodu_model *model)
+{
+    return model != NULL ? desc_of(model)->n_inputs : 0;
+}
 
 HODU_RT_API size_t hodu_model_num_outputs(const hodu_model *model)
 {
-    return model != NULL ? model->desc->n_outputs : 0;
+    return model != NULL ? desc_of(model)->n_outputs : 0;
 }
 
 HODU_RT_API const hodu_tensor_desc *hodu_model_input(const hodu_model *model, size_t index)
 {
-    if (model == NULL || index >= model->desc->n_inputs)
+    if (model == NULL || index >= desc_of(model)->n_inputs)
         return NULL;
-    return &model->desc->inputs[index];
+    return &desc_of(model)->inputs[index];
 }
 
 HODU_RT_API const hodu_tensor_desc *hodu_model_output(const hodu_model *model, size_t index)
 {
-    if (model == NULL || index >= model->desc->n_outputs)
+    if (model == NULL || index >= desc_of(model)->n_outputs)
         return NULL;
-    return &model->desc->outputs[index];
+    return &desc_of(model)->outputs[index];
 }
 
 HODU_RT_API long hodu_model_find_input(const hodu_model *model, const char *name)
 {
     if (model == NULL || name == NULL)
         return -1;
-    for (uint32_t i = 0; i < model->desc->n_inputs; i++)
-        if (strcmp(model->desc->inputs[i].name, name) == 0)
+    for (uint32_t i = 0; i < desc_of(model)->n_inputs; i++)
+        if (strcmp(desc_of(model)->inputs[i].name, name) == 0)
             return (long)i;
     return -1;
 }
@@ -334,10 +406,22 @@ static bool workspace_need(const hodu_model_desc *desc, uint32_t n_workers, uint
     return true;
 }
 
+/* The instance record's share of a caller's arena: aligned, so the
+ * workspace after it is too. */
+#define RECORD_BYTES ((sizeof(hodu_instance) + HODU_ABI_ALIGN - 1) / HODU_ABI_ALIGN * HODU_ABI_ALIGN)
+
+HODU_RT_API size_t hodu_model_arena_bytes(const hodu_model *model)
+{
+    uint64_t need;
+    if (model == NULL || !workspace_need(desc_of(model), 1, &need) || need > SIZE_MAX - RECORD_BYTES)
+        return 0;
+    return RECORD_BYTES + (size_t)need;
+}
+
 HODU_RT_API size_t hodu_model_workspace_bytes(const hodu_model *model, uint32_t n_workers)
 {
     uint64_t need;
-    if (model == NULL || !workspace_need(model->desc, n_workers ? n_workers : 1, &need))
+    if (model == NULL || !workspace_need(desc_of(model), n_workers ? n_workers : 1, &need))
         return 0;
     return (size_t)need;
 }
@@ -346,6 +430,12 @@ HODU_RT_API size_t hodu_model_workspace_bytes(const hodu_model *model, uint32_t 
 static hodu_status thread_count(const hodu_instance_options *o, uint32_t *n, hodu_error *err)
 {
     *n = o != NULL ? o->n_threads : 0;
+#ifdef HODU_RT_BARE
+    if (*n > 1)
+        return hodurt_fail(err, HODU_ERR_UNSUPPORTED, "%lu threads asked for; bare-metal libhodu_rt runs on one",
+                           (unsigned long)*n);
+    *n = 1;
+#else
     if (*n == 0) {
         const char *env = getenv("HODU_NUM_THREADS");
         *n = 1;
@@ -361,6 +451,7 @@ static hodu_status thread_count(const hodu_instance_options *o, uint32_t *n, hod
             *n = (uint32_t)v;
         }
     }
+#endif
     if (*n > HODURT_MAX_THREADS)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "%lu threads asked for; at most %u", (unsigned long)*n,
                            HODURT_MAX_THREADS);
@@ -375,7 +466,7 @@ HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const
     *out = NULL;
     if (model == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create: model is NULL");
-    const hodu_model_desc *desc = model->desc;
+    const hodu_model_desc *desc = desc_of(model);
     const hodu_exec *host = options != NULL ? options->exec : NULL;
     uint32_t workers;
     if (host != NULL) {
@@ -395,6 +486,29 @@ HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const
         return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': the workspace for %lu workers cannot be addressed",
                            desc->model_name, (unsigned long)workers);
     void *caller_ws = options != NULL ? options->workspace : NULL;
+    unsigned char *arena = options != NULL ? options->arena : NULL;
+    const size_t arena_bytes = options != NULL ? options->arena_bytes : 0;
+    if (arena != NULL) {
+        /* the record, then the workspace (unless the caller gave one), then
+         * the strings of a run */
+        const uint64_t want = RECORD_BYTES + (caller_ws != NULL ? 0 : need);
+        if ((uintptr_t)arena % HODU_ABI_ALIGN != 0)
+            return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': arena %p is not aligned to %u bytes",
+                               desc->model_name, (void *)arena, HODU_ABI_ALIGN);
+        if ((uint64_t)arena_bytes < want)
+            return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': arena has %zu bytes but %llu are needed",
+                               desc->model_name, arena_bytes, (unsigned long long)want);
+    } else if (arena_bytes != 0) {
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': arena is NULL but %zu bytes are given",
+                           desc->model_name, arena_bytes);
+    }
+#ifdef HODU_RT_BARE
+    if (arena == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG,
+                           "model '%s': bare-metal libhodu_rt has no heap: lend hodu_instance_options.arena "
+                           "(hodu_model_arena_bytes)",
+                           desc->model_name);
+#endif
     if (caller_ws != NULL) {
         if ((uintptr_t)caller_ws % HODU_ABI_ALIGN != 0)
             return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace %p is not aligned to %u bytes",
@@ -407,13 +521,27 @@ HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const
                            desc->model_name, options->workspace_bytes);
     }
 
-    hodu_instance *inst = calloc(1, sizeof *inst);
+    hodu_instance *inst = arena != NULL ? (hodu_instance *)(void *)arena : rt_calloc(1, sizeof *inst);
     if (inst == NULL)
         return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_create: out of memory");
+    if (arena != NULL) {
+        memset(inst, 0, sizeof *inst);
+        inst->in_arena = true;
+        unsigned char *at = arena + RECORD_BYTES;
+        if (caller_ws == NULL) {
+            inst->workspace = need > 0 ? at : NULL;
+            at += need;
+        }
+        inst->rest = at;
+        inst->rest_size = arena_bytes - (size_t)(at - arena);
+    }
     inst->model = model;
     if (caller_ws != NULL) {
         inst->workspace = caller_ws;
-    } else if (need > 0) {
+    } else if (need > 0 && arena == NULL) {
+#ifdef HODU_RT_BARE
+        inst->workspace = NULL; /* not reached: bare instances need an arena */
+#else
         inst->workspace = hodurt_alloc_aligned((size_t)need);
         if (inst->workspace == NULL) {
             free(inst);
@@ -421,6 +549,7 @@ HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const
                                desc->model_name, (unsigned long long)need);
         }
         inst->owns_workspace = true;
+#endif
     }
     if (host != NULL) {
         inst->exec = *host;
@@ -431,9 +560,12 @@ HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const
     } else {
         inst->exec.alloc = arena_alloc;
         inst->exec.alloc_ctx = inst;
+#ifndef HODU_RT_BARE /* no image decoder, no threads */
         inst->exec.decode_image = hodu_decode_image;
         inst->exec.decode_ctx = &inst->decode_err;
+#endif
         inst->exec.n_workers = 1;
+#ifndef HODU_RT_BARE
         if (workers > 1) {
             hodu_status st = hodurt_pool_create(workers, &inst->pool, err);
             if (st != HODU_OK) {
@@ -444,6 +576,7 @@ HODU_RT_API hodu_status hodu_instance_create_with(const hodu_model *model, const
             inst->exec.pool = inst->pool;
             inst->exec.parallel_for = hodurt_pool_parallel_for;
         }
+#endif
     }
     *out = inst;
     return hodurt_ok(err);
@@ -463,12 +596,12 @@ HODU_RT_API hodu_status hodu_instance_create_in(const hodu_model *model, void *w
     if (model == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_create_in: model is NULL");
     uint64_t need;
-    if (!workspace_need(model->desc, 1, &need))
+    if (!workspace_need(desc_of(model), 1, &need))
         return hodurt_fail(err, HODU_ERR_NOMEM, "model '%s': the workspace cannot be addressed",
-                           model->desc->model_name);
+                           desc_of(model)->model_name);
     if (workspace == NULL && need > 0)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "model '%s': workspace is NULL but %llu bytes are needed",
-                           model->desc->model_name, (unsigned long long)need);
+                           desc_of(model)->model_name, (unsigned long long)need);
     hodu_instance_options o = {
         .n_threads = 1, .workspace = workspace, .workspace_bytes = workspace != NULL ? workspace_bytes : 0};
     return hodu_instance_create_with(model, &o, out, err);
@@ -478,12 +611,15 @@ HODU_RT_API void hodu_instance_destroy(hodu_instance *inst)
 {
     if (inst == NULL)
         return;
+#ifndef HODU_RT_BARE
     hodurt_pool_destroy(inst->pool);
-    arena_free(inst);
     free(inst->profile);
     if (inst->owns_workspace)
         hodurt_aligned_free(inst->workspace);
-    free(inst);
+#endif
+    arena_free(inst);
+    if (!inst->in_arena)
+        rt_free(inst);
 }
 
 HODU_RT_API uint32_t hodu_instance_num_threads(const hodu_instance *inst)
@@ -493,6 +629,7 @@ HODU_RT_API uint32_t hodu_instance_num_threads(const hodu_instance *inst)
 
 /* --- profiling ----------------------------------------------------------- */
 
+#ifndef HODU_RT_BARE /* no clock on bare metal */
 /* hodu_exec.profile_step: closes the step being timed, opens `step`. */
 static void profile_step(void *ctx, uint32_t step)
 {
@@ -501,7 +638,7 @@ static void profile_step(void *ctx, uint32_t step)
     if (inst->profile_open >= 0)
         inst->profile[inst->profile_open].total_ns += now - inst->profile_since_ns;
     inst->profile_open = -1;
-    if (step < inst->model->desc->n_steps) {
+    if (step < desc_of(inst->model)->n_steps) {
         inst->profile[step].runs++;
         inst->profile_open = step;
     }
@@ -512,7 +649,7 @@ HODU_RT_API hodu_status hodu_instance_set_profiling(hodu_instance *inst, int on,
 {
     if (inst == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_set_profiling: instance is NULL");
-    const hodu_model_desc *desc = inst->model->desc;
+    const hodu_model_desc *desc = desc_of(inst->model);
     if (inst->profile != NULL) { /* off first: the host's hook back */
         free(inst->profile);
         inst->profile = NULL;
@@ -536,12 +673,22 @@ HODU_RT_API hodu_status hodu_instance_set_profiling(hodu_instance *inst, int on,
     inst->profile_open = -1;
     return hodurt_ok(err);
 }
+#else
+HODU_RT_API hodu_status hodu_instance_set_profiling(hodu_instance *inst, int on, hodu_error *err)
+{
+    if (inst == NULL)
+        return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_set_profiling: instance is NULL");
+    if (!on)
+        return hodurt_ok(err);
+    return hodurt_fail(err, HODU_ERR_UNSUPPORTED, "bare-metal libhodu_rt has no clock to profile with");
+}
+#endif
 
 HODU_RT_API const hodu_profile_entry *hodu_instance_profile(const hodu_instance *inst, size_t *n_entries)
 {
     bool on = inst != NULL && inst->profile != NULL;
     if (n_entries != NULL)
-        *n_entries = on ? inst->model->desc->n_steps : 0;
+        *n_entries = on ? desc_of(inst->model)->n_steps : 0;
     return on ? inst->profile : NULL;
 }
 
@@ -561,11 +708,11 @@ static void free_run_arrays(const void **in, const void **in_stack, void **out, 
                             int64_t *dims_stack)
 {
     if (in != in_stack)
-        free(in);
+        rt_free(in);
     if (out != out_stack)
-        free(out);
+        rt_free(out);
     if (dims != dims_stack)
-        free(dims);
+        rt_free(dims);
 }
 
 /* An output whose size has no bound: run hands back its own buffer. */
@@ -655,7 +802,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     if (inst == NULL)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_run: instance is NULL");
     const hodu_model *m = inst->model;
-    const hodu_model_desc *desc = m->desc;
+    const hodu_model_desc *desc = desc_of(m);
     if (n_inputs != desc->n_inputs)
         return hodurt_fail(err, HODU_ERR_COUNT, "model '%s' takes %lu input%s but %zu %s given", desc->model_name,
                            (unsigned long)desc->n_inputs, desc->n_inputs == 1 ? "" : "s", n_inputs,
@@ -670,12 +817,14 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_instance_run: outputs is NULL");
 
     for (size_t i = 0; i < n_inputs; i++) {
-        hodu_status st = check_tensor("input", &desc->inputs[i], m->tensor_bytes[i], &inputs[i], err);
+        hodu_status st =
+            check_tensor("input", &desc->inputs[i], desc_bytes("input", &desc->inputs[i]), &inputs[i], err);
         if (st != HODU_OK)
             return st;
     }
     for (size_t i = 0; i < n_outputs; i++) {
-        hodu_status st = check_tensor("output", &desc->outputs[i], m->tensor_bytes[n_inputs + i], &outputs[i], err);
+        hodu_status st =
+            check_tensor("output", &desc->outputs[i], desc_bytes("output", &desc->outputs[i]), &outputs[i], err);
         if (st != HODU_OK)
             return st;
     }
@@ -688,15 +837,15 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     const void **in_ptrs = in_stack;
     void **out_ptrs = out_stack;
     if (n_inputs > HODURT_STACK_TENSORS) {
-        in_ptrs = malloc(n_inputs * sizeof *in_ptrs);
+        in_ptrs = rt_malloc(n_inputs * sizeof *in_ptrs);
         if (in_ptrs == NULL)
             return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
     }
     if (n_outputs > HODURT_STACK_TENSORS) {
-        out_ptrs = malloc(n_outputs * sizeof *out_ptrs);
+        out_ptrs = rt_malloc(n_outputs * sizeof *out_ptrs);
         if (out_ptrs == NULL) {
             if (in_ptrs != in_stack)
-                free(in_ptrs);
+                rt_free(in_ptrs);
             return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
         }
     }
@@ -708,7 +857,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     for (size_t i = 0; i < n_outputs; i++)
         n_dims += (size_t)desc->outputs[i].rank;
     int64_t dims_stack[2 * HODURT_STACK_TENSORS * HODU_MAX_RANK];
-    int64_t *dims = n_dims <= sizeof dims_stack / sizeof dims_stack[0] ? dims_stack : malloc(n_dims * sizeof *dims);
+    int64_t *dims = n_dims <= sizeof dims_stack / sizeof dims_stack[0] ? dims_stack : rt_malloc(n_dims * sizeof *dims);
     if (dims == NULL) {
         free_run_arrays(in_ptrs, in_stack, out_ptrs, out_stack, dims, dims_stack);
         return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
@@ -717,7 +866,10 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
     bool any_unbounded = false;
     for (size_t i = 0; i < n_outputs; i++)
         any_unbounded |= is_unbounded(&desc->outputs[i]);
-    void **ubuf = any_unbounded ? calloc(n_outputs, sizeof(void *)) : NULL;
+    void *ubuf_stack[HODURT_STACK_TENSORS] = {NULL};
+    void **ubuf = !any_unbounded                      ? NULL
+                  : n_outputs <= HODURT_STACK_TENSORS ? ubuf_stack
+                                                      : rt_calloc(n_outputs, sizeof(void *));
     if (any_unbounded && ubuf == NULL) {
         free_run_arrays(in_ptrs, in_stack, out_ptrs, out_stack, dims, dims_stack);
         return hodurt_fail(err, HODU_ERR_NOMEM, "hodu_instance_run: out of memory");
@@ -765,7 +917,8 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
         }
         got += desc->outputs[i].rank;
     }
-    free(ubuf);
+    if (ubuf != ubuf_stack)
+        rt_free(ubuf);
     free_run_arrays(in_ptrs, in_stack, out_ptrs, out_stack, dims, dims_stack);
     if (rc == 0 && bad < n_outputs)
         return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': run reported dims for output '%s' outside its descriptor",
@@ -798,7 +951,7 @@ HODU_RT_API hodu_status hodu_instance_run(hodu_instance *inst, const hodu_tensor
                            desc->model_name, desc->checks[rc - HODU_RUN_INPUT_VALUES]);
     if (rc != 0)
         return hodurt_fail(err, HODU_ERR_FORMAT,
-                           "model '%s': run returned %d; the Hodu ABI allows 0 and %d to %u (one per node check)",
-                           desc->model_name, rc, HODU_RUN_INPUT_VALUES, desc->n_checks);
+                           "model '%s': run returned %d; the Hodu ABI allows 0 and %d to %lu (one per node check)",
+                           desc->model_name, rc, HODU_RUN_INPUT_VALUES, (unsigned long)desc->n_checks);
     return hodurt_ok(err);
 }

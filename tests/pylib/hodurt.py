@@ -34,7 +34,7 @@ class Exec(C.Structure):  # hodu_exec
 
 class Options(C.Structure):  # hodu_instance_options
     _fields_ = [("n_threads", C.c_uint32), ("exec", C.POINTER(Exec)), ("workspace", C.c_void_p),
-                ("workspace_bytes", C.c_size_t)]
+                ("workspace_bytes", C.c_size_t), ("arena", C.c_void_p), ("arena_bytes", C.c_size_t)]
 
 
 def load(path: str) -> C.CDLL:

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -767,6 +768,77 @@ static void test_caller_workspace(void **state)
     hodu_model_close(m);
 }
 
+/* The entry point of a variant's library, as a program that links the
+ * model statically would have it. */
+static hodu_model_get_desc_fn variant_entry(int variant, void **lib)
+{
+    char path[512];
+    model_path(path, sizeof path, variant_names[variant]);
+    *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(*lib);
+    void *sym = dlsym(*lib, HODU_MODEL_ENTRY);
+    assert_non_null(sym);
+    hodu_model_get_desc_fn get_desc;
+    memcpy(&get_desc, &sym, sizeof get_desc);
+    return get_desc;
+}
+
+/* Property: hodu_model_from_desc checks a linked-in descriptor as
+ * hodu_model_open does (a NULL one is HODU_ERR_FORMAT); an instance in a
+ * caller's arena of hodu_model_arena_bytes bytes (the record, then the
+ * workspace) runs with correct results and the workspace at the arena's
+ * end; a misaligned, short or NULL-with-size arena is HODU_ERR_INVALID_ARG;
+ * destroying the instance frees nothing (ASan would say). */
+static void test_from_desc_arena(void **state)
+{
+    REQUIRE_MODELS();
+    void *bad_lib;
+    hodu_model_get_desc_fn bad = variant_entry(V_NULL_DESC, &bad_lib);
+    hodu_model *m = (hodu_model *)(uintptr_t)1;
+    hodu_error err;
+    assert_int_equal(hodu_model_from_desc(bad, &m, &err), HODU_ERR_FORMAT);
+    assert_null(m);
+    expect_message(&err, "returned NULL");
+    assert_int_equal(hodu_model_from_desc(NULL, &m, &err), HODU_ERR_INVALID_ARG);
+    dlclose(bad_lib);
+
+    void *lib;
+    assert_int_equal(hodu_model_from_desc(variant_entry(V_GOOD, &lib), &m, &err), HODU_OK);
+    assert_int_equal(hodu_model_num_inputs(m), 2);
+    const size_t bytes = hodu_model_arena_bytes(m);
+    assert_true(bytes >= 320 + 64 && bytes % 64 == 0);
+    assert_int_equal(hodu_model_arena_bytes(NULL), 0);
+    _Alignas(64) static unsigned char arena[4096];
+    assert_true(bytes <= sizeof arena - 64);
+    memset(arena, 0, sizeof arena);
+    hodu_instance *inst = NULL;
+    hodu_instance_options o = {.n_threads = 1, .arena = arena + 8, .arena_bytes = bytes};
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "aligned");
+    o = (hodu_instance_options){.arena = arena, .arena_bytes = bytes - 1};
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
+    expect_message(&err, "arena has");
+    o = (hodu_instance_options){.arena_bytes = bytes};
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_ERR_INVALID_ARG);
+    assert_null(inst);
+
+    o = (hodu_instance_options){.arena = arena, .arena_bytes = bytes};
+    assert_int_equal(hodu_instance_create_with(m, &o, &inst, &err), HODU_OK);
+    assert_true((unsigned char *)inst == arena);
+    for (int round = 0; round < 2; round++) {
+        affine_io io;
+        affine_io_init(&io);
+        assert_int_equal(hodu_instance_run(inst, io.in, 2, io.out, 2, &err), HODU_OK);
+        affine_io_check(&io);
+    }
+    assert_int_equal(arena[bytes - 320], 0xA5); /* the workspace ends the arena */
+    assert_int_equal(arena[bytes - 320 + 255], 0x5A);
+    assert_int_equal(arena[bytes], 0);
+    hodu_instance_destroy(inst);
+    hodu_model_close(m);
+    dlclose(lib);
+}
+
 /* Sum of the per-task counts the affine model leaves in each worker's
  * region of a workspace, checking no worker past n_workers ran. */
 static int worker_task_total(const unsigned char *ws, uint32_t n_workers, uint32_t region_workers)
@@ -1299,6 +1371,7 @@ int main(void)
         cmocka_unit_test(test_wrong_shape),
         cmocka_unit_test(test_bad_buffers),
         cmocka_unit_test(test_caller_workspace),
+        cmocka_unit_test(test_from_desc_arena),
         cmocka_unit_test(test_thread_pool),
         cmocka_unit_test(test_host_exec),
         cmocka_unit_test(test_num_threads_env),

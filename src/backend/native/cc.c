@@ -206,6 +206,39 @@ static void free_words_from(char **argv, size_t from, size_t to)
         free(argv[i]);
 }
 
+/* The partial link keeps hidden symbols global (the final link could need
+ * them), so two models in one firmware would clash on hodu_weights and the
+ * entry point.  The target's objcopy makes every hidden symbol local and
+ * renames the entry point (opts->entry_name), which leaves that one name
+ * global. */
+static bool localize(const char *dir, const hd_target *tg, const backend_target *opts, hd_diag *d)
+{
+    /* the table's compiler is TOOLS-gcc; binutils has TOOLS-objcopy */
+    char *cc = hd_target_cc(tg);
+    size_t n = strlen(cc);
+    if (n >= 3 && strcmp(cc + n - 3, "gcc") == 0)
+        cc[n - 3] = '\0';
+    char *objcopy = hd_xasprintf("%sobjcopy", cc);
+    free(cc);
+    bool ok = hd_command_exists(objcopy);
+    if (!ok) {
+        const char *pkg = strncmp(tg->package, "gcc-", 4) == 0 ? tg->package + 4 : tg->package;
+        hd_error(d, "bare-metal target %s needs '%s' (Debian package binutils-%s)", tg->triple, objcopy, pkg);
+    }
+    char *argv[] = {objcopy, "--localize-hidden", NULL, NULL, "model.so", NULL};
+    if (opts->entry_name) {
+        argv[2] = "--redefine-sym";
+        argv[3] = hd_xasprintf("hodu_model_get_desc=%s", opts->entry_name);
+    } else {
+        argv[2] = "model.so";
+    }
+    if (ok)
+        ok = run_compiler(dir, argv, opts->verbose, d);
+    free(opts->entry_name ? argv[3] : NULL);
+    free(objcopy);
+    return ok;
+}
+
 /* A bare-metal target: no shared library (there is no loader) but one
  * relocatable object the firmware links, its weights in .rodata (flash).
  * The sources compile against picolibc's headers (the only libc Debian
@@ -215,8 +248,8 @@ static void free_words_from(char **argv, size_t from, size_t to)
  * link otherwise warns about.  The partial link runs without the specs,
  * whose link step would add picolibc's linker script.  argv[0..cc_words)
  * is the compiler command, borrowed (the caller frees it). */
-static bool build_bare(const char *dir, char **argv, size_t cc_words, const char *cpu_flags, bool weights,
-                       const backend_target *opts, hd_diag *d)
+static bool build_bare(const char *dir, const hd_target *tg, char **argv, size_t cc_words, const char *cpu_flags,
+                       bool weights, const backend_target *opts, hd_diag *d)
 {
     size_t argc = cc_words, cap = cc_words + 1;
     char **v = hd_xcalloc(cap, sizeof(*v));
@@ -260,7 +293,7 @@ static bool build_bare(const char *dir, char **argv, size_t cc_words, const char
         ok = run_compiler(dir, v, opts->verbose, d);
     free_words_from(v, cc_words, argc - 1);
     free(v);
-    return ok;
+    return ok && localize(dir, tg, opts, d);
 }
 
 static bool build_library(const backend_artifact *gen, const backend_target *opts, hd_diag *d)
@@ -330,7 +363,7 @@ static bool build_library(const backend_artifact *gen, const backend_target *opt
         ok = cpu_flags != NULL;
     }
     if (ok && cpu_flags) {
-        ok = build_bare(dir, argv, argc, cpu_flags, gen->weights_bytes != 0, opts, d);
+        ok = build_bare(dir, tg, argv, argc, cpu_flags, gen->weights_bytes != 0, opts, d);
     } else if (ok) {
         static const char *const fixed[] = {"-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden", "-fno-math-errno"};
         HD_PUSH(argv, argc, cap, hd_xasprintf("-O%d", opts->opt_level));

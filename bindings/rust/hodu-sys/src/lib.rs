@@ -355,6 +355,10 @@ pub struct hodu_instance_options {
     pub workspace: *mut c_void,
     /// Its size.
     pub workspace_bytes: usize,
+    /// Caller memory for the whole instance (record, workspace, run strings), or NULL.
+    pub arena: *mut c_void,
+    /// Its size (at least `hodu_model_arena_bytes`).
+    pub arena_bytes: usize,
 }
 
 /// One profiled step and its time.
@@ -397,6 +401,12 @@ extern "C" {
 
     /// Opens a compiled model.
     pub fn hodu_model_open(path: *const c_char, out: *mut *mut hodu_model, err: *mut hodu_error) -> hodu_status;
+    /// A model linked into the program, from its get_desc entry point.
+    pub fn hodu_model_from_desc(
+        get_desc: hodu_model_get_desc_fn,
+        out: *mut *mut hodu_model,
+        err: *mut hodu_error,
+    ) -> hodu_status;
     /// Closes it (NULL is a no-op).
     pub fn hodu_model_close(model: *mut hodu_model);
     /// Its descriptor.
@@ -412,6 +422,8 @@ extern "C" {
     /// Index of the input called `name`, or -1.
     pub fn hodu_model_find_input(model: *const hodu_model, name: *const c_char) -> c_long;
 
+    /// Arena bytes of a one-thread instance (`hodu_instance_options.arena`).
+    pub fn hodu_model_arena_bytes(model: *const hodu_model) -> usize;
     /// Workspace bytes of an instance with `n_workers` workers.
     pub fn hodu_model_workspace_bytes(model: *const hodu_model, n_workers: u32) -> usize;
     /// Creates an instance as `options` say (NULL: defaults).

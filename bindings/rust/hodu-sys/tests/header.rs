@@ -88,7 +88,7 @@ fn layouts_and_constants_match_the_header() {
     );
     layout!(&mut c, hodu_error { code, message });
     layout!(&mut c, hodu_tensor { dtype, rank, dims, data, nbytes });
-    layout!(&mut c, hodu_instance_options { n_threads, exec, workspace, workspace_bytes });
+    layout!(&mut c, hodu_instance_options { n_threads, exec, workspace, workspace_bytes, arena, arena_bytes });
     layout!(&mut c, hodu_profile_entry { node, op, flops, runs, total_ns });
     layout!(&mut c, hodu_package_options { flags, public_key });
     writeln!(

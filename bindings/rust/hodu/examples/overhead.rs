@@ -69,6 +69,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             exec: std::ptr::null(),
             workspace: std::ptr::null_mut(),
             workspace_bytes: 0,
+            arena: std::ptr::null_mut(),
+            arena_bytes: 0,
         };
         // SAFETY: valid pointers for the calls; both handles are released
         // at the end of main.

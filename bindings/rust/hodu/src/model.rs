@@ -356,6 +356,8 @@ pub(crate) fn instance_options(n_threads: u32) -> sys::hodu_instance_options {
         exec: std::ptr::null(),
         workspace: std::ptr::null_mut(),
         workspace_bytes: 0,
+        arena: std::ptr::null_mut(),
+        arena_bytes: 0,
     }
 }
 
