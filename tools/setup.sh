@@ -84,11 +84,12 @@ packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-
           gcc-arm-none-eabi binutils-arm-none-eabi picolibc-arm-none-eabi
           gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
           qemu-system-arm qemu-system-misc
-          libcjson-dev:arm64 libssl-dev:arm64)
+          libcjson-dev:arm64 libssl-dev:arm64 dpkg-dev)
 # The :arm64 ones are cJSON and libcrypto for the aarch64 cross runtime
 # (tools/cross_runtime.sh), so that it opens .hodupkg packages under
 # qemu-aarch64; Debian installs them beside the host's (multiarch), which
-# needs the arm64 architecture added to dpkg first.
+# needs the arm64 architecture added to dpkg first.  dpkg-dev unpacks
+# the cjson source package below (apt-get source).
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     if [ "$(id -u)" -eq 0 ]; then
         echo "setup.sh: adding the arm64 architecture to dpkg (multiarch)"
