@@ -9,11 +9,20 @@
 # runtime then uses src/runtime/platform_win32.c) also DIR/libhodu_rt.dll
 # and its import library DIR/libhodu_rt.dll.a; DIR/run_model.exe, which
 # wine64 runs, uses that DLL (8 MiB main stack, as Linux gives).  The runtime is built without
-# image decoding and without safetensors parsing (-DHODU_RT_NO_IMAGE,
-# -DHODU_RT_NO_JSON): their libraries are installed for the build machine
-# only, and those calls then fail with a message saying so.  Run the result
-# with e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu DIR/run_model ...` or
-# `wine64 DIR/run_model.exe ...`.
+# image decoding (-DHODU_RT_NO_IMAGE: its libraries are the build machine's
+# only; those calls then fail saying so).  Packages (.hodupkg) and
+# safetensors need cJSON, packages also SHA-256:
+#   aarch64-linux-gnu: Debian's arm64 libcjson and libcrypto (multiarch
+#     libcjson-dev:arm64, libssl-dev:arm64), linked with an rpath to
+#     /usr/lib/aarch64-linux-gnu, where qemu-aarch64 finds them
+#   x86_64-w64-mingw32: cJSON.c from Debian's cjson source package, which
+#     tools/setup.sh puts in $HODU_DEPS/cjson (default /usr/local/src/hodu),
+#     compiled into the runtime; SHA-256 from Windows' bcrypt.dll; no
+#     Ed25519, so asking for a signature check fails there
+#   riscv64-linux-gnu: none (-DHODU_RT_NO_JSON; Debian 12 has no riscv64
+#     port): those calls fail saying so
+# Run the result with e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu
+# DIR/run_model ...` or `wine64 DIR/run_model.exe ...`.
 #
 # x86_64-apple-darwin, aarch64-apple-darwin: DIR/libhodu_rt.dylib alone
 # (platform_posix.c, dlopen), linked by zig cc: `zig` on $PATH, else PyPI's
@@ -51,21 +60,59 @@ if ! command -v "$cc" >/dev/null 2>&1; then
     exit 1
 fi
 mkdir -p "$out/obj"
-flags=(-std=gnu11 -O2 -fPIC -Wall -Wextra -Werror -fvisibility=hidden -DHODU_RT_NO_IMAGE -DHODU_RT_NO_JSON
+flags=(-std=gnu11 -O2 -fPIC -Wall -Wextra -Werror -fvisibility=hidden -DHODU_RT_NO_IMAGE
        -I"$repo/include" -I"$repo/src")
 exe=run_model
 link=(-rdynamic -ldl -lm -lpthread)
-if [[ $triple == *-mingw32 ]]; then
+sources=("$repo"/src/runtime/*.c)
+# inc/ holds only the headers named below, so that the cross compiler does
+# not see the rest of the build machine's /usr/include.
+rm -rf "$out/inc"
+mkdir -p "$out/inc"
+case $triple in
+aarch64-linux-gnu)
+    libdir=/usr/lib/$triple
+    for f in "$libdir/libcjson.so" "$libdir/libcrypto.so" /usr/include/cjson/cJSON.h "/usr/include/$triple/openssl/configuration.h"; do
+        if [ ! -e "$f" ]; then
+            echo "cross_runtime.sh: $f is missing (Debian packages libcjson-dev:arm64 libssl-dev:arm64; tools/setup.sh installs them)" >&2
+            exit 1
+        fi
+    done
+    ln -s /usr/include/cjson "$out/inc/cjson"
+    ln -s /usr/include/openssl "$out/inc/openssl"
+    flags+=(-I"/usr/include/$triple" -I"$out/inc")
+    link+=(-L"$libdir" -Wl,-rpath,"$libdir" -lcjson -lcrypto)
+    ;;
+x86_64-w64-mingw32)
     # printf's %zu and %lld as C99 says (msvcrt's own printf lacks them).
     flags+=(-D__USE_MINGW_ANSI_STDIO=1)
     exe=run_model.exe
-fi
+    cjson=${HODU_DEPS:-/usr/local/src/hodu}/cjson
+    if [ ! -f "$cjson/cJSON.c" ] || [ ! -f "$cjson/cJSON.h" ]; then
+        echo "cross_runtime.sh: $cjson/cJSON.c is missing (Debian's cjson source; tools/setup.sh fetches it)" >&2
+        exit 1
+    fi
+    mkdir -p "$out/inc/cjson"
+    cp "$cjson/cJSON.h" "$out/inc/cjson/"
+    # cJSON goes inside the runtime, exporting nothing (its header's
+    # CJSON_HIDE_SYMBOLS, for the runtime's sources and cJSON.c alike).
+    flags+=(-I"$out/inc" -DCJSON_HIDE_SYMBOLS)
+    ;;
+*)
+    flags+=(-DHODU_RT_NO_JSON)
+    ;;
+esac
 objs=()
-for src in "$repo"/src/runtime/*.c; do
+for src in "${sources[@]}"; do
     obj=$out/obj/$(basename "$src" .c).o
     "$cc" "${flags[@]}" -DHODU_RT_BUILDING -c "$src" -o "$obj"
     objs+=("$obj")
 done
+if [[ $triple == *-mingw32 ]]; then
+    # Debian's cJSON.c as it is (not held to this project's warning flags)
+    "$cc" -std=gnu11 -O2 -DCJSON_HIDE_SYMBOLS -c "$cjson/cJSON.c" -o "$out/obj/cJSON.o"
+    objs+=("$out/obj/cJSON.o")
+fi
 rm -f "$out/libhodu_rt.a"
 "${triple}-ar" rcs "$out/libhodu_rt.a" "${objs[@]}"
 if [[ $triple == *-mingw32 ]]; then
@@ -81,7 +128,8 @@ if [[ $triple == *-mingw32 ]]; then
         "$cc" "${flags[@]}" -DHODU_RT_BUILDING -DHODU_RT_DLL -c "$src" -o "$obj"
         dllobjs+=("$obj")
     done
-    "$cc" -shared -o "$out/libhodu_rt.dll" "${dllobjs[@]}" -Wl,--out-implib,"$out/libhodu_rt.dll.a" -static -lm
+    "$cc" -shared -o "$out/libhodu_rt.dll" "${dllobjs[@]}" "$out/obj/cJSON.o" \
+        -Wl,--out-implib,"$out/libhodu_rt.dll.a" -static -lbcrypt -lm
     "$cc" "${flags[@]}" "$repo/examples/consumer/run_model.c" -o "$out/$exe" "$out/libhodu_rt.dll.a" \
         -static-libgcc -Wl,--stack,8388608 -lm
     exit 0

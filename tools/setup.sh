@@ -83,10 +83,31 @@ packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-
           gcc-mingw-w64-x86-64 wine64 llvm
           gcc-arm-none-eabi binutils-arm-none-eabi picolibc-arm-none-eabi
           gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
-          qemu-system-arm qemu-system-misc)
+          qemu-system-arm qemu-system-misc
+          libcjson-dev:arm64 libssl-dev:arm64 dpkg-dev)
+# The :arm64 ones are cJSON and libcrypto for the aarch64 cross runtime
+# (tools/cross_runtime.sh), so that it opens .hodupkg packages under
+# qemu-aarch64; Debian installs them beside the host's (multiarch), which
+# needs the arm64 architecture added to dpkg first.  dpkg-dev unpacks
+# the cjson source package below (apt-get source).
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "setup.sh: adding the arm64 architecture to dpkg (multiarch)"
+        step "dpkg --add-architecture arm64" dpkg --add-architecture arm64
+    fi
+fi
+# dpkg_field FIELD PACKAGE: one package's field; a name without ":ARCH"
+# means this machine's architecture (with arm64 added, a bare name matches
+# both), or no architecture for an Architecture: all package.
+native_arch=$(dpkg --print-architecture)
+dpkg_field() {
+    local name=$2
+    [[ $name == *:* ]] || ! dpkg-query -W "$name:$native_arch" >/dev/null 2>&1 || name=$name:$native_arch
+    dpkg-query -W -f="\${$1}\n" "$name" 2>/dev/null | head -n 1
+}
 missing=()
 for p in "${packages[@]}"; do
-    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
+    if [ "$(dpkg_field db:Status-Status "$p")" != installed ]; then
         missing+=("$p")
     fi
 done
@@ -105,6 +126,39 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     step "apt-get update" apt-get update -q
     step "apt-get install" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# cJSON's source, from Debian's source package of the libcjson-dev installed
+# above (same version, Debian's patches applied), for the Windows cross
+# runtime: Debian builds no mingw-w64 cJSON, so tools/cross_runtime.sh
+# compiles this cJSON.c into libhodu_rt.dll.  Kept outside the checkout
+# ($HODU_DEPS, default /usr/local/src/hodu) and never committed.
+deps=${HODU_DEPS:-/usr/local/src/hodu}
+if [ ! -f "$deps/cjson/cJSON.c" ] || [ ! -f "$deps/cjson/cJSON.h" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup.sh: $deps/cjson/cJSON.c is missing (run setup.sh as root to fetch Debian's cjson source)" >&2
+        exit 1
+    fi
+    cjson_version=$(dpkg_field Version libcjson-dev)
+    src_list=/etc/apt/sources.list.d/hodu-src.sources
+    if [ ! -f "$src_list" ]; then
+        # deb-src lines for the suites this machine installs from
+        echo "setup.sh: adding Debian source package lists ($src_list)"
+        suites=$(. /etc/os-release && echo "$VERSION_CODENAME")
+        printf '%s\n' "# tools/setup.sh: Debian source packages (cJSON built for mingw-w64)" \
+            "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: $suites $suites-updates" \
+            "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" "" \
+            "Types: deb-src" "URIs: http://deb.debian.org/debian-security" "Suites: $suites-security" \
+            "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$src_list"
+        step "apt-get update (source lists)" apt-get update -q
+    fi
+    echo "setup.sh: fetching Debian's cjson $cjson_version source into $deps/cjson"
+    fetch=$(mktemp -d)
+    step "apt-get source cjson" bash -c "cd '$fetch' && apt-get source -q 'cjson=$cjson_version'"
+    mkdir -p "$deps/cjson"
+    cp "$fetch"/cjson-*/cJSON.c "$fetch"/cjson-*/cJSON.h "$fetch"/cjson-*/LICENSE "$deps/cjson/"
+    echo "$cjson_version" >"$deps/cjson/VERSION"
+    rm -rf "$fetch"
 fi
 
 # Rust (1.80 or newer, e.g. from rustup) builds bindings/rust; Debian's

@@ -2,10 +2,13 @@
  * run_model.c - runs a model compiled by `hodu --build` through libhodu_rt.
  *
  *     run_model MODEL.so OUT_PREFIX [INPUT.npy ...]
+ *     run_model MODEL.hodupkg OUT_PREFIX [INPUT.npy ...]
  *
  * Reads one .npy per model input (in the model's input order), runs the
  * model once and writes output i to OUT_PREFIX<i>.npy, printing each
- * output's name and shape.  An example of an application built against an
+ * output's name and shape.  A path ending in .hodupkg is opened as a
+ * package (`hodu --package`): checked, then its entry for this machine is
+ * loaded, and the entry's name goes to stderr.  No signature is asked for.  An example of an application built against an
  * installed Hodu (see README.md in this folder).
  */
 #include <stdbool.h>
@@ -34,12 +37,25 @@ static bool instance_owned(const hodu_model *model, size_t i)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: run_model MODEL.so OUT_PREFIX [INPUT.npy ...]\n");
+        fprintf(stderr, "usage: run_model MODEL.so|MODEL.hodupkg OUT_PREFIX [INPUT.npy ...]\n");
         return 2;
     }
     hodu_error err;
     hodu_model *model;
-    if (hodu_model_open(argv[1], &model, &err) != HODU_OK)
+    size_t len = strlen(argv[1]);
+    if (len > 8 && strcmp(argv[1] + len - 8, ".hodupkg") == 0) {
+        hodu_package *pkg;
+        if (hodu_package_open(argv[1], NULL, &pkg, &err) != HODU_OK)
+            return fail(argv[1], &err);
+        long pick = hodu_package_host_library(pkg);
+        hodu_status st = hodu_package_load(pkg, &model, &err);
+        if (st == HODU_OK)
+            fprintf(stderr, "run_model: loaded %s (%s)\n", hodu_package_library_name(pkg, (size_t)pick),
+                    hodu_package_library_target(pkg, (size_t)pick));
+        hodu_package_close(pkg);
+        if (st != HODU_OK)
+            return fail(argv[1], &err);
+    } else if (hodu_model_open(argv[1], &model, &err) != HODU_OK)
         return fail(argv[1], &err);
     size_t n_in = hodu_model_num_inputs(model), n_out = hodu_model_num_outputs(model);
     if ((size_t)(argc - 3) != n_in) {

@@ -9,34 +9,39 @@
  * records (each offset and size against the file, names, modes, overlaps,
  * CRC-32), the manifest against the entries (the same set, sizes and
  * SHA-256 hashes) and the signature.  A library is then loaded from the
- * same checked bytes through a sealed memfd, never from a path someone else
- * could change in between.  SHA-256 and Ed25519 come from OpenSSL's
- * libcrypto.
+ * same checked bytes, never from a path someone else could change in
+ * between (hodurt_lib_stage: a sealed memfd on Linux, a temporary file
+ * held open against writers on Windows).  SHA-256 and Ed25519 come from
+ * OpenSSL's libcrypto; on Windows SHA-256 comes from the system's CNG
+ * (bcrypt.dll) and there is no Ed25519, so a caller that asks for a
+ * signature check is refused there.
  */
-#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifndef _WIN32
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #endif
 
-/* Packages need cJSON and libcrypto, and load through a sealed memfd
- * (Linux); elsewhere the calls fail saying so. */
-#if !defined(HODU_RT_NO_JSON) && !defined(HODU_RT_NO_CRYPTO) && !defined(_WIN32)
+/* Packages need cJSON and SHA-256 (libcrypto, or CNG on Windows);
+ * without them the calls fail saying so. */
+#if !defined(HODU_RT_NO_JSON) && defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+#include <bcrypt.h>
+#include <cjson/cJSON.h>
+#define HODURT_PACKAGES 1
+#elif !defined(HODU_RT_NO_JSON) && !defined(HODU_RT_NO_CRYPTO)
 #include <cjson/cJSON.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #define HODURT_PACKAGES 1
+#define HODURT_ED25519  1
 #endif
 
 #include "crc32.h"
+#include "platform.h"
 #include "rt_impl.h"
 
 #define PKG_MAX_FILE     (UINT64_C(0xffffffff)) /* zip without zip64: 4 GiB */
@@ -185,11 +190,27 @@ static bool host_has(const char *f)
 #endif
 }
 
+/* Whether a target triple names this runtime's operating system (an
+ * x86_64 Linux library and an x86_64 Windows DLL share their arch). */
+static bool host_system(const char *target)
+{
+#if defined(_WIN32)
+    return strstr(target, "-mingw32") != NULL || strstr(target, "-windows") != NULL;
+#elif defined(__APPLE__)
+    return strstr(target, "-apple-darwin") != NULL;
+#elif defined(__linux__)
+    return strstr(target, "-linux") != NULL;
+#else
+    (void)target;
+    return false;
+#endif
+}
+
 HODU_RT_API long hodu_package_host_library(const hodu_package *pkg)
 {
     for (size_t i = 0; pkg != NULL && i < pkg->n_libs; i++) {
         const pkg_library *l = &pkg->libs[i];
-        bool fits = strcmp(l->arch, host_arch()) == 0;
+        bool fits = strcmp(l->arch, host_arch()) == 0 && host_system(l->target);
         for (size_t k = 0; fits && k < l->n_features; k++)
             fits = host_has(l->features[k]);
         if (fits)
@@ -414,8 +435,43 @@ static const pkg_entry *find_entry(const hodu_package *pkg, const char *name)
 
 /* --- the manifest and the signature ----------------------------------------- */
 
+/* SHA-256 of bytes[0..size) into digest; false when the library fails. */
+static bool sha256(const uint8_t *bytes, uint64_t size, unsigned char digest[32])
+{
+#ifdef _WIN32
+    BCRYPT_ALG_HANDLE alg = NULL;
+    BCRYPT_HASH_HANDLE hash = NULL;
+    bool ok = BCRYPT_SUCCESS(BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL, 0)) &&
+              BCRYPT_SUCCESS(BCryptCreateHash(alg, &hash, NULL, 0, NULL, 0, 0));
+    /* BCryptHashData takes a ULONG count: feed 1 GiB at a time */
+    for (uint64_t at = 0; ok && at < size;) {
+        ULONG chunk = size - at > (1u << 30) ? (1u << 30) : (ULONG)(size - at);
+        ok = BCRYPT_SUCCESS(BCryptHashData(hash, (PUCHAR)(uintptr_t)(bytes + at), chunk, 0));
+        at += chunk;
+    }
+    ok = ok && BCRYPT_SUCCESS(BCryptFinishHash(hash, digest, 32, 0));
+    if (hash != NULL)
+        BCryptDestroyHash(hash);
+    if (alg != NULL)
+        BCryptCloseAlgorithmProvider(alg, 0);
+    return ok;
+#else
+    unsigned int dlen = 0;
+    return EVP_Digest(bytes, (size_t)size, digest, &dlen, EVP_sha256(), NULL) == 1 && dlen == 32;
+#endif
+}
+
 static hodu_status verify_signature(hodu_package *pkg, const hodu_package_options *o, hodu_error *err)
 {
+#ifndef HODURT_ED25519
+    /* no Ed25519 here (Windows): a caller asking for a check is refused,
+     * never silently given an unchecked package */
+    if (o->public_key != NULL)
+        return hodurt_fail(err, HODU_ERR_UNSUPPORTED,
+                           "package '%s': signature verification not available in this build (this libhodu_rt has no "
+                           "Ed25519; unsigned and hash-checked packages still open without a public key)",
+                           pkg->what);
+#endif
     const pkg_entry *sig = find_entry(pkg, "manifest.sig");
     bool require = (o->flags & HODU_PACKAGE_REQUIRE_SIGNATURE) != 0;
     if (sig == NULL) {
@@ -432,6 +488,7 @@ static hodu_status verify_signature(hodu_package *pkg, const hodu_package_option
     pkg->signature = HODU_PACKAGE_SIGNED_UNVERIFIED;
     if (o->public_key == NULL)
         return HODU_OK;
+#ifdef HODURT_ED25519
     EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, o->public_key, HODU_PACKAGE_PUBLIC_KEY_BYTES);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = key != NULL && ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
@@ -445,6 +502,7 @@ static hodu_status verify_signature(hodu_package *pkg, const hodu_package_option
                            "package '%s': the signature of manifest.json does not verify with the given public key",
                            pkg->what);
     pkg->signature = HODU_PACKAGE_SIGNED_VERIFIED;
+#endif
     return HODU_OK;
 }
 
@@ -534,8 +592,7 @@ static hodu_status read_manifest_entry(hodu_package *pkg, size_t index, const cJ
         return hodurt_fail(err, HODU_ERR_FORMAT, "package '%s': manifest entry '%s' lists more than %u features", what,
                            z->name, PKG_MAX_FEATURES);
     unsigned char digest[32];
-    unsigned int dlen = 0;
-    if (EVP_Digest(pkg->bytes + z->data, z->size, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
+    if (!sha256(pkg->bytes + z->data, z->size, digest))
         return hodurt_fail(err, HODU_ERR_NOMEM, "package '%s': SHA-256 of '%s' failed", what, z->name);
     char hex[65];
     for (int k = 0; k < 32; k++)
@@ -698,44 +755,23 @@ HODU_RT_API hodu_status hodu_package_load(const hodu_package *pkg, hodu_model **
     long pick = hodu_package_host_library(pkg);
     if (pick < 0)
         return hodurt_fail(err, HODU_ERR_UNSUPPORTED,
-                           "package '%s' has no library for this machine (%s with the CPU features it lists)",
+                           "package '%s' has no library for this machine (%s, this system, with the CPU features "
+                           "it lists)",
                            pkg->what, host_arch());
     const pkg_entry *e = pkg->libs[pick].entry;
-    /* the checked bytes into an anonymous file only this process holds,
-     * sealed against any further change, then loaded by its descriptor */
-    int fd = memfd_create("hodu-package", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return hodurt_fail(err, HODU_ERR_IO, "package '%s': memfd_create failed: %s", pkg->what, strerror(errno));
-    const uint8_t *p = pkg->bytes + e->data;
-    size_t left = (size_t)e->size;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int why = errno;
-            close(fd);
-            return hodurt_fail(err, HODU_ERR_IO, "package '%s': writing '%s' to memory failed: %s", pkg->what, e->name,
-                               strerror(why));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-        int why = errno;
-        close(fd);
-        return hodurt_fail(err, HODU_ERR_IO, "package '%s': sealing '%s' failed: %s", pkg->what, e->name,
-                           strerror(why));
-    }
-    char load_path[64], name[PKG_MAX_NAME + 512];
-    snprintf(load_path, sizeof load_path, "/proc/self/fd/%d", fd);
+    /* the checked bytes where nobody else can change them, then loaded */
+    char load_path[512], why[512], name[PKG_MAX_NAME + 512];
+    void *stage = hodurt_lib_stage(pkg->bytes + e->data, (size_t)e->size, load_path, sizeof load_path, why, sizeof why);
+    if (stage == NULL)
+        return hodurt_fail(err, HODU_ERR_IO, "package '%s': cannot stage '%s' for loading: %s", pkg->what, e->name,
+                           why);
     snprintf(name, sizeof name, "%s:%s", pkg->what, e->name);
     hodu_status st = hodurt_model_load(name, load_path, out, err);
-    close(fd); /* the loaded library keeps its own mapping */
+    hodurt_lib_unstage(stage);
     return st;
 }
 
-#else /* a runtime built without cJSON or libcrypto (a cross build) */
+#else /* a runtime built without cJSON or libcrypto (a bare build) */
 
 HODU_RT_API hodu_status hodu_package_parse(const void *bytes, size_t size, const char *what,
                                            const hodu_package_options *options, hodu_package **out, hodu_error *err)

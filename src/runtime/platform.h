@@ -25,6 +25,15 @@ void *hodurt_lib_open(const char *path, char *why, size_t why_size);
 /* The address of `name` in lib; NULL with the reason in why on failure. */
 void *hodurt_lib_symbol(void *lib, const char *name, char *why, size_t why_size);
 void hodurt_lib_close(void *lib);
+/* Puts `size` bytes of a shared library (already checked by the caller)
+ * where hodurt_lib_open can load them from the path written to
+ * path[0..path_size), such that no other process can change them between
+ * the check and the load: a sealed memfd on Linux, a temporary file held
+ * open against writers on Windows.  Returns a token for
+ * hodurt_lib_unstage, called once hodurt_lib_open is done; NULL with the
+ * reason in why when it cannot (or the platform has no such place). */
+void *hodurt_lib_stage(const void *bytes, size_t size, char *path, size_t path_size, char *why, size_t why_size);
+void hodurt_lib_unstage(void *token);
 
 /* --- memory, time, files ------------------------------------------------- */
 

@@ -2,6 +2,7 @@
  * platform_posix.c - platform.h over POSIX: dlopen, pthreads, open(2).
  */
 #if !defined(_WIN32)
+#define _GNU_SOURCE /* memfd_create, F_ADD_SEALS */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "platform.h"
 
@@ -50,6 +54,52 @@ void *hodurt_lib_symbol(void *lib, const char *name, char *why, size_t why_size)
 }
 
 void hodurt_lib_close(void *lib) { dlclose(lib); }
+
+#if defined(__linux__)
+void *hodurt_lib_stage(const void *bytes, size_t size, char *path, size_t path_size, char *why, size_t why_size)
+{
+    /* An anonymous file only this process holds, sealed against any
+     * further change once written, then loaded through its descriptor. */
+    int fd = memfd_create("hodu-package", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        snprintf(why, why_size, "memfd_create failed: %s", strerror(errno));
+        return NULL;
+    }
+    const char *p = bytes;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(why, why_size, "writing it to memory failed: %s", strerror(errno));
+            close(fd);
+            return NULL;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+        snprintf(why, why_size, "sealing it failed: %s", strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    snprintf(path, path_size, "/proc/self/fd/%d", fd);
+    return (void *)(intptr_t)(fd + 1); /* never NULL */
+}
+
+/* the loaded library keeps its own mapping */
+void hodurt_lib_unstage(void *token) { close((int)(intptr_t)token - 1); }
+#else
+void *hodurt_lib_stage(const void *bytes, size_t size, char *path, size_t path_size, char *why, size_t why_size)
+{
+    (void)bytes, (void)size, (void)path, (void)path_size;
+    snprintf(why, why_size, "loading a library from memory is only implemented on Linux and Windows");
+    return NULL;
+}
+
+void hodurt_lib_unstage(void *token) { (void)token; }
+#endif
 
 void *hodurt_aligned_malloc(size_t align, size_t bytes) { return aligned_alloc(align, bytes); }
 

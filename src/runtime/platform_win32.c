@@ -86,6 +86,93 @@ void *hodurt_lib_symbol(void *lib, const char *name, char *why, size_t why_size)
 
 void hodurt_lib_close(void *lib) { FreeLibrary((HMODULE)lib); }
 
+/* Windows has no sealed memfd.  The checked bytes go to a new file in the
+ * user's temporary folder, written through a handle that shares nothing,
+ * and closed.  The file is then opened again for reading with DELETE
+ * access, sharing reading alone, and delete-on-close.  That open fails if
+ * anyone else still holds the file open for writing (their access
+ * conflicts with our sharing), and while our handle stays open nobody can
+ * open it for writing or deleting, nor rename it or another file onto
+ * it: its contents and its name are frozen.  What another process may
+ * have done between the close and the reopen is caught by reading the
+ * file back through the frozen handle and comparing it with the checked
+ * bytes.  The loader then opens it for reading (with delete sharing, as
+ * it does), and the handle is closed only after the load. */
+void *hodurt_lib_stage(const void *bytes, size_t size, char *path, size_t path_size, char *why, size_t why_size)
+{
+    char dir[MAX_PATH + 1], file[MAX_PATH + 80];
+    DWORD n = GetTempPathA(sizeof dir, dir);
+    if (n == 0 || n > MAX_PATH) {
+        last_error(n == 0 ? GetLastError() : ERROR_FILENAME_EXCED_RANGE, why, why_size);
+        return NULL;
+    }
+    static volatile LONG counter;
+    HANDLE w = INVALID_HANDLE_VALUE;
+    for (int attempt = 0; attempt < 16 && w == INVALID_HANDLE_VALUE; attempt++) {
+        snprintf(file, sizeof file, "%shodu-%lu-%ld-%llx.dll", dir, (unsigned long)GetCurrentProcessId(),
+                 (long)InterlockedIncrement(&counter), (unsigned long long)hodurt_now_ns());
+        w = CreateFileA(file, GENERIC_WRITE, 0, NULL, CREATE_NEW, FILE_ATTRIBUTE_TEMPORARY, NULL);
+        if (w == INVALID_HANDLE_VALUE && GetLastError() != ERROR_FILE_EXISTS)
+            break;
+    }
+    if (w == INVALID_HANDLE_VALUE) {
+        last_error(GetLastError(), why, why_size);
+        return NULL;
+    }
+    const char *p = bytes;
+    for (size_t left = size; left > 0;) {
+        DWORD chunk = left > (1u << 30) ? (1u << 30) : (DWORD)left, done = 0;
+        if (!WriteFile(w, p, chunk, &done, NULL) || done == 0) {
+            last_error(GetLastError(), why, why_size);
+            CloseHandle(w);
+            DeleteFileA(file);
+            return NULL;
+        }
+        p += done;
+        left -= done;
+    }
+    CloseHandle(w);
+    HANDLE h = CreateFileA(file, GENERIC_READ | DELETE, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                           FILE_FLAG_DELETE_ON_CLOSE | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD code = GetLastError();
+        DeleteFileA(file);
+        last_error(code, why, why_size);
+        return NULL;
+    }
+    /* read back what the file now holds, one byte past the expected end */
+    bool same = true;
+    char buf[65536];
+    const char *q = bytes;
+    for (size_t left = size + 1; same && left > 0;) {
+        DWORD want = left > sizeof buf ? (DWORD)sizeof buf : (DWORD)left, got = 0;
+        if (!ReadFile(h, buf, want, &got, NULL))
+            same = false;
+        else if (got == 0)
+            same = left == 1; /* the end, exactly after the expected bytes */
+        else if (got > left - 1 || memcmp(buf, q, got) != 0)
+            same = false;
+        if (!same || got == 0)
+            break;
+        q += got;
+        left -= got;
+    }
+    if (!same) {
+        CloseHandle(h);
+        snprintf(why, why_size, "its temporary copy %s changed before it could be loaded", file);
+        return NULL;
+    }
+    if ((size_t)snprintf(path, path_size, "%s", file) >= path_size) {
+        CloseHandle(h);
+        snprintf(why, why_size, "the temporary path %s is too long", file);
+        return NULL;
+    }
+    return (void *)h;
+}
+
+/* closing the last handle deletes the file (delete-on-close) */
+void hodurt_lib_unstage(void *token) { CloseHandle((HANDLE)token); }
+
 void *hodurt_aligned_malloc(size_t align, size_t bytes) { return _aligned_malloc(bytes, align); }
 
 void hodurt_aligned_free(void *p) { _aligned_free(p); }

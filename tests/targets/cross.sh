@@ -19,7 +19,18 @@
 #   3. runs them under the emulator and compares every output with the
 #      x86-64 build's and onnxruntime's, within 1e-4 relative to the
 #      output's largest magnitude
-#   4. every 8th ONNX node test (221 of them) on TRIPLE through the same
+#   4. aarch64 and Windows: one package (hodu --package) of digits.onnx for
+#      x86_64-linux-gnu, aarch64-linux-gnu and x86_64-w64-mingw32 runs
+#      through hodu --run here and through the cross-built runner under the
+#      emulator, which must pick its own entry; the outputs match each
+#      other and onnxruntime.  The package with a byte of that entry's
+#      library changed (zip CRC redone, tests/package/hostile.py) is
+#      refused under the emulator with its hash mismatch, and the same
+#      package rebuilt unchanged opens; so are the keyless hostile
+#      packages of hostile.py, each with the host's message; on Windows a
+#      caller asking for a signature check is refused (no Ed25519 there;
+#      tests/targets/package_key.c)
+#   5. every 8th ONNX node test (221 of them) on TRIPLE through the same
 #      runner: each one tests/conformance/expected_pass.txt lists (those that
 #      pass on x86-64) must pass, ImageDecoder's excepted, and at least 200
 #
@@ -242,6 +253,131 @@ PY
 "$python" -c 'import numpy as np, sys; np.save(sys.argv[2], np.load(sys.argv[1])[:8].astype(np.float32))' \
     "$repo/examples/digits/images.npy" "$work/digits_in.npy"
 model digits "$repo/examples/digits/digits.onnx" "$work/digits_in.npy"
+
+# One package for three targets, opened by this machine's runtime and by
+# TRIPLE's under emulation (riscv64's cross runtime has no cJSON).
+if [ $triple != riscv64-linux-gnu ]; then
+    p=$work/pkg
+    mkdir -p "$p"
+    start=$SECONDS
+    if ! "$hodu" --package "$repo/examples/digits/digits.onnx" -o "$p/digits.hodupkg" \
+        --target x86_64-linux-gnu,aarch64-linux-gnu,x86_64-w64-mingw32 >"$p/build.log" 2>&1; then
+        bad "package: hodu --package for three targets"
+        tail -n 5 "$p/build.log"
+    elif ! "$hodu" --run "$p/digits.hodupkg" --input "image=$work/digits_in.npy" --output-dir "$p/host" \
+        >"$p/host.log" 2>&1; then
+        bad "package: hodu --run of the package on this machine"
+        tail -n 5 "$p/host.log"
+    elif ! "${runner[@]}" "$p/digits.hodupkg" "$p/target_" "$work/digits_in.npy" >"$p/run.log" 2>&1 </dev/null; then
+        bad "package: run under ${emulator[0]##*/}"
+        tail -n 5 "$p/run.log"
+    elif ! grep -q "^run_model: loaded lib/$triple\.[a-z]* ($triple)" "$p/run.log"; then
+        bad "package: the $triple runtime did not pick its own entry: $(grep loaded "$p/run.log")"
+    elif "$python" - "$repo/examples/digits/digits.onnx" "$work/digits_in.npy" "$p" "$repo/tests/pylib" <<'PY'; then
+import os, sys
+import numpy as np
+import onnxruntime as ort
+onnx_path, inp, d, pylib = sys.argv[1:]
+sys.path.insert(0, pylib)
+from compare import relative_error
+sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+want = sess.run(None, {sess.get_inputs()[0].name: np.load(inp)})
+bad = 0
+for k, out in enumerate(sess.get_outputs()):
+    got = np.load(os.path.join(d, f"target_{k}.npy"))
+    host = np.load(os.path.join(d, "host", out.name + ".npy"))
+    for what, a, b in (("emulated vs onnxruntime", got, want[k]), ("host vs onnxruntime", host, want[k]),
+                       ("emulated vs host", got, host)):
+        b = np.asarray(b)
+        err = relative_error(a, b) if a.shape == b.shape else float("inf")
+        print(f"  {out.name} {what}: max error {err:.2e}")
+        bad += not err <= 1e-4
+sys.exit(1 if bad else 0)
+PY
+        ok "package: one package for three targets runs here and under ${emulator[0]##*/} ($triple entry), outputs match onnxruntime ($((SECONDS - start)) s)"
+    else
+        bad "package: outputs differ"
+    fi
+    # The same entries repacked (hostile.py's zip writer), unchanged and
+    # with one byte of TRIPLE's library flipped.
+    if "$python" - "$p/digits.hodupkg" "$p" "$triple" "$repo/tests/package" <<'PY'; then
+import hashlib, json, os, sys, zipfile
+pkg, d, triple, here = sys.argv[1:]
+sys.path.insert(0, here)
+import hostile
+with zipfile.ZipFile(pkg) as z:
+    man = z.read("manifest.json")
+    libs = [(e["name"], z.read(e["name"])) for e in json.loads(man)["entries"]]
+open(os.path.join(d, "same.hodupkg"), "wb").write(hostile.package(libs=libs, man=man))
+mine = [k for k, (n, _) in enumerate(libs) if n.startswith("lib/" + triple + ".")][0]
+name, data = libs[mine]
+data = bytearray(data)
+data[len(data) // 2] ^= 0x01
+libs[mine] = (name, bytes(data))
+open(os.path.join(d, "bad.hodupkg"), "wb").write(hostile.package(libs=libs, man=man))
+open(os.path.join(d, "bad.want"), "w").write(
+    "hash mismatch: '%s' has SHA-256 %s" % (name, hashlib.sha256(bytes(data)).hexdigest()))
+PY
+        if "${runner[@]}" "$p/same.hodupkg" "$p/same_" "$work/digits_in.npy" >"$p/same.log" 2>&1 </dev/null; then
+            ok "package: repacked unchanged, it opens under ${emulator[0]##*/}"
+        else
+            bad "package: repacked unchanged, it fails: $(tail -n 1 "$p/same.log")"
+        fi
+        rc=0
+        "${runner[@]}" "$p/bad.hodupkg" "$p/bad_" "$work/digits_in.npy" >"$p/bad.log" 2>&1 </dev/null || rc=$?
+        if [ $rc -ne 0 ] && grep -qF "$(cat "$p/bad.want")" "$p/bad.log" && [ ! -e "$p/bad_0.npy" ]; then
+            ok "package: a changed byte in the $triple library is refused under ${emulator[0]##*/} ($(cat "$p/bad.want" | cut -c1-40)...)"
+        else
+            bad "package: the tampered package: rc $rc, $(tail -n 1 "$p/bad.log")"
+        fi
+    else
+        bad "package: repacking with tests/package/hostile.py failed"
+    fi
+    if [ $triple = x86_64-w64-mingw32 ]; then
+        # No Ed25519 in the Windows runtime: a caller asking for a
+        # signature check is refused, not handed an unchecked package.
+        want="package '$p/digits.hodupkg': signature verification not available in this build"
+        rc=0
+        $triple-gcc -std=gnu11 -Wall -Wextra -Werror -I"$repo/include" "$repo/tests/targets/package_key.c" \
+            -o "$work/rt/package_key.exe" "$work/rt/libhodu_rt.dll.a"
+        "$wine" "$work/rt/package_key.exe" "$p/digits.hodupkg" >"$p/key.log" 2>&1 </dev/null || rc=$?
+        if [ $rc -eq 1 ] && grep -qF "$want" "$p/key.log"; then
+            ok "package: asked for a signature check, the Windows runtime refuses ($want)"
+        else
+            bad "package: asked for a signature check: rc $rc, $(head -n 1 "$p/key.log")"
+        fi
+    fi
+    # Every hostile package of tests/package/hostile.py that needs no
+    # public key (the runner passes none) is refused by TRIPLE's runtime
+    # with the message the host's gives.
+    start=$SECONDS
+    if "$python" - "$p" "$repo/tests/package" "${runner[@]}" >"$p/hostile.log" 2>&1 <<'PY'; then
+import os, subprocess, sys
+d, here, runner = sys.argv[1], sys.argv[2], sys.argv[3:]
+sys.path.insert(0, here)
+import hostile
+n = fails = 0
+for name, data, error, with_key in hostile.cases(None):
+    if with_key:
+        continue
+    path = os.path.join(d, "hostile_" + name + ".hodupkg")
+    open(path, "wb").write(data)
+    r = subprocess.run(runner + [path, path + "_out", "in.npy"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    want = "run_model: %s: package '%s'%s" % (path, path, error)
+    n += 1
+    if r.returncode != 1 or want not in r.stderr.splitlines() or os.path.exists(path + "_out0.npy"):
+        print("FAIL %s: rc %d\n  got:  %s\n  want: %s" % (name, r.returncode, r.stderr.strip(), want))
+        fails += 1
+print("%d hostile packages refused, %d failures" % (n - fails, fails))
+sys.exit(1 if fails or n < 25 else 0)
+PY
+        ok "package: $(tail -n 1 "$p/hostile.log") under ${emulator[0]##*/} ($((SECONDS - start)) s)"
+    else
+        bad "package: hostile packages under ${emulator[0]##*/}:"
+        tail -n 12 "$p/hostile.log"
+    fi
+fi
 
 # MobileNetV2, one 224x224 image (about 20 s under qemu-aarch64).
 if "$python" "$repo/tools/export_models.py" --out "$work/models" mobilenet_v2 >"$work/export.log" 2>&1; then
