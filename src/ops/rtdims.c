@@ -1338,12 +1338,12 @@ static bool general_window(op_ctx *c)
         if (n->inputs[j] >= 0 && ir_value_has_rt(op_in(c, j)))
             return op_fail(c, "input %zu has run-time dims; only X may", j);
     const char *auto_pad = ir_attr_string(n, "auto_pad", "NOTSET");
-    if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0)
-        return op_fail(c,
-                       "auto_pad %s over a run-time spatial dim is not supported yet (its pads depend on the "
-                       "size); bind the dim with --dim SYM=N",
-                       auto_pad);
+    bool upper = strcmp(auto_pad, "SAME_UPPER") == 0, same = upper || strcmp(auto_pad, "SAME_LOWER") == 0;
     bool pool = n->op != OP_CONV, ceil_mode = pool && ir_attr_int(n, "ceil_mode", 0) != 0;
+    if (same && ceil_mode)
+        return op_fail(c,
+                       "auto_pad %s with ceil_mode over run-time spatial dims is not supported; bind them with --dim",
+                       auto_pad);
     /* inference and the window at the top of the ranges */
     op_rt_view view;
     op_rt_view_enter(g, c->node, &view, true);
@@ -1375,6 +1375,19 @@ static bool general_window(op_ctx *c)
         if (!in->rt)
             continue;
         int64_t ek = (w.k[i] - 1) * w.d[i] + 1, s = w.s[i];
+        if (same) {
+            /* The kernels take a fixed leading pad and the largest trailing
+             * one; floor((in + ek - 1 - ek) / s) + 1 is then ceil(in / s). */
+            int64_t ilo = 0, ihi = 0;
+            ir_poly ip = ir_dim_poly(g, in);
+            if (!ir_poly_range(g, &ip, &ilo, &ihi) || !nn_same_rt_lead(ek, s, upper, ilo, ihi, &w.pb[i]))
+                return op_fail(c,
+                               "auto_pad %s with window %" PRId64 " and stride %" PRId64
+                               " over the run-time dim '%s': its leading pad depends on the size; bind the dim "
+                               "with --dim %s=N",
+                               auto_pad, ek, s, in->sym, in->sym);
+            w.pe[i] = ek - 1 - w.pb[i];
+        }
         if (ceil_mode && w.pe[i] + s > ek)
             return op_fail(c,
                            "with ceil_mode, trailing pad %" PRId64 " and stride %" PRId64 " against window %" PRId64
