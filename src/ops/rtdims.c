@@ -679,6 +679,7 @@ static bool general_op(const ir_node *n)
     case OP_NON_ZERO:
     case OP_SCATTER_ELEMENTS:
     case OP_CONV:
+    case OP_CONV_TRANSPOSE:
     case OP_MAX_POOL:
     case OP_AVERAGE_POOL:
     case OP_GLOBAL_AVERAGE_POOL:
@@ -1337,9 +1338,15 @@ static bool general_window(op_ctx *c)
     for (size_t j = 1; j < n->n_inputs; j++)
         if (n->inputs[j] >= 0 && ir_value_has_rt(op_in(c, j)))
             return op_fail(c, "input %zu has run-time dims; only X may", j);
+    const bool convt = n->op == OP_CONV_TRANSPOSE;
+    size_t n_os = 0;
+    if (convt && ir_attr_ints(n, "output_shape", &n_os))
+        return op_fail(c, "attribute 'output_shape' over run-time spatial dims is not supported (it fixes the "
+                          "output's size); give pads and output_padding instead, or bind the dims with --dim");
     const char *auto_pad = ir_attr_string(n, "auto_pad", "NOTSET");
-    bool upper = strcmp(auto_pad, "SAME_UPPER") == 0, same = upper || strcmp(auto_pad, "SAME_LOWER") == 0;
-    bool pool = n->op != OP_CONV, ceil_mode = pool && ir_attr_int(n, "ceil_mode", 0) != 0;
+    /* ConvTranspose's SAME pads do not depend on the size */
+    bool upper = strcmp(auto_pad, "SAME_UPPER") == 0, same = !convt && (upper || strcmp(auto_pad, "SAME_LOWER") == 0);
+    bool pool = n->op != OP_CONV && !convt, ceil_mode = pool && ir_attr_int(n, "ceil_mode", 0) != 0;
     if (same && ceil_mode)
         return op_fail(c,
                        "auto_pad %s with ceil_mode over run-time spatial dims is not supported; bind them with --dim",
@@ -1349,7 +1356,7 @@ static bool general_window(op_ctx *c)
     op_rt_view_enter(g, c->node, &view, true);
     bool inferred = op_get(n->op)->infer(c), ok = inferred;
     nn_window w = {0};
-    if (ok && n->op == OP_CONV) {
+    if (ok && (n->op == OP_CONV || convt)) {
         nn_conv_geom geom;
         ok = nn_conv_geom_of(g, c->node, &geom);
         w = geom.w;
@@ -1375,6 +1382,22 @@ static bool general_window(op_ctx *c)
         if (!in->rt)
             continue;
         int64_t ek = (w.k[i] - 1) * w.d[i] + 1, s = w.s[i];
+        if (convt) {
+            /* (in - 1) * s + output_padding + ek - pads: s * in plus what
+             * the top of the range gives */
+            ir_poly span = ir_dim_poly(g, in), sp = ir_poly_const(s), k = ir_poly_const(w.out[i] - s * w.in[i]), q;
+            int64_t lo = 0, hi = 0;
+            if (!ir_poly_mul(&span, &sp, &q) || !ir_poly_add(&q, &k, 1, &q) || !ir_poly_range(g, &q, &lo, &hi))
+                return op_fail(c, "its output size along the run-time dim '%s' cannot be computed", in->sym);
+            if (lo < 1)
+                return op_fail(c,
+                               "its output along the run-time dim '%s' is empty at the smallest size; raise the "
+                               "range's low end",
+                               in->sym);
+            if (hi != top[0][2 + i].size || !ir_graph_poly_dim(g, &q, &dims[2 + i]))
+                return op_fail(c, "internal error: output dim %d does not follow from '%s'", 2 + i, in->sym);
+            continue;
+        }
         if (same) {
             /* The kernels take a fixed leading pad and the largest trailing
              * one; floor((in + ek - 1 - ek) / s) + 1 is then ceil(in / s). */
@@ -1423,7 +1446,7 @@ static bool general_infer(op_ctx *c)
 {
     ir_graph *g = c->g;
     ir_node *n = ir_nd(g, c->node);
-    if (n->op == OP_CONV || n->op == OP_MAX_POOL || n->op == OP_AVERAGE_POOL) {
+    if (n->op == OP_CONV || n->op == OP_CONV_TRANSPOSE || n->op == OP_MAX_POOL || n->op == OP_AVERAGE_POOL) {
         n->rt_general = general_window(c);
         return n->rt_general;
     }

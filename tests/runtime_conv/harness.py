@@ -33,11 +33,11 @@ def start(name, doc):
     return t, rng, errors
 
 
-def save(name, nodes, C, inits):
+def save(name, nodes, C, inits, elem=None):
+    elem = elem or TensorProto.FLOAT
     m = helper.make_model(
-        helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                                      ["batch", C, "height", "width"])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits),
+        helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", elem, ["batch", C, "height", "width"])],
+                          [helper.make_tensor_value_info("y", elem, None)], inits),
         opset_imports=[helper.make_opsetid("", 17)])
     path = t.path(f"{name}.onnx")
     onnx.save(m, path)
@@ -68,18 +68,23 @@ def run_hodu(lib, x):
     return np.load(os.path.join(out, "y.npy"))
 
 
-def check(what, path, C, dims=DIMS, sizes=SIZES, tol=1e-4, extra=()):
+def check(what, path, C, dims=DIMS, sizes=SIZES, tol=1e-4, extra=(), dtype=None, oracle=None):
+    """`oracle`: the float32 model onnxruntime runs in place of `path`
+    (whose X and Y are `dtype`), on the same inputs cast to float32."""
     lib = t.path(os.path.basename(path).replace(".onnx", ".so"))
     try:
         t.run([t.hodu, "--build", path, "-o", lib] + dims + list(extra))
     except RuntimeError as exc:
         errors.append(f"{what}: build failed: {exc}")
         return None
-    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(oracle or path, providers=["CPUExecutionProvider"])
     for n, h, w in sizes:
-        x = rng.standard_normal((n, C, h, w)).astype(np.float32)
-        want = sess.run(None, {"x": x})[0]
+        x = rng.standard_normal((n, C, h, w)).astype(dtype or np.float32)
+        want = sess.run(None, {"x": x.astype(np.float32)})[0]
         got = run_hodu(lib, x)
+        if got.dtype != x.dtype:
+            errors.append(f"{what} at {n}x{C}x{h}x{w}: type {got.dtype}, expected {x.dtype}")
+        got = got.astype(np.float32)
         if got.shape != want.shape:
             errors.append(f"{what} at {n}x{C}x{h}x{w}: shape {got.shape}, onnxruntime {want.shape}")
         elif not np.allclose(got, want, rtol=tol, atol=tol):

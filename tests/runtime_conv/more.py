@@ -9,15 +9,21 @@ at every size (3x3 stride 1, 4x4 stride 2 SAME_UPPER, 3x3 stride 2
 SAME_LOWER convolutions, a 2x2 stride 2 SAME_UPPER max pool, a 3x3
 SAME_LOWER average pool); the convolutions and the max pool again
 channel-blocked, ending in a global pool.
+
+ConvTranspose (stride 2 with output_padding; dilated, grouped, asymmetric
+pads) and Conv in float32, float64 and float16 (the direct general path),
+onnxruntime running the float32 model on the same values; ConvTranspose's
+output_shape refused over run-time dims.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import check, save, start, weight  # noqa: E402
+from harness import DIMS, check, expect_fail, save, start, weight  # noqa: E402
 
 t, rng, errors = start("runtime_conv_more", __doc__)
-from onnx import helper  # noqa: E402
+import numpy as np  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 # --- auto_pad SAME over run-time sizes ----------------------------------------------
 # Output ceil(in / s); every form whose leading pad is the same at every
@@ -44,5 +50,43 @@ if check("auto_pad SAME convolutions and max pool, blocked",
         code = f.read()
     if code.count("hd_conv_blocked_par(") != 3 or "_Conv(" in code or "_MaxPool(" not in code:
         errors.append("auto_pad SAME, blocked: not every convolution runs blocked")
+
+# --- ConvTranspose and non-float32 Conv over run-time sizes ----------------------------
+# The direct general path, sizes read in the run.  A chain: 3x3 stride-2
+# ConvTranspose with pads 1 and output_padding 1 (x2 upsampling), a dilated
+# grouped one with asymmetric pads, a 3x3 stride-2 Conv, a dilated grouped
+# Conv; built in float32, float64 and float16 (onnxruntime runs the float32
+# model on the same values as the oracle).
+def chain(name, np_t, elem):
+    arrs = {"t1_w": rng.standard_normal((3, 8, 3, 3)) * 0.3, "t1_b": rng.standard_normal(8),
+            "t2_w": rng.standard_normal((8, 2, 2, 2)) * 0.3, "c1_w": rng.standard_normal((8, 4, 3, 3)) * 0.3,
+            "c1_b": rng.standard_normal(8), "c2_w": rng.standard_normal((6, 4, 3, 3)) * 0.3}
+    nodes = [helper.make_node("ConvTranspose", ["x", "t1_w", "t1_b"], ["t1"], kernel_shape=[3, 3], strides=[2, 2],
+                              pads=[1, 1, 1, 1], output_padding=[1, 1]),
+             helper.make_node("ConvTranspose", ["t1", "t2_w"], ["t2"], kernel_shape=[2, 2], dilations=[2, 2],
+                              pads=[0, 1, 1, 0], group=2),
+             helper.make_node("Conv", ["t2", "c1_w", "c1_b"], ["c1"], kernel_shape=[3, 3], strides=[2, 2],
+                              pads=[1, 1, 1, 1], group=1),
+             helper.make_node("Conv", ["c1", "c2_w"], ["y"], kernel_shape=[3, 3], dilations=[2, 2], pads=[2, 1, 0, 2],
+                              group=2)]
+    paths = []
+    for suffix, t_np, e in (("", np_t, elem), ("_f32", np.float32, TensorProto.FLOAT)):
+        # the oracle's weights are the model's, rounded to its type
+        inits = [numpy_helper.from_array(a.astype(np_t).astype(t_np), k) for k, a in arrs.items()]
+        paths.append(save(name + suffix, nodes, 3, inits, e))
+    return paths
+
+
+CT_SIZES = [(1, 7, 6), (2, 8, 9), (1, 33, 29)]
+for what, np_t, elem, tol in (("float32", np.float32, TensorProto.FLOAT, 1e-4),
+                              ("float64", np.float64, TensorProto.DOUBLE, 1e-4),
+                              ("float16", np.float16, TensorProto.FLOAT16, 3e-2)):
+    path, oracle = chain("ct_" + what, np_t, elem)
+    check(f"ConvTranspose and Conv chain, {what}", path, 3, sizes=CT_SIZES, tol=tol, dtype=np_t, oracle=oracle)
+
+ct_os = save("ct_os", [helper.make_node("ConvTranspose", ["x", "w"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                                        output_shape=[20, 20])], 3, [weight("w", [3, 4, 3, 3])])
+expect_fail("ConvTranspose output_shape over run-time dims", [t.hodu, "--build", ct_os, "-o", t.path("no.so")] + DIMS,
+            ["ConvTranspose", "output_shape", "--dim"])
 
 sys.exit(t.finish(errors))
