@@ -14,6 +14,8 @@ ConvTranspose (stride 2 with output_padding; dilated, grouped, asymmetric
 pads) and Conv in float32, float64 and float16 (the direct general path),
 onnxruntime running the float32 model on the same values; ConvTranspose's
 output_shape refused over run-time dims.
+
+MaxPool's Indices (both storage orders, compared exactly).
 """
 import os
 import sys
@@ -88,5 +90,14 @@ ct_os = save("ct_os", [helper.make_node("ConvTranspose", ["x", "w"], ["y"], kern
                                         output_shape=[20, 20])], 3, [weight("w", [3, 4, 3, 3])])
 expect_fail("ConvTranspose output_shape over run-time dims", [t.hodu, "--build", ct_os, "-o", t.path("no.so")] + DIMS,
             ["ConvTranspose", "output_shape", "--dim"])
+
+# --- MaxPool's Indices over run-time sizes -----------------------------------
+# Indices of a 3x3 stride-2 pad-1 max pool in both storage orders, side by
+# side (exact); a chain of LpPools, p = 2, 1 and 3.
+idx = [helper.make_node("MaxPool", ["x"], [f"v{o}", f"i{o}"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                        storage_order=o) for o in (0, 1)]
+check("MaxPool Indices, storage_order 0 and 1",
+      save("mp_idx", idx + [helper.make_node("Concat", ["i0", "i1"], ["y"], axis=1)], 3, [], y_elem=TensorProto.INT64),
+      3, sizes=CT_SIZES)
 
 sys.exit(t.finish(errors))

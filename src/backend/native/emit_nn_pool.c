@@ -493,12 +493,6 @@ static bool emit_pool_rt(op_emit *e)
     pool_plan pl;
     if (!pool_plan_get(e->g, e->node, &pl))
         return no_plan(e, "pooling");
-    if (pl.indices || pl.kind == POOL_LP) {
-        ir_node_error(e->d, e->g, e->node,
-                      "%s over run-time spatial dims does not give Indices yet; bind them with --dim SYM=N",
-                      em_node(e)->op_type);
-        return false;
-    }
     const nn_window w = pl.w;
     const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
     hodu_dtype t = pl.dtype;
@@ -513,8 +507,10 @@ static bool emit_pool_rt(op_emit *e)
     declare_rt_spatial(e, x, 'I');
     declare_rt_spatial(e, out, 'O');
     char *ip = rt_plane(nd, 'I'), *op = rt_plane(nd, 'O');
-    em_line(e, "const %s *x = in0 + nc * %s;", em_ctype(t), ip);
-    em_line(e, "%s *y = out0 + nc * %s;", em_ctype(t), op);
+    em_line(e, "const int64_t IP = %s, OP = %s;", ip, op);
+    em_line(e, "(void)IP;");
+    em_line(e, "const %s *x = in0 + nc * IP;", em_ctype(t));
+    em_line(e, "%s *y = out0 + nc * OP;", em_ctype(t));
     free(ip);
     free(op);
     for (int i = 0; i < nd; i++) {
@@ -524,6 +520,8 @@ static bool emit_pool_rt(op_emit *e)
     }
     if (pl.kind == POOL_MAX) {
         em_line(e, "%s acc = %s;", acc_t, lowest(t));
+        if (pl.indices)
+            em_line(e, "int64_t arg = -1;");
     } else {
         em_line(e, "%s acc = 0;", acc_t);
         em_line(e, "int64_t cnt = 0;");
@@ -558,7 +556,9 @@ static bool emit_pool_rt(op_emit *e)
     free(xi);
     em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
     free(lx);
-    if (pl.kind == POOL_MAX) {
+    if (pl.kind == POOL_MAX && pl.indices) {
+        em_line(e, "if (v > acc || arg < 0) { if (v == v) { acc = v; arg = xi; } }");
+    } else if (pl.kind == POOL_MAX) {
         em_line(e, "if (v > acc) acc = v;");
     } else {
         em_line(e, "acc += v;");
@@ -573,12 +573,32 @@ static bool emit_pool_rt(op_emit *e)
         free(yi);
         yi = next;
     }
-    char *res = pl.kind == POOL_MAX ? hd_xstrdup("acc") : hd_xasprintf("acc / (%s)cnt", acc_t);
+    char *res;
+    if (pl.kind == POOL_MAX) {
+        res = hd_xstrdup("acc");
+    } else {
+        res = hd_xasprintf("acc / (%s)cnt", acc_t);
+    }
     char *sv = em_store(t, res);
     em_line(e, "y[%s] = %s;", yi, sv);
-    free(yi);
     free(sv);
     free(res);
+    if (pl.indices) {
+        /* arg is row-major within the image; storage_order 1 wants it
+         * column-major */
+        if (pl.col_major && nd > 1) {
+            em_line(e, "int64_t rem = arg, cm = 0;");
+            for (int i = nd - 1; i >= 0; i--) {
+                char *cs = rt_plane(i, 'I'); /* dim i's column-major stride */
+                em_line(e, "cm += (rem %% I%d) * %s;", i, cs);
+                em_line(e, "rem /= I%d;", i);
+                free(cs);
+            }
+            em_line(e, "arg = cm;");
+        }
+        em_line(e, "out1[nc * OP + %s] = nc * IP + arg;", yi);
+    }
+    free(yi);
     for (int i = 0; i < nd; i++)
         em_close(e);
     em_close(e);
