@@ -682,8 +682,10 @@ static bool general_op(const ir_node *n)
     case OP_CONV_TRANSPOSE:
     case OP_MAX_POOL:
     case OP_AVERAGE_POOL:
+    case OP_LP_POOL:
     case OP_GLOBAL_AVERAGE_POOL:
     case OP_GLOBAL_MAX_POOL:
+    case OP_GLOBAL_LP_POOL:
     case OP_RESIZE:
     case OP_UPSAMPLE: return true;
     case OP_BATCH_NORMALIZATION: return ir_attr_int(n, "training_mode", 0) == 0;
@@ -807,7 +809,8 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
                 return op_fail(c, "input %zu has run-time dims; only X may", j);
         return true;
     case OP_GLOBAL_AVERAGE_POOL:
-    case OP_GLOBAL_MAX_POOL: /* [N, C, 1, ...]: the batch only */
+    case OP_GLOBAL_MAX_POOL:
+    case OP_GLOBAL_LP_POOL: /* [N, C, 1, ...]: the batch only */
         if (sym_at(a, 1))
             return op_fail(c, "its channels may not be the run-time dim '%s'", sym_at(a, 1));
         syms[0] = sym_at(a, 0);
@@ -1446,7 +1449,8 @@ static bool general_infer(op_ctx *c)
 {
     ir_graph *g = c->g;
     ir_node *n = ir_nd(g, c->node);
-    if (n->op == OP_CONV || n->op == OP_CONV_TRANSPOSE || n->op == OP_MAX_POOL || n->op == OP_AVERAGE_POOL) {
+    if (n->op == OP_CONV || n->op == OP_CONV_TRANSPOSE || n->op == OP_MAX_POOL || n->op == OP_AVERAGE_POOL ||
+        n->op == OP_LP_POOL) {
         n->rt_general = general_window(c);
         return n->rt_general;
     }

@@ -15,7 +15,8 @@ pads) and Conv in float32, float64 and float16 (the direct general path),
 onnxruntime running the float32 model on the same values; ConvTranspose's
 output_shape refused over run-time dims.
 
-MaxPool's Indices (both storage orders, compared exactly).
+MaxPool's Indices (both storage orders, compared exactly) and LpPool
+(p = 2, 1, 3), GlobalLpPool.
 """
 import os
 import sys
@@ -91,13 +92,19 @@ ct_os = save("ct_os", [helper.make_node("ConvTranspose", ["x", "w"], ["y"], kern
 expect_fail("ConvTranspose output_shape over run-time dims", [t.hodu, "--build", ct_os, "-o", t.path("no.so")] + DIMS,
             ["ConvTranspose", "output_shape", "--dim"])
 
-# --- MaxPool's Indices over run-time sizes -----------------------------------
+# --- MaxPool's Indices and LpPool over run-time sizes -----------------------------------
 # Indices of a 3x3 stride-2 pad-1 max pool in both storage orders, side by
-# side (exact); a chain of LpPools, p = 2, 1 and 3.
+# side (exact); a chain of LpPools, p = 2, 1 and 3; GlobalLpPool.
 idx = [helper.make_node("MaxPool", ["x"], [f"v{o}", f"i{o}"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
                         storage_order=o) for o in (0, 1)]
 check("MaxPool Indices, storage_order 0 and 1",
       save("mp_idx", idx + [helper.make_node("Concat", ["i0", "i1"], ["y"], axis=1)], 3, [], y_elem=TensorProto.INT64),
       3, sizes=CT_SIZES)
+lp = [helper.make_node("LpPool", ["x"], ["l1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], p=2),
+      helper.make_node("LpPool", ["l1"], ["l2"], kernel_shape=[2, 2], p=1),
+      helper.make_node("LpPool", ["l2"], ["y"], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1], p=3)]
+check("LpPool p = 2, 1, 3", save("lp", lp, 3, []), 3, sizes=CT_SIZES)
+check("GlobalLpPool p = 3", save("glp", [helper.make_node("GlobalLpPool", ["x"], ["y"], p=3)], 3, []), 3,
+      sizes=CT_SIZES)
 
 sys.exit(t.finish(errors))

@@ -522,6 +522,8 @@ static bool emit_pool_rt(op_emit *e)
         em_line(e, "%s acc = %s;", acc_t, lowest(t));
         if (pl.indices)
             em_line(e, "int64_t arg = -1;");
+    } else if (pl.kind == POOL_LP) {
+        em_line(e, "%s acc = 0;", acc_t);
     } else {
         em_line(e, "%s acc = 0;", acc_t);
         em_line(e, "int64_t cnt = 0;");
@@ -560,6 +562,8 @@ static bool emit_pool_rt(op_emit *e)
         em_line(e, "if (v > acc || arg < 0) { if (v == v) { acc = v; arg = xi; } }");
     } else if (pl.kind == POOL_MAX) {
         em_line(e, "if (v > acc) acc = v;");
+    } else if (pl.kind == POOL_LP) {
+        emit_lp_term(e, pl.p, acc_t, "v");
     } else {
         em_line(e, "acc += v;");
         if (!pl.include_pad)
@@ -576,6 +580,9 @@ static bool emit_pool_rt(op_emit *e)
     char *res;
     if (pl.kind == POOL_MAX) {
         res = hd_xstrdup("acc");
+    } else if (pl.kind == POOL_LP) {
+        emit_lp_final(e, pl.p, acc_t);
+        res = hd_xstrdup("r");
     } else {
         res = hd_xasprintf("acc / (%s)cnt", acc_t);
     }
@@ -610,10 +617,6 @@ static bool emit_global_pool_rt(op_emit *e)
     pool_global_plan g;
     if (!pool_global_plan_get(e->g, e->node, &g))
         return no_plan(e, "global pooling");
-    if (g.kind == POOL_LP) {
-        ir_node_error(e->d, e->g, e->node, "GlobalLpPool over run-time dims is not supported yet");
-        return false;
-    }
     const ir_value *x = em_in(e, 0);
     hodu_dtype t = g.dtype;
     const char *acc_t = acc_ctype(t);
@@ -630,10 +633,17 @@ static bool emit_global_pool_rt(op_emit *e)
     em_line(e, "for (int64_t i = 0; i < IP; i++) {");
     e->indent++;
     em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
-    em_line(e, g.kind == POOL_MAX ? "if (v > acc) acc = v;" : "acc += v;");
+    if (g.kind == POOL_LP)
+        emit_lp_term(e, g.p, acc_t, "v");
+    else
+        em_line(e, g.kind == POOL_MAX ? "if (v > acc) acc = v;" : "acc += v;");
     em_close(e);
     free(lx);
-    char *res = g.kind == POOL_MAX ? hd_xstrdup("acc") : hd_xasprintf("acc / (%s)IP", acc_t);
+    if (g.kind == POOL_LP)
+        emit_lp_final(e, g.p, acc_t);
+    char *res = g.kind == POOL_MAX  ? hd_xstrdup("acc")
+                : g.kind == POOL_LP ? hd_xstrdup("r")
+                                    : hd_xasprintf("acc / (%s)IP", acc_t);
     char *sv = em_store(t, res);
     em_line(e, "out0[nc] = %s;", sv);
     free(sv);
@@ -648,9 +658,9 @@ void native_register_nn_pool(native_lowering *table)
      * channel per worker). */
     table[OP_MAX_POOL] = (native_lowering){.emit = emit_pool, .worker_scratch = scratch_pool, .emit_rt = emit_pool_rt};
     table[OP_AVERAGE_POOL] = (native_lowering){.emit = emit_pool, .emit_rt = emit_pool_rt};
-    table[OP_LP_POOL] = (native_lowering){.emit = emit_pool};
+    table[OP_LP_POOL] = (native_lowering){.emit = emit_pool, .emit_rt = emit_pool_rt};
     table[OP_GLOBAL_AVERAGE_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
     table[OP_GLOBAL_MAX_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
-    table[OP_GLOBAL_LP_POOL] = (native_lowering){.emit = emit_global_pool};
+    table[OP_GLOBAL_LP_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
     table[OP_MAX_UNPOOL] = (native_lowering){.emit = emit_max_unpool};
 }
