@@ -507,12 +507,8 @@ static bool emit_pool_rt(op_emit *e)
     declare_rt_spatial(e, x, 'I');
     declare_rt_spatial(e, out, 'O');
     char *ip = rt_plane(nd, 'I'), *op = rt_plane(nd, 'O');
-    em_line(e, "const int64_t IP = %s, OP = %s;", ip, op);
-    em_line(e, "(void)IP;");
-    em_line(e, "const %s *x = in0 + nc * IP;", em_ctype(t));
-    em_line(e, "%s *y = out0 + nc * OP;", em_ctype(t));
-    free(ip);
-    free(op);
+    em_line(e, "const %s *x = in0 + nc * %s;", em_ctype(t), ip);
+    em_line(e, "%s *y = out0 + nc * %s;", em_ctype(t), op);
     for (int i = 0; i < nd; i++) {
         char bound[16];
         snprintf(bound, sizeof bound, "O%d", i);
@@ -603,8 +599,10 @@ static bool emit_pool_rt(op_emit *e)
             }
             em_line(e, "arg = cm;");
         }
-        em_line(e, "out1[nc * OP + %s] = nc * IP + arg;", yi);
+        em_line(e, "out1[nc * %s + %s] = nc * %s + arg;", op, yi, ip);
     }
+    free(ip);
+    free(op);
     free(yi);
     for (int i = 0; i < nd; i++)
         em_close(e);
