@@ -1167,6 +1167,26 @@ static bool emit_window_rt_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype 
     return true;
 }
 
+/* "const hd_window win = {...}" with the spatial sizes the run-time
+ * variables I<i> and O<i> (swapped for a transposed window, whose image is
+ * the output). */
+static void rt_window_literal(hd_buf *win, const nn_window *w, bool transposed)
+{
+    const char *const field[6] = {"in", "out", "k", "s", "d", "pad"};
+    const int64_t *vals[6] = {NULL, NULL, w->k, w->s, w->d, w->pb};
+    hd_buf_printf(win, "const hd_window win = {.nd = %d", w->nd);
+    for (int f = 0; f < 6; f++) {
+        hd_buf_printf(win, ", .%s = {", field[f]);
+        for (int i = 0; i < w->nd; i++) {
+            if (vals[f])
+                hd_buf_printf(win, "%s%" PRId64, i ? ", " : "", vals[f][i]);
+            else
+                hd_buf_printf(win, "%s%c%d", i ? ", " : "", (f != 0) != transposed ? 'O' : 'I', i);
+        }
+        hd_buf_puts(win, "}");
+    }
+}
+
 static bool emit_conv_rt(op_emit *e)
 {
     const ir_value *x, *out;
@@ -1203,19 +1223,7 @@ static bool emit_conv_rt(op_emit *e)
     {
         bool pw = conv_pointwise(&g);
         int64_t Kd = g.Cg * g.KP, R = conv_chunk_rows(&g);
-        const char *const field[6] = {"in", "out", "k", "s", "d", "pad"};
-        const int64_t *vals[6] = {NULL, NULL, w->k, w->s, w->d, w->pb};
-        hd_buf_printf(&win, "const hd_window win = {.nd = %d", nd);
-        for (int f = 0; f < 6; f++) {
-            hd_buf_printf(&win, ", .%s = {", field[f]);
-            for (int i = 0; i < nd; i++) {
-                if (vals[f])
-                    hd_buf_printf(&win, "%s%" PRId64, i ? ", " : "", vals[f][i]);
-                else
-                    hd_buf_printf(&win, "%s%c%d", i ? ", " : "", f ? 'O' : 'I', i);
-            }
-            hd_buf_puts(&win, "}");
-        }
+        rt_window_literal(&win, w, false);
         /* with a stride along the last dim, im2col reads the image split
          * into stride phases (after the columns in the scratch) */
         int L = nd - 1;
@@ -1622,13 +1630,64 @@ static bool emit_conv_transpose_rt(op_emit *e)
     nn_conv_geom g;
     if (!nn_conv_geom_of(e->g, e->node, &g))
         return false;
-    return emit_window_rt_direct(e, &g, em_out(e, 0)->dtype, em_in(e, 2) != NULL, true);
+    bool bias = em_in(e, 2) != NULL;
+    if (em_out(e, 0)->dtype != HODU_DTYPE_F32 || g.Cg == 0)
+        return emit_window_rt_direct(e, &g, em_out(e, 0)->dtype, bias, true);
+    /* float32: col = W_g^T X_g, then col2im into the output (the static
+     * form, sizes from the run; the scratch is sized at the top) */
+    const ir_value *x, *out;
+    const ir_graph *gr = conv_rt_dims(e, &x, &out);
+    int nd = g.w.nd;
+    int64_t R = g.Mg * g.KP;
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "const int64_t N = %s;", em_dim(gr, x, 0).s);
+    for (int i = 0; i < nd; i++)
+        em_line(e, "const int64_t I%d = %s, O%d = %s;", i, em_dim(gr, x, 2 + i).s, i, em_dim(gr, out, 2 + i).s);
+    hd_buf win;
+    hd_buf_init(&win);
+    hd_buf_puts(&win, "const int64_t IP = 1");
+    for (int i = 0; i < nd; i++)
+        hd_buf_printf(&win, " * I%d", i);
+    hd_buf_puts(&win, ", OP = 1");
+    for (int i = 0; i < nd; i++)
+        hd_buf_printf(&win, " * O%d", i);
+    em_line(e, "%s;", win.data);
+    hd_buf_free(&win);
+    hd_buf_init(&win);
+    rt_window_literal(&win, &g.w, true);
+    em_line(e, "%s};", win.data);
+    hd_buf_free(&win);
+    em_line(e, "float *col = (float *)scratch;");
+    em_line(e, "float *ws = (float *)(scratch + %" PRIu64 ");", convt_col_bytes(&g));
+    em_for_rt(e, "n", "N");
+    em_for(e, "grp", g.G);
+    em_line(e, "const float *x = in0 + (n * %" PRId64 " + grp * %" PRId64 ") * IP;", g.C, g.Cg);
+    em_line(e, "float *y = out0 + (n * %" PRId64 " + grp * %" PRId64 ") * OP;", g.M, g.Mg);
+    em_line(e,
+            "hd_sgemm_ws(%" PRId64 ", IP, %" PRId64 ", in1 + grp * %" PRId64 ", %" PRId64
+            ", 1, x, IP, 0, col, IP, 1.0f, 0.0f, ws);",
+            R, g.Cg, g.Cg * R, R);
+    em_for(e, "m", g.Mg);
+    if (bias)
+        em_line(e, "const float bv = in2[grp * %" PRId64 " + m];", g.Mg);
+    else
+        em_line(e, "const float bv = 0.0f;");
+    em_line(e, "for (int64_t p = 0; p < OP; p++)");
+    em_line(e, "    y[m * OP + p] = bv;");
+    em_close(e);
+    em_line(e, "hd_col2im_acc_nd_f32(col, %" PRId64 ", &win, y);", g.Mg);
+    em_close(e);
+    em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return true;
 }
 
 static uint64_t scratch_conv_transpose(const ir_graph *gr, int node)
 {
     const ir_value *out = ir_val(gr, ir_nd(gr, node)->outputs[0]);
-    if (out->dtype != HODU_DTYPE_F32 || ir_value_numel(out) == 0 || ir_nd(gr, node)->rt_general)
+    if (out->dtype != HODU_DTYPE_F32 || ir_value_numel(out) == 0)
         return 0;
     nn_conv_geom g;
     nn_conv_geom_of(gr, node, &g);
