@@ -11,8 +11,8 @@ SAME_LOWER average pool); the convolutions and the max pool again
 channel-blocked, ending in a global pool.
 
 ConvTranspose (stride 2 with output_padding; dilated, grouped, asymmetric
-pads) and Conv in float32, float64 and float16 (the direct general path),
-onnxruntime running the float32 model on the same values; ConvTranspose's
+pads) and Conv in float32, float64 and float16 (float32 ConvTranspose by
+the GEMM form, the rest by the direct general path), onnxruntime running the float32 model on the same values; ConvTranspose's
 output_shape refused over run-time dims.
 
 MaxPool's Indices (both storage orders, compared exactly) and LpPool
@@ -55,7 +55,8 @@ if check("auto_pad SAME convolutions and max pool, blocked",
         errors.append("auto_pad SAME, blocked: not every convolution runs blocked")
 
 # --- ConvTranspose and non-float32 Conv over run-time sizes ----------------------------
-# The direct general path, sizes read in the run.  A chain: 3x3 stride-2
+# Sizes read in the run: float32 ConvTranspose by SGEMM + col2im, the rest
+# direct.  A chain: 3x3 stride-2
 # ConvTranspose with pads 1 and output_padding 1 (x2 upsampling), a dilated
 # grouped one with asymmetric pads, a 3x3 stride-2 Conv, a dilated grouped
 # Conv; built in float32, float64 and float16 (onnxruntime runs the float32
