@@ -12,8 +12,9 @@ channel-blocked, ending in a global pool.
 
 ConvTranspose (stride 2 with output_padding; dilated, grouped, asymmetric
 pads) and Conv in float32, float64 and float16 (float32 ConvTranspose by
-the GEMM form, the rest by the direct general path), onnxruntime running the float32 model on the same values; ConvTranspose's
-output_shape refused over run-time dims.
+the GEMM form, the rest by the direct general path), onnxruntime running
+the float32 model on the same values; ConvTranspose's output_shape
+refused over run-time dims.
 
 MaxPool's Indices (both storage orders, compared exactly) and LpPool
 (p = 2, 1, 3), GlobalLpPool.
@@ -56,9 +57,8 @@ if check("auto_pad SAME convolutions and max pool, blocked",
 
 # --- ConvTranspose and non-float32 Conv over run-time sizes ----------------------------
 # Sizes read in the run: float32 ConvTranspose by SGEMM + col2im, the rest
-# direct.  A chain: 3x3 stride-2
-# ConvTranspose with pads 1 and output_padding 1 (x2 upsampling), a dilated
-# grouped one with asymmetric pads, a 3x3 stride-2 Conv, a dilated grouped
+# direct.  A chain: 3x3 stride-2 ConvTranspose with pads 1 and
+# output_padding 1 (x2 upsampling), a dilated grouped one with asymmetric pads, a 3x3 stride-2 Conv, a dilated grouped
 # Conv; built in float32, float64 and float16 (onnxruntime runs the float32
 # model on the same values as the oracle).
 def chain(name, np_t, elem):

@@ -29,10 +29,11 @@ node, checked at the smallest and largest sizes of the range; a network
 run channel-blocked end to end over run-time sizes (blocked convolutions
 with fused residual epilogues, a blocked max pool and global pool).
 Refusals checked with their messages: auto_pad SAME_UPPER whose leading
-pad depends on the size (3x3 stride 2; more.py runs the forms it takes), a ceil_mode pool whose last window may be dropped at some
-sizes, a window that does not fit the smallest size of the range, a
-Resize by a fractional scale over a run-time dim, and one whose sizes
-come from data (a graph input).
+pad depends on the size (3x3 stride 2; more.py runs the forms it takes),
+a ceil_mode pool whose last window may be dropped at some sizes, a
+window that does not fit the smallest size of the range, a Resize by a
+fractional scale over a run-time dim, and one whose sizes come from data
+(a graph input).
 """
 import os
 import subprocess
