@@ -31,6 +31,25 @@ bool nn_ints_attr(op_ctx *c, const char *name, int n, int64_t fallback, int64_t 
     return true;
 }
 
+bool nn_same_rt_lead(int64_t ek, int64_t s, bool upper, int64_t lo, int64_t hi, int64_t *pb)
+{
+    if (lo < 1 || hi < lo || (s > 64 && hi - lo >= 64))
+        return false;
+    int64_t first = -1;
+    /* one size per residue is enough */
+    for (int64_t in = lo; in <= hi && in - lo < s; in++) {
+        int64_t total = ((in + s - 1) / s - 1) * s + ek - in;
+        if (total < 0)
+            total = 0;
+        int64_t p = upper ? total / 2 : total - total / 2;
+        if (first >= 0 && p != first)
+            return false;
+        first = p;
+    }
+    *pb = first;
+    return true;
+}
+
 bool nn_window_attrs(op_ctx *c, nn_window *w, bool pool)
 {
     const ir_node *n = op_node(c);
@@ -65,7 +84,17 @@ bool nn_window_attrs(op_ctx *c, nn_window *w, bool pool)
             pads[i] > ((int64_t)1 << 31) || pads[i + nd] > ((int64_t)1 << 31))
             return op_fail(c, "window attributes are too large");
         int64_t in = w->in[i], ek = (w->k[i] - 1) * w->d[i] + 1, s = w->s[i], out;
-        if (mode >= 2) {
+        const ir_value *x = op_in(c, 0);
+        if (mode >= 2 && x && 2 + i < x->rank && x->dims[2 + i].rt) {
+            /* Over a run-time dim the pads are the ones every size of its
+             * range shares (run-time inference refuses the others). */
+            int64_t lo = 0, hi = 0;
+            ir_poly p = ir_dim_poly(c->g, &x->dims[2 + i]);
+            if (!ir_poly_range(c->g, &p, &lo, &hi) || !nn_same_rt_lead(ek, s, mode == 2, lo, hi, &w->pb[i]))
+                return op_fail(c, "internal error: auto_pad %s over a run-time dim", auto_pad);
+            out = (in + s - 1) / s;
+            w->pe[i] = ek - 1 - w->pb[i];
+        } else if (mode >= 2) {
             out = (in + s - 1) / s;
             int64_t total = (out - 1) * s + ek - in;
             if (total < 0)

@@ -38,6 +38,15 @@ static inline bool nn_window_leaves_input(const nn_window *w, int i)
     return w->pb[i] > 0 || (w->out[i] - 1) * w->s[i] + (w->k[i] - 1) * w->d[i] - w->pb[i] > w->in[i] - 1;
 }
 
+/* auto_pad SAME_UPPER (upper) or SAME_LOWER over a run-time spatial dim
+ * whose sizes lie in [lo, hi]: the leading pad follows the size modulo the
+ * stride.  True, with *pb, when it is the same at every size (stride 1,
+ * SAME_LOWER with an odd window and stride 2, ...); the output is then
+ * floor((in - 1) / s) + 1 at every size, with *pb before and at most
+ * ek - 1 - *pb after (ek: the window with dilation).  False when it
+ * varies, or when the stride and the range are both over 64 (not tried). */
+bool nn_same_rt_lead(int64_t ek, int64_t s, bool upper, int64_t lo, int64_t hi, int64_t *pb);
+
 /* --- MatMul, MatMulInteger, QLinearMatMul -------------------------------
  * numpy matmul semantics: a 1-D A is [1, K], a 1-D B is [K, 1]; leading
  * (batch) dims broadcast.  Each batch entry is a dense row-major [M, K] x

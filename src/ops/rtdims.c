@@ -679,10 +679,13 @@ static bool general_op(const ir_node *n)
     case OP_NON_ZERO:
     case OP_SCATTER_ELEMENTS:
     case OP_CONV:
+    case OP_CONV_TRANSPOSE:
     case OP_MAX_POOL:
     case OP_AVERAGE_POOL:
+    case OP_LP_POOL:
     case OP_GLOBAL_AVERAGE_POOL:
     case OP_GLOBAL_MAX_POOL:
+    case OP_GLOBAL_LP_POOL:
     case OP_RESIZE:
     case OP_UPSAMPLE: return true;
     case OP_BATCH_NORMALIZATION: return ir_attr_int(n, "training_mode", 0) == 0;
@@ -806,7 +809,8 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
                 return op_fail(c, "input %zu has run-time dims; only X may", j);
         return true;
     case OP_GLOBAL_AVERAGE_POOL:
-    case OP_GLOBAL_MAX_POOL: /* [N, C, 1, ...]: the batch only */
+    case OP_GLOBAL_MAX_POOL:
+    case OP_GLOBAL_LP_POOL: /* [N, C, 1, ...]: the batch only */
         if (sym_at(a, 1))
             return op_fail(c, "its channels may not be the run-time dim '%s'", sym_at(a, 1));
         syms[0] = sym_at(a, 0);
@@ -1337,19 +1341,25 @@ static bool general_window(op_ctx *c)
     for (size_t j = 1; j < n->n_inputs; j++)
         if (n->inputs[j] >= 0 && ir_value_has_rt(op_in(c, j)))
             return op_fail(c, "input %zu has run-time dims; only X may", j);
+    const bool convt = n->op == OP_CONV_TRANSPOSE;
+    size_t n_os = 0;
+    if (convt && ir_attr_ints(n, "output_shape", &n_os))
+        return op_fail(c, "attribute 'output_shape' over run-time spatial dims is not supported (it fixes the "
+                          "output's size); give pads and output_padding instead, or bind the dims with --dim");
     const char *auto_pad = ir_attr_string(n, "auto_pad", "NOTSET");
-    if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0)
+    /* ConvTranspose's SAME pads do not depend on the size */
+    bool upper = strcmp(auto_pad, "SAME_UPPER") == 0, same = !convt && (upper || strcmp(auto_pad, "SAME_LOWER") == 0);
+    bool pool = n->op != OP_CONV && !convt, ceil_mode = pool && ir_attr_int(n, "ceil_mode", 0) != 0;
+    if (same && ceil_mode)
         return op_fail(c,
-                       "auto_pad %s over a run-time spatial dim is not supported yet (its pads depend on the "
-                       "size); bind the dim with --dim SYM=N",
+                       "auto_pad %s with ceil_mode over run-time spatial dims is not supported; bind them with --dim",
                        auto_pad);
-    bool pool = n->op != OP_CONV, ceil_mode = pool && ir_attr_int(n, "ceil_mode", 0) != 0;
     /* inference and the window at the top of the ranges */
     op_rt_view view;
     op_rt_view_enter(g, c->node, &view, true);
     bool inferred = op_get(n->op)->infer(c), ok = inferred;
     nn_window w = {0};
-    if (ok && n->op == OP_CONV) {
+    if (ok && (n->op == OP_CONV || convt)) {
         nn_conv_geom geom;
         ok = nn_conv_geom_of(g, c->node, &geom);
         w = geom.w;
@@ -1375,6 +1385,35 @@ static bool general_window(op_ctx *c)
         if (!in->rt)
             continue;
         int64_t ek = (w.k[i] - 1) * w.d[i] + 1, s = w.s[i];
+        if (convt) {
+            /* (in - 1) * s + output_padding + ek - pads: s * in plus what
+             * the top of the range gives */
+            ir_poly span = ir_dim_poly(g, in), sp = ir_poly_const(s), k = ir_poly_const(w.out[i] - s * w.in[i]), q;
+            int64_t lo = 0, hi = 0;
+            if (!ir_poly_mul(&span, &sp, &q) || !ir_poly_add(&q, &k, 1, &q) || !ir_poly_range(g, &q, &lo, &hi))
+                return op_fail(c, "its output size along the run-time dim '%s' cannot be computed", in->sym);
+            if (lo < 1)
+                return op_fail(c,
+                               "its output along the run-time dim '%s' is empty at the smallest size; raise the "
+                               "range's low end",
+                               in->sym);
+            if (hi != top[0][2 + i].size || !ir_graph_poly_dim(g, &q, &dims[2 + i]))
+                return op_fail(c, "internal error: output dim %d does not follow from '%s'", 2 + i, in->sym);
+            continue;
+        }
+        if (same) {
+            /* The kernels take a fixed leading pad and the largest trailing
+             * one; floor((in + ek - 1 - ek) / s) + 1 is then ceil(in / s). */
+            int64_t ilo = 0, ihi = 0;
+            ir_poly ip = ir_dim_poly(g, in);
+            if (!ir_poly_range(g, &ip, &ilo, &ihi) || !nn_same_rt_lead(ek, s, upper, ilo, ihi, &w.pb[i]))
+                return op_fail(c,
+                               "auto_pad %s with window %" PRId64 " and stride %" PRId64
+                               " over the run-time dim '%s': its leading pad depends on the size; bind the dim "
+                               "with --dim %s=N",
+                               auto_pad, ek, s, in->sym, in->sym);
+            w.pe[i] = ek - 1 - w.pb[i];
+        }
         if (ceil_mode && w.pe[i] + s > ek)
             return op_fail(c,
                            "with ceil_mode, trailing pad %" PRId64 " and stride %" PRId64 " against window %" PRId64
@@ -1410,7 +1449,8 @@ static bool general_infer(op_ctx *c)
 {
     ir_graph *g = c->g;
     ir_node *n = ir_nd(g, c->node);
-    if (n->op == OP_CONV || n->op == OP_MAX_POOL || n->op == OP_AVERAGE_POOL) {
+    if (n->op == OP_CONV || n->op == OP_CONV_TRANSPOSE || n->op == OP_MAX_POOL || n->op == OP_AVERAGE_POOL ||
+        n->op == OP_LP_POOL) {
         n->rt_general = general_window(c);
         return n->rt_general;
     }

@@ -28,101 +28,27 @@ a residual Add (the input, or a stride-2 1x1 shortcut conv) fused into one
 node, checked at the smallest and largest sizes of the range; a network
 run channel-blocked end to end over run-time sizes (blocked convolutions
 with fused residual epilogues, a blocked max pool and global pool).
-Refusals checked with their messages: auto_pad SAME_UPPER over a
-run-time dim, a ceil_mode pool whose last window may be dropped at some
-sizes, a window that does not fit the smallest size of the range, a
-Resize by a fractional scale over a run-time dim, and one whose sizes
-come from data (a graph input).
+Refusals checked with their messages: auto_pad SAME_UPPER whose leading
+pad depends on the size (3x3 stride 2; more.py runs the forms it takes),
+a ceil_mode pool whose last window may be dropped at some sizes, a
+window that does not fit the smallest size of the range, a Resize by a
+fractional scale over a run-time dim, and one whose sizes come from data
+(a graph input).
 """
 import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from clitest import CliTest  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import DIMS, SIZES, check, conv, expect_fail, pool, save, start, weight  # noqa: E402
 
-t = CliTest("runtime_conv", __doc__)
-try:
-    import numpy as np
-    import onnx
-    import onnxruntime as ort
-    import torch
-    from onnx import TensorProto, helper
-except ImportError as exc:
-    print(f"runtime_conv: cannot start: {exc}", file=sys.stderr)
-    sys.exit(2)
+t, rng, errors = start("runtime_conv", __doc__)
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import torch  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
 
 torch.manual_seed(0)
-rng = np.random.default_rng(0)
-errors = []
-DIMS = ["--dim", "batch=1..3", "--dim", "height=7..33", "--dim", "width=6..29"]
-SIZES = [(1, 7, 6), (2, 8, 9), (3, 33, 29), (1, 20, 15), (2, 11, 28)]
-
-
-def save(name, nodes, C, inits):
-    m = helper.make_model(
-        helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                                      ["batch", C, "height", "width"])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits),
-        opset_imports=[helper.make_opsetid("", 17)])
-    path = t.path(f"{name}.onnx")
-    onnx.save(m, path)
-    return path
-
-
-def conv(name, C, M, k, s, pads, d=1, g=1, bias=True):
-    w = rng.standard_normal((M, C // g, k, k)).astype(np.float32)
-    inits = [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.flatten())]
-    ins = ["x", "w"]
-    if bias:
-        inits.append(helper.make_tensor("b", TensorProto.FLOAT, [M], rng.standard_normal(M).astype(np.float32)))
-        ins.append("b")
-    node = helper.make_node("Conv", ins, ["y"], kernel_shape=[k, k], strides=[s, s], pads=pads, dilations=[d, d],
-                            group=g)
-    return save(name, [node], C, inits), C
-
-
-def pool(name, op, C=3, **attrs):
-    return save(name, [helper.make_node(op, ["x"], ["y"], **attrs)], C, []), C
-
-
-def run_hodu(lib, x):
-    np.save(t.path("x.npy"), x)
-    out = t.path("out")
-    os.makedirs(out, exist_ok=True)
-    t.run([t.hodu, "--run", lib, "--output-dir", out, "--input", f"x={t.path('x.npy')}"])
-    return np.load(os.path.join(out, "y.npy"))
-
-
-def check(what, path, C, dims=DIMS, sizes=SIZES, tol=1e-4, extra=()):
-    lib = t.path(os.path.basename(path).replace(".onnx", ".so"))
-    try:
-        t.run([t.hodu, "--build", path, "-o", lib] + dims + list(extra))
-    except RuntimeError as exc:
-        errors.append(f"{what}: build failed: {exc}")
-        return None
-    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    for n, h, w in sizes:
-        x = rng.standard_normal((n, C, h, w)).astype(np.float32)
-        want = sess.run(None, {"x": x})[0]
-        got = run_hodu(lib, x)
-        if got.shape != want.shape:
-            errors.append(f"{what} at {n}x{C}x{h}x{w}: shape {got.shape}, onnxruntime {want.shape}")
-        elif not np.allclose(got, want, rtol=tol, atol=tol):
-            errors.append(f"{what} at {n}x{C}x{h}x{w}: max error {np.abs(got - want).max():.3g}")
-    return lib
-
-
-def expect_fail(what, cmd, needles):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if p.returncode == 0:
-        errors.append(f"{what}: succeeded, expected an error")
-        return
-    if p.returncode < 0:
-        errors.append(f"{what}: crashed ({p.returncode})")
-    for n in needles:
-        if n not in p.stderr:
-            errors.append(f"{what}: message lacks '{n}': {p.stderr.strip()}")
 
 
 # --- convolutions -----------------------------------------------------------
@@ -273,11 +199,6 @@ check("a pooled 1x1 map resized to a stride-2 conv's quotient sizes, then scales
 # the transposed form of small grids (32 channels), depthwise; with
 # Sigmoid, ReLU, Clip and residuals (a conv's own input, a 1x1 stride-2
 # shortcut conv, an earlier result).
-def weight(name, shape, scale=0.3):
-    return helper.make_tensor(name, TensorProto.FLOAT, shape,
-                              (rng.standard_normal(shape) * scale).astype(np.float32).flatten())
-
-
 def fconv(nodes, inits, name, x, C, M, k, s, g=1, bias=True):
     inits.append(weight(name + "_w", [M, C // g, k, k]))
     ins = [x, name + "_w"]
@@ -358,8 +279,9 @@ if check("blocked residual network", blk, 3, dims=BLOCKED_DIMS, sizes=BLOCKED_SI
 # --- refusals ------------------------------------------------------------------
 same = save("same", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
                                       auto_pad="SAME_UPPER")], 3, [])
-expect_fail("auto_pad SAME_UPPER over a run-time height", [t.hodu, "--build", same, "-o", t.path("no.so")] + DIMS,
-            ["MaxPool", "SAME_UPPER", "--dim"])
+expect_fail("auto_pad SAME_UPPER whose leading pad depends on the size", [t.hodu, "--build", same, "-o",
+                                                                         t.path("no.so")] + DIMS,
+            ["MaxPool", "SAME_UPPER", "leading pad depends on the size", "--dim height=N"])
 drop = save("drop", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
                                       pads=[0, 0, 1, 1], ceil_mode=1)], 3, [])
 expect_fail("ceil_mode that may drop the last window", [t.hodu, "--build", drop, "-o", t.path("no.so")] + DIMS,

@@ -652,6 +652,16 @@ static void emit_direct_mac_store(op_emit *e, const nn_conv_geom *g, hodu_dtype 
     em_close(e);
 }
 
+/* A direct form's accumulator for output channel m (its bias or 0), then
+ * the loop over the group's input channels. */
+static void emit_direct_acc(op_emit *e, hodu_dtype t, const char *acc_t, bool bias, int64_t Cg)
+{
+    char *lb = em_load(t, "in2[m]");
+    em_line(e, "%s acc = %s;", acc_t, bias ? lb : "0");
+    free(lb);
+    em_for(e, "c", Cg);
+}
+
 /* Direct convolution for any float dtype: one dot product per output. */
 static void emit_conv_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype t, bool bias)
 {
@@ -664,10 +674,7 @@ static void emit_conv_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype t, bo
         em_line(e, "const int64_t grp = m / %" PRId64 ";", g->Mg);
     for (int i = 0; i < nd; i++)
         em_for(e, OV[i], w->out[i]);
-    char *lb = em_load(t, "in2[m]");
-    em_line(e, "%s acc = %s;", acc_t, bias ? lb : "0");
-    free(lb);
-    em_for(e, "c", g->Cg);
+    emit_direct_acc(e, t, acc_t, bias, g->Cg);
     emit_conv_taps(e, w);
     const em_term wb[] = {{"m", g->Cg * g->KP}, {"c", g->KP}};
     emit_direct_mac_store(e, g, t, acc_t, wb, 2);
@@ -1072,19 +1079,128 @@ static bool emit_conv_rt_finish(op_emit *e, const nn_conv_geom *g, const char *p
     return ok;
 }
 
+/* Row-major flat index over dims named dim0..dim{nd-1} (their C variables)
+ * of the coordinates var[0..nd), after `lead` (an expression for the index
+ * of everything before them): ((lead * D0 + v0) * D1 + v1)... */
+static char *rt_flat_index(const char *lead, int nd, const char *dim, const char *const *var)
+{
+    char *r = hd_xasprintf("%s", lead);
+    for (int i = 0; i < nd; i++) {
+        char *next = hd_xasprintf("(%s) * %s%d + %s", r, dim, i, var[i]);
+        free(r);
+        r = next;
+    }
+    return r;
+}
+
+/* Conv (any float dtype but float32's GEMM forms) and ConvTranspose over
+ * run-time spatial sizes: one dot product per output, the sizes read at
+ * run time (I<i>, O<i>), kernel, strides, dilations and pads fixed. */
+static bool emit_window_rt_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype t, bool bias, bool transposed)
+{
+    const ir_value *x, *out;
+    const ir_graph *gr = conv_rt_dims(e, &x, &out);
+    const nn_window *w = &g->w;
+    int nd = w->nd;
+    const char *acc_t = t == HODU_DTYPE_F64 ? "double" : "float";
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "const int64_t N = %s;", em_dim(gr, x, 0).s);
+    for (int i = 0; i < nd; i++)
+        em_line(e, "const int64_t I%d = %s, O%d = %s, K%d = %" PRId64 ";", i, em_dim(gr, x, 2 + i).s, i,
+                em_dim(gr, out, 2 + i).s, i, w->k[i]);
+    em_for_rt(e, "n", "N");
+    em_for(e, "m", g->M);
+    if (g->G > 1)
+        em_line(e, "const int64_t grp = m / %" PRId64 ", mg = m %% %" PRId64 ";", g->Mg, g->Mg);
+    else
+        em_line(e, "const int64_t grp = 0, mg = m;");
+    em_line(e, "(void)mg;");
+    for (int i = 0; i < nd; i++) {
+        char *bound = hd_xasprintf("O%d", i);
+        em_for_rt(e, OV[i], bound);
+        free(bound);
+    }
+    emit_direct_acc(e, t, acc_t, bias, g->Cg);
+    for (int i = 0; i < nd; i++) {
+        em_for(e, KV[i], w->k[i]);
+        if (transposed) { /* output o reads input (o + pb - k*d) / s where that divides */
+            em_line(e, "const int64_t t%d = %s + %" PRId64 " - %s * %" PRId64 ";", i, OV[i], w->pb[i], KV[i], w->d[i]);
+            em_line(e, "if (t%d < 0 || t%d %% %" PRId64 " != 0) continue;", i, i, w->s[i]);
+            em_line(e, "const int64_t %s = t%d / %" PRId64 ";", IV[i], i, w->s[i]);
+        } else {
+            em_line(e, "const int64_t %s = %s * %" PRId64 " + %s * %" PRId64 " - %" PRId64 ";", IV[i], OV[i], w->s[i],
+                    KV[i], w->d[i], w->pb[i]);
+        }
+        em_line(e, "if ((uint64_t)%s >= (uint64_t)I%d) continue;", IV[i], i);
+    }
+    char *xl = hd_xasprintf("(n * %" PRId64 " + grp * %" PRId64 " + c)", g->C, g->Cg);
+    /* W: Conv [M, C/group, k...], ConvTranspose [C, M/group, k...] */
+    char *wl = transposed ? hd_xasprintf("((grp * %" PRId64 " + c) * %" PRId64 " + mg)", g->Cg, g->Mg)
+                          : hd_xasprintf("(m * %" PRId64 " + c)", g->Cg);
+    char *yl = hd_xasprintf("(n * %" PRId64 " + m)", g->M);
+    char *xi = rt_flat_index(xl, nd, "I", IV), *wi = rt_flat_index(wl, nd, "K", KV),
+         *yi = rt_flat_index(yl, nd, "O", OV);
+    char *lx = em_load(t, "in0[xi]"), *lw = em_load(t, "in1[wi]");
+    em_line(e, "const int64_t xi = %s, wi = %s;", xi, wi);
+    em_line(e, "acc += (%s)%s * (%s)%s;", acc_t, lx, acc_t, lw);
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    em_close(e);
+    char *st = em_store(t, "acc");
+    em_line(e, "out0[%s] = %s;", yi, st);
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    em_close(e);
+    em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    free(st);
+    free(lx);
+    free(lw);
+    free(xl);
+    free(wl);
+    free(yl);
+    free(xi);
+    free(wi);
+    free(yi);
+    return true;
+}
+
+/* "const hd_window win = {...}" with the spatial sizes the run-time
+ * variables I<i> and O<i> (swapped for a transposed window, whose image is
+ * the output). */
+static void rt_window_literal(hd_buf *win, const nn_window *w, bool transposed)
+{
+    const char *const field[6] = {"in", "out", "k", "s", "d", "pad"};
+    const int64_t *vals[6] = {NULL, NULL, w->k, w->s, w->d, w->pb};
+    hd_buf_printf(win, "const hd_window win = {.nd = %d", w->nd);
+    for (int f = 0; f < 6; f++) {
+        hd_buf_printf(win, ", .%s = {", field[f]);
+        for (int i = 0; i < w->nd; i++) {
+            if (vals[f])
+                hd_buf_printf(win, "%s%" PRId64, i ? ", " : "", vals[f][i]);
+            else
+                hd_buf_printf(win, "%s%c%d", i ? ", " : "", (f != 0) != transposed ? 'O' : 'I', i);
+        }
+        hd_buf_puts(win, "}");
+    }
+}
+
 static bool emit_conv_rt(op_emit *e)
 {
     const ir_value *x, *out;
     const ir_graph *gr = conv_rt_dims(e, &x, &out);
-    if (em_node(e)->op != OP_CONV || out->dtype != HODU_DTYPE_F32) {
-        ir_node_error(e->d, gr, e->node,
-                      "%s over run-time spatial dims takes float32 only yet, not %s; bind them with --dim SYM=N",
-                      em_node(e)->op_type, ir_dtype_name(out->dtype));
+    if (em_node(e)->op != OP_CONV) {
+        ir_node_error(e->d, gr, e->node, "%s over run-time spatial dims is not supported; bind them with --dim SYM=N",
+                      em_node(e)->op_type);
         return false;
     }
     nn_conv_geom g;
     if (!nn_conv_geom_of(e->g, e->node, &g))
         return false;
+    if (out->dtype != HODU_DTYPE_F32) /* f16, bf16, f64: no epilogue (fuse takes float32 only) */
+        return emit_window_rt_direct(e, &g, out->dtype, em_in(e, 2) != NULL, false);
     const nn_window *w = &g.w;
     bool bias = em_in(e, 2) != NULL, ok = true;
     int nd = w->nd;
@@ -1107,19 +1223,7 @@ static bool emit_conv_rt(op_emit *e)
     {
         bool pw = conv_pointwise(&g);
         int64_t Kd = g.Cg * g.KP, R = conv_chunk_rows(&g);
-        const char *const field[6] = {"in", "out", "k", "s", "d", "pad"};
-        const int64_t *vals[6] = {NULL, NULL, w->k, w->s, w->d, w->pb};
-        hd_buf_printf(&win, "const hd_window win = {.nd = %d", nd);
-        for (int f = 0; f < 6; f++) {
-            hd_buf_printf(&win, ", .%s = {", field[f]);
-            for (int i = 0; i < nd; i++) {
-                if (vals[f])
-                    hd_buf_printf(&win, "%s%" PRId64, i ? ", " : "", vals[f][i]);
-                else
-                    hd_buf_printf(&win, "%s%c%d", i ? ", " : "", f ? 'O' : 'I', i);
-            }
-            hd_buf_puts(&win, "}");
-        }
+        rt_window_literal(&win, w, false);
         /* with a stride along the last dim, im2col reads the image split
          * into stride phases (after the columns in the scratch) */
         int L = nd - 1;
@@ -1445,10 +1549,7 @@ static void emit_convt_direct(op_emit *e, const nn_conv_geom *g, hodu_dtype t, b
         em_line(e, "const int64_t grp = m / %" PRId64 ", mg = m %% %" PRId64 ";", g->Mg, g->Mg);
     for (int i = 0; i < nd; i++)
         em_for(e, OV[i], w->out[i]);
-    char *lb = em_load(t, "in2[m]");
-    em_line(e, "%s acc = %s;", acc_t, bias ? lb : "0");
-    free(lb);
-    em_for(e, "c", g->Cg);
+    emit_direct_acc(e, t, acc_t, bias, g->Cg);
     for (int i = 0; i < nd; i++) {
         /* output o reads input (o + pb - k*d) / s where that divides */
         em_for(e, KV[i], w->k[i]);
@@ -1522,6 +1623,67 @@ static bool emit_conv_transpose(op_emit *e)
     return true;
 }
 
+/* ConvTranspose over run-time spatial sizes: the direct form, any float
+ * dtype. */
+static bool emit_conv_transpose_rt(op_emit *e)
+{
+    nn_conv_geom g;
+    if (!nn_conv_geom_of(e->g, e->node, &g))
+        return false;
+    bool bias = em_in(e, 2) != NULL;
+    if (em_out(e, 0)->dtype != HODU_DTYPE_F32 || g.Cg == 0)
+        return emit_window_rt_direct(e, &g, em_out(e, 0)->dtype, bias, true);
+    /* float32: col = W_g^T X_g, then col2im into the output (the static
+     * form, sizes from the run; the scratch is sized at the top) */
+    const ir_value *x, *out;
+    const ir_graph *gr = conv_rt_dims(e, &x, &out);
+    int nd = g.w.nd;
+    int64_t R = g.Mg * g.KP;
+    em_line(e, "{");
+    e->indent++;
+    em_line(e, "const int64_t N = %s;", em_dim(gr, x, 0).s);
+    for (int i = 0; i < nd; i++)
+        em_line(e, "const int64_t I%d = %s, O%d = %s;", i, em_dim(gr, x, 2 + i).s, i, em_dim(gr, out, 2 + i).s);
+    hd_buf win;
+    hd_buf_init(&win);
+    hd_buf_puts(&win, "const int64_t IP = 1");
+    for (int i = 0; i < nd; i++)
+        hd_buf_printf(&win, " * I%d", i);
+    hd_buf_puts(&win, ", OP = 1");
+    for (int i = 0; i < nd; i++)
+        hd_buf_printf(&win, " * O%d", i);
+    em_line(e, "%s;", win.data);
+    hd_buf_free(&win);
+    hd_buf_init(&win);
+    rt_window_literal(&win, &g.w, true);
+    em_line(e, "%s};", win.data);
+    hd_buf_free(&win);
+    em_line(e, "float *col = (float *)scratch;");
+    em_line(e, "float *ws = (float *)(scratch + %" PRIu64 ");", convt_col_bytes(&g));
+    em_for_rt(e, "n", "N");
+    em_for(e, "grp", g.G);
+    em_line(e, "const float *x = in0 + (n * %" PRId64 " + grp * %" PRId64 ") * IP;", g.C, g.Cg);
+    em_line(e, "float *y = out0 + (n * %" PRId64 " + grp * %" PRId64 ") * OP;", g.M, g.Mg);
+    em_line(e,
+            "hd_sgemm_ws(%" PRId64 ", IP, %" PRId64 ", in1 + grp * %" PRId64 ", %" PRId64
+            ", 1, x, IP, 0, col, IP, 1.0f, 0.0f, ws);",
+            R, g.Cg, g.Cg * R, R);
+    em_for(e, "m", g.Mg);
+    if (bias)
+        em_line(e, "const float bv = in2[grp * %" PRId64 " + m];", g.Mg);
+    else
+        em_line(e, "const float bv = 0.0f;");
+    em_line(e, "for (int64_t p = 0; p < OP; p++)");
+    em_line(e, "    y[m * OP + p] = bv;");
+    em_close(e);
+    em_line(e, "hd_col2im_acc_nd_f32(col, %" PRId64 ", &win, y);", g.Mg);
+    em_close(e);
+    em_close(e);
+    e->indent--;
+    em_line(e, "}");
+    return true;
+}
+
 static uint64_t scratch_conv_transpose(const ir_graph *gr, int node)
 {
     const ir_value *out = ir_val(gr, ir_nd(gr, node)->outputs[0]);
@@ -1543,7 +1705,8 @@ void native_register_nn_conv(native_lowering *table)
                                        .emit_rt = emit_conv_rt};
     table[OP_CONV_INTEGER] = (native_lowering){.emit = emit_conv};
     table[OP_QLINEAR_CONV] = (native_lowering){.emit = emit_conv};
-    table[OP_CONV_TRANSPOSE] = (native_lowering){.emit = emit_conv_transpose, .scratch = scratch_conv_transpose};
+    table[OP_CONV_TRANSPOSE] = (native_lowering){
+        .emit = emit_conv_transpose, .scratch = scratch_conv_transpose, .emit_rt = emit_conv_transpose_rt};
     table[OP_CONV_BLOCKED] =
         (native_lowering){.emit = emit_conv_blocked, .scratch = scratch_conv_blocked, .emit_rt = emit_conv_blocked_rt};
     table[OP_CONV_GRAD_WEIGHT] =

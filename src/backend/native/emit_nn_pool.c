@@ -493,12 +493,6 @@ static bool emit_pool_rt(op_emit *e)
     pool_plan pl;
     if (!pool_plan_get(e->g, e->node, &pl))
         return no_plan(e, "pooling");
-    if (pl.indices || pl.kind == POOL_LP) {
-        ir_node_error(e->d, e->g, e->node,
-                      "%s over run-time spatial dims does not give Indices yet; bind them with --dim SYM=N",
-                      em_node(e)->op_type);
-        return false;
-    }
     const nn_window w = pl.w;
     const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
     hodu_dtype t = pl.dtype;
@@ -515,8 +509,6 @@ static bool emit_pool_rt(op_emit *e)
     char *ip = rt_plane(nd, 'I'), *op = rt_plane(nd, 'O');
     em_line(e, "const %s *x = in0 + nc * %s;", em_ctype(t), ip);
     em_line(e, "%s *y = out0 + nc * %s;", em_ctype(t), op);
-    free(ip);
-    free(op);
     for (int i = 0; i < nd; i++) {
         char bound[16];
         snprintf(bound, sizeof bound, "O%d", i);
@@ -524,6 +516,10 @@ static bool emit_pool_rt(op_emit *e)
     }
     if (pl.kind == POOL_MAX) {
         em_line(e, "%s acc = %s;", acc_t, lowest(t));
+        if (pl.indices)
+            em_line(e, "int64_t arg = -1;");
+    } else if (pl.kind == POOL_LP) {
+        em_line(e, "%s acc = 0;", acc_t);
     } else {
         em_line(e, "%s acc = 0;", acc_t);
         em_line(e, "int64_t cnt = 0;");
@@ -558,8 +554,12 @@ static bool emit_pool_rt(op_emit *e)
     free(xi);
     em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
     free(lx);
-    if (pl.kind == POOL_MAX) {
+    if (pl.kind == POOL_MAX && pl.indices) {
+        em_line(e, "if (v > acc || arg < 0) { if (v == v) { acc = v; arg = xi; } }");
+    } else if (pl.kind == POOL_MAX) {
         em_line(e, "if (v > acc) acc = v;");
+    } else if (pl.kind == POOL_LP) {
+        emit_lp_term(e, pl.p, acc_t, "v");
     } else {
         em_line(e, "acc += v;");
         if (!pl.include_pad)
@@ -573,12 +573,37 @@ static bool emit_pool_rt(op_emit *e)
         free(yi);
         yi = next;
     }
-    char *res = pl.kind == POOL_MAX ? hd_xstrdup("acc") : hd_xasprintf("acc / (%s)cnt", acc_t);
+    char *res;
+    if (pl.kind == POOL_MAX) {
+        res = hd_xstrdup("acc");
+    } else if (pl.kind == POOL_LP) {
+        emit_lp_final(e, pl.p, acc_t);
+        res = hd_xstrdup("r");
+    } else {
+        res = hd_xasprintf("acc / (%s)cnt", acc_t);
+    }
     char *sv = em_store(t, res);
     em_line(e, "y[%s] = %s;", yi, sv);
-    free(yi);
     free(sv);
     free(res);
+    if (pl.indices) {
+        /* arg is row-major within the image; storage_order 1 wants it
+         * column-major */
+        if (pl.col_major && nd > 1) {
+            em_line(e, "int64_t rem = arg, cm = 0;");
+            for (int i = nd - 1; i >= 0; i--) {
+                char *cs = rt_plane(i, 'I'); /* dim i's column-major stride */
+                em_line(e, "cm += (rem %% I%d) * %s;", i, cs);
+                em_line(e, "rem /= I%d;", i);
+                free(cs);
+            }
+            em_line(e, "arg = cm;");
+        }
+        em_line(e, "out1[nc * %s + %s] = nc * %s + arg;", op, yi, ip);
+    }
+    free(ip);
+    free(op);
+    free(yi);
     for (int i = 0; i < nd; i++)
         em_close(e);
     em_close(e);
@@ -590,10 +615,6 @@ static bool emit_global_pool_rt(op_emit *e)
     pool_global_plan g;
     if (!pool_global_plan_get(e->g, e->node, &g))
         return no_plan(e, "global pooling");
-    if (g.kind == POOL_LP) {
-        ir_node_error(e->d, e->g, e->node, "GlobalLpPool over run-time dims is not supported yet");
-        return false;
-    }
     const ir_value *x = em_in(e, 0);
     hodu_dtype t = g.dtype;
     const char *acc_t = acc_ctype(t);
@@ -610,10 +631,17 @@ static bool emit_global_pool_rt(op_emit *e)
     em_line(e, "for (int64_t i = 0; i < IP; i++) {");
     e->indent++;
     em_line(e, "const %s v = (%s)%s;", acc_t, acc_t, lx);
-    em_line(e, g.kind == POOL_MAX ? "if (v > acc) acc = v;" : "acc += v;");
+    if (g.kind == POOL_LP)
+        emit_lp_term(e, g.p, acc_t, "v");
+    else
+        em_line(e, g.kind == POOL_MAX ? "if (v > acc) acc = v;" : "acc += v;");
     em_close(e);
     free(lx);
-    char *res = g.kind == POOL_MAX ? hd_xstrdup("acc") : hd_xasprintf("acc / (%s)IP", acc_t);
+    if (g.kind == POOL_LP)
+        emit_lp_final(e, g.p, acc_t);
+    char *res = g.kind == POOL_MAX  ? hd_xstrdup("acc")
+                : g.kind == POOL_LP ? hd_xstrdup("r")
+                                    : hd_xasprintf("acc / (%s)IP", acc_t);
     char *sv = em_store(t, res);
     em_line(e, "out0[nc] = %s;", sv);
     free(sv);
@@ -628,9 +656,9 @@ void native_register_nn_pool(native_lowering *table)
      * channel per worker). */
     table[OP_MAX_POOL] = (native_lowering){.emit = emit_pool, .worker_scratch = scratch_pool, .emit_rt = emit_pool_rt};
     table[OP_AVERAGE_POOL] = (native_lowering){.emit = emit_pool, .emit_rt = emit_pool_rt};
-    table[OP_LP_POOL] = (native_lowering){.emit = emit_pool};
+    table[OP_LP_POOL] = (native_lowering){.emit = emit_pool, .emit_rt = emit_pool_rt};
     table[OP_GLOBAL_AVERAGE_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
     table[OP_GLOBAL_MAX_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
-    table[OP_GLOBAL_LP_POOL] = (native_lowering){.emit = emit_global_pool};
+    table[OP_GLOBAL_LP_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
     table[OP_MAX_UNPOOL] = (native_lowering){.emit = emit_max_unpool};
 }
