@@ -304,6 +304,18 @@ void op_rt_dimvals(op_ctx *c);
 /* The elements of input i as dims: its ir_dimvals, or a small integer
  * constant's numbers; false when it is neither (a value of the data). */
 bool op_rt_elems(const op_ctx *c, size_t i, ir_dimvals *out);
+/* Bounds of a small value (a vector of at most HODU_MAX_RANK elements)
+ * that arithmetic on data computes from run-time dims (valbounds.c):
+ * each element's interval from the dims' ranges, through Shape, Cast,
+ * Gather, Slice, Concat, Add/Sub/Mul/Div, Reciprocal, Min/Max, Floor/Ceil/Round,
+ * ReduceMin/Max, Clip, ...  sym[i] names the run-time dim element i is
+ * exactly, or is NULL.  False when some element has no bound. */
+typedef struct op_bounds {
+    int n;
+    double lo[HODU_MAX_RANK], hi[HODU_MAX_RANK];
+    const char *sym[HODU_MAX_RANK];
+} op_bounds;
+bool op_value_bounds(const ir_graph *g, int id, op_bounds *out);
 /* Resize and Upsample on the general path (nn_resize.c): output dims from
  * sizes as dims (or whole constant scales), the taps mapped in the run. */
 bool nn_infer_resize_rt(op_ctx *c);
