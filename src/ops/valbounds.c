@@ -21,7 +21,9 @@
 
 #include "ops.h"
 
-#define VB_MAX_DEPTH 64
+/* nodes visited per question: the walk revisits shared producers, so a
+ * hostile graph of diamonds must not make it exponential */
+#define VB_MAX_STEPS 1024
 
 /* Relative rounding error of one operation in type t (half an ulp is
  * enough; one leaves a margin); 0 for integer types. */
@@ -52,12 +54,12 @@ static bool vb_store(op_bounds *b, hodu_dtype t)
     return true;
 }
 
-static bool vb_eval(const ir_graph *g, int id, int depth, op_bounds *out);
+static bool vb_eval(const ir_graph *g, int id, int *steps, op_bounds *out);
 
 /* Input j of node n. */
-static bool vb_in(const ir_graph *g, const ir_node *n, size_t j, int depth, op_bounds *out)
+static bool vb_in(const ir_graph *g, const ir_node *n, size_t j, int *steps, op_bounds *out)
 {
-    return j < n->n_inputs && n->inputs[j] >= 0 && vb_eval(g, n->inputs[j], depth + 1, out);
+    return j < n->n_inputs && n->inputs[j] >= 0 && vb_eval(g, n->inputs[j], steps, out);
 }
 
 /* A build-time constant input's numbers (at most HODU_MAX_RANK). */
@@ -95,9 +97,9 @@ static bool vb_binary(int op, bool ints, double al, double ah, double bl, double
 }
 
 /* Elementwise ops with numpy broadcasting over vectors (or scalars). */
-static bool vb_elementwise(const ir_graph *g, const ir_node *n, const ir_value *v, int depth, op_bounds *out)
+static bool vb_elementwise(const ir_graph *g, const ir_node *n, const ir_value *v, int *steps, op_bounds *out)
 {
-    if (!vb_in(g, n, 0, depth, out))
+    if (!vb_in(g, n, 0, steps, out))
         return false;
     switch (n->op) {
     case OP_NEG:
@@ -146,7 +148,7 @@ static bool vb_elementwise(const ir_graph *g, const ir_node *n, const ir_value *
     default:
         for (size_t j = 1; j < n->n_inputs; j++) {
             op_bounds b;
-            if (!vb_in(g, n, j, depth, &b))
+            if (!vb_in(g, n, j, steps, &b))
                 return false;
             int cnt = out->n > b.n ? out->n : b.n;
             if ((out->n != cnt && out->n != 1) || (b.n != cnt && b.n != 1))
@@ -168,12 +170,12 @@ static bool vb_elementwise(const ir_graph *g, const ir_node *n, const ir_value *
 }
 
 /* Gather along axis 0 of a vector by constant indices. */
-static bool vb_gather(const ir_graph *g, const ir_node *n, int depth, op_bounds *out)
+static bool vb_gather(const ir_graph *g, const ir_node *n, int *steps, op_bounds *out)
 {
     op_bounds d;
     double idx[HODU_MAX_RANK];
     long k = vb_const(g, n, 1, idx);
-    if (ir_attr_int(n, "axis", 0) != 0 || k < 0 || !vb_in(g, n, 0, depth, &d))
+    if (ir_attr_int(n, "axis", 0) != 0 || k < 0 || !vb_in(g, n, 0, steps, &d))
         return false;
     out->n = (int)k;
     for (long i = 0; i < k; i++) {
@@ -188,11 +190,11 @@ static bool vb_gather(const ir_graph *g, const ir_node *n, int depth, op_bounds 
 }
 
 /* Slice of a vector by constant starts, ends and steps (opset 10+). */
-static bool vb_slice(const ir_graph *g, const ir_node *n, int depth, op_bounds *out)
+static bool vb_slice(const ir_graph *g, const ir_node *n, int *steps, op_bounds *out)
 {
     op_bounds d;
     double st[HODU_MAX_RANK], en[HODU_MAX_RANK], sp[HODU_MAX_RANK] = {1};
-    if (g->opset < 10 || !vb_in(g, n, 0, depth, &d) || vb_const(g, n, 1, st) != 1 || vb_const(g, n, 2, en) != 1)
+    if (g->opset < 10 || !vb_in(g, n, 0, steps, &d) || vb_const(g, n, 1, st) != 1 || vb_const(g, n, 2, en) != 1)
         return false;
     if (n->n_inputs > 3 && n->inputs[3] >= 0) {
         double ax[HODU_MAX_RANK];
@@ -248,7 +250,7 @@ static bool vb_shape(const ir_graph *g, const ir_node *n, op_bounds *out)
     return true;
 }
 
-static bool vb_node(const ir_graph *g, const ir_value *v, int depth, op_bounds *out)
+static bool vb_node(const ir_graph *g, const ir_value *v, int *steps, op_bounds *out)
 {
     const ir_node *n = ir_nd(g, v->producer);
     switch (n->op) {
@@ -257,9 +259,9 @@ static bool vb_node(const ir_graph *g, const ir_value *v, int depth, op_bounds *
     case OP_UNSQUEEZE:
     case OP_SQUEEZE:
     case OP_RESHAPE:
-    case OP_FLATTEN: return vb_in(g, n, 0, depth, out); /* the elements in their order */
+    case OP_FLATTEN: return vb_in(g, n, 0, steps, out); /* the elements in their order */
     case OP_CAST: {
-        if (!vb_in(g, n, 0, depth, out))
+        if (!vb_in(g, n, 0, steps, out))
             return false;
         const ir_value *x = ir_val(g, n->inputs[0]);
         for (int i = 0; i < out->n; i++) {
@@ -276,13 +278,13 @@ static bool vb_node(const ir_graph *g, const ir_value *v, int depth, op_bounds *
         }
         return true;
     }
-    case OP_GATHER: return vb_gather(g, n, depth, out);
-    case OP_SLICE: return vb_slice(g, n, depth, out);
+    case OP_GATHER: return vb_gather(g, n, steps, out);
+    case OP_SLICE: return vb_slice(g, n, steps, out);
     case OP_CONCAT: {
         out->n = 0;
         for (size_t j = 0; j < n->n_inputs; j++) {
             op_bounds b;
-            if (!vb_in(g, n, j, depth, &b) || out->n + b.n > HODU_MAX_RANK)
+            if (!vb_in(g, n, j, steps, &b) || out->n + b.n > HODU_MAX_RANK)
                 return false;
             for (int i = 0; i < b.n; i++) {
                 out->lo[out->n] = b.lo[i];
@@ -298,7 +300,7 @@ static bool vb_node(const ir_graph *g, const ir_value *v, int depth, op_bounds *
         const ir_value *x = n->n_inputs ? ir_val(g, n->inputs[0]) : NULL;
         /* over the whole vector (opset 18's axes input is then [0] or
          * empty, which reduces everything unless noop_with_empty_axes) */
-        if (!x || x->rank > 1 || ir_attr_int(n, "noop_with_empty_axes", 0) || !vb_in(g, n, 0, depth, &b) || !b.n)
+        if (!x || x->rank > 1 || ir_attr_int(n, "noop_with_empty_axes", 0) || !vb_in(g, n, 0, steps, &b) || !b.n)
             return false;
         double lo = b.lo[0], hi = b.hi[0];
         for (int i = 1; i < b.n; i++) {
@@ -310,7 +312,7 @@ static bool vb_node(const ir_graph *g, const ir_value *v, int depth, op_bounds *
     }
     case OP_CLIP: {
         double lim[HODU_MAX_RANK];
-        if (!vb_in(g, n, 0, depth, out))
+        if (!vb_in(g, n, 0, steps, out))
             return false;
         double lo = -INFINITY, hi = INFINITY;
         if (g->opset < 11) {
@@ -347,16 +349,16 @@ static bool vb_node(const ir_graph *g, const ir_value *v, int depth, op_bounds *
     case OP_FLOOR:
     case OP_CEIL:
     case OP_ROUND:
-    case OP_SQRT: return vb_elementwise(g, n, v, depth, out);
+    case OP_SQRT: return vb_elementwise(g, n, v, steps, out);
     default: return false;
     }
 }
 
-static bool vb_eval(const ir_graph *g, int id, int depth, op_bounds *out)
+static bool vb_eval(const ir_graph *g, int id, int *steps, op_bounds *out)
 {
     const ir_value *v = ir_val(g, id);
     memset(out, 0, sizeof(*out));
-    if (depth > VB_MAX_DEPTH || v->rank < 0 || v->rank > 1 || ir_value_numel(v) > HODU_MAX_RANK)
+    if (++*steps > VB_MAX_STEPS || v->rank < 0 || v->rank > 1 || ir_value_numel(v) > HODU_MAX_RANK)
         return false;
     if (v->kind == IR_VALUE_CONST) {
         long k = ir_const_as_f64(g, id, out->lo, HODU_MAX_RANK);
@@ -381,7 +383,11 @@ static bool vb_eval(const ir_graph *g, int id, int depth, op_bounds *out)
     }
     if (v->kind != IR_VALUE_NODE || v->producer < 0 || ir_nd(g, v->producer)->guard >= 0)
         return false;
-    return vb_node(g, v, depth, out) && out->n == ir_value_numel(v) && vb_store(out, v->dtype);
+    return vb_node(g, v, steps, out) && out->n == ir_value_numel(v) && vb_store(out, v->dtype);
 }
 
-bool op_value_bounds(const ir_graph *g, int id, op_bounds *out) { return id >= 0 && vb_eval(g, id, 0, out); }
+bool op_value_bounds(const ir_graph *g, int id, op_bounds *out)
+{
+    int steps = 0;
+    return id >= 0 && vb_eval(g, id, &steps, out);
+}

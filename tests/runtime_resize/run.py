@@ -13,7 +13,8 @@ Conv; and the detector's form, the scale from ReduceMin/ReduceMax of the
 image's height and width, Div and Min.
 
 Refusals checked with their messages: sizes from a graph input (no
-bound), and sizes whose bound is too large to allocate.
+bound), sizes whose bound is too large to allocate, and sizes behind a
+chain of shared producers too deep to walk (2^40 paths).
 """
 import os
 import subprocess
@@ -151,5 +152,15 @@ nodes, inits = resize_conv([helper.make_node("Mul", ["hwf", "k"], ["hwm"]),
 expect_fail("Resize to sizes whose bound is too large", [t.hodu, "--build", save("rs_huge", nodes, inits), "-o",
                                                          t.path("no.so")] + DIMS,
             ["Resize", "sizes ('sz')", "out of range"])
+
+# a chain of 40 diamonds (a = a + a) whose walk would visit 2^40 nodes
+# without a budget: refused at once, not a hang
+chain = [helper.make_node("Add", ["hwf", "hwf"], ["a0"])]
+chain += [helper.make_node("Add", [f"a{i}", f"a{i}"], [f"a{i + 1}"]) for i in range(39)]
+chain += [helper.make_node("Mul", ["a39", "k"], ["hwm"]), helper.make_node("Floor", ["hwm"], ["hwo"])]
+nodes, inits = resize_conv(chain, [f32("k", 2.0 ** -40)])
+expect_fail("Resize to sizes behind a deep chain of shared producers",
+            [t.hodu, "--build", save("rs_deep", nodes, inits), "-o", t.path("no.so")] + DIMS,
+            ["Resize", "sizes ('sz')", "without a bound"])
 
 sys.exit(t.finish(errors))
