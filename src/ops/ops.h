@@ -316,6 +316,15 @@ typedef struct op_bounds {
     const char *sym[HODU_MAX_RANK];
 } op_bounds;
 bool op_value_bounds(const ir_graph *g, int id, op_bounds *out);
+/* The bounds with run-time dim `sym` fixed to `val`: a caller bounds a sum
+ * of the dim and the value jointly by walking the dim's sizes (at most
+ * OP_BOUNDS_MAX_ENUM of them; op_value_bounds does so itself for each dim
+ * it reads). */
+#define OP_BOUNDS_MAX_ENUM 2048
+bool op_value_bounds_at(const ir_graph *g, int id, const char *sym, int64_t val, op_bounds *out);
+/* Pad on the general path (shape.c): constant mode, each output dim the
+ * input's plus its pads (numbers, dims, or bounded data: a data symbol). */
+bool shape_infer_pad_rt(op_ctx *c);
 /* Resize and Upsample on the general path (nn_resize.c): output dims from
  * sizes as dims (or whole constant scales), the taps mapped in the run. */
 bool nn_infer_resize_rt(op_ctx *c);

@@ -684,7 +684,8 @@ static bool general_op(const ir_node *n)
     case OP_GLOBAL_AVERAGE_POOL:
     case OP_GLOBAL_MAX_POOL:
     case OP_RESIZE:
-    case OP_UPSAMPLE: return true;
+    case OP_UPSAMPLE:
+    case OP_PAD: return true;
     case OP_BATCH_NORMALIZATION: return ir_attr_int(n, "training_mode", 0) == 0;
     default: return false;
     }
@@ -1420,6 +1421,10 @@ static bool general_infer(op_ctx *c)
     }
     if (n->op == OP_RESIZE || n->op == OP_UPSAMPLE) {
         n->rt_general = nn_infer_resize_rt(c);
+        return n->rt_general;
+    }
+    if (n->op == OP_PAD) {
+        n->rt_general = shape_infer_pad_rt(c);
         return n->rt_general;
     }
     if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->op == OP_SLICE || n->op == OP_RANGE || n->op == OP_EXPAND ||

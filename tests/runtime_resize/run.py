@@ -9,8 +9,11 @@ and `--dump-ir` shows their bounds.
 
 Models: Shape -> Slice -> Cast float -> Mul by a constant scale -> Floor
 -> Cast int64 -> Concat with the batch and channels -> Resize(sizes) ->
-Conv; and the detector's form, the scale from ReduceMin/ReduceMax of the
-image's height and width, Div and Min.
+Conv; the detector's form, the scale from ReduceMin/ReduceMax of the
+image's height and width, Div and Min; and Pad over run-time dims, by
+constant pads and up to a multiple of 8 by pads the run computes from
+the resized size (ceil(s / 8) * 8 - s: bounded by walking the size's
+values, since intervals alone would allow a negative pad).
 
 Refusals checked with their messages: sizes from a graph input (no
 bound), sizes whose bound is too large to allocate, and sizes behind a
@@ -141,6 +144,36 @@ nodes, inits = resize_conv([helper.make_node("ReduceMin", ["hwf"], ["mn"], keepd
                             helper.make_node("Floor", ["hwm"], ["hwo"])], [f32("lo", 24.0), f32("hi", 48.0)])
 check("Resize by torchvision's min(24 / min(h, w), 48 / max(h, w)) scale, then a conv",
       save("rs_detector", nodes, inits))
+
+# Pad over run-time dims: constant pads first (a polynomial dim), then
+# the resize, then padding up to a multiple of 8 with pads the run
+# computes from the resized size (ceil(s / 8) * 8 - s, as torchvision's
+# detectors pad to 32): the padded dims are data symbols whose bounds
+# walk the resized sizes one by one
+nodes, inits = resize_conv([helper.make_node("Mul", ["hwf", "k"], ["hwm"]),
+                            helper.make_node("Floor", ["hwm"], ["hwo"])], [f32("k", 1.3)])
+nodes[0].input[0] = "xp"
+nodes[-2].input[0] = "xp"
+nodes[-1].input[0] = "rp"
+nodes = [helper.make_node("Pad", ["x", "cp"], ["xp"], mode="constant")] + nodes[:-1] + [
+    helper.make_node("Shape", ["r"], ["sr"]), helper.make_node("Slice", ["sr", "s2", "s4"], ["rs"]),
+    helper.make_node("Cast", ["rs"], ["rsf"], to=TensorProto.FLOAT), helper.make_node("Div", ["rsf", "eight"], ["q"]),
+    helper.make_node("Ceil", ["q"], ["qc"]), helper.make_node("Mul", ["qc", "eight"], ["upf"]),
+    helper.make_node("Cast", ["upf"], ["up"], to=TensorProto.INT64), helper.make_node("Sub", ["up", "rs"], ["p2"]),
+    helper.make_node("Concat", ["z6", "p2"], ["pads"], axis=0),
+    helper.make_node("Pad", ["r", "pads", "pv"], ["rp"], mode="constant")] + nodes[-1:]
+inits += [i64("cp", [0, 0, 1, 2, 0, 0, 3, 1]), f32("eight", 8.0), i64("z6", [0] * 6), f32("pv", 0.5)]
+lib = check("Pad by constants, Resize to floor(1.3 * (h, w)), Pad up to a multiple of 8, then a conv",
+            save("rs_pad", nodes, inits))
+if lib:
+    p = subprocess.run([t.hodu, "--build", t.path("rs_pad.onnx"), "-o", t.path("again.so"), "--dump-ir"] + DIMS,
+                       capture_output=True, text=True, timeout=120)
+    # x padded by 1+3 and 2+1 (height+4, width+3), resized by 1.3 (at
+    # most floor(44 * 1.3) = 57 and floor(40 * 1.3) = 52), then padded to
+    # 64 and 56 at most
+    for want in ["height+4", "width+3", "<=57", "<=52", "rp.dim2<=64", "rp.dim3<=56"]:
+        if p.returncode != 0 or want not in p.stdout:
+            errors.append(f"--dump-ir lacks {want}: {(p.stdout + p.stderr)[-800:]}")
 
 # refusals: sizes a graph input gives have no bound; a bound too large
 m = save("rs_input", [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")], [], sz_input="sz")
