@@ -338,11 +338,15 @@ typedef enum op_rt_window {
     OP_RT_WINDOW_FROM_END, /* from the run's size of the axis less -start */
     /* start, end and step clamped by the spec's rules against the run's
      * size of the axis: the count is a data symbol the node sets */
-    OP_RT_WINDOW_CLIPPED
+    OP_RT_WINDOW_CLIPPED,
+    /* from a run-time dim (start_sym) to another, step 1, both within the
+     * axis for every size (a detector's split per feature level) */
+    OP_RT_WINDOW_AT_DIM
 } op_rt_window;
 typedef struct op_rt_slice_axis {
     op_rt_window kind;
     int64_t start, end, step;
+    const char *start_sym; /* OP_RT_WINDOW_AT_DIM */
 } op_rt_slice_axis;
 bool op_rt_slice_steps(const ir_graph *g, int node, op_rt_slice_axis *axes);
 

@@ -13,7 +13,8 @@ Conv; the detector's form, the scale from ReduceMin/ReduceMax of the
 image's height and width, Div and Min; and Pad over run-time dims, by
 constant pads and up to a multiple of 8 by pads the run computes from
 the resized size (ceil(s / 8) * 8 - s: bounded by walking the size's
-values, since intervals alone would allow a negative pad).
+values, since intervals alone would allow a negative pad); a Slice from
+one run-time dim to another (h * w to 2 * h * w of a flattened image).
 
 Refusals checked with their messages: sizes from a graph input (no
 bound), sizes whose bound is too large to allocate, and sizes behind a
@@ -174,6 +175,18 @@ if lib:
     for want in ["height+4", "width+3", "<=57", "<=52", "rp.dim2<=64", "rp.dim3<=56"]:
         if p.returncode != 0 or want not in p.stdout:
             errors.append(f"--dump-ir lacks {want}: {(p.stdout + p.stderr)[-800:]}")
+
+# a Slice between two run-time dims (a detector's split of its anchors
+# per level): x flattened to [1, 3 * h * w], the second channel's block
+# from h * w to 2 * h * w, then a conv over it reshaped back
+nodes = [helper.make_node("Shape", ["x"], ["sx"]), helper.make_node("Gather", ["sx", "g2"], ["h"], axis=0),
+         helper.make_node("Gather", ["sx", "g3"], ["w_"], axis=0), helper.make_node("Mul", ["h", "w_"], ["hw"]),
+         helper.make_node("Mul", ["hw", "two"], ["hw2"]), helper.make_node("Unsqueeze", ["hw", "s0"], ["st"]),
+         helper.make_node("Unsqueeze", ["hw2", "s0"], ["en"]), helper.make_node("Flatten", ["x"], ["f"], axis=1),
+         helper.make_node("Slice", ["f", "st", "en", "s1"], ["y"])]
+inits = [i64("s0", [0]), i64("s1", [1]), helper.make_tensor("g2", TensorProto.INT64, [], [2]),
+         helper.make_tensor("g3", TensorProto.INT64, [], [3]), helper.make_tensor("two", TensorProto.INT64, [], [2])]
+check("Slice of a flattened image from h * w to 2 * h * w", save("rs_dimslice", nodes, inits))
 
 # refusals: sizes a graph input gives have no bound; a bound too large
 m = save("rs_input", [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")], [], sz_input="sz")

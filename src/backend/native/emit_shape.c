@@ -324,6 +324,8 @@ static bool emit_slice_rt(op_emit *e)
             }
             em_line(e, "rtd[%d] = dims0[%d] = win_c%d;", em_rt_index(e->g, out->dims[i].sym), i, i);
             hd_buf_printf(&base, " + win_s%d * %s", i, b.data);
+        } else if (w[i].kind == OP_RT_WINDOW_AT_DIM) { /* from this run's size of a dim */
+            hd_buf_printf(&base, " + rtd[%d] * %s", em_rt_index(e->g, w[i].start_sym), b.data);
         } else if (w[i].kind == OP_RT_WINDOW_FROM_END) { /* the run's size of the axis, less -start */
             hd_buf_printf(&base, " + (%s - INT64_C(%" PRId64 ")) * %s", em_dim(e->g, in, i).s, -w[i].start, b.data);
         } else if (w[i].start) {
