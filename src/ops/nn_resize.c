@@ -438,6 +438,59 @@ static bool rs_get(op_ctx *c, resize_plan *p)
     return true;
 }
 
+/* Sizes that arithmetic on data computes from run-time dims (a
+ * detector's floor(h * scale)): each element that is not a dim gets the
+ * interval op_value_bounds derives, [lo[k], hi[k]]; elements that are
+ * dims go to sv.  False when some element has no bound, or one that is
+ * out of range (reported by the caller). */
+static int rs_bounded_sizes(op_ctx *c, ir_dimvals *sv, int64_t *lo, int64_t *hi)
+{
+    op_bounds b;
+    if (!op_value_bounds(c->g, op_node(c)->inputs[3], &b))
+        return 0;
+    memset(sv, 0, sizeof(*sv));
+    sv->n = b.n;
+    for (int k = 0; k < b.n; k++) {
+        double l = ceil(b.lo[k]) < 0 ? 0 : ceil(b.lo[k]), h = floor(b.hi[k]);
+        if (!(h <= (double)((int64_t)1 << 40)) || h < l) {
+            op_fail(c, "sizes ('%s') element %d may be as large as %g, which is out of range (at most 2^40)",
+                    op_in(c, 3)->name, k, h);
+            return -1;
+        }
+        if (b.sym[k]) {
+            sv->sym[k] = b.sym[k];
+            sv->val[k] = (int64_t)h;
+        } else if (l == h) {
+            sv->val[k] = (int64_t)h;
+        } else {
+            lo[k] = (int64_t)l;
+            hi[k] = (int64_t)h;
+        }
+    }
+    return 1;
+}
+
+/* The plan of a node inferred with such sizes (later passes may have
+ * fused the arithmetic that computed them): Y's dims as inference left
+ * them, data symbols with their ranges. */
+static int rs_sizes_of_output(op_ctx *c, const int *axes, int na, ir_dimvals *sv, int64_t *lo, int64_t *hi)
+{
+    const ir_value *y = op_out(c, 0);
+    memset(sv, 0, sizeof(*sv));
+    sv->n = na;
+    for (int k = 0; y && k < na; k++) {
+        const ir_dim *d = &y->dims[axes[k]];
+        if (d->data_dep && d->rt) {
+            if (!ir_graph_symbol_range(c->g, d->sym, &lo[k], &hi[k]))
+                return 0;
+        } else {
+            sv->val[k] = d->size;
+            sv->sym[k] = d->rt ? d->sym : NULL;
+        }
+    }
+    return y ? 1 : 0;
+}
+
 /* --- over run-time dims ---------------------------------------------------
  * The general path (ir_node.rt_general): X has run-time dims, or sizes is
  * a shape computed from them (ir_dimvals: F.interpolate(size=x.shape[-2:])).
@@ -481,6 +534,9 @@ static bool rs_get_rt(op_ctx *c, resize_plan *p, ir_dim *dims)
     }
     double scales[HODU_MAX_RANK];
     ir_dimvals sv = {0};
+    int64_t data_lo[HODU_MAX_RANK], data_hi[HODU_MAX_RANK]; /* data_hi[k] < 0: element k is a dim */
+    for (int k = 0; k < HODU_MAX_RANK; k++)
+        data_lo[k] = data_hi[k] = -1;
     bool have_sizes = false;
     if (legacy && n->op == OP_UPSAMPLE && c->g->opset < 9) {
         const ir_attr *a = ir_attr_find(n, "scales");
@@ -496,10 +552,17 @@ static bool rs_get_rt(op_ctx *c, resize_plan *p, ir_dim *dims)
         if (!sc && !sz)
             return op_fail(c, "one of scales and sizes is required");
         if (sz) {
-            if (!op_rt_elems(c, 3, &sv))
+            int bounded = op_rt_elems(c, 3, &sv) ? 1
+                          : dims                 ? rs_bounded_sizes(c, &sv, data_lo, data_hi)
+                                                 : rs_sizes_of_output(c, axes, na, &sv, data_lo, data_hi);
+            if (bounded < 0)
+                return false;
+            if (bounded == 0)
                 return op_fail(c,
-                               "with run-time dims, sizes ('%s') must be a build-time constant or computed from "
-                               "dims (Shape, Gather, Slice, Concat, ...); here it depends on the data",
+                               "with run-time dims, sizes ('%s') must be a build-time constant, computed from "
+                               "dims (Shape, Gather, Slice, Concat, ...), or computed from them by arithmetic whose "
+                               "range hodu can bound (Cast, Mul, Div, Min, Max, Floor, ReduceMin, ...); here it "
+                               "depends on the data without a bound hodu can derive",
                                op_in(c, 3)->name);
             if (sv.n != na)
                 return op_fail(c, "sizes has %d values; expected %d", sv.n, na);
@@ -526,7 +589,22 @@ static bool rs_get_rt(op_ctx *c, resize_plan *p, ir_dim *dims)
         int a = axes[k];
         const ir_dim *in = &x->dims[a];
         p->axes[k] = a;
-        if (have_sizes) {
+        if (have_sizes && data_hi[k] >= 0) {
+            /* a size the run computes: a data symbol within its bounds,
+             * which the lowering checks and sets (emit_resize_rt) */
+            out[a] = (ir_dim){.size = data_hi[k], .data_dep = true};
+            if (!dims) {
+                out[a] = op_out(c, 0)->dims[a];
+            } else {
+                hd_buf key;
+                hd_buf_init(&key);
+                hd_buf_printf(&key, "resize-sizes:%s[%d]", op_in(c, 3)->name, k);
+                out[a].sym = ir_graph_keyed_data_symbol(c->g, n->outputs[0], a, data_hi[k], key.data);
+                hd_buf_free(&key);
+                ir_graph_set_symbol_range(c->g, out[a].sym, data_lo[k], data_hi[k]);
+                out[a].rt = true;
+            }
+        } else if (have_sizes) {
             out[a] = (ir_dim){.size = sv.val[k], .sym = sv.sym[k], .rt = sv.sym[k] != NULL};
             if (!out[a].rt && (out[a].size < 0 || out[a].size > ((int64_t)1 << 40)))
                 return op_fail(c, "sizes value %" PRId64 " for axis %d is out of range", out[a].size, a);
@@ -554,7 +632,7 @@ static bool rs_get_rt(op_ctx *c, resize_plan *p, ir_dim *dims)
             }
         }
         ir_poly pi = ir_dim_poly(c->g, in), po = ir_dim_poly(c->g, &out[a]);
-        p->resized[a] = !ir_poly_equal(&pi, &po) || p->scale[a] != 1.0;
+        p->resized[a] = out[a].data_dep || !ir_poly_equal(&pi, &po) || p->scale[a] != 1.0;
         p->max_taps[a] = p->mode == RESIZE_NEAREST ? 1 : p->mode == RESIZE_LINEAR ? 2 : 4;
         if (out[a].size * p->max_taps[a] > ((int64_t)1 << 24))
             return op_fail(c, "output axis %d (%" PRId64 ") is too large to resize", a, out[a].size);

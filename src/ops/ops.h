@@ -304,6 +304,27 @@ void op_rt_dimvals(op_ctx *c);
 /* The elements of input i as dims: its ir_dimvals, or a small integer
  * constant's numbers; false when it is neither (a value of the data). */
 bool op_rt_elems(const op_ctx *c, size_t i, ir_dimvals *out);
+/* Bounds of a small value (a vector of at most HODU_MAX_RANK elements)
+ * that arithmetic on data computes from run-time dims (valbounds.c):
+ * each element's interval from the dims' ranges, through Shape, Cast,
+ * Gather, Slice, Concat, Add/Sub/Mul/Div, Reciprocal, Min/Max, Floor/Ceil/Round,
+ * ReduceMin/Max, Clip, ...  sym[i] names the run-time dim element i is
+ * exactly, or is NULL.  False when some element has no bound. */
+typedef struct op_bounds {
+    int n;
+    double lo[HODU_MAX_RANK], hi[HODU_MAX_RANK];
+    const char *sym[HODU_MAX_RANK];
+} op_bounds;
+bool op_value_bounds(const ir_graph *g, int id, op_bounds *out);
+/* The bounds with run-time dim `sym` fixed to `val`: a caller bounds a sum
+ * of the dim and the value jointly by walking the dim's sizes (at most
+ * OP_BOUNDS_MAX_ENUM of them; op_value_bounds does so itself for each dim
+ * it reads). */
+#define OP_BOUNDS_MAX_ENUM 2048
+bool op_value_bounds_at(const ir_graph *g, int id, const char *sym, int64_t val, op_bounds *out);
+/* Pad on the general path (shape.c): constant mode, each output dim the
+ * input's plus its pads (numbers, dims, or bounded data: a data symbol). */
+bool shape_infer_pad_rt(op_ctx *c);
 /* Resize and Upsample on the general path (nn_resize.c): output dims from
  * sizes as dims (or whole constant scales), the taps mapped in the run. */
 bool nn_infer_resize_rt(op_ctx *c);
@@ -317,11 +338,15 @@ typedef enum op_rt_window {
     OP_RT_WINDOW_FROM_END, /* from the run's size of the axis less -start */
     /* start, end and step clamped by the spec's rules against the run's
      * size of the axis: the count is a data symbol the node sets */
-    OP_RT_WINDOW_CLIPPED
+    OP_RT_WINDOW_CLIPPED,
+    /* from a run-time dim (start_sym) to another, step 1, both within the
+     * axis for every size (a detector's split per feature level) */
+    OP_RT_WINDOW_AT_DIM
 } op_rt_window;
 typedef struct op_rt_slice_axis {
     op_rt_window kind;
     int64_t start, end, step;
+    const char *start_sym; /* OP_RT_WINDOW_AT_DIM */
 } op_rt_slice_axis;
 bool op_rt_slice_steps(const ir_graph *g, int node, op_rt_slice_axis *axes);
 

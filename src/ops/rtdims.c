@@ -687,7 +687,8 @@ static bool general_op(const ir_node *n)
     case OP_GLOBAL_MAX_POOL:
     case OP_GLOBAL_LP_POOL:
     case OP_RESIZE:
-    case OP_UPSAMPLE: return true;
+    case OP_UPSAMPLE:
+    case OP_PAD: return true;
     case OP_BATCH_NORMALIZATION: return ir_attr_int(n, "training_mode", 0) == 0;
     default: return false;
     }
@@ -1044,6 +1045,37 @@ static bool general_reshape(op_ctx *c)
     return true;
 }
 
+/* True when every coefficient of p is at least 0: p is then never
+ * negative, its symbols (dims, quotients of dims) never being so. */
+static bool poly_nonneg(const ir_poly *p)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->t[i].coef < 0)
+            return false;
+    return true;
+}
+
+/* A window from start element k to end element k, step 1, where either is
+ * a run-time dim: its count end - start a polynomial that is never
+ * negative, and the end never past axis d (a detector's split of its
+ * anchors per feature level: from a sum of the levels before to that sum
+ * plus this level's count).  Fills the window and the output dim. */
+static bool dim_window(op_ctx *c, const ir_graph *g, const ir_dim *d, const ir_dimvals *st, const ir_dimvals *en, int k,
+                       op_rt_slice_axis *w, ir_dim *out)
+{
+    if ((!st->sym[k] && st->val[k] < 0) || (!en->sym[k] && en->val[k] < 0))
+        return false;
+    ir_dim sd = st->sym[k] ? (ir_dim){.size = st->val[k], .sym = st->sym[k], .rt = true} : (ir_dim){.size = st->val[k]};
+    ir_dim ed = en->sym[k] ? (ir_dim){.size = en->val[k], .sym = en->sym[k], .rt = true} : (ir_dim){.size = en->val[k]};
+    ir_poly ps = ir_dim_poly(g, &sd), pe = ir_dim_poly(g, &ed), pd = ir_dim_poly(g, d), cnt, room;
+    if (!ir_poly_add(&pe, &ps, -1, &cnt) || !poly_nonneg(&cnt) || !ir_poly_add(&pd, &pe, -1, &room) ||
+        !poly_nonneg(&room))
+        return false;
+    *w = (op_rt_slice_axis){st->sym[k] ? OP_RT_WINDOW_AT_DIM : OP_RT_WINDOW_AT, st->sym[k] ? 0 : st->val[k], 0, 1,
+                            st->sym[k]};
+    return !c || ir_graph_poly_dim(c->g, &cnt, out);
+}
+
 /* Slice on the general path: each axis either as at build time (a static
  * dim, constant starts and ends), or from 0 to a run-time dim (an end
  * computed from the input's dims, `x[:, :seq]`, or past the end of a
@@ -1059,7 +1091,7 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, op_rt_sli
     const ir_value *in = ir_val(g, n->inputs[0]);
     int r = in->rank;
     for (int i = 0; i < r; i++) {
-        w[i] = (op_rt_slice_axis){OP_RT_WINDOW_AT, 0, 0, 1};
+        w[i] = (op_rt_slice_axis){OP_RT_WINDOW_AT, 0, 0, 1, NULL};
         dims[i] = in->dims[i];
     }
     ir_dimvals st, en, ax, sp;
@@ -1082,6 +1114,14 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, op_rt_sli
             return c && op_fail(c, "axis %" PRId64 " is out of range or repeated", has_axes ? ax.val[k] : k);
         seen[a] = true;
         int64_t s = st.val[k], e = en.val[k], p = has_steps ? sp.val[k] : 1;
+        if (st.sym[k] && !(has_steps && sp.sym[k]) && p == 1) {
+            if (dim_window(c, g, &in->dims[a], &st, &en, k, &w[a], &dims[a]))
+                continue;
+            return c && op_fail(c,
+                                "along axis %" PRId64 ", its start is a run-time dim, and its end is not one that is "
+                                "at least the start and at most the axis for every size",
+                                a);
+        }
         if (st.sym[k] || (has_steps && sp.sym[k]) || p == 0)
             return c &&
                    op_fail(c, "along axis %" PRId64 ", its start and step must be build-time numbers (step not 0)", a);
@@ -1107,7 +1147,7 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, op_rt_sli
                     continue;
                 }
                 if (s < 0 && -s <= lo && (e >= d->size || (e < 0 && e >= s))) {
-                    w[a] = (op_rt_slice_axis){OP_RT_WINDOW_FROM_END, s, 0, 1};
+                    w[a] = (op_rt_slice_axis){OP_RT_WINDOW_FROM_END, s, 0, 1, NULL};
                     dims[a] = (ir_dim){.size = (e >= d->size ? 0 : e) - s};
                     continue;
                 }
@@ -1134,10 +1174,12 @@ static bool slice_axes(op_ctx *c, const ir_graph *g, const ir_node *n, op_rt_sli
                     int64_t within = span / mag + (span % mag != 0);
                     bound = within < bound ? within : bound;
                 }
-                w[a] = (op_rt_slice_axis){OP_RT_WINDOW_CLIPPED, s, e, p};
+                w[a] = (op_rt_slice_axis){OP_RT_WINDOW_CLIPPED, s, e, p, NULL};
                 dims[a] = (ir_dim){.size = bound < 0 ? 0 : bound, .data_dep = true};
                 continue;
             }
+            if (en.sym[k] && p == 1 && dim_window(c, g, d, &st, &en, k, &w[a], &dims[a]))
+                continue;
             if (g->exact_slices)
                 return c && op_fail(c,
                                     "along axis %" PRId64 " it would slice a run-time dim other than from 0 or from "
@@ -1460,6 +1502,10 @@ static bool general_infer(op_ctx *c)
     }
     if (n->op == OP_RESIZE || n->op == OP_UPSAMPLE) {
         n->rt_general = nn_infer_resize_rt(c);
+        return n->rt_general;
+    }
+    if (n->op == OP_PAD) {
+        n->rt_general = shape_infer_pad_rt(c);
         return n->rt_general;
     }
     if (n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->op == OP_SLICE || n->op == OP_RANGE || n->op == OP_EXPAND ||

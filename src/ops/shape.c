@@ -1173,6 +1173,96 @@ static bool infer_pad(op_ctx *c)
     return true;
 }
 
+/* Pad over run-time dims (the general path), constant mode, pads from
+ * opset 11's input: each output dim is the input's plus its two pads.
+ * Pads that are numbers or dims (ir_dimvals) give a polynomial; pads that
+ * arithmetic on data computes from dims (a detector's padding to a
+ * multiple of 32) give a data symbol within the bounds op_value_bounds
+ * derives, which the lowering checks and sets. */
+bool shape_infer_pad_rt(op_ctx *c)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = op_node(c);
+    const ir_value *x = op_in(c, 0), *pv = n->n_inputs > 1 ? op_in(c, 1) : NULL;
+    const char *mode = ir_attr_string(n, "mode", "constant");
+    if (strcmp(mode, "constant") != 0)
+        return op_fail(c,
+                       "mode '%s' over run-time dims is not supported yet (constant is); bind the dims with --dim "
+                       "SYM=N",
+                       mode);
+    if (!pv || (n->n_inputs > 3 && op_in(c, 3)))
+        return op_fail(c, "over run-time dims, pads must be an input (opset 11) and axes absent");
+    if (n->n_inputs > 2 && op_in(c, 2) && ir_value_numel(op_in(c, 2)) != 1)
+        return op_fail(c, "constant_value must be one element");
+    int r = x->rank;
+    op_bounds b;
+    if (!op_value_bounds(g, n->inputs[1], &b))
+        return op_fail(c,
+                       "over run-time dims, pads ('%s') must be numbers, dims, or computed from dims by arithmetic "
+                       "whose range hodu can bound; here it depends on the data without a bound",
+                       pv->name);
+    if (b.n != 2 * r)
+        return op_fail(c, "pads has %d entries, expected %d", b.n, 2 * r);
+    ir_dim out[HODU_MAX_RANK];
+    int64_t top[HODU_MAX_RANK];
+    for (int a = 0; a < r; a++) {
+        const ir_dim *d = &x->dims[a];
+        int64_t dlo = d->size, dhi = d->size;
+        if (d->rt && !ir_graph_symbol_range(g, d->sym, &dlo, &dhi))
+            return op_fail(c, "internal error: run-time dim '%s' has no range", d->sym);
+        double lo = (double)dlo + ceil(b.lo[a]) + ceil(b.lo[a + r]),
+               hi = (double)dhi + floor(b.hi[a]) + floor(b.hi[a + r]);
+        if (b.lo[a] < 0 || b.lo[a + r] < 0)
+            return op_fail(c, "pads for axis %d may be negative (a crop) over run-time dims; not supported yet", a);
+        if (!(hi <= (double)((int64_t)1 << 40)))
+            return op_fail(c, "pads for axis %d may make it as large as %g, past 2^40", a, hi);
+        bool exact = (b.sym[a] || b.lo[a] == b.hi[a]) && (b.sym[a + r] || b.lo[a + r] == b.hi[a + r]);
+        if (exact) { /* the dim plus two numbers or dims: a polynomial */
+            ir_poly sum = ir_dim_poly(g, d);
+            for (int k = 0; k < 2; k++) {
+                int j = a + k * r;
+                ir_dim pd = b.sym[j] ? (ir_dim){.size = (int64_t)b.hi[j], .sym = b.sym[j], .rt = true}
+                                     : (ir_dim){.size = (int64_t)b.hi[j]};
+                ir_poly pp = ir_dim_poly(g, &pd);
+                if (!ir_poly_add(&sum, &pp, 1, &sum))
+                    return op_fail(c, "axis %d's padded size has more terms than hodu can name", a);
+            }
+            if (!ir_graph_poly_dim(g, &sum, &out[a]))
+                return op_fail(c, "axis %d's padded size overflows, or has no name the model leaves free", a);
+        } else {
+            /* pads computed from this very dim (up to a multiple of 32):
+             * bound the sum for each size of the dim */
+            if (d->rt && dhi - dlo < OP_BOUNDS_MAX_ENUM) {
+                op_bounds at;
+                double jlo = INFINITY, jhi = -INFINITY;
+                for (int64_t v = dlo; v <= dhi; v++) {
+                    if (!op_value_bounds_at(g, n->inputs[1], d->sym, v, &at)) {
+                        jlo = -INFINITY;
+                        break;
+                    }
+                    jlo = fmin(jlo, (double)v + ceil(at.lo[a]) + ceil(at.lo[a + r]));
+                    jhi = fmax(jhi, (double)v + floor(at.hi[a]) + floor(at.hi[a + r]));
+                }
+                if (isfinite(jlo) && isfinite(jhi)) {
+                    lo = fmax(lo, jlo);
+                    hi = fmin(hi, jhi);
+                }
+            }
+            hd_buf key;
+            hd_buf_init(&key);
+            hd_buf_printf(&key, "pad:%s[%d]", ir_val(g, n->outputs[0])->name, a);
+            out[a] = (ir_dim){.size = (int64_t)hi, .data_dep = true, .rt = true};
+            out[a].sym = ir_graph_keyed_data_symbol(g, n->outputs[0], a, (int64_t)hi, key.data);
+            hd_buf_free(&key);
+            ir_graph_set_symbol_range(g, out[a].sym, (int64_t)lo, (int64_t)hi);
+        }
+        top[a] = out[a].size;
+    }
+    op_set_out(c, 0, x->dtype, r, top);
+    memcpy(op_out(c, 0)->dims, out, (size_t)r * sizeof(ir_dim));
+    return true;
+}
+
 bool shape_pad_plan_of(const ir_graph *g, int node, hd_diag *d, shape_pad_plan *p)
 {
     op_ctx c = node_ctx(g, node, d);

@@ -647,6 +647,18 @@ static bool emit_resize_rt(op_emit *e)
     rt_layout_of(&p, strcmp(acc_t, "double") ? 4 : 8, &l);
     e->can_fail = true;
     emit_taps_fn(e, &p, acc_t);
+    /* sizes the run computes (data symbols): within the bounds the build
+     * derived, then this run's dims of Y, which the loops below read */
+    for (int k = 0; k < p.n_axes; k++) {
+        int a = p.axes[k];
+        int64_t lo, hi;
+        if (!y->dims[a].data_dep || !y->dims[a].rt || !ir_graph_symbol_range(g, y->dims[a].sym, &lo, &hi))
+            continue;
+        e->check_why = "its sizes are outside the range the build derived for them";
+        em_line(e, "if (in%d[%d] < INT64_C(%" PRId64 ") || in%d[%d] > INT64_C(%" PRId64 ")) return 1;", p.sizes_input,
+                k, lo, p.sizes_input, k, hi);
+        em_line(e, "rtd[%d] = dims0[%d] = in%d[%d];", em_rt_index(g, y->dims[a].sym), a, p.sizes_input, k);
+    }
     for (int a = 0; a < r; a++) {
         hd_buf is, os;
         hd_buf_init(&is);

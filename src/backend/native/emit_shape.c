@@ -324,6 +324,8 @@ static bool emit_slice_rt(op_emit *e)
             }
             em_line(e, "rtd[%d] = dims0[%d] = win_c%d;", em_rt_index(e->g, out->dims[i].sym), i, i);
             hd_buf_printf(&base, " + win_s%d * %s", i, b.data);
+        } else if (w[i].kind == OP_RT_WINDOW_AT_DIM) { /* from this run's size of a dim */
+            hd_buf_printf(&base, " + rtd[%d] * %s", em_rt_index(e->g, w[i].start_sym), b.data);
         } else if (w[i].kind == OP_RT_WINDOW_FROM_END) { /* the run's size of the axis, less -start */
             hd_buf_printf(&base, " + (%s - INT64_C(%" PRId64 ")) * %s", em_dim(e->g, in, i).s, -w[i].start, b.data);
         } else if (w[i].start) {
@@ -925,6 +927,66 @@ static bool emit_tile(op_emit *e)
     return true;
 }
 
+/* Pad on the general path (shape_infer_pad_rt): constant mode, the pads
+ * read in the run.  A padded dim the data decides is this node's data
+ * symbol, checked against its bounds and set first. */
+static bool emit_pad_rt(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *x = em_in(e, 0), *y = em_out(e, 0);
+    int r = x->rank;
+    const char *ct = em_ctype(y->dtype);
+    e->can_fail = true;
+    for (int a = 0; a < r; a++) {
+        em_line(e, "const int64_t nx%d = %s, pb%d = in1[%d];", a, em_dim(e->g, x, a).s, a, a);
+        em_line(e, "if (pb%d < 0 || in1[%d] < 0) return 1;", a, a + r);
+        int64_t lo, hi;
+        if (y->dims[a].data_dep && y->dims[a].rt && ir_graph_symbol_range(e->g, y->dims[a].sym, &lo, &hi)) {
+            e->check_why = "its pads are outside the range the build derived for them";
+            em_line(e, "{");
+            em_line(e, "    const int64_t d = nx%d + pb%d + in1[%d];", a, a, a + r);
+            em_line(e, "    if (d < INT64_C(%" PRId64 ") || d > INT64_C(%" PRId64 ")) return 1;", lo, hi);
+            em_line(e, "    rtd[%d] = dims0[%d] = d;", em_rt_index(e->g, y->dims[a].sym), a);
+            em_line(e, "}");
+        } else {
+            em_line(e, "if (nx%d + pb%d + in1[%d] != %s) return 1;", a, a, a + r, em_dim(e->g, y, a).s);
+        }
+    }
+    hd_buf all;
+    hd_buf_init(&all);
+    em_rt_span(e->g, y, 0, r, &all);
+    em_line(e, "const int64_t total = %s;", all.data);
+    hd_buf_free(&all);
+    bool has_value = n->n_inputs > 2 && n->inputs[2] >= 0;
+    em_line(e, "const %s v = %s;", ct, has_value ? "in2[0]" : "0");
+    em_line(e, "for (int64_t i = 0; i < total; i++)");
+    em_line(e, "    out0[i] = v;");
+    hd_buf yo, xo;
+    hd_buf_init(&yo);
+    hd_buf_init(&xo);
+    static const char *const IV[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
+    for (int a = 0; a < r; a++) {
+        char bound[16];
+        snprintf(bound, sizeof bound, "nx%d", a);
+        em_for_rt(e, IV[a], bound);
+        hd_buf ys, xs;
+        hd_buf_init(&ys);
+        hd_buf_init(&xs);
+        em_rt_elems(e->g, y, a, &ys);
+        em_rt_elems(e->g, x, a, &xs);
+        hd_buf_printf(&yo, "%s(%s + pb%d) * (%s)", yo.len ? " + " : "", IV[a], a, ys.data);
+        hd_buf_printf(&xo, "%s%s * (%s)", xo.len ? " + " : "", IV[a], xs.data);
+        hd_buf_free(&ys);
+        hd_buf_free(&xs);
+    }
+    em_line(e, "out0[%s] = in0[%s];", yo.len ? yo.data : "0", xo.len ? xo.data : "0");
+    for (int a = 0; a < r; a++)
+        em_close(e);
+    hd_buf_free(&yo);
+    hd_buf_free(&xo);
+    return true;
+}
+
 static bool emit_pad(op_emit *e)
 {
     const ir_value *out = em_out(e, 0);
@@ -1177,7 +1239,7 @@ void native_register_shape(native_lowering *table)
     table[OP_GATHER] = (native_lowering){.emit = emit_gather, .emit_rt = emit_gather_rt};
     table[OP_GATHER_ELEMENTS] = (native_lowering){.emit = emit_gather_elements, .emit_rt = emit_gather_elements_rt};
     table[OP_TILE] = (native_lowering){.emit = emit_tile};
-    table[OP_PAD] = (native_lowering){.emit = emit_pad};
+    table[OP_PAD] = (native_lowering){.emit = emit_pad, .emit_rt = emit_pad_rt};
     table[OP_CONSTANT_OF_SHAPE] =
         (native_lowering){.emit = emit_constant_of_shape, .emit_rt = emit_constant_of_shape_rt};
     table[OP_TRILU] = (native_lowering){.emit = emit_trilu};
