@@ -375,13 +375,42 @@ static void make_data_symbols(ir_graph *g, const ir_node *n)
     }
 }
 
+/* `order` with added[0..n_added) inserted after its entry k; both arrays
+ * are freed (added may be NULL when n_added is 0). */
+static int *splice_after(int *order, size_t *count, size_t k, int *added, size_t n_added)
+{
+    int *grown = hd_xmalloc((*count + n_added) * sizeof(int));
+    memcpy(grown, order, (k + 1) * sizeof(int));
+    if (n_added)
+        memcpy(grown + k + 1, added, n_added * sizeof(int));
+    memcpy(grown + k + 1 + n_added, order + k + 1, (*count - k - 1) * sizeof(int));
+    free(order);
+    free(added);
+    *count += n_added;
+    return grown;
+}
+
 /* Infers and folds the nodes of `order` (heap-allocated; freed here) in
  * that order. */
 static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
 {
     bool ok = true;
+    pass_seqs *seqs = pass_seqs_new();
     for (size_t k = 0; k < count && ok; k++) {
         int id = order[k];
+        /* A sequence node becomes the nodes that pick, cut or join its
+         * tensors, inferred next. */
+        int *seq_added;
+        size_t n_seq_added;
+        int lowered = pass_seq_lower(g, id, seqs, &seq_added, &n_seq_added, d);
+        if (lowered < 0) {
+            ok = false;
+            break;
+        }
+        if (lowered > 0) {
+            order = splice_after(order, &count, k, seq_added, n_seq_added);
+            continue;
+        }
         ir_node *n = &g->nodes[id];
         const op_def *def = op_get(n->op);
         for (size_t j = 0; j < n->n_inputs; j++) {
@@ -446,14 +475,7 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
             int *added;
             size_t n_added;
             inline_guarded(g, id, &added, &n_added);
-            int *grown = hd_xmalloc((count + n_added) * sizeof(int));
-            memcpy(grown, order, (k + 1) * sizeof(int));
-            memcpy(grown + k + 1, added, n_added * sizeof(int));
-            memcpy(grown + k + 1 + n_added, order + k + 1, (count - k - 1) * sizeof(int));
-            free(order);
-            free(added);
-            order = grown;
-            count += n_added;
+            order = splice_after(order, &count, k, added, n_added);
             continue;
         }
         /* A Loop or Scan over run-time dims runs whole, its body reading
@@ -531,6 +553,9 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
         else if (!g->parent)
             make_data_symbols(g, n);
     }
+    if (ok)
+        ok = pass_seq_check_outputs(g, seqs, d);
+    pass_seqs_free(seqs);
     free(order);
     return ok;
 }
