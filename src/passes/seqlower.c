@@ -140,6 +140,10 @@ static int64_t position(lower_ctx *c, size_t k, size_t len, bool at_end)
 {
     op_ctx oc = {c->g, c->id, c->d};
     const ir_node *n = &c->g->nodes[c->id];
+    if (k >= n->n_inputs || n->inputs[k] < 0 || seq_is(c->s, n->inputs[k])) {
+        ir_node_error(c->d, c->g, c->id, "input %zu (the position) must be a tensor", k);
+        return -1;
+    }
     const ir_value *pv = &c->g->values[n->inputs[k]];
     if (pv->dtype != HODU_DTYPE_I32 && pv->dtype != HODU_DTYPE_I64) {
         ir_node_error(c->d, c->g, c->id, "position '%s' must be int32 or int64, not %s", pv->name,
@@ -173,25 +177,47 @@ static bool check_len(lower_ctx *c, size_t len)
     return false;
 }
 
-static bool static_tensor(lower_ctx *c, int v)
+/* Whether tensor v has a known shape whose dim `axis` (-1: none) is
+ * fixed; other dims may be run-time dims. */
+static bool known_axis(lower_ctx *c, int v, int axis)
 {
     const ir_value *x = &c->g->values[v];
-    if (ir_value_is_static(x) && !ir_value_has_rt(x) && !ir_value_has_data_dep(x))
+    if (ir_value_is_static(x) && !ir_value_has_unbounded(x) && !ir_value_has_symbolless_data_dep(x) &&
+        (axis < 0 || (!x->dims[axis].rt && !x->dims[axis].data_dep)))
         return true;
     ir_node_error(c->d, c->g, c->id,
-                  "'%s' has run-time dims; a sequence over it is not supported yet (build with fixed sizes)", x->name);
+                  "'%s' has a size only known when the model runs along the axis the sequence is made over; not "
+                  "supported yet (build with fixed sizes)",
+                  x->name);
     return false;
+}
+
+/* Squeeze (or Unsqueeze) of x at `axis`, as the graph's opset writes it. */
+static int squeeze(lower_ctx *c, int x, int64_t axis, bool unsqueeze)
+{
+    const char *op = unsqueeze ? "Unsqueeze" : "Squeeze";
+    if (c->g->opset >= 13) {
+        int ins[2] = {x, const_i64(c->g, &axis, 1)};
+        return add_node(c, op, ins, 2, -1);
+    }
+    int out = add_node(c, op, &x, 1, -1);
+    ir_attr *a = ir_node_add_attr(c->g, (int)c->g->n_nodes - 1, "axes", IR_ATTR_INTS);
+    a->ints = hd_xmalloc(sizeof(int64_t));
+    a->ints[0] = axis;
+    a->n = 1;
+    return out;
 }
 
 static bool lower_construct(lower_ctx *c, int out)
 {
     const ir_node *n = &c->g->nodes[c->id];
-    hodu_dtype dt = c->g->values[n->inputs[0]].dtype;
-    for (size_t k = 0; k < n->n_inputs; k++) {
-        if (n->inputs[k] < 0) {
-            ir_node_error(c->d, c->g, c->id, "input %zu is missing", k);
+    for (size_t k = 0; k < n->n_inputs; k++)
+        if (n->inputs[k] < 0 || seq_is(c->s, n->inputs[k])) {
+            ir_node_error(c->d, c->g, c->id, "input %zu must be a tensor", k);
             return false;
         }
+    hodu_dtype dt = c->g->values[n->inputs[0]].dtype;
+    for (size_t k = 0; k < n->n_inputs; k++) {
         if (c->g->values[n->inputs[k]].dtype != dt) {
             ir_node_error(c->d, c->g, c->id, "input '%s' is %s, but the sequence holds %s",
                           c->g->values[n->inputs[k]].name, ir_dtype_name(c->g->values[n->inputs[k]].dtype),
@@ -278,7 +304,11 @@ static bool lower_split(lower_ctx *c, int out)
 {
     const ir_node *n = &c->g->nodes[c->id];
     int x = n->inputs[0];
-    if (x < 0 || seq_is(c->s, x) || !static_tensor(c, x))
+    if (x < 0 || seq_is(c->s, x)) {
+        ir_node_error(c->d, c->g, c->id, "input 0 must be a tensor");
+        return false;
+    }
+    if (c->g->values[x].rank < 0 || !known_axis(c, x, -1))
         return false;
     const ir_value *xv = &c->g->values[x];
     if (xv->rank < 1) {
@@ -288,6 +318,8 @@ static bool lower_split(lower_ctx *c, int out)
     op_ctx oc = {c->g, c->id, c->d};
     int axis;
     if (!op_axis(&oc, ir_attr_int(n, "axis", 0), xv->rank, &axis))
+        return false;
+    if (!known_axis(c, x, axis))
         return false;
     int64_t dim = xv->dims[axis].size;
     bool keep = ir_attr_int(n, "keepdims", 1) != 0;
@@ -338,19 +370,12 @@ static bool lower_split(lower_ctx *c, int out)
     }
     int *items = hd_xmalloc((count ? count : 1) * sizeof(int));
     int64_t at = 0, ax = axis;
-    int64_t kept[HODU_MAX_RANK];
-    int r = 0;
-    for (int d = 0; d < xv->rank; d++)
-        if (d != axis)
-            kept[r++] = xv->dims[d].size;
     for (size_t i = 0; i < count; i++) {
         int64_t end = at + sizes[i];
         int ins[4] = {x, const_i64(c->g, &at, 1), const_i64(c->g, &end, 1), const_i64(c->g, &ax, 1)};
         items[i] = add_node(c, "Slice", ins, 4, -1);
-        if (!keep) {
-            int rs[2] = {items[i], const_i64(c->g, kept, (size_t)r)};
-            items[i] = add_node(c, "Reshape", rs, 2, -1);
-        }
+        if (!keep)
+            items[i] = squeeze(c, items[i], ax, false);
         at = end;
     }
     seq_set(c->s, out, c->g->values[x].dtype, items, count);
@@ -383,7 +408,7 @@ static bool lower_concat(lower_ctx *c, int out)
     memcpy(ins, l->items, len * sizeof(int));
     if (new_axis) {
         for (size_t i = 0; i < len; i++)
-            if (!static_tensor(c, ins[i])) {
+            if (!known_axis(c, ins[i], -1)) {
                 free(ins);
                 return false;
             }
@@ -395,19 +420,8 @@ static bool lower_concat(lower_ctx *c, int out)
         }
         if (axis < 0)
             axis += rank + 1;
-        for (size_t i = 0; i < len; i++) {
-            const ir_value *e = &c->g->values[ins[i]];
-            int64_t dims[HODU_MAX_RANK];
-            int r = 0;
-            for (int d = 0; d <= e->rank && d < HODU_MAX_RANK; d++) {
-                if (d == axis)
-                    dims[r++] = 1;
-                if (d < e->rank)
-                    dims[r++] = e->dims[d].size;
-            }
-            int rs[2] = {ins[i], const_i64(c->g, dims, (size_t)r)};
-            ins[i] = add_node(c, "Reshape", rs, 2, -1);
-        }
+        for (size_t i = 0; i < len; i++)
+            ins[i] = squeeze(c, ins[i], axis, true);
     }
     add_node(c, "Concat", ins, len, out);
     ir_attr *a = ir_node_add_attr(c->g, (int)c->g->n_nodes - 1, "axis", IR_ATTR_INT);
@@ -441,7 +455,7 @@ static int append_node(lower_ctx *c, const ir_graph *body, size_t k)
     int in = body->inputs[2 + k], out = body->outputs[1 + k];
     int p = body->values[out].producer;
     const ir_node *pn = p >= 0 ? &body->nodes[p] : NULL;
-    if (!pn || pn->dead || pn->op != OP_SEQUENCE_INSERT || pn->inputs[0] != in ||
+    if (!pn || pn->dead || pn->op != OP_SEQUENCE_INSERT || pn->inputs[0] != in || pn->inputs[1] < 0 ||
         (pn->n_inputs > 2 && pn->inputs[2] >= 0) || read_elsewhere(body, in, p)) {
         ir_node_error(c->d, c->g, c->id,
                       "loop-carried sequence %zu ('%s'): the body must only append to it (one SequenceInsert "
@@ -450,6 +464,35 @@ static int append_node(lower_ctx *c, const ir_graph *body, size_t k)
         return -1;
     }
     return p;
+}
+
+/* Whether value v of the body of Loop `node` is true in every iteration:
+ * the condition carried in, or a true constant (of the body, or captured
+ * from g), possibly through Identity.  The body is not folded yet: a
+ * Constant node still is one, a captured constant still an input. */
+static bool always_true(const ir_graph *g, int node, const ir_graph *body, int v, int depth)
+{
+    int64_t x;
+    if (v < 0 || depth > 8)
+        return false;
+    if (body->n_inputs > 1 && v == body->inputs[1])
+        return true;
+    const ir_node *loop = &g->nodes[node];
+    for (size_t k = 0; k < loop->n_captures; k++)
+        if (v == body->inputs[body->n_inputs - loop->n_captures + k]) {
+            int outer = loop->inputs[loop->n_inputs - loop->n_captures + k];
+            return ir_const_as_i64(g, outer, &x, 1) == 1 && x != 0;
+        }
+    if (ir_const_as_i64(body, v, &x, 1) == 1)
+        return x != 0;
+    int p = body->values[v].producer;
+    if (p < 0 || body->nodes[p].dead)
+        return false;
+    const ir_node *pn = &body->nodes[p];
+    if (pn->op == OP_IDENTITY && pn->n_inputs == 1)
+        return always_true(g, node, body, pn->inputs[0], depth + 1);
+    const ir_attr *a = pn->op == OP_CONSTANT ? ir_attr_find(pn, "value") : NULL;
+    return a && a->kind == IR_ATTR_TENSOR && a->tensor >= 0 && ir_const_as_i64(body, a->tensor, &x, 1) == 1 && x != 0;
 }
 
 /* A Loop carrying sequences that its body only appends to: each such
@@ -475,7 +518,11 @@ static bool lower_loop(lower_ctx *c)
         return false;
     }
     size_t n_carried = formal - 2;
-    if (n->inputs[0] < 0 || cf_loop_cond_may_end(g, c->id)) {
+    int64_t start;
+    bool may_end =
+        cf_loop_cond_may_end(g, c->id) && !(ir_const_as_i64(g, n->inputs[1], &start, 1) == 1 && start != 0 && body &&
+                                            body->n_outputs > 0 && always_true(g, c->id, body, body->outputs[0], 0));
+    if (n->inputs[0] < 0 || may_end) {
         ir_node_error(c->d, g, c->id,
                       "carries a sequence, which needs a build-time trip count and a condition that cannot end "
                       "the loop early (sequences exist only at build time so far)");

@@ -69,7 +69,6 @@ except ImportError as exc:
 F, I64, B = TP.FLOAT, TP.INT64, TP.BOOL
 
 
-
 def m_if_runtime():
     w = numpy_helper.from_array(np.linspace(-1, 1, 4).astype(np.float32), "w")
     then_g = h.make_graph([h.make_node("Mul", ["x", "w"], ["t"])], "then", [], [vi("t", F, [3, 4])])

@@ -17,13 +17,23 @@ run time; every output must agree with onnxruntime's to 1e-5 relative:
                 before it), then ConcatFromSequence and SequenceAt after
                 it; trip counts 2 and 5 (build-time constants), a second
                 carried tensor beside the sequence
+  rt_batch      SplitToSequence along a fixed axis of an input whose batch
+                is a run-time dim (--dim B=1..4; runs at B=1 and B=3), with
+                and without split sizes, SequenceAt, and ConcatFromSequence
+                on a new axis
+  torch_append  a torch.jit.script'ed function appending x[i] * 2 + i to a
+                list in a for loop, then torch.stack and torch.cat of the
+                list, exported by torch.onnx (SequenceEmpty, a Loop with
+                SequenceInsert, ConcatFromSequence); left out only when the
+                exporter writes no such Loop, a failing export fails
 
 and what must be refused with a clear error, never a crash:
 
   SequenceAt past the end (a constant position, and a graph input bound
   with --const-input), a position that is a run-time input (named so the
   caller can bind it), a sequence read by an op that takes tensors, a
-  sequence as the model's output, a Loop whose body does more than append.
+  sequence as the model's output, a Loop whose body does more than append,
+  operands left out where the op needs them.
 
 Exit status 0 when all agree, 1 on any disagreement or failure; a missing
 numpy, onnx or onnxruntime fails the test.
@@ -63,6 +73,17 @@ def m_static():
              h.make_node("Relu", ["stack"], ["stack_relu"])]
     return model("static_ops", nodes, [vi("x", F, [6, 4]), vi("y", F, [2, 4])],
                  [vi("at", F, [2, 4]), vi("len", I64, []), vi("cat", F, [9, 4]), vi("stack_relu", F, [6, 4])])
+
+
+def m_rt_batch():
+    nodes = [const("sizes", [2, 4], np.int64), const("one", 1, np.int64), const("two", 2, np.int64),
+             h.make_node("SplitToSequence", ["x"], ["cols"], axis=1, keepdims=0),
+             h.make_node("SequenceAt", ["cols", "two"], ["col2"]),
+             h.make_node("ConcatFromSequence", ["cols"], ["back"], axis=1, new_axis=1),
+             h.make_node("SplitToSequence", ["x", "sizes"], ["parts"], axis=1),
+             h.make_node("SequenceAt", ["parts", "one"], ["right"])]
+    return model("rt_batch", nodes, [vi("x", F, ["B", 6])],
+                 [vi("col2", F, ["B"]), vi("back", F, ["B", 6]), vi("right", F, ["B", 4])])
 
 
 def m_loop_append(trip):
@@ -119,6 +140,33 @@ def m_loop_not_append():
 
 
 
+def m_torch_append(work):
+    import torch
+    from typing import List
+
+    @torch.jit.script
+    def f(x):
+        out: List[torch.Tensor] = []
+        for i in range(x.size(0)):
+            out.append(x[i] * 2.0 + float(i))
+        return torch.stack(out, 0), torch.cat(out, 0)
+
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return f(x)
+
+    path = os.path.join(work, "torch_append.onnx")
+    torch.onnx.export(torch.jit.script(M()), (torch.ones(4, 3),), path, input_names=["x"],
+                      output_names=["stacked", "joined"], opset_version=17, dynamo=False)
+    m = onnx.load(path)
+    if not any(n.op_type == "Loop" for n in m.graph.node):
+        return None
+    # The exporter names the outputs' dims; hodu builds static shapes.
+    for o in m.graph.output:
+        o.type.tensor_type.ClearField("shape")
+    return m
+
+
 def build_fails(t, m, name, want, extra=(), errors=None):
     path = t.path(f"{name}.onnx")
     onnx.save(m, path)
@@ -134,13 +182,24 @@ def main():
     t = CliTest("sequences", __doc__)
     rng = np.random.default_rng(5)
     errors = []
-    for name, m in (("static_ops", m_static()), ("loop_append2", m_loop_append(2)),
-                    ("loop_append5", m_loop_append(5))):
+    cases = [("static_ops", m_static()), ("loop_append2", m_loop_append(2)), ("loop_append5", m_loop_append(5)),
+             ("rt_batch", m_rt_batch())]
+    flags = {"rt_batch": ["--dim", "B=1..4"]}
+    batches = {"rt_batch": [1, 3]}
+    try:
+        tm = m_torch_append(t.work)
+        if tm is None:
+            print("sequences: torch.onnx wrote no Loop for the list-appending loop; that case is left out")
+        else:
+            cases.append(("torch_append", tm))
+    except Exception as exc:  # a missing torch or a failing export fails the test
+        errors.append(f"torch_append: export failed: {type(exc).__name__}: {str(exc)[:300]}")
+    for name, m in cases:
         path = t.path(f"{name}.onnx")
         onnx.save(m, path)
         so = t.path(f"{name}.so")
         try:
-            t.run([t.hodu, "--build", path, "-o", so])
+            t.run([t.hodu, "--build", path, "-o", so] + flags.get(name, []))
         except RuntimeError as exc:
             errors.append(f"{name}: build failed: {exc}")
             continue
@@ -148,7 +207,7 @@ def main():
         for k in range(2):
             feeds, args = {}, []
             for inp in m.graph.input:
-                shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+                shape = [batches[name][k] if d.dim_param else d.dim_value for d in inp.type.tensor_type.shape.dim]
                 feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
                 f = t.path(f"{name}_{k}_{inp.name}.npy")
                 np.save(f, feeds[inp.name])
@@ -184,7 +243,16 @@ def main():
                     [h.make_tensor_sequence_value_info("s", F, None)])
     build_fails(t, out_seq, "seq_out", "is a sequence", errors=errors)
     build_fails(t, m_loop_not_append(), "loop_erase", "the body must only append to it", errors=errors)
-    print("sequences: 7 refusals checked")
+    # malformed: omitted operands where the op needs them
+    no_pos = model("at_no_pos", [h.make_node("SequenceConstruct", ["x"], ["s"]),
+                                 h.make_node("SequenceAt", ["s", ""], ["y"])], [vi("x", F, [2])], [vi("y", F, [2])],
+                   check=False)
+    build_fails(t, no_pos, "at_no_pos", "SequenceAt takes 2", errors=errors)
+    no_elem = model("construct_gap", [h.make_node("SequenceConstruct", ["x", ""], ["s"]),
+                                      h.make_node("ConcatFromSequence", ["s"], ["y"], axis=0)],
+                    [vi("x", F, [2])], [vi("y", F, [4])], check=False)
+    build_fails(t, no_elem, "construct_gap", "input 1 must be a tensor", errors=errors)
+    print("sequences: 9 refusals checked")
     return t.finish(errors)
 
 
