@@ -375,6 +375,27 @@ static void make_data_symbols(ir_graph *g, const ir_node *n)
     }
 }
 
+/* An If whose condition is known and that reads a sequence or whose taken
+ * branch makes one: its branch's nodes join g before inference (as
+ * inline_guarded does), so the sequences are lowered as g's own. */
+static bool seq_if(const ir_graph *g, int id, pass_seqs *seqs)
+{
+    const ir_node *n = &g->nodes[id];
+    int known = n->op == OP_IF && !g->parent && if_arity_ok(g, id) ? cf_if_const_cond(g, id) : -1;
+    if (known < 0)
+        return false;
+    for (size_t j = 0; j < n->n_inputs; j++)
+        if (pass_seq_is(seqs, n->inputs[j]))
+            return true;
+    const ir_graph *sub = ir_node_subgraph(n, known ? "then_branch" : "else_branch");
+    for (size_t i = 0; i < sub->n_nodes; i++) {
+        const op_def *def = op_get(sub->nodes[i].op);
+        if (!sub->nodes[i].dead && def && def->family == OP_FAMILY_SEQUENCE)
+            return true;
+    }
+    return false;
+}
+
 /* `order` with added[0..n_added) inserted after its entry k; both arrays
  * are freed (added may be NULL when n_added is 0). */
 static int *splice_after(int *order, size_t *count, size_t k, int *added, size_t n_added)
@@ -400,6 +421,13 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
         int id = order[k];
         /* A sequence node becomes the nodes that pick, cut or join its
          * tensors, inferred next. */
+        if (seq_if(g, id, seqs)) {
+            int *added;
+            size_t n_added;
+            inline_guarded(g, id, &added, &n_added);
+            order = splice_after(order, &count, k, added, n_added);
+            continue;
+        }
         int *seq_added;
         size_t n_seq_added;
         int lowered = pass_seq_lower(g, id, seqs, &seq_added, &n_seq_added, d);

@@ -64,6 +64,8 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d);
 typedef struct pass_seqs pass_seqs;
 pass_seqs *pass_seqs_new(void);
 void pass_seqs_free(pass_seqs *s);
+/* Whether value v is a sequence pass_seq_lower has seen made. */
+bool pass_seq_is(const pass_seqs *s, int v);
 int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_added, hd_diag *d);
 bool pass_seq_check_outputs(const ir_graph *g, const pass_seqs *s, hd_diag *d);
 /* The same for nodes first.. only, in index order: nodes a pass appended

@@ -61,7 +61,9 @@ static seq_list *seq_get(pass_seqs *s, int v)
     return &s->v[v];
 }
 
-static bool seq_is(pass_seqs *s, int v) { return v >= 0 && (size_t)v < s->cap && s->v[v].is_seq; }
+bool pass_seq_is(const pass_seqs *s, int v) { return v >= 0 && (size_t)v < s->cap && s->v[v].is_seq; }
+
+static bool seq_is(const pass_seqs *s, int v) { return pass_seq_is(s, v); }
 
 /* Makes value `out` the sequence of items[0..len). */
 static void seq_set(pass_seqs *s, int out, hodu_dtype dtype, const int *items, size_t len)

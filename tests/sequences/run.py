@@ -21,6 +21,10 @@ run time; every output must agree with onnxruntime's to 1e-5 relative:
                 is a run-time dim (--dim B=1..4; runs at B=1 and B=3), with
                 and without split sizes, SequenceAt, and ConcatFromSequence
                 on a new axis
+  if_then       an If whose condition folds at build time (x has 6
+  if_else       elements or not): the then branch builds a sequence, the
+                else branch appends to one made outside it (a capture);
+                ConcatFromSequence of the If's result
   torch_append  a torch.jit.script'ed function appending x[i] * 2 + i to a
                 list in a for loop, then torch.stack and torch.cat of the
                 list, exported by torch.onnx (SequenceEmpty, a Loop with
@@ -84,6 +88,18 @@ def m_rt_batch():
              h.make_node("SequenceAt", ["parts", "one"], ["right"])]
     return model("rt_batch", nodes, [vi("x", F, ["B", 6])],
                  [vi("col2", F, ["B"]), vi("back", F, ["B", 6]), vi("right", F, ["B", 4])])
+
+
+def m_if_known(shape):
+    then_g = h.make_graph([h.make_node("SequenceConstruct", ["x", "x"], ["ts"])], "then", [],
+                          [h.make_tensor_sequence_value_info("ts", F, None)])
+    else_g = h.make_graph([h.make_node("SequenceInsert", ["s0", "x"], ["es"])], "else", [],
+                          [h.make_tensor_sequence_value_info("es", F, None)])
+    nodes = [h.make_node("Size", ["x"], ["n"]), const("six", 6, np.int64), h.make_node("Equal", ["n", "six"], ["c"]),
+             h.make_node("SequenceConstruct", ["x"], ["s0"]),
+             h.make_node("If", ["c"], ["s"], then_branch=then_g, else_branch=else_g),
+             h.make_node("ConcatFromSequence", ["s"], ["y"], axis=0)]
+    return model("if_known", nodes, [vi("x", F, shape)], [vi("y", F, [2 * shape[0], shape[1]])])
 
 
 def m_loop_append(trip):
@@ -183,7 +199,7 @@ def main():
     rng = np.random.default_rng(5)
     errors = []
     cases = [("static_ops", m_static()), ("loop_append2", m_loop_append(2)), ("loop_append5", m_loop_append(5)),
-             ("rt_batch", m_rt_batch())]
+             ("rt_batch", m_rt_batch()), ("if_then", m_if_known([2, 3])), ("if_else", m_if_known([2, 2]))]
     flags = {"rt_batch": ["--dim", "B=1..4"]}
     batches = {"rt_batch": [1, 3]}
     try:
