@@ -658,6 +658,10 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
         }
         return true;
     }
+    /* A subgraph's sequence inputs and results are typed by the passes,
+     * which lower sequences known at build time (passes/seqlower.c). */
+    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && L->sc->parent)
+        return true;
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
         loader_err(L, "%s '%s' is %s, not a tensor; only tensors are supported", what, name,
                    type_case_name(tp->value_case));

@@ -61,6 +61,7 @@ typedef enum op_family {
     OP_FAMILY_RANDOM,      /* random.c: RandomUniform, RandomNormal, their *Like, Bernoulli, Multinomial */
     OP_FAMILY_STRING,      /* strings.c: StringConcat, StringSplit, RegexFullMatch, StringNormalizer, LabelEncoder,
                             * ImageDecoder */
+    OP_FAMILY_SEQUENCE, /* sequence.c: Sequence*, SplitToSequence, ConcatFromSequence (lowered by passes/seqlower.c) */
     OP_FAMILY_COUNT_
 } op_family;
 

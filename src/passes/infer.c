@@ -375,13 +375,70 @@ static void make_data_symbols(ir_graph *g, const ir_node *n)
     }
 }
 
+/* An If whose condition is known and that reads a sequence or whose taken
+ * branch makes one: its branch's nodes join g before inference (as
+ * inline_guarded does), so the sequences are lowered as g's own. */
+static bool seq_if(const ir_graph *g, int id, pass_seqs *seqs)
+{
+    const ir_node *n = &g->nodes[id];
+    int known = n->op == OP_IF && !g->parent && if_arity_ok(g, id) ? cf_if_const_cond(g, id) : -1;
+    if (known < 0)
+        return false;
+    for (size_t j = 0; j < n->n_inputs; j++)
+        if (pass_seq_is(seqs, n->inputs[j]))
+            return true;
+    const ir_graph *sub = ir_node_subgraph(n, known ? "then_branch" : "else_branch");
+    for (size_t i = 0; i < sub->n_nodes; i++) {
+        const op_def *def = op_get(sub->nodes[i].op);
+        if (!sub->nodes[i].dead && def && def->family == OP_FAMILY_SEQUENCE)
+            return true;
+    }
+    return false;
+}
+
+/* `order` with added[0..n_added) inserted after its entry k; both arrays
+ * are freed (added may be NULL when n_added is 0). */
+static int *splice_after(int *order, size_t *count, size_t k, int *added, size_t n_added)
+{
+    int *grown = hd_xmalloc((*count + n_added) * sizeof(int));
+    memcpy(grown, order, (k + 1) * sizeof(int));
+    if (n_added)
+        memcpy(grown + k + 1, added, n_added * sizeof(int));
+    memcpy(grown + k + 1 + n_added, order + k + 1, (*count - k - 1) * sizeof(int));
+    free(order);
+    free(added);
+    *count += n_added;
+    return grown;
+}
+
 /* Infers and folds the nodes of `order` (heap-allocated; freed here) in
  * that order. */
 static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
 {
     bool ok = true;
+    pass_seqs *seqs = pass_seqs_new();
     for (size_t k = 0; k < count && ok; k++) {
         int id = order[k];
+        /* A sequence node becomes the nodes that pick, cut or join its
+         * tensors, inferred next. */
+        if (seq_if(g, id, seqs)) {
+            int *added;
+            size_t n_added;
+            inline_guarded(g, id, &added, &n_added);
+            order = splice_after(order, &count, k, added, n_added);
+            continue;
+        }
+        int *seq_added;
+        size_t n_seq_added;
+        int lowered = pass_seq_lower(g, id, seqs, &seq_added, &n_seq_added, d);
+        if (lowered < 0) {
+            ok = false;
+            break;
+        }
+        if (lowered > 0) {
+            order = splice_after(order, &count, k, seq_added, n_seq_added);
+            continue;
+        }
         ir_node *n = &g->nodes[id];
         const op_def *def = op_get(n->op);
         for (size_t j = 0; j < n->n_inputs; j++) {
@@ -446,14 +503,7 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
             int *added;
             size_t n_added;
             inline_guarded(g, id, &added, &n_added);
-            int *grown = hd_xmalloc((count + n_added) * sizeof(int));
-            memcpy(grown, order, (k + 1) * sizeof(int));
-            memcpy(grown + k + 1, added, n_added * sizeof(int));
-            memcpy(grown + k + 1 + n_added, order + k + 1, (count - k - 1) * sizeof(int));
-            free(order);
-            free(added);
-            order = grown;
-            count += n_added;
+            order = splice_after(order, &count, k, added, n_added);
             continue;
         }
         /* A Loop or Scan over run-time dims runs whole, its body reading
@@ -531,6 +581,9 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
         else if (!g->parent)
             make_data_symbols(g, n);
     }
+    if (ok)
+        ok = pass_seq_check_outputs(g, seqs, d);
+    pass_seqs_free(seqs);
     free(order);
     return ok;
 }

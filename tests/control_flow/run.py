@@ -50,7 +50,6 @@ Exit status 0 when all agree, 1 on any disagreement or failure; a missing
 numpy, onnx or onnxruntime fails the test.
 """
 import os
-import re
 import subprocess
 import sys
 
@@ -62,27 +61,12 @@ try:
     import onnx
     from onnx import TensorProto as TP, helper as h, numpy_helper
     import onnxruntime as ort
+    from onnxcase import vi, const, model, output_file
 except ImportError as exc:
     print(f"control_flow: cannot start: {exc} (needs numpy, onnx and onnxruntime: .venv/bin/python)")
     sys.exit(1)
 
 F, I64, B = TP.FLOAT, TP.INT64, TP.BOOL
-
-
-def vi(name, t, shape):
-    return h.make_tensor_value_info(name, t, shape)
-
-
-def const(name, value, dtype=np.float32):
-    return h.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array(value, dtype=dtype), name))
-
-
-def model(name, nodes, inputs, outputs, inits=(), opset=17):
-    g = h.make_graph(nodes, name, inputs, outputs, list(inits))
-    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
-    m.ir_version = 8
-    onnx.checker.check_model(m)
-    return m
 
 
 def m_if_runtime():
@@ -276,9 +260,6 @@ def m_torch_loop(work):
     m.graph.output[0].type.tensor_type.ClearField("shape")
     return m
 
-
-def output_file(name):
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:200] + ".npy"
 
 
 def main():
