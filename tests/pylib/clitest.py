@@ -51,6 +51,20 @@ class CliTest:
             raise RuntimeError(f"{' '.join(cmd)}: exit status {p.returncode}: {p.stderr.strip()}")
         return p
 
+    @staticmethod
+    def expect_fail(errors, what, cmd, needles, timeout=300):
+        """Runs cmd, which must exit non-zero, not crash, and name every
+        one of needles on stderr; each way it falls short goes to errors."""
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if p.returncode == 0:
+            errors.append(f"{what}: succeeded, expected an error")
+            return
+        if p.returncode < 0 or "Segmentation" in p.stderr:
+            errors.append(f"{what}: crashed ({p.returncode})")
+        for n in needles:
+            if n not in p.stderr:
+                errors.append(f"{what}: message lacks '{n}': {p.stderr.strip()}")
+
     def finish(self, errors, summary=""):
         if not self.keep:
             shutil.rmtree(self.work, ignore_errors=True)

@@ -110,15 +110,7 @@ def check(what, path):
 
 
 def expect_fail(what, cmd, needles):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if p.returncode == 0:
-        errors.append(f"{what}: succeeded, expected an error")
-        return
-    if p.returncode < 0:
-        errors.append(f"{what}: crashed ({p.returncode})")
-    for n in needles:
-        if n not in p.stderr:
-            errors.append(f"{what}: message lacks '{n}': {p.stderr.strip()}")
+    CliTest.expect_fail(errors, what, cmd, needles)
 
 
 # floor(hw * 1.7): the bounds floor(9 * 1.7) = 15 .. floor(40 * 1.7) = 68
