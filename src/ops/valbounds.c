@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "shape.h"
 
 /* nodes visited per question: the walk revisits shared producers, so a
  * hostile graph of diamonds must not make it exponential */
@@ -226,64 +227,31 @@ static bool vb_gather(const ir_graph *g, const ir_node *n, vb_walk *steps, op_bo
     return true;
 }
 
-/* Slice by constant starts, ends, axes and steps (opset 10+), of a value
- * of at most HODU_MAX_RANK elements with static dims. */
+/* Slice by constant starts, ends, axes and steps, of a value of at most
+ * HODU_MAX_RANK elements with static dims: the Slice's own copy plan
+ * (shape_slice_plan) says which input element each output element is. */
 static bool vb_slice(const ir_graph *g, const ir_node *n, vb_walk *steps, op_bounds *out)
 {
     op_bounds d;
-    double st[HODU_MAX_RANK], en[HODU_MAX_RANK], ax[HODU_MAX_RANK], sp[HODU_MAX_RANK];
     const ir_value *x = n->n_inputs ? ir_val(g, n->inputs[0]) : NULL;
-    if (g->opset < 10 || !x || !ir_value_is_static(x) || !vb_in(g, n, 0, steps, &d))
+    if (!x || !ir_value_is_static(x) || !vb_in(g, n, 0, steps, &d))
         return false;
-    long k = vb_const(g, n, 1, st);
-    if (k < 1 || vb_const(g, n, 2, en) != k)
+    shape_copy_plan p;
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    bool planned = shape_slice_plan(g, (int)(n - g->nodes), &quiet, &p);
+    hd_diag_free(&quiet);
+    if (!planned)
         return false;
-    for (long i = 0; i < k; i++) {
-        ax[i] = (double)i;
-        sp[i] = 1;
-    }
-    if (n->n_inputs > 3 && n->inputs[3] >= 0 && vb_const(g, n, 3, ax) != k)
+    int64_t total = shape_copy_plan_numel(&p);
+    if (total > d.n)
         return false;
-    if (n->n_inputs > 4 && n->inputs[4] >= 0 && vb_const(g, n, 4, sp) != k)
-        return false;
-    int r = x->rank;
-    int64_t start[HODU_MAX_RANK], step[HODU_MAX_RANK], cnt[HODU_MAX_RANK], stride[HODU_MAX_RANK];
-    for (int a = r - 1, acc = 1; a >= 0; a--) {
-        start[a] = 0;
-        step[a] = 1;
-        cnt[a] = x->dims[a].size;
-        stride[a] = acc;
-        acc *= (int)x->dims[a].size;
-    }
-    for (long i = 0; i < k; i++) {
-        int a = (int)(ax[i] < 0 ? ax[i] + r : ax[i]);
-        double D = (double)x->dims[a < 0 || a >= r ? 0 : a].size, s = st[i], e = en[i], p = sp[i];
-        if (a < 0 || a >= r || p == 0 || fabs(p) > 64)
-            return false;
-        s = s < 0 ? s + D : s;
-        e = e < 0 ? e + D : e;
-        if (p > 0) {
-            s = fmin(fmax(s, 0), D);
-            e = fmin(fmax(e, 0), D);
-        } else {
-            s = fmin(fmax(s, 0), D - 1);
-            e = fmin(fmax(e, -1), D - 1);
-        }
-        double c = p > 0 ? ceil((e - s) / p) : ceil((s - e) / -p);
-        start[a] = (int64_t)s;
-        step[a] = (int64_t)p;
-        cnt[a] = c > 0 ? (int64_t)c : 0;
-    }
-    /* the output's elements in order, each from its input index */
-    int64_t total = 1;
-    for (int a = 0; a < r; a++)
-        total *= cnt[a];
     out->n = (int)total;
     for (int64_t o = 0; o < total; o++) {
-        int64_t rest = o, at = 0;
-        for (int a = r - 1; a >= 0; a--) {
-            at += (start[a] + rest % cnt[a] * step[a]) * stride[a];
-            rest /= cnt[a];
+        int64_t rest = o, at = p.src_base;
+        for (int a = p.rank - 1; a >= 0; a--) {
+            at += rest % p.dims[a] * p.src[a];
+            rest /= p.dims[a];
         }
         out->lo[o] = d.lo[at];
         out->hi[o] = d.hi[at];
