@@ -290,34 +290,57 @@ static bool batchnorm_train_grad(op_grad_ctx *c, const reduce_batchnorm_plan *p,
     return true;
 }
 
-/* BatchNormalization at inference: an affine map per channel,
- * y = (x - mean) k + B with k = scale / sqrt(var + eps). */
+/* A BatchNormalization parameter broadcasting against x [N, C, ...]: per
+ * channel, or per channel and position ([C, D1, ...]) when per_elem
+ * (spatial=0 before opset 9). */
+static int bn_param(op_grad_ctx *c, int p, const reduce_batchnorm_plan *plan, int x, int rank)
+{
+    if (!plan->per_elem)
+        return per_channel(c, p, plan->c, rank);
+    int64_t d[HODU_MAX_RANK];
+    ir_value_dims(ir_val(c->g, x), d);
+    return og_op2(c, "Reshape", p, og_i64s(c, d + 1, (size_t)rank - 1));
+}
+
+/* v ([N, C, ...]) summed to the shape of parameter p: over all but C, or
+ * over N alone when per_elem. */
+static int bn_param_sum(op_grad_ctx *c, int v, int p, const reduce_batchnorm_plan *plan, int rank)
+{
+    if (!plan->per_elem)
+        return channel_sum(c, v, p, rank);
+    int64_t batch = 0;
+    return og_op2(c, "Reshape", reduce_keep(c, "ReduceSum", v, &batch, 1), og_shape(c, p));
+}
+
+/* BatchNormalization at inference: an affine map per channel (or per
+ * channel and position), y = (x - mean) k + B with k = scale / sqrt(var
+ * + eps). */
 bool batchnorm_grad(op_grad_ctx *c)
 {
     reduce_batchnorm_plan p;
     if (!reduce_batchnorm_plan_of(c->g, c->node, &p))
         return og_none(c, "the input has rank < 2");
-    if (p.per_elem)
-        return og_none(c, "spatial=0 (parameters per position) has no gradient rule");
     int x = og_x(c, 0), rank = rank_of(c, x), dy = og_dy(c, 0);
+    if (p.training && p.per_elem)
+        return og_none(c, "training_mode=1 with parameters per position (spatial=0) has no rule");
     if (p.training)
         return batchnorm_train_grad(c, &p, x, rank, dy);
-    int scale = per_channel(c, og_x(c, 1), p.c, rank);
+    int scale = bn_param(c, og_x(c, 1), &p, x, rank);
     int inv = og_op1(c, "Reciprocal",
-                     og_op1(c, "Sqrt", og_op2(c, "Add", per_channel(c, og_x(c, 4), p.c, rank), num(c, p.epsilon))));
+                     og_op1(c, "Sqrt", og_op2(c, "Add", bn_param(c, og_x(c, 4), &p, x, rank), num(c, p.epsilon))));
     int k = mul(c, scale, inv);
-    int xc = sub(c, x, per_channel(c, og_x(c, 3), p.c, rank));
+    int xc = sub(c, x, bn_param(c, og_x(c, 3), &p, x, rank));
     if (c->want[0])
         c->dx[0] = mul(c, dy, k);
     if (c->want[1])
-        c->dx[1] = channel_sum(c, mul(c, dy, mul(c, xc, inv)), og_x(c, 1), rank);
+        c->dx[1] = bn_param_sum(c, mul(c, dy, mul(c, xc, inv)), og_x(c, 1), &p, rank);
     if (c->want[2])
-        c->dx[2] = channel_sum(c, dy, og_x(c, 2), rank);
+        c->dx[2] = bn_param_sum(c, dy, og_x(c, 2), &p, rank);
     if (c->want[3]) /* -k sum(dy) */
-        c->dx[3] = channel_sum(c, mul(c, dy, og_op1(c, "Neg", k)), og_x(c, 3), rank);
+        c->dx[3] = bn_param_sum(c, mul(c, dy, og_op1(c, "Neg", k)), og_x(c, 3), &p, rank);
     if (c->want[4]) /* d/dvar of xc scale (var + eps)^-1/2 = -xc k inv^2 / 2 */
-        c->dx[4] =
-            channel_sum(c, mul(c, dy, mul(c, xc, mul(c, k, mul(c, inv, mul(c, inv, num(c, -0.5)))))), og_x(c, 4), rank);
+        c->dx[4] = bn_param_sum(c, mul(c, dy, mul(c, xc, mul(c, k, mul(c, inv, mul(c, inv, num(c, -0.5)))))),
+                                og_x(c, 4), &p, rank);
     return true;
 }
 

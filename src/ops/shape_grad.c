@@ -409,6 +409,122 @@ static int pad_axis_back(op_grad_ctx *c, int g, const shape_pad_plan *p, int axi
     return sum;
 }
 
+/* 0, 1, ..., n - 1 as an int64 constant. */
+static int iota(op_grad_ctx *c, int64_t n)
+{
+    int64_t *v = hd_xcalloc((size_t)n + 1, sizeof(int64_t));
+    for (int64_t i = 0; i < n; i++)
+        v[i] = i;
+    int r = og_i64s(c, v, (size_t)n);
+    free(v);
+    return r;
+}
+
+/* ((x mod m) + m) mod m: x in [0, m) whichever sign Mod gives. */
+static int wrap_index(op_grad_ctx *c, int x, int64_t m)
+{
+    int mv = og_i64s(c, &m, 1);
+    return og_op2(c, "Mod", og_op2(c, "Add", og_op2(c, "Mod", x, mv), mv), mv);
+}
+
+/* Pads that come at run time, one axis: output index o reads input index
+ * o - begin, mapped into [0, d) as pad_source does (constant mode: no
+ * index outside it).  When the model runs, a one-hot [n_out, d] matrix of
+ * that mapping takes g's axis back to x's in one MatMul; begin is a
+ * 1-element int64 value. */
+static int pad_axis_back_rt(op_grad_ctx *c, int g, const shape_pad_plan *p, int axis, int begin)
+{
+    int64_t n_out = p->out_dims[axis], d = p->in_dims[axis], last = p->rank - 1, one_col = 1;
+    int src = og_op2(c, "Sub", iota(c, n_out), begin);
+    if (p->mode == SHAPE_PAD_EDGE) {
+        int64_t hi = d - 1, lo = 0;
+        src = og_op2(c, "Max", og_op2(c, "Min", src, og_i64s(c, &hi, 1)), og_i64s(c, &lo, 1));
+    } else if (p->mode == SHAPE_PAD_WRAP) {
+        src = wrap_index(c, src, d);
+    } else if (p->mode == SHAPE_PAD_REFLECT) { /* period 2 (d - 1), mirrored in its second half */
+        int64_t m = 2 * (d - 1);
+        if (d == 1) {
+            src = og_op2(c, "Mul", src, og_i64s(c, (int64_t[]){0}, 1));
+        } else {
+            src = wrap_index(c, src, m);
+            src = og_op2(c, "Min", src, og_op2(c, "Sub", og_i64s(c, &m, 1), src));
+        }
+    }
+    int hit = og_op2(c, "Equal", og_axes_op(c, "Unsqueeze", src, &one_col, 1), iota(c, d)); /* [n_out, d] */
+    int x = og_x(c, 0), ins[3] = {hit, og_scalar(c, 1, x), og_scalar(c, 0, x)};
+    int onehot = og_op(c, "Where", ins, 3);
+    int64_t perm[HODU_MAX_RANK];
+    for (int i = 0; i < p->rank; i++)
+        perm[i] = i;
+    perm[axis] = last; /* a swap with the last axis, its own inverse */
+    perm[last] = axis;
+    if (axis != last) {
+        g = og_op1(c, "Transpose", g);
+        og_attr_ints(c, "perm", perm, (size_t)p->rank);
+    }
+    g = og_op2(c, "MatMul", g, onehot);
+    if (axis != last) {
+        g = og_op1(c, "Transpose", g);
+        og_attr_ints(c, "perm", perm, (size_t)p->rank);
+    }
+    return g;
+}
+
+/* Pads given at run time (input 1: the begins, then the ends, of the axes;
+ * the output's shape was declared): each axis the pads may move is taken
+ * back by pad_axis_back_rt, every mode alike.  Axes given at run time too
+ * may name any axis: each axis's begin is then the sum of the begins of
+ * the entries naming it (one or none).  The pad value (constant mode)
+ * gets the rest of dY. */
+static bool pad_grad_rt(op_grad_ctx *c, const shape_pad_plan *p)
+{
+    int x = og_x(c, 0), pads = og_x(c, 1), value = og_x(c, 2), dy = og_dy(c, 0), g = dy;
+    for (int a = 0; a < p->rank; a++) {
+        int64_t cells;
+        if (!hd_mul_i64(p->out_dims[a], p->in_dims[a], &cells) || cells > ((int64_t)1 << 24))
+            return og_none(c, "the pads come at run time and an axis is too long for their one-hot matrix");
+    }
+    if (numel_of(c, x) == 0 || (!c->want[0] && !(value >= 0 && c->want[2])))
+        return true;
+    int64_t na = p->axes_at_run_time ? ir_val(c->g, og_x(c, 3))->dims[0].size : p->n_axes;
+    int axes = -1;
+    if (p->axes_at_run_time) {
+        int64_t rank = p->rank;
+        int rk = og_i64s(c, &rank, 1);
+        axes = og_op1(c, "Cast", og_x(c, 3));
+        og_attr_int(c, "to", HODU_DTYPE_I64);
+        axes = og_op2(c, "Mod", og_op2(c, "Add", axes, rk), rk); /* from [-rank, rank) */
+    }
+    for (int a = 0; a < p->rank; a++) {
+        int begin = -1;
+        if (p->axes_at_run_time) {
+            int64_t av = a, zero = 0, first = 0;
+            int ins[3] = {og_op2(c, "Equal", axes, og_i64s(c, &av, 1)), slice_axis(c, pads, 0, 0, na, 1),
+                          og_i64s(c, &zero, 1)};
+            begin = og_axes_op(c, "ReduceSum", og_op(c, "Where", ins, 3), &first, 1);
+            og_attr_int(c, "keepdims", 1);
+        } else {
+            for (int64_t k = 0; k < na; k++)
+                if (p->axes[k] == a)
+                    begin = slice_axis(c, pads, 0, k, k + 1, 1);
+            if (begin < 0)
+                continue; /* the pads leave this axis alone */
+        }
+        g = pad_axis_back_rt(c, g, p, a, begin);
+    }
+    if (c->want[0])
+        c->dx[0] = g;
+    if (value >= 0 && c->want[2] && p->mode == SHAPE_PAD_CONSTANT) {
+        int rest = og_op1(c, "ReduceSum", dy);
+        og_attr_int(c, "keepdims", 0);
+        int inner = og_op1(c, "ReduceSum", g);
+        og_attr_int(c, "keepdims", 0);
+        rest = og_op2(c, "Sub", rest, inner);
+        c->dx[2] = ir_val(c->g, value)->rank == 0 ? rest : og_op2(c, "Reshape", rest, og_shape(c, value));
+    }
+    return true;
+}
+
 /* Constant mode: x's elements are dY cut back by the pads (a negative
  * pad, a crop, leaves zeros); the pad value gets the sum of the rest.
  * Other modes copy input elements into the border, so their gradients add
@@ -420,7 +536,7 @@ bool pad_grad(op_grad_ctx *c)
     if (!shape_pad_plan_of(c->g, c->node, c->d, &p))
         return false;
     if (p.pads_at_run_time)
-        return og_none(c, "the pads come at run time");
+        return pad_grad_rt(c, &p);
     int x = og_x(c, 0), value = og_x(c, 2), dy = og_dy(c, 0), dx = -1;
     if (p.mode != SHAPE_PAD_CONSTANT) {
         if (!c->want[0] || numel_of(c, x) == 0)

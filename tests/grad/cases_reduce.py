@@ -151,6 +151,17 @@ CASES = [
          lambda t: [(t["x"] - t["mean"][:, None, None]) * t["scale"][:, None, None]
                     / torch.sqrt(t["var"][:, None, None] + 1e-3) + t["b"][:, None, None]],
          attrs={"epsilon": 1e-3}, opset=9, wrt=["x"]),
+    # spatial=0 (opset 7; hodu reads BatchNormalization from 7): every
+    # parameter per channel and position
+    Case("BatchNormalization spatial=0 opset=7", "BatchNormalization",
+         [("x", (2, 3, 2, 2)), ("scale", (3, 2, 2)), ("b", (3, 2, 2)), ("mean", (3, 2, 2)),
+          ("var", (3, 2, 2), "positive")],
+         lambda t: [(t["x"] - t["mean"]) * t["scale"] / torch.sqrt(t["var"] + 1e-3) + t["b"]],
+         attrs={"epsilon": 1e-3, "spatial": 0}, opset=7),
+    Case("BatchNormalization spatial=0 opset=7, 3-D", "BatchNormalization",
+         [("x", (4, 2, 3)), ("scale", (2, 3)), ("b", (2, 3)), ("mean", (2, 3)), ("var", (2, 3), "positive")],
+         lambda t: [(t["x"] - t["mean"]) * t["scale"] / torch.sqrt(t["var"] + 1e-5) + t["b"]],
+         attrs={"spatial": 0}, opset=7),
     Case("BatchNormalization training", "BatchNormalization",
          [("x", S), ("scale", (3,)), ("b", (3,)), ("mean", (3,)), ("var", (3,), "positive")],
          lambda t: [F.batch_norm(t["x"], None, None, t["scale"], t["b"], training=True, eps=1e-5)],

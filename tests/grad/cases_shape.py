@@ -83,6 +83,39 @@ def pad_mode_case(name, shape, begin, end, mode, opset=17, ort=False):
                 opset=opset, ort=ort, **kw)
 
 
+def pad_rt_case(name, shape, begin, end, mode="constant", opset=17, axes=None, value=None, axes_kind="int64",
+                ort=True):
+    """Pad whose pads are an input given at run time (the output's shape
+    declared), over `axes` (a run-time input too) or every axis; the
+    forward checked against onnxruntime too where it takes the pads."""
+    full_b, full_e = list(begin), list(end)
+    pads = list(begin) + list(end)
+    if axes is not None:  # the pads name these axes only
+        full_b, full_e = [0] * len(shape), [0] * len(shape)
+        for k, a in enumerate(axes):
+            full_b[a], full_e[a] = begin[k], end[k]
+    out = [d + b + e for d, b, e in zip(shape, full_b, full_e)]
+    ins = [("x", shape), ("pads", (len(pads),), "int64=" + ",".join(map(str, pads)))]
+    names = ["x", "pads", ""]
+    if value is not None:
+        ins.append(("v", ()))
+        names[2] = "v"
+    if axes is not None:
+        ins.append(("axes", (len(axes),), f"{axes_kind}=" + ",".join(map(str, axes))))
+        names.append("axes")
+    if mode == "constant":
+        def fn(t):
+            y = torch_pad(t["x"], full_b, full_e)
+            if value is not None:  # where the value lands: the padding of zeros with ones
+                y = y + t["v"] * torch_pad(torch.zeros(shape), full_b, full_e, 1.0)
+            return [y]
+    else:
+        def fn(t):
+            return [np_pad_gather(t["x"], full_b, full_e, mode)]
+    node = helper.make_node("Pad", names, ["y"], mode=mode)
+    return Case(f"Pad run-time pads {name}", [node], ins, fn, opset=opset, out_shapes={"y": out}, ort=ort)
+
+
 def scatter(op, **attrs):
     return helper.make_node(op, ["x", "i", "u"], ["y"], **attrs)
 
@@ -174,6 +207,16 @@ CASES = [
     pad_mode_case("reflect of one element", (1, 4), [2, 1], [3, 0], "reflect"),
     pad_mode_case("edge crops and pads", (4, 5), [-1, 2], [2, -2], "edge"),
     pad_mode_case("reflect (opset 10 attribute)", (3, 4), [1, 2], [2, 0], "reflect", opset=10),
+    pad_rt_case("constant", (2, 3, 4), [0, 1, 2], [1, 0, 3]),
+    pad_rt_case("crop and pad, value differentiated", (4, 5), [-1, 2], [1, -2], value=True),
+    pad_rt_case("reflect", (2, 3, 4), [0, 1, 2], [1, 2, 3], "reflect"),
+    pad_rt_case("edge crops and pads", (4, 5), [-1, 2], [2, -2], "edge"),
+    pad_rt_case("wrap wider than the input (opset 19)", (2, 3), [0, 5], [3, 7], "wrap", opset=19, ort=False),
+    pad_rt_case("reflect wider than the input", (2, 3), [4, 5], [0, 4], "reflect", ort=False),
+    pad_rt_case("reflect of one element", (1, 4), [2, 1], [3, 0], "reflect", ort=False),
+    pad_rt_case("and axes, reflect (opset 18)", (3, 3, 4), [1, 2], [1, 0], "reflect", opset=18, axes=[-1, 0]),
+    pad_rt_case("and int32 axes, constant (opset 18)", (2, 3, 4), [2, -1], [1, 1], opset=18, axes=[1, -1],
+                value=True, axes_kind="int32"),
     Case("DepthToSpace DCR", "DepthToSpace", [("x", (2, 8, 2, 3))], lambda t: [d2s_dcr(t["x"], 2)],
          attrs={"blocksize": 2}),
     Case("DepthToSpace CRD", "DepthToSpace", [("x", (1, 8, 3, 2))], lambda t: [F.pixel_shuffle(t["x"], 2)],
