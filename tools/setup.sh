@@ -84,12 +84,14 @@ packages=(cmake make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-
           gcc-arm-none-eabi binutils-arm-none-eabi picolibc-arm-none-eabi
           gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
           qemu-system-arm qemu-system-misc
-          libcjson-dev:arm64 libssl-dev:arm64 dpkg-dev)
+          libcjson-dev:arm64 libssl-dev:arm64 dpkg-dev autoconf automake libtool)
 # The :arm64 ones are cJSON and libcrypto for the aarch64 cross runtime
 # (tools/cross_runtime.sh), so that it opens .hodupkg packages under
 # qemu-aarch64; Debian installs them beside the host's (multiarch), which
 # needs the arm64 architecture added to dpkg first.  dpkg-dev unpacks
-# the cjson source package below (apt-get source).
+# the cjson and libsodium source packages below (apt-get source);
+# autoconf, automake and libtool make libsodium's configure script, which
+# Debian's source package does not ship (Debian's own build regenerates it).
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     if [ "$(id -u)" -eq 0 ]; then
         echo "setup.sh: adding the arm64 architecture to dpkg (multiarch)"
@@ -128,36 +130,74 @@ if [ ${#missing[@]} -gt 0 ]; then
     step "apt-get install" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# cJSON's source, from Debian's source package of the libcjson-dev installed
-# above (same version, Debian's patches applied), for the Windows cross
-# runtime: Debian builds no mingw-w64 cJSON, so tools/cross_runtime.sh
-# compiles this cJSON.c into libhodu_rt.dll.  Kept outside the checkout
-# ($HODU_DEPS, default /usr/local/src/hodu) and never committed.
+# Two libraries that Debian 12 builds for no target of ours are cross-built
+# here from Debian's own source packages (Debian's patches applied), kept
+# outside the checkout and never committed:
+#   cJSON's source ($HODU_DEPS/cjson, default /usr/local/src/hodu), the
+#     version of the libcjson-dev installed above: tools/cross_runtime.sh
+#     compiles cJSON.c into the Windows and riscv64 runtimes (Debian has no
+#     mingw-w64 or riscv64 cJSON);
+#   libsodium, static, for riscv64-linux-gnu and x86_64-w64-mingw32
+#     ($HODU_LIBS/libsodium/TRIPLE/{include,lib}, default /usr/local/lib/hodu):
+#     SHA-256 and Ed25519 for those runtimes' packages (Debian 12 has no
+#     riscv64 port and no mingw-w64 OpenSSL; Windows' CNG has no Ed25519).
+#     Built once with libsodium's own configure (--enable-minimal keeps
+#     both); its STAMP file, naming the version and the triples, makes a
+#     second run do nothing.  The first took 5.3 minutes on two loaded
+#     cores (1.5 min of CPU: fetch, autoreconf, two builds).
 deps=${HODU_DEPS:-/usr/local/src/hodu}
-if [ ! -f "$deps/cjson/cJSON.c" ] || [ ! -f "$deps/cjson/cJSON.h" ]; then
+sodium=${HODU_LIBS:-/usr/local/lib/hodu}/libsodium
+sodium_triples="riscv64-linux-gnu x86_64-w64-mingw32"
+# source_lists: deb-src lines for the suites this machine installs from.
+source_lists() {
+    local src_list=/etc/apt/sources.list.d/hodu-src.sources suites
+    [ -f "$src_list" ] && return
+    echo "setup.sh: adding Debian source package lists ($src_list)"
+    suites=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    printf '%s\n' "# tools/setup.sh: Debian source packages (cJSON and libsodium for cross runtimes)" \
+        "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: $suites $suites-updates" \
+        "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" "" \
+        "Types: deb-src" "URIs: http://deb.debian.org/debian-security" "Suites: $suites-security" \
+        "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$src_list"
+    step "apt-get update (source lists)" apt-get update -q
+}
+need_root() {
     if [ "$(id -u)" -ne 0 ]; then
-        echo "setup.sh: $deps/cjson/cJSON.c is missing (run setup.sh as root to fetch Debian's cjson source)" >&2
+        echo "setup.sh: $1 is missing (run setup.sh as root to build it from Debian's source package)" >&2
         exit 1
     fi
+}
+if [ ! -f "$deps/cjson/cJSON.c" ] || [ ! -f "$deps/cjson/cJSON.h" ]; then
+    need_root "$deps/cjson/cJSON.c"
+    source_lists
     cjson_version=$(dpkg_field Version libcjson-dev)
-    src_list=/etc/apt/sources.list.d/hodu-src.sources
-    if [ ! -f "$src_list" ]; then
-        # deb-src lines for the suites this machine installs from
-        echo "setup.sh: adding Debian source package lists ($src_list)"
-        suites=$(. /etc/os-release && echo "$VERSION_CODENAME")
-        printf '%s\n' "# tools/setup.sh: Debian source packages (cJSON built for mingw-w64)" \
-            "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: $suites $suites-updates" \
-            "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" "" \
-            "Types: deb-src" "URIs: http://deb.debian.org/debian-security" "Suites: $suites-security" \
-            "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$src_list"
-        step "apt-get update (source lists)" apt-get update -q
-    fi
     echo "setup.sh: fetching Debian's cjson $cjson_version source into $deps/cjson"
     fetch=$(mktemp -d)
     step "apt-get source cjson" bash -c "cd '$fetch' && apt-get source -q 'cjson=$cjson_version'"
     mkdir -p "$deps/cjson"
     cp "$fetch"/cjson-*/cJSON.c "$fetch"/cjson-*/cJSON.h "$fetch"/cjson-*/LICENSE "$deps/cjson/"
     echo "$cjson_version" >"$deps/cjson/VERSION"
+    rm -rf "$fetch"
+fi
+if [ "$(sed -n 2p "$sodium/STAMP" 2>/dev/null)" != "$sodium_triples" ]; then
+    need_root "$sodium/STAMP"
+    source_lists
+    fetch=$(mktemp -d)
+    step "apt-get source libsodium" bash -c "cd '$fetch' && apt-get source -q libsodium"
+    src=$(ls -d "$fetch"/libsodium-*/)
+    sodium_version=$(sed -n 's/^Version: //p' "$fetch"/libsodium_*.dsc)
+    echo "setup.sh: building Debian's libsodium $sodium_version for $sodium_triples into $sodium"
+    # Debian's source has no configure script: make it as Debian's build does
+    step "autoreconf libsodium" bash -c "cd '$src' && autoreconf -fi"
+    rm -rf "$sodium"
+    for t in $sodium_triples; do
+        mkdir -p "$fetch/build-$t"
+        step "configure libsodium for $t" bash -c "cd '$fetch/build-$t' && '$src/configure' --host=$t \
+            --prefix='$sodium/$t' --disable-shared --enable-static --with-pic --enable-minimal"
+        step "build libsodium for $t" make -C "$fetch/build-$t" -j"$(nproc)" install
+    done
+    cp "$src/LICENSE" "$sodium/"
+    printf '%s\n' "$sodium_version" "$sodium_triples" >"$sodium/STAMP"
     rm -rf "$fetch"
 fi
 

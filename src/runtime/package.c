@@ -12,9 +12,9 @@
  * same checked bytes, never from a path someone else could change in
  * between (hodurt_lib_stage: a sealed memfd on Linux, a temporary file
  * held open against writers on Windows).  SHA-256 and Ed25519 come from
- * OpenSSL's libcrypto; on Windows SHA-256 comes from the system's CNG
- * (bcrypt.dll) and there is no Ed25519, so a caller that asks for a
- * signature check is refused there.
+ * OpenSSL's libcrypto, or from libsodium where the build defines
+ * HODU_RT_SODIUM (the riscv64 and Windows cross runtimes,
+ * tools/cross_runtime.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,21 +23,17 @@
 #include <sys/auxv.h>
 #endif
 
-/* Packages need cJSON and SHA-256 (libcrypto, or CNG on Windows);
+/* Packages need cJSON, SHA-256 and Ed25519 (libsodium or libcrypto);
  * without them the calls fail saying so. */
-#if !defined(HODU_RT_NO_JSON) && defined(_WIN32)
-#define WIN32_LEAN_AND_MEAN
-#include <windows.h>
-
-#include <bcrypt.h>
+#if !defined(HODU_RT_NO_JSON) && defined(HODU_RT_SODIUM)
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #define HODURT_PACKAGES 1
 #elif !defined(HODU_RT_NO_JSON) && !defined(HODU_RT_NO_CRYPTO)
 #include <cjson/cJSON.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #define HODURT_PACKAGES 1
-#define HODURT_ED25519  1
 #endif
 
 #include "crc32.h"
@@ -138,6 +134,8 @@ static const char *host_arch(void)
     return "x86_64";
 #elif defined(__aarch64__)
     return "aarch64";
+#elif defined(__riscv) && __riscv_xlen == 64
+    return "riscv64";
 #else
     return "unknown";
 #endif
@@ -438,40 +436,33 @@ static const pkg_entry *find_entry(const hodu_package *pkg, const char *name)
 /* SHA-256 of bytes[0..size) into digest; false when the library fails. */
 static bool sha256(const uint8_t *bytes, uint64_t size, unsigned char digest[32])
 {
-#ifdef _WIN32
-    BCRYPT_ALG_HANDLE alg = NULL;
-    BCRYPT_HASH_HANDLE hash = NULL;
-    bool ok = BCRYPT_SUCCESS(BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL, 0)) &&
-              BCRYPT_SUCCESS(BCryptCreateHash(alg, &hash, NULL, 0, NULL, 0, 0));
-    /* BCryptHashData takes a ULONG count: feed 1 GiB at a time */
-    for (uint64_t at = 0; ok && at < size;) {
-        ULONG chunk = size - at > (1u << 30) ? (1u << 30) : (ULONG)(size - at);
-        ok = BCRYPT_SUCCESS(BCryptHashData(hash, (PUCHAR)(uintptr_t)(bytes + at), chunk, 0));
-        at += chunk;
-    }
-    ok = ok && BCRYPT_SUCCESS(BCryptFinishHash(hash, digest, 32, 0));
-    if (hash != NULL)
-        BCryptDestroyHash(hash);
-    if (alg != NULL)
-        BCryptCloseAlgorithmProvider(alg, 0);
-    return ok;
+#ifdef HODU_RT_SODIUM
+    return crypto_hash_sha256(digest, bytes, (unsigned long long)size) == 0;
 #else
     unsigned int dlen = 0;
     return EVP_Digest(bytes, (size_t)size, digest, &dlen, EVP_sha256(), NULL) == 1 && dlen == 32;
 #endif
 }
 
+/* Whether sig is manifest's Ed25519 signature under the 32-byte key. */
+static bool ed25519_verifies(const uint8_t *sig, const uint8_t *key, const char *manifest, size_t len)
+{
+#ifdef HODU_RT_SODIUM
+    return crypto_sign_ed25519_verify_detached(sig, (const unsigned char *)manifest, len, key) == 0;
+#else
+    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, HODU_PACKAGE_PUBLIC_KEY_BYTES);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = pkey != NULL && ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
+             EVP_DigestVerify(ctx, sig, PKG_SIG_BYTES, (const uint8_t *)manifest, len) == 1;
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    ERR_clear_error(); /* leave no failure in the thread's OpenSSL queue for the host to trip on */
+    return ok;
+#endif
+}
+
 static hodu_status verify_signature(hodu_package *pkg, const hodu_package_options *o, hodu_error *err)
 {
-#ifndef HODURT_ED25519
-    /* no Ed25519 here (Windows): a caller asking for a check is refused,
-     * never silently given an unchecked package */
-    if (o->public_key != NULL)
-        return hodurt_fail(err, HODU_ERR_UNSUPPORTED,
-                           "package '%s': signature verification not available in this build (this libhodu_rt has no "
-                           "Ed25519; unsigned and hash-checked packages still open without a public key)",
-                           pkg->what);
-#endif
     const pkg_entry *sig = find_entry(pkg, "manifest.sig");
     bool require = (o->flags & HODU_PACKAGE_REQUIRE_SIGNATURE) != 0;
     if (sig == NULL) {
@@ -488,21 +479,11 @@ static hodu_status verify_signature(hodu_package *pkg, const hodu_package_option
     pkg->signature = HODU_PACKAGE_SIGNED_UNVERIFIED;
     if (o->public_key == NULL)
         return HODU_OK;
-#ifdef HODURT_ED25519
-    EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, o->public_key, HODU_PACKAGE_PUBLIC_KEY_BYTES);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = key != NULL && ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
-             EVP_DigestVerify(ctx, pkg->bytes + sig->data, PKG_SIG_BYTES, (const uint8_t *)pkg->manifest,
-                              pkg->manifest_len) == 1;
-    EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(key);
-    ERR_clear_error(); /* leave no failure in the thread's OpenSSL queue for the host to trip on */
-    if (!ok)
+    if (!ed25519_verifies(pkg->bytes + sig->data, o->public_key, pkg->manifest, pkg->manifest_len))
         return hodurt_fail(err, HODU_ERR_FORMAT,
                            "package '%s': the signature of manifest.json does not verify with the given public key",
                            pkg->what);
     pkg->signature = HODU_PACKAGE_SIGNED_VERIFIED;
-#endif
     return HODU_OK;
 }
 
@@ -709,6 +690,11 @@ HODU_RT_API hodu_status hodu_package_parse(const void *bytes, size_t size, const
                            "hodu_package_parse: a signature is required but no public key was given");
     if (o->flags & ~HODU_PACKAGE_REQUIRE_SIGNATURE)
         return hodurt_fail(err, HODU_ERR_INVALID_ARG, "hodu_package_parse: unknown flags 0x%x", (unsigned)o->flags);
+#ifdef HODU_RT_SODIUM
+    /* libsodium's one-time set-up (thread-safe; later calls return at once) */
+    if (sodium_init() < 0)
+        return hodurt_fail(err, HODU_ERR_UNSUPPORTED, "hodu_package_parse: libsodium failed to initialise");
+#endif
     hodu_package *pkg = calloc(1, sizeof *pkg);
     if (pkg == NULL || (pkg->what = dup_string(what != NULL ? what : "<bytes>")) == NULL) {
         free(pkg);
@@ -771,7 +757,7 @@ HODU_RT_API hodu_status hodu_package_load(const hodu_package *pkg, hodu_model **
     return st;
 }
 
-#else /* a runtime built without cJSON or libcrypto (a bare build) */
+#else /* a runtime built without cJSON or crypto (a bare build) */
 
 HODU_RT_API hodu_status hodu_package_parse(const void *bytes, size_t size, const char *what,
                                            const hodu_package_options *options, hodu_package **out, hodu_error *err)

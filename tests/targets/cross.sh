@@ -19,17 +19,19 @@
 #   3. runs them under the emulator and compares every output with the
 #      x86-64 build's and onnxruntime's, within 1e-4 relative to the
 #      output's largest magnitude
-#   4. aarch64 and Windows: one package (hodu --package) of digits.onnx for
-#      x86_64-linux-gnu, aarch64-linux-gnu and x86_64-w64-mingw32 runs
-#      through hodu --run here and through the cross-built runner under the
-#      emulator, which must pick its own entry; the outputs match each
-#      other and onnxruntime.  The package with a byte of that entry's
-#      library changed (zip CRC redone, tests/package/hostile.py) is
-#      refused under the emulator with its hash mismatch, and the same
-#      package rebuilt unchanged opens; so are the keyless hostile
-#      packages of hostile.py, each with the host's message; on Windows a
-#      caller asking for a signature check is refused (no Ed25519 there;
-#      tests/targets/package_key.c)
+#   4. one signed package (hodu --package --sign) of digits.onnx for
+#      x86_64-linux-gnu, aarch64-linux-gnu, riscv64-linux-gnu and
+#      x86_64-w64-mingw32 runs through hodu --run here and through the
+#      cross-built runner under the emulator, which must pick its own
+#      entry; the outputs match each other and onnxruntime.  The package
+#      with a byte of that entry's library changed (zip CRC redone,
+#      tests/package/hostile.py) is refused under the emulator with its
+#      hash mismatch, and the same package rebuilt unchanged opens.
+#      Signatures (tests/targets/package_key.c, requiring one under a
+#      given key): the package verifies with its key and loads its entry,
+#      and is refused with another key, and unsigned.  Every hostile
+#      package of hostile.py is refused with the host's message (the
+#      runner for the keyless ones, package_key for those given a key)
 #   5. every 8th ONNX node test (221 of them) on TRIPLE through the same
 #      runner: each one tests/conformance/expected_pass.txt lists (those that
 #      pass on x86-64) must pass, ImageDecoder's excepted, and at least 200
@@ -254,26 +256,35 @@ PY
     "$repo/examples/digits/images.npy" "$work/digits_in.npy"
 model digits "$repo/examples/digits/digits.onnx" "$work/digits_in.npy"
 
-# One package for three targets, opened by this machine's runtime and by
-# TRIPLE's under emulation (riscv64's cross runtime has no cJSON).
-if [ $triple != riscv64-linux-gnu ]; then
-    p=$work/pkg
-    mkdir -p "$p"
-    start=$SECONDS
-    if ! "$hodu" --package "$repo/examples/digits/digits.onnx" -o "$p/digits.hodupkg" \
-        --target x86_64-linux-gnu,aarch64-linux-gnu,x86_64-w64-mingw32 >"$p/build.log" 2>&1; then
-        bad "package: hodu --package for three targets"
-        tail -n 5 "$p/build.log"
-    elif ! "$hodu" --run "$p/digits.hodupkg" --input "image=$work/digits_in.npy" --output-dir "$p/host" \
-        >"$p/host.log" 2>&1; then
-        bad "package: hodu --run of the package on this machine"
-        tail -n 5 "$p/host.log"
-    elif ! "${runner[@]}" "$p/digits.hodupkg" "$p/target_" "$work/digits_in.npy" >"$p/run.log" 2>&1 </dev/null; then
-        bad "package: run under ${emulator[0]##*/}"
-        tail -n 5 "$p/run.log"
-    elif ! grep -q "^run_model: loaded lib/$triple\.[a-z]* ($triple)" "$p/run.log"; then
-        bad "package: the $triple runtime did not pick its own entry: $(grep loaded "$p/run.log")"
-    elif "$python" - "$repo/examples/digits/digits.onnx" "$work/digits_in.npy" "$p" "$repo/tests/pylib" <<'PY'; then
+# One signed package for four targets, opened by this machine's runtime and
+# by TRIPLE's under emulation.
+p=$work/pkg
+mkdir -p "$p"
+start=$SECONDS
+# hodu --keygen's keys, the public ones also as the 32 raw bytes that
+# package_key reads (the last of the PEM's DER bytes)
+"$hodu" --keygen "$p/key.pem" >/dev/null
+"$hodu" --keygen "$p/other.pem" >/dev/null
+"$python" - "$p/key.pub.pem" "$p/key.raw" "$p/other.pub.pem" "$p/other.raw" <<'PY'
+import base64, sys
+for pem, raw in zip(sys.argv[1::2], sys.argv[2::2]):
+    der = base64.b64decode("".join(l for l in open(pem).read().splitlines() if not l.startswith("-----")))
+    open(raw, "wb").write(der[-32:])
+PY
+if ! "$hodu" --package "$repo/examples/digits/digits.onnx" -o "$p/digits.hodupkg" --sign "$p/key.pem" \
+    --target x86_64-linux-gnu,aarch64-linux-gnu,riscv64-linux-gnu,x86_64-w64-mingw32 >"$p/build.log" 2>&1; then
+    bad "package: hodu --package for four targets"
+    tail -n 5 "$p/build.log"
+elif ! "$hodu" --run "$p/digits.hodupkg" --input "image=$work/digits_in.npy" --output-dir "$p/host" \
+    >"$p/host.log" 2>&1; then
+    bad "package: hodu --run of the package on this machine"
+    tail -n 5 "$p/host.log"
+elif ! "${runner[@]}" "$p/digits.hodupkg" "$p/target_" "$work/digits_in.npy" >"$p/run.log" 2>&1 </dev/null; then
+    bad "package: run under ${emulator[0]##*/}"
+    tail -n 5 "$p/run.log"
+elif ! grep -q "^run_model: loaded lib/$triple\.[a-z]* ($triple)" "$p/run.log"; then
+    bad "package: the $triple runtime did not pick its own entry: $(grep loaded "$p/run.log")"
+elif "$python" - "$repo/examples/digits/digits.onnx" "$work/digits_in.npy" "$p" "$repo/tests/pylib" <<'PY'; then
 import os, sys
 import numpy as np
 import onnxruntime as ort
@@ -294,13 +305,13 @@ for k, out in enumerate(sess.get_outputs()):
         bad += not err <= 1e-4
 sys.exit(1 if bad else 0)
 PY
-        ok "package: one package for three targets runs here and under ${emulator[0]##*/} ($triple entry), outputs match onnxruntime ($((SECONDS - start)) s)"
-    else
-        bad "package: outputs differ"
-    fi
-    # The same entries repacked (hostile.py's zip writer), unchanged and
-    # with one byte of TRIPLE's library flipped.
-    if "$python" - "$p/digits.hodupkg" "$p" "$triple" "$repo/tests/package" <<'PY'; then
+    ok "package: one package for four targets runs here and under ${emulator[0]##*/} ($triple entry), outputs match onnxruntime ($((SECONDS - start)) s)"
+else
+    bad "package: outputs differ"
+fi
+# The same entries repacked unsigned (hostile.py's zip writer), unchanged
+# and with one byte of TRIPLE's library flipped.
+if "$python" - "$p/digits.hodupkg" "$p" "$triple" "$repo/tests/package" <<'PY'; then
 import hashlib, json, os, sys, zipfile
 pkg, d, triple, here = sys.argv[1:]
 sys.path.insert(0, here)
@@ -318,67 +329,97 @@ open(os.path.join(d, "bad.hodupkg"), "wb").write(hostile.package(libs=libs, man=
 open(os.path.join(d, "bad.want"), "w").write(
     "hash mismatch: '%s' has SHA-256 %s" % (name, hashlib.sha256(bytes(data)).hexdigest()))
 PY
-        if "${runner[@]}" "$p/same.hodupkg" "$p/same_" "$work/digits_in.npy" >"$p/same.log" 2>&1 </dev/null; then
-            ok "package: repacked unchanged, it opens under ${emulator[0]##*/}"
-        else
-            bad "package: repacked unchanged, it fails: $(tail -n 1 "$p/same.log")"
-        fi
-        rc=0
-        "${runner[@]}" "$p/bad.hodupkg" "$p/bad_" "$work/digits_in.npy" >"$p/bad.log" 2>&1 </dev/null || rc=$?
-        if [ $rc -ne 0 ] && grep -qF "$(cat "$p/bad.want")" "$p/bad.log" && [ ! -e "$p/bad_0.npy" ]; then
-            ok "package: a changed byte in the $triple library is refused under ${emulator[0]##*/} ($(cat "$p/bad.want" | cut -c1-40)...)"
-        else
-            bad "package: the tampered package: rc $rc, $(tail -n 1 "$p/bad.log")"
-        fi
+    if "${runner[@]}" "$p/same.hodupkg" "$p/same_" "$work/digits_in.npy" >"$p/same.log" 2>&1 </dev/null; then
+        ok "package: repacked unchanged, it opens under ${emulator[0]##*/}"
     else
-        bad "package: repacking with tests/package/hostile.py failed"
+        bad "package: repacked unchanged, it fails: $(tail -n 1 "$p/same.log")"
     fi
-    if [ $triple = x86_64-w64-mingw32 ]; then
-        # No Ed25519 in the Windows runtime: a caller asking for a
-        # signature check is refused, not handed an unchecked package.
-        want="package '$p/digits.hodupkg': signature verification not available in this build"
-        rc=0
-        $triple-gcc -std=gnu11 -Wall -Wextra -Werror -I"$repo/include" "$repo/tests/targets/package_key.c" \
-            -o "$work/rt/package_key.exe" "$work/rt/libhodu_rt.dll.a"
-        "$wine" "$work/rt/package_key.exe" "$p/digits.hodupkg" >"$p/key.log" 2>&1 </dev/null || rc=$?
-        if [ $rc -eq 1 ] && grep -qF "$want" "$p/key.log"; then
-            ok "package: asked for a signature check, the Windows runtime refuses ($want)"
-        else
-            bad "package: asked for a signature check: rc $rc, $(head -n 1 "$p/key.log")"
-        fi
-    fi
-    # Every hostile package of tests/package/hostile.py that needs no
-    # public key (the runner passes none) is refused by TRIPLE's runtime
-    # with the message the host's gives.
-    start=$SECONDS
-    if "$python" - "$p" "$repo/tests/package" "${runner[@]}" >"$p/hostile.log" 2>&1 <<'PY'; then
-import os, subprocess, sys
-d, here, runner = sys.argv[1], sys.argv[2], sys.argv[3:]
-sys.path.insert(0, here)
-import hostile
-n = fails = 0
-for name, data, error, with_key in hostile.cases(None):
-    if with_key:
-        continue
-    path = os.path.join(d, "hostile_" + name + ".hodupkg")
-    open(path, "wb").write(data)
-    r = subprocess.run(runner + [path, path + "_out", "in.npy"], capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL)
-    want = "run_model: %s: package '%s'%s" % (path, path, error)
-    n += 1
-    if r.returncode != 1 or want not in r.stderr.splitlines() or os.path.exists(path + "_out0.npy"):
-        print("FAIL %s: rc %d\n  got:  %s\n  want: %s" % (name, r.returncode, r.stderr.strip(), want))
-        fails += 1
-print("%d hostile packages refused, %d failures" % (n - fails, fails))
-sys.exit(1 if fails or n < 25 else 0)
-PY
-        ok "package: $(tail -n 1 "$p/hostile.log") under ${emulator[0]##*/} ($((SECONDS - start)) s)"
+    rc=0
+    "${runner[@]}" "$p/bad.hodupkg" "$p/bad_" "$work/digits_in.npy" >"$p/bad.log" 2>&1 </dev/null || rc=$?
+    if [ $rc -ne 0 ] && grep -qF "$(cat "$p/bad.want")" "$p/bad.log" && [ ! -e "$p/bad_0.npy" ]; then
+        ok "package: a changed byte in the $triple library is refused under ${emulator[0]##*/} ($(cut -c1-40 "$p/bad.want")...)"
     else
-        bad "package: hostile packages under ${emulator[0]##*/}:"
-        tail -n 12 "$p/hostile.log"
+        bad "package: the tampered package: rc $rc, $(tail -n 1 "$p/bad.log")"
     fi
+else
+    bad "package: repacking with tests/package/hostile.py failed"
 fi
 
+# Signatures, checked by TRIPLE's runtime under emulation (libsodium on
+# riscv64 and Windows, libcrypto on aarch64): package_key requires one
+# under the key it is given.
+keytool=$work/rt/package_key
+if [ $triple = x86_64-w64-mingw32 ]; then
+    keytool=$keytool.exe
+    rt_link=("$work/rt/libhodu_rt.dll.a")
+else
+    mapfile -t rt_link <"$work/rt/libhodu_rt.link"
+    rt_link=("$work/rt/libhodu_rt.a" "${rt_link[@]}")
+fi
+if ! $triple-gcc -std=gnu11 -Wall -Wextra -Werror -I"$repo/include" "$repo/tests/targets/package_key.c" \
+    -o "$keytool" "${rt_link[@]}"; then
+    bad "package: building tests/targets/package_key.c for $triple"
+fi
+key_run=("${emulator[@]}" "$keytool")
+# key_case WHAT PACKAGE KEY RC EXPECTED...: package_key's exit status and
+# output lines
+key_case() {
+    local what=$1 pkg=$2 key=$3 want_rc=$4 rc=0 line
+    shift 4
+    "${key_run[@]}" "$pkg" "$key" >"$p/key.out" 2>&1 </dev/null || rc=$?
+    # a Windows program's text-mode stdout ends its lines in CR LF
+    tr -d '\r' <"$p/key.out" >"$p/key.log"
+    for line in "$@"; do
+        if [ $rc -ne "$want_rc" ] || ! grep -qxF "$line" "$p/key.log"; then
+            bad "package: $what under ${emulator[0]##*/}: rc $rc, $(head -n 2 "$p/key.log" | tr '\n' ' ')(want: $line)"
+            return
+        fi
+    done
+    ok "package: $what under ${emulator[0]##*/} ($(head -n 1 "$p/key.log" | cut -c1-60)...)"
+}
+key_case "signed, verified with its key, its $triple entry loads" "$p/digits.hodupkg" "$p/key.raw" 0 \
+    "signature verified" "$(tr -d '\r' <"$p/run.log" | sed -n "s/^run_model: \(loaded .*\)/\1/p")"
+key_case "another key is refused" "$p/digits.hodupkg" "$p/other.raw" 1 \
+    "package '$p/digits.hodupkg': the signature of manifest.json does not verify with the given public key"
+key_case "unsigned, a signature required, is refused" "$p/same.hodupkg" "$p/key.raw" 1 \
+    "package '$p/same.hodupkg' is unsigned, but a signature is required"
+
+# Every hostile package of tests/package/hostile.py is refused by TRIPLE's
+# runtime with the message the host's gives: through the runner (no key)
+# or, for those needing one, package_key with the public key.
+start=$SECONDS
+if "$python" - "$p" "$repo/tests/package" "$p/key.pem" "$p/key.raw" "${runner[@]}" -- "${key_run[@]}" \
+    >"$p/hostile.log" 2>&1 <<'PY'; then
+import os, subprocess, sys
+d, here, key, raw = sys.argv[1:5]
+cut = sys.argv.index("--")
+runner, key_run = sys.argv[5:cut], sys.argv[cut + 1:]
+sys.path.insert(0, here)
+import hostile
+n = keyed = fails = 0
+for name, data, error, with_key in hostile.cases(hostile.openssl_signer(key, d)):
+    path = os.path.join(d, "hostile_" + name + ".hodupkg")
+    open(path, "wb").write(data)
+    if with_key:
+        r = subprocess.run(key_run + [path, raw], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        want, got = "package '%s'%s" % (path, error), r.stdout
+        keyed += 1
+    else:
+        r = subprocess.run(runner + [path, path + "_out", "in.npy"], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
+        want, got = "run_model: %s: package '%s'%s" % (path, path, error), r.stderr
+    n += 1
+    if r.returncode != 1 or want not in got.splitlines() or os.path.exists(path + "_out0.npy"):
+        print("FAIL %s: rc %d\n  got:  %s\n  want: %s" % (name, r.returncode, got.strip(), want))
+        fails += 1
+print("%d hostile packages refused (%d given the key), %d failures" % (n - fails, keyed, fails))
+sys.exit(1 if fails or n < 28 or keyed < 3 else 0)
+PY
+    ok "package: $(tail -n 1 "$p/hostile.log") under ${emulator[0]##*/} ($((SECONDS - start)) s)"
+else
+    bad "package: hostile packages under ${emulator[0]##*/}:"
+    tail -n 12 "$p/hostile.log"
+fi
 # MobileNetV2, one 224x224 image (about 20 s under qemu-aarch64).
 if "$python" "$repo/tools/export_models.py" --out "$work/models" mobilenet_v2 >"$work/export.log" 2>&1; then
     "$python" -c 'import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32))' "$work/mnv2_in.npy"
