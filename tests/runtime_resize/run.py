@@ -14,7 +14,9 @@ image's height and width, Div and Min; and Pad over run-time dims, by
 constant pads and up to a multiple of 8 by pads the run computes from
 the resized size (ceil(s / 8) * 8 - s: bounded by walking the size's
 values, since intervals alone would allow a negative pad); a Slice from
-one run-time dim to another (h * w to 2 * h * w of a flattened image).
+one run-time dim to another (h * w to 2 * h * w of a flattened image),
+also after a Reshape of [3 * h * w, 1] to (1, -1), whose -1 takes the
+run-time dims (a detector's objectness).
 
 Refusals checked with their messages: sizes from a graph input (no
 bound), sizes whose bound is too large to allocate, and sizes behind a
@@ -179,6 +181,22 @@ nodes = [helper.make_node("Shape", ["x"], ["sx"]), helper.make_node("Gather", ["
 inits = [i64("s0", [0]), i64("s1", [1]), helper.make_tensor("g2", TensorProto.INT64, [], [2]),
          helper.make_tensor("g3", TensorProto.INT64, [], [3]), helper.make_tensor("two", TensorProto.INT64, [], [2])]
 check("Slice of a flattened image from h * w to 2 * h * w", save("rs_dimslice", nodes, inits))
+
+# a detector's objectness: per-position scores flattened to [anchors, 1]
+# (anchors = 3 * h * w), then reshaped to (1, -1) -- the -1 takes every
+# run-time dim, so the result is [1, anchors], not [anchors, 1] -- then
+# split per level along axis 1 (from h * w to 2 * h * w)
+nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 3, 1]),
+         helper.make_node("Reshape", ["xt", "col"], ["obj"]), helper.make_node("Reshape", ["obj", "row"], ["o1"]),
+         helper.make_node("Shape", ["x"], ["sx"]), helper.make_node("Gather", ["sx", "g2"], ["h"], axis=0),
+         helper.make_node("Gather", ["sx", "g3"], ["w_"], axis=0), helper.make_node("Mul", ["h", "w_"], ["hw"]),
+         helper.make_node("Mul", ["hw", "two"], ["hw2"]), helper.make_node("Unsqueeze", ["hw", "s0"], ["st"]),
+         helper.make_node("Unsqueeze", ["hw2", "s0"], ["en"]),
+         helper.make_node("Slice", ["o1", "st", "en", "s1"], ["y"])]
+inits = [i64("col", [-1, 1]), i64("row", [1, -1]), i64("s0", [0]), i64("s1", [1]),
+         helper.make_tensor("g2", TensorProto.INT64, [], [2]), helper.make_tensor("g3", TensorProto.INT64, [], [3]),
+         helper.make_tensor("two", TensorProto.INT64, [], [2])]
+check("[3 * h * w, 1] reshaped to (1, -1), then sliced along axis 1", save("rs_rowslice", nodes, inits))
 
 # refusals: sizes a graph input gives have no bound; a bound too large
 m = save("rs_input", [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")], [], sz_input="sz")
