@@ -16,7 +16,9 @@ the resized size (ceil(s / 8) * 8 - s: bounded by walking the size's
 values, since intervals alone would allow a negative pad); a Slice from
 one run-time dim to another (h * w to 2 * h * w of a flattened image),
 also after a Reshape of [3 * h * w, 1] to (1, -1), whose -1 takes the
-run-time dims (a detector's objectness).
+run-time dims (a detector's objectness); two levels' anchors
+concatenated and flattened from axis 2 (a sum of two products); a Split of a fixed axis with
+run-time dims after it and on both sides of it.
 
 Refusals checked with their messages: sizes from a graph input (no
 bound), sizes whose bound is too large to allocate, and sizes behind a
@@ -197,6 +199,30 @@ inits = [i64("col", [-1, 1]), i64("row", [1, -1]), i64("s0", [0]), i64("s1", [1]
          helper.make_tensor("g2", TensorProto.INT64, [], [2]), helper.make_tensor("g3", TensorProto.INT64, [], [3]),
          helper.make_tensor("two", TensorProto.INT64, [], [2])]
 check("[3 * h * w, 1] reshaped to (1, -1), then sliced along axis 1", save("rs_rowslice", nodes, inits))
+
+# a detector's anchors of two levels: [1, h * w, 3] and, after a 2x2
+# pool, [1, q * r, 3] concatenated to [1, h * w + q * r, 3], then
+# Flatten from axis 2: its rows the sum of both levels (a polynomial of
+# two terms dividing the whole size)
+nodes = [helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[2, 2])]
+for src, dst in [("x", "l0"), ("p", "l1")]:
+    nodes += [helper.make_node("Transpose", [src], [dst + "t"], perm=[0, 2, 3, 1]),
+              helper.make_node("Reshape", [dst + "t", "lv"], [dst])]
+nodes += [helper.make_node("Concat", ["l0", "l1"], ["lc"], axis=1), helper.make_node("Flatten", ["lc"], ["y"], axis=2)]
+check("two levels' anchors concatenated, then Flatten from axis 2", save("rs_levels", nodes, [i64("lv", [1, -1, 3])]))
+
+# Split of a fixed axis with run-time dims after it (x flattened to
+# [3, h * w], split [1, 2] along axis 0: the detector's per-image Split)
+# and on both sides of it (x moved to [1, h, 3, w], split [1, 2] along
+# axis 2):
+# both pieces of each meet in a broadcast Add
+split = i64("sp", [1, 2])
+nodes = [helper.make_node("Flatten", ["x"], ["f"], axis=2), helper.make_node("Split", ["f", "sp"], ["a", "b"], axis=0),
+         helper.make_node("Add", ["b", "a"], ["y"])]
+check("Split of [3, h * w] along its fixed axis 0", save("rs_split0", nodes, [split]))
+nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1, 3]),
+         helper.make_node("Split", ["xt", "sp"], ["a", "b"], axis=2), helper.make_node("Add", ["b", "a"], ["y"])]
+check("Split of [1, h, 3, w] along its fixed axis 2", save("rs_split2", nodes, [split]))
 
 # refusals: sizes a graph input gives have no bound; a bound too large
 m = save("rs_input", [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")], [], sz_input="sz")
