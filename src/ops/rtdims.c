@@ -675,6 +675,7 @@ static bool general_op(const ir_node *n)
     case OP_GRU:
     case OP_LSTM:
     case OP_TOP_K:
+    case OP_SPLIT:
     case OP_NON_MAX_SUPPRESSION:
     case OP_NON_ZERO:
     case OP_SCATTER_ELEMENTS:
@@ -940,6 +941,17 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
             if (n->inputs[j] >= 0 && ir_value_has_rt(op_in(c, j)))
                 return op_fail(c, "input %zu has run-time dims", j);
         return true; /* the selection's count is the node's own (a data symbol) */
+    }
+    case OP_SPLIT: { /* the input's, but along the axis, which the split sizes cut at build time */
+        int64_t ax = ir_attr_int(n, "axis", 0);
+        int axis = (int)(ax < 0 ? ax + a->rank : ax);
+        if (axis < 0 || axis >= a->rank || a->dims[axis].rt)
+            return op_fail(c, "with run-time dims, it splits a fixed axis only");
+        if (n->n_inputs > 1 && n->inputs[1] >= 0 && ir_val(g, n->inputs[1])->kind != IR_VALUE_CONST)
+            return op_fail(c, "with run-time dims, its split sizes must be known at build time");
+        for (int o = 0; o < r; o++)
+            syms[o] = sym_at(a, o);
+        return true;
     }
     case OP_TOP_K: { /* the input's, but along the axis: K, or a data symbol the run decides */
         int64_t ax = ir_attr_int(n, "axis", -1);
