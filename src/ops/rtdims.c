@@ -676,6 +676,8 @@ static bool general_op(const ir_node *n)
     case OP_LSTM:
     case OP_TOP_K:
     case OP_SPLIT:
+    case OP_ROI_ALIGN_10:
+    case OP_ROI_ALIGN:
     case OP_NON_MAX_SUPPRESSION:
     case OP_NON_ZERO:
     case OP_SCATTER_ELEMENTS:
@@ -941,6 +943,18 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
             if (n->inputs[j] >= 0 && ir_value_has_rt(op_in(c, j)))
                 return op_fail(c, "input %zu has run-time dims", j);
         return true; /* the selection's count is the node's own (a data symbol) */
+    }
+    case OP_ROI_ALIGN_10:
+    case OP_ROI_ALIGN: { /* the boxes' count; the map's batch, height and width are read by the lowering */
+        const ir_value *rois = op_in(c, 1), *bi = op_in(c, 2);
+        const char *nr = sym_at(rois, 0), *nb = sym_at(bi, 0);
+        if (sym_at(a, 1) || sym_at(rois, 1))
+            return op_fail(c, "with run-time dims, X's channels and the boxes' 4 coordinates must be fixed");
+        if ((nr || nb) && (!nr || !nb || strcmp(nr, nb) != 0))
+            return op_fail(c, "the boxes' count is %s in rois and %s in batch_indices; they must be the same",
+                           nr ? nr : "fixed", nb ? nb : "fixed");
+        syms[0] = nr;
+        return true;
     }
     case OP_SPLIT: { /* the input's, but along the axis, which the split sizes cut at build time */
         int64_t ax = ir_attr_int(n, "axis", 0);

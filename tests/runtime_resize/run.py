@@ -18,7 +18,8 @@ one run-time dim to another (h * w to 2 * h * w of a flattened image),
 also after a Reshape of [3 * h * w, 1] to (1, -1), whose -1 takes the
 run-time dims (a detector's objectness); two levels' anchors
 concatenated and flattened from axis 2 (a sum of two products); a Split of a fixed axis with
-run-time dims after it and on both sides of it.
+run-time dims after it and on both sides of it; RoiAlign from a map
+whose height and width are run-time dims.
 
 Refusals checked with their messages: sizes from a graph input (no
 bound), sizes whose bound is too large to allocate, and sizes behind a
@@ -223,6 +224,21 @@ check("Split of [3, h * w] along its fixed axis 0", save("rs_split0", nodes, [sp
 nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1, 3]),
          helper.make_node("Split", ["xt", "sp"], ["a", "b"], axis=2), helper.make_node("Add", ["b", "a"], ["y"])]
 check("Split of [1, h, 3, w] along its fixed axis 2", save("rs_split2", nodes, [split]))
+
+# RoiAlign from a map over run-time dims (a detector's box head on its
+# FPN levels): a stride-2 conv's output, boxes partly outside the map at
+# the smaller sizes, adaptive and fixed sampling, both coordinate modes
+w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+rois = np.array([[0, 0, 8, 8], [2, 3, 30, 20], [5, 1, 39, 36], [-3, -2, 12, 45], [10, 10, 11, 11]], np.float32)
+nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+         helper.make_node("RoiAlign", ["c", "rois", "bidx"], ["r1"], output_height=3, output_width=2,
+                          sampling_ratio=0, spatial_scale=0.5),
+         helper.make_node("RoiAlign", ["c", "rois", "bidx"], ["r2"], output_height=3, output_width=2,
+                          sampling_ratio=2, spatial_scale=0.5, coordinate_transformation_mode="output_half_pixel"),
+         helper.make_node("Add", ["r1", "r2"], ["y"])]
+inits = [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.flatten()),
+         helper.make_tensor("rois", TensorProto.FLOAT, rois.shape, rois.flatten()), i64("bidx", [0] * 5)]
+check("RoiAlign from a stride-2 conv's output over run-time dims", save("rs_roialign", nodes, inits))
 
 # refusals: sizes a graph input gives have no bound; a bound too large
 m = save("rs_input", [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")], [], sz_input="sz")
