@@ -170,7 +170,7 @@ bool ir_poly_mul(const ir_poly *a, const ir_poly *b, ir_poly *out)
 /* a / b for two terms, when b divides a. */
 static bool term_div(const ir_term *a, const ir_term *b, ir_term *out)
 {
-    if (b->coef == 0 || a->coef % b->coef != 0)
+    if (b->coef == 0 || (b->coef == -1 && a->coef == INT64_MIN) || a->coef % b->coef != 0)
         return false;
     ir_term t = {.coef = a->coef / b->coef};
     int j = 0;
