@@ -170,7 +170,7 @@ bool ir_poly_mul(const ir_poly *a, const ir_poly *b, ir_poly *out)
 /* a / b for two terms, when b divides a. */
 static bool term_div(const ir_term *a, const ir_term *b, ir_term *out)
 {
-    if (b->coef == 0 || a->coef % b->coef != 0)
+    if (b->coef == 0 || (b->coef == -1 && a->coef == INT64_MIN) || a->coef % b->coef != 0)
         return false;
     ir_term t = {.coef = a->coef / b->coef};
     int j = 0;
@@ -208,11 +208,22 @@ bool ir_poly_div(const ir_poly *a, const ir_poly *b, ir_poly *out)
         *out = p;
         return true;
     }
-    if (b->n > 0 && ir_poly_equal(a, b)) {
-        *out = ir_poly_const(1);
-        return true;
+    if (b->n == 0)
+        return false;
+    /* Several terms (a sum of feature levels' sizes): long division, each
+     * step the remainder's first term over b's first, until the remainder
+     * is 0; a step that does not divide, or too many, and a does not
+     * divide.  The quotient is exact by construction: a = q * b. */
+    ir_poly q = {0}, r = *a;
+    for (int step = 0; r.n > 0; step++) {
+        ir_term t;
+        ir_poly tp = {0}, prod;
+        if (step == IR_POLY_TERMS || !term_div(&r.t[0], &b->t[0], &t) || !poly_put(&q, &t) || !poly_put(&tp, &t) ||
+            !ir_poly_mul(&tp, b, &prod) || !ir_poly_add(&r, &prod, -1, &r))
+            return false;
     }
-    return false;
+    *out = q;
+    return true;
 }
 
 bool ir_poly_range(const ir_graph *g, const ir_poly *p, int64_t *lo, int64_t *hi)

@@ -363,8 +363,8 @@ typedef struct ir_poly { /* the sum of the terms; n == 0 is 0 */
 ir_poly ir_poly_const(int64_t c);
 /* Dim d as a polynomial (a derived symbol expanded). */
 ir_poly ir_dim_poly(const ir_graph *g, const ir_dim *d);
-/* a + sign * b, a * b, and a / b when b divides a exactly (b a single
- * term, or b == a); false when they do not fit or a number overflows. */
+/* a + sign * b, a * b, and a / b when b divides a exactly (long division
+ * by b's first term); false when they do not fit or a number overflows. */
 bool ir_poly_add(const ir_poly *a, const ir_poly *b, int sign, ir_poly *out);
 bool ir_poly_mul(const ir_poly *a, const ir_poly *b, ir_poly *out);
 bool ir_poly_div(const ir_poly *a, const ir_poly *b, ir_poly *out);

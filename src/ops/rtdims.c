@@ -675,6 +675,9 @@ static bool general_op(const ir_node *n)
     case OP_GRU:
     case OP_LSTM:
     case OP_TOP_K:
+    case OP_SPLIT:
+    case OP_ROI_ALIGN_10:
+    case OP_ROI_ALIGN:
     case OP_NON_MAX_SUPPRESSION:
     case OP_NON_ZERO:
     case OP_SCATTER_ELEMENTS:
@@ -941,6 +944,29 @@ static bool general_syms(op_ctx *c, int r, const char **syms)
                 return op_fail(c, "input %zu has run-time dims", j);
         return true; /* the selection's count is the node's own (a data symbol) */
     }
+    case OP_ROI_ALIGN_10:
+    case OP_ROI_ALIGN: { /* the boxes' count; the map's batch, height and width are read by the lowering */
+        const ir_value *rois = op_in(c, 1), *bi = op_in(c, 2);
+        const char *nr = sym_at(rois, 0), *nb = sym_at(bi, 0);
+        if (sym_at(a, 1) || sym_at(rois, 1))
+            return op_fail(c, "with run-time dims, X's channels and the boxes' 4 coordinates must be fixed");
+        if ((nr || nb) && (!nr || !nb || strcmp(nr, nb) != 0))
+            return op_fail(c, "the boxes' count is %s in rois and %s in batch_indices; they must be the same",
+                           nr ? nr : "fixed", nb ? nb : "fixed");
+        syms[0] = nr;
+        return true;
+    }
+    case OP_SPLIT: { /* the input's, but along the axis, which the split sizes cut at build time */
+        int64_t ax = ir_attr_int(n, "axis", 0);
+        int axis = (int)(ax < 0 ? ax + a->rank : ax);
+        if (axis < 0 || axis >= a->rank || a->dims[axis].rt)
+            return op_fail(c, "with run-time dims, it splits a fixed axis only");
+        if (n->n_inputs > 1 && n->inputs[1] >= 0 && ir_val(g, n->inputs[1])->kind != IR_VALUE_CONST)
+            return op_fail(c, "with run-time dims, its split sizes must be known at build time");
+        for (int o = 0; o < r; o++)
+            syms[o] = sym_at(a, o);
+        return true;
+    }
     case OP_TOP_K: { /* the input's, but along the axis: K, or a data symbol the run decides */
         int64_t ax = ir_attr_int(n, "axis", -1);
         int axis = (int)(ax < 0 ? ax + a->rank : ax);
@@ -969,25 +995,25 @@ static bool elems_of(const op_ctx *c, size_t i, ir_dimvals *out);
 
 /* Flatten and Reshape: the data stays as it is, the dims regroup.  Each
  * output dim is a product of input dims (ir_poly): a run-time dim, a
- * derived one such as batch*seq, or a static size. */
-static bool general_reshape(op_ctx *c)
+ * derived one such as batch*seq, or a static size.  Fills want[] and *r
+ * without touching the graph; reports through c. */
+static bool reshape_polys(op_ctx *c, ir_poly *want, int *r)
 {
     ir_graph *g = c->g;
     const ir_node *n = op_node(c);
     const ir_value *in = op_in(c, 0);
-    ir_poly total = ir_poly_const(1), want[HODU_MAX_RANK];
+    ir_poly total = ir_poly_const(1);
     for (int i = 0; i < in->rank; i++) {
         ir_poly d = ir_dim_poly(g, &in->dims[i]);
         if (!ir_poly_mul(&total, &d, &total))
             return op_fail(c, "its input's size is a product of too many run-time dims");
     }
-    int r;
     if (n->op == OP_FLATTEN) {
         int64_t ax = ir_attr_int(n, "axis", 1);
         int axis = (int)(ax < 0 ? ax + in->rank : ax);
         if (axis < 0 || axis > in->rank)
             return op_fail(c, "axis %" PRId64 " is out of range for rank %d", ax, in->rank);
-        r = 2;
+        *r = 2;
         want[0] = ir_poly_const(1);
         for (int i = 0; i < axis; i++) {
             ir_poly d = ir_dim_poly(g, &in->dims[i]);
@@ -996,52 +1022,87 @@ static bool general_reshape(op_ctx *c)
         }
         if (!ir_poly_div(&total, &want[0], &want[1]))
             return op_fail(c, "internal error: Flatten's dims do not divide");
-    } else {
-        ir_dimvals sv;
-        if (!elems_of(c, 1, &sv))
-            return op_fail(c, "with run-time dims, its shape must be known at build time or computed from the "
-                              "input's dims (Shape, Gather, Concat, ...)");
-        bool allowzero = ir_attr_int(n, "allowzero", 0) != 0;
-        r = sv.n;
-        int minus = -1;
-        ir_poly known = ir_poly_const(1);
-        for (int o = 0; o < r; o++) {
-            ir_dim d = {.size = sv.val[o], .sym = sv.sym[o], .rt = sv.sym[o] != NULL};
-            if (!d.rt && d.size == 0 && !allowzero) {
-                if (o >= in->rank)
-                    return op_fail(c, "shape entry %d is 0 (copy the input's dim) past the input's rank", o);
-                d = in->dims[o];
-            } else if (!d.rt && d.size == -1) {
-                if (minus >= 0)
-                    return op_fail(c, "its shape has two -1 entries");
-                minus = o;
-                continue;
-            } else if (!d.rt && d.size < 0) {
-                return op_fail(c, "shape entry %d is %" PRId64, o, d.size);
-            }
-            want[o] = ir_dim_poly(g, &d);
-            if (!ir_poly_mul(&known, &want[o], &known))
-                return op_fail(c, "its shape is a product of too many run-time dims");
-        }
-        if (minus >= 0 && !ir_poly_div(&total, &known, &want[minus]))
-            return op_fail(c, "the -1 in its shape would be the input's size divided by the other entries, which "
-                              "does not divide for every value of the run-time dims");
-        if (minus < 0 && !ir_poly_equal(&total, &known))
-            return op_fail(c, "its shape does not hold as many elements as its input for every value of the "
-                              "run-time dims");
+        return true;
     }
+    ir_dimvals sv;
+    if (!elems_of(c, 1, &sv))
+        return op_fail(c, "with run-time dims, its shape must be known at build time or computed from the "
+                          "input's dims (Shape, Gather, Concat, ...)");
+    bool allowzero = ir_attr_int(n, "allowzero", 0) != 0;
+    *r = sv.n;
+    int minus = -1;
+    ir_poly known = ir_poly_const(1);
+    for (int o = 0; o < sv.n; o++) {
+        ir_dim d = {.size = sv.val[o], .sym = sv.sym[o], .rt = sv.sym[o] != NULL};
+        if (!d.rt && d.size == 0 && !allowzero) {
+            if (o >= in->rank)
+                return op_fail(c, "shape entry %d is 0 (copy the input's dim) past the input's rank", o);
+            d = in->dims[o];
+        } else if (!d.rt && d.size == -1) {
+            if (minus >= 0)
+                return op_fail(c, "its shape has two -1 entries");
+            minus = o;
+            continue;
+        } else if (!d.rt && d.size < 0) {
+            return op_fail(c, "shape entry %d is %" PRId64, o, d.size);
+        }
+        want[o] = ir_dim_poly(g, &d);
+        if (!ir_poly_mul(&known, &want[o], &known))
+            return op_fail(c, "its shape is a product of too many run-time dims");
+    }
+    if (minus >= 0 && !ir_poly_div(&total, &known, &want[minus]))
+        return op_fail(c, "the -1 in its shape would be the input's size divided by the other entries, which "
+                          "does not divide for every value of the run-time dims");
+    if (minus < 0 && !ir_poly_equal(&total, &known))
+        return op_fail(c, "its shape does not hold as many elements as its input for every value of the "
+                          "run-time dims");
+    return true;
+}
+
+static bool general_reshape(op_ctx *c)
+{
+    ir_poly want[HODU_MAX_RANK];
+    int r = 0;
+    if (!reshape_polys(c, want, &r))
+        return false;
     ir_dim dims[HODU_MAX_RANK];
     int64_t top[HODU_MAX_RANK];
     for (int o = 0; o < r; o++) {
-        if (!ir_graph_poly_dim(g, &want[o], &dims[o]))
+        if (!ir_graph_poly_dim(c->g, &want[o], &dims[o]))
             return op_fail(c,
                            "output dim %d would be a product of run-time dims whose range overflows, or whose "
                            "name the model already uses",
                            o);
         top[o] = dims[o].size;
     }
-    op_set_out(c, 0, in->dtype, r, top);
+    op_set_out(c, 0, op_in(c, 0)->dtype, r, top);
     memcpy(op_out(c, 0)->dims, dims, (size_t)r * sizeof(ir_dim));
+    return true;
+}
+
+/* The slice of a Reshape sees the run-time dims as 1s, and a shape whose
+ * -1 absorbs them there ([n, 1] to (1, -1)) passes every check of the
+ * slice while the whole value is [1, n]: the slice stands only where its
+ * dims are the ones the products of the input's dims give. */
+static bool reshape_slice_holds(op_ctx *c)
+{
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    op_ctx q = {c->g, c->node, &quiet};
+    ir_poly want[HODU_MAX_RANK];
+    int r = 0;
+    bool known = reshape_polys(&q, want, &r);
+    hd_diag_free(&quiet);
+    if (!known) /* the slice's own checks are all there is */
+        return true;
+    const ir_value *out = op_out(c, 0);
+    if (out->rank != r)
+        return false;
+    for (int o = 0; o < r; o++) {
+        ir_poly got = ir_dim_poly(c->g, &out->dims[o]);
+        if (!ir_poly_equal(&got, &want[o]))
+            return false;
+    }
     return true;
 }
 
@@ -1566,6 +1627,8 @@ bool op_rt_infer(op_ctx *c)
     op_ctx q = {c->g, c->node, &quiet};
     bool sliced = slice_infer(&q);
     hd_diag_free(&quiet);
+    if (sliced && n->op == OP_RESHAPE && !reshape_slice_holds(c))
+        sliced = false;
     return sliced || general_infer(c);
 }
 

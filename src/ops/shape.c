@@ -862,6 +862,14 @@ static bool fold_split(op_ctx *c)
     return true;
 }
 
+bool shape_split_sizes(const ir_graph *g, int node, hd_diag *d, int *axis, int64_t *sizes)
+{
+    op_ctx c = node_ctx(g, node, d);
+    if (op_node(&c)->n_outputs > 64)
+        return op_fail(&c, "too many outputs");
+    return split_sizes(&c, axis, sizes, op_node(&c)->n_outputs);
+}
+
 bool shape_split_plan(const ir_graph *g, int node, hd_diag *d, size_t out, copy_plan *p)
 {
     op_ctx c = node_ctx(g, node, d);

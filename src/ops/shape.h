@@ -57,6 +57,9 @@ void shape_expand_plan(const ir_graph *g, int node, shape_copy_plan *p);
 void shape_concat_plan(const ir_graph *g, int node, size_t k, shape_copy_plan *p);
 /* Split: input 0 -> present output `out`. */
 bool shape_split_plan(const ir_graph *g, int node, hd_diag *d, size_t out, shape_copy_plan *p);
+/* Split's axis and the size of each output along it (at most 64 outputs);
+ * the general path's lowering cuts rows of run-time size with them. */
+bool shape_split_sizes(const ir_graph *g, int node, hd_diag *d, int *axis, int64_t *sizes);
 /* DepthToSpace / SpaceToDepth: input 0 -> output 0 (a 6-D transpose). */
 void shape_d2s_plan(const ir_graph *g, int node, shape_copy_plan *p);
 

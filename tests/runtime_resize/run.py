@@ -14,7 +14,12 @@ image's height and width, Div and Min; and Pad over run-time dims, by
 constant pads and up to a multiple of 8 by pads the run computes from
 the resized size (ceil(s / 8) * 8 - s: bounded by walking the size's
 values, since intervals alone would allow a negative pad); a Slice from
-one run-time dim to another (h * w to 2 * h * w of a flattened image).
+one run-time dim to another (h * w to 2 * h * w of a flattened image),
+also after a Reshape of [3 * h * w, 1] to (1, -1), whose -1 takes the
+run-time dims (a detector's objectness); two levels' anchors
+concatenated and flattened from axis 2 (a sum of two products); a Split of a fixed axis with
+run-time dims after it and on both sides of it; RoiAlign from a map
+whose height and width are run-time dims.
 
 Refusals checked with their messages: sizes from a graph input (no
 bound), sizes whose bound is too large to allocate, and sizes behind a
@@ -179,6 +184,61 @@ nodes = [helper.make_node("Shape", ["x"], ["sx"]), helper.make_node("Gather", ["
 inits = [i64("s0", [0]), i64("s1", [1]), helper.make_tensor("g2", TensorProto.INT64, [], [2]),
          helper.make_tensor("g3", TensorProto.INT64, [], [3]), helper.make_tensor("two", TensorProto.INT64, [], [2])]
 check("Slice of a flattened image from h * w to 2 * h * w", save("rs_dimslice", nodes, inits))
+
+# a detector's objectness: per-position scores flattened to [anchors, 1]
+# (anchors = 3 * h * w), then reshaped to (1, -1) -- the -1 takes every
+# run-time dim, so the result is [1, anchors], not [anchors, 1] -- then
+# split per level along axis 1 (from h * w to 2 * h * w)
+nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 3, 1]),
+         helper.make_node("Reshape", ["xt", "col"], ["obj"]), helper.make_node("Reshape", ["obj", "row"], ["o1"]),
+         helper.make_node("Shape", ["x"], ["sx"]), helper.make_node("Gather", ["sx", "g2"], ["h"], axis=0),
+         helper.make_node("Gather", ["sx", "g3"], ["w_"], axis=0), helper.make_node("Mul", ["h", "w_"], ["hw"]),
+         helper.make_node("Mul", ["hw", "two"], ["hw2"]), helper.make_node("Unsqueeze", ["hw", "s0"], ["st"]),
+         helper.make_node("Unsqueeze", ["hw2", "s0"], ["en"]),
+         helper.make_node("Slice", ["o1", "st", "en", "s1"], ["y"])]
+inits = [i64("col", [-1, 1]), i64("row", [1, -1]), i64("s0", [0]), i64("s1", [1]),
+         helper.make_tensor("g2", TensorProto.INT64, [], [2]), helper.make_tensor("g3", TensorProto.INT64, [], [3]),
+         helper.make_tensor("two", TensorProto.INT64, [], [2])]
+check("[3 * h * w, 1] reshaped to (1, -1), then sliced along axis 1", save("rs_rowslice", nodes, inits))
+
+# a detector's anchors of two levels: [1, h * w, 3] and, after a 2x2
+# pool, [1, q * r, 3] concatenated to [1, h * w + q * r, 3], then
+# Flatten from axis 2: its rows the sum of both levels (a polynomial of
+# two terms dividing the whole size)
+nodes = [helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2], strides=[2, 2])]
+for src, dst in [("x", "l0"), ("p", "l1")]:
+    nodes += [helper.make_node("Transpose", [src], [dst + "t"], perm=[0, 2, 3, 1]),
+              helper.make_node("Reshape", [dst + "t", "lv"], [dst])]
+nodes += [helper.make_node("Concat", ["l0", "l1"], ["lc"], axis=1), helper.make_node("Flatten", ["lc"], ["y"], axis=2)]
+check("two levels' anchors concatenated, then Flatten from axis 2", save("rs_levels", nodes, [i64("lv", [1, -1, 3])]))
+
+# Split of a fixed axis with run-time dims after it (x flattened to
+# [3, h * w], split [1, 2] along axis 0: the detector's per-image Split)
+# and on both sides of it (x moved to [1, h, 3, w], split [1, 2] along
+# axis 2):
+# both pieces of each meet in a broadcast Add
+split = i64("sp", [1, 2])
+nodes = [helper.make_node("Flatten", ["x"], ["f"], axis=2), helper.make_node("Split", ["f", "sp"], ["a", "b"], axis=0),
+         helper.make_node("Add", ["b", "a"], ["y"])]
+check("Split of [3, h * w] along its fixed axis 0", save("rs_split0", nodes, [split]))
+nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1, 3]),
+         helper.make_node("Split", ["xt", "sp"], ["a", "b"], axis=2), helper.make_node("Add", ["b", "a"], ["y"])]
+check("Split of [1, h, 3, w] along its fixed axis 2", save("rs_split2", nodes, [split]))
+
+# RoiAlign from a map over run-time dims (a detector's box head on its
+# FPN levels): a stride-2 conv's output, boxes partly outside the map at
+# the smaller sizes, adaptive and fixed sampling, both coordinate modes
+w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+rois = np.array([[0, 0, 8, 8], [2, 3, 30, 20], [5, 1, 39, 36], [-3, -2, 12, 45], [10, 10, 11, 11]], np.float32)
+nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+         helper.make_node("RoiAlign", ["c", "rois", "bidx"], ["r1"], output_height=3, output_width=2,
+                          sampling_ratio=0, spatial_scale=0.5),
+         helper.make_node("RoiAlign", ["c", "rois", "bidx"], ["r2"], output_height=3, output_width=2,
+                          sampling_ratio=2, spatial_scale=0.5, coordinate_transformation_mode="output_half_pixel"),
+         helper.make_node("Add", ["r1", "r2"], ["y"])]
+inits = [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.flatten()),
+         helper.make_tensor("rois", TensorProto.FLOAT, rois.shape, rois.flatten()), i64("bidx", [0] * 5)]
+check("RoiAlign from a stride-2 conv's output over run-time dims", save("rs_roialign", nodes, inits))
 
 # refusals: sizes a graph input gives have no bound; a bound too large
 m = save("rs_input", [helper.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")], [], sz_input="sz")

@@ -341,9 +341,12 @@ static uint64_t worker_scratch_roi_align(const ir_graph *g, int node)
     return nn_align64(op_sat_add_u64(op_bytes4(ny, 1, 1, 1, per), op_bytes4(nx, 1, 1, 1, per)));
 }
 
-/* Writes the sample table of one axis (y: rows, x: columns). */
-static void ra_axis(op_emit *e, const roi_align_plan *p, const char *ct, char a, int64_t bins, int64_t size,
-                    int64_t stride)
+/* Writes the sample table of one axis (y: rows, x: columns): `size` the
+ * axis' length as a float, `last` its last index, `lo`/`hi` the offsets of
+ * rows or columns lo and hi (C text: numbers, or the general path's sizes
+ * read when the model runs). */
+static void ra_axis(op_emit *e, const char *ct, char a, int64_t bins, const char *size, const char *last,
+                    const char *lo, const char *hi)
 {
     em_for(e, "b", bins);
     char head[160];
@@ -352,27 +355,38 @@ static void ra_axis(op_emit *e, const roi_align_plan *p, const char *ct, char a,
     em_line(e, "const int64_t j = b * g%c + s;", a);
     em_line(e, "%s v = start%c + (%s)b * bin%c + ((%s)s + (%s)0.5) * bin%c / (%s)g%c;", ct, a, ct, a, ct, ct, a, ct, a);
     /* outside [-1, size] (or NaN): the sample is 0 */
-    em_line(e, "%cv[j] = v >= -1 && v <= %s;", a, num(ct, (double)size).s);
+    em_line(e, "%cv[j] = v >= -1 && v <= %s;", a, size);
     em_line(e, "if (!%cv[j]) { %clo[j] = %chi[j] = 0; %cl[j] = %ch[j] = 0; continue; }", a, a, a, a, a);
     em_line(e, "if (v < 0) v = 0;");
     em_line(e, "int64_t lo = (int64_t)v, hi;");
-    em_line(e, "if (lo >= %" PRId64 ") { lo = hi = %" PRId64 "; v = (%s)lo; } else { hi = lo + 1; }", size - 1,
-            size - 1, ct);
-    em_line(e, "%clo[j] = %s;", a, em_index(0, EM_TERMS({"lo", stride})).s);
-    em_line(e, "%chi[j] = %s;", a, em_index(0, EM_TERMS({"hi", stride})).s);
+    em_line(e, "if (lo >= %s) { lo = hi = %s; v = (%s)lo; } else { hi = lo + 1; }", last, last, ct);
+    em_line(e, "%clo[j] = %s;", a, lo);
+    em_line(e, "%chi[j] = %s;", a, hi);
     em_line(e, "%cl[j] = v - (%s)lo;", a, ct);
     em_line(e, "%ch[j] = 1 - %cl[j];", a, a);
     close_block(e);
     em_close(e);
 }
 
-static bool emit_roi_align(op_emit *e)
+/* One axis of a static map: its sizes as numbers. */
+static void ra_axis_static(op_emit *e, const char *ct, char a, int64_t bins, int64_t size, int64_t stride)
+{
+    char last[32];
+    snprintf(last, sizeof(last), "%" PRId64, size - 1);
+    ra_axis(e, ct, a, bins, num(ct, (double)size).s, last, em_index(0, EM_TERMS({"lo", stride})).s,
+            em_index(0, EM_TERMS({"hi", stride})).s);
+}
+
+/* RoiAlign; `rt` on the general path (ir_node.rt_general): the map's
+ * batch, height and width and the boxes' count read when the model runs
+ * (a detector's feature maps over a run-time image size). */
+static bool emit_roi_align_with(op_emit *e, bool rt)
 {
     roi_align_plan p;
     if (!roi_align_plan_of(e->g, e->node, &p))
         return no_plan(e, "roi align");
     const ir_value *x = em_in(e, 0), *out = em_out(e, 0);
-    if (ir_value_numel(out) == 0)
+    if (!rt && ir_value_numel(out) == 0)
         return true;
     hodu_dtype t = x->dtype;
     const char *ct = t == HODU_DTYPE_F64 ? "double" : "float";
@@ -381,7 +395,13 @@ static bool emit_roi_align(op_emit *e)
     int64_t ny, nx;
     ra_table_sizes(&p, &ny, &nx);
     int64_t bins = p.OH * p.OW, plane = p.H * p.W;
-    em_par_for(e, "r", p.R, 1, op_sat_mul(op_sat_mul(p.C, bins), 16));
+    if (rt) {
+        em_line(e, "const int64_t N = %s, H = %s, W = %s;", em_dim(e->g, x, 0).s, em_dim(e->g, x, 2).s,
+                em_dim(e->g, x, 3).s);
+        em_par_for_rt(e, "r", em_dim(e->g, out, 0).s, p.R, op_sat_mul(op_sat_mul(p.C, bins), 16));
+    } else {
+        em_par_for(e, "r", p.R, 1, op_sat_mul(op_sat_mul(p.C, bins), 16));
+    }
     /* the sample tables, in this worker's scratch */
     em_line(e,
             "int64_t *ylo = (int64_t *)wscratch, *yhi = ylo + %" PRId64 ", *xlo = yhi + %" PRId64
@@ -396,7 +416,10 @@ static bool emit_roi_align(op_emit *e)
     em_line(e, "const int64_t bi = in2[r];");
     /* a box naming a batch entry X does not have: zeros */
     char head[128];
-    snprintf(head, sizeof(head), "if (bi < 0 || bi >= %" PRId64 ")", p.N);
+    if (rt)
+        snprintf(head, sizeof(head), "if (bi < 0 || bi >= N || H < 1 || W < 1)"); /* an empty map: zeros */
+    else
+        snprintf(head, sizeof(head), "if (bi < 0 || bi >= %" PRId64 ")", p.N);
     open_block(e, head);
     char *zero = em_store(t, "0");
     em_for(e, "i", p.C * bins);
@@ -432,10 +455,21 @@ static bool emit_roi_align(op_emit *e)
     }
     if (!p.max)
         em_line(e, "const %s cnt = (%s)(gy * gx > 1 ? gy * gx : 1);", ct, ct);
-    ra_axis(e, &p, ct, 'y', p.OH, p.H, p.W);
-    ra_axis(e, &p, ct, 'x', p.OW, p.W, 1);
+    if (rt) {
+        char size[64];
+        snprintf(size, sizeof(size), "(%s)H", ct);
+        ra_axis(e, ct, 'y', p.OH, size, "(H - 1)", "lo * W", "hi * W");
+        snprintf(size, sizeof(size), "(%s)W", ct);
+        ra_axis(e, ct, 'x', p.OW, size, "(W - 1)", "lo", "hi");
+    } else {
+        ra_axis_static(e, ct, 'y', p.OH, p.H, p.W);
+        ra_axis_static(e, ct, 'x', p.OW, p.W, 1);
+    }
     em_for(e, "c", p.C);
-    em_line(e, "const %s *xc = %s;", xt, em_offset("in0", 0, EM_TERMS({"bi", p.C * plane}, {"c", plane})).s);
+    if (rt)
+        em_line(e, "const %s *xc = in0 + (bi * INT64_C(%" PRId64 ") + c) * H * W;", xt, p.C);
+    else
+        em_line(e, "const %s *xc = %s;", xt, em_offset("in0", 0, EM_TERMS({"bi", p.C * plane}, {"c", plane})).s);
     em_for(e, "ph", p.OH);
     em_for(e, "pw", p.OW);
     em_line(e, "%s acc = 0;", ct);
@@ -480,6 +514,10 @@ static bool emit_roi_align(op_emit *e)
     em_close(e);
     return true;
 }
+
+static bool emit_roi_align(op_emit *e) { return emit_roi_align_with(e, false); }
+
+static bool emit_roi_align_rt(op_emit *e) { return emit_roi_align_with(e, true); }
 
 /* --- Col2Im ---------------------------------------------------------------- */
 
@@ -764,8 +802,10 @@ void native_register_nn_sample(native_lowering *table)
     table[OP_GRID_SAMPLE_16] = (native_lowering){.emit = emit_grid_sample};
     table[OP_GRID_SAMPLE] = (native_lowering){.emit = emit_grid_sample};
     table[OP_AFFINE_GRID] = (native_lowering){.emit = emit_affine_grid};
-    table[OP_ROI_ALIGN_10] = (native_lowering){.emit = emit_roi_align, .worker_scratch = worker_scratch_roi_align};
-    table[OP_ROI_ALIGN] = (native_lowering){.emit = emit_roi_align, .worker_scratch = worker_scratch_roi_align};
+    table[OP_ROI_ALIGN_10] = (native_lowering){
+        .emit = emit_roi_align, .emit_rt = emit_roi_align_rt, .worker_scratch = worker_scratch_roi_align};
+    table[OP_ROI_ALIGN] = (native_lowering){
+        .emit = emit_roi_align, .emit_rt = emit_roi_align_rt, .worker_scratch = worker_scratch_roi_align};
     table[OP_COL2IM] = (native_lowering){.emit = emit_col2im};
     table[OP_CENTER_CROP_PAD] = (native_lowering){.emit = emit_center_crop_pad};
     table[OP_DEFORM_CONV] = (native_lowering){

@@ -600,6 +600,43 @@ static bool emit_split(op_emit *e)
     return true;
 }
 
+/* The general path: a fixed axis split between the outputs, run-time
+ * dims before it (rows of the copy) or after it (the length of each
+ * piece), so each row of each output is one memcpy. */
+static bool emit_split_rt(op_emit *e)
+{
+    const ir_node *n = em_node(e);
+    const ir_value *in = em_in(e, 0);
+    int axis;
+    int64_t sizes[64];
+    if (!shape_split_sizes(e->g, e->node, e->d, &axis, sizes))
+        return false;
+    size_t elem = in0_elem(e);
+    if (n->n_inputs > 1 && n->inputs[1] >= 0)
+        em_line(e, "(void)in1;");
+    hd_buf rows, inner;
+    hd_buf_init(&rows);
+    hd_buf_init(&inner);
+    em_rt_span(e->g, in, 0, axis, &rows);
+    em_rt_elems(e->g, in, axis, &inner);
+    em_line(e, "const int64_t rows = %s, inner = %s;", rows.data, inner.data);
+    em_for_rt(e, "r", "rows");
+    int64_t at = 0;
+    for (size_t i = 0; i < n->n_outputs; i++) {
+        int64_t len = sizes[i];
+        if (n->outputs[i] >= 0)
+            em_line(e,
+                    "memcpy(out%zu + r * INT64_C(%" PRId64 ") * inner, in0 + (r * INT64_C(%" PRId64
+                    ") + INT64_C(%" PRId64 ")) * inner, (size_t)(INT64_C(%" PRId64 ") * inner) * %zu);",
+                    i, len, in->dims[axis].size, at, len, elem);
+        at += len;
+    }
+    em_close(e);
+    hd_buf_free(&rows);
+    hd_buf_free(&inner);
+    return true;
+}
+
 static bool emit_d2s(op_emit *e)
 {
     shape_copy_plan p;
@@ -1235,7 +1272,7 @@ void native_register_shape(native_lowering *table)
     table[OP_SLICE] = (native_lowering){.emit = emit_slice, .emit_rt = emit_slice_rt};
     table[OP_EXPAND] = (native_lowering){.emit = emit_expand, .emit_rt = emit_expand_rt};
     table[OP_CONCAT] = (native_lowering){.emit = emit_concat, .emit_rt = emit_concat_rt};
-    table[OP_SPLIT] = (native_lowering){.emit = emit_split};
+    table[OP_SPLIT] = (native_lowering){.emit = emit_split, .emit_rt = emit_split_rt};
     table[OP_GATHER] = (native_lowering){.emit = emit_gather, .emit_rt = emit_gather_rt};
     table[OP_GATHER_ELEMENTS] = (native_lowering){.emit = emit_gather_elements, .emit_rt = emit_gather_elements_rt};
     table[OP_TILE] = (native_lowering){.emit = emit_tile};
