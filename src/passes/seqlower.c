@@ -432,6 +432,131 @@ static bool lower_concat(lower_ctx *c, int out)
     return true;
 }
 
+/* Value v of SequenceMap's body as a value of g for one tensor: body
+ * inputs and the values made so far come from `map`, a constant of the
+ * body is copied into g (sharing its bytes: the body outlives the build)
+ * once. */
+static int body_value(ir_graph *g, const ir_graph *body, int *map, int v)
+{
+    if (v < 0 || map[v] >= 0)
+        return v < 0 ? -1 : map[v];
+    const ir_value *cv = &body->values[v];
+    if (cv->kind != IR_VALUE_CONST)
+        return -1;
+    int64_t dims[HODU_MAX_RANK];
+    ir_value_dims(cv, dims);
+    map[v] = ir_const_new(g, cv->name, cv->dtype, cv->rank, dims, cv->data, cv->nbytes);
+    g->values[map[v]].loc = cv->loc;
+    return map[v];
+}
+
+/* SequenceMap over sequences of build-time length: a copy of the body per
+ * position, reading that position's tensor of each sequence operand (the
+ * tensor operands as they are), its results that position's tensors of
+ * the outputs.  The tensors may differ in shape from one position to the
+ * next: each copy is inferred on its own. */
+static bool lower_map(lower_ctx *c)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = &g->nodes[c->id];
+    const ir_graph *body = ir_node_subgraph(n, "body");
+    size_t formal = n->n_inputs - n->n_captures;
+    if (!body || body->n_inputs != n->n_inputs || body->n_outputs != n->n_outputs) {
+        ir_node_error(c->d, g, c->id, "its body's inputs and results do not match the node's");
+        return false;
+    }
+    if (!seq_in(c, 0))
+        return false;
+    size_t len = c->s->v[n->inputs[0]].len;
+    for (size_t k = 0; k < n->n_inputs; k++) {
+        int v = n->inputs[k];
+        if (v < 0) {
+            ir_node_error(c->d, g, c->id, "input %zu is missing", k);
+            return false;
+        }
+        if (seq_is(c->s, v) && c->s->v[v].len != len) {
+            ir_node_error(c->d, g, c->id, "sequence '%s' holds %zu tensors, but '%s' holds %zu", g->values[v].name,
+                          c->s->v[v].len, g->values[n->inputs[0]].name, len);
+            return false;
+        }
+        if (k >= formal && seq_is(c->s, v)) {
+            ir_node_error(c->d, g, c->id, "its body reads the sequence '%s' from outside; not supported yet",
+                          g->values[v].name);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < body->n_nodes; i++)
+        for (size_t a = 0; !body->nodes[i].dead && a < body->nodes[i].n_attrs; a++)
+            if (body->nodes[i].attrs[a].graph) {
+                ir_node_error(c->d, g, c->id, "its body has control flow (node '%s'); not supported yet",
+                              body->nodes[i].name);
+                return false;
+            }
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    size_t count = 0;
+    int *order = ir_schedule(body, &count, &quiet);
+    hd_diag_free(&quiet);
+    if (!order) {
+        ir_node_error(c->d, g, c->id, "its body's nodes form a cycle");
+        return false;
+    }
+    size_t n_out = n->n_outputs;
+    int **items = hd_xcalloc(n_out ? n_out : 1, sizeof(int *));
+    for (size_t t = 0; t < n_out; t++)
+        items[t] = hd_xmalloc((len ? len : 1) * sizeof(int));
+    int *map = hd_xmalloc((body->n_values ? body->n_values : 1) * sizeof(int));
+    size_t n_in = n->n_inputs; /* n moves as nodes are added */
+    bool ok = true;
+    for (size_t i = 0; i < len && ok; i++) {
+        for (size_t v = 0; v < body->n_values; v++)
+            map[v] = -1;
+        for (size_t k = 0; k < n_in; k++) {
+            int v = g->nodes[c->id].inputs[k];
+            map[body->inputs[k]] = seq_is(c->s, v) ? c->s->v[v].items[i] : v;
+        }
+        for (size_t j = 0; j < count && ok; j++) {
+            const ir_node *m = &body->nodes[order[j]];
+            int *ins = hd_xmalloc((m->n_inputs + 1) * sizeof(int)),
+                *outs = hd_xmalloc((m->n_outputs + 1) * sizeof(int));
+            for (size_t k = 0; k < m->n_inputs; k++) {
+                ins[k] = body_value(g, body, map, m->inputs[k]);
+                if (m->inputs[k] >= 0 && ins[k] < 0) {
+                    ir_node_error(c->d, g, c->id, "its body's node '%s' reads '%s', which is not defined before it",
+                                  m->name, body->values[m->inputs[k]].name);
+                    ok = false;
+                }
+            }
+            for (size_t k = 0; k < m->n_outputs; k++)
+                outs[k] = map[m->outputs[k]] = m->outputs[k] < 0 ? -1 : ir_value_new(g, NULL);
+            if (ok)
+                HD_PUSH(c->added, c->n_added, c->cap_added, ir_node_copy_from(g, body, order[j], ins, outs));
+            free(ins);
+            free(outs);
+        }
+        for (size_t t = 0; t < n_out && ok; t++) {
+            items[t][i] = body_value(g, body, map, body->outputs[t]);
+            if (items[t][i] < 0) {
+                ir_node_error(c->d, g, c->id, "its body's result '%s' is not defined",
+                              body->values[body->outputs[t]].name);
+                ok = false;
+            }
+        }
+    }
+    for (size_t t = 0; t < n_out && ok; t++) {
+        int out = g->nodes[c->id].outputs[t];
+        hodu_dtype dt = body->values[body->outputs[t]].dtype;
+        if (out >= 0)
+            seq_set(c->s, out, dt, items[t], len);
+    }
+    for (size_t t = 0; t < n_out; t++)
+        free(items[t]);
+    free(items);
+    free(map);
+    free(order);
+    return ok;
+}
+
 /* Whether value v of graph g is read by a live node other than `except`,
  * or is one of g's outputs. */
 static bool read_elsewhere(const ir_graph *g, int v, int except)
@@ -524,14 +649,20 @@ static bool lower_loop(lower_ctx *c)
     bool may_end =
         cf_loop_cond_may_end(g, c->id) && !(ir_const_as_i64(g, n->inputs[1], &start, 1) == 1 && start != 0 && body &&
                                             body->n_outputs > 0 && always_true(g, c->id, body, body->outputs[0], 0));
+    op_ctx oc = {g, c->id, c->d};
+    int64_t m;
+    /* a trip count or condition the caller can bind (--const-input) */
+    bool count_in = n->inputs[0] >= 0 && g->values[n->inputs[0]].kind == IR_VALUE_INPUT;
+    if (count_in || (may_end && n->inputs[1] >= 0 && g->values[n->inputs[1]].kind == IR_VALUE_INPUT)) {
+        op_need_const_i64(&oc, count_in ? 0 : 1, &m, 1, count_in ? "the trip count" : "the condition");
+        return false;
+    }
     if (n->inputs[0] < 0 || may_end) {
         ir_node_error(c->d, g, c->id,
                       "carries a sequence, which needs a build-time trip count and a condition that cannot end "
                       "the loop early (sequences exist only at build time so far)");
         return false;
     }
-    op_ctx oc = {g, c->id, c->d};
-    int64_t m;
     if (op_need_const_i64(&oc, 0, &m, 1, "the trip count") != 1)
         return false;
     if (m < 0)
@@ -675,7 +806,7 @@ int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_add
     }
     int out = n->n_outputs > 0 ? n->outputs[0] : -1;
     bool ok;
-    if (out < 0) {
+    if (out < 0 && op != OP_SEQUENCE_MAP) {
         ok = true; /* nothing reads it */
     } else if (identity) {
         seq_edit(s, out, n->inputs[0], -1, -1, -1);
@@ -698,6 +829,7 @@ int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_add
         case OP_SEQUENCE_LENGTH: ok = lower_length(&c, out); break;
         case OP_SPLIT_TO_SEQUENCE: ok = lower_split(&c, out); break;
         case OP_CONCAT_FROM_SEQUENCE: ok = lower_concat(&c, out); break;
+        case OP_SEQUENCE_MAP: ok = lower_map(&c); break;
         default: ir_node_error(d, g, id, "internal error: no build-time lowering for %s", def->name); ok = false;
         }
     }
@@ -713,17 +845,68 @@ int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_add
     return 1;
 }
 
-bool pass_seq_check_outputs(const ir_graph *g, const pass_seqs *s, hd_diag *d)
+/* The model's entry (ir_io_value) for output value v, or NULL. */
+static ir_io_value *io_output(ir_graph *g, int v)
 {
+    for (size_t i = 0; i < g->n_io_values; i++) {
+        ir_io_value *e = &g->io_values[i];
+        if (e->is_output && e->present && !e->lowered && e->n_items == 1 && e->items[0] == v)
+            return e;
+    }
+    return NULL;
+}
+
+bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_added, hd_diag *d)
+{
+    *added = NULL;
+    *n_added = 0;
+    size_t cap_added = 0;
     for (size_t i = 0; i < g->n_outputs; i++) {
         int v = g->outputs[i];
-        if (v >= 0 && (size_t)v < s->cap && s->v[v].is_seq) {
+        bool is_seq = v >= 0 && (size_t)v < s->cap && s->v[v].is_seq;
+        ir_io_value *e = g->parent ? NULL : io_output(g, v);
+        bool want_seq = e && e->kind != HODU_VALUE_OPTIONAL;
+        if (is_seq && !want_seq) {
             ir_value_error(d, g, v,
-                           "'%s' is a sequence and an output of %s; sequences exist only at build time so far, so "
-                           "they cannot leave a graph",
-                           g->values[v].name, g->parent ? "a subgraph" : "the model");
+                           "'%s' is a sequence and an output of %s, which %s; sequences leave only the model's graph, "
+                           "where it declares them",
+                           g->values[v].name, g->parent ? "a subgraph" : "the model",
+                           g->parent ? "is lowered at build time" : "declares no sequence there");
             return false;
         }
+        if (!is_seq && want_seq) {
+            ir_value_error(d, g, v, "the model declares output '%s' a sequence, but it is a tensor", e->name);
+            return false;
+        }
+        if (!is_seq)
+            continue;
+        /* Its tensors, each through an Identity of its own (one tensor may
+         * be in it twice, or be an input), become outputs in its place. */
+        const seq_list *l = &s->v[v];
+        size_t n = l->len;
+        int *items = hd_xmalloc((n ? n : 1) * sizeof(int));
+        for (size_t k = 0; k < n; k++) {
+            char *name = hd_xasprintf("%s[%zu]", e->name, k);
+            int out = ir_value_new(g, name);
+            free(name);
+            g->values[out].is_output = true;
+            items[k] = pass_add_node(g, "Identity", &l->items[k], 1, out, g->values[v].loc);
+            HD_PUSH(*added, *n_added, cap_added, (int)g->n_nodes - 1);
+        }
+        g->values[v].is_output = false;
+        size_t rest = g->n_outputs - i - 1;
+        while (g->n_outputs + n > g->cap_outputs + 1) {
+            g->cap_outputs = g->cap_outputs ? g->cap_outputs * 2 : 8;
+            g->outputs = hd_xrealloc(g->outputs, g->cap_outputs * sizeof(int));
+        }
+        memmove(g->outputs + i + n, g->outputs + i + 1, rest * sizeof(int));
+        memcpy(g->outputs + i, items, n * sizeof(int));
+        g->n_outputs = g->n_outputs - 1 + n;
+        free(e->items);
+        e->items = items;
+        e->n_items = n;
+        e->lowered = true;
+        i = i + n - 1; /* n == 0: the next output moved to i */
     }
     return true;
 }
