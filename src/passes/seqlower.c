@@ -23,6 +23,11 @@
 
 /* Most elements one sequence may hold: every element is a node or more. */
 #define SEQ_MAX_LEN 1024
+/* Loops carrying sequences of at most this many iterations are unrolled
+ * (each copy has its own iteration number, so what it appends may differ
+ * in shape from the others'); longer ones that only append keep their
+ * loop, the appended tensors becoming a scan output. */
+#define SEQ_UNROLL_MAX 16
 
 typedef struct seq_list {
     bool is_seq;
@@ -450,6 +455,66 @@ static int body_value(ir_graph *g, const ir_graph *body, int *map, int v)
     return map[v];
 }
 
+/* The body's nodes in an order to copy them; NULL after reporting when
+ * it holds control flow (not copied yet). */
+static int *body_order(lower_ctx *c, const ir_graph *body, size_t *count)
+{
+    for (size_t i = 0; i < body->n_nodes; i++)
+        for (size_t a = 0; !body->nodes[i].dead && a < body->nodes[i].n_attrs; a++)
+            if (body->nodes[i].attrs[a].graph) {
+                ir_node_error(c->d, c->g, c->id, "its body has control flow (node '%s'); not supported yet",
+                              body->nodes[i].name);
+                return NULL;
+            }
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    int *order = ir_schedule(body, count, &quiet);
+    hd_diag_free(&quiet);
+    if (!order)
+        ir_node_error(c->d, c->g, c->id, "its body's nodes cannot be put in an order");
+    return order;
+}
+
+/* Copies the body's nodes into g once, its inputs read from `map` (the
+ * body's values -> g's, -1 elsewhere), which receives what they define;
+ * the copies are inferred next.  false after reporting. */
+static bool copy_body(lower_ctx *c, const ir_graph *body, const int *order, size_t count, int *map)
+{
+    ir_graph *g = c->g;
+    bool ok = true;
+    for (size_t j = 0; j < count && ok; j++) {
+        const ir_node *m = &body->nodes[order[j]];
+        int *ins = hd_xmalloc((m->n_inputs + 1) * sizeof(int)), *outs = hd_xmalloc((m->n_outputs + 1) * sizeof(int));
+        for (size_t k = 0; k < m->n_inputs && ok; k++) {
+            ins[k] = body_value(g, body, map, m->inputs[k]);
+            if (m->inputs[k] >= 0 && ins[k] < 0) {
+                ir_node_error(c->d, g, c->id, "its body's node '%s' reads '%s', which is not defined before it",
+                              m->name, body->values[m->inputs[k]].name);
+                ok = false;
+            }
+        }
+        for (size_t k = 0; k < m->n_outputs; k++) {
+            outs[k] = m->outputs[k] < 0 ? -1 : ir_value_new(g, NULL);
+            if (m->outputs[k] >= 0)
+                map[m->outputs[k]] = outs[k];
+        }
+        if (ok)
+            HD_PUSH(c->added, c->n_added, c->cap_added, ir_node_copy_from(g, body, order[j], ins, outs));
+        free(ins);
+        free(outs);
+    }
+    return ok;
+}
+
+/* Body result v as a value of g after copy_body; -1 after reporting. */
+static int body_result(lower_ctx *c, const ir_graph *body, int *map, int v)
+{
+    int r = body_value(c->g, body, map, v);
+    if (r < 0)
+        ir_node_error(c->d, c->g, c->id, "its body's result '%s' is not defined", v >= 0 ? body->values[v].name : "");
+    return r;
+}
+
 /* SequenceMap over sequences of build-time length: a copy of the body per
  * position, reading that position's tensor of each sequence operand (the
  * tensor operands as they are), its results that position's tensors of
@@ -485,22 +550,10 @@ static bool lower_map(lower_ctx *c)
             return false;
         }
     }
-    for (size_t i = 0; i < body->n_nodes; i++)
-        for (size_t a = 0; !body->nodes[i].dead && a < body->nodes[i].n_attrs; a++)
-            if (body->nodes[i].attrs[a].graph) {
-                ir_node_error(c->d, g, c->id, "its body has control flow (node '%s'); not supported yet",
-                              body->nodes[i].name);
-                return false;
-            }
-    hd_diag quiet;
-    hd_diag_init(&quiet, NULL);
     size_t count = 0;
-    int *order = ir_schedule(body, &count, &quiet);
-    hd_diag_free(&quiet);
-    if (!order) {
-        ir_node_error(c->d, g, c->id, "its body's nodes form a cycle");
+    int *order = body_order(c, body, &count);
+    if (!order)
         return false;
-    }
     size_t n_out = n->n_outputs;
     int **items = hd_xcalloc(n_out ? n_out : 1, sizeof(int *));
     for (size_t t = 0; t < n_out; t++)
@@ -515,33 +568,9 @@ static bool lower_map(lower_ctx *c)
             int v = g->nodes[c->id].inputs[k];
             map[body->inputs[k]] = seq_is(c->s, v) ? c->s->v[v].items[i] : v;
         }
-        for (size_t j = 0; j < count && ok; j++) {
-            const ir_node *m = &body->nodes[order[j]];
-            int *ins = hd_xmalloc((m->n_inputs + 1) * sizeof(int)),
-                *outs = hd_xmalloc((m->n_outputs + 1) * sizeof(int));
-            for (size_t k = 0; k < m->n_inputs; k++) {
-                ins[k] = body_value(g, body, map, m->inputs[k]);
-                if (m->inputs[k] >= 0 && ins[k] < 0) {
-                    ir_node_error(c->d, g, c->id, "its body's node '%s' reads '%s', which is not defined before it",
-                                  m->name, body->values[m->inputs[k]].name);
-                    ok = false;
-                }
-            }
-            for (size_t k = 0; k < m->n_outputs; k++)
-                outs[k] = map[m->outputs[k]] = m->outputs[k] < 0 ? -1 : ir_value_new(g, NULL);
-            if (ok)
-                HD_PUSH(c->added, c->n_added, c->cap_added, ir_node_copy_from(g, body, order[j], ins, outs));
-            free(ins);
-            free(outs);
-        }
-        for (size_t t = 0; t < n_out && ok; t++) {
-            items[t][i] = body_value(g, body, map, body->outputs[t]);
-            if (items[t][i] < 0) {
-                ir_node_error(c->d, g, c->id, "its body's result '%s' is not defined",
-                              body->values[body->outputs[t]].name);
-                ok = false;
-            }
-        }
+        ok = copy_body(c, body, order, count, map);
+        for (size_t t = 0; t < n_out && ok; t++)
+            ok = (items[t][i] = body_result(c, body, map, body->outputs[t])) >= 0;
     }
     for (size_t t = 0; t < n_out && ok; t++) {
         int out = g->nodes[c->id].outputs[t];
@@ -622,6 +651,68 @@ static bool always_true(const ir_graph *g, int node, const ir_graph *body, int v
     return a && a->kind == IR_ATTR_TENSOR && a->tensor >= 0 && ir_const_as_i64(body, a->tensor, &x, 1) == 1 && x != 0;
 }
 
+/* A Loop carrying sequences (of known trip count m, whose condition
+ * cannot end it early), short (SEQ_UNROLL_MAX) or whose body reads a
+ * sequence from outside, as SequenceMap's expansion does (SequenceAt at
+ * the iteration number): a copy of the body per
+ * iteration, the iteration number a constant in each, the state carried
+ * from one copy to the next (sequences included, lowered as the copies
+ * are), and the Loop's results the last copy's. */
+static bool unroll_loop(lower_ctx *c, int64_t m)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = &g->nodes[c->id];
+    const ir_graph *body = ir_node_subgraph(n, "body");
+    size_t formal = n->n_inputs - n->n_captures, n_carried = formal - 2, n_in = n->n_inputs;
+    if (body->n_outputs != 1 + n_carried) {
+        ir_node_error(c->d, g, c->id,
+                      "carries a sequence and has scan outputs; only loops that carry all their results are "
+                      "unrolled so far");
+        return false;
+    }
+    if (!check_len(c, (size_t)m))
+        return false;
+    size_t count = 0;
+    int *order = body_order(c, body, &count);
+    if (!order)
+        return false;
+    int *carried = hd_xmalloc((n_carried + 1) * sizeof(int));
+    for (size_t k = 0; k < n_carried; k++)
+        carried[k] = n->inputs[2 + k];
+    uint8_t *yes = ir_graph_keep(g, hd_xmalloc(1));
+    *yes = 1;
+    int cond = n->inputs[1] >= 0 ? n->inputs[1] : ir_const_new(g, NULL, HODU_DTYPE_BOOL, 0, NULL, yes, 1);
+    int *map = hd_xmalloc((body->n_values ? body->n_values : 1) * sizeof(int));
+    bool ok = true;
+    for (int64_t i = 0; i < m && ok; i++) {
+        for (size_t v = 0; v < body->n_values; v++)
+            map[v] = -1;
+        int iter = const_i64(g, &i, 1);
+        g->values[iter].rank = 0; /* the iteration number is a scalar */
+        map[body->inputs[0]] = iter;
+        map[body->inputs[1]] = cond;
+        for (size_t k = 0; k < n_carried; k++)
+            map[body->inputs[2 + k]] = carried[k];
+        for (size_t k = formal; k < n_in; k++)
+            map[body->inputs[k]] = g->nodes[c->id].inputs[k];
+        ok = copy_body(c, body, order, count, map);
+        for (size_t k = 0; k < n_carried && ok; k++)
+            ok = (carried[k] = body_result(c, body, map, body->outputs[1 + k])) >= 0;
+    }
+    /* The results: an Identity of the last state each (one of a sequence
+     * makes the output that sequence) */
+    for (size_t k = 0; k < n_carried && ok; k++) {
+        int out = g->nodes[c->id].outputs[k];
+        if (out >= 0 && carried[k] >= 0)
+            add_node(c, "Identity", &carried[k], 1, out);
+    }
+    g->nodes[c->id].dead = true;
+    free(map);
+    free(carried);
+    free(order);
+    return ok;
+}
+
 /* A Loop carrying sequences that its body only appends to: each such
  * sequence becomes a scan output of the appended tensor, and the sequence
  * after the loop is the one before it followed by the scan output's rows
@@ -633,12 +724,9 @@ static bool lower_loop(lower_ctx *c)
     ir_node *n = &g->nodes[c->id];
     ir_graph *body = ir_node_subgraph(n, "body");
     size_t formal = n->n_inputs - n->n_captures;
+    bool reads_outer_seq = false;
     for (size_t k = formal; k < n->n_inputs; k++)
-        if (seq_is(c->s, n->inputs[k])) {
-            ir_node_error(c->d, g, c->id, "its body reads the sequence '%s' from outside; not supported yet",
-                          g->values[n->inputs[k]].name);
-            return false;
-        }
+        reads_outer_seq = reads_outer_seq || seq_is(c->s, n->inputs[k]);
     if (!body || formal < 2 || body->n_inputs != n->n_inputs || body->n_outputs < formal - 1 ||
         n->n_outputs != body->n_outputs - 1) {
         ir_node_error(c->d, g, c->id, "carries a sequence but its body's inputs and results do not match it");
@@ -667,6 +755,8 @@ static bool lower_loop(lower_ctx *c)
         return false;
     if (m < 0)
         m = 0;
+    if (reads_outer_seq || m <= SEQ_UNROLL_MAX)
+        return unroll_loop(c, m);
     bool *is_seq = hd_xcalloc(n_carried ? n_carried : 1, sizeof(bool));
     int *appended = hd_xmalloc((n_carried ? n_carried : 1) * sizeof(int));
     size_t n_seq = 0;

@@ -14,9 +14,12 @@ run time; every output must agree with onnxruntime's to 1e-5 relative:
                 ConcatFromSequence along an axis and along a new axis
   loop_append2  the torch.jit.script pattern: a Loop whose body appends one
   loop_append5  tensor per iteration to a carried sequence (SequenceEmpty
-                before it), then ConcatFromSequence and SequenceAt after
-                it; trip counts 2 and 5 (build-time constants), a second
-                carried tensor beside the sequence
+  loop_append20 before it), then ConcatFromSequence and SequenceAt after
+                it; trip counts 2 and 5 (build-time constants: unrolled)
+                and 20 (kept a loop, the appended tensors a scan output),
+                a second carried tensor beside the sequence
+  loop_erase2   a Loop of 2 iterations erasing from a carried sequence
+                (unrolled)
   rt_batch      SplitToSequence along a fixed axis of an input whose batch
                 is a run-time dim (--dim B=1..4; runs at B=1 and B=3), with
                 and without split sizes, SequenceAt, and ConcatFromSequence
@@ -46,7 +49,7 @@ and what must be refused with a clear error, never a crash:
   with --const-input), a position that is a run-time input (named so the
   caller can bind it), a sequence read by an op that takes tensors, a
   subgraph's sequence result that never reaches the model's graph, a Loop
-  whose body does more than append, operands left out where the op needs
+  of more than 16 iterations whose body does more than append, operands left out where the op needs
   them; a sequence input built without its length, or whose tensors'
   dims disagree with the model's; at run time, a sequence input given
   the wrong number of tensors or a tensor of the wrong shape, and an
@@ -156,14 +159,14 @@ def m_seq_to_relu():
     return model("seq_relu", nodes, [vi("x", F, [2])], [vi("y", F, [2])], check=False)
 
 
-def m_loop_not_append():
+def m_loop_erase(trip):
     body = h.make_graph(
         [const("zero", 0, np.int64), h.make_node("SequenceErase", ["seq_in", "zero"], ["seq_out"]),
          h.make_node("Identity", ["cond_in"], ["cond_out"])],
         "body", [vi("i", I64, []), vi("cond_in", B, []), h.make_tensor_sequence_value_info("seq_in", F, None)],
         [vi("cond_out", B, []), h.make_tensor_sequence_value_info("seq_out", F, None)])
-    nodes = [const("trip", 2, np.int64), const("t", True, np.bool_),
-             h.make_node("SequenceConstruct", ["x", "x", "x"], ["s0"]),
+    nodes = [const("trip", trip, np.int64), const("t", True, np.bool_),
+             h.make_node("SequenceConstruct", ["x"] * (trip + 1), ["s0"]),
              h.make_node("Loop", ["trip", "t", "s0"], ["s1"], body=body),
              h.make_node("ConcatFromSequence", ["s1"], ["y"], axis=0)]
     return model("loop_erase", nodes, [vi("x", F, [2])], [vi("y", F, [2])])
@@ -307,6 +310,7 @@ def main():
     rng = np.random.default_rng(5)
     errors = []
     cases = [("static_ops", m_static()), ("loop_append2", m_loop_append(2)), ("loop_append5", m_loop_append(5)),
+             ("loop_append20", m_loop_append(20)), ("loop_erase2", m_loop_erase(2)),
              ("rt_batch", m_rt_batch()), ("if_then", m_if_known([2, 3])), ("if_else", m_if_known([2, 2]))]
     flags = {"rt_batch": ["--dim", "B=1..4"]}
     batches = {"rt_batch": [1, 3]}
@@ -373,7 +377,7 @@ def main():
                                 h.make_node("ConcatFromSequence", ["s"], ["y"], axis=0)],
                     [vi("x", F, [2])], [vi("y", F, [4])], check=False)
     build_fails(t, sub_out, "seq_sub", "is a sequence", errors=errors)
-    build_fails(t, m_loop_not_append(), "loop_erase", "the body must only append to it", errors=errors)
+    build_fails(t, m_loop_erase(20), "loop_erase", "the body must only append to it", errors=errors)
     # malformed: omitted operands where the op needs them
     no_pos = model("at_no_pos", [h.make_node("SequenceConstruct", ["x"], ["s"]),
                                  h.make_node("SequenceAt", ["s", ""], ["y"])], [vi("x", F, [2])], [vi("y", F, [2])],
