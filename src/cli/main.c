@@ -42,7 +42,8 @@ static const char usage[] =
     "\n"
     "build options:\n"
     "  -o, --output FILE          shared library to write\n"
-    "  --input-shape NAME=DIMS    bind an input's dims, e.g. x=1x3x224x224 (repeatable)\n"
+    "  --input-shape NAME=DIMS    bind an input's dims, e.g. x=1x3x224x224 (repeatable); a sequence\n"
+    "                             input's length and dims: xs=[2x3,4x3]; an absent optional: o=none\n"
     "  --dim SYM=N                bind every dim named SYM in the model's inputs to N (repeatable)\n"
     "  --dim SYM=LO..HI           leave SYM a run-time dim: each run chooses its size in LO..HI\n"
     "  --const-input NAME=FILE    bake an input's value (a .npy file) into the build (repeatable)\n"
@@ -95,7 +96,8 @@ static const char usage[] =
     "  --verify-key PUB.pem       with --run or --inspect of a package: require a signature that verifies\n"
     "                             with this public key (openssl pkey -in KEY.pem -pubout -out PUB.pem)\n"
     "run options:\n"
-    "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input)\n"
+    "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input); a sequence\n"
+    "                             input: NAME=F0.npy,F1.npy (one file per tensor)\n"
     "  --output-dir DIR           write each output as DIR/<name>.npy\n"
     "  --repeat N                 run N more times (after 0.2 s of warm-up) and print the median and best time\n"
     "  --threads N                threads to run on (default: $HODU_NUM_THREADS, else 1)\n"
@@ -992,10 +994,12 @@ static int inspect_library(const char *path)
         bool in = k < d->n_input_values;
         const hodu_value_desc *v = in ? &d->input_values[k] : &d->output_values[k - d->n_input_values];
         char *vname = printable(v->name);
-        if (v->present)
+        if (v->present && v->count > 0)
             printf("  %-24s %s %s of %u tensors (%s %u..%u)\n", vname, in ? "input" : "output", value_kinds[v->kind],
                    (unsigned)v->count, in ? "inputs" : "outputs", (unsigned)v->first,
-                   (unsigned)(v->first + v->count) - (v->count > 0));
+                   (unsigned)(v->first + v->count - 1));
+        else if (v->present)
+            printf("  %-24s %s %s of 0 tensors\n", vname, in ? "input" : "output", value_kinds[v->kind]);
         else
             printf("  %-24s %s %s, absent in this build\n", vname, in ? "input" : "output", value_kinds[v->kind]);
         free(vname);
