@@ -658,9 +658,11 @@ static bool load_type(loader *L, int v, const char *name, const Onnx__TypeProto 
         }
         return true;
     }
-    /* A subgraph's sequence inputs and results are typed by the passes,
-     * which lower sequences known at build time (passes/seqlower.c). */
-    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && L->sc->parent)
+    /* A subgraph's sequence and optional inputs and results are typed by
+     * the passes, which lower them at build time (passes/seqlower.c). */
+    if ((tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ||
+         tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) &&
+        L->sc->parent)
         return true;
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
         loader_err(L, "%s '%s' is %s, not a tensor; only tensors are supported", what, name,

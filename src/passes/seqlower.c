@@ -31,6 +31,7 @@
 
 typedef struct seq_list {
     bool is_seq;
+    bool absent; /* not a sequence: an empty optional (Optional without input) */
     hodu_dtype dtype;
     size_t len;
     int *items;
@@ -69,6 +70,15 @@ static seq_list *seq_get(pass_seqs *s, int v)
 bool pass_seq_is(const pass_seqs *s, int v) { return v >= 0 && (size_t)v < s->cap && s->v[v].is_seq; }
 
 static bool seq_is(const pass_seqs *s, int v) { return pass_seq_is(s, v); }
+
+static bool absent_is(const pass_seqs *s, int v) { return v >= 0 && (size_t)v < s->cap && s->v[v].absent; }
+
+static void set_absent(pass_seqs *s, int v)
+{
+    seq_list *l = seq_get(s, v);
+    if (l)
+        l->absent = true;
+}
 
 /* Makes value `out` the sequence of items[0..len). */
 static void seq_set(pass_seqs *s, int out, hodu_dtype dtype, const int *items, size_t len)
@@ -859,6 +869,54 @@ static bool lower_loop(lower_ctx *c)
     return true;
 }
 
+/* Optionals the build knows to be empty (the Optional op without an
+ * input) are tracked like sequences: Optional of a value is that value,
+ * OptionalHasElement of a sequence or an empty optional a constant,
+ * Identity of an empty optional one too; anything else that reads one is
+ * refused.  0 when node c->id is none of these, 1 when it was lowered
+ * (dead now), -1 after reporting. */
+static int lower_optional(lower_ctx *c, bool reads_seq)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = &g->nodes[c->id];
+    int in = n->n_inputs > 0 ? n->inputs[0] : -1, out = n->n_outputs > 0 ? n->outputs[0] : -1;
+    bool reads_absent = false;
+    for (size_t k = 0; k < n->n_inputs; k++)
+        reads_absent = reads_absent || absent_is(c->s, n->inputs[k]);
+    if (n->op == OP_OPTIONAL) {
+        if (in < 0)
+            set_absent(c->s, out);
+        else if (reads_seq)
+            seq_edit(c->s, out, in, -1, -1, -1);
+        else if (absent_is(c->s, in))
+            set_absent(c->s, out);
+        else if (out >= 0)
+            add_node(c, "Identity", &in, 1, out);
+    } else if (n->op == OP_OPTIONAL_HAS_ELEMENT && (reads_seq || reads_absent)) {
+        uint8_t *has = ir_graph_keep(g, hd_xmalloc(1));
+        *has = !reads_absent;
+        if (out >= 0) {
+            g->values[out].dtype = HODU_DTYPE_BOOL;
+            g->values[out].rank = 0;
+            ir_value_set_const(g, out, has, 1);
+        }
+    } else if (n->op == OP_IDENTITY && reads_absent) {
+        set_absent(c->s, out);
+    } else if (reads_absent) {
+        size_t k = 0;
+        while (!absent_is(c->s, n->inputs[k]))
+            k++;
+        ir_node_error(c->d, g, c->id, "input '%s' is an optional that is empty in this build; %s",
+                      g->values[n->inputs[k]].name,
+                      n->op == OP_OPTIONAL_GET_ELEMENT ? "there is no element to get" : "this op does not take one");
+        return -1;
+    } else {
+        return 0;
+    }
+    g->nodes[c->id].dead = true;
+    return 1;
+}
+
 int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_added, hd_diag *d)
 {
     lower_ctx c = {.g = g, .id = id, .d = d, .s = s};
@@ -870,6 +928,12 @@ int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_add
     bool reads_seq = false;
     for (size_t k = 0; k < n->n_inputs; k++)
         reads_seq = reads_seq || seq_is(s, n->inputs[k]);
+    int lowered = lower_optional(&c, reads_seq);
+    if (lowered != 0) {
+        *added = c.added;
+        *n_added = c.n_added;
+        return lowered;
+    }
     bool is_seq_op = def && def->family == OP_FAMILY_SEQUENCE;
     if (op == OP_LOOP && reads_seq) {
         if (!lower_loop(&c)) {
@@ -955,6 +1019,22 @@ bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_ad
         int v = g->outputs[i];
         bool is_seq = v >= 0 && (size_t)v < s->cap && s->v[v].is_seq;
         ir_io_value *e = g->parent ? NULL : io_output(g, v);
+        if (absent_is(s, v)) { /* an empty optional: no tensor, reported absent */
+            if (!e || e->kind == HODU_VALUE_SEQUENCE) {
+                ir_value_error(d, g, v, "'%s' is an empty optional and an output of %s, which %s", g->values[v].name,
+                               g->parent ? "a subgraph" : "the model",
+                               g->parent ? "is lowered at build time" : "does not declare an optional there");
+                return false;
+            }
+            g->values[v].is_output = false;
+            memmove(g->outputs + i, g->outputs + i + 1, (g->n_outputs - i - 1) * sizeof(int));
+            g->n_outputs--;
+            e->present = false;
+            e->lowered = true;
+            e->n_items = 0;
+            i--; /* the next output moved to i */
+            continue;
+        }
         bool want_seq = e && e->kind != HODU_VALUE_OPTIONAL;
         if (is_seq && !want_seq) {
             ir_value_error(d, g, v,

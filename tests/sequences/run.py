@@ -54,7 +54,9 @@ and what must be refused with a clear error, never a crash:
   dims disagree with the model's; at run time, a sequence input given
   the wrong number of tensors or a tensor of the wrong shape, and an
   input given for an optional the build made absent; an absent optional's
-  element read (OptionalGetElement).
+  element read (OptionalGetElement), also of an empty Optional op (and
+  Optional of a tensor as an output, with an empty one reported absent,
+  against onnxruntime).
 
 Exit status 0 when all agree, 1 on any disagreement or failure; a missing
 numpy, onnx or onnxruntime fails the test.
@@ -291,7 +293,31 @@ def seq_io_cases(t, rng, errors):
                 extra=["--input-shape", xs_shape, "--input-shape", "o=none"], errors=errors)
     build_fails(t, m_seq_io(), "seq_io_tensor_as_seq", "the model has no sequence or optional input 'y'",
                 extra=["--input-shape", xs_shape, "--input-shape", "y=[5x3]"], errors=errors)
-    print("sequences: seq_io: 7 refusals checked")
+    # the Optional op: empty (a type, no input) is absent; its element cannot be read
+    opt_t = h.make_optional_type_proto(h.make_tensor_type_proto(F, [2]))
+    empty = model("optional_empty", [h.make_node("Optional", [], ["e"], type=h.make_tensor_type_proto(F, [2])),
+                                      h.make_node("OptionalGetElement", ["e"], ["y"])],
+                  [vi("x", F, [2])], [vi("y", F, [2])], opset=18, check=False)
+    build_fails(t, empty, "optional_empty_get", "input 'e' is an optional that is empty in this build; there is no "
+                "element to get", errors=errors)
+    wrapped = model("optional_wrapped", [h.make_node("Optional", ["x"], ["o"]),
+                                          h.make_node("Optional", [], ["e"], type=h.make_tensor_type_proto(F, [2]))],
+                    [vi("x", F, [2])], [h.make_value_info("o", opt_t), h.make_value_info("e", opt_t)], opset=18)
+    path = t.path("optional_wrapped.onnx")
+    onnx.save(wrapped, path)
+    try:
+        t.run([t.hodu, "--build", path, "-o", t.path("optional_wrapped.so")])
+        x = rng.standard_normal(2).astype(np.float32)
+        np.save(t.path("ow_x.npy"), x)
+        said = t.run([t.hodu, "--run", t.path("optional_wrapped.so"), "--input", f"x={t.path('ow_x.npy')}",
+                      "--output-dir", t.path("ow_out")]).stdout
+        want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+        got = np.load(os.path.join(t.path("ow_out"), "o.npy"))
+        if want[1] is not None or "e: absent (optional tensor)" not in said or not np.array_equal(got, want[0]):
+            errors.append(f"optional_wrapped: o {got} (onnxruntime {want[0]}), e reported as {said!r}")
+    except RuntimeError as exc:
+        errors.append(f"optional_wrapped: {exc}")
+    print("sequences: seq_io: 7 refusals checked; Optional: 1 run, 1 refusal checked")
 
 
 def build_fails(t, m, name, want, extra=(), errors=None):
