@@ -59,6 +59,11 @@ static const char *train_flag(const hodu_build_options *o)
 static ir_graph *load_front_end(const hodu_build_options *o, hs_expect **expect, hodu_script_train *st, hd_diag *d)
 {
     const char *path = o->input_path;
+    for (size_t i = 0; ends_with(path, ".hodu") && i < o->n_input_shapes; i++)
+        if (loader_is_value_binding(o->input_shapes[i])) {
+            hd_error(d, "--input-shape %s: a HoduScript model has no sequence or optional inputs", o->input_shapes[i]);
+            return NULL;
+        }
     if (ends_with(path, ".hodu")) {
         hodu_script_options so = {.weights = o->weights,
                                   .seed = o->seed,
