@@ -890,8 +890,14 @@ static bool load_io_input(loader *L, const Onnx__ValueInfoProto *vi)
             return false;
         }
         char *item = hd_xasprintf("%s[%zu]", vi->name, n);
+        if (hd_strmap_get(&L->sc->values, item) != -1) {
+            loader_err(L, "graph input '%s': its tensor '%s' has the name of another graph input", vi->name, item);
+            free(item);
+            return false;
+        }
         int v = ir_value_new(g, item);
         free(item);
+        hd_strmap_put(&L->sc->values, ir_val(g, v)->name, v);
         ir_val(g, v)->kind = IR_VALUE_INPUT;
         ir_val(g, v)->loc = L->at;
         HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, v);

@@ -1057,6 +1057,14 @@ bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_ad
         int *items = hd_xmalloc((n ? n : 1) * sizeof(int));
         for (size_t k = 0; k < n; k++) {
             char *name = hd_xasprintf("%s[%zu]", e->name, k);
+            for (size_t j = 0; j < g->n_outputs; j++)
+                if (g->values[g->outputs[j]].name && strcmp(g->values[g->outputs[j]].name, name) == 0) {
+                    ir_value_error(d, g, v, "output '%s': its tensor '%s' has the name of another output", e->name,
+                                   name);
+                    free(name);
+                    free(items);
+                    return false;
+                }
             int out = ir_value_new(g, name);
             free(name);
             g->values[out].is_output = true;

@@ -56,7 +56,8 @@ and what must be refused with a clear error, never a crash:
   input given for an optional the build made absent; an absent optional's
   element read (OptionalGetElement), also of an empty Optional op (and
   Optional of a tensor as an output, with an empty one reported absent,
-  against onnxruntime).
+  against onnxruntime); a sequence's tensor named like another input or
+  output.
 
 Exit status 0 when all agree, 1 on any disagreement or failure; a missing
 numpy, onnx or onnxruntime fails the test.
@@ -293,6 +294,17 @@ def seq_io_cases(t, rng, errors):
                 extra=["--input-shape", xs_shape, "--input-shape", "o=none"], errors=errors)
     build_fails(t, m_seq_io(), "seq_io_tensor_as_seq", "the model has no sequence or optional input 'y'",
                 extra=["--input-shape", xs_shape, "--input-shape", "y=[5x3]"], errors=errors)
+    # a sequence's tensor names must not clash with another input's or output's
+    seq2 = h.make_sequence_type_proto(h.make_tensor_type_proto(F, [2]))
+    clash_in = model("clash_in", [h.make_node("ConcatFromSequence", ["x"], ["y"], axis=0),
+                                  h.make_node("Identity", ["x[0]"], ["z"])],
+                     [h.make_value_info("x", seq2), vi("x[0]", F, [2])], [vi("y", F, [4]), vi("z", F, [2])])
+    build_fails(t, clash_in, "clash_in", "graph input 'x[0]' is listed twice", extra=["--input-shape", "x=[2,2]"],
+                errors=errors)
+    clash_out = model("clash_out", [h.make_node("SequenceConstruct", ["a", "a"], ["s"]),
+                                    h.make_node("Identity", ["a"], ["s[1]"])],
+                      [vi("a", F, [2])], [h.make_value_info("s", seq2), vi("s[1]", F, [2])])
+    build_fails(t, clash_out, "clash_out", "its tensor 's[1]' has the name of another output", errors=errors)
     # the Optional op: empty (a type, no input) is absent; its element cannot be read
     opt_t = h.make_optional_type_proto(h.make_tensor_type_proto(F, [2]))
     empty = model("optional_empty", [h.make_node("Optional", [], ["e"], type=h.make_tensor_type_proto(F, [2])),
@@ -317,7 +329,7 @@ def seq_io_cases(t, rng, errors):
             errors.append(f"optional_wrapped: o {got} (onnxruntime {want[0]}), e reported as {said!r}")
     except RuntimeError as exc:
         errors.append(f"optional_wrapped: {exc}")
-    print("sequences: seq_io: 7 refusals checked; Optional: 1 run, 1 refusal checked")
+    print("sequences: seq_io: 9 refusals checked; Optional: 1 run, 1 refusal checked")
 
 
 def build_fails(t, m, name, want, extra=(), errors=None):
