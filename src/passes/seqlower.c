@@ -1024,7 +1024,7 @@ bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_ad
                 ir_value_error(d, g, v, "'%s' is an empty optional and an output of %s, which %s", g->values[v].name,
                                g->parent ? "a subgraph" : "the model",
                                g->parent ? "is lowered at build time" : "does not declare an optional there");
-                return false;
+                goto fail;
             }
             g->values[v].is_output = false;
             memmove(g->outputs + i, g->outputs + i + 1, (g->n_outputs - i - 1) * sizeof(int));
@@ -1042,11 +1042,11 @@ bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_ad
                            "where it declares them",
                            g->values[v].name, g->parent ? "a subgraph" : "the model",
                            g->parent ? "is lowered at build time" : "declares no sequence there");
-            return false;
+            goto fail;
         }
         if (!is_seq && want_seq) {
             ir_value_error(d, g, v, "the model declares output '%s' a sequence, but it is a tensor", e->name);
-            return false;
+            goto fail;
         }
         if (!is_seq)
             continue;
@@ -1063,7 +1063,7 @@ bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_ad
                                    name);
                     free(name);
                     free(items);
-                    return false;
+                    goto fail;
                 }
             int out = ir_value_new(g, name);
             free(name);
@@ -1087,4 +1087,9 @@ bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_ad
         i = i + n - 1; /* n == 0: the next output moved to i */
     }
     return true;
+fail: /* the Identity nodes made so far stay, unread; the build fails */
+    free(*added);
+    *added = NULL;
+    *n_added = 0;
+    return false;
 }
