@@ -42,8 +42,11 @@ extern "C" {
  * 7: profiling: hodu_model_desc lists the run's steps (n_steps, steps)
  *    and run reports each step's start to hodu_exec.profile_step.
  * 8: training steps: hodu_model_desc.state_next and .initial say which
- *    inputs are state a host carries from one run to the next. */
-#define HODU_ABI_VERSION 8u
+ *    inputs are state a host carries from one run to the next.
+ * 9: sequences and optionals at the model's inputs and outputs:
+ *    hodu_model_desc.input_values and .output_values say which runs of
+ *    tensors form one (hodu_value_desc). */
+#define HODU_ABI_VERSION 9u
 
 /* Workspace and every tensor offset inside it are aligned to this. */
 #define HODU_ABI_ALIGN 64u
@@ -127,6 +130,28 @@ typedef struct hodu_tensor_desc {
     const int64_t *min_dims;      /* NULL, or rank entries, 0 <= min_dims[d] <= dims[d] */
     const char *const *dim_names; /* NULL, or rank entries (NULL or a run-time dim's name) */
 } hodu_tensor_desc;
+
+/*
+ * A sequence or an optional among the model's inputs or outputs.  Run
+ * takes and gives tensors only: a sequence of n tensors is n consecutive
+ * entries of the tensor list, inputs[first .. first + count) (or
+ * outputs[...]), named "NAME[0]", "NAME[1]", ...; an optional is its one
+ * tensor, or its sequence's tensors, or nothing when it is absent.  The
+ * number of tensors and whether an optional is there are fixed when the
+ * model is built (`hodu --build --input-shape NAME=[DIMS,DIMS] or
+ * NAME=none`); each tensor's own dims follow hodu_tensor_desc as any
+ * other's.  Tensors that belong to no entry are plain tensors.
+ */
+#define HODU_VALUE_SEQUENCE          1
+#define HODU_VALUE_OPTIONAL          2 /* an optional tensor */
+#define HODU_VALUE_OPTIONAL_SEQUENCE 3
+typedef struct hodu_value_desc {
+    const char *name;
+    int32_t kind;    /* HODU_VALUE_* */
+    int32_t present; /* 0: an optional the build made absent (count 0) */
+    uint32_t first;  /* its first tensor (meaningless when count is 0) */
+    uint32_t count;  /* how many tensors it holds */
+} hodu_value_desc;
 
 /*
  * Threads.  The library never creates threads: the host lends it a
@@ -278,6 +303,12 @@ typedef struct hodu_model_desc {
      * zeros. */
     const int32_t *state_next;
     const void *const *initial;
+    /* The sequences and optionals among the inputs and the outputs (see
+     * hodu_value_desc), in model order; none when every one is a tensor. */
+    uint32_t n_input_values;
+    uint32_t n_output_values;
+    const hodu_value_desc *input_values;
+    const hodu_value_desc *output_values;
 } hodu_model_desc;
 
 /* The one exported symbol of a compiled model. */

@@ -42,7 +42,8 @@ static const char usage[] =
     "\n"
     "build options:\n"
     "  -o, --output FILE          shared library to write\n"
-    "  --input-shape NAME=DIMS    bind an input's dims, e.g. x=1x3x224x224 (repeatable)\n"
+    "  --input-shape NAME=DIMS    bind an input's dims, e.g. x=1x3x224x224 (repeatable); a sequence\n"
+    "                             input's length and dims: xs=[2x3,4x3]; an absent optional: o=none\n"
     "  --dim SYM=N                bind every dim named SYM in the model's inputs to N (repeatable)\n"
     "  --dim SYM=LO..HI           leave SYM a run-time dim: each run chooses its size in LO..HI\n"
     "  --const-input NAME=FILE    bake an input's value (a .npy file) into the build (repeatable)\n"
@@ -95,7 +96,8 @@ static const char usage[] =
     "  --verify-key PUB.pem       with --run or --inspect of a package: require a signature that verifies\n"
     "                             with this public key (openssl pkey -in KEY.pem -pubout -out PUB.pem)\n"
     "run options:\n"
-    "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input)\n"
+    "  --input NAME=FILE.npy      an input tensor (repeatable; one per model input); a sequence\n"
+    "                             input: NAME=F0.npy,F1.npy (one file per tensor)\n"
     "  --output-dir DIR           write each output as DIR/<name>.npy\n"
     "  --repeat N                 run N more times (after 0.2 s of warm-up) and print the median and best time\n"
     "  --threads N                threads to run on (default: $HODU_NUM_THREADS, else 1)\n"
@@ -703,6 +705,84 @@ static int open_package(const char *path, const char *verify_key, hodu_package *
     return 0;
 }
 
+/* The sequence or optional input (output) entry named `name`, or NULL. */
+static const hodu_value_desc *find_value(const hodu_model_desc *d, bool output, const char *name)
+{
+    const hodu_value_desc *v = output ? d->output_values : d->input_values;
+    uint32_t n = output ? d->n_output_values : d->n_input_values;
+    for (uint32_t k = 0; name && k < n; k++)
+        if (strcmp(v[k].name, name) == 0)
+            return &v[k];
+    return NULL;
+}
+
+static const char *const value_kinds[] = {"tensor", "sequence", "optional tensor", "optional sequence"};
+
+/* --input NAME=FILE,FILE,... for a sequence (or optional) input: each
+ * file to its tensor, the count checked against the build.  false after
+ * reporting. */
+static bool read_value_input(const args *a, const hodu_model *m, const hodu_value_desc *v, const char *paths,
+                             hodu_tensor *ins, bool *given)
+{
+    char *name = printable(v->name);
+    bool ok = false;
+    if (!v->present) {
+        fail("%s: input '%s' is an optional this library was built without (--input-shape %s=none); give no "
+             "--input for it",
+             a->file, name, name);
+        goto out;
+    }
+    size_t n = *paths ? 1 : 0;
+    for (const char *p = paths; *p; p++)
+        n += *p == ',';
+    if (n != v->count) {
+        fail("%s: input '%s' is a %s of %u tensors in this library (fixed by --input-shape when built), but %zu "
+             "file%s given",
+             a->file, name, value_kinds[v->kind], (unsigned)v->count, n, n == 1 ? " is" : "s are");
+        goto out;
+    }
+    const char *p = paths;
+    for (uint32_t k = 0; k < v->count; k++) {
+        const char *comma = strchr(p, ',');
+        char *path = comma ? hd_xstrndup(p, (size_t)(comma - p)) : hd_xstrdup(p);
+        uint32_t idx = v->first + k;
+        hodu_error err;
+        hodu_status st = given[idx]
+                             ? HODU_ERR_INVALID_ARG
+                             : hodu_npy_read_as(path, (hodu_dtype)hodu_model_input(m, idx)->dtype, &ins[idx], &err);
+        free(path);
+        if (given[idx]) {
+            fail("%s: input '%s' is given twice", a->file, hodu_model_input(m, idx)->name);
+            goto out;
+        }
+        if (st != HODU_OK) {
+            fail("%s", err.message);
+            goto out;
+        }
+        given[idx] = true;
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    ok = true;
+out:
+    free(name);
+    return ok;
+}
+
+/* The lines --run prints for the sequences and optionals among the
+ * outputs: each one's kind and tensor count, or that it is absent. */
+static void print_value_summaries(const hodu_model_desc *d)
+{
+    for (uint32_t k = 0; k < d->n_output_values; k++) {
+        const hodu_value_desc *v = &d->output_values[k];
+        char *name = printable(v->name);
+        if (v->present)
+            printf("%s: %s of %u tensors\n", name, value_kinds[v->kind], (unsigned)v->count);
+        else
+            printf("%s: absent (%s)\n", name, value_kinds[v->kind]);
+        free(name);
+    }
+}
+
 /* A model file, or a package's library for this machine. */
 static int open_model(const args *a, hodu_model **m)
 {
@@ -742,6 +822,14 @@ static int run_model(const args *a)
         char *name = eq ? hd_xstrndup(arg, (size_t)(eq - arg)) : NULL;
         const char *path = eq ? eq + 1 : arg;
         long idx = -1;
+        const hodu_value_desc *value = find_value(hodu_model_desc_of(m), false, name);
+        if (value && !(value->kind == HODU_VALUE_OPTIONAL && value->present)) {
+            bool read = read_value_input(a, m, value, path, ins, given);
+            free(name);
+            if (!read)
+                goto done;
+            continue;
+        }
         if (name)
             idx = hodu_model_find_input(m, name);
         else if (ni == 1)
@@ -822,6 +910,7 @@ static int run_model(const args *a)
             goto done;
         }
     }
+    print_value_summaries(hodu_model_desc_of(m));
     for (size_t i = 0; i < no; i++) {
         char *name = printable(hodu_model_output(m, i)->name);
         print_summary(name, &outs[i]);
@@ -899,6 +988,22 @@ static int inspect_library(const char *path)
     printf("outputs:\n");
     for (size_t i = 0; i < hodu_model_num_outputs(m); i++)
         print_desc(hodu_model_output(m, i));
+    if (d->n_input_values + d->n_output_values)
+        printf("sequences and optionals:\n");
+    for (uint32_t k = 0; k < d->n_input_values + d->n_output_values; k++) {
+        bool in = k < d->n_input_values;
+        const hodu_value_desc *v = in ? &d->input_values[k] : &d->output_values[k - d->n_input_values];
+        char *vname = printable(v->name);
+        if (v->present && v->count > 0)
+            printf("  %-24s %s %s of %u tensors (%s %u..%u)\n", vname, in ? "input" : "output", value_kinds[v->kind],
+                   (unsigned)v->count, in ? "inputs" : "outputs", (unsigned)v->first,
+                   (unsigned)(v->first + v->count - 1));
+        else if (v->present)
+            printf("  %-24s %s %s of 0 tensors\n", vname, in ? "input" : "output", value_kinds[v->kind]);
+        else
+            printf("  %-24s %s %s, absent in this build\n", vname, in ? "input" : "output", value_kinds[v->kind]);
+        free(vname);
+    }
     hodu_model_close(m);
     return 0;
 }

@@ -59,6 +59,11 @@ static const char *train_flag(const hodu_build_options *o)
 static ir_graph *load_front_end(const hodu_build_options *o, hs_expect **expect, hodu_script_train *st, hd_diag *d)
 {
     const char *path = o->input_path;
+    for (size_t i = 0; ends_with(path, ".hodu") && i < o->n_input_shapes; i++)
+        if (loader_is_value_binding(o->input_shapes[i])) {
+            hd_error(d, "--input-shape %s: a HoduScript model has no sequence or optional inputs", o->input_shapes[i]);
+            return NULL;
+        }
     if (ends_with(path, ".hodu")) {
         hodu_script_options so = {.weights = o->weights,
                                   .seed = o->seed,
@@ -72,7 +77,8 @@ static ir_graph *load_front_end(const hodu_build_options *o, hs_expect **expect,
         hd_error(d, "--weights goes with HoduScript (.hodu) models");
         return NULL;
     }
-    return hodu_load_onnx(path, NULL, d);
+    hodu_load_options lo = {.input_shapes = o->input_shapes, .n_input_shapes = o->n_input_shapes};
+    return hodu_load_onnx(path, &lo, d);
 }
 
 static void flush_diag(const hodu_build_options *o, hd_diag *d);
@@ -368,8 +374,12 @@ static ir_graph *front_and_passes(const hodu_build_options *o, ir_graph *given, 
     hodu_tensor *tensors = hd_xcalloc(nc ? nc : 1, sizeof(*tensors));
     char **names = hd_xcalloc(ns + nc + ny + 1, sizeof(char *));
     bool ok = true;
+    size_t n_tensor_shapes = 0; /* sequence and absence bindings went to the loader */
     for (size_t i = 0; i < ns; i++)
-        ok = parse_shape_arg(o->input_shapes[i], &shapes[i], &names[i], d) && ok;
+        if (!loader_is_value_binding(o->input_shapes[i])) {
+            ok = parse_shape_arg(o->input_shapes[i], &shapes[n_tensor_shapes], &names[i], d) && ok;
+            n_tensor_shapes++;
+        }
     for (size_t i = 0; i < nc; i++)
         ok = parse_const_arg(o->const_inputs[i], &values[i], &tensors[i], &names[ns + i], d) && ok;
     for (size_t i = 0; i < ny; i++)
@@ -387,7 +397,7 @@ static ir_graph *front_and_passes(const hodu_build_options *o, ir_graph *given, 
      * builds after loading and once the graph is final. */
     ok = ok && ir_verify(g, false, d);
     if (ok && need_static)
-        ok = pass_bind_inputs(g, shapes, ns, syms, ny, values, nc, d) && debug_verify(g, false, d);
+        ok = pass_bind_inputs(g, shapes, n_tensor_shapes, syms, ny, values, nc, d) && debug_verify(g, false, d);
     ok = ok && pass_resolve_ops(g, d) && debug_verify(g, false, d);
     pass_train train;
     size_t first_param = 0;

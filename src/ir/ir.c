@@ -69,6 +69,11 @@ void ir_graph_free(ir_graph *g)
         free(g->sym_key[i]);
     free(g->sym_key);
     free(g->files);
+    for (size_t i = 0; i < g->n_io_values; i++) {
+        free(g->io_values[i].name);
+        free(g->io_values[i].items);
+    }
+    free(g->io_values);
     free(g->values);
     free(g->nodes);
     free(g->inputs);
@@ -332,6 +337,27 @@ static void copy_attrs(ir_graph *g, int m, const ir_node *src, bool same_graph)
         }
         c->tensor = same_graph ? a->tensor : -1;
     }
+}
+
+int ir_node_copy_from(ir_graph *g, const ir_graph *from, int node, const int *inputs, const int *outputs)
+{
+    const ir_node *s = ir_nd(from, node);
+    int c = ir_node_new(g, s->op_type, s->domain, s->name, inputs, s->n_inputs, outputs, s->n_outputs);
+    ir_nd(g, c)->op = s->op;
+    ir_node_set_loc(g, c, s->loc);
+    copy_attrs(g, c, s, false);
+    for (size_t j = 0; j < s->n_attrs; j++) {
+        int t = s->attrs[j].tensor;
+        if (s->attrs[j].kind != IR_ATTR_TENSOR || t < 0)
+            continue;
+        const ir_value *cv = ir_val(from, t);
+        int64_t dims[HODU_MAX_RANK];
+        ir_value_dims(cv, dims);
+        int k = ir_const_new(g, cv->name, cv->dtype, cv->rank, dims, cv->data, cv->nbytes);
+        ir_val(g, k)->loc = cv->loc;
+        ir_nd(g, c)->attrs[j].tensor = k;
+    }
+    return c;
 }
 
 ir_graph *ir_node_new_body(ir_graph *g, int node)

@@ -205,6 +205,19 @@ typedef struct ir_node {
     bool late;
 } ir_node;
 
+/* A sequence or optional among the model's inputs (outputs): the tensors
+ * it holds in the build, `items` (value ids, graph inputs or outputs), in
+ * order (hodu_abi.h, hodu_value_desc). */
+typedef struct ir_io_value {
+    char *name;
+    int kind; /* HODU_VALUE_* */
+    bool present;
+    bool is_output;
+    bool lowered; /* a sequence output whose items replaced it (passes/seqlower.c) */
+    int *items;
+    size_t n_items;
+} ir_io_value;
+
 typedef struct ir_graph {
     char *name;
     char *source;  /* file the graph came from, for messages */
@@ -246,6 +259,9 @@ typedef struct ir_graph {
      * -1 for the model's graph. */
     struct ir_graph *parent;
     int parent_node;
+    /* The model's sequence and optional inputs and outputs. */
+    ir_io_value *io_values;
+    size_t n_io_values, cap_io_values;
 } ir_graph;
 
 /* --- node bodies ---------------------------------------------------------
@@ -284,6 +300,11 @@ void ir_body_set_result(ir_graph *body, int value);
  * attributes, body and flags, its outputs fresh values typed like the
  * original's (named after them with `suffix`).  Returns the new node. */
 int ir_node_clone(ir_graph *g, int node, const char *suffix);
+/* A copy in g of node `node` of graph `from` (no subgraphs), reading
+ * `inputs` and defining `outputs` (values of g): same op and attributes, a
+ * tensor attribute's constant copied into g (sharing from's bytes, which
+ * must outlive g's use).  Returns the new node. */
+int ir_node_copy_from(ir_graph *g, const ir_graph *from, int node, const int *inputs, const int *outputs);
 
 /* --- subgraphs -----------------------------------------------------------
  *

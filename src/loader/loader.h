@@ -86,7 +86,17 @@
 
 typedef struct hodu_load_options {
     size_t max_file_bytes; /* largest .onnx file read; 0 = HODU_MAX_MODEL_BYTES */
+    /* --input-shape arguments: those of a sequence input ("x=[2x3,4x3]",
+     * its length and its tensors' dims) or of an absent optional one
+     * ("x=none") shape the graph's inputs (loader_is_value_binding). */
+    const char *const *input_shapes;
+    size_t n_input_shapes;
 } hodu_load_options;
+
+/* Whether --input-shape argument `arg` binds a sequence ("NAME=[...]") or
+ * an absent optional ("NAME=none"), which the loader takes, rather than
+ * one tensor's dims. */
+bool loader_is_value_binding(const char *arg);
 
 /* Loads the ONNX model at `path`.  `opts` may be NULL.  Returns the graph
  * (the caller frees it with ir_graph_free), or NULL after reporting the

@@ -127,10 +127,12 @@ typedef struct loader {
     /* Nodes, values and edges of every graph loaded so far (the limits
      * hold for the model as a whole, subgraphs included). */
     size_t total_nodes, total_values, total_edges;
-    hd_strmap symbols;       /* dim_param names seen (keys live in the message) */
-    uint64_t external_bytes; /* external data read so far */
-    const char *file;        /* the model's path, interned in the graph */
-    ir_loc at;               /* what is being loaded: errors are placed there */
+    hd_strmap symbols;               /* dim_param names seen (keys live in the message) */
+    uint64_t external_bytes;         /* external data read so far */
+    const char *file;                /* the model's path, interned in the graph */
+    ir_loc at;                       /* what is being loaded: errors are placed there */
+    const char *const *input_shapes; /* hodu_load_options */
+    size_t n_input_shapes;
 } loader;
 
 static const char *str_or_empty(const char *s) { return s ? s : ""; }
@@ -647,10 +649,8 @@ static const char *type_case_name(Onnx__TypeProto__ValueCase c)
 /* Copies the declared type of `vi` onto value `v`.  `what` is "graph input"
  * or "graph output".  Inputs must declare a tensor element type; for outputs
  * the type is only a hint and may be missing. */
-static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, const char *what, bool required)
+static bool load_type(loader *L, int v, const char *name, const Onnx__TypeProto *tp, const char *what, bool required)
 {
-    const char *name = vi->name;
-    const Onnx__TypeProto *tp = vi->type;
     if (!tp || tp->value_case == ONNX__TYPE_PROTO__VALUE__NOT_SET) {
         if (required) {
             loader_err(L, "%s '%s' has no type", what, name);
@@ -658,9 +658,11 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
         }
         return true;
     }
-    /* A subgraph's sequence inputs and results are typed by the passes,
-     * which lower sequences known at build time (passes/seqlower.c). */
-    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && L->sc->parent)
+    /* A subgraph's sequence and optional inputs and results are typed by
+     * the passes, which lower them at build time (passes/seqlower.c). */
+    if ((tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ||
+         tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) &&
+        L->sc->parent)
         return true;
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
         loader_err(L, "%s '%s' is %s, not a tensor; only tensors are supported", what, name,
@@ -713,6 +715,250 @@ static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, co
                 hd_strmap_put(&L->symbols, dim->dim_param, 0);
             }
             out->sym = ir_graph_symbol(L->g, dim->dim_param);
+        }
+    }
+    return true;
+}
+
+static bool load_value_type(loader *L, int v, const Onnx__ValueInfoProto *vi, const char *what, bool required)
+{
+    return load_type(L, v, vi->name, vi->type, what, required);
+}
+
+/* --- sequences and optionals at the model's inputs and outputs ----------
+ * The compiled model takes and gives tensors only (hodu_abi.h,
+ * hodu_value_desc): a sequence input x of n tensors becomes the inputs
+ * "x[0]" .. "x[n-1]" and a SequenceConstruct of them, an optional input
+ * its tensor or sequence, or nothing when absent (its readers then see an
+ * omitted operand).  The length, the tensors' dims and an optional's
+ * absence come from --input-shape (hodu_load_options). */
+
+/* Scope map entry of an optional the build made absent: readers get -1. */
+#define ABSENT_VALUE (-3)
+/* Most tensors a sequence input may hold. */
+#define SEQ_INPUT_MAX 1024
+
+bool loader_is_value_binding(const char *arg)
+{
+    const char *eq = strrchr(arg, '=');
+    return eq && (eq[1] == '[' || strcmp(eq + 1, "none") == 0);
+}
+
+/* The --input-shape text bound to `name` ("[2x3]", "none"), or NULL. */
+static const char *value_binding(const loader *L, const char *name)
+{
+    const char *found = NULL;
+    for (size_t i = 0; i < L->n_input_shapes; i++) {
+        const char *a = L->input_shapes[i], *eq = strrchr(a, '=');
+        if (eq && (size_t)(eq - a) == strlen(name) && strncmp(a, name, (size_t)(eq - a)) == 0)
+            found = eq + 1;
+    }
+    return found;
+}
+
+/* The kind (HODU_VALUE_*) of a sequence or optional type, and the tensor
+ * type its tensors have; 0 after reporting when it is neither, or holds
+ * something other than tensors. */
+static int io_kind(loader *L, const char *what, const char *name, const Onnx__TypeProto *tp,
+                   const Onnx__TypeProto **elem)
+{
+    int kind = 0;
+    const Onnx__TypeProto *t = NULL;
+    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && tp->sequence_type) {
+        kind = HODU_VALUE_SEQUENCE;
+        t = tp->sequence_type->elem_type;
+    } else if (tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE && tp->optional_type) {
+        t = tp->optional_type->elem_type;
+        kind = HODU_VALUE_OPTIONAL;
+        if (t && t->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && t->sequence_type) {
+            kind = HODU_VALUE_OPTIONAL_SEQUENCE;
+            t = t->sequence_type->elem_type;
+        }
+    }
+    if (!kind || !t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !t->tensor_type) {
+        loader_err(L, "%s '%s' is %s%s, not a tensor; only tensors, and sequences and optionals of them, are supported",
+                   what, name, type_case_name(tp->value_case), kind ? " of something other than tensors" : "");
+        return 0;
+    }
+    *elem = t;
+    return kind;
+}
+
+static ir_io_value *add_io_value(ir_graph *g, const char *name, int kind, bool present, bool is_output)
+{
+    ir_io_value e = {hd_xstrdup(name), kind, present, is_output, false, NULL, 0};
+    HD_PUSH(g->io_values, g->n_io_values, g->cap_io_values, e);
+    return &g->io_values[g->n_io_values - 1];
+}
+
+/* Parses one tensor's dims of a sequence binding, "2x3" or "scalar", into
+ * value v after checking them against its declared shape. */
+static bool bind_item(loader *L, int v, const char *name, const char *text, size_t len)
+{
+    int64_t dims[HODU_MAX_RANK];
+    int rank = 0;
+    if (len == 0) {
+        loader_err(L, "--input-shape %s=[...]: a tensor's dims are empty (write 'scalar' for a scalar)", name);
+        return false;
+    }
+    if (!(len == 6 && strncmp(text, "scalar", 6) == 0)) {
+        const char *p = text, *end = text + len;
+        while (p < end) {
+            char *stop;
+            long long d = strtoll(p, &stop, 10);
+            if (stop == p || stop > end || d < 0 || rank >= HODU_MAX_RANK || (stop < end && *stop != 'x')) {
+                loader_err(L,
+                           "--input-shape %s=[...]: '%.*s' is not DIMS (non-negative integers separated by 'x', "
+                           "at most %d, or 'scalar')",
+                           name, (int)len, text, HODU_MAX_RANK);
+                return false;
+            }
+            dims[rank++] = d;
+            p = stop < end ? stop + 1 : end;
+        }
+    }
+    ir_value *val = ir_val(L->g, v);
+    if (val->rank >= 0 && val->rank != rank) {
+        loader_err(L, "--input-shape: '%s' has rank %d, but the model declares the tensors of '%s' rank %d", val->name,
+                   rank, name, val->rank);
+        return false;
+    }
+    for (int k = 0; k < rank && val->rank >= 0; k++)
+        if (val->dims[k].size >= 0 && val->dims[k].size != dims[k]) {
+            loader_err(L, "--input-shape: '%s' dim %d is %" PRId64 ", but the model declares %" PRId64, val->name, k,
+                       dims[k], val->dims[k].size);
+            return false;
+        }
+    val->rank = rank;
+    for (int k = 0; k < rank; k++) {
+        val->dims[k].size = dims[k];
+        val->dims[k].sym = NULL;
+    }
+    return true;
+}
+
+/* A sequence or optional graph input: its tensors become graph inputs,
+ * a sequence also the node that joins them (made once the model's nodes
+ * are loaded: pending_seq). */
+static bool load_io_input(loader *L, const Onnx__ValueInfoProto *vi)
+{
+    ir_graph *g = L->g;
+    const Onnx__TypeProto *elem;
+    int kind = io_kind(L, "graph input", vi->name, vi->type, &elem);
+    if (!kind)
+        return false;
+    const char *bind = value_binding(L, vi->name);
+    bool optional = kind != HODU_VALUE_SEQUENCE;
+    if (bind && strcmp(bind, "none") == 0) {
+        if (!optional) {
+            loader_err(L, "--input-shape %s=none: graph input '%s' is a sequence, not an optional", vi->name, vi->name);
+            return false;
+        }
+        add_io_value(g, vi->name, kind, false, false);
+        hd_strmap_put(&L->sc->values, vi->name, ABSENT_VALUE);
+        return true;
+    }
+    if (kind == HODU_VALUE_OPTIONAL) { /* its tensor, present */
+        int v = ir_value_new(g, vi->name);
+        ir_val(g, v)->kind = IR_VALUE_INPUT;
+        ir_val(g, v)->loc = L->at;
+        hd_strmap_put(&L->sc->values, ir_val(g, v)->name, v);
+        HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, v);
+        ir_io_value *e = add_io_value(g, vi->name, kind, true, false);
+        e->items = hd_xmalloc(sizeof(int));
+        e->items[0] = v;
+        e->n_items = 1;
+        return load_type(L, v, vi->name, elem, "graph input", true);
+    }
+    size_t len = bind ? strlen(bind) : 0;
+    if (!bind || len < 2 || bind[0] != '[' || bind[len - 1] != ']') {
+        loader_err(L,
+                   "graph input '%s' is a%s sequence: give its length and its tensors' dims with --input-shape "
+                   "%s=[DIMS,DIMS,...] (e.g. %s=[2x3,4x3]; %s=[] when empty%s)",
+                   vi->name, optional ? "n optional" : "", vi->name, vi->name, vi->name,
+                   optional ? ", none when absent" : "");
+        return false;
+    }
+    ir_io_value *e = add_io_value(g, vi->name, kind, true, false);
+    const char *p = bind + 1, *end = bind + len - 1;
+    size_t n = 0;
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma ? comma : end;
+        if (n >= SEQ_INPUT_MAX) {
+            loader_err(L, "--input-shape %s=[...]: more than %d tensors", vi->name, SEQ_INPUT_MAX);
+            return false;
+        }
+        char *item = hd_xasprintf("%s[%zu]", vi->name, n);
+        if (hd_strmap_get(&L->sc->values, item) != -1) {
+            loader_err(L, "graph input '%s': its tensor '%s' has the name of another graph input", vi->name, item);
+            free(item);
+            return false;
+        }
+        int v = ir_value_new(g, item);
+        free(item);
+        hd_strmap_put(&L->sc->values, ir_val(g, v)->name, v);
+        ir_val(g, v)->kind = IR_VALUE_INPUT;
+        ir_val(g, v)->loc = L->at;
+        HD_PUSH(g->inputs, g->n_inputs, g->cap_inputs, v);
+        e = &g->io_values[g->n_io_values - 1];
+        e->items = hd_xrealloc(e->items, (n + 1) * sizeof(int));
+        e->items[n++] = v;
+        e->n_items = n;
+        if (!load_type(L, v, ir_val(g, v)->name, elem, "graph input", true) ||
+            !bind_item(L, v, vi->name, p, (size_t)(stop - p)))
+            return false;
+        p = comma ? comma + 1 : end;
+        if (comma && p == end) {
+            loader_err(L, "--input-shape %s=[...]: a tensor's dims are empty (write 'scalar' for a scalar)", vi->name);
+            return false;
+        }
+    }
+    /* The sequence itself, a node output (its node comes later). */
+    int s = ir_value_new(g, vi->name);
+    ir_val(g, s)->loc = L->at;
+    hd_strmap_put(&L->sc->values, ir_val(g, s)->name, s);
+    if (elem->tensor_type->has_elem_type)
+        ir_val(g, s)->dtype = (hodu_dtype)elem->tensor_type->elem_type;
+    return true;
+}
+
+/* The SequenceConstruct (SequenceEmpty for none) of each sequence input,
+ * once every --input-shape NAME=[...] and NAME=none is known to name one. */
+static bool join_seq_inputs(loader *L)
+{
+    ir_graph *g = L->g;
+    for (size_t i = 0; i < L->n_input_shapes; i++) {
+        const char *a = L->input_shapes[i];
+        if (!loader_is_value_binding(a))
+            continue;
+        size_t len = (size_t)(strrchr(a, '=') - a), k = 0;
+        while (k < g->n_io_values && (g->io_values[k].is_output || strlen(g->io_values[k].name) != len ||
+                                      strncmp(g->io_values[k].name, a, len) != 0))
+            k++;
+        if (k == g->n_io_values) {
+            loader_err(L, "--input-shape %s: the model has no sequence or optional input '%.*s'%s", a, (int)len, a,
+                       strchr(a + len, '[') ? " (a tensor's dims are written NAME=DxD)" : "");
+            return false;
+        }
+    }
+    for (size_t i = 0; i < g->n_io_values; i++) {
+        const ir_io_value *e = &g->io_values[i];
+        if (e->is_output || !e->present || e->kind == HODU_VALUE_OPTIONAL)
+            continue;
+        int s = hd_strmap_get(&L->sc->values, e->name);
+        if (s < 0 || ir_val(g, s)->kind != IR_VALUE_NODE || ir_val(g, s)->producer >= 0) {
+            loader_err(L, "graph input '%s' is also defined elsewhere", e->name);
+            return false;
+        }
+        bool empty = e->n_items == 0;
+        const char *op = empty ? "SequenceEmpty" : "SequenceConstruct";
+        int id = ir_node_new(g, op, "", e->name, e->items, e->n_items, &s, 1);
+        ir_node_set_loc(g, id, ir_val(g, s)->loc);
+        ir_nd(g, id)->op = op_find("", op, g->opset < 11 ? 11 : g->opset);
+        if (empty) {
+            ir_attr *a = ir_node_add_attr(g, id, "dtype", IR_ATTR_INT);
+            a->i = ir_val(g, s)->dtype;
         }
     }
     return true;
@@ -1196,9 +1442,17 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         }
         if (hd_strmap_get(&inits, vi->name) >= 0)
             continue; /* a constant, created below */
-        if (hd_strmap_get(&L->sc->values, vi->name) >= 0) {
+        if (hd_strmap_get(&L->sc->values, vi->name) != -1) {
             loader_err(L, "graph input '%s' is listed twice", vi->name);
             goto out;
+        }
+        const Onnx__TypeProto *tp = vi->type;
+        if (!L->sc->parent && tp &&
+            (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ||
+             tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE)) {
+            if (!load_io_input(L, vi))
+                goto out;
+            continue;
         }
         int v = ir_value_new(g, vi->name);
         ir_val(g, v)->kind = IR_VALUE_INPUT;
@@ -1273,6 +1527,18 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             if (!iname || !*iname)
                 continue;
             ins[k] = resolve_name(L->sc, iname);
+            if (ins[k] == ABSENT_VALUE) { /* an optional input the build made absent */
+                if (strcmp(str_or_empty(np->op_type), "OptionalGetElement") == 0) {
+                    node_err(L, np, n,
+                             "reads the element of optional '%s', which this build makes absent (--input-shape "
+                             "%s=none); there is none to read",
+                             iname, iname);
+                    node_ok = false;
+                    break;
+                }
+                ins[k] = -1;
+                continue;
+            }
             if (ins[k] == -2) {
                 node_err(L, np, n, "reading '%s' would give an enclosing control-flow node more than %d inputs", iname,
                          HODU_MAX_NODE_IO);
@@ -1320,6 +1586,9 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         }
     }
 
+    if (!L->sc->parent && !join_seq_inputs(L))
+        goto out;
+
     /* Outputs. */
     for (size_t i = 0; i < gp->n_output; i++) {
         const Onnx__ValueInfoProto *vi = gp->output[i];
@@ -1329,6 +1598,18 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
             goto out;
         }
         int v = resolve_name(L->sc, vi->name);
+        const Onnx__TypeProto *tp = vi->type;
+        int kind = 0;
+        const Onnx__TypeProto *elem = NULL;
+        if (!L->sc->parent && tp &&
+            (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ||
+             tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) &&
+            !(kind = io_kind(L, "graph output", vi->name, tp, &elem)))
+            goto out;
+        if (v == ABSENT_VALUE && kind && kind != HODU_VALUE_SEQUENCE) { /* an absent optional passed through */
+            add_io_value(g, vi->name, kind, false, true);
+            continue;
+        }
         if (v == -2) {
             loader_err(L, "graph output '%s' would give an enclosing control-flow node more than %d inputs", vi->name,
                        HODU_MAX_NODE_IO);
@@ -1344,6 +1625,18 @@ static bool load_graph(loader *L, Onnx__GraphProto *gp)
         }
         ir_val(g, v)->is_output = true;
         HD_PUSH(g->outputs, g->n_outputs, g->cap_outputs, v);
+        if (kind) {
+            /* A sequence's tensors replace it once they are known
+             * (pass_seq_outputs); an optional tensor is its tensor. */
+            ir_io_value *e = add_io_value(g, vi->name, kind, true, true);
+            e->items = hd_xmalloc(sizeof(int));
+            e->items[0] = v;
+            e->n_items = 1;
+            if (kind == HODU_VALUE_OPTIONAL && ir_val(g, v)->kind == IR_VALUE_NODE &&
+                !load_type(L, v, vi->name, elem, "graph output", false))
+                goto out;
+            continue;
+        }
         if (ir_val(g, v)->kind == IR_VALUE_NODE) {
             if (!load_value_type(L, v, vi, "graph output", false))
                 goto out;
@@ -1403,6 +1696,10 @@ ir_graph *hodu_load_onnx(const char *path, const hodu_load_options *opts, hd_dia
     memset(&L, 0, sizeof(L));
     scope main_scope = {.owner = -1};
     L.d = d;
+    if (opts) {
+        L.input_shapes = opts->input_shapes;
+        L.n_input_shapes = opts->n_input_shapes;
+    }
     bool ok = false;
     if (!m->graph) {
         hd_error(d, "the model has no graph");

@@ -378,22 +378,39 @@ static void make_data_symbols(ir_graph *g, const ir_node *n)
 /* An If whose condition is known and that reads a sequence or whose taken
  * branch makes one: its branch's nodes join g before inference (as
  * inline_guarded does), so the sequences are lowered as g's own. */
-static bool seq_if(const ir_graph *g, int id, pass_seqs *seqs)
+static bool makes_seq(const ir_graph *sub)
 {
-    const ir_node *n = &g->nodes[id];
-    int known = n->op == OP_IF && !g->parent && if_arity_ok(g, id) ? cf_if_const_cond(g, id) : -1;
-    if (known < 0)
-        return false;
-    for (size_t j = 0; j < n->n_inputs; j++)
-        if (pass_seq_is(seqs, n->inputs[j]))
-            return true;
-    const ir_graph *sub = ir_node_subgraph(n, known ? "then_branch" : "else_branch");
-    for (size_t i = 0; i < sub->n_nodes; i++) {
+    for (size_t i = 0; sub && i < sub->n_nodes; i++) {
         const op_def *def = op_get(sub->nodes[i].op);
         if (!sub->nodes[i].dead && def && def->family == OP_FAMILY_SEQUENCE)
             return true;
     }
     return false;
+}
+
+/* 1 for such an If, 0 for any other node, -1 after reporting an If of
+ * the model's graph that makes a sequence but whose condition is known
+ * only when the model runs (its error names the graph input to bind). */
+static int seq_if(ir_graph *g, int id, pass_seqs *seqs, hd_diag *d)
+{
+    const ir_node *n = &g->nodes[id];
+    if (n->op != OP_IF || g->parent || !if_arity_ok(g, id))
+        return 0;
+    int known = cf_if_const_cond(g, id);
+    bool reads_seq = false;
+    for (size_t j = 0; j < n->n_inputs; j++)
+        reads_seq = reads_seq || pass_seq_is(seqs, n->inputs[j]);
+    if (known < 0) {
+        if (!reads_seq && !makes_seq(ir_node_subgraph(n, "then_branch")) &&
+            !makes_seq(ir_node_subgraph(n, "else_branch")))
+            return 0;
+        op_ctx c = {g, id, d};
+        int64_t cond;
+        if (op_need_const_i64(&c, 0, &cond, 1, "the condition of an If that makes a sequence") < 0)
+            return -1;
+        return 0;
+    }
+    return reads_seq || makes_seq(ir_node_subgraph(n, known ? "then_branch" : "else_branch"));
 }
 
 /* `order` with added[0..n_added) inserted after its entry k; both arrays
@@ -417,11 +434,30 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
 {
     bool ok = true;
     pass_seqs *seqs = pass_seqs_new();
-    for (size_t k = 0; k < count && ok; k++) {
+    bool seq_outputs_done = false;
+    for (size_t k = 0; ok; k++) {
+        if (k == count) {
+            /* The tensors of the sequences the model outputs, as outputs
+             * of their own: their Identity nodes are inferred last. */
+            int *added;
+            size_t n_added;
+            if (seq_outputs_done || !(ok = pass_seq_outputs(g, seqs, &added, &n_added, d)) || n_added == 0)
+                break;
+            seq_outputs_done = true;
+            order = hd_xrealloc(order, (count + n_added) * sizeof(int));
+            memcpy(order + count, added, n_added * sizeof(int));
+            count += n_added;
+            free(added);
+        }
         int id = order[k];
         /* A sequence node becomes the nodes that pick, cut or join its
          * tensors, inferred next. */
-        if (seq_if(g, id, seqs)) {
+        int inline_if = seq_if(g, id, seqs, d);
+        if (inline_if < 0) {
+            ok = false;
+            break;
+        }
+        if (inline_if) {
             int *added;
             size_t n_added;
             inline_guarded(g, id, &added, &n_added);
@@ -581,8 +617,6 @@ static bool infer_in_order(ir_graph *g, int *order, size_t count, hd_diag *d)
         else if (!g->parent)
             make_data_symbols(g, n);
     }
-    if (ok)
-        ok = pass_seq_check_outputs(g, seqs, d);
     pass_seqs_free(seqs);
     free(order);
     return ok;

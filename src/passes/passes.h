@@ -59,15 +59,18 @@ bool pass_infer_fold(ir_graph *g, hd_diag *d);
  * pass_seq_lower on each node before inferring it: 0 when the node neither
  * is a sequence op nor reads a sequence; 1 when it was lowered (it is dead
  * now, and *added lists the nodes that replace it, untyped, to infer next
- * in that order); -1 after reporting.  pass_seq_check_outputs refuses a
- * graph whose output is a sequence. */
+ * in that order); -1 after reporting.  pass_seq_outputs, once every node
+ * is inferred, puts the tensors of each sequence the model outputs in its
+ * place among the graph's outputs, through Identity nodes (*added, to
+ * infer next), and refuses a sequence output the model does not declare
+ * (a subgraph's). */
 typedef struct pass_seqs pass_seqs;
 pass_seqs *pass_seqs_new(void);
 void pass_seqs_free(pass_seqs *s);
 /* Whether value v is a sequence pass_seq_lower has seen made. */
 bool pass_seq_is(const pass_seqs *s, int v);
 int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_added, hd_diag *d);
-bool pass_seq_check_outputs(const ir_graph *g, const pass_seqs *s, hd_diag *d);
+bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_added, hd_diag *d);
 /* The same for nodes first.. only, in index order: nodes a pass appended
  * in an order that already is a schedule, over typed values. */
 bool pass_infer_fold_from(ir_graph *g, size_t first, hd_diag *d);

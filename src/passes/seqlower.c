@@ -23,9 +23,15 @@
 
 /* Most elements one sequence may hold: every element is a node or more. */
 #define SEQ_MAX_LEN 1024
+/* Loops carrying sequences of at most this many iterations are unrolled
+ * (each copy has its own iteration number, so what it appends may differ
+ * in shape from the others'); longer ones that only append keep their
+ * loop, the appended tensors becoming a scan output. */
+#define SEQ_UNROLL_MAX 16
 
 typedef struct seq_list {
     bool is_seq;
+    bool absent; /* not a sequence: an empty optional (Optional without input) */
     hodu_dtype dtype;
     size_t len;
     int *items;
@@ -64,6 +70,15 @@ static seq_list *seq_get(pass_seqs *s, int v)
 bool pass_seq_is(const pass_seqs *s, int v) { return v >= 0 && (size_t)v < s->cap && s->v[v].is_seq; }
 
 static bool seq_is(const pass_seqs *s, int v) { return pass_seq_is(s, v); }
+
+static bool absent_is(const pass_seqs *s, int v) { return v >= 0 && (size_t)v < s->cap && s->v[v].absent; }
+
+static void set_absent(pass_seqs *s, int v)
+{
+    seq_list *l = seq_get(s, v);
+    if (l)
+        l->absent = true;
+}
 
 /* Makes value `out` the sequence of items[0..len). */
 static void seq_set(pass_seqs *s, int out, hodu_dtype dtype, const int *items, size_t len)
@@ -432,6 +447,155 @@ static bool lower_concat(lower_ctx *c, int out)
     return true;
 }
 
+/* Value v of SequenceMap's body as a value of g for one tensor: body
+ * inputs and the values made so far come from `map`, a constant of the
+ * body is copied into g (sharing its bytes: the body outlives the build)
+ * once. */
+static int body_value(ir_graph *g, const ir_graph *body, int *map, int v)
+{
+    if (v < 0 || map[v] >= 0)
+        return v < 0 ? -1 : map[v];
+    const ir_value *cv = &body->values[v];
+    if (cv->kind != IR_VALUE_CONST)
+        return -1;
+    int64_t dims[HODU_MAX_RANK];
+    ir_value_dims(cv, dims);
+    map[v] = ir_const_new(g, cv->name, cv->dtype, cv->rank, dims, cv->data, cv->nbytes);
+    g->values[map[v]].loc = cv->loc;
+    return map[v];
+}
+
+/* The body's nodes in an order to copy them; NULL after reporting when
+ * it holds control flow (not copied yet). */
+static int *body_order(lower_ctx *c, const ir_graph *body, size_t *count)
+{
+    for (size_t i = 0; i < body->n_nodes; i++)
+        for (size_t a = 0; !body->nodes[i].dead && a < body->nodes[i].n_attrs; a++)
+            if (body->nodes[i].attrs[a].graph) {
+                ir_node_error(c->d, c->g, c->id, "its body has control flow (node '%s'); not supported yet",
+                              body->nodes[i].name);
+                return NULL;
+            }
+    hd_diag quiet;
+    hd_diag_init(&quiet, NULL);
+    int *order = ir_schedule(body, count, &quiet);
+    hd_diag_free(&quiet);
+    if (!order)
+        ir_node_error(c->d, c->g, c->id, "its body's nodes cannot be put in an order");
+    return order;
+}
+
+/* Copies the body's nodes into g once, its inputs read from `map` (the
+ * body's values -> g's, -1 elsewhere), which receives what they define;
+ * the copies are inferred next.  false after reporting. */
+static bool copy_body(lower_ctx *c, const ir_graph *body, const int *order, size_t count, int *map)
+{
+    ir_graph *g = c->g;
+    bool ok = true;
+    for (size_t j = 0; j < count && ok; j++) {
+        const ir_node *m = &body->nodes[order[j]];
+        int *ins = hd_xmalloc((m->n_inputs + 1) * sizeof(int)), *outs = hd_xmalloc((m->n_outputs + 1) * sizeof(int));
+        for (size_t k = 0; k < m->n_inputs && ok; k++) {
+            ins[k] = body_value(g, body, map, m->inputs[k]);
+            if (m->inputs[k] >= 0 && ins[k] < 0) {
+                ir_node_error(c->d, g, c->id, "its body's node '%s' reads '%s', which is not defined before it",
+                              m->name, body->values[m->inputs[k]].name);
+                ok = false;
+            }
+        }
+        for (size_t k = 0; k < m->n_outputs; k++) {
+            outs[k] = m->outputs[k] < 0 ? -1 : ir_value_new(g, NULL);
+            if (m->outputs[k] >= 0)
+                map[m->outputs[k]] = outs[k];
+        }
+        if (ok)
+            HD_PUSH(c->added, c->n_added, c->cap_added, ir_node_copy_from(g, body, order[j], ins, outs));
+        free(ins);
+        free(outs);
+    }
+    return ok;
+}
+
+/* Body result v as a value of g after copy_body; -1 after reporting. */
+static int body_result(lower_ctx *c, const ir_graph *body, int *map, int v)
+{
+    int r = body_value(c->g, body, map, v);
+    if (r < 0)
+        ir_node_error(c->d, c->g, c->id, "its body's result '%s' is not defined", v >= 0 ? body->values[v].name : "");
+    return r;
+}
+
+/* SequenceMap over sequences of build-time length: a copy of the body per
+ * position, reading that position's tensor of each sequence operand (the
+ * tensor operands as they are), its results that position's tensors of
+ * the outputs.  The tensors may differ in shape from one position to the
+ * next: each copy is inferred on its own. */
+static bool lower_map(lower_ctx *c)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = &g->nodes[c->id];
+    const ir_graph *body = ir_node_subgraph(n, "body");
+    size_t formal = n->n_inputs - n->n_captures;
+    if (!body || body->n_inputs != n->n_inputs || body->n_outputs != n->n_outputs) {
+        ir_node_error(c->d, g, c->id, "its body's inputs and results do not match the node's");
+        return false;
+    }
+    if (!seq_in(c, 0))
+        return false;
+    size_t len = c->s->v[n->inputs[0]].len;
+    for (size_t k = 0; k < n->n_inputs; k++) {
+        int v = n->inputs[k];
+        if (v < 0) {
+            ir_node_error(c->d, g, c->id, "input %zu is missing", k);
+            return false;
+        }
+        if (seq_is(c->s, v) && c->s->v[v].len != len) {
+            ir_node_error(c->d, g, c->id, "sequence '%s' holds %zu tensors, but '%s' holds %zu", g->values[v].name,
+                          c->s->v[v].len, g->values[n->inputs[0]].name, len);
+            return false;
+        }
+        if (k >= formal && seq_is(c->s, v)) {
+            ir_node_error(c->d, g, c->id, "its body reads the sequence '%s' from outside; not supported yet",
+                          g->values[v].name);
+            return false;
+        }
+    }
+    size_t count = 0;
+    int *order = body_order(c, body, &count);
+    if (!order)
+        return false;
+    size_t n_out = n->n_outputs;
+    int **items = hd_xcalloc(n_out ? n_out : 1, sizeof(int *));
+    for (size_t t = 0; t < n_out; t++)
+        items[t] = hd_xmalloc((len ? len : 1) * sizeof(int));
+    int *map = hd_xmalloc((body->n_values ? body->n_values : 1) * sizeof(int));
+    size_t n_in = n->n_inputs; /* n moves as nodes are added */
+    bool ok = true;
+    for (size_t i = 0; i < len && ok; i++) {
+        for (size_t v = 0; v < body->n_values; v++)
+            map[v] = -1;
+        for (size_t k = 0; k < n_in; k++) {
+            int v = g->nodes[c->id].inputs[k];
+            map[body->inputs[k]] = seq_is(c->s, v) ? c->s->v[v].items[i] : v;
+        }
+        ok = copy_body(c, body, order, count, map);
+        for (size_t t = 0; t < n_out && ok; t++)
+            ok = (items[t][i] = body_result(c, body, map, body->outputs[t])) >= 0;
+    }
+    for (size_t t = 0; t < n_out && ok; t++) {
+        int out = g->nodes[c->id].outputs[t];
+        hodu_dtype dt = body->values[body->outputs[t]].dtype;
+        if (out >= 0)
+            seq_set(c->s, out, dt, items[t], len);
+    }
+    for (size_t t = 0; t < n_out; t++)
+        free(items[t]);
+    free(items);
+    free(map);
+    free(order);
+    return ok;
+}
+
 /* Whether value v of graph g is read by a live node other than `except`,
  * or is one of g's outputs. */
 static bool read_elsewhere(const ir_graph *g, int v, int except)
@@ -497,6 +661,68 @@ static bool always_true(const ir_graph *g, int node, const ir_graph *body, int v
     return a && a->kind == IR_ATTR_TENSOR && a->tensor >= 0 && ir_const_as_i64(body, a->tensor, &x, 1) == 1 && x != 0;
 }
 
+/* A Loop carrying sequences (of known trip count m, whose condition
+ * cannot end it early), short (SEQ_UNROLL_MAX) or whose body reads a
+ * sequence from outside, as SequenceMap's expansion does (SequenceAt at
+ * the iteration number): a copy of the body per
+ * iteration, the iteration number a constant in each, the state carried
+ * from one copy to the next (sequences included, lowered as the copies
+ * are), and the Loop's results the last copy's. */
+static bool unroll_loop(lower_ctx *c, int64_t m)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = &g->nodes[c->id];
+    const ir_graph *body = ir_node_subgraph(n, "body");
+    size_t formal = n->n_inputs - n->n_captures, n_carried = formal - 2, n_in = n->n_inputs;
+    if (body->n_outputs != 1 + n_carried) {
+        ir_node_error(c->d, g, c->id,
+                      "carries a sequence and has scan outputs; only loops that carry all their results are "
+                      "unrolled so far");
+        return false;
+    }
+    if (!check_len(c, (size_t)m))
+        return false;
+    size_t count = 0;
+    int *order = body_order(c, body, &count);
+    if (!order)
+        return false;
+    int *carried = hd_xmalloc((n_carried + 1) * sizeof(int));
+    for (size_t k = 0; k < n_carried; k++)
+        carried[k] = n->inputs[2 + k];
+    uint8_t *yes = ir_graph_keep(g, hd_xmalloc(1));
+    *yes = 1;
+    int cond = n->inputs[1] >= 0 ? n->inputs[1] : ir_const_new(g, NULL, HODU_DTYPE_BOOL, 0, NULL, yes, 1);
+    int *map = hd_xmalloc((body->n_values ? body->n_values : 1) * sizeof(int));
+    bool ok = true;
+    for (int64_t i = 0; i < m && ok; i++) {
+        for (size_t v = 0; v < body->n_values; v++)
+            map[v] = -1;
+        int iter = const_i64(g, &i, 1);
+        g->values[iter].rank = 0; /* the iteration number is a scalar */
+        map[body->inputs[0]] = iter;
+        map[body->inputs[1]] = cond;
+        for (size_t k = 0; k < n_carried; k++)
+            map[body->inputs[2 + k]] = carried[k];
+        for (size_t k = formal; k < n_in; k++)
+            map[body->inputs[k]] = g->nodes[c->id].inputs[k];
+        ok = copy_body(c, body, order, count, map);
+        for (size_t k = 0; k < n_carried && ok; k++)
+            ok = (carried[k] = body_result(c, body, map, body->outputs[1 + k])) >= 0;
+    }
+    /* The results: an Identity of the last state each (one of a sequence
+     * makes the output that sequence) */
+    for (size_t k = 0; k < n_carried && ok; k++) {
+        int out = g->nodes[c->id].outputs[k];
+        if (out >= 0 && carried[k] >= 0)
+            add_node(c, "Identity", &carried[k], 1, out);
+    }
+    g->nodes[c->id].dead = true;
+    free(map);
+    free(carried);
+    free(order);
+    return ok;
+}
+
 /* A Loop carrying sequences that its body only appends to: each such
  * sequence becomes a scan output of the appended tensor, and the sequence
  * after the loop is the one before it followed by the scan output's rows
@@ -508,12 +734,9 @@ static bool lower_loop(lower_ctx *c)
     ir_node *n = &g->nodes[c->id];
     ir_graph *body = ir_node_subgraph(n, "body");
     size_t formal = n->n_inputs - n->n_captures;
+    bool reads_outer_seq = false;
     for (size_t k = formal; k < n->n_inputs; k++)
-        if (seq_is(c->s, n->inputs[k])) {
-            ir_node_error(c->d, g, c->id, "its body reads the sequence '%s' from outside; not supported yet",
-                          g->values[n->inputs[k]].name);
-            return false;
-        }
+        reads_outer_seq = reads_outer_seq || seq_is(c->s, n->inputs[k]);
     if (!body || formal < 2 || body->n_inputs != n->n_inputs || body->n_outputs < formal - 1 ||
         n->n_outputs != body->n_outputs - 1) {
         ir_node_error(c->d, g, c->id, "carries a sequence but its body's inputs and results do not match it");
@@ -524,18 +747,26 @@ static bool lower_loop(lower_ctx *c)
     bool may_end =
         cf_loop_cond_may_end(g, c->id) && !(ir_const_as_i64(g, n->inputs[1], &start, 1) == 1 && start != 0 && body &&
                                             body->n_outputs > 0 && always_true(g, c->id, body, body->outputs[0], 0));
+    op_ctx oc = {g, c->id, c->d};
+    int64_t m;
+    /* a trip count or condition the caller can bind (--const-input) */
+    bool count_in = n->inputs[0] >= 0 && g->values[n->inputs[0]].kind == IR_VALUE_INPUT;
+    if (count_in || (may_end && n->inputs[1] >= 0 && g->values[n->inputs[1]].kind == IR_VALUE_INPUT)) {
+        op_need_const_i64(&oc, count_in ? 0 : 1, &m, 1, count_in ? "the trip count" : "the condition");
+        return false;
+    }
     if (n->inputs[0] < 0 || may_end) {
         ir_node_error(c->d, g, c->id,
                       "carries a sequence, which needs a build-time trip count and a condition that cannot end "
                       "the loop early (sequences exist only at build time so far)");
         return false;
     }
-    op_ctx oc = {g, c->id, c->d};
-    int64_t m;
     if (op_need_const_i64(&oc, 0, &m, 1, "the trip count") != 1)
         return false;
     if (m < 0)
         m = 0;
+    if (reads_outer_seq || m <= SEQ_UNROLL_MAX)
+        return unroll_loop(c, m);
     bool *is_seq = hd_xcalloc(n_carried ? n_carried : 1, sizeof(bool));
     int *appended = hd_xmalloc((n_carried ? n_carried : 1) * sizeof(int));
     size_t n_seq = 0;
@@ -638,6 +869,54 @@ static bool lower_loop(lower_ctx *c)
     return true;
 }
 
+/* Optionals the build knows to be empty (the Optional op without an
+ * input) are tracked like sequences: Optional of a value is that value,
+ * OptionalHasElement of a sequence or an empty optional a constant,
+ * Identity of an empty optional one too; anything else that reads one is
+ * refused.  0 when node c->id is none of these, 1 when it was lowered
+ * (dead now), -1 after reporting. */
+static int lower_optional(lower_ctx *c, bool reads_seq)
+{
+    ir_graph *g = c->g;
+    const ir_node *n = &g->nodes[c->id];
+    int in = n->n_inputs > 0 ? n->inputs[0] : -1, out = n->n_outputs > 0 ? n->outputs[0] : -1;
+    bool reads_absent = false;
+    for (size_t k = 0; k < n->n_inputs; k++)
+        reads_absent = reads_absent || absent_is(c->s, n->inputs[k]);
+    if (n->op == OP_OPTIONAL) {
+        if (in < 0)
+            set_absent(c->s, out);
+        else if (reads_seq)
+            seq_edit(c->s, out, in, -1, -1, -1);
+        else if (absent_is(c->s, in))
+            set_absent(c->s, out);
+        else if (out >= 0)
+            add_node(c, "Identity", &in, 1, out);
+    } else if (n->op == OP_OPTIONAL_HAS_ELEMENT && (reads_seq || reads_absent)) {
+        uint8_t *has = ir_graph_keep(g, hd_xmalloc(1));
+        *has = !reads_absent;
+        if (out >= 0) {
+            g->values[out].dtype = HODU_DTYPE_BOOL;
+            g->values[out].rank = 0;
+            ir_value_set_const(g, out, has, 1);
+        }
+    } else if (n->op == OP_IDENTITY && reads_absent) {
+        set_absent(c->s, out);
+    } else if (reads_absent) {
+        size_t k = 0;
+        while (!absent_is(c->s, n->inputs[k]))
+            k++;
+        ir_node_error(c->d, g, c->id, "input '%s' is an optional that is empty in this build; %s",
+                      g->values[n->inputs[k]].name,
+                      n->op == OP_OPTIONAL_GET_ELEMENT ? "there is no element to get" : "this op does not take one");
+        return -1;
+    } else {
+        return 0;
+    }
+    g->nodes[c->id].dead = true;
+    return 1;
+}
+
 int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_added, hd_diag *d)
 {
     lower_ctx c = {.g = g, .id = id, .d = d, .s = s};
@@ -649,6 +928,12 @@ int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_add
     bool reads_seq = false;
     for (size_t k = 0; k < n->n_inputs; k++)
         reads_seq = reads_seq || seq_is(s, n->inputs[k]);
+    int lowered = lower_optional(&c, reads_seq);
+    if (lowered != 0) {
+        *added = c.added;
+        *n_added = c.n_added;
+        return lowered;
+    }
     bool is_seq_op = def && def->family == OP_FAMILY_SEQUENCE;
     if (op == OP_LOOP && reads_seq) {
         if (!lower_loop(&c)) {
@@ -675,7 +960,7 @@ int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_add
     }
     int out = n->n_outputs > 0 ? n->outputs[0] : -1;
     bool ok;
-    if (out < 0) {
+    if (out < 0 && op != OP_SEQUENCE_MAP) {
         ok = true; /* nothing reads it */
     } else if (identity) {
         seq_edit(s, out, n->inputs[0], -1, -1, -1);
@@ -698,6 +983,7 @@ int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_add
         case OP_SEQUENCE_LENGTH: ok = lower_length(&c, out); break;
         case OP_SPLIT_TO_SEQUENCE: ok = lower_split(&c, out); break;
         case OP_CONCAT_FROM_SEQUENCE: ok = lower_concat(&c, out); break;
+        case OP_SEQUENCE_MAP: ok = lower_map(&c); break;
         default: ir_node_error(d, g, id, "internal error: no build-time lowering for %s", def->name); ok = false;
         }
     }
@@ -713,17 +999,97 @@ int pass_seq_lower(ir_graph *g, int id, pass_seqs *s, int **added, size_t *n_add
     return 1;
 }
 
-bool pass_seq_check_outputs(const ir_graph *g, const pass_seqs *s, hd_diag *d)
+/* The model's entry (ir_io_value) for output value v, or NULL. */
+static ir_io_value *io_output(ir_graph *g, int v)
 {
+    for (size_t i = 0; i < g->n_io_values; i++) {
+        ir_io_value *e = &g->io_values[i];
+        if (e->is_output && e->present && !e->lowered && e->n_items == 1 && e->items[0] == v)
+            return e;
+    }
+    return NULL;
+}
+
+bool pass_seq_outputs(ir_graph *g, const pass_seqs *s, int **added, size_t *n_added, hd_diag *d)
+{
+    *added = NULL;
+    *n_added = 0;
+    size_t cap_added = 0;
     for (size_t i = 0; i < g->n_outputs; i++) {
         int v = g->outputs[i];
-        if (v >= 0 && (size_t)v < s->cap && s->v[v].is_seq) {
-            ir_value_error(d, g, v,
-                           "'%s' is a sequence and an output of %s; sequences exist only at build time so far, so "
-                           "they cannot leave a graph",
-                           g->values[v].name, g->parent ? "a subgraph" : "the model");
-            return false;
+        bool is_seq = v >= 0 && (size_t)v < s->cap && s->v[v].is_seq;
+        ir_io_value *e = g->parent ? NULL : io_output(g, v);
+        if (absent_is(s, v)) { /* an empty optional: no tensor, reported absent */
+            if (!e || e->kind == HODU_VALUE_SEQUENCE) {
+                ir_value_error(d, g, v, "'%s' is an empty optional and an output of %s, which %s", g->values[v].name,
+                               g->parent ? "a subgraph" : "the model",
+                               g->parent ? "is lowered at build time" : "does not declare an optional there");
+                goto fail;
+            }
+            g->values[v].is_output = false;
+            memmove(g->outputs + i, g->outputs + i + 1, (g->n_outputs - i - 1) * sizeof(int));
+            g->n_outputs--;
+            e->present = false;
+            e->lowered = true;
+            e->n_items = 0;
+            i--; /* the next output moved to i */
+            continue;
         }
+        bool want_seq = e && e->kind != HODU_VALUE_OPTIONAL;
+        if (is_seq && !want_seq) {
+            ir_value_error(d, g, v,
+                           "'%s' is a sequence and an output of %s, which %s; sequences leave only the model's graph, "
+                           "where it declares them",
+                           g->values[v].name, g->parent ? "a subgraph" : "the model",
+                           g->parent ? "is lowered at build time" : "declares no sequence there");
+            goto fail;
+        }
+        if (!is_seq && want_seq) {
+            ir_value_error(d, g, v, "the model declares output '%s' a sequence, but it is a tensor", e->name);
+            goto fail;
+        }
+        if (!is_seq)
+            continue;
+        /* Its tensors, each through an Identity of its own (one tensor may
+         * be in it twice, or be an input), become outputs in its place. */
+        const seq_list *l = &s->v[v];
+        size_t n = l->len;
+        int *items = hd_xmalloc((n ? n : 1) * sizeof(int));
+        for (size_t k = 0; k < n; k++) {
+            char *name = hd_xasprintf("%s[%zu]", e->name, k);
+            for (size_t j = 0; j < g->n_outputs; j++)
+                if (g->values[g->outputs[j]].name && strcmp(g->values[g->outputs[j]].name, name) == 0) {
+                    ir_value_error(d, g, v, "output '%s': its tensor '%s' has the name of another output", e->name,
+                                   name);
+                    free(name);
+                    free(items);
+                    goto fail;
+                }
+            int out = ir_value_new(g, name);
+            free(name);
+            g->values[out].is_output = true;
+            items[k] = pass_add_node(g, "Identity", &l->items[k], 1, out, g->values[v].loc);
+            HD_PUSH(*added, *n_added, cap_added, (int)g->n_nodes - 1);
+        }
+        g->values[v].is_output = false;
+        size_t rest = g->n_outputs - i - 1;
+        while (g->n_outputs + n > g->cap_outputs + 1) {
+            g->cap_outputs = g->cap_outputs ? g->cap_outputs * 2 : 8;
+            g->outputs = hd_xrealloc(g->outputs, g->cap_outputs * sizeof(int));
+        }
+        memmove(g->outputs + i + n, g->outputs + i + 1, rest * sizeof(int));
+        memcpy(g->outputs + i, items, n * sizeof(int));
+        g->n_outputs = g->n_outputs - 1 + n;
+        free(e->items);
+        e->items = items;
+        e->n_items = n;
+        e->lowered = true;
+        i = i + n - 1; /* n == 0: the next output moved to i */
     }
     return true;
+fail: /* the Identity nodes made so far stay, unread; the build fails */
+    free(*added);
+    *added = NULL;
+    *n_added = 0;
+    return false;
 }

@@ -195,6 +195,32 @@ static hodu_status check_tensor_desc(const char *path, const char *kind, uint32_
     return HODU_OK;
 }
 
+/* Checks a descriptor's sequences and optionals among its `n` inputs or
+ * outputs: each names a run of tensors inside the list, in order, without
+ * overlapping the one before. */
+static hodu_status check_value_descs(const char *path, const char *kind, const hodu_value_desc *v, uint32_t n_values,
+                                     uint32_t n, hodu_error *err)
+{
+    if (n_values > 0 && v == NULL)
+        return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': descriptor claims %lu sequence or optional %ss it lacks",
+                           path, (unsigned long)n_values, kind);
+    uint32_t next = 0; /* the first tensor the next entry may hold */
+    for (uint32_t k = 0; k < n_values; k++) {
+        const hodu_value_desc *e = &v[k];
+        bool bad_kind =
+            e->kind != HODU_VALUE_SEQUENCE && e->kind != HODU_VALUE_OPTIONAL && e->kind != HODU_VALUE_OPTIONAL_SEQUENCE;
+        if (e->name == NULL || bad_kind || (e->present != 0 && e->present != 1) ||
+            (!e->present && (e->count != 0 || e->kind == HODU_VALUE_SEQUENCE)) ||
+            (e->kind == HODU_VALUE_OPTIONAL && e->count != (uint32_t)e->present) ||
+            (e->count > 0 && (e->first < next || e->first > n || e->count > n - e->first)))
+            return hodurt_fail(err, HODU_ERR_FORMAT, "model '%s': sequence or optional %s %lu is malformed", path, kind,
+                               (unsigned long)k);
+        if (e->count > 0)
+            next = e->first + e->count;
+    }
+    return HODU_OK;
+}
+
 /* Checks the descriptor a model returned. */
 static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hodu_error *err)
 {
@@ -250,7 +276,10 @@ static hodu_status check_desc(const char *path, const hodu_model_desc *desc, hod
         if (st != HODU_OK)
             return st;
     }
-    return HODU_OK;
+    hodu_status st = check_value_descs(path, "input", desc->input_values, desc->n_input_values, desc->n_inputs, err);
+    if (st == HODU_OK)
+        st = check_value_descs(path, "output", desc->output_values, desc->n_output_values, desc->n_outputs, err);
+    return st;
 }
 
 /* The bytes a caller's tensor needs for descriptor entry td, checked when

@@ -29,7 +29,12 @@ line before the last gives its count; the JSON records both per test.
 String tensors travel as numpy unicode arrays ('<U<n>' .npy, which
 `hodu --run` reads and writes as UTF-8 strings), as run-time inputs like
 any other; string outputs must have the same shape and equal elements.
-onnxruntime gets them as numpy object arrays of str.  A case is skipped
+onnxruntime gets them as numpy object arrays of str.  A sequence input
+travels as one .npy per tensor (--input NAME=F0.npy,F1.npy), its length
+and its tensors' dims bound at build time as a shape is
+(--input-shape NAME=[D0,D1]), an absent optional as NAME=none; a sequence
+output is read back as NAME[0], NAME[1], ... with the length and any
+absence `hodu --run` reports.  A case is skipped
 only when a graph input or output is a map of strings, which has no .npy
 form.  Ops of every domain are tried (hodu names those it does not
 support).  Everything else that does not match is a failure, with a
@@ -137,8 +142,7 @@ def skip_reason(model: onnx.ModelProto) -> str | None:
 
 def load_value(path: str, tp: onnx.TypeProto):
     """Reads input_K.pb / output_K.pb as the graph declares it.  Tensors come
-    back as numpy arrays; sequences and optionals as lists / None (these have
-    no .npy form, so such a case fails with a harness reason)."""
+    back as numpy arrays; sequences and optionals as lists / None."""
     with open(path, "rb") as f:
         data = f.read()
     kind = tp.WhichOneof("value")
@@ -369,10 +373,24 @@ def as_unicode(a: np.ndarray) -> np.ndarray:
     return np.array(flat, dtype=f"<U{width}").reshape(a.shape)
 
 
+def dims_text(a: np.ndarray) -> str:
+    return "x".join(str(d) for d in a.shape) if a.ndim else "scalar"
+
+
+def save_npy(path: str, val: np.ndarray) -> None:
+    if val.dtype == object:  # strings: numpy unicode, as hodu --run reads them
+        val = as_unicode(val)
+    np.save(path, val, allow_pickle=False)
+
+
 def read_inputs(graph: onnx.GraphProto, ds_dir: str, work: str, tag: str):
-    """Converts a data set's input_K.pb files to .npy.  Returns the tensors
+    """Converts a data set's input_K.pb files to .npy.  Returns the inputs
     as [(name, npy path)], the --input-shape arguments the build needs, and
-    the first input that cannot be passed as .npy (or None)."""
+    the first input that cannot be passed as .npy (or None).  A sequence
+    (or an optional one) is its tensors' files, joined by ',' as `hodu
+    --run --input NAME=F0,F1` takes them, and its length and dims are bound
+    at build time (--input-shape NAME=[D0,D1]); an absent optional is bound
+    absent (NAME=none) and not passed."""
     feeds, shape_args, unfeedable = [], [], None
     k = 0
     while os.path.exists(os.path.join(ds_dir, f"input_{k}.pb")):
@@ -381,17 +399,23 @@ def read_inputs(graph: onnx.GraphProto, ds_dir: str, work: str, tag: str):
         vi = graph.input[k]
         val = load_value(os.path.join(ds_dir, f"input_{k}.pb"), vi.type)
         if isinstance(val, np.ndarray):
-            if val.dtype == object:  # strings: numpy unicode, as hodu --run reads them
-                val = as_unicode(val)
             path = os.path.join(work, f"{tag}_input_{k}.npy")
-            np.save(path, val, allow_pickle=False)
+            save_npy(path, val)
             feeds.append((vi.name, path))
             sa = shape_arg(vi, val)
             if sa:
                 shape_args += ["--input-shape", sa]
+        elif val is None:
+            shape_args += ["--input-shape", f"{vi.name}=none"]
+        elif isinstance(val, list) and all(isinstance(t, np.ndarray) for t in val):
+            paths = []
+            for i, t in enumerate(val):
+                paths.append(os.path.join(work, f"{tag}_input_{k}_{i}.npy"))
+                save_npy(paths[-1], t)
+            feeds.append((vi.name, ",".join(paths)))
+            shape_args += ["--input-shape", f"{vi.name}=[" + ",".join(dims_text(t) for t in val) + "]"]
         elif unfeedable is None:
-            what = "an optional" if vi.type.HasField("optional_type") else "a sequence"
-            unfeedable = f"input {vi.name} is {what}, which has no .npy form"
+            unfeedable = f"input {vi.name} holds something other than tensors, which has no .npy form"
         k += 1
     return feeds, shape_args, unfeedable
 
@@ -530,10 +554,11 @@ def check_case(case_dir: str, model: onnx.ModelProto, cfg: Config, res: Result) 
         os.makedirs(out_dir, exist_ok=True)
         if cfg.runner:
             # examples/consumer/run_model.c's arguments: the inputs in the
-            # library's order (the graph's, less the bound ones), outputs
-            # written as PREFIX<i>.npy, renamed here as --run names them
+            # library's order (the graph's, less the bound ones; a sequence's
+            # tensors in order), outputs written as PREFIX<i>.npy, renamed
+            # here as --run names them
             prefix = os.path.join(out_dir, "out")
-            cmd = cfg.runner + [so, prefix] + [p for n, p in feeds if n not in bound]
+            cmd = cfg.runner + [so, prefix] + [f for n, p in feeds if n not in bound for f in p.split(",") if f]
         else:
             cmd = [cfg.hodu, "--run", so, "--output-dir", out_dir]
             for n, p in feeds:
@@ -543,33 +568,69 @@ def check_case(case_dir: str, model: onnx.ModelProto, cfg: Config, res: Result) 
         if proc.rc != 0:
             raise CaseFailure(*describe_failure("--run", proc, strip))
         if cfg.runner:
+            # the library's outputs: a sequence's tensors in its place, an
+            # absent optional none (as the data set expects them; the
+            # runner prints no summary, so their count is not checked)
+            flat = []
             for k, vo in enumerate(graph.output):
+                path = os.path.join(ds_dir, f"output_{k}.pb")
+                want = load_value(path, vo.type) if os.path.exists(path) else None
+                if isinstance(want, list):
+                    flat += [f"{vo.name}[{i}]" for i in range(len(want))]
+                elif want is not None or vo.type.WhichOneof("value") == "tensor_type":
+                    flat.append(vo.name)
+            for k, name in enumerate(flat):
                 if os.path.exists(f"{prefix}{k}.npy"):
-                    os.replace(f"{prefix}{k}.npy", os.path.join(out_dir, sanitize(vo.name) + ".npy"))
-        check_outputs(graph, ds_dir, out_dir, rtol, atol)
+                    os.replace(f"{prefix}{k}.npy", os.path.join(out_dir, sanitize(name) + ".npy"))
+        check_outputs(graph, ds_dir, out_dir, rtol, atol, None if cfg.runner else proc.out)
 
 
-def check_outputs(graph: onnx.GraphProto, ds_dir: str, out_dir: str, rtol: float, atol: float) -> None:
+def check_tensor_output(name: str, out_dir: str, want: np.ndarray, rtol: float, atol: float) -> None:
+    path = os.path.join(out_dir, sanitize(name) + ".npy")
+    if not os.path.exists(path):
+        raise CaseFailure("missing-output", f"output {name}: hodu --run wrote no {os.path.basename(path)}")
+    try:
+        got = load_output(path, want)
+    except Exception as e:  # a malformed .npy from hodu
+        raise CaseFailure("bad-npy", f"output {name}: unreadable .npy ({e})"[:300]) from None
+    msg = compare(name, got, want, rtol, atol)
+    if msg:
+        kind = ("wrong-dtype" if ": dtype " in msg else
+                "wrong-shape" if ": shape " in msg else "wrong-values")
+        raise CaseFailure(kind, msg)
+
+
+def check_outputs(graph: onnx.GraphProto, ds_dir: str, out_dir: str, rtol: float, atol: float,
+                  run_out: str | None) -> None:
+    """Every output against the data set's.  A sequence's tensors are the
+    files of NAME[0], NAME[1], ... and `hodu --run` says how many there are
+    ("NAME: sequence of N tensors"), or that an optional is absent
+    ("NAME: absent (...)"), in run_out (None: a runner that says nothing;
+    the files alone are checked)."""
     k = 0
     while os.path.exists(os.path.join(ds_dir, f"output_{k}.pb")):
         if k >= len(graph.output):
             raise CaseFailure("harness", f"output_{k}.pb has no graph output")
         vo = graph.output[k]
         want = load_value(os.path.join(ds_dir, f"output_{k}.pb"), vo.type)
-        if not isinstance(want, np.ndarray):
-            raise CaseFailure("harness", f"output {vo.name} is not a tensor, which has no .npy form")
-        path = os.path.join(out_dir, sanitize(vo.name) + ".npy")
-        if not os.path.exists(path):
-            raise CaseFailure("missing-output", f"output {vo.name}: hodu --run wrote no {os.path.basename(path)}")
-        try:
-            got = load_output(path, want)
-        except Exception as e:  # a malformed .npy from hodu
-            raise CaseFailure("bad-npy", f"output {vo.name}: unreadable .npy ({e})"[:300]) from None
-        msg = compare(vo.name, got, want, rtol, atol)
-        if msg:
-            kind = ("wrong-dtype" if ": dtype " in msg else
-                    "wrong-shape" if ": shape " in msg else "wrong-values")
-            raise CaseFailure(kind, msg)
+        said = re.search(rf"^{re.escape(vo.name)}: (absent|\S+(?: \S+)? of (\d+) tensors)", run_out or "", re.M)
+        heard = run_out is not None   # a runner prints no summary: its files alone are checked
+        if isinstance(want, np.ndarray):
+            check_tensor_output(vo.name, out_dir, want, rtol, atol)
+        elif want is None:
+            wrote = os.path.exists(os.path.join(out_dir, sanitize(vo.name) + ".npy"))
+            if (heard and (not said or said.group(1) != "absent")) or wrote:
+                raise CaseFailure("wrong-values", f"output {vo.name}: expected absent, hodu --run did not say so")
+        elif isinstance(want, list) and all(isinstance(t, np.ndarray) for t in want):
+            if heard and (not said or said.group(2) is None):
+                raise CaseFailure("missing-output", f"output {vo.name}: hodu --run reported no sequence")
+            if heard and int(said.group(2)) != len(want):
+                raise CaseFailure("wrong-shape", f"output {vo.name}: sequence of {said.group(2)} tensors, "
+                                  f"expected {len(want)}")
+            for i, t in enumerate(want):
+                check_tensor_output(f"{vo.name}[{i}]", out_dir, t, rtol, atol)
+        else:
+            raise CaseFailure("harness", f"output {vo.name} holds something other than tensors")
         k += 1
 
 

@@ -56,12 +56,14 @@ enum {
     V_CHECKS = 10,      /* names two node checks; a negative scale fails the second */
     V_BAD_CHECKS = 11,  /* claims two node checks and names none */
     V_BAD_STEPS = 12,   /* claims three steps and names none */
+    V_BAD_VALUES = 13,  /* a sequence input of 5 tensors from input 1 of 2 */
+    V_BAD_KIND = 14,    /* a sequence or optional output of kind 7 */
     V_COUNT_
 };
 
 static const char *const variant_names[V_COUNT_] = {
-    "good",     "abi",       "desc_size", "null_desc", "rank9",      "neg_dim",   "string",
-    "null_run", "null_name", "no_ws",     "checks",    "bad_checks", "bad_steps",
+    "good",      "abi",   "desc_size", "null_desc",  "rank9",     "neg_dim",    "string",   "null_run",
+    "null_name", "no_ws", "checks",    "bad_checks", "bad_steps", "bad_values", "bad_kind",
 };
 
 static const char model_source[] =
@@ -146,6 +148,8 @@ static const char model_source[] =
     "};\n"
     "static const char *const check_names[2] = {\"node 'a' (Reshape)\", \"node 'b' (TopK)\"};\n"
     "static const hodu_step_desc steps[2] = {{\"scale\", \"Mul\", 6}, {\"total\", \"ReduceSum\", 6}};\n"
+    "static const hodu_value_desc values[1] = {{\"xs\", VARIANT == 14 ? 7 : HODU_VALUE_SEQUENCE, 1, 1,\n"
+    "                                           VARIANT == 14 ? 1 : 5}};\n"
     "static const hodu_model_desc desc = {\n"
     "    VARIANT == 1 ? HODU_ABI_VERSION + 1 : HODU_ABI_VERSION,\n"
     "    VARIANT == 2 ? 16 : (uint32_t)sizeof(hodu_model_desc),\n"
@@ -157,6 +161,10 @@ static const char model_source[] =
     "    VARIANT == 10 ? check_names : (const char *const *)0,\n"
     "    VARIANT == 12 ? 3 : 2,\n"
     "    VARIANT == 12 ? (const hodu_step_desc *)0 : steps,\n"
+    "    (const int32_t *)0, (const void *const *)0,\n"
+    "    VARIANT == 13 ? 1 : 0, VARIANT == 14 ? 1 : 0,\n"
+    "    VARIANT == 13 ? values : (const hodu_value_desc *)0,\n"
+    "    VARIANT == 14 ? values : (const hodu_value_desc *)0,\n"
     "};\n"
     "const hodu_model_desc *hodu_model_get_desc(void)\n"
     "{\n"
@@ -483,7 +491,8 @@ static void test_abi_mismatch(void **state)
 
 /* Property: malformed descriptors are HODU_ERR_FORMAT naming the cause:
  * NULL descriptor, rank 9, negative dim, string dtype, no run function,
- * unnamed input, node checks without names. */
+ * unnamed input, node checks without names, a sequence input reaching
+ * past the inputs, a sequence or optional output of no known kind. */
 static void test_bad_descriptors(void **state)
 {
     REQUIRE_MODELS();
@@ -499,6 +508,8 @@ static void test_bad_descriptors(void **state)
         {V_NULL_NAME, "input 1 has no name"},
         {V_BAD_CHECKS, "2 node checks it does not name"},
         {V_BAD_STEPS, "3 steps it does not name"},
+        {V_BAD_VALUES, "sequence or optional input 0 is malformed"},
+        {V_BAD_KIND, "sequence or optional output 0 is malformed"},
     };
     char path[512];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -957,6 +957,42 @@ static void emit_desc_tensors(const ir_graph *g, const int *ids, size_t n, const
     hd_buf_puts(b, "};\n");
 }
 
+/* The model's sequence and optional inputs (outputs) as hodu_value_desc
+ * entries "inputs_values" ("outputs_values"): each one's tensors must be
+ * consecutive among the graph's.  Returns how many, or -1 after
+ * reporting. */
+static long emit_desc_values(const ir_graph *g, bool outputs, hd_buf *b, hd_diag *d)
+{
+    const int *list = outputs ? g->outputs : g->inputs;
+    size_t n_list = outputs ? g->n_outputs : g->n_inputs;
+    long count = 0;
+    hd_buf_printf(b, "static const hodu_value_desc %s_values[] = {\n", outputs ? "outputs" : "inputs");
+    for (size_t i = 0; i < g->n_io_values; i++) {
+        const ir_io_value *e = &g->io_values[i];
+        if (e->is_output != outputs)
+            continue;
+        size_t first = 0;
+        while (e->n_items && first < n_list && list[first] != e->items[0])
+            first++;
+        for (size_t k = 0; k < e->n_items; k++)
+            if (first + k >= n_list || list[first + k] != e->items[k]) {
+                hd_error(d,
+                         "%s '%s': its tensors are no longer %s of the model in order (bound with "
+                         "--const-input?); not supported",
+                         outputs ? "output" : "input", e->name, outputs ? "outputs" : "inputs");
+                return -1;
+            }
+        hd_buf_puts(b, "    {");
+        put_c_string(b, e->name);
+        hd_buf_printf(b, ", %d, %d, %zuu, %zuu},\n", e->kind, e->present ? 1 : 0, e->n_items ? first : 0, e->n_items);
+        count++;
+    }
+    if (count == 0)
+        hd_buf_puts(b, "    {NULL, 0, 0, 0u, 0u}\n");
+    hd_buf_puts(b, "};\n");
+    return count;
+}
+
 /* --- the weight blob ------------------------------------------------------
  * The planned constants a lowering reads as they are, then the derived
  * constants lowerings add (em_blob), each 64-byte aligned. */
@@ -1232,16 +1268,19 @@ bool native_emit(const ir_graph *g, const mem_plan *plan, backend_artifact *out,
                 hd_buf_printf(b, "%sNULL", i ? ", " : "");
         hd_buf_puts(b, "};\n");
     }
+    long n_input_values = emit_desc_values(g, false, b, d), n_output_values = emit_desc_values(g, true, b, d);
+    if (n_input_values < 0 || n_output_values < 0)
+        ok = false;
     hd_buf_puts(b, "\nstatic const hodu_model_desc model_desc = {\n    HODU_ABI_VERSION,\n"
                    "    (uint32_t)sizeof(hodu_model_desc),\n    ");
     put_c_string(b, g->name);
-    hd_buf_printf(b,
-                  ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
-                  "    %" PRIu64 "u,\n    %" PRIu64
-                  "u,\n    hodu_run,\n    %zuu,\n    checks,\n    %zuu,\n    steps,\n    %s,\n"
-                  "    %s,\n};\n\n",
-                  g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n + graph_has_rt(g),
-                  plan->n_schedule, has_state ? "state_next" : "NULL", has_state ? "initial" : "NULL");
+    hd_buf_printf(
+        b,
+        ",\n    \"hodu " HODU_VERSION "\",\n    %zu,\n    %zu,\n    inputs_desc,\n    outputs_desc,\n"
+        "    %" PRIu64 "u,\n    %" PRIu64 "u,\n    hodu_run,\n    %zuu,\n    checks,\n    %zuu,\n    steps,\n    %s,\n"
+        "    %s,\n    %ldu,\n    %ldu,\n    inputs_values,\n    outputs_values,\n};\n\n",
+        g->n_inputs, g->n_outputs, plan->arena_bytes, plan->worker_bytes, checks.n + graph_has_rt(g), plan->n_schedule,
+        has_state ? "state_next" : "NULL", has_state ? "initial" : "NULL", n_input_values, n_output_values);
     free(initial_at);
     hd_buf_puts(b, "HD_EXPORT const hodu_model_desc *hodu_model_get_desc(void);\n"
                    "const hodu_model_desc *hodu_model_get_desc(void) { return &model_desc; }\n");

@@ -28,7 +28,7 @@ pub use compiler::*;
 // --- hodu_abi.h -------------------------------------------------------------
 
 /// ABI version of the compiled models this runtime was written against.
-pub const HODU_ABI_VERSION: u32 = 8;
+pub const HODU_ABI_VERSION: u32 = 9;
 /// Alignment of a workspace and of every tensor inside it.
 pub const HODU_ABI_ALIGN: u32 = 64;
 /// Largest tensor rank the ABI describes.
@@ -45,6 +45,12 @@ pub const HODU_PIXEL_BGR: i32 = 1;
 pub const HODU_PIXEL_GRAY: i32 = 2;
 /// Most pixels `hodu_decode_image` accepts.
 pub const HODU_IMAGE_MAX_PIXELS: u64 = 1 << 28;
+/// `hodu_value_desc.kind`: a sequence of tensors.
+pub const HODU_VALUE_SEQUENCE: i32 = 1;
+/// `hodu_value_desc.kind`: an optional tensor.
+pub const HODU_VALUE_OPTIONAL: i32 = 2;
+/// `hodu_value_desc.kind`: an optional sequence.
+pub const HODU_VALUE_OPTIONAL_SEQUENCE: i32 = 3;
 
 /// Element type (`enum hodu_dtype`); ONNX's TensorProto.DataType numbers.
 pub type hodu_dtype = c_int;
@@ -183,6 +189,23 @@ pub type hodu_run_fn = Option<
     ) -> c_int,
 >;
 
+/// A sequence or optional among a model's inputs or outputs: a run of
+/// consecutive tensors.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct hodu_value_desc {
+    /// The model's name for it.
+    pub name: *const c_char,
+    /// `HODU_VALUE_*`.
+    pub kind: i32,
+    /// 0: an optional the build made absent.
+    pub present: i32,
+    /// Its first tensor.
+    pub first: u32,
+    /// How many tensors it holds.
+    pub count: u32,
+}
+
 /// One step of a run, for profiling.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -233,6 +256,14 @@ pub struct hodu_model_desc {
     pub state_next: *const i32,
     /// NULL, or per input its first value.
     pub initial: *const *const c_void,
+    /// Number of sequence or optional inputs.
+    pub n_input_values: u32,
+    /// Number of sequence or optional outputs.
+    pub n_output_values: u32,
+    /// The sequence or optional inputs.
+    pub input_values: *const hodu_value_desc,
+    /// The sequence or optional outputs.
+    pub output_values: *const hodu_value_desc,
 }
 
 /// The one function a compiled model exports.

@@ -64,6 +64,7 @@ fn layouts_and_constants_match_the_header() {
         }
     );
     layout!(&mut c, hodu_step_desc { node, op, flops });
+    layout!(&mut c, hodu_value_desc { name, kind, present, first, count });
     layout!(
         &mut c,
         hodu_model_desc {
@@ -83,7 +84,11 @@ fn layouts_and_constants_match_the_header() {
             n_steps,
             steps,
             state_next,
-            initial
+            initial,
+            n_input_values,
+            n_output_values,
+            input_values,
+            output_values
         }
     );
     layout!(&mut c, hodu_error { code, message });
@@ -110,6 +115,9 @@ fn layouts_and_constants_match_the_header() {
         HODU_PIXEL_BGR,
         HODU_PIXEL_GRAY,
         HODU_IMAGE_MAX_PIXELS,
+        HODU_VALUE_SEQUENCE,
+        HODU_VALUE_OPTIONAL,
+        HODU_VALUE_OPTIONAL_SEQUENCE,
         HODU_DTYPE_UNDEFINED,
         HODU_DTYPE_F32,
         HODU_DTYPE_U8,
