@@ -13,7 +13,7 @@ The workspace column is the step's arena (`hodu --inspect`); --recompute
 none builds without recomputation, to compare.
 
     bench/train.py [--hodu build/hodu] [--rt build/libhodu_rt.so] [--threads 1] [--steps 50] [--rounds 5]
-                   [--recompute auto|none]
+                   [--recompute auto|none] [--models mlp,cnn,transformer]
 """
 import argparse
 import ctypes as C
@@ -94,13 +94,14 @@ def main():
     ap.add_argument("--steps", type=int, default=50, help="steps per timed round")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--recompute", choices=("auto", "none"), default="auto")
+    ap.add_argument("--models", default=",".join(m[0] for m in MODELS), help="which of them, comma-separated")
     a = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
     rt = hodurt.load(a.rt)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, cls, shape in MODELS:
+        for name, cls, shape in [m for m in MODELS if m[0] in a.models.split(",")]:
             net = cls()
             path, so = os.path.join(tmp, f"{name}.onnx"), os.path.join(tmp, f"{name}.so")
             with warnings.catch_warnings():

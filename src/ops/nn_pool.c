@@ -13,6 +13,10 @@
  *   LpPool: (sum |x|^p)^(1/p), p default 2; padding contributes zero.
  * GlobalAveragePool / GlobalMaxPool / GlobalLpPool: the same over all the
  * spatial dims, output [N, C, 1, ..., 1].
+ * hodu.MaxPoolGrad (X, dY) -> dX, MaxPool's gradient (nn_pool_grad.c):
+ *   MaxPool's window attributes; each dY element added at its window's
+ *   argmax in X (the first maximum in scan order, NaNs skipped, as the
+ *   Indices output finds it).  float32 and float64.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -24,6 +28,7 @@ pool_kind pool_kind_of(int op)
 {
     switch (op) {
     case OP_MAX_POOL:
+    case OP_MAX_POOL_GRAD:
     case OP_GLOBAL_MAX_POOL: return POOL_MAX;
     case OP_AVERAGE_POOL:
     case OP_GLOBAL_AVERAGE_POOL: return POOL_AVG;
@@ -110,6 +115,31 @@ bool nn_infer_pool(op_ctx *c)
         dims[i + 2] = p.w.out[i];
     op_set_out(c, 0, x->dtype, x->rank, dims);
     op_set_out(c, 1, HODU_DTYPE_I64, x->rank, dims);
+    return true;
+}
+
+/* hodu.MaxPoolGrad: dX has X's shape and type; dY must be the shape the
+ * window gives (the forward's output). */
+static bool infer_max_pool_grad(op_ctx *c)
+{
+    pool_plan p;
+    if (!pool_geom(c, &p))
+        return false;
+    const ir_value *x = op_in(c, 0), *dy = op_need_static(c, 1);
+    if (!dy)
+        return false;
+    if (x->dtype != HODU_DTYPE_F32 && x->dtype != HODU_DTYPE_F64)
+        return op_fail(c, "type %s is not supported (float32 and float64 are)", ir_dtype_name(x->dtype));
+    if (dy->dtype != x->dtype || dy->rank != x->rank)
+        return op_fail(c, "dY must have X's type and rank");
+    for (int i = 0; i < x->rank; i++) {
+        int64_t want = i < 2 ? x->dims[i].size : p.w.out[i - 2];
+        if (dy->dims[i].size != want)
+            return op_fail(c, "dY's dim %d is %" PRId64 ", the pooled output's %" PRId64, i, dy->dims[i].size, want);
+    }
+    int64_t dims[HODU_MAX_RANK];
+    ir_value_dims(x, dims);
+    op_set_out(c, 0, x->dtype, x->rank, dims);
     return true;
 }
 
@@ -283,11 +313,15 @@ static const op_attr_spec lppool_attrs[] = {{"auto_pad", IR_ATTR_STRING}, {"ceil
                                             {"dilations", IR_ATTR_INTS},  {"kernel_shape", IR_ATTR_INTS},
                                             {"p", IR_ATTR_INT},           {"pads", IR_ATTR_INTS},
                                             {"strides", IR_ATTR_INTS},    {NULL, 0}};
+static const op_attr_spec maxpool_grad_attrs[] = {{"ceil_mode", IR_ATTR_INT},     {"dilations", IR_ATTR_INTS},
+                                                  {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS},
+                                                  {"strides", IR_ATTR_INTS},      {NULL, 0}};
 static const op_attr_spec unpool_attrs[] = {
     {"kernel_shape", IR_ATTR_INTS}, {"pads", IR_ATTR_INTS}, {"strides", IR_ATTR_INTS}, {NULL, 0}};
 static const op_attr_spec global_lp_attrs[] = {{"p", IR_ATTR_INT}, {NULL, 0}};
 
 OP_DEF(MAX_POOL, .attrs = maxpool_attrs, .infer = nn_infer_pool, .grad = max_pool_grad);
+OP_DEF(MAX_POOL_GRAD, .attrs = maxpool_grad_attrs, .infer = infer_max_pool_grad);
 OP_DEF(MAX_UNPOOL, .attrs = unpool_attrs, .infer = nn_infer_max_unpool);
 OP_DEF(AVERAGE_POOL, .attrs = avgpool_attrs, .infer = nn_infer_pool, .grad = avg_pool_grad);
 OP_DEF(LP_POOL, .attrs = lppool_attrs, .infer = nn_infer_pool, .grad = avg_pool_grad);

@@ -2,8 +2,8 @@
  * ops/nn_pool_grad.c - gradient rules of MaxPool, AveragePool,
  * GlobalAveragePool and GlobalMaxPool (ops.h, "gradient rules").
  *
- * MaxPool sends each output's gradient to its argmax: a MaxPool with the
- * Indices output finds it, and ScatterElements adds the gradients there
+ * MaxPool sends each output's gradient to its argmax: hodu.MaxPoolGrad
+ * finds it again in X, one plane at a time, and adds the gradient there
  * (overlapping windows may pick the same input).  AveragePool spreads
  * dY / divisor evenly over the window: a ConvTranspose of each plane by a
  * kernel of ones, the window's adjoint (nn_grad_to_long).  LpPool,
@@ -139,50 +139,29 @@ bool avg_pool_grad(op_grad_ctx *c)
     return true;
 }
 
+/* hodu.MaxPoolGrad over the forward's window, its padding explicit (auto_pad
+ * resolved); ceil_mode where the floor would drop the last window. */
 bool max_pool_grad(op_grad_ctx *c)
 {
     pool_plan p;
     if (!grad_plan(c, &p))
         return false;
-    const ir_node *n = ir_nd(c->g, c->node);
-    int x = og_x(c, 0), y = og_y(c, 0), idx = og_y(c, 1);
-    if (idx < 0 || p.col_major) {
-        /* A MaxPool like the forward one, row-major Indices as well. */
-        ir_graph *g = c->g;
-        char *name = hd_xasprintf("%s.grad%zu", n->name, g->n_nodes);
-        int outs[2] = {ir_value_new(g, NULL), ir_value_new(g, NULL)};
-        int id = ir_node_new(g, "MaxPool", "", name, &x, 1, outs, 2);
-        free(name);
-        n = ir_nd(g, c->node);
-        ir_nd(g, id)->op = OP_MAX_POOL;
-        ir_node_set_loc(g, id, n->loc);
-        for (size_t j = 0; j < n->n_attrs; j++) {
-            const char *an = ir_nd(g, c->node)->attrs[j].name;
-            if (strcmp(an, "storage_order") == 0)
-                continue;
-            ir_attr *b = ir_node_add_attr(g, id, an, ir_nd(g, c->node)->attrs[j].kind);
-            const ir_attr *a = &ir_nd(g, c->node)->attrs[j];
-            b->i = a->i;
-            b->f = a->f;
-            if (a->kind == IR_ATTR_STRING)
-                b->s = hd_xstrdup(a->s ? a->s : "");
-            if (a->kind == IR_ATTR_INTS) {
-                b->ints = hd_xmalloc((a->n ? a->n : 1) * sizeof(int64_t));
-                if (a->n)
-                    memcpy(b->ints, a->ints, a->n * sizeof(int64_t));
-                b->n = a->n;
-            }
-        }
-        idx = outs[1];
-    }
-    int64_t total = ir_value_numel(ir_val(c->g, x)), flat = -1;
-    int zeros = og_op2(c, "Expand", og_scalar(c, 0, y), og_i64s(c, &total, 1));
-    int ins[3] = {zeros, og_op2(c, "Reshape", idx, og_i64s(c, &flat, 1)),
-                  og_op2(c, "Reshape", og_dy(c, 0), og_i64s(c, &flat, 1))};
-    int s = og_op(c, "ScatterElements", ins, 3);
-    og_attr_int(c, "axis", 0);
-    ir_node_add_attr(c->g, c->last, "reduction", IR_ATTR_STRING)->s = hd_xstrdup("add");
-    c->dx[0] = og_op2(c, "Reshape", s, og_shape(c, x));
+    const nn_window *w = &p.w;
+    size_t nd = (size_t)w->nd;
+    int64_t pads[2 * NN_MAX_SPATIAL];
+    memcpy(pads, w->pb, nd * sizeof(int64_t));
+    memcpy(pads + nd, w->pe, nd * sizeof(int64_t));
+    int64_t ceil_mode = 0;
+    for (size_t i = 0; i < nd; i++)
+        if ((w->in[i] + w->pb[i] + w->pe[i] - (w->k[i] - 1) * w->d[i] - 1) / w->s[i] + 1 != w->out[i])
+            ceil_mode = 1;
+    int ins[2] = {og_x(c, 0), og_dy(c, 0)};
+    c->dx[0] = og_op_in(c, "hodu", "MaxPoolGrad", ins, 2);
+    og_attr_ints(c, "kernel_shape", w->k, nd);
+    og_attr_ints(c, "strides", w->s, nd);
+    og_attr_ints(c, "dilations", w->d, nd);
+    og_attr_ints(c, "pads", pads, 2 * nd);
+    og_attr_int(c, "ceil_mode", ceil_mode);
     return true;
 }
 

@@ -5,6 +5,8 @@
  * Windowed pools become one loop nest per N*C plane with the window's
  * bounds as literals; float32 2-D MaxPool without Indices takes a vectorised
  * path (emit_maxpool2d_fast).  Global pools reduce each plane in one loop.
+ * MaxPool's gradient (hodu.MaxPoolGrad) scans each window again for its
+ * argmax.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -242,6 +244,19 @@ static void emit_pool_lanes(op_emit *e, const pool_plan *p)
     em_close(e);
 }
 
+/* The window's loops for output position (o0, ...): taps k0.. at input
+ * coordinates i0.., those outside the input skipped; when no window
+ * leaves the input along a dim its check is left out.  Close each. */
+static void open_taps(op_emit *e, const nn_window *w)
+{
+    for (int i = 0; i < w->nd; i++) {
+        em_for(e, KV[i], w->k[i]);
+        nn_emit_tap(e, w, i, IV[i], OV[i], KV[i]);
+        if (nn_window_leaves_input(w, i))
+            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w->in[i]);
+    }
+}
+
 static uint64_t scratch_pool(const ir_graph *g, int node)
 {
     pool_plan p;
@@ -292,19 +307,16 @@ static bool emit_pool(op_emit *e)
     }
     /* Kernel loops.  Positions outside the padded input (ceil_mode) are
      * skipped outright; padded positions count only for include_pad. */
-    for (int i = 0; i < nd; i++) {
+    if (!pl.include_pad)
+        open_taps(e, &w);
+    for (int i = 0; pl.include_pad && i < nd; i++) {
         em_for(e, KV[i], w.k[i]);
         nn_emit_tap(e, &w, i, IV[i], OV[i], KV[i]);
-        if (pl.include_pad) {
-            em_line(e, "if (%s < %" PRId64 " || %s >= %" PRId64 ") continue;", IV[i], -w.pb[i], IV[i],
-                    w.in[i] + w.pe[i]);
-            char prev[32] = "";
-            if (i)
-                snprintf(prev, sizeof(prev), "in%d && ", i - 1);
-            em_line(e, "const int in%d = %s(uint64_t)%s < %" PRId64 "u;", i, prev, IV[i], w.in[i]);
-        } else {
-            em_line(e, "if ((uint64_t)%s >= %" PRId64 "u) continue;", IV[i], w.in[i]);
-        }
+        em_line(e, "if (%s < %" PRId64 " || %s >= %" PRId64 ") continue;", IV[i], -w.pb[i], IV[i], w.in[i] + w.pe[i]);
+        char prev[32] = "";
+        if (i)
+            snprintf(prev, sizeof(prev), "in%d && ", i - 1);
+        em_line(e, "const int in%d = %s(uint64_t)%s < %" PRId64 "u;", i, prev, IV[i], w.in[i]);
     }
     em_term terms[1 + NN_MAX_SPATIAL];
     em_expr xi = em_index(0, nn_dense_terms(terms, nd, IV, w.in, 1), terms);
@@ -367,6 +379,74 @@ static bool emit_pool(op_emit *e)
         em_expr oi = em_index(0, 1 + nn_dense_terms(terms + 1, nd, OV, w.out, 1), terms);
         em_line(e, "out1[%s] = %s;", oi.s, em_index(0, EM_TERMS({"nc", IP}, {"arg", 1})).s);
     }
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    em_close(e);
+    return true;
+}
+
+/* Whether MaxPoolGrad's windows are disjoint (each input in at most one:
+ * the stride at least the dilated kernel) and whether they also cover the
+ * whole input (dense kernel, stride = kernel, no input past the last). */
+static void pool_grad_tiling(const nn_window *w, bool *disjoint, bool *cover)
+{
+    *disjoint = *cover = true;
+    for (int i = 0; i < w->nd; i++) {
+        int64_t ek = (w->k[i] - 1) * w->d[i] + 1;
+        *disjoint &= w->s[i] >= ek;
+        *cover &= w->d[i] == 1 && w->s[i] == w->k[i] && w->out[i] * w->s[i] - w->pb[i] >= w->in[i];
+    }
+}
+
+/* hodu.MaxPoolGrad (X, dY) -> dX: per window, its maximum m (NaNs
+ * skipped), then a second pass over the taps gives what is left of dY (r)
+ * to each input equal to m, r becoming 0 there: the first maximum in scan
+ * order takes it, the argmax MaxPool's Indices finds (none when the window
+ * is all NaN).  Both passes are selects, without data-dependent branches
+ * or an indexed scatter, so over windows without padding the compiler
+ * vectorizes the loop along the last output dim.  Disjoint windows store
+ * into their inputs; overlapping ones add into dX = 0.  A task owns whole planes and adds in a fixed order, so the
+ * result does not depend on the thread count. */
+static bool emit_max_pool_grad(op_emit *e)
+{
+    pool_plan pl;
+    if (!pool_plan_get(e->g, e->node, &pl))
+        return no_plan(e, "max pooling gradient");
+    const nn_window *w = &pl.w;
+    const int nd = w->nd;
+    const char *ct = em_ctype(pl.dtype);
+    const int64_t IP = pl.in_plane, OP = pl.out_plane;
+    if (ir_value_numel(em_out(e, 0)) == 0)
+        return true;
+    bool disjoint, cover;
+    pool_grad_tiling(w, &disjoint, &cover);
+    int64_t KP = 1;
+    for (int i = 0; i < nd; i++)
+        KP *= w->k[i];
+    em_par_for(e, "nc", pl.nc, 1, IP + 2 * OP * KP);
+    em_line(e, "const %s *x = %s;", ct, em_offset("in0", 0, EM_TERMS({"nc", IP})).s);
+    em_line(e, "const %s *dy = %s;", ct, em_offset("in1", 0, EM_TERMS({"nc", OP})).s);
+    em_line(e, "%s *dx = %s;", ct, em_offset("out0", 0, EM_TERMS({"nc", IP})).s);
+    if (!(disjoint && cover))
+        em_line(e, "memset(dx, 0, %" PRId64 " * sizeof(%s));", IP, ct);
+    for (int i = 0; i < nd; i++)
+        em_for(e, OV[i], w->out[i]);
+    em_term terms[NN_MAX_SPATIAL];
+    em_line(e, "%s r = dy[%s];", ct, em_index(0, nn_dense_terms(terms, nd, OV, w->out, 1), terms).s);
+    em_line(e, "%s m = -INFINITY;", ct);
+    char *xi = hd_xstrdup(em_index(0, nn_dense_terms(terms, nd, IV, w->in, 1), terms).s);
+    open_taps(e, w);
+    em_line(e, "m = x[%s] > m ? x[%s] : m;", xi, xi);
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    open_taps(e, w);
+    em_line(e, "const int64_t xi = %s;", xi);
+    em_line(e, "const %s v = x[xi];", ct);
+    em_line(e, "dx[xi] %s v == m ? r : 0;", disjoint ? "=" : "+=");
+    em_line(e, "r = v == m ? 0 : r;");
+    for (int i = 0; i < nd; i++)
+        em_close(e);
+    free(xi);
     for (int i = 0; i < nd; i++)
         em_close(e);
     em_close(e);
@@ -661,4 +741,5 @@ void native_register_nn_pool(native_lowering *table)
     table[OP_GLOBAL_MAX_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
     table[OP_GLOBAL_LP_POOL] = (native_lowering){.emit = emit_global_pool, .emit_rt = emit_global_pool_rt};
     table[OP_MAX_UNPOOL] = (native_lowering){.emit = emit_max_unpool};
+    table[OP_MAX_POOL_GRAD] = (native_lowering){.emit = emit_max_pool_grad};
 }

@@ -189,18 +189,56 @@ static void open_loops(op_emit *e, int rank, const int64_t *dims)
         em_for(e, LOOPV[i], dims[i]);
 }
 
+/* Side of the square tiles a transposing copy moves in. */
+#define COPY_TILE 16
+
+/* The dim a transposing copy tiles with its last one, or -1: the last dim
+ * is contiguous in the destination but not in the source, and dim `a` is
+ * contiguous in the source.  Walked row by row such a copy reads a new
+ * source line per element (a 4 KB stride hits one cache set throughout);
+ * in tiles every line it loads serves a whole tile row. */
+static int tile_dim(const shape_copy_plan *p)
+{
+    int last = p->rank - 1;
+    if (p->rank < 2 || p->dst[last] != 1 || p->src[last] == 1 || p->dims[last] < COPY_TILE)
+        return -1;
+    for (int a = 0; a < last; a++)
+        if (p->src[a] == 1 && p->dims[a] >= COPY_TILE)
+            return a;
+    return -1;
+}
+
+/* Opens the tile loop over dim i (t<i>) and the loop within its tile. */
+static void open_tile(op_emit *e, int i, int64_t n)
+{
+    em_line(e, "for (int64_t t%d = 0; t%d < %" PRId64 "; t%d += %d) {", i, i, n, i, COPY_TILE);
+    e->indent++;
+    em_line(e, "const int64_t e%d = t%d + %d < %" PRId64 " ? t%d + %d : %" PRId64 ";", i, i, COPY_TILE, n, i, COPY_TILE,
+            n);
+}
+
 /* Writes the copy as a loop nest; when the innermost dim is contiguous on
- * both sides it becomes one memcpy per row. */
+ * both sides it becomes one memcpy per row, and a transposing copy goes in
+ * tiles (tile_dim). */
 static void plan_emit(op_emit *e, shape_copy_plan p, const char *src, const char *dst, size_t elem)
 {
     if (shape_copy_plan_numel(&p) == 0)
         return;
     shape_copy_plan_coalesce(&p);
     bool rows = p.rank > 0 && p.src[p.rank - 1] == 1 && p.dst[p.rank - 1] == 1;
-    int loops = rows ? p.rank - 1 : p.rank;
+    int loops = rows ? p.rank - 1 : p.rank, tile = rows ? -1 : tile_dim(&p), last = p.rank - 1;
     em_line(e, "{");
     e->indent++;
-    open_loops(e, loops, p.dims);
+    for (int i = 0; i < loops; i++)
+        if (tile < 0 || (i != tile && i != last))
+            em_for(e, LOOPV[i], p.dims[i]);
+    if (tile >= 0) {
+        open_tile(e, tile, p.dims[tile]);
+        open_tile(e, last, p.dims[last]);
+        em_line(e, "for (int64_t %s = t%d; %s < e%d; %s++)", LOOPV[tile], tile, LOOPV[tile], tile, LOOPV[tile]);
+        em_line(e, "for (int64_t %s = t%d; %s < e%d; %s++) {", LOOPV[last], last, LOOPV[last], last, LOOPV[last]);
+        e->indent++;
+    }
     em_term ts[HODU_MAX_RANK], td[HODU_MAX_RANK];
     size_t ns = loop_terms(ts, p.src, loops, NULL, 0), nd = loop_terms(td, p.dst, loops, NULL, 0);
     if (rows)
@@ -208,7 +246,7 @@ static void plan_emit(op_emit *e, shape_copy_plan p, const char *src, const char
                 (size_t)p.dims[p.rank - 1] * elem);
     else
         em_line(e, "%s[%s] = %s[%s];", dst, em_index(p.dst_base, nd, td).s, src, em_index(p.src_base, ns, ts).s);
-    for (int i = 0; i < loops; i++)
+    for (int i = 0; i < (tile >= 0 ? loops + 1 : loops); i++) /* with tiles: two tile loops and the tile's pair */
         em_close(e);
     e->indent--;
     em_line(e, "}");
