@@ -201,3 +201,73 @@ bool einsum_grad(op_grad_ctx *c)
     }
     return true;
 }
+
+/* v reshaped to dims[0..rank) (0 keeps the dim, -1 is inferred). */
+static int reshape_to(op_grad_ctx *c, int v, const int64_t *dims, size_t rank)
+{
+    return og_op2(c, "Reshape", v, og_i64s(c, dims, rank));
+}
+
+/* Det: the gradient of det(A) by A[i, j] is the cofactor C[i, j], the
+ * determinant of A with row i replaced by the unit row e_j (Laplace along
+ * row i), exact for singular A too.  All n^2 such matrices are built at
+ * once, [..., n (i), n (j), n, n], by a Where of A against e_j on row i,
+ * and one Det gives C. */
+bool det_grad(op_grad_ctx *c)
+{
+    det_plan p;
+    if (!det_plan_of(c->g, c->node, &p))
+        return og_none(c, "its input is not a static square matrix");
+    int x = og_x(c, 0), rank = ir_val(c->g, x)->rank;
+    int64_t n = p.n;
+    int eye = identity(c, n, x);
+    int on_row =
+        og_op2(c, "Equal", reshape_to(c, eye, (int64_t[]){n, 1, n, 1}, 4), og_scalar(c, 1, x)); /* [i, 1, r, 1] */
+    int unit = reshape_to(c, eye, (int64_t[]){1, n, 1, n}, 4);                                  /* [1, j, 1, col] */
+    int64_t at[2] = {rank - 2, rank - 1};
+    int ins[3] = {on_row, unit, og_axes_op(c, "Unsqueeze", x, at, 2)};
+    int cof = og_op1(c, "Det", og_op(c, "Where", ins, 3));
+    c->dx[0] = og_op2(c, "Mul", og_axes_op(c, "Unsqueeze", og_dy(c, 0), at, 2), cof);
+    return true;
+}
+
+/* The sum of v [N, C, ...] over the channels [c - before, c + after]
+ * (before + after = size - 1) inside [0, C): a Conv of v viewed as
+ * [N, 1, C, inner] with a [1, 1, size, 1] kernel of ones, padded. */
+static int channel_window_sum(op_grad_ctx *c, int v, const lrn_plan *p, int64_t before, int64_t after)
+{
+    hodu_dtype t = ir_val(c->g, og_x(c, 0))->dtype; /* v is untyped yet */
+    size_t es = ir_dtype_size(t);
+    unsigned char *data = ir_graph_keep(c->g, hd_xcalloc((size_t)p->size, es));
+    for (int64_t k = 0; k < p->size; k++) {
+        if (t == HODU_DTYPE_F64)
+            ((double *)data)[k] = 1.0;
+        else
+            ((float *)data)[k] = 1.0f;
+    }
+    int64_t kdims[4] = {1, 1, p->size, 1};
+    int ones = ir_const_new(c->g, NULL, t, 4, kdims, data, (size_t)p->size * es);
+    int conv = og_op2(c, "Conv", reshape_to(c, v, (int64_t[]){p->outer, 1, p->C, p->inner}, 4), ones);
+    og_attr_ints(c, "pads", (int64_t[]){before, 0, after, 0}, 4);
+    return og_op2(c, "Reshape", conv, og_shape(c, og_x(c, 0)));
+}
+
+/* LRN: y = x P, P = D^-beta, D = bias + alpha/size S, S the window sum of
+ * x^2.  dx[j] = g[j] P[j] + 2 alpha/size x[j] T[j], T the sum of
+ * -beta g y / D over the channels whose window holds j: the transposed
+ * window [j - hi, j + lo]. */
+bool lrn_grad(op_grad_ctx *c)
+{
+    lrn_plan p;
+    if (!lrn_plan_of(c->g, c->node, &p))
+        return og_none(c, "its input is not a static [N, C, ...] float tensor");
+    int x = og_x(c, 0), y = og_y(c, 0), g = og_dy(c, 0);
+    int s = channel_window_sum(c, og_op2(c, "Mul", x, x), &p, p.lo, p.hi);
+    int d = og_op2(c, "Add", og_op2(c, "Mul", s, og_scalar(c, p.alpha / (double)p.size, x)), og_scalar(c, p.bias, x));
+    int pw = og_op2(c, "Pow", d, og_scalar(c, -p.beta, x));
+    int u = og_op2(c, "Div", og_op2(c, "Mul", g, y), d);
+    int t = channel_window_sum(c, u, &p, p.hi, p.lo);
+    int k = og_scalar(c, -2.0 * p.beta * p.alpha / (double)p.size, x);
+    c->dx[0] = og_op2(c, "Add", og_op2(c, "Mul", g, pw), og_op2(c, "Mul", og_op2(c, "Mul", x, t), k));
+    return true;
+}
