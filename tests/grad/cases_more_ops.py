@@ -129,6 +129,22 @@ CASES = [
     Case("CenterCropPad axes=[-1,0]", "CenterCropPad", [("x", (4, 3, 6))],
          lambda t: [center_crop_pad(t["x"], [3, 7], [-1, 0])], consts={"shape": np.array([3, 7], np.int64)},
          attrs={"axes": [-1, 0]}, opset=18),
+    # AffineGrid (size a constant)
+    Case("AffineGrid 2-D", "AffineGrid", [("theta", (2, 2, 3))],
+         lambda t: [F.affine_grid(t["theta"], [2, 3, 4, 5], align_corners=False)],
+         consts={"size": np.array([2, 3, 4, 5], np.int64)}, opset=20),
+    Case("AffineGrid 3-D align_corners", "AffineGrid", [("theta", (2, 3, 4))],
+         lambda t: [F.affine_grid(t["theta"], [2, 1, 3, 2, 4], align_corners=True)],
+         consts={"size": np.array([2, 1, 3, 2, 4], np.int64)}, attrs={"align_corners": 1}, opset=20),
+    # Col2Im: torch's fold; no f64 lowering (float32 only)
+    Case("Col2Im 3x2 blocks", "Col2Im", [("x", (2, 3 * 6, 12))],
+         lambda t: [F.fold(t["x"], (5, 5), (3, 2))],
+         consts={"image_shape": np.array([5, 5], np.int64), "block_shape": np.array([3, 2], np.int64)},
+         opset=18, f64=False),
+    Case("Col2Im strides dilations pads", "Col2Im", [("x", (1, 2 * 4, 9))],
+         lambda t: [F.fold(t["x"], (6, 5), (2, 2), dilation=(2, 1), padding=(1, 1), stride=(2, 2))],
+         consts={"image_shape": np.array([6, 5], np.int64), "block_shape": np.array([2, 2], np.int64)},
+         attrs={"dilations": [2, 1], "pads": [1, 1, 1, 1], "strides": [2, 2]}, opset=18, f64=False),
     # RotaryEmbedding: no f64 lowering (float, float16, bfloat16 only); the caches are tables
     Case("RotaryEmbedding 4-D", "RotaryEmbedding", [("x", (2, 2, 3, 4)), ("cos", (2, 3, 2)), ("sin", (2, 3, 2))],
          lambda t: [rotary(t["x"], t["cos"], t["sin"])], opset=23, f64=False, wrt=["x"]),
