@@ -649,8 +649,10 @@ static const op_attr_spec deform_conv_attrs[] = {{"dilations", IR_ATTR_INTS},
                                                  {"strides", IR_ATTR_INTS},
                                                  {NULL, 0}};
 
-OP_DEF(GRID_SAMPLE_16, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample);
-OP_DEF(GRID_SAMPLE, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample);
+OP_DEF(GRID_SAMPLE_16, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample,
+       .grad = grid_sample_grad);
+OP_DEF(GRID_SAMPLE, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample,
+       .grad = grid_sample_grad);
 OP_DEF(AFFINE_GRID, .attrs = affine_grid_attrs, .infer = infer_affine_grid, .grad = affine_grid_grad);
 OP_DEF(ROI_ALIGN_10, .attrs = roi_align_10_attrs, .infer = infer_roi_align);
 OP_DEF(ROI_ALIGN, .attrs = roi_align_attrs, .infer = infer_roi_align);

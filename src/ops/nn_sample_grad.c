@@ -124,3 +124,142 @@ bool center_crop_pad_grad(op_grad_ctx *c)
         og_attr_ints(c, "axes", axes, na);
     return true;
 }
+
+/* GridSample's per-axis sampling geometry, as [N, 1, OP] values. */
+typedef struct gs_axis {
+    int at[2];    /* the lower and upper tap's index (float) */
+    int w[2];     /* their weights */
+    int in_range; /* border: 1 where the clamp let the coordinate through */
+} gs_axis;
+
+/* The helpers' constants take X's type: the values they read are new,
+ * untyped until inference. */
+static int f_less_eq(op_grad_ctx *c, int a, int b)
+{
+    int ins[3] = {og_op2(c, "LessOrEqual", a, b), og_scalar(c, 1, og_x(c, 0)), og_scalar(c, 0, og_x(c, 0))};
+    return og_op(c, "Where", ins, 3);
+}
+
+/* 1 where lo <= v <= hi, else 0. */
+static int f_within(op_grad_ctx *c, int v, double lo, double hi)
+{
+    int x = og_x(c, 0);
+    return og_op2(c, "Mul", f_less_eq(c, og_scalar(c, lo, x), v), f_less_eq(c, v, og_scalar(c, hi, x)));
+}
+
+static int f_clip(op_grad_ctx *c, int v, double lo, double hi)
+{
+    int ins[3] = {v, og_scalar(c, lo, og_x(c, 0)), og_scalar(c, hi, og_x(c, 0))};
+    return og_op(c, "Clip", ins, 3);
+}
+
+/* GridSample, linear mode, zeros or border padding, any rank.  Each
+ * output reads 2^nd taps with weights that are products of per-axis
+ * weights w0 = 1 - f, w1 = f (f the coordinate's fraction).  dX adds
+ * dy * weight into each tap (one ScatterElements with reduction add per
+ * tap pattern; taps outside X weigh 0); dgrid's component along an axis
+ * is sum over channels and taps of dy * X[tap] * d weight / d coordinate,
+ * times the coordinate's scale (and 0 where border padding clamped it). */
+bool grid_sample_grad(op_grad_ctx *c)
+{
+    grid_sample_plan p;
+    if (!grid_sample_plan_of(c->g, c->node, &p))
+        return og_none(c, "its geometry does not fit");
+    if (p.mode != SAMPLE_LINEAR)
+        return og_none(c, "only the linear (bilinear) mode has a gradient rule");
+    if (p.pad == SAMPLE_PAD_REFLECTION)
+        return og_none(c, "reflection padding has no gradient rule");
+    int x = og_x(c, 0), grid = og_x(c, 1), dy = og_dy(c, 0), nd = p.nd;
+    if (ir_val(c->g, x)->dtype != ir_val(c->g, grid)->dtype)
+        return og_none(c, "X and grid have different types");
+    int64_t flat_dims[3] = {p.N, 1, p.OP};
+    gs_axis ax[NN_MAX_SPATIAL];
+    double scale[NN_MAX_SPATIAL];
+    for (int i = 0; i < nd; i++) { /* spatial dim i is grid component nd - 1 - i */
+        double in = (double)p.in[i];
+        int64_t comp = nd - 1 - i;
+        int g = og_op2(c, "Gather", grid, og_i64s(c, &comp, 1));
+        og_attr_int(c, "axis", -1);
+        g = og_op2(c, "Reshape", g, og_i64s(c, flat_dims, 3));
+        /* align_corners: (g + 1) (in - 1) / 2, else ((g + 1) in - 1) / 2 */
+        scale[i] = p.align_corners ? (in - 1) / 2 : in / 2;
+        int at = og_op2(c, "Add", og_op2(c, "Mul", g, og_scalar(c, scale[i], x)), og_scalar(c, (in - 1) / 2, x));
+        ax[i].in_range = -1;
+        if (p.pad == SAMPLE_PAD_BORDER) {
+            ax[i].in_range = f_within(c, at, 0, in - 1);
+            at = f_clip(c, at, 0, in - 1);
+        }
+        int lo = og_op1(c, "Floor", at);
+        ax[i].at[0] = lo;
+        ax[i].at[1] = og_op2(c, "Add", lo, og_scalar(c, 1, x));
+        ax[i].w[1] = og_op2(c, "Sub", at, lo);
+        ax[i].w[0] = og_op2(c, "Sub", og_scalar(c, 1, x), ax[i].w[1]);
+    }
+    int64_t xflat[3] = {p.N, p.C, p.IP}, full[3] = {p.N, p.C, p.OP};
+    int dyf = og_op2(c, "Reshape", dy, og_i64s(c, full, 3));
+    int xf = c->want[1] ? og_op2(c, "Reshape", x, og_i64s(c, xflat, 3)) : -1;
+    int acc = c->want[0] ? og_op2(c, "Expand", og_scalar(c, 0, x), og_i64s(c, xflat, 3)) : -1;
+    int dcoord[NN_MAX_SPATIAL];
+    for (int i = 0; i < nd; i++)
+        dcoord[i] = -1;
+    for (int tap = 0; tap < (1 << nd); tap++) {
+        int weight = -1, valid = -1, flat = -1;
+        int64_t stride = 1;
+        for (int i = nd - 1; i >= 0; i--) {
+            int b = (tap >> i) & 1, at = ax[i].at[b];
+            weight = weight < 0 ? ax[i].w[b] : og_op2(c, "Mul", weight, ax[i].w[b]);
+            int ok = f_within(c, at, 0, (double)p.in[i] - 1);
+            valid = valid < 0 ? ok : og_op2(c, "Mul", valid, ok);
+            int term = og_op2(c, "Mul", f_clip(c, at, 0, (double)p.in[i] - 1), og_scalar(c, (double)stride, x));
+            flat = flat < 0 ? term : og_op2(c, "Add", flat, term);
+            stride *= p.in[i];
+        }
+        int index = og_op1(c, "Cast", flat);
+        og_attr_int(c, "to", 7); /* int64 */
+        index = og_op2(c, "Expand", index, og_i64s(c, full, 3));
+        if (acc >= 0) {
+            int ins[3] = {acc, index, og_op2(c, "Mul", dyf, og_op2(c, "Mul", weight, valid))};
+            acc = og_op(c, "ScatterElements", ins, 3);
+            og_attr_int(c, "axis", 2);
+            ir_node_add_attr(c->g, c->last, "reduction", IR_ATTR_STRING)->s = hd_xstrdup("add");
+        }
+        if (xf < 0)
+            continue;
+        int read = og_op2(c, "GatherElements", xf, index);
+        og_attr_int(c, "axis", 2);
+        int64_t chan = 1;
+        int s = og_axes_op(c, "ReduceSum", og_op2(c, "Mul", og_op2(c, "Mul", read, dyf), valid), &chan, 1);
+        og_attr_int(c, "keepdims", 1); /* [N, 1, OP] */
+        for (int i = 0; i < nd; i++) { /* d weight / d coordinate i: the other axes' weights, signed */
+            int dw = -1;
+            for (int j = 0; j < nd; j++)
+                if (j != i)
+                    dw = dw < 0 ? ax[j].w[(tap >> j) & 1] : og_op2(c, "Mul", dw, ax[j].w[(tap >> j) & 1]);
+            int t = dw < 0 ? s : og_op2(c, "Mul", s, dw);
+            if (dcoord[i] < 0)
+                dcoord[i] = ((tap >> i) & 1) ? t : og_op1(c, "Neg", t);
+            else
+                dcoord[i] = og_op2(c, ((tap >> i) & 1) ? "Add" : "Sub", dcoord[i], t);
+        }
+    }
+    if (acc >= 0)
+        c->dx[0] = og_op2(c, "Reshape", acc, og_shape(c, x));
+    if (xf >= 0) {
+        int64_t gdims[HODU_MAX_RANK];
+        gdims[0] = p.N;
+        for (int i = 0; i < nd; i++)
+            gdims[i + 1] = p.out[i];
+        gdims[nd + 1] = 1;
+        int comps[NN_MAX_SPATIAL];
+        for (int i = 0; i < nd; i++) {
+            int d = og_op2(c, "Mul", dcoord[i], og_scalar(c, scale[i], x));
+            if (ax[i].in_range >= 0)
+                d = og_op2(c, "Mul", d, ax[i].in_range);
+            comps[nd - 1 - i] = og_op2(c, "Reshape", d, og_i64s(c, gdims, (size_t)nd + 2));
+        }
+        c->dx[1] = nd == 1 ? comps[0] : og_op(c, "Concat", comps, (size_t)nd);
+        if (nd > 1)
+            og_attr_int(c, "axis", -1);
+    }
+    return true;
+}
