@@ -261,6 +261,10 @@ bool lrn_grad(op_grad_ctx *c)
     lrn_plan p;
     if (!lrn_plan_of(c->g, c->node, &p))
         return og_none(c, "its input is not a static [N, C, ...] float tensor");
+    const ir_value *xv = ir_val(c->g, og_x(c, 0));
+    for (int i = 0; i < xv->rank; i++)
+        if (xv->dims[i].rt || xv->dims[i].data_dep) /* the Conv's view is built from the dims */
+            return og_none(c, "its input's dims are not all known when the model is built");
     int x = og_x(c, 0), y = og_y(c, 0), g = og_dy(c, 0);
     int s = channel_window_sum(c, og_op2(c, "Mul", x, x), &p, p.lo, p.hi);
     int d = og_op2(c, "Add", og_op2(c, "Mul", s, og_scalar(c, p.alpha / (double)p.size, x)), og_scalar(c, p.bias, x));

@@ -654,8 +654,8 @@ OP_DEF(GRID_SAMPLE_16, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .
 OP_DEF(GRID_SAMPLE, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample,
        .grad = grid_sample_grad);
 OP_DEF(AFFINE_GRID, .attrs = affine_grid_attrs, .infer = infer_affine_grid, .grad = affine_grid_grad);
-OP_DEF(ROI_ALIGN_10, .attrs = roi_align_10_attrs, .infer = infer_roi_align);
-OP_DEF(ROI_ALIGN, .attrs = roi_align_attrs, .infer = infer_roi_align);
+OP_DEF(ROI_ALIGN_10, .attrs = roi_align_10_attrs, .infer = infer_roi_align, .grad = roi_align_grad);
+OP_DEF(ROI_ALIGN, .attrs = roi_align_attrs, .infer = infer_roi_align, .grad = roi_align_grad);
 OP_DEF(COL2IM, .attrs = col2im_attrs, .infer = infer_col2im, .grad = col2im_grad);
 OP_DEF(CENTER_CROP_PAD, .attrs = center_crop_pad_attrs, .infer = infer_center_crop_pad, .flops = flops_none,
        .grad = center_crop_pad_grad);

@@ -8,6 +8,17 @@
 #include "ops_impl.h"
 #include "sample.h"
 
+/* True when v's dims are all known at build time (the rules below build
+ * constants and reshapes from them). */
+static bool fixed_dims(const op_grad_ctx *c, int v)
+{
+    const ir_value *iv = ir_val(c->g, v);
+    for (int i = 0; i < iv->rank; i++)
+        if (iv->dims[i].rt || iv->dims[i].data_dep)
+            return false;
+    return true;
+}
+
 /* A constant of value `like`'s float type with dims[0..rank) and the
  * values v[0..n) (n = the product of dims). */
 static int float_const(op_grad_ctx *c, int like, const int64_t *dims, int rank, const double *v, int64_t n)
@@ -30,6 +41,8 @@ static int float_const(op_grad_ctx *c, int like, const int64_t *dims, int rank, 
  * same size and align_corners). */
 bool affine_grid_grad(op_grad_ctx *c)
 {
+    if (!fixed_dims(c, og_x(c, 0)))
+        return og_none(c, "its dims are not all known when the model is built");
     affine_grid_plan p;
     if (!affine_grid_plan_of(c->g, c->node, &p))
         return og_none(c, "its theta or size do not fit");
@@ -65,6 +78,8 @@ bool affine_grid_grad(op_grad_ctx *c)
  * and flattened per channel. */
 bool col2im_grad(op_grad_ctx *c)
 {
+    if (!fixed_dims(c, og_x(c, 0)))
+        return og_none(c, "its dims are not all known when the model is built");
     col2im_plan p;
     if (!col2im_plan_of(c->g, c->node, &p))
         return og_none(c, "its geometry does not fit");
@@ -162,6 +177,8 @@ static int f_clip(op_grad_ctx *c, int v, double lo, double hi)
  * times the coordinate's scale (and 0 where border padding clamped it). */
 bool grid_sample_grad(op_grad_ctx *c)
 {
+    if (!fixed_dims(c, og_x(c, 0)) || !fixed_dims(c, og_x(c, 1)))
+        return og_none(c, "its dims are not all known when the model is built");
     grid_sample_plan p;
     if (!grid_sample_plan_of(c->g, c->node, &p))
         return og_none(c, "its geometry does not fit");
@@ -261,5 +278,124 @@ bool grid_sample_grad(op_grad_ctx *c)
         if (nd > 1)
             og_attr_int(c, "axis", -1);
     }
+    return true;
+}
+
+/* One RoiAlign axis: sample positions [R, bins, G] (G the most samples per
+ * bin), as the forward lowering places them; per sample its two taps'
+ * indices and weights, and whether it reads X at all. */
+typedef struct ra_axis_taps {
+    int lo, hi, wl, wh, ok;
+    int g; /* samples per bin: a scalar, or [R, 1, 1] when adaptive */
+} ra_axis_taps;
+
+static ra_axis_taps ra_axis_grad(op_grad_ctx *c, int start, int end, int64_t bins, int64_t most, int64_t size,
+                                 const roi_align_plan *p)
+{
+    int x = og_x(c, 0);
+    int len = og_op2(c, "Sub", end, start);
+    if (!p->half_pixel) /* boxes at least one pixel */
+        len = og_op2(c, "Max", len, og_scalar(c, 1, x));
+    int bin = og_op2(c, "Div", len, og_scalar(c, (double)bins, x));
+    int g = p->sampling > 0 ? og_scalar(c, (double)p->sampling, x)
+                            : f_clip(c, og_op1(c, "Ceil", bin), 0, (double)most); /* adaptive */
+    double *seq = hd_xcalloc((size_t)(bins > most ? bins : most), sizeof *seq);
+    for (int64_t i = 0; i < (bins > most ? bins : most); i++)
+        seq[i] = (double)i;
+    int b = float_const(c, x, (int64_t[]){1, bins, 1}, 3, seq, bins);
+    int s = float_const(c, x, (int64_t[]){1, 1, most}, 3, seq, most);
+    free(seq);
+    /* start + b bin + (s + 0.5) bin / g */
+    int v = og_op2(c, "Add", og_op2(c, "Add", start, og_op2(c, "Mul", b, bin)),
+                   og_op2(c, "Div", og_op2(c, "Mul", og_op2(c, "Add", s, og_scalar(c, 0.5, x)), bin), g));
+    int used = og_op2(c, "Less", s, g);
+    int ins[3] = {used, og_scalar(c, 1, x), og_scalar(c, 0, x)};
+    ra_axis_taps t;
+    t.g = g;
+    t.ok = og_op2(c, "Mul", og_op(c, "Where", ins, 3), f_within(c, v, -1, (double)size));
+    v = og_op2(c, "Max", v, og_scalar(c, 0, x));
+    int lo = og_op1(c, "Floor", v);
+    int top = og_op2(c, "GreaterOrEqual", lo, og_scalar(c, (double)size - 1, x));
+    int last = og_scalar(c, (double)size - 1, x);
+    int pick[3] = {top, last, lo};
+    t.lo = og_op(c, "Where", pick, 3);
+    pick[2] = og_op2(c, "Add", lo, og_scalar(c, 1, x));
+    t.hi = og_op(c, "Where", pick, 3);
+    pick[2] = v;
+    t.wl = og_op2(c, "Sub", og_op(c, "Where", pick, 3), t.lo);
+    t.wh = og_op2(c, "Sub", og_scalar(c, 1, x), t.wl);
+    return t;
+}
+
+/* RoiAlign, avg mode, with respect to X: every sample adds dy / count
+ * times its bilinear weights into its four taps of X[batch index].  The
+ * samples are laid out [R, OH, OW, GY, GX] (G: the sampling ratio, or the
+ * most an adaptive bin may take, the unused ones weighing 0) and scattered
+ * into X viewed as [C, N H W], one ScatterElements per tap. */
+bool roi_align_grad(op_grad_ctx *c)
+{
+    if (!fixed_dims(c, og_x(c, 0)) || !fixed_dims(c, og_x(c, 1)))
+        return og_none(c, "its dims are not all known when the model is built");
+    roi_align_plan p;
+    if (!roi_align_plan_of(c->g, c->node, &p))
+        return og_none(c, "its geometry does not fit");
+    if (c->want[1])
+        return og_none(c, "rois have no gradient rule");
+    if (p.max)
+        return og_none(c, "the max mode has no gradient rule");
+    int x = og_x(c, 0), rois = og_x(c, 1);
+    int64_t gy = p.sampling > 0 ? p.sampling : p.grid_max_h, gx = p.sampling > 0 ? p.sampling : p.grid_max_w;
+    int box[4]; /* [R, 1, 1] each: x1, y1, x2, y2, scaled and shifted */
+    for (int64_t i = 0; i < 4; i++) {
+        int v = og_op2(c, "Gather", rois, og_i64s(c, &i, 1));
+        og_attr_int(c, "axis", 1);
+        v = og_op2(c, "Mul", og_op2(c, "Reshape", v, og_i64s(c, (int64_t[]){p.R, 1, 1}, 3)),
+                   og_scalar(c, (double)(float)p.scale, x));
+        box[i] = p.half_pixel ? og_op2(c, "Sub", v, og_scalar(c, 0.5, x)) : v;
+    }
+    ra_axis_taps ty = ra_axis_grad(c, box[1], box[3], p.OH, gy, p.H, &p);
+    ra_axis_taps tx = ra_axis_grad(c, box[0], box[2], p.OW, gx, p.W, &p);
+    int64_t ydims[5] = {p.R, p.OH, 1, gy, 1}, xdims[5] = {p.R, 1, p.OW, 1, gx};
+#define AS_Y(v) og_op2(c, "Reshape", v, og_i64s(c, ydims, 5))
+#define AS_X(v) og_op2(c, "Reshape", v, og_i64s(c, xdims, 5))
+    /* per box: the batch entry (one outside [0, N) reads nothing) and
+     * 1 / the sample count */
+    int bi = og_op1(c, "Cast", og_x(c, 2));
+    og_attr_int(c, "to", ir_val(c->g, x)->dtype == HODU_DTYPE_F64 ? 11 : 1);
+    bi = og_op2(c, "Reshape", bi, og_i64s(c, (int64_t[]){p.R, 1, 1, 1, 1}, 5));
+    int in_batch = f_within(c, bi, 0, (double)p.N - 1);
+    bi = f_clip(c, bi, 0, (double)p.N - 1);
+    int count = og_op2(c, "Max", og_op2(c, "Mul", ty.g, tx.g), og_scalar(c, 1, x));
+    if (p.sampling == 0)
+        count = og_op2(c, "Reshape", count, og_i64s(c, (int64_t[]){p.R, 1, 1, 1, 1}, 5));
+    int scale = og_op2(c, "Div", in_batch, count); /* [R, 1, 1, 1, 1] */
+    int64_t m = p.R * p.OH * p.OW * gy * gx, plane = p.H * p.W;
+    int dy = og_op1(c, "Transpose", og_dy(c, 0)); /* [C, R, OH, OW] */
+    og_attr_ints(c, "perm", (int64_t[]){1, 0, 2, 3}, 4);
+    dy = og_op2(c, "Reshape", dy, og_i64s(c, (int64_t[]){p.C, p.R, p.OH, p.OW, 1, 1}, 6));
+    int acc = og_op2(c, "Expand", og_scalar(c, 0, x), og_i64s(c, (int64_t[]){p.C, p.N * plane}, 2));
+    int base = og_op2(c, "Mul", bi, og_scalar(c, (double)plane, x));
+    for (int tap = 0; tap < 4; tap++) {
+        bool yhi = tap >> 1, xhi = tap & 1;
+        int wy = AS_Y(og_op2(c, "Mul", yhi ? ty.wl : ty.wh, ty.ok));
+        int wx = AS_X(og_op2(c, "Mul", xhi ? tx.wl : tx.wh, tx.ok));
+        int w = og_op2(c, "Mul", og_op2(c, "Mul", wy, wx), scale);
+        int row = AS_Y(og_op2(c, "Mul", yhi ? ty.hi : ty.lo, og_scalar(c, (double)p.W, x)));
+        int flat = og_op2(c, "Add", og_op2(c, "Add", base, row), AS_X(xhi ? tx.hi : tx.lo));
+        int index = og_op1(c, "Cast", flat);
+        og_attr_int(c, "to", 7); /* int64 */
+        index = og_op2(c, "Expand", og_op2(c, "Reshape", index, og_i64s(c, (int64_t[]){1, m}, 2)),
+                       og_i64s(c, (int64_t[]){p.C, m}, 2));
+        int upd = og_op2(c, "Reshape", og_op2(c, "Mul", dy, w), og_i64s(c, (int64_t[]){p.C, m}, 2));
+        int ins[3] = {acc, index, upd};
+        acc = og_op(c, "ScatterElements", ins, 3);
+        og_attr_int(c, "axis", 1);
+        ir_node_add_attr(c->g, c->last, "reduction", IR_ATTR_STRING)->s = hd_xstrdup("add");
+    }
+#undef AS_Y
+#undef AS_X
+    acc = og_op2(c, "Reshape", acc, og_i64s(c, (int64_t[]){p.C, p.N, p.H, p.W}, 4));
+    c->dx[0] = og_op1(c, "Transpose", acc);
+    og_attr_ints(c, "perm", (int64_t[]){1, 0, 2, 3}, 4);
     return true;
 }

@@ -7,6 +7,7 @@ matrix)."""
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision
 from check_grads import Case
 
 
@@ -80,6 +81,16 @@ def det3(m):
             + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]))
 
 
+def roi_align(t, size, scale=1.0, sampling=0, aligned=True):
+    boxes = torch.cat([t["bi"][:, None].to(t["rois"].dtype), t["rois"]], 1)
+    return torchvision.ops.roi_align(t["x"], boxes, size, scale, sampling, aligned)
+
+
+# boxes (x1, y1, x2, y2): inside, over the edge, tiny, one partly outside the map
+ROIS = "float=0.5,0.7,3.2,4.1,1.1,0.2,6.9,5.8,2.3,2.6,2.9,3.0,-1.5,3.1,4.4,7.6"
+ROI_BATCH = "int64=0,1,1,0"
+
+
 def axis_c(a):
     return {"axis": np.array(a, np.int64)}
 
@@ -142,6 +153,19 @@ CASES = [
          [("x", (2, 1, 2, 3, 4)), ("grid", (2, 2, 2, 2, 3))],
          lambda t: [F.grid_sample(t["x"], t["grid"], "bilinear", "border", align_corners=True)],
          attrs={"padding_mode": "border", "align_corners": 1}, opset=20),
+    # RoiAlign, avg mode, with respect to X (torchvision's has no gradient for the boxes either)
+    Case("RoiAlign adaptive half_pixel opset=16", "RoiAlign",
+         [("x", (2, 3, 6, 7)), ("rois", (4, 4), ROIS), ("bi", (4,), ROI_BATCH)],
+         lambda t: [roi_align(t, (2, 3))], attrs={"output_height": 2, "output_width": 3}, opset=16, wrt=["x"]),
+    Case("RoiAlign sampling=2 scale output_half_pixel opset=16", "RoiAlign",
+         [("x", (2, 2, 5, 6)), ("rois", (4, 4), ROIS), ("bi", (4,), ROI_BATCH)],
+         lambda t: [roi_align(t, (3, 2), 0.75, 2, aligned=False)],
+         attrs={"output_height": 3, "output_width": 2, "sampling_ratio": 2, "spatial_scale": 0.75,
+                "coordinate_transformation_mode": "output_half_pixel"}, opset=16, wrt=["x"]),
+    Case("RoiAlign adaptive opset=13", "RoiAlign",
+         [("x", (2, 2, 6, 5)), ("rois", (4, 4), ROIS), ("bi", (4,), ROI_BATCH)],
+         lambda t: [roi_align(t, (2, 2), 0.5, aligned=False)],
+         attrs={"output_height": 2, "output_width": 2, "spatial_scale": 0.5}, opset=13, wrt=["x"]),
     # AffineGrid (size a constant)
     Case("AffineGrid 2-D", "AffineGrid", [("theta", (2, 2, 3))],
          lambda t: [F.affine_grid(t["theta"], [2, 3, 4, 5], align_corners=False)],
