@@ -87,6 +87,7 @@ bool affine_grid_grad(op_grad_ctx *c);
 bool col2im_grad(op_grad_ctx *c);
 bool grid_sample_grad(op_grad_ctx *c); /* GridSample 16 and 20 */
 bool roi_align_grad(op_grad_ctx *c);   /* RoiAlign 10 and 16 */
+bool dft_grad(op_grad_ctx *c);         /* DFT 17 and 20 */
 bool resize_grad(op_grad_ctx *c);      /* Resize, Upsample */
 bool revseq_grad(op_grad_ctx *c);
 bool rnn_expand(ir_graph *g, int node, hd_diag *d); /* RNN, GRU, LSTM (recurrent_grad.c) */

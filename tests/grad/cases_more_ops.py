@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from check_grads import Case
+from onnx import helper
 
 
 def mvn(x, dims=(0, 2, 3)):
@@ -91,6 +92,14 @@ ROIS = "float=0.5,0.7,3.2,4.1,1.1,0.2,6.9,5.8,2.3,2.6,2.9,3.0,-1.5,3.1,4.4,7.6"
 ROI_BATCH = "int64=0,1,1,0"
 
 
+def dft(x, axis, inverse=False, onesided=False):
+    """x [..., 1] real or [..., 2] complex -> [..., 2]."""
+    z = x[..., 0] if x.shape[-1] == 1 else torch.view_as_complex(x.contiguous())
+    if onesided:
+        return [torch.view_as_real(torch.fft.rfft(z, dim=axis))]
+    return [torch.view_as_real((torch.fft.ifft if inverse else torch.fft.fft)(z, dim=axis))]
+
+
 def axis_c(a):
     return {"axis": np.array(a, np.int64)}
 
@@ -166,6 +175,16 @@ CASES = [
          [("x", (2, 2, 6, 5)), ("rois", (4, 4), ROIS), ("bi", (4,), ROI_BATCH)],
          lambda t: [roi_align(t, (2, 2), 0.5, aligned=False)],
          attrs={"output_height": 2, "output_width": 2, "spatial_scale": 0.5}, opset=13, wrt=["x"]),
+    # DFT (torch.fft)
+    Case("DFT real axis=1 opset=17", "DFT", [("x", (2, 8, 1))], lambda t: dft(t["x"], 1), opset=17),
+    Case("DFT complex inverse axis=0 opset=17", "DFT", [("x", (5, 3, 2))], lambda t: dft(t["x"], 0, inverse=True),
+         attrs={"axis": 0, "inverse": 1}, opset=17),
+    Case("DFT real onesided odd opset=17", "DFT", [("x", (3, 7, 1))], lambda t: dft(t["x"], 1, onesided=True),
+         attrs={"onesided": 1}, opset=17),
+    Case("DFT real onesided even opset=17", "DFT", [("x", (6, 2, 1))], lambda t: dft(t["x"], 0, onesided=True),
+         attrs={"onesided": 1, "axis": 0}, opset=17),
+    Case("DFT complex axis input opset=20", [helper.make_node("DFT", ["x", "", "axis"], ["y"])], [("x", (2, 4, 3, 2))],
+         lambda t: dft(t["x"], 1), consts={"axis": np.array(1, np.int64)}, opset=20),
     # AffineGrid (size a constant)
     Case("AffineGrid 2-D", "AffineGrid", [("theta", (2, 2, 3))],
          lambda t: [F.affine_grid(t["theta"], [2, 3, 4, 5], align_corners=False)],
