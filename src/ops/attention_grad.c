@@ -1,6 +1,6 @@
 /*
- * ops/attention_grad.c - the gradient rule of Attention (ops.h, "gradient
- * rules"), for every form the kernel runs but FlexAttention's modifiers.
+ * ops/attention_grad.c - the gradient rules of Attention and
+ * RotaryEmbedding (ops.h, "gradient rules"); Attention's for every form the kernel runs but FlexAttention's modifiers.
  * 3-D Q, K, V [B, S, H * D] are first viewed as 4-D [B, H, S, D] (and
  * their gradients viewed back); past key / value are concatenated in
  * front of K and V, grouped kv heads repeated for their query heads (and

@@ -1,12 +1,13 @@
 /*
- * ops/linalg_grad.c - the gradient rule of Einsum (ops.h, "gradient
- * rules").  Einsum is linear in each operand, so an operand's gradient is
+ * ops/linalg_grad.c - the gradient rules of Einsum, Det, LRN and
+ * TensorScatter (ops.h, "gradient rules").  Einsum is linear in each operand, so an operand's gradient is
  * again an Einsum: of the output's gradient with the other operands, onto
  * the operand's labels.  Labels the operand alone sums, and dims it had
  * of size 1 where others broadcast, are summed by that Einsum too and put
  * back by Unsqueeze and Expand.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "linalg.h"
@@ -273,5 +274,50 @@ bool lrn_grad(op_grad_ctx *c)
     int t = channel_window_sum(c, u, &p, p.hi, p.lo);
     int k = og_scalar(c, -2.0 * p.beta * p.alpha / (double)p.size, x);
     c->dx[0] = og_op2(c, "Add", og_op2(c, "Mul", g, pw), og_op2(c, "Mul", og_op2(c, "Mul", x, t), k));
+    return true;
+}
+
+/* TensorScatter: present = past with update row s written at position
+ * pos(b, s) = write_indices[b] + s (modulo max_seq when circular; in
+ * linear mode a position outside the cache writes nothing).  With M[b, s,
+ * t] = (pos(b, s) == t), one-hot: dupdate = M dy (a MatMul over t), and
+ * dpast = dy where no row was written.  Every position is distinct as the
+ * forward is given update no longer than the cache. */
+bool tscatter_grad(op_grad_ctx *c)
+{
+    tscatter_plan p;
+    if (!tscatter_plan_of(c->g, c->node, &p))
+        return og_none(c, "its shapes do not fit");
+    int past = og_x(c, 0), upd = og_x(c, 1), x = past;
+    for (int k = 0; k < 2; k++) {
+        const ir_value *v = ir_val(c->g, og_x(c, (size_t)k));
+        for (int i = 0; i < v->rank; i++)
+            if (v->dims[i].rt || v->dims[i].data_dep)
+                return og_none(c, "its dims are not all known when the model is built");
+    }
+    int64_t *seq = hd_xcalloc((size_t)p.max_seq, sizeof *seq);
+    for (int64_t i = 0; i < p.max_seq; i++)
+        seq[i] = i;
+    int pos = reshape_to(c, og_i64s(c, seq, (size_t)p.seq), (int64_t[]){1, p.seq, 1}, 3);
+    int cols = reshape_to(c, og_i64s(c, seq, (size_t)p.max_seq), (int64_t[]){1, 1, p.max_seq}, 3);
+    free(seq);
+    if (p.has_indices)
+        pos = og_op2(c, "Add", pos, reshape_to(c, og_x(c, 2), (int64_t[]){p.batch, 1, 1}, 3));
+    if (p.circular)
+        pos = og_op2(c, "Mod", pos, og_i64s(c, &p.max_seq, 1)); /* fmod = 0: Python's sign */
+    int ins[3] = {og_op2(c, "Equal", pos, cols), og_scalar(c, 1, x), og_scalar(c, 0, x)};
+    int64_t nb = p.has_indices ? p.batch : 1; /* without indices every entry writes at 0 */
+    int onehot = reshape_to(c, og_op(c, "Where", ins, 3), (int64_t[]){nb, 1, p.seq, p.max_seq}, 4);
+    int dy = reshape_to(c, og_dy(c, 0), (int64_t[]){p.batch, p.mid, p.max_seq, p.inner}, 4);
+    if (c->want[1])
+        c->dx[1] = og_op2(c, "Reshape", og_op2(c, "MatMul", onehot, dy), og_shape(c, upd));
+    if (c->want[0]) {
+        int64_t over_s = 2;
+        int written = og_axes_op(c, "ReduceMax", onehot, &over_s, 1); /* [B, 1, 1, T] */
+        og_attr_int(c, "keepdims", 1);
+        written = reshape_to(c, written, (int64_t[]){nb, 1, p.max_seq, 1}, 4);
+        int kept = og_op2(c, "Sub", og_scalar(c, 1, x), written);
+        c->dx[0] = og_op2(c, "Reshape", og_op2(c, "Mul", dy, kept), og_shape(c, past));
+    }
     return true;
 }

@@ -1,6 +1,7 @@
 /*
  * ops/nn_sample_grad.c - gradient rules of the sampling ops (ops.h,
- * "gradient rules"): AffineGrid, Col2Im and CenterCropPad.
+ * "gradient rules"): AffineGrid, GridSample, RoiAlign, Col2Im and
+ * CenterCropPad.
  */
 #include <stdint.h>
 #include <stdlib.h>

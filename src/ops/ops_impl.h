@@ -80,6 +80,7 @@ bool global_pool_grad(op_grad_ctx *c); /* GlobalAveragePool, GlobalMaxPool, Glob
 bool einsum_grad(op_grad_ctx *c);
 bool det_grad(op_grad_ctx *c);
 bool lrn_grad(op_grad_ctx *c);
+bool tscatter_grad(op_grad_ctx *c); /* TensorScatter */
 bool attention_grad(op_grad_ctx *c);
 bool rotary_grad(op_grad_ctx *c);
 bool center_crop_pad_grad(op_grad_ctx *c);

@@ -1,6 +1,6 @@
 /*
  * ops/reduce_grad.c - gradient rules of the reductions, Softmax and
- * LogSoftmax, CumSum, TopK, the normalizations and the losses (ops.h,
+ * LogSoftmax, CumSum, CumProd, TopK, the normalizations and the losses (ops.h,
  * "gradient rules").
  *
  * The reductions broadcast the output's gradient back over the reduced

@@ -1,5 +1,6 @@
 """Gradient cases of MeanVarianceNormalization, CumProd (reduce_grad.c),
-Det, LRN (linalg_grad.c), CenterCropPad (nn_sample_grad.c) and
+Det, LRN, TensorScatter (linalg_grad.c), GridSample, RoiAlign, AffineGrid,
+Col2Im, CenterCropPad (nn_sample_grad.c), DFT (signal_grad.c) and
 RotaryEmbedding (attention_grad.c).  The PyTorch side writes LRN, MVN,
 CenterCropPad and RotaryEmbedding from their ONNX definitions; CumProd and
 Det are torch.cumprod and torch.linalg.det (a polynomial for a singular
@@ -100,6 +101,21 @@ def dft(x, axis, inverse=False, onesided=False):
     return [torch.view_as_real((torch.fft.ifft if inverse else torch.fft.fft)(z, dim=axis))]
 
 
+def tensor_scatter(t, axis, circular=False):
+    """Written from the definition: row s of update b lands at
+    write_indices[b] + s (wrapped when circular, dropped outside else)."""
+    past, upd = t["past"], t["upd"]
+    out = past.clone()
+    T, S = past.shape[axis], upd.shape[axis]
+    for b in range(past.shape[0]):
+        start = int(t["wi"][b]) if "wi" in t else 0
+        for s in range(S):
+            p = (start + s) % T if circular else start + s
+            if 0 <= p < T:
+                out[b].select(axis - 1, p).copy_(upd[b].select(axis - 1, s))
+    return out
+
+
 def axis_c(a):
     return {"axis": np.array(a, np.int64)}
 
@@ -185,6 +201,15 @@ CASES = [
          attrs={"onesided": 1, "axis": 0}, opset=17),
     Case("DFT complex axis input opset=20", [helper.make_node("DFT", ["x", "", "axis"], ["y"])], [("x", (2, 4, 3, 2))],
          lambda t: dft(t["x"], 1), consts={"axis": np.array(1, np.int64)}, opset=20),
+    # TensorScatter: the KV-cache write (both inputs differentiated)
+    Case("TensorScatter linear axis=-2", "TensorScatter",
+         [("past", (3, 2, 6, 4)), ("upd", (3, 2, 2, 4)), ("wi", (3,), "int64=0,3,5")],
+         lambda t: [tensor_scatter(t, 2)], opset=24),
+    Case("TensorScatter circular axis=1", "TensorScatter",
+         [("past", (2, 5, 3)), ("upd", (2, 3, 3)), ("wi", (2,), "int64=4,-1")],
+         lambda t: [tensor_scatter(t, 1, circular=True)], attrs={"axis": 1, "mode": "circular"}, opset=24),
+    Case("TensorScatter no indices", "TensorScatter", [("past", (2, 4, 3)), ("upd", (2, 2, 3))],
+         lambda t: [tensor_scatter(t, 1)], attrs={"axis": 1}, opset=24),
     # AffineGrid (size a constant)
     Case("AffineGrid 2-D", "AffineGrid", [("theta", (2, 2, 3))],
          lambda t: [F.affine_grid(t["theta"], [2, 3, 4, 5], align_corners=False)],
