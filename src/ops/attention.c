@@ -397,4 +397,4 @@ bool rotary_geom_of(const ir_graph *g, int node, rotary_geom *r) { return rot_re
 OP_DEF(ATTENTION, .attrs = attention_attrs, .infer = infer_attention, .flops = flops_attention, .grad = attention_grad);
 OP_DEF(FLEX_ATTENTION, .attrs = flex_attention_attrs, .infer = infer_attention, .flops = flops_attention,
        .type_subgraphs = flex_type_subgraphs);
-OP_DEF(ROTARY_EMBEDDING, .attrs = rotary_attrs, .infer = infer_rotary);
+OP_DEF(ROTARY_EMBEDDING, .attrs = rotary_attrs, .infer = infer_rotary, .grad = rotary_grad);

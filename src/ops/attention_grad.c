@@ -1,6 +1,6 @@
 /*
- * ops/attention_grad.c - the gradient rule of Attention (ops.h, "gradient
- * rules"), for every form the kernel runs but FlexAttention's modifiers.
+ * ops/attention_grad.c - the gradient rules of Attention and
+ * RotaryEmbedding (ops.h, "gradient rules"); Attention's for every form the kernel runs but FlexAttention's modifiers.
  * 3-D Q, K, V [B, S, H * D] are first viewed as 4-D [B, H, S, D] (and
  * their gradients viewed back); past key / value are concatenated in
  * front of K and V, grouped kv heads repeated for their query heads (and
@@ -228,5 +228,21 @@ bool attention_grad(op_grad_ctx *c)
         split_kv(c, add_dy(c, gk, 1), &a, a.Dk, 1, 4);
     if (want_v)
         split_kv(c, add_dy(c, gv, 2), &a, a.Dv, 2, 5);
+    return true;
+}
+
+/* RotaryEmbedding turns each pair of channels by a position's angle: its
+ * transpose turns them back, the same op with the sine negated. */
+bool rotary_grad(op_grad_ctx *c)
+{
+    if (c->want[1] || c->want[2])
+        return og_none(c, "cos_cache and sin_cache have no gradient rule (they are tables, not parameters)");
+    const ir_node *n = ir_nd(c->g, c->node);
+    int ins[4] = {og_dy(c, 0), og_x(c, 1), og_op1(c, "Neg", og_x(c, 2)), og_x(c, 3)};
+    c->dx[0] = og_op(c, "RotaryEmbedding", ins, ins[3] >= 0 ? 4 : 3);
+    static const char *const attrs[] = {"interleaved", "num_heads", "rotary_embedding_dim"};
+    for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
+        if (ir_attr_find(n, attrs[i]))
+            og_attr_int(c, attrs[i], ir_attr_int(n, attrs[i], 0));
     return true;
 }

@@ -622,6 +622,7 @@ static int64_t flops_tscatter(const ir_graph *g, int node)
 }
 
 OP_DEF(EINSUM, .attrs = einsum_attrs, .infer = infer_einsum, .flops = flops_einsum, .grad = einsum_grad);
-OP_DEF(DET, .infer = infer_det, .flops = flops_det);
-OP_DEF(LRN, .attrs = lrn_attrs, .infer = infer_lrn, .flops = flops_lrn);
-OP_DEF(TENSOR_SCATTER, .attrs = tscatter_attrs, .infer = infer_tscatter, .flops = flops_tscatter);
+OP_DEF(DET, .infer = infer_det, .flops = flops_det, .grad = det_grad);
+OP_DEF(LRN, .attrs = lrn_attrs, .infer = infer_lrn, .flops = flops_lrn, .grad = lrn_grad);
+OP_DEF(TENSOR_SCATTER, .attrs = tscatter_attrs, .infer = infer_tscatter, .flops = flops_tscatter,
+       .grad = tscatter_grad);

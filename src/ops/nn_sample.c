@@ -649,11 +649,14 @@ static const op_attr_spec deform_conv_attrs[] = {{"dilations", IR_ATTR_INTS},
                                                  {"strides", IR_ATTR_INTS},
                                                  {NULL, 0}};
 
-OP_DEF(GRID_SAMPLE_16, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample);
-OP_DEF(GRID_SAMPLE, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample);
-OP_DEF(AFFINE_GRID, .attrs = affine_grid_attrs, .infer = infer_affine_grid);
-OP_DEF(ROI_ALIGN_10, .attrs = roi_align_10_attrs, .infer = infer_roi_align);
-OP_DEF(ROI_ALIGN, .attrs = roi_align_attrs, .infer = infer_roi_align);
-OP_DEF(COL2IM, .attrs = col2im_attrs, .infer = infer_col2im);
-OP_DEF(CENTER_CROP_PAD, .attrs = center_crop_pad_attrs, .infer = infer_center_crop_pad, .flops = flops_none);
+OP_DEF(GRID_SAMPLE_16, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample,
+       .grad = grid_sample_grad);
+OP_DEF(GRID_SAMPLE, .attrs = grid_sample_attrs, .infer = infer_grid_sample, .flops = flops_grid_sample,
+       .grad = grid_sample_grad);
+OP_DEF(AFFINE_GRID, .attrs = affine_grid_attrs, .infer = infer_affine_grid, .grad = affine_grid_grad);
+OP_DEF(ROI_ALIGN_10, .attrs = roi_align_10_attrs, .infer = infer_roi_align, .grad = roi_align_grad);
+OP_DEF(ROI_ALIGN, .attrs = roi_align_attrs, .infer = infer_roi_align, .grad = roi_align_grad);
+OP_DEF(COL2IM, .attrs = col2im_attrs, .infer = infer_col2im, .grad = col2im_grad);
+OP_DEF(CENTER_CROP_PAD, .attrs = center_crop_pad_attrs, .infer = infer_center_crop_pad, .flops = flops_none,
+       .grad = center_crop_pad_grad);
 OP_DEF(DEFORM_CONV, .attrs = deform_conv_attrs, .infer = infer_deform_conv, .flops = flops_deform_conv);

@@ -70,14 +70,26 @@ bool layernorm_grad(op_grad_ctx *c); /* LayerNormalization, RMSNormalization */
 bool batchnorm_grad(op_grad_ctx *c);
 bool groupnorm_grad(op_grad_ctx *c); /* InstanceNormalization, GroupNormalization */
 bool lpnorm_grad(op_grad_ctx *c);
+bool mvn_grad(op_grad_ctx *c);
+bool cumprod_grad(op_grad_ctx *c);
 bool loss_grad(op_grad_ctx *c); /* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */
 bool conv_grad(op_grad_ctx *c);
 bool max_pool_grad(op_grad_ctx *c);
 bool avg_pool_grad(op_grad_ctx *c);    /* AveragePool, LpPool */
 bool global_pool_grad(op_grad_ctx *c); /* GlobalAveragePool, GlobalMaxPool, GlobalLpPool */
 bool einsum_grad(op_grad_ctx *c);
+bool det_grad(op_grad_ctx *c);
+bool lrn_grad(op_grad_ctx *c);
+bool tscatter_grad(op_grad_ctx *c); /* TensorScatter */
 bool attention_grad(op_grad_ctx *c);
-bool resize_grad(op_grad_ctx *c); /* Resize, Upsample */
+bool rotary_grad(op_grad_ctx *c);
+bool center_crop_pad_grad(op_grad_ctx *c);
+bool affine_grid_grad(op_grad_ctx *c);
+bool col2im_grad(op_grad_ctx *c);
+bool grid_sample_grad(op_grad_ctx *c); /* GridSample 16 and 20 */
+bool roi_align_grad(op_grad_ctx *c);   /* RoiAlign 10 and 16 */
+bool dft_grad(op_grad_ctx *c);         /* DFT 17 and 20 */
+bool resize_grad(op_grad_ctx *c);      /* Resize, Upsample */
 bool revseq_grad(op_grad_ctx *c);
 bool rnn_expand(ir_graph *g, int node, hd_diag *d); /* RNN, GRU, LSTM (recurrent_grad.c) */
 

@@ -1155,7 +1155,7 @@ REDUCE_OP(REDUCE_SUM_SQUARE);
 OP_DEF(ARG_MAX, .attrs = arg_attrs, .infer = infer_arg);
 OP_DEF(ARG_MIN, .attrs = arg_attrs, .infer = infer_arg);
 OP_DEF(CUM_SUM, .attrs = cum_attrs, .infer = infer_cum, .grad = cumsum_grad);
-OP_DEF(CUM_PROD, .attrs = cum_attrs, .infer = infer_cum);
+OP_DEF(CUM_PROD, .attrs = cum_attrs, .infer = infer_cum, .grad = cumprod_grad);
 OP_DEF(TOP_K, .attrs = topk_attrs, .infer = infer_topk, .grad = topk_grad);
 OP_DEF(SOFTMAX, .attrs = softmax_attrs, .infer = infer_softmax, .grad = softmax_grad);
 OP_DEF(LOG_SOFTMAX, .attrs = softmax_attrs, .infer = infer_softmax, .grad = softmax_grad);
@@ -1166,6 +1166,6 @@ OP_DEF(BATCH_NORMALIZATION, .attrs = batchnorm_attrs, .infer = infer_batchnorm, 
 OP_DEF(INSTANCE_NORMALIZATION, .attrs = instnorm_attrs, .infer = infer_groupish, .grad = groupnorm_grad);
 OP_DEF(GROUP_NORMALIZATION, .attrs = groupnorm_attrs, .infer = infer_groupish, .grad = groupnorm_grad);
 OP_DEF(LP_NORMALIZATION, .attrs = lpnorm_attrs, .infer = infer_lpnorm, .grad = lpnorm_grad);
-OP_DEF(MEAN_VARIANCE_NORMALIZATION, .attrs = mvn_attrs, .infer = infer_mvn);
+OP_DEF(MEAN_VARIANCE_NORMALIZATION, .attrs = mvn_attrs, .infer = infer_mvn, .grad = mvn_grad);
 OP_DEF(NEGATIVE_LOG_LIKELIHOOD_LOSS, .attrs = loss_attrs, .infer = infer_loss, .grad = loss_grad);
 OP_DEF(SOFTMAX_CROSS_ENTROPY_LOSS, .attrs = loss_attrs, .infer = infer_loss, .grad = loss_grad);

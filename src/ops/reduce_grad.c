@@ -1,6 +1,6 @@
 /*
  * ops/reduce_grad.c - gradient rules of the reductions, Softmax and
- * LogSoftmax, CumSum, TopK, the normalizations and the losses (ops.h,
+ * LogSoftmax, CumSum, CumProd, TopK, the normalizations and the losses (ops.h,
  * "gradient rules").
  *
  * The reductions broadcast the output's gradient back over the reduced
@@ -474,5 +474,76 @@ bool loss_grad(op_grad_ctx *c)
         dx = dx >= 0 ? og_op2(c, "Add", dx, back) : back;
     }
     c->dx[0] = dx;
+    return true;
+}
+
+/* MeanVarianceNormalization: y = xc / d over `axes`, xc = x - mean,
+ * d = s + 1e-9, s = sqrt(mean(xc^2)).  With g = dy:
+ * dx = (g - mean(g)) / d - xc mean(g xc) / (d^2 s); where s = 0, xc = 0
+ * too and the second term vanishes (s is made a safe divisor). */
+bool mvn_grad(op_grad_ctx *c)
+{
+    const ir_node *n = ir_nd(c->g, c->node);
+    int x = og_x(c, 0), rank = rank_of(c, x);
+    static const int64_t def[] = {0, 2, 3};
+    size_t na = 3;
+    const int64_t *a = ir_attr_ints(n, "axes", &na);
+    if (!a) {
+        a = def;
+        na = 3;
+    }
+    int64_t axes[HODU_MAX_RANK];
+    if (na == 0 || na > (size_t)rank)
+        return og_none(c, "its axes do not fit the input");
+    for (size_t i = 0; i < na; i++)
+        axes[i] = a[i] < 0 ? a[i] + rank : a[i];
+    int xc = sub(c, x, reduce_keep(c, "ReduceMean", x, axes, na));
+    int s = og_op1(c, "Sqrt", reduce_keep(c, "ReduceMean", mul(c, xc, xc), axes, na));
+    int d = og_op2(c, "Add", s, num(c, 1e-9));
+    int g = og_dy(c, 0);
+    int first = og_op2(c, "Div", sub(c, g, reduce_keep(c, "ReduceMean", g, axes, na)), d);
+    int k =
+        og_op2(c, "Div", reduce_keep(c, "ReduceMean", mul(c, g, xc), axes, na), mul(c, mul(c, d, d), nonzero(c, s)));
+    c->dx[0] = sub(c, first, mul(c, xc, k));
+    return true;
+}
+
+/* CumSum (cum = false) or CumProd of v along the node's axis, with the
+ * given exclusive and reverse flags. */
+static int cum_of(op_grad_ctx *c, bool prod, int v, bool exclusive, bool reverse)
+{
+    int ins[2] = {v, og_x(c, 1)};
+    int r = og_op(c, prod ? "CumProd" : "CumSum", ins, 2);
+    og_attr_int(c, "exclusive", exclusive);
+    og_attr_int(c, "reverse", reverse);
+    return r;
+}
+
+/* CumProd, exact with zeros.  dx[j] = sum over the outputs k whose product
+ * holds x[j] of g[k] times that product without x[j].  Along the scan's
+ * direction, with z the first zero of x:
+ *   - before z, x[j] != 0: dx[j] = (reverse CumSum of g y)[j] / x[j]
+ *     (products past z are 0, and so are their terms);
+ *   - at z: the product of the elements before z (an exclusive CumProd of
+ *     x with zeros as ones) times the reverse CumSum of g C, C the CumProd
+ *     of x with every element up to z made one (the products from z on,
+ *     without x[z]);
+ *   - after z: 0, every product holding x[j] holds x[z] too.
+ * The reverse CumSums take the node's exclusive flag, the scans whose
+ * outputs hold x[j] being the k > j (exclusive) or k >= j. */
+bool cumprod_grad(op_grad_ctx *c)
+{
+    const ir_node *n = ir_nd(c->g, c->node);
+    bool ex = ir_attr_int(n, "exclusive", 0) != 0, rev = ir_attr_int(n, "reverse", 0) != 0;
+    int x = og_x(c, 0), y = og_y(c, 0), g = og_dy(c, 0);
+    int zero = num(c, 0), one = num(c, 1);
+    int is0 = og_op2(c, "Equal", x, zero);
+    int zeros_before = cum_of(c, false, where(c, is0, one, zero), true, rev);
+    int none_before = og_op2(c, "Equal", zeros_before, zero);
+    int xs = where(c, is0, one, x);
+    int before_z = og_op2(c, "Div", cum_of(c, false, mul(c, g, y), ex, !rev), xs);
+    int cprod = cum_of(c, true, where(c, none_before, one, x), ex, rev);
+    int at_z = mul(c, cum_of(c, true, xs, true, rev), cum_of(c, false, mul(c, g, cprod), ex, !rev));
+    c->dx[0] = where(c, none_before, where(c, is0, at_z, before_z), zero);
     return true;
 }

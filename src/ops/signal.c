@@ -733,8 +733,8 @@ static const op_attr_spec stft_attrs[] = {{"onesided", IR_ATTR_INT}, {NULL, 0}};
 static const op_attr_spec window_attrs[] = {{"output_datatype", IR_ATTR_INT}, {"periodic", IR_ATTR_INT}, {NULL, 0}};
 static const op_attr_spec mel_attrs[] = {{"output_datatype", IR_ATTR_INT}, {NULL, 0}};
 
-OP_DEF(DFT_17, .attrs = dft17_attrs, .infer = infer_lines, .fold = fold_lines, .flops = flops_lines);
-OP_DEF(DFT, .attrs = dft_attrs, .infer = infer_lines, .fold = fold_lines, .flops = flops_lines);
+OP_DEF(DFT_17, .attrs = dft17_attrs, .infer = infer_lines, .fold = fold_lines, .flops = flops_lines, .grad = dft_grad);
+OP_DEF(DFT, .attrs = dft_attrs, .infer = infer_lines, .fold = fold_lines, .flops = flops_lines, .grad = dft_grad);
 OP_DEF(STFT, .attrs = stft_attrs, .infer = infer_lines, .fold = fold_lines, .flops = flops_lines);
 OP_DEF(HANN_WINDOW, .attrs = window_attrs, .infer = infer_window, .fold = fold_table);
 OP_DEF(HAMMING_WINDOW, .attrs = window_attrs, .infer = infer_window, .fold = fold_table);

@@ -55,7 +55,8 @@ class Case:
     kinks), "bool", "int64:LO:HI" (an integer input, not differentiated),
     "int32=A,B,...", "int64=A,B,..." or "f32=A,B,..." (these values; an
     f32 one is float32 in both float types and not differentiated, as
-    Resize's scales), or "perm:N" (int64 indices, a permutation of
+    Resize's scales), "float=A,B,..." (a differentiated float input with
+    these values: exact zeros, singular matrices), or "perm:N" (int64 indices, a permutation of
     range(N) cut to the shape).
     consts: initializers (numpy arrays; float ones follow the case's
     float type).  torch: f(t) -> list of outputs, t the dict of torch
@@ -104,6 +105,8 @@ def gen_input(rng, shape, kind):
         return np.array([int(v) for v in kind[6:].split(",")], np.int32).reshape(shape)
     if kind.startswith("int64="):
         return np.array([int(v) for v in kind[6:].split(",")], np.int64).reshape(shape)
+    if kind.startswith("float="):
+        return np.array([float(v) for v in kind[6:].split(",")]).reshape(shape)
     if kind.startswith("f32="):
         return np.array([float(v) for v in kind[4:].split(",")], np.float32).reshape(shape)
     if kind.startswith("perm:"):
@@ -113,7 +116,7 @@ def gen_input(rng, shape, kind):
 
 
 def is_float_kind(kind):
-    return kind is None or kind in ("positive", "unit", "away")
+    return kind is None or kind in ("positive", "unit", "away") or kind.startswith("float=")
 
 
 def make_model(case, dtype):
