@@ -1170,12 +1170,14 @@ static void test_bad_tensor_attribute(void **state)
     mb_free(&b);
 }
 
-/* Graph inputs and outputs that are not tensors are errors naming them; so
- * are inputs without a type or with an unsupported element type. */
+/* Graph inputs and outputs that are neither tensors nor sequences or
+ * optionals of tensors are errors naming them; so are inputs without a type
+ * or with an unsupported element type, and a sequence input whose length
+ * and tensor dims no --input-shape binds. */
 static void test_non_tensor_io(void **state)
 {
     (void)state;
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 5; c++) {
         mb b;
         mb_init(&b, 13);
         Onnx__ValueInfoProto *vi = mb_input(&b, "seq_in", HODU_DTYPE_F32, "2");
@@ -1185,8 +1187,17 @@ static void test_non_tensor_io(void **state)
         case 0:
             vi->type->value_case = ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE;
             vi->type->sequence_type = &seq;
-            want = "graph input 'seq_in' is a sequence, not a tensor";
+            want = "graph input 'seq_in' is a sequence of something other than tensors, not a tensor";
             break;
+        case 4: { /* a sequence of float tensors, nothing binding its length */
+            Onnx__TypeProto *elem = mb_alloc(&b, sizeof(*elem));
+            *elem = *vi->type;
+            seq.elem_type = elem;
+            vi->type->value_case = ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE;
+            vi->type->sequence_type = &seq;
+            want = "graph input 'seq_in' is a sequence: give its length and its tensors' dims with --input-shape";
+            break;
+        }
         case 1:
             vi->type = NULL;
             want = "graph input 'seq_in' has no type";
@@ -1195,14 +1206,14 @@ static void test_non_tensor_io(void **state)
             vi->type->tensor_type->elem_type = 14; /* COMPLEX64 */
             want = "graph input 'seq_in': element type COMPLEX64 (14) is not supported";
             break;
-        default: {
+        case 3: {
             Onnx__ValueInfoProto *out = mb_output(&b, "y", HODU_DTYPE_F32, NULL);
             out->type->value_case = ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE;
             Onnx__TypeProto__Optional *opt = mb_alloc(&b, sizeof(*opt));
             Onnx__TypeProto__Optional opt0 = ONNX__TYPE_PROTO__OPTIONAL__INIT;
             *opt = opt0;
             out->type->optional_type = opt;
-            want = "graph output 'y' is an optional, not a tensor";
+            want = "graph output 'y' is an optional of something other than tensors, not a tensor";
             break;
         }
         }
