@@ -60,7 +60,10 @@ static int einsum_op(op_grad_ctx *c, const int *ins, int n, const char *eq)
 static int operand_grad(op_grad_ctx *c, const einsum_plan *p, int i, int dy, const char *letter, const char *spare)
 {
     const einsum_labels *in = &p->in[i];
+    int64_t x_dims[HODU_MAX_RANK]; /* copied: the value table moves as nodes are added */
     const ir_value *xi = ir_val(c->g, og_x(c, (size_t)i));
+    for (int d = 0; d < xi->rank && d < HODU_MAX_RANK; d++)
+        x_dims[d] = xi->dims[d].size;
     einsum_labels term = {0};
     int64_t dims[HODU_MAX_RANK];
     bool repeats = false;
@@ -149,7 +152,7 @@ static int operand_grad(op_grad_ctx *c, const einsum_plan *p, int i, int dy, con
         diag[at++] = ',';
         diag[at++] = letter[l];
         diag[at++] = out[d];
-        dins[n_d++] = identity(c, xi->dims[d].size, og_x(c, (size_t)i));
+        dins[n_d++] = identity(c, x_dims[d], og_x(c, (size_t)i));
     }
     diag[at++] = '-';
     diag[at++] = '>';

@@ -168,32 +168,34 @@ bool max_pool_grad(op_grad_ctx *c)
 bool global_pool_grad(op_grad_ctx *c)
 {
     const ir_node *n = ir_nd(c->g, c->node);
-    int x = og_x(c, 0), y = og_y(c, 0), dy = og_dy(c, 0);
+    int op = n->op, x = og_x(c, 0), y = og_y(c, 0);
+    int64_t pw = op == OP_GLOBAL_LP_POOL ? ir_attr_int(n, "p", 2) : 0;
+    int dy = og_dy(c, 0); /* may add nodes, moving n: not read after it */
     const ir_value *xv = ir_val(c->g, x);
-    int64_t plane = 1; /* at most X's element count */
-    for (int i = 2; i < xv->rank; i++)
+    int rank = xv->rank; /* xv moves once nodes are added */
+    int64_t plane = 1;   /* at most X's element count */
+    for (int i = 2; i < rank; i++)
         plane *= xv->dims[i].size;
-    if (n->op == OP_GLOBAL_AVERAGE_POOL) {
+    if (op == OP_GLOBAL_AVERAGE_POOL) {
         int q = og_op2(c, "Div", dy, og_scalar(c, plane ? (double)plane : 1, y));
         c->dx[0] = og_op2(c, "Expand", q, og_shape(c, x));
         return true;
     }
-    if (n->op == OP_GLOBAL_LP_POOL) {
-        int64_t pw = ir_attr_int(n, "p", 2);
+    if (op == OP_GLOBAL_LP_POOL) {
         c->dx[0] = og_op2(c, "Mul", lp_slope(c, x, pw), lp_scale(c, y, pw));
         return true;
     }
-    if (n->op != OP_GLOBAL_MAX_POOL)
+    if (op != OP_GLOBAL_MAX_POOL)
         return og_none(c, "the op has no gradient rule");
     /* To the maximum; ties share it evenly (a subgradient, as torch.amax). */
     int sel[3] = {og_op2(c, "Equal", x, y), og_scalar(c, 1, y), og_scalar(c, 0, y)};
     int hit = og_op(c, "Where", sel, 3);
     int64_t axes[HODU_MAX_RANK];
-    for (int i = 2; i < xv->rank; i++)
+    for (int i = 2; i < rank; i++)
         axes[i - 2] = i;
     int share = dy;
-    if (xv->rank > 2) {
-        int cnt = og_axes_op(c, "ReduceSum", hit, axes, (size_t)xv->rank - 2);
+    if (rank > 2) {
+        int cnt = og_axes_op(c, "ReduceSum", hit, axes, (size_t)rank - 2);
         og_attr_int(c, "keepdims", 1);
         share = og_op2(c, "Div", dy, cnt);
     }

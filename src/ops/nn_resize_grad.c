@@ -49,10 +49,12 @@ static int axis_matrix(op_grad_ctx *c, const resize_plan *p, int axis, bool tran
  * attributes. */
 static bool run_time_grad(op_grad_ctx *c, const ir_node *n)
 {
-    int ins[5] = {og_x(c, 0), -1, -1, -1, og_dy(c, 0)};
+    int ins[5] = {og_x(c, 0), -1, -1, -1, -1};
     for (size_t i = 1; i < n->n_inputs && i < 4; i++)
         ins[i] = og_x(c, i);
+    ins[4] = og_dy(c, 0);
     c->dx[0] = og_op_in(c, "hodu", "ResizeGrad", ins, 5);
+    n = ir_nd(c->g, c->node); /* the nodes added above may have moved the node table */
     for (size_t k = 0; k < n->n_attrs; k++) {
         const ir_attr *a = &n->attrs[k];
         switch (a->kind) {

@@ -160,8 +160,9 @@ bool softmax_grad(op_grad_ctx *c)
     }
     if (na == 0) /* rows of one element: the result is constant */
         return true;
+    bool log_softmax = n->op == OP_LOG_SOFTMAX; /* read before og_dy may add nodes (moving n) */
     int dy = og_dy(c, 0);
-    if (n->op == OP_LOG_SOFTMAX) /* dy - softmax * sum(dy) */
+    if (log_softmax) /* dy - softmax * sum(dy) */
         c->dx[0] = sub(c, dy, mul(c, og_op1(c, "Exp", y), reduce_keep(c, "ReduceSum", dy, axes, na)));
     else /* y (dy - sum(dy y)) */
         c->dx[0] = mul(c, y, sub(c, dy, reduce_keep(c, "ReduceSum", mul(c, dy, y), axes, na)));

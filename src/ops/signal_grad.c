@@ -31,7 +31,9 @@ bool dft_grad(op_grad_ctx *c)
     bool inverse = ir_attr_int(n, "inverse", 0) != 0, onesided = ir_attr_int(n, "onesided", 0) != 0;
     if (onesided && inverse)
         return og_none(c, "a onesided inverse DFT has no gradient rule");
+    /* read before any node is added: new values may move xv */
     int64_t len = xv->dims[axis].size;
+    bool real_input = xv->dims[rank - 1].size == 1;
     int g = og_dy(c, 0);
     if (onesided) { /* bins len/2 + 1 .. len - 1 were dropped */
         int64_t pads[2 * HODU_MAX_RANK] = {0};
@@ -47,7 +49,7 @@ bool dft_grad(op_grad_ctx *c)
         og_attr_int(c, "axis", axis);
     og_attr_int(c, "inverse", !inverse);
     t = og_op2(c, "Mul", t, og_scalar(c, inverse ? 1.0 / (double)len : (double)len, x));
-    if (xv->dims[rank - 1].size == 1) { /* real input: the real parts */
+    if (real_input) { /* the real parts */
         int64_t zero = 0, one = 1, last = rank - 1;
         int sl[4] = {t, og_i64s(c, &zero, 1), og_i64s(c, &one, 1), og_i64s(c, &last, 1)};
         t = og_op(c, "Slice", sl, 4);
