@@ -43,6 +43,9 @@ enum {
 
 /* Gradient rules shared by a family's ops (ops.h, "gradient rules"),
  * in <family>_grad.c. */
+/* MeanVarianceNormalization's axes (default [0, 2, 3]) as a mask over
+ * rank dims; false when one lies outside them (reduce.c). */
+bool mvn_mask(const ir_node *n, int rank, bool *mask);
 bool ew_grad(op_grad_ctx *c);
 bool matmul_grad(op_grad_ctx *c);
 bool gemm_grad(op_grad_ctx *c);

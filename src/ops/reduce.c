@@ -1012,7 +1012,7 @@ bool reduce_lpnorm_plan_of(const ir_graph *g, int node, reduce_lpnorm_plan *p)
 
 static const op_attr_spec mvn_attrs[] = {{"axes", IR_ATTR_INTS}, {NULL, 0}};
 
-static bool mvn_mask(const ir_node *n, int rank, bool *mask)
+bool mvn_mask(const ir_node *n, int rank, bool *mask)
 {
     static const int64_t def[] = {0, 2, 3};
     size_t cnt = 0;

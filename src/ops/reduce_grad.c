@@ -486,18 +486,16 @@ bool mvn_grad(op_grad_ctx *c)
 {
     const ir_node *n = ir_nd(c->g, c->node);
     int x = og_x(c, 0), rank = rank_of(c, x);
-    static const int64_t def[] = {0, 2, 3};
-    size_t na = 3;
-    const int64_t *a = ir_attr_ints(n, "axes", &na);
-    if (!a) {
-        a = def;
-        na = 3;
-    }
+    bool mask[HODU_MAX_RANK];
     int64_t axes[HODU_MAX_RANK];
-    if (na == 0 || na > (size_t)rank)
+    size_t na = 0;
+    if (rank > HODU_MAX_RANK || !mvn_mask(n, rank, mask))
         return og_none(c, "its axes do not fit the input");
-    for (size_t i = 0; i < na; i++)
-        axes[i] = a[i] < 0 ? a[i] + rank : a[i];
+    for (int i = 0; i < rank; i++)
+        if (mask[i])
+            axes[na++] = i;
+    if (na == 0)
+        return og_none(c, "its axes do not fit the input");
     int xc = sub(c, x, reduce_keep(c, "ReduceMean", x, axes, na));
     int s = og_op1(c, "Sqrt", reduce_keep(c, "ReduceMean", mul(c, xc, xc), axes, na));
     int d = og_op2(c, "Add", s, num(c, 1e-9));
